@@ -1,0 +1,41 @@
+"""adgraph: automatic differentiation for Python numerical code.
+
+Write a function with :mod:`adgraph.numpy` and differentiate it to any order, in forward
+or reverse mode::
+
+    import adgraph as ad
+    import adgraph.numpy as anp
+
+    def f(x1, x2):
+        return x1 * x2 + x2 - anp.log(x1)
+
+    ad.grad(f, argnums=(0, 1))(2.0, 4.0)   # (3.5, 3.0)
+"""
+
+from . import numpy  # noqa: F401  (the user namespace; registers the primitives)
+from .api import (
+    checkpoint,
+    custom_jvp,
+    custom_vjp,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacrev,
+    jvp,
+    linearize,
+    remat,
+    stop_gradient,
+    value_and_grad,
+    vjp,
+    vmap,
+)
+from .core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "hessian",
+    "hvp", "vmap", "stop_gradient", "checkpoint", "remat", "custom_jvp", "custom_vjp",
+    "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves",
+]

@@ -1,0 +1,58 @@
+"""Helpers shared by the transformations: fitting derivatives to their primal's type."""
+
+from __future__ import annotations
+
+import numpy as _np
+
+from ..core import basic
+
+__all__ = ["fit_to", "is_float_dtype", "shape_of", "dtype_of", "zeros_like_value"]
+
+_INEXACT_KINDS = frozenset("fc")
+
+
+def shape_of(x) -> tuple:
+    s = getattr(x, "shape", None)
+    return () if s is None else tuple(s)
+
+
+def dtype_of(x):
+    d = getattr(x, "dtype", None)
+    if d is not None:
+        return d
+    return _np.result_type(x)
+
+
+def is_float_dtype(dtype) -> bool:
+    """True for floating and complex dtypes, the ones that carry derivatives."""
+    return _np.dtype(dtype).kind in _INEXACT_KINDS
+
+
+def fit_to(d, like_shape, like_dtype):
+    """Make derivative ``d`` have the shape and dtype of its primal.
+
+    Broadcasting in the forward computation means a tangent may come out smaller than its
+    primal (broadcast it up) and a cotangent larger than its argument (sum it down). A
+    cotangent for a real primal that came out complex keeps its real part (the transpose of
+    the inclusion R -> C); one that came out wider is cast back, so float32 stays float32.
+    """
+    shape = getattr(d, "shape", ())
+    if shape != like_shape:
+        if len(shape) > len(like_shape) or any(
+            b != a and b != 1 for a, b in zip(like_shape[::-1], shape[::-1])
+        ):
+            d = basic.sum_to_shape(d, like_shape)
+            shape = getattr(d, "shape", ())
+        if shape != like_shape:
+            d = basic.broadcast_to(d, like_shape)
+    dt = getattr(d, "dtype", None)
+    if dt is None or dt != like_dtype:
+        if dt is not None and dt.kind == "c" and like_dtype.kind != "c":
+            d = basic.real(d)
+        d = basic.astype(d, like_dtype)
+    return d
+
+
+def zeros_like_value(x):
+    """Concrete zeros with the logical shape and dtype of ``x`` (tracer or array)."""
+    return basic.zeros(shape_of(x), dtype_of(x), x)

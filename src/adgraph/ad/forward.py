@@ -1,0 +1,97 @@
+"""Forward mode: Jacobian-vector products by propagating tangents alongside primals.
+
+A :class:`JVPTracer` carries a primal and its tangent. The tangent may itself be batched by
+an enclosing ``vmap`` level -- that is how ``jacfwd`` pushes all n basis tangents through the
+function in one vectorised pass. A missing tangent (``None``) is a symbolic zero: constants
+never allocate a zero array, and an output whose tangent is zero is returned untraced.
+"""
+
+from __future__ import annotations
+
+from ..core import basic
+from ..core.trace import Trace, Tracer
+from .common import fit_to, is_float_dtype, zeros_like_value
+
+__all__ = ["JVPTrace", "JVPTracer", "apply_tangent_rule"]
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace, primal, tangent):
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def shape(self):
+        return self.primal.shape
+
+    @property
+    def dtype(self):
+        return self.primal.dtype
+
+    def _inner(self):
+        return self.primal
+
+
+def apply_tangent_rule(prim, ans, primals, tangents, params):
+    """The output tangent of ``prim`` from its input tangents (None entries are zeros)."""
+    rule = prim.tangent
+    if rule is None:
+        raise prim.missing("forward-mode (JVP)")
+    if type(rule) is not tuple:
+        return rule(ans, primals, tangents, params)
+    out = None
+    for i, t in enumerate(tangents):
+        if t is None:
+            continue
+        r = rule[i] if i < len(rule) else None
+        if r is None:
+            continue
+        c = r(t, ans, *primals, **params)
+        if c is not None:
+            out = c if out is None else basic.add(out, c)
+    return out
+
+
+class JVPTrace(Trace):
+    __slots__ = ()
+
+    def process(self, prim, args, params):
+        primals = []
+        tangents = []
+        any_t = False
+        for a in args:
+            if type(a) is JVPTracer and a._trace is self:
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+                any_t = True
+            else:
+                primals.append(a)
+                tangents.append(None)
+        if prim.nondiff or not any_t:
+            return prim.bind(*primals, **params)
+        if prim.jvp_rule is not None:
+            ans, t = prim.jvp_rule(primals, tangents, params)
+        else:
+            ans = prim.bind(*primals, **params)
+            t = apply_tangent_rule(prim, ans, primals, tangents, params)
+        if prim.multiple_results:
+            if t is None:
+                return ans
+            return tuple(self.wrap(a, ti) for a, ti in zip(ans, t))
+        return self.wrap(ans, t)
+
+    def wrap(self, ans, t):
+        if t is None:
+            return ans
+        dtype = ans.dtype
+        if not is_float_dtype(dtype):
+            return ans
+        return JVPTracer(self, ans, fit_to(t, ans.shape, dtype))
+
+
+def materialize(tangents, like):
+    """Replace symbolic zeros by concrete zeros shaped like the matching primal."""
+    return [zeros_like_value(p) if t is None else t for t, p in zip(tangents, like)]

@@ -1,0 +1,96 @@
+"""Builders for the common shapes of primitive declarations.
+
+* :func:`elementwise` -- an n-ary elementwise function declared by its partial derivatives
+  ``d_i(ans, *args, **params)``. Forward mode multiplies each input tangent by its partial,
+  reverse mode each cotangent; broadcasting is undone centrally (``fit_to``), so the
+  partials need not care about shapes. Batching lines up logical axes and calls the
+  primitive once on the whole batch.
+* :func:`linear` -- a primitive linear in its first argument, declared by its transpose:
+  the tangent is the primitive applied to the tangent, the cotangent the transpose applied
+  to the cotangent.
+* :func:`nondiff` -- a primitive whose result carries no derivative (comparisons, argmax,
+  rounding); it is never traced, but is batched.
+
+The partials of holomorphic functions are used as they are for complex inputs; following
+JAX, reverse mode multiplies by the partial itself (not its conjugate), so that for a real
+function of complex ``z`` the gradient is the conjugate of ``df/dz`` in Wirtinger terms.
+"""
+
+from __future__ import annotations
+
+from ..core.primitive import Primitive
+from .batching import align_elementwise
+
+__all__ = ["elementwise", "linear", "nondiff", "batch_elementwise", "batch_unary"]
+
+
+def _jvp_from_partial(d):
+    def rule(t, ans, *args, **params):
+        return t * d(ans, *args, **params)
+
+    return rule
+
+
+def _vjp_from_partial(d):
+    def rule(ct, ans, *args, **params):
+        return ct * d(ans, *args, **params)
+
+    return rule
+
+
+def batch_elementwise(prim):
+    def rule(vals, batched, size, **params):
+        return prim.bind(*align_elementwise(vals, batched), **params)
+
+    return rule
+
+
+def batch_unary(prim):
+    def rule(vals, batched, size, **params):
+        return prim.bind(*vals, **params)
+
+    return rule
+
+
+def elementwise(name, impl, *partials, doc: str = "", tangent=None, vjp=None):
+    """Declare an elementwise primitive by its partial derivatives (None: not differentiable
+    in that argument). ``tangent``/``vjp`` override the rules built from the partials."""
+    p = Primitive(
+        name,
+        impl,
+        tangent=tangent
+        if tangent is not None
+        else tuple(None if d is None else _jvp_from_partial(d) for d in partials),
+        vjp=vjp
+        if vjp is not None
+        else tuple(None if d is None else _vjp_from_partial(d) for d in partials),
+        doc=doc,
+    )
+    p.batch = batch_unary(p) if len(partials) == 1 else batch_elementwise(p)
+    return p
+
+
+def linear(name, impl, transpose, *, batch=None, doc: str = ""):
+    """Declare a primitive linear in its first argument by its transpose
+    ``transpose(ct, x, **params)`` (``x``: the primal argument, for its shape)."""
+    p = Primitive(name, impl, doc=doc, batch=batch)
+
+    def tangent(t, ans, x, *rest, **params):
+        return p.bind(t, *rest, **params)
+
+    def vjp(ct, ans, x, *rest, **params):
+        return transpose(ct, x, *rest, **params)
+
+    p.tangent = (tangent,)
+    p.vjp = (vjp,)
+    return p
+
+
+def nondiff(name, impl, *, batch=None, elementwise_batch: bool = True, doc: str = ""):
+    """Declare a primitive with no derivative; it is still batched by ``vmap``."""
+    p = Primitive(name, impl, nondiff=True, doc=doc)
+    if batch is not None:
+        p.batch = batch
+    elif elementwise_batch:
+        p.batch = batch_elementwise(p)
+    return p

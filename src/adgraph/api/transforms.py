@@ -1,0 +1,601 @@
+"""The transformations, with JAX's names and signatures.
+
+``grad``, ``value_and_grad``, ``jvp``, ``vjp``, ``linearize``, ``jacfwd``, ``jacrev``,
+``hessian``, ``hvp``, ``vmap``, ``checkpoint``, ``custom_jvp``, ``custom_vjp`` and
+``stop_gradient``. Each opens a new level (``adgraph.core.trace``), so they nest to any
+order. Arguments and results may be pytrees of arrays and Python numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+
+import numpy as np
+
+from .. import ops as _ops  # noqa: F401  (registers primitives)
+from ..ad.batching import BatchTrace, BatchTracer
+from ..ad.common import is_float_dtype
+from ..ad.forward import JVPTrace, JVPTracer, apply_tangent_rule
+from ..ad.reverse import ReverseTrace, ReverseTracer, backward, toposort_nodes
+from ..core.pytree import tree_flatten, tree_map, tree_structure, tree_unflatten
+from ..core.trace import Tracer, trace_scope
+from ..ops import joining, shapes
+from ..ops.misc import stop_gradient
+
+__all__ = [
+    "grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "hessian",
+    "hvp", "vmap", "stop_gradient", "checkpoint", "custom_jvp", "custom_vjp",
+]
+
+
+# ------------------------------------------------------------------ argument handling
+def _as_array(x, what: str):
+    """Leaves entering a transformation: Python numbers become NumPy scalars/arrays."""
+    if isinstance(x, Tracer) or hasattr(x, "shape") and hasattr(x, "dtype"):
+        return x
+    if isinstance(x, bool):
+        return np.bool_(x)
+    if isinstance(x, numbers.Integral):
+        return np.int64(x)
+    if isinstance(x, numbers.Real):
+        return np.float64(x)
+    if isinstance(x, numbers.Complex):
+        return np.complex128(x)
+    if isinstance(x, (list, tuple)):
+        return np.asarray(x)
+    raise TypeError(
+        f"{what}: arguments must be arrays, numbers or pytrees of them; got {type(x).__name__}"
+    )
+
+
+def _check_float(x, what: str, fn_name: str):
+    dt = getattr(x, "dtype", None)
+    if dt is None or not is_float_dtype(dt):
+        raise TypeError(
+            f"{fn_name}: {what} has dtype {dt}; derivatives are only defined for floating or "
+            f"complex inputs. Pass a float (e.g. 2.0 rather than 2, or x.astype(float))."
+        )
+
+
+def _argnums_tuple(argnums, nargs, fn_name):
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    for a in nums:
+        if not isinstance(a, int):
+            raise TypeError(f"{fn_name}: argnums must be ints, got {a!r}")
+        if not -nargs <= a < nargs:
+            raise ValueError(
+                f"{fn_name}: argnums {a} is out of range for a function called with "
+                f"{nargs} positional arguments"
+            )
+    return single, tuple(a % nargs for a in nums)
+
+
+def _fn_name(f):
+    return getattr(f, "__name__", type(f).__name__)
+
+
+# ------------------------------------------------------------------ reverse mode
+def _vjp_core(f, primals, has_aux, fn_name):
+    """Run ``f`` on reverse tracers. Returns (out_value_tree, ct_fn, aux).
+
+    ``ct_fn(out_ct_tree, free)`` returns the cotangent pytree matching ``primals``.
+    """
+    leaves, treedef = tree_flatten(primals)
+    leaves = [_as_array(x, fn_name) for x in leaves]
+    for x in leaves:
+        _check_float(x, "an input", fn_name)
+    trace = ReverseTrace()
+    with trace_scope(trace):
+        ins = [trace.new_input(x) for x in leaves]
+        result = f(*tree_unflatten(treedef, ins))
+    if has_aux:
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError(f"{fn_name}: has_aux=True needs the function to return (output, aux)")
+        result, aux = result
+        aux = tree_map(lambda v: _unwrap_out(v, trace), aux)
+    else:
+        aux = None
+    out_leaves, out_tree = tree_flatten(result)
+    out_vals = [_unwrap_out(v, trace) for v in out_leaves]
+
+    def ct_fn(out_ct, free=False):
+        ct_leaves, ct_tree = tree_flatten(out_ct)
+        if ct_tree != out_tree:
+            raise ValueError(
+                f"vjp: the cotangent's structure {ct_tree!r} differs from the output's "
+                f"{out_tree!r}"
+            )
+        outs, cts = [], []
+        for o, c in zip(out_leaves, ct_leaves):
+            if type(o) is ReverseTracer and o._trace is trace:
+                _check_ct(c, o.value)
+                outs.append(o)
+                cts.append(c)
+        got = backward(outs, cts, free=free) if outs else {}
+        in_cts = []
+        for t, x in zip(ins, leaves):
+            g = got.get(t.node)
+            in_cts.append(_zeros_like(x) if g is None else g)
+        return tree_unflatten(treedef, in_cts)
+
+    return tree_unflatten(out_tree, out_vals), ct_fn, aux
+
+
+def _check_ct(c, like):
+    cs = getattr(c, "shape", ())
+    ls = getattr(like, "shape", ())
+    if tuple(cs) != tuple(ls):
+        raise ValueError(f"vjp: cotangent of shape {tuple(cs)} given for an output of shape {ls}")
+
+
+def _unwrap_out(v, trace):
+    if type(v) is ReverseTracer and v._trace is trace:
+        return v.value
+    return v
+
+
+def _zeros_like(x):
+    from ..ops.creation import zeros_like
+
+    return zeros_like(x)
+
+
+def vjp(fun, *primals, has_aux=False):
+    """``(out, vjp_fn)`` (and ``aux`` if ``has_aux``): ``vjp_fn(ct)`` gives the cotangents of
+    ``primals`` (a tuple, one per positional argument) for an output cotangent ``ct``.
+
+    ``vjp_fn`` may be called many times (the tape is kept until it is garbage collected).
+    """
+    name = "vjp"
+    if not primals:
+        raise TypeError("vjp: give at least one primal argument")
+    out, ct_fn, aux = _vjp_core(fun, tuple(primals), has_aux, name)
+
+    def vjp_fn(ct):
+        return tuple(ct_fn(ct))
+
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
+    """A function returning ``(fun(*args), grad)``; see :func:`grad`."""
+    fn_name = f"value_and_grad({_fn_name(fun)})"
+
+    @functools.wraps(fun)
+    def vg(*args, **kwargs):
+        single, nums = _argnums_tuple(argnums, len(args), fn_name)
+
+        def g(*diff_args):
+            full = list(args)
+            for i, a in zip(nums, diff_args):
+                full[i] = a
+            return fun(*full, **kwargs)
+
+        out, ct_fn, aux = _vjp_core(g, tuple(args[i] for i in nums), has_aux, fn_name)
+        leaves, _ = tree_flatten(out)
+        if len(leaves) != 1 or getattr(leaves[0], "shape", ()) != ():
+            shapes_ = [tuple(getattr(v, "shape", ())) for v in leaves]
+            raise TypeError(
+                f"{fn_name}: grad needs a scalar output, got output shapes {shapes_}; use "
+                "adgraph.jacrev for the Jacobian of a non-scalar function, or adgraph.vjp "
+                "for a vector-Jacobian product"
+            )
+        y = leaves[0]
+        dt = getattr(y, "dtype", np.dtype(float))
+        if dt.kind == "c" and not holomorphic:
+            raise TypeError(
+                f"{fn_name}: grad needs a real scalar output, got {dt}; pass holomorphic=True "
+                "to differentiate a holomorphic function, or take abs/real first"
+            )
+        if not is_float_dtype(dt):
+            dt = np.dtype(np.float64)
+        cts = ct_fn(tree_unflatten(tree_structure(out), [np.ones((), dtype=dt)]), free=True)
+        g_out = cts[0] if single else tuple(cts)
+        return ((out, aux), g_out) if has_aux else (out, g_out)
+
+    return vg
+
+
+def grad(fun, argnums=0, has_aux=False, holomorphic=False):
+    """The gradient of scalar-valued ``fun`` w.r.t. positional argument(s) ``argnums``.
+
+    Reverse mode: one forward run recording a tape, one backward sweep in topological
+    order. With ``argnums`` a tuple, returns a tuple of gradients; with ``has_aux``,
+    ``fun`` returns ``(value, aux)`` and the result is ``(grad, aux)``.
+    """
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
+
+    @functools.wraps(fun)
+    def g(*args, **kwargs):
+        out, gr = vg(*args, **kwargs)
+        return (gr, out[1]) if has_aux else gr
+
+    return g
+
+
+# ------------------------------------------------------------------ forward mode
+def _jvp_core(fun, primals, tangents, has_aux=False, fn_name="jvp"):
+    p_leaves, p_tree = tree_flatten(primals)
+    t_leaves, t_tree = tree_flatten(tangents)
+    if p_tree != t_tree:
+        raise ValueError(
+            f"{fn_name}: primals and tangents must have the same structure, got {p_tree!r} "
+            f"and {t_tree!r}"
+        )
+    p_leaves = [_as_array(x, fn_name) for x in p_leaves]
+    t_leaves = [_as_array(x, fn_name) for x in t_leaves]
+    trace = JVPTrace()
+    with trace_scope(trace):
+        ins = []
+        for p, t in zip(p_leaves, t_leaves):
+            if getattr(t, "shape", ()) != getattr(p, "shape", ()):
+                raise ValueError(
+                    f"{fn_name}: tangent of shape {t.shape} given for a primal of shape "
+                    f"{p.shape}"
+                )
+            if not is_float_dtype(p.dtype):
+                ins.append(p)  # integer inputs carry no tangent
+            else:
+                ins.append(JVPTracer(trace, p, t))
+        result = fun(*tree_unflatten(p_tree, ins))
+    if has_aux:
+        result, aux = result
+        aux = tree_map(lambda v: v.primal if _is_jvp_of(v, trace) else v, aux)
+    out_leaves, out_tree = tree_flatten(result)
+    outs, touts = [], []
+    for v in out_leaves:
+        if _is_jvp_of(v, trace):
+            outs.append(v.primal)
+            touts.append(v.tangent)
+        else:
+            outs.append(v)
+            touts.append(_zeros_like(v))
+    res = (tree_unflatten(out_tree, outs), tree_unflatten(out_tree, touts))
+    return res + (aux,) if has_aux else res
+
+
+def _is_jvp_of(v, trace):
+    return type(v) is JVPTracer and v._trace is trace
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """``(fun(*primals), J(primals) @ tangents)`` by forward mode.
+
+    ``primals`` and ``tangents`` are tuples (or lists) of the positional arguments and
+    their tangents, with the same structure.
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples (or lists) of arguments")
+    if len(primals) != len(tangents):
+        raise ValueError(
+            f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per "
+            "primal"
+        )
+    return _jvp_core(fun, tuple(primals), tuple(tangents), has_aux)
+
+
+def linearize(fun, *primals):
+    """``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` evaluates the JVP at
+    ``primals`` without re-running ``fun``: the primal computation is recorded once and
+    each call pushes tangents through the recorded operations in topological order."""
+    leaves, treedef = tree_flatten(tuple(primals))
+    leaves = [_as_array(x, "linearize") for x in leaves]
+    trace = ReverseTrace()
+    with trace_scope(trace):
+        ins = [
+            trace.new_input(x) if is_float_dtype(x.dtype) else x for x in leaves
+        ]
+        result = fun(*tree_unflatten(treedef, ins))
+    out_leaves, out_tree = tree_flatten(result)
+    out_vals = [_unwrap_out(v, trace) for v in out_leaves]
+    roots = [v.node for v in out_leaves if type(v) is ReverseTracer and v._trace is trace]
+    order, _ = toposort_nodes(roots)
+    order = _forward_order(order)
+
+    def f_jvp(*tangents):
+        t_leaves, t_tree = tree_flatten(tuple(tangents))
+        if t_tree != treedef:
+            raise ValueError(
+                f"linearize: tangents must match the primals' structure {treedef!r}"
+            )
+        tan = {}
+        for x, t in zip(ins, t_leaves):
+            if type(x) is ReverseTracer:
+                tan[x.node] = _as_array(t, "linearize")
+        for node in order:
+            if node.prim is None:
+                continue
+            ts = [
+                None if p is None else _node_tangent(tan, p) for p in node.parents
+            ]
+            if all(t is None for t in ts):
+                continue
+            prim = node.prim
+            if prim.tangent is not None:
+                t_out = apply_tangent_rule(prim, node.ans, node.args, ts, node.params)
+            else:
+                _, t_out = prim.jvp_rule(node.args, ts, node.params)
+            tan[node] = t_out
+        out_t = []
+        for v in out_leaves:
+            if type(v) is ReverseTracer and v._trace is trace:
+                t = _node_tangent(tan, v)
+                out_t.append(_zeros_like(v.value) if t is None else _fit(t, v.value))
+            else:
+                out_t.append(_zeros_like(v))
+        return tree_unflatten(out_tree, out_t)
+
+    return tree_unflatten(out_tree, out_vals), f_jvp
+
+
+def _fit(t, like):
+    from ..ad.common import fit_to
+
+    return fit_to(t, like.shape, like.dtype)
+
+
+def _node_tangent(tan, p):
+    t = tan.get(p.node)
+    if t is None:
+        return None
+    if p.idx is not None:
+        t = t[p.idx]
+        if t is None:
+            return None
+    return _fit(t, p.value)
+
+
+def _forward_order(nodes):
+    """Topological order (inputs first) of the nodes reachable from the outputs."""
+    nodeset = set(nodes)
+    indeg = {n: 0 for n in nodes}
+    children: dict = {n: [] for n in nodes}
+    for n in nodes:
+        for p in n.parents or ():
+            if p is not None and p.node in nodeset:
+                indeg[n] += 1
+                children[p.node].append(n)
+    ready = [n for n in nodes if indeg[n] == 0]
+    order = []
+    while ready:
+        n = ready.pop()
+        order.append(n)
+        for c in children[n]:
+            indeg[c] -= 1
+            if indeg[c] == 0:
+                ready.append(c)
+    return order
+
+
+# ------------------------------------------------------------------ vmap
+def _leaf_size(x, axis):
+    s = getattr(x, "shape", ())
+    if axis is None:
+        return None
+    if not s:
+        raise ValueError("vmap: cannot map over axis of a 0-d value; use in_axes=None for it")
+    return s[axis]
+
+
+def _broadcast_axes(axes, tree, what):
+    """Expand an in_axes/out_axes spec (int, None or a prefix pytree) to one per leaf."""
+    leaves, treedef = tree_flatten(tree)
+    if axes is None or isinstance(axes, int):
+        return [axes] * len(leaves)
+    # ``axes`` is a pytree prefix of ``tree``: expand each of its leaves over the subtree.
+    out = []
+    stack = [(axes, tree)]
+    result_pairs = []
+    while stack:
+        a, t = stack.pop()
+        if a is None or isinstance(a, int):
+            result_pairs.append((a, len(tree_flatten(t)[0])))
+            continue
+        if isinstance(a, (list, tuple)) and isinstance(t, (list, tuple)) and len(a) == len(t):
+            for ai, ti in reversed(list(zip(a, t))):
+                stack.append((ai, ti))
+        elif isinstance(a, dict) and isinstance(t, dict) and set(a) == set(t):
+            for k in reversed(sorted(t)):
+                stack.append((a[k], t[k]))
+        else:
+            raise ValueError(f"vmap: {what} {axes!r} does not match the structure of the values")
+    for a, n in result_pairs:
+        out.extend([a] * n)
+    return out
+
+
+def vmap(fun, in_axes=0, out_axes=0):
+    """Vectorise ``fun`` over an axis of its arguments (JAX semantics).
+
+    ``in_axes``: an int, None (not mapped), or a tuple with one entry (itself a pytree
+    prefix) per positional argument. ``out_axes`` likewise for the output.
+    """
+
+    @functools.wraps(fun)
+    def vf(*args):
+        spec = in_axes
+        if isinstance(spec, list):
+            spec = tuple(spec)
+        if isinstance(spec, tuple) and len(spec) != len(args):
+            raise ValueError(
+                f"vmap: in_axes has {len(spec)} entries but the function got {len(args)} "
+                "positional arguments"
+            )
+        leaves, treedef = tree_flatten(args)
+        axes = _broadcast_axes(spec, args, "in_axes")
+        sizes = {_leaf_size(x, a) for x, a in zip(leaves, axes) if a is not None}
+        if not sizes:
+            raise ValueError("vmap: in_axes maps no argument; at least one must be mapped")
+        if len(sizes) > 1:
+            raise ValueError(f"vmap: mapped axes have different sizes {sorted(sizes)}")
+        (size,) = sizes
+        trace = BatchTrace(size)
+        with trace_scope(trace):
+            ins = []
+            for x, a in zip(leaves, axes):
+                if a is None:
+                    ins.append(x)
+                else:
+                    x = _as_array(x, "vmap")
+                    ins.append(BatchTracer(trace, shapes.moveaxis(x, a, 0) if a else x))
+            result = fun(*tree_unflatten(treedef, ins))
+        out_leaves, out_tree = tree_flatten(result)
+        oaxes = _broadcast_axes(out_axes, result, "out_axes")
+        outs = []
+        for v, a in zip(out_leaves, oaxes):
+            if type(v) is BatchTracer and v._trace is trace:
+                val = v.val
+            else:
+                v = _as_array(v, "vmap")
+                val = shapes.broadcast_to(
+                    shapes.expand_dims(v, 0), (size,) + tuple(getattr(v, "shape", ()))
+                )
+            if a is None:
+                raise ValueError("vmap: out_axes=None needs an output that does not vary")
+            outs.append(shapes.moveaxis(val, 0, a) if a else val)
+        return tree_unflatten(out_tree, outs)
+
+    return vf
+
+
+# ------------------------------------------------------------------ Jacobians
+def _std_basis(leaves):
+    """The identity over the flattened inputs, split per leaf: (n, *leaf.shape) each."""
+    from ..core.xp import module_of
+
+    sizes = [int(np.prod(getattr(x, "shape", ()), dtype=int)) for x in leaves]
+    n = sum(sizes)
+    dtype = np.result_type(*[x.dtype for x in leaves])
+    xp = module_of(leaves[0]) if leaves else np
+    eye = xp.eye(n, dtype=dtype)
+    out = []
+    start = 0
+    for x, s in zip(leaves, sizes):
+        block = eye[:, start : start + s].reshape((n,) + tuple(getattr(x, "shape", ())))
+        out.append(block.astype(x.dtype))
+        start += s
+    return out, n
+
+
+def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
+    """The Jacobian by forward mode: one vectorised JVP carrying all n basis tangents.
+
+    For ``f: R^n -> R^m`` the result has shape ``out.shape + in.shape``; pytrees of
+    inputs/outputs give nested structures as in JAX.
+    """
+
+    def jac(*args, **kwargs):
+        fn_name = f"jacfwd({_fn_name(fun)})"
+        single, nums = _argnums_tuple(argnums, len(args), fn_name)
+        dyn = tuple(args[i] for i in nums)
+        d_leaves, d_tree = tree_flatten(dyn)
+        d_leaves = [_as_array(x, fn_name) for x in d_leaves]
+        for x in d_leaves:
+            _check_float(x, "an input", fn_name)
+        basis, n = _std_basis(d_leaves)
+
+        def f_dyn(*dargs):
+            full = list(args)
+            for i, a in zip(nums, dargs):
+                full[i] = a
+            return fun(*full, **kwargs)
+
+        primals = tree_unflatten(d_tree, d_leaves)
+
+        def push(*t_leaves):
+            tangents = tree_unflatten(d_tree, list(t_leaves))
+            return _jvp_core(f_dyn, primals, tangents, has_aux, fn_name)
+
+        batched = vmap(push)(*basis)
+        if has_aux:
+            _, jac_t, aux = batched
+            aux = tree_map(lambda a: a[0], aux)
+        else:
+            _, jac_t = batched
+        # jac_t leaves: (n, *out_shape) -> out_shape + in_shape, split per input leaf.
+        jac_tree = _reshape_jac_fwd(jac_t, d_leaves, d_tree, single)
+        return (jac_tree, aux) if has_aux else jac_tree
+
+    return jac
+
+
+def _split_last(v, d_leaves):
+    """Split the flattened-input axis (axis 0 of v) into per-input-leaf blocks, moved last."""
+    outs = []
+    start = 0
+    for x in d_leaves:
+        s = tuple(getattr(x, "shape", ()))
+        k = int(np.prod(s, dtype=int))
+        block = v[start:start + k]
+        block = shapes.moveaxis(block, 0, -1)
+        block = shapes.reshape(block, tuple(block.shape[:-1]) + s)
+        outs.append(block)
+        start += k
+    return outs
+
+
+def _reshape_jac_fwd(jac_t, d_leaves, d_tree, single):
+    def per_out(v):
+        blocks = _split_last(v, d_leaves)
+        tree = tree_unflatten(d_tree, blocks)
+        return tree[0] if single else tree
+
+    return tree_map(per_out, jac_t)
+
+
+def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
+    """The Jacobian by reverse mode: one forward run, then all m basis cotangents pushed
+    back through the tape in one vectorised (vmapped) sweep."""
+
+    def jac(*args, **kwargs):
+        fn_name = f"jacrev({_fn_name(fun)})"
+        single, nums = _argnums_tuple(argnums, len(args), fn_name)
+
+        def f_dyn(*dargs):
+            full = list(args)
+            for i, a in zip(nums, dargs):
+                full[i] = a
+            return fun(*full, **kwargs)
+
+        out, ct_fn, aux = _vjp_core(f_dyn, tuple(args[i] for i in nums), has_aux, fn_name)
+        o_leaves, o_tree = tree_flatten(out)
+        o_leaves = [_as_array(v, fn_name) for v in o_leaves]
+        basis, m = _std_basis(o_leaves)
+        cts = vmap(lambda *bs: ct_fn(tree_unflatten(o_tree, list(bs))))(*basis)
+        # cts: pytree over inputs of (m, *in_shape); reorganise to out-major structure.
+        in_leaves, in_tree = tree_flatten(cts)
+        per_out = []
+        start = 0
+        for o in o_leaves:
+            s = tuple(getattr(o, "shape", ()))
+            k = int(np.prod(s, dtype=int))
+            blocks = []
+            for g in in_leaves:
+                b = g[start:start + k]
+                blocks.append(shapes.reshape(b, s + tuple(b.shape[1:])))
+            t = tree_unflatten(in_tree, blocks)
+            per_out.append(t[0] if single else t)
+            start += k
+        res = tree_unflatten(o_tree, per_out)
+        return (res, aux) if has_aux else res
+
+    return jac
+
+
+def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
+    """The Hessian: forward-over-reverse, ``jacfwd(jacrev(fun))`` -- one reverse pass whose
+    sweep is pushed forward with all n basis tangents at once."""
+    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
+
+
+def hvp(fun, primals, tangents):
+    """Hessian-vector product :math:`H(x) v` by forward-over-reverse (a JVP of the
+    gradient), without forming the Hessian. ``primals`` and ``tangents`` are tuples of the
+    positional arguments and their directions; the result is shaped like the gradient
+    (an array for one argument, a tuple for several)."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("hvp: primals and tangents must be tuples (or lists) of arguments")
+    argnums = 0 if len(primals) == 1 else tuple(range(len(primals)))
+    return jvp(grad(fun, argnums=argnums), tuple(primals), tuple(tangents))[1]

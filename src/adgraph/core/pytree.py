@@ -1,0 +1,157 @@
+"""Pytrees: nested containers of arrays, flattened to a list of leaves and a structure.
+
+As in JAX: tuples, lists, dicts (keys in sorted order), namedtuples and ``None`` (a node
+with no leaves) are containers; everything else is a leaf. More node types can be added
+with :func:`register_pytree_node`. Flattening is iterative, so deep trees do not hit the
+recursion limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+__all__ = [
+    "tree_flatten",
+    "tree_unflatten",
+    "tree_map",
+    "tree_leaves",
+    "tree_structure",
+    "register_pytree_node",
+    "PyTreeDef",
+]
+
+# type -> (to_children(x) -> (children, aux), from_children(aux, children) -> x)
+_NODE_TYPES: dict[type, tuple[Callable, Callable]] = {}
+
+
+def register_pytree_node(tp: type, flatten: Callable, unflatten: Callable) -> None:
+    """Make ``tp`` a container: ``flatten(x) -> (children, aux)``, ``unflatten(aux, children)``."""
+    _NODE_TYPES[tp] = (flatten, unflatten)
+
+
+def _dict_flatten(d):
+    try:
+        keys = sorted(d)
+    except TypeError as e:
+        raise TypeError(f"dict keys of a pytree must be sortable; got {list(d)!r}") from e
+    return [d[k] for k in keys], tuple(keys)
+
+
+register_pytree_node(tuple, lambda t: (list(t), None), lambda aux, ch: tuple(ch))
+register_pytree_node(list, lambda t: (list(t), None), lambda aux, ch: list(ch))
+register_pytree_node(dict, _dict_flatten, lambda keys, ch: dict(zip(keys, ch)))
+register_pytree_node(type(None), lambda t: ([], None), lambda aux, ch: None)
+
+
+def _node_of(x):
+    tp = type(x)
+    entry = _NODE_TYPES.get(tp)
+    if entry is not None:
+        return tp, entry
+    if isinstance(x, tuple) and hasattr(tp, "_fields"):  # namedtuple
+        return tp, (lambda t: (list(t), None), lambda aux, ch, tp=tp: tp(*ch))
+    return None, None
+
+
+class PyTreeDef:
+    """The structure of a pytree, without its leaves."""
+
+    __slots__ = ("kind", "aux", "children", "num_leaves")
+
+    def __init__(self, kind, aux, children, num_leaves):
+        self.kind = kind  # None for a leaf
+        self.aux = aux
+        self.children = children
+        self.num_leaves = num_leaves
+
+    def __eq__(self, other) -> bool:
+        return (
+            isinstance(other, PyTreeDef)
+            and self.kind == other.kind
+            and self.aux == other.aux
+            and self.children == other.children
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.kind, repr(self.aux), self.children))
+
+    def __repr__(self) -> str:
+        if self.kind is None:
+            return "*"
+        inner = ", ".join(map(repr, self.children))
+        return f"{getattr(self.kind, '__name__', self.kind)}({inner})"
+
+    def unflatten(self, leaves):
+        return tree_unflatten(self, leaves)
+
+
+LEAF = PyTreeDef(None, None, (), 1)
+
+
+def tree_flatten(tree: Any, is_leaf: Callable | None = None):
+    """``(leaves, treedef)`` of ``tree``; leaves in depth-first, left-to-right order."""
+    leaves: list = []
+    # Iterative post-order construction of the tree definition.
+    root: list = []
+    stack: list = [(tree, root, False, None)]
+    while stack:
+        x, out, expanded, info = stack.pop()
+        if expanded:
+            kind, aux, kids = info
+            children = tuple(kids)
+            out.append(PyTreeDef(kind, aux, children, sum(c.num_leaves for c in children)))
+            continue
+        kind, entry = (None, None) if (is_leaf is not None and is_leaf(x)) else _node_of(x)
+        if kind is None:
+            leaves.append(x)
+            out.append(LEAF)
+            continue
+        children, aux = entry[0](x)
+        kids: list = []
+        stack.append((None, out, True, (kind, aux, kids)))
+        for c in reversed(children):
+            stack.append((c, kids, False, None))
+    # Children were pushed reversed, so they were visited left to right, but each 'kids'
+    # list received them in visiting order: correct. Leaves likewise.
+    return leaves, root[0]
+
+
+def tree_unflatten(treedef: PyTreeDef, leaves):
+    leaves = list(leaves)
+    if len(leaves) != treedef.num_leaves:
+        raise ValueError(
+            f"tree structure {treedef!r} has {treedef.num_leaves} leaves, got {len(leaves)}"
+        )
+    it = iter(leaves)
+
+    def build(td):
+        if td.kind is None:
+            return next(it)
+        kids = [build(c) for c in td.children]
+        kind = td.kind
+        entry = _NODE_TYPES.get(kind)
+        if entry is None:  # namedtuple
+            return kind(*kids)
+        return entry[1](td.aux, kids)
+
+    return build(treedef)
+
+
+def tree_leaves(tree, is_leaf=None) -> list:
+    return tree_flatten(tree, is_leaf)[0]
+
+
+def tree_structure(tree, is_leaf=None) -> PyTreeDef:
+    return tree_flatten(tree, is_leaf)[1]
+
+
+def tree_map(f: Callable, tree, *rest, is_leaf=None):
+    """Apply ``f`` leaf-wise to ``tree`` and trees of the same structure in ``rest``."""
+    leaves, td = tree_flatten(tree, is_leaf)
+    others = []
+    for r in rest:
+        lv, td2 = tree_flatten(r, is_leaf)
+        if td2 != td:
+            raise ValueError(f"tree structures differ: {td!r} and {td2!r}")
+        others.append(lv)
+    return tree_unflatten(td, [f(*xs) for xs in zip(leaves, *others)])

@@ -1,0 +1,180 @@
+"""Traces, tracers and levels.
+
+A *trace* is one transformation in flight (a JVP, a reverse-mode tape, a vmap). Each has a
+*level*: an integer that grows with every trace created, so a trace opened inside another
+always has the higher level. A *tracer* is a value seen by one trace; it wraps a value of the
+levels below. A primitive applied to tracers is handled by the trace of the highest level
+among its arguments, which unwraps its own tracers, binds the primitive again on the
+unwrapped values (handled by lower levels in turn) and wraps the result. Tracers of other
+levels are constants to it. This is what keeps nested derivatives free of perturbation
+confusion.
+
+The stack of traces in flight is kept per thread, so two threads differentiating at once
+do not see each other's traces. Levels come from one process-wide counter, so they never
+collide even across threads.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+__all__ = [
+    "Trace",
+    "Tracer",
+    "EscapedTracerError",
+    "new_level",
+    "current_traces",
+    "trace_scope",
+    "find_top_trace",
+]
+
+_level_counter = itertools.count(1)
+_local = threading.local()
+
+
+class EscapedTracerError(RuntimeError):
+    """A tracer outlived the transformation that created it."""
+
+
+def current_traces() -> list:
+    """The traces in flight on this thread, outermost first."""
+    try:
+        return _local.stack
+    except AttributeError:
+        _local.stack = []
+        return _local.stack
+
+
+def new_level() -> int:
+    return next(_level_counter)
+
+
+class Trace:
+    """One transformation in flight; subclasses implement :meth:`process`."""
+
+    __slots__ = ("level", "alive", "__weakref__")
+
+    def __init__(self) -> None:
+        self.level = new_level()
+        self.alive = True
+
+    def process(self, prim, args, params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(level={self.level})"
+
+
+class trace_scope:
+    """Context manager that pushes ``trace`` on this thread's stack and kills it on exit."""
+
+    __slots__ = ("trace",)
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+
+    def __enter__(self) -> Trace:
+        current_traces().append(self.trace)
+        return self.trace
+
+    def __exit__(self, *exc) -> None:
+        stack = current_traces()
+        stack.pop()
+        self.trace.alive = False
+
+
+class Tracer:
+    """A value seen by one trace. Operators and array methods are installed by ``adgraph.ops``.
+
+    Subclasses define ``_trace`` and the logical ``shape`` and ``dtype``.
+    """
+
+    __slots__ = ("_trace",)
+    # Make NumPy defer to our reflected operators (``ndarray * tracer`` -> ``tracer.__rmul__``)
+    # instead of turning the tracer into an object array.
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    def __len__(self) -> int:
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of a 0-d traced array")
+        return shape[0]
+
+    def __iter__(self):
+        shape = self.shape
+        if not shape:
+            raise TypeError("iteration over a 0-d traced array")
+        for i in range(shape[0]):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        # Python control flow follows the value: the derivative follows the path taken.
+        return bool(self.primal_value())
+
+    def __float__(self):
+        raise TypeError(
+            "float() of a traced value would silently drop its derivative; keep the value as an "
+            "array, or call float(adgraph.stop_gradient(x)) if the derivative is not wanted"
+        )
+
+    __int__ = __complex__ = __float__
+
+    def __index__(self):
+        raise TypeError("a traced (differentiable) value cannot be used as an integer index")
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(
+            "a traced value was passed to plain NumPy (np.* or np.asarray); inside a "
+            "differentiated function use adgraph.numpy (import adgraph.numpy as anp) instead"
+        )
+
+    def __setitem__(self, idx, value):
+        raise TypeError(
+            "in-place assignment x[idx] = v is not supported on a traced array; use the "
+            "functional form x = x.at[idx].set(v) (also .add, .multiply, .min, .max)"
+        )
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def primal_value(self):
+        """The concrete value under every level of tracing."""
+        v = self
+        while isinstance(v, Tracer):
+            v = v._inner()
+        return v
+
+    def _inner(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}<level {self._trace.level}>({self.primal_value()!r})"
+
+
+def find_top_trace(args):
+    """The trace of highest level among the tracers in ``args`` (None when none is traced)."""
+    top = None
+    for a in args:
+        if isinstance(a, Tracer):
+            t = a._trace
+            if top is None or t.level > top.level:
+                top = t
+    if top is not None and not top.alive:
+        raise EscapedTracerError(
+            f"a tracer of {top!r} was used after its transformation returned; values computed "
+            "inside grad/jvp/vjp/vmap must be returned from the function, not stored outside it"
+        )
+    return top

@@ -1,0 +1,99 @@
+"""Array-module selection: which of numpy, cupy or dask.array computes a primitive.
+
+Every primitive implementation receives the array module ``xp`` of its inputs, so the
+same rules run on NumPy, CuPy and Dask arrays. The module is chosen from the *types* of
+the arguments, through a cache keyed by type, so the common case (NumPy arrays and Python
+scalars) costs one dictionary lookup per argument.
+
+Invariant: Python scalars and NumPy scalars are neutral (they mix with any backend);
+arrays of two different backends in one operation are an error that names both.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as _np
+
+__all__ = ["get_xp", "module_of", "register_array_type", "BackendMixError"]
+
+
+class BackendMixError(TypeError):
+    """Arrays of two different array modules met in one operation."""
+
+
+# type -> array module, or None for neutral values (Python / NumPy scalars, lists).
+_MODULE_OF: dict[type, object] = {
+    _np.ndarray: _np,
+    float: None,
+    int: None,
+    bool: None,
+    complex: None,
+    type(None): None,
+    list: None,
+    tuple: None,
+}
+
+# top-level package name of a type's module -> (import name of the array module,
+# attribute path to the array type); consulted on a cache miss only.
+_KNOWN_PACKAGES = {
+    "cupy": "cupy",
+    "dask": "dask.array",
+}
+
+
+def register_array_type(tp: type, module) -> None:
+    """Declare that arrays of type ``tp`` are computed with array module ``module``."""
+    _MODULE_OF[tp] = module
+
+
+def _resolve(tp: type):
+    """Slow path for a type not yet seen: classify it and remember the answer."""
+    if issubclass(tp, _np.generic):
+        mod = None
+    elif issubclass(tp, _np.ndarray):
+        mod = _np
+    else:
+        top = (tp.__module__ or "").split(".")[0]
+        name = _KNOWN_PACKAGES.get(top)
+        if name is not None and (
+            (top == "cupy" and tp.__name__ == "ndarray") or (top == "dask" and tp.__name__ == "Array")
+        ):
+            mod = importlib.import_module(name)
+        else:
+            # Unknown objects (e.g. tracers of no level, Python objects) are neutral: NumPy
+            # will either handle them or raise its own error naming the type.
+            mod = None
+    _MODULE_OF[tp] = mod
+    return mod
+
+
+def module_of(x):
+    """The array module of one value (numpy for neutral values)."""
+    tp = type(x)
+    mod = _MODULE_OF[tp] if tp in _MODULE_OF else _resolve(tp)
+    return _np if mod is None else mod
+
+
+def get_xp(args):
+    """The array module shared by ``args``; NumPy when none of them is a foreign array."""
+    found = None
+    for a in args:
+        tp = type(a)
+        mod = _MODULE_OF[tp] if tp in _MODULE_OF else _resolve(tp)
+        if mod is None or mod is found:
+            continue
+        found = mod if found is None else _combine(found, mod)
+    return _np if found is None else found
+
+
+def _combine(a, b):
+    # Dask arrays take NumPy arrays as operands (the NumPy array becomes one chunk);
+    # every other pair of distinct modules is refused.
+    names = {a.__name__, b.__name__}
+    if names == {"numpy", "dask.array"}:
+        return a if a.__name__ == "dask.array" else b
+    raise BackendMixError(
+        f"arrays of {a.__name__} and {b.__name__} met in one operation; move them to one "
+        f"backend first (e.g. cupy.asarray(x) or cupy.asnumpy(x)). Python scalars mix freely."
+    )

@@ -1,0 +1,70 @@
+"""adgraph.numpy: a drop-in for ``numpy`` inside functions you differentiate.
+
+Every function here accepts NumPy arrays, Python scalars and traced values alike; on
+untraced inputs it costs one check more than the NumPy call it wraps. Submodules
+``adgraph.numpy.linalg`` and ``adgraph.numpy.fft`` mirror NumPy's.
+
+Dtypes, constants and the other non-numerical names (``float32``, ``pi``, ``newaxis``,
+``finfo``, ...) are NumPy's own, re-exported.
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+from .. import ops as _ops  # noqa: F401  (registers primitives, installs operators)
+from ..ops.creation import *  # noqa: F401,F403
+from ..ops.elementwise import *  # noqa: F401,F403
+from ..ops.indexing import *  # noqa: F401,F403
+from ..ops.indexing import at as _at  # noqa: F401
+from ..ops.joining import *  # noqa: F401,F403
+from ..ops.misc import *  # noqa: F401,F403
+from ..ops.products import *  # noqa: F401,F403
+from ..ops.reductions import *  # noqa: F401,F403
+from ..ops.shapes import *  # noqa: F401,F403
+from ..ops._util import shape as _shape_of  # noqa: F401
+
+# Dtypes, constants and helpers that carry no numbers to differentiate.
+_REEXPORT = [
+    "float16", "float32", "float64", "complex64", "complex128", "int8", "int16", "int32",
+    "int64", "uint8", "uint16", "uint32", "uint64", "bool_", "intp", "dtype", "finfo", "iinfo",
+    "result_type", "promote_types", "can_cast", "issubdtype", "floating", "complexfloating",
+    "integer", "signedinteger", "unsignedinteger", "inexact", "number", "generic", "ndarray",
+    "pi", "e", "inf", "nan", "newaxis", "euler_gamma",
+]
+for _name in _REEXPORT:
+    globals()[_name] = getattr(_np, _name)
+float_ = _np.float64
+complex_ = _np.complex128
+bool = _np.bool_  # noqa: A001  (as numpy.bool)
+
+
+def shape(a):
+    """The shape of ``a`` (array, traced value or nested sequence)."""
+    return _shape_of(a)
+
+
+def ndim(a):
+    """The number of dimensions of ``a``."""
+    return len(_shape_of(a))
+
+
+def size(a, axis=None):
+    """The number of elements of ``a`` (along ``axis`` if given)."""
+    s = _shape_of(a)
+    if axis is not None:
+        return s[axis]
+    n = 1
+    for d in s:
+        n *= d
+    return n
+
+
+def isscalar(element):
+    """True for Python and NumPy scalars (not for arrays, traced or not)."""
+    return _np.isscalar(element)
+
+
+from . import fft, linalg  # noqa: E402,F401
+
+del _name

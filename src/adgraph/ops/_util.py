@@ -1,0 +1,95 @@
+"""Small helpers shared by the operation families (shapes, axes, dtypes).
+
+Backend-agnostic: nothing here computes on arrays; the array module arrives with the
+inputs. NumPy is used for dtype and shape arithmetic only.
+"""
+
+from __future__ import annotations
+
+import numpy as _dtypes  # dtype objects and promotion only; never used to compute on arrays
+
+from ..core.trace import Tracer
+from ..core.xp import module_of
+
+__all__ = [
+    "shape",
+    "ndim",
+    "dtype",
+    "norm_axis",
+    "norm_axes",
+    "asarray_like",
+    "is_traced",
+    "result_dtype",
+    "is_inexact",
+    "default_float",
+    "OpError",
+]
+
+
+class OpError(ValueError):
+    """An operation was called with arguments it cannot accept."""
+
+
+def shape(x) -> tuple:
+    s = getattr(x, "shape", None)
+    if s is not None:
+        return tuple(s)
+    if isinstance(x, (list, tuple)):
+        return _dtypes.shape(x)
+    return ()
+
+
+def ndim(x) -> int:
+    return len(shape(x))
+
+
+def dtype(x):
+    d = getattr(x, "dtype", None)
+    return d if d is not None else _dtypes.result_type(x)
+
+
+def is_inexact(dt) -> bool:
+    return _dtypes.dtype(dt).kind in "fc"
+
+
+def result_dtype(*xs):
+    return _dtypes.result_type(*[dtype(x) if isinstance(x, Tracer) else x for x in xs])
+
+
+def default_float():
+    return _dtypes.float64
+
+
+def norm_axis(axis: int, nd: int, op: str = "") -> int:
+    """A non-negative axis index, with an error that names the operation."""
+    try:
+        a = int(axis)
+    except TypeError:
+        raise OpError(f"{op}: axis must be an integer, got {axis!r}") from None
+    if not -nd <= a < nd:
+        raise OpError(f"{op}: axis {axis} is out of bounds for an array of {nd} dimensions")
+    return a % nd if nd else 0
+
+
+def norm_axes(axis, nd: int, op: str = "") -> tuple:
+    """``axis`` (None, int or sequence) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(nd))
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(sorted(norm_axis(a, nd, op) for a in axis))
+        if len(set(axes)) != len(axes):
+            raise OpError(f"{op}: repeated axis in {axis!r}")
+        return axes
+    return (norm_axis(axis, nd, op),)
+
+
+def is_traced(x) -> bool:
+    return isinstance(x, Tracer)
+
+
+def asarray_like(x, like=None):
+    """``x`` as an array of the array module of ``like`` (NumPy by default); tracers pass."""
+    if isinstance(x, Tracer) or hasattr(x, "shape"):
+        return x
+    xp = module_of(like) if like is not None else _dtypes
+    return xp.asarray(x)

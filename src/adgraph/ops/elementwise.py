@@ -1,0 +1,743 @@
+r"""Elementwise operations: arithmetic, powers, exponentials, trigonometry, comparisons.
+
+Each primitive is declared once, by its partial derivatives (``ad.rules.elementwise``);
+forward and reverse rules, batching and broadcasting follow from that declaration. The
+partials are written with these same operations, so every rule can be differentiated
+again.
+
+Complex numbers follow JAX's convention: reverse mode is the transpose of the tangent map
+under the pairing :math:`\langle a, b\rangle = \operatorname{Re}(ab)`, so holomorphic
+functions multiply the cotangent by :math:`f'(z)` (no conjugate) and the gradient of a real
+function of :math:`z = x + iy` is :math:`\partial f/\partial x - i\,\partial f/\partial y`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..ad.rules import elementwise, nondiff
+
+__all__ = [
+    # arithmetic
+    "add", "subtract", "multiply", "divide", "true_divide", "negative", "positive", "power",
+    "float_power", "floor_divide", "mod", "remainder", "fmod", "abs", "absolute", "fabs",
+    "square", "reciprocal", "sign",
+    # exponentials and logarithms
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "cbrt", "logaddexp",
+    "logaddexp2",
+    # trigonometric and hyperbolic
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh",
+    "arcsinh", "arccosh", "arctanh", "hypot", "sinc", "deg2rad", "rad2deg", "degrees",
+    "radians",
+    # selection
+    "maximum", "minimum", "fmax", "fmin", "clip", "where",
+    # complex parts
+    "real", "imag", "conj", "conjugate", "angle",
+    # non-differentiable
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
+    "logical_or", "logical_not", "logical_xor", "isfinite", "isnan", "isinf", "isneginf",
+    "isposinf", "floor", "ceil", "trunc", "rint", "round", "around", "fix", "signbit",
+    "iscomplexobj", "isrealobj", "bitwise_and", "bitwise_or", "bitwise_xor", "invert",
+    "left_shift", "right_shift", "isclose", "allclose", "array_equal", "copysign", "heaviside",
+    "nextafter", "spacing", "gcd", "lcm",
+]
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_PI = math.pi
+
+
+def _wrap(prim, name, nargs, doc):
+    """The public function for ``prim``: a thin caller with the NumPy name and the maths."""
+    if nargs == 1:
+
+        def f(x, /):
+            return prim.bind(x)
+
+    elif nargs == 2:
+
+        def f(x1, x2, /):
+            return prim.bind(x1, x2)
+
+    else:
+
+        def f(*args):
+            return prim.bind(*args)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc
+    f.primitive = prim
+    return f
+
+
+def _unary(name, impl, partial, doc):
+    p = elementwise(name, impl, partial, doc=doc)
+    return p, _wrap(p, name, 1, doc)
+
+
+def _binary(name, impl, dx, dy, doc, **kw):
+    p = elementwise(name, impl, dx, dy, doc=doc, **kw)
+    return p, _wrap(p, name, 2, doc)
+
+
+def _one(ans, *args):
+    return 1.0
+
+
+# ------------------------------------------------------------------ arithmetic
+add_p, add = _binary(
+    "add",
+    lambda xp, x, y: xp.add(x, y),
+    None,
+    None,
+    r"""Elementwise sum :math:`x + y`; :math:`\dot z = \dot x + \dot y`, :math:`\bar x = \bar z`.""",
+    tangent=(lambda t, ans, x, y: t, lambda t, ans, x, y: t),
+    vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct),
+)
+
+subtract_p, subtract = _binary(
+    "subtract",
+    lambda xp, x, y: xp.subtract(x, y),
+    None,
+    None,
+    r"""Elementwise difference :math:`x - y`; :math:`\bar x = \bar z`, :math:`\bar y = -\bar z`.""",
+    tangent=(lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)),
+    vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: negative(ct)),
+)
+
+multiply_p, multiply = _binary(
+    "multiply",
+    lambda xp, x, y: xp.multiply(x, y),
+    None,
+    None,
+    r"""Elementwise product :math:`xy`; :math:`\dot z = \dot x y + x \dot y`,
+    :math:`\bar x = \bar z y`, :math:`\bar y = x \bar z`.""",
+    tangent=(lambda t, ans, x, y: multiply(t, y), lambda t, ans, x, y: multiply(x, t)),
+    vjp=(lambda ct, ans, x, y: multiply(ct, y), lambda ct, ans, x, y: multiply(x, ct)),
+)
+
+divide_p, divide = _binary(
+    "divide",
+    lambda xp, x, y: xp.true_divide(x, y),
+    None,
+    None,
+    r"""Elementwise quotient :math:`z = x / y`; :math:`\partial z/\partial x = 1/y`,
+    :math:`\partial z/\partial y = -z/y`.""",
+    tangent=(
+        lambda t, ans, x, y: divide(t, y),
+        lambda t, ans, x, y: negative(multiply(t, divide(ans, y))),
+    ),
+    vjp=(
+        lambda ct, ans, x, y: divide(ct, y),
+        lambda ct, ans, x, y: negative(multiply(ct, divide(ans, y))),
+    ),
+)
+true_divide = divide
+
+negative_p, negative = _unary(
+    "negative",
+    lambda xp, x: xp.negative(x),
+    None,
+    r"""Elementwise :math:`-x`; linear, :math:`\bar x = -\bar y`.""",
+)
+negative_p.tangent = (lambda t, ans, x: negative(t),)
+negative_p.vjp = (lambda ct, ans, x: negative(ct),)
+
+
+def positive(x, /):
+    """Elementwise :math:`+x` (the identity)."""
+    return x
+
+
+def _pow_dx(ans, x, y):
+    # d/dx x**y = y x**(y-1); at y == 0 the derivative is 0 even where x**(y-1) is infinite.
+    return where(equal(y, 0), 0.0, multiply(y, power(x, subtract(y, 1))))
+
+
+def _pow_dy(ans, x, y):
+    # d/dy x**y = log(x) x**y; at x == 0 the product is 0 (for y > 0), not nan.
+    safe_x = where(equal(x, 0), 1.0, x)
+    return multiply(ans, log(safe_x))
+
+
+power_p, power = _binary(
+    "power",
+    lambda xp, x, y: xp.power(x, y),
+    _pow_dx,
+    _pow_dy,
+    r"""Elementwise :math:`z = x^y`; :math:`\partial z/\partial x = y x^{y-1}` (0 where
+    :math:`y = 0`), :math:`\partial z/\partial y = z \log x` (0 where :math:`x = 0`).
+    For negative ``x`` the derivative in ``y`` is nan, as is :math:`\log x`.""",
+)
+
+
+def float_power(x1, x2, /):
+    r""":math:`x^y` computed in at least float64 (see :func:`power`)."""
+    from .misc import astype
+
+    return power(astype(x1, _promote64(x1)), x2)
+
+
+def _promote64(x):
+    import numpy as _np  # dtype arithmetic only
+
+    dt = getattr(x, "dtype", None)
+    dt = _np.result_type(x) if dt is None else dt
+    return _np.complex128 if dt.kind == "c" else _np.float64
+
+
+floor_divide_p = nondiff("floor_divide", lambda xp, x, y: xp.floor_divide(x, y))
+
+
+def floor_divide(x1, x2, /):
+    r""":math:`\lfloor x / y \rfloor`; piecewise constant, so its derivative is zero."""
+    return floor_divide_p.bind(x1, x2)
+
+
+mod_p, mod = _binary(
+    "mod",
+    lambda xp, x, y: xp.mod(x, y),
+    _one,
+    lambda ans, x, y: negative(floor_divide(x, y)),
+    r"""Elementwise remainder :math:`x - \lfloor x/y \rfloor y` (sign of ``y``);
+    :math:`\partial/\partial x = 1`, :math:`\partial/\partial y = -\lfloor x/y \rfloor`.""",
+)
+remainder = mod
+
+fmod_p, fmod = _binary(
+    "fmod",
+    lambda xp, x, y: xp.fmod(x, y),
+    _one,
+    lambda ans, x, y: negative(trunc(divide(x, y))),
+    r"""C-style remainder :math:`x - \operatorname{trunc}(x/y) y` (sign of ``x``);
+    :math:`\partial/\partial x = 1`, :math:`\partial/\partial y = -\operatorname{trunc}(x/y)`.""",
+)
+
+
+def _abs_tangent(t, ans, x):
+    if x.dtype.kind == "c":
+        safe = where(equal(ans, 0), 1.0, ans)
+        return divide(real(multiply(conj(x), t)), safe)
+    return multiply(t, sign(x))
+
+
+def _abs_vjp(ct, ans, x):
+    if x.dtype.kind == "c":
+        safe = where(equal(ans, 0), 1.0, ans)
+        return multiply(ct, divide(conj(x), safe))
+    return multiply(ct, sign(x))
+
+
+abs_p, abs = _unary(
+    "abs",
+    lambda xp, x: xp.abs(x),
+    None,
+    r"""Elementwise :math:`|x|`. Real: :math:`\partial|x|/\partial x = \operatorname{sign} x`
+    (0 at 0). Complex: :math:`\dot{|z|} = \operatorname{Re}(\bar z \dot z)/|z|` (0 at 0), so
+    the gradient is :math:`\bar z / |z|`.""",
+)
+abs_p.tangent = (_abs_tangent,)
+abs_p.vjp = (_abs_vjp,)
+absolute = abs
+
+
+def fabs(x, /):
+    """Elementwise :math:`|x|` for real ``x`` (see :func:`abs`)."""
+    return abs(x)
+
+
+square_p, square = _unary(
+    "square",
+    lambda xp, x: xp.square(x),
+    lambda ans, x: multiply(2.0, x),
+    r"""Elementwise :math:`x^2`; derivative :math:`2x`.""",
+)
+
+reciprocal_p, reciprocal = _unary(
+    "reciprocal",
+    lambda xp, x: xp.reciprocal(x),
+    lambda ans, x: negative(square(ans)),
+    r"""Elementwise :math:`1/x`; derivative :math:`-1/x^2`.""",
+)
+
+sign_p = nondiff("sign", lambda xp, x: xp.sign(x))
+
+
+def sign(x, /):
+    r"""Elementwise sign (:math:`x/|x|` for complex); piecewise constant: zero derivative."""
+    return sign_p.bind(x)
+
+
+# ------------------------------------------------------------------ exponentials and logs
+exp_p, exp = _unary(
+    "exp", lambda xp, x: xp.exp(x), lambda ans, x: ans,
+    r"""Elementwise :math:`e^x`; derivative :math:`e^x` (the result itself).""",
+)
+exp2_p, exp2 = _unary(
+    "exp2", lambda xp, x: xp.exp2(x), lambda ans, x: multiply(ans, _LN2),
+    r"""Elementwise :math:`2^x`; derivative :math:`2^x \ln 2`.""",
+)
+expm1_p, expm1 = _unary(
+    "expm1", lambda xp, x: xp.expm1(x), lambda ans, x: add(ans, 1.0),
+    r"""Elementwise :math:`e^x - 1`, accurate near 0; derivative :math:`e^x`, computed as
+    ``expm1(x) + 1`` from the result.""",
+)
+log_p, log = _unary(
+    "log", lambda xp, x: xp.log(x), lambda ans, x: reciprocal(x),
+    r"""Elementwise natural logarithm; derivative :math:`1/x`.""",
+)
+log2_p, log2 = _unary(
+    "log2", lambda xp, x: xp.log2(x), lambda ans, x: reciprocal(multiply(x, _LN2)),
+    r"""Elementwise :math:`\log_2 x`; derivative :math:`1/(x \ln 2)`.""",
+)
+log10_p, log10 = _unary(
+    "log10", lambda xp, x: xp.log10(x), lambda ans, x: reciprocal(multiply(x, _LN10)),
+    r"""Elementwise :math:`\log_{10} x`; derivative :math:`1/(x \ln 10)`.""",
+)
+log1p_p, log1p = _unary(
+    "log1p", lambda xp, x: xp.log1p(x), lambda ans, x: reciprocal(add(x, 1.0)),
+    r"""Elementwise :math:`\ln(1 + x)`, accurate near 0; derivative :math:`1/(1+x)`.""",
+)
+sqrt_p, sqrt = _unary(
+    "sqrt", lambda xp, x: xp.sqrt(x), lambda ans, x: divide(0.5, ans),
+    r"""Elementwise :math:`\sqrt{x}`; derivative :math:`1/(2\sqrt{x})` (infinite at 0).""",
+)
+cbrt_p, cbrt = _unary(
+    "cbrt", lambda xp, x: xp.cbrt(x), lambda ans, x: reciprocal(multiply(3.0, square(ans))),
+    r"""Elementwise real cube root; derivative :math:`1/(3 x^{2/3})`.""",
+)
+logaddexp_p, logaddexp = _binary(
+    "logaddexp",
+    lambda xp, x, y: xp.logaddexp(x, y),
+    lambda ans, x, y: exp(subtract(x, ans)),
+    lambda ans, x, y: exp(subtract(y, ans)),
+    r""":math:`z = \ln(e^x + e^y)`, computed stably; :math:`\partial z/\partial x = e^{x-z}`,
+    :math:`\partial z/\partial y = e^{y-z}` (a softmax of the two, never overflowing).""",
+)
+logaddexp2_p, logaddexp2 = _binary(
+    "logaddexp2",
+    lambda xp, x, y: xp.logaddexp2(x, y),
+    lambda ans, x, y: exp2(subtract(x, ans)),
+    lambda ans, x, y: exp2(subtract(y, ans)),
+    r""":math:`z = \log_2(2^x + 2^y)`; :math:`\partial z/\partial x = 2^{x-z}`,
+    :math:`\partial z/\partial y = 2^{y-z}`.""",
+)
+
+# ------------------------------------------------------------------ trigonometric
+sin_p, sin = _unary(
+    "sin", lambda xp, x: xp.sin(x), lambda ans, x: cos(x),
+    r"""Elementwise :math:`\sin x`; derivative :math:`\cos x`.""",
+)
+cos_p, cos = _unary(
+    "cos", lambda xp, x: xp.cos(x), lambda ans, x: negative(sin(x)),
+    r"""Elementwise :math:`\cos x`; derivative :math:`-\sin x`.""",
+)
+tan_p, tan = _unary(
+    "tan", lambda xp, x: xp.tan(x), lambda ans, x: add(1.0, square(ans)),
+    r"""Elementwise :math:`\tan x`; derivative :math:`1 + \tan^2 x`.""",
+)
+arcsin_p, arcsin = _unary(
+    "arcsin", lambda xp, x: xp.arcsin(x),
+    lambda ans, x: reciprocal(sqrt(subtract(1.0, square(x)))),
+    r"""Elementwise :math:`\arcsin x`; derivative :math:`1/\sqrt{1-x^2}`.""",
+)
+arccos_p, arccos = _unary(
+    "arccos", lambda xp, x: xp.arccos(x),
+    lambda ans, x: negative(reciprocal(sqrt(subtract(1.0, square(x))))),
+    r"""Elementwise :math:`\arccos x`; derivative :math:`-1/\sqrt{1-x^2}`.""",
+)
+arctan_p, arctan = _unary(
+    "arctan", lambda xp, x: xp.arctan(x), lambda ans, x: reciprocal(add(1.0, square(x))),
+    r"""Elementwise :math:`\arctan x`; derivative :math:`1/(1+x^2)`.""",
+)
+
+
+def _atan2_dy(ans, y, x):
+    return divide(x, add(square(x), square(y)))
+
+
+def _atan2_dx(ans, y, x):
+    return negative(divide(y, add(square(x), square(y))))
+
+
+arctan2_p, arctan2 = _binary(
+    "arctan2",
+    lambda xp, y, x: xp.arctan2(y, x),
+    _atan2_dy,
+    _atan2_dx,
+    r"""Elementwise angle :math:`\theta = \operatorname{atan2}(y, x)`;
+    :math:`\partial\theta/\partial y = x/(x^2+y^2)`,
+    :math:`\partial\theta/\partial x = -y/(x^2+y^2)`.""",
+)
+sinh_p, sinh = _unary(
+    "sinh", lambda xp, x: xp.sinh(x), lambda ans, x: cosh(x),
+    r"""Elementwise :math:`\sinh x`; derivative :math:`\cosh x`.""",
+)
+cosh_p, cosh = _unary(
+    "cosh", lambda xp, x: xp.cosh(x), lambda ans, x: sinh(x),
+    r"""Elementwise :math:`\cosh x`; derivative :math:`\sinh x`.""",
+)
+tanh_p, tanh = _unary(
+    "tanh", lambda xp, x: xp.tanh(x), lambda ans, x: subtract(1.0, square(ans)),
+    r"""Elementwise :math:`\tanh x`; derivative :math:`1 - \tanh^2 x`.""",
+)
+arcsinh_p, arcsinh = _unary(
+    "arcsinh", lambda xp, x: xp.arcsinh(x),
+    lambda ans, x: reciprocal(sqrt(add(square(x), 1.0))),
+    r"""Elementwise :math:`\operatorname{arsinh} x`; derivative :math:`1/\sqrt{x^2+1}`.""",
+)
+arccosh_p, arccosh = _unary(
+    "arccosh", lambda xp, x: xp.arccosh(x),
+    lambda ans, x: reciprocal(multiply(sqrt(subtract(x, 1.0)), sqrt(add(x, 1.0)))),
+    r"""Elementwise :math:`\operatorname{arcosh} x`; derivative
+    :math:`1/(\sqrt{x-1}\sqrt{x+1})`.""",
+)
+arctanh_p, arctanh = _unary(
+    "arctanh", lambda xp, x: xp.arctanh(x),
+    lambda ans, x: reciprocal(subtract(1.0, square(x))),
+    r"""Elementwise :math:`\operatorname{artanh} x`; derivative :math:`1/(1-x^2)`.""",
+)
+hypot_p, hypot = _binary(
+    "hypot",
+    lambda xp, x, y: xp.hypot(x, y),
+    lambda ans, x, y: divide(x, where(equal(ans, 0), 1.0, ans)),
+    lambda ans, x, y: divide(y, where(equal(ans, 0), 1.0, ans)),
+    r""":math:`h = \sqrt{x^2+y^2}` without overflow; :math:`\partial h/\partial x = x/h`,
+    :math:`\partial h/\partial y = y/h` (0 at the origin).""",
+)
+
+
+def _sinc_d(ans, x):
+    safe = where(equal(x, 0), 1.0, x)
+    return where(equal(x, 0), 0.0, divide(subtract(cos(multiply(_PI, x)), ans), safe))
+
+
+sinc_p, sinc = _unary(
+    "sinc", lambda xp, x: xp.sinc(x), _sinc_d,
+    r"""Normalised sinc :math:`\sin(\pi x)/(\pi x)` (1 at 0); derivative
+    :math:`(\cos(\pi x) - \operatorname{sinc} x)/x`, 0 at 0.""",
+)
+deg2rad_p, deg2rad = _unary(
+    "deg2rad", lambda xp, x: xp.deg2rad(x), lambda ans, x: _PI / 180.0,
+    r"""Degrees to radians, :math:`x\pi/180`; derivative :math:`\pi/180`.""",
+)
+rad2deg_p, rad2deg = _unary(
+    "rad2deg", lambda xp, x: xp.rad2deg(x), lambda ans, x: 180.0 / _PI,
+    r"""Radians to degrees, :math:`180x/\pi`; derivative :math:`180/\pi`.""",
+)
+radians = deg2rad
+degrees = rad2deg
+
+# ------------------------------------------------------------------ selection
+equal_p = nondiff("equal", lambda xp, x, y: xp.equal(x, y))
+
+
+def _max_dx(ans, x, y):
+    # Ties split the derivative evenly, so maximum(x, x) has derivative 1.
+    return where(greater(x, y), 1.0, where(equal(x, y), 0.5, 0.0))
+
+
+def _max_dy(ans, x, y):
+    return where(less(x, y), 1.0, where(equal(x, y), 0.5, 0.0))
+
+
+maximum_p, maximum = _binary(
+    "maximum",
+    lambda xp, x, y: xp.maximum(x, y),
+    _max_dx,
+    _max_dy,
+    r"""Elementwise :math:`\max(x, y)` (nan propagates); the derivative goes to the larger
+    argument, split evenly at ties.""",
+)
+minimum_p, minimum = _binary(
+    "minimum",
+    lambda xp, x, y: xp.minimum(x, y),
+    lambda ans, x, y: _max_dy(ans, x, y),
+    lambda ans, x, y: _max_dx(ans, x, y),
+    r"""Elementwise :math:`\min(x, y)` (nan propagates); the derivative goes to the smaller
+    argument, split evenly at ties.""",
+)
+
+
+def _fmax_dx(ans, x, y):
+    return where(isnan(y), 1.0, where(isnan(x), 0.0, _max_dx(ans, x, y)))
+
+
+def _fmax_dy(ans, x, y):
+    return where(isnan(x), 1.0, where(isnan(y), 0.0, _max_dy(ans, x, y)))
+
+
+fmax_p, fmax = _binary(
+    "fmax",
+    lambda xp, x, y: xp.fmax(x, y),
+    _fmax_dx,
+    _fmax_dy,
+    r"""Elementwise :math:`\max(x, y)` ignoring nan; the derivative goes to the argument
+    chosen, split evenly at ties.""",
+)
+fmin_p, fmin = _binary(
+    "fmin",
+    lambda xp, x, y: xp.fmin(x, y),
+    lambda ans, x, y: where(isnan(y), 1.0, where(isnan(x), 0.0, _max_dy(ans, x, y))),
+    lambda ans, x, y: where(isnan(x), 1.0, where(isnan(y), 0.0, _max_dx(ans, x, y))),
+    r"""Elementwise :math:`\min(x, y)` ignoring nan; the derivative goes to the argument
+    chosen, split evenly at ties.""",
+)
+
+
+def clip(a, a_min=None, a_max=None, /, *, min=None, max=None):
+    r"""Limit ``a`` to :math:`[a_{min}, a_{max}]`: ``minimum(maximum(a, a_min), a_max)``.
+
+    The derivative is 1 strictly inside the interval and goes to the bound outside it
+    (ties at a bound split evenly, as for :func:`maximum`).
+    """
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    if lo is not None:
+        a = maximum(a, lo)
+    if hi is not None:
+        a = minimum(a, hi)
+    return a
+
+
+def _where_tangent(t, ans, c, x, y):
+    return where(c, t, 0.0)
+
+
+where_p = elementwise(
+    "where",
+    lambda xp, c, x, y: xp.where(c, x, y),
+    None,
+    None,
+    None,
+    doc=r"""Select :math:`x` where ``c`` else :math:`y`. Linear in ``x`` and ``y``:
+    :math:`\bar x = \bar z \cdot [c]`, :math:`\bar y = \bar z \cdot [\lnot c]`.""",
+    tangent=(None, _where_tangent, lambda t, ans, c, x, y: where(c, 0.0, t)),
+    vjp=(
+        None,
+        lambda ct, ans, c, x, y: where(c, ct, 0.0),
+        lambda ct, ans, c, x, y: where(c, 0.0, ct),
+    ),
+)
+
+
+def where(condition, x=None, y=None, /):
+    r"""Elementwise selection ``x if condition else y``.
+
+    The derivative flows to the branch selected. Note the usual caveat of AD through
+    ``where``: both branches are evaluated, so a branch that is nan or infinite where it is
+    *not* selected still poisons the derivative (``0 * inf = nan``). Make the unselected
+    branch safe instead: ``where(x > 0, sqrt(where(x > 0, x, 1.0)), 0.0)``.
+    With one argument, returns the indices where ``condition`` is true (not differentiable).
+    """
+    if x is None and y is None:
+        from .indexing import nonzero
+
+        return nonzero(condition)
+    if x is None or y is None:
+        raise TypeError("where: give both x and y, or neither")
+    return where_p.bind(condition, x, y)
+
+
+# ------------------------------------------------------------------ complex parts
+def _real_vjp(ct, ans, x):
+    return ct
+
+
+real_p = elementwise(
+    "real",
+    lambda xp, x: xp.real(x),
+    None,
+    doc=r"""Real part. Linear: :math:`\dot y = \operatorname{Re}\dot z`, and the cotangent
+    passes through as a complex number with zero imaginary part.""",
+    tangent=(lambda t, ans, x: real(t),),
+    vjp=(_real_vjp,),
+)
+
+
+def real(val, /):
+    r"""Real part :math:`\operatorname{Re} z` (the array itself for real input)."""
+    if getattr(val, "dtype", None) is not None and val.dtype.kind != "c":
+        return val
+    return real_p.bind(val)
+
+
+imag_p = elementwise(
+    "imag",
+    lambda xp, x: xp.imag(x),
+    None,
+    doc=r"""Imaginary part. Linear: :math:`\dot y = \operatorname{Im}\dot z`; the cotangent
+    is :math:`-i\bar y` (as :math:`\operatorname{Im} z = \operatorname{Re}(-iz)`).""",
+    tangent=(lambda t, ans, x: imag(t),),
+    vjp=(lambda ct, ans, x: multiply(ct, -1j),),
+)
+
+
+def imag(val, /):
+    r"""Imaginary part :math:`\operatorname{Im} z` (zeros for real input, no derivative)."""
+    return imag_p.bind(val)
+
+
+conj_p = elementwise(
+    "conj",
+    lambda xp, x: xp.conj(x),
+    None,
+    doc=r"""Complex conjugate. Linear: :math:`\dot y = \overline{\dot z}`,
+    :math:`\bar z = \overline{\bar y}`.""",
+    tangent=(lambda t, ans, x: conj(t),),
+    vjp=(lambda ct, ans, x: conj(ct),),
+)
+
+
+def conj(x, /):
+    r"""Complex conjugate :math:`\bar z` (the array itself for real input)."""
+    if getattr(x, "dtype", None) is not None and x.dtype.kind != "c":
+        return x
+    return conj_p.bind(x)
+
+
+conjugate = conj
+
+
+def _angle_tangent(t, ans, x):
+    if x.dtype.kind != "c":
+        return None
+    safe = where(equal(x, 0), 1.0, x)
+    return imag(divide(t, safe))
+
+
+def _angle_vjp(ct, ans, x):
+    safe = where(equal(x, 0), 1.0, x)
+    return multiply(ct, divide(-1j, safe))
+
+
+angle_p = elementwise(
+    "angle",
+    lambda xp, x: xp.angle(x),
+    None,
+    doc=r"""Argument :math:`\arg z`; :math:`\dot\theta = \operatorname{Im}(\dot z / z)`, so
+    the gradient is :math:`-i/z`. For real input the angle is piecewise constant.""",
+    tangent=(_angle_tangent,),
+    vjp=(_angle_vjp,),
+)
+
+
+def angle(z, deg=False):
+    r"""Argument of a complex number, :math:`\operatorname{atan2}(\operatorname{Im} z,
+    \operatorname{Re} z)`, in radians (degrees if ``deg``)."""
+    a = angle_p.bind(z)
+    return multiply(a, 180.0 / _PI) if deg else a
+
+
+# ------------------------------------------------------------------ non-differentiable
+def _nd(name, impl, nargs, doc):
+    p = nondiff(name, impl, doc=doc)
+    return _wrap(p, name, nargs, doc)
+
+
+not_equal = _nd("not_equal", lambda xp, x, y: xp.not_equal(x, y), 2, "Elementwise x != y.")
+less = _nd("less", lambda xp, x, y: xp.less(x, y), 2, "Elementwise x < y.")
+less_equal = _nd("less_equal", lambda xp, x, y: xp.less_equal(x, y), 2, "Elementwise x <= y.")
+greater = _nd("greater", lambda xp, x, y: xp.greater(x, y), 2, "Elementwise x > y.")
+greater_equal = _nd(
+    "greater_equal", lambda xp, x, y: xp.greater_equal(x, y), 2, "Elementwise x >= y."
+)
+equal = _wrap(equal_p, "equal", 2, "Elementwise x == y (a boolean array, no derivative).")
+logical_and = _nd("logical_and", lambda xp, x, y: xp.logical_and(x, y), 2, "Elementwise and.")
+logical_or = _nd("logical_or", lambda xp, x, y: xp.logical_or(x, y), 2, "Elementwise or.")
+logical_xor = _nd("logical_xor", lambda xp, x, y: xp.logical_xor(x, y), 2, "Elementwise xor.")
+logical_not = _nd("logical_not", lambda xp, x: xp.logical_not(x), 1, "Elementwise not.")
+isfinite = _nd("isfinite", lambda xp, x: xp.isfinite(x), 1, "Elementwise test for finiteness.")
+isnan = _nd("isnan", lambda xp, x: xp.isnan(x), 1, "Elementwise test for nan.")
+isinf = _nd("isinf", lambda xp, x: xp.isinf(x), 1, "Elementwise test for +-inf.")
+isneginf = _nd("isneginf", lambda xp, x: xp.isneginf(x), 1, "Elementwise test for -inf.")
+isposinf = _nd("isposinf", lambda xp, x: xp.isposinf(x), 1, "Elementwise test for +inf.")
+signbit = _nd("signbit", lambda xp, x: xp.signbit(x), 1, "Elementwise test of the sign bit.")
+floor = _nd(
+    "floor", lambda xp, x: xp.floor(x), 1,
+    r"""Elementwise :math:`\lfloor x \rfloor`; piecewise constant (zero derivative).""",
+)
+ceil = _nd(
+    "ceil", lambda xp, x: xp.ceil(x), 1,
+    r"""Elementwise :math:`\lceil x \rceil`; piecewise constant (zero derivative).""",
+)
+trunc = _nd("trunc", lambda xp, x: xp.trunc(x), 1, "Round toward zero; zero derivative.")
+fix = trunc
+rint = _nd("rint", lambda xp, x: xp.rint(x), 1, "Round to the nearest integer; zero derivative.")
+_round_p = nondiff("round", lambda xp, x, *, decimals: xp.round(x, decimals))
+
+
+def round(a, decimals=0):
+    """Round to ``decimals`` places (half to even); piecewise constant, zero derivative."""
+    return _round_p.bind(a, decimals=int(decimals))
+
+
+around = round
+bitwise_and = _nd("bitwise_and", lambda xp, x, y: xp.bitwise_and(x, y), 2, "Bitwise and.")
+bitwise_or = _nd("bitwise_or", lambda xp, x, y: xp.bitwise_or(x, y), 2, "Bitwise or.")
+bitwise_xor = _nd("bitwise_xor", lambda xp, x, y: xp.bitwise_xor(x, y), 2, "Bitwise xor.")
+invert = _nd("invert", lambda xp, x: xp.invert(x), 1, "Bitwise not.")
+left_shift = _nd("left_shift", lambda xp, x, y: xp.left_shift(x, y), 2, "Bitwise left shift.")
+right_shift = _nd(
+    "right_shift", lambda xp, x, y: xp.right_shift(x, y), 2, "Bitwise right shift."
+)
+copysign_p, copysign = _binary(
+    "copysign",
+    lambda xp, x, y: xp.copysign(x, y),
+    lambda ans, x, y: multiply(sign(x), sign(ans)),
+    None,
+    r""":math:`|x|` with the sign of :math:`y`; derivative in :math:`x` is
+    :math:`\operatorname{sign}(x)\operatorname{sign}(y)`, zero in :math:`y`.""",
+)
+heaviside = _nd(
+    "heaviside", lambda xp, x, y: xp.heaviside(x, y), 2, "Heaviside step; zero derivative."
+)
+nextafter = _nd(
+    "nextafter", lambda xp, x, y: xp.nextafter(x, y), 2, "Next float after x toward y."
+)
+spacing = _nd("spacing", lambda xp, x: xp.spacing(x), 1, "Distance to the next float.")
+gcd = _nd("gcd", lambda xp, x, y: xp.gcd(x, y), 2, "Greatest common divisor.")
+lcm = _nd("lcm", lambda xp, x, y: xp.lcm(x, y), 2, "Least common multiple.")
+_isclose_p = nondiff(
+    "isclose",
+    lambda xp, a, b, *, rtol, atol, equal_nan: xp.isclose(
+        a, b, rtol=rtol, atol=atol, equal_nan=equal_nan
+    ),
+)
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise closeness test ``|a - b| <= atol + rtol |b|`` (no derivative)."""
+    return _isclose_p.bind(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when every element of ``a`` and ``b`` is close (see :func:`isclose`)."""
+    from .reductions import all as _all
+
+    return bool(_all(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+def array_equal(a1, a2, equal_nan=False):
+    """True when ``a1`` and ``a2`` have the same shape and elements."""
+    from ._util import shape as _shape
+    from .reductions import all as _all
+
+    if _shape(a1) != _shape(a2):
+        return False
+    eq = equal(a1, a2)
+    if equal_nan:
+        eq = logical_or(eq, logical_and(isnan(a1), isnan(a2)))
+    return bool(_all(eq))
+
+
+def iscomplexobj(x):
+    """True when ``x`` has a complex dtype."""
+    from ._util import dtype as _dtype
+
+    return _dtype(x).kind == "c"
+
+
+def isrealobj(x):
+    """True when ``x`` does not have a complex dtype."""
+    return not iscomplexobj(x)

@@ -1,0 +1,114 @@
+"""Operators and array methods of traced values, mapped to adgraph's operations.
+
+Installed on :class:`adgraph.core.trace.Tracer` when ``adgraph.ops`` is imported, so a traced
+array behaves like an ``ndarray`` inside a differentiated function: ``x @ W + b``,
+``x.T``, ``x.sum(axis=0)``, ``x[1:, None]``, ``x.at[i].set(v)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..core.trace import Tracer
+
+
+def _ns():
+    return importlib.import_module("adgraph.numpy")
+
+
+def _binop(name, reflected=False):
+    def op(self, other):
+        f = getattr(_ns(), name)
+        return f(other, self) if reflected else f(self, other)
+
+    return op
+
+
+def _method(name):
+    def m(self, *args, **kwargs):
+        return getattr(_ns(), name)(self, *args, **kwargs)
+
+    m.__name__ = name
+    return m
+
+
+_BINARY = {
+    "add": "add",
+    "sub": "subtract",
+    "mul": "multiply",
+    "truediv": "divide",
+    "floordiv": "floor_divide",
+    "mod": "mod",
+    "pow": "power",
+    "matmul": "matmul",
+    "and": "logical_and",
+    "or": "logical_or",
+    "xor": "logical_xor",
+}
+
+_COMPARE = {
+    "lt": "less",
+    "le": "less_equal",
+    "gt": "greater",
+    "ge": "greater_equal",
+    "eq": "equal",
+    "ne": "not_equal",
+}
+
+_METHODS = [
+    "all", "any", "argmax", "argmin", "argsort", "clip", "conj", "conjugate", "cumprod",
+    "cumsum", "diagonal", "dot", "max", "mean", "min", "nonzero", "prod", "ravel", "repeat",
+    "round", "squeeze", "std", "sum", "swapaxes", "take", "trace", "var",
+]
+
+
+def install() -> None:
+    for short, name in _BINARY.items():
+        setattr(Tracer, f"__{short}__", _binop(name))
+        setattr(Tracer, f"__r{short}__", _binop(name, reflected=True))
+    for short, name in _COMPARE.items():
+        setattr(Tracer, f"__{short}__", _binop(name))
+    Tracer.__hash__ = lambda self: id(self)
+    Tracer.__neg__ = lambda self: _ns().negative(self)
+    Tracer.__pos__ = lambda self: self
+    Tracer.__abs__ = lambda self: _ns().abs(self)
+    Tracer.__invert__ = lambda self: _ns().logical_not(self)
+    Tracer.__getitem__ = lambda self, idx: _ns().getitem(self, idx)
+    Tracer.__divmod__ = lambda self, other: (self // other, self % other)
+    for name in _METHODS:
+        setattr(Tracer, name, _method(name))
+    Tracer.astype = lambda self, dtype, copy=True: _ns().astype(self, dtype)
+    Tracer.copy = lambda self: self
+    Tracer.flatten = lambda self, order="C": _ns().ravel(self)
+    Tracer.reshape = _reshape_method
+    Tracer.transpose = _transpose_method
+    Tracer.T = property(lambda self: _ns().transpose(self))
+    Tracer.mT = property(lambda self: _ns().swapaxes(self, -1, -2))
+    Tracer.real = property(lambda self: _ns().real(self))
+    Tracer.imag = property(lambda self: _ns().imag(self))
+    Tracer.at = property(lambda self: _ns()._at(self))
+    Tracer.item = _item
+    Tracer.tolist = _tolist
+
+
+def _reshape_method(self, *shape, order="C"):
+    if len(shape) == 1 and not isinstance(shape[0], int):
+        shape = shape[0]
+    return _ns().reshape(self, shape, order=order)
+
+
+def _transpose_method(self, *axes):
+    if len(axes) == 1 and not isinstance(axes[0], int):
+        axes = axes[0]
+    return _ns().transpose(self, axes or None)
+
+
+def _item(self, *args):
+    raise TypeError(
+        ".item() of a traced value would drop its derivative; use indexing (x[()] or x[i]) "
+        "to keep it, or adgraph.stop_gradient(x) first if it is not wanted"
+    )
+
+
+def _tolist(self):
+    raise TypeError(".tolist() of a traced value would drop its derivative")

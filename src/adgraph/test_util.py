@@ -1,0 +1,173 @@
+r"""Checking derivatives against finite differences: :func:`check_grads`.
+
+Forward mode is checked directly: the JVP :math:`J v` against the central difference
+:math:`(f(x + \epsilon v) - f(x - \epsilon v)) / 2\epsilon` along a random direction.
+Reverse mode is checked through the transpose identity
+:math:`\langle u, J v\rangle = \langle J^T u, v\rangle` for random :math:`u, v`, with the
+left side from finite differences, so a wrong VJP is caught even when the JVP is also wrong.
+For complex values the pairing is :math:`\langle a, b\rangle = \operatorname{Re}\sum a b`,
+the one adgraph's reverse mode transposes under.
+
+Higher orders apply the same checks to the derivative functions themselves
+(``x -> jvp(f, x, v)`` and ``x -> vjp(f, x)(u)``), recursively.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .api.transforms import _as_array, jvp, vjp
+from .core.pytree import tree_flatten, tree_map, tree_unflatten
+
+__all__ = ["check_grads", "check_jvp", "check_vjp", "GradCheckError"]
+
+
+class GradCheckError(AssertionError):
+    """A derivative disagrees with finite differences (or forward with reverse mode)."""
+
+
+def _default_tols(dtype):
+    if np.dtype(dtype) in (np.float32, np.complex64):
+        return 3e-3, 3e-2, 3e-2  # eps, atol, rtol
+    if np.dtype(dtype) in (np.float16,):
+        return 3e-2, 1e-1, 1e-1
+    return 1e-5, 1e-6, 1e-5
+
+
+def _leaf_dtype(leaves):
+    dts = [np.asarray(x).dtype for x in leaves if np.asarray(x).dtype.kind in "fc"]
+    if not dts:
+        return np.dtype(np.float64)
+    return min(dts, key=lambda d: d.itemsize if d.kind == "f" else d.itemsize // 2)
+
+
+def _rand_like(rng, x):
+    x = np.asarray(x)
+    if x.dtype.kind == "c":
+        v = rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape)
+    elif x.dtype.kind == "f":
+        v = rng.standard_normal(x.shape)
+    else:
+        return None
+    return v.astype(x.dtype)
+
+
+def _inner(a, b) -> float:
+    ta, _ = tree_flatten(a)
+    tb, _ = tree_flatten(b)
+    total = 0.0
+    for x, y in zip(ta, tb):
+        if x is None or y is None:
+            continue
+        total += float(np.real(np.sum(np.asarray(x, dtype=complex) * np.asarray(y, dtype=complex))))
+    return total
+
+
+def _axpy(a, v, x):
+    """x + a*v leaf-wise (integer leaves untouched)."""
+    return tree_map(lambda xi, vi: xi if vi is None else (xi + a * vi).astype(np.asarray(xi).dtype), x, v)
+
+
+def _numerical_jvp(f, args, v, eps):
+    fp = f(*_axpy(eps, v, args))
+    fm = f(*_axpy(-eps, v, args))
+    return tree_map(
+        lambda p, m: (np.asarray(p, dtype=np.result_type(p, np.float64)) - np.asarray(m)) / (2 * eps),
+        fp,
+        fm,
+    )
+
+
+def _close(a, b, atol, rtol, what):
+    la, ta = tree_flatten(a)
+    lb, tb = tree_flatten(b)
+    if ta != tb:
+        raise GradCheckError(f"{what}: structures differ, {ta!r} vs {tb!r}")
+    for x, y in zip(la, lb):
+        x = np.asarray(x)
+        y = np.asarray(y)
+        if x.shape != y.shape:
+            raise GradCheckError(f"{what}: shapes differ, {x.shape} vs {y.shape}")
+        if not np.allclose(x, y, atol=atol, rtol=rtol, equal_nan=True):
+            err = np.max(np.abs(x - y)) if x.size else 0.0
+            raise GradCheckError(
+                f"{what}: derivative mismatch (max abs error {err:.3g}, atol={atol}, rtol={rtol})"
+                f"\n  got:      {x!r}\n  expected: {y!r}"
+            )
+
+
+def _scalar_close(a, b, atol, rtol, what, scale):
+    if not abs(a - b) <= atol * max(1.0, scale) + rtol * max(abs(a), abs(b)):
+        raise GradCheckError(
+            f"{what}: <u, J v> = {a!r} but <J^T u, v> = {b!r} (atol={atol}, rtol={rtol})"
+        )
+
+
+def check_jvp(f, args, *, eps=None, atol=None, rtol=None, seed=0):
+    """Check forward mode of ``f`` at ``args`` against central differences."""
+    leaves, tree = tree_flatten(tuple(args))
+    leaves = [np.asarray(_as_array(x, "check_grads")) if not hasattr(x, "shape") else x for x in leaves]
+    args = tree_unflatten(tree, leaves)
+    d_eps, d_atol, d_rtol = _default_tols(_leaf_dtype(leaves))
+    eps, atol, rtol = eps or d_eps, atol or d_atol, rtol or d_rtol
+    rng = np.random.default_rng(seed)
+    v = tree_unflatten(tree, [_rand_like(rng, x) for x in leaves])
+    v_full = tree_map(lambda x, t: np.zeros_like(x) if t is None else t, args, v)
+    _, t_ad = jvp(f, args, v_full)
+    t_num = _numerical_jvp(f, args, v, eps)
+    _close(t_ad, t_num, atol, rtol, "JVP vs finite differences")
+    return v_full
+
+
+def check_vjp(f, args, *, eps=None, atol=None, rtol=None, seed=0):
+    """Check reverse mode of ``f`` at ``args``: <u, J v> (finite differences) against
+    <J^T u, v> (reverse mode)."""
+    leaves, tree = tree_flatten(tuple(args))
+    args = tree_unflatten(tree, leaves)
+    d_eps, d_atol, d_rtol = _default_tols(_leaf_dtype(leaves))
+    eps, atol, rtol = eps or d_eps, atol or d_atol, rtol or d_rtol
+    rng = np.random.default_rng(seed + 1)
+    v = tree_unflatten(tree, [_rand_like(rng, x) for x in leaves])
+    out, pull = vjp(f, *args)
+    u = tree_map(lambda o: _rand_like(rng, o), out)
+    u_full = tree_map(lambda o, c: np.zeros_like(np.asarray(o)) if c is None else c, out, u)
+    ct = pull(u_full)
+    t_num = _numerical_jvp(f, args, v, eps)
+    lhs = _inner(u_full, t_num)
+    rhs = _inner(ct, v)
+    scale = max(1.0, abs(lhs))
+    _scalar_close(lhs, rhs, atol * 10, rtol * 10, "VJP transpose identity", scale)
+    return u_full
+
+
+def check_grads(f, args, order=2, modes=("fwd", "rev"), eps=None, atol=None, rtol=None, seed=0):
+    """Check the derivatives of ``f`` at ``args`` up to ``order`` in the given modes.
+
+    Raises :class:`GradCheckError` (an AssertionError) naming the failing check.
+
+    Parameters
+    ----------
+    f : callable of positional array arguments, returning a pytree of arrays.
+    args : tuple of the arguments (arrays, numbers or pytrees).
+    order : derivatives are checked to this order (1: first derivatives; 2: also the
+        derivatives of the JVP and VJP functions; and so on).
+    modes : any of ``"fwd"`` and ``"rev"``.
+    """
+    args = tuple(args)
+    modes = tuple(modes)
+    for m in modes:
+        if m not in ("fwd", "rev"):
+            raise ValueError(f"check_grads: unknown mode {m!r}; use 'fwd' and/or 'rev'")
+    kw = dict(eps=eps, atol=atol, rtol=rtol, seed=seed)
+    if "fwd" in modes:
+        v = check_jvp(f, args, **kw)
+        if order > 1:
+            check_grads(
+                lambda *a: jvp(f, a, v)[1], args, order - 1, modes, eps, atol, rtol, seed + 7
+            )
+    if "rev" in modes:
+        u = check_vjp(f, args, **kw)
+        if order > 1:
+            check_grads(
+                lambda *a: vjp(f, *a)[1](u), args, order - 1, modes, eps, atol, rtol, seed + 11
+            )
