@@ -89,6 +89,41 @@ def install() -> None:
     Tracer.at = property(lambda self: _ns()._at(self))
     Tracer.item = _item
     Tracer.tolist = _tolist
+    Tracer.__array_ufunc__ = _array_ufunc
+    Tracer.__array_function__ = _array_function
+
+
+# NumPy ufunc names that adgraph.numpy spells differently.
+_UFUNC_ALIASES = {"absolute": "abs", "true_divide": "divide", "conjugate": "conj"}
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """``np.sin(tracer)`` or ``ndarray * tracer``: run adgraph's operation of that name."""
+    name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
+    f = getattr(_ns(), name, None)
+    if method != "__call__" or f is None or kwargs:
+        raise TypeError(
+            f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} was called on "
+            "a traced value; inside a differentiated function use adgraph.numpy "
+            "(import adgraph.numpy as anp) instead of numpy"
+        )
+    return f(*inputs)
+
+
+def _array_function(self, func, types, args, kwargs):
+    """``np.sum(tracer)`` and other NumPy functions: adgraph's function of that name."""
+    f = getattr(_ns(), func.__name__, None)
+    mod = getattr(func, "__module__", "") or ""
+    sub = mod.split(".")[1] if mod.startswith("numpy.") and mod.count(".") >= 1 else ""
+    if sub in ("linalg", "fft"):
+        f = getattr(getattr(_ns(), sub), func.__name__, None)
+    if f is None:
+        raise TypeError(
+            f"numpy.{func.__name__} was called on a traced value and has no adgraph "
+            "counterpart; inside a differentiated function use adgraph.numpy "
+            "(import adgraph.numpy as anp) instead of numpy"
+        )
+    return f(*args, **kwargs)
 
 
 def _reshape_method(self, *shape, order="C"):

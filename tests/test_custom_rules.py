@@ -1,0 +1,138 @@
+"""custom_jvp, custom_vjp and checkpoint under every transformation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.numpy as anp
+from adgraph.test_util import check_grads
+
+
+# log(1 + e^x) with a stable derivative rule
+@ad.custom_jvp
+def softplus(x):
+    return anp.logaddexp(x, 0.0)
+
+
+@softplus.defjvp
+def _softplus_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return softplus(x), t * (1.0 / (1.0 + anp.exp(-x)))
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def test_custom_jvp_forward_reverse_and_second_order():
+    x = np.array([-3.0, 0.1, 2.0])
+    assert np.allclose(ad.jvp(softplus, (x,), (np.ones(3),))[1], sigmoid(x))
+    assert np.allclose(ad.grad(lambda x: anp.sum(softplus(x)))(x), sigmoid(x))
+    H = ad.hessian(lambda x: anp.sum(softplus(x)))(x)
+    assert np.allclose(H, np.diag(sigmoid(x) * (1 - sigmoid(x))))
+    check_grads(softplus, (x,), order=2)
+
+
+def test_custom_jvp_rule_is_used():
+    @ad.custom_jvp
+    def f(x):
+        return anp.sin(x)
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return f(x), 10.0 * t  # deliberately not cos(x): proves the rule is used
+
+    assert ad.grad(f)(0.3) == 10.0
+    assert ad.jvp(f, (0.3,), (1.0,))[1] == 10.0
+    assert np.allclose(ad.vmap(ad.grad(f))(np.array([0.1, 0.2])), [10.0, 10.0])
+
+
+# gradient clipping in the backward pass
+@ad.custom_vjp
+def clip_gradient(x, lo, hi):
+    return x
+
+
+def _cg_fwd(x, lo, hi):
+    return x, (lo, hi)
+
+
+def _cg_bwd(res, g):
+    lo, hi = res
+    return (anp.clip(g, lo, hi), None, None)
+
+
+clip_gradient.defvjp(_cg_fwd, _cg_bwd)
+
+
+def test_custom_vjp_rule_is_used():
+    f = lambda x: clip_gradient(x, -1.0, 1.0) * 5.0
+    assert ad.grad(f)(2.0) == 1.0
+    g = ad.vmap(ad.grad(lambda x: anp.sum(clip_gradient(x, -1.0, 1.0) * 5.0)))(np.ones((3, 2)))
+    assert np.allclose(g, 1.0)
+    # forward mode differentiates the original function
+    assert ad.jvp(f, (2.0,), (1.0,))[1] == 5.0
+
+
+def test_custom_vjp_with_pytrees_and_residuals():
+    @ad.custom_vjp
+    def f(d):
+        return {"y": anp.sin(d["a"]) * d["b"]}
+
+    def fwd(d):
+        return f(d), (anp.cos(d["a"]), d["a"], d["b"])
+
+    def bwd(res, ct):
+        c, a, b = res
+        return ({"a": ct["y"] * c * b, "b": anp.sum(ct["y"] * anp.sin(a))},)
+
+    f.defvjp(fwd, bwd)
+    d = {"a": np.array([0.2, 0.4]), "b": 3.0}
+    g = ad.grad(lambda d: anp.sum(f(d)["y"]))(d)
+    assert np.allclose(g["a"], np.cos(d["a"]) * 3.0)
+    assert g["b"] == pytest.approx(np.sum(np.sin(d["a"])))
+    # jacrev through the custom rule (batched cotangents)
+    J = ad.jacrev(lambda a: f({"a": a, "b": 3.0})["y"])(d["a"])
+    assert np.allclose(J, np.diag(3.0 * np.cos(d["a"])))
+
+
+def test_custom_vjp_bwd_errors_are_clear():
+    @ad.custom_vjp
+    def f(x, y):
+        return x * y
+
+    f.defvjp(lambda x, y: (x * y, (x, y)), lambda res, g: (g,))
+    with pytest.raises(TypeError, match="1 cotangents for 2"):
+        ad.grad(f)(1.0, 2.0)
+
+    @ad.custom_vjp
+    def h(x):
+        return x
+
+    with pytest.raises(TypeError, match="defvjp"):
+        h(1.0)
+
+
+def test_checkpoint_recomputes_and_matches():
+    calls = []
+
+    def block(x):
+        calls.append(1)
+        return anp.sin(x) * anp.exp(x)
+
+    ck = ad.checkpoint(block)
+    x = np.array([0.1, 0.5, 0.9])
+    f1 = lambda x: anp.sum(ck(ck(x)))
+    f2 = lambda x: anp.sum(block(block(x)))
+    calls.clear()
+    g1 = ad.grad(f1)(x)
+    n_ck = len(calls)
+    calls.clear()
+    g2 = ad.grad(f2)(x)
+    assert np.allclose(g1, g2)
+    assert n_ck == 4 and len(calls) == 2  # forward twice + recomputed twice
+    assert np.allclose(ad.hessian(f1)(x), ad.hessian(f2)(x))
+    assert np.allclose(ad.jacfwd(lambda x: ck(x))(x), ad.jacfwd(block)(x))
