@@ -1,5 +1,606 @@
-"""fft primitives (declared with their rules; see adgraph.ops)."""
+r"""Discrete Fourier transforms (``adgraph.numpy.fft``), declared by their transposes.
+
+Every transform here is linear, so each primitive needs only its transpose: the tangent
+is the transform of the tangent, the cotangent the transpose applied to the cotangent.
+Transposes are taken under the pairing :math:`\langle a, b\rangle = \operatorname{Re}\sum ab`
+used throughout adgraph (no conjugation), which gives these rules.
+
+**Complex transforms.** The DFT matrix :math:`F_{jk} = e^{-2\pi i jk/n}` is symmetric,
+:math:`F^T = F`; so is the inverse :math:`\bar F / n`. Hence the transpose of ``fftn`` is
+``fftn`` with the same ``norm`` and the transpose of ``ifftn`` is ``ifftn`` (not the
+inverse transform, which would be the *conjugate* transpose). Padding or truncating the
+input to ``n``/``s`` is the map :math:`R` (keep the first entries, append zeros); its
+transpose :math:`R^T` resizes back, so
+:math:`\bar x = R^T \operatorname{fftn}(\bar y)`.
+
+**Real-to-complex** (``rfftn``): :math:`y = H F x` with :math:`H` keeping the first
+:math:`m = \lfloor n/2\rfloor + 1` frequencies of the last transformed axis. For real
+:math:`x`, :math:`\bar x = \operatorname{Re}(F H^T \bar y)`, which is an ``irfftn`` of half
+the size: :math:`\bar x = N\,\operatorname{irfftn}(\overline{\bar y}\, w)` with
+:math:`w_k = 1` at the zero and Nyquist frequencies and :math:`\tfrac12` in between (the
+inverse real transform counts each inner frequency twice, for itself and its mirror).
+
+**Complex-to-real** (``irfftn``): it reads only the half spectrum, counts the inner
+frequencies twice and the zero/Nyquist ones once, and keeps real parts. Its transpose is
+:math:`\bar c = w' \, \overline{\operatorname{rfftn}(\bar y)} / N` with
+:math:`w'_k = 1` at zero/Nyquist and :math:`2` in between, resized back to the input.
+
+In both real cases the normalisation of the transpose is that of the transform, which is
+``rfftn``/``irfftn`` with the *swapped* ``norm`` ("backward" <-> "forward", "ortho" stays).
+``hfft``/``ihfft`` are conjugations of these; ``fftshift``/``ifftshift`` are permutations
+(each the transpose of the other).
+
+Implementation: NumPy inputs are transformed by ``scipy.fft`` when SciPy is installed
+(multithreaded with :data:`workers`, single precision kept), otherwise by ``numpy.fft``;
+CuPy and Dask inputs by their own ``fft`` modules (Dask arrays are rechunked to one chunk
+along the transformed axes, which Dask requires).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import numpy as _np  # identifies the NumPy module and its dtypes; never computes on arrays
+
+from ..ad.rules import linear
+from ..core.trace import Tracer
+from ..core.xp import module_of
+from ._util import OpError, norm_axis, shape
+
+try:  # scipy.fft is faster than numpy.fft (multithreaded, keeps single precision)
+    import scipy.fft as _sfft
+except ImportError:  # pragma: no cover - scipy is optional
+    _sfft = None
+
+__all__ = [
+    "fft",
+    "ifft",
+    "fft2",
+    "ifft2",
+    "fftn",
+    "ifftn",
+    "rfft",
+    "irfft",
+    "rfft2",
+    "irfft2",
+    "rfftn",
+    "irfftn",
+    "hfft",
+    "ihfft",
+    "fftshift",
+    "ifftshift",
+    "fftfreq",
+    "rfftfreq",
+]
+
+#: Threads ``scipy.fft`` may use for NumPy inputs (-1: one per CPU core). Set it with
+#: :func:`adgraph.backends.set_fft_workers`.
+workers = -1
+
+_NORMS = ("backward", "ortho", "forward")
+_SWAP = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
+
+
+# ------------------------------------------------------------------ dispatch helpers
+def _use_scipy(xp) -> bool:
+    return xp is _np and _sfft is not None
+
+
+def _prepare(xp, x, axes):
+    """Dask transforms only along single-chunk axes: rechunk those (a no-op otherwise)."""
+    if xp.__name__ == "dask.array":
+        x = xp.asarray(x)
+        if any(len(x.chunks[a]) > 1 for a in axes):
+            x = x.rechunk({a: -1 for a in axes})
+    return x
+
+
+def _fft_impl(xp, x, *, axes, sizes, norm, inverse):
+    if _use_scipy(xp):
+        f = _sfft.ifftn if inverse else _sfft.fftn
+        return f(x, s=sizes, axes=axes, norm=norm, workers=workers)
+    f = xp.fft.ifftn if inverse else xp.fft.fftn
+    return f(_prepare(xp, x, axes), s=sizes, axes=axes, norm=norm)
+
+
+def _rfft_impl(xp, x, *, axes, sizes, norm):
+    if _use_scipy(xp):
+        return _sfft.rfftn(x, s=sizes, axes=axes, norm=norm, workers=workers)
+    return xp.fft.rfftn(_prepare(xp, x, axes), s=sizes, axes=axes, norm=norm)
+
+
+def _irfft_impl(xp, x, *, axes, sizes, norm):
+    if _use_scipy(xp):
+        return _sfft.irfftn(x, s=sizes, axes=axes, norm=norm, workers=workers)
+    return xp.fft.irfftn(_prepare(xp, x, axes), s=sizes, axes=axes, norm=norm)
+
+
+def _resize_impl(xp, x, *, axes, sizes):
+    idx = [slice(None)] * x.ndim
+    pad = [(0, 0)] * x.ndim
+    for a, n in zip(axes, sizes, strict=True):
+        m = x.shape[a]
+        if n < m:
+            idx[a] = slice(0, n)
+        elif n > m:
+            pad[a] = (0, n - m)
+    x = x[tuple(idx)]
+    if any(p[1] for p in pad):
+        x = xp.pad(x, pad)
+    return x
+
+
+def _shift_impl(xp, x, *, axes, inverse):
+    return (xp.fft.ifftshift if inverse else xp.fft.fftshift)(x, axes=axes)
+
+
+def _shifted(axes):
+    return tuple(a + 1 for a in axes)
+
+
+def _sizes_of(x, axes):
+    s = shape(x)
+    return tuple(s[a] for a in axes)
+
+
+# ------------------------------------------------------------------ resize (pad / truncate)
+def _resize_t(ct, x, *, axes, sizes):
+    return _resize(ct, axes, _sizes_of(x, axes))
+
+
+def _resize_batch(vals, batched, size, *, axes, sizes):
+    return fft_resize_p.bind(vals[0], axes=_shifted(axes), sizes=sizes)
+
+
+fft_resize_p = linear(
+    "fft_resize",
+    _resize_impl,
+    _resize_t,
+    batch=_resize_batch,
+    doc=r"""Truncate or zero-pad along axes to the given sizes (the ``n``/``s`` of the
+    transforms). Linear, :math:`y = Rx`; the transpose :math:`R^T` resizes back (pads what
+    was truncated, truncates what was padded).""",
+)
+
+
+def _resize(x, axes, sizes):
+    if _sizes_of(x, axes) == tuple(sizes):
+        return x
+    return fft_resize_p.bind(x, axes=tuple(axes), sizes=tuple(sizes))
+
+
+# ------------------------------------------------------------------ complex transforms
+def _fft_t(ct, x, *, axes, sizes, norm, inverse):
+    # F and conj(F)/n are symmetric: the transpose is the same transform, then R^T.
+    g = fft_p.bind(ct, axes=axes, sizes=sizes, norm=norm, inverse=inverse)
+    return _resize(g, axes, _sizes_of(x, axes))
+
+
+def _fft_batch(vals, batched, size, *, axes, sizes, norm, inverse):
+    return fft_p.bind(vals[0], axes=_shifted(axes), sizes=sizes, norm=norm, inverse=inverse)
+
+
+fft_p = linear(
+    "fft",
+    _fft_impl,
+    _fft_t,
+    batch=_fft_batch,
+    doc=r"""n-dimensional complex DFT (``inverse``: its inverse) along ``axes``, the input
+    resized to ``sizes`` first. Linear; the DFT matrix is symmetric, so the transpose is
+    the same transform of the cotangent, resized back: :math:`\bar x = R^T F \bar y`.""",
+)
+
+
+# ------------------------------------------------------------------ real transforms
+def _half_weights(ct, axis, n, edge, inner):
+    """Weights along the half-spectrum axis ``axis`` (length n//2+1) of ``ct``: ``edge`` at
+    the zero frequency and, for even ``n``, the Nyquist frequency; ``inner`` elsewhere.
+    A constant in the array module of ``ct``, shaped to broadcast against it."""
+    base = ct.primal_value() if isinstance(ct, Tracer) else ct
+    xp = module_of(base)
+    rdt = _np.finfo(ct.dtype).dtype  # the real dtype matching ct (float32 for complex64)
+    n_inner = n // 2 - (1 if n % 2 == 0 else 0)
+    parts = [xp.full((1,), edge, dtype=rdt)]
+    if n_inner > 0:
+        parts.append(xp.full((n_inner,), inner, dtype=rdt))
+    if n % 2 == 0 and n > 1:
+        parts.append(xp.full((1,), edge, dtype=rdt))
+    w = xp.concatenate(parts) if len(parts) > 1 else parts[0]
+    trailing = len(shape(ct)) - 1 - axis
+    return w.reshape((n // 2 + 1,) + (1,) * trailing) if trailing else w
+
+
+def _rfft_t(ct, x, *, axes, sizes, norm):
+    from .elementwise import conj, multiply
+
+    w = _half_weights(ct, axes[-1], sizes[-1], 1.0, 0.5)
+    g = irfft_p.bind(multiply(conj(ct), w), axes=axes, sizes=sizes, norm=_SWAP[norm])
+    return _resize(g, axes, _sizes_of(x, axes))
+
+
+def _rfft_batch(vals, batched, size, *, axes, sizes, norm):
+    return rfft_p.bind(vals[0], axes=_shifted(axes), sizes=sizes, norm=norm)
+
+
+rfft_p = linear(
+    "rfft",
+    _rfft_impl,
+    _rfft_t,
+    batch=_rfft_batch,
+    doc=r"""n-dimensional DFT of real input along ``axes`` (the last one keeps the
+    :math:`\lfloor n/2\rfloor + 1` non-negative frequencies), input resized to ``sizes``.
+    Transpose: :math:`\bar x = R^T\, N\operatorname{irfftn}(\overline{\bar y}\, w)` with
+    :math:`w = 1` at zero/Nyquist frequency and :math:`\tfrac12` elsewhere, at the swapped
+    normalisation.""",
+)
+
+
+def _irfft_t(ct, c, *, axes, sizes, norm):
+    from .elementwise import conj, multiply
+
+    r = rfft_p.bind(ct, axes=axes, sizes=sizes, norm=_SWAP[norm])
+    g = multiply(conj(r), _half_weights(r, axes[-1], sizes[-1], 1.0, 2.0))
+    return _resize(g, axes, _sizes_of(c, axes))
+
+
+def _irfft_batch(vals, batched, size, *, axes, sizes, norm):
+    return irfft_p.bind(vals[0], axes=_shifted(axes), sizes=sizes, norm=norm)
+
+
+irfft_p = linear(
+    "irfft",
+    _irfft_impl,
+    _irfft_t,
+    batch=_irfft_batch,
+    doc=r"""Inverse of ``rfft``: real output of ``sizes`` along ``axes`` from a half
+    spectrum (resized to ``sizes[-1]//2+1`` on the last axis). Real-linear; transpose
+    :math:`\bar c = R^T\big(w'\,\overline{\operatorname{rfftn}(\bar y)}/N\big)` with
+    :math:`w' = 1` at zero/Nyquist frequency and 2 elsewhere, at the swapped
+    normalisation.""",
+)
+
+
+# ------------------------------------------------------------------ shifts
+def _shift_t(ct, x, *, axes, inverse):
+    return fftshift_p.bind(ct, axes=axes, inverse=not inverse)
+
+
+def _shift_batch(vals, batched, size, *, axes, inverse):
+    return fftshift_p.bind(vals[0], axes=_shifted(axes), inverse=inverse)
+
+
+fftshift_p = linear(
+    "fftshift",
+    _shift_impl,
+    _shift_t,
+    batch=_shift_batch,
+    doc=r"""Cyclic shift moving the zero frequency to the centre (``inverse``: back). A
+    permutation, so the transpose is its inverse: ``ifftshift`` for ``fftshift``.""",
+)
+
+
+# ------------------------------------------------------------------ argument handling
+def _norm(norm, op):
+    if norm is None:
+        return "backward"
+    if norm not in _NORMS:
+        raise OpError(f'{op}: norm must be "backward", "ortho", "forward" or None, got {norm!r}')
+    return norm
+
+
+def _no_out(out, op):
+    if out is not None:
+        raise OpError(f"{op}: out= is not supported (adgraph arrays are immutable)")
+
+
+def _axes_sizes(a, s, axes, op, default_axes=None):
+    """Normalise ``s``/``axes`` as NumPy does: axes in the given order (the last is the
+    real axis of the real transforms), sizes from ``s`` (-1: keep) or the input."""
+    shp = shape(a)
+    nd = len(shp)
+    if axes is None:
+        if s is not None:
+            axes = range(nd - len(s), nd)
+        elif default_axes is not None:
+            axes = default_axes
+        else:
+            axes = range(nd)
+    elif isinstance(axes, int):
+        axes = (axes,)
+    axes = tuple(norm_axis(ax, nd, op) for ax in axes)
+    if len(set(axes)) != len(axes):
+        raise OpError(f"{op}: repeated axes {axes} are not supported; transform each once")
+    if not axes:
+        raise OpError(f"{op}: needs at least one axis to transform")
+    if s is None:
+        sizes = None
+    else:
+        if isinstance(s, int):
+            s = (s,)
+        s = tuple(s)
+        if len(s) != len(axes):
+            raise OpError(f"{op}: s has {len(s)} entries but there are {len(axes)} axes")
+        sizes = tuple(int(n) for n in s)
+    return axes, sizes
+
+
+def _fill_sizes(a, axes, sizes, op):
+    shp = shape(a)
+    if sizes is None:
+        sizes = tuple(shp[ax] for ax in axes)
+    else:
+        sizes = tuple(shp[ax] if n == -1 else n for ax, n in zip(axes, sizes, strict=True))
+    for n in sizes:
+        if n < 1:
+            raise OpError(f"{op}: invalid number of data points ({n}); lengths must be >= 1")
+    return sizes
+
+
+def _check_real(a, op, instead):
+    dt = getattr(a, "dtype", None)
+    if dt is not None and dt.kind == "c":
+        raise OpError(
+            f"{op}: input must be real, got {dt}; use {instead} for complex input, or take "
+            "adgraph.numpy.real(x) first"
+        )
+
+
+def _c2c(a, s, axes, norm, out, op, inverse, default_axes=None):
+    _no_out(out, op)
+    norm = _norm(norm, op)
+    axes, sizes = _axes_sizes(a, s, axes, op, default_axes)
+    sizes = _fill_sizes(a, axes, sizes, op)
+    return fft_p.bind(a, axes=axes, sizes=sizes, norm=norm, inverse=inverse)
+
+
+def _r2c(a, s, axes, norm, out, op, default_axes=None):
+    _no_out(out, op)
+    norm = _norm(norm, op)
+    _check_real(a, op, op.replace("rfft", "fft"))
+    axes, sizes = _axes_sizes(a, s, axes, op, default_axes)
+    sizes = _fill_sizes(a, axes, sizes, op)
+    return rfft_p.bind(a, axes=axes, sizes=sizes, norm=norm)
+
+
+def _c2r(a, s, axes, norm, out, op, default_axes=None):
+    _no_out(out, op)
+    norm = _norm(norm, op)
+    axes, sizes = _axes_sizes(a, s, axes, op, default_axes)
+    shp = shape(a)
+    default = tuple(shp[ax] for ax in axes[:-1]) + (2 * (shp[axes[-1]] - 1),)
+    if sizes is None:
+        sizes = default
+    else:
+        sizes = tuple(d if n == -1 else n for d, n in zip(default, sizes, strict=True))
+    for n in sizes:
+        if n < 1:
+            raise OpError(
+                f"{op}: invalid number of output points ({n}); give n/s explicitly (an input "
+                f"of length 1 along the last axis has no default output length)"
+            )
+    return irfft_p.bind(a, axes=axes, sizes=sizes, norm=norm)
+
+
+def _one(n):
+    return None if n is None else (n,)
+
+
+# ------------------------------------------------------------------ public: complex
+def fft(a, n=None, axis=-1, norm=None, out=None):
+    r"""One-dimensional discrete Fourier transform along ``axis``.
+
+    :math:`y_k = c \sum_{j<n} x_j e^{-2\pi i jk/n}`, the input truncated or zero-padded to
+    ``n`` first; :math:`c = 1`, :math:`1/\sqrt n`, :math:`1/n` for ``norm`` = "backward"
+    (default), "ortho", "forward".
+
+    Derivatives: linear, :math:`\dot y = \operatorname{fft}(\dot x)`. The DFT matrix is
+    symmetric, so under adgraph's pairing :math:`\operatorname{Re}\sum ab` the cotangent is
+    the *same* transform, resized back to ``x``:
+    :math:`\bar x = R^T \operatorname{fft}(\bar y, \text{norm})` (for real ``x`` its real
+    part).
+    """
+    return _c2c(a, _one(n), (axis,), norm, out, "fft", False)
+
+
+def ifft(a, n=None, axis=-1, norm=None, out=None):
+    r"""One-dimensional inverse DFT along ``axis``.
+
+    :math:`y_j = c \sum_{k<n} x_k e^{2\pi i jk/n}`, :math:`c = 1/n`, :math:`1/\sqrt n`, 1
+    for ``norm`` = "backward" (default), "ortho", "forward"; input resized to ``n``.
+
+    Derivatives: linear and symmetric, so :math:`\bar x = R^T \operatorname{ifft}(\bar y)`
+    (the same ``norm``; not the forward transform, which is the conjugate transpose).
+    """
+    return _c2c(a, _one(n), (axis,), norm, out, "ifft", True)
+
+
+def fftn(a, s=None, axes=None, norm=None, out=None):
+    r"""N-dimensional DFT over ``axes`` (all axes by default; the last ``len(s)`` when
+    only ``s`` is given), the input resized to ``s`` first.
+
+    :math:`y = c\,(F_{n_1}\otimes\cdots\otimes F_{n_d})\,Rx`, :math:`c` as in :func:`fft`
+    with :math:`n = \prod n_i`. Derivatives: :math:`\bar x = R^T\operatorname{fftn}(\bar y)`.
+    """
+    return _c2c(a, s, axes, norm, out, "fftn", False)
+
+
+def ifftn(a, s=None, axes=None, norm=None, out=None):
+    r"""N-dimensional inverse DFT over ``axes`` (see :func:`fftn`).
+
+    Derivatives: :math:`\bar x = R^T\operatorname{ifftn}(\bar y)` with the same ``norm``.
+    """
+    return _c2c(a, s, axes, norm, out, "ifftn", True)
+
+
+def fft2(a, s=None, axes=(-2, -1), norm=None, out=None):
+    r"""Two-dimensional DFT over ``axes`` (the last two by default); see :func:`fftn`.
+
+    Derivatives: :math:`\bar x = R^T\operatorname{fft2}(\bar y)`.
+    """
+    return _c2c(a, s, axes, norm, out, "fft2", False)
+
+
+def ifft2(a, s=None, axes=(-2, -1), norm=None, out=None):
+    r"""Two-dimensional inverse DFT over ``axes``; see :func:`ifftn`.
+
+    Derivatives: :math:`\bar x = R^T\operatorname{ifft2}(\bar y)`.
+    """
+    return _c2c(a, s, axes, norm, out, "ifft2", True)
+
+
+# ------------------------------------------------------------------ public: real
+def rfft(a, n=None, axis=-1, norm=None, out=None):
+    r"""DFT of real input: the :math:`\lfloor n/2\rfloor + 1` non-negative frequencies of
+    :func:`fft` (the others are their conjugates).
+
+    Derivatives: :math:`\dot y = \operatorname{rfft}(\dot x)`; for the cotangent, the
+    half spectrum stands for both halves, so
+    :math:`\bar x = R^T\,\operatorname{Re}\big(F\,[\bar y; 0]\big)
+    = R^T\, n\operatorname{irfft}(\overline{\bar y}\,w)` with :math:`w_k = 1` for
+    :math:`k = 0` and :math:`k = n/2`, :math:`\tfrac12` otherwise (``irfft`` counts the
+    inner frequencies twice). Complex input is refused (use :func:`fft`).
+    """
+    return _r2c(a, _one(n), (axis,), norm, out, "rfft")
+
+
+def irfft(a, n=None, axis=-1, norm=None, out=None):
+    r"""Inverse of :func:`rfft`: ``n`` real outputs (default :math:`2(m-1)` for an input
+    of length :math:`m`) from a half spectrum, resized to :math:`n//2+1` first.
+
+    :math:`y_j = c\sum_k w'_k \operatorname{Re}(x_k e^{2\pi i jk/n})` with
+    :math:`w'_k = 1` at :math:`k = 0, n/2`, 2 otherwise (imaginary parts at zero and
+    Nyquist frequency are ignored). Real-linear; the transpose is
+    :math:`\bar x = R^T\big(w'\,\overline{\operatorname{rfft}(\bar y)}\big)` with the
+    normalisation of ``irfft`` (``rfft`` at the swapped ``norm``).
+    """
+    return _c2r(a, _one(n), (axis,), norm, out, "irfft")
+
+
+def rfftn(a, s=None, axes=None, norm=None, out=None):
+    r"""N-dimensional DFT of real input: ``rfft`` over the last of ``axes``, then ``fft``
+    over the others.
+
+    Derivatives: :math:`\bar x = R^T\, N\operatorname{irfftn}(\overline{\bar y}\,w)`
+    (:math:`w` as in :func:`rfft`, along the last axis; :math:`N = \prod s`, folded into
+    the swapped ``norm``).
+    """
+    return _r2c(a, s, axes, norm, out, "rfftn")
+
+
+def irfftn(a, s=None, axes=None, norm=None, out=None):
+    r"""Inverse of :func:`rfftn`: ``ifft`` over all but the last of ``axes``, then
+    ``irfft`` over the last; ``s`` are the output sizes (last: :math:`2(m-1)` by default).
+
+    Derivatives: :math:`\bar x = R^T\big(w'\,\overline{\operatorname{rfftn}(\bar y)}/N\big)`
+    (:math:`w'` as in :func:`irfft`, along the last axis).
+    """
+    return _c2r(a, s, axes, norm, out, "irfftn")
+
+
+def rfft2(a, s=None, axes=(-2, -1), norm=None, out=None):
+    r"""Two-dimensional :func:`rfftn` over ``axes`` (the last two by default).
+
+    Derivatives: :math:`\bar x = R^T\, N\operatorname{irfft2}(\overline{\bar y}\,w)`.
+    """
+    return _r2c(a, s, axes, norm, out, "rfft2")
+
+
+def irfft2(a, s=None, axes=(-2, -1), norm=None, out=None):
+    r"""Two-dimensional :func:`irfftn` over ``axes`` (the last two by default).
+
+    Derivatives: :math:`\bar x = R^T\big(w'\,\overline{\operatorname{rfft2}(\bar y)}/N\big)`.
+    """
+    return _c2r(a, s, axes, norm, out, "irfft2")
+
+
+def hfft(a, n=None, axis=-1, norm=None, out=None):
+    r"""DFT of a Hermitian-symmetric signal given by its first half: real output of
+    length ``n`` (default :math:`2(m-1)`).
+
+    :math:`\operatorname{hfft}(x) = \operatorname{irfft}(\bar x, \text{swapped norm})`,
+    so with the default norm :math:`y = n\,\operatorname{irfft}(\bar x)`. Derivatives
+    follow from those of ``conj`` and :func:`irfft`:
+    :math:`\bar x = \overline{R^T(w'\,\overline{\operatorname{rfft}(\bar y)})}` at the
+    matching normalisation.
+    """
+    from .elementwise import conj
+
+    _no_out(out, "hfft")
+    return _c2r(conj(a), _one(n), (axis,), _SWAP[_norm(norm, "hfft")], None, "hfft")
+
+
+def ihfft(a, n=None, axis=-1, norm=None, out=None):
+    r"""Inverse of :func:`hfft`: the first :math:`\lfloor n/2\rfloor + 1` entries of the
+    inverse DFT of real input, :math:`\operatorname{ihfft}(x) =
+    \overline{\operatorname{rfft}(x, \text{swapped norm})}`.
+
+    Derivatives follow from :func:`rfft` and ``conj``:
+    :math:`\bar x = R^T\, n\operatorname{irfft}(\bar y\, w)` at the matching normalisation.
+    """
+    from .elementwise import conj
+
+    _no_out(out, "ihfft")
+    return conj(_r2c(a, _one(n), (axis,), _SWAP[_norm(norm, "ihfft")], None, "ihfft"))
+
+
+# ------------------------------------------------------------------ shifts and frequencies
+def _shift(x, axes, inverse, op):
+    nd = len(shape(x))
+    if axes is None:
+        axes = tuple(range(nd))
+    elif isinstance(axes, int):
+        axes = (norm_axis(axes, nd, op),)
+    else:
+        axes = tuple(norm_axis(ax, nd, op) for ax in axes)
+    if not axes:
+        return x
+    return fftshift_p.bind(x, axes=axes, inverse=inverse)
+
+
+def fftshift(x, axes=None):
+    r"""Shift the zero frequency to the centre: a cyclic roll by :math:`\lfloor n/2\rfloor`
+    along each of ``axes`` (all by default).
+
+    A permutation :math:`P`; its transpose is the inverse permutation, so
+    :math:`\bar x = \operatorname{ifftshift}(\bar y)`.
+    """
+    return _shift(x, axes, False, "fftshift")
+
+
+def ifftshift(x, axes=None):
+    r"""Undo :func:`fftshift`: a cyclic roll by :math:`-\lfloor n/2\rfloor` along ``axes``.
+
+    Derivatives: :math:`\bar x = \operatorname{fftshift}(\bar y)`.
+    """
+    return _shift(x, axes, True, "ifftshift")
+
+
+def _freq(n, d, like, op, real):
+    if isinstance(n, Tracer) or not isinstance(n, (int, _np.integer)):
+        raise OpError(f"{op}: n must be a concrete integer, got {n!r}")
+    xp = module_of(like.primal_value() if isinstance(like, Tracer) else like)
+    mod = xp.fft
+    f = mod.rfftfreq if real else mod.fftfreq
+    if isinstance(d, Tracer):
+        # Differentiable in the spacing: f(n, d) = f(n, 1) / d.
+        from .elementwise import divide
+
+        return divide(f(int(n), 1.0), d)
+    return f(int(n), d)
+
+
+def fftfreq(n, d=1.0, *, like=None):
+    r"""Sample frequencies of :func:`fft` for ``n`` points of spacing ``d``:
+    :math:`[0, 1, \ldots, \lceil n/2\rceil - 1, -\lfloor n/2\rfloor, \ldots, -1]/(dn)`.
+
+    A constant (no derivative in ``n``); a traced ``d`` stays differentiable,
+    :math:`\partial f/\partial d = -f/d`. ``like``: an array whose module (NumPy, CuPy,
+    Dask) should hold the result.
+    """
+    return _freq(n, d, like, "fftfreq", False)
+
+
+def rfftfreq(n, d=1.0, *, like=None):
+    r"""Sample frequencies of :func:`rfft`: :math:`[0, 1, \ldots, \lfloor n/2\rfloor]/(dn)`.
+
+    A constant; a traced ``d`` stays differentiable, :math:`\partial f/\partial d = -f/d`.
+    """
+    return _freq(n, d, like, "rfftfreq", True)
