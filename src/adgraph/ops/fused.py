@@ -1,0 +1,839 @@
+r"""Fused primitives for the hot paths of neural-network training.
+
+An activation written with elementwise operations costs one kernel launch per operation on
+a GPU, in the forward pass and again in the backward pass (``tanh``'s derivative
+:math:`1 - y^2` is three operations, GELU's a dozen). Here each activation is two
+primitives:
+
+* the activation ``f(x)`` itself, and
+* its backward partner ``f_bwd(g, z) = g * f'(x)``, linear in ``g``, where ``z`` is the
+  activation's output ``y`` (tanh, sigmoid, relu: the derivative is cheapest from ``y``)
+  or its input ``x`` (softplus, GELU).
+
+The forward and reverse rules of ``f`` are ``f_bwd`` applied to the tangent or cotangent:
+one fused kernel each way. ``f_bwd`` is linear in ``g``, so its own rule for ``g`` is
+``f_bwd`` again; its rule for ``z`` (the second derivative) is written with adgraph's
+elementwise operations, so every order of derivative stays available.
+
+``softmax_cross_entropy(logits, labels)`` is the mean over rows of
+:math:`\operatorname{logsumexp}(z_r) - z_{r, \ell_r}` for integer labels; its cotangent is
+:math:`\bar L\,(\operatorname{softmax}(z) - \operatorname{onehot}(\ell)) / N`, computed by the
+fused primitive ``softmax_cross_entropy_bwd`` in one pass over the logits.
+
+Implementations: every primitive has a reference implementation written with the array
+module ``xp`` of its inputs (NumPy, CuPy, Dask). For CuPy arrays of float32 or float64 it
+runs instead a CUDA kernel (``cupy.ElementwiseKernel`` for the activations, ``cupy.RawKernel``
+for the cross-entropy, one thread per row), compiled on first use and cached by CuPy (in
+memory and on disk). The kernel sources are plain data in this module
+(:data:`ELEMENTWISE_KERNELS`, :data:`RAW_KERNELS`) so they can be inspected and compiled
+without a GPU. Nothing here copies between host and device.
+
+Besides the primitives, :func:`sgd_update` and :func:`adam_update` apply one optimiser step
+to one array in a single kernel on CuPy (they are not differentiated: ``adgraph.optim``
+uses them for untraced CuPy arrays).
+"""
+
+from __future__ import annotations
+
+import math
+from string import Template
+from typing import NamedTuple
+
+import numpy as _np  # dtype objects, and the NumPy reference of erfc when SciPy is absent
+
+from ..ad.rules import elementwise as _elementwise_rule
+from ..core.primitive import Primitive
+from ._util import OpError, shape
+from .elementwise import add, divide, exp, multiply, subtract
+from .elementwise import tanh as _plain_tanh
+from .misc import stop_gradient
+from .reductions import max as _max
+from .reductions import sum as _sum
+
+__all__ = [
+    "tanh",
+    "sigmoid",
+    "relu",
+    "softplus",
+    "gelu",
+    "tanh_bwd",
+    "sigmoid_bwd",
+    "relu_bwd",
+    "softplus_bwd",
+    "gelu_bwd",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_bwd",
+    "sgd_update",
+    "adam_update",
+    "ELEMENTWISE_KERNELS",
+    "RAW_KERNELS",
+    "cuda_kernels_used",
+]
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_K0 = math.sqrt(2.0 / math.pi)  # GELU tanh approximation: tanh(K0 (x + K1 x^3))
+_K1 = 0.044715
+
+# ------------------------------------------------------------------ CUDA sources (data)
+
+
+class KernelSpec(NamedTuple):
+    """Arguments of ``cupy.ElementwiseKernel(in_params, out_params, operation, name,
+    preamble=...)``; ``T`` is the type placeholder (float or double)."""
+
+    in_params: str
+    out_params: str
+    operation: str
+    preamble: str = ""
+
+
+# Device helpers shared by the activation kernels; templates over the element type, so
+# float stays float (CUDA's math functions are overloaded for float and double).
+_PREAMBLE = r"""
+template <typename F> __device__ __forceinline__ F adg_sigmoid(F x) {
+    F e = exp(-fabs(x));
+    F r = F(1) / (F(1) + e);
+    return x >= F(0) ? r : e * r;
+}
+template <typename F> __device__ __forceinline__ F adg_softplus(F x) {
+    return (x > F(0) ? x : F(0)) + log1p(exp(-fabs(x)));
+}
+template <typename F> __device__ __forceinline__ F adg_norm_cdf(F x) {
+    return F(0.5) * erfc(-x * F(0.70710678118654752440));
+}
+template <typename F> __device__ __forceinline__ F adg_norm_pdf(F x) {
+    return F(0.39894228040143267794) * exp(F(-0.5) * x * x);
+}
+"""
+
+ELEMENTWISE_KERNELS: dict[str, KernelSpec] = {
+    # activations
+    "tanh": KernelSpec("T x", "T y", "y = tanh(x)"),
+    "sigmoid": KernelSpec("T x", "T y", "y = adg_sigmoid(x)", _PREAMBLE),
+    "relu": KernelSpec("T x", "T y", "y = x < T(0) ? T(0) : x"),
+    "softplus": KernelSpec("T x", "T y", "y = adg_softplus(x)", _PREAMBLE),
+    "gelu": KernelSpec("T x", "T y", "y = x * adg_norm_cdf(x)", _PREAMBLE),
+    "gelu_tanh": KernelSpec(
+        "T x",
+        "T y",
+        "T u = T(0.79788456080286535588) * (x + T(0.044715) * x * x * x);\n"
+        "y = T(0.5) * x * (T(1) + tanh(u))",
+    ),
+    # backward partners: r = g * f'(.)
+    "tanh_bwd": KernelSpec("T g, T y", "T r", "r = g * (T(1) - y * y)"),
+    "sigmoid_bwd": KernelSpec("T g, T y", "T r", "r = g * y * (T(1) - y)"),
+    "relu_bwd": KernelSpec("T g, T y", "T r", "r = y > T(0) ? g : T(0)"),
+    "softplus_bwd": KernelSpec("T g, T x", "T r", "r = g * adg_sigmoid(x)", _PREAMBLE),
+    "gelu_bwd": KernelSpec(
+        "T g, T x", "T r", "r = g * (adg_norm_cdf(x) + x * adg_norm_pdf(x))", _PREAMBLE
+    ),
+    "gelu_tanh_bwd": KernelSpec(
+        "T g, T x",
+        "T r",
+        "T x2 = x * x;\n"
+        "T t = tanh(T(0.79788456080286535588) * (x + T(0.044715) * x2 * x));\n"
+        "T du = T(0.79788456080286535588) * (T(1) + T(3) * T(0.044715) * x2);\n"
+        "r = g * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du)",
+    ),
+    # optimiser steps (not differentiated)
+    "sgd_update": KernelSpec(
+        "T p, T g, T lr, T wd",
+        "T p_new",
+        "p_new = p - lr * (g + wd * p)",
+    ),
+    "sgd_momentum_update": KernelSpec(
+        "T p, T g, T buf, T lr, T mu, T wd, int32 nesterov",
+        "T p_new, T buf_new",
+        "T d = g + wd * p;\n"
+        "T b = mu * buf + d;\n"
+        "buf_new = b;\n"
+        "p_new = p - lr * (nesterov ? d + mu * b : b)",
+    ),
+    "adam_update": KernelSpec(
+        "T p, T g, T m, T v, T lr, T b1, T b2, T eps, T c1, T c2, T wd",
+        "T p_new, T m_new, T v_new",
+        "T mm = b1 * m + (T(1) - b1) * g;\n"
+        "T vv = b2 * v + (T(1) - b2) * g * g;\n"
+        "m_new = mm;\n"
+        "v_new = vv;\n"
+        "p_new = p - lr * (mm * c1 / (sqrt(vv * c2) + eps) + wd * p)",
+    ),
+}
+
+# Raw kernels: one thread per row of a C-contiguous (rows, classes) block of logits.
+# ${T}: float or double; ${I}: int or long long (label type); ${NAN}: a quiet NaN of T.
+# Out-of-range labels give NaN (a GPU kernel cannot raise; NumPy inputs are checked).
+RAW_KERNELS: dict[str, Template] = {
+    "softmax_xent_fwd": Template(
+        r"""
+extern "C" __global__ void ${NAME}(const ${T}* z, const ${I}* labels, ${T}* rows,
+                                   long long n, long long c) {
+    long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= n) return;
+    const ${T}* zr = z + r * c;
+    ${T} m = zr[0];
+    for (long long j = 1; j < c; ++j) m = zr[j] > m ? zr[j] : m;
+    ${T} s = 0;
+    for (long long j = 0; j < c; ++j) s += exp(zr[j] - m);
+    long long lab = (long long)labels[r];
+    rows[r] = (lab >= 0 && lab < c) ? log(s) + m - zr[lab] : ${NAN};
+}
+"""
+    ),
+    "softmax_xent_bwd": Template(
+        r"""
+extern "C" __global__ void ${NAME}(const ${T}* z, const ${I}* labels, const ${T}* ct,
+                                   ${T} alpha, ${T}* out, long long n, long long c) {
+    long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= n) return;
+    const ${T}* zr = z + r * c;
+    ${T}* outr = out + r * c;
+    ${T} scale = ct[0] * alpha;
+    ${T} m = zr[0];
+    for (long long j = 1; j < c; ++j) m = zr[j] > m ? zr[j] : m;
+    ${T} s = 0;
+    for (long long j = 0; j < c; ++j) s += exp(zr[j] - m);
+    ${T} inv = ${T}(1) / s;
+    long long lab = (long long)labels[r];
+    bool ok = lab >= 0 && lab < c;
+    for (long long j = 0; j < c; ++j) {
+        ${T} p = exp(zr[j] - m) * inv - (j == lab ? ${T}(1) : ${T}(0));
+        outr[j] = ok ? p * scale : ${NAN};
+    }
+}
+"""
+    ),
+}
+
+_C_FLOAT = {"float32": "float", "float64": "double"}
+_C_INT = {"int32": "int", "int64": "long long"}
+_C_NAN = {
+    "float32": "__int_as_float(0x7fc00000)",
+    "float64": "__longlong_as_double(0x7ff8000000000000LL)",
+}
+_BLOCK = 128
+
+
+def raw_kernel_source(name: str, dtype, label_dtype) -> tuple[str, str]:
+    """``(function_name, CUDA source)`` of raw kernel ``name`` for the given element and
+    label dtypes (numpy dtypes or names)."""
+    t = _np.dtype(dtype).name
+    i = _np.dtype(label_dtype).name
+    fname = f"adgraph_{name}_{t}_{i}"
+    src = RAW_KERNELS[name].substitute(NAME=fname, T=_C_FLOAT[t], I=_C_INT[i], NAN=_C_NAN[t])
+    return fname, src
+
+
+# ------------------------------------------------------------------ kernel cache
+_EW_CACHE: dict = {}
+_RAW_CACHE: dict = {}
+_ONE_CACHE: dict = {}
+_USED: set = set()
+
+
+def cuda_kernels_used() -> frozenset:
+    """Names of the CUDA kernels run so far in this process (for tests and benchmarks)."""
+    return frozenset(_USED)
+
+
+def _ew_kernel(name: str):
+    k = _EW_CACHE.get(name)
+    if k is None:
+        import cupy
+
+        spec = ELEMENTWISE_KERNELS[name]
+        k = cupy.ElementwiseKernel(
+            spec.in_params,
+            spec.out_params,
+            spec.operation,
+            f"adgraph_{name}",
+            preamble=spec.preamble,
+        )
+        _EW_CACHE[name] = k
+    _USED.add(name)
+    return k
+
+
+def _raw_kernel(name: str, dtype, label_dtype):
+    key = (name, _np.dtype(dtype).name, _np.dtype(label_dtype).name)
+    k = _RAW_CACHE.get(key)
+    if k is None:
+        import cupy
+
+        fname, src = raw_kernel_source(name, dtype, label_dtype)
+        k = cupy.RawKernel(src, fname)
+        _RAW_CACHE[key] = k
+    _USED.add(name)
+    return k
+
+
+def _device_one(xp, dtype):
+    """A cached device scalar 1 of ``dtype`` on the current device (a kernel argument)."""
+    key = (xp.cuda.runtime.getDevice(), _np.dtype(dtype).name)
+    one = _ONE_CACHE.get(key)
+    if one is None:
+        one = _ONE_CACHE[key] = xp.ones((), dtype=dtype)
+    return one
+
+
+_KERNEL_DTYPES = frozenset({_np.dtype(_np.float32), _np.dtype(_np.float64)})
+
+
+def _on_cuda(xp, *arrays) -> bool:
+    """True when the CUDA kernels apply: CuPy arrays of float32/float64."""
+    if xp.__name__ != "cupy":
+        return False
+    return all(getattr(a, "dtype", None) in _KERNEL_DTYPES for a in arrays)
+
+
+def _common(g, z):
+    """Operands of a backward partner cast to one dtype. Python scalars are weak (they take
+    the array's dtype), so float32 stays float32."""
+    zd = z.dtype
+    gd = getattr(g, "dtype", None)
+    if gd is None:
+        return zd.type(g), z
+    dt = _np.result_type(gd, zd)
+    if gd != dt:
+        g = g.astype(dt)
+    if zd != dt:
+        z = z.astype(dt)
+    return g, z
+
+
+def _as_float(xp, x):
+    dt = getattr(x, "dtype", None)
+    if dt is None:
+        x = xp.asarray(x)
+        dt = x.dtype
+    if dt.kind not in "fc":
+        x = x.astype(_np.float64)
+    return x
+
+
+# ------------------------------------------------------------------ NumPy-style references
+def _erfc(xp, x):
+    """erfc for NumPy (SciPy when present), CuPy (cupyx) and Dask (per block)."""
+    name = xp.__name__
+    if name == "cupy":
+        from cupyx.scipy.special import erfc
+
+        return erfc(x)
+    f = _numpy_erfc()
+    if name == "numpy":
+        return f(x)
+    return x.map_blocks(f, dtype=x.dtype)
+
+
+def _numpy_erfc():
+    try:
+        from scipy.special import erfc
+
+        return erfc
+    except ImportError:  # pragma: no cover - SciPy is in the test extras
+        vec = _np.vectorize(math.erfc)
+
+        def erfc(x):
+            x = _np.asarray(x)
+            return vec(x).astype(x.dtype)
+
+        return erfc
+
+
+def _ref_sigmoid(xp, x):
+    e = xp.exp(-xp.abs(x))
+    r = 1.0 / (1.0 + e)
+    return xp.where(x >= 0, r, e * r)
+
+
+def _ref_softplus(xp, x):
+    return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _ref_norm_cdf(xp, x):
+    return 0.5 * _erfc(xp, -x * _SQRT1_2)
+
+
+def _ref_norm_pdf(xp, x):
+    return _INV_SQRT_2PI * xp.exp(-0.5 * x * x)
+
+
+def _ref_gelu_tanh(xp, x):
+    return 0.5 * x * (1.0 + xp.tanh(_K0 * (x + _K1 * x * x * x)))
+
+
+def _ref_gelu_tanh_d(xp, x):
+    x2 = x * x
+    t = xp.tanh(_K0 * (x + _K1 * x2 * x))
+    du = _K0 * (1.0 + 3.0 * _K1 * x2)
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du
+
+
+REFERENCE_FORWARD = {
+    "tanh": lambda xp, x: xp.tanh(x),
+    "sigmoid": _ref_sigmoid,
+    "relu": lambda xp, x: xp.maximum(x, 0.0),
+    "softplus": _ref_softplus,
+    "gelu": lambda xp, x: x * _ref_norm_cdf(xp, x),
+    "gelu_tanh": _ref_gelu_tanh,
+}
+
+# f'(.) from z (the output y for tanh/sigmoid/relu, the input x otherwise)
+REFERENCE_DERIVATIVE = {
+    "tanh": lambda xp, y: 1.0 - y * y,
+    "sigmoid": lambda xp, y: y * (1.0 - y),
+    "relu": lambda xp, y: xp.where(y > 0, 1.0, 0.0).astype(y.dtype),
+    "softplus": _ref_sigmoid,
+    "gelu": lambda xp, x: _ref_norm_cdf(xp, x) + x * _ref_norm_pdf(xp, x),
+    "gelu_tanh": _ref_gelu_tanh_d,
+}
+
+
+def _forward_impl(name):
+    ref = REFERENCE_FORWARD[name]
+
+    def impl(xp, x):
+        x = _as_float(xp, x)
+        if _on_cuda(xp, x):
+            return _ew_kernel(name)(x)
+        return ref(xp, x)
+
+    impl.__name__ = f"{name}_impl"
+    return impl
+
+
+def _bwd_impl(name):
+    deriv = REFERENCE_DERIVATIVE[name]
+    kname = f"{name}_bwd"
+
+    def impl(xp, g, z):
+        g, z = _common(g, _as_float(xp, z))
+        if _on_cuda(xp, z):
+            return _ew_kernel(kname)(g, z)
+        if name == "relu":
+            return xp.where(z > 0, g, 0.0).astype(z.dtype)
+        return g * deriv(xp, z)
+
+    impl.__name__ = f"{kname}_impl"
+    return impl
+
+
+# ------------------------------------------------------------------ declarations
+def _declare(name, from_output: bool, second, doc, bwd_doc):
+    """Declare activation ``fused_<name>`` and its backward partner ``fused_<name>_bwd``
+    (``name``: the key of their kernels and references).
+
+    ``from_output``: the partner takes the activation's output (else its input).
+    ``second(g, t, z)``: the partner's derivative in ``z`` applied to tangent ``t``, written
+    with adgraph operations (None: zero almost everywhere).
+    """
+    bwd = _elementwise_rule(
+        f"fused_{name}_bwd",
+        _bwd_impl(name),
+        None,
+        None,
+        doc=bwd_doc,
+        tangent=(
+            lambda t, ans, g, z: bwd.bind(t, z),
+            None if second is None else (lambda t, ans, g, z: second(g, t, z)),
+        ),
+        vjp=(
+            lambda ct, ans, g, z: bwd.bind(ct, z),
+            (lambda ct, ans, g, z: None)
+            if second is None
+            else (lambda ct, ans, g, z: second(g, ct, z)),
+        ),
+    )
+    if from_output:
+        rule_t = lambda t, ans, x: bwd.bind(t, ans)
+        rule_ct = lambda ct, ans, x: bwd.bind(ct, ans)
+    else:
+        rule_t = lambda t, ans, x: bwd.bind(t, x)
+        rule_ct = lambda ct, ans, x: bwd.bind(ct, x)
+    fwd = _elementwise_rule(
+        f"fused_{name}", _forward_impl(name), None, doc=doc, tangent=(rule_t,), vjp=(rule_ct,)
+    )
+    return fwd, bwd
+
+
+def _tanh_second(g, t, y):
+    # d/dy [g (1 - y^2)] = -2 g y
+    return multiply(multiply(-2.0, g), multiply(y, t))
+
+
+def _sigmoid_second(g, t, y):
+    # d/dy [g y (1 - y)] = g (1 - 2y)
+    return multiply(multiply(g, t), subtract(1.0, multiply(2.0, y)))
+
+
+def _softplus_second(g, t, x):
+    # d/dx [g sigmoid(x)] = g s (1 - s)
+    return sigmoid_bwd_p.bind(multiply(g, t), sigmoid_p.bind(x))
+
+
+def _norm_pdf(x):
+    return multiply(_INV_SQRT_2PI, exp(multiply(-0.5, multiply(x, x))))
+
+
+def _gelu_second(g, t, x):
+    # d/dx [Phi(x) + x phi(x)] = phi(x) (2 - x^2)
+    return multiply(multiply(g, t), multiply(_norm_pdf(x), subtract(2.0, multiply(x, x))))
+
+
+def _gelu_tanh_second(g, t, x):
+    # u = K0 (x + K1 x^3), th = tanh(u), du = u':  d/dx [0.5 (1 + th) + 0.5 x (1 - th^2) du]
+    #   = (1 - th^2) (du - x th du^2 + 3 K0 K1 x^2)
+    x2 = multiply(x, x)
+    th = _plain_tanh(multiply(_K0, add(x, multiply(_K1, multiply(x2, x)))))
+    du = multiply(_K0, add(1.0, multiply(3.0 * _K1, x2)))
+    sech2 = subtract(1.0, multiply(th, th))
+    inner = add(
+        subtract(du, multiply(multiply(x, th), multiply(du, du))), multiply(3.0 * _K0 * _K1, x2)
+    )
+    return multiply(multiply(g, t), multiply(sech2, inner))
+
+
+tanh_p, tanh_bwd_p = _declare(
+    "tanh",
+    True,
+    _tanh_second,
+    r"""y = tanh(x); tangent and cotangent through fused_tanh_bwd(g, y) = g (1 - y^2).""",
+    r"""r = g (1 - y^2) (y = tanh x); linear in g; d r/d y = -2 g y.""",
+)
+sigmoid_p, sigmoid_bwd_p = _declare(
+    "sigmoid",
+    True,
+    _sigmoid_second,
+    r"""y = 1 / (1 + exp(-x)) (overflow-free); derivative through fused_sigmoid_bwd(g, y).""",
+    r"""r = g y (1 - y) (y = sigmoid x); linear in g; d r/d y = g (1 - 2y).""",
+)
+relu_p, relu_bwd_p = _declare(
+    "relu",
+    True,
+    None,
+    r"""y = max(x, 0); derivative through fused_relu_bwd(g, y) = g [y > 0] (0 at x = 0).""",
+    r"""r = g [y > 0]; linear in g, piecewise constant in y (zero derivative).""",
+)
+softplus_p, softplus_bwd_p = _declare(
+    "softplus",
+    False,
+    _softplus_second,
+    r"""y = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); derivative sigmoid(x) through
+    fused_softplus_bwd(g, x).""",
+    r"""r = g sigmoid(x); linear in g; d r/d x = g s (1 - s).""",
+)
+gelu_p, gelu_bwd_p = _declare(
+    "gelu",
+    False,
+    _gelu_second,
+    r"""y = x Phi(x) (Phi the standard normal CDF, via erfc); derivative
+    Phi(x) + x phi(x) through fused_gelu_bwd(g, x).""",
+    r"""r = g (Phi(x) + x phi(x)); linear in g; d r/d x = g phi(x) (2 - x^2).""",
+)
+gelu_tanh_p, gelu_tanh_bwd_p = _declare(
+    "gelu_tanh",
+    False,
+    _gelu_tanh_second,
+    r"""y = x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 (GELU's tanh approximation);
+    derivative through fused_gelu_tanh_bwd(g, x).""",
+    r"""r = g d/dx[gelu_tanh](x); linear in g; its x-derivative is written with tanh.""",
+)
+
+
+# ------------------------------------------------------------------ softmax cross-entropy
+def _labels_ok(labels):
+    dt = getattr(labels, "dtype", None)
+    return dt is not None and dt.kind in "iu"
+
+
+def _rows(z):
+    s = tuple(z.shape)
+    n = 1
+    for d in s[:-1]:
+        n *= d
+    return n, s[-1]
+
+
+def _kernel_labels(xp, labels):
+    if labels.dtype.name not in _C_INT:
+        labels = labels.astype(_np.int64)
+    return xp.ascontiguousarray(labels)
+
+
+def _ref_log_softmax_parts(xp, z):
+    m = xp.max(z, axis=-1, keepdims=True)
+    sh = z - m
+    lse = xp.log(xp.sum(xp.exp(sh), axis=-1, keepdims=True))
+    return sh, lse
+
+
+def _ref_onehot(xp, labels, c, dtype):
+    return (labels[..., None] == xp.arange(c)).astype(dtype)
+
+
+def _xent_impl(xp, z, labels):
+    n, c = _rows(z)
+    if _on_cuda(xp, z):
+        z2 = xp.ascontiguousarray(z)
+        lab = _kernel_labels(xp, labels)
+        rows = xp.empty((n,), dtype=z.dtype)
+        if n:
+            k = _raw_kernel("softmax_xent_fwd", z.dtype, lab.dtype)
+            k(((n + _BLOCK - 1) // _BLOCK,), (_BLOCK,), (z2, lab, rows, _np.int64(n), _np.int64(c)))
+        return xp.mean(rows)
+    sh, lse = _ref_log_softmax_parts(xp, z)
+    picked = xp.sum(xp.where(_ref_onehot(xp, labels, c, bool), sh, 0.0), axis=-1)
+    valid = (labels >= 0) & (labels < c)
+    rows = xp.where(valid, lse[..., 0] - picked, _np.nan).astype(z.dtype)
+    return xp.mean(rows)
+
+
+def _xent_bwd_impl(xp, ct, z, labels):
+    n, c = _rows(z)
+    dt = z.dtype
+    if _on_cuda(xp, z):
+        z2 = xp.ascontiguousarray(z)
+        lab = _kernel_labels(xp, labels)
+        if hasattr(ct, "shape") and type(ct).__module__.startswith("cupy"):
+            ct_dev = ct.astype(dt) if ct.dtype != dt else ct
+            alpha = 1.0 / max(n, 1)
+        else:
+            ct_dev = _device_one(xp, dt)
+            alpha = float(ct) / max(n, 1)
+        out = xp.empty(z.shape, dtype=dt)
+        if n:
+            k = _raw_kernel("softmax_xent_bwd", dt, lab.dtype)
+            k(
+                ((n + _BLOCK - 1) // _BLOCK,),
+                (_BLOCK,),
+                (z2, lab, ct_dev, dt.type(alpha), out, _np.int64(n), _np.int64(c)),
+            )
+        return out
+    sh, lse = _ref_log_softmax_parts(xp, z)
+    p = xp.exp(sh - lse) - _ref_onehot(xp, labels, c, dt)
+    valid = ((labels >= 0) & (labels < c))[..., None]
+    p = xp.where(valid, p, _np.nan).astype(dt)
+    scale = ct / max(n, 1) if hasattr(ct, "dtype") else dt.type(ct / max(n, 1))
+    return (p * scale).astype(dt, copy=False)
+
+
+def _softmax(z):
+    """softmax over the last axis with adgraph operations (for second derivatives)."""
+    e = exp(subtract(z, stop_gradient(_max(z, axis=-1, keepdims=True))))
+    return divide(e, _sum(e, axis=-1, keepdims=True))
+
+
+def _xent_bwd_z(ct, t, z):
+    # d/dz [ct (s - onehot) / N] t = ct / N * s (t - sum(s t))   (per row; symmetric)
+    n, _ = _rows(z)
+    s = _softmax(z)
+    st = multiply(s, subtract(t, _sum(multiply(s, t), axis=-1, keepdims=True)))
+    return multiply(multiply(ct, 1.0 / max(n, 1)), st)
+
+
+def _ct_scalar(ct):
+    # The loss cotangent may arrive as a 0-d NumPy array while the logits live on another
+    # backend; a NumPy scalar mixes with any array module.
+    if type(ct) is _np.ndarray and ct.ndim == 0:
+        return ct[()]
+    return ct
+
+
+softmax_xent_bwd_p = Primitive(
+    "fused_softmax_cross_entropy_bwd",
+    lambda xp, ct, z, labels: _xent_bwd_impl(xp, ct, z, labels),
+    tangent=(
+        lambda t, ans, ct, z, labels: softmax_xent_bwd_p.bind(t, z, labels),
+        lambda t, ans, ct, z, labels: _xent_bwd_z(ct, t, z),
+        None,
+    ),
+    vjp=(
+        lambda c2, ans, ct, z, labels: _sum(multiply(softmax_xent_bwd_p.bind(1.0, z, labels), c2)),
+        lambda c2, ans, ct, z, labels: _xent_bwd_z(ct, c2, z),
+        None,
+    ),
+    doc=r"""G = ct (softmax(z) - onehot(labels)) / N over the rows of z (..., C); linear in ct;
+    d G/d z t = ct/N s (t - <s, t>) per row.""",
+)
+
+softmax_xent_p = Primitive(
+    "fused_softmax_cross_entropy",
+    _xent_impl,
+    tangent=(
+        lambda t, ans, z, labels: _sum(multiply(softmax_xent_bwd_p.bind(1.0, z, labels), t)),
+        None,
+    ),
+    vjp=(
+        lambda ct, ans, z, labels: softmax_xent_bwd_p.bind(_ct_scalar(ct), z, labels),
+        None,
+    ),
+    doc=r"""L = mean_r (logsumexp(z_r) - z_{r, labels_r}) for logits z (..., C) and integer
+    labels (...); dL/dz = (softmax(z) - onehot(labels)) / N (fused_softmax_cross_entropy_bwd).""",
+)
+
+
+# ------------------------------------------------------------------ public functions
+def _check_float_arg(x, op):
+    dt = getattr(x, "dtype", None)
+    if dt is not None and dt.kind == "c":
+        raise OpError(f"{op}: complex input is not supported; use the real part or adgraph.numpy")
+    return x
+
+
+def tanh(x):
+    r"""Hyperbolic tangent as a fused pair: :math:`y = \tanh x`, :math:`y' = 1 - y^2`
+    (one kernel forward, one backward)."""
+    return tanh_p.bind(_check_float_arg(x, "tanh"))
+
+
+def sigmoid(x):
+    r"""Logistic sigmoid :math:`\sigma(x) = 1/(1 + e^{-x})`, computed without overflow;
+    :math:`\sigma' = \sigma (1 - \sigma)` from the output."""
+    return sigmoid_p.bind(_check_float_arg(x, "sigmoid"))
+
+
+def relu(x):
+    r"""Rectifier :math:`\max(x, 0)`; derivative :math:`[x > 0]` (0 at 0)."""
+    return relu_p.bind(_check_float_arg(x, "relu"))
+
+
+def softplus(x):
+    r"""Softplus :math:`\log(1 + e^x) = \max(x,0) + \operatorname{log1p}(e^{-|x|})`;
+    derivative :math:`\sigma(x)`."""
+    return softplus_p.bind(_check_float_arg(x, "softplus"))
+
+
+def gelu(x, approximate: bool = False):
+    r"""Gaussian error linear unit :math:`x \Phi(x)`, :math:`\Phi` the standard normal CDF;
+    derivative :math:`\Phi(x) + x \varphi(x)`. ``approximate=True``: the tanh form
+    :math:`\tfrac{x}{2}(1 + \tanh(\sqrt{2/\pi}(x + 0.044715 x^3)))`."""
+    x = _check_float_arg(x, "gelu")
+    return gelu_tanh_p.bind(x) if approximate else gelu_p.bind(x)
+
+
+def tanh_bwd(g, y):
+    r""":math:`g (1 - y^2)`: the cotangent of ``tanh`` given its output ``y``."""
+    return tanh_bwd_p.bind(g, y)
+
+
+def sigmoid_bwd(g, y):
+    r""":math:`g y (1 - y)`: the cotangent of ``sigmoid`` given its output ``y``."""
+    return sigmoid_bwd_p.bind(g, y)
+
+
+def relu_bwd(g, y):
+    r""":math:`g [y > 0]`: the cotangent of ``relu`` given its output ``y``."""
+    return relu_bwd_p.bind(g, y)
+
+
+def softplus_bwd(g, x):
+    r""":math:`g \sigma(x)`: the cotangent of ``softplus`` given its input ``x``."""
+    return softplus_bwd_p.bind(g, x)
+
+
+def gelu_bwd(g, x, approximate: bool = False):
+    r""":math:`g\,\mathrm{gelu}'(x)`: the cotangent of ``gelu`` given its input ``x``."""
+    return gelu_tanh_bwd_p.bind(g, x) if approximate else gelu_bwd_p.bind(g, x)
+
+
+def _check_xent(logits, labels, op):
+    zs = shape(logits)
+    ls = shape(labels)
+    if len(zs) < 1:
+        raise OpError(f"{op}: logits must have a class axis (last axis), got a scalar")
+    if zs[:-1] != ls:
+        raise OpError(
+            f"{op}: labels of shape {ls} do not match logits of shape {zs}; labels must have "
+            f"the logits' shape without its last (class) axis, i.e. {zs[:-1]}"
+        )
+    if not _labels_ok(labels):
+        raise OpError(
+            f"{op}: labels must be integer class indices, got dtype "
+            f"{getattr(labels, 'dtype', type(labels).__name__)}; for one-hot or probability "
+            "targets use adgraph.nn.softmax_cross_entropy, which accepts them"
+        )
+    if type(labels) is _np.ndarray and labels.size:
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo < 0 or hi >= zs[-1]:
+            raise OpError(
+                f"{op}: labels must lie in [0, {zs[-1]}) for {zs[-1]} classes; got values in "
+                f"[{lo}, {hi}]"
+            )
+
+
+def softmax_cross_entropy(logits, labels):
+    r"""Mean softmax cross-entropy of ``logits`` (..., C) against integer ``labels`` (...):
+
+    .. math:: L = \frac1N \sum_r \Big(\log\sum_j e^{z_{rj}} - z_{r\ell_r}\Big),
+              \qquad \frac{\partial L}{\partial z} = \frac{\operatorname{softmax}(z) -
+              \operatorname{onehot}(\ell)}{N}.
+
+    One fused pass over the logits each way (a CUDA kernel for CuPy arrays). Labels outside
+    ``[0, C)`` are an error for NumPy arrays and give NaN on the GPU (no host round trip).
+    """
+    _check_xent(logits, labels, "softmax_cross_entropy")
+    return softmax_xent_p.bind(_check_float_arg(logits, "softmax_cross_entropy"), labels)
+
+
+def softmax_cross_entropy_bwd(ct, logits, labels):
+    r""":math:`\bar L (\operatorname{softmax}(z) - \operatorname{onehot}(\ell)) / N`: the
+    cotangent of :func:`softmax_cross_entropy` for the cotangent ``ct`` of the loss."""
+    _check_xent(logits, labels, "softmax_cross_entropy_bwd")
+    return softmax_xent_bwd_p.bind(_ct_scalar(ct), logits, labels)
+
+
+# ------------------------------------------------------------------ optimiser steps
+def _module_of(x):
+    from ..core.xp import module_of
+
+    return module_of(x)
+
+
+def sgd_update(p, g, buf, *, lr, momentum=0.0, weight_decay=0.0, nesterov=False):
+    r"""One SGD step on one array, returning ``(p_new, buf_new)``:
+    :math:`d = g + \lambda p`, :math:`b \leftarrow \mu b + d`,
+    :math:`p \leftarrow p - \eta\,(d + \mu b)` with Nesterov, else :math:`p - \eta b`
+    (``momentum=0``: :math:`p - \eta d`, ``buf`` is returned as given).
+
+    One CUDA kernel for CuPy arrays of float32/float64; plain array arithmetic otherwise.
+    Not differentiable (use ``adgraph.optim.sgd`` for traced parameters).
+    """
+    xp = _module_of(p)
+    if momentum == 0.0:
+        if _on_cuda(xp, p, g) and p.dtype == g.dtype:
+            return _ew_kernel("sgd_update")(p, g, lr, weight_decay), buf
+        d = g + weight_decay * p if weight_decay else g
+        return p - lr * d, buf
+    if _on_cuda(xp, p, g, buf) and p.dtype == g.dtype == buf.dtype:
+        return _ew_kernel("sgd_momentum_update")(
+            p, g, buf, lr, momentum, weight_decay, int(bool(nesterov))
+        )
+    d = g + weight_decay * p if weight_decay else g
+    b = momentum * buf + d
+    step = d + momentum * b if nesterov else b
+    return p - lr * step, b
+
+
+def adam_update(p, g, m, v, *, lr, b1, b2, eps, c1, c2, weight_decay=0.0):
+    r"""One Adam step on one array, returning ``(p_new, m_new, v_new)``:
+    :math:`m \leftarrow \beta_1 m + (1-\beta_1) g`, :math:`v \leftarrow \beta_2 v +
+    (1-\beta_2) g^2`, :math:`p \leftarrow p - \eta\,(c_1 m / (\sqrt{c_2 v} + \epsilon) +
+    \lambda p)` with the bias corrections :math:`c_1 = 1/(1-\beta_1^t)`,
+    :math:`c_2 = 1/(1-\beta_2^t)` and decoupled weight decay :math:`\lambda` (AdamW).
+
+    One CUDA kernel for CuPy arrays of float32/float64; plain array arithmetic otherwise.
+    """
+    xp = _module_of(p)
+    if _on_cuda(xp, p, g, m, v) and p.dtype == g.dtype == m.dtype == v.dtype:
+        return _ew_kernel("adam_update")(p, g, m, v, lr, b1, b2, eps, c1, c2, weight_decay)
+    m = b1 * m + (1.0 - b1) * g
+    v = b2 * v + (1.0 - b2) * (g * g)
+    step = (c1 * m) / (xp.sqrt(c2 * v) + eps)
+    if weight_decay:
+        step = step + weight_decay * p
+    return p - lr * step, m, v
+
+
+# Batching: the activations and their partners are elementwise (batched by the rules
+# builder); the cross-entropy means over rows, so vmap of it runs the per-example loop.
