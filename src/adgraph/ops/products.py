@@ -1,19 +1,80 @@
-r"""Products: matmul and dot (bilinear: each argument's rule is a product with the other).
+r"""Products: matmul, einsum and the products built on them; diagonals and triangles.
 
-For :math:`Z = XY`: :math:`\dot Z = \dot X Y + X \dot Y`, :math:`\bar X = \bar Z Y^T`,
-:math:`\bar Y = X^T \bar Z` (transpose, not conjugate transpose, following the
-:math:`\operatorname{Re}(ab)` pairing used for complex numbers throughout).
+Bilinear operations differentiate by the product rule: each argument's rule is the same
+product with that argument replaced. For :math:`Z = XY`,
+
+.. math::
+    \dot Z = \dot X Y + X \dot Y, \qquad \bar X = \bar Z Y^T, \qquad \bar Y = X^T \bar Z,
+
+with the transpose, not the conjugate transpose, for complex arrays: reverse mode transposes
+under the pairing :math:`\langle a, b\rangle = \operatorname{Re}\sum ab` used throughout
+adgraph. Only operations that conjugate by definition (``vdot``) conjugate.
+
+``einsum`` is the general multilinear primitive: the cotangent of operand :math:`k` is an
+einsum of the output cotangent with the other operands, written to operand :math:`k`'s
+subscripts. Two details make that exact for any subscripts:
+
+* an index repeated within operand :math:`k` (a diagonal, as in ``'ii->i'``) is given a
+  fresh name in the output and tied to the original by an identity matrix factor
+  :math:`\delta_{ij}` -- the cotangent is embedded on the diagonal, zero elsewhere;
+* an index that occurs only in operand :math:`k` (summed out there, as in ``'ij->i'``) is
+  produced by a factor of ones: the cotangent is broadcast along it.
+
+``dot``, ``inner`` and ``tensordot`` are transposes and reshapes around ``matmul``;
+``vdot``, ``outer``, ``kron``, ``trace`` and ``triu``/``tril`` are compositions as well, so
+they inherit every rule. ``diagonal`` and its transpose ``diag_embed`` are primitives.
 """
 
 from __future__ import annotations
 
+import string
+
+import numpy as _np  # dtype objects and static index arithmetic only
+
 from ..core.primitive import Primitive
-from ._util import OpError, shape
-from .shapes import reshape, sum_to_shape, swapaxes
+from ..core.trace import Tracer
+from ._util import OpError, norm_axis, shape
+from .shapes import (
+    reduce_sum_p,
+    reshape,
+    sum_to_shape,
+    swapaxes,
+    transpose,
+)
 
-__all__ = ["matmul", "dot"]
+__all__ = [
+    "matmul",
+    "dot",
+    "vdot",
+    "inner",
+    "outer",
+    "tensordot",
+    "einsum",
+    "kron",
+    "trace",
+    "diag",
+    "diagflat",
+    "diagonal",
+    "triu",
+    "tril",
+]
 
 
+def _xp_of(x):
+    """The array module of ``x``'s underlying value (for constants built in rules)."""
+    from ..core.xp import module_of
+
+    return module_of(x.primal_value() if isinstance(x, Tracer) else x)
+
+
+def _real_dtype(dt):
+    dt = _np.dtype(dt)
+    if dt.kind == "c":
+        return _np.finfo(dt).dtype
+    return dt if dt.kind == "f" else _np.dtype(_np.float64)
+
+
+# ================================================================ matmul
 def _promote(x, y):
     """Shapes of x and y as matmul sees them (1-D operands get a unit axis)."""
     xs, ys = shape(x), shape(y)
@@ -49,7 +110,7 @@ def _broadcast_batch(a, b):
     a = (1,) * (n - len(a)) + tuple(a)
     b = (1,) * (n - len(b)) + tuple(b)
     out = []
-    for p, q in zip(a, b):
+    for p, q in zip(a, b, strict=False):
         if p != q and p != 1 and q != 1:
             raise OpError(f"matmul: batch dimensions {a} and {b} do not broadcast")
         out.append(q if p == 1 else p)
@@ -97,34 +158,600 @@ matmul_p = Primitive(
 )
 
 
+def _as_array(a):
+    if hasattr(a, "shape"):
+        return a
+    from .creation import asarray
+
+    return asarray(a)
+
+
 def matmul(x1, x2, /):
     r"""Matrix product with NumPy's rules (1-D operands are vectors, leading axes broadcast).
 
-    :math:`\bar X = \bar Z Y^T`, :math:`\bar Y = X^T \bar Z`, summed over broadcast axes.
+    Bilinear: :math:`\dot Z = \dot X Y + X \dot Y`; :math:`\bar X = \bar Z Y^T`,
+    :math:`\bar Y = X^T \bar Z`, summed over broadcast axes (no conjugation for complex).
     """
+    x1, x2 = _as_array(x1), _as_array(x2)
     sx, sy = shape(x1), shape(x2)
     if not sx or not sy:
         raise OpError(f"matmul: operands must not be scalars, got shapes {sx} and {sy}")
     kx = sx[-1]
     ky = sy[-2] if len(sy) >= 2 else sy[0]
     if kx != ky:
-        raise OpError(
-            f"matmul: inner dimensions differ, shapes {sx} and {sy} ({kx} != {ky})"
-        )
+        raise OpError(f"matmul: inner dimensions differ, shapes {sx} and {sy} ({kx} != {ky})")
+    _broadcast_batch(_promote(x1, x2)[0][:-2], _promote(x1, x2)[1][:-2])
     return matmul_p.bind(x1, x2)
+
+
+# ================================================================ tensordot and friends
+def _norm_tensordot_axes(axes, na, nb):
+    if isinstance(axes, int) or (hasattr(axes, "ndim") and getattr(axes, "ndim", 1) == 0):
+        n = int(axes)
+        if n < 0 or n > na or n > nb:
+            raise OpError(
+                f"tensordot: cannot contract {n} axes of arrays with {na} and {nb} dimensions"
+            )
+        return list(range(na - n, na)), list(range(n))
+    try:
+        ax_a, ax_b = axes
+    except (TypeError, ValueError):
+        raise OpError(
+            f"tensordot: axes must be an integer or a pair of axis sequences, got {axes!r}"
+        ) from None
+    ax_a = [ax_a] if isinstance(ax_a, int) else list(ax_a)
+    ax_b = [ax_b] if isinstance(ax_b, int) else list(ax_b)
+    if len(ax_a) != len(ax_b):
+        raise OpError(f"tensordot: axes {axes!r} name different numbers of axes")
+    ax_a = [norm_axis(a, na, "tensordot") for a in ax_a]
+    ax_b = [norm_axis(b, nb, "tensordot") for b in ax_b]
+    if len(set(ax_a)) != len(ax_a) or len(set(ax_b)) != len(ax_b):
+        raise OpError(f"tensordot: repeated axis in {axes!r}")
+    return ax_a, ax_b
+
+
+def tensordot(a, b, axes=2):
+    r"""Sum of products over the given axes (NumPy's ``tensordot``).
+
+    ``axes`` is an integer ``N`` (the last ``N`` axes of ``a`` with the first ``N`` of
+    ``b``) or a pair of axis sequences. Computed as a matrix product between a transpose
+    and reshape of each operand, so it is bilinear with
+    :math:`\bar a = \operatorname{tensordot}(\bar c, b)` over ``b``'s free axes (moved back
+    into place), and likewise for :math:`\bar b`. No conjugation for complex inputs.
+    """
+    a, b = _as_array(a), _as_array(b)
+    sa, sb = shape(a), shape(b)
+    ax_a, ax_b = _norm_tensordot_axes(axes, len(sa), len(sb))
+    for i, j in zip(ax_a, ax_b, strict=False):
+        if sa[i] != sb[j]:
+            raise OpError(
+                f"tensordot: shape mismatch, axis {i} of shape {sa} has length {sa[i]} but "
+                f"axis {j} of shape {sb} has length {sb[j]}"
+            )
+    free_a = [i for i in range(len(sa)) if i not in ax_a]
+    free_b = [j for j in range(len(sb)) if j not in ax_b]
+    k = 1
+    for i in ax_a:
+        k *= sa[i]
+    m = 1
+    for i in free_a:
+        m *= sa[i]
+    n = 1
+    for j in free_b:
+        n *= sb[j]
+    a2 = reshape(transpose(a, free_a + ax_a), (m, k))
+    b2 = reshape(transpose(b, ax_b + free_b), (k, n))
+    out = matmul_p.bind(a2, b2)
+    return reshape(out, tuple(sa[i] for i in free_a) + tuple(sb[j] for j in free_b))
 
 
 def dot(a, b, out=None):
     r"""NumPy's ``dot``: the product of scalars, the inner product of vectors, matrix
     products, and for N-D arrays a sum over the last axis of ``a`` and the second-to-last
-    of ``b``."""
+    of ``b``.
+
+    Bilinear: :math:`\dot c = \dot a \cdot b + a \cdot \dot b`; the cotangents are the
+    matching products of :math:`\bar c` with the other operand (transposed, not
+    conjugated).
+    """
     from .elementwise import multiply
 
+    if out is not None:
+        raise OpError("dot: out= is not supported (adgraph arrays are immutable)")
+    a, b = _as_array(a), _as_array(b)
     sa, sb = shape(a), shape(b)
     if not sa or not sb:
         return multiply(a, b)
+    kb = sb[0] if len(sb) == 1 else sb[-2]
+    if sa[-1] != kb:
+        raise OpError(f"dot: shapes {sa} and {sb} not aligned: {sa[-1]} (last axis of a) != {kb}")
     if len(sb) <= 2:
         return matmul(a, b)
-    from .contraction import tensordot
-
     return tensordot(a, b, axes=([len(sa) - 1], [len(sb) - 2]))
+
+
+def vdot(a, b, /):
+    r"""Dot product of the flattened arrays, conjugating the first:
+    :math:`c = \sum_i \overline{a_i} b_i`.
+
+    :math:`\dot c = \sum \overline{\dot a} b + \bar a \dot b`; in reverse mode
+    :math:`\bar a = \overline{\bar c\, b}` (the conjugation of ``a`` transposes to a
+    conjugation) and :math:`\bar b = \bar c\, \overline{a}`.
+    """
+    from .elementwise import conj
+    from .shapes import ravel
+
+    a, b = _as_array(a), _as_array(b)
+    fa, fb = ravel(a), ravel(b)
+    if shape(fa) != shape(fb):
+        raise OpError(f"vdot: arrays of shapes {shape(a)} and {shape(b)} have different sizes")
+    return matmul_p.bind(conj(fa), fb)
+
+
+def inner(a, b, /):
+    r"""Inner product over the last axes: :math:`c_{IJ} = \sum_k a_{Ik} b_{Jk}` (for
+    scalars, the product).
+
+    Bilinear: :math:`\bar a_{Ik} = \sum_J \bar c_{IJ} b_{Jk}` and
+    :math:`\bar b_{Jk} = \sum_I \bar c_{IJ} a_{Ik}`; no conjugation.
+    """
+    from .elementwise import multiply
+
+    a, b = _as_array(a), _as_array(b)
+    sa, sb = shape(a), shape(b)
+    if not sa or not sb:
+        return multiply(a, b)
+    if sa[-1] != sb[-1]:
+        raise OpError(f"inner: last dimensions differ, shapes {sa} and {sb}")
+    return tensordot(a, b, axes=([len(sa) - 1], [len(sb) - 1]))
+
+
+def outer(a, b, out=None):
+    r"""Outer product of the flattened arrays: :math:`C_{ij} = a_i b_j`.
+
+    :math:`\bar a_i = \sum_j \bar C_{ij} b_j`, :math:`\bar b_j = \sum_i \bar C_{ij} a_i`.
+    """
+    from .elementwise import multiply
+    from .shapes import ravel
+
+    if out is not None:
+        raise OpError("outer: out= is not supported (adgraph arrays are immutable)")
+    a, b = ravel(_as_array(a)), ravel(_as_array(b))
+    return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+
+
+def kron(a, b):
+    r"""Kronecker product: blocks :math:`a_{i}\, b` laid out along every axis.
+
+    :math:`K_{(i, k)} = a_i b_k` with the index pairs flattened; computed as a broadcast
+    product between reshapes, so :math:`\bar a_i = \sum_k \bar K_{(i,k)} b_k` and
+    :math:`\bar b_k = \sum_i \bar K_{(i,k)} a_i`.
+    """
+    from .elementwise import multiply
+
+    a, b = _as_array(a), _as_array(b)
+    sa, sb = shape(a), shape(b)
+    nd = max(len(sa), len(sb))
+    sa = (1,) * (nd - len(sa)) + sa
+    sb = (1,) * (nd - len(sb)) + sb
+    ia, ib = [], []
+    for p, q in zip(sa, sb, strict=False):
+        ia += [p, 1]
+        ib += [1, q]
+    prod = multiply(reshape(a, tuple(ia)), reshape(b, tuple(ib)))
+    return reshape(prod, tuple(p * q for p, q in zip(sa, sb, strict=False)))
+
+
+# ================================================================ einsum
+_LETTERS = string.ascii_letters
+
+
+def _join_spec(ins, out):
+    return ",".join(ins) + "->" + out
+
+
+def _split_spec(spec):
+    lhs, out = spec.split("->")
+    return lhs.split(","), out
+
+
+def _fresh(used):
+    for c in _LETTERS:
+        if c not in used:
+            used.add(c)
+            return c
+    raise OpError(
+        "einsum: more than 52 distinct indices are needed (letters a-z, A-Z); split the "
+        "contraction into steps"
+    )
+
+
+def _einsum_impl(xp, *ops, spec):
+    # Pairwise contraction order matters for three or more operands; for one or two the
+    # direct loop avoids the path search.
+    return xp.einsum(spec, *ops, optimize="greedy" if len(ops) > 2 else False)
+
+
+def _einsum_tangent_rule(k):
+    def rule(t, ans, *args, spec):
+        ops = list(args)
+        ops[k] = t
+        return einsum_p.bind(*ops, spec=spec)
+
+    return rule
+
+
+def _einsum_operand_ct(ct, args, k, ins, out):
+    """Cotangent of operand ``k``: an einsum of ``ct`` with the other operands, with
+    identity factors for indices repeated in operand ``k`` and ones for indices only it
+    has."""
+    sub = ins[k]
+    xk = args[k]
+    sk = shape(xk)
+    used = set("".join(ins) + out)
+    dt = _real_dtype(ct.dtype)
+    xp = _xp_of(ct)
+    ops = [ct] + [a for j, a in enumerate(args) if j != k]
+    subs = [out] + [s for j, s in enumerate(ins) if j != k]
+    target = []
+    seen = set()
+    for pos, c in enumerate(sub):
+        if c in seen:  # repeated: the cotangent lives on the diagonal
+            f = _fresh(used)
+            ops.append(xp.eye(sk[pos], dtype=dt))
+            subs.append(c + f)
+            target.append(f)
+        else:
+            seen.add(c)
+            target.append(c)
+    present = set("".join(subs))
+    for pos, c in enumerate(sub):
+        if c not in present:  # summed out within operand k only: broadcast back
+            ops.append(xp.ones(sk[pos], dtype=dt))
+            subs.append(c)
+            present.add(c)
+    return einsum_p.bind(*ops, spec=_join_spec(subs, "".join(target)))
+
+
+def _einsum_vjp(ct, ans, args, params, wanted):
+    ins, out = _split_spec(params["spec"])
+    return [_einsum_operand_ct(ct, args, k, ins, out) if w else None for k, w in enumerate(wanted)]
+
+
+def _einsum_batch(vals, batched, size, *, spec):
+    ins, out = _split_spec(spec)
+    b = _fresh(set(spec))
+    ins = [b + s if f else s for s, f in zip(ins, batched, strict=False)]
+    return einsum_p.bind(*vals, spec=_join_spec(ins, b + out))
+
+
+einsum_p = Primitive(
+    "einsum",
+    _einsum_impl,
+    tangent=None,
+    vjp=_einsum_vjp,
+    batch=_einsum_batch,
+    doc=r"""Einstein summation with explicit subscripts (no ellipsis). Multilinear: the
+    tangent is the sum over operands of the einsum with that operand's tangent; operand
+    k's cotangent is the einsum of the output cotangent with the other operands, with
+    identity factors for repeated indices and ones for indices only operand k has.""",
+)
+
+
+def _einsum_tangent(ans, primals, tangents, params):
+    out = None
+    for k, t in enumerate(tangents):
+        if t is None:
+            continue
+        c = _einsum_tangent_rule(k)(t, ans, *primals, **params)
+        out = c if out is None else _add(out, c)
+    return out
+
+
+def _add(a, b):
+    from .elementwise import add
+
+    return add(a, b)
+
+
+einsum_p.tangent = _einsum_tangent
+
+
+def _sublist_to_str(sub, op="einsum"):
+    out = []
+    for s in sub:
+        if s is Ellipsis:
+            out.append("...")
+            continue
+        try:
+            i = int(s)
+        except (TypeError, ValueError):
+            raise OpError(f"{op}: subscript lists hold integers or Ellipsis, got {s!r}") from None
+        if not 0 <= i < len(_LETTERS):
+            raise OpError(f"{op}: subscript {i} is out of range 0..51")
+        out.append(_LETTERS[i])
+    return "".join(out)
+
+
+def _parse_einsum(args):
+    """(subscripts string, operands) from either calling convention."""
+    if args and isinstance(args[0], str):
+        return args[0], list(args[1:])
+    # Interleaved: op0, sub0, op1, sub1, ..., [sub_out]
+    args = list(args)
+    ops, subs = [], []
+    while len(args) >= 2:
+        ops.append(args.pop(0))
+        subs.append(_sublist_to_str(args.pop(0)))
+    spec = ",".join(subs)
+    if args:
+        spec += "->" + _sublist_to_str(args.pop(0))
+    return spec, ops
+
+
+def _normalize_einsum(subscripts, shapes):
+    """Explicit subscripts without ellipses for operands of ``shapes``."""
+    s = subscripts.replace(" ", "")
+    if s.count("->") > 1:
+        raise OpError(f"einsum: subscripts {subscripts!r} contain '->' more than once")
+    explicit = "->" in s
+    lhs, out = s.split("->") if explicit else (s, None)
+    ins = lhs.split(",")
+    if len(ins) != len(shapes):
+        raise OpError(
+            f"einsum: subscripts {subscripts!r} name {len(ins)} operands but "
+            f"{len(shapes)} were given"
+        )
+    for part in ins + ([out] if explicit else []):
+        rest = part.replace("...", "", 1)
+        bad = [c for c in rest if c not in _LETTERS]
+        if bad:
+            raise OpError(
+                f"einsum: invalid subscript character(s) {''.join(bad)!r} in {subscripts!r} "
+                "(use letters, and at most one '...' per operand)"
+            )
+    used = set(c for c in s if c in _LETTERS)
+    ell_ranks = []
+    for part, sh in zip(ins, shapes, strict=False):
+        n_letters = len(part.replace("...", ""))
+        if "..." in part:
+            e = len(sh) - n_letters
+            if e < 0:
+                raise OpError(
+                    f"einsum: operand subscripts {part!r} name more axes than the operand of "
+                    f"shape {sh} has"
+                )
+        else:
+            e = 0
+            if n_letters != len(sh):
+                raise OpError(
+                    f"einsum: operand subscripts {part!r} name {n_letters} axes but the "
+                    f"operand has shape {sh}"
+                )
+        ell_ranks.append(e)
+    n_ell = max(ell_ranks, default=0)
+    ell = "".join(_fresh(used) for _ in range(n_ell))
+    ins = [p.replace("...", ell[n_ell - e :]) for p, e in zip(ins, ell_ranks, strict=False)]
+    if explicit:
+        if "..." in out:
+            out = out.replace("...", ell)
+        elif n_ell:
+            raise OpError(
+                f"einsum: the operands have axes matched by '...' but the output "
+                f"subscripts {out!r} have no '...' to put them in ({subscripts!r})"
+            )
+        for c in out:
+            if out.count(c) > 1:
+                raise OpError(f"einsum: output subscript {c!r} appears more than once")
+            if not any(c in p for p in ins):
+                raise OpError(f"einsum: output subscript {c!r} does not appear in any operand")
+    else:
+        counts = {}
+        for p in ins:
+            for c in p:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    # Every index must have one size (size-1 axes broadcast, as in NumPy).
+    sizes = {}
+    for k, (p, sh) in enumerate(zip(ins, shapes, strict=False)):
+        for c, d in zip(p, sh, strict=False):
+            prev = sizes.get(c)
+            if prev is None or prev[0] == 1:
+                sizes[c] = (d, k)
+            elif d != 1 and d != prev[0]:
+                raise OpError(
+                    f"einsum: index {c!r} has size {prev[0]} in operand {prev[1]} (shape "
+                    f"{shapes[prev[1]]}) but size {d} in operand {k} (shape {sh}); "
+                    f"subscripts {subscripts!r}"
+                )
+    return ins, out
+
+
+def einsum(*operands, out=None, dtype=None, order="K", casting="safe", optimize=False):
+    r"""Einstein summation (NumPy's ``einsum``), for any subscripts: explicit (``'ij,jk->ik'``)
+    or implicit (``'ij,jk'``) output, repeated indices (traces and diagonals, ``'ii'``,
+    ``'ii->i'``), ellipses, any number of operands, or the interleaved form
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])``.
+
+    Multilinear: :math:`\dot y = \sum_k \operatorname{einsum}(x_1, \ldots, \dot x_k,
+    \ldots)`; the cotangent of operand :math:`k` is the einsum of :math:`\bar y` with the
+    other operands, written to operand :math:`k`'s subscripts -- embedded on the diagonal
+    for a repeated index (:math:`\bar x_{ij} = \delta_{ij}\bar y_i` for ``'ii->i'``) and
+    broadcast along an index only operand :math:`k` has (:math:`\bar x_{ij} = \bar y` for
+    ``'ij->'``). No conjugation for complex operands. ``optimize`` is accepted for
+    compatibility; three or more operands are always contracted pairwise in a greedy
+    order.
+    """
+    if out is not None:
+        raise OpError("einsum: out= is not supported (adgraph arrays are immutable)")
+    subscripts, ops = _parse_einsum(operands)
+    if not ops:
+        raise OpError("einsum: no operands given")
+    ops = [_as_array(o) for o in ops]
+    if dtype is not None:
+        from .misc import astype
+
+        ops = [astype(o, dtype) for o in ops]
+    ins, outs = _normalize_einsum(subscripts, [shape(o) for o in ops])
+    if len(ops) == 1 and ins[0] == outs:
+        return ops[0]
+    return einsum_p.bind(*ops, spec=_join_spec(ins, outs))
+
+
+# ================================================================ diagonals
+def _diag_positions(n1, n2, offset):
+    """Rows and columns of the ``offset`` diagonal of an (n1, n2) matrix (static ints)."""
+    length = max(0, min(n1 + min(offset, 0), n2 - max(offset, 0)))
+    rows = _np.arange(length) + max(-offset, 0)
+    cols = _np.arange(length) + max(offset, 0)
+    return rows, cols
+
+
+def _diagonal_t(ct, x, *, offset, axis1, axis2):
+    return diag_embed_p.bind(ct, offset=offset, axis1=axis1, axis2=axis2, shape=tuple(x.shape))
+
+
+def _diagonal_batch(vals, batched, size, *, offset, axis1, axis2):
+    return diagonal_p.bind(vals[0], offset=offset, axis1=axis1 + 1, axis2=axis2 + 1)
+
+
+diagonal_p = Primitive(
+    "diagonal",
+    lambda xp, x, *, offset, axis1, axis2: xp.diagonal(x, offset=offset, axis1=axis1, axis2=axis2),
+    doc=r"""y = the offset diagonal of x in the plane (axis1, axis2), as a last axis.
+    Linear; the transpose (diag_embed) places the cotangent on that diagonal of zeros.""",
+    batch=_diagonal_batch,
+)
+diagonal_p.tangent = (lambda t, ans, x, **p: diagonal_p.bind(t, **p),)
+diagonal_p.vjp = (lambda ct, ans, x, **p: _diagonal_t(ct, x, **p),)
+
+
+def _diag_embed_impl(xp, v, *, offset, axis1, axis2, shape):
+    rows, cols = _diag_positions(shape[axis1], shape[axis2], offset)
+    if xp.__name__ in ("numpy", "cupy"):
+        out = xp.zeros(shape, dtype=v.dtype)
+        view = xp.moveaxis(out, (axis1, axis2), (-2, -1))  # a view: writes land in out
+        view[..., xp.asarray(rows), xp.asarray(cols)] = v
+        return out
+    # Array modules without item assignment: a product with two 0/1 matrices.
+    e1 = (xp.arange(shape[axis1])[:, None] == xp.asarray(rows)[None, :]).astype(v.dtype)
+    e2 = (xp.arange(shape[axis2])[:, None] == xp.asarray(cols)[None, :]).astype(v.dtype)
+    m = xp.einsum("...d,id,jd->...ij", v, e1, e2)
+    return xp.moveaxis(m, (-2, -1), (axis1, axis2))
+
+
+def _diag_embed_batch(vals, batched, size, *, offset, axis1, axis2, shape):
+    return diag_embed_p.bind(
+        vals[0], offset=offset, axis1=axis1 + 1, axis2=axis2 + 1, shape=(size,) + shape
+    )
+
+
+diag_embed_p = Primitive(
+    "diag_embed",
+    _diag_embed_impl,
+    doc=r"""y = zeros of a shape with v on the offset diagonal of the plane (axis1, axis2)
+    (v's last axis runs along the diagonal). Linear; the transpose takes that diagonal.""",
+    batch=_diag_embed_batch,
+)
+diag_embed_p.tangent = (lambda t, ans, v, **p: diag_embed_p.bind(t, **p),)
+diag_embed_p.vjp = (
+    lambda ct, ans, v, *, offset, axis1, axis2, shape: diagonal_p.bind(
+        ct, offset=offset, axis1=axis1, axis2=axis2
+    ),
+)
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    r"""The ``offset`` diagonal of ``a`` in the plane of ``axis1`` and ``axis2``
+    (:math:`y_{\ldots d} = a_{\ldots, d, d + \text{offset}}`), as a new last axis.
+
+    Linear; the cotangent is embedded on that diagonal of a zero array,
+    :math:`\bar a_{\ldots ij} = [j - i = \text{offset}]\,\bar y_{\ldots, \min(i, j)}`.
+    """
+    a = _as_array(a)
+    s = shape(a)
+    if len(s) < 2:
+        raise OpError(f"diagonal: the array must be at least 2-D, got shape {s}")
+    ax1, ax2 = norm_axis(axis1, len(s), "diagonal"), norm_axis(axis2, len(s), "diagonal")
+    if ax1 == ax2:
+        raise OpError(f"diagonal: axis1 and axis2 must differ, both are {ax1}")
+    return diagonal_p.bind(a, offset=int(offset), axis1=ax1, axis2=ax2)
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    r"""Sum along the ``offset`` diagonal: :math:`t = \sum_d a_{d, d + \text{offset}}`
+    (over the plane of ``axis1`` and ``axis2``; the other axes remain).
+
+    Linear: :math:`\bar a_{ij} = [j - i = \text{offset}]\,\bar t`.
+    """
+    if out is not None:
+        raise OpError("trace: out= is not supported (adgraph arrays are immutable)")
+    d = diagonal(a, offset, axis1, axis2)
+    if dtype is not None:
+        from .misc import astype
+
+        d = astype(d, dtype)
+    return reduce_sum_p.bind(d, axis=(len(shape(d)) - 1,), keepdims=False)
+
+
+def diag(v, k=0):
+    r"""Extract the ``k``-th diagonal of a 2-D array, or build a 2-D array with a 1-D
+    array on its ``k``-th diagonal.
+
+    Linear both ways, and the two directions are each other's transposes: the cotangent
+    of an extraction is embedded on the diagonal of zeros, that of a construction is the
+    diagonal of the cotangent.
+    """
+    v = _as_array(v)
+    s = shape(v)
+    k = int(k)
+    if len(s) == 1:
+        n = s[0] + abs(k)
+        return diag_embed_p.bind(v, offset=k, axis1=0, axis2=1, shape=(n, n))
+    if len(s) == 2:
+        return diagonal_p.bind(v, offset=k, axis1=0, axis2=1)
+    raise OpError(f"diag: the input must be 1-D or 2-D, got shape {s}")
+
+
+def diagflat(v, k=0):
+    r"""A 2-D array with the flattened input on its ``k``-th diagonal.
+
+    Linear; the cotangent is that diagonal of :math:`\bar y`, reshaped to ``v``'s shape.
+    """
+    from .shapes import ravel
+
+    return diag(ravel(_as_array(v)), k)
+
+
+def _triangle(m, k, upper, op):
+    from .elementwise import where
+
+    m = _as_array(m)
+    s = shape(m)
+    if not s:
+        raise OpError(f"{op}: the input must be at least 1-D, got a 0-d array")
+    rows, cols = (s[-2], s[-1]) if len(s) >= 2 else (s[-1], s[-1])
+    xp = _xp_of(m)
+    keep = xp.tri(rows, cols, k=int(k) - 1 if upper else int(k), dtype=bool)
+    if upper:
+        keep = ~keep
+    zero = xp.zeros((), dtype=m.dtype)
+    return where(keep, m, zero)
+
+
+def triu(m, k=0):
+    r"""Upper triangle of the last two axes: entries below the ``k``-th diagonal are
+    zeroed (a 1-D input is broadcast to a square first, as in NumPy).
+
+    Linear, a mask: :math:`\bar m_{ij} = [j - i \ge k]\,\bar y_{ij}`.
+    """
+    return _triangle(m, k, True, "triu")
+
+
+def tril(m, k=0):
+    r"""Lower triangle of the last two axes: entries above the ``k``-th diagonal are
+    zeroed (a 1-D input is broadcast to a square first, as in NumPy).
+
+    Linear, a mask: :math:`\bar m_{ij} = [j - i \le k]\,\bar y_{ij}`.
+    """
+    return _triangle(m, k, False, "tril")
