@@ -44,7 +44,7 @@ import numpy as _np  # dtype objects, and the NumPy reference of erfc when SciPy
 from ..ad.rules import elementwise as _elementwise_rule
 from ..core.primitive import Primitive
 from ._util import OpError, shape
-from .elementwise import add, divide, exp, multiply, subtract
+from .elementwise import add, divide, exp, multiply, sqrt, subtract
 from .elementwise import tanh as _plain_tanh
 from .misc import stop_gradient
 from .reductions import max as _max
@@ -829,7 +829,7 @@ def adam_update(p, g, m, v, *, lr, b1, b2, eps, c1, c2, weight_decay=0.0):
         return _ew_kernel("adam_update")(p, g, m, v, lr, b1, b2, eps, c1, c2, weight_decay)
     m = b1 * m + (1.0 - b1) * g
     v = b2 * v + (1.0 - b2) * (g * g)
-    step = (c1 * m) / (xp.sqrt(c2 * v) + eps)
+    step = (c1 * m) / (sqrt(c2 * v) + eps)
     if weight_decay:
         step = step + weight_decay * p
     return p - lr * step, m, v
