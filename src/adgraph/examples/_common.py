@@ -136,12 +136,22 @@ def print_table(
     title: str | None = None,
     digits: int = 6,
     file=None,
+    formats: dict | None = None,
 ) -> str:
     """Print ``rows`` under ``headers`` as an aligned plain-text table; return the text.
 
-    Numbers are right-aligned and formatted by :func:`format_value`, text is left-aligned.
+    Numbers are right-aligned and formatted by :func:`format_value` with ``digits``
+    significant digits, text is left-aligned. ``formats`` maps a column index to a format
+    spec for its numbers (e.g. ``{2: ".3f"}``).
     """
-    cells = [[format_value(v, digits) for v in row] for row in rows]
+    formats = formats or {}
+    cells = [
+        [
+            format(v, formats[j]) if j in formats and _is_number(v) else format_value(v, digits)
+            for j, v in enumerate(row)
+        ]
+        for row in rows
+    ]
     numeric = [
         all(_is_number(row[j]) for row in rows if j < len(row) and row[j] is not None)
         for j in range(len(headers))
