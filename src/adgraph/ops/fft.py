@@ -71,9 +71,12 @@ __all__ = [
     "rfftfreq",
 ]
 
-#: Threads ``scipy.fft`` may use for NumPy inputs (-1: one per CPU core). Set it with
+#: Threads ``scipy.fft`` may use for NumPy inputs: None (automatic: one thread below
+#: ``PARALLEL_MIN_SIZE`` elements, where starting threads costs more than it saves, every
+#: core above), or an int as scipy.fft's ``workers`` (-1: every core). Set it with
 #: :func:`adgraph.backends.set_fft_workers`.
-workers = -1
+workers = None
+PARALLEL_MIN_SIZE = 1 << 17
 
 _NORMS = ("backward", "ortho", "forward")
 _SWAP = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
@@ -82,6 +85,12 @@ _SWAP = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
 # ------------------------------------------------------------------ dispatch helpers
 def _use_scipy(xp) -> bool:
     return xp is _np and _sfft is not None
+
+
+def _workers(x):
+    if workers is not None:
+        return workers
+    return -1 if getattr(x, "size", 0) >= PARALLEL_MIN_SIZE else 1
 
 
 def _prepare(xp, x, axes):
@@ -96,20 +105,20 @@ def _prepare(xp, x, axes):
 def _fft_impl(xp, x, *, axes, sizes, norm, inverse):
     if _use_scipy(xp):
         f = _sfft.ifftn if inverse else _sfft.fftn
-        return f(x, s=sizes, axes=axes, norm=norm, workers=workers)
+        return f(x, s=sizes, axes=axes, norm=norm, workers=_workers(x))
     f = xp.fft.ifftn if inverse else xp.fft.fftn
     return f(_prepare(xp, x, axes), s=sizes, axes=axes, norm=norm)
 
 
 def _rfft_impl(xp, x, *, axes, sizes, norm):
     if _use_scipy(xp):
-        return _sfft.rfftn(x, s=sizes, axes=axes, norm=norm, workers=workers)
+        return _sfft.rfftn(x, s=sizes, axes=axes, norm=norm, workers=_workers(x))
     return xp.fft.rfftn(_prepare(xp, x, axes), s=sizes, axes=axes, norm=norm)
 
 
 def _irfft_impl(xp, x, *, axes, sizes, norm):
     if _use_scipy(xp):
-        return _sfft.irfftn(x, s=sizes, axes=axes, norm=norm, workers=workers)
+        return _sfft.irfftn(x, s=sizes, axes=axes, norm=norm, workers=_workers(x))
     return xp.fft.irfftn(_prepare(xp, x, axes), s=sizes, axes=axes, norm=norm)
 
 

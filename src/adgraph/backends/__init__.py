@@ -1,0 +1,307 @@
+"""Array backends: which array modules adgraph can compute with, and moving data between them.
+
+adgraph has no backend switch. Every primitive receives the array module of its inputs
+(``adgraph.core.xp.get_xp``): NumPy arrays are computed by NumPy, CuPy arrays by CuPy on
+their GPU, Dask arrays by Dask (lazily, chunk by chunk). Python and NumPy scalars mix with
+any of them; a NumPy array mixes with a Dask array (it becomes one chunk); NumPy and CuPy
+arrays in one operation are an error naming both, since silently copying between host and
+device is the costliest mistake a GPU program can make.
+
+This module reports what is installed and usable (:func:`available`, :func:`report`),
+fetches a backend's module with an install hint when it is missing (:func:`require`), and
+converts pytrees of arrays between backends (:func:`to_device`, :func:`asnumpy`) -- outside
+differentiated functions, where such copies belong.
+
+=========  =======================================  ==========================
+backend    arrays                                   install
+=========  =======================================  ==========================
+numpy      ``numpy.ndarray`` (always available)     ``pip install adgraph``
+cupy       ``cupy.ndarray`` on a CUDA device        ``pip install adgraph[gpu]``
+dask       ``dask.array.Array`` (any scheduler)     ``pip install adgraph[dask]``
+=========  =======================================  ==========================
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+import numpy as _np
+
+from ..core.pytree import tree_map
+from ..core.trace import Tracer
+from ..core.xp import BackendMixError, get_xp, module_of
+from .cluster import dashboard_link, local_cluster
+
+__all__ = [
+    "BackendInfo",
+    "BackendUnavailableError",
+    "BackendMixError",
+    "available",
+    "report",
+    "require",
+    "array_module",
+    "backend_of",
+    "to_device",
+    "asnumpy",
+    "set_fft_workers",
+    "local_cluster",
+    "dashboard_link",
+    "BACKENDS",
+]
+
+BACKENDS = ("numpy", "cupy", "dask")
+
+_EXTRA = {"numpy": "adgraph", "cupy": "adgraph[gpu]", "dask": "adgraph[dask]"}
+_ALIASES = {"cpu": "numpy", "np": "numpy", "gpu": "cupy", "cuda": "cupy", "cp": "cupy"}
+
+
+class BackendUnavailableError(ImportError):
+    """A backend was asked for that is not installed or has no device."""
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What :func:`available` knows about one backend.
+
+    ``usable`` is True when arrays of this backend can be computed with now; otherwise
+    ``reason`` says why (not installed, no device) and ``install`` the command that helps.
+    """
+
+    name: str
+    usable: bool
+    version: str | None = None
+    devices: tuple = ()
+    reason: str = ""
+    install: str = ""
+    details: dict = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.usable
+
+
+def _canonical(name: str) -> str:
+    key = str(name).lower()
+    key = _ALIASES.get(key, key)
+    if key not in BACKENDS:
+        raise ValueError(
+            f"unknown backend {name!r}; adgraph knows {', '.join(BACKENDS)} "
+            f"(aliases: {', '.join(sorted(_ALIASES))})"
+        )
+    return key
+
+
+def _install_hint(name: str) -> str:
+    return f"pip install {_EXTRA[name]}"
+
+
+# ------------------------------------------------------------------ probing
+def _probe_numpy() -> BackendInfo:
+    details = {"fft": "numpy.fft"}
+    try:
+        import scipy
+
+        details["fft"] = f"scipy.fft {scipy.__version__}"
+    except ImportError:
+        pass
+    return BackendInfo("numpy", True, _np.__version__, ("cpu",), details=details)
+
+
+def _probe_cupy() -> BackendInfo:
+    hint = _install_hint("cupy")
+    try:
+        cupy = importlib.import_module("cupy")
+    except ImportError as e:
+        return BackendInfo("cupy", False, reason=f"CuPy is not installed ({e})", install=hint)
+    except Exception as e:  # a broken CUDA installation can fail at import
+        return BackendInfo("cupy", False, reason=f"CuPy failed to import: {e}", install=hint)
+    version = getattr(cupy, "__version__", None)
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:
+        return BackendInfo(
+            "cupy", False, version, reason=f"CuPy {version} is installed but CUDA reports: {e}",
+            install="check the NVIDIA driver and that the cupy-cuda* wheel matches the CUDA version",
+        )  # fmt: skip
+    if count < 1:
+        return BackendInfo(
+            "cupy", False, version, reason=f"CuPy {version} is installed but no CUDA device is present"
+        )  # fmt: skip
+    devices = []
+    for i in range(count):
+        try:
+            props = cupy.cuda.runtime.getDeviceProperties(i)
+            name = props["name"]
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            mem = props.get("totalGlobalMem")
+            devices.append(f"cuda:{i} {name}" + (f" ({mem / 2**30:.0f} GiB)" if mem else ""))
+        except Exception:
+            devices.append(f"cuda:{i}")
+    details = {}
+    try:
+        details["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
+    except Exception:
+        pass
+    return BackendInfo("cupy", True, version, tuple(devices), details=details)
+
+
+def _probe_dask() -> BackendInfo:
+    hint = _install_hint("dask")
+    try:
+        dask = importlib.import_module("dask")
+        importlib.import_module("dask.array")
+    except ImportError as e:
+        return BackendInfo("dask", False, reason=f"dask.array is not installed ({e})", install=hint)
+    details = {}
+    devices = ("local threads",)
+    try:
+        distributed = importlib.import_module("distributed")
+        details["distributed"] = distributed.__version__
+        try:
+            client = distributed.get_client()
+        except ValueError:
+            client = None
+        if client is not None:
+            info = client.scheduler_info()
+            n = len(info.get("workers", {}))
+            devices = (f"cluster {client.scheduler.address} ({n} workers)",)
+            details["dashboard"] = client.dashboard_link
+    except ImportError:
+        details["distributed"] = f"not installed ({hint} for clusters)"
+    return BackendInfo("dask", True, dask.__version__, devices, details=details)
+
+
+_PROBES = {"numpy": _probe_numpy, "cupy": _probe_cupy, "dask": _probe_dask}
+
+
+def available(name: str | None = None):
+    """What each backend offers here.
+
+    Without ``name``: a dict ``{"numpy": BackendInfo, "cupy": ..., "dask": ...}``; with a
+    name, that backend's :class:`BackendInfo` (truthy when usable). NumPy is always there;
+    CuPy counts only when it imports and sees a CUDA device; Dask when ``dask.array``
+    imports (``details["distributed"]`` tells whether clusters are possible, and a running
+    ``dask.distributed`` client is listed as its device). Probing imports the optional
+    packages, so call it when you need the answer, not at import time.
+    """
+    if name is not None:
+        key = _canonical(name)
+        return _PROBES[key]()
+    return {key: probe() for key, probe in _PROBES.items()}
+
+
+def report() -> str:
+    """A human-readable table of :func:`available`, one line per backend."""
+    lines = []
+    for key, info in available().items():
+        if info.usable:
+            devs = ", ".join(info.devices)
+            extra = "; ".join(f"{k} {v}" for k, v in info.details.items())
+            lines.append(f"{key:<6} {info.version:<10} {devs}" + (f"  [{extra}]" if extra else ""))
+        else:
+            hint = f" -- {info.install}" if info.install else ""
+            lines.append(f"{key:<6} {'-':<10} unavailable: {info.reason}{hint}")
+    return "\n".join(lines)
+
+
+def require(name: str):
+    """The array module of backend ``name`` (``numpy``, ``cupy``, ``dask``; aliases ``cpu``,
+    ``gpu``), or :class:`BackendUnavailableError` saying what to install."""
+    key = _canonical(name)
+    if key == "numpy":
+        return _np
+    info = _PROBES[key]()
+    if not info.usable:
+        hint = f"; {info.install}" if info.install else ""
+        raise BackendUnavailableError(f"backend {key!r} is not available: {info.reason}{hint}")
+    return importlib.import_module("cupy" if key == "cupy" else "dask.array")
+
+
+# ------------------------------------------------------------------ which module computes
+def array_module(*arrays):
+    """The array module adgraph computes ``arrays`` with (like ``cupy.get_array_module``):
+    numpy, cupy or dask.array; traced values count by their underlying arrays. Raises
+    :class:`BackendMixError` for NumPy and CuPy arrays together."""
+    vals = [a.primal_value() if isinstance(a, Tracer) else a for a in arrays]
+    return get_xp(vals)
+
+
+def backend_of(x) -> str:
+    """The backend name (``"numpy"``, ``"cupy"``, ``"dask"``) of one array; ``"numpy"`` for
+    scalars and other neutral values."""
+    if isinstance(x, Tracer):
+        x = x.primal_value()
+    name = module_of(x).__name__
+    return {"dask.array": "dask"}.get(name, name)
+
+
+# ------------------------------------------------------------------ moving data
+def _refuse_traced(x, what):
+    if isinstance(x, Tracer):
+        raise TypeError(
+            f"{what}: got a traced value; move arrays between backends before calling "
+            "grad/jvp/vjp (inside them the backend follows the inputs and copies between "
+            "host and device are not differentiated)"
+        )
+
+
+def _leaf_to_numpy(x):
+    _refuse_traced(x, "asnumpy")
+    if not hasattr(x, "shape"):
+        return x
+    mod = module_of(x)
+    if mod is _np:
+        return x
+    name = mod.__name__
+    if name == "dask.array":
+        return _leaf_to_numpy(x.compute())
+    if name == "cupy":
+        return x.get()
+    return _np.asarray(x)
+
+
+def asnumpy(tree):
+    """Every array leaf of ``tree`` as a NumPy array: CuPy arrays are copied to the host,
+    Dask arrays computed (with the current scheduler) and their result converted; NumPy
+    arrays and scalars are returned as they are."""
+    return tree_map(_leaf_to_numpy, tree)
+
+
+def to_device(tree, backend: str = "cupy", *, chunks="auto"):
+    """Every array leaf of ``tree`` as an array of ``backend``.
+
+    ``"cupy"`` (``"gpu"``): copied to the current CUDA device; ``"numpy"`` (``"cpu"``): see
+    :func:`asnumpy`; ``"dask"``: wrapped by ``dask.array.from_array`` with ``chunks``
+    (e.g. ``(100_000, -1)`` to chunk rows only). Python scalars are left as they are: they mix
+    with any backend. A missing backend raises :class:`BackendUnavailableError` naming the
+    extra to install.
+    """
+    key = _canonical(backend)
+    if key == "numpy":
+        return asnumpy(tree)
+    xp = require(key)
+
+    def leaf(x):
+        _refuse_traced(x, "to_device")
+        if not hasattr(x, "shape"):
+            return x
+        if key == "cupy":
+            if module_of(x).__name__ == "dask.array":
+                x = x.compute()
+            return xp.asarray(x)
+        if module_of(x).__name__ == "dask.array":
+            return x if chunks == "auto" else x.rechunk(chunks)
+        return xp.from_array(x, chunks=chunks)
+
+    return tree_map(leaf, tree)
+
+
+def set_fft_workers(n: int | None) -> None:
+    """Threads ``scipy.fft`` may use for NumPy inputs of ``adgraph.numpy.fft``: None
+    (default: one thread for small arrays, all cores from ``2**17`` elements on), a
+    positive count, or -1 for every core."""
+    from ..ops import fft as _fft
+
+    if n is not None and (not isinstance(n, int) or n == 0 or n < -1):
+        raise ValueError(f"set_fft_workers: expected None, -1 or a positive int, got {n!r}")
+    _fft.workers = n
