@@ -180,7 +180,8 @@ def matmul(x1, x2, /):
     ky = sy[-2] if len(sy) >= 2 else sy[0]
     if kx != ky:
         raise OpError(f"matmul: inner dimensions differ, shapes {sx} and {sy} ({kx} != {ky})")
-    _broadcast_batch(_promote(x1, x2)[0][:-2], _promote(x1, x2)[1][:-2])
+    p1, p2 = _promote(x1, x2)
+    _broadcast_batch(p1[:-2], p2[:-2])
     return matmul_p.bind(x1, x2)
 
 
@@ -367,9 +368,10 @@ def _fresh(used):
 
 
 def _einsum_impl(xp, *ops, spec):
-    # Pairwise contraction order matters for three or more operands; for one or two the
-    # direct loop avoids the path search.
-    return xp.einsum(spec, *ops, optimize="greedy" if len(ops) > 2 else False)
+    # With three or more operands the pairwise order matters, and large operands gain from
+    # the BLAS calls a contraction path makes; small ones do not repay the path search.
+    big = len(ops) > 2 or sum(getattr(o, "size", 1) for o in ops) >= 4096
+    return xp.einsum(spec, *ops, optimize="greedy" if big else False)
 
 
 def _einsum_tangent_rule(k):
