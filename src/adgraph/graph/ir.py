@@ -1,0 +1,468 @@
+"""The graph IR: a computation as a directed acyclic graph of primitive applications.
+
+A :class:`Graph` has input nodes, operation nodes and outputs. Every :class:`Node` records
+
+* ``op`` -- the primitive's name (``"input"`` for an input, ``"item"`` for one result of a
+  primitive with several results);
+* ``prim`` -- the :class:`~adgraph.core.primitive.Primitive` itself (None for inputs and items);
+* ``inputs`` -- a tuple of :class:`Node` and :class:`Const`, one per positional argument of
+  the primitive, in order;
+* ``params`` -- the primitive's keyword parameters (static: axes, shapes, dtypes...);
+* ``shape``, ``dtype`` and ``value`` -- what the node computed when it was recorded.
+
+A value used twice is one node with two consumers: the graph is a DAG, not a tree.
+
+:meth:`Graph.toposort` orders the nodes by Kahn's algorithm, in rounds: round ``k`` holds the
+nodes whose longest path from an input has ``k`` edges (their *level*), in recording order.
+That is the order of the classic evaluation trace (inputs, then everything computable from
+them, then everything computable from those...). A graph built by hand with a cycle raises
+:class:`GraphCycleError` naming a node on the cycle.
+
+Calling a graph, ``graph(*args)``, evaluates it on new inputs by binding each primitive in
+topological order -- so a graph is itself differentiable with ``grad``/``jvp``/``vmap``. It
+replays the operations recorded, including the branches Python control flow took while
+tracing; a different branch needs a new trace.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import numpy as np
+
+from ..core.pytree import tree_flatten, tree_unflatten
+from ..core.trace import Tracer
+
+__all__ = ["Node", "Const", "Graph", "GraphCycleError"]
+
+_ids = itertools.count()
+
+
+class GraphCycleError(ValueError):
+    """A graph that should be acyclic has a cycle."""
+
+
+def _shape_dtype(value):
+    if value is None:
+        return None, None
+    if isinstance(value, tuple):
+        return tuple(_shape_dtype(v)[0] for v in value), tuple(_shape_dtype(v)[1] for v in value)
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is None or dtype is None:
+        a = np.asarray(value)
+        shape, dtype = a.shape, a.dtype
+    return tuple(shape), np.dtype(dtype) if not isinstance(dtype, np.dtype) else dtype
+
+
+class Const:
+    """A constant argument of a node: a Python number or an array that no input reaches."""
+
+    __slots__ = ("value", "shape", "dtype")
+
+    def __init__(self, value):
+        self.value = value
+        self.shape, self.dtype = _shape_dtype(value)
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == ()
+
+    def __repr__(self) -> str:
+        if self.shape == ():
+            return f"Const({self.value!r})"
+        return f"Const({self.dtype}{list(self.shape)})"
+
+
+class Node:
+    """One value of a computation: an input, or the result of one primitive application.
+
+    Parameters
+    ----------
+    op : str
+        The primitive's name, ``"input"`` or ``"item"``.
+    inputs : sequence of Node or Const
+        The primitive's positional arguments. Values that are neither are wrapped in
+        :class:`Const`.
+    params : dict, optional
+        The primitive's keyword parameters.
+    prim : Primitive, optional
+        Looked up by ``op`` in the primitive registry when not given.
+    value : optional
+        The value computed when the node was recorded; gives ``shape`` and ``dtype``.
+    name : str, optional
+        A display name (inputs: the argument's name, e.g. ``"x1"``).
+    """
+
+    __slots__ = (
+        "id",
+        "op",
+        "prim",
+        "inputs",
+        "params",
+        "value",
+        "shape",
+        "dtype",
+        "name",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        op,
+        inputs=(),
+        params=None,
+        *,
+        prim=None,
+        value=None,
+        name=None,
+        shape=None,
+        dtype=None,
+    ):
+        self.id = next(_ids)
+        self.op = op
+        if prim is None and op not in ("input", "item"):
+            from ..core.primitive import registry
+
+            prim = registry.get(op)
+        self.prim = prim
+        self.inputs = tuple(i if isinstance(i, (Node, Const)) else Const(i) for i in inputs)
+        self.params = dict(params) if params else {}
+        self.value = value
+        s, d = _shape_dtype(value)
+        self.shape = shape if shape is not None else s
+        self.dtype = dtype if dtype is not None else d
+        self.name = name
+
+    @property
+    def is_input(self) -> bool:
+        return self.op == "input"
+
+    @property
+    def multiple_results(self) -> bool:
+        return self.prim is not None and self.prim.multiple_results
+
+    @property
+    def node_inputs(self) -> list:
+        """The inputs that are nodes (constants left out), in argument order."""
+        return [i for i in self.inputs if isinstance(i, Node)]
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == ()
+
+    def describe(self) -> str:
+        """A short, stable description such as ``node 7 (multiply)`` or ``input x1``."""
+        if self.is_input:
+            return f"input {self.name}" if self.name else f"input node {self.id}"
+        return f"node {self.id} ({self.op})"
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"%{i.id}" if isinstance(i, Node) else repr(i) for i in self.inputs)
+        extra = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        nm = f" {self.name}" if self.name else ""
+        return f"<Node %{self.id}{nm} = {self.op}({ins}{extra}) {self.shape} {self.dtype}>"
+
+
+def _collect(inputs, outputs) -> list:
+    """Every node that an output depends on, plus the inputs, by increasing id.
+
+    Iterative, and safe on cyclic graphs (each node is visited once)."""
+    seen = {}
+    stack = [o for o in outputs if isinstance(o, Node)] + list(inputs)
+    while stack:
+        n = stack.pop()
+        if n.id in seen:
+            continue
+        seen[n.id] = n
+        for i in n.inputs:
+            if isinstance(i, Node) and i.id not in seen:
+                stack.append(i)
+    return [seen[k] for k in sorted(seen)]
+
+
+class Graph:
+    """A computation graph: inputs, nodes and outputs (see the module documentation).
+
+    Parameters
+    ----------
+    inputs : sequence of Node
+        The input nodes (``op == "input"``), in argument order.
+    outputs : sequence of Node or Const
+        The results, in order.
+    in_tree, out_tree : PyTreeDef, optional
+        The argument and result structures (default: a flat tuple of inputs, and a single
+        output or a tuple of them).
+    name : str
+        The function's name, for display.
+    """
+
+    def __init__(self, inputs, outputs, *, in_tree=None, out_tree=None, name="f"):
+        self.inputs = list(inputs)
+        self.outputs = [o if isinstance(o, (Node, Const)) else Const(o) for o in outputs]
+        for n in self.inputs:
+            if not isinstance(n, Node):
+                raise TypeError(f"Graph inputs must be Node objects, got {type(n).__name__}")
+        if in_tree is None:
+            in_tree = tree_flatten(tuple(range(len(self.inputs))))[1]
+        if out_tree is None:
+            shape = 0 if len(self.outputs) == 1 else tuple(range(len(self.outputs)))
+            out_tree = tree_flatten(shape)[1]
+        self.in_tree = in_tree
+        self.out_tree = out_tree
+        self.name = name
+        self.nodes = _collect(self.inputs, self.outputs)
+        self._order = None
+        self._levels = None
+
+    # ------------------------------------------------------------------ structure
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __iter__(self):
+        return iter(self.toposort())
+
+    def consumers(self) -> dict:
+        """``{node: [consumer nodes]}``; a node appears once per argument it fills."""
+        out = {n: [] for n in self.nodes}
+        for n in self.nodes:
+            for i in n.inputs:
+                if isinstance(i, Node):
+                    out[i].append(n)
+        return out
+
+    def edges(self) -> list:
+        """``(source, target, argument position)`` for every node-to-node edge."""
+        return [
+            (i, n, k) for n in self.nodes for k, i in enumerate(n.inputs) if isinstance(i, Node)
+        ]
+
+    def toposort(self) -> list:
+        """The nodes in topological order, by Kahn's algorithm in rounds (levels).
+
+        Round 0 holds the inputs (in argument order) and any other node without node
+        inputs; round ``k`` the nodes all of whose inputs are in earlier rounds, in
+        recording order. Raises :class:`GraphCycleError` when the graph has a cycle.
+        """
+        if self._order is None:
+            self._order, self._levels = self._kahn()
+        return list(self._order)
+
+    def levels(self) -> dict:
+        """``{node: level}``: the number of edges on the longest path from an input."""
+        if self._levels is None:
+            self._order, self._levels = self._kahn()
+        return dict(self._levels)
+
+    def _kahn(self):
+        nodes = self.nodes
+        rank = {n: (0, k) for k, n in enumerate(self.inputs)}
+        indeg = {}
+        consumers = {n: [] for n in nodes}
+        for n in nodes:
+            d = 0
+            for i in n.inputs:
+                if isinstance(i, Node):
+                    d += 1
+                    consumers[i].append(n)
+            indeg[n] = d
+
+        def key(n):
+            return rank.get(n, (1, n.id))
+
+        layer = sorted((n for n in nodes if indeg[n] == 0), key=key)
+        order, levels, level = [], {}, 0
+        while layer:
+            nxt = []
+            for n in layer:
+                order.append(n)
+                levels[n] = level
+                for c in consumers[n]:
+                    indeg[c] -= 1
+                    if indeg[c] == 0:
+                        nxt.append(c)
+            layer = sorted(nxt, key=key)
+            level += 1
+        if len(order) != len(nodes):
+            raise GraphCycleError(self._cycle_message(indeg))
+        return order, levels
+
+    def _cycle_message(self, indeg) -> str:
+        # Nodes left with inputs pending lie on a cycle or downstream of one; walking
+        # backwards through pending inputs must revisit a node, and that node is on a cycle.
+        start = next(n for n in self.nodes if indeg[n] > 0)
+        seen = set()
+        n = start
+        while n not in seen:
+            seen.add(n)
+            n = next(i for i in n.inputs if isinstance(i, Node) and indeg[i] > 0)
+        cycle = [n]
+        m = next(i for i in n.inputs if isinstance(i, Node) and indeg[i] > 0)
+        while m is not n:
+            cycle.append(m)
+            m = next(i for i in m.inputs if isinstance(i, Node) and indeg[i] > 0)
+        path = " <- ".join(c.describe() for c in [*cycle, n])
+        return (
+            f"the graph has a cycle through {n.describe()} ({path}); a computation graph "
+            "must be acyclic: no value may depend on itself"
+        )
+
+    def op_counts(self) -> Counter:
+        """How many nodes of each operation (inputs counted as ``"input"``)."""
+        return Counter(n.op for n in self.nodes)
+
+    def labels(self) -> dict:
+        """The evaluation-trace names: ``{node: "v_-1"}``, as in the classic tables.
+
+        With ``n`` inputs, they are ``v_{1-n}, ..., v_0`` in argument order; the other
+        nodes are ``v_1, v_2, ...`` in topological order.
+        """
+        out = {}
+        n_in = len(self.inputs)
+        for k, node in enumerate(self.inputs):
+            out[node] = k + 1 - n_in
+        k = 0
+        for node in self.toposort():
+            if node not in out:
+                k += 1
+                out[node] = k
+        return out
+
+    # ------------------------------------------------------------------ evaluation
+    def __call__(self, *args):
+        """Evaluate the graph on new arguments (same structure, shapes and dtypes)."""
+        leaves, tree = tree_flatten(args)
+        if tree != self.in_tree:
+            raise TypeError(
+                f"graph {self.name!r} was traced with arguments structured as "
+                f"{self.in_tree!r}; got {tree!r}"
+            )
+        outs = self.evaluate(leaves)
+        return tree_unflatten(self.out_tree, outs)
+
+    def evaluate(self, leaves, env=None) -> list:
+        """Evaluate on a flat list of input values; returns the flat list of outputs.
+
+        ``env``, if given, is a dict filled with every node's value.
+        """
+        if len(leaves) != len(self.inputs):
+            raise TypeError(
+                f"graph {self.name!r} takes {len(self.inputs)} inputs, got {len(leaves)}"
+            )
+        env = {} if env is None else env
+        for node, x in zip(self.inputs, leaves, strict=False):
+            env[node] = _check_input(node, x)
+        for node in self.toposort():
+            if node.is_input:
+                if node not in env:
+                    raise ValueError(f"{node.describe()} is not among the graph's inputs")
+                continue
+            vals = [env[i] if isinstance(i, Node) else i.value for i in node.inputs]
+            if node.op == "item":
+                env[node] = vals[0][node.params["index"]]
+                continue
+            if node.prim is None:
+                raise ValueError(
+                    f"{node.describe()}: no primitive named {node.op!r} is registered, so the "
+                    "graph cannot be evaluated"
+                )
+            env[node] = node.prim.bind(*vals, **node.params)
+        return [env[o] if isinstance(o, Node) else o.value for o in self.outputs]
+
+    # ------------------------------------------------------------------ derivatives
+    def tangents(self, seed=None) -> dict:
+        """Forward sweep: ``{node: tangent}`` for the input direction ``seed``.
+
+        ``seed``: None (a unit tangent on the first input, zeros elsewhere), an int ``k``
+        (unit tangent on input ``k``), a dict ``{input name: tangent}``, or a sequence with
+        one tangent per input. Non-differentiable nodes map to None.
+        """
+        from .sweeps import tangent_sweep
+
+        return tangent_sweep(self, seed)
+
+    def adjoints(self, ct=None) -> dict:
+        """Reverse sweep: ``{node: adjoint}`` for output cotangent ``ct``.
+
+        ``ct``: None (ones for every output: the gradient of their sum) or one cotangent
+        per output. Nodes the outputs do not depend on differentiably map to None.
+        """
+        from .sweeps import adjoint_sweep
+
+        return adjoint_sweep(self, ct)
+
+    # ------------------------------------------------------------------ display
+    def tables(self, seed=None, ct=None, digits: int = 3):
+        """The evaluation trace: primal, forward tangent and reverse adjoint tables."""
+        from .tables import trace_tables
+
+        return trace_tables(self, seed=seed, ct=ct, digits=digits)
+
+    def to_dot(self, **options) -> str:
+        """Graphviz DOT text; see :func:`adgraph.graph.render.to_dot` for options."""
+        from .render import to_dot
+
+        return to_dot(self, **options)
+
+    def to_mermaid(self, **options) -> str:
+        """A Mermaid flowchart; see :func:`adgraph.graph.render.to_mermaid`."""
+        from .render import to_mermaid
+
+        return to_mermaid(self, **options)
+
+    def to_svg(self, **options) -> str:
+        """SVG text drawn by Graphviz's ``dot`` program (raises if it is not installed)."""
+        from .render import to_svg
+
+        return to_svg(self, **options)
+
+    def to_png(self, **options) -> bytes:
+        """PNG bytes drawn by Graphviz's ``dot`` program (raises if it is not installed)."""
+        from .render import to_png
+
+        return to_png(self, **options)
+
+    def save(self, path, **options) -> str:
+        """Write the picture; the format follows the extension (.dot/.gv, .mmd, .svg,
+        .png, .pdf). Returns the path."""
+        from .render import save
+
+        return save(self, path, **options)
+
+    def _repr_svg_(self):
+        from .render import graphviz_available, to_svg
+
+        if not graphviz_available():
+            return None
+        return to_svg(self)
+
+    def _repr_html_(self):
+        return self.tables()._repr_html_()
+
+    def __repr__(self) -> str:
+        counts = self.op_counts()
+        ops = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k != "input")
+        return (
+            f"<Graph {self.name}: {len(self.inputs)} inputs, {len(self.nodes) - len(self.inputs)}"
+            f" operations ({ops}), {len(self.outputs)} outputs>"
+        )
+
+
+def _check_input(node, x):
+    if isinstance(x, Tracer):
+        shape = tuple(x.shape)
+    elif hasattr(x, "shape") and hasattr(x, "dtype"):
+        shape = tuple(x.shape)
+    else:
+        dt = node.dtype if node.dtype is not None else None
+        x = np.asarray(x, dtype=dt)
+        if x.ndim == 0:
+            x = x[()]
+        shape = x.shape
+    if node.shape is not None and shape != tuple(node.shape):
+        raise ValueError(
+            f"{node.describe()} was traced with shape {tuple(node.shape)}; got shape {shape}. "
+            "Trace the function again for new shapes."
+        )
+    return x

@@ -1,0 +1,631 @@
+r"""Evaluation-trace tables: the forward primal, forward tangent and reverse adjoint traces.
+
+For :math:`y = x_1 x_2 + x_2 - \ln x_1` at :math:`(2, 4)` the primal trace reads
+
+=================  ======================
+Forward primal     Output
+=================  ======================
+v_-1 = x_1         2
+v_0  = x_2         4
+v_1  = v_-1 v_0    2(4) = 8
+v_2  = ln(v_-1)    ln(2) = 0.693
+v_3  = v_1 + v_0   8 + 4 = 12
+v_4  = v_3 - v_2   12 - 0.693 = 11.307
+y    = v_4         11.307
+=================  ======================
+
+Inputs are :math:`v_{1-n}, \dots, v_0`; the other nodes are numbered in topological order
+(:meth:`Graph.toposort`). The tangent trace gives :math:`\dot v_i` for a seed direction,
+each as a sum over the node's arguments of (local partial) x (argument's tangent); the
+adjoint trace, in reverse topological order, gives :math:`\bar v_i` as a sum over the node's
+consumers of (consumer's adjoint) x (local partial). Scalar rows show the numbers
+substituted; array rows show the resulting array or a summary of it.
+
+Every table renders as text (``str``), Markdown, LaTeX, HTML (``_repr_html_``, for
+Jupyter) and plain data (``to_dict``, JSON-ready).
+"""
+
+from __future__ import annotations
+
+import html as _html
+import unicodedata
+
+import numpy as np
+
+from .ir import Const, Node
+from .notation import (
+    MINUS_ONE,
+    ONE,
+    PARTIALS,
+    PRIMAL,
+    VALUE,
+    Fn,
+    Num,
+    Sup,
+    Sym,
+    fmt_number,
+    fmt_value,
+    input_symbol,
+    render,
+    shape_str,
+    substitute,
+)
+from .sweeps import local_partials
+
+__all__ = [
+    "TraceTable",
+    "TraceTables",
+    "trace_tables",
+    "primal_table",
+    "tangent_table",
+    "adjoint_table",
+    "expression",
+]
+
+
+class Partial:
+    """The symbol of a local partial derivative, d v_j / d v_i."""
+
+    __slots__ = ("num", "den")
+
+    def __init__(self, num: Sym, den: Sym):
+        self.num = num
+        self.den = den
+
+
+def _render(tokens, fmt, unicode_sub=False):
+    # Partial symbols are the one token notation.render does not know.
+    out = []
+    chunk = []
+    for t in tokens:
+        if isinstance(t, Partial):
+            if chunk:
+                out.append(render(chunk, fmt, unicode_sub))
+                chunk = []
+            n, d = render([t.num], fmt, unicode_sub), render([t.den], fmt, unicode_sub)
+            if fmt == "latex":
+                out.append(rf"\frac{{\partial {n}}}{{\partial {d}}}")
+            elif fmt == "html":
+                out.append(f"&part;{n}/&part;{d}")
+            else:
+                out.append(f"∂{n}/∂{d}")
+        else:
+            chunk.append(t)
+    if chunk:
+        out.append(render(chunk, fmt, unicode_sub))
+    return "".join(out)
+
+
+def _width(s: str) -> int:
+    return sum(1 for ch in s if not unicodedata.combining(ch))
+
+
+def _pad(s: str, w: int) -> str:
+    return s + " " * (w - _width(s))
+
+
+class Row:
+    __slots__ = ("lhs", "rhs", "value", "number")
+
+    def __init__(self, lhs, rhs, value, number=None):
+        self.lhs = lhs  # tokens: the variable defined (v_1, dot v_1, bar v_1, y...)
+        self.rhs = rhs  # tokens: its definition
+        self.value = value  # tokens: the numbers
+        self.number = number  # the value itself
+
+
+class TraceTable:
+    """One evaluation-trace table: a title and rows ``lhs = rhs | value``."""
+
+    def __init__(self, kind: str, title: str, rows, header: str = "Output"):
+        self.kind = kind
+        self.title = title
+        self.header = header
+        self.rows = list(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    # -------------------------------------------------------------- renderers
+    def lines(self, unicode_sub: bool = False) -> list:
+        """``[(formula, value)]`` as plain text, the ``=`` signs aligned."""
+        lhs = [_render(r.lhs, "text", unicode_sub) for r in self.rows]
+        w = max((_width(s) for s in lhs), default=0)
+        out = []
+        for s, r in zip(lhs, self.rows, strict=False):
+            f = _pad(s, w) + (" = " + _render(r.rhs, "text", unicode_sub) if r.rhs else "")
+            out.append((f, _render(r.value, "text", unicode_sub)))
+        return out
+
+    def to_text(self) -> str:
+        body = self.lines()
+        w1 = max([_width(self.title)] + [_width(a) for a, _ in body])
+        w2 = max([_width(self.header)] + [_width(b) for _, b in body])
+        sep = f"+-{'-' * w1}-+-{'-' * w2}-+"
+        out = [sep, f"| {_pad(self.title, w1)} | {_pad(self.header, w2)} |", sep]
+        out += [f"| {_pad(a, w1)} | {_pad(b, w2)} |" for a, b in body]
+        out.append(sep)
+        return "\n".join(out)
+
+    __str__ = to_text
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def to_markdown(self) -> str:
+        out = [f"| {self.title} | {self.header} |", "|---|---|"]
+        for r in self.rows:
+            f = _render(r.lhs, "latex") + (" = " + _render(r.rhs, "latex") if r.rhs else "")
+            out.append(f"| ${f}$ | ${_render(r.value, 'latex')}$ |")
+        return "\n".join(out)
+
+    def to_latex(self) -> str:
+        out = [
+            r"\begin{array}{|l|l|}",
+            r"\hline",
+            rf"\text{{{self.title}}} & \text{{{self.header}}} \\",
+            r"\hline",
+        ]
+        for r in self.rows:
+            f = _render(r.lhs, "latex") + (" = " + _render(r.rhs, "latex") if r.rhs else "")
+            out.append(rf"{f} & {_render(r.value, 'latex')} \\")
+            out.append(r"\hline")
+        out.append(r"\end{array}")
+        return "\n".join(out)
+
+    def to_html(self) -> str:
+        cells = []
+        for r in self.rows:
+            f = _render(r.lhs, "html") + (" = " + _render(r.rhs, "html") if r.rhs else "")
+            cells.append(f"<tr><td>{f}</td><td>{_render(r.value, 'html')}</td></tr>")
+        return (
+            '<table class="adgraph-trace" style="border-collapse:collapse;font-family:serif">'
+            f'<thead><tr><th style="text-align:left">{_html.escape(self.title)}</th>'
+            f'<th style="text-align:left">{_html.escape(self.header)}</th></tr></thead>'
+            f"<tbody>{''.join(cells)}</tbody></table>"
+        )
+
+    _repr_html_ = to_html
+
+    def to_dict(self) -> dict:
+        rows = []
+        for (f, v), r in zip(self.lines(), self.rows, strict=False):
+            rows.append({"formula": f, "value": v, "number": _jsonable(r.number)})
+        return {"kind": self.kind, "title": self.title, "rows": rows}
+
+
+def _jsonable(x):
+    if x is None:
+        return None
+    if isinstance(x, tuple):
+        return [_jsonable(v) for v in x]
+    a = np.asarray(x)
+    if a.dtype.kind == "c":
+        return {"real": _jsonable(a.real), "imag": _jsonable(a.imag)}
+    if a.dtype.kind not in "fiub":
+        return None
+    if a.size > 10000:
+        return None
+    v = a.tolist()
+    if a.dtype.kind == "f":
+
+        def clean(u):
+            if isinstance(u, list):
+                return [clean(w) for w in u]
+            return u if np.isfinite(u) else str(u)
+
+        v = clean(v)
+    return v
+
+
+class TraceTables:
+    """The three tables of an evaluation trace, shown together."""
+
+    def __init__(self, primal, tangent=None, adjoint=None):
+        self.primal = primal
+        self.tangent = tangent
+        self.adjoint = adjoint
+
+    @property
+    def tables(self) -> list:
+        return [t for t in (self.primal, self.tangent, self.adjoint) if t is not None]
+
+    def to_text(self) -> str:
+        return "\n\n".join(t.to_text() for t in self.tables)
+
+    __str__ = to_text
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def to_markdown(self) -> str:
+        return "\n\n".join(t.to_markdown() for t in self.tables)
+
+    def to_latex(self) -> str:
+        return "\n\n".join(t.to_latex() for t in self.tables)
+
+    def to_html(self) -> str:
+        inner = "".join(f'<div style="margin-right:2em">{t.to_html()}</div>' for t in self.tables)
+        return f'<div style="display:flex;flex-wrap:wrap;align-items:flex-start">{inner}</div>'
+
+    _repr_html_ = to_html
+
+    def to_dict(self) -> dict:
+        return {t.kind: t.to_dict() for t in self.tables}
+
+
+# ---------------------------------------------------------------------- building blocks
+class _Names:
+    """Symbols of nodes and constants in one graph."""
+
+    def __init__(self, graph, digits):
+        self.graph = graph
+        self.labels = graph.labels()
+        self.digits = digits
+
+    def sym(self, node, accent=None):
+        return Sym("v", self.labels[node], accent)
+
+    def atom(self, i, accent=None):
+        """Symbol of an argument (Node) or the constant itself."""
+        if isinstance(i, Node):
+            return [self.sym(i, accent)]
+        return [Num(self.const(i))]
+
+    def const(self, c: Const):
+        if c.shape == ():
+            return fmt_number(c.value, self.digits)
+        return "const " + shape_str(c.shape, c.dtype)
+
+    def value_atom(self, i):
+        v = i.value
+        if np.shape(v) == ():
+            return [Num(fmt_number(v, self.digits))]
+        return [Num(shape_str(np.shape(v), np.asarray(v).dtype))]
+
+    def num(self, v):
+        return Num(fmt_value(v, self.digits))
+
+
+def _params_text(params) -> str:
+    out = []
+    for k, v in params.items():
+        if callable(v) or k.startswith("_"):
+            continue
+        r = repr(v)
+        if len(r) > 24:
+            r = r[:21] + "..."
+        out.append(f"{k}={r}")
+    return ", ".join(out)
+
+
+def expression(node, names: _Names, values: bool = False) -> list:
+    """Tokens of ``op(args)`` for a node: symbols, or (``values=True``) numbers."""
+    atoms = {
+        str(k): (names.value_atom(i) if values else names.atom(i))
+        for k, i in enumerate(node.inputs)
+    }
+    if node.op == "item":
+        return [*atoms["0"], f"[{node.params['index']}]"]
+    if node.op == "getitem" and "skel" in node.params:
+        return [*atoms["0"], "[", *_index_tokens(node.params["skel"], atoms), "]"]
+    tpl = None
+    if values:
+        tpl = VALUE.get(node.op)
+    if tpl is None:
+        tpl = PRIMAL.get(node.op)
+    if tpl is not None and not (node.params and node.op not in ("power",)):
+        return substitute(tpl, atoms)
+    toks: list = [Fn(node.op), "("]
+    for k in range(len(node.inputs)):
+        if k:
+            toks.append(", ")
+        toks.extend(atoms[str(k)])
+    p = "" if values else _params_text(node.params)
+    if p:
+        toks.append((", " if node.inputs else "") + p)
+    toks.append(")")
+    return toks
+
+
+def _index_tokens(skel, atoms) -> list:
+    """``x[skel]`` with array parts (placeholders ``k``) shown by their argument symbols."""
+    out: list = []
+    for j, s in enumerate(skel):
+        if j:
+            out.append(", ")
+        k = getattr(s, "k", None)
+        if k is not None:
+            out.extend(atoms[str(k + 1)])
+        elif isinstance(s, slice):
+            parts = ["" if v is None else str(v) for v in (s.start, s.stop, s.step)]
+            txt = ":".join(parts[:2]) + (f":{parts[2]}" if s.step is not None else "")
+            out.append(txt)
+        elif s is None:
+            out.append("newaxis")
+        elif s is Ellipsis:
+            out.append("...")
+        else:
+            out.append(str(s))
+    return out
+
+
+def _needs_brackets(toks) -> bool:
+    """True when a product with ``toks`` must bracket them (a top-level operator)."""
+    depth = 0
+    for t in toks:
+        if t == "(":
+            depth += 1
+        elif t == ")":
+            depth -= 1
+        elif depth == 0 and t in (" + ", " - ", "/", " ", "-"):
+            return True
+    return False
+
+
+def _scalar_args(node) -> bool:
+    return all(np.shape(i.value) == () for i in node.inputs)
+
+
+def _join(terms) -> list:
+    """Join signed terms: a term starting with '-' is joined with ' - '."""
+    out: list = []
+    for t in terms:
+        t = list(t)
+        neg = bool(t) and (t[0] == "-" or (isinstance(t[0], Num) and t[0].negative))
+        if out:
+            if neg:
+                if t[0] == "-":
+                    t = t[1:]
+                else:
+                    t = [Num(t[0].s[1:]), *t[1:]]
+                out.append(" - ")
+            else:
+                out.append(" + ")
+        out.extend(t)
+    return out
+
+
+def _partial_tokens(consumer, k, names: _Names):
+    """(kind, tokens) of d consumer / d argument k: kind is 'one', 'minus_one',
+    'recip' (tokens: the denominator), 'expr' or 'generic'."""
+    table = PARTIALS.get(consumer.op)
+    if consumer.op == "item":
+        return "one", []
+    if table is None or k >= len(table) or (consumer.params and consumer.op != "power"):
+        return "generic", [Partial(names.sym(consumer), names.atom(consumer.inputs[k])[0])]
+    p = table[k]
+    if p == ONE:
+        return "one", []
+    if p == MINUS_ONE:
+        return "minus_one", []
+    subs = {str(m): names.atom(i) for m, i in enumerate(consumer.inputs)}
+    subs["out"] = [names.sym(consumer)]
+    if (
+        consumer.op == "power"
+        and k == 0
+        and isinstance(consumer.inputs[1], Const)
+        and (consumer.inputs[1].shape == ())
+    ):
+        # x^c: c x^(c-1) with the exponent worked out
+        c = consumer.inputs[1].value
+        c1 = fmt_number(c - 1, names.digits)
+        base = names.atom(consumer.inputs[0])
+        toks = [Num(fmt_number(c, names.digits)), " ", *base]
+        if c1 != "1":
+            toks.append(Sup([Num(c1)]))
+        return "expr", toks
+    toks = substitute(p, subs)
+    if len(toks) >= 3 and isinstance(toks[0], Num) and toks[0].s == "1" and toks[1] == "/":
+        return "recip", toks[2:]
+    return "expr", toks
+
+
+def _term(kind, ptoks, d, derivative_first: bool):
+    """A chain-rule term: partial times the derivative symbol ``d`` (tangent: partial
+    first; adjoint: adjoint first)."""
+    if kind == "one":
+        return [d]
+    if kind == "minus_one":
+        return ["-", d]
+    if kind == "recip":
+        den = ptoks if len(ptoks) == 1 else ["(", *ptoks, ")"]
+        return [d, "/", *den]
+    p = ["(", *ptoks, ")"] if kind == "expr" and _needs_brackets(ptoks) else ptoks
+    if kind == "expr" and ptoks and ptoks[0] == "-":
+        inner = ptoks[1:]
+        inner = ["(", *inner, ")"] if _needs_brackets(inner) else inner
+        return ["-", d, " ", *inner] if derivative_first else ["-", *inner, " ", d]
+    return [d, " ", *p] if derivative_first else [*p, " ", d]
+
+
+def _value_term(kind, partial, d, digits, derivative_first=False):
+    """Numbers of a chain-rule term: ``d`` alone, ``-d``, or ``p(d)`` (``d(p)`` when
+    ``derivative_first``, as adjoint terms are written)."""
+    if kind == "one":
+        return [Num(fmt_number(d, digits))]
+    if kind == "minus_one":
+        return [Num(fmt_number(-d, digits))]
+    a, b = (d, partial) if derivative_first else (partial, d)
+    return [Num(fmt_number(a, digits)), "(", Num(fmt_number(b, digits)), ")"]
+
+
+def _unique(nodes) -> list:
+    seen, out = set(), []
+    for n in nodes:
+        if n not in seen:
+            seen.add(n)
+            out.append(n)
+    return out
+
+
+def _sum_value(vterms, total, names) -> list:
+    """``terms = total``, or just ``total`` when the terms would only repeat it."""
+    res = names.num(total)
+    if not vterms:
+        return [res]
+    joined = _join(vterms)
+    if len(joined) == 1 and isinstance(joined[0], Num) and joined[0].s == res.s:
+        return [res]
+    return [*joined, " = ", res]
+
+
+def _both_scalar(*xs) -> bool:
+    return all(x is not None and np.shape(x) == () and np.isrealobj(x) for x in xs)
+
+
+# ---------------------------------------------------------------------- the tables
+def _output_syms(graph, accent=None):
+    n = len(graph.outputs)
+    return [Sym("y", None if n == 1 else k + 1, accent) for k in range(n)]
+
+
+def primal_table(graph, digits: int = 3) -> TraceTable:
+    """The forward primal trace: every node's definition and value."""
+    names = _Names(graph, digits)
+    rows = []
+    for node in graph.toposort():
+        if node.is_input:
+            rows.append(
+                Row(
+                    [names.sym(node)],
+                    [input_symbol(node.name)],
+                    [names.num(node.value)],
+                    node.value,
+                )
+            )
+            continue
+        rhs = expression(node, names)
+        if node.shape == () and _scalar_args(node) and not node.multiple_results:
+            val = [*expression(node, names, values=True), " = ", names.num(node.value)]
+        else:
+            val = [names.num(node.value)]
+        rows.append(Row([names.sym(node)], rhs, val, node.value))
+    for ysym, o in zip(_output_syms(graph), graph.outputs, strict=False):
+        v = o.value
+        rows.append(Row([ysym], names.atom(o), [names.num(v)], v))
+    return TraceTable("primal", "Forward primal trace", rows)
+
+
+def tangent_table(graph, seed=None, digits: int = 3, tangents=None) -> TraceTable:
+    """The forward tangent trace for input direction ``seed`` (see
+    :meth:`Graph.tangents`): every node's tangent by the chain rule."""
+    names = _Names(graph, digits)
+    tan = graph.tangents(seed) if tangents is None else tangents
+    rows = []
+    for node in graph.toposort():
+        t = tan.get(node)
+        d = names.sym(node, "dot")
+        if node.is_input:
+            rows.append(Row([d], [input_symbol(node.name, "dot")], [names.num(t)], t))
+            continue
+        if t is None:
+            rows.append(Row([d], [Num("0")], [Num("0")], None))
+            continue
+        terms, vterms = [], []
+        partials = local_partials(node) if node.shape == () else None
+        numeric = partials is not None
+        for k, i in enumerate(node.inputs):
+            if not isinstance(i, Node) or tan.get(i) is None:
+                continue
+            kind, ptoks = _partial_tokens(node, k, names)
+            terms.append(_term(kind, ptoks, names.sym(i, "dot"), derivative_first=False))
+            if numeric and partials[k] is not None and _both_scalar(tan[i]):
+                vterms.append(_value_term(kind, partials[k], tan[i], digits))
+            else:
+                numeric = False
+        rhs = _join(terms) if terms else [Num("0")]
+        rows.append(Row([d], rhs, _sum_value(vterms if numeric else None, t, names), t))
+    for ysym, o in zip(_output_syms(graph, "dot"), graph.outputs, strict=False):
+        t = tan.get(o) if isinstance(o, Node) else None
+        rhs = [names.sym(o, "dot")] if isinstance(o, Node) else [Num("0")]
+        rows.append(Row([ysym], rhs, [names.num(t)], t))
+    return TraceTable("tangent", "Forward tangent trace", rows)
+
+
+def adjoint_table(graph, ct=None, digits: int = 3, adjoints=None) -> TraceTable:
+    """The reverse adjoint trace for output cotangent ``ct`` (see
+    :meth:`Graph.adjoints`), in reverse topological order, then the inputs' adjoints."""
+    names = _Names(graph, digits)
+    adj = graph.adjoints(ct) if adjoints is None else adjoints
+    consumers = graph.consumers()
+    out_index = {}
+    for k, o in enumerate(graph.outputs):
+        if isinstance(o, Node):
+            out_index.setdefault(o, []).append(k)
+    ybars = _output_syms(graph, "bar")
+    ct_vals = _seed_values(graph, ct)
+    partial_cache: dict = {}
+
+    def partials_of(c):
+        if c not in partial_cache:
+            partial_cache[c] = local_partials(c) if c.shape == () else None
+        return partial_cache[c]
+
+    rows = []
+    rev = list(reversed(graph.toposort()))
+    position = {n: k for k, n in enumerate(rev)}
+    for node in rev:
+        a = adj.get(node)
+        if a is None and not node.is_input:
+            continue
+        terms, vterms = [], []
+        numeric = _both_scalar(a)
+        for k in out_index.get(node, ()):
+            terms.append([ybars[k]])
+            if numeric and _both_scalar(ct_vals[k]):
+                vterms.append([Num(fmt_number(ct_vals[k], digits))])
+            else:
+                numeric = False
+        # consumers in the order the reverse sweep reaches them
+        for c in sorted(_unique(consumers[node]), key=position.__getitem__):
+            ca = adj.get(c)
+            if ca is None:
+                continue
+            for k, i in enumerate(c.inputs):
+                if i is not node:
+                    continue
+                if c.op == "item":
+                    terms.append([names.sym(c, "bar")])
+                    numeric = False
+                    continue
+                kind, ptoks = _partial_tokens(c, k, names)
+                terms.append(_term(kind, ptoks, names.sym(c, "bar"), derivative_first=True))
+                ps = partials_of(c) if numeric else None
+                if ps is not None and ps[k] is not None and _both_scalar(ca):
+                    vterms.append(_value_term(kind, ps[k], ca, digits, derivative_first=True))
+                else:
+                    numeric = False
+        if not terms:
+            rows.append(Row([names.sym(node, "bar")], [Num("0")], [Num("0")], a))
+            continue
+        rows.append(
+            Row(
+                [names.sym(node, "bar")],
+                _join(terms),
+                _sum_value(vterms if numeric else None, a, names),
+                a,
+            )
+        )
+    for node in graph.inputs:
+        a = adj.get(node)
+        rows.append(
+            Row([input_symbol(node.name, "bar")], [names.sym(node, "bar")], [names.num(a)], a)
+        )
+    return TraceTable("adjoint", "Reverse adjoint trace", rows)
+
+
+def _seed_values(graph, ct):
+    from .sweeps import _out_cts
+
+    return _out_cts(graph, ct)
+
+
+def trace_tables(
+    graph, seed=None, ct=None, digits: int = 3, tangent=True, adjoint=True
+) -> TraceTables:
+    """The primal table, and (unless switched off) the tangent and adjoint tables."""
+    p = primal_table(graph, digits)
+    t = tangent_table(graph, seed, digits) if tangent else None
+    a = adjoint_table(graph, ct, digits) if adjoint else None
+    return TraceTables(p, t, a)
