@@ -65,14 +65,18 @@ def _inner(a, b) -> float:
 
 def _axpy(a, v, x):
     """x + a*v leaf-wise (integer leaves untouched)."""
-    return tree_map(lambda xi, vi: xi if vi is None else (xi + a * vi).astype(np.asarray(xi).dtype), x, v)
+    return tree_map(
+        lambda xi, vi: xi if vi is None else (xi + a * vi).astype(np.asarray(xi).dtype), x, v
+    )
 
 
 def _numerical_jvp(f, args, v, eps):
     fp = f(*_axpy(eps, v, args))
     fm = f(*_axpy(-eps, v, args))
     return tree_map(
-        lambda p, m: (np.asarray(p, dtype=np.result_type(p, np.float64)) - np.asarray(m)) / (2 * eps),
+        lambda p, m: (
+            (np.asarray(p, dtype=np.result_type(p, np.float64)) - np.asarray(m)) / (2 * eps)
+        ),
         fp,
         fm,
     )
@@ -106,7 +110,9 @@ def _scalar_close(a, b, atol, rtol, what, scale):
 def check_jvp(f, args, *, eps=None, atol=None, rtol=None, seed=0):
     """Check forward mode of ``f`` at ``args`` against central differences."""
     leaves, tree = tree_flatten(tuple(args))
-    leaves = [np.asarray(_as_array(x, "check_grads")) if not hasattr(x, "shape") else x for x in leaves]
+    leaves = [
+        np.asarray(_as_array(x, "check_grads")) if not hasattr(x, "shape") else x for x in leaves
+    ]
     args = tree_unflatten(tree, leaves)
     d_eps, d_atol, d_rtol = _default_tols(_leaf_dtype(leaves))
     eps, atol, rtol = eps or d_eps, atol or d_atol, rtol or d_rtol

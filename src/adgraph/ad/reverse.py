@@ -1,45 +1,92 @@
 """Reverse mode: a tape of nodes recorded while the function runs, then one backward sweep.
 
 Each primitive applied to a :class:`ReverseTracer` records a :class:`Node`: the primitive,
-its parameters, the argument values and the result -- what the primitive's VJP rules need.
+its parameters, the residuals its VJP rules need, the nodes of its traced arguments, and
+the shape and dtype of its output. The tracer (which holds the value) and the node (which
+holds what the backward sweep needs) are separate objects: once user code drops an
+intermediate value, only residuals that a rule declared it needs stay alive
+(``Primitive.needs``); an argument no rule needs is kept as a :class:`ShapeDtype` stand-in.
+
 The backward sweep (:func:`backward`) is iterative:
 
-1. a depth-first walk from the outputs counts, for every node, how many edges lead into it
+1. a depth-first walk from the outputs counts, for every node, the edges leading into it
    from nodes that can reach the outputs (its consumers);
 2. Kahn's algorithm then processes a node once all its consumers have sent their
    cotangents: each node is visited exactly once, however many paths share it, and no
    recursion is involved, so chains of millions of operations are fine.
 
 Cotangents are added as they arrive and dropped once their node is processed; with
-``free=True`` (``grad``), a node's saved values are released right after its rules ran.
-Nodes that cannot reach the outputs are never visited. Cotangents are computed with
-adgraph's own operations, so an enclosing transformation differentiates the sweep itself.
+``free=True`` (``grad``), a node's residuals are released right after its rules ran. Nodes
+that cannot reach the outputs are never visited. Cotangents are computed with adgraph's
+own operations, so an enclosing transformation differentiates the sweep itself.
 """
 
 from __future__ import annotations
 
-from ..core import basic
-from ..core.trace import Trace, Tracer
-from .common import fit_to, zeros_like_value
+import numpy as _np
 
-__all__ = ["ReverseTrace", "ReverseTracer", "Node", "backward", "toposort_nodes"]
+from ..core import basic
+from ..core.primitive import _PLAIN
+from ..core.trace import Trace, Tracer
+from .common import fit_to
+
+__all__ = ["ReverseTrace", "ReverseTracer", "Node", "ShapeDtype", "backward", "toposort_nodes"]
+
+_INEXACT = frozenset("fc")
+# Arrays at least this large are dropped from a node when no rule needs them.
+_DROP_BYTES = 1024
+
+
+class ShapeDtype:
+    """Stand-in for an array a rule only needs the shape and dtype of."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"ShapeDtype({self.shape}, {self.dtype})"
 
 
 class Node:
-    """One recorded primitive application (``prim is None`` marks an input)."""
+    """One recorded primitive application (``prim is None`` marks an input).
 
-    __slots__ = ("prim", "params", "args", "ans", "parents", "__weakref__")
+    ``parents[i]`` is the node of argument ``i`` when it is traced at this level, else
+    None; ``pidx`` (None when no parent has several outputs) gives for each parent which
+    of its outputs was used. ``shape``/``dtype`` describe the output (tuples of them for
+    primitives with several results).
+    """
 
-    def __init__(self, prim, params, args, ans, parents):
+    __slots__ = (
+        "prim",
+        "params",
+        "args",
+        "ans",
+        "parents",
+        "pidx",
+        "shape",
+        "dtype",
+        "__weakref__",
+    )
+
+    def __init__(self, prim, params, args, ans, parents, pidx, shape, dtype):
         self.prim = prim
         self.params = params
         self.args = args
         self.ans = ans
-        # parents[i]: the ReverseTracer passed as argument i, or None for a constant.
         self.parents = parents
+        self.pidx = pidx
+        self.shape = shape
+        self.dtype = dtype
 
     def __repr__(self) -> str:
-        return f"Node({self.prim.name if self.prim else 'input'})"
+        return f"Node({self.prim.name if self.prim else 'input'}, shape={self.shape})"
 
 
 class ReverseTracer(Tracer):
@@ -64,50 +111,105 @@ class ReverseTracer(Tracer):
 
 
 class ReverseTrace(Trace):
-    __slots__ = ()
+    """A reverse-mode tape. ``keep=True`` keeps every argument and result on the nodes
+    (for inspecting the graph), instead of only the residuals the rules need."""
+
+    __slots__ = ("keep",)
+
+    def __init__(self, keep: bool = False):
+        super().__init__()
+        self.keep = keep
 
     def new_input(self, value) -> ReverseTracer:
-        return ReverseTracer(self, value, Node(None, None, None, value, None))
+        node = Node(None, None, None, value, None, None, value.shape, value.dtype)
+        return ReverseTracer(self, value, node)
 
     def process(self, prim, args, params):
         vals = []
         parents = []
-        traced = False
+        mask = 0  # bit i set when argument i is traced at this level
+        multi = False  # some argument is one output of a multiple-result primitive
+        plain = True  # no tracer of a lower level among the values
+        bit = 1
         for a in args:
             if type(a) is ReverseTracer and a._trace is self:
-                vals.append(a.value)
-                parents.append(a)
-                traced = True
+                v = a.value
+                parents.append(a.node)
+                mask |= bit
+                if a.idx is not None:
+                    multi = True
             else:
-                vals.append(a)
+                v = a
                 parents.append(None)
-        if prim.nondiff or not traced:
+            if plain and type(v) not in _PLAIN:
+                plain = False
+            vals.append(v)
+            bit <<= 1
+        if prim.nondiff or not mask:
             return prim.bind(*vals, **params)
+        pidx = (
+            [getattr(a, "idx", None) if p is not None else None for a, p in zip(args, parents)]
+            if multi
+            else None
+        )
         if prim.reverse is not None:
-            return prim.reverse(self, vals, parents, params)
-        ans = prim.bind(*vals, **params)
-        return self.record(prim, params, vals, ans, parents)
-
-    def record(self, prim, params, vals, ans, parents):
-        node = Node(prim, params, vals, ans, parents)
+            return prim.reverse(self, vals, parents, params, pidx)
+        ans = prim.impl(_np, *vals, **params) if plain else prim.bind(*vals, **params)
         if prim.multiple_results:
+            return self.record(prim, params, vals, ans, parents, pidx)
+        dt = getattr(ans, "dtype", None)
+        if dt is None or dt.kind not in _INEXACT:
+            return ans
+        saved = ans
+        if prim.needs is not None and not self.keep:
+            keep_ans, drop = _plan(prim, mask)
+            if not keep_ans:
+                saved = None
+            for i in drop:
+                if i >= len(vals):
+                    break
+                v = vals[i]
+                if type(v) is not float and getattr(v, "nbytes", 0) >= _DROP_BYTES:
+                    vals[i] = ShapeDtype(v.shape, v.dtype)
+        return ReverseTracer(
+            self, ans, Node(prim, params, vals, saved, parents, pidx, ans.shape, dt)
+        )
+
+    def record(self, prim, params, vals, ans, parents, pidx=None):
+        """Put a node on the tape for ``ans = prim(*vals)`` and return its tracer(s);
+        for primitives with their own reverse handler (custom rules, checkpoint)."""
+        if prim.multiple_results:
+            shape = tuple(getattr(a, "shape", ()) for a in ans)
+            dtype = tuple(getattr(a, "dtype", None) for a in ans)
+            node = Node(prim, params, vals, ans, parents, pidx, shape, dtype)
             return tuple(
                 ReverseTracer(self, a, node, i) if _differentiable(a) else a
                 for i, a in enumerate(ans)
             )
         if not _differentiable(ans):
             return ans
+        node = Node(prim, params, vals, ans, parents, pidx, ans.shape, ans.dtype)
         return ReverseTracer(self, ans, node)
+
+
+def _plan(prim, mask):
+    """(keep the result?, argument indices to drop) for the traced-argument pattern
+    ``mask``, from the primitive's declared ``needs``; cached on the primitive."""
+    plans = prim.plans
+    plan = plans.get(mask)
+    if plan is None:
+        keep = set()
+        for i, n in enumerate(prim.needs):
+            if mask >> i & 1:
+                keep |= n
+        drop = tuple(i for i in range(mask.bit_length() + 8) if i not in keep)
+        plan = plans[mask] = ("ans" in keep, drop)
+    return plan
 
 
 def _differentiable(x) -> bool:
     dt = getattr(x, "dtype", None)
-    return dt is not None and dt.kind in "fc"
-
-
-def _parents_of(node):
-    ps = node.parents
-    return () if ps is None else ps
+    return dt is not None and dt.kind in _INEXACT
 
 
 def toposort_nodes(roots) -> tuple[list, dict]:
@@ -119,29 +221,17 @@ def toposort_nodes(roots) -> tuple[list, dict]:
     while stack:
         n = stack.pop()
         order.append(n)
-        for p in _parents_of(n):
-            if p is None:
+        ps = n.parents
+        if ps is None:
+            continue
+        for pn in ps:
+            if pn is None:
                 continue
-            pn = p.node
             pending[pn] = pending.get(pn, 0) + 1
             if pn not in seen:
                 seen.add(pn)
                 stack.append(pn)
     return order, pending
-
-
-def _accumulate(cts: dict, tracer: ReverseTracer, g) -> None:
-    node = tracer.node
-    idx = tracer.idx
-    if idx is None:
-        prev = cts.get(node)
-        cts[node] = g if prev is None else basic.add(prev, g)
-    else:
-        slot = cts.get(node)
-        if slot is None:
-            slot = cts[node] = [None] * len(node.ans)
-        prev = slot[idx]
-        slot[idx] = g if prev is None else basic.add(prev, g)
 
 
 def _node_vjp(node, ct):
@@ -152,11 +242,16 @@ def _node_vjp(node, ct):
         raise prim.missing("reverse-mode (VJP)")
     args = node.args
     parents = node.parents
+    ans = node.ans
     if prim.multiple_results:
-        ct = [zeros_like_value(a) if c is None else c for c, a in zip(ct, node.ans)]
+        ct = [
+            basic.zeros(s, d, ans) if c is None else c
+            for c, s, d in zip(ct, node.shape, node.dtype)
+        ]
     if type(rule) is not tuple:
         wanted = tuple(p is not None for p in parents)
-        return rule(ct, node.ans, args, node.params, wanted)
+        return rule(ct, ans, args, node.params, wanted)
+    params = node.params
     out = []
     for i, p in enumerate(parents):
         if p is None:
@@ -165,7 +260,7 @@ def _node_vjp(node, ct):
         r = rule[i] if i < len(rule) else None
         if r is None:
             raise prim.missing(f"reverse-mode (VJP) for argument {i}")
-        out.append(r(ct, node.ans, *args, **node.params))
+        out.append(r(ct, ans, *args, **params))
     return out
 
 
@@ -174,7 +269,7 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
 
     ``outputs`` are ReverseTracers, ``out_cts`` their cotangents (None entries are zeros).
     Returns ``{input_node: cotangent}`` for every input node reached with a nonzero
-    cotangent. With ``free=True`` saved values are released as the sweep goes (the tape can
+    cotangent. With ``free=True`` residuals are released as the sweep goes (the tape can
     then not be swept again).
     """
     cts: dict = {}
@@ -182,41 +277,73 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
     for t, ct in zip(outputs, out_cts):
         if ct is None:
             continue
-        _accumulate(cts, t, fit_to(ct, t.value.shape, t.value.dtype))
-        if t.node not in roots:
-            roots.append(t.node)
+        node = t.node
+        ct = fit_to(ct, t.value.shape, t.value.dtype)
+        if t.idx is None:
+            prev = cts.get(node)
+            cts[node] = ct if prev is None else basic.add(prev, ct)
+        else:
+            slot = cts.get(node)
+            if slot is None:
+                slot = cts[node] = [None] * len(node.shape)
+            slot[t.idx] = ct if slot[t.idx] is None else basic.add(slot[t.idx], ct)
+        if node not in roots:
+            roots.append(node)
     _, pending = toposort_nodes(roots)
     ready = [n for n in roots if pending.get(n, 0) == 0]
     results: dict = {}
+    add = basic.add
     while ready:
         node = ready.pop()
         ct = cts.pop(node, None)
-        if node.prim is None:
+        parents = node.parents
+        if parents is None:  # an input
             if ct is not None:
                 results[node] = ct
             continue
-        parents = node.parents
         if ct is not None:
-            gs = _node_vjp(node, ct)
-            for p, g in zip(parents, gs):
-                if p is not None and g is not None:
-                    _accumulate(cts, p, fit_to(g, p.value.shape, p.value.dtype))
+            prim = node.prim
+            rule = prim.vjp
+            if type(rule) is tuple and not prim.multiple_results:
+                args, ans, params = node.args, node.ans, node.params
+                gs = []
+                for i, p in enumerate(parents):
+                    if p is None:
+                        gs.append(None)
+                        continue
+                    r = rule[i] if i < len(rule) else None
+                    if r is None:
+                        raise prim.missing(f"reverse-mode (VJP) for argument {i}")
+                    gs.append(r(ct, ans, *args, **params))
+            else:
+                gs = _node_vjp(node, ct)
+            pidx = node.pidx
+            for i, p in enumerate(parents):
+                if p is None:
+                    continue
+                g = gs[i]
+                if g is None:
+                    continue
+                k = None if pidx is None else pidx[i]
+                if k is None:
+                    shape, dtype = p.shape, p.dtype
+                    if getattr(g, "shape", None) != shape or getattr(g, "dtype", None) != dtype:
+                        g = fit_to(g, shape, dtype)
+                    prev = cts.get(p)
+                    cts[p] = g if prev is None else add(prev, g)
+                else:
+                    g = fit_to(g, p.shape[k], p.dtype[k])
+                    slot = cts.get(p)
+                    if slot is None:
+                        slot = cts[p] = [None] * len(p.shape)
+                    slot[k] = g if slot[k] is None else add(slot[k], g)
         for p in parents:
             if p is None:
                 continue
-            pn = p.node
-            c = pending[pn] - 1
-            pending[pn] = c
+            c = pending[p] - 1
+            pending[p] = c
             if c == 0:
-                ready.append(pn)
+                ready.append(p)
         if free:
             node.args = node.ans = node.parents = None
     return results
-
-
-def is_reverse_tracer_of(x, trace) -> bool:
-    return type(x) is ReverseTracer and x._trace is trace
-
-
-def input_node(x):
-    return x.node if isinstance(x, Tracer) else None

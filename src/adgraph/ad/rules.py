@@ -52,9 +52,10 @@ def batch_unary(prim):
     return rule
 
 
-def elementwise(name, impl, *partials, doc: str = "", tangent=None, vjp=None):
+def elementwise(name, impl, *partials, doc: str = "", tangent=None, vjp=None, needs=None):
     """Declare an elementwise primitive by its partial derivatives (None: not differentiable
-    in that argument). ``tangent``/``vjp`` override the rules built from the partials."""
+    in that argument). ``tangent``/``vjp`` override the rules built from the partials;
+    ``needs`` lists, per argument, the residuals (argument indices, "ans") its rule reads."""
     p = Primitive(
         name,
         impl,
@@ -65,6 +66,7 @@ def elementwise(name, impl, *partials, doc: str = "", tangent=None, vjp=None):
         if vjp is not None
         else tuple(None if d is None else _vjp_from_partial(d) for d in partials),
         doc=doc,
+        needs=needs,
     )
     p.batch = batch_unary(p) if len(partials) == 1 else batch_elementwise(p)
     return p
@@ -73,7 +75,8 @@ def elementwise(name, impl, *partials, doc: str = "", tangent=None, vjp=None):
 def linear(name, impl, transpose, *, batch=None, doc: str = ""):
     """Declare a primitive linear in its first argument by its transpose
     ``transpose(ct, x, **params)`` (``x``: the primal argument, for its shape)."""
-    p = Primitive(name, impl, doc=doc, batch=batch)
+    # The transpose reads only the shape of x (and the other, constant, arguments).
+    p = Primitive(name, impl, doc=doc, batch=batch, needs=(frozenset(range(1, 16)),))
 
     def tangent(t, ans, x, *rest, **params):
         return p.bind(t, *rest, **params)

@@ -16,6 +16,19 @@ from .transforms import (
 )
 
 __all__ = [
-    "grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "hessian",
-    "hvp", "vmap", "stop_gradient", "checkpoint", "remat", "custom_jvp", "custom_vjp",
+    "grad",
+    "value_and_grad",
+    "jvp",
+    "vjp",
+    "linearize",
+    "jacfwd",
+    "jacrev",
+    "hessian",
+    "hvp",
+    "vmap",
+    "stop_gradient",
+    "checkpoint",
+    "remat",
+    "custom_jvp",
+    "custom_vjp",
 ]

@@ -69,10 +69,10 @@ def _cvjp_jvp(primals, tangents, params):
     return out, t_out
 
 
-def _cvjp_reverse(trace, vals, parents, params):
+def _cvjp_reverse(trace, vals, parents, params, pidx):
     out, res = params["fwd"](*vals)
     node_params = dict(params, res=res)
-    return trace.record(custom_vjp_p, node_params, vals, tuple(out), parents)
+    return trace.record(custom_vjp_p, node_params, vals, tuple(out), parents, pidx)
 
 
 def _cvjp_vjp(ct, ans, args, params, wanted):
@@ -154,7 +154,9 @@ class custom_vjp:
 
         def bwd(res, ct_leaves):
             tree = fbox.tree if fbox.tree is not None else box.tree
-            cts = self.bwd(*(tuple(static[i] for i in nd) + (res,)), tree_unflatten(tree, list(ct_leaves)))
+            cts = self.bwd(
+                *(tuple(static[i] for i in nd) + (res,)), tree_unflatten(tree, list(ct_leaves))
+            )
             if not isinstance(cts, (tuple, list)):
                 raise TypeError(
                     f"custom_vjp {self.__name__!r}: bwd must return a tuple with one cotangent "
@@ -192,9 +194,9 @@ def _cjvp_jvp(primals, tangents, params):
     return tuple(out), tuple(t_out)
 
 
-def _cjvp_reverse(trace, vals, parents, params):
+def _cjvp_reverse(trace, vals, parents, params, pidx):
     ans = params["fun"](*vals)
-    return trace.record(custom_jvp_p, params, vals, tuple(ans), parents)
+    return trace.record(custom_jvp_p, params, vals, tuple(ans), parents, pidx)
 
 
 def _cjvp_vjp(ct, ans, args, params, wanted):
@@ -206,9 +208,7 @@ def _cjvp_vjp(ct, ans, args, params, wanted):
 
 def _cjvp_batch(vals, batched, size, *, fun, jvp):
     ax = _axes(batched)
-    return custom_jvp_p.bind(
-        *vals, fun=vmap(fun, in_axes=ax), jvp=vmap(jvp, in_axes=(ax, ax))
-    )
+    return custom_jvp_p.bind(*vals, fun=vmap(fun, in_axes=ax), jvp=vmap(jvp, in_axes=(ax, ax)))
 
 
 custom_jvp_p = Primitive(
@@ -308,9 +308,9 @@ def _ckpt_jvp(primals, tangents, params):
     return jvp(params["fun"], tuple(primals), tuple(ts))
 
 
-def _ckpt_reverse(trace, vals, parents, params):
+def _ckpt_reverse(trace, vals, parents, params, pidx):
     ans = params["fun"](*vals)  # no tape at this level: only the inputs are kept
-    return trace.record(checkpoint_p, params, vals, tuple(ans), parents)
+    return trace.record(checkpoint_p, params, vals, tuple(ans), parents, pidx)
 
 
 def _ckpt_vjp(ct, ans, args, params, wanted):

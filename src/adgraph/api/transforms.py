@@ -18,14 +18,23 @@ from ..ad.batching import BatchTrace, BatchTracer
 from ..ad.common import is_float_dtype
 from ..ad.forward import JVPTrace, JVPTracer, apply_tangent_rule
 from ..ad.reverse import ReverseTrace, ReverseTracer, backward, toposort_nodes
-from ..core.pytree import tree_flatten, tree_map, tree_structure, tree_unflatten
+from ..core.pytree import tree_flatten, tree_map, tree_unflatten
 from ..core.trace import Tracer, trace_scope
-from ..ops import joining, shapes
+from ..ops import shapes
 from ..ops.misc import stop_gradient
 
 __all__ = [
-    "grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "hessian",
-    "hvp", "vmap", "stop_gradient", "checkpoint", "custom_jvp", "custom_vjp",
+    "grad",
+    "value_and_grad",
+    "jvp",
+    "vjp",
+    "linearize",
+    "jacfwd",
+    "jacrev",
+    "hessian",
+    "hvp",
+    "vmap",
+    "stop_gradient",
 ]
 
 
@@ -104,8 +113,7 @@ def _vjp_core(f, primals, has_aux, fn_name):
         ct_leaves, ct_tree = tree_flatten(out_ct)
         if ct_tree != out_tree:
             raise ValueError(
-                f"vjp: the cotangent's structure {ct_tree!r} differs from the output's "
-                f"{out_tree!r}"
+                f"vjp: the cotangent's structure {ct_tree!r} differs from the output's {out_tree!r}"
             )
         outs, cts = [], []
         for o, c in zip(out_leaves, ct_leaves):
@@ -162,38 +170,67 @@ def vjp(fun, *primals, has_aux=False):
 def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """A function returning ``(fun(*args), grad)``; see :func:`grad`."""
     fn_name = f"value_and_grad({_fn_name(fun)})"
+    nums_cache: dict = {}
 
     @functools.wraps(fun)
     def vg(*args, **kwargs):
-        single, nums = _argnums_tuple(argnums, len(args), fn_name)
-
-        def g(*diff_args):
+        key = len(args)
+        got = nums_cache.get(key)
+        if got is None:
+            got = nums_cache[key] = _argnums_tuple(argnums, len(args), fn_name)
+        single, nums = got
+        dyn = args[nums[0]] if single else tuple(args[i] for i in nums)
+        leaves, treedef = tree_flatten(dyn)
+        trace = ReverseTrace()
+        with trace_scope(trace):
+            ins = []
+            for x in leaves:
+                x = _as_array(x, fn_name)
+                _check_float(x, "an input", fn_name)
+                ins.append(trace.new_input(x))
+            d = tree_unflatten(treedef, ins)
             full = list(args)
-            for i, a in zip(nums, diff_args):
-                full[i] = a
-            return fun(*full, **kwargs)
-
-        out, ct_fn, aux = _vjp_core(g, tuple(args[i] for i in nums), has_aux, fn_name)
-        leaves, _ = tree_flatten(out)
-        if len(leaves) != 1 or getattr(leaves[0], "shape", ()) != ():
-            shapes_ = [tuple(getattr(v, "shape", ())) for v in leaves]
+            if single:
+                full[nums[0]] = d
+            else:
+                for i, a in zip(nums, d):
+                    full[i] = a
+            result = fun(*full, **kwargs)
+        if has_aux:
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise TypeError(
+                    f"{fn_name}: has_aux=True needs the function to return (output, aux)"
+                )
+            result, aux = result
+            aux = tree_map(lambda v: _unwrap_out(v, trace), aux)
+        out_leaves, out_tree = tree_flatten(result)
+        y = out_leaves[0] if len(out_leaves) == 1 else None
+        if y is None or getattr(y, "shape", None) not in ((), None):
+            shapes_ = [tuple(getattr(v, "shape", ())) for v in out_leaves]
             raise TypeError(
                 f"{fn_name}: grad needs a scalar output, got output shapes {shapes_}; use "
                 "adgraph.jacrev for the Jacobian of a non-scalar function, or adgraph.vjp "
                 "for a vector-Jacobian product"
             )
-        y = leaves[0]
-        dt = getattr(y, "dtype", np.dtype(float))
-        if dt.kind == "c" and not holomorphic:
+        dt = getattr(y, "dtype", None)
+        if dt is not None and dt.kind == "c" and not holomorphic:
             raise TypeError(
                 f"{fn_name}: grad needs a real scalar output, got {dt}; pass holomorphic=True "
                 "to differentiate a holomorphic function, or take abs/real first"
             )
-        if not is_float_dtype(dt):
-            dt = np.dtype(np.float64)
-        cts = ct_fn(tree_unflatten(tree_structure(out), [np.ones((), dtype=dt)]), free=True)
-        g_out = cts[0] if single else tuple(cts)
-        return ((out, aux), g_out) if has_aux else (out, g_out)
+        if type(y) is ReverseTracer and y._trace is trace:
+            found = backward([y], [np.ones((), dtype=dt)], free=True)
+            value = y.value
+        else:
+            found = {}
+            value = y
+        grads = []
+        for t in ins:
+            g = found.get(t.node)
+            grads.append(_zeros_like(t.value) if g is None else g)
+        g_out = tree_unflatten(treedef, grads)
+        value = tree_unflatten(out_tree, [value])
+        return ((value, aux), g_out) if has_aux else (value, g_out)
 
     return vg
 
@@ -232,8 +269,7 @@ def _jvp_core(fun, primals, tangents, has_aux=False, fn_name="jvp"):
         for p, t in zip(p_leaves, t_leaves):
             if getattr(t, "shape", ()) != getattr(p, "shape", ()):
                 raise ValueError(
-                    f"{fn_name}: tangent of shape {t.shape} given for a primal of shape "
-                    f"{p.shape}"
+                    f"{fn_name}: tangent of shape {t.shape} given for a primal of shape {p.shape}"
                 )
             if not is_float_dtype(p.dtype):
                 ins.append(p)  # integer inputs carry no tangent
@@ -270,36 +306,31 @@ def jvp(fun, primals, tangents, has_aux=False):
         raise TypeError("jvp: primals and tangents must be tuples (or lists) of arguments")
     if len(primals) != len(tangents):
         raise ValueError(
-            f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per "
-            "primal"
+            f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal"
         )
     return _jvp_core(fun, tuple(primals), tuple(tangents), has_aux)
 
 
 def linearize(fun, *primals):
     """``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` evaluates the JVP at
-    ``primals`` without re-running ``fun``: the primal computation is recorded once and
-    each call pushes tangents through the recorded operations in topological order."""
+    ``primals`` without re-running ``fun``: the primal computation is recorded once (every
+    value kept) and each call pushes tangents through the recorded operations in
+    topological order."""
     leaves, treedef = tree_flatten(tuple(primals))
     leaves = [_as_array(x, "linearize") for x in leaves]
-    trace = ReverseTrace()
+    trace = ReverseTrace(keep=True)
     with trace_scope(trace):
-        ins = [
-            trace.new_input(x) if is_float_dtype(x.dtype) else x for x in leaves
-        ]
+        ins = [trace.new_input(x) if is_float_dtype(x.dtype) else x for x in leaves]
         result = fun(*tree_unflatten(treedef, ins))
     out_leaves, out_tree = tree_flatten(result)
     out_vals = [_unwrap_out(v, trace) for v in out_leaves]
     roots = [v.node for v in out_leaves if type(v) is ReverseTracer and v._trace is trace]
-    order, _ = toposort_nodes(roots)
-    order = _forward_order(order)
+    order = _forward_order(toposort_nodes(roots)[0])
 
     def f_jvp(*tangents):
         t_leaves, t_tree = tree_flatten(tuple(tangents))
         if t_tree != treedef:
-            raise ValueError(
-                f"linearize: tangents must match the primals' structure {treedef!r}"
-            )
+            raise ValueError(f"linearize: tangents must match the primals' structure {treedef!r}")
         tan = {}
         for x, t in zip(ins, t_leaves):
             if type(x) is ReverseTracer:
@@ -307,44 +338,41 @@ def linearize(fun, *primals):
         for node in order:
             if node.prim is None:
                 continue
+            pidx = node.pidx
             ts = [
-                None if p is None else _node_tangent(tan, p) for p in node.parents
+                None if p is None else _node_tangent(tan, p, None if pidx is None else pidx[i])
+                for i, p in enumerate(node.parents)
             ]
             if all(t is None for t in ts):
                 continue
             prim = node.prim
             if prim.tangent is not None:
-                t_out = apply_tangent_rule(prim, node.ans, node.args, ts, node.params)
+                tan[node] = apply_tangent_rule(prim, node.ans, node.args, ts, node.params)
             else:
-                _, t_out = prim.jvp_rule(node.args, ts, node.params)
-            tan[node] = t_out
+                tan[node] = prim.jvp_rule(node.args, ts, node.params)[1]
         out_t = []
         for v in out_leaves:
+            t = None
             if type(v) is ReverseTracer and v._trace is trace:
-                t = _node_tangent(tan, v)
-                out_t.append(_zeros_like(v.value) if t is None else _fit(t, v.value))
-            else:
-                out_t.append(_zeros_like(v))
+                t = _node_tangent(tan, v.node, v.idx)
+            out_t.append(_zeros_like(_unwrap_out(v, trace)) if t is None else t)
         return tree_unflatten(out_tree, out_t)
 
     return tree_unflatten(out_tree, out_vals), f_jvp
 
 
-def _fit(t, like):
+def _node_tangent(tan, node, idx):
     from ..ad.common import fit_to
 
-    return fit_to(t, like.shape, like.dtype)
-
-
-def _node_tangent(tan, p):
-    t = tan.get(p.node)
+    t = tan.get(node)
     if t is None:
         return None
-    if p.idx is not None:
-        t = t[p.idx]
+    if idx is not None:
+        t = t[idx]
         if t is None:
             return None
-    return _fit(t, p.value)
+        return fit_to(t, node.shape[idx], node.dtype[idx])
+    return fit_to(t, node.shape, node.dtype)
 
 
 def _forward_order(nodes):
@@ -354,9 +382,9 @@ def _forward_order(nodes):
     children: dict = {n: [] for n in nodes}
     for n in nodes:
         for p in n.parents or ():
-            if p is not None and p.node in nodeset:
+            if p is not None and p in nodeset:
                 indeg[n] += 1
-                children[p.node].append(n)
+                children[p].append(n)
     ready = [n for n in nodes if indeg[n] == 0]
     order = []
     while ready:
@@ -528,7 +556,7 @@ def _split_last(v, d_leaves):
     for x in d_leaves:
         s = tuple(getattr(x, "shape", ()))
         k = int(np.prod(s, dtype=int))
-        block = v[start:start + k]
+        block = v[start : start + k]
         block = shapes.moveaxis(block, 0, -1)
         block = shapes.reshape(block, tuple(block.shape[:-1]) + s)
         outs.append(block)
@@ -573,7 +601,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
             k = int(np.prod(s, dtype=int))
             blocks = []
             for g in in_leaves:
-                b = g[start:start + k]
+                b = g[start : start + k]
                 blocks.append(shapes.reshape(b, s + tuple(b.shape[1:])))
             t = tree_unflatten(in_tree, blocks)
             per_out.append(t[0] if single else t)

@@ -22,12 +22,20 @@ implementation: that is the fast path every NumPy-level call takes.
 
 from __future__ import annotations
 
+import numpy as _np
+
 from .trace import Tracer, find_top_trace
 from .xp import get_xp
 
 __all__ = ["Primitive", "registry", "MissingRuleError"]
 
 registry: dict[str, Primitive] = {}
+
+# Types that are computed by NumPy and are never traced (the fast path of ``bind``).
+_PLAIN = frozenset(
+    [_np.ndarray, float, int, bool, complex, type(None)]
+    + [t for t in set(_np.sctypeDict.values()) if issubclass(t, _np.generic)]
+)
 
 
 class MissingRuleError(NotImplementedError):
@@ -45,6 +53,8 @@ class Primitive:
         "batch",
         "multiple_results",
         "nondiff",
+        "needs",
+        "plans",
         "doc",
     )
 
@@ -60,6 +70,7 @@ class Primitive:
         batch=None,
         multiple_results: bool = False,
         nondiff: bool = False,
+        needs=None,
         doc: str = "",
     ) -> None:
         if name in registry:
@@ -71,20 +82,42 @@ class Primitive:
         self.vjp = vjp
         # ``reverse``: optional whole reverse-mode handler for primitives whose residuals are
         # not simply (args, ans) -- custom_vjp and checkpoint. Called as
-        # reverse(trace, vals, parents, params) -> output tracers.
+        # reverse(trace, vals, parents, params, pidx) -> output tracers.
         self.reverse = reverse
         self.batch = batch
         self.multiple_results = multiple_results
         # Non-differentiable results (comparisons, argmax, floor...) are never traced.
         self.nondiff = nondiff
+        # ``needs``: for each argument i, the set of residuals its VJP rule reads -- argument
+        # indices and/or "ans". Reverse mode then keeps only those alive (others become
+        # shape/dtype stand-ins). None: every argument and the result are kept.
+        self.needs = needs
+        self.plans = {}  # cache of what reverse mode keeps, per traced-argument pattern
         self.doc = doc
         registry[name] = self
 
     def bind(self, *args, **params):
+        # Fast path: NumPy arrays and scalars only -- one set lookup per argument.
+        for a in args:
+            if type(a) not in _PLAIN:
+                return self.bind_traced(args, params)
+        return self.impl(_np, *args, **params)
+
+    def bind_traced(self, args, params):
+        """Bind when some argument may be a tracer or a non-NumPy array: the trace of the
+        highest level among the tracers handles it; with none, the array module of the
+        arguments computes it."""
+        top = None
         for a in args:
             if isinstance(a, Tracer):
-                return find_top_trace(args).process(self, args, params)
-        return self.impl(get_xp(args), *args, **params)
+                t = a._trace
+                if top is None or t.level > top.level:
+                    top = t
+        if top is None:
+            return self.impl(get_xp(args), *args, **params)
+        if not top.alive:
+            find_top_trace(args)  # raises the escaped-tracer error
+        return top.process(self, args, params)
 
     __call__ = bind
 

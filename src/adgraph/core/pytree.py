@@ -8,7 +8,8 @@ recursion limit.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = [
     "tree_flatten",
@@ -88,8 +89,27 @@ class PyTreeDef:
 LEAF = PyTreeDef(None, None, (), 1)
 
 
+def _is_container(x) -> bool:
+    tp = type(x)
+    return tp in _NODE_TYPES or (isinstance(x, tuple) and hasattr(tp, "_fields"))
+
+
+_FLAT_DEFS: dict = {}
+
+
 def tree_flatten(tree: Any, is_leaf: Callable | None = None):
     """``(leaves, treedef)`` of ``tree``; leaves in depth-first, left-to-right order."""
+    if is_leaf is None:
+        # Fast paths: a single leaf, and a flat tuple/list of leaves (the usual arguments).
+        tp = type(tree)
+        if tp not in _NODE_TYPES and not (isinstance(tree, tuple) and hasattr(tp, "_fields")):
+            return [tree], LEAF
+        if (tp is tuple or tp is list) and not any(map(_is_container, tree)):
+            key = (tp, len(tree))
+            td = _FLAT_DEFS.get(key)
+            if td is None:
+                td = _FLAT_DEFS[key] = PyTreeDef(tp, None, (LEAF,) * len(tree), len(tree))
+            return list(tree), td
     leaves: list = []
     # Iterative post-order construction of the tree definition.
     root: list = []
@@ -117,6 +137,16 @@ def tree_flatten(tree: Any, is_leaf: Callable | None = None):
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves):
+    if treedef.kind is None:
+        if len(leaves) != 1:
+            raise ValueError(f"a single leaf expected, got {len(leaves)}")
+        return leaves[0]
+    if (
+        treedef.kind is tuple
+        and len(treedef.children) == len(leaves)
+        and all(c.kind is None for c in treedef.children)
+    ):
+        return tuple(leaves)
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
         raise ValueError(

@@ -57,7 +57,8 @@ def _resolve(tp: type):
         top = (tp.__module__ or "").split(".")[0]
         name = _KNOWN_PACKAGES.get(top)
         if name is not None and (
-            (top == "cupy" and tp.__name__ == "ndarray") or (top == "dask" and tp.__name__ == "Array")
+            (top == "cupy" and tp.__name__ == "ndarray")
+            or (top == "dask" and tp.__name__ == "Array")
         ):
             mod = importlib.import_module(name)
         else:

@@ -11,15 +11,32 @@ import importlib
 
 from ..core.trace import Tracer
 
+_NS = None
+
 
 def _ns():
-    return importlib.import_module("adgraph.numpy")
+    global _NS
+    if _NS is None:
+        _NS = importlib.import_module("adgraph.numpy")
+    return _NS
 
 
 def _binop(name, reflected=False):
+    # Operators bind the primitive directly when the public function is a thin wrapper
+    # around one (the per-operation hot path); otherwise they call the function.
+    from . import elementwise, products
+
+    f = getattr(elementwise, name, None) or getattr(products, name, None)
+    prim = getattr(f, "primitive", None)
+    if prim is not None:
+        bind = prim.bind_traced  # self is a tracer: skip the untraced fast-path check
+        if reflected:
+            return lambda self, other: bind((other, self), {})
+        return lambda self, other: bind((self, other), {})
+
     def op(self, other):
-        f = getattr(_ns(), name)
-        return f(other, self) if reflected else f(self, other)
+        g = getattr(_ns(), name)
+        return g(other, self) if reflected else g(self, other)
 
     return op
 
@@ -56,9 +73,33 @@ _COMPARE = {
 }
 
 _METHODS = [
-    "all", "any", "argmax", "argmin", "argsort", "clip", "conj", "conjugate", "cumprod",
-    "cumsum", "diagonal", "dot", "max", "mean", "min", "nonzero", "prod", "ravel", "repeat",
-    "round", "squeeze", "std", "sum", "swapaxes", "take", "trace", "var",
+    "all",
+    "any",
+    "argmax",
+    "argmin",
+    "argsort",
+    "clip",
+    "conj",
+    "conjugate",
+    "cumprod",
+    "cumsum",
+    "diagonal",
+    "dot",
+    "max",
+    "mean",
+    "min",
+    "nonzero",
+    "prod",
+    "ravel",
+    "repeat",
+    "round",
+    "squeeze",
+    "std",
+    "sum",
+    "swapaxes",
+    "take",
+    "trace",
+    "var",
 ]
 
 

@@ -1,0 +1,153 @@
+"""Run the engine benchmark: adgraph beside HIPS autograd, JAX (jit, eager) and PyTorch.
+
+Usage::
+
+    python benchmarks/run.py                 # every workload and framework installed
+    python benchmarks/run.py -w chain_2000 -w rosen_hessian
+    python benchmarks/run.py --markdown      # the table as Markdown (as in the README)
+
+Each figure is the minimum over repeated runs (after a warm-up, which also compiles JAX's
+jit) of one derivative evaluation, and its ratio to the NumPy primal measured in the same
+run. Anchors that are not installed are skipped. Peak memory of the gradient relative to
+the primal is measured for logreg_grad with tracemalloc (Python/NumPy allocations), for
+NumPy, adgraph and autograd.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import sys
+import time
+import tracemalloc
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+from workloads import FRAMEWORKS, WORKLOADS, logreg_grad  # noqa: E402
+
+
+def time_call(fn, budget=0.5, min_reps=3, max_reps=2000):
+    """Minimum wall time of ``fn()`` over repetitions filling about ``budget`` seconds."""
+    fn()  # warm-up (and JAX compilation)
+    best = float("inf")
+    spent = 0.0
+    reps = 0
+    while reps < min_reps or (spent < budget and reps < max_reps):
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        best = min(best, dt)
+        spent += dt
+        reps += 1
+    return best
+
+
+def fmt_time(t):
+    if t is None:
+        return "-"
+    if t < 1e-3:
+        return f"{t * 1e6:.1f} us"
+    if t < 1:
+        return f"{t * 1e3:.2f} ms"
+    return f"{t:.2f} s"
+
+
+def peak_memory(fn):
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def versions():
+    out = {"python": platform.python_version(), "numpy": np.__version__}
+    for name in ("adgraph", "autograd", "jax", "torch", "scipy"):
+        try:
+            mod = __import__(name)
+            out[name] = getattr(mod, "__version__", "installed")
+        except Exception:
+            pass
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-w", "--workload", action="append", choices=sorted(WORKLOADS))
+    ap.add_argument("-f", "--framework", action="append", choices=FRAMEWORKS)
+    ap.add_argument("--budget", type=float, default=0.5, help="seconds of timing per entry")
+    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--no-memory", action="store_true")
+    args = ap.parse_args(argv)
+    names = args.workload or list(WORKLOADS)
+    fws = args.framework or FRAMEWORKS
+    if "numpy" not in fws:
+        fws = ["numpy"] + fws
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+    print("time = min over repeated runs; ratio = time / NumPy primal (same run)\n")
+
+    rows = []
+    for name in names:
+        make = WORKLOADS[name]
+        times = {}
+        for fw in fws:
+            try:
+                fn = make(fw)
+            except Exception as e:  # an anchor failing to build its workload
+                print(f"  {name}/{fw}: skipped ({type(e).__name__}: {e})", file=sys.stderr)
+                fn = None
+            if fn is None:
+                times[fw] = None
+                continue
+            times[fw] = time_call(fn, budget=args.budget)
+            gc.collect()
+        rows.append((name, times))
+        primal = times["numpy"]
+        cells = []
+        for fw in fws[1:]:
+            t = times[fw]
+            cells.append("-" if t is None else f"{fmt_time(t)} ({t / primal:.1f}x)")
+        print(
+            f"{name:15s} primal {fmt_time(primal):>9s} | "
+            + " | ".join(f"{fw}: {c}" for fw, c in zip(fws[1:], cells))
+        )
+
+    if args.markdown:
+        print()
+        print("| workload | NumPy primal | " + " | ".join(fws[1:]) + " |")
+        print("|---|---|" + "---|" * (len(fws) - 1))
+        for name, times in rows:
+            primal = times["numpy"]
+            cells = [
+                "-" if times[fw] is None else f"{fmt_time(times[fw])} ({times[fw] / primal:.1f}x)"
+                for fw in fws[1:]
+            ]
+            print(f"| {name} | {fmt_time(primal)} | " + " | ".join(cells) + " |")
+
+    if not args.no_memory and "logreg_grad" in names:
+        from workloads import _logreg_data
+
+        data = _logreg_data()
+        print("\npeak memory of logreg_grad (tracemalloc), relative to the NumPy primal:")
+        base = peak_memory(logreg_grad("numpy", data))
+        print(f"  numpy primal: {base / 2**20:.1f} MiB")
+        for fw in ("adgraph", "autograd"):
+            if fw not in fws:
+                continue
+            fn = logreg_grad(fw, data)
+            if fn is None:
+                continue
+            fn()
+            peak = peak_memory(fn)
+            print(f"  {fw}: {peak / 2**20:.1f} MiB ({peak / base:.2f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
