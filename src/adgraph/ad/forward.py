@@ -8,9 +8,12 @@ never allocate a zero array, and an output whose tangent is zero is returned unt
 
 from __future__ import annotations
 
+import numpy as _np
+
 from ..core import basic
+from ..core.primitive import _PLAIN
 from ..core.trace import Trace, Tracer
-from .common import fit_to, is_float_dtype, zeros_like_value
+from .common import fit_to, zeros_like_value
 
 __all__ = ["JVPTrace", "JVPTracer", "apply_tangent_rule"]
 
@@ -62,21 +65,39 @@ class JVPTrace(Trace):
         primals = []
         tangents = []
         any_t = False
+        plain = True  # no tracer of a lower level among the primals
         for a in args:
             if type(a) is JVPTracer and a._trace is self:
-                primals.append(a.primal)
+                p = a.primal
                 tangents.append(a.tangent)
                 any_t = True
             else:
-                primals.append(a)
+                p = a
                 tangents.append(None)
+            if plain and type(p) not in _PLAIN:
+                plain = False
+            primals.append(p)
         if prim.nondiff or not any_t:
             return prim.bind(*primals, **params)
         if prim.jvp_rule is not None:
             ans, t = prim.jvp_rule(primals, tangents, params)
         else:
-            ans = prim.bind(*primals, **params)
-            t = apply_tangent_rule(prim, ans, primals, tangents, params)
+            ans = prim.impl(_np, *primals, **params) if plain else prim.bind(*primals, **params)
+            rule = prim.tangent
+            if type(rule) is tuple:
+                # Inlined apply_tangent_rule: sum the per-argument contributions.
+                t = None
+                for i, ti in enumerate(tangents):
+                    if ti is None:
+                        continue
+                    r = rule[i] if i < len(rule) else None
+                    if r is None:
+                        continue
+                    c = r(ti, ans, *primals, **params)
+                    if c is not None:
+                        t = c if t is None else basic.add(t, c)
+            else:
+                t = apply_tangent_rule(prim, ans, primals, tangents, params)
         if prim.multiple_results:
             if t is None:
                 return ans
@@ -87,9 +108,12 @@ class JVPTrace(Trace):
         if t is None:
             return ans
         dtype = ans.dtype
-        if not is_float_dtype(dtype):
+        if dtype.kind not in "fc":
             return ans
-        return JVPTracer(self, ans, fit_to(t, ans.shape, dtype))
+        shape = ans.shape
+        if getattr(t, "shape", None) != shape or getattr(t, "dtype", None) != dtype:
+            t = fit_to(t, shape, dtype)
+        return JVPTracer(self, ans, t)
 
 
 def materialize(tangents, like):

@@ -591,7 +591,14 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
         o_leaves, o_tree = tree_flatten(out)
         o_leaves = [_as_array(v, fn_name) for v in o_leaves]
         basis, m = _std_basis(o_leaves)
-        cts = vmap(lambda *bs: ct_fn(tree_unflatten(o_tree, list(bs))))(*basis)
+        if m == 1:
+            # One output element (a scalar function): a single reverse sweep, no batching.
+            cts = tree_map(
+                lambda g: shapes.expand_dims(g, 0),
+                ct_fn(tree_unflatten(o_tree, [b[0] for b in basis]), free=True),
+            )
+        else:
+            cts = vmap(lambda *bs: ct_fn(tree_unflatten(o_tree, list(bs))))(*basis)
         # cts: pytree over inputs of (m, *in_shape); reorganise to out-major structure.
         in_leaves, in_tree = tree_flatten(cts)
         per_out = []
