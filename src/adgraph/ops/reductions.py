@@ -1,22 +1,46 @@
-r"""Reductions over axes: sum, mean, max, min and the non-differentiable ones.
+r"""Reductions over axes: sums, products, moments, running sums and products, extrema.
 
 ``sum`` is the linear primitive (``reduce_sum``, declared in ``shapes`` beside
 ``broadcast_to``, its transpose); ``mean`` is a scaled sum. ``max``/``min`` send the
 derivative to the extremal elements, split evenly between ties.
+
+``prod`` and ``cumprod`` never divide by the input: the derivative of a product with
+respect to one factor is the product of the *other* factors, computed from running
+products, so it is exact when factors are zero (one or several) and differentiable again.
+The running-product rules are linear recurrences :math:`s_k = a_k s_{k-1} + b_k`, solved
+by a log-depth scan (:func:`_scan`) of adgraph operations.
 """
 
 from __future__ import annotations
 
+import math
+
 from ..ad.rules import nondiff
 from ..core.primitive import Primitive
-from ._util import OpError, norm_axes, norm_axis, shape
-from .elementwise import divide, equal, multiply
-from .shapes import broadcast_to, reduce_sum_p, reshape
+from ..core.trace import Tracer
+from ._util import OpError, is_inexact, norm_axes, norm_axis, shape
+from ._util import dtype as _dtype
+from .elementwise import (
+    add,
+    conj,
+    divide,
+    equal,
+    isnan,
+    logical_not,
+    multiply,
+    real,
+    sqrt,
+    subtract,
+    where,
+)
+from .shapes import broadcast_to, reduce_sum_p, reshape, transpose
 
+# fmt: off
 __all__ = [
-    "sum", "mean", "max", "min", "amax", "amin", "all", "any", "argmax", "argmin",
-    "count_nonzero",
+    "sum", "mean", "prod", "var", "std", "cumsum", "cumprod", "average", "nansum", "nanmean",
+    "max", "min", "amax", "amin", "all", "any", "argmax", "argmin", "count_nonzero",
 ]
+# fmt: on
 
 
 def _axes(a, axis, op):
@@ -68,6 +92,400 @@ def _is_inexact(x):
     return dt is not None and dt.kind in "fc"
 
 
+def _count(a, axes):
+    n = 1
+    s = shape(a)
+    for ax in axes:
+        n *= s[ax]
+    return n
+
+
+def _reduce_batch(prim):
+    def rule(vals, batched, size, *, axis, **params):
+        return prim.bind(vals[0], axis=tuple(a + 1 for a in axis), **params)
+
+    return rule
+
+
+def _axis_batch(prim):
+    def rule(vals, batched, size, *, axis, **params):
+        return prim.bind(vals[0], axis=axis + 1, **params)
+
+    return rule
+
+
+def _expand_back(ct, xs, axis, keepdims):
+    """The cotangent of a reduction over ``axis`` broadcast back to the input shape."""
+    if not keepdims:
+        ct = reshape(ct, _keep_shape(xs, axis))
+    return broadcast_to(ct, xs)
+
+
+# ------------------------------------------------------------------ scans and shifts
+def _fill(like_shape, dtype, value, like):
+    from .creation import zeros_raw
+
+    z = zeros_raw(like_shape, dtype, like)
+    return z + value if value else z
+
+
+def _shift(x, d, axis, value):
+    """``x`` moved ``d`` places along ``axis`` (toward higher indices for d > 0, lower for
+    d < 0), the vacated places filled with the constant ``value``. Linear in ``x``."""
+    from .indexing import getitem
+    from .joining import concatenate
+
+    xs = shape(x)
+    n = xs[axis]
+    k = d if d > 0 else -d
+    if k >= n:
+        return _fill(xs, _dtype(x), value, x)
+    pad = _fill(xs[:axis] + (k,) + xs[axis + 1 :], _dtype(x), value, x)
+    lead = (slice(None),) * axis
+    if d > 0:
+        return concatenate([pad, getitem(x, lead + (slice(0, n - k),))], axis=axis)
+    return concatenate([getitem(x, lead + (slice(k, n),)), pad], axis=axis)
+
+
+def _scan(a, b, axis, reverse=False):
+    r"""Solve :math:`s_k = a_k s_{k-1} + b_k` (:math:`s_{-1} = 0`) along ``axis``; with
+    ``reverse``, :math:`s_k = a_k s_{k+1} + b_k` (:math:`s_n = 0`).
+
+    Hillis-Steele doubling: after the step of width :math:`d`, entry :math:`k` holds the
+    composition of the affine maps :math:`s \mapsto a_j s + b_j` of the :math:`2d` entries
+    ending at :math:`k`. :math:`\lceil\log_2 n\rceil` steps of products, sums and shifts:
+    no division, so zeros in ``a`` are exact, and every step is differentiable again.
+    """
+    n = shape(b)[axis]
+    sgn = -1 if reverse else 1
+    d = 1
+    while d < n:
+        b = add(b, multiply(a, _shift(b, sgn * d, axis, 0)))
+        if 2 * d < n:
+            a = multiply(a, _shift(a, sgn * d, axis, 1))
+        d *= 2
+    return b
+
+
+# ------------------------------------------------------------------ prod
+def _flip(x, axis):
+    from .indexing import getitem
+
+    return getitem(x, (slice(None),) * axis + (slice(None, None, -1),))
+
+
+def _others_product(x, axis):
+    r""":math:`\partial(\prod_{j} x_j)/\partial x_i = \prod_{j \ne i} x_j` over the axes
+    ``axis`` (a tuple), shaped like ``x``: the product of the elements before ``i`` times
+    the product of those after it, both from running products (no division)."""
+    xs = shape(x)
+    rest = tuple(i for i in range(len(xs)) if i not in axis)
+    perm = rest + tuple(axis)
+    n = _count(x, axis)
+    flat = reshape(transpose(x, perm), tuple(xs[i] for i in rest) + (n,))
+    last = len(rest)
+    before = _shift(cumprod_p.bind(flat, axis=last), 1, last, 1)
+    after = _shift(_flip(cumprod_p.bind(_flip(flat, last), axis=last), last), -1, last, 1)
+    d = reshape(multiply(before, after), tuple(xs[i] for i in perm))
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return transpose(d, inv)
+
+
+def _prod_tangent(t, ans, x, *, axis, keepdims):
+    return reduce_sum_p.bind(multiply(t, _others_product(x, axis)), axis=axis, keepdims=keepdims)
+
+
+def _prod_vjp(ct, ans, x, *, axis, keepdims):
+    return multiply(_expand_back(ct, shape(x), axis, keepdims), _others_product(x, axis))
+
+
+prod_p = Primitive(
+    "reduce_prod",
+    lambda xp, x, *, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
+    tangent=(_prod_tangent,),
+    vjp=(_prod_vjp,),
+    doc=r"""y = product of x over axes; :math:`\partial y/\partial x_i = \prod_{j\ne i} x_j`,
+    from running products (exact with zero factors, differentiable again).""",
+)
+prod_p.batch = _reduce_batch(prod_p)
+
+
+def prod(a, axis=None, dtype=None, out=None, keepdims=False):
+    r"""Product of elements over ``axis``: :math:`y = \prod_{i \in \text{axis}} x_i`.
+
+    The derivative with respect to one factor is the product of the others,
+
+    .. math:: \frac{\partial y}{\partial x_i} = \prod_{j \ne i} x_j,
+
+    computed as (product of the factors before :math:`i`) times (product of those after
+    it) from running products -- never as :math:`y / x_i`. So it is exact when factors are
+    zero: with one zero factor :math:`x_k = 0` only :math:`\partial y/\partial x_k` is
+    nonzero, with two or more all first derivatives vanish, and higher derivatives
+    (:math:`\partial^2 y/\partial x_i\partial x_j = \prod_{l \ne i, j} x_l`) are exact too.
+    Complex input: holomorphic, the same formula.
+    """
+    if out is not None:
+        raise OpError("prod: out= is not supported (adgraph arrays are immutable)")
+    axes = _axes(a, axis, "prod")
+    if dtype is not None:
+        from .misc import astype
+
+        a = astype(a, dtype)
+    if not axes and not keepdims:
+        return a
+    return prod_p.bind(a, axis=axes, keepdims=bool(keepdims))
+
+
+# ------------------------------------------------------------------ cumsum / cumprod
+def _cumsum_t(ct, x, *, axis):
+    # The transpose of a running sum is the running sum from the other end.
+    return _flip(cumsum_p.bind(_flip(ct, axis), axis=axis), axis)
+
+
+cumsum_p = Primitive(
+    "cumsum",
+    lambda xp, x, *, axis: xp.cumsum(x, axis=axis),
+    doc=r"""Running sum :math:`y_k = \sum_{j\le k} x_j` along an axis. Linear; the
+    transpose is the running sum from the end, :math:`\bar x_j = \sum_{k \ge j} \bar y_k`.""",
+)
+cumsum_p.tangent = (lambda t, ans, x, *, axis: cumsum_p.bind(t, axis=axis),)
+cumsum_p.vjp = (lambda ct, ans, x, *, axis: _cumsum_t(ct, x, axis=axis),)
+cumsum_p.batch = _axis_batch(cumsum_p)
+
+
+def _cumprod_tangent(t, ans, x, *, axis):
+    # dy_k = x_k dy_{k-1} + y_{k-1} dx_k
+    return _scan(x, multiply(_shift(ans, 1, axis, 1), t), axis)
+
+
+def _cumprod_vjp(ct, ans, x, *, axis):
+    # xbar_i = y_{i-1} s_i with s_i = ybar_i + x_{i+1} s_{i+1}
+    s = _scan(_shift(x, -1, axis, 1), ct, axis, reverse=True)
+    return multiply(_shift(ans, 1, axis, 1), s)
+
+
+cumprod_p = Primitive(
+    "cumprod",
+    lambda xp, x, *, axis: xp.cumprod(x, axis=axis),
+    tangent=(_cumprod_tangent,),
+    vjp=(_cumprod_vjp,),
+    doc=r"""Running product :math:`y_k = \prod_{j\le k} x_j` along an axis. Tangent:
+    :math:`\dot y_k = x_k \dot y_{k-1} + y_{k-1}\dot x_k`; cotangent:
+    :math:`\bar x_i = y_{i-1} s_i`, :math:`s_i = \bar y_i + x_{i+1} s_{i+1}`; both
+    recurrences solved by a log-depth scan without division (exact at zeros).""",
+)
+cumprod_p.batch = _axis_batch(cumprod_p)
+
+
+def _cum(prim, a, axis, dtype, out, op):
+    if out is not None:
+        raise OpError(f"{op}: out= is not supported (adgraph arrays are immutable)")
+    if dtype is not None:
+        from .misc import astype
+
+        a = astype(a, dtype)
+    if axis is None:
+        from .shapes import ravel
+
+        a = ravel(a)
+        axis = 0
+    else:
+        axis = norm_axis(axis, len(shape(a)), op)
+    return prim.bind(a, axis=axis)
+
+
+def cumsum(a, axis=None, dtype=None, out=None):
+    r"""Running sum along ``axis`` (of the flattened array when ``axis`` is None):
+    :math:`y_k = \sum_{j \le k} x_j`.
+
+    Linear: :math:`\dot y_k = \sum_{j\le k}\dot x_j`, and the cotangent is the running sum
+    taken from the other end, :math:`\bar x_j = \sum_{k \ge j} \bar y_k`.
+    """
+    return _cum(cumsum_p, a, axis, dtype, out, "cumsum")
+
+
+def cumprod(a, axis=None, dtype=None, out=None):
+    r"""Running product along ``axis`` (of the flattened array when ``axis`` is None):
+    :math:`y_k = \prod_{j \le k} x_j`.
+
+    .. math:: \frac{\partial y_k}{\partial x_i} = \prod_{j \le k,\ j \ne i} x_j
+       \quad (i \le k),
+
+    so :math:`\dot y_k = x_k \dot y_{k-1} + y_{k-1}\dot x_k` and
+    :math:`\bar x_i = y_{i-1} s_i` with :math:`s_i = \bar y_i + x_{i+1} s_{i+1}`. Both
+    linear recurrences are solved by a scan of :math:`\lceil\log_2 n\rceil` steps of
+    products and sums: no division by :math:`x`, so the derivatives are exact when
+    elements are zero, and differentiable again.
+    """
+    return _cum(cumprod_p, a, axis, dtype, out, "cumprod")
+
+
+# ------------------------------------------------------------------ var / std / average
+def _var_scale(x, axis, ddof):
+    k = _count(x, axis) - ddof
+    return 2.0 / k if k > 0 else math.inf
+
+
+def _centered_conj(x, axis):
+    return conj(subtract(x, mean(x, axis, keepdims=True)))
+
+
+def _var_tangent(t, ans, x, *, axis, keepdims, ddof):
+    w = real(multiply(_centered_conj(x, axis), t))
+    return multiply(reduce_sum_p.bind(w, axis=axis, keepdims=keepdims), _var_scale(x, axis, ddof))
+
+
+def _var_vjp(ct, ans, x, *, axis, keepdims, ddof):
+    ct = _expand_back(ct, shape(x), axis, keepdims)
+    return multiply(ct, multiply(_centered_conj(x, axis), _var_scale(x, axis, ddof)))
+
+
+var_p = Primitive(
+    "reduce_var",
+    lambda xp, x, *, axis, keepdims, ddof: xp.var(x, axis=axis, ddof=ddof, keepdims=keepdims),
+    tangent=(_var_tangent,),
+    vjp=(_var_vjp,),
+    doc=r"""y = variance of x over axes, :math:`\sum_i |x_i - \bar x|^2/(n - \text{ddof})`;
+    :math:`\dot y = \frac{2}{n-\text{ddof}}\sum_i \operatorname{Re}(\overline{(x_i-\bar x)}
+    \dot x_i)`, :math:`\bar x_i = \frac{2}{n-\text{ddof}}\,\bar y\,\overline{(x_i - \bar x)}`.""",
+)
+var_p.batch = _reduce_batch(var_p)
+
+
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+    r"""Variance over ``axis``: :math:`y = \frac{1}{n - \text{ddof}} \sum_i |x_i - m|^2`,
+    :math:`m` the mean (``correction`` is an alias of ``ddof``, as in NumPy).
+
+    Since :math:`\sum_i (x_i - m) = 0`, the mean's own variation drops out:
+
+    .. math:: \frac{\partial y}{\partial x_i} = \frac{2 (x_i - m)}{n - \text{ddof}}.
+
+    For complex input the variance is real and, following adgraph's convention for real
+    functions of complex arguments, the gradient is
+    :math:`2\,\overline{(x_i - m)}/(n - \text{ddof})`. The variance of a constant is 0 and so
+    is its gradient.
+    """
+    if out is not None:
+        raise OpError("var: out= is not supported (adgraph arrays are immutable)")
+    if correction is not None:
+        ddof = correction
+    axes = _axes(a, axis, "var")
+    if dtype is not None:
+        from .misc import astype
+
+        a = astype(a, dtype)
+    return var_p.bind(a, axis=axes, keepdims=bool(keepdims), ddof=ddof)
+
+
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+    r"""Standard deviation over ``axis``, :math:`s = \sqrt{\operatorname{var}(x)}` (see
+    :func:`var` for ``ddof``).
+
+    .. math:: \frac{\partial s}{\partial x_i} = \frac{x_i - m}{(n - \text{ddof})\, s}.
+
+    **At zero variance** (all elements equal) :math:`s` is a norm of :math:`x - m` at its
+    origin: it has directional derivatives (:math:`s(c + \epsilon v) = |\epsilon|\,s(v)`)
+    but no gradient, and the formula above is 0/0. adgraph returns the gradient **0**
+    there (the minimum-norm subgradient, the same choice as for ``abs`` at 0 and
+    ``linalg.norm`` at the origin), and 0 for all higher derivatives, instead of nan.
+    """
+    v = var(a, axis, dtype, out, ddof, keepdims, correction=correction)
+    if not isinstance(v, Tracer):
+        return sqrt(v)
+    zero = equal(v, 0)
+    return where(zero, 0.0, sqrt(where(zero, 1.0, v)))
+
+
+def _weights_for(a, w, axis, op):
+    """Weights reshaped to broadcast against ``a`` (NumPy's rules for ``average``)."""
+    sa, sw = shape(a), shape(w)
+    if sw == sa:
+        return w
+    if axis is None:
+        raise OpError(f"{op}: axis must be given when the shapes of a {sa} and weights {sw} differ")
+    user = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    user = tuple(norm_axis(ax, len(sa), op) for ax in user)
+    want = tuple(sa[ax] for ax in user)
+    if sw != want:
+        raise OpError(
+            f"{op}: weights of shape {sw} do not match a of shape {sa} along axis {axis} "
+            f"(expected shape {want})"
+        )
+    order = sorted(range(len(user)), key=lambda i: user[i])
+    w = transpose(w, order)
+    full = [1] * len(sa)
+    for ax in user:
+        full[ax] = sa[ax]
+    return reshape(w, tuple(full))
+
+
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    r"""Weighted average over ``axis``: :math:`y = \sum_i w_i x_i / \sum_i w_i` (the mean
+    when ``weights`` is None). With ``returned=True`` also returns :math:`\sum_i w_i`
+    (broadcast to the shape of the average).
+
+    Differentiable in both arguments:
+
+    .. math:: \frac{\partial y}{\partial x_i} = \frac{w_i}{\sum_j w_j}, \qquad
+       \frac{\partial y}{\partial w_i} = \frac{x_i - y}{\sum_j w_j}.
+
+    ``weights`` either has the shape of ``a`` or, with ``axis`` given, the shape of ``a``
+    along ``axis``. Weights summing to zero raise ZeroDivisionError, as in NumPy.
+    """
+    axes = _axes(a, axis, "average")
+    if weights is None:
+        avg = mean(a, axes, keepdims=keepdims)
+        scl = float(_count(a, axes))
+        if returned:
+            return avg, _fill(shape(avg), _dtype(avg), scl, avg)
+        return avg
+    w = _weights_for(a, weights, axis, "average")
+    if not (is_inexact(_dtype(a)) or is_inexact(_dtype(w))):
+        from .misc import astype
+
+        a = astype(a, "float64")
+    scl = sum(broadcast_to(w, _broadcast_shape(shape(a), shape(w))), axes, keepdims=keepdims)
+    zero = any(equal(scl, 0))
+    if not isinstance(zero, Tracer) and bool(zero):
+        raise ZeroDivisionError("average: weights sum to zero, can't be normalized")
+    avg = divide(sum(multiply(a, w), axes, keepdims=keepdims), scl)
+    if returned:
+        return avg, broadcast_to(scl, shape(avg))
+    return avg
+
+
+def _broadcast_shape(s1, s2):
+    n = len(s1) if len(s1) > len(s2) else len(s2)
+    s1 = (1,) * (n - len(s1)) + tuple(s1)
+    s2 = (1,) * (n - len(s2)) + tuple(s2)
+    return tuple(b if a == 1 else a for a, b in zip(s1, s2, strict=True))
+
+
+# ------------------------------------------------------------------ nan-ignoring
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
+    r"""Sum over ``axis`` treating nan as zero: :math:`y = \sum_{x_i \ne \text{nan}} x_i`.
+
+    :math:`\partial y/\partial x_i` is 1 for the elements counted and 0 for the nan ones.
+    """
+    return sum(where(isnan(a), 0.0, a), axis, dtype=dtype, out=out, keepdims=keepdims)
+
+
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
+    r"""Mean over ``axis`` of the elements that are not nan: :math:`y = \frac1k
+    \sum_{x_i \ne \text{nan}} x_i` with :math:`k` their count;
+    :math:`\partial y/\partial x_i = 1/k` for those elements, 0 for the nan ones. A slice
+    of nan only gives nan (with NumPy's warning for 0/0)."""
+    from .misc import astype
+
+    total = nansum(a, axis, dtype=dtype, out=out, keepdims=keepdims)
+    if not _is_inexact(total):
+        total = astype(total, "float64")
+    count = sum(logical_not(isnan(a)), axis, keepdims=keepdims)
+    return divide(total, astype(count, _dtype(total)))
+
+
 # ------------------------------------------------------------------ max / min
 def _extremum_mask(ans, x, axis, keepdims):
     """Indicator of the elements equal to the extremum, divided by their count."""
@@ -92,13 +510,6 @@ def _extremum_vjp(ct, ans, x, *, axis, keepdims):
     if not keepdims:
         ct = reshape(ct, _keep_shape(xs, axis))
     return multiply(broadcast_to(ct, xs), w)
-
-
-def _reduce_batch(prim):
-    def rule(vals, batched, size, *, axis, keepdims):
-        return prim.bind(vals[0], axis=tuple(a + 1 for a in axis), keepdims=keepdims)
-
-    return rule
 
 
 reduce_max_p = Primitive(
@@ -150,12 +561,14 @@ _all_p = nondiff(
     "reduce_all",
     lambda xp, x, *, axis, keepdims: xp.all(x, axis=axis, keepdims=keepdims),
     elementwise_batch=False,
+    doc="Logical and over axes (a boolean result, no derivative).",
 )
 _all_p.batch = _reduce_batch(_all_p)
 _any_p = nondiff(
     "reduce_any",
     lambda xp, x, *, axis, keepdims: xp.any(x, axis=axis, keepdims=keepdims),
     elementwise_batch=False,
+    doc="Logical or over axes (a boolean result, no derivative).",
 )
 _any_p.batch = _reduce_batch(_any_p)
 
@@ -185,12 +598,14 @@ _argmax_p = nondiff(
     "argmax",
     lambda xp, x, *, axis, keepdims: xp.argmax(x, axis=axis, keepdims=keepdims),
     elementwise_batch=False,
+    doc="Index of the maximum along an axis (an integer result, no derivative).",
 )
 _argmax_p.batch = _arg_batch(_argmax_p)
 _argmin_p = nondiff(
     "argmin",
     lambda xp, x, *, axis, keepdims: xp.argmin(x, axis=axis, keepdims=keepdims),
     elementwise_batch=False,
+    doc="Index of the minimum along an axis (an integer result, no derivative).",
 )
 _argmin_p.batch = _arg_batch(_argmin_p)
 
@@ -211,6 +626,7 @@ _count_nonzero_p = nondiff(
     "count_nonzero",
     lambda xp, x, *, axis, keepdims: xp.count_nonzero(x, axis=axis, keepdims=keepdims),
     elementwise_batch=False,
+    doc="Number of nonzero elements over axes (an integer result, no derivative).",
 )
 _count_nonzero_p.batch = _reduce_batch(_count_nonzero_p)
 
