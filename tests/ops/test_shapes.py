@@ -423,3 +423,17 @@ def test_errors_name_the_operation_and_shapes(call, words):
         call()
     for w in words:
         assert w in str(exc.value), (w, str(exc.value))
+
+
+def test_large_operands_keep_only_what_the_rules_read():
+    # Over the engine's residual-dropping size, transposes must need shapes only.
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((20, 20)), rng.standard_normal((20, 20))
+    g = ad.grad(lambda w: anp.sum(anp.sin(anp.concatenate([w, x], axis=1))))(w)
+    np.testing.assert_allclose(g, np.cos(w))
+    g = ad.grad(lambda w: anp.sum(anp.sin(anp.pad(w, 3, mode="reflect"))))(w)
+    want = np.zeros_like(w)
+    idx = np.pad(np.arange(20), 3, mode="reflect")
+    np.add.at(want, np.ix_(idx, idx), np.cos(np.pad(w, 3, mode="reflect")))
+    np.testing.assert_allclose(g, want)
+    check(lambda a: anp.split(anp.roll(a, 3, 0), 4, axis=1)[2] * a[:, :5], x)

@@ -69,6 +69,7 @@ concatenate_p = Primitive(
     tangent=_concat_tangent,
     vjp=_concat_vjp,
     batch=_concat_batch,
+    needs=(frozenset(),),  # the transpose reads the pieces' shapes only
     doc="y = [x_1, ..., x_k] joined along an axis; the transpose splits the cotangent.",
 )
 

@@ -154,6 +154,8 @@ matmul_p = Primitive(
     ),
     vjp=(_matmul_vjp_x, _matmul_vjp_y),
     batch=_matmul_batch,
+    # X's cotangent reads Y (and only the shape of X), Y's reads X.
+    needs=(frozenset({1}), frozenset({0})),
     doc="Z = X @ Y (NumPy matmul broadcasting); bilinear.",
 )
 
@@ -623,6 +625,7 @@ diagonal_p = Primitive(
     doc=r"""y = the offset diagonal of x in the plane (axis1, axis2), as a last axis.
     Linear; the transpose (diag_embed) places the cotangent on that diagonal of zeros.""",
     batch=_diagonal_batch,
+    needs=(frozenset(),),  # the transpose reads x's shape only
 )
 diagonal_p.tangent = (lambda t, ans, x, **p: diagonal_p.bind(t, **p),)
 diagonal_p.vjp = (lambda ct, ans, x, **p: _diagonal_t(ct, x, **p),)
@@ -654,6 +657,7 @@ diag_embed_p = Primitive(
     doc=r"""y = zeros of a shape with v on the offset diagonal of the plane (axis1, axis2)
     (v's last axis runs along the diagonal). Linear; the transpose takes that diagonal.""",
     batch=_diag_embed_batch,
+    needs=(frozenset(),),
 )
 diag_embed_p.tangent = (lambda t, ans, v, **p: diag_embed_p.bind(t, **p),)
 diag_embed_p.vjp = (
