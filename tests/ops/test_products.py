@@ -119,16 +119,15 @@ def test_operator_matmul_and_dot_method():
 def test_vdot_conjugates_first_argument():
     a, b = _args([(3,), (3,)], np.complex128)
     assert np.allclose(anp.vdot(a, b), np.sum(np.conj(a) * b))
-    # d/da of Re(vdot(a, b)) = Re(sum conj(a) b): gradient (JAX convention) is conj(b)...
+    # Gradients of real functions of z = x + iy are df/dx - i df/dy (JAX's convention).
+    # Re(vdot(a, b)) = ax bx + ay by: in a that gives bx - i by = conj(b) ...
     ga = ad.grad(lambda a: anp.real(anp.vdot(a, b)))(a)
-    gb = ad.grad(lambda b: anp.real(anp.vdot(a, b)))(b)
-    # Re(conj(a) b) = ax bx + ay by: df/dax - i df/day = bx - i by = conj(b)
     np.testing.assert_allclose(ga, np.conj(b))
-    # Re(conj(a) b) in b: ax, +ay for by => ax - i ay = conj(a)
+    # ... and in b, ax - i ay = conj(a).
+    gb = ad.grad(lambda b: anp.real(anp.vdot(a, b)))(b)
     np.testing.assert_allclose(gb, np.conj(a))
-    # matmul does not conjugate: Re(a b) in a gives b (x part) - i (-Im b) = conj?
+    # matmul does not conjugate: Re(a @ b) = ax bx - ay by gives bx + i by = b.
     gm = ad.grad(lambda a: anp.real(anp.matmul(a, b)))(a)
-    # Re(a b) = ax bx - ay by: d/dax = bx, d/day = -by => bx + i by = b
     np.testing.assert_allclose(gm, b)
 
 
@@ -337,7 +336,10 @@ def test_hessian_of_quadratic_form():
 # ------------------------------------------------------------------ errors
 ERRORS = [
     (lambda: anp.matmul(np.ones((2, 3)), np.ones((4, 2))), ["matmul", "(2, 3)", "(4, 2)"]),
-    (lambda: anp.matmul(np.ones((2, 2, 3)), np.ones((3, 3, 2))), ["matmul", "broadcast"]),
+    (
+        lambda: anp.matmul(np.ones((2, 2, 3)), np.ones((3, 3, 2))),
+        ["matmul", "broadcast", "(2, 2, 3)", "(3, 3, 2)"],
+    ),
     (lambda: anp.matmul(1.0, np.ones(2)), ["matmul", "scalar"]),
     (lambda: anp.dot(np.ones((2, 3)), np.ones((2, 3))), ["dot", "(2, 3)"]),
     (lambda: anp.vdot(np.ones(3), np.ones(4)), ["vdot", "(3,)", "(4,)"]),

@@ -183,7 +183,13 @@ def matmul(x1, x2, /):
     if kx != ky:
         raise OpError(f"matmul: inner dimensions differ, shapes {sx} and {sy} ({kx} != {ky})")
     p1, p2 = _promote(x1, x2)
-    _broadcast_batch(p1[:-2], p2[:-2])
+    try:
+        _broadcast_batch(p1[:-2], p2[:-2])
+    except OpError:
+        raise OpError(
+            f"matmul: the stacks of matrices of shapes {sx} and {sy} do not broadcast "
+            f"({p1[:-2]} against {p2[:-2]})"
+        ) from None
     return matmul_p.bind(x1, x2)
 
 
