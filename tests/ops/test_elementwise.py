@@ -161,6 +161,36 @@ def test_binary(name, sx, sy, dt):
     check_all_dtypes(f, x, y, dtypes=(dt,))
 
 
+# Reverse mode frees the residuals (arguments, result) a rule does not declare it reads,
+# for arrays of 1 KiB and more: run every rule at that size, to any order, both ways.
+BIG = (200,)
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary_large_arrays(name):
+    domain, cplx = UNARY[name]
+    check(getattr(anp, name), sample(domain, BIG, F64, seed=30))
+    if cplx:
+        check(getattr(anp, name), sample(domain, BIG, C128, seed=31), order=1)
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+def test_binary_large_arrays(name):
+    dx, dy, _ = BINARY[name]
+    f = getattr(anp, name)
+    x, y = sample(dx, BIG, F64, seed=32), sample(dy, BIG, F64, seed=33)
+    check(f, x, y)
+    check(lambda a: f(a, y), x, order=1, modes=("rev",))
+    check(lambda b: f(x, b), y, order=1, modes=("rev",))
+
+
+def test_where_large_arrays():
+    c = rand(BIG, seed=34) > 0
+    x, y = sample((-2, 2), BIG, F64, seed=35), sample((-2, 2), BIG, F64, seed=36)
+    check(lambda a, b: anp.where(c, a, b), x, y)
+    check(lambda a: anp.where(c, a, y) * a, x)
+
+
 def test_float_power_computes_in_float64_but_keeps_derivative_dtypes():
     x = sample((0.5, 2), (2, 3), F32, seed=3)
     y = sample((-2, 2), (3,), F32, seed=4)
@@ -181,6 +211,22 @@ def test_power_with_integer_exponent_and_negative_base():
     check(lambda a: a**2, x)
     g = ad.grad(lambda a: anp.sum(a**3))(x)
     np.testing.assert_allclose(g, 3 * x**2, rtol=1e-14)
+
+
+def test_power_integer_exponents_keep_numpy_promotion():
+    k = np.array([1, 2, 3])
+    for x, n in [(k, 2.0), (k, 3), (np.array([True, False]), 2), (k, -1.0), (np.float32([1.5]), 2)]:
+        got, want = anp.power(x, n), np.power(x, n)
+        assert got.dtype == want.dtype, (x.dtype, n)
+        np.testing.assert_array_equal(got, want)
+    x = sample("nonzero", (2, 3), F64, seed=20)
+    for n in (-3, -1, 1, 2, 5, 4.0):
+        check(lambda a: a**n, x, order=3)
+        np.testing.assert_allclose(
+            ad.grad(lambda a: anp.sum(a**n))(x), n * x ** (n - 1), rtol=1e-14
+        )
+    z = sample(None, (3,), C128, seed=21)
+    check(lambda a: a**3 - a**-2, z)
 
 
 @pytest.mark.parametrize("dt", [F64, F32])
@@ -209,6 +255,14 @@ def test_where(sc, sx, sy, dt):
     y = sample((-2, 2), sy, dt, seed=10)
     np.testing.assert_array_equal(anp.where(c, x, y), np.where(c, x, y))
     check_all_dtypes(lambda a, b: anp.where(c, a, b), x, y, dtypes=(dt,))
+
+
+def test_where_float_condition_carries_no_derivative():
+    x = np.array([0.0, 2.0, -1.0])
+    a = np.array([1.0, 2.0, 3.0])
+    g = ad.grad(lambda c, v: anp.sum(anp.where(c, v, 0.0) + c), argnums=(0, 1))(x, a)
+    np.testing.assert_array_equal(g[0], [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(g[1], [0.0, 1.0, 1.0])
 
 
 def test_where_one_argument_and_errors():

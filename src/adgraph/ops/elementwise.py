@@ -75,8 +75,8 @@ def _wrap(prim, name, nargs, doc):
     return f
 
 
-def _unary(name, impl, partial, doc):
-    p = elementwise(name, impl, partial, doc=doc)
+def _unary(name, impl, partial, doc, needs=None):
+    p = elementwise(name, impl, partial, doc=doc, needs=needs)
     return p, _wrap(p, name, 1, doc)
 
 
@@ -102,6 +102,15 @@ def _one(ans, *args):
     return 1.0
 
 
+# ``needs`` declarations: which residuals each argument's reverse rule reads, so reverse
+# mode can free the rest during the forward pass (see Primitive.needs).
+_NONE = frozenset()
+_X = frozenset([0])
+_Y = frozenset([1])
+_ANS = frozenset(["ans"])
+_XY = frozenset([0, 1])
+
+
 # ------------------------------------------------------------------ arithmetic
 add_p, add = _binary(
     "add",
@@ -111,6 +120,7 @@ add_p, add = _binary(
     r"""Elementwise sum :math:`x + y`; :math:`\dot z = \dot x + \dot y`, :math:`\bar x = \bar z`.""",
     tangent=(lambda t, ans, x, y: t, lambda t, ans, x, y: t),
     vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct),
+    needs=(_NONE, _NONE),
 )
 
 subtract_p, subtract = _binary(
@@ -121,6 +131,7 @@ subtract_p, subtract = _binary(
     r"""Elementwise difference :math:`x - y`; :math:`\bar x = \bar z`, :math:`\bar y = -\bar z`.""",
     tangent=(lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)),
     vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: negative(ct)),
+    needs=(_NONE, _NONE),
 )
 
 multiply_p, multiply = _binary(
@@ -132,6 +143,7 @@ multiply_p, multiply = _binary(
     :math:`\bar x = \bar z y`, :math:`\bar y = x \bar z`.""",
     tangent=(lambda t, ans, x, y: multiply(t, y), lambda t, ans, x, y: multiply(x, t)),
     vjp=(lambda ct, ans, x, y: multiply(ct, y), lambda ct, ans, x, y: multiply(x, ct)),
+    needs=(_Y, _X),
 )
 
 divide_p, divide = _binary(
@@ -149,6 +161,7 @@ divide_p, divide = _binary(
         lambda ct, ans, x, y: divide(ct, y),
         lambda ct, ans, x, y: negative(multiply(ct, divide(ans, y))),
     ),
+    needs=(_Y, _Y | _ANS),
 )
 true_divide = divide
 
@@ -160,6 +173,7 @@ negative_p, negative = _unary(
 )
 negative_p.tangent = (lambda t, ans, x: negative(t),)
 negative_p.vjp = (lambda ct, ans, x: negative(ct),)
+negative_p.needs = (_NONE,)
 
 
 def positive(x, /):
@@ -270,6 +284,7 @@ abs_p, abs = _unary(
 )
 abs_p.tangent = (_abs_tangent,)
 abs_p.vjp = (_abs_vjp,)
+abs_p.needs = (_X | _ANS,)
 absolute = abs
 
 
@@ -638,7 +653,7 @@ where_p = elementwise(
     :math:`\bar x = \bar z \cdot [c]`, :math:`\bar y = \bar z \cdot [\lnot c]`.""",
     tangent=(None, _where_tangent, lambda t, ans, c, x, y: where(c, 0.0, t)),
     vjp=(
-        None,
+        lambda ct, ans, c, x, y: None,  # a (float) condition carries no derivative
         lambda ct, ans, c, x, y: where(c, ct, 0.0),
         lambda ct, ans, c, x, y: where(c, 0.0, ct),
     ),
@@ -753,6 +768,24 @@ def angle(z, deg=False):
     return multiply(a, 180.0 / _PI) if deg else a
 
 
+# Residuals read by each reverse rule (see ``_NONE`` above); primitives not listed keep all.
+for _p, _n in [
+    (square_p, (_X,)), (reciprocal_p, (_ANS,)), (exp_p, (_ANS,)), (exp2_p, (_ANS,)),
+    (expm1_p, (_ANS,)), (log_p, (_X,)), (log2_p, (_X,)), (log10_p, (_X,)), (log1p_p, (_X,)),
+    (sqrt_p, (_ANS,)), (cbrt_p, (_ANS,)), (sin_p, (_X,)), (cos_p, (_X,)), (tan_p, (_ANS,)),
+    (arcsin_p, (_X,)), (arccos_p, (_X,)), (arctan_p, (_X,)), (sinh_p, (_X,)),
+    (cosh_p, (_X,)), (tanh_p, (_ANS,)), (arcsinh_p, (_X,)), (arccosh_p, (_X,)),
+    (arctanh_p, (_X,)), (sinc_p, (_X | _ANS,)), (deg2rad_p, (_NONE,)), (rad2deg_p, (_NONE,)),
+    (power_p, (_XY, _XY | _ANS)), (mod_p, (_NONE, _XY)), (fmod_p, (_NONE, _XY)),
+    (arctan2_p, (_XY, _XY)), (hypot_p, (_XY | _ANS, _XY | _ANS)),
+    (logaddexp_p, (_X | _ANS, _Y | _ANS)), (logaddexp2_p, (_X | _ANS, _Y | _ANS)),
+    (maximum_p, (_XY, _XY)), (minimum_p, (_XY, _XY)), (fmax_p, (_XY, _XY)),
+    (fmin_p, (_XY, _XY)), (where_p, (_NONE, _X, _X)), (real_p, (_NONE,)),
+    (imag_p, (_NONE,)), (conj_p, (_NONE,)), (angle_p, (_X,)),
+]:  # fmt: skip
+    _p.needs = _n
+
+
 # ------------------------------------------------------------------ non-differentiable
 def _nd(name, impl, nargs, doc):
     p = nondiff(name, impl, doc=doc)
@@ -827,6 +860,7 @@ copysign_p, copysign = _binary(
     :func:`abs`), zero in :math:`y` (the sign is piecewise constant).""",
     tangent=(lambda t, ans, x, y: multiply(t, _copysign_d(ans, x, y)), None),
     vjp=(lambda ct, ans, x, y: multiply(ct, _copysign_d(ans, x, y)), lambda ct, ans, x, y: None),
+    needs=(_X | _ANS, _NONE),
 )
 heaviside = _nd(
     "heaviside", lambda xp, x, y: xp.heaviside(x, y), 2, "Heaviside step; zero derivative."
@@ -910,18 +944,22 @@ def power(x1, x2, /):
     x^{y-1}` (0 where :math:`y = 0`) and :math:`\partial z/\partial y = z \log x` (0 where
     :math:`x = 0`); for negative ``x`` the derivative in ``y`` is nan, as is :math:`\log x`.
     """
-    if type(x2) is int or (type(x2) is float and x2.is_integer() and abs(x2) <= 64):
+    # Only for floating or complex x1: integer and boolean bases keep NumPy's promotion
+    # (int ** 2.0 is float64, bool ** 2 is an integer) through the general primitive.
+    if (
+        type(x2) is int or (type(x2) is float and x2.is_integer() and abs(x2) <= 64)
+    ) and _is_inexact_value(x1):
         n = int(x2)
         if n == 0:
             return _power_general(x1, x2)
-        if n == 1:
+        if n == 1 and _is_traced(x1):
             return x1
-        if n < 0 and not _is_inexact_value(x1):
-            return _power_general(x1, x2)
         return integer_pow_p.bind(x1, n=n)
     return _power_general(x1, x2)
 
 
 def _is_inexact_value(x):
+    if type(x) is float or type(x) is complex:
+        return True
     dt = getattr(x, "dtype", None)
     return dt is not None and dt.kind in "fc"

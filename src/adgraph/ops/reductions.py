@@ -210,6 +210,7 @@ prod_p = Primitive(
     from running products (exact with zero factors, differentiable again).""",
 )
 prod_p.batch = _reduce_batch(prod_p)
+prod_p.needs = (frozenset([0]),)
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False):
@@ -253,6 +254,7 @@ cumsum_p = Primitive(
 cumsum_p.tangent = (lambda t, ans, x, *, axis: cumsum_p.bind(t, axis=axis),)
 cumsum_p.vjp = (lambda ct, ans, x, *, axis: _cumsum_t(ct, x, axis=axis),)
 cumsum_p.batch = _axis_batch(cumsum_p)
+cumsum_p.needs = (frozenset(),)
 
 
 def _cumprod_tangent(t, ans, x, *, axis):
@@ -277,6 +279,7 @@ cumprod_p = Primitive(
     recurrences solved by a log-depth scan without division (exact at zeros).""",
 )
 cumprod_p.batch = _axis_batch(cumprod_p)
+cumprod_p.needs = (frozenset([0, "ans"]),)
 
 
 def _cum(prim, a, axis, dtype, out, op):
@@ -352,6 +355,7 @@ var_p = Primitive(
     \dot x_i)`, :math:`\bar x_i = \frac{2}{n-\text{ddof}}\,\bar y\,\overline{(x_i - \bar x)}`.""",
 )
 var_p.batch = _reduce_batch(var_p)
+var_p.needs = (frozenset([0]),)
 
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
@@ -520,6 +524,7 @@ reduce_max_p = Primitive(
     doc="y = max of x over axes; derivative shared evenly among the maximal elements.",
 )
 reduce_max_p.batch = _reduce_batch(reduce_max_p)
+reduce_max_p.needs = (frozenset([0, "ans"]),)
 reduce_min_p = Primitive(
     "reduce_min",
     lambda xp, x, *, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
@@ -528,6 +533,7 @@ reduce_min_p = Primitive(
     doc="y = min of x over axes; derivative shared evenly among the minimal elements.",
 )
 reduce_min_p.batch = _reduce_batch(reduce_min_p)
+reduce_min_p.needs = (frozenset([0, "ans"]),)
 
 
 def _extremum(prim, a, axis, keepdims, op):

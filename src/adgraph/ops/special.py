@@ -174,6 +174,7 @@ logsumexp_p = Primitive(
     :math:`\partial y/\partial a_i = e^{a_i - y}` (the softmax).""",
 )
 logsumexp_p.batch = _reduce_batch(logsumexp_p)
+logsumexp_p.needs = (frozenset([0, "ans"]),)
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
@@ -464,3 +465,12 @@ entr = _public(
     function is not finite; the second derivative is :math:`-1/x`.
     """,
 )
+
+# Residuals read by each reverse rule, so reverse mode frees the rest (Primitive.needs).
+_X, _Y, _ANS = frozenset([0]), frozenset([1]), frozenset(["ans"])
+for _p, _n in [
+    (expit_p, (_X | _ANS,)), (logit_p, (_X,)), (erf_p, (_X,)), (erfc_p, (_X,)),
+    (erfinv_p, (_ANS,)), (polygamma_p, (_X,)), (gammaln_p, (_X,)), (entr_p, (_X,)),
+    (xlogy_p, (_Y, _X | _Y)), (xlog1py_p, (_Y, _X | _Y)),
+]:  # fmt: skip
+    _p.needs = _n
