@@ -219,7 +219,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 "to differentiate a holomorphic function, or take abs/real first"
             )
         if type(y) is ReverseTracer and y._trace is trace:
-            found = backward([y], [np.ones((), dtype=dt)], free=True)
+            found = backward([y], [np.ones((), dtype=dt) if type(y.value).__module__ == "numpy" else _zeros_like(y.value) + 1], free=True)  # seed in y's array module
             value = y.value
         else:
             found = {}
@@ -496,7 +496,7 @@ def _std_basis(leaves):
     sizes = [int(np.prod(getattr(x, "shape", ()), dtype=int)) for x in leaves]
     n = sum(sizes)
     dtype = np.result_type(*[x.dtype for x in leaves])
-    xp = module_of(leaves[0]) if leaves else np
+    xp = module_of(leaves[0].primal_value() if isinstance(leaves[0], Tracer) else leaves[0]) if leaves else np
     eye = xp.eye(n, dtype=dtype)
     out = []
     start = 0

@@ -272,7 +272,8 @@ def to_device(tree, backend: str = "cupy", *, chunks="auto"):
 
     ``"cupy"`` (``"gpu"``): copied to the current CUDA device; ``"numpy"`` (``"cpu"``): see
     :func:`asnumpy`; ``"dask"``: wrapped by ``dask.array.from_array`` with ``chunks``
-    (e.g. ``(100_000, -1)`` to chunk rows only). Python scalars are left as they are: they mix
+    (e.g. ``(100_000, -1)`` to chunk rows only; a tuple longer than a leaf's rank is cut to
+    its first entries, so the same spec chunks matrices and vectors by rows). Python scalars are left as they are: they mix
     with any backend. A missing backend raises :class:`BackendUnavailableError` naming the
     extra to install.
     """
@@ -291,7 +292,10 @@ def to_device(tree, backend: str = "cupy", *, chunks="auto"):
             return xp.asarray(x)
         if module_of(x).__name__ == "dask.array":
             return x if chunks == "auto" else x.rechunk(chunks)
-        return xp.from_array(x, chunks=chunks)
+        c = chunks
+        if isinstance(c, tuple) and len(c) > x.ndim:
+            c = c[: x.ndim]  # rows-first: (100_000, -1) chunks vectors by rows too
+        return xp.from_array(x, chunks=c)
 
     return tree_map(leaf, tree)
 
