@@ -326,3 +326,18 @@ def test_missing_scipy_names_the_extra(monkeypatch):
     # the functions computed with the array module alone do not need SciPy
     np.testing.assert_allclose(sp.expit(np.array([0.0])), [0.5])
     np.testing.assert_allclose(sp.logsumexp(np.array([0.0, 0.0])), np.log(2))
+
+
+def test_cupy_arrays_use_cupyx_special(monkeypatch):
+    import types
+
+    from adgraph.ops.special import _special
+
+    cupyx = types.ModuleType("cupyx")
+    cupyx.scipy = types.ModuleType("cupyx.scipy")
+    cupyx.scipy.special = types.ModuleType("cupyx.scipy.special")
+    monkeypatch.setitem(sys.modules, "cupyx", cupyx)
+    monkeypatch.setitem(sys.modules, "cupyx.scipy", cupyx.scipy)
+    monkeypatch.setitem(sys.modules, "cupyx.scipy.special", cupyx.scipy.special)
+    assert _special(types.ModuleType("cupy"), "erf") is cupyx.scipy.special
+    assert _special(np, "erf") is ss

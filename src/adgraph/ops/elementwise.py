@@ -177,7 +177,7 @@ negative_p.needs = (_NONE,)
 
 
 def positive(x, /):
-    """Elementwise :math:`+x` (the identity)."""
+    """Elementwise :math:`+x`: the identity, derivative 1 (returns ``x`` itself)."""
     return x
 
 
@@ -695,7 +695,12 @@ real_p = elementwise(
 
 
 def real(val, /):
-    r"""Real part :math:`\operatorname{Re} z` (the array itself for real input)."""
+    r"""Real part :math:`\operatorname{Re} z` (the array itself for real input).
+
+    Linear: :math:`\dot y = \operatorname{Re} \dot z`. In adgraph's complex convention the
+    gradient of :math:`\operatorname{Re} z` is 1 (:math:`\partial/\partial x - i\,
+    \partial/\partial y` of :math:`x`).
+    """
     if getattr(val, "dtype", None) is not None and val.dtype.kind != "c":
         return val
     return real_p.bind(val)
@@ -713,7 +718,12 @@ imag_p = elementwise(
 
 
 def imag(val, /):
-    r"""Imaginary part :math:`\operatorname{Im} z` (zeros for real input, no derivative)."""
+    r"""Imaginary part :math:`\operatorname{Im} z` (zeros for real input).
+
+    Linear: :math:`\dot y = \operatorname{Im} \dot z`; the gradient of
+    :math:`\operatorname{Im} z` is :math:`-i` (:math:`\partial/\partial x - i\,
+    \partial/\partial y` of :math:`y`), and 0 for real input.
+    """
     return imag_p.bind(val)
 
 
@@ -729,7 +739,11 @@ conj_p = elementwise(
 
 
 def conj(x, /):
-    r"""Complex conjugate :math:`\bar z` (the array itself for real input)."""
+    r"""Complex conjugate :math:`\bar z` (the array itself for real input).
+
+    Linear (over the reals): :math:`\dot y = \overline{\dot z}` and the cotangent is
+    conjugated back, :math:`\bar z = \overline{\bar y}`.
+    """
     if getattr(x, "dtype", None) is not None and x.dtype.kind != "c":
         return x
     return conj_p.bind(x)
@@ -762,8 +776,13 @@ angle_p = elementwise(
 
 
 def angle(z, deg=False):
-    r"""Argument of a complex number, :math:`\operatorname{atan2}(\operatorname{Im} z,
-    \operatorname{Re} z)`, in radians (degrees if ``deg``)."""
+    r"""Argument of a complex number, :math:`\theta = \operatorname{atan2}(\operatorname{Im}
+    z, \operatorname{Re} z)`, in radians (degrees if ``deg``).
+
+    :math:`\dot\theta = \operatorname{Im}(\dot z / z)`, so the gradient is :math:`-i/z`
+    (0 at 0). For real input the angle (0 or :math:`\pi`) is piecewise constant: derivative
+    0.
+    """
     a = angle_p.bind(z)
     return multiply(a, 180.0 / _PI) if deg else a
 
@@ -788,6 +807,7 @@ for _p, _n in [
 
 # ------------------------------------------------------------------ non-differentiable
 def _nd(name, impl, nargs, doc):
+    doc = doc + " The result carries no derivative (it is never traced)."
     p = nondiff(name, impl, doc=doc)
     return _wrap(p, name, nargs, doc)
 
