@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adgraph.core.pytree import tree_leaves
 from adgraph.test_util import check_grads
 
 SHAPES = [(), (3,), (2, 3)]
@@ -38,12 +39,13 @@ def check_all_dtypes(f, *args, order=2, modes=("fwd", "rev"), dtypes=FLOAT_DTYPE
             np.asarray(a).astype(dt) if np.asarray(a).dtype.kind in "fc" else a for a in args
         )
         out = f(*cast)
-        o = np.asarray(out)
-        if o.dtype.kind in "fc" and np.dtype(dt).kind in "fc":
-            want = np.dtype(dt)
-            if o.dtype.kind == "c" and want.kind == "f":
-                want = np.result_type(want, np.complex64)
-            if o.dtype.kind == "f" and want.kind == "c":
-                want = np.finfo(want).dtype
-            assert o.dtype.itemsize <= want.itemsize, f"{o.dtype} from {dt} input"
+        for o in tree_leaves(out):
+            o = np.asarray(o)
+            if o.dtype.kind in "fc" and np.dtype(dt).kind in "fc":
+                want = np.dtype(dt)
+                if o.dtype.kind == "c" and want.kind == "f":
+                    want = np.result_type(want, np.complex64)
+                if o.dtype.kind == "f" and want.kind == "c":
+                    want = np.finfo(want).dtype
+                assert o.dtype.itemsize <= want.itemsize, f"{o.dtype} from {dt} input"
         check_grads(f, cast, order=order, modes=modes, **tols)

@@ -245,8 +245,8 @@ def _node_vjp(node, ct):
     ans = node.ans
     if prim.multiple_results:
         ct = [
-            basic.zeros(s, d, ans) if c is None else c
-            for c, s, d in zip(ct, node.shape, node.dtype)
+            basic.zeros(s, d, a) if c is None else c
+            for c, s, d, a in zip(ct, node.shape, node.dtype, ans)
         ]
     if type(rule) is not tuple:
         wanted = tuple(p is not None for p in parents)

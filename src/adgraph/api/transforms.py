@@ -20,6 +20,7 @@ from ..ad.forward import JVPTrace, JVPTracer, apply_tangent_rule
 from ..ad.reverse import ReverseTrace, ReverseTracer, backward, toposort_nodes
 from ..core.pytree import tree_flatten, tree_map, tree_unflatten
 from ..core.trace import Tracer, trace_scope
+from ..core.xp import module_of
 from ..ops import shapes
 from ..ops.misc import stop_gradient
 
@@ -219,7 +220,8 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 "to differentiate a holomorphic function, or take abs/real first"
             )
         if type(y) is ReverseTracer and y._trace is trace:
-            found = backward([y], [np.ones((), dtype=dt) if type(y.value).__module__ == "numpy" else _zeros_like(y.value) + 1], free=True)  # seed in y's array module
+            seed = module_of(y.value).ones((), dtype=dt)  # in the output's array module
+            found = backward([y], [seed], free=True)
             value = y.value
         else:
             found = {}
