@@ -76,15 +76,17 @@ def _xp_of(x):
     return module_of(x)
 
 
-def split_index(idx):
+def split_index(idx, like=None):
     """(static skeleton tuple, list of array parts) for an indexing expression.
 
     Lists become arrays; concrete boolean masks become the integer arrays of their nonzero
     positions (one per mask dimension, as NumPy reads them); 0-d integer arrays become
-    Python integers.
+    Python integers. With ``like`` (the array indexed), NumPy index arrays are moved to its
+    array module (a CuPy array indexed by a NumPy mask or list).
     """
     if not isinstance(idx, tuple):
         idx = (idx,)
+    xp = _np if like is None else _xp_of(like)
     skel = []
     arrays = []
     for i in idx:
@@ -102,6 +104,8 @@ def split_index(idx):
                 if i.ndim == 0 and kind in "iu":
                     skel.append(int(i))
                     continue
+                if xp is not _np and isinstance(i, _np.ndarray):
+                    i = xp.asarray(i)
                 if kind == "b" and i.ndim > 0:
                     for part in module_of(i).nonzero(i):
                         skel.append(_Slot(len(arrays)))
@@ -301,7 +305,7 @@ def getitem(x, idx):
     \mathrm{idx}, \bar y)` -- an element selected twice receives both contributions.
     Index arrays carry no derivative; they may be traced by ``vmap`` (batched gathers).
     """
-    skel, arrays = split_index(idx)
+    skel, arrays = split_index(idx, x)
     return getitem_p.bind(x, *arrays, skel=skel)
 
 
@@ -407,7 +411,7 @@ def scatter_add(x, idx, values):
     :math:`\bar v = \bar y[\mathrm{idx}]` (summed down to the shape of ``values`` where
     they were broadcast).
     """
-    skel, arrays = split_index(idx)
+    skel, arrays = split_index(idx, x)
     return scatter_add_p.bind(x, *arrays, values, skel=skel)
 
 
@@ -647,7 +651,7 @@ class _IndexUpdateRef:
                 f".at[...]: mode={mode!r} is not supported; out-of-bound indices raise "
                 "IndexError as in NumPy (mode=None)"
             )
-        skel, arrays = split_index(self.idx)
+        skel, arrays = split_index(self.idx, self.x)
         return prim.bind(self.x, *arrays, values, skel=skel)
 
     def get(self, *, indices_are_sorted=False, unique_indices=False, mode=None):
@@ -812,7 +816,9 @@ def _argsort_batch(vals, batched, size, *, axis, kind):
 
 argsort_p = Primitive(
     "argsort",
-    lambda xp, x, *, axis, kind: xp.argsort(x, axis=axis, kind=kind),
+    lambda xp, x, *, axis, kind: xp.argsort(
+        x, axis=axis, **({} if kind is None else {"kind": kind})
+    ),
     nondiff=True,
     batch=_argsort_batch,
     doc="Indices that sort x along an axis (integers: no derivative).",

@@ -1178,8 +1178,11 @@ def _rank_batch(vals, batched, size, **params):
 
 
 def _rank_impl(xp, a, *, tol, hermitian, rtol):
-    kw = {} if rtol is None else {"rtol": rtol}
-    return xp.linalg.matrix_rank(a, tol=tol, hermitian=hermitian, **kw)
+    # only the arguments given, so that array modules with fewer options (CuPy) work
+    kw = {k: v for k, v in (("tol", tol), ("rtol", rtol)) if v is not None}
+    if hermitian:
+        kw["hermitian"] = True
+    return xp.linalg.matrix_rank(a, **kw)
 
 
 matrix_rank_p = Primitive(
