@@ -220,7 +220,8 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 "to differentiate a holomorphic function, or take abs/real first"
             )
         if type(y) is ReverseTracer and y._trace is trace:
-            seed = module_of(y.value).ones((), dtype=dt)  # in the output's array module
+            inner = y.value.primal_value() if isinstance(y.value, Tracer) else y.value
+            seed = module_of(inner).ones((), dtype=dt)  # in the output's array module
             found = backward([y], [seed], free=True)
             value = y.value
         else:
