@@ -311,22 +311,44 @@ def getitem(x, idx):
 
 # ------------------------------------------------------------------ scatters
 def _ufunc_at(xp, name, out, idx, upd):
-    """``xp.<name>.at(out, idx, upd)`` (unbuffered, repeated indices accumulate)."""
+    """``xp.<name>.at(out, idx, upd)``: unbuffered, repeated indices accumulate.
+
+    NumPy's ``ufunc.at`` is used as it is, and CuPy's for ``add`` (or ``cupyx``'s
+    scatter_add). Other array modules and ufuncs go by rounds (:func:`_apply_rounds`)."""
     uf = getattr(xp, name)
-    if hasattr(uf, "at"):
+    if xp.__name__ == "numpy" or (name == "add" and hasattr(uf, "at")):
         uf.at(out, idx, upd)
         return
-    if xp.__name__ == "cupy":  # pragma: no cover - needs a GPU
+    if name == "add" and xp.__name__ == "cupy":  # pragma: no cover - needs a GPU
         import cupyx
 
-        fn = {"add": "scatter_add", "maximum": "scatter_max", "minimum": "scatter_min"}.get(name)
-        if fn is not None:
-            getattr(cupyx, fn)(out, idx, upd)
-            return
-    raise OpError(  # pragma: no cover - backend dependent
-        f"indexing: the array module {xp.__name__} has no unbuffered {name}.at for "
-        "scatters with index arrays"
-    )
+        cupyx.scatter_add(out, idx, upd)
+        return
+    lin, vals = _flat_updates(xp, out, idx, upd)
+    _apply_rounds(xp, uf, out.reshape(-1), lin, vals)
+
+
+def _flat_updates(xp, out, idx, upd):
+    """The flat positions written by ``out[idx] = upd`` and the values, one per write."""
+    lin = xp.arange(out.size).reshape(out.shape)[idx]
+    vals = xp.broadcast_to(xp.asarray(upd, dtype=out.dtype), lin.shape)
+    return lin.reshape(-1), vals.reshape(-1)
+
+
+def _apply_rounds(xp, op, flat, lin, vals):
+    """``flat[lin[k]] = op(flat[lin[k]], vals[k])`` for every k, repeated positions
+    included, with plain gathers and assignments: each round writes the updates that won
+    their position's write (exactly one per position) and keeps the rest for the next
+    round, so there are as many rounds as the most repeated position has updates."""
+    board = xp.full(flat.shape, -1, dtype=lin.dtype)
+    while lin.size:
+        ids = xp.arange(lin.size)
+        board[lin] = ids
+        win = board[lin] == ids
+        pos = lin[win]
+        flat[pos] = op(flat[pos], vals[win])
+        lose = ~win
+        lin, vals = lin[lose], vals[lose]
 
 
 def _scatter_impl(ufunc, basic):
@@ -419,7 +441,18 @@ def scatter_add(x, idx, values):
 def _set_impl(xp, x, *rest, skel):
     arrays, v = rest[:-1], rest[-1]
     out = xp.array(x, copy=True)
-    out[join_index(skel, arrays)] = v
+    idx = join_index(skel, arrays)
+    if not arrays or xp.__name__ == "numpy":
+        out[idx] = v  # NumPy: the last write to a repeated position wins
+        return out
+    # Elsewhere the order of colliding writes is unspecified: pick the last one
+    # explicitly (the largest update number per position), as NumPy does.
+    lin, vals = _flat_updates(xp, out, idx, v)
+    ids = xp.arange(lin.size)
+    last = xp.full(out.size, -1, dtype=ids.dtype)
+    _apply_rounds(xp, xp.maximum, last, lin, ids)
+    win = last[lin] == ids
+    out.reshape(-1)[lin[win]] = vals[win]
     return out
 
 
@@ -624,9 +657,9 @@ class _IndexUpdateRef:
     derivative; ``x`` and the values do:
 
     * ``set(v)``: :math:`\bar x = \bar y` with zeros at idx, :math:`\bar v = \bar y[idx]`.
-      With a repeated index the last write wins (NumPy's assignment order; on backends
-      whose assignment order is unspecified, such as CuPy, which write survives is too),
-      and only the surviving write receives a derivative.
+      With a repeated index the last write wins, as in NumPy (also on CuPy, whose own
+      assignment leaves the order of colliding writes unspecified), and only the
+      surviving write receives a derivative.
     * ``add(v)``: repeated indices accumulate; :math:`\bar x = \bar y`,
       :math:`\bar v = \bar y[idx]`.
     * ``multiply(v)``: repeated indices multiply;

@@ -279,9 +279,18 @@ def _solve_batch(vals, batched, size, **params):
     return solve_p.bind(*_align_stacks(vals, batched, (2, 2)))
 
 
+def _solve_impl(xp, a, b):
+    if a.shape[:-2] != b.shape[:-2] and xp.__name__ != "numpy":
+        # CuPy does not broadcast the stack axes of a against those of b
+        lead = tuple(_np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+        a = xp.broadcast_to(a, lead + a.shape[-2:])
+        b = xp.broadcast_to(b, lead + b.shape[-2:])
+    return xp.linalg.solve(a, b)
+
+
 solve_p = Primitive(
     "linalg_solve",
-    lambda xp, a, b: xp.linalg.solve(a, b),
+    _solve_impl,
     tangent=_solve_tangent,
     vjp=_solve_vjp,
     batch=_solve_batch,
