@@ -233,7 +233,7 @@ def fmt_value(v, digits: int = 3, max_items: int = 4) -> str:
 
 # ---------------------------------------------------------------------- templates
 _TEMPLATE_TOKEN = re.compile(
-    r"(?P<ph>\{(?:\d+|out)\})|(?P<fn>[A-Za-z_][A-Za-z_0-9]*)(?=\()|"
+    r"(?P<ph>\{(?:\d+|[a-z_]+)\})|(?P<fn>[A-Za-z_][A-Za-z_0-9]*)(?=\()|"
     r"(?P<num>\d+(?:\.\d+)?)|(?P<op>\^|[-+/(),=])"
 )
 
@@ -334,10 +334,11 @@ _PRIMAL_SRC = {
     "negative": "-{0}",
     "power": "{0}^{1}",
     "square": "{0}^2",
+    "integer_pow": "{0}^{n}",
     "log": "ln({0})",
     "reciprocal": "1/{0}",
 }
-_VALUE_SRC = {"multiply": "{0}({1})"}
+_VALUE_SRC = {"multiply": "{0}({1})", "negative": "-({0})"}
 
 # Local partial derivatives d out / d arg_k, per argument; ONE and MINUS_ONE are exact.
 ONE = "1"
@@ -363,7 +364,20 @@ _PARTIAL_SRC = {
     "reciprocal": ("-{out}^2",),
     "power": ("{1} {0}^({1} - 1)", "{out} ln({0})"),
     "arctan": ("1/(1 + {0}^2)",),
+    "arcsin": ("1/sqrt(1 - {0}^2)",),
+    "arccos": ("-1/sqrt(1 - {0}^2)",),
+    "arcsinh": ("1/sqrt({0}^2 + 1)",),
+    "arccosh": ("1/sqrt({0}^2 - 1)",),
+    "arctanh": ("1/(1 - {0}^2)",),
+    "exp2": ("ln(2) {out}",),
+    "log2": ("1/({0} ln(2))",),
+    "log10": ("1/({0} ln(10))",),
+    "cbrt": ("1/(3 {out}^2)",),
+    "abs": ("sign({0})",),
+    "expit": ("{out} (1 - {out})",),
 }
+# Templates that use a node's parameters (``{n}``) besides its arguments.
+PARAM_TEMPLATES = {"integer_pow": ("n",)}
 
 PRIMAL = {k: parse_template(v) for k, v in _PRIMAL_SRC.items()}
 VALUE = {k: parse_template(v) for k, v in _VALUE_SRC.items()}

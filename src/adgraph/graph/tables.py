@@ -36,6 +36,7 @@ from .ir import Const, Node
 from .notation import (
     MINUS_ONE,
     ONE,
+    PARAM_TEMPLATES,
     PARTIALS,
     PRIMAL,
     VALUE,
@@ -314,7 +315,10 @@ def expression(node, names: _Names, values: bool = False) -> list:
         tpl = VALUE.get(node.op)
     if tpl is None:
         tpl = PRIMAL.get(node.op)
-    if tpl is not None and not (node.params and node.op not in ("power",)):
+    pnames = PARAM_TEMPLATES.get(node.op, ())
+    if tpl is not None and set(node.params) <= set(pnames):
+        for k in pnames:
+            atoms[k] = [Num(fmt_number(node.params[k], names.digits))]
         return substitute(tpl, atoms)
     toks: list = [Fn(node.op), "("]
     for k in range(len(node.inputs)):
@@ -392,23 +396,26 @@ def _partial_tokens(consumer, k, names: _Names):
     table = PARTIALS.get(consumer.op)
     if consumer.op == "item":
         return "one", []
-    if table is None or k >= len(table) or (consumer.params and consumer.op != "power"):
-        return "generic", [Partial(names.sym(consumer), names.atom(consumer.inputs[k])[0])]
-    p = table[k]
+    generic = "generic", [Partial(names.sym(consumer), names.atom(consumer.inputs[k])[0])]
+    extra_params = set(consumer.params) - set(PARAM_TEMPLATES.get(consumer.op, ()))
+    if consumer.op != "integer_pow" and (table is None or k >= len(table) or extra_params):
+        return generic
+    p = table[k] if table is not None else None
     if p == ONE:
         return "one", []
     if p == MINUS_ONE:
         return "minus_one", []
     subs = {str(m): names.atom(i) for m, i in enumerate(consumer.inputs)}
     subs["out"] = [names.sym(consumer)]
-    if (
+    const_pow = (
         consumer.op == "power"
         and k == 0
         and isinstance(consumer.inputs[1], Const)
-        and (consumer.inputs[1].shape == ())
-    ):
+        and consumer.inputs[1].shape == ()
+    )
+    if const_pow or consumer.op == "integer_pow":
         # x^c: c x^(c-1) with the exponent worked out
-        c = consumer.inputs[1].value
+        c = consumer.params["n"] if consumer.op == "integer_pow" else consumer.inputs[1].value
         c1 = fmt_number(c - 1, names.digits)
         base = names.atom(consumer.inputs[0])
         toks = [Num(fmt_number(c, names.digits)), " ", *base]
@@ -429,7 +436,7 @@ def _term(kind, ptoks, d, derivative_first: bool):
     if kind == "minus_one":
         return ["-", d]
     if kind == "recip":
-        den = ptoks if len(ptoks) == 1 else ["(", *ptoks, ")"]
+        den = ["(", *ptoks, ")"] if _needs_brackets(ptoks) else ptoks
         return [d, "/", *den]
     p = ["(", *ptoks, ")"] if kind == "expr" and _needs_brackets(ptoks) else ptoks
     if kind == "expr" and ptoks and ptoks[0] == "-":

@@ -1,0 +1,574 @@
+"""The ``adgraph`` command: differentiate an expression and show how, compare the three ways
+to differentiate, and run the worked examples.
+
+::
+
+    adgraph diff "x1*x2 + x2 - log(x1)" --at x1=2 x2=4
+    adgraph diff "x1*x2 + x2 - log(x1)" --at x1=2 x2=4 --hessian --graph trace.svg
+    adgraph compare "tanh(w*1.5 + 0.1)" --at w=0.5
+    adgraph examples
+    adgraph examples run quadratic
+
+Expressions are parsed by :mod:`adgraph.expr` (never evaluated as Python). Every refusal --
+a malformed or disallowed expression, missing, extra or non-numeric ``--at`` values, an
+unknown option -- is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+__all__ = ["main", "build_parser"]
+
+EXIT_USAGE = 2
+
+
+class CLIError(Exception):
+    """A refusal: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with every error reported on one line."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+# ---------------------------------------------------------------------- arguments
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = _Parser(
+        prog="adgraph",
+        description="Automatic differentiation with the computation graph in view.",
+        epilog="Run 'adgraph COMMAND --help' for the options of each command.",
+    )
+    p.add_argument("--version", action="version", version=f"adgraph {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    expr_help = (
+        "the expression: numbers, variables, + - * / ** (and unary -), parentheses, the "
+        "constants pi and e, and the functions exp, log (ln), sqrt, sin, cos, tan, tanh, "
+        "arcsin, ... ('-' reads it from standard input)"
+    )
+    d = sub.add_parser(
+        "diff",
+        help="value, gradient (and Hessian) of an expression, with its evaluation traces",
+        description="Differentiate an expression at a point and print its value, gradient "
+        "and evaluation-trace tables (forward primal, forward tangent, reverse adjoint).",
+    )
+    d.add_argument("expression", help=expr_help)
+    d.add_argument(
+        "--at",
+        nargs="+",
+        required=True,
+        metavar="NAME=VALUE",
+        help="the point: one NAME=VALUE per variable (their order numbers the inputs)",
+    )
+    d.add_argument(
+        "--mode",
+        choices=("forward", "reverse", "both"),
+        default="both",
+        help="forward: gradient by tangents (one trace per input); reverse: by one "
+        "adjoint sweep; both (default): reverse gradient, all three tables",
+    )
+    d.add_argument(
+        "--seed",
+        nargs="+",
+        metavar="NAME=VALUE",
+        help="tangent direction for the forward tangent trace (default: 1 for the "
+        "first variable, 0 for the others)",
+    )
+    d.add_argument(
+        "--hessian",
+        action="store_true",
+        help="also the Hessian (forward-over-reverse) and the trace of H times the seed",
+    )
+    d.add_argument(
+        "--graph",
+        metavar="FILE",
+        help="write the computation graph: .dot/.gv, .mmd (Mermaid), or .svg/.png/.pdf "
+        "(these need Graphviz's dot program)",
+    )
+    d.add_argument(
+        "--format",
+        choices=("text", "markdown", "latex", "json"),
+        default="text",
+        help="output format (default text)",
+    )
+    d.add_argument(
+        "--digits", type=int, default=3, help="decimals shown in the trace tables (default 3)"
+    )
+
+    c = sub.add_parser(
+        "compare",
+        help="automatic vs finite-difference vs symbolic (SymPy) derivatives",
+        description="Differentiate an expression three ways: AD, finite differences over a "
+        "sweep of steps, and SymPy (optional extra: pip install adgraph[sympy]).",
+    )
+    c.add_argument("expression", help=expr_help)
+    c.add_argument(
+        "--at",
+        nargs="+",
+        required=True,
+        metavar="NAME=VALUE",
+        help="the point: one NAME=VALUE per variable",
+    )
+    c.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="output format (default text)",
+    )
+    c.add_argument("--no-sympy", action="store_true", help="skip the symbolic derivative")
+
+    e = sub.add_parser(
+        "examples",
+        help="list or run the worked examples",
+        description="List the worked examples, or run one.",
+    )
+    esub = e.add_subparsers(dest="action", metavar="ACTION")
+    esub.add_parser(
+        "list", help="list the examples (the default)", description="List the worked examples."
+    )
+    r = esub.add_parser(
+        "run",
+        help="run an example: adgraph examples run NAME [OPTIONS...]",
+        description="Run a worked example; options after NAME go to the example "
+        "(try: adgraph examples run NAME --help).",
+    )
+    r.add_argument("name", help="the example's name (see 'adgraph examples')")
+    r.add_argument("args", nargs=argparse.REMAINDER, help="options passed to the example")
+    return p
+
+
+_OPTIONS = {
+    "-h",
+    "--help",
+    "--at",
+    "--mode",
+    "--seed",
+    "--hessian",
+    "--graph",
+    "--format",
+    "--digits",
+    "--no-sympy",
+}
+
+
+def _protect_expression(argv):
+    """An expression starting with '-' (``-x**2``) is not an option: hide its sign from
+    argparse with a leading space (the parser ignores spaces)."""
+    argv = list(argv)
+    if len(argv) >= 2 and argv[0] in ("diff", "compare"):
+        a = argv[1]
+        if a.startswith("-") and a != "-" and a.split("=")[0] not in _OPTIONS:
+            argv[1] = " " + a
+    return argv
+
+
+def _assignments(items, what) -> dict:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise CLIError(f"{what}: expected NAME=VALUE, got {item[:40]!r}")
+        name, _, text = item.partition("=")
+        name = name.strip()
+        if not name or not (
+            name[0].isalpha() and name.isascii() and name.replace("_", "a").isalnum()
+        ):
+            raise CLIError(f"{what}: {name[:40]!r} is not a variable name")
+        if name in out:
+            raise CLIError(f"{what}: {name} is given twice")
+        try:
+            v = float(text)
+        except ValueError:
+            raise CLIError(f"{what}: {name}={text[:40]!r} is not a number") from None
+        if not math.isfinite(v):
+            raise CLIError(f"{what}: {name}={text[:40]} is not a finite number")
+        out[name] = v
+    return out
+
+
+def _load_expression(text, at_items):
+    from .expr import CONSTANTS, parse
+
+    if text == "-":
+        text = sys.stdin.read(20_001)
+    expr = parse(text)
+    at = _assignments(at_items, "--at")
+    for name in at:
+        if name in CONSTANTS:
+            raise CLIError(
+                f"--at: {name} is the constant {CONSTANTS[name]:.6g}; rename the variable"
+            )
+    if not expr.variables:
+        raise CLIError("the expression has no variables to differentiate")
+    missing = [v for v in expr.variables if v not in at]
+    if missing:
+        raise CLIError(f"--at: no value for {missing[0]} (give --at {missing[0]}=VALUE)")
+    extra = [v for v in at if v not in expr.variables]
+    if extra:
+        raise CLIError(f"--at: {extra[0]} does not appear in the expression")
+    names = list(at)
+    return expr, names, [np.float64(at[n]) for n in names]
+
+
+# ---------------------------------------------------------------------- diff
+def _num(x, digits=12):
+    x = float(x)
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.{digits}g}"
+
+
+def _cmd_diff(args, out) -> int:
+    import adgraph as ad
+
+    from .graph import trace, trace_hvp
+    from .graph.render import graphviz_available, save
+    from .graph.tables import adjoint_table, primal_table, tangent_table
+
+    expr, names, vals = _load_expression(args.expression, args.at)
+    f = expr.function(names)
+    if args.digits < 0 or args.digits > 15:
+        raise CLIError("--digits must be between 0 and 15")
+    if args.graph:
+        ext = os.path.splitext(args.graph)[1].lower()
+        if ext not in (".dot", ".gv", ".mmd", ".svg", ".png", ".pdf"):
+            raise CLIError(
+                f"--graph: unknown picture format {ext or args.graph!r}; use .dot, "
+                ".gv, .mmd, .svg, .png or .pdf"
+            )
+        if ext in (".svg", ".png", ".pdf") and not graphviz_available():
+            from .graph.render import INSTALL_HINT
+
+            raise CLIError(f"--graph {args.graph}: {INSTALL_HINT}")
+    seed = None
+    if args.seed:
+        s = _assignments(args.seed, "--seed")
+        unknown = [k for k in s if k not in names]
+        if unknown:
+            raise CLIError(f"--seed: {unknown[0]} is not a variable of the expression")
+        seed = [s.get(n, 0.0) for n in names]
+    digits = args.digits
+
+    with np.errstate(all="ignore"):
+        graph = trace(f, *vals)
+        value = graph.outputs[0].value
+        argnums = tuple(range(len(names)))
+        if args.mode == "forward":
+            grads = [
+                ad.jvp(f, tuple(vals), tuple(np.float64(i == k) for i in range(len(names))))[1]
+                for k in range(len(names))
+            ]
+        else:
+            grads = list(ad.grad(f, argnums=argnums)(*vals))
+        grads = [float(g) for g in grads]
+        tables = [primal_table(graph, digits)]
+        if args.mode == "forward":
+            seeds = [seed] if seed is not None else list(range(len(names)))
+            for sd in seeds:
+                t = tangent_table(graph, sd, digits)
+                t.title = f"Forward tangent trace ({_seed_text(names, sd)})"
+                tables.append(t)
+        elif args.mode == "both":
+            t = tangent_table(graph, seed, digits)
+            t.title = f"Forward tangent trace ({_seed_text(names, seed)})"
+            tables.append(t)
+        if args.mode in ("reverse", "both"):
+            tables.append(adjoint_table(graph, None, digits))
+        hess = hvp_table = None
+        if args.hessian:
+            h = ad.hessian(f, argnums=argnums)(*vals)
+            hess = np.array(
+                [[float(h[i][j]) for j in range(len(names))] for i in range(len(names))]
+            )
+            v = seed if seed is not None else [float(k == 0) for k in range(len(names))]
+            hg = trace_hvp(f, tuple(vals), tuple(np.float64(x) for x in v), names=names)
+            hvp_table = primal_table(hg, digits)
+            hvp_table.title = f"Forward-over-reverse trace of H v, v = ({_vec(v)})"
+    if args.graph:
+        save(
+            graph,
+            args.graph,
+            tangents=seed if seed is not None else True,
+            adjoints=True,
+            digits=digits,
+        )
+
+    fmt = args.format
+    if fmt == "json":
+        doc = {
+            "expression": expr.source,
+            "variables": names,
+            "at": {n: float(v) for n, v in zip(names, vals, strict=True)},
+            "value": _jfloat(value),
+            "gradient": {n: _jfloat(g) for n, g in zip(names, grads, strict=True)},
+            "mode": args.mode,
+            "traces": [t.to_dict() for t in tables],
+            "graph": _graph_json(graph),
+        }
+        if hess is not None:
+            doc["hessian"] = [[_jfloat(x) for x in row] for row in hess]
+            doc["hessian_trace"] = hvp_table.to_dict()
+        if args.graph:
+            doc["graph_file"] = args.graph
+        out.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+
+    header_at = ", ".join(f"{n} = {_num(v)}" for n, v in zip(names, vals, strict=True))
+    how = {
+        "reverse": "reverse mode: one forward pass, one adjoint sweep",
+        "both": "reverse mode: one forward pass, one adjoint sweep",
+        "forward": f"forward mode: {len(names)} tangent pass(es), one per variable",
+    }[args.mode]
+    sig = f"f({', '.join(names)})"
+    if fmt == "text":
+        lines = [
+            f"{sig} = {expr.source}",
+            f"at {header_at}",
+            "",
+            f"value     f = {_num(value)}",
+            f"gradient  ({how})",
+        ]
+        lines += [f"  df/d{n} = {_num(g)}" for n, g in zip(names, grads, strict=True)]
+        body = [t.to_text() for t in tables]
+        if hess is not None:
+            body.append(_hessian_text(hess, names))
+            body.append(hvp_table.to_text())
+        out.write("\n".join(lines) + "\n\n" + "\n\n".join(body) + "\n")
+    elif fmt == "markdown":
+        lines = [
+            f"**{sig} = {expr.source}** at {header_at}",
+            "",
+            f"- value: f = {_num(value)}",
+            "- gradient ("
+            + how
+            + "): "
+            + ", ".join(f"df/d{n} = {_num(g)}" for n, g in zip(names, grads, strict=True)),
+        ]
+        body = [t.to_markdown() for t in tables]
+        if hess is not None:
+            body.append(_hessian_markdown(hess, names))
+            body.append(hvp_table.to_markdown())
+        out.write("\n".join(lines) + "\n\n" + "\n\n".join(body) + "\n")
+    else:  # latex
+        grad_tex = ", ".join(_num(g) for g in grads)
+        lines = [
+            f"% {sig} = {expr.source} at {header_at}",
+            f"f = {_num(value)}, \\quad \\nabla f = ({grad_tex})",
+            "",
+        ]
+        body = [t.to_latex() for t in tables]
+        if hess is not None:
+            rows = r" \\ ".join(" & ".join(_num(x) for x in row) for row in hess)
+            body.append(rf"H = \begin{{pmatrix}} {rows} \end{{pmatrix}}")
+            body.append(hvp_table.to_latex())
+        out.write("\n".join(lines) + "\n" + "\n\n".join(body) + "\n")
+    if args.graph:
+        out.write(f"\ngraph written to {args.graph}\n" if fmt == "text" else "")
+    if not math.isfinite(float(value)):
+        sys.stderr.write("adgraph: note: the value is not finite at this point\n")
+    return 0
+
+
+def _seed_text(names, seed):
+    if seed is None:
+        seed = 0
+    if isinstance(seed, int):
+        seed = [float(k == seed) for k in range(len(names))]
+    return ", ".join(f"d{n} = {_num(s)}" for n, s in zip(names, seed, strict=True))
+
+
+def _vec(v):
+    return ", ".join(_num(x) for x in v)
+
+
+def _jfloat(x):
+    x = float(x)
+    return x if math.isfinite(x) else str(x)
+
+
+def _hessian_text(h, names):
+    w = max([len(n) for n in names] + [len(_num(x)) for x in h.ravel()]) + 2
+    lines = ["Hessian (forward-over-reverse)", " " * w + "".join(n.rjust(w) for n in names)]
+    for n, row in zip(names, h, strict=True):
+        lines.append(n.rjust(w) + "".join(_num(x).rjust(w) for x in row))
+    return "\n".join(lines)
+
+
+def _hessian_markdown(h, names):
+    lines = ["| Hessian | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for n, row in zip(names, h, strict=True):
+        lines.append(f"| **{n}** | " + " | ".join(_num(x) for x in row) + " |")
+    return "\n".join(lines)
+
+
+def _graph_json(graph):
+    labels = graph.labels()
+    from .graph.ir import Node
+    from .graph.tables import _jsonable
+
+    nodes = []
+    for n in graph.toposort():
+        ins = []
+        for i in n.inputs:
+            ins.append(f"v{labels[i]}" if isinstance(i, Node) else {"const": _jsonable(i.value)})
+        nodes.append(
+            {
+                "name": f"v{labels[n]}",
+                "op": n.op,
+                "inputs": ins,
+                "params": {k: repr(v) for k, v in n.params.items() if not callable(v)},
+                "shape": list(n.shape) if n.shape is not None else None,
+                "dtype": str(n.dtype),
+                "value": _jsonable(n.value),
+                "level": graph.levels()[n],
+            }
+        )
+    outs = [
+        f"v{labels[o]}" if isinstance(o, Node) else {"const": _jsonable(o.value)}
+        for o in graph.outputs
+    ]
+    return {"nodes": nodes, "outputs": outs}
+
+
+# ---------------------------------------------------------------------- compare
+def _cmd_compare(args, out) -> int:
+    from .compare import compare
+
+    expr, names, vals = _load_expression(args.expression, args.at)
+    f = expr.function(names)
+    with np.errstate(all="ignore"):
+        rep = compare(f, *[float(v) for v in vals], symbolic=not args.no_sympy, names=names)
+    rep.function = f"f({', '.join(names)}) = {expr.source}"
+    if args.format == "json":
+        out.write(json.dumps(rep.to_dict(), indent=2) + "\n")
+    elif args.format == "markdown":
+        out.write(rep.to_markdown() + "\n")
+    else:
+        out.write(str(rep) + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------------- examples
+def _cmd_examples(args, out) -> int:
+    from .examples import EXAMPLES
+
+    if args.action in (None, "list"):
+        width = max(len(n) for n in EXAMPLES)
+        out.write("Worked examples (run one with: adgraph examples run NAME):\n")
+        for name in EXAMPLES:
+            out.write(f"  {name.ljust(width)}  {_describe(name)}\n")
+        return 0
+    return _run_example(args.name, args.args)
+
+
+def _describe(name) -> str:
+    import importlib.util
+
+    from .examples import EXAMPLES
+
+    try:
+        if importlib.util.find_spec(EXAMPLES[name]) is None:
+            return "(not available in this installation yet)"
+    except ModuleNotFoundError:
+        return "(not available in this installation yet)"
+    try:
+        from .examples import load
+
+        return getattr(load(name), "DESCRIPTION", "")
+    except Exception as e:  # an example that fails to import still gets listed
+        return f"(cannot be loaded: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+
+
+def _run_example(name, argv) -> int:
+    from .examples import EXAMPLES, load
+
+    if name not in EXAMPLES:
+        raise CLIError(f"unknown example {name!r}; known examples: {', '.join(EXAMPLES)}")
+    path = EXAMPLES[name]
+    try:
+        module = load(name)
+    except ModuleNotFoundError as e:
+        missing = e.name or ""
+        if missing and (path == missing or path.startswith(missing + ".")):
+            raise CLIError(
+                f"example {name!r} is not available in this installation yet (module {path} "
+                "not found)"
+            ) from None
+        raise CLIError(
+            f"example {name!r} needs a package that is not installed: {e}; try "
+            "pip install 'adgraph[plot,sklearn,scipy]'"
+        ) from None
+    main_fn = getattr(module, "main", None)
+    if main_fn is None:
+        raise CLIError(f"example {name!r} ({path}) has no main(argv) function")
+    rc = main_fn(list(argv))
+    return int(rc or 0)
+
+
+# ---------------------------------------------------------------------- main
+def main(argv=None, out=None) -> int:
+    """Run the ``adgraph`` command with ``argv`` (default: ``sys.argv[1:]``); returns the
+    exit status."""
+    from .expr import ExprError
+
+    out = sys.stdout if out is None else out
+    _safe_encoding(out)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(_protect_expression(argv))
+    except SystemExit as e:  # --help, --version, and usage errors (already printed)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
+    if args.command is None:
+        parser.print_help(out)
+        return 0
+    try:
+        if args.command == "diff":
+            return _cmd_diff(args, out)
+        if args.command == "compare":
+            return _cmd_compare(args, out)
+        return _cmd_examples(args, out)
+    except (CLIError, ExprError) as e:
+        _fail(f"adgraph {args.command}: error: {e}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _fail("adgraph: interrupted")
+        return 130
+    except Exception as e:
+        if os.environ.get("ADGRAPH_DEBUG"):
+            raise
+        msg = str(e).splitlines()[0] if str(e) else ""
+        _fail(
+            f"adgraph {args.command}: error: {type(e).__name__}: {msg} "
+            "(set ADGRAPH_DEBUG=1 to see the traceback)"
+        )
+        return 1
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(" ".join(message.split()) + "\n")
+
+
+def _safe_encoding(stream) -> None:
+    # Trace tables use a few non-ASCII symbols (dots and bars over v, subscripts); on a
+    # terminal that cannot show them, replace rather than fail.
+    enc = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+    if enc and enc != "utf8" and hasattr(stream, "reconfigure"):
+        try:
+            stream.reconfigure(errors="replace")
+        except (ValueError, OSError):
+            pass
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,594 @@
+r"""The three ways to differentiate, side by side: automatic, numerical and symbolic.
+
+:func:`compare` takes a function and a point and reports
+
+* **AD** -- the gradient by reverse mode, its time, and the size of the computation graphs
+  of the function and of its gradient;
+* **finite differences** -- central, :math:`(f(x+h) - f(x-h))/2h`, and forward,
+  :math:`(f(x+h) - f(x))/h`, over a sweep of step sizes ``h``, each with its error against
+  AD. Large steps show truncation error (:math:`O(h^2)` and :math:`O(h)`), small ones
+  round-off (about :math:`\epsilon/h`), so no step is exact;
+* **symbolic differentiation** (SymPy, an optional extra: ``pip install adgraph[sympy]``)
+  -- the function is run on symbols to build one closed-form expression, which SymPy
+  differentiates: the derivative's value, error, time, and the size of the derivative
+  expression against the size of AD's graph. Symbolic expressions repeat shared
+  subexpressions, so their size can grow exponentially with the depth of a composition
+  ("expression swell"); and a function whose Python control flow depends on its input
+  cannot become one expression at all -- SymPy fails, while AD and finite differences
+  follow the branch taken at the point.
+
+:data:`EXAMPLES` holds the founding article's cases: its evaluation-trace function, its
+tanh layer, a composition of depth 10, and its branching function.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+__all__ = ["compare", "Comparison", "EXAMPLES", "SYMPY_HINT"]
+
+SYMPY_HINT = "SymPy is not installed; install the optional extra: pip install adgraph[sympy]"
+
+DEFAULT_STEPS = tuple(10.0 ** (-k) for k in range(1, 13))
+
+
+# ---------------------------------------------------------------------- examples
+def _article(x1, x2):
+    import adgraph.numpy as anp
+
+    return x1 * x2 + x2 - anp.log(x1)
+
+
+def _tanh_layer(w, x=1.5, b=0.1):
+    import adgraph.numpy as anp
+
+    z = w * x + b
+    return (anp.exp(z) + anp.exp(-z)) / (anp.exp(z) - anp.exp(-z))
+
+
+def _composition(x, depth=10):
+    import adgraph.numpy as anp
+
+    for _ in range(depth):
+        x = anp.sin(x) * x + 0.5
+    return x
+
+
+def _branch(x):
+    if x > 2:
+        return x * 2 + 5
+    return x / 2 + 5
+
+
+_article.__name__ = "f"
+_tanh_layer.__name__ = "tanh_layer"
+_composition.__name__ = "composition"
+_branch.__name__ = "branch"
+
+#: name -> (function, point, description)
+EXAMPLES = {
+    "article": (_article, (2.0, 4.0), "y = x1*x2 + x2 - ln(x1), the article's trace example"),
+    "tanh-layer": (
+        _tanh_layer,
+        (0.5,),
+        "(e^(wx+b) + e^-(wx+b)) / (e^(wx+b) - e^-(wx+b)) in w, x=1.5, b=0.1",
+    ),
+    "composition": (_composition, (0.3,), "x -> sin(x)*x + 0.5 composed 10 times"),
+    "branch": (_branch, (3.0,), "x*2 + 5 if x > 2 else x/2 + 5: Python control flow"),
+}
+
+
+# ---------------------------------------------------------------------- SymPy values
+class _Sym:
+    """A SymPy expression dressed as a number, so adgraph.numpy and NumPy ufuncs (and
+    Python operators) build expressions. Comparisons give SymPy relations, whose truth
+    value SymPy refuses to decide -- as the article shows."""
+
+    __slots__ = ("e",)
+    __array_priority__ = 1000
+
+    def __init__(self, e):
+        self.e = e
+
+    @staticmethod
+    def _x(v):
+        if isinstance(v, _Sym):
+            return v.e
+        import sympy
+
+        if isinstance(v, (float, np.floating)):
+            return sympy.Float(float(v))
+        if isinstance(v, (int, np.integer)):
+            return sympy.Integer(int(v))
+        if isinstance(v, np.ndarray) and v.ndim == 0:
+            return _Sym._x(v[()])
+        return sympy.sympify(v)
+
+    def __add__(self, o):
+        return _Sym(self.e + _Sym._x(o))
+
+    def __radd__(self, o):
+        return _Sym(_Sym._x(o) + self.e)
+
+    def __sub__(self, o):
+        return _Sym(self.e - _Sym._x(o))
+
+    def __rsub__(self, o):
+        return _Sym(_Sym._x(o) - self.e)
+
+    def __mul__(self, o):
+        return _Sym(self.e * _Sym._x(o))
+
+    def __rmul__(self, o):
+        return _Sym(_Sym._x(o) * self.e)
+
+    def __truediv__(self, o):
+        return _Sym(self.e / _Sym._x(o))
+
+    def __rtruediv__(self, o):
+        return _Sym(_Sym._x(o) / self.e)
+
+    def __pow__(self, o):
+        return _Sym(self.e ** _Sym._x(o))
+
+    def __rpow__(self, o):
+        return _Sym(_Sym._x(o) ** self.e)
+
+    def __neg__(self):
+        return _Sym(-self.e)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        import sympy
+
+        return _Sym(sympy.Abs(self.e))
+
+    def __lt__(self, o):
+        return self.e < _Sym._x(o)
+
+    def __le__(self, o):
+        return self.e <= _Sym._x(o)
+
+    def __gt__(self, o):
+        return self.e > _Sym._x(o)
+
+    def __ge__(self, o):
+        return self.e >= _Sym._x(o)
+
+    def __bool__(self):
+        return bool(self.e)
+
+    def __float__(self):
+        return float(self.e)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or kwargs:
+            return NotImplemented
+        rule = _ufunc_rules().get(ufunc.__name__)
+        if rule is None:
+            raise TypeError(f"SymPy has no counterpart here for numpy.{ufunc.__name__}")
+        return _Sym(rule(*[_Sym._x(i) for i in inputs]))
+
+
+def _ufunc_rules():
+    import sympy as sp
+
+    return {
+        "add": lambda a, b: a + b,
+        "subtract": lambda a, b: a - b,
+        "multiply": lambda a, b: a * b,
+        "divide": lambda a, b: a / b,
+        "true_divide": lambda a, b: a / b,
+        "power": lambda a, b: a**b,
+        "float_power": lambda a, b: a**b,
+        "negative": lambda a: -a,
+        "positive": lambda a: a,
+        "square": lambda a: a**2,
+        "reciprocal": lambda a: 1 / a,
+        "sqrt": sp.sqrt,
+        "cbrt": lambda a: sp.real_root(a, 3),
+        "exp": sp.exp,
+        "exp2": lambda a: 2**a,
+        "expm1": lambda a: sp.exp(a) - 1,
+        "log": sp.log,
+        "log2": lambda a: sp.log(a, 2),
+        "log10": lambda a: sp.log(a, 10),
+        "log1p": lambda a: sp.log(1 + a),
+        "sin": sp.sin,
+        "cos": sp.cos,
+        "tan": sp.tan,
+        "arcsin": sp.asin,
+        "arccos": sp.acos,
+        "arctan": sp.atan,
+        "sinh": sp.sinh,
+        "cosh": sp.cosh,
+        "tanh": sp.tanh,
+        "arcsinh": sp.asinh,
+        "arccosh": sp.acosh,
+        "arctanh": sp.atanh,
+        "absolute": sp.Abs,
+        "fabs": sp.Abs,
+        "sign": sp.sign,
+        "arctan2": sp.atan2,
+        "hypot": lambda a, b: sp.sqrt(a**2 + b**2),
+        "maximum": sp.Max,
+        "minimum": sp.Min,
+        "fmax": sp.Max,
+        "fmin": sp.Min,
+        "logaddexp": lambda a, b: sp.log(sp.exp(a) + sp.exp(b)),
+        "sinc": lambda a: sp.sin(sp.pi * a) / (sp.pi * a),
+        "deg2rad": lambda a: a * sp.pi / 180,
+        "rad2deg": lambda a: a * 180 / sp.pi,
+        "radians": lambda a: a * sp.pi / 180,
+        "degrees": lambda a: a * 180 / sp.pi,
+        "greater": lambda a, b: a > b,
+        "greater_equal": lambda a, b: a >= b,
+        "less": lambda a, b: a < b,
+        "less_equal": lambda a, b: a <= b,
+    }
+
+
+def _install_sym_methods():
+    # NumPy's loops over object arrays call methods named after the ufunc (x.exp()).
+    for name in (
+        "exp",
+        "log",
+        "sin",
+        "cos",
+        "tan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "sqrt",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "log1p",
+        "expm1",
+        "square",
+        "reciprocal",
+    ):
+
+        def m(self, _name=name):
+            return _Sym(_ufunc_rules()[_name](self.e))
+
+        m.__name__ = name
+        setattr(_Sym, name, m)
+
+
+_install_sym_methods()
+
+
+# ---------------------------------------------------------------------- the report
+def _fmt(x, digits=6):
+    a = np.asarray(x, dtype=float)
+    if a.ndim == 0:
+        return f"{float(a):.{digits}g}"
+    return "[" + ", ".join(f"{float(v):.{digits}g}" for v in a.ravel()) + "]"
+
+
+def _err(x):
+    if x is None or not np.isfinite(x):
+        return "nan" if x is not None else "-"
+    return f"{x:.1e}"
+
+
+def _dur(s):
+    if s is None:
+        return "-"
+    if s < 1e-3:
+        return f"{s * 1e6:.0f} us"
+    if s < 1:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s:.2f} s"
+
+
+class Comparison:
+    """What :func:`compare` found; ``str()`` gives a readable report, ``to_dict()`` the data
+    (JSON-ready), ``to_markdown()`` Markdown tables."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+    def to_dict(self) -> dict:
+        def conv(v):
+            if isinstance(v, dict):
+                return {k: conv(u) for k, u in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [conv(u) for u in v]
+            if isinstance(v, np.ndarray):
+                return conv(v.tolist())
+            if isinstance(v, (np.floating, float)):
+                f = float(v)
+                return f if math.isfinite(f) else str(f)
+            if isinstance(v, np.integer):
+                return int(v)
+            return v
+
+        return conv({k: v for k, v in self.__dict__.items() if not k.startswith("_")})
+
+    @property
+    def best_central(self):
+        return min(self.fd, key=lambda r: _key(r["central_error"]))
+
+    @property
+    def best_forward(self):
+        return min(self.fd, key=lambda r: _key(r["forward_error"]))
+
+    def __str__(self) -> str:
+        at = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.point.items())
+        ad = self.ad
+        out = [
+            f"Three ways to differentiate {self.function} at {at}",
+            f"value f = {_fmt(self.value, 12)}",
+            "",
+            "Automatic differentiation (reverse mode, exact up to rounding)",
+            f"  gradient  {_fmt(ad['gradient'], 12)}",
+            f"  time      {_dur(ad['time_s'])}",
+            f"  graph     {ad['graph_operations']} operations in f, "
+            f"{ad['grad_graph_operations']} in the gradient computation",
+            "",
+            "Finite differences (error: largest absolute difference from AD)",
+            f"  {'step h':>8}  {'central':>24}  {'error':>8}  {'forward':>24}  {'error':>8}",
+        ]
+        for r in self.fd:
+            out.append(
+                f"  {r['step']:>8.0e}  {_fmt(r['central'], 10):>24}  {_err(r['central_error']):>8}"
+                f"  {_fmt(r['forward'], 10):>24}  {_err(r['forward_error']):>8}"
+            )
+        bc, bf = self.best_central, self.best_forward
+        out.append(
+            f"  best: central at h = {bc['step']:.0e} (error {_err(bc['central_error'])}), "
+            f"forward at h = {bf['step']:.0e} (error {_err(bf['forward_error'])}); larger "
+            "steps suffer truncation, smaller ones round-off"
+        )
+        out += ["", "Symbolic differentiation (SymPy)"]
+        s = self.sympy
+        if s["status"] == "ok":
+            out += [
+                f"  derivative  {s['derivative_text']}",
+                f"  gradient    {_fmt(s['gradient'], 12)}   error {_err(s['error'])}",
+                f"  time        {_dur(s['diff_time_s'])} to differentiate, "
+                f"{_dur(s['eval_time_s'])} to evaluate",
+                f"  size        {s['derivative_ops']} operations in the derivative expression "
+                f"({s['function_ops']} in f's expression) against "
+                f"{ad['grad_graph_operations']} in AD's gradient graph",
+            ]
+        elif s["status"] == "unavailable":
+            out.append(f"  not run: {s['reason']}")
+        elif s["status"] == "skipped":
+            out.append("  not run (symbolic=False)")
+        else:
+            out.append(f"  FAILED: {s['reason']}")
+            out.append(f"  {s['explanation']}")
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def to_markdown(self) -> str:
+        at = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.point.items())
+        ad, s = self.ad, self.sympy
+        out = [
+            f"**{self.function}** at {at}: value {_fmt(self.value, 12)}",
+            "",
+            "| method | gradient | error | time | size |",
+            "|---|---|---|---|---|",
+            f"| AD (reverse) | {_fmt(ad['gradient'], 12)} | - | {_dur(ad['time_s'])} | "
+            f"{ad['grad_graph_operations']} graph operations |",
+        ]
+        bc, bf = self.best_central, self.best_forward
+        out.append(
+            f"| central FD, h = {bc['step']:.0e} | {_fmt(bc['central'], 10)} | "
+            f"{_err(bc['central_error'])} | - | - |"
+        )
+        out.append(
+            f"| forward FD, h = {bf['step']:.0e} | {_fmt(bf['forward'], 10)} | "
+            f"{_err(bf['forward_error'])} | - | - |"
+        )
+        if s["status"] == "ok":
+            out.append(
+                f"| SymPy | {_fmt(s['gradient'], 12)} | {_err(s['error'])} | "
+                f"{_dur(s['diff_time_s'])} | {s['derivative_ops']} expression "
+                "operations |"
+            )
+        else:
+            out.append(f"| SymPy | {s['status']}: {s['reason']} | - | - | - |")
+        out += ["", "| step h | central | error | forward | error |", "|---|---|---|---|---|"]
+        for r in self.fd:
+            out.append(
+                f"| {r['step']:.0e} | {_fmt(r['central'], 10)} | "
+                f"{_err(r['central_error'])} | {_fmt(r['forward'], 10)} | "
+                f"{_err(r['forward_error'])} |"
+            )
+        return "\n".join(out)
+
+
+def _key(e):
+    return math.inf if e is None or not np.isfinite(e) else e
+
+
+# ---------------------------------------------------------------------- compare
+def _names(f, n):
+    from .graph.tracing import _arg_names
+
+    return _arg_names(f, n)
+
+
+def _best_time(fn, repeat):
+    best = math.inf
+    for _ in range(max(1, repeat)):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return out, best
+
+
+def compare(f, *args, steps=None, symbolic=True, repeat=3, names=None) -> Comparison:
+    """Differentiate scalar-valued ``f`` at ``args`` three ways and report the differences.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*args) -> scalar``, written with :mod:`adgraph.numpy` (or plain Python
+        arithmetic). The gradient is taken with respect to every argument.
+    *args : float or array
+        The point.
+    steps : sequence of float, optional
+        Finite-difference steps (default ``1e-1, 1e-2, ..., 1e-12``).
+    symbolic : bool
+        Try SymPy (needs the optional extra ``adgraph[sympy]``; reported, not raised, when
+        missing or when the function cannot be made symbolic).
+    repeat : int
+        Timings are the best of this many runs.
+    names : sequence of str, optional
+        Argument names for the report (default: ``f``'s parameter names).
+
+    Returns
+    -------
+    Comparison
+        ``.value``, ``.ad``, ``.fd`` (one row per step), ``.sympy`` (``status`` is ``"ok"``,
+        ``"failed"``, ``"unavailable"`` or ``"skipped"``); ``str()`` is a report.
+    """
+    from .api.transforms import grad
+    from .graph.tracing import trace
+
+    if not args:
+        raise TypeError("compare(f, *args): give the point at which to differentiate")
+    arrays = [np.asarray(a, dtype=float) for a in args]
+    shapes = [a.shape for a in arrays]
+    sizes = [a.size for a in arrays]
+    x0 = np.concatenate([a.ravel() for a in arrays])
+    names = list(names) if names is not None else _names(f, len(args))
+    fname = getattr(f, "__name__", "f")
+
+    def unflat(v):
+        out, k = [], 0
+        for s, n in zip(shapes, sizes, strict=True):
+            part = v[k : k + n].reshape(s)
+            out.append(float(part) if s == () else part)
+            k += n
+        return out
+
+    def f_flat(v):
+        return float(np.asarray(f(*unflat(v))))
+
+    py_args = unflat(x0)
+    value = f_flat(x0)
+    argnums = tuple(range(len(args)))
+    g_fn = grad(f, argnums=argnums)
+    g, t_ad = _best_time(lambda: g_fn(*py_args), repeat)
+    g_flat = np.concatenate([np.asarray(gi, dtype=float).ravel() for gi in g])
+    graph = trace(f, *py_args, names=names)
+    ggraph = trace(g_fn, *py_args, names=names)
+    ad = {
+        "gradient": g_flat,
+        "time_s": t_ad,
+        "graph_operations": len(graph) - len(graph.inputs),
+        "grad_graph_operations": len(ggraph) - len(ggraph.inputs),
+    }
+
+    fd = []
+    n = x0.size
+    with np.errstate(all="ignore"):
+        for h in DEFAULT_STEPS if steps is None else steps:
+            c = np.empty(n)
+            fw = np.empty(n)
+            for i in range(n):
+                e = np.zeros(n)
+                e[i] = h
+                fp, fm = f_flat(x0 + e), f_flat(x0 - e)
+                c[i] = (fp - fm) / (2 * h)
+                fw[i] = (fp - value) / h
+            fd.append(
+                {
+                    "step": float(h),
+                    "central": c,
+                    "central_error": float(np.max(np.abs(c - g_flat))),
+                    "forward": fw,
+                    "forward_error": float(np.max(np.abs(fw - g_flat))),
+                }
+            )
+
+    sym = _sympy_part(f, arrays, names, g_flat, symbolic)
+    point = {}
+    for nm, a in zip(names, arrays, strict=True):
+        point[nm] = float(a) if a.shape == () else a
+    return Comparison(function=fname, point=point, value=value, ad=ad, fd=fd, sympy=sym)
+
+
+def _sympy_part(f, arrays, names, g_ad, symbolic):
+    if not symbolic:
+        return {"status": "skipped", "reason": "symbolic=False"}
+    try:
+        import sympy as sp
+    except ImportError:
+        return {"status": "unavailable", "reason": SYMPY_HINT}
+    syms = []
+    sym_args = []
+    for nm, a in zip(names, arrays, strict=True):
+        if a.shape == ():
+            s = sp.Symbol(nm, real=True)
+            syms.append(s)
+            sym_args.append(_Sym(s))
+        else:
+            flat = [sp.Symbol(f"{nm}_{k}", real=True) for k in range(a.size)]
+            syms.extend(flat)
+            arr = np.empty(a.size, dtype=object)
+            for k, s in enumerate(flat):
+                arr[k] = _Sym(s)
+            sym_args.append(arr.reshape(a.shape))
+    try:
+        out = f(*sym_args)
+        if isinstance(out, np.ndarray) and out.shape == ():
+            out = out[()]
+        expr = out.e if isinstance(out, _Sym) else sp.sympify(out)
+    except Exception as e:  # SymPy's own failures are the point of the comparison
+        reason = f"{type(e).__name__}: {e}".splitlines()[0]
+        return {
+            "status": "failed",
+            "reason": reason,
+            "explanation": (
+                "SymPy needs the function as one closed-form expression; this one could not "
+                "be built from symbols (Python control flow that depends on the input, such "
+                "as 'if x > 2', cannot be decided for a symbol). AD and finite differences "
+                "evaluate the function at the point and follow the branch taken there."
+            ),
+        }
+    t = time.perf_counter()
+    derivs = [sp.diff(expr, s) for s in syms]
+    t_diff = time.perf_counter() - t
+    subs = {
+        s: sp.Float(float(v))
+        for s, v in zip(syms, np.concatenate([a.ravel() for a in arrays]), strict=True)
+    }
+    t = time.perf_counter()
+    vals = []
+    for d in derivs:
+        try:
+            v = complex(d.xreplace(subs).evalf())
+            vals.append(v.real if abs(v.imag) <= 1e-12 * max(1.0, abs(v.real)) else math.nan)
+        except (TypeError, ValueError):
+            vals.append(math.nan)
+    t_eval = time.perf_counter() - t
+    vals = np.array(vals)
+    ops = sum(int(sp.count_ops(d)) for d in derivs)
+    text = ", ".join(str(d) for d in derivs)
+    if len(text) > 160:
+        text = text[:150] + f"... ({len(text)} characters)"
+    return {
+        "status": "ok",
+        "reason": "",
+        "derivative_text": text,
+        "gradient": vals,
+        "error": float(np.max(np.abs(vals - g_ad))) if vals.size else 0.0,
+        "diff_time_s": t_diff,
+        "eval_time_s": t_eval,
+        "derivative_ops": ops,
+        "function_ops": int(sp.count_ops(expr)),
+    }
