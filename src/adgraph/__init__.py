@@ -39,3 +39,10 @@ __all__ = [
     "hvp", "vmap", "stop_gradient", "checkpoint", "remat", "custom_jvp", "custom_vjp",
     "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves",
 ]
+
+# ---- computation graphs you can see, the article's classes, the three-way comparison ----
+from .classes import Dual, Var  # noqa: E402
+from .compare import compare  # noqa: E402
+from .graph import Graph, GraphCycleError, trace, trace_hvp  # noqa: E402
+
+__all__ += ["trace", "trace_hvp", "Graph", "GraphCycleError", "Dual", "Var", "compare"]
