@@ -389,8 +389,10 @@ def test_matrix_norms(ord):
     z = randm((3, 3), np.complex128, 40)
     assert np.allclose(la.norm(z, ord), np.linalg.norm(z, ord))
     check(lambda z: la.norm(z, ord), z)
-    assert np.allclose(la.matrix_norm(x3, ord="fro" if ord is None else ord),
-                       np.linalg.matrix_norm(x3, ord="fro" if ord is None else ord))
+    assert np.allclose(
+        la.matrix_norm(x3, ord="fro" if ord is None else ord),
+        np.linalg.matrix_norm(x3, ord="fro" if ord is None else ord),
+    )
 
 
 def test_norm_defaults_and_errors():
@@ -408,8 +410,12 @@ def test_norm_defaults_and_errors():
 
 
 def test_norm_gradient_zero_at_origin():
-    for f in [la.norm, lambda x: la.norm(x, "fro"), lambda x: la.vector_norm(x),
-              lambda x: la.matrix_norm(x)]:
+    for f in [
+        la.norm,
+        lambda x: la.norm(x, "fro"),
+        lambda x: la.vector_norm(x),
+        lambda x: la.matrix_norm(x),
+    ]:
         g = ad.grad(f)(np.zeros((2, 3)))
         assert np.array_equal(g, np.zeros((2, 3)))
     g = ad.grad(lambda z: la.norm(z))(np.zeros(3, np.complex128))
@@ -493,8 +499,9 @@ def test_vmap_matches_loop(name, f, make):
     a0 = ab[0, 0]
     jf = ad.jacfwd(f)(a0)
     jr = ad.jacrev(f)(a0)
-    for x, y in zip(jf if isinstance(jf, tuple) else (jf,), jr if isinstance(jr, tuple) else (jr,),
-                    strict=True):
+    for x, y in zip(
+        jf if isinstance(jf, tuple) else (jf,), jr if isinstance(jr, tuple) else (jr,), strict=True
+    ):
         assert np.allclose(x, y)
 
 
