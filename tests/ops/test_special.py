@@ -341,3 +341,17 @@ def test_cupy_arrays_use_cupyx_special(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupyx.scipy.special", cupyx.scipy.special)
     assert _special(types.ModuleType("cupy"), "erf") is cupyx.scipy.special
     assert _special(np, "erf") is ss
+
+
+def test_dask_arrays_stay_dask():
+    da = pytest.importorskip("dask.array")
+    x = rand((2, 4), seed=44, low=0.3, high=2.0)
+
+    def f(a):
+        s = sp.erf(a) + sp.gammaln(a) + sp.digamma(a) + sp.polygamma(2, a) + sp.entr(a)
+        return anp.sum(s + sp.softmax(a, axis=1) + sp.expit(a) + sp.xlogy(a, a))
+
+    g = ad.grad(f)(da.from_array(x, chunks=(1, 4)))
+    assert isinstance(g, da.Array)
+    np.testing.assert_allclose(np.asarray(g), ad.grad(f)(x), rtol=1e-13)
+    assert isinstance(sp.polygamma(3, da.from_array(x)), da.Array)

@@ -316,7 +316,12 @@ erfinv_p, erfinv = _sp_unary(
 # ------------------------------------------------------------------ gamma family
 def _polygamma_impl(xp, x, *, n):
     sp = _special(xp, "polygamma" if n else "digamma")
-    return _keep_float(sp.digamma(x) if n == 0 else sp.polygamma(n, x), x)
+    if n == 0:
+        return _keep_float(sp.digamma(x), x)
+    # psi^(n)(x) = (-1)^(n+1) n! zeta(n+1, x): SciPy's own definition, through the Hurwitz
+    # zeta ufunc, so it stays lazy on Dask arrays and in float32.
+    c = float(math.factorial(n)) * (1.0 if n % 2 else -1.0)
+    return _keep_float(c * sp.zeta(n + 1, x), x)
 
 
 polygamma_p = elementwise(
