@@ -10,6 +10,9 @@ or reverse mode::
         return x1 * x2 + x2 - anp.log(x1)
 
     ad.grad(f, argnums=(0, 1))(2.0, 4.0)   # (3.5, 3.0)
+
+See the computation: ``ad.trace(f, 2.0, 4.0)`` is its graph (tables, pictures);
+compile it: ``ad.jit(ad.grad(f))``; read the derivative: ``ad.make_source(ad.grad(f), ...)``.
 """
 
 from . import numpy  # noqa: F401  (the user namespace; registers the primitives)
@@ -30,19 +33,46 @@ from .api import (
     vjp,
     vmap,
 )
+from .classes import Dual, Var
+from .compare import compare
 from .core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+from .graph import Graph, GraphCycleError, trace, trace_hvp
+from .jit import jit
+from .jit.source import make_source
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "hessian",
-    "hvp", "vmap", "stop_gradient", "checkpoint", "remat", "custom_jvp", "custom_vjp",
-    "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves",
+    # transformations
+    "grad",
+    "value_and_grad",
+    "jvp",
+    "vjp",
+    "linearize",
+    "jacfwd",
+    "jacrev",
+    "hessian",
+    "hvp",
+    "vmap",
+    "stop_gradient",
+    "checkpoint",
+    "remat",
+    "custom_jvp",
+    "custom_vjp",
+    # compilation
+    "jit",
+    "make_source",
+    # computation graphs you can see, the article's classes, the three-way comparison
+    "trace",
+    "trace_hvp",
+    "Graph",
+    "GraphCycleError",
+    "Dual",
+    "Var",
+    "compare",
+    # pytrees
+    "tree_flatten",
+    "tree_unflatten",
+    "tree_map",
+    "tree_leaves",
 ]
-
-# ---- computation graphs you can see, the article's classes, the three-way comparison ----
-from .classes import Dual, Var  # noqa: E402
-from .compare import compare  # noqa: E402
-from .graph import Graph, GraphCycleError, trace, trace_hvp  # noqa: E402
-
-__all__ += ["trace", "trace_hvp", "Graph", "GraphCycleError", "Dual", "Var", "compare"]

@@ -36,6 +36,11 @@ _INEXACT = frozenset("fc")
 # Arrays at least this large are dropped from a node when no rule needs them.
 _DROP_BYTES = 1024
 
+# Observers of the tape, for tools that show the computation (``make_source`` names
+# adjoints after the values they belong to): an object with ``record(node, value)`` and
+# ``adjoint(node, cotangent)``, or None. Set only while such a tool is tracing.
+HOOKS = None
+
 
 class ShapeDtype:
     """Stand-in for an array a rule only needs the shape and dtype of."""
@@ -122,6 +127,8 @@ class ReverseTrace(Trace):
 
     def new_input(self, value) -> ReverseTracer:
         node = Node(None, None, None, value, None, None, value.shape, value.dtype)
+        if HOOKS is not None:
+            HOOKS.record(node, value)
         return ReverseTracer(self, value, node)
 
     def process(self, prim, args, params):
@@ -171,9 +178,10 @@ class ReverseTrace(Trace):
                 v = vals[i]
                 if type(v) is not float and getattr(v, "nbytes", 0) >= _DROP_BYTES:
                     vals[i] = ShapeDtype(v.shape, v.dtype)
-        return ReverseTracer(
-            self, ans, Node(prim, params, vals, saved, parents, pidx, ans.shape, dt)
-        )
+        node = Node(prim, params, vals, saved, parents, pidx, ans.shape, dt)
+        if HOOKS is not None:
+            HOOKS.record(node, ans)
+        return ReverseTracer(self, ans, node)
 
     def record(self, prim, params, vals, ans, parents, pidx=None):
         """Put a node on the tape for ``ans = prim(*vals)`` and return its tracer(s);
@@ -182,6 +190,8 @@ class ReverseTrace(Trace):
             shape = tuple(getattr(a, "shape", ()) for a in ans)
             dtype = tuple(getattr(a, "dtype", None) for a in ans)
             node = Node(prim, params, vals, ans, parents, pidx, shape, dtype)
+            if HOOKS is not None:
+                HOOKS.record(node, ans)
             return tuple(
                 ReverseTracer(self, a, node, i) if _differentiable(a) else a
                 for i, a in enumerate(ans)
@@ -189,6 +199,8 @@ class ReverseTrace(Trace):
         if not _differentiable(ans):
             return ans
         node = Node(prim, params, vals, ans, parents, pidx, ans.shape, ans.dtype)
+        if HOOKS is not None:
+            HOOKS.record(node, ans)
         return ReverseTracer(self, ans, node)
 
 
@@ -296,6 +308,8 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
     while ready:
         node = ready.pop()
         ct = cts.pop(node, None)
+        if HOOKS is not None and ct is not None:
+            HOOKS.adjoint(node, ct)
         parents = node.parents
         if parents is None:  # an input
             if ct is not None:

@@ -1,0 +1,365 @@
+"""``jit``: trace once per input signature, simplify, generate code, run it fast.
+
+``ad.jit(f)`` composes with every transformation:
+
+* ``jit(grad(f))`` traces ``grad(f)`` -- the forward pass *and* the adjoint sweep -- into
+  one graph and compiles it;
+* ``grad(jit(f))`` (or ``jvp``, ``vmap``, ``hessian``...): called with traced arguments, a
+  jit function binds one ``jit_call`` primitive, whose rules are themselves compiled
+  transformations of the traced graph (``jit(vjp(graph))``, ``jit(jvp(graph))``,
+  ``jit(vmap(graph))``), cached on the graph.
+
+Python control flow on traced values is handled by guards: the branch taken while tracing
+is checked each run, and a different branch traces again (a cache holds the variants).
+``float(x)``/``int(x)`` of a traced value are refused, naming the line. Side effects (e.g.
+``print``) happen while tracing only.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+
+import numpy as np
+
+from ..core.primitive import Primitive
+from ..core.pytree import tree_flatten, tree_unflatten
+from ..core.trace import Tracer
+from ..core.xp import get_xp
+from .codegen import GUARD_FAILED, generate
+from .simplify import simplify
+from .tracing import ConcretizationError, trace_for_jit
+
+__all__ = ["jit", "JitFunction", "Lowered", "Compiled"]
+
+_MAX_VARIANTS = 16
+
+
+class Compiled:
+    """One traced, simplified and compiled graph (for one signature and branch set)."""
+
+    def __init__(self, graph, guards, closures, backend="python"):
+        self.traced = graph
+        self.closures = closures
+        gnodes = [g for g, _ in guards]
+        self.graph, new_gnodes = simplify(graph, gnodes)
+        self.guards = [(n, t) for n, (_, t) in zip(new_gnodes, guards)]
+        self.backend = backend
+        xp = get_xp([n.value for n in graph.inputs if n.value is not None])
+        self.source, self.fn = generate(
+            self.graph, self.guards, xp=xp, fn_name=f"jit_{_safe(graph.name)}"
+        )
+        self.derived = {}
+
+    @property
+    def has_guards(self) -> bool:
+        return bool(self.guards)
+
+    def __call__(self, leaves):
+        return self.fn(*leaves)
+
+    def evaluate(self, *leaves):
+        """The graph evaluated by binding each primitive (traceable by transformations)."""
+        return tuple(self.graph.evaluate(list(leaves)))
+
+
+def _safe(name):
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "f"
+
+
+def _signature(leaves):
+    return tuple(
+        (type(x), tuple(getattr(x, "shape", ())), getattr(x, "dtype", None)) for x in leaves
+    )
+
+
+def _prepare(x):
+    if isinstance(x, Tracer) or hasattr(x, "shape"):
+        return x
+    if isinstance(x, bool):
+        return np.bool_(x)
+    if isinstance(x, int):
+        return np.int64(x)
+    if isinstance(x, float):
+        return np.float64(x)
+    if isinstance(x, complex):
+        return np.complex128(x)
+    return np.asarray(x)
+
+
+def _example(x):
+    """A concrete value with ``x``'s logical shape (for tracing); flags batching."""
+    batch = 0
+    v = x
+    while isinstance(v, Tracer):
+        from ..ad.batching import BatchTracer
+
+        if isinstance(v, BatchTracer):
+            batch += 1
+        v = v._inner()
+    if batch:
+        v = v[(0,) * batch]
+    return v, batch > 0
+
+
+class JitFunction:
+    """A function compiled per input signature; see :func:`jit`."""
+
+    def __init__(self, fun, static_argnums=(), static_argnames=(), cache_size=64):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        if isinstance(static_argnums, int):
+            static_argnums = (static_argnums,)
+        if isinstance(static_argnames, str):
+            static_argnames = (static_argnames,)
+        self.static_argnums = tuple(static_argnums)
+        self.static_argnames = tuple(static_argnames)
+        self.cache_size = int(cache_size)
+        self._cache: OrderedDict = OrderedDict()
+        self.trace_count = 0  # how many times the function was traced (for inspection)
+
+    # ------------------------------------------------------------------ calling
+    def _split(self, args, kwargs):
+        nargs = len(args)
+        statics = []
+        for i in self.static_argnums:
+            j = i % nargs if -nargs <= i < nargs else None
+            if j is None:
+                raise ValueError(
+                    f"jit: static_argnums {i} is out of range for {nargs} positional arguments"
+                )
+            statics.append(("pos", j, args[j]))
+        for name in self.static_argnames:
+            if name in kwargs:
+                statics.append(("kw", name, kwargs[name]))
+        static_pos = {s[1] for s in statics if s[0] == "pos"}
+        static_kw = {s[1] for s in statics if s[0] == "kw"}
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in static_pos)
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_kw}
+        try:
+            skey = tuple((kind, k, v) for kind, k, v in statics)
+            hash(skey)
+        except TypeError:
+            raise TypeError(
+                "jit: static arguments must be hashable (they select the compiled program); "
+                f"got {[type(v).__name__ for _, _, v in statics]}"
+            ) from None
+
+        def bound(*d_args, **d_kwargs):
+            full = list(d_args)
+            for kind, k, v in sorted((s for s in statics if s[0] == "pos"), key=lambda s: s[1]):
+                full.insert(k, v)
+            kw = dict(d_kwargs)
+            for kind, k, v in statics:
+                if kind == "kw":
+                    kw[k] = v
+            return self.fun(*full, **kw)
+
+        return bound, dyn_args, dyn_kwargs, skey
+
+    def __call__(self, *args, **kwargs):
+        if self.static_argnums or self.static_argnames:
+            fun, args, kwargs, skey = self._split(args, kwargs)
+        else:
+            fun, skey = self.fun, ()
+        leaves, in_tree = tree_flatten((args, kwargs) if kwargs else args)
+        leaves = [_prepare(x) for x in leaves]
+        traced = any(isinstance(x, Tracer) for x in leaves)
+        if not traced:
+            key = (in_tree, _signature(leaves), skey)
+            variants = self._cache.get(key)
+            if variants is not None:
+                self._cache.move_to_end(key)
+                for comp in variants:
+                    out = comp.fn(*leaves)
+                    if out is not GUARD_FAILED:
+                        return tree_unflatten(comp.graph.out_tree, out)
+            comp = self._compile(fun, leaves, in_tree, kwargs)
+            if not comp.closures:
+                self._remember(key, comp)
+            out = comp.fn(*leaves, *comp.closures)
+            if out is GUARD_FAILED:  # pragma: no cover - guards hold on the traced values
+                raise RuntimeError("jit: a guard failed on the values it was traced with")
+            return tree_unflatten(comp.graph.out_tree, out)
+        return self._call_traced(fun, leaves, in_tree, kwargs, skey)
+
+    def _call_traced(self, fun, leaves, in_tree, kwargs, skey):
+        """Arguments traced by an enclosing transformation: bind one jit_call primitive."""
+        examples = []
+        batched = False
+        for x in leaves:
+            v, b = _example(x)
+            examples.append(v)
+            batched |= b
+        key = (in_tree, ("traced",) + _signature(examples), skey)
+        comp = None
+        variants = self._cache.get(key)
+        if variants is not None:
+            for c in variants:
+                if not c.has_guards or c.fn(*examples) is not GUARD_FAILED:
+                    comp = c
+                    break
+        if comp is None:
+            comp = self._compile(fun, examples, in_tree, kwargs)
+            if not comp.closures:
+                self._remember(key, comp)
+        if comp.has_guards and batched:
+            raise ConcretizationError(
+                f"jit({self.__name__}) under vmap: Python control flow depends on a batched "
+                "value, so one compiled branch cannot serve every example; use anp.where"
+            )
+        out = jit_call_p.bind(*leaves, *comp.closures, compiled=comp)
+        return tree_unflatten(comp.graph.out_tree, list(out))
+
+    def _compile(self, fun, leaves, in_tree, kwargs):
+        self.trace_count += 1
+        if kwargs:
+            f = lambda *a, **k: fun(*a, **k)  # noqa: E731
+            tfun = lambda ak: f(*ak[0], **ak[1])  # noqa: E731
+            graph, guards, closures = trace_for_jit(
+                lambda *ls: tfun(tree_unflatten(in_tree, list(ls))),
+                leaves,
+                _flat_tree(len(leaves)),
+            )
+        else:
+            graph, guards, closures = trace_for_jit(fun, leaves, in_tree)
+        return Compiled(graph, guards, closures)
+
+    def _remember(self, key, comp):
+        variants = self._cache.setdefault(key, [])
+        variants.insert(0, comp)
+        del variants[_MAX_VARIANTS:]
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    # ------------------------------------------------------------------ inspection
+    def lower(self, *args, **kwargs) -> Lowered:
+        """Trace and compile for these arguments without running: the IR before and after
+        simplification, and the generated source."""
+        if self.static_argnums or self.static_argnames:
+            fun, args, kwargs, _ = self._split(args, kwargs)
+        else:
+            fun = self.fun
+        leaves, in_tree = tree_flatten((args, kwargs) if kwargs else args)
+        leaves = [_example(_prepare(x))[0] for x in leaves]
+        return Lowered(self._compile(fun, leaves, in_tree, kwargs))
+
+    def clear_cache(self):
+        self._cache.clear()
+
+    def __repr__(self):
+        return f"<jit {self.__name__}: {len(self._cache)} signatures compiled>"
+
+
+def _flat_tree(n):
+    return tree_flatten(tuple(range(n)))[1]
+
+
+class Lowered:
+    """A compiled program, for reading: ``.graph`` (traced), ``.simplified``, ``.source``."""
+
+    def __init__(self, comp: Compiled):
+        self.compiled = comp
+        self.graph = comp.traced
+        self.simplified = comp.graph
+        self.source = comp.source
+        self.guards = comp.guards
+
+    def as_text(self) -> str:
+        """The simplified IR, one line per node (``%k = op(args) params shape dtype``)."""
+        lines = [f"# {self.simplified!r}"]
+        for n in self.simplified.toposort():
+            lines.append(repr(n))
+        outs = ", ".join(
+            f"%{o.id}" if hasattr(o, "id") else repr(o) for o in self.simplified.outputs
+        )
+        lines.append(f"return {outs}")
+        if self.guards:
+            lines.append(
+                "guards: "
+                + ", ".join(f"%{g.id} is {t}" for g, t in self.guards if hasattr(g, "id"))
+            )
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return self.as_text()
+
+    def _repr_html_(self):
+        import html
+
+        return f"<pre>{html.escape(self.as_text())}</pre>"
+
+
+def jit(fun=None, *, static_argnums=(), static_argnames=(), cache_size=64):
+    """Compile ``fun``: trace it once per input signature (shapes, dtypes, pytree
+    structure, static arguments), simplify the graph and run generated code.
+
+    Usable as ``jit(f)``, ``@jit`` or ``@jit(static_argnums=1)``. ``jit(f).lower(*args)``
+    shows the IR and the generated source. Composes with every transformation, in either
+    order.
+    """
+    if fun is None:
+        return lambda f: JitFunction(f, static_argnums, static_argnames, cache_size)
+    return JitFunction(fun, static_argnums, static_argnames, cache_size)
+
+
+# ------------------------------------------------------------------ the jit_call primitive
+def _derived(comp, key, build):
+    f = comp.derived.get(key)
+    if f is None:
+        f = comp.derived[key] = build()
+    return f
+
+
+def _jit_call_impl(xp, *leaves, compiled):
+    out = compiled.fn(*leaves)
+    if out is GUARD_FAILED:  # pragma: no cover - guards were checked before binding
+        raise RuntimeError("jit: a compiled branch was used with values it does not cover")
+    return tuple(out)
+
+
+def _jit_call_jvp(primals, tangents, params):
+    from ..api.transforms import _zeros_like, jvp
+
+    comp = params["compiled"]
+    ts = [_zeros_like(p) if t is None else t for t, p in zip(tangents, primals)]
+    f = _derived(
+        comp,
+        "jvp",
+        lambda: jit(lambda ps, ts: jvp(comp.evaluate, tuple(ps), tuple(ts))),
+    )
+    out, t_out = f(tuple(primals), tuple(ts))
+    return tuple(out), tuple(t_out)
+
+
+def _jit_call_vjp(ct, ans, args, params, wanted):
+    from ..api.transforms import vjp
+
+    comp = params["compiled"]
+    f = _derived(
+        comp,
+        "vjp",
+        lambda: jit(lambda xs, ct: vjp(comp.evaluate, *xs)[1](tuple(ct))),
+    )
+    return list(f(tuple(args), tuple(ct)))
+
+
+def _jit_call_batch(vals, batched, size, *, compiled):
+    from ..api.transforms import vmap
+
+    axes = tuple(0 if b else None for b in batched)
+    f = _derived(compiled, ("vmap", axes), lambda: jit(vmap(compiled.evaluate, in_axes=axes)))
+    return tuple(f(*vals))
+
+
+jit_call_p = Primitive(
+    "jit_call",
+    _jit_call_impl,
+    jvp_rule=_jit_call_jvp,
+    vjp=_jit_call_vjp,
+    batch=_jit_call_batch,
+    multiple_results=True,
+    doc="A jit-compiled function applied to traced values; its derivatives and batching "
+    "are compiled transformations of its graph.",
+)

@@ -1,0 +1,212 @@
+"""Python code generation: a graph becomes one straight-line Python function.
+
+Each node is one line. Elementwise operations with a NumPy/CuPy ufunc are emitted as a
+direct ufunc call (or a Python operator on scalars); every other primitive calls its
+implementation with its parameters bound once, at compile time. So a compiled program pays
+one Python call per operation, instead of the tracing machinery of eager mode.
+
+Memory: a value is deleted after its last use, and an elementwise operation writes into
+the buffer of an argument that dies at that operation (``out=``) when the shapes and dtypes
+agree and no view of that buffer can be alive. Guards (branches taken while tracing) are
+checked right after their value is computed; a failed guard returns ``GUARD_FAILED`` and
+the caller traces again.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..graph.ir import Const, Node
+
+__all__ = ["generate", "GUARD_FAILED", "UFUNCS"]
+
+
+class _GuardFailed:
+    def __repr__(self):
+        return "GUARD_FAILED"
+
+
+GUARD_FAILED = _GuardFailed()
+
+# primitive -> ufunc name of the array module (same semantics as the implementation).
+UFUNCS = {
+    "add": "add",
+    "subtract": "subtract",
+    "multiply": "multiply",
+    "divide": "true_divide",
+    "negative": "negative",
+    "exp": "exp",
+    "exp2": "exp2",
+    "expm1": "expm1",
+    "log": "log",
+    "log2": "log2",
+    "log10": "log10",
+    "log1p": "log1p",
+    "sqrt": "sqrt",
+    "cbrt": "cbrt",
+    "square": "square",
+    "reciprocal": "reciprocal",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "arcsin": "arcsin",
+    "arccos": "arccos",
+    "arctan": "arctan",
+    "arctan2": "arctan2",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
+    "arcsinh": "arcsinh",
+    "arccosh": "arccosh",
+    "arctanh": "arctanh",
+    "hypot": "hypot",
+    "logaddexp": "logaddexp",
+    "logaddexp2": "logaddexp2",
+    "maximum": "maximum",
+    "minimum": "minimum",
+    "fmax": "fmax",
+    "fmin": "fmin",
+    "abs": "absolute",
+    "sign": "sign",
+    "floor": "floor",
+    "ceil": "ceil",
+    "equal": "equal",
+    "not_equal": "not_equal",
+    "less": "less",
+    "less_equal": "less_equal",
+    "greater": "greater",
+    "greater_equal": "greater_equal",
+    "logical_and": "logical_and",
+    "logical_or": "logical_or",
+    "logical_not": "logical_not",
+}
+# Python operators for scalar operands (much cheaper than a ufunc call on NumPy scalars).
+_SCALAR_OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
+# Operations whose result is a fresh array (never a view of an argument).
+_FRESH = set(UFUNCS) | {"matmul", "integer_pow", "where", "reduce_sum", "reduce_max", "reduce_min"}
+
+
+def _var(node, names):
+    return names[node]
+
+
+def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True):
+    """Python source and namespace for ``graph``; returns ``(source, function)``.
+
+    ``guards``: ``(node, taken)`` pairs; the function returns ``GUARD_FAILED`` when
+    ``bool(node) != taken``. The function takes the flat input values and returns the flat
+    list of outputs.
+    """
+    order = [n for n in graph.toposort() if not n.is_input]
+    ns = {"xp": xp, "GUARD_FAILED": GUARD_FAILED}
+    names = {}
+    for k, node in enumerate(graph.inputs):
+        names[node] = f"a{k}"
+    for k, node in enumerate(order):
+        names[node] = f"v{k}"
+    consts: dict = {}
+
+    def arg(x):
+        if isinstance(x, Node):
+            return names[x]
+        v = x.value
+        if type(v) in (float, int, bool) and (type(v) is not float or np.isfinite(v)):
+            return repr(v)
+        key = id(v)
+        if key not in consts:
+            consts[key] = f"c{len(consts)}"
+            ns[consts[key]] = v
+        return consts[key]
+
+    # Last use of every value (position in ``order``), outputs and guards live to the end.
+    last = {}
+    for pos, node in enumerate(order):
+        for i in node.inputs:
+            if isinstance(i, Node):
+                last[i] = pos
+    keep = {o for o in graph.outputs if isinstance(o, Node)} | set(graph.inputs)
+    guard_at = {}
+    for gnode, taken in guards:
+        if isinstance(gnode, Node):
+            guard_at.setdefault(gnode, []).append(taken)
+    consumers_view = _consumers_with_views(order)
+
+    lines = [f"def {fn_name}({', '.join(names[n] for n in graph.inputs)}):"]
+    can_out = reuse_buffers and hasattr(xp, "add") and xp.__name__ in ("numpy", "cupy")
+    for pos, node in enumerate(order):
+        target = names[node]
+        ins = node.inputs
+        op = node.op
+        scalar = tuple(node.shape or ()) == ()
+        if op == "item":
+            expr = f"{arg(ins[0])}[{node.params['index']}]"
+        elif op in UFUNCS and not node.params and node.prim is not None and len(ins) <= 2:
+            if scalar and op in _SCALAR_OPS and all(_scalarish(i) for i in ins):
+                expr = f"({arg(ins[0])} {_SCALAR_OPS[op]} {arg(ins[1])})"
+            else:
+                args = ", ".join(arg(i) for i in ins)
+                out = None
+                if can_out and not scalar:
+                    out = _donor(node, ins, pos, last, keep, consumers_view)
+                if out is not None:
+                    expr = f"xp.{UFUNCS[op]}({args}, out={names[out]})"
+                else:
+                    expr = f"xp.{UFUNCS[op]}({args})"
+        elif op == "integer_pow" and node.params.get("n") == 2:
+            x = arg(ins[0])
+            expr = f"({x} * {x})"
+        else:
+            fname = f"f{pos}"
+            ns[fname] = functools.partial(node.prim.impl, xp, **node.params)
+            expr = f"{fname}({', '.join(arg(i) for i in ins)})"
+        lines.append(f"    {target} = {expr}")
+        for taken in guard_at.get(node, ()):
+            lines.append(f"    if bool({target}) is not {taken}:")
+            lines.append("        return GUARD_FAILED")
+        dead = [
+            names[i]
+            for i in dict.fromkeys(i for i in ins if isinstance(i, Node))
+            if last.get(i) == pos and i not in keep
+        ]
+        if dead:
+            lines.append(f"    del {', '.join(dead)}")
+    outs = ", ".join(arg(o) for o in graph.outputs)
+    lines.append(f"    return [{outs}]")
+    source = "\n".join(lines) + "\n"
+    code = compile(source, f"<adgraph.jit {graph.name}>", "exec")
+    exec(code, ns)  # noqa: S102 -- our own generated source, never user text
+    return source, ns[fn_name]
+
+
+def _scalarish(x):
+    return tuple(x.shape or ()) == ()
+
+
+def _consumers_with_views(order):
+    """Nodes that some operation which may return a view (reshape, getitem...) reads."""
+    viewed = set()
+    for node in order:
+        if node.op not in _FRESH:
+            for i in node.inputs:
+                if isinstance(i, Node):
+                    viewed.add(i)
+    return viewed
+
+
+def _donor(node, ins, pos, last, keep, viewed):
+    """An argument of ``node`` whose buffer can take the result, or None."""
+    for i in ins:
+        if not isinstance(i, Node) or i.is_input or i in keep or i in viewed:
+            continue
+        if i.op not in _FRESH or last.get(i) != pos:
+            continue
+        if tuple(i.shape or ()) == tuple(node.shape or ()) and i.dtype == node.dtype:
+            if sum(1 for j in ins if j is i) == 1 or node.op in UFUNCS:
+                return i
+    return None
+
+
+def is_const(x) -> bool:
+    return isinstance(x, Const)

@@ -1,0 +1,172 @@
+"""Tracing for compilation: record a function into a Graph, with guards on control flow.
+
+Like :func:`adgraph.graph.trace`, but a Python ``if``/``while`` on a traced value does not
+silently bake in one branch: the truth value is recorded as a *guard* (the node and the
+branch taken). The compiled program checks every guard when it runs and, when one fails,
+the function is traced again for the new branch. Conversions that would turn a traced value
+into a Python number (``float(x)``, ``int(x)``, ``x.item()``) cannot be guarded and are
+refused with an error naming the line of user code.
+"""
+
+from __future__ import annotations
+
+import linecache
+import sys
+
+from ..core.pytree import tree_flatten, tree_unflatten
+from ..core.trace import Trace, Tracer, trace_scope
+from ..graph.ir import Const, Graph, Node
+
+__all__ = ["JitTrace", "JitTracer", "trace_for_jit", "ConcretizationError"]
+
+
+class ConcretizationError(TypeError):
+    """A traced value was needed as a concrete Python number while compiling."""
+
+
+def _user_line() -> str:
+    """``file:line: code`` of the innermost frame outside adgraph."""
+    f = sys._getframe(1)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if "/adgraph/" not in fn.replace("\\", "/") or "/tests/" in fn:
+            code = linecache.getline(fn, f.f_lineno).strip()
+            return f"{fn}:{f.f_lineno}: {code}"
+        f = f.f_back
+    return "<unknown line>"
+
+
+class JitTracer(Tracer):
+    __slots__ = ("value", "node")
+
+    def __init__(self, trace, value, node):
+        self._trace = trace
+        self.value = value
+        self.node = node
+
+    @property
+    def shape(self):
+        return tuple(getattr(self.value, "shape", ()))
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    def _inner(self):
+        return self.value
+
+    def __bool__(self):
+        if not self._trace.alive:
+            return bool(self.primal_value())
+        taken = bool(self.primal_value())
+        if getattr(self.value, "shape", ()) not in ((), (1,)):
+            raise ConcretizationError(
+                f"the truth value of a traced array of shape {self.shape} is ambiguous at "
+                f"{_user_line()}; use anp.any/anp.all, or anp.where for elementwise choices"
+            )
+        self._trace.guards.append((self.node, taken))
+        return taken
+
+    def _refuse(self, what):
+        raise ConcretizationError(
+            f"{what} of a traced value inside a jit-compiled function at {_user_line()}: the "
+            "compiled program cannot turn an array computed at run time into a Python number. "
+            "Mark the argument static (ad.jit(f, static_argnums=...)), keep the value as an "
+            "array, or use anp.where instead of Python branching"
+        )
+
+    def __float__(self):
+        self._refuse("float()")
+
+    def __int__(self):
+        self._refuse("int()")
+
+    def __index__(self):
+        self._refuse("using as an index/int")
+
+    def __complex__(self):
+        self._refuse("complex()")
+
+    def item(self, *args):
+        self._refuse(".item()")
+
+    def tolist(self):
+        self._refuse(".tolist()")
+
+
+class JitTrace(Trace):
+    """Records every primitive applied to its tracers as a graph node."""
+
+    __slots__ = ("guards", "lifted")
+
+    def __init__(self):
+        super().__init__()
+        self.guards = []
+        # Values of enclosing transformations the function closes over, lifted into extra
+        # inputs: {id(tracer): (tracer, JitTracer)}.
+        self.lifted = {}
+
+    def lift(self, a):
+        got = self.lifted.get(id(a))
+        if got is None:
+            node = Node(
+                "input", (), shape=tuple(a.shape), dtype=a.dtype, name=f"closure{len(self.lifted)}"
+            )
+            got = self.lifted[id(a)] = (a, JitTracer(self, a, node))
+        return got[1]
+
+    def new_input(self, value, name) -> JitTracer:
+        return JitTracer(self, value, Node("input", (), value=value, name=name))
+
+    def process(self, prim, args, params):
+        vals = []
+        ins = []
+        for a in args:
+            if isinstance(a, Tracer) and not (type(a) is JitTracer and a._trace is self):
+                a = self.lift(a)
+            if type(a) is JitTracer and a._trace is self:
+                vals.append(a.value)
+                ins.append(a.node)
+            else:
+                vals.append(a)
+                ins.append(Const(a))
+        ans = prim.bind(*vals, **params)
+        node = Node(prim.name, ins, params, prim=prim, value=ans)
+        if prim.multiple_results:
+            return tuple(
+                JitTracer(self, a, Node("item", (node,), {"index": k}, value=a))
+                for k, a in enumerate(ans)
+            )
+        return JitTracer(self, ans, node)
+
+
+def trace_for_jit(fun, leaves, in_tree, names=None):
+    """Run ``fun`` on tracers for ``leaves``; returns ``(graph, guards, closures)``.
+
+    ``guards`` is a list of ``(node, taken)`` pairs, in the order they were met;
+    ``closures`` the values of enclosing transformations that ``fun`` closed over, which
+    became extra graph inputs after the explicit ones.
+    """
+    t = JitTrace()
+    names = names or [f"x{k}" for k in range(len(leaves))]
+    with trace_scope(t):
+        ins = [t.new_input(x, nm) for x, nm in zip(leaves, names)]
+        result = fun(*tree_unflatten(in_tree, ins))
+    out_leaves, out_tree = tree_flatten(result)
+    outputs = []
+    for o in out_leaves:
+        if type(o) is JitTracer and o._trace is t:
+            outputs.append(o.node)
+        elif isinstance(o, Tracer):
+            raise ConcretizationError(
+                "a jit-compiled function returned a value traced by an enclosing "
+                "transformation; return values computed from the function's arguments"
+            )
+        else:
+            outputs.append(Const(o))
+    name = getattr(fun, "__name__", "f")
+    closures = [a for a, _ in t.lifted.values()]
+    inputs = [i.node for i in ins] + [jt.node for _, jt in t.lifted.values()]
+    graph = Graph(inputs, outputs, in_tree=None, out_tree=out_tree, name=name)
+    graph.in_tree = in_tree if not closures else None
+    return graph, list(t.guards), closures

@@ -1,0 +1,213 @@
+"""jit: compiled results equal eager ones, in every composition with the transformations;
+guards, static arguments, caching, simplification, and the generated source."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.numpy as anp
+from adgraph.jit import ConcretizationError
+from adgraph.jit.simplify import simplify
+
+
+def article(x1, x2):
+    return x1 * x2 + x2 - anp.log(x1)
+
+
+def rosen(x):
+    return anp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def mlp(params, x):
+    h = x
+    for W, b in params[:-1]:
+        h = anp.tanh(h @ W + b)
+    W, b = params[-1]
+    return anp.sum((h @ W + b) ** 2)
+
+
+RNG = np.random.default_rng(0)
+X5 = RNG.standard_normal(5)
+PARAMS = [
+    (RNG.standard_normal((4, 3)), RNG.standard_normal(3)),
+    (RNG.standard_normal((3, 2)), RNG.standard_normal(2)),
+]
+XB = RNG.standard_normal((6, 4))
+
+CASES = [
+    ("article", article, (2.0, 4.0)),
+    ("rosen", rosen, (X5,)),
+    ("mlp", mlp, (PARAMS, XB)),
+    ("softmax", lambda x: anp.sum(anp.exp(x) / anp.sum(anp.exp(x))), (X5,)),
+    ("where", lambda x: anp.sum(anp.where(x > 0, x**2, anp.sin(x))), (X5,)),
+    (
+        "reshape_T",
+        lambda x: anp.sum(anp.reshape(x, (2, 3)).T @ anp.ones((2, 2))),
+        (np.arange(6.0),),
+    ),
+]
+
+
+def assert_tree_close(a, b, rtol=1e-12, atol=1e-12):
+    la, ta = ad.tree_flatten(a)
+    lb, tb = ad.tree_flatten(b)
+    assert ta == tb
+    for x, y in zip(la, lb):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("name,f,args", CASES, ids=[c[0] for c in CASES])
+def test_compiled_equals_eager(name, f, args):
+    assert_tree_close(ad.jit(f)(*args), f(*args))
+    assert_tree_close(ad.jit(ad.grad(f))(*args), ad.grad(f)(*args))
+    assert_tree_close(ad.grad(ad.jit(f))(*args), ad.grad(f)(*args))
+    assert_tree_close(ad.jit(ad.grad(ad.jit(f)))(*args), ad.grad(f)(*args))
+
+
+@pytest.mark.parametrize("name,f,args", CASES[:2] + CASES[3:5], ids=lambda v: str(v)[:12])
+def test_second_order_through_jit(name, f, args):
+    want = ad.hessian(f)(*args)
+    assert_tree_close(ad.jit(ad.hessian(f))(*args), want)
+    assert_tree_close(ad.hessian(ad.jit(f))(*args), want)
+    assert_tree_close(ad.jacfwd(ad.jit(ad.grad(f)))(*args), want)
+
+
+def test_vmap_and_jvp_through_jit():
+    f = lambda x: anp.sin(x) * x
+    xs = RNG.standard_normal((4, 3))
+    np.testing.assert_allclose(ad.vmap(ad.jit(f))(xs), f(xs))
+    np.testing.assert_allclose(ad.jit(ad.vmap(f))(xs), f(xs))
+    g = lambda x: anp.sum(f(x))
+    np.testing.assert_allclose(ad.vmap(ad.grad(ad.jit(g)))(xs), ad.vmap(ad.grad(g))(xs))
+    y, t = ad.jvp(ad.jit(f), (xs[0],), (np.ones(3),))
+    np.testing.assert_allclose(t, np.cos(xs[0]) * xs[0] + np.sin(xs[0]))
+
+
+def test_compiled_once_per_signature():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return x * 2.0
+
+    jf = ad.jit(f)
+    jf(np.ones(3))
+    jf(np.zeros(3))
+    assert len(calls) == 1 and jf.trace_count == 1
+    jf(np.ones(4))  # new shape
+    jf(np.ones(3, dtype=np.float32))  # new dtype
+    assert jf.trace_count == 3
+    assert jf(np.ones(3, dtype=np.float32)).dtype == np.float32
+
+
+def test_guards_retrace_on_a_new_branch():
+    def piecewise(x):
+        if x > 2:
+            return x * 2 + 5
+        return x / 2 + 5
+
+    jp = ad.jit(piecewise)
+    assert jp(3.0) == 11.0
+    assert jp(1.0) == 5.5
+    assert jp(4.0) == 13.0 and jp(0.0) == 5.0
+    assert jp.trace_count == 2  # one trace per branch, then both cached
+    assert ad.grad(jp)(3.0) == 2.0 and ad.grad(jp)(1.0) == 0.5
+
+
+def test_guards_in_loops():
+    def newton_sqrt(a):
+        x = a
+        while anp.abs(x * x - a) > 1e-12:
+            x = 0.5 * (x + a / x)
+        return x
+
+    j = ad.jit(newton_sqrt)
+    assert j(2.0) == pytest.approx(np.sqrt(2.0))
+    assert j(2.0) == pytest.approx(np.sqrt(2.0))  # same number of iterations: cached
+    assert j(9.0) == pytest.approx(3.0)  # another iteration count: traced again
+    assert ad.grad(j)(4.0) == pytest.approx(0.25)
+
+
+def test_float_of_traced_value_names_the_line():
+    def bad(x):
+        return x * float(x)
+
+    with pytest.raises(ConcretizationError, match=r"test_jit\.py:\d+: return x \* float\(x\)"):
+        ad.jit(bad)(1.0)
+
+
+def test_static_arguments():
+    def power(x, n):
+        out = x
+        for _ in range(n - 1):
+            out = out * x
+        return out
+
+    jp = ad.jit(power, static_argnums=1)
+    assert jp(2.0, 3) == 8.0 and jp(2.0, 5) == 32.0
+    assert jp.trace_count == 2
+    assert ad.grad(jp)(2.0, 3) == 12.0
+    with pytest.raises(TypeError, match="hashable"):
+        ad.jit(lambda x, s: x, static_argnums=1)(1.0, [1, 2])
+
+
+def test_closure_over_an_outer_tracer():
+    # jit inside grad, closing over the differentiated variable
+    f = lambda x: ad.jit(lambda y: x * y * y)(3.0)
+    assert ad.grad(f)(2.0) == pytest.approx(9.0)
+
+
+def test_kwargs_and_pytrees():
+    jf = ad.jit(lambda p, scale=1.0: {"s": anp.sum(p["a"]) * scale, "b": p["b"]})
+    out = jf({"a": np.ones(3), "b": 2.0}, scale=3.0)
+    assert out["s"] == 9.0 and out["b"] == 2.0
+
+
+def test_simplifier_folds_constants_and_identities():
+    g = ad.trace(lambda x: ((x * 1.0 + 0.0) - 0.0) / 1.0 + (2.0 * 3.0), np.ones(3))
+    s, _ = simplify(g)
+    ops = [n.op for n in s.toposort() if not n.is_input]
+    assert ops == ["add"]
+    # common subexpressions are computed once
+    g2 = ad.trace(lambda x: anp.sin(x) * anp.sin(x), np.ones(3))
+    s2, _ = simplify(g2)
+    assert [n.op for n in s2.toposort()].count("sin") == 1
+
+
+def test_lower_shows_ir_and_source():
+    low = ad.jit(ad.grad(article, argnums=(0, 1))).lower(2.0, 4.0)
+    text = low.as_text()
+    assert "reciprocal" in text and "return" in text
+    assert "def " in low.source and "xp.reciprocal" in low.source
+    assert len(low.simplified) < len(low.graph)
+
+
+def test_compiled_code_reuses_buffers_and_frees_values():
+    f = lambda x: anp.sum(anp.exp(anp.sin(x) * 2.0 + 1.0))
+    src = ad.jit(f).lower(np.ones(100)).source
+    assert "out=" in src and "del " in src
+    x = RNG.standard_normal(100)
+    np.testing.assert_allclose(ad.jit(f)(x), f(x))
+    np.testing.assert_allclose(x, x.copy())  # the input buffer is never written
+
+
+def test_make_source_round_trips():
+    src = ad.make_source(ad.grad(article, argnums=(0, 1)), 2.0, 4.0)
+    assert "# forward sweep" in src and "# adjoint sweep" in src
+    assert "v1 = x1 * x2" in src and "vbar_m1" in src and "vbar_0" in src
+    ns: dict = {}
+    exec(compile(src, "<generated>", "exec"), ns)
+    assert ns["article"](2.0, 4.0) == pytest.approx((3.5, 3.0))
+    assert "adgraph" not in src.split('"""')[2]  # standalone: imports numpy only
+
+    src2 = ad.make_source(ad.grad(mlp), PARAMS, XB)
+    ns2: dict = {}
+    exec(compile(src2, "<generated>", "exec"), ns2)
+    assert_tree_close(ns2["mlp"](PARAMS, XB), ad.grad(mlp)(PARAMS, XB))
+
+    src3 = ad.make_source(ad.hessian(rosen), X5, naming="plain")
+    ns3: dict = {}
+    exec(compile(src3, "<generated>", "exec"), ns3)
+    np.testing.assert_allclose(ns3["jac"](X5), ad.hessian(rosen)(X5), rtol=1e-12)
