@@ -1,0 +1,58 @@
+"""The ``mlp`` example: digits to >= 97% test accuracy on CPU, the synthetic timing mode,
+outputs (summary.json, loss curve), and a clear error for --device gpu without CuPy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adgraph.examples import load
+
+pytest.importorskip("sklearn")
+
+
+def _summary(out):
+    return json.loads((out / "summary.json").read_text())
+
+
+def test_module_contract():
+    mod = load("mlp")
+    assert isinstance(mod.DESCRIPTION, str) and mod.DESCRIPTION
+    assert callable(mod.main)
+
+
+def test_digits_reaches_97_percent(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    mod = load("mlp")
+    assert mod.main(["--out", str(tmp_path)]) == 0
+    s = _summary(tmp_path)
+    assert s["test_accuracy"] >= 0.97
+    assert s["dtype"] == "float32" and s["array_module"] == "numpy"
+    assert len(s["train_loss"]) == s["epochs"] == 40
+    assert s["train_loss"][-1] < s["train_loss"][0] / 100
+    assert (tmp_path / "loss_curve.png").stat().st_size > 1000
+    text = capsys.readouterr().out
+    assert "test accuracy" in text and "\r" not in text  # no progress bar when not a terminal
+
+
+def test_synthetic_mode_tiny(tmp_path):
+    mod = load("mlp")
+    argv = ["--synthetic", "--steps", "3", "--batch-size", "64", "--hidden", "32,32"]
+    assert mod.main([*argv, "--no-plot", "--out", str(tmp_path)]) == 0
+    s = _summary(tmp_path)
+    assert s["mode"] == "synthetic" and s["sizes"] == [784, 32, 32, 10]
+    assert len(s["train_loss"]) == 3 and s["ms_per_step_median"] > 0
+    assert not (tmp_path / "loss_curve.png").exists()
+
+
+def test_gpu_without_cupy_says_what_to_install(tmp_path):
+    try:
+        import cupy  # noqa: F401
+
+        pytest.skip("CuPy is installed; the GPU run is tested in tests/gpu/")
+    except ImportError:
+        pass
+    mod = load("mlp")
+    with pytest.raises(ImportError, match="adgraph\\[gpu\\]"):
+        mod.main(["--device", "gpu", "--epochs", "1", "--no-plot", "--out", str(tmp_path)])
