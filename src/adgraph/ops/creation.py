@@ -10,9 +10,25 @@ from ..core.xp import module_of
 from ._util import OpError, shape
 
 __all__ = [
-    "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
-    "arange", "linspace", "logspace", "geomspace", "eye", "identity", "array", "asarray",
-    "asanyarray", "ascontiguousarray", "zeros_raw", "tri",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "arange",
+    "linspace",
+    "logspace",
+    "geomspace",
+    "eye",
+    "identity",
+    "array",
+    "asarray",
+    "asanyarray",
+    "ascontiguousarray",
+    "tri",
 ]
 
 

@@ -116,6 +116,7 @@ def install() -> None:
     Tracer.__invert__ = lambda self: _ns().logical_not(self)
     Tracer.__getitem__ = lambda self, idx: _ns().getitem(self, idx)
     Tracer.__divmod__ = lambda self, other: (self // other, self % other)
+    Tracer.__round__ = lambda self, ndigits=None: _ns().round(self, ndigits or 0)
     for name in _METHODS:
         setattr(Tracer, name, _method(name))
     Tracer.astype = lambda self, dtype, copy=True: _ns().astype(self, dtype)

@@ -10,6 +10,13 @@ from ._util import is_inexact
 __all__ = ["astype", "copy", "stop_gradient"]
 
 
+def _cast(xp, x, dtype):
+    x = xp.asarray(x)
+    if x.dtype.kind == "c" and dtype.kind != "c":
+        x = xp.real(x)  # the documented meaning of a complex-to-real cast, without a warning
+    return x.astype(dtype)
+
+
 def _astype_tangent(t, ans, x, *, dtype):
     if not is_inexact(dtype):
         return None
@@ -27,7 +34,7 @@ def _astype_vjp(ct, ans, x, *, dtype):
 
 convert_p = Primitive(
     "convert_element_type",
-    lambda xp, x, *, dtype: xp.asarray(x).astype(dtype),
+    lambda xp, x, *, dtype: _cast(xp, x, dtype),
     tangent=(_astype_tangent,),
     vjp=(_astype_vjp,),
     doc=r"""Cast to another dtype. The tangent is cast likewise (zero for integer targets);
@@ -57,7 +64,11 @@ def copy(a, order="K"):
     return module_of(a).array(a, copy=True)
 
 
-_stop_p = nondiff("stop_gradient", lambda xp, x: x)
+_stop_p = nondiff(
+    "stop_gradient",
+    lambda xp, x: x,
+    doc="The identity, with no derivative at any level: d stop_gradient(x)/dx = 0.",
+)
 
 
 def stop_gradient(x):
