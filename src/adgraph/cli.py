@@ -474,19 +474,21 @@ def _cmd_examples(args, out) -> int:
 def _describe(name) -> str:
     import importlib.util
 
-    from .examples import EXAMPLES
+    from .examples import EXAMPLES, load
 
-    try:
-        if importlib.util.find_spec(EXAMPLES[name]) is None:
+    path = EXAMPLES[name]
+    if path not in sys.modules:
+        try:
+            found = importlib.util.find_spec(path) is not None
+        except (ModuleNotFoundError, ValueError):
+            found = False
+        if not found:
             return "(not available in this installation yet)"
-    except ModuleNotFoundError:
-        return "(not available in this installation yet)"
     try:
-        from .examples import load
-
         return getattr(load(name), "DESCRIPTION", "")
-    except Exception as e:  # an example that fails to import still gets listed
-        return f"(cannot be loaded: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+    except Exception as e:  # an example that fails to import is still listed
+        first = str(e).splitlines()[0] if str(e) else ""
+        return f"(cannot be loaded: {type(e).__name__}: {first})"
 
 
 def _run_example(name, argv) -> int:

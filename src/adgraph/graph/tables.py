@@ -291,7 +291,7 @@ class _Names:
 def _params_text(params) -> str:
     out = []
     for k, v in params.items():
-        if callable(v) or k.startswith("_"):
+        if callable(v) or k.startswith("_") or k == "skel":
             continue
         r = repr(v)
         if len(r) > 24:
@@ -328,6 +328,9 @@ def expression(node, names: _Names, values: bool = False) -> list:
     p = "" if values else _params_text(node.params)
     if p:
         toks.append((", " if node.inputs else "") + p)
+    if not values and isinstance(node.params.get("skel"), tuple):
+        # an index (as in x[1:, i]) whose array parts are arguments 1, 2, ...
+        toks += [", at [", *_index_tokens(node.params["skel"], atoms), "]"]
     toks.append(")")
     return toks
 

@@ -1,0 +1,335 @@
+"""Computation graphs: tracing, topological order, evaluation trace tables, pictures."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import unicodedata
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.numpy as anp
+from adgraph.graph import Const, Graph, GraphCycleError, Node
+from adgraph.graph import render as render_mod
+
+
+def article(x1, x2):
+    return x1 * x2 + x2 - anp.log(x1)
+
+
+@pytest.fixture(scope="module")
+def g():
+    return ad.trace(article, 2.0, 4.0)
+
+
+def nfc(s):
+    # the tables write accents as combining marks; compare in one normal form
+    return unicodedata.normalize("NFC", " ".join(s.split()))
+
+
+def rows(table):
+    return [(nfc(a), nfc(b)) for a, b in table.lines()]
+
+
+def same(got, want):
+    assert got == [(nfc(a), nfc(b)) for a, b in want]
+
+
+# ------------------------------------------------------------------ the article's trace
+def test_article_primal_trace_exact(g):
+    same(
+        rows(g.tables().primal),
+        [
+            ("v_-1 = x_1", "2"),
+            ("v_0 = x_2", "4"),
+            ("v_1 = v_-1 v_0", "2(4) = 8"),
+            ("v_2 = ln(v_-1)", "ln(2) = 0.693"),
+            ("v_3 = v_1 + v_0", "8 + 4 = 12"),
+            ("v_4 = v_3 - v_2", "12 - 0.693 = 11.307"),
+            ("y = v_4", "11.307"),
+        ],
+    )
+
+
+def test_article_tangent_trace(g):
+    t = g.tables(seed=0).tangent
+    same(
+        rows(t),
+        [
+            ("v̇_-1 = ẋ_1", "1"),
+            ("v̇_0 = ẋ_2", "0"),
+            ("v̇_1 = v_0 v̇_-1 + v_-1 v̇_0", "4(1) + 2(0) = 4"),
+            ("v̇_2 = v̇_-1/v_-1", "0.5(1) = 0.5"),
+            ("v̇_3 = v̇_1 + v̇_0", "4 + 0 = 4"),
+            ("v̇_4 = v̇_3 - v̇_2", "4 - 0.5 = 3.5"),
+            ("ẏ = v̇_4", "3.5"),
+        ],
+    )
+    # the other seed direction gives the other partial derivative
+    assert rows(g.tables(seed={"x2": 1.0}).tangent)[-1] == (nfc("ẏ = v̇_4"), "3")
+
+
+def test_article_adjoint_trace_in_reverse_topological_order(g):
+    a = g.tables().adjoint
+    same(
+        rows(a),
+        [
+            ("v̄_4 = ȳ", "1"),
+            ("v̄_3 = v̄_4", "1"),
+            ("v̄_2 = -v̄_4", "-1"),
+            ("v̄_1 = v̄_3", "1"),
+            ("v̄_0 = v̄_3 + v̄_1 v_-1", "1 + 1(2) = 3"),
+            ("v̄_-1 = v̄_2/v_-1 + v̄_1 v_0", "-1(0.5) + 1(4) = 3.5"),
+            ("x̄_1 = v̄_-1", "3.5"),
+            ("x̄_2 = v̄_0", "3"),
+        ],
+    )
+
+
+def test_article_trace_other_formats(g):
+    t = g.tables()
+    md = t.to_markdown()
+    assert "| $v_{1} = v_{-1} v_{0}$ | $2(4) = 8$ |" in md
+    assert r"| $v_{2} = \ln(v_{-1})$ | $\ln(2) = 0.693$ |" in md
+    assert r"$\bar{v}_{0} = \bar{v}_{3} + \bar{v}_{1} v_{-1}$" in md
+    tex = t.to_latex()
+    assert tex.count(r"\begin{array}{|l|l|}") == 3
+    assert r"v_{4} = v_{3} - v_{2} & 12 - 0.693 = 11.307 \\" in tex
+    assert r"\dot{v}_{1} = v_{0} \dot{v}_{-1} + v_{-1} \dot{v}_{0} & 4(1) + 2(0) = 4 \\" in tex
+    html = g._repr_html_()
+    assert html.count("<table") == 3
+    assert "v<sub>-1</sub> = x<sub>1</sub>" in html
+    assert "v&#772;<sub>0</sub>" in html  # bar v_0
+    text = str(t)
+    assert "| v_4  = v_3 - v_2" in text
+    json.dumps(t.to_dict())
+    assert t.to_dict()["primal"]["rows"][5]["number"] == pytest.approx(12 - np.log(2))
+
+
+def test_toposort_is_kahn_by_levels(g):
+    order = g.toposort()
+    assert [n.op for n in order] == ["input", "input", "multiply", "log", "add", "subtract"]
+    lv = g.levels()
+    assert [lv[n] for n in order] == [0, 0, 1, 1, 2, 3]
+    labels = g.labels()
+    assert [labels[n] for n in order] == [-1, 0, 1, 2, 3, 4]
+    # every edge goes forward in the order
+    pos = {n: k for k, n in enumerate(order)}
+    assert all(pos[a] < pos[b] for a, b, _ in g.edges())
+
+
+def test_node_records_op_params_shape_dtype_value(g):
+    mul = g.toposort()[2]
+    assert mul.op == "multiply" and mul.prim.name == "multiply"
+    assert mul.inputs == (g.inputs[0], g.inputs[1])
+    assert mul.shape == () and mul.dtype == np.float64 and mul.value == 8.0
+    assert [n.name for n in g.inputs] == ["x1", "x2"]
+    s = ad.trace(lambda x: anp.sum(x, axis=0), np.ones((2, 3)))
+    node = s.outputs[0]
+    assert node.params == {"axis": (0,), "keepdims": False} or node.params.get("axis") in (0, (0,))
+    assert node.shape == (3,) and node.inputs[0].shape == (2, 3)
+
+
+def test_shared_subexpression_is_one_node():
+    def f(x):
+        s = anp.sin(x)
+        return s * s + s
+
+    g = ad.trace(f, 0.5)
+    assert g.op_counts()["sin"] == 1
+    (sin,) = [n for n in g.nodes if n.op == "sin"]
+    assert len(g.consumers()[sin]) == 3  # twice in the product, once in the sum
+    assert ad.trace(lambda x: x * x, 3.0).op_counts()["input"] == 1
+
+
+def test_constants_are_kept_and_shown():
+    g = ad.trace(lambda x: 2.0 * x + 1.0, 3.0)
+    mul = [n for n in g.nodes if n.op == "multiply"][0]
+    assert isinstance(mul.inputs[0], Const) and mul.inputs[0].value == 2.0
+    assert ("v_1 = 2 v_0", "2(3) = 6") in rows(g.tables().primal)
+
+
+# ------------------------------------------------------------------ evaluation
+def test_graph_evaluates_again_and_is_differentiable(g):
+    assert g(3.0, 5.0) == pytest.approx(article(3.0, 5.0))
+    assert ad.grad(g, argnums=(0, 1))(3.0, 5.0) == pytest.approx((5 - 1 / 3, 4.0))
+    with pytest.raises(ValueError, match="traced with shape"):
+        g(np.ones(2), 1.0)
+    with pytest.raises(TypeError):
+        g(1.0)
+
+
+def test_nondifferentiable_ops_are_recorded_so_replay_is_right():
+    g = ad.trace(lambda x: anp.where(x > 0, x, -2.0 * x), np.array([1.0, -1.0]))
+    assert "greater" in g.op_counts()
+    np.testing.assert_allclose(g(np.array([-3.0, 4.0])), [6.0, 4.0])
+
+
+def test_pytree_inputs_are_named_by_path():
+    g = ad.trace(lambda p: p["w"] * p["b"][0], {"w": 2.0, "b": [3.0]})
+    assert [n.name for n in g.inputs] == ["p['b'][0]", "p['w']"]
+    assert g({"w": 4.0, "b": [5.0]}) == 20.0
+
+
+# ------------------------------------------------------------------ derivatives of nodes
+def vec_fn(x, W):
+    return anp.sum(anp.tanh(W @ x) ** 2) + x[0] * x[1]
+
+
+def test_tangents_and_adjoints_match_the_engine():
+    rng = np.random.default_rng(0)
+    x, W = rng.normal(size=3), rng.normal(size=(2, 3))
+    g = ad.trace(vec_fn, x, W)
+    v = rng.normal(size=3)
+    tan = g.tangents([v, np.zeros_like(W)])
+    _, want = ad.jvp(vec_fn, (x, W), (v, np.zeros_like(W)))
+    assert tan[g.outputs[0]] == pytest.approx(want)
+    adj = g.adjoints()
+    gx, gW = ad.grad(vec_fn, argnums=(0, 1))(x, W)
+    np.testing.assert_allclose(adj[g.inputs[0]], gx)
+    np.testing.assert_allclose(adj[g.inputs[1]], gW)
+    t = g.tables()  # array rows render without error and show the gradient
+    assert rows(t.adjoint)[-2][1].startswith("[")
+
+
+def test_multiple_results_and_custom_rules():
+    @ad.custom_vjp
+    def f(x):
+        return anp.sin(x)
+
+    f.defvjp(lambda x: (anp.sin(x), anp.cos(x)), lambda c, ct: (ct * c,))
+
+    g = ad.trace(lambda x: f(x) * x, 0.7)
+    assert "item" in g.op_counts() and "custom_vjp_call" in g.op_counts()
+    adj = g.adjoints()
+    assert adj[g.inputs[0]] == pytest.approx(np.cos(0.7) * 0.7 + np.sin(0.7))
+    tan = g.tangents()
+    assert tan[g.outputs[0]] == pytest.approx(adj[g.inputs[0]])
+    str(g.tables())
+
+
+# ------------------------------------------------------------------ second order
+def test_hessian_vector_trace_records_the_inner_transformations():
+    h = ad.trace_hvp(article, (2.0, 4.0), (1.0, 0.0))
+    H = np.array(ad.hessian(article, argnums=(0, 1))(2.0, 4.0), dtype=float)
+    np.testing.assert_allclose(np.array(h(2.0, 4.0), dtype=float), H @ [1.0, 0.0])
+    np.testing.assert_allclose(np.array(h(3.0, 5.0), dtype=float), [1 / 9, 1.0])
+    assert len(h) > len(ad.trace(article, 2.0, 4.0)) - 2
+    # the same through a user-written forward-over-reverse function
+    v = np.array([0.3, -1.0])
+
+    def rosen(x):
+        return anp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+    x = np.array([0.5, 0.8])
+    hv = ad.trace(lambda x: ad.jvp(ad.grad(rosen), (x,), (v,))[1], x)
+    np.testing.assert_allclose(hv(x), ad.hessian(rosen)(x) @ v)
+    assert len(hv) > len(ad.trace(rosen, x))
+    str(hv.tables(seed=0))
+
+
+# ------------------------------------------------------------------ cycles
+def test_hand_built_graph_and_cycle_error():
+    x = Node("input", name="x", value=np.float64(2.0))
+    a = Node("sin", (x,), value=np.sin(2.0))
+    b = Node("multiply", (a, x), value=np.sin(2.0) * 2.0)
+    ok = Graph([x], [b])
+    assert [n.op for n in ok.toposort()] == ["input", "sin", "multiply"]
+    assert ok(1.5) == pytest.approx(np.sin(1.5) * 1.5)
+    # close a cycle: a depends on b, which depends on a
+    a.inputs = (b,)
+    cyc = Graph([x], [b])
+    with pytest.raises(GraphCycleError, match=r"cycle through node \d+ \((sin|multiply)\)"):
+        cyc.toposort()
+    with pytest.raises(GraphCycleError):
+        cyc(1.0)
+
+
+# ------------------------------------------------------------------ pictures
+def parse_dot(text):
+    nodes = dict(re.findall(r'^\s*(\w+) \[label="((?:[^"\\]|\\.)*)"', text, re.M))
+    edges = re.findall(r"^\s*(\w+) -> (\w+)", text, re.M)
+    return nodes, edges
+
+
+def test_dot_parses_back_to_the_graph(g):
+    dot = g.to_dot(tangents=True, adjoints=True)
+    assert dot.startswith('digraph "article" {')
+    nodes, edges = parse_dot(dot)
+    labels = g.labels()
+    sub = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+    # map each DOT id to the graph node whose v_i heads its label
+    by_name = {f"v{str(labels[n]).translate(sub)}": n for n in g.nodes}
+    ids = {}
+    for nid, label in nodes.items():
+        head = label.split(" = ")[0]
+        if head in by_name:
+            ids[nid] = by_name[head]
+    assert len(ids) == len(g.nodes)
+    want = sorted((labels[a], labels[b]) for a, b, _ in g.edges())
+    got = sorted((labels[ids[a]], labels[ids[b]]) for a, b in edges if a in ids and b in ids)
+    assert got == want
+    out_edges = [(a, b) for a, b in edges if b.startswith("out")]
+    assert [ids[a] for a, _ in out_edges] == [g.outputs[0]]
+    v4 = next(k for k, n in ids.items() if n is g.outputs[0])
+    assert nodes[v4] == "v₄ = v₃ - v₂\\n11.307\\nv̇₄ = 3.5\\nv̄₄ = 1"
+
+
+def test_mermaid(g):
+    m = g.to_mermaid()
+    assert m.startswith("flowchart LR")
+    assert m.count(" --> ") == len(g.edges()) + 1
+    assert 'n2["v₁ = v₋₁ v₀<br/>8"]' in m
+
+
+def test_arrays_show_shapes_and_constants():
+    g = ad.trace(lambda x: anp.sum(np.ones((3, 3)) @ x), np.arange(3.0))
+    dot = g.to_dot()
+    assert "const f64[3,3]" in dot and "f64[3]" in dot
+
+
+def test_large_graph_is_summarised():
+    def chain(x):
+        for _ in range(400):
+            x = anp.sin(x) * x + 0.5
+        return x
+
+    g = ad.trace(chain, 0.3)
+    assert len(g) == 1201
+    dot = g.to_dot(max_nodes=100)
+    nodes, edges = parse_dot(dot)
+    assert len(nodes) <= 100
+    assert "summarised" in dot and "sin" in dot
+    full = g.to_dot(max_nodes=5000)
+    assert len(parse_dot(full)[0]) == 1201 + 1
+    m = g.to_mermaid(max_nodes=100)
+    assert m.count("\n") < 150
+
+
+def test_save_formats(tmp_path, g):
+    g.save(tmp_path / "g.dot")
+    g.save(tmp_path / "g.mmd")
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+    assert (tmp_path / "g.mmd").read_text().startswith("flowchart")
+    with pytest.raises(ValueError, match="format"):
+        g.save(tmp_path / "g.xyz")
+
+
+def test_without_graphviz_the_message_says_how_to_install(monkeypatch, g):
+    monkeypatch.setattr(render_mod.shutil, "which", lambda name: None)
+    with pytest.raises(render_mod.GraphvizNotFoundError, match="apt-get install graphviz"):
+        g.to_svg()
+    assert g._repr_svg_() is None
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_svg_and_png_with_graphviz(tmp_path, g):
+    svg = g.to_svg(tangents=True)
+    assert svg.lstrip().startswith("<?xml") or "<svg" in svg[:500]
+    assert "11.307" in svg
+    assert g._repr_svg_() is not None
+    g.save(tmp_path / "g.png")
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
