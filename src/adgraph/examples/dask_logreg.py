@@ -14,7 +14,7 @@ The data are generated lazily by Dask (a known hyperplane, Gaussian features, la
 logistic noise), so ``--rows 10000000`` never holds ``X`` in one piece unless NumPy is asked
 to compare (``--skip-numpy`` leaves that out).
 
-Run with ``adgraph examples run dask-logreg`` or ``python -m adgraph.examples.dask_logreg``.
+Run with ``python -m adgraph.examples.dask_logreg`` (``--help`` lists the options).
 """
 
 from __future__ import annotations
