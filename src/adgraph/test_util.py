@@ -19,7 +19,19 @@ import numpy as np
 from .api.transforms import _as_array, jvp, vjp
 from .core.pytree import tree_flatten, tree_map, tree_unflatten
 
-__all__ = ["check_grads", "check_jvp", "check_vjp", "GradCheckError"]
+__all__ = [
+    "check_grads",
+    "check_jvp",
+    "check_vjp",
+    "check_compiled",
+    "check_batched",
+    "GradCheckError",
+]
+
+# Extra consistency checks ``check_grads`` runs at its top level: "jit" (compiled equals
+# eager, also for the JVP) and "vmap" (a batch of two inputs equals two separate calls).
+# Test suites switch them on to run every derivative test through ``jit`` and ``vmap`` too.
+EXTRA_CHECKS: set = set()
 
 
 class GradCheckError(AssertionError):
@@ -146,7 +158,46 @@ def check_vjp(f, args, *, eps=None, atol=None, rtol=None, seed=0):
     return u_full
 
 
-def check_grads(f, args, order=2, modes=("fwd", "rev"), eps=None, atol=None, rtol=None, seed=0):
+def check_compiled(f, args, *, rtol=1e-6, atol=1e-9):
+    """``jit(f)`` and ``jit`` of its JVP give the eager results."""
+    from .jit import jit
+
+    args = tuple(args)
+    _close(jit(f)(*args), f(*args), atol, rtol, "jit(f) vs f")
+    leaves, tree = tree_flatten(args)
+    rng = np.random.default_rng(5)
+    v = tree_unflatten(tree, [_rand_like(rng, x) for x in leaves])
+    v = tree_map(lambda x, t: np.zeros_like(np.asarray(x)) if t is None else t, args, v)
+    want = jvp(f, args, v)
+    got = jit(lambda a, t: jvp(f, a, t))(args, v)
+    _close(got, want, atol, rtol, "jit(jvp(f)) vs jvp(f)")
+
+
+def check_batched(f, args, *, rtol=1e-6, atol=1e-9):
+    """``vmap(f)`` over a batch of two inputs equals two separate calls."""
+    from .api.transforms import vmap
+
+    args = tuple(args)
+    leaves, tree = tree_flatten(args)
+    rng = np.random.default_rng(6)
+    other = tree_unflatten(
+        tree,
+        [
+            x
+            if _rand_like(rng, x) is None
+            else (np.asarray(x) * (1 + 1e-3 * _rand_like(rng, x).real)).astype(np.asarray(x).dtype)
+            for x in leaves
+        ],
+    )
+    stacked = tree_map(lambda a, b: np.stack([np.asarray(a), np.asarray(b)]), args, other)
+    got = vmap(f)(*stacked)
+    want = tree_map(lambda a, b: np.stack([np.asarray(a), np.asarray(b)]), f(*args), f(*other))
+    _close(got, want, atol, rtol, "vmap(f) vs a loop")
+
+
+def check_grads(
+    f, args, order=2, modes=("fwd", "rev"), eps=None, atol=None, rtol=None, seed=0, *, _top=True
+):
     """Check the derivatives of ``f`` at ``args`` up to ``order`` in the given modes.
 
     Raises :class:`GradCheckError` (an AssertionError) naming the failing check.
@@ -165,15 +216,38 @@ def check_grads(f, args, order=2, modes=("fwd", "rev"), eps=None, atol=None, rto
         if m not in ("fwd", "rev"):
             raise ValueError(f"check_grads: unknown mode {m!r}; use 'fwd' and/or 'rev'")
     kw = dict(eps=eps, atol=atol, rtol=rtol, seed=seed)
+    if _top and EXTRA_CHECKS:
+        d_eps, d_atol, d_rtol = _default_tols(_leaf_dtype(tree_flatten(args)[0]))
+        tol = dict(rtol=max(d_rtol * 1e-2, 1e-9), atol=max(d_atol * 1e-2, 1e-12))
+        if "jit" in EXTRA_CHECKS:
+            check_compiled(f, args, **tol)
+        if "vmap" in EXTRA_CHECKS:
+            check_batched(f, args, **tol)
     if "fwd" in modes:
         v = check_jvp(f, args, **kw)
         if order > 1:
             check_grads(
-                lambda *a: jvp(f, a, v)[1], args, order - 1, modes, eps, atol, rtol, seed + 7
+                lambda *a: jvp(f, a, v)[1],
+                args,
+                order - 1,
+                modes,
+                eps,
+                atol,
+                rtol,
+                seed + 7,
+                _top=False,
             )
     if "rev" in modes:
         u = check_vjp(f, args, **kw)
         if order > 1:
             check_grads(
-                lambda *a: vjp(f, *a)[1](u), args, order - 1, modes, eps, atol, rtol, seed + 11
+                lambda *a: vjp(f, *a)[1](u),
+                args,
+                order - 1,
+                modes,
+                eps,
+                atol,
+                rtol,
+                seed + 11,
+                _top=False,
             )
