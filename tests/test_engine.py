@@ -336,3 +336,19 @@ def test_stop_gradient_at_every_level():
     assert ad.grad(f)(3.0) == 3.0
     assert ad.grad(ad.grad(f))(3.0) == 0.0
     assert ad.jvp(f, (3.0,), (1.0,))[1] == 3.0
+
+
+# ------------------------------------------------------------------ check_grads catches errors
+@pytest.mark.parametrize("factor", [-1.0, 1.01, 1 + 1e-4])
+def test_check_grads_catches_a_planted_wrong_rule(factor, monkeypatch):
+    from adgraph.ops import elementwise as E
+    from adgraph.test_util import GradCheckError, check_grads
+
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    monkeypatch.setattr(E.sin_p, "vjp", (lambda ct, ans, x: ct * anp.cos(x) * factor,))
+    with pytest.raises(GradCheckError):
+        check_grads(anp.sin, (x,), order=1, modes=("rev",))
+    monkeypatch.undo()
+    monkeypatch.setattr(E.sin_p, "tangent", (lambda t, ans, x: t * anp.cos(x) * factor,))
+    with pytest.raises(GradCheckError):
+        check_grads(anp.sin, (x,), order=1, modes=("fwd",))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .api.transforms import _as_array, jvp, vjp
+from .core.primitive import MissingRuleError
 from .core.pytree import tree_flatten, tree_map, tree_unflatten
 
 __all__ = [
@@ -155,7 +156,31 @@ def check_vjp(f, args, *, eps=None, atol=None, rtol=None, seed=0):
     rhs = _inner(ct, v)
     scale = max(1.0, abs(lhs))
     _scalar_close(lhs, rhs, atol * 10, rtol * 10, "VJP transpose identity", scale)
+    # Forward mode (itself checked against finite differences) pins the identity down to
+    # rounding error, so a reverse rule that is only slightly wrong is caught too.
+    try:
+        v_full = tree_map(lambda x, t: np.zeros_like(np.asarray(x)) if t is None else t, args, v)
+        t_ad = jvp(f, args, v_full)[1]
+    except MissingRuleError:
+        return u_full
+    lhs_ad = _inner(u_full, t_ad)
+    tight = 1e-9 if rtol <= 1e-5 else 1e-4
+    scale_ad = max(1.0, _inner_abs(u_full, t_ad), _inner_abs(ct, v))
+    _scalar_close(lhs_ad, rhs, tight, tight, "VJP against JVP: <u, J v> = <J^T u, v>", scale_ad)
     return u_full
+
+
+def _inner_abs(a, b) -> float:
+    """sum |a| |b| over the leaves: the scale of rounding error in <a, b>."""
+    ta, _ = tree_flatten(a)
+    tb, _ = tree_flatten(b)
+    return float(
+        sum(
+            np.sum(np.abs(np.asarray(x)) * np.abs(np.asarray(y)))
+            for x, y in zip(ta, tb)
+            if x is not None and y is not None
+        )
+    )
 
 
 def check_compiled(f, args, *, rtol=1e-6, atol=1e-9):
