@@ -444,6 +444,8 @@ def _declare(name, from_output: bool, second, doc, bwd_doc):
             if second is None
             else (lambda ct, ans, g, z: second(g, ct, z)),
         ),
+        # reverse mode keeps only what the rules read: z for g's rule, g and z for z's
+        needs=({1}, set() if second is None else {0, 1}),
     )
     if from_output:
         rule_t = lambda t, ans, x: bwd.bind(t, ans)
@@ -452,7 +454,13 @@ def _declare(name, from_output: bool, second, doc, bwd_doc):
         rule_t = lambda t, ans, x: bwd.bind(t, x)
         rule_ct = lambda ct, ans, x: bwd.bind(ct, x)
     fwd = _elementwise_rule(
-        f"fused_{name}", _forward_impl(name), None, doc=doc, tangent=(rule_t,), vjp=(rule_ct,)
+        f"fused_{name}",
+        _forward_impl(name),
+        None,
+        doc=doc,
+        tangent=(rule_t,),
+        vjp=(rule_ct,),
+        needs=({"ans"} if from_output else {0},),  # tanh's input is freed after the forward
     )
     return fwd, bwd
 
@@ -653,6 +661,7 @@ softmax_xent_bwd_p = Primitive(
         lambda c2, ans, ct, z, labels: _xent_bwd_z(ct, c2, z),
         None,
     ),
+    needs=({1, 2}, {0, 1}, set()),
     doc=r"""G = ct (softmax(z) - onehot(labels)) / N over the rows of z (..., C); linear in ct;
     d G/d z t = ct/N s (t - <s, t>) per row.""",
 )
@@ -668,6 +677,7 @@ softmax_xent_p = Primitive(
         lambda ct, ans, z, labels: softmax_xent_bwd_p.bind(_ct_scalar(ct), z, labels),
         None,
     ),
+    needs=({0, 1}, set()),
     doc=r"""L = mean_r (logsumexp(z_r) - z_{r, labels_r}) for logits z (..., C) and integer
     labels (...); dL/dz = (softmax(z) - onehot(labels)) / N (fused_softmax_cross_entropy_bwd).""",
 )
