@@ -276,6 +276,29 @@ def _node_vjp(node, ct):
     return out
 
 
+def _accumulate_general(node, gs, cts, add):
+    """Add the cotangents ``gs`` of a node's arguments into their nodes' slots (parents
+    with several outputs included)."""
+    pidx = node.pidx
+    for i, p in enumerate(node.parents):
+        if p is None:
+            continue
+        g = gs[i]
+        if g is None:
+            continue
+        k = None if pidx is None else pidx[i]
+        if k is None:
+            g = fit_to(g, p.shape, p.dtype)
+            prev = cts.get(p)
+            cts[p] = g if prev is None else add(prev, g)
+        else:
+            g = fit_to(g, p.shape[k], p.dtype[k])
+            slot = cts.get(p)
+            if slot is None:
+                slot = cts[p] = [None] * len(p.shape)
+            slot[k] = g if slot[k] is None else add(slot[k], g)
+
+
 def backward(outputs, out_cts, *, free: bool = False) -> dict:
     """Sweep cotangents from ``outputs`` back to the inputs.
 
@@ -315,49 +338,41 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
             if ct is not None:
                 results[node] = ct
             continue
-        if ct is not None:
-            prim = node.prim
-            rule = prim.vjp
-            if type(rule) is tuple and not prim.multiple_results:
-                args, ans, params = node.args, node.ans, node.params
-                gs = []
-                for i, p in enumerate(parents):
-                    if p is None:
-                        gs.append(None)
-                        continue
-                    r = rule[i] if i < len(rule) else None
-                    if r is None:
-                        raise prim.missing(f"reverse-mode (VJP) for argument {i}")
-                    gs.append(r(ct, ans, *args, **params))
-            else:
-                gs = _node_vjp(node, ct)
-            pidx = node.pidx
-            for i, p in enumerate(parents):
+        prim = node.prim
+        rule = prim.vjp
+        if ct is not None and type(rule) is tuple and node.pidx is None and not prim.multiple_results:
+            # The common case, in one loop: each parent's cotangent, accumulated, and its
+            # count of pending consumers decremented.
+            args, ans, params = node.args, node.ans, node.params
+            nrule = len(rule)
+            i = -1
+            for p in parents:
+                i += 1
                 if p is None:
                     continue
-                g = gs[i]
-                if g is None:
-                    continue
-                k = None if pidx is None else pidx[i]
-                if k is None:
-                    shape, dtype = p.shape, p.dtype
-                    if getattr(g, "shape", None) != shape or getattr(g, "dtype", None) != dtype:
-                        g = fit_to(g, shape, dtype)
+                r = rule[i] if i < nrule else None
+                if r is None:
+                    raise prim.missing(f"reverse-mode (VJP) for argument {i}")
+                g = r(ct, ans, *args, **params)
+                if g is not None:
+                    if getattr(g, "shape", None) != p.shape or getattr(g, "dtype", None) != p.dtype:
+                        g = fit_to(g, p.shape, p.dtype)
                     prev = cts.get(p)
                     cts[p] = g if prev is None else add(prev, g)
-                else:
-                    g = fit_to(g, p.shape[k], p.dtype[k])
-                    slot = cts.get(p)
-                    if slot is None:
-                        slot = cts[p] = [None] * len(p.shape)
-                    slot[k] = g if slot[k] is None else add(slot[k], g)
-        for p in parents:
-            if p is None:
-                continue
-            c = pending[p] - 1
-            pending[p] = c
-            if c == 0:
-                ready.append(p)
+                c = pending[p] - 1
+                pending[p] = c
+                if not c:
+                    ready.append(p)
+        else:
+            if ct is not None:
+                _accumulate_general(node, _node_vjp(node, ct), cts, add)
+            for p in parents:
+                if p is None:
+                    continue
+                c = pending[p] - 1
+                pending[p] = c
+                if not c:
+                    ready.append(p)
         if free:
             node.args = node.ans = node.parents = None
     return results

@@ -27,7 +27,7 @@ import numpy as _np
 from .trace import Tracer, find_top_trace
 from .xp import get_xp
 
-__all__ = ["Primitive", "registry", "MissingRuleError"]
+__all__ = ["Primitive", "registry", "MissingRuleError", "PLAIN_TYPES"]
 
 registry: dict[str, Primitive] = {}
 
@@ -36,6 +36,7 @@ _PLAIN = frozenset(
     [_np.ndarray, float, int, bool, complex, type(None)]
     + [t for t in set(_np.sctypeDict.values()) if issubclass(t, _np.generic)]
 )
+PLAIN_TYPES = _PLAIN
 
 
 class MissingRuleError(NotImplementedError):

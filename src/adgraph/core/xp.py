@@ -15,7 +15,10 @@ import importlib
 
 import numpy as _np
 
-__all__ = ["get_xp", "module_of", "register_array_type", "BackendMixError"]
+__all__ = ["get_xp", "module_of", "register_array_type", "BackendMixError", "DEFAULT"]
+
+# The array module of Python numbers and NumPy values.
+DEFAULT = _np
 
 
 class BackendMixError(TypeError):

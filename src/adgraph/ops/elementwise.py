@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 
 from ..ad.rules import elementwise, nondiff
+from ..core.primitive import PLAIN_TYPES as _PLAIN
+from ..core.xp import DEFAULT as _xp
 from ._util import default_float, result_dtype
 from ._util import dtype as _dtype
 from ._util import is_traced as _is_traced
@@ -47,22 +49,33 @@ __all__ = [
 ]
 # fmt: on
 
+_NO_PARAMS: dict = {}
+_PY_NUMBERS = (float, int, complex, bool)
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 _PI = math.pi
 
 
 def _wrap(prim, name, nargs, doc):
-    """The public function for ``prim``: a thin caller with the NumPy name and the maths."""
+    """The public function for ``prim``: a thin caller with the NumPy name and the maths.
+
+    The untraced fast path of ``Primitive.bind`` is inlined (this is the hot path of every
+    rule evaluated on plain arrays): NumPy values go straight to the implementation.
+    """
+    impl, traced = prim.impl, prim.bind_traced
     if nargs == 1:
 
         def f(x, /):
-            return prim.bind(x)
+            if type(x) in _PLAIN:
+                return impl(_xp, x)
+            return traced((x,), _NO_PARAMS)
 
     elif nargs == 2:
 
         def f(x1, x2, /):
-            return prim.bind(x1, x2)
+            if type(x1) in _PLAIN and type(x2) in _PLAIN:
+                return impl(_xp, x1, x2)
+            return traced((x1, x2), _NO_PARAMS)
 
     else:
 
@@ -91,9 +104,9 @@ def _arith_impl(op):
     result is always an array or array scalar."""
 
     def impl(xp, x, y):
-        if hasattr(x, "dtype") or hasattr(y, "dtype"):
-            return op(x, y)
-        return op(xp.asarray(x), y)
+        if type(x) in _PY_NUMBERS and type(y) in _PY_NUMBERS:
+            return op(xp.asarray(x), y)  # two Python numbers: NumPy's semantics (1/0 = inf)
+        return op(x, y)
 
     return impl
 
