@@ -156,6 +156,8 @@ class Node:
         """A short, stable description such as ``node 7 (multiply)`` or ``input x1``."""
         if self.is_input:
             return f"input {self.name}" if self.name else f"input node {self.id}"
+        if self.name:
+            return f"node {self.name!r} ({self.op})"
         return f"node {self.id} ({self.op})"
 
     def __repr__(self) -> str:
