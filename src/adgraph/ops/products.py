@@ -122,6 +122,20 @@ def _matmul_batch(vals, batched, size, **params):
     bx, by = batched
     xs = shape(x)[1:] if bx else shape(x)
     ys = shape(y)[1:] if by else shape(y)
+    # One operand batched, the other a single matrix: fold the batch into the rows or
+    # columns of one matrix product (one BLAS call, not a stack of matrix-vector ones).
+    if bx and not by and len(ys) == 2 and len(xs) <= 2:
+        m = xs[0] if len(xs) == 2 else 1
+        out = matmul_p.bind(reshape(x, (size * m, xs[-1])), y)
+        return reshape(out, (size,) + ((m,) if len(xs) == 2 else ()) + (ys[1],))
+    if by and not bx and len(xs) == 2 and len(ys) <= 2:
+        from .shapes import moveaxis
+
+        if len(ys) == 1:  # X @ y_b for every b: Y X^T with Y (size, k)
+            return matmul_p.bind(y, moveaxis(x, 0, 1))
+        cols = reshape(moveaxis(y, 0, 1), (ys[0], size * ys[1]))  # (k, size*n)
+        out = matmul_p.bind(x, cols)  # (m, size*n)
+        return moveaxis(reshape(out, (xs[0], size, ys[1])), 1, 0)
     # Give the batch axis a place matmul broadcasts over: operands of rank >= 2 with the
     # batch axis in front of the (padded) stack axes; 1-D operands are promoted.
     rank = max(len(xs), len(ys), 2)
