@@ -16,6 +16,7 @@ EXAMPLES = {
     "forward-gradient": "adgraph.examples.forward_gradient",
     "fft-homogenization": "adgraph.examples.homogenization.demo",
     "mlp": "adgraph.examples.mlp",
+    "dask-logreg": "adgraph.examples.dask_logreg",
 }
 
 

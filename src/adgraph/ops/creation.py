@@ -115,14 +115,20 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     r"""``num`` evenly spaced values from ``start`` to ``stop``; differentiable in the end
     points: :math:`y_k = s + (e - s) k / (n - 1)`."""
     if not (isinstance(start, Tracer) or isinstance(stop, Tracer)):
-        return _xp(None).linspace(
+        return _xp(start if hasattr(start, "shape") else stop).linspace(
             start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis
         )
     from .elementwise import add, multiply, subtract
     from .shapes import expand_dims
 
     div = (num - 1) if endpoint else num
-    frac = _dt.arange(num, dtype=float) / (div if div > 0 else 1)
+    like = start if isinstance(start, Tracer) else stop
+    inner = like.primal_value()
+    # fractions in the end points' array module and precision (float32 stays float32)
+    fdt = _dt.result_type(getattr(start, "dtype", _dt.float64), getattr(stop, "dtype", _dt.float64))
+    if fdt.kind not in "fc":
+        fdt = _dt.dtype(_dt.float64)
+    frac = _xp(inner).arange(num, dtype=fdt) / (div if div > 0 else 1)
     s = expand_dims(start, axis) if shape(start) else start
     e = expand_dims(stop, axis) if shape(stop) else stop
     nd = max(len(shape(start)), len(shape(stop))) + 1

@@ -895,7 +895,7 @@ def lstsq(a, b, rcond=None):
         if not isinstance(rank, Tracer):
             rank = int(rank)
     rank_val = rank.primal_value() if isinstance(rank, Tracer) else rank
-    if m > n and _np.all(_np.asarray(rank_val) == n):
+    if m > n and bool(module_of(rank_val).all(module_of(rank_val).asarray(rank_val) == n)):
         r = subtract(b, matmul(a, x))
         res = _sum(power(_abs(r), 2), axis=0)
         if len(sb) == 1:
