@@ -190,23 +190,26 @@ def _apply_factor(z, covariance, rho):
     _check_rho(covariance, rho, d)
     if covariance == "identity" or rho == 0.0:
         return z.copy()
-    X = np.empty_like(z)
+    # Work on features as contiguous rows (zt[j] is feature j of every sample): the same
+    # elementwise operations, in the same order, as on columns, only faster.
+    zt = np.ascontiguousarray(z.T)
+    Xt = np.empty_like(zt)
     if covariance == "ar1":
         # x_1 = z_1, x_j = rho x_{j-1} + sqrt(1 - rho^2) z_j: Var x_j = 1, Cov(x_j, x_k) = rho^|j-k|.
         c = math.sqrt(1.0 - rho * rho)
-        X[:, 0] = z[:, 0]
+        Xt[0] = zt[0]
         for j in range(1, d):
-            X[:, j] = rho * X[:, j - 1] + c * z[:, j]
-        return X
+            Xt[j] = rho * Xt[j - 1] + c * zt[j]
+        return np.ascontiguousarray(Xt.T)
     # Equicorrelated: row j of the Cholesky factor is (a_1, ..., a_{j-1}, l_j, 0, ...), with
     # a_k = (rho - sum_{m<k} a_m^2)/l_k and l_j = sqrt(1 - sum_{m<j} a_m^2) -- every entry
     # below the diagonal of column k is the same number a_k.
     diag, below = _equicorrelated_factor(d, rho)
     acc = np.zeros(z.shape[0])
     for j in range(d):
-        X[:, j] = acc + diag[j] * z[:, j]
-        acc = acc + below[j] * z[:, j]
-    return X
+        Xt[j] = acc + diag[j] * zt[j]
+        acc = acc + below[j] * zt[j]
+    return np.ascontiguousarray(Xt.T)
 
 
 def _equicorrelated_factor(d: int, rho: float):
