@@ -69,7 +69,7 @@ step() {
     log "=== [$name] exit $status after ${dt}s"
 }
 
-log "adgraph GPU check, $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname)"
+log "adgraph GPU check, $(date -u "+%Y-%m-%d %H:%M:%S UTC") on $(uname -n)"
 log "checkout: $ROOT ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no git'))"
 log "python: $PY; log: $LOG; budget ${BUDGET}s"
 
