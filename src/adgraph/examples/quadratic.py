@@ -5,9 +5,10 @@ r"""The computation graph of a bivariate quadratic, its derivatives, and one New
 with coefficients chosen on the command line (``--coef A B C D E G``; default
 ``1 -1 1 -1 -1 0.5``, a bowl with its minimum at (1, 1)). The example
 
-1. records ``f`` at the point ``--at X Y`` (default (2, -1)) as a directed acyclic graph and
-   prints its evaluation traces: the forward (primal) trace in topological order, the tangent
-   trace for the direction (1, 0) and the adjoint trace of the reverse sweep;
+1. records ``f`` at the point ``--at X Y`` (default (2, -1)) as a directed acyclic graph
+   (``adgraph.trace``) and prints its evaluation traces: the forward (primal) trace in
+   topological order, the tangent trace for the direction (1, 0) and the adjoint trace of the
+   reverse sweep (inputs ``x1 = x``, ``x2 = y``; the tables call the output ``y``);
 2. computes the gradient by reverse mode (``ad.grad``) and the Hessian by forward-over-reverse
    (``ad.hessian`` = ``jacfwd(jacrev(f))``);
 3. takes one Newton step :math:`p_1 = p_0 - H^{-1} \nabla f(p_0)` -- exact for a quadratic, so
@@ -21,7 +22,9 @@ with coefficients chosen on the command line (``--coef A B C D E G``; default
    :math:`\big((be - 2cd)/\Delta,\ (bd - 2ae)/\Delta\big)` with :math:`\Delta = 4ac - b^2`,
    and :math:`f^* = g + (d x^* + e y^*)/2`;
 6. draws the contour lines with the gradient field, the Newton step and the stationary point
-   (``quadratic_contour.png``) and the computation graph (``quadratic_graph.png``).
+   (``quadratic_contour.png``) and the computation graph (``quadratic_graph.png``; also as
+   Graphviz DOT text, ``quadratic_graph.dot``, and as ``quadratic_graph.svg`` when Graphviz's
+   ``dot`` program is installed).
 
 Run it with ``adgraph examples run quadratic [--coef A B C D E G] [--at X Y]``.
 """
@@ -48,6 +51,23 @@ DESCRIPTION = "DAG of a bivariate quadratic: traces, gradient and Hessian by AD,
 DEFAULT_COEF = (1.0, -1.0, 1.0, -1.0, -1.0, 0.5)
 DEFAULT_AT = (2.0, -1.0)
 NAMES = ("a", "b", "c", "d", "e", "g")
+
+
+def poly_str(coef, unicode: bool = False) -> str:
+    """``"x^2 - x y + y^2 - x - y + 0.5"`` for the coefficients (zero terms left out)."""
+    sq = "²" if unicode else "^2"
+    terms = [f"x{sq}", "x y" if not unicode else "xy", f"y{sq}", "x", "y", ""]
+    out = ""
+    for k, t in zip(coef, terms, strict=True):
+        if k == 0:
+            continue
+        mag = abs(k)
+        body = t if (mag == 1 and t) else (f"{mag:g} {t}".strip() if not unicode else f"{mag:g}{t}")
+        if not out:
+            out = ("-" if k < 0 else "") + body
+        else:
+            out += (" - " if k < 0 else " + ") + body
+    return out or "0"
 
 
 def make_quadratic(a, b, c, d, e, g):
@@ -162,156 +182,78 @@ def compare(ad_res, cf) -> list:
     add("eigenvalue 1", ad_res["eigenvalues"][0], cf["eigenvalues"][0])
     add("eigenvalue 2", ad_res["eigenvalues"][1], cf["eigenvalues"][1])
     p1, ps = ad_res["newton"], cf["stationary"]
-    add("Newton x1 = x*", None if p1 is None else p1[0], None if ps is None else ps[0])
-    add("Newton y1 = y*", None if p1 is None else p1[1], None if ps is None else ps[1])
-    add("f(x1, y1) = f*", ad_res["f_newton"], cf["f_stationary"])
+    add("Newton point x = x*", None if p1 is None else p1[0], None if ps is None else ps[0])
+    add("Newton point y = y*", None if p1 is None else p1[1], None if ps is None else ps[1])
+    add("f(Newton point) = f*", ad_res["f_newton"], cf["f_stationary"])
     g1 = ad_res["grad_at_newton"]
-    add("|grad f(x1, y1)|", None if g1 is None else float(np.linalg.norm(g1)), 0.0 if ps else None)
+    add(
+        "|grad f(Newton point)|",
+        None if g1 is None else float(np.linalg.norm(g1)),
+        0.0 if ps else None,
+    )
     return rows
 
 
 # ------------------------------------------------------------------ the graph and its traces
-def graph_traces(f, at):
-    """The evaluation traces of ``f`` at ``at``: a list of rows, one per node in topological
-    order, and the edges, from adgraph's graph module."""
-    return _traces_by_recording(f, at)
+_INFIX = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
 
 
-class _Rec:
-    """A scalar that records the operations applied to it (used to draw and tabulate the
-    graph). Values and local partial derivatives come from adgraph's own ``grad``."""
+def record_graph(f, at):
+    """The computation graph of ``f`` at ``at`` (``adgraph.trace``), and one row per node in
+    topological order: name, definition, value, tangent along (1, 0), adjoint of f."""
+    from adgraph.graph import Node
 
-    def __init__(self, tape, op, parents, value, consts=()):
-        self.tape, self.op, self.parents, self.value = tape, op, parents, value
-        self.consts = consts
-        self.index = len(tape)
-        tape.append(self)
+    # The tables call the output y (the article's convention), so the inputs are x1, x2.
+    graph = ad.trace(f, float(at[0]), float(at[1]), names=("x1", "x2"))
+    labels = {n: f"v{k}" for n, k in graph.labels().items()}
+    tangents = graph.tangents(seed=(1.0, 0.0))
+    adjoints = graph.adjoints()
+    outputs = {o for o in graph.outputs if isinstance(o, Node)}
 
-    def _bin(self, other, op, fn, reflected=False):
-        if isinstance(other, _Rec):
-            a, b = (other, self) if reflected else (self, other)
-            return _Rec(self.tape, op, (a, b), fn(a.value, b.value))
-        k = float(other)
-        if reflected:
-            return _Rec(self.tape, op, (self,), fn(k, self.value), consts=((0, k),))
-        return _Rec(self.tape, op, (self,), fn(self.value, k), consts=((1, k),))
+    def arg(i):
+        if isinstance(i, Node):
+            return labels[i]
+        return f"{float(i.value):g}" if i.shape == () else str(i)
 
-    def __add__(self, o):
-        return self._bin(o, "add", lambda u, v: u + v)
-
-    def __radd__(self, o):
-        return self._bin(o, "add", lambda u, v: u + v, True)
-
-    def __mul__(self, o):
-        return self._bin(o, "mul", lambda u, v: u * v)
-
-    def __rmul__(self, o):
-        return self._bin(o, "mul", lambda u, v: u * v, True)
-
-    def __pow__(self, o):
-        return self._bin(o, "pow", lambda u, v: u**v)
-
-
-def _traces_by_recording(f, at):
-    tape: list = []
-    xs = [_Rec(tape, "input", (), float(v)) for v in at]
-    out = f(*xs)
-    fns = {"add": lambda u, v: u + v, "mul": lambda u, v: u * v, "pow": lambda u, v: u**v}
-    # local partials d node / d parent, by adgraph's reverse mode on the one operation
-    partials = {}
-    for n in tape:
-        if n.op == "input":
-            continue
-        fn = fns[n.op]
-        args = [None, None]
-        for p_i, k in n.consts:
-            args[p_i] = k
-        slots = [i for i in range(2) if args[i] is None]
-        for slot, p in zip(slots, n.parents, strict=True):
-            args[slot] = p.value
-
-        def call(*vs, _fn=fn, _args=tuple(args), _slots=tuple(slots)):
-            full = list(_args)
-            for s, v in zip(_slots, vs, strict=True):
-                full[s] = v
-            return _fn(*full)
-
-        grads = ad.grad(call, argnums=tuple(range(len(slots))))(*[args[s] for s in slots])
-        partials[n] = [float(gv) for gv in grads]
-    return _rows_from(tape, xs, out, partials)
-
-
-def _rows_from(tape, xs, out, partials):
-    names = {}
-    for i, x in enumerate(xs):
-        names[x] = f"v{i - len(xs) + 1}"  # v-1, v0 for two inputs (the article's numbering)
-    k = 1
-    for n in tape:
-        if n not in names:
-            names[n] = f"v{k}"
-            k += 1
-    tangents, adjoints = {}, {n: 0.0 for n in tape}
-    for i, x in enumerate(xs):
-        tangents[x] = 1.0 if i == 0 else 0.0
-    for n in tape:
-        if n.op != "input":
-            tangents[n] = sum(d * tangents[p] for d, p in zip(partials[n], n.parents, strict=True))
-    adjoints[out] = 1.0
-    for n in reversed(tape):
-        if n.op != "input":
-            for d, p in zip(partials[n], n.parents, strict=True):
-                adjoints[p] += d * adjoints[n]
     rows = []
-    for n in tape:
+    for node in graph.toposort():
+        args = [arg(i) for i in node.inputs]
+        if node.is_input:
+            expr = node.name or labels[node]
+        elif node.op in _INFIX and len(args) == 2:
+            expr = f" {_INFIX[node.op]} ".join(args)
+        elif node.op == "integer_pow":
+            expr = f"{args[0]} ** {node.params['n']}"
+        else:
+            expr = f"{node.op}({', '.join(args)})"
+        t, a = tangents.get(node), adjoints.get(node)
         rows.append(
             {
-                "name": names[n],
-                "op": n.op,
-                "expr": _expr(n, names, xs),
-                "value": n.value,
-                "tangent": tangents[n],
-                "adjoint": adjoints[n],
-                "parents": [names[p] for p in n.parents],
-                "output": n is out,
+                "name": labels[node],
+                "op": "input" if node.is_input else node.op,
+                "expr": expr,
+                "value": float(node.value),
+                "tangent": None if t is None else float(t),
+                "adjoint": 0.0 if a is None else float(a),
+                "parents": [labels[i] for i in node.inputs if isinstance(i, Node)],
+                "output": node in outputs,
             }
         )
-    return rows
+    return graph, rows
 
 
-_SYMBOL = {"add": "+", "mul": "*", "pow": "**"}
+def save_graph_text(graph, out):
+    """The picture as Graphviz DOT text (always) and SVG (when Graphviz's ``dot`` exists)."""
+    from adgraph.graph import render
 
-
-def _expr(n, names, xs):
-    if n.op == "input":
-        return "x" if n is xs[0] else "y"
-    parts = [None, None]
-    for slot, k in n.consts:
-        parts[slot] = f"{k:g}"
-    it = iter(n.parents)
-    for i in range(2):
-        if parts[i] is None:
-            parts[i] = names[next(it)]
-    return f" {_SYMBOL[n.op]} ".join(parts)
-
-
-def print_traces(rows) -> None:
-    ins = [r for r in rows if r["op"] == "input"]
-    print_table(
-        [(r["name"], r["expr"], r["value"]) for r in rows],
-        ("node", "definition", "value"),
-        title="\nForward (primal) trace, in topological order",
-    )
-    print_table(
-        [(r["name"], r["expr"], r["tangent"]) for r in rows],
-        ("node", "definition", "tangent (d/dx)"),
-        title="\nForward tangent trace for the direction (dx, dy) = (1, 0)",
-    )
-    print_table(
-        [(r["name"] + ("  (output)" if r["output"] else ""), r["adjoint"]) for r in reversed(rows)],
-        ("node", "adjoint d f / d node"),
-        title="\nReverse (adjoint) trace, in reverse topological order",
-    )
-    print(f"Inputs {ins[0]['name']} = x and {ins[1]['name']} = y: their adjoints are the gradient.")
+    paths = [render.save(graph, out / "quadratic_graph.dot", tangents=(1.0, 0.0), adjoints=True)]
+    if render.graphviz_available():
+        paths.append(
+            render.save(graph, out / "quadratic_graph.svg", tangents=(1.0, 0.0), adjoints=True)
+        )
+    for p in paths:
+        print(f"saved {p}")
+    return paths
 
 
 # ------------------------------------------------------------------ figures
@@ -347,9 +289,8 @@ def draw_contour(Figure, coef, at, res, out, grid: int):
             seg = np.stack([p1 - 0.5 * span * vec, p1 + 0.5 * span * vec])
             ax.plot(seg[:, 0], seg[:, 1], "--", lw=0.8, color="tab:red", alpha=0.6)
             ax.text(*(p1 + 0.52 * span * vec), f"λ={lam:.3g}", fontsize=7, color="tab:red")
-    a, b, c, d, e, g = coef
     ax.set_title(
-        f"f = {a:g}x² + {b:g}xy + {c:g}y² + {d:g}x + {e:g}y + {g:g}\n"
+        f"f(x, y) = {poly_str(coef, unicode=True)}\n"
         "contours, gradient field (arrows), one Newton step",
         fontsize=9,
     )
@@ -382,11 +323,12 @@ def draw_graph(Figure, rows, out):
                 "",
                 xy=pos[r["name"]],
                 xytext=pos[p],
-                arrowprops={"arrowstyle": "->", "color": "0.4", "shrinkA": 16, "shrinkB": 16},
+                arrowprops={"arrowstyle": "->", "color": "0.4", "shrinkA": 30, "shrinkB": 36},
             )
     for r in rows:
         color = "#cde" if r["op"] == "input" else ("#fdb" if r["output"] else "#eee")
-        label = f"{r['name']}\n{r['expr']}\n= {r['value']:.4g}"
+        t = "-" if r["tangent"] is None else f"{r['tangent'] + 0.0:.3g}"  # no "-0"
+        label = f"{r['name']} = {r['expr']}\n= {r['value']:.4g}\nd/dx {t}, adj {r['adjoint']:.3g}"
         ax.text(
             *pos[r["name"]],
             label,
@@ -398,7 +340,11 @@ def draw_graph(Figure, rows, out):
     ax.set_xlim(-0.6, nl - 0.4)
     ax.set_ylim(-height / 2 - 0.2, height / 2 + 0.2)
     ax.axis("off")
-    ax.set_title("computation graph of f (topological levels left to right)", fontsize=9)
+    ax.set_title(
+        "computation graph of f: value, tangent along (1, 0) and adjoint of each node "
+        "(topological levels left to right)",
+        fontsize=9,
+    )
     return save_figure(fig, out, "quadratic_graph.png")
 
 
@@ -429,13 +375,18 @@ def main(argv=None) -> int:
     grid = 21 if args.small else max(args.grid, 5)
     out = output_dir(args.out, "quadratic")
 
-    a, b, c, d, e, g = coef
-    print(f"f(x, y) = {a:g} x^2 + {b:g} x y + {c:g} y^2 + {d:g} x + {e:g} y + {g:g}")
+    print(f"f(x, y) = {poly_str(coef)}")
     print(f"at (x0, y0) = ({at[0]:g}, {at[1]:g}); figures and summary.json go to {out}")
 
     f = make_quadratic(*coef)
-    rows = graph_traces(f, at)
-    print_traces(rows)
+    graph, rows = record_graph(f, at)
+    print()
+    print(graph.tables(seed=(1.0, 0.0), digits=6))
+    print(
+        "(inputs x1 = x, x2 = y; output y = f. Tangent trace: the direction (dx, dy) = (1, 0), "
+        "so its output is df/dx; adjoint trace: the reverse sweep from f, whose input adjoints "
+        "are the gradient)"
+    )
 
     res = analyse(coef, at)
     cf = closed_form(coef, at)
@@ -443,7 +394,12 @@ def main(argv=None) -> int:
     scale = max(1.0, max(abs(v) for v in coef), max(abs(v) for v in at)) ** 2
     worst = max((r[3] for r in table if r[3] is not None), default=0.0)
     trace_grad = [r["adjoint"] for r in rows if r["op"] == "input"]
-    trace_err = float(np.max(np.abs(np.array(trace_grad) - np.array(cf["grad"]))))
+    trace_dfdx = next(r["tangent"] for r in rows if r["output"])
+    trace_err = max(
+        float(np.max(np.abs(np.array(trace_grad) - np.array(cf["grad"])))),
+        abs(trace_dfdx - cf["grad"][0]),
+        abs(next(r["value"] for r in rows if r["output"]) - cf["f"]),
+    )
     ok = worst <= 1e-9 * scale and trace_err <= 1e-9 * scale and res["kind"] == cf["kind"]
 
     print()
@@ -472,7 +428,7 @@ def main(argv=None) -> int:
     )
 
     Figure = figure_or_none(args.no_plot)
-    figures = []
+    figures = [str(p) for p in save_graph_text(graph, out)]
     if Figure is not None:
         figures.append(str(draw_contour(Figure, coef, at, res, out, grid)))
         figures.append(str(draw_graph(Figure, rows, out)))
