@@ -69,6 +69,18 @@ def test_doc_code_blocks_run(path, tmp_path, monkeypatch):
     if not runnable:
         pytest.skip(f"{path.name} has no runnable python blocks")
     monkeypatch.chdir(tmp_path)
+    # primitives a guide declares are dropped afterwards, so the run can be repeated
+    from adgraph.core.primitive import registry
+
+    declared_before = set(registry)
+    try:
+        _run_blocks(path, runnable)
+    finally:
+        for name in set(registry) - declared_before:
+            del registry[name]
+
+
+def _run_blocks(path, runnable):
     namespace = {"__name__": f"docs_{path.stem}"}
     for line, code, _, expected in runnable:
         src = compile(code, f"{path.name}:{line}", "exec")

@@ -308,6 +308,13 @@ def expression(node, names: _Names, values: bool = False) -> list:
     }
     if node.op == "item":
         return [*atoms["0"], f"[{node.params['index']}]"]
+    if (
+        node.op == "multiply"
+        and isinstance(node.inputs[1], Const)
+        and isinstance(node.inputs[0], Node)
+    ):
+        # a constant factor is written first: 2 v_1, not v_1 2
+        atoms["0"], atoms["1"] = atoms["1"], atoms["0"]
     if node.op == "getitem" and "skel" in node.params:
         return [*atoms["0"], "[", *_index_tokens(node.params["skel"], atoms), "]"]
     tpl = None
@@ -441,6 +448,8 @@ def _term(kind, ptoks, d, derivative_first: bool):
     if kind == "recip":
         den = ["(", *ptoks, ")"] if _needs_brackets(ptoks) else ptoks
         return [d, "/", *den]
+    if kind == "expr" and len(ptoks) == 1 and isinstance(ptoks[0], Num):
+        return [ptoks[0], " ", d]  # a constant factor goes first
     p = ["(", *ptoks, ")"] if kind == "expr" and _needs_brackets(ptoks) else ptoks
     if kind == "expr" and ptoks and ptoks[0] == "-":
         inner = ptoks[1:]
@@ -603,7 +612,10 @@ def adjoint_table(graph, ct=None, digits: int = 3, adjoints=None) -> TraceTable:
                 terms.append(_term(kind, ptoks, names.sym(c, "bar"), derivative_first=True))
                 ps = partials_of(c) if numeric else None
                 if ps is not None and ps[k] is not None and _both_scalar(ca):
-                    vterms.append(_value_term(kind, ps[k], ca, digits, derivative_first=True))
+                    const_first = len(ptoks) == 1 and isinstance(ptoks[0], Num)
+                    vterms.append(
+                        _value_term(kind, ps[k], ca, digits, derivative_first=not const_first)
+                    )
                 else:
                     numeric = False
         if not terms:
