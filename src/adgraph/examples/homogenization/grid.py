@@ -118,6 +118,13 @@ class Grid:
         self._nyq = np.nonzero(any_nyq)
         self._nyq_nu = nu[(slice(None),) + self._nyq]  # (d, n_nyq)
         self._nyq_m = self.m[(slice(None),) + self._nyq]
+        # the independent components of symmetric tensors (Voigt order) and back
+        from .tensors import _full_index, voigt_pairs
+
+        self._pairs = voigt_pairs(d)
+        self._index = _full_index(d)
+        self._gather = [i * d + j for i, j in self._pairs]
+        self._scatter = self._index.ravel()
 
     # ---------------------------------------------------------------- transforms
     def fft(self, x):
@@ -136,29 +143,32 @@ class Grid:
 
     # ---------------------------------------------------------------- projections
     def project(self, a, finite_strain: bool = False):
-        """:math:`\\mathbb{G}(a)` of a real tensor field ``a`` shaped ``(d, d, *shape)``: the
-        compatible, zero-mean part (small strain: ``a`` must be symmetric)."""
-        ah = self.fft(a)
-        gh = self.project_hat(ah, finite_strain)
-        return self.ifft(gh)
-
-    def project_hat(self, ah, finite_strain: bool = False):
-        """The projection applied to a half-spectrum ``(d, d, *fshape)`` (overwrites it)."""
+        """:math:`\\mathbb{G}(a)` of a real tensor field ``a`` shaped ``(d, d, *shape)``: its
+        compatible, zero-mean part. Small strain: ``a`` must be symmetric, and only its
+        ``n_V`` independent components are transformed."""
+        d = self.d
         if finite_strain:
-            return self._project_finite(ah)
-        return self._project_small(ah)
+            ah = self.fft(a)
+            return self.ifft(self._project_finite(ah))
+        flat = a.reshape((d * d,) + self.shape)
+        ah = self.fft(flat[self._gather])
+        out = self.ifft(self._project_small(ah))
+        return out[self._scatter].reshape((d, d) + self.shape)
 
     def _project_small(self, a):
+        """In place on the half-spectrum of the ``n_V`` independent components."""
         d = self.d
         m = self.m
-        # Save the Nyquist entries before ``a`` is overwritten.
+        ix = self._index
         nyq = self._nyq
-        a_n = a[(slice(None), slice(None)) + nyq].copy() if nyq[0].size else None
+        a_n = None
+        if nyq[0].size:  # the Nyquist entries, as full tensors, before ``a`` is overwritten
+            a_n = a[(slice(None),) + nyq][ix]
         # w = A m, c = m . A m
-        w = [m[0] * a[0, j] for j in range(d)]
+        w = [m[0] * a[ix[0, j]] for j in range(d)]
         for j in range(d):
             for k in range(1, d):
-                w[j] += m[k] * a[k, j]
+                w[j] += m[k] * a[ix[k, j]]
         c = m[0] * w[0]
         for k in range(1, d):
             c += m[k] * w[k]
@@ -168,14 +178,15 @@ class Grid:
                 g = m[i] * w[j]
                 g += w[i] * m[j]
                 g -= mc * m[j]
-                a[i, j] = g
-                if j != i:
-                    a[j, i] = g
+                a[ix[i, j]] = g
         if a_n is not None:
-            a[(slice(None), slice(None)) + nyq] += _nyquist_small(a_n, self._nyq_nu, self._nyq_m)
+            corr = _nyquist_small(a_n, self._nyq_nu, self._nyq_m)
+            for v, (i, j) in enumerate(self._pairs):
+                a[(v,) + nyq] += corr[i, j]
         return a
 
     def _project_finite(self, a):
+        """In place on the half-spectrum ``(d, d, *fshape)`` of a full tensor field."""
         d = self.d
         m = self.m
         nyq = self._nyq

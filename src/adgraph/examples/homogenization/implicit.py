@@ -67,8 +67,12 @@ class TangentSystem:
 
     def solve(self, b):
         """:math:`x = \\mathcal{A}^+ b`: the compatible zero-mean ``x`` with
-        :math:`\\mathbb{G}\\mathbb{K} x = \\mathbb{G} b`."""
+        :math:`\\mathbb{G}\\mathbb{K} x = \\mathbb{G} b` (small strain: of the symmetric
+        part of ``b``, the projection onto symmetric compatible fields being
+        :math:`\\mathbb{G}\\circ\\operatorname{sym}`)."""
         b = np.asarray(b, dtype=float)
+        if not self.finite:  # strains are symmetric: G acts on the symmetric part
+            b = 0.5 * (b + np.swapaxes(b, 0, 1))
         rhs = self.grid.project(np.array(b), self.finite)
         x, hist, ok = cg(self.apply, rhs, self.cg_tol, self.cg_maxiter)
         self.histories.append(np.array(hist))

@@ -122,23 +122,61 @@ def _stored_from_columns(dsig, d: int, finite_strain: bool):
     return np.stack(rows)
 
 
+def _stored_parts(stress_of, eps, d: int, finite_strain: bool):
+    """``(sigma, stored)`` from all unit tangents pushed through ``stress_of`` in one batched
+    forward pass (``vmap`` of ``jvp``); adgraph code, so it can be compiled by ``jit``."""
+    grid = tuple(eps.shape[2:])
+    basis = _basis(d, finite_strain, grid)
+    sig_b, dsig = ad.vmap(lambda t: ad.jvp(stress_of, (eps,), (t,)))(basis)
+    nb = basis.shape[0]
+    if finite_strain:
+        stored = anp.swapaxes(anp.reshape(dsig, (nb, nb) + grid), 0, 1)
+    else:
+        stored = anp.stack([
+            dsig[:, i, j] if i == j else 0.5 * (dsig[:, i, j] + dsig[:, j, i])
+            for i, j in T.voigt_pairs(d)
+        ])
+    return sig_b[0], stored
+
+
+class _Compiled:
+    """``fn`` compiled with ``adgraph.jit`` (once per input signature), falling back to
+    running it eagerly -- with one warning -- if it cannot be compiled."""
+
+    def __init__(self, fn, name, enabled=True):
+        self.fn = fn
+        self.name = name
+        self.jitted = ad.jit(fn) if enabled else None
+
+    def __call__(self, *args):
+        if self.jitted is not None:
+            try:
+                return self.jitted(*args)
+            except Exception as err:  # noqa: BLE001 - the eager run below decides
+                out = self.fn(*args)  # raises the real error if the law itself is wrong
+                import warnings
+
+                warnings.warn(
+                    f"law {self.name!r}: adgraph.jit could not compile it ({err}); running it "
+                    "eagerly (slower). Pass jit=False to the law to silence this.",
+                    RuntimeWarning, stacklevel=3,
+                )
+                self.jitted = None
+                return out
+        return self.fn(*args)
+
+
 def ad_linearize(stress_of, eps, d: int, finite_strain: bool, tangent: str) -> Linearization:
-    """Linearise the adgraph function ``stress_of(eps)`` at the plain field ``eps``.
+    """Linearise the adgraph function ``stress_of(eps)`` at the plain field ``eps``
+    (eagerly; laws compile the same computation with ``jit``, see :meth:`Law.linearize`).
 
     ``tangent="stored"``: all unit tangents in one batched forward pass (``vmap`` of
     ``jvp``); ``"action"``: ``adgraph.linearize``, each action one forward sweep of tangents.
     """
     if tangent == "stored":
-        grid = tuple(eps.shape[2:])
-        basis = _basis(d, finite_strain, grid)
-
-        def push(t):
-            return ad.jvp(stress_of, (eps,), (t,))
-
-        sig_b, dsig = ad.vmap(push)(basis)
-        sigma = np.asarray(sig_b[0])
-        stored = _stored_from_columns(np.asarray(dsig), d, finite_strain)
-        return Linearization(sigma, stored_apply(stored, d, finite_strain), stored)
+        sigma, stored = _stored_parts(stress_of, eps, d, finite_strain)
+        stored = np.ascontiguousarray(stored)
+        return Linearization(np.asarray(sigma), stored_apply(stored, d, finite_strain), stored)
     if tangent == "action":
         sigma, f_jvp = ad.linearize(stress_of, eps)
         return Linearization(np.asarray(sigma), f_jvp)
@@ -152,10 +190,12 @@ class Law:
     finite_strain = False
     differentiable = True  # built with adgraph (False for hand-written laws)
 
-    def __init__(self, name: str, params: dict, finite_strain: bool = False):
+    def __init__(self, name: str, params: dict, finite_strain: bool = False, jit: bool = True):
         self.name = name
         self.params = dict(params)
         self.finite_strain = bool(finite_strain)
+        self.jit = bool(jit)
+        self._compiled = {}
 
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
@@ -193,13 +233,45 @@ class Law:
         """The stress field at ``eps`` (differentiable in ``eps`` and the parameters)."""
         return self.update(eps, history, params)[0]
 
+    def _fn(self, key, make):
+        fn = self._compiled.get(key)
+        if fn is None:
+            fn = self._compiled[key] = _Compiled(make(), self.name, self.jit)
+        return fn
+
+    def plain_stress(self, eps, history=None, params=None):
+        """:meth:`stress` on plain arrays, compiled with ``adgraph.jit`` (the solvers'
+        residual evaluations)."""
+        f = self._fn("stress", lambda: lambda e, h, p: self.stress(e, h, p))
+        return np.asarray(f(eps, history, self.merged(params)))
+
     def linearize(self, eps, history=None, params=None, tangent: str = "stored"):
-        """:class:`Linearization` at the plain state ``eps`` (see :func:`ad_linearize`)."""
+        """:class:`Linearization` at the plain state ``eps``.
+
+        ``"stored"``: stress and the per-voxel tangent from one batched forward pass (all
+        unit tangents at once); ``"action"``: the stress, and a tangent action that pushes
+        one tangent through the law per call. Both are compiled with ``adgraph.jit`` (which
+        drops, for instance, every primal computation a linear law's tangent does not need).
+        """
         p = self.merged(params)
         d = eps.shape[0]
-        return ad_linearize(
-            lambda e: self.stress(e, history, p), eps, d, self.finite_strain, tangent
-        )
+        fin = self.finite_strain
+        if tangent == "stored":
+            f = self._fn(
+                "stored",
+                lambda: lambda e, h, q: _stored_parts(lambda x: self.stress(x, h, q), e, d, fin),
+            )
+            sigma, stored = f(eps, history, p)
+            stored = np.ascontiguousarray(stored)
+            return Linearization(np.asarray(sigma), stored_apply(stored, d, fin), stored)
+        if tangent == "action":
+            act = self._fn(
+                "action",
+                lambda: lambda e, t, h, q: ad.jvp(lambda x: self.stress(x, h, q), (e,), (t,))[1],
+            )
+            sigma = self.plain_stress(eps, history, p)
+            return Linearization(sigma, lambda de: np.asarray(act(eps, de, history, p)))
+        raise ValueError(f"tangent must be one of {TANGENT_MODES}, got {tangent!r}")
 
 
 def _short(v):
@@ -221,8 +293,8 @@ class EnergyLaw(Law):
     :math:`P = \partial\psi/\partial F`.
     """
 
-    def __init__(self, psi, params, finite_strain=False, symmetrize=True, name=None):
-        super().__init__(name or getattr(psi, "__name__", "energy"), params, finite_strain)
+    def __init__(self, psi, params, finite_strain=False, symmetrize=True, name=None, jit=True):
+        super().__init__(name or getattr(psi, "__name__", "energy"), params, finite_strain, jit)
         self.psi = psi
         self.symmetrize = bool(symmetrize) and not finite_strain
 
@@ -245,8 +317,9 @@ class ReturnMapLaw(Law):
     new_history)`` and ``init_history(d, shape)``; the consistent tangent is the derivative
     of ``fn`` with respect to ``eps`` at fixed ``history``."""
 
-    def __init__(self, fn, init_history, params, finite_strain=False, name=None):
-        super().__init__(name or getattr(fn, "__name__", "return_map"), params, finite_strain)
+    def __init__(self, fn, init_history, params, finite_strain=False, name=None, jit=True):
+        super().__init__(name or getattr(fn, "__name__", "return_map"), params, finite_strain,
+                         jit)
         self.fn = fn
         self._init_history = init_history
 
@@ -295,6 +368,9 @@ class ExplicitLaw(Law):
     def stress(self, eps, history=None, params=None):
         return self._stress(_plain(eps, self.name), history, **self.merged(params))
 
+    def plain_stress(self, eps, history=None, params=None):
+        return self._stress(eps, history, **self.merged(params))
+
     def update(self, eps, history=None, params=None):
         p = self.merged(params)
         eps = _plain(eps, self.name)
@@ -327,7 +403,8 @@ def _plain(x, name):
 
 
 # ------------------------------------------------------------------ public constructors
-def energy_law(psi, finite_strain: bool = False, symmetrize: bool = True, name=None, **params):
+def energy_law(psi, finite_strain: bool = False, symmetrize: bool = True, name=None, jit=True,
+               **params):
     r"""A hyperelastic law from the energy density ``psi(eps, **params)``.
 
     ``psi`` is written with :mod:`adgraph.numpy` for fields shaped ``(d, d, *grid)`` and
@@ -343,15 +420,16 @@ def energy_law(psi, finite_strain: bool = False, symmetrize: bool = True, name=N
 
         law = hom.energy_law(psi, lam=1.0, mu=0.5)
     """
-    return EnergyLaw(psi, params, finite_strain, symmetrize, name)
+    return EnergyLaw(psi, params, finite_strain, symmetrize, name, jit)
 
 
-def return_map_law(fn, init_history, finite_strain: bool = False, name=None, **params):
+def return_map_law(fn, init_history, finite_strain: bool = False, name=None, jit=True,
+                   **params):
     """An inelastic law from a return map ``fn(eps, history, **params) -> (sigma,
     new_history)`` written with :mod:`adgraph.numpy`; ``init_history(d, shape)`` gives the
     initial history (a pytree of arrays). The consistent tangent is the derivative of
     ``fn``: choose branches with ``anp.where`` and keep the branch not taken finite."""
-    return ReturnMapLaw(fn, init_history, params, finite_strain, name)
+    return ReturnMapLaw(fn, init_history, params, finite_strain, name, jit)
 
 
 def explicit_law(

@@ -182,20 +182,17 @@ def identity(d: int, grid_ndim: int) -> np.ndarray:
 
 def trace(a):
     """:math:`\\operatorname{tr} a = a_{ii}` of a field ``(d, d, *grid)``, shaped ``grid``."""
-    out = a[0, 0]
-    for i in range(1, a.shape[0]):
-        out = out + a[i, i]
-    return out
+    return anp.trace(a, axis1=0, axis2=1)
 
 
 def ddot(a, b):
     """Double contraction :math:`a : b = a_{ij} b_{ij}`, shaped ``grid``."""
-    return anp.sum(a * b, axis=(0, 1))
+    return anp.einsum("ij...,ij...->...", a, b)
 
 
 def dot(a, b):
     """Matrix product per voxel, :math:`(ab)_{ij} = a_{ik} b_{kj}`."""
-    return anp.sum(a[:, :, None] * b[None, :, :], axis=1)
+    return anp.einsum("ik...,kj...->ij...", a, b)
 
 
 def transpose(a):

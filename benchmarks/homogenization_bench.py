@@ -1,0 +1,258 @@
+"""FFT homogenisation: AD stress and tangent against hand-written ones, in the same solver.
+
+Two workloads on an ``N^3`` grid (default 64^3), a spherical inclusion (11 % by volume) in a
+matrix:
+
+* ``elastic`` -- a linear-elastic Newton-CG solve (contrast 10), one increment;
+* ``j2`` -- one plastic load increment of a J2 elasto-plastic matrix with linear hardening
+  around an elastic inclusion (several Newton iterations, consistent tangent).
+
+Each runs with the law written in ``adgraph.numpy`` (stress and tangent by AD) and with the
+hand-written closed-form stress and tangent (``closed_form``), through the same solver, for
+each tangent mode (``stored``: per-voxel tangent built once per Newton iteration and applied
+in every CG iteration; ``action``: matrix-free tangent action in every CG iteration). The
+runs alternate and the minimum over ``--repeat`` runs is kept. Printed: wall time, the time
+spent in the material law (stress, tangent, tangent actions), iteration counts, and the ratio
+AD / hand-written; also AD-stored against the fastest hand-written variant.
+
+Usage::
+
+    python benchmarks/homogenization_bench.py                # 64^3, both workloads, both modes
+    python benchmarks/homogenization_bench.py --size 32 --repeat 3
+    python benchmarks/homogenization_bench.py --profile      # where the AD time goes
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import platform
+import pstats
+import sys
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from adgraph.examples import homogenization as hom
+from adgraph.examples.homogenization import closed_form as cf
+from adgraph.examples.homogenization.laws import Law, Linearization
+
+
+class TimedLaw(Law):
+    """A law that counts the seconds spent in its stress, tangent and tangent actions."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.name = inner.name
+        self.params = inner.params
+        self.finite_strain = inner.finite_strain
+        self.differentiable = inner.differentiable
+        self.seconds = 0.0
+
+    @property
+    def has_history(self):
+        return self.inner.has_history
+
+    def init_history(self, d, shape):
+        return self.inner.init_history(d, shape)
+
+    def _timed(self, fn, *a):
+        t0 = time.process_time()
+        try:
+            return fn(*a)
+        finally:
+            self.seconds += time.process_time() - t0
+
+    def stress(self, eps, history=None, params=None):
+        return self._timed(self.inner.stress, eps, history, params)
+
+    def plain_stress(self, eps, history=None, params=None):
+        return self._timed(self.inner.plain_stress, eps, history, params)
+
+    def update(self, eps, history=None, params=None):
+        return self._timed(self.inner.update, eps, history, params)
+
+    def linearize(self, eps, history=None, params=None, tangent="stored"):
+        lin = self._timed(self.inner.linearize, eps, history, params, tangent)
+        if tangent == "stored":
+            return lin  # the stored tangent's application is solver work, shared by both
+        apply = lin.apply
+        return Linearization(lin.sigma, lambda de: self._timed(apply, de), lin.stored)
+
+
+def workloads(n):
+    shape = (n, n, n)
+    mask = hom.inclusion(shape, 0.3)
+    K = np.where(mask, 10.0, 1.0)
+    mu = np.where(mask, 5.0, 0.5)
+    E_el = np.array([[0.01, 0.004, 0.0], [0.004, -0.003, 0.002], [0.0, 0.002, 0.001]])
+    sy = np.where(mask, 1e3, 0.004)
+    E_pl = np.diag([0.01, -0.005, -0.005])
+    return {
+        "elastic": (shape, hom.linear_elastic(K, mu), cf.linear_elastic_law(K, mu), E_el),
+        "j2": (
+            shape,
+            hom.j2_plasticity(K, mu, sy, 0.2),
+            cf.j2_plasticity_law(K, mu, sy, 0.2),
+            E_pl,
+        ),
+    }
+
+
+def run_once(law, E, shape, tangent):
+    timed = TimedLaw(law)
+    t0 = time.process_time()
+    res = hom.solve(timed, E, shape, tangent=tangent, tol=1e-7, cg_tol=1e-8)
+    return time.process_time() - t0, timed.seconds, res
+
+
+def bench(args):
+    rows = []
+    for name, (shape, ad_law, hand_law, E) in workloads(args.size).items():
+        if args.workloads and name not in args.workloads:
+            continue
+        for tangent in args.tangent:
+            best = {}
+            for _ in range(args.repeat):
+                for label, law in (("AD", ad_law), ("hand", hand_law)):
+                    t, tl, res = run_once(law, E, shape, tangent)
+                    if label not in best or t < best[label][0]:
+                        best[label] = (t, tl, res)
+            (ta, la, ra), (th, lh, rh) = best["AD"], best["hand"]
+            diff = float(np.abs(ra.mean_stress - rh.mean_stress).max())
+            rows.append((name, tangent, ta, la, th, lh, ta / th, ra.newton_iterations,
+                         ra.cg_iterations, rh.newton_iterations, rh.cg_iterations, diff))
+            print(
+                f"{name:8s} {tangent:7s} AD {ta:7.2f} s (law {la:6.2f} s)  hand {th:7.2f} s "
+                f"(law {lh:6.2f} s)  ratio {ta / th:5.2f}  newton {ra.newton_iterations}/"
+                f"{rh.newton_iterations}  cg {ra.cg_iterations}/{rh.cg_iterations}  "
+                f"|<sigma> AD - hand| = {diff:.1e}",
+                flush=True,
+            )
+    return rows
+
+
+def print_table(rows, size):
+    print()
+    print(f"## FFT homogenisation, {size}^3 voxels (min of runs; law = time in stress/tangent)")
+    print()
+    print("| workload | tangent | AD total | AD law | hand total | hand law | AD / hand |"
+          " Newton | CG its |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r[0]} | {r[1]} | {r[2]:.2f} s | {r[3]:.2f} s | {r[4]:.2f} s | {r[5]:.2f} s |"
+              f" {r[6]:.2f}x | {r[7]} | {r[8]} |")
+    by = defaultdict(dict)
+    for r in rows:
+        by[r[0]][r[1]] = r
+    for name, modes in by.items():
+        if "stored" in modes and "action" in modes:
+            best_hand = min(modes["stored"][4], modes["action"][4])
+            print(f"\n{name}: AD (stored tangent) / fastest hand-written solver = "
+                  f"{modes['stored'][2] / best_hand:.2f}x")
+
+
+# ------------------------------------------------------------------ profiling
+class PrimitiveTimer:
+    """Seconds per primitive implementation (patched in for the duration of a ``with``)."""
+
+    def __init__(self):
+        from adgraph.core.primitive import registry
+
+        self.registry = registry
+        self.seconds = defaultdict(float)
+        self.calls = defaultdict(int)
+        self.saved = {}
+
+    def __enter__(self):
+        for name, prim in self.registry.items():
+            self.saved[name] = prim.impl
+
+            def timed(xp, *a, _impl=prim.impl, _name=name, **k):
+                t0 = time.perf_counter()
+                try:
+                    return _impl(xp, *a, **k)
+                finally:
+                    self.seconds[_name] += time.perf_counter() - t0
+                    self.calls[_name] += 1
+
+            prim.impl = timed
+        return self
+
+    def __exit__(self, *exc):
+        for name, impl in self.saved.items():
+            self.registry[name].impl = impl
+
+    def report(self, total, title):
+        print(f"\n{title}: {total * 1e3:.1f} ms wall; time inside primitive implementations "
+              f"(NumPy work) {sum(self.seconds.values()) * 1e3:.1f} ms")
+        items = sorted(self.seconds.items(), key=lambda kv: -kv[1])[:12]
+        for name, s in items:
+            print(f"  {name:24s} {self.calls[name]:5d} calls  {s * 1e3:8.1f} ms")
+
+
+def profile(size):
+    shape = (size,) * 3
+    w = workloads(size)
+    for name in ("elastic", "j2"):
+        _, law, hand, E = w[name]
+        eps = np.broadcast_to(E.reshape(3, 3, 1, 1, 1), (3, 3) + shape).copy()
+        hist = law.init_history(3, shape)
+        for label, fn in (
+            ("hand stress + stored tangent", lambda: hand.linearize(eps, hist, None, "stored")),
+            ("AD stress", lambda: law.stress(eps, hist)),
+            ("AD stress + stored tangent", lambda: law.linearize(eps, hist, None, "stored")),
+            ("AD linearize (action mode)", lambda: law.linearize(eps, hist, None, "action")),
+        ):
+            fn()
+            with PrimitiveTimer() as pt:
+                t0 = time.perf_counter()
+                fn()
+                total = time.perf_counter() - t0
+            pt.report(total, f"[{name}] {label}")
+        lin = law.linearize(eps, hist, None, "action")
+        hlin = hand.linearize(eps, hist, None, "action")
+        t0 = time.perf_counter()
+        hlin.apply(eps)
+        th = time.perf_counter() - t0
+        with PrimitiveTimer() as pt:
+            t0 = time.perf_counter()
+            lin.apply(eps)
+            total = time.perf_counter() - t0
+        pt.report(total, f"[{name}] AD tangent action (hand-written: {th * 1e3:.1f} ms)")
+        pr = cProfile.Profile()
+        pr.enable()
+        law.linearize(eps, hist, None, "stored")
+        pr.disable()
+        s = io.StringIO()
+        pstats.Stats(pr, stream=s).sort_stats("tottime").print_stats(12)
+        print(f"\n[{name}] cProfile of AD stress + stored tangent (top by own time):")
+        print("\n".join(s.getvalue().splitlines()[6:26]))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", type=int, default=64, help="voxels per axis (grid size^3)")
+    p.add_argument("--repeat", type=int, default=1, help="runs per variant (minimum kept)")
+    p.add_argument("--tangent", nargs="+", default=["stored", "action"],
+                   choices=["stored", "action"])
+    p.add_argument("--workloads", nargs="+", choices=["elastic", "j2"], default=None)
+    p.add_argument("--profile", action="store_true",
+                   help="break the AD law evaluation down by primitive instead of timing solves")
+    args = p.parse_args(argv)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
+          f"load average {load:.2f}, grid {args.size}^3")
+    if args.profile:
+        profile(args.size)
+        return 0
+    rows = bench(args)
+    print_table(rows, args.size)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
