@@ -7,14 +7,11 @@ operations a training loop needs besides those.
 
 from __future__ import annotations
 
-import importlib
 import math
 
 import numpy as np
 
 from ..core.pytree import tree_leaves, tree_map
-from ..core.trace import Tracer
-from ..core.xp import module_of
 
 __all__ = [
     "resolve_xp",
@@ -27,67 +24,41 @@ __all__ = [
     "tree_zeros_like",
 ]
 
-_ALIASES = {
-    "numpy": "numpy",
-    "np": "numpy",
-    "cpu": "numpy",
-    "cupy": "cupy",
-    "cp": "cupy",
-    "gpu": "cupy",
-    "cuda": "cupy",
-}
-
 
 def resolve_xp(xp=None):
-    """The array module named by ``xp``: a module, or one of ``"numpy"``/``"cpu"`` and
-    ``"cupy"``/``"gpu"``/``"cuda"``; None means NumPy. A clear ImportError names what is
-    missing when CuPy is asked for but not installed."""
+    """The array module named by ``xp``: a module as it is, None for NumPy, or a backend
+    name (``"numpy"``/``"cpu"``, ``"cupy"``/``"gpu"``, ``"dask"``) through
+    :func:`adgraph.backends.require`, which says what to install when it is missing."""
     if xp is None:
         return np
     if not isinstance(xp, str):
         return xp
-    name = _ALIASES.get(xp.lower())
-    if name is None:
-        raise ValueError(
-            f"unknown array module or device {xp!r}; use one of {sorted(set(_ALIASES))}"
-        )
-    try:
-        return importlib.import_module(name)
-    except ImportError as err:
-        raise ImportError(
-            f"{xp!r} needs CuPy, which is not installed (pip install cupy-cuda12x or "
-            "cupy-cuda13x, matching your CUDA driver)"
-        ) from err
+    from ..backends import require
+
+    return require(xp)
+
+
+def _backend_name(xp) -> str:
+    if isinstance(xp, str):
+        return xp
+    name = getattr(xp, "__name__", str(xp))
+    return {"dask.array": "dask"}.get(name, name)
 
 
 def to_device(tree, xp):
-    """Every array leaf of ``tree`` as an array of module ``xp`` (dtype kept); leaves that
-    are already there are returned as they are (no copy)."""
-    mod = resolve_xp(xp)
+    """Every array leaf of ``tree`` moved to array module or backend ``xp`` (``"cupy"``,
+    ``"numpy"``, a module...); see :func:`adgraph.backends.to_device`."""
+    from ..backends import to_device as _to_device
 
-    def move(x):
-        if isinstance(x, Tracer) or not hasattr(x, "dtype"):
-            return x
-        if module_of(x) is mod:
-            return x
-        if mod is np:
-            return to_numpy(x)
-        return mod.asarray(to_numpy(x))
-
-    return tree_map(move, tree)
+    return _to_device(tree, _backend_name(xp))
 
 
 def to_numpy(tree):
-    """Every array leaf of ``tree`` as a NumPy array (CuPy arrays are copied to the host)."""
+    """Every array leaf of ``tree`` as a NumPy array (CuPy arrays are copied to the host);
+    see :func:`adgraph.backends.asnumpy`."""
+    from ..backends import asnumpy
 
-    def host(x):
-        if hasattr(x, "get") and type(x).__module__.startswith("cupy"):
-            return x.get()
-        if hasattr(x, "compute") and type(x).__module__.startswith("dask"):
-            return np.asarray(x.compute())
-        return x
-
-    return tree_map(host, tree)
+    return asnumpy(tree)
 
 
 def num_params(tree) -> int:
