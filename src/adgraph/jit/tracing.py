@@ -16,6 +16,7 @@ import sys
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Trace, Tracer, trace_scope
 from ..graph.ir import Const, Graph, Node
+from ..graph.tracing import GraphTracer
 
 __all__ = ["JitTrace", "JitTracer", "trace_for_jit", "ConcretizationError"]
 
@@ -36,24 +37,10 @@ def _user_line() -> str:
     return "<unknown line>"
 
 
-class JitTracer(Tracer):
-    __slots__ = ("value", "node")
+class JitTracer(GraphTracer):
+    """A graph tracer whose truth value becomes a guard (see the module documentation)."""
 
-    def __init__(self, trace, value, node):
-        self._trace = trace
-        self.value = value
-        self.node = node
-
-    @property
-    def shape(self):
-        return tuple(getattr(self.value, "shape", ()))
-
-    @property
-    def dtype(self):
-        return self.value.dtype
-
-    def _inner(self):
-        return self.value
+    __slots__ = ()
 
     def __bool__(self):
         if not self._trace.alive:
