@@ -113,7 +113,7 @@ print("adgraph", adgraph.__version__, "from", adgraph.__file__)
 print(b.report())
 EOF
 
-step "pytest tests/gpu" 150 "$PY" -m pytest tests/gpu -q -rs -p no:cacheprovider \
+step "pytest tests/gpu + backend tests" 150 "$PY" -m pytest tests/gpu tests/test_backends.py -q -rs -p no:cacheprovider \
     --junitxml="$OUTDIR/gpu_tests.xml"
 
 step "gpu_mlp_bench (fp32 + tf32)" 100 "$PY" benchmarks/gpu_mlp_bench.py --precision both \
