@@ -147,7 +147,7 @@ class JitFunction:
 
         def bound(*d_args, **d_kwargs):
             full = list(d_args)
-            for kind, k, v in sorted((s for s in statics if s[0] == "pos"), key=lambda s: s[1]):
+            for _kind, k, v in sorted((s for s in statics if s[0] == "pos"), key=lambda s: s[1]):
                 full.insert(k, v)
             kw = dict(d_kwargs)
             for kind, k, v in statics:
