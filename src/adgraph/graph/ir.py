@@ -440,7 +440,23 @@ class Graph:
         return to_svg(self)
 
     def _repr_html_(self):
-        return self.tables()._repr_html_()
+        # Jupyter shows one representation: the picture (when Graphviz is there) above the
+        # trace tables (for graphs small enough to read as tables).
+        import html
+
+        from .render import graphviz_available, to_svg
+
+        parts = []
+        if graphviz_available():
+            try:
+                parts.append(f"<div>{to_svg(self)}</div>")
+            except RuntimeError:
+                pass
+        if len(self.nodes) <= 300:
+            parts.append(self.tables()._repr_html_())
+        else:
+            parts.append(f"<pre>{html.escape(repr(self))}</pre>")
+        return "".join(parts)
 
     def __repr__(self) -> str:
         counts = self.op_counts()
