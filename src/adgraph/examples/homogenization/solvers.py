@@ -63,10 +63,10 @@ class SolverOptions:
     """Tolerances and choices of one solve (see :func:`solve` for their meaning)."""
 
     __slots__ = ("method", "tangent", "tol", "cg_tol", "maxiter", "cg_maxiter", "reference",
-                 "verbose")
+                 "verbose", "line_search")
 
     def __init__(self, method="newton", tangent="stored", tol=1e-8, cg_tol=1e-10, maxiter=None,
-                 cg_maxiter=2000, reference=None, verbose=False):
+                 cg_maxiter=2000, reference=None, verbose=False, line_search=8):
         m = _METHOD_ALIASES.get(str(method).lower())
         if m is None:
             raise ValueError(f"solve: method must be one of {METHODS}, got {method!r}")
@@ -80,16 +80,18 @@ class SolverOptions:
         self.cg_maxiter = int(cg_maxiter)
         self.reference = reference
         self.verbose = bool(verbose)
+        self.line_search = int(line_search)
 
 
 class StepInfo:
     """What one load increment's iterations did."""
 
-    __slots__ = ("residuals", "cg_residuals", "converged", "lin", "sigma", "seconds",
+    __slots__ = ("residuals", "cg_residuals", "steps", "converged", "lin", "sigma", "seconds",
                  "reference")
 
     def __init__(self):
         self.sigma = None
+        self.steps = []
         self.residuals = []
         self.cg_residuals = []
         self.converged = False
@@ -124,12 +126,13 @@ def cg(apply, b, tol=1e-10, maxiter=2000):
         ap = apply(p)
         pap = _dot(p, ap)
         if not pap > 0.0:
-            warnings.warn(
-                "homogenization CG: the tangent operator is not positive definite (p.Kp = "
-                f"{pap:.3g}); the material law may be softening or its tangent wrong",
-                RuntimeWarning, stacklevel=3,
-            )
-            return x, hist, False
+            if hist[-1] > 1e-8:  # not just round-off at the end of a converged solve
+                warnings.warn(
+                    "homogenization CG: the tangent operator is not positive definite (p.Kp "
+                    f"= {pap:.3g}); the material law may be softening or its tangent wrong",
+                    RuntimeWarning, stacklevel=3,
+                )
+            return x, hist, hist[-1] <= tol
         alpha = rr / pap
         x += alpha * p
         r -= alpha * ap
@@ -156,23 +159,22 @@ def newton_step(law, grid: Grid, eps, history, params, opts: SolverOptions) -> t
     """Newton-CG from the plain field ``eps`` (whose mean is the macroscopic strain).
 
     Returns ``(eps, StepInfo)``. The tangent is built only when a solve follows (the first
-    iterate of an increment is linearised at once; later ones first evaluate the stress for
-    the residual); ``info.lin`` is the linearisation at the returned state when one was
-    built there, else None.
+    iterate of an increment is linearised at once, later ones only after their residual
+    was found too large). A backtracking line search on :math:`\\lVert\\mathbb{G}
+    \\sigma\\rVert` (halving the step until it decreases, ``opts.line_search`` times at
+    most) keeps strongly nonlinear laws (power laws with large exponents) from cycling;
+    near the solution the full Newton step is always taken, so convergence stays quadratic.
+    ``info.lin`` is the linearisation at the returned state when one was built there.
     """
     finite = law.finite_strain
     info = StepInfo()
     t0 = time.perf_counter()
-    lin = None
+    lin = law.linearize(eps, history, params, opts.tangent)
+    sigma = lin.sigma
+    r = grid.project(sigma, finite)
+    rn = _norm(r)
+    res = _rel(rn, _norm(sigma))
     for it in range(opts.maxiter + 1):
-        if it == 0:
-            lin = law.linearize(eps, history, params, opts.tangent)
-            sigma = lin.sigma
-        else:
-            lin = None
-            sigma = law.plain_stress(eps, history, params)
-        r = grid.project(sigma, finite)
-        res = _rel(_norm(r), _norm(sigma))
         info.residuals.append(res)
         if opts.verbose:
             print(f"  newton {it:2d}: residual {res:.3e}")
@@ -189,7 +191,19 @@ def newton_step(law, grid: Grid, eps, history, params, opts: SolverOptions) -> t
         info.cg_residuals.append(np.array(hist))
         if opts.verbose:
             print(f"           CG {len(hist) - 1} iterations")
-        eps = eps + dx
+        alpha = 1.0
+        for k in range(opts.line_search + 1):
+            trial = eps + alpha * dx if alpha != 1.0 else eps + dx
+            s_t = law.plain_stress(trial, history, params)
+            r_t = grid.project(s_t, finite)
+            rn_t = _norm(r_t)
+            if rn_t <= (1.0 - 1e-4 * alpha) * rn or k == opts.line_search:
+                break
+            alpha *= 0.5
+        info.steps.append(alpha)
+        eps, sigma, r, rn = trial, s_t, r_t, rn_t
+        res = _rel(rn, _norm(sigma))
+        lin = None
     info.lin = lin
     info.sigma = sigma
     info.seconds = time.perf_counter() - t0
