@@ -172,6 +172,34 @@ def test_forward_gradient_small(tmp_path, capsys):
             assert (tmp_path / f).stat().st_size > 0
 
 
+# ------------------------------------------------------------------ optional extras missing
+def test_without_matplotlib_one_message_and_no_figures(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from adgraph.examples import _common
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    monkeypatch.setattr(_common, "_PLOT_WARNED", False)
+    rc, s = run("quadratic", tmp_path, "--small")
+    assert rc == 0 and s["ok"]
+    out = capsys.readouterr().out
+    assert out.count("pip install adgraph[plot]") == 1
+    assert not list(tmp_path.glob("*.png"))
+
+
+@pytest.mark.skipif(not HAS_SCIPY, reason="needs scipy")
+def test_logistic_without_scikit_learn_uses_newton_as_reference(tmp_path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.linear_model", None)
+    rc, s = run("logistic", tmp_path, "--small", "--no-plot")
+    assert rc == 0 and s["ok"] and s["reference"] == "Newton"
+    assert "scikit-learn" not in s["fits"]
+    assert "pip install adgraph[sklearn]" in capsys.readouterr().out
+
+
 # ------------------------------------------------------------------ shared helpers
 def test_examples_are_registered():
     for name in ("quadratic", "logistic", "forward-gradient"):
