@@ -425,6 +425,40 @@ _HELPER_SRC = {
     if (x == 0) return h;
     return x < 0 ? (real_t)0 : (real_t)1;
 }""",
+    "polygamma_core": """/* psi^(n)(x): the recurrence psi^(n)(x) = psi^(n)(x+1) + (-1)^(n+1) n!/x^(n+1) up to
+   x >= 10 + 2n, then the asymptotic series; digamma of negative x by reflection. */
+static double adg_polygamma_core(int n, double x) {
+    static const double B[10] = {1.0 / 6, -1.0 / 30, 1.0 / 42, -1.0 / 30, 5.0 / 66,
+        -691.0 / 2730, 7.0 / 6, -3617.0 / 510, 43867.0 / 798, -174611.0 / 330};
+    const double pi = 3.141592653589793238462643383279502884;
+    if (x != x) return x;
+    if (x <= 0 && x == floor(x)) {
+        if (n > 0) return (n % 2) ? INFINITY : -INFINITY;
+        return x == 0 ? (signbit(x) ? INFINITY : -INFINITY) : NAN;
+    }
+    if (n == 0 && x < 0) return adg_polygamma_core(0, 1 - x) - pi / tan(pi * x);
+    double fact = 1, sgn = (n % 2) ? 1.0 : -1.0, shift = 0;
+    for (int k = 2; k <= n; ++k) fact *= k;
+    while (x < 10 + 2 * n) { shift += pow(x, -(n + 1)); x += 1; }
+    double asym;
+    if (n == 0) {
+        double y2 = 1 / (x * x), p = y2, s = 0;
+        for (int k = 1; k <= 10; ++k) { s += B[k - 1] / (2 * k) * p; p *= y2; }
+        asym = log(x) - 0.5 / x - s;
+    } else {
+        double s = fact / n / pow(x, n) + fact / (2 * pow(x, n + 1));
+        double c = fact / n; /* (2k+n-1)!/(2k)! built incrementally from (n-1)! */
+        double p = pow(x, -n);
+        for (int k = 1; k <= 10; ++k) {
+            c *= (double)(2 * k + n - 2) * (2 * k + n - 1) / ((2 * k - 1) * (2 * k));
+            p /= x * x;
+            s += B[k - 1] * c * p;
+        }
+        asym = sgn * s;
+    }
+    return asym + sgn * fact * shift;
+}""",
+    "polygamma": """static inline real_t adg_polygammaSFX(int n, real_t x) { return (real_t)adg_polygamma_core(n, (double)x); }""",
     "lu": """/* In-place LU factorisation of the row-major n x n matrix a, with partial pivoting
    (the row of largest |a_ik| below the diagonal, the first on ties, as LAPACK); returns the
    sign of the row permutation. A zero pivot is left in place (a singular factor). */
@@ -455,54 +489,11 @@ static int adg_luSFX(int n, real_t* a, int* piv) {
     }
     return sign;
 }""",
-    "det": """static real_t adg_detSFX(int n, real_t* a) {
-    int piv[64];
-    real_t d = (real_t)adg_luSFX(n, a, piv);
-    for (int k = 0; k < n; ++k) d *= a[k * n + k];
-    return d;
-}""",
-    "slogdet": """static void adg_slogdetSFX(int n, real_t* a, real_t* sign, real_t* logdet) {
-    int piv[64];
-    real_t s = (real_t)adg_luSFX(n, a, piv), l = 0;
-    for (int k = 0; k < n; ++k) {
-        real_t u = a[k * n + k];
-        if (u == 0) { *sign = 0; *logdet = -INFINITY; return; }
-        if (u < 0) s = -s;
-        l += logSFX(fabsSFX(u));
-    }
-    *sign = s;
-    *logdet = l;
-}""",
-    "solve": """/* b (n x m, row-major) is overwritten by a^{-1} b; a by its LU factors. */
-static void adg_solveSFX(int n, int m, real_t* a, real_t* b) {
-    int piv[64];
-    adg_luSFX(n, a, piv);
-    for (int k = 0; k < n; ++k) {
-        int p = piv[k];
-        if (p != k) for (int c = 0; c < m; ++c) {
-            real_t t = b[k * m + c]; b[k * m + c] = b[p * m + c]; b[p * m + c] = t;
-        }
-    }
-    for (int c = 0; c < m; ++c) {
-        for (int i = 1; i < n; ++i) {
-            real_t s = b[i * m + c];
-            for (int k = 0; k < i; ++k) s -= a[i * n + k] * b[k * m + c];
-            b[i * m + c] = s;
-        }
-        for (int i = n - 1; i >= 0; --i) {
-            real_t s = b[i * m + c];
-            for (int k = i + 1; k < n; ++k) s -= a[i * n + k] * b[k * m + c];
-            b[i * m + c] = s / a[i * n + i];
-        }
-    }
-}""",
 }
 _HELPER_DEPS = {
     "floor_divide": ("divmod",),
     "remainder": ("divmod",),
-    "det": ("lu",),
-    "slogdet": ("lu",),
-    "solve": ("lu",),
+    "polygamma": ("polygamma_core",),
 }
 _HELPER_ORDER = list(_HELPER_SRC)
 
@@ -576,6 +567,8 @@ class _Lowering:
         return outs
 
     def need(self, helper, dt):
+        if helper.endswith("_core"):  # written in double, once
+            dt = np.float64
         for d in _HELPER_DEPS.get(helper, ()):
             self.need(d, dt)
         self.helpers.add((helper, np.dtype(dt).str))
@@ -677,6 +670,7 @@ class _Lowering:
     def ufunc(self, name, *args, out_dtype=None) -> _Sym:
         """NumPy ufunc ``name`` on _Syms, Consts and Python scalars, NumPy's promotion."""
         uf = getattr(np, name)
+        name = uf.__name__  # the canonical name: abs -> absolute, mod -> remainder
         vals = [a.value if isinstance(a, Const) else a for a in args]
         key = []
         for v in vals:
@@ -916,6 +910,18 @@ def _r_float_fn(L, node, x):
     return L.unary(node.op, xs, node.dtype)
 
 
+@_rule("polygamma")
+def _r_polygamma(L, node, x, *, n):
+    dt = _float_dt(node, node.dtype)
+    xs = L.cast(L.sym(x, dt), dt)
+    L.need("polygamma", dt)
+    out = np.empty(xs.shape, dtype=object)
+    for idx in np.ndindex(xs.shape):
+        e = xs.e[idx]
+        out[idx] = L.emit(dt, f"adg_polygamma{_suffix(dt)}({int(n)}, {L.c(e, dt)})", [e])
+    return _Sym(out, dt)
+
+
 @_rule("integer_pow")
 def _r_integer_pow(L, node, x, *, n):
     dt = np.dtype(node.dtype)
@@ -1076,7 +1082,9 @@ def _r_scatter(L, node, x, *rest, skel):
     dt = np.dtype(node.dtype)
     idx = join_index(skel, _index_args(node, (x, *rest), 1, len(rest)))
     out = L.cast(L.sym(x, dt), dt).e.copy()
-    out[idx] = L.cast(L.sym(rest[-1], dt), dt).e
+    v = L.cast(L.sym(rest[-1], dt), dt).e
+    # A 0-d object array assigned to one position would be stored as the element itself.
+    out[idx] = v[()] if v.ndim == 0 else v
     return L.normalize(out, dt)
 
 
@@ -1213,6 +1221,19 @@ def _r_var(L, node, x, *, axis, keepdims, ddof):
     return _reduce(L, node, L.sym(x), axis, keepdims, combine)
 
 
+@_rule("linalg_norm2")
+def _r_norm2(L, node, x, *, axis, keepdims):
+    dt = _float_dt(node, node.dtype)
+    f = (dt, dt)
+
+    def combine(elems):
+        elems = [_conv(L, e, dt) for e in elems]
+        s = L.fold("add", [L.scalar("multiply", [e, e], f, dt) for e in elems], dt)
+        return L.scalar("sqrt", [s], (dt,), dt)
+
+    return _reduce(L, node, L.sym(x), axis, keepdims, combine)
+
+
 @_rule("cumsum", "cumprod")
 def _r_cum(L, node, x, *, axis):
     dt = np.dtype(node.dtype)
@@ -1329,6 +1350,52 @@ def _fill(vs, shape):
     return out.reshape(shape)
 
 
+def _lu(L, elems, n, dt):
+    """The LU factors of the n x n matrix ``elems`` (row-major): one block per distinct
+    matrix (a common subexpression), so det, inv and solves of one matrix factor it once.
+    Returns (factors as an n x n array of variables, pivot rows, permutation sign)."""
+    ct, s = _CTYPE[dt], _suffix(dt)
+    L.need("lu", dt)
+    nn = n * n
+    assign = [f"@{k}@ = m_[{k}];" for k in range(nn)]
+    assign += [f"@{nn + k}@ = p_[{k}];" for k in range(n)]
+    assign.append(f"@{nn + n}@ = s_;")
+    outs = L.emit_block(
+        [dt] * nn + [np.int32] * (n + 1),
+        f"{{ {ct} m_[{nn}] = {_matrix_init(L, elems, dt)}; int p_[{n}]; "
+        f"int s_ = adg_lu{s}({n}, m_, p_); {' '.join(assign)} }}",
+        elems,
+    )
+    return _fill(outs[:nn], (n, n)), outs[nn : nn + n], outs[nn + n]
+
+
+def _lu_solve(L, fac, piv, rhs, dt):
+    """``A^{-1} B`` from the factors of ``A`` and the n x m elements of ``B``: the row
+    interchanges, then forward and back substitution unrolled (LAPACK getrs's order)."""
+    n, m = rhs.shape
+    ct = _CTYPE[dt]
+    rel = list(rhs.reshape(-1))
+    code = [f"{{ {ct} r_[{n * m}] = {_matrix_init(L, rel, dt)};"]
+    for k in range(n - 1):
+        p = piv[k].name
+        code.append(
+            f"for (int c_ = 0; c_ < {m}; ++c_) {{ {ct} t_ = r_[{k * m} + c_]; "
+            f"r_[{k * m} + c_] = r_[{p} * {m} + c_]; r_[{p} * {m} + c_] = t_; }}"
+        )
+    for c in range(m):
+        for i in range(1, n):
+            for k in range(i):
+                code.append(f"r_[{i * m + c}] -= {fac[i, k].name} * r_[{k * m + c}];")
+        for i in range(n - 1, -1, -1):
+            for k in range(n - 1, i, -1):
+                code.append(f"r_[{i * m + c}] -= {fac[i, k].name} * r_[{k * m + c}];")
+            code.append(f"r_[{i * m + c}] /= {fac[i, i].name};")
+    code += [f"@{j}@ = r_[{j}];" for j in range(n * m)]
+    code.append("}")
+    deps = list(fac.reshape(-1)) + list(piv) + rel
+    return _fill(L.emit_block([dt] * (n * m), " ".join(code), deps), (n, m))
+
+
 @_rule("linalg_det", "linalg_slogdet", "linalg_inv")
 def _r_lu_family(L, node, a):
     dts = node.dtype if isinstance(node.dtype, tuple) else (node.dtype,)
@@ -1336,34 +1403,27 @@ def _r_lu_family(L, node, a):
     ae = L.cast(L.sym(a), dt).e
     n = ae.shape[-1]
     lead = ae.shape[:-2]
-    ct, s = _CTYPE[dt], _suffix(dt)
-    nres = 2 if node.op == "linalg_slogdet" else 1
-    outs = [
-        np.empty(lead + ((n, n) if node.op == "linalg_inv" else ()), dtype=object)
-        for _ in range(nres)
-    ]
-    helper = {"linalg_det": "det", "linalg_slogdet": "slogdet", "linalg_inv": "solve"}[node.op]
-    L.need(helper, dt)
+    if node.op == "linalg_inv":
+        out = np.empty(lead + (n, n), dtype=object)
+        eye = _objarray(np.eye(n, dtype=dt))
+        for b in np.ndindex(lead):
+            fac, piv, _ = _lu(L, list(ae[b].reshape(-1)), n, dt)
+            out[b] = _lu_solve(L, fac, piv, eye, dt)
+        return _Sym(out, dt)
+    outs = [np.empty(lead, dtype=object) for _ in dts]
     for b in np.ndindex(lead):
-        elems = list(ae[b].reshape(-1))
-        m = f"{ct} m_[{n * n}] = {_matrix_init(L, elems, dt)};"
+        fac, _, sgn = _lu(L, list(ae[b].reshape(-1)), n, dt)
+        diag = [fac[k, k] for k in range(n)]
         if node.op == "linalg_det":
-            (v,) = L.emit_block([dt], f"{{ {m} @0@ = adg_det{s}({n}, m_); }}", elems)
-            outs[0][b] = v
-        elif node.op == "linalg_slogdet":
-            sg, lg = L.emit_block(
-                [dt, dt], f"{{ {m} adg_slogdet{s}({n}, m_, &@0@, &@1@); }}", elems
-            )
-            outs[0][b], outs[1][b] = sg, lg
+            # the permutation's sign times the product of U's diagonal
+            outs[0][b] = L.fold("multiply", [_conv(L, sgn, dt)] + diag, dt)
         else:
-            eye = ", ".join("1" if i == j else "0" for i in range(n) for j in range(n))
-            assign = " ".join(f"@{k}@ = r_[{k}];" for k in range(n * n))
-            vs = L.emit_block(
-                [dt] * (n * n),
-                f"{{ {m} {ct} r_[{n * n}] = {{{eye}}}; adg_solve{s}({n}, {n}, m_, r_); {assign} }}",
-                elems,
-            )
-            outs[0][b] = _fill(vs, (n, n))
+            signs = [L.scalar("sign", [u], (dt,), dt) for u in diag]
+            logs = [
+                L.scalar("log", [L.scalar("absolute", [u], (dt,), dt)], (dt,), dt) for u in diag
+            ]
+            outs[0][b] = L.fold("multiply", [_conv(L, sgn, dt)] + signs, dt)
+            outs[1][b] = _conv(L, L.fold("add", logs, dt), dts[1])
     if node.op == "linalg_slogdet":
         return (_Sym(outs[0], dts[0]), _Sym(outs[1], dts[1]))
     return _Sym(outs[0], dt)
@@ -1373,24 +1433,14 @@ def _r_lu_family(L, node, a):
 def _r_solve(L, node, a, b):
     dt = _float_dt(node, node.dtype)
     ae, be = L.cast(L.sym(a), dt).e, L.cast(L.sym(b), dt).e
-    n, m = ae.shape[-1], be.shape[-1]
+    n = ae.shape[-1]
     lead = np.broadcast_shapes(ae.shape[:-2], be.shape[:-2])
     ae = np.broadcast_to(ae, lead + ae.shape[-2:])
     be = np.broadcast_to(be, lead + be.shape[-2:])
-    ct, s = _CTYPE[dt], _suffix(dt)
-    L.need("solve", dt)
-    out = np.empty(lead + (n, m), dtype=object)
+    out = np.empty(lead + be.shape[-2:], dtype=object)
     for k in np.ndindex(lead):
-        ael, bel = list(ae[k].reshape(-1)), list(be[k].reshape(-1))
-        assign = " ".join(f"@{j}@ = r_[{j}];" for j in range(n * m))
-        vs = L.emit_block(
-            [dt] * (n * m),
-            f"{{ {ct} m_[{n * n}] = {_matrix_init(L, ael, dt)}; "
-            f"{ct} r_[{n * m}] = {_matrix_init(L, bel, dt)}; "
-            f"adg_solve{s}({n}, {m}, m_, r_); {assign} }}",
-            ael + bel,
-        )
-        out[k] = _fill(vs, (n, m))
+        fac, piv, _ = _lu(L, list(ae[k].reshape(-1)), n, dt)
+        out[k] = _lu_solve(L, fac, piv, be[k], dt)
     return _Sym(out, dt)
 
 
@@ -1682,8 +1732,11 @@ def lower_to_c(
         lines.append(f"        {_ctype(dt)}* y{k} = out{k} + i * {size};")
     for st in kept:
         if st.block:
-            decl = ", ".join(v.name for v in st.outs)
-            lines.append(f"        {_ctype(st.outs[0].dtype)} {decl};")
+            by_type: dict = {}
+            for v in st.outs:
+                by_type.setdefault(_ctype(v.dtype), []).append(v.name)
+            for ct, names in by_type.items():
+                lines.append(f"        {ct} {', '.join(names)};")
             lines.append(f"        {st.code}")
         else:
             v = st.outs[0]
@@ -1903,7 +1956,9 @@ class CFunction:
     point's) or with a leading batch axis of size ``n`` on some or all of them (the
     others are shared by every point): the results then have a leading axis ``n``.
     ``threads`` (call keyword) splits large batches over threads (default: every core
-    for batches of at least 16384 points per thread; 1 disables).
+    for batches of at least 16384 points per thread; 1 disables). ``out`` (call keyword):
+    preallocated result arrays (a pytree like the result), filled in place and returned --
+    repeated calls then skip allocating (and first touching) the result memory.
 
     Attributes: ``source`` (the C code), ``kernel`` (:class:`CKernel`), ``graph`` (the
     simplified graph IR), ``library`` (the path of the shared object).
@@ -1927,13 +1982,17 @@ class CFunction:
     def source(self) -> str:
         return self.kernel.source
 
-    def __call__(self, *args, threads=None):
+    def __call__(self, *args, threads=None, out=None):
         arrays, n, batched = self._sig.flatten(args)
         k = self.kernel
         m = 1 if n is None else n
-        outs = [
-            np.empty((m,) + s, dtype=dt) for s, dt in zip(k.out_shapes, k.out_dtypes, strict=True)
-        ]
+        if out is None:
+            outs = [
+                np.empty((m,) + s, dtype=dt)
+                for s, dt in zip(k.out_shapes, k.out_dtypes, strict=True)
+            ]
+        else:
+            outs = self._check_out(out, n)
         strides = [sz if b else 0 for sz, b in zip(self._in_sizes, batched, strict=True)]
         threads = self.threads if threads is None else threads
         if threads is None:
@@ -1960,9 +2019,37 @@ class CFunction:
             futs = [_pool(threads).submit(run, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
             for f in futs:
                 f.result()
+        if out is not None:
+            return out
         if n is None:
             outs = [o[0] for o in outs]
         return tree_unflatten(self._out_tree, outs)
+
+    def _check_out(self, out, n):
+        """The buffers of ``out=`` (a pytree like the result), viewed as (n, *shape)."""
+        leaves, tree = tree_flatten(out)
+        if tree != self._out_tree:
+            raise TypeError(
+                f"{self.__name__}: out= must be structured like the result ({self._out_tree!r}), "
+                f"got {tree!r}"
+            )
+        views = []
+        k = self.kernel
+        for j, (o, s, dt) in enumerate(zip(leaves, k.out_shapes, k.out_dtypes, strict=True)):
+            want = s if n is None else (n,) + s
+            if (
+                not isinstance(o, np.ndarray)
+                or o.shape != want
+                or o.dtype != dt
+                or not o.flags.c_contiguous
+                or not o.flags.writeable
+            ):
+                raise ValueError(
+                    f"{self.__name__}: out= result {j} must be a writeable C-contiguous "
+                    f"{dt} array of shape {want}"
+                )
+            views.append(o.reshape((1,) + s) if n is None else o)
+        return views
 
     def __repr__(self):
         return f"<CFunction {self.__name__}: {self.kernel.n_statements} C statements>"
