@@ -64,18 +64,19 @@ def test_backward_kernels_match_numpy(name, dtype):
         z = z.astype(dtype)
     g = _host((129, 65), dtype, seed=2, scale=1.0)
     loose = 16.0
+    # Derivatives such as 1 - tanh^2 cancel where |z| is near 1: they are accurate to a few
+    # units of rounding *absolutely*, scaled by the cotangent, not relatively. The kernel
+    # (with fused multiply-adds) and NumPy may differ by that much.
+    tol = _tol(dtype, loose)
+    tol["atol"] = max(tol["atol"], 64 * np.finfo(dtype).eps * float(np.max(np.abs(g))))
     out = BWD[name](cp.asarray(g), cp.asarray(z))
     assert out.dtype == dtype and f"{name}_bwd" in F.cuda_kernels_used()
-    np.testing.assert_allclose(cp.asnumpy(out), BWD[name](g, z), **_tol(dtype, loose))
+    np.testing.assert_allclose(cp.asnumpy(out), BWD[name](g, z), **tol)
     # scalar and broadcast cotangents
-    np.testing.assert_allclose(
-        cp.asnumpy(BWD[name](1.0, cp.asarray(z))), BWD[name](1.0, z), **_tol(dtype, loose)
-    )
+    np.testing.assert_allclose(cp.asnumpy(BWD[name](1.0, cp.asarray(z))), BWD[name](1.0, z), **tol)
     row = g[0]
     np.testing.assert_allclose(
-        cp.asnumpy(BWD[name](cp.asarray(row), cp.asarray(z))),
-        BWD[name](row, z),
-        **_tol(dtype, loose),
+        cp.asnumpy(BWD[name](cp.asarray(row), cp.asarray(z))), BWD[name](row, z), **tol
     )
 
 
