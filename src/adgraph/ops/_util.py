@@ -6,6 +6,8 @@ inputs. NumPy is used for dtype and shape arithmetic only.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as _dtypes  # dtype objects and promotion only; never used to compute on arrays
 
 from ..core.trace import Tracer
@@ -23,11 +25,34 @@ __all__ = [
     "is_inexact",
     "default_float",
     "OpError",
+    "OpTypeError",
+    "OpIndexError",
+    "as_int",
 ]
 
 
 class OpError(ValueError):
     """An operation was called with arguments it cannot accept."""
+
+
+class OpTypeError(OpError, TypeError):
+    """An argument of the wrong type (a float where an integer is needed, say); also a
+    ``TypeError``, as NumPy raises for the same mistake."""
+
+
+class OpIndexError(OpError, IndexError):
+    """An index that does not fit the array; also an ``IndexError``, as in NumPy."""
+
+
+def as_int(v, op: str, what: str) -> int:
+    """``v`` as a Python integer; floats, strings and traced values are refused (NumPy would
+    refuse them too, or silently truncate)."""
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise OpTypeError(
+            f"{op}: {what} must be an integer, got {v!r} of type {type(v).__name__}"
+        ) from None
 
 
 def shape(x) -> tuple:
@@ -63,11 +88,16 @@ def default_float():
 def norm_axis(axis: int, nd: int, op: str = "") -> int:
     """A non-negative axis index, with an error that names the operation."""
     try:
-        a = int(axis)
+        a = operator.index(axis)
     except TypeError:
-        raise OpError(f"{op}: axis must be an integer, got {axis!r}") from None
+        raise OpTypeError(
+            f"{op}: axis must be an integer, got {axis!r} of type {type(axis).__name__}"
+        ) from None
     if not -nd <= a < nd:
-        raise OpError(f"{op}: axis {axis} is out of bounds for an array of {nd} dimensions")
+        raise OpIndexError(
+            f"{op}: axis {axis} is out of bounds for an array of {nd} dimensions"
+            + (f" (valid axes: {-nd} to {nd - 1})" if nd else " (a 0-d array has no axes)")
+        )
     return a % nd if nd else 0
 
 
@@ -78,7 +108,7 @@ def norm_axes(axis, nd: int, op: str = "") -> tuple:
     if isinstance(axis, (tuple, list)):
         axes = tuple(sorted(norm_axis(a, nd, op) for a in axis))
         if len(set(axes)) != len(axes):
-            raise OpError(f"{op}: repeated axis in {axis!r}")
+            raise OpError(f"{op}: repeated axis in {axis!r}; name each axis once")
         return axes
     return (norm_axis(axis, nd, op),)
 

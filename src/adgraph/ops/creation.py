@@ -7,7 +7,7 @@ import numpy as _dt  # dtype objects only
 
 from ..core.trace import Tracer
 from ..core.xp import module_of
-from ._util import OpError, shape
+from ._util import OpError, OpTypeError, as_int, shape
 
 __all__ = [
     "zeros",
@@ -43,14 +43,31 @@ def zeros_raw(shape_, dtype, like=None):
     return _xp(like).zeros(shape_, dtype=dtype)
 
 
+def _creation_error(op, e, shape_, dtype):
+    """NumPy's error for a bad shape or dtype, naming the operation and the arguments."""
+    cls = OpTypeError if isinstance(e, TypeError) else OpError
+    if "broadcast" in str(e):
+        return cls(f"{op}: the fill value does not fit shape {shape_!r}: {e}")
+    return cls(
+        f"{op}: cannot make an array of shape {shape_!r} and dtype {dtype!r}: {e}; the shape "
+        "must be a non-negative integer or a tuple of them, the dtype a NumPy dtype"
+    )
+
+
 def zeros(shape, dtype=float, order="C", *, like=None):
     """An array of zeros (a constant)."""
-    return _xp(like).zeros(shape, dtype=dtype)
+    try:
+        return _xp(like).zeros(shape, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise _creation_error("zeros", e, shape, dtype) from None
 
 
 def ones(shape, dtype=float, order="C", *, like=None):
     """An array of ones (a constant)."""
-    return _xp(like).ones(shape, dtype=dtype)
+    try:
+        return _xp(like).ones(shape, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise _creation_error("ones", e, shape, dtype) from None
 
 
 def empty(shape, dtype=float, order="C", *, like=None):
@@ -66,7 +83,10 @@ def full(shape, fill_value, dtype=None, order="C", *, like=None):
 
         v = fill_value if dtype is None else astype(fill_value, dtype)
         return broadcast_to(v, (shape,) if isinstance(shape, int) else tuple(shape))
-    return _xp(like).full(shape, fill_value, dtype=dtype)
+    try:
+        return _xp(like).full(shape, fill_value, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise _creation_error("full", e, shape, dtype) from None
 
 
 def _like_args(a, dtype, shape_):
@@ -106,6 +126,8 @@ def arange(start, stop=None, step=None, dtype=None, *, like=None):
     for v in (start, stop, step):
         if isinstance(v, Tracer):
             raise OpError("arange: bounds must be concrete numbers, not traced values")
+    if step is not None and not hasattr(step, "shape") and step == 0:
+        raise OpError("arange: step must not be zero")
     if stop is None:
         return _xp(like).arange(start, dtype=dtype)
     return _xp(like).arange(start, stop, 1 if step is None else step, dtype=dtype)
@@ -114,6 +136,9 @@ def arange(start, stop=None, step=None, dtype=None, *, like=None):
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     r"""``num`` evenly spaced values from ``start`` to ``stop``; differentiable in the end
     points: :math:`y_k = s + (e - s) k / (n - 1)`."""
+    num = as_int(num, "linspace", "num")
+    if num < 0:
+        raise OpError(f"linspace: num must be non-negative, got {num}")
     if not (isinstance(start, Tracer) or isinstance(stop, Tracer)):
         return _xp(start if hasattr(start, "shape") else stop).linspace(
             start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis
@@ -164,7 +189,11 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
 def eye(N, M=None, k=0, dtype=float, order="C", *, like=None):
     """A 2-D array with ones on the k-th diagonal (a constant)."""
-    return _xp(like).eye(N, M, k, dtype=dtype)
+    N = as_int(N, "eye", "N")
+    M = None if M is None else as_int(M, "eye", "M")
+    if N < 0 or (M is not None and M < 0):
+        raise OpError(f"eye: N and M must be non-negative, got N={N}, M={M}")
+    return _xp(like).eye(N, M, as_int(k, "eye", "k"), dtype=dtype)
 
 
 def identity(n, dtype=float, *, like=None):

@@ -18,9 +18,11 @@ import math
 from ..ad.rules import elementwise, nondiff
 from ..core.primitive import PLAIN_TYPES as _PLAIN
 from ..core.xp import DEFAULT as _xp
-from ._util import default_float, result_dtype
+from ._util import OpError, default_float, result_dtype
+from ._util import as_int as _as_int
 from ._util import dtype as _dtype
 from ._util import is_traced as _is_traced
+from ._util import shape as _shape
 
 # fmt: off
 __all__ = [
@@ -74,8 +76,12 @@ def _wrap(prim, name, nargs, doc):
 
         def f(x1, x2, /):
             if type(x1) in _PLAIN and type(x2) in _PLAIN:
-                return impl(_xp, x1, x2)
-            return traced((x1, x2), _NO_PARAMS)
+                return impl(_xp, x1, x2)  # NumPy's own error names the shapes
+            try:
+                return traced((x1, x2), _NO_PARAMS)
+            except ValueError as e:
+                _broadcast_error(name, (x1, x2), e)
+                raise
 
     else:
 
@@ -86,6 +92,18 @@ def _wrap(prim, name, nargs, doc):
     f.__doc__ = doc
     f.primitive = prim
     return f
+
+
+def _broadcast_error(name, args, e):
+    """Raise an :class:`OpError` naming the operation and the (logical, unbatched) shapes
+    when ``e`` is NumPy's broadcasting error; return otherwise. Called only once an
+    operation has failed, never on the way of a valid one."""
+    if type(e) is ValueError and "broadcast" in str(e):
+        shapes = ", ".join(str(_shape(a)) for a in args)
+        raise OpError(
+            f"{name}: operands of shapes {shapes} cannot be broadcast together (trailing "
+            "axes must be equal or 1); reshape or expand_dims one of them"
+        ) from None
 
 
 def _unary(name, impl, partial, doc, needs=None):
@@ -645,10 +663,19 @@ def clip(a, a_min=None, a_max=None, /, *, min=None, max=None):
     """
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
-    if lo is not None:
-        a = maximum(a, lo)
-    if hi is not None:
-        a = minimum(a, hi)
+    x = a
+    try:
+        if lo is not None:
+            a = maximum(a, lo)
+        if hi is not None:
+            a = minimum(a, hi)
+    except ValueError as e:
+        if "broadcast" in str(e):
+            raise OpError(
+                f"clip: a of shape {_shape(x)} and bounds of shapes {_shape(lo)}, "
+                f"{_shape(hi)} cannot be broadcast together"
+            ) from None
+        raise
     return a
 
 
@@ -688,7 +715,11 @@ def where(condition, x=None, y=None, /):
         return nonzero(condition)
     if x is None or y is None:
         raise TypeError("where: give both x and y, or neither")
-    return where_p.bind(condition, x, y)
+    try:
+        return where_p.bind(condition, x, y)
+    except ValueError as e:
+        _broadcast_error("where", (condition, x, y), e)
+        raise
 
 
 # ------------------------------------------------------------------ complex parts
@@ -867,7 +898,7 @@ _round_p = nondiff(
 
 def round(a, decimals=0):
     """Round to ``decimals`` places (half to even); piecewise constant, zero derivative."""
-    return _round_p.bind(a, decimals=int(decimals))
+    return _round_p.bind(a, decimals=_as_int(decimals, "round", "decimals"))
 
 
 around = round

@@ -43,7 +43,7 @@ import numpy as _np  # identifies the NumPy module and its dtypes; never compute
 from ..ad.rules import linear
 from ..core.trace import Tracer
 from ..core.xp import module_of
-from ._util import OpError, norm_axis, shape
+from ._util import OpError, as_int, norm_axis, shape
 
 try:  # scipy.fft is faster than numpy.fft (multithreaded, keeps single precision)
     import scipy.fft as _sfft
@@ -327,7 +327,7 @@ def _axes_sizes(a, s, axes, op, default_axes=None):
         s = tuple(s)
         if len(s) != len(axes):
             raise OpError(f"{op}: s has {len(s)} entries but there are {len(axes)} axes")
-        sizes = tuple(int(n) for n in s)
+        sizes = tuple(as_int(n, op, "each length in n/s") for n in s)
     return axes, sizes
 
 
@@ -388,8 +388,15 @@ def _c2r(a, s, axes, norm, out, op, default_axes=None):
     return irfft_p.bind(a, axes=axes, sizes=sizes, norm=norm)
 
 
-def _one(n):
-    return None if n is None else (n,)
+def _one(n, op):
+    """``n`` of a one-dimensional transform as ``s``; unlike an entry of ``s``, -1 is not
+    allowed (NumPy refuses every ``n < 1``)."""
+    if n is None:
+        return None
+    n = as_int(n, op, "n")
+    if n < 1:
+        raise OpError(f"{op}: invalid number of data points n={n}; n must be >= 1 (or None)")
+    return (n,)
 
 
 # ------------------------------------------------------------------ public: complex
@@ -406,7 +413,7 @@ def fft(a, n=None, axis=-1, norm=None, out=None):
     :math:`\bar x = R^T \operatorname{fft}(\bar y, \text{norm})` (for real ``x`` its real
     part).
     """
-    return _c2c(a, _one(n), (axis,), norm, out, "fft", False)
+    return _c2c(a, _one(n, "fft"), (axis,), norm, out, "fft", False)
 
 
 def ifft(a, n=None, axis=-1, norm=None, out=None):
@@ -418,7 +425,7 @@ def ifft(a, n=None, axis=-1, norm=None, out=None):
     Derivatives: linear and symmetric, so :math:`\bar x = R^T \operatorname{ifft}(\bar y)`
     (the same ``norm``; not the forward transform, which is the conjugate transpose).
     """
-    return _c2c(a, _one(n), (axis,), norm, out, "ifft", True)
+    return _c2c(a, _one(n, "ifft"), (axis,), norm, out, "ifft", True)
 
 
 def fftn(a, s=None, axes=None, norm=None, out=None):
@@ -467,7 +474,7 @@ def rfft(a, n=None, axis=-1, norm=None, out=None):
     :math:`k = 0` and :math:`k = n/2`, :math:`\tfrac12` otherwise (``irfft`` counts the
     inner frequencies twice). Complex input is refused (use :func:`fft`).
     """
-    return _r2c(a, _one(n), (axis,), norm, out, "rfft")
+    return _r2c(a, _one(n, "rfft"), (axis,), norm, out, "rfft")
 
 
 def irfft(a, n=None, axis=-1, norm=None, out=None):
@@ -480,7 +487,7 @@ def irfft(a, n=None, axis=-1, norm=None, out=None):
     :math:`\bar x = R^T\big(w'\,\overline{\operatorname{rfft}(\bar y)}\big)` with the
     normalisation of ``irfft`` (``rfft`` at the swapped ``norm``).
     """
-    return _c2r(a, _one(n), (axis,), norm, out, "irfft")
+    return _c2r(a, _one(n, "irfft"), (axis,), norm, out, "irfft")
 
 
 def rfftn(a, s=None, axes=None, norm=None, out=None):
@@ -533,7 +540,7 @@ def hfft(a, n=None, axis=-1, norm=None, out=None):
     from .elementwise import conj
 
     _no_out(out, "hfft")
-    return _c2r(conj(a), _one(n), (axis,), _SWAP[_norm(norm, "hfft")], None, "hfft")
+    return _c2r(conj(a), _one(n, "hfft"), (axis,), _SWAP[_norm(norm, "hfft")], None, "hfft")
 
 
 def ihfft(a, n=None, axis=-1, norm=None, out=None):
@@ -547,7 +554,7 @@ def ihfft(a, n=None, axis=-1, norm=None, out=None):
     from .elementwise import conj
 
     _no_out(out, "ihfft")
-    return conj(_r2c(a, _one(n), (axis,), _SWAP[_norm(norm, "ihfft")], None, "ihfft"))
+    return conj(_r2c(a, _one(n, "ihfft"), (axis,), _SWAP[_norm(norm, "ihfft")], None, "ihfft"))
 
 
 # ------------------------------------------------------------------ shifts and frequencies
@@ -585,6 +592,10 @@ def ifftshift(x, axes=None):
 def _freq(n, d, like, op, real):
     if isinstance(n, Tracer) or not isinstance(n, (int, _np.integer)):
         raise OpError(f"{op}: n must be a concrete integer, got {n!r}")
+    if n < 1:
+        raise OpError(f"{op}: n must be at least 1 (the number of samples), got {n}")
+    if not isinstance(d, Tracer) and _np.ndim(d) == 0 and d == 0:
+        raise OpError(f"{op}: the sample spacing d must not be zero")
     xp = module_of(like.primal_value() if isinstance(like, Tracer) else like)
     mod = xp.fft
     f = mod.rfftfreq if real else mod.fftfreq

@@ -35,7 +35,7 @@ from ..ad.batching import batch_loop
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 from ..core.xp import module_of
-from ._util import OpError, norm_axis, shape
+from ._util import OpError, OpIndexError, norm_axis, shape
 
 __all__ = [
     "getitem",
@@ -89,7 +89,7 @@ def split_index(idx, like=None):
     xp = _np if like is None else _xp_of(like)
     skel = []
     arrays = []
-    for i in idx:
+    for pos, i in enumerate(idx):
         if isinstance(i, (list, tuple)):
             i = _np.asarray(i) if not any(isinstance(e, Tracer) for e in i) else _stack_index(i)
             if i.dtype.kind == "f" and i.size == 0:
@@ -97,8 +97,9 @@ def split_index(idx, like=None):
         if isinstance(i, Tracer) or (hasattr(i, "dtype") and hasattr(i, "ndim")):
             kind = i.dtype.kind
             if kind not in "iub":
-                raise OpError(
-                    f"indexing: arrays used as indices must be integer or bool, got {i.dtype}"
+                raise OpIndexError(
+                    f"indexing: arrays used as indices must be integer or bool, got {i.dtype}; "
+                    "convert them with .astype(int)"
                 )
             if not isinstance(i, Tracer):
                 if i.ndim == 0 and kind in "iu":
@@ -107,6 +108,8 @@ def split_index(idx, like=None):
                 if xp is not _np and isinstance(i, _np.ndarray):
                     i = xp.asarray(i)
                 if kind == "b" and i.ndim > 0:
+                    if like is not None:
+                        _check_mask(idx, pos, tuple(i.shape), shape(like))
                     for part in module_of(i).nonzero(i):
                         skel.append(_Slot(len(arrays)))
                         arrays.append(part)
@@ -114,12 +117,42 @@ def split_index(idx, like=None):
             skel.append(_Slot(len(arrays)))
             arrays.append(i)
         elif isinstance(i, float):
-            raise OpError(
+            raise OpIndexError(
                 f"indexing: float index {i!r}; indices must be integers, slices or arrays"
             )
         else:
             skel.append(i)
     return tuple(skel), arrays
+
+
+def _index_width(i):
+    """How many axes of the indexed array an index entry reads (None for Ellipsis)."""
+    if i is None or isinstance(i, bool):
+        return 0
+    if i is Ellipsis:
+        return None
+    if isinstance(i, (list, tuple)) and not any(isinstance(e, Tracer) for e in i):
+        i = _np.asarray(i)
+    dt = getattr(i, "dtype", None)
+    if dt is not None and dt.kind == "b":
+        return len(shape(i))
+    return 1
+
+
+def _check_mask(idx, pos, mshape, xshape):
+    """A boolean mask must have the shape of the axes it selects (NumPy's IndexError),
+    since turning it into positions would otherwise read a wrong-sized mask silently."""
+    widths = [_index_width(i) for i in idx]
+    fixed = sum(w for w in widths if w is not None)
+    n_ell = max(len(xshape) - fixed, 0)
+    start = sum(n_ell if w is None else w for w in widths[:pos])
+    target = tuple(xshape[start : start + len(mshape)])
+    if target != mshape:
+        raise OpIndexError(
+            f"indexing: a boolean mask of shape {mshape} does not match the axes it selects "
+            f"(axes {start}..{start + len(mshape) - 1} of an array of shape {tuple(xshape)}, "
+            f"sizes {target}); give the mask the shape of those axes"
+        )
 
 
 def _stack_index(items):
@@ -685,7 +718,15 @@ class _IndexUpdateRef:
                 "IndexError as in NumPy (mode=None)"
             )
         skel, arrays = split_index(self.idx, self.x)
-        return prim.bind(self.x, *arrays, values, skel=skel)
+        try:
+            return prim.bind(self.x, *arrays, values, skel=skel)
+        except ValueError as e:
+            if type(e) is not ValueError or "broadcast" not in str(e):
+                raise
+            raise OpError(
+                f".at[...]: values of shape {shape(values)} do not broadcast to the shape of "
+                f"x[idx], {shape(getitem(self.x, self.idx))} (x has shape {shape(self.x)})"
+            ) from None
 
     def get(self, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x[idx]`` (see :func:`getitem`)."""
@@ -728,6 +769,12 @@ class _IndexUpdateRef:
     def __repr__(self):
         return f"_IndexUpdateRef({self.idx!r})"
 
+    def __getattr__(self, name):
+        raise AttributeError(
+            f"x.at[idx] has no method {name!r}; use one of .set, .add, .subtract, .multiply, "
+            ".divide, .min, .max or .get"
+        )
+
 
 class _IndexUpdateHelper:
     __slots__ = ("x",)
@@ -737,6 +784,12 @@ class _IndexUpdateHelper:
 
     def __getitem__(self, idx):
         return _IndexUpdateRef(self.x, idx)
+
+    def __getattr__(self, name):
+        raise AttributeError(
+            f"x.at has no attribute {name!r}; index it first: x.at[idx].set(v) (also .add, "
+            ".subtract, .multiply, .divide, .min, .max, .get)"
+        )
 
 
 def at(x):
@@ -865,10 +918,21 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
     """
     if order is not None:
         raise OpError("argsort: order= (structured arrays) is not supported")
-    if stable:
-        kind = "stable"
+    kind = _sort_kind(kind, stable, "argsort")
     ax = None if axis is None else norm_axis(axis, len(shape(a)), "argsort")
     return argsort_p.bind(a, axis=ax, kind=kind)
+
+
+def _sort_kind(kind, stable, op):
+    # NumPy reads only the first letter: 'quicksort', 'mergesort', 'heapsort', 'stable'.
+    if kind is not None and not (
+        isinstance(kind, str) and kind[:1].lower() in ("q", "m", "h", "s")
+    ):
+        raise OpError(
+            f"{op}: kind must be one of 'quicksort', 'mergesort', 'heapsort', 'stable' or "
+            f"None, got {kind!r}"
+        )
+    return "stable" if stable else kind
 
 
 def sort(a, axis=-1, kind=None, order=None, *, stable=None):
@@ -881,9 +945,13 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     """
     if order is not None:
         raise OpError("sort: order= (structured arrays) is not supported")
+    kind = _sort_kind(kind, stable, "sort")
     if not isinstance(a, Tracer):
         xp = _xp_of(a)
-        return xp.sort(xp.asarray(a), axis=axis, kind=kind)
+        a = xp.asarray(a)
+        if axis is not None:
+            axis = norm_axis(axis, a.ndim, "sort")
+        return xp.sort(a, axis=axis, kind=kind)
     if axis is None:
         from .shapes import ravel
 

@@ -11,7 +11,7 @@ one concatenation.
 from __future__ import annotations
 
 from ..core.primitive import Primitive
-from ._util import OpError, norm_axis, shape
+from ._util import OpError, as_int, norm_axis, shape
 from .shapes import atleast_1d, atleast_2d, atleast_3d, expand_dims, reshape
 
 __all__ = [
@@ -263,7 +263,7 @@ def _split(ary, indices_or_sections, axis, equal, op):
     if isinstance(indices_or_sections, int) or (
         hasattr(indices_or_sections, "ndim") and indices_or_sections.ndim == 0
     ):
-        k = int(indices_or_sections)
+        k = as_int(indices_or_sections, op, "the number of sections")
         if k <= 0:
             raise OpError(f"{op}: number of sections must be larger than 0, got {k}")
         if equal and n % k:
@@ -279,7 +279,7 @@ def _split(ary, indices_or_sections, axis, equal, op):
             bounds.append((pos, pos + m))
             pos += m
     else:
-        points = [0] + [int(i) for i in indices_or_sections] + [n]
+        points = [0] + [as_int(i, op, "each split index") for i in indices_or_sections] + [n]
         bounds = []
         for a, b in zip(points[:-1], points[1:], strict=False):
             start, stop, _ = slice(a, b).indices(n)

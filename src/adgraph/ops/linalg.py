@@ -28,6 +28,7 @@ Conventions
 
 from __future__ import annotations
 
+import functools
 from collections import namedtuple
 
 import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes on arrays
@@ -35,7 +36,7 @@ import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes o
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 from ..core.xp import module_of
-from ._util import OpError, shape
+from ._util import OpError, as_int, norm_axis, shape
 from .elementwise import (
     abs as _abs,
 )
@@ -96,6 +97,59 @@ EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 QRResult = namedtuple("QRResult", ["Q", "R"])
 LstsqResult = namedtuple("LstsqResult", ["x", "residuals", "rank", "s"])
+
+
+# ------------------------------------------------------------------ errors
+_HINTS = {
+    "inv": "; a singular matrix has no inverse -- linalg.pinv gives the pseudo-inverse",
+    "solve": "; the system has no unique solution -- linalg.lstsq gives a least-squares one",
+    "tensorinv": "; a singular matrix has no inverse -- linalg.pinv gives the pseudo-inverse",
+    "tensorsolve": "; the system has no unique solution",
+    "matrix_power": "; a negative power needs the inverse, which a singular matrix lacks",
+    "cholesky": "; Cholesky needs a Hermitian positive-definite matrix (try linalg.eigh)",
+}
+
+
+def _explained(op):
+    """Re-raise NumPy's terse ``LinAlgError`` ("Singular matrix") naming the operation
+    and what to do; the error type stays ``LinAlgError`` (a ``ValueError``)."""
+
+    def deco(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            try:
+                return f(*args, **kwargs)
+            except LinAlgError as e:
+                msg = str(e)
+                if msg.startswith("linalg."):
+                    raise
+                raise LinAlgError(f"linalg.{op}: {msg}{_HINTS.get(op, '')}") from None
+
+        return wrapper
+
+    return deco
+
+
+def _derivative_at_singular(op):
+    """For rules that need :math:`A^{-1}`: say that the derivative, not the function,
+    fails at an exactly singular matrix."""
+
+    def deco(rule):
+        @functools.wraps(rule)
+        def wrapper(*args, **kwargs):
+            try:
+                return rule(*args, **kwargs)
+            except LinAlgError as e:
+                if str(e).startswith("linalg."):
+                    raise
+                raise LinAlgError(
+                    f"linalg.{op}: the derivative at an exactly singular matrix is computed "
+                    f"with its inverse, which does not exist ({e}); the value itself is fine"
+                ) from None
+
+        return wrapper
+
+    return deco
 
 
 # ------------------------------------------------------------------ helpers
@@ -231,6 +285,7 @@ inv_p = Primitive(
 inv_p.batch = _same_batch(inv_p)
 
 
+@_explained("inv")
 def inv(a):
     r"""Inverse of a (stack of) square matrices.
 
@@ -299,6 +354,7 @@ solve_p = Primitive(
 )
 
 
+@_explained("solve")
 def solve(a, b):
     r"""Solve :math:`A X = B` for ``X`` (``b`` a vector ``(M,)`` or a stack of matrices
     ``(..., M, K)``; leading axes broadcast, as in NumPy 2).
@@ -320,10 +376,12 @@ def solve(a, b):
 
 
 # ------------------------------------------------------------------ det / slogdet
+@_derivative_at_singular("det")
 def _det_tangent(t, ans, a):
     return multiply(ans, _trace(solve_p.bind(a, t)))
 
 
+@_derivative_at_singular("det")
 def _det_vjp(ct, ans, a):
     scale = expand_dims(multiply(ct, ans), (-1, -2))
     return multiply(scale, _mT(inv_p.bind(a)))
@@ -339,6 +397,7 @@ det_p = Primitive(
 det_p.batch = _same_batch(det_p)
 
 
+@_explained("det")
 def det(a):
     r"""Determinant of a (stack of) square matrices.
 
@@ -355,6 +414,7 @@ def _slogdet_impl(xp, a):
     return (r[0], r[1])
 
 
+@_derivative_at_singular("slogdet")
 def _slogdet_tangent(ans, primals, tangents, params):
     (a,), (t,) = primals, tangents
     tau = _trace(solve_p.bind(a, t))
@@ -364,6 +424,7 @@ def _slogdet_tangent(ans, primals, tangents, params):
     return (None, tau)
 
 
+@_derivative_at_singular("slogdet")
 def _slogdet_vjp(ct, ans, args, params, wanted):
     (a,) = args
     ct_sign, ct_log = ct
@@ -385,6 +446,7 @@ slogdet_p = Primitive(
 slogdet_p.batch = _same_batch(slogdet_p)
 
 
+@_explained("slogdet")
 def slogdet(a):
     r"""Sign and natural log of the absolute determinant: ``(sign, logabsdet)`` with
     :math:`\det A = \mathrm{sign}\, e^{\mathrm{logabsdet}}`.
@@ -436,6 +498,7 @@ cholesky_p = Primitive(
 cholesky_p.batch = _same_batch(cholesky_p)
 
 
+@_explained("cholesky")
 def cholesky(a, /, *, upper=False):
     r"""Cholesky factor of a Hermitian positive-definite matrix: :math:`A = L L^H` with
     :math:`L` lower triangular (``upper=True``: :math:`A = U^H U`, :math:`U = L^H`).
@@ -499,6 +562,7 @@ def _uplo(UPLO, op):
     return u
 
 
+@_explained("eigh")
 def eigh(a, UPLO="L"):
     r"""Eigenvalues (ascending) and orthonormal eigenvectors of a Hermitian matrix:
     ``(w, V)`` with :math:`A = V \operatorname{diag}(w) V^H`.
@@ -544,6 +608,7 @@ eigvalsh_p = Primitive(
 eigvalsh_p.batch = _same_batch(eigvalsh_p)
 
 
+@_explained("eigvalsh")
 def eigvalsh(a, UPLO="L"):
     r"""Eigenvalues (ascending) of a Hermitian matrix.
 
@@ -663,6 +728,7 @@ svdvals_p = Primitive(
 svdvals_p.batch = _same_batch(svdvals_p)
 
 
+@_explained("svd")
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     r"""Singular value decomposition ``(U, S, Vh)``: :math:`A = U \operatorname{diag}(S)
     V^H` with ``Vh`` :math:`= V^H` and ``S`` descending.
@@ -696,6 +762,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     return SVDResult(u, s, vh)
 
 
+@_explained("svdvals")
 def svdvals(x, /):
     r"""Singular values (descending) of a (stack of) matrices.
 
@@ -776,6 +843,7 @@ qr_p = Primitive(
 qr_p.batch = _same_batch(qr_p)
 
 
+@_explained("qr")
 def qr(a, mode="reduced"):
     r"""QR decomposition :math:`A = QR`, ``Q`` with orthonormal columns and ``R`` upper
     triangular (``mode`` ``'reduced'``, ``'complete'`` or ``'r'``).
@@ -842,6 +910,7 @@ pinv_p = Primitive(
 pinv_p.batch = _same_batch(pinv_p)
 
 
+@_explained("pinv")
 def pinv(a, rcond=None, hermitian=False, *, rtol=None):
     r"""Moore-Penrose pseudo-inverse :math:`A^+` (singular values below
     ``rcond * max(S)`` are treated as zero).
@@ -860,6 +929,7 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=None):
 
 
 # ------------------------------------------------------------------ lstsq
+@_explained("lstsq")
 def lstsq(a, b, rcond=None):
     r"""Least-squares solution of :math:`A x \approx b`: ``(x, residuals, rank, s)`` as in
     NumPy (``a`` of shape ``(M, N)``, ``b`` of shape ``(M,)`` or ``(M, K)``).
@@ -906,6 +976,7 @@ def lstsq(a, b, rcond=None):
 
 
 # ------------------------------------------------------------------ matrix_power / multi_dot
+@_explained("matrix_power")
 def matrix_power(a, n):
     r""":math:`A^n` for an integer ``n`` by repeated squaring (``n < 0``: powers of
     :math:`A^{-1}`; ``n = 0``: the identity, a constant).
@@ -1166,6 +1237,7 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
 
+@_explained("cond")
 def cond(x, p=None):
     r"""Condition number of a matrix: :math:`s_{max}/s_{min}` for ``p`` None or 2
     (:math:`s_{min}/s_{max}` for -2), otherwise
@@ -1225,12 +1297,14 @@ def _prod(s):
     return n
 
 
+@_explained("tensorinv")
 def tensorinv(a, ind=2):
     r"""The 'inverse' of an N-d array for :func:`tensorsolve`: ``inv`` of ``a`` reshaped
     to a square matrix (first ``ind`` axes against the rest), reshaped back. Its
     derivative is that of :func:`inv`, :math:`-Y\,dA\,Y`."""
+    ind = as_int(ind, "linalg.tensorinv", "ind")
     if ind <= 0:
-        raise OpError("linalg.tensorinv: ind must be a positive integer")
+        raise OpError(f"linalg.tensorinv: ind must be a positive integer, got {ind}")
     sa = shape(a)
     rows, cols = sa[:ind], sa[ind:]
     if _prod(rows) != _prod(cols):
@@ -1239,6 +1313,7 @@ def tensorinv(a, ind=2):
     return reshape(inv(m), cols + rows)
 
 
+@_explained("tensorsolve")
 def tensorsolve(a, b, axes=None):
     r"""Solve the tensor equation ``tensordot(a, x, x.ndim) = b`` for ``x``: a reshaped
     :func:`solve`, with its derivative :math:`dx = A^{-1}(db - dA\,x)`."""
@@ -1246,7 +1321,7 @@ def tensorsolve(a, b, axes=None):
     b = _as_float(b, "tensorsolve")
     nd = len(shape(a))
     if axes is not None:
-        src = [ax % nd for ax in axes]
+        src = [norm_axis(ax, nd, "linalg.tensorsolve") for ax in axes]
         a = moveaxis(a, src, [nd - len(src) + i for i in range(len(src))])
     sa, sb = shape(a), shape(b)
     xshape = sa[len(sb) :]

@@ -29,10 +29,28 @@ def _binop(name, reflected=False):
     f = getattr(elementwise, name, None) or getattr(products, name, None)
     prim = getattr(f, "primitive", None)
     if prim is not None:
+        from .elementwise import _broadcast_error
+
         bind = prim.bind_traced  # self is a tracer: skip the untraced fast-path check
         if reflected:
-            return lambda self, other: bind((other, self), {})
-        return lambda self, other: bind((self, other), {})
+
+            def rop(self, other):
+                try:
+                    return bind((other, self), {})
+                except ValueError as e:
+                    _broadcast_error(name, (other, self), e)
+                    raise
+
+            return rop
+
+        def op_(self, other):
+            try:
+                return bind((self, other), {})
+            except ValueError as e:
+                _broadcast_error(name, (self, other), e)
+                raise
+
+        return op_
 
     def op(self, other):
         g = getattr(_ns(), name)
@@ -121,7 +139,7 @@ def install() -> None:
         setattr(Tracer, name, _method(name))
     Tracer.astype = lambda self, dtype, copy=True: _ns().astype(self, dtype)
     Tracer.copy = lambda self: self
-    Tracer.flatten = lambda self, order="C": _ns().ravel(self)
+    Tracer.flatten = lambda self, order="C": _ns().ravel(self, order)
     Tracer.reshape = _reshape_method
     Tracer.transpose = _transpose_method
     Tracer.T = property(lambda self: _ns().transpose(self))

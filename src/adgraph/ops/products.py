@@ -33,7 +33,7 @@ import numpy as _np  # dtype objects and static index arithmetic only
 
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
-from ._util import OpError, norm_axis, shape
+from ._util import OpError, as_int, norm_axis, shape
 from .shapes import (
     reduce_sum_p,
     reshape,
@@ -701,7 +701,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     ax1, ax2 = norm_axis(axis1, len(s), "diagonal"), norm_axis(axis2, len(s), "diagonal")
     if ax1 == ax2:
         raise OpError(f"diagonal: axis1 and axis2 must differ, both are {ax1}")
-    return diagonal_p.bind(a, offset=int(offset), axis1=ax1, axis2=ax2)
+    return diagonal_p.bind(a, offset=as_int(offset, "diagonal", "offset"), axis1=ax1, axis2=ax2)
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
@@ -730,7 +730,7 @@ def diag(v, k=0):
     """
     v = _as_array(v)
     s = shape(v)
-    k = int(k)
+    k = as_int(k, "diag", "k")
     if len(s) == 1:
         n = s[0] + abs(k)
         return diag_embed_p.bind(v, offset=k, axis1=0, axis2=1, shape=(n, n))
@@ -758,7 +758,8 @@ def _triangle(m, k, upper, op):
         raise OpError(f"{op}: the input must be at least 1-D, got a 0-d array")
     rows, cols = (s[-2], s[-1]) if len(s) >= 2 else (s[-1], s[-1])
     xp = _xp_of(m)
-    keep = xp.tri(rows, cols, k=int(k) - 1 if upper else int(k), dtype=bool)
+    k = as_int(k, op, "k")
+    keep = xp.tri(rows, cols, k=k - 1 if upper else k, dtype=bool)
     if upper:
         keep = ~keep
     zero = xp.zeros((), dtype=m.dtype)

@@ -28,10 +28,12 @@ values are always computed with the array module of the inputs.
 
 from __future__ import annotations
 
+import operator as _operator
+
 import numpy as _np  # static integer index arithmetic only; values use ``xp``
 
 from ..ad.rules import linear
-from ._util import OpError, norm_axes, norm_axis
+from ._util import OpError, OpTypeError, as_int, norm_axes, norm_axis
 from ._util import shape as _shape
 
 __all__ = [
@@ -89,9 +91,9 @@ def _resolve_shape(newshape, size, op="reshape"):
     if isinstance(newshape, int) or not hasattr(newshape, "__len__"):
         newshape = (newshape,)
     try:
-        newshape = tuple(int(d) for d in newshape)
+        newshape = tuple(_operator.index(d) for d in newshape)
     except TypeError:
-        raise OpError(f"{op}: shape must be a tuple of integers, got {newshape!r}") from None
+        raise OpTypeError(f"{op}: shape must be a tuple of integers, got {newshape!r}") from None
     if newshape.count(-1) > 1:
         raise OpError(f"{op}: can only specify one unknown dimension (-1), got {newshape}")
     if any(d < -1 for d in newshape):
@@ -474,7 +476,7 @@ def roll(a, shift, axis=None):
     total = {}
     for sh, ax in zip(shifts, axes, strict=False):
         ax = norm_axis(ax, len(s), "roll")
-        total[ax] = total.get(ax, 0) + int(sh)
+        total[ax] = total.get(ax, 0) + as_int(sh, "roll", "shift")
     items = [(ax, sh % s[ax]) for ax, sh in sorted(total.items()) if s[ax] and sh % s[ax]]
     if not items:
         return a
@@ -494,7 +496,7 @@ def rot90(m, k=1, axes=(0, 1)):
     a0, a1 = norm_axis(axes[0], nd, "rot90"), norm_axis(axes[1], nd, "rot90")
     if a0 == a1:
         raise OpError(f"rot90: axes must be different, got {axes!r}")
-    k = int(k) % 4
+    k = as_int(k, "rot90", "k") % 4
     if k == 0:
         return m
     if k == 2:
@@ -806,9 +808,9 @@ def tile(A, reps):
     cotangents of its copies: :math:`\bar x = \sum_{\text{tiles}} \bar y_{\text{tile}}`.
     """
     reps = (
-        (int(reps),)
+        (as_int(reps, "tile", "reps"),)
         if isinstance(reps, int) or _np.ndim(reps) == 0
-        else tuple(int(r) for r in reps)
+        else tuple(as_int(r, "tile", "reps") for r in reps)
     )
     if any(r < 0 for r in reps):
         raise OpError(f"tile: reps must not be negative, got {reps}")

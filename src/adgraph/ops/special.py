@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as _np  # shape arithmetic only (broadcast_shapes)
+
 from ..ad.rules import elementwise
 from ..core.primitive import Primitive
 from ._util import OpError, norm_axes, shape
@@ -230,7 +232,13 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
 
 
 def _bshape(a, b):
-    return max(len(shape(a)), len(shape(b)))
+    sa, sb = shape(a), shape(b)
+    try:
+        return len(_np.broadcast_shapes(sa, sb))
+    except ValueError:
+        raise OpError(
+            f"logsumexp: a of shape {sa} and b of shape {sb} cannot be broadcast together"
+        ) from None
 
 
 def _shifted(x, axis):
