@@ -382,8 +382,8 @@ _HELPER_SRC = {
     "sign": """static inline real_t adg_signSFX(real_t x) {
     return x > 0 ? (real_t)1 : (x < 0 ? (real_t)-1 : (x == 0 ? (real_t)0 : x));
 }""",
-    "maximum": """static inline real_t adg_maximumSFX(real_t a, real_t b) { return (a >= b || a != a) ? a : b; }""",
-    "minimum": """static inline real_t adg_minimumSFX(real_t a, real_t b) { return (a <= b || a != a) ? a : b; }""",
+    "maximum": """static inline real_t adg_maximumSFX(real_t a, real_t b) { return (a > b || a != a) ? a : b; }""",
+    "minimum": """static inline real_t adg_minimumSFX(real_t a, real_t b) { return (a < b || a != a) ? a : b; }""",
     "logaddexp": """static inline real_t adg_logaddexpSFX(real_t x, real_t y) {
     if (x == y) return x + (real_t)0.693147180559945309417232121458176568;
     real_t d = x - y;
