@@ -123,8 +123,22 @@ def bench(args):
                         best[label] = (t, tl, res)
             (ta, la, ra), (th, lh, rh) = best["AD"], best["hand"]
             diff = float(np.abs(ra.mean_stress - rh.mean_stress).max())
-            rows.append((name, tangent, ta, la, th, lh, ta / th, ra.newton_iterations,
-                         ra.cg_iterations, rh.newton_iterations, rh.cg_iterations, diff))
+            rows.append(
+                (
+                    name,
+                    tangent,
+                    ta,
+                    la,
+                    th,
+                    lh,
+                    ta / th,
+                    ra.newton_iterations,
+                    ra.cg_iterations,
+                    rh.newton_iterations,
+                    rh.cg_iterations,
+                    diff,
+                )
+            )
             print(
                 f"{name:8s} {tangent:7s} AD {ta:7.2f} s (law {la:6.2f} s)  hand {th:7.2f} s "
                 f"(law {lh:6.2f} s)  ratio {ta / th:5.2f}  newton {ra.newton_iterations}/"
@@ -139,20 +153,26 @@ def print_table(rows, size):
     print()
     print(f"## FFT homogenisation, {size}^3 voxels (min of runs; law = time in stress/tangent)")
     print()
-    print("| workload | tangent | AD total | AD law | hand total | hand law | AD / hand |"
-          " Newton | CG its |")
+    print(
+        "| workload | tangent | AD total | AD law | hand total | hand law | AD / hand |"
+        " Newton | CG its |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]:.2f} s | {r[3]:.2f} s | {r[4]:.2f} s | {r[5]:.2f} s |"
-              f" {r[6]:.2f}x | {r[7]} | {r[8]} |")
+        print(
+            f"| {r[0]} | {r[1]} | {r[2]:.2f} s | {r[3]:.2f} s | {r[4]:.2f} s | {r[5]:.2f} s |"
+            f" {r[6]:.2f}x | {r[7]} | {r[8]} |"
+        )
     by = defaultdict(dict)
     for r in rows:
         by[r[0]][r[1]] = r
     for name, modes in by.items():
         if "stored" in modes and "action" in modes:
             best_hand = min(modes["stored"][4], modes["action"][4])
-            print(f"\n{name}: AD (stored tangent) / fastest hand-written solver = "
-                  f"{modes['stored'][2] / best_hand:.2f}x")
+            print(
+                f"\n{name}: AD (stored tangent) / fastest hand-written solver = "
+                f"{modes['stored'][2] / best_hand:.2f}x"
+            )
 
 
 # ------------------------------------------------------------------ profiling
@@ -187,8 +207,10 @@ class PrimitiveTimer:
             self.registry[name].impl = impl
 
     def report(self, total, title):
-        print(f"\n{title}: {total * 1e3:.1f} ms wall; time inside primitive implementations "
-              f"(NumPy work) {sum(self.seconds.values()) * 1e3:.1f} ms")
+        print(
+            f"\n{title}: {total * 1e3:.1f} ms wall; time inside primitive implementations "
+            f"(NumPy work) {sum(self.seconds.values()) * 1e3:.1f} ms"
+        )
         items = sorted(self.seconds.items(), key=lambda kv: -kv[1])[:12]
         for name, s in items:
             print(f"  {name:24s} {self.calls[name]:5d} calls  {s * 1e3:8.1f} ms")
@@ -237,15 +259,21 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=64, help="voxels per axis (grid size^3)")
     p.add_argument("--repeat", type=int, default=1, help="runs per variant (minimum kept)")
-    p.add_argument("--tangent", nargs="+", default=["stored", "action"],
-                   choices=["stored", "action"])
+    p.add_argument(
+        "--tangent", nargs="+", default=["stored", "action"], choices=["stored", "action"]
+    )
     p.add_argument("--workloads", nargs="+", choices=["elastic", "j2"], default=None)
-    p.add_argument("--profile", action="store_true",
-                   help="break the AD law evaluation down by primitive instead of timing solves")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="break the AD law evaluation down by primitive instead of timing solves",
+    )
     args = p.parse_args(argv)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
-          f"load average {load:.2f}, grid {args.size}^3")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
+        f"load average {load:.2f}, grid {args.size}^3"
+    )
     if args.profile:
         profile(args.size)
         return 0

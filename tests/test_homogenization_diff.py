@@ -54,8 +54,9 @@ def test_effective_stiffness_derivative_nonlinear_state():
     E = np.array([[0.01, 0.002], [0.002, -0.004]])
 
     def c(s0):
-        law = hom.power_law(hom.phase_field(MASK, 8.0, 1.0), hom.phase_field(MASK, 0.4, s0),
-                            0.01, 2.0)
+        law = hom.power_law(
+            hom.phase_field(MASK, 8.0, 1.0), hom.phase_field(MASK, 0.4, s0), 0.01, 2.0
+        )
         return hom.effective_stiffness(law, SHAPE, E, **TIGHT)
 
     x = 0.05
@@ -68,8 +69,9 @@ def test_mean_stress_derivative_wrt_parameters_and_strain():
     E = np.array([[0.01, 0.003], [0.003, 0.0]])
 
     def ms(mu_inc):
-        law = hom.linear_elastic(hom.phase_field(MASK, 6.0, 1.0),
-                                 hom.phase_field(MASK, mu_inc, 0.5))
+        law = hom.linear_elastic(
+            hom.phase_field(MASK, 6.0, 1.0), hom.phase_field(MASK, mu_inc, 0.5)
+        )
         return hom.solve(law, E, SHAPE, **TIGHT).mean_stress
 
     ref = fd(ms, 2.5, 1e-5)
@@ -83,8 +85,12 @@ def test_mean_stress_derivative_wrt_parameters_and_strain():
 
 
 def j2_law(H=0.05, sy=0.005):
-    return hom.j2_plasticity(hom.phase_field(MASK, 5.0, 1.0), hom.phase_field(MASK, 3.0, 0.5),
-                             hom.phase_field(MASK, 1.0, sy), H)
+    return hom.j2_plasticity(
+        hom.phase_field(MASK, 5.0, 1.0),
+        hom.phase_field(MASK, 3.0, 0.5),
+        hom.phase_field(MASK, 1.0, sy),
+        H,
+    )
 
 
 def test_j2_derivative_through_load_history():

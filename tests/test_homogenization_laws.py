@@ -61,16 +61,24 @@ def test_linear_elastic(d):
     mu = 0.3 + rng.random(shape)
     eps = sym_field(rng, d, shape)
     p = dict(K=K, mu=mu)
-    check_law(hom.linear_elastic(K, mu), eps, None, cf.linear_elastic_stress(eps, **p),
-              cf.linear_elastic_tangent4(eps, **p))
+    check_law(
+        hom.linear_elastic(K, mu),
+        eps,
+        None,
+        cf.linear_elastic_stress(eps, **p),
+        cf.linear_elastic_tangent4(eps, **p),
+    )
 
 
 @pytest.mark.parametrize("d", [2, 3])
 def test_isotropic_voigt_convention(d):
     # Voigt order with engineering shears: an isotropic material has C[-1, -1] == mu.
     law = hom.linear_elastic(2.0, 0.7)
-    c = hom.local_stiffness(law, SHAPES[d])[..., 0, 0] if d == 2 else \
-        hom.local_stiffness(law, SHAPES[d])[..., 0, 0, 0]
+    c = (
+        hom.local_stiffness(law, SHAPES[d])[..., 0, 0]
+        if d == 2
+        else hom.local_stiffness(law, SHAPES[d])[..., 0, 0, 0]
+    )
     assert np.allclose(c, hom.isotropic_stiffness(2.0, 0.7, d), rtol=1e-14, atol=0)
     assert c[-1, -1] == pytest.approx(0.7, rel=1e-14)
     pairs = T.voigt_pairs(d)
@@ -85,8 +93,13 @@ def test_power_law(d):
     shape = SHAPES[d]
     p = dict(K=1.0 + rng.random(shape), sigma0=0.02, eps0=0.01, n=3.5)
     eps = sym_field(rng, d, shape)
-    check_law(hom.power_law(**p), eps, None, cf.power_law_stress(eps, **p),
-              cf.power_law_tangent4(eps, **p))
+    check_law(
+        hom.power_law(**p),
+        eps,
+        None,
+        cf.power_law_stress(eps, **p),
+        cf.power_law_tangent4(eps, **p),
+    )
 
 
 def test_power_law_n1_is_linear():
@@ -119,8 +132,12 @@ def j2_state(rng, d, shape, p):
 def test_j2_consistent_tangent(d):
     rng = np.random.default_rng(3)
     shape = SHAPES[d]
-    p = dict(K=1.0 + rng.random(shape), mu=0.5 + rng.random(shape), sigma_y0=yield_field(rng, shape),
-             H=0.2)
+    p = dict(
+        K=1.0 + rng.random(shape),
+        mu=0.5 + rng.random(shape),
+        sigma_y0=yield_field(rng, shape),
+        H=0.2,
+    )
     eps, h = j2_state(rng, d, shape, p)
     law = hom.j2_plasticity(**p)
     sig, new = cf.j2_return_map(eps, h, **p)
@@ -172,9 +189,14 @@ def test_user_energy_law_is_symmetrised():
     ref = cf.linear_elastic_stress(eps, K=1.2 + 2 * 0.7 / 3, mu=0.7)
     lin = law.linearize(eps)
     assert rel(lin.sigma, ref) < RTOL
-    assert rel(lin.stored, hom.isotropic_stiffness(1.2 + 2 * 0.7 / 3, 0.7, 3)[..., None, None,
-                                                                           None]
-               + 0 * lin.stored) < RTOL
+    assert (
+        rel(
+            lin.stored,
+            hom.isotropic_stiffness(1.2 + 2 * 0.7 / 3, 0.7, 3)[..., None, None, None]
+            + 0 * lin.stored,
+        )
+        < RTOL
+    )
 
 
 def test_user_return_map_law():
@@ -183,7 +205,8 @@ def test_user_return_map_law():
     def rm(eps, history, mu):
         tr = anp.trace(eps)
         sig = 2.0 * mu * history["scale"] * eps + tr * np.eye(eps.shape[0]).reshape(
-            (eps.shape[0],) * 2 + (1,) * (len(eps.shape) - 2))
+            (eps.shape[0],) * 2 + (1,) * (len(eps.shape) - 2)
+        )
         return sig, {"scale": history["scale"] * 1.0}
 
     def init(d, shape):
@@ -203,8 +226,12 @@ def test_user_return_map_law():
 def test_jit_and_eager_agree():
     rng = np.random.default_rng(8)
     shape = SHAPES[3]
-    p = dict(K=1.0 + rng.random(shape), mu=0.5 + rng.random(shape), sigma_y0=yield_field(rng, shape),
-             H=0.2)
+    p = dict(
+        K=1.0 + rng.random(shape),
+        mu=0.5 + rng.random(shape),
+        sigma_y0=yield_field(rng, shape),
+        H=0.2,
+    )
     eps, h = j2_state(rng, 3, shape, p)
     a = hom.j2_plasticity(**p).linearize(eps, h)
     law = hom.return_map_law(hom.laws._j2_return_map, hom.laws._j2_init, jit=False, **p)

@@ -87,9 +87,15 @@ def test_homogeneous_nonlinear_laws_in_increments(shape):
     E = macro(d, 1) + 0.004 * np.eye(d)
     pl = dict(K=1.5, sigma0=0.01, eps0=0.01, n=4.0)
     res = hom.solve(hom.power_law(**pl), E, shape, steps=3)
-    assert rel(res.mean_stress, cf.power_law_stress(E.reshape((d, d) + (1,) * d), **pl)[..., 0]
-               .reshape(d, d) if d == 2 else
-               cf.power_law_stress(E.reshape((d, d) + (1,) * d), **pl)[..., 0, 0, 0]) < 1e-14
+    assert (
+        rel(
+            res.mean_stress,
+            cf.power_law_stress(E.reshape((d, d) + (1,) * d), **pl)[..., 0].reshape(d, d)
+            if d == 2
+            else cf.power_law_stress(E.reshape((d, d) + (1,) * d), **pl)[..., 0, 0, 0],
+        )
+        < 1e-14
+    )
     # J2: the same sequence of return maps as the closed form, voxel by voxel
     j2 = dict(K=1.5, mu=0.6, sigma_y0=0.004, H=0.1)
     res = hom.solve(hom.j2_plasticity(**j2), E, shape, steps=4)
@@ -201,8 +207,9 @@ def convergence_order(residuals, floor=1e-13):
     "make",
     [
         lambda m: hom.power_law(np.where(m, 10.0, 1.0), np.where(m, 0.5, 0.05), 0.01, 3.0),
-        lambda m: hom.j2_plasticity(np.where(m, 5.0, 1.0), np.where(m, 3.0, 0.5),
-                                    np.where(m, 1.0, 0.005), 0.05),
+        lambda m: hom.j2_plasticity(
+            np.where(m, 5.0, 1.0), np.where(m, 3.0, 0.5), np.where(m, 1.0, 0.005), 0.05
+        ),
     ],
     ids=["power_law", "j2"],
 )
@@ -224,8 +231,12 @@ def test_newton_converges_quadratically(make):
 def test_tangent_modes_and_hand_written_law_agree():
     shape = (9, 8)
     mask = hom.inclusion(shape, 0.3)
-    p = dict(K=np.where(mask, 5.0, 1.0), mu=np.where(mask, 3.0, 0.5),
-             sigma_y0=np.where(mask, 1.0, 0.004), H=0.1)
+    p = dict(
+        K=np.where(mask, 5.0, 1.0),
+        mu=np.where(mask, 3.0, 0.5),
+        sigma_y0=np.where(mask, 1.0, 0.004),
+        H=0.1,
+    )
     E = np.array([[0.01, 0.0], [0.0, -0.006]])
     a = hom.solve(hom.j2_plasticity(**p), E, shape, steps=2, **TIGHT)
     b = hom.solve(hom.j2_plasticity(**p), E, shape, steps=2, tangent="action", **TIGHT)
@@ -280,8 +291,9 @@ def test_finite_strain_effective_tangent_at_identity_is_the_laminate_stiffness()
     mu = np.where(mask, PHASES[1][1], PHASES[0][1])
     A = hom.effective_stiffness(hom.stvk(K, mu), shape, **TIGHT)
     assert A.shape == (3, 3, 3, 3)
-    exact = hom.laminate_stiffness([hom.isotropic_stiffness(k, m, 3) for k, m in PHASES],
-                                   [1 - f, f], axis=0)
+    exact = hom.laminate_stiffness(
+        [hom.isotropic_stiffness(k, m, 3) for k, m in PHASES], [1 - f, f], axis=0
+    )
     assert np.abs(T.tensor4_to_voigt(A) - exact).max() < 1e-10 * np.abs(exact).max()
 
 

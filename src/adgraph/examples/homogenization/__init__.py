@@ -77,17 +77,45 @@ from .tensors import (
 
 __all__ = [
     # laws
-    "linear_elastic", "power_law", "j2_plasticity", "stvk", "neo_hookean", "energy_law",
-    "return_map_law", "explicit_law", "Law", "EnergyLaw", "ReturnMapLaw", "ExplicitLaw",
+    "linear_elastic",
+    "power_law",
+    "j2_plasticity",
+    "stvk",
+    "neo_hookean",
+    "energy_law",
+    "return_map_law",
+    "explicit_law",
+    "Law",
+    "EnergyLaw",
+    "ReturnMapLaw",
+    "ExplicitLaw",
     # solving
-    "solve", "SolveResult", "Grid", "effective_stiffness", "tangent_solve",
+    "solve",
+    "SolveResult",
+    "Grid",
+    "effective_stiffness",
+    "tangent_solve",
     # bounds and exact results
-    "voigt_bound", "reuss_bound", "local_stiffness", "laminate_stiffness", "hill_bulk_modulus",
+    "voigt_bound",
+    "reuss_bound",
+    "local_stiffness",
+    "laminate_stiffness",
+    "hill_bulk_modulus",
     # microstructures
-    "laminate", "inclusion", "random_inclusions", "phase_field", "volume_fraction",
+    "laminate",
+    "inclusion",
+    "random_inclusions",
+    "phase_field",
+    "volume_fraction",
     # Voigt notation
-    "isotropic_stiffness", "strain_to_voigt", "stress_to_voigt", "voigt_to_strain",
-    "voigt_to_stress", "tensor4_to_voigt", "voigt_to_tensor4",
+    "isotropic_stiffness",
+    "strain_to_voigt",
+    "stress_to_voigt",
+    "voigt_to_strain",
+    "voigt_to_stress",
+    "tensor4_to_voigt",
+    "voigt_to_tensor4",
     # submodules
-    "closed_form", "tensors",
+    "closed_form",
+    "tensors",
 ]

@@ -44,7 +44,9 @@ def _outer(a, b):
 
 def _isym(d, nd):
     i = np.eye(d)
-    s = 0.5 * (i[:, None, :, None] * i[None, :, None, :] + i[:, None, None, :] * i[None, :, :, None])
+    s = 0.5 * (
+        i[:, None, :, None] * i[None, :, None, :] + i[:, None, None, :] * i[None, :, :, None]
+    )
     return s.reshape((d, d, d, d) + (1,) * nd)
 
 
@@ -305,16 +307,21 @@ def _voigt_of(tangent4):
 def linear_elastic_law(K, mu) -> ExplicitLaw:
     """:func:`~.laws.linear_elastic` with hand-written stress, tangent and action."""
     return ExplicitLaw(
-        linear_elastic_stress, _linear_elastic_voigt, {"K": K, "mu": mu},
-        action=_linear_elastic_action, name="linear_elastic (hand-written)",
+        linear_elastic_stress,
+        _linear_elastic_voigt,
+        {"K": K, "mu": mu},
+        action=_linear_elastic_action,
+        name="linear_elastic (hand-written)",
     )
 
 
 def power_law_law(K, sigma0, eps0, n) -> ExplicitLaw:
     """:func:`~.laws.power_law` with hand-written stress and tangent."""
     return ExplicitLaw(
-        power_law_stress, _voigt_of(power_law_tangent4),
-        {"K": K, "sigma0": sigma0, "eps0": eps0, "n": n}, name="power_law (hand-written)",
+        power_law_stress,
+        _voigt_of(power_law_tangent4),
+        {"K": K, "sigma0": sigma0, "eps0": eps0, "n": n},
+        name="power_law (hand-written)",
     )
 
 
@@ -322,20 +329,32 @@ def j2_plasticity_law(K, mu, sigma_y0, H) -> ExplicitLaw:
     """:func:`~.laws.j2_plasticity` with the hand-written return map and consistent
     tangent."""
     return ExplicitLaw(
-        _j2_stress, _j2_voigt, {"K": K, "mu": mu, "sigma_y0": sigma_y0, "H": H},
-        update=lambda eps, h, **p: j2_return_map(eps, h, **p), init_history=_j2_init,
+        _j2_stress,
+        _j2_voigt,
+        {"K": K, "mu": mu, "sigma_y0": sigma_y0, "H": H},
+        update=lambda eps, h, **p: j2_return_map(eps, h, **p),
+        init_history=_j2_init,
         name="j2_plasticity (hand-written)",
     )
 
 
 def stvk_law(K, mu) -> ExplicitLaw:
     """:func:`~.laws.stvk` with hand-written stress and tangent."""
-    return ExplicitLaw(stvk_stress, _finite_stored(stvk_tangent4), {"K": K, "mu": mu},
-                       finite_strain=True, name="stvk (hand-written)")
+    return ExplicitLaw(
+        stvk_stress,
+        _finite_stored(stvk_tangent4),
+        {"K": K, "mu": mu},
+        finite_strain=True,
+        name="stvk (hand-written)",
+    )
 
 
 def neo_hookean_law(K, mu) -> ExplicitLaw:
     """:func:`~.laws.neo_hookean` with hand-written stress and tangent."""
-    return ExplicitLaw(neo_hookean_stress, _finite_stored(neo_hookean_tangent4),
-                       {"K": K, "mu": mu}, finite_strain=True,
-                       name="neo_hookean (hand-written)")
+    return ExplicitLaw(
+        neo_hookean_stress,
+        _finite_stored(neo_hookean_tangent4),
+        {"K": K, "mu": mu},
+        finite_strain=True,
+        name="neo_hookean (hand-written)",
+    )

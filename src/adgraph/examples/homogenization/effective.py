@@ -96,8 +96,9 @@ def effective_stiffness(
         d = grid.d
         if E is None:
             E = np.eye(d) if law.finite_strain else np.zeros((d, d))
-        result = solve(law, E, grid, tangent=tangent, tol=tol, cg_tol=cg_tol,
-                       cg_maxiter=cg_maxiter, **solve_kw)
+        result = solve(
+            law, E, grid, tangent=tangent, tol=tol, cg_tol=cg_tol, cg_maxiter=cg_maxiter, **solve_kw
+        )
     grid = result.grid
     d = grid.d
     finite = law.finite_strain
@@ -106,8 +107,9 @@ def effective_stiffness(
     params = law.params
     eps_p = np.asarray(_plain(eps), dtype=float)
     hist_p = _plain_tree(hist)
-    params_p = {k: (np.asarray(_plain(v)) if isinstance(v, Tracer) else v)
-                for k, v in params.items()}
+    params_p = {
+        k: (np.asarray(_plain(v)) if isinstance(v, Tracer) else v) for k, v in params.items()
+    }
 
     lin = result._last_lin if not _traced(eps, hist, params) else None
     if lin is None or result.tangent != tangent:
@@ -212,14 +214,18 @@ def laminate_stiffness(stiffnesses, fractions, axis: int = 0, d: int = 3):
     cs = [np.asarray(c, dtype=float) for c in stiffnesses]
     inn = sum(fi * np.linalg.inv(c[np.ix_(nidx, nidx)]) for fi, c in zip(f, cs))
     cnn = np.linalg.inv(inn)
-    a_nt = sum(fi * np.linalg.solve(c[np.ix_(nidx, nidx)], c[np.ix_(nidx, tidx)])
-               for fi, c in zip(f, cs))
-    a_tn = sum(fi * c[np.ix_(tidx, nidx)] @ np.linalg.inv(c[np.ix_(nidx, nidx)])
-               for fi, c in zip(f, cs))
+    a_nt = sum(
+        fi * np.linalg.solve(c[np.ix_(nidx, nidx)], c[np.ix_(nidx, tidx)]) for fi, c in zip(f, cs)
+    )
+    a_tn = sum(
+        fi * c[np.ix_(tidx, nidx)] @ np.linalg.inv(c[np.ix_(nidx, nidx)]) for fi, c in zip(f, cs)
+    )
     schur = sum(
-        fi * (c[np.ix_(tidx, tidx)]
-              - c[np.ix_(tidx, nidx)] @ np.linalg.solve(c[np.ix_(nidx, nidx)],
-                                                          c[np.ix_(nidx, tidx)]))
+        fi
+        * (
+            c[np.ix_(tidx, tidx)]
+            - c[np.ix_(tidx, nidx)] @ np.linalg.solve(c[np.ix_(nidx, nidx)], c[np.ix_(nidx, tidx)])
+        )
         for fi, c in zip(f, cs)
     )
     out = np.zeros((len(pairs), len(pairs)))

@@ -81,7 +81,8 @@ class TangentSystem:
 
             warnings.warn(
                 f"homogenization tangent solve: CG stopped at relative residual {hist[-1]:.2e}",
-                RuntimeWarning, stacklevel=2,
+                RuntimeWarning,
+                stacklevel=2,
             )
         return x
 

@@ -132,10 +132,12 @@ def _stored_parts(stress_of, eps, d: int, finite_strain: bool):
     if finite_strain:
         stored = anp.swapaxes(anp.reshape(dsig, (nb, nb) + grid), 0, 1)
     else:
-        stored = anp.stack([
-            dsig[:, i, j] if i == j else 0.5 * (dsig[:, i, j] + dsig[:, j, i])
-            for i, j in T.voigt_pairs(d)
-        ])
+        stored = anp.stack(
+            [
+                dsig[:, i, j] if i == j else 0.5 * (dsig[:, i, j] + dsig[:, j, i])
+                for i, j in T.voigt_pairs(d)
+            ]
+        )
     return sig_b[0], stored
 
 
@@ -159,7 +161,8 @@ class _Compiled:
                 warnings.warn(
                     f"law {self.name!r}: adgraph.jit could not compile it ({err}); running it "
                     "eagerly (slower). Pass jit=False to the law to silence this.",
-                    RuntimeWarning, stacklevel=3,
+                    RuntimeWarning,
+                    stacklevel=3,
                 )
                 self.jitted = None
                 return out
@@ -318,8 +321,7 @@ class ReturnMapLaw(Law):
     of ``fn`` with respect to ``eps`` at fixed ``history``."""
 
     def __init__(self, fn, init_history, params, finite_strain=False, name=None, jit=True):
-        super().__init__(name or getattr(fn, "__name__", "return_map"), params, finite_strain,
-                         jit)
+        super().__init__(name or getattr(fn, "__name__", "return_map"), params, finite_strain, jit)
         self.fn = fn
         self._init_history = init_history
 
@@ -348,8 +350,15 @@ class ExplicitLaw(Law):
     differentiable = False
 
     def __init__(
-        self, stress, tangent, params, action=None, update=None, init_history=None,
-        finite_strain=False, name=None,
+        self,
+        stress,
+        tangent,
+        params,
+        action=None,
+        update=None,
+        init_history=None,
+        finite_strain=False,
+        name=None,
     ):
         super().__init__(name or getattr(stress, "__name__", "explicit"), params, finite_strain)
         self._stress = stress
@@ -403,8 +412,9 @@ def _plain(x, name):
 
 
 # ------------------------------------------------------------------ public constructors
-def energy_law(psi, finite_strain: bool = False, symmetrize: bool = True, name=None, jit=True,
-               **params):
+def energy_law(
+    psi, finite_strain: bool = False, symmetrize: bool = True, name=None, jit=True, **params
+):
     r"""A hyperelastic law from the energy density ``psi(eps, **params)``.
 
     ``psi`` is written with :mod:`adgraph.numpy` for fields shaped ``(d, d, *grid)`` and
@@ -423,8 +433,7 @@ def energy_law(psi, finite_strain: bool = False, symmetrize: bool = True, name=N
     return EnergyLaw(psi, params, finite_strain, symmetrize, name, jit)
 
 
-def return_map_law(fn, init_history, finite_strain: bool = False, name=None, jit=True,
-                   **params):
+def return_map_law(fn, init_history, finite_strain: bool = False, name=None, jit=True, **params):
     """An inelastic law from a return map ``fn(eps, history, **params) -> (sigma,
     new_history)`` written with :mod:`adgraph.numpy`; ``init_history(d, shape)`` gives the
     initial history (a pytree of arrays). The consistent tangent is the derivative of
@@ -433,12 +442,17 @@ def return_map_law(fn, init_history, finite_strain: bool = False, name=None, jit
 
 
 def explicit_law(
-    stress, tangent, action=None, update=None, init_history=None, finite_strain=False,
-    name=None, **params,
+    stress,
+    tangent,
+    action=None,
+    update=None,
+    init_history=None,
+    finite_strain=False,
+    name=None,
+    **params,
 ):
     """A law with hand-written (NumPy) stress and tangent; see :class:`ExplicitLaw`."""
-    return ExplicitLaw(stress, tangent, params, action, update, init_history, finite_strain,
-                       name)
+    return ExplicitLaw(stress, tangent, params, action, update, init_history, finite_strain, name)
 
 
 # ------------------------------------------------------------------ built-in laws
@@ -452,8 +466,9 @@ def linear_elastic(K, mu) -> EnergyLaw:
     r"""Isotropic linear elasticity, :math:`\psi = \tfrac12 \lambda (\operatorname{tr}
     \varepsilon)^2 + \mu\, \varepsilon:\varepsilon` with :math:`\lambda = K - 2\mu/3`
     (bulk modulus ``K``, shear modulus ``mu``: scalars or fields of the grid's shape)."""
-    return EnergyLaw(_linear_elastic_psi, {"K": K, "mu": mu}, symmetrize=False,
-                     name="linear_elastic")
+    return EnergyLaw(
+        _linear_elastic_psi, {"K": K, "mu": mu}, symmetrize=False, name="linear_elastic"
+    )
 
 
 def _power_law_psi(eps, K, sigma0, eps0, n):
@@ -480,7 +495,9 @@ def power_law(K, sigma0, eps0, n) -> EnergyLaw:
     plastic). At :math:`\varepsilon_{eq} = 0` the deviatoric stress and tangent are taken as
     zero (for ``n > 1`` the true tangent is infinite there)."""
     return EnergyLaw(
-        _power_law_psi, {"K": K, "sigma0": sigma0, "eps0": eps0, "n": n}, symmetrize=False,
+        _power_law_psi,
+        {"K": K, "sigma0": sigma0, "eps0": eps0, "n": n},
+        symmetrize=False,
         name="power_law",
     )
 
@@ -525,7 +542,9 @@ def j2_plasticity(K, mu, sigma_y0, H) -> ReturnMapLaw:
     "alpha": grid}`` (3-D also in plane strain). The consistent tangent is the derivative of
     this map (AD through the ``where``)."""
     return ReturnMapLaw(
-        _j2_return_map, _j2_init, {"K": K, "mu": mu, "sigma_y0": sigma_y0, "H": H},
+        _j2_return_map,
+        _j2_init,
+        {"K": K, "mu": mu, "sigma_y0": sigma_y0, "H": H},
         name="j2_plasticity",
     )
 
@@ -558,5 +577,4 @@ def neo_hookean(K, mu) -> EnergyLaw:
     :math:`\psi = \tfrac{\mu}2(F:F - 3) - \mu\ln J + \tfrac\lambda2 (\ln J)^2` with
     :math:`J = \det F`, :math:`\lambda = K - 2\mu/3`; it linearises to isotropic elasticity
     with moduli ``K``, ``mu``. :math:`P = \mu(F - F^{-T}) + \lambda \ln J\, F^{-T}`."""
-    return EnergyLaw(_neo_hookean_psi, {"K": K, "mu": mu}, finite_strain=True,
-                     name="neo_hookean")
+    return EnergyLaw(_neo_hookean_psi, {"K": K, "mu": mu}, finite_strain=True, name="neo_hookean")

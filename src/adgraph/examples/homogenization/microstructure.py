@@ -56,9 +56,14 @@ def random_inclusions(shape, count: int = 8, radius: float = 0.12, seed: int = 0
 def phase_field(mask, inside, outside):
     """``inside`` where ``mask`` is True, ``outside`` elsewhere (adgraph's ``where``, so
     traced phase values give a traced field)."""
-    return anp.where(mask, inside, outside) if _traced(inside, outside) else np.where(
-        mask, float(inside) if np.ndim(inside) == 0 else inside,
-        float(outside) if np.ndim(outside) == 0 else outside,
+    return (
+        anp.where(mask, inside, outside)
+        if _traced(inside, outside)
+        else np.where(
+            mask,
+            float(inside) if np.ndim(inside) == 0 else inside,
+            float(outside) if np.ndim(outside) == 0 else outside,
+        )
     )
 
 

@@ -62,11 +62,30 @@ _METHOD_ALIASES = {
 class SolverOptions:
     """Tolerances and choices of one solve (see :func:`solve` for their meaning)."""
 
-    __slots__ = ("method", "tangent", "tol", "cg_tol", "maxiter", "cg_maxiter", "reference",
-                 "verbose", "line_search")
+    __slots__ = (
+        "method",
+        "tangent",
+        "tol",
+        "cg_tol",
+        "maxiter",
+        "cg_maxiter",
+        "reference",
+        "verbose",
+        "line_search",
+    )
 
-    def __init__(self, method="newton", tangent="stored", tol=1e-8, cg_tol=1e-10, maxiter=None,
-                 cg_maxiter=2000, reference=None, verbose=False, line_search=8):
+    def __init__(
+        self,
+        method="newton",
+        tangent="stored",
+        tol=1e-8,
+        cg_tol=1e-10,
+        maxiter=None,
+        cg_maxiter=2000,
+        reference=None,
+        verbose=False,
+        line_search=8,
+    ):
         m = _METHOD_ALIASES.get(str(method).lower())
         if m is None:
             raise ValueError(f"solve: method must be one of {METHODS}, got {method!r}")
@@ -86,8 +105,16 @@ class SolverOptions:
 class StepInfo:
     """What one load increment's iterations did."""
 
-    __slots__ = ("residuals", "cg_residuals", "steps", "converged", "lin", "sigma", "seconds",
-                 "reference")
+    __slots__ = (
+        "residuals",
+        "cg_residuals",
+        "steps",
+        "converged",
+        "lin",
+        "sigma",
+        "seconds",
+        "reference",
+    )
 
     def __init__(self):
         self.sigma = None
@@ -130,7 +157,8 @@ def cg(apply, b, tol=1e-10, maxiter=2000):
                 warnings.warn(
                     "homogenization CG: the tangent operator is not positive definite (p.Kp "
                     f"= {pap:.3g}); the material law may be softening or its tangent wrong",
-                    RuntimeWarning, stacklevel=3,
+                    RuntimeWarning,
+                    stacklevel=3,
                 )
             return x, hist, hist[-1] <= tol
         alpha = rr / pap
@@ -186,8 +214,9 @@ def newton_step(law, grid: Grid, eps, history, params, opts: SolverOptions) -> t
         if lin is None:
             lin = law.linearize(eps, history, params, opts.tangent)
         r *= -1.0
-        dx, hist, _ = cg(lambda v: grid.project(lin.apply(v), finite), r, opts.cg_tol,
-                         opts.cg_maxiter)
+        dx, hist, _ = cg(
+            lambda v: grid.project(lin.apply(v), finite), r, opts.cg_tol, opts.cg_maxiter
+        )
         info.cg_residuals.append(np.array(hist))
         if opts.verbose:
             print(f"           CG {len(hist) - 1} iterations")
@@ -510,7 +539,8 @@ def solve(
             warnings.warn(
                 f"homogenization solve ({opts.method}) did not converge in {opts.maxiter} "
                 f"iterations: residual {info.residuals[-1]:.3e} > tol {opts.tol:.1e}",
-                RuntimeWarning, stacklevel=2,
+                RuntimeWarning,
+                stacklevel=2,
             )
         hist_start, hist = hist, new_hist
         prev_macro = Ek_plain
