@@ -91,9 +91,10 @@ def make_classification(
     :math:`\varepsilon` (n,); then ``random`` for the bias and the Bernoulli uniforms), whose
     streams NumPy keeps stable across platforms. The closed-form factors are applied with
     elementwise operations only (no BLAS, no LAPACK), so ``X`` is bit-identical on every
-    platform for the built-in covariances; the scores use one matrix-vector product, which may
-    differ in the last bit between BLAS builds -- a label could then differ only for a score
-    within about 1e-15 of its threshold. (``multivariate_normal``, whose SVD-based path can
+    platform for the built-in covariances. The scale of :math:`w^*` (a quadratic form), the
+    scores (a matrix-vector product) and the sigmoid (``exp``) go through BLAS and the C
+    library, which may differ in the last bit between builds -- so ``w_true`` may differ by an
+    ulp, and a label only for a score (or uniform draw) within about 1e-15 of its threshold. (``multivariate_normal``, whose SVD-based path can
     change with the LAPACK build, is deliberately not used.)
 
     Parameters

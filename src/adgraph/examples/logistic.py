@@ -42,6 +42,7 @@ optional: without them their rows are skipped with a message.
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import numpy as np
@@ -189,7 +190,9 @@ def fit_sklearn(X, y, l2: float):
     import sklearn
 
     n = X.shape[0]
-    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
+    major, minor = (
+        int(re.match(r"\d*", p).group() or 0) for p in sklearn.__version__.split(".")[:2]
+    )
     kwargs = {"solver": "lbfgs", "tol": 1e-12, "max_iter": 100000}
     if l2 > 0:
         kwargs["C"] = 1.0 / (n * l2)  # C sum(loss) + |w|^2/2  ==  n C (mean loss + l2/2 |w|^2)
