@@ -6,7 +6,7 @@ step draws tangents :math:`v_j \sim N(0, I_D)`; one forward-mode pass (``ad.jvp`
 :math:`\nabla f \cdot v_j`, and the step uses :math:`\bar g = \frac1k \sum_j (\nabla f \cdot
 v_j) v_j`, an unbiased estimate of the gradient with
 :math:`E|\bar g|^2 = (1 + (D+1)/k)\,|\nabla f|^2` (derivation in
-:mod:`adgraph.optim.forward_gradient`). The optimiser is
+:mod:`adgraph.optim.forward`). The optimiser is
 :func:`adgraph.optim.forward_gradient`; this example measures what it buys.
 
 Four parts:
@@ -75,7 +75,7 @@ import numpy as np
 import adgraph as ad
 import adgraph.numpy as anp
 from adgraph.datasets import make_classification
-from adgraph.optim.forward_gradient import forward_gradient_step
+from adgraph.optim.forward import forward_gradient_step
 
 from ._common import (
     Progress,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as _np
 
 from .. import ops as _ops  # noqa: F401  (registers primitives, installs operators)
+from ..ops._util import shape as _shape_of  # noqa: F401
 from ..ops.creation import *  # noqa: F401,F403
 from ..ops.elementwise import *  # noqa: F401,F403
 from ..ops.indexing import *  # noqa: F401,F403
@@ -22,7 +23,6 @@ from ..ops.misc import *  # noqa: F401,F403
 from ..ops.products import *  # noqa: F401,F403
 from ..ops.reductions import *  # noqa: F401,F403
 from ..ops.shapes import *  # noqa: F401,F403
-from ..ops._util import shape as _shape_of  # noqa: F401
 
 # Dtypes, constants and helpers that carry no numbers to differentiate.
 _REEXPORT = [

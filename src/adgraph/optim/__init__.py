@@ -10,8 +10,9 @@ from __future__ import annotations
 import importlib
 
 _WHERE = {
-    "forward_gradient": "forward_gradient",
-    "forward_gradient_step": "forward_gradient",
+    "forward_gradient": "forward",
+    "forward_gradient_step": "forward",
+    "forward_gradient_estimate": "forward",
     "sgd": "first_order",
     "adam": "first_order",
 }

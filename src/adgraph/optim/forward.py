@@ -44,10 +44,7 @@ The calls::
 
 from __future__ import annotations
 
-import inspect
 import numbers
-import sys
-import types
 from collections.abc import Callable
 
 import numpy as np
@@ -240,21 +237,3 @@ def _host(v):
         return get()
     compute = getattr(v, "compute", None)  # Dask
     return compute() if callable(compute) else v
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`forward_gradient`.
-
-    Importing a submodule makes it an attribute of its package, so after
-    ``adgraph.optim.forward_gradient`` (the module) is imported, the package's attribute of
-    that name is the module, not the function; calling the module calls the function, so
-    ``from adgraph.optim import forward_gradient`` works either way.
-    """
-
-    def __call__(self, *args, **kwargs):
-        return forward_gradient(*args, **kwargs)
-
-
-_module = sys.modules[__name__]
-_module.__class__ = _CallableModule
-_module.__signature__ = inspect.signature(forward_gradient)
