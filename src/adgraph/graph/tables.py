@@ -495,8 +495,11 @@ def _both_scalar(*xs) -> bool:
 
 # ---------------------------------------------------------------------- the tables
 def _output_syms(graph, accent=None):
+    """Output symbols: ``y`` (``y_1, y_2...``), or ``f`` when an input is already ``y``."""
     n = len(graph.outputs)
-    return [Sym("y", None if n == 1 else k + 1, accent) for k in range(n)]
+    taken = {(node.name or "").split("[")[0] for node in graph.inputs}
+    base = next(c for c in ("y", "f", "z", "out") if c not in taken)
+    return [Sym(base, None if n == 1 else k + 1, accent) for k in range(n)]
 
 
 def primal_table(graph, digits: int = 3) -> TraceTable:
