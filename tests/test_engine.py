@@ -352,3 +352,13 @@ def test_check_grads_catches_a_planted_wrong_rule(factor, monkeypatch):
     monkeypatch.setattr(E.sin_p, "tangent", (lambda t, ans, x: t * anp.cos(x) * factor,))
     with pytest.raises(GradCheckError):
         check_grads(anp.sin, (x,), order=1, modes=("fwd",))
+
+
+def test_million_operation_chain():
+    # 10^6 primitive applications: recorded, then swept back without recursion
+    def chain(x):
+        for _ in range(1_000_000):
+            x = x * 0.9999999
+        return x
+
+    assert ad.grad(chain)(1.0) == pytest.approx(0.9999999**1_000_000, rel=1e-9)

@@ -12,6 +12,7 @@ import importlib
 from ..core.trace import Tracer
 
 _NS = None
+_NO_PARAMS: dict = {}  # shared by every operator call (primitives never mutate params)
 
 
 def _ns():
