@@ -68,18 +68,78 @@ def _check_float(x, what: str, fn_name: str):
         )
 
 
+def _check_callable(fun, fn_name):
+    if not callable(fun):
+        raise TypeError(
+            f"{fn_name}: the function to transform must be callable, got "
+            f"{type(fun).__name__} {fun!r:.60}"
+        )
+
+
+def _is_index(a) -> bool:
+    return isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_))
+
+
 def _argnums_tuple(argnums, nargs, fn_name):
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+    single = _is_index(argnums)
+    if single:
+        nums = (argnums,)
+    elif isinstance(argnums, (tuple, list)):
+        nums = tuple(argnums)
+    else:
+        raise TypeError(f"{fn_name}: argnums must be an int or a tuple of ints, got {argnums!r}")
+    if not nums:
+        raise ValueError(f"{fn_name}: argnums is empty; name at least one argument")
     for a in nums:
-        if not isinstance(a, int):
+        if not _is_index(a):
             raise TypeError(f"{fn_name}: argnums must be ints, got {a!r}")
         if not -nargs <= a < nargs:
             raise ValueError(
                 f"{fn_name}: argnums {a} is out of range for a function called with "
-                f"{nargs} positional arguments"
+                f"{nargs} positional argument{'' if nargs == 1 else 's'}"
             )
-    return single, tuple(a % nargs for a in nums)
+    out = tuple(int(a) % nargs for a in nums)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fn_name}: argnums {argnums!r} names an argument twice; list each once")
+    return single, out
+
+
+def _aux_pair(result, fn_name):
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        if isinstance(result, (tuple, list)):
+            got = f"a {type(result).__name__} of length {len(result)}"
+        elif hasattr(result, "shape"):
+            got = f"a single array of shape {tuple(result.shape)}"
+        else:
+            got = f"a {type(result).__name__}"
+        raise TypeError(
+            f"{fn_name}: has_aux=True needs the function to return a pair (output, aux), got {got}"
+        )
+    return result
+
+
+def _check_tangent(p, t, fn_name, what="tangent"):
+    """A tangent must match its primal's shape; its dtype must be numeric, and real for
+    a real primal (a complex tangent would lose its imaginary part). Real tangents are cast
+    to the primal's dtype."""
+    ps, ts = tuple(getattr(p, "shape", ())), tuple(getattr(t, "shape", ()))
+    if ts != ps:
+        raise ValueError(f"{fn_name}: {what} of shape {ts} given for a primal of shape {ps}")
+    pd, td = getattr(p, "dtype", None), getattr(t, "dtype", None)
+    if td is None or td.kind not in "biufc":
+        raise TypeError(f"{fn_name}: {what} must be a numeric array, got dtype {td}")
+    if pd is None or pd.kind not in "fc":
+        return t  # integer primals carry no tangent
+    if td.kind == "c" and pd.kind != "c":
+        raise TypeError(
+            f"{fn_name}: complex {what} ({td}) given for a real primal ({pd}); a real input "
+            "moves along real directions only -- pass a real tangent, or make the primal complex"
+        )
+    if td != pd:
+        from ..ops.misc import astype
+
+        t = astype(t, pd)
+    return t
 
 
 def _fn_name(f):
@@ -101,9 +161,7 @@ def _vjp_core(f, primals, has_aux, fn_name):
         ins = [trace.new_input(x) for x in leaves]
         result = f(*tree_unflatten(treedef, ins))
     if has_aux:
-        if not (isinstance(result, tuple) and len(result) == 2):
-            raise TypeError(f"{fn_name}: has_aux=True needs the function to return (output, aux)")
-        result, aux = result
+        result, aux = _aux_pair(result, fn_name)
         aux = tree_map(lambda v: _unwrap_out(v, trace), aux)
     else:
         aux = None
@@ -133,10 +191,30 @@ def _vjp_core(f, primals, has_aux, fn_name):
 
 
 def _check_ct(c, like):
-    cs = getattr(c, "shape", ())
+    cs = getattr(c, "shape", None)
+    if cs is None:
+        if not isinstance(c, (int, float, complex, np.number, np.bool_)):
+            raise TypeError(
+                f"vjp: the cotangent must be an array or a number, got {type(c).__name__}"
+            )
+        cs = ()
     ls = getattr(like, "shape", ())
     if tuple(cs) != tuple(ls):
-        raise ValueError(f"vjp: cotangent of shape {tuple(cs)} given for an output of shape {ls}")
+        raise ValueError(
+            f"vjp: cotangent of shape {tuple(cs)} given for an output of shape {tuple(ls)}; "
+            "it must have the output's shape"
+        )
+    cd = getattr(c, "dtype", None)
+    if cd is None:
+        cd = np.result_type(c)
+    if cd.kind not in "biufc":
+        raise TypeError(f"vjp: the cotangent must be numeric, got dtype {cd}")
+    ld = getattr(like, "dtype", None)
+    if cd.kind == "c" and ld is not None and ld.kind != "c":
+        raise TypeError(
+            f"vjp: complex cotangent ({cd}) given for a real output ({ld}); its imaginary "
+            "part would be dropped -- pass a real cotangent"
+        )
 
 
 def _unwrap_out(v, trace):
@@ -158,6 +236,7 @@ def vjp(fun, *primals, has_aux=False):
     ``vjp_fn`` may be called many times (the tape is kept until it is garbage collected).
     """
     name = "vjp"
+    _check_callable(fun, name)
     if not primals:
         raise TypeError("vjp: give at least one primal argument")
     out, ct_fn, aux = _vjp_core(fun, tuple(primals), has_aux, name)
@@ -170,6 +249,7 @@ def vjp(fun, *primals, has_aux=False):
 
 def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """A function returning ``(fun(*args), grad)``; see :func:`grad`."""
+    _check_callable(fun, "value_and_grad")
     fn_name = f"value_and_grad({_fn_name(fun)})"
     nums_cache: dict = {}
 
@@ -188,6 +268,11 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
             for x in leaves:
                 x = _as_array(x, fn_name)
                 _check_float(x, "an input", fn_name)
+                if holomorphic and x.dtype.kind != "c":
+                    raise TypeError(
+                        f"{fn_name}: holomorphic=True needs complex inputs, got {x.dtype}; "
+                        "pass x.astype(complex)"
+                    )
                 ins.append(trace.new_input(x))
             d = tree_unflatten(treedef, ins)
             full = list(args)
@@ -198,15 +283,16 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                     full[i] = a
             result = fun(*full, **kwargs)
         if has_aux:
-            if not (isinstance(result, tuple) and len(result) == 2):
-                raise TypeError(
-                    f"{fn_name}: has_aux=True needs the function to return (output, aux)"
-                )
-            result, aux = result
+            result, aux = _aux_pair(result, fn_name)
             aux = tree_map(lambda v: _unwrap_out(v, trace), aux)
         out_leaves, out_tree = tree_flatten(result)
         y = out_leaves[0] if len(out_leaves) == 1 else None
         if y is None or getattr(y, "shape", None) not in ((), None):
+            if not out_leaves:
+                raise TypeError(
+                    f"{fn_name}: grad needs a scalar output, but the function returned "
+                    f"{result!r:.60}; return the scalar to differentiate"
+                )
             shapes_ = [tuple(getattr(v, "shape", ())) for v in out_leaves]
             raise TypeError(
                 f"{fn_name}: grad needs a scalar output, got output shapes {shapes_}; use "
@@ -214,7 +300,19 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 "for a vector-Jacobian product"
             )
         dt = getattr(y, "dtype", None)
-        if dt is not None and dt.kind == "c" and not holomorphic:
+        if dt is None:
+            if not isinstance(y, (int, float, complex)):
+                raise TypeError(
+                    f"{fn_name}: grad needs a numeric scalar output, got "
+                    f"{type(y).__name__} {y!r:.40}"
+                )
+            dt = np.result_type(y)
+        if dt.kind not in "fc":
+            raise TypeError(
+                f"{fn_name}: grad needs a floating-point output, got {dt}; an integer or "
+                "boolean result has no derivative -- compute in floats (e.g. x.astype(float))"
+            )
+        if dt.kind == "c" and not holomorphic:
             raise TypeError(
                 f"{fn_name}: grad needs a real scalar output, got {dt}; pass holomorphic=True "
                 "to differentiate a holomorphic function, or take abs/real first"
@@ -245,6 +343,7 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     order. With ``argnums`` a tuple, returns a tuple of gradients; with ``has_aux``,
     ``fun`` returns ``(value, aux)`` and the result is ``(grad, aux)``.
     """
+    _check_callable(fun, "grad")
     vg = value_and_grad(fun, argnums, has_aux, holomorphic)
 
     @functools.wraps(fun)
@@ -263,24 +362,26 @@ def _jvp_core(fun, primals, tangents, has_aux=False, fn_name="jvp"):
         raise ValueError(
             f"{fn_name}: primals and tangents must have the same structure, got {p_tree!r} "
             f"and {t_tree!r}"
+            + (
+                "; a zero tangent is an array of zeros, not None"
+                if t_tree.num_leaves < p_tree.num_leaves
+                else ""
+            )
         )
     p_leaves = [_as_array(x, fn_name) for x in p_leaves]
     t_leaves = [_as_array(x, fn_name) for x in t_leaves]
+    t_leaves = [_check_tangent(p, t, fn_name) for p, t in zip(p_leaves, t_leaves)]
     trace = JVPTrace()
     with trace_scope(trace):
         ins = []
         for p, t in zip(p_leaves, t_leaves):
-            if getattr(t, "shape", ()) != getattr(p, "shape", ()):
-                raise ValueError(
-                    f"{fn_name}: tangent of shape {t.shape} given for a primal of shape {p.shape}"
-                )
             if not is_float_dtype(p.dtype):
                 ins.append(p)  # integer inputs carry no tangent
             else:
                 ins.append(JVPTracer(trace, p, t))
         result = fun(*tree_unflatten(p_tree, ins))
     if has_aux:
-        result, aux = result
+        result, aux = _aux_pair(result, fn_name)
         aux = tree_map(lambda v: v.primal if _is_jvp_of(v, trace) else v, aux)
     out_leaves, out_tree = tree_flatten(result)
     outs, touts = [], []
@@ -305,8 +406,12 @@ def jvp(fun, primals, tangents, has_aux=False):
     ``primals`` and ``tangents`` are tuples (or lists) of the positional arguments and
     their tangents, with the same structure.
     """
+    _check_callable(fun, "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("jvp: primals and tangents must be tuples (or lists) of arguments")
+        raise TypeError(
+            "jvp: primals and tangents must be tuples (or lists) of arguments, e.g. "
+            f"jvp(f, (x,), (v,)); got {type(primals).__name__} and {type(tangents).__name__}"
+        )
     if len(primals) != len(tangents):
         raise ValueError(
             f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal"
@@ -319,6 +424,9 @@ def linearize(fun, *primals):
     ``primals`` without re-running ``fun``: the primal computation is recorded once (every
     value kept) and each call pushes tangents through the recorded operations in
     topological order."""
+    _check_callable(fun, "linearize")
+    if not primals:
+        raise TypeError("linearize: give at least one primal argument")
     leaves, treedef = tree_flatten(tuple(primals))
     leaves = [_as_array(x, "linearize") for x in leaves]
     trace = ReverseTrace(keep=True)
@@ -333,11 +441,15 @@ def linearize(fun, *primals):
     def f_jvp(*tangents):
         t_leaves, t_tree = tree_flatten(tuple(tangents))
         if t_tree != treedef:
-            raise ValueError(f"linearize: tangents must match the primals' structure {treedef!r}")
+            raise ValueError(
+                f"linearize: the tangents {t_tree!r} must match the primals' structure "
+                f"{treedef!r} (one tangent per primal, f_jvp(*tangents))"
+            )
         tan = {}
-        for x, t in zip(ins, t_leaves):
+        for x, t, p in zip(ins, t_leaves, leaves):
+            t = _check_tangent(p, _as_array(t, "linearize"), "linearize")
             if type(x) is ReverseTracer:
-                tan[x.node] = _as_array(t, "linearize")
+                tan[x.node] = t
         for node in order:
             if node.prim is None:
                 continue
@@ -401,19 +513,33 @@ def _forward_order(nodes):
 
 
 # ------------------------------------------------------------------ vmap
-def _leaf_size(x, axis):
+def _leaf_size(x, axis, where=""):
     s = getattr(x, "shape", ())
     if axis is None:
         return None
     if not s:
-        raise ValueError("vmap: cannot map over axis of a 0-d value; use in_axes=None for it")
+        raise ValueError(
+            f"vmap: cannot map over axis {axis} of a 0-d value{where}; use in_axes=None for it"
+        )
+    if not -len(s) <= axis < len(s):
+        raise ValueError(
+            f"vmap: in_axes {axis} is out of range for a value of shape {tuple(s)}{where} "
+            f"(valid: {-len(s)} to {len(s) - 1}, or None)"
+        )
     return s[axis]
+
+
+def _check_axis_spec(a, what):
+    if a is not None and not _is_index(a):
+        raise TypeError(
+            f"vmap: {what} entries must be integers or None, got {a!r} of type {type(a).__name__}"
+        )
 
 
 def _broadcast_axes(axes, tree, what):
     """Expand an in_axes/out_axes spec (int, None or a prefix pytree) to one per leaf."""
     leaves, treedef = tree_flatten(tree)
-    if axes is None or isinstance(axes, int):
+    if axes is None or _is_index(axes):
         return [axes] * len(leaves)
     # ``axes`` is a pytree prefix of ``tree``: expand each of its leaves over the subtree.
     out = []
@@ -421,9 +547,11 @@ def _broadcast_axes(axes, tree, what):
     result_pairs = []
     while stack:
         a, t = stack.pop()
-        if a is None or isinstance(a, int):
+        if a is None or _is_index(a):
             result_pairs.append((a, len(tree_flatten(t)[0])))
             continue
+        if not isinstance(a, (list, tuple, dict)):
+            _check_axis_spec(a, what)
         if isinstance(a, (list, tuple)) and isinstance(t, (list, tuple)) and len(a) == len(t):
             for ai, ti in reversed(list(zip(a, t))):
                 stack.append((ai, ti))
@@ -431,7 +559,17 @@ def _broadcast_axes(axes, tree, what):
             for k in reversed(sorted(t)):
                 stack.append((a[k], t[k]))
         else:
-            raise ValueError(f"vmap: {what} {axes!r} does not match the structure of the values")
+            if isinstance(t, (list, tuple)):
+                stands = f"a {type(t).__name__} of length {len(t)}"
+            elif isinstance(t, dict):
+                stands = f"a dict with keys {sorted(t, key=repr)}"
+            else:
+                stands = "a single array"
+            raise ValueError(
+                f"vmap: {what} {axes!r} does not match the structure of the values: its entry "
+                f"{a!r} stands for {stands}; give one entry per element (the same keys for "
+                "a dict), or a single int/None for the whole"
+            )
     for a, n in result_pairs:
         out.extend([a] * n)
     return out
@@ -443,9 +581,20 @@ def vmap(fun, in_axes=0, out_axes=0):
     ``in_axes``: an int, None (not mapped), or a tuple with one entry (itself a pytree
     prefix) per positional argument. ``out_axes`` likewise for the output.
     """
+    _check_callable(fun, "vmap")
+    if not (in_axes is None or _is_index(in_axes) or isinstance(in_axes, (tuple, list, dict))):
+        _check_axis_spec(in_axes, "in_axes")
+    if not (out_axes is None or _is_index(out_axes) or isinstance(out_axes, (tuple, list, dict))):
+        _check_axis_spec(out_axes, "out_axes")
 
     @functools.wraps(fun)
-    def vf(*args):
+    def vf(*args, **kwargs):
+        if kwargs:
+            raise TypeError(
+                f"vmap: keyword arguments ({', '.join(kwargs)}) are not supported; pass them "
+                "positionally (with an in_axes entry each), or bind them with "
+                "functools.partial before vmap"
+            )
         spec = in_axes
         if isinstance(spec, list):
             spec = tuple(spec)
@@ -456,11 +605,15 @@ def vmap(fun, in_axes=0, out_axes=0):
             )
         leaves, treedef = tree_flatten(args)
         axes = _broadcast_axes(spec, args, "in_axes")
+        leaves = [x if a is None else _as_array(x, "vmap") for x, a in zip(leaves, axes)]
         sizes = {_leaf_size(x, a) for x, a in zip(leaves, axes) if a is not None}
         if not sizes:
-            raise ValueError("vmap: in_axes maps no argument; at least one must be mapped")
+            raise ValueError(
+                "vmap: in_axes maps no argument (every entry is None, or there are no array "
+                "arguments); at least one must be mapped"
+            )
         if len(sizes) > 1:
-            raise ValueError(f"vmap: mapped axes have different sizes {sorted(sizes)}")
+            raise ValueError(f"vmap: mapped axes have different sizes: {_size_report(args, spec)}")
         (size,) = sizes
         trace = BatchTrace(size)
         with trace_scope(trace):
@@ -469,7 +622,6 @@ def vmap(fun, in_axes=0, out_axes=0):
                 if a is None:
                     ins.append(x)
                 else:
-                    x = _as_array(x, "vmap")
                     ins.append(BatchTracer(trace, shapes.moveaxis(x, a, 0) if a else x))
             result = fun(*tree_unflatten(treedef, ins))
         out_leaves, out_tree = tree_flatten(result)
@@ -484,11 +636,33 @@ def vmap(fun, in_axes=0, out_axes=0):
                     shapes.expand_dims(v, 0), (size,) + tuple(getattr(v, "shape", ()))
                 )
             if a is None:
-                raise ValueError("vmap: out_axes=None needs an output that does not vary")
+                raise ValueError(
+                    "vmap: out_axes=None needs an output that does not vary along the mapped "
+                    "axis, but this one does; give it an integer out_axes"
+                )
+            nd = len(getattr(val, "shape", ()))
+            if not -nd <= a < nd:
+                raise ValueError(
+                    f"vmap: out_axes {a} is out of range for an output of {nd - 1} dimensions "
+                    f"(with the mapped axis: {nd}; valid: {-nd} to {nd - 1})"
+                )
             outs.append(shapes.moveaxis(val, 0, a) if a else val)
         return tree_unflatten(out_tree, outs)
 
     return vf
+
+
+def _size_report(args, spec):
+    """Which argument maps which axis of which size (for the error of unequal sizes)."""
+    parts = []
+    for i, arg in enumerate(args):
+        sub = spec[i] if isinstance(spec, tuple) else spec
+        leaves = tree_flatten(arg)[0]
+        axes = _broadcast_axes(sub, arg, "in_axes")
+        for x, a in zip(leaves, axes):
+            if a is not None:
+                parts.append(f"argument {i} has size {getattr(x, 'shape', ())[a]} along axis {a}")
+    return "; ".join(parts) + " -- every mapped axis must have the same length"
 
 
 # ------------------------------------------------------------------ Jacobians
@@ -499,7 +673,11 @@ def _std_basis(leaves):
     sizes = [int(np.prod(getattr(x, "shape", ()), dtype=int)) for x in leaves]
     n = sum(sizes)
     dtype = np.result_type(*[x.dtype for x in leaves])
-    xp = module_of(leaves[0].primal_value() if isinstance(leaves[0], Tracer) else leaves[0]) if leaves else np
+    xp = (
+        module_of(leaves[0].primal_value() if isinstance(leaves[0], Tracer) else leaves[0])
+        if leaves
+        else np
+    )
     eye = xp.eye(n, dtype=dtype)
     out = []
     start = 0
@@ -510,12 +688,29 @@ def _std_basis(leaves):
     return out, n
 
 
+def _check_holomorphic_input(x, holomorphic, fn_name):
+    if holomorphic and x.dtype.kind != "c":
+        raise TypeError(
+            f"{fn_name}: holomorphic=True needs complex inputs, got {x.dtype}; pass "
+            "x.astype(complex)"
+        )
+    if not holomorphic and x.dtype.kind == "c" and fn_name.startswith("jacfwd"):
+        raise TypeError(
+            f"{fn_name}: complex input ({x.dtype}) without holomorphic=True; pass "
+            "holomorphic=True for a holomorphic function (the Jacobian is f'(z)), or "
+            "differentiate with respect to the real and imaginary parts separately"
+        )
+
+
 def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Jacobian by forward mode: one vectorised JVP carrying all n basis tangents.
 
     For ``f: R^n -> R^m`` the result has shape ``out.shape + in.shape``; pytrees of
-    inputs/outputs give nested structures as in JAX.
+    inputs/outputs give nested structures as in JAX. Complex inputs need
+    ``holomorphic=True`` (the Jacobian is then :math:`f'(z)`); for a function that is not
+    holomorphic, split the input into real and imaginary parts.
     """
+    _check_callable(fun, "jacfwd")
 
     def jac(*args, **kwargs):
         fn_name = f"jacfwd({_fn_name(fun)})"
@@ -525,6 +720,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
         d_leaves = [_as_array(x, fn_name) for x in d_leaves]
         for x in d_leaves:
             _check_float(x, "an input", fn_name)
+            _check_holomorphic_input(x, holomorphic, fn_name)
         basis, n = _std_basis(d_leaves)
 
         def f_dyn(*dargs):
@@ -578,11 +774,17 @@ def _reshape_jac_fwd(jac_t, d_leaves, d_tree, single):
 
 def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Jacobian by reverse mode: one forward run, then all m basis cotangents pushed
-    back through the tape in one vectorised (vmapped) sweep."""
+    back through the tape in one vectorised (vmapped) sweep. Complex outputs need
+    ``holomorphic=True`` (and complex inputs); otherwise the imaginary part of the output
+    would have no row in the Jacobian."""
+    _check_callable(fun, "jacrev")
 
     def jac(*args, **kwargs):
         fn_name = f"jacrev({_fn_name(fun)})"
         single, nums = _argnums_tuple(argnums, len(args), fn_name)
+        if holomorphic:
+            for x in tree_flatten(tuple(args[i] for i in nums))[0]:
+                _check_holomorphic_input(_as_array(x, fn_name), True, fn_name)
 
         def f_dyn(*dargs):
             full = list(args)
@@ -593,6 +795,19 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
         out, ct_fn, aux = _vjp_core(f_dyn, tuple(args[i] for i in nums), has_aux, fn_name)
         o_leaves, o_tree = tree_flatten(out)
         o_leaves = [_as_array(v, fn_name) for v in o_leaves]
+        for v in o_leaves:
+            if v.dtype.kind not in "fc":
+                raise TypeError(
+                    f"{fn_name}: outputs must be floating or complex, got {v.dtype}; an "
+                    "integer or boolean result has no derivative"
+                )
+            if (v.dtype.kind == "c") != bool(holomorphic):
+                raise TypeError(
+                    f"{fn_name}: complex output ({v.dtype}) without holomorphic=True; pass "
+                    "holomorphic=True for a holomorphic function, or take real/imag parts"
+                    if not holomorphic
+                    else f"{fn_name}: holomorphic=True needs complex outputs, got {v.dtype}"
+                )
         basis, m = _std_basis(o_leaves)
         if m == 1:
             # One output element (a scalar function): a single reverse sweep, no batching.
@@ -625,6 +840,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
 def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Hessian: forward-over-reverse, ``jacfwd(jacrev(fun))`` -- one reverse pass whose
     sweep is pushed forward with all n basis tangents at once."""
+    _check_callable(fun, "hessian")
     return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
 
 
@@ -633,7 +849,18 @@ def hvp(fun, primals, tangents):
     gradient), without forming the Hessian. ``primals`` and ``tangents`` are tuples of the
     positional arguments and their directions; the result is shaped like the gradient
     (an array for one argument, a tuple for several)."""
+    _check_callable(fun, "hvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("hvp: primals and tangents must be tuples (or lists) of arguments")
+        raise TypeError(
+            "hvp: primals and tangents must be tuples (or lists) of arguments, e.g. "
+            "hvp(f, (x,), (v,))"
+        )
+    if not primals:
+        raise TypeError("hvp: give at least one primal argument")
+    if len(primals) != len(tangents):
+        raise ValueError(
+            f"hvp: {len(primals)} primals but {len(tangents)} tangents; give one direction "
+            "per primal"
+        )
     argnums = 0 if len(primals) == 1 else tuple(range(len(primals)))
     return jvp(grad(fun, argnums=argnums), tuple(primals), tuple(tangents))[1]
