@@ -19,10 +19,11 @@ custom rules keep working inside batched code, Jacobians and Hessians.
 from __future__ import annotations
 
 import functools
+import inspect
 
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
-from .transforms import _zeros_like, jvp, vjp, vmap
+from .transforms import _check_callable, _is_index, _zeros_like, jvp, vjp, vmap
 
 __all__ = ["custom_jvp", "custom_vjp", "checkpoint", "remat"]
 
@@ -49,6 +50,64 @@ def _flat_fun(fun, in_tree, box):
 
 def _call_impl(xp, *leaves, fun, **params):
     return fun(*leaves)
+
+
+def _nondiff_argnums(nums, what):
+    nums = (nums,) if _is_index(nums) else nums
+    if not isinstance(nums, (tuple, list)) or not all(_is_index(i) for i in nums):
+        raise TypeError(f"{what}: nondiff_argnums must be a tuple of ints, got {nums!r}")
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"{what}: nondiff_argnums {nums!r} names an argument twice")
+    return tuple(int(i) for i in nums)
+
+
+def _positional(fun, args, kwargs, what):
+    """Keyword arguments bound to their positions (the rules see positional arguments)."""
+    if not kwargs:
+        return args
+    try:
+        bound = inspect.signature(fun).bind(*args, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{what}: {e}") from None
+    if bound.kwargs:
+        raise TypeError(
+            f"{what}: keyword-only arguments ({', '.join(bound.kwargs)}) are not supported; "
+            "make them positional, or bind them with functools.partial"
+        )
+    return bound.args
+
+
+def _static_indices(nd, nargs, what):
+    out = []
+    for i in nd:
+        if not -nargs <= i < nargs:
+            raise ValueError(
+                f"{what}: nondiff_argnums {i} is out of range for a call with {nargs} "
+                "positional arguments"
+            )
+        out.append(i % nargs)
+    return out
+
+
+def _check_cotangent(c, a, what, where):
+    """A user rule's derivative for one leaf: numeric, and of the leaf's shape (a 0-d
+    value stands for a constant)."""
+    cs = getattr(c, "shape", None)
+    if cs is None:
+        if not isinstance(c, (int, float, complex)):
+            raise TypeError(
+                f"{what} for {where} must be an array or a number, got {type(c).__name__}"
+            )
+        return
+    dt = getattr(c, "dtype", None)
+    if dt is not None and dt.kind not in "biufc":
+        raise TypeError(f"{what} for {where} must be numeric, got dtype {dt}")
+    want = tuple(getattr(a, "shape", ()))
+    if tuple(cs) != want and tuple(cs) != ():
+        raise ValueError(
+            f"{what} for {where} has shape {tuple(cs)}, but {where} has shape {want}; "
+            "return one of that shape"
+        )
 
 
 def _axes(batched):
@@ -116,25 +175,31 @@ class custom_vjp:
     """
 
     def __init__(self, fun, nondiff_argnums=()):
+        _check_callable(fun, "custom_vjp")
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.fwd = None
         self.bwd = None
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.nondiff_argnums = _nondiff_argnums(nondiff_argnums, "custom_vjp")
 
     def defvjp(self, fwd, bwd):
+        _check_callable(fwd, f"custom_vjp {self.__name__!r}: defvjp's fwd")
+        _check_callable(bwd, f"custom_vjp {self.__name__!r}: defvjp's bwd")
         self.fwd = fwd
         self.bwd = bwd
         return self
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if self.fwd is None:
             raise TypeError(
                 f"custom_vjp function {self.__name__!r} has no rule; call .defvjp(fwd, bwd)"
             )
-        nd = self.nondiff_argnums
+        what = f"custom_vjp {self.__name__!r}"
+        args = _positional(self.fun, args, kwargs, what)
+        nd = _static_indices(self.nondiff_argnums, len(args), what)
         static = {i: args[i] for i in nd}
         dyn = tuple(a for i, a in enumerate(args) if i not in static)
+        dyn_pos = [i for i in range(len(args)) if i not in static]
 
         def full(dargs):
             it = iter(dargs)
@@ -146,7 +211,14 @@ class custom_vjp:
         fbox = _Box()
 
         def fwd(*ls):
-            out, res = self.fwd(*full(tree_unflatten(in_tree, list(ls))))
+            got = self.fwd(*full(tree_unflatten(in_tree, list(ls))))
+            if not (isinstance(got, (tuple, list)) and len(got) == 2):
+                raise TypeError(
+                    f"{what}: fwd must return a pair (output, residuals), got "
+                    f"{type(got).__name__}"
+                    + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+                )
+            out, res = got
             out_leaves, out_tree = tree_flatten(out)
             if fbox.tree is None:
                 fbox.tree = out_tree
@@ -168,7 +240,7 @@ class custom_vjp:
                     f"{len(dyn)} differentiable arguments"
                 )
             flat = []
-            for c, a in zip(cts, dyn):
+            for c, a, pos in zip(cts, dyn, dyn_pos):
                 a_leaves, a_tree = tree_flatten(a)
                 if c is None:
                     flat.extend([None] * len(a_leaves))
@@ -176,9 +248,12 @@ class custom_vjp:
                 c_leaves, c_tree = tree_flatten(c)
                 if c_tree != a_tree:
                     raise TypeError(
-                        f"custom_vjp {self.__name__!r}: a cotangent has structure {c_tree!r}, "
-                        f"its argument {a_tree!r}"
+                        f"custom_vjp {self.__name__!r}: the cotangent for argument {pos} has "
+                        f"structure {c_tree!r}, the argument {a_tree!r}"
                     )
+                for cl, al in zip(c_leaves, a_leaves):
+                    if cl is not None:
+                        _check_cotangent(cl, al, f"{what}: bwd's cotangent", f"argument {pos}")
                 flat.extend(c_leaves)
             return flat
 
@@ -237,19 +312,30 @@ class custom_jvp:
     """
 
     def __init__(self, fun, nondiff_argnums=()):
+        _check_callable(fun, "custom_jvp")
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.jvp = None
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.nondiff_argnums = _nondiff_argnums(nondiff_argnums, "custom_jvp")
 
     def defjvp(self, jvp_rule):
+        _check_callable(jvp_rule, f"custom_jvp {self.__name__!r}: defjvp's rule")
         self.jvp = jvp_rule
         return jvp_rule
 
     def defjvps(self, *per_arg):
         """One rule per positional argument, ``rule(t, ans, *primals) -> tangent``."""
+        for r in per_arg:
+            if r is not None:
+                _check_callable(r, f"custom_jvp {self.__name__!r}: defjvps' rules")
 
         def rule(primals, tangents):
+            if len(per_arg) != len(primals):
+                raise TypeError(
+                    f"custom_jvp {self.__name__!r}: defjvps got {len(per_arg)} rules for "
+                    f"{len(primals)} differentiable arguments; give one per argument "
+                    "(None for an argument without a derivative)"
+                )
             ans = self.fun(*primals)
             out = None
             for r, t in zip(per_arg, tangents):
@@ -262,12 +348,14 @@ class custom_jvp:
         self.jvp = rule
         return self
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if self.jvp is None:
             raise TypeError(
                 f"custom_jvp function {self.__name__!r} has no rule; decorate one with .defjvp"
             )
-        nd = self.nondiff_argnums
+        what = f"custom_jvp {self.__name__!r}"
+        args = _positional(self.fun, args, kwargs, what)
+        nd = _static_indices(self.nondiff_argnums, len(args), what)
         static = {i: args[i] for i in nd}
         dyn = tuple(a for i, a in enumerate(args) if i not in static)
 
@@ -284,9 +372,16 @@ class custom_jvp:
             ps = tree_unflatten(in_tree, list(primal_leaves))
             ts = tree_unflatten(in_tree, list(tangent_leaves))
             if nd:
-                out, t_out = user(*(static[i] for i in nd), tuple(ps), tuple(ts))
+                got = user(*(static[i] for i in nd), tuple(ps), tuple(ts))
             else:
-                out, t_out = user(tuple(ps), tuple(ts))
+                got = user(tuple(ps), tuple(ts))
+            if not (isinstance(got, (tuple, list)) and len(got) == 2):
+                raise TypeError(
+                    f"{what}: the JVP rule must return a pair (primal_out, tangent_out), got "
+                    f"{type(got).__name__}"
+                    + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+                )
+            out, t_out = got
             o_leaves, o_tree = tree_flatten(out)
             t_leaves, t_tree = tree_flatten(t_out)
             if o_tree != t_tree:
@@ -294,6 +389,8 @@ class custom_jvp:
                     f"custom_jvp {self.__name__!r}: the rule's primal and tangent outputs have "
                     f"different structures {o_tree!r} and {t_tree!r}"
                 )
+            for k, (o, t) in enumerate(zip(o_leaves, t_leaves)):
+                _check_cotangent(t, o, f"{what}: the rule's tangent", f"output {k}")
             if box.tree is None:
                 box.tree = o_tree
             return tuple(o_leaves), tuple(t_leaves)
@@ -338,11 +435,13 @@ def checkpoint(fun):
     """``fun`` with rematerialisation: reverse mode keeps only its inputs and recomputes
     its intermediates during the backward sweep (memory for time), as ``jax.checkpoint``."""
 
+    _check_callable(fun, "checkpoint")
+
     @functools.wraps(fun)
-    def wrapped(*args):
-        leaves, in_tree = tree_flatten(args)
+    def wrapped(*args, **kwargs):
+        leaves, in_tree = tree_flatten((args, kwargs))
         box = _Box()
-        out = checkpoint_p.bind(*leaves, fun=_flat_fun(fun, in_tree, box))
+        out = checkpoint_p.bind(*leaves, fun=_flat_fun(lambda a, k: fun(*a, **k), in_tree, box))
         return tree_unflatten(box.tree, list(out))
 
     return wrapped

@@ -76,4 +76,12 @@ def stop_gradient(x):
     :math:`\partial\,\operatorname{stop\_gradient}(x)/\partial x = 0`. Works on pytrees."""
     from ..core.pytree import tree_map
 
-    return tree_map(_stop_p.bind, x)
+    return tree_map(_stop_leaf, x)
+
+
+def _stop_leaf(v):
+    if not hasattr(v, "dtype") and not isinstance(v, (int, float, complex)):
+        raise TypeError(
+            f"stop_gradient: leaves must be arrays or numbers, got {type(v).__name__} {v!r:.40}"
+        )
+    return _stop_p.bind(v)
