@@ -27,6 +27,13 @@ _NODE_TYPES: dict[type, tuple[Callable, Callable]] = {}
 
 def register_pytree_node(tp: type, flatten: Callable, unflatten: Callable) -> None:
     """Make ``tp`` a container: ``flatten(x) -> (children, aux)``, ``unflatten(aux, children)``."""
+    if not isinstance(tp, type):
+        raise TypeError(f"register_pytree_node: the first argument must be a class, got {tp!r}")
+    for name, f in (("flatten", flatten), ("unflatten", unflatten)):
+        if not callable(f):
+            raise TypeError(
+                f"register_pytree_node: {name} must be callable, got {type(f).__name__}"
+            )
     _NODE_TYPES[tp] = (flatten, unflatten)
 
 
@@ -34,7 +41,10 @@ def _dict_flatten(d):
     try:
         keys = sorted(d)
     except TypeError as e:
-        raise TypeError(f"dict keys of a pytree must be sortable; got {list(d)!r}") from e
+        raise TypeError(
+            f"dict keys of a pytree must be sortable (comparable with each other); got "
+            f"{list(d)!r} -- use keys of one type, e.g. all strings"
+        ) from e
     return [d[k] for k in keys], tuple(keys)
 
 
@@ -79,6 +89,9 @@ class PyTreeDef:
     def __repr__(self) -> str:
         if self.kind is None:
             return "*"
+        if self.kind is dict:
+            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.aux, self.children))
+            return f"dict({inner})"
         inner = ", ".join(map(repr, self.children))
         return f"{getattr(self.kind, '__name__', self.kind)}({inner})"
 
@@ -137,9 +150,16 @@ def tree_flatten(tree: Any, is_leaf: Callable | None = None):
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves):
+    if not isinstance(treedef, PyTreeDef):
+        raise TypeError(
+            f"tree_unflatten: expected a tree structure (from tree_flatten), got "
+            f"{type(treedef).__name__}"
+        )
     if treedef.kind is None:
         if len(leaves) != 1:
-            raise ValueError(f"a single leaf expected, got {len(leaves)}")
+            raise ValueError(
+                f"tree_unflatten: the structure is a single leaf, got {len(leaves)} leaves"
+            )
         return leaves[0]
     if (
         treedef.kind is tuple
@@ -150,7 +170,8 @@ def tree_unflatten(treedef: PyTreeDef, leaves):
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
         raise ValueError(
-            f"tree structure {treedef!r} has {treedef.num_leaves} leaves, got {len(leaves)}"
+            f"tree_unflatten: tree structure {treedef!r} has {treedef.num_leaves} leaves, "
+            f"got {len(leaves)}"
         )
     it = iter(leaves)
 
@@ -177,11 +198,16 @@ def tree_structure(tree, is_leaf=None) -> PyTreeDef:
 
 def tree_map(f: Callable, tree, *rest, is_leaf=None):
     """Apply ``f`` leaf-wise to ``tree`` and trees of the same structure in ``rest``."""
+    if not callable(f):
+        raise TypeError(f"tree_map: the function must be callable, got {type(f).__name__}")
     leaves, td = tree_flatten(tree, is_leaf)
     others = []
-    for r in rest:
+    for k, r in enumerate(rest):
         lv, td2 = tree_flatten(r, is_leaf)
         if td2 != td:
-            raise ValueError(f"tree structures differ: {td!r} and {td2!r}")
+            raise ValueError(
+                f"tree_map: tree #{k + 2} has structure {td2!r}, but tree #1 has {td!r}; "
+                "every tree must have the same containers and keys"
+            )
         others.append(lv)
     return tree_unflatten(td, [f(*xs) for xs in zip(leaves, *others)])
