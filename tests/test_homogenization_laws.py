@@ -237,6 +237,10 @@ def test_jit_and_eager_agree():
     law = hom.return_map_law(hom.laws._j2_return_map, hom.laws._j2_init, jit=False, **p)
     b = law.linearize(eps, h)
     assert rel(a.stored, b.stored) < RTOL and rel(a.sigma, b.sigma) < RTOL
+    de = sym_field(rng, 3, SHAPES[3])
+    ca = hom.j2_plasticity(**p).linearize(eps, h, None, "action")
+    cb = law.linearize(eps, h, None, "action")  # eager: adgraph.linearize, then pushes
+    assert rel(ca.apply(de), a.apply(de)) < RTOL and rel(cb.apply(de), a.apply(de)) < RTOL
 
 
 def test_voigt_round_trips():

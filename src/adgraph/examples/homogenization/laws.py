@@ -15,11 +15,15 @@ first Piola-Kirchhoff stress :math:`P`). adgraph supplies the derivatives:
   taken must stay finite;
 * the **tangent** :math:`\mathbb{K} = \partial\sigma/\partial\varepsilon` is either a
   matrix-free action :math:`\delta\varepsilon \mapsto \mathbb{K}:\delta\varepsilon` (a JVP
-  of the stress: forward-over-reverse for energy laws; ``adgraph.linearize`` records the
-  stress once per Newton iteration and each CG iteration pushes one tangent through it), or
-  the stored per-voxel tangent, from all :math:`n_V` (small strain) or :math:`d^2` (finite
+  of the stress, forward-over-reverse for energy laws, run in every CG iteration), or the
+  stored per-voxel tangent, from all :math:`n_V` (small strain) or :math:`d^2` (finite
   strain) unit tangents pushed through the stress in *one* batched forward pass (``vmap``
-  over ``jvp``).
+  over ``jvp``), built once per Newton iteration.
+
+The stress, the stored-tangent pass and the tangent action are each compiled with
+``adgraph.jit`` the first time they run on a grid (``jit=False`` runs them eagerly; the
+action then records the stress once with ``adgraph.linearize`` and pushes each tangent
+through the record).
 
 Parameters (moduli, yield stresses, ...) are scalars or fields of the grid's shape; they may
 be traced values, which makes the homogenised response differentiable with respect to them
@@ -44,6 +48,7 @@ __all__ = [
     "ReturnMapLaw",
     "ExplicitLaw",
     "Linearization",
+    "stored_apply",
     "energy_law",
     "return_map_law",
     "explicit_law",
@@ -109,19 +114,6 @@ def _basis(d: int, finite_strain: bool, grid: tuple):
     return np.broadcast_to(units.reshape((nb, d, d) + (1,) * len(grid)), (nb, d, d) + grid)
 
 
-def _stored_from_columns(dsig, d: int, finite_strain: bool):
-    """Matrix field from the stresses answering the unit tangents, ``dsig[b]``."""
-    nb = dsig.shape[0]
-    grid = dsig.shape[3:]
-    if finite_strain:
-        return np.ascontiguousarray(np.swapaxes(dsig.reshape((nb, nb) + grid), 0, 1))
-    rows = [
-        dsig[:, i, j] if i == j else 0.5 * (dsig[:, i, j] + dsig[:, j, i])
-        for i, j in T.voigt_pairs(d)
-    ]
-    return np.stack(rows)
-
-
 def _stored_parts(stress_of, eps, d: int, finite_strain: bool):
     """``(sigma, stored)`` from all unit tangents pushed through ``stress_of`` in one batched
     forward pass (``vmap`` of ``jvp``); adgraph code, so it can be compiled by ``jit``."""
@@ -167,23 +159,6 @@ class _Compiled:
                 self.jitted = None
                 return out
         return self.fn(*args)
-
-
-def ad_linearize(stress_of, eps, d: int, finite_strain: bool, tangent: str) -> Linearization:
-    """Linearise the adgraph function ``stress_of(eps)`` at the plain field ``eps``
-    (eagerly; laws compile the same computation with ``jit``, see :meth:`Law.linearize`).
-
-    ``tangent="stored"``: all unit tangents in one batched forward pass (``vmap`` of
-    ``jvp``); ``"action"``: ``adgraph.linearize``, each action one forward sweep of tangents.
-    """
-    if tangent == "stored":
-        sigma, stored = _stored_parts(stress_of, eps, d, finite_strain)
-        stored = np.ascontiguousarray(stored)
-        return Linearization(np.asarray(sigma), stored_apply(stored, d, finite_strain), stored)
-    if tangent == "action":
-        sigma, f_jvp = ad.linearize(stress_of, eps)
-        return Linearization(np.asarray(sigma), f_jvp)
-    raise ValueError(f"tangent must be one of {TANGENT_MODES}, got {tangent!r}")
 
 
 # ------------------------------------------------------------------ laws
@@ -268,6 +243,9 @@ class Law:
             stored = np.ascontiguousarray(stored)
             return Linearization(np.asarray(sigma), stored_apply(stored, d, fin), stored)
         if tangent == "action":
+            if not self.jit:  # record the stress once, push each tangent through the record
+                sigma, f_jvp = ad.linearize(lambda x: self.stress(x, history, p), eps)
+                return Linearization(np.asarray(sigma), lambda de: np.asarray(f_jvp(de)))
             act = self._fn(
                 "action",
                 lambda: lambda e, t, h, q: ad.jvp(lambda x: self.stress(x, h, q), (e,), (t,))[1],
@@ -275,6 +253,17 @@ class Law:
             sigma = self.plain_stress(eps, history, p)
             return Linearization(sigma, lambda de: np.asarray(act(eps, de, history, p)))
         raise ValueError(f"tangent must be one of {TANGENT_MODES}, got {tangent!r}")
+
+    def tangent(self, eps, history=None, params=None):
+        """The per-voxel tangent :math:`\\partial\\sigma_{ij}/\\partial\\varepsilon_{kl}` as a
+        fourth-order field ``(d, d, d, d, *grid)`` at the plain state ``eps`` (from the
+        batched forward pass; small strain: the minor-symmetric tangent on symmetric
+        tensors; finite strain: :math:`\\partial P_{ij}/\\partial F_{kl}`)."""
+        stored = self.linearize(eps, history, params, "stored").stored
+        d = eps.shape[0]
+        if self.finite_strain:
+            return stored.reshape((d, d, d, d) + tuple(eps.shape[2:]))
+        return T.voigt_to_tensor4(stored)
 
 
 def _short(v):
