@@ -39,6 +39,35 @@ class GradCheckError(AssertionError):
     """A derivative disagrees with finite differences (or forward with reverse mode)."""
 
 
+def _validate(f, args, what):
+    """The arguments every check takes: a function and a tuple of float arguments."""
+    if not callable(f):
+        raise TypeError(f"{what}: f must be callable, got {type(f).__name__}")
+    if not isinstance(args, (tuple, list)):
+        raise TypeError(
+            f"{what}: args must be a tuple of the positional arguments, e.g. "
+            f"{what}(f, (x,)); got {type(args).__name__}"
+        )
+    if not args:
+        raise TypeError(f"{what}: args is empty; give the arguments to differentiate at")
+    for k, x in enumerate(tree_flatten(tuple(args))[0]):
+        dt = getattr(_as_array(x, what), "dtype", None)
+        if dt is None or dt.kind not in "fc":
+            raise TypeError(
+                f"{what}: argument leaf {k} has dtype {dt}; derivatives are checked only for "
+                "floating or complex inputs -- pass floats, or close over integer arguments "
+                "(lambda x: f(x, n))"
+            )
+
+
+def _validate_tols(eps, atol, rtol, what):
+    if eps is not None and not eps > 0:
+        raise ValueError(f"{what}: eps must be a positive step, got {eps!r}")
+    for name, v in (("atol", atol), ("rtol", rtol)):
+        if v is not None and not v >= 0:
+            raise ValueError(f"{what}: {name} must be non-negative, got {v!r}")
+
+
 def _default_tols(dtype):
     if np.dtype(dtype) in (np.float32, np.complex64):
         return 3e-3, 3e-2, 3e-2  # eps, atol, rtol
@@ -122,6 +151,8 @@ def _scalar_close(a, b, atol, rtol, what, scale):
 
 def check_jvp(f, args, *, eps=None, atol=None, rtol=None, seed=0):
     """Check forward mode of ``f`` at ``args`` against central differences."""
+    _validate(f, args, "check_jvp")
+    _validate_tols(eps, atol, rtol, "check_jvp")
     leaves, tree = tree_flatten(tuple(args))
     leaves = [
         np.asarray(_as_array(x, "check_grads")) if not hasattr(x, "shape") else x for x in leaves
@@ -141,6 +172,8 @@ def check_jvp(f, args, *, eps=None, atol=None, rtol=None, seed=0):
 def check_vjp(f, args, *, eps=None, atol=None, rtol=None, seed=0):
     """Check reverse mode of ``f`` at ``args``: <u, J v> (finite differences) against
     <J^T u, v> (reverse mode)."""
+    _validate(f, args, "check_vjp")
+    _validate_tols(eps, atol, rtol, "check_vjp")
     leaves, tree = tree_flatten(tuple(args))
     args = tree_unflatten(tree, leaves)
     d_eps, d_atol, d_rtol = _default_tols(_leaf_dtype(leaves))
@@ -235,8 +268,17 @@ def check_grads(
         derivatives of the JVP and VJP functions; and so on).
     modes : any of ``"fwd"`` and ``"rev"``.
     """
+    if _top:
+        _validate(f, args, "check_grads")
+        _validate_tols(eps, atol, rtol, "check_grads")
+        if not isinstance(order, int) or isinstance(order, bool):
+            raise TypeError(f"check_grads: order must be an integer >= 1, got {order!r}")
+        if order < 1:
+            raise ValueError(f"check_grads: order must be an integer >= 1, got {order!r}")
     args = tuple(args)
-    modes = tuple(modes)
+    modes = (modes,) if isinstance(modes, str) else tuple(modes)
+    if not modes:
+        raise ValueError("check_grads: modes is empty; use 'fwd' and/or 'rev'")
     for m in modes:
         if m not in ("fwd", "rev"):
             raise ValueError(f"check_grads: unknown mode {m!r}; use 'fwd' and/or 'rev'")
