@@ -260,7 +260,7 @@ def _split(ary, indices_or_sections, axis, equal, op):
     n = s[ax]
     if isinstance(indices_or_sections, Tracer):
         raise OpError(f"{op}: indices_or_sections must be concrete, not a traced value")
-    if isinstance(indices_or_sections, int) or (
+    if isinstance(indices_or_sections, (int, float)) or (
         hasattr(indices_or_sections, "ndim") and indices_or_sections.ndim == 0
     ):
         k = as_int(indices_or_sections, op, "the number of sections")
