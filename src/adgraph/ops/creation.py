@@ -48,6 +48,8 @@ def _creation_error(op, e, shape_, dtype):
     cls = OpTypeError if isinstance(e, TypeError) else OpError
     if "broadcast" in str(e):
         return cls(f"{op}: the fill value does not fit shape {shape_!r}: {e}")
+    if "convert" in str(e):
+        return cls(f"{op}: the fill value cannot be converted to {dtype}: {e}")
     return cls(
         f"{op}: cannot make an array of shape {shape_!r} and dtype {dtype!r}: {e}; the shape "
         "must be a non-negative integer or a tuple of them, the dtype a NumPy dtype"
@@ -99,13 +101,19 @@ def _like_args(a, dtype, shape_):
 def zeros_like(a, dtype=None, order="K", subok=True, shape=None):
     """Zeros with the shape and dtype of ``a`` (a constant, also for traced ``a``)."""
     xp, dt, s = _like_args(a, dtype, shape)
-    return xp.zeros(s, dtype=dt)
+    try:
+        return xp.zeros(s, dtype=dt)
+    except (TypeError, ValueError) as e:
+        raise _creation_error("zeros_like", e, s, dt) from None
 
 
 def ones_like(a, dtype=None, order="K", subok=True, shape=None):
     """Ones with the shape and dtype of ``a`` (a constant)."""
     xp, dt, s = _like_args(a, dtype, shape)
-    return xp.ones(s, dtype=dt)
+    try:
+        return xp.ones(s, dtype=dt)
+    except (TypeError, ValueError) as e:
+        raise _creation_error("ones_like", e, s, dt) from None
 
 
 def empty_like(a, dtype=None, order="K", subok=True, shape=None):
@@ -118,7 +126,10 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None):
     xp, dt, s = _like_args(a, dtype, shape)
     if isinstance(fill_value, Tracer):
         return full(s, fill_value, dt)
-    return xp.full(s, fill_value, dtype=dt)
+    try:
+        return xp.full(s, fill_value, dtype=dt)
+    except (TypeError, ValueError) as e:
+        raise _creation_error("full_like", e, s, dt) from None
 
 
 def arange(start, stop=None, step=None, dtype=None, *, like=None):
@@ -198,6 +209,9 @@ def eye(N, M=None, k=0, dtype=float, order="C", *, like=None):
 
 def identity(n, dtype=float, *, like=None):
     """The n x n identity matrix (a constant)."""
+    n = as_int(n, "identity", "n")
+    if n < 0:
+        raise OpError(f"identity: n must be non-negative, got {n}")
     return _xp(like).identity(n, dtype=dtype)
 
 

@@ -562,10 +562,10 @@ def _shift(x, axes, inverse, op):
     nd = len(shape(x))
     if axes is None:
         axes = tuple(range(nd))
-    elif isinstance(axes, int):
-        axes = (norm_axis(axes, nd, op),)
-    else:
+    elif isinstance(axes, (tuple, list)):
         axes = tuple(norm_axis(ax, nd, op) for ax in axes)
+    else:
+        axes = (norm_axis(axes, nd, op),)
     if not axes:
         return x
     return fftshift_p.bind(x, axes=axes, inverse=inverse)

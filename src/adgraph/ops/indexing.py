@@ -466,8 +466,7 @@ def scatter_add(x, idx, values):
     :math:`\bar v = \bar y[\mathrm{idx}]` (summed down to the shape of ``values`` where
     they were broadcast).
     """
-    skel, arrays = split_index(idx, x)
-    return scatter_add_p.bind(x, *arrays, values, skel=skel)
+    return _IndexUpdateRef(x, idx)._bind(scatter_add_p, values, None, "scatter_add")
 
 
 # --- set
@@ -711,7 +710,7 @@ class _IndexUpdateRef:
         self.x = x
         self.idx = idx
 
-    def _bind(self, prim, values, mode):
+    def _bind(self, prim, values, mode, op=".at[...]"):
         if mode not in (None, "promise_in_bounds", "raise"):
             raise OpError(
                 f".at[...]: mode={mode!r} is not supported; out-of-bound indices raise "
@@ -724,7 +723,7 @@ class _IndexUpdateRef:
             if type(e) is not ValueError or "broadcast" not in str(e):
                 raise
             raise OpError(
-                f".at[...]: values of shape {shape(values)} do not broadcast to the shape of "
+                f"{op}: values of shape {shape(values)} do not broadcast to the shape of "
                 f"x[idx], {shape(getitem(self.x, self.idx))} (x has shape {shape(self.x)})"
             ) from None
 
@@ -878,6 +877,13 @@ def take_along_axis(arr, indices, axis=-1):
         raise OpError(f"take_along_axis: indices must be integers, got {idx.dtype}")
     nd = len(xs)
     axis = norm_axis(axis, nd, "take_along_axis")
+    for d in range(nd):
+        if d != axis and ish[d] != xs[d] and 1 not in (ish[d], xs[d]):
+            raise OpError(
+                f"take_along_axis: indices of shape {ish} do not match arr of shape {xs} "
+                f"outside axis {axis} (axis {d}: {ish[d]} against {xs[d]}); they must "
+                "broadcast there (equal, or one of them 1)"
+            )
     xp = _xp_of(arr)
     parts = []
     for d in range(nd):

@@ -925,7 +925,17 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=None):
             raise OpError("linalg.pinv: give rcond or rtol, not both")
         rcond = rtol
     a = _matrix(a, "pinv")
-    return pinv_p.bind(a, rcond=None if rcond is None else float(rcond))
+    return pinv_p.bind(a, rcond=None if rcond is None else _cutoff(rcond, "pinv"))
+
+
+def _cutoff(rcond, op):
+    """``rcond`` as a Python float (a constant: the rank is not differentiated)."""
+    if isinstance(rcond, Tracer):
+        raise OpError(f"linalg.{op}: rcond must be a concrete number, not a traced value")
+    try:
+        return float(rcond)
+    except (TypeError, ValueError):
+        raise OpError(f"linalg.{op}: rcond must be a real number, got {rcond!r}") from None
 
 
 # ------------------------------------------------------------------ lstsq
@@ -955,7 +965,7 @@ def lstsq(a, b, rcond=None):
     dt = _np.result_type(_dtype(a), _dtype(b))
     if rcond is None:
         rcond = _np.finfo(dt).eps * max(m, n)
-    rcond = float(rcond)
+    rcond = _cutoff(rcond, "lstsq")
     x = matmul(pinv_p.bind(a, rcond=rcond), b)
     s = svdvals_p.bind(a)
     if min(m, n) == 0:

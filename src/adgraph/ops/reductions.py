@@ -47,6 +47,11 @@ def _axes(a, axis, op):
     return norm_axes(axis, len(shape(a)), op)
 
 
+def _no_out(out, op):
+    if out is not None:
+        raise OpError(f"{op}: out= is not supported (adgraph arrays are immutable); use the result")
+
+
 def _keep_shape(xs, axes):
     s = list(xs)
     for ax in axes:
@@ -74,6 +79,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False):
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False):
     r"""Arithmetic mean over ``axis``: :math:`y = \frac1n \sum_i x_i`; :math:`\bar x_i = \bar y / n`."""
+    _no_out(out, "mean")
     axes = _axes(a, axis, "mean")
     s = shape(a)
     n = 1
@@ -395,6 +401,7 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correctio
     there (the minimum-norm subgradient, the same choice as for ``abs`` at 0 and
     ``linalg.norm`` at the origin), and 0 for all higher derivatives, instead of nan.
     """
+    _no_out(out, "std")
     v = var(a, axis, dtype, out, ddof, keepdims, correction=correction)
     if not isinstance(v, Tracer):
         return sqrt(v)
@@ -473,6 +480,8 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
 
     :math:`\partial y/\partial x_i` is 1 for the elements counted and 0 for the nan ones.
     """
+    _no_out(out, "nansum")
+    _axes(a, axis, "nansum")
     return sum(where(isnan(a), 0.0, a), axis, dtype=dtype, out=out, keepdims=keepdims)
 
 
@@ -483,6 +492,8 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
     of nan only gives nan (with NumPy's warning for 0/0)."""
     from .misc import astype
 
+    _no_out(out, "nanmean")
+    _axes(a, axis, "nanmean")
     total = nansum(a, axis, dtype=dtype, out=out, keepdims=keepdims)
     if not _is_inexact(total):
         total = astype(total, "float64")
@@ -550,12 +561,14 @@ def _extremum(prim, a, axis, keepdims, op):
 def max(a, axis=None, out=None, keepdims=False):
     r"""Maximum over ``axis``. The derivative goes to the maximal elements; ties share it
     evenly, so the derivative of ``max`` of a constant array is :math:`1/n` per element."""
+    _no_out(out, "max")
     return _extremum(reduce_max_p, a, axis, keepdims, "max")
 
 
 def min(a, axis=None, out=None, keepdims=False):
     r"""Minimum over ``axis``. The derivative goes to the minimal elements; ties share it
     evenly."""
+    _no_out(out, "min")
     return _extremum(reduce_min_p, a, axis, keepdims, "min")
 
 
@@ -618,12 +631,14 @@ _argmin_p.batch = _arg_batch(_argmin_p)
 
 def argmax(a, axis=None, out=None, *, keepdims=False):
     """Index of the maximum (over the flattened array when ``axis`` is None)."""
+    _no_out(out, "argmax")
     ax = None if axis is None else norm_axis(axis, len(shape(a)), "argmax")
     return _argmax_p.bind(a, axis=ax, keepdims=bool(keepdims))
 
 
 def argmin(a, axis=None, out=None, *, keepdims=False):
     """Index of the minimum (over the flattened array when ``axis`` is None)."""
+    _no_out(out, "argmin")
     ax = None if axis is None else norm_axis(axis, len(shape(a)), "argmin")
     return _argmin_p.bind(a, axis=ax, keepdims=bool(keepdims))
 

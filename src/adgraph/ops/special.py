@@ -241,12 +241,12 @@ def _bshape(a, b):
         ) from None
 
 
-def _shifted(x, axis):
+def _shifted(x, axis, op):
     """``x`` minus its maximum over ``axis`` (a constant: the results do not depend on it)."""
     from .misc import stop_gradient
     from .reductions import max as _max
 
-    axes = norm_axes(axis, len(shape(x)), "softmax")
+    axes = norm_axes(axis, len(shape(x)), op)
     m = stop_gradient(_max(x, axes, keepdims=True))
     return subtract(x, where(isfinite(m), m, 0.0)), axes
 
@@ -261,7 +261,7 @@ def softmax(x, axis=None):
     obtained from the rules of ``exp``, ``sum`` and ``divide`` (the shift :math:`m`
     carries no derivative: the result does not depend on it).
     """
-    z, axes = _shifted(x, axis)
+    z, axes = _shifted(x, axis, "softmax")
     e = exp(z)
     return divide(e, reduce_sum_p.bind(e, axis=axes, keepdims=True))
 
@@ -273,7 +273,7 @@ def log_softmax(x, axis=None):
 
     .. math:: \frac{\partial (\log s)_i}{\partial x_j} = \delta_{ij} - s_j.
     """
-    z, axes = _shifted(x, axis)
+    z, axes = _shifted(x, axis, "log_softmax")
     return subtract(z, logsumexp_p.bind(z, axis=axes, keepdims=True))
 
 
