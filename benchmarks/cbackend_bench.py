@@ -1,34 +1,39 @@
-"""A material law's stress and tangent over many points: the C backend against JAX jit and
+r"""A material law's stress and tangent over many points: the C backend against JAX jit and
 adgraph's eager vectorised NumPy, in one run.
 
 Two laws, float64, strain of each point a 3x3 matrix:
 
 * ``power_law`` -- small-strain power-law hyperelasticity (deformation plasticity):
-  :math:`\\psi(\\varepsilon) = \\tfrac{K}{2}\\operatorname{tr}(\\varepsilon)^2 +
-  \\tfrac{\\sigma_0 \\varepsilon_0}{m+1}(\\varepsilon_{eq}/\\varepsilon_0)^{m+1}`,
-  :math:`\\varepsilon_{eq} = \\sqrt{\\tfrac23 \\operatorname{dev}\\varepsilon :
-  \\operatorname{dev}\\varepsilon}`;
+  :math:`\psi(\varepsilon) = \tfrac{K}{2}\operatorname{tr}(\varepsilon)^2 +
+  \tfrac{\sigma_0 \varepsilon_0}{m+1}(\varepsilon_{eq}/\varepsilon_0)^{m+1}`,
+  :math:`\varepsilon_{eq} = \sqrt{\tfrac23 \operatorname{dev}\varepsilon :
+  \operatorname{dev}\varepsilon}`;
 * ``neo_hookean`` -- compressible neo-Hookean energy of the deformation gradient ``F``:
-  :math:`\\tfrac{\\mu}{2}(\\operatorname{tr}F^TF - 3) - \\mu \\ln J + \\tfrac{\\lambda}{2}
-  (\\ln J)^2`, :math:`J = \\det F`.
+  :math:`\tfrac{\mu}{2}(\operatorname{tr}F^TF - 3) - \mu \ln J + \tfrac{\lambda}{2}
+  (\ln J)^2`, :math:`J = \det F`.
 
 Stress = gradient of the energy (3x3), tangent = its Hessian (3x3x3x3), both per point.
 
 * ``adgraph C`` -- ``compile_c(lambda e: (ad.grad(psi)(e), ad.hessian(psi)(e)), e0)``
-  called once on the whole ``(n, 3, 3)`` batch, single-threaded and with every core;
+  called once on the whole ``(n, 3, 3)`` batch, single-threaded and with every core, and
+  single-threaded into reused result buffers (``out=``: no allocation or first-touch page
+  faults of the ~720 bytes of results per point);
 * ``JAX jit`` -- ``jax.jit(jax.vmap(lambda e: (jax.grad(psi)(e), jax.hessian(psi)(e))))``
   (``jax_enable_x64``), if JAX is installed;
+* ``adgraph.jit(vmap)`` -- the Python backend (what ``compile_c`` falls back to without a
+  C compiler);
 * ``adgraph eager`` -- the law written vectorised over the batch with ``adgraph.numpy``:
   stress is ``ad.grad`` of the summed energy, the tangent nine forward-mode derivatives of
   that stress (``ad.linearize`` once, then one push-forward per basis direction).
 
-Printed: the minimum over ``--repeat`` runs, the ratio to the C backend, and the largest
-difference from the C backend's results. Compile times are printed separately.
+Printed: the minimum over ``--repeat`` runs (``--repeat-slow`` for the slow rows), the
+ratios to the single-threaded C backend and to JAX, and the largest difference from the C
+backend's results. Compile times (first calls) are printed separately.
 
 Usage::
 
     python benchmarks/cbackend_bench.py               # 10^6 points
-    python benchmarks/cbackend_bench.py --points 100000 --repeat 5
+    python benchmarks/cbackend_bench.py --points 100000 --repeat 5 --no-eager
 """
 
 from __future__ import annotations
@@ -112,15 +117,18 @@ def best(fn, repeat):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--points", type=int, default=1_000_000)
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=7, help="runs of the compiled rows")
+    p.add_argument("--repeat-slow", type=int, default=2, help="runs of the eager/Python rows")
     p.add_argument("--laws", default="power_law,neo_hookean")
     p.add_argument("--no-eager", action="store_true", help="skip the (slow) eager rows")
+    p.add_argument("--no-python-jit", action="store_true", help="skip adgraph.jit(vmap)")
     args = p.parse_args(argv)
     n = args.points
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(
         f"# {platform.machine()}, {cores} cores, Python {sys.version.split()[0]}, "
-        f"NumPy {np.__version__}; {n} points, float64, min of {args.repeat} runs"
+        f"NumPy {np.__version__}; {n} points, float64, min of {args.repeat} runs "
+        f"({args.repeat_slow} for the eager and Python-backend rows)"
     )
     try:
         import jax
@@ -147,6 +155,9 @@ def main(argv=None):
         if cores > 1:
             tc, out = best(lambda: cf(E), args.repeat)
             rows.append((f"adgraph C, {cores} threads", tc, out))
+        bufs = tuple(np.empty_like(o) for o in ref)
+        tb, out = best(lambda: cf(E, threads=1, out=bufs), args.repeat)
+        rows.append(("adgraph C, 1 thread, out= reused", tb, out))
         compile_note = f"C: trace + compile {t_compile:.2f} s ({cf.kernel.n_statements} statements)"
 
         if jax is not None:
@@ -162,19 +173,30 @@ def main(argv=None):
             tj, out = best(lambda: jax.block_until_ready(jf(Ej)), args.repeat)
             rows.append(("JAX jit(vmap)", tj, tuple(np.asarray(o) for o in out)))
 
+        if not args.no_python_jit:
+            pj = ad.jit(ad.vmap(lambda e, psi=psi: (ad.grad(psi)(e), ad.hessian(psi)(e))))
+            t = time.perf_counter()
+            pj(E)
+            compile_note += f"; adgraph.jit: first call {time.perf_counter() - t:.2f} s"
+            tp, out = best(lambda: pj(E), args.repeat_slow)
+            rows.append(("adgraph.jit(vmap) (Python backend)", tp, out))
+
         if not args.no_eager:
-            te, out = best(lambda: eager_stress_tangent(psi_batch, E), args.repeat)
+            te, out = best(lambda: eager_stress_tangent(psi_batch, E), args.repeat_slow)
             rows.append(("adgraph eager (vectorised NumPy)", te, out))
 
         print(f"\n## {law}: stress (3x3) and tangent (3x3x3x3) per point  [{compile_note}]")
+        t_jax = next((tm for name, tm, _ in rows if name.startswith("JAX")), None)
         print(
             f"{'backend':36s} {'time':>10s} {'us/point':>9s} {'vs C 1 thread':>14s} "
-            f"{'max |diff|':>11s}"
+            f"{'vs JAX':>8s} {'max |diff|':>11s}"
         )
         for name, tm, out in rows:
             diff = max(float(np.max(np.abs(np.asarray(o) - r))) for o, r in zip(out, ref))
+            vs_jax = f"{tm / t_jax:7.2f}x" if t_jax else "       -"
             print(
-                f"{name:36s} {tm * 1e3:8.1f} ms {tm / n * 1e6:9.3f} {tm / t1:13.2f}x {diff:11.2e}"
+                f"{name:36s} {tm * 1e3:8.1f} ms {tm / n * 1e6:9.3f} {tm / t1:13.2f}x "
+                f"{vs_jax} {diff:11.2e}"
             )
 
 
