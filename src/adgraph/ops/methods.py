@@ -37,7 +37,7 @@ def _binop(name, reflected=False):
 
             def rop(self, other):
                 try:
-                    return bind((other, self), {})
+                    return bind((other, self), _NO_PARAMS)
                 except ValueError as e:
                     _broadcast_error(name, (other, self), e)
                     raise
@@ -46,7 +46,7 @@ def _binop(name, reflected=False):
 
         def op_(self, other):
             try:
-                return bind((self, other), {})
+                return bind((self, other), _NO_PARAMS)
             except ValueError as e:
                 _broadcast_error(name, (self, other), e)
                 raise
