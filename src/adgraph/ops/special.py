@@ -9,6 +9,13 @@ NumPy and Dask arrays, imported on first use (install the ``scipy`` extra:
 Every derivative is written with adgraph's own operations, so it can be differentiated
 again: the derivative of ``digamma`` is ``polygamma(1, x)``, itself a primitive whose
 derivative is ``polygamma(2, x)``, and so on to any order.
+
+Outside a function's real domain (``logit`` outside [0, 1], ``erfinv`` outside [-1, 1],
+the poles of ``gammaln``, ``digamma`` and ``polygamma``) the values are SciPy's: nan, or
+:math:`\pm\infty` at poles and end points, with NumPy's RuntimeWarning rather than an
+error, so one bad element does not stop an array computation. The maths has no answer
+there, and the derivatives are not meaningful either. Arguments that are wrong whatever
+the data (an axis out of range, a negative polygamma order) raise ``OpError``.
 """
 
 from __future__ import annotations
