@@ -20,10 +20,11 @@ first Piola-Kirchhoff stress :math:`P`). adgraph supplies the derivatives:
   strain) unit tangents pushed through the stress in *one* batched forward pass (``vmap``
   over ``jvp``), built once per Newton iteration.
 
-The stress, the stored-tangent pass and the tangent action are each compiled with
-``adgraph.jit`` the first time they run on a grid (``jit=False`` runs them eagerly; the
-action then records the stress once with ``adgraph.linearize`` and pushes each tangent
-through the record).
+Inside the solvers these programs run on plain arrays, compiled the first time they are
+needed by the law's ``backend`` (:mod:`.kernels`): C code for one voxel looped over the grid
+(``"c"``, the default when a C compiler is found), ``adgraph.jit`` of the whole-grid
+program (``"jit"``), or operation by operation (``"eager"``). Derivatives *of* the solve
+(material parameters traced) always run the law eagerly under adgraph's transformations.
 
 Parameters (moduli, yield stresses, ...) are scalars or fields of the grid's shape; they may
 be traced values, which makes the homogenised response differentiable with respect to them
@@ -108,59 +109,6 @@ def stored_apply(stored, d: int, finite_strain: bool):
     return apply
 
 
-def _basis(d: int, finite_strain: bool, grid: tuple):
-    units = T.unit_deformations(d) if finite_strain else T.unit_strains(d)
-    nb = units.shape[0]
-    return np.broadcast_to(units.reshape((nb, d, d) + (1,) * len(grid)), (nb, d, d) + grid)
-
-
-def _stored_parts(stress_of, eps, d: int, finite_strain: bool):
-    """``(sigma, stored)`` from all unit tangents pushed through ``stress_of`` in one batched
-    forward pass (``vmap`` of ``jvp``); adgraph code, so it can be compiled by ``jit``."""
-    grid = tuple(eps.shape[2:])
-    basis = _basis(d, finite_strain, grid)
-    sig_b, dsig = ad.vmap(lambda t: ad.jvp(stress_of, (eps,), (t,)))(basis)
-    nb = basis.shape[0]
-    if finite_strain:
-        stored = anp.swapaxes(anp.reshape(dsig, (nb, nb) + grid), 0, 1)
-    else:
-        stored = anp.stack(
-            [
-                dsig[:, i, j] if i == j else 0.5 * (dsig[:, i, j] + dsig[:, j, i])
-                for i, j in T.voigt_pairs(d)
-            ]
-        )
-    return sig_b[0], stored
-
-
-class _Compiled:
-    """``fn`` compiled with ``adgraph.jit`` (once per input signature), falling back to
-    running it eagerly -- with one warning -- if it cannot be compiled."""
-
-    def __init__(self, fn, name, enabled=True):
-        self.fn = fn
-        self.name = name
-        self.jitted = ad.jit(fn) if enabled else None
-
-    def __call__(self, *args):
-        if self.jitted is not None:
-            try:
-                return self.jitted(*args)
-            except Exception as err:  # noqa: BLE001 - the eager run below decides
-                out = self.fn(*args)  # raises the real error if the law itself is wrong
-                import warnings
-
-                warnings.warn(
-                    f"law {self.name!r}: adgraph.jit could not compile it ({err}); running it "
-                    "eagerly (slower). Pass jit=False to the law to silence this.",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-                self.jitted = None
-                return out
-        return self.fn(*args)
-
-
 # ------------------------------------------------------------------ laws
 class Law:
     """Base class of material laws. Subclasses define :meth:`update`."""
@@ -168,12 +116,12 @@ class Law:
     finite_strain = False
     differentiable = True  # built with adgraph (False for hand-written laws)
 
-    def __init__(self, name: str, params: dict, finite_strain: bool = False, jit: bool = True):
+    def __init__(self, name: str, params: dict, finite_strain: bool = False, backend: str = "auto"):
         self.name = name
         self.params = dict(params)
         self.finite_strain = bool(finite_strain)
-        self.jit = bool(jit)
-        self._compiled = {}
+        self.backend = backend
+        self._kernels = None
 
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
@@ -201,6 +149,7 @@ class Law:
 
         new = copy.copy(self)
         new.params = self.merged(params)
+        new._kernels = None
         return new
 
     def update(self, eps, history=None, params=None):
@@ -211,47 +160,36 @@ class Law:
         """The stress field at ``eps`` (differentiable in ``eps`` and the parameters)."""
         return self.update(eps, history, params)[0]
 
-    def _fn(self, key, make):
-        fn = self._compiled.get(key)
-        if fn is None:
-            fn = self._compiled[key] = _Compiled(make(), self.name, self.jit)
-        return fn
+    @property
+    def kernels(self):
+        """The compiled plain-array programs of this law (:class:`~.kernels.LawKernels`)."""
+        if self._kernels is None or self._kernels.requested != self.backend:
+            from .kernels import LawKernels
+
+            self._kernels = LawKernels(self, self.backend)
+        return self._kernels
 
     def plain_stress(self, eps, history=None, params=None):
-        """:meth:`stress` on plain arrays, compiled with ``adgraph.jit`` (the solvers'
+        """:meth:`stress` on plain arrays, compiled by the law's backend (the solvers'
         residual evaluations)."""
-        f = self._fn("stress", lambda: lambda e, h, p: self.stress(e, h, p))
-        return np.asarray(f(eps, history, self.merged(params)))
+        return self.kernels.stress(eps, history, self.merged(params))
 
     def linearize(self, eps, history=None, params=None, tangent: str = "stored"):
         """:class:`Linearization` at the plain state ``eps``.
 
-        ``"stored"``: stress and the per-voxel tangent from one batched forward pass (all
+        ``"stored"``: the stress and the per-voxel tangent from one batched forward pass (all
         unit tangents at once); ``"action"``: the stress, and a tangent action that pushes
-        one tangent through the law per call. Both are compiled with ``adgraph.jit`` (which
-        drops, for instance, every primal computation a linear law's tangent does not need).
+        one tangent through the law per call. Compiled by the law's backend
+        (:mod:`.kernels`: C for one voxel, ``adgraph.jit`` for the grid, or eager).
         """
         p = self.merged(params)
         d = eps.shape[0]
-        fin = self.finite_strain
         if tangent == "stored":
-            f = self._fn(
-                "stored",
-                lambda: lambda e, h, q: _stored_parts(lambda x: self.stress(x, h, q), e, d, fin),
-            )
-            sigma, stored = f(eps, history, p)
-            stored = np.ascontiguousarray(stored)
-            return Linearization(np.asarray(sigma), stored_apply(stored, d, fin), stored)
+            sigma, stored = self.kernels.stored(eps, history, p)
+            return Linearization(sigma, stored_apply(stored, d, self.finite_strain), stored)
         if tangent == "action":
-            if not self.jit:  # record the stress once, push each tangent through the record
-                sigma, f_jvp = ad.linearize(lambda x: self.stress(x, history, p), eps)
-                return Linearization(np.asarray(sigma), lambda de: np.asarray(f_jvp(de)))
-            act = self._fn(
-                "action",
-                lambda: lambda e, t, h, q: ad.jvp(lambda x: self.stress(x, h, q), (e,), (t,))[1],
-            )
-            sigma = self.plain_stress(eps, history, p)
-            return Linearization(sigma, lambda de: np.asarray(act(eps, de, history, p)))
+            sigma, apply = self.kernels.action(eps, history, p)
+            return Linearization(sigma, apply)
         raise ValueError(f"tangent must be one of {TANGENT_MODES}, got {tangent!r}")
 
     def tangent(self, eps, history=None, params=None):
@@ -285,8 +223,10 @@ class EnergyLaw(Law):
     :math:`P = \partial\psi/\partial F`.
     """
 
-    def __init__(self, psi, params, finite_strain=False, symmetrize=True, name=None, jit=True):
-        super().__init__(name or getattr(psi, "__name__", "energy"), params, finite_strain, jit)
+    def __init__(
+        self, psi, params, finite_strain=False, symmetrize=True, name=None, backend="auto"
+    ):
+        super().__init__(name or getattr(psi, "__name__", "energy"), params, finite_strain, backend)
         self.psi = psi
         self.symmetrize = bool(symmetrize) and not finite_strain
 
@@ -309,8 +249,10 @@ class ReturnMapLaw(Law):
     new_history)`` and ``init_history(d, shape)``; the consistent tangent is the derivative
     of ``fn`` with respect to ``eps`` at fixed ``history``."""
 
-    def __init__(self, fn, init_history, params, finite_strain=False, name=None, jit=True):
-        super().__init__(name or getattr(fn, "__name__", "return_map"), params, finite_strain, jit)
+    def __init__(self, fn, init_history, params, finite_strain=False, name=None, backend="auto"):
+        super().__init__(
+            name or getattr(fn, "__name__", "return_map"), params, finite_strain, backend
+        )
         self.fn = fn
         self._init_history = init_history
 
@@ -402,7 +344,12 @@ def _plain(x, name):
 
 # ------------------------------------------------------------------ public constructors
 def energy_law(
-    psi, finite_strain: bool = False, symmetrize: bool = True, name=None, jit=True, **params
+    psi,
+    finite_strain: bool = False,
+    symmetrize: bool = True,
+    name=None,
+    backend: str = "auto",
+    **params,
 ):
     r"""A hyperelastic law from the energy density ``psi(eps, **params)``.
 
@@ -410,6 +357,9 @@ def energy_law(
     returns the energy density per voxel; the stress is its gradient, the tangent its
     Hessian (forward-over-reverse). With ``finite_strain=True`` the argument is the
     deformation gradient :math:`F` and the stress the first Piola-Kirchhoff stress.
+    ``psi`` should not assume the grid has axes: the ``"c"`` backend traces it for a single
+    voxel (fields shaped ``(d, d)``); ``backend`` is ``"auto"``, ``"c"``, ``"jit"`` or
+    ``"eager"`` (see :mod:`.kernels`; settable later as ``law.backend``).
 
     Example::
 
@@ -419,15 +369,19 @@ def energy_law(
 
         law = hom.energy_law(psi, lam=1.0, mu=0.5)
     """
-    return EnergyLaw(psi, params, finite_strain, symmetrize, name, jit)
+    return EnergyLaw(psi, params, finite_strain, symmetrize, name, backend)
 
 
-def return_map_law(fn, init_history, finite_strain: bool = False, name=None, jit=True, **params):
+def return_map_law(
+    fn, init_history, finite_strain: bool = False, name=None, backend: str = "auto", **params
+):
     """An inelastic law from a return map ``fn(eps, history, **params) -> (sigma,
     new_history)`` written with :mod:`adgraph.numpy`; ``init_history(d, shape)`` gives the
     initial history (a pytree of arrays). The consistent tangent is the derivative of
-    ``fn``: choose branches with ``anp.where`` and keep the branch not taken finite."""
-    return ReturnMapLaw(fn, init_history, params, finite_strain, name, jit)
+    ``fn``: choose branches with ``anp.where`` and keep the branch not taken finite. As for
+    :func:`energy_law`, ``fn`` should also work for a single voxel (no grid axes), and
+    ``backend`` chooses how the solvers run it."""
+    return ReturnMapLaw(fn, init_history, params, finite_strain, name, backend)
 
 
 def explicit_law(

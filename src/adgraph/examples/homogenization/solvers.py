@@ -139,7 +139,11 @@ def cg(apply, b, tol=1e-10, maxiter=2000):
     the subspace ``b`` lies in), from ``x = 0``.
 
     Returns ``(x, history, converged)``, ``history[k]`` the relative residual
-    :math:`\\lVert r_k\\rVert/\\lVert b\\rVert`.
+    :math:`\\lVert r_k\\rVert/\\lVert b\\rVert`. A tolerance below what round-off allows
+    for the operator's conditioning is met by stagnation, then loss of orthogonality: once
+    the residual is small (below :math:`\\sqrt{tol}`), the best iterate is kept, and the
+    iteration stops -- returning it -- when the residual has not improved by 10 % for many
+    iterations or has grown a thousandfold.
     """
     x = np.zeros_like(b)
     r = b.copy()
@@ -149,7 +153,9 @@ def cg(apply, b, tol=1e-10, maxiter=2000):
     if bn == 0.0:
         return x, hist, True
     p = r.copy()
-    for _ in range(maxiter):
+    guard = max(math.sqrt(tol), 1e-6)
+    best, k_best, x_best = 1.0, 0, None
+    for k in range(1, maxiter + 1):
         ap = apply(p)
         pap = _dot(p, ap)
         if not pap > 0.0:
@@ -160,17 +166,26 @@ def cg(apply, b, tol=1e-10, maxiter=2000):
                     RuntimeWarning,
                     stacklevel=3,
                 )
-            return x, hist, hist[-1] <= tol
+            break
         alpha = rr / pap
         x += alpha * p
         r -= alpha * ap
         rr_new = _dot(r, r)
-        hist.append(math.sqrt(rr_new) / bn)
-        if hist[-1] <= tol:
+        res = math.sqrt(rr_new) / bn
+        hist.append(res)
+        if res <= tol:
             return x, hist, True
+        if res < 0.9 * best:
+            best, k_best = res, k
+            if res < guard:
+                x_best = x.copy()
+        elif x_best is not None and (res > 1e3 * best or k - k_best > max(100, k // 5)):
+            break  # stagnated at round-off, or diverging after it
         p *= rr_new / rr
         p += r
         rr = rr_new
+    if x_best is not None and best < hist[-1]:
+        return x_best, hist, False
     return x, hist, False
 
 
