@@ -153,6 +153,7 @@ def _vjp_core(f, primals, has_aux, fn_name):
     ``ct_fn(out_ct_tree, free)`` returns the cotangent pytree matching ``primals``.
     """
     leaves, treedef = tree_flatten(primals)
+    _require_leaves(leaves, "the primals", fn_name)
     leaves = [_as_array(x, fn_name) for x in leaves]
     for x in leaves:
         _check_float(x, "an input", fn_name)
@@ -262,6 +263,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         single, nums = got
         dyn = args[nums[0]] if single else tuple(args[i] for i in nums)
         leaves, treedef = tree_flatten(dyn)
+        _require_leaves(leaves, f"the arguments argnums={argnums!r}", fn_name)
         trace = ReverseTrace()
         with trace_scope(trace):
             ins = []
@@ -688,6 +690,14 @@ def _std_basis(leaves):
     return out, n
 
 
+def _require_leaves(leaves, what, fn_name):
+    if not leaves:
+        raise TypeError(
+            f"{fn_name}: {what} hold no arrays (None or empty containers), so there is nothing "
+            "to differentiate; pass the values to differentiate, or choose them with argnums"
+        )
+
+
 def _check_holomorphic_input(x, holomorphic, fn_name):
     if holomorphic and x.dtype.kind != "c":
         raise TypeError(
@@ -717,6 +727,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
         single, nums = _argnums_tuple(argnums, len(args), fn_name)
         dyn = tuple(args[i] for i in nums)
         d_leaves, d_tree = tree_flatten(dyn)
+        _require_leaves(d_leaves, f"the arguments argnums={argnums!r}", fn_name)
         d_leaves = [_as_array(x, fn_name) for x in d_leaves]
         for x in d_leaves:
             _check_float(x, "an input", fn_name)
