@@ -756,6 +756,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
         jac_tree = _reshape_jac_fwd(jac_t, d_leaves, d_tree, single)
         return (jac_tree, aux) if has_aux else jac_tree
 
+    jac.__name__ = jac.__qualname__ = f"jacfwd({_fn_name(fun)})"
     return jac
 
 
@@ -845,6 +846,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
         res = tree_unflatten(o_tree, per_out)
         return (res, aux) if has_aux else res
 
+    jac.__name__ = jac.__qualname__ = f"jacrev({_fn_name(fun)})"
     return jac
 
 
