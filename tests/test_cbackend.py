@@ -26,6 +26,7 @@ from adgraph.jit.cbackend import (
     compile_c,
     find_c_compiler,
 )
+from adgraph.ops.indexing import at
 
 needs_cc = pytest.mark.skipif(find_c_compiler() is None, reason="no C compiler")
 
@@ -78,6 +79,26 @@ SCALAR = {
     "mod": lambda x: anp.mod(5 * x, 1.3) + anp.floor_divide(7 * x, 0.9) + anp.fmod(x, 0.3),
     "casts": lambda x: (
         anp.astype(anp.astype(x, np.float32), np.float64) + anp.astype(x > 0, np.float64)
+    ),
+    "logistic_family": lambda x: (
+        sps.logit(anp.abs(x) / 2 + 0.1) + sps.xlog1py(x, anp.abs(x)) + sps.entr(anp.abs(x))
+    ),
+    "more_functions": lambda x: (
+        anp.cbrt(x)
+        + anp.exp2(x)
+        + anp.log2(x + 2)
+        + anp.log10(x + 2)
+        + anp.arcsinh(x)
+        + anp.arccosh(x + 2)
+        + anp.arctanh(x / 2)
+        + anp.sinc(x)
+        + anp.deg2rad(x) * anp.rad2deg(x)
+    ),
+    "more_selection": lambda x: (
+        anp.fmax(x, 0.1) * anp.fmin(x, 0.2)
+        + anp.copysign(2.0, x) * x
+        + anp.heaviside(x, 0.5)
+        + anp.nextafter(x, 1.0)
     ),
 }
 
@@ -157,6 +178,11 @@ ARRAY = {
         anp.linalg.slogdet(_spd_shift(x))[1] + anp.linalg.solve(_spd_shift(x), x.T)
     ),
     "norm": lambda x: anp.linalg.norm(x) + anp.linalg.norm(x[0]),
+    "take_and_at": lambda x: (
+        anp.take(x, np.array([2, 0, 0])) * anp.take_along_axis(x, np.array([[1, 0, 2]]), axis=0)
+        + at(x)[np.array([0, 0, 2])].multiply(x[1] + 2.0)
+        + at(x)[np.array([0, 1, 1])].max(x[2])
+    ),
     "pad_triu_tile": lambda x: (
         anp.pad(x, 1)[1:-1, 2:] + anp.triu(x) + anp.tril(x, -1) * 2 + anp.tile(x[0], 1)
     ),

@@ -773,8 +773,13 @@ class _Lowering:
                 )
         dts = node.dtype if isinstance(node.dtype, tuple) else (node.dtype,)
         for dt in dts:
-            if dt is not None:
-                _ctype(dt)
+            if dt is not None and np.dtype(dt) not in _CTYPE:
+                kind = "complex numbers" if np.dtype(dt).kind == "c" else f"dtype {dt}"
+                raise CBackendError(
+                    f"C backend: {node.describe()} computes {kind}, which the C backend does "
+                    "not support (float32, float64, integers and bool); use adgraph.jit for "
+                    "this function"
+                )
 
     def _fit(self, node, res):
         """Check a rule's result against what the node computed while tracing."""
