@@ -143,7 +143,7 @@ def _check_tangent(p, t, fn_name, what="tangent"):
 
 
 def _fn_name(f):
-    return getattr(f, "__name__", type(f).__name__)
+    return getattr(f, "_ad_name", None) or getattr(f, "__name__", type(f).__name__)
 
 
 # ------------------------------------------------------------------ reverse mode
@@ -756,7 +756,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
         jac_tree = _reshape_jac_fwd(jac_t, d_leaves, d_tree, single)
         return (jac_tree, aux) if has_aux else jac_tree
 
-    jac.__name__ = jac.__qualname__ = f"jacfwd({_fn_name(fun)})"
+    jac._ad_name = f"jacfwd({_fn_name(fun)})"  # for error messages
     return jac
 
 
@@ -846,7 +846,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
         res = tree_unflatten(o_tree, per_out)
         return (res, aux) if has_aux else res
 
-    jac.__name__ = jac.__qualname__ = f"jacrev({_fn_name(fun)})"
+    jac._ad_name = f"jacrev({_fn_name(fun)})"  # for error messages
     return jac
 
 
