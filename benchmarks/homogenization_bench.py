@@ -7,11 +7,12 @@ matrix:
 * ``j2`` -- one plastic load increment of a J2 elasto-plastic matrix with linear hardening
   around an elastic inclusion (several Newton iterations, consistent tangent).
 
-Each runs with the law written in ``adgraph.numpy`` (stress and tangent by AD) and with the
-hand-written closed-form stress and tangent (``closed_form``), through the same solver, for
-each tangent mode (``stored``: per-voxel tangent built once per Newton iteration and applied
-in every CG iteration; ``action``: matrix-free tangent action in every CG iteration). The
-runs alternate and the minimum over ``--repeat`` runs is kept. Printed: the CPU time of the
+Each runs with the law written in ``adgraph.numpy`` (stress and tangent by AD; run by the
+law's default backend, C code for one voxel when a compiler is found, else ``adgraph.jit``)
+and with the hand-written closed-form stress and tangent (``closed_form``), through the same
+solver, for each tangent mode (``stored``: per-voxel tangent built once per Newton iteration
+and applied in every CG iteration; ``action``: matrix-free tangent action in every CG
+iteration). The runs alternate and the minimum over ``--repeat`` runs is kept. Printed: the CPU time of the
 process (``time.process_time``, all threads: steadier than wall time on a shared machine;
 the wall time of the same run in brackets), the CPU time spent in the material law (stress,
 tangent, tangent actions), iteration counts, and the ratio AD / hand-written of CPU times;
@@ -235,36 +236,38 @@ def best_of(fn, reps=3):
 
 
 def profile(size):
-    """Per workload: the law's pieces timed for the hand-written, the compiled (jit) and the
-    eager AD law; the eager stored-tangent pass broken down by primitive; cProfile of it."""
+    """Per workload: the law's pieces timed for the hand-written law and the AD law on each
+    backend (C for one voxel, jit of the grid program, eager); the eager stored-tangent pass
+    broken down by primitive; cProfile of it."""
     import copy
 
     shape = (size,) * 3
     for name, (_, law, hand, E) in workloads(size).items():
-        eager = copy.copy(law)
-        eager.jit, eager._compiled = False, {}
+        variants = {"hand": hand}
+        for backend in ("c", "jit", "eager"):
+            v = copy.copy(law)
+            v.backend, v._kernels = backend, None
+            variants[f"AD {backend}"] = v
         eps = np.broadcast_to(E.reshape(3, 3, 1, 1, 1), (3, 3) + shape).copy()
         de = np.random.default_rng(0).standard_normal(eps.shape)
         de = 0.5 * (de + np.swapaxes(de, 0, 1))
         hist = law.init_history(3, shape)
         print(f"\n[{name}] {size}^3 voxels, CPU ms (min of 3)")
-        print(f"  {'':34s} {'hand':>9s} {'AD jit':>9s} {'AD eager':>9s}")
-        acts = {
-            k: lw.linearize(eps, hist, None, "action")
-            for k, lw in (("hand", hand), ("jit", law), ("eager", eager))
-        }
+        print(f"  {'':34s} " + " ".join(f"{k:>9s}" for k in variants))
+        acts = {k: lw.linearize(eps, hist, None, "action") for k, lw in variants.items()}
         for label, fn in (
             ("stress", lambda lw: lw.plain_stress(eps, hist)),
             ("stress + stored tangent", lambda lw: lw.linearize(eps, hist, None, "stored")),
             ("tangent action (per CG iteration)", None),
         ):
             row = []
-            for key, lw in (("hand", hand), ("jit", law), ("eager", eager)):
+            for key, lw in variants.items():
                 if fn is None:
                     row.append(best_of(lambda a=acts[key]: a.apply(de)))
                 else:
                     row.append(best_of(lambda lw=lw: fn(lw)))
             print(f"  {label:34s} " + " ".join(f"{t * 1e3:9.1f}" for t in row))
+        eager = variants["AD eager"]
         eager.linearize(eps, hist, None, "stored")
         with PrimitiveTimer() as pt:
             t0 = time.perf_counter()

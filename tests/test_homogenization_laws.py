@@ -258,3 +258,18 @@ def test_voigt_round_trips():
         c4 = T.voigt_to_tensor4(c)
         s4 = np.einsum("ijkl...,kl...->ij...", c4, e)
         assert np.allclose(T.stress_to_voigt(s4), np.einsum("ab,b...->a...", c, v), atol=1e-14)
+
+
+def test_law_assuming_grid_axes_falls_back_from_c():
+    # The C backend traces one voxel (no grid axes). A law that hard-codes two grid axes
+    # gives other numbers there; that is detected on a corner of the grid and the law runs
+    # on the whole-grid program instead, with one warning -- never with wrong numbers.
+    def psi(eps, mu):
+        i = np.eye(2).reshape(2, 2, 1, 1)  # assumes a 2-D grid
+        return mu * anp.sum((eps - 0.0 * i) ** 2, axis=(0, 1))
+
+    law = hom.energy_law(psi, mu=1.0, backend="c")
+    with pytest.warns(RuntimeWarning, match="assume grid axes"):
+        res = hom.solve(law, np.eye(2) * 0.01, (4, 4))
+    assert np.allclose(res.mean_stress, 0.02 * np.eye(2), rtol=1e-14)
+    assert law.kernels.backend == "jit"

@@ -203,7 +203,9 @@ class LawKernels:
         fn = self._cache.get(key)
         if fn is None:
             examples = [a[0].copy() for a in args] + [x[1] for x in lay]
-            fn = self._cache[key] = self._compile_c(kind, d, treedef, examples)
+            fn = self._compile_c(kind, d, treedef, examples)
+            self._validate(kind, fn, eps, t, history, params)
+            self._cache[key] = fn
         args += [x[0] for x in lay]
         out = fn(*args)
         if kind == "stored":
@@ -245,6 +247,47 @@ class LawKernels:
                 return compile_c(point, *examples)
         except Exception as err:  # noqa: BLE001 - reported by the fallback
             raise _CompileFailure(str(err)) from err
+
+    def _validate(self, kind, fn, eps, t, history, params):
+        """The one-voxel C program against the whole-grid program on a corner of the grid
+        (2 voxels per axis, the same number of axes): a law that assumes grid axes (e.g.
+        ``reshape(d, d, 1, 1)``) gives different numbers for one voxel, and must not run
+        as C."""
+        corner = (Ellipsis,) + (slice(0, 2),) * (eps.ndim - 2)
+        sub = [eps[corner], None if t is None else t[corner]]
+        sub_tree = _tree_corner((history, params), eps.shape[2:], corner)
+        with np.errstate(all="ignore"):
+            ref = self._program(kind)(sub[0], sub[1], *sub_tree)
+            grid = tuple(sub[0].shape[2:])
+            args = [_to_points(sub[0], grid)]
+            if kind == "action":
+                args.append(_to_points(sub[1], grid))
+            leaves, _ = tree_flatten(tuple(sub_tree))
+            args += [_leaf_layout("", v, grid)[0] for v in leaves]
+            got = fn(*args)
+        refs = ref if kind == "stored" else (ref,)
+        gots = got if kind == "stored" else (got,)
+        for r, g in zip(refs, gots):
+            r = np.asarray(r)
+            g = _from_points(np.asarray(g), grid) if np.ndim(g) else np.asarray(g)
+            scale = float(np.abs(r).max()) if r.size else 0.0
+            if g.shape != r.shape or not np.allclose(g, r, rtol=1e-10, atol=1e-12 * scale):
+                raise _CompileFailure(
+                    f"its one-voxel program gives other numbers (shapes {g.shape}, {r.shape}) "
+                    "than the whole-grid program: the law seems to assume grid axes (count "
+                    "them as eps.ndim - 2)"
+                )
+
+
+def _tree_corner(tree, grid, corner):
+    """Slice the grid corner out of every field leaf of ``tree`` (scalars stay)."""
+    leaves, treedef = tree_flatten(tree)
+    g = len(grid)
+    out = []
+    for v in leaves:
+        a = np.asarray(v)
+        out.append(a[corner] if a.ndim >= g and g else a)
+    return tree_unflatten(treedef, out)
 
 
 class _CompileFailure(RuntimeError):
