@@ -373,6 +373,29 @@ def test_threads_split_the_batch(monkeypatch):
     close(a1, np.exp(-X) * np.cos(3 * X))
 
 
+@needs_cc
+def test_inlines_jit_and_custom_rules():
+    inner = ad.jit(lambda x: anp.sin(x) * 2.0)
+
+    @ad.custom_jvp
+    def softplus(x):
+        return anp.logaddexp(x, 0.0)
+
+    @softplus.defjvp
+    def _softplus_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return softplus(x), sps.expit(x) * t
+
+    remat = ad.checkpoint(lambda x: anp.cos(x) * x)
+
+    def f(x):
+        return anp.sum(inner(x) ** 2 + softplus(x) + remat(x))
+
+    X = np.random.default_rng(10).standard_normal((30, 3))
+    for g in (f, ad.grad(f), ad.hessian(f)):
+        close(compile_c(g, X[0])(X), np.stack([np.asarray(g(x)) for x in X]))
+
+
 # ============================================================================ semantics
 @needs_cc
 def test_numpy_edge_semantics():
@@ -482,7 +505,10 @@ def test_fallback_without_compiler_warns_once(monkeypatch):
         single = cf(E[2])
         cf(E)
     assert [w.category for w in caught] == [CCompilerWarning]
-    assert cf.backend == "python"
+    assert cf.backend == "python" and cf.source is None
+    out = (np.empty((6, 3, 3)), np.empty((6, 3, 3, 3, 3)))
+    assert cf(E, out=out) is out
+    close(out[1], batched[1])
     ref = ad.vmap(law)(E)
     close(batched[0], ref[0])
     close(batched[1], ref[1])

@@ -1469,6 +1469,20 @@ def _r_call(L, node, *args, fun, **params):
     return tuple(outs)
 
 
+@_rule("jit_call")
+def _r_jit_call(L, node, *args, compiled):
+    """A jit-compiled function called inside: its simplified graph is inlined."""
+    if compiled.has_guards:
+        raise CBackendError(
+            f"C backend: the jit function called by {node.describe()} branches on traced "
+            "values; the C backend compiles straight-line code only (use anp.where)"
+        )
+    where = L.where
+    outs = L.lower(compiled.graph, [L.sym(a) for a in args])
+    L.where = where
+    return tuple(outs)
+
+
 # ---------------------------------------------------------------- NumPy-like fallback
 def _impl_rule(L, node, *args, **params):
     """Any other primitive: run its implementation on symbolic arrays (an elementwise
@@ -1940,8 +1954,7 @@ class _Signature:
             else:
                 raise ValueError(
                     f"{self.fun_name}: argument {k} has shape {a.shape}; expected {shape} "
-                    f"(one point) or (n, {', '.join(map(str, shape))}{',' if len(shape) == 0 else ''}) "
-                    "(a batch of n points)"
+                    f"(one point) or (n,) + {shape} (a batch of n points)"
                 )
             arrays.append(np.ascontiguousarray(a))
         return arrays, n, batched
@@ -2074,7 +2087,7 @@ class CFallbackFunction:
         self._fun = fun
         self._compiled = {}
 
-    def __call__(self, *args, threads=None):
+    def __call__(self, *args, threads=None, out=None):
         from ..api.transforms import vmap
         from .api import jit
 
@@ -2093,7 +2106,12 @@ class CFallbackFunction:
             else:
                 f = jit(vmap(flat, in_axes=tuple(0 if b else None for b in batched)))
             self._compiled[key] = f
-        return f(*arrays)
+        res = f(*arrays)
+        if out is None:
+            return res
+        for dst, src in zip(tree_flatten(out)[0], tree_flatten(res)[0], strict=True):
+            np.copyto(dst, np.asarray(src))
+        return out
 
     def __repr__(self):
         return f"<CFallbackFunction {self.__name__} (Python backend: no C compiler)>"
