@@ -36,6 +36,16 @@ def _xp(like):
     return module_of(like) if like is not None else _dt
 
 
+_ORDERS = ("C", "F", "A", "K", None)
+
+
+def _check_order(order, op):
+    """Memory order is accepted for NumPy compatibility (it never changes values); an
+    unknown one is refused rather than ignored."""
+    if order not in _ORDERS:
+        raise OpError(f"{op}: order must be 'C', 'F', 'A' or 'K', got {order!r}")
+
+
 def zeros_raw(shape_, dtype, like=None):
     """Concrete zeros in the array module of ``like`` (a tracer's innermost value counts)."""
     if isinstance(like, Tracer):
@@ -58,6 +68,7 @@ def _creation_error(op, e, shape_, dtype):
 
 def zeros(shape, dtype=float, order="C", *, like=None):
     """An array of zeros (a constant)."""
+    _check_order(order, "zeros")
     try:
         return _xp(like).zeros(shape, dtype=dtype)
     except (TypeError, ValueError) as e:
@@ -66,6 +77,7 @@ def zeros(shape, dtype=float, order="C", *, like=None):
 
 def ones(shape, dtype=float, order="C", *, like=None):
     """An array of ones (a constant)."""
+    _check_order(order, "ones")
     try:
         return _xp(like).ones(shape, dtype=dtype)
     except (TypeError, ValueError) as e:
@@ -74,11 +86,13 @@ def ones(shape, dtype=float, order="C", *, like=None):
 
 def empty(shape, dtype=float, order="C", *, like=None):
     """An array of zeros: adgraph never hands out uninitialised memory."""
+    _check_order(order, "empty")
     return zeros(shape, dtype, like=like)
 
 
 def full(shape, fill_value, dtype=None, order="C", *, like=None):
     """An array filled with ``fill_value``; a traced fill value stays differentiable."""
+    _check_order(order, "full")
     if isinstance(fill_value, Tracer):
         from .misc import astype
         from .shapes import broadcast_to
@@ -100,6 +114,7 @@ def _like_args(a, dtype, shape_):
 
 def zeros_like(a, dtype=None, order="K", subok=True, shape=None):
     """Zeros with the shape and dtype of ``a`` (a constant, also for traced ``a``)."""
+    _check_order(order, "zeros_like")
     xp, dt, s = _like_args(a, dtype, shape)
     try:
         return xp.zeros(s, dtype=dt)
@@ -109,6 +124,7 @@ def zeros_like(a, dtype=None, order="K", subok=True, shape=None):
 
 def ones_like(a, dtype=None, order="K", subok=True, shape=None):
     """Ones with the shape and dtype of ``a`` (a constant)."""
+    _check_order(order, "ones_like")
     xp, dt, s = _like_args(a, dtype, shape)
     try:
         return xp.ones(s, dtype=dt)
@@ -123,6 +139,7 @@ def empty_like(a, dtype=None, order="K", subok=True, shape=None):
 
 def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None):
     """``fill_value`` with the shape and dtype of ``a``."""
+    _check_order(order, "full_like")
     xp, dt, s = _like_args(a, dtype, shape)
     if isinstance(fill_value, Tracer):
         return full(s, fill_value, dt)
@@ -200,6 +217,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
 def eye(N, M=None, k=0, dtype=float, order="C", *, like=None):
     """A 2-D array with ones on the k-th diagonal (a constant)."""
+    _check_order(order, "eye")
     N = as_int(N, "eye", "N")
     M = None if M is None else as_int(M, "eye", "M")
     if N < 0 or (M is not None and M < 0):
@@ -260,6 +278,7 @@ def array(object, dtype=None, copy=True, ndmin=0, *, like=None):
 
 def asarray(a, dtype=None, order=None, *, like=None):
     """``a`` as an array (no copy when it already is one); traced values pass through."""
+    _check_order(order, "asarray")
     if isinstance(a, Tracer) or _contains_tracer(a):
         return array(a, dtype=dtype)
     return _xp(like if like is not None else a).asarray(a, dtype=dtype)

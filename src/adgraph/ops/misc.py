@@ -57,6 +57,10 @@ def astype(x, dtype, /, *, copy=True):
 
 def copy(a, order="K"):
     """A copy of ``a`` (for a traced array, the same value: adgraph arrays are immutable)."""
+    if order not in ("C", "F", "A", "K"):
+        from ._util import OpError
+
+        raise OpError(f"copy: order must be 'C', 'F', 'A' or 'K', got {order!r}")
     if hasattr(a, "_trace"):
         return a
     from ..core.xp import module_of
