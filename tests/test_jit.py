@@ -211,3 +211,20 @@ def test_make_source_round_trips():
     ns3: dict = {}
     exec(compile(src3, "<generated>", "exec"), ns3)
     np.testing.assert_allclose(ns3["jac"](X5), ad.hessian(rosen)(X5), rtol=1e-12)
+
+
+def test_c_backend_through_jit():
+    from adgraph.jit.cbackend import find_c_compiler
+
+    if find_c_compiler() is None:
+        pytest.skip("no C compiler")
+    g = ad.jit(ad.grad(article, argnums=(0, 1)), backend="c")
+    assert g(2.0, 4.0) == pytest.approx((3.5, 3.0), rel=1e-15)
+    assert g(3.0, 1.0) == pytest.approx(ad.grad(article, argnums=(0, 1))(3.0, 1.0), rel=1e-15)
+    assert g.trace_count == 1
+    h = ad.jit(ad.hessian(rosen), backend="c")
+    np.testing.assert_allclose(h(X5), ad.hessian(rosen)(X5), rtol=1e-13)
+    # traced arguments go through the Python backend
+    assert ad.grad(ad.jit(article, backend="c"))(2.0, 4.0) == pytest.approx(3.5)
+    with pytest.raises(ValueError, match="backend"):
+        ad.jit(article, backend="fortran")

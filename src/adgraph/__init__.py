@@ -37,7 +37,7 @@ from .classes import Dual, Var
 from .compare import compare
 from .core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 from .graph import Graph, GraphCycleError, trace, trace_hvp
-from .jit import jit
+from .jit import compile_c, jit
 from .jit.source import make_source
 
 __version__ = "0.1.0"

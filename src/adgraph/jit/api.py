@@ -105,8 +105,11 @@ def _example(x):
 class JitFunction:
     """A function compiled per input signature; see :func:`jit`."""
 
-    def __init__(self, fun, static_argnums=(), static_argnames=(), cache_size=64):
+    def __init__(self, fun, static_argnums=(), static_argnames=(), cache_size=64, backend="python"):
         functools.update_wrapper(self, fun)
+        if backend not in ("python", "c"):
+            raise ValueError(f"jit: backend must be 'python' or 'c', got {backend!r}")
+        self.backend = backend
         self.fun = fun
         if isinstance(static_argnums, int):
             static_argnums = (static_argnums,)
@@ -174,7 +177,11 @@ class JitFunction:
                     out = comp.fn(*leaves)
                     if out is not GUARD_FAILED:
                         return tree_unflatten(comp.graph.out_tree, out)
-            comp = self._compile(fun, leaves, in_tree, kwargs)
+            if self.backend == "c" and not kwargs:
+                comp = _CCompiled(fun, leaves, in_tree)
+                self.trace_count += 1
+            else:
+                comp = self._compile(fun, leaves, in_tree, kwargs)
             if not comp.closures:
                 self._remember(key, comp)
             out = comp.fn(*leaves, *comp.closures)
@@ -252,6 +259,28 @@ class JitFunction:
         return f"<jit {self.__name__}: {len(self._cache)} signatures compiled>"
 
 
+class _CCompiled:
+    """A signature compiled by the C backend (``jit(f, backend="c")``): straight-line C
+    for graphs of scalars and small arrays (see :mod:`adgraph.jit.cbackend`)."""
+
+    closures = ()
+    has_guards = False
+
+    def __init__(self, fun, leaves, in_tree):
+        from .cbackend import compile_c
+
+        def flat(*ls):
+            return fun(*tree_unflatten(in_tree, list(ls)))
+
+        flat.__name__ = getattr(fun, "__name__", "f")
+        self.cfun = compile_c(flat, *leaves)
+        self.graph = self  # for out_tree
+        self.out_tree = tree_flatten(self.cfun(*leaves))[1]
+
+    def fn(self, *leaves):
+        return tree_flatten(self.cfun(*leaves))[0]
+
+
 def _flat_tree(n):
     return tree_flatten(tuple(range(n)))[1]
 
@@ -291,17 +320,22 @@ class Lowered:
         return f"<pre>{html.escape(self.as_text())}</pre>"
 
 
-def jit(fun=None, *, static_argnums=(), static_argnames=(), cache_size=64):
+def jit(fun=None, *, static_argnums=(), static_argnames=(), cache_size=64, backend="python"):
     """Compile ``fun``: trace it once per input signature (shapes, dtypes, pytree
     structure, static arguments), simplify the graph and run generated code.
 
     Usable as ``jit(f)``, ``@jit`` or ``@jit(static_argnums=1)``. ``jit(f).lower(*args)``
     shows the IR and the generated source. Composes with every transformation, in either
     order.
+
+    ``backend="c"`` compiles each signature to C instead (programs of scalars and small
+    arrays: a material law, a small Hessian, a long scalar recurrence; see
+    :func:`adgraph.jit.cbackend.compile_c`, which also batches over a leading axis). Calls
+    with traced arguments (``grad(jit(f, backend="c"))``) use the Python backend.
     """
     if fun is None:
-        return lambda f: JitFunction(f, static_argnums, static_argnames, cache_size)
-    return JitFunction(fun, static_argnums, static_argnames, cache_size)
+        return lambda f: JitFunction(f, static_argnums, static_argnames, cache_size, backend)
+    return JitFunction(fun, static_argnums, static_argnames, cache_size, backend)
 
 
 # ------------------------------------------------------------------ the jit_call primitive
