@@ -62,6 +62,7 @@ __all__ = [
     # compilation
     "jit",
     "make_source",
+    "compile_c",
     # computation graphs you can see, the article's classes, the three-way comparison
     "trace",
     "trace_hvp",
