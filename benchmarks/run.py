@@ -105,7 +105,11 @@ def main(argv=None):
             if fn is None:
                 times[fw] = None
                 continue
-            times[fw] = time_call(fn, budget=args.budget)
+            try:
+                times[fw] = time_call(fn, budget=args.budget)
+            except Exception as e:
+                print(f"  {name}/{fw}: failed ({type(e).__name__}: {e})", file=sys.stderr)
+                times[fw] = None
             gc.collect()
         rows.append((name, times))
         primal = times["numpy"]

@@ -12,7 +12,19 @@ import importlib
 
 import numpy as np
 
-FRAMEWORKS = ["numpy", "adgraph", "autograd", "jax-jit", "jax-eager", "torch"]
+FRAMEWORKS = [
+    "numpy",
+    "adgraph",
+    "adgraph-jit",
+    "adgraph-c",
+    "autograd",
+    "jax-jit",
+    "jax-eager",
+    "torch",
+]
+# adgraph compiled: "adgraph-jit" is ad.jit (Python code generation), "adgraph-c" is
+# ad.jit(..., backend="c") for the workloads of scalars and small arrays.
+COMPILED_C = {"article_scalar", "chain_2000", "rosen_hessian"}
 
 
 def _try(name):
@@ -53,7 +65,7 @@ def article_scalar(fw):
         import adgraph as ad
         import adgraph.numpy as anp
 
-        g = ad.grad(lambda a, b: a * b + b - anp.log(a), argnums=(0, 1))
+        g = _WRAP(ad.grad(lambda a, b: a * b + b - anp.log(a), argnums=(0, 1)))
         return lambda: g(x1, x2)
     if fw == "autograd":
         ag = _try("autograd")
@@ -109,7 +121,7 @@ def chain_2000(fw):
                 x = anp.sin(x) * x + 0.5
             return x
 
-        g = ad.grad(f)
+        g = _WRAP(ad.grad(f))
         return lambda: g(x0)
     if fw == "autograd":
         ag = _try("autograd")
@@ -171,7 +183,7 @@ def logreg_grad(fw, data=None):
         import adgraph as ad
         import adgraph.numpy as anp
 
-        g = ad.grad(lambda w: anp.mean(anp.log1p(anp.exp(-y * (X @ w)))))
+        g = _WRAP(ad.grad(lambda w: anp.mean(anp.log1p(anp.exp(-y * (X @ w))))))
         return lambda: g(w)
     if fw == "autograd":
         ag = _try("autograd")
@@ -234,7 +246,7 @@ def fft_grad(fw):
             v = anp.fft.ifft2(anp.fft.fft2(u) * K)
             return anp.sum(anp.real(v * anp.conj(v)))
 
-        g = ad.grad(f)
+        g = _WRAP(ad.grad(f))
         return lambda: g(u)
     if fw == "autograd":
         ag = _try("autograd")
@@ -285,7 +297,9 @@ def rosen_hessian(fw):
         import adgraph as ad
         import adgraph.numpy as anp
 
-        h = ad.hessian(lambda x: anp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
+        h = _WRAP(
+            ad.hessian(lambda x: anp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
+        )
         return lambda: h(x)
     if fw == "autograd":
         ag = _try("autograd")
@@ -364,7 +378,7 @@ def mlp_grad(fw):
             m = anp.stop_gradient(anp.max(z, axis=1, keepdims=True))
             return m + anp.log(anp.sum(anp.exp(z - m), axis=1, keepdims=True))
 
-        g = ad.grad(loss_with(anp, lse))
+        g = _WRAP(ad.grad(loss_with(anp, lse)))
         return lambda: g(params)
     if fw == "autograd":
         ag = _try("autograd")
@@ -429,7 +443,7 @@ def jacfwd_100(fw):
         import adgraph as ad
         import adgraph.numpy as anp
 
-        j = ad.jacfwd(lambda x: anp.tanh(A @ anp.sin(x) * x) + anp.exp(-(x**2)))
+        j = _WRAP(ad.jacfwd(lambda x: anp.tanh(A @ anp.sin(x) * x) + anp.exp(-(x**2))))
         return lambda: j(x)
     if fw == "autograd":
         ag = _try("autograd")
@@ -458,12 +472,45 @@ def jacfwd_100(fw):
     return None
 
 
+def _with_compiled(name, make):
+    """The workload, plus its compiled adgraph variants: the same adgraph derivative
+    function wrapped in ``ad.jit`` (Python code generation, or the C backend)."""
+
+    def build(fw, *args, **kwargs):
+        if fw not in ("adgraph-jit", "adgraph-c"):
+            return make(fw, *args, **kwargs)
+        if fw == "adgraph-c" and name not in COMPILED_C:
+            return None
+        import adgraph as ad
+
+        backend = "c" if fw == "adgraph-c" else "python"
+        global _WRAP
+        _WRAP = lambda f: ad.jit(f, backend=backend)  # noqa: E731
+        try:
+            return make("adgraph", *args, **kwargs)
+        finally:
+            _WRAP = _identity
+
+    return build
+
+
+def _identity(f):
+    return f
+
+
+# How the adgraph branch wraps its derivative function (set by the compiled variants).
+_WRAP = _identity
+
+
 WORKLOADS = {
-    "article_scalar": article_scalar,
-    "chain_2000": chain_2000,
-    "logreg_grad": logreg_grad,
-    "fft_grad": fft_grad,
-    "rosen_hessian": rosen_hessian,
-    "mlp_grad": mlp_grad,
-    "jacfwd_100": jacfwd_100,
+    name: _with_compiled(name, make)
+    for name, make in {
+        "article_scalar": article_scalar,
+        "chain_2000": chain_2000,
+        "logreg_grad": logreg_grad,
+        "fft_grad": fft_grad,
+        "rosen_hessian": rosen_hessian,
+        "mlp_grad": mlp_grad,
+        "jacfwd_100": jacfwd_100,
+    }.items()
 }

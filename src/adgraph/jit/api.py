@@ -273,7 +273,9 @@ class _CCompiled:
             return fun(*tree_unflatten(in_tree, list(ls)))
 
         flat.__name__ = getattr(fun, "__name__", "f")
-        self.cfun = compile_c(flat, *leaves)
+        # jit(backend="c") is an explicit request: allow larger programs than compile_c's
+        # defaults (which guard its batched use).
+        self.cfun = compile_c(flat, *leaves, max_node_size=4096, max_statements=2_000_000)
         self.graph = self  # for out_tree
         self.out_tree = tree_flatten(self.cfun(*leaves))[1]
 
