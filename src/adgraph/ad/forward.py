@@ -112,7 +112,13 @@ class JVPTrace(Trace):
             return ans
         shape = ans.shape
         if getattr(t, "shape", None) != shape or getattr(t, "dtype", None) != dtype:
-            t = fit_to(t, shape, dtype)
+            try:
+                t = fit_to(t, shape, dtype)
+            except ValueError as e:
+                raise ValueError(
+                    f"a forward rule produced a tangent of shape {tuple(getattr(t, 'shape', ()))}"
+                    f" for a result of shape {tuple(shape)}"
+                ) from e
         return JVPTracer(self, ans, t)
 
 

@@ -276,10 +276,26 @@ def _node_vjp(node, ct):
     return out
 
 
+def _fit_cotangent(g, shape, dtype, prim, i):
+    """``fit_to`` with an error that names the rule when a cotangent cannot be fitted."""
+    try:
+        return fit_to(g, shape, dtype)
+    except ValueError as e:
+        raise ValueError(
+            f"the reverse rule of primitive {prim.name!r} returned a cotangent of shape "
+            f"{tuple(getattr(g, 'shape', ()))} for argument {i} of shape {tuple(shape)}"
+        ) from e
+
+
 def _accumulate_general(node, gs, cts, add):
     """Add the cotangents ``gs`` of a node's arguments into their nodes' slots (parents
     with several outputs included)."""
     pidx = node.pidx
+    if len(gs) != len(node.parents):
+        raise ValueError(
+            f"the reverse rule of primitive {node.prim.name!r} returned {len(gs)} cotangents "
+            f"for {len(node.parents)} arguments"
+        )
     for i, p in enumerate(node.parents):
         if p is None:
             continue
@@ -288,11 +304,11 @@ def _accumulate_general(node, gs, cts, add):
             continue
         k = None if pidx is None else pidx[i]
         if k is None:
-            g = fit_to(g, p.shape, p.dtype)
+            g = _fit_cotangent(g, p.shape, p.dtype, node.prim, i)
             prev = cts.get(p)
             cts[p] = g if prev is None else add(prev, g)
         else:
-            g = fit_to(g, p.shape[k], p.dtype[k])
+            g = _fit_cotangent(g, p.shape[k], p.dtype[k], node.prim, i)
             slot = cts.get(p)
             if slot is None:
                 slot = cts[p] = [None] * len(p.shape)
@@ -356,7 +372,7 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
                 g = r(ct, ans, *args, **params)
                 if g is not None:
                     if getattr(g, "shape", None) != p.shape or getattr(g, "dtype", None) != p.dtype:
-                        g = fit_to(g, p.shape, p.dtype)
+                        g = _fit_cotangent(g, p.shape, p.dtype, prim, i)
                     prev = cts.get(p)
                     cts[p] = g if prev is None else add(prev, g)
                 c = pending[p] - 1

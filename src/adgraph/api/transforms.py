@@ -9,7 +9,6 @@ order. Arguments and results may be pytrees of arrays and Python numbers.
 from __future__ import annotations
 
 import functools
-import numbers
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from ..ad.forward import JVPTrace, JVPTracer, apply_tangent_rule
 from ..ad.reverse import ReverseTrace, ReverseTracer, backward, toposort_nodes
 from ..core.pytree import tree_flatten, tree_map, tree_unflatten
 from ..core.trace import Tracer, trace_scope
-from ..core.xp import module_of
+from ..core.xp import as_leaf, module_of
 from ..ops import shapes
 from ..ops.misc import stop_gradient
 
@@ -42,21 +41,7 @@ __all__ = [
 # ------------------------------------------------------------------ argument handling
 def _as_array(x, what: str):
     """Leaves entering a transformation: Python numbers become NumPy scalars/arrays."""
-    if isinstance(x, Tracer) or hasattr(x, "shape") and hasattr(x, "dtype"):
-        return x
-    if isinstance(x, bool):
-        return np.bool_(x)
-    if isinstance(x, numbers.Integral):
-        return np.int64(x)
-    if isinstance(x, numbers.Real):
-        return np.float64(x)
-    if isinstance(x, numbers.Complex):
-        return np.complex128(x)
-    if isinstance(x, (list, tuple)):
-        return np.asarray(x)
-    raise TypeError(
-        f"{what}: arguments must be arrays, numbers or pytrees of them; got {type(x).__name__}"
-    )
+    return as_leaf(x, what)
 
 
 def _check_float(x, what: str, fn_name: str):

@@ -101,3 +101,43 @@ def _combine(a, b):
         f"arrays of {a.__name__} and {b.__name__} met in one operation; move them to one "
         f"backend first (e.g. cupy.asarray(x) or cupy.asnumpy(x)). Python scalars mix freely."
     )
+
+
+_NUMERIC_KINDS = frozenset("biufc")
+
+
+def as_leaf(x, what: str):
+    """A leaf entering a transformation or a compiled function, as an array value.
+
+    Python numbers become NumPy scalars (``2.0`` -> ``float64``), nested lists become
+    arrays; arrays and traced values pass. Anything without a numeric dtype (strings,
+    objects, None) is refused with an error naming ``what`` received it.
+    """
+    from .trace import Tracer
+
+    if isinstance(x, Tracer):
+        return x
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        if getattr(x.dtype, "kind", "b") not in _NUMERIC_KINDS:
+            raise TypeError(
+                f"{what}: arguments must be numeric arrays, numbers or pytrees of them; got "
+                f"an array of dtype {x.dtype}"
+            )
+        return x
+    if isinstance(x, bool):
+        return _np.bool_(x)
+    if isinstance(x, int):
+        return _np.int64(x)
+    if isinstance(x, float):
+        return _np.float64(x)
+    if isinstance(x, complex):
+        return _np.complex128(x)
+    if isinstance(x, (list, tuple)):
+        return as_leaf(_np.asarray(x), what)
+    import numbers
+
+    if isinstance(x, numbers.Number):
+        return as_leaf(_np.asarray(x)[()], what)
+    raise TypeError(
+        f"{what}: arguments must be arrays, numbers or pytrees of them; got {type(x).__name__}"
+    )

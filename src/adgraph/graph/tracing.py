@@ -15,12 +15,10 @@ computation becomes visible (:func:`trace_hvp`).
 from __future__ import annotations
 
 import inspect
-import numbers
-
-import numpy as np
 
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Trace, Tracer, trace_scope
+from ..core.xp import as_leaf
 from .ir import Const, Graph, Node
 
 __all__ = ["trace", "trace_hvp", "GraphTrace", "GraphTracer"]
@@ -75,22 +73,7 @@ class GraphTrace(Trace):
 
 
 def _as_value(x, fn_name):
-    if isinstance(x, Tracer) or (hasattr(x, "shape") and hasattr(x, "dtype")):
-        return x
-    if isinstance(x, bool):
-        return np.bool_(x)
-    if isinstance(x, numbers.Integral):
-        return np.int64(x)
-    if isinstance(x, numbers.Real):
-        return np.float64(x)
-    if isinstance(x, numbers.Complex):
-        return np.complex128(x)
-    if isinstance(x, (list, tuple)):
-        return np.asarray(x)
-    raise TypeError(
-        f"trace({fn_name}): arguments must be arrays, numbers or pytrees of them; got "
-        f"{type(x).__name__}"
-    )
+    return as_leaf(x, f"trace({fn_name})")
 
 
 def _arg_names(f, nargs):
@@ -160,6 +143,8 @@ def trace(f, *args, names=None) -> Graph:
     >>> [n.op for n in g.toposort()]
     ['input', 'input', 'multiply', 'log', 'add', 'subtract']
     """
+    if not callable(f):
+        raise TypeError(f"trace: the function to trace must be callable, got {type(f).__name__}")
     fn_name = getattr(f, "__name__", type(f).__name__)
     arg_names = list(names) if names is not None else _arg_names(f, len(args))
     if len(arg_names) != len(args):

@@ -20,12 +20,10 @@ from __future__ import annotations
 import functools
 from collections import OrderedDict
 
-import numpy as np
-
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
-from ..core.xp import get_xp
+from ..core.xp import as_leaf, get_xp
 from .codegen import GUARD_FAILED, generate
 from .simplify import simplify
 from .tracing import ConcretizationError, trace_for_jit
@@ -74,17 +72,7 @@ def _signature(leaves):
 
 
 def _prepare(x):
-    if isinstance(x, Tracer) or hasattr(x, "shape"):
-        return x
-    if isinstance(x, bool):
-        return np.bool_(x)
-    if isinstance(x, int):
-        return np.int64(x)
-    if isinstance(x, float):
-        return np.float64(x)
-    if isinstance(x, complex):
-        return np.complex128(x)
-    return np.asarray(x)
+    return as_leaf(x, "jit")
 
 
 def _example(x):
@@ -336,7 +324,15 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), cache_size=64, backe
     with traced arguments (``grad(jit(f, backend="c"))``) use the Python backend.
     """
     if fun is None:
-        return lambda f: JitFunction(f, static_argnums, static_argnames, cache_size, backend)
+        return lambda f: jit(
+            f,
+            static_argnums=static_argnums,
+            static_argnames=static_argnames,
+            cache_size=cache_size,
+            backend=backend,
+        )
+    if not callable(fun):
+        raise TypeError(f"jit: the function to compile must be callable, got {type(fun).__name__}")
     return JitFunction(fun, static_argnums, static_argnames, cache_size, backend)
 
 

@@ -17,9 +17,9 @@ import numpy as np
 
 from ..ad import reverse as _reverse
 from ..core.pytree import tree_flatten
+from ..core.xp import as_leaf
 from ..graph.ir import Graph, Node
 from ..graph.tracing import _arg_names, _leaf_names
-from .api import _prepare
 from .codegen import UFUNCS
 from .simplify import simplify
 from .tracing import JitTracer, trace_for_jit
@@ -191,6 +191,8 @@ def make_source(fun, *args, names=None, fn_name=None, naming="article", keep_for
         Python source defining the function; ``exec`` it (or save it as a module) and call
         it with arrays of the same shapes to get the same numbers.
     """
+    if not callable(fun):
+        raise TypeError(f"make_source: the function must be callable, got {type(fun).__name__}")
     if naming not in ("article", "plain"):
         raise ValueError("make_source: naming must be 'article' or 'plain'")
     base = getattr(fun, "__wrapped__", fun)
@@ -199,7 +201,7 @@ def make_source(fun, *args, names=None, fn_name=None, naming="article", keep_for
         raise ValueError(f"make_source: {len(arg_names)} names for {len(args)} arguments")
     arg_names = [_ident(n) for n in arg_names]
     leaves, in_tree = tree_flatten(tuple(args))
-    leaves = [_prepare(x) for x in leaves]
+    leaves = [as_leaf(x, "make_source") for x in leaves]
     leaf_paths = _leaf_names(args, arg_names)
 
     obs = _Observer()
