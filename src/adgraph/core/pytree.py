@@ -67,16 +67,17 @@ def _node_of(x):
 class PyTreeDef:
     """The structure of a pytree, without its leaves."""
 
-    __slots__ = ("kind", "aux", "children", "num_leaves")
+    __slots__ = ("kind", "aux", "children", "num_leaves", "_hash")
 
     def __init__(self, kind, aux, children, num_leaves):
         self.kind = kind  # None for a leaf
         self.aux = aux
         self.children = children
         self.num_leaves = num_leaves
+        self._hash = None  # computed on first use (tree definitions key jit's caches)
 
     def __eq__(self, other) -> bool:
-        return (
+        return self is other or (
             isinstance(other, PyTreeDef)
             and self.kind == other.kind
             and self.aux == other.aux
@@ -84,7 +85,10 @@ class PyTreeDef:
         )
 
     def __hash__(self) -> int:
-        return hash((self.kind, repr(self.aux), self.children))
+        h = self._hash
+        if h is None:
+            h = self._hash = hash((self.kind, repr(self.aux), self.children))
+        return h
 
     def __repr__(self) -> str:
         if self.kind is None:

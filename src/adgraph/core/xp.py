@@ -15,6 +15,8 @@ import importlib
 
 import numpy as _np
 
+from .trace import Tracer
+
 __all__ = ["get_xp", "module_of", "register_array_type", "BackendMixError", "DEFAULT"]
 
 # The array module of Python numbers and NumPy values.
@@ -113,8 +115,6 @@ def as_leaf(x, what: str):
     arrays; arrays and traced values pass. Anything without a numeric dtype (strings,
     objects, None) is refused with an error naming ``what`` received it.
     """
-    from .trace import Tracer
-
     if isinstance(x, Tracer):
         return x
     if hasattr(x, "shape") and hasattr(x, "dtype"):

@@ -268,7 +268,7 @@ class _CCompiled:
         self.out_tree = tree_flatten(self.cfun(*leaves))[1]
 
     def fn(self, *leaves):
-        return tree_flatten(self.cfun(*leaves))[0]
+        return self.cfun.call_flat(leaves)
 
 
 def _flat_tree(n):

@@ -2000,6 +2000,23 @@ class CFunction:
     def source(self) -> str:
         return self.kernel.source
 
+    def call_flat(self, leaves):
+        """One point, the flat leaves already of the compiled shapes and dtypes (``jit``
+        checks its signature first): the flat list of results, with little Python work."""
+        zero = self.__dict__.get("_zero_strides")
+        if zero is None:
+            n_in = max(len(self.kernel.in_shapes), 1)
+            zero = self._zero_strides = (ctypes.c_long * n_in)(*([0] * n_in))
+        ptrs = []
+        keep = []
+        for x in leaves:
+            a = x if type(x) is np.ndarray and x.flags.c_contiguous else np.ascontiguousarray(x)
+            keep.append(a)
+            ptrs.append(a.__array_interface__["data"][0])
+        outs = [np.empty(s, dtype=d) for s, d in zip(self.kernel.out_shapes, self.kernel.out_dtypes)]
+        self._fn(1, zero, *ptrs, *[o.__array_interface__["data"][0] for o in outs])
+        return [o[()] if o.ndim == 0 else o for o in outs]
+
     def __call__(self, *args, threads=None, out=None):
         arrays, n, batched = self._sig.flatten(args)
         k = self.kernel
