@@ -9,10 +9,12 @@ Each is an adgraph program built from the law -- the gradient of the energy, ``v
 ``"c"``
     The program is traced for *one* voxel and compiled to C by
     :func:`adgraph.jit.cbackend.compile_c` (scalarised straight-line code, looped over the
-    voxels, split over threads). No temporary field is ever formed, so the AD tangent costs
-    about what a hand-written loop would. Fields are handed over voxel-major (one transpose
-    each way). Compiled once per law, tangent kind and parameter layout (scalar or field),
-    and cached on disk by the C backend.
+    voxels, split over threads). No temporary field is ever formed (at 64^3 the J2
+    consistent tangent takes less time than its NumPy closed form). Fields are handed over
+    voxel-major: one transpose each way, which is most of the cost for simple laws. Compiled
+    once per law, tangent kind and parameter layout (scalar or field), cached on disk by the
+    C backend, and checked once against the whole-grid program on a corner of the grid (a
+    law that assumes grid axes falls back to ``"jit"``).
 ``"jit"``
     The program for the whole grid, compiled by :func:`adgraph.jit` (dead code and constants
     removed; every operation still a NumPy call on full fields).
