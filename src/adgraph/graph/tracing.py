@@ -45,18 +45,27 @@ class GraphTracer(Tracer):
 
 
 class GraphTrace(Trace):
-    """The recording trace: every primitive applied to its tracers becomes a node."""
+    """The recording trace: every primitive applied to its tracers becomes a node.
+
+    Subclasses may set ``tracer_type`` and override :meth:`argument` (what to do with an
+    argument that is not one of this trace's tracers)."""
 
     __slots__ = ()
+    tracer_type = GraphTracer
 
     def new_input(self, value, name) -> GraphTracer:
-        return GraphTracer(self, value, Node("input", (), value=value, name=name))
+        return self.tracer_type(self, value, Node("input", (), value=value, name=name))
+
+    def argument(self, a):
+        return a
 
     def process(self, prim, args, params):
+        T = self.tracer_type
         vals = []
         ins = []
         for a in args:
-            if type(a) is GraphTracer and a._trace is self:
+            a = self.argument(a)
+            if type(a) is T and a._trace is self:
                 vals.append(a.value)
                 ins.append(a.node)
             else:
@@ -66,10 +75,9 @@ class GraphTrace(Trace):
         node = Node(prim.name, ins, params, prim=prim, value=ans)
         if prim.multiple_results:
             return tuple(
-                GraphTracer(self, a, Node("item", (node,), {"index": k}, value=a))
-                for k, a in enumerate(ans)
+                T(self, a, Node("item", (node,), {"index": k}, value=a)) for k, a in enumerate(ans)
             )
-        return GraphTracer(self, ans, node)
+        return T(self, ans, node)
 
 
 def _as_value(x, fn_name):

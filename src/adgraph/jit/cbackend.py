@@ -60,6 +60,7 @@ import numpy as np
 
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..graph.ir import Const, Node
+from .codegen import UFUNCS
 from .simplify import simplify
 from .tracing import trace_for_jit
 
@@ -820,78 +821,8 @@ def _rule(*names):
     return deco
 
 
-# primitive -> NumPy ufunc computing it (same semantics as the primitive's impl)
-_UFUNC_PRIMS = {
-    "add": "add",
-    "subtract": "subtract",
-    "multiply": "multiply",
-    "divide": "divide",
-    "negative": "negative",
-    "exp": "exp",
-    "exp2": "exp2",
-    "expm1": "expm1",
-    "log": "log",
-    "log2": "log2",
-    "log10": "log10",
-    "log1p": "log1p",
-    "sqrt": "sqrt",
-    "cbrt": "cbrt",
-    "square": "square",
-    "reciprocal": "reciprocal",
-    "sin": "sin",
-    "cos": "cos",
-    "tan": "tan",
-    "arcsin": "arcsin",
-    "arccos": "arccos",
-    "arctan": "arctan",
-    "arctan2": "arctan2",
-    "sinh": "sinh",
-    "cosh": "cosh",
-    "tanh": "tanh",
-    "arcsinh": "arcsinh",
-    "arccosh": "arccosh",
-    "arctanh": "arctanh",
-    "hypot": "hypot",
-    "logaddexp": "logaddexp",
-    "logaddexp2": "logaddexp2",
-    "maximum": "maximum",
-    "minimum": "minimum",
-    "fmax": "fmax",
-    "fmin": "fmin",
-    "abs": "absolute",
-    "sign": "sign",
-    "floor": "floor",
-    "ceil": "ceil",
-    "trunc": "trunc",
-    "rint": "rint",
-    "equal": "equal",
-    "not_equal": "not_equal",
-    "less": "less",
-    "less_equal": "less_equal",
-    "greater": "greater",
-    "greater_equal": "greater_equal",
-    "logical_and": "logical_and",
-    "logical_or": "logical_or",
-    "logical_xor": "logical_xor",
-    "logical_not": "logical_not",
-    "isfinite": "isfinite",
-    "isnan": "isnan",
-    "isinf": "isinf",
-    "signbit": "signbit",
-    "copysign": "copysign",
-    "nextafter": "nextafter",
-    "heaviside": "heaviside",
-    "power": "power",
-    "floor_divide": "floor_divide",
-    "mod": "remainder",
-    "fmod": "fmod",
-    "deg2rad": "deg2rad",
-    "rad2deg": "rad2deg",
-    "bitwise_and": "bitwise_and",
-    "bitwise_or": "bitwise_or",
-    "bitwise_xor": "bitwise_xor",
-    "invert": "invert",
-}
+# primitive -> NumPy ufunc computing it: the table the Python code generator uses too.
+_UFUNC_PRIMS = UFUNCS
 
 
 def _make_ufunc_rule(ufname):
@@ -2013,7 +1944,9 @@ class CFunction:
             a = x if type(x) is np.ndarray and x.flags.c_contiguous else np.ascontiguousarray(x)
             keep.append(a)
             ptrs.append(a.__array_interface__["data"][0])
-        outs = [np.empty(s, dtype=d) for s, d in zip(self.kernel.out_shapes, self.kernel.out_dtypes)]
+        outs = [
+            np.empty(s, dtype=d) for s, d in zip(self.kernel.out_shapes, self.kernel.out_dtypes)
+        ]
         self._fn(1, zero, *ptrs, *[o.__array_interface__["data"][0] for o in outs])
         return [o[()] if o.ndim == 0 else o for o in outs]
 

@@ -14,9 +14,9 @@ import linecache
 import sys
 
 from ..core.pytree import tree_flatten, tree_unflatten
-from ..core.trace import Trace, Tracer, trace_scope
+from ..core.trace import Tracer, trace_scope
 from ..graph.ir import Const, Graph, Node
-from ..graph.tracing import GraphTracer
+from ..graph.tracing import GraphTrace, GraphTracer
 
 __all__ = ["JitTrace", "JitTracer", "trace_for_jit", "ConcretizationError"]
 
@@ -81,50 +81,34 @@ class JitTracer(GraphTracer):
         self._refuse(".tolist()")
 
 
-class JitTrace(Trace):
-    """Records every primitive applied to its tracers as a graph node."""
+class JitTrace(GraphTrace):
+    """Records every primitive applied to its tracers as a graph node; truth values of
+    traced values become guards, and values of enclosing transformations the function
+    closes over become extra inputs."""
 
     __slots__ = ("guards", "lifted")
+    tracer_type = JitTracer
 
     def __init__(self):
         super().__init__()
         self.guards = []
-        # Values of enclosing transformations the function closes over, lifted into extra
-        # inputs: {id(tracer): (tracer, JitTracer)}.
+        # {id(tracer): (tracer, JitTracer)} for the closed-over values
         self.lifted = {}
 
-    def lift(self, a):
-        got = self.lifted.get(id(a))
-        if got is None:
-            node = Node(
-                "input", (), shape=tuple(a.shape), dtype=a.dtype, name=f"closure{len(self.lifted)}"
-            )
-            got = self.lifted[id(a)] = (a, JitTracer(self, a, node))
-        return got[1]
-
-    def new_input(self, value, name) -> JitTracer:
-        return JitTracer(self, value, Node("input", (), value=value, name=name))
-
-    def process(self, prim, args, params):
-        vals = []
-        ins = []
-        for a in args:
-            if isinstance(a, Tracer) and not (type(a) is JitTracer and a._trace is self):
-                a = self.lift(a)
-            if type(a) is JitTracer and a._trace is self:
-                vals.append(a.value)
-                ins.append(a.node)
-            else:
-                vals.append(a)
-                ins.append(Const(a))
-        ans = prim.bind(*vals, **params)
-        node = Node(prim.name, ins, params, prim=prim, value=ans)
-        if prim.multiple_results:
-            return tuple(
-                JitTracer(self, a, Node("item", (node,), {"index": k}, value=a))
-                for k, a in enumerate(ans)
-            )
-        return JitTracer(self, ans, node)
+    def argument(self, a):
+        if isinstance(a, Tracer) and not (type(a) is JitTracer and a._trace is self):
+            got = self.lifted.get(id(a))
+            if got is None:
+                node = Node(
+                    "input",
+                    (),
+                    shape=tuple(a.shape),
+                    dtype=a.dtype,
+                    name=f"closure{len(self.lifted)}",
+                )
+                got = self.lifted[id(a)] = (a, JitTracer(self, a, node))
+            return got[1]
+        return a
 
 
 def trace_for_jit(fun, leaves, in_tree, names=None):
