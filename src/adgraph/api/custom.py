@@ -161,6 +161,22 @@ custom_vjp_p = Primitive(
 )
 
 
+def _split_call(wrapper, args, kwargs, what):
+    """``(nondiff indices, {index: static value}, differentiable args, full)`` for a call
+    of a custom-rule function; ``full(dargs)`` puts the static values back in place."""
+    args = _positional(wrapper.fun, args, kwargs, what)
+    nd = _static_indices(wrapper.nondiff_argnums, len(args), what)
+    static = {i: args[i] for i in nd}
+    dyn = tuple(a for i, a in enumerate(args) if i not in static)
+    n = len(args)
+
+    def full(dargs):
+        it = iter(dargs)
+        return tuple(static[i] if i in static else next(it) for i in range(n))
+
+    return nd, static, dyn, full
+
+
 class custom_vjp:
     """A function with a user-defined reverse-mode rule, as ``jax.custom_vjp``::
 
@@ -195,15 +211,8 @@ class custom_vjp:
                 f"custom_vjp function {self.__name__!r} has no rule; call .defvjp(fwd, bwd)"
             )
         what = f"custom_vjp {self.__name__!r}"
-        args = _positional(self.fun, args, kwargs, what)
-        nd = _static_indices(self.nondiff_argnums, len(args), what)
-        static = {i: args[i] for i in nd}
-        dyn = tuple(a for i, a in enumerate(args) if i not in static)
-        dyn_pos = [i for i in range(len(args)) if i not in static]
-
-        def full(dargs):
-            it = iter(dargs)
-            return tuple(static[i] if i in static else next(it) for i in range(len(args)))
+        nd, static, dyn, full = _split_call(self, args, kwargs, what)
+        dyn_pos = [i for i in range(len(static) + len(dyn)) if i not in static]
 
         leaves, in_tree = tree_flatten(dyn)
         box = _Box()
@@ -354,14 +363,7 @@ class custom_jvp:
                 f"custom_jvp function {self.__name__!r} has no rule; decorate one with .defjvp"
             )
         what = f"custom_jvp {self.__name__!r}"
-        args = _positional(self.fun, args, kwargs, what)
-        nd = _static_indices(self.nondiff_argnums, len(args), what)
-        static = {i: args[i] for i in nd}
-        dyn = tuple(a for i, a in enumerate(args) if i not in static)
-
-        def full(dargs):
-            it = iter(dargs)
-            return tuple(static[i] if i in static else next(it) for i in range(len(args)))
+        nd, static, dyn, full = _split_call(self, args, kwargs, what)
 
         leaves, in_tree = tree_flatten(dyn)
         box = _Box()
