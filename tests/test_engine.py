@@ -362,3 +362,26 @@ def test_million_operation_chain():
         return x
 
     assert ad.grad(chain)(1.0) == pytest.approx(0.9999999**1_000_000, rel=1e-9)
+
+
+def test_cotangent_sums_accumulated_in_place_stay_correct():
+    # x feeds many consumers (its cotangent is summed many times, in place after the
+    # first sum); `add` hands the same cotangent object to both its arguments, and
+    # reshapes/reversals hand out views -- none may be written through.
+    x = np.arange(1.0, 7.0)
+
+    def f(x):
+        h = x + x  # one cotangent object for both arguments
+        terms = [h * k for k in range(1, 5)] + [x[::-1], anp.reshape(x, (2, 3)).ravel(), h]
+        total = terms[0]
+        for t in terms[1:]:
+            total = total + t
+        return anp.sum(total * x)
+
+    g = ad.grad(f)(x)
+    # f = sum(x (2x(1+2+3+4) + x[::-1] + x + 2x)) = sum(23 x^2 + x x[::-1])
+    want = 46 * x + 2 * x[::-1]
+    np.testing.assert_allclose(g, want)
+    from adgraph.test_util import check_grads
+
+    check_grads(f, (x,), order=2)

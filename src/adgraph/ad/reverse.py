@@ -32,6 +32,8 @@ from .common import fit_to
 
 __all__ = ["ReverseTrace", "ReverseTracer", "Node", "ShapeDtype", "backward", "toposort_nodes"]
 
+_ndarray = _np.ndarray
+
 _INEXACT = frozenset("fc")
 # Arrays at least this large are dropped from a node when no rule needs them.
 _DROP_BYTES = 1024
@@ -344,9 +346,14 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
     ready = [n for n in roots if pending.get(n, 0) == 0]
     results: dict = {}
     add = basic.add
+    # ids of the cotangent sums this sweep allocated itself: only those are added to in
+    # place (a rule may return an array it also gave another argument, or a view).
+    owned: set = set()
     while ready:
         node = ready.pop()
         ct = cts.pop(node, None)
+        if owned:
+            owned.discard(id(ct))
         if HOOKS is not None and ct is not None:
             HOOKS.adjoint(node, ct)
         parents = node.parents
@@ -374,7 +381,15 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
                     if getattr(g, "shape", None) != p.shape or getattr(g, "dtype", None) != p.dtype:
                         g = _fit_cotangent(g, p.shape, p.dtype, prim, i)
                     prev = cts.get(p)
-                    cts[p] = g if prev is None else add(prev, g)
+                    if prev is None:
+                        cts[p] = g
+                    elif id(prev) in owned and type(prev) is _ndarray:
+                        _np.add(prev, g, out=prev)  # our own sum so far: add in place
+                    else:
+                        total = add(prev, g)
+                        if type(total) is _ndarray and total.ndim:
+                            owned.add(id(total))
+                        cts[p] = total
                 c = pending[p] - 1
                 pending[p] = c
                 if not c:
