@@ -33,11 +33,13 @@ import adgraph as ad
 import adgraph.numpy as anp
 from adgraph.core.pytree import tree_leaves
 from adgraph.core.trace import Tracer
+from adgraph.core.xp import module_of
 
+from . import _xp
 from . import tensors as T
 from .grid import as_grid
 from .implicit import TangentSystem
-from .solvers import _plain, _plain_tree, solve
+from .solvers import _plain, _plain_array, _plain_tree, solve
 
 __all__ = [
     "effective_stiffness",
@@ -78,7 +80,8 @@ def effective_stiffness(
     result : SolveResult, optional
         Linearise at this converged state (e.g. after plastic loading) instead of solving.
     tangent, tol, cg_tol, cg_maxiter, lengths, **solve_kw
-        Passed to :func:`solve` (``cg_tol`` also governs the tangent solves).
+        Passed to :func:`solve` (``cg_tol`` also governs the tangent solves; ``xp="cupy"``
+        runs on the GPU).
 
     Returns
     -------
@@ -86,7 +89,8 @@ def effective_stiffness(
         Small strain: the ``(n_V, n_V)`` Voigt matrix (order 11, 22, 33, 23, 13, 12 or
         11, 22, 12; engineering shears), so that :math:`\delta\langle\sigma\rangle_V =
         \bar C\,\delta E_V`. Finite strain: the ``(d, d, d, d)`` tensor
-        :math:`\partial\langle P\rangle_{ij}/\partial\bar F_{kl}`.
+        :math:`\partial\langle P\rangle_{ij}/\partial\bar F_{kl}`. An array of the
+        solve's module (a CuPy array for a solve on the GPU).
 
     Differentiable (first order) with respect to material parameters: build the law from
     traced values inside ``adgraph.grad``/``jvp``/``jacfwd``/``jacrev``.
@@ -104,12 +108,11 @@ def effective_stiffness(
     finite = law.finite_strain
     eps = result.strain
     hist = result.history_start
-    params = law.params
-    eps_p = np.asarray(_plain(eps), dtype=float)
+    xp = getattr(result, "xp", None) or module_of(_plain(eps))
+    params = _xp.to_module(law.params, xp)
+    eps_p = _xp.asarray(_plain(eps), xp, dtype=float)
     hist_p = _plain_tree(hist)
-    params_p = {
-        k: (np.asarray(_plain(v)) if isinstance(v, Tracer) else v) for k, v in params.items()
-    }
+    params_p = {k: (_plain_array(v) if isinstance(v, Tracer) else v) for k, v in params.items()}
 
     lin = result._last_lin if not _traced(eps, hist, params) else None
     if lin is None or result.tangent != tangent:
@@ -121,21 +124,21 @@ def effective_stiffness(
     cols = []
     fields = []
     for b in range(nb):
-        eb = grid.uniform(units[b])
+        eb = grid.uniform(units[b], xp)
         x = system.solve(-lin.apply(eb))
         eb += x
         fields.append(eb)
         cols.append(grid.mean(lin.apply(eb)))
-    cols = np.stack(cols)  # (nb, d, d): mean stress answering unit b
+    cols = xp.stack(cols)  # (nb, d, d): mean stress answering unit b
     if finite:
-        c = np.moveaxis(cols, 0, -1).reshape(d, d, d, d)
+        c = xp.moveaxis(cols, 0, -1).reshape(d, d, d, d)
     else:
-        c = T.stress_to_voigt(np.moveaxis(cols, 0, -1))  # (nv, nb)
+        c = T.stress_to_voigt(xp.moveaxis(cols, 0, -1))  # (nv, nb)
     if not _traced(eps, hist, params):
         return c
 
     # Differentiable part: <eps_a : dK : eps_b> at fixed eps_a, eps_b (envelope theorem).
-    basis = np.stack(fields)  # (nb, d, d, *grid), plain
+    basis = xp.stack(fields)  # (nb, d, d, *grid), plain
 
     def stress_of(e):
         return law.stress(e, hist, params)
@@ -166,11 +169,14 @@ def local_stiffness(law, shape, E=None, history=None):
     stored field: Voigt ``(n_V, n_V, *shape)`` (finite strain: ``(d*d, d*d, *shape)``)."""
     grid = as_grid(shape)
     d = grid.d
+    xp = _xp.data_module(law.params, history)
     if E is None:
         E = np.eye(d) if law.finite_strain else np.zeros((d, d))
     if history is None:
         history = law.init_history(d, grid.shape)
-    lin = law.linearize(grid.uniform(E), history, None, "stored")
+    history = _xp.to_module(history, xp)
+    params = _xp.to_module(law.params, xp)
+    lin = law.linearize(grid.uniform(_xp.host(E), xp), history, params, "stored")
     return lin.stored
 
 
@@ -185,8 +191,9 @@ def reuss_bound(law, shape, E=None, history=None):
     r"""The Reuss (lower) bound :math:`\langle\mathbb{K}^{-1}\rangle^{-1}` at the uniform
     state ``E`` (Voigt matrix; the inverse of a Voigt stiffness is the Voigt compliance)."""
     k = local_stiffness(law, shape, E, history)
-    mats = np.moveaxis(k.reshape(k.shape[:2] + (-1,)), -1, 0)
-    return np.linalg.inv(np.linalg.inv(mats).mean(axis=0))
+    xp = module_of(k)
+    mats = xp.moveaxis(k.reshape(k.shape[:2] + (-1,)), -1, 0)
+    return xp.linalg.inv(xp.linalg.inv(mats).mean(axis=0))
 
 
 def laminate_stiffness(stiffnesses, fractions, axis: int = 0, d: int = 3):

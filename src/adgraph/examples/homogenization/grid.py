@@ -40,8 +40,10 @@ Without Nyquist components it is the usual operator. Frequencies are
 :math:`\xi_j = k_j / L_j` with the cell lengths :math:`L_j` (by default the grid size, cubic
 voxels); only directions matter.
 
-The transforms are ``scipy.fft`` real transforms with ``workers`` threads when SciPy is
-installed, otherwise ``numpy.fft``. Everything here works on plain arrays: the solver never
+The transforms follow the array module of the field: for NumPy arrays ``scipy.fft`` real
+transforms with ``workers`` threads when SciPy is installed, otherwise ``numpy.fft``; for
+CuPy arrays ``cupy.fft`` (cuFFT) on the device, with the frequency tables copied to the
+device once per grid. Everything here works on plain arrays: the solver never
 differentiates through an FFT (derivatives of converged states are taken by implicit
 differentiation, see :mod:`.implicit`).
 """
@@ -49,6 +51,8 @@ differentiation, see :mod:`.implicit`).
 from __future__ import annotations
 
 import numpy as np
+
+from adgraph.core.xp import module_of
 
 try:  # multithreaded transforms
     import scipy.fft as _sfft
@@ -125,13 +129,45 @@ class Grid:
         self._index = _full_index(d)
         self._gather = [i * d + j for i, j in self._pairs]
         self._scatter = self._index.ravel()
+        self._tables = {}
+
+    def tables(self, xp):
+        """The frequency and index tables as arrays of the module ``xp`` (made once per
+        module: for CuPy one host-to-device copy per grid, none inside the iterations)."""
+        t = self._tables.get(xp)
+        if t is None:
+            if xp is np:
+                t = {
+                    "m": self.m,
+                    "nyq": self._nyq,
+                    "nyq_nu": self._nyq_nu,
+                    "nyq_m": self._nyq_m,
+                    "index": self._index,
+                    "gather": self._gather,
+                    "scatter": self._scatter,
+                }
+            else:
+                dev = xp.asarray
+                t = {
+                    "m": dev(self.m),
+                    "nyq": tuple(dev(i) for i in self._nyq),
+                    "nyq_nu": dev(self._nyq_nu),
+                    "nyq_m": dev(self._nyq_m),
+                    "index": dev(self._index),
+                    "gather": dev(np.asarray(self._gather, dtype=np.intp)),
+                    "scatter": dev(self._scatter),
+                }
+            self._tables[xp] = t
+        return t
 
     # ---------------------------------------------------------------- transforms
     def fft(self, x):
-        """Real-to-complex transform over the grid axes (the last ``d``)."""
+        """Real-to-complex transform over the grid axes (the last ``d``), by the FFT of
+        ``x``'s array module (``scipy.fft`` with threads for NumPy, ``cupy.fft`` for CuPy)."""
         if _sfft is not None and type(x) is np.ndarray:
             return _sfft.rfftn(x, axes=self.axes, workers=self.workers)
-        return np.fft.rfftn(x, axes=self.axes)
+        xp = module_of(x)
+        return xp.fft.rfftn(x, axes=self.axes)
 
     def ifft(self, x):
         """Inverse of :meth:`fft` (a real field)."""
@@ -139,7 +175,8 @@ class Grid:
             return _sfft.irfftn(
                 x, s=self.shape, axes=self.axes, workers=self.workers, overwrite_x=True
             )
-        return np.fft.irfftn(x, s=self.shape, axes=self.axes)
+        xp = module_of(x)
+        return xp.fft.irfftn(x, s=self.shape, axes=self.axes)
 
     # ---------------------------------------------------------------- projections
     def project(self, a, finite_strain: bool = False):
@@ -147,23 +184,25 @@ class Grid:
         compatible, zero-mean part. Small strain: ``a`` must be symmetric, and only its
         ``n_V`` independent components are transformed."""
         d = self.d
+        t = self.tables(module_of(a))
         if finite_strain:
             ah = self.fft(a)
-            return self.ifft(self._project_finite(ah))
+            return self.ifft(self._project_finite(ah, t))
         flat = a.reshape((d * d,) + self.shape)
-        ah = self.fft(flat[self._gather])
-        out = self.ifft(self._project_small(ah))
-        return out[self._scatter].reshape((d, d) + self.shape)
+        ah = self.fft(flat[t["gather"]])
+        out = self.ifft(self._project_small(ah, t))
+        return out[t["scatter"]].reshape((d, d) + self.shape)
 
-    def _project_small(self, a):
+    def _project_small(self, a, t=None):
         """In place on the half-spectrum of the ``n_V`` independent components."""
         d = self.d
-        m = self.m
+        t = t if t is not None else self.tables(module_of(a))
+        m = t["m"]
         ix = self._index
-        nyq = self._nyq
+        nyq = t["nyq"]
         a_n = None
-        if nyq[0].size:  # the Nyquist entries, as full tensors, before ``a`` is overwritten
-            a_n = a[(slice(None),) + nyq][ix]
+        if self._nyq[0].size:  # the Nyquist entries, as full tensors, before ``a`` is overwritten
+            a_n = a[(slice(None),) + nyq][t["index"]]
         # w = A m, c = m . A m
         w = [m[0] * a[ix[0, j]] for j in range(d)]
         for j in range(d):
@@ -180,17 +219,18 @@ class Grid:
                 g -= mc * m[j]
                 a[ix[i, j]] = g
         if a_n is not None:
-            corr = _nyquist_small(a_n, self._nyq_nu, self._nyq_m)
+            corr = _nyquist_small(a_n, t["nyq_nu"], t["nyq_m"])
             for v, (i, j) in enumerate(self._pairs):
                 a[(v,) + nyq] += corr[i, j]
         return a
 
-    def _project_finite(self, a):
+    def _project_finite(self, a, t=None):
         """In place on the half-spectrum ``(d, d, *fshape)`` of a full tensor field."""
         d = self.d
-        m = self.m
-        nyq = self._nyq
-        a_n = a[(slice(None), slice(None)) + nyq].copy() if nyq[0].size else None
+        t = t if t is not None else self.tables(module_of(a))
+        m = t["m"]
+        nyq = t["nyq"]
+        a_n = a[(slice(None), slice(None)) + nyq].copy() if self._nyq[0].size else None
         for i in range(d):
             w = a[i, 0] * m[0]
             for k in range(1, d):
@@ -199,18 +239,22 @@ class Grid:
                 a[i, j] = w * m[j]
         if a_n is not None:
             # A P with P = D + m m: the D part on the Nyquist entries.
-            a[(slice(None), slice(None)) + nyq] += a_n * self._nyq_nu[None, :, :]
+            a[(slice(None), slice(None)) + nyq] += a_n * t["nyq_nu"][None, :, :]
         return a
 
     # ---------------------------------------------------------------- helpers
     def mean(self, a):
-        """Volume average over the grid axes."""
-        return np.mean(a, axis=self.axes)
+        """Volume average over the grid axes (an array of ``a``'s module)."""
+        return module_of(a).mean(a, axis=self.axes)
 
-    def uniform(self, t):
-        """A field equal to ``t`` (shape ``(d, d)``) in every voxel (a new array)."""
-        t = np.asarray(t, dtype=float)
-        return np.broadcast_to(t.reshape(t.shape + (1,) * self.d), t.shape + self.shape).copy()
+    def uniform(self, t, xp=None):
+        """A field equal to ``t`` (shape ``(d, d)``) in every voxel (a new array of the
+        module ``xp``, default ``t``'s: a NumPy ``t`` is copied to the device once)."""
+        from ._xp import asarray
+
+        xp = module_of(t) if xp is None else xp
+        t = asarray(t, xp, dtype=float)
+        return xp.broadcast_to(t.reshape(t.shape + (1,) * self.d), t.shape + self.shape).copy()
 
 
 def _nyquist_small(a, nu, m):
@@ -218,9 +262,9 @@ def _nyquist_small(a, nu, m):
     :math:`D = \operatorname{diag}(\nu)`, :math:`Q_1 = I - m\otimes m` and
     :math:`C = D A Q_1`, it is :math:`C + C^T - D A D` (``a``: ``(d, d, n)``)."""
     da = nu[:, None, :] * a
-    dam = np.sum(da * m[None, :, :], axis=1)  # (d, n)
+    dam = (da * m[None, :, :]).sum(axis=1)  # (d, n)
     c = da - dam[:, None, :] * m[None, :, :]
-    return c + np.swapaxes(c, 0, 1) - da * nu[None, :, :]
+    return c + c.swapaxes(0, 1) - da * nu[None, :, :]
 
 
 def as_grid(shape, lengths=None) -> Grid:

@@ -43,7 +43,9 @@ import adgraph.numpy as anp
 from adgraph.core.primitive import Primitive
 from adgraph.core.pytree import tree_leaves, tree_map
 from adgraph.core.trace import Tracer
+from adgraph.core.xp import module_of
 
+from . import _xp
 from .solvers import cg, solve_step
 
 __all__ = ["TangentSystem", "tangent_solve", "tangent_solve_p", "equilibrium"]
@@ -70,10 +72,11 @@ class TangentSystem:
         :math:`\\mathbb{G}\\mathbb{K} x = \\mathbb{G} b` (small strain: of the symmetric
         part of ``b``, the projection onto symmetric compatible fields being
         :math:`\\mathbb{G}\\circ\\operatorname{sym}`)."""
-        b = np.asarray(b, dtype=float)
+        xp = module_of(b)
+        b = _xp.asarray(b, xp, dtype=float)
         if not self.finite:  # strains are symmetric: G acts on the symmetric part
-            b = 0.5 * (b + np.swapaxes(b, 0, 1))
-        rhs = self.grid.project(np.array(b), self.finite)
+            b = 0.5 * (b + xp.swapaxes(b, 0, 1))
+        rhs = self.grid.project(xp.array(b), self.finite)
         x, hist, ok = cg(self.apply, rhs, self.cg_tol, self.cg_maxiter)
         self.histories.append(np.array(hist))
         if not ok:

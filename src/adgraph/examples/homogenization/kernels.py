@@ -24,6 +24,12 @@ Each is an adgraph program built from the law -- the gradient of the energy, ``v
 
 ``"auto"`` (the default) is ``"c"`` when a C compiler is found, else ``"jit"``. A program a
 backend cannot compile falls back to the next one with one warning.
+
+On fields that are not NumPy arrays (CuPy arrays on a GPU) the C backend, which compiles for
+the CPU, is never used: ``"auto"``, ``"c"`` and ``"jit"`` run ``adgraph.jit`` of the
+whole-grid program (its generated code calls the array module of the inputs, so every
+operation is a CuPy kernel on the device), ``"eager"`` runs eagerly. A law's NumPy and CuPy
+programs are compiled and cached separately.
 """
 
 from __future__ import annotations
@@ -34,8 +40,10 @@ import numpy as np
 
 import adgraph as ad
 from adgraph.core.pytree import tree_flatten, tree_unflatten
+from adgraph.core.xp import module_of
 
 from . import tensors as T
+from ._xp import constant
 
 __all__ = ["BACKENDS", "LawKernels", "resolve_backend", "stored_parts", "basis"]
 
@@ -53,11 +61,12 @@ def resolve_backend(backend: str) -> str:
     return "c" if find_c_compiler() is not None else "jit"
 
 
-def basis(d: int, finite_strain: bool, grid: tuple):
-    """The unit tangents, ``(n_b, d, d, *grid)`` (a broadcast view)."""
-    units = T.unit_deformations(d) if finite_strain else T.unit_strains(d)
+def basis(d: int, finite_strain: bool, grid: tuple, xp=np):
+    """The unit tangents, ``(n_b, d, d, *grid)`` (a broadcast view; arrays of ``xp``)."""
+    make = T.unit_deformations if finite_strain else T.unit_strains
+    units = make(d) if xp is np else constant(xp, (make.__name__, d), lambda: make(d))
     nb = units.shape[0]
-    return np.broadcast_to(units.reshape((nb, d, d) + (1,) * len(grid)), (nb, d, d) + grid)
+    return xp.broadcast_to(units.reshape((nb, d, d) + (1,) * len(grid)), (nb, d, d) + grid)
 
 
 def stored_parts(stress_of, eps, d: int, finite_strain: bool):
@@ -66,9 +75,10 @@ def stored_parts(stress_of, eps, d: int, finite_strain: bool):
     Voigt stress answering unit Voigt strain ``b``); finite strain: ``(d*d, d*d)`` blocks.
     Written in adgraph operations, for any backend."""
     import adgraph.numpy as anp
+    from adgraph.backends import array_module
 
     grid = tuple(eps.shape[2:])
-    b = basis(d, finite_strain, grid)
+    b = basis(d, finite_strain, grid, array_module(eps))
     sig_b, dsig = ad.vmap(lambda t: ad.jvp(stress_of, (eps,), (t,)))(b)
     nb = b.shape[0]
     if finite_strain:
@@ -129,55 +139,97 @@ class LawKernels:
         self.law = law
         self.requested = backend
         self.backend = resolve_backend(backend)
+        # on device arrays (CuPy): adgraph.jit unless eager was asked for (C is CPU-only)
+        self.device_backend = "eager" if backend == "eager" else "jit"
         self._cache = {}
+
+    def backend_for(self, eps) -> str:
+        """The backend that runs on fields like ``eps`` (``"c"`` only for NumPy arrays)."""
+        return self.backend if module_of(eps) is np else self.device_backend
 
     # ---------------------------------------------------------------- public
     def stress(self, eps, history, params):
         """The stress field (plain)."""
-        return np.asarray(self._run("stress", eps, None, history, params))
+        return _plain_out(self._run("stress", eps, None, history, params))
 
     def stored(self, eps, history, params):
         """``(sigma, stored)`` (plain; stored contiguous)."""
         sigma, stored = self._run("stored", eps, None, history, params)
-        return np.asarray(sigma), np.ascontiguousarray(stored)
+        xp = module_of(stored)
+        return _plain_out(sigma), xp.ascontiguousarray(stored)
 
     def action(self, eps, history, params):
         """``(sigma, apply)`` with ``apply(de)`` the tangent action (plain)."""
-        if self.backend == "eager":
+        if self.backend_for(eps) == "eager":
             law = self.law
             sigma, f_jvp = ad.linearize(lambda x: law.stress(x, history, params), eps)
-            return np.asarray(sigma), lambda de: np.asarray(f_jvp(de))
+            return _plain_out(sigma), lambda de: _plain_out(f_jvp(de))
         sigma = self.stress(eps, history, params)
-        return sigma, lambda de: np.asarray(self._run("action", eps, de, history, params))
+        return sigma, lambda de: _plain_out(self._run("action", eps, de, history, params))
 
     # ---------------------------------------------------------------- dispatch
     def _run(self, kind, eps, t, history, params):
+        if module_of(eps) is not np:
+            return self._run_device(kind, eps, t, history, params)
         if self.backend == "c":
             try:
                 return self._run_c(kind, eps, t, history, params)
             except _CompileFailure as err:
                 self._fall_back("jit", err.__cause__ or err)
         if self.backend == "jit":
-            fn = self._cache.get(("jit", kind))
-            if fn is None:
-                fn = self._cache[("jit", kind)] = ad.jit(self._program(kind))
-            try:
-                return fn(eps, t, history, params)
-            except Exception as err:  # noqa: BLE001 - the eager run below decides
-                out = self._program(kind)(eps, t, history, params)  # the law's own error
-                self._fall_back("eager", err)
+            out = self._run_jit(kind, eps, t, history, params)
+            if out is not None:
                 return out
+            out = self._program(kind)(eps, t, history, params)  # the law's own error
+            self._fall_back("eager", self._jit_error)
+            return out
         return self._program(kind)(eps, t, history, params)
 
+    def _run_device(self, kind, eps, t, history, params):
+        """Fields of another array module (CuPy): ``adgraph.jit`` of the whole-grid program
+        (it calls the inputs' module), else eagerly; never the C backend."""
+        if self.requested == "c" and not self._cache.get("warned_c"):
+            self._cache["warned_c"] = True
+            warnings.warn(
+                f"law {self.law.name!r}: the C backend compiles for the CPU; on "
+                f"{module_of(eps).__name__} arrays it runs through adgraph.jit instead",
+                RuntimeWarning,
+                stacklevel=5,
+            )
+        if self.device_backend == "jit":
+            out = self._run_jit(kind, eps, t, history, params)
+            if out is not None:
+                return out
+            out = self._program(kind)(eps, t, history, params)  # the law's own error
+            self._warn_fall_back("jit", "eager", self._jit_error)
+            self.device_backend = "eager"
+            return out
+        return self._program(kind)(eps, t, history, params)
+
+    def _run_jit(self, kind, eps, t, history, params):
+        """The jit-compiled program's result, or None when it cannot be compiled (the
+        error kept in ``_jit_error``)."""
+        fn = self._cache.get(("jit", kind))
+        if fn is None:
+            fn = self._cache[("jit", kind)] = ad.jit(self._program(kind))
+        try:
+            return fn(eps, t, history, params)
+        except Exception as err:  # noqa: BLE001 - the eager run decides
+            self._jit_error = err
+            return None
+
     def _fall_back(self, to, err):
+        self._warn_fall_back(self.backend, to, err)
+        self.backend = to
+
+    def _warn_fall_back(self, frm, to, err):
         warnings.warn(
-            f"law {self.law.name!r}: the {self.backend!r} backend could not compile it "
+            f"law {self.law.name!r}: the {frm!r} backend could not compile it "
             f"({type(err).__name__}: {err}); using {to!r} (slower). Choose the backend with "
             "the law's backend= argument.",
             RuntimeWarning,
-            stacklevel=5,
+            stacklevel=6,
         )
-        self.backend = to
 
     def _program(self, kind):
         """The whole-grid adgraph program ``f(eps, t, history, params)``."""
@@ -279,6 +331,11 @@ class LawKernels:
                     "than the whole-grid program: the law seems to assume grid axes (count "
                     "them as eps.ndim - 2)"
                 )
+
+
+def _plain_out(x):
+    """A program's result as a plain array (NumPy values as ``np.asarray`` gives them)."""
+    return np.asarray(x) if module_of(x) is np else x
 
 
 def _tree_corner(tree, grid, corner):

@@ -40,6 +40,7 @@ import numpy as np
 
 import adgraph as ad
 import adgraph.numpy as anp
+from adgraph.core.xp import module_of
 
 from . import tensors as T
 
@@ -83,7 +84,9 @@ class Linearization:
 
 def stored_apply(stored, d: int, finite_strain: bool):
     """The action :math:`\\delta\\varepsilon \\mapsto \\mathbb{K}:\\delta\\varepsilon` of a
-    stored tangent (a batched matrix-vector product per voxel)."""
+    stored tangent (a batched matrix-vector product per voxel, by the array module of
+    ``stored``)."""
+    xp = module_of(stored)
     nb = stored.shape[0]
     grid = stored.shape[2:]
     n = int(np.prod(grid))
@@ -92,18 +95,24 @@ def stored_apply(stored, d: int, finite_strain: bool):
 
         def apply(de):
             v = de.reshape(nb, n)
-            return np.einsum("abn,bn->an", k, v).reshape((d, d) + grid)
+            return xp.einsum("abn,bn->an", k, v).reshape((d, d) + grid)
 
         return apply
     pairs = T.voigt_pairs(d)
     gather = [i * d + j for i, j in pairs]
     factor = np.array([1.0 if i == j else 2.0 for i, j in pairs])
-    k = (stored * factor.reshape((1, nb) + (1,) * len(grid))).reshape(nb, nb, n)
     scatter = T._full_index(d).ravel()
+    if xp is not np:  # index tables and factors on the device, copied once per module
+        from ._xp import constant
+
+        gather = constant(xp, ("voigt_gather", d), lambda: np.asarray(gather, dtype=np.intp))
+        factor = constant(xp, ("voigt_factor", d), lambda: factor)
+        scatter = constant(xp, ("voigt_scatter", d), lambda: scatter)
+    k = (stored * factor.reshape((1, nb) + (1,) * len(grid))).reshape(nb, nb, n)
 
     def apply(de):
         v = de.reshape(d * d, n)[gather]
-        out = np.einsum("abn,bn->an", k, v)
+        out = xp.einsum("abn,bn->an", k, v)
         return out[scatter].reshape((d, d) + grid)
 
     return apply
@@ -452,7 +461,7 @@ def _j2_init(d, shape):
 def _j2_return_map(eps, history, K, mu, sigma_y0, H):
     d = eps.shape[0]
     grid_nd = len(eps.shape) - 2
-    i3 = T.identity(3, grid_nd)
+    i3 = T.identity(3, grid_nd, like=eps)
     ep = history["plastic_strain"]
     alpha = history["alpha"]
     ee = T.embed3(eps) - ep  # elastic strain (3-D)
@@ -494,7 +503,7 @@ def j2_plasticity(K, mu, sigma_y0, H) -> ReturnMapLaw:
 
 def _stvk_psi(F, K, mu):
     d = F.shape[0]
-    i = T.identity(d, len(F.shape) - 2)
+    i = T.identity(d, len(F.shape) - 2, like=F)
     E = 0.5 * (T.dot(T.transpose(F), F) - i)
     trE = T.trace(E)
     lam = K - 2.0 * mu / 3.0

@@ -55,11 +55,14 @@ def random_inclusions(shape, count: int = 8, radius: float = 0.12, seed: int = 0
 
 def phase_field(mask, inside, outside):
     """``inside`` where ``mask`` is True, ``outside`` elsewhere (adgraph's ``where``, so
-    traced phase values give a traced field)."""
+    traced phase values give a traced field; an array of ``mask``'s module, so a CuPy mask
+    gives a CuPy field)."""
+    from adgraph.core.xp import module_of
+
     return (
         anp.where(mask, inside, outside)
         if _traced(inside, outside)
-        else np.where(
+        else module_of(mask).where(
             mask,
             float(inside) if np.ndim(inside) == 0 else inside,
             float(outside) if np.ndim(outside) == 0 else outside,
@@ -75,4 +78,6 @@ def _traced(*xs) -> bool:
 
 def volume_fraction(mask) -> float:
     """The fraction of True voxels."""
-    return float(np.mean(mask))
+    from adgraph.core.xp import module_of
+
+    return float(module_of(mask).mean(mask))

@@ -29,6 +29,13 @@ variables are updated once per increment, at convergence.
 The fields are plain arrays inside the iterations; :func:`solve` becomes differentiable with
 respect to material parameters, the macroscopic strain and the history through the implicit
 function theorem at each converged state (:mod:`.implicit`).
+
+**Array module.** A solve runs on the arrays of its data: NumPy, or CuPy when the material
+parameters (or the history, or ``initial``'s fields) are CuPy arrays, or when ``xp="cupy"``
+is asked for (NumPy parameters and history are then copied to the device once). Every
+field, FFT, projection, CG vector and reduction is then computed on the device; the only
+values brought to the host inside the iterations are the scalars of the convergence tests
+(CG's dot products, the residual norms).
 """
 
 from __future__ import annotations
@@ -41,7 +48,9 @@ import numpy as np
 
 from adgraph.core.pytree import tree_leaves, tree_map
 from adgraph.core.trace import Tracer
+from adgraph.core.xp import module_of
 
+from . import _xp
 from . import tensors as T
 from .grid import Grid, as_grid
 from .laws import TANGENT_MODES, Law
@@ -131,7 +140,10 @@ class StepInfo:
 def _dot(a, b) -> float:
     # einsum, not BLAS: a multithreaded BLAS dot stalls badly next to the FFT's threads on a
     # busy machine (measured: 3 ms instead of 0.05 ms per call at 32^3).
-    return float(np.einsum("i,i->", a.ravel(), b.ravel()))
+    if type(a) is np.ndarray:
+        return float(np.einsum("i,i->", a.ravel(), b.ravel()))
+    # other array modules (CuPy: cuBLAS on the device; only the scalar comes back)
+    return float(module_of(a).vdot(a.ravel(), b.ravel()))
 
 
 def cg(apply, b, tol=1e-10, maxiter=2000):
@@ -145,7 +157,7 @@ def cg(apply, b, tol=1e-10, maxiter=2000):
     iteration stops -- returning it -- when the residual has not improved by 10 % for many
     iterations or has grown a thousandfold.
     """
-    x = np.zeros_like(b)
+    x = module_of(b).zeros_like(b)
     r = b.copy()
     rr = _dot(r, r)
     bn = math.sqrt(rr)
@@ -261,14 +273,15 @@ def reference_medium(law, eps, history, params) -> float:
     rotations of finite strain, are left out)."""
     lin = law.linearize(eps, history, params, "stored")
     k = lin.stored
+    xp = module_of(k)
     d = eps.shape[0]
     nb = k.shape[0]
-    mats = np.moveaxis(k.reshape(nb, nb, -1), 2, 0)
+    mats = xp.moveaxis(k.reshape(nb, nb, -1), 2, 0)
     if not law.finite_strain:
-        s = T.mandel_scaling(d)
+        s = _xp.asarray(T.mandel_scaling(d), xp)
         mats = s[None, :, None] * mats * s[None, None, :]
-    mats = 0.5 * (mats + np.swapaxes(mats, 1, 2))
-    ev = np.linalg.eigvalsh(mats)
+    mats = 0.5 * (mats + xp.swapaxes(mats, 1, 2))
+    ev = xp.linalg.eigvalsh(mats)
     hi = float(ev.max())
     pos = ev[ev > 1e-8 * hi]
     lo = float(pos.min()) if pos.size else hi
@@ -364,12 +377,13 @@ class SolveResult:
         r"""The von Mises equivalent stress field :math:`\sqrt{3/2\, s:s}` of the final
         stress (small strain: in-plane components only for 2-D)."""
         s = _plain(self.stress)
+        xp = module_of(s)
         if self.finite_strain:
-            s = 0.5 * (s + np.swapaxes(s, 0, 1))
+            s = 0.5 * (s + xp.swapaxes(s, 0, 1))
         d = s.shape[0]
-        tr = np.einsum("ii...->...", s)
-        dev = s - (tr / 3.0) * np.eye(d).reshape((d, d) + (1,) * d)
-        return np.sqrt(1.5 * np.sum(dev * dev, axis=(0, 1)))
+        tr = xp.einsum("ii...->...", s)
+        dev = s - (tr / 3.0) * xp.eye(d).reshape((d, d) + (1,) * d)
+        return xp.sqrt(1.5 * xp.sum(dev * dev, axis=(0, 1)))
 
     def __repr__(self) -> str:
         return (
@@ -387,7 +401,13 @@ def _plain(x):
 
 
 def _plain_tree(t):
-    return tree_map(lambda v: np.asarray(_plain(v)) if isinstance(v, Tracer) else v, t)
+    return tree_map(lambda v: _plain_array(v) if isinstance(v, Tracer) else v, t)
+
+
+def _plain_array(v):
+    """The plain array under a traced value (NumPy values as ``np.asarray`` gives them)."""
+    v = _plain(v)
+    return np.asarray(v) if module_of(v) is np else v
 
 
 def _is_traced(tree) -> bool:
@@ -452,6 +472,7 @@ def solve(
     lengths=None,
     reference=None,
     verbose: bool = False,
+    xp=None,
 ) -> SolveResult:
     r"""Solve the periodic cell problem for the macroscopic strain ``E`` (or deformation
     gradient ``F`` with ``finite_strain=True``).
@@ -481,6 +502,14 @@ def solve(
     lengths : cell lengths (default: cubic voxels).
     reference : float, optional
         Reference stiffness :math:`c_0` of the fixed-point scheme (default: estimated).
+    xp : array module or name, optional
+        Where the fields live: ``"numpy"`` or ``"cupy"`` (or the module). Default: the
+        module of the law's parameters, the history and ``initial`` (CuPy when any of them
+        is a CuPy array, else NumPy). With ``xp="cupy"``, NumPy parameters and history are
+        copied to the GPU once. On CuPy the law runs through ``adgraph.jit`` (or eagerly,
+        ``law.backend="eager"``), never the CPU-only C backend; ``E`` may stay a NumPy
+        array (it is small), and the fields, ``mean_strain`` and ``mean_stress`` of the
+        result are CuPy arrays (the load paths stay NumPy).
 
     Returns
     -------
@@ -508,23 +537,27 @@ def solve(
     opts = SolverOptions(method, tangent, tol, cg_tol, maxiter, cg_maxiter, reference, verbose)
     finite = law.finite_strain
     eye = np.eye(d)
+    xp = _solve_module(law, history, initial, xp)
+    params = _xp.to_module(law.params, xp)
 
     if initial is not None:
-        start_macro = np.asarray(_plain(initial.mean_strain))
-        eps = np.asarray(_plain(initial.strain), dtype=float)
-        hist = initial.history
+        start_macro = _xp.host(initial.mean_strain)
+        eps = _xp.asarray(_plain(initial.strain), xp, dtype=float)
+        hist = _xp.to_module(initial.history, xp)
     else:
         start_macro = eye if finite else np.zeros((d, d))
-        eps = grid.uniform(start_macro)
+        eps = grid.uniform(start_macro, xp)
         hist = history if history is not None else law.init_history(d, grid.shape)
+        hist = _xp.to_module(hist, xp)
     if not (hasattr(E, "shape") or isinstance(E, (list, tuple))):
         raise TypeError(f"solve: E must be a (d, d) array, got {type(E).__name__}")
     if not hasattr(E, "shape"):
         E = np.asarray(E, dtype=float)
+    elif not isinstance(E, Tracer) and module_of(E) is not np:
+        E = _xp.host(E)  # the macroscopic strain is small: it lives on the host
     if not finite:  # a strain is symmetric; derivatives w.r.t. E then come out symmetric too
         E = _sym(E)
     path = _macro_path(E, steps, d, finite, start_macro)
-    params = law.params
 
     from .implicit import equilibrium
 
@@ -536,8 +569,8 @@ def solve(
     t0 = time.perf_counter()
     for Ek in path:
         traced = _is_traced(params) or _is_traced(hist) or isinstance(Ek, Tracer)
-        Ek_plain = np.asarray(_plain(Ek), dtype=float)
-        guess = np.asarray(_plain(eps), dtype=float) + grid.uniform(Ek_plain - prev_macro)
+        Ek_plain = np.asarray(_xp.host(Ek), dtype=float)
+        guess = _xp.asarray(_plain(eps), xp, dtype=float) + grid.uniform(Ek_plain - prev_macro, xp)
         if traced:
             eps, info = equilibrium(law, grid, Ek, hist, params, guess, opts)
             sigma, new_hist = law.update(eps, hist, params)
@@ -546,7 +579,7 @@ def solve(
             eps, info = solve_step(law, grid, guess, hist, params, opts)
             if law.has_history or info.sigma is None:
                 sigma, new_hist = law.update(eps, hist, params)
-                sigma = np.asarray(sigma)
+                sigma = _xp.asarray(sigma, xp)
             else:
                 sigma, new_hist = info.sigma, hist
         step_infos.append(info)
@@ -559,7 +592,7 @@ def solve(
             )
         hist_start, hist = hist, new_hist
         prev_macro = Ek_plain
-        stress_path.append(grid.mean(np.asarray(_plain(sigma))))
+        stress_path.append(_xp.host(grid.mean(_plain_array(sigma))))
         strain_path.append(Ek_plain)
     seconds = time.perf_counter() - t0
 
@@ -593,8 +626,37 @@ def solve(
         options=opts,
         seconds=seconds,
         reference=last.reference,
+        xp=xp,
         _last_lin=last.lin,
     )
+
+
+def _solve_module(law, history, initial, xp):
+    """The array module of a solve: ``xp`` when given (NumPy data is copied to it), else
+    the module of the law's parameters, the history and ``initial``'s fields."""
+    from adgraph.core.xp import BackendMixError
+
+    given = _xp.resolve(xp)
+    data = (law.params, history)
+    if initial is not None:
+        data += (initial.strain, initial.history)
+    if given is None:
+        try:
+            return _xp.data_module(*data)
+        except BackendMixError as err:
+            raise BackendMixError(
+                f"solve: {err}. The law's parameters, the history and the initial fields "
+                "must be arrays of one module; pass xp='cupy' to copy the NumPy ones to the "
+                "GPU once"
+            ) from None
+    for mod in _xp.modules(*data):
+        if mod is not np and mod is not given:
+            raise ValueError(
+                f"solve: xp={given.__name__!r} was asked for, but the law's parameters, the "
+                f"history or the initial fields are {mod.__name__} arrays; move them first "
+                "(e.g. adgraph.backends.asnumpy(...)) or leave xp out"
+            )
+    return given
 
 
 def _sym(E):

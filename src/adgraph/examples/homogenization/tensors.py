@@ -11,7 +11,9 @@ none, so that :math:`\sigma_V = C_V \varepsilon_V` and the energy is
 :math:`C_V[-1, -1] = \mu`. Two-dimensional problems are plane strain.
 
 The functions of the second half (``trace``, ``ddot``, ``det``, ``inv``, ...) are written with
-:mod:`adgraph.numpy`, so laws built from them can be differentiated to any order.
+:mod:`adgraph.numpy`, so laws built from them can be differentiated to any order. Every
+function follows the array module of its argument (NumPy or CuPy); constants a law needs
+(``identity(d, nd, like=eps)``) are made in the module of the field they meet.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 import adgraph.numpy as anp
+from adgraph.core.trace import Tracer
+from adgraph.core.xp import module_of
 
 __all__ = [
     "voigt_pairs",
@@ -49,6 +53,24 @@ _PAIRS = {
     2: ((0, 0), (1, 1), (0, 1)),
     3: ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)),
 }
+
+
+def _module(x):
+    """The array module of ``x`` (a traced value counts by its underlying array)."""
+    while isinstance(x, Tracer):
+        x = x.primal_value()
+    return module_of(x)
+
+
+def _arr(x):
+    """``x`` as an array of its own module (``np.asarray`` for NumPy and lists)."""
+    xp = _module(x)
+    return np.asarray(x) if xp is np else x
+
+
+def _on(a, xp):
+    """A NumPy table (indices, factors) as an array of ``xp``."""
+    return a if xp is np else xp.asarray(a)
 
 
 def _check_dim(d: int) -> int:
@@ -82,32 +104,34 @@ def _shear_factor(d: int) -> np.ndarray:
 def strain_to_voigt(eps) -> np.ndarray:
     """Voigt vector ``(n_v, *grid)`` of a symmetric strain field ``(d, d, *grid)``
     (engineering shears, the symmetric part's off-diagonal doubled)."""
-    eps = np.asarray(eps)
+    eps = _arr(eps)
     d = eps.shape[0]
     rows = [eps[i, j] if i == j else eps[i, j] + eps[j, i] for i, j in voigt_pairs(d)]
-    return np.stack(rows)
+    return _module(eps).stack(rows)
 
 
 def stress_to_voigt(sig) -> np.ndarray:
     """Voigt vector ``(n_v, *grid)`` of a stress field (the symmetric part's components)."""
-    sig = np.asarray(sig)
+    sig = _arr(sig)
     d = sig.shape[0]
     rows = [sig[i, j] if i == j else 0.5 * (sig[i, j] + sig[j, i]) for i, j in voigt_pairs(d)]
-    return np.stack(rows)
+    return _module(sig).stack(rows)
 
 
 def voigt_to_strain(v) -> np.ndarray:
     """The symmetric tensor field ``(d, d, *grid)`` of a Voigt strain (engineering shears)."""
-    v = np.asarray(v)
+    v = _arr(v)
+    xp = _module(v)
     d = 3 if v.shape[0] == 6 else 2
-    return (v / _shear_factor(d).reshape((-1,) + (1,) * (v.ndim - 1)))[_full_index(d)]
+    f = _on(_shear_factor(d), xp)
+    return (v / f.reshape((-1,) + (1,) * (v.ndim - 1)))[_on(_full_index(d), xp)]
 
 
 def voigt_to_stress(v) -> np.ndarray:
     """The symmetric tensor field ``(d, d, *grid)`` of a Voigt stress."""
-    v = np.asarray(v)
+    v = _arr(v)
     d = 3 if v.shape[0] == 6 else 2
-    return v[_full_index(d)]
+    return v[_on(_full_index(d), _module(v))]
 
 
 def tensor4_to_voigt(c4) -> np.ndarray:
@@ -115,7 +139,8 @@ def tensor4_to_voigt(c4) -> np.ndarray:
     the Voigt stress answering the unit Voigt strain ``b``,
     :math:`C_V[a, b] = \tfrac12 (C_{ijkl} + C_{ijlk})` (with :math:`(i,j)=a`, :math:`(k,l)=b`,
     the stress index pair symmetrised too)."""
-    c4 = np.asarray(c4)
+    c4 = _arr(c4)
+    xp = _module(c4)
     d = c4.shape[0]
     pairs = voigt_pairs(d)
     rows = []
@@ -124,16 +149,16 @@ def tensor4_to_voigt(c4) -> np.ndarray:
         for k, l in pairs:
             s = c4[i, j, k, l] + c4[i, j, l, k] + c4[j, i, k, l] + c4[j, i, l, k]
             row.append(0.25 * s)
-        rows.append(np.stack(row))
-    return np.stack(rows)
+        rows.append(xp.stack(row))
+    return xp.stack(rows)
 
 
 def voigt_to_tensor4(cv) -> np.ndarray:
     """The minor-symmetric fourth-order tensor field ``(d, d, d, d, *grid)`` of a Voigt
     matrix (inverse of :func:`tensor4_to_voigt` on minor-symmetric tensors)."""
-    cv = np.asarray(cv)
+    cv = _arr(cv)
     d = 3 if cv.shape[0] == 6 else 2
-    idx = _full_index(d)
+    idx = _on(_full_index(d), _module(cv))
     return cv[idx[:, :, None, None], idx[None, None, :, :]]
 
 
@@ -175,9 +200,12 @@ def mandel_scaling(d: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ algebra on fields (adgraph)
-def identity(d: int, grid_ndim: int) -> np.ndarray:
-    """The identity tensor shaped to broadcast against ``(d, d, *grid)`` fields."""
-    return np.eye(d).reshape((d, d) + (1,) * grid_ndim)
+def identity(d: int, grid_ndim: int, like=None):
+    """The identity tensor shaped to broadcast against ``(d, d, *grid)`` fields, an array
+    of the module of ``like`` (e.g. the strain it meets: a CuPy field gets a CuPy
+    identity; default NumPy)."""
+    xp = np if like is None else _module(like)
+    return xp.eye(d).reshape((d, d) + (1,) * grid_ndim)
 
 
 def trace(a):
@@ -266,10 +294,11 @@ def embed3(a, fill: float = 0.0):
     if a.shape[0] == 3:
         return a
     grid = tuple(a.shape[2:])
-    z = anp.zeros((2, 1) + grid, dtype=a.dtype)
+    xp = _module(a)  # constants in the module of ``a`` (CuPy fields: on the device)
+    z = xp.zeros((2, 1) + grid, dtype=a.dtype)
     top = anp.concatenate([a, z], axis=1)
     bottom = anp.concatenate(
-        [anp.zeros((1, 2) + grid, dtype=a.dtype), anp.full((1, 1) + grid, fill, dtype=a.dtype)],
+        [xp.zeros((1, 2) + grid, dtype=a.dtype), xp.full((1, 1) + grid, fill, dtype=a.dtype)],
         axis=1,
     )
     return anp.concatenate([top, bottom], axis=0)
