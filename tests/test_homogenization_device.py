@@ -17,6 +17,7 @@ CuPy itself is exercised on a GPU by ``scripts/gpu_homogenization.sh``.
 
 from __future__ import annotations
 
+import contextlib
 import types
 import warnings
 
@@ -292,3 +293,97 @@ def test_c_backend_runs_as_jit_on_the_device():
         res = hom.solve(law, E2, shape)
     assert_dev(res.stress)
     assert any("compiles for the CPU" in str(x.message) for x in w)
+
+
+# ------------------------------------------------------------------ CuPy (GPU only)
+def _cupy_with_device():
+    try:
+        import cupy
+    except Exception:
+        return None
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+    except Exception:
+        return None
+    return cupy
+
+
+cp = _cupy_with_device()
+needs_gpu = pytest.mark.skipif(cp is None, reason="CuPy with a CUDA device is not available")
+
+
+@needs_gpu
+def test_cupy_solves_match_numpy():
+    for shape, E in (((8, 7), E2), ((6, 5, 4), E3)):
+        K, mu, m = _elastic(shape)
+        for tangent in ("stored", "action"):
+            want = hom.solve(hom.linear_elastic(K, mu), E, shape, tangent=tangent)
+            res = hom.solve(hom.linear_elastic(cp.asarray(K), cp.asarray(mu)), E, shape,
+                            tangent=tangent)  # fmt: skip
+            assert isinstance(res.stress, cp.ndarray) and res.xp is cp
+            close(cp.asnumpy(res.stress), want.stress)
+            assert res.newton_iterations == want.newton_iterations
+        sy = np.where(m, 1e3, 0.004)
+        Ep = 2.0 * E
+        want = hom.solve(hom.j2_plasticity(K, mu, sy, 0.2), Ep, shape, steps=2)
+        res = hom.solve(hom.j2_plasticity(K, mu, sy, 0.2), Ep, shape, steps=2, xp="cupy")
+        assert isinstance(res.history["alpha"], cp.ndarray)
+        close(cp.asnumpy(res.stress), want.stress, 1e-8)
+        assert res.newton_iterations == want.newton_iterations
+        C = hom.effective_stiffness(hom.linear_elastic(cp.asarray(K), cp.asarray(mu)), shape)
+        assert isinstance(C, cp.ndarray)
+        close(cp.asnumpy(C), hom.effective_stiffness(hom.linear_elastic(K, mu), shape))
+
+
+@needs_gpu
+def test_cupy_finite_strain_fixed_point_and_derivative():
+    shape = (7, 6)
+    K, mu, m = _elastic(shape)
+    F = np.array([[1.1, 0.05], [0.0, 0.98]])
+    nh = hom.solve(hom.neo_hookean(K, mu), F, shape, finite_strain=True, xp="cupy")
+    close(
+        cp.asnumpy(nh.stress),
+        hom.solve(hom.neo_hookean(K, mu), F, shape, finite_strain=True).stress,
+    )
+    fp = hom.solve(hom.linear_elastic(K, mu), E2, shape, method="fixed_point", xp="cupy")
+    want = hom.solve(hom.linear_elastic(K, mu), E2, shape, method="fixed_point")
+    close(cp.asnumpy(fp.stress), want.stress, 1e-7)
+
+    def c11(mu_fibre, mask):
+        law = hom.linear_elastic(
+            hom.phase_field(mask, 10.0, 1.0), hom.phase_field(mask, mu_fibre, 0.5)
+        )
+        return hom.effective_stiffness(law, shape, tol=1e-12, cg_tol=1e-13)[0, 0]
+
+    g = ad.grad(c11)(5.0, cp.asarray(m))
+    assert isinstance(g, cp.ndarray)
+    close(cp.asnumpy(g), ad.grad(c11)(5.0, m), 1e-8)
+
+
+@needs_gpu
+@pytest.mark.filterwarnings("ignore:cupyx.allow_synchronize:UserWarning")
+@pytest.mark.parametrize("tangent", ["stored", "action"])
+def test_cupy_newton_and_cg_work_without_host_synchronisation(tangent):
+    # A device-to-host copy synchronises; with synchronisation forbidden, the tangent and
+    # one application of the CG operator (projection, FFTs, tangent) must run as they are.
+    import cupyx
+
+    allow = getattr(cupyx, "allow_synchronize", None)
+    if allow is None:
+        pytest.skip("this CuPy has no cupyx.allow_synchronize")
+    shape = (8, 6, 5)
+    K, mu, m = _elastic(shape)
+    law = hom.j2_plasticity(*(cp.asarray(a) for a in (K, mu, np.where(m, 1e3, 0.004))), 0.2)
+    grid = hom.Grid(shape)
+    eps = grid.uniform(np.diag([0.01, -0.005, -0.005]), cp)
+    hist = law.init_history(3, shape)
+    hist = {k: cp.asarray(v) for k, v in hist.items()}
+    v = cp.asarray(np.random.default_rng(0).standard_normal(eps.shape))
+    v = 0.5 * (v + v.swapaxes(0, 1))
+    for k in range(2):  # the first round compiles kernels and makes FFT plans
+        cp.cuda.Device().synchronize()
+        with allow(False) if k else contextlib.nullcontext():
+            lin = law.linearize(eps, hist, None, tangent)
+            out = grid.project(lin.apply(v))
+    assert isinstance(out, cp.ndarray)

@@ -28,6 +28,10 @@ respect to material parameters through the converged solve (implicit differentia
     law = hom.energy_law(psi, **params)                  # any energy psi(eps, **params)
     law = hom.return_map_law(fn, init_history, **params) # any return map
 
+On a GPU the same code runs on CuPy arrays: give the parameters as CuPy fields, or
+``solve(..., xp="cupy")``; the fields, FFTs (cuFFT), projections and CG iterations then stay
+on the device, and the law runs through ``adgraph.jit``.
+
 Modules: :mod:`.laws` (laws and their AD linearisation), :mod:`.grid` (FFT and the
 projection operators), :mod:`.solvers` (Newton-CG, Moulinec-Suquet), :mod:`.implicit`
 (derivatives of converged states), :mod:`.effective` (effective tangents, bounds, exact

@@ -82,6 +82,15 @@ class Linearization:
         self.stored = stored
 
 
+def _matvec(xp, k, v):
+    """``out[a, n] = sum_b k[a, b, n] v[b, n]``: one small matrix-vector product per voxel."""
+    if xp is np:
+        return np.einsum("abn,bn->an", k, v)
+    # other modules (CuPy): one elementwise product and one reduction over the short axis,
+    # coalesced along the voxels, rather than a batched GEMM of n tiny matrices
+    return (k * v[None]).sum(axis=1)
+
+
 def stored_apply(stored, d: int, finite_strain: bool):
     """The action :math:`\\delta\\varepsilon \\mapsto \\mathbb{K}:\\delta\\varepsilon` of a
     stored tangent (a batched matrix-vector product per voxel, by the array module of
@@ -95,7 +104,7 @@ def stored_apply(stored, d: int, finite_strain: bool):
 
         def apply(de):
             v = de.reshape(nb, n)
-            return xp.einsum("abn,bn->an", k, v).reshape((d, d) + grid)
+            return _matvec(xp, k, v).reshape((d, d) + grid)
 
         return apply
     pairs = T.voigt_pairs(d)
@@ -112,7 +121,7 @@ def stored_apply(stored, d: int, finite_strain: bool):
 
     def apply(de):
         v = de.reshape(d * d, n)[gather]
-        out = xp.einsum("abn,bn->an", k, v)
+        out = _matvec(xp, k, v)
         return out[scatter].reshape((d, d) + grid)
 
     return apply
