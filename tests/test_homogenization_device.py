@@ -322,18 +322,18 @@ def test_cupy_solves_match_numpy():
             res = hom.solve(hom.linear_elastic(cp.asarray(K), cp.asarray(mu)), E, shape,
                             tangent=tangent)  # fmt: skip
             assert isinstance(res.stress, cp.ndarray) and res.xp is cp
-            close(cp.asnumpy(res.stress), want.stress)
+            close(cp.asnumpy(res.stress), want.stress, 1e-8)  # cuFFT, cuBLAS: other round-off
             assert res.newton_iterations == want.newton_iterations
         sy = np.where(m, 1e3, 0.004)
         Ep = 2.0 * E
         want = hom.solve(hom.j2_plasticity(K, mu, sy, 0.2), Ep, shape, steps=2)
         res = hom.solve(hom.j2_plasticity(K, mu, sy, 0.2), Ep, shape, steps=2, xp="cupy")
         assert isinstance(res.history["alpha"], cp.ndarray)
-        close(cp.asnumpy(res.stress), want.stress, 1e-8)
-        assert res.newton_iterations == want.newton_iterations
+        close(cp.asnumpy(res.stress), want.stress, 1e-7)
+        assert abs(res.newton_iterations - want.newton_iterations) <= 1
         C = hom.effective_stiffness(hom.linear_elastic(cp.asarray(K), cp.asarray(mu)), shape)
         assert isinstance(C, cp.ndarray)
-        close(cp.asnumpy(C), hom.effective_stiffness(hom.linear_elastic(K, mu), shape))
+        close(cp.asnumpy(C), hom.effective_stiffness(hom.linear_elastic(K, mu), shape), 1e-8)
 
 
 @needs_gpu
@@ -345,6 +345,7 @@ def test_cupy_finite_strain_fixed_point_and_derivative():
     close(
         cp.asnumpy(nh.stress),
         hom.solve(hom.neo_hookean(K, mu), F, shape, finite_strain=True).stress,
+        1e-8,
     )
     fp = hom.solve(hom.linear_elastic(K, mu), E2, shape, method="fixed_point", xp="cupy")
     want = hom.solve(hom.linear_elastic(K, mu), E2, shape, method="fixed_point")
