@@ -383,7 +383,7 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
                     prev = cts.get(p)
                     if prev is None:
                         cts[p] = g
-                    elif id(prev) in owned and type(prev) is _ndarray:
+                    elif id(prev) in owned and type(prev) is _ndarray and type(g) in _PLAIN:
                         _np.add(prev, g, out=prev)  # our own sum so far: add in place
                     else:
                         total = add(prev, g)

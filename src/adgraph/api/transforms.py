@@ -114,7 +114,14 @@ def _check_tangent(p, t, fn_name, what="tangent"):
     if td is None or td.kind not in "biufc":
         raise TypeError(f"{fn_name}: {what} must be a numeric array, got dtype {td}")
     if pd is None or pd.kind not in "fc":
-        return t  # integer primals carry no tangent
+        # Integer primals carry no tangent: only a zero one is meaningful.
+        inner = t.primal_value() if isinstance(t, Tracer) else t
+        if module_of(inner).any(inner != 0):
+            raise TypeError(
+                f"{fn_name}: a nonzero {what} was given for a primal of integer dtype {pd}, "
+                "which cannot move; pass the primal as a float (e.g. 2.0, or x.astype(float))"
+            )
+        return t
     if td.kind == "c" and pd.kind != "c":
         raise TypeError(
             f"{fn_name}: complex {what} ({td}) given for a real primal ({pd}); a real input "

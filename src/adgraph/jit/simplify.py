@@ -33,9 +33,18 @@ def _const_key(c: Const):
     return ("id", id(v))
 
 
+def _hashable(v):
+    """``v`` with slices (unhashable before Python 3.12) and lists made hashable."""
+    if isinstance(v, slice):
+        return ("slice", v.start, v.stop, v.step)
+    if isinstance(v, (tuple, list)):
+        return (type(v).__name__,) + tuple(_hashable(x) for x in v)
+    return v
+
+
 def _params_key(params):
     try:
-        key = tuple(sorted(params.items()))
+        key = tuple(sorted((k, _hashable(v)) for k, v in params.items()))
         hash(key)
         return key
     except TypeError:

@@ -33,6 +33,8 @@ __all__ = [
 
 
 def _xp(like):
+    if isinstance(like, Tracer):
+        like = like.primal_value()
     return module_of(like) if like is not None else _dt
 
 

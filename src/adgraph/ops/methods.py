@@ -158,31 +158,43 @@ def install() -> None:
 _UFUNC_ALIASES = {"absolute": "abs", "true_divide": "divide", "conjugate": "conj"}
 
 
+_NO_COUNTERPART = (
+    "; inside a differentiated function use adgraph.numpy (import adgraph.numpy as anp) "
+    "or adgraph.scipy.special, or give the operation your own derivative with "
+    "adgraph.custom_vjp / adgraph.custom_jvp"
+)
+
+
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    """``np.sin(tracer)`` or ``ndarray * tracer``: run adgraph's operation of that name."""
+    """``np.sin(tracer)``, ``ndarray * tracer`` or ``scipy.special.expit(tracer)``: run
+    adgraph's operation of that name."""
     name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
     f = getattr(_ns(), name, None)
+    if f is None:
+        special = importlib.import_module("adgraph.scipy.special")
+        f = getattr(special, name, None)
     if method != "__call__" or f is None or kwargs:
+        what = ufunc.__name__ + ("" if method == "__call__" else "." + method)
+        detail = " with keyword arguments" if kwargs and f is not None else ""
         raise TypeError(
-            f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} was called on "
-            "a traced value; inside a differentiated function use adgraph.numpy "
-            "(import adgraph.numpy as anp) instead of numpy"
+            f"the ufunc {what} (NumPy's or SciPy's) was called on a traced value{detail} and "
+            f"has no adgraph counterpart{_NO_COUNTERPART}"
         )
     return f(*inputs)
 
 
 def _array_function(self, func, types, args, kwargs):
     """``np.sum(tracer)`` and other NumPy functions: adgraph's function of that name."""
-    f = getattr(_ns(), func.__name__, None)
-    mod = getattr(func, "__module__", "") or ""
-    sub = mod.split(".")[1] if mod.startswith("numpy.") and mod.count(".") >= 1 else ""
-    if sub in ("linalg", "fft"):
-        f = getattr(getattr(_ns(), sub), func.__name__, None)
+    mod = getattr(func, "__module__", "") or "numpy"
+    parts = mod.split(".")
+    sub = parts[1] if len(parts) > 1 and parts[0] == "numpy" else ""
+    ns = getattr(_ns(), sub, None) if sub in ("linalg", "fft") else _ns()
+    f = getattr(ns, func.__name__, None)
     if f is None:
+        public = f"numpy.{sub}." if sub in ("linalg", "fft") else "numpy."
         raise TypeError(
-            f"numpy.{func.__name__} was called on a traced value and has no adgraph "
-            "counterpart; inside a differentiated function use adgraph.numpy "
-            "(import adgraph.numpy as anp) instead of numpy"
+            f"{public}{func.__name__} was called on a traced value and has no adgraph "
+            f"counterpart{_NO_COUNTERPART}"
         )
     return f(*args, **kwargs)
 

@@ -59,14 +59,23 @@ def _keep_shape(xs, axes):
     return tuple(s)
 
 
-def sum(a, axis=None, dtype=None, out=None, keepdims=False):
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     r"""Sum of elements over ``axis``: :math:`y = \sum_{i \in \text{axis}} x_i`.
 
     Linear; the cotangent is broadcast back over the summed axes,
-    :math:`\bar x_i = \bar y`.
+    :math:`\bar x_i = \bar y`. ``where`` (a boolean mask) leaves elements out (their
+    derivative is 0); ``initial`` is added to the sum.
     """
     if out is not None:
         raise OpError("sum: out= is not supported (adgraph arrays are immutable)")
+    if where is not None:
+        from .elementwise import where as _where
+
+        a = _where(where, a, 0)
+    if initial is not None:
+        from .elementwise import add
+
+        return add(sum(a, axis, dtype, None, keepdims), initial)
     axes = _axes(a, axis, "sum")
     if dtype is not None:
         from .misc import astype
@@ -558,18 +567,37 @@ def _extremum(prim, a, axis, keepdims, op):
     return prim.bind(a, axis=axes, keepdims=bool(keepdims))
 
 
-def max(a, axis=None, out=None, keepdims=False):
+def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):
     r"""Maximum over ``axis``. The derivative goes to the maximal elements; ties share it
-    evenly, so the derivative of ``max`` of a constant array is :math:`1/n` per element."""
+    evenly, so the derivative of ``max`` of a constant array is :math:`1/n` per element.
+    ``initial`` is a lower bound (``maximum(max(a), initial)``); ``where`` leaves elements
+    out (NumPy requires ``initial`` with it)."""
     _no_out(out, "max")
-    return _extremum(reduce_max_p, a, axis, keepdims, "max")
+    return _bounded(reduce_max_p, a, axis, keepdims, initial, where, "max")
 
 
-def min(a, axis=None, out=None, keepdims=False):
+def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):
     r"""Minimum over ``axis``. The derivative goes to the minimal elements; ties share it
-    evenly."""
+    evenly. ``initial`` is an upper bound; ``where`` leaves elements out (with
+    ``initial``)."""
     _no_out(out, "min")
-    return _extremum(reduce_min_p, a, axis, keepdims, "min")
+    return _bounded(reduce_min_p, a, axis, keepdims, initial, where, "min")
+
+
+def _bounded(prim, a, axis, keepdims, initial, where, op):
+    from .elementwise import maximum, minimum
+    from .elementwise import where as _where
+
+    if where is not None:
+        if initial is None:
+            raise OpError(
+                f"{op}: where= needs initial= (the value of a reduction over no elements)"
+            )
+        a = _where(where, a, initial)
+    out = _extremum(prim, a, axis, keepdims, op)
+    if initial is not None:
+        out = (maximum if op == "max" else minimum)(out, initial)
+    return out
 
 
 amax = max
