@@ -228,3 +228,49 @@ def test_c_backend_through_jit():
     assert ad.grad(ad.jit(article, backend="c"))(2.0, 4.0) == pytest.approx(3.5)
     with pytest.raises(ValueError, match="backend"):
         ad.jit(article, backend="fortran")
+
+
+@pytest.mark.parametrize(
+    "fun,args",
+    [
+        (ad.grad(lambda x: x * x), (2.0,)),
+        (
+            ad.grad(lambda x: anp.sum(x.at[np.array([0, 0, 2])].add(x[1:4] ** 2) ** 2)),
+            (np.arange(5.0),),
+        ),
+        (
+            ad.grad(lambda x: anp.sum(anp.abs(anp.fft.rfft(x, n=8, norm="ortho")) ** 2)),
+            (np.arange(1.0, 7.0),),
+        ),
+        (
+            ad.grad(
+                lambda A: (
+                    anp.linalg.det(A) + anp.sum(anp.linalg.inv(A)) + anp.einsum("ij,jk->", A, A)
+                )
+            ),
+            (np.eye(3) + 0.1,),
+        ),
+        (ad.hessian(rosen), (X5,)),
+    ],
+    ids=["lambda", "index-arrays", "rfft", "linalg-einsum", "hessian"],
+)
+def test_make_source_is_standalone_numpy(fun, args, tmp_path):
+    import subprocess
+    import sys
+
+    src = ad.make_source(fun, *args, fn_name="derivative")
+    assert "adgraph" not in src.split('"""', 2)[2]
+    # run it in a fresh interpreter that cannot import adgraph
+    np.save(tmp_path / "args.npy", np.array(args, dtype=object), allow_pickle=True)
+    (tmp_path / "gen.py").write_text(src)
+    out = tmp_path / "out.npy"
+    script = (
+        "import sys, numpy as np; sys.modules['adgraph'] = None; "
+        f"sys.path.insert(0, {str(tmp_path)!r}); import gen; "
+        f"args = np.load({str(tmp_path / 'args.npy')!r}, allow_pickle=True); "
+        f"np.save({str(out)!r}, np.asarray(gen.derivative(*args), dtype=complex))"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
+    np.testing.assert_allclose(
+        np.load(out), np.asarray(fun(*args), dtype=complex), rtol=1e-12, atol=1e-12
+    )
