@@ -23,6 +23,27 @@ import sys
 import time
 import tracemalloc
 
+
+def _threads_from_argv(argv):
+    """``--threads N`` must act before NumPy, PyTorch and JAX start their thread pools."""
+    for k, a in enumerate(argv):
+        if a == "--threads" and k + 1 < len(argv):
+            return argv[k + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return None
+
+
+_THREADS = _threads_from_argv(sys.argv[1:])
+if _THREADS is not None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = _THREADS
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+        if _THREADS == "1"
+        else os.environ.get("XLA_FLAGS", "")
+    )
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
@@ -82,13 +103,26 @@ def main(argv=None):
     ap.add_argument("--budget", type=float, default=0.5, help="seconds of timing per entry")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument(
+        "--threads",
+        help="threads for BLAS, PyTorch and JAX (set before they load; 1 gives steady "
+        "figures on a small or busy machine)",
+    )
     args = ap.parse_args(argv)
     names = args.workload or list(WORKLOADS)
     fws = args.framework or FRAMEWORKS
     if "numpy" not in fws:
         fws = ["numpy"] + fws
 
+    if args.threads is not None:
+        try:
+            import torch
+
+            torch.set_num_threads(int(args.threads))
+        except Exception:
+            pass
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
+    print(f"threads: {args.threads or 'library defaults'}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
     print("time = min over repeated runs; ratio = time / NumPy primal (same run)\n")
 
