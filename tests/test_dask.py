@@ -176,3 +176,141 @@ def test_example_runs_on_the_cluster(client, tmp_path, capsys):
 
 def test_dashboard_link_is_loopback(client):
     assert dashboard_link(client).startswith("http://127.0.0.1:")
+
+
+# ------------------------------------------------------------------ indexing on Dask
+IX = np.random.default_rng(5).standard_normal((6, 5, 4))
+A = np.array
+
+INDICES = [
+    0,
+    (slice(None), 0),
+    (slice(1, 5, 2),),
+    (None, -1),
+    (Ellipsis, 1),
+    (slice(None, None, -2), None, 2),
+    A([0, 2, 0]),
+    (slice(None), A([1, 3])),
+    (0, slice(None), A([1, 2])),  # separated advanced entries: NumPy puts them first
+    (A([[0, 1], [5, 5]]), A([1, 2])),
+    (A([0, 1]), None, A([3, 2])),
+    (A([0, 1])[:, None], slice(1, 4), A([2, 3, 0])),
+    (slice(2, 5), A([4, 0]), A([1, 1])),
+    (None, A([1, 1, 1]), Ellipsis, None),
+    (slice(None), A([True, False, True, False, True])),
+]
+
+
+def _ix_id(i):
+    return " ".join(str(i).split())[:40]
+
+
+@pytest.mark.parametrize("idx", INDICES, ids=_ix_id)
+def test_indexing_and_updates_are_lazy_and_equal_numpy(idx):
+    # getitem's transpose and every .at[] update scatter lazily on Dask: repeated indices
+    # accumulate (add, multiply, min, max) or the last write wins (set), as in NumPy.
+    X = da.from_array(IX, chunks=(4, 2, 4))
+    ref = IX[idx]
+    v = np.random.default_rng(6).standard_normal(ref.shape) + 2.0
+    w = np.random.default_rng(7).standard_normal(ref.shape)
+
+    def f(x):
+        return (
+            anp.sum(x[idx] * w)
+            + anp.sum(x.at[idx].add(x[idx] ** 2) ** 2)
+            + anp.sum(x.at[idx].set(anp.sin(x[idx])) ** 2)
+            + anp.sum(x.at[idx].multiply(x[idx]) ** 2)
+            + anp.sum(x.at[idx].max(0.3) ** 2 + x.at[idx].min(-0.2) ** 2)
+        )
+
+    with dask.config.set(scheduler=_no_compute):
+        y = anp.getitem(X, idx)
+        ups = {m: getattr(anp.at(X)[idx], m)(v) for m in ("set", "add", "multiply", "min", "max")}
+        g = ad.grad(f)(X)
+    assert y.shape == ref.shape and isinstance(g, da.Array)
+    y, ups, g = dask.compute(y, ups, g, scheduler="sync")
+    np.testing.assert_array_equal(y, ref)
+    for m, got in ups.items():
+        np.testing.assert_allclose(got, getattr(anp.at(IX)[idx], m)(v), rtol=1e-14)
+    np.testing.assert_allclose(g, ad.grad(f)(IX), rtol=1e-12)
+
+
+def test_gradients_through_indexing_on_row_chunks():
+    # The cases of the report: rows, columns, take, .at[].add, softmax and cumsum picks.
+    import adgraph.scipy.special as sp
+
+    Xn = np.random.default_rng(8).standard_normal((100, 5))
+    X = da.from_array(Xn, chunks=(25, 5))
+    fs = [
+        lambda X: anp.sum(X[0] ** 2),
+        lambda X: anp.sum(X[:, 0] ** 2),
+        lambda X: anp.sum(anp.take(X, np.array([0, 2, 2]), axis=1) ** 2),
+        lambda X: anp.sum(anp.take(X, [3, 60, 3], axis=0) ** 2),
+        lambda X: anp.sum(X.at[np.array([0, 5, 0])].add(1.0) ** 2),
+        lambda X: anp.sum(sp.softmax(X, axis=1)[:, 0]),
+        lambda X: anp.sum(anp.cumsum(X, axis=0)[-1] ** 2),
+    ]
+    with dask.config.set(scheduler=_no_compute):
+        gs = [ad.grad(f)(X) for f in fs]
+    for g in gs:
+        assert isinstance(g, da.Array) and g.chunks == X.chunks
+    for f, g in zip(fs, dask.compute(*gs, scheduler="sync"), strict=True):
+        np.testing.assert_allclose(g, ad.grad(f)(Xn), rtol=1e-12, atol=1e-15)
+
+
+def test_dask_index_arrays():
+    # Index arrays that are themselves Dask arrays: gathers and .set work on any chunks;
+    # accumulating scatters need the indexed axis in one chunk, and say so otherwise.
+    Xn = np.random.default_rng(9).standard_normal((6, 5))
+    X = da.from_array(Xn, chunks=(3, 5))
+    i = np.array([1, 3, 1, 4])
+    I = da.from_array(i, chunks=2)
+    v = np.arange(4.0)[:, None] * np.ones(5)
+    np.testing.assert_array_equal(anp.getitem(X, I).compute(), Xn[i])
+    np.testing.assert_array_equal(anp.at(X)[I].set(v).compute(), anp.at(Xn)[i].set(v))
+    with pytest.raises(ValueError, match=r"in one chunk.*rechunk"):
+        anp.at(X)[I].add(v)
+    X1 = X.rechunk({0: -1})
+    for m in ("add", "multiply", "max"):
+        got = getattr(anp.at(X1)[I], m)(v)
+        np.testing.assert_allclose(got.compute(), getattr(anp.at(Xn)[i], m)(v), rtol=1e-14)
+
+    def f(x):
+        return anp.sum(x[:, I] ** 2) + anp.sum(anp.at(x)[I].add(x[I] ** 3))
+
+    np.testing.assert_allclose(ad.grad(f)(X1).compute(), ad.grad(f)(Xn), rtol=1e-12)
+
+
+def test_sort_and_take_along_axis_on_dask():
+    # Sorting runs NumPy on each block along a single-chunk axis; the derivative gathers
+    # and scatters block by block (take_along_axis), lazily.
+    rng = np.random.default_rng(10)
+    Xn = rng.standard_normal((40, 6))
+    Xn[3, :3] = 1.0  # ties keep their order
+    X = da.from_array(Xn, chunks=(10, 6))
+    W = rng.standard_normal((40, 6))
+    i = np.array([[0, -1, 2, 2]])
+
+    def f(x):
+        s = anp.sort(x, axis=1)
+        return (
+            anp.sum(s * W)
+            + anp.sum(s[:, ::2] ** 3)
+            + anp.sum(anp.take_along_axis(x, i, axis=1) ** 2)
+        )
+
+    with dask.config.set(scheduler=_no_compute):
+        s = anp.sort(X, axis=-1)
+        p = anp.argsort(X, axis=1)
+        g = ad.grad(f)(X)
+        hv = ad.hvp(f, (X,), (W,))
+        vg = ad.vmap(ad.grad(lambda r: anp.sum(anp.sort(r)[:3] ** 2)))(X)
+    np.testing.assert_array_equal(s.compute(), np.sort(Xn, axis=-1))
+    np.testing.assert_array_equal(p.compute(), np.argsort(Xn, axis=1))
+    np.testing.assert_allclose(g.compute(), ad.grad(f)(Xn), rtol=1e-12)
+    np.testing.assert_allclose(dask.compute(hv)[0], ad.hvp(f, (Xn,), (W,)), rtol=1e-12)
+    want = ad.vmap(ad.grad(lambda r: anp.sum(anp.sort(r)[:3] ** 2)))(Xn)
+    np.testing.assert_allclose(vg.compute(), want, rtol=1e-12)
+    np.testing.assert_array_equal(anp.sort(X[:10], axis=None).compute(), np.sort(Xn[:10], None))
+    with pytest.raises(ValueError, match=r"sort: needs the axis it sorts \(axis 0\) in one chunk"):
+        ad.grad(lambda x: anp.sum(anp.sort(x, axis=0)))(X)

@@ -481,3 +481,49 @@ def test_scatter_by_rounds_matches_numpy(name):
     assert np.allclose(got, ref)
     got = prim.impl(_OtherXP(), x, *arrays, 0.5, skel=skel)  # a broadcast value
     assert np.allclose(got, prim.impl(np, x, *arrays, 0.5, skel=skel))
+
+
+def test_along_axis_primitives():
+    # The gather/scatter pair that Dask arrays are sorted and taken along with: values
+    # against NumPy, derivatives to second order, and vmap against a loop.
+    from adgraph.ops import indexing as ix
+
+    a = rand((3, 5), seed=22)
+    idx = np.array([[0, 4, 4], [1, 1, -1], [2, 3, 0]])
+    u = rand((3, 3), seed=23)
+    assert np.array_equal(ix.take_along_p.bind(a, idx, axis=1), np.take_along_axis(a, idx, 1))
+    want = a.copy()
+    np.add.at(want, (np.arange(3)[:, None], idx), u)
+    assert np.allclose(ix.put_along_add_p.bind(a, idx, u, axis=1), want)
+    check(lambda a: ix.take_along_p.bind(a, idx, axis=1) ** 2, a)
+    check(lambda a, u: ix.put_along_add_p.bind(a, idx, u, axis=1) ** 2, a, u)
+    ab = rand((4, 3, 5), seed=24)
+    got = ad.vmap(lambda a: ix.put_along_add_p.bind(a, idx, u, axis=1))(ab)
+    ref = np.stack([ix.put_along_add_p.bind(x, idx, u, axis=1) for x in ab])
+    assert np.allclose(got, ref)
+    i2 = np.stack([idx.T % 3, idx.T[::-1] % 3])  # a batch of index arrays
+    got = ad.vmap(lambda i: ix.take_along_p.bind(a[:, :3], i, axis=0))(i2)
+    assert np.array_equal(got, np.stack([np.take_along_axis(a[:, :3], i, 0) for i in i2]))
+
+
+@pytest.mark.parametrize("kind", ["set", "add", "multiply", "minimum", "maximum"])
+def test_scatter_rounds_reproduce_ufunc_at(kind):
+    # Repeated positions split into rounds of distinct positions, applied in order, give
+    # NumPy's ufunc.at (and the last write for set).
+    from adgraph.ops.indexing import _rounds
+
+    lin = np.array([3, 1, 3, 3, 0, 1, 5])
+    v = rand(lin.shape, seed=25)
+    want = rand((6,), seed=26)
+    got = want.copy()
+    if kind == "set":
+        want[lin] = v
+    else:
+        getattr(np, kind).at(want, lin, v)
+    for sel in _rounds(lin, kind):
+        s = slice(None) if sel is None else sel
+        assert len(set(lin[s])) == len(lin[s])
+        got[lin[s]] = v[s] if kind == "set" else getattr(np, kind)(got[lin[s]], v[s])
+    assert np.array_equal(got, want)
+    assert _rounds(np.array([2, 0, 1]), kind) == [None]
+    assert _rounds(np.array([], dtype=int), kind) == []

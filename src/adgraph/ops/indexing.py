@@ -29,6 +29,8 @@ reproduces that rule, and the batching rules transpose the result accordingly.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as _np  # shape arithmetic only (broadcast_shapes); never computes on arrays
 
 from ..ad.batching import batch_loop
@@ -82,11 +84,12 @@ def split_index(idx, like=None):
     Lists become arrays; concrete boolean masks become the integer arrays of their nonzero
     positions (one per mask dimension, as NumPy reads them); 0-d integer arrays become
     Python integers. With ``like`` (the array indexed), NumPy index arrays are moved to its
-    array module (a CuPy array indexed by a NumPy mask or list).
+    array module (a CuPy array indexed by a NumPy mask or list); for a Dask array they stay
+    NumPy arrays, which Dask indexes with best.
     """
     if not isinstance(idx, tuple):
         idx = (idx,)
-    xp = _np if like is None else _xp_of(like)
+    xp = _np if like is None else _index_module(like)
     skel = []
     arrays = []
     for pos, i in enumerate(idx):
@@ -282,8 +285,254 @@ def _inverse_perm(perm):
     return tuple(inv)
 
 
+# ------------------------------------------------------------------ Dask
+# Dask indexes with at most one integer array, in its own (orthogonal) layout, and assigns
+# ``x[idx] = v`` for basic indices and one 1-d integer array. Every index is brought to
+# that form: the axes read by advanced indices are moved to the front and merged into one,
+# whose positions are the raveled multi-indices; the result is then laid out as NumPy does.
+def _is_dask(xp):
+    return getattr(xp, "__name__", "") == "dask.array"
+
+
+def _index_module(like):
+    """Where index arrays for ``like`` live: NumPy for Dask arrays (Dask indexes with
+    concrete NumPy arrays best), the array's own module otherwise."""
+    xp = _xp_of(like)
+    return _np if _is_dask(xp) else xp
+
+
+class _DaskIndex:
+    """``x[idx]`` and the scatters at ``idx`` for a Dask array ``x``, lazily.
+
+    Basic indices (integers, slices, None, Ellipsis) use Dask's own getitem and setitem.
+    With advanced indices, ``x`` is transposed so that the axes they read come first, those
+    axes are merged into one, and a single 1-d array of raveled positions indexes it; the
+    result is reshaped and transposed into NumPy's layout. Scatters assign into a copy:
+    with concrete (NumPy) indices repeated positions are applied in rounds -- the k-th
+    occurrence of every position in round k, in order -- so they accumulate exactly as
+    NumPy's ``ufunc.at`` does; with Dask index arrays the merged axis must be one chunk
+    and each block is updated by NumPy.
+    """
+
+    def __init__(self, skel, arrays, xshape, op):
+        nd = len(xshape)
+        if any(isinstance(s, bool) for s in skel):
+            raise OpIndexError(
+                f"{op}: a scalar boolean index (x[True]) is not supported on Dask arrays; "
+                "use x[None] or anp.where"
+            )
+        if sum(1 for s in skel if s is Ellipsis) > 1:
+            raise OpIndexError(f"{op}: an index can only have a single ellipsis ('...')")
+        self.op = op
+        self.xshape = tuple(xshape)
+        layout = _index_layout(skel, [shape(a) for a in arrays], self.xshape)
+        before, bcast, after, adjacent = layout
+        self.out_shape = _result_shape(layout)
+        self.adv = any(isinstance(s, _Slot) for s in skel)
+        n_ell = nd - sum(1 for s in skel if s is not None and s is not Ellipsis)
+        adv_axes, adv_idx, other_axes, basic = [], [], [], []
+        d = 0
+        for s in skel:
+            if s is None:
+                continue
+            if s is Ellipsis:
+                for _ in range(n_ell):
+                    other_axes.append(d)
+                    basic.append(slice(None))
+                    d += 1
+            elif isinstance(s, _Slot) or (self.adv and _is_int(s)):
+                adv_axes.append(d)
+                adv_idx.append(arrays[s.k] if isinstance(s, _Slot) else s)
+                d += 1
+            else:
+                other_axes.append(d)
+                basic.append(s)
+                d += 1
+        for dd in range(d, nd):
+            other_axes.append(dd)
+            basic.append(slice(None))
+        self.basic = tuple(basic)
+        if not self.adv:
+            return
+        self.perm = tuple(adv_axes) + tuple(other_axes)
+        self.adv_idx = adv_idx
+        self.adv_sizes = tuple(self.xshape[a] for a in adv_axes)
+        self.adv_axes = adv_axes
+        n_adv = 1
+        for n in self.adv_sizes:
+            n_adv *= n
+        self.t_shape = tuple(self.xshape[a] for a in self.perm)
+        self.m_shape = (n_adv,) + tuple(self.xshape[a] for a in other_axes)
+        self.bcast = bcast
+        nb = 1
+        for n in bcast:
+            nb *= n
+        # Canonical result: (B, *dims of the basic entries); NumPy's: reshape to
+        # bcast + before + after (None gives the unit dimensions), then, when the advanced
+        # entries are adjacent, move bcast behind `before`.
+        self.mid_shape = bcast + before + after
+        self.out_perm = None
+        r, k = len(bcast), len(before)
+        if adjacent and k:
+            self.out_perm = (
+                tuple(range(r, r + k)) + tuple(range(r)) + tuple(range(r + k, len(self.mid_shape)))
+            )
+        basic_dims = tuple(len(range(*s.indices(self.m_shape[1 + i]))) for i, s in enumerate(basic))
+        self.canon_shape = (nb,) + basic_dims
+
+    # --- positions along the merged axis
+    def _positions(self):
+        """(1-d positions along the merged axis, whether they are concrete NumPy values)."""
+        concrete = not any(_is_dask(module_of(a)) for a in self.adv_idx)
+        if concrete:
+            parts = _np.broadcast_arrays(*[_np.asarray(a) for a in self.adv_idx])
+            lin = _np.zeros(self.bcast, dtype=_np.int64)
+            for p, n, ax in zip(parts, self.adv_sizes, self.adv_axes, strict=True):
+                if p.size and (p.min() < -n or p.max() >= n):
+                    bad = p.min() if p.min() < -n else p.max()
+                    raise OpIndexError(
+                        f"{self.op}: index {int(bad)} is out of bounds for axis {ax} with size {n}"
+                    )
+                lin = lin * n + _np.where(p < 0, p + n, p)
+            return lin.reshape(-1), True
+        import dask.array as da
+
+        parts = da.broadcast_arrays(*[da.asarray(a) for a in self.adv_idx])
+        lin = da.zeros(self.bcast, dtype=_np.int64)
+        for p, n in zip(parts, self.adv_sizes, strict=True):
+            lin = lin * n + da.where(p < 0, p + n, p)
+        return lin.reshape(-1), False
+
+    def _merged(self, x):
+        if self.perm != tuple(range(len(self.perm))):
+            x = x.transpose(self.perm)
+        return x.reshape(self.m_shape) if x.shape != self.m_shape else x
+
+    def _unmerged(self, xm):
+        x = xm.reshape(self.t_shape) if xm.shape != self.t_shape else xm
+        if self.perm != tuple(range(len(self.perm))):
+            x = x.transpose(_inverse_perm(self.perm))
+        return x
+
+    # --- x[idx]
+    def gather(self, x):
+        import dask.array as da
+
+        x = da.asarray(x)  # a NumPy array indexed by Dask index arrays
+        if not self.adv:
+            y = x[self.basic]
+            return y.reshape(self.out_shape) if y.shape != self.out_shape else y
+        lin, _ = self._positions()
+        y = self._merged(x)[(lin,) + self.basic]
+        if y.shape != self.mid_shape:
+            y = y.reshape(self.mid_shape)
+        return y.transpose(self.out_perm) if self.out_perm is not None else y
+
+    # --- scatters: kind is "set" or a ufunc name
+    def scatter(self, x, upd, kind):
+        import dask.array as da
+
+        x = da.asarray(x)  # a NumPy array updated by Dask values
+        u = da.broadcast_to(da.asarray(upd), self.out_shape)
+        if not self.adv:
+            out = x.copy()
+            u = u.reshape(x[self.basic].shape)
+            out[self.basic] = u if kind == "set" else getattr(da, kind)(out[self.basic], u)
+            return out
+        if self.out_perm is not None:
+            u = u.transpose(_inverse_perm(self.out_perm))
+        if u.shape != self.canon_shape:
+            u = u.reshape(self.canon_shape)
+        lin, concrete = self._positions()
+        xm = self._merged(x)
+        if concrete:
+            out = xm.copy()
+            for sel in _rounds(lin, kind):
+                key = ((lin,) if sel is None else (lin[sel],)) + self.basic
+                val = u if sel is None else u[sel]
+                out[key] = val if kind == "set" else getattr(da, kind)(out[key], val)
+            return self._unmerged(out)
+        return self._unmerged(self._scatter_blocks(xm, lin, u, kind))
+
+    def _scatter_blocks(self, xm, lin, u, kind):
+        """Scatter with Dask index arrays: NumPy updates each block, which must hold the
+        whole merged axis (and the index must select whole other axes)."""
+        import dask.array as da
+
+        if kind == "set":  # Dask assigns at a Dask index array itself (the last write wins)
+            out = xm.copy()
+            out[(lin,) + self.basic] = u
+            return out
+        full = all(s.indices(n) == (0, n, 1) for s, n in zip(self.basic, self.m_shape[1:]))
+        if xm.numblocks[0] != 1 or not full:
+            raise OpIndexError(
+                f"{self.op}: a scatter at indices held in Dask arrays needs the indexed axes "
+                f"of the Dask array (axes {tuple(self.adv_axes)} of shape {self.xshape}) in one "
+                "chunk and whole slices elsewhere; rechunk those axes "
+                "(x.rechunk({axis: -1})) or compute the indices first (idx.compute())"
+            )
+        nd = len(self.m_shape)
+        ind = "".join(chr(ord("a") + i) for i in range(nd))
+        u = u.rechunk((-1,) + xm.chunks[1:])
+        return da.blockwise(
+            _scatter_block,
+            ind,
+            xm,
+            ind,
+            lin.rechunk(-1),
+            "z",
+            u,
+            "z" + ind[1:],
+            kind=kind,
+            concatenate=True,
+            dtype=xm.dtype,
+            meta=_np.empty((0,) * nd, dtype=xm.dtype),
+        )
+
+
+def _rounds(lin, kind):
+    """Selections of the updates at concrete positions ``lin`` that are applied together:
+    round k holds the k-th occurrence of every position, in order (None: all of them, no
+    position repeats); ``set`` keeps only the last write of each position."""
+    n = lin.size
+    if n == 0:
+        return []
+    order = _np.argsort(lin, kind="stable")
+    sl = lin[order]
+    new = _np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = sl[1:] != sl[:-1]
+    if new.all():
+        return [None]
+    if kind == "set":
+        last = _np.empty(n, dtype=bool)
+        last[-1] = True
+        last[:-1] = new[1:]
+        keep = _np.zeros(n, dtype=bool)
+        keep[order] = last
+        return [_np.flatnonzero(keep)]
+    pos = _np.arange(n)
+    start = _np.maximum.accumulate(_np.where(new, pos, 0))
+    rank = _np.empty(n, dtype=_np.int64)
+    rank[order] = pos - start
+    return [_np.flatnonzero(rank == k) for k in range(int(rank.max()) + 1)]
+
+
+def _scatter_block(xb, lb, ub, *, kind):
+    """One block of a Dask scatter with traced index values: NumPy's assignment or
+    ``ufunc.at`` on a copy of the block."""
+    out = _np.array(xb, copy=True)
+    if kind == "set":
+        out[lb] = ub
+    else:
+        getattr(_np, kind).at(out, lb, ub)
+    return out
+
+
 # ------------------------------------------------------------------ getitem
 def _getitem_impl(xp, x, *arrays, skel):
+    if arrays and _is_dask(xp):
+        return _DaskIndex(skel, arrays, x.shape, "indexing").gather(x)
     return x[join_index(skel, arrays)]
 
 
@@ -296,9 +545,7 @@ def _getitem_tangent(ans, primals, tangents, params):
 
 def _getitem_vjp(ct, ans, args, params, wanted):
     x = args[0]
-    from .creation import zeros_raw
-
-    z = zeros_raw(shape(x), x.dtype, x)
+    z = _zeros_like(x)
     return [scatter_add_p.bind(z, *args[1:], ct, **params)] + [None] * (len(args) - 1)
 
 
@@ -387,6 +634,8 @@ def _apply_rounds(xp, op, flat, lin, vals):
 def _scatter_impl(ufunc, basic):
     def impl(xp, x, *rest, skel):
         arrays, upd = rest[:-1], rest[-1]
+        if _is_dask(xp):
+            return _DaskIndex(skel, arrays, x.shape, f"x.at[...] ({ufunc})").scatter(x, upd, ufunc)
         idx = join_index(skel, arrays)
         out = xp.array(x, copy=True)
         if arrays:
@@ -425,8 +674,13 @@ def _scatter_batch(prim):
 
 
 def _zeros_like(x):
+    """Zeros of the shape and dtype of ``x`` in its array module (with its chunks when it
+    is a Dask array)."""
     from .creation import zeros_raw
 
+    v = x.primal_value() if isinstance(x, Tracer) else x
+    if _is_dask(module_of(v)) and shape(v) == shape(x):
+        return module_of(v).zeros(shape(x), dtype=x.dtype, chunks=v.chunks)
     return zeros_raw(shape(x), x.dtype, x)
 
 
@@ -472,6 +726,8 @@ def scatter_add(x, idx, values):
 # --- set
 def _set_impl(xp, x, *rest, skel):
     arrays, v = rest[:-1], rest[-1]
+    if _is_dask(xp):
+        return _DaskIndex(skel, arrays, x.shape, "x.at[...].set").scatter(x, v, "set")
     out = xp.array(x, copy=True)
     idx = join_index(skel, arrays)
     if not arrays or xp.__name__ == "numpy":
@@ -808,7 +1064,7 @@ def at(x):
 def _as_index_array(indices, like):
     if isinstance(indices, Tracer) or hasattr(indices, "dtype"):
         return indices
-    arr = _xp_of(like).asarray(indices)
+    arr = _index_module(like).asarray(indices)
     if arr.dtype.kind == "f" and arr.size == 0:
         arr = arr.astype(_np.intp)
     return arr
@@ -884,7 +1140,15 @@ def take_along_axis(arr, indices, axis=-1):
                 f"outside axis {axis} (axis {d}: {ish[d]} against {xs[d]}); they must "
                 "broadcast there (equal, or one of them 1)"
             )
-    xp = _xp_of(arr)
+    if _is_dask(_xp_of(arr)) or _is_dask(_xp_of(idx)):
+        # Dask has no gather by several index arrays: one NumPy take_along_axis per block.
+        from .shapes import broadcast_to
+
+        full = [max(a, b) for a, b in zip(xs, ish, strict=True)]
+        arr = broadcast_to(arr, tuple(full[:axis]) + (xs[axis],) + tuple(full[axis + 1 :]))
+        idx = broadcast_to(idx, tuple(full[:axis]) + (ish[axis],) + tuple(full[axis + 1 :]))
+        return take_along_p.bind(arr, idx, axis=axis)
+    xp = _index_module(arr)
     parts = []
     for d in range(nd):
         if d == axis:
@@ -894,6 +1158,128 @@ def take_along_axis(arr, indices, axis=-1):
             s[d] = xs[d]
             parts.append(xp.arange(xs[d]).reshape(s))
     return getitem(arr, tuple(parts))
+
+
+def _along_index(xp, idx, axis):
+    """The full index tuple that ``take_along_axis`` reads with ``idx`` along ``axis``."""
+    nd = idx.ndim
+    parts = []
+    for d in range(nd):
+        if d == axis:
+            parts.append(idx)
+        else:
+            s = [1] * nd
+            s[d] = idx.shape[d]
+            parts.append(xp.arange(idx.shape[d]).reshape(s))
+    return tuple(parts)
+
+
+def _put_along_block(x, idx, u, *, axis):
+    out = _np.array(x, copy=True)
+    _np.add.at(out, _along_index(_np, idx, axis), u)
+    return out
+
+
+def _dask_along(fn, operands, axis, dtype):
+    """Blockwise ``fn(*blocks, axis=axis)`` over ``operands``, pairs (array, shaped like
+    the output), with ``axis`` made one chunk in each; the others may differ in length
+    along ``axis``, and every operand has the same length along the other axes."""
+    import dask.array as da
+
+    nd = len(shape(operands[0][0]))
+    ind = "".join(chr(ord("a") + i) for i in range(nd))
+    other = ind[:axis] + "z" + ind[axis + 1 :]
+    args = []
+    for a, like_out in operands:
+        args += [da.asarray(a).rechunk({axis: -1}), ind if like_out else other]
+    return da.blockwise(
+        fn,
+        ind,
+        *args,
+        axis=axis,
+        concatenate=True,
+        align_arrays=True,
+        dtype=dtype,
+        meta=_np.empty((0,) * nd, dtype=dtype),
+    )
+
+
+def _take_along_impl(xp, arr, idx, *, axis):
+    if _is_dask(xp):
+        return _dask_along(_np.take_along_axis, [(arr, False), (idx, True)], axis, arr.dtype)
+    return xp.take_along_axis(arr, idx, axis=axis)
+
+
+def _put_along_impl(xp, x, idx, u, *, axis):
+    if _is_dask(xp):
+        operands = [(x, True), (idx, False), (u, False)]
+        return _dask_along(_put_along_block, operands, axis, x.dtype)
+    out = xp.array(x, copy=True)
+    _ufunc_at(xp, "add", out, _along_index(xp, idx, axis), u)
+    return out
+
+
+def _along_batch(prim):
+    """vmap rule of ``prim(*arrays, axis)``: every operand gets the batch axis."""
+
+    def rule(vals, batched, size, *, axis):
+        from .shapes import broadcast_to, expand_dims
+
+        vals = [
+            v if b else broadcast_to(expand_dims(v, 0), (size,) + shape(v))
+            for v, b in zip(vals, batched, strict=True)
+        ]
+        return prim.bind(*vals, axis=axis + 1)
+
+    return rule
+
+
+def _take_along_tangent(ans, primals, tangents, params):
+    t = tangents[0]
+    return None if t is None else take_along_p.bind(t, primals[1], **params)
+
+
+def _take_along_vjp(ct, ans, args, params, wanted):
+    arr, idx = args
+    return [put_along_add_p.bind(_zeros_like(arr), idx, ct, **params), None]
+
+
+take_along_p = Primitive(
+    "take_along_axis",
+    _take_along_impl,
+    tangent=_take_along_tangent,
+    vjp=_take_along_vjp,
+    doc=r"""y = take_along_axis(a, idx, axis), idx with the shape of a outside axis (the
+    form Dask arrays are gathered in, block by block). Linear in a; the transpose adds
+    the cotangent back at idx along axis (repeats accumulate).""",
+)
+take_along_p.batch = _along_batch(take_along_p)
+
+
+def _put_along_tangent(ans, primals, tangents, params):
+    tx, tu = tangents[0], tangents[2]
+    if tu is None:
+        return tx
+    if tx is None:
+        tx = _zeros_like(primals[0])
+    return put_along_add_p.bind(tx, primals[1], tu, **params)
+
+
+def _put_along_vjp(ct, ans, args, params, wanted):
+    u = take_along_p.bind(ct, args[1], **params) if wanted[2] else None
+    return [ct if wanted[0] else None, None, u]
+
+
+put_along_add_p = Primitive(
+    "put_along_axis_add",
+    _put_along_impl,
+    tangent=_put_along_tangent,
+    vjp=_put_along_vjp,
+    doc=r"""y = x with u added at idx along axis (the transpose of take_along_axis;
+    repeats accumulate). Linear in (x, u): \bar x = \bar y,
+    \bar u = take_along_axis(\bar y, idx, axis).""",
+)
+put_along_add_p.batch = _along_batch(put_along_add_p)
 
 
 # ------------------------------------------------------------------ sort / argsort
@@ -906,11 +1292,29 @@ def _argsort_batch(vals, batched, size, *, axis, kind):
     return argsort_p.bind(x, axis=axis + 1, kind=kind)
 
 
+def _dask_sorting(fn, x, axis, op, dtype):
+    """NumPy's sort or argsort on each block of a Dask array whose sorted axis is whole."""
+    from ..backends._dask import require_single_chunk
+
+    if axis is None:
+        x = x.reshape(-1)
+        axis = 0
+    require_single_chunk(x, [axis], op, f"the axis it sorts (axis {axis})")
+    return x.map_blocks(fn, axis=axis, dtype=dtype)
+
+
+def _argsort_impl(xp, x, *, axis, kind):
+    kw = {} if kind is None else {"kind": kind}
+    if _is_dask(xp):
+        return _dask_sorting(
+            functools.partial(_np.argsort, **kw), x, axis, "argsort", _np.dtype(_np.intp)
+        )
+    return xp.argsort(x, axis=axis, **kw)
+
+
 argsort_p = Primitive(
     "argsort",
-    lambda xp, x, *, axis, kind: xp.argsort(
-        x, axis=axis, **({} if kind is None else {"kind": kind})
-    ),
+    _argsort_impl,
     nondiff=True,
     batch=_argsort_batch,
     doc="Indices that sort x along an axis (integers: no derivative).",
@@ -957,13 +1361,21 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
         a = xp.asarray(a)
         if axis is not None:
             axis = norm_axis(axis, a.ndim, "sort")
+        if _is_dask(xp):
+            fn = functools.partial(_np.sort, **({} if kind is None else {"kind": kind}))
+            return _dask_sorting(fn, a, axis, "sort", a.dtype)
         return xp.sort(a, axis=axis, kind=kind)
     if axis is None:
         from .shapes import ravel
 
         a = ravel(a)
         axis = 0
-    perm = argsort(a, axis=axis, kind="stable")
+    try:
+        perm = argsort(a, axis=axis, kind="stable")
+    except OpError as e:
+        if not str(e).startswith("argsort:"):
+            raise
+        raise OpError("sort:" + str(e)[len("argsort:") :]) from None
     return take_along_axis(a, perm, axis=axis)
 
 
