@@ -322,3 +322,225 @@ def test_internal_errors_are_one_line(capsys, monkeypatch):
     monkeypatch.delenv("ADGRAPH_DEBUG", raising=False)
     rc, out, err = run(capsys, *ARTICLE)
     assert rc == 1 and len(err.strip().splitlines()) == 1 and "something broke" in err
+
+
+# ------------------------------------------------------------------ non-finite results
+NON_FINITE = [
+    # expression, point, value printed, derivative printed
+    ("log(x)", "x=-1", "nan", "-1"),  # outside the domain: the value is nan, d log = 1/x
+    ("1/x", "x=0", "inf", "-inf"),
+    ("sqrt(x)", "x=0", "0", "inf"),
+    ("exp(exp(exp(x)))", "x=10", "inf", "inf"),
+    ("x**10**10**10", "x=2", "inf", "inf"),
+]
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "json"])
+@pytest.mark.parametrize("expr,at,value,deriv", NON_FINITE, ids=[e[0] for e in NON_FINITE])
+def test_diff_prints_inf_and_nan(capsys, fmt, expr, at, value, deriv):
+    # A valid evaluation whose numbers are inf or nan: printed as they are, exit status 0,
+    # and one note on stderr naming what is not finite.
+    rc, out, err = run(capsys, "diff", expr, "--at", at, "--hessian", "--format", fmt)
+    assert rc == 0, err
+    assert len(err.strip().splitlines()) == 1 and "note: not finite at this point" in err
+    assert "Traceback" not in err and "Error" not in err
+    if fmt == "json":
+        doc = json.loads(out)
+        assert str(doc["value"]) == value or doc["value"] == float(value)
+        assert str(doc["gradient"]["x"]) == deriv or doc["gradient"]["x"] == float(deriv)
+    elif fmt == "text":
+        assert f"value     f = {value}\n" in out and f"df/dx = {deriv}\n" in out
+    elif fmt == "markdown":
+        assert f"- value: f = {value}\n" in out and f"df/dx = {deriv}\n" in out
+    else:
+        assert f"f = {value}, \\quad \\nabla f = ({deriv})" in out
+
+
+def test_compare_notes_non_finite_results_the_same_way(capsys):
+    rc, out, err = run(capsys, "compare", "1/x", "--at", "x=0", "--no-sympy")
+    assert rc == 0 and "value f = inf" in out
+    assert err.strip() == (
+        "adgraph compare: note: not finite at this point: f = inf, df/dx = -inf (the point is "
+        "outside the expression's domain, on a singularity, or the numbers overflow float64)"
+    )
+    rc, out, err = run(capsys, "compare", "x**2", "--at", "x=3", "--no-sympy")
+    assert rc == 0 and err == ""
+
+
+def test_finite_results_have_no_note(capsys):
+    rc, _, err = run(capsys, *ARTICLE, "--hessian", "--format", "json")
+    assert rc == 0 and err == ""
+
+
+# ------------------------------------------------------------------ --graph paths
+def test_graph_in_a_missing_folder_is_refused(capsys, tmp_path):
+    missing = tmp_path / "no" / "such" / "g.dot"
+    rc, out, err = run(capsys, "diff", "x", "--at", "x=1", "--graph", str(missing))
+    assert rc == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "does not exist" in err
+    assert "FileNotFoundError" not in err and not missing.parent.exists()
+    rc, out, err = run(capsys, "diff", "x", "--at", "x=1", "--graph", "/nonexistent/dir/g.svg")
+    assert rc == 2 and "does not exist" in err and len(err.strip().splitlines()) == 1
+
+
+def test_graph_write_failure_is_one_line(capsys, tmp_path, monkeypatch):
+    from adgraph.graph import render
+
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(render, "save", refuse)
+    rc, out, err = run(capsys, "diff", "x", "--at", "x=1", "--graph", str(tmp_path / "g.dot"))
+    assert rc == 2 and "cannot write it (Permission denied)" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_render_save_names_a_missing_folder(tmp_path):
+    from adgraph.graph import trace
+    from adgraph.graph.render import save
+
+    g = trace(lambda x: x * x, 2.0)
+    with pytest.raises(FileNotFoundError, match="does not exist; create it first"):
+        save(g, tmp_path / "missing" / "g.dot")
+    (tmp_path / "folder.dot").mkdir()
+    with pytest.raises(IsADirectoryError, match="it is a folder"):
+        save(g, tmp_path / "folder.dot")
+
+
+# ------------------------------------------------------------------ numbers
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("1_000", "1000"),
+        ("-2.5", "-2.5"),
+        (" 3 ", "3"),
+        ("1e3", "1000"),
+        (".5", "0.5"),
+        ("+4.", "4"),
+        ("1_0.2_5e0_1", "102.5"),
+    ],
+)
+def test_at_accepts_decimal_literals(capsys, text, value):
+    rc, out, err = run(capsys, "diff", "x", "--at", f"x={text}")
+    assert rc == 0 and err == "" and f"at x = {value}\n" in out
+
+
+@pytest.mark.parametrize(
+    "text,msg",
+    [
+        ("0x10", "is hexadecimal: write it in decimal (16)"),
+        ("0o17", "is octal: write it in decimal (15)"),
+        ("0b11", "is binary: write it in decimal (3)"),
+        ("1j", "is complex: only real numbers are accepted"),
+        ("1+2j", "is complex"),
+        ("1__0", "underscores go singly between digits"),
+        ("_1", "underscores go singly between digits"),
+        ("1e400", "too large for float64"),
+        ("inf", "not a finite number"),
+        ("-nan", "not a finite number"),
+        ("٣", "ASCII digits"),
+        ("", "is empty"),
+        ("abc", "is not a number"),
+    ],
+)
+def test_at_refuses_other_numbers_with_the_reason(capsys, text, msg):
+    rc, out, err = run(capsys, "diff", "x", "--at", f"x={text}")
+    assert rc == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and msg in err, err
+
+
+@pytest.mark.parametrize(
+    "expr,msg",
+    [
+        ("0x10*x", "number '0x10' at position 0 is hexadecimal: write it in decimal (16)"),
+        ("1j*x", "is complex"),
+        ("1__0*x", "underscores go singly"),
+        ("1e999*x", "number '1e999' at position 0 is too large for float64"),
+        ("2x", "write the product with *"),
+    ],
+)
+def test_expression_numbers_follow_the_same_rule(capsys, expr, msg):
+    rc, out, err = run(capsys, "diff", expr, "--at", "x=1")
+    assert rc == 2 and msg in err and len(err.strip().splitlines()) == 1
+    rc, out, err = run(capsys, "diff", "1_000*x", "--at", "x=2")
+    assert rc == 0 and "value     f = 2000\n" in out
+
+
+def test_parse_number():
+    from adgraph.expr import ExprError, parse_number
+
+    assert parse_number("1_000") == 1000.0 and parse_number("-1e-3") == -0.001
+    for bad in ("0x10", "1j", "inf", "1e999", "1,5", "1 000"):
+        with pytest.raises(ExprError):
+            parse_number(bad)
+
+
+# ------------------------------------------------------------------ no abbreviations
+def test_options_are_never_abbreviated(capsys):
+    rc, out, err = run(capsys, "diff", "x", "--a", "x=1")
+    assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1
+    rc, out, err = run(capsys, "diff", "x", "--at", "x=1", "--hess")
+    assert rc == 2 and "unrecognized arguments: --hess" in err
+    rc, out, err = run(capsys, "compare", "x", "--at", "x=1", "--no-sym")
+    assert rc == 2 and "unrecognized arguments: --no-sym" in err
+
+
+# ------------------------------------------------------------------ example options
+@pytest.mark.parametrize(
+    "argv,msg",
+    [
+        (["quadratic", "--bogus"], "unrecognized arguments: --bogus"),
+        (["quadratic", "--a", "1", "2"], "unrecognized arguments: --a 1 2"),
+        (["quadratic", "--grid", "x"], "invalid int value: 'x'"),
+        (["quadratic", "--coef", "1e300", "0", "1", "0", "0", "0"], "a = 1e+300 is too large"),
+        (["quadratic", "--coef", "nan", "0", "1", "0", "0", "0"], "a = nan is not a finite"),
+        (["quadratic", "--at", "inf", "0"], "x = inf is not a finite number"),
+        (["quadratic", "--grid", "1"], "--grid must be between 5 and 2001"),
+        (["logistic", "--samples", "0"], "--samples must be at least 2, got 0"),
+        (["logistic", "--features", "0"], "--features must be at least 1, got 0"),
+        (["logistic", "--noise", "-1"], "--noise must be a finite number >= 0, got -1"),
+        (["logistic", "--l2", "nan"], "--l2 must be a finite number >= 0, got nan"),
+        (["logistic", "--gtol", "0"], "--gtol must be a finite number > 0, got 0"),
+        (["logistic", "--seed", "-1"], "--seed must be a non-negative integer, got -1"),
+        (["logistic", "--correlation", "1"], "--correlation must lie strictly between -1 and 1"),
+        (["logistic", "--max-steps", "0"], "--max-steps must be at least 1"),
+        (["logistic", "--test-samples", "0"], "--test-samples must be at least 1"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_example_options_are_refused_in_one_line(capsys, tmp_path, argv, msg):
+    rc, out, err = run(capsys, "examples", "run", *argv, "--out", str(tmp_path), "--no-plot")
+    assert rc == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and msg in lines[0], err
+    assert lines[0].startswith(f"adgraph examples run {argv[0]}: error: ")
+    assert "usage:" not in err and "Error:" not in err
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_example_help_shows_each_default_once(capsys):
+    rc, out, err = run(capsys, "examples", "run", "quadratic", "--help")
+    assert rc == 0 and "usage: adgraph examples run quadratic" in out
+    flat = " ".join(out.split())
+    assert "(default: ./adgraph-out/quadratic)" in flat
+    assert "(default: None)" not in flat and "(default: False)" not in flat
+    assert flat.count("adgraph-out/quadratic") == 1
+    assert "(default: 61)" in flat  # --grid keeps its default
+
+
+def test_example_negative_exponent_values_are_values(capsys, tmp_path):
+    rc, out, err = run(
+        capsys,
+        "examples",
+        "run",
+        "quadratic",
+        "--small",
+        "--no-plot",
+        "--out",
+        str(tmp_path),
+        "--at",
+        "-1e1",
+        "-2_0.5",
+    )
+    assert rc == 0, err
+    assert "at (x0, y0) = (-10, -20.5)" in out

@@ -34,7 +34,12 @@ class CLIError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with every error reported on one line."""
+    """argparse, with every error reported on one line and no abbreviated options (``--a``
+    is not read as ``--at``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -174,6 +179,10 @@ def _protect_expression(argv):
 
 
 def _assignments(items, what) -> dict:
+    """``{name: value}`` from ``NAME=VALUE`` items; values are decimal literals, read as the
+    expression's numbers are (:func:`adgraph.expr.parse_number`)."""
+    from .expr import ExprError, parse_number
+
     out = {}
     for item in items:
         if "=" not in item:
@@ -187,12 +196,9 @@ def _assignments(items, what) -> dict:
         if name in out:
             raise CLIError(f"{what}: {name} is given twice")
         try:
-            v = float(text)
-        except ValueError:
-            raise CLIError(f"{what}: {name}={text[:40]!r} is not a number") from None
-        if not math.isfinite(v):
-            raise CLIError(f"{what}: {name}={text[:40]} is not a finite number")
-        out[name] = v
+            out[name] = parse_number(text)
+        except ExprError as e:
+            raise CLIError(f"{what}: {name}={text[:40]!r} {e}") from None
     return out
 
 
@@ -223,6 +229,8 @@ def _load_expression(text, at_items):
 # ---------------------------------------------------------------------- diff
 def _num(x, digits=12):
     x = float(x)
+    if not math.isfinite(x):
+        return str(x)  # inf, -inf, nan: printed as they are (a valid evaluation)
     if x == int(x) and abs(x) < 1e15:
         return str(int(x))
     return f"{x:.{digits}g}"
@@ -246,6 +254,16 @@ def _cmd_diff(args, out) -> int:
                 f"--graph: unknown picture format {ext or args.graph!r}; use .dot, "
                 ".gv, .mmd, .svg, .png or .pdf"
             )
+        folder = os.path.dirname(os.path.abspath(args.graph))
+        if not os.path.isdir(folder):
+            raise CLIError(
+                f"--graph {args.graph}: the folder {folder} does not exist; create it first "
+                "or choose another path"
+            )
+        if os.path.isdir(args.graph):
+            raise CLIError(f"--graph {args.graph} is a folder; give a file name")
+        if not os.access(folder, os.W_OK):
+            raise CLIError(f"--graph {args.graph}: the folder {folder} is not writable")
         if ext in (".svg", ".png", ".pdf") and not graphviz_available():
             from .graph.render import INSTALL_HINT
 
@@ -295,13 +313,16 @@ def _cmd_diff(args, out) -> int:
             hvp_table = primal_table(hg, digits)
             hvp_table.title = f"Forward-over-reverse trace of H v, v = ({_vec(v)})"
     if args.graph:
-        save(
-            graph,
-            args.graph,
-            tangents=seed if seed is not None else True,
-            adjoints=True,
-            digits=digits,
-        )
+        try:
+            save(
+                graph,
+                args.graph,
+                tangents=seed if seed is not None else True,
+                adjoints=True,
+                digits=digits,
+            )
+        except OSError as e:
+            raise CLIError(f"--graph {args.graph}: cannot write it ({e.strerror or e})") from None
 
     fmt = args.format
     if fmt == "json":
@@ -321,6 +342,7 @@ def _cmd_diff(args, out) -> int:
         if args.graph:
             doc["graph_file"] = args.graph
         out.write(json.dumps(doc, indent=2) + "\n")
+        _nonfinite_note("diff", value, names, grads, hess)
         return 0
 
     header_at = ", ".join(f"{n} = {_num(v)}" for n, v in zip(names, vals, strict=True))
@@ -374,9 +396,28 @@ def _cmd_diff(args, out) -> int:
         out.write("\n".join(lines) + "\n" + "\n\n".join(body) + "\n")
     if args.graph:
         out.write(f"\ngraph written to {args.graph}\n" if fmt == "text" else "")
-    if not math.isfinite(float(value)):
-        sys.stderr.write("adgraph: note: the value is not finite at this point\n")
+    _nonfinite_note("diff", value, names, grads, hess)
     return 0
+
+
+def _nonfinite_note(command, value, names, grads, hess=None) -> None:
+    """One line on stderr when the value or a derivative is inf or nan. Such results are
+    printed as they are (a valid floating-point evaluation, exit status 0): the point lies
+    outside the expression's domain, on a singularity, or beyond float64's range."""
+    bad = [] if math.isfinite(float(value)) else [f"f = {_num(value)}"]
+    bad += [
+        f"df/d{n} = {_num(g)}"
+        for n, g in zip(names, grads, strict=True)
+        if not math.isfinite(float(g))
+    ]
+    if hess is not None and not np.all(np.isfinite(hess)):
+        bad.append("the Hessian")
+    if bad:
+        sys.stderr.write(
+            f"adgraph {command}: note: not finite at this point: {', '.join(bad)} (the point "
+            "is outside the expression's domain, on a singularity, or the numbers overflow "
+            "float64)\n"
+        )
 
 
 def _seed_text(names, seed):
@@ -455,6 +496,7 @@ def _cmd_compare(args, out) -> int:
         out.write(rep.to_markdown() + "\n")
     else:
         out.write(str(rep) + "\n")
+    _nonfinite_note("compare", rep.value, names, list(rep.ad["gradient"]))
     return 0
 
 
@@ -513,7 +555,13 @@ def _run_example(name, argv) -> int:
     main_fn = getattr(module, "main", None)
     if main_fn is None:
         raise CLIError(f"example {name!r} ({path}) has no main(argv) function")
-    rc = main_fn(list(argv))
+    try:
+        rc = main_fn(list(argv))
+    except SystemExit as e:  # the example's own --help, or its one-line refusal (status 2)
+        code = e.code
+        if code is None or isinstance(code, int):
+            return int(code or 0)
+        raise CLIError(str(code)) from None
     return int(rc or 0)
 
 

@@ -9,7 +9,9 @@ Grammar (``**`` binds tighter than unary minus, which binds tighter than ``*`` a
     power   := atom ("**" unary)?
     atom    := NUMBER | NAME | FUNCTION "(" expr ("," expr)* ")" | "(" expr ")"
 
-Names are variables (letters, digits and underscores, starting with a letter) or the
+Numbers are decimal literals (``2``, ``0.5``, ``1e-3``, ``1_000``), the rule of
+:func:`parse_number`: hexadecimal, octal, binary and complex literals, and literals beyond
+float64's range, are refused. Names are variables (letters, digits and underscores, starting with a letter) or the
 constants ``pi`` and ``e``; functions come from a fixed list (:data:`FUNCTIONS`) of
 :mod:`adgraph.numpy` operations. The text is tokenised and parsed here, character by
 character -- never handed to Python's ``eval``, ``exec`` or ``compile`` -- and anything
@@ -30,7 +32,16 @@ import keyword
 import math
 import re
 
-__all__ = ["ExprError", "Expression", "parse", "FUNCTIONS", "CONSTANTS", "MAX_LENGTH", "MAX_DEPTH"]
+__all__ = [
+    "ExprError",
+    "Expression",
+    "parse",
+    "parse_number",
+    "FUNCTIONS",
+    "CONSTANTS",
+    "MAX_LENGTH",
+    "MAX_DEPTH",
+]
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100
@@ -87,12 +98,60 @@ _BINARY = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "**": "p
 _BP = {"+": (10, 11), "-": (10, 11), "*": (20, 21), "/": (20, 21), "**": (31, 30)}
 _UNARY_BP = 25
 
-_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Decimal literals, as Python's float() reads them: ASCII digits, single underscores between
+# digits (1_000), an optional fraction and exponent. Hexadecimal, octal, binary and complex
+# literals are refused with the reason, in expressions and in ``--at`` values alike.
+_DIGITS = r"[0-9](?:_?[0-9])*"
+_NUMBER = re.compile(rf"(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?{_DIGITS})?")
+_SIGNED_NUMBER = re.compile(rf"[+-]?{_NUMBER.pattern}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class ExprError(ValueError):
     """An expression outside the language; the message is one line saying why."""
+
+
+def _number_problem(text: str) -> str:
+    """Why ``text`` (stripped) is not a decimal literal: the end of a sentence."""
+    body = text.lstrip("+-")
+    low = body.lower()
+    if low in ("inf", "infinity", "nan"):
+        return "is not a finite number"
+    if low[:2] in ("0x", "0o", "0b"):
+        kind = {"0x": "hexadecimal", "0o": "octal", "0b": "binary"}[low[:2]]
+        try:
+            as_int = int(text, 0)
+        except ValueError:
+            return f"is not a number ({kind} literals are not accepted; write it in decimal)"
+        return f"is {kind}: write it in decimal ({as_int})"
+    if low.endswith("j"):
+        try:
+            complex(text)
+        except ValueError:
+            pass
+        else:
+            return "is complex: only real numbers are accepted"
+    if not text.isascii():
+        return "is not a number (write it with the ASCII digits 0-9)"
+    if re.search(r"(?<![0-9])_|_(?![0-9])", body):
+        return "is not a number (underscores go singly between digits, as in 1_000)"
+    return "is not a number (expected a decimal such as 2, -0.5, 1e-3 or 1_000)"
+
+
+def parse_number(text: str) -> float:
+    """A real number written as a decimal literal (``2``, ``-0.5``, ``1e-3``, ``1_000``;
+    surrounding spaces are ignored), or :class:`ExprError` with the end of a sentence saying
+    why not: hexadecimal, complex, non-finite (``inf``, ``nan``, or beyond float64's range)
+    and other text are refused. Expressions read their numbers by the same rule."""
+    s = str(text).strip()
+    if not s:
+        raise ExprError("is empty: give a number")
+    if not _SIGNED_NUMBER.fullmatch(s):
+        raise ExprError(_number_problem(s))
+    v = float(s)
+    if not math.isfinite(v):
+        raise ExprError("is too large for float64 (at most about 1.8e308 in magnitude)")
+    return v
 
 
 def _show(s: str, n: int = 20) -> str:
@@ -116,14 +175,24 @@ def _tokenize(text: str) -> list:
         if ch.isdigit() or (ch == "." and pos + 1 < n and text[pos + 1].isdigit()):
             m = _NUMBER.match(text, pos)
             end = m.end()
-            if end < n and (text[end].isalpha() or text[end] == "_"):
+            if end < n and (text[end].isalnum() or text[end] == "_"):
+                word = re.match(r"[0-9A-Za-z_.]*", text[pos:]).group()
+                problem = _number_problem(word)
+                if not problem.endswith("(expected a decimal such as 2, -0.5, 1e-3 or 1_000)"):
+                    raise ExprError(f"number {_show(word)} at position {pos} {problem}")
                 raise ExprError(
                     f"number {text[pos:end]!r} is followed directly by {text[end]!r} at position "
                     f"{end}; write the product with * (e.g. 2*x)"
                 )
             if end < n and text[end] == ".":
                 raise ExprError(f"malformed number or attribute access at position {end}")
-            toks.append(("num", float(text[pos:end]), pos))
+            value = float(text[pos:end])
+            if not math.isfinite(value):
+                raise ExprError(
+                    f"number {_show(text[pos:end])} at position {pos} is too large for float64 "
+                    "(at most about 1.8e308 in magnitude)"
+                )
+            toks.append(("num", value, pos))
             pos = end
             continue
         if ch.isalpha() or ch == "_":

@@ -374,6 +374,13 @@ def save(graph, path, **options) -> str:
             f"cannot tell the picture format from {p.name!r}; use one of "
             f"{', '.join(sorted(_FORMATS))}"
         )
+    if not p.parent.is_dir():
+        raise FileNotFoundError(
+            f"cannot write {str(p)!r}: the folder {str(p.parent)!r} does not exist; create it "
+            "first or choose another path"
+        )
+    if p.is_dir():
+        raise IsADirectoryError(f"cannot write {str(p)!r}: it is a folder; give a file name")
     if fmt == "dot":
         p.write_text(to_dot(graph, **options), encoding="utf-8")
     elif fmt == "mermaid":
