@@ -226,3 +226,140 @@ def test_common_helpers(tmp_path, capsys):
             bar.update()
     assert not bar.enabled
     assert "loop" not in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ bad options, edge data
+def test_example_parser_is_one_line_and_unabbreviated(capsys):
+    mod = load("quadratic")
+    for argv, msg in (
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--a", "1", "2"], "unrecognized arguments: --a 1 2"),  # not read as --at
+        (["--coef", "1e300", "0", "1", "0", "0", "0"], "a = 1e+300 is too large"),
+        (["--coef", "nan", "0", "1", "0", "0", "0"], "a = nan is not a finite number"),
+        (["--at", "0", "-inf"], "y = -inf is not a finite number"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            mod.main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and msg in err, err
+
+
+@pytest.mark.parametrize(
+    "coef, at",
+    [
+        # Coefficients and points of very different sizes: each difference is judged against
+        # its own round-off bound, not one absolute tolerance.
+        ((-1129819821.96, -530.77, 2568481358.06, -3152.43, 337.27, 115551.31), (-2.17e9, 956.28)),
+        ((1e75, -1e75, 1e75, -1e75, -1e75, 1e75), (1e75, -1e75)),  # the largest accepted
+        ((1e-75, 0, 1e-75, 0, 0, 0), (1e75, -1e75)),
+        ((2, 1, -1, 1e75, 1, 0), (1, -1)),
+    ],
+)
+def test_quadratic_extreme_magnitudes_agree(tmp_path, capsys, coef, at):
+    rc, s = run(
+        "quadratic",
+        tmp_path,
+        "--small",
+        "--no-plot",
+        "--coef",
+        *map(repr, map(float, coef)),
+        "--at",
+        *map(repr, map(float, at)),
+    )
+    assert rc == 0 and s["ok"], capsys.readouterr().out[-1500:]
+    assert np.isfinite(s["max_abs_difference"])
+
+
+def test_quadratic_tolerances_scale_with_the_terms():
+    q = load("quadratic")
+    coef, at = (1.0, -1.0, 1.0, -1.0, -1.0, 0.5), (2.0, -1.0)
+    tol = q.tolerances(coef, at, q.closed_form(coef, at))
+    eps = np.finfo(float).eps
+    # |a| x^2 + |b x y| + |c| y^2 + |d x| + |e y| + |g| = 4 + 2 + 1 + 2 + 1 + 0.5
+    assert tol["f"] == pytest.approx(16 * eps * 10.5)
+    assert tol["grad"] == pytest.approx(16 * eps * 6)  # max(2|a x| + |b y| + |d|, ...)
+    assert set(tol) >= {"newton", "f_newton", "grad_at_newton"}
+    degenerate = (1.0, 2.0, 1.0, 1.0, 1.0, 0.0)
+    assert "newton" not in q.tolerances(degenerate, at, q.closed_form(degenerate, at))
+
+
+@pytest.mark.skipif(not (HAS_SCIPY and HAS_SKLEARN), reason="needs scipy and scikit-learn")
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("--labels", "threshold", "--noise", "0"),  # separable by construction
+        ("--features", "200", "--samples", "300"),  # fewer samples than 2 d: separable
+        ("--samples", "2", "--test-samples", "5"),
+    ],
+)
+def test_logistic_separable_data_are_reported_not_fitted(tmp_path, capsys, extra):
+    import time
+
+    t0 = time.perf_counter()
+    rc, s = run("logistic", tmp_path, "--no-plot", *extra)
+    assert time.perf_counter() - t0 < 20  # no 50,000 steps of gradient descent
+    out = capsys.readouterr().out
+    assert rc == 0 and s["ok"] and s["separable"] and s["fits"] == {}
+    assert "The training data are linearly separable" in out and "--l2" in out
+    assert "gradient descent" not in out.split("linearly separable")[0]
+    sep = s["separation"]
+    assert sep["train_acc"] == 1.0  # the certificate: every training sample on its side
+    assert sep["loss"] < np.log(2)
+
+
+@pytest.mark.skipif(not (HAS_SCIPY and HAS_SKLEARN), reason="needs scipy and scikit-learn")
+def test_logistic_separable_data_with_a_penalty_are_fitted(tmp_path):
+    rc, s = run(
+        "logistic",
+        tmp_path,
+        "--small",
+        "--no-plot",
+        "--labels",
+        "threshold",
+        "--noise",
+        "0",
+        "--l2",
+        "0.01",
+    )
+    assert rc == 0 and s["ok"] and not s["separable"]
+    assert set(s["fits"]) == {"gradient descent", "Newton", "L-BFGS (SciPy)", "scikit-learn"}
+
+
+def test_find_separation():
+    from adgraph.datasets import make_classification
+
+    lg = load("logistic")
+    X, y, _, _ = make_classification(300, 2, noise=0.0, seed=1, labels="threshold")
+    sep = lg.find_separation(X, y)
+    assert sep is not None
+    margins = (2 * y - 1) * (X @ sep["theta"][:-1] + sep["theta"][-1])
+    assert np.all(margins > 0)
+    X, y, _, _ = make_classification(300, 2, noise=1.0, seed=1)
+    assert lg.find_separation(X, y) is None  # overlapping classes: a finite optimum
+
+
+@pytest.mark.skipif(not (HAS_SCIPY and HAS_SKLEARN), reason="needs scipy and scikit-learn")
+def test_logistic_gradient_descent_at_its_cap_is_explained(tmp_path, capsys):
+    # Nearly separable (not separable) data: the optimum is finite but far out and ill
+    # conditioned. Gradient descent stops at --max-steps; that is explained, not a failure.
+    rc, s = run(
+        "logistic",
+        tmp_path,
+        "--small",
+        "--no-plot",
+        "--labels",
+        "threshold",
+        "--noise",
+        "0.1",
+        "--seed",
+        "0",
+        "--max-steps",
+        "300",
+    )
+    out = capsys.readouterr().out
+    assert not s["separable"]
+    assert rc == 0 and s["ok"] and s["gd_stopped_at_max_steps"]
+    assert s["gd_condition_number"] > 1e3
+    assert "stopped at its cap of 300 steps" in out and "Not counted as a failure" in out
+    assert s["checks"]["gradient descent"]["reached_gtol"] is False

@@ -32,12 +32,14 @@ import importlib
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 __all__ = [
+    "ExampleParser",
     "make_parser",
     "output_dir",
     "print_table",
@@ -56,16 +58,49 @@ OUT_ROOT = "adgraph-out"
 
 
 # ------------------------------------------------------------------ command line
+class ExampleParser(argparse.ArgumentParser):
+    """argparse for the examples: a mistake is one line on stderr and exit status 2 (no
+    usage block), and options are never abbreviated (``--a`` is not read as ``--at``).
+    Examples call :meth:`error` for values argparse cannot check (ranges, finiteness)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+        # "-1e5", "-1_000" and "-inf" are values, not options (argparse alone knows only -1
+        # and -1.5); the option's type and the example's checks then judge them.
+        self._negative_number_matcher = re.compile(
+            r"^-(?:[0-9](?:_?[0-9])*\.?[0-9_]*|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9_]+)?$"
+            r"|^-(?:inf|infinity|nan)$",
+            re.IGNORECASE,
+        )
+
+    def error(self, message):
+        message = " ".join(str(message).split())
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: ...)`` once: not where the help already names its default, nor
+    for defaults that say nothing (None, False for flags)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text.lower() or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 def make_parser(name: str, description: str) -> argparse.ArgumentParser:
     """An argument parser for example ``name`` with the options every example shares.
 
     ``--out DIR``: the folder for figures and ``summary.json`` (default
-    ``./adgraph-out/<name>``); ``--no-plot``: skip the figures.
+    ``./adgraph-out/<name>``); ``--no-plot``: skip the figures. Mistakes are one line and
+    exit status 2 (:class:`ExampleParser`).
     """
-    parser = argparse.ArgumentParser(
+    parser = ExampleParser(
         prog=f"adgraph examples run {name}",
         description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_DefaultsFormatter,
     )
     parser.add_argument(
         "--out",

@@ -29,6 +29,16 @@ noise on the logits the fit recovers the direction of :math:`w^*`, not its lengt
 maximum-likelihood :math:`w` is shrunk by about :math:`1/\sqrt{1 + \pi\sigma^2/8}`), hence the
 angle as the measure of recovery.
 
+Without a penalty the fit has a finite optimum only when no hyperplane separates the training
+classes. The example first runs Newton's method on the unpenalised loss and tests each
+iterate (:func:`find_separation`): on linearly separable data (``--labels threshold --noise
+0``, or few samples in many dimensions) it says so, shows the separating hyperplane found,
+and runs no fit -- the optimum is at infinity -- suggesting ``--l2``. On nearly separable
+data the optimum is finite but far out and ill conditioned; when gradient descent stops at
+``--max-steps`` the example reports the Hessian's condition number that explains it and does
+not count it as a failure. Option values it cannot run with are refused in one line (exit
+status 2).
+
 The figure (``logistic.png``) shows the test data and the hyperplanes in the plane of the
 first two features when there are two, otherwise in the plane spanned by :math:`w^*` and the
 fitted :math:`w` (each hyperplane is drawn exactly where it cuts that plane), and the loss
@@ -136,8 +146,7 @@ def fit_newton(loss, theta0, gtol: float = 1e-12, max_steps: int = 50):
         gnorm = float(np.linalg.norm(g))
         if gnorm <= gtol or steps >= max_steps:
             break
-        H = np.asarray(hess(theta))
-        step = np.linalg.solve(H, g)
+        step = _newton_step(np.asarray(hess(theta)), np.asarray(g))
         t = 1.0
         while t > 1e-10:  # backtracking: accept a sufficient decrease
             if float(loss(theta - t * step)) <= value - 1e-4 * t * float(g @ step):
@@ -152,6 +161,53 @@ def fit_newton(loss, theta0, gtol: float = 1e-12, max_steps: int = 50):
         "grad_norm": gnorm,
         "history": history,
     }
+
+
+def _newton_step(H, g):
+    """``H^{-1} g``; the least-squares solution when ``H`` is singular (fewer samples than
+    parameters, or a fit running off to infinity)."""
+    try:
+        step = np.linalg.solve(H, g)
+    except np.linalg.LinAlgError:
+        step = None
+    if step is None or not np.all(np.isfinite(step)):
+        step = np.linalg.lstsq(H, g, rcond=None)[0]
+    return step
+
+
+def find_separation(X, y, max_steps: int = 100):
+    r"""A hyperplane that classifies every sample of ``(X, y)`` correctly, or None.
+
+    Unpenalised logistic regression has a finite minimiser only when no hyperplane separates
+    the classes: if :math:`	heta` gives every sample a positive margin
+    :math:`s_i (x_i^T w + b) > 0` (:math:`s_i = \pm 1`), the loss at :math:`t	heta` falls to
+    0 as :math:`t 	o \infty` and is positive for every finite :math:`	heta`. Newton's
+    method on the unpenalised loss (Hessian by ``ad.hessian``) is run from 0 and each iterate
+    tested: a separating iterate is the certificate (loss below :math:`\log 2 / n` forces one,
+    and on separable data the loss falls towards 0); convergence of the gradient to 0 means a
+    finite minimiser exists. Returns ``{"theta", "steps", "loss"}`` for a separating
+    hyperplane, None when the fit converged (or, rarely, neither happened within
+    ``max_steps``).
+    """
+    loss = make_loss(X, y)
+    vg = ad.value_and_grad(loss)
+    hess = ad.hessian(loss)
+    A = np.hstack([X, np.ones((X.shape[0], 1))])
+    signs = 2.0 * (np.asarray(y) > 0.5) - 1.0
+    theta = np.zeros(A.shape[1])
+    for step_count in range(max_steps + 1):
+        if step_count and np.all(signs * (A @ theta) > 0):
+            return {"theta": theta, "steps": step_count, "loss": float(loss(theta))}
+        value, g = vg(theta)
+        value = float(value)
+        if float(np.linalg.norm(g)) <= 1e-10 or step_count == max_steps:
+            return None
+        step = _newton_step(np.asarray(hess(theta)), np.asarray(g))
+        t = 1.0
+        while t > 1e-10 and float(loss(theta - t * step)) > value - 1e-4 * t * float(g @ step):
+            t *= 0.5
+        theta = theta - t * step
+    return None
 
 
 def fit_lbfgs(loss, theta0, gtol: float = 1e-10):
@@ -271,6 +327,88 @@ def draw(Figure, out, X, y, w_true, b_true, fits, ref_loss):
 
 
 # ------------------------------------------------------------------ main
+def _check_options(parser, args) -> None:
+    """Refuse option values the example cannot run with: one line, exit status 2."""
+
+    def finite(name, v, low=None, strict=False):
+        if not math.isfinite(v) or (low is not None and (v <= low if strict else v < low)):
+            bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
+            parser.error(f"{name} must be a finite number{bound}, got {v:g}")
+
+    if args.samples < 2:
+        parser.error(f"--samples must be at least 2, got {args.samples}")
+    if args.test_samples < 1:
+        parser.error(f"--test-samples must be at least 1, got {args.test_samples}")
+    if args.features < 1:
+        parser.error(f"--features must be at least 1, got {args.features}")
+    if args.seed < 0:
+        parser.error(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.max_steps < 1:
+        parser.error(f"--max-steps must be at least 1, got {args.max_steps}")
+    finite("--noise", args.noise, 0.0)
+    finite("--l2", args.l2, 0.0)
+    finite("--gtol", args.gtol, 0.0, strict=True)
+    if not abs(args.correlation) < 1:
+        parser.error(f"--correlation must lie strictly between -1 and 1, got {args.correlation:g}")
+
+
+def _report_separable(out, args, X, y, Xt, yt, w_true, b_true, sep) -> int:
+    """The data are linearly separable: say so, with the separating hyperplane found, instead
+    of running fits that cannot converge."""
+    n = X.shape[0]
+    theta = sep["theta"]
+    ones = int(np.sum(y > 0.5))
+    if ones in (0, n):
+        why = (
+            f"every training label is {int(ones == n)}, so any hyperplane with all samples "
+            "on one side separates them"
+        )
+    else:
+        why = (
+            f"Newton's method found a hyperplane after {sep['steps']} step(s) that classifies "
+            f"all {n} training samples correctly"
+        )
+    print()
+    print(
+        f"The training data are linearly separable: {why}. The unpenalised logistic loss "
+        "then has no minimiser -- it falls towards 0 as |w| grows without bound (its optimum "
+        "is at infinity) -- so gradient descent, Newton and L-BFGS cannot converge and no fit "
+        "is run. Pass --l2 LAMBDA (e.g. --l2 0.01) for a penalised fit with a finite optimum, "
+        "or make the classes overlap (more --samples, more --noise, --labels logistic)."
+    )
+    print(
+        f"separating hyperplane: train accuracy {accuracy(theta, X, y):.4f}, test accuracy "
+        f"{accuracy(theta, Xt, yt):.4f}, angle to w* {angle_deg(theta[:-1], w_true):.2f} deg"
+        if np.any(theta[:-1])
+        else "separating hyperplane: the bias alone"
+    )
+    write_summary(
+        out,
+        {
+            "n_train": n,
+            "n_test": Xt.shape[0],
+            "d": X.shape[1],
+            "noise": args.noise,
+            "seed": args.seed,
+            "l2": args.l2,
+            "separable": True,
+            "separation": {
+                "theta": theta,
+                "newton_steps": sep["steps"],
+                "loss": sep["loss"],
+                "train_acc": accuracy(theta, X, y),
+                "test_acc": accuracy(theta, Xt, yt),
+            },
+            "w_true": w_true,
+            "b_true": b_true,
+            "fits": {},
+            "ok": True,
+            "figures": [],
+        },
+    )
+    return 0
+
+
 def main(argv=None) -> int:
     parser = make_parser("logistic", DESCRIPTION)
     parser.add_argument("--samples", type=int, default=2000, help="training samples")
@@ -291,6 +429,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.small:
         args.samples, args.test_samples = 400, 200
+    _check_options(parser, args)
     out = output_dir(args.out, "logistic")
 
     n, m, d = args.samples, args.test_samples, args.features
@@ -314,6 +453,10 @@ def main(argv=None) -> int:
     print(f"figures and summary.json go to {out}")
 
     loss = make_loss(X, y, args.l2)
+    if not args.l2:
+        sep = find_separation(X, y)
+        if sep is not None:
+            return _report_separable(out, args, X, y, Xt, yt, w_true, b_true, sep)
     theta0 = np.zeros(d + 1)
     A = np.hstack([X, np.ones((n, 1))])
     L = float(np.linalg.eigvalsh(A.T @ A / (4 * n))[-1]) + args.l2
@@ -394,17 +537,45 @@ def main(argv=None) -> int:
             "same_train_accuracy": bool(r["train_acc"] == ref["train_acc"]),
             "same_test_accuracy": bool(r["test_acc"] == ref["test_acc"]),
         }
-    ok = all(all(c.values()) for c in checks.values())
-    print(
-        f"\nEvery fit reaches {ref_name}'s loss to {LOSS_TOL:g} and its accuracy: "
-        f"{'yes' if ok else 'NO -- ' + repr(checks)}"
-    )
     gd = fits["gradient descent"]
+    # Gradient descent stopped by --max-steps rather than --gtol: on nearly separable data
+    # the optimum lies far out, where the loss is flat and the Hessian ill conditioned, and
+    # steps of size 1/L need about kappa ln(1/tol) of them. That is slow, not wrong (the
+    # other fits use the same adgraph gradient), so it is reported and not counted.
+    gd_capped = gd["grad_norm"] > args.gtol
+    if gd_capped and "gradient descent" in checks:
+        checks["gradient descent"]["reached_gtol"] = False
+    counted = {k: c for k, c in checks.items() if not (gd_capped and k == "gradient descent")}
+    ok = all(all(c.values()) for c in counted.values())
+    label = "Every fit" if not gd_capped else "Every fit but gradient descent"
     print(
-        f"Gradient descent needed {gd['steps']} steps of size 1/L to bring |grad| to "
-        f"{gd['grad_norm']:.1e}; Newton needed {fits['Newton']['steps']} steps (each solving "
-        f"a {d + 1}x{d + 1} system with the Hessian from forward-over-reverse)."
+        f"\n{label} reaches {ref_name}'s loss to {LOSS_TOL:g} and its accuracy: "
+        f"{'yes' if ok else 'NO -- ' + repr(counted)}"
     )
+    kappa = None
+    if gd_capped:
+        h_eig = np.linalg.eigvalsh(np.asarray(ad.hessian(loss)(ref["theta"])))
+        kappa = L / h_eig[0] if h_eig[0] > 0 else math.inf
+        why = (
+            " -- the classes nearly separate and the optimum lies far out, where the loss is flat"
+            if kappa > 1e4
+            else ""
+        )
+        print(
+            f"Gradient descent stopped at its cap of {args.max_steps} steps with |grad| = "
+            f"{gd['grad_norm']:.1e} > --gtol {args.gtol:g}, {gd['loss'] - ref['loss']:.2e} above "
+            f"{ref_name}'s loss: at the optimum the Hessian's condition number (against L) is "
+            f"about {kappa:.2g}, so steps of size 1/L need of the order of kappa ln(1/gtol) "
+            f"steps{why}. Not counted as a failure; raise --max-steps"
+            f"{', or pass --l2 LAMBDA for a better conditioned problem' if why else ''}. "
+            f"Newton needed {fits['Newton']['steps']} steps."
+        )
+    else:
+        print(
+            f"Gradient descent needed {gd['steps']} steps of size 1/L to bring |grad| to "
+            f"{gd['grad_norm']:.1e}; Newton needed {fits['Newton']['steps']} steps (each "
+            f"solving a {d + 1}x{d + 1} system with the Hessian from forward-over-reverse)."
+        )
 
     Figure = figure_or_none(args.no_plot)
     figures = []
@@ -422,6 +593,7 @@ def main(argv=None) -> int:
             "l2": args.l2,
             "lr": lr,
             "reference": ref_name,
+            "separable": False,
             "w_true": w_true,
             "b_true": b_true,
             "loss_true": float(loss(true_theta)),
@@ -429,6 +601,8 @@ def main(argv=None) -> int:
                 k: {kk: vv for kk, vv in v.items() if kk != "history"} for k, v in fits.items()
             },
             "checks": checks,
+            "gd_stopped_at_max_steps": gd_capped,
+            "gd_condition_number": kappa,
             "ok": ok,
             "figures": figures,
         },

@@ -106,11 +106,15 @@ def closed_form(coef, at):
 
 
 def classify_closed_form(coef) -> str:
-    """From the sign of :math:`\\Delta = 4ac - b^2` and of :math:`a + c` (= half the trace)."""
+    r"""From the sign of :math:`\Delta = 4ac - b^2` and of :math:`a + c` (= half the trace).
+
+    Degenerate when the smaller eigenvalue, :math:`\Delta / \lambda_{big}` (the product of
+    the two is :math:`\Delta`), is within 1e-12 of the larger one in magnitude: the rule
+    :func:`classify` applies to the eigenvalues of adgraph's Hessian."""
     a, b, c = coef[:3]
     disc = 4 * a * c - b * b
-    scale = max(abs(a), abs(b), abs(c), 1e-300) ** 2
-    if abs(disc) <= 1e-12 * scale:
+    big = abs(a + c) + math.hypot(a - c, b)
+    if big == 0 or abs(disc) <= 1e-12 * big * big:
         return "degenerate"
     if disc < 0:
         return "saddle"
@@ -166,13 +170,63 @@ def analyse(coef, at):
     return res
 
 
-def compare(ad_res, cf) -> list:
-    """Rows (quantity, adgraph, closed form, |difference|) and the largest difference."""
+EPS = float(np.finfo(float).eps)
+
+
+def tolerances(coef, at, cf) -> dict:
+    r"""Round-off bounds for the differences :func:`compare` reports, by quantity.
+
+    Each bound is a small multiple of machine epsilon times the magnitude of the terms that
+    make the quantity up -- ``|a| x^2 + |b x y| + ...`` for ``f`` -- so that coefficients and
+    points of very different sizes are judged fairly. The Newton point carries the
+    Hessian's condition number :math:`\kappa = |\lambda|_{max}/|\lambda|_{min}` (both
+    the solve and the closed form's :math:`4ac - b^2` lose that many digits); ``f`` at the
+    Newton point differs from :math:`f^*` by :math:`\frac12 \delta^T H \delta` for a
+    Newton-point error :math:`\delta`, and the gradient there by :math:`H \delta`.
+    """
+    a, b, c, d, e, g = (abs(float(v)) for v in coef)
+
+    def f_terms(x, y):
+        return a * x * x + b * x * y + c * y * y + d * x + e * y + g
+
+    def g_terms(x, y):
+        return max(2 * a * x + b * y + d, b * x + 2 * c * y + e)
+
+    x, y = abs(at[0]), abs(at[1])
+    h = 2 * a + 2 * b + 2 * c
+    tol = {
+        "f": 16 * EPS * f_terms(x, y),
+        "grad": 16 * EPS * g_terms(x, y),
+        "hessian": 16 * EPS * h,
+        "eigenvalues": 16 * EPS * h,
+    }
+    lam = sorted(abs(float(v)) for v in cf["eigenvalues"])
+    if cf["stationary"] is not None and lam[0] > 0:
+        kappa = lam[1] / lam[0]
+        xs, ys = abs(cf["stationary"][0]), abs(cf["stationary"][1])
+        size = max(x, y) + max(xs, ys) + g_terms(x, y) / lam[0]
+        tp = 64 * EPS * kappa * size
+        tol["newton"] = tp
+        tol["f_newton"] = lam[1] * tp * tp + (d + e) * tp + 16 * EPS * f_terms(xs + tp, ys + tp)
+        tol["grad_at_newton"] = 2 * lam[1] * tp + 16 * EPS * g_terms(xs + tp, ys + tp)
+    return tol
+
+
+def compare(ad_res, cf, tol=None) -> list:
+    """Rows (quantity, adgraph, closed form, |difference|, round-off bound): the bound from
+    ``tol`` (:func:`tolerances`), None where none is given."""
     rows = []
+    tol = tol or {}
+    keys = iter(
+        ["f", "grad", "grad"]
+        + ["hessian"] * 4
+        + ["eigenvalues"] * 2
+        + ["newton", "newton", "f_newton", "grad_at_newton"]
+    )
 
     def add(name, mine, ref):
         diff = None if mine is None or ref is None else abs(float(mine) - float(ref))
-        rows.append((name, mine, ref, diff))
+        rows.append((name, mine, ref, diff, tol.get(next(keys))))
 
     add("f(x0, y0)", ad_res["f"], cf["f"])
     add("df/dx", ad_res["grad"][0], cf["grad"][0])
@@ -349,6 +403,28 @@ def draw_graph(Figure, rows, out):
 
 
 # ------------------------------------------------------------------ main
+MAX_MAGNITUDE = 1e75
+"""Largest coefficient or coordinate accepted: the terms of ``f`` (``a x^2``: at most
+1e225), its gradient and the squares the checks take (at most 1e300) stay inside float64's
+range."""
+
+
+def _check_options(parser, args) -> None:
+    """Refuse values the example cannot compute with: one line, exit status 2."""
+    for opt, values, names in (("--coef", args.coef, NAMES), ("--at", args.at, ("x", "y"))):
+        for name, v in zip(names, values, strict=True):
+            if not math.isfinite(v):
+                parser.error(f"{opt}: {name} = {v} is not a finite number")
+            if abs(v) > MAX_MAGNITUDE:
+                parser.error(
+                    f"{opt}: {name} = {v:g} is too large: values must lie within "
+                    f"+-{MAX_MAGNITUDE:g}, or f's terms (such as a x^2) and their squares "
+                    "overflow float64"
+                )
+    if not 5 <= args.grid <= 2001:
+        parser.error(f"--grid must be between 5 and 2001 points per axis, got {args.grid}")
+
+
 def main(argv=None) -> int:
     parser = make_parser("quadratic", DESCRIPTION)
     parser.add_argument(
@@ -370,9 +446,10 @@ def main(argv=None) -> int:
     parser.add_argument("--grid", type=int, default=61, help="contour grid points per axis")
     parser.add_argument("--small", action="store_true", help="a coarse grid (for quick tests)")
     args = parser.parse_args(argv)
+    _check_options(parser, args)
     coef = tuple(args.coef)
     at = (float(args.at[0]), float(args.at[1]))
-    grid = 21 if args.small else max(args.grid, 5)
+    grid = 21 if args.small else args.grid
     out = output_dir(args.out, "quadratic")
 
     print(f"f(x, y) = {poly_str(coef)}")
@@ -390,8 +467,22 @@ def main(argv=None) -> int:
 
     res = analyse(coef, at)
     cf = closed_form(coef, at)
-    table = compare(res, cf)
+    tol = tolerances(coef, at, cf)
+    # A difference passes within 1e-9 of the squared scale of the data, or within its
+    # round-off bound (which matters for data of very different sizes).
     scale = max(1.0, max(abs(v) for v in coef), max(abs(v) for v in at)) ** 2
+
+    def allowed(bound):
+        return max(1e-9 * scale, bound or 0.0)
+
+    def within(diff, bound):
+        return diff is None or diff <= allowed(bound)
+
+    table = [
+        (name, mine, ref, diff, None if diff is None else allowed(bound))
+        for name, mine, ref, diff, bound in compare(res, cf, tol)
+    ]
+
     worst = max((r[3] for r in table if r[3] is not None), default=0.0)
     trace_grad = [r["adjoint"] for r in rows if r["op"] == "input"]
     trace_dfdx = next(r["tangent"] for r in rows if r["output"])
@@ -400,12 +491,16 @@ def main(argv=None) -> int:
         abs(trace_dfdx - cf["grad"][0]),
         abs(next(r["value"] for r in rows if r["output"]) - cf["f"]),
     )
-    ok = worst <= 1e-9 * scale and trace_err <= 1e-9 * scale and res["kind"] == cf["kind"]
+    ok = (
+        all(within(r[3], r[4]) for r in table)
+        and within(trace_err, max(tol["f"], tol["grad"]))
+        and res["kind"] == cf["kind"]
+    )
 
     print()
     print_table(
-        table + [("classification", res["kind"], cf["kind"], None)],
-        ("quantity", "adgraph", "closed form", "|difference|"),
+        table + [("classification", res["kind"], cf["kind"], None, None)],
+        ("quantity", "adgraph", "closed form", "|difference|", "allowed"),
         title="Derivatives by adgraph (grad: reverse mode; Hessian: forward-over-reverse) "
         "against the closed form",
         digits=12,
