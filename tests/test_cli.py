@@ -271,6 +271,20 @@ def test_examples_list_and_run(capsys, fake_examples):
     assert rc == 3 and fake_examples == [["--steps", "3", "-v"]]
 
 
+def test_example_needing_a_missing_extra_is_one_line(capsys, fake_examples, monkeypatch):
+    import adgraph_fake_example
+
+    def needs_extra(argv=None):
+        raise ImportError("CuPy is not installed; pip install adgraph[gpu]")
+
+    monkeypatch.setattr(adgraph_fake_example, "main", needs_extra)
+    rc, out, err = run(capsys, "examples", "run", "fake")
+    assert rc == 2 and out == ""
+    assert err.strip() == (
+        "adgraph examples: error: example 'fake': CuPy is not installed; pip install adgraph[gpu]"
+    )
+
+
 def test_examples_missing_or_unknown(capsys, fake_examples):
     rc, out, err = run(capsys, "examples", "run", "ghost")
     assert rc == 2 and "not available in this installation yet" in err
@@ -505,6 +519,18 @@ def test_options_are_never_abbreviated(capsys):
         (["logistic", "--correlation", "1"], "--correlation must lie strictly between -1 and 1"),
         (["logistic", "--max-steps", "0"], "--max-steps must be at least 1"),
         (["logistic", "--test-samples", "0"], "--test-samples must be at least 1"),
+        (["forward-gradient", "--dims", "0"], "--dims values must be at least 1, got 0"),
+        (["forward-gradient", "--tangents", "0"], "--tangents values must be at least 1"),
+        (["forward-gradient", "--variance-samples", "0"], "--variance-samples must be at least 2"),
+        (["forward-gradient", "--signal", "nan"], "--signal must be a finite number > 0"),
+        (["forward-gradient", "--seed", "-1"], "--seed must be at least 0, got -1"),
+        (["mlp", "--epochs", "0"], "--epochs must be at least 1, got 0"),
+        (["mlp", "--hidden", "abc"], "--hidden must be positive integer widths"),
+        (["mlp", "--activation", "bogus"], "unknown activation 'bogus'; use one of"),
+        (["mlp", "--lr", "nan"], "--lr must be a finite number > 0, got nan"),
+        (["mlp", "--seed", "-1"], "--seed must be an integer from 0 to 2**32 - 1"),
+        (["dask-logreg", "--workers", "0"], "--workers must be at least 1, got 0"),
+        (["dask-logreg", "--seed", "-1"], "--seed must be a non-negative integer, got -1"),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, list) else None,
 )

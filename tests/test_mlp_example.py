@@ -56,3 +56,27 @@ def test_gpu_without_cupy_says_what_to_install(tmp_path):
     mod = load("mlp")
     with pytest.raises(ImportError, match="adgraph\\[gpu\\]"):
         mod.main(["--device", "gpu", "--epochs", "1", "--no-plot", "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize(
+    "argv, msg",
+    [
+        (["--epochs", "0"], "--epochs must be at least 1, got 0"),
+        (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+        (["--hidden", "32,,x"], "--hidden must be positive integer widths"),
+        (["--hidden", "0"], "--hidden must be positive integer widths"),
+        (["--activation", "bogus"], "unknown activation 'bogus'"),
+        (["--lr", "-1"], "--lr must be a finite number > 0, got -1"),
+        (["--weight-decay", "nan"], "--weight-decay must be a finite number >= 0"),
+        (["--seed", "-1"], "--seed must be an integer from 0 to 2**32 - 1"),
+        (["--epoch", "3"], "unrecognized arguments: --epoch 3"),  # no abbreviations
+    ],
+)
+def test_bad_options_are_one_line(tmp_path, capsys, argv, msg):
+    mod = load("mlp")
+    with pytest.raises(SystemExit) as exc:
+        mod.main([*argv, "--no-plot", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and msg in err, err
+    assert not (tmp_path / "summary.json").exists()

@@ -562,6 +562,9 @@ def _run_example(name, argv) -> int:
         if code is None or isinstance(code, int):
             return int(code or 0)
         raise CLIError(str(code)) from None
+    except ImportError as e:  # an optional extra the run needs (the message says which)
+        text = str(e).splitlines()[0] if str(e) else f"module {e.name} is not installed"
+        raise CLIError(f"example {name!r}: {text}") from None
     return int(rc or 0)
 
 

@@ -74,8 +74,17 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     rows = BIG_ROWS if args.big else args.rows
-    if rows < 1 or args.features < 1 or args.chunk_rows < 1:
-        parser.error("--rows, --features and --chunk-rows must be positive")
+    for name, v in (
+        ("--rows", rows),
+        ("--features", args.features),
+        ("--chunk-rows", args.chunk_rows),
+        ("--workers", args.workers),
+        ("--threads", args.threads),
+    ):
+        if v < 1:
+            parser.error(f"{name} must be at least 1, got {v}")
+    if args.seed < 0:
+        parser.error(f"--seed must be a non-negative integer, got {args.seed}")
     out = output_dir(args.out, "dask-logreg")
 
     dask = require("dask", "dask", "the Dask backend")

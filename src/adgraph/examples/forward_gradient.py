@@ -634,6 +634,31 @@ def _cell(measured, predicted):
     return "-"
 
 
+def _check_options(parser, args) -> None:
+    """Refuse option values the example cannot run with: one line, exit status 2."""
+    for name, values in (("--dims", args.dims), ("--tangents", args.tangents or [])):
+        bad = [v for v in values if v < 1]
+        if bad:
+            parser.error(f"{name} values must be at least 1, got {bad[0]}")
+    bad = [v for v in args.depths if v < 1]
+    if bad:
+        parser.error(f"--depths values must be at least 1, got {bad[0]}")
+    for name, v, low in (
+        ("--samples", args.samples, 2),
+        ("--max-steps", args.max_steps, 1),
+        ("--variance-samples", args.variance_samples, 2),
+        ("--fd-max-dim", args.fd_max_dim, 0),
+        ("--seed", args.seed, 0),
+    ):
+        if v is not None and v < low:
+            parser.error(f"{name} must be at least {low}, got {v}")
+    if not abs(args.correlation) < 1:
+        parser.error(f"--correlation must lie strictly between -1 and 1, got {args.correlation:g}")
+    for name, v in (("--signal", args.signal), ("--budget", args.budget)):
+        if v is not None and not (math.isfinite(v) and v > 0):
+            parser.error(f"{name} must be a finite number > 0, got {v:g}")
+
+
 def main(argv=None) -> int:
     parser = make_parser("forward-gradient", DESCRIPTION)
     parser.add_argument(
@@ -691,6 +716,7 @@ def main(argv=None) -> int:
         help="a quick run: d = 10 and 60, 600 samples, short budgets",
     )
     args = parser.parse_args(argv)
+    _check_options(parser, args)
     steps_scale = 1.0
     if args.small:
         args.dims = [10, 60]

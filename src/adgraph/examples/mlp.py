@@ -77,7 +77,43 @@ def _parse(argv):
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    _check_options(p, args)
+    return args
+
+
+def _check_options(parser, args) -> None:
+    """Refuse option values the example cannot run with: one line, exit status 2."""
+    from ..nn.activations import ACTIVATIONS
+
+    for name, v in (("--epochs", args.epochs), ("--steps", args.steps)):
+        if v < 1:
+            parser.error(f"{name} must be at least 1, got {v}")
+    if args.batch_size is not None and args.batch_size < 1:
+        parser.error(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.hidden is not None:
+        try:
+            widths = _widths(args.hidden, ())
+        except ValueError:
+            widths = None
+        if not widths or min(widths) < 1:
+            parser.error(
+                f"--hidden must be positive integer widths separated by commas (e.g. 256,256), "
+                f"got {args.hidden!r}"
+            )
+    if args.activation not in ACTIVATIONS:
+        parser.error(
+            f"--activation: unknown activation {args.activation!r}; use one of "
+            f"{', '.join(sorted(ACTIVATIONS))}"
+        )
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        parser.error(f"--lr must be a finite number > 0, got {args.lr:g}")
+    if args.weight_decay is not None and not (
+        math.isfinite(args.weight_decay) and args.weight_decay >= 0
+    ):
+        parser.error(f"--weight-decay must be a finite number >= 0, got {args.weight_decay:g}")
+    if not 0 <= args.seed < 2**32:
+        parser.error(f"--seed must be an integer from 0 to 2**32 - 1, got {args.seed}")
 
 
 def _xp(device):
