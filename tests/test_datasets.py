@@ -141,6 +141,10 @@ def test_float32():
         ({"covariance": -np.eye(3)}, "positive definite"),
         ({"covariance": np.triu(np.ones((3, 3)))}, "symmetric"),
         ({"dtype": np.int32}, "float dtype"),
+        ({"seed": -1}, r"seed must be a non-negative integer \(or None"),
+        ({"seed": 1.5}, "seed must be a non-negative integer"),
+        ({"seed": True}, "seed must be a non-negative integer"),
+        ({"seed": "0"}, "seed must be a non-negative integer"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, match):
@@ -148,3 +152,11 @@ def test_bad_arguments_are_named(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         make_classification(**args)
+
+
+def test_seed_none_and_numpy_integers():
+    X, y, _, _ = make_classification(n_samples=5, n_features=3, seed=None)
+    assert X.shape == (5, 3) and np.all(np.isfinite(X))
+    a = make_classification(n_samples=5, n_features=3, seed=np.int64(7))[0]
+    b = make_classification(n_samples=5, n_features=3, seed=7)[0]
+    np.testing.assert_array_equal(a, b)

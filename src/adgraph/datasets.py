@@ -103,8 +103,10 @@ def make_classification(
         Number of rows and columns of ``X``.
     noise : float
         Standard deviation :math:`\sigma \ge 0` of the Gaussian noise on the logits.
-    seed : int
-        Seed of the PCG64 generator; the same seed gives the same data.
+    seed : int or None
+        Seed of the PCG64 generator, a non-negative integer; the same seed gives the same
+        data. None draws fresh entropy from the operating system (data that cannot be
+        repeated).
     correlation : float
         :math:`\rho` of the built-in covariances (default 0.5).
     covariance : {"ar1", "equicorrelated", "identity"} or array of shape (d, d)
@@ -140,6 +142,13 @@ def make_classification(
     if dtype.kind != "f":
         raise ValueError(f"make_classification: dtype must be a float dtype, got {dtype}")
 
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+    ):
+        raise ValueError(
+            f"make_classification: seed must be a non-negative integer (or None for fresh, "
+            f"unrepeatable data), got {seed!r}"
+        )
     rng = np.random.Generator(np.random.PCG64(seed))
     z = rng.standard_normal((n, d))
     u = rng.standard_normal(d)
