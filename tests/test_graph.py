@@ -333,3 +333,56 @@ def test_svg_and_png_with_graphviz(tmp_path, g):
     assert g._repr_svg_() is not None
     g.save(tmp_path / "g.png")
     assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ------------------------------------------------------------------ complex values
+def test_tables_of_a_complex_intermediate():
+    # 1j * x is recorded as a Python complex; the sweeps hand the engine NumPy values.
+    g = ad.trace(lambda x: anp.real(anp.exp(1j * x)), 2.0)
+    tan, adj = g.tangents(), g.adjoints()
+    (x,) = g.inputs
+    (y,) = g.outputs
+    assert tan[y] == pytest.approx(-np.sin(2.0)) and adj[x] == pytest.approx(-np.sin(2.0))
+    text = nfc(str(g.tables()))
+    assert nfc("x̄ = v̄_0 | -0.909 |") in text and nfc("ẏ = v̇_3 | -0.909 |") in text
+    assert "exp(0+2i) = -0.416+0.909i" in text
+    # |exp(i x)| = 1 for every x: its derivative is 0
+    g = ad.trace(lambda x: anp.abs(anp.exp(1j * x)), 2.0)
+    assert g.adjoints()[g.inputs[0]] == pytest.approx(0.0, abs=1e-15)
+    json.dumps(g.tables().to_dict())
+
+
+def test_sweeps_keep_float32():
+    g = ad.trace(lambda x: anp.sin(x) * 2.0 + x, np.float32(0.5))
+    tan, adj = g.tangents(), g.adjoints()
+    for v in list(tan.values()) + list(adj.values()):
+        assert v.dtype == np.float32
+    assert adj[g.inputs[0]] == pytest.approx(2 * np.cos(0.5) + 1, rel=1e-6)
+
+
+# ------------------------------------------------------------------ integer inputs
+def test_integer_inputs_are_shown_as_not_differentiable():
+    g = ad.trace(lambda x, n: x**n + x * n, 2.0, 3)
+    text = nfc(str(g.tables()))
+    assert nfc("v̇_0 = ṅ | — (int64: not differentiable) |") in text
+    assert nfc("n̄ = v̄_0 | — (int64: not differentiable) |") in text
+    # the float input is differentiated as before: d/dx (x^3 + 3x) = 3x^2 + 3 = 15
+    assert nfc("x̄ = v̄_-1 | 15 |") in text and nfc("ẏ = v̇_3 | 15 |") in text
+    d = g.tables().to_dict()
+    rows = {r["formula"].split("=")[0].strip(): r for r in d["adjoint"]["rows"]}
+    assert rows[nfc("n̄")]["number"] is None
+    assert "not differentiable" in rows[nfc("n̄")]["value"]
+    assert r"\text{--- (int64: not differentiable)}" in g.tables().to_latex()
+    assert "— (int64: not differentiable)" in g.tables().to_html()
+    assert "v̇₀ = —" in g.to_dot(tangents=True, adjoints=True)
+
+
+def test_all_integer_trace_has_no_zero_derivatives():
+    # x * 2 with x = 2 (an int): nothing is differentiable -- no silent 0 tangent or adjoint
+    g = ad.trace(lambda x: x * 2, 2)
+    tables = g.tables()
+    for t in (tables.tangent, tables.adjoint):
+        values = [v for _, v in t.lines()]
+        assert values and all(v == "— (int64: not differentiable)" for v in values), values
+    # the same function of a float is differentiated
+    assert "| 2 |" in nfc(str(ad.trace(lambda x: x * 2, 2.0).tables().adjoint))

@@ -396,7 +396,11 @@ class Graph:
 
     # ------------------------------------------------------------------ display
     def tables(self, seed=None, ct=None, digits: int = 3):
-        """The evaluation trace: primal, forward tangent and reverse adjoint tables."""
+        """The evaluation trace: primal, forward tangent and reverse adjoint tables.
+
+        Inputs and nodes of integer or boolean dtype carry no derivative: their tangent and
+        adjoint rows read ``— (int64: not differentiable)`` rather than a misleading 0.
+        Pass floats (``2.0``, not ``2``) to differentiate with respect to an input."""
         from .tables import trace_tables
 
         return trace_tables(self, seed=seed, ct=ct, digits=digits)

@@ -25,6 +25,7 @@ import numpy as np
 
 from .ir import Const, Node
 from .notation import fmt_value, input_symbol, shape_str
+from .sweeps import is_diff
 from .tables import _Names, _render, expression
 
 __all__ = [
@@ -103,18 +104,17 @@ def _picture(graph, *, values=True, tangents=None, adjoints=None, max_nodes=MAX_
             lines.append(
                 v.split(" ", 1)[1] if v.startswith(("f", "c", "i", "u", "b")) and (" [" in v) else v
             )
+        # An integer or boolean node carries no derivative: its tangent and adjoint are
+        # shown as "—", not as 0.
+        diff = node.multiple_results or is_diff(node.value)
         if tan is not None:
             t = tan.get(node)
-            lines.append(
-                f"{_render([names.sym(node, 'dot')], 'text', True)} = "
-                f"{fmt_value(t, digits) if t is not None else '0'}"
-            )
+            t_text = "—" if not diff else fmt_value(t, digits) if t is not None else "0"
+            lines.append(f"{_render([names.sym(node, 'dot')], 'text', True)} = {t_text}")
         if adj is not None:
             a = adj.get(node)
-            lines.append(
-                f"{_render([names.sym(node, 'bar')], 'text', True)} = "
-                f"{fmt_value(a, digits) if a is not None else '0'}"
-            )
+            a_text = "—" if not diff else fmt_value(a, digits) if a is not None else "0"
+            lines.append(f"{_render([names.sym(node, 'bar')], 'text', True)} = {a_text}")
         boxes.append(_Box(bid, lines, "input" if node.is_input else "op"))
     nconst = 0
     for node in nodes:

@@ -28,6 +28,32 @@ def is_diff(value) -> bool:
     return dt.kind in "fc"
 
 
+def _engine_value(v):
+    """A recorded scalar as the engine takes a primal: a 0-d NumPy array of the same value
+    and dtype (Python ``complex``/``float`` and NumPy scalars alike). Arithmetic between a
+    Python scalar and a NumPy *scalar* can give a plain Python number, which has no dtype
+    (``1j * np.float64(2)`` is ``complex``); with a 0-d array NumPy always answers with a
+    NumPy value."""
+    if isinstance(v, (bool, int, float, complex, np.generic)):
+        return np.asarray(v)
+    return v
+
+
+def _scalar(v):
+    """A 0-d array back to a NumPy scalar (tables and callers see the recorded kinds)."""
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        return v[()]
+    if isinstance(v, tuple):
+        return tuple(_scalar(x) for x in v)
+    return v
+
+
+def _input_values(node) -> list:
+    """The values of a node's arguments: node arguments as engine values, constants as
+    recorded (Python scalars stay weakly typed, so float32 stays float32)."""
+    return [_engine_value(i.value) if isinstance(i, Node) else i.value for i in node.inputs]
+
+
 def node_values(graph) -> dict:
     """``{node: value}`` as recorded (inputs and constants included)."""
     return {n: n.value for n in graph.nodes}
@@ -105,7 +131,7 @@ def tangent_sweep(graph, seed=None) -> dict:
             t = tan.get(parent)
             tan[node] = None if t is None else t[node.params["index"]]
             continue
-        vals = [i.value for i in node.inputs]
+        vals = _input_values(node)
         fn, pos = _node_function(node, vals)
         ts = [tan.get(node.inputs[k]) for k in pos]
         if node.prim.nondiff or not pos or all(t is None for t in ts):
@@ -113,6 +139,7 @@ def tangent_sweep(graph, seed=None) -> dict:
             continue
         ts = [_zeros(vals[k]) if t is None else t for k, t in zip(pos, ts, strict=False)]
         _, t_out = jvp(fn, [vals[k] for k in pos], ts)
+        t_out = _scalar(t_out)
         if node.multiple_results:
             t_out = tuple(
                 t if is_diff(v) else None for t, v in zip(t_out, node.value, strict=False)
@@ -170,7 +197,7 @@ def adjoint_sweep(graph, ct=None) -> dict:
             continue
         if g is None or node.prim.nondiff:
             continue
-        vals = [i.value for i in node.inputs]
+        vals = _input_values(node)
         fn, pos = _node_function(node, vals)
         if not pos:
             continue
@@ -179,7 +206,7 @@ def adjoint_sweep(graph, ct=None) -> dict:
             adj[node] = g
         _, pull = vjp(fn, *[vals[k] for k in pos])
         for k, c in zip(pos, pull(g), strict=False):
-            add(node.inputs[k], c)
+            add(node.inputs[k], _scalar(c))
     return {n: adj.get(n) for n in graph.nodes}
 
 
@@ -193,7 +220,7 @@ def local_partials(node) -> list | None:
         return None
     if node.shape != () or node.dtype is None or node.dtype.kind != "f":
         return None
-    vals = [i.value for i in node.inputs]
+    vals = _input_values(node)
     fn, pos = _node_function(node, vals)
     out = [None] * len(vals)
     for k in pos:
@@ -202,5 +229,5 @@ def local_partials(node) -> list | None:
     for _j, k in enumerate(pos):
         ts = [np.ones_like(vals[m]) if m == k else _zeros(vals[m]) for m in pos]
         _, t = jvp(fn, [vals[m] for m in pos], ts)
-        out[k] = t
+        out[k] = _scalar(t)
     return out

@@ -21,6 +21,11 @@ adjoint trace, in reverse topological order, gives :math:`\bar v_i` as a sum ove
 consumers of (consumer's adjoint) x (local partial). Scalar rows show the numbers
 substituted; array rows show the resulting array or a summary of it.
 
+Inputs and nodes of integer or boolean dtype carry no derivative (the engine gives them no
+tangent and no adjoint): their rows in the tangent and adjoint tables read
+``— (int64: not differentiable)`` instead of a number, so that an input passed as ``2``
+rather than ``2.0`` is not mistaken for one whose derivative is 0.
+
 Every table renders as text (``str``), Markdown, LaTeX, HTML (``_repr_html_``, for
 Jupyter) and plain data (``to_dict``, JSON-ready).
 """
@@ -74,12 +79,39 @@ class Partial:
         self.den = den
 
 
+class Note:
+    """A remark in place of a number: ``— (int64: not differentiable)``."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _no_derivative(value) -> Note:
+    """The cell of a value that carries no derivative (integer or boolean dtype)."""
+    dt = getattr(value, "dtype", None)
+    if dt is None:
+        dt = np.asarray(value).dtype
+    return Note(f"— ({dt}: not differentiable)")
+
+
 def _render(tokens, fmt, unicode_sub=False):
-    # Partial symbols are the one token notation.render does not know.
+    # Partial symbols and notes are the tokens notation.render does not know.
     out = []
     chunk = []
     for t in tokens:
-        if isinstance(t, Partial):
+        if isinstance(t, Note):
+            if chunk:
+                out.append(render(chunk, fmt, unicode_sub))
+                chunk = []
+            if fmt == "latex":
+                out.append(r"\text{" + t.text.replace("—", "---").replace("_", r"\_") + "}")
+            elif fmt == "html":
+                out.append(_html.escape(t.text))
+            else:
+                out.append(t.text)
+        elif isinstance(t, Partial):
             if chunk:
                 out.append(render(chunk, fmt, unicode_sub))
                 chunk = []
@@ -538,6 +570,10 @@ def tangent_table(graph, seed=None, digits: int = 3, tangents=None) -> TraceTabl
     for node in graph.toposort():
         t = tan.get(node)
         d = names.sym(node, "dot")
+        if not _differentiable(node):
+            rhs = [input_symbol(node.name, "dot")] if node.is_input else []
+            rows.append(Row([d], rhs, [_no_derivative(node.value)], None))
+            continue
         if node.is_input:
             rows.append(Row([d], [input_symbol(node.name, "dot")], [names.num(t)], t))
             continue
@@ -561,7 +597,8 @@ def tangent_table(graph, seed=None, digits: int = 3, tangents=None) -> TraceTabl
     for ysym, o in zip(_output_syms(graph, "dot"), graph.outputs, strict=False):
         t = tan.get(o) if isinstance(o, Node) else None
         rhs = [names.sym(o, "dot")] if isinstance(o, Node) else [Num("0")]
-        rows.append(Row([ysym], rhs, [names.num(t)], t))
+        value = [names.num(t)] if _differentiable(o) else [_no_derivative(o.value)]
+        rows.append(Row([ysym], rhs, value, t))
     return TraceTable("tangent", "Forward tangent trace", rows)
 
 
@@ -590,6 +627,9 @@ def adjoint_table(graph, ct=None, digits: int = 3, adjoints=None) -> TraceTable:
     for node in rev:
         a = adj.get(node)
         if a is None and not node.is_input:
+            continue
+        if not _differentiable(node):
+            rows.append(Row([names.sym(node, "bar")], [], [_no_derivative(node.value)], None))
             continue
         terms, vterms = [], []
         numeric = _both_scalar(a)
@@ -634,10 +674,19 @@ def adjoint_table(graph, ct=None, digits: int = 3, adjoints=None) -> TraceTable:
         )
     for node in graph.inputs:
         a = adj.get(node)
-        rows.append(
-            Row([input_symbol(node.name, "bar")], [names.sym(node, "bar")], [names.num(a)], a)
-        )
+        value = [names.num(a)] if _differentiable(node) else [_no_derivative(node.value)]
+        rows.append(Row([input_symbol(node.name, "bar")], [names.sym(node, "bar")], value, a))
     return TraceTable("adjoint", "Reverse adjoint trace", rows)
+
+
+def _differentiable(node) -> bool:
+    """False for a node whose value has an integer or boolean dtype: it carries no tangent
+    and no adjoint (constants count as differentiable: their derivative is 0)."""
+    from .sweeps import is_diff
+
+    if not isinstance(node, Node) or node.multiple_results:
+        return True
+    return is_diff(node.value)
 
 
 def _seed_values(graph, ct):
