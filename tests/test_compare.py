@@ -124,3 +124,25 @@ def test_without_sympy_the_report_says_how_to_install(monkeypatch):
     r = ad.compare(f, *x, steps=[1e-5])
     assert r.sympy == {"status": "unavailable", "reason": SYMPY_HINT}
     assert "pip install adgraph[sympy]" in str(r)
+
+
+# ------------------------------------------------------------------ refusals
+def test_non_scalar_output_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match=r"compare needs a scalar function: .* shape \(2,\)"):
+        ad.compare(lambda x: anp.sin(x) * anp.cos(x), np.array([0.3, 0.1]))
+    with pytest.raises(ValueError, match="anp.sum"):
+        ad.compare(lambda x: x * 2.0, np.array([0.3, 0.1]))
+    with pytest.raises(ValueError, match="compare needs a scalar function: .* a complex number"):
+        ad.compare(lambda x: anp.exp(1j * x), 0.3)
+    # the suggested fix works: the sum of the elementwise function is a scalar
+    r = ad.compare(lambda x: anp.sum(anp.sin(x)), np.array([0.3, 0.1]), symbolic=False)
+    np.testing.assert_allclose(r.ad["gradient"], np.cos([0.3, 0.1]), rtol=1e-14)
+
+
+def test_bad_function_or_point_is_named():
+    with pytest.raises(TypeError, match="f must be a function, got int"):
+        ad.compare(3, 1.0)
+    with pytest.raises(ValueError, match="argument 0 must be a real number or array, got str"):
+        ad.compare(lambda x: x, "abc")
+    with pytest.raises(ValueError, match="argument 1 is complex"):
+        ad.compare(lambda x, y: x * y, 1.0, 2j)

@@ -458,9 +458,24 @@ def compare(f, *args, steps=None, symbolic=True, repeat=3, names=None) -> Compar
     from .api.transforms import grad
     from .graph.tracing import trace
 
+    if not callable(f):
+        raise TypeError(f"compare(f, *args): f must be a function, got {type(f).__name__}")
     if not args:
         raise TypeError("compare(f, *args): give the point at which to differentiate")
-    arrays = [np.asarray(a, dtype=float) for a in args]
+    arrays = []
+    for k, a in enumerate(args):
+        if np.iscomplexobj(a):
+            raise ValueError(
+                f"compare: argument {k} is complex; compare differentiates real functions of "
+                "real points (split z into its real and imaginary parts)"
+            )
+        try:
+            arrays.append(np.asarray(a, dtype=float))
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"compare: argument {k} must be a real number or array, got "
+                f"{type(a).__name__} {str(a)[:40]!r}"
+            ) from None
     shapes = [a.shape for a in arrays]
     sizes = [a.size for a in arrays]
     x0 = np.concatenate([a.ravel() for a in arrays])
@@ -479,6 +494,15 @@ def compare(f, *args, steps=None, symbolic=True, repeat=3, names=None) -> Compar
         return float(np.asarray(f(*unflat(v))))
 
     py_args = unflat(x0)
+    out0 = f(*py_args)
+    out_shape = np.shape(out0)
+    if out_shape != () or np.iscomplexobj(out0):
+        what = f"an array of shape {out_shape}" if out_shape != () else "a complex number"
+        raise ValueError(
+            f"compare needs a scalar function: {fname} returned {what} at this point. "
+            "Compare a real scalar of it instead, e.g. compare(lambda *a: anp.sum(f(*a)), ...) "
+            "or one component, or use adgraph.jacfwd/jacrev for the whole Jacobian"
+        )
     value = f_flat(x0)
     argnums = tuple(range(len(args)))
     g_fn = grad(f, argnums=argnums)
