@@ -204,3 +204,41 @@ def test_mixing_the_two_classes_is_refused():
         Dual(1.0, 1.0) + Var(1.0)
     with pytest.raises(TypeError):
         Var(Dual(1.0, 0.0))
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("adjoint", ["x", None, [1.0], True, object()])
+def test_backward_refuses_a_non_numeric_adjoint(adjoint):
+    v = Var(2.0)
+    y = v * v
+    with pytest.raises(TypeError, match="Var.backward: the adjoint must be a number"):
+        y.backward(adjoint=adjoint)
+    assert v.adjoint == 0.0  # nothing was accumulated
+
+
+def test_backward_adjoint_shape_must_fit_the_value():
+    v = Var(np.ones(3))
+    y = v * 2.0
+    with pytest.raises(ValueError, match=r"shape \(2,\) does not fit a value of shape \(3,\)"):
+        y.backward(np.ones(2))
+    y.backward(np.arange(3.0))  # an array of the value's shape
+    np.testing.assert_array_equal(v.adjoint, [0.0, 2.0, 4.0])
+    w = Var(2.0)
+    (w * w).backward(np.float32(0.5))  # NumPy scalars are numbers
+    assert w.adjoint == 2.0
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: Var("x"), "Var: the primal must be a number"),
+        (lambda: Var([1.0, 2.0]), r"make it an array: np.array\(...\)"),
+        (lambda: Var(1.0, adjoint="a"), "Var: the adjoint must be a number"),
+        (lambda: Dual("x", 1.0), "Dual: the primal must be a number"),
+        (lambda: Dual(1.0, None), "Dual: the tangent must be a number"),
+        (lambda: Dual(np.array(["a"]), 1.0), "numeric NumPy array"),
+    ],
+)
+def test_constructors_refuse_non_numbers(make, match):
+    with pytest.raises(TypeError, match=match):
+        make()

@@ -63,6 +63,23 @@ _log1p = _fn(math.log1p, np.log1p)
 _expm1 = _fn(math.expm1, np.expm1)
 
 
+def _check_number(x, what: str):
+    """``x`` if it is a number or a numeric NumPy array; else a TypeError naming ``what``."""
+    if type(x) is float or type(x) is int:  # the common case, first
+        return x
+    if isinstance(x, (bool, np.bool_)) or not (
+        isinstance(x, (int, float, complex, np.number))
+        or (isinstance(x, np.ndarray) and x.dtype.kind in "iufc")
+    ):
+        shown = repr(x) if len(repr(x)) <= 40 else repr(x)[:37] + "..."
+        hint = " (make it an array: np.array(...))" if isinstance(x, (list, tuple)) else ""
+        raise TypeError(
+            f"{what} must be a number or a numeric NumPy array, got {type(x).__name__} "
+            f"{shown}{hint}"
+        )
+    return x
+
+
 def _sign(x):
     return (x > 0) - (x < 0) if isinstance(x, (int, float)) else np.sign(x)
 
@@ -180,6 +197,8 @@ class Dual:
     def __init__(self, primal, tangent=0.0):
         if isinstance(primal, (Dual, Var)) or isinstance(tangent, (Dual, Var)):
             raise TypeError("Dual(primal, tangent) takes numbers (or arrays), not Dual/Var")
+        _check_number(primal, "Dual: the primal")
+        _check_number(tangent, "Dual: the tangent")
         self.primal = primal
         self.tangent = tangent
 
@@ -313,6 +332,8 @@ class Var:
     def __init__(self, primal, adjoint=0.0):
         if isinstance(primal, (Dual, Var)):
             raise TypeError("Var(primal) takes a number (or an array), not a Dual/Var")
+        _check_number(primal, "Var: the primal")
+        _check_number(adjoint, "Var: the adjoint")
         self.primal = primal
         self.adjoint = adjoint
         # ((parent Var, d self / d parent), ...); empty for inputs
@@ -324,7 +345,10 @@ class Var:
 
     @staticmethod
     def _make(primal, parents):
-        v = Var(primal)
+        # The result of an operation on checked values: no need to check it again.
+        v = Var.__new__(Var)
+        v.primal = primal
+        v.adjoint = 0.0
         v._parents = parents
         return v
 
@@ -446,8 +470,22 @@ class Var:
         ``v.adjoint`` for ``self`` and every Var it depends on.
 
         Visits each Var once, in reverse topological order (no recursion). Adjoints
-        accumulate across calls; use :meth:`zero_grad` to start again.
+        accumulate across calls; use :meth:`zero_grad` to start again. ``adjoint`` is a
+        number, or for an array value an array that broadcasts to the value's shape.
         """
+        if isinstance(adjoint, (Dual, Var)):
+            raise TypeError("Var.backward: the adjoint must be a number or array, not a Dual/Var")
+        _check_number(adjoint, "Var.backward: the adjoint")
+        shape, ashape = np.shape(self.primal), np.shape(adjoint)
+        try:
+            ok = np.broadcast_shapes(ashape, shape) == shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"Var.backward: an adjoint of shape {ashape} does not fit a value of shape "
+                f"{shape}; give a number or an array of shape {shape}"
+            )
         incoming = {id(self): adjoint}
         for v in self._graph():
             g = incoming.pop(id(v), None)
