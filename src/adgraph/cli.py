@@ -11,7 +11,14 @@ to differentiate, and run the worked examples.
 
 Expressions are parsed by :mod:`adgraph.expr` (never evaluated as Python). Every refusal --
 a malformed or disallowed expression, missing, extra or non-numeric ``--at`` values, an
-unknown option -- is one line on stderr and exit status 2.
+unknown option, an unwritable ``--graph`` file, an example's bad option -- is one line on
+stderr and exit status 2. Options are never abbreviated. Values are decimal literals
+(``2``, ``-0.5``, ``1e-3``, ``1_000``), read by the expression's own rule; hexadecimal,
+complex and non-finite values are refused with the reason.
+
+A value or derivative that is ``inf`` or ``nan`` (a point outside the expression's domain,
+a singularity, an overflow) is a valid floating-point evaluation: ``diff`` and ``compare``
+print it as it is, in every format, with a one-line note on stderr, and exit with status 0.
 """
 
 from __future__ import annotations
