@@ -124,7 +124,12 @@ def _arith_impl(op):
     def impl(xp, x, y):
         if type(x) in _PY_NUMBERS and type(y) in _PY_NUMBERS:
             return op(xp.asarray(x), y)  # two Python numbers: NumPy's semantics (1/0 = inf)
-        return op(x, y)
+        r = op(x, y)
+        if type(r) in _PY_NUMBERS:
+            # A Python complex with a NumPy real scalar computes in Python (np.float64 is a
+            # float subclass): give the result NumPy's type, as the ufunc would.
+            return xp.asarray(r)[()]
+        return r
 
     return impl
 
