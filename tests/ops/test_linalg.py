@@ -4,6 +4,8 @@ checks of eigenvectors and singular vectors, and vmap against a loop."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -91,6 +93,98 @@ def test_det_and_closed_form(shape):
     g = ad.grad(lambda a: anp.sum(la.det(a)))(a)
     want = np.linalg.det(a)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
     assert np.allclose(g, want)
+
+
+def _cofactors(a):
+    """The cofactor matrix by signed minors (a reference independent of any inverse)."""
+    n = a.shape[-1]
+    c = np.zeros(a.shape, dtype=a.dtype)
+    for i, j in itertools.product(range(n), repeat=2):
+        m = np.delete(np.delete(a, i, axis=-2), j, axis=-1)
+        c[..., i, j] = (-1) ** (i + j) * (np.linalg.det(m) if n > 1 else 1.0)
+    return c
+
+
+def _det_hessian(a):
+    """d^2 det / dA_ij dA_kl: signed (n-2)-minors."""
+    n = a.shape[-1]
+    h = np.zeros((n,) * 4)
+    for i, j, k, l in itertools.product(range(n), repeat=4):
+        if i != k and j != l:
+            m = np.delete(np.delete(a, [i, k], axis=0), [j, l], axis=1)
+            sign = (-1) ** (i + j + k + l) * (1 if (i < k) == (j < l) else -1)
+            h[i, j, k, l] = sign * (np.linalg.det(m) if n > 2 else 1.0)
+    return h
+
+
+SINGULAR = {
+    "2x2": np.array([[1.0, 2.0], [2.0, 4.0]]),
+    "rank n-1": np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]]),
+    "rank n-2": np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [3.0, 6.0, 9.0]]),
+    "zero": np.zeros((3, 3)),
+    "4x4 rank 3": np.array(
+        [[1.0, 0.0, 2.0, 1.0], [0.0, 1.0, 1.0, 0.0], [1.0, 1.0, 3.0, 1.0], [2.0, -1.0, 0.0, 3.0]]
+    ),
+    "4x4 rank 2": np.array(
+        [[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 2.0], [1.0, 1.0, 2.0, 3.0], [2.0, 1.0, 3.0, 4.0]]
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SINGULAR))
+def test_det_derivatives_at_singular_matrices(name):
+    # The gradient of det is the cofactor matrix adj(A)^T, which exists at singular
+    # matrices (rank-one at rank n-1, zero below); so does the Hessian (signed minors).
+    a = SINGULAR[name]
+    n = a.shape[-1]
+    assert np.linalg.matrix_rank(a) < n
+    g = ad.grad(la.det)(a)
+    assert np.allclose(g, _cofactors(a), atol=1e-12)
+    if np.linalg.matrix_rank(a) == n - 1:
+        assert np.linalg.matrix_rank(g) == 1
+    else:
+        assert np.abs(g).max() < 1e-12
+    assert np.allclose(ad.hessian(la.det)(a), _det_hessian(a), atol=1e-12)
+    _, t = ad.jvp(la.det, (a,), (np.ones_like(a),))
+    assert np.allclose(t, np.sum(_cofactors(a)), atol=1e-12)
+    check(la.det, a)  # to second order in both modes, against finite differences
+
+
+def test_det_singular_stacks_float32_complex_and_higher_orders():
+    # Up to 3x3 the cofactors are minors written out; larger matrices take the SVD path.
+    for sing, n in ((["rank n-1", "rank n-2"], 3), (["4x4 rank 3", "4x4 rank 2"], 4)):
+        a = np.stack([SINGULAR[k] for k in sing] + [wellcond((n, n), seed=5)])
+        g = ad.grad(lambda a: anp.sum(la.det(a)))(a)
+        assert np.allclose(g, _cofactors(a), atol=1e-12)
+        assert np.allclose(ad.vmap(ad.grad(la.det))(a), g, atol=1e-12)
+        g32 = ad.grad(lambda a: anp.sum(la.det(a)))(a.astype(np.float32))
+        assert g32.dtype == np.float32 and np.allclose(g32, g, atol=1e-4)
+        h32 = ad.hessian(la.det)(a[0].astype(np.float32))
+        assert h32.dtype == np.float32 and np.allclose(h32, _det_hessian(a[0]), atol=1e-4)
+    for z in (
+        np.array([[1 + 1j, 2.0, 0.5j], [2 + 2j, 4.0, 1j], [0.0, 1.0, 1.0 - 1j]]),  # rank 2
+        np.kron(np.array([[1.0, 1j], [2.0, 2j]]), np.array([[1.0, 2.0], [0.5, 1j]])),  # 4x4
+    ):
+        assert np.allclose(ad.jacfwd(la.det, holomorphic=True)(z), _cofactors(z), atol=1e-12)
+        check(la.det, z)
+    # Third derivatives: exact everywhere up to 3x3; beyond, through A^{-1} -- exact at
+    # invertible matrices, even with repeated singular values, and a clear error at an
+    # exactly singular one.
+    check(la.det, SINGULAR["rank n-1"], order=3)
+    check(la.det, 2.0 * np.eye(4), order=3)
+    with pytest.raises(la.LinAlgError, match="third and higher derivatives of det"):
+        ad.jacfwd(ad.hessian(la.det))(SINGULAR["4x4 rank 3"])
+
+
+def test_slogdet_at_a_singular_matrix():
+    # log|det| -> -inf: its derivative does not exist there, and the error says so
+    a = SINGULAR["rank n-1"]
+    s, l = la.slogdet(a)
+    assert s == 0 and l == -np.inf
+    with pytest.raises(
+        la.LinAlgError, match=r"linalg.slogdet: the derivative of log\|det A\| does not exist"
+    ):
+        ad.grad(lambda a: la.slogdet(a)[1])(a)
 
 
 def test_slogdet():

@@ -27,12 +27,12 @@ def require_single_chunk(x, axes, op: str, what: str) -> None:
     """Raise a clear error unless each of ``axes`` of the Dask array ``x`` is one chunk."""
     split = [ax for ax in axes if x.numblocks[ax] != 1]
     if split:
-        ax = split[0]
+        where = ", ".join(f"{x.numblocks[ax]} chunks along axis {ax}" for ax in split)
+        spec = ", ".join(f"{ax}: -1" for ax in split)
         raise OpError(
             f"{op}: needs {what} in one chunk, but the Dask array of shape "
-            f"{tuple(x.shape)} is split into {x.numblocks[ax]} chunks along axis {ax}; "
-            f"rechunk that axis first (x.rechunk({{{ax}: -1}})) and keep the chunks along "
-            "the other axes"
+            f"{tuple(x.shape)} has {where}; rechunk first (x.rechunk({{{spec}}})) and keep "
+            "the chunks along the other axes"
         )
 
 

@@ -1375,7 +1375,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     except OpError as e:
         if not str(e).startswith("argsort:"):
             raise
-        raise OpError("sort:" + str(e)[len("argsort:") :]) from None
+        raise type(e)("sort:" + str(e)[len("argsort:") :]) from None
     return take_along_axis(a, perm, axis=axis)
 
 

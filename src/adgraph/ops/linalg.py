@@ -20,10 +20,16 @@ Conventions
   no effect, so its derivative is zero there. For a symmetric perturbation this agrees
   with the symmetric-matrix derivative.
 * Points where the derivative does not exist give inf or nan, not an error: singular
-  matrices for inv/solve/det (these raise ``LinAlgError`` already in the forward
+  matrices for inv/solve (these raise ``LinAlgError`` already in the forward
   computation), repeated eigenvalues (eigh's eigenvectors) and repeated or zero singular
   values (svd's singular vectors). Eigenvalues and singular values alone (eigvalsh,
-  svdvals, ``compute_uv=False``) stay finite there.
+  svdvals, ``compute_uv=False``) stay finite there. ``det`` is a polynomial and is
+  differentiated at singular matrices too (its gradient is the cofactor matrix, computed
+  without an inverse); ``slogdet``'s log-determinant has no derivative there, and its
+  rules raise ``LinAlgError`` saying so.
+* On Dask arrays, det, slogdet, inv and solve of stacked matrices run NumPy's function
+  on each block of the stack axes; each matrix must lie in one chunk (a single matrix
+  split into chunks goes to Dask's own blocked inv and solve).
 """
 
 from __future__ import annotations
@@ -130,9 +136,9 @@ def _explained(op):
     return deco
 
 
-def _derivative_at_singular(op):
+def _derivative_at_singular(op, why=None):
     """For rules that need :math:`A^{-1}`: say that the derivative, not the function,
-    fails at an exactly singular matrix."""
+    fails at an exactly singular matrix (``why``: the reason, when not the default)."""
 
     def deco(rule):
         @functools.wraps(rule)
@@ -142,9 +148,12 @@ def _derivative_at_singular(op):
             except LinAlgError as e:
                 if str(e).startswith("linalg."):
                     raise
+                reason = why or (
+                    "the derivative at an exactly singular matrix is computed with its "
+                    "inverse, which does not exist"
+                )
                 raise LinAlgError(
-                    f"linalg.{op}: the derivative at an exactly singular matrix is computed "
-                    f"with its inverse, which does not exist ({e}); the value itself is fine"
+                    f"linalg.{op}: {reason} ({e}); the value itself is fine"
                 ) from None
 
         return wrapper
@@ -256,6 +265,41 @@ def _same_batch(prim):
     return rule
 
 
+def _is_dask(xp) -> bool:
+    return getattr(xp, "__name__", "") == "dask.array"
+
+
+def _dask_stacks(fn, arrays, core, out_core, dtype, op):
+    """NumPy's ``fn`` on each block of stacked matrices held by Dask arrays (whose matrix
+    axes must each be one chunk); see :func:`adgraph.backends._dask.map_stacks`."""
+    from ..backends._dask import map_stacks
+
+    return map_stacks(fn, arrays, core, out_core, _np.dtype(dtype), f"linalg.{op}")
+
+
+def _dask_blocked(xp, op, *arrays):
+    """True where Dask's own blocked ``linalg.<op>`` applies: one matrix (no stack axes)
+    split into several chunks."""
+    return (
+        hasattr(xp.linalg, op)
+        and all(getattr(a, "ndim", 0) == 2 for a in arrays)
+        and any(getattr(a, "npartitions", 1) > 1 for a in arrays)
+    )
+
+
+def _stacked(op, np_fn):
+    """``impl(xp, a)`` of a one-matrix function: ``xp.linalg`` on NumPy and CuPy; on Dask,
+    NumPy's function block by block over the stack axes (Dask's own ``linalg`` handles
+    single chunked matrices only, and lacks det and slogdet)."""
+
+    def impl(xp, a):
+        if _is_dask(xp) and not _dask_blocked(xp, op, a):
+            return _dask_stacks(np_fn, [a], (2,), a.shape[-2:], a.dtype, op)
+        return getattr(xp.linalg, op)(a)
+
+    return impl
+
+
 def _tri_from(t, uplo):
     r"""The Hermitian matrix NumPy reads from one triangle of ``t``: the strict triangle
     ``uplo``, its conjugate mirrored, and the real part of the diagonal."""
@@ -277,7 +321,7 @@ def _tri_from_T(g, uplo):
 # ------------------------------------------------------------------ inv
 inv_p = Primitive(
     "linalg_inv",
-    lambda xp, a: xp.linalg.inv(a),
+    _stacked("inv", _np.linalg.inv),
     tangent=(lambda t, ans, a: negative(matmul(matmul(ans, t), ans)),),
     vjp=(lambda ct, ans, a: negative(matmul(matmul(_mT(ans), ct), _mT(ans))),),
     doc=r"""Y = A^{-1}; dY = -Y dA Y, \bar A = -Y^T \bar Y Y^T.""",
@@ -335,6 +379,9 @@ def _solve_batch(vals, batched, size, **params):
 
 
 def _solve_impl(xp, a, b):
+    if _is_dask(xp) and not _dask_blocked(xp, "solve", a, b):
+        dt = _np.result_type(a.dtype, b.dtype)
+        return _dask_stacks(_np.linalg.solve, [a, b], (2, 2), b.shape[-2:], dt, "solve")
     if a.shape[:-2] != b.shape[:-2] and xp.__name__ != "numpy":
         # CuPy does not broadcast the stack axes of a against those of b
         lead = tuple(_np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
@@ -376,23 +423,166 @@ def solve(a, b):
 
 
 # ------------------------------------------------------------------ det / slogdet
-@_derivative_at_singular("det")
-def _det_tangent(t, ans, a):
-    return multiply(ans, _trace(solve_p.bind(a, t)))
+# The derivative of det A is the cofactor matrix C = adj(A)^T, which exists everywhere
+# (det is a polynomial) although det(A) A^{-T} does not at a singular A. Up to 3x3 it is
+# written out as signed minors (_cofactor); larger matrices compute it from the SVD
+# A = U S V^H: adj(A) = adj(V^H) adj(S) adj(U) with adj(U) = det(U) U^H for a
+# unitary U, so C = det(U) det(V^H) conj(U) diag(pi) conj(V^H), pi_i = prod_{j != i} s_j.
+# That is exact at every rank: one zero singular value leaves one pi_i nonzero, two make
+# C = 0. The same frame gives C's derivative: with E' = U^H E V^H,
+# d adj(S)[E'] = diag(P @ diag(E')) - E' o P, P_ij = prod_{k != i, j} s_k (0 on the
+# diagonal), so Hessians of det are exact at singular matrices too.
+def _prod_others(xp, s):
+    """``pi_i = prod_{j != i} s_j`` along the last axis, without dividing."""
+    ones = xp.ones(s.shape[:-1] + (1,), dtype=s.dtype)
+    before = xp.cumprod(xp.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+    after = xp.flip(
+        xp.cumprod(xp.flip(xp.concatenate([s[..., 1:], ones], axis=-1), axis=-1), axis=-1),
+        axis=-1,
+    )
+    return before * after
 
 
-@_derivative_at_singular("det")
-def _det_vjp(ct, ans, a):
-    scale = expand_dims(multiply(ct, ans), (-1, -2))
-    return multiply(scale, _mT(inv_p.bind(a)))
+def _svd_frame(xp, a):
+    """(conj(U), s, conj(V^H), det(U) det(V^H)) of ``a = U diag(s) V^H``."""
+    u, s, vh = xp.linalg.svd(a)
+    c = xp.linalg.det(u) * xp.linalg.det(vh)
+    if u.dtype.kind == "c":
+        u, vh = xp.conj(u), xp.conj(vh)
+    return u, s, vh, c[..., None, None]
+
+
+def _cofactor_np(xp, a):
+    u, s, vh, c = _svd_frame(xp, a)
+    return c * ((u * _prod_others(xp, s)[..., None, :]) @ vh)
+
+
+def _cofactor_lin_np(xp, a, e):
+    u, s, vh, c = _svd_frame(xp, a)
+    n = s.shape[-1]
+    eye = xp.eye(n, dtype=bool)
+    p2 = _prod_others(xp, xp.where(eye, 1, s[..., None, :]).astype(s.dtype))
+    p2 = xp.where(eye, 0, p2)
+    ep = xp.swapaxes(u, -1, -2) @ e @ xp.swapaxes(vh, -1, -2)  # U^H E V (u, vh conjugated)
+    d = xp.diagonal(ep, axis1=-2, axis2=-1)
+    dt = (p2 @ d[..., None])[..., 0]
+    core = xp.where(eye, dt[..., None, :], 0) - xp.swapaxes(ep, -1, -2) * p2
+    return c * (u @ core @ vh)
+
+
+def _on_stacks(np_fn, op, core):
+    def impl(xp, *arrays):
+        if _is_dask(xp):
+            dt = _np.result_type(*(x.dtype for x in arrays))
+            shape_ = arrays[0].shape[-2:]
+            return _dask_stacks(lambda *b: np_fn(_np, *b), arrays, core, shape_, dt, op)
+        return np_fn(xp, *arrays)
+
+    return impl
+
+
+cofactor_p = Primitive(
+    "linalg_cofactor",
+    _on_stacks(_cofactor_np, "det", (2,)),
+    tangent=(lambda t, ans, a: cofactor_lin_p.bind(a, t),),
+    # d^2 det is a symmetric bilinear form, so E -> dC[E] is its own transpose
+    vjp=(lambda ct, ans, a: cofactor_lin_p.bind(a, ct),),
+    batch=lambda vals, batched, size: cofactor_p.bind(vals[0]),
+    doc=r"""C = adj(A)^T, the cofactor matrix (the gradient of det), computed from the SVD
+    and exact at singular matrices; dC[E] = cofactor_lin(A, E), which is self-adjoint.""",
+)
+
+
+def _lin_parts(a, e):
+    b = inv_p.bind(a)
+    return b, cofactor_p.bind(a), _trace(matmul(b, e))
+
+
+_DET_THIRD = (
+    "third and higher derivatives of det at an exactly singular matrix are computed with "
+    "its inverse, which does not exist (value, gradient and Hessian are exact there)"
+)
+
+
+@_derivative_at_singular("det", _DET_THIRD)
+def _cofactor_lin_da(t, ans, a, e):
+    # dC[E] = tr(BE) C - C E^T B^T with B = A^{-1}, differentiated in A along t
+    b, c, tr_be = _lin_parts(a, e)
+    dc = cofactor_lin_p.bind(a, t)
+    bt = _mT(b)
+    out = multiply(expand_dims(negative(_trace(matmul(matmul(b, t), matmul(b, e)))), (-1, -2)), c)
+    out = add(out, multiply(expand_dims(tr_be, (-1, -2)), dc))
+    out = subtract(out, matmul(dc, matmul(_mT(e), bt)))
+    return add(out, matmul(matmul(c, _mT(e)), matmul(bt, matmul(_mT(t), bt))))
+
+
+@_derivative_at_singular("det", _DET_THIRD)
+def _cofactor_lin_ct_a(ct, ans, a, e):
+    b, c, tr_be = _lin_parts(a, e)
+    bt = _mT(b)
+    cg = _sum(multiply(c, ct), axis=(-2, -1))
+    out = multiply(expand_dims(negative(cg), (-1, -2)), _mT(matmul(b, matmul(e, b))))
+    out = add(out, multiply(expand_dims(tr_be, (-1, -2)), cofactor_lin_p.bind(a, ct)))
+    out = subtract(out, cofactor_lin_p.bind(a, matmul(ct, matmul(b, e))))
+    return add(out, matmul(matmul(bt, _mT(ct)), matmul(c, matmul(_mT(e), bt))))
+
+
+def _cofactor_lin_batch(vals, batched, size):
+    return cofactor_lin_p.bind(*_align_stacks(vals, batched, (2, 2)))
+
+
+cofactor_lin_p = Primitive(
+    "linalg_cofactor_lin",
+    _on_stacks(_cofactor_lin_np, "det", (2, 2)),
+    tangent=(_cofactor_lin_da, lambda t, ans, a, e: cofactor_lin_p.bind(a, t)),
+    vjp=(_cofactor_lin_ct_a, lambda ct, ans, a, e: cofactor_lin_p.bind(a, ct)),
+    batch=_cofactor_lin_batch,
+    doc=r"""dC = d adj(A)[E]^T, the derivative of the cofactor matrix along E (the Hessian
+    of det applied to E), from the SVD frame of A: exact at singular matrices. Linear and
+    self-adjoint in E. Its derivative in A, dC[E] = tr(A^{-1}E) C - C E^T A^{-T}
+    differentiated, needs A^{-1}: third derivatives of det at a singular matrix raise.""",
+)
+
+
+def _det_impl(xp, a):
+    if _is_dask(xp):
+        return _dask_stacks(_np.linalg.det, [a], (2,), (), a.dtype, "det")
+    return xp.linalg.det(a)
+
+
+def _cofactor(a):
+    """The cofactor matrix adj(A)^T of a stack. Up to 3x3 the signed minors written out
+    with adgraph's operations (polynomials: every derivative exact everywhere, and
+    compiled by adgraph.jit's C backend); larger matrices from the SVD (cofactor_p)."""
+    n = shape(a)[-1]
+    if n == 1:
+        from .creation import ones_like
+
+        return ones_like(a)
+    if n > 3:
+        return cofactor_p.bind(a)
+
+    def picked(rows, cols):
+        return getitem(a, (Ellipsis, _np.array(rows)[:, None], _np.array(cols)[None, :]))
+
+    if n == 2:  # [[a11, -a10], [-a01, a00]]
+        swapped = picked((1, 0), (1, 0))
+        return where(_eye(2, a), swapped, negative(swapped))
+    # C_ij = A[i+1, j+1] A[i+2, j+2] - A[i+1, j+2] A[i+2, j+1], indices modulo 3
+    p1, p2 = (1, 2, 0), (2, 0, 1)
+    return subtract(
+        multiply(picked(p1, p1), picked(p2, p2)), multiply(picked(p1, p2), picked(p2, p1))
+    )
 
 
 det_p = Primitive(
     "linalg_det",
-    lambda xp, a: xp.linalg.det(a),
-    tangent=(_det_tangent,),
-    vjp=(_det_vjp,),
-    doc=r"""d = det A; dd = d tr(A^{-1} dA), \bar A = \bar d\, d\, A^{-T}.""",
+    _det_impl,
+    tangent=(lambda t, ans, a: _sum(multiply(_cofactor(a), t), axis=(-2, -1)),),
+    vjp=(lambda ct, ans, a: multiply(expand_dims(ct, (-1, -2)), _cofactor(a)),),
+    doc=r"""d = det A; dd = sum(C o dA), \bar A = \bar d C with C = adj(A)^T the cofactor
+    matrix (= d A^{-T} where A is invertible), finite at singular matrices: the signed
+    minors written out up to 3x3, from the SVD (linalg_cofactor) beyond.""",
 )
 det_p.batch = _same_batch(det_p)
 
@@ -401,20 +591,40 @@ det_p.batch = _same_batch(det_p)
 def det(a):
     r"""Determinant of a (stack of) square matrices.
 
-    Jacobi's formula: :math:`d\det A = \det A \operatorname{tr}(A^{-1} dA)`, so the
-    gradient is :math:`\det(A)\, A^{-T}` (the cofactor matrix). The rule solves with
-    :math:`A`, so at an exactly singular matrix it raises ``LinAlgError`` (the cofactor
-    matrix itself would be finite there).
+    Jacobi's formula: :math:`d\det A = \operatorname{tr}(\operatorname{adj}(A)\,dA)`, so the
+    gradient is the cofactor matrix :math:`C = \operatorname{adj}(A)^T` (which is
+    :math:`\det(A) A^{-T}` when :math:`A` is invertible). It exists at singular matrices
+    too -- rank :math:`n-1` gives a rank-one :math:`C`, lower ranks :math:`C = 0` -- and is
+    computed without an inverse: up to 3x3 as the signed 2x2 minors written out (every
+    derivative is then exact everywhere), for larger matrices from the SVD
+    :math:`A = U S V^H` as :math:`\det(U)\det(V^H)\,\bar U \operatorname{diag}(\pi)
+    \bar V^H` with :math:`\pi_i = \prod_{j\ne i} s_j`; there gradient and Hessian are
+    exact at singular matrices, while third and higher derivatives use :math:`A^{-1}` and
+    raise ``LinAlgError`` at an exactly singular matrix. Holomorphic for complex ``a``.
     """
     return det_p.bind(_square(a, "det"))
 
 
+_SLOGDET_SINGULAR = (
+    "the derivative of log|det A| does not exist at an exactly singular matrix (it tends "
+    "to -inf there, with an unbounded gradient A^{-T}); linalg.det is differentiable there"
+)
+
+
+def _slogdet_np(a):
+    sign, logabs = _np.linalg.slogdet(a)
+    return _np.stack([sign, logabs.astype(sign.dtype)], axis=-1)
+
+
 def _slogdet_impl(xp, a):
+    if _is_dask(xp):
+        both = _dask_stacks(_slogdet_np, [a], (2,), (2,), a.dtype, "slogdet")
+        return (both[..., 0], both[..., 1].real.astype(_np.finfo(a.dtype).dtype))
     r = xp.linalg.slogdet(a)
     return (r[0], r[1])
 
 
-@_derivative_at_singular("slogdet")
+@_derivative_at_singular("slogdet", _SLOGDET_SINGULAR)
 def _slogdet_tangent(ans, primals, tangents, params):
     (a,), (t,) = primals, tangents
     tau = _trace(solve_p.bind(a, t))
@@ -424,7 +634,7 @@ def _slogdet_tangent(ans, primals, tangents, params):
     return (None, tau)
 
 
-@_derivative_at_singular("slogdet")
+@_derivative_at_singular("slogdet", _SLOGDET_SINGULAR)
 def _slogdet_vjp(ct, ans, args, params, wanted):
     (a,) = args
     ct_sign, ct_log = ct
@@ -456,7 +666,9 @@ def slogdet(a):
     \operatorname{Im}\tau` for complex ``a`` (zero for real ``a``, where the sign is
     piecewise constant). Reverse mode: :math:`\bar A = (\overline{l} + i
     \operatorname{Im}(\bar s\, s)) A^{-T}`. For symmetric positive definite :math:`A` the
-    gradient of the log-determinant is :math:`A^{-1}`.
+    gradient of the log-determinant is :math:`A^{-1}`. At a singular matrix the
+    log-determinant is :math:`-\infty` and has no derivative: its rules raise
+    ``LinAlgError`` (``det`` itself is differentiable there).
     """
     s, l = slogdet_p.bind(_square(a, "slogdet"))
     return SlogdetResult(s, l)
