@@ -352,3 +352,26 @@ def test_linear_algebra_on_stacks():
         ValueError, match=r"linalg.det: needs each matrix .*x.rechunk\({0: -1, 1: -1}\)"
     ):
         la.det(M)
+
+
+def test_heavily_repeated_indices_are_combined_first():
+    # 400 updates of 7 rows (an embedding-like gather): the updates of each position are
+    # reduced per chunk and across chunks, then assigned once -- a small graph.
+    rng = np.random.default_rng(12)
+    xn = rng.standard_normal((50, 4))
+    X = da.from_array(xn, chunks=(10, 2))
+    i = rng.integers(0, 7, size=400)
+    v = rng.standard_normal((400, 4)) * 0.3 + 1.0
+    W = rng.standard_normal((400, 4))
+
+    def f(x):
+        return anp.sum(x[i] * W) + anp.sum(x[i, 1:] ** 2)
+
+    with dask.config.set(scheduler=_no_compute):
+        ups = {m: getattr(anp.at(X)[i], m)(v) for m in ("add", "multiply", "min", "max", "set")}
+        g = ad.grad(f)(X)
+    assert _graph_size(ups["add"]) < 100
+    ups, g = dask.compute(ups, g, scheduler="sync")
+    for m, got in ups.items():
+        np.testing.assert_allclose(got, getattr(anp.at(xn)[i], m)(v), rtol=1e-12)
+    np.testing.assert_allclose(g, ad.grad(f)(xn), rtol=1e-12)

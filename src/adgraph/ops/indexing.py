@@ -310,8 +310,9 @@ class _DaskIndex:
     result is reshaped and transposed into NumPy's layout. Scatters assign into a copy:
     with concrete (NumPy) indices repeated positions are applied in rounds -- the k-th
     occurrence of every position in round k, in order -- so they accumulate exactly as
-    NumPy's ``ufunc.at`` does; with Dask index arrays the merged axis must be one chunk
-    and each block is updated by NumPy.
+    NumPy's ``ufunc.at`` does (beyond a few rounds the updates of each position are
+    combined first); with Dask index arrays the merged axis must be one chunk and each
+    block is updated by NumPy.
     """
 
     def __init__(self, skel, arrays, xshape, op):
@@ -446,8 +447,14 @@ class _DaskIndex:
         lin, concrete = self._positions()
         xm = self._merged(x)
         if concrete:
+            rounds = _rounds(lin, kind)
+            if len(rounds) > _MAX_ROUNDS:
+                # Heavily repeated positions: combine the updates of each position first
+                # (per chunk of updates, then across chunks), then apply them once.
+                lin, u = _combine_repeats(lin, u, kind)
+                rounds = [None]
             out = xm.copy()
-            for sel in _rounds(lin, kind):
+            for sel in rounds:
                 key = ((lin,) if sel is None else (lin[sel],)) + self.basic
                 val = u if sel is None else u[sel]
                 out[key] = val if kind == "set" else getattr(da, kind)(out[key], val)
@@ -488,6 +495,38 @@ class _DaskIndex:
             dtype=xm.dtype,
             meta=_np.empty((0,) * nd, dtype=xm.dtype),
         )
+
+
+# Beyond this many updates of one position, repeats are combined before assigning (the
+# order of the additions then differs from NumPy's ufunc.at, so results agree to rounding).
+_MAX_ROUNDS = 8
+
+_IDENTITY = {"add": 0, "multiply": 1, "minimum": _np.inf, "maximum": -_np.inf}
+
+
+def _combine_repeats(lin, u, kind):
+    """(distinct positions, Dask array of their combined updates): each chunk of updates
+    is reduced by NumPy's ``ufunc.at`` into a partial result per distinct position, and
+    the partial results are reduced across chunks by Dask."""
+    uniq, inv = _np.unique(lin, return_inverse=True)
+    nu = len(uniq)
+    starts = _np.cumsum((0,) + u.chunks[0])
+    fill = _IDENTITY[kind]
+    if u.dtype.kind in "iub" and kind in ("minimum", "maximum"):
+        info = _np.iinfo(u.dtype) if u.dtype.kind != "b" else None
+        fill = (info.max if kind == "minimum" else info.min) if info else kind == "minimum"
+
+    def part(ub, block_info=None):
+        lo, hi = block_info[0]["array-location"][0]
+        out = _np.full((nu,) + ub.shape[1:], fill, dtype=ub.dtype)
+        getattr(_np, kind).at(out, inv[lo:hi], ub)
+        return out
+
+    nb = len(starts) - 1
+    parts = u.map_blocks(part, chunks=((nu,) * nb,) + u.chunks[1:], dtype=u.dtype)
+    parts = parts.reshape((nb, nu) + u.shape[1:])
+    reduce = {"add": "sum", "multiply": "prod", "minimum": "min", "maximum": "max"}[kind]
+    return uniq, getattr(parts, reduce)(axis=0)
 
 
 def _rounds(lin, kind):
