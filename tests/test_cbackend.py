@@ -533,3 +533,14 @@ def test_compiled_objects_are_cached(monkeypatch):
     c = compile_c(f, 3.0)
     assert c.library == a.library
     close(c(np.array([0.5])), np.tanh([0.5]) * 12.375)
+
+
+def test_determinant_derivatives_of_larger_matrices_compile():
+    # 4x4 and larger: det's gradient and Hessian go through the cofactor primitives
+    if find_c_compiler() is None:
+        pytest.skip("no C compiler")
+    A = np.random.default_rng(3).standard_normal((4, 4))
+    g = compile_c(ad.grad(anp.linalg.det), A)
+    np.testing.assert_allclose(g(A), ad.grad(anp.linalg.det)(A), rtol=1e-12)
+    h = compile_c(ad.hessian(anp.linalg.det), A)
+    np.testing.assert_allclose(h(A), ad.hessian(anp.linalg.det)(A), rtol=1e-11, atol=1e-12)

@@ -1365,6 +1365,61 @@ def _r_lu_family(L, node, a):
     return _Sym(outs[0], dt)
 
 
+def _det_inv(L, ae, dt):
+    """(det, inverse) of one n x n matrix of elements from one LU factorisation."""
+    n = ae.shape[-1]
+    fac, piv, sgn = _lu(L, list(ae.reshape(-1)), n, dt)
+    det = L.fold("multiply", [_conv(L, sgn, dt)] + [fac[k, k] for k in range(n)], dt)
+    inv = _lu_solve(L, fac, piv, _objarray(np.eye(n, dtype=dt)), dt)
+    return det, inv
+
+
+@_rule("linalg_cofactor")
+def _r_cofactor(L, node, a):
+    # C = det(A) A^{-T} (at a singular matrix this gives inf/nan, as det's inverse does)
+    dt = _float_dt(node, node.dtype)
+    ae = L.cast(L.sym(a), dt).e
+    n = ae.shape[-1]
+    out = np.empty(ae.shape, dtype=object)
+    for b in np.ndindex(ae.shape[:-2]):
+        det, inv = _det_inv(L, ae[b], dt)
+        for i in range(n):
+            for j in range(n):
+                out[b + (i, j)] = L.scalar("multiply", [det, inv[j, i]], (dt, dt), dt)
+    return _Sym(out, dt)
+
+
+@_rule("linalg_cofactor_lin")
+def _r_cofactor_lin(L, node, a, e):
+    # dC[E] = tr(A^{-1} E) C - C E^T A^{-T}, with C = det(A) A^{-T}
+    dt = _float_dt(node, node.dtype)
+    ae = L.cast(L.sym(a), dt).e
+    ee = L.cast(L.sym(e), dt).e
+    n = ae.shape[-1]
+    lead = np.broadcast_shapes(ae.shape[:-2], ee.shape[:-2])
+    ae = np.broadcast_to(ae, lead + (n, n))
+    ee = np.broadcast_to(ee, lead + (n, n))
+    out = np.empty(lead + (n, n), dtype=object)
+
+    def mul(x, y):
+        return L.scalar("multiply", [x, y], (dt, dt), dt)
+
+    for b in np.ndindex(lead):
+        det, inv = _det_inv(L, ae[b], dt)
+        c = [[mul(det, inv[j, i]) for j in range(n)] for i in range(n)]
+        eb = ee[b]
+        tr = L.fold("add", [mul(inv[i, k], eb[k, i]) for i in range(n) for k in range(n)], dt)
+        for i in range(n):
+            for j in range(n):
+                cet = L.fold(
+                    "add",
+                    [mul(mul(c[i][k], eb[m, k]), inv[j, m]) for k in range(n) for m in range(n)],
+                    dt,
+                )
+                out[b + (i, j)] = L.scalar("subtract", [mul(tr, c[i][j]), cet], (dt, dt), dt)
+    return _Sym(out, dt)
+
+
 @_rule("linalg_solve")
 def _r_solve(L, node, a, b):
     dt = _float_dt(node, node.dtype)
