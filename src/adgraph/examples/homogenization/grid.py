@@ -23,8 +23,8 @@ of a stress field is :math:`\mathbb{G}(\sigma) = 0` and the Newton systems
 **Even grid sizes (the Nyquist frequency).** For an even size :math:`N` the frequency
 :math:`N/2` is its own mirror image: the real trigonometric interpolant has no sign for it.
 A frequency index with Nyquist components in the set :math:`J` stands for all the wave
-vectors :math:`\xi` obtained by flipping the signs of those components. We take :math:`P`
-to be the orthogonal projector onto the span of all of them,
+vectors :math:`\xi` obtained by flipping the signs of those components. For small strain we
+take :math:`P` to be the orthogonal projector onto the span of all of them,
 :math:`P = \sum_{j \in J} e_j \otimes e_j + m \otimes m` with :math:`m` the unit vector of the
 remaining (non-Nyquist) components (zero when there are none). This is
 
@@ -35,6 +35,28 @@ remaining (non-Nyquist) components (zero when there are none). This is
 * the exact operator :math:`n \otimes n` when only one component is non-zero and it is the
   Nyquist one, so fields that vary along one axis only (laminates) are resolved exactly on
   even grids too.
+
+For finite strain that span is too large. Where it has rank two or more -- a Nyquist
+component together with any other non-zero component (a *mixed* Nyquist frequency) -- the
+tensors :math:`A P` include the infinitesimal rotations :math:`W F` (:math:`W` skew) of the
+current state: fields of local rotations that the material does not resist. Their stiffness
+is the geometric one of the stress alone (zero at :math:`F = I`, negative under
+compression), so the Newton operator :math:`\mathbb{G}\mathbb{K}\mathbb{G}` is singular or
+indefinite there and Newton stalls. A compatible space at one frequency must be closed
+under left multiplication (a superposed rotation of a compatible field is compatible): it
+is :math:`\{A P'\}` for a projector :math:`P'`, and it holds no rotation exactly when
+:math:`P'` has rank one, :math:`P' = n \otimes n`. At a mixed Nyquist frequency no single
+direction is right (the wave vectors differ by the Nyquist signs, and :math:`m` alone drops
+the largest components), so the finite-strain projection *removes* these frequencies from
+the compatible subspace, :math:`P' = 0`: the fluctuation of :math:`F` has no content there
+and equilibrium asks nothing of them. The frequencies whose one non-zero component is a
+Nyquist one keep :math:`P = e_j \otimes e_j` (one direction up to sign: laminates stay
+exact). The finite-strain :math:`\mathbb{G}` stays real, symmetric and idempotent; on odd
+grids nothing changes. Small strain keeps the span: its range holds symmetric tensors
+only, on which the tangent is positive definite. So on even grids the finite-strain tangent
+problem at :math:`F = I` is not exactly the small-strain one: they differ at the mixed
+Nyquist frequencies, by an amount that shrinks as the grid is refined (for laminates, and
+on odd grids, they agree).
 
 Without Nyquist components it is the usual operator. Frequencies are
 :math:`\xi_j = k_j / L_j` with the cell lengths :math:`L_j` (by default the grid size, cubic
@@ -122,6 +144,11 @@ class Grid:
         self._nyq = np.nonzero(any_nyq)
         self._nyq_nu = nu[(slice(None),) + self._nyq]  # (d, n_nyq)
         self._nyq_m = self.m[(slice(None),) + self._nyq]
+        # finite strain keeps a Nyquist entry only when it has one direction up to sign:
+        # a single non-zero component, the Nyquist one (P = e_j e_j there); the others
+        # (mixed Nyquist frequencies) leave the compatible subspace (P = 0)
+        single = (self._nyq_nu.sum(axis=0) == 1) & ~np.any(self._nyq_m != 0, axis=0)
+        self._nyq_fs = self._nyq_nu * single  # (d, n_nyq): diag(P) on Nyquist entries
         # the independent components of symmetric tensors (Voigt order) and back
         from .tensors import _full_index, voigt_pairs
 
@@ -142,6 +169,7 @@ class Grid:
                     "nyq": self._nyq,
                     "nyq_nu": self._nyq_nu,
                     "nyq_m": self._nyq_m,
+                    "nyq_fs": self._nyq_fs,
                     "index": self._index,
                     "gather": self._gather,
                     "scatter": self._scatter,
@@ -153,6 +181,7 @@ class Grid:
                     "nyq": tuple(dev(i) for i in self._nyq),
                     "nyq_nu": dev(self._nyq_nu),
                     "nyq_m": dev(self._nyq_m),
+                    "nyq_fs": dev(self._nyq_fs),
                     "index": dev(self._index),
                     "gather": dev(np.asarray(self._gather, dtype=np.intp)),
                     "scatter": dev(self._scatter),
@@ -182,7 +211,9 @@ class Grid:
     def project(self, a, finite_strain: bool = False):
         """:math:`\\mathbb{G}(a)` of a real tensor field ``a`` shaped ``(d, d, *shape)``: its
         compatible, zero-mean part. Small strain: ``a`` must be symmetric, and only its
-        ``n_V`` independent components are transformed."""
+        ``n_V`` independent components are transformed. Finite strain: the mixed Nyquist
+        frequencies of even grids are left out of the compatible subspace (see the module
+        notes)."""
         d = self.d
         t = self.tables(module_of(a))
         if finite_strain:
@@ -238,8 +269,9 @@ class Grid:
             for j in range(d):
                 a[i, j] = w * m[j]
         if a_n is not None:
-            # A P with P = D + m m: the D part on the Nyquist entries.
-            a[(slice(None), slice(None)) + nyq] += a_n * t["nyq_nu"][None, :, :]
+            # Nyquist entries: A e_j e_j where the Nyquist axis j is the only non-zero
+            # component (m = 0 there, so the loop left zero), zero at mixed ones.
+            a[(slice(None), slice(None)) + nyq] = a_n * t["nyq_fs"][None, :, :]
         return a
 
     # ---------------------------------------------------------------- helpers
