@@ -87,10 +87,11 @@ def peak_memory(fn):
 
 def versions():
     out = {"python": platform.python_version(), "numpy": np.__version__}
+    from importlib import metadata
+
     for name in ("adgraph", "autograd", "jax", "torch", "scipy"):
         try:
-            mod = __import__(name)
-            out[name] = getattr(mod, "__version__", "installed")
+            out[name] = metadata.version(name)
         except Exception:
             pass
     return out
