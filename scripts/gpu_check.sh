@@ -29,45 +29,8 @@ export XLA_PYTHON_CLIENT_PREALLOCATE=false # JAX shares the GPU with CuPy and Py
 export MPLBACKEND=Agg
 unset CUPY_TF32 # full FP32 unless a benchmark asks for TF32 itself
 
-START=$(date +%s)
-declare -a SUMMARY=()
-FAILED=0
-
-log() { echo "$*" | tee -a "$LOG"; }
-
-# step NAME SECONDS COMMAND...: run with a time limit, output to the terminal and the log
-step() {
-    local name=$1 limit=$2
-    shift 2
-    local now elapsed left status t0 dt
-    now=$(date +%s)
-    elapsed=$((now - START))
-    left=$((BUDGET - elapsed))
-    if ((left < 10)); then
-        log ""
-        log "=== [$name] SKIPPED: the ${BUDGET}s budget is spent (${elapsed}s elapsed)"
-        SUMMARY+=("SKIPPED  $name (budget spent)")
-        FAILED=1
-        return
-    fi
-    ((limit > left)) && limit=$left
-    log ""
-    log "=== [$name] (limit ${limit}s, ${elapsed}s elapsed) \$ $*"
-    t0=$(date +%s)
-    timeout --signal=TERM --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$LOG"
-    status=${PIPESTATUS[0]}
-    dt=$(($(date +%s) - t0))
-    if ((status == 0)); then
-        SUMMARY+=("OK       $name (${dt}s)")
-    elif ((status == 124 || status == 137)); then
-        SUMMARY+=("TIMEOUT  $name (after ${dt}s, limit ${limit}s)")
-        FAILED=1
-    else
-        SUMMARY+=("FAILED   $name (exit $status, ${dt}s)")
-        FAILED=1
-    fi
-    log "=== [$name] exit $status after ${dt}s"
-}
+# shellcheck source=scripts/steps.sh
+source "$ROOT/scripts/steps.sh"
 
 log "adgraph GPU check, $(date -u "+%Y-%m-%d %H:%M:%S UTC") on $(uname -n)"
 log "checkout: $ROOT ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no git'))"
@@ -130,9 +93,4 @@ step "mlp example, synthetic, --device gpu" 30 "$PY" -m adgraph.examples.mlp --d
 step "pytest CPU tests of the fused kernels (NVRTC compile)" 60 "$PY" -m pytest -q -rs \
     -p no:cacheprovider tests/test_fused.py tests/test_nn.py tests/test_optim_first_order.py
 
-log ""
-log "=== summary ($(($(date +%s) - START))s in all; log $LOG)"
-for line in "${SUMMARY[@]}"; do
-    log "  $line"
-done
-exit $FAILED
+summary

@@ -42,45 +42,8 @@ export PYTHONUNBUFFERED=1
 export PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}"
 export MPLBACKEND=Agg
 
-START=$(date +%s)
-declare -a SUMMARY=()
-FAILED=0
-
-log() { echo "$*" | tee -a "$LOG"; }
-
-# step NAME SECONDS COMMAND...: run with a time limit, output to the terminal and the log
-step() {
-    local name=$1 limit=$2
-    shift 2
-    local now elapsed left status t0 dt
-    now=$(date +%s)
-    elapsed=$((now - START))
-    left=$((BUDGET - elapsed))
-    if ((left < 10)); then
-        log ""
-        log "=== [$name] SKIPPED: the ${BUDGET}s budget is spent (${elapsed}s elapsed)"
-        SUMMARY+=("SKIPPED  $name (budget spent)")
-        FAILED=1
-        return
-    fi
-    ((limit > left)) && limit=$left
-    log ""
-    log "=== [$name] (limit ${limit}s, ${elapsed}s elapsed) \$ $*"
-    t0=$(date +%s)
-    timeout --signal=TERM --kill-after=5 "$limit" "$@" 2>&1 | tee -a "$LOG"
-    status=${PIPESTATUS[0]}
-    dt=$(($(date +%s) - t0))
-    if ((status == 0)); then
-        SUMMARY+=("OK       $name (${dt}s)")
-    elif ((status == 124 || status == 137)); then
-        SUMMARY+=("TIMEOUT  $name (after ${dt}s, limit ${limit}s)")
-        FAILED=1
-    else
-        SUMMARY+=("FAILED   $name (exit $status, ${dt}s)")
-        FAILED=1
-    fi
-    log "=== [$name] exit $status after ${dt}s"
-}
+# shellcheck source=scripts/steps.sh
+source "$ROOT/scripts/steps.sh"
 
 log "adgraph FFT homogenisation on a GPU, $(date -u "+%Y-%m-%d %H:%M:%S UTC") on $(uname -n)"
 log "checkout: $ROOT ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no git'))"
@@ -121,9 +84,4 @@ step "pytest tests/test_homogenization_device.py" 60 \
 step "profile: ms per call on the GPU at ${SIZE}^3" 30 \
     "$PY" benchmarks/homogenization_bench.py --backend cupy --profile --size "$SIZE"
 
-log ""
-log "=== summary ($(($(date +%s) - START))s in all; log $LOG)"
-for line in "${SUMMARY[@]}"; do
-    log "  $line"
-done
-exit $FAILED
+summary
