@@ -17,8 +17,18 @@ NAMESPACES = {"numpy": anp, "linalg": alinalg, "fft": afft, "special": aspecial}
 
 # Names in adgraph.numpy that are NumPy's own objects (dtypes, constants), not operations.
 NOT_OPERATIONS = {
-    "dtype", "finfo", "iinfo", "result_type", "promote_types", "can_cast", "issubdtype",
-    "ndarray", "shape", "ndim", "size", "isscalar",
+    "dtype",
+    "finfo",
+    "iinfo",
+    "result_type",
+    "promote_types",
+    "can_cast",
+    "issubdtype",
+    "ndarray",
+    "shape",
+    "ndim",
+    "size",
+    "isscalar",
 }
 
 

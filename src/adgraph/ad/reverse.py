@@ -363,7 +363,12 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
             continue
         prim = node.prim
         rule = prim.vjp
-        if ct is not None and type(rule) is tuple and node.pidx is None and not prim.multiple_results:
+        if (
+            ct is not None
+            and type(rule) is tuple
+            and node.pidx is None
+            and not prim.multiple_results
+        ):
             # The common case, in one loop: each parent's cotangent, accumulated, and its
             # count of pending consumers decremented.
             args, ans, params = node.args, node.ans, node.params
