@@ -177,7 +177,32 @@ def _fmt(x):
 
 
 # ---------------------------------------------------------------------- forward mode
-class Dual:
+class _Number:
+    """What Dual and Var share: comparisons by primal value (Python control flow follows
+    the value, as in the article's ``if x > 2``), unary plus and ``abs``, identity hashing
+    and NumPy ufunc dispatch."""
+
+    __slots__ = ()
+    __array_priority__ = 1000
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.abs()
+
+    __lt__ = _compare(lambda a, b: a < b)
+    __le__ = _compare(lambda a, b: a <= b)
+    __gt__ = _compare(lambda a, b: a > b)
+    __ge__ = _compare(lambda a, b: a >= b)
+    __eq__ = _compare(lambda a, b: a == b)
+    __ne__ = _compare(lambda a, b: a != b)
+    __hash__ = object.__hash__
+
+    __array_ufunc__ = _ufunc_dispatch
+
+
+class Dual(_Number):
     r"""A number with a tangent: forward-mode automatic differentiation.
 
     ``Dual(primal, tangent)`` stands for :math:`v + \dot v\,\varepsilon` with
@@ -192,7 +217,6 @@ class Dual:
     """
 
     __slots__ = ("primal", "tangent")
-    __array_priority__ = 1000
 
     def __init__(self, primal, tangent=0.0):
         if isinstance(primal, (Dual, Var)) or isinstance(tangent, (Dual, Var)):
@@ -270,21 +294,6 @@ class Dual:
     def __neg__(self):
         return Dual(-self.primal, -self.tangent)
 
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return self.abs()
-
-    __lt__ = _compare(lambda a, b: a < b)
-    __le__ = _compare(lambda a, b: a <= b)
-    __gt__ = _compare(lambda a, b: a > b)
-    __ge__ = _compare(lambda a, b: a >= b)
-    __eq__ = _compare(lambda a, b: a == b)
-    __ne__ = _compare(lambda a, b: a != b)
-    __hash__ = object.__hash__
-
-    __array_ufunc__ = _ufunc_dispatch
 
     def __repr__(self) -> str:
         return f"primal: {_fmt(self.primal)}, tangent: {_fmt(self.tangent)}"
@@ -307,7 +316,7 @@ def _dual_unary(name):
 
 
 # ---------------------------------------------------------------------- reverse mode
-class Var:
+class Var(_Number):
     r"""A number that records how it was computed: reverse-mode automatic differentiation.
 
     Every operation on ``Var`` objects returns a new ``Var`` that remembers its parents and
@@ -327,7 +336,6 @@ class Var:
     """
 
     __slots__ = ("primal", "adjoint", "_parents", "__weakref__")
-    __array_priority__ = 1000
 
     def __init__(self, primal, adjoint=0.0):
         if isinstance(primal, (Dual, Var)):
@@ -419,21 +427,6 @@ class Var:
     def __neg__(self):
         return Var._make(-self.primal, ((self, -1.0),))
 
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return self.abs()
-
-    __lt__ = _compare(lambda a, b: a < b)
-    __le__ = _compare(lambda a, b: a <= b)
-    __gt__ = _compare(lambda a, b: a > b)
-    __ge__ = _compare(lambda a, b: a >= b)
-    __eq__ = _compare(lambda a, b: a == b)
-    __ne__ = _compare(lambda a, b: a != b)
-    __hash__ = object.__hash__
-
-    __array_ufunc__ = _ufunc_dispatch
 
     # the reverse sweep --------------------------------------------------------
     def _graph(self):
