@@ -75,14 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Differentiate an expression at a point and print its value, gradient "
         "and evaluation-trace tables (forward primal, forward tangent, reverse adjoint).",
     )
-    d.add_argument("expression", help=expr_help)
-    d.add_argument(
-        "--at",
-        nargs="+",
-        required=True,
-        metavar="NAME=VALUE",
-        help="the point: one NAME=VALUE per variable (their order numbers the inputs)",
-    )
+    _expression_and_point(d, expr_help, "(their order numbers the inputs)")
     d.add_argument(
         "--mode",
         choices=("forward", "reverse", "both"),
@@ -108,12 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the computation graph: .dot/.gv, .mmd (Mermaid), or .svg/.png/.pdf "
         "(these need Graphviz's dot program)",
     )
-    d.add_argument(
-        "--format",
-        choices=("text", "markdown", "latex", "json"),
-        default="text",
-        help="output format (default text)",
-    )
+    _format_option(d, ("text", "markdown", "latex", "json"))
     d.add_argument(
         "--digits", type=int, default=3, help="decimals shown in the trace tables (default 3)"
     )
@@ -124,20 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Differentiate an expression three ways: AD, finite differences over a "
         "sweep of steps, and SymPy (optional extra: pip install adgraph[sympy]).",
     )
-    c.add_argument("expression", help=expr_help)
-    c.add_argument(
-        "--at",
-        nargs="+",
-        required=True,
-        metavar="NAME=VALUE",
-        help="the point: one NAME=VALUE per variable",
-    )
-    c.add_argument(
-        "--format",
-        choices=("text", "markdown", "json"),
-        default="text",
-        help="output format (default text)",
-    )
+    _expression_and_point(c, expr_help)
+    _format_option(c, ("text", "markdown", "json"))
     c.add_argument("--no-sympy", action="store_true", help="skip the symbolic derivative")
 
     e = sub.add_parser(
@@ -158,6 +134,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("name", help="the example's name (see 'adgraph examples')")
     r.add_argument("args", nargs=argparse.REMAINDER, help="options passed to the example")
     return p
+
+
+def _expression_and_point(parser, expr_help, at_note=""):
+    """The positional expression and the required ``--at NAME=VALUE ...`` point."""
+    parser.add_argument("expression", help=expr_help)
+    parser.add_argument(
+        "--at",
+        nargs="+",
+        required=True,
+        metavar="NAME=VALUE",
+        help=f"the point: one NAME=VALUE per variable {at_note}".rstrip(),
+    )
+
+
+def _format_option(parser, choices):
+    parser.add_argument(
+        "--format", choices=choices, default="text", help="output format (default text)"
+    )
 
 
 _OPTIONS = {
