@@ -15,24 +15,11 @@ See the computation: ``ad.trace(f, 2.0, 4.0)`` is its graph (tables, pictures);
 compile it: ``ad.jit(ad.grad(f))``; read the derivative: ``ad.make_source(ad.grad(f), ...)``.
 """
 
-from . import numpy  # noqa: F401  (the user namespace; registers the primitives)
-from .api import (
-    checkpoint,
-    custom_jvp,
-    custom_vjp,
-    grad,
-    hessian,
-    hvp,
-    jacfwd,
-    jacrev,
-    jvp,
-    linearize,
-    remat,
-    stop_gradient,
-    value_and_grad,
-    vjp,
-    vmap,
+from . import (
+    api,
+    numpy,  # noqa: F401  (the user namespace; registers the primitives)
 )
+from .api import *  # noqa: F403  (the transformations, listed in api.__all__)
 from .classes import Dual, Var
 from .compare import compare
 from .core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
@@ -43,22 +30,7 @@ from .jit.source import make_source
 __version__ = "0.1.0"
 
 __all__ = [
-    # transformations
-    "grad",
-    "value_and_grad",
-    "jvp",
-    "vjp",
-    "linearize",
-    "jacfwd",
-    "jacrev",
-    "hessian",
-    "hvp",
-    "vmap",
-    "stop_gradient",
-    "checkpoint",
-    "remat",
-    "custom_jvp",
-    "custom_vjp",
+    *api.__all__,  # the transformations
     # compilation
     "jit",
     "make_source",

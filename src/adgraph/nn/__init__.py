@@ -23,6 +23,7 @@ host. See ``docs/nn.md``.
 
 from __future__ import annotations
 
+from . import activations as _activations
 from . import initializers
 from ._tree import (
     clip_by_global_norm,
@@ -34,23 +35,7 @@ from ._tree import (
     tree_astype,
     tree_zeros_like,
 )
-from .activations import (
-    ACTIVATIONS,
-    elu,
-    gelu,
-    get_activation,
-    identity,
-    leaky_relu,
-    log_softmax,
-    logsumexp,
-    relu,
-    sigmoid,
-    silu,
-    softmax,
-    softplus,
-    swish,
-    tanh,
-)
+from .activations import *  # noqa: F403  (the activations, listed in their module's __all__)
 from .layers import dense, dense_init, mlp, mlp_init
 from .losses import (
     accuracy,
@@ -62,22 +47,7 @@ from .losses import (
 )
 
 __all__ = [
-    # activations
-    "relu",
-    "leaky_relu",
-    "elu",
-    "tanh",
-    "sigmoid",
-    "softplus",
-    "gelu",
-    "silu",
-    "swish",
-    "identity",
-    "softmax",
-    "log_softmax",
-    "logsumexp",
-    "get_activation",
-    "ACTIVATIONS",
+    *_activations.__all__,
     # layers
     "dense_init",
     "dense",
