@@ -30,9 +30,22 @@ from ..core.primitive import _PLAIN
 from ..core.trace import Trace, Tracer
 from .common import fit_to
 
-__all__ = ["ReverseTrace", "ReverseTracer", "Node", "ShapeDtype", "backward", "toposort_nodes"]
+__all__ = [
+    "ReverseTrace",
+    "ReverseTracer",
+    "Node",
+    "ShapeDtype",
+    "backward",
+    "toposort_nodes",
+    "scalar_operator",
+    "scalar_unary_operator",
+]
 
 _ndarray = _np.ndarray
+_f64 = _np.float64
+_F64 = _np.dtype(_np.float64)
+# Constants the float64-scalar short path of ReverseTrace.process accepts beside tracers.
+_SCALAR_CONSTANTS = frozenset([float, int, _f64])
 
 _INEXACT = frozenset("fc")
 # Arrays at least this large are dropped from a node when no rule needs them.
@@ -96,6 +109,23 @@ class Node:
         return f"Node({self.prim.name if self.prim else 'input'}, shape={self.shape})"
 
 
+class ScalarNode(Node):
+    """A node recorded by the float64-scalar short path: one float64 scalar output, no
+    parent with several outputs. The backward sweep takes a short path for it too."""
+
+    __slots__ = ()
+    shape = ()
+    dtype = _F64
+    pidx = None
+
+    def __init__(self, prim, params, args, ans, parents):
+        self.prim = prim
+        self.params = params
+        self.args = args
+        self.ans = ans
+        self.parents = parents
+
+
 class ReverseTracer(Tracer):
     __slots__ = ("value", "node", "idx")
 
@@ -134,6 +164,48 @@ class ReverseTrace(Trace):
         return ReverseTracer(self, value, node)
 
     def process(self, prim, args, params):
+        if prim.simple and HOOKS is None:
+            # Short path for float64 scalars (Python-level scalar code): every traced
+            # argument is a float64 scalar of this tape, every other one a Python or NumPy
+            # float/int. Builds the same node as the general path, which would keep every
+            # residual of scalars too (they are far below _DROP_BYTES).
+            n = len(args)
+            if n == 1:
+                a = args[0]
+                if type(a) is ReverseTracer:
+                    v = a.value
+                    if a._trace is self and type(v) is _f64 and a.idx is None:
+                        ans = prim.impl(_np, v, **params)
+                        if type(ans) is _f64:
+                            node = ScalarNode(prim, params, [v], ans, [a.node])
+                            return ReverseTracer(self, ans, node)
+            elif n == 2:
+                a, b = args
+                if type(a) is ReverseTracer:
+                    va = a.value
+                    if a._trace is not self or type(va) is not _f64 or a.idx is not None:
+                        return self._general(prim, args, params)
+                    pa = a.node
+                elif type(a) in _SCALAR_CONSTANTS:
+                    va, pa = a, None
+                else:
+                    return self._general(prim, args, params)
+                if type(b) is ReverseTracer:
+                    vb = b.value
+                    if b._trace is not self or type(vb) is not _f64 or b.idx is not None:
+                        return self._general(prim, args, params)
+                    pb = b.node
+                elif type(b) in _SCALAR_CONSTANTS:
+                    vb, pb = b, None
+                else:
+                    return self._general(prim, args, params)
+                ans = prim.impl(_np, va, vb, **params)
+                if type(ans) is _f64:
+                    node = ScalarNode(prim, params, [va, vb], ans, [pa, pb])
+                    return ReverseTracer(self, ans, node)
+        return self._general(prim, args, params)
+
+    def _general(self, prim, args, params):
         vals = []
         parents = []
         mask = 0  # bit i set when argument i is traced at this level
@@ -206,6 +278,60 @@ class ReverseTrace(Trace):
         return ReverseTracer(self, ans, node)
 
 
+def scalar_operator(prim, slow, reflected=False):
+    """An operator method for :class:`ReverseTracer` (``__mul__``, ``__radd__``...): float64
+    scalars of one tape, or such a scalar and a Python/NumPy number, are recorded directly
+    (the node the general path would build); anything else goes to ``slow``, the operator
+    every tracer has."""
+    impl = prim.impl
+    no_params: dict = {}
+
+    def op(self, other):
+        v = self.value
+        tr = self._trace
+        if type(v) is _f64 and self.idx is None and tr.alive and HOOKS is None:
+            to = type(other)
+            if to is ReverseTracer:
+                w = other.value
+                if other._trace is not tr or type(w) is not _f64 or other.idx is not None:
+                    return slow(self, other)
+                pw = other.node
+            elif to in _SCALAR_CONSTANTS:
+                w, pw = other, None
+            else:
+                return slow(self, other)
+            if reflected:
+                ans = impl(_np, w, v)
+                vals, parents = [w, v], [pw, self.node]
+            else:
+                ans = impl(_np, v, w)
+                vals, parents = [v, w], [self.node, pw]
+            if type(ans) is _f64:
+                node = ScalarNode(prim, no_params, vals, ans, parents)
+                return ReverseTracer(tr, ans, node)
+        return slow(self, other)
+
+    op.__name__ = getattr(slow, "__name__", prim.name)
+    return op
+
+
+def scalar_unary_operator(prim, slow):
+    """Like :func:`scalar_operator`, for a unary operator (``__neg__``)."""
+    impl = prim.impl
+    no_params: dict = {}
+
+    def op(self):
+        v = self.value
+        if type(v) is _f64 and self.idx is None and self._trace.alive and HOOKS is None:
+            ans = impl(_np, v)
+            if type(ans) is _f64:
+                node = ScalarNode(prim, no_params, [v], ans, [self.node])
+                return ReverseTracer(self._trace, ans, node)
+        return slow(self)
+
+    return op
+
+
 def _plan(prim, mask):
     """(keep the result?, argument indices to drop) for the traced-argument pattern
     ``mask``, from the primitive's declared ``needs``; cached on the primitive."""
@@ -246,6 +372,31 @@ def toposort_nodes(roots) -> tuple[list, dict]:
                 seen.add(pn)
                 stack.append(pn)
     return order, pending
+
+
+def _consumer_counts(roots) -> dict:
+    """For every node reachable from ``roots``, its number of consumer edges (the counts
+    of :func:`toposort_nodes`, without the visiting order)."""
+    pending: dict = {}
+    stack = list(roots)
+    get = pending.get
+    push = stack.append
+    pop = stack.pop
+    while stack:
+        ps = pop().parents
+        if ps is None:
+            continue
+        for pn in ps:
+            if pn is None:
+                continue
+            c = get(pn)
+            if c is None:
+                pending[pn] = 1
+                if pn not in roots:
+                    push(pn)
+            else:
+                pending[pn] = c + 1
+    return pending
 
 
 def _node_vjp(node, ct):
@@ -342,7 +493,7 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
             slot[t.idx] = ct if slot[t.idx] is None else basic.add(slot[t.idx], ct)
         if node not in roots:
             roots.append(node)
-    _, pending = toposort_nodes(roots)
+    pending = _consumer_counts(roots)
     ready = [n for n in roots if pending.get(n, 0) == 0]
     results: dict = {}
     add = basic.add
@@ -362,6 +513,40 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
                 results[node] = ct
             continue
         prim = node.prim
+        if (
+            type(node) is ScalarNode
+            and type(ct) is _f64
+            and type(rule := prim.scalar_vjp or prim.vjp) is tuple
+        ):
+            # Float64 scalars throughout (the node's values and the cotangent): the rules
+            # return float64 scalars of the parents' shape and dtype, sums are scalar sums.
+            args, ans, params = node.args, node.ans, node.params
+            i = -1
+            for p in parents:
+                i += 1
+                if p is None:
+                    continue
+                r = rule[i] if i < len(rule) else None
+                if r is None:
+                    raise prim.missing(f"reverse-mode (VJP) for argument {i}")
+                g = r(ct, ans, *args, **params)
+                if g is not None:
+                    if type(g) is not _f64:
+                        g = _fit_cotangent(g, (), _F64, prim, i)
+                    prev = cts.get(p)
+                    if prev is None:
+                        cts[p] = g
+                    elif type(prev) is _f64:
+                        cts[p] = prev + g
+                    else:
+                        cts[p] = add(prev, g)
+                c = pending[p] - 1
+                pending[p] = c
+                if not c:
+                    ready.append(p)
+            if free:
+                node.args = node.ans = node.parents = None
+            continue
         rule = prim.vjp
         if (
             ct is not None

@@ -57,6 +57,8 @@ class Primitive:
         "needs",
         "plans",
         "doc",
+        "simple",
+        "scalar_vjp",
     )
 
     def __init__(
@@ -95,6 +97,11 @@ class Primitive:
         self.needs = needs
         self.plans = {}  # cache of what reverse mode keeps, per traced-argument pattern
         self.doc = doc
+        # One output, differentiable, no whole-rule handler: the traces' short paths apply.
+        self.simple = not (multiple_results or nondiff or reverse is not None)
+        # Optional reverse rules (as ``vjp``) for float64-scalar cotangents and values only:
+        # plain float arithmetic giving results identical to ``vjp``'s (see ad.reverse).
+        self.scalar_vjp = None
         registry[name] = self
 
     def bind(self, *args, **params):

@@ -152,6 +152,9 @@ def install() -> None:
     Tracer.tolist = _tolist
     Tracer.__array_ufunc__ = _array_ufunc
     Tracer.__array_function__ = _array_function
+    from . import scalar
+
+    scalar.install()
 
 
 # NumPy ufunc names that adgraph.numpy spells differently.

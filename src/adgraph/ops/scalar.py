@@ -1,0 +1,56 @@
+"""Short paths for Python-level scalar code (float64 scalars, one operation at a time).
+
+Reverse mode records such code one scalar operation at a time, so the engine's own cost per
+operation is the whole cost. Here:
+
+* the arithmetic operators of reverse-mode tracers (``x * y``, ``2 - x``, ``x / y``, ``-x``)
+  record float64 scalars of one tape directly (:func:`adgraph.ad.reverse.scalar_operator`),
+  skipping the search for the top trace; any other operand takes the general operator;
+* the arithmetic primitives get ``scalar_vjp`` rules: the cotangents of their arguments as
+  plain float arithmetic, used by the backward sweep when the cotangent and the recorded
+  values are float64 scalars. Each gives exactly what the general rule computes (the same
+  operations on the same operands; only the dispatch through ``adgraph.numpy`` is skipped).
+
+Everything else (arrays, other dtypes, nested transformations, tracers of other levels)
+takes the general path; tests run both paths on the same inputs.
+"""
+
+from __future__ import annotations
+
+from ..ad.reverse import ReverseTracer, scalar_operator, scalar_unary_operator
+from ..core.trace import Tracer
+from . import elementwise as _ew
+
+__all__ = ["install"]
+
+# dunder stem -> primitive
+_OPERATORS = {
+    "add": _ew.add_p,
+    "sub": _ew.subtract_p,
+    "mul": _ew.multiply_p,
+    "truediv": _ew.divide_p,
+}
+
+
+def _scalar_rules() -> None:
+    # Same operations, operands and order as the general rules in elementwise.py
+    # (add: ct; subtract: ct, -ct; multiply: ct*y, x*ct; divide: ct/y, -(ct*(ans/y))).
+    _ew.add_p.scalar_vjp = (lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct)
+    _ew.subtract_p.scalar_vjp = (lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct)
+    _ew.multiply_p.scalar_vjp = (lambda ct, ans, x, y: ct * y, lambda ct, ans, x, y: x * ct)
+    _ew.divide_p.scalar_vjp = (
+        lambda ct, ans, x, y: ct / y,
+        lambda ct, ans, x, y: -(ct * (ans / y)),
+    )
+    _ew.negative_p.scalar_vjp = (lambda ct, ans, x: -ct,)
+
+
+def install() -> None:
+    """Install the scalar operators on :class:`ReverseTracer` and the scalar rules (after
+    the general operators are on :class:`Tracer`)."""
+    for stem, prim in _OPERATORS.items():
+        for dunder, reflected in ((f"__{stem}__", False), (f"__r{stem}__", True)):
+            slow = getattr(Tracer, dunder)
+            setattr(ReverseTracer, dunder, scalar_operator(prim, slow, reflected))
+    ReverseTracer.__neg__ = scalar_unary_operator(_ew.negative_p, Tracer.__neg__)
+    _scalar_rules()
