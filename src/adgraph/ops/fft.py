@@ -178,8 +178,12 @@ def _resize(x, axes, sizes):
 
 # ------------------------------------------------------------------ complex transforms
 def _fft_t(ct, x, *, axes, sizes, norm, inverse):
-    # F and conj(F)/n are symmetric: the transpose is the same transform, then R^T.
-    g = fft_p.bind(ct, axes=axes, sizes=sizes, norm=norm, inverse=inverse)
+    # F and conj(F)/n are symmetric: the transpose is the same transform, then R^T. For a
+    # real x only the real part of that is kept, which fft_real computes at half the cost.
+    if getattr(x, "dtype", None) is not None and x.dtype.kind != "c":
+        g = fft_real_p.bind(ct, axes=axes, norm=norm, inverse=inverse)
+    else:
+        g = fft_p.bind(ct, axes=axes, sizes=sizes, norm=norm, inverse=inverse)
     return _resize(g, axes, _sizes_of(x, axes))
 
 
@@ -195,6 +199,95 @@ fft_p = linear(
     doc=r"""n-dimensional complex DFT (``inverse``: its inverse) along ``axes``, the input
     resized to ``sizes`` first. Linear; the DFT matrix is symmetric, so the transpose is
     the same transform of the cotangent, resized back: :math:`\bar x = R^T F \bar y`.""",
+)
+
+
+# ------------------------------------------------------------------ real part of a transform
+def _half_index(ndim, axis, m):
+    idx = [slice(None)] * ndim
+    idx[axis] = slice(0, m)
+    return tuple(idx)
+
+
+def _mirror_half(xp, z, axes, conj):
+    """``r[k] = z[-k]`` (indices modulo the lengths; ``conj``: its conjugate) along every
+    axis of ``axes``, only the first ``n//2 + 1`` entries along the last of them."""
+    last = axes[-1]
+    m = z.shape[last] // 2 + 1
+    if xp is not _np:
+        r = xp.roll(xp.flip(z, axis=axes), (1,) * len(axes), axis=axes)
+        r = r[_half_index(z.ndim, last, m)]
+        return xp.conj(r) if conj else r
+    # Index 0 stays, the others reverse: two slices per axis, copied into one new array.
+    out_shape = list(z.shape)
+    out_shape[last] = m
+    r = _np.empty(out_shape, dtype=z.dtype)
+    pieces = [()]
+    for a in axes:
+        n = z.shape[a]
+        stop = n - m if a == last and n - m > 0 else 0  # last axis: 0, n-1, ..., n-m+1
+        pieces = [p + ((a, slice(0, 1), slice(0, 1)),) for p in pieces] + [
+            p + ((a, slice(1, None), slice(n - 1, stop, -1)),) for p in pieces
+        ]
+    copy = _np.conjugate if conj else _np.copyto
+    for p in pieces:
+        dst = [slice(None)] * z.ndim
+        src = [slice(None)] * z.ndim
+        for a, d, s_ in p:
+            dst[a] = d
+            src[a] = s_
+        if conj:
+            copy(z[tuple(src)], out=r[tuple(dst)])
+        else:
+            copy(r[tuple(dst)], z[tuple(src)])
+    return r
+
+
+def _fft_real_impl(xp, z, *, axes, norm, inverse):
+    # Re(F z) = F H and Re(F^-1 z) = F^-1 H for the Hermitian part H[k] = (z[k] +
+    # conj(z[-k]))/2 of z. A Hermitian array has a real transform, computed by a
+    # complex-to-real transform from its half spectrum: F^-1 H directly, and
+    # F H = N F^-1 conj(H) (F of a Hermitian array is real, so equals its conjugate).
+    sizes = tuple(z.shape[a] for a in axes)
+    half = z[_half_index(z.ndim, axes[-1], sizes[-1] // 2 + 1)]
+    tnorm = norm if inverse else _SWAP[norm]
+    cplx = z.dtype.kind == "c"
+    if xp is _np and _sfft is not None:
+        # 2H on the half spectrum, built in one array of this function's own.
+        h = _mirror_half(xp, z, axes, conj=cplx)
+        h += half
+        if cplx and not inverse:
+            _np.conjugate(h, out=h)
+        out = _sfft.irfftn(h, s=sizes, axes=axes, norm=tnorm, overwrite_x=True, workers=_workers(h))
+        _np.multiply(out, 0.5, out=out)
+        return out
+    r = _mirror_half(xp, z, axes, conj=False)
+    if cplx:
+        h = half + xp.conj(r) if inverse else xp.conj(half) + r
+    else:
+        h = half + r
+    return _irfft_impl(xp, h, axes=axes, sizes=sizes, norm=tnorm) * 0.5
+
+
+def _fft_real_t(ct, z, *, axes, norm, inverse):
+    # <Re(F z), y> = Re sum(z F y) for real y (F symmetric): the transpose is F y.
+    return fft_p.bind(ct, axes=axes, sizes=_sizes_of(z, axes), norm=norm, inverse=inverse)
+
+
+def _fft_real_batch(vals, batched, size, *, axes, norm, inverse):
+    return fft_real_p.bind(vals[0], axes=_shifted(axes), norm=norm, inverse=inverse)
+
+
+fft_real_p = linear(
+    "fft_real",
+    _fft_real_impl,
+    _fft_real_t,
+    batch=_fft_real_batch,
+    doc=r"""Real part of the complex DFT (``inverse``: of its inverse) along ``axes``,
+    :math:`y = \operatorname{Re}(F z)`: the cotangent of a *real* input of ``fft``.
+    Computed as the real transform of the Hermitian part of ``z`` (a complex-to-real
+    transform of half the work). Real-linear; transpose
+    :math:`\bar z = F \bar y`, the complex transform of the real cotangent.""",
 )
 
 
