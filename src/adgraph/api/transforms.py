@@ -13,6 +13,7 @@ import functools
 import numpy as np
 
 from .. import ops as _ops  # noqa: F401  (registers primitives)
+from ..ad.batched_jvp import BatchedJVPTrace
 from ..ad.batching import BatchTrace, BatchTracer
 from ..ad.common import is_float_dtype
 from ..ad.forward import JVPTrace, JVPTracer, apply_tangent_rule
@@ -313,7 +314,12 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
             )
         if type(y) is ReverseTracer and y._trace is trace:
             inner = y.value.primal_value() if isinstance(y.value, Tracer) else y.value
-            seed = module_of(inner).ones((), dtype=dt)  # in the output's array module
+            # A NumPy scalar for NumPy outputs (cheaper to propagate than a 0-d array, and
+            # what scalar code's cotangents are anyway); else in the output's array module.
+            if type(inner) is np.ndarray or isinstance(inner, np.generic):
+                seed = dt.type(1)
+            else:
+                seed = module_of(inner).ones((), dtype=dt)
             found = backward([y], [seed], free=True)
             value = y.value
         else:
@@ -662,8 +668,10 @@ def _size_report(args, spec):
 # ------------------------------------------------------------------ Jacobians
 def _std_basis(leaves):
     """The identity over the flattened inputs, split per leaf: (n, *leaf.shape) each."""
-    from ..core.xp import module_of
-
+    if len(leaves) == 1 and type(leaves[0]) is np.ndarray:
+        x = leaves[0]
+        n = x.size
+        return [np.eye(n, dtype=x.dtype).reshape((n,) + x.shape)], n
     sizes = [int(np.prod(getattr(x, "shape", ()), dtype=int)) for x in leaves]
     n = sum(sizes)
     dtype = np.result_type(*[x.dtype for x in leaves])
@@ -705,18 +713,30 @@ def _check_holomorphic_input(x, holomorphic, fn_name):
 
 
 def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
-    """The Jacobian by forward mode: one vectorised JVP carrying all n basis tangents.
+    """The Jacobian by forward mode: one forward pass carrying all n basis tangents.
 
-    For ``f: R^n -> R^m`` the result has shape ``out.shape + in.shape``; pytrees of
-    inputs/outputs give nested structures as in JAX. Complex inputs need
+    The primal is computed once; every tangent carries a leading axis of length n (a
+    batched JVP). For ``f: R^n -> R^m`` the result has shape ``out.shape + in.shape``;
+    pytrees of inputs/outputs give nested structures as in JAX. Complex inputs need
     ``holomorphic=True`` (the Jacobian is then :math:`f'(z)`); for a function that is not
     holomorphic, split the input into real and imaginary parts.
     """
+    return _jacfwd(fun, argnums, has_aux, holomorphic)
+
+
+def _jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, batched_tangents=True):
+    """:func:`jacfwd`; ``batched_tangents=False`` takes the general path, ``vmap`` of
+    ``jvp`` (the same numbers, more slowly: kept as the reference the fast path is
+    tested against)."""
     _check_callable(fun, "jacfwd")
+    fn_name = f"jacfwd({_fn_name(fun)})"
+    nums_cache: dict = {}
 
     def jac(*args, **kwargs):
-        fn_name = f"jacfwd({_fn_name(fun)})"
-        single, nums = _argnums_tuple(argnums, len(args), fn_name)
+        got = nums_cache.get(len(args))
+        if got is None:
+            got = nums_cache[len(args)] = _argnums_tuple(argnums, len(args), fn_name)
+        single, nums = got
         dyn = tuple(args[i] for i in nums)
         d_leaves, d_tree = tree_flatten(dyn)
         _require_leaves(d_leaves, f"the arguments argnums={argnums!r}", fn_name)
@@ -732,28 +752,76 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
                 full[i] = a
             return fun(*full, **kwargs)
 
-        primals = tree_unflatten(d_tree, d_leaves)
-
-        def push(*t_leaves):
-            tangents = tree_unflatten(d_tree, list(t_leaves))
-            return _jvp_core(f_dyn, primals, tangents, has_aux, fn_name)
-
-        batched = vmap(push)(*basis)
-        if has_aux:
-            _, jac_t, aux = batched
-            aux = tree_map(lambda a: a[0], aux)
+        if batched_tangents:
+            jac_t, aux = _push_basis(f_dyn, d_leaves, d_tree, basis, n, has_aux, fn_name)
         else:
-            _, jac_t = batched
+            primals = tree_unflatten(d_tree, d_leaves)
+
+            def push(*t_leaves):
+                tangents = tree_unflatten(d_tree, list(t_leaves))
+                return _jvp_core(f_dyn, primals, tangents, has_aux, fn_name)
+
+            batched = vmap(push)(*basis)
+            if has_aux:
+                _, jac_t, aux = batched
+                aux = tree_map(lambda a: a[0], aux)
+            else:
+                _, jac_t = batched
         # jac_t leaves: (n, *out_shape) -> out_shape + in_shape, split per input leaf.
         jac_tree = _reshape_jac_fwd(jac_t, d_leaves, d_tree, single)
         return (jac_tree, aux) if has_aux else jac_tree
 
-    jac._ad_name = f"jacfwd({_fn_name(fun)})"  # for error messages
+    jac._ad_name = fn_name  # for error messages
     return jac
+
+
+def _push_basis(f_dyn, d_leaves, d_tree, basis, n, has_aux, fn_name):
+    """Run ``f_dyn`` once on batched-tangent tracers seeded with the basis. Returns the
+    output tangents (leaves shaped ``(n, *out.shape)``) and the aux value (or None)."""
+    trace = BatchedJVPTrace(n)
+    try:
+        with trace_scope(trace):
+            ins = [JVPTracer(trace, p, t) for p, t in zip(d_leaves, basis)]
+            result = f_dyn(*tree_unflatten(d_tree, ins))
+    finally:
+        trace.close()
+    aux = None
+    if has_aux:
+        result, aux = _aux_pair(result, fn_name)
+        aux = tree_map(lambda v: _out_value(v.primal if _is_jvp_of(v, trace) else v), aux)
+    out_leaves, out_tree = tree_flatten(result)
+    touts = []
+    for v in out_leaves:
+        if _is_jvp_of(v, trace):
+            touts.append(v.tangent)
+        else:
+            # No dependence on the inputs: zeros, in the output's dtype (as jvp gives).
+            v = _as_array(v, fn_name)
+            s = tuple(getattr(v, "shape", ()))
+            z = _zeros_like(v)
+            touts.append(shapes.broadcast_to(shapes.expand_dims(z, 0), (n,) + s))
+    return tree_unflatten(out_tree, touts), aux
+
+
+def _out_value(v):
+    """A value leaving a transformation as the vmap path returns it (an array, a NumPy
+    scalar for 0-d)."""
+    v = _as_array(v, "vmap")
+    if type(v) is np.ndarray and v.ndim == 0:
+        return v[()]
+    return v
 
 
 def _split_last(v, d_leaves):
     """Split the flattened-input axis (axis 0 of v) into per-input-leaf blocks, moved last."""
+    if len(d_leaves) == 1 and type(v) is np.ndarray:
+        # One input: no split; NumPy's own transpose and reshape (what the ops compute).
+        s = tuple(getattr(d_leaves[0], "shape", ()))
+        nd = v.ndim
+        block = v.transpose(tuple(range(1, nd)) + (0,))
+        if len(s) != 1:
+            block = block.reshape(block.shape[:-1] + s)
+        return [block]
     outs = []
     start = 0
     for x in d_leaves:
@@ -782,10 +850,14 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
     ``holomorphic=True`` (and complex inputs); otherwise the imaginary part of the output
     would have no row in the Jacobian."""
     _check_callable(fun, "jacrev")
+    fn_name = f"jacrev({_fn_name(fun)})"
+    nums_cache: dict = {}
 
     def jac(*args, **kwargs):
-        fn_name = f"jacrev({_fn_name(fun)})"
-        single, nums = _argnums_tuple(argnums, len(args), fn_name)
+        got = nums_cache.get(len(args))
+        if got is None:
+            got = nums_cache[len(args)] = _argnums_tuple(argnums, len(args), fn_name)
+        single, nums = got
         if holomorphic:
             for x in tree_flatten(tuple(args[i] for i in nums))[0]:
                 _check_holomorphic_input(_as_array(x, fn_name), True, fn_name)
@@ -812,6 +884,18 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
                     if not holomorphic
                     else f"{fn_name}: holomorphic=True needs complex outputs, got {v.dtype}"
                 )
+        if len(o_leaves) == 1 and _size_of(o_leaves[0]) == 1:
+            # One output element (a scalar function): a single reverse sweep seeded with
+            # 1, and the gradient is the Jacobian (with the output's unit axes in front).
+            o = o_leaves[0]
+            inner = o.primal_value() if isinstance(o, Tracer) else o
+            seed = module_of(inner).ones(o.shape, dtype=o.dtype)
+            grads = ct_fn(tree_unflatten(o_tree, [seed]), free=True)
+            s = tuple(o.shape)
+            if s:
+                grads = tree_map(lambda g: shapes.reshape(g, s + tuple(g.shape)), grads)
+            res = tree_unflatten(o_tree, [grads[0] if single else grads])
+            return (res, aux) if has_aux else res
         basis, m = _std_basis(o_leaves)
         if m == 1:
             # One output element (a scalar function): a single reverse sweep, no batching.
@@ -838,15 +922,29 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
         res = tree_unflatten(o_tree, per_out)
         return (res, aux) if has_aux else res
 
-    jac._ad_name = f"jacrev({_fn_name(fun)})"  # for error messages
+    jac._ad_name = fn_name  # for error messages
     return jac
+
+
+def _size_of(x) -> int:
+    n = 1
+    for d in getattr(x, "shape", ()):
+        n *= d
+    return n
 
 
 def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Hessian: forward-over-reverse, ``jacfwd(jacrev(fun))`` -- one reverse pass whose
     sweep is pushed forward with all n basis tangents at once."""
+    return _hessian(fun, argnums, has_aux, holomorphic)
+
+
+def _hessian(fun, argnums=0, has_aux=False, holomorphic=False, batched_tangents=True):
+    """:func:`hessian`; ``batched_tangents`` as for :func:`_jacfwd`."""
     _check_callable(fun, "hessian")
-    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
+    return _jacfwd(
+        jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic, batched_tangents
+    )
 
 
 def hvp(fun, primals, tangents):

@@ -1,0 +1,357 @@
+"""Forward mode with a batch of tangents: n JVPs sharing one primal computation.
+
+``jacfwd`` (and so ``hessian``, forward-over-reverse) needs the JVP of a function along
+every direction of a basis. A :class:`BatchedJVPTrace` carries all n of them at once: each
+:class:`~adgraph.ad.forward.JVPTracer` of this trace holds its primal once and a tangent
+with a leading axis of length n, shape ``(n, *primal.shape)``. Each primitive computes its
+primal once; its tangent is found in one of three ways, fastest first:
+
+* elementwise primitives (declared with ``ad.rules.elementwise``) whose tangent rules are
+  elementwise in the tangent: the rules are applied to the batched tangents directly, each
+  tangent given unit axes after its batch axis so that broadcasting lines up the logical
+  axes (the primals then broadcast against it from the right);
+* primitives linear in their first argument (``ad.rules.linear``): their batching rule
+  applied to the batched tangent;
+* everything else: the primitive's own tangent rule, run on the tangents wrapped as
+  tracers of a batching (``vmap``) trace -- exactly what ``vmap`` of ``jvp`` computes.
+
+Symbolic zeros (``None``) are kept as in :mod:`adgraph.ad.forward`. The invariant of this
+trace: a tangent stored on a tracer always has shape ``(n, *primal.shape)`` and the
+primal's dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+from ..core import basic
+from ..core.primitive import _PLAIN, registry
+from ..core.trace import Trace
+from .batching import BatchTrace, BatchTracer
+from .common import fit_to
+from .forward import JVPTracer
+from .rules import _jvp_from_partial, batch_elementwise, batch_unary
+
+__all__ = ["BatchedJVPTrace"]
+
+# How a primitive's batched tangent is computed (see the module docstring).
+_ELEMENTWISE, _LINEAR, _GENERAL, _JVP_RULE = "elementwise", "linear", "general", "jvp_rule"
+
+_PARTIAL_CODE = _jvp_from_partial(None).__code__
+_ELEMENTWISE_BATCH_CODES = (batch_elementwise(None).__code__, batch_unary(None).__code__)
+# Elementwise primitives whose hand-written tangent rules are elementwise in ``t``: they
+# combine ``t`` with the primals by elementwise operations only and never read its shape,
+# so a tangent with an extra leading axis flows through them unchanged. (Rules built from
+# partial derivatives, ``t * d(ans, *args)``, are recognised without being listed.)
+_ELEMENTWISE_IN_T = frozenset(
+    [
+        "add",
+        "subtract",
+        "multiply",
+        "divide",
+        "negative",
+        "abs",
+        "real",
+        "imag",
+        "conj",
+        "angle",
+        "copysign",
+        "where",
+        "convert_element_type",
+    ]
+)
+
+_kinds: dict = {}
+
+
+def _classify(prim) -> str:
+    kind = _GENERAL
+    rule = prim.tangent
+    special = _SPECIAL.get(prim.name)
+    if special is not None:
+        kind = special
+    elif prim.jvp_rule is not None:
+        kind = _JVP_RULE
+    elif type(rule) is tuple and rule:
+        batch_code = getattr(prim.batch, "__code__", None)
+        if batch_code in _ELEMENTWISE_BATCH_CODES and all(
+            r is None or r.__code__ is _PARTIAL_CODE or prim.name in _ELEMENTWISE_IN_T for r in rule
+        ):
+            kind = _ELEMENTWISE
+        elif (
+            len(rule) == 1
+            and prim.batch is not None
+            and getattr(rule[0], "__qualname__", "") == "linear.<locals>.tangent"
+            and getattr(rule[0], "__module__", "") == _jvp_from_partial.__module__
+        ):
+            kind = _LINEAR
+    _kinds[prim] = kind
+    return kind
+
+
+class BatchedJVPTrace(Trace):
+    """A JVP level whose tangents carry a leading batch axis of length ``size``."""
+
+    __slots__ = ("size", "batch_trace")
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+        # The level that runs general tangent rules on batched tangents (as vmap would).
+        # Its tracers never leave :meth:`process`; it is not on the thread's stack.
+        self.batch_trace = BatchTrace(size)
+
+    def close(self) -> None:
+        self.alive = False
+        self.batch_trace.alive = False
+
+    def process(self, prim, args, params):
+        primals = []
+        tangents = []
+        any_t = False
+        plain = True  # no tracer of a lower level among the primals
+        for a in args:
+            if type(a) is JVPTracer and a._trace is self:
+                p = a.primal
+                tangents.append(a.tangent)
+                any_t = True
+            else:
+                p = a
+                tangents.append(None)
+            if plain and type(p) not in _PLAIN:
+                plain = False
+            primals.append(p)
+        if prim.nondiff or not any_t:
+            return prim.bind(*primals, **params)
+        kind = _kinds.get(prim)
+        if kind is None:
+            kind = _classify(prim)
+        if kind is _JVP_RULE:
+            return self._jvp_rule(prim, primals, tangents, params)
+        ans = prim.impl(_np, *primals, **params) if plain else prim.bind(*primals, **params)
+        if kind is _ELEMENTWISE:
+            rule = prim.tangent
+            if len(primals) == 1:
+                # One operand: its tangent is already shaped (n, *ans.shape).
+                r = rule[0]
+                t = r(tangents[0], ans, *primals, **params) if r is not None else None
+                if t is not None and t.ndim <= ans.ndim:
+                    t = self._spread(t, tuple(ans.shape))
+            else:
+                t = self._elementwise(rule, ans, primals, tangents, params)
+        elif kind is _LINEAR:
+            t = tangents[0]
+            if t is not None:
+                batched = [True] + [False] * (len(primals) - 1)
+                t = prim.batch([t] + primals[1:], batched, self.size, **params)
+        elif (
+            kind is not _GENERAL
+            and (t := kind(self.size, ans, primals, tangents, params)) is not NotImplemented
+        ):
+            pass
+        else:
+            t = self._general(prim, ans, primals, tangents, params)
+            if prim.multiple_results:
+                if t is None:
+                    return ans
+                return tuple(self.wrap(a, self._unbatch(ti)) for a, ti in zip(ans, t))
+            t = self._unbatch(t)
+        return self.wrap(ans, t)
+
+    # ---------------------------------------------------------------- the three ways
+    def _elementwise(self, rule, ans, primals, tangents, params):
+        rank = len(ans.shape)
+        out = None
+        for i, ti in enumerate(tangents):
+            if ti is None:
+                continue
+            r = rule[i] if i < len(rule) else None
+            if r is None:
+                continue
+            s = ti.shape
+            if len(s) - 1 < rank:
+                # Unit axes after the batch axis: the logical axes line up from the right.
+                ti = basic.reshape(ti, (s[0],) + (1,) * (rank + 1 - len(s)) + tuple(s[1:]))
+            c = r(ti, ans, *primals, **params)
+            if c is None:
+                continue
+            if len(getattr(c, "shape", ())) <= rank:
+                c = self._spread(c, tuple(ans.shape))  # the same for every direction
+            out = c if out is None else basic.add(out, c)
+        return out
+
+    def _general(self, prim, ans, primals, tangents, params):
+        """The primitive's own tangent rule on tangents wrapped for the batching level."""
+        from .forward import apply_tangent_rule
+
+        bt = self.batch_trace
+        wrapped = [None if t is None else BatchTracer(bt, t) for t in tangents]
+        return apply_tangent_rule(prim, ans, primals, wrapped, params)
+
+    def _jvp_rule(self, prim, primals, tangents, params):
+        bt = self.batch_trace
+        wrapped = [None if t is None else BatchTracer(bt, t) for t in tangents]
+        ans, t = prim.jvp_rule(primals, wrapped, params)
+        if prim.multiple_results:
+            ans = tuple(self._primal(a) for a in ans)
+            if t is None:
+                return ans
+            return tuple(self.wrap(a, self._unbatch(ti)) for a, ti in zip(ans, t))
+        return self.wrap(self._primal(ans), self._unbatch(t))
+
+    def _primal(self, a):
+        # A primal computed from unbatched primals is the same in every row of the batch.
+        if type(a) is BatchTracer and a._trace is self.batch_trace:
+            return basic.getitem(a.val, 0)
+        return a
+
+    def _unbatch(self, t):
+        """A tangent from the batching level as a value with the batch axis first; an
+        unbatched one (the same for every direction) is marked by wrapping it in a
+        tuple, for :meth:`wrap` to broadcast."""
+        if t is None:
+            return None
+        if type(t) is BatchTracer and t._trace is self.batch_trace:
+            return t.val
+        return (t,)
+
+    # ---------------------------------------------------------------- results
+    def wrap(self, ans, t):
+        if t is None:
+            return ans
+        dtype = getattr(ans, "dtype", None)
+        if dtype is None or dtype.kind not in "fc":
+            return ans
+        shape = ans.shape
+        if type(t) is _np.ndarray and t.dtype == dtype and t.shape == (self.size, *shape):
+            return JVPTracer(self, ans, t)
+        shape = tuple(shape)
+        if type(t) is tuple:
+            t = self._spread(fit_to(t[0], shape, dtype), shape)
+        elif t.shape != (self.size,) + shape or t.dtype != dtype:
+            t = self._fit(t, shape, dtype)
+        return JVPTracer(self, ans, t)
+
+    def _spread(self, t, shape):
+        """An unbatched tangent (the same for every direction) given the batch axis."""
+        s = tuple(getattr(t, "shape", ()))
+        if len(s) < len(shape):
+            s = (1,) * (len(shape) - len(s)) + s
+        return basic.broadcast_to(basic.reshape(t, (1,) + s), (self.size,) + s)
+
+    def _fit(self, t, shape, dtype):
+        """Fit a batched tangent ``(n, *s)`` to ``(n, *shape)`` and ``dtype``."""
+        n = self.size
+        ts = tuple(t.shape)
+        rank, trank = len(shape), len(ts) - 1
+        if trank < 0 or ts[0] != n:
+            raise ValueError(
+                f"a forward rule produced a batched tangent of shape {ts} for a result of "
+                f"shape {shape} and {n} directions"
+            )
+        if trank < rank:
+            t = basic.reshape(t, (n,) + (1,) * (rank - trank) + ts[1:])
+            ts = tuple(t.shape)
+            trank = rank
+        full = (n,) + (1,) * (trank - rank) + shape
+        try:
+            if any(a != b and a != 1 for a, b in zip(ts, full)):
+                t = basic.sum_to_shape(t, full)  # a tangent larger than its primal
+            if trank > rank:
+                t = basic.reshape(t, (n,) + shape)
+            if tuple(t.shape) != (n,) + shape:
+                t = basic.broadcast_to(t, (n,) + shape)
+        except ValueError as e:
+            raise ValueError(
+                f"a forward rule produced a tangent of shape {ts[1:]} for a result of shape {shape}"
+            ) from e
+        dt = t.dtype
+        if dt != dtype:
+            if dt.kind == "c" and dtype.kind != "c":
+                t = basic.real(t)
+            t = basic.astype(t, dtype)
+        return t
+
+
+# ---------------------------------------------------------------- hot primitives
+# Direct batched tangents for the most common primitives whose rules are not elementwise.
+# Each ``rule(n, ans, primals, tangents, params)`` returns the batched tangent (batch axis
+# first; None for a symbolic zero), or NotImplemented for the cases it does not cover
+# (which then take the general path).
+def _prim(name):
+    return registry[name]
+
+
+def _matmul(n, ans, primals, tangents, params):
+    x, y = primals
+    tx, ty = tangents
+    xr, yr = len(x.shape), len(y.shape)
+    mm = _prim("matmul")
+    out = None
+    if tx is not None:
+        # (n, *xs) @ y: the batch axis is a stack axis (or the rows of a 1-d x).
+        if yr > 2 and xr < yr:
+            return NotImplemented
+        out = mm.bind(tx, y)
+    if ty is not None:
+        if yr == 1:
+            if xr > 2:
+                return NotImplemented
+            # x @ t_k for every k is t @ x^T (rows of the batch).
+            xt = x if xr == 1 else _prim("transpose").bind(x, axes=(1, 0))
+            c = mm.bind(ty, xt)
+        else:
+            if xr > yr:
+                return NotImplemented
+            c = mm.bind(x, ty)
+        out = c if out is None else basic.add(out, c)
+    return out
+
+
+def _basic_skel(params, primals, nidx):
+    """The index of a getitem/scatter with the batch axis in front, when the index is
+    basic (slices, integers, None, Ellipsis; no index arrays): else None."""
+    skel = params["skel"]
+    if nidx or any(type(s) is bool for s in skel):
+        return None
+    return (slice(None),) + tuple(skel)
+
+
+def _getitem(n, ans, primals, tangents, params):
+    t = tangents[0]
+    if t is None:
+        return None
+    skel = _basic_skel(params, primals, len(primals) - 1)
+    if skel is None:
+        return NotImplemented
+    return _prim("getitem").bind(t, skel=skel)
+
+
+def _scatter_add(n, ans, primals, tangents, params):
+    tx, tu = tangents[0], tangents[-1]
+    if tx is None and tu is None:
+        return None
+    if tu is None:
+        return tx
+    skel = _basic_skel(params, primals, len(primals) - 2)
+    if skel is None:
+        return NotImplemented
+    x = primals[0]
+    xs = tuple(x.shape)
+    if tx is None:
+        tx = basic.zeros((n,) + xs, x.dtype, x)
+    # The values fill ``x[skel]``, of rank ``res`` (integers remove an axis, None adds
+    # one): give them the unit axes broadcasting would add.
+    res = len(xs)
+    for s in skel:
+        if s is None:
+            res += 1
+        elif isinstance(s, int):
+            res -= 1
+    us = tuple(tu.shape)
+    if len(us) - 1 < res:
+        tu = basic.reshape(tu, (n,) + (1,) * (res + 1 - len(us)) + us[1:])
+    return _prim("scatter_add").bind(tx, tu, skel=skel)
+
+
+_SPECIAL = {"matmul": _matmul, "getitem": _getitem, "scatter_add": _scatter_add}
