@@ -47,6 +47,13 @@ def fit_to(d, like_shape, like_dtype):
             d = basic.broadcast_to(d, like_shape)
     dt = getattr(d, "dtype", None)
     if dt is None or dt != like_dtype:
+        if type(d) is _np.ndarray and d.ndim and d.size > 1 and not any(d.strides):
+            # One value broadcast (the cotangent of a sum, say): cast that value and
+            # broadcast it again, rather than materialise the whole array in the new dtype.
+            v = d[(0,) * d.ndim]
+            if dt.kind == "c" and like_dtype.kind != "c":
+                v = v.real
+            return _np.broadcast_to(_np.asarray(v, dtype=like_dtype), d.shape)
         if dt is not None and dt.kind == "c" and like_dtype.kind != "c":
             d = basic.real(d)
         d = basic.astype(d, like_dtype)
