@@ -121,3 +121,46 @@ def test_gradient_through_real_of_complex_sum():
     z = _rand((3, 4), seed=6)
     g = ad.grad(lambda a: anp.sum(anp.real(a * anp.conj(a))))(z)
     np.testing.assert_allclose(g, 2 * np.conj(z), rtol=1e-13)  # df/dx - i df/dy
+
+
+# ---------------------------------------------------------------- matmul
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+def test_matmul_rules_fast_equal_general(dtype):
+    from adgraph.ops import products
+
+    x, y = _rand((5, 3), dtype, seed=7), _rand((3, 4), dtype, seed=8)
+    ct = _rand((5, 4), dtype, seed=9)
+    gx = products._matmul_vjp_x(ct, None, x, y)
+    gy = products._matmul_vjp_y(ct, None, x, y)
+    np.testing.assert_array_equal(gx, products._matmul_vjp_x_general(ct, x, y))
+    np.testing.assert_array_equal(gy, products._matmul_vjp_y_general(ct, x, y))
+    np.testing.assert_allclose(gx, ct @ y.T, rtol=1e-6)
+    np.testing.assert_allclose(gy, x.T @ ct, rtol=1e-6)
+    assert gx.dtype == gy.dtype == np.dtype(dtype)
+
+
+def test_matmul_gradients_second_order():
+    x, y = _rand((3, 2), np.float64, seed=10), _rand((2, 4), np.float64, seed=11)
+    check_grads(lambda a, b: anp.tanh(a @ b), (x, y), order=2, modes=("fwd", "rev"))
+
+
+# ---------------------------------------------------------------- fused backward partners
+@pytest.mark.parametrize("name", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_bwd_in_place_equals_reference(name, dtype):
+    from adgraph.ops import fused
+
+    y = getattr(fused, name)(_rand((6, 7), dtype, seed=12))
+    g = _rand((6, 7), dtype, seed=13)
+    keep_g, keep_y = g.copy(), y.copy()
+    fast = getattr(fused, f"{name}_bwd")(g, y)
+    want = g * fused.REFERENCE_DERIVATIVE[name](np, y)
+    assert fast.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(fast, want)  # same operations in the same order
+    np.testing.assert_array_equal(g, keep_g)  # inputs untouched
+    np.testing.assert_array_equal(y, keep_y)
+    # a broadcast cotangent takes the general path
+    gb = _rand((7,), dtype, seed=14)
+    np.testing.assert_array_equal(
+        getattr(fused, f"{name}_bwd")(gb, y), gb * fused.REFERENCE_DERIVATIVE[name](np, y)
+    )

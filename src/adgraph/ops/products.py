@@ -83,7 +83,25 @@ def _promote(x, y):
     return x2, y2
 
 
+def _plain_matrices(ct, a, b):
+    """Cotangent and the operand a rule reads both plain 2-D NumPy arrays, the other
+    operand (perhaps only its shape) 2-D too: no promotion, batch or broadcast to undo."""
+    return (
+        type(ct) is _np.ndarray
+        and type(a) is _np.ndarray
+        and ct.ndim == 2
+        and a.ndim == 2
+        and len(shape(b)) == 2
+    )
+
+
 def _matmul_vjp_x(ct, ans, x, y):
+    if _plain_matrices(ct, y, x):
+        return matmul_p.bind(ct, y.T)  # Y^T as a transposed view: BLAS reads it in place
+    return _matmul_vjp_x_general(ct, x, y)
+
+
+def _matmul_vjp_x_general(ct, x, y):
     xs, ys = shape(x), shape(y)
     x2, y2 = _promote(x, y)
     batch = _broadcast_batch(x2[:-2], y2[:-2])
@@ -95,6 +113,12 @@ def _matmul_vjp_x(ct, ans, x, y):
 
 
 def _matmul_vjp_y(ct, ans, x, y):
+    if _plain_matrices(ct, x, y):
+        return matmul_p.bind(x.T, ct)
+    return _matmul_vjp_y_general(ct, x, y)
+
+
+def _matmul_vjp_y_general(ct, x, y):
     xs, ys = shape(x), shape(y)
     x2, y2 = _promote(x, y)
     batch = _broadcast_batch(x2[:-2], y2[:-2])
