@@ -7,13 +7,18 @@ holds what the backward sweep needs) are separate objects: once user code drops 
 intermediate value, only residuals that a rule declared it needs stay alive
 (``Primitive.needs``); an argument no rule needs is kept as a :class:`ShapeDtype` stand-in.
 
-The backward sweep (:func:`backward`) is iterative:
+The backward sweep (:func:`backward`) is iterative. Every node carries a sequence number
+in recording order, and every consumer of a node was recorded after it, so nodes are
+processed in reverse recording order (a heap of the nodes that have received a
+cotangent): when a node comes up, all its contributions are in. Each node is visited at
+most once, however many paths share it; no recursion is involved, so chains of millions of
+operations are fine.
 
-1. a depth-first walk from the outputs counts, for every node, the edges leading into it
-   from nodes that can reach the outputs (its consumers);
-2. Kahn's algorithm then processes a node once all its consumers have sent their
-   cotangents: each node is visited exactly once, however many paths share it, and no
-   recursion is involved, so chains of millions of operations are fine.
+Scalar code (float64 scalars, one operation at a time) takes a short path: its nodes
+(:class:`ScalarNode`) are recorded without the general bookkeeping, with the local partial
+derivatives their rules multiply by, and a tape of such nodes only is swept in reverse
+recording order straight from its list. The order, and so the order of every sum, is the
+same on both paths; tests/test_scalar_path.py checks they agree bit for bit.
 
 Cotangents are added as they arrive and dropped once their node is processed; with
 ``free=True`` (``grad``), a node's residuals are released right after its rules ran. Nodes
@@ -22,6 +27,9 @@ own operations, so an enclosing transformation differentiates the sweep itself.
 """
 
 from __future__ import annotations
+
+import itertools
+from heapq import heapify, heappop, heappush
 
 import numpy as _np
 
@@ -38,10 +46,13 @@ __all__ = [
     "backward",
     "toposort_nodes",
     "scalar_operator",
-    "scalar_unary_operator",
+    "scalar_negation",
 ]
 
 _ndarray = _np.ndarray
+# Sequence numbers of nodes, in recording order (one counter for all tapes: only the order
+# within a tape matters).
+_next_seq = itertools.count().__next__
 _f64 = _np.float64
 _F64 = _np.dtype(_np.float64)
 # Constants the float64-scalar short path of ReverseTrace.process accepts beside tracers.
@@ -92,10 +103,12 @@ class Node:
         "pidx",
         "shape",
         "dtype",
+        "seq",
         "__weakref__",
     )
 
     def __init__(self, prim, params, args, ans, parents, pidx, shape, dtype):
+        self.seq = _next_seq()
         self.prim = prim
         self.params = params
         self.args = args
@@ -111,19 +124,23 @@ class Node:
 
 class ScalarNode(Node):
     """A node recorded by the float64-scalar short path: one float64 scalar output, no
-    parent with several outputs. The backward sweep takes a short path for it too."""
+    parent with several outputs. ``partials`` holds, when known, the local derivative for
+    each traced argument (None for the others): the value the primitive's reverse rule
+    multiplies the cotangent by, computed while recording (None: the rule runs instead)."""
 
-    __slots__ = ()
+    __slots__ = ("partials",)
     shape = ()
     dtype = _F64
     pidx = None
 
-    def __init__(self, prim, params, args, ans, parents):
+    def __init__(self, prim, params, args, ans, parents, partials):
+        self.seq = _next_seq()
         self.prim = prim
         self.params = params
         self.args = args
         self.ans = ans
         self.parents = parents
+        self.partials = partials
 
 
 class ReverseTracer(Tracer):
@@ -151,11 +168,16 @@ class ReverseTrace(Trace):
     """A reverse-mode tape. ``keep=True`` keeps every argument and result on the nodes
     (for inspecting the graph), instead of only the residuals the rules need."""
 
-    __slots__ = ("keep",)
+    __slots__ = ("keep", "tape", "mixed")
 
     def __init__(self, keep: bool = False):
         super().__init__()
         self.keep = keep
+        # The scalar nodes in the order they were recorded, and whether any other node
+        # was: a tape of scalar nodes only is swept in reverse recording order
+        # (:func:`_sweep_scalar_tape`), without counting consumers.
+        self.tape = []
+        self.mixed = False
 
     def new_input(self, value) -> ReverseTracer:
         node = Node(None, None, None, value, None, None, value.shape, value.dtype)
@@ -177,7 +199,14 @@ class ReverseTrace(Trace):
                     if a._trace is self and type(v) is _f64 and a.idx is None:
                         ans = prim.impl(_np, v, **params)
                         if type(ans) is _f64:
-                            node = ScalarNode(prim, params, [v], ans, [a.node])
+                            ds = prim.partials
+                            if ds is not None:
+                                try:
+                                    ds = (ds[0](ans, v, **params),)
+                                except Exception:
+                                    ds = None  # the rule runs in the sweep, and reports it
+                            node = ScalarNode(prim, params, (v,), ans, (a.node,), ds)
+                            self.tape.append(node)
                             return ReverseTracer(self, ans, node)
             elif n == 2:
                 a, b = args
@@ -201,11 +230,22 @@ class ReverseTrace(Trace):
                     return self._general(prim, args, params)
                 ans = prim.impl(_np, va, vb, **params)
                 if type(ans) is _f64:
-                    node = ScalarNode(prim, params, [va, vb], ans, [pa, pb])
+                    ds = prim.partials
+                    if ds is not None:
+                        try:
+                            ds = (
+                                None if pa is None else ds[0](ans, va, vb, **params),
+                                None if pb is None else ds[1](ans, va, vb, **params),
+                            )
+                        except Exception:
+                            ds = None  # the rule runs in the sweep, and reports it
+                    node = ScalarNode(prim, params, (va, vb), ans, (pa, pb), ds)
+                    self.tape.append(node)
                     return ReverseTracer(self, ans, node)
         return self._general(prim, args, params)
 
     def _general(self, prim, args, params):
+        self.mixed = True
         vals = []
         parents = []
         mask = 0  # bit i set when argument i is traced at this level
@@ -260,6 +300,7 @@ class ReverseTrace(Trace):
     def record(self, prim, params, vals, ans, parents, pidx=None):
         """Put a node on the tape for ``ans = prim(*vals)`` and return its tracer(s);
         for primitives with their own reverse handler (custom rules, checkpoint)."""
+        self.mixed = True
         if prim.multiple_results:
             shape = tuple(getattr(a, "shape", ()) for a in ans)
             dtype = tuple(getattr(a, "dtype", None) for a in ans)
@@ -278,13 +319,33 @@ class ReverseTrace(Trace):
         return ReverseTracer(self, ans, node)
 
 
-def scalar_operator(prim, slow, reflected=False):
+_ONE = _np.float64(1.0)
+_MINUS_ONE = _np.float64(-1.0)
+
+# How scalar_operator computes the local partials of (left, right) for an operator: the
+# factors the general reverse rules multiply the cotangent by (ct * 1.0 is ct, ct * -1.0 is
+# -ct exactly); None where the rule is not a product (division: ct / y).
+_OPERATOR_PARTIALS = {
+    "add": lambda a, b, ans: (_ONE, _ONE),
+    "subtract": lambda a, b, ans: (_ONE, _MINUS_ONE),
+    "multiply": lambda a, b, ans: (b, a),
+}
+
+
+def scalar_operator(prim, slow, reflected=False, compute=None):
     """An operator method for :class:`ReverseTracer` (``__mul__``, ``__radd__``...): float64
     scalars of one tape, or such a scalar and a Python/NumPy number, are recorded directly
     (the node the general path would build); anything else goes to ``slow``, the operator
-    every tracer has."""
-    impl = prim.impl
+    every tracer has. ``compute(a, b)``, when given, replaces ``prim.impl`` for these
+    operands (e.g. ``operator.mul``: it must give exactly what the implementation gives)."""
+    if compute is None:
+        impl = prim.impl
+
+        def compute(a, b):
+            return impl(_np, a, b)
+
     no_params: dict = {}
+    local = _OPERATOR_PARTIALS.get(prim.name)
 
     def op(self, other):
         v = self.value
@@ -301,22 +362,27 @@ def scalar_operator(prim, slow, reflected=False):
             else:
                 return slow(self, other)
             if reflected:
-                ans = impl(_np, w, v)
-                vals, parents = [w, v], [pw, self.node]
+                ans = compute(w, v)
+                if type(ans) is _f64:
+                    ds = None if local is None else local(w, v, ans)
+                    node = ScalarNode(prim, no_params, (w, v), ans, (pw, self.node), ds)
+                    tr.tape.append(node)
+                    return ReverseTracer(tr, ans, node)
             else:
-                ans = impl(_np, v, w)
-                vals, parents = [v, w], [self.node, pw]
-            if type(ans) is _f64:
-                node = ScalarNode(prim, no_params, vals, ans, parents)
-                return ReverseTracer(tr, ans, node)
+                ans = compute(v, w)
+                if type(ans) is _f64:
+                    ds = None if local is None else local(v, w, ans)
+                    node = ScalarNode(prim, no_params, (v, w), ans, (self.node, pw), ds)
+                    tr.tape.append(node)
+                    return ReverseTracer(tr, ans, node)
         return slow(self, other)
 
     op.__name__ = getattr(slow, "__name__", prim.name)
     return op
 
 
-def scalar_unary_operator(prim, slow):
-    """Like :func:`scalar_operator`, for a unary operator (``__neg__``)."""
+def scalar_negation(prim, slow):
+    """Like :func:`scalar_operator`, for ``__neg__`` (``prim``: negative; partial -1)."""
     impl = prim.impl
     no_params: dict = {}
 
@@ -325,7 +391,8 @@ def scalar_unary_operator(prim, slow):
         if type(v) is _f64 and self.idx is None and self._trace.alive and HOOKS is None:
             ans = impl(_np, v)
             if type(ans) is _f64:
-                node = ScalarNode(prim, no_params, [v], ans, [self.node])
+                node = ScalarNode(prim, no_params, (v,), ans, (self.node,), (_MINUS_ONE,))
+                self._trace.tape.append(node)
                 return ReverseTracer(self._trace, ans, node)
         return slow(self)
 
@@ -372,31 +439,6 @@ def toposort_nodes(roots) -> tuple[list, dict]:
                 seen.add(pn)
                 stack.append(pn)
     return order, pending
-
-
-def _consumer_counts(roots) -> dict:
-    """For every node reachable from ``roots``, its number of consumer edges (the counts
-    of :func:`toposort_nodes`, without the visiting order)."""
-    pending: dict = {}
-    stack = list(roots)
-    get = pending.get
-    push = stack.append
-    pop = stack.pop
-    while stack:
-        ps = pop().parents
-        if ps is None:
-            continue
-        for pn in ps:
-            if pn is None:
-                continue
-            c = get(pn)
-            if c is None:
-                pending[pn] = 1
-                if pn not in roots:
-                    push(pn)
-            else:
-                pending[pn] = c + 1
-    return pending
 
 
 def _node_vjp(node, ct):
@@ -468,6 +510,88 @@ def _accumulate_general(node, gs, cts, add):
             slot[k] = g if slot[k] is None else add(slot[k], g)
 
 
+def _scalar_cotangents(node, ct) -> list:
+    """The cotangents of a scalar node's arguments for a float64 scalar ``ct``: its
+    recorded partials times ``ct``, else its rules (``scalar_vjp`` when it has them)."""
+    parents = node.parents
+    ds = node.partials
+    if ds is not None:
+        return [None if p is None else ct * d for p, d in zip(parents, ds)]
+    prim = node.prim
+    rule = prim.scalar_vjp or prim.vjp
+    if type(rule) is not tuple:
+        return _node_vjp(node, ct)
+    if len(rule) < len(parents):
+        raise prim.missing(f"reverse-mode (VJP) for argument {len(rule)}")
+    args, ans, params = node.args, node.ans, node.params
+    gs = []
+    for i, p in enumerate(parents):
+        r = rule[i]
+        if p is None:
+            gs.append(None)
+        elif r is None:
+            raise prim.missing(f"reverse-mode (VJP) for argument {i}")
+        else:
+            gs.append(r(ct, ans, *args, **params))
+    return gs
+
+
+def _sweep_scalar_tape(tape, cts, free):
+    """The backward sweep of a tape of scalar nodes only, in reverse recording order (the
+    order the general sweep follows too, so sums are added in the same order); ``cts``
+    holds the outputs' cotangents on entry and the inputs' on return."""
+    pop = cts.pop
+    get = cts.get
+    add = basic.add
+    for node in reversed(tape):
+        ct = pop(node, None)
+        if ct is None:
+            continue
+        parents = node.parents
+        if parents is None:
+            raise RuntimeError(
+                "this reverse-mode tape was already swept and released; differentiate again "
+                "(or use adgraph.vjp, whose pullback can be called several times)"
+            )
+        if type(ct) is _f64:
+            ds = node.partials
+            if ds is not None and len(parents) == 1:  # unary: no list
+                g = ct * ds[0]
+                p = parents[0]
+                if type(g) is not _f64:
+                    g = _fit_cotangent(g, (), _F64, node.prim, 0)
+                prev = get(p)
+                cts[p] = g if prev is None else prev + g if type(prev) is _f64 else add(prev, g)
+                if free:
+                    node.args = node.ans = node.parents = node.partials = None
+                continue
+            gs = _scalar_cotangents(node, ct)
+        else:
+            gs = _node_vjp(node, ct)
+        i = -1
+        for p in parents:
+            i += 1
+            if p is None:
+                continue
+            g = gs[i]
+            if g is None:
+                continue
+            if type(g) is not _f64:
+                g = _fit_cotangent(g, (), _F64, node.prim, i)
+            prev = get(p)
+            if prev is None:
+                cts[p] = g
+            elif type(prev) is _f64 and type(g) is _f64:
+                cts[p] = prev + g
+            else:
+                cts[p] = add(prev, g)
+        if free:
+            node.args = node.ans = node.parents = node.partials = None
+    if free:
+        tape.clear()
+    return cts
+
+
 def backward(outputs, out_cts, *, free: bool = False) -> dict:
     """Sweep cotangents from ``outputs`` back to the inputs.
 
@@ -475,6 +599,12 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
     Returns ``{input_node: cotangent}`` for every input node reached with a nonzero
     cotangent. With ``free=True`` residuals are released as the sweep goes (the tape can
     then not be swept again).
+
+    Nodes are processed in reverse recording order (a heap on their sequence numbers):
+    every consumer of a node was recorded after it, so when a node comes up, all its
+    cotangent contributions are in, and they were summed in a fixed order. Only nodes that
+    receive a cotangent are visited; no recursion, so chains of millions of operations
+    are fine.
     """
     cts: dict = {}
     roots = []
@@ -493,69 +623,60 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
             slot[t.idx] = ct if slot[t.idx] is None else basic.add(slot[t.idx], ct)
         if node not in roots:
             roots.append(node)
-    pending = _consumer_counts(roots)
-    ready = [n for n in roots if pending.get(n, 0) == 0]
+    if roots and HOOKS is None:
+        tr = outputs[0]._trace
+        if (
+            type(tr) is ReverseTrace
+            and not tr.mixed
+            and all(t._trace is tr for t in outputs)
+            and all(type(n) is ScalarNode or n.prim is None for n in roots)
+        ):
+            _sweep_scalar_tape(tr.tape, cts, free)
+            return {n: ct for n, ct in cts.items() if n.prim is None}
+    ready = [(-n.seq, n) for n in roots]
+    heapify(ready)
     results: dict = {}
     add = basic.add
     # ids of the cotangent sums this sweep allocated itself: only those are added to in
     # place (a rule may return an array it also gave another argument, or a view).
     owned: set = set()
     while ready:
-        node = ready.pop()
+        node = heappop(ready)[1]
         ct = cts.pop(node, None)
+        if ct is None:
+            continue
         if owned:
             owned.discard(id(ct))
-        if HOOKS is not None and ct is not None:
+        if HOOKS is not None:
             HOOKS.adjoint(node, ct)
         parents = node.parents
         if parents is None:  # an input
-            if ct is not None:
-                results[node] = ct
+            results[node] = ct
             continue
         prim = node.prim
-        if (
-            type(node) is ScalarNode
-            and type(ct) is _f64
-            and type(rule := prim.scalar_vjp or prim.vjp) is tuple
-        ):
-            # Float64 scalars throughout (the node's values and the cotangent): the rules
-            # return float64 scalars of the parents' shape and dtype, sums are scalar sums.
-            args, ans, params = node.args, node.ans, node.params
+        rule = prim.vjp
+        if type(node) is ScalarNode and type(ct) is _f64:
+            gs = _scalar_cotangents(node, ct)
             i = -1
             for p in parents:
                 i += 1
                 if p is None:
                     continue
-                r = rule[i] if i < len(rule) else None
-                if r is None:
-                    raise prim.missing(f"reverse-mode (VJP) for argument {i}")
-                g = r(ct, ans, *args, **params)
-                if g is not None:
-                    if type(g) is not _f64:
-                        g = _fit_cotangent(g, (), _F64, prim, i)
-                    prev = cts.get(p)
-                    if prev is None:
-                        cts[p] = g
-                    elif type(prev) is _f64:
-                        cts[p] = prev + g
-                    else:
-                        cts[p] = add(prev, g)
-                c = pending[p] - 1
-                pending[p] = c
-                if not c:
-                    ready.append(p)
-            if free:
-                node.args = node.ans = node.parents = None
-            continue
-        rule = prim.vjp
-        if (
-            ct is not None
-            and type(rule) is tuple
-            and node.pidx is None
-            and not prim.multiple_results
-        ):
-            # The common case, in one loop: each parent's cotangent, accumulated, and its
-            # count of pending consumers decremented.
+                g = gs[i]
+                if g is None:
+                    continue
+                if type(g) is not _f64:
+                    g = _fit_cotangent(g, (), _F64, prim, i)
+                prev = cts.get(p)
+                if prev is None:
+                    cts[p] = g
+                    heappush(ready, (-p.seq, p))
+                elif type(prev) is _f64 and type(g) is _f64:
+                    cts[p] = prev + g
+                else:
+                    cts[p] = add(prev, g)
+        elif type(rule) is tuple and node.pidx is None and not prim.multiple_results:
+            # The common case, in one loop: each parent's cotangent, accumulated.
             args, ans, params = node.args, node.ans, node.params
             nrule = len(rule)
             i = -1
@@ -567,33 +688,29 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
                 if r is None:
                     raise prim.missing(f"reverse-mode (VJP) for argument {i}")
                 g = r(ct, ans, *args, **params)
-                if g is not None:
-                    if getattr(g, "shape", None) != p.shape or getattr(g, "dtype", None) != p.dtype:
-                        g = _fit_cotangent(g, p.shape, p.dtype, prim, i)
-                    prev = cts.get(p)
-                    if prev is None:
-                        cts[p] = g
-                    elif id(prev) in owned and type(prev) is _ndarray and type(g) in _PLAIN:
-                        _np.add(prev, g, out=prev)  # our own sum so far: add in place
-                    else:
-                        total = add(prev, g)
-                        if type(total) is _ndarray and total.ndim:
-                            owned.add(id(total))
-                        cts[p] = total
-                c = pending[p] - 1
-                pending[p] = c
-                if not c:
-                    ready.append(p)
-        else:
-            if ct is not None:
-                _accumulate_general(node, _node_vjp(node, ct), cts, add)
-            for p in parents:
-                if p is None:
+                if g is None:
                     continue
-                c = pending[p] - 1
-                pending[p] = c
-                if not c:
-                    ready.append(p)
+                if getattr(g, "shape", None) != p.shape or getattr(g, "dtype", None) != p.dtype:
+                    g = _fit_cotangent(g, p.shape, p.dtype, prim, i)
+                prev = cts.get(p)
+                if prev is None:
+                    cts[p] = g
+                    heappush(ready, (-p.seq, p))
+                elif id(prev) in owned and type(prev) is _ndarray and type(g) in _PLAIN:
+                    _np.add(prev, g, out=prev)  # our own sum so far: add in place
+                else:
+                    total = add(prev, g)
+                    if type(total) is _ndarray and total.ndim:
+                        owned.add(id(total))
+                    cts[p] = total
+        else:
+            fresh = [p for p in parents if p is not None and p not in cts]
+            _accumulate_general(node, _node_vjp(node, ct), cts, add)
+            for p in fresh:
+                if p in cts:
+                    heappush(ready, (-p.seq, p))
         if free:
             node.args = node.ans = node.parents = None
+            if type(node) is ScalarNode:
+                node.partials = None
     return results

@@ -69,6 +69,9 @@ def elementwise(name, impl, *partials, doc: str = "", tangent=None, vjp=None, ne
         needs=needs,
     )
     p.batch = batch_unary(p) if len(partials) == 1 else batch_elementwise(p)
+    if vjp is None and all(d is not None for d in partials):
+        # the reverse rules are ct * d_i: scalar code records the factors d_i directly
+        p.partials = tuple(partials)
     return p
 
 

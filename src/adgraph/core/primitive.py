@@ -59,6 +59,7 @@ class Primitive:
         "doc",
         "simple",
         "scalar_vjp",
+        "partials",
     )
 
     def __init__(
@@ -102,6 +103,9 @@ class Primitive:
         # Optional reverse rules (as ``vjp``) for float64-scalar cotangents and values only:
         # plain float arithmetic giving results identical to ``vjp``'s (see ad.reverse).
         self.scalar_vjp = None
+        # For elementwise primitives declared by their partial derivatives (ad.rules):
+        # ``d_i(ans, *args, **params)``, the factors their reverse rules multiply by.
+        self.partials = None
         registry[name] = self
 
     def bind(self, *args, **params):

@@ -17,18 +17,23 @@ takes the general path; tests run both paths on the same inputs.
 
 from __future__ import annotations
 
-from ..ad.reverse import ReverseTracer, scalar_operator, scalar_unary_operator
+import operator
+
+import numpy as np
+
+from ..ad.reverse import ReverseTracer, scalar_negation, scalar_operator
 from ..core.trace import Tracer
 from . import elementwise as _ew
 
 __all__ = ["install"]
 
-# dunder stem -> primitive
+# dunder stem -> (primitive, the Python operator its implementation applies to a float64
+# scalar and a number: the same computation, without the dispatch)
 _OPERATORS = {
-    "add": _ew.add_p,
-    "sub": _ew.subtract_p,
-    "mul": _ew.multiply_p,
-    "truediv": _ew.divide_p,
+    "add": (_ew.add_p, operator.add),
+    "sub": (_ew.subtract_p, operator.sub),
+    "mul": (_ew.multiply_p, operator.mul),
+    "truediv": (_ew.divide_p, operator.truediv),
 }
 
 
@@ -43,14 +48,20 @@ def _scalar_rules() -> None:
         lambda ct, ans, x, y: -(ct * (ans / y)),
     )
     _ew.negative_p.scalar_vjp = (lambda ct, ans, x: -ct,)
+    # Local partials of the products among them, for scalar nodes recorded through
+    # adgraph.numpy (add(x, y)) rather than operators: the factors of the rules above.
+    one, minus_one = np.float64(1.0), np.float64(-1.0)
+    _ew.add_p.partials = (lambda ans, x, y: one, lambda ans, x, y: one)
+    _ew.subtract_p.partials = (lambda ans, x, y: one, lambda ans, x, y: minus_one)
+    _ew.multiply_p.partials = (lambda ans, x, y: y, lambda ans, x, y: x)
 
 
 def install() -> None:
     """Install the scalar operators on :class:`ReverseTracer` and the scalar rules (after
     the general operators are on :class:`Tracer`)."""
-    for stem, prim in _OPERATORS.items():
+    for stem, (prim, compute) in _OPERATORS.items():
         for dunder, reflected in ((f"__{stem}__", False), (f"__r{stem}__", True)):
             slow = getattr(Tracer, dunder)
-            setattr(ReverseTracer, dunder, scalar_operator(prim, slow, reflected))
-    ReverseTracer.__neg__ = scalar_unary_operator(_ew.negative_p, Tracer.__neg__)
+            setattr(ReverseTracer, dunder, scalar_operator(prim, slow, reflected, compute))
+    ReverseTracer.__neg__ = scalar_negation(_ew.negative_p, Tracer.__neg__)
     _scalar_rules()
