@@ -64,6 +64,17 @@ _ELEMENTWISE_IN_T = frozenset(
 _kinds: dict = {}
 
 
+class Diagonal:
+    """A batched tangent that is diagonal: row k is ``e_k * v`` (``e_k`` the k-th basis
+    element, shaped like ``v``). Elementwise operations keep it diagonal in O(size) work
+    instead of O(size^2); it is expanded (:meth:`BatchedJVPTrace.dense`) where needed."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v):
+        self.v = v
+
+
 def _classify(prim) -> str:
     kind = _GENERAL
     rule = prim.tangent
@@ -92,7 +103,7 @@ def _classify(prim) -> str:
 class BatchedJVPTrace(Trace):
     """A JVP level whose tangents carry a leading batch axis of length ``size``."""
 
-    __slots__ = ("size", "batch_trace")
+    __slots__ = ("size", "batch_trace", "eye")
 
     def __init__(self, size: int):
         super().__init__()
@@ -100,6 +111,13 @@ class BatchedJVPTrace(Trace):
         # The level that runs general tangent rules on batched tangents (as vmap would).
         # Its tracers never leave :meth:`process`; it is not on the thread's stack.
         self.batch_trace = BatchTrace(size)
+        self.eye = None  # {dtype: basis (n, *shape)} once diagonal tangents are in use
+
+    def diagonal_input(self, primal):
+        """A tracer for ``primal`` seeded with the identity basis, kept as a diagonal
+        tangent (the only input of this trace, of ``size`` elements)."""
+        self.eye = {None: primal}  # the basis is made when first needed
+        return JVPTracer(self, primal, Diagonal(_np.ones(primal.shape, primal.dtype)))
 
     def close(self) -> None:
         self.alive = False
@@ -110,11 +128,15 @@ class BatchedJVPTrace(Trace):
         tangents = []
         any_t = False
         plain = True  # no tracer of a lower level among the primals
+        diag = False
         for a in args:
             if type(a) is JVPTracer and a._trace is self:
                 p = a.primal
-                tangents.append(a.tangent)
+                t = a.tangent
+                tangents.append(t)
                 any_t = True
+                if type(t) is Diagonal:
+                    diag = True
             else:
                 p = a
                 tangents.append(None)
@@ -126,9 +148,16 @@ class BatchedJVPTrace(Trace):
         kind = _kinds.get(prim)
         if kind is None:
             kind = _classify(prim)
+        if diag and kind is _JVP_RULE:
+            tangents = [self.dense(t) if type(t) is Diagonal else t for t in tangents]
         if kind is _JVP_RULE:
             return self._jvp_rule(prim, primals, tangents, params)
         ans = prim.impl(_np, *primals, **params) if plain else prim.bind(*primals, **params)
+        if diag:
+            t = self._diagonal(prim, kind, ans, primals, tangents, params)
+            if t is not NotImplemented:
+                return self.wrap(ans, t)
+            tangents = [self.dense(t) if type(t) is Diagonal else t for t in tangents]
         if kind is _ELEMENTWISE:
             rule = prim.tangent
             if len(primals) == 1:
@@ -215,6 +244,86 @@ class BatchedJVPTrace(Trace):
             return t.val
         return (t,)
 
+    # ---------------------------------------------------------------- diagonal tangents
+    def _diagonal(self, prim, kind, ans, primals, tangents, params):
+        """The batched tangent when some tangents are diagonal: diagonal again for
+        elementwise primitives keeping the input's shape, a dense tangent built directly
+        for matrix-vector products; NotImplemented where the diagonals must be expanded."""
+        n = self.size
+        if kind is _ELEMENTWISE:
+            if len(primals) == 1:
+                # Elementwise and linear in t: (e_k v) -> e_k r(v), still diagonal.
+                r = prim.tangent[0]
+                c = r(tangents[0].v, ans, *primals, **params) if r is not None else None
+                return None if c is None else Diagonal(c)
+            for t, p in zip(tangents, primals):
+                if type(t) is Diagonal:
+                    if tuple(ans.shape) != tuple(p.shape):
+                        return NotImplemented  # broadcast to a larger shape: expand
+                    break
+            rule = prim.tangent
+            d = None
+            rest = []
+            for i, ti in enumerate(tangents):
+                if type(ti) is Diagonal:
+                    rest.append(None)
+                    r = rule[i] if i < len(rule) else None
+                    if r is None:
+                        continue
+                    # Elementwise and linear in t: (e_k v) -> e_k r(v), still diagonal.
+                    c = r(ti.v, ans, *primals, **params)
+                    if c is not None:
+                        d = c if d is None else basic.add(d, c)
+                else:
+                    rest.append(ti)
+            dense = self._elementwise(rule, ans, primals, rest, params)
+            if d is None:
+                return dense
+            dtype = ans.dtype
+            if dtype.kind not in "fc":
+                return None
+            d = fit_to(d, tuple(ans.shape), dtype)
+            if dense is None:
+                return Diagonal(d)
+            return self._plus_diagonal(dense, d, tuple(ans.shape), dtype)
+        if kind is _matmul:
+            x, y = primals
+            tx, ty = tangents
+            if tx is None and type(ty) is Diagonal and len(x.shape) == 2 and len(y.shape) == 1:
+                # A @ (e_k v_k) = v_k A[:, k]
+                xt = _prim("transpose").bind(x, axes=(1, 0))
+                return basic.mul(basic.reshape(ty.v, (n, 1)), xt)
+            if ty is None and type(tx) is Diagonal and len(x.shape) == 1 and len(y.shape) == 2:
+                # (e_k v_k) @ B = v_k B[k, :]
+                return basic.mul(basic.reshape(tx.v, (n, 1)), y)
+        return NotImplemented
+
+    def dense(self, d):
+        """A diagonal tangent expanded to ``(n, *shape)``: the basis times ``d.v``."""
+        v = d.v
+        dtype = v.dtype
+        eye = self.eye.get(dtype)
+        if eye is None:
+            shape = self.eye[None].shape
+            eye = _np.eye(self.size, dtype=dtype).reshape((self.size,) + shape)
+            self.eye[dtype] = eye
+        if type(v) is _np.ndarray:
+            return _np.multiply(eye, v)
+        return basic.mul(eye, v)
+
+    def _plus_diagonal(self, t, v, shape, dtype):
+        """Dense tangent ``t`` plus the diagonal tangent of values ``v``."""
+        n = self.size
+        t = self._fit(t, shape, dtype)
+        if type(t) is _np.ndarray and type(v) is _np.ndarray:
+            # A C-ordered copy (t may be another tracer's tangent), so the flat view of
+            # its diagonal writes into it.
+            out = _np.array(t, order="C", copy=True)
+            diagonal = out.reshape(-1)[:: n + 1]
+            diagonal += v.reshape(-1)
+            return out
+        return basic.add(t, self.dense(Diagonal(v)))
+
     # ---------------------------------------------------------------- results
     def wrap(self, ans, t):
         if t is None:
@@ -226,6 +335,11 @@ class BatchedJVPTrace(Trace):
         if type(t) is _np.ndarray and t.dtype == dtype and t.shape == (self.size, *shape):
             return JVPTracer(self, ans, t)
         shape = tuple(shape)
+        if type(t) is Diagonal:
+            v = t.v
+            if tuple(v.shape) != shape or v.dtype != dtype:
+                t = Diagonal(fit_to(v, shape, dtype))
+            return JVPTracer(self, ans, t)
         if type(t) is tuple:
             t = self._spread(fit_to(t[0], shape, dtype), shape)
         elif t.shape != (self.size,) + shape or t.dtype != dtype:

@@ -13,7 +13,7 @@ import functools
 import numpy as np
 
 from .. import ops as _ops  # noqa: F401  (registers primitives)
-from ..ad.batched_jvp import BatchedJVPTrace
+from ..ad.batched_jvp import BatchedJVPTrace, Diagonal
 from ..ad.batching import BatchTrace, BatchTracer
 from ..ad.common import is_float_dtype
 from ..ad.forward import JVPTrace, JVPTracer, apply_tangent_rule
@@ -781,7 +781,10 @@ def _push_basis(f_dyn, d_leaves, d_tree, basis, n, has_aux, fn_name):
     trace = BatchedJVPTrace(n)
     try:
         with trace_scope(trace):
-            ins = [JVPTracer(trace, p, t) for p, t in zip(d_leaves, basis)]
+            if len(d_leaves) == 1 and type(d_leaves[0]) is np.ndarray:
+                ins = [trace.diagonal_input(d_leaves[0])]
+            else:
+                ins = [JVPTracer(trace, p, t) for p, t in zip(d_leaves, basis)]
             result = f_dyn(*tree_unflatten(d_tree, ins))
     finally:
         trace.close()
@@ -793,7 +796,8 @@ def _push_basis(f_dyn, d_leaves, d_tree, basis, n, has_aux, fn_name):
     touts = []
     for v in out_leaves:
         if _is_jvp_of(v, trace):
-            touts.append(v.tangent)
+            t = v.tangent
+            touts.append(trace.dense(t) if type(t) is Diagonal else t)
         else:
             # No dependence on the inputs: zeros, in the output's dtype (as jvp gives).
             v = _as_array(v, fn_name)
