@@ -70,6 +70,18 @@ def _transcendental(x, y):
     return anp.exp(-x) * anp.log(y) + anp.tanh(x * y) - anp.sqrt(y) / anp.cosh(x) + x**2
 
 
+def _powers_and_trig(x, y):
+    return (
+        x**3 * anp.cos(y)
+        + y**-1
+        - anp.sin(x) ** 2
+        + x**1 * y**2
+        + anp.power(y, 2.5)
+        + anp.add(x, y) * anp.subtract(y, x)
+        - anp.multiply(x, anp.negative(y))
+    )
+
+
 def _branches(x, y):
     # Python control flow on traced scalars follows the value
     z = x * y
@@ -94,6 +106,8 @@ CASES = [
     (_diamond, (-0.4,)),
     (_mixed_constants, (0.8, -1.3)),
     (_transcendental, (0.7, 2.5)),
+    (_powers_and_trig, (1.3, 0.4)),
+    (_powers_and_trig, (-0.6, 2.0)),
     (_branches, (1.5, 2.0)),
     (_branches, (0.2, 0.3)),
     (_arrays_meet_scalars, (0.6, 1.1)),

@@ -47,6 +47,8 @@ __all__ = [
     "toposort_nodes",
     "scalar_operator",
     "scalar_negation",
+    "ONE",
+    "MINUS_ONE",
 ]
 
 _ndarray = _np.ndarray
@@ -205,7 +207,8 @@ class ReverseTrace(Trace):
                                     ds = (ds[0](ans, v, **params),)
                                 except Exception:
                                     ds = None  # the rule runs in the sweep, and reports it
-                            node = ScalarNode(prim, params, (v,), ans, (a.node,), ds)
+                            args = (v,) if ds is None or self.keep else None
+                            node = ScalarNode(prim, params, args, ans, (a.node,), ds)
                             self.tape.append(node)
                             return ReverseTracer(self, ans, node)
             elif n == 2:
@@ -239,7 +242,8 @@ class ReverseTrace(Trace):
                             )
                         except Exception:
                             ds = None  # the rule runs in the sweep, and reports it
-                    node = ScalarNode(prim, params, (va, vb), ans, (pa, pb), ds)
+                    args = (va, vb) if ds is None or self.keep else None
+                    node = ScalarNode(prim, params, args, ans, (pa, pb), ds)
                     self.tape.append(node)
                     return ReverseTracer(self, ans, node)
         return self._general(prim, args, params)
@@ -319,15 +323,15 @@ class ReverseTrace(Trace):
         return ReverseTracer(self, ans, node)
 
 
-_ONE = _np.float64(1.0)
-_MINUS_ONE = _np.float64(-1.0)
+ONE = _np.float64(1.0)
+MINUS_ONE = _np.float64(-1.0)
 
 # How scalar_operator computes the local partials of (left, right) for an operator: the
 # factors the general reverse rules multiply the cotangent by (ct * 1.0 is ct, ct * -1.0 is
 # -ct exactly); None where the rule is not a product (division: ct / y).
 _OPERATOR_PARTIALS = {
-    "add": lambda a, b, ans: (_ONE, _ONE),
-    "subtract": lambda a, b, ans: (_ONE, _MINUS_ONE),
+    "add": lambda a, b, ans: (ONE, ONE),
+    "subtract": lambda a, b, ans: (ONE, MINUS_ONE),
     "multiply": lambda a, b, ans: (b, a),
 }
 
@@ -365,14 +369,16 @@ def scalar_operator(prim, slow, reflected=False, compute=None):
                 ans = compute(w, v)
                 if type(ans) is _f64:
                     ds = None if local is None else local(w, v, ans)
-                    node = ScalarNode(prim, no_params, (w, v), ans, (pw, self.node), ds)
+                    args = (w, v) if ds is None or tr.keep else None
+                    node = ScalarNode(prim, no_params, args, ans, (pw, self.node), ds)
                     tr.tape.append(node)
                     return ReverseTracer(tr, ans, node)
             else:
                 ans = compute(v, w)
                 if type(ans) is _f64:
                     ds = None if local is None else local(v, w, ans)
-                    node = ScalarNode(prim, no_params, (v, w), ans, (self.node, pw), ds)
+                    args = (v, w) if ds is None or tr.keep else None
+                    node = ScalarNode(prim, no_params, args, ans, (self.node, pw), ds)
                     tr.tape.append(node)
                     return ReverseTracer(tr, ans, node)
         return slow(self, other)
@@ -391,7 +397,8 @@ def scalar_negation(prim, slow):
         if type(v) is _f64 and self.idx is None and self._trace.alive and HOOKS is None:
             ans = impl(_np, v)
             if type(ans) is _f64:
-                node = ScalarNode(prim, no_params, (v,), ans, (self.node,), (_MINUS_ONE,))
+                args = (v,) if self._trace.keep else None
+                node = ScalarNode(prim, no_params, args, ans, (self.node,), (MINUS_ONE,))
                 self._trace.tape.append(node)
                 return ReverseTracer(self._trace, ans, node)
         return slow(self)
@@ -511,14 +518,27 @@ def _accumulate_general(node, gs, cts, add):
 
 
 def _scalar_cotangents(node, ct) -> list:
-    """The cotangents of a scalar node's arguments for a float64 scalar ``ct``: its
-    recorded partials times ``ct``, else its rules (``scalar_vjp`` when it has them)."""
+    """The cotangents of a scalar node's arguments: its recorded partials times ``ct``
+    (``ONE`` passes ``ct`` on, ``MINUS_ONE`` negates it: what the rules of add and
+    subtract do), else its rules (``scalar_vjp`` for a float64 scalar ``ct``). ``ct`` may
+    be anything a rule accepts (an outer transformation's tracer too): the same
+    operations as the rules', on the same operands."""
     parents = node.parents
     ds = node.partials
     if ds is not None:
-        return [None if p is None else ct * d for p, d in zip(parents, ds)]
+        gs = []
+        for p, d in zip(parents, ds):
+            if p is None:
+                gs.append(None)
+            elif d is ONE:
+                gs.append(ct)
+            elif d is MINUS_ONE:
+                gs.append(-ct)
+            else:
+                gs.append(ct * d)
+        return gs
     prim = node.prim
-    rule = prim.scalar_vjp or prim.vjp
+    rule = prim.scalar_vjp if type(ct) is _f64 and prim.scalar_vjp else prim.vjp
     if type(rule) is not tuple:
         return _node_vjp(node, ct)
     if len(rule) < len(parents):
@@ -565,9 +585,7 @@ def _sweep_scalar_tape(tape, cts, free):
                 if free:
                     node.args = node.ans = node.parents = node.partials = None
                 continue
-            gs = _scalar_cotangents(node, ct)
-        else:
-            gs = _node_vjp(node, ct)
+        gs = _scalar_cotangents(node, ct)
         i = -1
         for p in parents:
             i += 1
@@ -592,6 +610,20 @@ def _sweep_scalar_tape(tape, cts, free):
     return cts
 
 
+def _pure_scalar_tape(outputs, roots) -> bool:
+    """Whether the outputs are on one tape that holds scalar nodes only."""
+    tr = outputs[0]._trace
+    if type(tr) is not ReverseTrace or tr.mixed:
+        return False
+    for t in outputs:
+        if t._trace is not tr:
+            return False
+    for n in roots:
+        if type(n) is not ScalarNode and n.prim is not None:
+            return False
+    return True
+
+
 def backward(outputs, out_cts, *, free: bool = False) -> dict:
     """Sweep cotangents from ``outputs`` back to the inputs.
 
@@ -612,7 +644,8 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
         if ct is None:
             continue
         node = t.node
-        ct = fit_to(ct, t.value.shape, t.value.dtype)
+        if type(ct) is not _f64 or type(t.value) is not _f64:
+            ct = fit_to(ct, t.value.shape, t.value.dtype)
         if t.idx is None:
             prev = cts.get(node)
             cts[node] = ct if prev is None else basic.add(prev, ct)
@@ -623,16 +656,9 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
             slot[t.idx] = ct if slot[t.idx] is None else basic.add(slot[t.idx], ct)
         if node not in roots:
             roots.append(node)
-    if roots and HOOKS is None:
-        tr = outputs[0]._trace
-        if (
-            type(tr) is ReverseTrace
-            and not tr.mixed
-            and all(t._trace is tr for t in outputs)
-            and all(type(n) is ScalarNode or n.prim is None for n in roots)
-        ):
-            _sweep_scalar_tape(tr.tape, cts, free)
-            return {n: ct for n, ct in cts.items() if n.prim is None}
+    if roots and HOOKS is None and _pure_scalar_tape(outputs, roots):
+        _sweep_scalar_tape(outputs[0]._trace.tape, cts, free)
+        return {n: ct for n, ct in cts.items() if n.prim is None}
     ready = [(-n.seq, n) for n in roots]
     heapify(ready)
     results: dict = {}
@@ -655,7 +681,7 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
             continue
         prim = node.prim
         rule = prim.vjp
-        if type(node) is ScalarNode and type(ct) is _f64:
+        if type(node) is ScalarNode:
             gs = _scalar_cotangents(node, ct)
             i = -1
             for p in parents:

@@ -21,7 +21,13 @@ import operator
 
 import numpy as np
 
-from ..ad.reverse import ReverseTracer, scalar_negation, scalar_operator
+from ..ad.reverse import (
+    MINUS_ONE,
+    ONE,
+    ReverseTracer,
+    scalar_negation,
+    scalar_operator,
+)
 from ..core.trace import Tracer
 from . import elementwise as _ew
 
@@ -49,11 +55,32 @@ def _scalar_rules() -> None:
     )
     _ew.negative_p.scalar_vjp = (lambda ct, ans, x: -ct,)
     # Local partials of the products among them, for scalar nodes recorded through
-    # adgraph.numpy (add(x, y)) rather than operators: the factors of the rules above.
-    one, minus_one = np.float64(1.0), np.float64(-1.0)
-    _ew.add_p.partials = (lambda ans, x, y: one, lambda ans, x, y: one)
-    _ew.subtract_p.partials = (lambda ans, x, y: one, lambda ans, x, y: minus_one)
+    # adgraph.numpy (add(x, y)) rather than operators: the factors of the rules above
+    # (ONE and MINUS_ONE mark "pass ct on" and "negate ct").
+    _ew.add_p.partials = (lambda ans, x, y: ONE, lambda ans, x, y: ONE)
+    _ew.subtract_p.partials = (lambda ans, x, y: ONE, lambda ans, x, y: MINUS_ONE)
     _ew.multiply_p.partials = (lambda ans, x, y: y, lambda ans, x, y: x)
+    # The partials of the commonest functions, computed by NumPy directly for the
+    # float64 scalars they are used on (the declared partials, written with adgraph's
+    # operations, go through adgraph.numpy's dispatch to the same NumPy calls).
+    _ew.sin_p.partials = (lambda ans, x: np.cos(x),)  # cos(x)
+    _ew.cos_p.partials = (lambda ans, x: -np.sin(x),)  # negative(sin(x))
+    _ew.exp_p.partials = (lambda ans, x: ans,)
+    _ew.log_p.partials = (lambda ans, x: np.reciprocal(x),)  # reciprocal(x)
+    _ew.tanh_p.partials = (lambda ans, x: 1.0 - np.square(ans),)  # subtract(1, square(ans))
+    _ew.sqrt_p.partials = (lambda ans, x: 0.5 / ans,)  # divide(0.5, ans)
+    _ew.integer_pow_p.partials = (_ipow_partial,)
+
+
+def _ipow_partial(ans, x, *, n):
+    # elementwise._ipow_partial on NumPy scalars: n x^(n-1) with integer_pow's own
+    # implementation of x^(n-1)
+    if n == 1:
+        return 1.0
+    if n == 2:
+        return 2.0 * x
+    m = n - 1
+    return float(n) * (x * x if m == 2 else np.power(x, m))
 
 
 def install() -> None:
