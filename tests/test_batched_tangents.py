@@ -194,3 +194,35 @@ def test_escaped_tracer_is_refused():
     ad.jacfwd(f)(x4)
     with pytest.raises(EscapedTracerError):
         anp.sin(kept[0])
+
+
+def test_infinite_derivatives_give_the_same_numbers():
+    # sqrt at 0 has an infinite derivative: the dense basis gives 0 * inf = nan off the
+    # diagonal; the diagonal tangents must give the same numbers (nan included).
+    x = np.array([0.0, 1.0, 4.0, 2.0])
+    for f in (
+        lambda x: anp.sqrt(x) * 2.0,
+        lambda x: A @ anp.sqrt(x),
+        lambda x: A @ x + anp.sqrt(x),
+        lambda x: anp.sqrt(x) * anp.sin(x) + x,
+    ):
+        with np.errstate(all="ignore"):
+            fast = _jacfwd(f)(x)
+            ref = _jacfwd(f, batched_tangents=False)(x)
+        np.testing.assert_array_equal(np.isnan(fast), np.isnan(ref))
+        np.testing.assert_allclose(fast, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_diagonal_tangents_mixed_with_dense_ones():
+    # elementwise chains (diagonal), a matrix-vector product of one (dense), their sums
+    # and products, a broadcast to a larger shape, and a reduction of a diagonal one
+    fs = [
+        lambda x: anp.tanh(A @ anp.sin(x) * x) + anp.exp(-(x**2)),
+        lambda x: (x @ A) * anp.cos(x) - x,
+        lambda x: anp.exp(x) * M23[:, :1] + anp.sum(anp.log1p(x**2)),
+        lambda x: anp.where(x > 0, anp.sin(x), x * 3.0) / (A @ x + 10.0),
+        lambda x: (x.astype(np.float32) * 2.0).astype(np.float64) + anp.real(x * (1 + 1j)),
+    ]
+    for f in fs:
+        _both(_jacfwd, f, x4)
+        _both(_hessian, lambda x, f=f: anp.sum(f(x) ** 2), x4)

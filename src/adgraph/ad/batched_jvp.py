@@ -289,6 +289,11 @@ class BatchedJVPTrace(Trace):
         if kind is _matmul:
             x, y = primals
             tx, ty = tangents
+            v = (tx if type(tx) is Diagonal else ty).v
+            if type(v) is not _np.ndarray or not _np.isfinite(v).all():
+                # Expanded, an infinite v_k spreads nan (0 * inf) over the product as the
+                # dense basis does; keep those numbers identical.
+                return NotImplemented
             if tx is None and type(ty) is Diagonal and len(x.shape) == 2 and len(y.shape) == 1:
                 # A @ (e_k v_k) = v_k A[:, k]
                 xt = _prim("transpose").bind(x, axes=(1, 0))
@@ -315,7 +320,7 @@ class BatchedJVPTrace(Trace):
         """Dense tangent ``t`` plus the diagonal tangent of values ``v``."""
         n = self.size
         t = self._fit(t, shape, dtype)
-        if type(t) is _np.ndarray and type(v) is _np.ndarray:
+        if type(t) is _np.ndarray and type(v) is _np.ndarray and _np.isfinite(v).all():
             # A C-ordered copy (t may be another tracer's tangent), so the flat view of
             # its diagonal writes into it.
             out = _np.array(t, order="C", copy=True)
