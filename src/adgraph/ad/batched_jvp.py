@@ -69,10 +69,11 @@ class Diagonal:
     element, shaped like ``v``). Elementwise operations keep it diagonal in O(size) work
     instead of O(size^2); it is expanded (:meth:`BatchedJVPTrace.dense`) where needed."""
 
-    __slots__ = ("v",)
+    __slots__ = ("v", "expanded")
 
     def __init__(self, v):
         self.v = v
+        self.expanded = None  # the dense form, once made (tangents are never written to)
 
 
 def _classify(prim) -> str:
@@ -305,7 +306,12 @@ class BatchedJVPTrace(Trace):
 
     def dense(self, d):
         """A diagonal tangent expanded to ``(n, *shape)``: the basis times ``d.v``."""
-        v = d.v
+        if d.expanded is not None:
+            return d.expanded
+        d.expanded = out = self._expand(d.v)
+        return out
+
+    def _expand(self, v):
         dtype = v.dtype
         eye = self.eye.get(dtype)
         if eye is None:
