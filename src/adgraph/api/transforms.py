@@ -18,8 +18,8 @@ from ..ad.batching import BatchTrace, BatchTracer
 from ..ad.common import is_float_dtype
 from ..ad.forward import JVPTrace, JVPTracer, apply_tangent_rule
 from ..ad.reverse import ReverseTrace, ReverseTracer, backward, toposort_nodes
-from ..core.pytree import tree_flatten, tree_map, tree_unflatten
-from ..core.trace import Tracer, trace_scope
+from ..core.pytree import LEAF, tree_flatten, tree_map, tree_unflatten
+from ..core.trace import Tracer, current_traces, trace_scope
 from ..core.xp import as_leaf, module_of
 from ..ops import shapes
 from ..ops.misc import stop_gradient
@@ -256,31 +256,47 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         single, nums = got
         dyn = args[nums[0]] if single else tuple(args[i] for i in nums)
         leaves, treedef = tree_flatten(dyn)
-        _require_leaves(leaves, f"the arguments argnums={argnums!r}", fn_name)
+        if not leaves:
+            _require_leaves(leaves, f"the arguments argnums={argnums!r}", fn_name)
         trace = ReverseTrace()
-        with trace_scope(trace):
+        stack = current_traces()
+        stack.append(trace)  # as trace_scope does, inline: this is every call's cost
+        try:
             ins = []
             for x in leaves:
-                x = _as_array(x, fn_name)
-                _check_float(x, "an input", fn_name)
+                tx = type(x)
+                if tx is float:
+                    x = np.float64(x)
+                elif tx is not np.float64:
+                    x = _as_array(x, fn_name)
+                    _check_float(x, "an input", fn_name)
                 if holomorphic and x.dtype.kind != "c":
                     raise TypeError(
                         f"{fn_name}: holomorphic=True needs complex inputs, got {x.dtype}; "
                         "pass x.astype(complex)"
                     )
                 ins.append(trace.new_input(x))
-            d = tree_unflatten(treedef, ins)
             full = list(args)
-            if single:
-                full[nums[0]] = d
+            if treedef is LEAF:
+                full[nums[0]] = ins[0]
             else:
-                for i, a in zip(nums, d):
-                    full[i] = a
+                d = tree_unflatten(treedef, ins)
+                if single:
+                    full[nums[0]] = d
+                else:
+                    for i, a in zip(nums, d):
+                        full[i] = a
             result = fun(*full, **kwargs)
+        finally:
+            stack.pop()
+            trace.alive = False
         if has_aux:
             result, aux = _aux_pair(result, fn_name)
             aux = tree_map(lambda v: _unwrap_out(v, trace), aux)
-        out_leaves, out_tree = tree_flatten(result)
+        if type(result) is ReverseTracer:
+            out_leaves, out_tree = [result], LEAF
+        else:
+            out_leaves, out_tree = tree_flatten(result)
         y = out_leaves[0] if len(out_leaves) == 1 else None
         if y is None or getattr(y, "shape", None) not in ((), None):
             if not out_leaves:
@@ -329,8 +345,9 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         for t in ins:
             g = found.get(t.node)
             grads.append(_zeros_like(t.value) if g is None else g)
-        g_out = tree_unflatten(treedef, grads)
-        value = tree_unflatten(out_tree, [value])
+        g_out = grads[0] if treedef is LEAF else tree_unflatten(treedef, grads)
+        if out_tree is not LEAF:
+            value = tree_unflatten(out_tree, [value])
         return ((value, aux), g_out) if has_aux else (value, g_out)
 
     return vg
