@@ -82,6 +82,13 @@ def _powers_and_trig(x, y):
     )
 
 
+def _more_functions(x, y):
+    return (
+        anp.log1p(x * y) * anp.expm1(-y) + anp.sinh(x) / anp.tan(y) - anp.arctan(x - y) * y
+        + anp.cosh(y) * anp.exp(x) - anp.cos(x) * anp.tanh(y) + anp.sqrt(x) * anp.log(y)
+    )  # fmt: skip
+
+
 def _branches(x, y):
     # Python control flow on traced scalars follows the value
     z = x * y
@@ -108,6 +115,7 @@ CASES = [
     (_transcendental, (0.7, 2.5)),
     (_powers_and_trig, (1.3, 0.4)),
     (_powers_and_trig, (-0.6, 2.0)),
+    (_more_functions, (0.9, 1.2)),
     (_branches, (1.5, 2.0)),
     (_branches, (0.2, 0.3)),
     (_arrays_meet_scalars, (0.6, 1.1)),

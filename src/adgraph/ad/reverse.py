@@ -126,9 +126,15 @@ class Node:
 
 class ScalarNode(Node):
     """A node recorded by the float64-scalar short path: one float64 scalar output, no
-    parent with several outputs. ``partials`` holds, when known, the local derivative for
-    each traced argument (None for the others): the value the primitive's reverse rule
-    multiplies the cotangent by, computed while recording (None: the rule runs instead)."""
+    parent with several outputs. Two layouts:
+
+    * ``partials`` known (the primitive's reverse rules multiply the cotangent by local
+      partial derivatives, ``Primitive.partials``): ``parents`` lists the traced arguments'
+      nodes only, in argument order, ``partials`` the factor for each; ``args`` is None.
+      The rule the sweep applies is ``ct * d`` (``ONE``: ``ct``, ``MINUS_ONE``: ``-ct``).
+    * otherwise (and on tapes that ``keep`` everything): ``parents`` and ``args`` line up
+      with the arguments as on a :class:`Node`, ``partials`` is None and the rules run.
+    """
 
     __slots__ = ("partials",)
     shape = ()
@@ -191,24 +197,34 @@ class ReverseTrace(Trace):
         if prim.simple and HOOKS is None:
             # Short path for float64 scalars (Python-level scalar code): every traced
             # argument is a float64 scalar of this tape, every other one a Python or NumPy
-            # float/int. Builds the same node as the general path, which would keep every
-            # residual of scalars too (they are far below _DROP_BYTES).
+            # float/int. See ScalarNode for what is recorded.
             n = len(args)
             if n == 1:
                 a = args[0]
                 if type(a) is ReverseTracer:
                     v = a.value
                     if a._trace is self and type(v) is _f64 and a.idx is None:
+                        se = prim.scalar_eval
+                        if se is not None and not self.keep:
+                            ans, d = se(v)
+                            if type(ans) is _f64:
+                                node = ScalarNode(prim, params, None, ans, (a.node,), (d,))
+                                self.tape.append(node)
+                                return ReverseTracer(self, ans, node)
+                            return self._general(prim, args, params)
                         ans = prim.impl(_np, v, **params)
                         if type(ans) is _f64:
                             ds = prim.partials
-                            if ds is not None:
+                            if ds is not None and not self.keep:
                                 try:
-                                    ds = (ds[0](ans, v, **params),)
-                                except Exception:
-                                    ds = None  # the rule runs in the sweep, and reports it
-                            args = (v,) if ds is None or self.keep else None
-                            node = ScalarNode(prim, params, args, ans, (a.node,), ds)
+                                    node = ScalarNode(
+                                        prim, params, None, ans, (a.node,),
+                                        (ds[0](ans, v, **params),),
+                                    )  # fmt: skip
+                                except Exception:  # the rule runs in the sweep, and reports it
+                                    node = ScalarNode(prim, params, (v,), ans, (a.node,), None)
+                            else:
+                                node = ScalarNode(prim, params, (v,), ans, (a.node,), None)
                             self.tape.append(node)
                             return ReverseTracer(self, ans, node)
             elif n == 2:
@@ -233,17 +249,29 @@ class ReverseTrace(Trace):
                     return self._general(prim, args, params)
                 ans = prim.impl(_np, va, vb, **params)
                 if type(ans) is _f64:
+                    node = None
                     ds = prim.partials
-                    if ds is not None:
+                    if ds is not None and not self.keep:
                         try:
-                            ds = (
-                                None if pa is None else ds[0](ans, va, vb, **params),
-                                None if pb is None else ds[1](ans, va, vb, **params),
-                            )
-                        except Exception:
-                            ds = None  # the rule runs in the sweep, and reports it
-                    args = (va, vb) if ds is None or self.keep else None
-                    node = ScalarNode(prim, params, args, ans, (pa, pb), ds)
+                            if pb is None:
+                                node = ScalarNode(
+                                    prim, params, None, ans, (pa,),
+                                    (ds[0](ans, va, vb, **params),),
+                                )  # fmt: skip
+                            elif pa is None:
+                                node = ScalarNode(
+                                    prim, params, None, ans, (pb,),
+                                    (ds[1](ans, va, vb, **params),),
+                                )  # fmt: skip
+                            else:
+                                node = ScalarNode(
+                                    prim, params, None, ans, (pa, pb),
+                                    (ds[0](ans, va, vb, **params), ds[1](ans, va, vb, **params)),
+                                )  # fmt: skip
+                        except Exception:  # the rule runs in the sweep, and reports it
+                            node = None
+                    if node is None:
+                        node = ScalarNode(prim, params, (va, vb), ans, (pa, pb), None)
                     self.tape.append(node)
                     return ReverseTracer(self, ans, node)
         return self._general(prim, args, params)
@@ -326,22 +354,18 @@ class ReverseTrace(Trace):
 ONE = _np.float64(1.0)
 MINUS_ONE = _np.float64(-1.0)
 
-# How scalar_operator computes the local partials of (left, right) for an operator: the
-# factors the general reverse rules multiply the cotangent by (ct * 1.0 is ct, ct * -1.0 is
-# -ct exactly); None where the rule is not a product (division: ct / y).
-_OPERATOR_PARTIALS = {
-    "add": lambda a, b, ans: (ONE, ONE),
-    "subtract": lambda a, b, ans: (ONE, MINUS_ONE),
-    "multiply": lambda a, b, ans: (b, a),
-}
+# The operators whose reverse rules are products, by code for scalar_operator: the
+# factors are 1 and 1 (add), 1 and -1 (subtract), y and x (multiply); ct * 1.0 is ct and
+# ct * -1.0 is -ct exactly, what add's and subtract's rules give.
+_PRODUCT_OPERATORS = {"add": 0, "subtract": 1, "multiply": 2}
 
 
 def scalar_operator(prim, slow, reflected=False, compute=None):
     """An operator method for :class:`ReverseTracer` (``__mul__``, ``__radd__``...): float64
     scalars of one tape, or such a scalar and a Python/NumPy number, are recorded directly
-    (the node the general path would build); anything else goes to ``slow``, the operator
-    every tracer has. ``compute(a, b)``, when given, replaces ``prim.impl`` for these
-    operands (e.g. ``operator.mul``: it must give exactly what the implementation gives)."""
+    as a :class:`ScalarNode`; anything else goes to ``slow``, the operator every tracer
+    has. ``compute(a, b)``, when given, replaces ``prim.impl`` for these operands (e.g.
+    ``operator.mul``: it must give exactly what the implementation gives)."""
     if compute is None:
         impl = prim.impl
 
@@ -349,7 +373,7 @@ def scalar_operator(prim, slow, reflected=False, compute=None):
             return impl(_np, a, b)
 
     no_params: dict = {}
-    local = _OPERATOR_PARTIALS.get(prim.name)
+    code = _PRODUCT_OPERATORS.get(prim.name, -1)
 
     def op(self, other):
         v = self.value
@@ -365,22 +389,29 @@ def scalar_operator(prim, slow, reflected=False, compute=None):
                 w, pw = other, None
             else:
                 return slow(self, other)
-            if reflected:
-                ans = compute(w, v)
-                if type(ans) is _f64:
-                    ds = None if local is None else local(w, v, ans)
-                    args = (w, v) if ds is None or tr.keep else None
-                    node = ScalarNode(prim, no_params, args, ans, (pw, self.node), ds)
-                    tr.tape.append(node)
-                    return ReverseTracer(tr, ans, node)
+            if reflected:  # other op self
+                left, right, pl, pr = w, v, pw, self.node
             else:
-                ans = compute(v, w)
-                if type(ans) is _f64:
-                    ds = None if local is None else local(v, w, ans)
-                    args = (v, w) if ds is None or tr.keep else None
-                    node = ScalarNode(prim, no_params, args, ans, (self.node, pw), ds)
-                    tr.tape.append(node)
-                    return ReverseTracer(tr, ans, node)
+                left, right, pl, pr = v, w, self.node, pw
+            ans = compute(left, right)
+            if type(ans) is _f64:
+                if code < 0 or tr.keep:
+                    node = ScalarNode(prim, no_params, (left, right), ans, (pl, pr), None)
+                else:
+                    if code == 2:
+                        dl, dr = right, left
+                    elif code == 0:
+                        dl = dr = ONE
+                    else:
+                        dl, dr = ONE, MINUS_ONE
+                    if pr is None:
+                        node = ScalarNode(prim, no_params, None, ans, (pl,), (dl,))
+                    elif pl is None:
+                        node = ScalarNode(prim, no_params, None, ans, (pr,), (dr,))
+                    else:
+                        node = ScalarNode(prim, no_params, None, ans, (pl, pr), (dl, dr))
+                tr.tape.append(node)
+                return ReverseTracer(tr, ans, node)
         return slow(self, other)
 
     op.__name__ = getattr(slow, "__name__", prim.name)
@@ -397,8 +428,10 @@ def scalar_negation(prim, slow):
         if type(v) is _f64 and self.idx is None and self._trace.alive and HOOKS is None:
             ans = impl(_np, v)
             if type(ans) is _f64:
-                args = (v,) if self._trace.keep else None
-                node = ScalarNode(prim, no_params, args, ans, (self.node,), (MINUS_ONE,))
+                if self._trace.keep:
+                    node = ScalarNode(prim, no_params, (v,), ans, (self.node,), None)
+                else:
+                    node = ScalarNode(prim, no_params, None, ans, (self.node,), (MINUS_ONE,))
                 self._trace.tape.append(node)
                 return ReverseTracer(self._trace, ans, node)
         return slow(self)
@@ -518,29 +551,19 @@ def _accumulate_general(node, gs, cts, add):
 
 
 def _scalar_cotangents(node, ct) -> list:
-    """The cotangents of a scalar node's arguments: its recorded partials times ``ct``
-    (``ONE`` passes ``ct`` on, ``MINUS_ONE`` negates it: what the rules of add and
-    subtract do), else its rules (``scalar_vjp`` for a float64 scalar ``ct``). ``ct`` may
-    be anything a rule accepts (an outer transformation's tracer too): the same
+    """The cotangents for a scalar node's ``parents`` (see :class:`ScalarNode`): its
+    partials times ``ct`` (``ONE`` passes ``ct`` on, ``MINUS_ONE`` negates it: what the
+    rules of add and subtract do), else its rules (``scalar_vjp`` for a float64 ``ct``).
+    ``ct`` may be anything a rule accepts (an outer transformation's tracer too): the same
     operations as the rules', on the same operands."""
-    parents = node.parents
     ds = node.partials
     if ds is not None:
-        gs = []
-        for p, d in zip(parents, ds):
-            if p is None:
-                gs.append(None)
-            elif d is ONE:
-                gs.append(ct)
-            elif d is MINUS_ONE:
-                gs.append(-ct)
-            else:
-                gs.append(ct * d)
-        return gs
+        return [ct if d is ONE else -ct if d is MINUS_ONE else ct * d for d in ds]
     prim = node.prim
     rule = prim.scalar_vjp if type(ct) is _f64 and prim.scalar_vjp else prim.vjp
     if type(rule) is not tuple:
         return _node_vjp(node, ct)
+    parents = node.parents
     if len(rule) < len(parents):
         raise prim.missing(f"reverse-mode (VJP) for argument {len(rule)}")
     args, ans, params = node.args, node.ans, node.params
@@ -559,7 +582,8 @@ def _scalar_cotangents(node, ct) -> list:
 def _sweep_scalar_tape(tape, cts, free):
     """The backward sweep of a tape of scalar nodes only, in reverse recording order (the
     order the general sweep follows too, so sums are added in the same order); ``cts``
-    holds the outputs' cotangents on entry and the inputs' on return."""
+    holds the outputs' cotangents on entry and the inputs' on return. With ``free`` the
+    tape is emptied afterwards (its nodes' residuals are a few scalars each)."""
     pop = cts.pop
     get = cts.get
     add = basic.add
@@ -567,27 +591,25 @@ def _sweep_scalar_tape(tape, cts, free):
         ct = pop(node, None)
         if ct is None:
             continue
-        parents = node.parents
-        if parents is None:
-            raise RuntimeError(
-                "this reverse-mode tape was already swept and released; differentiate again "
-                "(or use adgraph.vjp, whose pullback can be called several times)"
-            )
-        if type(ct) is _f64:
-            ds = node.partials
-            if ds is not None and len(parents) == 1:  # unary: no list
-                g = ct * ds[0]
-                p = parents[0]
+        ds = node.partials
+        if ds is not None and type(ct) is _f64:
+            # ct * d is float64 (d: a NumPy or Python real scalar); ct * 1.0 == ct and
+            # ct * -1.0 == -ct exactly, as the general rules give
+            for p, d in zip(node.parents, ds):
+                g = ct * d
                 if type(g) is not _f64:
                     g = _fit_cotangent(g, (), _F64, node.prim, 0)
                 prev = get(p)
-                cts[p] = g if prev is None else prev + g if type(prev) is _f64 else add(prev, g)
-                if free:
-                    node.args = node.ans = node.parents = node.partials = None
-                continue
+                if prev is None:
+                    cts[p] = g
+                elif type(prev) is _f64:
+                    cts[p] = prev + g
+                else:
+                    cts[p] = add(prev, g)
+            continue
         gs = _scalar_cotangents(node, ct)
         i = -1
-        for p in parents:
+        for p in node.parents:
             i += 1
             if p is None:
                 continue
@@ -603,8 +625,6 @@ def _sweep_scalar_tape(tape, cts, free):
                 cts[p] = prev + g
             else:
                 cts[p] = add(prev, g)
-        if free:
-            node.args = node.ans = node.parents = node.partials = None
     if free:
         tape.clear()
     return cts

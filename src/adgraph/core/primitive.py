@@ -60,6 +60,7 @@ class Primitive:
         "simple",
         "scalar_vjp",
         "partials",
+        "scalar_eval",
     )
 
     def __init__(
@@ -106,6 +107,10 @@ class Primitive:
         # For elementwise primitives declared by their partial derivatives (ad.rules):
         # ``d_i(ans, *args, **params)``, the factors their reverse rules multiply by.
         self.partials = None
+        # Optional ``f(x) -> (ans, partial)`` for one float64 scalar (unary primitives
+        # without parameters): the implementation and the partial in one call, exactly as
+        # ``impl`` and ``partials`` compute them.
+        self.scalar_eval = None
         registry[name] = self
 
     def bind(self, *args, **params):

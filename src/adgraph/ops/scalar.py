@@ -70,6 +70,28 @@ def _scalar_rules() -> None:
     _ew.tanh_p.partials = (lambda ans, x: 1.0 - np.square(ans),)  # subtract(1, square(ans))
     _ew.sqrt_p.partials = (lambda ans, x: 0.5 / ans,)  # divide(0.5, ans)
     _ew.integer_pow_p.partials = (_ipow_partial,)
+    # Value and partial in one call for the commonest unary functions (impl, then the
+    # declared partial, each as the NumPy call it comes down to).
+    evals = {
+        _ew.sin_p: lambda x: (np.sin(x), np.cos(x)),
+        _ew.cos_p: lambda x: (np.cos(x), -np.sin(x)),
+        _ew.tan_p: lambda x: _with(np.tan(x), lambda a: 1.0 + np.square(a)),
+        _ew.arctan_p: lambda x: (np.arctan(x), np.reciprocal(1.0 + np.square(x))),
+        _ew.sinh_p: lambda x: (np.sinh(x), np.cosh(x)),
+        _ew.cosh_p: lambda x: (np.cosh(x), np.sinh(x)),
+        _ew.tanh_p: lambda x: _with(np.tanh(x), lambda a: 1.0 - np.square(a)),
+        _ew.exp_p: lambda x: _with(np.exp(x), lambda a: a),
+        _ew.expm1_p: lambda x: _with(np.expm1(x), lambda a: a + 1.0),
+        _ew.log_p: lambda x: (np.log(x), np.reciprocal(x)),
+        _ew.log1p_p: lambda x: (np.log1p(x), np.reciprocal(x + 1.0)),
+        _ew.sqrt_p: lambda x: _with(np.sqrt(x), lambda a: 0.5 / a),
+    }
+    for prim, f in evals.items():
+        prim.scalar_eval = f
+
+
+def _with(ans, partial_of_ans):
+    return ans, partial_of_ans(ans)
 
 
 def _ipow_partial(ans, x, *, n):
