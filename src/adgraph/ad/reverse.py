@@ -35,7 +35,7 @@ import numpy as _np
 
 from ..core import basic
 from ..core.primitive import _PLAIN
-from ..core.trace import Trace, Tracer
+from ..core.trace import Trace, Tracer, new_level
 from .common import fit_to
 
 __all__ = [
@@ -179,7 +179,8 @@ class ReverseTrace(Trace):
     __slots__ = ("keep", "tape", "mixed")
 
     def __init__(self, keep: bool = False):
-        super().__init__()
+        self.level = new_level()  # Trace.__init__, inline: one trace per grad call
+        self.alive = True
         self.keep = keep
         # The scalar nodes in the order they were recorded, and whether any other node
         # was: a tape of scalar nodes only is swept in reverse recording order
@@ -188,7 +189,10 @@ class ReverseTrace(Trace):
         self.mixed = False
 
     def new_input(self, value) -> ReverseTracer:
-        node = Node(None, None, None, value, None, None, value.shape, value.dtype)
+        if type(value) is _f64:  # shape () and dtype float64 are the class's
+            node = ScalarNode(None, None, None, value, None, None)
+        else:
+            node = Node(None, None, None, value, None, None, value.shape, value.dtype)
         if HOOKS is not None:
             HOOKS.record(node, value)
         return ReverseTracer(self, value, node)

@@ -18,7 +18,7 @@ from ..ad.batching import BatchTrace, BatchTracer
 from ..ad.common import is_float_dtype
 from ..ad.forward import JVPTrace, JVPTracer, apply_tangent_rule
 from ..ad.reverse import ReverseTrace, ReverseTracer, backward, toposort_nodes
-from ..core.pytree import LEAF, tree_flatten, tree_map, tree_unflatten
+from ..core.pytree import LEAF, is_flat_tuple, tree_flatten, tree_map, tree_unflatten
 from ..core.trace import Tracer, current_traces, trace_scope
 from ..core.xp import as_leaf, module_of
 from ..ops import shapes
@@ -241,6 +241,9 @@ def vjp(fun, *primals, has_aux=False):
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
+_ONE64 = np.float64(1.0)
+
+
 def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """A function returning ``(fun(*args), grad)``; see :func:`grad`."""
     _check_callable(fun, "value_and_grad")
@@ -279,6 +282,9 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
             full = list(args)
             if treedef is LEAF:
                 full[nums[0]] = ins[0]
+            elif not single and is_flat_tuple(treedef):
+                for i, a in zip(nums, ins):
+                    full[i] = a
             else:
                 d = tree_unflatten(treedef, ins)
                 if single:
@@ -290,6 +296,23 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         finally:
             stack.pop()
             trace.alive = False
+        if (
+            type(result) is ReverseTracer
+            and not has_aux
+            and result._trace is trace
+            and type(result.value) is np.float64
+        ):
+            # A float64 scalar result of this tape (scalar code's case): seed 1.0 and sweep.
+            found = backward([result], [_ONE64], free=True)
+            grads = []
+            for t in ins:
+                g = found.get(t.node)
+                grads.append(_zeros_like(t.value) if g is None else g)
+            if treedef is LEAF:
+                return result.value, grads[0]
+            return result.value, tuple(grads) if is_flat_tuple(treedef) else tree_unflatten(
+                treedef, grads
+            )
         if has_aux:
             result, aux = _aux_pair(result, fn_name)
             aux = tree_map(lambda v: _unwrap_out(v, trace), aux)
@@ -345,7 +368,12 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         for t in ins:
             g = found.get(t.node)
             grads.append(_zeros_like(t.value) if g is None else g)
-        g_out = grads[0] if treedef is LEAF else tree_unflatten(treedef, grads)
+        if treedef is LEAF:
+            g_out = grads[0]
+        elif is_flat_tuple(treedef):
+            g_out = tuple(grads)
+        else:
+            g_out = tree_unflatten(treedef, grads)
         if out_tree is not LEAF:
             value = tree_unflatten(out_tree, [value])
         return ((value, aux), g_out) if has_aux else (value, g_out)

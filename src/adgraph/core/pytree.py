@@ -153,6 +153,11 @@ def tree_flatten(tree: Any, is_leaf: Callable | None = None):
     return leaves, root[0]
 
 
+def is_flat_tuple(treedef) -> bool:
+    """Whether ``treedef`` is a tuple of leaves (the structure of the usual arguments)."""
+    return treedef.kind is tuple and _FLAT_DEFS.get((tuple, treedef.num_leaves)) is treedef
+
+
 def tree_unflatten(treedef: PyTreeDef, leaves):
     if not isinstance(treedef, PyTreeDef):
         raise TypeError(
