@@ -179,15 +179,15 @@ def test_the_short_path_is_taken():
         x = tr.new_input(np.float64(0.5))
         y = 2.0 * anp.sin(x) - x / 3 + (-x)
         z = anp.stack([y, y])  # arrays: the general path
-    assert type(y.node) is ScalarNode
-    assert all(type(p) is ScalarNode for p in y.node.parents if p is not None)
-    assert type(z.node) is not ScalarNode
+    assert isinstance(y.node, ScalarNode)
+    assert all(isinstance(p, ScalarNode) for p in y.node.parents if p is not None)
+    assert not isinstance(z.node, ScalarNode)
     with general_path():
         tr = ReverseTrace()
         with trace_scope(tr):
             x = tr.new_input(np.float64(0.5))
             y = 2.0 * anp.sin(x) - x
-        assert type(y.node) is not ScalarNode
+        assert not isinstance(y.node, ScalarNode)
 
 
 def test_other_dtypes_and_levels_take_the_general_path():

@@ -151,6 +151,42 @@ class ScalarNode(Node):
         self.partials = partials
 
 
+class ScalarNode1(ScalarNode):
+    """A :class:`ScalarNode` with one traced parent and its partial, held directly (no
+    tuples: unary functions and operations with a constant, most of scalar code).
+    ``parents`` and ``partials`` read as one-element tuples."""
+
+    __slots__ = ("parent", "partial")
+
+    def __init__(self, prim, params, ans, parent, partial):
+        self.seq = _next_seq()
+        self.prim = prim
+        self.params = params
+        self.args = None
+        self.ans = ans
+        self.parent = parent
+        self.partial = partial
+
+    @property
+    def parents(self):
+        return (self.parent,)
+
+    @parents.setter
+    def parents(self, value):  # only ever released (None) by the sweep
+        self.parent = None if value is None else value[0]
+
+    @property
+    def partials(self):
+        return (self.partial,)
+
+    @partials.setter
+    def partials(self, value):
+        self.partial = None if value is None else value[0]
+
+
+_SCALAR_NODES = frozenset([ScalarNode, ScalarNode1])
+
+
 class ReverseTracer(Tracer):
     __slots__ = ("value", "node", "idx")
 
@@ -212,7 +248,7 @@ class ReverseTrace(Trace):
                         if se is not None and not self.keep:
                             ans, d = se(v)
                             if type(ans) is _f64:
-                                node = ScalarNode(prim, params, None, ans, (a.node,), (d,))
+                                node = ScalarNode1(prim, params, ans, a.node, d)
                                 self.tape.append(node)
                                 return ReverseTracer(self, ans, node)
                             return self._general(prim, args, params)
@@ -221,10 +257,9 @@ class ReverseTrace(Trace):
                             ds = prim.partials
                             if ds is not None and not self.keep:
                                 try:
-                                    node = ScalarNode(
-                                        prim, params, None, ans, (a.node,),
-                                        (ds[0](ans, v, **params),),
-                                    )  # fmt: skip
+                                    node = ScalarNode1(
+                                        prim, params, ans, a.node, ds[0](ans, v, **params)
+                                    )
                                 except Exception:  # the rule runs in the sweep, and reports it
                                     node = ScalarNode(prim, params, (v,), ans, (a.node,), None)
                             else:
@@ -258,15 +293,13 @@ class ReverseTrace(Trace):
                     if ds is not None and not self.keep:
                         try:
                             if pb is None:
-                                node = ScalarNode(
-                                    prim, params, None, ans, (pa,),
-                                    (ds[0](ans, va, vb, **params),),
-                                )  # fmt: skip
+                                node = ScalarNode1(
+                                    prim, params, ans, pa, ds[0](ans, va, vb, **params)
+                                )
                             elif pa is None:
-                                node = ScalarNode(
-                                    prim, params, None, ans, (pb,),
-                                    (ds[1](ans, va, vb, **params),),
-                                )  # fmt: skip
+                                node = ScalarNode1(
+                                    prim, params, ans, pb, ds[1](ans, va, vb, **params)
+                                )
                             else:
                                 node = ScalarNode(
                                     prim, params, None, ans, (pa, pb),
@@ -409,9 +442,9 @@ def scalar_operator(prim, slow, reflected=False, compute=None):
                     else:
                         dl, dr = ONE, MINUS_ONE
                     if pr is None:
-                        node = ScalarNode(prim, no_params, None, ans, (pl,), (dl,))
+                        node = ScalarNode1(prim, no_params, ans, pl, dl)
                     elif pl is None:
-                        node = ScalarNode(prim, no_params, None, ans, (pr,), (dr,))
+                        node = ScalarNode1(prim, no_params, ans, pr, dr)
                     else:
                         node = ScalarNode(prim, no_params, None, ans, (pl, pr), (dl, dr))
                 tr.tape.append(node)
@@ -435,7 +468,7 @@ def scalar_negation(prim, slow):
                 if self._trace.keep:
                     node = ScalarNode(prim, no_params, (v,), ans, (self.node,), None)
                 else:
-                    node = ScalarNode(prim, no_params, None, ans, (self.node,), (MINUS_ONE,))
+                    node = ScalarNode1(prim, no_params, ans, self.node, MINUS_ONE)
                 self._trace.tape.append(node)
                 return ReverseTracer(self._trace, ans, node)
         return slow(self)
@@ -595,6 +628,19 @@ def _sweep_scalar_tape(tape, cts, free):
         ct = pop(node, None)
         if ct is None:
             continue
+        if type(node) is ScalarNode1 and type(ct) is _f64:
+            g = ct * node.partial
+            if type(g) is not _f64:
+                g = _fit_cotangent(g, (), _F64, node.prim, 0)
+            p = node.parent
+            prev = get(p)
+            if prev is None:
+                cts[p] = g
+            elif type(prev) is _f64:
+                cts[p] = prev + g
+            else:
+                cts[p] = add(prev, g)
+            continue
         ds = node.partials
         if ds is not None and type(ct) is _f64:
             # ct * d is float64 (d: a NumPy or Python real scalar); ct * 1.0 == ct and
@@ -643,7 +689,7 @@ def _pure_scalar_tape(outputs, roots) -> bool:
         if t._trace is not tr:
             return False
     for n in roots:
-        if type(n) is not ScalarNode and n.prim is not None:
+        if type(n) not in _SCALAR_NODES and n.prim is not None:
             return False
     return True
 
@@ -705,7 +751,7 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
             continue
         prim = node.prim
         rule = prim.vjp
-        if type(node) is ScalarNode:
+        if type(node) in _SCALAR_NODES:
             gs = _scalar_cotangents(node, ct)
             i = -1
             for p in parents:
@@ -761,6 +807,6 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
                     heappush(ready, (-p.seq, p))
         if free:
             node.args = node.ans = node.parents = None
-            if type(node) is ScalarNode:
+            if type(node) in _SCALAR_NODES:
                 node.partials = None
     return results

@@ -124,6 +124,14 @@ class Primitive:
         """Bind when some argument may be a tracer or a non-NumPy array: the trace of the
         highest level among the tracers handles it; with none, the array module of the
         arguments computes it."""
+        if len(args) == 1:  # one argument: its own trace, if any
+            a = args[0]
+            if isinstance(a, Tracer):
+                t = a._trace
+                if t.alive:
+                    return t.process(self, args, params)
+                find_top_trace(args)  # raises the escaped-tracer error
+            return self.impl(get_xp(args), *args, **params)
         top = None
         for a in args:
             if isinstance(a, Tracer):
