@@ -128,12 +128,15 @@ class ScalarNode(Node):
     """A node recorded by the float64-scalar short path: one float64 scalar output, no
     parent with several outputs. Two layouts:
 
-    * ``partials`` known (the primitive's reverse rules multiply the cotangent by local
-      partial derivatives, ``Primitive.partials``): ``parents`` lists the traced arguments'
-      nodes only, in argument order, ``partials`` the factor for each; ``args`` is None.
-      The rule the sweep applies is ``ct * d`` (``ONE``: ``ct``, ``MINUS_ONE``: ``-ct``).
-    * otherwise (and on tapes that ``keep`` everything): ``parents`` and ``args`` line up
-      with the arguments as on a :class:`Node`, ``partials`` is None and the rules run.
+    * partials known (the primitive's reverse rules multiply the cotangent by local
+      partial derivatives, ``Primitive.partials``): :class:`ScalarNode1` and
+      :class:`ScalarNode2` hold the one or two traced arguments' nodes and the factor for
+      each (``parents`` and ``partials`` read as tuples of them, in argument order);
+      ``args`` is None. The rule the sweep applies is ``ct * d`` (``ONE``: ``ct``,
+      ``MINUS_ONE``: ``-ct``).
+    * otherwise (and on tapes that ``keep`` everything), this class: ``parents`` and
+      ``args`` line up with the arguments as on a :class:`Node`, ``partials`` is None and
+      the primitive's rules run.
     """
 
     __slots__ = ("partials",)
@@ -184,7 +187,40 @@ class ScalarNode1(ScalarNode):
         self.partial = None if value is None else value[0]
 
 
-_SCALAR_NODES = frozenset([ScalarNode, ScalarNode1])
+class ScalarNode2(ScalarNode):
+    """A :class:`ScalarNode` with two traced parents and their partials held directly."""
+
+    __slots__ = ("parent0", "parent1", "partial0", "partial1")
+
+    def __init__(self, prim, params, ans, parent0, parent1, partial0, partial1):
+        self.seq = _next_seq()
+        self.prim = prim
+        self.params = params
+        self.args = None
+        self.ans = ans
+        self.parent0 = parent0
+        self.parent1 = parent1
+        self.partial0 = partial0
+        self.partial1 = partial1
+
+    @property
+    def parents(self):
+        return (self.parent0, self.parent1)
+
+    @parents.setter
+    def parents(self, value):  # only ever released (None) by the sweep
+        self.parent0, self.parent1 = (None, None) if value is None else value
+
+    @property
+    def partials(self):
+        return (self.partial0, self.partial1)
+
+    @partials.setter
+    def partials(self, value):
+        self.partial0, self.partial1 = (None, None) if value is None else value
+
+
+_SCALAR_NODES = frozenset([ScalarNode, ScalarNode1, ScalarNode2])
 
 
 class ReverseTracer(Tracer):
@@ -301,9 +337,9 @@ class ReverseTrace(Trace):
                                     prim, params, ans, pb, ds[1](ans, va, vb, **params)
                                 )
                             else:
-                                node = ScalarNode(
-                                    prim, params, None, ans, (pa, pb),
-                                    (ds[0](ans, va, vb, **params), ds[1](ans, va, vb, **params)),
+                                node = ScalarNode2(
+                                    prim, params, ans, pa, pb,
+                                    ds[0](ans, va, vb, **params), ds[1](ans, va, vb, **params),
                                 )  # fmt: skip
                         except Exception:  # the rule runs in the sweep, and reports it
                             node = None
@@ -446,7 +482,7 @@ def scalar_operator(prim, slow, reflected=False, compute=None):
                     elif pl is None:
                         node = ScalarNode1(prim, no_params, ans, pr, dr)
                     else:
-                        node = ScalarNode(prim, no_params, None, ans, (pl, pr), (dl, dr))
+                        node = ScalarNode2(prim, no_params, ans, pl, pr, dl, dr)
                 tr.tape.append(node)
                 return ReverseTracer(tr, ans, node)
         return slow(self, other)
@@ -628,6 +664,10 @@ def _sweep_scalar_tape(tape, cts, free):
         ct = pop(node, None)
         if ct is None:
             continue
+        # The two short node layouts, written out: this loop is the whole backward cost
+        # of scalar code. ct * d is float64 (d: a NumPy or Python real scalar), and
+        # ct * 1.0 == ct, ct * -1.0 == -ct exactly, as the general rules of add and
+        # subtract give.
         if type(node) is ScalarNode1 and type(ct) is _f64:
             g = ct * node.partial
             if type(g) is not _f64:
@@ -641,11 +681,8 @@ def _sweep_scalar_tape(tape, cts, free):
             else:
                 cts[p] = add(prev, g)
             continue
-        ds = node.partials
-        if ds is not None and type(ct) is _f64:
-            # ct * d is float64 (d: a NumPy or Python real scalar); ct * 1.0 == ct and
-            # ct * -1.0 == -ct exactly, as the general rules give
-            for p, d in zip(node.parents, ds):
+        if type(node) is ScalarNode2 and type(ct) is _f64:
+            for p, d in ((node.parent0, node.partial0), (node.parent1, node.partial1)):
                 g = ct * d
                 if type(g) is not _f64:
                     g = _fit_cotangent(g, (), _F64, node.prim, 0)
