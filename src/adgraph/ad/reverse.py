@@ -44,6 +44,7 @@ __all__ = [
     "Node",
     "ShapeDtype",
     "backward",
+    "backward_scalar",
     "toposort_nodes",
     "scalar_operator",
     "scalar_negation",
@@ -729,6 +730,16 @@ def _pure_scalar_tape(outputs, roots) -> bool:
         if type(n) not in _SCALAR_NODES and n.prim is not None:
             return False
     return True
+
+
+def backward_scalar(y, ct, *, free: bool = False) -> dict:
+    """:func:`backward` for one float64 scalar output ``y`` of this thread's tape and a
+    float64 scalar cotangent ``ct`` (what ``grad`` of scalar code sweeps)."""
+    tr = y._trace
+    if HOOKS is None and not tr.mixed and type(y.node) in _SCALAR_NODES:
+        cts = _sweep_scalar_tape(tr.tape, {y.node: ct}, free)
+        return cts  # what is left: the inputs' cotangents
+    return backward([y], [ct], free=free)
 
 
 def backward(outputs, out_cts, *, free: bool = False) -> dict:

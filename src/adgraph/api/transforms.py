@@ -17,8 +17,21 @@ from ..ad.batched_jvp import BatchedJVPTrace, Diagonal
 from ..ad.batching import BatchTrace, BatchTracer
 from ..ad.common import is_float_dtype
 from ..ad.forward import JVPTrace, JVPTracer, apply_tangent_rule
-from ..ad.reverse import ReverseTrace, ReverseTracer, backward, toposort_nodes
-from ..core.pytree import LEAF, is_flat_tuple, tree_flatten, tree_map, tree_unflatten
+from ..ad.reverse import (
+    ReverseTrace,
+    ReverseTracer,
+    backward,
+    backward_scalar,
+    toposort_nodes,
+)
+from ..core.pytree import (
+    LEAF,
+    flat_tuple_def,
+    is_flat_tuple,
+    tree_flatten,
+    tree_map,
+    tree_unflatten,
+)
 from ..core.trace import Tracer, current_traces, trace_scope
 from ..core.xp import as_leaf, module_of
 from ..ops import shapes
@@ -242,6 +255,7 @@ def vjp(fun, *primals, has_aux=False):
 
 
 _ONE64 = np.float64(1.0)
+_FLOAT_LEAVES = frozenset([float, np.float64])
 
 
 def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
@@ -255,10 +269,24 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         key = len(args)
         got = nums_cache.get(key)
         if got is None:
-            got = nums_cache[key] = _argnums_tuple(argnums, len(args), fn_name)
-        single, nums = got
-        dyn = args[nums[0]] if single else tuple(args[i] for i in nums)
-        leaves, treedef = tree_flatten(dyn)
+            single, nums = _argnums_tuple(argnums, len(args), fn_name)
+            got = nums_cache[key] = (single, nums, nums == tuple(range(len(args))))
+        single, nums, every = got
+        # Float arguments (scalar code) skip the pytree walk.
+        if single:
+            dyn = args[nums[0]]
+            if type(dyn) in _FLOAT_LEAVES:
+                leaves, treedef = (dyn,), LEAF
+            else:
+                leaves, treedef = tree_flatten(dyn)
+        else:
+            dyn = args if every else tuple([args[i] for i in nums])
+            for x in dyn:
+                if type(x) not in _FLOAT_LEAVES:
+                    leaves, treedef = tree_flatten(dyn)
+                    break
+            else:
+                leaves, treedef = dyn, flat_tuple_def(len(dyn))
         if not leaves:
             _require_leaves(leaves, f"the arguments argnums={argnums!r}", fn_name)
         trace = ReverseTrace()
@@ -303,7 +331,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
             and type(result.value) is np.float64
         ):
             # A float64 scalar result of this tape (scalar code's case): seed 1.0 and sweep.
-            found = backward([result], [_ONE64], free=True)
+            found = backward_scalar(result, _ONE64, free=True)
             grads = []
             for t in ins:
                 g = found.get(t.node)

@@ -153,6 +153,14 @@ def tree_flatten(tree: Any, is_leaf: Callable | None = None):
     return leaves, root[0]
 
 
+def flat_tuple_def(n: int) -> PyTreeDef:
+    """The structure of a tuple of ``n`` leaves (one shared object per ``n``)."""
+    td = _FLAT_DEFS.get((tuple, n))
+    if td is None:
+        td = _FLAT_DEFS[(tuple, n)] = PyTreeDef(tuple, None, (LEAF,) * n, n)
+    return td
+
+
 def is_flat_tuple(treedef) -> bool:
     """Whether ``treedef`` is a tuple of leaves (the structure of the usual arguments)."""
     return treedef.kind is tuple and _FLAT_DEFS.get((tuple, treedef.num_leaves)) is treedef
