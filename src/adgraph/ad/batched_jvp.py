@@ -6,12 +6,14 @@ every direction of a basis. A :class:`BatchedJVPTrace` carries all n of them at 
 with a leading axis of length n, shape ``(n, *primal.shape)``. Each primitive computes its
 primal once; its tangent is found in one of three ways, fastest first:
 
-* elementwise primitives (declared with ``ad.rules.elementwise``) whose tangent rules are
-  elementwise in the tangent: the rules are applied to the batched tangents directly, each
-  tangent given unit axes after its batch axis so that broadcasting lines up the logical
-  axes (the primals then broadcast against it from the right);
-* primitives linear in their first argument (``ad.rules.linear``): their batching rule
-  applied to the batched tangent;
+* primitives whose tangent rules are elementwise in the tangent (``Primitive.
+  tangent_elementwise``, set by ``ad.rules.elementwise``): the rules are applied to the
+  batched tangents directly, each tangent given unit axes after its batch axis so that
+  broadcasting lines up the logical axes (the primals then broadcast against it from the
+  right);
+* primitives with their own rule for a batch of tangents (``Primitive.batched_tangent``:
+  those declared with ``ad.rules.linear`` apply their batching rule to the batched tangent;
+  matmul, getitem and scatter_add declare theirs beside them);
 * everything else: the primitive's own tangent rule, run on the tangents wrapped as
   tracers of a batching (``vmap``) trace -- exactly what ``vmap`` of ``jvp`` computes.
 
@@ -30,36 +32,12 @@ from ..core.trace import Trace
 from .batching import BatchTrace, BatchTracer
 from .common import fit_to
 from .forward import JVPTracer
-from .rules import _jvp_from_partial, batch_elementwise, batch_unary
 
 __all__ = ["BatchedJVPTrace"]
 
-# How a primitive's batched tangent is computed (see the module docstring).
-_ELEMENTWISE, _LINEAR, _GENERAL, _JVP_RULE = "elementwise", "linear", "general", "jvp_rule"
-
-_PARTIAL_CODE = _jvp_from_partial(None).__code__
-_ELEMENTWISE_BATCH_CODES = (batch_elementwise(None).__code__, batch_unary(None).__code__)
-# Elementwise primitives whose hand-written tangent rules are elementwise in ``t``: they
-# combine ``t`` with the primals by elementwise operations only and never read its shape,
-# so a tangent with an extra leading axis flows through them unchanged. (Rules built from
-# partial derivatives, ``t * d(ans, *args)``, are recognised without being listed.)
-_ELEMENTWISE_IN_T = frozenset(
-    [
-        "add",
-        "subtract",
-        "multiply",
-        "divide",
-        "negative",
-        "abs",
-        "real",
-        "imag",
-        "conj",
-        "angle",
-        "copysign",
-        "where",
-        "convert_element_type",
-    ]
-)
+# How a primitive's batched tangent is computed (see the module docstring); a primitive's
+# own ``batched_tangent`` rule stands for itself.
+_ELEMENTWISE, _GENERAL, _JVP_RULE = "elementwise", "general", "jvp_rule"
 
 _kinds: dict = {}
 
@@ -76,27 +54,18 @@ class Diagonal:
         self.expanded = None  # the dense form, once made (tangents are never written to)
 
 
-def _classify(prim) -> str:
-    kind = _GENERAL
+def _classify(prim):
+    """The way ``prim``'s batched tangent is computed, from its declaration."""
+    _declare_hand_written()
     rule = prim.tangent
-    special = _SPECIAL.get(prim.name)
-    if special is not None:
-        kind = special
+    if prim.batched_tangent is not None:
+        kind = prim.batched_tangent
     elif prim.jvp_rule is not None:
         kind = _JVP_RULE
-    elif type(rule) is tuple and rule:
-        batch_code = getattr(prim.batch, "__code__", None)
-        if batch_code in _ELEMENTWISE_BATCH_CODES and all(
-            r is None or r.__code__ is _PARTIAL_CODE or prim.name in _ELEMENTWISE_IN_T for r in rule
-        ):
-            kind = _ELEMENTWISE
-        elif (
-            len(rule) == 1
-            and prim.batch is not None
-            and getattr(rule[0], "__qualname__", "") == "linear.<locals>.tangent"
-            and getattr(rule[0], "__module__", "") == _jvp_from_partial.__module__
-        ):
-            kind = _LINEAR
+    elif prim.tangent_elementwise and type(rule) is tuple and rule:
+        kind = _ELEMENTWISE
+    else:
+        kind = _GENERAL
     _kinds[prim] = kind
     return kind
 
@@ -155,7 +124,12 @@ class BatchedJVPTrace(Trace):
             return self._jvp_rule(prim, primals, tangents, params)
         ans = prim.impl(_np, *primals, **params) if plain else prim.bind(*primals, **params)
         if diag:
-            t = self._diagonal(prim, kind, ans, primals, tangents, params)
+            if kind is _ELEMENTWISE:
+                t = self._diagonal(prim, ans, primals, tangents, params)
+            elif kind is not _GENERAL:
+                t = kind(self.size, ans, primals, tangents, params)
+            else:
+                t = NotImplemented
             if t is not NotImplemented:
                 return self.wrap(ans, t)
             tangents = [self.dense(t) if type(t) is Diagonal else t for t in tangents]
@@ -169,11 +143,6 @@ class BatchedJVPTrace(Trace):
                     t = self._spread(t, tuple(ans.shape))
             else:
                 t = self._elementwise(rule, ans, primals, tangents, params)
-        elif kind is _LINEAR:
-            t = tangents[0]
-            if t is not None:
-                batched = [True] + [False] * (len(primals) - 1)
-                t = prim.batch([t] + primals[1:], batched, self.size, **params)
         elif (
             kind is not _GENERAL
             and (t := kind(self.size, ans, primals, tangents, params)) is not NotImplemented
@@ -246,63 +215,45 @@ class BatchedJVPTrace(Trace):
         return (t,)
 
     # ---------------------------------------------------------------- diagonal tangents
-    def _diagonal(self, prim, kind, ans, primals, tangents, params):
-        """The batched tangent when some tangents are diagonal: diagonal again for
-        elementwise primitives keeping the input's shape, a dense tangent built directly
-        for matrix-vector products; NotImplemented where the diagonals must be expanded."""
-        n = self.size
-        if kind is _ELEMENTWISE:
-            if len(primals) == 1:
+    def _diagonal(self, prim, ans, primals, tangents, params):
+        """The batched tangent of an elementwise primitive when some tangents are diagonal:
+        diagonal again where the result keeps the input's shape; NotImplemented where the
+        diagonals must be expanded."""
+        if len(primals) == 1:
+            # Elementwise and linear in t: (e_k v) -> e_k r(v), still diagonal.
+            r = prim.tangent[0]
+            c = r(tangents[0].v, ans, *primals, **params) if r is not None else None
+            return None if c is None else Diagonal(c)
+        for t, p in zip(tangents, primals):
+            if type(t) is Diagonal:
+                if tuple(ans.shape) != tuple(p.shape):
+                    return NotImplemented  # broadcast to a larger shape: expand
+                break
+        rule = prim.tangent
+        d = None
+        rest = []
+        for i, ti in enumerate(tangents):
+            if type(ti) is Diagonal:
+                rest.append(None)
+                r = rule[i] if i < len(rule) else None
+                if r is None:
+                    continue
                 # Elementwise and linear in t: (e_k v) -> e_k r(v), still diagonal.
-                r = prim.tangent[0]
-                c = r(tangents[0].v, ans, *primals, **params) if r is not None else None
-                return None if c is None else Diagonal(c)
-            for t, p in zip(tangents, primals):
-                if type(t) is Diagonal:
-                    if tuple(ans.shape) != tuple(p.shape):
-                        return NotImplemented  # broadcast to a larger shape: expand
-                    break
-            rule = prim.tangent
-            d = None
-            rest = []
-            for i, ti in enumerate(tangents):
-                if type(ti) is Diagonal:
-                    rest.append(None)
-                    r = rule[i] if i < len(rule) else None
-                    if r is None:
-                        continue
-                    # Elementwise and linear in t: (e_k v) -> e_k r(v), still diagonal.
-                    c = r(ti.v, ans, *primals, **params)
-                    if c is not None:
-                        d = c if d is None else basic.add(d, c)
-                else:
-                    rest.append(ti)
-            dense = self._elementwise(rule, ans, primals, rest, params)
-            if d is None:
-                return dense
-            dtype = ans.dtype
-            if dtype.kind not in "fc":
-                return None
-            d = fit_to(d, tuple(ans.shape), dtype)
-            if dense is None:
-                return Diagonal(d)
-            return self._plus_diagonal(dense, d, tuple(ans.shape), dtype)
-        if kind is _matmul:
-            x, y = primals
-            tx, ty = tangents
-            v = (tx if type(tx) is Diagonal else ty).v
-            if type(v) is not _np.ndarray or not _np.isfinite(v).all():
-                # Expanded, an infinite v_k spreads nan (0 * inf) over the product as the
-                # dense basis does; keep those numbers identical.
-                return NotImplemented
-            if tx is None and type(ty) is Diagonal and len(x.shape) == 2 and len(y.shape) == 1:
-                # A @ (e_k v_k) = v_k A[:, k]
-                xt = _prim("transpose").bind(x, axes=(1, 0))
-                return basic.mul(basic.reshape(ty.v, (n, 1)), xt)
-            if ty is None and type(tx) is Diagonal and len(x.shape) == 1 and len(y.shape) == 2:
-                # (e_k v_k) @ B = v_k B[k, :]
-                return basic.mul(basic.reshape(tx.v, (n, 1)), y)
-        return NotImplemented
+                c = r(ti.v, ans, *primals, **params)
+                if c is not None:
+                    d = c if d is None else basic.add(d, c)
+            else:
+                rest.append(ti)
+        dense = self._elementwise(rule, ans, primals, rest, params)
+        if d is None:
+            return dense
+        dtype = ans.dtype
+        if dtype.kind not in "fc":
+            return None
+        d = fit_to(d, tuple(ans.shape), dtype)
+        if dense is None:
+            return Diagonal(d)
+        return self._plus_diagonal(dense, d, tuple(ans.shape), dtype)
 
     def dense(self, d):
         """A diagonal tangent expanded to ``(n, *shape)``: the basis times ``d.v``."""
@@ -398,85 +349,34 @@ class BatchedJVPTrace(Trace):
         return t
 
 
-# ---------------------------------------------------------------- hot primitives
-# Direct batched tangents for the most common primitives whose rules are not elementwise.
-# Each ``rule(n, ans, primals, tangents, params)`` returns the batched tangent (batch axis
-# first; None for a symbolic zero), or NotImplemented for the cases it does not cover
-# (which then take the general path).
-def _prim(name):
-    return registry[name]
+# ---------------------------------------------------------------- declarations
+_declared = False
 
 
-def _matmul(n, ans, primals, tangents, params):
-    x, y = primals
-    tx, ty = tangents
-    xr, yr = len(x.shape), len(y.shape)
-    mm = _prim("matmul")
-    out = None
-    if tx is not None:
-        # (n, *xs) @ y: the batch axis is a stack axis (or the rows of a 1-d x).
-        if yr > 2 and xr < yr:
-            return NotImplemented
-        out = mm.bind(tx, y)
-    if ty is not None:
-        if yr == 1:
-            if xr > 2:
-                return NotImplemented
-            # x @ t_k for every k is t @ x^T (rows of the batch).
-            xt = x if xr == 1 else _prim("transpose").bind(x, axes=(1, 0))
-            c = mm.bind(ty, xt)
-        else:
-            if xr > yr:
-                return NotImplemented
-            c = mm.bind(x, ty)
-        out = c if out is None else basic.add(out, c)
-    return out
-
-
-def _basic_skel(params, primals, nidx):
-    """The index of a getitem/scatter with the batch axis in front, when the index is
-    basic (slices, integers, None, Ellipsis; no index arrays): else None."""
-    skel = params["skel"]
-    if nidx or any(type(s) is bool for s in skel):
-        return None
-    return (slice(None),) + tuple(skel)
-
-
-def _getitem(n, ans, primals, tangents, params):
-    t = tangents[0]
-    if t is None:
-        return None
-    skel = _basic_skel(params, primals, len(primals) - 1)
-    if skel is None:
-        return NotImplemented
-    return _prim("getitem").bind(t, skel=skel)
-
-
-def _scatter_add(n, ans, primals, tangents, params):
-    tx, tu = tangents[0], tangents[-1]
-    if tx is None and tu is None:
-        return None
-    if tu is None:
-        return tx
-    skel = _basic_skel(params, primals, len(primals) - 2)
-    if skel is None:
-        return NotImplemented
-    x = primals[0]
-    xs = tuple(x.shape)
-    if tx is None:
-        tx = basic.zeros((n,) + xs, x.dtype, x)
-    # The values fill ``x[skel]``, of rank ``res`` (integers remove an axis, None adds
-    # one): give them the unit axes broadcasting would add.
-    res = len(xs)
-    for s in skel:
-        if s is None:
-            res += 1
-        elif isinstance(s, int):
-            res -= 1
-    us = tuple(tu.shape)
-    if len(us) - 1 < res:
-        tu = basic.reshape(tu, (n,) + (1,) * (res + 1 - len(us)) + us[1:])
-    return _prim("scatter_add").bind(tx, tu, skel=skel)
-
-
-_SPECIAL = {"matmul": _matmul, "getitem": _getitem, "scatter_add": _scatter_add}
+def _declare_hand_written() -> None:
+    """Mark the elementwise primitives whose hand-written tangent rules are elementwise in
+    ``t`` (rules built from partial derivatives are marked by ``ad.rules.elementwise``).
+    Transitional: these declarations belong beside the primitives, as
+    ``tangent_elementwise=True`` in their declarations."""
+    global _declared
+    if _declared:
+        return
+    _declared = True
+    for name in (
+        "add",
+        "subtract",
+        "multiply",
+        "divide",
+        "negative",
+        "abs",
+        "real",
+        "imag",
+        "conj",
+        "angle",
+        "copysign",
+        "where",
+        "convert_element_type",
+    ):
+        prim = registry.get(name)
+        if prim is not None:
+            prim.tangent_elementwise = True

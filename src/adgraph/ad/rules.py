@@ -19,6 +19,7 @@ function of complex ``z`` the gradient is the conjugate of ``df/dz`` in Wirtinge
 from __future__ import annotations
 
 from ..core.primitive import Primitive
+from .batched_jvp import Diagonal
 from .batching import align_elementwise
 
 __all__ = ["elementwise", "linear", "nondiff", "batch_elementwise", "batch_unary"]
@@ -52,10 +53,22 @@ def batch_unary(prim):
     return rule
 
 
-def elementwise(name, impl, *partials, doc: str = "", tangent=None, vjp=None, needs=None):
+def elementwise(
+    name,
+    impl,
+    *partials,
+    doc: str = "",
+    tangent=None,
+    vjp=None,
+    needs=None,
+    tangent_elementwise=None,
+):
     """Declare an elementwise primitive by its partial derivatives (None: not differentiable
     in that argument). ``tangent``/``vjp`` override the rules built from the partials;
-    ``needs`` lists, per argument, the residuals (argument indices, "ans") its rule reads."""
+    ``needs`` lists, per argument, the residuals (argument indices, "ans") its rule reads.
+    ``tangent_elementwise`` (see :class:`~adgraph.core.primitive.Primitive`) is true for
+    rules built from the partials (``t * d_i``); pass True with a hand-written ``tangent``
+    that is elementwise in ``t`` too."""
     p = Primitive(
         name,
         impl,
@@ -69,6 +82,7 @@ def elementwise(name, impl, *partials, doc: str = "", tangent=None, vjp=None, ne
         needs=needs,
     )
     p.batch = batch_unary(p) if len(partials) == 1 else batch_elementwise(p)
+    p.tangent_elementwise = tangent is None if tangent_elementwise is None else tangent_elementwise
     if vjp is None and all(d is not None for d in partials):
         # the reverse rules are ct * d_i: scalar code records the factors d_i directly
         p.partials = tuple(partials)
@@ -87,8 +101,18 @@ def linear(name, impl, transpose, *, batch=None, doc: str = ""):
     def vjp(ct, ans, x, *rest, **params):
         return transpose(ct, x, *rest, **params)
 
+    def batched_tangent(n, ans, primals, tangents, params):
+        # n tangents at once: the batching rule applied to the batched tangent.
+        t = tangents[0]
+        if t is None:
+            return None
+        if p.batch is None or type(t) is Diagonal:
+            return NotImplemented
+        return p.batch([t, *primals[1:]], [True] + [False] * (len(primals) - 1), n, **params)
+
     p.tangent = (tangent,)
     p.vjp = (vjp,)
+    p.batched_tangent = batched_tangent
     return p
 
 

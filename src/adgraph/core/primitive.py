@@ -61,6 +61,8 @@ class Primitive:
         "scalar_vjp",
         "partials",
         "scalar_eval",
+        "tangent_elementwise",
+        "batched_tangent",
     )
 
     def __init__(
@@ -111,6 +113,20 @@ class Primitive:
         # without parameters): the implementation and the partial in one call, exactly as
         # ``impl`` and ``partials`` compute them.
         self.scalar_eval = None
+        # True when the tangent rules (a tuple) are elementwise in the tangent: they combine
+        # ``t`` with the primals by elementwise operations only and never read its shape,
+        # and the primitive is batched elementwise. A tangent with extra leading axes (a
+        # batch of directions) then flows through them unchanged. Set by
+        # ``ad.rules.elementwise`` for rules built from partials; whoever writes or replaces
+        # such a primitive's tangent rules by hand says so here.
+        self.tangent_elementwise = False
+        # Optional ``rule(n, ans, primals, tangents, params)`` for a batch of n tangents
+        # (ad.batched_jvp): tangents entries are None (a zero), arrays shaped
+        # ``(n, *primal.shape)`` or ``ad.batched_jvp.Diagonal`` objects; it returns the
+        # batched output tangent (None for a zero), or NotImplemented for what it does not
+        # cover (diagonals are then expanded and it is asked again; after that the
+        # primitive's own tangent rule runs under a batching level).
+        self.batched_tangent = None
         registry[name] = self
 
     def bind(self, *args, **params):

@@ -33,7 +33,9 @@ import functools
 
 import numpy as _np  # shape arithmetic only (broadcast_shapes); never computes on arrays
 
+from ..ad.batched_jvp import Diagonal
 from ..ad.batching import batch_loop
+from ..core import basic
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 from ..core.xp import module_of
@@ -616,6 +618,32 @@ getitem_p = Primitive(
 )
 
 
+def _basic_skel(params, nidx):
+    """The index of a getitem/scatter with a batch axis in front, when the index is basic
+    (slices, integers, None, Ellipsis; no index arrays): else None."""
+    skel = params["skel"]
+    if nidx or any(type(s) is bool for s in skel):
+        return None
+    return (slice(None),) + tuple(skel)
+
+
+def _getitem_batched_tangent(n, ans, primals, tangents, params):
+    # n tangents at once (see Primitive.batched_tangent): a basic index with the batch
+    # axis kept in front.
+    t = tangents[0]
+    if t is None:
+        return None
+    if type(t) is Diagonal:
+        return NotImplemented
+    skel = _basic_skel(params, len(primals) - 1)
+    if skel is None:
+        return NotImplemented
+    return getitem_p.bind(t, skel=skel)
+
+
+getitem_p.batched_tangent = _getitem_batched_tangent
+
+
 def getitem(x, idx):
     r"""``x[idx]`` with NumPy's basic, advanced and boolean indexing.
 
@@ -750,6 +778,40 @@ scatter_add_p = Primitive(
     :math:`\bar x = \bar y`, :math:`\bar u = \bar y[idx]`.""",
 )
 scatter_add_p.batch = _scatter_batch(scatter_add_p)
+
+
+def _scatter_add_batched_tangent(n, ans, primals, tangents, params):
+    # n tangents at once (see Primitive.batched_tangent): linear in (x, u), a basic index
+    # with the batch axis kept in front.
+    tx, tu = tangents[0], tangents[-1]
+    if type(tx) is Diagonal or type(tu) is Diagonal:
+        return NotImplemented
+    if tx is None and tu is None:
+        return None
+    if tu is None:
+        return tx
+    skel = _basic_skel(params, len(primals) - 2)
+    if skel is None:
+        return NotImplemented
+    x = primals[0]
+    xs = tuple(x.shape)
+    if tx is None:
+        tx = basic.zeros((n,) + xs, x.dtype, x)
+    # The values fill ``x[skel]``, of rank ``res`` (integers remove an axis, None adds
+    # one): give them the unit axes broadcasting would add.
+    res = len(xs)
+    for s in skel:
+        if s is None:
+            res += 1
+        elif isinstance(s, int):
+            res -= 1
+    us = tuple(tu.shape)
+    if len(us) - 1 < res:
+        tu = basic.reshape(tu, (n,) + (1,) * (res + 1 - len(us)) + us[1:])
+    return scatter_add_p.bind(tx, tu, skel=skel)
+
+
+scatter_add_p.batched_tangent = _scatter_add_batched_tangent
 
 
 def scatter_add(x, idx, values):

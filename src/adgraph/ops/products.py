@@ -31,6 +31,8 @@ import string
 
 import numpy as _np  # dtype objects and static index arithmetic only
 
+from ..ad.batched_jvp import Diagonal
+from ..core import basic
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 from ._util import OpError, as_int, norm_axis, shape
@@ -40,6 +42,7 @@ from .shapes import (
     sum_to_shape,
     swapaxes,
     transpose,
+    transpose_p,
 )
 
 __all__ = [
@@ -196,6 +199,50 @@ matmul_p = Primitive(
     needs=(frozenset({1}), frozenset({0})),
     doc="Z = X @ Y (NumPy matmul broadcasting); bilinear.",
 )
+
+
+def _matmul_batched_tangent(n, ans, primals, tangents, params):
+    """The tangents of n directions at once (see ``Primitive.batched_tangent``): the batch
+    axis of a tangent is a stack axis of the product (or the rows of a 1-d operand); a
+    diagonal tangent of a vector times a matrix becomes a scaled transpose."""
+    x, y = primals
+    tx, ty = tangents
+    xr, yr = len(x.shape), len(y.shape)
+    if type(tx) is Diagonal or type(ty) is Diagonal:
+        v = (tx if type(tx) is Diagonal else ty).v
+        if type(v) is not _np.ndarray or not _np.isfinite(v).all():
+            # Expanded, an infinite v_k spreads nan (0 * inf) over the product as the
+            # dense basis does; keep those numbers identical.
+            return NotImplemented
+        if tx is None and xr == 2 and yr == 1:
+            # A @ (e_k v_k) = v_k A[:, k]
+            return basic.mul(basic.reshape(ty.v, (n, 1)), transpose_p.bind(x, axes=(1, 0)))
+        if ty is None and xr == 1 and yr == 2:
+            # (e_k v_k) @ B = v_k B[k, :]
+            return basic.mul(basic.reshape(tx.v, (n, 1)), y)
+        return NotImplemented
+    out = None
+    if tx is not None:
+        # (n, *xs) @ y: the batch axis is a stack axis (or the rows of a 1-d x).
+        if yr > 2 and xr < yr:
+            return NotImplemented
+        out = matmul_p.bind(tx, y)
+    if ty is not None:
+        if yr == 1:
+            if xr > 2:
+                return NotImplemented
+            # x @ t_k for every k is t @ x^T (rows of the batch).
+            xt = x if xr == 1 else transpose_p.bind(x, axes=(1, 0))
+            c = matmul_p.bind(ty, xt)
+        else:
+            if xr > yr:
+                return NotImplemented
+            c = matmul_p.bind(x, ty)
+        out = c if out is None else basic.add(out, c)
+    return out
+
+
+matmul_p.batched_tangent = _matmul_batched_tangent
 
 
 def _as_array(a):
