@@ -164,3 +164,71 @@ def test_fused_bwd_in_place_equals_reference(name, dtype):
     np.testing.assert_array_equal(
         getattr(fused, f"{name}_bwd")(gb, y), gb * fused.REFERENCE_DERIVATIVE[name](np, y)
     )
+
+
+# ---------------------------------------------------------------- elementwise rules
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tanh_rule_in_place_equals_general(dtype):
+    from adgraph.ops import elementwise as ew
+
+    y = np.tanh(_rand((6, 7), dtype, seed=15))
+    ct = _rand((6, 7), dtype, seed=16)
+    keep_ct, keep_y = ct.copy(), y.copy()
+    fast = ew._tanh_vjp(ct, y, None)
+    general = ew.multiply(ct, ew.subtract(1.0, ew.square(y)))  # the declared formula
+    assert fast.dtype == general.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(fast, general)
+    np.testing.assert_array_equal(ct, keep_ct)  # inputs untouched
+    np.testing.assert_array_equal(y, keep_y)
+    # a broadcast cotangent (other shape) takes the general path
+    cb = _rand((7,), dtype, seed=17)
+    np.testing.assert_array_equal(ew._tanh_vjp(cb, y, None), cb * (1.0 - y * y))
+
+
+def test_tanh_gradients_second_order():
+    x = _rand((3, 4), np.float64, seed=18)
+    check_grads(lambda a: anp.tanh(a) * a, (x,), order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+def test_subtract_rule_sums_before_negating(dtype):
+    from adgraph.ops import elementwise as ew
+
+    ct = _rand((5, 4), dtype, seed=19)
+    y = _rand((5, 1), dtype, seed=20)
+    fast = ew._subtract_vjp_y(ct, y)
+    general = anp.sum(ew.negative(ct), axis=1, keepdims=True)  # negate, then sum down
+    assert fast.shape == (5, 1) and fast.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(fast, general)
+    # x - y with y broadcast: gradient in y, and second order through the rule
+    x = _rand((5, 4), np.float64, seed=21)
+    yr = _rand((5, 1), np.float64, seed=22)
+    g = ad.grad(lambda b: anp.sum(anp.exp(x - b)))(yr)
+    np.testing.assert_allclose(g, -np.sum(np.exp(x - yr), axis=1, keepdims=True), rtol=1e-13)
+    check_grads(lambda a, b: anp.sin(a - b), (x, yr), order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize(
+    "shape,like",
+    [((4, 5), (5,)), ((3, 4, 5), (4, 1)), ((4, 5), (1, 5)), ((4, 5), ()), ((2, 1, 5), (1, 5))],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fit_to_sums_plain_arrays_like_sum_to_shape(shape, like, dtype):
+    from adgraph.ad.common import fit_to
+    from adgraph.ops.shapes import sum_to_shape
+
+    d = _rand(shape, dtype, seed=23)
+    fast = fit_to(d, like, np.dtype(dtype))
+    general = sum_to_shape(d, like)  # through the primitives
+    assert type(fast) is np.ndarray and fast.shape == like and fast.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(fast, general)
+    # a broadcast (zero-stride) cotangent is summed the same way
+    b = np.broadcast_to(np.asarray(1.5, dtype), shape)
+    np.testing.assert_array_equal(fit_to(b, like, np.dtype(dtype)), sum_to_shape(b, like))
+
+
+def test_fit_to_reports_a_shape_that_does_not_sum_down():
+    from adgraph.ad.common import fit_to
+
+    with pytest.raises(ValueError):
+        fit_to(np.ones((4, 5)), (3,), np.dtype(np.float64))

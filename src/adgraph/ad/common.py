@@ -28,6 +28,25 @@ def is_float_dtype(dtype) -> bool:
     return _np.dtype(dtype).kind in _INEXACT_KINDS
 
 
+def _sum_down(d, shape, like_shape):
+    """``sum_to_shape`` for a plain NumPy array (the bias of ``x @ W + b``): the same sum
+    over the same axes (so the same numbers), without dispatching two primitives. A shape
+    that does not broadcast to ``like_shape`` goes to ``sum_to_shape``, which reports it."""
+    lead = len(shape) - len(like_shape)
+    if lead < 0:
+        return basic.sum_to_shape(d, like_shape)
+    axes = list(range(lead))
+    for i, a in enumerate(like_shape):
+        b = shape[i + lead]
+        if a == b:
+            continue
+        if a != 1:
+            return basic.sum_to_shape(d, like_shape)
+        axes.append(i + lead)
+    d = _np.sum(d, axis=tuple(axes), keepdims=True)
+    return d.reshape(like_shape) if d.shape != like_shape else d
+
+
 def fit_to(d, like_shape, like_dtype):
     """Make derivative ``d`` have the shape and dtype of its primal.
 
@@ -41,7 +60,10 @@ def fit_to(d, like_shape, like_dtype):
         if len(shape) > len(like_shape) or any(
             b != a and b != 1 for a, b in zip(like_shape[::-1], shape[::-1])
         ):
-            d = basic.sum_to_shape(d, like_shape)
+            if type(d) is _np.ndarray:
+                d = _sum_down(d, shape, like_shape)
+            else:
+                d = basic.sum_to_shape(d, like_shape)
             shape = getattr(d, "shape", ())
         if shape != like_shape:
             d = basic.broadcast_to(d, like_shape)

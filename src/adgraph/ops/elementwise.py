@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as _np
+
 from ..ad.rules import elementwise, nondiff
 from ..core.primitive import PLAIN_TYPES as _PLAIN
 from ..core.xp import DEFAULT as _xp
@@ -51,6 +53,7 @@ __all__ = [
 ]
 # fmt: on
 
+_ndarray = _np.ndarray
 _NO_PARAMS: dict = {}
 _PY_NUMBERS = (float, int, complex, bool)
 _LN2 = math.log(2.0)
@@ -166,9 +169,25 @@ subtract_p, subtract = _binary(
     None,
     r"""Elementwise difference :math:`x - y`; :math:`\bar x = \bar z`, :math:`\bar y = -\bar z`.""",
     tangent=(lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)),
-    vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: negative(ct)),
+    vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: _subtract_vjp_y(ct, y)),
     needs=(_NONE, _NONE),
 )
+
+
+def _subtract_vjp_y(ct, y):
+    # -ct, summed down to y's shape first when y was broadcast (x - lse with lse of shape
+    # (n, 1)): the negation then runs over the small array. Exact: negation commutes with
+    # every rounded sum.
+    ys = _shape(y)
+    if _shape(ct) != ys:
+        from .shapes import sum_to_shape
+
+        try:
+            ct = sum_to_shape(ct, ys)
+        except OpError:
+            pass  # fit_to reports the mismatch, naming this rule
+    return negative(ct)
+
 
 multiply_p, multiply = _binary(
     "multiply",
@@ -521,6 +540,25 @@ tanh_p, tanh = _unary(
     lambda ans, x: subtract(1.0, square(ans)),
     r"""Elementwise :math:`\tanh x`; derivative :math:`1 - \tanh^2 x`.""",
 )
+
+
+def _tanh_vjp(ct, ans, x):
+    # ct * (1 - ans**2). On plain NumPy arrays of one shape and dtype: the same three
+    # operations in the same order, into one new array instead of three.
+    if (
+        type(ct) is _ndarray
+        and type(ans) is _ndarray
+        and ct.shape == ans.shape
+        and ct.dtype == ans.dtype
+    ):
+        r = _np.multiply(ans, ans)  # square(ans): the one new array
+        _np.subtract(1.0, r, out=r)
+        _np.multiply(ct, r, out=r)
+        return r
+    return multiply(ct, subtract(1.0, square(ans)))
+
+
+tanh_p.vjp = (_tanh_vjp,)
 arcsinh_p, arcsinh = _unary(
     "arcsinh",
     lambda xp, x: xp.arcsinh(x),
