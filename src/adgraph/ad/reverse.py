@@ -357,6 +357,7 @@ class ReverseTrace(Trace):
         mask = 0  # bit i set when argument i is traced at this level
         multi = False  # some argument is one output of a multiple-result primitive
         plain = True  # no tracer of a lower level among the values
+        below = None  # the trace of highest level among those lower tracers
         bit = 1
         for a in args:
             if type(a) is ReverseTracer and a._trace is self:
@@ -368,8 +369,12 @@ class ReverseTrace(Trace):
             else:
                 v = a
                 parents.append(None)
-            if plain and type(v) not in _PLAIN:
+            if type(v) not in _PLAIN:
                 plain = False
+                if isinstance(v, Tracer):
+                    t = v._trace
+                    if below is None or t.level > below.level:
+                        below = t
             vals.append(v)
             bit <<= 1
         if prim.nondiff or not mask:
@@ -381,7 +386,12 @@ class ReverseTrace(Trace):
         )
         if prim.reverse is not None:
             return prim.reverse(self, vals, parents, params, pidx)
-        ans = prim.impl(_np, *vals, **params) if plain else prim.bind(*vals, **params)
+        if plain:
+            ans = prim.impl(_np, *vals, **params)
+        elif below is not None and below.alive:
+            ans = below.process(prim, tuple(vals), params)  # what bind would pick
+        else:
+            ans = prim.bind(*vals, **params)
         if prim.multiple_results:
             return self.record(prim, params, vals, ans, parents, pidx)
         dt = getattr(ans, "dtype", None)

@@ -810,6 +810,12 @@ def _jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, batched_tangents=T
         if got is None:
             got = nums_cache[len(args)] = _argnums_tuple(argnums, len(args), fn_name)
         single, nums = got
+        if batched_tangents and single and not has_aux:
+            x = args[nums[0]]
+            if type(x) is np.ndarray and x.dtype.kind == "f" and not holomorphic:
+                # The common case: one real array input, one batched pass with diagonal
+                # tangents, no pytrees (what the general code below does for it).
+                return _jacfwd_array(fun, args, kwargs, nums[0], x, fn_name)
         dyn = tuple(args[i] for i in nums)
         d_leaves, d_tree = tree_flatten(dyn)
         _require_leaves(d_leaves, f"the arguments argnums={argnums!r}", fn_name)
@@ -817,7 +823,10 @@ def _jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, batched_tangents=T
         for x in d_leaves:
             _check_float(x, "an input", fn_name)
             _check_holomorphic_input(x, holomorphic, fn_name)
-        basis, n = _std_basis(d_leaves)
+        if batched_tangents and len(d_leaves) == 1 and type(d_leaves[0]) is np.ndarray:
+            basis, n = None, d_leaves[0].size  # diagonal tangents: no basis needed
+        else:
+            basis, n = _std_basis(d_leaves)
 
         def f_dyn(*dargs):
             full = list(args)
@@ -848,19 +857,48 @@ def _jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, batched_tangents=T
     return jac
 
 
+def _jacfwd_array(fun, args, kwargs, i, x, fn_name):
+    """jacfwd of ``fun`` in its argument ``i``, a real NumPy array ``x``: the input
+    carries the identity as a diagonal tangent; an array result's Jacobian is its tangent
+    with the batch axis moved last."""
+    n = x.size
+    trace = BatchedJVPTrace(n)
+    full = list(args)
+    full[i] = trace.diagonal_input(x)
+    stack = current_traces()
+    stack.append(trace)  # as trace_scope does, inline
+    try:
+        result = fun(*full, **kwargs)
+    finally:
+        stack.pop()
+        trace.close()
+    if type(result) is JVPTracer and result._trace is trace:
+        t = result.tangent
+        return _split_last(trace.dense(t) if type(t) is Diagonal else t, [x])[0]
+    d_tree = tree_flatten((x,))[1]
+    jac_t, _ = _collect_tangents(result, trace, n, False, fn_name)
+    return _reshape_jac_fwd(jac_t, [x], d_tree, True)
+
+
 def _push_basis(f_dyn, d_leaves, d_tree, basis, n, has_aux, fn_name):
-    """Run ``f_dyn`` once on batched-tangent tracers seeded with the basis. Returns the
-    output tangents (leaves shaped ``(n, *out.shape)``) and the aux value (or None)."""
+    """Run ``f_dyn`` once on batched-tangent tracers seeded with the basis (None: one
+    array input, seeded with diagonal tangents). Returns the output tangents (leaves
+    shaped ``(n, *out.shape)``) and the aux value (or None)."""
     trace = BatchedJVPTrace(n)
     try:
         with trace_scope(trace):
-            if len(d_leaves) == 1 and type(d_leaves[0]) is np.ndarray:
+            if basis is None:
                 ins = [trace.diagonal_input(d_leaves[0])]
             else:
                 ins = [JVPTracer(trace, p, t) for p, t in zip(d_leaves, basis)]
             result = f_dyn(*tree_unflatten(d_tree, ins))
     finally:
         trace.close()
+    return _collect_tangents(result, trace, n, has_aux, fn_name)
+
+
+def _collect_tangents(result, trace, n, has_aux, fn_name):
+    """The output tangents of a batched-tangent run (and its aux value, or None)."""
     aux = None
     if has_aux:
         result, aux = _aux_pair(result, fn_name)
