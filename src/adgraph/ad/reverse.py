@@ -29,6 +29,7 @@ own operations, so an enclosing transformation differentiates the sweep itself.
 from __future__ import annotations
 
 import itertools
+import sys
 from heapq import heapify, heappop, heappush
 
 import numpy as _np
@@ -752,6 +753,22 @@ def backward_scalar(y, ct, *, free: bool = False) -> dict:
     return backward([y], [ct], free=free)
 
 
+if sys.implementation.name == "cpython":
+
+    def _sole_owner(a) -> bool:
+        """Whether NumPy array ``a``, just stored as a cotangent, is held by nothing but
+        the sweep (the dict entry, the caller's variable, this function's parameter and
+        getrefcount's argument): a new array a rule made, not a view, not a residual, not
+        a cotangent it passed on. The sweep may then add later contributions into it in
+        place."""
+        return a.base is None and sys.getrefcount(a) <= 4 and a.flags.writeable
+
+else:  # pragma: no cover - reference counts are CPython's
+
+    def _sole_owner(a) -> bool:
+        return False
+
+
 def backward(outputs, out_cts, *, free: bool = False) -> dict:
     """Sweep cotangents from ``outputs`` back to the inputs.
 
@@ -850,10 +867,13 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
                 if prev is None:
                     cts[p] = g
                     heappush(ready, (-p.seq, p))
+                    if type(g) is _ndarray and g.ndim and _sole_owner(g):
+                        owned.add(id(g))  # a new array only the sweep holds
                 elif id(prev) in owned and type(prev) is _ndarray and type(g) in _PLAIN:
                     _np.add(prev, g, out=prev)  # our own sum so far: add in place
                 else:
                     total = add(prev, g)
+                    owned.discard(id(prev))
                     if type(total) is _ndarray and total.ndim:
                         owned.add(id(total))
                     cts[p] = total
