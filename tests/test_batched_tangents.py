@@ -226,3 +226,15 @@ def test_diagonal_tangents_mixed_with_dense_ones():
     for f in fs:
         _both(_jacfwd, f, x4)
         _both(_hessian, lambda x, f=f: anp.sum(f(x) ** 2), x4)
+
+
+def test_hand_written_elementwise_tangents_are_declared():
+    # their tangent rules act on each element of t: the batched pass applies them to the
+    # whole batch of tangents directly (declared beside each primitive)
+    from adgraph.core.primitive import registry
+
+    names = ["add", "subtract", "multiply", "divide", "negative", "abs", "real", "imag"]
+    names += ["conj", "angle", "copysign", "where", "convert_element_type", "sin", "exp"]
+    assert all(registry[n].tangent_elementwise for n in names)
+    assert not registry["matmul"].tangent_elementwise
+    assert not registry["reduce_sum"].tangent_elementwise

@@ -232,3 +232,21 @@ def test_fit_to_reports_a_shape_that_does_not_sum_down():
 
     with pytest.raises(ValueError):
         fit_to(np.ones((4, 5)), (3,), np.dtype(np.float64))
+
+
+@pytest.mark.parametrize(
+    "axis,keepdims", [((0,), False), ((1,), True), ((0, 2), False), ((), False)]
+)
+def test_reduce_sum_transpose_numpy_equals_traced(axis, keepdims):
+    from adgraph.ops.shapes import _reduce_sum_t
+
+    x = np.zeros((2, 3, 4))
+    ct = np.arange(float(np.sum(x, axis=axis, keepdims=keepdims).size)).reshape(
+        np.sum(x, axis=axis, keepdims=keepdims).shape
+    )
+    fast = _reduce_sum_t(ct, x, axis=axis, keepdims=keepdims)
+    # the same transpose applied to a traced cotangent (jvp's tracer) takes the general path
+    general = ad.jvp(lambda c: _reduce_sum_t(c, x, axis=axis, keepdims=keepdims), (ct,), (ct,))
+    np.testing.assert_array_equal(fast, general[0])
+    np.testing.assert_array_equal(fast, general[1])
+    assert fast.shape == x.shape

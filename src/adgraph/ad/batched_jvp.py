@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as _np
 
 from ..core import basic
-from ..core.primitive import _PLAIN, registry
+from ..core.primitive import _PLAIN
 from ..core.trace import Trace
 from .batching import BatchTrace, BatchTracer
 from .common import fit_to
@@ -56,7 +56,6 @@ class Diagonal:
 
 def _classify(prim):
     """The way ``prim``'s batched tangent is computed, from its declaration."""
-    _declare_hand_written()
     rule = prim.tangent
     if prim.batched_tangent is not None:
         kind = prim.batched_tangent
@@ -375,36 +374,3 @@ class BatchedJVPTrace(Trace):
                 t = basic.real(t)
             t = basic.astype(t, dtype)
         return t
-
-
-# ---------------------------------------------------------------- declarations
-_declared = False
-
-
-def _declare_hand_written() -> None:
-    """Mark the elementwise primitives whose hand-written tangent rules are elementwise in
-    ``t`` (rules built from partial derivatives are marked by ``ad.rules.elementwise``).
-    Transitional: these declarations belong beside the primitives, as
-    ``tangent_elementwise=True`` in their declarations."""
-    global _declared
-    if _declared:
-        return
-    _declared = True
-    for name in (
-        "add",
-        "subtract",
-        "multiply",
-        "divide",
-        "negative",
-        "abs",
-        "real",
-        "imag",
-        "conj",
-        "angle",
-        "copysign",
-        "where",
-        "convert_element_type",
-    ):
-        prim = registry.get(name)
-        if prim is not None:
-            prim.tangent_elementwise = True

@@ -160,6 +160,7 @@ add_p, add = _binary(
     tangent=(lambda t, ans, x, y: t, lambda t, ans, x, y: t),
     vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct),
     needs=(_NONE, _NONE),
+    tangent_elementwise=True,
 )
 
 subtract_p, subtract = _binary(
@@ -171,6 +172,7 @@ subtract_p, subtract = _binary(
     tangent=(lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)),
     vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: _subtract_vjp_y(ct, y)),
     needs=(_NONE, _NONE),
+    tangent_elementwise=True,
 )
 
 
@@ -199,6 +201,7 @@ multiply_p, multiply = _binary(
     tangent=(lambda t, ans, x, y: multiply(t, y), lambda t, ans, x, y: multiply(x, t)),
     vjp=(lambda ct, ans, x, y: multiply(ct, y), lambda ct, ans, x, y: multiply(x, ct)),
     needs=(_Y, _X),
+    tangent_elementwise=True,
 )
 
 divide_p, divide = _binary(
@@ -217,6 +220,7 @@ divide_p, divide = _binary(
         lambda ct, ans, x, y: negative(multiply(ct, divide(ans, y))),
     ),
     needs=(_Y, _Y | _ANS),
+    tangent_elementwise=True,
 )
 true_divide = divide
 
@@ -229,6 +233,7 @@ negative_p, negative = _unary(
 negative_p.tangent = (lambda t, ans, x: negative(t),)
 negative_p.vjp = (lambda ct, ans, x: negative(ct),)
 negative_p.needs = (_NONE,)
+negative_p.tangent_elementwise = True  # the hand-written rule is elementwise in t
 
 
 def positive(x, /):
@@ -340,6 +345,7 @@ abs_p, abs = _unary(
 abs_p.tangent = (_abs_tangent,)
 abs_p.vjp = (_abs_vjp,)
 abs_p.needs = (_X | _ANS,)
+abs_p.tangent_elementwise = True  # the hand-written rule is elementwise in t
 absolute = abs
 
 
@@ -740,6 +746,7 @@ where_p = elementwise(
         lambda ct, ans, c, x, y: where(c, ct, 0.0),
         lambda ct, ans, c, x, y: where(c, 0.0, ct),
     ),
+    tangent_elementwise=True,
 )
 
 
@@ -778,6 +785,7 @@ real_p = elementwise(
     passes through as a complex number with zero imaginary part.""",
     tangent=(lambda t, ans, x: real(t),),
     vjp=(_real_vjp,),
+    tangent_elementwise=True,
 )
 
 
@@ -801,6 +809,7 @@ imag_p = elementwise(
     is :math:`-i\bar y` (as :math:`\operatorname{Im} z = \operatorname{Re}(-iz)`).""",
     tangent=(lambda t, ans, x: imag(t),),
     vjp=(lambda ct, ans, x: multiply(ct, -1j),),
+    tangent_elementwise=True,
 )
 
 
@@ -822,6 +831,7 @@ conj_p = elementwise(
     :math:`\bar z = \overline{\bar y}`.""",
     tangent=(lambda t, ans, x: conj(t),),
     vjp=(lambda ct, ans, x: conj(ct),),
+    tangent_elementwise=True,
 )
 
 
@@ -859,6 +869,7 @@ angle_p = elementwise(
     the gradient is :math:`-i/z`. For real input the angle is piecewise constant.""",
     tangent=(_angle_tangent,),
     vjp=(_angle_vjp,),
+    tangent_elementwise=True,
 )
 
 
@@ -968,6 +979,7 @@ copysign_p, copysign = _binary(
     tangent=(lambda t, ans, x, y: multiply(t, _copysign_d(ans, x, y)), None),
     vjp=(lambda ct, ans, x, y: multiply(ct, _copysign_d(ans, x, y)), lambda ct, ans, x, y: None),
     needs=(_X | _ANS, _NONE),
+    tangent_elementwise=True,
 )
 heaviside = _nd(
     "heaviside", lambda xp, x, y: xp.heaviside(x, y), 2, "Heaviside step; zero derivative."

@@ -41,6 +41,7 @@ convert_p = Primitive(
     the cotangent is cast back to the argument's dtype (real part for real arguments).""",
 )
 convert_p.batch = batch_unary(convert_p)
+convert_p.tangent_elementwise = True  # the tangent is the cast of t
 
 
 def astype(x, dtype, /, *, copy=True):

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import operator as _operator
 
-import numpy as _np  # static integer index arithmetic only; values use ``xp``
+import numpy as _np  # static index arithmetic; values only on the plain-NumPy short paths
 
 from ..ad.rules import linear
+from ..core.primitive import PLAIN_TYPES as _NUMPY_VALUES
 from ._util import OpError, OpTypeError, as_int, norm_axes, norm_axis
 from ._util import shape as _shape
 
@@ -211,6 +212,13 @@ def broadcast_arrays(*args, subok=False):
 
 def _reduce_sum_t(ct, x, *, axis, keepdims):
     xs = tuple(x.shape)
+    if type(ct) in _NUMPY_VALUES:  # plain NumPy: the same reshape and broadcast, undispatched
+        if not keepdims:
+            kept = list(xs)
+            for a in axis:
+                kept[a] = 1
+            ct = _np.reshape(ct, kept)
+        return _np.broadcast_to(ct, xs)
     if not keepdims:
         kept = list(xs)
         for a in axis:
