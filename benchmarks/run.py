@@ -5,6 +5,7 @@ Usage::
     python benchmarks/run.py                 # every workload and framework installed
     python benchmarks/run.py -w chain_2000 -w rosen_hessian
     python benchmarks/run.py --markdown      # the table as Markdown (as in the README)
+    python benchmarks/run.py --retain-memory # glibc keeps freed memory (every framework)
 
 Each figure is the minimum over repeated runs (after a warm-up, which also compiles JAX's
 jit) of one derivative evaluation, and its ratio to the NumPy primal measured in the same
@@ -105,6 +106,12 @@ def main(argv=None):
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument(
+        "--retain-memory",
+        action="store_true",
+        help="call adgraph.backends.retain_memory() first: glibc keeps freed memory for "
+        "reuse instead of returning it (process-wide, so every framework runs with it)",
+    )
+    ap.add_argument(
         "--threads",
         help="threads for BLAS, PyTorch and JAX (set before they load; 1 gives steady "
         "figures on a small or busy machine)",
@@ -124,6 +131,12 @@ def main(argv=None):
             pass
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"threads: {args.threads or 'library defaults'}")
+    if args.retain_memory:
+        from adgraph.backends import retain_memory
+
+        print(f"allocator: freed memory retained ({retain_memory()})")
+    else:
+        print("allocator: defaults")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
     print("time = min over repeated runs; ratio = time / NumPy primal (same run)\n")
 

@@ -32,6 +32,7 @@ from ..core.pytree import tree_map
 from ..core.trace import Tracer
 from ..core.xp import BackendMixError, get_xp, module_of
 from .cluster import dashboard_link, local_cluster
+from .memory import retain_memory
 
 __all__ = [
     "BackendInfo",
@@ -45,6 +46,7 @@ __all__ = [
     "to_device",
     "asnumpy",
     "set_fft_workers",
+    "retain_memory",
     "local_cluster",
     "dashboard_link",
     "BACKENDS",
