@@ -61,6 +61,7 @@ _f64 = _np.float64
 _F64 = _np.dtype(_np.float64)
 # Constants the float64-scalar short path of ReverseTrace.process accepts beside tracers.
 _SCALAR_CONSTANTS = frozenset([float, int, _f64])
+_NO_PARAMS: dict = {}  # shared by parameterless operations (primitives never mutate params)
 
 _INEXACT = frozenset("fc")
 # Arrays at least this large are dropped from a node when no rule needs them.
@@ -244,6 +245,29 @@ class ReverseTracer(Tracer):
 
     def _inner(self):
         return self.value
+
+    def unary(self, prim):
+        """``prim`` applied to this tracer alone: recorded directly when it is a float64
+        scalar and ``prim`` computes value and partial in one call (``scalar_eval``), else
+        bound as usual. The hot path of ``adgraph.numpy``'s functions on scalar code."""
+        se = prim.scalar_eval
+        v = self.value
+        tr = self._trace
+        if (
+            se is not None
+            and type(v) is _f64
+            and self.idx is None
+            and tr.alive
+            and HOOKS is None
+            and not tr.keep
+        ):
+            ans, d = se(v)
+            if type(ans) is _f64:
+                node = ScalarNode1(prim, _NO_PARAMS, ans, self.node, d)
+                tr.tape.append(node)
+                return ReverseTracer(tr, ans, node)
+            return tr._general(prim, (self,), _NO_PARAMS)
+        return prim.bind_traced((self,), _NO_PARAMS)
 
 
 class ReverseTrace(Trace):

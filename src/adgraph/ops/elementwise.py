@@ -17,6 +17,7 @@ import math
 
 import numpy as _np
 
+from ..ad.reverse import ReverseTracer as _ReverseTracer
 from ..ad.rules import elementwise, nondiff
 from ..core.primitive import PLAIN_TYPES as _PLAIN
 from ..core.xp import DEFAULT as _xp
@@ -73,6 +74,8 @@ def _wrap(prim, name, nargs, doc):
         def f(x, /):
             if type(x) in _PLAIN:
                 return impl(_xp, x)
+            if type(x) is _ReverseTracer:
+                return x.unary(prim)  # reverse mode's short path for scalars
             return traced((x,), _NO_PARAMS)
 
     elif nargs == 2:
