@@ -483,12 +483,24 @@ def scalar_operator(prim, slow, reflected=False, compute=None):
 
     no_params: dict = {}
     code = _PRODUCT_OPERATORS.get(prim.name, -1)
+    # the factor for this tracer when the other operand is a constant (a product's is the
+    # constant itself: code 2)
+    d_self = MINUS_ONE if code == 1 and reflected else ONE
 
     def op(self, other):
         v = self.value
         tr = self._trace
         if type(v) is _f64 and self.idx is None and tr.alive and HOOKS is None:
             to = type(other)
+            if to in _SCALAR_CONSTANTS and code >= 0 and not tr.keep:
+                # the commonest case first: a tracer and a number (x + 0.5, 2 * x)
+                ans = compute(other, v) if reflected else compute(v, other)
+                if type(ans) is _f64:
+                    d = other if code == 2 else d_self
+                    node = ScalarNode1(prim, no_params, ans, self.node, d)
+                    tr.tape.append(node)
+                    return ReverseTracer(tr, ans, node)
+                return slow(self, other)
             if to is ReverseTracer:
                 w = other.value
                 if other._trace is not tr or type(w) is not _f64 or other.idx is not None:
