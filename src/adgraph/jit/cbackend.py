@@ -1953,6 +1953,23 @@ def _same_static(a, b):
         return a is b
 
 
+class _PointBuffers:
+    """Per-thread buffers for one-point calls of a compiled kernel (``call_flat``): one
+    for each input (used for scalars) and each output, and the argument addresses."""
+
+    __slots__ = ("ins", "outs", "array_outs", "args", "n_in", "zero", "keep")
+
+    def __init__(self, kernel):
+        self.ins = [np.empty(s, dtype=d) for s, d in zip(kernel.in_shapes, kernel.in_dtypes)]
+        self.outs = [np.empty(s, dtype=d) for s, d in zip(kernel.out_shapes, kernel.out_dtypes)]
+        self.array_outs = [(k, o) for k, o in enumerate(self.outs) if o.ndim]
+        self.n_in = len(self.ins)
+        self.args = [a.__array_interface__["data"][0] for a in self.ins + self.outs]
+        n = max(self.n_in, 1)
+        self.zero = (ctypes.c_long * n)(*([0] * n))
+        self.keep = None
+
+
 class CFunction:
     """A function compiled to C by :func:`compile_c`.
 
@@ -1981,6 +1998,7 @@ class CFunction:
         self.threads = threads
         self._out_sizes = [int(np.prod(s, dtype=np.int64)) if s else 1 for s in kernel.out_shapes]
         self._in_sizes = [int(np.prod(s, dtype=np.int64)) if s else 1 for s in kernel.in_shapes]
+        self._local = threading.local()  # per-thread buffers of call_flat
 
     @property
     def source(self) -> str:
@@ -1988,22 +2006,39 @@ class CFunction:
 
     def call_flat(self, leaves):
         """One point, the flat leaves already of the compiled shapes and dtypes (``jit``
-        checks its signature first): the flat list of results, with little Python work."""
-        zero = self.__dict__.get("_zero_strides")
-        if zero is None:
-            n_in = max(len(self.kernel.in_shapes), 1)
-            zero = self._zero_strides = (ctypes.c_long * n_in)(*([0] * n_in))
-        ptrs = []
-        keep = []
+        checks its signature first): the flat list of results, with little Python work.
+
+        Scalars (Python or NumPy numbers) are written into buffers kept per thread, and
+        0-d results are read from such buffers (as new NumPy scalars); arrays are passed
+        by address and array results are new arrays."""
+        bufs = getattr(self._local, "bufs", None)
+        if bufs is None:
+            bufs = self._local.bufs = _PointBuffers(self.kernel)
+        ptrs = list(bufs.args)
+        i = 0
         for x in leaves:
-            a = x if type(x) is np.ndarray and x.flags.c_contiguous else np.ascontiguousarray(x)
-            keep.append(a)
-            ptrs.append(a.__array_interface__["data"][0])
-        outs = [
-            np.empty(s, dtype=d) for s, d in zip(self.kernel.out_shapes, self.kernel.out_dtypes)
-        ]
-        self._fn(1, zero, *ptrs, *[o.__array_interface__["data"][0] for o in outs])
-        return [o[()] if o.ndim == 0 else o for o in outs]
+            if type(x) is np.ndarray:
+                if not x.flags.c_contiguous:
+                    x = np.ascontiguousarray(x)
+                    bufs.keep = x  # alive through the call
+                if x.ndim:
+                    ptrs[i] = x.__array_interface__["data"][0]
+                else:
+                    bufs.ins[i][()] = x
+            else:
+                bufs.ins[i][()] = x
+            i += 1
+        fresh = []
+        for k, o in bufs.array_outs:
+            o = np.empty(o.shape, dtype=o.dtype)
+            ptrs[bufs.n_in + k] = o.__array_interface__["data"][0]
+            fresh.append((k, o))
+        self._fn(1, bufs.zero, *ptrs)
+        bufs.keep = None
+        outs = [o[()] for o in bufs.outs]
+        for k, o in fresh:
+            outs[k] = o
+        return outs
 
     def __call__(self, *args, threads=None, out=None):
         arrays, n, batched = self._sig.flatten(args)
