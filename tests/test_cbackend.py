@@ -544,3 +544,39 @@ def test_determinant_derivatives_of_larger_matrices_compile():
     np.testing.assert_allclose(g(A), ad.grad(anp.linalg.det)(A), rtol=1e-12)
     h = compile_c(ad.hessian(anp.linalg.det), A)
     np.testing.assert_allclose(h(A), ad.hessian(anp.linalg.det)(A), rtol=1e-11, atol=1e-12)
+
+
+@needs_cc
+def test_one_point_calls_return_fresh_results_across_calls_and_threads():
+    import threading
+
+    def f(x, v, s):
+        return x * 2.0 + s, v * x, anp.sum(v) * s
+
+    cf = ad.jit(f, backend="c")
+    v = np.array([1.0, 2.0, 3.0])
+    a = cf(1.5, v, np.float64(0.5))
+    b = cf(np.array(-2.0), v[::-1].copy(), 4.0)  # a 0-d array and a Python float
+    # the first call's results are untouched by the second (no shared buffers leak out)
+    assert a[0] == 3.5 and np.array_equal(a[1], v * 1.5) and a[2] == 3.0
+    assert b[0] == 0.0 and np.array_equal(b[1], v[::-1] * -2.0) and b[2] == 24.0
+    assert type(a[0]) is np.float64 and a[1] is not b[1]
+    # a non-contiguous array argument
+    w = np.arange(6.0)[::2]
+    np.testing.assert_array_equal(cf(1.0, w, 1.0)[1], w)
+
+    errors = []
+
+    def worker(k):
+        x = float(k)
+        for _ in range(200):
+            r = cf(x, v, 1.0)
+            if r[0] != 2 * x + 1 or not np.array_equal(r[1], v * x):
+                errors.append(k)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
