@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+from numpy import ndarray as _ndarray
+
 from ..ad.rules import nondiff
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
@@ -40,6 +42,15 @@ __all__ = [
     "sum", "mean", "prod", "var", "std", "cumsum", "cumprod", "average", "nansum", "nanmean",
     "max", "min", "amax", "amin", "all", "any", "argmax", "argmin", "count_nonzero",
 ]
+
+
+def _reduce(xp, x, name, axis, keepdims):
+    """``xp.<name>(x, axis, keepdims)``; a NumPy array's own method skips numpy's
+    function-level dispatch (the same reduction)."""
+    if type(x) is _ndarray:
+        return getattr(x, name)(axis=axis, keepdims=keepdims)
+    return getattr(xp, name)(x, axis=axis, keepdims=keepdims)
+
 # fmt: on
 
 
@@ -218,7 +229,7 @@ def _prod_vjp(ct, ans, x, *, axis, keepdims):
 
 prod_p = Primitive(
     "reduce_prod",
-    lambda xp, x, *, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
+    lambda xp, x, *, axis, keepdims: _reduce(xp, x, "prod", axis, keepdims),
     tangent=(_prod_tangent,),
     vjp=(_prod_vjp,),
     doc=r"""y = product of x over axes; :math:`\partial y/\partial x_i = \prod_{j\ne i} x_j`,
@@ -538,7 +549,7 @@ def _extremum_vjp(ct, ans, x, *, axis, keepdims):
 
 reduce_max_p = Primitive(
     "reduce_max",
-    lambda xp, x, *, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
+    lambda xp, x, *, axis, keepdims: _reduce(xp, x, "max", axis, keepdims),
     tangent=(_extremum_tangent,),
     vjp=(_extremum_vjp,),
     doc="y = max of x over axes; derivative shared evenly among the maximal elements.",
@@ -547,7 +558,7 @@ reduce_max_p.batch = _reduce_batch(reduce_max_p)
 reduce_max_p.needs = (frozenset([0, "ans"]),)
 reduce_min_p = Primitive(
     "reduce_min",
-    lambda xp, x, *, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
+    lambda xp, x, *, axis, keepdims: _reduce(xp, x, "min", axis, keepdims),
     tangent=(_extremum_tangent,),
     vjp=(_extremum_vjp,),
     doc="y = min of x over axes; derivative shared evenly among the minimal elements.",
