@@ -294,7 +294,6 @@ class Dual(_Number):
     def __neg__(self):
         return Dual(-self.primal, -self.tangent)
 
-
     def __repr__(self) -> str:
         return f"primal: {_fmt(self.primal)}, tangent: {_fmt(self.tangent)}"
 
@@ -426,7 +425,6 @@ class Var(_Number):
 
     def __neg__(self):
         return Var._make(-self.primal, ((self, -1.0),))
-
 
     # the reverse sweep --------------------------------------------------------
     def _graph(self):
