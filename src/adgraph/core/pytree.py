@@ -190,19 +190,21 @@ def tree_unflatten(treedef: PyTreeDef, leaves):
             f"tree_unflatten: tree structure {treedef!r} has {treedef.num_leaves} leaves, "
             f"got {len(leaves)}"
         )
-    it = iter(leaves)
+    return _build(treedef, iter(leaves))
 
-    def build(td):
-        if td.kind is None:
-            return next(it)
-        kids = [build(c) for c in td.children]
-        kind = td.kind
-        entry = _NODE_TYPES.get(kind)
-        if entry is None:  # namedtuple
-            return kind(*kids)
-        return entry[1](td.aux, kids)
 
-    return build(treedef)
+def _build(td, it):
+    # A module-level function taking the iterator: a nested recursive closure would form a
+    # reference cycle (function -> cell -> function) holding the leaves until the cyclic
+    # collector runs -- a derivative's arrays outliving the call that returned them.
+    if td.kind is None:
+        return next(it)
+    kids = [_build(c, it) for c in td.children]
+    kind = td.kind
+    entry = _NODE_TYPES.get(kind)
+    if entry is None:  # namedtuple
+        return kind(*kids)
+    return entry[1](td.aux, kids)
 
 
 def tree_leaves(tree, is_leaf=None) -> list:

@@ -206,23 +206,23 @@ def _function_name(name: str) -> str:
 
 def _structure(treedef, names):
     """Python source for the pytree ``treedef`` with leaves ``names``."""
-    it = iter(names)
+    return _structure_of(treedef, iter(names))
 
-    def build(td):
-        if td.kind is None:
-            return next(it)
-        kids = [build(c) for c in td.children]
-        if td.kind is tuple:
-            return "(" + ", ".join(kids) + ("," if len(kids) == 1 else "") + ")"
-        if td.kind is list:
-            return "[" + ", ".join(kids) + "]"
-        if td.kind is dict:
-            return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(td.aux, kids)) + "}"
-        if td.kind is type(None):
-            return "None"
-        return f"{td.kind.__name__}(" + ", ".join(kids) + ")"
 
-    return build(treedef)
+def _structure_of(td, it):
+    # module-level and recursive on an explicit iterator (no self-referencing closure)
+    if td.kind is None:
+        return next(it)
+    kids = [_structure_of(c, it) for c in td.children]
+    if td.kind is tuple:
+        return "(" + ", ".join(kids) + ("," if len(kids) == 1 else "") + ")"
+    if td.kind is list:
+        return "[" + ", ".join(kids) + "]"
+    if td.kind is dict:
+        return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(td.aux, kids)) + "}"
+    if td.kind is type(None):
+        return "None"
+    return f"{td.kind.__name__}(" + ", ".join(kids) + ")"
 
 
 def make_source(fun, *args, names=None, fn_name=None, naming="article", keep_forward=True):
