@@ -789,20 +789,41 @@ def backward_scalar(y, ct, *, free: bool = False) -> dict:
     return backward([y], [ct], free=free)
 
 
-if sys.implementation.name == "cpython":
+def _probe_refs(a) -> int:
+    return sys.getrefcount(a)
 
-    def _sole_owner(a) -> bool:
-        """Whether NumPy array ``a``, just stored as a cotangent, is held by nothing but
-        the sweep (the dict entry, the caller's variable, this function's parameter and
-        getrefcount's argument): a new array a rule made, not a view, not a residual, not
-        a cotangent it passed on. The sweep may then add later contributions into it in
-        place."""
-        return a.base is None and sys.getrefcount(a) <= 4 and a.flags.writeable
 
-else:  # pragma: no cover - reference counts are CPython's
+def _calibrate_sole_refs():
+    """The reference count :func:`_sole_owner` sees for an array held only by a dict entry
+    and the caller's variable, measured here in the same shape of code (so it follows the
+    interpreter's own counting); None where counts do not behave (another Python
+    implementation): then nothing is ever added in place into a rule's array."""
+    if not hasattr(sys, "getrefcount"):
+        return None
+    held = {}
+    a = _np.empty(2)
+    held[0] = a
+    sole = _probe_refs(a)
+    also = [a]
+    if _probe_refs(a) != sole + 1 or not also:
+        return None
+    return sole
 
-    def _sole_owner(a) -> bool:
-        return False
+
+_SOLE_REFS = _calibrate_sole_refs()
+
+
+def _sole_owner(a) -> bool:
+    """Whether NumPy array ``a``, just stored as a cotangent, is held by nothing but the
+    sweep (its dict entry and the caller's variable): a new array a rule made, not a view,
+    not a residual, not a cotangent it passed on. The sweep may then add later
+    contributions into it in place."""
+    return (
+        _SOLE_REFS is not None
+        and a.base is None
+        and sys.getrefcount(a) <= _SOLE_REFS
+        and a.flags.writeable
+    )
 
 
 def backward(outputs, out_cts, *, free: bool = False) -> dict:
