@@ -1,34 +1,7 @@
 """The transformations (JAX's names and signatures) and user-defined derivatives."""
 
-from .custom import checkpoint, custom_jvp, custom_vjp, remat
-from .transforms import (
-    grad,
-    hessian,
-    hvp,
-    jacfwd,
-    jacrev,
-    jvp,
-    linearize,
-    stop_gradient,
-    value_and_grad,
-    vjp,
-    vmap,
-)
+from . import custom, transforms
+from .custom import *  # noqa: F403
+from .transforms import *  # noqa: F403
 
-__all__ = [
-    "grad",
-    "value_and_grad",
-    "jvp",
-    "vjp",
-    "linearize",
-    "jacfwd",
-    "jacrev",
-    "hessian",
-    "hvp",
-    "vmap",
-    "stop_gradient",
-    "checkpoint",
-    "remat",
-    "custom_jvp",
-    "custom_vjp",
-]
+__all__ = [*transforms.__all__, *custom.__all__]
