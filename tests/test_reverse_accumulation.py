@@ -7,7 +7,7 @@ import numpy as np
 
 import adgraph as ad
 import adgraph.numpy as anp
-from adgraph.ad import reverse
+from adgraph.ad import reverse, sweep
 
 X = np.array([0.5, -1.0, 2.0, 3.0])
 W = np.array([1.0, 2.0, -3.0, 0.25])
@@ -17,18 +17,18 @@ def test_new_arrays_are_owned_and_shared_ones_are_not():
     arr = np.ones(3)
     holder = [arr]
     cts = {"p": arr}
-    assert not reverse._sole_owner(arr)  # also held by `holder`
+    assert not sweep._sole_owner(arr)  # also held by `holder`
     del holder
-    assert reverse._sole_owner(arr)
+    assert sweep._sole_owner(arr)
     view = arr[1:]
     cts["q"] = view
-    assert not reverse._sole_owner(view)  # a view
-    assert not reverse._sole_owner(arr)  # viewed
+    assert not sweep._sole_owner(view)  # a view
+    assert not sweep._sole_owner(arr)  # viewed
     del view, cts["q"]
     ro = np.ones(3)
     ro.flags.writeable = False
     cts["r"] = ro
-    assert not reverse._sole_owner(ro)
+    assert not sweep._sole_owner(ro)
 
 
 def _check(f, expected):

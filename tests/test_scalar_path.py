@@ -19,7 +19,8 @@ import pytest
 import adgraph as ad
 import adgraph.numpy as anp
 from adgraph.ad import reverse
-from adgraph.ad.reverse import ReverseTrace, ScalarNode
+from adgraph.ad.reverse import ReverseTrace
+from adgraph.ad.tape import ScalarNode
 from adgraph.core.trace import trace_scope
 
 

@@ -17,13 +17,8 @@ from ..ad.batched_jvp import BatchedJVPTrace, Diagonal
 from ..ad.batching import BatchTrace, BatchTracer
 from ..ad.common import is_float_dtype
 from ..ad.forward import JVPTrace, JVPTracer, apply_tangent_rule
-from ..ad.reverse import (
-    ReverseTrace,
-    ReverseTracer,
-    backward,
-    backward_scalar,
-    toposort_nodes,
-)
+from ..ad.reverse import ReverseTrace, ReverseTracer
+from ..ad.sweep import backward, backward_scalar, toposort_nodes
 from ..core.pytree import (
     LEAF,
     flat_tuple_def,

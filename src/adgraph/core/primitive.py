@@ -104,7 +104,7 @@ class Primitive:
         # One output, differentiable, no whole-rule handler: the traces' short paths apply.
         self.simple = not (multiple_results or nondiff or reverse is not None)
         # Optional reverse rules (as ``vjp``) for float64-scalar cotangents and values only:
-        # plain float arithmetic giving results identical to ``vjp``'s (see ad.reverse).
+        # plain float arithmetic giving results identical to ``vjp``'s (see ad.sweep).
         self.scalar_vjp = None
         # For elementwise primitives declared by their partial derivatives (ad.rules):
         # ``d_i(ans, *args, **params)``, the factors their reverse rules multiply by.

@@ -21,13 +21,8 @@ import operator
 
 import numpy as np
 
-from ..ad.reverse import (
-    MINUS_ONE,
-    ONE,
-    ReverseTracer,
-    scalar_negation,
-    scalar_operator,
-)
+from ..ad.reverse import ReverseTracer, scalar_negation, scalar_operator
+from ..ad.tape import MINUS_ONE, ONE
 from ..core.trace import Tracer
 from . import elementwise as _ew
 
