@@ -107,7 +107,7 @@ class ReverseTrace(Trace):
 
     def new_input(self, value) -> ReverseTracer:
         if type(value) is _f64:  # shape () and dtype float64 are the class's
-            node = ScalarNode(None, None, None, value, None, None)
+            node = ScalarNode(None, None, None, value, None)
         else:
             node = Node(None, None, None, value, None, None, value.shape, value.dtype)
         if HOOKS is not None:
@@ -142,9 +142,9 @@ class ReverseTrace(Trace):
                                         prim, params, ans, a.node, ds[0](ans, v, **params)
                                     )
                                 except Exception:  # the rule runs in the sweep, and reports it
-                                    node = ScalarNode(prim, params, (v,), ans, (a.node,), None)
+                                    node = ScalarNode(prim, params, (v,), ans, (a.node,))
                             else:
-                                node = ScalarNode(prim, params, (v,), ans, (a.node,), None)
+                                node = ScalarNode(prim, params, (v,), ans, (a.node,))
                             self.tape.append(node)
                             return ReverseTracer(self, ans, node)
             elif n == 2:
@@ -189,7 +189,7 @@ class ReverseTrace(Trace):
                         except Exception:  # the rule runs in the sweep, and reports it
                             node = None
                     if node is None:
-                        node = ScalarNode(prim, params, (va, vb), ans, (pa, pb), None)
+                        node = ScalarNode(prim, params, (va, vb), ans, (pa, pb))
                     self.tape.append(node)
                     return ReverseTracer(self, ans, node)
         return self._general(prim, args, params)
@@ -333,7 +333,7 @@ def scalar_operator(prim, slow, reflected=False, compute=None):
             ans = compute(left, right)
             if type(ans) is _f64:
                 if code < 0 or tr.keep:
-                    node = ScalarNode(prim, no_params, (left, right), ans, (pl, pr), None)
+                    node = ScalarNode(prim, no_params, (left, right), ans, (pl, pr))
                 else:
                     if code == 2:
                         dl, dr = right, left
@@ -366,7 +366,7 @@ def scalar_negation(prim, slow):
             ans = impl(_np, v)
             if type(ans) is _f64:
                 if self._trace.keep:
-                    node = ScalarNode(prim, no_params, (v,), ans, (self.node,), None)
+                    node = ScalarNode(prim, no_params, (v,), ans, (self.node,))
                 else:
                     node = ScalarNode1(prim, no_params, ans, self.node, MINUS_ONE)
                 self._trace.tape.append(node)

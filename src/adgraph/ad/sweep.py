@@ -400,6 +400,4 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
                     heappush(ready, (-p.seq, p))
         if free:
             node.args = node.ans = node.parents = None
-            if type(node) in SCALAR_NODES:
-                node.partials = None
     return results

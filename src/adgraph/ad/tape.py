@@ -104,19 +104,19 @@ class ScalarNode(Node):
       the primitive's rules run.
     """
 
-    __slots__ = ("partials",)
+    __slots__ = ()
     shape = ()
     dtype = _F64
     pidx = None
+    partials = None  # the layout whose rules run
 
-    def __init__(self, prim, params, args, ans, parents, partials):
+    def __init__(self, prim, params, args, ans, parents):
         self.seq = _next_seq()
         self.prim = prim
         self.params = params
         self.args = args
         self.ans = ans
         self.parents = parents
-        self.partials = partials
 
 
 class ScalarNode1(ScalarNode):
@@ -147,10 +147,6 @@ class ScalarNode1(ScalarNode):
     def partials(self):
         return (self.partial,)
 
-    @partials.setter
-    def partials(self, value):
-        self.partial = None if value is None else value[0]
-
 
 class ScalarNode2(ScalarNode):
     """A :class:`ScalarNode` with two traced parents and their partials held directly."""
@@ -179,10 +175,6 @@ class ScalarNode2(ScalarNode):
     @property
     def partials(self):
         return (self.partial0, self.partial1)
-
-    @partials.setter
-    def partials(self, value):
-        self.partial0, self.partial1 = (None, None) if value is None else value
 
 
 SCALAR_NODES = frozenset([ScalarNode, ScalarNode1, ScalarNode2])
