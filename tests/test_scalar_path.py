@@ -274,3 +274,18 @@ def test_identity_and_constant_outputs():
     assert ad.grad(lambda x: x)(1.5) == 1.0
     assert ad.grad(lambda x, y: y, argnums=(0, 1))(1.5, 2.0) == (0.0, 1.0)
     assert ad.grad(lambda x: x * 0.0 + 3.0)(1.5) == 0.0
+
+
+def test_a_result_that_is_not_a_scalar_is_computed_once():
+    # the short path computes it, finds a 0-d array, and hands it to the general path
+    from adgraph.ad.rules import elementwise
+
+    calls = []
+
+    def impl(xp, x):
+        calls.append(1)
+        return xp.asarray(x * 3.0)  # a 0-d array, not a float64 scalar
+
+    p = elementwise("triple_0d_example", impl, lambda ans, x: 3.0, doc="3x as a 0-d array.")
+    g = ad.grad(lambda x: p.bind(x * 1.0) * 2.0)(0.5)
+    assert g == 6.0 and len(calls) == 1

@@ -32,6 +32,7 @@ __all__ = [
 _f64 = _np.float64
 # Constants the float64-scalar short path of ReverseTrace.process accepts beside tracers.
 _SCALAR_CONSTANTS = frozenset([float, int, _f64])
+_UNSET = object()  # ReverseTrace._general: the result is still to be computed
 _NO_PARAMS: dict = {}  # shared by parameterless operations (primitives never mutate params)
 
 _INEXACT = frozenset("fc")
@@ -85,7 +86,7 @@ class ReverseTracer(Tracer):
                 node = ScalarNode1(prim, _NO_PARAMS, ans, self.node, d)
                 tr.tape.append(node)
                 return ReverseTracer(tr, ans, node)
-            return tr._general(prim, (self,), _NO_PARAMS)
+            return tr._general(prim, (self,), _NO_PARAMS, ans)
         return prim.bind_traced((self,), _NO_PARAMS)
 
 
@@ -125,14 +126,8 @@ class ReverseTrace(Trace):
                 if type(a) is ReverseTracer:
                     v = a.value
                     if a._trace is self and type(v) is _f64 and a.idx is None:
-                        se = prim.scalar_eval
-                        if se is not None and not self.keep:
-                            ans, d = se(v)
-                            if type(ans) is _f64:
-                                node = ScalarNode1(prim, params, ans, a.node, d)
-                                self.tape.append(node)
-                                return ReverseTracer(self, ans, node)
-                            return self._general(prim, args, params)
+                        if prim.scalar_eval is not None and not self.keep:
+                            return a.unary(prim)  # its short path applies (checked above)
                         ans = prim.impl(_np, v, **params)
                         if type(ans) is _f64:
                             ds = prim.partials
@@ -147,6 +142,7 @@ class ReverseTrace(Trace):
                                 node = ScalarNode(prim, params, (v,), ans, (a.node,))
                             self.tape.append(node)
                             return ReverseTracer(self, ans, node)
+                        return self._general(prim, args, params, ans)
             elif n == 2:
                 a, b = args
                 if type(a) is ReverseTracer:
@@ -192,9 +188,12 @@ class ReverseTrace(Trace):
                         node = ScalarNode(prim, params, (va, vb), ans, (pa, pb))
                     self.tape.append(node)
                     return ReverseTracer(self, ans, node)
+                return self._general(prim, args, params, ans)
         return self._general(prim, args, params)
 
-    def _general(self, prim, args, params):
+    def _general(self, prim, args, params, ans=_UNSET):
+        """Record ``prim(*args)`` with the general bookkeeping; ``ans``: its result when the
+        short path already computed it (plain values only)."""
         self.mixed = True
         vals = []
         parents = []
@@ -230,12 +229,13 @@ class ReverseTrace(Trace):
         )
         if prim.reverse is not None:
             return prim.reverse(self, vals, parents, params, pidx)
-        if plain:
-            ans = prim.impl(_np, *vals, **params)
-        elif below is not None and below.alive:
-            ans = below.process(prim, tuple(vals), params)  # what bind would pick
-        else:
-            ans = prim.bind(*vals, **params)
+        if ans is _UNSET:  # else computed by the short path, on these same plain values
+            if plain:
+                ans = prim.impl(_np, *vals, **params)
+            elif below is not None and below.alive:
+                ans = below.process(prim, tuple(vals), params)  # what bind would pick
+            else:
+                ans = prim.bind(*vals, **params)
         if prim.multiple_results:
             return self.record(prim, params, vals, ans, parents, pidx)
         dt = getattr(ans, "dtype", None)

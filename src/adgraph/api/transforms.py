@@ -253,6 +253,20 @@ _ONE64 = np.float64(1.0)
 _FLOAT_LEAVES = frozenset([float, np.float64])
 
 
+def _input_gradients(ins, found, treedef):
+    """The cotangents the sweep ``found`` for the input tracers ``ins`` (zeros for those it
+    did not reach), in the structure ``treedef`` of the differentiated arguments."""
+    grads = []
+    for t in ins:
+        g = found.get(t.node)
+        grads.append(_zeros_like(t.value) if g is None else g)
+    if treedef is LEAF:
+        return grads[0]
+    if is_flat_tuple(treedef):
+        return tuple(grads)
+    return tree_unflatten(treedef, grads)
+
+
 def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """A function returning ``(fun(*args), grad)``; see :func:`grad`."""
     _check_callable(fun, "value_and_grad")
@@ -327,15 +341,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         ):
             # A float64 scalar result of this tape (scalar code's case): seed 1.0 and sweep.
             found = backward_scalar(result, _ONE64, free=True)
-            grads = []
-            for t in ins:
-                g = found.get(t.node)
-                grads.append(_zeros_like(t.value) if g is None else g)
-            if treedef is LEAF:
-                return result.value, grads[0]
-            return result.value, tuple(grads) if is_flat_tuple(treedef) else tree_unflatten(
-                treedef, grads
-            )
+            return result.value, _input_gradients(ins, found, treedef)
         if has_aux:
             result, aux = _aux_pair(result, fn_name)
             aux = tree_map(lambda v: _unwrap_out(v, trace), aux)
@@ -387,16 +393,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         else:
             found = {}
             value = y
-        grads = []
-        for t in ins:
-            g = found.get(t.node)
-            grads.append(_zeros_like(t.value) if g is None else g)
-        if treedef is LEAF:
-            g_out = grads[0]
-        elif is_flat_tuple(treedef):
-            g_out = tuple(grads)
-        else:
-            g_out = tree_unflatten(treedef, grads)
+        g_out = _input_gradients(ins, found, treedef)
         if out_tree is not LEAF:
             value = tree_unflatten(out_tree, [value])
         return ((value, aux), g_out) if has_aux else (value, g_out)
