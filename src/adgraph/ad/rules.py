@@ -62,13 +62,23 @@ def elementwise(
     vjp=None,
     needs=None,
     tangent_elementwise=None,
+    scalar_partials=None,
+    scalar_eval=None,
+    scalar_vjp=None,
 ):
     """Declare an elementwise primitive by its partial derivatives (None: not differentiable
     in that argument). ``tangent``/``vjp`` override the rules built from the partials;
     ``needs`` lists, per argument, the residuals (argument indices, "ans") its rule reads.
     ``tangent_elementwise`` (see :class:`~adgraph.core.primitive.Primitive`) is true for
     rules built from the partials (``t * d_i``); pass True with a hand-written ``tangent``
-    that is elementwise in ``t`` too."""
+    that is elementwise in ``t`` too.
+
+    The float64-scalar short path of reverse mode (:mod:`adgraph.ad.reverse`) reads three
+    optional declarations, each giving exactly what the general rules compute, on plain
+    floats: ``scalar_partials`` (the factors the reverse rules multiply the cotangent by;
+    by default the declared partials, when the reverse rules are built from them),
+    ``scalar_eval`` (``x -> (ans, partial)`` in one call, for unary primitives) and
+    ``scalar_vjp`` (reverse rules for float64 cotangents and values)."""
     p = Primitive(
         name,
         impl,
@@ -83,9 +93,13 @@ def elementwise(
     )
     p.batch = batch_unary(p) if len(partials) == 1 else batch_elementwise(p)
     p.tangent_elementwise = tangent is None if tangent_elementwise is None else tangent_elementwise
-    if vjp is None and all(d is not None for d in partials):
+    if scalar_partials is not None:
+        p.partials = tuple(scalar_partials)
+    elif vjp is None and all(d is not None for d in partials):
         # the reverse rules are ct * d_i: scalar code records the factors d_i directly
         p.partials = tuple(partials)
+    p.scalar_eval = scalar_eval
+    p.scalar_vjp = scalar_vjp
     return p
 
 

@@ -19,6 +19,7 @@ import numpy as _np
 
 from ..ad.reverse import ReverseTracer as _ReverseTracer
 from ..ad.rules import elementwise, nondiff
+from ..ad.tape import MINUS_ONE, ONE
 from ..core.primitive import PLAIN_TYPES as _PLAIN
 from ..core.xp import DEFAULT as _xp
 from ._util import OpError, default_float, result_dtype
@@ -112,8 +113,8 @@ def _broadcast_error(name, args, e):
         ) from None
 
 
-def _unary(name, impl, partial, doc, needs=None):
-    p = elementwise(name, impl, partial, doc=doc, needs=needs)
+def _unary(name, impl, partial, doc, **kw):
+    p = elementwise(name, impl, partial, doc=doc, **kw)
     return p, _wrap(p, name, 1, doc)
 
 
@@ -144,6 +145,11 @@ def _one(ans, *args):
     return 1.0
 
 
+def _with(ans, partial_of_ans):
+    """``(ans, partial)`` for ``scalar_eval`` declarations whose partial reads the result."""
+    return ans, partial_of_ans(ans)
+
+
 # ``needs`` declarations: which residuals each argument's reverse rule reads, so reverse
 # mode can free the rest during the forward pass (see Primitive.needs).
 _NONE = frozenset()
@@ -164,6 +170,8 @@ add_p, add = _binary(
     vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct),
     needs=(_NONE, _NONE),
     tangent_elementwise=True,
+    scalar_partials=(lambda ans, x, y: ONE, lambda ans, x, y: ONE),
+    scalar_vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct),
 )
 
 subtract_p, subtract = _binary(
@@ -176,6 +184,8 @@ subtract_p, subtract = _binary(
     vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: _subtract_vjp_y(ct, y)),
     needs=(_NONE, _NONE),
     tangent_elementwise=True,
+    scalar_partials=(lambda ans, x, y: ONE, lambda ans, x, y: MINUS_ONE),
+    scalar_vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct),
 )
 
 
@@ -205,6 +215,8 @@ multiply_p, multiply = _binary(
     vjp=(lambda ct, ans, x, y: multiply(ct, y), lambda ct, ans, x, y: multiply(x, ct)),
     needs=(_Y, _X),
     tangent_elementwise=True,
+    scalar_partials=(lambda ans, x, y: y, lambda ans, x, y: x),
+    scalar_vjp=(lambda ct, ans, x, y: ct * y, lambda ct, ans, x, y: x * ct),
 )
 
 divide_p, divide = _binary(
@@ -224,6 +236,7 @@ divide_p, divide = _binary(
     ),
     needs=(_Y, _Y | _ANS),
     tangent_elementwise=True,
+    scalar_vjp=(lambda ct, ans, x, y: ct / y, lambda ct, ans, x, y: -(ct * (ans / y))),
 )
 true_divide = divide
 
@@ -232,11 +245,12 @@ negative_p, negative = _unary(
     lambda xp, x: -x if hasattr(x, "dtype") else xp.negative(x),
     None,
     r"""Elementwise :math:`-x`; linear, :math:`\bar x = -\bar y`.""",
+    tangent=(lambda t, ans, x: negative(t),),
+    vjp=(lambda ct, ans, x: negative(ct),),
+    needs=(_NONE,),
+    tangent_elementwise=True,
+    scalar_vjp=(lambda ct, ans, x: -ct,),
 )
-negative_p.tangent = (lambda t, ans, x: negative(t),)
-negative_p.vjp = (lambda ct, ans, x: negative(ct),)
-negative_p.needs = (_NONE,)
-negative_p.tangent_elementwise = True  # the hand-written rule is elementwise in t
 
 
 def positive(x, /):
@@ -271,6 +285,7 @@ power_p, power = _binary(
     0 for :math:`y > 1`, 1 for :math:`y = 1`, infinite for :math:`0 < y < 1`. For negative
     ``x`` the derivative in ``y`` is nan, as is :math:`\log x`; complex ``x`` and ``y`` use
     the principal branch.""",
+    needs=(_XY, _XY | _ANS),
 )
 
 
@@ -310,6 +325,7 @@ mod_p, mod = _binary(
     lambda ans, x, y: negative(floor_divide(x, y)),
     r"""Elementwise remainder :math:`x - \lfloor x/y \rfloor y` (sign of ``y``);
     :math:`\partial/\partial x = 1`, :math:`\partial/\partial y = -\lfloor x/y \rfloor`.""",
+    needs=(_NONE, _XY),
 )
 remainder = mod
 
@@ -320,6 +336,7 @@ fmod_p, fmod = _binary(
     lambda ans, x, y: negative(trunc(divide(x, y))),
     r"""C-style remainder :math:`x - \operatorname{trunc}(x/y) y` (sign of ``x``);
     :math:`\partial/\partial x = 1`, :math:`\partial/\partial y = -\operatorname{trunc}(x/y)`.""",
+    needs=(_NONE, _XY),
 )
 
 
@@ -344,11 +361,11 @@ abs_p, abs = _unary(
     r"""Elementwise :math:`|x|`. Real: :math:`\partial|x|/\partial x = \operatorname{sign} x`
     (0 at 0). Complex: :math:`\dot{|z|} = \operatorname{Re}(\bar z \dot z)/|z|` (0 at 0), so
     the gradient is :math:`\bar z / |z|`.""",
+    tangent=(_abs_tangent,),
+    vjp=(_abs_vjp,),
+    needs=(_X | _ANS,),
+    tangent_elementwise=True,
 )
-abs_p.tangent = (_abs_tangent,)
-abs_p.vjp = (_abs_vjp,)
-abs_p.needs = (_X | _ANS,)
-abs_p.tangent_elementwise = True  # the hand-written rule is elementwise in t
 absolute = abs
 
 
@@ -362,6 +379,7 @@ square_p, square = _unary(
     lambda xp, x: xp.square(x),
     lambda ans, x: multiply(2.0, x),
     r"""Elementwise :math:`x^2`; derivative :math:`2x`.""",
+    needs=(_X,),
 )
 
 reciprocal_p, reciprocal = _unary(
@@ -369,6 +387,7 @@ reciprocal_p, reciprocal = _unary(
     lambda xp, x: xp.reciprocal(x),
     lambda ans, x: negative(square(ans)),
     r"""Elementwise :math:`1/x`; derivative :math:`-1/x^2`.""",
+    needs=(_ANS,),
 )
 
 sign_p = nondiff(
@@ -399,12 +418,15 @@ exp_p, exp = _unary(
     lambda xp, x: xp.exp(x),
     lambda ans, x: ans,
     r"""Elementwise :math:`e^x`; derivative :math:`e^x` (the result itself).""",
+    needs=(_ANS,),
+    scalar_eval=lambda x: _with(_np.exp(x), lambda a: a),
 )
 exp2_p, exp2 = _unary(
     "exp2",
     lambda xp, x: xp.exp2(x),
     lambda ans, x: multiply(ans, _LN2),
     r"""Elementwise :math:`2^x`; derivative :math:`2^x \ln 2`.""",
+    needs=(_ANS,),
 )
 expm1_p, expm1 = _unary(
     "expm1",
@@ -412,42 +434,53 @@ expm1_p, expm1 = _unary(
     lambda ans, x: add(ans, 1.0),
     r"""Elementwise :math:`e^x - 1`, accurate near 0; derivative :math:`e^x`, computed as
     ``expm1(x) + 1`` from the result.""",
+    needs=(_ANS,),
+    scalar_eval=lambda x: _with(_np.expm1(x), lambda a: a + 1.0),
 )
 log_p, log = _unary(
     "log",
     lambda xp, x: xp.log(x),
     lambda ans, x: reciprocal(x),
     r"""Elementwise natural logarithm; derivative :math:`1/x`.""",
+    needs=(_X,),
+    scalar_eval=lambda x: (_np.log(x), _np.reciprocal(x)),
 )
 log2_p, log2 = _unary(
     "log2",
     lambda xp, x: xp.log2(x),
     lambda ans, x: reciprocal(multiply(x, _LN2)),
     r"""Elementwise :math:`\log_2 x`; derivative :math:`1/(x \ln 2)`.""",
+    needs=(_X,),
 )
 log10_p, log10 = _unary(
     "log10",
     lambda xp, x: xp.log10(x),
     lambda ans, x: reciprocal(multiply(x, _LN10)),
     r"""Elementwise :math:`\log_{10} x`; derivative :math:`1/(x \ln 10)`.""",
+    needs=(_X,),
 )
 log1p_p, log1p = _unary(
     "log1p",
     lambda xp, x: xp.log1p(x),
     lambda ans, x: reciprocal(add(x, 1.0)),
     r"""Elementwise :math:`\ln(1 + x)`, accurate near 0; derivative :math:`1/(1+x)`.""",
+    needs=(_X,),
+    scalar_eval=lambda x: (_np.log1p(x), _np.reciprocal(x + 1.0)),
 )
 sqrt_p, sqrt = _unary(
     "sqrt",
     lambda xp, x: xp.sqrt(x),
     lambda ans, x: divide(0.5, ans),
     r"""Elementwise :math:`\sqrt{x}`; derivative :math:`1/(2\sqrt{x})` (infinite at 0).""",
+    needs=(_ANS,),
+    scalar_eval=lambda x: _with(_np.sqrt(x), lambda a: 0.5 / a),
 )
 cbrt_p, cbrt = _unary(
     "cbrt",
     lambda xp, x: xp.cbrt(x),
     lambda ans, x: reciprocal(multiply(3.0, square(ans))),
     r"""Elementwise real cube root; derivative :math:`1/(3 x^{2/3})`.""",
+    needs=(_ANS,),
 )
 
 
@@ -465,6 +498,7 @@ logaddexp_p, logaddexp = _binary(
     r""":math:`z = \ln(e^x + e^y)`, computed stably; :math:`\partial z/\partial x = e^{x-z}`,
     :math:`\partial z/\partial y = e^{y-z}` (a softmax of the two: in [0, 1], never
     overflowing; 0 where both arguments are :math:`-\infty`).""",
+    needs=(_X | _ANS, _Y | _ANS),
 )
 logaddexp2_p, logaddexp2 = _binary(
     "logaddexp2",
@@ -473,6 +507,7 @@ logaddexp2_p, logaddexp2 = _binary(
     lambda ans, x, y: exp2(subtract(y, _finite_lse(ans))),
     r""":math:`z = \log_2(2^x + 2^y)`; :math:`\partial z/\partial x = 2^{x-z}`,
     :math:`\partial z/\partial y = 2^{y-z}` (0 where both are :math:`-\infty`).""",
+    needs=(_X | _ANS, _Y | _ANS),
 )
 
 # ------------------------------------------------------------------ trigonometric
@@ -481,36 +516,46 @@ sin_p, sin = _unary(
     lambda xp, x: xp.sin(x),
     lambda ans, x: cos(x),
     r"""Elementwise :math:`\sin x`; derivative :math:`\cos x`.""",
+    needs=(_X,),
+    scalar_eval=lambda x: (_np.sin(x), _np.cos(x)),
 )
 cos_p, cos = _unary(
     "cos",
     lambda xp, x: xp.cos(x),
     lambda ans, x: negative(sin(x)),
     r"""Elementwise :math:`\cos x`; derivative :math:`-\sin x`.""",
+    needs=(_X,),
+    scalar_eval=lambda x: (_np.cos(x), -_np.sin(x)),
 )
 tan_p, tan = _unary(
     "tan",
     lambda xp, x: xp.tan(x),
     lambda ans, x: add(1.0, square(ans)),
     r"""Elementwise :math:`\tan x`; derivative :math:`1 + \tan^2 x`.""",
+    needs=(_ANS,),
+    scalar_eval=lambda x: _with(_np.tan(x), lambda a: 1.0 + _np.square(a)),
 )
 arcsin_p, arcsin = _unary(
     "arcsin",
     lambda xp, x: xp.arcsin(x),
     lambda ans, x: reciprocal(sqrt(subtract(1.0, square(x)))),
     r"""Elementwise :math:`\arcsin x`; derivative :math:`1/\sqrt{1-x^2}`.""",
+    needs=(_X,),
 )
 arccos_p, arccos = _unary(
     "arccos",
     lambda xp, x: xp.arccos(x),
     lambda ans, x: negative(reciprocal(sqrt(subtract(1.0, square(x))))),
     r"""Elementwise :math:`\arccos x`; derivative :math:`-1/\sqrt{1-x^2}`.""",
+    needs=(_X,),
 )
 arctan_p, arctan = _unary(
     "arctan",
     lambda xp, x: xp.arctan(x),
     lambda ans, x: reciprocal(add(1.0, square(x))),
     r"""Elementwise :math:`\arctan x`; derivative :math:`1/(1+x^2)`.""",
+    needs=(_X,),
+    scalar_eval=lambda x: (_np.arctan(x), _np.reciprocal(1.0 + _np.square(x))),
 )
 
 
@@ -530,24 +575,23 @@ arctan2_p, arctan2 = _binary(
     r"""Elementwise angle :math:`\theta = \operatorname{atan2}(y, x)`;
     :math:`\partial\theta/\partial y = x/(x^2+y^2)`,
     :math:`\partial\theta/\partial x = -y/(x^2+y^2)`.""",
+    needs=(_XY, _XY),
 )
 sinh_p, sinh = _unary(
     "sinh",
     lambda xp, x: xp.sinh(x),
     lambda ans, x: cosh(x),
     r"""Elementwise :math:`\sinh x`; derivative :math:`\cosh x`.""",
+    needs=(_X,),
+    scalar_eval=lambda x: (_np.sinh(x), _np.cosh(x)),
 )
 cosh_p, cosh = _unary(
     "cosh",
     lambda xp, x: xp.cosh(x),
     lambda ans, x: sinh(x),
     r"""Elementwise :math:`\cosh x`; derivative :math:`\sinh x`.""",
-)
-tanh_p, tanh = _unary(
-    "tanh",
-    lambda xp, x: xp.tanh(x),
-    lambda ans, x: subtract(1.0, square(ans)),
-    r"""Elementwise :math:`\tanh x`; derivative :math:`1 - \tanh^2 x`.""",
+    needs=(_X,),
+    scalar_eval=lambda x: (_np.cosh(x), _np.sinh(x)),
 )
 
 
@@ -567,12 +611,22 @@ def _tanh_vjp(ct, ans, x):
     return multiply(ct, subtract(1.0, square(ans)))
 
 
-tanh_p.vjp = (_tanh_vjp,)
+tanh_p, tanh = _unary(
+    "tanh",
+    lambda xp, x: xp.tanh(x),
+    lambda ans, x: subtract(1.0, square(ans)),
+    r"""Elementwise :math:`\tanh x`; derivative :math:`1 - \tanh^2 x`.""",
+    vjp=(_tanh_vjp,),
+    needs=(_ANS,),
+    scalar_eval=lambda x: _with(_np.tanh(x), lambda a: 1.0 - _np.square(a)),
+)
+
 arcsinh_p, arcsinh = _unary(
     "arcsinh",
     lambda xp, x: xp.arcsinh(x),
     lambda ans, x: reciprocal(sqrt(add(square(x), 1.0))),
     r"""Elementwise :math:`\operatorname{arsinh} x`; derivative :math:`1/\sqrt{x^2+1}`.""",
+    needs=(_X,),
 )
 arccosh_p, arccosh = _unary(
     "arccosh",
@@ -580,12 +634,14 @@ arccosh_p, arccosh = _unary(
     lambda ans, x: reciprocal(multiply(sqrt(subtract(x, 1.0)), sqrt(add(x, 1.0)))),
     r"""Elementwise :math:`\operatorname{arcosh} x`; derivative
     :math:`1/(\sqrt{x-1}\sqrt{x+1})`.""",
+    needs=(_X,),
 )
 arctanh_p, arctanh = _unary(
     "arctanh",
     lambda xp, x: xp.arctanh(x),
     lambda ans, x: reciprocal(subtract(1.0, square(x))),
     r"""Elementwise :math:`\operatorname{artanh} x`; derivative :math:`1/(1-x^2)`.""",
+    needs=(_X,),
 )
 hypot_p, hypot = _binary(
     "hypot",
@@ -594,6 +650,7 @@ hypot_p, hypot = _binary(
     lambda ans, x, y: divide(y, where(equal(ans, 0), 1.0, ans)),
     r""":math:`h = \sqrt{x^2+y^2}` without overflow; :math:`\partial h/\partial x = x/h`,
     :math:`\partial h/\partial y = y/h` (0 at the origin).""",
+    needs=(_XY | _ANS, _XY | _ANS),
 )
 
 
@@ -630,18 +687,21 @@ sinc_p, sinc = _unary(
     :math:`\pi(-t/3 + t^3/30 - t^5/840 + \dots)`, :math:`t = \pi x`: accurate where the
     quotient cancels, 0 at 0, and differentiable again there (the second derivative at 0
     is :math:`-\pi^2/3`).""",
+    needs=(_X | _ANS,),
 )
 deg2rad_p, deg2rad = _unary(
     "deg2rad",
     lambda xp, x: xp.deg2rad(x),
     lambda ans, x: _PI / 180.0,
     r"""Degrees to radians, :math:`x\pi/180`; derivative :math:`\pi/180`.""",
+    needs=(_NONE,),
 )
 rad2deg_p, rad2deg = _unary(
     "rad2deg",
     lambda xp, x: xp.rad2deg(x),
     lambda ans, x: 180.0 / _PI,
     r"""Radians to degrees, :math:`180x/\pi`; derivative :math:`180/\pi`.""",
+    needs=(_NONE,),
 )
 radians = deg2rad
 degrees = rad2deg
@@ -670,6 +730,7 @@ maximum_p, maximum = _binary(
     _max_dy,
     r"""Elementwise :math:`\max(x, y)` (nan propagates); the derivative goes to the larger
     argument, split evenly at ties.""",
+    needs=(_XY, _XY),
 )
 minimum_p, minimum = _binary(
     "minimum",
@@ -678,6 +739,7 @@ minimum_p, minimum = _binary(
     lambda ans, x, y: _max_dx(ans, x, y),
     r"""Elementwise :math:`\min(x, y)` (nan propagates); the derivative goes to the smaller
     argument, split evenly at ties.""",
+    needs=(_XY, _XY),
 )
 
 
@@ -696,6 +758,7 @@ fmax_p, fmax = _binary(
     _fmax_dy,
     r"""Elementwise :math:`\max(x, y)` ignoring nan; the derivative goes to the argument
     chosen, split evenly at ties.""",
+    needs=(_XY, _XY),
 )
 fmin_p, fmin = _binary(
     "fmin",
@@ -704,6 +767,7 @@ fmin_p, fmin = _binary(
     lambda ans, x, y: where(isnan(x), 1.0, where(isnan(y), 0.0, _max_dx(ans, x, y))),
     r"""Elementwise :math:`\min(x, y)` ignoring nan; the derivative goes to the argument
     chosen, split evenly at ties.""",
+    needs=(_XY, _XY),
 )
 
 
@@ -750,6 +814,7 @@ where_p = elementwise(
         lambda ct, ans, c, x, y: where(c, 0.0, ct),
     ),
     tangent_elementwise=True,
+    needs=(_NONE, _X, _X),
 )
 
 
@@ -789,6 +854,7 @@ real_p = elementwise(
     tangent=(lambda t, ans, x: real(t),),
     vjp=(_real_vjp,),
     tangent_elementwise=True,
+    needs=(_NONE,),
 )
 
 
@@ -813,6 +879,7 @@ imag_p = elementwise(
     tangent=(lambda t, ans, x: imag(t),),
     vjp=(lambda ct, ans, x: multiply(ct, -1j),),
     tangent_elementwise=True,
+    needs=(_NONE,),
 )
 
 
@@ -835,6 +902,7 @@ conj_p = elementwise(
     tangent=(lambda t, ans, x: conj(t),),
     vjp=(lambda ct, ans, x: conj(ct),),
     tangent_elementwise=True,
+    needs=(_NONE,),
 )
 
 
@@ -873,6 +941,7 @@ angle_p = elementwise(
     tangent=(_angle_tangent,),
     vjp=(_angle_vjp,),
     tangent_elementwise=True,
+    needs=(_X,),
 )
 
 
@@ -889,21 +958,6 @@ def angle(z, deg=False):
 
 
 # Residuals read by each reverse rule (see ``_NONE`` above); primitives not listed keep all.
-for _p, _n in [
-    (square_p, (_X,)), (reciprocal_p, (_ANS,)), (exp_p, (_ANS,)), (exp2_p, (_ANS,)),
-    (expm1_p, (_ANS,)), (log_p, (_X,)), (log2_p, (_X,)), (log10_p, (_X,)), (log1p_p, (_X,)),
-    (sqrt_p, (_ANS,)), (cbrt_p, (_ANS,)), (sin_p, (_X,)), (cos_p, (_X,)), (tan_p, (_ANS,)),
-    (arcsin_p, (_X,)), (arccos_p, (_X,)), (arctan_p, (_X,)), (sinh_p, (_X,)),
-    (cosh_p, (_X,)), (tanh_p, (_ANS,)), (arcsinh_p, (_X,)), (arccosh_p, (_X,)),
-    (arctanh_p, (_X,)), (sinc_p, (_X | _ANS,)), (deg2rad_p, (_NONE,)), (rad2deg_p, (_NONE,)),
-    (power_p, (_XY, _XY | _ANS)), (mod_p, (_NONE, _XY)), (fmod_p, (_NONE, _XY)),
-    (arctan2_p, (_XY, _XY)), (hypot_p, (_XY | _ANS, _XY | _ANS)),
-    (logaddexp_p, (_X | _ANS, _Y | _ANS)), (logaddexp2_p, (_X | _ANS, _Y | _ANS)),
-    (maximum_p, (_XY, _XY)), (minimum_p, (_XY, _XY)), (fmax_p, (_XY, _XY)),
-    (fmin_p, (_XY, _XY)), (where_p, (_NONE, _X, _X)), (real_p, (_NONE,)),
-    (imag_p, (_NONE,)), (conj_p, (_NONE,)), (angle_p, (_X,)),
-]:  # fmt: skip
-    _p.needs = _n
 
 
 # ------------------------------------------------------------------ non-differentiable
@@ -1046,6 +1100,17 @@ def _ipow_partial(ans, x, *, n):
     return multiply(float(n), integer_pow_p.bind(x, n=n - 1))
 
 
+def _ipow_scalar_partial(ans, x, *, n):
+    # _ipow_partial on float64 scalars: n x^(n-1) with integer_pow's own implementation
+    # of x^(n-1)
+    if n == 1:
+        return 1.0
+    if n == 2:
+        return 2.0 * x
+    m = n - 1
+    return float(n) * (x * x if m == 2 else _np.power(x, m))
+
+
 integer_pow_p = elementwise(
     "integer_pow",
     lambda xp, x, *, n: x * x if n == 2 else xp.power(x, n),
@@ -1053,6 +1118,7 @@ integer_pow_p = elementwise(
     doc=r""":math:`x^n` for a fixed integer :math:`n`; derivative :math:`n x^{n-1}`, with no
     logarithm or special case at 0 (the exponent is a constant, not an argument).""",
     needs=(frozenset([0]),),
+    scalar_partials=(_ipow_scalar_partial,),
 )
 
 _power_general = power

@@ -86,6 +86,11 @@ def _keep_float(out, x):
     return out
 
 
+# ``needs``: the residuals each argument's reverse rule reads (Primitive.needs); reverse
+# mode frees the rest during the forward pass.
+_X, _Y, _ANS = frozenset([0]), frozenset([1]), frozenset(["ans"])
+
+
 def _public(prim, name, doc):
     def f(x, /):
         return prim.bind(x)
@@ -109,6 +114,7 @@ expit_p = elementwise(
     lambda ans, x: multiply(ans, expit(negative(x))),
     doc=r"""Logistic sigmoid :math:`\sigma(x) = 1/(1+e^{-x})`; derivative
     :math:`\sigma(x)\sigma(-x)`.""",
+    needs=(_X | _ANS,),
 )
 expit = _public(
     expit_p,
@@ -135,6 +141,7 @@ logit_p = elementwise(
     _logit_impl,
     lambda ans, p: reciprocal(multiply(p, subtract(1.0, p))),
     doc=r"""Log-odds :math:`\log(p/(1-p))`; derivative :math:`1/(p(1-p))`.""",
+    needs=(_X,),
 )
 logit = _public(
     logit_p,
@@ -285,11 +292,11 @@ def log_softmax(x, axis=None):
 
 
 # ------------------------------------------------------------------ error functions
-def _sp_unary(name, spname, partial, prim_doc, doc):
+def _sp_unary(name, spname, partial, prim_doc, doc, needs=None):
     def impl(xp, x):
         return _keep_float(getattr(_special(xp, name), spname)(x), x)
 
-    p = elementwise(name, impl, partial, doc=prim_doc)
+    p = elementwise(name, impl, partial, doc=prim_doc, needs=needs)
     return p, _public(p, name, doc)
 
 
@@ -302,6 +309,7 @@ erf_p, erf = _sp_unary(
 
     .. math:: \operatorname{erf}'(x) = \frac{2}{\sqrt\pi} e^{-x^2}.
     """,
+    needs=(_X,),
 )
 erfc_p, erfc = _sp_unary(
     "erfc",
@@ -313,6 +321,7 @@ erfc_p, erfc = _sp_unary(
 
     .. math:: \operatorname{erfc}'(x) = -\frac{2}{\sqrt\pi} e^{-x^2}.
     """,
+    needs=(_X,),
 )
 erfinv_p, erfinv = _sp_unary(
     "erfinv",
@@ -325,6 +334,7 @@ erfinv_p, erfinv = _sp_unary(
 
     (infinite at :math:`\pm 1`).
     """,
+    needs=(_ANS,),
 )
 
 
@@ -345,6 +355,7 @@ polygamma_p = elementwise(
     lambda ans, x, *, n: polygamma_p.bind(x, n=n + 1),
     doc=r""":math:`\psi^{(n)}(x)`, the n-th derivative of the digamma function (n = 0:
     digamma); derivative :math:`\psi^{(n+1)}(x)`.""",
+    needs=(_X,),
 )
 
 gammaln_p, gammaln = _sp_unary(
@@ -358,6 +369,7 @@ gammaln_p, gammaln = _sp_unary(
 
     and every higher derivative is a polygamma function, :math:`\psi^{(n)}(x)`.
     """,
+    needs=(_X,),
 )
 
 
@@ -409,6 +421,7 @@ xlogy_p = elementwise(
     lambda ans, x, y: _x_over(x, y),
     doc=r""":math:`x \log y`, 0 at :math:`x = 0`; :math:`\partial/\partial x = \log y`,
     :math:`\partial/\partial y = x/y` (0 at :math:`x = 0`).""",
+    needs=(_Y, _X | _Y),
 )
 
 
@@ -438,6 +451,7 @@ xlog1py_p = elementwise(
     lambda ans, x, y: _x_over(x, add(y, 1.0)),
     doc=r""":math:`x \log(1 + y)`, 0 at :math:`x = 0`; :math:`\partial/\partial x =
     \log(1+y)`, :math:`\partial/\partial y = x/(1+y)` (0 at :math:`x = 0`).""",
+    needs=(_Y, _X | _Y),
 )
 
 
@@ -472,6 +486,7 @@ entr_p = elementwise(
     _entr_d,
     doc=r"""Elementwise entropy term :math:`-x \log x` (0 at 0, :math:`-\infty` for x < 0);
     derivative :math:`-(1 + \log x)`.""",
+    needs=(_X,),
 )
 entr = _public(
     entr_p,
@@ -485,12 +500,3 @@ entr = _public(
     function is not finite; the second derivative is :math:`-1/x`.
     """,
 )
-
-# Residuals read by each reverse rule, so reverse mode frees the rest (Primitive.needs).
-_X, _Y, _ANS = frozenset([0]), frozenset([1]), frozenset(["ans"])
-for _p, _n in [
-    (expit_p, (_X | _ANS,)), (logit_p, (_X,)), (erf_p, (_X,)), (erfc_p, (_X,)),
-    (erfinv_p, (_ANS,)), (polygamma_p, (_X,)), (gammaln_p, (_X,)), (entr_p, (_X,)),
-    (xlogy_p, (_Y, _X | _Y)), (xlog1py_p, (_Y, _X | _Y)),
-]:  # fmt: skip
-    _p.needs = _n
