@@ -3,7 +3,10 @@ holds, never into an array a rule also handed elsewhere, kept as a residual or v
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
+import pytest
 
 import adgraph as ad
 import adgraph.numpy as anp
@@ -111,3 +114,69 @@ def test_float32_and_integer_parts_unchanged():
     g = ad.grad(lambda x: anp.sum(x * x + anp.sin(x)))(x32)
     assert g.dtype == np.float32
     np.testing.assert_allclose(g, 2 * x32 + np.cos(x32), rtol=1e-6)
+
+
+class _RefcountSpy:
+    """Stands in for ``sys`` in the sweep module: ``getrefcount`` as the sweep sees it,
+    and the ids of the arrays it was about to take as its own (an array the sweep keeps
+    has such an id; once that array is freed, the next array may be given the same id)."""
+
+    def __init__(self):
+        self.ids = set()
+        self._real = sys.getrefcount
+
+    def getrefcount(self, a):
+        n = self._real(a) - 1  # less this frame's own reference
+        if n <= sweep._SOLE_REFS:
+            self.ids.add(id(a))
+        return n
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_reused_id_is_not_taken_for_the_sweeps_own_array(monkeypatch, read_only):
+    # p's slot holds an array the sweep made (from p * W); getitem's general rule then
+    # replaces it by a sum and the first array is freed. An array allocated next may get
+    # its id: here the custom rule's cotangent, handed to q1 and q2 alike and kept by the
+    # caller.
+    # Ownership by id took it for the sweep's own and added q2's next contribution into it
+    # in place: q1's gradient silently wrong and the caller's array changed (or, for a
+    # read-only array, "output array is read-only").
+    if sweep._SOLE_REFS is None:
+        pytest.skip("reference counts are not observable on this interpreter")
+    spy = _RefcountSpy()
+    monkeypatch.setattr(sweep, "sys", spy)
+    K = np.array([0.5, -2.0, 1.0, 3.0])
+    kept = []
+    reused = []
+
+    @ad.custom_vjp
+    def pair(u, v):
+        return anp.sum(u * K) + anp.sum(v * K)
+
+    def bwd(res, ct):
+        hold = []  # keeps the candidates alive, so each new one gets a new address
+        for _ in range(10_000):
+            arr = np.array(K * ct)
+            if id(arr) in spy.ids:
+                reused.append(True)
+                break
+            hold.append(arr)
+        arr.flags.writeable = not read_only
+        kept.append((arr, arr.copy()))
+        return arr, arr  # the same array for both arguments, and kept by the caller
+
+    pair.defvjp(lambda u, v: (pair(u, v), None), bwd)
+
+    def f(x):
+        q1 = x * 3.0
+        q2 = x * 5.0
+        dq = anp.sum(q1 * W) + anp.sum(q2 * W)
+        p = x * 2.0  # (recorded before pair: swept after it)
+        c = pair(q1, q2)
+        return dq + c + p[1] + anp.sum(p * W)
+
+    g = ad.grad(f)(X)
+    assert reused, "no array was given a freed array's id: the case was not exercised"
+    np.testing.assert_allclose(g, 8 * W + 8 * K + 2 * np.eye(4)[1] + 2 * W, rtol=1e-15)
+    arr, copy = kept[0]
+    np.testing.assert_array_equal(arr, copy)

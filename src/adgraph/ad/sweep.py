@@ -100,9 +100,11 @@ def _fit_cotangent(g, shape, dtype, prim, i):
         ) from e
 
 
-def _accumulate_general(node, gs, cts, add):
+def _accumulate_general(node, gs, cts, add, owned):
     """Add the cotangents ``gs`` of a node's arguments into their nodes' slots (parents
-    with several outputs included)."""
+    with several outputs included). A slot replaced by a new sum is no longer the array
+    ``owned`` recorded for it: the entry is dropped (the identity test in
+    :func:`backward` would refuse it anyway; dropping it frees the old array now)."""
     pidx = node.pidx
     if len(gs) != len(node.parents):
         raise ValueError(
@@ -119,7 +121,12 @@ def _accumulate_general(node, gs, cts, add):
         if k is None:
             g = _fit_cotangent(g, p.shape, p.dtype, node.prim, i)
             prev = cts.get(p)
-            cts[p] = g if prev is None else add(prev, g)
+            if prev is None:
+                cts[p] = g
+            else:
+                cts[p] = add(prev, g)
+                if owned:
+                    owned.pop(p, None)
         else:
             g = _fit_cotangent(g, p.shape[k], p.dtype[k], node.prim, i)
             slot = cts.get(p)
@@ -323,16 +330,19 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
     heapify(ready)
     results: dict = {}
     add = basic.add
-    # ids of the cotangent sums this sweep allocated itself: only those are added to in
-    # place (a rule may return an array it also gave another argument, or a view).
-    owned: set = set()
+    # node -> the array in its cotangent slot that this sweep allocated and alone holds:
+    # only that array is added to in place (a rule may return an array it also gave
+    # another argument, a view, a residual or the caller's cotangent). Ownership is by
+    # object: an entry counts only while ``owned[p] is cts[p]``, so a slot replaced
+    # anywhere (or an array freed and its id reused by another) is never taken for ours.
+    owned: dict = {}
     while ready:
         node = heappop(ready)[1]
         ct = cts.pop(node, None)
         if ct is None:
             continue
         if owned:
-            owned.discard(id(ct))
+            owned.pop(node, None)
         if hooks is not None:
             hooks.adjoint(node, ct)
         parents = node.parents
@@ -361,6 +371,8 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
                     cts[p] = prev + g
                 else:
                     cts[p] = add(prev, g)
+                    if owned:  # (a 0-d slot is never owned; kept exact all the same)
+                        owned.pop(p, None)
         elif type(rule) is tuple and node.pidx is None and not prim.multiple_results:
             # The common case, in one loop: each parent's cotangent, accumulated.
             args, ans, params = node.args, node.ans, node.params
@@ -383,18 +395,19 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
                     cts[p] = g
                     heappush(ready, (-p.seq, p))
                     if type(g) is _ndarray and g.ndim and _sole_owner(g):
-                        owned.add(id(g))  # a new array only the sweep holds
-                elif id(prev) in owned and type(prev) is _ndarray and type(g) in _PLAIN:
+                        owned[p] = g  # a new array only the sweep holds
+                elif type(g) in _PLAIN and owned.get(p) is prev:
                     _np.add(prev, g, out=prev)  # our own sum so far: add in place
                 else:
                     total = add(prev, g)
-                    owned.discard(id(prev))
                     if type(total) is _ndarray and total.ndim:
-                        owned.add(id(total))
+                        owned[p] = total  # NumPy's new array: ours alone
+                    elif owned:
+                        owned.pop(p, None)
                     cts[p] = total
         else:
             fresh = [p for p in parents if p is not None and p not in cts]
-            _accumulate_general(node, _node_vjp(node, ct), cts, add)
+            _accumulate_general(node, _node_vjp(node, ct), cts, add, owned)
             for p in fresh:
                 if p in cts:
                     heappush(ready, (-p.seq, p))
