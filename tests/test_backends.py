@@ -286,6 +286,164 @@ def test_rules_stay_on_a_foreign_backend(case):
         np.testing.assert_allclose(np.asarray(g), r, rtol=1e-10, atol=1e-12)
 
 
+# ---------------------------------------------------------------- extension points
+# An array module the operations cannot run as written registers its own steps through
+# adgraph.core.extend; "extnp" is NumPy under another name, so the registered step must be
+# what runs (the default would give the same numbers).
+class ExtArray(np.ndarray):
+    pass
+
+
+extnp = _DevModule("extnp", np)
+register_array_type(ExtArray, extnp)
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """adgraph.core.extend with its tables copied, so a test's registrations vanish."""
+    from adgraph.core import extend
+
+    monkeypatch.setattr(extend, "_IMPLS", dict(extend._IMPLS))
+    monkeypatch.setattr(extend, "_LOADERS", dict(extend._LOADERS))
+    return extend
+
+
+def test_importing_adgraph_imports_no_optional_backend():
+    import subprocess
+
+    code = (
+        "import sys, adgraph, adgraph.numpy as anp, numpy as np\n"
+        "anp.sort(np.ones((2, 3)))\n"
+        "bad = [m for m in ('dask', 'cupy', 'adgraph.backends.dask_ops',"
+        " 'adgraph.backends.cupy_ops') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_dask_extensions_load_on_first_dask_array():
+    pytest.importorskip("dask.array")
+    import subprocess
+
+    code = (
+        "import sys, numpy as np, dask.array as da, adgraph.numpy as anp\n"
+        "assert 'adgraph.backends.dask_ops' not in sys.modules\n"
+        "x = da.from_array(np.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]]), chunks=(1, 3))\n"
+        "y = anp.sort(x, axis=1)\n"
+        "assert 'adgraph.backends.dask_ops' in sys.modules\n"
+        "assert isinstance(y, da.Array)\n"
+        "assert y.compute().tolist() == [[1.0, 2.0, 3.0], [0.0, 4.0, 5.0]]\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_registered_step_replaces_the_default(registry):
+    calls = []
+
+    @registry.register("indexing.sort", "extnp")
+    def sort(x, axis, kind):
+        calls.append((axis, kind))
+        return -np.sort(np.asarray(x), axis=axis)  # recognisably not the default
+
+    @registry.register("linalg.det", "extnp")
+    def det(a):
+        calls.append("det")
+        return np.linalg.det(np.asarray(a)) + 100.0
+
+    x = np.array([[3.0, 1.0], [2.0, 5.0]]).view(ExtArray)
+    np.testing.assert_array_equal(anp.sort(x, axis=0), -np.sort(np.asarray(x), axis=0))
+    np.testing.assert_allclose(anp.linalg.det(x), 113.0)
+    assert calls == [(0, None), "det"]
+    # NumPy arrays never reach the registered steps
+    np.testing.assert_array_equal(anp.sort(np.asarray(x), axis=0), np.sort(np.asarray(x), 0))
+    assert anp.linalg.det(np.asarray(x)) == pytest.approx(13.0)
+    assert len(calls) == 2
+
+
+def test_unregistered_modules_take_the_default(registry):
+    x = np.array([[3.0, 1.0], [2.0, 5.0]]).view(ExtArray)
+    assert registry.lookup("indexing.sort", extnp) is None
+    np.testing.assert_array_equal(anp.sort(x, axis=1), [[1.0, 3.0], [2.0, 5.0]])
+    assert anp.linalg.det(x) == pytest.approx(13.0)
+
+
+def test_loader_runs_once_on_first_lookup_and_again_after_failing(registry):
+    runs = []
+
+    def loader():
+        runs.append(1)
+        if len(runs) == 1:
+            raise ImportError("extnp's backend is broken")
+        registry.register("indexing.argsort", "extnp", lambda x, axis, kind: "registered")
+
+    registry.register_loader("extnp", loader)
+    assert runs == []  # lazily: nothing runs at registration
+    with pytest.raises(ImportError, match="broken"):
+        registry.lookup("indexing.argsort", extnp)
+    assert registry.lookup("indexing.argsort", extnp)(None, 0, None) == "registered"
+    assert registry.lookup("indexing.sort", extnp) is None
+    assert runs == [1, 1]  # once more after the failure, then never again
+
+
+def test_numpy_never_looks_up_an_extension(monkeypatch):
+    # The NumPy path costs nothing: no lookup at all, for every operation with a point.
+    from adgraph.core import extend
+
+    def refuse(name, xp):
+        raise AssertionError(f"looked up {name} for {xp.__name__}")
+
+    monkeypatch.setattr(extend, "lookup", refuse)
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3, 4, 4)) + 4 * np.eye(4)
+    x = rng.standard_normal((5, 3))
+    i = np.array([0, 2, 2, 4])
+
+    def f(a, x):
+        out = anp.sum(anp.linalg.det(a)) + anp.sum(anp.linalg.slogdet(a)[1])
+        out = out + anp.sum(anp.linalg.inv(a)) + anp.sum(anp.linalg.solve(a, a[..., :1]))
+        out = out + anp.sum(x[i] ** 2) + anp.sum(anp.at(x)[i].add(1.0) ** 2)
+        out = out + anp.sum(anp.at(x)[i].set(2.0) * x) + anp.sum(anp.at(x)[i].max(0.0))
+        out = out + anp.sum(anp.sort(x, axis=0) ** 2)
+        out = out + anp.sum(anp.take_along_axis(x, anp.argsort(x, axis=1), axis=1) ** 3)
+        return out + anp.sum(anp.abs(anp.fft.fft(x, axis=0)) ** 2)
+
+    v = f(a, x)  # untraced: the primitives' implementations alone
+    g = ad.grad(f, argnums=(0, 1))(a, x)
+    h = ad.hvp(lambda x: f(a, x), (x,), (np.ones_like(x),))
+    assert all(np.all(np.isfinite(r)) for r in (v, *g, h))
+
+
+def test_extension_points_refuse_misuse(registry):
+    with pytest.raises(registry.ExtensionError, match=r"no extension point 'indexing\.sortt'.*"):
+        registry.register("indexing.sortt", "extnp", lambda x, axis, kind: x)
+    with pytest.raises(registry.ExtensionError, match="indexing.sort, "):
+        registry.register("indexing.sortt", "extnp", lambda x, axis, kind: x)
+    registry.register("indexing.sort", "extnp", lambda x, axis, kind: x)
+    with pytest.raises(registry.ExtensionError, match="already has an implementation"):
+        registry.register("indexing.sort", "extnp", lambda x, axis, kind: -x)
+    registry.register("indexing.sort", "extnp", np.negative, replace=True)
+    assert registry.lookup("indexing.sort", extnp) is np.negative
+    with pytest.raises(registry.ExtensionError, match="expected a callable"):
+        registry.register("indexing.argsort", "extnp", 3)
+
+
+def test_every_point_is_documented_and_dask_fills_the_ones_it_needs(registry):
+    pts = registry.points()
+    assert {"indexing.gather", "indexing.scatter", "linalg.det", "fft.prepare"} <= set(pts)
+    assert all(isinstance(c, str) and "->" in c for c in pts.values())
+    from adgraph.backends import cupy_ops  # imports no CuPy until a CuPy scatter runs
+
+    cupy_ops.install()
+    assert set(registry.implementations("indexing.add_at")) == {"cupy"}
+    pytest.importorskip("dask.array")
+    from adgraph.backends import dask_ops
+
+    dask_ops.install()  # as the loader does; installing twice changes nothing
+    dask_ops.install()
+    missing = [p for p in pts if "dask.array" not in registry.implementations(p)]
+    assert missing == ["indexing.add_at"]  # Dask's add has no in-place form to offer
+
+
 # ---------------------------------------------------------------- CuPy (GPU)
 def _on_gpu(*arrays):
     return tuple(cp.asarray(a) for a in arrays)

@@ -12,6 +12,12 @@ fetches a backend's module with an install hint when it is missing (:func:`requi
 converts pytrees of arrays between backends (:func:`to_device`, :func:`asnumpy`) -- outside
 differentiated functions, where such copies belong.
 
+What an array module cannot compute the way adgraph's operations are written (Dask's
+gathers by several index arrays, sorting, stacked determinants; CuPy's scatter-add) is
+filled in through the operations' extension points (:mod:`adgraph.core.extend`) by
+:mod:`.dask_ops` and :mod:`.cupy_ops`. Each is imported the first time an operation meets
+an array of its module, never at ``import adgraph``.
+
 =========  =======================================  ==========================
 backend    arrays                                   install
 =========  =======================================  ==========================
@@ -28,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as _np
 
+from ..core import extend as _extend
 from ..core.pytree import tree_map
 from ..core.trace import Tracer
 from ..core.xp import BackendMixError, get_xp, module_of
@@ -53,6 +60,24 @@ __all__ = [
 ]
 
 BACKENDS = ("numpy", "cupy", "dask")
+
+
+def _load_dask_ops() -> None:
+    from . import dask_ops
+
+    dask_ops.install()
+
+
+def _load_cupy_ops() -> None:
+    from . import cupy_ops
+
+    cupy_ops.install()
+
+
+# The extension points of adgraph's operations are filled for these modules the first
+# time an operation meets one of their arrays.
+_extend.register_loader("dask.array", _load_dask_ops)
+_extend.register_loader("cupy", _load_cupy_ops)
 
 _EXTRA = {"numpy": "adgraph", "cupy": "adgraph[gpu]", "dask": "adgraph[dask]"}
 _ALIASES = {"cpu": "numpy", "np": "numpy", "gpu": "cupy", "cuda": "cupy", "cp": "cupy"}

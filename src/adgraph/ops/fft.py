@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as _np  # identifies the NumPy module and its dtypes; never computes on arrays
 
 from ..ad.rules import linear
+from ..core import extend
 from ..core.trace import Tracer
 from ..core.xp import module_of
 from ._util import OpError, as_int, norm_axis, shape
@@ -93,12 +94,16 @@ def _workers(x):
     return -1 if getattr(x, "size", 0) >= PARALLEL_MIN_SIZE else 1
 
 
+# An array module that transforms only in some layouts (Dask: along single-chunk axes)
+# brings its arrays to one first, through this extension point (adgraph.core.extend).
+PREPARE = extend.declare(
+    "fft.prepare", "(x, axes) -> x in a layout xp.fft transforms along axes (e.g. rechunked)"
+)
+
+
 def _prepare(xp, x, axes):
-    """Dask transforms only along single-chunk axes: rechunk those (a no-op otherwise)."""
-    if xp.__name__ == "dask.array":
-        x = xp.asarray(x)
-        if any(len(x.chunks[a]) > 1 for a in axes):
-            x = x.rechunk({a: -1 for a in axes})
+    if xp is not _np and (alt := extend.lookup(PREPARE, xp)) is not None:
+        return alt(x, axes)
     return x
 
 

@@ -29,13 +29,11 @@ reproduces that rule, and the batching rules transpose the result accordingly.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as _np  # shape arithmetic only (broadcast_shapes); never computes on arrays
 
 from ..ad.batched_jvp import Diagonal
 from ..ad.batching import batch_loop
-from ..core import basic
+from ..core import basic, extend
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 from ..core.xp import module_of
@@ -287,248 +285,57 @@ def _inverse_perm(perm):
     return tuple(inv)
 
 
-# ------------------------------------------------------------------ Dask
-# Dask indexes with at most one integer array, in its own (orthogonal) layout, and assigns
-# ``x[idx] = v`` for basic indices and one 1-d integer array. Every index is brought to
-# that form: the axes read by advanced indices are moved to the front and merged into one,
-# whose positions are the raveled multi-indices; the result is then laid out as NumPy does.
-def _is_dask(xp):
-    return getattr(xp, "__name__", "") == "dask.array"
+# ------------------------------------------------------------------ backend extension points
+# Array modules that cannot index as NumPy does (Dask: one integer array at a time, in its
+# own layout; no gather by several index arrays) replace these steps for their own arrays
+# through adgraph.core.extend. Each is looked up only when the array module is not NumPy.
+INDEX_MODULE = extend.declare(
+    "indexing.index_module",
+    "(xp) -> the array module that index arrays for arrays of xp are made in (default: xp)",
+)
+GATHER = extend.declare(
+    "indexing.gather",
+    "(x, arrays, skel) -> x[idx] for an index with array parts (skel and arrays as "
+    "split_index gives them)",
+)
+SCATTER = extend.declare(
+    "indexing.scatter",
+    "(x, arrays, values, skel, kind) -> a new array: x with values written at idx "
+    "(kind 'set': the last write wins) or combined there by the ufunc named kind ('add', "
+    "'multiply', 'minimum', 'maximum'; repeated positions accumulate, as ufunc.at)",
+)
+ZEROS_LIKE = extend.declare(
+    "indexing.zeros_like",
+    "(v, dtype) -> zeros with the shape and layout (e.g. chunks) of the array v",
+)
+TAKE_ALONG_AXIS = extend.declare(
+    "indexing.take_along_axis",
+    "(arr, idx, axis) -> take_along_axis(arr, idx, axis) for checked, possibly traced "
+    "operands, formulated as the backend computes it (default: a getitem)",
+)
+TAKE_ALONG = extend.declare(
+    "indexing.take_along", "(arr, idx, axis) -> the take_along_axis primitive's result"
+)
+PUT_ALONG_ADD = extend.declare(
+    "indexing.put_along_add",
+    "(x, idx, u, axis) -> a new array: x with u added at idx along axis (repeats accumulate)",
+)
+ARGSORT = extend.declare(
+    "indexing.argsort", "(x, axis, kind) -> argsort along axis (None: of the flattened x)"
+)
+SORT = extend.declare("indexing.sort", "(x, axis, kind) -> x sorted along axis (None: flattened)")
+ADD_AT = extend.declare(
+    "indexing.add_at", "(out, idx, upd) -> None: out[idx] += upd in place, unbuffered"
+)
 
 
 def _index_module(like):
-    """Where index arrays for ``like`` live: NumPy for Dask arrays (Dask indexes with
-    concrete NumPy arrays best), the array's own module otherwise."""
+    """Where index arrays for ``like`` live: its own array module, unless its backend says
+    otherwise (Dask indexes with concrete NumPy arrays best)."""
     xp = _xp_of(like)
-    return _np if _is_dask(xp) else xp
-
-
-class _DaskIndex:
-    """``x[idx]`` and the scatters at ``idx`` for a Dask array ``x``, lazily.
-
-    Basic indices (integers, slices, None, Ellipsis) use Dask's own getitem and setitem.
-    With advanced indices, ``x`` is transposed so that the axes they read come first, those
-    axes are merged into one, and a single 1-d array of raveled positions indexes it; the
-    result is reshaped and transposed into NumPy's layout. Scatters assign into a copy:
-    with concrete (NumPy) indices repeated positions are applied in rounds -- the k-th
-    occurrence of every position in round k, in order -- so they accumulate exactly as
-    NumPy's ``ufunc.at`` does (beyond a few rounds the updates of each position are
-    combined first); with Dask index arrays the merged axis must be one chunk and each
-    block is updated by NumPy.
-    """
-
-    def __init__(self, skel, arrays, xshape, op):
-        nd = len(xshape)
-        if any(isinstance(s, bool) for s in skel):
-            raise OpIndexError(
-                f"{op}: a scalar boolean index (x[True]) is not supported on Dask arrays; "
-                "use x[None] or anp.where"
-            )
-        if sum(1 for s in skel if s is Ellipsis) > 1:
-            raise OpIndexError(f"{op}: an index can only have a single ellipsis ('...')")
-        self.op = op
-        self.xshape = tuple(xshape)
-        layout = _index_layout(skel, [shape(a) for a in arrays], self.xshape)
-        before, bcast, after, adjacent = layout
-        self.out_shape = _result_shape(layout)
-        self.adv = any(isinstance(s, _Slot) for s in skel)
-        n_ell = nd - sum(1 for s in skel if s is not None and s is not Ellipsis)
-        adv_axes, adv_idx, other_axes, basic = [], [], [], []
-        d = 0
-        for s in skel:
-            if s is None:
-                continue
-            if s is Ellipsis:
-                for _ in range(n_ell):
-                    other_axes.append(d)
-                    basic.append(slice(None))
-                    d += 1
-            elif isinstance(s, _Slot) or (self.adv and _is_int(s)):
-                adv_axes.append(d)
-                adv_idx.append(arrays[s.k] if isinstance(s, _Slot) else s)
-                d += 1
-            else:
-                other_axes.append(d)
-                basic.append(s)
-                d += 1
-        for dd in range(d, nd):
-            other_axes.append(dd)
-            basic.append(slice(None))
-        self.basic = tuple(basic)
-        if not self.adv:
-            return
-        self.perm = tuple(adv_axes) + tuple(other_axes)
-        self.adv_idx = adv_idx
-        self.adv_sizes = tuple(self.xshape[a] for a in adv_axes)
-        self.adv_axes = adv_axes
-        n_adv = 1
-        for n in self.adv_sizes:
-            n_adv *= n
-        self.t_shape = tuple(self.xshape[a] for a in self.perm)
-        self.m_shape = (n_adv,) + tuple(self.xshape[a] for a in other_axes)
-        self.bcast = bcast
-        nb = 1
-        for n in bcast:
-            nb *= n
-        # Canonical result: (B, *dims of the basic entries); NumPy's: reshape to
-        # bcast + before + after (None gives the unit dimensions), then, when the advanced
-        # entries are adjacent, move bcast behind `before`.
-        self.mid_shape = bcast + before + after
-        self.out_perm = None
-        r, k = len(bcast), len(before)
-        if adjacent and k:
-            self.out_perm = (
-                tuple(range(r, r + k)) + tuple(range(r)) + tuple(range(r + k, len(self.mid_shape)))
-            )
-        basic_dims = tuple(len(range(*s.indices(self.m_shape[1 + i]))) for i, s in enumerate(basic))
-        self.canon_shape = (nb,) + basic_dims
-
-    # --- positions along the merged axis
-    def _positions(self):
-        """(1-d positions along the merged axis, whether they are concrete NumPy values)."""
-        concrete = not any(_is_dask(module_of(a)) for a in self.adv_idx)
-        if concrete:
-            parts = _np.broadcast_arrays(*[_np.asarray(a) for a in self.adv_idx])
-            lin = _np.zeros(self.bcast, dtype=_np.int64)
-            for p, n, ax in zip(parts, self.adv_sizes, self.adv_axes, strict=True):
-                if p.size and (p.min() < -n or p.max() >= n):
-                    bad = p.min() if p.min() < -n else p.max()
-                    raise OpIndexError(
-                        f"{self.op}: index {int(bad)} is out of bounds for axis {ax} with size {n}"
-                    )
-                lin = lin * n + _np.where(p < 0, p + n, p)
-            return lin.reshape(-1), True
-        import dask.array as da
-
-        parts = da.broadcast_arrays(*[da.asarray(a) for a in self.adv_idx])
-        lin = da.zeros(self.bcast, dtype=_np.int64)
-        for p, n in zip(parts, self.adv_sizes, strict=True):
-            lin = lin * n + da.where(p < 0, p + n, p)
-        return lin.reshape(-1), False
-
-    def _merged(self, x):
-        if self.perm != tuple(range(len(self.perm))):
-            x = x.transpose(self.perm)
-        return x.reshape(self.m_shape) if x.shape != self.m_shape else x
-
-    def _unmerged(self, xm):
-        x = xm.reshape(self.t_shape) if xm.shape != self.t_shape else xm
-        if self.perm != tuple(range(len(self.perm))):
-            x = x.transpose(_inverse_perm(self.perm))
-        return x
-
-    # --- x[idx]
-    def gather(self, x):
-        import dask.array as da
-
-        x = da.asarray(x)  # a NumPy array indexed by Dask index arrays
-        if not self.adv:
-            y = x[self.basic]
-            return y.reshape(self.out_shape) if y.shape != self.out_shape else y
-        lin, _ = self._positions()
-        y = self._merged(x)[(lin,) + self.basic]
-        if y.shape != self.mid_shape:
-            y = y.reshape(self.mid_shape)
-        return y.transpose(self.out_perm) if self.out_perm is not None else y
-
-    # --- scatters: kind is "set" or a ufunc name
-    def scatter(self, x, upd, kind):
-        import dask.array as da
-
-        x = da.asarray(x)  # a NumPy array updated by Dask values
-        u = da.broadcast_to(da.asarray(upd), self.out_shape)
-        if not self.adv:
-            out = x.copy()
-            u = u.reshape(x[self.basic].shape)
-            out[self.basic] = u if kind == "set" else getattr(da, kind)(out[self.basic], u)
-            return out
-        if self.out_perm is not None:
-            u = u.transpose(_inverse_perm(self.out_perm))
-        if u.shape != self.canon_shape:
-            u = u.reshape(self.canon_shape)
-        lin, concrete = self._positions()
-        xm = self._merged(x)
-        if concrete:
-            rounds = _rounds(lin, kind)
-            if len(rounds) > _MAX_ROUNDS:
-                # Heavily repeated positions: combine the updates of each position first
-                # (per chunk of updates, then across chunks), then apply them once.
-                lin, u = _combine_repeats(lin, u, kind)
-                rounds = [None]
-            out = xm.copy()
-            for sel in rounds:
-                key = ((lin,) if sel is None else (lin[sel],)) + self.basic
-                val = u if sel is None else u[sel]
-                out[key] = val if kind == "set" else getattr(da, kind)(out[key], val)
-            return self._unmerged(out)
-        return self._unmerged(self._scatter_blocks(xm, lin, u, kind))
-
-    def _scatter_blocks(self, xm, lin, u, kind):
-        """Scatter with Dask index arrays: NumPy updates each block, which must hold the
-        whole merged axis (and the index must select whole other axes)."""
-        import dask.array as da
-
-        if kind == "set":  # Dask assigns at a Dask index array itself (the last write wins)
-            out = xm.copy()
-            out[(lin,) + self.basic] = u
-            return out
-        full = all(s.indices(n) == (0, n, 1) for s, n in zip(self.basic, self.m_shape[1:]))
-        if xm.numblocks[0] != 1 or not full:
-            raise OpIndexError(
-                f"{self.op}: a scatter at indices held in Dask arrays needs the indexed axes "
-                f"of the Dask array (axes {tuple(self.adv_axes)} of shape {self.xshape}) in one "
-                "chunk and whole slices elsewhere; rechunk those axes "
-                "(x.rechunk({axis: -1})) or compute the indices first (idx.compute())"
-            )
-        nd = len(self.m_shape)
-        ind = "".join(chr(ord("a") + i) for i in range(nd))
-        u = u.rechunk((-1,) + xm.chunks[1:])
-        return da.blockwise(
-            _scatter_block,
-            ind,
-            xm,
-            ind,
-            lin.rechunk(-1),
-            "z",
-            u,
-            "z" + ind[1:],
-            kind=kind,
-            concatenate=True,
-            dtype=xm.dtype,
-            meta=_np.empty((0,) * nd, dtype=xm.dtype),
-        )
-
-
-# Beyond this many updates of one position, repeats are combined before assigning (the
-# order of the additions then differs from NumPy's ufunc.at, so results agree to rounding).
-_MAX_ROUNDS = 8
-
-_IDENTITY = {"add": 0, "multiply": 1, "minimum": _np.inf, "maximum": -_np.inf}
-
-
-def _combine_repeats(lin, u, kind):
-    """(distinct positions, Dask array of their combined updates): each chunk of updates
-    is reduced by NumPy's ``ufunc.at`` into a partial result per distinct position, and
-    the partial results are reduced across chunks by Dask."""
-    uniq, inv = _np.unique(lin, return_inverse=True)
-    nu = len(uniq)
-    starts = _np.cumsum((0,) + u.chunks[0])
-    fill = _IDENTITY[kind]
-    if u.dtype.kind in "iub" and kind in ("minimum", "maximum"):
-        info = _np.iinfo(u.dtype) if u.dtype.kind != "b" else None
-        fill = (info.max if kind == "minimum" else info.min) if info else kind == "minimum"
-
-    def part(ub, block_info=None):
-        lo, hi = block_info[0]["array-location"][0]
-        out = _np.full((nu,) + ub.shape[1:], fill, dtype=ub.dtype)
-        getattr(_np, kind).at(out, inv[lo:hi], ub)
-        return out
-
-    nb = len(starts) - 1
-    parts = u.map_blocks(part, chunks=((nu,) * nb,) + u.chunks[1:], dtype=u.dtype)
-    parts = parts.reshape((nb, nu) + u.shape[1:])
-    reduce = {"add": "sum", "multiply": "prod", "minimum": "min", "maximum": "max"}[kind]
-    return uniq, getattr(parts, reduce)(axis=0)
+    if xp is not _np and (alt := extend.lookup(INDEX_MODULE, xp)) is not None:
+        return alt(xp)
+    return xp
 
 
 def _rounds(lin, kind):
@@ -559,21 +366,10 @@ def _rounds(lin, kind):
     return [_np.flatnonzero(rank == k) for k in range(int(rank.max()) + 1)]
 
 
-def _scatter_block(xb, lb, ub, *, kind):
-    """One block of a Dask scatter with traced index values: NumPy's assignment or
-    ``ufunc.at`` on a copy of the block."""
-    out = _np.array(xb, copy=True)
-    if kind == "set":
-        out[lb] = ub
-    else:
-        getattr(_np, kind).at(out, lb, ub)
-    return out
-
-
 # ------------------------------------------------------------------ getitem
 def _getitem_impl(xp, x, *arrays, skel):
-    if arrays and _is_dask(xp):
-        return _DaskIndex(skel, arrays, x.shape, "indexing").gather(x)
+    if arrays and xp is not _np and (alt := extend.lookup(GATHER, xp)) is not None:
+        return alt(x, arrays, skel)
     return x[join_index(skel, arrays)]
 
 
@@ -660,16 +456,15 @@ def getitem(x, idx):
 def _ufunc_at(xp, name, out, idx, upd):
     """``xp.<name>.at(out, idx, upd)``: unbuffered, repeated indices accumulate.
 
-    NumPy's ``ufunc.at`` is used as it is, and CuPy's for ``add`` (or ``cupyx``'s
-    scatter_add). Other array modules and ufuncs go by rounds (:func:`_apply_rounds`)."""
+    NumPy's ``ufunc.at`` is used as it is, and another module's for ``add`` when it has
+    one (or its backend's ``indexing.add_at``, CuPy's ``cupyx.scatter_add``). Other array
+    modules and ufuncs go by rounds (:func:`_apply_rounds`)."""
     uf = getattr(xp, name)
-    if xp.__name__ == "numpy" or (name == "add" and hasattr(uf, "at")):
+    if xp is _np or (name == "add" and hasattr(uf, "at")):
         uf.at(out, idx, upd)
         return
-    if name == "add" and xp.__name__ == "cupy":  # pragma: no cover - needs a GPU
-        import cupyx
-
-        cupyx.scatter_add(out, idx, upd)
+    if name == "add" and (alt := extend.lookup(ADD_AT, xp)) is not None:
+        alt(out, idx, upd)
         return
     lin, vals = _flat_updates(xp, out, idx, upd)
     _apply_rounds(xp, uf, out.reshape(-1), lin, vals)
@@ -701,8 +496,8 @@ def _apply_rounds(xp, op, flat, lin, vals):
 def _scatter_impl(ufunc, basic):
     def impl(xp, x, *rest, skel):
         arrays, upd = rest[:-1], rest[-1]
-        if _is_dask(xp):
-            return _DaskIndex(skel, arrays, x.shape, f"x.at[...] ({ufunc})").scatter(x, upd, ufunc)
+        if xp is not _np and (alt := extend.lookup(SCATTER, xp)) is not None:
+            return alt(x, arrays, upd, skel, ufunc)
         idx = join_index(skel, arrays)
         out = xp.array(x, copy=True)
         if arrays:
@@ -741,13 +536,16 @@ def _scatter_batch(prim):
 
 
 def _zeros_like(x):
-    """Zeros of the shape and dtype of ``x`` in its array module (with its chunks when it
-    is a Dask array)."""
+    """Zeros of the shape and dtype of ``x`` in its array module (with its layout, e.g. a
+    Dask array's chunks, when its backend gives one)."""
     from .creation import zeros_raw
 
     v = x.primal_value() if isinstance(x, Tracer) else x
-    if _is_dask(module_of(v)) and shape(v) == shape(x):
-        return module_of(v).zeros(shape(x), dtype=x.dtype, chunks=v.chunks)
+    xp = module_of(v)
+    if xp is not _np and shape(v) == shape(x):
+        alt = extend.lookup(ZEROS_LIKE, xp)
+        if alt is not None:
+            return alt(v, x.dtype)
     return zeros_raw(shape(x), x.dtype, x)
 
 
@@ -827,11 +625,11 @@ def scatter_add(x, idx, values):
 # --- set
 def _set_impl(xp, x, *rest, skel):
     arrays, v = rest[:-1], rest[-1]
-    if _is_dask(xp):
-        return _DaskIndex(skel, arrays, x.shape, "x.at[...].set").scatter(x, v, "set")
+    if xp is not _np and (alt := extend.lookup(SCATTER, xp)) is not None:
+        return alt(x, arrays, v, skel, "set")
     out = xp.array(x, copy=True)
     idx = join_index(skel, arrays)
-    if not arrays or xp.__name__ == "numpy":
+    if not arrays or xp is _np:
         out[idx] = v  # NumPy: the last write to a repeated position wins
         return out
     # Elsewhere the order of colliding writes is unspecified: pick the last one
@@ -1241,14 +1039,10 @@ def take_along_axis(arr, indices, axis=-1):
                 f"outside axis {axis} (axis {d}: {ish[d]} against {xs[d]}); they must "
                 "broadcast there (equal, or one of them 1)"
             )
-    if _is_dask(_xp_of(arr)) or _is_dask(_xp_of(idx)):
-        # Dask has no gather by several index arrays: one NumPy take_along_axis per block.
-        from .shapes import broadcast_to
-
-        full = [max(a, b) for a, b in zip(xs, ish, strict=True)]
-        arr = broadcast_to(arr, tuple(full[:axis]) + (xs[axis],) + tuple(full[axis + 1 :]))
-        idx = broadcast_to(idx, tuple(full[:axis]) + (ish[axis],) + tuple(full[axis + 1 :]))
-        return take_along_p.bind(arr, idx, axis=axis)
+    for v in (arr, idx):
+        xp = _xp_of(v)
+        if xp is not _np and (alt := extend.lookup(TAKE_ALONG_AXIS, xp)) is not None:
+            return alt(arr, idx, axis)
     xp = _index_module(arr)
     parts = []
     for d in range(nd):
@@ -1275,46 +1069,15 @@ def _along_index(xp, idx, axis):
     return tuple(parts)
 
 
-def _put_along_block(x, idx, u, *, axis):
-    out = _np.array(x, copy=True)
-    _np.add.at(out, _along_index(_np, idx, axis), u)
-    return out
-
-
-def _dask_along(fn, operands, axis, dtype):
-    """Blockwise ``fn(*blocks, axis=axis)`` over ``operands``, pairs (array, shaped like
-    the output), with ``axis`` made one chunk in each; the others may differ in length
-    along ``axis``, and every operand has the same length along the other axes."""
-    import dask.array as da
-
-    nd = len(shape(operands[0][0]))
-    ind = "".join(chr(ord("a") + i) for i in range(nd))
-    other = ind[:axis] + "z" + ind[axis + 1 :]
-    args = []
-    for a, like_out in operands:
-        args += [da.asarray(a).rechunk({axis: -1}), ind if like_out else other]
-    return da.blockwise(
-        fn,
-        ind,
-        *args,
-        axis=axis,
-        concatenate=True,
-        align_arrays=True,
-        dtype=dtype,
-        meta=_np.empty((0,) * nd, dtype=dtype),
-    )
-
-
 def _take_along_impl(xp, arr, idx, *, axis):
-    if _is_dask(xp):
-        return _dask_along(_np.take_along_axis, [(arr, False), (idx, True)], axis, arr.dtype)
+    if xp is not _np and (alt := extend.lookup(TAKE_ALONG, xp)) is not None:
+        return alt(arr, idx, axis)
     return xp.take_along_axis(arr, idx, axis=axis)
 
 
 def _put_along_impl(xp, x, idx, u, *, axis):
-    if _is_dask(xp):
-        operands = [(x, True), (idx, False), (u, False)]
-        return _dask_along(_put_along_block, operands, axis, x.dtype)
+    if xp is not _np and (alt := extend.lookup(PUT_ALONG_ADD, xp)) is not None:
+        return alt(x, idx, u, axis)
     out = xp.array(x, copy=True)
     _ufunc_at(xp, "add", out, _along_index(xp, idx, axis), u)
     return out
@@ -1393,24 +1156,10 @@ def _argsort_batch(vals, batched, size, *, axis, kind):
     return argsort_p.bind(x, axis=axis + 1, kind=kind)
 
 
-def _dask_sorting(fn, x, axis, op, dtype):
-    """NumPy's sort or argsort on each block of a Dask array whose sorted axis is whole."""
-    from ..backends._dask import require_single_chunk
-
-    if axis is None:
-        x = x.reshape(-1)
-        axis = 0
-    require_single_chunk(x, [axis], op, f"the axis it sorts (axis {axis})")
-    return x.map_blocks(fn, axis=axis, dtype=dtype)
-
-
 def _argsort_impl(xp, x, *, axis, kind):
-    kw = {} if kind is None else {"kind": kind}
-    if _is_dask(xp):
-        return _dask_sorting(
-            functools.partial(_np.argsort, **kw), x, axis, "argsort", _np.dtype(_np.intp)
-        )
-    return xp.argsort(x, axis=axis, **kw)
+    if xp is not _np and (alt := extend.lookup(ARGSORT, xp)) is not None:
+        return alt(x, axis, kind)
+    return xp.argsort(x, axis=axis, **({} if kind is None else {"kind": kind}))
 
 
 argsort_p = Primitive(
@@ -1462,9 +1211,8 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
         a = xp.asarray(a)
         if axis is not None:
             axis = norm_axis(axis, a.ndim, "sort")
-        if _is_dask(xp):
-            fn = functools.partial(_np.sort, **({} if kind is None else {"kind": kind}))
-            return _dask_sorting(fn, a, axis, "sort", a.dtype)
+        if xp is not _np and (alt := extend.lookup(SORT, xp)) is not None:
+            return alt(a, axis, kind)
         return xp.sort(a, axis=axis, kind=kind)
     if axis is None:
         from .shapes import ravel

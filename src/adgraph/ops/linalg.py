@@ -39,6 +39,7 @@ from collections import namedtuple
 
 import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes on arrays
 
+from ..core import extend
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 from ..core.xp import module_of
@@ -265,39 +266,30 @@ def _same_batch(prim):
     return rule
 
 
-def _is_dask(xp) -> bool:
-    return getattr(xp, "__name__", "") == "dask.array"
+# ------------------------------------------------------------------ backend extension points
+# An array module whose linalg cannot compute these on stacks of matrices (Dask's handles
+# one matrix split into chunks, and has no det or slogdet) registers its own implementation
+# through adgraph.core.extend; NumPy never looks them up.
+def _extensible(point, contract, impl):
+    """``impl(xp, *arrays)``, replaced by the implementation registered for extension
+    point ``point`` on arrays of other modules, which receives the arrays alone."""
+    extend.declare(point, contract)
+
+    def run(xp, *arrays):
+        if xp is not _np and (alt := extend.lookup(point, xp)) is not None:
+            return alt(*arrays)
+        return impl(xp, *arrays)
+
+    run.point = point
+    return run
 
 
-def _dask_stacks(fn, arrays, core, out_core, dtype, op):
-    """NumPy's ``fn`` on each block of stacked matrices held by Dask arrays (whose matrix
-    axes must each be one chunk); see :func:`adgraph.backends._dask.map_stacks`."""
-    from ..backends._dask import map_stacks
-
-    return map_stacks(fn, arrays, core, out_core, _np.dtype(dtype), f"linalg.{op}")
-
-
-def _dask_blocked(xp, op, *arrays):
-    """True where Dask's own blocked ``linalg.<op>`` applies: one matrix (no stack axes)
-    split into several chunks."""
-    return (
-        hasattr(xp.linalg, op)
-        and all(getattr(a, "ndim", 0) == 2 for a in arrays)
-        and any(getattr(a, "npartitions", 1) > 1 for a in arrays)
-    )
-
-
-def _stacked(op, np_fn):
-    """``impl(xp, a)`` of a one-matrix function: ``xp.linalg`` on NumPy and CuPy; on Dask,
-    NumPy's function block by block over the stack axes (Dask's own ``linalg`` handles
-    single chunked matrices only, and lacks det and slogdet)."""
-
-    def impl(xp, a):
-        if _is_dask(xp) and not _dask_blocked(xp, op, a):
-            return _dask_stacks(np_fn, [a], (2,), a.shape[-2:], a.dtype, op)
-        return getattr(xp.linalg, op)(a)
-
-    return impl
+INV = "linalg.inv"
+SOLVE = "linalg.solve"
+DET = "linalg.det"
+SLOGDET = "linalg.slogdet"
+COFACTOR = "linalg.cofactor"
+COFACTOR_LIN = "linalg.cofactor_lin"
 
 
 def _tri_from(t, uplo):
@@ -321,7 +313,9 @@ def _tri_from_T(g, uplo):
 # ------------------------------------------------------------------ inv
 inv_p = Primitive(
     "linalg_inv",
-    _stacked("inv", _np.linalg.inv),
+    _extensible(
+        INV, "(a) -> the inverse of each matrix of a (..., n, n)", lambda xp, a: xp.linalg.inv(a)
+    ),
     tangent=(lambda t, ans, a: negative(matmul(matmul(ans, t), ans)),),
     vjp=(lambda ct, ans, a: negative(matmul(matmul(_mT(ans), ct), _mT(ans))),),
     doc=r"""Y = A^{-1}; dY = -Y dA Y, \bar A = -Y^T \bar Y Y^T.""",
@@ -379,10 +373,7 @@ def _solve_batch(vals, batched, size, **params):
 
 
 def _solve_impl(xp, a, b):
-    if _is_dask(xp) and not _dask_blocked(xp, "solve", a, b):
-        dt = _np.result_type(a.dtype, b.dtype)
-        return _dask_stacks(_np.linalg.solve, [a, b], (2, 2), b.shape[-2:], dt, "solve")
-    if a.shape[:-2] != b.shape[:-2] and xp.__name__ != "numpy":
+    if a.shape[:-2] != b.shape[:-2] and xp is not _np:
         # CuPy does not broadcast the stack axes of a against those of b
         lead = tuple(_np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
         a = xp.broadcast_to(a, lead + a.shape[-2:])
@@ -392,7 +383,12 @@ def _solve_impl(xp, a, b):
 
 solve_p = Primitive(
     "linalg_solve",
-    _solve_impl,
+    _extensible(
+        SOLVE,
+        "(a, b) -> X with a X = b for the stacks a (..., n, n) and b (..., n, k), whose "
+        "stack axes broadcast",
+        _solve_impl,
+    ),
     tangent=_solve_tangent,
     vjp=_solve_vjp,
     batch=_solve_batch,
@@ -470,20 +466,9 @@ def _cofactor_lin_np(xp, a, e):
     return c * (u @ core @ vh)
 
 
-def _on_stacks(np_fn, op, core):
-    def impl(xp, *arrays):
-        if _is_dask(xp):
-            dt = _np.result_type(*(x.dtype for x in arrays))
-            shape_ = arrays[0].shape[-2:]
-            return _dask_stacks(lambda *b: np_fn(_np, *b), arrays, core, shape_, dt, op)
-        return np_fn(xp, *arrays)
-
-    return impl
-
-
 cofactor_p = Primitive(
     "linalg_cofactor",
-    _on_stacks(_cofactor_np, "det", (2,)),
+    _extensible(COFACTOR, "(a) -> the cofactor matrix of each matrix of a", _cofactor_np),
     tangent=(lambda t, ans, a: cofactor_lin_p.bind(a, t),),
     # d^2 det is a symmetric bilinear form, so E -> dC[E] is its own transpose
     vjp=(lambda ct, ans, a: cofactor_lin_p.bind(a, ct),),
@@ -533,7 +518,11 @@ def _cofactor_lin_batch(vals, batched, size):
 
 cofactor_lin_p = Primitive(
     "linalg_cofactor_lin",
-    _on_stacks(_cofactor_lin_np, "det", (2, 2)),
+    _extensible(
+        COFACTOR_LIN,
+        "(a, e) -> the derivative of the cofactor matrix of each matrix of a along e",
+        _cofactor_lin_np,
+    ),
     tangent=(_cofactor_lin_da, lambda t, ans, a, e: cofactor_lin_p.bind(a, t)),
     vjp=(_cofactor_lin_ct_a, lambda ct, ans, a, e: cofactor_lin_p.bind(a, ct)),
     batch=_cofactor_lin_batch,
@@ -544,10 +533,9 @@ cofactor_lin_p = Primitive(
 )
 
 
-def _det_impl(xp, a):
-    if _is_dask(xp):
-        return _dask_stacks(_np.linalg.det, [a], (2,), (), a.dtype, "det")
-    return xp.linalg.det(a)
+_det_impl = _extensible(
+    DET, "(a) -> the determinant of each matrix of a", lambda xp, a: xp.linalg.det(a)
+)
 
 
 def _cofactor(a):
@@ -611,17 +599,14 @@ _SLOGDET_SINGULAR = (
 )
 
 
-def _slogdet_np(a):
-    sign, logabs = _np.linalg.slogdet(a)
-    return _np.stack([sign, logabs.astype(sign.dtype)], axis=-1)
-
-
-def _slogdet_impl(xp, a):
-    if _is_dask(xp):
-        both = _dask_stacks(_slogdet_np, [a], (2,), (2,), a.dtype, "slogdet")
-        return (both[..., 0], both[..., 1].real.astype(_np.finfo(a.dtype).dtype))
+def _slogdet_xp(xp, a):
     r = xp.linalg.slogdet(a)
     return (r[0], r[1])
+
+
+_slogdet_impl = _extensible(
+    SLOGDET, "(a) -> (sign, log|det|) of each matrix of a, a pair of arrays", _slogdet_xp
+)
 
 
 @_derivative_at_singular("slogdet", _SLOGDET_SINGULAR)
