@@ -2,24 +2,56 @@
 
 Installed on :class:`adgraph.core.trace.Tracer` when ``adgraph.ops`` is imported, so a traced
 array behaves like an ``ndarray`` inside a differentiated function: ``x @ W + b``,
-``x.T``, ``x.sum(axis=0)``, ``x[1:, None]``, ``x.at[i].set(v)``.
+``x.T``, ``x.sum(axis=0)``, ``x[1:, None]``, ``x.at[i].set(v)``. NumPy's own functions and
+ufuncs called on a traced value (``np.sum(x)``, ``np.sin(x)``, ``scipy.special.expit(x)``)
+run adgraph's function of the same name.
+
+Every name is resolved in the ops modules themselves: the user namespaces
+``adgraph.numpy`` (with ``linalg`` and ``fft``) and ``adgraph.scipy.special`` re-export
+exactly these modules' public names, so the tables below are those namespaces.
 """
 
 from __future__ import annotations
 
-import importlib
+import numpy as _np  # memory-free stand-ins for shape and dtype queries; never computes
 
 from ..core.trace import Tracer
+from . import (
+    creation,
+    elementwise,
+    fft,
+    indexing,
+    joining,
+    linalg,
+    misc,
+    products,
+    reductions,
+    shapes,
+    special,
+)
+from ._util import shape as _shape
 
-_NS = None
 _NO_PARAMS: dict = {}  # shared by every operator call (primitives never mutate params)
 
 
-def _ns():
-    global _NS
-    if _NS is None:
-        _NS = importlib.import_module("adgraph.numpy")
-    return _NS
+def _names(*modules) -> dict:
+    """name -> function over the public names of ``modules``; a later module's name wins,
+    as with the star imports of adgraph.numpy."""
+    table = {}
+    for m in modules:
+        table.update((name, getattr(m, name)) for name in m.__all__)
+    return table
+
+
+# adgraph.numpy's functions (in the order of its star imports), its submodules', and
+# adgraph.scipy.special's.
+_NUMPY = _names(creation, elementwise, indexing, joining, misc, products, reductions, shapes)
+_SUBMODULES = {"linalg": _names(linalg), "fft": _names(fft)}
+_SPECIAL = _names(special)
+
+# NumPy functions that read only the shape or dtype of their arguments: they run on
+# stand-ins of the traced values that take no memory (no derivative is lost).
+_QUERIES = frozenset(("shape", "ndim", "size", "result_type", "can_cast", "min_scalar_type"))
 
 
 def _binop(name, reflected=False):
@@ -53,16 +85,19 @@ def _binop(name, reflected=False):
 
         return op_
 
+    g = _NUMPY[name]
+
     def op(self, other):
-        g = getattr(_ns(), name)
         return g(other, self) if reflected else g(self, other)
 
     return op
 
 
 def _method(name):
+    f = _NUMPY[name]
+
     def m(self, *args, **kwargs):
-        return getattr(_ns(), name)(self, *args, **kwargs)
+        return f(self, *args, **kwargs)
 
     m.__name__ = name
     return m
@@ -129,25 +164,25 @@ def install() -> None:
     for short, name in _COMPARE.items():
         setattr(Tracer, f"__{short}__", _binop(name))
     Tracer.__hash__ = lambda self: id(self)
-    Tracer.__neg__ = lambda self: _ns().negative(self)
+    Tracer.__neg__ = lambda self: elementwise.negative(self)
     Tracer.__pos__ = lambda self: self
-    Tracer.__abs__ = lambda self: _ns().abs(self)
-    Tracer.__invert__ = lambda self: _ns().logical_not(self)
-    Tracer.__getitem__ = lambda self, idx: _ns().getitem(self, idx)
+    Tracer.__abs__ = lambda self: elementwise.abs(self)
+    Tracer.__invert__ = lambda self: elementwise.logical_not(self)
+    Tracer.__getitem__ = lambda self, idx: indexing.getitem(self, idx)
     Tracer.__divmod__ = lambda self, other: (self // other, self % other)
-    Tracer.__round__ = lambda self, ndigits=None: _ns().round(self, ndigits or 0)
+    Tracer.__round__ = lambda self, ndigits=None: _NUMPY["round"](self, ndigits or 0)
     for name in _METHODS:
         setattr(Tracer, name, _method(name))
-    Tracer.astype = lambda self, dtype, copy=True: _ns().astype(self, dtype)
+    Tracer.astype = lambda self, dtype, copy=True: misc.astype(self, dtype)
     Tracer.copy = lambda self: self
-    Tracer.flatten = lambda self, order="C": _ns().ravel(self, order)
+    Tracer.flatten = lambda self, order="C": shapes.ravel(self, order)
     Tracer.reshape = _reshape_method
     Tracer.transpose = _transpose_method
-    Tracer.T = property(lambda self: _ns().transpose(self))
-    Tracer.mT = property(lambda self: _ns().swapaxes(self, -1, -2))
-    Tracer.real = property(lambda self: _ns().real(self))
-    Tracer.imag = property(lambda self: _ns().imag(self))
-    Tracer.at = property(lambda self: _ns()._at(self))
+    Tracer.T = property(lambda self: shapes.transpose(self))
+    Tracer.mT = property(lambda self: shapes.swapaxes(self, -1, -2))
+    Tracer.real = property(lambda self: elementwise.real(self))
+    Tracer.imag = property(lambda self: elementwise.imag(self))
+    Tracer.at = property(lambda self: indexing.at(self))
     Tracer.item = _item
     Tracer.tolist = _tolist
     Tracer.__array_ufunc__ = _array_ufunc
@@ -172,10 +207,7 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """``np.sin(tracer)``, ``ndarray * tracer`` or ``scipy.special.expit(tracer)``: run
     adgraph's operation of that name."""
     name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
-    f = getattr(_ns(), name, None)
-    if f is None:
-        special = importlib.import_module("adgraph.scipy.special")
-        f = getattr(special, name, None)
+    f = _NUMPY.get(name) or _SPECIAL.get(name)
     if method != "__call__" or f is None or kwargs:
         what = ufunc.__name__ + ("" if method == "__call__" else "." + method)
         detail = " with keyword arguments" if kwargs and f is not None else ""
@@ -191,8 +223,10 @@ def _array_function(self, func, types, args, kwargs):
     mod = getattr(func, "__module__", "") or "numpy"
     parts = mod.split(".")
     sub = parts[1] if len(parts) > 1 and parts[0] == "numpy" else ""
-    ns = getattr(_ns(), sub, None) if sub in ("linalg", "fft") else _ns()
-    f = getattr(ns, func.__name__, None)
+    ns = _SUBMODULES.get(sub, _NUMPY)
+    f = ns.get(func.__name__)
+    if f is None and not sub and func.__name__ in _QUERIES:
+        return func(*_stand_ins(args), **dict(zip(kwargs, _stand_ins(kwargs.values()))))
     if f is None:
         public = f"numpy.{sub}." if sub in ("linalg", "fft") else "numpy."
         raise TypeError(
@@ -202,16 +236,25 @@ def _array_function(self, func, types, args, kwargs):
     return f(*args, **kwargs)
 
 
+def _stand_ins(values):
+    """Traced values replaced by arrays of their shape and dtype that take no memory (one
+    element, broadcast)."""
+    return [
+        _np.broadcast_to(_np.empty((), v.dtype), _shape(v)) if isinstance(v, Tracer) else v
+        for v in values
+    ]
+
+
 def _reshape_method(self, *shape, order="C"):
     if len(shape) == 1 and not isinstance(shape[0], int):
         shape = shape[0]
-    return _ns().reshape(self, shape, order=order)
+    return shapes.reshape(self, shape, order=order)
 
 
 def _transpose_method(self, *axes):
     if len(axes) == 1 and not isinstance(axes[0], int):
         axes = axes[0]
-    return _ns().transpose(self, axes or None)
+    return shapes.transpose(self, axes or None)
 
 
 def _item(self, *args):
