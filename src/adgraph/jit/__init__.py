@@ -1,8 +1,16 @@
 """Compilation: ``jit`` (trace, simplify, generate code), readable derivative source
 (``make_source``) and a C backend for scalar graphs."""
 
+from . import api, cbackend, codegen, simplify, source, tracing
 from .api import JitFunction, Lowered, jit
-from .cbackend import CBackendError, CCompilerWarning, CFunction, c_source, compile_c
+from .cbackend import (
+    CBackendError,
+    CCacheWarning,
+    CCompilerWarning,
+    CFunction,
+    c_source,
+    compile_c,
+)
 from .tracing import ConcretizationError
 
 __all__ = [
@@ -15,4 +23,13 @@ __all__ = [
     "CFunction",
     "CBackendError",
     "CCompilerWarning",
+    "CCacheWarning",
 ]
+
+# ``adgraph.jit`` is the function (``from .jit import jit`` in the package): without these
+# attributes, ``import adgraph.jit.cbackend as cb`` and ``adgraph.jit.cbackend`` -- the
+# module paths the documentation names -- would look the module up on the function and
+# fail. The submodules stay reachable through the function.
+for _module in (api, cbackend, codegen, simplify, source, tracing):
+    setattr(jit, _module.__name__.rpartition(".")[2], _module)
+del _module

@@ -15,12 +15,50 @@ the caller traces again.
 from __future__ import annotations
 
 import functools
+import hashlib
+import unicodedata
 
 import numpy as np
 
 from ..graph.ir import Const, Node
 
-__all__ = ["generate", "GUARD_FAILED", "UFUNCS"]
+__all__ = ["generate", "GUARD_FAILED", "UFUNCS", "identifier", "display_name"]
+
+#: Longest identifier made from a user's name (longer names keep a prefix and a hash).
+MAX_IDENTIFIER = 64
+
+
+def identifier(name, default: str = "f", max_len: int = MAX_IDENTIFIER) -> str:
+    """An ASCII identifier (letters, digits, ``_``; not starting with a digit) made from
+    ``name``, valid in Python and C source.
+
+    Compatibility forms are folded first (full-width ``ｆ`` -> ``f``, ``²`` -> ``2``), every
+    other character becomes ``_``; an empty result is ``default``. A name longer than
+    ``max_len`` keeps a prefix and 8 hex digits of its SHA-256, so different long names
+    stay different. Keywords are the caller's concern (a prefix such as ``jit_`` avoids them).
+    """
+    raw = str(name)
+    s = unicodedata.normalize("NFKC", raw)
+    out = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in s)
+    while "__" in out:
+        out = out.replace("__", "_")
+    out = out.strip("_") or default
+    if out[0].isdigit():
+        out = f"{default}_{out}"
+    if len(out) > max_len:
+        digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        out = f"{out[: max_len - 9].rstrip('_')}_{digest}"
+    return out
+
+
+def display_name(name, max_len: int = 80) -> str:
+    """``name`` quoted for a comment or a file name in generated code: ASCII only, no line
+    breaks, no NUL, no ``*/`` (``ascii()`` escapes the rest), at most ``max_len`` characters
+    of the original."""
+    raw = str(name)
+    if len(raw) > max_len:
+        raw = raw[:max_len] + "..."
+    return ascii(raw).replace("*/", "*\\/")
 
 
 class _GuardFailed:
@@ -195,7 +233,7 @@ def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True)
     outs = ", ".join(arg(o) for o in graph.outputs)
     lines.append(f"    return [{outs}]")
     source = "\n".join(lines) + "\n"
-    code = compile(source, f"<adgraph.jit {graph.name}>", "exec")
+    code = compile(source, f"<adgraph.jit {display_name(graph.name)}>", "exec")
     exec(code, ns)  # noqa: S102 -- our own generated source, never user text
     return source, ns[fn_name]
 
