@@ -18,13 +18,14 @@ is checked each run, and a different branch traces again (a cache holds the vari
 from __future__ import annotations
 
 import functools
+import operator
 from collections import OrderedDict
 
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
 from ..core.xp import as_leaf, get_xp
-from .codegen import GUARD_FAILED, generate
+from .codegen import GUARD_FAILED, generate, identifier
 from .simplify import simplify
 from .tracing import ConcretizationError, trace_for_jit
 
@@ -45,9 +46,14 @@ class Compiled:
         self.backend = backend
         xp = get_xp([n.value for n in graph.inputs if n.value is not None])
         self.source, self.fn = generate(
-            self.graph, self.guards, xp=xp, fn_name=f"jit_{_safe(graph.name)}"
+            self.graph, self.guards, xp=xp, fn_name=f"jit_{identifier(graph.name)}"
         )
         self.derived = {}
+        # A compiled program is kept for later calls: it must not keep the values it was
+        # traced with (every intermediate array of the example call) alive. Nodes keep
+        # their shapes and dtypes; constants (Const) are part of the program and stay.
+        _forget_values(self.traced)
+        _forget_values(self.graph)
 
     @property
     def has_guards(self) -> bool:
@@ -61,8 +67,10 @@ class Compiled:
         return tuple(self.graph.evaluate(list(leaves)))
 
 
-def _safe(name):
-    return "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "f"
+def _forget_values(graph):
+    """Drop the trace-time values of ``graph``'s nodes (shape and dtype are kept)."""
+    for n in graph.nodes:
+        n.value = None
 
 
 def _signature(leaves):
@@ -105,7 +113,16 @@ class JitFunction:
             static_argnames = (static_argnames,)
         self.static_argnums = tuple(static_argnums)
         self.static_argnames = tuple(static_argnames)
-        self.cache_size = int(cache_size)
+        try:
+            cache_size = operator.index(cache_size)
+        except TypeError:
+            cache_size = -1
+        if isinstance(cache_size, bool) or cache_size < 0:
+            raise ValueError(
+                "jit: cache_size must be a non-negative integer (how many input signatures "
+                "keep their compiled programs; 0 keeps none)"
+            )
+        self.cache_size = cache_size
         self._cache: OrderedDict = OrderedDict()
         self.trace_count = 0  # how many times the function was traced (for inspection)
 
@@ -263,6 +280,8 @@ class _CCompiled:
         flat.__name__ = getattr(fun, "__name__", "f")
         # jit(backend="c") is an explicit request: allow larger programs than compile_c's
         # defaults (which guard its batched use).
+        # Without a C compiler this is a CFallbackFunction (one CCompilerWarning), which
+        # has the same call_flat.
         self.cfun = compile_c(flat, *leaves, max_node_size=4096, max_statements=2_000_000)
         self.graph = self  # for out_tree
         self.out_tree = tree_flatten(self.cfun(*leaves))[1]
@@ -321,7 +340,26 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), cache_size=64, backe
     ``backend="c"`` compiles each signature to C instead (programs of scalars and small
     arrays: a material law, a small Hessian, a long scalar recurrence; see
     :func:`adgraph.jit.cbackend.compile_c`, which also batches over a leading axis). Calls
-    with traced arguments (``grad(jit(f, backend="c"))``) use the Python backend.
+    with traced arguments (``grad(jit(f, backend="c"))``) use the Python backend. Without a
+    C compiler it warns once (``CCompilerWarning``) and runs the Python backend, with the
+    same results.
+
+    Parameters
+    ----------
+    fun : callable
+        The function to compile.
+    static_argnums, static_argnames : int/str or tuple of them
+        Arguments baked into the program (hashable Python values); a new value traces
+        again.
+    cache_size : int
+        How many input signatures keep their compiled programs (default 64; the least
+        recently used is dropped first, and traced again if it comes back; 0 keeps none).
+        Each signature keeps at most 16 branch variants (Python control flow on traced
+        values): a function that takes more branch combinations than that traces the
+        oldest again when it returns. A compiled program keeps shapes, dtypes, constants
+        and static arguments -- never the arrays it was traced with.
+    backend : ``"python"`` or ``"c"``
+        The code generator.
     """
     if fun is None:
         return lambda f: jit(

@@ -13,14 +13,17 @@ call adgraph's implementation (the module then imports adgraph; a comment says s
 
 from __future__ import annotations
 
+import keyword
+import re
+
 import numpy as np
 
 from ..ad import reverse as _reverse
 from ..core.pytree import tree_flatten
 from ..core.xp import as_leaf
 from ..graph.ir import Graph, Node
-from ..graph.tracing import _arg_names, _leaf_names
-from .codegen import UFUNCS
+from ..graph.tracing import _arg_names
+from .codegen import UFUNCS, display_name, identifier
 from .simplify import simplify
 from .tracing import JitTracer, trace_for_jit
 
@@ -70,18 +73,34 @@ def _fmt_index(skel, arrays):
     return ", ".join(parts)
 
 
+def _number(x) -> str:
+    """Source for a Python number that runs with only NumPy imported (``inf`` and
+    ``nan`` are not names there: ``np.inf``, ``-np.inf``, ``np.nan``)."""
+    if isinstance(x, complex):  # (NumPy's name: the generated function may be "complex")
+        return f"np.complex128({_number(x.real)}, {_number(x.imag)})"
+    if isinstance(x, float) and not np.isfinite(x):
+        return "np.nan" if np.isnan(x) else ("np.inf" if x > 0 else "-np.inf")
+    return repr(x)
+
+
+def _nested(x) -> str:
+    """Source for ``ndarray.tolist()`` output (nested lists of Python numbers)."""
+    if isinstance(x, list):
+        return "[" + ", ".join(_nested(e) for e in x) + "]"
+    return _number(x)
+
+
 def _literal(v):
-    if isinstance(v, (bool, int)) or (isinstance(v, float) and np.isfinite(v)):
-        return repr(v)
-    if isinstance(v, float):
-        return f"np.float64({str(v)!r})"
+    if isinstance(v, (bool, int, float, complex)):
+        return _number(v)
     a = np.asarray(v)
+    if a.dtype.kind not in "biufc":
+        raise ValueError(
+            f"make_source: a constant of dtype {a.dtype} cannot be written as NumPy source"
+        )
     if a.ndim == 0:
-        x = a.item()
-        if isinstance(x, float) and not np.isfinite(x):
-            return f"np.{a.dtype.name}({str(x)!r})"
-        return f"np.{a.dtype.name}({x!r})"
-    return f"np.array({a.tolist()!r}, dtype=np.{a.dtype.name})"
+        return f"np.{a.dtype.name}({_number(a.item())})"
+    return f"np.array({_nested(a.tolist())}, dtype=np.{a.dtype.name})"
 
 
 # primitives without parameters spelled as one NumPy call
@@ -182,26 +201,84 @@ def _expr(node, args, uses_adgraph, helpers):
 def _param_literal(v):
     if isinstance(v, np.dtype):
         return f"np.dtype({v.name!r})"
-    if isinstance(v, (tuple, list, int, float, bool, str, type(None))):
-        return repr(v)
+    if isinstance(v, (tuple, list)):
+        inner = ", ".join(_param_literal(e) for e in v)
+        if isinstance(v, list):
+            return f"[{inner}]"
+        return f"({inner},)" if len(v) == 1 else f"({inner})"
+    if isinstance(v, (int, float, complex, bool, str, type(None))):
+        return _number(v) if isinstance(v, (float, complex)) else repr(v)
+    if isinstance(v, np.generic):
+        return _literal(v)
     return f"_params_unavailable({type(v).__name__!r})"
 
 
-def _ident(s: str) -> str:
-    out = "".join(c if c.isalnum() or c == "_" else "_" for c in s).strip("_")
-    if not out or out[0].isdigit():
-        out = "x_" + out
+def _key_literal(k) -> str:
+    """Source for a dict key of a pytree (a path to a leaf, a key of the result)."""
+    if isinstance(k, tuple):
+        return _param_literal(tuple(k)) if type(k) is tuple else _key_error(k)
+    if type(k) in (str, int, bool, float, complex, type(None)):
+        return _param_literal(k)
+    return _key_error(k)
+
+
+def _key_error(k):
+    raise ValueError(
+        f"make_source: a dict key of type {type(k).__name__} cannot be written as source; "
+        "use str or int keys"
+    )
+
+
+# Names the generated module uses itself, and the names of its values: a parameter
+# must not be one of them (``np`` would hide NumPy, ``t1`` would be overwritten).
+_RESERVED = re.compile(r"np|(v|vbar|t)(_?m?[0-9]+)|_.*")
+
+
+def _ident(s: str, taken=()) -> str:
+    """An ASCII identifier for ``s`` that is no keyword, no name of the generated code and
+    none of ``taken``."""
+    out = identifier(s, default="x")
+    while keyword.iskeyword(out) or _RESERVED.fullmatch(out) or out in taken:
+        out += "_"
     return out
 
 
 def _function_name(name: str) -> str:
-    """A valid, non-keyword Python name for the generated function (lambdas become f)."""
-    import keyword
-
+    """A valid, non-keyword ASCII Python name for the generated function (lambdas become
+    f; ``f²`` becomes ``f2``)."""
     if name == "<lambda>":
         return "f"
-    out = _ident(name)
-    return out + "_fn" if keyword.iskeyword(out) else out
+    out = identifier(name)
+    return out + "_fn" if keyword.iskeyword(out) or out == "np" else out
+
+
+def _leaf_paths(args, names):
+    """For every leaf of ``args`` (in ``tree_flatten``'s order), the source that reaches
+    it from the parameters ``names``: ``p``, ``p[0]``, ``p['w']``."""
+    out = []
+    for a, nm in zip(args, names, strict=False):
+        stack = [(a, nm)]
+        while stack:
+            x, path = stack.pop()
+            if isinstance(x, dict):
+                for k in sorted(x, reverse=True):
+                    stack.append((x[k], f"{path}[{_key_literal(k)}]"))
+            elif isinstance(x, (list, tuple)):
+                for k in range(len(x) - 1, -1, -1):
+                    stack.append((x[k], f"{path}[{k}]"))
+            elif x is None:
+                continue
+            else:
+                out.append(path)
+    return out
+
+
+def _string_literal(text: str) -> str:
+    """``text`` as a docstring: triple-quoted when that reads back as ``text``, else its
+    ``repr`` (which cannot end early, whatever ``text`` holds)."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"""{text}"""'
+    return repr(text)
 
 
 def _structure(treedef, names):
@@ -219,7 +296,7 @@ def _structure_of(td, it):
     if td.kind is list:
         return "[" + ", ".join(kids) + "]"
     if td.kind is dict:
-        return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(td.aux, kids)) + "}"
+        return "{" + ", ".join(f"{_key_literal(k)}: {v}" for k, v in zip(td.aux, kids)) + "}"
     if td.kind is type(None):
         return "None"
     return f"{td.kind.__name__}(" + ", ".join(kids) + ")"
@@ -263,10 +340,19 @@ def make_source(fun, *args, names=None, fn_name=None, naming="article", keep_for
     arg_names = list(names) if names is not None else _arg_names(base, len(args))
     if len(arg_names) != len(args):
         raise ValueError(f"make_source: {len(arg_names)} names for {len(args)} arguments")
-    arg_names = [_ident(n) for n in arg_names]
+    # Parameters: ASCII identifiers, distinct, none a name the generated code uses.
+    safe_names: list = []
+    for n in arg_names:
+        safe_names.append(_ident(str(n), taken=safe_names))
+    arg_names = safe_names
     leaves, in_tree = tree_flatten(tuple(args))
     leaves = [as_leaf(x, "make_source") for x in leaves]
-    leaf_paths = _leaf_names(args, arg_names)
+    leaf_paths = _leaf_paths(args, arg_names)
+    if len(leaf_paths) != len(leaves):
+        raise ValueError(
+            "make_source: the arguments hold pytree nodes it cannot address as source; "
+            "pass arrays, numbers, and tuples, lists or dicts of them"
+        )
 
     obs = _Observer()
     prev = _reverse.HOOKS
@@ -294,8 +380,13 @@ def make_source(fun, *args, names=None, fn_name=None, naming="article", keep_for
 
     # ---------------------------------------------------------------- names
     var: dict = {}
+    used = set(arg_names)
     for node, path in zip(sgraph.inputs, leaf_paths):
-        var[node] = path if path in arg_names else _ident(path)
+        if path in arg_names:
+            var[node] = path
+        else:
+            var[node] = _ident(path, taken=used)
+            used.add(var[node])
     n_in = len(sgraph.inputs)
     article_in = {node: k + 1 - n_in for k, node in enumerate(sgraph.inputs)}
 
@@ -378,18 +469,20 @@ def make_source(fun, *args, names=None, fn_name=None, naming="article", keep_for
             if extra != var[node]:
                 target.append(f"{extra} = {var[node]}")
 
-    name = _function_name(fn_name or getattr(fun, "__name__", "f"))
+    given = fn_name or getattr(fun, "__name__", "f")
+    name = _function_name(given)
     params = list(dict.fromkeys(arg_names))
-    head = [
-        f'"""{name}: generated by adgraph.make_source for inputs '
+    doc = (
+        f"{name}: generated by adgraph.make_source for inputs "
         + ", ".join(
             f"{nm} {getattr(x, 'dtype', '')}{list(getattr(x, 'shape', ()))}"
             for nm, x in zip(leaf_paths, leaves)
         )
-        + '."""',
-        "",
-        "import numpy as np",
-    ]
+        + "."
+    )
+    if given not in (name, "<lambda>"):
+        doc += f" (The function {display_name(given)}.)"
+    head = [_string_literal(doc), "", "import numpy as np"]
     if uses_adgraph:
         head += [
             f"# {', '.join(sorted(uses_adgraph))}: no NumPy spelling here; adgraph's implementation runs",
