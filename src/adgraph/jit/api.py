@@ -37,7 +37,7 @@ _MAX_VARIANTS = 16
 class Compiled:
     """One traced, simplified and compiled graph (for one signature and branch set)."""
 
-    def __init__(self, graph, guards, closures, backend="python"):
+    def __init__(self, graph, guards, closures, backend="python", keep_values=False):
         self.traced = graph
         self.closures = closures
         gnodes = [g for g, _ in guards]
@@ -52,8 +52,10 @@ class Compiled:
         # A compiled program is kept for later calls: it must not keep the values it was
         # traced with (every intermediate array of the example call) alive. Nodes keep
         # their shapes and dtypes; constants (Const) are part of the program and stay.
-        _forget_values(self.traced)
-        _forget_values(self.graph)
+        # (``lower`` keeps them: its graphs are for reading, and pictures show values.)
+        if not keep_values:
+            _forget_values(self.traced)
+            _forget_values(self.graph)
 
     @property
     def has_guards(self) -> bool:
@@ -223,7 +225,7 @@ class JitFunction:
         out = jit_call_p.bind(*leaves, *comp.closures, compiled=comp)
         return tree_unflatten(comp.graph.out_tree, list(out))
 
-    def _compile(self, fun, leaves, in_tree, kwargs):
+    def _compile(self, fun, leaves, in_tree, kwargs, keep_values=False):
         self.trace_count += 1
         if kwargs:
             f = lambda *a, **k: fun(*a, **k)  # noqa: E731
@@ -235,7 +237,7 @@ class JitFunction:
             )
         else:
             graph, guards, closures = trace_for_jit(fun, leaves, in_tree)
-        return Compiled(graph, guards, closures)
+        return Compiled(graph, guards, closures, keep_values=keep_values)
 
     def _remember(self, key, comp):
         variants = self._cache.setdefault(key, [])
@@ -255,7 +257,7 @@ class JitFunction:
             fun = self.fun
         leaves, in_tree = tree_flatten((args, kwargs) if kwargs else args)
         leaves = [_example(_prepare(x))[0] for x in leaves]
-        return Lowered(self._compile(fun, leaves, in_tree, kwargs))
+        return Lowered(self._compile(fun, leaves, in_tree, kwargs, keep_values=True))
 
     def clear_cache(self):
         self._cache.clear()
