@@ -80,6 +80,19 @@ def test_make_source_of_functions_of_any_name(name):
         assert "pwned" not in ns and "os" not in ns
 
 
+def test_callables_whose_name_is_not_a_string():
+    class Law:
+        __name__ = 123
+
+        def __call__(self, x):
+            return anp.sin(x) * x
+
+    law = Law()
+    assert ad.jit(law)(1.5) == _ref(1.5)
+    assert "def f(x):" in ad.make_source(law, 1.5)
+    assert ad.jit(law, backend="c")(1.5) == pytest.approx(_ref(1.5), rel=1e-15)
+
+
 def test_make_source_keeps_readable_names():
     assert "def f2(x):" in ad.make_source(_named("f²"), 1.0)
     assert "def full(x):" in ad.make_source(_named("ｆｕｌｌ"), 1.0)

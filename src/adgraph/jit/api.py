@@ -25,7 +25,7 @@ from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
 from ..core.xp import as_leaf, get_xp
-from .codegen import GUARD_FAILED, generate, identifier
+from .codegen import GUARD_FAILED, function_name, generate, identifier
 from .simplify import simplify
 from .tracing import ConcretizationError, trace_for_jit
 
@@ -279,7 +279,7 @@ class _CCompiled:
         def flat(*ls):
             return fun(*tree_unflatten(in_tree, list(ls)))
 
-        flat.__name__ = getattr(fun, "__name__", "f")
+        flat.__name__ = function_name(fun)
         # jit(backend="c") is an explicit request: allow larger programs than compile_c's
         # defaults (which guard its batched use).
         # Without a C compiler this is a CFallbackFunction (one CCompilerWarning), which

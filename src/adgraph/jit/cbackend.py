@@ -64,7 +64,7 @@ import numpy as np
 
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..graph.ir import Const, Node
-from .codegen import UFUNCS, display_name, identifier
+from .codegen import UFUNCS, display_name, function_name, identifier
 from .simplify import simplify
 from .tracing import trace_for_jit
 
@@ -2119,7 +2119,7 @@ def _split_static(fun, args, static_argnums):
             full.insert(i, static[i])
         return fun(*full)
 
-    bound.__name__ = getattr(fun, "__name__", "f")
+    bound.__name__ = function_name(fun)
     return bound, dyn, static
 
 
@@ -2491,7 +2491,7 @@ def c_source(
     assume_finite=False,
 ) -> str:
     """The C source :func:`compile_c` would compile (needs no compiler)."""
-    name = getattr(fun, "__name__", "f")
+    name = function_name(fun)
     graph, _, _ = _trace(fun, example_args, static_argnums, name)
     return lower_to_c(
         graph,
@@ -2546,7 +2546,7 @@ def compile_c(
     :class:`CCompilerWarning`). Either is called with one point's arguments, or with a
     leading batch axis on some of them (``f(eps)`` with ``eps.shape == (n, 3, 3)``).
     """
-    name = getattr(fun, "__name__", "f")
+    name = function_name(fun)
     graph, sig, bound = _trace(fun, example_args, static_argnums, name)
     kernel = lower_to_c(
         graph,

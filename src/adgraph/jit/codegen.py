@@ -22,7 +22,7 @@ import numpy as np
 
 from ..graph.ir import Const, Node
 
-__all__ = ["generate", "GUARD_FAILED", "UFUNCS", "identifier", "display_name"]
+__all__ = ["generate", "GUARD_FAILED", "UFUNCS", "identifier", "display_name", "function_name"]
 
 #: Longest identifier made from a user's name (longer names keep a prefix and a hash).
 MAX_IDENTIFIER = 64
@@ -49,6 +49,12 @@ def identifier(name, default: str = "f", max_len: int = MAX_IDENTIFIER) -> str:
         digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         out = f"{out[: max_len - 9].rstrip('_')}_{digest}"
     return out
+
+
+def function_name(fun, default: str = "f") -> str:
+    """``fun.__name__`` when it is a string (callables may have none, or another type)."""
+    name = getattr(fun, "__name__", default)
+    return name if isinstance(name, str) else default
 
 
 def display_name(name, max_len: int = 80) -> str:

@@ -23,7 +23,7 @@ from ..core.pytree import tree_flatten
 from ..core.xp import as_leaf
 from ..graph.ir import Graph, Node
 from ..graph.tracing import _arg_names
-from .codegen import UFUNCS, display_name, identifier
+from .codegen import UFUNCS, display_name, function_name, identifier
 from .simplify import simplify
 from .tracing import JitTracer, trace_for_jit
 
@@ -469,7 +469,7 @@ def make_source(fun, *args, names=None, fn_name=None, naming="article", keep_for
             if extra != var[node]:
                 target.append(f"{extra} = {var[node]}")
 
-    given = fn_name or getattr(fun, "__name__", "f")
+    given = fn_name or function_name(fun)
     name = _function_name(given)
     params = list(dict.fromkeys(arg_names))
     doc = (

@@ -17,6 +17,7 @@ from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer, trace_scope
 from ..graph.ir import Const, Graph, Node
 from ..graph.tracing import GraphTrace, GraphTracer
+from .codegen import function_name
 
 __all__ = ["JitTrace", "JitTracer", "trace_for_jit", "ConcretizationError"]
 
@@ -135,7 +136,7 @@ def trace_for_jit(fun, leaves, in_tree, names=None):
             )
         else:
             outputs.append(Const(o))
-    name = getattr(fun, "__name__", "f")
+    name = function_name(fun)
     closures = [a for a, _ in t.lifted.values()]
     inputs = [i.node for i in ins] + [jt.node for _, jt in t.lifted.values()]
     graph = Graph(inputs, outputs, in_tree=None, out_tree=out_tree, name=name)
