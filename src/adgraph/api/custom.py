@@ -14,15 +14,49 @@ arguments, so every transformation sees it as a single operation:
 
 Under ``vmap`` each call is re-bound with ``vmap``-ed versions of the user's functions, so
 custom rules keep working inside batched code, Jacobians and Hessians.
+
+Closures over traced values
+---------------------------
+A transformation's rule for a call primitive unwraps its own tracers from the arguments and
+runs the user's functions on what is inside. A function that *closes over* a value traced by
+an enclosing transformation (``checkpoint(lambda u: sin(u) * y)(x)`` under ``grad`` with
+respect to ``y``) would meet that tracer still wrapped -- a leaked tracer, or a derivative
+that misses the closed-over value's part. So each call is *closure-converted* when needed:
+
+1. the first binding of the call runs *watched*: a user function whose result holds a tracer
+   of a trace that none of its inputs belongs to has closed over a traced value
+   (:class:`_Watch`); a rule or ``fwd``/``bwd`` that holds a live tracer in its closure cells
+   is found before that (:func:`_holds_live_tracer`);
+2. the call's functions are then recorded once, on example values, into straight-line
+   programs (:class:`_Recorder`, :class:`_Program`), and every tracer they touch that is not
+   one of their inputs is *lifted* into an explicit argument of the primitive -- values derived
+   from closed-over tracers alone (``sin(y)``) are computed once, outside, and lifted as they
+   are;
+3. the primitive is bound on ``(arguments, lifted values)`` with the programs as its
+   functions, so every transformation unwraps the lifted values with the arguments.
+
+``checkpoint`` then differentiates the lifted values like its arguments. ``custom_jvp`` and
+``custom_vjp`` apply the user's rule to the explicit arguments and differentiate the
+lifted values *through the function itself* (the rule says nothing about them); pass a value
+as an argument for the rule to govern its derivative. Python branches on values that are
+batched by ``vmap`` or traced by ``jit`` cannot be recorded once for every example, and are
+refused with that advice when closure conversion is needed.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import threading
 
-from ..core.primitive import Primitive
+import numpy as _np
+
+from ..ad.batching import BatchTracer
+from ..ad.forward import JVPTracer
+from ..ad.reverse import ReverseTracer
+from ..core.primitive import MissingRuleError, Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
+from ..core.trace import EscapedTracerError, Trace, Tracer, trace_scope
 from .transforms import _check_callable, _is_index, _zeros_like, jvp, vjp, vmap
 
 __all__ = ["custom_jvp", "custom_vjp", "checkpoint", "remat"]
@@ -37,12 +71,14 @@ class _Box:
         self.tree = None
 
 
-def _flat_fun(fun, in_tree, box):
+def _flat_fun(fun, in_tree, box, watch=None):
     def f(*leaves):
         out = fun(*tree_unflatten(in_tree, list(leaves)))
         out_leaves, out_tree = tree_flatten(out)
         if box.tree is None:
             box.tree = out_tree
+        if watch is not None and watch.armed:
+            watch.check(leaves, out_leaves)
         return tuple(out_leaves)
 
     return f
@@ -121,6 +157,397 @@ def _unbatch_cts(cts, batched):
     return [c if b or c is None else _sum(c, 0) for c, b in zip(cts, batched)]
 
 
+def _is_float(x) -> bool:
+    dt = getattr(x, "dtype", None)
+    return dt is not None and dt.kind in "fc"
+
+
+def _only(fun, args, idx):
+    """``fun`` as a function of the arguments at ``idx`` alone, the others held at ``args``."""
+
+    def part(*chosen):
+        full = list(args)
+        for i, v in zip(idx, chosen):
+            full[i] = v
+        return fun(*full)
+
+    return part
+
+
+def _escaped(what, e):
+    """The error for a user function that, run again after its call returned (in the
+    backward sweep), met a tracer of a finished transformation: a closed-over traced value
+    that the call could not see (used only in a comparison, say, or only by a rule)."""
+    return EscapedTracerError(
+        f"{what} uses a value traced by an enclosing transformation that is not one of its "
+        "arguments (a closure), in a way that could not be seen when it was called; pass the "
+        f"value to the function as an explicit argument. ({e})"
+    )
+
+
+# ------------------------------------------------------------------ closure detection
+class _ClosureFound(Exception):
+    """Raised by a watched user function that closed over a traced value; caught by the call
+    that armed the watch, which then binds the closure-converted form."""
+
+    def __init__(self, watch):
+        super().__init__("internal: a closure over a traced value (caught by its call)")
+        self.watch = watch
+
+
+def _traces_in(values, into):
+    """Add the trace of every tracer layer in ``values`` (primals and tangents) to ``into``."""
+    stack = list(values)
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Tracer):
+            into.add(v._trace)
+            if type(v) is JVPTracer:
+                stack.append(v.primal)
+                stack.append(v.tangent)
+            else:
+                stack.append(v._inner())
+    return into
+
+
+class _Watch:
+    """Armed while a call binds its primitive the first time (when every rule that runs the
+    user's functions at binding runs them). Invariant: a result of a user function can hold
+    only tracers of the traces its inputs belong to -- unless the function closed over a
+    traced value."""
+
+    __slots__ = ("armed",)
+
+    def __init__(self):
+        self.armed = True
+
+    def check(self, inputs, outputs):
+        got = _traces_in(outputs, set())
+        if got and not got <= _traces_in(inputs, set()):
+            raise _ClosureFound(self)
+
+
+def _holds_live_tracer(*funs, depth=2) -> bool:
+    """Whether a function (or one it closes over, ``depth`` deep) holds a tracer of a live
+    trace in its closure cells or defaults: rules and ``bwd`` run in the backward sweep,
+    too late to be watched."""
+    seen = set()
+    stack = [(f, depth) for f in funs if f is not None]
+    while stack:
+        f, d = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        vals = []
+        if isinstance(f, functools.partial):
+            vals += [f.func, *f.args, *f.keywords.values()]
+        for c in getattr(f, "__closure__", None) or ():
+            try:
+                vals.append(c.cell_contents)
+            except ValueError:  # an empty cell
+                continue
+        vals += list(getattr(f, "__defaults__", None) or ())
+        for v in vals:
+            if isinstance(v, (tuple, list)):
+                items = v
+            elif isinstance(v, dict):
+                items = v.values()
+            else:
+                items = (v,)
+            for x in items:
+                if isinstance(x, Tracer) and x._trace.alive:
+                    return True
+                if d and (inspect.isfunction(x) or isinstance(x, functools.partial)):
+                    stack.append((x, d - 1))
+    return False
+
+
+def _any_tracer(leaves) -> bool:
+    for x in leaves:
+        if isinstance(x, Tracer):
+            return True
+    return False
+
+
+def _bind_call(prim, leaves, params_for, convert, closures_seen=None):
+    """Bind ``prim`` on ``leaves`` with ``params_for(watch)``; when a user function turns
+    out to close over a traced value (or ``closures_seen()`` says a rule does), bind
+    ``convert()``'s ``(params, lifted values)`` instead, the lifted values as extra
+    arguments."""
+    if not _any_tracer(leaves):
+        # Nothing for a rule to unwrap: the functions run as written, and closed-over
+        # tracers meet their own transformations.
+        return prim.bind(*leaves, **params_for(None))
+    if not closures_seen or not closures_seen():
+        watch = _Watch()
+        try:
+            return prim.bind(*leaves, **params_for(watch))
+        except _ClosureFound as e:
+            if e.watch is not watch:
+                raise
+        finally:
+            watch.armed = False
+    got = convert()
+    if got is None:  # nothing to lift after all: the functions run as written
+        return prim.bind(*leaves, **params_for(None))
+    params, lifted = got
+    return prim.bind(*leaves, *lifted, **params)
+
+
+# ------------------------------------------------------------------ closure conversion
+_local = threading.local()
+
+
+def _converting() -> set:
+    """ids of the custom-rule functions whose rules this thread is recording: a call of
+    one of them inside its own rule runs the function inline (no recursion)."""
+    try:
+        return _local.converting
+    except AttributeError:
+        _local.converting = set()
+        return _local.converting
+
+
+def _example(x):
+    """``(value, fixed)``: a concrete value with ``x``'s logical shape (the first example of
+    batched axes), and whether every replay of the call sees that same value (values under
+    jvp and reverse mode; not batched or staged ones)."""
+    batch = 0
+    fixed = True
+    v = x
+    while isinstance(v, Tracer):
+        t = type(v)
+        if t is _RecTracer:
+            fixed = fixed and v.fixed
+            v = v.value
+            break
+        if t is BatchTracer:
+            batch += 1
+            fixed = False
+        elif t is not JVPTracer and t is not ReverseTracer:
+            fixed = False  # jit, graph tracing: the value differs in later runs
+        v = v._inner()
+    if batch:
+        v = v[(0,) * batch]
+    return v, fixed
+
+
+class _Lit:
+    """A constant operand of a recorded program."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+class _Lifter:
+    """The traced values one conversion lifted into arguments, in order, shared by the
+    programs it records (each program reads the ones it uses)."""
+
+    __slots__ = ("index", "values", "examples")
+
+    def __init__(self):
+        self.index = {}  # id -> position; ``values`` keeps the objects (and so their ids) alive
+        self.values = []
+        self.examples = []
+
+    def lift(self, a):
+        k = self.index.get(id(a))
+        if k is None:
+            k = self.index[id(a)] = len(self.values)
+            self.values.append(a)
+            self.examples.append(_example(a))
+        return k
+
+
+class _RecTracer(Tracer):
+    """A value of a function being recorded: a concrete example and its program variable."""
+
+    __slots__ = ("value", "var", "fixed")
+
+    def __init__(self, trace, value, var, fixed):
+        self._trace = trace
+        self.value = value
+        self.var = var
+        self.fixed = fixed
+
+    @property
+    def shape(self):
+        return tuple(getattr(self.value, "shape", ()))
+
+    @property
+    def dtype(self):
+        dt = getattr(self.value, "dtype", None)
+        return dt if dt is not None else _np.result_type(self.value)
+
+    def _inner(self):
+        return self.value
+
+    def __bool__(self):
+        if not self.fixed:
+            self._trace.branched = True  # refused by the conversion (see _check_branches)
+        return bool(self.value)
+
+
+class _Recorder(Trace):
+    """Records every primitive applied to its tracers, computing on the examples; a tracer of
+    another trace met among the operands is lifted (see :class:`_Lifter`)."""
+
+    __slots__ = ("eqns", "nvar", "lifter", "cvars", "branched")
+    transformation = "closure conversion"
+
+    def __init__(self, lifter):
+        super().__init__()
+        self.eqns = []
+        self.nvar = 0
+        self.lifter = lifter
+        self.cvars = {}  # lifted value's position -> variable
+        self.branched = False
+
+    def new_var(self):
+        self.nvar += 1
+        return self.nvar - 1
+
+    def new_input(self, value, fixed):
+        return _RecTracer(self, value, self.new_var(), fixed)
+
+    def operand(self, a):
+        """``(example value, variable or _Lit, fixed)`` for an operand."""
+        if type(a) is _RecTracer and a._trace is self:
+            return a.value, a.var, a.fixed
+        if isinstance(a, Tracer):
+            k = self.lifter.lift(a)
+            var = self.cvars.get(k)
+            if var is None:
+                var = self.cvars[k] = self.new_var()
+            v, fixed = self.lifter.examples[k]
+            return v, var, fixed
+        return a, _Lit(a), True
+
+    def process(self, prim, args, params):
+        vals, refs = [], []
+        fixed = True
+        for a in args:
+            v, r, f = self.operand(a)
+            vals.append(v)
+            refs.append(r)
+            fixed = fixed and f
+        ans = prim.bind(*vals, **params)
+        outs = ans if prim.multiple_results else (ans,)
+        for o in outs:
+            if isinstance(o, Tracer):
+                raise TypeError(
+                    f"closure conversion: primitive {prim.name!r} gave a traced value for "
+                    "concrete operands (a function it calls closes over a traced value it "
+                    "does not convert); pass that value as an explicit argument"
+                )
+        if prim.nondiff and fixed:
+            return ans  # the same in every replay of this call: a constant
+        if prim.multiple_results:
+            out_vars = tuple(self.new_var() for _ in ans)
+            self.eqns.append((prim, params, refs, out_vars))
+            return tuple(_RecTracer(self, a, v, fixed) for a, v in zip(ans, out_vars))
+        var = self.new_var()
+        self.eqns.append((prim, params, refs, var))
+        return _RecTracer(self, ans, var, fixed)
+
+
+class _Program:
+    """A function recorded as straight-line primitive applications, called as
+    ``program(args, lifted)``: the recorded function's arguments (constant ones were baked
+    in and are ignored) and the conversion's lifted values."""
+
+    __slots__ = ("in_vars", "cvars", "eqns", "outs", "branched", "__weakref__")
+
+    def __init__(self, in_vars, cvars, eqns, outs, branched):
+        self.in_vars = in_vars
+        self.cvars = cvars
+        self.eqns = eqns
+        self.outs = outs
+        self.branched = branched
+
+    def __call__(self, args, lifted):
+        env = {}
+        for var, a in zip(self.in_vars, args):
+            if var is not None:
+                env[var] = a
+        for k, var in self.cvars.items():
+            env[var] = lifted[k]
+        for prim, params, refs, out in self.eqns:
+            ans = prim.bind(*[r.value if type(r) is _Lit else env[r] for r in refs], **params)
+            if type(out) is tuple:
+                env.update(zip(out, ans))
+            else:
+                env[out] = ans
+        return tuple(r.value if type(r) is _Lit else env[r] for r in self.outs)
+
+
+_CONST = object()
+
+
+def _spec(a):
+    """How an argument enters a recording: ``(example, fixed)`` for a traced value, or
+    ``(a, _CONST)`` for a constant (baked into the program: every rule passes it unchanged,
+    or as a tracer with a zero derivative)."""
+    return _example(a) if isinstance(a, Tracer) else (a, _CONST)
+
+
+def _record(fn, specs, lifter):
+    """Record ``fn`` (returning a flat tuple of leaves) on arguments given by ``specs``.
+    Returns the program and ``(example, fixed, traced)`` for each output."""
+    rec = _Recorder(lifter)
+    in_vars = []
+    with trace_scope(rec), _np.errstate(all="ignore"):  # examples only fix the program
+        ins = []
+        for v, fixed in specs:
+            if fixed is _CONST:
+                ins.append(v)
+                in_vars.append(None)
+            else:
+                t = rec.new_input(v, fixed)
+                ins.append(t)
+                in_vars.append(t.var)
+        out = fn(*ins)
+    refs, info = [], []
+    for o in out:
+        v, r, f = rec.operand(o)
+        refs.append(r)
+        info.append((v, f, type(r) is not _Lit))
+    return _Program(in_vars, dict(rec.cvars), rec.eqns, refs, rec.branched), info
+
+
+def _usable(lifter, programs, what):
+    """Whether a conversion's programs replace the user's functions: only when something
+    was lifted (else the functions run as written); refused when a program baked in a
+    branch on a value that later replays do not share."""
+    if not lifter.values:
+        return False
+    if any(p.branched for p in programs):
+        raise TypeError(
+            f"{what} closes over values traced by an enclosing transformation and branches "
+            "(Python if/while/bool) on a value that is batched by vmap or traced by jit: such "
+            "a branch cannot be recorded once for every value. Use adgraph.numpy.where instead "
+            "of the branch, or pass the closed-over values to the function as arguments"
+        )
+    return True
+
+
+def _varying_zeros(info):
+    """Specs for cotangent/tangent arguments shaped like ``info``'s examples: they differ
+    in every replay."""
+    return [(_zeros_like(v), False) for v, _, _ in info]
+
+
+def _through_closures(what, e):
+    return TypeError(
+        f"{what} closes over a value traced by an enclosing transformation; its derivative "
+        "with respect to that value comes from differentiating the function itself, which "
+        f"failed: {e}. Pass the value to the function as an explicit argument and give its "
+        "derivative in the rule"
+    )
+
+
 # ------------------------------------------------------------------ custom_vjp
 def _cvjp_jvp(primals, tangents, params):
     ts = [_zeros_like(p) if t is None else t for t, p in zip(tangents, primals)]
@@ -135,7 +562,11 @@ def _cvjp_reverse(trace, vals, parents, params, pidx):
 
 
 def _cvjp_vjp(ct, ans, args, params, wanted):
-    return list(params["bwd"](params["res"], tuple(ct)))
+    bwd = params["bwd"]
+    try:
+        return list(bwd(params["res"], tuple(ct), wanted))
+    except EscapedTracerError as e:
+        raise _escaped(getattr(bwd, "_what", "the bwd rule of a custom_vjp function"), e) from e
 
 
 def _cvjp_batch(vals, batched, size, *, fun, fwd, bwd):
@@ -143,9 +574,10 @@ def _cvjp_batch(vals, batched, size, *, fun, fwd, bwd):
     fun_b = vmap(fun, in_axes=ax)
     fwd_b = vmap(fwd, in_axes=ax)
 
-    def bwd_b(res, ct):
+    def bwd_b(res, ct, wanted=None):
         return tuple(_unbatch_cts(list(vmap(bwd)(res, ct)), batched))
 
+    bwd_b._what = getattr(bwd, "_what", None)
     return custom_vjp_p.bind(*vals, fun=fun_b, fwd=fwd_b, bwd=bwd_b)
 
 
@@ -177,6 +609,78 @@ def _split_call(wrapper, args, kwargs, what):
     return nd, static, dyn, full
 
 
+def _in_own_rule(wrapper) -> bool:
+    conv = getattr(_local, "converting", None)
+    return bool(conv) and id(wrapper) in conv
+
+
+def _convert_vjp(wrapper, params, leaves, what):
+    """Closure conversion of a custom_vjp call (see the module documentation): ``fun``,
+    ``fwd`` and ``bwd`` recorded; the lifted values' cotangents come from ``fun``."""
+    fun, fwd, bwd = params["fun"], params["fwd"], params["bwd"]
+    n = len(leaves)
+    lifter = _Lifter()
+    conv = _converting()
+    conv.add(id(wrapper))
+    try:
+        specs = [_spec(a) for a in leaves]
+        P, _ = _record(fun, specs, lifter)
+        layout = []
+
+        def fwd_flat(*ls):
+            out, res = fwd(*ls)
+            r_leaves, r_tree = tree_flatten(res)
+            layout[:] = [r_tree, len(out)]
+            return tuple(out) + tuple(r_leaves)
+
+        F, finfo = _record(fwd_flat, specs, lifter)
+        r_tree, nout = layout
+        rinfo, oinfo = finfo[nout:], finfo[:nout]
+        nres = len(rinfo)
+        bspecs = [(v, f) if traced else (v, _CONST) for v, f, traced in rinfo]
+        bspecs += _varying_zeros(oinfo)
+
+        def bwd_flat(*a):
+            return tuple(bwd(tree_unflatten(r_tree, list(a[:nres])), a[nres:]))
+
+        B, _ = _record(bwd_flat, bspecs, lifter)
+    finally:
+        conv.discard(id(wrapper))
+    if not _usable(lifter, (P, F, B), what):
+        return None
+    lifted = list(lifter.values)
+    nc = len(lifted)
+    float_c = [k for k in range(nc) if _is_float(lifted[k])]
+
+    def fun2(*vals):
+        return P(vals[:n], vals[n:])
+
+    def fwd2(*vals):
+        x, c = tuple(vals[:n]), tuple(vals[n:])
+        got = F(x, c)
+        return got[:nout], (got[nout:], x, c)
+
+    def bwd2(res, ct, wanted=None):
+        r, x, c = res
+        ct = tuple(ct)
+        cts = list(B(tuple(r) + ct, c))
+        out_c = [None] * nc
+        want = [k for k in float_c if wanted is None or wanted[n + k]]
+        if want:
+            try:
+                part = _only(fun2, tuple(x) + tuple(c), [n + k for k in want])
+                _, pull = vjp(part, *[c[k] for k in want])
+                got = pull(ct)
+            except MissingRuleError as e:
+                raise _through_closures(what, e) from e
+            for k, g in zip(want, got):
+                out_c[k] = g
+        return cts + out_c
+
+    bwd2._what = getattr(bwd, "_what", None)
+    return {"fun": fun2, "fwd": fwd2, "bwd": bwd2}, lifted
+
+
 class custom_vjp:
     """A function with a user-defined reverse-mode rule, as ``jax.custom_vjp``::
 
@@ -188,6 +692,10 @@ class custom_vjp:
 
     ``bwd`` returns a tuple with one cotangent pytree per positional argument (``None`` for
     a zero). Under forward mode the original function is differentiated.
+
+    Values that ``f`` closes over and that an enclosing transformation traces are
+    differentiated through ``f`` itself (the rule covers the arguments only); pass them as
+    arguments for ``bwd`` to give their cotangents.
     """
 
     def __init__(self, fun, nondiff_argnums=()):
@@ -210,30 +718,39 @@ class custom_vjp:
             raise TypeError(
                 f"custom_vjp function {self.__name__!r} has no rule; call .defvjp(fwd, bwd)"
             )
+        if _in_own_rule(self):  # called by its own fwd/bwd while they are recorded
+            return self.fun(*args, **kwargs)
         what = f"custom_vjp {self.__name__!r}"
         nd, static, dyn, full = _split_call(self, args, kwargs, what)
         dyn_pos = [i for i in range(len(static) + len(dyn)) if i not in static]
 
         leaves, in_tree = tree_flatten(dyn)
         box = _Box()
-        fun = _flat_fun(lambda *d: self.fun(*full(d)), in_tree, box)
         fbox = _Box()
 
-        def fwd(*ls):
-            got = self.fwd(*full(tree_unflatten(in_tree, list(ls))))
-            if not (isinstance(got, (tuple, list)) and len(got) == 2):
-                raise TypeError(
-                    f"{what}: fwd must return a pair (output, residuals), got "
-                    f"{type(got).__name__}"
-                    + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
-                )
-            out, res = got
-            out_leaves, out_tree = tree_flatten(out)
-            if fbox.tree is None:
-                fbox.tree = out_tree
-            return tuple(out_leaves), res
+        def user_fun(*d):
+            return self.fun(*full(d))
 
-        def bwd(res, ct_leaves):
+        def fwd_for(watch):
+            def fwd(*ls):
+                got = self.fwd(*full(tree_unflatten(in_tree, list(ls))))
+                if not (isinstance(got, (tuple, list)) and len(got) == 2):
+                    raise TypeError(
+                        f"{what}: fwd must return a pair (output, residuals), got "
+                        f"{type(got).__name__}"
+                        + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+                    )
+                out, res = got
+                out_leaves, out_tree = tree_flatten(out)
+                if fbox.tree is None:
+                    fbox.tree = out_tree
+                if watch is not None and watch.armed:
+                    watch.check(ls, list(out_leaves) + tree_flatten(res)[0])
+                return tuple(out_leaves), res
+
+            return fwd
+
+        def bwd(res, ct_leaves, wanted=None):
             tree = fbox.tree if fbox.tree is not None else box.tree
             cts = self.bwd(
                 *(tuple(static[i] for i in nd) + (res,)), tree_unflatten(tree, list(ct_leaves))
@@ -266,15 +783,32 @@ class custom_vjp:
                 flat.extend(c_leaves)
             return flat
 
-        out = custom_vjp_p.bind(*leaves, fun=fun, fwd=fwd, bwd=bwd)
+        bwd._what = f"the bwd rule of {what}"
+
+        def params_for(watch):
+            return {
+                "fun": _flat_fun(user_fun, in_tree, box, watch),
+                "fwd": fwd_for(watch),
+                "bwd": bwd,
+            }
+
+        out = _bind_call(
+            custom_vjp_p,
+            leaves,
+            params_for,
+            lambda: _convert_vjp(self, params_for(None), leaves, what),
+            lambda: _holds_live_tracer(self.fwd, self.bwd),
+        )
         tree = box.tree if box.tree is not None else fbox.tree
         return tree_unflatten(tree, list(out))
 
 
 # ------------------------------------------------------------------ custom_jvp
 def _cjvp_jvp(primals, tangents, params):
-    ts = [_zeros_like(p) if t is None else t for t, p in zip(tangents, primals)]
-    out, t_out = params["jvp"](tuple(primals), tuple(ts))
+    rule = params["jvp"]
+    if not getattr(rule, "_zeros_ok", False):
+        tangents = [_zeros_like(p) if t is None else t for t, p in zip(tangents, primals)]
+    out, t_out = rule(tuple(primals), tuple(tangents))
     return tuple(out), tuple(t_out)
 
 
@@ -285,14 +819,28 @@ def _cjvp_reverse(trace, vals, parents, params, pidx):
 
 def _cjvp_vjp(ct, ans, args, params, wanted):
     rule = params["jvp"]
-    zeros = tuple(_zeros_like(a) for a in args)
-    _, pull = vjp(lambda *ts: tuple(rule(tuple(args), ts)[1]), *zeros)
-    return list(pull(tuple(ct)))
+    # The rule is linear in the tangents: its transpose is its VJP at zero tangents (those
+    # of arguments that get no cotangent stay zero; None where the rule accepts it).
+    zeros_ok = getattr(rule, "_zeros_ok", False)
+    idx = [i for i, w in enumerate(wanted) if w]
+    held = [None if zeros_ok and not w else _zeros_like(a) for a, w in zip(args, wanted)]
+    try:
+        part = _only(lambda *ts: tuple(rule(tuple(args), ts)[1]), held, idx)
+        _, pull = vjp(part, *[held[i] for i in idx])
+        got = pull(tuple(ct))
+    except EscapedTracerError as e:
+        raise _escaped(getattr(rule, "_what", "the JVP rule of a custom_jvp function"), e) from e
+    out = [None] * len(args)
+    for i, g in zip(idx, got):
+        out[i] = g
+    return out
 
 
 def _cjvp_batch(vals, batched, size, *, fun, jvp):
     ax = _axes(batched)
-    return custom_jvp_p.bind(*vals, fun=vmap(fun, in_axes=ax), jvp=vmap(jvp, in_axes=(ax, ax)))
+    rule_b = vmap(jvp, in_axes=(ax, ax))
+    rule_b._what = getattr(jvp, "_what", None)
+    return custom_jvp_p.bind(*vals, fun=vmap(fun, in_axes=ax), jvp=rule_b)
 
 
 custom_jvp_p = Primitive(
@@ -307,6 +855,57 @@ custom_jvp_p = Primitive(
 )
 
 
+def _convert_jvp(wrapper, params, leaves, what):
+    """Closure conversion of a custom_jvp call (see the module documentation): ``fun`` and
+    the rule recorded; the lifted values' tangents come from differentiating ``fun``."""
+    fun, rule = params["fun"], params["jvp"]
+    n = len(leaves)
+    lifter = _Lifter()
+    conv = _converting()
+    conv.add(id(wrapper))
+    try:
+        specs = [_spec(a) for a in leaves]
+        P, _ = _record(fun, specs, lifter)
+        nout = []
+
+        def rule_flat(*a):
+            o, t = rule(a[:n], a[n:])
+            nout[:] = [len(o)]
+            return tuple(o) + tuple(t)
+
+        R, _ = _record(rule_flat, specs + [(_zeros_like(v), False) for v, _ in specs], lifter)
+    finally:
+        conv.discard(id(wrapper))
+    if not _usable(lifter, (P, R), what):
+        return None
+    lifted = list(lifter.values)
+    float_c = [k for k in range(len(lifted)) if _is_float(lifted[k])]
+    m = nout[0]
+
+    def fun2(*vals):
+        return P(vals[:n], vals[n:])
+
+    def rule2(primals, tangents):
+        x, c = tuple(primals[:n]), tuple(primals[n:])
+        tx = tuple(_zeros_like(p) if t is None else t for t, p in zip(tangents[:n], x))
+        got = R(x + tx, c)
+        out, t = got[:m], list(got[m:])
+        tc = tangents[n:]
+        moving = [k for k in float_c if tc[k] is not None]
+        if moving:
+            try:
+                part = _only(fun2, x + c, [n + k for k in moving])
+                _, t_c = jvp(part, tuple(c[k] for k in moving), tuple(tc[k] for k in moving))
+            except MissingRuleError as e:
+                raise _through_closures(what, e) from e
+            t = [a + b for a, b in zip(t, t_c)]
+        return out, tuple(t)
+
+    rule2._what = getattr(rule, "_what", None)
+    rule2._zeros_ok = True  # takes None for a zero tangent
+    return {"fun": fun2, "jvp": rule2}, lifted
+
+
 class custom_jvp:
     """A function with a user-defined forward-mode rule, as ``jax.custom_jvp``::
 
@@ -318,6 +917,10 @@ class custom_jvp:
             return f(x), rule(x) * t
 
     The rule must be linear in the tangents; reverse mode uses its transpose.
+
+    Values that ``f`` closes over and that an enclosing transformation traces are
+    differentiated through ``f`` itself (the rule covers the arguments only); pass them as
+    arguments for the rule to give their derivatives.
     """
 
     def __init__(self, fun, nondiff_argnums=()):
@@ -362,42 +965,61 @@ class custom_jvp:
             raise TypeError(
                 f"custom_jvp function {self.__name__!r} has no rule; decorate one with .defjvp"
             )
+        if _in_own_rule(self):  # called by its own rule while it is recorded
+            return self.fun(*args, **kwargs)
         what = f"custom_jvp {self.__name__!r}"
         nd, static, dyn, full = _split_call(self, args, kwargs, what)
 
         leaves, in_tree = tree_flatten(dyn)
         box = _Box()
-        fun = _flat_fun(lambda *d: self.fun(*full(d)), in_tree, box)
         user = self.jvp
 
-        def rule(primal_leaves, tangent_leaves):
-            ps = tree_unflatten(in_tree, list(primal_leaves))
-            ts = tree_unflatten(in_tree, list(tangent_leaves))
-            if nd:
-                got = user(*(static[i] for i in nd), tuple(ps), tuple(ts))
-            else:
-                got = user(tuple(ps), tuple(ts))
-            if not (isinstance(got, (tuple, list)) and len(got) == 2):
-                raise TypeError(
-                    f"{what}: the JVP rule must return a pair (primal_out, tangent_out), got "
-                    f"{type(got).__name__}"
-                    + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
-                )
-            out, t_out = got
-            o_leaves, o_tree = tree_flatten(out)
-            t_leaves, t_tree = tree_flatten(t_out)
-            if o_tree != t_tree:
-                raise TypeError(
-                    f"custom_jvp {self.__name__!r}: the rule's primal and tangent outputs have "
-                    f"different structures {o_tree!r} and {t_tree!r}"
-                )
-            for k, (o, t) in enumerate(zip(o_leaves, t_leaves)):
-                _check_cotangent(t, o, f"{what}: the rule's tangent", f"output {k}")
-            if box.tree is None:
-                box.tree = o_tree
-            return tuple(o_leaves), tuple(t_leaves)
+        def user_fun(*d):
+            return self.fun(*full(d))
 
-        out = custom_jvp_p.bind(*leaves, fun=fun, jvp=rule)
+        def rule_for(watch):
+            def rule(primal_leaves, tangent_leaves):
+                ps = tree_unflatten(in_tree, list(primal_leaves))
+                ts = tree_unflatten(in_tree, list(tangent_leaves))
+                if nd:
+                    got = user(*(static[i] for i in nd), tuple(ps), tuple(ts))
+                else:
+                    got = user(tuple(ps), tuple(ts))
+                if not (isinstance(got, (tuple, list)) and len(got) == 2):
+                    raise TypeError(
+                        f"{what}: the JVP rule must return a pair (primal_out, tangent_out), "
+                        f"got {type(got).__name__}"
+                        + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+                    )
+                out, t_out = got
+                o_leaves, o_tree = tree_flatten(out)
+                t_leaves, t_tree = tree_flatten(t_out)
+                if o_tree != t_tree:
+                    raise TypeError(
+                        f"custom_jvp {self.__name__!r}: the rule's primal and tangent outputs "
+                        f"have different structures {o_tree!r} and {t_tree!r}"
+                    )
+                for k, (o, t) in enumerate(zip(o_leaves, t_leaves)):
+                    _check_cotangent(t, o, f"{what}: the rule's tangent", f"output {k}")
+                if box.tree is None:
+                    box.tree = o_tree
+                if watch is not None and watch.armed:
+                    watch.check(list(primal_leaves) + list(tangent_leaves), o_leaves + t_leaves)
+                return tuple(o_leaves), tuple(t_leaves)
+
+            rule._what = f"the JVP rule of {what}"
+            return rule
+
+        def params_for(watch):
+            return {"fun": _flat_fun(user_fun, in_tree, box, watch), "jvp": rule_for(watch)}
+
+        out = _bind_call(
+            custom_jvp_p,
+            leaves,
+            params_for,
+            lambda: _convert_jvp(self, params_for(None), leaves, what),
+            lambda: _holds_live_tracer(user),
+        )
         return tree_unflatten(box.tree, list(out))
 
 
@@ -413,12 +1035,24 @@ def _ckpt_reverse(trace, vals, parents, params, pidx):
 
 
 def _ckpt_vjp(ct, ans, args, params, wanted):
-    _, pull = vjp(params["fun"], *args)  # recompute, with a tape, now
-    return list(pull(tuple(ct)))
+    fun = params["fun"]
+    idx = [i for i, w in enumerate(wanted) if w]
+    try:
+        # recompute, with a tape, now -- differentiating only the arguments that need it
+        _, pull = vjp(_only(fun, args, idx), *[args[i] for i in idx])
+        got = pull(tuple(ct))
+    except EscapedTracerError as e:
+        raise _escaped(getattr(fun, "_what", "a checkpoint function"), e) from e
+    out = [None] * len(args)
+    for i, g in zip(idx, got):
+        out[i] = g
+    return out
 
 
 def _ckpt_batch(vals, batched, size, *, fun):
-    return checkpoint_p.bind(*vals, fun=vmap(fun, in_axes=_axes(batched)))
+    fun_b = vmap(fun, in_axes=_axes(batched))
+    fun_b._what = getattr(fun, "_what", None)
+    return checkpoint_p.bind(*vals, fun=fun_b)
 
 
 checkpoint_p = Primitive(
@@ -433,17 +1067,50 @@ checkpoint_p = Primitive(
 )
 
 
+def _convert_ckpt(fun, leaves, what):
+    """Closure conversion of a checkpoint call (see the module documentation)."""
+    lifter = _Lifter()
+    P, _ = _record(fun, [_spec(a) for a in leaves], lifter)
+    if not _usable(lifter, (P,), what):
+        return None
+    n = len(leaves)
+
+    def fun2(*vals):
+        return P(vals[:n], vals[n:])
+
+    fun2._what = what
+    return {"fun": fun2}, list(lifter.values)
+
+
 def checkpoint(fun):
     """``fun`` with rematerialisation: reverse mode keeps only its inputs and recomputes
-    its intermediates during the backward sweep (memory for time), as ``jax.checkpoint``."""
+    its intermediates during the backward sweep (memory for time), as ``jax.checkpoint``.
+
+    ``fun`` may close over values traced by enclosing transformations: they are
+    differentiated (and batched) like its arguments."""
 
     _check_callable(fun, "checkpoint")
+    what = f"checkpoint({getattr(fun, '__name__', type(fun).__name__)})"
 
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
         leaves, in_tree = tree_flatten((args, kwargs))
         box = _Box()
-        out = checkpoint_p.bind(*leaves, fun=_flat_fun(lambda a, k: fun(*a, **k), in_tree, box))
+
+        def call(a, k):
+            return fun(*a, **k)
+
+        def params_for(watch):
+            f = _flat_fun(call, in_tree, box, watch)
+            f._what = what
+            return {"fun": f}
+
+        out = _bind_call(
+            checkpoint_p,
+            leaves,
+            params_for,
+            lambda: _convert_ckpt(params_for(None)["fun"], leaves, what),
+        )
         return tree_unflatten(box.tree, list(out))
 
     return wrapped
