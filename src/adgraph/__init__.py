@@ -23,7 +23,16 @@ from . import (
 from .api import *  # noqa: F403  (the transformations, listed in api.__all__)
 from .classes import Dual, Var
 from .compare import compare
-from .core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+from .core.primitive import Primitive
+from .core.pytree import (
+    register_pytree_node,
+    tree_flatten,
+    tree_leaves,
+    tree_map,
+    tree_structure,
+    tree_unflatten,
+)
+from .core.trace import Tracer
 from .graph import Graph, GraphCycleError, trace, trace_hvp
 from .jit import compile_c, jit
 from .jit.source import make_source
@@ -49,4 +58,9 @@ __all__ = [
     "tree_unflatten",
     "tree_map",
     "tree_leaves",
+    "tree_structure",
+    "register_pytree_node",
+    # extending adgraph: traced values (isinstance checks) and new primitives
+    "Tracer",
+    "Primitive",
 ]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from adgraph.core.pytree import tree_leaves, tree_map
-from adgraph.core.trace import Tracer
-from adgraph.core.xp import get_xp, module_of
+import adgraph as ad
+from adgraph.backends import array_module
 
 __all__ = [
+    "primal",
+    "module_of",
     "data_module",
     "modules",
     "resolve",
@@ -26,22 +27,27 @@ __all__ = [
 ]
 
 
-def _primal(x):
-    while isinstance(x, Tracer):
-        x = x.primal_value()
-    return x
+def primal(x):
+    """The plain array under a traced value (``x`` itself when it is not traced)."""
+    return x.primal_value() if isinstance(x, ad.Tracer) else x
+
+
+def module_of(x):
+    """The array module that computes the plain value ``x``; NumPy for scalars and for
+    traced values, which NumPy's functions hand on to adgraph.numpy."""
+    return np if isinstance(x, ad.Tracer) else array_module(x)
 
 
 def data_module(*trees):
     """The array module shared by the array leaves of ``trees`` (traced values count by
     their underlying arrays); NumPy when none is a foreign array. Arrays of two modules
     (e.g. NumPy and CuPy fields) are refused by name."""
-    return get_xp([_primal(v) for t in trees for v in tree_leaves(t)])
+    return array_module(*(v for t in trees for v in ad.tree_leaves(t)))
 
 
 def modules(*trees) -> set:
     """The array modules of the array leaves of ``trees`` (NumPy for plain values)."""
-    return {module_of(_primal(v)) for t in trees for v in tree_leaves(t)}
+    return {array_module(v) for t in trees for v in ad.tree_leaves(t)}
 
 
 def resolve(xp):
@@ -76,12 +82,12 @@ def to_module(tree, xp):
             return xp.asarray(v)
         return v
 
-    return tree_map(leaf, tree)
+    return ad.tree_map(leaf, tree)
 
 
 def host(x):
     """A small plain array (a macroscopic tensor, a mean) as a NumPy array."""
-    x = _primal(x)
+    x = primal(x)
     if module_of(x) is np:
         return np.asarray(x)
     get = getattr(x, "get", None)  # cupy.ndarray.get(): the device-to-host copy

@@ -31,9 +31,6 @@ import numpy as np
 
 import adgraph as ad
 import adgraph.numpy as anp
-from adgraph.core.pytree import tree_leaves
-from adgraph.core.trace import Tracer
-from adgraph.core.xp import module_of
 
 from . import _xp
 from . import tensors as T
@@ -52,7 +49,7 @@ __all__ = [
 
 
 def _traced(*trees) -> bool:
-    return any(isinstance(v, Tracer) for t in trees for v in tree_leaves(t))
+    return any(isinstance(v, ad.Tracer) for t in trees for v in ad.tree_leaves(t))
 
 
 def effective_stiffness(
@@ -108,11 +105,11 @@ def effective_stiffness(
     finite = law.finite_strain
     eps = result.strain
     hist = result.history_start
-    xp = getattr(result, "xp", None) or module_of(_plain(eps))
+    xp = getattr(result, "xp", None) or _xp.module_of(_plain(eps))
     params = _xp.to_module(law.params, xp)
     eps_p = _xp.asarray(_plain(eps), xp, dtype=float)
     hist_p = _plain_tree(hist)
-    params_p = {k: (_plain_array(v) if isinstance(v, Tracer) else v) for k, v in params.items()}
+    params_p = {k: (_plain_array(v) if isinstance(v, ad.Tracer) else v) for k, v in params.items()}
 
     lin = result._last_lin if not _traced(eps, hist, params) else None
     if lin is None or result.tangent != tangent:
@@ -191,7 +188,7 @@ def reuss_bound(law, shape, E=None, history=None):
     r"""The Reuss (lower) bound :math:`\langle\mathbb{K}^{-1}\rangle^{-1}` at the uniform
     state ``E`` (Voigt matrix; the inverse of a Voigt stiffness is the Voigt compliance)."""
     k = local_stiffness(law, shape, E, history)
-    xp = module_of(k)
+    xp = _xp.module_of(k)
     mats = xp.moveaxis(k.reshape(k.shape[:2] + (-1,)), -1, 0)
     return xp.linalg.inv(xp.linalg.inv(mats).mean(axis=0))
 

@@ -74,7 +74,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adgraph.core.xp import module_of
+from ._xp import module_of
 
 try:  # multithreaded transforms
     import scipy.fft as _sfft

@@ -40,10 +40,6 @@ import numpy as np
 
 import adgraph as ad
 import adgraph.numpy as anp
-from adgraph.core.primitive import Primitive
-from adgraph.core.pytree import tree_leaves, tree_map
-from adgraph.core.trace import Tracer
-from adgraph.core.xp import module_of
 
 from . import _xp
 from .solvers import cg, solve_step
@@ -72,7 +68,7 @@ class TangentSystem:
         :math:`\\mathbb{G}\\mathbb{K} x = \\mathbb{G} b` (small strain: of the symmetric
         part of ``b``, the projection onto symmetric compatible fields being
         :math:`\\mathbb{G}\\circ\\operatorname{sym}`)."""
-        xp = module_of(b)
+        xp = _xp.module_of(b)
         b = _xp.asarray(b, xp, dtype=float)
         if not self.finite:  # strains are symmetric: G acts on the symmetric part
             b = 0.5 * (b + xp.swapaxes(b, 0, 1))
@@ -98,7 +94,7 @@ def _tsolve_linear(t, ans, b, *, system):
     return tangent_solve_p.bind(t, system=system)
 
 
-tangent_solve_p = Primitive(
+tangent_solve_p = ad.Primitive(
     "homogenization_tangent_solve",
     _tsolve_impl,
     tangent=(_tsolve_linear,),
@@ -115,8 +111,8 @@ def tangent_solve(b, system: TangentSystem):
 
 
 def _require_plain(tree, what="solve"):
-    for v in tree_leaves(tree):
-        if isinstance(v, Tracer):
+    for v in ad.tree_leaves(tree):
+        if isinstance(v, ad.Tracer):
             raise NotImplementedError(
                 f"homogenization {what}: only first derivatives through the FFT solve are "
                 "supported (a second derivative, or vmap over material parameters, reached "
@@ -201,10 +197,10 @@ def equilibrium(law, grid, E, history, params, guess, opts):
         _, pull = ad.vjp(stress_of, eps, th)
         e_bar, th_bar = pull(mu)
         E_bar = anp.sum(ct - e_bar, axis=axes)
-        return tree_map(lambda v: -v, th_bar), E_bar
+        return ad.tree_map(lambda v: -v, th_bar), E_bar
 
     outer.defvjp(fwd, bwd)
     eps = outer(theta, E)
     if "info" not in state:  # pragma: no cover - the primal always runs
-        plain(tree_map(lambda v: v, theta), E)
+        plain(ad.tree_map(lambda v: v, theta), E)
     return eps, state["info"]

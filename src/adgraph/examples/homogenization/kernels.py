@@ -39,11 +39,9 @@ import warnings
 import numpy as np
 
 import adgraph as ad
-from adgraph.core.pytree import tree_flatten, tree_unflatten
-from adgraph.core.xp import module_of
 
 from . import tensors as T
-from ._xp import constant
+from ._xp import constant, module_of
 
 __all__ = ["BACKENDS", "LawKernels", "resolve_backend", "stored_parts", "basis"]
 
@@ -247,7 +245,7 @@ class LawKernels:
     def _run_c(self, kind, eps, t, history, params):
         d = eps.shape[0]
         grid = tuple(eps.shape[2:])
-        leaves, treedef = tree_flatten((history, params))
+        leaves, treedef = ad.tree_flatten((history, params))
         names = [f"#{i}" for i in range(len(leaves))]
         lay = [_leaf_layout(nm, v, grid) for nm, v in zip(names, leaves)]
         key = ("c", kind, d, treedef, tuple(x[2] for x in lay))
@@ -274,7 +272,7 @@ class LawKernels:
         fin = law.finite_strain
 
         def unpack(leaves):
-            return tree_unflatten(treedef, list(leaves))
+            return ad.tree_unflatten(treedef, list(leaves))
 
         if kind == "stress":
 
@@ -316,7 +314,7 @@ class LawKernels:
             args = [_to_points(sub[0], grid)]
             if kind == "action":
                 args.append(_to_points(sub[1], grid))
-            leaves, _ = tree_flatten(tuple(sub_tree))
+            leaves, _ = ad.tree_flatten(tuple(sub_tree))
             args += [_leaf_layout("", v, grid)[0] for v in leaves]
             got = fn(*args)
         refs = ref if kind == "stored" else (ref,)
@@ -340,13 +338,13 @@ def _plain_out(x):
 
 def _tree_corner(tree, grid, corner):
     """Slice the grid corner out of every field leaf of ``tree`` (scalars stay)."""
-    leaves, treedef = tree_flatten(tree)
+    leaves, treedef = ad.tree_flatten(tree)
     g = len(grid)
     out = []
     for v in leaves:
         a = np.asarray(v)
         out.append(a[corner] if a.ndim >= g and g else a)
-    return tree_unflatten(treedef, out)
+    return ad.tree_unflatten(treedef, out)
 
 
 class _CompileFailure(RuntimeError):

@@ -40,8 +40,8 @@ import numpy as np
 
 import adgraph as ad
 import adgraph.numpy as anp
-from adgraph.core.xp import module_of
 
+from . import _xp
 from . import tensors as T
 
 __all__ = [
@@ -95,7 +95,7 @@ def stored_apply(stored, d: int, finite_strain: bool):
     """The action :math:`\\delta\\varepsilon \\mapsto \\mathbb{K}:\\delta\\varepsilon` of a
     stored tangent (a batched matrix-vector product per voxel, by the array module of
     ``stored``)."""
-    xp = module_of(stored)
+    xp = _xp.module_of(stored)
     nb = stored.shape[0]
     grid = stored.shape[2:]
     n = int(np.prod(grid))
@@ -350,9 +350,7 @@ class ExplicitLaw(Law):
 
 
 def _plain(x, name):
-    from adgraph.core.trace import Tracer
-
-    if isinstance(x, Tracer):
+    if isinstance(x, ad.Tracer):
         raise TypeError(
             f"law {name!r} is hand-written (explicit_law) and cannot be differentiated; write "
             "it as an energy_law or return_map_law with adgraph.numpy to differentiate it"

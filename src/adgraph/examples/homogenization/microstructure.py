@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+import adgraph as ad
 import adgraph.numpy as anp
+
+from . import _xp
 
 __all__ = ["laminate", "inclusion", "random_inclusions", "phase_field", "volume_fraction"]
 
@@ -57,12 +60,10 @@ def phase_field(mask, inside, outside):
     """``inside`` where ``mask`` is True, ``outside`` elsewhere (adgraph's ``where``, so
     traced phase values give a traced field; an array of ``mask``'s module, so a CuPy mask
     gives a CuPy field)."""
-    from adgraph.core.xp import module_of
-
     return (
         anp.where(mask, inside, outside)
         if _traced(inside, outside)
-        else module_of(mask).where(
+        else _xp.module_of(mask).where(
             mask,
             float(inside) if np.ndim(inside) == 0 else inside,
             float(outside) if np.ndim(outside) == 0 else outside,
@@ -71,13 +72,9 @@ def phase_field(mask, inside, outside):
 
 
 def _traced(*xs) -> bool:
-    from adgraph.core.trace import Tracer
-
-    return any(isinstance(x, Tracer) for x in xs)
+    return any(isinstance(x, ad.Tracer) for x in xs)
 
 
 def volume_fraction(mask) -> float:
     """The fraction of True voxels."""
-    from adgraph.core.xp import module_of
-
-    return float(module_of(mask).mean(mask))
+    return float(_xp.module_of(mask).mean(mask))

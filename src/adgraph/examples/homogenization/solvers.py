@@ -46,9 +46,8 @@ import warnings
 
 import numpy as np
 
-from adgraph.core.pytree import tree_leaves, tree_map
-from adgraph.core.trace import Tracer
-from adgraph.core.xp import module_of
+import adgraph as ad
+from adgraph.backends import BackendMixError
 
 from . import _xp
 from . import tensors as T
@@ -143,7 +142,7 @@ def _dot(a, b) -> float:
     if type(a) is np.ndarray:
         return float(np.einsum("i,i->", a.ravel(), b.ravel()))
     # other array modules (CuPy: cuBLAS on the device; only the scalar comes back)
-    return float(module_of(a).vdot(a.ravel(), b.ravel()))
+    return float(_xp.module_of(a).vdot(a.ravel(), b.ravel()))
 
 
 def cg(apply, b, tol=1e-10, maxiter=2000):
@@ -157,7 +156,7 @@ def cg(apply, b, tol=1e-10, maxiter=2000):
     iteration stops -- returning it -- when the residual has not improved by 10 % for many
     iterations or has grown a thousandfold.
     """
-    x = module_of(b).zeros_like(b)
+    x = _xp.module_of(b).zeros_like(b)
     r = b.copy()
     rr = _dot(r, r)
     bn = math.sqrt(rr)
@@ -273,7 +272,7 @@ def reference_medium(law, eps, history, params) -> float:
     rotations of finite strain, are left out)."""
     lin = law.linearize(eps, history, params, "stored")
     k = lin.stored
-    xp = module_of(k)
+    xp = _xp.module_of(k)
     d = eps.shape[0]
     nb = k.shape[0]
     mats = xp.moveaxis(k.reshape(nb, nb, -1), 2, 0)
@@ -377,7 +376,7 @@ class SolveResult:
         r"""The von Mises equivalent stress field :math:`\sqrt{3/2\, s:s}` of the final
         stress (small strain: in-plane components only for 2-D)."""
         s = _plain(self.stress)
-        xp = module_of(s)
+        xp = _xp.module_of(s)
         if self.finite_strain:
             s = 0.5 * (s + xp.swapaxes(s, 0, 1))
         d = s.shape[0]
@@ -394,24 +393,21 @@ class SolveResult:
 
 
 # ------------------------------------------------------------------ the driver
-def _plain(x):
-    while isinstance(x, Tracer):
-        x = x.primal_value()
-    return x
+_plain = _xp.primal
 
 
 def _plain_tree(t):
-    return tree_map(lambda v: _plain_array(v) if isinstance(v, Tracer) else v, t)
+    return ad.tree_map(lambda v: _plain_array(v) if isinstance(v, ad.Tracer) else v, t)
 
 
 def _plain_array(v):
     """The plain array under a traced value (NumPy values as ``np.asarray`` gives them)."""
     v = _plain(v)
-    return np.asarray(v) if module_of(v) is np else v
+    return np.asarray(v) if _xp.module_of(v) is np else v
 
 
 def _is_traced(tree) -> bool:
-    return any(isinstance(v, Tracer) for v in tree_leaves(tree))
+    return any(isinstance(v, ad.Tracer) for v in ad.tree_leaves(tree))
 
 
 def _infer_shape(law):
@@ -553,7 +549,7 @@ def solve(
         raise TypeError(f"solve: E must be a (d, d) array, got {type(E).__name__}")
     if not hasattr(E, "shape"):
         E = np.asarray(E, dtype=float)
-    elif not isinstance(E, Tracer) and module_of(E) is not np:
+    elif not isinstance(E, ad.Tracer) and _xp.module_of(E) is not np:
         E = _xp.host(E)  # the macroscopic strain is small: it lives on the host
     if not finite:  # a strain is symmetric; derivatives w.r.t. E then come out symmetric too
         E = _sym(E)
@@ -568,7 +564,7 @@ def solve(
     sigma = None
     t0 = time.perf_counter()
     for Ek in path:
-        traced = _is_traced(params) or _is_traced(hist) or isinstance(Ek, Tracer)
+        traced = _is_traced(params) or _is_traced(hist) or isinstance(Ek, ad.Tracer)
         Ek_plain = np.asarray(_xp.host(Ek), dtype=float)
         guess = _xp.asarray(_plain(eps), xp, dtype=float) + grid.uniform(Ek_plain - prev_macro, xp)
         if traced:
@@ -634,8 +630,6 @@ def solve(
 def _solve_module(law, history, initial, xp):
     """The array module of a solve: ``xp`` when given (NumPy data is copied to it), else
     the module of the law's parameters, the history and ``initial``'s fields."""
-    from adgraph.core.xp import BackendMixError
-
     given = _xp.resolve(xp)
     data = (law.params, history)
     if initial is not None:
@@ -660,7 +654,7 @@ def _solve_module(law, history, initial, xp):
 
 
 def _sym(E):
-    if isinstance(E, Tracer):
+    if isinstance(E, ad.Tracer):
         import adgraph.numpy as anp
 
         return 0.5 * (E + anp.swapaxes(E, -1, -2))
@@ -669,7 +663,7 @@ def _sym(E):
 
 
 def _mean(field, grid):
-    if isinstance(field, Tracer):
+    if isinstance(field, ad.Tracer):
         import adgraph.numpy as anp
 
         return anp.mean(field, axis=tuple(range(2, 2 + grid.d)))

@@ -21,8 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 import adgraph.numpy as anp
-from adgraph.core.trace import Tracer
-from adgraph.core.xp import module_of
+from adgraph.backends import array_module
 
 __all__ = [
     "voigt_pairs",
@@ -57,9 +56,7 @@ _PAIRS = {
 
 def _module(x):
     """The array module of ``x`` (a traced value counts by its underlying array)."""
-    while isinstance(x, Tracer):
-        x = x.primal_value()
-    return module_of(x)
+    return array_module(x)
 
 
 def _arr(x):
