@@ -76,28 +76,67 @@ class PyTreeDef:
         self.num_leaves = num_leaves
         self._hash = None  # computed on first use (tree definitions key jit's caches)
 
+    # Equality, hashing, printing and unflattening walk the structure with explicit
+    # stacks, never recursion: a tree nested thousands deep is fine.
     def __eq__(self, other) -> bool:
-        return self is other or (
-            isinstance(other, PyTreeDef)
-            and self.kind == other.kind
-            and self.aux == other.aux
-            and self.children == other.children
-        )
+        if self is other:
+            return True
+        if not isinstance(other, PyTreeDef):
+            return False
+        stack = [(self, other)]
+        while stack:
+            a, b = stack.pop()
+            if a is b:
+                continue
+            if (
+                a.kind != b.kind
+                or a.num_leaves != b.num_leaves
+                or len(a.children) != len(b.children)
+                or not (a.aux == b.aux)
+            ):
+                return False
+            stack.extend(zip(a.children, b.children))
+        return True
 
     def __hash__(self) -> int:
         h = self._hash
-        if h is None:
-            h = self._hash = hash((self.kind, repr(self.aux), self.children))
-        return h
+        if h is not None:
+            return h
+        # post-order: a node's hash from its children's (each cached on its node)
+        stack = [(self, False)]
+        while stack:
+            td, children_done = stack.pop()
+            if td._hash is not None:
+                continue
+            if children_done:
+                kids = tuple(c._hash for c in td.children)
+                td._hash = hash((td.kind, repr(td.aux), kids))
+                continue
+            stack.append((td, True))
+            stack.extend((c, False) for c in td.children if c._hash is None)
+        return self._hash
 
     def __repr__(self) -> str:
-        if self.kind is None:
-            return "*"
-        if self.kind is dict:
-            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.aux, self.children))
-            return f"dict({inner})"
-        inner = ", ".join(map(repr, self.children))
-        return f"{getattr(self.kind, '__name__', self.kind)}({inner})"
+        parts: list = []  # the finished strings of the nodes done so far, in order
+        stack = [(self, False)]
+        while stack:
+            td, children_done = stack.pop()
+            if td.kind is None:
+                parts.append("*")
+                continue
+            if not children_done:
+                stack.append((td, True))
+                stack.extend((c, False) for c in reversed(td.children))
+                continue
+            n = len(td.children)
+            kids = parts[len(parts) - n :] if n else []
+            del parts[len(parts) - n :]
+            if td.kind is dict:
+                inner = ", ".join(f"{k!r}: {c}" for k, c in zip(td.aux, kids))
+                parts.append(f"dict({inner})")
+            else:
+                parts.append(f"{getattr(td.kind, '__name__', td.kind)}({', '.join(kids)})")
+        return parts[0]
 
     def unflatten(self, leaves):
         return tree_unflatten(self, leaves)
@@ -190,21 +229,34 @@ def tree_unflatten(treedef: PyTreeDef, leaves):
             f"tree_unflatten: tree structure {treedef!r} has {treedef.num_leaves} leaves, "
             f"got {len(leaves)}"
         )
-    return _build(treedef, iter(leaves))
+    return _build(treedef, leaves)
 
 
-def _build(td, it):
-    # A module-level function taking the iterator: a nested recursive closure would form a
-    # reference cycle (function -> cell -> function) holding the leaves until the cyclic
-    # collector runs -- a derivative's arrays outliving the call that returned them.
-    if td.kind is None:
-        return next(it)
-    kids = [_build(c, it) for c in td.children]
-    kind = td.kind
-    entry = _NODE_TYPES.get(kind)
-    if entry is None:  # namedtuple
-        return kind(*kids)
-    return entry[1](td.aux, kids)
+def _build(td, leaves):
+    """The tree of structure ``td`` holding ``leaves``, built bottom-up with an explicit
+    stack (no recursion). A module-level function, not a closure: a nested recursive
+    closure would form a reference cycle (function -> cell -> function) holding the
+    leaves until the cyclic collector runs -- a derivative's arrays outliving the call
+    that returned them."""
+    it = iter(leaves)
+    root: list = []
+    # (structure, the list its result goes to, its children's results once expanded)
+    stack: list = [(td, root, None)]
+    while stack:
+        node, out, kids = stack.pop()
+        if kids is not None:  # its children are built: make the node
+            kind = node.kind
+            entry = _NODE_TYPES.get(kind)
+            out.append(kind(*kids) if entry is None else entry[1](node.aux, kids))
+            continue
+        if node.kind is None:
+            out.append(next(it))
+            continue
+        kids = []
+        stack.append((node, out, kids))
+        # pushed in reverse, popped left to right: leaves are taken in order
+        stack.extend((c, kids, None) for c in reversed(node.children))
+    return root[0]
 
 
 def tree_leaves(tree, is_leaf=None) -> list:
