@@ -11,6 +11,8 @@ points where a naive rule would give nan.
 from __future__ import annotations
 
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -22,11 +24,13 @@ import adgraph.numpy.fft as afft
 import adgraph.numpy.linalg as la
 import adgraph.scipy.special as sp
 from adgraph.core.pytree import register_pytree_node, tree_flatten, tree_map, tree_unflatten
+from adgraph.core.trace import EscapedTracerError
 from adgraph.ops._util import OpError
 from adgraph.test_util import check_grads, check_jvp, check_vjp
 
 X = np.arange(1.0, 7.0).reshape(2, 3)
 V = np.array([1.0, 2.0, 3.0])
+MASKED = np.ma.array([1.0, 2.0, 3.0], mask=[False, True, False])
 S = np.array([[1.0, 2.0], [2.0, 4.0]])  # singular
 
 
@@ -179,6 +183,87 @@ TRANSFORMS = [
         r"complex tangent.*real primal",
     ),
     ("jvp-str-tangent", lambda: ad.jvp(f, (1.0,), ("a",)), TypeError, r"got str"),
+    # a tangent has its primal's dtype (a Python float takes it); JAX refuses the same
+    (
+        "jvp-integer-tangent-float-primal",
+        lambda: ad.jvp(lambda x: x * 2, (V,), (np.ones(3, dtype=int),)),
+        TypeError,
+        r"equal types: the primal has dtype float64, so the tangent must be float64, got int64",
+    ),
+    (
+        "jvp-python-int-tangent",
+        lambda: ad.jvp(lambda x: x * 2, (1.0,), (1,)),
+        TypeError,
+        r"tangent must be float64, got int64",
+    ),
+    (
+        "jvp-float64-tangent-float32-primal",
+        lambda: ad.jvp(lambda x: x * 2, (V.astype(np.float32),), (V,)),
+        TypeError,
+        r"tangent must be float32, got float64.*astype\(np\.float32\)",
+    ),
+    (
+        "jvp-float32-tangent-float64-primal",
+        lambda: ad.jvp(lambda x: x * 2, (V,), (V.astype(np.float32),)),
+        TypeError,
+        r"tangent must be float64, got float32",
+    ),
+    (
+        "jvp-nonzero-tangent-integer-primal",
+        lambda: ad.jvp(lambda x: x * 2, (np.arange(3),), (V,)),
+        TypeError,
+        r"nonzero tangent.*integer dtype int64",
+    ),
+    (
+        "linearize-integer-tangent",
+        lambda: ad.linearize(lambda x: x * 2, V)[1](np.ones(3, dtype=int)),
+        TypeError,
+        r"linearize: .*tangent must be float64, got int64",
+    ),
+    (
+        "hvp-float32-tangent",
+        lambda: ad.hvp(f, (V,), (V.astype(np.float32),)),
+        TypeError,
+        r"tangent must be float64, got float32",
+    ),
+    # numbers NumPy has no numeric type for: refused, not a RecursionError
+    (
+        "grad-fraction",
+        lambda: ad.grad(lambda x: x * x)(Fraction(1, 3)),
+        TypeError,
+        r"fractions\.Fraction \(1/3\).*float\(x\)",
+    ),
+    (
+        "grad-decimal",
+        lambda: ad.grad(lambda x: x * x)(Decimal("0.5")),
+        TypeError,
+        r"decimal\.Decimal \(0\.5\).*float\(x\)",
+    ),
+    ("jvp-fraction", lambda: ad.jvp(f, (Fraction(1, 3),), (1.0,)), TypeError, r"Fraction"),
+    ("jvp-decimal-tangent", lambda: ad.jvp(f, (1.0,), (Decimal(1),)), TypeError, r"Decimal"),
+    ("vjp-fraction", lambda: ad.vjp(f, Fraction(1, 3)), TypeError, r"Fraction.*float"),
+    ("vjp-ct-decimal", lambda: ad.vjp(f, 1.0)[1](Decimal(1)), TypeError, r"cotangent.*Decimal"),
+    ("jacfwd-fraction", lambda: ad.jacfwd(f)(Fraction(1, 3)), TypeError, r"Fraction"),
+    ("jacrev-decimal", lambda: ad.jacrev(f)(Decimal(1)), TypeError, r"Decimal"),
+    ("hessian-fraction", lambda: ad.hessian(f)(Fraction(1, 3)), TypeError, r"Fraction"),
+    ("vmap-fractions", lambda: ad.vmap(f)([Fraction(1, 3)]), TypeError, r"Fraction"),
+    ("linearize-decimal", lambda: ad.linearize(f, Decimal(1)), TypeError, r"Decimal"),
+    (
+        "grad-fraction-in-tree",
+        lambda: ad.grad(lambda d: d["a"] * 2)({"a": Fraction(1)}),
+        TypeError,
+        r"Fraction",
+    ),  # fmt: skip
+    # masked arrays: the mask would be ignored, and a masked gradient is not a gradient
+    ("grad-masked", lambda: ad.grad(f)(MASKED), TypeError, r"masked array.*\.filled"),
+    ("jvp-masked", lambda: ad.jvp(f, (MASKED,), (V,)), TypeError, r"masked array.*np\.asarray"),
+    ("jvp-masked-tangent", lambda: ad.jvp(f, (V,), (MASKED,)), TypeError, r"masked array"),
+    ("vjp-masked", lambda: ad.vjp(f, MASKED), TypeError, r"masked array"),
+    ("vjp-ct-masked", lambda: ad.vjp(lambda x: x, V)[1](MASKED), TypeError, r"masked array"),
+    ("vmap-masked", lambda: ad.vmap(anp.sin)(MASKED), TypeError, r"masked array"),
+    ("jacfwd-masked", lambda: ad.jacfwd(anp.sin)(MASKED), TypeError, r"masked array"),
+    ("jacrev-masked", lambda: ad.jacrev(anp.sin)(MASKED), TypeError, r"masked array"),
+    ("hessian-masked", lambda: ad.hessian(f)(MASKED), TypeError, r"masked array"),
     ("hvp-not-tuple", lambda: ad.hvp(f, X, X), TypeError, r"hvp: .*tuples"),
     ("hvp-count", lambda: ad.hvp(f, (X,), (X, X)), ValueError, r"1 primals but 2 tangents"),
     ("hvp-empty", lambda: ad.hvp(f, (), ()), TypeError, r"at least one primal"),
@@ -194,6 +279,31 @@ TRANSFORMS = [
         lambda: ad.vjp(lambda x: x * 2, X)[1](X * 1j),
         TypeError,
         r"complex cotangent.*real output",
+    ),
+    # a cotangent has its output's dtype (a Python float takes it)
+    (
+        "vjp-ct-integer",
+        lambda: ad.vjp(lambda x: x * 2, V)[1](np.ones(3, dtype=int)),
+        TypeError,
+        r"output is float64, so the cotangent must be float64, got int64",
+    ),
+    (
+        "vjp-ct-python-int",
+        lambda: ad.vjp(f, V)[1](1),
+        TypeError,
+        r"cotangent must be float64, got int64",
+    ),
+    (
+        "vjp-ct-float64-for-float32",
+        lambda: ad.vjp(lambda x: x * 2, V.astype(np.float32))[1](V),
+        TypeError,
+        r"cotangent must be float32, got float64.*astype\(np\.float32\)",
+    ),
+    (
+        "vjp-ct-float32-for-float64",
+        lambda: ad.vjp(lambda x: x * 2, V)[1](V.astype(np.float32)),
+        TypeError,
+        r"cotangent must be float64, got float32",
     ),
     # linearize
     ("linearize-tangent-shape", lambda: ad.linearize(f, X)[1](V), ValueError, r"shape \(3,\)"),
@@ -715,10 +825,18 @@ def test_valid_calls_that_look_odd_keep_working():
     assert anp.reshape(X, (np.int64(3), -1)).shape == (3, 2)
     # sort kinds are read by their first letter, as in NumPy
     assert np.array_equal(anp.sort(V[::-1], kind="stable"), V)
-    # grad w.r.t. argnums given as a list; a jvp tangent of another real dtype is cast
+    # grad w.r.t. argnums given as a list
     assert ad.grad(f2, argnums=[0, 1])(V, V)[1].shape == (3,)
-    out, t = ad.jvp(lambda x: x * 2, (V,), (np.ones(3, dtype=int),))
-    assert t.dtype == V.dtype and np.allclose(t, 2.0)
+    # Python floats are weakly typed: a tangent or cotangent 1.0 takes a float32 primal's
+    # dtype; an integer primal takes a zero tangent of any numeric dtype
+    out, t = ad.jvp(lambda x: x * 2, (np.float32(1.5),), (1.0,))
+    assert t.dtype == np.float32 and t == 2.0
+    out, t = ad.jvp(lambda x: x * 2, (np.arange(3),), (np.zeros(3),))
+    assert np.array_equal(out, [0, 2, 4]) and not np.any(t)
+    (g,) = ad.vjp(lambda x: anp.sum(x * 2), V.astype(np.float32))[1](1.0)
+    assert g.dtype == np.float32 and np.array_equal(g, [2.0, 2.0, 2.0])
+    (g,) = ad.vjp(lambda x: anp.sum(x * 2), V * 1j)[1](2.0)
+    assert np.array_equal(g, [4.0, 4.0, 4.0])
     # a whole-array boolean mask, and a mask after an Ellipsis
     assert anp.getitem(X, X > 3).shape == (3,)
     assert anp.getitem(X, (Ellipsis, np.array([True, False, True]))).shape == (2, 2)
@@ -782,3 +900,86 @@ def test_special_functions_outside_their_domain_match_scipy():
         np.testing.assert_array_equal(sp.gammaln(n), ss.gammaln(n))
         g = ad.grad(lambda x: anp.sum(sp.erfinv(x)))(np.array([1.0]))
         assert np.isinf(g).all()
+
+
+# ---------------------------------------------------------------- np.matrix inputs
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", PendingDeprecationWarning)
+    M = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+MA = np.asarray(M)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_matrix_inputs_compute_elementwise_in_every_mode():
+    # np.matrix makes * a matrix product; NumPy's own ufunc np.multiply is elementwise,
+    # and so is every adgraph mode: a matrix enters as the plain array it holds
+    assert np.array_equal(np.multiply(M, M), MA * MA)
+    sq = MA * MA
+    for got in (
+        anp.multiply(M, M),
+        anp.multiply(MA, M),
+        anp.power(M, 2),
+        ad.jvp(lambda x: x * x, (M,), (M,))[0],
+        ad.vmap(lambda x: x * x)(M),
+        ad.linearize(lambda x: x * x, M)[0],
+        ad.jit(lambda x: x * x)(M),
+    ):
+        assert type(got) is np.ndarray and got.shape == (2, 2), type(got)
+        assert np.array_equal(got, sq)
+    assert np.array_equal(ad.jvp(lambda x: x * x, (M,), (M,))[1], 2 * sq)
+    rows = ad.vmap(lambda x, m: x * m, in_axes=(0, None))(MA, M)  # each row times M
+    assert np.array_equal(rows, MA[:, None, :] * MA[None])
+    assert np.array_equal(ad.vjp(lambda x: x * x, M)[1](np.ones((2, 2)))[0], 2 * MA)
+    assert np.array_equal(ad.vjp(lambda x: x * 1.0, MA)[1](M)[0], MA)  # matrix cotangent
+    assert np.array_equal(ad.grad(lambda x: anp.sum(x * x))(M), 2 * MA)
+    assert np.array_equal(ad.grad(lambda x: anp.sum(x * M))(MA), MA)  # closed over
+    assert np.array_equal(ad.grad(lambda x: anp.sum(M * x))(MA), MA)
+    assert np.array_equal(ad.linearize(lambda x: x * x, M)[1](M), 2 * sq)
+    jac = ad.jacfwd(lambda x: x * x)(M)
+    assert np.array_equal(jac, ad.jacrev(lambda x: x * x)(MA))
+    assert np.array_equal(jac.reshape(4, 4), np.diag(2 * MA.ravel()))
+    assert anp.sum(M) == 10.0 and np.array_equal(anp.sum(M, axis=0), [4.0, 6.0])
+    assert np.array_equal(
+        ad.hessian(lambda x: anp.sum(x**3))(M).reshape(4, 4), np.diag(6 * MA.ravel())
+    )
+
+
+# ---------------------------------------------------------------- leaked tracers
+def test_numpy_on_a_leaked_tracer_says_it_leaked():
+    leaked = []
+
+    def f(x):
+        leaked.append(x * 2.0)
+        return anp.sum(x)
+
+    ad.grad(f)(V)
+    with pytest.raises(EscapedTracerError, match=r"leaked out of reverse mode") as info:
+        np.asarray(leaked[-1])
+    assert "np.asarray" in str(info.value) and "return" in str(info.value)
+    assert "use adgraph.numpy" not in str(info.value)
+    with pytest.raises(EscapedTracerError, match=r"leaked out of reverse mode"):
+        float(leaked[-1][0])
+    with pytest.raises(EscapedTracerError, match=r"after its transformation returned"):
+        anp.sin(leaked[-1])
+    ad.vmap(f)(X)
+    with pytest.raises(EscapedTracerError, match=r"leaked out of vmap"):
+        np.asarray(leaked[-1])
+    ad.jvp(f, (V,), (V,))
+    with pytest.raises(EscapedTracerError, match=r"leaked out of jvp"):
+        np.asarray(leaked[-1])
+    ad.jacfwd(f)(V)
+    with pytest.raises(EscapedTracerError, match=r"leaked out of jacfwd"):
+        np.asarray(leaked[-1])
+
+
+def test_numpy_on_a_live_tracer_points_to_adgraph_numpy():
+    seen = []
+
+    def f(x):
+        with pytest.raises(TypeError, match=r"use adgraph\.numpy") as info:
+            np.asarray(x)
+        seen.append(info.type)
+        return anp.sum(x)
+
+    ad.grad(f)(V)
+    assert seen == [TypeError]

@@ -9,6 +9,7 @@ order. Arguments and results may be pytrees of arrays and Python numbers.
 from __future__ import annotations
 
 import functools
+import numbers
 
 import numpy as np
 
@@ -28,9 +29,16 @@ from ..core.pytree import (
     tree_unflatten,
 )
 from ..core.trace import Tracer, current_traces, trace_scope
-from ..core.xp import as_leaf, module_of
+from ..core.xp import as_leaf, exact_number_message, module_of
 from ..ops import shapes
 from ..ops.misc import stop_gradient
+
+# The public names of what each kind of trace carries out, for errors about tracers that
+# leaked out of one (Trace.transformation).
+JVPTrace.transformation = "jvp (forward mode)"
+ReverseTrace.transformation = "reverse mode (grad, vjp, jacrev)"
+BatchTrace.transformation = "vmap"
+BatchedJVPTrace.transformation = "jacfwd (batched forward mode)"
 
 __all__ = [
     "grad",
@@ -112,10 +120,15 @@ def _aux_pair(result, fn_name):
     return result
 
 
-def _check_tangent(p, t, fn_name, what="tangent"):
-    """A tangent must match its primal's shape; its dtype must be numeric, and real for
-    a real primal (a complex tangent would lose its imaginary part). Real tangents are cast
-    to the primal's dtype."""
+# Python scalars are weakly typed (as in JAX): a Python float tangent or cotangent takes
+# the dtype of its primal (1.0 for a float32 input), where an array must match it.
+_WEAK = frozenset([float, complex])
+
+
+def _check_tangent(p, t, fn_name, what="tangent", weak=False):
+    """A tangent must match its primal's shape and dtype (``weak``: ``t`` came from a
+    Python float or complex, and takes the primal's dtype). An integer primal carries no
+    tangent: only a zero one is accepted (of any numeric dtype)."""
     ps, ts = tuple(getattr(p, "shape", ())), tuple(getattr(t, "shape", ()))
     if ts != ps:
         raise ValueError(f"{fn_name}: {what} of shape {ts} given for a primal of shape {ps}")
@@ -137,6 +150,12 @@ def _check_tangent(p, t, fn_name, what="tangent"):
             "moves along real directions only -- pass a real tangent, or make the primal complex"
         )
     if td != pd:
+        if not weak:
+            raise TypeError(
+                f"{fn_name}: primal and {what} arguments must have equal types: the primal "
+                f"has dtype {pd}, so the {what} must be {pd}, got {td}; pass "
+                f"{what}.astype(np.{pd.name}) (a Python float is taken as {pd})"
+            )
         from ..ops.misc import astype
 
         t = astype(t, pd)
@@ -179,9 +198,8 @@ def _vjp_core(f, primals, has_aux, fn_name):
         outs, cts = [], []
         for o, c in zip(out_leaves, ct_leaves):
             if type(o) is ReverseTracer and o._trace is trace:
-                _check_ct(c, o.value)
                 outs.append(o)
-                cts.append(c)
+                cts.append(_check_ct(c, o.value))
         got = backward(outs, cts, free=free) if outs else {}
         in_cts = []
         for t, x in zip(ins, leaves):
@@ -193,13 +211,20 @@ def _vjp_core(f, primals, has_aux, fn_name):
 
 
 def _check_ct(c, like):
+    """The cotangent ``c`` given for an output like ``like``, checked: the output's shape
+    and dtype (a Python float takes the output's dtype, as in JAX); ndarray subclasses
+    become plain arrays (masked arrays are refused)."""
     cs = getattr(c, "shape", None)
     if cs is None:
         if not isinstance(c, (int, float, complex, np.number, np.bool_)):
+            if isinstance(c, numbers.Number):
+                raise TypeError(exact_number_message(c, "vjp: the cotangent"))
             raise TypeError(
                 f"vjp: the cotangent must be an array or a number, got {type(c).__name__}"
             )
         cs = ()
+    elif type(c) is not np.ndarray and isinstance(c, np.ndarray):
+        c = as_leaf(c, "vjp: the cotangent")
     ls = getattr(like, "shape", ())
     if tuple(cs) != tuple(ls):
         raise ValueError(
@@ -217,6 +242,13 @@ def _check_ct(c, like):
             f"vjp: complex cotangent ({cd}) given for a real output ({ld}); its imaginary "
             "part would be dropped -- pass a real cotangent"
         )
+    if ld is not None and cd != ld and type(c) not in _WEAK:
+        raise TypeError(
+            f"vjp: the cotangent must have the output's dtype: the output is {ld}, so the "
+            f"cotangent must be {ld}, got {cd}; pass ct.astype(np.{ld.name}) (a Python "
+            f"float is taken as {ld})"
+        )
+    return c
 
 
 def _unwrap_out(v, trace):
@@ -434,8 +466,10 @@ def _jvp_core(fun, primals, tangents, has_aux=False, fn_name="jvp"):
             )
         )
     p_leaves = [_as_array(x, fn_name) for x in p_leaves]
-    t_leaves = [_as_array(x, fn_name) for x in t_leaves]
-    t_leaves = [_check_tangent(p, t, fn_name) for p, t in zip(p_leaves, t_leaves)]
+    t_leaves = [
+        _check_tangent(p, _as_array(t, fn_name), fn_name, weak=type(t) in _WEAK)
+        for p, t in zip(p_leaves, t_leaves)
+    ]
     trace = JVPTrace()
     with trace_scope(trace):
         ins = []
@@ -512,7 +546,7 @@ def linearize(fun, *primals):
             )
         tan = {}
         for x, t, p in zip(ins, t_leaves, leaves):
-            t = _check_tangent(p, _as_array(t, "linearize"), "linearize")
+            t = _check_tangent(p, _as_array(t, "linearize"), "linearize", weak=type(t) in _WEAK)
             if type(x) is ReverseTracer:
                 tan[x.node] = t
         for node in order:

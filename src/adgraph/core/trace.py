@@ -27,6 +27,7 @@ __all__ = [
     "current_traces",
     "trace_scope",
     "find_top_trace",
+    "leaked_message",
 ]
 
 _level_counter = itertools.count(1)
@@ -54,6 +55,9 @@ class Trace:
     """One transformation in flight; subclasses implement :meth:`process`."""
 
     __slots__ = ("level", "alive", "__weakref__")
+    # The public name of the transformation a kind of trace carries out (set by the API
+    # layer, which gives the transformations their names), for errors about its tracers.
+    transformation: str | None = None
 
     def __init__(self) -> None:
         self.level = new_level()
@@ -125,6 +129,8 @@ class Tracer:
         return bool(self.primal_value())
 
     def __float__(self):
+        if not self._trace.alive:
+            raise EscapedTracerError(leaked_message(self._trace, "converted to a number"))
         raise TypeError(
             "float() of a traced value would silently drop its derivative; keep the value as an "
             "array, or call float(adgraph.stop_gradient(x)) if the derivative is not wanted"
@@ -136,6 +142,10 @@ class Tracer:
         raise TypeError("a traced (differentiable) value cannot be used as an integer index")
 
     def __array__(self, *args, **kwargs):
+        if not self._trace.alive:
+            raise EscapedTracerError(
+                leaked_message(self._trace, "passed to plain NumPy (np.asarray)")
+            )
         raise TypeError(
             "a traced value was passed to plain NumPy (np.* or np.asarray); inside a "
             "differentiated function use adgraph.numpy (import adgraph.numpy as anp) instead"
@@ -164,6 +174,20 @@ class Tracer:
         return f"{type(self).__name__}<level {self._trace.level}>({self.primal_value()!r})"
 
 
+def leaked_message(trace: Trace, action: str) -> str:
+    """The error for a tracer of the finished ``trace`` that was ``action`` ("used",
+    "passed to plain NumPy"...): it leaked out of its transformation."""
+    name = type(trace).transformation
+    what = f"{name}, {trace!r}" if name else repr(trace)
+    return (
+        f"a traced value was {action} after its transformation returned: the tracer leaked "
+        f"out of {what} (it was stored outside the transformed function, e.g. in a global, "
+        "a list or an attribute) and stands for no value any more. Return values computed "
+        "inside grad/jvp/vjp/vmap from the transformed function instead; to take out a "
+        "value that is not differentiated, return it as auxiliary data (has_aux=True)"
+    )
+
+
 def find_top_trace(args):
     """The trace of highest level among the tracers in ``args`` (None when none is traced)."""
     top = None
@@ -173,8 +197,5 @@ def find_top_trace(args):
             if top is None or t.level > top.level:
                 top = t
     if top is not None and not top.alive:
-        raise EscapedTracerError(
-            f"a tracer of {top!r} was used after its transformation returned; values computed "
-            "inside grad/jvp/vjp/vmap must be returned from the function, not stored outside it"
-        )
+        raise EscapedTracerError(leaked_message(top, "used"))
     return top

@@ -17,7 +17,15 @@ import numpy as _np
 
 from .trace import Tracer
 
-__all__ = ["get_xp", "module_of", "register_array_type", "BackendMixError", "DEFAULT"]
+__all__ = [
+    "get_xp",
+    "module_of",
+    "register_array_type",
+    "BackendMixError",
+    "DEFAULT",
+    "as_leaf",
+    "matrices_as_arrays",
+]
 
 # The array module of Python numbers and NumPy values.
 DEFAULT = _np
@@ -105,6 +113,40 @@ def _combine(a, b):
     )
 
 
+_matrix = _np.matrix
+_ndarray = _np.ndarray
+_MaskedArray = _np.ma.MaskedArray
+
+
+def matrices_as_arrays(args) -> tuple:
+    """``args`` with every ``np.matrix`` viewed as a plain ndarray (no copy).
+
+    ``np.matrix`` redefines ``*`` and ``**`` as matrix products and keeps results 2-D, so
+    an implementation written for arrays (``x * y``) would compute something else than
+    NumPy's own ufunc (``np.multiply(M, M)`` is elementwise). Every primitive computes on
+    arrays: this runs where untraced, non-plain arguments reach an implementation, and
+    the transformations convert their inputs the same way (:func:`as_leaf`).
+    """
+    for a in args:
+        if isinstance(a, _matrix):
+            return tuple(_np.asarray(a) if isinstance(a, _matrix) else a for a in args)
+    return args
+
+
+def _array_subclass_leaf(x, what: str):
+    """An ndarray subclass entering a transformation: a plain array view of it (the
+    engine computes with ndarray semantics; ``np.matrix`` would turn products into matrix
+    products), except masked arrays, which are refused: derivatives would ignore the mask,
+    and a masked result would pass masked-out values off as gradients."""
+    if isinstance(x, _MaskedArray):
+        raise TypeError(
+            f"{what}: got a masked array (numpy.ma.MaskedArray); derivatives do not follow "
+            "masks. Pass x.filled(value) to fill the masked entries, or np.asarray(x) to use "
+            "the underlying data as is"
+        )
+    return _np.asarray(x)
+
+
 _NUMERIC_KINDS = frozenset("biufc")
 
 
@@ -112,11 +154,14 @@ def as_leaf(x, what: str):
     """A leaf entering a transformation or a compiled function, as an array value.
 
     Python numbers become NumPy scalars (``2.0`` -> ``float64``), nested lists become
-    arrays; arrays and traced values pass. Anything without a numeric dtype (strings,
+    arrays; arrays and traced values pass. Subclasses of ndarray become plain arrays
+    (``np.matrix`` computes elementwise, as NumPy's ufuncs do); masked arrays are refused. Anything without a numeric dtype (strings,
     objects, None) is refused with an error naming ``what`` received it.
     """
     if isinstance(x, Tracer):
         return x
+    if type(x) is not _ndarray and isinstance(x, _ndarray):
+        x = _array_subclass_leaf(x, what)
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         if getattr(x.dtype, "kind", "b") not in _NUMERIC_KINDS:
             raise TypeError(
@@ -137,7 +182,22 @@ def as_leaf(x, what: str):
     import numbers
 
     if isinstance(x, numbers.Number):
-        return as_leaf(_np.asarray(x)[()], what)
+        a = _np.asarray(x)
+        if a.dtype.kind in _NUMERIC_KINDS:  # a number type NumPy knows
+            return a[()]
+        raise TypeError(exact_number_message(x, what))
     raise TypeError(
         f"{what}: arguments must be arrays, numbers or pytrees of them; got {type(x).__name__}"
+    )
+
+
+def exact_number_message(x, what: str) -> str:
+    """The error for a number NumPy has no numeric type for (``Fraction``, ``Decimal``):
+    adgraph computes in floating point, and converting is the caller's choice."""
+    tp = type(x)
+    name = tp.__name__ if tp.__module__ == "builtins" else f"{tp.__module__}.{tp.__qualname__}"
+    return (
+        f"{what}: got a {name} ({x!s:.40}), a number NumPy has no numeric type for; adgraph "
+        "differentiates floating-point values -- convert it first, e.g. float(x) or "
+        "np.float64(x)"
     )
