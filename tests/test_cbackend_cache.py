@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -345,3 +346,35 @@ def test_without_a_compiler_jit_c_warns_and_composes(no_compiler):
 def test_compiled_one_point_result_is_a_scalar():
     r = compile_c(_f, 1.0)(1.0)
     assert type(r) is np.float64 and isinstance(compile_c(_f, 1.0), CFunction)
+
+
+@needs_cc
+def test_processes_building_one_library_at_once_all_get_it(cache):
+    cbackend.cache_dir()
+    script = (
+        "import sys\n"
+        "import adgraph.numpy as anp\n"
+        "from adgraph.jit.cbackend import compile_c\n"
+        "def f_race(x):\n"
+        "    return anp.sqrt(x) * 0.125 + anp.log1p(x)\n"
+        "print(repr(float(compile_c(f_race, 1.0)(4.0))))\n"
+    )
+    env = dict(os.environ, ADGRAPH_C_CACHE=str(cache))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err
+        assert float(out) == np.sqrt(4.0) * 0.125 + np.log1p(4.0)
+    libs = [n for n in _libraries(cache) if n.startswith("adg_f_race_")]
+    assert len(libs) == 1
+    assert cbackend._sha256(str(cache / libs[0])) == cbackend._recorded_sha256(str(cache / libs[0]))
+    assert not [n for n in os.listdir(cache) if n.endswith((".c", ".tmp"))]

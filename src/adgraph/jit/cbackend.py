@@ -35,9 +35,15 @@ The C code keeps IEEE semantics: it is compiled without ``-ffast-math`` and with
 ``-ffp-contract=off`` (no fused multiply-adds), so results match NumPy's to rounding
 (math-library functions may differ from NumPy's own in the last bit).
 
-Without a C compiler, :func:`compile_c` warns once (:class:`CCompilerWarning`) and returns
-a function with the same calling convention that runs ``adgraph.jit`` of ``adgraph.vmap``
-of the function instead.
+Compiled libraries are kept between processes in a private cache folder (see
+:func:`cache_dir`): created 0700, refused when someone else owns it or may write it, each
+library checked against the SHA-256 recorded when it was built before it is loaded (a
+mismatch is rebuilt), and trimmed to the most recently used :data:`CACHE_MAX_LIBRARIES`
+libraries and :data:`CACHE_MAX_BYTES` bytes.
+
+Without a C compiler, :func:`compile_c` warns (:class:`CCompilerWarning`) and returns a
+function with the same calling convention and results that runs ``adgraph.jit`` (of
+``adgraph.vmap`` for batches) of the function instead.
 """
 
 from __future__ import annotations
@@ -1958,10 +1964,12 @@ def _remove(path):
         pass
 
 
-# The files the cache holds (nothing else in the folder is ever touched): a library, its
-# recorded hash, the source of a failed build, and the temporary files of builds.
+# The files the cache holds (nothing else in the folder is ever touched): a library
+# (``<base>.so``), its recorded hash (``<base>.so.sha256``), the source a build compiles
+# (``<base>.<pid>.<thread>.c``, left behind by a failed build), and temporary files.
 _CACHE_FILE = re.compile(
-    r"(adg_[A-Za-z0-9_]+_[0-9a-f]{32})\.(so|so\.sha256|c)(\.[0-9]+\.[0-9]+\.tmp)?"
+    r"(adg_[A-Za-z0-9_]+_[0-9a-f]{32})(\.so|\.so\.sha256|\.[0-9]+\.[0-9]+\.c)"
+    r"(\.[0-9]+\.[0-9]+\.tmp)?"
 )
 
 
@@ -1985,7 +1993,7 @@ def _evict(d, keep):
             st = os.lstat(p)
         except OSError:
             continue
-        if m.group(2) == "so" and m.group(3) is None:
+        if m.group(2) == ".so" and m.group(3) is None:
             libs.append((p == keep, st.st_mtime, st.st_size, p))
         else:
             others.append((st.st_mtime, os.path.join(d, m.group(1) + ".so"), p))
@@ -2038,8 +2046,11 @@ def _library_name(kernel: CKernel, compiler, flags) -> str:
 def _compile_library(kernel: CKernel, compiler, flags, so):
     """Compile ``kernel`` into ``so``, record the library's SHA-256 beside it, and return
     it loaded (from the file this call wrote, before any other process can see it)."""
-    c_path = so[:-3] + ".c"
-    _write_atomic(c_path, kernel.source)
+    # Names of this build's own: a concurrent build of the same library (another process,
+    # another thread) neither reads nor removes them.
+    c_path = f"{so[:-3]}.{os.getpid()}.{threading.get_ident()}.c"
+    with open(c_path, "w") as fh:
+        fh.write(kernel.source)
     tmp = f"{so}.{os.getpid()}.{threading.get_ident()}.tmp"
     cmd = [*compiler, *flags, "-o", tmp, c_path, "-lm"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -2054,6 +2065,7 @@ def _compile_library(kernel: CKernel, compiler, flags, so):
         lib = ctypes.CDLL(tmp)
     except OSError as e:
         _remove(tmp)
+        _remove(c_path)
         raise CCompileError(
             f"C backend: the library just compiled cannot be loaded ({e}). If the cache "
             f"folder {os.path.dirname(so)} does not allow running programs (noexec), set "
