@@ -117,6 +117,7 @@ def test_array_module_sees_through_tracers():
     seen = []
 
     def f(x):
+        assert isinstance(x, ad.Tracer)  # the public name of traced values
         seen.append((backends.array_module(x), backends.backend_of(x)))
         return anp.sum(x * x)
 

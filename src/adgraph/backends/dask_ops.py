@@ -403,7 +403,7 @@ def _along(fn, operands, axis, dtype):
     )
 
 
-@_implements(_ix.TAKE_ALONG)
+@_implements(_ix.GATHER_ALONG)
 def _take_along(arr, idx, axis):
     return _along(_np.take_along_axis, [(arr, False), (idx, True)], axis, arr.dtype)
 

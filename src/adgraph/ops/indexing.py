@@ -310,11 +310,14 @@ ZEROS_LIKE = extend.declare(
 )
 TAKE_ALONG_AXIS = extend.declare(
     "indexing.take_along_axis",
-    "(arr, idx, axis) -> take_along_axis(arr, idx, axis) for checked, possibly traced "
-    "operands, formulated as the backend computes it (default: a getitem)",
+    "(arr, idx, axis) -> take_along_axis(arr, idx, axis) of checked, possibly traced "
+    "operands (default: a getitem with broadcast index arrays; Dask binds the "
+    "take_along_axis primitive instead)",
 )
-TAKE_ALONG = extend.declare(
-    "indexing.take_along", "(arr, idx, axis) -> the take_along_axis primitive's result"
+GATHER_ALONG = extend.declare(
+    "indexing.gather_along",
+    "(arr, idx, axis) -> the take_along_axis primitive's result: concrete arrays with "
+    "equal shapes off axis",
 )
 PUT_ALONG_ADD = extend.declare(
     "indexing.put_along_add",
@@ -1070,7 +1073,7 @@ def _along_index(xp, idx, axis):
 
 
 def _take_along_impl(xp, arr, idx, *, axis):
-    if xp is not _np and (alt := extend.lookup(TAKE_ALONG, xp)) is not None:
+    if xp is not _np and (alt := extend.lookup(GATHER_ALONG, xp)) is not None:
         return alt(arr, idx, axis)
     return xp.take_along_axis(arr, idx, axis=axis)
 
