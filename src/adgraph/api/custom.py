@@ -81,6 +81,7 @@ def _flat_fun(fun, in_tree, box, watch=None):
             watch.check(leaves, out_leaves)
         return tuple(out_leaves)
 
+    f._watch = watch
     return f
 
 
@@ -260,6 +261,24 @@ def _holds_live_tracer(*funs, depth=2) -> bool:
                 if d and (inspect.isfunction(x) or isinstance(x, functools.partial)):
                     stack.append((x, d - 1))
     return False
+
+
+def _run_at_binding(trace, fn, vals):
+    """``fn(*vals)`` in a reverse-mode handler, at binding. While a watched call runs, the
+    handler's own trace refuses operations: every argument's tracer of it was unwrapped, so
+    a use of one is a closure -- even one whose result does not reach the output (a
+    comparison), which the backward sweep, run after the trace has finished, could not
+    evaluate again."""
+    watch = getattr(fn, "_watch", None)
+    if watch is None or not watch.armed:
+        return fn(*vals)
+    trace.alive = False
+    try:
+        return fn(*vals)
+    except EscapedTracerError:
+        raise _ClosureFound(watch) from None
+    finally:
+        trace.alive = True
 
 
 def _any_tracer(leaves) -> bool:
@@ -518,19 +537,19 @@ def _record(fn, specs, lifter):
 
 
 def _usable(lifter, programs, what):
-    """Whether a conversion's programs replace the user's functions: only when something
-    was lifted (else the functions run as written); refused when a program baked in a
-    branch on a value that later replays do not share."""
-    if not lifter.values:
-        return False
-    if any(p.branched for p in programs):
+    """Whether a conversion's programs replace the user's functions. They do unless one
+    baked in a branch on a value that later replays do not share: then the functions run
+    as written when nothing was lifted, and the call is refused otherwise."""
+    if not any(p.branched for p in programs):
+        return True
+    if lifter.values:
         raise TypeError(
             f"{what} closes over values traced by an enclosing transformation and branches "
             "(Python if/while/bool) on a value that is batched by vmap or traced by jit: such "
             "a branch cannot be recorded once for every value. Use adgraph.numpy.where instead "
             "of the branch, or pass the closed-over values to the function as arguments"
         )
-    return True
+    return False
 
 
 def _varying_zeros(info):
@@ -556,7 +575,7 @@ def _cvjp_jvp(primals, tangents, params):
 
 
 def _cvjp_reverse(trace, vals, parents, params, pidx):
-    out, res = params["fwd"](*vals)
+    out, res = _run_at_binding(trace, params["fwd"], vals)
     node_params = dict(params, res=res)
     return trace.record(custom_vjp_p, node_params, vals, tuple(out), parents, pidx)
 
@@ -748,6 +767,7 @@ class custom_vjp:
                     watch.check(ls, list(out_leaves) + tree_flatten(res)[0])
                 return tuple(out_leaves), res
 
+            fwd._watch = watch
             return fwd
 
         def bwd(res, ct_leaves, wanted=None):
@@ -813,7 +833,7 @@ def _cjvp_jvp(primals, tangents, params):
 
 
 def _cjvp_reverse(trace, vals, parents, params, pidx):
-    ans = params["fun"](*vals)
+    ans = _run_at_binding(trace, params["fun"], vals)
     return trace.record(custom_jvp_p, params, vals, tuple(ans), parents, pidx)
 
 
@@ -1030,7 +1050,7 @@ def _ckpt_jvp(primals, tangents, params):
 
 
 def _ckpt_reverse(trace, vals, parents, params, pidx):
-    ans = params["fun"](*vals)  # no tape at this level: only the inputs are kept
+    ans = _run_at_binding(trace, params["fun"], vals)  # no tape here: only the inputs are kept
     return trace.record(checkpoint_p, params, vals, tuple(ans), parents, pidx)
 
 
