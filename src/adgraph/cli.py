@@ -19,6 +19,14 @@ complex and non-finite values are refused with the reason.
 A value or derivative that is ``inf`` or ``nan`` (a point outside the expression's domain,
 a singularity, an overflow) is a valid floating-point evaluation: ``diff`` and ``compare``
 print it as it is, in every format, with a one-line note on stderr, and exit with status 0.
+
+Every command answers within seconds. ``compare`` gives SymPy ``--sympy-timeout`` seconds
+(default 5) in a child process and evaluates its derivative in float64, so an exact
+computation that would never end (``exp(exp(x))`` at ``x = 1e9``) is reported as timed out
+or as ``inf``, never waited for. Work that grows with the number of variables times the
+size of the expression -- compare's finite differences, forward mode's one tangent trace
+per variable, the Hessian's one pass per variable -- is checked before it starts, and
+beyond a limit refused with the reason (status 2).
 """
 
 from __future__ import annotations
@@ -28,12 +36,25 @@ import json
 import math
 import os
 import sys
+import unicodedata
 
 import numpy as np
 
 __all__ = ["main", "build_parser"]
 
 EXIT_USAGE = 2
+
+#: Seconds ``adgraph compare`` gives SymPy by default.
+SYMPY_TIMEOUT = 5.0
+
+# Work limits, checked before any is done, so that every command answers within seconds:
+# evaluations of one operation of the expression for compare's finite differences (about
+# a microsecond each); variables x operations for the passes that forward mode and the
+# Hessian make, one per variable (a few microseconds each); rows of forward mode's tangent
+# traces, one trace per variable (a fraction of a millisecond each).
+_MAX_FD_EVALUATIONS = 3_000_000
+_MAX_PASS_WORK = 500_000
+_MAX_TANGENT_ROWS = 20_000
 
 
 class CLIError(Exception):
@@ -115,6 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     _expression_and_point(c, expr_help)
     _format_option(c, ("text", "markdown", "json"))
     c.add_argument("--no-sympy", action="store_true", help="skip the symbolic derivative")
+    c.add_argument(
+        "--sympy-timeout",
+        type=_seconds,
+        default=SYMPY_TIMEOUT,
+        metavar="SECONDS",
+        help="stop SymPy after this many seconds and report it as timed out (default "
+        f"{SYMPY_TIMEOUT:g}); AD and finite differences are reported either way",
+    )
 
     e = sub.add_parser(
         "examples",
@@ -165,7 +194,21 @@ _OPTIONS = {
     "--format",
     "--digits",
     "--no-sympy",
+    "--sympy-timeout",
 }
+
+
+def _seconds(text: str) -> float:
+    """``--sympy-timeout``: a positive decimal number of seconds."""
+    from .expr import ExprError, parse_number
+
+    try:
+        v = parse_number(text)
+    except ExprError as e:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} {e}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a positive number of seconds")
+    return v
 
 
 def _protect_expression(argv):
@@ -269,6 +312,26 @@ def _cmd_diff(args, out) -> int:
             from .graph.render import INSTALL_HINT
 
             raise CLIError(f"--graph {args.graph}: {INSTALL_HINT}")
+    n = len(names)
+    if args.mode == "forward" and not args.seed and n * expr.size > _MAX_TANGENT_ROWS:
+        raise CLIError(
+            f"--mode forward prints one tangent trace per variable: {n} traces of about "
+            f"{expr.size} rows is more than {_MAX_TANGENT_ROWS:,} rows; trace one direction "
+            "with --seed NAME=VALUE ..., or use --mode reverse"
+        )
+    passes = (n if args.mode == "forward" else 0) + (n if args.hessian else 0)
+    if passes * expr.size > _MAX_PASS_WORK:
+        what = " and ".join(
+            w
+            for w, on in (("forward mode", args.mode == "forward"), ("--hessian", args.hessian))
+            if on
+        )
+        raise CLIError(
+            f"too large for {what}: one pass per variable is {passes} passes over "
+            f"{expr.size} operations (at most {_MAX_PASS_WORK:,} in all); use fewer "
+            "variables or a shorter expression"
+            + ("" if args.hessian else ", or --mode reverse for the gradient")
+        )
     seed = None
     if args.seed:
         s = _assignments(args.seed, "--seed")
@@ -362,10 +425,10 @@ def _cmd_diff(args, out) -> int:
             f"gradient  ({how})",
         ]
         lines += [f"  df/d{n} = {_num(g)}" for n, g in zip(names, grads, strict=True)]
-        body = [t.to_text() for t in tables]
+        body = [_table_text(t) for t in tables]
         if hess is not None:
             body.append(_hessian_text(hess, names))
-            body.append(hvp_table.to_text())
+            body.append(_table_text(hvp_table))
         out.write("\n".join(lines) + "\n\n" + "\n\n".join(body) + "\n")
     elif fmt == "markdown":
         lines = [
@@ -399,6 +462,32 @@ def _cmd_diff(args, out) -> int:
         out.write(f"\ngraph written to {args.graph}\n" if fmt == "text" else "")
     _nonfinite_note("diff", value, names, grads, hess)
     return 0
+
+
+def _table_text(table) -> str:
+    """``table.to_text()``, except that no column is padded wider than
+    :data:`_TABLE_WIDTH`: a longer row (the adjoint of a variable used thousands of times)
+    overhangs instead of widening every other row, so the text grows with the number of
+    operations, not with its square."""
+    body = table.lines()
+    w1 = min(_TABLE_WIDTH, max([_width(table.title)] + [_width(a) for a, _ in body]))
+    w2 = min(_TABLE_WIDTH, max([_width(table.header)] + [_width(b) for _, b in body]))
+    sep = f"+-{'-' * w1}-+-{'-' * w2}-+"
+    out = [sep, f"| {_pad(table.title, w1)} | {_pad(table.header, w2)} |", sep]
+    out += [f"| {_pad(a, w1)} | {_pad(b, w2)} |" for a, b in body]
+    out.append(sep)
+    return "\n".join(out)
+
+
+_TABLE_WIDTH = 200
+
+
+def _width(s: str) -> int:
+    return sum(1 for ch in s if not unicodedata.combining(ch))
+
+
+def _pad(s: str, w: int) -> str:
+    return s + " " * max(0, w - _width(s))
 
 
 def _nonfinite_note(command, value, names, grads, hess=None) -> None:
@@ -484,12 +573,26 @@ def _graph_json(graph):
 
 # ---------------------------------------------------------------------- compare
 def _cmd_compare(args, out) -> int:
-    from .compare import compare
+    from .compare import DEFAULT_STEPS, compare
 
     expr, names, vals = _load_expression(args.expression, args.at)
+    evaluations = len(DEFAULT_STEPS) * 2 * len(names) * expr.size
+    if evaluations > _MAX_FD_EVALUATIONS:
+        raise CLIError(
+            f"too large for finite differences: {len(DEFAULT_STEPS)} steps x 2 evaluations x "
+            f"{len(names)} variables x {expr.size} operations is {evaluations:,} operation "
+            f"evaluations (at most {_MAX_FD_EVALUATIONS:,}); compare fewer variables, or use "
+            "adgraph diff for the gradient alone"
+        )
     f = expr.function(names)
     with np.errstate(all="ignore"):
-        rep = compare(f, *[float(v) for v in vals], symbolic=not args.no_sympy, names=names)
+        rep = compare(
+            f,
+            *[float(v) for v in vals],
+            symbolic=not args.no_sympy,
+            names=names,
+            timeout=args.sympy_timeout,
+        )
     rep.function = f"f({', '.join(names)}) = {expr.source}"
     if args.format == "json":
         out.write(json.dumps(rep.to_dict(), indent=2) + "\n")

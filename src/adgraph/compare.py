@@ -17,6 +17,13 @@ r"""The three ways to differentiate, side by side: automatic, numerical and symb
   cannot become one expression at all -- SymPy fails, while AD and finite differences
   follow the branch taken at the point.
 
+SymPy computes exactly, so a small expression can cost it without bound (``exp(exp(x))``
+at ``x = 1e9`` has about 4e8 decimal digits). The symbolic part therefore runs under a
+deadline (``timeout``, 10 s by default) in a child process that is stopped when the time is
+up, and SymPy's derivative is evaluated in float64 -- as AD and finite differences are --
+where overflow is ``inf`` and an undefined value ``nan``, never an exact number too large to
+hold.
+
 :data:`EXAMPLES` holds the founding article's cases: its evaluation-trace function, its
 tanh layer, a composition of depth 10, and its branching function.
 """
@@ -24,11 +31,21 @@ tanh layer, a composition of depth 10, and its branching function.
 from __future__ import annotations
 
 import math
+import os
+import threading
 import time
+import warnings
 
 import numpy as np
 
-__all__ = ["compare", "Comparison", "EXAMPLES", "SYMPY_HINT"]
+__all__ = ["compare", "Comparison", "EXAMPLES", "SYMPY_HINT", "DEFAULT_TIMEOUT"]
+
+#: Seconds allowed by default for the symbolic part of :func:`compare`.
+DEFAULT_TIMEOUT = 10.0
+
+# Address space the symbolic child process may add to what it inherits (Linux): SymPy's
+# exact numbers can grow faster than the deadline stops them.
+_CHILD_MEMORY_MARGIN = 4 << 30
 
 SYMPY_HINT = "SymPy is not installed; install the optional extra: pip install adgraph[sympy]"
 
@@ -363,6 +380,9 @@ class Comparison:
             out.append(f"  not run: {s['reason']}")
         elif s["status"] == "skipped":
             out.append("  not run (symbolic=False)")
+        elif s["status"] == "timeout":
+            out.append(f"  not finished: {s['reason']}")
+            out.append(f"  {s['explanation']}")
         else:
             out.append(f"  FAILED: {s['reason']}")
             out.append(f"  {s['explanation']}")
@@ -409,6 +429,15 @@ class Comparison:
         return "\n".join(out)
 
 
+def _max_error(a, b) -> float:
+    """Largest absolute difference; equal values (the same infinity too) differ by 0, and
+    a nan on either side makes the error nan."""
+    if a.size == 0:
+        return 0.0
+    with np.errstate(invalid="ignore"):
+        return float(np.max(np.where(a == b, 0.0, np.abs(a - b))))
+
+
 def _key(e):
     return math.inf if e is None or not np.isfinite(e) else e
 
@@ -429,7 +458,15 @@ def _best_time(fn, repeat):
     return out, best
 
 
-def compare(f, *args, steps=None, symbolic=True, repeat=3, names=None) -> Comparison:
+def compare(
+    f,
+    *args,
+    steps=None,
+    symbolic: bool = True,
+    repeat: int = 3,
+    names=None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Comparison:
     """Differentiate scalar-valued ``f`` at ``args`` three ways and report the differences.
 
     Parameters
@@ -448,12 +485,21 @@ def compare(f, *args, steps=None, symbolic=True, repeat=3, names=None) -> Compar
         Timings are the best of this many runs.
     names : sequence of str, optional
         Argument names for the report (default: ``f``'s parameter names).
+    timeout : float or None
+        Seconds allowed for the symbolic part -- building SymPy's expression,
+        differentiating it, evaluating the derivative in float64 and measuring it (default
+        :data:`DEFAULT_TIMEOUT`, 10 s). It runs in a forked child process that is killed
+        when the time is up (where the platform cannot fork, in a background thread that is
+        abandoned, still running, instead); the report then says ``"timeout"`` and AD and
+        finite differences are reported as usual. ``None`` runs SymPy in this process with
+        no limit.
 
     Returns
     -------
     Comparison
         ``.value``, ``.ad``, ``.fd`` (one row per step), ``.sympy`` (``status`` is ``"ok"``,
-        ``"failed"``, ``"unavailable"`` or ``"skipped"``); ``str()`` is a report.
+        ``"failed"``, ``"timeout"``, ``"unavailable"`` or ``"skipped"``); ``str()`` is a
+        report.
     """
     from .api.transforms import grad
     from .graph.tracing import trace
@@ -462,6 +508,16 @@ def compare(f, *args, steps=None, symbolic=True, repeat=3, names=None) -> Compar
         raise TypeError(f"compare(f, *args): f must be a function, got {type(f).__name__}")
     if not args:
         raise TypeError("compare(f, *args): give the point at which to differentiate")
+    if timeout is not None:
+        ok = isinstance(timeout, (int, float, np.integer, np.floating)) and not isinstance(
+            timeout, bool
+        )
+        if not ok or not (0 < float(timeout) < math.inf):
+            raise ValueError(
+                "compare: timeout must be a positive, finite number of seconds (or None for "
+                f"no limit), got {timeout!r}"
+            )
+        timeout = float(timeout)
     arrays = []
     for k, a in enumerate(args):
         if np.iscomplexobj(a):
@@ -533,26 +589,94 @@ def compare(f, *args, steps=None, symbolic=True, repeat=3, names=None) -> Compar
                 {
                     "step": float(h),
                     "central": c,
-                    "central_error": float(np.max(np.abs(c - g_flat))),
+                    "central_error": _max_error(c, g_flat),
                     "forward": fw,
-                    "forward_error": float(np.max(np.abs(fw - g_flat))),
+                    "forward_error": _max_error(fw, g_flat),
                 }
             )
 
-    sym = _sympy_part(f, arrays, names, g_flat, symbolic)
+    sym = _sympy_part(f, arrays, names, g_flat, symbolic, timeout)
     point = {}
     for nm, a in zip(names, arrays, strict=True):
         point[nm] = float(a) if a.shape == () else a
     return Comparison(function=fname, point=point, value=value, ad=ad, fd=fd, sympy=sym)
 
 
-def _sympy_part(f, arrays, names, g_ad, symbolic):
+# ---------------------------------------------------------------------- SymPy, bounded
+_CONTROL_FLOW = (
+    "SymPy needs the function as one closed-form expression; this one could not be built "
+    "from symbols (Python control flow that depends on the input, such as 'if x > 2', "
+    "cannot be decided for a symbol). AD and finite differences evaluate the function at "
+    "the point and follow the branch taken there."
+)
+_TOO_BIG = (
+    "SymPy computes with exact, arbitrary-precision numbers, and one it needed here is "
+    "beyond what it can hold (or the expression is too deep for it). AD and finite "
+    "differences compute in float64, where an overflow is inf."
+)
+
+
+def _sympy_part(f, arrays, names, g_ad, symbolic, timeout):
     if not symbolic:
         return {"status": "skipped", "reason": "symbolic=False"}
     try:
-        import sympy as sp
+        import sympy  # noqa: F401  (imported here, once, before any child is started)
     except ImportError:
         return {"status": "unavailable", "reason": SYMPY_HINT}
+
+    def work(stage):
+        return _symbolic(f, arrays, names, g_ad, stage)
+
+    if timeout is None:
+        return work(lambda _: None)
+    if "fork" in _start_methods():
+        return _run_in_child(work, timeout)
+    return _run_in_thread(work, timeout)
+
+
+def _start_methods():
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def _failed(stage, exc) -> dict:
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    reason = f"{type(exc).__name__}: {first}".rstrip(": ")
+    if len(reason) > 300:
+        reason = reason[:300] + "..."
+    if stage != "building the expression":
+        reason = f"while {stage}: {reason}"
+    big = isinstance(exc, (OverflowError, MemoryError, RecursionError))
+    if big:
+        explanation = _TOO_BIG
+    elif stage == "building the expression":
+        explanation = _CONTROL_FLOW
+    else:
+        explanation = "SymPy could not finish; AD and finite differences are unaffected."
+    return {"status": "failed", "reason": reason, "explanation": explanation}
+
+
+def _timed_out(timeout, stage) -> dict:
+    return {
+        "status": "timeout",
+        "reason": f"timed out after {timeout:g} s while {stage}",
+        "explanation": (
+            "SymPy works with exact numbers and whole expressions, whose cost can grow "
+            "without bound (huge exact values, expression swell); it was stopped. Allow more "
+            "time with compare(..., timeout=SECONDS) (adgraph compare --sympy-timeout "
+            "SECONDS). AD and finite differences are unaffected."
+        ),
+    }
+
+
+def _symbolic(f, arrays, names, g_ad, stage) -> dict:
+    """SymPy's derivative of ``f`` at the point, evaluated in float64; ``stage(text)`` is
+    called as each step begins (what a timeout reports)."""
+    import sympy as sp
+
+    step = "building the expression"
+    stage(step)
     syms = []
     sym_args = []
     for nm, a in zip(names, arrays, strict=True):
@@ -572,47 +696,289 @@ def _sympy_part(f, arrays, names, g_ad, symbolic):
         if isinstance(out, np.ndarray) and out.shape == ():
             out = out[()]
         expr = out.e if isinstance(out, _Sym) else sp.sympify(out)
+
+        step = "differentiating"
+        stage(step)
+        t = time.perf_counter()
+        derivs = [sp.diff(expr, s) for s in syms]
+        t_diff = time.perf_counter() - t
+
+        step = "evaluating the derivative"
+        stage(step)
+        point = np.concatenate([a.ravel() for a in arrays])
+        values = {s: np.float64(v) for s, v in zip(syms, point, strict=True)}
+        t = time.perf_counter()
+        vals = np.array([_float_value(d, values) for d in derivs], dtype=float)
+        t_eval = time.perf_counter() - t
+
+        step = "measuring the expressions"
+        stage(step)
+        ops = sum(int(sp.count_ops(d)) for d in derivs)
+        f_ops = int(sp.count_ops(expr))
+
+        step = "printing the derivative"
+        stage(step)
+        # SymPy's printer sorts every sum and product; on a swollen expression that costs
+        # seconds, so large ones are printed in their stored order.
+        order = None if ops <= 500 else "none"
+        text = ", ".join(sp.sstr(d, order=order) for d in derivs)
     except Exception as e:  # SymPy's own failures are the point of the comparison
-        reason = f"{type(e).__name__}: {e}".splitlines()[0]
-        return {
-            "status": "failed",
-            "reason": reason,
-            "explanation": (
-                "SymPy needs the function as one closed-form expression; this one could not "
-                "be built from symbols (Python control flow that depends on the input, such "
-                "as 'if x > 2', cannot be decided for a symbol). AD and finite differences "
-                "evaluate the function at the point and follow the branch taken there."
-            ),
-        }
-    t = time.perf_counter()
-    derivs = [sp.diff(expr, s) for s in syms]
-    t_diff = time.perf_counter() - t
-    subs = {
-        s: sp.Float(float(v))
-        for s, v in zip(syms, np.concatenate([a.ravel() for a in arrays]), strict=True)
-    }
-    t = time.perf_counter()
-    vals = []
-    for d in derivs:
-        try:
-            v = complex(d.xreplace(subs).evalf())
-            vals.append(v.real if abs(v.imag) <= 1e-12 * max(1.0, abs(v.real)) else math.nan)
-        except (TypeError, ValueError):
-            vals.append(math.nan)
-    t_eval = time.perf_counter() - t
-    vals = np.array(vals)
-    ops = sum(int(sp.count_ops(d)) for d in derivs)
-    text = ", ".join(str(d) for d in derivs)
+        return _failed(step, e)
     if len(text) > 160:
         text = text[:150] + f"... ({len(text)} characters)"
+    error = _max_error(vals, g_ad)
     return {
         "status": "ok",
         "reason": "",
         "derivative_text": text,
         "gradient": vals,
-        "error": float(np.max(np.abs(vals - g_ad))) if vals.size else 0.0,
+        "error": error,
         "diff_time_s": t_diff,
         "eval_time_s": t_eval,
         "derivative_ops": ops,
-        "function_ops": int(sp.count_ops(expr)),
+        "function_ops": f_ops,
     }
+
+
+def _run_in_child(work, timeout) -> dict:
+    """``work(stage)`` in a forked child, killed after ``timeout`` seconds. A child that
+    deadlocks (forked from a process whose other threads held locks) or crashes is reported
+    the same way: the parent never waits longer than ``timeout``."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns that forking a threaded process may deadlock the child; the
+        # deadline below bounds that case too.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = ctx.Process(target=_child_main, args=(send, work), daemon=True)
+        start = time.perf_counter()
+        child.start()
+    send.close()
+    stage = "starting"
+    try:
+        while True:
+            left = start + timeout - time.perf_counter()
+            if left <= 0:
+                return _timed_out(timeout, stage)
+            if not recv.poll(min(left, 60.0)):  # (select() refuses very long waits)
+                continue
+            try:
+                kind, value = recv.recv()
+            except (EOFError, OSError):
+                child.join(1.0)
+                code = child.exitcode
+                how = f"exit status {code}" if code is None or code >= 0 else f"signal {-code}"
+                return {
+                    "status": "failed",
+                    "reason": f"the SymPy process ended without an answer ({how}) while {stage}",
+                    "explanation": _TOO_BIG,
+                }
+            if kind == "stage":
+                stage = value
+            else:
+                return value
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join(5.0)
+        recv.close()
+
+
+def _child_main(conn, work) -> None:
+    _limit_memory()
+    stage = ["starting"]
+
+    def report(text):
+        stage[0] = text
+        conn.send(("stage", text))
+
+    try:
+        result = work(report)
+    except BaseException as e:  # noqa: BLE001  (the parent gets a report, never a hang)
+        result = _failed(stage[0], e)
+    try:
+        conn.send(("done", result))
+    finally:
+        conn.close()
+
+
+def _limit_memory() -> None:
+    """Cap the child's address space at what it has now plus a margin (Linux), so that
+    SymPy's exact arithmetic fails with MemoryError instead of exhausting the machine."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            now = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        want = now + _CHILD_MEMORY_MARGIN
+        if hard != resource.RLIM_INFINITY:
+            want = min(want, hard)
+        if soft == resource.RLIM_INFINITY or want < soft:
+            resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+    except (ImportError, OSError, ValueError):
+        pass
+
+
+def _run_in_thread(work, timeout) -> dict:
+    """Where there is no fork: ``work`` in a daemon thread, abandoned after ``timeout``
+    seconds (it cannot be stopped; it ends with the process)."""
+    box = {"stage": "starting"}
+
+    def stage(text):
+        box["stage"] = text
+
+    def target():
+        try:
+            box["result"] = work(stage)
+        except BaseException as e:  # noqa: BLE001
+            box["result"] = _failed(box["stage"], e)
+
+    thread = threading.Thread(target=target, name="adgraph-compare-sympy", daemon=True)
+    thread.start()
+    end = time.perf_counter() + timeout
+    while thread.is_alive() and (left := end - time.perf_counter()) > 0:
+        thread.join(min(left, 60.0))
+    if "result" not in box:
+        return _timed_out(timeout, box["stage"])
+    return box["result"]
+
+
+# ---------------------------------------------------------------------- float evaluation
+def _float_value(expr, values) -> float:
+    """``expr`` (a SymPy expression) at ``values`` (Symbol -> float64), computed in float64
+    node by node without recursion: overflow gives inf and an undefined operation nan, as
+    in AD -- SymPy's exact evaluation could need more digits than fit in memory."""
+    memo = {}  # id(node) -> its value; the nodes stay alive in expr
+    stack = [(expr, False)]
+    with np.errstate(all="ignore"):
+        while stack:
+            node, ready = stack.pop()
+            if id(node) in memo:
+                continue
+            if node.args and not ready:
+                stack.append((node, True))
+                stack.extend((a, False) for a in node.args if id(a) not in memo)
+                continue
+            memo[id(node)] = _float_node(node, [memo[id(a)] for a in node.args], values)
+    v = memo[id(expr)]
+    return float(v) if not isinstance(v, tuple) else math.nan
+
+
+def _float_node(node, args, values):
+    import sympy as sp
+
+    if node.is_Symbol:
+        return values[node]
+    if node.is_Number or isinstance(node, sp.NumberSymbol):
+        try:
+            return np.float64(float(node))
+        except (TypeError, ValueError):  # zoo (complex infinity), and the like
+            return np.float64(math.nan)
+    if isinstance(node, sp.Add):
+        total = np.float64(0.0)
+        for a in args:
+            total = total + a
+        return total
+    if isinstance(node, sp.Mul):
+        prod = np.float64(1.0)
+        for a in args:
+            prod = prod * a
+        return prod
+    if isinstance(node, sp.Pow):
+        return np.power(np.float64(args[0]), np.float64(args[1]))
+    fn = _float_functions().get(node.func)
+    if fn is not None:
+        return fn(*args)
+    if node is sp.true or node is sp.false:
+        return bool(node)
+    if isinstance(node, sp.core.relational.Relational):
+        return bool(_RELATIONS[node.rel_op](args[0], args[1]))
+    if isinstance(node, sp.And):
+        return all(args)
+    if isinstance(node, sp.Or):
+        return any(args)
+    if isinstance(node, sp.Not):
+        return not args[0]
+    if isinstance(node, sp.functions.elementary.piecewise.ExprCondPair):
+        return (args[0], args[1])
+    if isinstance(node, sp.Piecewise):
+        return next((v for v, c in args if c), np.float64(math.nan))
+    return _float_fallback(node, args)
+
+
+_RELATIONS = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+
+
+def _float_fallback(node, args):
+    """A function without a float64 counterpart here: SymPy's own numerical value at the
+    float arguments (real, else nan)."""
+    import sympy as sp
+
+    try:
+        v = complex(node.func(*[sp.Float(float(a)) for a in args]).evalf(17))
+    except (TypeError, ValueError, ArithmeticError):
+        return np.float64(math.nan)
+    if abs(v.imag) > 1e-12 * max(1.0, abs(v.real)):
+        return np.float64(math.nan)
+    return np.float64(v.real)
+
+
+def _heaviside(x, h0=0.5):
+    return np.heaviside(x, h0)
+
+
+def _dirac(x, *_):
+    # zero away from 0; at 0 not a number
+    return np.float64(0.0) if x != 0 else np.float64(math.nan)
+
+
+def _float_functions():
+    import sympy as sp
+
+    global _FLOAT_FUNCTIONS
+    if _FLOAT_FUNCTIONS is None:
+        _FLOAT_FUNCTIONS = {
+            sp.exp: np.exp,
+            sp.log: np.log,
+            sp.sin: np.sin,
+            sp.cos: np.cos,
+            sp.tan: np.tan,
+            sp.cot: lambda a: 1 / np.tan(a),
+            sp.sec: lambda a: 1 / np.cos(a),
+            sp.csc: lambda a: 1 / np.sin(a),
+            sp.asin: np.arcsin,
+            sp.acos: np.arccos,
+            sp.atan: np.arctan,
+            sp.sinh: np.sinh,
+            sp.cosh: np.cosh,
+            sp.tanh: np.tanh,
+            sp.coth: lambda a: 1 / np.tanh(a),
+            sp.sech: lambda a: 1 / np.cosh(a),
+            sp.csch: lambda a: 1 / np.sinh(a),
+            sp.asinh: np.arcsinh,
+            sp.acosh: np.arccosh,
+            sp.atanh: np.arctanh,
+            sp.atan2: np.arctan2,
+            sp.Abs: np.abs,
+            sp.sign: np.sign,
+            sp.Heaviside: _heaviside,
+            sp.DiracDelta: _dirac,
+            sp.Max: lambda *a: np.max(a),
+            sp.Min: lambda *a: np.min(a),
+            sp.floor: np.floor,
+            sp.ceiling: np.ceil,
+        }
+    return _FLOAT_FUNCTIONS
+
+
+_FLOAT_FUNCTIONS = None
