@@ -1,0 +1,300 @@
+"""Every transformation of a random program, checked against NumPy, finite differences and
+the other transformations.
+
+Two kinds of tolerance:
+
+* ``TIGHT`` (1e-10 of the scale) between computations that are exact up to rounding: the
+  NumPy reference value, eager, ``jit``, and the derivative modes against each other
+  (``jacfwd``, ``jacrev``, ``jvp``, ``vjp``, ``linearize``, ``grad``, ``hessian``, ``hvp``,
+  ``vmap``);
+* ``FD`` (1e-5 of the scale) against central finite differences with step ``STEP``: the JVP,
+  the gradient and the Hessian-vector product.
+
+The scale of a comparison is ``max(1, max |expected|)``. A result that is a tracer rather
+than a number fails, whatever its value.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+
+import adgraph as ad
+import adgraph.numpy as anp
+
+TIGHT = 1e-10
+FD = 1e-5
+STEP = 1e-6
+
+
+@dataclass
+class Failure:
+    check: str
+    kind: str  # "error" (raised), "mismatch" (wrong number), "tracer" (leaked), "shape"
+    detail: str
+
+    def key(self) -> str:
+        """The class of the failure: which check, and how it failed."""
+        return f"{self.check} [{self.kind}{': ' + self.detail.split(':')[0] if self.kind == 'error' else ''}]"
+
+
+class _Failed:
+    """The result of a computation that raised (its failure is already recorded)."""
+
+
+FAILED = _Failed()
+
+
+def _where(exc) -> str:
+    """The innermost frame of the traceback inside adgraph (or the innermost at all)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    inside = [fr for fr in frames if "/adgraph/" in fr.filename.replace("\\", "/")]
+    fr = (inside or frames or [None])[-1]
+    if fr is None:
+        return ""
+    path = fr.filename.replace("\\", "/")
+    path = path[path.find("adgraph/") :] if "adgraph/" in path else path
+    return f" (at {path}:{fr.lineno})"
+
+
+def _leaves(x):
+    if isinstance(x, (tuple, list)):
+        out = []
+        for item in x:
+            out.extend(_leaves(item))
+        return out
+    return [x]
+
+
+def _concrete(x) -> bool:
+    return isinstance(x, (np.ndarray, np.generic, float, int))
+
+
+class Checker:
+    def __init__(self):
+        self.failures: list[Failure] = []
+
+    def run(self, check, fn):
+        """``fn()``, or FAILED with the exception recorded under ``check``."""
+        try:
+            return fn()
+        except Exception as e:  # noqa: BLE001  (every exception is a finding)
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            self.failures.append(
+                Failure(check, "error", f"{type(e).__name__}: {msg[:240]}{_where(e)}")
+            )
+            return FAILED
+
+    def close(self, check, got, want, tol=TIGHT):
+        """``got`` agrees with ``want`` (leaf by leaf) to ``tol`` of the scale."""
+        if got is FAILED or want is FAILED:
+            return False
+        gl, wl = _leaves(got), _leaves(want)
+        if len(gl) != len(wl):
+            self.failures.append(Failure(check, "shape", f"{len(gl)} leaves, expected {len(wl)}"))
+            return False
+        for k, (g, w) in enumerate(zip(gl, wl)):
+            if not _concrete(g):
+                self.failures.append(
+                    Failure(check, "tracer", f"leaf {k} is a {type(g).__name__}, not a number")
+                )
+                return False
+            g, w = np.asarray(g, dtype=float), np.asarray(w, dtype=float)
+            if g.shape != w.shape:
+                self.failures.append(
+                    Failure(check, "shape", f"leaf {k} has shape {g.shape}, expected {w.shape}")
+                )
+                return False
+            scale = max(1.0, float(np.max(np.abs(w))) if w.size else 1.0)
+            err = float(np.max(np.abs(g - w))) if w.size else 0.0
+            if not err <= tol * scale:  # (NaN fails)
+                self.failures.append(
+                    Failure(
+                        check,
+                        "mismatch",
+                        f"leaf {k}: max error {err:.3g} > {tol:g} x scale {scale:.3g}\n"
+                        f"      got      {np.array2string(g.ravel()[:8], precision=6)}\n"
+                        f"      expected {np.array2string(w.ravel()[:8], precision=6)}",
+                    )
+                )
+                return False
+        return True
+
+
+def _axpy(a, v, xs):
+    return tuple(np.asarray(x, dtype=float) + a * t for x, t in zip(xs, v))
+
+
+def _contract(J, ts):
+    """sum_i J_i . t_i (J_i has shape out + shape(x_i))."""
+    return sum(np.tensordot(Ji, t, axes=np.ndim(t)) for Ji, t in zip(J, ts))
+
+
+def _pull(u, J):
+    """(u^T J_i)_i."""
+    return tuple(np.tensordot(u, Ji, axes=np.ndim(u)) for Ji in J)
+
+
+def _inner(a, b) -> float:
+    return float(sum(np.sum(np.asarray(x) * np.asarray(y)) for x, y in zip(a, b)))
+
+
+def _stack(points, j):
+    return np.stack([np.asarray(p[j], dtype=float) for p in points])
+
+
+def check_program(prog) -> list[Failure]:
+    """Run every check on ``prog``; the failures (empty when all agree)."""
+    c = Checker()
+    f, L = prog.adgraph_functions()
+    f_np, L_np = prog.numpy_functions()
+    xs = prog.inputs
+    n = len(xs)
+    argnums = tuple(range(n))
+    rng = np.random.default_rng([prog.seed, 2])
+    y_ref = np.asarray(f_np(*xs))
+    W = np.broadcast_to(np.asarray(_weights(prog)), y_ref.shape)
+    v1 = prog.variants[0]
+
+    # ---- values: NumPy, eager, jit (then jit again at another point: its cache)
+    c.close("value: eager vs NumPy", c.run("eager", lambda: f(*xs)), y_ref)
+    jf = ad.jit(f)
+    c.close("value: jit vs NumPy", c.run("jit", lambda: jf(*xs)), y_ref)
+    c.close(
+        "value: jit at a second point vs NumPy",
+        c.run("jit (second point)", lambda: jf(*v1)),
+        np.asarray(f_np(*v1)),
+    )
+
+    # ---- first derivatives
+    Jf = c.run("jacfwd", lambda: ad.jacfwd(f, argnums=argnums)(*xs))
+    Jr = c.run("jacrev", lambda: ad.jacrev(f, argnums=argnums)(*xs))
+    c.close("jacfwd vs jacrev", Jf, Jr)
+    J = Jr if Jr is not FAILED and all(_concrete(x) for x in _leaves(Jr)) else Jf
+    if J is not FAILED and not all(_concrete(x) for x in _leaves(J)):
+        J = FAILED
+    ts = tuple(rng.standard_normal(np.shape(x)) for x in xs)
+    u = rng.standard_normal(y_ref.shape)
+    fd_t = (np.asarray(f_np(*_axpy(STEP, ts, xs))) - np.asarray(f_np(*_axpy(-STEP, ts, xs)))) / (
+        2 * STEP
+    )
+
+    jv = c.run("jvp", lambda: ad.jvp(f, tuple(xs), ts))
+    if jv is not FAILED:
+        c.close("jvp: primal vs NumPy", jv[0], y_ref)
+        c.close("jvp vs finite differences", jv[1], fd_t, FD)
+        if J is not FAILED:
+            c.close("jvp vs Jacobian", jv[1], _contract(J, ts))
+    lin = c.run("linearize", lambda: _linearized(f, xs, ts))
+    if lin is not FAILED:
+        c.close("linearize: primal vs NumPy", lin[0], y_ref)
+        c.close("linearize vs finite differences", lin[1], fd_t, FD)
+        if jv is not FAILED:
+            c.close("linearize vs jvp", lin[1], jv[1])
+    vj = c.run("vjp", lambda: _pulled(f, xs, u))
+    if vj is not FAILED:
+        c.close("vjp: primal vs NumPy", vj[0], y_ref)
+        if J is not FAILED:
+            c.close("vjp vs Jacobian", vj[1], _pull(u, J))
+        if c.close("vjp: structure", len(vj[1]), n, 0):
+            # the transpose identity <u, J t> = <J^T u, t>, with J t from differences
+            c.close(
+                "vjp vs finite differences (transpose identity)",
+                _inner(vj[1], ts),
+                float(np.sum(u * fd_t)),
+                FD,
+            )
+
+    # ---- the gradient of the scalar loss L = sum(W * f)
+    g = c.run("grad", lambda: ad.grad(L, argnums=argnums)(*xs))
+    if g is not FAILED and c.close("grad: structure", len(g), n, 0):
+        fd_L = (L_np(*_axpy(STEP, ts, xs)) - L_np(*_axpy(-STEP, ts, xs))) / (2 * STEP)
+        if all(_concrete(x) for x in g):
+            c.close("grad vs finite differences", _inner(g, ts), fd_L, FD)
+        if J is not FAILED:
+            c.close("grad vs Jacobian", g, _pull(W, J))
+        vg = c.run("value_and_grad", lambda: ad.value_and_grad(L, argnums=argnums)(*xs))
+        if vg is not FAILED:
+            c.close("value_and_grad: value vs NumPy", vg[0], L_np(*xs))
+            c.close("value_and_grad vs grad", vg[1], g)
+        jg = ad.jit(ad.grad(L, argnums=argnums))
+        c.close("jit(grad) vs grad", c.run("jit(grad)", lambda: jg(*xs)), g)
+        g1 = c.run("grad (second point)", lambda: ad.grad(L, argnums=argnums)(*v1))
+        c.close("jit(grad) at a second point vs grad", c.run("jit(grad)", lambda: jg(*v1)), g1)
+
+    # ---- second derivatives, over all inputs flattened into one vector
+    shapes = [np.shape(x) for x in xs]
+    sizes = [int(np.prod(s)) for s in shapes]
+    offs = np.cumsum([0] + sizes)
+    z = np.concatenate([np.ravel(np.asarray(x, dtype=float)) for x in xs])
+
+    def Lflat(z):
+        return L(*(anp.reshape(z[offs[i] : offs[i + 1]], shapes[i]) for i in range(n)))
+
+    H = c.run("hessian", lambda: ad.hessian(Lflat)(z))
+    if H is not FAILED and c.close("hessian: shape", np.shape(H), (z.size, z.size), 0):
+        c.close("hessian is symmetric", H, np.asarray(H).T, 1e-9)
+        v = rng.standard_normal(z.size)
+        gf = ad.grad(Lflat)
+        fd_H = c.run(
+            "grad (for the Hessian's differences)",
+            lambda: (gf(z + STEP * v) - gf(z - STEP * v)) / (2 * STEP),
+        )
+        c.close("hessian vs finite differences of grad", np.asarray(H) @ v, fd_H, FD)
+        hv = c.run("hvp", lambda: ad.hvp(Lflat, (z,), (v,)))
+        c.close("hvp vs hessian", hv, np.asarray(H) @ v)
+        H2 = c.run("jacrev(jacrev)", lambda: ad.jacrev(ad.jacrev(Lflat))(z))
+        c.close("jacrev(jacrev) vs hessian", H2, H)
+
+    # ---- vmap: a batch equals a loop (all arguments mapped; then some)
+    pts = [xs, *prog.variants]
+    batch = tuple(_stack(pts, j) for j in range(n))
+    want = np.stack([np.asarray(f_np(*p)) for p in pts])
+    c.close("vmap vs loop", c.run("vmap", lambda: ad.vmap(f)(*batch)), want)
+    if n > 1:
+        axes = tuple(0 if b else None for b in prog.batched)
+        margs = tuple(_stack(prog.mixes, j) if b else xs[j] for j, b in enumerate(prog.batched))
+        want = np.stack([np.asarray(f_np(*p)) for p in prog.mixes])
+        got = c.run("vmap(in_axes)", lambda: ad.vmap(f, in_axes=axes)(*margs))
+        c.close(f"vmap(in_axes={axes}) vs loop", got, want)
+    gb = c.run("vmap(grad)", lambda: ad.vmap(ad.grad(L, argnums=argnums))(*batch))
+    gl = c.run("grad (loop)", lambda: [ad.grad(L, argnums=argnums)(*p) for p in pts])
+    if gl is not FAILED:
+        gl = tuple(_stack(gl, j) for j in range(n))
+    c.close("vmap(grad) vs loop", gb, gl)
+    return c.failures
+
+
+def _weights(prog):
+    ns = {"np": np}
+    line = next(ln for ln in prog.defs.splitlines() if ln.startswith("W = "))
+    exec(line, ns)
+    return ns["W"]
+
+
+def _linearized(f, xs, ts):
+    y, f_jvp = ad.linearize(f, *xs)
+    return y, f_jvp(*ts)
+
+
+def _pulled(f, xs, u):
+    y, pull = ad.vjp(f, *xs)
+    return y, pull(u)
+
+
+def report(prog, failures) -> str:
+    """What failed, and the program's source to reproduce it."""
+    head = f"random program, seed {prog.seed}: " + (
+        f"{len(failures)} failed check(s)" if failures else "all checks pass"
+    )
+    lines = [
+        head,
+        f"features: {', '.join(sorted(prog.features)) or '-'}",
+        f"reproduce: python -m tests.fuzz.programs {prog.seed}",
+    ]
+    for fl in failures:
+        lines.append(f"  [{fl.check}] {fl.kind}: {fl.detail}")
+    lines += ["", "# ---- source", prog.source]
+    return "\n".join(lines)

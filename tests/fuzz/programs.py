@@ -1,0 +1,1152 @@
+"""Random programs over ``adgraph.numpy``, written out as readable Python source.
+
+A program is generated from a seed as straight-line code ``f(x0, x1, ...)`` built from a
+grammar of operations: elementwise maps, binary arithmetic with broadcasting, reductions,
+shape operations, products, ``where``, indexing and ``anp.at(x)[idx].set/add/multiply`` (``x.at`` needs a traced ``x``), and
+structural features: ``ad.checkpoint``, ``ad.custom_jvp`` and ``ad.custom_vjp`` (with correct
+hand-written rules) around a sub-program, closures over values of the enclosing program,
+and transformations nested inside the program (``ad.grad``, ``ad.jvp``, ``ad.vjp``,
+``ad.jacfwd``, ``ad.jacrev``, ``ad.vmap``, ``ad.jit`` of a sub-program).
+
+Invariants the generator keeps, so that every check has one right answer:
+
+* Every operation is evaluated, while the program is built, at every point a check will
+  use (the inputs, the points of the ``vmap`` batches) and is kept only where it is smooth
+  there with a margin: ``log``/``sqrt`` of values above 0.2, ``abs`` and division away from
+  0, ``maximum``, ``where`` and ``max`` away from ties, ``exp`` of bounded arguments. Every
+  value stays finite and below ``BOUND`` in magnitude, and at most ``MAX_SIZE`` elements.
+* The source text is the program that runs under adgraph. The reference value runs the
+  *same text* with NumPy in place of ``adgraph.numpy``: ``ad.checkpoint``/``ad.jit`` are the
+  identity there, custom rules are ignored (the function itself is evaluated), ``ad.vmap`` is
+  a loop, and the nested derivatives (``ad.grad``, ``ad.jvp``, ...) are computed by the
+  complex step, exact to rounding; their sub-programs use analytic operations only.
+* The hand-written custom rules are right for the explicit arguments with the closed-over
+  values held fixed; the derivative of the whole program is then the derivative of its
+  mathematical function, which finite differences see.
+
+Reproduce one program::
+
+    python -m tests.fuzz.programs SEED                # print its source and run every check
+    python -m tests.fuzz.programs --no-closures SEED  # no closures in checkpoint/custom rules
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BOUND = 30.0  # |value| above this is rejected (keeps derivatives and FD errors moderate)
+MAX_SIZE = 24  # elements of any intermediate value
+MARGIN = 0.1  # distance from a kink, pole or tie, at every evaluation point
+MAX_DEPTH = 2  # sub-programs nested in sub-programs
+INPUT_SHAPES = [(), (), (3,), (4,), (2, 3), (3, 2), (2, 2), (3, 3), (2, 1, 3)]
+INPUT_RANGES = [(-1.5, 1.5), (-1.5, 1.5), (0.3, 2.0)]
+
+# The bodies whose closures can be switched off (``closures_in_rules``).
+RULE_KINDS = ("checkpoint", "custom_jvp", "custom_vjp")
+
+# Features whose derivatives adgraph gets wrong today; the tests mark programs using them
+# as expected failures until the engine is fixed (see tests/fuzz/test_random_programs.py).
+CLOSURE_FEATURES = ("checkpoint+closure", "custom_jvp+closure", "custom_vjp+closure")
+
+
+# --------------------------------------------------------------------------- NumPy reference
+def _expit(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _logsumexp(a, axis=None, keepdims=False):
+    # No max shift: the values are bounded, and the plain form is analytic (complex step).
+    return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
+
+
+def _softmax(x, axis=None):
+    e = np.exp(x)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(x, axis=None):
+    return x - _logsumexp(x, axis=axis, keepdims=True)
+
+
+NP_SPECIAL = types.SimpleNamespace(
+    expit=_expit,
+    logsumexp=_logsumexp,
+    softmax=_softmax,
+    log_softmax=_log_softmax,
+    xlogy=lambda x, y: x * np.log(y),
+    logit=lambda p: np.log(p / (1.0 - p)),
+)
+
+
+class _NpAtIndex:
+    def __init__(self, x, idx):
+        self.x, self.idx = np.asarray(x), idx
+
+    def _copy(self, v):
+        return np.array(self.x, dtype=np.result_type(self.x, np.asarray(v)), copy=True)
+
+    def set(self, v):
+        y = self._copy(v)
+        y[self.idx] = v
+        return y
+
+    def add(self, v):
+        y = self._copy(v)
+        np.add.at(y, self.idx, v)
+        return y
+
+    def multiply(self, v):
+        y = self._copy(v)
+        np.multiply.at(y, self.idx, v)
+        return y
+
+
+class _NpAt:
+    def __init__(self, x):
+        self.x = x
+
+    def __getitem__(self, idx):
+        return _NpAtIndex(self.x, idx)
+
+
+class _NpNumpy:
+    """NumPy as ``anp`` for the reference: numpy's names, and ``at(x)[idx].set(v)``."""
+
+    at = _NpAt
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+_CS_STEP = 1e-30  # complex step: f'(x) = Im f(x + ih) / h, no cancellation
+
+
+def _cs_jacobian(fun, args, argnum):
+    """d fun / d args[argnum] by the complex step: shape out.shape + arg.shape."""
+    args = [np.asarray(a, dtype=float) for a in args]
+    x = args[argnum]
+    cols = []
+    for i in range(x.size):
+        e = np.zeros(x.size, dtype=complex)
+        e[i] = 1j * _CS_STEP
+        a2 = list(args)
+        a2[argnum] = x + e.reshape(x.shape)
+        cols.append(np.imag(np.asarray(fun(*a2))) / _CS_STEP)
+    out_shape = np.shape(fun(*args))
+    J = np.stack(cols, axis=-1) if cols else np.zeros(out_shape + (0,))
+    return J.reshape(out_shape + x.shape)
+
+
+class _NpCustomJvp:
+    def __init__(self, fun):
+        self.fun = fun
+
+    def __call__(self, *a):
+        return self.fun(*a)
+
+    def defjvp(self, rule):
+        return rule
+
+
+class _NpCustomVjp(_NpCustomJvp):
+    def defvjp(self, fwd, bwd):
+        return self
+
+
+def _np_vmap(fun, in_axes=0):
+    def batched(*args):
+        axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
+        n = next(np.shape(a)[0] for a, ax in zip(args, axes) if ax is not None)
+        outs = [
+            fun(*(a if ax is None else np.asarray(a)[k] for a, ax in zip(args, axes)))
+            for k in range(n)
+        ]
+        return np.stack([np.asarray(o) for o in outs])
+
+    return batched
+
+
+def _np_grad(fun, argnums=0):
+    return lambda *a: _cs_jacobian(fun, a, argnums)
+
+
+def _np_jvp(fun, primals, tangents):
+    out = fun(*primals)
+    t = sum(
+        np.tensordot(_cs_jacobian(fun, primals, k), np.asarray(tk), axes=np.ndim(tk))
+        for k, tk in enumerate(tangents)
+    )
+    return out, t
+
+
+def _np_vjp(fun, *primals):
+    out = fun(*primals)
+
+    def pull(ct):
+        ct = np.asarray(ct)
+        return tuple(
+            np.tensordot(ct, _cs_jacobian(fun, primals, k), axes=ct.ndim)
+            for k in range(len(primals))
+        )
+
+    return out, pull
+
+
+NP_AD = types.SimpleNamespace(
+    checkpoint=lambda fun: fun,
+    jit=lambda fun: fun,
+    custom_jvp=_NpCustomJvp,
+    custom_vjp=_NpCustomVjp,
+    vmap=_np_vmap,
+    grad=_np_grad,
+    value_and_grad=lambda fun, argnums=0: lambda *a: (fun(*a), _cs_jacobian(fun, a, argnums)),
+    jvp=_np_jvp,
+    vjp=_np_vjp,
+    jacfwd=_np_grad,
+    jacrev=_np_grad,
+)
+
+
+def numpy_namespace() -> dict:
+    """Globals under which the program's text computes its reference value with NumPy."""
+    return {"np": np, "anp": _NpNumpy(), "asp": NP_SPECIAL, "ad": NP_AD}
+
+
+# --------------------------------------------------------------------------- generation
+@dataclass(eq=False)
+class Var:
+    name: str
+    shape: tuple
+    scope: Scope
+    uses: int = 0
+
+
+class Reject(Exception):
+    """An operation that does not apply here (shapes, margins); the generator tries another."""
+
+
+class Scope:
+    """The statements of one function body, evaluated at every instance while generated.
+
+    ``envs`` holds one NumPy-reference namespace per evaluation instance (a point a check
+    will use, or a row of it inside ``vmap``); a statement is kept only if it evaluates
+    well at all of them. Variables of enclosing scopes are visible (closures).
+    """
+
+    def __init__(
+        self,
+        gen,
+        prefix,
+        envs,
+        parent=None,
+        *,
+        kind="f",
+        analytic=False,
+        closure_rate=0.0,
+        sealed=False,
+    ):
+        self.gen = gen
+        self.prefix = prefix
+        self.envs = envs
+        self.parent = parent
+        self.kind = kind  # "f", or the feature the body is the function of ("jit", ...)
+        self.depth = 0 if parent is None else parent.depth + 1
+        self.analytic = analytic or (parent is not None and parent.analytic)
+        self.closure_rate = closure_rate
+        self.sealed = sealed  # sees none of the enclosing variables (no closures through it)
+        self.own: list[Var] = []
+        self.lines: list[str] = []
+        self.closes_over = False
+        self.closure_only = False
+        self.count = 0
+
+    # -- variables
+    def param(self, name, values):
+        for env, v in zip(self.envs, values):
+            env[name] = v
+        var = Var(name, np.shape(values[0]), self)
+        self.own.append(var)
+        return var
+
+    def outer(self):
+        if self.parent is None or self.sealed:
+            return []
+        return self.parent.visible()
+
+    def visible(self):
+        return self.own + self.outer()
+
+    def vals(self, var):
+        return [np.asarray(env[var.name]) for env in self.envs]
+
+    def use(self, var):
+        """The name of ``var`` in an expression (uses are recorded when it is emitted)."""
+        return var.name
+
+    def _record(self, text):
+        """Count the uses of the variables ``text`` names; a variable of an enclosing
+        scope makes this body (and the bodies between) a closure."""
+        names = set(re.findall(r"\b[A-Za-z_]\w*\b", text))
+        for var in self.visible():
+            if var.name in names:
+                var.uses += 1
+                s = self
+                while s is not None and s is not var.scope:
+                    s.closes_over = True
+                    s = s.parent
+
+    def pick(self, pred=lambda v: True, prefer=None):
+        """A visible variable satisfying ``pred``: recent ones of this body first, a
+        closed-over one with probability ``closure_rate``."""
+        rng = self.gen.rng
+        own = [v for v in self.own if pred(v)]
+        out = [v for v in self.outer() if pred(v)]
+        if prefer is not None:
+            own = [v for v in own if prefer(v)] or own
+            out = [v for v in out if prefer(v)] or out
+        if out and (not own or rng.random() < self.closure_rate):
+            return out[rng.integers(len(out))]
+        if not own:
+            raise Reject
+        # recent first, and values not used yet (so fewer statements are dead)
+        w = np.arange(1, len(own) + 1, dtype=float) ** 2 * [
+            3.0 if v.uses == 0 else 1.0 for v in own
+        ]
+        return own[rng.choice(len(own), p=w / w.sum())]
+
+    # -- statements
+    def emit(self, expr, check=None, max_size=MAX_SIZE):
+        """``name = expr`` if it evaluates well everywhere (and ``check(values)`` holds)."""
+        code = compile(expr, "<generated>", "eval")
+        values, raw = [], []
+        for env in self.envs:
+            try:
+                with np.errstate(divide="raise", over="raise", invalid="raise"):
+                    r = eval(code, env)
+                    v = np.asarray(r)
+            except Reject:
+                raise
+            except Exception as e:  # noqa: BLE001  (a shape or domain mismatch: try another)
+                raise Reject from e
+            if (
+                v.dtype.kind != "f"
+                or v.size == 0
+                or v.size > max_size
+                or not np.all(np.isfinite(v))
+                or np.max(np.abs(v)) > BOUND
+            ):
+                raise Reject
+            values.append(v)
+            raw.append(r)  # as the program has it (a Python float stays one)
+        if len({v.shape for v in values}) != 1 or (check is not None and not check(values)):
+            raise Reject
+        name = f"{self.prefix}v{self.count}"
+        self.count += 1
+        self._record(expr)
+        self.lines.append(f"{name} = {expr}")
+        return self.param(name, raw)
+
+    def define(self, lines):
+        """A nested definition (``def``, decorators, rules), bound in every namespace."""
+        code = compile("\n".join(lines), "<generated>", "exec")
+        for env in self.envs:
+            exec(code, env)
+        self._record("\n".join(lines))
+        self.lines.extend(lines)
+
+
+def _rows(shape):
+    return shape[0] if len(shape) >= 1 else 0
+
+
+def _bcast(*shapes):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        return None
+
+
+def _fmt(x):
+    return repr(float(x)) if not float(x).is_integer() else f"{float(x):.1f}"
+
+
+def _const(shape, k):
+    """A readable constant array of ``shape`` (never 0)."""
+    n = int(np.prod(shape)) if shape else 1
+    body = f"np.linspace({_fmt(0.5 + 0.1 * k)}, {_fmt(-1.2 - 0.1 * k)}, {n})"
+    if n % 2 == 1:  # the midpoint would be near 0: shift
+        body = f"np.linspace({_fmt(0.5 + 0.1 * k)}, {_fmt(1.5 + 0.1 * k)}, {n})"
+    return f"{body}.reshape({shape!r})" if shape != (n,) else body
+
+
+# Elementwise maps: template, precondition on the argument's values, analytic (the
+# complex step differentiates it; maximum, abs, comparisons are not).
+UNARY = {
+    "sin": ("anp.sin({a})", None, True),
+    "cos": ("anp.cos({a})", None, True),
+    "tanh": ("anp.tanh({a})", None, True),
+    "arctan": ("anp.arctan({a})", None, True),
+    "exp": ("anp.exp({a})", lambda v: v.max() < 2.5, True),
+    "log": ("anp.log({a})", lambda v: v.min() > 0.2, True),
+    "sqrt": ("anp.sqrt({a})", lambda v: v.min() > 0.2, True),
+    "square": ("anp.square({a})", None, True),
+    "pow2": ("{a} ** 2", None, True),
+    "pow3": ("{a} ** 3", lambda v: np.abs(v).max() < 2.5, True),
+    "neg": ("-{a}", None, True),
+    "abs": ("anp.abs({a})", lambda v: np.abs(v).min() > MARGIN, False),
+    "builtin_abs": ("abs({a})", lambda v: np.abs(v).min() > MARGIN, False),
+    "expit": ("asp.expit({a})", None, True),
+    "sinh": ("anp.sinh({a})", lambda v: np.abs(v).max() < 2.5, True),
+    "cosh": ("anp.cosh({a})", lambda v: np.abs(v).max() < 2.5, True),
+    "log1p": ("anp.log1p({a})", lambda v: v.min() > -0.7, True),
+    "expm1": ("anp.expm1({a})", lambda v: v.max() < 2.5, True),
+    "reciprocal": ("anp.reciprocal({a})", lambda v: np.abs(v).min() > 0.2, True),
+    "cbrt": ("anp.cbrt({a})", lambda v: np.abs(v).min() > 0.2, False),
+    "arcsin": ("anp.arcsin({a})", lambda v: np.abs(v).max() < 0.8, True),
+    "arctanh": ("anp.arctanh({a})", lambda v: np.abs(v).max() < 0.8, True),
+    "logaddexp_c": ("anp.logaddexp({a}, 0.5)", None, False),
+    "logit": ("asp.logit({a})", lambda v: v.min() > 0.1 and v.max() < 0.9, True),
+    "scale": ("{a} * 1.3", None, True),
+    "rsub": ("0.5 - {a}", None, True),
+    "rdiv": ("1.0 / {a}", lambda v: np.abs(v).min() > 0.2, True),
+    "const_pow": ("2.0 ** {a}", lambda v: v.max() < 3.0, True),
+    "fpow": ("anp.power({a}, 1.5)", lambda v: v.min() > 0.2, True),
+    "sign_mul": ("anp.sign({a}) * {a}", lambda v: np.abs(v).min() > MARGIN, False),
+}
+
+# Binary maps: template, precondition on the two arguments' values, analytic.
+BINARY = {
+    "add": ("{a} + {b}", None, True),
+    "sub": ("{a} - {b}", None, True),
+    "mul": ("{a} * {b}", None, True),
+    "div": ("{a} / {b}", lambda a, b: np.abs(b).min() > 0.2, True),
+    "np_add": ("anp.add({a}, {b})", None, True),
+    "np_multiply": ("anp.multiply({a}, {b})", None, True),
+    "np_divide": ("anp.divide({a}, {b})", lambda a, b: np.abs(b).min() > 0.2, True),
+    "maximum": ("anp.maximum({a}, {b})", lambda a, b: np.abs(a - b).min() > MARGIN, False),
+    "minimum": ("anp.minimum({a}, {b})", lambda a, b: np.abs(a - b).min() > MARGIN, False),
+    "power": (
+        "anp.power({a}, {b})",
+        lambda a, b: a.min() > 0.2 and np.abs(b).max() < 2.5,
+        True,
+    ),
+    "pow_op": ("{a} ** {b}", lambda a, b: a.min() > 0.2 and np.abs(b).max() < 2.5, True),
+    "arctan2": ("anp.arctan2({a}, {b})", lambda a, b: (a * a + b * b).min() > 0.05, False),
+    "hypot": ("anp.hypot({a}, {b})", lambda a, b: (a * a + b * b).min() > 0.05, False),
+    "logaddexp": ("anp.logaddexp({a}, {b})", None, False),
+    "xlogy": ("asp.xlogy({a}, {b})", lambda a, b: b.min() > 0.2, True),
+}
+
+
+class Generator:
+    def __init__(self, seed, size=None, closures_in_rules=True):
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.size = size
+        self.closures_in_rules = closures_in_rules
+        self.features: set[str] = set()
+        self.blocks = 0
+        self.consts = 0
+
+    # ---- choosing operations
+    def statement(self, sc):
+        """Add one statement to ``sc`` (tries operations until one applies)."""
+        rng = self.rng
+        kinds = ["unary", "binary", "reduce", "shape", "product", "where", "at", "const"]
+        w = [24, 24, 10, 16, 7, 4, 5, 3]
+        if sc.depth < MAX_DEPTH:
+            kinds.append("struct")
+            w.append(22 if sc.depth == 0 else 8)
+        w = np.asarray(w, float) / sum(w)
+        for _ in range(200):
+            kind = kinds[rng.choice(len(kinds), p=w)]
+            n_lines, features = len(sc.lines), set(self.features)
+            chain, s = [], sc
+            while s is not None:
+                chain.append((s, s.closes_over))
+                s = s.parent
+            try:
+                return getattr(self, "op_" + kind)(sc)
+            except Reject:  # undo a definition made for a call that did not apply
+                del sc.lines[n_lines:]
+                self.features = features
+                for s, flag in chain:
+                    s.closes_over = flag
+                continue
+        raise RuntimeError(f"seed {self.seed}: no operation applies in {sc.prefix or 'f'}")
+
+    def _rand_key(self, table, sc):
+        keys = [k for k, (_, _, analytic) in table.items() if analytic or not sc.analytic]
+        return keys[self.rng.integers(len(keys))]
+
+    def op_unary(self, sc):
+        tmpl, pre, _ = UNARY[self._rand_key(UNARY, sc)]
+        a = sc.pick()
+        if pre is not None and not all(pre(v) for v in sc.vals(a)):
+            raise Reject
+        return sc.emit(tmpl.format(a=sc.use(a)))
+
+    def op_binary(self, sc):
+        tmpl, pre, _ = BINARY[self._rand_key(BINARY, sc)]
+        a = sc.pick()
+        b = sc.pick(
+            lambda v: (
+                _bcast(v.shape, a.shape) is not None
+                and np.prod(_bcast(v.shape, a.shape)) <= MAX_SIZE
+            ),
+            prefer=lambda v: v is not a,
+        )
+        if self.rng.random() < 0.5:
+            a, b = b, a
+        if pre is not None and not all(pre(x, y) for x, y in zip(sc.vals(a), sc.vals(b))):
+            raise Reject
+        return sc.emit(tmpl.format(a=sc.use(a), b=sc.use(b)))
+
+    def op_const(self, sc):
+        """A NumPy constant mixed in, on either side (``ndarray * tracer`` included)."""
+        a = sc.pick()
+        shape = a.shape if self.rng.random() < 0.6 else a.shape[1:]
+        self.consts += 1
+        c = _const(shape, self.consts)
+        forms = [f"{c} * {{a}}", f"{{a}} - {c}", f"{c} + {{a}}", "np.float64(0.7) * {a}"]
+        if not sc.analytic:
+            forms.append(f"anp.maximum({{a}}, {c})")
+        form = forms[self.rng.integers(len(forms))]
+        if "maximum" in form:
+            cv = np.asarray(eval(c, {"np": np}))
+            if not all(np.abs(v - cv).min() > MARGIN for v in sc.vals(a)):
+                raise Reject
+        return sc.emit(form.format(a=sc.use(a)))
+
+    def op_reduce(self, sc):
+        rng = self.rng
+        a = sc.pick(lambda v: len(v.shape) >= 1)
+        nd = len(a.shape)
+        axis = None if rng.random() < 0.3 else int(rng.integers(-nd, nd))
+        kd = ", keepdims=True" if rng.random() < 0.3 else ""
+        ax = "" if axis is None else f", axis={axis}"
+        vals = sc.vals(a)
+        name = sc.use(a)
+        choices = [
+            f"anp.sum({name}{ax}{kd})",
+            f"anp.mean({name}{ax}{kd})",
+            f"{name}.sum({ax[2:]}{kd})",
+            f"{name}.mean({ax[2:]}{kd})",
+            f"asp.logsumexp({name}{ax}{kd})",
+            f"anp.cumsum({name}, axis={axis if axis is not None else -1})",
+        ]
+        if all(np.abs(v).min() > 0.3 for v in vals):
+            choices += [f"anp.prod({name}{ax}{kd})"]
+            if axis is not None:
+                choices += [f"anp.cumprod({name}, axis={axis})"]
+        if not sc.analytic:
+
+            def gap(v):  # distance between the two largest (smallest) along the axis
+                s = np.sort(v, axis=axis) if axis is not None else np.sort(v.ravel())
+                axis_ = axis if axis is not None else 0
+                n = s.shape[axis_]
+                if n < 2:
+                    return np.inf, np.inf
+                top = np.take(s, n - 1, axis_) - np.take(s, n - 2, axis_)
+                bot = np.take(s, 1, axis_) - np.take(s, 0, axis_)
+                return np.min(top), np.min(bot)
+
+            gaps = [gap(v) for v in vals]
+            if all(g[0] > MARGIN for g in gaps):
+                choices += [f"anp.max({name}{ax}{kd})", f"{name}.max({ax[2:]}{kd})"]
+            if all(g[1] > MARGIN for g in gaps):
+                choices += [f"anp.min({name}{ax}{kd})"]
+            if all(np.var(v, axis=axis).min() > 0.01 for v in vals):
+                choices += [f"anp.std({name}{ax}{kd})", f"anp.var({name}{ax}{kd})"]
+            if all(np.linalg.norm(v) > 0.2 for v in vals):
+                choices += [f"anp.linalg.norm({name})"]
+        return sc.emit(choices[rng.integers(len(choices))].replace("(, ", "("))
+
+    def op_shape(self, sc):
+        rng = self.rng
+        a = sc.pick()
+        s, name = a.shape, a.name
+        nd = len(s)
+        forms = [f"anp.reshape({{a}}, {(-1,)!r})", "{a}[None]"]
+        if nd >= 1:
+            n = int(np.prod(s))
+            fac = [(d, n // d) for d in range(1, n + 1) if n % d == 0]
+            r = fac[rng.integers(len(fac))]
+            forms += [
+                f"{{a}}.reshape({r!r})",
+                f"anp.reshape({{a}}, {r!r})",
+                f"anp.flip({{a}}, axis={int(rng.integers(nd))})",
+                "anp.ravel({a})",
+                f"anp.expand_dims({{a}}, {int(rng.integers(nd + 1))})",
+                f"anp.broadcast_to({{a}}, (2,) + {s!r})",
+                "anp.tile({a}, 2)",
+                f"anp.roll({{a}}, 1, axis={nd - 1})",
+                f"anp.repeat({{a}}, 2, axis={int(rng.integers(nd))})",
+                f"anp.stack([{{a}}, {{a}} * 0.5], axis={int(rng.integers(nd + 1))})",
+            ]
+            # basic slices: a step, a negative start, an integer
+            k = s[0]
+            forms += [
+                f"{{a}}[{int(rng.integers(k))}]",
+                "{a}[::-1]",
+                f"{{a}}[{-int(rng.integers(1, k + 1))}:]",
+                f"{{a}}[::{int(rng.integers(1, 3))}]",
+                "{a}[..., :1]" if s[-1] > 1 else "{a}[..., 0]",
+            ]
+            # integer-array indexing, with a repeat
+            idx = [int(i) for i in rng.integers(0, k, size=3)]
+            forms.append(f"{{a}}[np.array({idx!r})]")
+            forms.append(f"anp.take({{a}}, np.array({idx!r}), axis=0)")
+            # a constant boolean mask
+            m = rng.random(s) < 0.6
+            if m.any():
+                forms.append(f"{{a}}[np.array({m.tolist()!r})]")
+            if sum(s) < 10:
+                forms.append(f"anp.concatenate([{{a}}, anp.sin({{a}})], axis={nd - 1})")
+        if nd >= 2:
+            perm = tuple(int(i) for i in rng.permutation(nd))
+            forms += [
+                "{a}.T",
+                f"anp.transpose({{a}}, {perm!r})",
+                "anp.swapaxes({a}, 0, -1)",
+                "anp.moveaxis({a}, 0, -1)",
+                f"{{a}}[:, {int(rng.integers(s[1]))}]",
+                f"{{a}}[{int(rng.integers(s[0]))}, 1:]",
+            ]
+            if s[0] == s[1]:
+                forms += ["anp.diagonal({a})", "anp.trace({a})", "anp.triu({a})"]
+        if 1 in s:
+            forms.append("anp.squeeze({a})")
+        # concatenate with another variable along a matching axis
+        if nd >= 1:
+            ax = int(rng.integers(nd))
+            try:
+                b = sc.pick(
+                    lambda v: (
+                        len(v.shape) == nd and all(v.shape[i] == s[i] for i in range(nd) if i != ax)
+                    ),
+                    prefer=lambda v: v is not a,
+                )
+                if b is not a:
+                    forms.append(f"anp.concatenate([{{a}}, {b.name}], axis={ax})")
+                    if b.shape == s:
+                        forms.append(f"anp.stack([{{a}}, {b.name}])")
+            except Reject:
+                pass
+        return sc.emit(forms[rng.integers(len(forms))].format(a=name))
+
+    def op_product(self, sc):
+        rng = self.rng
+        a = sc.pick(lambda v: 1 <= len(v.shape) <= 2)
+        s = a.shape
+        forms = []
+        for b in sc.visible():
+            t = b.shape
+            n = b.name
+            if len(s) == 2 and len(t) == 2 and s[1] == t[0]:
+                forms += [
+                    f"{{a}} @ {n}",
+                    f"anp.matmul({{a}}, {n})",
+                    f"anp.einsum('ij,jk->ik', {{a}}, {n})",
+                ]
+            if len(s) == 2 and len(t) == 2 and s[1] == t[1]:
+                forms += [f"{{a}} @ {n}.T", f"anp.einsum('ij,kj->ik', {{a}}, {n})"]
+            if len(s) == 2 and len(t) == 1 and s[1] == t[0]:
+                forms += [
+                    f"{{a}} @ {n}",
+                    f"anp.dot({{a}}, {n})",
+                    f"anp.einsum('ij,j->i', {{a}}, {n})",
+                ]
+            if len(s) == 1 and len(t) == 2 and s[0] == t[0]:
+                forms += [f"{{a}} @ {n}"]
+            if len(s) == 1 and len(t) == 1 and s == t:
+                forms += [f"anp.dot({{a}}, {n})", f"anp.inner({{a}}, {n})", f"{{a}} @ {n}"]
+            if len(s) == 1 and len(t) == 1 and s[0] * t[0] <= MAX_SIZE:
+                forms += [f"anp.outer({{a}}, {n})", f"anp.einsum('i,j->ij', {{a}}, {n})"]
+            if s == t and len(s) == 2:
+                forms += [
+                    f"anp.einsum('ij,ij->i', {{a}}, {n})",
+                    f"anp.tensordot({{a}}, {n}, axes=2)",
+                ]
+        if len(s) == 2:
+            forms += ["{a} @ {a}.T", "anp.einsum('ij->j', {a})", f"{{a}} @ {_const((s[1],), 1)}"]
+            forms += [f"{_const((3, s[0]), 2)} @ {{a}}"]  # an ndarray on the left
+        if len(s) == 2 and s[0] == s[1] and not sc.analytic:
+            for v in sc.vals(a):
+                m = v + 3.0 * np.eye(s[0])
+                if np.linalg.cond(m) > 20:
+                    break
+            else:
+                eye = f"{float(3):.1f} * np.eye({s[0]})"
+                forms += [
+                    f"anp.linalg.inv({{a}} + {eye})",
+                    f"anp.linalg.det({{a}} + {eye})",
+                    f"anp.linalg.solve({{a}} + {eye}, {_const((s[0],), 3)})",
+                ]
+        if not forms:
+            raise Reject
+        return sc.emit(forms[rng.integers(len(forms))].format(a=a.name))
+
+    def op_where(self, sc):
+        if sc.analytic:
+            raise Reject
+        p = sc.pick()
+        a = sc.pick(lambda v: _bcast(v.shape, p.shape) is not None)
+        b = sc.pick(
+            lambda v: _bcast(v.shape, p.shape, a.shape) is not None, prefer=lambda v: v is not a
+        )
+        shape = _bcast(p.shape, a.shape, b.shape)
+        if np.prod(shape) > MAX_SIZE:
+            raise Reject
+        if self.rng.random() < 0.5:
+            q = sc.pick(lambda v: _bcast(v.shape, p.shape) is not None, prefer=lambda v: v is not p)
+            if not all(np.abs(x - y).min() > MARGIN for x, y in zip(sc.vals(p), sc.vals(q))):
+                raise Reject
+            cond = f"{sc.use(p)} > {sc.use(q)}"
+            self._predicate_tag(sc, q)
+        else:
+            if not all(np.abs(x - 0.3).min() > MARGIN for x in sc.vals(p)):
+                raise Reject
+            cond = f"{sc.use(p)} > 0.3"
+        self._predicate_tag(sc, p)
+        return sc.emit(f"anp.where({cond}, {sc.use(a)}, {sc.use(b)})")
+
+    def _predicate_tag(self, sc, var):
+        """A comparison inside a ``jit`` body of a value from outside it (a closed-over
+        boolean)."""
+        s = sc
+        while s is not None and s is not var.scope:
+            if s.kind == "jit":
+                self.features.add("jit+closed_over_predicate")
+                return
+            s = s.parent
+
+    def op_at(self, sc):
+        rng = self.rng
+        a = sc.pick(lambda v: len(v.shape) >= 1)
+        s = a.shape
+        k = s[0]
+        method = ["set", "add", "multiply"][rng.integers(3)]
+        choices = [f"{int(rng.integers(k))}", "1:", "::2", "-1"]
+        if len(s) >= 2:
+            choices += [f"{int(rng.integers(k))}, 1:", f":, {int(rng.integers(s[1]))}"]
+        # integer arrays: repeats only where accumulation is defined
+        idx = rng.integers(0, k, size=3)
+        if method == "set":
+            idx = np.unique(idx)
+        choices.append(f"np.array({[int(i) for i in idx]!r})")
+        idx = choices[rng.integers(len(choices))]
+        target = np.asarray(eval(f"_x[{idx}]", {"np": np, "_x": sc.vals(a)[0]})).shape
+        b = sc.pick(
+            lambda v: _bcast(v.shape, target) == target,
+            prefer=lambda v: v is not a and v.shape == target,
+        )
+        return sc.emit(f"anp.at({sc.use(a)})[{idx}].{method}({sc.use(b)})")
+
+    # ---- structural features
+    def op_struct(self, sc):
+        kinds = [
+            "checkpoint",
+            "custom_jvp_rule",
+            "custom_jvp_closed",
+            "custom_vjp_rule",
+            "custom_vjp_closed",
+            "jit",
+            "vmap",
+        ]
+        if not sc.analytic:  # complex-step references do not nest
+            kinds += ["grad", "jvp", "vjp", "jacobian", "grad2"]
+        kind = kinds[self.rng.integers(len(kinds))]
+        return getattr(self, "st_" + kind)(sc)
+
+    def _args(self, sc, n):
+        first = sc.pick()
+        args = [first]
+        if n > 1:
+            args.append(sc.pick(prefer=lambda v: v is not first))
+        return args
+
+    def _block(self, sc, name, args, kind, *, analytic=False, rows=False, scalar=False):
+        """Generate the body of ``def name(params)`` called with ``args`` (``rows``: the
+        first argument is mapped over its rows, as ``vmap`` calls it)."""
+        rng = self.rng
+        rate = 0.0 if rng.random() < 0.4 else 0.35
+        if kind in RULE_KINDS and self.closures_in_rules:
+            rate = 0.5
+        params = [f"{name}_a{i}" for i in range(len(args))]
+        arg_vals = [sc.vals(a) for a in args]
+        envs, pvals = [], [[] for _ in args]
+        for i, env in enumerate(sc.envs):
+            reps = range(arg_vals[0][i].shape[0]) if rows else [None]
+            for r in reps:
+                envs.append(dict(env))
+                for j in range(len(args)):
+                    v = arg_vals[j][i]
+                    pvals[j].append(v[r] if (rows and j == 0) else v)
+        sealed = kind in RULE_KINDS and not self.closures_in_rules
+        body = Scope(
+            self,
+            f"{name}_",
+            envs,
+            sc,
+            kind=kind,
+            analytic=analytic,
+            closure_rate=rate,
+            sealed=sealed,
+        )
+        for p, pv in zip(params, pvals):
+            body.param(p, pv)
+        n = int(rng.integers(1, 4))
+        last = None
+        for _ in range(n):
+            last = self.statement(body)
+        if scalar and last.shape != ():
+            red = ["anp.sum({a})", "anp.mean({a})", "anp.sum({a} * {a})"]
+            last = body.emit(red[rng.integers(len(red))].format(a=body.use(last)))
+        body.closure_only = not self._depends_on_args(sc, body, params, last, args, rows)
+        return body, params, last
+
+    def _depends_on_args(self, sc, body, params, last, args, rows):
+        """Whether the body's result changes with its arguments (at the first point); if
+        not, it comes from closed-over values alone."""
+        env = dict(sc.envs[0])
+        exec("\n".join(self._def(body, "_probe", params, last.name)), env)
+        vals = [np.asarray(env[a.name], dtype=float) for a in args]
+        if rows:
+            vals[0] = vals[0][0]
+        base = np.asarray(env["_probe"](*vals))
+        moved = np.asarray(
+            env["_probe"](*(v + 0.01 + 0.003 * np.arange(v.size).reshape(v.shape) for v in vals))
+        )
+        return not np.allclose(base, moved, rtol=1e-13, atol=1e-13)
+
+    def _def(self, body, name, params, ret, decorator=None):
+        lines = [f"@{decorator}"] if decorator else []
+        lines.append(f"def {name}({', '.join(params)}):")
+        lines += ["    " + ln for ln in body.lines]
+        lines.append(f"    return {ret}")
+        return lines
+
+    def _new(self, base):
+        self.blocks += 1
+        return f"{base}{self.blocks}"
+
+    def _tag(self, kind, body):
+        self.features.add(kind)
+        if body.closes_over:
+            self.features.add(kind + "+closure")
+        if body.closes_over and body.closure_only:
+            self.features.add(kind + "+closure_only_output")
+
+    def st_checkpoint(self, sc):
+        g = self._new("g")
+        args = self._args(sc, int(self.rng.integers(1, 3)))
+        body, params, last = self._block(sc, g, args, "checkpoint")
+        sc.define(self._def(body, g, params, last.name))
+        self._tag("checkpoint", body)
+        return sc.emit(f"ad.checkpoint({g})({', '.join(sc.use(a) for a in args)})")
+
+    def st_jit(self, sc):
+        g = self._new("g")
+        args = self._args(sc, int(self.rng.integers(1, 3)))
+        body, params, last = self._block(sc, g, args, "jit")
+        sc.define(self._def(body, g, params, last.name))
+        self._tag("jit", body)
+        return sc.emit(f"ad.jit({g})({', '.join(sc.use(a) for a in args)})")
+
+    def st_vmap(self, sc):
+        g = self._new("g")
+        first = sc.pick(lambda v: len(v.shape) >= 1 and v.shape[0] >= 2)
+        args = [first]
+        if self.rng.random() < 0.4:
+            args.append(sc.pick(prefer=lambda v: v is not first))
+        body, params, last = self._block(sc, g, args, "vmap", rows=True)
+        sc.define(self._def(body, g, params, last.name))
+        self._tag("vmap", body)
+        axes = "" if len(args) == 1 else ", in_axes=(0, None)"
+        return sc.emit(f"ad.vmap({g}{axes})({', '.join(sc.use(a) for a in args)})")
+
+    def st_custom_jvp_rule(self, sc):
+        """custom_jvp whose rule is the JVP of the same sub-program."""
+        g = self._new("g")
+        args = self._args(sc, int(self.rng.integers(1, 3)))
+        body, params, last = self._block(sc, g, args, "custom_jvp")
+        p = ", ".join(params)
+        lines = self._def(body, f"{g}_body", params, last.name)
+        lines += [
+            "@ad.custom_jvp",
+            f"def {g}({p}):",
+            f"    return {g}_body({p})",
+            f"@{g}.defjvp",
+            f"def {g}_jvp(primals, tangents):",
+            f"    return ad.jvp({g}_body, primals, tangents)",
+        ]
+        sc.define(lines)
+        self._tag("custom_jvp", body)
+        return sc.emit(f"{g}({', '.join(sc.use(a) for a in args)})")
+
+    def st_custom_vjp_rule(self, sc):
+        """custom_vjp whose rule is the VJP of the same sub-program (recomputed)."""
+        g = self._new("g")
+        args = self._args(sc, int(self.rng.integers(1, 3)))
+        body, params, last = self._block(sc, g, args, "custom_vjp")
+        p = ", ".join(params)
+        lines = self._def(body, f"{g}_body", params, last.name)
+        lines += [
+            "@ad.custom_vjp",
+            f"def {g}({p}):",
+            f"    return {g}_body({p})",
+            f"def {g}_fwd({p}):",
+            f"    return {g}_body({p}), ({p},)",
+            f"def {g}_bwd(res, ct):",
+            f"    return ad.vjp({g}_body, *res)[1](ct)",
+            f"{g}.defvjp({g}_fwd, {g}_bwd)",
+        ]
+        sc.define(lines)
+        self._tag("custom_vjp", body)
+        return sc.emit(f"{g}({', '.join(sc.use(a) for a in args)})")
+
+    # Closed forms: value and derivative of c * u(a) (* captured value).
+    CLOSED = {
+        "sin": ("anp.sin({a})", "anp.cos({a})", None),
+        "tanh": ("anp.tanh({a})", "(1.0 - anp.tanh({a}) ** 2)", None),
+        "square": ("{a} ** 2", "2.0 * {a}", None),
+        "exp": ("anp.exp({a})", "anp.exp({a})", lambda v: v.max() < 2.5),
+        "softplus": ("anp.log1p(anp.exp({a}))", "asp.expit({a})", lambda v: v.max() < 2.5),
+    }
+
+    def _closed(self, sc):
+        """(value, derivative, argument, captured-or-None) for a closed-form custom rule."""
+        rng = self.rng
+        key = list(self.CLOSED)[rng.integers(len(self.CLOSED))]
+        u, du, pre = self.CLOSED[key]
+        a = sc.pick()
+        if pre is not None and not all(pre(v) for v in sc.vals(a)):
+            raise Reject
+        cap = None
+        if self.closures_in_rules and rng.random() < 0.5:  # close over an enclosing value
+            cand = [v for v in sc.visible() if v is not a and _bcast(v.shape, a.shape) == a.shape]
+            if cand:
+                cap = cand[rng.integers(len(cand))]
+        c = _fmt(round(float(rng.uniform(0.5, 1.5)), 2))
+        return u, du, a, cap, c
+
+    def st_custom_jvp_closed(self, sc):
+        u, du, a, cap, c = self._closed(sc)
+        g = self._new("g")
+        z = f"{g}_a0"
+        capt = f" * {sc.use(cap)}" if cap is not None else ""
+        lines = [
+            "@ad.custom_jvp",
+            f"def {g}({z}):",
+            f"    return {c} * {u.format(a=z)}{capt}",
+            f"@{g}.defjvp",
+            f"def {g}_jvp(primals, tangents):",
+            f"    ({z},), (t,) = primals, tangents",
+            f"    return {c} * {u.format(a=z)}{capt}, {c} * {du.format(a=z)} * t{capt}",
+        ]
+        sc.define(lines)
+        self.features.add("custom_jvp")
+        if cap is not None:
+            self.features.add("custom_jvp+closure")
+        return sc.emit(f"{g}({sc.use(a)})")
+
+    def st_custom_vjp_closed(self, sc):
+        u, du, a, cap, c = self._closed(sc)
+        g = self._new("g")
+        z = f"{g}_a0"
+        capt = f" * {sc.use(cap)}" if cap is not None else ""
+        lines = [
+            "@ad.custom_vjp",
+            f"def {g}({z}):",
+            f"    return {c} * {u.format(a=z)}{capt}",
+            f"def {g}_fwd({z}):",
+            f"    return {c} * {u.format(a=z)}{capt}, ({du.format(a=z)},)",
+            f"def {g}_bwd(res, ct):",
+            f"    return ({c} * res[0] * ct{capt},)",
+            f"{g}.defvjp({g}_fwd, {g}_bwd)",
+        ]
+        sc.define(lines)
+        self.features.add("custom_vjp")
+        if cap is not None:
+            self.features.add("custom_vjp+closure")
+        return sc.emit(f"{g}({sc.use(a)})")
+
+    def _nested(self, sc, nargs=1, scalar=False):
+        g = self._new("h")
+        args = self._args(sc, nargs)
+        body, params, last = self._block(sc, g, args, "nested", analytic=True, scalar=scalar)
+        sc.define(self._def(body, g, params, last.name))
+        return g, args, body, last
+
+    def st_grad(self, sc):
+        g, args, body, _ = self._nested(sc, scalar=True)
+        self._tag("nested_grad", body)
+        form = ["ad.grad({g})({a})", "ad.value_and_grad({g})({a})[1]"][self.rng.integers(2)]
+        return sc.emit(form.format(g=g, a=sc.use(args[0])))
+
+    def st_grad2(self, sc):
+        g, args, body, _ = self._nested(sc, nargs=2, scalar=True)
+        self._tag("nested_grad", body)
+        return sc.emit(f"ad.grad({g}, argnums=1)({sc.use(args[0])}, {sc.use(args[1])})")
+
+    def st_jvp(self, sc):
+        g, args, body, _ = self._nested(sc)
+        a = args[0]
+        t = sc.pick(lambda v: v.shape == a.shape)
+        self._tag("nested_jvp", body)
+        return sc.emit(f"ad.jvp({g}, ({sc.use(a)},), ({sc.use(t)},))[1]")
+
+    def st_vjp(self, sc):
+        g, args, body, last = self._nested(sc)
+        try:
+            ct = sc.use(sc.pick(lambda v: v.shape == last.shape))
+        except Reject:
+            ct = _const(last.shape, 4)
+        self._tag("nested_vjp", body)
+        return sc.emit(f"ad.vjp({g}, {sc.use(args[0])})[1]({ct})[0]")
+
+    def st_jacobian(self, sc):
+        g, args, body, last = self._nested(sc)
+        if int(np.prod(last.shape)) * int(np.prod(args[0].shape)) > MAX_SIZE:
+            raise Reject
+        self._tag("nested_jacobian", body)
+        how = ["jacfwd", "jacrev"][self.rng.integers(2)]
+        return sc.emit(f"ad.{how}({g})({sc.use(args[0])})")
+
+    # ---- the whole program
+    def program(self) -> Program:
+        rng = self.rng
+        n_in = int(rng.integers(1, 4))
+        shapes = [INPUT_SHAPES[rng.integers(len(INPUT_SHAPES))] for _ in range(n_in)]
+        ranges = [INPUT_RANGES[rng.integers(len(INPUT_RANGES))] for _ in range(n_in)]
+        floats = [s == () and rng.random() < 0.5 for s in shapes]  # Python float inputs
+        names = [f"x{i}" for i in range(n_in)]
+        in_lines = [f"rng = np.random.default_rng([{self.seed}, 1])"]
+        for nm, s, (lo, hi), fl in zip(names, shapes, ranges, floats):
+            draw = f"rng.uniform({lo}, {hi}, size={s!r})"
+            in_lines.append(f"{nm} = {'float(' + draw + ')' if fl else draw}")
+        ns = {"np": np}
+        exec("\n".join(in_lines), ns)
+        base = tuple(ns[nm] for nm in names)
+        # Points for vmap: two near the inputs, and two that move only some arguments.
+        prng = np.random.default_rng([self.seed, 3])
+        variants = [
+            tuple(np.asarray(x) + prng.uniform(-0.1, 0.1, np.shape(x)) for x in base)
+            for _ in range(2)
+        ]
+        batched = tuple(bool(b) for b in prng.random(n_in) < 0.5)
+        if n_in == 1 or not any(batched) or all(batched):
+            batched = (True,) + (False,) * (n_in - 1)
+        mixes = [tuple(v if b else x for x, v, b in zip(base, var, batched)) for var in variants]
+        points = [base, *variants] + (mixes if n_in > 1 else [])
+        main = Scope(self, "", [numpy_namespace() for _ in points])
+        for j, nm in enumerate(names):
+            main.param(nm, [np.asarray(pt[j]) if not floats[j] else pt[j] for pt in points])
+        n = self.size if self.size is not None else int(rng.integers(2, 9))
+        last = None
+        for _ in range(n):
+            last = self.statement(main)
+        unused = [v for v in main.own if v.uses == 0 and v is not last]
+        outs = [last] + [v for v in unused if v.name.startswith("x")]
+        outs += [v for v in unused if v not in outs][: max(0, 3 - len(outs))]
+        out = last
+        if len(outs) > 1:  # concatenated (a large extra one averaged)
+            parts = [
+                f"anp.ravel({v.name})"
+                if k == 0 or np.prod(v.shape) <= 8
+                else f"anp.mean({v.name})[None]"
+                for k, v in enumerate(outs)
+            ]
+            try:
+                out = main.emit(
+                    "anp.concatenate([" + ", ".join(parts) + "])", max_size=3 * MAX_SIZE
+                )
+            except Reject:
+                pass
+        m = int(np.prod(out.shape))
+        w = f"np.cos(np.arange({m}.0) + 0.3)"
+        if len(out.shape) > 1:
+            w += f".reshape({out.shape!r})"
+        if out.shape == ():
+            w = "0.7"
+        sig = ", ".join(names)
+        defs = [f"def f({sig}):"] + ["    " + ln for ln in main.lines] + [f"    return {out.name}"]
+        defs += ["", "", f"W = {w}", "", "", f"def L({sig}):", f"    return anp.sum(f({sig}) * W)"]
+        return Program(
+            seed=self.seed,
+            defs="\n".join(defs) + "\n",
+            inputs_text="\n".join(in_lines) + "\n",
+            inputs=base,
+            variants=variants,
+            batched=batched,
+            mixes=mixes,
+            features=frozenset(self.features),
+            n_statements=len(main.lines),
+        )
+
+
+HEADER = """\
+import numpy as np
+
+import adgraph as ad
+import adgraph.numpy as anp
+import adgraph.scipy.special as asp
+
+"""
+
+
+@dataclass
+class Program:
+    seed: int
+    defs: str  # def f(...), W, def L(...)
+    inputs_text: str  # the lines that make x0, x1, ...
+    inputs: tuple
+    variants: list  # two points near the inputs (vmap batches)
+    batched: tuple  # which arguments the partial vmap batch maps over
+    mixes: list  # the points of that batch
+    features: frozenset = field(default_factory=frozenset)
+    n_statements: int = 0
+
+    @property
+    def source(self) -> str:
+        """Runnable source: imports, the program, its loss, its inputs."""
+        return HEADER + "\n" + self.defs + "\n\n" + self.inputs_text
+
+    def adgraph_functions(self):
+        """``(f, L)`` under adgraph."""
+        ns: dict = {}
+        exec(compile(HEADER + self.defs, f"<program {self.seed}>", "exec"), ns)
+        return ns["f"], ns["L"]
+
+    def numpy_functions(self):
+        """``(f, L)`` evaluated with NumPy: the reference values."""
+        ns = numpy_namespace()
+        exec(compile(self.defs, f"<numpy program {self.seed}>", "exec"), ns)
+        return ns["f"], ns["L"]
+
+
+def generate(seed: int, size: int | None = None, closures_in_rules: bool = True) -> Program:
+    """The program of ``seed``.
+
+    ``size`` is the number of top-level statements (random when None). With
+    ``closures_in_rules=False`` the functions given to ``checkpoint``, ``custom_jvp`` and
+    ``custom_vjp`` use only their own arguments.
+    """
+    return Generator(seed, size, closures_in_rules).program()
+
+
+if __name__ == "__main__":
+    from .checks import check_program, report
+
+    args = sys.argv[1:]
+    closures = "--no-closures" not in args
+    for s in [a for a in args if a != "--no-closures"] or ["0"]:
+        prog = generate(int(s), closures_in_rules=closures)
+        fails = check_program(prog)
+        print(report(prog, fails))
