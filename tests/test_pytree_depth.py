@@ -15,6 +15,7 @@ import pytest
 import adgraph as ad
 import adgraph.numpy as anp
 from adgraph.core.pytree import (
+    _SHALLOW,
     tree_flatten,
     tree_leaves,
     tree_map,
@@ -111,3 +112,27 @@ def test_transformations_on_deep_trees(kind, depth):
     np.testing.assert_allclose(rows, by_row, rtol=1e-12)
     # a deep tree out of a transformation, too
     assert_trees_equal(ad.vmap(lambda tr: tr)(tree), tree)
+
+
+def test_deep_and_shallow_code_paths_agree():
+    # structures below _SHALLOW levels are handled by recursion, deeper ones by explicit
+    # stacks; across the threshold, and with subtrees hashed either way, they agree
+    for depth in (_SHALLOW - 2, _SHALLOW - 1, _SHALLOW, _SHALLOW + 1, 3 * _SHALLOW):
+        tree = nest(depth, "mixed")
+        a = tree_structure(tree)
+        b = tree_structure(nest(depth, "mixed"))
+        chain = [b]  # b's nodes along its spine, hashed bottom-up: shallow ones recursively
+        while chain[-1].children:
+            chain.append(max(chain[-1].children, key=lambda c: c.depth))
+        for td in reversed(chain):
+            hash(td)
+        assert a == b and hash(a) == hash(b) and repr(a) == repr(b)
+        assert a.depth == depth
+        assert tree_structure(tree_unflatten(a, tree_leaves(tree))) == a
+        # one level more or less is another structure
+        assert a != tree_structure(nest(depth + 1, "mixed"))
+        assert a != tree_structure(nest(depth - 1, "mixed"))
+    # the shallow repr, by hand
+    assert repr(tree_structure({"b": [1, (2, None)], "a": Pair(3, 4)})) == (
+        "dict('a': Pair(*, *), 'b': list(*, tuple(*, NoneType())))"
+    )

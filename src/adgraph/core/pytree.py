@@ -67,27 +67,37 @@ def _node_of(x):
 class PyTreeDef:
     """The structure of a pytree, without its leaves."""
 
-    __slots__ = ("kind", "aux", "children", "num_leaves", "_hash")
+    __slots__ = ("kind", "aux", "children", "num_leaves", "depth", "_hash")
 
     def __init__(self, kind, aux, children, num_leaves):
         self.kind = kind  # None for a leaf
         self.aux = aux
         self.children = children
         self.num_leaves = num_leaves
+        depth = 0  # levels of containers: 0 for a leaf
+        for c in children:
+            if c.depth >= depth:
+                depth = c.depth + 1
+        self.depth = depth if depth or kind is None else 1
         self._hash = None  # computed on first use (tree definitions key jit's caches)
 
-    # Equality, hashing, printing and unflattening walk the structure with explicit
-    # stacks, never recursion: a tree nested thousands deep is fine.
+    # Equality, hashing, printing and unflattening of a deep structure walk it with
+    # explicit stacks, never recursion: a tree nested thousands deep is fine. Structures
+    # less than _SHALLOW deep (all the usual ones) take the shorter recursive code.
     def __eq__(self, other) -> bool:
         if self is other:
             return True
         if not isinstance(other, PyTreeDef):
             return False
+        if self.depth < _SHALLOW and other.depth < _SHALLOW:
+            return (
+                self.kind == other.kind
+                and self.aux == other.aux
+                and self.children == other.children
+            )
         stack = [(self, other)]
         while stack:
             a, b = stack.pop()
-            if a is b:
-                continue
             if (
                 a.kind != b.kind
                 or a.num_leaves != b.num_leaves
@@ -95,28 +105,41 @@ class PyTreeDef:
                 or not (a.aux == b.aux)
             ):
                 return False
-            stack.extend(zip(a.children, b.children))
+            for ca, cb in zip(a.children, b.children):
+                if ca is not cb:  # (leaves share one object)
+                    stack.append((ca, cb))
         return True
 
     def __hash__(self) -> int:
         h = self._hash
         if h is not None:
             return h
-        # post-order: a node's hash from its children's (each cached on its node)
+        if self.depth < _SHALLOW:
+            h = self._hash = hash((self.kind, repr(self.aux), self.children))
+            return h
+        # post-order, with the formula above: once a node's children have their hashes
+        # cached, hashing its children tuple goes one level down only
         stack = [(self, False)]
         while stack:
             td, children_done = stack.pop()
             if td._hash is not None:
                 continue
             if children_done:
-                kids = tuple(c._hash for c in td.children)
-                td._hash = hash((td.kind, repr(td.aux), kids))
+                td._hash = hash((td.kind, repr(td.aux), td.children))
                 continue
             stack.append((td, True))
             stack.extend((c, False) for c in td.children if c._hash is None)
         return self._hash
 
     def __repr__(self) -> str:
+        if self.depth < _SHALLOW:
+            if self.kind is None:
+                return "*"
+            if self.kind is dict:
+                inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.aux, self.children))
+                return f"dict({inner})"
+            inner = ", ".join(map(repr, self.children))
+            return f"{getattr(self.kind, '__name__', self.kind)}({inner})"
         parts: list = []  # the finished strings of the nodes done so far, in order
         stack = [(self, False)]
         while stack:
@@ -141,6 +164,10 @@ class PyTreeDef:
     def unflatten(self, leaves):
         return tree_unflatten(self, leaves)
 
+
+# Structures at most this deep are compared, hashed, printed and built recursively (two
+# frames a level at most: far from the recursion limit, whatever the caller's depth).
+_SHALLOW = 100
 
 LEAF = PyTreeDef(None, None, (), 1)
 
@@ -175,7 +202,10 @@ def tree_flatten(tree: Any, is_leaf: Callable | None = None):
         if expanded:
             kind, aux, kids = info
             children = tuple(kids)
-            out.append(PyTreeDef(kind, aux, children, sum(c.num_leaves for c in children)))
+            n = 0
+            for c in children:
+                n += c.num_leaves
+            out.append(PyTreeDef(kind, aux, children, n))
             continue
         kind, entry = (None, None) if (is_leaf is not None and is_leaf(x)) else _node_of(x)
         if kind is None:
@@ -229,7 +259,21 @@ def tree_unflatten(treedef: PyTreeDef, leaves):
             f"tree_unflatten: tree structure {treedef!r} has {treedef.num_leaves} leaves, "
             f"got {len(leaves)}"
         )
+    if treedef.depth < _SHALLOW:
+        return _build_shallow(treedef, iter(leaves))
     return _build(treedef, leaves)
+
+
+def _build_shallow(td, it):
+    """:func:`_build` by recursion, for a structure less than ``_SHALLOW`` deep."""
+    if td.kind is None:
+        return next(it)
+    kids = [_build_shallow(c, it) for c in td.children]
+    kind = td.kind
+    entry = _NODE_TYPES.get(kind)
+    if entry is None:  # namedtuple
+        return kind(*kids)
+    return entry[1](td.aux, kids)
 
 
 def _build(td, leaves):
