@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ir import Const, Node
+from .nodes import Const, Node
 from .notation import fmt_value, input_symbol, shape_str
 from .sweeps import is_diff
 from .tables import _Names, _render, expression

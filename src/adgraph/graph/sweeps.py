@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir import Node
+from .nodes import Node
 
 __all__ = ["tangent_sweep", "adjoint_sweep", "local_partials", "node_values", "is_diff"]
 

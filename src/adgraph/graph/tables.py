@@ -37,7 +37,7 @@ import unicodedata
 
 import numpy as np
 
-from .ir import Const, Node
+from .nodes import Const, Node
 from .notation import (
     MINUS_ONE,
     ONE,

@@ -46,9 +46,9 @@ class _Observer:
 
     def adjoint(self, node, ct):
         if self.boundary is None:
-            from ..graph import ir
+            from ..graph import nodes
 
-            self.boundary = next(ir._ids)
+            self.boundary = next(nodes._ids)
         if isinstance(ct, JitTracer):
             self.adjoints.append((node, ct.node))
 
