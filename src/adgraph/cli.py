@@ -37,6 +37,7 @@ import math
 import os
 import sys
 import unicodedata
+import warnings
 
 import numpy as np
 
@@ -55,6 +56,8 @@ SYMPY_TIMEOUT = 5.0
 _MAX_FD_EVALUATIONS = 3_000_000
 _MAX_PASS_WORK = 500_000
 _MAX_TANGENT_ROWS = 20_000
+# Nodes in a picture that Graphviz lays out (.svg, .png, .pdf); .dot and .mmd are text.
+_MAX_PICTURE_NODES = 1_000
 
 
 class CLIError(Exception):
@@ -107,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--seed",
         nargs="+",
+        action="extend",
         metavar="NAME=VALUE",
         help="tangent direction for the forward tangent trace (default: 1 for the "
         "first variable, 0 for the others)",
@@ -171,6 +175,7 @@ def _expression_and_point(parser, expr_help, at_note=""):
     parser.add_argument(
         "--at",
         nargs="+",
+        action="extend",
         required=True,
         metavar="NAME=VALUE",
         help=f"the point: one NAME=VALUE per variable {at_note}".rstrip(),
@@ -292,6 +297,8 @@ def _cmd_diff(args, out) -> int:
     if args.digits < 0 or args.digits > 15:
         raise CLIError("--digits must be between 0 and 15")
     if args.graph:
+        if "\x00" in args.graph:
+            raise CLIError("--graph: the file name contains a NUL character")
         ext = os.path.splitext(args.graph)[1].lower()
         if ext not in (".dot", ".gv", ".mmd", ".svg", ".png", ".pdf"):
             raise CLIError(
@@ -308,6 +315,12 @@ def _cmd_diff(args, out) -> int:
             raise CLIError(f"--graph {args.graph} is a folder; give a file name")
         if not os.access(folder, os.W_OK):
             raise CLIError(f"--graph {args.graph}: the folder {folder} is not writable")
+        if ext in (".svg", ".png", ".pdf") and expr.size > _MAX_PICTURE_NODES:
+            raise CLIError(
+                f"--graph {args.graph}: a picture of {expr.size} operations would take "
+                f"Graphviz minutes to lay out and be unreadable (at most {_MAX_PICTURE_NODES:,}); "
+                "write the graph as .dot or .mmd instead"
+            )
         if ext in (".svg", ".png", ".pdf") and not graphviz_available():
             from .graph.render import INSTALL_HINT
 
@@ -585,7 +598,10 @@ def _cmd_compare(args, out) -> int:
             "adgraph diff for the gradient alone"
         )
     f = expr.function(names)
-    with np.errstate(all="ignore"):
+    # Floating-point warnings become inf/nan in the report (and the note below); library
+    # warnings would add lines to stderr. The SymPy child inherits these settings.
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         rep = compare(
             f,
             *[float(v) for v in vals],

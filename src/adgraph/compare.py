@@ -122,7 +122,7 @@ class _Sym:
             return sympy.Integer(int(v))
         if isinstance(v, np.ndarray) and v.ndim == 0:
             return _Sym._x(v[()])
-        return sympy.sympify(v)
+        return sympy.sympify(v, strict=True)  # never parses text
 
     def __add__(self, o):
         return _Sym(self.e + _Sym._x(o))
@@ -695,7 +695,7 @@ def _symbolic(f, arrays, names, g_ad, stage) -> dict:
         out = f(*sym_args)
         if isinstance(out, np.ndarray) and out.shape == ():
             out = out[()]
-        expr = out.e if isinstance(out, _Sym) else sp.sympify(out)
+        expr = out.e if isinstance(out, _Sym) else sp.sympify(out, strict=True)
 
         step = "differentiating"
         stage(step)
