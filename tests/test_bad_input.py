@@ -264,6 +264,19 @@ TRANSFORMS = [
     ("jacfwd-masked", lambda: ad.jacfwd(anp.sin)(MASKED), TypeError, r"masked array"),
     ("jacrev-masked", lambda: ad.jacrev(anp.sin)(MASKED), TypeError, r"masked array"),
     ("hessian-masked", lambda: ad.hessian(f)(MASKED), TypeError, r"masked array"),
+    (
+        "grad-masked-constant",
+        lambda: ad.grad(lambda x: anp.sum(x * MASKED))(V),
+        TypeError,
+        r"masked array.*inside a transformation.*filled",
+    ),
+    (
+        "jvp-masked-constant",
+        lambda: ad.jvp(lambda x: anp.sum(x * MASKED), (V,), (V,)),
+        TypeError,
+        r"masked array.*inside a transformation",
+    ),
+    ("vmap-masked-constant", lambda: ad.vmap(lambda x: x * MASKED)(X.T), TypeError, r"masked"),
     ("hvp-not-tuple", lambda: ad.hvp(f, X, X), TypeError, r"hvp: .*tuples"),
     ("hvp-count", lambda: ad.hvp(f, (X,), (X, X)), ValueError, r"1 primals but 2 tangents"),
     ("hvp-empty", lambda: ad.hvp(f, (), ()), TypeError, r"at least one primal"),
@@ -942,6 +955,16 @@ def test_matrix_inputs_compute_elementwise_in_every_mode():
     assert np.array_equal(
         ad.hessian(lambda x: anp.sum(x**3))(M).reshape(4, 4), np.diag(6 * MA.ravel())
     )
+
+
+def test_masked_arrays_keep_numpys_meaning_outside_transformations():
+    got = anp.sin(MASKED)
+    assert isinstance(got, np.ma.MaskedArray)
+    assert np.array_equal(got.mask, MASKED.mask)
+    assert np.array_equal(got.compressed(), np.sin(MASKED).compressed())
+    # and the fixes the refusal names work
+    assert np.array_equal(ad.grad(f)(MASKED.filled(0.0)), [2.0, 0.0, 6.0])
+    assert np.array_equal(ad.grad(f)(np.asarray(MASKED)), 2 * V)
 
 
 # ---------------------------------------------------------------- leaked tracers

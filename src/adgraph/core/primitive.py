@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as _np
 
 from .trace import Tracer, find_top_trace
-from .xp import get_xp, matrices_as_arrays
+from .xp import as_plain_arrays, get_xp
 
 __all__ = ["Primitive", "registry", "MissingRuleError", "PLAIN_TYPES"]
 
@@ -147,7 +147,7 @@ class Primitive:
                 if t.alive:
                     return t.process(self, args, params)
                 find_top_trace(args)  # raises the escaped-tracer error
-            args = matrices_as_arrays(args)
+            args = as_plain_arrays(args)
             return self.impl(get_xp(args), *args, **params)
         top = None
         for a in args:
@@ -156,7 +156,7 @@ class Primitive:
                 if top is None or t.level > top.level:
                     top = t
         if top is None:
-            args = matrices_as_arrays(args)
+            args = as_plain_arrays(args)
             return self.impl(get_xp(args), *args, **params)
         if not top.alive:
             find_top_trace(args)  # raises the escaped-tracer error

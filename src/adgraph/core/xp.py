@@ -15,7 +15,7 @@ import importlib
 
 import numpy as _np
 
-from .trace import Tracer
+from .trace import Tracer, current_traces
 
 __all__ = [
     "get_xp",
@@ -24,7 +24,7 @@ __all__ = [
     "BackendMixError",
     "DEFAULT",
     "as_leaf",
-    "matrices_as_arrays",
+    "as_plain_arrays",
 ]
 
 # The array module of Python numbers and NumPy values.
@@ -116,21 +116,39 @@ def _combine(a, b):
 _matrix = _np.matrix
 _ndarray = _np.ndarray
 _MaskedArray = _np.ma.MaskedArray
+_SPECIAL_ARRAYS = (_matrix, _MaskedArray)
 
 
-def matrices_as_arrays(args) -> tuple:
-    """``args`` with every ``np.matrix`` viewed as a plain ndarray (no copy).
+def as_plain_arrays(args) -> tuple:
+    """``args`` with every ``np.matrix`` viewed as a plain ndarray (no copy); a masked
+    array is refused while a transformation is in flight.
 
     ``np.matrix`` redefines ``*`` and ``**`` as matrix products and keeps results 2-D, so
     an implementation written for arrays (``x * y``) would compute something else than
-    NumPy's own ufunc (``np.multiply(M, M)`` is elementwise). Every primitive computes on
-    arrays: this runs where untraced, non-plain arguments reach an implementation, and
-    the transformations convert their inputs the same way (:func:`as_leaf`).
+    NumPy's own ufunc (``np.multiply(M, M)`` is elementwise). A masked array inside a
+    transformation (a closed-over constant, say) would make values and derivatives
+    masked, which derivatives cannot follow. This runs where untraced, non-plain
+    arguments reach an implementation; the transformations convert their inputs the same
+    way (:func:`as_leaf`). Outside transformations masked arrays keep NumPy's meaning.
     """
     for a in args:
-        if isinstance(a, _matrix):
-            return tuple(_np.asarray(a) if isinstance(a, _matrix) else a for a in args)
+        if isinstance(a, _SPECIAL_ARRAYS):
+            return tuple(_plain_array(a) for a in args)
     return args
+
+
+def _plain_array(a):
+    if isinstance(a, _MaskedArray):
+        if current_traces():
+            raise TypeError(
+                "a masked array (numpy.ma.MaskedArray) was used inside a transformation; "
+                "derivatives do not follow masks. Use a.filled(value) to fill the masked "
+                "entries, or np.asarray(a) to use the underlying data as is"
+            )
+        return a
+    if isinstance(a, _matrix):
+        return _np.asarray(a)
+    return a
 
 
 def _array_subclass_leaf(x, what: str):
