@@ -542,47 +542,56 @@ def compare(
         out, k = [], 0
         for s, n in zip(shapes, sizes, strict=True):
             part = v[k : k + n].reshape(s)
-            out.append(float(part) if s == () else part)
+            # float64 scalars: plain Python arithmetic in f overflows to inf, as NumPy's
+            out.append(part[()] if s == () else part)
             k += n
         return out
 
     def f_flat(v):
         return float(np.asarray(f(*unflat(v))))
 
-    py_args = unflat(x0)
-    out0 = f(*py_args)
-    out_shape = np.shape(out0)
-    if out_shape != () or np.iscomplexobj(out0):
-        what = f"an array of shape {out_shape}" if out_shape != () else "a complex number"
-        raise ValueError(
-            f"compare needs a scalar function: {fname} returned {what} at this point. "
-            "Compare a real scalar of it instead, e.g. compare(lambda *a: anp.sum(f(*a)), ...) "
-            "or one component, or use adgraph.jacfwd/jacrev for the whole Jacobian"
-        )
-    value = f_flat(x0)
-    argnums = tuple(range(len(args)))
-    g_fn = grad(f, argnums=argnums)
-    g, t_ad = _best_time(lambda: g_fn(*py_args), repeat)
-    g_flat = np.concatenate([np.asarray(gi, dtype=float).ravel() for gi in g])
-    graph = trace(f, *py_args, names=names)
-    ggraph = trace(g_fn, *py_args, names=names)
-    ad = {
-        "gradient": g_flat,
-        "time_s": t_ad,
-        "graph_operations": len(graph) - len(graph.inputs),
-        "grad_graph_operations": len(ggraph) - len(ggraph.inputs),
-    }
+    def f_step(v):
+        try:
+            return f_flat(v)
+        except ArithmeticError:  # math.exp and friends overflow by raising: no number there
+            return math.nan
 
-    fd = []
-    n = x0.size
+    # Overflow and invalid operations are reported as the inf and nan they produce.
     with np.errstate(all="ignore"):
+        py_args = unflat(x0)
+        out0 = f(*py_args)
+        out_shape = np.shape(out0)
+        if out_shape != () or np.iscomplexobj(out0):
+            what = f"an array of shape {out_shape}" if out_shape != () else "a complex number"
+            raise ValueError(
+                f"compare needs a scalar function: {fname} returned {what} at this point. "
+                "Compare a real scalar of it instead, e.g. "
+                "compare(lambda *a: anp.sum(f(*a)), ...) or one component, or use "
+                "adgraph.jacfwd/jacrev for the whole Jacobian"
+            )
+        value = f_flat(x0)
+        argnums = tuple(range(len(args)))
+        g_fn = grad(f, argnums=argnums)
+        g, t_ad = _best_time(lambda: g_fn(*py_args), repeat)
+        g_flat = np.concatenate([np.asarray(gi, dtype=float).ravel() for gi in g])
+        graph = trace(f, *py_args, names=names)
+        ggraph = trace(g_fn, *py_args, names=names)
+        ad = {
+            "gradient": g_flat,
+            "time_s": t_ad,
+            "graph_operations": len(graph) - len(graph.inputs),
+            "grad_graph_operations": len(ggraph) - len(ggraph.inputs),
+        }
+
+        fd = []
+        n = x0.size
         for h in DEFAULT_STEPS if steps is None else steps:
             c = np.empty(n)
             fw = np.empty(n)
             for i in range(n):
                 e = np.zeros(n)
                 e[i] = h
-                fp, fm = f_flat(x0 + e), f_flat(x0 - e)
+                fp, fm = f_step(x0 + e), f_step(x0 - e)
                 c[i] = (fp - fm) / (2 * h)
                 fw[i] = (fp - value) / h
             fd.append(
@@ -800,6 +809,8 @@ def _child_main(conn, work) -> None:
         result = _failed(stage[0], e)
     try:
         conn.send(("done", result))
+    except BaseException:  # noqa: BLE001  (the parent is gone or stopped us: nobody to tell)
+        pass
     finally:
         conn.close()
 
