@@ -212,8 +212,8 @@ def _vjp_core(f, primals, has_aux, fn_name):
 
 def _check_ct(c, like):
     """The cotangent ``c`` given for an output like ``like``, checked: the output's shape
-    and dtype (a Python float takes the output's dtype, as in JAX); ndarray subclasses
-    become plain arrays (masked arrays are refused)."""
+    and dtype (a Python float takes the output's dtype, as in JAX); an ``np.matrix``
+    becomes a plain array and a masked array is refused, as for inputs."""
     cs = getattr(c, "shape", None)
     if cs is None:
         if not isinstance(c, (int, float, complex, np.number, np.bool_)):

@@ -152,17 +152,20 @@ def _plain_array(a):
 
 
 def _array_subclass_leaf(x, what: str):
-    """An ndarray subclass entering a transformation: a plain array view of it (the
-    engine computes with ndarray semantics; ``np.matrix`` would turn products into matrix
-    products), except masked arrays, which are refused: derivatives would ignore the mask,
-    and a masked result would pass masked-out values off as gradients."""
+    """An ndarray subclass entering a transformation: ``np.matrix`` as the plain array it
+    holds (its products would be matrix products); a masked array refused (derivatives
+    would ignore the mask, and a masked result would pass masked-out values off as
+    gradients). Other subclasses (an array type registered for another array module,
+    say) pass unchanged."""
     if isinstance(x, _MaskedArray):
         raise TypeError(
             f"{what}: got a masked array (numpy.ma.MaskedArray); derivatives do not follow "
             "masks. Pass x.filled(value) to fill the masked entries, or np.asarray(x) to use "
             "the underlying data as is"
         )
-    return _np.asarray(x)
+    if isinstance(x, _matrix):
+        return _np.asarray(x)
+    return x
 
 
 _NUMERIC_KINDS = frozenset("biufc")
@@ -172,8 +175,8 @@ def as_leaf(x, what: str):
     """A leaf entering a transformation or a compiled function, as an array value.
 
     Python numbers become NumPy scalars (``2.0`` -> ``float64``), nested lists become
-    arrays; arrays and traced values pass. Subclasses of ndarray become plain arrays
-    (``np.matrix`` computes elementwise, as NumPy's ufuncs do); masked arrays are refused. Anything without a numeric dtype (strings,
+    arrays; arrays and traced values pass. ``np.matrix`` becomes a plain array (it
+    computes elementwise, as NumPy's ufuncs do); masked arrays are refused. Anything without a numeric dtype (strings,
     objects, None) is refused with an error naming ``what`` received it.
     """
     if isinstance(x, Tracer):
