@@ -251,11 +251,27 @@ def _assignments(items, what) -> dict:
     return out
 
 
+def _read_stdin(limit: int) -> str:
+    """At most ``limit`` bytes of standard input as text; bytes that are not UTF-8 become
+    lone surrogates (as in ``sys.argv``), which the parser names and refuses."""
+    stream = sys.stdin
+    if stream is None:
+        raise CLIError("'-' reads the expression from standard input, but there is none")
+    buffer = getattr(stream, "buffer", None)
+    try:
+        data = buffer.read(limit) if buffer is not None else stream.read(limit)
+    except (OSError, ValueError) as e:
+        raise CLIError(f"cannot read standard input ({e})") from None
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "surrogateescape")
+    return data
+
+
 def _load_expression(text, at_items):
-    from .expr import CONSTANTS, parse
+    from .expr import CONSTANTS, MAX_LENGTH, parse
 
     if text == "-":
-        text = sys.stdin.read(20_001)
+        text = _read_stdin(2 * MAX_LENGTH + 1)
     expr = parse(text)
     at = _assignments(at_items, "--at")
     for name in at:

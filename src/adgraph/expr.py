@@ -171,6 +171,11 @@ def _tokenize(text: str) -> list:
             pos += 1
             continue
         if not ch.isascii():
+            if "\udc80" <= ch <= "\udcff":  # a byte that was not UTF-8 (surrogateescape)
+                raise ExprError(
+                    f"byte 0x{ord(ch) - 0xDC00:02x} at position {pos} is not UTF-8 text; only "
+                    "ASCII is allowed"
+                )
             raise ExprError(f"character {ch!r} at position {pos} is not allowed (ASCII only)")
         if ch.isdigit() or (ch == "." and pos + 1 < n and text[pos + 1].isdigit()):
             m = _NUMBER.match(text, pos)
