@@ -386,6 +386,31 @@ def test_loader_runs_once_on_first_lookup_and_again_after_failing(registry):
     assert runs == [1, 1]  # once more after the failure, then never again
 
 
+def test_a_lookup_during_a_running_loader_waits_for_it(registry):
+    import threading
+    import time
+
+    started = threading.Event()
+
+    def slow_loader():
+        started.set()
+        time.sleep(0.3)  # another thread looks up meanwhile
+        registry.register("indexing.argsort", "extnp", lambda x, axis, kind: "registered")
+
+    registry.register_loader("extnp", slow_loader)
+    got = {}
+
+    def look(key):
+        got[key] = registry.lookup("indexing.argsort", extnp)
+
+    first = threading.Thread(target=look, args=("first",))
+    first.start()
+    started.wait(5)
+    look("second")  # not the default (None) while the loader is still running
+    first.join(5)
+    assert got["first"] is got["second"] is not None
+
+
 def test_numpy_never_looks_up_an_extension(monkeypatch):
     # The NumPy path costs nothing: no lookup at all, for every operation with a point.
     from adgraph.core import extend

@@ -53,6 +53,7 @@ class ExtensionError(ValueError):
 _POINTS: dict[str, str] = {}  # point -> its contract (one line of prose)
 _IMPLS: dict[tuple[str, str], Callable] = {}  # (point, array-module name) -> implementation
 _LOADERS: dict[str, Callable[[], object]] = {}  # module name -> loader not yet run
+_RUNNING: set[str] = set()  # modules whose loader is running
 _LOCK = threading.RLock()  # loaders run once, even when threads meet a module together
 
 
@@ -108,15 +109,18 @@ def register_loader(module: str, loader: Callable[[], object]) -> None:
 
 
 def _load(module: str) -> None:
+    # The loader stays listed until it has succeeded, so a thread that looks up a point
+    # meanwhile waits here for it instead of taking the default path.
     with _LOCK:
-        loader = _LOADERS.pop(module, None)
-        if loader is None:  # another thread ran it while this one waited
+        loader = _LOADERS.get(module)
+        if loader is None or module in _RUNNING:  # done meanwhile, or a lookup from inside it
             return
+        _RUNNING.add(module)
         try:
             loader()
-        except BaseException:
-            _LOADERS[module] = loader
-            raise
+            _LOADERS.pop(module, None)
+        finally:
+            _RUNNING.discard(module)
 
 
 def lookup(name: str, xp) -> Callable | None:
