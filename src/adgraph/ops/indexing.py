@@ -341,6 +341,8 @@ def _index_module(like):
     return xp
 
 
+# For backends that scatter by plain assignments, which keep one write per position
+# (Dask's SCATTER): repeated positions are applied in rounds that each repeat none.
 def _rounds(lin, kind):
     """Selections of the updates at concrete positions ``lin`` that are applied together:
     round k holds the k-th occurrence of every position, in order (None: all of them, no
