@@ -337,3 +337,25 @@ def test_timeout_none_runs_in_this_process():
 def test_bad_timeout_is_refused(bad):
     with pytest.raises(ValueError, match="timeout must be a positive, finite number of seconds"):
         ad.compare(lambda x: x * x, 1.0, timeout=bad)
+
+
+def test_where_no_child_may_start_a_thread_takes_over(monkeypatch):
+    # A multiprocessing pool's (daemonic) worker may not have children; fork itself can fail.
+    import multiprocessing.context
+
+    def refuse(self):
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", refuse)
+    f, x, _ = EXAMPLES["article"]
+    r = ad.compare(f, *x, steps=[1e-5], repeat=1)
+    assert r.sympy["status"] == "ok" and r.sympy["derivative_text"] == "x2 - 1/x1, x1 + 1"
+
+
+def test_an_operation_without_a_sympy_counterpart_is_named():
+    r = ad.compare(lambda x: anp.fmod(x, 0.7) * x, 1.0, steps=[1e-6], repeat=1)
+    s = r.sympy
+    assert s["status"] == "failed"
+    assert s["reason"] == "TypeError: SymPy has no counterpart here for numpy.fmod"
+    assert "without a SymPy counterpart" in s["explanation"]
+    assert r.ad["gradient"][0] == pytest.approx(2 * 1.0 - 0.7, rel=1e-14)

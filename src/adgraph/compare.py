@@ -656,11 +656,16 @@ def _failed(stage, exc) -> dict:
         reason = reason[:300] + "..."
     if stage != "building the expression":
         reason = f"while {stage}: {reason}"
-    big = isinstance(exc, (OverflowError, MemoryError, RecursionError))
-    if big:
+    if isinstance(exc, (OverflowError, MemoryError, RecursionError)):
         explanation = _TOO_BIG
-    elif stage == "building the expression":
+    elif stage == "building the expression" and "truth value" in reason:
         explanation = _CONTROL_FLOW
+    elif stage == "building the expression":
+        explanation = (
+            "The function could not be run on SymPy symbols (an operation without a SymPy "
+            "counterpart here, or one that needs a number). AD and finite differences "
+            "evaluate it at the point."
+        )
     else:
         explanation = "SymPy could not finish; AD and finite differences are unaffected."
     return {"status": "failed", "reason": reason, "explanation": explanation}
@@ -757,13 +762,20 @@ def _run_in_child(work, timeout) -> dict:
 
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    with warnings.catch_warnings():
-        # Python >= 3.12 warns that forking a threaded process may deadlock the child; the
-        # deadline below bounds that case too.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        child = ctx.Process(target=_child_main, args=(send, work), daemon=True)
-        start = time.perf_counter()
-        child.start()
+    start = time.perf_counter()
+    child = ctx.Process(target=_child_main, args=(send, work), daemon=True)
+    try:
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns that forking a threaded process may deadlock the child;
+            # the deadline below bounds that case too.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            child.start()
+    except (AssertionError, OSError):
+        # a daemonic process (a multiprocessing pool's worker) may not have children, and
+        # fork can fail for want of memory or processes: the thread keeps the deadline
+        recv.close()
+        send.close()
+        return _run_in_thread(work, max(1e-3, start + timeout - time.perf_counter()))
     send.close()
     stage = "starting"
     try:
