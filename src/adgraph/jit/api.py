@@ -24,61 +24,14 @@ from collections import OrderedDict
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
-from ..core.xp import as_leaf, get_xp
-from .codegen import GUARD_FAILED, function_name, generate, identifier
-from .simplify import simplify
-from .tracing import ConcretizationError, trace_for_jit
+from ..core.xp import as_leaf
+from .codegen import GUARD_FAILED, function_name
+from .program import Compiled, compile_function, signature
+from .tracing import ConcretizationError
 
 __all__ = ["jit", "JitFunction", "Lowered", "Compiled"]
 
 _MAX_VARIANTS = 16
-
-
-class Compiled:
-    """One traced, simplified and compiled graph (for one signature and branch set)."""
-
-    def __init__(self, graph, guards, closures, backend="python", keep_values=False):
-        self.traced = graph
-        self.closures = closures
-        gnodes = [g for g, _ in guards]
-        self.graph, new_gnodes = simplify(graph, gnodes)
-        self.guards = [(n, t) for n, (_, t) in zip(new_gnodes, guards)]
-        self.backend = backend
-        xp = get_xp([n.value for n in graph.inputs if n.value is not None])
-        self.source, self.fn = generate(
-            self.graph, self.guards, xp=xp, fn_name=f"jit_{identifier(graph.name)}"
-        )
-        self.derived = {}
-        # A compiled program is kept for later calls: it must not keep the values it was
-        # traced with (every intermediate array of the example call) alive. Nodes keep
-        # their shapes and dtypes; constants (Const) are part of the program and stay.
-        # (``lower`` keeps them: its graphs are for reading, and pictures show values.)
-        if not keep_values:
-            _forget_values(self.traced)
-            _forget_values(self.graph)
-
-    @property
-    def has_guards(self) -> bool:
-        return bool(self.guards)
-
-    def __call__(self, leaves):
-        return self.fn(*leaves)
-
-    def evaluate(self, *leaves):
-        """The graph evaluated by binding each primitive (traceable by transformations)."""
-        return tuple(self.graph.evaluate(list(leaves)))
-
-
-def _forget_values(graph):
-    """Drop the trace-time values of ``graph``'s nodes (shape and dtype are kept)."""
-    for n in graph.nodes:
-        n.value = None
-
-
-def _signature(leaves):
-    return tuple(
-        (type(x), tuple(getattr(x, "shape", ())), getattr(x, "dtype", None)) for x in leaves
-    )
 
 
 def _prepare(x):
@@ -176,7 +129,7 @@ class JitFunction:
         leaves = [_prepare(x) for x in leaves]
         traced = any(isinstance(x, Tracer) for x in leaves)
         if not traced:
-            key = (in_tree, _signature(leaves), skey)
+            key = (in_tree, signature(leaves), skey)
             variants = self._cache.get(key)
             if variants is not None:
                 self._cache.move_to_end(key)
@@ -205,7 +158,7 @@ class JitFunction:
             v, b = _example(x)
             examples.append(v)
             batched |= b
-        key = (in_tree, ("traced",) + _signature(examples), skey)
+        key = (in_tree, ("traced",) + signature(examples), skey)
         comp = None
         variants = self._cache.get(key)
         if variants is not None:
@@ -230,14 +183,13 @@ class JitFunction:
         if kwargs:
             f = lambda *a, **k: fun(*a, **k)  # noqa: E731
             tfun = lambda ak: f(*ak[0], **ak[1])  # noqa: E731
-            graph, guards, closures = trace_for_jit(
+            return compile_function(
                 lambda *ls: tfun(tree_unflatten(in_tree, list(ls))),
                 leaves,
                 _flat_tree(len(leaves)),
+                keep_values=keep_values,
             )
-        else:
-            graph, guards, closures = trace_for_jit(fun, leaves, in_tree)
-        return Compiled(graph, guards, closures, keep_values=keep_values)
+        return compile_function(fun, leaves, in_tree, keep_values=keep_values)
 
     def _remember(self, key, comp):
         variants = self._cache.setdefault(key, [])
