@@ -17,7 +17,7 @@ import pytest
 import adgraph as ad
 import adgraph.numpy as anp
 import adgraph.scipy.special as sps
-from adgraph.jit import cbackend
+from adgraph.jit.c import cache, frontend, runtime, toolchain
 from adgraph.jit.cbackend import (
     CBackendError,
     CCompileError,
@@ -359,7 +359,7 @@ def test_non_contiguous_and_cast_inputs_and_out_buffers():
 
 @needs_cc
 def test_threads_split_the_batch(monkeypatch):
-    monkeypatch.setattr(cbackend, "_MIN_PER_THREAD", 100)
+    monkeypatch.setattr(runtime, "_MIN_PER_THREAD", 100)
 
     def f(x):
         return anp.exp(-x) * anp.cos(3 * x), anp.sum(x)
@@ -482,14 +482,14 @@ def test_compiler_failure_is_reported(monkeypatch, tmp_path):
     if false is None:
         pytest.skip("no `false` program")
     monkeypatch.setenv("ADGRAPH_C_CACHE", str(tmp_path))
-    monkeypatch.setattr(cbackend, "find_c_compiler", lambda: [false])
+    monkeypatch.setattr(frontend, "find_c_compiler", lambda: [false])
     with pytest.raises(CCompileError, match="generated source"):
         compile_c(lambda x: anp.cos(x) * 41.25, 1.0)
 
 
 # ============================================================================ fallback, cache
 def test_fallback_without_compiler_warns_once(monkeypatch):
-    monkeypatch.setattr(cbackend, "find_c_compiler", lambda: None)
+    monkeypatch.setattr(frontend, "find_c_compiler", lambda: None)
 
     def psi(e):
         return 0.6 * anp.trace(e) ** 2 + 0.8 * anp.sum(e * e) + anp.exp(-anp.sum(e))
@@ -515,6 +515,30 @@ def test_fallback_without_compiler_warns_once(monkeypatch):
     close(single[1], np.asarray(law(E[2])[1]))
 
 
+def test_fallback_runs_each_batch_pattern_and_size_as_the_c_version(monkeypatch):
+    monkeypatch.setattr(frontend, "find_c_compiler", lambda: None)
+
+    def f(x, s):
+        return anp.sin(x) * s, anp.sum(x * x) * s
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CCompilerWarning)
+        cf = compile_c(f, np.zeros(2), 1.5)
+    rng = np.random.default_rng(4)
+    X, S = rng.standard_normal((5, 2)), rng.standard_normal(5)
+    calls = [(X, 1.5), (X, S), (X[:3], 2.0), (X[0], S[1]), (X[0], 1.5), (X, 1.5), (X[:3], 0.5)]
+    for x, s in calls:
+        a, b = cf(x, s)
+        s_b = np.asarray(s)[..., None] if np.ndim(s) else s
+        close(a, np.sin(x) * s_b)
+        close(b, np.sum(x * x, axis=-1) * s)
+        assert a.shape == x.shape and b.shape == x.shape[:-1]
+        assert (type(b) is np.float64) == (x.ndim == 1)  # one point: NumPy scalars
+    # one Python program per batched pattern and signature, reused when they come back
+    assert len(cf._programs) == 4
+    close(cf.call_flat([X[1], np.float64(2.0)])[0], np.sin(X[1]) * 2.0)
+
+
 @needs_cc
 def test_compiled_objects_are_cached(monkeypatch):
     def f(x):
@@ -524,12 +548,12 @@ def test_compiled_objects_are_cached(monkeypatch):
     b = compile_c(f, 2.0)
     assert a.library == b.library
     # a fresh process finds the shared object on disk: no compiler call
-    monkeypatch.setattr(cbackend, "_loaded", {})
+    monkeypatch.setattr(cache, "_loaded", {})
 
     def no_compiler(*args, **kwargs):
         raise AssertionError("the compiler ran again")
 
-    monkeypatch.setattr(cbackend.subprocess, "run", no_compiler)
+    monkeypatch.setattr(toolchain.subprocess, "run", no_compiler)
     c = compile_c(f, 3.0)
     assert c.library == a.library
     close(c(np.array([0.5])), np.tanh([0.5]) * 12.375)

@@ -23,6 +23,8 @@ import adgraph as ad
 import adgraph.numpy as anp
 from adgraph.core.pytree import tree_flatten
 from adgraph.jit import cbackend
+from adgraph.jit.c import cache as ccache
+from adgraph.jit.c import frontend, toolchain
 from adgraph.jit.cbackend import (
     CCacheWarning,
     CCompilerWarning,
@@ -41,8 +43,8 @@ def cache(tmp_path, monkeypatch):
     """An empty private cache folder, and no library loaded yet in this process."""
     d = tmp_path / "cache"
     monkeypatch.setenv("ADGRAPH_C_CACHE", str(d))
-    monkeypatch.setattr(cbackend, "_loaded", {})
-    monkeypatch.setattr(cbackend, "_refused", set())
+    monkeypatch.setattr(ccache, "_loaded", {})
+    monkeypatch.setattr(ccache, "_refused", set())
     return d
 
 
@@ -52,9 +54,9 @@ def _mode(path):
 
 def _library_path(fun, example, folder):
     """Where compile_c(fun, example) keeps its library in ``folder``."""
-    graph, _, _ = cbackend._trace(fun, (example,), (), fun.__name__)
+    graph, _, _ = frontend._trace(fun, (example,), (), fun.__name__)
     kernel = cbackend.lower_to_c(graph, name=fun.__name__)
-    return kernel, folder / cbackend._library_name(kernel, CC, cbackend._flags(False, ()))
+    return kernel, folder / toolchain.library_name(kernel, CC, toolchain.compiler_flags(False, ()))
 
 
 def _plant(kernel, path, value):
@@ -114,7 +116,7 @@ def test_world_writable_folder_is_refused_and_its_library_never_loaded(cache):
     # Someone who may write the folder planted a library, with a matching record.
     kernel, so = _library_path(f_shared, 2.0, cache)
     _plant(kernel, so, 3e6)
-    (cache / (so.name + ".sha256")).write_text(cbackend._sha256(str(so)) + "  x\n")
+    (cache / (so.name + ".sha256")).write_text(ccache._sha256(str(so)) + "  x\n")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cf = compile_c(f_shared, 2.0)
@@ -133,7 +135,7 @@ def test_folder_owned_by_someone_else_is_refused(cache, monkeypatch):
     if os.geteuid() == 0:
         os.chown(cache, 4321, 4321)
     else:
-        monkeypatch.setattr(cbackend, "_uid", lambda: os.getuid() + 1)
+        monkeypatch.setattr(ccache, "_uid", lambda: os.getuid() + 1)
     with pytest.warns(CCacheWarning, match="owned by user id"):
         cf = compile_c(lambda x: x * 2.5, 2.0)
     assert cf(2.0) == 5.0
@@ -158,11 +160,11 @@ def test_planted_library_in_the_private_cache_is_not_loaded(cache):
     _plant(kernel, so, 3e6)
     cf = compile_c(f_planted, 2.0)  # no record of this file: rebuilt
     assert cf(2.0) == 6.0078125
-    assert cbackend._sha256(str(so)) == cbackend._recorded_sha256(str(so))
+    assert ccache._sha256(str(so)) == ccache._recorded_sha256(str(so))
 
     # planted again over the recorded library: its content is not what was built
     _plant(kernel, so, 3e6)
-    cbackend._loaded.clear()
+    ccache._loaded.clear()
     assert compile_c(f_planted, 5.0)(np.array([1.0, 2.0])).tolist() == [3.0078125, 6.0078125]
 
 
@@ -187,11 +189,11 @@ def test_damaged_library_is_rebuilt_not_an_oserror(cache, damage):
         with open(tmp, "wb") as fh:
             fh.write(bad)
         os.replace(tmp, so)  # as another process would leave it
-    cbackend._loaded.clear()
+    ccache._loaded.clear()
     again = compile_c(f_damaged, 1.0)
     assert again.library == so
     np.testing.assert_allclose(again(np.array([0.0, 1.0])), np.exp([0.0, 1.0]) * 0.001953125)
-    assert cbackend._sha256(so) == cbackend._recorded_sha256(so)
+    assert ccache._sha256(so) == ccache._recorded_sha256(so)
 
 
 # ============================================================================ eviction
@@ -222,7 +224,7 @@ def test_cache_keeps_the_most_recently_used_libraries(cache, monkeypatch):
         libs[k] = compile_c(f, 1.0).library
         os.utime(libs[k], (old + k, old + k))  # build order, without waiting for the clock
     # a new process uses f_evict0 from the cache: it becomes the most recently used
-    cbackend._loaded.clear()
+    ccache._loaded.clear()
     assert compile_c(funs[0], 1.0).library == libs[0]
     libs[3] = compile_c(funs[3], 1.0).library  # evicts f_evict1, the least recently used
     names = _libraries(cache)
@@ -233,7 +235,7 @@ def test_cache_keeps_the_most_recently_used_libraries(cache, monkeypatch):
     # files the cache did not make are left alone
     assert (cache / "notes.txt").exists() and (cache / "mine.so").exists()
     # an evicted library is simply built again
-    cbackend._loaded.clear()
+    ccache._loaded.clear()
     assert compile_c(funs[1], 1.0)(2.0) == 2.0 * (1 + 1 / 64)
 
 
@@ -376,5 +378,5 @@ def test_processes_building_one_library_at_once_all_get_it(cache):
         assert float(out) == np.sqrt(4.0) * 0.125 + np.log1p(4.0)
     libs = [n for n in _libraries(cache) if n.startswith("adg_f_race_")]
     assert len(libs) == 1
-    assert cbackend._sha256(str(cache / libs[0])) == cbackend._recorded_sha256(str(cache / libs[0]))
+    assert ccache._sha256(str(cache / libs[0])) == ccache._recorded_sha256(str(cache / libs[0]))
     assert not [n for n in os.listdir(cache) if n.endswith((".c", ".tmp"))]

@@ -1,9 +1,9 @@
 """Compilation: ``jit`` (trace, simplify, generate code), readable derivative source
 (``make_source``) and a C backend for scalar graphs."""
 
-from . import api, cbackend, codegen, simplify, source, tracing
+from . import api, c, cbackend, codegen, program, simplify, source, tracing
 from .api import JitFunction, Lowered, jit
-from .cbackend import (
+from .c import (
     CBackendError,
     CCacheWarning,
     CCompilerWarning,
@@ -27,9 +27,9 @@ __all__ = [
 ]
 
 # ``adgraph.jit`` is the function (``from .jit import jit`` in the package): without these
-# attributes, ``import adgraph.jit.cbackend as cb`` and ``adgraph.jit.cbackend`` -- the
-# module paths the documentation names -- would look the module up on the function and
-# fail. The submodules stay reachable through the function.
-for _module in (api, cbackend, codegen, simplify, source, tracing):
+# attributes, ``import adgraph.jit.cbackend as cb`` and ``adgraph.jit.cbackend`` (or
+# ``adgraph.jit.c``) -- the module paths the documentation names -- would look the module up
+# on the function and fail. The submodules stay reachable through the function.
+for _module in (api, c, cbackend, codegen, program, simplify, source, tracing):
     setattr(jit, _module.__name__.rpartition(".")[2], _module)
 del _module

@@ -25,6 +25,7 @@ from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
 from ..core.xp import as_leaf
+from .c.frontend import compile_c
 from .codegen import GUARD_FAILED, function_name
 from .program import Compiled, compile_function, signature
 from .tracing import ConcretizationError
@@ -220,14 +221,12 @@ class JitFunction:
 
 class _CCompiled:
     """A signature compiled by the C backend (``jit(f, backend="c")``): straight-line C
-    for graphs of scalars and small arrays (see :mod:`adgraph.jit.cbackend`)."""
+    for graphs of scalars and small arrays (see :mod:`adgraph.jit.c`)."""
 
     closures = ()
     has_guards = False
 
     def __init__(self, fun, leaves, in_tree):
-        from .cbackend import compile_c
-
         def flat(*ls):
             return fun(*tree_unflatten(in_tree, list(ls)))
 
