@@ -71,18 +71,35 @@ class _Box:
         self.tree = None
 
 
-def _flat_fun(fun, in_tree, box, watch=None):
-    def f(*leaves):
-        out = fun(*tree_unflatten(in_tree, list(leaves)))
-        out_leaves, out_tree = tree_flatten(out)
+def _flat_fun(fun, in_tree, box, watch=None, what=None):
+    """``fun`` on the flattened leaves of its arguments, returning its output's leaves; with
+    a ``watch``, checked for closures over traced values while the watch is armed (and
+    named ``what`` in errors)."""
+    if watch is None:
+
+        def f(*leaves):
+            out_leaves, out_tree = tree_flatten(fun(*tree_unflatten(in_tree, list(leaves))))
+            if box.tree is None:
+                box.tree = out_tree
+            return tuple(out_leaves)
+
+        return f
+
+    def g(*leaves):
+        out_leaves, out_tree = tree_flatten(fun(*tree_unflatten(in_tree, list(leaves))))
         if box.tree is None:
             box.tree = out_tree
-        if watch is not None and watch.armed:
-            watch.check(leaves, out_leaves)
+        if watch.armed:
+            watch.check((leaves,), (out_leaves,))
         return tuple(out_leaves)
 
-    f._watch = watch
-    return f
+    g._watch = watch
+    g._what = what
+    return g
+
+
+def _unused(*args, **kwargs):  # pragma: no cover - a call without tracers runs no rule
+    raise RuntimeError("internal: a rule of a call without traced arguments was run")
 
 
 def _call_impl(xp, *leaves, fun, **params):
@@ -223,8 +240,23 @@ class _Watch:
         self.armed = True
 
     def check(self, inputs, outputs):
-        got = _traces_in(outputs, set())
-        if got and not got <= _traces_in(inputs, set()):
+        """``inputs`` and ``outputs``: sequences of sequences of leaves."""
+        for seq in outputs:
+            for v in seq:
+                if isinstance(v, Tracer):
+                    break
+            else:
+                continue
+            break
+        else:
+            return  # the common case: nothing traced came out
+        got = set()
+        for seq in outputs:
+            _traces_in(seq, got)
+        have = set()
+        for seq in inputs:
+            _traces_in(seq, have)
+        if not got <= have:
             raise _ClosureFound(self)
 
 
@@ -288,29 +320,39 @@ def _any_tracer(leaves) -> bool:
     return False
 
 
-def _bind_call(prim, leaves, params_for, convert, closures_seen=None):
-    """Bind ``prim`` on ``leaves`` with ``params_for(watch)``; when a user function turns
-    out to close over a traced value (or ``closures_seen()`` says a rule does), bind
-    ``convert()``'s ``(params, lifted values)`` instead, the lifted values as extra
-    arguments."""
-    if not _any_tracer(leaves):
-        # Nothing for a rule to unwrap: the functions run as written, and closed-over
-        # tracers meet their own transformations.
-        return prim.bind(*leaves, **params_for(None))
-    if not closures_seen or not closures_seen():
-        watch = _Watch()
+def _bind_call(prim, leaves, params, watch, convert, convert_args, closures_seen=False):
+    """Bind ``prim`` on ``leaves`` (some of them traced) with ``params``, whose functions
+    check for closures while ``watch`` is armed (the first binding); when one turns out to
+    close over a traced value (or ``closures_seen`` says a rule does), bind
+    ``convert(*convert_args)``'s ``(params, lifted values)`` instead, the lifted values as
+    extra arguments. (A call without traced arguments binds directly: no rule unwraps
+    anything, so the functions run as written and closed-over tracers meet their own
+    transformations.)"""
+    if closures_seen:
+        watch.armed = False
+    else:
         try:
-            return prim.bind(*leaves, **params_for(watch))
+            return prim.bind(*leaves, **params)
         except _ClosureFound as e:
             if e.watch is not watch:
                 raise
         finally:
-            watch.armed = False
-    got = convert()
+            watch.armed = False  # from here on the functions run unchecked
+    got = convert(*convert_args)
     if got is None:  # nothing to lift after all: the functions run as written
-        return prim.bind(*leaves, **params_for(None))
-    params, lifted = got
-    return prim.bind(*leaves, *lifted, **params)
+        return prim.bind(*leaves, **params)
+    new_params, lifted = got
+    return prim.bind(*leaves, *lifted, **new_params)
+
+
+def _closes_over_anything(f) -> bool:
+    """Whether ``f`` has closure cells or defaults (where :func:`_holds_live_tracer` looks),
+    decided once per rule."""
+    return bool(
+        getattr(f, "__closure__", None)
+        or getattr(f, "__defaults__", None)
+        or isinstance(f, functools.partial)
+    )
 
 
 # ------------------------------------------------------------------ closure conversion
@@ -723,6 +765,7 @@ class custom_vjp:
         self.fun = fun
         self.fwd = None
         self.bwd = None
+        self._rules_close = False
         self.nondiff_argnums = _nondiff_argnums(nondiff_argnums, "custom_vjp")
 
     def defvjp(self, fwd, bwd):
@@ -730,6 +773,8 @@ class custom_vjp:
         _check_callable(bwd, f"custom_vjp {self.__name__!r}: defvjp's bwd")
         self.fwd = fwd
         self.bwd = bwd
+        # whether a call must look into their closures for traced values (see __call__)
+        self._rules_close = _closes_over_anything(fwd) or _closes_over_anything(bwd)
         return self
 
     def __call__(self, *args, **kwargs):
@@ -737,38 +782,42 @@ class custom_vjp:
             raise TypeError(
                 f"custom_vjp function {self.__name__!r} has no rule; call .defvjp(fwd, bwd)"
             )
-        if _in_own_rule(self):  # called by its own fwd/bwd while they are recorded
-            return self.fun(*args, **kwargs)
         what = f"custom_vjp {self.__name__!r}"
         nd, static, dyn, full = _split_call(self, args, kwargs, what)
-        dyn_pos = [i for i in range(len(static) + len(dyn)) if i not in static]
-
         leaves, in_tree = tree_flatten(dyn)
         box = _Box()
-        fbox = _Box()
 
         def user_fun(*d):
             return self.fun(*full(d))
 
-        def fwd_for(watch):
-            def fwd(*ls):
-                got = self.fwd(*full(tree_unflatten(in_tree, list(ls))))
-                if not (isinstance(got, (tuple, list)) and len(got) == 2):
-                    raise TypeError(
-                        f"{what}: fwd must return a pair (output, residuals), got "
-                        f"{type(got).__name__}"
-                        + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
-                    )
-                out, res = got
-                out_leaves, out_tree = tree_flatten(out)
-                if fbox.tree is None:
-                    fbox.tree = out_tree
-                if watch is not None and watch.armed:
-                    watch.check(ls, list(out_leaves) + tree_flatten(res)[0])
-                return tuple(out_leaves), res
+        if not _any_tracer(leaves):  # no rule runs (see _bind_call)
+            out = custom_vjp_p.bind(
+                *leaves, fun=_flat_fun(user_fun, in_tree, box), fwd=_unused, bwd=_unused
+            )
+            return tree_unflatten(box.tree, list(out))
+        if _in_own_rule(self):  # called by its own fwd/bwd while they are recorded
+            return self.fun(*args, **kwargs)
+        dyn_pos = [i for i in range(len(static) + len(dyn)) if i not in static]
+        fbox = _Box()
+        watch = _Watch()
 
-            fwd._watch = watch
-            return fwd
+        def fwd(*ls):
+            got = self.fwd(*full(tree_unflatten(in_tree, list(ls))))
+            if not (isinstance(got, (tuple, list)) and len(got) == 2):
+                raise TypeError(
+                    f"{what}: fwd must return a pair (output, residuals), got "
+                    f"{type(got).__name__}"
+                    + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+                )
+            out, res = got
+            out_leaves, out_tree = tree_flatten(out)
+            if fbox.tree is None:
+                fbox.tree = out_tree
+            if watch.armed:
+                watch.check((ls,), (out_leaves, tree_flatten(res)[0]))
+            return tuple(out_leaves), res
+
+        fwd._watch = watch
 
         def bwd(res, ct_leaves, wanted=None):
             tree = fbox.tree if fbox.tree is not None else box.tree
@@ -805,19 +854,15 @@ class custom_vjp:
 
         bwd._what = f"the bwd rule of {what}"
 
-        def params_for(watch):
-            return {
-                "fun": _flat_fun(user_fun, in_tree, box, watch),
-                "fwd": fwd_for(watch),
-                "bwd": bwd,
-            }
-
+        params = {"fun": _flat_fun(user_fun, in_tree, box, watch, what), "fwd": fwd, "bwd": bwd}
         out = _bind_call(
             custom_vjp_p,
             leaves,
-            params_for,
-            lambda: _convert_vjp(self, params_for(None), leaves, what),
-            lambda: _holds_live_tracer(self.fwd, self.bwd),
+            params,
+            watch,
+            _convert_vjp,
+            (self, params, leaves, what),
+            self._rules_close and _holds_live_tracer(self.fwd, self.bwd),
         )
         tree = box.tree if box.tree is not None else fbox.tree
         return tree_unflatten(tree, list(out))
@@ -948,11 +993,14 @@ class custom_jvp:
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.jvp = None
+        self._rule_closes = False
         self.nondiff_argnums = _nondiff_argnums(nondiff_argnums, "custom_jvp")
 
     def defjvp(self, jvp_rule):
         _check_callable(jvp_rule, f"custom_jvp {self.__name__!r}: defjvp's rule")
         self.jvp = jvp_rule
+        # whether a call must look into its closure for traced values (see __call__)
+        self._rule_closes = _closes_over_anything(jvp_rule)
         return jvp_rule
 
     def defjvps(self, *per_arg):
@@ -978,6 +1026,7 @@ class custom_jvp:
             return ans, (out if out is not None else _zeros_like(ans))
 
         self.jvp = rule
+        self._rule_closes = True  # the per-argument rules are in its closure
         return self
 
     def __call__(self, *args, **kwargs):
@@ -985,60 +1034,62 @@ class custom_jvp:
             raise TypeError(
                 f"custom_jvp function {self.__name__!r} has no rule; decorate one with .defjvp"
             )
-        if _in_own_rule(self):  # called by its own rule while it is recorded
-            return self.fun(*args, **kwargs)
         what = f"custom_jvp {self.__name__!r}"
         nd, static, dyn, full = _split_call(self, args, kwargs, what)
-
         leaves, in_tree = tree_flatten(dyn)
         box = _Box()
-        user = self.jvp
 
         def user_fun(*d):
             return self.fun(*full(d))
 
-        def rule_for(watch):
-            def rule(primal_leaves, tangent_leaves):
-                ps = tree_unflatten(in_tree, list(primal_leaves))
-                ts = tree_unflatten(in_tree, list(tangent_leaves))
-                if nd:
-                    got = user(*(static[i] for i in nd), tuple(ps), tuple(ts))
-                else:
-                    got = user(tuple(ps), tuple(ts))
-                if not (isinstance(got, (tuple, list)) and len(got) == 2):
-                    raise TypeError(
-                        f"{what}: the JVP rule must return a pair (primal_out, tangent_out), "
-                        f"got {type(got).__name__}"
-                        + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
-                    )
-                out, t_out = got
-                o_leaves, o_tree = tree_flatten(out)
-                t_leaves, t_tree = tree_flatten(t_out)
-                if o_tree != t_tree:
-                    raise TypeError(
-                        f"custom_jvp {self.__name__!r}: the rule's primal and tangent outputs "
-                        f"have different structures {o_tree!r} and {t_tree!r}"
-                    )
-                for k, (o, t) in enumerate(zip(o_leaves, t_leaves)):
-                    _check_cotangent(t, o, f"{what}: the rule's tangent", f"output {k}")
-                if box.tree is None:
-                    box.tree = o_tree
-                if watch is not None and watch.armed:
-                    watch.check(list(primal_leaves) + list(tangent_leaves), o_leaves + t_leaves)
-                return tuple(o_leaves), tuple(t_leaves)
+        if not _any_tracer(leaves):  # no rule runs (see _bind_call)
+            out = custom_jvp_p.bind(*leaves, fun=_flat_fun(user_fun, in_tree, box), jvp=_unused)
+            return tree_unflatten(box.tree, list(out))
+        if _in_own_rule(self):  # called by its own rule while it is recorded
+            return self.fun(*args, **kwargs)
+        user = self.jvp
+        watch = _Watch()
 
-            rule._what = f"the JVP rule of {what}"
-            return rule
+        def rule(primal_leaves, tangent_leaves):
+            ps = tree_unflatten(in_tree, list(primal_leaves))
+            ts = tree_unflatten(in_tree, list(tangent_leaves))
+            if nd:
+                got = user(*(static[i] for i in nd), tuple(ps), tuple(ts))
+            else:
+                got = user(tuple(ps), tuple(ts))
+            if not (isinstance(got, (tuple, list)) and len(got) == 2):
+                raise TypeError(
+                    f"{what}: the JVP rule must return a pair (primal_out, tangent_out), "
+                    f"got {type(got).__name__}"
+                    + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+                )
+            out, t_out = got
+            o_leaves, o_tree = tree_flatten(out)
+            t_leaves, t_tree = tree_flatten(t_out)
+            if o_tree != t_tree:
+                raise TypeError(
+                    f"custom_jvp {self.__name__!r}: the rule's primal and tangent outputs "
+                    f"have different structures {o_tree!r} and {t_tree!r}"
+                )
+            for k, (o, t) in enumerate(zip(o_leaves, t_leaves)):
+                _check_cotangent(t, o, f"{what}: the rule's tangent", f"output {k}")
+            if box.tree is None:
+                box.tree = o_tree
+            if watch.armed:
+                watch.check((primal_leaves, tangent_leaves), (o_leaves, t_leaves))
+            return tuple(o_leaves), tuple(t_leaves)
 
-        def params_for(watch):
-            return {"fun": _flat_fun(user_fun, in_tree, box, watch), "jvp": rule_for(watch)}
+        rule._what = f"the JVP rule of {what}"
 
+        params = {"fun": _flat_fun(user_fun, in_tree, box, watch, what), "jvp": rule}
         out = _bind_call(
             custom_jvp_p,
             leaves,
-            params_for,
-            lambda: _convert_jvp(self, params_for(None), leaves, what),
-            lambda: _holds_live_tracer(user),
+            params,
+            watch,
+            _convert_jvp,
+            (self, params, leaves, what),
+            self._rule_closes and _holds_live_tracer(user),
         )
         return tree_unflatten(box.tree, list(out))
 
@@ -1120,17 +1171,13 @@ def checkpoint(fun):
         def call(a, k):
             return fun(*a, **k)
 
-        def params_for(watch):
-            f = _flat_fun(call, in_tree, box, watch)
-            f._what = what
-            return {"fun": f}
+        if not _any_tracer(leaves):  # see _bind_call
+            out = checkpoint_p.bind(*leaves, fun=_flat_fun(call, in_tree, box))
+            return tree_unflatten(box.tree, list(out))
 
-        out = _bind_call(
-            checkpoint_p,
-            leaves,
-            params_for,
-            lambda: _convert_ckpt(params_for(None)["fun"], leaves, what),
-        )
+        watch = _Watch()
+        f = _flat_fun(call, in_tree, box, watch, what)
+        out = _bind_call(checkpoint_p, leaves, {"fun": f}, watch, _convert_ckpt, (f, leaves, what))
         return tree_unflatten(box.tree, list(out))
 
     return wrapped
