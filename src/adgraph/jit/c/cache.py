@@ -22,9 +22,14 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .errors import CCacheWarning, CCompileError
 from .toolchain import compile_shared, library_name
+
+if TYPE_CHECKING:
+    from .lower import CKernel
 
 __all__ = ["cache_dir", "load_library", "CACHE_MAX_LIBRARIES", "CACHE_MAX_BYTES"]
 
@@ -277,7 +282,9 @@ def _compile_library(kernel, compiler, flags, so):
     return lib
 
 
-def load_library(kernel, compiler, flags):
+def load_library(
+    kernel: CKernel, compiler: Sequence[str], flags: Sequence[str]
+) -> tuple[ctypes.CDLL, str]:
     """``kernel``'s shared library, loaded: from this process's libraries, else from the
     cache -- only if its content is what was built there -- else compiled (and the cache
     trimmed). Returns ``(ctypes library, path)``."""

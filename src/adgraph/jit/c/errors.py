@@ -20,4 +20,4 @@ class CCompilerWarning(UserWarning):
 
 class CCacheWarning(UserWarning):
     """The folder of compiled libraries is not private to this user (see
-    :func:`cache_dir`): a private temporary folder is used instead."""
+    :func:`~adgraph.jit.c.cache.cache_dir`): a private temporary folder is used instead."""

@@ -10,6 +10,8 @@ instead.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -97,12 +99,12 @@ def _trace(fun, example_args, static_argnums, name):
 
 # ============================================================================ entry points
 def c_source(
-    fun,
-    *example_args,
-    static_argnums=(),
-    max_node_size=MAX_NODE_SIZE,
-    max_statements=MAX_STATEMENTS,
-    assume_finite=False,
+    fun: Callable,
+    *example_args: Any,
+    static_argnums: int | Sequence[int] = (),
+    max_node_size: int = MAX_NODE_SIZE,
+    max_statements: int = MAX_STATEMENTS,
+    assume_finite: bool = False,
 ) -> str:
     """The C source :func:`compile_c` would compile (needs no compiler)."""
     name = function_name(fun)
@@ -117,16 +119,16 @@ def c_source(
 
 
 def compile_c(
-    fun,
-    *example_args,
-    static_argnums=(),
-    threads=None,
-    fast_math=False,
-    assume_finite=False,
-    extra_flags=(),
-    max_node_size=MAX_NODE_SIZE,
-    max_statements=MAX_STATEMENTS,
-):
+    fun: Callable,
+    *example_args: Any,
+    static_argnums: int | Sequence[int] = (),
+    threads: int | None = None,
+    fast_math: bool = False,
+    assume_finite: bool = False,
+    extra_flags: Sequence[str] = (),
+    max_node_size: int = MAX_NODE_SIZE,
+    max_statements: int = MAX_STATEMENTS,
+) -> CFunction | CFallbackFunction:
     """Compile ``fun`` -- a function of scalars and small arrays, or a derivative of one --
     to C, batched over a leading axis.
 

@@ -15,7 +15,9 @@ import re
 from importlib import resources
 
 import numpy as np
+from numpy.typing import DTypeLike
 
+from ...graph.ir import Graph
 from ...graph.nodes import Const, Node
 from ..codegen import display_name, identifier
 from .errors import CBackendError
@@ -50,7 +52,7 @@ _MARKER = re.compile(r"^/\* @helper (\w+)(?:: needs ([\w, ]+))? \*/\n", re.MULTI
 
 
 @functools.cache
-def helpers() -> dict:
+def helpers() -> dict[str, tuple[str, tuple[str, ...]]]:
     """The C helpers of ``helpers.c`` (package data), in the file's order: ``{name: (C
     template, names of the helpers it calls)}``."""
     text = resources.files(__package__).joinpath("helpers.c").read_text(encoding="utf-8")
@@ -61,7 +63,7 @@ def helpers() -> dict:
     }
 
 
-def helper_code(name, dt) -> str:
+def helper_code(name: str, dt: DTypeLike) -> str:
     """Helper ``name`` for the floating dtype ``dt`` (``real_t`` and ``SFX`` filled in)."""
     code = helpers()[name][0]
     return code.replace("real_t", CTYPES[np.dtype(dt)]).replace("SFX", libm_suffix(dt))
@@ -396,12 +398,12 @@ def _c_name(name) -> str:
 
 
 def lower_to_c(
-    graph,
+    graph: Graph,
     *,
-    name=None,
-    max_node_size=MAX_NODE_SIZE,
-    max_statements=MAX_STATEMENTS,
-    assume_finite=False,
+    name: str | None = None,
+    max_node_size: int = MAX_NODE_SIZE,
+    max_statements: int = MAX_STATEMENTS,
+    assume_finite: bool = False,
 ) -> CKernel:
     """Scalarize ``graph`` (straight-line, no guards) into a batched C function."""
     L = Lowering(

@@ -13,6 +13,8 @@ import ctypes
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,10 +24,13 @@ from ...core.xp import as_leaf
 from ..codegen import GUARD_FAILED
 from ..program import compile_function, signature
 
+if TYPE_CHECKING:
+    from .lower import CKernel
+
 __all__ = ["CFunction", "CFallbackFunction", "Signature", "kernel_function"]
 
 
-def kernel_function(lib, kernel):
+def kernel_function(lib: ctypes.CDLL, kernel: CKernel) -> Callable[..., None]:
     """The C function of ``kernel`` in the loaded library ``lib``, typed for ctypes:
     ``(long n, const long* in_strides, inputs..., outputs...)``."""
     fn = getattr(lib, kernel.name)

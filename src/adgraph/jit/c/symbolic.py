@@ -181,7 +181,7 @@ class SymArray:
     def __invert__(self):
         return self._u("invert", self)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # == builds a symbolic array
 
     def astype(self, dtype):
         return SymArray(self.xp, self.xp._L.cast(self.s, dtype))

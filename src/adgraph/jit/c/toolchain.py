@@ -13,15 +13,20 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .errors import CCompileError
+
+if TYPE_CHECKING:
+    from .lower import CKernel
 
 __all__ = ["find_c_compiler", "compiler_flags", "library_name", "compile_shared", "BASE_FLAGS"]
 
 BASE_FLAGS = ["-O2", "-fPIC", "-shared", "-fno-math-errno", "-ffp-contract=off", "-fwrapv"]
 
 
-def find_c_compiler():
+def find_c_compiler() -> list[str] | None:
     """The C compiler command as a list (``$CC``, else ``cc``, ``gcc`` or ``clang`` on
     the PATH), or None when there is none."""
     env = os.environ.get("CC")
@@ -36,7 +41,7 @@ def find_c_compiler():
     return None
 
 
-def compiler_flags(fast_math, extra) -> list:
+def compiler_flags(fast_math: bool, extra: Sequence[str] | None) -> list[str]:
     """:data:`BASE_FLAGS`, with ``-ffast-math`` instead of ``-ffp-contract=off`` when
     ``fast_math``, then the ``extra`` flags."""
     flags = list(BASE_FLAGS)
@@ -45,7 +50,7 @@ def compiler_flags(fast_math, extra) -> list:
     return flags + list(extra or ())
 
 
-def library_name(kernel, compiler, flags) -> str:
+def library_name(kernel: CKernel, compiler: Sequence[str], flags: Sequence[str]) -> str:
     """The file name of ``kernel``'s library: its C name and a hash of the source,
     compiler, flags and platform."""
     ident = "\0".join(
@@ -55,7 +60,7 @@ def library_name(kernel, compiler, flags) -> str:
     return f"{kernel.name}_{key}.so"
 
 
-def compile_shared(compiler, flags, c_path, out) -> None:
+def compile_shared(compiler: Sequence[str], flags: Sequence[str], c_path: str, out: str) -> None:
     """Compile the C file ``c_path`` into the shared library ``out``; on failure remove
     what was written to ``out`` and raise :class:`CCompileError` with the compiler's
     messages (``c_path`` stays, for reading)."""
