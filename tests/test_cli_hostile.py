@@ -274,7 +274,7 @@ def test_compare_refuses_finite_differences_beyond_the_limit(capsys):
     assert rc == 2
     assert (
         "too large for finite differences: 12 steps x 2 evaluations x 1500 variables x 2999 "
-        "operations is 107,964,000 operation evaluations (at most 3,000,000)"
+        "expression nodes is 107,964,000 node evaluations (at most 3,000,000)"
     ) in err
     # the same expression differentiates: one reverse sweep
     rc, out, err, wall = run(capsys, "diff", LONG_SUM, "--at", *LONG_AT, "--format", "json")
@@ -310,7 +310,7 @@ def test_big_pictures_are_refused_before_graphviz_runs(capsys, tmp_path):
         capsys, "diff", "+".join(["x"] * 600), "--at", "x=1", "--graph", str(tmp_path / "g.svg")
     )
     assert_clean(rc, out, err, wall)
-    assert rc == 2 and "a picture of 1199 operations" in err and ".dot or .mmd" in err
+    assert rc == 2 and "a picture of 1199 nodes" in err and ".dot or .mmd" in err
     rc, out, err, wall = run(
         capsys, "diff", "+".join(["x"] * 600), "--at", "x=1", "--graph", str(tmp_path / "g.dot")
     )

@@ -58,6 +58,8 @@ _MAX_PASS_WORK = 500_000
 _MAX_TANGENT_ROWS = 20_000
 # Nodes in a picture that Graphviz lays out (.svg, .png, .pdf); .dot and .mmd are text.
 _MAX_PICTURE_NODES = 1_000
+# Columns to which text trace tables pad their rows; a longer row overhangs.
+_TABLE_WIDTH = 200
 
 
 class CLIError(Exception):
@@ -333,7 +335,7 @@ def _cmd_diff(args, out) -> int:
             raise CLIError(f"--graph {args.graph}: the folder {folder} is not writable")
         if ext in (".svg", ".png", ".pdf") and expr.size > _MAX_PICTURE_NODES:
             raise CLIError(
-                f"--graph {args.graph}: a picture of {expr.size} operations would take "
+                f"--graph {args.graph}: a picture of {expr.size} nodes would take "
                 f"Graphviz minutes to lay out and be unreadable (at most {_MAX_PICTURE_NODES:,}); "
                 "write the graph as .dot or .mmd instead"
             )
@@ -344,7 +346,7 @@ def _cmd_diff(args, out) -> int:
     n = len(names)
     if args.mode == "forward" and not args.seed and n * expr.size > _MAX_TANGENT_ROWS:
         raise CLIError(
-            f"--mode forward prints one tangent trace per variable: {n} traces of about "
+            f"--mode forward prints one tangent trace per variable: {n} traces of up to "
             f"{expr.size} rows is more than {_MAX_TANGENT_ROWS:,} rows; trace one direction "
             "with --seed NAME=VALUE ..., or use --mode reverse"
         )
@@ -357,7 +359,7 @@ def _cmd_diff(args, out) -> int:
         )
         raise CLIError(
             f"too large for {what}: one pass per variable is {passes} passes over "
-            f"{expr.size} operations (at most {_MAX_PASS_WORK:,} in all); use fewer "
+            f"{expr.size} expression nodes (at most {_MAX_PASS_WORK:,} in all); use fewer "
             "variables or a shorter expression"
             + ("" if args.hessian else ", or --mode reverse for the gradient")
         )
@@ -508,9 +510,6 @@ def _table_text(table) -> str:
     return "\n".join(out)
 
 
-_TABLE_WIDTH = 200
-
-
 def _width(s: str) -> int:
     return sum(1 for ch in s if not unicodedata.combining(ch))
 
@@ -609,7 +608,7 @@ def _cmd_compare(args, out) -> int:
     if evaluations > _MAX_FD_EVALUATIONS:
         raise CLIError(
             f"too large for finite differences: {len(DEFAULT_STEPS)} steps x 2 evaluations x "
-            f"{len(names)} variables x {expr.size} operations is {evaluations:,} operation "
+            f"{len(names)} variables x {expr.size} expression nodes is {evaluations:,} node "
             f"evaluations (at most {_MAX_FD_EVALUATIONS:,}); compare fewer variables, or use "
             "adgraph diff for the gradient alone"
         )
