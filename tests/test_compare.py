@@ -359,3 +359,24 @@ def test_an_operation_without_a_sympy_counterpart_is_named():
     assert s["reason"] == "TypeError: SymPy has no counterpart here for numpy.fmod"
     assert "without a SymPy counterpart" in s["explanation"]
     assert r.ad["gradient"][0] == pytest.approx(2 * 1.0 - 0.7, rel=1e-14)
+
+
+def _allocates_when_symbolic(x):
+    if _is_symbolic(x):
+        bytearray(5 << 30)  # beyond the child's address-space margin: refused at once
+    return x * x
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/statm") or "fork" not in multiprocessing.get_all_start_methods(),
+    reason="the child's memory cap is set where /proc tells the current size",
+)
+def test_the_symbolic_child_cannot_exhaust_memory():
+    import resource
+
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    r = ad.compare(_allocates_when_symbolic, 3.0, steps=[1e-6], repeat=1)
+    s = r.sympy
+    assert s["status"] == "failed" and s["reason"].startswith("MemoryError")
+    assert "exact, arbitrary-precision numbers" in s["explanation"]
+    assert resource.getrlimit(resource.RLIMIT_AS) == before  # the cap was the child's alone
