@@ -328,6 +328,21 @@ def test_closure_used_only_in_a_comparison():
         assert ad.grad(h, (0, 1))(X, 0.5) == pytest.approx((3.0, 0.0))
 
 
+def test_closure_whose_result_is_unused_under_jit():
+    # jit's compiled program calls the checkpointed function again, after jit's trace ended
+    def f(x, y):
+        def block(u, w):
+            unused = y.sum(axis=0)  # noqa: F841 - touches the closed-over y only
+            return anp.expm1(1.0 / w) * u
+
+        return ad.checkpoint(block)(x, y)
+
+    x, y = np.array([0.3, 0.5]), np.array([1.5, 2.5])
+    jf = ad.jit(f)
+    for a, b in ((x, y), (2 * x, y + 1)):
+        np.testing.assert_allclose(jf(a, b), np.expm1(1.0 / b) * a, rtol=1e-14)
+
+
 def test_branch_on_a_fixed_value_with_a_closure():
     def f(x, y):
         def block(u):

@@ -56,7 +56,7 @@ from ..ad.forward import JVPTracer
 from ..ad.reverse import ReverseTracer
 from ..core.primitive import MissingRuleError, Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
-from ..core.trace import EscapedTracerError, Trace, Tracer, trace_scope
+from ..core.trace import EscapedTracerError, Trace, Tracer, current_traces, trace_scope
 from .transforms import _check_callable, _is_index, _zeros_like, jvp, vjp, vmap
 
 __all__ = ["custom_jvp", "custom_vjp", "checkpoint", "remat"]
@@ -86,7 +86,12 @@ def _flat_fun(fun, in_tree, box, watch=None, what=None):
         return f
 
     def g(*leaves):
-        out_leaves, out_tree = tree_flatten(fun(*tree_unflatten(in_tree, list(leaves))))
+        args = tree_unflatten(in_tree, list(leaves))
+        if watch.armed and not _any_tracer(leaves):
+            out = _sealed(watch, fun, args)
+        else:
+            out = fun(*args)
+        out_leaves, out_tree = tree_flatten(out)
         if box.tree is None:
             box.tree = out_tree
         if watch.armed:
@@ -313,6 +318,24 @@ def _run_at_binding(trace, fn, vals):
         trace.alive = True
 
 
+def _sealed(watch, fn, args):
+    """``fn(*args)`` on concrete arguments, at binding: a trace in flight unwrapped them (a
+    staging trace, jit's or a graph's, or reverse mode's), so every tracer ``fn`` touches is a
+    closure -- even one whose result is unused, which a later run of ``fn`` (by the compiled
+    program, or the backward sweep) would meet after its trace finished. The traces in
+    flight refuse operations meanwhile."""
+    live = [t for t in current_traces() if t.alive]
+    for t in live:
+        t.alive = False
+    try:
+        return fn(*args)
+    except EscapedTracerError:
+        raise _ClosureFound(watch) from None
+    finally:
+        for t in live:
+            t.alive = True
+
+
 def _any_tracer(leaves) -> bool:
     for x in leaves:
         if isinstance(x, Tracer):
@@ -447,7 +470,7 @@ class _RecTracer(Tracer):
 
     def __bool__(self):
         if not self.fixed:
-            self._trace.branched = True  # refused by the conversion (see _check_branches)
+            self._trace.branched = True  # refused by the conversion (see _usable)
         return bool(self.value)
 
 
