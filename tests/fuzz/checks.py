@@ -101,6 +101,12 @@ class Checker:
                     Failure(check, "tracer", f"leaf {k} is a {type(g).__name__}, not a number")
                 )
                 return False
+            dt = getattr(g, "dtype", None)
+            if dt is not None and dt != np.float64 and np.asarray(w).dtype == np.float64:
+                self.failures.append(
+                    Failure(check, "dtype", f"leaf {k} has dtype {dt}, not float64")
+                )
+                return False
             g, w = np.asarray(g, dtype=float), np.asarray(w, dtype=float)
             if g.shape != w.shape:
                 self.failures.append(
@@ -145,18 +151,32 @@ def _stack(points, j):
     return np.stack([np.asarray(p[j], dtype=float) for p in points])
 
 
+def _read_only(x):
+    if isinstance(x, np.ndarray):
+        x = x.copy()
+        x.setflags(write=False)
+    return x
+
+
 def check_program(prog) -> list[Failure]:
-    """Run every check on ``prog``; the failures (empty when all agree)."""
+    """Run every check on ``prog``; the failures (empty when all agree).
+
+    For half the seeds the arrays handed to adgraph (inputs, tangents, cotangents) are
+    read-only, as views from ``np.broadcast_to`` or memory maps are; every array handed
+    to adgraph must come back unchanged.
+    """
     c = Checker()
     f, L = prog.adgraph_functions()
     f_np, L_np = prog.numpy_functions()
-    xs = prog.inputs
+    frozen = prog.seed % 2 == 0
+    xs = tuple(_read_only(x) for x in prog.inputs) if frozen else prog.inputs
     n = len(xs)
     argnums = tuple(range(n))
     rng = np.random.default_rng([prog.seed, 2])
     y_ref = np.asarray(f_np(*xs))
     W = np.broadcast_to(np.asarray(_weights(prog)), y_ref.shape)
     v1 = prog.variants[0]
+    handed = [("input", xs), ("input at a second point", v1)]
 
     # ---- values: NumPy, eager, jit (then jit again at another point: its cache)
     c.close("value: eager vs NumPy", c.run("eager", lambda: f(*xs)), y_ref)
@@ -177,6 +197,10 @@ def check_program(prog) -> list[Failure]:
         J = FAILED
     ts = tuple(rng.standard_normal(np.shape(x)) for x in xs)
     u = rng.standard_normal(y_ref.shape)
+    if frozen:
+        ts, u = tuple(_read_only(t) for t in ts), _read_only(u)
+    handed += [("tangent", ts), ("cotangent", u)]
+    snapshot = [(what, [np.array(a, copy=True) for a in _leaves(arrs)]) for what, arrs in handed]
     fd_t = (np.asarray(f_np(*_axpy(STEP, ts, xs))) - np.asarray(f_np(*_axpy(-STEP, ts, xs)))) / (
         2 * STEP
     )
@@ -264,6 +288,14 @@ def check_program(prog) -> list[Failure]:
     if gl is not FAILED:
         gl = tuple(_stack(gl, j) for j in range(n))
     c.close("vmap(grad) vs loop", gb, gl)
+
+    # ---- nothing handed to adgraph was written to
+    for (what, before), (_, arrs) in zip(snapshot, handed):
+        for k, (b, a) in enumerate(zip(before, _leaves(arrs))):
+            if not np.array_equal(b, np.asarray(a)):
+                c.failures.append(
+                    Failure(f"{what} {k} unchanged", "mutated", "adgraph wrote to it")
+                )
     return c.failures
 
 

@@ -36,6 +36,7 @@ import re
 import sys
 import types
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -73,7 +74,20 @@ def _log_softmax(x, axis=None):
     return x - _logsumexp(x, axis=axis, keepdims=True)
 
 
+def _scipy(name):
+    def f(*a, **k):
+        import scipy.special
+
+        return getattr(scipy.special, name)(*a, **k)
+
+    return f
+
+
 NP_SPECIAL = types.SimpleNamespace(
+    **{
+        n: _scipy(n)
+        for n in ("erf", "erfc", "erfinv", "gammaln", "digamma", "entr", "polygamma", "xlog1py")
+    },
     expit=_expit,
     logsumexp=_logsumexp,
     softmax=_softmax,
@@ -128,8 +142,8 @@ _CS_STEP = 1e-30  # complex step: f'(x) = Im f(x + ih) / h, no cancellation
 
 def _cs_jacobian(fun, args, argnum):
     """d fun / d args[argnum] by the complex step: shape out.shape + arg.shape."""
-    args = [np.asarray(a, dtype=float) for a in args]
-    x = args[argnum]
+    args = list(args)
+    x = args[argnum] = np.asarray(args[argnum], dtype=float)
     cols = []
     for i in range(x.size):
         e = np.zeros(x.size, dtype=complex)
@@ -143,7 +157,7 @@ def _cs_jacobian(fun, args, argnum):
 
 
 class _NpCustomJvp:
-    def __init__(self, fun):
+    def __init__(self, fun, nondiff_argnums=()):
         self.fun = fun
 
     def __call__(self, *a):
@@ -158,15 +172,15 @@ class _NpCustomVjp(_NpCustomJvp):
         return self
 
 
-def _np_vmap(fun, in_axes=0):
+def _np_vmap(fun, in_axes=0, out_axes=0):
     def batched(*args):
         axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
-        n = next(np.shape(a)[0] for a, ax in zip(args, axes) if ax is not None)
+        n = next(np.shape(a)[ax] for a, ax in zip(args, axes) if ax is not None)
         outs = [
-            fun(*(a if ax is None else np.asarray(a)[k] for a, ax in zip(args, axes)))
+            fun(*(a if ax is None else np.take(a, k, axis=ax) for a, ax in zip(args, axes)))
             for k in range(n)
         ]
-        return np.stack([np.asarray(o) for o in outs])
+        return np.stack([np.asarray(o) for o in outs], axis=out_axes)
 
     return batched
 
@@ -206,6 +220,7 @@ NP_AD = types.SimpleNamespace(
     grad=_np_grad,
     value_and_grad=lambda fun, argnums=0: lambda *a: (fun(*a), _cs_jacobian(fun, a, argnums)),
     jvp=_np_jvp,
+    linearize=lambda fun, *p: (fun(*p), lambda *t: _np_jvp(fun, p, t)[1]),
     vjp=_np_vjp,
     jacfwd=_np_grad,
     jacrev=_np_grad,
@@ -214,7 +229,7 @@ NP_AD = types.SimpleNamespace(
 
 def numpy_namespace() -> dict:
     """Globals under which the program's text computes its reference value with NumPy."""
-    return {"np": np, "anp": _NpNumpy(), "asp": NP_SPECIAL, "ad": NP_AD}
+    return {"np": np, "anp": _NpNumpy(), "asp": NP_SPECIAL, "ad": NP_AD, "partial": partial}
 
 
 # --------------------------------------------------------------------------- generation
@@ -263,6 +278,7 @@ class Scope:
         self.lines: list[str] = []
         self.closes_over = False
         self.closure_only = False
+        self.has_scatter = False
         self.count = 0
 
     # -- variables
@@ -360,6 +376,14 @@ class Scope:
         self.lines.extend(lines)
 
 
+def _min(x):
+    return np.min(x) if np.size(x) else np.inf
+
+
+def _max(x):
+    return np.max(x) if np.size(x) else -np.inf
+
+
 def _rows(shape):
     return shape[0] if len(shape) >= 1 else 0
 
@@ -436,7 +460,11 @@ BINARY = {
         True,
     ),
     "pow_op": ("{a} ** {b}", lambda a, b: a.min() > 0.2 and np.abs(b).max() < 2.5, True),
-    "arctan2": ("anp.arctan2({a}, {b})", lambda a, b: (a * a + b * b).min() > 0.05, False),
+    "arctan2": (  # away from the origin and from the branch cut (a = 0, b < 0)
+        "anp.arctan2({a}, {b})",
+        lambda a, b: (a * a + b * b).min() > 0.05 and not ((np.abs(a) < MARGIN) & (b < 0)).any(),
+        False,
+    ),
     "hypot": ("anp.hypot({a}, {b})", lambda a, b: (a * a + b * b).min() > 0.05, False),
     "logaddexp": ("anp.logaddexp({a}, {b})", None, False),
     "xlogy": ("asp.xlogy({a}, {b})", lambda a, b: b.min() > 0.2, True),
@@ -458,10 +486,12 @@ class Generator:
         """Add one statement to ``sc`` (tries operations until one applies)."""
         rng = self.rng
         kinds = ["unary", "binary", "reduce", "shape", "product", "where", "at", "const"]
-        w = [24, 24, 10, 16, 7, 4, 5, 3]
+        w = [20, 20, 10, 16, 7, 4, 5, 3]
+        kinds += ["method", "discrete", "special", "linalg", "fft"]
+        w += [6, 4, 4, 5, 3]
         if sc.depth < MAX_DEPTH:
             kinds.append("struct")
-            w.append(22 if sc.depth == 0 else 8)
+            w.append(30 if sc.depth == 0 else 8)
         w = np.asarray(w, float) / sum(w)
         for _ in range(200):
             kind = kinds[rng.choice(len(kinds), p=w)]
@@ -640,6 +670,202 @@ class Generator:
                 pass
         return sc.emit(forms[rng.integers(len(forms))].format(a=name))
 
+    def op_method(self, sc):
+        """Array methods and Python builtins on traced values."""
+        rng = self.rng
+        a = sc.pick(lambda v: len(v.shape) >= 1)
+        s, nd = a.shape, len(a.shape)
+        ax = int(rng.integers(-nd, nd))
+        forms = [
+            "{a}.ravel()",
+            "{a}.flatten()",
+            "{a}.reshape(-1)",
+            f"{{a}}.sum(axis={ax})",
+            f"{{a}}.mean(axis={ax}, keepdims=True)",
+            f"{{a}}.cumsum(axis={ax})",
+            f"{{a}}.repeat(2, axis={ax})",
+            f"{{a}}.swapaxes(0, {nd - 1})",
+            "{a}.transpose()",
+            f"{{a}}.take(np.array([0, {s[0] - 1}, 0]), axis=0)",
+            "{a}[..., None]",
+            f"{{a}}[{s[0] - 1}::-2]",
+            "sum([{a}, 2.0 * {a}, 1])",  # builtin sum: 0 + tracer first
+            "{a} + {a}.sum() * 0.1",
+        ]
+        if nd >= 2:
+            forms += [
+                "{a}.T @ {a}",
+                "{a}.dot({a}.T)",
+                f"{{a}}[np.array([0, {s[0] - 1}]), np.array([{s[1] - 1}, 0])]",
+                f"{{a}}[np.array([[0, {s[0] - 1}], [{s[0] - 1}, 0]])]",
+                f"{{a}}[np.array([{s[0] - 1}, 0]), 1:]",
+                "{a}[:, None, :]",
+                "anp.rot90({a})",
+                "anp.fliplr({a})",
+                "anp.atleast_3d({a})",
+                f"anp.sum({{a}}, axis=(0, {nd - 1}))",
+            ]
+            if s[0] == s[1]:
+                forms += ["{a}.trace()", "{a}.diagonal()", "anp.tril({a}, -1) + anp.triu({a}).T"]
+        if nd == 1:
+            forms += ["anp.diag({a})", "anp.pad({a}, 1)", "anp.hstack([{a}, {a} ** 2])"]
+            forms += ["anp.vstack([{a}, anp.cos({a})])", "anp.column_stack([{a}, {a}])"]
+        if not sc.analytic and all(np.var(v) > 0.01 for v in sc.vals(a)) and np.prod(s) > 1:
+            forms += ["{a}.std()", "anp.var({a}, ddof=1)", "anp.std({a}, ddof=1)"]
+        if np.prod(s) > 1:
+            w = _const(s[-1:], 5)
+            forms += [f"anp.average({{a}}, axis=-1, weights=anp.abs({w}))"]
+        return sc.emit(forms[rng.integers(len(forms))].format(a=a.name))
+
+    def op_discrete(self, sc):
+        """Operations whose derivative is zero or piecewise constant, away from their
+        jumps: floor, mod, comparisons as masks, arg-max indexing, sorting, clipping."""
+        if sc.analytic:
+            raise Reject
+        rng = self.rng
+        a = sc.pick()
+        vals = sc.vals(a)
+        b = sc.pick(lambda v: _bcast(v.shape, a.shape) == a.shape, prefer=lambda v: v is not a)
+        forms = []
+
+        def frac_ok(period):
+            return all(
+                np.min(np.abs((v / period) - np.round(v / period))) > MARGIN / period for v in vals
+            )
+
+        if frac_ok(1.0):
+            forms += ["anp.floor({a}) * {b}", "anp.round({a}) + {b}", "{a} // 1.0 * {b}"]
+        if frac_ok(1.3):
+            forms += ["anp.mod({a}, 1.3) * {b}", "{a} % 1.3"]
+        if all(np.abs(v - 0.2).min() > MARGIN for v in vals):
+            forms += [
+                "{b} * ({a} > 0.2)",
+                "anp.heaviside({a} - 0.2, 0.5) * {b}",
+                "anp.clip({a}, 0.2, None)",
+                "anp.sign({a} - 0.2) * {b}",
+                "anp.where({a} > 0.2, {b}, -{b})",
+            ]
+        if all(np.abs(v - 0.2).min() > MARGIN and np.abs(v - 1.0).min() > MARGIN for v in vals):
+            forms += ["anp.clip({a}, 0.2, 1.0)", "{a}.clip(-1.0, 0.2)"]
+        if len(a.shape) >= 1:
+
+            def gaps(v, axis):
+                srt = np.sort(v, axis=axis)
+                return np.diff(srt, axis=axis).min() if v.shape[axis] > 1 else np.inf
+
+            if all(gaps(v, -1) > MARGIN for v in vals):
+                forms += [
+                    "anp.sort({a}, axis=-1)",
+                    "anp.take_along_axis({b}, anp.argsort({a}, axis=-1), axis=-1)",
+                    "{b}[..., ::-1] * anp.max({a}, axis=-1, keepdims=True)",
+                ]
+            if len(a.shape) == 1 and all(gaps(v, 0) > MARGIN for v in vals):
+                forms += ["{b}[anp.argmax({a})]", "{b}[anp.argmin({a})] * {a}"]
+        if not forms:
+            raise Reject
+        form = forms[rng.integers(len(forms))]
+        if ">" in form or "arg" in form:  # a boolean or an integer computed from a
+            self._predicate_tag(sc, a)
+        return sc.emit(form.format(a=a.name, b=b.name))
+
+    def op_special(self, sc):
+        rng = self.rng
+        a = sc.pick()
+        vals = sc.vals(a)
+        forms = ["asp.erf({a})", "asp.erfc({a})"] if not sc.analytic else []
+        if len(a.shape) >= 1:
+            forms += ["asp.softmax({a}, axis=-1)", "asp.log_softmax({a}, axis=-1)"]
+            forms += ["asp.logsumexp({a}, axis=0)", "asp.logsumexp({a})"]
+        if not sc.analytic and all(v.min() > 0.2 for v in vals):
+            forms += ["asp.gammaln({a})", "asp.digamma({a})", "asp.entr({a})"]
+            forms += ["asp.polygamma(1, {a})", "asp.xlog1py({a}, {a})"]
+        if not sc.analytic and all(np.abs(v).max() < 0.8 for v in vals):
+            forms += ["asp.erfinv({a})"]
+        if not forms:
+            raise Reject
+        return sc.emit(forms[rng.integers(len(forms))].format(a=a.name))
+
+    def op_linalg(self, sc):
+        if sc.analytic:
+            raise Reject
+        rng = self.rng
+        a = sc.pick(lambda v: len(v.shape) >= 2 and v.shape[-1] <= 3 and v.shape[-2] <= 3)
+        s = a.shape
+        vals = [v for v in sc.vals(a)]
+        forms = []
+        if s[-1] == s[-2]:
+            n = s[-1]
+            eye = f"3.0 * np.eye({n})"
+            spd = f"({{a}} @ anp.swapaxes({{a}}, -1, -2) + np.eye({n}))"
+            if all(np.linalg.cond(v + 3.0 * np.eye(n)).max() < 20 for v in vals):
+                forms += [
+                    f"anp.linalg.inv({{a}} + {eye})",
+                    f"anp.linalg.det({{a}} + {eye})",
+                    f"anp.linalg.slogdet({{a}} + {eye})[1]",
+                    f"anp.linalg.solve({{a}} + {eye}, {{a}})",
+                    f"anp.linalg.pinv({{a}} + {eye})",
+                    f"anp.linalg.qr({{a}} + {eye})[1]",
+                ]
+                if len(s) == 2:
+                    forms += [
+                        f"anp.linalg.solve({{a}} + {eye}, {_const((n,), 6)})",
+                        f"anp.linalg.tensorsolve({{a}} + {eye}, {_const((n,), 6)})",
+                    ]
+            forms += [f"anp.linalg.cholesky({spd})", "anp.linalg.matrix_power({a}, 3)"]
+            spd_vals = [v @ np.swapaxes(v, -1, -2) + np.eye(n) for v in vals]
+            if all(_min(np.diff(np.linalg.eigvalsh(m), axis=-1)) > 0.2 for m in spd_vals):
+                forms += [
+                    f"anp.linalg.eigvalsh({spd})",
+                    f"anp.linalg.eigh({spd})[0]",
+                    f"anp.linalg.eigh({spd})[1] ** 2",  # eigenvectors up to sign
+                ]
+        sv = [np.linalg.svd(v, compute_uv=False) for v in vals]
+        if all(sv_.min() > 0.2 and -_max(np.diff(sv_, axis=-1)) > 0.2 for sv_ in sv):
+            forms += [
+                "anp.linalg.svd({a}, full_matrices=False)[1]",
+                "anp.linalg.svdvals({a})",
+                "anp.linalg.norm({a}, ord=2, axis=(-2, -1))",
+                "anp.linalg.svd({a}, full_matrices=False)[0] ** 2",
+            ]
+            if len(s) == 2:
+                forms += ["anp.linalg.pinv({a})"]
+                if s[0] > s[1]:
+                    forms += [f"anp.linalg.lstsq({{a}}, {_const((s[0],), 7)}, rcond=None)[0]"]
+        forms += [
+            "anp.linalg.norm({a}, axis=-1)"
+            if all(np.linalg.norm(v, axis=-1).min() > 0.2 for v in vals)
+            else "{a}",
+            "anp.linalg.matrix_transpose({a})",
+            "anp.linalg.norm({a}, 'fro', axis=(-2, -1))",
+        ]
+        if len(s) == 2:
+            forms += ["anp.linalg.multi_dot([{a}, {a}.T, {a}])"]
+        return sc.emit(forms[rng.integers(len(forms))].format(a=a.name))
+
+    def op_fft(self, sc):
+        if sc.analytic:
+            raise Reject
+        rng = self.rng
+        a = sc.pick(lambda v: len(v.shape) >= 1 and v.shape[-1] >= 2)
+        n = a.shape[-1]
+        forms = [
+            "anp.real(anp.fft.fft({a}))",
+            "anp.imag(anp.fft.fft({a}, axis=-1))",
+            f"anp.fft.irfft(anp.fft.rfft({{a}}) * {_const((n // 2 + 1,), 8)}, n={n})",
+            "anp.real(anp.fft.ifft(anp.fft.fft({a}) ** 2))",
+            "anp.fft.fftshift({a})",
+            "anp.real(anp.fft.rfft({a}) * anp.conj(anp.fft.rfft({a})))",
+        ]
+        if len(a.shape) >= 2:
+            forms += [
+                "anp.real(anp.fft.fft2({a}))",
+                "anp.fft.irfft2(anp.fft.rfft2({a}), s={a}.shape[-2:])",
+            ]
+        mags = [np.abs(np.fft.rfft(v, axis=-1)).min() for v in sc.vals(a)]
+        if min(mags) > 0.2:
+            forms += ["anp.abs(anp.fft.rfft({a}))"]
+        return sc.emit(forms[rng.integers(len(forms))].format(a=a.name))
+
     def op_product(self, sc):
         rng = self.rng
         a = sc.pick(lambda v: 1 <= len(v.shape) <= 2)
@@ -717,12 +943,12 @@ class Generator:
         return sc.emit(f"anp.where({cond}, {sc.use(a)}, {sc.use(b)})")
 
     def _predicate_tag(self, sc, var):
-        """A comparison inside a ``jit`` body of a value from outside it (a closed-over
-        boolean)."""
+        """A comparison or arg-max inside a ``jit`` body of a value from outside it (the
+        compiled function closes over a traced boolean or integer)."""
         s = sc
         while s is not None and s is not var.scope:
             if s.kind == "jit":
-                self.features.add("jit+closed_over_predicate")
+                self.features.add("jit+closed_over_bool_or_int")
                 return
             s = s.parent
 
@@ -746,7 +972,13 @@ class Generator:
             lambda v: _bcast(v.shape, target) == target,
             prefer=lambda v: v is not a and v.shape == target,
         )
-        return sc.emit(f"anp.at({sc.use(a)})[{idx}].{method}({sc.use(b)})")
+        var = sc.emit(f"anp.at({sc.use(a)})[{idx}].{method}({sc.use(b)})")
+        s = sc
+        while s is not None:  # the jit bodies this scatter is in
+            if s.kind == "jit":
+                s.has_scatter = True
+            s = s.parent
+        return var
 
     # ---- structural features
     def op_struct(self, sc):
@@ -771,7 +1003,7 @@ class Generator:
             args.append(sc.pick(prefer=lambda v: v is not first))
         return args
 
-    def _block(self, sc, name, args, kind, *, analytic=False, rows=False, scalar=False):
+    def _block(self, sc, name, args, kind, *, analytic=False, rows=False, axis=0, scalar=False):
         """Generate the body of ``def name(params)`` called with ``args`` (``rows``: the
         first argument is mapped over its rows, as ``vmap`` calls it)."""
         rng = self.rng
@@ -782,12 +1014,12 @@ class Generator:
         arg_vals = [sc.vals(a) for a in args]
         envs, pvals = [], [[] for _ in args]
         for i, env in enumerate(sc.envs):
-            reps = range(arg_vals[0][i].shape[0]) if rows else [None]
+            reps = range(arg_vals[0][i].shape[axis]) if rows else [None]
             for r in reps:
                 envs.append(dict(env))
                 for j in range(len(args)):
                     v = arg_vals[j][i]
-                    pvals[j].append(v[r] if (rows and j == 0) else v)
+                    pvals[j].append(np.take(v, r, axis=axis) if (rows and j == 0) else v)
         sealed = kind in RULE_KINDS and not self.closures_in_rules
         body = Scope(
             self,
@@ -808,29 +1040,63 @@ class Generator:
         if scalar and last.shape != ():
             red = ["anp.sum({a})", "anp.mean({a})", "anp.sum({a} * {a})"]
             last = body.emit(red[rng.integers(len(red))].format(a=body.use(last)))
-        body.closure_only = not self._depends_on_args(sc, body, params, last, args, rows)
+        body.closure_only = not self._depends_on_args(sc, body, params, last, args, rows, axis)
         return body, params, last
 
-    def _depends_on_args(self, sc, body, params, last, args, rows):
+    def _depends_on_args(self, sc, body, params, last, args, rows, axis):
         """Whether the body's result changes with its arguments (at the first point); if
         not, it comes from closed-over values alone."""
         env = dict(sc.envs[0])
         exec("\n".join(self._def(body, "_probe", params, last.name)), env)
         vals = [np.asarray(env[a.name], dtype=float) for a in args]
         if rows:
-            vals[0] = vals[0][0]
+            vals[0] = np.take(vals[0], 0, axis=axis)
         base = np.asarray(env["_probe"](*vals))
         moved = np.asarray(
             env["_probe"](*(v + 0.01 + 0.003 * np.arange(v.size).reshape(v.shape) for v in vals))
         )
         return not np.allclose(base, moved, rtol=1e-13, atol=1e-13)
 
-    def _def(self, body, name, params, ret, decorator=None):
+    def _def(self, body, name, params, ret, decorator=None, signature=None, prologue=()):
         lines = [f"@{decorator}"] if decorator else []
-        lines.append(f"def {name}({', '.join(params)}):")
-        lines += ["    " + ln for ln in body.lines]
+        lines.append(f"def {name}({signature or ', '.join(params)}):")
+        lines += ["    " + ln for ln in [*prologue, *body.lines]]
         lines.append(f"    return {ret}")
         return lines
+
+    def _rule_body(self, sc, g, kind):
+        """The sub-program of a custom rule: its arguments, its ``def`` lines, the
+        parameter list of the custom function, and its call. Sometimes it takes its two
+        arguments as one pytree (a tuple or a dict), and sometimes it returns two outputs
+        (the call then concatenates them)."""
+        rng = self.rng
+        args = self._args(sc, int(rng.integers(1, 3)))
+        body, params, last = self._block(sc, g, args, kind)
+        ret, call_tail = last.name, ""
+        if rng.random() < 0.3:
+            others = [v for v in body.own if v is not last]
+            if others:
+                other = others[rng.integers(len(others))]
+                ret = f"({last.name}, {other.name})"
+                call_tail = "multi"
+        names = [a.name for a in args]
+        signature, prologue, call_args = None, (), ", ".join(names)
+        if len(args) == 2 and rng.random() < 0.4:
+            if rng.random() < 0.5:
+                signature = f"{g}_p"
+                prologue = [f"{params[0]}, {params[1]} = {g}_p"]
+                call_args = f"({names[0]}, {names[1]})"
+            else:
+                signature = f"{g}_p"
+                prologue = [f"{params[0]}, {params[1]} = {g}_p['a'], {g}_p['b']"]
+                call_args = f"{{'a': {names[0]}, 'b': {names[1]}}}"
+            self.features.add(f"{kind}:pytree_argument")
+        lines = self._def(body, f"{g}_body", params, ret, signature=signature, prologue=prologue)
+        call = f"{g}({call_args})"
+        if call_tail == "multi":
+            call = f"anp.concatenate([anp.ravel(_o) for _o in {call}])"
+            self.features.add(f"{kind}:two_outputs")
+        return body, signature or ", ".join(params), lines, call
 
     def _new(self, base):
         self.blocks += 1
@@ -842,6 +1108,8 @@ class Generator:
             self.features.add(kind + "+closure")
         if body.closes_over and body.closure_only:
             self.features.add(kind + "+closure_only_output")
+        if body.closes_over and body.has_scatter:
+            self.features.add(kind + "+closure+scatter")
 
     def st_checkpoint(self, sc):
         g = self._new("g")
@@ -860,24 +1128,32 @@ class Generator:
         return sc.emit(f"ad.jit({g})({', '.join(sc.use(a) for a in args)})")
 
     def st_vmap(self, sc):
+        rng = self.rng
         g = self._new("g")
         first = sc.pick(lambda v: len(v.shape) >= 1 and v.shape[0] >= 2)
         args = [first]
-        if self.rng.random() < 0.4:
+        if rng.random() < 0.4:
             args.append(sc.pick(prefer=lambda v: v is not first))
-        body, params, last = self._block(sc, g, args, "vmap", rows=True)
+        nd = len(first.shape)
+        axis = 0 if nd == 1 or rng.random() < 0.6 else int(rng.choice([1, -1]))
+        body, params, last = self._block(sc, g, args, "vmap", rows=True, axis=axis)
         sc.define(self._def(body, g, params, last.name))
         self._tag("vmap", body)
-        axes = "" if len(args) == 1 else ", in_axes=(0, None)"
-        return sc.emit(f"ad.vmap({g}{axes})({', '.join(sc.use(a) for a in args)})")
+        kw = ""
+        if len(args) == 2:
+            kw += f", in_axes=({axis}, None)"
+        elif axis != 0:
+            kw += f", in_axes={axis}"
+        if len(last.shape) >= 1 and rng.random() < 0.3:
+            kw += f", out_axes={int(rng.choice([1, -1]))}"
+        if kw:
+            self.features.add("vmap:axes")
+        return sc.emit(f"ad.vmap({g}{kw})({', '.join(sc.use(a) for a in args)})")
 
     def st_custom_jvp_rule(self, sc):
         """custom_jvp whose rule is the JVP of the same sub-program."""
         g = self._new("g")
-        args = self._args(sc, int(self.rng.integers(1, 3)))
-        body, params, last = self._block(sc, g, args, "custom_jvp")
-        p = ", ".join(params)
-        lines = self._def(body, f"{g}_body", params, last.name)
+        body, p, lines, call = self._rule_body(sc, g, "custom_jvp")
         lines += [
             "@ad.custom_jvp",
             f"def {g}({p}):",
@@ -888,15 +1164,12 @@ class Generator:
         ]
         sc.define(lines)
         self._tag("custom_jvp", body)
-        return sc.emit(f"{g}({', '.join(sc.use(a) for a in args)})")
+        return sc.emit(call)
 
     def st_custom_vjp_rule(self, sc):
         """custom_vjp whose rule is the VJP of the same sub-program (recomputed)."""
         g = self._new("g")
-        args = self._args(sc, int(self.rng.integers(1, 3)))
-        body, params, last = self._block(sc, g, args, "custom_vjp")
-        p = ", ".join(params)
-        lines = self._def(body, f"{g}_body", params, last.name)
+        body, p, lines, call = self._rule_body(sc, g, "custom_vjp")
         lines += [
             "@ad.custom_vjp",
             f"def {g}({p}):",
@@ -909,7 +1182,7 @@ class Generator:
         ]
         sc.define(lines)
         self._tag("custom_vjp", body)
-        return sc.emit(f"{g}({', '.join(sc.use(a) for a in args)})")
+        return sc.emit(call)
 
     # Closed forms: value and derivative of c * u(a) (* captured value).
     CLOSED = {
@@ -941,41 +1214,70 @@ class Generator:
         g = self._new("g")
         z = f"{g}_a0"
         capt = f" * {sc.use(cap)}" if cap is not None else ""
-        lines = [
-            "@ad.custom_jvp",
-            f"def {g}({z}):",
-            f"    return {c} * {u.format(a=z)}{capt}",
-            f"@{g}.defjvp",
-            f"def {g}_jvp(primals, tangents):",
-            f"    ({z},), (t,) = primals, tangents",
-            f"    return {c} * {u.format(a=z)}{capt}, {c} * {du.format(a=z)} * t{capt}",
-        ]
+        if self.rng.random() < 0.3:  # the scale as a static argument
+            self.features.add("custom_jvp:nondiff_argnums")
+            lines = [
+                "@partial(ad.custom_jvp, nondiff_argnums=(0,))",
+                f"def {g}(c, {z}):",
+                f"    return c * {u.format(a=z)}{capt}",
+                f"@{g}.defjvp",
+                f"def {g}_jvp(c, primals, tangents):",
+                f"    ({z},), (t,) = primals, tangents",
+                f"    return c * {u.format(a=z)}{capt}, c * {du.format(a=z)} * t{capt}",
+            ]
+            call = f"{g}({c}, {sc.use(a)})"
+        else:
+            lines = [
+                "@ad.custom_jvp",
+                f"def {g}({z}):",
+                f"    return {c} * {u.format(a=z)}{capt}",
+                f"@{g}.defjvp",
+                f"def {g}_jvp(primals, tangents):",
+                f"    ({z},), (t,) = primals, tangents",
+                f"    return {c} * {u.format(a=z)}{capt}, {c} * {du.format(a=z)} * t{capt}",
+            ]
+            call = f"{g}({sc.use(a)})"
         sc.define(lines)
         self.features.add("custom_jvp")
         if cap is not None:
             self.features.add("custom_jvp+closure")
-        return sc.emit(f"{g}({sc.use(a)})")
+        return sc.emit(call)
 
     def st_custom_vjp_closed(self, sc):
         u, du, a, cap, c = self._closed(sc)
         g = self._new("g")
         z = f"{g}_a0"
         capt = f" * {sc.use(cap)}" if cap is not None else ""
-        lines = [
-            "@ad.custom_vjp",
-            f"def {g}({z}):",
-            f"    return {c} * {u.format(a=z)}{capt}",
-            f"def {g}_fwd({z}):",
-            f"    return {c} * {u.format(a=z)}{capt}, ({du.format(a=z)},)",
-            f"def {g}_bwd(res, ct):",
-            f"    return ({c} * res[0] * ct{capt},)",
-            f"{g}.defvjp({g}_fwd, {g}_bwd)",
-        ]
+        if self.rng.random() < 0.3:  # the scale as a static argument
+            self.features.add("custom_vjp:nondiff_argnums")
+            lines = [
+                "@partial(ad.custom_vjp, nondiff_argnums=(0,))",
+                f"def {g}(c, {z}):",
+                f"    return c * {u.format(a=z)}{capt}",
+                f"def {g}_fwd(c, {z}):",
+                f"    return c * {u.format(a=z)}{capt}, ({du.format(a=z)},)",
+                f"def {g}_bwd(c, res, ct):",
+                f"    return (c * res[0] * ct{capt},)",
+                f"{g}.defvjp({g}_fwd, {g}_bwd)",
+            ]
+            call = f"{g}({c}, {sc.use(a)})"
+        else:
+            lines = [
+                "@ad.custom_vjp",
+                f"def {g}({z}):",
+                f"    return {c} * {u.format(a=z)}{capt}",
+                f"def {g}_fwd({z}):",
+                f"    return {c} * {u.format(a=z)}{capt}, ({du.format(a=z)},)",
+                f"def {g}_bwd(res, ct):",
+                f"    return ({c} * res[0] * ct{capt},)",
+                f"{g}.defvjp({g}_fwd, {g}_bwd)",
+            ]
+            call = f"{g}({sc.use(a)})"
         sc.define(lines)
         self.features.add("custom_vjp")
         if cap is not None:
             self.features.add("custom_vjp+closure")
-        return sc.emit(f"{g}({sc.use(a)})")
+        return sc.emit(call)
 
     def _nested(self, sc, nargs=1, scalar=False):
         g = self._new("h")
@@ -1000,6 +1302,8 @@ class Generator:
         a = args[0]
         t = sc.pick(lambda v: v.shape == a.shape)
         self._tag("nested_jvp", body)
+        if self.rng.random() < 0.3:
+            return sc.emit(f"ad.linearize({g}, {sc.use(a)})[1]({sc.use(t)})")
         return sc.emit(f"ad.jvp({g}, ({sc.use(a)},), ({sc.use(t)},))[1]")
 
     def st_vjp(self, sc):
@@ -1092,6 +1396,8 @@ class Generator:
 
 
 HEADER = """\
+from functools import partial
+
 import numpy as np
 
 import adgraph as ad

@@ -24,10 +24,13 @@ import functools
 import os
 import time
 
+import numpy as np
 import pytest
 
-from .checks import check_program, report
-from .programs import generate
+import adgraph as ad
+
+from .checks import Checker, check_program, report
+from .programs import NP_AD, Program, generate
 
 N_PLAIN = 80  # seeds 0..79: no closures in checkpoint/custom rules
 N_CLOSURES = 40  # seeds 1000..1039: closures everywhere
@@ -52,9 +55,13 @@ KNOWN_BUGS = {
         "jit of a function whose result comes only from closed-over traced values raises "
         "ConcretizationError under grad/jvp/vmap"
     ),
-    "jit+closed_over_predicate": (
-        "jit of a function closing over a traced boolean fails under jit(grad)/vmap(grad): "
-        "its VJP differentiates the boolean"
+    "jit+closed_over_bool_or_int": (
+        "jit of a function closing over a traced boolean or integer fails under "
+        "jit(grad)/vmap(grad): its VJP differentiates the closed-over value"
+    ),
+    "jit+closure+scatter": (
+        "jit called with untraced arguments and traced closed-over values runs its compiled "
+        "code on tracers; x.at[...] updates raise TypeError there"
     ),
 }
 
@@ -111,6 +118,13 @@ def test_the_fixed_programs_cover_the_grammar():
         "checkpoint+closure",
         "custom_jvp+closure",
         "custom_vjp+closure",
+        "vmap:axes",
+        "custom_jvp:two_outputs",
+        "custom_vjp:two_outputs",
+        "custom_jvp:pytree_argument",
+        "custom_vjp:pytree_argument",
+        "custom_jvp:nondiff_argnums",
+        "custom_vjp:nondiff_argnums",
     ]:
         assert feature in seen, feature
 
@@ -135,3 +149,96 @@ def test_fresh_seeds():
     for k, count in known.items():
         print(f"{count} program(s) failed with a known bug ({k})")
     assert not unknown, f"{len(unknown)} program(s) failed:\n\n" + "\n\n".join(unknown)
+
+
+# ---------------------------------------------------------------- the checks can fail
+def _handmade(defs):
+    x = np.linspace(0.3, 1.4, 3)
+    return Program(
+        seed=1,  # odd: writable arrays
+        defs=defs,
+        inputs_text="",
+        inputs=(x,),
+        variants=[(x + 0.05,), (x - 0.05,)],
+        batched=(True,),
+        mixes=[],
+    )
+
+
+WRONG_JVP_RULE = """
+def f(x0):
+    @ad.custom_jvp
+    def g(a):
+        return anp.sin(a)
+    @g.defjvp
+    def g_jvp(primals, tangents):
+        (a,), (t,) = primals, tangents
+        return anp.sin(a), anp.sin(a) * t  # wrong: the derivative is cos
+    return g(x0) * x0
+
+W = np.cos(np.arange(3.0) + 0.3)
+
+def L(x0):
+    return anp.sum(f(x0) * W)
+"""
+
+
+def test_a_wrong_custom_jvp_rule_is_caught():
+    keys = {fl.key() for fl in check_program(_handmade(WRONG_JVP_RULE))}
+    assert "jvp vs finite differences [mismatch]" in keys
+    assert "grad vs finite differences [mismatch]" in keys
+
+
+def test_a_wrong_custom_vjp_rule_is_caught():
+    defs = """
+def f(x0):
+    @ad.custom_vjp
+    def g(a):
+        return anp.sin(a)
+    g.defvjp(lambda a: (anp.sin(a), (a,)), lambda res, ct: (ct * res[0],))  # wrong: cos
+    return g(x0) * x0
+
+W = np.cos(np.arange(3.0) + 0.3)
+
+def L(x0):
+    return anp.sum(f(x0) * W)
+"""
+    keys = {fl.key() for fl in check_program(_handmade(defs))}
+    assert "jacfwd vs jacrev [mismatch]" in keys  # forward mode differentiates g itself
+    assert "grad vs finite differences [mismatch]" in keys
+    assert "vjp vs finite differences (transpose identity) [mismatch]" in keys
+
+
+def test_a_right_program_passes_and_a_leaked_tracer_fails():
+    assert (
+        check_program(_handmade(WRONG_JVP_RULE.replace("anp.sin(a) * t", "anp.cos(a) * t"))) == []
+    )
+    leak = []
+    ad.grad(lambda x: (leak.append(x), x * 2.0)[1])(1.0)
+    c = Checker()
+    assert not c.close("a leaked tracer", leak[0], 1.0)
+    assert not c.close("a last-digit error", np.array([1.0]), np.array([1.0 + 1e-8]))
+    assert [fl.kind for fl in c.failures] == ["tracer", "mismatch"]
+
+
+def test_the_printed_source_reproduces_the_program():
+    prog = _program(3, True)
+    ns = {}
+    exec(prog.source, ns)
+    for k, x in enumerate(prog.inputs):
+        assert np.array_equal(ns[f"x{k}"], x)
+    f_np = prog.numpy_functions()[0]
+    np.testing.assert_allclose(ns["f"](*prog.inputs), f_np(*prog.inputs), rtol=1e-12, atol=1e-12)
+
+
+def test_the_reference_derivatives_are_exact():
+    x = np.linspace(-1.0, 1.0, 4)
+    np.testing.assert_allclose(
+        NP_AD.grad(lambda z: np.sum(np.sin(z) * x))(x), np.cos(x) * x, rtol=1e-14
+    )
+    J = NP_AD.jacfwd(lambda z: np.tanh(z[::-1]))(x)
+    np.testing.assert_allclose(
+        J, np.diag(1 - np.tanh(x[::-1]) ** 2)[:, ::-1], rtol=1e-14, atol=1e-15
+    )
+    _, t = NP_AD.jvp(lambda a, b: a * b, (x, x + 1), (x, 2 * x))
+    np.testing.assert_allclose(t, x * (x + 1) + x * 2 * x, rtol=1e-14)
