@@ -250,6 +250,22 @@ def test_python_never_runs(capsys, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+HEAVY_OPTIONS = [
+    ["x" + "**x" * 99, "--at", "x=1.0001", "--hessian", "--mode", "forward"],
+    ["exp(" * 99 + "x" + ")" * 99, "--at", "x=1", "--hessian", "--format", "latex"],
+    ["+".join(["x"] * 4999), "--at", "x=1", "--hessian", "--mode", "forward"],
+    ["+".join(f"x{i}" for i in range(200)), "--at", *[f"x{i}=1" for i in range(200)],
+     "--hessian", "--format", "json"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", HEAVY_OPTIONS, ids=lambda a: repr(a[0][:16]))
+def test_heavy_options_within_the_limits_end_in_time(capsys, argv):
+    rc, out, err, wall = run(capsys, "diff", *argv)
+    assert_clean(rc, out, err, wall)
+    assert rc == 0
+
+
 # ------------------------------------------------------------------ from standard input
 @pytest.mark.parametrize(
     "data,msg",
@@ -294,7 +310,15 @@ def test_diff_refuses_per_variable_passes_beyond_the_limit(capsys):
     assert "--seed" in err
     rc, out, err, wall = run(capsys, "diff", LONG_SUM, "--at", *LONG_AT, "--hessian")
     assert_clean(rc, out, err, wall)
-    assert rc == 2 and "too large for --hessian: one pass per variable is 1500 passes" in err
+    assert rc == 2
+    assert "too large for --hessian: 1500 variables make 2,250,000 entries (at most 40,000" in err
+    # few variables in a long expression: the passes are what is too much
+    long_expr = "+".join(f"a{i % 150}" for i in range(1900))
+    long_at = [f"a{i}=1" for i in range(150)]
+    rc, out, err, wall = run(capsys, "diff", long_expr, "--at", *long_at, "--hessian")
+    assert_clean(rc, out, err, wall)
+    assert rc == 2
+    assert "too large for --hessian: one pass per variable is 150 passes over 3799" in err
     # one traced direction is within the limits: n jvps, one tangent table
     rc, out, err, wall = run(
         capsys, "diff", expr, "--at", *at, "--mode", "forward", "--seed", "x0=1", "--format",

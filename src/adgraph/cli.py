@@ -56,6 +56,9 @@ SYMPY_TIMEOUT = 5.0
 _MAX_FD_EVALUATIONS = 3_000_000
 _MAX_PASS_WORK = 500_000
 _MAX_TANGENT_ROWS = 20_000
+# Entries of the Hessian, variables squared (tens of microseconds each: ad.hessian of n
+# scalar arguments assembles n x n scalars).
+_MAX_HESSIAN_ENTRIES = 40_000
 # Nodes in a picture that Graphviz lays out (.svg, .png, .pdf); .dot and .mmd are text.
 _MAX_PICTURE_NODES = 1_000
 # Columns to which text trace tables pad their rows; a longer row overhangs.
@@ -349,6 +352,12 @@ def _cmd_diff(args, out) -> int:
             f"--mode forward prints one tangent trace per variable: {n} traces of up to "
             f"{expr.size} rows is more than {_MAX_TANGENT_ROWS:,} rows; trace one direction "
             "with --seed NAME=VALUE ..., or use --mode reverse"
+        )
+    if args.hessian and n * n > _MAX_HESSIAN_ENTRIES:
+        raise CLIError(
+            f"too large for --hessian: {n} variables make {n * n:,} entries (at most "
+            f"{_MAX_HESSIAN_ENTRIES:,}, {math.isqrt(_MAX_HESSIAN_ENTRIES)} variables); "
+            "use fewer variables, or leave out --hessian for the gradient"
         )
     passes = (n if args.mode == "forward" else 0) + (n if args.hessian else 0)
     if passes * expr.size > _MAX_PASS_WORK:
