@@ -25,8 +25,11 @@ that misses the closed-over value's part. So each call is *closure-converted* wh
 
 1. the first binding of the call runs *watched*: a user function whose result holds a tracer
    of a trace that none of its inputs belongs to has closed over a traced value
-   (:class:`_Watch`); a rule or ``fwd``/``bwd`` that holds a live tracer in its closure cells
-   is found before that (:func:`_holds_live_tracer`);
+   (:class:`_Watch`); so has one that, run on arguments a trace unwrapped for a later run
+   (reverse mode's backward sweep, jit's compiled program), touches a tracer of a trace in
+   flight -- those traces refuse operations meanwhile (:func:`_run_at_binding`,
+   :func:`_sealed`); a rule or ``fwd``/``bwd`` that holds a live tracer in its closure cells
+   is found before binding (:func:`_holds_live_tracer`);
 2. the call's functions are then recorded once, on example values, into straight-line
    programs (:class:`_Recorder`, :class:`_Program`), and every tracer they touch that is not
    one of their inputs is *lifted* into an explicit argument of the primitive -- values derived
