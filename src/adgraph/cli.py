@@ -49,11 +49,11 @@ EXIT_USAGE = 2
 SYMPY_TIMEOUT = 5.0
 
 # Work limits, checked before any is done, so that every command answers within seconds:
-# evaluations of one operation of the expression for compare's finite differences (about
-# a microsecond each); variables x operations for the passes that forward mode and the
+# evaluations of one node of the expression for compare's finite differences (a few
+# microseconds each); variables x nodes for the passes that forward mode and the
 # Hessian make, one per variable (a few microseconds each); rows of forward mode's tangent
 # traces, one trace per variable (a fraction of a millisecond each).
-_MAX_FD_EVALUATIONS = 3_000_000
+_MAX_FD_EVALUATIONS = 1_500_000
 _MAX_PASS_WORK = 500_000
 _MAX_TANGENT_ROWS = 20_000
 # Entries of the Hessian, variables squared (tens of microseconds each: ad.hessian of n

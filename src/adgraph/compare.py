@@ -538,7 +538,11 @@ def compare(
     names = list(names) if names is not None else _names(f, len(args))
     fname = getattr(f, "__name__", "f")
 
+    all_scalars = all(s == () for s in shapes)
+
     def unflat(v):
+        if all_scalars:  # (the common case, and the finite differences' inner loop)
+            return list(v)
         out, k = [], 0
         for s, n in zip(shapes, sizes, strict=True):
             part = v[k : k + n].reshape(s)
