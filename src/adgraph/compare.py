@@ -782,6 +782,7 @@ def _run_in_child(work, timeout) -> dict:
         return _run_in_thread(work, max(1e-3, start + timeout - time.perf_counter()))
     send.close()
     stage = "starting"
+    kind = None
     try:
         while True:
             left = start + timeout - time.perf_counter()
@@ -805,6 +806,8 @@ def _run_in_child(work, timeout) -> dict:
             else:
                 return value
     finally:
+        if kind == "done":
+            child.join(1.0)  # a child that answered exits at once
         if child.is_alive():
             child.kill()
         child.join(5.0)
