@@ -2,7 +2,7 @@
 
 Scalar Python code (float64 scalars, one operation at a time) is recorded and swept by a
 short path (``ScalarNode``, the ``scalar_operator`` methods, ``scalar_vjp`` rules). Observing
-the tape (``adgraph.ad.reverse.HOOKS``, as ``make_source`` does) turns the short path off, so
+the tape (``adgraph.ad.tape.observe``, as ``make_source`` does) turns the short path off, so
 each function here is differentiated both ways and the results must be identical: same
 values, same types, bit for bit.
 """
@@ -18,9 +18,9 @@ import pytest
 
 import adgraph as ad
 import adgraph.numpy as anp
-from adgraph.ad import reverse
+from adgraph.ad import tape
 from adgraph.ad.reverse import ReverseTrace
-from adgraph.ad.tape import ScalarNode
+from adgraph.ad.scalar import ScalarNode
 from adgraph.core.trace import trace_scope
 
 
@@ -39,12 +39,8 @@ class _Observer:
 
 @contextlib.contextmanager
 def general_path():
-    prev = reverse.HOOKS
-    reverse.HOOKS = _Observer()
-    try:
+    with tape.observe(_Observer()):
         yield
-    finally:
-        reverse.HOOKS = prev
 
 
 def _chain(x):

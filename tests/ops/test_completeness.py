@@ -76,5 +76,6 @@ def test_every_primitive_has_rules(name):
     assert p.doc, f"primitive {name} has no docstring"
     if p.nondiff:
         return
-    assert p.tangent is not None or p.jvp_rule is not None, f"{name}: no forward rule"
-    assert p.vjp is not None, f"{name}: no reverse rule"
+    forward = (p.tangent, p.joint_tangent, p.jvp_rule)
+    assert any(r is not None for r in forward), f"{name}: no forward rule"
+    assert p.vjp is not None or p.joint_vjp is not None, f"{name}: no reverse rule"

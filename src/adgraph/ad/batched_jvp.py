@@ -56,12 +56,11 @@ class Diagonal:
 
 def _classify(prim):
     """The way ``prim``'s batched tangent is computed, from its declaration."""
-    rule = prim.tangent
     if prim.batched_tangent is not None:
         kind = prim.batched_tangent
     elif prim.jvp_rule is not None:
         kind = _JVP_RULE
-    elif prim.tangent_elementwise and type(rule) is tuple and rule:
+    elif prim.tangent_elementwise and prim.tangent:
         kind = _ELEMENTWISE
     else:
         kind = _GENERAL

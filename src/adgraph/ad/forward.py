@@ -40,11 +40,11 @@ class JVPTracer(Tracer):
 
 def apply_tangent_rule(prim, ans, primals, tangents, params):
     """The output tangent of ``prim`` from its input tangents (None entries are zeros)."""
+    if prim.joint_tangent is not None:
+        return prim.joint_tangent(ans, primals, tangents, params)
     rule = prim.tangent
     if rule is None:
         raise prim.missing("forward-mode (JVP)")
-    if type(rule) is not tuple:
-        return rule(ans, primals, tangents, params)
     out = None
     for i, t in enumerate(tangents):
         if t is None:
@@ -83,21 +83,7 @@ class JVPTrace(Trace):
             ans, t = prim.jvp_rule(primals, tangents, params)
         else:
             ans = prim.impl(_np, *primals, **params) if plain else prim.bind(*primals, **params)
-            rule = prim.tangent
-            if type(rule) is tuple:
-                # Inlined apply_tangent_rule: sum the per-argument contributions.
-                t = None
-                for i, ti in enumerate(tangents):
-                    if ti is None:
-                        continue
-                    r = rule[i] if i < len(rule) else None
-                    if r is None:
-                        continue
-                    c = r(ti, ans, *primals, **params)
-                    if c is not None:
-                        t = c if t is None else basic.add(t, c)
-            else:
-                t = apply_tangent_rule(prim, ans, primals, tangents, params)
+            t = apply_tangent_rule(prim, ans, primals, tangents, params)
         if prim.multiple_results:
             if t is None:
                 return ans

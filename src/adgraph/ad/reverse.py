@@ -7,10 +7,9 @@ the node (which holds what the backward sweep needs) are separate objects: once 
 drops an intermediate value, only residuals that a rule declared it needs stay alive
 (``Primitive.needs``); an argument no rule needs is kept as a ``ShapeDtype`` stand-in.
 
-Scalar code (float64 scalars, one operation at a time) takes a short path: its nodes
-(``ScalarNode1``/``ScalarNode2``) are recorded without the general bookkeeping, with the
-local partial derivatives their rules multiply by, and the trace keeps them in a list in
-recording order (``ReverseTrace.tape``). The backward sweep is :mod:`adgraph.ad.sweep`.
+Scalar code (float64 scalars, one operation at a time) is recorded by the short path of
+:mod:`adgraph.ad.scalar` first; what it does not take comes to :meth:`ReverseTrace.general`.
+The backward sweep is :mod:`adgraph.ad.sweep`.
 """
 
 from __future__ import annotations
@@ -19,75 +18,18 @@ import numpy as _np
 
 from ..core.primitive import _PLAIN
 from ..core.trace import Trace, Tracer, new_level
-from .tape import MINUS_ONE, ONE, Node, ScalarNode, ScalarNode1, ScalarNode2, ShapeDtype
+from . import scalar as _scalar
+from . import tape as _tape
+from .tape import Node, ReverseTracer, ShapeDtype
 
-__all__ = [
-    "ReverseTrace",
-    "ReverseTracer",
-    "scalar_operator",
-    "scalar_negation",
-    "HOOKS",
-]
+__all__ = ["ReverseTrace", "ReverseTracer"]
 
 _f64 = _np.float64
-# Constants the float64-scalar short path of ReverseTrace.process accepts beside tracers.
-_SCALAR_CONSTANTS = frozenset([float, int, _f64])
-_UNSET = object()  # ReverseTrace._general: the result is still to be computed
-_NO_PARAMS: dict = {}  # shared by parameterless operations (primitives never mutate params)
+_UNSET = object()  # ReverseTrace.general: the result is still to be computed
 
 _INEXACT = frozenset("fc")
 # Arrays at least this large are dropped from a node when no rule needs them.
 _DROP_BYTES = 1024
-
-# Observers of the tape, for tools that show the computation (``make_source`` names
-# adjoints after the values they belong to): an object with ``record(node, value)`` and
-# ``adjoint(node, cotangent)``, or None. Set only while such a tool is tracing; it turns
-# the scalar short path off.
-HOOKS = None
-
-
-class ReverseTracer(Tracer):
-    __slots__ = ("value", "node", "idx")
-
-    def __init__(self, trace, value, node, idx=None):
-        self._trace = trace
-        self.value = value
-        self.node = node
-        self.idx = idx  # output index for multiple-result primitives, else None
-
-    @property
-    def shape(self):
-        return self.value.shape
-
-    @property
-    def dtype(self):
-        return self.value.dtype
-
-    def _inner(self):
-        return self.value
-
-    def unary(self, prim):
-        """``prim`` applied to this tracer alone: recorded directly when it is a float64
-        scalar and ``prim`` computes value and partial in one call (``scalar_eval``), else
-        bound as usual. The hot path of ``adgraph.numpy``'s functions on scalar code."""
-        se = prim.scalar_eval
-        v = self.value
-        tr = self._trace
-        if (
-            se is not None
-            and type(v) is _f64
-            and self.idx is None
-            and tr.alive
-            and HOOKS is None
-            and not tr.keep
-        ):
-            ans, d = se(v)
-            if type(ans) is _f64:
-                node = ScalarNode1(prim, _NO_PARAMS, ans, self.node, d)
-                tr.tape.append(node)
-                return ReverseTracer(tr, ans, node)
-            return tr._general(prim, (self,), _NO_PARAMS, ans)
-        return prim.bind_traced((self,), _NO_PARAMS)
 
 
 class ReverseTrace(Trace):
@@ -101,97 +43,25 @@ class ReverseTrace(Trace):
         self.alive = True
         self.keep = keep
         # The scalar nodes in the order they were recorded, and whether any other node
-        # was: a tape of scalar nodes only is swept in reverse recording order
-        # (:func:`_sweep_scalar_tape`), without counting consumers.
+        # was: a tape of scalar nodes only is swept straight down this list
+        # (:func:`adgraph.ad.scalar.sweep`), without ordering the nodes.
         self.tape = []
         self.mixed = False
 
     def new_input(self, value) -> ReverseTracer:
         if type(value) is _f64:  # shape () and dtype float64 are the class's
-            node = ScalarNode(None, None, None, value, None)
+            node = _scalar.ScalarNode(None, None, None, value, None)
         else:
             node = Node(None, None, None, value, None, None, value.shape, value.dtype)
-        if HOOKS is not None:
-            HOOKS.record(node, value)
+        if _tape.HOOKS is not None:
+            _tape.HOOKS.record(node, value)
         return ReverseTracer(self, value, node)
 
-    def process(self, prim, args, params):
-        if prim.simple and HOOKS is None:
-            # Short path for float64 scalars (Python-level scalar code): every traced
-            # argument is a float64 scalar of this tape, every other one a Python or NumPy
-            # float/int. See ScalarNode for what is recorded.
-            n = len(args)
-            if n == 1:
-                a = args[0]
-                if type(a) is ReverseTracer:
-                    v = a.value
-                    if a._trace is self and type(v) is _f64 and a.idx is None:
-                        if prim.scalar_eval is not None and not self.keep:
-                            return a.unary(prim)  # its short path applies (checked above)
-                        ans = prim.impl(_np, v, **params)
-                        if type(ans) is _f64:
-                            ds = prim.partials
-                            if ds is not None and not self.keep:
-                                try:
-                                    node = ScalarNode1(
-                                        prim, params, ans, a.node, ds[0](ans, v, **params)
-                                    )
-                                except Exception:  # the rule runs in the sweep, and reports it
-                                    node = ScalarNode(prim, params, (v,), ans, (a.node,))
-                            else:
-                                node = ScalarNode(prim, params, (v,), ans, (a.node,))
-                            self.tape.append(node)
-                            return ReverseTracer(self, ans, node)
-                        return self._general(prim, args, params, ans)
-            elif n == 2:
-                a, b = args
-                if type(a) is ReverseTracer:
-                    va = a.value
-                    if a._trace is not self or type(va) is not _f64 or a.idx is not None:
-                        return self._general(prim, args, params)
-                    pa = a.node
-                elif type(a) in _SCALAR_CONSTANTS:
-                    va, pa = a, None
-                else:
-                    return self._general(prim, args, params)
-                if type(b) is ReverseTracer:
-                    vb = b.value
-                    if b._trace is not self or type(vb) is not _f64 or b.idx is not None:
-                        return self._general(prim, args, params)
-                    pb = b.node
-                elif type(b) in _SCALAR_CONSTANTS:
-                    vb, pb = b, None
-                else:
-                    return self._general(prim, args, params)
-                ans = prim.impl(_np, va, vb, **params)
-                if type(ans) is _f64:
-                    node = None
-                    ds = prim.partials
-                    if ds is not None and not self.keep:
-                        try:
-                            if pb is None:
-                                node = ScalarNode1(
-                                    prim, params, ans, pa, ds[0](ans, va, vb, **params)
-                                )
-                            elif pa is None:
-                                node = ScalarNode1(
-                                    prim, params, ans, pb, ds[1](ans, va, vb, **params)
-                                )
-                            else:
-                                node = ScalarNode2(
-                                    prim, params, ans, pa, pb,
-                                    ds[0](ans, va, vb, **params), ds[1](ans, va, vb, **params),
-                                )  # fmt: skip
-                        except Exception:  # the rule runs in the sweep, and reports it
-                            node = None
-                    if node is None:
-                        node = ScalarNode(prim, params, (va, vb), ans, (pa, pb))
-                    self.tape.append(node)
-                    return ReverseTracer(self, ans, node)
-                return self._general(prim, args, params, ans)
-        return self._general(prim, args, params)
+    # Every operation tries the short path of scalar code first; it hands the rest to
+    # :meth:`general`.
+    process = _scalar.record
 
-    def _general(self, prim, args, params, ans=_UNSET):
+    def general(self, prim, args, params, ans=_UNSET):
         """Record ``prim(*args)`` with the general bookkeeping; ``ans``: its result when the
         short path already computed it (plain values only)."""
         self.mixed = True
@@ -253,8 +123,8 @@ class ReverseTrace(Trace):
                 if type(v) is not float and getattr(v, "nbytes", 0) >= _DROP_BYTES:
                     vals[i] = ShapeDtype(v.shape, v.dtype)
         node = Node(prim, params, vals, saved, parents, pidx, ans.shape, dt)
-        if HOOKS is not None:
-            HOOKS.record(node, ans)
+        if _tape.HOOKS is not None:
+            _tape.HOOKS.record(node, ans)
         return ReverseTracer(self, ans, node)
 
     def record(self, prim, params, vals, ans, parents, pidx=None):
@@ -265,8 +135,8 @@ class ReverseTrace(Trace):
             shape = tuple(getattr(a, "shape", ()) for a in ans)
             dtype = tuple(getattr(a, "dtype", None) for a in ans)
             node = Node(prim, params, vals, ans, parents, pidx, shape, dtype)
-            if HOOKS is not None:
-                HOOKS.record(node, ans)
+            if _tape.HOOKS is not None:
+                _tape.HOOKS.record(node, ans)
             return tuple(
                 ReverseTracer(self, a, node, i) if _differentiable(a) else a
                 for i, a in enumerate(ans)
@@ -274,106 +144,9 @@ class ReverseTrace(Trace):
         if not _differentiable(ans):
             return ans
         node = Node(prim, params, vals, ans, parents, pidx, ans.shape, ans.dtype)
-        if HOOKS is not None:
-            HOOKS.record(node, ans)
+        if _tape.HOOKS is not None:
+            _tape.HOOKS.record(node, ans)
         return ReverseTracer(self, ans, node)
-
-
-# The operators whose reverse rules are products, by code for scalar_operator: the
-# factors are 1 and 1 (add), 1 and -1 (subtract), y and x (multiply); ct * 1.0 is ct and
-# ct * -1.0 is -ct exactly, what add's and subtract's rules give.
-_PRODUCT_OPERATORS = {"add": 0, "subtract": 1, "multiply": 2}
-
-
-def scalar_operator(prim, slow, reflected=False, compute=None):
-    """An operator method for :class:`ReverseTracer` (``__mul__``, ``__radd__``...): float64
-    scalars of one tape, or such a scalar and a Python/NumPy number, are recorded directly
-    as a :class:`ScalarNode`; anything else goes to ``slow``, the operator every tracer
-    has. ``compute(a, b)``, when given, replaces ``prim.impl`` for these operands (e.g.
-    ``operator.mul``: it must give exactly what the implementation gives)."""
-    if compute is None:
-        impl = prim.impl
-
-        def compute(a, b):
-            return impl(_np, a, b)
-
-    no_params: dict = {}
-    code = _PRODUCT_OPERATORS.get(prim.name, -1)
-    # the factor for this tracer when the other operand is a constant (a product's is the
-    # constant itself: code 2)
-    d_self = MINUS_ONE if code == 1 and reflected else ONE
-
-    def op(self, other):
-        v = self.value
-        tr = self._trace
-        if type(v) is _f64 and self.idx is None and tr.alive and HOOKS is None:
-            to = type(other)
-            if to in _SCALAR_CONSTANTS and code >= 0 and not tr.keep:
-                # the commonest case first: a tracer and a number (x + 0.5, 2 * x)
-                ans = compute(other, v) if reflected else compute(v, other)
-                if type(ans) is _f64:
-                    d = other if code == 2 else d_self
-                    node = ScalarNode1(prim, no_params, ans, self.node, d)
-                    tr.tape.append(node)
-                    return ReverseTracer(tr, ans, node)
-                return slow(self, other)
-            if to is ReverseTracer:
-                w = other.value
-                if other._trace is not tr or type(w) is not _f64 or other.idx is not None:
-                    return slow(self, other)
-                pw = other.node
-            elif to in _SCALAR_CONSTANTS:
-                w, pw = other, None
-            else:
-                return slow(self, other)
-            if reflected:  # other op self
-                left, right, pl, pr = w, v, pw, self.node
-            else:
-                left, right, pl, pr = v, w, self.node, pw
-            ans = compute(left, right)
-            if type(ans) is _f64:
-                if code < 0 or tr.keep:
-                    node = ScalarNode(prim, no_params, (left, right), ans, (pl, pr))
-                else:
-                    if code == 2:
-                        dl, dr = right, left
-                    elif code == 0:
-                        dl = dr = ONE
-                    else:
-                        dl, dr = ONE, MINUS_ONE
-                    if pr is None:
-                        node = ScalarNode1(prim, no_params, ans, pl, dl)
-                    elif pl is None:
-                        node = ScalarNode1(prim, no_params, ans, pr, dr)
-                    else:
-                        node = ScalarNode2(prim, no_params, ans, pl, pr, dl, dr)
-                tr.tape.append(node)
-                return ReverseTracer(tr, ans, node)
-        return slow(self, other)
-
-    op.__name__ = getattr(slow, "__name__", prim.name)
-    return op
-
-
-def scalar_negation(prim, slow):
-    """Like :func:`scalar_operator`, for ``__neg__`` (``prim``: negative; partial -1)."""
-    impl = prim.impl
-    no_params: dict = {}
-
-    def op(self):
-        v = self.value
-        if type(v) is _f64 and self.idx is None and self._trace.alive and HOOKS is None:
-            ans = impl(_np, v)
-            if type(ans) is _f64:
-                if self._trace.keep:
-                    node = ScalarNode(prim, no_params, (v,), ans, (self.node,))
-                else:
-                    node = ScalarNode1(prim, no_params, ans, self.node, MINUS_ONE)
-                self._trace.tape.append(node)
-                return ReverseTracer(self._trace, ans, node)
-        return slow(self)
-
-    return op
 
 
 def _plan(prim, mask):

@@ -73,33 +73,29 @@ def elementwise(
     rules built from the partials (``t * d_i``); pass True with a hand-written ``tangent``
     that is elementwise in ``t`` too.
 
-    The float64-scalar short path of reverse mode (:mod:`adgraph.ad.reverse`) reads three
+    The float64-scalar short path of reverse mode (:mod:`adgraph.ad.scalar`) reads three
     optional declarations, each giving exactly what the general rules compute, on plain
     floats: ``scalar_partials`` (the factors the reverse rules multiply the cotangent by;
     by default the declared partials, when the reverse rules are built from them),
     ``scalar_eval`` (``x -> (ans, partial)`` in one call, for unary primitives) and
     ``scalar_vjp`` (reverse rules for float64 cotangents and values)."""
+    jvps = tuple(None if d is None else _jvp_from_partial(d) for d in partials)
+    vjps = tuple(None if d is None else _vjp_from_partial(d) for d in partials)
+    if scalar_partials is None and vjp is None and all(d is not None for d in partials):
+        scalar_partials = partials  # the reverse rules are ct * d_i: the factors d_i
     p = Primitive(
         name,
         impl,
-        tangent=tangent
-        if tangent is not None
-        else tuple(None if d is None else _jvp_from_partial(d) for d in partials),
-        vjp=vjp
-        if vjp is not None
-        else tuple(None if d is None else _vjp_from_partial(d) for d in partials),
-        doc=doc,
+        tangent=jvps if tangent is None else tangent,
+        vjp=vjps if vjp is None else vjp,
         needs=needs,
+        tangent_elementwise=tangent is None if tangent_elementwise is None else tangent_elementwise,
+        scalar_partials=None if scalar_partials is None else tuple(scalar_partials),
+        scalar_eval=scalar_eval,
+        scalar_vjp=scalar_vjp,
+        doc=doc,
     )
     p.batch = batch_unary(p) if len(partials) == 1 else batch_elementwise(p)
-    p.tangent_elementwise = tangent is None if tangent_elementwise is None else tangent_elementwise
-    if scalar_partials is not None:
-        p.partials = tuple(scalar_partials)
-    elif vjp is None and all(d is not None for d in partials):
-        # the reverse rules are ct * d_i: scalar code records the factors d_i directly
-        p.partials = tuple(partials)
-    p.scalar_eval = scalar_eval
-    p.scalar_vjp = scalar_vjp
     return p
 
 

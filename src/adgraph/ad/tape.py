@@ -1,33 +1,47 @@
-"""The tape's nodes: what reverse mode records for each operation.
+"""The tape: what reverse mode records for each operation, and the tracers that hold it.
 
 A :class:`Node` holds what the backward sweep needs of one primitive application: the
 primitive and its parameters, the residuals its reverse rules read, the nodes of its traced
-arguments, and the shape and dtype of its output. Scalar code records the smaller
-:class:`ScalarNode` kinds instead. Recording is in :mod:`adgraph.ad.reverse`, the sweep in
-:mod:`adgraph.ad.sweep`.
+arguments, and the shape and dtype of its output. A :class:`ReverseTracer` holds a value
+and its node: once user code drops the value, only the residuals a rule needs stay alive.
+
+Recording is in :mod:`adgraph.ad.reverse`, the backward sweep in :mod:`adgraph.ad.sweep`;
+scalar code records the smaller nodes of :mod:`adgraph.ad.scalar` instead.
 """
 
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 
 import numpy as _np
 
-__all__ = [
-    "Node",
-    "ScalarNode",
-    "ScalarNode1",
-    "ScalarNode2",
-    "SCALAR_NODES",
-    "ShapeDtype",
-    "ONE",
-    "MINUS_ONE",
-]
+from ..core.trace import Tracer
+
+__all__ = ["Node", "ShapeDtype", "ReverseTracer", "ONE", "MINUS_ONE", "observe"]
 
 # Sequence numbers of nodes, in recording order (one counter for all tapes: only the order
 # within a tape matters).
 _next_seq = itertools.count().__next__
-_F64 = _np.dtype(_np.float64)
+
+# Observer of the tape, for tools that show the computation (``make_source`` names adjoints
+# after the values they belong to): an object with ``record(node, value)`` and
+# ``adjoint(node, cotangent)``, or None. Set only while such a tool is tracing (see
+# :func:`observe`); it turns the scalar short path off.
+HOOKS = None
+
+
+@contextmanager
+def observe(observer):
+    """Within the block, every node recorded and every cotangent swept on this process's
+    tapes is reported to ``observer`` (``record(node, value)``, ``adjoint(node, ct)``)."""
+    global HOOKS
+    prev, HOOKS = HOOKS, observer
+    try:
+        yield observer
+    finally:
+        HOOKS = prev
+
 
 # Partials of scalar nodes that mark "pass the cotangent on" and "negate it" (the rules of
 # add and subtract); ct * ONE == ct and ct * MINUS_ONE == -ct exactly.
@@ -89,92 +103,25 @@ class Node:
         return f"Node({self.prim.name if self.prim else 'input'}, shape={self.shape})"
 
 
-class ScalarNode(Node):
-    """A node recorded by the float64-scalar short path: one float64 scalar output, no
-    parent with several outputs. Two layouts:
+class ReverseTracer(Tracer):
+    """A value on a reverse-mode tape: ``value``, its ``node``, and for one output of a
+    primitive with several, its index ``idx`` (else None)."""
 
-    * partials known (the primitive's reverse rules multiply the cotangent by local
-      partial derivatives, ``Primitive.partials``): :class:`ScalarNode1` and
-      :class:`ScalarNode2` hold the one or two traced arguments' nodes and the factor for
-      each (``parents`` and ``partials`` read as tuples of them, in argument order);
-      ``args`` is None. The rule the sweep applies is ``ct * d`` (``ONE``: ``ct``,
-      ``MINUS_ONE``: ``-ct``).
-    * otherwise (and on tapes that ``keep`` everything), this class: ``parents`` and
-      ``args`` line up with the arguments as on a :class:`Node`, ``partials`` is None and
-      the primitive's rules run.
-    """
+    __slots__ = ("value", "node", "idx")
 
-    __slots__ = ()
-    shape = ()
-    dtype = _F64
-    pidx = None
-    partials = None  # the layout whose rules run
-
-    def __init__(self, prim, params, args, ans, parents):
-        self.seq = _next_seq()
-        self.prim = prim
-        self.params = params
-        self.args = args
-        self.ans = ans
-        self.parents = parents
-
-
-class ScalarNode1(ScalarNode):
-    """A :class:`ScalarNode` with one traced parent and its partial, held directly (no
-    tuples: unary functions and operations with a constant, most of scalar code).
-    ``parents`` and ``partials`` read as one-element tuples."""
-
-    __slots__ = ("parent", "partial")
-
-    def __init__(self, prim, params, ans, parent, partial):
-        self.seq = _next_seq()
-        self.prim = prim
-        self.params = params
-        self.args = None
-        self.ans = ans
-        self.parent = parent
-        self.partial = partial
+    def __init__(self, trace, value, node, idx=None):
+        self._trace = trace
+        self.value = value
+        self.node = node
+        self.idx = idx
 
     @property
-    def parents(self):
-        return (self.parent,)
-
-    @parents.setter
-    def parents(self, value):  # only ever released (None) by the sweep
-        self.parent = None if value is None else value[0]
+    def shape(self):
+        return self.value.shape
 
     @property
-    def partials(self):
-        return (self.partial,)
+    def dtype(self):
+        return self.value.dtype
 
-
-class ScalarNode2(ScalarNode):
-    """A :class:`ScalarNode` with two traced parents and their partials held directly."""
-
-    __slots__ = ("parent0", "parent1", "partial0", "partial1")
-
-    def __init__(self, prim, params, ans, parent0, parent1, partial0, partial1):
-        self.seq = _next_seq()
-        self.prim = prim
-        self.params = params
-        self.args = None
-        self.ans = ans
-        self.parent0 = parent0
-        self.parent1 = parent1
-        self.partial0 = partial0
-        self.partial1 = partial1
-
-    @property
-    def parents(self):
-        return (self.parent0, self.parent1)
-
-    @parents.setter
-    def parents(self, value):  # only ever released (None) by the sweep
-        self.parent0, self.parent1 = (None, None) if value is None else value
-
-    @property
-    def partials(self):
-        return (self.partial0, self.partial1)
-
-
-SCALAR_NODES = frozenset([ScalarNode, ScalarNode1, ScalarNode2])
+    def _inner(self):
+        return self.value

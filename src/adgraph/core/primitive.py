@@ -22,6 +22,9 @@ implementation: that is the fast path every NumPy-level call takes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as _np
 
 from .trace import Tracer, find_top_trace
@@ -44,89 +47,122 @@ class MissingRuleError(NotImplementedError):
 
 
 class Primitive:
+    """One operation every transformation understands, declared once with all its rules.
+
+    Parameters (keyword-only after ``impl``; every rule is optional)
+    ----------
+    name, impl
+        The registry name, and ``impl(xp, *args, **params)``: the computation on the array
+        module ``xp`` of the arguments.
+    tangent / joint_tangent / jvp_rule
+        Forward mode, one of three kinds: ``tangent`` a tuple with one rule per argument,
+        ``r(t, ans, *args, **params)`` -> that argument's contribution to the output tangent
+        (None entries: not differentiable in it); ``joint_tangent`` one rule for all,
+        ``r(ans, primals, tangents, params)`` (tangents: None for a zero); ``jvp_rule`` one
+        rule that also computes the output, ``r(primals, tangents, params) -> (ans, t)``.
+    vjp / joint_vjp / reverse
+        Reverse mode, one of three kinds: ``vjp`` a tuple with one rule per argument,
+        ``r(ct, ans, *args, **params)`` -> that argument's cotangent (None: zero);
+        ``joint_vjp`` one rule for all, ``r(ct, ans, args, params, wanted)`` -> one
+        cotangent per argument (``wanted[i]``: whether argument i is traced); ``reverse`` a
+        whole reverse-mode handler for primitives whose residuals are not (args, ans)
+        (custom_vjp, checkpoint): ``reverse(trace, vals, parents, params, pidx)``.
+    needs
+        Per argument, the residuals its reverse rule reads (argument indices and/or
+        ``"ans"``): reverse mode keeps only those alive. None keeps everything.
+    batch
+        ``batch(vals, batched, size, **params)`` for ``vmap``; without one, a loop.
+    tangent_elementwise, batched_tangent
+        For pushing a batch of tangents through one pass (``jacfwd``, ``hessian``):
+        ``tangent_elementwise`` says the per-argument ``tangent`` rules combine ``t`` with
+        the primals elementwise only (a tangent with extra leading axes flows through);
+        ``batched_tangent(n, ans, primals, tangents, params)`` is a rule for n tangents at
+        once (entries None, ``(n, *shape)`` arrays or ``ad.batched_jvp.Diagonal``), or
+        returns NotImplemented for what it does not cover.
+    scalar_partials, scalar_eval, scalar_vjp
+        The float64-scalar short path of reverse mode (:mod:`adgraph.ad.scalar`), each
+        giving exactly what the general rules give: the factors ``d_i(ans, *args)`` the
+        reverse rules multiply the cotangent by; ``x -> (ans, partial)`` in one call (unary
+        primitives without parameters); reverse rules for float64 cotangents and values.
+    multiple_results, nondiff
+        The implementation returns a tuple; the result carries no derivative (comparisons,
+        rounding: never traced).
+    doc
+        The maths, for the docs.
+    """
+
     __slots__ = (
         "name",
         "impl",
         "tangent",
+        "joint_tangent",
         "jvp_rule",
         "vjp",
+        "joint_vjp",
         "reverse",
-        "batch",
-        "multiple_results",
-        "nondiff",
         "needs",
-        "plans",
-        "doc",
-        "simple",
-        "scalar_vjp",
-        "partials",
-        "scalar_eval",
+        "batch",
         "tangent_elementwise",
         "batched_tangent",
+        "scalar_partials",
+        "scalar_eval",
+        "scalar_vjp",
+        "multiple_results",
+        "nondiff",
+        "doc",
+        "plans",
+        "simple",
     )
 
     def __init__(
         self,
         name: str,
-        impl,
+        impl: Callable[..., Any],
         *,
-        tangent=None,
-        jvp_rule=None,
-        vjp=None,
-        reverse=None,
-        batch=None,
+        tangent: tuple | None = None,
+        joint_tangent: Callable[..., Any] | None = None,
+        jvp_rule: Callable[..., Any] | None = None,
+        vjp: tuple | None = None,
+        joint_vjp: Callable[..., Any] | None = None,
+        reverse: Callable[..., Any] | None = None,
+        needs: tuple | None = None,
+        batch: Callable[..., Any] | None = None,
+        tangent_elementwise: bool = False,
+        batched_tangent: Callable[..., Any] | None = None,
+        scalar_partials: tuple | None = None,
+        scalar_eval: Callable[..., Any] | None = None,
+        scalar_vjp: tuple | None = None,
         multiple_results: bool = False,
         nondiff: bool = False,
-        needs=None,
         doc: str = "",
     ) -> None:
         if name in registry:
             raise ValueError(f"primitive {name!r} is declared twice")
+        if tangent is not None and type(tangent) is not tuple:
+            tangent, joint_tangent = None, tangent  # STRICT-LATER
+        if vjp is not None and type(vjp) is not tuple:
+            vjp, joint_vjp = None, vjp  # STRICT-LATER
         self.name = name
         self.impl = impl
         self.tangent = tangent
+        self.joint_tangent = joint_tangent
         self.jvp_rule = jvp_rule
         self.vjp = vjp
-        # ``reverse``: optional whole reverse-mode handler for primitives whose residuals are
-        # not simply (args, ans) -- custom_vjp and checkpoint. Called as
-        # reverse(trace, vals, parents, params, pidx) -> output tracers.
+        self.joint_vjp = joint_vjp
         self.reverse = reverse
-        self.batch = batch
-        self.multiple_results = multiple_results
-        # Non-differentiable results (comparisons, argmax, floor...) are never traced.
-        self.nondiff = nondiff
-        # ``needs``: for each argument i, the set of residuals its VJP rule reads -- argument
-        # indices and/or "ans". Reverse mode then keeps only those alive (others become
-        # shape/dtype stand-ins). None: every argument and the result are kept.
         self.needs = needs
-        self.plans = {}  # cache of what reverse mode keeps, per traced-argument pattern
+        self.batch = batch
+        self.tangent_elementwise = tangent_elementwise
+        self.batched_tangent = batched_tangent
+        self.scalar_partials = scalar_partials
+        self.scalar_eval = scalar_eval
+        self.scalar_vjp = scalar_vjp
+        self.multiple_results = multiple_results
+        self.nondiff = nondiff
         self.doc = doc
+        self.plans: dict = {}  # what reverse mode keeps, per traced-argument pattern
         # One output, differentiable, no whole-rule handler: the traces' short paths apply.
         self.simple = not (multiple_results or nondiff or reverse is not None)
-        # Optional reverse rules (as ``vjp``) for float64-scalar cotangents and values only:
-        # plain float arithmetic giving results identical to ``vjp``'s (see ad.sweep).
-        self.scalar_vjp = None
-        # For elementwise primitives declared by their partial derivatives (ad.rules):
-        # ``d_i(ans, *args, **params)``, the factors their reverse rules multiply by.
-        self.partials = None
-        # Optional ``f(x) -> (ans, partial)`` for one float64 scalar (unary primitives
-        # without parameters): the implementation and the partial in one call, exactly as
-        # ``impl`` and ``partials`` compute them.
-        self.scalar_eval = None
-        # True when the tangent rules (a tuple) are elementwise in the tangent: they combine
-        # ``t`` with the primals by elementwise operations only and never read its shape,
-        # and the primitive is batched elementwise. A tangent with extra leading axes (a
-        # batch of directions) then flows through them unchanged. Set by
-        # ``ad.rules.elementwise`` for rules built from partials; whoever writes or replaces
-        # such a primitive's tangent rules by hand says so here.
-        self.tangent_elementwise = False
-        # Optional ``rule(n, ans, primals, tangents, params)`` for a batch of n tangents
-        # (ad.batched_jvp): tangents entries are None (a zero), arrays shaped
-        # ``(n, *primal.shape)`` or ``ad.batched_jvp.Diagonal`` objects; it returns the
-        # batched output tangent (None for a zero), or NotImplemented for what it does not
-        # cover (diagonals are then expanded and it is asked again; after that the
-        # primitive's own tangent rule runs under a batching level).
-        self.batched_tangent = None
         registry[name] = self
 
     def bind(self, *args, **params):

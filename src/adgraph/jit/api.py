@@ -380,7 +380,7 @@ jit_call_p = Primitive(
     "jit_call",
     _jit_call_impl,
     jvp_rule=_jit_call_jvp,
-    vjp=_jit_call_vjp,
+    joint_vjp=_jit_call_vjp,
     batch=_jit_call_batch,
     multiple_results=True,
     doc="A jit-compiled function applied to traced values; its derivatives and batching "

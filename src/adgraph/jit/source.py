@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from ..ad import reverse as _reverse
+from ..ad.tape import observe
 from ..core.pytree import tree_flatten
 from ..core.xp import as_leaf
 from ..graph.ir import Graph, Node
@@ -355,12 +355,8 @@ def make_source(fun, *args, names=None, fn_name=None, naming="article", keep_for
         )
 
     obs = _Observer()
-    prev = _reverse.HOOKS
-    _reverse.HOOKS = obs
-    try:
+    with observe(obs):
         graph, guards, closures = trace_for_jit(fun, leaves, in_tree, names=leaf_paths)
-    finally:
-        _reverse.HOOKS = prev
     out_tree = graph.out_tree
     if closures:
         raise ValueError(

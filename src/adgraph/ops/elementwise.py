@@ -17,10 +17,10 @@ import math
 
 import numpy as _np
 
-from ..ad.reverse import ReverseTracer as _ReverseTracer
 from ..ad.rules import elementwise, nondiff
 from ..ad.tape import MINUS_ONE, ONE
 from ..core.primitive import PLAIN_TYPES as _PLAIN
+from ..core.trace import Tracer as _Tracer
 from ..core.xp import DEFAULT as _xp
 from ._util import OpError, default_float, result_dtype
 from ._util import as_int as _as_int
@@ -75,8 +75,8 @@ def _wrap(prim, name, nargs, doc):
         def f(x, /):
             if type(x) in _PLAIN:
                 return impl(_xp, x)
-            if type(x) is _ReverseTracer:
-                return x.unary(prim)  # reverse mode's short path for scalars
+            if isinstance(x, _Tracer) and x._trace.alive:  # bind_traced's first case, inline
+                return x._trace.process(prim, (x,), _NO_PARAMS)
             return traced((x,), _NO_PARAMS)
 
     elif nargs == 2:

@@ -410,8 +410,8 @@ def _getitem_batch(vals, batched, size, *, skel):
 getitem_p = Primitive(
     "getitem",
     _getitem_impl,
-    tangent=_getitem_tangent,
-    vjp=_getitem_vjp,
+    joint_tangent=_getitem_tangent,
+    joint_vjp=_getitem_vjp,
     batch=_getitem_batch,
     doc=r"""y = x[idx] (basic, advanced and boolean indexing). Linear in x; the transpose
     scatters the cotangent into zeros at idx, accumulating repeated indices. Batched by
@@ -575,8 +575,8 @@ def _scatter_add_vjp(ct, ans, args, params, wanted):
 scatter_add_p = Primitive(
     "scatter_add",
     _scatter_impl("add", lambda xp, cur, u: cur + u),
-    tangent=_scatter_add_tangent,
-    vjp=_scatter_add_vjp,
+    joint_tangent=_scatter_add_tangent,
+    joint_vjp=_scatter_add_vjp,
     doc=r"""y = x with u added at idx (repeats accumulate). Linear in (x, u):
     :math:`\bar x = \bar y`, :math:`\bar u = \bar y[idx]`.""",
 )
@@ -693,8 +693,8 @@ def _set_vjp(ct, ans, args, params, wanted):
 scatter_p = Primitive(
     "scatter",
     _set_impl,
-    tangent=_set_tangent,
-    vjp=_set_vjp,
+    joint_tangent=_set_tangent,
+    joint_vjp=_set_vjp,
     doc=r"""y = x with v written at idx. Linear in (x, v): :math:`\bar x = \bar y` with
     zeros at idx, :math:`\bar v = \bar y[idx]` restricted to the writes that survive
     (with repeated indices the last write wins, as in NumPy).""",
@@ -765,8 +765,8 @@ def _mul_vjp(ct, ans, args, params, wanted):
 scatter_mul_p = Primitive(
     "scatter_mul",
     _scatter_impl("multiply", lambda xp, cur, u: cur * u),
-    tangent=_mul_tangent,
-    vjp=_mul_vjp,
+    joint_tangent=_mul_tangent,
+    joint_vjp=_mul_vjp,
     doc=r"""y = x multiplied by v at idx (repeats multiply). Linear in x,
     :math:`\bar x = \bar y \prod v`; :math:`\bar v_k = (\bar y x)[idx_k] \prod_{j \ne k}
     v_j` over the updates j landing on the same position (exact at zeros).""",
@@ -823,8 +823,8 @@ def _extremum_vjp(ct, ans, args, params, wanted):
 scatter_min_p = Primitive(
     "scatter_min",
     _scatter_impl("minimum", lambda xp, cur, u: xp.minimum(cur, u)),
-    tangent=_extremum_tangent,
-    vjp=_extremum_vjp,
+    joint_tangent=_extremum_tangent,
+    joint_vjp=_extremum_vjp,
     doc=r"""y = x with minimum(x[idx], v) written at idx (repeats accumulate). The
     derivative at each position goes to the elements (of x and of v) equal to the result,
     split evenly between ties.""",
@@ -833,8 +833,8 @@ scatter_min_p.batch = _scatter_batch(scatter_min_p)
 scatter_max_p = Primitive(
     "scatter_max",
     _scatter_impl("maximum", lambda xp, cur, u: xp.maximum(cur, u)),
-    tangent=_extremum_tangent,
-    vjp=_extremum_vjp,
+    joint_tangent=_extremum_tangent,
+    joint_vjp=_extremum_vjp,
     doc=r"""y = x with maximum(x[idx], v) written at idx (repeats accumulate). The
     derivative at each position goes to the elements (of x and of v) equal to the result,
     split evenly between ties.""",
@@ -1116,8 +1116,8 @@ def _take_along_vjp(ct, ans, args, params, wanted):
 take_along_p = Primitive(
     "take_along_axis",
     _take_along_impl,
-    tangent=_take_along_tangent,
-    vjp=_take_along_vjp,
+    joint_tangent=_take_along_tangent,
+    joint_vjp=_take_along_vjp,
     doc=r"""y = take_along_axis(a, idx, axis), idx with the shape of a outside axis (the
     form Dask arrays are gathered in, block by block). Linear in a; the transpose adds
     the cotangent back at idx along axis (repeats accumulate).""",
@@ -1142,8 +1142,8 @@ def _put_along_vjp(ct, ans, args, params, wanted):
 put_along_add_p = Primitive(
     "put_along_axis_add",
     _put_along_impl,
-    tangent=_put_along_tangent,
-    vjp=_put_along_vjp,
+    joint_tangent=_put_along_tangent,
+    joint_vjp=_put_along_vjp,
     doc=r"""y = x with u added at idx along axis (the transpose of take_along_axis;
     repeats accumulate). Linear in (x, u): \bar x = \bar y,
     \bar u = take_along_axis(\bar y, idx, axis).""",

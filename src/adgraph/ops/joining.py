@@ -66,8 +66,8 @@ def _concat_batch(vals, batched, size, *, axis):
 concatenate_p = Primitive(
     "concatenate",
     _concat_impl,
-    tangent=_concat_tangent,
-    vjp=_concat_vjp,
+    joint_tangent=_concat_tangent,
+    joint_vjp=_concat_vjp,
     batch=_concat_batch,
     needs=(frozenset(),),  # the transpose reads the pieces' shapes only
     doc="y = [x_1, ..., x_k] joined along an axis; the transpose splits the cotangent.",

@@ -524,7 +524,7 @@ einsum_p = Primitive(
     "einsum",
     _einsum_impl,
     tangent=None,
-    vjp=_einsum_vjp,
+    joint_vjp=_einsum_vjp,
     batch=_einsum_batch,
     doc=r"""Einstein summation with explicit subscripts (no ellipsis). Multilinear: the
     tangent is the sum over operands of the einsum with that operand's tangent; operand
@@ -549,7 +549,7 @@ def _add(a, b):
     return add(a, b)
 
 
-einsum_p.tangent = _einsum_tangent
+einsum_p.joint_tangent = _einsum_tangent
 
 
 def _sublist_to_str(sub, op="einsum"):

@@ -2,7 +2,7 @@
 
 Reverse mode records Python-level scalar code one operation at a time, so the engine's own
 cost per operation is the whole cost. ``x * y``, ``2 - x``, ``x / y`` and ``-x`` on float64
-scalars of one tape are recorded directly (:func:`adgraph.ad.reverse.scalar_operator`),
+scalars of one tape are recorded directly (:func:`adgraph.ad.scalar.scalar_operator`),
 skipping the search for the top trace; any other operand takes the general operator. The
 scalar data these nodes use (``scalar_partials``, ``scalar_vjp``) is declared with each
 primitive in :mod:`adgraph.ops.elementwise`; tests run both paths on the same inputs.
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import operator
 
-from ..ad.reverse import ReverseTracer, scalar_negation, scalar_operator
+from ..ad.scalar import scalar_negation, scalar_operator
+from ..ad.tape import ReverseTracer
 from ..core.trace import Tracer
 from . import elementwise as _ew
 
