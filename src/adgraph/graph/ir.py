@@ -29,6 +29,7 @@ from collections import Counter
 
 import numpy as np
 
+from ..ad.order import CycleError, inputs_first
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
 from .nodes import Const, Node
@@ -38,6 +39,10 @@ __all__ = ["Node", "Const", "Graph", "GraphCycleError"]
 
 class GraphCycleError(ValueError):
     """A graph that should be acyclic has a cycle."""
+
+
+def _node_inputs(n) -> list:
+    return [i for i in n.inputs if isinstance(i, Node)]
 
 
 def _collect(inputs, outputs) -> list:
@@ -131,52 +136,26 @@ class Graph:
         return dict(self._levels)
 
     def _kahn(self):
-        nodes = self.nodes
+        """The rounds of Kahn's algorithm, from the engine's one topological order: a
+        node's round is the longest path to it from a node without node inputs, and each
+        round lists its nodes inputs first, then by recording order."""
         rank = {n: (0, k) for k, n in enumerate(self.inputs)}
-        indeg = {}
-        consumers = {n: [] for n in nodes}
-        for n in nodes:
-            d = 0
-            for i in n.inputs:
-                if isinstance(i, Node):
-                    d += 1
-                    consumers[i].append(n)
-            indeg[n] = d
 
         def key(n):
             return rank.get(n, (1, n.id))
 
-        layer = sorted((n for n in nodes if indeg[n] == 0), key=key)
-        order, levels, level = [], {}, 0
-        while layer:
-            nxt = []
-            for n in layer:
-                order.append(n)
-                levels[n] = level
-                for c in consumers[n]:
-                    indeg[c] -= 1
-                    if indeg[c] == 0:
-                        nxt.append(c)
-            layer = sorted(nxt, key=key)
-            level += 1
-        if len(order) != len(nodes):
-            raise GraphCycleError(self._cycle_message(indeg))
+        try:
+            order = inputs_first(self.nodes, _node_inputs, key)
+        except CycleError as e:
+            raise GraphCycleError(self._cycle_message(e.cycle)) from None
+        levels: dict = {}
+        for n in order:
+            levels[n] = 1 + max((levels[i] for i in _node_inputs(n)), default=-1)
+        order.sort(key=lambda n: (levels[n], key(n)))
         return order, levels
 
-    def _cycle_message(self, indeg) -> str:
-        # Nodes left with inputs pending lie on a cycle or downstream of one; walking
-        # backwards through pending inputs must revisit a node, and that node is on a cycle.
-        start = next(n for n in self.nodes if indeg[n] > 0)
-        seen = set()
-        n = start
-        while n not in seen:
-            seen.add(n)
-            n = next(i for i in n.inputs if isinstance(i, Node) and indeg[i] > 0)
-        cycle = [n]
-        m = next(i for i in n.inputs if isinstance(i, Node) and indeg[i] > 0)
-        while m is not n:
-            cycle.append(m)
-            m = next(i for i in m.inputs if isinstance(i, Node) and indeg[i] > 0)
+    def _cycle_message(self, cycle) -> str:
+        n = cycle[0]
         path = " <- ".join(c.describe() for c in [*cycle, n])
         return (
             f"the graph has a cycle through {n.describe()} ({path}); a computation graph "
