@@ -32,8 +32,9 @@ STEP = 1e-6
 @dataclass
 class Failure:
     check: str
-    kind: str  # "error" (raised), "mismatch" (wrong number), "tracer" (leaked), "shape"
+    kind: str  # "error" (raised), "mismatch" (wrong number), "tracer" (leaked), "shape", ...
     detail: str
+    frames: tuple = ()  # for an error: "path:function" of the traceback's frames in adgraph
 
     def key(self) -> str:
         """The class of the failure: which check, and how it failed."""
@@ -45,6 +46,15 @@ class _Failed:
 
 
 FAILED = _Failed()
+
+
+def _frames(exc) -> tuple:
+    out = []
+    for fr in traceback.extract_tb(exc.__traceback__):
+        path = fr.filename.replace("\\", "/")
+        if "/adgraph/" in path:
+            out.append(f"{path[path.rfind('adgraph/') :]}:{fr.name}")
+    return tuple(out)
 
 
 def _where(exc) -> str:
@@ -83,7 +93,7 @@ class Checker:
         except Exception as e:  # noqa: BLE001  (every exception is a finding)
             msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
             self.failures.append(
-                Failure(check, "error", f"{type(e).__name__}: {msg[:240]}{_where(e)}")
+                Failure(check, "error", f"{type(e).__name__}: {msg[:240]}{_where(e)}", _frames(e))
             )
             return FAILED
 
@@ -207,6 +217,8 @@ def check_program(prog) -> list[Failure]:
 
     jv = c.run("jvp", lambda: ad.jvp(f, tuple(xs), ts))
     if jv is not FAILED:
+        jj = c.run("jit(jvp)", lambda: ad.jit(lambda a, t: ad.jvp(f, a, t))(tuple(xs), ts))
+        c.close("jit(jvp) vs jvp", jj, jv)
         c.close("jvp: primal vs NumPy", jv[0], y_ref)
         c.close("jvp vs finite differences", jv[1], fd_t, FD)
         if J is not FAILED:
@@ -218,6 +230,9 @@ def check_program(prog) -> list[Failure]:
         if jv is not FAILED:
             c.close("linearize vs jvp", lin[1], jv[1])
     vj = c.run("vjp", lambda: _pulled(f, xs, u))
+    if vj is not FAILED and not isinstance(vj[1], tuple):
+        c.failures.append(Failure("vjp: structure", "shape", f"a {type(vj[1]).__name__}"))
+        vj = FAILED
     if vj is not FAILED:
         c.close("vjp: primal vs NumPy", vj[0], y_ref)
         if J is not FAILED:
@@ -230,6 +245,19 @@ def check_program(prog) -> list[Failure]:
                 float(np.sum(u * fd_t)),
                 FD,
             )
+        # the pullback again, after other derivatives ran (its residuals must be intact),
+        # and on a scaled cotangent (linearity)
+        pull, f_jvp = vj[2], lin[2] if lin is not FAILED else None
+        ad.grad(L, argnums=argnums)(*v1)
+        c.close("vjp: the pullback called again", c.run("vjp again", lambda: pull(u)), vj[1])
+        c.close(
+            "vjp: the pullback is linear",
+            c.run("vjp again", lambda: pull(-2.5 * u)),
+            tuple(-2.5 * np.asarray(x) for x in vj[1]),
+        )
+        if f_jvp is not None:
+            got = c.run("linearize again", lambda: f_jvp(*(-2.5 * t for t in ts)))
+            c.close("linearize: the linear map is linear", got, -2.5 * np.asarray(lin[1]))
 
     # ---- the gradient of the scalar loss L = sum(W * f)
     g = c.run("grad", lambda: ad.grad(L, argnums=argnums)(*xs))
@@ -243,6 +271,9 @@ def check_program(prog) -> list[Failure]:
         if vg is not FAILED:
             c.close("value_and_grad: value vs NumPy", vg[0], L_np(*xs))
             c.close("value_and_grad vs grad", vg[1], g)
+        for k in range(n):  # one argument at a time
+            gk = c.run(f"grad(argnums={k})", lambda k=k: ad.grad(L, argnums=k)(*xs))
+            c.close(f"grad(argnums={k}) vs grad", gk, g[k])
         jg = ad.jit(ad.grad(L, argnums=argnums))
         c.close("jit(grad) vs grad", c.run("jit(grad)", lambda: jg(*xs)), g)
         g1 = c.run("grad (second point)", lambda: ad.grad(L, argnums=argnums)(*v1))
@@ -271,6 +302,16 @@ def check_program(prog) -> list[Failure]:
         c.close("hvp vs hessian", hv, np.asarray(H) @ v)
         H2 = c.run("jacrev(jacrev)", lambda: ad.jacrev(ad.jacrev(Lflat))(z))
         c.close("jacrev(jacrev) vs hessian", H2, H)
+        c.close(
+            "jit(hessian) vs hessian",
+            c.run("jit(hessian)", lambda: ad.jit(ad.hessian(Lflat))(z)),
+            H,
+        )
+        zs = np.stack([z, z + 0.01 * v])
+        Hb = c.run("vmap(hessian)", lambda: ad.vmap(ad.hessian(Lflat))(zs))
+        H1 = c.run("hessian (second point)", lambda: ad.hessian(Lflat)(zs[1]))
+        if H1 is not FAILED:
+            c.close("vmap(hessian) vs loop", Hb, np.stack([np.asarray(H), np.asarray(H1)]))
 
     # ---- vmap: a batch equals a loop (all arguments mapped; then some)
     pts = [xs, *prog.variants]
@@ -288,6 +329,13 @@ def check_program(prog) -> list[Failure]:
     if gl is not FAILED:
         gl = tuple(_stack(gl, j) for j in range(n))
     c.close("vmap(grad) vs loop", gb, gl)
+
+    # ---- no state left behind: the plain call still gives the NumPy value
+    c.close(
+        "value: eager again, after every transformation",
+        c.run("eager again", lambda: f(*xs)),
+        y_ref,
+    )
 
     # ---- nothing handed to adgraph was written to
     for (what, before), (_, arrs) in zip(snapshot, handed):
@@ -308,12 +356,12 @@ def _weights(prog):
 
 def _linearized(f, xs, ts):
     y, f_jvp = ad.linearize(f, *xs)
-    return y, f_jvp(*ts)
+    return y, f_jvp(*ts), f_jvp
 
 
 def _pulled(f, xs, u):
     y, pull = ad.vjp(f, *xs)
-    return y, pull(u)
+    return y, pull(u), pull
 
 
 def report(prog, failures) -> str:

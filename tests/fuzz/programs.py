@@ -50,10 +50,6 @@ INPUT_RANGES = [(-1.5, 1.5), (-1.5, 1.5), (0.3, 2.0)]
 # The bodies whose closures can be switched off (``closures_in_rules``).
 RULE_KINDS = ("checkpoint", "custom_jvp", "custom_vjp")
 
-# Features whose derivatives adgraph gets wrong today; the tests mark programs using them
-# as expected failures until the engine is fixed (see tests/fuzz/test_random_programs.py).
-CLOSURE_FEATURES = ("checkpoint+closure", "custom_jvp+closure", "custom_vjp+closure")
-
 
 # --------------------------------------------------------------------------- NumPy reference
 def _expit(x):
@@ -278,7 +274,6 @@ class Scope:
         self.lines: list[str] = []
         self.closes_over = False
         self.closure_only = False
-        self.has_scatter = False
         self.count = 0
 
     # -- variables
@@ -972,13 +967,7 @@ class Generator:
             lambda v: _bcast(v.shape, target) == target,
             prefer=lambda v: v is not a and v.shape == target,
         )
-        var = sc.emit(f"anp.at({sc.use(a)})[{idx}].{method}({sc.use(b)})")
-        s = sc
-        while s is not None:  # the jit bodies this scatter is in
-            if s.kind == "jit":
-                s.has_scatter = True
-            s = s.parent
-        return var
+        return sc.emit(f"anp.at({sc.use(a)})[{idx}].{method}({sc.use(b)})")
 
     # ---- structural features
     def op_struct(self, sc):
@@ -1108,8 +1097,6 @@ class Generator:
             self.features.add(kind + "+closure")
         if body.closes_over and body.closure_only:
             self.features.add(kind + "+closure_only_output")
-        if body.closes_over and body.has_scatter:
-            self.features.add(kind + "+closure+scatter")
 
     def st_checkpoint(self, sc):
         g = self._new("g")
