@@ -17,6 +17,7 @@ than a number fails, whatever its value.
 from __future__ import annotations
 
 import traceback
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -378,3 +379,115 @@ def report(prog, failures) -> str:
         lines.append(f"  [{fl.check}] {fl.kind}: {fl.detail}")
     lines += ["", "# ---- source", prog.source]
     return "\n".join(lines)
+
+
+def _f32(x):
+    return np.float32(x) if isinstance(x, float) else np.asarray(x, dtype=np.float32)
+
+
+def _dtype(x):
+    return np.result_type(x) if not isinstance(x, float) else np.dtype(np.float64)
+
+
+def check_dtypes(prog) -> list[Failure]:
+    """The program on float32 inputs: every result has NumPy's dtype for the same code
+    (values), the input's dtype (gradients, cotangents) or the output's (tangents), and is
+    near the float64 result.
+
+    Only for programs without nested derivatives: their NumPy reference computes in float64,
+    and a float32 program may hand them tangents of another dtype, which adgraph refuses.
+    """
+    if any(ft.startswith("nested_") for ft in prog.features):
+        return []
+    c = Checker()
+    f, L = prog.adgraph_functions()
+    f_np, _ = prog.numpy_functions()
+    xs = tuple(_f32(x) for x in prog.inputs)
+    n = len(xs)
+    argnums = tuple(range(n))
+    with np.errstate(all="ignore"):
+        want = f_np(*xs)
+    out_dt = _dtype(want)
+    loose = 1e-2
+
+    def dtype_is(check, got, dt):
+        if got is FAILED:
+            return
+        for k, g in enumerate(_leaves(got)):
+            if not _concrete(g):
+                c.failures.append(Failure(check, "tracer", f"leaf {k}: {type(g).__name__}"))
+            elif _dtype(g) != dt:
+                c.failures.append(Failure(check, "dtype", f"leaf {k}: {_dtype(g)}, expected {dt}"))
+
+    y = c.run("eager (float32)", lambda: f(*xs))
+    dtype_is("eager (float32): dtype", y, out_dt)
+    y64 = np.asarray(f_np(*(np.asarray(x, dtype=np.float64) for x in xs)))
+    c.close(
+        "eager (float32) vs float64",
+        np.asarray(y, dtype=float) if y is not FAILED else y,
+        y64,
+        loose,
+    )
+    dtype_is("jit (float32): dtype", c.run("jit (float32)", lambda: ad.jit(f)(*xs)), out_dt)
+    ts = tuple(np.ones_like(x) for x in xs)
+    jv = c.run("jvp (float32)", lambda: ad.jvp(f, xs, ts))
+    if jv is not FAILED:
+        dtype_is("jvp (float32): primal dtype", jv[0], out_dt)
+        dtype_is("jvp (float32): tangent dtype", jv[1], out_dt)
+    vj = c.run("vjp (float32)", lambda: _pulled(f, xs, np.ones(np.shape(want), dtype=out_dt)))
+    if vj is not FAILED:
+        for k in range(n):
+            dtype_is(f"vjp (float32): cotangent {k} dtype", vj[1][k], _dtype(xs[k]))
+    g = c.run("grad (float32)", lambda: ad.grad(L, argnums=argnums)(*xs))
+    if g is not FAILED:
+        for k in range(n):
+            dtype_is(f"grad (float32): {k} dtype", g[k], _dtype(xs[k]))
+        g64 = ad.grad(L, argnums=argnums)(*(np.asarray(x, dtype=np.float64) for x in xs))
+        c.close("grad (float32) vs float64", tuple(np.asarray(a, float) for a in g), g64, loose)
+    batch = tuple(np.stack([x, x]) for x in xs)
+    dtype_is("vmap (float32): dtype", c.run("vmap (float32)", lambda: ad.vmap(f)(*batch)), out_dt)
+    return c.failures
+
+
+def check_matrix_inputs(prog) -> list[Failure]:
+    """The program with its 2-D inputs given as ``np.matrix``: every transformation gives
+    what it gives for the same values as plain arrays (``*`` stays elementwise inside)."""
+    if not any(np.ndim(x) == 2 for x in prog.inputs):
+        return []
+    c = Checker()
+    f, L = prog.adgraph_functions()
+    xs = prog.inputs
+    with warnings.catch_warnings():  # np.matrix is pending deprecation
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        ms = tuple(np.asmatrix(x) if np.ndim(x) == 2 else x for x in xs)
+    argnums = tuple(range(len(xs)))
+    ts = tuple(np.ones(np.shape(x)) for x in xs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        mts = tuple(np.asmatrix(t) if np.ndim(t) == 2 else t for t in ts)
+    batch = tuple(np.stack([x, x]) for x in xs)
+    cases = {
+        "jit": lambda a: ad.jit(f)(*a),
+        "jvp": lambda a: ad.jvp(f, a, mts if a is ms else ts),
+        "linearize": lambda a: ad.linearize(f, *a)[1](*(mts if a is ms else ts)),
+        "vjp": lambda a: ad.vjp(f, *a)[1](np.ones(np.shape(ad.vjp(f, *a)[0]))),
+        "grad": lambda a: ad.grad(L, argnums=argnums)(*a),
+        "jacfwd": lambda a: ad.jacfwd(f, argnums=argnums)(*a),
+        "jacrev": lambda a: ad.jacrev(f, argnums=argnums)(*a),
+        "hessian": lambda a: ad.hessian(L, argnums=argnums)(*a),
+        "vmap(grad)": lambda a: ad.vmap(ad.grad(L, argnums=argnums))(*batch),
+    }
+    for name, fn in cases.items():
+        try:  # a failure with plain arrays is check_program's to report
+            want = fn(xs)
+        except Exception:  # noqa: BLE001
+            continue
+        got = c.run(f"{name} (np.matrix inputs)", lambda fn=fn: fn(ms))
+        if got is not FAILED:
+            for k, leaf in enumerate(_leaves(got)):
+                if isinstance(leaf, np.matrix):
+                    c.failures.append(
+                        Failure(f"{name} (np.matrix inputs)", "type", f"leaf {k} is an np.matrix")
+                    )
+        c.close(f"{name}: np.matrix inputs vs arrays", got, want)
+    return c.failures

@@ -74,7 +74,10 @@ def _scipy(name):
     def f(*a, **k):
         import scipy.special
 
-        return getattr(scipy.special, name)(*a, **k)
+        out = getattr(scipy.special, name)(*a, **k)
+        # the floating arguments' dtype (polygamma's integer order promotes in SciPy)
+        floats = [x for x in a if np.asarray(x).dtype.kind in "fc"]
+        return np.asarray(out).astype(np.result_type(*floats)) if floats else out
 
     return f
 
@@ -98,7 +101,9 @@ class _NpAtIndex:
         self.x, self.idx = np.asarray(x), idx
 
     def _copy(self, v):
-        return np.array(self.x, dtype=np.result_type(self.x, np.asarray(v)), copy=True)
+        # x's dtype, as adgraph (and JAX) keep it; complex for the complex step
+        dt = np.result_type(self.x, np.asarray(v)) if np.iscomplexobj(v) else self.x.dtype
+        return np.array(self.x, dtype=dt, copy=True)
 
     def set(self, v):
         y = self._copy(v)

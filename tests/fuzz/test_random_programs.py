@@ -31,11 +31,12 @@ import pytest
 
 import adgraph as ad
 
-from .checks import Checker, check_program, report
+from .checks import Checker, check_dtypes, check_matrix_inputs, check_program, report
 from .programs import NP_AD, Program, generate
 
 N_PLAIN = 80  # seeds 0..79: no closures in checkpoint/custom rules
 N_CLOSURES = 40  # seeds 1000..1039: closures everywhere
+N_OTHER = 30  # seeds 2000.. in float32, 3000.. with np.matrix inputs
 
 # Errors adgraph raises today where an answer belongs, recognised by exception type,
 # message and where in adgraph they come from. A program whose every failure is one of these
@@ -82,9 +83,9 @@ def known_error(failure) -> str | None:
     return None
 
 
-def _check(prog):
+def _check(prog, checks=check_program):
     """Run the checks: fail on anything but known errors, which make it an expected failure."""
-    failures = check_program(prog)
+    failures = checks(prog)
     known = {known_error(fl) for fl in failures}
     if failures and None not in known:
         pytest.xfail("known bug: " + "; ".join(sorted(known)))
@@ -104,6 +105,16 @@ CASES = [pytest.param(s, False, id=f"plain-{s}") for s in range(N_PLAIN)] + [
 @pytest.mark.parametrize("seed, closures", CASES)
 def test_random_program(seed, closures):
     _check(_program(seed, closures))
+
+
+@pytest.mark.parametrize("seed", range(2000, 2000 + N_OTHER))
+def test_random_program_in_float32(seed):
+    _check(_program(seed, seed % 2 == 1), check_dtypes)
+
+
+@pytest.mark.parametrize("seed", range(3000, 3000 + N_OTHER))
+def test_random_program_with_matrix_inputs(seed):
+    _check(_program(seed, seed % 2 == 1), check_matrix_inputs)
 
 
 def test_the_fixed_programs_cover_the_grammar():
@@ -149,7 +160,7 @@ def test_fresh_seeds():
     for seed in range(start, start + n):
         closures = seed % 2 == 1
         prog = generate(seed, closures_in_rules=closures)
-        failures = check_program(prog)
+        failures = check_program(prog) + check_dtypes(prog) + check_matrix_inputs(prog)
         if not failures:
             continue
         errors = {known_error(fl) for fl in failures}
