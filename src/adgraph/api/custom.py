@@ -60,7 +60,12 @@ from ..ad.reverse import ReverseTracer
 from ..core.primitive import MissingRuleError, Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import EscapedTracerError, Trace, Tracer, current_traces, trace_scope
-from .transforms import _check_callable, _is_index, _zeros_like, jvp, vjp, vmap
+from .args import check_callable as _check_callable
+from .args import is_index as _is_index
+from .args import zeros_like as _zeros_like
+from .forward import jvp
+from .reverse import vjp
+from .vectorize import vmap
 
 __all__ = ["custom_jvp", "custom_vjp", "checkpoint", "remat"]
 
