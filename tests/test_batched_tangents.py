@@ -7,7 +7,7 @@ import pytest
 import adgraph as ad
 import adgraph.numpy as anp
 import adgraph.scipy.special as special
-from adgraph.api.transforms import _hessian, _jacfwd
+from adgraph.api.forward import _hessian, _jacfwd
 from adgraph.core.trace import EscapedTracerError
 
 rng = np.random.default_rng(0)

@@ -226,3 +226,34 @@ def test_replay_order_is_topological_and_visits_each_node_once():
         for p in n.parents:
             if p is not None and p.prim is not None:
                 assert place[p] < place[n]
+
+
+# ------------------------------------------------------------------ names
+def test_api_names_and_the_former_module():
+    import adgraph.api
+    import adgraph.api.transforms as former
+
+    assert adgraph.api.__all__ == [
+        *former.__all__,
+        "custom_jvp",
+        "custom_vjp",
+        "checkpoint",
+        "remat",
+    ]
+    assert former.__all__ == [
+        "grad",
+        "value_and_grad",
+        "jvp",
+        "vjp",
+        "linearize",
+        "jacfwd",
+        "jacrev",
+        "hessian",
+        "hvp",
+        "vmap",
+        "stop_gradient",
+    ]
+    for name in adgraph.api.__all__:
+        assert getattr(ad, name) is getattr(adgraph.api, name)
+    for name in former.__all__:
+        assert getattr(former, name) is getattr(ad, name)

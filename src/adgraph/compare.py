@@ -501,7 +501,7 @@ def compare(
         ``"failed"``, ``"timeout"``, ``"unavailable"`` or ``"skipped"``); ``str()`` is a
         report.
     """
-    from .api.transforms import grad
+    from .api import grad
     from .graph.tracing import trace
 
     if not callable(f):

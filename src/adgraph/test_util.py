@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .api.transforms import _as_array, jvp, vjp
+from .api import jvp, vjp
+from .api.args import as_array as _as_array
 from .core.primitive import MissingRuleError
 from .core.pytree import tree_flatten, tree_map, tree_unflatten
 
@@ -233,7 +234,7 @@ def check_compiled(f, args, *, rtol=1e-6, atol=1e-9):
 
 def check_batched(f, args, *, rtol=1e-6, atol=1e-9):
     """``vmap(f)`` over a batch of two inputs equals two separate calls."""
-    from .api.transforms import vmap
+    from .api import vmap
 
     args = tuple(args)
     leaves, tree = tree_flatten(args)

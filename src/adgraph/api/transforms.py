@@ -5,9 +5,6 @@ Import them from ``adgraph`` (or ``adgraph.api``)."""
 from . import *  # noqa: F403
 from . import __all__ as _every
 from . import checkpointing, custom
-from .args import as_array as _as_array  # noqa: F401  (imported from here before)
-from .args import zeros_like as _zeros_like  # noqa: F401
-from .forward import _hessian, _jacfwd  # noqa: F401
 
 # every transformation but the user-defined derivatives (custom_jvp/vjp, checkpoint)
 __all__ = [n for n in _every if n not in custom.__all__ + checkpointing.__all__]

@@ -118,7 +118,7 @@ def _seed_list(graph, seed) -> list:
 
 def tangent_sweep(graph, seed=None) -> dict:
     """``{node: tangent}`` (None where no derivative flows) for input direction ``seed``."""
-    from ..api.transforms import jvp
+    from ..api import jvp
 
     tan: dict = {}
     for node, t in zip(graph.inputs, _seed_list(graph, seed), strict=False):
@@ -169,7 +169,7 @@ def _out_cts(graph, ct):
 
 def adjoint_sweep(graph, ct=None) -> dict:
     """``{node: adjoint}`` (None where none flows) for output cotangents ``ct``."""
-    from ..api.transforms import vjp
+    from ..api import vjp
 
     adj: dict = {}
 
@@ -214,7 +214,7 @@ def local_partials(node) -> list | None:
     """The local partial derivatives ``d node / d argument`` of a scalar node, one per
     argument (None for constants and non-differentiable arguments); None when the node
     or a differentiable argument is not a real scalar."""
-    from ..api.transforms import jvp
+    from ..api import jvp
 
     if node.prim is None or node.multiple_results or node.prim.nondiff:
         return None

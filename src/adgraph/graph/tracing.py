@@ -182,7 +182,7 @@ def trace_hvp(f, primals, tangents, names=None) -> Graph:
     are tuples of the positional arguments of ``f`` and their directions; the graph's
     inputs are the primals.
     """
-    from ..api.transforms import grad, jvp
+    from ..api import grad, jvp
 
     primals = tuple(primals)
     tangents = tuple(tangents)

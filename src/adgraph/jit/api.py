@@ -21,6 +21,7 @@ import functools
 import operator
 from collections import OrderedDict
 
+from ..ad.common import is_float_dtype
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
@@ -343,7 +344,8 @@ def _jit_call_impl(xp, *leaves, compiled):
 
 
 def _jit_call_jvp(primals, tangents, params):
-    from ..api.transforms import _zeros_like, jvp
+    from ..api import jvp
+    from ..api.args import zeros_like as _zeros_like
 
     comp = params["compiled"]
     ts = [_zeros_like(p) if t is None else t for t, p in zip(tangents, primals)]
@@ -357,19 +359,43 @@ def _jit_call_jvp(primals, tangents, params):
 
 
 def _jit_call_vjp(ct, ans, args, params, wanted):
-    from ..api.transforms import vjp
-
     comp = params["compiled"]
-    f = _derived(
-        comp,
-        "vjp",
-        lambda: jit(lambda xs, ct: vjp(comp.evaluate, *xs)[1](tuple(ct))),
-    )
-    return list(f(tuple(args), tuple(ct)))
+    # Only traced floating arguments are differentiated: the others (a closed-over
+    # comparison or argmin traced by an enclosing jit or vmap, say) have no cotangent.
+    idx = tuple(i for i, (w, a) in enumerate(zip(wanted, args)) if w and _is_float(a))
+    if not idx:
+        return [None] * len(args)
+    f = _derived(comp, ("vjp", idx), lambda: jit(_pullback(comp.evaluate, idx)))
+    out = [None] * len(args)
+    for i, g in zip(idx, f(tuple(args), tuple(ct))):
+        out[i] = g
+    return out
+
+
+def _pullback(fun, idx):
+    """``(xs, ct) ->`` the cotangents of ``xs[i]`` for ``i`` in ``idx`` (the other
+    arguments held constant) of ``fun(*xs)`` for the output cotangent ``ct``."""
+    from ..api import vjp
+
+    def pull(xs, ct):
+        def only(*sel):
+            full = list(xs)
+            for i, v in zip(idx, sel):
+                full[i] = v
+            return fun(*full)
+
+        return vjp(only, *[xs[i] for i in idx])[1](tuple(ct))
+
+    return pull
+
+
+def _is_float(x) -> bool:
+    dt = getattr(x, "dtype", None)
+    return dt is not None and is_float_dtype(dt)
 
 
 def _jit_call_batch(vals, batched, size, *, compiled):
-    from ..api.transforms import vmap
+    from ..api import vmap
 
     axes = tuple(0 if b else None for b in batched)
     f = _derived(compiled, ("vmap", axes), lambda: jit(vmap(compiled.evaluate, in_axes=axes)))

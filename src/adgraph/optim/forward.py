@@ -49,7 +49,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..api.transforms import jvp, vmap
+from ..api import jvp, vmap
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.xp import module_of
 
