@@ -230,7 +230,7 @@ def check_cotangent(c: Any, like: Any) -> Any:
 def fn_name(f: Callable[..., Any]) -> str:
     """The name of ``f`` in error messages (a transformed function's own, e.g.
     ``grad(loss)``)."""
-    return getattr(f, "_ad_name", None) or getattr(f, "__name__", type(f).__name__)
+    return str(getattr(f, "_ad_name", None) or getattr(f, "__name__", type(f).__name__))
 
 
 def zeros_like(x: Any) -> Any:

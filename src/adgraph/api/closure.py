@@ -44,7 +44,8 @@ import contextlib
 import functools
 import inspect
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn
 
 import numpy as _np
 
@@ -52,10 +53,11 @@ from ..ad.batching import BatchTracer
 from ..ad.forward import JVPTracer
 from ..ad.reverse import ReverseTracer
 from ..core.primitive import Primitive
-from ..core.pytree import tree_flatten, tree_unflatten
+from ..core.pytree import PyTreeDef, tree_flatten, tree_unflatten
 from ..core.trace import EscapedTracerError, Trace, Tracer, current_traces, trace_scope
 from .args import with_args, zeros_like
 from .forward import jvp
+from .hints import Fun
 from .reverse import vjp
 
 
@@ -64,11 +66,13 @@ class Box:
 
     __slots__ = ("tree",)
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.tree = None
 
 
-def flat_fun(fun, in_tree, box, watch=None, what=None):
+def flat_fun(
+    fun: Fun, in_tree: PyTreeDef, box: Box, watch: Watch | None = None, what: str | None = None
+) -> Fun:
     """``fun`` on the flattened leaves of its arguments, returning its output's leaves; with
     a ``watch``, checked for closures over traced values while the watch is armed (and
     named ``what`` in errors)."""
@@ -100,7 +104,9 @@ def flat_fun(fun, in_tree, box, watch=None, what=None):
     return g
 
 
-def unused_rule(*args, **kwargs):  # pragma: no cover - a call without tracers runs no rule
+def unused_rule(
+    *args: Any, **kwargs: Any
+) -> NoReturn:  # pragma: no cover - a call without tracers runs no rule
     raise RuntimeError("internal: a rule of a call without traced arguments was run")
 
 
@@ -108,14 +114,16 @@ def _call_impl(xp, *leaves, fun, **params):
     return fun(*leaves)
 
 
-def call_primitive(name, jvp_rule, vjp, reverse, batch, *, doc) -> Primitive:
+def call_primitive(
+    name: str, jvp_rule: Fun, vjp: Fun, reverse: Fun, batch: Fun, *, doc: str
+) -> Primitive:
     """A call primitive: its parameter ``fun`` (a function of its flattened arguments,
     returning a tuple of leaves) is its implementation; the rules are given."""
     return Primitive(
         name,
         _call_impl,
         jvp_rule=jvp_rule,
-        vjp=vjp,
+        joint_vjp=vjp,
         reverse=reverse,
         batch=batch,
         multiple_results=True,
@@ -123,17 +131,17 @@ def call_primitive(name, jvp_rule, vjp, reverse, batch, *, doc) -> Primitive:
     )
 
 
-def batch_axes(batched):
+def batch_axes(batched: Sequence[bool]) -> tuple[int | None, ...]:
     """``in_axes`` for ``vmap`` from a batching rule's ``batched`` flags."""
     return tuple(0 if b else None for b in batched)
 
 
-def only(fun, args, idx):
+def only(fun: Fun, args: Sequence[Any], idx: Sequence[int]) -> Fun:
     """``fun`` as a function of the arguments at ``idx`` alone, the others held at ``args``."""
     return with_args(fun, args, {}, idx)
 
 
-def escaped(what, e):
+def escaped(what: str, e: Exception) -> EscapedTracerError:
     """The error for a user function that, run again after its call returned (in the
     backward sweep), met a tracer of a finished transformation: a closed-over traced value
     that the call could not see (used only in a comparison, say, or only by a rule)."""
@@ -144,14 +152,16 @@ def escaped(what, e):
     )
 
 
-def jvp_of_call(fun, primals, tangents):
+def jvp_of_call(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """``jvp(fun, primals, tangents)`` with None tangents (zeros, as rules receive them)
     made arrays of zeros: forward mode through the function itself."""
     ts = [zeros_like(p) if t is None else t for t, p in zip(tangents, primals)]
     return jvp(fun, tuple(primals), tuple(ts))
 
 
-def pull_wanted(fun, args, wanted, ct, what):
+def pull_wanted(
+    fun: Fun, args: Sequence[Any], wanted: Sequence[bool], ct: Sequence[Any], what: str
+) -> list[Any]:
     """The cotangents of ``args`` by reverse mode through ``fun`` at ``args`` for the output
     cotangent ``ct``, for the arguments ``wanted`` names (None for the others, which are
     not differentiated). ``what`` names ``fun`` when it meets a tracer of a finished
@@ -201,10 +211,10 @@ class Watch:
 
     __slots__ = ("armed",)
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.armed = True
 
-    def check(self, inputs, outputs):
+    def check(self, inputs: Sequence[Sequence[Any]], outputs: Sequence[Sequence[Any]]) -> None:
         """``inputs`` and ``outputs``: sequences of sequences of leaves."""
         for seq in outputs:
             for v in seq:
@@ -215,17 +225,17 @@ class Watch:
             break
         else:
             return  # the common case: nothing traced came out
-        got = set()
+        got: set[Trace] = set()
         for seq in outputs:
             _traces_in(seq, got)
-        have = set()
+        have: set[Trace] = set()
         for seq in inputs:
             _traces_in(seq, have)
         if not got <= have:
             raise _ClosureFound(self)
 
 
-def holds_live_tracer(*funs, depth=2) -> bool:
+def holds_live_tracer(*funs: Fun | None, depth: int = 2) -> bool:
     """Whether a function (or one it closes over, ``depth`` deep) holds a tracer of a live
     trace in its closure cells or defaults: rules and ``bwd`` run in the backward sweep,
     too late to be watched."""
@@ -246,6 +256,7 @@ def holds_live_tracer(*funs, depth=2) -> bool:
                 continue
         vals += list(getattr(f, "__defaults__", None) or ())
         for v in vals:
+            items: Any
             if isinstance(v, (tuple, list)):
                 items = v
             elif isinstance(v, dict):
@@ -260,7 +271,7 @@ def holds_live_tracer(*funs, depth=2) -> bool:
     return False
 
 
-def run_at_binding(trace, fn, vals):
+def run_at_binding(trace: Trace, fn: Fun, vals: Sequence[Any]) -> Any:
     """``fn(*vals)`` in a reverse-mode handler, at binding. While a watched call runs, the
     handler's own trace refuses operations: every argument's tracer of it was unwrapped, so
     a use of one is a closure -- even one whose result does not reach the output (a
@@ -295,14 +306,22 @@ def _refusing(traces, watch, fn, args):
             t.alive = True
 
 
-def any_tracer(leaves) -> bool:
+def any_tracer(leaves: Sequence[Any]) -> bool:
     for x in leaves:
         if isinstance(x, Tracer):
             return True
     return False
 
 
-def bind_call(prim, leaves, params, watch, convert, convert_args, closures_seen=False):
+def bind_call(
+    prim: Primitive,
+    leaves: Sequence[Any],
+    params: dict[str, Any],
+    watch: Watch,
+    convert: Fun,
+    convert_args: tuple[Any, ...],
+    closures_seen: bool = False,
+) -> Any:
     """Bind ``prim`` on ``leaves`` (some of them traced) with ``params``, whose functions
     check for closures while ``watch`` is armed (the first binding); when one turns out to
     close over a traced value (or ``closures_seen`` says a rule does), bind
@@ -327,7 +346,7 @@ def bind_call(prim, leaves, params, watch, convert, convert_args, closures_seen=
     return prim.bind(*leaves, *lifted, **new_params)
 
 
-def closes_over_anything(f) -> bool:
+def closes_over_anything(f: Fun) -> bool:
     """Whether ``f`` has closure cells or defaults (where :func:`holds_live_tracer` looks),
     decided once per rule."""
     return bool(
@@ -351,13 +370,13 @@ def _converting() -> set:
         return _local.converting
 
 
-def in_own_rule(wrapper) -> bool:
+def in_own_rule(wrapper: object) -> bool:
     conv = getattr(_local, "converting", None)
-    return bool(conv) and id(wrapper) in conv
+    return conv is not None and id(wrapper) in conv
 
 
 @contextlib.contextmanager
-def recording_rules_of(wrapper) -> Iterator[None]:
+def recording_rules_of(wrapper: object) -> Iterator[None]:
     """While the functions of a call of the custom-rule function ``wrapper`` are recorded:
     a call of ``wrapper`` inside them runs its function inline (:func:`in_own_rule`)."""
     conv = _converting()
@@ -599,27 +618,27 @@ class Conversion:
 
     __slots__ = ("lifter", "specs", "n", "programs")
 
-    def __init__(self, leaves):
+    def __init__(self, leaves: Sequence[Any]) -> None:
         self.lifter = _Lifter()
         self.specs = [_spec(a) for a in leaves]
         self.n = len(leaves)
-        self.programs = []
+        self.programs: list[_Program] = []
 
-    def record(self, fn, specs=None):
+    def record(self, fn: Fun, specs: list[tuple[Any, Any]] | None = None) -> tuple[_Program, list]:
         """``(program, output info)`` of ``fn`` recorded on the call's arguments (or on
         ``specs``), as :func:`_record` gives them."""
         program, info = _record(fn, self.specs if specs is None else specs, self.lifter)
         self.programs.append(program)
         return program, info
 
-    def lifted(self, what):
+    def lifted(self, what: str) -> list[Any] | None:
         """The values lifted into arguments, or None where the user's functions are to run
         as written (see :func:`_usable`)."""
         if not _usable(self.lifter, self.programs, what):
             return None
         return list(self.lifter.values)
 
-    def function(self, program):
+    def function(self, program: _Program) -> Fun:
         """``program`` as the function of the converted call primitive, bound on the ``n``
         arguments followed by the lifted values."""
         n = self.n
@@ -630,13 +649,13 @@ class Conversion:
         return f
 
 
-def varying_zeros(info):
+def varying_zeros(info: Sequence[tuple[Any, bool, bool]]) -> list[tuple[Any, bool]]:
     """Specs for cotangent/tangent arguments shaped like ``info``'s examples: they differ
     in every replay."""
     return [(zeros_like(v), False) for v, _, _ in info]
 
 
-def through_closures(what, e):
+def through_closures(what: str, e: Exception) -> TypeError:
     return TypeError(
         f"{what} closes over a value traced by an enclosing transformation; its derivative "
         "with respect to that value comes from differentiating the function itself, which "

@@ -164,11 +164,15 @@ class _CustomRule:
     """A function with a user-defined rule (:class:`custom_jvp`, :class:`custom_vjp`): the
     wrapped function, its ``nondiff_argnums``, and a call's way to its primitive."""
 
-    kind = ""  # the public name, in errors
-    _rule_names = ()  # the attributes that hold the user's rules
+    kind: str = ""  # the public name, in errors
+    # the attributes that hold the user's rules, which are also the primitive's
+    # parameters that run them
+    _rule_names: tuple[str, ...] = ()
+    _how: str = ""  # how to give the rules, in the error for a call without them
     _prim: Primitive
+    __name__: str  # the wrapped function's (functools.update_wrapper)
 
-    def __init__(self, fun, nondiff_argnums=()):
+    def __init__(self, fun: Fun, nondiff_argnums: Argnums = ()) -> None:
         check_callable(fun, self.kind)
         functools.update_wrapper(self, fun)
         self.fun = fun
@@ -190,7 +194,7 @@ class _CustomRule:
             return self.fun(*full(d))
 
         if not any_tracer(leaves):  # no rule runs (see bind_call)
-            unused = dict.fromkeys(self._params, unused_rule)
+            unused = dict.fromkeys(self._rule_names, unused_rule)
             out = self._prim.bind(*leaves, fun=flat_fun(user_fun, in_tree, box), **unused)
             return tree_unflatten(box.tree, list(out))
         if in_own_rule(self):  # called by its own rules while they are recorded
@@ -211,6 +215,17 @@ class _CustomRule:
             closures_seen,
         )
         return tree_unflatten(out_tree(), list(out))
+
+    def _rules(self, what, nd, static, dyn, full, in_tree, box, watch):
+        """``(params, out_tree)``: the primitive's rule parameters over flattened leaves,
+        built on the user's rules (checking what they return), and a function giving the
+        output's structure once a rule or the function has run."""
+        raise NotImplementedError
+
+    def _record_rules(self, params, conv, what):
+        """The rules of ``params`` recorded into ``conv`` (a :class:`Conversion`); returns
+        ``finish(fun, lifted)``, the rule parameters of the converted call."""
+        raise NotImplementedError
 
     def _convert(self, params, leaves, what):
         """Closure conversion of a call (see :mod:`adgraph.api.closure`): the function and
@@ -292,12 +307,8 @@ class custom_vjp(_CustomRule):
 
     kind = "custom_vjp"
     _rule_names = ("fwd", "bwd")
-    _params = ("fwd", "bwd")
     _how = "call .defvjp(fwd, bwd)"
     _prim = custom_vjp_p
-
-    def __init__(self, fun: Fun, nondiff_argnums: Argnums = ()):
-        super().__init__(fun, nondiff_argnums)
 
     def defvjp(self, fwd: Fun, bwd: Fun) -> custom_vjp:
         check_callable(fwd, f"custom_vjp {self.__name__!r}: defvjp's fwd")
@@ -482,12 +493,8 @@ class custom_jvp(_CustomRule):
 
     kind = "custom_jvp"
     _rule_names = ("jvp",)
-    _params = ("jvp",)
     _how = "decorate one with .defjvp"
     _prim = custom_jvp_p
-
-    def __init__(self, fun: Fun, nondiff_argnums: Argnums = ()):
-        super().__init__(fun, nondiff_argnums)
 
     def defjvp(self, jvp_rule: Fun) -> Fun:
         check_callable(jvp_rule, f"custom_jvp {self.__name__!r}: defjvp's rule")
