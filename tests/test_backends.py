@@ -12,6 +12,7 @@ import pytest
 import adgraph as ad
 import adgraph.backends as backends
 import adgraph.numpy as anp
+import adgraph.scipy.special as sps
 from adgraph.core.xp import BackendMixError, get_xp, register_array_type
 
 
@@ -466,8 +467,117 @@ def test_every_point_is_documented_and_dask_fills_the_ones_it_needs(registry):
 
     dask_ops.install()  # as the loader does; installing twice changes nothing
     dask_ops.install()
-    missing = [p for p in pts if "dask.array" not in registry.implementations(p)]
-    assert missing == ["indexing.add_at"]  # Dask's add has no in-place form to offer
+    missing = [p for p in registry.points() if "dask.array" not in registry.implementations(p)]
+    # Dask's add has no in-place form to offer, its arrays are immutable, it maps SciPy's
+    # ufuncs over blocks itself, and it has no fused kernels: those points are CuPy's alone
+    assert sorted(missing) == sorted(CUPY_ONLY_POINTS)
+
+
+# The points only a GPU backend needs, which CuPy fills and Dask does not.
+CUPY_ONLY_POINTS = ("indexing.add_at", "special.module", "products.writable_views", "fused.kernel")
+
+
+def test_cupy_fills_its_points_without_importing_cupy():
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from adgraph.core import extend\n"
+        "from adgraph.backends import cupy_ops\n"
+        "cupy_ops.install()\n"
+        f"for p in {CUPY_ONLY_POINTS!r}:\n"
+        "    assert 'cupy' in extend.implementations(p), p\n"
+        "fake = type(sys)('cupy')\n"
+        "assert extend.lookup('products.writable_views', fake)(fake) is True\n"
+        "bad = [m for m in ('cupy', 'cupyx') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_importing_the_fused_ops_imports_no_cuda_code():
+    import subprocess
+
+    code = (
+        "import sys, numpy as np, adgraph, adgraph.nn, adgraph.optim\n"
+        "from adgraph.ops import fused\n"
+        "import adgraph.scipy.special as sps\n"
+        "fused.gelu(np.ones(3)); sps.erf(np.ones(3))\n"
+        "bad = [m for m in ('cupy', 'cupyx', 'adgraph.backends.cupy_ops',"
+        " 'adgraph.backends.cupy_fused') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_special_functions_come_from_the_module_a_backend_names(registry):
+    import scipy.special
+
+    calls = []
+
+    class Special:
+        def __getattr__(self, name):
+            def f(*args):
+                calls.append(name)
+                return getattr(scipy.special, name)(*args)
+
+            return f
+
+    x = np.array([0.2, 0.9, 1.7]).view(ExtArray)
+    want = scipy.special.erf(np.asarray(x))
+    np.testing.assert_allclose(np.asarray(sps.erf(x)), want)
+    assert calls == []  # unregistered: SciPy's
+    registry.register("special.module", "extnp", lambda xp: Special())
+    np.testing.assert_allclose(np.asarray(sps.erf(x)), want)
+    np.testing.assert_allclose(np.asarray(sps.digamma(x)), scipy.special.digamma(np.asarray(x)))
+    assert calls == ["erf", "digamma"]
+
+
+def test_diagonals_are_written_in_place_where_a_backend_says_views_write(registry, monkeypatch):
+    from adgraph.ops import products
+
+    v = np.arange(1.0, 7.0).reshape(2, 3)
+    want = np.zeros((2, 3, 4))
+    want[:, [0, 1, 2], [1, 2, 3]] = v  # offset 1 in the plane of axes 1 and 2
+    einsums = []
+
+    def einsum(*a, **k):
+        einsums.append(a[0])
+        return np.einsum(*a, **k)
+
+    monkeypatch.setattr(extnp, "einsum", einsum, raising=False)
+    p = dict(offset=1, axis1=1, axis2=2, shape=(2, 3, 4))
+    np.testing.assert_array_equal(products.diag_embed_p.impl(extnp, v, **p), want)
+    assert len(einsums) == 1  # by default: a product with 0/1 matrices
+    registry.register("products.writable_views", "extnp", lambda xp: True)
+    np.testing.assert_array_equal(products.diag_embed_p.impl(extnp, v, **p), want)
+    # transposed plane, negative offset
+    q = dict(offset=-1, axis1=2, axis2=0, shape=(3, 5, 4))
+    w = np.arange(1.0, 16.0).reshape(5, 3)
+    got = products.diag_embed_p.impl(extnp, w, **q)
+    assert len(einsums) == 1  # written in place
+    np.testing.assert_array_equal(np.diagonal(got, offset=-1, axis1=2, axis2=0), w)
+    assert np.count_nonzero(got) == w.size
+
+
+def test_numpy_never_looks_up_the_gpu_points(monkeypatch):
+    from adgraph.core import extend
+    from adgraph.ops import fused
+
+    def refuse(name, xp):
+        raise AssertionError(f"looked up {name} for {xp.__name__}")
+
+    monkeypatch.setattr(extend, "lookup", refuse)
+    x = np.random.default_rng(4).standard_normal((3, 3))
+
+    def f(x):
+        out = anp.sum(anp.diagonal(x) ** 2) + anp.sum(sps.erf(x))
+        out = out + anp.sum(sps.gammaln(x * x + 1.0))
+        return out + anp.sum(fused.gelu(x)) + fused.softmax_cross_entropy(x, np.array([0, 2, 1]))
+
+    g = ad.grad(f)(x)
+    h = ad.hvp(f, (x,), (np.ones_like(x),))
+    assert np.all(np.isfinite(g)) and np.all(np.isfinite(h))
 
 
 # ---------------------------------------------------------------- CuPy (GPU)

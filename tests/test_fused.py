@@ -1,6 +1,8 @@
 """Fused primitives (adgraph.ops.fused): NumPy references against the unfused compositions
-(values, first and second derivatives, float32 kept), the kernel sources, and the CuPy
-dispatch path driven by a stand-in CuPy module (argument order, dtypes, scalars).
+(values, first and second derivatives, float32 kept), CuPy's kernel sources
+(adgraph.backends.cupy_fused), and the CuPy path -- the extension points fused.kernel and
+special.module, filled by CuPy's backend -- driven by a stand-in CuPy module (argument
+order, dtypes, scalars, the cases that fall back to the reference).
 
 The CUDA kernels themselves are compiled here with NVRTC when CuPy's NVRTC bindings are
 importable (no GPU needed) and run against NumPy in tests/gpu/ on a machine with a GPU.
@@ -8,6 +10,7 @@ importable (no GPU needed) and run against NumPy in tests/gpu/ on a machine with
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import types
@@ -17,6 +20,8 @@ import pytest
 
 import adgraph as ad
 import adgraph.numpy as anp
+from adgraph.backends import cupy_fused as CF
+from adgraph.core import extend
 from adgraph.core.primitive import registry
 from adgraph.ops import fused as F
 from adgraph.ops._util import OpError
@@ -71,6 +76,23 @@ def test_gelu_values_against_scipy():
     np.testing.assert_allclose(F.gelu(x), x * 0.5 * _erfc(-x / np.sqrt(2)), rtol=1e-13)
     # far in the left tail erfc keeps relative precision where 1 + erf(x) would be 0
     assert F.gelu(np.array(-10.0)) < 0 and abs(F.gelu(np.array(-10.0))) < 1e-20
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gelu_without_scipy_uses_math_erfc(monkeypatch, dtype):
+    x = _x(shape=(3, 4), dtype=dtype, scale=3.0)
+    want = F.gelu(x), F.gelu_bwd(1.0, x)
+    monkeypatch.setitem(sys.modules, "scipy.special", None)  # `import scipy.special` fails
+    got = F.gelu(x), F.gelu_bwd(1.0, x)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, w, rtol=1e-15 if dtype == np.float64 else 1e-6)
+    scalar = F.gelu(np.float64(-1.5))  # a 0-d input
+    np.testing.assert_allclose(scalar, -0.75 * math.erfc(1.5 / math.sqrt(2)), rtol=1e-15)
+    da = pytest.importorskip("dask.array")
+    lazy = F.gelu(da.from_array(x, chunks=(1, 4)))
+    assert isinstance(lazy, da.Array)  # still lazy: math.erfc is mapped over the blocks
+    np.testing.assert_allclose(lazy.compute(), want[0], rtol=1e-15 if dtype == np.float64 else 1e-6)
 
 
 def test_extreme_inputs_do_not_overflow():
@@ -282,9 +304,9 @@ def test_sgd_and_adam_updates_generic_path():
 _PARAM = re.compile(r"^(raw\s+)?([A-Z]|int32|int64|float32|float64)\s+([a-z][a-z0-9_]*)$")
 
 
-@pytest.mark.parametrize("name", sorted(F.ELEMENTWISE_KERNELS))
+@pytest.mark.parametrize("name", sorted(CF.ELEMENTWISE_KERNELS))
 def test_elementwise_kernel_specs_are_well_formed(name):
-    spec = F.ELEMENTWISE_KERNELS[name]
+    spec = CF.ELEMENTWISE_KERNELS[name]
     names = []
     for group in (spec.in_params, spec.out_params):
         for param in group.split(","):
@@ -300,11 +322,11 @@ def test_elementwise_kernel_specs_are_well_formed(name):
     assert spec.preamble.count("{") == spec.preamble.count("}")
 
 
-@pytest.mark.parametrize("name", sorted(F.RAW_KERNELS))
+@pytest.mark.parametrize("name", sorted(CF.RAW_KERNELS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("ldtype", ["int32", "int64"])
 def test_raw_kernel_sources_substitute(name, dtype, ldtype):
-    fname, src = F.raw_kernel_source(name, dtype, ldtype)
+    fname, src = CF.raw_kernel_source(name, dtype, ldtype)
     assert fname == f"adgraph_{name}_{dtype}_{ldtype}"
     assert "${" not in src and f"void {fname}(" in src
     assert src.count("{") == src.count("}")
@@ -356,15 +378,15 @@ def _nvrtc_compile():
 
 def test_kernels_compile_with_nvrtc_and_float_stays_float():
     compile_ = _nvrtc_compile()
-    for name, spec in F.ELEMENTWISE_KERNELS.items():
+    for name, spec in CF.ELEMENTWISE_KERNELS.items():
         for ctype in ("float", "double"):
             ptx = compile_(_cupy_like_source(name, spec, ctype), name)
             if ctype == "float":
                 assert not re.search(r"cvt\.[a-z.]*f64", ptx), f"{name}: float kernel uses double"
-    for name in F.RAW_KERNELS:
+    for name in CF.RAW_KERNELS:
         for dt in ("float32", "float64"):
             for lt in ("int32", "int64"):
-                fname, src = F.raw_kernel_source(name, dt, lt)
+                fname, src = CF.raw_kernel_source(name, dt, lt)
                 ptx = compile_(src, fname)
                 assert fname in ptx
                 if dt == "float32":
@@ -488,9 +510,31 @@ def fake_cupy(monkeypatch):
     mod.mean = lambda x: _FakeArray(np.mean(_unwrap(x)))
     mod.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDevice=lambda: 0))
     monkeypatch.setitem(sys.modules, "cupy", mod)
-    monkeypatch.setattr(F, "_EW_CACHE", {})
-    monkeypatch.setattr(F, "_RAW_CACHE", {})
-    monkeypatch.setattr(F, "_ONE_CACHE", {})
+    # cupyx.scipy.special: SciPy's functions, counting the calls
+    special = types.ModuleType("cupyx.scipy.special")
+    special.calls = []
+
+    def _counted(name):
+        import scipy.special
+
+        def f(*args):
+            special.calls.append(name)
+            return getattr(scipy.special, name)(*args)
+
+        return f
+
+    for name in ("erf", "erfc", "erfinv", "gammaln", "digamma", "zeta"):
+        setattr(special, name, _counted(name))
+    cupyx = types.ModuleType("cupyx")
+    cupyx.scipy = types.ModuleType("cupyx.scipy")
+    cupyx.scipy.special = special
+    monkeypatch.setitem(sys.modules, "cupyx", cupyx)
+    monkeypatch.setitem(sys.modules, "cupyx.scipy", cupyx.scipy)
+    monkeypatch.setitem(sys.modules, "cupyx.scipy.special", special)
+    mod.special = special  # for the tests' assertions
+    monkeypatch.setattr(CF, "_EW_CACHE", {})
+    monkeypatch.setattr(CF, "_RAW_CACHE", {})
+    monkeypatch.setattr(CF, "_ONE_CACHE", {})
     _FakeElementwiseKernel.calls = []
     _FakeRawKernel.calls = []
     from adgraph.core import xp as xpmod
@@ -559,3 +603,85 @@ def test_cupy_dispatch_optimizer_kernels(fake_cupy):
         assert o.dtype == np.float32
         np.testing.assert_allclose(o.a, r, rtol=1e-5)
     assert set(_FakeElementwiseKernel.calls) == {"sgd_update", "sgd_momentum_update", "adam_update"}
+
+
+# ------------------------------------------------------------------ the kernel contract
+def _arg_names(signature):
+    return [a.strip() for a in signature[1 : signature.index(")")].split(",")]
+
+
+def test_every_fused_operation_has_a_cuda_kernel_taking_its_arguments():
+    raw = {"softmax_xent", "softmax_xent_bwd"}
+    assert set(F.KERNELS) == set(CF.ELEMENTWISE_KERNELS) | raw
+    for name, spec in CF.ELEMENTWISE_KERNELS.items():
+        params = [p.split()[-1] for p in spec.in_params.split(",")]
+        assert params == _arg_names(F.KERNELS[name]), name
+    assert _arg_names(F.KERNELS["softmax_xent"]) == ["z", "labels"]
+    assert _arg_names(F.KERNELS["softmax_xent_bwd"]) == ["ct", "z", "labels"]
+    assert "fused.kernel" in extend.points()
+
+
+def test_cupy_kernels_decline_what_they_were_not_built_for(fake_cupy):
+    def dev(shape, dtype):
+        return _FakeArray(np.ones(shape, dtype))
+
+    x16, x32, x64 = dev((3,), np.float16), dev((3,), np.float32), dev((3,), np.float64)
+    assert CF.run(fake_cupy, "tanh", x16) is None  # no half-precision kernels
+    assert CF.run(fake_cupy, "tanh", dev((3,), np.complex128)) is None
+    assert CF.run(fake_cupy, "sgd_update", x32, x64, 0.1, 0.0) is None  # T binds one type
+    assert CF.run(fake_cupy, "no_such_op", x32) is None
+    labels = _FakeArray(np.zeros(3, np.int64))
+    assert CF.run(fake_cupy, "softmax_xent", dev((3, 2), np.float16), labels) is None
+    assert CF.run(fake_cupy, "softmax_xent_bwd", 1.0, dev((3, 2), np.float16), labels) is None
+    assert _FakeElementwiseKernel.calls == [] and _FakeRawKernel.calls == []
+    # Python scalars take the arrays' type T
+    out = CF.run(fake_cupy, "sgd_update", x32, x32, 0.5, 0.0)
+    assert out.dtype == np.float32 and _FakeElementwiseKernel.calls == ["sgd_update"]
+    np.testing.assert_allclose(out.a, 0.5)
+    assert CF.cuda_kernels_used() >= {"sgd_update"}
+
+
+def test_cupy_reference_path_takes_erfc_from_cupyx(fake_cupy):
+    # Where no kernel applies, the reference runs with CuPy's module of special functions,
+    # which the backend names through special.module (here for a float16 array).
+    x = _x(shape=(2, 3), dtype=np.float16)
+    got = F.gelu_p.impl(fake_cupy, x)
+    assert fake_cupy.special.calls == ["erfc"] and _FakeElementwiseKernel.calls == []
+    np.testing.assert_allclose(got, F.gelu(x.astype(np.float64)), rtol=2e-3, atol=1e-3)
+    fake_cupy.exp = np.exp  # the reference derivative's normal density
+    d = F.gelu_bwd_p.impl(fake_cupy, np.float16(1.0), x)
+    assert fake_cupy.special.calls == ["erfc", "erfc"]
+    np.testing.assert_allclose(d, F.gelu_bwd(1.0, x.astype(np.float64)), rtol=2e-3, atol=1e-3)
+
+
+def test_special_functions_of_cupy_arrays_come_from_cupyx(fake_cupy):
+    from adgraph.ops import special
+
+    x = np.array([0.3, 1.2, 2.5])
+    for prim, name, want in [
+        (special.erf_p, "erf", special.erf(x)),
+        (special.gammaln_p, "gammaln", special.gammaln(x)),
+        (special.erfinv_p, "erfinv", special.erfinv(x / 3)),
+    ]:
+        arg = x / 3 if name == "erfinv" else x
+        np.testing.assert_allclose(prim.impl(fake_cupy, arg), want, rtol=1e-14)
+        assert fake_cupy.special.calls[-1] == name
+    np.testing.assert_allclose(
+        special.polygamma_p.impl(fake_cupy, x, n=2), special.polygamma(2, x), rtol=1e-13
+    )
+    assert fake_cupy.special.calls[-1] == "zeta"
+
+
+def test_numpy_never_looks_up_a_kernel(monkeypatch):
+    def refuse(name, xp):
+        raise AssertionError(f"looked up {name} for {xp.__name__}")
+
+    monkeypatch.setattr(extend, "lookup", refuse)
+    x = _x(shape=(4, 3))
+    labels = np.array([0, 2, 1, 1])
+    for f in FUSED.values():
+        ad.grad(lambda x: anp.sum(f(x) ** 2))(x)
+    ad.grad(lambda z: F.softmax_cross_entropy(z, labels))(x)
+    F.sgd_update(x, x, x, lr=0.1, momentum=0.9)
+    F.sgd_update(x, x, None, lr=0.1)
+    F.adam_update(x, x, x, x * x, lr=0.1, b1=0.9, b2=0.99, eps=1e-8, c1=1.0, c2=1.0)

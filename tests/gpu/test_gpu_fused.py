@@ -1,4 +1,5 @@
-"""The CUDA kernels of adgraph.ops.fused against their NumPy references, on a GPU."""
+"""The CUDA kernels of adgraph.ops.fused (adgraph.backends.cupy_fused) against their NumPy
+references, on a GPU."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 import adgraph as ad
 import adgraph.numpy as anp
+from adgraph.backends import cupy_fused as CF
 from adgraph.ops import fused as F
 
 from ._device import require_cupy
@@ -50,7 +52,7 @@ def test_forward_kernels_match_numpy(name, dtype):
     x = _host((257, 33), dtype)
     y = FWD[name](cp.asarray(x))
     assert isinstance(y, cp.ndarray) and y.dtype == dtype
-    assert name in F.cuda_kernels_used()
+    assert name in CF.cuda_kernels_used()
     loose = 8.0 if name in ("gelu", "gelu_tanh", "softplus") else 2.0
     np.testing.assert_allclose(cp.asnumpy(y), FWD[name](x), **_tol(dtype, loose))
 
@@ -70,7 +72,7 @@ def test_backward_kernels_match_numpy(name, dtype):
     tol = _tol(dtype, loose)
     tol["atol"] = max(tol["atol"], 64 * np.finfo(dtype).eps * float(np.max(np.abs(g))))
     out = BWD[name](cp.asarray(g), cp.asarray(z))
-    assert out.dtype == dtype and f"{name}_bwd" in F.cuda_kernels_used()
+    assert out.dtype == dtype and f"{name}_bwd" in CF.cuda_kernels_used()
     np.testing.assert_allclose(cp.asnumpy(out), BWD[name](g, z), **tol)
     # scalar and broadcast cotangents
     np.testing.assert_allclose(cp.asnumpy(BWD[name](1.0, cp.asarray(z))), BWD[name](1.0, z), **tol)
@@ -98,7 +100,7 @@ def test_xent_kernels_match_numpy(dtype, ldtype, n, c):
     loss, grad = ad.value_and_grad(lambda z: F.softmax_cross_entropy(z, ld))(zd)
     want_l, want_g = ad.value_and_grad(lambda z: F.softmax_cross_entropy(z, lab))(z)
     assert isinstance(loss, cp.ndarray) and loss.dtype == dtype and grad.dtype == dtype
-    assert {"softmax_xent_fwd", "softmax_xent_bwd"} <= F.cuda_kernels_used()
+    assert {"softmax_xent_fwd", "softmax_xent_bwd"} <= CF.cuda_kernels_used()
     loose = 50.0 if dtype == np.float32 else 100.0
     np.testing.assert_allclose(float(loss), float(want_l), **_tol(dtype, loose))
     np.testing.assert_allclose(
@@ -175,4 +177,4 @@ def test_optimizer_kernels_match_numpy(dtype):
     want = F.adam_update(p, g, b, b * b, **kw)
     for a, w in zip(got, want, strict=True):
         np.testing.assert_allclose(cp.asnumpy(a), w, **_tol(dtype, 16.0))
-    assert {"sgd_update", "sgd_momentum_update", "adam_update"} <= F.cuda_kernels_used()
+    assert {"sgd_update", "sgd_momentum_update", "adam_update"} <= CF.cuda_kernels_used()

@@ -21,27 +21,25 @@ elementwise operations, so every order of derivative stays available.
 fused primitive ``softmax_cross_entropy_bwd`` in one pass over the logits.
 
 Implementations: every primitive has a reference implementation written with the array
-module ``xp`` of its inputs (NumPy, CuPy, Dask). For CuPy arrays of float32 or float64 it
-runs instead a CUDA kernel (``cupy.ElementwiseKernel`` for the activations, ``cupy.RawKernel``
-for the cross-entropy, one thread per row), compiled on first use and cached by CuPy (in
-memory and on disk). The kernel sources are plain data in this module
-(:data:`ELEMENTWISE_KERNELS`, :data:`RAW_KERNELS`) so they can be inspected and compiled
-without a GPU. Nothing here copies between host and device.
+module ``xp`` of its inputs (NumPy, CuPy, Dask); it is the definition of what the operation
+computes. A backend may run an operation as one kernel of its own instead, through the
+extension point ``fused.kernel`` (:mod:`adgraph.core.extend`): :data:`KERNELS` names the
+operations, their arguments and results. CuPy's backend runs CUDA kernels for float32 and
+float64 arrays (:mod:`adgraph.backends.cupy_fused`); NumPy never looks the point up.
 
 Besides the primitives, :func:`sgd_update` and :func:`adam_update` apply one optimiser step
-to one array in a single kernel on CuPy (they are not differentiated: ``adgraph.optim``
-uses them for untraced CuPy arrays).
+to one array, in a single kernel where the backend has one (they are not differentiated:
+``adgraph.optim`` uses them for untraced arrays).
 """
 
 from __future__ import annotations
 
 import math
-from string import Template
-from typing import NamedTuple
 
-import numpy as _np  # dtype objects, and the NumPy reference of erfc when SciPy is absent
+import numpy as _np  # dtype objects, NumPy's identity and in-place partners
 
 from ..ad.rules import elementwise as _elementwise_rule
+from ..core import extend
 from ..core.primitive import Primitive
 from ._util import OpError, shape
 from .elementwise import add, divide, exp, multiply, sqrt, subtract
@@ -49,6 +47,7 @@ from .elementwise import tanh as _plain_tanh
 from .misc import stop_gradient
 from .reductions import max as _max
 from .reductions import sum as _sum
+from .special import _special as _special_module
 
 __all__ = [
     "tanh",
@@ -65,9 +64,10 @@ __all__ = [
     "softmax_cross_entropy_bwd",
     "sgd_update",
     "adam_update",
-    "ELEMENTWISE_KERNELS",
-    "RAW_KERNELS",
-    "cuda_kernels_used",
+    "KERNEL",
+    "KERNELS",
+    "REFERENCE_FORWARD",
+    "REFERENCE_DERIVATIVE",
 ]
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
@@ -75,216 +75,50 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _K0 = math.sqrt(2.0 / math.pi)  # GELU tanh approximation: tanh(K0 (x + K1 x^3))
 _K1 = 0.044715
 
-# ------------------------------------------------------------------ CUDA sources (data)
-
-
-class KernelSpec(NamedTuple):
-    """Arguments of ``cupy.ElementwiseKernel(in_params, out_params, operation, name,
-    preamble=...)``; ``T`` is the type placeholder (float or double)."""
-
-    in_params: str
-    out_params: str
-    operation: str
-    preamble: str = ""
-
-
-# Device helpers shared by the activation kernels; templates over the element type, so
-# float stays float (CUDA's math functions are overloaded for float and double).
-_PREAMBLE = r"""
-template <typename F> __device__ __forceinline__ F adg_sigmoid(F x) {
-    F e = exp(-fabs(x));
-    F r = F(1) / (F(1) + e);
-    return x >= F(0) ? r : e * r;
-}
-template <typename F> __device__ __forceinline__ F adg_softplus(F x) {
-    return (x > F(0) ? x : F(0)) + log1p(exp(-fabs(x)));
-}
-template <typename F> __device__ __forceinline__ F adg_norm_cdf(F x) {
-    return F(0.5) * erfc(-x * F(0.70710678118654752440));
-}
-template <typename F> __device__ __forceinline__ F adg_norm_pdf(F x) {
-    return F(0.39894228040143267794) * exp(F(-0.5) * x * x);
-}
-"""
-
-ELEMENTWISE_KERNELS: dict[str, KernelSpec] = {
-    # activations
-    "tanh": KernelSpec("T x", "T y", "y = tanh(x)"),
-    "sigmoid": KernelSpec("T x", "T y", "y = adg_sigmoid(x)", _PREAMBLE),
-    "relu": KernelSpec("T x", "T y", "y = x < T(0) ? T(0) : x"),
-    "softplus": KernelSpec("T x", "T y", "y = adg_softplus(x)", _PREAMBLE),
-    "gelu": KernelSpec("T x", "T y", "y = x * adg_norm_cdf(x)", _PREAMBLE),
-    "gelu_tanh": KernelSpec(
-        "T x",
-        "T y",
-        "T u = T(0.79788456080286535588) * (x + T(0.044715) * x * x * x);\n"
-        "y = T(0.5) * x * (T(1) + tanh(u))",
-    ),
-    # backward partners: r = g * f'(.)
-    "tanh_bwd": KernelSpec("T g, T y", "T r", "r = g * (T(1) - y * y)"),
-    "sigmoid_bwd": KernelSpec("T g, T y", "T r", "r = g * y * (T(1) - y)"),
-    "relu_bwd": KernelSpec("T g, T y", "T r", "r = y > T(0) ? g : T(0)"),
-    "softplus_bwd": KernelSpec("T g, T x", "T r", "r = g * adg_sigmoid(x)", _PREAMBLE),
-    "gelu_bwd": KernelSpec(
-        "T g, T x", "T r", "r = g * (adg_norm_cdf(x) + x * adg_norm_pdf(x))", _PREAMBLE
-    ),
-    "gelu_tanh_bwd": KernelSpec(
-        "T g, T x",
-        "T r",
-        "T x2 = x * x;\n"
-        "T t = tanh(T(0.79788456080286535588) * (x + T(0.044715) * x2 * x));\n"
-        "T du = T(0.79788456080286535588) * (T(1) + T(3) * T(0.044715) * x2);\n"
-        "r = g * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du)",
-    ),
-    # optimiser steps (not differentiated)
-    "sgd_update": KernelSpec(
-        "T p, T g, T lr, T wd",
-        "T p_new",
-        "p_new = p - lr * (g + wd * p)",
-    ),
-    "sgd_momentum_update": KernelSpec(
-        "T p, T g, T buf, T lr, T mu, T wd, int32 nesterov",
-        "T p_new, T buf_new",
-        "T d = g + wd * p;\n"
-        "T b = mu * buf + d;\n"
-        "buf_new = b;\n"
-        "p_new = p - lr * (nesterov ? d + mu * b : b)",
-    ),
-    "adam_update": KernelSpec(
-        "T p, T g, T m, T v, T lr, T b1, T b2, T eps, T c1, T c2, T wd",
-        "T p_new, T m_new, T v_new",
-        "T mm = b1 * m + (T(1) - b1) * g;\n"
-        "T vv = b2 * v + (T(1) - b2) * g * g;\n"
-        "m_new = mm;\n"
-        "v_new = vv;\n"
-        "p_new = p - lr * (mm * c1 / (sqrt(vv * c2) + eps) + wd * p)",
-    ),
+# ------------------------------------------------------------------ backend kernels
+# The fused operations a backend may run as one kernel of its own: name -> arguments and
+# result, in the terms of the reference implementations below (which define them).
+# Array arguments of the activations, partners and optimiser steps come cast to one
+# floating dtype (scalars stay Python or NumPy scalars); labels are integer arrays.
+KERNELS: dict[str, str] = {
+    "tanh": "(x) -> tanh(x)",
+    "sigmoid": "(x) -> 1 / (1 + exp(-x)), overflow-free",
+    "relu": "(x) -> max(x, 0)",
+    "softplus": "(x) -> max(x, 0) + log1p(exp(-|x|))",
+    "gelu": "(x) -> x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2",
+    "gelu_tanh": "(x) -> x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2",
+    "tanh_bwd": "(g, y) -> g (1 - y^2)",
+    "sigmoid_bwd": "(g, y) -> g y (1 - y)",
+    "relu_bwd": "(g, y) -> g where y > 0, else 0",
+    "softplus_bwd": "(g, x) -> g sigmoid(x)",
+    "gelu_bwd": "(g, x) -> g (Phi(x) + x phi(x))",
+    "gelu_tanh_bwd": "(g, x) -> g gelu_tanh'(x)",
+    "softmax_xent": "(z, labels) -> mean over rows r of logsumexp(z_r) - z_{r, labels_r}, "
+    "a 0-d array; a row whose label is outside [0, C) gives NaN",
+    "softmax_xent_bwd": "(ct, z, labels) -> ct (softmax(z) - onehot(labels)) / N, the "
+    "shape of z (ct a scalar or 0-d array); NaN rows for labels outside [0, C)",
+    "sgd_update": "(p, g, lr, wd) -> p - lr (g + wd p)",
+    "sgd_momentum_update": "(p, g, buf, lr, mu, wd, nesterov) -> (p_new, buf_new): "
+    "d = g + wd p, buf_new = mu buf + d, p_new = p - lr (d + mu buf_new if nesterov "
+    "(0 or 1) else buf_new)",
+    "adam_update": "(p, g, m, v, lr, b1, b2, eps, c1, c2, wd) -> (p_new, m_new, v_new): "
+    "m_new = b1 m + (1 - b1) g, v_new = b2 v + (1 - b2) g^2, "
+    "p_new = p - lr (c1 m_new / (sqrt(c2 v_new) + eps) + wd p)",
 }
 
-# Raw kernels: one thread per row of a C-contiguous (rows, classes) block of logits.
-# ${T}: float or double; ${I}: int or long long (label type); ${NAN}: a quiet NaN of T.
-# Out-of-range labels give NaN (a GPU kernel cannot raise; NumPy inputs are checked).
-RAW_KERNELS: dict[str, Template] = {
-    "softmax_xent_fwd": Template(
-        r"""
-extern "C" __global__ void ${NAME}(const ${T}* z, const ${I}* labels, ${T}* rows,
-                                   long long n, long long c) {
-    long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (r >= n) return;
-    const ${T}* zr = z + r * c;
-    ${T} m = zr[0];
-    for (long long j = 1; j < c; ++j) m = zr[j] > m ? zr[j] : m;
-    ${T} s = 0;
-    for (long long j = 0; j < c; ++j) s += exp(zr[j] - m);
-    long long lab = (long long)labels[r];
-    rows[r] = (lab >= 0 && lab < c) ? log(s) + m - zr[lab] : ${NAN};
-}
-"""
-    ),
-    "softmax_xent_bwd": Template(
-        r"""
-extern "C" __global__ void ${NAME}(const ${T}* z, const ${I}* labels, const ${T}* ct,
-                                   ${T} alpha, ${T}* out, long long n, long long c) {
-    long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (r >= n) return;
-    const ${T}* zr = z + r * c;
-    ${T}* outr = out + r * c;
-    ${T} scale = ct[0] * alpha;
-    ${T} m = zr[0];
-    for (long long j = 1; j < c; ++j) m = zr[j] > m ? zr[j] : m;
-    ${T} s = 0;
-    for (long long j = 0; j < c; ++j) s += exp(zr[j] - m);
-    ${T} inv = ${T}(1) / s;
-    long long lab = (long long)labels[r];
-    bool ok = lab >= 0 && lab < c;
-    for (long long j = 0; j < c; ++j) {
-        ${T} p = exp(zr[j] - m) * inv - (j == lab ? ${T}(1) : ${T}(0));
-        outr[j] = ok ? p * scale : ${NAN};
-    }
-}
-"""
-    ),
-}
-
-_C_FLOAT = {"float32": "float", "float64": "double"}
-_C_INT = {"int32": "int", "int64": "long long"}
-_C_NAN = {
-    "float32": "__int_as_float(0x7fc00000)",
-    "float64": "__longlong_as_double(0x7ff8000000000000LL)",
-}
-_BLOCK = 128
+KERNEL = extend.declare(
+    "fused.kernel",
+    "(xp, name, *args) -> the fused operation name (a key of adgraph.ops.fused.KERNELS) "
+    "computed on args by one kernel of the backend, or None where it has none for these "
+    "arguments (the reference implementation then runs)",
+)
 
 
-def raw_kernel_source(name: str, dtype, label_dtype) -> tuple[str, str]:
-    """``(function_name, CUDA source)`` of raw kernel ``name`` for the given element and
-    label dtypes (numpy dtypes or names)."""
-    t = _np.dtype(dtype).name
-    i = _np.dtype(label_dtype).name
-    fname = f"adgraph_{name}_{t}_{i}"
-    src = RAW_KERNELS[name].substitute(NAME=fname, T=_C_FLOAT[t], I=_C_INT[i], NAN=_C_NAN[t])
-    return fname, src
-
-
-# ------------------------------------------------------------------ kernel cache
-_EW_CACHE: dict = {}
-_RAW_CACHE: dict = {}
-_ONE_CACHE: dict = {}
-_USED: set = set()
-
-
-def cuda_kernels_used() -> frozenset:
-    """Names of the CUDA kernels run so far in this process (for tests and benchmarks)."""
-    return frozenset(_USED)
-
-
-def _ew_kernel(name: str):
-    k = _EW_CACHE.get(name)
-    if k is None:
-        import cupy
-
-        spec = ELEMENTWISE_KERNELS[name]
-        k = cupy.ElementwiseKernel(
-            spec.in_params,
-            spec.out_params,
-            spec.operation,
-            f"adgraph_{name}",
-            preamble=spec.preamble,
-        )
-        _EW_CACHE[name] = k
-    _USED.add(name)
-    return k
-
-
-def _raw_kernel(name: str, dtype, label_dtype):
-    key = (name, _np.dtype(dtype).name, _np.dtype(label_dtype).name)
-    k = _RAW_CACHE.get(key)
-    if k is None:
-        import cupy
-
-        fname, src = raw_kernel_source(name, dtype, label_dtype)
-        k = cupy.RawKernel(src, fname)
-        _RAW_CACHE[key] = k
-    _USED.add(name)
-    return k
-
-
-def _device_one(xp, dtype):
-    """A cached device scalar 1 of ``dtype`` on the current device (a kernel argument)."""
-    key = (xp.cuda.runtime.getDevice(), _np.dtype(dtype).name)
-    one = _ONE_CACHE.get(key)
-    if one is None:
-        one = _ONE_CACHE[key] = xp.ones((), dtype=dtype)
-    return one
-
-
-_KERNEL_DTYPES = frozenset({_np.dtype(_np.float32), _np.dtype(_np.float64)})
-
-
-def _on_cuda(xp, *arrays) -> bool:
-    """True when the CUDA kernels apply: CuPy arrays of float32/float64."""
-    if xp.__name__ != "cupy":
-        return False
-    return all(getattr(a, "dtype", None) in _KERNEL_DTYPES for a in arrays)
+def _kernel(xp, name, *args):
+    """Fused operation ``name`` run by the backend of ``xp`` (never NumPy's: callers test
+    ``xp is not _np`` first), or None."""
+    run = extend.lookup(KERNEL, xp)
+    return None if run is None else run(xp, name, *args)
 
 
 def _common(g, z):
@@ -314,31 +148,18 @@ def _as_float(xp, x):
 
 # ------------------------------------------------------------------ NumPy-style references
 def _erfc(xp, x):
-    """erfc for NumPy (SciPy when present), CuPy (cupyx) and Dask (per block)."""
-    name = xp.__name__
-    if name == "cupy":
-        from cupyx.scipy.special import erfc
-
-        return erfc(x)
-    f = _numpy_erfc()
-    if name == "numpy":
-        return f(x)
-    return x.map_blocks(f, dtype=x.dtype)
-
-
-def _numpy_erfc():
+    """erfc from the special functions of ``xp`` (SciPy's ufunc for NumPy and Dask arrays,
+    a backend's own for others), or ``math.erfc`` element by element where SciPy is
+    missing."""
     try:
-        from scipy.special import erfc
+        sp = _special_module(xp, "gelu")
+    except ImportError:
+        out = _ERFC_PY(x)  # a ufunc (object dtype), so Dask maps it over blocks lazily
+        return out.astype(x.dtype) if hasattr(out, "astype") else x.dtype.type(out)
+    return sp.erfc(x)
 
-        return erfc
-    except ImportError:  # pragma: no cover - SciPy is in the test extras
-        vec = _np.vectorize(math.erfc)
 
-        def erfc(x):
-            x = _np.asarray(x)
-            return vec(x).astype(x.dtype)
-
-        return erfc
+_ERFC_PY = _np.frompyfunc(math.erfc, 1, 1)
 
 
 def _ref_sigmoid(xp, x):
@@ -395,8 +216,8 @@ def _forward_impl(name):
 
     def impl(xp, x):
         x = _as_float(xp, x)
-        if _on_cuda(xp, x):
-            return _ew_kernel(name)(x)
+        if xp is not _np and (out := _kernel(xp, name, x)) is not None:
+            return out
         return ref(xp, x)
 
     impl.__name__ = f"{name}_impl"
@@ -428,8 +249,8 @@ def _bwd_impl(name):
 
     def impl(xp, g, z):
         g, z = _common(g, _as_float(xp, z))
-        if _on_cuda(xp, z):
-            return _ew_kernel(kname)(g, z)
+        if xp is not _np and (out := _kernel(xp, kname, g, z)) is not None:
+            return out
         if name == "relu":
             return xp.where(z > 0, g, 0.0).astype(z.dtype)
         if name in _IN_PLACE and type(z) is _np.ndarray and type(g) is _np.ndarray:
@@ -585,12 +406,6 @@ def _rows(z):
     return n, s[-1]
 
 
-def _kernel_labels(xp, labels):
-    if labels.dtype.name not in _C_INT:
-        labels = labels.astype(_np.int64)
-    return xp.ascontiguousarray(labels)
-
-
 def _ref_log_softmax_parts(xp, z):
     m = xp.max(z, axis=-1, keepdims=True)
     sh = z - m
@@ -603,15 +418,9 @@ def _ref_onehot(xp, labels, c, dtype):
 
 
 def _xent_impl(xp, z, labels):
+    if xp is not _np and (out := _kernel(xp, "softmax_xent", z, labels)) is not None:
+        return out
     n, c = _rows(z)
-    if _on_cuda(xp, z):
-        z2 = xp.ascontiguousarray(z)
-        lab = _kernel_labels(xp, labels)
-        rows = xp.empty((n,), dtype=z.dtype)
-        if n:
-            k = _raw_kernel("softmax_xent_fwd", z.dtype, lab.dtype)
-            k(((n + _BLOCK - 1) // _BLOCK,), (_BLOCK,), (z2, lab, rows, _np.int64(n), _np.int64(c)))
-        return xp.mean(rows)
     sh, lse = _ref_log_softmax_parts(xp, z)
     picked = xp.sum(xp.where(_ref_onehot(xp, labels, c, bool), sh, 0.0), axis=-1)
     valid = (labels >= 0) & (labels < c)
@@ -620,26 +429,10 @@ def _xent_impl(xp, z, labels):
 
 
 def _xent_bwd_impl(xp, ct, z, labels):
+    if xp is not _np and (out := _kernel(xp, "softmax_xent_bwd", ct, z, labels)) is not None:
+        return out
     n, c = _rows(z)
     dt = z.dtype
-    if _on_cuda(xp, z):
-        z2 = xp.ascontiguousarray(z)
-        lab = _kernel_labels(xp, labels)
-        if hasattr(ct, "shape") and type(ct).__module__.startswith("cupy"):
-            ct_dev = ct.astype(dt) if ct.dtype != dt else ct
-            alpha = 1.0 / max(n, 1)
-        else:
-            ct_dev = _device_one(xp, dt)
-            alpha = float(ct) / max(n, 1)
-        out = xp.empty(z.shape, dtype=dt)
-        if n:
-            k = _raw_kernel("softmax_xent_bwd", dt, lab.dtype)
-            k(
-                ((n + _BLOCK - 1) // _BLOCK,),
-                (_BLOCK,),
-                (z2, lab, ct_dev, dt.type(alpha), out, _np.int64(n), _np.int64(c)),
-            )
-        return out
     sh, lse = _ref_log_softmax_parts(xp, z)
     p = xp.exp(sh - lse) - _ref_onehot(xp, labels, c, dt)
     valid = ((labels >= 0) & (labels < c))[..., None]
@@ -828,19 +621,21 @@ def sgd_update(p, g, buf, *, lr, momentum=0.0, weight_decay=0.0, nesterov=False)
     :math:`p \leftarrow p - \eta\,(d + \mu b)` with Nesterov, else :math:`p - \eta b`
     (``momentum=0``: :math:`p - \eta d`, ``buf`` is returned as given).
 
-    One CUDA kernel for CuPy arrays of float32/float64; plain array arithmetic otherwise.
-    Not differentiable (use ``adgraph.optim.sgd`` for traced parameters).
+    One kernel where the backend has one (CuPy: for float32/float64 arrays of one dtype);
+    plain array arithmetic otherwise. Not differentiable (use ``adgraph.optim.sgd`` for
+    traced parameters).
     """
     xp = _module_of(p)
     if momentum == 0.0:
-        if _on_cuda(xp, p, g) and p.dtype == g.dtype:
-            return _ew_kernel("sgd_update")(p, g, lr, weight_decay), buf
+        args = (p, g, lr, weight_decay)
+        if xp is not _np and (out := _kernel(xp, "sgd_update", *args)) is not None:
+            return out, buf
         d = g + weight_decay * p if weight_decay else g
         return p - lr * d, buf
-    if _on_cuda(xp, p, g, buf) and p.dtype == g.dtype == buf.dtype:
-        return _ew_kernel("sgd_momentum_update")(
-            p, g, buf, lr, momentum, weight_decay, int(bool(nesterov))
-        )
+    if xp is not _np:
+        args = (p, g, buf, lr, momentum, weight_decay, int(bool(nesterov)))
+        if (out := _kernel(xp, "sgd_momentum_update", *args)) is not None:
+            return out
     d = g + weight_decay * p if weight_decay else g
     b = momentum * buf + d
     step = d + momentum * b if nesterov else b
@@ -854,11 +649,14 @@ def adam_update(p, g, m, v, *, lr, b1, b2, eps, c1, c2, weight_decay=0.0):
     \lambda p)` with the bias corrections :math:`c_1 = 1/(1-\beta_1^t)`,
     :math:`c_2 = 1/(1-\beta_2^t)` and decoupled weight decay :math:`\lambda` (AdamW).
 
-    One CUDA kernel for CuPy arrays of float32/float64; plain array arithmetic otherwise.
+    One kernel where the backend has one (CuPy: for float32/float64 arrays of one dtype);
+    plain array arithmetic otherwise.
     """
     xp = _module_of(p)
-    if _on_cuda(xp, p, g, m, v) and p.dtype == g.dtype == m.dtype == v.dtype:
-        return _ew_kernel("adam_update")(p, g, m, v, lr, b1, b2, eps, c1, c2, weight_decay)
+    if xp is not _np:
+        args = (p, g, m, v, lr, b1, b2, eps, c1, c2, weight_decay)
+        if (out := _kernel(xp, "adam_update", *args)) is not None:
+            return out
     m = b1 * m + (1.0 - b1) * g
     v = b2 * v + (1.0 - b2) * (g * g)
     step = (c1 * m) / (sqrt(c2 * v) + eps)

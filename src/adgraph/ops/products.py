@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import string
 
-import numpy as _np  # dtype objects and static index arithmetic only
+import numpy as _np  # dtype objects, static index arithmetic and NumPy's identity
 
 from ..ad.batched_jvp import Diagonal
-from ..core import basic
+from ..core import basic, extend
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 from ._util import OpError, as_int, norm_axis, shape
@@ -722,9 +722,26 @@ diagonal_p.tangent = (lambda t, ans, x, **p: diagonal_p.bind(t, **p),)
 diagonal_p.vjp = (lambda ct, ans, x, **p: _diagonal_t(ct, x, **p),)
 
 
+# Whether arrays of a module can be written through their views (NumPy's can; a backend
+# says so for its own module through this point, adgraph.core.extend). Diagonals of such
+# arrays are written in place; others are built by products with 0/1 matrices.
+WRITABLE_VIEWS = extend.declare(
+    "products.writable_views",
+    "(xp) -> True when arrays of xp are mutable and item assignment to a view (such as "
+    "xp.moveaxis(out, ...)) writes into the array it views (default: False)",
+)
+
+
+def _writable_views(xp) -> bool:
+    if xp is _np:
+        return True
+    alt = extend.lookup(WRITABLE_VIEWS, xp)
+    return alt is not None and bool(alt(xp))
+
+
 def _diag_embed_impl(xp, v, *, offset, axis1, axis2, shape):
     rows, cols = _diag_positions(shape[axis1], shape[axis2], offset)
-    if xp.__name__ in ("numpy", "cupy"):
+    if _writable_views(xp):
         out = xp.zeros(shape, dtype=v.dtype)
         view = xp.moveaxis(out, (axis1, axis2), (-2, -1))  # a view: writes land in out
         view[..., xp.asarray(rows), xp.asarray(cols)] = v

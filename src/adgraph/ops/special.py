@@ -3,8 +3,10 @@ functions, log-gamma and polygamma, and the ``x log y`` family.
 
 The logistic, softmax and ``x log y`` families are computed with the array module alone
 (numerically stable forms). The error and gamma families call SciPy's implementations for
-NumPy and Dask arrays, imported on first use (install the ``scipy`` extra:
-``pip install 'adgraph[scipy]'``), and ``cupyx.scipy.special`` for CuPy arrays.
+NumPy and Dask arrays (Dask maps SciPy's ufuncs over its blocks), imported on first use
+(install the ``scipy`` extra: ``pip install 'adgraph[scipy]'``); another array module's
+backend names its own module of special functions through the extension point
+``special.module`` (CuPy's: ``cupyx.scipy.special``).
 
 Every derivative is written with adgraph's own operations, so it can be differentiated
 again: the derivative of ``digamma`` is ``polygamma(1, x)``, itself a primitive whose
@@ -22,9 +24,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as _np  # shape arithmetic only (broadcast_shapes)
+import numpy as _np  # shape arithmetic (broadcast_shapes), and NumPy's identity
 
 from ..ad.rules import elementwise
+from ..core import extend
 from ..core.primitive import Primitive
 from ._util import OpError, norm_axes, shape
 from .elementwise import (
@@ -62,12 +65,21 @@ _SQRTPI_2 = math.sqrt(math.pi) / 2.0
 _B0_MARGIN = 40.0  # exp(40) ~ 2e17: finite even in float32
 
 
-def _special(xp, op):
-    """The special-function module for array module ``xp`` (SciPy's, or CuPy's)."""
-    if getattr(xp, "__name__", "").split(".")[0] == "cupy":
-        import cupyx.scipy.special as sp
+# An array module whose arrays SciPy's ufuncs cannot compute (a GPU's) names its own
+# module of special functions through this point (adgraph.core.extend).
+MODULE = extend.declare(
+    "special.module",
+    "(xp) -> the module of SciPy-like special functions for arrays of xp: erf, erfc, "
+    "erfinv, gammaln, digamma and zeta(n, x), as scipy.special spells them "
+    "(default: scipy.special)",
+)
 
-        return sp
+
+def _special(xp, op):
+    """The special-function module for array module ``xp``: its backend's (extension point
+    ``special.module``), else SciPy's -- whose ufuncs also compute Dask arrays lazily."""
+    if xp is not _np and (alt := extend.lookup(MODULE, xp)) is not None:
+        return alt(xp)
     try:
         import scipy.special as sp
     except ImportError:
