@@ -184,3 +184,53 @@ def test_checkpoint_recomputes_only_what_needs_a_cotangent():
     assert ad.grad(lambda x: ck(x, 3, np.float64(2.0)))(1.5) == pytest.approx(6 * 1.5**2)
     g = ad.grad(lambda x, c: ck(x, 3, c), (0, 1))(1.5, 2.0)
     assert g == pytest.approx((6 * 1.5**2, 1.5**3))
+
+
+def _scaled_sin(kind):
+    """``f(k, x) = k sin(x)`` with ``k`` static (nondiff_argnums) and a rule that says the
+    derivative is ``10 k cos(x)`` (not the truth: shows the rule is the one used)."""
+
+    def f(k, x):
+        """k sin(x)"""
+        return k * anp.sin(x)
+
+    if kind == "custom_jvp":
+        f = ad.custom_jvp(f, nondiff_argnums=(0,))
+
+        @f.defjvp
+        def f_jvp(k, primals, tangents):
+            (x,), (t,) = primals, tangents
+            return f(k, x), 10.0 * k * anp.cos(x) * t
+
+    else:
+        f = ad.custom_vjp(f, nondiff_argnums=(0,))
+        assert (
+            f.defvjp(lambda k, x: (f(k, x), anp.cos(x)), lambda k, c, ct: (10.0 * k * c * ct,)) is f
+        )
+    return f
+
+
+@pytest.mark.parametrize("kind", ["custom_jvp", "custom_vjp"])
+def test_static_and_keyword_arguments_of_both_kinds(kind):
+    f = _scaled_sin(kind)
+    assert f.__name__ == "f" and f.__doc__ == "k sin(x)"
+    x = np.array([0.1, 0.7])
+    rule = 10.0 * 2.0 * np.cos(x)
+    assert f(2.0, x=0.5) == pytest.approx(2.0 * np.sin(0.5))  # no transformation: the function
+    g = ad.grad(lambda x: anp.sum(f(2.0, x=x)))(x)
+    np.testing.assert_allclose(g, rule, rtol=1e-15)
+    np.testing.assert_allclose(ad.vmap(ad.grad(lambda x: f(2.0, x)))(x), rule, rtol=1e-15)
+    np.testing.assert_allclose(ad.jacrev(lambda x: f(2.0, x))(x), np.diag(rule), rtol=1e-15)
+    t = ad.jvp(lambda x: f(2.0, x), (x,), (np.ones(2),))[1]
+    # forward mode: custom_jvp's rule; custom_vjp differentiates the function itself
+    want = rule if kind == "custom_jvp" else 2.0 * np.cos(x)
+    np.testing.assert_allclose(t, want, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "kind, advice", [("custom_jvp", r"\.defjvp"), ("custom_vjp", r"\.defvjp\(fwd, bwd\)")]
+)
+def test_a_call_without_a_rule_says_how_to_give_one(kind, advice):
+    f = getattr(ad, kind)(anp.sin)
+    with pytest.raises(TypeError, match=rf"{kind} function 'sin' has no rule; .*{advice}"):
+        f(1.0)
