@@ -122,33 +122,18 @@ class BatchedJVPTrace(Trace):
             return self._jvp_rule(prim, primals, tangents, params)
         ans = prim.impl(_np, *primals, **params) if plain else prim.bind(*primals, **params)
         if not diag and kind is _ELEMENTWISE and type(ans) is _np.ndarray:
-            # The common case, inline: dense tangents of the answer's rank or below.
-            rule = prim.tangent
-            shape = ans.shape
-            rank = len(shape)
-            t = None
-            i = -1
-            for ti in tangents:
-                i += 1
-                if ti is None:
-                    continue
-                r = rule[i] if i < len(rule) else None
-                if r is None:
-                    continue
-                if len(ti.shape) <= rank:
-                    # Unit axes after the batch axis: the logical axes line up from the right.
-                    s = ti.shape
-                    ti = basic.reshape(ti, (s[0],) + (1,) * (rank + 1 - len(s)) + tuple(s[1:]))
-                c = r(ti, ans, *primals, **params)
-                if c is None:
-                    continue
-                if len(getattr(c, "shape", ())) <= rank:
-                    c = self._spread(c, shape)  # the same for every direction
-                t = c if t is None else basic.add(t, c)
-            if type(t) is _np.ndarray and t.dtype == ans.dtype and t.shape == (self.size,) + shape:
+            # The common case: dense tangents through elementwise rules, wrapped directly.
+            t = self._elementwise(prim.tangent, ans, primals, tangents, params)
+            shape = (self.size,) + ans.shape
+            if type(t) is _np.ndarray and t.dtype == ans.dtype and t.shape == shape:
                 if ans.dtype.kind in "fc":
                     return JVPTracer(self, ans, t)
             return self.wrap(ans, t)
+        return self._other_cases(prim, kind, diag, ans, primals, tangents, params)
+
+    def _other_cases(self, prim, kind, diag, ans, primals, tangents, params):
+        """The batched tangent of ``ans`` where the common case does not apply: diagonal
+        tangents, declared batched rules, and the primitive's own rule under batching."""
         if diag:
             if kind is _ELEMENTWISE:
                 t = self._diagonal(prim, ans, primals, tangents, params)

@@ -6,21 +6,9 @@ import numpy as _np
 
 from ..core import basic
 
-__all__ = ["fit_to", "is_float_dtype", "shape_of", "dtype_of", "zeros_like_value"]
+__all__ = ["fit_to", "is_float_dtype"]
 
 _INEXACT_KINDS = frozenset("fc")
-
-
-def shape_of(x) -> tuple:
-    s = getattr(x, "shape", None)
-    return () if s is None else tuple(s)
-
-
-def dtype_of(x):
-    d = getattr(x, "dtype", None)
-    if d is not None:
-        return d
-    return _np.result_type(x)
 
 
 def is_float_dtype(dtype) -> bool:
@@ -80,8 +68,3 @@ def fit_to(d, like_shape, like_dtype):
             d = basic.real(d)
         d = basic.astype(d, like_dtype)
     return d
-
-
-def zeros_like_value(x):
-    """Concrete zeros with the logical shape and dtype of ``x`` (tracer or array)."""
-    return basic.zeros(shape_of(x), dtype_of(x), x)

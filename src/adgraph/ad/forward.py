@@ -13,7 +13,7 @@ import numpy as _np
 from ..core import basic
 from ..core.primitive import _PLAIN
 from ..core.trace import Trace, Tracer
-from .common import fit_to, zeros_like_value
+from .common import fit_to
 
 __all__ = ["JVPTrace", "JVPTracer", "apply_tangent_rule"]
 
@@ -106,8 +106,3 @@ class JVPTrace(Trace):
                     f" for a result of shape {tuple(shape)}"
                 ) from e
         return JVPTracer(self, ans, t)
-
-
-def materialize(tangents, like):
-    """Replace symbolic zeros by concrete zeros shaped like the matching primal."""
-    return [zeros_like_value(p) if t is None else t for t, p in zip(tangents, like)]

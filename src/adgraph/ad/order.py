@@ -83,18 +83,19 @@ def consumers_first(
         done += 1
         yield node
     if done != len(inputs):
-        raise CycleError(_find_cycle(inputs, pending))
+        raise CycleError(_find_cycle(inputs, pending, key))
 
 
 def _neg(k):
     return tuple(-v for v in k) if type(k) is tuple else -k
 
 
-def _find_cycle(inputs: dict, pending: dict) -> list:
-    """One cycle among the nodes left with consumers pending (iterative depth-first)."""
+def _find_cycle(inputs: dict, pending: dict, key) -> list:
+    """One cycle among the nodes left with consumers pending (iterative depth-first, from
+    the one with the smallest key: the same cycle every time)."""
     stuck = {n for n, c in pending.items() if c > 0}
     state: dict = {}  # 1: on the current path, 2: finished
-    for start in stuck:
+    for start in sorted(stuck, key=key):
         if start in state:
             continue
         path = [start]
@@ -114,7 +115,7 @@ def _find_cycle(inputs: dict, pending: dict) -> list:
             else:
                 state[path.pop()] = 2
                 its.pop()
-    return sorted(stuck, key=id)  # not reached: a stuck node always lies on or after a cycle
+    return sorted(stuck, key=key)  # not reached: a stuck node always lies on or after a cycle
 
 
 def inputs_first(

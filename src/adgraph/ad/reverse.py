@@ -65,31 +65,7 @@ class ReverseTrace(Trace):
         """Record ``prim(*args)`` with the general bookkeeping; ``ans``: its result when the
         short path already computed it (plain values only)."""
         self.mixed = True
-        vals = []
-        parents = []
-        mask = 0  # bit i set when argument i is traced at this level
-        multi = False  # some argument is one output of a multiple-result primitive
-        plain = True  # no tracer of a lower level among the values
-        below = None  # the trace of highest level among those lower tracers
-        bit = 1
-        for a in args:
-            if type(a) is ReverseTracer and a._trace is self:
-                v = a.value
-                parents.append(a.node)
-                mask |= bit
-                if a.idx is not None:
-                    multi = True
-            else:
-                v = a
-                parents.append(None)
-            if type(v) not in _PLAIN:
-                plain = False
-                if isinstance(v, Tracer):
-                    t = v._trace
-                    if below is None or t.level > below.level:
-                        below = t
-            vals.append(v)
-            bit <<= 1
+        vals, parents, mask, multi, plain, below = self._unwrap(args)
         if prim.nondiff or not mask:
             return prim.bind(*vals, **params)
         pidx = (
@@ -113,19 +89,42 @@ class ReverseTrace(Trace):
             return ans
         saved = ans
         if prim.needs is not None and not self.keep:
-            keep_ans, drop = _plan(prim, mask)
-            if not keep_ans:
-                saved = None
-            for i in drop:
-                if i >= len(vals):
-                    break
-                v = vals[i]
-                if type(v) is not float and getattr(v, "nbytes", 0) >= _DROP_BYTES:
-                    vals[i] = ShapeDtype(v.shape, v.dtype)
+            saved = _residuals(prim, mask, vals, ans)
         node = Node(prim, params, vals, saved, parents, pidx, ans.shape, dt)
         if _tape.HOOKS is not None:
             _tape.HOOKS.record(node, ans)
         return ReverseTracer(self, ans, node)
+
+    def _unwrap(self, args):
+        """The arguments' values; their nodes (None: not traced at this level); a bit mask
+        of the traced ones; whether any is one output of several; whether all values are
+        plain NumPy ones; and the trace of highest level among lower-level tracers."""
+        vals = []
+        parents = []
+        mask = 0
+        multi = False
+        plain = True
+        below = None
+        bit = 1
+        for a in args:
+            if type(a) is ReverseTracer and a._trace is self:
+                v = a.value
+                parents.append(a.node)
+                mask |= bit
+                if a.idx is not None:
+                    multi = True
+            else:
+                v = a
+                parents.append(None)
+            if type(v) not in _PLAIN:
+                plain = False
+                if isinstance(v, Tracer):
+                    t = v._trace
+                    if below is None or t.level > below.level:
+                        below = t
+            vals.append(v)
+            bit <<= 1
+        return vals, parents, mask, multi, plain, below
 
     def record(self, prim, params, vals, ans, parents, pidx=None):
         """Put a node on the tape for ``ans = prim(*vals)`` and return its tracer(s);
@@ -147,6 +146,19 @@ class ReverseTrace(Trace):
         if _tape.HOOKS is not None:
             _tape.HOOKS.record(node, ans)
         return ReverseTracer(self, ans, node)
+
+
+def _residuals(prim, mask, vals, ans):
+    """Drop from ``vals`` (in place) the arrays no reverse rule reads, keeping their shape
+    and dtype; return ``ans`` when a rule reads it, else None."""
+    keep_ans, drop = _plan(prim, mask)
+    for i in drop:
+        if i >= len(vals):
+            break
+        v = vals[i]
+        if type(v) is not float and getattr(v, "nbytes", 0) >= _DROP_BYTES:
+            vals[i] = ShapeDtype(v.shape, v.dtype)
+    return ans if keep_ans else None
 
 
 def _plan(prim, mask):

@@ -153,77 +153,67 @@ def record(trace, prim, args, params):
     general recording, ``trace.general``. This is :meth:`ReverseTrace.process`."""
     if not prim.simple or _tape.HOOKS is not None:
         return trace.general(prim, args, params)
-    n = len(args)
-    if n == 1:
+    if len(args) == 1:
         a = args[0]
-        if type(a) is not ReverseTracer or a._trace is not trace or a.idx is not None:
-            return trace.general(prim, args, params)
-        v = a.value
-        if type(v) is not _f64:
-            return trace.general(prim, args, params)
-        se = prim.scalar_eval
-        if se is not None and not trace.keep:
-            ans, d = se(v)  # value and partial in one call
-            if type(ans) is _f64:
-                node = ScalarNode1(prim, _NO_PARAMS, ans, a.node, d)
-                trace.tape.append(node)
-                return ReverseTracer(trace, ans, node)
-            return trace.general(prim, args, params, ans)
-        ans = prim.impl(_np, v, **params)
-        if type(ans) is not _f64:
-            return trace.general(prim, args, params, ans)
-        node = None
-        ds = prim.scalar_partials
-        if ds is not None and not trace.keep:
-            try:
-                node = ScalarNode1(prim, params, ans, a.node, ds[0](ans, v, **params))
-            except Exception:  # the rule runs in the sweep, and reports it
-                node = None
-        if node is None:
-            node = ScalarNode(prim, params, (v,), ans, (a.node,))
-        trace.tape.append(node)
-        return ReverseTracer(trace, ans, node)
-    if n != 2:
-        return trace.general(prim, args, params)
-    a, b = args
-    if type(a) is ReverseTracer:
-        va = a.value
-        if a._trace is not trace or type(va) is not _f64 or a.idx is not None:
-            return trace.general(prim, args, params)
-        pa = a.node
-    elif type(a) in _SCALAR_CONSTANTS:
-        va, pa = a, None
-    else:
-        return trace.general(prim, args, params)
-    if type(b) is ReverseTracer:
-        vb = b.value
-        if b._trace is not trace or type(vb) is not _f64 or b.idx is not None:
-            return trace.general(prim, args, params)
-        pb = b.node
-    elif type(b) in _SCALAR_CONSTANTS:
-        vb, pb = b, None
-    else:
-        return trace.general(prim, args, params)
-    ans = prim.impl(_np, va, vb, **params)
+        if type(a) is ReverseTracer and a._trace is trace and a.idx is None:
+            v = a.value
+            if type(v) is _f64:
+                se = prim.scalar_eval
+                if se is None or trace.keep:
+                    return _by_partials(trace, prim, args, params, (v,), (a.node,))
+                ans, d = se(v)  # value and partial in one call: the commonest case
+                if type(ans) is _f64:
+                    node = ScalarNode1(prim, _NO_PARAMS, ans, a.node, d)
+                    trace.tape.append(node)
+                    return ReverseTracer(trace, ans, node)
+                return trace.general(prim, args, params, ans)
+    elif len(args) == 2:
+        operands = _operands(trace, args)
+        if operands is not None:
+            return _by_partials(trace, prim, args, params, *operands)
+    return trace.general(prim, args, params)
+
+
+def _operands(trace, args):
+    """``(values, parent nodes)`` when every argument is a float64 scalar of ``trace`` or a
+    plain number (parent None), else None."""
+    vals, parents = [], []
+    for a in args:
+        if type(a) is ReverseTracer:
+            v = a.value
+            if a._trace is not trace or type(v) is not _f64 or a.idx is not None:
+                return None
+            vals.append(v)
+            parents.append(a.node)
+        elif type(a) in _SCALAR_CONSTANTS:
+            vals.append(a)
+            parents.append(None)
+        else:
+            return None
+    return tuple(vals), tuple(parents)
+
+
+def _by_partials(trace, prim, args, params, vals, parents):
+    """Record a scalar node with the declared ``scalar_partials`` of ``prim`` (the layout
+    whose rules run when it has none, or on tapes that keep everything)."""
+    ans = prim.impl(_np, *vals, **params)
     if type(ans) is not _f64:
         return trace.general(prim, args, params, ans)
     node = None
     ds = prim.scalar_partials
     if ds is not None and not trace.keep:
         try:
-            if pb is None:
-                node = ScalarNode1(prim, params, ans, pa, ds[0](ans, va, vb, **params))
-            elif pa is None:
-                node = ScalarNode1(prim, params, ans, pb, ds[1](ans, va, vb, **params))
+            live = [i for i, p in enumerate(parents) if p is not None]
+            if len(live) == 1:
+                i = live[0]
+                node = ScalarNode1(prim, params, ans, parents[i], ds[i](ans, *vals, **params))
             else:
-                node = ScalarNode2(
-                    prim, params, ans, pa, pb,
-                    ds[0](ans, va, vb, **params), ds[1](ans, va, vb, **params),
-                )  # fmt: skip
+                d0, d1 = (d(ans, *vals, **params) for d in ds)
+                node = ScalarNode2(prim, params, ans, parents[0], parents[1], d0, d1)
         except Exception:  # the rule runs in the sweep, and reports it
             node = None
     if node is None:
-        node = ScalarNode(prim, params, (va, vb), ans, (pa, pb))
+        node = ScalarNode(prim, params, vals, ans, parents)
     trace.tape.append(node)
     return ReverseTracer(trace, ans, node)
 
@@ -233,6 +223,21 @@ def record(trace, prim, args, params):
 # ct * -1.0 is -ct exactly, what add's and subtract's rules give (their declared
 # ``scalar_partials``).
 _PRODUCT_OPERATORS = {"add": 0, "subtract": 1, "multiply": 2}
+
+
+def _operator_node(prim, code, keep, ans, left, right, pl, pr):
+    """The node of ``left op right`` (parent nodes ``pl``, ``pr``; None for a number)."""
+    if code < 0 or keep:
+        return ScalarNode(prim, _NO_PARAMS, (left, right), ans, (pl, pr))
+    if code == 2:
+        dl, dr = right, left
+    else:
+        dl, dr = ONE, ONE if code == 0 else MINUS_ONE
+    if pr is None:
+        return ScalarNode1(prim, _NO_PARAMS, ans, pl, dl)
+    if pl is None:
+        return ScalarNode1(prim, _NO_PARAMS, ans, pr, dr)
+    return ScalarNode2(prim, _NO_PARAMS, ans, pl, pr, dl, dr)
 
 
 def scalar_operator(prim, slow, reflected=False, compute=None):
@@ -247,7 +252,6 @@ def scalar_operator(prim, slow, reflected=False, compute=None):
         def compute(a, b):
             return impl(_np, a, b)
 
-    no_params: dict = {}
     code = _PRODUCT_OPERATORS.get(prim.name, -1)
     # the factor for this tracer when the other operand is a constant (a product's is the
     # constant itself: code 2)
@@ -263,7 +267,7 @@ def scalar_operator(prim, slow, reflected=False, compute=None):
                 ans = compute(other, v) if reflected else compute(v, other)
                 if type(ans) is _f64:
                     d = other if code == 2 else d_self
-                    node = ScalarNode1(prim, no_params, ans, self.node, d)
+                    node = ScalarNode1(prim, _NO_PARAMS, ans, self.node, d)
                     tr.tape.append(node)
                     return ReverseTracer(tr, ans, node)
                 return slow(self, other)
@@ -282,21 +286,7 @@ def scalar_operator(prim, slow, reflected=False, compute=None):
                 left, right, pl, pr = v, w, self.node, pw
             ans = compute(left, right)
             if type(ans) is _f64:
-                if code < 0 or tr.keep:
-                    node = ScalarNode(prim, no_params, (left, right), ans, (pl, pr))
-                else:
-                    if code == 2:
-                        dl, dr = right, left
-                    elif code == 0:
-                        dl = dr = ONE
-                    else:
-                        dl, dr = ONE, MINUS_ONE
-                    if pr is None:
-                        node = ScalarNode1(prim, no_params, ans, pl, dl)
-                    elif pl is None:
-                        node = ScalarNode1(prim, no_params, ans, pr, dr)
-                    else:
-                        node = ScalarNode2(prim, no_params, ans, pl, pr, dl, dr)
+                node = _operator_node(prim, code, tr.keep, ans, left, right, pl, pr)
                 tr.tape.append(node)
                 return ReverseTracer(tr, ans, node)
         return slow(self, other)

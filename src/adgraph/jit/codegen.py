@@ -20,7 +20,7 @@ import unicodedata
 
 import numpy as np
 
-from ..graph.ir import Const, Node
+from ..graph.ir import Node
 
 __all__ = ["generate", "GUARD_FAILED", "UFUNCS", "identifier", "display_name", "function_name"]
 
@@ -152,10 +152,6 @@ _SCALAR_OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
 _FRESH = set(UFUNCS) | {"matmul", "integer_pow", "where", "reduce_sum", "reduce_max", "reduce_min"}
 
 
-def _var(node, names):
-    return names[node]
-
-
 def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True):
     """Python source and namespace for ``graph``; returns ``(source, function)``.
 
@@ -270,7 +266,3 @@ def _donor(node, ins, pos, last, keep, viewed):
             if sum(1 for j in ins if j is i) == 1 or node.op in UFUNCS:
                 return i
     return None
-
-
-def is_const(x) -> bool:
-    return isinstance(x, Const)

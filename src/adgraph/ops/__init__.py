@@ -1,7 +1,7 @@
 """The primitives, by family, each declared once with all its rules beside it.
 
-Importing this package registers every primitive, fills the engine's late-bound basic
-operations (``adgraph.core.basic``) and installs operators on traced values.
+Importing this package registers every primitive, hands the engine its basic operations
+(``adgraph.core.basic.provide``) and installs operators on traced values.
 """
 
 from __future__ import annotations
@@ -27,17 +27,18 @@ def _stack(xs, axis=0):
     return joining.stack(xs, axis=axis)
 
 
-_basic.add = elementwise.add
-_basic.mul = elementwise.multiply
-_basic.neg = elementwise.negative
-_basic.sum_to_shape = shapes.sum_to_shape
-_basic.broadcast_to = shapes.broadcast_to
-_basic.astype = misc.astype
-_basic.real = elementwise.real
-_basic.getitem = indexing.getitem
-_basic.reshape = shapes.reshape
-_basic.stack = _stack
-_basic.zeros = creation.zeros_raw
+_basic.provide(
+    add=elementwise.add,
+    mul=elementwise.multiply,
+    sum_to_shape=shapes.sum_to_shape,
+    broadcast_to=shapes.broadcast_to,
+    astype=misc.astype,
+    real=elementwise.real,
+    getitem=indexing.getitem,
+    reshape=shapes.reshape,
+    stack=_stack,
+    zeros=creation.zeros_raw,
+)
 
 _methods.install()
 
