@@ -79,3 +79,21 @@ def test_every_primitive_has_rules(name):
     forward = (p.tangent, p.joint_tangent, p.jvp_rule)
     assert any(r is not None for r in forward), f"{name}: no forward rule"
     assert p.vjp is not None or p.joint_vjp is not None, f"{name}: no reverse rule"
+
+
+def test_rule_kinds_are_named_not_told_apart_by_type():
+    """A per-argument rule tuple and one rule for all arguments have different names; a
+    single callable given where per-argument rules belong is refused at declaration."""
+    from adgraph.core.primitive import Primitive
+
+    def one_rule(*a):
+        return None
+
+    with pytest.raises(TypeError, match="joint_vjp"):
+        Primitive("completeness_bad_vjp", lambda xp, x: x, vjp=one_rule)
+    with pytest.raises(TypeError, match="joint_tangent"):
+        Primitive("completeness_bad_tangent", lambda xp, x: x, tangent=one_rule)
+    for p in registry.values():
+        assert p.vjp is None or type(p.vjp) is tuple, p.name
+        assert p.tangent is None or type(p.tangent) is tuple, p.name
+        assert p.vjp is None or p.joint_vjp is None, f"{p.name}: two kinds of reverse rule"

@@ -207,14 +207,3 @@ def backward_scalar(y, ct, *, free: bool = False) -> dict:
     if _tape.HOOKS is None and not tr.mixed and type(y.node) in _scalar.SCALAR_NODES:
         return _scalar.sweep(tr.tape, {y.node: ct}, basic.add, free)
     return backward([y], [ct], free=free)
-
-
-def toposort_nodes(roots) -> tuple[list, dict]:  # removed once linearize uses ad.order
-    """Nodes reachable from ``roots`` and, for each, its number of consumer edges."""
-    order = list(consumers_first(roots))
-    pending: dict = {}
-    for n in order:
-        for p in n.parents or ():
-            if p is not None:
-                pending[p] = pending.get(p, 0) + 1
-    return order, pending

@@ -139,9 +139,15 @@ class Primitive:
         if name in registry:
             raise ValueError(f"primitive {name!r} is declared twice")
         if tangent is not None and type(tangent) is not tuple:
-            tangent, joint_tangent = None, tangent  # STRICT-LATER
+            raise TypeError(
+                f"primitive {name!r}: tangent= takes a tuple of per-argument rules; give one "
+                "rule for all arguments as joint_tangent="
+            )
         if vjp is not None and type(vjp) is not tuple:
-            vjp, joint_vjp = None, vjp  # STRICT-LATER
+            raise TypeError(
+                f"primitive {name!r}: vjp= takes a tuple of per-argument rules; give one rule "
+                "for all arguments as joint_vjp="
+            )
         self.name = name
         self.impl = impl
         self.tangent = tangent
