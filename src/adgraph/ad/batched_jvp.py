@@ -27,11 +27,10 @@ from __future__ import annotations
 import numpy as _np
 
 from ..core import basic
-from ..core.primitive import _PLAIN
 from ..core.trace import Trace
 from .batching import BatchTrace, BatchTracer
 from .common import fit_to
-from .forward import JVPTracer
+from .forward import JVPTracer, sum_of_terms, unwrap
 
 __all__ = ["BatchedJVPTrace"]
 
@@ -92,30 +91,13 @@ class BatchedJVPTrace(Trace):
         self.batch_trace.alive = False
 
     def process(self, prim, args, params):
-        primals = []
-        tangents = []
-        any_t = False
-        plain = True  # no tracer of a lower level among the primals
-        diag = False
-        for a in args:
-            if type(a) is JVPTracer and a._trace is self:
-                p = a.primal
-                t = a.tangent
-                tangents.append(t)
-                any_t = True
-                if type(t) is Diagonal:
-                    diag = True
-            else:
-                p = a
-                tangents.append(None)
-            if plain and type(p) not in _PLAIN:
-                plain = False
-            primals.append(p)
+        primals, tangents, any_t, plain = unwrap(self, args)
         if prim.nondiff or not any_t:
             return prim.bind(*primals, **params)
         kind = _kinds.get(prim)
         if kind is None:
             kind = _classify(prim)
+        diag = self.eye is not None and any(type(t) is Diagonal for t in tangents)
         if kind is _JVP_RULE:
             if diag:
                 tangents = [self.dense(t) if type(t) is Diagonal else t for t in tangents]
@@ -171,23 +153,16 @@ class BatchedJVPTrace(Trace):
     # ---------------------------------------------------------------- the three ways
     def _elementwise(self, rule, ans, primals, tangents, params):
         rank = len(ans.shape)
-        out = None
-        for i, ti in enumerate(tangents):
-            if ti is None:
-                continue
-            r = rule[i] if i < len(rule) else None
-            if r is None:
-                continue
-            s = ti.shape
-            if len(s) - 1 < rank:
+        lined_up = []
+        for t in tangents:
+            if t is not None and len(t.shape) - 1 < rank:
                 # Unit axes after the batch axis: the logical axes line up from the right.
-                ti = basic.reshape(ti, (s[0],) + (1,) * (rank + 1 - len(s)) + tuple(s[1:]))
-            c = r(ti, ans, *primals, **params)
-            if c is None:
-                continue
-            if len(getattr(c, "shape", ())) <= rank:
-                c = self._spread(c, tuple(ans.shape))  # the same for every direction
-            out = c if out is None else basic.add(out, c)
+                s = t.shape
+                t = basic.reshape(t, (s[0],) + (1,) * (rank + 1 - len(s)) + tuple(s[1:]))
+            lined_up.append(t)
+        out = sum_of_terms(rule, ans, primals, lined_up, params)
+        if out is not None and len(getattr(out, "shape", ())) <= rank:
+            out = self._spread(out, tuple(ans.shape))  # the same for every direction
         return out
 
     def _general(self, prim, ans, primals, tangents, params):

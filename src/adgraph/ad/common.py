@@ -6,7 +6,7 @@ import numpy as _np
 
 from ..core import basic
 
-__all__ = ["fit_to", "is_float_dtype"]
+__all__ = ["fit_to", "fit_for_rule", "is_float_dtype"]
 
 _INEXACT_KINDS = frozenset("fc")
 
@@ -68,3 +68,18 @@ def fit_to(d, like_shape, like_dtype):
             d = basic.real(d)
         d = basic.astype(d, like_dtype)
     return d
+
+
+def fit_for_rule(d, shape, dtype, what):
+    """:func:`fit_to`, with an error naming what produced ``d`` when it cannot be fitted
+    (``what()``: e.g. "the cotangent the reverse rule of primitive 'sin' gave argument 0";
+    called only then)."""
+    if getattr(d, "shape", None) == shape and getattr(d, "dtype", None) == dtype:
+        return d
+    try:
+        return fit_to(d, shape, dtype)
+    except ValueError as e:
+        raise ValueError(
+            f"{what()} has shape {tuple(getattr(d, 'shape', ()))}, which does not fit the "
+            f"value's shape {tuple(shape)}"
+        ) from e

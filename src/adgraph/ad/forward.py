@@ -13,9 +13,9 @@ import numpy as _np
 from ..core import basic
 from ..core.primitive import _PLAIN
 from ..core.trace import Trace, Tracer
-from .common import fit_to
+from .common import fit_for_rule
 
-__all__ = ["JVPTrace", "JVPTracer", "apply_tangent_rule"]
+__all__ = ["JVPTrace", "JVPTracer", "apply_tangent_rule", "sum_of_terms", "unwrap"]
 
 
 class JVPTracer(Tracer):
@@ -26,14 +26,6 @@ class JVPTracer(Tracer):
         self.primal = primal
         self.tangent = tangent
 
-    @property
-    def shape(self):
-        return self.primal.shape
-
-    @property
-    def dtype(self):
-        return self.primal.dtype
-
     def _inner(self):
         return self.primal
 
@@ -42,9 +34,14 @@ def apply_tangent_rule(prim, ans, primals, tangents, params):
     """The output tangent of ``prim`` from its input tangents (None entries are zeros)."""
     if prim.joint_tangent is not None:
         return prim.joint_tangent(ans, primals, tangents, params)
-    rule = prim.tangent
-    if rule is None:
+    if prim.tangent is None:
         raise prim.missing("forward-mode (JVP)")
+    return sum_of_terms(prim.tangent, ans, primals, tangents, params)
+
+
+def sum_of_terms(rule, ans, primals, tangents, params):
+    """The output tangent from per-argument rules ``rule``: each argument's term
+    ``rule[i](t_i, ans, *primals, **params)``, summed (None: no term)."""
     out = None
     for i, t in enumerate(tangents):
         if t is None:
@@ -58,25 +55,37 @@ def apply_tangent_rule(prim, ans, primals, tangents, params):
     return out
 
 
+def _forward_rule() -> str:
+    return "the tangent a forward rule produced"
+
+
+def unwrap(trace, args):
+    """``(primals, tangents, any traced, all plain)`` of ``args`` for the forward-mode
+    ``trace``: tangents are None for arguments it does not trace; plain means no tracer of
+    a lower level among the primals."""
+    primals = []
+    tangents = []
+    any_t = False
+    plain = True
+    for a in args:
+        if type(a) is JVPTracer and a._trace is trace:
+            p = a.primal
+            tangents.append(a.tangent)
+            any_t = True
+        else:
+            p = a
+            tangents.append(None)
+        if plain and type(p) not in _PLAIN:
+            plain = False
+        primals.append(p)
+    return primals, tangents, any_t, plain
+
+
 class JVPTrace(Trace):
     __slots__ = ()
 
     def process(self, prim, args, params):
-        primals = []
-        tangents = []
-        any_t = False
-        plain = True  # no tracer of a lower level among the primals
-        for a in args:
-            if type(a) is JVPTracer and a._trace is self:
-                p = a.primal
-                tangents.append(a.tangent)
-                any_t = True
-            else:
-                p = a
-                tangents.append(None)
-            if plain and type(p) not in _PLAIN:
-                plain = False
-            primals.append(p)
+        primals, tangents, any_t, plain = unwrap(self, args)
         if prim.nondiff or not any_t:
             return prim.bind(*primals, **params)
         if prim.jvp_rule is not None:
@@ -96,13 +105,5 @@ class JVPTrace(Trace):
         dtype = ans.dtype
         if dtype.kind not in "fc":
             return ans
-        shape = ans.shape
-        if getattr(t, "shape", None) != shape or getattr(t, "dtype", None) != dtype:
-            try:
-                t = fit_to(t, shape, dtype)
-            except ValueError as e:
-                raise ValueError(
-                    f"a forward rule produced a tangent of shape {tuple(getattr(t, 'shape', ()))}"
-                    f" for a result of shape {tuple(shape)}"
-                ) from e
+        t = fit_for_rule(t, ans.shape, dtype, _forward_rule)
         return JVPTracer(self, ans, t)

@@ -25,7 +25,7 @@ from ..core import basic
 from ..core.primitive import _PLAIN
 from . import scalar as _scalar
 from . import tape as _tape
-from .common import fit_to
+from .common import fit_for_rule
 from .order import consumers_first
 
 __all__ = ["backward", "backward_scalar", "node_cotangents"]
@@ -121,14 +121,7 @@ def _accumulate(cts, owned, p, k, gs, i, node) -> None:
     gs[i] = None  # held here alone (and by the slot below): see _sole_owner
     shape, dtype = (p.shape, p.dtype) if k is None else (p.shape[k], p.dtype[k])
     if getattr(g, "shape", None) != shape or getattr(g, "dtype", None) != dtype:
-        try:
-            g = fit_to(g, shape, dtype)
-        except ValueError as e:
-            raise ValueError(
-                f"the reverse rule of primitive {node.prim.name!r} returned a cotangent "
-                f"of shape {tuple(getattr(g, 'shape', ()))} for argument {i} of shape "
-                f"{tuple(shape)}"
-            ) from e
+        g = fit_for_rule(g, shape, dtype, lambda: _gave(node, i))
     if k is not None:  # one output of several: its own entry of the slot
         slot = cts.get(p)
         if slot is None:
@@ -150,6 +143,12 @@ def _accumulate(cts, owned, p, k, gs, i, node) -> None:
             owned[p] = total  # NumPy's new array: ours alone
         else:
             owned.pop(p, None)
+
+
+def _gave(node, i) -> str:
+    if node.prim is None:
+        return "the cotangent given for an output"
+    return f"the cotangent the reverse rule of primitive {node.prim.name!r} gave argument {i}"
 
 
 def _seed(outputs, out_cts) -> dict:

@@ -18,7 +18,7 @@ import numpy as _np
 
 from ..core.trace import Tracer
 
-__all__ = ["Node", "ShapeDtype", "ReverseTracer", "ONE", "MINUS_ONE", "observe"]
+__all__ = ["Node", "ShapeDtype", "ReverseTracer", "ONE", "MINUS_ONE", "observe", "node_init"]
 
 # Sequence numbers of nodes, in recording order (one counter for all tapes: only the order
 # within a tape matters).
@@ -66,6 +66,19 @@ class ShapeDtype:
         return f"ShapeDtype({self.shape}, {self.dtype})"
 
 
+def node_init(*fields: str, **constants):
+    """An ``__init__`` for a node layout: it numbers the node (``seq``, in recording order)
+    and stores each of ``fields`` from its arguments, in order, and each of ``constants``.
+    Generated, so that each layout -- one is made per recorded operation -- costs exactly
+    its own assignments and no call to a shared one."""
+    lines = [f"def __init__(self, {', '.join(fields)}):", "    self.seq = _next_seq()"]
+    lines += [f"    self.{f} = {f}" for f in fields]
+    lines += [f"    self.{k} = {k}_" for k in constants]
+    namespace = {"_next_seq": _next_seq, **{f"{k}_": v for k, v in constants.items()}}
+    exec("\n".join(lines), namespace)  # the text above: field names from this package only
+    return namespace["__init__"]
+
+
 class Node:
     """One recorded primitive application (``prim is None`` marks an input).
 
@@ -87,17 +100,7 @@ class Node:
         "seq",
         "__weakref__",
     )
-
-    def __init__(self, prim, params, args, ans, parents, pidx, shape, dtype):
-        self.seq = _next_seq()
-        self.prim = prim
-        self.params = params
-        self.args = args
-        self.ans = ans
-        self.parents = parents
-        self.pidx = pidx
-        self.shape = shape
-        self.dtype = dtype
+    __init__ = node_init("prim", "params", "args", "ans", "parents", "pidx", "shape", "dtype")
 
     def __repr__(self) -> str:
         return f"Node({self.prim.name if self.prim else 'input'}, shape={self.shape})"
@@ -114,14 +117,6 @@ class ReverseTracer(Tracer):
         self.value = value
         self.node = node
         self.idx = idx
-
-    @property
-    def shape(self):
-        return self.value.shape
-
-    @property
-    def dtype(self):
-        return self.value.dtype
 
     def _inner(self):
         return self.value

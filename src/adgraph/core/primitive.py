@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as _np
 
-from .trace import Tracer, find_top_trace
+from .trace import Tracer, find_top_trace, highest_trace
 from .xp import as_plain_arrays, get_xp
 
 __all__ = ["Primitive", "registry", "MissingRuleError", "PLAIN_TYPES"]
@@ -191,12 +191,7 @@ class Primitive:
                 find_top_trace(args)  # raises the escaped-tracer error
             args = as_plain_arrays(args)
             return self.impl(get_xp(args), *args, **params)
-        top = None
-        for a in args:
-            if isinstance(a, Tracer):
-                t = a._trace
-                if top is None or t.level > top.level:
-                    top = t
+        top = highest_trace(args)
         if top is None:
             args = as_plain_arrays(args)
             return self.impl(get_xp(args), *args, **params)

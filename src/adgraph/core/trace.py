@@ -27,6 +27,7 @@ __all__ = [
     "current_traces",
     "trace_scope",
     "find_top_trace",
+    "highest_trace",
     "leaked_message",
 ]
 
@@ -91,7 +92,8 @@ class trace_scope:
 class Tracer:
     """A value seen by one trace. Operators and array methods are installed by ``adgraph.ops``.
 
-    Subclasses define ``_trace`` and the logical ``shape`` and ``dtype``.
+    Subclasses define ``_trace`` and ``_inner()`` (the value they wrap), whose shape and
+    dtype are the tracer's unless a subclass says otherwise (a batch's, say).
     """
 
     __slots__ = ("_trace",)
@@ -99,6 +101,14 @@ class Tracer:
     # instead of turning the tracer into an object array.
     __array_ufunc__ = None
     __array_priority__ = 1000
+
+    @property
+    def shape(self) -> tuple:
+        return self._inner().shape
+
+    @property
+    def dtype(self):
+        return self._inner().dtype
 
     @property
     def ndim(self) -> int:
@@ -188,14 +198,22 @@ def leaked_message(trace: Trace, action: str) -> str:
     )
 
 
-def find_top_trace(args):
-    """The trace of highest level among the tracers in ``args`` (None when none is traced)."""
+def highest_trace(args):
+    """The trace of highest level among the tracers in ``args`` (None when none is
+    traced), alive or not."""
     top = None
     for a in args:
         if isinstance(a, Tracer):
             t = a._trace
             if top is None or t.level > top.level:
                 top = t
+    return top
+
+
+def find_top_trace(args):
+    """The trace of highest level among the tracers in ``args`` (None when none is traced);
+    raises :class:`EscapedTracerError` when it is no longer alive."""
+    top = highest_trace(args)
     if top is not None and not top.alive:
         raise EscapedTracerError(leaked_message(top, "used"))
     return top
