@@ -40,32 +40,10 @@ N_OTHER = 30  # seeds 2000.. in float32, 3000.. with np.matrix inputs
 
 # Errors adgraph raises today where an answer belongs, recognised by exception type,
 # message and where in adgraph they come from. A program whose every failure is one of these
-# is an expected failure; delete an entry when its bug is fixed.
-KNOWN_ERRORS = {
-    # ad.grad(lambda x: ad.jit(lambda u: anp.sin(x))(x))(1.0)
-    "jit of a function whose result comes only from closed-over traced values": (
-        "ConcretizationError",
-        r"returned a value traced by an enclosing transformation",
-        ("adgraph/jit/tracing.py:trace_for_jit",),
-        (),
-    ),
-    # x = np.array([0.1, 0.5]); L = lambda x: anp.sum(ad.jit(lambda a: a * (x > 0.3))(x))
-    # ad.jit(ad.grad(L))(x)
-    "jit closing over a traced boolean or integer, differentiated in reverse": (
-        "TypeError",
-        r"vjp: an input has dtype (bool|u?int\d*)",
-        ("adgraph/jit/api.py:_jit_call_vjp",),
-        (),
-    ),
-    # x = np.array([0.1, 0.5, 1.0])
-    # ad.grad(lambda y: anp.sum(ad.jit(lambda a: anp.exp(a * y))(x)))(0.7)
-    "jit with untraced arguments and traced closed-over values runs compiled code on tracers": (
-        "TypeError",
-        r"traced value was passed to plain NumPy|the ufunc \w+ .*keyword arguments",
-        ("adgraph/jit/api.py:__call__",),
-        ("adgraph/jit/api.py:_call_traced",),
-    ),
-}
+# is an expected failure; delete an entry when its bug is fixed. An entry is
+# ``name: (exception type, message pattern, frames one of which must be on the stack (each
+# "adgraph/path.py:function"), frames that must not be)``. None are known today.
+KNOWN_ERRORS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {}
 
 
 def known_error(failure) -> str | None:

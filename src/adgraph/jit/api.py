@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import functools
 import operator
+import types
 from collections import OrderedDict
 
 from ..ad.common import is_float_dtype
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
-from ..core.trace import Tracer
+from ..core.trace import Tracer, current_traces
 from ..core.xp import as_leaf
 from .c.frontend import compile_c
 from .codegen import GUARD_FAILED, function_name
@@ -82,6 +83,7 @@ class JitFunction:
         self.cache_size = cache_size
         self._cache: OrderedDict = OrderedDict()
         self.trace_count = 0  # how many times the function was traced (for inspection)
+        self._may_close = _has_cells(fun)  # where _holds_live_tracer looks (fixed per function)
 
     # ------------------------------------------------------------------ calling
     def _split(self, args, kwargs):
@@ -129,31 +131,41 @@ class JitFunction:
             fun, skey = self.fun, ()
         leaves, in_tree = tree_flatten((args, kwargs) if kwargs else args)
         leaves = [_prepare(x) for x in leaves]
-        traced = any(isinstance(x, Tracer) for x in leaves)
-        if not traced:
-            key = (in_tree, signature(leaves), skey)
-            variants = self._cache.get(key)
-            if variants is not None:
-                self._cache.move_to_end(key)
-                for comp in variants:
-                    out = comp.fn(*leaves)
-                    if out is not GUARD_FAILED:
-                        return tree_unflatten(comp.graph.out_tree, out)
-            if self.backend == "c" and not kwargs:
-                comp = _CCompiled(fun, leaves, in_tree)
-                self.trace_count += 1
-            else:
-                comp = self._compile(fun, leaves, in_tree, kwargs)
-            if not comp.closures:
-                self._remember(key, comp)
-            out = comp.fn(*leaves, *comp.closures)
-            if out is GUARD_FAILED:  # pragma: no cover - guards hold on the traced values
-                raise RuntimeError("jit: a guard failed on the values it was traced with")
-            return tree_unflatten(comp.graph.out_tree, out)
-        return self._call_traced(fun, leaves, in_tree, kwargs, skey)
+        if any(isinstance(x, Tracer) for x in leaves):
+            return self._call_traced(fun, leaves, in_tree, kwargs, skey)
+        # A function that closes over a value traced by a transformation in flight must not
+        # run compiled NumPy code, nor a program compiled when that value was concrete. A
+        # function without closure cells, defaults or bound arguments holds none where the
+        # scan looks; with no trace in flight on this thread there is no such value.
+        if self._may_close and current_traces() and _holds_live_tracer(self.fun):
+            return self._call_traced(fun, leaves, in_tree, kwargs, skey, closes=True)
+        key = (in_tree, signature(leaves), skey)
+        variants = self._cache.get(key)
+        if variants is not None:
+            self._cache.move_to_end(key)
+            for comp in variants:
+                out = comp.fn(*leaves)
+                if out is not GUARD_FAILED:
+                    return tree_unflatten(comp.graph.out_tree, out)
+        if self.backend == "c" and not kwargs:
+            comp = _CCompiled(fun, leaves, in_tree)
+            self.trace_count += 1
+        else:
+            comp = self._compile(fun, leaves, in_tree, kwargs)
+        if comp.closures:
+            # It closed over traced values where the scan does not look (a global, an
+            # attribute): their transformations run the program, as for traced arguments.
+            out = jit_call_p.bind(*leaves, *comp.closures, compiled=comp)
+            return tree_unflatten(comp.graph.out_tree, list(out))
+        self._remember(key, comp)
+        out = comp.fn(*leaves)
+        if out is GUARD_FAILED:  # pragma: no cover - guards hold on the traced values
+            raise RuntimeError("jit: a guard failed on the values it was traced with")
+        return tree_unflatten(comp.graph.out_tree, out)
 
-    def _call_traced(self, fun, leaves, in_tree, kwargs, skey):
-        """Arguments traced by an enclosing transformation: bind one jit_call primitive."""
+    def _call_traced(self, fun, leaves, in_tree, kwargs, skey, closes=None):
+        """Arguments (or, ``closes``, closed-over values) traced by an enclosing
+        transformation: bind one jit_call primitive."""
         examples = []
         batched = False
         for x in leaves:
@@ -162,7 +174,10 @@ class JitFunction:
             batched |= b
         key = (in_tree, ("traced",) + signature(examples), skey)
         comp = None
-        variants = self._cache.get(key)
+        # A cached program never closes over traced values; one that does now is traced anew.
+        if closes is None:
+            closes = _holds_live_tracer(self.fun)
+        variants = None if closes else self._cache.get(key)
         if variants is not None:
             for c in variants:
                 if not c.has_guards or c.fn(*examples) is not GUARD_FAILED:
@@ -244,6 +259,57 @@ class _CCompiled:
         return self.cfun.call_flat(leaves)
 
 
+_FUNCTIONS = (types.FunctionType, types.MethodType, functools.partial)
+
+
+def _has_cells(fun) -> bool:
+    """Whether ``fun`` has anything :func:`_holds_live_tracer` looks at: closure cells,
+    defaults, bound arguments (their contents may change; whether they exist does not)."""
+    if isinstance(fun, (functools.partial, JitFunction)):
+        return True
+    f = getattr(fun, "__func__", fun)
+    return bool(getattr(f, "__closure__", None) or getattr(f, "__defaults__", None))
+
+
+def _holds_live_tracer(fun, depth=2) -> bool:
+    """Whether ``fun`` -- or a function, or a tuple/list/dict, among its closure cells,
+    defaults or ``functools.partial`` arguments, ``depth`` functions deep -- holds a tracer
+    of a live trace: then it closes over a value of a transformation in flight."""
+    seen = set()
+    stack = [(fun, depth)]
+    while stack:
+        f, d = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        vals = []
+        if isinstance(f, functools.partial):
+            vals += [f.func, *f.args, *f.keywords.values()]
+        elif isinstance(f, JitFunction):
+            vals.append(f.fun)
+        f = getattr(f, "__func__", f)  # a bound method: its function
+        for c in getattr(f, "__closure__", None) or ():
+            try:
+                vals.append(c.cell_contents)
+            except ValueError:  # an empty cell
+                continue
+        vals += getattr(f, "__defaults__", None) or ()
+        for v in vals:
+            if isinstance(v, (tuple, list)):
+                items = v
+            elif isinstance(v, dict):
+                items = v.values()
+            else:
+                items = (v,)
+            for x in items:
+                if isinstance(x, Tracer):
+                    if x._trace.alive:
+                        return True
+                elif d and isinstance(x, (*_FUNCTIONS, JitFunction)):
+                    stack.append((x, d - 1))
+    return False
+
+
 def _flat_tree(n):
     return tree_flatten(tuple(range(n)))[1]
 
@@ -314,6 +380,18 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), cache_size=64, backe
         and static arguments -- never the arrays it was traced with.
     backend : ``"python"`` or ``"c"``
         The code generator.
+
+    Notes
+    -----
+    Values of enclosing transformations that ``fun`` closes over (``jit(lambda u: u * y)``
+    inside ``grad`` with respect to ``y``) become inputs of the compiled program, and are
+    differentiated, batched and staged like its arguments; the program may also return
+    them, or values computed from them alone. Such a program is compiled for the call and
+    not kept. Concrete values it reads from closures, globals or attributes are constants
+    of the program, kept with it: a later call does not see a new value (pass values that
+    change as arguments). A closed-over value that has become traced since is noticed in a
+    closure cell, a default or a ``functools.partial`` argument, not in a global or an
+    attribute.
     """
     if fun is None:
         return lambda f: jit(

@@ -14,7 +14,7 @@ import linecache
 import sys
 
 from ..core.pytree import tree_flatten, tree_unflatten
-from ..core.trace import Tracer, trace_scope
+from ..core.trace import EscapedTracerError, Tracer, leaked_message, trace_scope
 from ..graph.ir import Const, Graph, Node
 from ..graph.tracing import GraphTrace, GraphTracer
 from .codegen import function_name
@@ -46,12 +46,15 @@ class JitTracer(GraphTracer):
     def __bool__(self):
         if not self._trace.alive:
             return bool(self.primal_value())
-        taken = bool(self.primal_value())
         if getattr(self.value, "shape", ()) not in ((), (1,)):
             raise ConcretizationError(
                 f"the truth value of a traced array of shape {self.shape} is ambiguous at "
                 f"{_user_line()}; use anp.any/anp.all, or anp.where for elementwise choices"
             )
+        # A value computed from a closed-over value of an enclosing transformation is that
+        # transformation's tracer: its own truth value decides (vmap refuses a batched one,
+        # an enclosing jit guards it in its program too).
+        taken = bool(self.value)
         self._trace.guards.append((self.node, taken))
         return taken
 
@@ -116,8 +119,9 @@ def trace_for_jit(fun, leaves, in_tree, names=None):
     """Run ``fun`` on tracers for ``leaves``; returns ``(graph, guards, closures)``.
 
     ``guards`` is a list of ``(node, taken)`` pairs, in the order they were met;
-    ``closures`` the values of enclosing transformations that ``fun`` closed over, which
-    became extra graph inputs after the explicit ones.
+    ``closures`` the values of enclosing transformations that ``fun`` closed over -- used
+    by its operations, or returned (computed by the enclosing transformations alone) --
+    which became extra graph inputs after the explicit ones.
     """
     t = JitTrace()
     names = names or [f"x{k}" for k in range(len(leaves))]
@@ -130,10 +134,13 @@ def trace_for_jit(fun, leaves, in_tree, names=None):
         if type(o) is JitTracer and o._trace is t:
             outputs.append(o.node)
         elif isinstance(o, Tracer):
-            raise ConcretizationError(
-                "a jit-compiled function returned a value traced by an enclosing "
-                "transformation; return values computed from the function's arguments"
-            )
+            # Computed from closed-over values of enclosing transformations alone (``sin(y)``
+            # run by y's own trace): lifted into an input like any closure, and returned.
+            if not o._trace.alive:
+                raise EscapedTracerError(
+                    leaked_message(o._trace, "returned by a jit-compiled function")
+                )
+            outputs.append(t.argument(o).node)
         else:
             outputs.append(Const(o))
     name = function_name(fun)
