@@ -116,6 +116,62 @@ def test_guards_retrace_on_a_new_branch():
     assert ad.grad(jp)(3.0) == 2.0 and ad.grad(jp)(1.0) == 0.5
 
 
+def _branchy(a):
+    if anp.sin(a) > 0:
+        return a * a
+    return -a
+
+
+@pytest.mark.parametrize(
+    "name, outer",
+    [
+        ("jit(jit)", lambda g: ad.jit(lambda x: g(x) + 1.0)),
+        ("jit(grad(jit))", lambda g: ad.jit(ad.grad(g))),
+        ("jit(jvp(jit))", lambda g: ad.jit(lambda x: ad.jvp(g, (x,), (1.0,))[1])),
+        ("jit(vjp(jit))", lambda g: ad.jit(lambda x: ad.vjp(g, x)[1](1.0)[0])),
+        ("jit(hessian(jit))", lambda g: ad.jit(ad.hessian(g))),
+        ("jit(jit(jit))", lambda g: ad.jit(lambda x: ad.jit(lambda y: g(y) * 2.0)(x))),
+        ("jit(grad(jit(jit)))", lambda g: ad.jit(ad.grad(ad.jit(lambda y: g(y) * 2.0)))),
+    ],
+)
+def test_branches_of_a_jit_function_called_inside_are_guards_of_the_caller(name, outer):
+    # The inner program baked in one branch; the outer one must check it, not reuse it on
+    # the other side (it returned the other branch's derivative, without an error).
+    g = ad.jit(_branchy)
+    f = outer(g)
+    plain = outer(_branchy)
+    for x in [1.0, -1.0, 2.0, -3.0, 0.5, -0.5]:
+        assert f(x) == pytest.approx(plain(x), rel=1e-14), x
+
+
+def test_a_program_used_outside_its_branch_refuses():
+    from adgraph.jit.api import jit_call_p
+    from adgraph.jit.program import BranchNotCovered
+
+    g = ad.jit(_branchy)
+    assert ad.grad(g)(1.0) == 2.0
+    (comp,) = g._cache[next(k for k in g._cache if "traced" in k[1])]
+    with pytest.raises(BranchNotCovered, match="branch"):
+        jit_call_p.bind(-1.0, compiled=comp)
+    with pytest.raises(BranchNotCovered, match="branch"):
+        comp.evaluate(-1.0)
+
+
+def test_vmap_of_a_jit_function_branching_on_an_unbatched_value():
+    g = ad.jit(lambda x, s: x * 2.0 if s > 0 else x - 1.0)
+    x = np.arange(3.0)
+    np.testing.assert_array_equal(ad.vmap(g, in_axes=(0, None))(x, 1.0), [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(ad.vmap(g, in_axes=(0, None))(x, -1.0), [-1.0, 0.0, 1.0])
+    with pytest.raises(ConcretizationError, match="anp.where"):
+        ad.vmap(g)(x, np.array([1.0, -1.0, 1.0]))
+    # forward over reverse batches the tangents, not the branch's primal
+    assert ad.hessian(ad.jit(_branchy))(1.0) == 2.0
+    assert ad.hessian(ad.jit(_branchy))(-1.0) == 0.0
+    np.testing.assert_allclose(
+        ad.jacfwd(ad.grad(ad.jit(_branchy)))(np.float64(-1.0)), 0.0, atol=0.0
+    )
+
+
 def test_guards_in_loops():
     def newton_sqrt(a):
         x = a

@@ -291,3 +291,14 @@ def test_a_leaked_tracer_returned_by_a_jit_function_is_named():
         ad.jit(lambda u: leak[0])(1.0)
     with pytest.raises(EscapedTracerError, match="leaked"):
         ad.grad(lambda x: ad.jit(lambda u: leak[0] + u)(x))(1.0)
+
+
+def test_branch_on_a_batched_closed_over_value_is_refused():
+    # the branch is on a value of the compiled program computed from the closed-over y
+    f = lambda y: ad.jit(lambda a: a * 2.0 if a * y > 0 else a)(1.0)  # noqa: E731
+    assert ad.grad(lambda y: f(y) * y)(1.0) == 2.0
+    with pytest.raises(TypeError, match="anp.where|adgraph.numpy.where"):
+        ad.vmap(f)(np.array([1.0, -1.0]))
+    # under an enclosing jit, the branch is guarded there: a new branch traces again
+    jf = ad.jit(lambda y: f(y) * y)
+    assert jf(1.0) == 2.0 and jf(-1.0) == -1.0 and jf(2.0) == 4.0

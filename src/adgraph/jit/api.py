@@ -29,7 +29,7 @@ from ..core.trace import Tracer, current_traces
 from ..core.xp import as_leaf
 from .c.frontend import compile_c
 from .codegen import GUARD_FAILED, function_name
-from .program import Compiled, compile_function, signature
+from .program import BranchNotCovered, Compiled, compile_function, signature
 from .tracing import ConcretizationError
 
 __all__ = ["jit", "JitFunction", "Lowered", "Compiled"]
@@ -167,11 +167,11 @@ class JitFunction:
         """Arguments (or, ``closes``, closed-over values) traced by an enclosing
         transformation: bind one jit_call primitive."""
         examples = []
-        batched = False
+        batched = []
         for x in leaves:
             v, b = _example(x)
             examples.append(v)
-            batched |= b
+            batched.append(b)
         key = (in_tree, ("traced",) + signature(examples), skey)
         comp = None
         # A cached program never closes over traced values; one that does now is traced anew.
@@ -187,7 +187,7 @@ class JitFunction:
             comp = self._compile(fun, examples, in_tree, kwargs)
             if not comp.closures:
                 self._remember(key, comp)
-        if comp.has_guards and batched:
+        if comp.has_guards and any(batched[k] for k in comp.guard_inputs() if k < len(batched)):
             raise ConcretizationError(
                 f"jit({self.__name__}) under vmap: Python control flow depends on a batched "
                 "value, so one compiled branch cannot serve every example; use anp.where"
@@ -416,8 +416,13 @@ def _derived(comp, key, build):
 
 def _jit_call_impl(xp, *leaves, compiled):
     out = compiled.fn(*leaves)
-    if out is GUARD_FAILED:  # pragma: no cover - guards were checked before binding
-        raise RuntimeError("jit: a compiled branch was used with values it does not cover")
+    if out is GUARD_FAILED:
+        # Guards are checked before binding, and a program calling this one checks them
+        # first: never reached, but a branch that does not hold must not give a number.
+        raise BranchNotCovered(
+            f"jit: the compiled program of {compiled.graph.name!r} was used with values for "
+            "which a Python branch it baked in goes the other way"
+        )
     return tuple(out)
 
 

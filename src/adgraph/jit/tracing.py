@@ -99,6 +99,13 @@ class JitTrace(GraphTrace):
         # {id(tracer): (tracer, JitTracer)} for the closed-over values
         self.lifted = {}
 
+    def process(self, prim, args, params):
+        if prim.name == "jit_call":
+            # A jit-compiled function called inside runs in this program, on its values: its
+            # branches become guards here, recorded (so checked) before the call.
+            params["compiled"].assert_branches(*args)
+        return super().process(prim, args, params)
+
     def argument(self, a):
         if isinstance(a, Tracer) and not (type(a) is JitTracer and a._trace is self):
             got = self.lifted.get(id(a))
