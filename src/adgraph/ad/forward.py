@@ -8,6 +8,8 @@ never allocate a zero array, and an output whose tangent is zero is returned unt
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import numpy as _np
 
 from ..core import basic
@@ -20,6 +22,8 @@ __all__ = ["JVPTrace", "JVPTracer", "apply_tangent_rule", "sum_of_terms", "unwra
 
 class JVPTracer(Tracer):
     __slots__ = ("primal", "tangent")
+    shape = property(attrgetter("primal.shape"))
+    dtype = property(attrgetter("primal.dtype"))
 
     def __init__(self, trace, primal, tangent):
         self._trace = trace

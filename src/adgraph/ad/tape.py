@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from contextlib import contextmanager
+from operator import attrgetter
 
 import numpy as _np
 
@@ -111,6 +112,8 @@ class ReverseTracer(Tracer):
     primitive with several, its index ``idx`` (else None)."""
 
     __slots__ = ("value", "node", "idx")
+    shape = property(attrgetter("value.shape"))
+    dtype = property(attrgetter("value.dtype"))
 
     def __init__(self, trace, value, node, idx=None):
         self._trace = trace
