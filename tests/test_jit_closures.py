@@ -258,6 +258,29 @@ def test_a_program_compiled_for_a_concrete_closure_is_not_reused_for_a_traced_on
     assert ad.jit(M)(5.0) == 20.0
 
 
+_STATE: dict = {}
+
+
+def _reads_a_global(a):
+    return anp.sin(a * _STATE["y"])
+
+
+def test_a_traced_value_reached_through_a_global_is_lifted_too():
+    # the closure scan does not look into globals; tracing finds the value and the program
+    # is bound on it instead of run on it
+    def L(y):
+        _STATE["y"] = y
+        return ad.jit(_reads_a_global)(X)
+
+    try:
+        np.testing.assert_allclose(ad.jacfwd(L)(0.7), X * np.cos(0.7 * X), rtol=1e-14)
+        np.testing.assert_allclose(
+            ad.vmap(L)(np.array([0.7, 0.2])), np.sin(np.outer([0.7, 0.2], X))
+        )
+    finally:
+        _STATE.clear()
+
+
 def test_programs_with_closures_are_not_cached():
     f = ad.jit(lambda a: a)
     h = lambda y: ad.jit(lambda a: a * y)(2.0)  # noqa: E731
