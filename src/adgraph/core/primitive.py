@@ -84,6 +84,14 @@ class Primitive:
         giving exactly what the general rules give: the factors ``d_i(ans, *args)`` the
         reverse rules multiply the cotangent by; ``x -> (ans, partial)`` in one call (unary
         primitives without parameters); reverse rules for float64 cotangents and values.
+    taylor
+        Taylor mode (``adgraph.jet``): ``taylor(primals, series, params) -> (ans, series_out)``
+        propagating truncated Taylor series (see :mod:`adgraph.ad.taylor`); without one,
+        jet falls back to nested forward mode (correct, slower).
+    sparsity
+        Sparsity detection (``adgraph.jacobian_sparsity``): how the output's entries depend
+        on the inputs' entries (see :mod:`adgraph.ad.sparsity`); without one, every output
+        entry depends on every input entry (never missing a nonzero).
     multiple_results, nondiff
         The implementation returns a tuple; the result carries no derivative (comparisons,
         rounding: never traced).
@@ -107,6 +115,8 @@ class Primitive:
         "scalar_partials",
         "scalar_eval",
         "scalar_vjp",
+        "taylor",
+        "sparsity",
         "multiple_results",
         "nondiff",
         "doc",
@@ -132,6 +142,8 @@ class Primitive:
         scalar_partials: tuple | None = None,
         scalar_eval: Callable[..., Any] | None = None,
         scalar_vjp: tuple | None = None,
+        taylor: Callable[..., Any] | None = None,
+        sparsity: Callable[..., Any] | None = None,
         multiple_results: bool = False,
         nondiff: bool = False,
         doc: str = "",
@@ -163,6 +175,8 @@ class Primitive:
         self.scalar_partials = scalar_partials
         self.scalar_eval = scalar_eval
         self.scalar_vjp = scalar_vjp
+        self.taylor = taylor
+        self.sparsity = sparsity
         self.multiple_results = multiple_results
         self.nondiff = nondiff
         self.doc = doc
