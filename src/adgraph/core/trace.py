@@ -97,6 +97,7 @@ class Tracer:
     """
 
     __slots__ = ("_trace",)
+    _trace: Trace  # the slot's type, for type checkers (an annotation adds no class attribute)
     # Make NumPy defer to our reflected operators (``ndarray * tracer`` -> ``tracer.__rmul__``)
     # instead of turning the tracer into an object array.
     __array_ufunc__ = None
@@ -181,7 +182,20 @@ class Tracer:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}<level {self._trace.level}>({self.primal_value()!r})"
+        """What a user needs to see of a traced value: its (per-example) shape and dtype,
+        the transformation tracing it, and its value when it is one value."""
+        shape = tuple(self.shape)
+        kind = type(self._trace).transformation or type(self._trace).__name__
+        head = f"Traced<{self.dtype}[{','.join(map(str, shape))}]> (traced by {kind})"
+        v = self.primal_value()
+        vshape = tuple(getattr(v, "shape", ()))
+        if vshape != shape:
+            n = vshape[0] if len(vshape) > len(shape) else "?"
+            return f"{head}, one of a batch of {n} values"
+        text = repr(v.item()) if vshape == () and hasattr(v, "item") else repr(v)
+        if "\n" in text or len(text) > 200:
+            return f"{head} with value\n{text}"
+        return f"{head} with value {text}"
 
 
 def leaked_message(trace: Trace, action: str) -> str:
