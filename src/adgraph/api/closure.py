@@ -67,7 +67,8 @@ class Box:
     __slots__ = ("tree",)
 
     def __init__(self) -> None:
-        self.tree = None
+        # the output's PyTreeDef once the function has run (read only after that)
+        self.tree: Any = None
 
 
 def flat_fun(
@@ -99,8 +100,9 @@ def flat_fun(
             watch.check((leaves,), (out_leaves,))
         return tuple(out_leaves)
 
-    g._watch = watch
-    g._what = what
+    # a function's attributes are not typed: mypy is told they are set on purpose
+    g._watch = watch  # type: ignore[attr-defined]
+    g._what = what  # type: ignore[attr-defined]
     return g
 
 

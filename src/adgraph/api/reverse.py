@@ -352,7 +352,7 @@ def jacrev(fun: Fun, argnums: Argnums = 0, has_aux: bool = False, holomorphic: b
         res = tree_unflatten(o_tree, per_out)
         return (res, aux) if has_aux else res
 
-    jac._ad_name = name  # for error messages
+    jac._ad_name = name  # type: ignore[attr-defined]  # for error messages
     return jac
 
 
