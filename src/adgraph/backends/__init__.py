@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, overload
 
 import numpy as _np
 
@@ -201,7 +203,11 @@ def _probe_dask() -> BackendInfo:
 _PROBES = {"numpy": _probe_numpy, "cupy": _probe_cupy, "dask": _probe_dask}
 
 
-def available(name: str | None = None):
+@overload
+def available(name: None = None) -> dict[str, BackendInfo]: ...
+@overload
+def available(name: str) -> BackendInfo: ...
+def available(name: str | None = None) -> dict[str, BackendInfo] | BackendInfo:
     """What each backend offers here.
 
     Without ``name``: a dict ``{"numpy": BackendInfo, "cupy": ..., "dask": ...}``; with a
@@ -231,7 +237,7 @@ def report() -> str:
     return "\n".join(lines)
 
 
-def require(name: str):
+def require(name: str) -> ModuleType:
     """The array module of backend ``name`` (``numpy``, ``cupy``, ``dask``; aliases ``cpu``,
     ``gpu``), or :class:`BackendUnavailableError` saying what to install."""
     key = _canonical(name)
@@ -245,7 +251,7 @@ def require(name: str):
 
 
 # ------------------------------------------------------------------ which module computes
-def array_module(*arrays):
+def array_module(*arrays: Any) -> ModuleType:
     """The array module adgraph computes ``arrays`` with (like ``cupy.get_array_module``):
     numpy, cupy or dask.array; traced values count by their underlying arrays. Raises
     :class:`BackendMixError` for NumPy and CuPy arrays together."""
@@ -253,7 +259,7 @@ def array_module(*arrays):
     return get_xp(vals)
 
 
-def backend_of(x) -> str:
+def backend_of(x: Any) -> str:
     """The backend name (``"numpy"``, ``"cupy"``, ``"dask"``) of one array; ``"numpy"`` for
     scalars and other neutral values."""
     if isinstance(x, Tracer):
@@ -287,14 +293,14 @@ def _leaf_to_numpy(x):
     return _np.asarray(x)
 
 
-def asnumpy(tree):
+def asnumpy(tree: Any) -> Any:
     """Every array leaf of ``tree`` as a NumPy array: CuPy arrays are copied to the host,
     Dask arrays computed (with the current scheduler) and their result converted; NumPy
     arrays and scalars are returned as they are."""
     return tree_map(_leaf_to_numpy, tree)
 
 
-def to_device(tree, backend: str = "cupy", *, chunks="auto"):
+def to_device(tree: Any, backend: str = "cupy", *, chunks: Any = "auto") -> Any:
     """Every array leaf of ``tree`` as an array of ``backend``.
 
     ``"cupy"`` (``"gpu"``): copied to the current CUDA device; ``"numpy"`` (``"cpu"``): see
@@ -335,4 +341,4 @@ def set_fft_workers(n: int | None) -> None:
 
     if n is not None and (not isinstance(n, int) or n == 0 or n < -1):
         raise ValueError(f"set_fft_workers: expected None, -1 or a positive int, got {n!r}")
-    _fft.workers = n
+    _fft.workers = n  # type: ignore[assignment]  # (ops.fft starts it at None)

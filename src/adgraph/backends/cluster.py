@@ -10,6 +10,7 @@ more, since Dask arrays carry their graph to whichever scheduler computes them.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 __all__ = ["local_cluster", "dashboard_link"]
 
@@ -25,7 +26,9 @@ def _distributed():
         ) from e
 
 
-def local_cluster(workers: int = 1, threads: int = 2, processes: bool = False, **kwargs):
+def local_cluster(
+    workers: int = 1, threads: int = 2, processes: bool = False, **kwargs: Any
+) -> Any:
     """A ``distributed.LocalCluster`` bound to 127.0.0.1 (close it, or use ``with``).
 
     ``workers``: number of workers; ``threads``: threads per worker; ``processes``: workers
@@ -46,7 +49,7 @@ def local_cluster(workers: int = 1, threads: int = 2, processes: bool = False, *
     return distributed.LocalCluster(**kw)
 
 
-def dashboard_link(client_or_cluster) -> str:
+def dashboard_link(client_or_cluster: Any) -> str:
     """The address of the scheduler's dashboard, with the host it actually listens on (an
     in-process cluster would otherwise report the machine's public address)."""
     distributed = _distributed()

@@ -23,8 +23,9 @@ nothing imports CuPy: the array module arrives with each call.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from string import Template
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as _np
 
@@ -178,7 +179,7 @@ _BLOCK = 128
 _KERNEL_DTYPES = frozenset({_np.dtype(_np.float32), _np.dtype(_np.float64)})
 
 
-def raw_kernel_source(name: str, dtype, label_dtype) -> tuple[str, str]:
+def raw_kernel_source(name: str, dtype: Any, label_dtype: Any) -> tuple[str, str]:
     """``(function_name, CUDA source)`` of raw kernel ``name`` for the given element and
     label dtypes (numpy dtypes or names)."""
     t = _np.dtype(dtype).name
@@ -192,10 +193,10 @@ def raw_kernel_source(name: str, dtype, label_dtype) -> tuple[str, str]:
 _EW_CACHE: dict = {}
 _RAW_CACHE: dict = {}
 _ONE_CACHE: dict = {}
-_USED: set = set()
+_USED: set[str] = set()
 
 
-def cuda_kernels_used() -> frozenset:
+def cuda_kernels_used() -> frozenset[str]:
     """Names of the CUDA kernels run so far in this process (for tests and benchmarks)."""
     return frozenset(_USED)
 
@@ -287,10 +288,10 @@ def _xent_bwd(xp, ct, z, labels):
 
 
 # fused operation -> its launch (the rest are ElementwiseKernels of the same name)
-_RAW_RUNNERS = {"softmax_xent": _xent, "softmax_xent_bwd": _xent_bwd}
+_RAW_RUNNERS: dict[str, Callable[..., Any]] = {"softmax_xent": _xent, "softmax_xent_bwd": _xent_bwd}
 
 
-def run(xp, name: str, *args):
+def run(xp: Any, name: str, *args: Any) -> Any:
     """CuPy's implementation of the extension point ``fused.kernel``: the fused operation
     ``name`` on ``args`` as one CUDA kernel, or None where there is none (an operation
     without a kernel here, or arrays other than float32/float64).

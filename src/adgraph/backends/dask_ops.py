@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import dask.array as da  # only imported when Dask arrays are in use (see above)
 import numpy as _np
@@ -52,12 +53,12 @@ def install() -> None:
         extend.register(point, DASK, f)
 
 
-def is_dask(xp) -> bool:
+def is_dask(xp: Any) -> bool:
     """True when ``xp`` is ``dask.array``."""
     return getattr(xp, "__name__", "") == DASK
 
 
-def require_single_chunk(x, axes, op: str, what: str) -> None:
+def require_single_chunk(x: Any, axes: Iterable[int], op: str, what: str) -> None:
     """Raise a clear error unless each of ``axes`` of the Dask array ``x`` is one chunk."""
     split = [ax for ax in axes if x.numblocks[ax] != 1]
     if split:
@@ -71,8 +72,14 @@ def require_single_chunk(x, axes, op: str, what: str) -> None:
 
 
 def map_stacks(
-    fn, arrays, core, out_core, dtype, op: str, what: str = "each matrix (the last two axes)"
-):
+    fn: Callable[..., Any],
+    arrays: Sequence[Any],
+    core: Sequence[int],
+    out_core: Sequence[int],
+    dtype: Any,
+    op: str,
+    what: str = "each matrix (the last two axes)",
+) -> Any:
     """Apply NumPy's ``fn`` to Dask arrays holding stacks, block by block over the stacks.
 
     ``arrays[i]`` has ``core[i]`` trailing core axes, each of which must be a single chunk;
