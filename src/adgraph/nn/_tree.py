@@ -8,9 +8,11 @@ operations a training loop needs besides those.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
+from ..api.hints import PyTree
 from ..core.pytree import tree_leaves, tree_map
 
 __all__ = [
@@ -25,7 +27,7 @@ __all__ = [
 ]
 
 
-def resolve_xp(xp=None):
+def resolve_xp(xp: Any = None) -> Any:
     """The array module named by ``xp``: a module as it is, None for NumPy, or a backend
     name (``"numpy"``/``"cpu"``, ``"cupy"``/``"gpu"``, ``"dask"``) through
     :func:`adgraph.backends.require`, which says what to install when it is missing."""
@@ -38,14 +40,14 @@ def resolve_xp(xp=None):
     return require(xp)
 
 
-def _backend_name(xp) -> str:
+def _backend_name(xp: Any) -> str:
     if isinstance(xp, str):
         return xp
     name = getattr(xp, "__name__", str(xp))
     return {"dask.array": "dask"}.get(name, name)
 
 
-def to_device(tree, xp):
+def to_device(tree: PyTree, xp: Any) -> PyTree:
     """Every array leaf of ``tree`` moved to array module or backend ``xp`` (``"cupy"``,
     ``"numpy"``, a module...); see :func:`adgraph.backends.to_device`."""
     from ..backends import to_device as _to_device
@@ -53,7 +55,7 @@ def to_device(tree, xp):
     return _to_device(tree, _backend_name(xp))
 
 
-def to_numpy(tree):
+def to_numpy(tree: PyTree) -> PyTree:
     """Every array leaf of ``tree`` as a NumPy array (CuPy arrays are copied to the host);
     see :func:`adgraph.backends.asnumpy`."""
     from ..backends import asnumpy
@@ -61,12 +63,12 @@ def to_numpy(tree):
     return asnumpy(tree)
 
 
-def num_params(tree) -> int:
+def num_params(tree: PyTree) -> int:
     """Number of scalar entries in the array leaves of ``tree``."""
     return sum(math.prod(getattr(x, "shape", ())) for x in tree_leaves(tree))
 
 
-def global_norm(tree):
+def global_norm(tree: PyTree) -> Any:
     r"""The Euclidean norm of all leaves together, :math:`\sqrt{\sum_\ell \|x_\ell\|^2}`
     (an array of the leaves' module; differentiable)."""
     from .. import numpy as anp
@@ -78,7 +80,7 @@ def global_norm(tree):
     return anp.sqrt(total) if total is not None else 0.0
 
 
-def clip_by_global_norm(tree, max_norm: float):
+def clip_by_global_norm(tree: PyTree, max_norm: float) -> PyTree:
     r"""``tree`` scaled by :math:`\min(1, c / \|tree\|)` so its global norm is at most ``c``."""
     from .. import numpy as anp
 
@@ -87,14 +89,14 @@ def clip_by_global_norm(tree, max_norm: float):
     return tree_map(lambda x: x * anp.astype(scale, x.dtype), tree)
 
 
-def tree_astype(tree, dtype):
+def tree_astype(tree: PyTree, dtype: Any) -> PyTree:
     """Every floating leaf cast to ``dtype`` (integer leaves untouched)."""
     from ..ops.misc import astype
 
     return tree_map(lambda x: astype(x, dtype) if x.dtype.kind in "fc" else x, tree)
 
 
-def tree_zeros_like(tree):
+def tree_zeros_like(tree: PyTree) -> PyTree:
     """Zeros with each leaf's shape, dtype and array module."""
     from ..ops.creation import zeros_like
 

@@ -22,6 +22,8 @@ fans, as for convolution kernels):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,8 +49,15 @@ __all__ = [
     "fans",
 ]
 
+# What an initialiser takes for ``rng``: a generator, an integer seed, or None (unseeded).
+Seed = np.random.Generator | int | None
+# A weight's shape: one length or several.
+Shape = int | Sequence[int]
+# ``init(rng, shape, dtype=float32, xp=None)`` -> an array of ``shape``.
+Initializer = Callable[..., Any]
 
-def generator(rng=None) -> np.random.Generator:
+
+def generator(rng: Seed = None) -> np.random.Generator:
     """``rng`` as a ``numpy.random.Generator`` (an int seeds a new one; None: unseeded)."""
     if isinstance(rng, np.random.Generator):
         return rng
@@ -59,7 +68,7 @@ def generator(rng=None) -> np.random.Generator:
     )
 
 
-def fans(shape) -> tuple[int, int]:
+def fans(shape: Sequence[int]) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight of ``shape`` (inputs on the second-to-last axis)."""
     shape = tuple(shape)
     if len(shape) == 0:
@@ -81,7 +90,7 @@ def _shape(shape):
 
 
 def _uniform_limit(limit_of):
-    def init(rng, shape, dtype=np.float32, xp=None):
+    def init(rng: Seed, shape: Shape, dtype: Any = np.float32, xp: Any = None) -> Any:
         s = _shape(shape)
         a = limit_of(*fans(s))
         return _finish(generator(rng).uniform(-a, a, size=s), dtype, xp)
@@ -90,7 +99,7 @@ def _uniform_limit(limit_of):
 
 
 def _normal_std(std_of):
-    def init(rng, shape, dtype=np.float32, xp=None):
+    def init(rng: Seed, shape: Shape, dtype: Any = np.float32, xp: Any = None) -> Any:
         s = _shape(shape)
         return _finish(generator(rng).normal(0.0, std_of(*fans(s)), size=s), dtype, xp)
 
@@ -137,40 +146,40 @@ xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
 kaiming_uniform, kaiming_normal = he_uniform, he_normal
 
 
-def normal(stddev: float = 1e-2):
+def normal(stddev: float = 1e-2) -> Initializer:
     r"""An initialiser drawing :math:`N(0, \text{stddev}^2)`."""
 
-    def init(rng, shape, dtype=np.float32, xp=None):
+    def init(rng: Seed, shape: Shape, dtype: Any = np.float32, xp: Any = None) -> Any:
         s = _shape(shape)
         return _finish(generator(rng).normal(0.0, stddev, size=s), dtype, xp)
 
     return _doc(init, "normal", rf"Normal :math:`N(0, {stddev}^2)`.")
 
 
-def uniform(scale: float = 1e-2):
+def uniform(scale: float = 1e-2) -> Initializer:
     r"""An initialiser drawing :math:`U(-\text{scale}, \text{scale})`."""
 
-    def init(rng, shape, dtype=np.float32, xp=None):
+    def init(rng: Seed, shape: Shape, dtype: Any = np.float32, xp: Any = None) -> Any:
         s = _shape(shape)
         return _finish(generator(rng).uniform(-scale, scale, size=s), dtype, xp)
 
     return _doc(init, "uniform", rf"Uniform :math:`U(-{scale}, {scale})`.")
 
 
-def constant(value: float):
+def constant(value: float) -> Initializer:
     """An initialiser filling with ``value`` (``rng`` is ignored)."""
 
-    def init(rng, shape, dtype=np.float32, xp=None):
+    def init(rng: Seed, shape: Shape, dtype: Any = np.float32, xp: Any = None) -> Any:
         return _finish(np.full(_shape(shape), value), dtype, xp)
 
     return _doc(init, "constant", f"Constant {value}.")
 
 
-def zeros(rng, shape, dtype=np.float32, xp=None):
+def zeros(rng: Seed, shape: Shape, dtype: Any = np.float32, xp: Any = None) -> Any:
     """Zeros (``rng`` is ignored); the usual bias initialiser."""
     return _finish(np.zeros(_shape(shape)), dtype, xp)
 
 
-def ones(rng, shape, dtype=np.float32, xp=None):
+def ones(rng: Seed, shape: Shape, dtype: Any = np.float32, xp: Any = None) -> Any:
     """Ones (``rng`` is ignored)."""
     return _finish(np.ones(_shape(shape)), dtype, xp)

@@ -8,11 +8,17 @@ the list of its layers' dicts; ``mlp`` also accepts a list of ``(W, b)`` pairs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from .. import numpy as anp
 from .activations import get_activation
-from .initializers import generator, glorot_uniform, he_uniform, zeros
+from .initializers import Initializer, Seed, generator, glorot_uniform, he_uniform, zeros
+
+# An activation: a callable, a name from nn.ACTIVATIONS, or None (the identity).
+Activation = str | Callable[..., Any] | None
 
 __all__ = ["dense_init", "dense", "mlp_init", "mlp"]
 
@@ -20,8 +26,15 @@ _RELU_LIKE = {"relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu", "swish"}
 
 
 def dense_init(
-    rng, n_in: int, n_out: int, *, w_init=glorot_uniform, b_init=zeros, dtype=np.float32, xp=None
-) -> dict:
+    rng: Seed,
+    n_in: int,
+    n_out: int,
+    *,
+    w_init: Initializer = glorot_uniform,
+    b_init: Initializer = zeros,
+    dtype: Any = np.float32,
+    xp: Any = None,
+) -> dict[str, Any]:
     """Parameters ``{"w", "b"}`` of a dense layer from ``n_in`` to ``n_out`` features.
 
     ``rng``: a ``numpy.random.Generator`` or seed; ``w_init``/``b_init``: initialisers from
@@ -34,14 +47,14 @@ def dense_init(
     }
 
 
-def _wb(layer):
+def _wb(layer: Any) -> tuple[Any, Any]:
     if isinstance(layer, dict):
         return layer["w"], layer["b"]
     w, b = layer
     return w, b
 
 
-def dense(params, x, activation=None):
+def dense(params: Any, x: Any, activation: Activation = None) -> Any:
     r""":math:`f(x W + b)` for a batch ``x`` of shape ``(..., n_in)``; ``activation`` is a
     callable, a name (``"relu"``, ``"tanh"``, ...) or None (linear)."""
     w, b = _wb(params)
@@ -49,8 +62,15 @@ def dense(params, x, activation=None):
 
 
 def mlp_init(
-    rng, sizes, *, activation="relu", w_init=None, b_init=zeros, dtype=np.float32, xp=None
-) -> list:
+    rng: Seed,
+    sizes: Sequence[int],
+    *,
+    activation: Activation = "relu",
+    w_init: Initializer | None = None,
+    b_init: Initializer = zeros,
+    dtype: Any = np.float32,
+    xp: Any = None,
+) -> list[dict[str, Any]]:
     """Parameters of an MLP with layer widths ``sizes`` (``[n_in, hidden..., n_out]``): a list
     of ``{"w", "b"}`` dicts. The default weight initialiser follows ``activation``: He
     uniform for ReLU-like units, Glorot uniform otherwise."""
@@ -67,7 +87,12 @@ def mlp_init(
     ]
 
 
-def mlp(params, x, activation="relu", final_activation=None):
+def mlp(
+    params: Sequence[Any],
+    x: Any,
+    activation: Activation = "relu",
+    final_activation: Activation = None,
+) -> Any:
     """Apply an MLP: ``activation`` after every hidden layer, ``final_activation`` (default:
     none, i.e. logits) after the last."""
     act = get_activation(activation)

@@ -7,7 +7,10 @@ CuPy); other label forms and reductions are compositions of adgraph operations.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import numpy as anp
+from ..api.hints import PyTree
 from ..core.pytree import tree_leaves
 from ..core.trace import Tracer
 from ..core.xp import module_of
@@ -26,7 +29,7 @@ __all__ = [
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _raw(x):
+def _raw(x: Any) -> Any:
     return x.primal_value() if isinstance(x, Tracer) else x
 
 
@@ -40,14 +43,16 @@ def _reduce(v, reduction, op):
     raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def one_hot(labels, num_classes: int, dtype="float32"):
+def one_hot(labels: Any, num_classes: int, dtype: Any = "float32") -> Any:
     """Integer ``labels`` (...) as one-hot rows (..., num_classes) of the labels' module."""
     labels = _raw(labels)
     xp = module_of(labels)
     return (labels[..., None] == xp.arange(num_classes)).astype(dtype)
 
 
-def softmax_cross_entropy(logits, labels, *, reduction: str = "mean", label_smoothing: float = 0.0):
+def softmax_cross_entropy(
+    logits: Any, labels: Any, *, reduction: str = "mean", label_smoothing: float = 0.0
+) -> Any:
     r"""Cross-entropy of softmax(``logits``) against ``labels``, over the last axis.
 
     ``labels``: integer class indices of shape ``logits.shape[:-1]``, or targets (one-hot or
@@ -92,20 +97,20 @@ def softmax_cross_entropy(logits, labels, *, reduction: str = "mean", label_smoo
     return _reduce(per_row, reduction, "softmax_cross_entropy")
 
 
-def sigmoid_cross_entropy(logits, targets, *, reduction: str = "mean"):
+def sigmoid_cross_entropy(logits: Any, targets: Any, *, reduction: str = "mean") -> Any:
     r"""Binary cross-entropy of :math:`\sigma(z)` against targets :math:`t \in [0, 1]`,
     from the logits: :math:`\ell = \operatorname{softplus}(z) - t z` (no overflow);
     gradient :math:`\sigma(z) - t` per element."""
     return _reduce(softplus(logits) - targets * logits, reduction, "sigmoid_cross_entropy")
 
 
-def mse(pred, target, *, reduction: str = "mean"):
+def mse(pred: Any, target: Any, *, reduction: str = "mean") -> Any:
     r"""Squared error :math:`(\hat y - y)^2`, averaged over all entries by default."""
     d = pred - target
     return _reduce(d * d, reduction, "mse")
 
 
-def l2_penalty(params):
+def l2_penalty(params: PyTree) -> Any:
     r""":math:`\tfrac12 \sum \|p\|^2` over the floating leaves of ``params`` (weight decay as
     a loss term; ``adgraph.optim`` also offers decoupled decay)."""
     total = 0.0
@@ -115,7 +120,7 @@ def l2_penalty(params):
     return total
 
 
-def accuracy(logits, labels) -> float:
+def accuracy(logits: Any, labels: Any) -> float:
     """Fraction of rows whose largest logit is at the label (integer labels, or one-hot /
     probability targets, compared by their argmax). Returns a Python float, so on a GPU it
     waits for the result: call it for evaluation, not inside the training step."""
