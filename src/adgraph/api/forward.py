@@ -320,7 +320,7 @@ def _split_last(v, d_leaves):
         block = v.transpose(tuple(range(1, nd)) + (0,))
         if len(s) != 1:
             block = block.reshape(block.shape[:-1] + s)
-        return [block]
+        return [_out_value(block)]
     outs = []
     start = 0
     for x in d_leaves:
@@ -329,7 +329,7 @@ def _split_last(v, d_leaves):
         block = v[start : start + k]
         block = shapes.moveaxis(block, 0, -1)
         block = shapes.reshape(block, tuple(block.shape[:-1]) + s)
-        outs.append(block)
+        outs.append(_out_value(block) if type(block) is np.ndarray else block)
         start += k
     return outs
 
