@@ -8,6 +8,14 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # type checkers see the functions; at run time they load on first use
+    from .first_order import adam as adam
+    from .first_order import sgd as sgd
+    from .forward import forward_gradient as forward_gradient
+    from .forward import forward_gradient_estimate as forward_gradient_estimate
+    from .forward import forward_gradient_step as forward_gradient_step
 
 _WHERE = {
     "forward_gradient": "forward",
@@ -20,7 +28,7 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     mod = _WHERE.get(name)
     if mod is None:
         raise AttributeError(f"module 'adgraph.optim' has no attribute {name!r}")

@@ -41,6 +41,9 @@ from ..ops import fused as _fused
 
 __all__ = ["sgd", "adam", "Optimizer", "SGDState", "AdamState"]
 
+# A learning rate: a number, or a schedule ``step -> rate``.
+LearningRate = float | Callable[[int], Any]
+
 
 class Optimizer(NamedTuple):
     """``init(params) -> state`` and ``update(grads, state, params) -> (params, state)``."""
@@ -101,7 +104,11 @@ def _zeros(p):
 
 
 def sgd(
-    lr=1e-2, momentum: float = 0.0, *, nesterov: bool = False, weight_decay: float = 0.0
+    lr: LearningRate = 1e-2,
+    momentum: float = 0.0,
+    *,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
 ) -> Optimizer:
     r"""Stochastic gradient descent, optionally with (Nesterov) momentum and weight decay.
 
@@ -154,7 +161,12 @@ def sgd(
 
 
 def adam(
-    lr=1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, *, weight_decay: float = 0.0
+    lr: LearningRate = 1e-3,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    *,
+    weight_decay: float = 0.0,
 ) -> Optimizer:
     r"""Adam with bias correction; ``weight_decay`` > 0 gives AdamW's decoupled decay.
 

@@ -46,17 +46,24 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..api import jvp, vmap
+from ..api.hints import PyTree
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.xp import module_of
 
 __all__ = ["forward_gradient", "forward_gradient_step", "forward_gradient_estimate"]
 
+# The random directions' source: a generator, a seed, or None (a fresh, unseeded one).
+Seed = np.random.Generator | int | None
 
-def forward_gradient_estimate(loss: Callable, params, tangents: int = 1, rng=None):
+
+def forward_gradient_estimate(
+    loss: Callable[..., Any], params: PyTree, tangents: int = 1, rng: Seed = None
+) -> tuple[Any, PyTree]:
     r"""``(loss(params), g)``: the loss and a forward-gradient estimate of its gradient.
 
     ``g`` has the structure of ``params`` and is the mean of ``tangents`` independent
@@ -105,7 +112,9 @@ def forward_gradient_estimate(loss: Callable, params, tangents: int = 1, rng=Non
     return value, tree_unflatten(treedef, g_leaves)
 
 
-def forward_gradient_step(loss: Callable, params, lr=1e-2, tangents: int = 1, rng=None):
+def forward_gradient_step(
+    loss: Callable[..., Any], params: PyTree, lr: float = 1e-2, tangents: int = 1, rng: Seed = None
+) -> tuple[PyTree, Any]:
     r"""One step of forward-gradient descent: ``(params - lr * g, loss(params))``.
 
     ``g`` is :func:`forward_gradient_estimate`'s estimate with ``tangents`` directions drawn
@@ -124,15 +133,15 @@ def forward_gradient_step(loss: Callable, params, lr=1e-2, tangents: int = 1, rn
 
 
 def forward_gradient(
-    loss: Callable,
-    params0,
-    lr=1e-2,
+    loss: Callable[..., Any],
+    params0: PyTree,
+    lr: float | Callable[[int], float] = 1e-2,
     steps: int = 500,
     tangents: int = 4,
-    seed=0,
+    seed: Seed = 0,
     *,
-    callback: Callable | None = None,
-):
+    callback: Callable[[int, PyTree, Any], Any] | None = None,
+) -> tuple[PyTree, np.ndarray]:
     r"""Minimise ``loss`` by forward-gradient descent; return ``(params, losses)``.
 
     Parameters
@@ -167,11 +176,10 @@ def forward_gradient(
     if steps < 0:
         raise ValueError(f"forward_gradient: steps must be >= 0, got {steps}")
     rng = _generator(seed)
-    schedule = lr if callable(lr) else None
     params = params0
     losses = np.empty(steps)
     for t in range(steps):
-        rate = schedule(t) if schedule is not None else lr
+        rate = lr(t) if callable(lr) else lr
         new, value = forward_gradient_step(loss, params, rate, tangents, rng)
         losses[t] = float(_host(value))
         if callback is not None and callback(t, params, value):
