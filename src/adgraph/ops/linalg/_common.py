@@ -1,0 +1,179 @@
+"""What the linear-algebra families share: NumPy's error made to name the operation and
+the fix, the matrix helpers the rules are written with (transposes, diagonals, triangle
+masks), and the checks that turn an input into a float matrix (stack)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes on arrays
+
+from ...core.trace import Tracer
+from ...core.xp import module_of
+from .._util import OpError, shape
+from ..elementwise import conj, reciprocal, where
+from ..indexing import getitem
+from ..reductions import sum as _sum
+from ..shapes import expand_dims, swapaxes
+
+LinAlgError = _np.linalg.LinAlgError
+
+
+# ------------------------------------------------------------------ errors
+_HINTS = {
+    "inv": "; a singular matrix has no inverse -- linalg.pinv gives the pseudo-inverse",
+    "solve": "; the system has no unique solution -- linalg.lstsq gives a least-squares one",
+    "tensorinv": "; a singular matrix has no inverse -- linalg.pinv gives the pseudo-inverse",
+    "tensorsolve": "; the system has no unique solution",
+    "matrix_power": "; a negative power needs the inverse, which a singular matrix lacks",
+    "cholesky": "; Cholesky needs a Hermitian positive-definite matrix (try linalg.eigh)",
+}
+
+
+def _explained(op):
+    """Re-raise NumPy's terse ``LinAlgError`` ("Singular matrix") naming the operation
+    and what to do; the error type stays ``LinAlgError`` (a ``ValueError``)."""
+
+    def deco(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            try:
+                return f(*args, **kwargs)
+            except LinAlgError as e:
+                msg = str(e)
+                if msg.startswith("linalg."):
+                    raise
+                raise LinAlgError(f"linalg.{op}: {msg}{_HINTS.get(op, '')}") from None
+
+        return wrapper
+
+    return deco
+
+
+def _derivative_at_singular(op, why=None):
+    """For rules that need :math:`A^{-1}`: say that the derivative, not the function,
+    fails at an exactly singular matrix (``why``: the reason, when not the default)."""
+
+    def deco(rule):
+        @functools.wraps(rule)
+        def wrapper(*args, **kwargs):
+            try:
+                return rule(*args, **kwargs)
+            except LinAlgError as e:
+                if str(e).startswith("linalg."):
+                    raise
+                reason = why or (
+                    "the derivative at an exactly singular matrix is computed with its "
+                    "inverse, which does not exist"
+                )
+                raise LinAlgError(
+                    f"linalg.{op}: {reason} ({e}); the value itself is fine"
+                ) from None
+
+        return wrapper
+
+    return deco
+
+
+# ------------------------------------------------------------------ helpers
+def _xp_of(x):
+    if isinstance(x, Tracer):
+        x = x.primal_value()
+    return module_of(x)
+
+
+def _dtype(x):
+    d = getattr(x, "dtype", None)
+    return d if d is not None else _np.result_type(x)
+
+
+def _is_complex(x) -> bool:
+    return _dtype(x).kind == "c"
+
+
+def _mT(x):
+    return swapaxes(x, -1, -2)
+
+
+def _H(x):
+    return conj(_mT(x)) if _is_complex(x) else _mT(x)
+
+
+def _conj(x):
+    return conj(x) if _is_complex(x) else x
+
+
+def _eye(n, like):
+    return _xp_of(like).eye(n, dtype=bool)
+
+
+def _lower(n, like):
+    """Boolean mask of the strictly lower triangle."""
+    return _xp_of(like).tri(n, n, -1, dtype=bool)
+
+
+def _diag(x):
+    """The diagonals of a stack of square matrices, shape (..., n)."""
+    n = shape(x)[-1]
+    ar = _xp_of(x).arange(n)
+    return getitem(x, (Ellipsis, ar, ar))
+
+
+def _diag_embed(v):
+    """Diagonal matrices from a stack of vectors (..., n) -> (..., n, n)."""
+    n = shape(v)[-1]
+    return where(_eye(n, v), expand_dims(v, -2), 0.0)
+
+
+def _trace(x):
+    return _sum(_diag(x), axis=-1)
+
+
+def _safe_reciprocal_offdiag(d):
+    """1/d off the diagonal, 0 on it (the diagonal of d is never divided by)."""
+    n = shape(d)[-1]
+    eye = _eye(n, d)
+    return where(eye, 0.0, reciprocal(where(eye, 1.0, d)))
+
+
+def _as_float(a, op):
+    """Integer and boolean inputs are computed in float64, as NumPy does."""
+    if not isinstance(a, Tracer) and not hasattr(a, "dtype"):
+        a = _xp_of(a).asarray(a)
+    if _dtype(a).kind not in "fc":
+        from ..misc import astype
+
+        a = astype(a, _np.float64)
+    return a
+
+
+def _square(a, op):
+    a = _as_float(a, op)
+    s = shape(a)
+    if len(s) < 2:
+        raise OpError(
+            f"linalg.{op}: {len(s)}-dimensional array given; the array must be at least "
+            "two-dimensional"
+        )
+    if s[-1] != s[-2]:
+        raise OpError(f"linalg.{op}: last 2 dimensions of the array must be square, got {s}")
+    return a
+
+
+def _matrix(a, op):
+    a = _as_float(a, op)
+    if len(shape(a)) < 2:
+        raise OpError(
+            f"linalg.{op}: {len(shape(a))}-dimensional array given; the array must be at "
+            "least two-dimensional"
+        )
+    return a
+
+
+def _same_batch(prim):
+    """vmap rule of a one-argument stacked primitive: the batch is one more leading axis."""
+
+    def rule(vals, batched, size, **params):
+        return prim.bind(vals[0], **params)
+
+    return rule
