@@ -49,3 +49,16 @@ def test_array_in_array_out():
         assert type(r) is np.ndarray
     h = ad.hessian(lambda x: anp.sum(f(x)))(x)
     assert type(h) is np.ndarray and np.allclose(h, np.diag(_d2(x)))
+
+
+def test_make_source_names_the_function_after_what_it_computes():
+    def f(x):
+        return anp.sin(x) * x
+
+    for transform, name in (
+        (ad.hessian, "hessian_f"),
+        (ad.jacfwd, "jacfwd_f"),
+        (ad.jacrev, "jacrev_f"),
+    ):
+        src = ad.make_source(transform(f), 1.0)
+        assert f"def {name}(x):" in src

@@ -238,6 +238,7 @@ def _jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, batched_tangents=T
         return (jac_tree, aux) if has_aux else jac_tree
 
     jac._ad_name = name  # for error messages
+    jac.__name__ = f"jacfwd_{getattr(fun, '__name__', 'f')}"  # what make_source calls it
     return jac
 
 
@@ -354,9 +355,12 @@ def hessian(
 def _hessian(fun, argnums=0, has_aux=False, holomorphic=False, batched_tangents=True):
     """:func:`hessian`; ``batched_tangents`` as for :func:`_jacfwd`."""
     check_callable(fun, "hessian")
-    return _jacfwd(
+    h = _jacfwd(
         jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic, batched_tangents
     )
+    h.__name__ = f"hessian_{getattr(fun, '__name__', 'f')}"  # what make_source calls it
+    h._ad_name = f"hessian({fn_name(fun)})"  # type: ignore[attr-defined]
+    return h
 
 
 def hvp(fun: Fun, primals: Sequence[PyTree], tangents: Sequence[PyTree]) -> PyTree:

@@ -353,6 +353,7 @@ def jacrev(fun: Fun, argnums: Argnums = 0, has_aux: bool = False, holomorphic: b
         return (res, aux) if has_aux else res
 
     jac._ad_name = name  # type: ignore[attr-defined]  # for error messages
+    jac.__name__ = f"jacrev_{getattr(fun, '__name__', 'f')}"  # what make_source calls it
     return jac
 
 
