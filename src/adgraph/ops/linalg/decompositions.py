@@ -56,6 +56,7 @@ QRResult = namedtuple("QRResult", ["Q", "R"])
 LstsqResult = namedtuple("LstsqResult", ["x", "residuals", "rank", "s"])
 
 
+# ------------------------------------------------------------------ triangles read
 def _tri_from(t, uplo):
     r"""The Hermitian matrix NumPy reads from one triangle of ``t``: the strict triangle
     ``uplo``, its conjugate mirrored, and the real part of the diagonal."""

@@ -406,6 +406,7 @@ def slogdet(a):
     return SlogdetResult(s, l)
 
 
+# ------------------------------------------------------------------ tensorinv / tensorsolve
 def _prod(s):
     n = 1
     for d in s:

@@ -204,7 +204,7 @@ def cond(x, p=None):
     return multiply(norm(x, p, axis=(-2, -1)), norm(inv(x), p, axis=(-2, -1)))
 
 
-# ------------------------------------------------------------------ small helpers
+# ------------------------------------------------------------------ matrix_rank
 def _rank_batch(vals, batched, size, **params):
     return matrix_rank_p.bind(vals[0], **params)
 

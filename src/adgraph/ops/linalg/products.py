@@ -106,6 +106,7 @@ def multi_dot(arrays, *, out=None):
     return res
 
 
+# ------------------------------------------------------------------ matrix_transpose
 def matrix_transpose(x, /):
     """Transpose of the last two axes (a linear map: its transpose is itself)."""
     if len(shape(x)) < 2:
