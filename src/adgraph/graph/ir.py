@@ -25,7 +25,10 @@ called, so that importing adgraph does not load the drawing and table code.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +36,10 @@ from ..ad.order import CycleError, inputs_first
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
 from .nodes import Const, Node
+
+if TYPE_CHECKING:
+    from ..core.pytree import PyTreeDef
+    from .tables import TraceTables
 
 __all__ = ["Node", "Const", "Graph", "GraphCycleError"]
 
@@ -78,7 +85,15 @@ class Graph:
         The function's name, for display.
     """
 
-    def __init__(self, inputs, outputs, *, in_tree=None, out_tree=None, name="f"):
+    def __init__(
+        self,
+        inputs: Iterable[Node],
+        outputs: Iterable[Any],
+        *,
+        in_tree: PyTreeDef | None = None,
+        out_tree: PyTreeDef | None = None,
+        name: str = "f",
+    ) -> None:
         self.inputs = list(inputs)
         self.outputs = [o if isinstance(o, (Node, Const)) else Const(o) for o in outputs]
         for n in self.inputs:
@@ -93,32 +108,32 @@ class Graph:
         self.out_tree = out_tree
         self.name = name
         self.nodes = _collect(self.inputs, self.outputs)
-        self._order = None
-        self._levels = None
+        self._order: list[Node] | None = None
+        self._levels: dict[Node, int] | None = None
 
     # ------------------------------------------------------------------ structure
     def __len__(self) -> int:
         return len(self.nodes)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Node]:
         return iter(self.toposort())
 
-    def consumers(self) -> dict:
+    def consumers(self) -> dict[Node, list[Node]]:
         """``{node: [consumer nodes]}``; a node appears once per argument it fills."""
-        out = {n: [] for n in self.nodes}
+        out: dict[Node, list[Node]] = {n: [] for n in self.nodes}
         for n in self.nodes:
             for i in n.inputs:
                 if isinstance(i, Node):
                     out[i].append(n)
         return out
 
-    def edges(self) -> list:
+    def edges(self) -> list[tuple[Node, Node, int]]:
         """``(source, target, argument position)`` for every node-to-node edge."""
         return [
             (i, n, k) for n in self.nodes for k, i in enumerate(n.inputs) if isinstance(i, Node)
         ]
 
-    def toposort(self) -> list:
+    def toposort(self) -> list[Node]:
         """The nodes in topological order, by Kahn's algorithm in rounds (levels).
 
         Round 0 holds the inputs (in argument order) and any other node without node
@@ -129,7 +144,7 @@ class Graph:
             self._order, self._levels = self._kahn()
         return list(self._order)
 
-    def levels(self) -> dict:
+    def levels(self) -> dict[Node, int]:
         """``{node: level}``: the number of edges on the longest path from an input."""
         if self._levels is None:
             self._order, self._levels = self._kahn()
@@ -162,11 +177,11 @@ class Graph:
             "must be acyclic: no value may depend on itself"
         )
 
-    def op_counts(self) -> Counter:
+    def op_counts(self) -> Counter[str]:
         """How many nodes of each operation (inputs counted as ``"input"``)."""
         return Counter(n.op for n in self.nodes)
 
-    def labels(self) -> dict:
+    def labels(self) -> dict[Node, int]:
         """The evaluation-trace names: ``{node: "v_-1"}``, as in the classic tables.
 
         With ``n`` inputs, they are ``v_{1-n}, ..., v_0`` in argument order; the other
@@ -184,7 +199,7 @@ class Graph:
         return out
 
     # ------------------------------------------------------------------ evaluation
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         """Evaluate the graph on new arguments (same structure, shapes and dtypes)."""
         leaves, tree = tree_flatten(args)
         if tree != self.in_tree:
@@ -195,7 +210,7 @@ class Graph:
         outs = self.evaluate(leaves)
         return tree_unflatten(self.out_tree, outs)
 
-    def evaluate(self, leaves, env=None) -> list:
+    def evaluate(self, leaves: Sequence[Any], env: dict[Node, Any] | None = None) -> list[Any]:
         """Evaluate on a flat list of input values; returns the flat list of outputs.
 
         ``env``, if given, is a dict filled with every node's value.
@@ -225,7 +240,7 @@ class Graph:
         return [env[o] if isinstance(o, Node) else o.value for o in self.outputs]
 
     # ------------------------------------------------------------------ derivatives
-    def tangents(self, seed=None) -> dict:
+    def tangents(self, seed: Any = None) -> dict[Node, Any]:
         """Forward sweep: ``{node: tangent}`` for the input direction ``seed``.
 
         ``seed``: None (a unit tangent on the first input, zeros elsewhere), an int ``k``
@@ -236,7 +251,7 @@ class Graph:
 
         return tangent_sweep(self, seed)
 
-    def adjoints(self, ct=None) -> dict:
+    def adjoints(self, ct: Any = None) -> dict[Node, Any]:
         """Reverse sweep: ``{node: adjoint}`` for output cotangent ``ct``.
 
         ``ct``: None (ones for every output: the gradient of their sum) or one cotangent
@@ -247,7 +262,7 @@ class Graph:
         return adjoint_sweep(self, ct)
 
     # ------------------------------------------------------------------ display
-    def tables(self, seed=None, ct=None, digits: int = 3):
+    def tables(self, seed: Any = None, ct: Any = None, digits: int = 3) -> TraceTables:
         """The evaluation trace: primal, forward tangent and reverse adjoint tables.
 
         Inputs and nodes of integer or boolean dtype carry no derivative: their tangent and
@@ -257,45 +272,45 @@ class Graph:
 
         return trace_tables(self, seed=seed, ct=ct, digits=digits)
 
-    def to_dot(self, **options) -> str:
+    def to_dot(self, **options: Any) -> str:
         """Graphviz DOT text; see :func:`adgraph.graph.render.to_dot` for options."""
         from .render import to_dot
 
         return to_dot(self, **options)
 
-    def to_mermaid(self, **options) -> str:
+    def to_mermaid(self, **options: Any) -> str:
         """A Mermaid flowchart; see :func:`adgraph.graph.render.to_mermaid`."""
         from .render import to_mermaid
 
         return to_mermaid(self, **options)
 
-    def to_svg(self, **options) -> str:
+    def to_svg(self, **options: Any) -> str:
         """SVG text drawn by Graphviz's ``dot`` program (raises if it is not installed)."""
         from .render import to_svg
 
         return to_svg(self, **options)
 
-    def to_png(self, **options) -> bytes:
+    def to_png(self, **options: Any) -> bytes:
         """PNG bytes drawn by Graphviz's ``dot`` program (raises if it is not installed)."""
         from .render import to_png
 
         return to_png(self, **options)
 
-    def save(self, path, **options) -> str:
+    def save(self, path: str | os.PathLike[str], **options: Any) -> str:
         """Write the picture; the format follows the extension (.dot/.gv, .mmd, .svg,
         .png, .pdf). Returns the path."""
         from .render import save
 
         return save(self, path, **options)
 
-    def _repr_svg_(self):
+    def _repr_svg_(self) -> str | None:
         from .render import graphviz_available, to_svg
 
         if not graphviz_available():
             return None
         return to_svg(self)
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         # Jupyter shows one representation: the picture (when Graphviz is there) above the
         # trace tables (for graphs small enough to read as tables).
         import html

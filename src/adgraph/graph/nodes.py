@@ -20,8 +20,13 @@ only, so they stand below the Graph whose methods offer them.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..core.primitive import Primitive
 
 __all__ = ["Node", "Const"]
 
@@ -46,7 +51,7 @@ class Const:
 
     __slots__ = ("value", "shape", "dtype")
 
-    def __init__(self, value):
+    def __init__(self, value: Any) -> None:
         self.value = value
         self.shape, self.dtype = _shape_dtype(value)
 
@@ -95,16 +100,16 @@ class Node:
 
     def __init__(
         self,
-        op,
-        inputs=(),
-        params=None,
+        op: str,
+        inputs: Iterable[Any] = (),
+        params: Mapping[str, Any] | None = None,
         *,
-        prim=None,
-        value=None,
-        name=None,
-        shape=None,
-        dtype=None,
-    ):
+        prim: Primitive | None = None,
+        value: Any = None,
+        name: str | None = None,
+        shape: tuple[Any, ...] | None = None,
+        dtype: Any = None,
+    ) -> None:
         self.id = next(_ids)
         self.op = op
         if prim is None and op not in ("input", "item"):
@@ -129,7 +134,7 @@ class Node:
         return self.prim is not None and self.prim.multiple_results
 
     @property
-    def node_inputs(self) -> list:
+    def node_inputs(self) -> list[Node]:
         """The inputs that are nodes (constants left out), in argument order."""
         return [i for i in self.inputs if isinstance(i, Node)]
 

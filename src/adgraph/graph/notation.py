@@ -16,6 +16,8 @@ from __future__ import annotations
 import html as _html
 import math
 import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -61,12 +63,12 @@ class Sym:
 
     __slots__ = ("base", "sub", "accent")
 
-    def __init__(self, base, sub=None, accent=None):
+    def __init__(self, base: str, sub: Any = None, accent: str | None = None) -> None:
         self.base = base
         self.sub = None if sub is None else str(sub)
         self.accent = accent
 
-    def text(self, unicode_sub=False):
+    def text(self, unicode_sub: bool = False) -> str:
         base = self.base
         if self.accent == "dot":
             base = base[0] + _DOT + base[1:]
@@ -78,7 +80,7 @@ class Sym:
             return base + self.sub.translate(_SUBSCRIPT)
         return f"{base}_{self.sub}"
 
-    def latex(self):
+    def latex(self) -> str:
         base = self.base if len(self.base) == 1 else rf"\mathrm{{{self.base}}}"
         if self.accent == "dot":
             base = rf"\dot{{{base}}}"
@@ -86,7 +88,7 @@ class Sym:
             base = rf"\bar{{{base}}}"
         return base if self.sub is None else f"{base}_{{{self.sub}}}"
 
-    def html(self):
+    def html(self) -> str:
         base = _html.escape(self.base)
         if self.accent == "dot":
             base = base[0] + "&#775;" + base[1:]
@@ -98,29 +100,29 @@ class Sym:
 class Fn:
     __slots__ = ("name",)
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self.name = name
 
 
 class Num:
     __slots__ = ("s",)
 
-    def __init__(self, s):
+    def __init__(self, s: str) -> None:
         self.s = s
 
     @property
-    def negative(self):
+    def negative(self) -> bool:
         return self.s.startswith("-")
 
 
 class Sup:
     __slots__ = ("body",)
 
-    def __init__(self, body):
+    def __init__(self, body: Iterable[Any]) -> None:
         self.body = list(body)
 
 
-def input_symbol(name: str, accent=None) -> Sym:
+def input_symbol(name: str | None, accent: str | None = None) -> Sym:
     """An input's symbol: ``x1`` -> x with subscript 1 (as the article writes it)."""
     m = re.fullmatch(r"([A-Za-z]+)_?(\d+)", name or "")
     if m:
@@ -128,7 +130,7 @@ def input_symbol(name: str, accent=None) -> Sym:
     return Sym(name or "x", None, accent)
 
 
-def render(tokens, fmt: str = "text", unicode_sub: bool = False) -> str:
+def render(tokens: Iterable[Any], fmt: str = "text", unicode_sub: bool = False) -> str:
     """Render a token list as ``"text"``, ``"latex"`` or ``"html"``."""
     out = []
     for tok in tokens:
@@ -174,7 +176,7 @@ def render(tokens, fmt: str = "text", unicode_sub: bool = False) -> str:
 
 
 # ---------------------------------------------------------------------- numbers
-def fmt_number(x, digits: int = 3) -> str:
+def fmt_number(x: Any, digits: int = 3) -> str:
     """A number as the evaluation tables print it: ``2``, ``0.693``, ``11.307``, ``1.2e-05``.
 
     Integral values print without a decimal point; others are rounded to ``digits``
@@ -205,13 +207,13 @@ def fmt_number(x, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
-def shape_str(shape, dtype) -> str:
+def shape_str(shape: Iterable[int], dtype: Any) -> str:
     kind = {"f": "f", "c": "c", "i": "i", "u": "u", "b": "bool"}.get(dtype.kind, dtype.kind)
     bits = "" if kind == "bool" else str(dtype.itemsize * 8)
     return f"{kind}{bits}[{','.join(map(str, shape))}]"
 
 
-def fmt_value(v, digits: int = 3, max_items: int = 4) -> str:
+def fmt_value(v: Any, digits: int = 3, max_items: int = 4) -> str:
     """A value for a table cell or a picture: a number, a short array, or a summary."""
     if isinstance(v, tuple):
         return "(" + ", ".join(fmt_value(x, digits, max_items) for x in v) + ")"
@@ -238,7 +240,7 @@ _TEMPLATE_TOKEN = re.compile(
 )
 
 
-def parse_template(tpl: str) -> list:
+def parse_template(tpl: str) -> list[Any]:
     """Tokens of a template string; placeholders stay as ``("ph", key)`` tuples.
 
     A single space between two atoms is juxtaposition (a product); spaces around
@@ -301,7 +303,7 @@ def _layout(toks) -> list:
     return out
 
 
-def substitute(tokens, subs: dict) -> list:
+def substitute(tokens: Sequence[Any], subs: dict[str, list[Any]]) -> list[Any]:
     """Fill placeholders with token lists. A negative number is bracketed unless it starts
     the formula or follows an opening bracket or a comma; a compound substitution is
     bracketed before a power and after a juxtaposition."""

@@ -16,10 +16,12 @@ DOT text needs nothing; SVG, PNG and PDF need Graphviz's ``dot`` program.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +29,9 @@ from .nodes import Const, Node
 from .notation import fmt_value, input_symbol, shape_str
 from .sweeps import is_diff
 from .tables import _Names, _render, expression
+
+if TYPE_CHECKING:  # types only: the views never import the graph at run time
+    from .ir import Graph
 
 __all__ = [
     "to_dot",
@@ -243,7 +248,14 @@ def _dot_quote(s: str) -> str:
 
 
 def to_dot(
-    graph, *, values=True, tangents=None, adjoints=None, max_nodes=MAX_NODES, rankdir="LR", digits=3
+    graph: Graph,
+    *,
+    values: bool = True,
+    tangents: Any = None,
+    adjoints: Any = None,
+    max_nodes: int = MAX_NODES,
+    rankdir: str = "LR",
+    digits: int = 3,
 ) -> str:
     """Graphviz DOT text for ``graph``.
 
@@ -298,12 +310,12 @@ def _run_dot(dot_text: str, fmt: str) -> bytes:
     return proc.stdout
 
 
-def to_svg(graph, **options) -> str:
+def to_svg(graph: Graph, **options: Any) -> str:
     """SVG text of the picture (needs Graphviz's ``dot``); options as :func:`to_dot`."""
     return _run_dot(to_dot(graph, **options), "svg").decode("utf-8")
 
 
-def to_png(graph, **options) -> bytes:
+def to_png(graph: Graph, **options: Any) -> bytes:
     """PNG bytes of the picture (needs Graphviz's ``dot``); options as :func:`to_dot`."""
     return _run_dot(to_dot(graph, **options), "png")
 
@@ -324,14 +336,14 @@ def _mermaid_text(s: str) -> str:
 
 
 def to_mermaid(
-    graph,
+    graph: Graph,
     *,
-    values=True,
-    tangents=None,
-    adjoints=None,
-    max_nodes=MAX_NODES,
-    direction="LR",
-    digits=3,
+    values: bool = True,
+    tangents: Any = None,
+    adjoints: Any = None,
+    max_nodes: int = MAX_NODES,
+    direction: str = "LR",
+    digits: int = 3,
 ) -> str:
     """A Mermaid ``flowchart`` (renders in GitHub Markdown and many editors); options as
     :func:`to_dot`."""
@@ -364,7 +376,7 @@ _FORMATS = {
 }
 
 
-def save(graph, path, **options) -> str:
+def save(graph: Graph, path: str | os.PathLike[str], **options: Any) -> str:
     """Write the picture to ``path``; the extension picks the format (.dot, .gv, .mmd,
     .svg, .png, .pdf). SVG, PNG and PDF need Graphviz. Returns the path as a string."""
     p = Path(path)

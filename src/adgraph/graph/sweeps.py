@@ -13,14 +13,20 @@ is visited. These sweeps are for showing the computation; ``graph(*args)`` under
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .nodes import Node
 
+if TYPE_CHECKING:  # types only: the views never import the graph at run time
+    from ..core.primitive import Primitive
+    from .ir import Graph
+
 __all__ = ["tangent_sweep", "adjoint_sweep", "local_partials", "node_values", "is_diff"]
 
 
-def is_diff(value) -> bool:
+def is_diff(value: Any) -> bool:
     """True for values that carry derivatives (floating or complex dtype)."""
     dt = getattr(value, "dtype", None)
     if dt is None:
@@ -54,7 +60,7 @@ def _input_values(node) -> list:
     return [_engine_value(i.value) if isinstance(i, Node) else i.value for i in node.inputs]
 
 
-def node_values(graph) -> dict:
+def node_values(graph: Graph) -> dict[Node, Any]:
     """``{node: value}`` as recorded (inputs and constants included)."""
     return {n: n.value for n in graph.nodes}
 
@@ -76,6 +82,16 @@ def _node_function(node, vals):
         return prim.bind(*full, **params)
 
     return fn, pos
+
+
+def _prim(node: Node) -> Primitive:
+    """The primitive of an operation node (inputs and items have none)."""
+    if node.prim is None:
+        raise ValueError(
+            f"{node.describe()}: no primitive named {node.op!r} is registered, so the graph "
+            "cannot be differentiated"
+        )
+    return node.prim
 
 
 def _zeros(v):
@@ -116,7 +132,7 @@ def _seed_list(graph, seed) -> list:
     return out
 
 
-def tangent_sweep(graph, seed=None) -> dict:
+def tangent_sweep(graph: Graph, seed: Any = None) -> dict[Node, Any]:
     """``{node: tangent}`` (None where no derivative flows) for input direction ``seed``."""
     from ..api import jvp
 
@@ -134,7 +150,7 @@ def tangent_sweep(graph, seed=None) -> dict:
         vals = _input_values(node)
         fn, pos = _node_function(node, vals)
         ts = [tan.get(node.inputs[k]) for k in pos]
-        if node.prim.nondiff or not pos or all(t is None for t in ts):
+        if _prim(node).nondiff or not pos or all(t is None for t in ts):
             tan[node] = None
             continue
         ts = [_zeros(vals[k]) if t is None else t for k, t in zip(pos, ts, strict=False)]
@@ -167,7 +183,7 @@ def _out_cts(graph, ct):
     ]
 
 
-def adjoint_sweep(graph, ct=None) -> dict:
+def adjoint_sweep(graph: Graph, ct: Any = None) -> dict[Node, Any]:
     """``{node: adjoint}`` (None where none flows) for output cotangents ``ct``."""
     from ..api import vjp
 
@@ -195,7 +211,7 @@ def adjoint_sweep(graph, ct=None) -> dict:
                 k = node.params["index"]
                 slot[k] = g if slot[k] is None else slot[k] + g
             continue
-        if g is None or node.prim.nondiff:
+        if g is None or _prim(node).nondiff:
             continue
         vals = _input_values(node)
         fn, pos = _node_function(node, vals)
@@ -210,7 +226,7 @@ def adjoint_sweep(graph, ct=None) -> dict:
     return {n: adj.get(n) for n in graph.nodes}
 
 
-def local_partials(node) -> list | None:
+def local_partials(node: Node) -> list[Any] | None:
     """The local partial derivatives ``d node / d argument`` of a scalar node, one per
     argument (None for constants and non-differentiable arguments); None when the node
     or a differentiable argument is not a real scalar."""

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import html as _html
 import unicodedata
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -58,6 +60,9 @@ from .notation import (
 )
 from .sweeps import local_partials
 
+if TYPE_CHECKING:  # types only: the views never import the graph at run time
+    from .ir import Graph
+
 __all__ = [
     "TraceTable",
     "TraceTables",
@@ -74,7 +79,7 @@ class Partial:
 
     __slots__ = ("num", "den")
 
-    def __init__(self, num: Sym, den: Sym):
+    def __init__(self, num: Sym, den: Sym) -> None:
         self.num = num
         self.den = den
 
@@ -84,7 +89,7 @@ class Note:
 
     __slots__ = ("text",)
 
-    def __init__(self, text: str):
+    def __init__(self, text: str) -> None:
         self.text = text
 
 
@@ -140,7 +145,9 @@ def _pad(s: str, w: int) -> str:
 class Row:
     __slots__ = ("lhs", "rhs", "value", "number")
 
-    def __init__(self, lhs, rhs, value, number=None):
+    def __init__(
+        self, lhs: list[Any], rhs: list[Any], value: list[Any], number: Any = None
+    ) -> None:
         self.lhs = lhs  # tokens: the variable defined (v_1, dot v_1, bar v_1, y...)
         self.rhs = rhs  # tokens: its definition
         self.value = value  # tokens: the numbers
@@ -150,7 +157,7 @@ class Row:
 class TraceTable:
     """One evaluation-trace table: a title and rows ``lhs = rhs | value``."""
 
-    def __init__(self, kind: str, title: str, rows, header: str = "Output"):
+    def __init__(self, kind: str, title: str, rows: Iterable[Row], header: str = "Output") -> None:
         self.kind = kind
         self.title = title
         self.header = header
@@ -254,13 +261,18 @@ def _jsonable(x):
 class TraceTables:
     """The three tables of an evaluation trace, shown together."""
 
-    def __init__(self, primal, tangent=None, adjoint=None):
+    def __init__(
+        self,
+        primal: TraceTable,
+        tangent: TraceTable | None = None,
+        adjoint: TraceTable | None = None,
+    ) -> None:
         self.primal = primal
         self.tangent = tangent
         self.adjoint = adjoint
 
     @property
-    def tables(self) -> list:
+    def tables(self) -> list[TraceTable]:
         return [t for t in (self.primal, self.tangent, self.adjoint) if t is not None]
 
     def to_text(self) -> str:
@@ -332,7 +344,7 @@ def _params_text(params) -> str:
     return ", ".join(out)
 
 
-def expression(node, names: _Names, values: bool = False) -> list:
+def expression(node: Node, names: _Names, values: bool = False) -> list[Any]:
     """Tokens of ``op(args)`` for a node: symbols, or (``values=True``) numbers."""
     atoms = {
         str(k): (names.value_atom(i) if values else names.atom(i))
@@ -360,10 +372,10 @@ def expression(node, names: _Names, values: bool = False) -> list:
             atoms[k] = [Num(fmt_number(node.params[k], names.digits))]
         return substitute(tpl, atoms)
     toks: list = [Fn(node.op), "("]
-    for k in range(len(node.inputs)):
-        if k:
+    for j in range(len(node.inputs)):
+        if j:
             toks.append(", ")
-        toks.extend(atoms[str(k)])
+        toks.extend(atoms[str(j)])
     p = "" if values else _params_text(node.params)
     if p:
         toks.append((", " if node.inputs else "") + p)
@@ -464,6 +476,8 @@ def _partial_tokens(consumer, k, names: _Names):
         if c1 != "1":
             toks.append(Sup([Num(c1)]))
         return "expr", toks
+    if p is None:  # (only integer_pow has no table, and its partial is written above)
+        return generic
     toks = substitute(p, subs)
     if len(toks) >= 3 and isinstance(toks[0], Num) and toks[0].s == "1" and toks[1] == "/":
         return "recip", toks[2:]
@@ -534,7 +548,7 @@ def _output_syms(graph, accent=None):
     return [Sym(base, None if n == 1 else k + 1, accent) for k in range(n)]
 
 
-def primal_table(graph, digits: int = 3) -> TraceTable:
+def primal_table(graph: Graph, digits: int = 3) -> TraceTable:
     """The forward primal trace: every node's definition and value."""
     names = _Names(graph, digits)
     rows = []
@@ -561,7 +575,9 @@ def primal_table(graph, digits: int = 3) -> TraceTable:
     return TraceTable("primal", "Forward primal trace", rows)
 
 
-def tangent_table(graph, seed=None, digits: int = 3, tangents=None) -> TraceTable:
+def tangent_table(
+    graph: Graph, seed: Any = None, digits: int = 3, tangents: dict[Node, Any] | None = None
+) -> TraceTable:
     """The forward tangent trace for input direction ``seed`` (see
     :meth:`Graph.tangents`): every node's tangent by the chain rule."""
     names = _Names(graph, digits)
@@ -571,7 +587,7 @@ def tangent_table(graph, seed=None, digits: int = 3, tangents=None) -> TraceTabl
         t = tan.get(node)
         d = names.sym(node, "dot")
         if not _differentiable(node):
-            rhs = [input_symbol(node.name, "dot")] if node.is_input else []
+            rhs: list = [input_symbol(node.name, "dot")] if node.is_input else []
             rows.append(Row([d], rhs, [_no_derivative(node.value)], None))
             continue
         if node.is_input:
@@ -588,7 +604,12 @@ def tangent_table(graph, seed=None, digits: int = 3, tangents=None) -> TraceTabl
                 continue
             kind, ptoks = _partial_tokens(node, k, names)
             terms.append(_term(kind, ptoks, names.sym(i, "dot"), derivative_first=False))
-            if numeric and partials[k] is not None and _both_scalar(tan[i]):
+            if (
+                numeric
+                and partials is not None
+                and partials[k] is not None
+                and _both_scalar(tan[i])
+            ):
                 vterms.append(_value_term(kind, partials[k], tan[i], digits))
             else:
                 numeric = False
@@ -602,13 +623,15 @@ def tangent_table(graph, seed=None, digits: int = 3, tangents=None) -> TraceTabl
     return TraceTable("tangent", "Forward tangent trace", rows)
 
 
-def adjoint_table(graph, ct=None, digits: int = 3, adjoints=None) -> TraceTable:
+def adjoint_table(
+    graph: Graph, ct: Any = None, digits: int = 3, adjoints: dict[Node, Any] | None = None
+) -> TraceTable:
     """The reverse adjoint trace for output cotangent ``ct`` (see
     :meth:`Graph.adjoints`), in reverse topological order, then the inputs' adjoints."""
     names = _Names(graph, digits)
     adj = graph.adjoints(ct) if adjoints is None else adjoints
     consumers = graph.consumers()
-    out_index = {}
+    out_index: dict[Node, list[int]] = {}
     for k, o in enumerate(graph.outputs):
         if isinstance(o, Node):
             out_index.setdefault(o, []).append(k)
@@ -696,7 +719,12 @@ def _seed_values(graph, ct):
 
 
 def trace_tables(
-    graph, seed=None, ct=None, digits: int = 3, tangent=True, adjoint=True
+    graph: Graph,
+    seed: Any = None,
+    ct: Any = None,
+    digits: int = 3,
+    tangent: bool = True,
+    adjoint: bool = True,
 ) -> TraceTables:
     """The primal table, and (unless switched off) the tangent and adjoint tables."""
     p = primal_table(graph, digits)

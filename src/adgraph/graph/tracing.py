@@ -15,6 +15,8 @@ computation becomes visible (:func:`trace_hvp`).
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Trace, Tracer, trace_scope
@@ -27,20 +29,20 @@ __all__ = ["trace", "trace_hvp", "GraphTrace", "GraphTracer"]
 class GraphTracer(Tracer):
     __slots__ = ("value", "node")
 
-    def __init__(self, trace, value, node):
+    def __init__(self, trace: Trace, value: Any, node: Node) -> None:
         self._trace = trace
         self.value = value
         self.node = node
 
     @property
-    def shape(self):
+    def shape(self) -> tuple:
         return tuple(getattr(self.value, "shape", ()))
 
     @property
-    def dtype(self):
+    def dtype(self) -> Any:
         return self.value.dtype
 
-    def _inner(self):
+    def _inner(self) -> Any:
         return self.value
 
 
@@ -53,10 +55,10 @@ class GraphTrace(Trace):
     __slots__ = ()
     tracer_type = GraphTracer
 
-    def new_input(self, value, name) -> GraphTracer:
+    def new_input(self, value: Any, name: str | None) -> GraphTracer:
         return self.tracer_type(self, value, Node("input", (), value=value, name=name))
 
-    def argument(self, a):
+    def argument(self, a: Any) -> Any:
         return a
 
     def process(self, prim, args, params):
@@ -123,7 +125,7 @@ def _leaf_names(args, names):
     return out
 
 
-def trace(f, *args, names=None) -> Graph:
+def trace(f: Callable[..., Any], *args: Any, names: Sequence[str] | None = None) -> Graph:
     """Run ``f(*args)`` once and record its computation graph.
 
     Parameters
@@ -165,7 +167,7 @@ def trace(f, *args, names=None) -> Graph:
         ins = [t.new_input(x, nm) for x, nm in zip(leaves, leaf_names, strict=False)]
         result = f(*tree_unflatten(in_tree, ins))
     out_leaves, out_tree = tree_flatten(result)
-    outputs = []
+    outputs: list[Node | Const] = []
     for o in out_leaves:
         if type(o) is GraphTracer and o._trace is t:
             outputs.append(o.node)
@@ -174,7 +176,12 @@ def trace(f, *args, names=None) -> Graph:
     return Graph([i.node for i in ins], outputs, in_tree=in_tree, out_tree=out_tree, name=fn_name)
 
 
-def trace_hvp(f, primals, tangents, names=None) -> Graph:
+def trace_hvp(
+    f: Callable[..., Any],
+    primals: Sequence[Any],
+    tangents: Sequence[Any],
+    names: Sequence[str] | None = None,
+) -> Graph:
     """The graph of a forward-over-reverse Hessian-vector product ``H(x) v``.
 
     Records ``x -> jvp(grad(f), x, v)[1]``: the forward pass of ``f``, its adjoint sweep,
