@@ -25,6 +25,7 @@ For arrays, higher orders and speed, use the engine (``adgraph.grad``, ``adgraph
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -177,6 +178,9 @@ def _fmt(x):
 
 
 # ---------------------------------------------------------------------- forward mode
+_N = TypeVar("_N", bound="_Number")
+
+
 class _Number:
     """What Dual and Var share: comparisons by primal value (Python control flow follows
     the value, as in the article's ``if x > 2``), unary plus and ``abs``, identity hashing
@@ -185,10 +189,30 @@ class _Number:
     __slots__ = ()
     __array_priority__ = 1000
 
-    def __pos__(self):
+    if TYPE_CHECKING:  # the math methods, attached to Dual and Var below (see _UNARY)
+
+        def exp(self: _N) -> _N: ...
+        def log(self: _N) -> _N: ...
+        def sin(self: _N) -> _N: ...
+        def cos(self: _N) -> _N: ...
+        def tan(self: _N) -> _N: ...
+        def sinh(self: _N) -> _N: ...
+        def cosh(self: _N) -> _N: ...
+        def tanh(self: _N) -> _N: ...
+        def sqrt(self: _N) -> _N: ...
+        def arcsin(self: _N) -> _N: ...
+        def arccos(self: _N) -> _N: ...
+        def arctan(self: _N) -> _N: ...
+        def log1p(self: _N) -> _N: ...
+        def expm1(self: _N) -> _N: ...
+        def abs(self: _N) -> _N: ...
+        def square(self: _N) -> _N: ...
+        def negative(self: _N) -> _N: ...
+
+    def __pos__(self: _N) -> _N:
         return self
 
-    def __abs__(self):
+    def __abs__(self: _N) -> _N:
         return self.abs()
 
     __lt__ = _compare(lambda a, b: a < b)
@@ -218,7 +242,7 @@ class Dual(_Number):
 
     __slots__ = ("primal", "tangent")
 
-    def __init__(self, primal, tangent=0.0):
+    def __init__(self, primal: Any, tangent: Any = 0.0) -> None:
         if isinstance(primal, (Dual, Var)) or isinstance(tangent, (Dual, Var)):
             raise TypeError("Dual(primal, tangent) takes numbers (or arrays), not Dual/Var")
         _check_number(primal, "Dual: the primal")
@@ -231,7 +255,7 @@ class Dual(_Number):
         return x if isinstance(x, Dual) else Dual(x, 0.0)
 
     # arithmetic -------------------------------------------------------------
-    def __add__(self, other):
+    def __add__(self, other: Any) -> Dual:
         if isinstance(other, Dual):
             return Dual(self.primal + other.primal, self.tangent + other.tangent)
         if isinstance(other, Var):
@@ -240,17 +264,17 @@ class Dual(_Number):
 
     __radd__ = __add__
 
-    def __sub__(self, other):
+    def __sub__(self, other: Any) -> Dual:
         if isinstance(other, Dual):
             return Dual(self.primal - other.primal, self.tangent - other.tangent)
         if isinstance(other, Var):
             return NotImplemented
         return Dual(self.primal - other, self.tangent)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Any) -> Dual:
         return Dual(other - self.primal, -self.tangent)
 
-    def __mul__(self, other):
+    def __mul__(self, other: Any) -> Dual:
         if isinstance(other, Dual):
             return Dual(
                 self.primal * other.primal,
@@ -262,7 +286,7 @@ class Dual(_Number):
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Any) -> Dual:
         if isinstance(other, Dual):
             q = self.primal / other.primal
             return Dual(q, (self.tangent - q * other.tangent) / other.primal)
@@ -270,11 +294,11 @@ class Dual(_Number):
             return NotImplemented
         return Dual(self.primal / other, self.tangent / other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Any) -> Dual:
         q = other / self.primal
         return Dual(q, -q * self.tangent / self.primal)
 
-    def __pow__(self, other):
+    def __pow__(self, other: Any) -> Dual:
         if isinstance(other, Dual):
             y = self.primal**other.primal
             t = other.primal * self.primal ** (other.primal - 1) * self.tangent
@@ -287,11 +311,11 @@ class Dual(_Number):
             return Dual(self.primal**0, 0.0 * self.tangent)
         return Dual(self.primal**other, other * self.primal ** (other - 1) * self.tangent)
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: Any) -> Dual:
         y = other**self.primal
         return Dual(y, y * _log(other) * self.tangent)
 
-    def __neg__(self):
+    def __neg__(self) -> Dual:
         return Dual(-self.primal, -self.tangent)
 
     def __repr__(self) -> str:
@@ -336,7 +360,7 @@ class Var(_Number):
 
     __slots__ = ("primal", "adjoint", "_parents", "__weakref__")
 
-    def __init__(self, primal, adjoint=0.0):
+    def __init__(self, primal: Any, adjoint: Any = 0.0) -> None:
         if isinstance(primal, (Dual, Var)):
             raise TypeError("Var(primal) takes a number (or an array), not a Dual/Var")
         _check_number(primal, "Var: the primal")
@@ -360,12 +384,12 @@ class Var(_Number):
         return v
 
     @property
-    def parents(self) -> tuple:
+    def parents(self) -> tuple[tuple[Var, Any], ...]:
         """The Vars this one was computed from, with the local partial derivatives."""
         return self._parents
 
     # arithmetic -------------------------------------------------------------
-    def __add__(self, other):
+    def __add__(self, other: Any) -> Var:
         if isinstance(other, Var):
             return Var._make(self.primal + other.primal, ((self, 1.0), (other, 1.0)))
         if isinstance(other, Dual):
@@ -374,17 +398,17 @@ class Var(_Number):
 
     __radd__ = __add__
 
-    def __sub__(self, other):
+    def __sub__(self, other: Any) -> Var:
         if isinstance(other, Var):
             return Var._make(self.primal - other.primal, ((self, 1.0), (other, -1.0)))
         if isinstance(other, Dual):
             return NotImplemented
         return Var._make(self.primal - other, ((self, 1.0),))
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Any) -> Var:
         return Var._make(other - self.primal, ((self, -1.0),))
 
-    def __mul__(self, other):
+    def __mul__(self, other: Any) -> Var:
         if isinstance(other, Var):
             return Var._make(
                 self.primal * other.primal, ((self, other.primal), (other, self.primal))
@@ -395,7 +419,7 @@ class Var(_Number):
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Any) -> Var:
         if isinstance(other, Var):
             q = self.primal / other.primal
             return Var._make(q, ((self, 1.0 / other.primal), (other, -q / other.primal)))
@@ -403,11 +427,11 @@ class Var(_Number):
             return NotImplemented
         return Var._make(self.primal / other, ((self, 1.0 / other),))
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Any) -> Var:
         q = other / self.primal
         return Var._make(q, ((self, -q / self.primal),))
 
-    def __pow__(self, other):
+    def __pow__(self, other: Any) -> Var:
         if isinstance(other, Var):
             y = self.primal**other.primal
             d_base = other.primal * self.primal ** (other.primal - 1)
@@ -419,11 +443,11 @@ class Var(_Number):
             return Var._make(self.primal**0, ((self, 0.0),))
         return Var._make(self.primal**other, ((self, other * self.primal ** (other - 1)),))
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: Any) -> Var:
         y = other**self.primal
         return Var._make(y, ((self, y * _log(other)),))
 
-    def __neg__(self):
+    def __neg__(self) -> Var:
         return Var._make(-self.primal, ((self, -1.0),))
 
     # the reverse sweep --------------------------------------------------------
@@ -456,7 +480,7 @@ class Var(_Number):
                     ready.append(p)
         return order
 
-    def backward(self, adjoint=1.0) -> None:
+    def backward(self, adjoint: Any = 1.0) -> None:
         r"""Add :math:`\text{adjoint} \cdot \partial\,\text{self} / \partial v` to
         ``v.adjoint`` for ``self`` and every Var it depends on.
 
