@@ -8,7 +8,7 @@ recursion limit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = [
@@ -69,7 +69,9 @@ class PyTreeDef:
 
     __slots__ = ("kind", "aux", "children", "num_leaves", "depth", "_hash")
 
-    def __init__(self, kind, aux, children, num_leaves):
+    def __init__(
+        self, kind: type | None, aux: Any, children: tuple[PyTreeDef, ...], num_leaves: int
+    ) -> None:
         self.kind = kind  # None for a leaf
         self.aux = aux
         self.children = children
@@ -161,7 +163,7 @@ class PyTreeDef:
                 parts.append(f"{getattr(td.kind, '__name__', td.kind)}({', '.join(kids)})")
         return parts[0]
 
-    def unflatten(self, leaves):
+    def unflatten(self, leaves: Sequence[Any]) -> Any:
         return tree_unflatten(self, leaves)
 
 
@@ -180,7 +182,9 @@ def _is_container(x) -> bool:
 _FLAT_DEFS: dict = {}
 
 
-def tree_flatten(tree: Any, is_leaf: Callable | None = None):
+def tree_flatten(
+    tree: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> tuple[list[Any], PyTreeDef]:
     """``(leaves, treedef)`` of ``tree``; leaves in depth-first, left-to-right order."""
     if is_leaf is None:
         # Fast paths: a single leaf, and a flat tuple/list of leaves (the usual arguments).
@@ -230,12 +234,12 @@ def flat_tuple_def(n: int) -> PyTreeDef:
     return td
 
 
-def is_flat_tuple(treedef) -> bool:
+def is_flat_tuple(treedef: PyTreeDef) -> bool:
     """Whether ``treedef`` is a tuple of leaves (the structure of the usual arguments)."""
     return treedef.kind is tuple and _FLAT_DEFS.get((tuple, treedef.num_leaves)) is treedef
 
 
-def tree_unflatten(treedef: PyTreeDef, leaves):
+def tree_unflatten(treedef: PyTreeDef, leaves: Sequence[Any]) -> Any:
     if not isinstance(treedef, PyTreeDef):
         raise TypeError(
             f"tree_unflatten: expected a tree structure (from tree_flatten), got "
@@ -303,15 +307,17 @@ def _build(td, leaves):
     return root[0]
 
 
-def tree_leaves(tree, is_leaf=None) -> list:
+def tree_leaves(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> list[Any]:
     return tree_flatten(tree, is_leaf)[0]
 
 
-def tree_structure(tree, is_leaf=None) -> PyTreeDef:
+def tree_structure(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> PyTreeDef:
     return tree_flatten(tree, is_leaf)[1]
 
 
-def tree_map(f: Callable, tree, *rest, is_leaf=None):
+def tree_map(
+    f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> Any:
     """Apply ``f`` leaf-wise to ``tree`` and trees of the same structure in ``rest``."""
     if not callable(f):
         raise TypeError(f"tree_map: the function must be callable, got {type(f).__name__}")

@@ -2,6 +2,8 @@ r"""Dtype conversion, copies and ``stop_gradient``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..ad.rules import batch_unary, nondiff
 from ..core.primitive import Primitive
 from ._util import dtype as _dtype_of
@@ -76,7 +78,7 @@ _stop_p = nondiff(
 )
 
 
-def stop_gradient(x):
+def stop_gradient(x: Any) -> Any:
     r"""The value of ``x``, treated as a constant by every derivative at every level:
     :math:`\partial\,\operatorname{stop\_gradient}(x)/\partial x = 0`. Works on pytrees."""
     from ..core.pytree import tree_map
