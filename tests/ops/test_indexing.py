@@ -11,7 +11,7 @@ import pytest
 
 import adgraph as ad
 import adgraph.numpy as anp
-from adgraph.ops.indexing import _index_layout, split_index
+from adgraph.ops.indexing.index import _index_layout, split_index
 from tests.ops.harness import check, check_all_dtypes, rand
 
 COVERED = {
@@ -220,7 +220,7 @@ def _np_set(a, idx, v):
 def _np_ufunc_at(uf, a, idx, v):
     a = a.copy()
     skel, arrays = split_index(idx)
-    from adgraph.ops.indexing import join_index
+    from adgraph.ops.indexing.index import join_index
 
     uf.at(a, join_index(skel, arrays), v)
     return a
@@ -510,7 +510,7 @@ def test_along_axis_primitives():
 def test_scatter_rounds_reproduce_ufunc_at(kind):
     # Repeated positions split into rounds of distinct positions, applied in order, give
     # NumPy's ufunc.at (and the last write for set).
-    from adgraph.ops.indexing import _rounds
+    from adgraph.ops.indexing.gather import _rounds
 
     lin = np.array([3, 1, 3, 3, 0, 1, 5])
     v = rand(lin.shape, seed=25)

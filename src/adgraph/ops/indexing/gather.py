@@ -44,11 +44,9 @@ ZEROS_LIKE = extend.declare(
     "indexing.zeros_like",
     "(v, dtype) -> zeros with the shape and layout (e.g. chunks) of the array v",
 )
-
 ADD_AT = extend.declare(
     "indexing.add_at", "(out, idx, upd) -> None: out[idx] += upd in place, unbuffered"
 )
-
 TAKE_ALONG_AXIS = extend.declare(
     "indexing.take_along_axis",
     "(arr, idx, axis) -> take_along_axis(arr, idx, axis) of checked, possibly traced "

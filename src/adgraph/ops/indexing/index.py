@@ -246,8 +246,10 @@ def _inverse_perm(perm):
 
 # ------------------------------------------------------------------ backend extension points
 # Array modules that cannot index as NumPy does (Dask: one integer array at a time, in its
-# own layout; no gather by several index arrays) replace these steps for their own arrays
-# through adgraph.core.extend. Each is looked up only when the array module is not NumPy.
+# own layout; no gather by several index arrays) replace steps for their own arrays
+# through adgraph.core.extend. Each is looked up only when the array module is not NumPy;
+# this module's says where index arrays are made, the others are declared beside the
+# gathers, scatters and sorts that consult them.
 INDEX_MODULE = extend.declare(
     "indexing.index_module",
     "(xp) -> the array module that index arrays for arrays of xp are made in (default: xp)",

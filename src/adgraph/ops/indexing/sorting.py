@@ -13,9 +13,8 @@ from .gather import take_along_axis
 from .index import _xp_of
 
 # ------------------------------------------------------------------ backend extension points
-# Array modules that cannot index as NumPy does (Dask: one integer array at a time, in its
-# own layout; no gather by several index arrays) replace these steps for their own arrays
-# through adgraph.core.extend. Each is looked up only when the array module is not NumPy.
+# Array modules that cannot sort as NumPy does (Dask: an axis split into chunks) replace
+# these steps for their own arrays through adgraph.core.extend; NumPy never looks them up.
 ARGSORT = extend.declare(
     "indexing.argsort", "(x, axis, kind) -> argsort along axis (None: of the flattened x)"
 )
