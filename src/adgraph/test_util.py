@@ -14,10 +14,14 @@ Higher orders apply the same checks to the derivative functions themselves
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from .api import jvp, vjp
 from .api.args import as_array as _as_array
+from .api.hints import PyTree
 from .core.primitive import MissingRuleError
 from .core.pytree import tree_flatten, tree_map, tree_unflatten
 
@@ -33,7 +37,7 @@ __all__ = [
 # Extra consistency checks ``check_grads`` runs at its top level: "jit" (compiled equals
 # eager, also for the JVP) and "vmap" (a batch of two inputs equals two separate calls).
 # Test suites switch them on to run every derivative test through ``jit`` and ``vmap`` too.
-EXTRA_CHECKS: set = set()
+EXTRA_CHECKS: set[str] = set()
 
 
 class GradCheckError(AssertionError):
@@ -150,7 +154,15 @@ def _scalar_close(a, b, atol, rtol, what, scale):
         )
 
 
-def check_jvp(f, args, *, eps=None, atol=None, rtol=None, seed=0):
+def check_jvp(
+    f: Callable[..., Any],
+    args: Sequence[Any],
+    *,
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    seed: int = 0,
+) -> PyTree:
     """Check forward mode of ``f`` at ``args`` against central differences."""
     _validate(f, args, "check_jvp")
     _validate_tols(eps, atol, rtol, "check_jvp")
@@ -170,7 +182,15 @@ def check_jvp(f, args, *, eps=None, atol=None, rtol=None, seed=0):
     return v_full
 
 
-def check_vjp(f, args, *, eps=None, atol=None, rtol=None, seed=0):
+def check_vjp(
+    f: Callable[..., Any],
+    args: Sequence[Any],
+    *,
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    seed: int = 0,
+) -> PyTree:
     """Check reverse mode of ``f`` at ``args``: <u, J v> (finite differences) against
     <J^T u, v> (reverse mode)."""
     _validate(f, args, "check_vjp")
@@ -217,7 +237,9 @@ def _inner_abs(a, b) -> float:
     )
 
 
-def check_compiled(f, args, *, rtol=1e-6, atol=1e-9):
+def check_compiled(
+    f: Callable[..., Any], args: Sequence[Any], *, rtol: float = 1e-6, atol: float = 1e-9
+) -> None:
     """``jit(f)`` and ``jit`` of its JVP give the eager results."""
     from .jit import jit
 
@@ -232,7 +254,9 @@ def check_compiled(f, args, *, rtol=1e-6, atol=1e-9):
     _close(got, want, atol, rtol, "jit(jvp(f)) vs jvp(f)")
 
 
-def check_batched(f, args, *, rtol=1e-6, atol=1e-9):
+def check_batched(
+    f: Callable[..., Any], args: Sequence[Any], *, rtol: float = 1e-6, atol: float = 1e-9
+) -> None:
     """``vmap(f)`` over a batch of two inputs equals two separate calls."""
     from .api import vmap
 
@@ -255,8 +279,17 @@ def check_batched(f, args, *, rtol=1e-6, atol=1e-9):
 
 
 def check_grads(
-    f, args, order=2, modes=("fwd", "rev"), eps=None, atol=None, rtol=None, seed=0, *, _top=True
-):
+    f: Callable[..., Any],
+    args: Sequence[Any],
+    order: int = 2,
+    modes: str | Sequence[str] = ("fwd", "rev"),
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    seed: int = 0,
+    *,
+    _top: bool = True,
+) -> None:
     """Check the derivatives of ``f`` at ``args`` up to ``order`` in the given modes.
 
     Raises :class:`GradCheckError` (an AssertionError) naming the failing check.
@@ -283,7 +316,7 @@ def check_grads(
     for m in modes:
         if m not in ("fwd", "rev"):
             raise ValueError(f"check_grads: unknown mode {m!r}; use 'fwd' and/or 'rev'")
-    kw = dict(eps=eps, atol=atol, rtol=rtol, seed=seed)
+    kw: dict[str, Any] = dict(eps=eps, atol=atol, rtol=rtol, seed=seed)
     if _top and EXTRA_CHECKS:
         d_eps, d_atol, d_rtol = _default_tols(_leaf_dtype(tree_flatten(args)[0]))
         tol = dict(rtol=max(d_rtol * 1e-2, 1e-9), atol=max(d_atol * 1e-2, 1e-12))
