@@ -21,6 +21,8 @@ from __future__ import annotations
 from ..core.primitive import Primitive
 from .batched_jvp import Diagonal
 from .batching import align_elementwise
+from .taylor import linear_rule
+from .sparsity import elementwise_rule
 
 __all__ = ["elementwise", "linear", "nondiff", "batch_elementwise", "batch_unary"]
 
@@ -65,6 +67,8 @@ def elementwise(
     scalar_partials=None,
     scalar_eval=None,
     scalar_vjp=None,
+    sparsity=None,
+    taylor=None,
 ):
     """Declare an elementwise primitive by its partial derivatives (None: not differentiable
     in that argument). ``tangent``/``vjp`` override the rules built from the partials;
@@ -78,7 +82,11 @@ def elementwise(
     floats: ``scalar_partials`` (the factors the reverse rules multiply the cotangent by;
     by default the declared partials, when the reverse rules are built from them),
     ``scalar_eval`` (``x -> (ans, partial)`` in one call, for unary primitives) and
-    ``scalar_vjp`` (reverse rules for float64 cotangents and values)."""
+    ``scalar_vjp`` (reverse rules for float64 cotangents and values).
+
+    Sparsity detection (:mod:`adgraph.ad.sparsity`) takes, by default, the union of the
+    broadcast operands' dependencies over the arguments with a tangent rule; ``sparsity``
+    overrides that rule. ``taylor`` is the Taylor-mode rule (:mod:`adgraph.ad.taylor`)."""
     jvps = tuple(None if d is None else _jvp_from_partial(d) for d in partials)
     vjps = tuple(None if d is None else _vjp_from_partial(d) for d in partials)
     if scalar_partials is None and vjp is None and all(d is not None for d in partials):
@@ -93,17 +101,26 @@ def elementwise(
         scalar_partials=None if scalar_partials is None else tuple(scalar_partials),
         scalar_eval=scalar_eval,
         scalar_vjp=scalar_vjp,
+        sparsity=(
+            elementwise_rule(tuple(r is not None for r in (jvps if tangent is None else tangent)))
+            if sparsity is None
+            else sparsity
+        ),
+        taylor=taylor,
         doc=doc,
     )
     p.batch = batch_unary(p) if len(partials) == 1 else batch_elementwise(p)
     return p
 
 
-def linear(name, impl, transpose, *, batch=None, doc: str = ""):
+def linear(name, impl, transpose, *, batch=None, sparsity=None, doc: str = ""):
     """Declare a primitive linear in its first argument by its transpose
-    ``transpose(ct, x, **params)`` (``x``: the primal argument, for its shape)."""
+    ``transpose(ct, x, **params)`` (``x``: the primal argument, for its shape).
+    ``sparsity``: its sparsity rule (often ``adgraph.ad.sparsity.MOVES``: data movement)."""
     # The transpose reads only the shape of x (and the other, constant, arguments).
-    p = Primitive(name, impl, doc=doc, batch=batch, needs=(frozenset(range(1, 16)),))
+    p = Primitive(
+        name, impl, doc=doc, batch=batch, sparsity=sparsity, needs=(frozenset(range(1, 16)),)
+    )
 
     def tangent(t, ans, x, *rest, **params):
         return p.bind(t, *rest, **params)
@@ -123,6 +140,7 @@ def linear(name, impl, transpose, *, batch=None, doc: str = ""):
     p.tangent = (tangent,)
     p.vjp = (vjp,)
     p.batched_tangent = batched_tangent
+    p.taylor = linear_rule(p)  # each Taylor coefficient goes through the primitive
     return p
 
 

@@ -10,6 +10,7 @@ one concatenation.
 
 from __future__ import annotations
 
+from ..ad.sparsity import MOVES
 from ..core.primitive import Primitive
 from ._util import OpError, as_int, norm_axis, shape
 from .shapes import atleast_1d, atleast_2d, atleast_3d, expand_dims, reshape
@@ -70,6 +71,7 @@ concatenate_p = Primitive(
     joint_vjp=_concat_vjp,
     batch=_concat_batch,
     needs=(frozenset(),),  # the transpose reads the pieces' shapes only
+    sparsity=MOVES,
     doc="y = [x_1, ..., x_k] joined along an axis; the transpose splits the cotangent.",
 )
 
@@ -245,6 +247,7 @@ split_p = Primitive(
         vals[0], bounds=bounds, axis=axis + 1
     ),
     multiple_results=True,
+    sparsity=MOVES,
     doc=r"""(y_1, ..., y_k) = consecutive pieces of x along an axis (static bounds).
     Linear; the transpose concatenates the cotangents of the pieces.""",
 )

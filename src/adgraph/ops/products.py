@@ -32,6 +32,7 @@ import string
 import numpy as _np  # dtype objects, static index arithmetic and NumPy's identity
 
 from ..ad.batched_jvp import Diagonal
+from ..ad.sparsity import MOVES, require_scipy
 from ..core import basic, extend
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
@@ -186,6 +187,29 @@ def _matmul_batch(vals, batched, size, **params):
     return reshape(out, tuple(os))
 
 
+def _matmul_sparsity(pats, ans, x, y):
+    """Z = X @ Y for vectors and matrices: Z[i, j] depends on X[i, l] where Y[l, j] may be
+    nonzero (a traced Y, or a constant Y's nonzeros), and on Y[l, j] likewise. Stacks of
+    matrices fall back to the dense rule."""
+    xs, ys = shape(x), shape(y)
+    if len(xs) > 2 or len(ys) > 2:
+        return NotImplemented
+    sp = require_scipy("sparsity detection")
+    x2 = _np.reshape(x, (1, -1) if len(xs) == 1 else xs)
+    y2 = _np.reshape(y, (-1, 1) if len(ys) == 1 else ys)
+    m, q = x2.shape[0], y2.shape[1]
+    px, py = pats
+    out = None
+    if px is not None:  # row (i, j) of Z takes rows (i, l) of X with Y[l, j] != 0
+        ymask = _np.ones(y2.shape, bool) if py is not None else y2 != 0
+        out = sp.kron(sp.identity(m, dtype=bool), sp.csr_matrix(ymask.T), format="csr") @ px
+    if py is not None:  # row (i, j) of Z takes rows (l, j) of Y with X[i, l] != 0
+        xmask = _np.ones(x2.shape, bool) if px is not None else x2 != 0
+        term = sp.kron(sp.csr_matrix(xmask), sp.identity(q, dtype=bool), format="csr") @ py
+        out = term if out is None else out + term
+    return out
+
+
 matmul_p = Primitive(
     "matmul",
     lambda xp, x, y: xp.matmul(x, y),
@@ -197,6 +221,7 @@ matmul_p = Primitive(
     batch=_matmul_batch,
     # X's cotangent reads Y (and only the shape of X), Y's reads X.
     needs=(frozenset({1}), frozenset({0})),
+    sparsity=_matmul_sparsity,
     doc="Z = X @ Y (NumPy matmul broadcasting); bilinear.",
 )
 
@@ -713,6 +738,7 @@ def _diagonal_batch(vals, batched, size, *, offset, axis1, axis2):
 diagonal_p = Primitive(
     "diagonal",
     lambda xp, x, *, offset, axis1, axis2: xp.diagonal(x, offset=offset, axis1=axis1, axis2=axis2),
+    sparsity=MOVES,
     doc=r"""y = the offset diagonal of x in the plane (axis1, axis2), as a last axis.
     Linear; the transpose (diag_embed) places the cotangent on that diagonal of zeros.""",
     batch=_diagonal_batch,
@@ -762,6 +788,7 @@ def _diag_embed_batch(vals, batched, size, *, offset, axis1, axis2, shape):
 diag_embed_p = Primitive(
     "diag_embed",
     _diag_embed_impl,
+    sparsity=MOVES,
     doc=r"""y = zeros of a shape with v on the offset diagonal of the plane (axis1, axis2)
     (v's last axis runs along the diagonal). Linear; the transpose takes that diagonal.""",
     batch=_diag_embed_batch,

@@ -18,6 +18,7 @@ import math
 from numpy import ndarray as _ndarray
 
 from ..ad.rules import nondiff
+from ..ad.sparsity import cumulative_rule, reduction_rule
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 from ._util import OpError, is_inexact, norm_axes, norm_axis, shape
@@ -232,6 +233,7 @@ prod_p = Primitive(
     lambda xp, x, *, axis, keepdims: _reduce(xp, x, "prod", axis, keepdims),
     tangent=(_prod_tangent,),
     vjp=(_prod_vjp,),
+    sparsity=reduction_rule,
     doc=r"""y = product of x over axes; :math:`\partial y/\partial x_i = \prod_{j\ne i} x_j`,
     from running products (exact with zero factors, differentiable again).""",
 )
@@ -274,6 +276,7 @@ def _cumsum_t(ct, x, *, axis):
 cumsum_p = Primitive(
     "cumsum",
     lambda xp, x, *, axis: xp.cumsum(x, axis=axis),
+    sparsity=cumulative_rule,
     doc=r"""Running sum :math:`y_k = \sum_{j\le k} x_j` along an axis. Linear; the
     transpose is the running sum from the end, :math:`\bar x_j = \sum_{k \ge j} \bar y_k`.""",
 )
@@ -299,6 +302,7 @@ cumprod_p = Primitive(
     lambda xp, x, *, axis: xp.cumprod(x, axis=axis),
     tangent=(_cumprod_tangent,),
     vjp=(_cumprod_vjp,),
+    sparsity=cumulative_rule,
     doc=r"""Running product :math:`y_k = \prod_{j\le k} x_j` along an axis. Tangent:
     :math:`\dot y_k = x_k \dot y_{k-1} + y_{k-1}\dot x_k`; cotangent:
     :math:`\bar x_i = y_{i-1} s_i`, :math:`s_i = \bar y_i + x_{i+1} s_{i+1}`; both
@@ -376,6 +380,7 @@ var_p = Primitive(
     lambda xp, x, *, axis, keepdims, ddof: xp.var(x, axis=axis, ddof=ddof, keepdims=keepdims),
     tangent=(_var_tangent,),
     vjp=(_var_vjp,),
+    sparsity=reduction_rule,
     doc=r"""y = variance of x over axes, :math:`\sum_i |x_i - \bar x|^2/(n - \text{ddof})`;
     :math:`\dot y = \frac{2}{n-\text{ddof}}\sum_i \operatorname{Re}(\overline{(x_i-\bar x)}
     \dot x_i)`, :math:`\bar x_i = \frac{2}{n-\text{ddof}}\,\bar y\,\overline{(x_i - \bar x)}`.""",
@@ -552,6 +557,7 @@ reduce_max_p = Primitive(
     lambda xp, x, *, axis, keepdims: _reduce(xp, x, "max", axis, keepdims),
     tangent=(_extremum_tangent,),
     vjp=(_extremum_vjp,),
+    sparsity=reduction_rule,
     doc="y = max of x over axes; derivative shared evenly among the maximal elements.",
 )
 reduce_max_p.batch = _reduce_batch(reduce_max_p)
@@ -561,6 +567,7 @@ reduce_min_p = Primitive(
     lambda xp, x, *, axis, keepdims: _reduce(xp, x, "min", axis, keepdims),
     tangent=(_extremum_tangent,),
     vjp=(_extremum_vjp,),
+    sparsity=reduction_rule,
     doc="y = min of x over axes; derivative shared evenly among the minimal elements.",
 )
 reduce_min_p.batch = _reduce_batch(reduce_min_p)

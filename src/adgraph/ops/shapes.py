@@ -33,6 +33,7 @@ import operator as _operator
 import numpy as _np  # static index arithmetic; values only on the plain-NumPy short paths
 
 from ..ad.rules import linear
+from ..ad.sparsity import MOVES, reduction_rule, sum_into
 from ..core.primitive import PLAIN_TYPES as _NUMPY_VALUES
 from ._util import OpError, OpTypeError, as_int, norm_axes, norm_axis
 from ._util import shape as _shape
@@ -84,6 +85,7 @@ reshape_p = linear(
     lambda xp, x, *, shape: xp.reshape(x, shape),
     _reshape_t,
     batch=_reshape_batch,
+    sparsity=MOVES,
     doc="y = x with a new shape (C order); the transpose reshapes back.",
 )
 
@@ -159,6 +161,7 @@ broadcast_to_p = linear(
     lambda xp, x, *, shape: xp.broadcast_to(x, shape),
     _broadcast_t,
     batch=_broadcast_batch,
+    sparsity=MOVES,
     doc="y = x broadcast to a shape; the transpose sums over the broadcast axes.",
 )
 
@@ -242,6 +245,7 @@ reduce_sum_p = linear(
     _reduce_sum_impl,
     _reduce_sum_t,
     batch=_reduce_sum_batch,
+    sparsity=reduction_rule,
     doc="y = sum of x over axes; the transpose broadcasts the cotangent back.",
 )
 
@@ -288,6 +292,7 @@ transpose_p = linear(
     lambda xp, x, *, axes: xp.transpose(x, axes),
     _transpose_t,
     batch=_transpose_batch,
+    sparsity=MOVES,
     doc="y = x with permuted axes; the transpose applies the inverse permutation.",
 )
 
@@ -424,6 +429,7 @@ flip_p = linear(
     batch=lambda vals, batched, size, *, axis: flip_p.bind(
         vals[0], axis=tuple(a + 1 for a in axis)
     ),
+    sparsity=MOVES,
     doc="y = x reversed along axes; a permutation that is its own transpose.",
 )
 
@@ -464,6 +470,7 @@ roll_p = linear(
     batch=lambda vals, batched, size, *, shift, axis: roll_p.bind(
         vals[0], shift=shift, axis=tuple(a + 1 for a in axis)
     ),
+    sparsity=MOVES,
     doc="y = x rolled cyclically along axes; the transpose rolls back by the opposite shift.",
 )
 
@@ -541,6 +548,7 @@ static_slice_p = linear(
     batch=lambda vals, batched, size, *, starts, stops: static_slice_p.bind(
         vals[0], starts=(0,) + starts, stops=(size,) + stops
     ),
+    sparsity=MOVES,
     doc="y = x[a_0:b_0, a_1:b_1, ...] (static bounds); the transpose pads with zeros.",
 )
 
@@ -561,6 +569,7 @@ zero_pad_p = linear(
     batch=lambda vals, batched, size, *, widths: zero_pad_p.bind(
         vals[0], widths=((0, 0),) + widths
     ),
+    sparsity=MOVES,
     doc="y = x surrounded by zeros (static widths); the transpose slices the middle out.",
 )
 
@@ -631,6 +640,7 @@ gather_axis_p = linear(
     batch=lambda vals, batched, size, *, index, axis: gather_axis_p.bind(
         vals[0], index=index, axis=axis + 1
     ),
+    sparsity=MOVES,
     doc=r"""y = take(x, idx, axis) for a static integer index. Linear; the transpose
     scatter-adds, :math:`\bar x_j = \sum_{k: idx_k = j} \bar y_k` (copies accumulate).""",
 )
@@ -662,6 +672,12 @@ def _scatter_t(ct, v, *, index, axis, size):
     return gather_axis_p.bind(ct, index=index, axis=axis)
 
 
+def _scatter_axis_sparsity(pats, ans, v, *, index, axis, size):
+    # Entry k of v along the axis is added into entry index[k] of the result.
+    out = _np.arange(ans.size).reshape(ans.shape)
+    return sum_into(pats[0], _np.take(out, _np.asarray(index.array), axis=axis), ans.size)
+
+
 scatter_add_axis_p = linear(
     "scatter_add_axis",
     _scatter_axis_impl,
@@ -669,6 +685,7 @@ scatter_add_axis_p = linear(
     batch=lambda vals, batched, size_, *, index, axis, size: scatter_add_axis_p.bind(
         vals[0], index=index, axis=axis + 1, size=size
     ),
+    sparsity=_scatter_axis_sparsity,
     doc=r"""y_j = sum of v_k over k with idx_k = j, along one axis (static index): the
     transpose of ``gather_axis``, whose transpose it is in turn.""",
 )

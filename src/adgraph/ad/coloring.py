@@ -1,0 +1,242 @@
+r"""Graph colourings for compressed Jacobians and Hessians (NumPy and SciPy only).
+
+Given a sparsity pattern ``P`` (m x n, boolean ``scipy.sparse``):
+
+* :func:`column_coloring` -- colours of the n columns such that no two columns with a
+  nonzero in the same row share a colour (a distance-2 colouring of the columns in the
+  bipartite row/column graph). With c colours, the c products ``J @ s_k`` with seed
+  ``s_k = 1[colour == k]`` (forward mode) recover every nonzero: ``J[i, j]`` is entry
+  ``i`` of product ``colour[j]``.
+* :func:`row_coloring` -- the same for rows (reverse mode: ``s_k^T J``).
+* :func:`star_coloring` -- for a symmetric pattern (a Hessian): a distance-1 colouring in
+  which every path on four vertices uses at least three colours (Gebremedhin, Manne &
+  Pothen, *What color is your Jacobian?*, SIAM Review 2005, greedy algorithm 4.1). Then
+  for each nonzero ``H[i, j]`` one of ``i``, ``j`` is the only vertex of its colour
+  among the other's neighbours, and ``H[i, j]`` is read directly from ``H @ S``.
+
+Greedy colouring visits vertices in an order and gives each the smallest colour its
+neighbours leave free; the order matters: ``"largest_first"`` (by degree, decreasing),
+``"smallest_last"`` (repeatedly remove a vertex of least remaining degree; colour in the
+reverse order of removal) or ``"natural"``. Colours are numbered from 0.
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+from .sparsity import require_scipy
+
+__all__ = [
+    "ORDERS",
+    "column_coloring",
+    "row_coloring",
+    "star_coloring",
+    "check_column_coloring",
+    "check_row_coloring",
+    "check_star_coloring",
+    "star_lookup",
+]
+
+ORDERS = ("largest_first", "smallest_last", "natural")
+
+
+def _csr(pattern, what):
+    sp = require_scipy(what)
+    if not sp.issparse(pattern):
+        pattern = _np.asarray(pattern)
+        if pattern.ndim != 2:
+            raise ValueError(f"{what}: the pattern must be a 2-D matrix, got shape {pattern.shape}")
+    p = sp.csr_matrix(pattern, dtype=bool)
+    p.eliminate_zeros()
+    return p
+
+
+def _adjacency(conflict):
+    """(indptr, indices) of a symmetric boolean CSR matrix without its diagonal."""
+    sp = require_scipy("colouring")
+    g = sp.csr_matrix(conflict, dtype=bool)
+    g.setdiag(False)
+    g.eliminate_zeros()
+    g.sort_indices()
+    return g.indptr, g.indices
+
+
+def _order(indptr, indices, order: str) -> _np.ndarray:
+    n = indptr.size - 1
+    deg = _np.diff(indptr)
+    if order == "natural":
+        return _np.arange(n)
+    if order == "largest_first":
+        return _np.argsort(-deg, kind="stable")
+    if order == "smallest_last":
+        # Bucket queue by current degree; remove a least-degree vertex each step.
+        deg = deg.astype(_np.int64).copy()
+        buckets: list[set[int]] = [set() for _ in range(int(deg.max(initial=0)) + 1)]
+        for v in range(n):
+            buckets[deg[v]].add(v)
+        removed = _np.zeros(n, bool)
+        out = []
+        low = 0
+        for _ in range(n):
+            low = max(low - 1, 0)
+            while not buckets[low]:
+                low += 1
+            v = buckets[low].pop()
+            removed[v] = True
+            out.append(v)
+            for w in indices[indptr[v] : indptr[v + 1]]:
+                if not removed[w]:
+                    buckets[deg[w]].discard(w)
+                    deg[w] -= 1
+                    buckets[deg[w]].add(w)
+        return _np.array(out[::-1], dtype=_np.int64)
+    raise ValueError(f"unknown ordering {order!r}; choose one of {', '.join(ORDERS)}")
+
+
+def _greedy(indptr, indices, order) -> _np.ndarray:
+    n = indptr.size - 1
+    colors = _np.full(n, -1, dtype=_np.int64)
+    for v in order:
+        used = colors[indices[indptr[v] : indptr[v + 1]]]
+        used = used[used >= 0]
+        if used.size == 0:
+            colors[v] = 0
+            continue
+        free = _np.ones(used.size + 1, bool)
+        free[used[used <= used.size]] = False
+        colors[v] = int(_np.argmax(free))
+    return colors
+
+
+def column_coloring(pattern, order: str = "largest_first") -> _np.ndarray:
+    """Colours of the columns of ``pattern`` (m x n): columns sharing a nonzero row get
+    different colours. Returns an int array of n colours, numbered from 0."""
+    p = _csr(pattern, "column_coloring")
+    conflict = (p.T @ p).tocsr()  # columns j, k conflict when they share a row
+    indptr, indices = _adjacency(conflict)
+    return _greedy(indptr, indices, _order(indptr, indices, order))
+
+
+def row_coloring(pattern, order: str = "largest_first") -> _np.ndarray:
+    """Colours of the rows of ``pattern``: rows sharing a nonzero column differ."""
+    return column_coloring(_csr(pattern, "row_coloring").T, order)
+
+
+def star_coloring(pattern, order: str = "smallest_last") -> _np.ndarray:
+    """A star colouring of the symmetric ``pattern`` (n x n; the diagonal is ignored):
+    adjacent vertices differ, and every path on four vertices has at least three colours.
+    Greedy algorithm 4.1 of Gebremedhin, Manne & Pothen (2005)."""
+    p = _csr(pattern, "star_coloring")
+    if p.shape[0] != p.shape[1]:
+        raise ValueError(f"star_coloring: the pattern must be square, got shape {p.shape}")
+    indptr, indices = _adjacency(p + p.T)
+    nbrs = [indices[indptr[v] : indptr[v + 1]] for v in range(p.shape[0])]
+    colors = _np.full(p.shape[0], -1, dtype=_np.int64)
+    for v in _order(indptr, indices, order):
+        forbidden = set()
+        for w in nbrs[v]:
+            cw = colors[w]
+            if cw >= 0:
+                forbidden.add(int(cw))
+            for x in nbrs[w]:
+                cx = colors[x]
+                if x == v or cx < 0:
+                    continue
+                if cw < 0:
+                    forbidden.add(int(cx))  # v-w-x with w uncoloured: keep x's colour off v
+                else:
+                    # x-w is two-coloured already when some other neighbour y of x has
+                    # w's colour: then v must not take x's colour (path v-w-x-y).
+                    for y in nbrs[x]:
+                        if y != w and colors[y] == cw:
+                            forbidden.add(int(cx))
+                            break
+        c = 0
+        while c in forbidden:
+            c += 1
+        colors[v] = c
+    return colors
+
+
+def _counts(p, colors, c):
+    """count[i, k]: how many nonzeros of row i lie in columns of colour k (sparse)."""
+    sp = require_scipy("colouring")
+    onehot = sp.csr_matrix(
+        (_np.ones(colors.size, _np.int64), (_np.arange(colors.size), colors)),
+        shape=(colors.size, c),
+    )
+    return (sp.csr_matrix(p, dtype=_np.int64) @ onehot).tocsr()
+
+
+def _check_shape(colors, n, what):
+    colors = _np.asarray(colors)
+    if colors.shape != (n,) or colors.dtype.kind not in "iu" or (n and colors.min() < 0):
+        raise ValueError(f"{what}: expected {n} non-negative integer colours")
+    return colors
+
+
+def check_column_coloring(pattern, colors) -> bool:
+    """Whether no row of ``pattern`` has two nonzeros in columns of one colour."""
+    p = _csr(pattern, "check_column_coloring")
+    colors = _check_shape(colors, p.shape[1], "check_column_coloring")
+    if p.nnz == 0:
+        return True
+    return bool(_counts(p, colors, int(colors.max()) + 1).max() <= 1)
+
+
+def check_row_coloring(pattern, colors) -> bool:
+    """Whether no column of ``pattern`` has two nonzeros in rows of one colour."""
+    return check_column_coloring(_csr(pattern, "check_row_coloring").T, colors)
+
+
+def _lookup(m, rows, cols):
+    """Entries ``m[rows[k], cols[k]]`` of a sparse matrix (0 where not stored)."""
+    c = m.tocoo()
+    width = m.shape[1]
+    keys = c.row.astype(_np.int64) * width + c.col
+    order = _np.argsort(keys)
+    keys, data = keys[order], c.data[order]
+    want = _np.asarray(rows, _np.int64) * width + _np.asarray(cols, _np.int64)
+    pos = _np.minimum(_np.searchsorted(keys, want), max(keys.size - 1, 0))
+    if keys.size == 0:
+        return _np.zeros(want.size, data.dtype)
+    return _np.where(keys[pos] == want, data[pos], 0)
+
+
+def star_lookup(pattern, colors):
+    """For each nonzero ``(i, j)`` of the symmetric ``pattern`` (CSR order, diagonal
+    included), where to read it in the compressed ``B = H @ S``: ``(row, colour)`` arrays.
+    Raises ValueError when ``colors`` is not a star colouring of the pattern."""
+    sp = require_scipy("colouring")
+    p = _csr(pattern, "star_lookup")
+    n = p.shape[0]
+    colors = _check_shape(colors, n, "star_lookup")
+    sym = (p + p.T + sp.identity(n, dtype=bool, format="csr")).tocsr()
+    count = _counts(sym, colors, int(colors.max(initial=0)) + 1)
+    coo = p.tocoo()
+    i, j = coo.row, coo.col
+    # H[i, j] = B[i, colour j] when j is the only vertex of its colour in row i
+    # (row i includes i itself, so the diagonal is read at B[i, colour i]).
+    direct = _lookup(count, i, colors[j]) == 1
+    mirror = _lookup(count, j, colors[i]) == 1
+    if not _np.all(direct | mirror):
+        raise ValueError("the colours are not a star colouring of the pattern")
+    rows = _np.where(direct, i, j)
+    cols = _np.where(direct, colors[j], colors[i])
+    return rows, cols
+
+
+def check_star_coloring(pattern, colors) -> bool:
+    """Whether ``colors`` is a star colouring of the symmetric ``pattern``: adjacent
+    vertices differ and every nonzero can be read directly from ``H @ S``."""
+    p = _csr(pattern, "check_star_coloring")
+    colors = _check_shape(colors, p.shape[0], "check_star_coloring")
+    coo = (p + p.T).tocoo()
+    off = coo.row != coo.col
+    if _np.any(colors[coo.row[off]] == colors[coo.col[off]]):
+        return False
+    try:
+        star_lookup(p, colors)
+    except ValueError:
+        return False
+    return True

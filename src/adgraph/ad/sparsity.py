@@ -1,0 +1,309 @@
+r"""Sparsity detection: which entries of a traced computation depend on which input entries.
+
+A :class:`SparsityTrace` runs a function of one array ``x`` (``n = x.size`` entries) on a
+:class:`SparsityTracer`, which holds the concrete value *and* its **pattern**: a boolean
+``scipy.sparse`` CSR matrix with one row per entry of the value (C order) and one column
+per entry of ``x``; ``P[k, j]`` is True when entry ``k`` may depend on ``x[j]``. The
+pattern of the function's output is the pattern of its Jacobian.
+
+Each primitive says how its output's pattern follows from its inputs' patterns by its
+``sparsity`` rule, declared with it (``Primitive(..., sparsity=rule)``)::
+
+    rule(pats, ans, *args, **params) -> pattern, a tuple of patterns, or NotImplemented
+
+``pats[i]`` is the pattern of argument ``i`` (None: the argument does not depend on
+``x``), ``args`` are the concrete argument values and ``ans`` the concrete output. The
+rules are sparse matrix operations, so a pattern costs O(its nonzeros), not O(n) per entry:
+elementwise operations take the union of their broadcast operands' rows, reductions a
+product with a 0/1 "which entries are summed" matrix, data movement (reshape, transpose,
+slicing, concatenation) a selection of rows. Instead of a rule, ``sparsity=MOVES`` says that
+every output entry is a copy of one input entry or a zero: the trace then finds which by
+running the implementation on the entries' indices (so reshape, transpose, flip, roll,
+slicing, padding and concatenation need no code of their own).
+
+A primitive without a rule (or whose rule returns NotImplemented) falls back to "every
+output entry depends on every input entry any of its arguments depends on": never missing a
+nonzero, possibly much denser than needed. :func:`fallback_primitives` lists who falls back.
+
+The patterns are *global* for the path control flow takes at ``x``: values steer Python
+``if``\ s as they would in a plain call, and a primitive's rule may use the values of its
+*constant* arguments (a matrix that does not depend on ``x`` contributes its nonzeros), but
+never the values of traced ones (``where``, ``maximum`` and ``abs`` keep both sides).
+Outputs that carry no derivative (comparisons, integer casts, ``stop_gradient``) are
+constants: their pattern is empty, as their entries in the dense Jacobian are zero.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+from typing import Any
+
+import numpy as _np
+
+from ..core.primitive import Primitive, registry
+from ..core.trace import Trace, Tracer
+
+__all__ = [
+    "MOVES",
+    "Moves",
+    "SparsityTrace",
+    "SparsityTracer",
+    "require_scipy",
+    "broadcast_rows",
+    "elementwise_rule",
+    "reduction_rule",
+    "cumulative_rule",
+    "sum_into",
+    "fallback_primitives",
+]
+
+
+def require_scipy(what: str):
+    """``scipy.sparse``, or an ImportError naming the ``scipy`` extra."""
+    try:
+        import scipy.sparse as sp
+    except ImportError as e:  # pragma: no cover - exercised by monkeypatching in tests
+        raise ImportError(
+            f"{what} needs SciPy (sparse matrices); install it with "
+            "`pip install adgraph[scipy]` (or `pip install scipy`)"
+        ) from e
+    return sp
+
+
+class Moves:
+    """The rule ``sparsity=MOVES``: each output entry is a copy of one entry of the data
+    arguments, or a zero. ``Moves(data=(0,))`` names the data arguments when the others
+    are index arrays (``getitem``); by default every positional argument is data."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: tuple[int, ...] | None = None) -> None:
+        self.data = data
+
+    def __repr__(self) -> str:
+        return "MOVES" if self.data is None else f"Moves(data={self.data})"
+
+
+MOVES = Moves()
+
+
+def _size(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _empty(rows: int, n: int):
+    sp = require_scipy("sparsity detection")
+    return sp.csr_matrix((rows, n), dtype=bool)
+
+
+def broadcast_rows(p, in_shape, out_shape):
+    """The pattern of ``broadcast_to(a, out_shape)`` from the pattern ``p`` of ``a``."""
+    in_shape, out_shape = tuple(in_shape), tuple(out_shape)
+    if in_shape == out_shape:
+        return p
+    idx = _np.broadcast_to(_np.arange(_size(in_shape)).reshape(in_shape), out_shape)
+    return p[idx.ravel()]
+
+
+def elementwise_rule(differentiable: tuple[bool, ...]):
+    """The rule of an elementwise primitive: an output entry depends on what the operands'
+    entries it is computed from depend on (broadcasting repeats rows). Arguments whose
+    ``differentiable`` entry is False (no partial) contribute nothing."""
+
+    def rule(pats, ans, *args, **params):
+        out = None
+        shape = _np.shape(ans)
+        for i, p in enumerate(pats):
+            if p is None or (i < len(differentiable) and not differentiable[i]):
+                continue
+            q = broadcast_rows(p, _np.shape(args[i]), shape)
+            out = q if out is None else out + q  # boolean sum: union of rows
+        return out
+
+    return rule
+
+
+def sum_into(p, targets, out_size: int):
+    """The pattern of an output whose entry ``t`` sums the input entries ``k`` with
+    ``targets[k] == t`` (``targets``: one output index per input entry, -1: dropped)."""
+    sp = require_scipy("sparsity detection")
+    targets = _np.asarray(targets).ravel()
+    keep = targets >= 0
+    cols = _np.arange(targets.size)[keep]
+    s = sp.csr_matrix(
+        (_np.ones(cols.size, bool), (targets[keep], cols)), shape=(out_size, targets.size)
+    )
+    return s @ p
+
+
+def _reduction(p, x, axis, keepdims):
+    xs = _np.shape(x)
+    kept = tuple(1 if i in axis else d for i, d in enumerate(xs))
+    targets = _np.broadcast_to(_np.arange(_size(kept)).reshape(kept), xs)
+    return sum_into(p, targets, _size(kept))
+
+
+def reduction_rule(pats, ans, x, *, axis, keepdims, **params):
+    """The rule of a reduction over ``axis`` (sum, product, max, min, variance): an output
+    entry depends on every entry it reduces."""
+    return _reduction(pats[0], x, tuple(axis), keepdims)
+
+
+def cumulative_rule(pats, ans, x, *, axis):
+    """The rule of a running reduction along ``axis`` (cumsum, cumprod): output ``k``
+    along the axis depends on inputs ``0..k``."""
+    sp = require_scipy("sparsity detection")
+    xs = _np.shape(x)
+    length = xs[axis]
+    idx = _np.moveaxis(_np.arange(_size(xs)).reshape(xs), axis, -1).reshape(-1, length)
+    j, k = _np.tril_indices(length)  # pairs k <= j
+    rows = idx[:, j].ravel()
+    cols = idx[:, k].ravel()
+    s = sp.csr_matrix((_np.ones(rows.size, bool), (rows, cols)), shape=(_size(xs), _size(xs)))
+    return s @ pats[0]
+
+
+def _moves(prim, data, pats, args, params, n):
+    """Apply a MOVES primitive to the entries' indices (1-based, 0 for a zero) of its data
+    arguments, stacked in one pattern; the other arguments (index arrays) are passed as
+    they are."""
+    sp = require_scipy("sparsity detection")
+    stacked, ids, offset = [], [], 0
+    for i, (a, p) in enumerate(zip(args, pats)):
+        if data is not None and i not in data:
+            if p is not None:
+                return NotImplemented  # a traced index argument: not a pure move
+            ids.append(a)
+            continue
+        shape = _np.shape(a)
+        size = _size(shape)
+        ids.append((_np.arange(size, dtype=_np.float64) + (offset + 1)).reshape(shape))
+        stacked.append(p if p is not None else _empty(size, n))
+        offset += size
+    # One zero row first: index 0 (a zero in the output) selects it.
+    rows = sp.vstack([_empty(1, n)] + stacked, format="csr")
+    out = prim.impl(_np, *ids, **params)
+    pick = lambda o: rows[_np.asarray(o).real.astype(_np.int64).ravel()]  # noqa: E731
+    if prim.multiple_results:
+        return tuple(pick(o) for o in out)
+    return pick(out)
+
+
+def _dense(pats, rows: int, n: int):
+    """The fallback: every output entry depends on every column any argument depends on."""
+    sp = require_scipy("sparsity detection")
+    cols = None
+    for p in pats:
+        if p is not None:
+            c = _np.unique(p.indices)
+            cols = c if cols is None else _np.union1d(cols, c)
+    if cols is None:
+        return None
+    indptr = _np.arange(rows + 1, dtype=_np.int64) * cols.size
+    return sp.csr_matrix(
+        (_np.ones(rows * cols.size, bool), _np.tile(cols, rows), indptr), shape=(rows, n)
+    )
+
+
+class SparsityTracer(Tracer):
+    """A value and its pattern (boolean CSR, ``value.size`` rows, ``n`` columns)."""
+
+    __slots__ = ("value", "pattern")
+    shape = property(attrgetter("value.shape"))
+    dtype = property(attrgetter("value.dtype"))
+
+    def __init__(self, trace: SparsityTrace, value, pattern) -> None:
+        self._trace = trace
+        self.value = value
+        self.pattern = pattern
+
+    def _inner(self):
+        return self.value
+
+
+class SparsityTrace(Trace):
+    """Pattern propagation for a function of one array of ``n`` entries. ``fallbacks``
+    collects the names of the primitives that used the dense fallback."""
+
+    __slots__ = ("n", "fallbacks")
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+        self.fallbacks: set[str] = set()
+
+    def input(self, x) -> SparsityTracer:
+        """The tracer of the input: entry ``j`` depends on ``x[j]`` alone."""
+        sp = require_scipy("sparsity detection")
+        return SparsityTracer(self, x, sp.identity(self.n, dtype=bool, format="csr"))
+
+    def process(self, prim: Primitive, args, params):
+        vals, pats, traced = [], [], False
+        for a in args:
+            if type(a) is SparsityTracer and a._trace is self:
+                vals.append(a.value)
+                pats.append(a.pattern)
+                traced = True
+            else:
+                if isinstance(a, Tracer):
+                    raise TypeError(
+                        "sparsity detection met a value traced by another transformation "
+                        "(jacobian_sparsity inside grad/jvp/vmap/jit, or a function closing "
+                        "over such a value); detect the pattern outside other "
+                        "transformations"
+                    )
+                vals.append(a)
+                pats.append(None)
+        ans = prim.bind(*vals, **params)
+        if prim.nondiff or not traced:
+            return ans
+        out = self._rule(prim, pats, ans, vals, params)
+        if prim.multiple_results:
+            return tuple(self._wrap(a, p) for a, p in zip(ans, out))
+        return self._wrap(ans, out)
+
+    def _rule(self, prim, pats, ans, vals, params):
+        rule = prim.sparsity
+        out = NotImplemented
+        if type(rule) is Moves:
+            out = _moves(prim, rule.data, pats, vals, params, self.n)
+        elif rule is not None:
+            out = rule(pats, ans, *vals, **params)
+        if out is NotImplemented:
+            self.fallbacks.add(prim.name)
+            if prim.multiple_results:
+                return tuple(_dense(pats, _size(_np.shape(a)), self.n) for a in ans)
+            return _dense(pats, _size(_np.shape(ans)), self.n)
+        return out
+
+    def _wrap(self, ans, p):
+        dt = getattr(ans, "dtype", None)
+        if p is None or dt is None or dt.kind not in "fc":
+            return ans  # no dependence, or no derivative (an integer or boolean result)
+        if p.shape != (_size(_np.shape(ans)), self.n):
+            raise ValueError(  # a rule's bug: never let a wrong pattern pass silently
+                f"sparsity rule returned a pattern of shape {p.shape} for an output of "
+                f"{_size(_np.shape(ans))} entries and {self.n} inputs"
+            )
+        return SparsityTracer(self, ans, p)
+
+
+def output_pattern(trace: SparsityTrace, result) -> Any:
+    """The pattern of ``result`` (an array or a tracer of ``trace``), sorted CSR."""
+    if type(result) is SparsityTracer and result._trace is trace:
+        p = result.pattern.tocsr()
+    else:
+        p = _empty(_size(_np.shape(result)), trace.n)
+    p.sum_duplicates()
+    p.sort_indices()
+    p.eliminate_zeros()
+    return p
+
+
+def fallback_primitives() -> list[str]:
+    """The registered differentiable primitives without a sparsity rule: detection treats
+    each of their outputs as depending on everything their inputs depend on."""
+    return sorted(n for n, p in registry.items() if p.sparsity is None and not p.nondiff)
