@@ -25,6 +25,8 @@ from ..codegen import GUARD_FAILED
 from ..program import compile_function, signature
 
 if TYPE_CHECKING:
+    from ...core.pytree import PyTreeDef
+    from ...graph.ir import Graph
     from .lower import CKernel
 
 __all__ = ["CFunction", "CFallbackFunction", "Signature", "kernel_function"]
@@ -172,7 +174,17 @@ class CFunction:
 
     backend = "c"
 
-    def __init__(self, fun_name, sig, kernel, graph, fn, library, out_tree, threads):
+    def __init__(
+        self,
+        fun_name: str,
+        sig: Signature,
+        kernel: CKernel,
+        graph: Graph,
+        fn: Callable[..., None],
+        library: str,
+        out_tree: PyTreeDef,
+        threads: int | None,
+    ) -> None:
         self.__name__ = fun_name
         self._sig = sig
         self.kernel = kernel
