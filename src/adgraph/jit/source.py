@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -302,7 +304,14 @@ def _structure_of(td, it):
     return f"{td.kind.__name__}(" + ", ".join(kids) + ")"
 
 
-def make_source(fun, *args, names=None, fn_name=None, naming="article", keep_forward=True):
+def make_source(
+    fun: Callable[..., Any],
+    *args: Any,
+    names: Sequence[str] | None = None,
+    fn_name: str | None = None,
+    naming: str = "article",
+    keep_forward: bool = True,
+) -> str:
     """The computation ``fun(*args)`` -- typically a derivative such as ``ad.grad(f)`` --
     as standalone, readable Python/NumPy source.
 
@@ -447,7 +456,8 @@ def make_source(fun, *args, names=None, fn_name=None, naming="article", keep_for
     def a(x):
         return var[x] if isinstance(x, Node) else _literal(x.value)
 
-    fwd, adj = [], []
+    fwd: list[str] = []
+    adj: list[str] = []
     alias_after: dict = {}
     for r, p in aliases:
         if naming == "article" and p in label and r in var:
