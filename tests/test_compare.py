@@ -153,7 +153,7 @@ def test_bad_function_or_point_is_named():
 
 # ------------------------------------------------------------------ SymPy, bounded
 def _is_symbolic(x):
-    from adgraph.compare import _Sym
+    from adgraph.compare.symbolic import _Sym
 
     return isinstance(x, _Sym) or (isinstance(x, np.ndarray) and isinstance(x.flat[0], _Sym))
 
@@ -208,7 +208,7 @@ def test_piecewise_functions_evaluate_in_float64():
 def test_float_evaluation_of_sympy_nodes():
     import sympy as sp
 
-    from adgraph.compare import _float_value
+    from adgraph.compare.symbolic import _float_value
 
     x, y = sp.symbols("x y", real=True)
     at = {x: np.float64(-2.0), y: np.float64(3.0)}
@@ -280,7 +280,7 @@ def test_without_fork_a_thread_keeps_the_deadline(monkeypatch):
     import importlib
     import threading
 
-    cmp = importlib.import_module("adgraph.compare")  # (ad.compare is the function)
+    cmp = importlib.import_module("adgraph.compare.deadline")  # (ad.compare is the function)
 
     monkeypatch.setattr(cmp, "_start_methods", lambda: ["spawn"])
     release = threading.Event()
