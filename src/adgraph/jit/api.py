@@ -21,6 +21,8 @@ import functools
 import operator
 import types
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any, overload
 
 from ..ad.common import is_float_dtype
 from ..core.primitive import Primitive
@@ -59,7 +61,14 @@ def _example(x):
 class JitFunction:
     """A function compiled per input signature; see :func:`jit`."""
 
-    def __init__(self, fun, static_argnums=(), static_argnames=(), cache_size=64, backend="python"):
+    def __init__(
+        self,
+        fun: Callable[..., Any],
+        static_argnums: int | Sequence[int] = (),
+        static_argnames: str | Sequence[str] = (),
+        cache_size: int = 64,
+        backend: str = "python",
+    ) -> None:
         functools.update_wrapper(self, fun)
         if backend not in ("python", "c"):
             raise ValueError(f"jit: backend must be 'python' or 'c', got {backend!r}")
@@ -349,7 +358,32 @@ class Lowered:
         return f"<pre>{html.escape(self.as_text())}</pre>"
 
 
-def jit(fun=None, *, static_argnums=(), static_argnames=(), cache_size=64, backend="python"):
+@overload
+def jit(
+    fun: Callable[..., Any],
+    *,
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+    cache_size: int = 64,
+    backend: str = "python",
+) -> JitFunction: ...
+@overload
+def jit(
+    fun: None = None,
+    *,
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+    cache_size: int = 64,
+    backend: str = "python",
+) -> Callable[[Callable[..., Any]], JitFunction]: ...
+def jit(
+    fun: Callable[..., Any] | None = None,
+    *,
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+    cache_size: int = 64,
+    backend: str = "python",
+) -> JitFunction | Callable[[Callable[..., Any]], JitFunction]:
     """Compile ``fun``: trace it once per input signature (shapes, dtypes, pytree
     structure, static arguments), simplify the graph and run generated code.
 
