@@ -197,7 +197,7 @@ def _install_sym_methods():
 _install_sym_methods()
 
 
-# ---------------------------------------------------------------------- SymPy, bounded
+# ---------------------------------------------------------------------- the derivative, or why not
 _CONTROL_FLOW = (
     "SymPy needs the function as one closed-form expression; this one could not be built "
     "from symbols (Python control flow that depends on the input, such as 'if x > 2', "
