@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -82,12 +84,12 @@ def _best_time(fn, repeat):
 
 
 def compare(
-    f,
-    *args,
-    steps=None,
+    f: Callable[..., Any],
+    *args: Any,
+    steps: Sequence[float] | None = None,
     symbolic: bool = True,
     repeat: int = 3,
-    names=None,
+    names: Sequence[str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Comparison:
     """Differentiate scalar-valued ``f`` at ``args`` three ways and report the differences.
