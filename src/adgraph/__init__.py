@@ -21,6 +21,7 @@ from . import (
     numpy,  # noqa: F401  (the user namespace; registers the primitives)
 )
 from .api import *  # noqa: F403  (the transformations, listed in api.__all__)
+from .api.sparse import *  # noqa: F403  (jacobian_sparsity, sparse_jacobian, ...)
 from .classes import Dual, Var
 from .compare import compare
 from .core.primitive import Primitive

@@ -34,8 +34,6 @@ __all__ = [
     "hessian_sparsity",
     "sparse_jacobian",
     "sparse_hessian",
-    "SparseJacobian",
-    "SparseHessian",
 ]
 
 
