@@ -150,7 +150,7 @@ def simplify(graph: Graph, guard_nodes=(), *, mapping=None):
             if isinstance(parent, Const):
                 sub[n] = Const(n.value)
                 continue
-            key = ("item", id(parent), n.params["index"])
+            key: tuple | None = ("item", id(parent), n.params["index"])
             got = cse.get(key)
             if got is None:
                 got = cse[key] = Node(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import linecache
 import sys
+from types import FrameType
 
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import EscapedTracerError, Tracer, leaked_message, trace_scope
@@ -28,7 +29,7 @@ class ConcretizationError(TypeError):
 
 def _user_line() -> str:
     """``file:line: code`` of the innermost frame outside adgraph."""
-    f = sys._getframe(1)
+    f: FrameType | None = sys._getframe(1)
     while f is not None:
         fn = f.f_code.co_filename
         if "/adgraph/" not in fn.replace("\\", "/") or "/tests/" in fn:
