@@ -70,11 +70,13 @@ def _order(indptr, indices, order: str) -> _np.ndarray:
         return _np.argsort(-deg, kind="stable")
     if order == "smallest_last":
         # Bucket queue by current degree; remove a least-degree vertex each step.
-        deg = deg.astype(_np.int64).copy()
-        buckets: list[set[int]] = [set() for _ in range(int(deg.max(initial=0)) + 1)]
+        deg = deg.tolist()
+        buckets: list[set[int]] = [set() for _ in range(max(deg, default=0) + 1)]
         for v in range(n):
             buckets[deg[v]].add(v)
-        removed = _np.zeros(n, bool)
+        removed = [False] * n
+        indices = indices.tolist()
+        indptr = indptr.tolist()
         out = []
         low = 0
         for _ in range(n):
@@ -94,18 +96,16 @@ def _order(indptr, indices, order: str) -> _np.ndarray:
 
 
 def _greedy(indptr, indices, order) -> _np.ndarray:
-    n = indptr.size - 1
-    colors = _np.full(n, -1, dtype=_np.int64)
-    for v in order:
-        used = colors[indices[indptr[v] : indptr[v + 1]]]
-        used = used[used >= 0]
-        if used.size == 0:
-            colors[v] = 0
-            continue
-        free = _np.ones(used.size + 1, bool)
-        free[used[used <= used.size]] = False
-        colors[v] = int(_np.argmax(free))
-    return colors
+    # Plain Python lists: per-vertex NumPy calls would cost more than the work itself.
+    ptr, idx = indptr.tolist(), indices.tolist()
+    colors = [-1] * (len(ptr) - 1)
+    for v in order.tolist():
+        used = {colors[w] for w in idx[ptr[v] : ptr[v + 1]]}
+        c = 0
+        while c in used:
+            c += 1
+        colors[v] = c
+    return _np.array(colors, dtype=_np.int64)
 
 
 def column_coloring(pattern, order: str = "largest_first") -> _np.ndarray:
@@ -130,32 +130,33 @@ def star_coloring(pattern, order: str = "smallest_last") -> _np.ndarray:
     if p.shape[0] != p.shape[1]:
         raise ValueError(f"star_coloring: the pattern must be square, got shape {p.shape}")
     indptr, indices = _adjacency(p + p.T)
-    nbrs = [indices[indptr[v] : indptr[v + 1]] for v in range(p.shape[0])]
-    colors = _np.full(p.shape[0], -1, dtype=_np.int64)
-    for v in _order(indptr, indices, order):
+    ptr, idx = indptr.tolist(), indices.tolist()
+    nbrs = [idx[ptr[v] : ptr[v + 1]] for v in range(p.shape[0])]
+    colors = [-1] * p.shape[0]  # Python lists: see _greedy
+    for v in _order(indptr, indices, order).tolist():
         forbidden = set()
         for w in nbrs[v]:
             cw = colors[w]
             if cw >= 0:
-                forbidden.add(int(cw))
+                forbidden.add(cw)
             for x in nbrs[w]:
                 cx = colors[x]
                 if x == v or cx < 0:
                     continue
                 if cw < 0:
-                    forbidden.add(int(cx))  # v-w-x with w uncoloured: keep x's colour off v
+                    forbidden.add(cx)  # v-w-x with w uncoloured: keep x's colour off v
                 else:
                     # x-w is two-coloured already when some other neighbour y of x has
                     # w's colour: then v must not take x's colour (path v-w-x-y).
                     for y in nbrs[x]:
                         if y != w and colors[y] == cw:
-                            forbidden.add(int(cx))
+                            forbidden.add(cx)
                             break
         c = 0
         while c in forbidden:
             c += 1
         colors[v] = c
-    return colors
+    return _np.array(colors, dtype=_np.int64)
 
 
 def _counts(p, colors, c):
