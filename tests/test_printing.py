@@ -39,3 +39,11 @@ def test_inside_vmap_one_examples_shape():
 def test_a_large_value_goes_on_its_own_lines():
     text = _seen(ad.grad, lambda x: anp.sum(x), np.zeros((40, 40)))
     assert text.splitlines()[0].endswith("with value")
+
+
+def test_errors_name_the_transformation_the_user_called():
+    import pytest
+
+    for transform, called in ((ad.grad, "grad"), (ad.value_and_grad, "value_and_grad")):
+        with pytest.raises(TypeError, match=rf"^{called}\(<lambda>\): .*scalar output"):
+            transform(lambda x: x * 2.0)(np.ones(2))

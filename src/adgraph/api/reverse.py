@@ -234,8 +234,14 @@ def value_and_grad(
     fun: Fun, argnums: Argnums = 0, has_aux: bool = False, holomorphic: bool = False
 ) -> Fun:
     """A function returning ``(fun(*args), grad)``; see :func:`grad`."""
-    check_callable(fun, "value_and_grad")
-    name = f"value_and_grad({fn_name(fun)})"
+    return _value_and_grad(fun, argnums, has_aux, holomorphic, "value_and_grad")
+
+
+def _value_and_grad(fun, argnums, has_aux, holomorphic, called):
+    """:func:`value_and_grad`, its errors naming ``called``: the transformation the user
+    called (``grad`` is built on it)."""
+    check_callable(fun, called)
+    name = f"{called}({fn_name(fun)})"
     resolved = ArgnumsByNargs(argnums, name)
 
     @functools.wraps(fun)
@@ -287,8 +293,7 @@ def grad(fun: Fun, argnums: Argnums = 0, has_aux: bool = False, holomorphic: boo
     order. With ``argnums`` a tuple, returns a tuple of gradients; with ``has_aux``,
     ``fun`` returns ``(value, aux)`` and the result is ``(grad, aux)``.
     """
-    check_callable(fun, "grad")
-    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
+    vg = _value_and_grad(fun, argnums, has_aux, holomorphic, "grad")
 
     @functools.wraps(fun)
     def g(*args, **kwargs):
