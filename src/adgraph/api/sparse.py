@@ -210,7 +210,7 @@ class SparseJacobian:
             rev = coloring.row_coloring(p, self.order)
         nf = int(fwd.max(initial=-1)) + 1 if fwd is not None else None
         nr = int(rev.max(initial=-1)) + 1 if rev is not None else None
-        if fwd is not None and (rev is None or nf <= nr):
+        if nf is not None and (nr is None or nf <= nr):
             self.mode, self.coloring, self.colors = "fwd", fwd, nf
         else:
             self.mode, self.coloring, self.colors = "rev", rev, nr
