@@ -1,0 +1,13 @@
+"""Structured control flow with JAX's names: loops and branches that differentiate.
+
+``scan``, ``fori_loop`` and ``map`` are one call primitive each time they run (one node of
+the graph); reverse mode keeps every step or, with ``checkpoints=k``, only ``k`` carries
+(binomial checkpointing, :mod:`adgraph.lax.revolve`). ``while_loop``, ``cond`` and
+``switch`` run in Python on the values they are given, so every transformation sees
+their body's operations. See ``docs/loops.md``.
+"""
+
+from .branches import cond, switch
+from .loops import fori_loop, map, scan, while_loop
+
+__all__ = ["fori_loop", "scan", "while_loop", "cond", "switch", "map"]

@@ -1,0 +1,98 @@
+"""Branches: ``cond`` and ``switch`` (``jax.lax``'s names and semantics).
+
+A concrete predicate (or one traced by ``grad``/``jvp``, whose value is known) runs one
+branch, so its derivative is that branch's; under ``jit`` the choice becomes a guard (the
+program is traced again when it changes). A predicate batched by ``vmap`` differs between
+examples: both branches run and each example takes its own branch's result
+(``anp.where``), so the branches must then agree in structure, shapes and dtypes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as _np
+
+from .. import numpy as anp
+from ..api.args import check_callable
+from ..core.pytree import tree_flatten, tree_unflatten
+from .loops import is_batched, shape_dtype
+
+__all__ = ["cond", "switch"]
+
+
+def _select(loop: str, outs: Sequence[Any], choose: Callable[[list], Any]) -> Any:
+    """Combine the outputs of every branch leaf by leaf with ``choose``, after checking
+    that they agree."""
+    flat = [tree_flatten(o) for o in outs]
+    tree0 = flat[0][1]
+    for b, (leaves, tree) in enumerate(flat):
+        if tree != tree0:
+            raise TypeError(
+                f"{loop}: branch {b} returns structure {tree}, branch 0 returns {tree0}; under "
+                "vmap every branch runs and they must return the same structure"
+            )
+        for k, (x, y) in enumerate(zip(leaves, flat[0][0])):
+            if shape_dtype(x) != shape_dtype(y):
+                (s1, d1), (s0, d0) = shape_dtype(x), shape_dtype(y)
+                raise TypeError(
+                    f"{loop}: leaf {k} is {d1.name}{list(s1)} in branch {b} but "
+                    f"{d0.name}{list(s0)} in branch 0; the branches must agree in shape and dtype"
+                )
+    n = len(flat[0][0])
+    return tree_unflatten(tree0, [choose([f[0][k] for f in flat]) for k in range(n)])
+
+
+def cond(
+    pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any], *operands: Any
+) -> Any:
+    """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``.
+
+    ``pred`` must be a boolean scalar (compare explicitly: ``x > 0``). Under ``vmap`` with a
+    batched ``pred`` both branches run and are combined elementwise per example.
+    """
+    check_callable(true_fun, "cond")
+    check_callable(false_fun, "cond")
+    s, d = shape_dtype(pred)
+    if d != _np.bool_ or s != ():
+        raise TypeError(
+            f"cond: pred must be a boolean scalar, got {d.name}{list(s)}; compare explicitly "
+            "(x > 0, n != 0)"
+        )
+    if is_batched(pred):
+        outs = [true_fun(*operands), false_fun(*operands)]
+        return _select("cond", outs, lambda leaves: anp.where(pred, leaves[0], leaves[1]))
+    return true_fun(*operands) if pred else false_fun(*operands)
+
+
+def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -> Any:
+    """``branches[index](*operands)``, ``index`` clamped to ``[0, len(branches) - 1]`` as in
+    ``jax.lax.switch``. ``index`` must be an integer scalar; under ``vmap`` with a batched
+    index every branch runs and each example takes its own."""
+    if not isinstance(branches, (list, tuple)) or not branches:
+        raise TypeError("switch: branches must be a non-empty list or tuple of functions")
+    for b in branches:
+        check_callable(b, "switch")
+    s, d = shape_dtype(index)
+    if d.kind not in "iu" or s != ():
+        raise TypeError(f"switch: index must be an integer scalar, got {d.name}{list(s)}")
+    n = len(branches)
+    if is_batched(index):
+        idx = anp.clip(index, 0, n - 1)
+        outs = [b(*operands) for b in branches]
+
+        def choose(leaves):
+            acc = leaves[-1]
+            for k in range(n - 2, -1, -1):
+                acc = anp.where(idx == k, leaves[k], acc)
+            return acc
+
+        return _select("switch", outs, choose)
+    if isinstance(index, (int, _np.integer)):
+        return branches[min(max(int(index), 0), n - 1)](*operands)
+    # a traced index (jit): find the branch by comparisons, each a guard
+    for k in range(n - 1):
+        if index <= k:
+            return branches[k](*operands)
+    return branches[n - 1](*operands)
