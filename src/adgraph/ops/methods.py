@@ -17,6 +17,7 @@ import numpy as _np  # memory-free stand-ins for shape and dtype queries; never 
 
 from ..core.trace import Tracer
 from . import (
+    construct,
     creation,
     elementwise,
     fft,
@@ -24,10 +25,12 @@ from . import (
     joining,
     linalg,
     misc,
+    numerical,
     products,
     reductions,
     shapes,
     special,
+    statistics,
 )
 from ._util import shape as _shape
 
@@ -45,7 +48,19 @@ def _names(*modules) -> dict:
 
 # adgraph.numpy's functions (in the order of its star imports), its submodules', and
 # adgraph.scipy.special's.
-_NUMPY = _names(creation, elementwise, indexing, joining, misc, products, reductions, shapes)
+_NUMPY = _names(
+    creation,
+    elementwise,
+    indexing,
+    joining,
+    misc,
+    products,
+    reductions,
+    shapes,
+    construct,
+    numerical,
+    statistics,
+)
 _SUBMODULES = {"linalg": _names(linalg), "fft": _names(fft)}
 _SPECIAL = _names(special)
 
