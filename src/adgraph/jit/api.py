@@ -39,10 +39,6 @@ __all__ = ["jit", "JitFunction", "Lowered", "Compiled"]
 _MAX_VARIANTS = 16
 
 
-def _prepare(x):
-    return as_leaf(x, "jit")
-
-
 def _example(x):
     """A concrete value with ``x``'s logical shape (for tracing); flags batching."""
     batch = 0
@@ -139,9 +135,10 @@ class JitFunction:
         else:
             fun, skey = self.fun, ()
         leaves, in_tree = tree_flatten((args, kwargs) if kwargs else args)
-        leaves = [_prepare(x) for x in leaves]
-        if any(isinstance(x, Tracer) for x in leaves):
-            return self._call_traced(fun, leaves, in_tree, kwargs, skey)
+        leaves = [as_leaf(x, "jit") for x in leaves]
+        for x in leaves:
+            if isinstance(x, Tracer):
+                return self._call_traced(fun, leaves, in_tree, kwargs, skey)
         # A function that closes over a value traced by a transformation in flight must not
         # run compiled NumPy code, nor a program compiled when that value was concrete. A
         # function without closure cells, defaults or bound arguments holds none where the
@@ -234,7 +231,7 @@ class JitFunction:
         else:
             fun = self.fun
         leaves, in_tree = tree_flatten((args, kwargs) if kwargs else args)
-        leaves = [_example(_prepare(x))[0] for x in leaves]
+        leaves = [_example(as_leaf(x, "jit"))[0] for x in leaves]
         return Lowered(self._compile(fun, leaves, in_tree, kwargs, keep_values=True))
 
     def clear_cache(self):
@@ -304,6 +301,7 @@ def _holds_live_tracer(fun, depth=2) -> bool:
                 continue
         vals += getattr(f, "__defaults__", None) or ()
         for v in vals:
+            items: Any
             if isinstance(v, (tuple, list)):
                 items = v
             elif isinstance(v, dict):
