@@ -1,0 +1,281 @@
+"""adgraph.lax: loops and branches equal their unrolled Python versions, in values and
+derivatives (both modes, second order, finite differences), under jit and vmap; reverse
+mode through scan with checkpoints is bit-identical to keeping every step; bad input is
+refused by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.numpy as anp
+from adgraph import lax
+from adgraph.lax.revolve import repetitions, reverse_loop
+from adgraph.test_util import check_grads
+
+RNG = np.random.default_rng(0)
+W0 = RNG.normal(size=(4, 4)) * 0.4
+XS = RNG.normal(size=(6, 4))
+H0 = RNG.normal(size=4)
+
+
+# ------------------------------------------------------------------ loops vs unrolled
+def rnn_scan(W, h0, xs, ck=None, reverse=False):
+    def step(h, x):
+        h = anp.tanh(W @ h + x)
+        return h, {"s": anp.sum(h * h), "h0": h[0]}
+
+    h, ys = lax.scan(step, h0, xs, reverse=reverse, checkpoints=ck)
+    return anp.sum(h) + anp.sum(ys["s"] * anp.arange(1.0, xs.shape[0] + 1)) + anp.sum(ys["h0"])
+
+
+def rnn_unrolled(W, h0, xs, reverse=False):
+    n = xs.shape[0]
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    h, s, h0s = h0, [None] * n, [None] * n
+    for i in order:
+        h = anp.tanh(W @ h + xs[i])
+        s[i], h0s[i] = anp.sum(h * h), h[0]
+    return anp.sum(h) + anp.sum(anp.stack(s) * anp.arange(1.0, n + 1)) + anp.sum(anp.stack(h0s))
+
+
+def fori(a, ck=None):
+    return lax.fori_loop(1, 6, lambda i, v: anp.sin(v) * a + i * v, a, checkpoints=ck)
+
+
+def fori_unrolled(a):
+    v = a
+    for i in range(1, 6):
+        v = anp.sin(v) * a + i * v
+    return v
+
+
+def newton_sqrt(a):
+    """sqrt(a) by Newton's iteration, stopping on the step size."""
+
+    def body(c):
+        x, _ = c
+        x_new = 0.5 * (x + a / x)
+        return x_new, anp.abs(x_new - x)
+
+    x, _ = lax.while_loop(lambda c: c[1] > 1e-14, body, (a * 1.0, 1.0))
+    return x
+
+
+def mapped(x):
+    return lax.map(lambda r: anp.sum(anp.exp(r) * r), x)
+
+
+def branchy(x):
+    return lax.cond(anp.sum(x) > 0, lambda u: anp.sin(u) * u, lambda u: anp.cos(u), x)
+
+
+def switched(x):
+    return lax.switch(2, [anp.sin, anp.cos, lambda u: u**3], x)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_equals_unrolled(reverse):
+    np.testing.assert_allclose(
+        rnn_scan(W0, H0, XS, reverse=reverse), rnn_unrolled(W0, H0, XS, reverse)
+    )
+    for argnums in (0, 1, 2):
+        g = ad.grad(rnn_scan, argnums)(W0, H0, XS, reverse=reverse)
+        gu = ad.grad(rnn_unrolled, argnums)(W0, H0, XS, reverse)
+        np.testing.assert_allclose(g, gu, rtol=1e-12, atol=1e-13)
+    hs = ad.hessian(lambda h: rnn_scan(W0, h, XS, reverse=reverse))(H0)
+    hu = ad.hessian(lambda h: rnn_unrolled(W0, h, XS, reverse))(H0)
+    np.testing.assert_allclose(hs, hu, rtol=1e-10, atol=1e-12)
+
+
+def test_fori_while_map_cond_equal_unrolled():
+    assert np.isclose(fori(0.7), fori_unrolled(0.7))
+    assert np.isclose(ad.grad(fori)(0.7), ad.grad(fori_unrolled)(0.7))
+    assert np.isclose(ad.hessian(fori)(0.7), ad.hessian(fori_unrolled)(0.7))
+    x = RNG.normal(size=(3, 2))
+    np.testing.assert_allclose(mapped(x), [np.sum(np.exp(r) * r) for r in x])
+    np.testing.assert_allclose(ad.jacrev(mapped)(x), ad.jacfwd(mapped)(x))
+    v = np.array([0.3, 0.4])
+    np.testing.assert_allclose(ad.grad(lambda u: anp.sum(branchy(u)))(v), np.sin(v) + v * np.cos(v))
+    np.testing.assert_allclose(ad.grad(lambda u: anp.sum(branchy(u)))(-v), np.sin(v))
+    np.testing.assert_allclose(ad.grad(lambda u: anp.sum(switched(u)))(v), 3 * v**2)
+    assert lax.switch(-5, [lambda: 1.0, lambda: 2.0]) == 1.0  # clamped, as in JAX
+    assert lax.switch(9, [lambda: 1.0, lambda: 2.0]) == 2.0
+
+
+@pytest.mark.parametrize(
+    "f, args",
+    [
+        (lambda W, h: rnn_scan(W, h, XS[:3]), (W0, H0)),
+        (lambda W, h: rnn_scan(W, h, XS[:3], ck=1, reverse=True), (W0, H0)),
+        (fori, (0.7,)),
+        (lambda a: fori(a, ck=2), (0.7,)),
+        (newton_sqrt, (2.0,)),
+        (mapped, (RNG.normal(size=(3, 2)),)),
+        (branchy, (np.array([0.3, 0.4]),)),
+        (switched, (np.array([0.3, 0.4]),)),
+    ],
+    ids=["scan", "scan-ckpt-reverse", "fori", "fori-ckpt", "while", "map", "cond", "switch"],
+)
+def test_check_grads(f, args):
+    check_grads(f, args, order=2, modes=("fwd", "rev"))
+
+
+def test_while_loop_gradient_of_newton_sqrt_is_analytic():
+    for a in (0.5, 2.0, 9.0):
+        assert np.isclose(newton_sqrt(a), np.sqrt(a), rtol=1e-14)
+        assert np.isclose(ad.grad(newton_sqrt)(a), 1 / (2 * np.sqrt(a)), rtol=1e-12)
+        assert np.isclose(ad.jvp(newton_sqrt, (a,), (1.0,))[1], 1 / (2 * np.sqrt(a)), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ jit, vmap, nesting
+def test_jit_equals_eager():
+    f = lambda W: rnn_scan(W, H0, XS, ck=2)  # noqa: E731
+    np.testing.assert_allclose(ad.jit(f)(W0), f(W0))
+    np.testing.assert_allclose(ad.jit(ad.grad(f))(W0), ad.grad(f)(W0), rtol=1e-13)
+    for a in (2.0, 5.0):  # a different trip count fails a guard and retraces
+        assert np.isclose(ad.jit(ad.grad(newton_sqrt))(a), 1 / (2 * np.sqrt(a)))
+    assert np.isclose(ad.jit(fori)(0.7), fori(0.7))
+    v = np.array([0.3, 0.4])
+    np.testing.assert_allclose(ad.jit(branchy)(v), branchy(v))
+    np.testing.assert_allclose(ad.jit(branchy)(-v), branchy(-v))
+    np.testing.assert_allclose(
+        ad.jit(lambda i, u: lax.switch(i, [anp.sin, anp.cos], u))(1, v), np.cos(v)
+    )
+
+
+def test_vmap_equals_eager():
+    X = RNG.normal(size=(3, *XS.shape))
+    got = ad.vmap(lambda xs: rnn_scan(W0, H0, xs))(X)
+    np.testing.assert_allclose(got, [rnn_scan(W0, H0, x) for x in X])
+    g = ad.vmap(ad.grad(lambda W, xs: rnn_scan(W, H0, xs, ck=2)), in_axes=(None, 0))(W0, X)
+    np.testing.assert_allclose(g, [ad.grad(rnn_scan)(W0, H0, x) for x in X], rtol=1e-12)
+    a = np.array([0.5, 2.0, 9.0])  # a batched predicate: each example stops on its own
+    np.testing.assert_allclose(ad.vmap(newton_sqrt)(a), np.sqrt(a))
+    np.testing.assert_allclose(ad.vmap(ad.grad(newton_sqrt))(a), 1 / (2 * np.sqrt(a)))
+    u = np.array([[0.3, 0.4], [-0.3, -0.4]])
+    np.testing.assert_allclose(ad.vmap(branchy)(u), [branchy(r) for r in u])
+    idx = np.array([0, 1, 5])
+    got = ad.vmap(lambda i: lax.switch(i, [anp.sin, anp.cos, anp.exp], 0.5))(idx)
+    np.testing.assert_allclose(got, [np.sin(0.5), np.cos(0.5), np.exp(0.5)])
+
+
+def test_nested_loops_and_closures():
+    def f(a):  # a scan inside a fori_loop, both closing over a
+        def outer(i, v):
+            return lax.scan(lambda c, x: (c * anp.cos(a * x), None), v, np.arange(3.0))[0] + a
+
+        return lax.fori_loop(0, 3, outer, a)
+
+    def fu(a):
+        v = a
+        for _ in range(3):
+            for x in np.arange(3.0):
+                v = v * anp.cos(a * x)
+            v = v + a
+        return v
+
+    assert np.isclose(f(0.4), fu(0.4))
+    assert np.isclose(ad.grad(f)(0.4), ad.grad(fu)(0.4))
+    assert np.isclose(ad.grad(ad.grad(f))(0.4), ad.grad(ad.grad(fu))(0.4))
+    assert np.isclose(ad.jvp(ad.grad(f), (0.4,), (1.0,))[1], ad.grad(ad.grad(fu))(0.4))
+
+
+def test_scan_length_and_xs_none():
+    c, ys = lax.scan(lambda c, _: (c * 2.0, c), 1.0, None, length=4)
+    assert c == 16.0 and list(ys) == [1.0, 2.0, 4.0, 8.0]
+    c, ys = lax.scan(lambda c, x: (c + x, c), 1.0, np.zeros((0,)))
+    assert c == 1.0 and ys.shape == (0,)
+    assert ad.grad(lambda a: lax.scan(lambda c, x: (c * x, None), a, np.zeros((0,)))[0])(2.0) == 1.0
+
+
+def test_scan_is_one_node_of_the_graph():
+    g = ad.trace(lambda W: rnn_scan(W, H0, XS), W0)
+    assert sum(n.op == "scan" for n in g.toposort()) == 1
+
+
+# ------------------------------------------------------------------ checkpoints
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 6, 50])
+def test_checkpoints_bit_identical_to_store_all(k):
+    xs = RNG.normal(size=(40, 4))
+    g_all = ad.grad(rnn_scan, (0, 1, 2))(W0, H0, xs)
+    g_k = ad.grad(lambda W, h, x: rnn_scan(W, h, x, ck=k), (0, 1, 2))(W0, H0, xs)
+    for a, b in zip(g_all, g_k):
+        assert np.array_equal(a, b)
+
+
+def test_revolve_schedule_bounds():
+    for n in (1, 2, 7, 100, 1000):
+        for k in (1, 2, 4, 20):
+            seen, st = [], {}
+
+            def back(c, t):
+                assert c == t  # the carry handed back is the one of step t
+                seen.append(t)
+
+            reverse_loop(n, k, 0, lambda c, t: c + 1, back, st)
+            assert seen == list(range(n - 1, -1, -1))
+            assert st["peak"] <= k + 1  # k stored carries and the one being advanced
+            if k > 1:
+                assert st["advances"] <= repetitions(n, k - 1) * n
+    assert repetitions(10_000, 19) == 5
+
+
+def test_checkpoints_store_few_carries():
+    """The number of carries alive during the backward sweep stays at k (+1 working)."""
+    import tracemalloc
+
+    xs = RNG.normal(size=(400, 64))
+    h0 = np.zeros(64)
+    W = RNG.normal(size=(64, 64)) / 8
+
+    def peak(ck):
+        f = ad.grad(
+            lambda W: anp.sum(
+                lax.scan(lambda h, x: (anp.tanh(W @ h + x), None), h0, xs, checkpoints=ck)[0]
+            )
+        )
+        tracemalloc.start()
+        f(W)
+        p = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return p
+
+    assert peak(4) < 0.3 * peak(None)
+
+
+# ------------------------------------------------------------------ bad input
+def test_bad_input_is_refused_by_name():
+    with pytest.raises(
+        TypeError, match=r"scan: f changed carry leaf 0 .* float64\[\] to float64\[2\]"
+    ):
+        lax.scan(lambda c, x: (c * np.ones(2), None), 1.0, np.ones(3))
+    with pytest.raises(
+        TypeError, match=r"while_loop: body_fun changed carry leaf 0 .* int64\[\] to float64"
+    ):
+        lax.while_loop(lambda c: c < 3, lambda c: c + 1.5, 0)
+    with pytest.raises(TypeError, match="structure"):
+        lax.fori_loop(0, 2, lambda i, c: (c, c), 1.0)
+    with pytest.raises(
+        TypeError, match=r"while_loop: cond_fun must return a boolean scalar, got float64"
+    ):
+        lax.while_loop(lambda c: c - 3.0, lambda c: c + 1.0, 0.0)
+    with pytest.raises(TypeError, match="boolean scalar"):
+        ad.grad(lambda a: lax.while_loop(lambda c: c < np.ones(2), lambda c: c * 2, a))(1.0)
+    with pytest.raises(TypeError, match="cond: pred must be a boolean scalar"):
+        lax.cond(1.0, lambda: 1.0, lambda: 2.0)
+    with pytest.raises(ValueError, match="negative trip count"):
+        lax.fori_loop(5, 2, lambda i, c: c, 0.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        lax.scan(lambda c, x: (c, x), 0.0, None, length=-1)
+    with pytest.raises(ValueError, match="different leading sizes"):
+        lax.scan(lambda c, x: (c, None), 0.0, (np.ones(2), np.ones(3)))
+    with pytest.raises(ValueError, match="checkpoints must be at least 1"):
+        lax.scan(lambda c, x: (c, None), 0.0, np.ones(2), checkpoints=0)
+    with pytest.raises(TypeError, match="fori_loop: lower must be an integer"):
+        lax.fori_loop(0.0, 2, lambda i, c: c, 0.0)
+    with pytest.raises(TypeError, match="switch: index must be an integer"):
+        lax.switch(0.5, [lambda: 1.0])
+    with pytest.raises(TypeError, match="branches must agree|same structure"):
+        ad.vmap(lambda p: lax.cond(p > 0, lambda: (p, p), lambda: p))(np.ones(2))
