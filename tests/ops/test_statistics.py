@@ -91,9 +91,15 @@ def test_quantile_dtypes():
     x32 = distinct((5,)).astype(np.float32)
     assert anp.median(x32).dtype == np.median(x32).dtype
     i = np.array([4, 1, 3, 2])
-    for method in ("linear", "lower", "nearest"):
+    for method in ("linear", "lower", "nearest", "midpoint"):
         got, want = anp.quantile(i, 0.4, method=method), np.quantile(i, 0.4, method=method)
-        assert got == want
+        assert got == want and got.dtype == want.dtype
+    # q's type promotes as in NumPy: a Python float is weak, a list or 0-d array is float64
+    for q in (0.3, np.float32(0.3), [0.3], np.array(0.3)):
+        assert anp.quantile(x32, q).dtype == np.quantile(x32, q).dtype
+    for q in (30, [30.0], np.float32(30)):
+        assert anp.percentile(x32, q).dtype == np.percentile(x32, q).dtype
+        assert anp.nanpercentile(x32, q).dtype == np.nanpercentile(x32, q).dtype
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,9 @@ def _index_and_gamma(n, q, method):
     return lo, _ew.where(_ew.equal(g, lo), 0.0, 0.5)
 
 
-def _quantile(a, q, axis, keepdims, method, op, ignore_nan, weights=None, interpolation=None):
+def _quantile(
+    a, q, axis, keepdims, method, op, ignore_nan, weights=None, interpolation=None, q_like=None
+):
     if weights is not None:
         raise OpError(f"{op}: weights= is not supported; give unweighted data")
     if interpolation is not None:
@@ -97,6 +99,9 @@ def _quantile(a, q, axis, keepdims, method, op, ignore_nan, weights=None, interp
             f"{op}: q is traced; the quantile levels choose which elements are read, so "
             "they must be concrete (differentiate with respect to the data instead)"
         )
+    # NumPy's result dtype: the data's float type promoted with q's (a Python float is weak)
+    q_like = q if q_like is None else q_like
+    q_like = q_like if isinstance(q_like, (float, int)) else _np.asarray(q_like)
     q = _np.asarray(q, dtype=_np.float64)
     if q.size and (q.min() < 0 or q.max() > 1 or _np.isnan(q).any()):
         raise OpError(f"{op}: quantiles must be in the range [0, 1]")
@@ -153,8 +158,11 @@ def _quantile(a, q, axis, keepdims, method, op, ignore_nan, weights=None, interp
     else:
         out_shape = batch
     y = _sh.reshape(y, q.shape + out_shape)
-    if dt.kind in "iub" and method in ("lower", "higher", "nearest"):
-        y = astype(y, _np.float64)
+    out_dt = _np.result_type(_dtype(a), q_like)
+    if dt.kind in "iu" and method in ("lower", "higher", "nearest"):
+        out_dt = dt  # an element of the data, in its own dtype
+    if out_dt != _np.dtype(_dtype(y)):
+        y = astype(y, out_dt)
     return y
 
 
@@ -188,7 +196,9 @@ def percentile(
     if not isinstance(qa, Tracer) and qa.size and (qa.min() < 0 or qa.max() > 100):
         raise OpError("percentile: percentiles must be in the range [0, 100]")
     qq = qa if isinstance(qa, Tracer) else qa / 100.0
-    return _quantile(a, qq, axis, keepdims, method, "percentile", False, weights, interpolation)
+    return _quantile(
+        a, qq, axis, keepdims, method, "percentile", False, weights, interpolation, q_like=q
+    )
 
 
 def median(
@@ -225,7 +235,9 @@ def nanpercentile(
     if not isinstance(qa, Tracer) and qa.size and (qa.min() < 0 or qa.max() > 100):
         raise OpError("nanpercentile: percentiles must be in the range [0, 100]")
     qq = qa if isinstance(qa, Tracer) else qa / 100.0
-    return _quantile(a, qq, axis, keepdims, method, "nanpercentile", True, weights, interpolation)
+    return _quantile(
+        a, qq, axis, keepdims, method, "nanpercentile", True, weights, interpolation, q_like=q
+    )
 
 
 def nanmedian(
