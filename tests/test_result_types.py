@@ -33,6 +33,8 @@ CASES = [
     ("jacrev", lambda: ad.jacrev(f)(1.5), _d1(1.5)),
     ("hessian", lambda: ad.hessian(f)(1.5), _d2(1.5)),
     ("jit(grad)", lambda: ad.jit(ad.grad(f))(1.5), _d1(1.5)),
+    ("jit(hessian)", lambda: ad.jit(ad.hessian(f))(1.5), _d2(1.5)),
+    ("jit(jacfwd)", lambda: ad.jit(ad.jacfwd(f))(1.5), _d1(1.5)),
 ]
 
 

@@ -232,7 +232,12 @@ def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True)
         ]
         if dead:
             lines.append(f"    del {', '.join(dead)}")
-    outs = ", ".join(arg(o) for o in graph.outputs)
+    # A 0-d result leaves as a NumPy scalar (what eager mode returns): ``[()]`` on a 0-d
+    # array gives its scalar, on a scalar the scalar itself.
+    outs = ", ".join(
+        f"{arg(o)}[()]" if isinstance(o, Node) and getattr(o, "shape", None) == () else arg(o)
+        for o in graph.outputs
+    )
     lines.append(f"    return [{outs}]")
     source = "\n".join(lines) + "\n"
     code = compile(source, f"<adgraph.jit {display_name(graph.name)}>", "exec")
