@@ -47,3 +47,13 @@ def test_errors_name_the_transformation_the_user_called():
     for transform, called in ((ad.grad, "grad"), (ad.value_and_grad, "value_and_grad")):
         with pytest.raises(TypeError, match=rf"^{called}\(<lambda>\): .*scalar output"):
             transform(lambda x: x * 2.0)(np.ones(2))
+
+
+def test_a_plain_array_indexed_by_a_traced_value_gets_the_way_out():
+    import pytest
+
+    a = np.array([1.0, 2.0, 3.0])
+    idx = np.array([0, 2])
+    with pytest.raises(TypeError, match=r"anp\.take\(a, i, axis=\.\.\.\)"):
+        ad.vmap(lambda i: a[i])(idx)
+    np.testing.assert_array_equal(ad.vmap(lambda i: anp.take(a, i))(idx), [1.0, 3.0])

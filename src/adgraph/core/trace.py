@@ -150,7 +150,10 @@ class Tracer:
     __int__ = __complex__ = __float__
 
     def __index__(self):
-        raise TypeError("a traced (differentiable) value cannot be used as an integer index")
+        raise TypeError(
+            "a traced value cannot be a Python integer index (of a list, a tuple or a plain "
+            "NumPy array): use anp.take(a, i, axis=...) or anp.at(a)[..., i].get()"
+        )
 
     def __array__(self, *args, **kwargs):
         if not self._trace.alive:
@@ -159,7 +162,8 @@ class Tracer:
             )
         raise TypeError(
             "a traced value was passed to plain NumPy (np.* or np.asarray); inside a "
-            "differentiated function use adgraph.numpy (import adgraph.numpy as anp) instead"
+            "differentiated function use adgraph.numpy (import adgraph.numpy as anp) instead "
+            "(a plain NumPy array indexed by a traced value: anp.take(a, i, axis=...))"
         )
 
     def __setitem__(self, idx, value):
