@@ -30,13 +30,20 @@ In both real cases the normalisation of the transpose is that of the transform, 
 ``hfft``/``ihfft`` are conjugations of these; ``fftshift``/``ifftshift`` are permutations
 (each the transpose of the other).
 
-Implementation: NumPy inputs are transformed by ``scipy.fft`` when SciPy is installed
-(multithreaded with :data:`workers`, single precision kept), otherwise by ``numpy.fft``;
-CuPy and Dask inputs by their own ``fft`` modules (Dask arrays are rechunked to one chunk
-along the transformed axes, which Dask requires).
+Implementation: NumPy inputs are transformed by the fastest FFT library installed, chosen
+on the first transform: ``ducc0`` (the successor of pocketfft, by its author), else
+``scipy.fft``, else ``numpy.fft`` (:func:`adgraph.backends.set_fft_backend` picks one;
+:func:`adgraph.backends.set_fft_workers` sets the threads). All three compute the same
+transforms to rounding and keep single precision. Real inputs are transformed by
+real-to-complex transforms. CuPy and Dask inputs are transformed by their own ``fft``
+modules (Dask arrays are rechunked to one chunk along the transformed axes, which Dask
+requires).
 """
 
 from __future__ import annotations
+
+import importlib
+import os
 
 import numpy as _np  # identifies the NumPy module and its dtypes; never computes on arrays
 
@@ -45,11 +52,6 @@ from ..core import extend
 from ..core.trace import Tracer
 from ..core.xp import module_of
 from ._util import OpError, as_int, norm_axis, shape
-
-try:  # scipy.fft is faster than numpy.fft (multithreaded, keeps single precision)
-    import scipy.fft as _sfft
-except ImportError:  # pragma: no cover - scipy is optional
-    _sfft = None
 
 __all__ = [
     "fft",
@@ -72,26 +74,136 @@ __all__ = [
     "rfftfreq",
 ]
 
-#: Threads ``scipy.fft`` may use for NumPy inputs: None (automatic: one thread below
+#: Threads the FFT library may use for NumPy inputs: None (automatic: one thread below
 #: ``PARALLEL_MIN_SIZE`` elements, where starting threads costs more than it saves, every
-#: core above), or an int as scipy.fft's ``workers`` (-1: every core). Set it with
-#: :func:`adgraph.backends.set_fft_workers`.
+#: core this process may run on from there), a positive count, or -1 (every core). Set it
+#: with :func:`adgraph.backends.set_fft_workers`.
 workers = None
 PARALLEL_MIN_SIZE = 1 << 17
+
+#: The FFT libraries for NumPy inputs, fastest first: the automatic choice is the first
+#: that imports.
+BACKENDS = ("ducc0", "scipy", "numpy")
+_MODULES = {"ducc0": "ducc0.fft", "scipy": "scipy.fft", "numpy": "numpy.fft"}
+
+# The library in use (a name of BACKENDS) and its fft module; None until the first
+# transform of a NumPy array (or select_backend) chooses, so importing adgraph imports
+# neither SciPy nor ducc0.
+_active: str | None = None
+_lib = None
 
 _NORMS = ("backward", "ortho", "forward")
 _SWAP = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
 
 
-# ------------------------------------------------------------------ dispatch helpers
-def _use_scipy(xp) -> bool:
-    return xp is _np and _sfft is not None
+# ------------------------------------------------------------------ FFT library for NumPy
+def select_backend(name: str | None = None) -> str:
+    """Use the FFT library ``name`` ("ducc0", "scipy", "numpy") for NumPy inputs, or the
+    fastest one installed for None; returns the name in use. A library that does not
+    import raises ImportError naming what to install."""
+    global _active, _lib
+    if name is None:
+        for cand in BACKENDS:
+            try:
+                lib = importlib.import_module(_MODULES[cand])
+            except ImportError:
+                continue
+            _active, _lib = cand, lib
+            return cand
+        raise AssertionError("numpy.fft always imports")  # pragma: no cover
+    if name not in BACKENDS:
+        raise ValueError(
+            f"unknown FFT backend {name!r}; choose one of {', '.join(map(repr, BACKENDS))} "
+            "or None (the fastest installed)"
+        )
+    try:
+        lib = importlib.import_module(_MODULES[name])
+    except ImportError as e:
+        raise ImportError(
+            f"FFT backend {name!r} is not installed ({e}); pip install {name} "
+            "(or pip install adgraph[fft] for both SciPy and ducc0)"
+        ) from e
+    _active, _lib = name, lib
+    return name
 
 
-def _workers(x):
-    if workers is not None:
-        return workers
-    return -1 if getattr(x, "size", 0) >= PARALLEL_MIN_SIZE else 1
+def active_backend() -> str:
+    """The FFT library used for NumPy inputs (choosing it now if no transform has yet)."""
+    return _active if _active is not None else select_backend(None)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may run on
+    except (AttributeError, OSError):  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _workers(x) -> int:
+    """A positive thread count for transforming ``x``."""
+    w = workers
+    if w is None:
+        return _cores() if getattr(x, "size", 0) >= PARALLEL_MIN_SIZE else 1
+    return _cores() if w == -1 else w
+
+
+def _inorm(norm, forward):
+    """ducc0's ``inorm`` (divide by 1, sqrt(N), N) for numpy's ``norm`` of a transform."""
+    if norm == "ortho":
+        return 1
+    return 0 if (norm == "backward") == forward else 2
+
+
+def _ducc_input(x, real):
+    """``x`` in a dtype ducc0 transforms as numpy.fft would: float16 in single precision,
+    integers and booleans in double; ``real``: a real dtype may stay (else complex)."""
+    if x.dtype.char not in "fdgFDG":
+        x = x.astype(_np.float32 if x.dtype == _np.float16 else _np.float64)
+    if not real and x.dtype.kind != "c":
+        x = x.astype(_np.result_type(x.dtype, _np.complex64))
+    return x
+
+
+def _np_c2c(x, axes, sizes, norm, inverse):
+    b = _active if _active is not None else select_backend(None)
+    if b == "ducc0":
+        # A real input stays real: ducc0 then computes a real-to-complex transform.
+        x = _ducc_input(_resize_impl(_np, x, axes=axes, sizes=sizes), real=True)
+        return _lib.c2c(
+            x, axes=axes, forward=not inverse, inorm=_inorm(norm, not inverse),
+            nthreads=_workers(x),
+        )  # fmt: skip
+    f = _lib.ifftn if inverse else _lib.fftn
+    if b == "scipy":
+        return f(x, s=sizes, axes=axes, norm=norm, workers=_workers(x))
+    return f(x, s=sizes, axes=axes, norm=norm)
+
+
+def _np_r2c(x, axes, sizes, norm):
+    b = _active if _active is not None else select_backend(None)
+    if b == "ducc0":
+        x = _ducc_input(_resize_impl(_np, x, axes=axes, sizes=sizes), real=True)
+        return _lib.r2c(x, axes=axes, forward=True, inorm=_inorm(norm, True), nthreads=_workers(x))
+    if b == "scipy":
+        return _lib.rfftn(x, s=sizes, axes=axes, norm=norm, workers=_workers(x))
+    return _lib.rfftn(x, s=sizes, axes=axes, norm=norm)
+
+
+def _np_c2r(x, axes, sizes, norm, own=False):
+    """``irfftn``; ``own``: ``x`` is this module's own array and may be overwritten."""
+    b = _active if _active is not None else select_backend(None)
+    if b == "ducc0":
+        half = sizes[:-1] + (sizes[-1] // 2 + 1,)  # the half spectrum numpy.fft reads
+        y = _ducc_input(_resize_impl(_np, x, axes=axes, sizes=half), real=False)
+        return _lib.c2r(
+            y, axes=axes, lastsize=sizes[-1], forward=False, inorm=_inorm(norm, False),
+            nthreads=_workers(y), allow_overwriting_input=own,
+        )  # fmt: skip
+    if b == "scipy":
+        return _lib.irfftn(
+            x, s=sizes, axes=axes, norm=norm, workers=_workers(x), overwrite_x=own
+        )  # fmt: skip
+    return _lib.irfftn(x, s=sizes, axes=axes, norm=norm)
 
 
 # An array module that transforms only in some layouts (Dask: along single-chunk axes)
@@ -108,22 +220,21 @@ def _prepare(xp, x, axes):
 
 
 def _fft_impl(xp, x, *, axes, sizes, norm, inverse):
-    if _use_scipy(xp):
-        f = _sfft.ifftn if inverse else _sfft.fftn
-        return f(x, s=sizes, axes=axes, norm=norm, workers=_workers(x))
+    if xp is _np:
+        return _np_c2c(x, axes, sizes, norm, inverse)
     f = xp.fft.ifftn if inverse else xp.fft.fftn
     return f(_prepare(xp, x, axes), s=sizes, axes=axes, norm=norm)
 
 
 def _rfft_impl(xp, x, *, axes, sizes, norm):
-    if _use_scipy(xp):
-        return _sfft.rfftn(x, s=sizes, axes=axes, norm=norm, workers=_workers(x))
+    if xp is _np:
+        return _np_r2c(x, axes, sizes, norm)
     return xp.fft.rfftn(_prepare(xp, x, axes), s=sizes, axes=axes, norm=norm)
 
 
 def _irfft_impl(xp, x, *, axes, sizes, norm):
-    if _use_scipy(xp):
-        return _sfft.irfftn(x, s=sizes, axes=axes, norm=norm, workers=_workers(x))
+    if xp is _np:
+        return _np_c2r(x, axes, sizes, norm)
     return xp.fft.irfftn(_prepare(xp, x, axes), s=sizes, axes=axes, norm=norm)
 
 
@@ -257,13 +368,15 @@ def _fft_real_impl(xp, z, *, axes, norm, inverse):
     half = z[_half_index(z.ndim, axes[-1], sizes[-1] // 2 + 1)]
     tnorm = norm if inverse else _SWAP[norm]
     cplx = z.dtype.kind == "c"
-    if xp is _np and _sfft is not None:
-        # 2H on the half spectrum, built in one array of this function's own.
+    if xp is _np and active_backend() != "numpy":
+        # 2H on the half spectrum, built in one array of this function's own, which the
+        # complex-to-real transform may overwrite (numpy.fft cannot use that: the general
+        # path below).
         h = _mirror_half(xp, z, axes, conj=cplx)
         h += half
         if cplx and not inverse:
             _np.conjugate(h, out=h)
-        out = _sfft.irfftn(h, s=sizes, axes=axes, norm=tnorm, overwrite_x=True, workers=_workers(h))
+        out = _np_c2r(h, axes, sizes, tnorm, own=True)
         _np.multiply(out, 0.5, out=out)
         return out
     r = _mirror_half(xp, z, axes, conj=False)
@@ -319,7 +432,12 @@ def _rfft_t(ct, x, *, axes, sizes, norm):
     from .elementwise import conj, multiply
 
     w = _half_weights(ct, axes[-1], sizes[-1], 1.0, 0.5)
-    g = irfft_p.bind(multiply(conj(ct), w), axes=axes, sizes=sizes, norm=_SWAP[norm])
+    if type(ct) is _np.ndarray:  # a plain cotangent: conj(ct) w in one new array
+        h = _np.conjugate(ct)
+        h *= w
+    else:
+        h = multiply(conj(ct), w)
+    g = irfft_p.bind(h, axes=axes, sizes=sizes, norm=_SWAP[norm])
     return _resize(g, axes, _sizes_of(x, axes))
 
 
@@ -344,7 +462,12 @@ def _irfft_t(ct, c, *, axes, sizes, norm):
     from .elementwise import conj, multiply
 
     r = rfft_p.bind(ct, axes=axes, sizes=sizes, norm=_SWAP[norm])
-    g = multiply(conj(r), _half_weights(r, axes[-1], sizes[-1], 1.0, 2.0))
+    w = _half_weights(r, axes[-1], sizes[-1], 1.0, 2.0)
+    if type(r) is _np.ndarray:  # the transform's own new array: weighted in place
+        g = _np.conjugate(r, out=r)
+        g *= w
+    else:
+        g = multiply(conj(r), w)
     return _resize(g, axes, _sizes_of(c, axes))
 
 
