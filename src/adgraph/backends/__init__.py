@@ -55,6 +55,8 @@ __all__ = [
     "to_device",
     "asnumpy",
     "set_fft_workers",
+    "set_fft_backend",
+    "fft_backend",
     "retain_memory",
     "local_cluster",
     "dashboard_link",
@@ -126,13 +128,13 @@ def _install_hint(name: str) -> str:
 
 # ------------------------------------------------------------------ probing
 def _probe_numpy() -> BackendInfo:
-    details = {"fft": "numpy.fft"}
-    try:
-        import scipy
+    from ..ops import fft as _fft
 
-        details["fft"] = f"scipy.fft {scipy.__version__}"
-    except ImportError:
-        pass
+    name = _fft.active_backend()  # the FFT library for NumPy inputs
+    fft = "numpy.fft"
+    if name != "numpy":
+        fft = f"{name}.fft {getattr(importlib.import_module(name), '__version__', '')}".strip()
+    details = {"fft": fft}
     return BackendInfo("numpy", True, _np.__version__, ("cpu",), details=details)
 
 
@@ -334,11 +336,40 @@ def to_device(tree: Any, backend: str = "cupy", *, chunks: Any = "auto") -> Any:
 
 
 def set_fft_workers(n: int | None) -> None:
-    """Threads ``scipy.fft`` may use for NumPy inputs of ``adgraph.numpy.fft``: None
-    (default: one thread for small arrays, all cores from ``2**17`` elements on), a
-    positive count, or -1 for every core."""
+    """Threads the FFT library may use for NumPy inputs of ``adgraph.numpy.fft``: None
+    (default: one thread below ``2**17`` elements, where starting threads costs more than
+    it saves, and every core this process may run on from there), a positive count, or -1
+    for every core. ``numpy.fft`` (see :func:`set_fft_backend`) always uses one."""
     from ..ops import fft as _fft
 
-    if n is not None and (not isinstance(n, int) or n == 0 or n < -1):
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n == 0 or n < -1):
         raise ValueError(f"set_fft_workers: expected None, -1 or a positive int, got {n!r}")
     _fft.workers = n  # type: ignore[assignment]  # (ops.fft starts it at None)
+
+
+def set_fft_backend(name: str | None) -> str:
+    """Choose the FFT library for NumPy inputs of ``adgraph.numpy.fft``: ``"ducc0"``,
+    ``"scipy"`` or ``"numpy"``; None chooses the fastest installed, in that order (the
+    default, made on the first transform). Returns the name now in use.
+
+    All three give numpy.fft's results to rounding, in the input's precision. A library
+    that is not installed raises ImportError naming the package (``pip install
+    adgraph[fft]`` installs SciPy and ducc0).
+    """
+    from ..ops import fft as _fft
+
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"set_fft_backend: expected a name or None, got {name!r}")
+    key = None if name is None else name.lower()
+    try:
+        return _fft.select_backend(key)
+    except ValueError as e:
+        raise ValueError(f"set_fft_backend: {e}") from None
+
+
+def fft_backend() -> str:
+    """The FFT library adgraph uses for NumPy inputs: ``"ducc0"``, ``"scipy"`` or
+    ``"numpy"`` (see :func:`set_fft_backend`)."""
+    from ..ops import fft as _fft
+
+    return _fft.active_backend()
