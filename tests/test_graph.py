@@ -299,13 +299,14 @@ def test_large_graph_is_summarised():
 
     g = ad.trace(chain, 0.3)
     assert len(g) == 1201
-    dot = g.to_dot(max_nodes=100)
+    # collapse=False: without folding the loop, 1201 nodes exceed the limit
+    dot = g.to_dot(max_nodes=100, collapse=False)
     nodes, edges = parse_dot(dot)
     assert len(nodes) <= 100
     assert "summarised" in dot and "sin" in dot
-    full = g.to_dot(max_nodes=5000)
+    full = g.to_dot(max_nodes=5000, collapse=False)
     assert len(parse_dot(full)[0]) == 1201 + 1
-    m = g.to_mermaid(max_nodes=100)
+    m = g.to_mermaid(max_nodes=100, collapse=False)
     assert m.count("\n") < 150
 
 
@@ -333,6 +334,134 @@ def test_svg_and_png_with_graphviz(tmp_path, g):
     assert g._repr_svg_() is not None
     g.save(tmp_path / "g.png")
     assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ------------------------------------------------------------------ large pictures
+def loop_chain(x):
+    for _ in range(60):
+        x = anp.sin(x) * x + 0.5
+    return x
+
+
+def logistic_gradient_graph():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3))
+    y = (rng.random(20) > 0.5).astype(float)
+
+    def loss(w, b):
+        z = X @ w + b
+        return anp.mean(anp.log1p(anp.exp(-z)) + (1 - y) * z) + 0.01 * anp.sum(w**2)
+
+    return ad.trace(ad.grad(loss), np.zeros(3), 0.0)
+
+
+def svg_size(svg):
+    w, h = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups()
+    return float(w), float(h)
+
+
+def test_repeated_loop_bodies_are_folded_into_one_counted_cluster():
+    from adgraph.graph.layout import find_repeats
+
+    g = ad.trace(loop_chain, 0.3)
+    assert len(g) == 181
+    # one run: after the input, 60 iterations of (sin, multiply, add)
+    assert find_repeats(g.toposort()) == [(1, 3, 60)]
+    dot = g.to_dot()
+    nodes, edges = parse_dot(dot)
+    assert len(nodes) == 1 + 3 + 1  # input, one body, output
+    assert "repeated ×60" in dot and "collapse=False draws all" in dot
+    assert re.search(r"n3 -> n1 \[label=\"next\".*style=dashed", dot)  # add feeds next sin
+    # expanded: every node, and the last iteration's value
+    full = g.to_dot(collapse=False)
+    assert len(parse_dot(full)[0]) == 181 + 1
+    assert "repeated" not in full
+    # a graph without repeats is drawn node for node, unwrapped (the article)
+    small = ad.trace(article, 2.0, 4.0).to_dot()
+    assert "cluster" not in small and "rank=same" not in small
+
+
+def test_a_repeat_too_short_to_hide_much_is_drawn_in_full():
+    def two(x):
+        for _ in range(3):
+            x = anp.sin(x) * x
+        return x
+
+    g = ad.trace(two, 0.3)
+    assert "repeated" not in g.to_dot()
+    assert len(parse_dot(g.to_dot())[0]) == len(g) + 1
+
+
+def test_long_graphs_are_wrapped_into_rows():
+    from adgraph.graph.layout import box_size
+
+    g = ad.trace(loop_chain, 0.3)
+    dot = g.to_dot(collapse=False)
+    rows = re.findall(r"subgraph cluster_row(\d+)", dot)
+    assert len(rows) >= 4  # 181 levels, wrapped
+    cols = re.findall(r"\{rank=same; col(\d+);", dot)
+    assert 10 <= len(cols) <= 60
+    # every box sits in exactly one column
+    placed = re.findall(r"\b(n\d+);", " ".join(re.findall(r"\{rank=same;[^}]*\}", dot)))
+    assert sorted(placed) == sorted(f"n{k}" for k in range(181))
+    # the estimated picture: column widths by rows of row heights within 4:1
+    pic = render_mod._picture(g, collapse=False)
+    row, col, per_row, wrapped = render_mod._arrange(pic)
+    assert wrapped and per_row == len(cols)
+    est_w = per_row * (max(box_size(b.lines)[0] for b in pic.boxes) + 36)
+    est_h = len(rows) * (max(box_size(b.lines)[1] for b in pic.boxes) + 18)
+    assert 0.5 <= est_w / est_h <= 4
+    assert "cluster_row" in logistic_gradient_graph().to_dot()
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+@pytest.mark.parametrize(
+    "make, options",
+    [
+        (lambda: ad.trace(loop_chain, 0.3), {}),
+        (lambda: ad.trace(loop_chain, 0.3), {"collapse": False}),
+        (logistic_gradient_graph, {}),
+        (logistic_gradient_graph, {"adjoints": True}),
+    ],
+)
+def test_rendered_pictures_are_at_most_four_to_one(make, options):
+    # before wrapping: the 181-node chain was 5982 x 108 pt, the gradient graph 2141 x 202
+    w, h = svg_size(make().to_svg(**options))
+    assert max(w / h, h / w) <= 4, (w, h)
+    assert w <= 2500 and h <= 2500
+
+
+def test_html_view_holds_every_node_and_fetches_nothing(tmp_path):
+    g = ad.trace(loop_chain, 0.3)
+    page = g.to_html(collapse=False)
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count('class="adg-node"') == 181 + 1  # nodes and the output
+    labels = g.labels()
+    sub = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+    for n in g.nodes:
+        assert f"v{str(labels[n]).translate(sub)} = " in page
+    # hover text: shape, value and adjoint (ȳ = 1 at the output)
+    last = labels[g.outputs[0]]
+    want_adj = f"v̄{str(last).translate(sub)} = 1"
+    assert want_adj in page and "shape f64[]" in page
+    for ref in ("http:", "https:", "src=", "<link", "@import", "//cdn"):
+        assert ref not in page
+    assert "<script>" in page and "wheel" in page and "viewBox" in page
+    # folded by default, and saved by extension
+    assert g.to_html().count('class="adg-node"') == 1 + 3 + 1
+    path = g.save(tmp_path / "g.html")
+    assert open(path, encoding="utf-8").read().count('class="adg-node"') == 5
+    # embedded in Jupyter when the graph is large
+    big = ad.trace(lambda x: loop_chain(loop_chain(loop_chain(x))), 0.3)
+    assert len(big) > 300
+    cell = big._repr_html_()
+    assert cell.startswith("<div") and 'class="adg-node"' in cell and "http" not in cell
+
+
+def test_html_view_of_an_integer_output_has_no_adjoints():
+    g = ad.trace(lambda x: anp.floor(x) > 0, 1.5)
+    page = g.to_html()
+    assert page.count('class="adg-node"') == len(g) + 1
 
 
 # ------------------------------------------------------------------ complex values

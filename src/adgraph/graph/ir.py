@@ -296,9 +296,16 @@ class Graph:
 
         return to_png(self, **options)
 
+    def to_html(self, **options: Any) -> str:
+        """A self-contained interactive HTML view (pan, zoom, hover for values and
+        derivatives); see :func:`adgraph.graph.html.to_html`."""
+        from .html import to_html
+
+        return to_html(self, **options)
+
     def save(self, path: str | os.PathLike[str], **options: Any) -> str:
         """Write the picture; the format follows the extension (.dot/.gv, .mmd, .svg,
-        .png, .pdf). Returns the path."""
+        .png, .pdf, .html). Returns the path."""
         from .render import save
 
         return save(self, path, **options)
@@ -312,21 +319,20 @@ class Graph:
 
     def _repr_html_(self) -> str:
         # Jupyter shows one representation: the picture (when Graphviz is there) above the
-        # trace tables (for graphs small enough to read as tables).
-        import html
-
+        # trace tables; a large graph gets the interactive view instead.
         from .render import graphviz_available, to_svg
 
+        if len(self.nodes) > 300:  # too big for a static picture and tables: the viewer
+            from .html import to_html
+
+            return to_html(self, full_page=False)
         parts = []
         if graphviz_available():
             try:
                 parts.append(f"<div>{to_svg(self)}</div>")
             except RuntimeError:
                 pass
-        if len(self.nodes) <= 300:
-            parts.append(self.tables()._repr_html_())
-        else:
-            parts.append(f"<pre>{html.escape(repr(self))}</pre>")
+        parts.append(self.tables()._repr_html_())
         return "".join(parts)
 
     def __repr__(self) -> str:

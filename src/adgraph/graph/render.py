@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .layout import box_levels, box_size, find_repeats, wrap_levels
 from .nodes import Const, Node
 from .notation import fmt_value, input_symbol, shape_str
 from .sweeps import is_diff
@@ -44,7 +45,7 @@ __all__ = [
     "MAX_NODES",
 ]
 
-MAX_NODES = 150
+MAX_NODES = 250
 
 INSTALL_HINT = (
     "Graphviz's 'dot' program is needed to draw SVG, PNG or PDF pictures and was not found "
@@ -65,20 +66,65 @@ def graphviz_available() -> bool:
 
 # ---------------------------------------------------------------------- the picture
 class _Box:
-    __slots__ = ("id", "lines", "kind")
+    __slots__ = ("id", "lines", "kind", "cluster", "detail")
 
-    def __init__(self, id_, lines, kind):
+    def __init__(self, id_, lines, kind, cluster=None, detail=None):
         self.id = id_
         self.lines = lines
-        self.kind = kind  # input, op, const, output, group
+        self.kind = kind  # input, op, const, output, group, note
+        self.cluster = cluster  # index into the picture's clusters, or None
+        self.detail = detail  # the text shown on hover (HTML view, SVG tooltips)
 
 
-def _picture(graph, *, values=True, tangents=None, adjoints=None, max_nodes=MAX_NODES, digits=3):
-    """(boxes, edges): the boxes and (src id, dst id, label) edges to draw."""
+class _Picture:
+    """What to draw: boxes, edges ``(src id, dst id, label, kind)`` -- kind ``""`` for data,
+    ``"loop"`` for a folded loop's step from one iteration to the next -- and clusters
+    (the folded runs' labels, indexed by ``_Box.cluster``)."""
+
+    __slots__ = ("boxes", "edges", "clusters")
+
+    def __init__(self, boxes, edges, clusters=()):
+        self.boxes = boxes
+        self.edges = edges
+        self.clusters = list(clusters)
+
+
+def _picture(
+    graph,
+    *,
+    values=True,
+    tangents=None,
+    adjoints=None,
+    max_nodes=MAX_NODES,
+    digits=3,
+    collapse=True,
+):
+    """The boxes, edges and clusters to draw."""
     nodes = graph.toposort()
-    if len(nodes) > max_nodes:
-        return _summary(graph, nodes, max_nodes)
+    # Fold runs of repeated structure (unrolled loop bodies): iteration 1 is drawn in a
+    # cluster that names the count; the other iterations' nodes map to its boxes.
+    runs = find_repeats(nodes) if collapse else []
+    rep = {}  # hidden node -> the node of iteration 1 drawn for it
+    run_of = {}  # node of a run -> (run index, iteration)
+    clusters = []
+    for r, (s, p, c) in enumerate(runs):
+        for k in range(c):
+            for j in range(p):
+                n = nodes[s + k * p + j]
+                run_of[n] = (r, k)
+                if k:
+                    rep[n] = nodes[s + j]
     names = _Names(graph, digits)
+    for s, p, c in runs:
+        first = _render([names.sym(nodes[s])], "text", True)
+        last = _render([names.sym(nodes[s + p * c - 1])], "text", True)
+        clusters.append(
+            f"repeated ×{c}: {first} … {last}, {p * c} nodes\n"
+            "iteration 1 shown; collapse=False draws all"
+        )
+    shown = [n for n in nodes if n not in rep]
+    if len(shown) > max_nodes:
+        return _summary(graph, nodes, max_nodes)
     tan = (
         graph.tangents(None if tangents is True else tangents)
         if tangents is not None and (tangents is not False)
@@ -91,7 +137,7 @@ def _picture(graph, *, values=True, tangents=None, adjoints=None, max_nodes=MAX_
     )
     boxes, edges = [], []
     ids = {}
-    for node in nodes:
+    for node in shown:
         bid = f"n{len(ids)}"
         ids[node] = bid
         sym = names.sym(node)
@@ -109,6 +155,11 @@ def _picture(graph, *, values=True, tangents=None, adjoints=None, max_nodes=MAX_
             lines.append(
                 v.split(" ", 1)[1] if v.startswith(("f", "c", "i", "u", "b")) and (" [" in v) else v
             )
+        detail = [head]
+        if node.dtype is not None and not node.multiple_results:
+            detail.append("shape " + shape_str(node.shape, node.dtype))
+        if node.value is not None and not node.multiple_results:
+            detail.append("value " + fmt_value(node.value, digits))
         # An integer or boolean node carries no derivative: its tangent and adjoint are
         # shown as "—", not as 0.
         diff = node.multiple_results or is_diff(node.value)
@@ -116,23 +167,42 @@ def _picture(graph, *, values=True, tangents=None, adjoints=None, max_nodes=MAX_
             t = tan.get(node)
             t_text = "—" if not diff else fmt_value(t, digits) if t is not None else "0"
             lines.append(f"{_render([names.sym(node, 'dot')], 'text', True)} = {t_text}")
+            detail.append(lines[-1])
         if adj is not None:
             a = adj.get(node)
             a_text = "—" if not diff else fmt_value(a, digits) if a is not None else "0"
             lines.append(f"{_render([names.sym(node, 'bar')], 'text', True)} = {a_text}")
-        boxes.append(_Box(bid, lines, "input" if node.is_input else "op"))
+            detail.append(lines[-1])
+        cl = run_of[node][0] if node in run_of else None
+        kind = "input" if node.is_input else "op"
+        boxes.append(_Box(bid, lines, kind, cluster=cl, detail="\n".join(detail)))
     nconst = 0
+    seen = set()
     for node in nodes:
-        for _k, i in enumerate(node.inputs):
+        dst = ids[rep.get(node, node)]
+        for i in node.inputs:
             if isinstance(i, Node):
-                edges.append((ids[i], ids[node], ""))
-            elif isinstance(i, Const) and i.shape not in ((), None):
+                src = ids[rep.get(i, i)]
+                if src == dst:
+                    continue
+                kind = ""
+                if i in run_of and node in run_of:
+                    (ri, ki), (rn, kn) = run_of[i], run_of[node]
+                    if ri == rn and ki < kn:
+                        kind = "loop"  # from one iteration into the next
+                if (src, dst, kind) not in seen:
+                    seen.add((src, dst, kind))
+                    edges.append((src, dst, "next" if kind else "", kind))
+            elif isinstance(i, Const) and i.shape not in ((), None) and node not in rep:
                 cid = f"c{nconst}"
                 nconst += 1
-                boxes.append(_Box(cid, ["const " + shape_str(i.shape, i.dtype)], "const"))
-                edges.append((cid, ids[node], ""))
-    _add_outputs(graph, boxes, edges, ids, digits)
-    return boxes, edges
+                cl = run_of[node][0] if node in run_of else None
+                boxes.append(
+                    _Box(cid, ["const " + shape_str(i.shape, i.dtype)], "const", cluster=cl)
+                )
+                edges.append((cid, dst, "", ""))
+    _add_outputs(graph, boxes, edges, {n: ids[rep.get(n, n)] for n in nodes}, digits)
+    return _Picture(boxes, edges, clusters)
 
 
 def _add_outputs(graph, boxes, edges, ids, digits):
@@ -144,7 +214,7 @@ def _add_outputs(graph, boxes, edges, ids, digits):
         oid = f"out{k}"
         if isinstance(o, Node):
             boxes.append(_Box(oid, [name], "output"))
-            edges.append((ids[o], oid, ""))
+            edges.append((ids[o], oid, "", ""))
         else:
             boxes.append(_Box(oid, [f"{name} = {fmt_value(o.value, digits)}"], "output"))
 
@@ -216,7 +286,7 @@ def _summary(graph, nodes, max_nodes):
         for i in n.inputs:
             if isinstance(i, Node) and group_of[i] != group_of[n]:
                 counts[(group_of[i], group_of[n])] += 1
-    edges = [(a, b, f"×{c}" if c > 1 else "") for (a, b), c in counts.items()]
+    edges = [(a, b, f"×{c}" if c > 1 else "", "") for (a, b), c in counts.items()]
     _add_outputs(graph, boxes, edges, group_of, 3)
     boxes.insert(
         0,
@@ -229,7 +299,7 @@ def _summary(graph, nodes, max_nodes):
             "note",
         ),
     )
-    return boxes, edges
+    return _Picture(boxes, edges)
 
 
 # ---------------------------------------------------------------------- DOT
@@ -247,6 +317,27 @@ def _dot_quote(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _arrange(pic: _Picture) -> tuple[dict[str, int], dict[str, int], int, bool]:
+    """(row, column, levels per row, wrapped) of every box: levels left to right, wrapped
+    into rows stacked top to bottom when one row would be too wide (see
+    :mod:`adgraph.graph.layout`). A folded run that spans rows is drawn as one cluster
+    per row, the later ones labelled as continued."""
+    ids = [b.id for b in pic.boxes if b.kind != "note"]
+    level = box_levels(ids, [(a, b) for a, b, _, kind in pic.edges if kind != "loop"])
+    sizes = {b.id: box_size(b.lines) for b in pic.boxes if b.kind != "note"}
+    per_row = wrap_levels(level, sizes)
+    nlev = max(level.values(), default=0) + 1
+    row = {i: level[i] // per_row for i in ids}
+    col = {i: level[i] - row[i] * per_row for i in ids}
+    return row, col, per_row, per_row < nlev
+
+
+def _dot_box(b: _Box, indent: str) -> str:
+    label = "\\n".join(s.replace("\\", "\\\\").replace('"', '\\"') for s in b.lines if s)
+    tip = f", tooltip={_dot_quote(b.detail).replace(chr(10), chr(92) + 'n')}" if b.detail else ""
+    return f'{indent}{b.id} [label="{label}"{tip}, {_DOT_STYLE[b.kind]}];'
+
+
 def to_dot(
     graph: Graph,
     *,
@@ -256,8 +347,15 @@ def to_dot(
     max_nodes: int = MAX_NODES,
     rankdir: str = "LR",
     digits: int = 3,
+    collapse: bool = True,
 ) -> str:
     """Graphviz DOT text for ``graph``.
+
+    A graph too long for one row is wrapped: its levels run left to right in rows stacked
+    top to bottom, so that the picture is at most about twice as wide as it is high
+    (``rankdir="LR"`` only). Runs of repeated structure -- an unrolled loop's bodies -- are
+    drawn once, in a dashed cluster naming the count, with a dashed ``next`` edge from one
+    iteration into the next.
 
     Parameters
     ----------
@@ -268,29 +366,89 @@ def to_dot(
     adjoints : None, True, or output cotangents
         Also show each node's adjoint (True: ones, see :meth:`Graph.adjoints`).
     max_nodes : int
-        Larger graphs are summarised (see the module documentation).
+        Larger graphs (after folding) are summarised (see the module documentation).
     rankdir : str
-        Graphviz layout direction: ``"LR"`` (left to right) or ``"TB"`` (top to bottom).
+        Graphviz layout direction: ``"LR"`` (left to right, wrapped into rows) or ``"TB"``
+        (top to bottom, not wrapped).
+    collapse : bool
+        Fold repeated runs (default); ``False`` draws every node.
     """
-    boxes, edges = _picture(
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', not {rankdir!r}")
+    pic = _picture(
         graph,
         values=values,
         tangents=tangents,
         adjoints=adjoints,
         max_nodes=max_nodes,
         digits=digits,
+        collapse=collapse,
     )
+    row, col, _, wrapped = _arrange(pic)
+    wrapped = wrapped and rankdir == "LR"
     out = [
         f"digraph {_dot_quote(graph.name)} {{",
         f"  rankdir={rankdir};",
+    ]
+    if wrapped or pic.clusters:
+        out.append("  newrank=true;")
+    out += [
         '  node [fontname="Helvetica", fontsize=11];',
         '  edge [color="#475569", arrowsize=0.7];',
     ]
-    for b in boxes:
-        label = "\\n".join(s.replace("\\", "\\\\").replace('"', '\\"') for s in b.lines if s)
-        out.append(f'  {b.id} [label="{label}", {_DOT_STYLE[b.kind]}];')
-    for a, b, lab in edges:
-        attr = f" [label={_dot_quote(lab)}, fontsize=9]" if lab else ""
+
+    started = set()
+
+    def cluster_lines(boxes, indent, r=0):
+        lines = [_dot_box(b, indent) for b in boxes if b.cluster is None]
+        for c, text in enumerate(pic.clusters):
+            members = [b for b in boxes if b.cluster == c]
+            if not members:
+                continue
+            if c in started:
+                text = "(continued) " + text.split(":")[0]
+            started.add(c)
+            lines.append(f"{indent}subgraph cluster_rep{c}_{r} {{")
+            label = _dot_quote(text).replace("\n", "\\n")
+            lines.append(
+                f'{indent}  label={label}; fontsize=10; fontcolor="#475569"; '
+                'style="dashed,rounded"; color="#94a3b8";'
+            )
+            lines += [_dot_box(b, indent + "  ") for b in members]
+            lines.append(f"{indent}}}")
+        return lines
+
+    notes = [b for b in pic.boxes if b.kind == "note"]
+    if notes:  # a title above the picture, not a box that widens its first column
+        out.append(f"  labelloc=t; label={_dot_quote(' '.join(notes[0].lines))}; fontsize=10;")
+    drawn = [b for b in pic.boxes if b.kind != "note"]
+    if not wrapped:
+        out += cluster_lines(drawn, "  ")
+    else:
+        # Rows are invisible clusters declared top to bottom; boxes of one column share a
+        # rank (rank=same across rows, which newrank allows), and a chain of invisible
+        # anchors, one per column, keeps the columns in order even where no edge does.
+        for r in sorted(set(row.values())):
+            out.append(f"  subgraph cluster_row{r} {{")
+            out.append("    style=invis;")
+            out += cluster_lines([b for b in drawn if row[b.id] == r], "    ", r)
+            out.append("  }")
+        ncol = max(col.values()) + 1
+        out.append('  node [style=invis, shape=point, width=0, height=0, label=""];')
+        for c in range(ncol):
+            members = " ".join(f"{b.id};" for b in drawn if col[b.id] == c)
+            out.append(f"  {{rank=same; col{c}; {members}}}")
+        if ncol > 1:
+            out.append("  " + " -> ".join(f"col{c}" for c in range(ncol)) + " [style=invis];")
+    for a, b, lab, kind in pic.edges:
+        attrs = []
+        if lab:
+            attrs += [f"label={_dot_quote(lab)}", "fontsize=9"]
+        if kind == "loop":
+            attrs += ["style=dashed", 'color="#94a3b8"', "constraint=false"]
+        elif wrapped and (row[a] != row[b] or col[a] >= col[b]):
+            attrs.append("constraint=false")  # wraps to a later row
+        attr = f" [{', '.join(attrs)}]" if attrs else ""
         out.append(f"  {a} -> {b}{attr};")
     out.append("}")
     return "\n".join(out) + "\n"
@@ -344,23 +502,32 @@ def to_mermaid(
     max_nodes: int = MAX_NODES,
     direction: str = "LR",
     digits: int = 3,
+    collapse: bool = True,
 ) -> str:
     """A Mermaid ``flowchart`` (renders in GitHub Markdown and many editors); options as
     :func:`to_dot`."""
-    boxes, edges = _picture(
+    pic = _picture(
         graph,
         values=values,
         tangents=tangents,
         adjoints=adjoints,
         max_nodes=max_nodes,
         digits=digits,
+        collapse=collapse,
     )
     out = [f"flowchart {direction}"]
-    for b in boxes:
+
+    def box(b):
         a, z = _MERMAID_SHAPE[b.kind]
         label = "<br/>".join(_mermaid_text(s) for s in b.lines if s)
-        out.append(f"  {b.id}{a}{label}{z}")
-    for a, b, lab in edges:
+        return f"  {b.id}{a}{label}{z}"
+
+    out += [box(b) for b in pic.boxes if b.cluster is None]
+    for c, text in enumerate(pic.clusters):
+        out.append(f'  subgraph rep{c} ["{_mermaid_text(text)}"]')
+        out += ["  " + box(b) for b in pic.boxes if b.cluster == c]
+        out.append("  end")
+    for a, b, lab, _kind in pic.edges:
         out.append(f"  {a} -->|{_mermaid_text(lab)}| {b}" if lab else f"  {a} --> {b}")
     return "\n".join(out) + "\n"
 
@@ -373,12 +540,15 @@ _FORMATS = {
     ".svg": "svg",
     ".png": "png",
     ".pdf": "pdf",
+    ".html": "html",
+    ".htm": "html",
 }
 
 
 def save(graph: Graph, path: str | os.PathLike[str], **options: Any) -> str:
     """Write the picture to ``path``; the extension picks the format (.dot, .gv, .mmd,
-    .svg, .png, .pdf). SVG, PNG and PDF need Graphviz. Returns the path as a string."""
+    .svg, .png, .pdf, or .html for the interactive view of :mod:`adgraph.graph.html`).
+    SVG, PNG and PDF need Graphviz. Returns the path as a string."""
     p = Path(path)
     fmt = _FORMATS.get(p.suffix.lower())
     if fmt is None:
@@ -395,6 +565,11 @@ def save(graph: Graph, path: str | os.PathLike[str], **options: Any) -> str:
         raise IsADirectoryError(f"cannot write {str(p)!r}: it is a folder; give a file name")
     if fmt == "dot":
         p.write_text(to_dot(graph, **options), encoding="utf-8")
+    elif fmt == "html":
+        from .html import to_html
+
+        options.pop("rankdir", None)
+        p.write_text(to_html(graph, **options), encoding="utf-8")
     elif fmt == "mermaid":
         direction = options.pop("rankdir", "LR")
         p.write_text(to_mermaid(graph, direction=direction, **options), encoding="utf-8")
