@@ -195,15 +195,19 @@ def _np_c2r(x, axes, sizes, norm, own=False):
     if b == "ducc0":
         half = sizes[:-1] + (sizes[-1] // 2 + 1,)  # the half spectrum numpy.fft reads
         y = _ducc_input(_resize_impl(_np, x, axes=axes, sizes=half), real=False)
-        return _lib.c2r(
+        out = _lib.c2r(
             y, axes=axes, lastsize=sizes[-1], forward=False, inorm=_inorm(norm, False),
             nthreads=_workers(y), allow_overwriting_input=own,
         )  # fmt: skip
-    if b == "scipy":
-        return _lib.irfftn(
+    elif b == "scipy":
+        out = _lib.irfftn(
             x, s=sizes, axes=axes, norm=norm, workers=_workers(x), overwrite_x=own
         )  # fmt: skip
-    return _lib.irfftn(x, s=sizes, axes=axes, norm=norm)
+    else:
+        return _lib.irfftn(x, s=sizes, axes=axes, norm=norm)
+    # numpy.fft returns float16 for float16 input (computed in single precision); the
+    # result's dtype must not depend on the library installed.
+    return out.astype(_np.float16) if x.dtype == _np.float16 else out
 
 
 # An array module that transforms only in some layouts (Dask: along single-chunk axes)
