@@ -6,6 +6,11 @@ Usage::
     python benchmarks/run.py -w chain_2000 -w rosen_hessian
     python benchmarks/run.py --markdown      # the table as Markdown (as in the README)
     python benchmarks/run.py --retain-memory # glibc keeps freed memory (every framework)
+    python benchmarks/run.py --threads 1     # every library pinned to one thread
+
+Every library runs with its own default threading unless ``--threads N`` is given, which
+pins BLAS, NumExpr, PyTorch, JAX (XLA), scipy.fft in the primal and adgraph's FFT to N
+threads; the header and the Markdown table say which was used, and the core count.
 
 Each figure is the minimum over repeated runs (after a warm-up, which also compiles JAX's
 jit) of one derivative evaluation, and its ratio to the NumPy primal measured in the same
@@ -37,7 +42,12 @@ def _threads_from_argv(argv):
 
 _THREADS = _threads_from_argv(sys.argv[1:])
 if _THREADS is not None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    ):
         os.environ[var] = _THREADS
     os.environ["XLA_FLAGS"] = (
         os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
@@ -48,6 +58,7 @@ if _THREADS is not None:
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+import workloads  # noqa: E402
 from workloads import FRAMEWORKS, WORKLOADS, logreg_grad  # noqa: E402
 
 
@@ -90,12 +101,32 @@ def versions():
     out = {"python": platform.python_version(), "numpy": np.__version__}
     from importlib import metadata
 
-    for name in ("adgraph", "autograd", "jax", "torch", "scipy"):
+    for name in ("adgraph", "autograd", "jax", "torch", "scipy", "ducc0"):
         try:
             out[name] = metadata.version(name)
         except Exception:
             pass
     return out
+
+
+def _usable_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _describe_threading(threads, cores):
+    if threads is None:
+        return (
+            f"each library's default on {cores} cores (BLAS, PyTorch, JAX and scipy.fft in "
+            "the primal use every core; NumPy's ufuncs one; adgraph's FFT every core from "
+            "2**17 elements)"
+        )
+    return (
+        f"every library pinned to {threads} thread{'s' if threads > 1 else ''} "
+        f"(--threads {threads}) on a machine with {cores} cores"
+    )
 
 
 def main(argv=None):
@@ -113,24 +144,42 @@ def main(argv=None):
     )
     ap.add_argument(
         "--threads",
-        help="threads for BLAS, PyTorch and JAX (set before they load; 1 gives steady "
-        "figures on a small or busy machine)",
+        type=int,
+        help="threads for BLAS, NumExpr, PyTorch, JAX and the FFTs (set before they load; 1 "
+        "gives steady figures on a small or busy machine); default: each library's own",
     )
     args = ap.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        ap.error(f"--threads must be a positive number of threads, got {args.threads}")
     names = args.workload or list(WORKLOADS)
     fws = args.framework or FRAMEWORKS
     if "numpy" not in fws:
         fws = ["numpy"] + fws
 
+    cores = _usable_cores()
+    threading = _describe_threading(args.threads, cores)
     if args.threads is not None:
+        workloads.THREADS = args.threads
         try:
             import torch
 
-            torch.set_num_threads(int(args.threads))
+            torch.set_num_threads(args.threads)
         except Exception:
             pass
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
-    print(f"threads: {args.threads or 'library defaults'}")
+    try:
+        import adgraph.backends as adb
+
+        if args.threads is not None:
+            adb.set_fft_workers(args.threads)
+        fft_lib = adb.fft_backend()
+    except Exception as e:  # adgraph not importable: its columns fail by themselves
+        fft_lib = f"unknown ({type(e).__name__})"
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs ({cores} usable by this "
+        f"process), {platform.platform()}"
+    )
+    print(f"threads: {threading}")
+    print(f"adgraph FFT library for NumPy arrays: {fft_lib}")
     if args.retain_memory:
         from adgraph.backends import retain_memory
 
@@ -181,6 +230,7 @@ def main(argv=None):
                 for fw in fws[1:]
             ]
             print(f"| {name} | {fmt_time(primal)} | " + " | ".join(cells) + " |")
+        print(f"\nThreading: {threading}; adgraph's FFT: {fft_lib}.")
 
     if not args.no_memory and "logreg_grad" in names:
         from workloads import _logreg_data

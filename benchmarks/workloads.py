@@ -9,8 +9,22 @@ timed callable; results are forced to be computed (JAX: ``block_until_ready``).
 from __future__ import annotations
 
 import importlib
+import os
 
 import numpy as np
+
+#: Threads a workload's own multi-threaded calls may use (scipy.fft in the primal of
+#: fft_grad): None for every core (the libraries' default elsewhere), or the count of
+#: ``run.py --threads``.
+THREADS: int | None = None
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
 
 FRAMEWORKS = [
     "numpy",
@@ -226,9 +240,10 @@ def fft_grad(fw):
     if fw == "numpy":
         sfft = _try("scipy.fft")
         if sfft is not None:
+            w = THREADS or _cores()
 
             def run():
-                v = sfft.ifft2(sfft.fft2(u, workers=-1) * K, workers=-1)
+                v = sfft.ifft2(sfft.fft2(u, workers=w) * K, workers=w)
                 return np.sum(np.real(v * np.conj(v)))
 
             return run
