@@ -208,7 +208,10 @@ def test_examples_are_registered():
         assert callable(mod.main)
 
 
-def test_common_helpers(tmp_path, capsys):
+def test_common_helpers(tmp_path, capsys, monkeypatch):
+    from adgraph.examples import _common
+
+    monkeypatch.setattr(_common, "_QUIET", False)  # an earlier --quiet run must not leak
     assert output_dir(tmp_path / "a" / "b", "x").is_dir()
     text = print_table(
         [("GD", 3, 0.000123), ("Newton", None, 2.5)],
@@ -220,12 +223,14 @@ def test_common_helpers(tmp_path, capsys):
     assert lines[0] == "T" and lines[1].split() == ["m", "steps", "loss"]
     assert lines[3].split() == ["GD", "3", "0.00"] and lines[4].split() == ["Newton", "-", "2.50"]
     assert format_value(1.5e-7) == "1.50000e-07" and format_value(float("nan")) == "-"
-    # Under pytest stdout is not a terminal: the bar draws nothing.
+    # Progress goes to stderr (a line per tenth when it is not a terminal), never stdout.
+    capsys.readouterr()
     with Progress(10, "loop") as bar:
         for _ in range(10):
             bar.update()
-    assert not bar.enabled
-    assert "loop" not in capsys.readouterr().out
+    got = capsys.readouterr()
+    assert "loop" not in got.out
+    assert got.err.count("loop ") == 10 and got.err.rstrip().endswith("loop 10/10")
 
 
 # ------------------------------------------------------------------ bad options, edge data

@@ -51,6 +51,7 @@ __all__ = [
     "save_figure",
     "write_summary",
     "Stopwatch",
+    "stage",
 ]
 
 OUT_ROOT = "adgraph-out"
@@ -77,6 +78,30 @@ class ExampleParser(argparse.ArgumentParser):
     def error(self, message):
         message = " ".join(str(message).split())
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        # --quiet silences stage lines and progress for the whole run
+        ns = super().parse_args(args, namespace)
+        global _QUIET, _T0, _NAME
+        _QUIET = bool(getattr(ns, "quiet", False))
+        _T0 = time.perf_counter()
+        _NAME = self.prog.rsplit(" ", 1)[-1]
+        return ns
+
+
+_QUIET = False
+_T0 = time.perf_counter()
+_NAME = "example"
+
+
+def stage(message: str) -> None:
+    """One progress line on stderr, ``[name 12.3s] message``, unless ``--quiet``.
+
+    Stderr, so that the example's tables on stdout stay clean for pipes and files."""
+    if _QUIET:
+        return
+    sys.stderr.write(f"[{_NAME} {time.perf_counter() - _T0:5.1f}s] {message}\n")
+    sys.stderr.flush()
 
 
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -109,6 +134,11 @@ def make_parser(name: str, description: str) -> argparse.ArgumentParser:
         help=f"folder for the figures and summary.json (default: ./{OUT_ROOT}/{name})",
     )
     parser.add_argument("--no-plot", action="store_true", help="do not draw the figures")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress lines on stderr (the results on stdout are unchanged)",
+    )
     return parser
 
 
@@ -118,7 +148,11 @@ def output_dir(out: str | os.PathLike | None, name: str) -> Path:
     ``out`` (the ``--out`` option) wins; otherwise ``./adgraph-out/<name>``.
     """
     path = Path(out) if out is not None else Path.cwd() / OUT_ROOT / name
+    if path.exists() and not path.is_dir():
+        raise SystemExit(f"--out {str(path)!r} is a file, not a folder; choose a folder")
     path.mkdir(parents=True, exist_ok=True)
+    how = "--out" if out is not None else f"default ./{OUT_ROOT}/{name}; change it with --out"
+    stage(f"files go to {path} ({how})")
     return path
 
 
@@ -223,12 +257,12 @@ def _is_number(v) -> bool:
 
 # ------------------------------------------------------------------ progress bar
 class Progress:
-    """A one-line progress bar on stdout, drawn only when stdout is a terminal.
+    """Progress of a loop on stderr: a one-line bar on a terminal, else a line at each
+    tenth of the way (``[name 3.2s] training 40/100``); nothing under ``--quiet``.
 
     Use it as a context manager around a loop and call :meth:`update` each step, or wrap an
     iterable with :func:`progress`. Redraws at most ten times a second, so it costs nothing
-    measurable inside timed loops; when stdout is a file or pipe (tests, CI, ``| tee``) it
-    draws nothing at all. ``enabled`` forces it on or off.
+    measurable inside timed loops. ``enabled`` forces it on or off.
     """
 
     def __init__(
@@ -238,7 +272,9 @@ class Progress:
         self.desc = desc
         self.width = width
         self.count = 0
-        self.enabled = _stdout_is_tty() if enabled is None else bool(enabled)
+        self.enabled = (not _QUIET) if enabled is None else bool(enabled)
+        self._tty = _stderr_is_tty()
+        self._next_line = 0
         self._last = 0.0
         self._start = time.perf_counter()
         self._drawn = False
@@ -246,6 +282,11 @@ class Progress:
     def update(self, n: int = 1, info: str = "") -> None:
         self.count += n
         if not self.enabled:
+            return
+        if not self._tty:  # a log: one line per tenth of the way
+            if self.total and self.count >= self._next_line:
+                stage(f"{self.desc} {self.count}/{self.total} {info}".rstrip())
+                self._next_line = self.count + max(1, self.total // 10)
             return
         now = time.perf_counter()
         if now - self._last < 0.1 and (self.total is None or self.count < self.total):
@@ -262,15 +303,15 @@ class Progress:
             text = f"\r{self.desc} [{bar}] {self.count}/{self.total} {elapsed:5.1f}s {info}"
         else:
             text = f"\r{self.desc} {self.count} {elapsed:5.1f}s {info}"
-        sys.stdout.write(text.ljust(79)[:120])
-        sys.stdout.flush()
+        sys.stderr.write(text.ljust(79)[:120])
+        sys.stderr.flush()
         self._drawn = True
 
     def close(self) -> None:
         """Clear the bar's line (nothing to do when it was never drawn)."""
         if self.enabled and self._drawn:
-            sys.stdout.write("\r" + " " * 120 + "\r")
-            sys.stdout.flush()
+            sys.stderr.write("\r" + " " * 120 + "\r")
+            sys.stderr.flush()
             self._drawn = False
 
     def __enter__(self) -> Progress:
@@ -292,9 +333,9 @@ def progress(
             bar.update()
 
 
-def _stdout_is_tty() -> bool:
+def _stderr_is_tty() -> bool:
     try:
-        return sys.stdout.isatty()
+        return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
 

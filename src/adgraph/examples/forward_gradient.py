@@ -84,6 +84,7 @@ from ._common import (
     output_dir,
     print_table,
     save_figure,
+    stage,
     write_summary,
 )
 
@@ -730,6 +731,7 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
 
     # 1. test functions
+    stage("1/4 test functions: forward gradient against gradient descent")
     tf = run_test_functions(steps_scale)
     rows = []
     for name, r in tf.items():
@@ -782,6 +784,7 @@ def main(argv=None) -> int:
         add_predictions(bench[prob.D])
 
     # 2. variance law on the first problem
+    stage("2/4 variance law")
     first = problems[min(problems)]
     var_rows = variance_law(
         first, sorted({1, 4, first.D}), args.variance_samples, seed=args.seed + 1
@@ -795,6 +798,7 @@ def main(argv=None) -> int:
     )
 
     # 3. the hyperplane search
+    stage("3/4 hyperplane search")
     for D, b in bench.items():
         rows = []
         for name, r in b["runs"].items():
@@ -832,6 +836,7 @@ def main(argv=None) -> int:
         )
 
     # 4. memory
+    stage("4/4 memory")
     mem_rows, depth_rows = [], []
     if not args.no_memory:
         big = problems[max(problems)]

@@ -40,6 +40,7 @@ from .._common import (
     output_dir,
     print_table,
     save_figure,
+    stage,
     write_summary,
 )
 from . import closed_form as cf
@@ -102,6 +103,7 @@ def main(argv=None) -> int:
     summary["volume_fraction"] = f
 
     # 1. AD stress and tangents against the closed forms ----------------------------------
+    stage("1/6 stress and tangents against the closed forms")
     rng = np.random.default_rng(0)
     small = (5,) * d
     e = 0.004 * rng.standard_normal((d, d) + small)
@@ -148,6 +150,7 @@ def main(argv=None) -> int:
     summary["ad_vs_closed_form"] = {c[0]: [c[1], c[2]] for c in checks}
 
     # 2. elastic homogenisation: effective stiffness and bounds ------------------------------
+    stage("2/6 elastic homogenisation")
     law = linear_elastic(**_fields(mask))
     t0 = time.perf_counter()
     C = effective_stiffness(law, shape)
@@ -170,6 +173,8 @@ def main(argv=None) -> int:
     summary["voigt_bound"], summary["reuss_bound"] = Cv, Cr
 
     # 3. derivative with respect to the particles' shear modulus -----------------------------
+    stage("3/6 derivative with respect to the shear modulus")
+
     def c11(mu_p):
         return effective_stiffness(
             linear_elastic(**_fields(mask, mu_p)), shape, tol=1e-10, cg_tol=1e-12
@@ -189,6 +194,7 @@ def main(argv=None) -> int:
     summary["dC11_dmu"] = {"ad": g, "fd": g_fd}
 
     # 4. J2 plasticity in increments, Newton-CG and Moulinec-Suquet ------------------------
+    stage("4/6 J2 plasticity (the longest stage)")
     E = np.zeros((d, d))
     E[0, 0] = args.strain
     j2 = j2_plasticity(
@@ -236,6 +242,7 @@ def main(argv=None) -> int:
     }
 
     # 5. finite strain ------------------------------------------------------------------
+    stage("5/6 finite strain")
     Fm = np.eye(d)
     Fm[0, 0] = 1.2
     t0 = time.perf_counter()
@@ -249,6 +256,7 @@ def main(argv=None) -> int:
     summary["neo_hookean_mean_P"] = fs.mean_stress
 
     # 6. AD against hand-written stress and tangent ----------------------------------------
+    stage("6/6 AD against hand-written laws")
     hand = cf.linear_elastic_law(**_fields(mask))
     Em = np.zeros((d, d))
     Em[0, 0], Em[0, 1], Em[1, 0] = 0.01, 0.004, 0.004
@@ -269,6 +277,7 @@ def main(argv=None) -> int:
     summary["timing_ad_over_hand"] = ratio
 
     # figures -----------------------------------------------------------------------------
+    stage("figures")
     Figure = figure_or_none(args.no_plot)
     if Figure is not None:
         from .plotting import plot_convergence, plot_stress_slices, plot_stress_strain
