@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ad",),
     ("ops",),
     ("numpy", "scipy"),
-    ("api", "lax"),  # lax's loop rules run the body's own jvp/vjp/vmap (api's)
+    ("api", "lax", "debug"),  # lax's loop rules run the body's own jvp/vjp/vmap (api's)
     ("graph", "jit", "backends", "expr"),
     ("nn", "optim", "compare", "test_util"),
     ("__init__",),  # the public face: ``import adgraph as ad``

@@ -18,6 +18,7 @@ compile it: ``ad.jit(ad.grad(f))``; read the derivative: ``ad.make_source(ad.gra
 from . import (
     api,
     backends,  # noqa: F401  (fills the operations' extension points for Dask and CuPy, lazily)
+    debug,  # noqa: F401  (ad.debug.print, ad.debug.callback)
     lax,  # noqa: F401  (loops and branches that differentiate: scan, fori_loop, while_loop, cond)
     numpy,  # noqa: F401  (the user namespace; registers the primitives)
 )

@@ -32,7 +32,7 @@ from ..core.xp import as_leaf
 from .c.frontend import compile_c
 from .codegen import GUARD_FAILED, function_name
 from .program import BranchNotCovered, Compiled, compile_function, signature
-from .tracing import ConcretizationError
+from .tracing import ConcretizationError, no_effects
 
 __all__ = ["jit", "JitFunction", "Lowered", "Compiled"]
 
@@ -499,7 +499,10 @@ def _pullback(fun, idx):
                 full[i] = v
             return fun(*full)
 
-        return vjp(only, *[xs[i] for i in idx])[1](tuple(ct))
+        # The forward pass ran the program's effects (debug.print) already: its replay
+        # here, for the residuals, leaves them out.
+        with no_effects():
+            return vjp(only, *[xs[i] for i in idx])[1](tuple(ct))
 
     return pull
 

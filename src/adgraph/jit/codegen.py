@@ -160,6 +160,9 @@ def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True)
     list of outputs.
     """
     order = [n for n in graph.toposort() if not n.is_input]
+    effects = getattr(graph, "effects", ())
+    if effects:
+        order = _effects_in_order(order, [g for g, _ in guards if isinstance(g, Node)], effects)
     ns = {"xp": xp, "GUARD_FAILED": GUARD_FAILED}
     names = {}
     for k, node in enumerate(graph.inputs):
@@ -243,6 +246,34 @@ def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True)
     code = compile(source, f"<adgraph.jit {display_name(graph.name)}>", "exec")
     exec(code, ns)  # noqa: S102 -- our own generated source, never user text
     return source, ns[fn_name]
+
+
+def _effects_in_order(order, guard_nodes, effects):
+    """``order`` rearranged so that every guard is checked before any effect runs (a
+    branch that goes the other way traces again, and must not have printed), and the
+    effects run in the order of the calls; each node still follows its arguments."""
+    pos = {n: k for k, n in enumerate(order)}
+    done: set = set()
+    out: list = []
+
+    def emit(roots):
+        need = set()
+        stack = [r for r in roots if r in pos]
+        while stack:
+            n = stack.pop()
+            if n in need or n in done:
+                continue
+            need.add(n)
+            stack.extend(i for i in n.inputs if isinstance(i, Node) and i in pos)
+        for n in sorted(need, key=pos.__getitem__):
+            out.append(n)
+            done.add(n)
+
+    emit(guard_nodes)
+    for e in effects:
+        emit([e])
+    out.extend(n for n in order if n not in done)
+    return out
 
 
 def _scalarish(x):

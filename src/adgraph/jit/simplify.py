@@ -10,7 +10,10 @@ One pass in topological order rebuilds the graph with:
   result is the same array value);
 * **common subexpressions** -- the same operation with the same parameters on the same
   arguments is computed once;
-* **dead code** -- only what the outputs and the guards depend on is kept.
+* **dead code** -- only what the outputs, the guards and the effects depend on is kept.
+
+Effects (``graph.effects``: ``adgraph.debug.print`` and ``callback``) are never folded,
+merged or removed, and keep their order.
 
 ``x * 0`` is *not* folded to 0: it is nan for infinite ``x``.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph.ir import Const, Graph, Node
+from .tracing import EFFECTS, with_effects
 
 __all__ = ["simplify"]
 
@@ -135,9 +139,10 @@ def simplify(graph: Graph, guard_nodes=(), *, mapping=None):
     def res(i):
         return sub[i] if isinstance(i, Node) else i
 
+    effects = list(getattr(graph, "effects", ()))
     walk = Graph(
         graph.inputs,
-        list(graph.outputs) + [g for g in guard_nodes if isinstance(g, Node)],
+        list(graph.outputs) + [g for g in guard_nodes if isinstance(g, Node)] + effects,
         name=graph.name,
     )
     for n in walk.toposort():
@@ -145,6 +150,12 @@ def simplify(graph: Graph, guard_nodes=(), *, mapping=None):
             sub[n] = n
             continue
         ins = tuple(res(i) for i in n.inputs)
+        if n.op in EFFECTS:
+            # Run for its effect each time: never folded (even on constants) nor merged.
+            sub[n] = Node(
+                n.op, ins, n.params, prim=n.prim, value=n.value, shape=n.shape, dtype=n.dtype
+            )
+            continue
         if n.op == "item":
             parent = ins[0]
             if isinstance(parent, Const):
@@ -192,9 +203,11 @@ def simplify(graph: Graph, guard_nodes=(), *, mapping=None):
         mapping.update(sub)
     outs = [res(o) for o in graph.outputs]
     guards = [res(g) for g in guard_nodes]
-    roots = outs + [g for g in guards if isinstance(g, Node)]
+    new_effects = [sub[e] for e in effects]  # in the order of the calls
+    roots = outs + [g for g in guards if isinstance(g, Node)] + new_effects
     full = Graph(graph.inputs, roots, in_tree=None, out_tree=None, name=graph.name)
     out = Graph(graph.inputs, outs, in_tree=graph.in_tree, out_tree=graph.out_tree, name=graph.name)
-    out.nodes = full.nodes  # keep the guards' dependencies alive through dead-code removal
+    with_effects(out, new_effects)
+    out.nodes = full.nodes  # keep the guards' and effects' dependencies through dead-code removal
     out._order = None
     return out, guards

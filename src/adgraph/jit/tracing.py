@@ -6,12 +6,18 @@ branch taken). The compiled program checks every guard when it runs and, when on
 the function is traced again for the new branch. Conversions that would turn a traced value
 into a Python number (``float(x)``, ``int(x)``, ``x.item()``) cannot be guarded and are
 refused with an error naming the line of user code.
+
+Effects (``adgraph.debug.print``/``callback``) are staged, not run: each becomes a node of
+the graph with no result, listed in ``graph.effects`` in the order of the calls, which the
+simplifier keeps and the program runs.
 """
 
 from __future__ import annotations
 
 import linecache
 import sys
+import threading
+from contextlib import contextmanager
 from types import FrameType
 
 from ..core.pytree import tree_flatten, tree_unflatten
@@ -20,7 +26,24 @@ from ..graph.ir import Const, Graph, Node
 from ..graph.tracing import GraphTrace, GraphTracer
 from .codegen import function_name
 
-__all__ = ["JitTrace", "JitTracer", "trace_for_jit", "ConcretizationError"]
+__all__ = ["JitTrace", "JitTracer", "trace_for_jit", "ConcretizationError", "EFFECTS", "no_effects"]
+
+#: Primitives run for their effect (they return nothing): staged in order, never removed.
+EFFECTS = frozenset({"debug_callback"})
+
+_local = threading.local()
+
+
+@contextmanager
+def no_effects():
+    """Effects met while tracing in this block are left out of the program (a derived
+    program, such as the pullback of a compiled call, whose forward pass already ran them)."""
+    before = getattr(_local, "muted", False)
+    _local.muted = True
+    try:
+        yield
+    finally:
+        _local.muted = before
 
 
 class ConcretizationError(TypeError):
@@ -91,12 +114,14 @@ class JitTrace(GraphTrace):
     traced values become guards, and values of enclosing transformations the function
     closes over become extra inputs."""
 
-    __slots__ = ("guards", "lifted")
+    __slots__ = ("guards", "lifted", "effects")
     tracer_type = JitTracer
+    stages_effects = True  # adgraph.debug's calls without traced arguments come here
 
     def __init__(self):
         super().__init__()
         self.guards = []
+        self.effects = []  # effect nodes, in the order of the calls
         # {id(tracer): (tracer, JitTracer)} for the closed-over values
         self.lifted = {}
 
@@ -105,7 +130,21 @@ class JitTrace(GraphTrace):
             # A jit-compiled function called inside runs in this program, on its values: its
             # branches become guards here, recorded (so checked) before the call.
             params["compiled"].assert_branches(*args)
+        elif prim.name in EFFECTS:
+            return self._effect(prim, args, params)
         return super().process(prim, args, params)
+
+    def _effect(self, prim, args, params):
+        """Stage an effect: a node with no result, run by the program (not now)."""
+        if getattr(_local, "muted", False):
+            return ()
+        ins = []
+        for a in args:
+            a = self.argument(a)
+            ins.append(a.node if type(a) is JitTracer and a._trace is self else Const(a))
+        node = Node(prim.name, ins, params, prim=prim, value=(), shape=(), dtype=None)
+        self.effects.append(node)
+        return ()
 
     def argument(self, a):
         if isinstance(a, Tracer) and not (type(a) is JitTracer and a._trace is self):
@@ -156,4 +195,16 @@ def trace_for_jit(fun, leaves, in_tree, names=None):
     inputs = [i.node for i in ins] + [jt.node for _, jt in t.lifted.values()]
     graph = Graph(inputs, outputs, in_tree=None, out_tree=out_tree, name=name)
     graph.in_tree = in_tree if not closures else None
+    with_effects(graph, t.effects)
     return graph, list(t.guards), closures
+
+
+def with_effects(graph: Graph, effects) -> Graph:
+    """Attach the effect nodes ``effects`` to ``graph`` (``graph.effects``), as roots of
+    its nodes beside the outputs, so that nothing removes them."""
+    graph.effects = list(effects)
+    if graph.effects:
+        full = Graph(graph.inputs, list(graph.outputs) + graph.effects, name=graph.name)
+        graph.nodes = full.nodes
+        graph._order = None
+    return graph
