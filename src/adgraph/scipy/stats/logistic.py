@@ -1,0 +1,46 @@
+"""The logistic distribution, as ``scipy.stats.logistic``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import numpy as anp
+from .. import special
+from ._common import floats
+
+__all__ = ["logpdf", "pdf", "cdf", "sf", "ppf"]
+
+
+def _y(x: Any, loc: Any, scale: Any) -> tuple[Any, Any]:
+    x, loc, scale = floats(x, loc, scale)
+    return (x - loc) / scale, scale
+
+
+def logpdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    """``-|y| - 2 log(1 + e**-|y|) - log(scale)`` (symmetric, so no overflow either side)."""
+    y, scale = _y(x, loc, scale)
+    a = anp.abs(y)
+    return -a - 2.0 * anp.log1p(anp.exp(-a)) - anp.log(scale)
+
+
+def pdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    """The density."""
+    return anp.exp(logpdf(x, loc, scale))
+
+
+def cdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    """The logistic sigmoid of ``y``."""
+    y, _ = _y(x, loc, scale)
+    return special.expit(y)
+
+
+def sf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    """``expit(-y)``."""
+    y, _ = _y(x, loc, scale)
+    return special.expit(-y)
+
+
+def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    """The quantile ``loc + scale logit(q)``."""
+    q, loc, scale = floats(q, loc, scale)
+    return loc + scale * special.logit(q)

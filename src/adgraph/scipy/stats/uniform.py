@@ -1,0 +1,34 @@
+"""The uniform distribution on ``[loc, loc + scale]``, as ``scipy.stats.uniform``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import numpy as anp
+from ._common import floats, outside
+
+__all__ = ["logpdf", "pdf", "cdf", "ppf"]
+
+
+def logpdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    """``-log(scale)`` on ``[loc, loc + scale]``, ``-inf`` elsewhere."""
+    x, loc, scale = floats(x, loc, scale)
+    y = (x - loc) / scale
+    return outside((y >= 0) & (y <= 1), -anp.log(scale) + 0.0 * y)
+
+
+def pdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    """The density."""
+    return anp.exp(logpdf(x, loc, scale))
+
+
+def cdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    """``(x - loc)/scale`` clipped to ``[0, 1]``."""
+    x, loc, scale = floats(x, loc, scale)
+    return anp.clip((x - loc) / scale, 0.0, 1.0)
+
+
+def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    """The quantile ``loc + q scale``."""
+    q, loc, scale = floats(q, loc, scale)
+    return loc + q * scale
