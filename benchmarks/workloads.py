@@ -37,7 +37,7 @@ FRAMEWORKS = [
     "torch",
 ]
 # adgraph compiled: "adgraph-jit" is ad.jit (Python code generation), "adgraph-c" is
-# ad.jit(..., backend="c") for the workloads of scalars and small arrays.
+# ad.jit(..., compiler="c") for the workloads of scalars and small arrays.
 COMPILED_C = {"article_scalar", "chain_2000", "rosen_hessian"}
 
 
@@ -498,9 +498,9 @@ def _with_compiled(name, make):
             return None
         import adgraph as ad
 
-        backend = "c" if fw == "adgraph-c" else "python"
+        compiler = "c" if fw == "adgraph-c" else "python"
         global _WRAP
-        _WRAP = lambda f: ad.jit(f, backend=backend)  # noqa: E731
+        _WRAP = lambda f: ad.jit(f, compiler=compiler)  # noqa: E731
         try:
             return make("adgraph", *args, **kwargs)
         finally:

@@ -577,7 +577,7 @@ def test_one_point_calls_return_fresh_results_across_calls_and_threads():
     def f(x, v, s):
         return x * 2.0 + s, v * x, anp.sum(v) * s
 
-    cf = ad.jit(f, backend="c")
+    cf = ad.jit(f, compiler="c")
     v = np.array([1.0, 2.0, 3.0])
     a = cf(1.5, v, np.float64(0.5))
     b = cf(np.array(-2.0), v[::-1].copy(), 4.0)  # a 0-d array and a Python float

@@ -4,7 +4,7 @@ The cache folder is private (created 0700 whatever the umask; a folder someone e
 or may write is refused with a warning and a private temporary one is used); a library is
 loaded only if its SHA-256 is the one recorded when it was built, so a planted, truncated
 or corrupt file is rebuilt, never loaded; the cache is trimmed to a bound, least recently
-used first. Without a C compiler, ``compile_c`` and ``jit(backend="c")`` run the Python
+used first. Without a C compiler, ``compile_c`` and ``jit(compiler="c")`` run the Python
 backend and give the compiled version's results, shapes and dtypes.
 """
 
@@ -286,8 +286,8 @@ def _run_all():
     v = np.array([1.0, -2.0, 0.5])
     g = compile_c(ad.grad(_f), 1.0)
     law = compile_c(_law, 1.0, v)
-    jf = ad.jit(_f, backend="c")
-    jl = ad.jit(_law, backend="c")
+    jf = ad.jit(_f, compiler="c")
+    jl = ad.jit(_law, compiler="c")
     return [
         compile_c(_f, 1.0)(1.0),
         compile_c(_f, 1.0)(np.float64(0.5)),
@@ -300,7 +300,7 @@ def _run_all():
         jf(1.0),
         jf(np.float64(2.0)),
         jl(1.5, v),
-        ad.jit(ad.grad(_f), backend="c")(0.75),
+        ad.jit(ad.grad(_f), compiler="c")(0.75),
     ]
 
 
@@ -332,7 +332,7 @@ def test_without_a_compiler_the_fallback_gives_the_compiled_results(no_compiler)
 
 def test_without_a_compiler_jit_c_warns_and_composes(no_compiler):
     no_compiler()
-    jf = ad.jit(_f, backend="c")
+    jf = ad.jit(_f, compiler="c")
     with pytest.warns(CCompilerWarning, match="no C compiler"):
         assert jf(1.25) == _f(1.25)
     # traced calls use the Python backend; the compiled fallback still serves plain calls

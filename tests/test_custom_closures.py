@@ -433,7 +433,7 @@ def test_compiled_and_traced_forms():
     f = lambda x, y: ad.checkpoint(lambda u: anp.sin(u) * y)(x)  # noqa: E731
     want = (np.cos(X) * Y, np.sin(X))
     assert ad.trace(ad.grad(f, (0, 1)), X, Y)(X, Y) == pytest.approx(want, rel=1e-14)
-    assert ad.jit(ad.grad(f, (0, 1)), backend="c")(X, Y) == pytest.approx(want, rel=1e-12)
+    assert ad.jit(ad.grad(f, (0, 1)), compiler="c")(X, Y) == pytest.approx(want, rel=1e-12)
 
 
 # ------------------------------------------------------------------ clear refusals

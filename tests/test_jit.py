@@ -274,16 +274,38 @@ def test_c_backend_through_jit():
 
     if find_c_compiler() is None:
         pytest.skip("no C compiler")
-    g = ad.jit(ad.grad(article, argnums=(0, 1)), backend="c")
+    g = ad.jit(ad.grad(article, argnums=(0, 1)), compiler="c")
     assert g(2.0, 4.0) == pytest.approx((3.5, 3.0), rel=1e-15)
     assert g(3.0, 1.0) == pytest.approx(ad.grad(article, argnums=(0, 1))(3.0, 1.0), rel=1e-15)
     assert g.trace_count == 1
-    h = ad.jit(ad.hessian(rosen), backend="c")
+    h = ad.jit(ad.hessian(rosen), compiler="c")
     np.testing.assert_allclose(h(X5), ad.hessian(rosen)(X5), rtol=1e-13)
     # traced arguments go through the Python backend
-    assert ad.grad(ad.jit(article, backend="c"))(2.0, 4.0) == pytest.approx(3.5)
+    assert ad.grad(ad.jit(article, compiler="c"))(2.0, 4.0) == pytest.approx(3.5)
     with pytest.raises(ValueError, match="backend"):
         ad.jit(article, backend="fortran")
+
+
+def test_backend_keyword_has_jaxs_meaning():
+    # backend= is the device, as in JAX: None and "cpu" run the default NumPy code.
+    for b in (None, "cpu"):
+        jf = ad.jit(article, backend=b)
+        assert jf.compiler == "python" and jf(2.0, 4.0) == pytest.approx(article(2.0, 4.0))
+    assert ad.jit(backend="cpu")(article).compiler == "python"
+    with pytest.raises(ValueError, match="CuPy arrays"):
+        ad.jit(article, backend="gpu")
+    with pytest.raises(ValueError, match="compiler='c'"):
+        ad.jit(article, backend="fortran")
+    with pytest.raises(ValueError, match="compiler must be"):
+        ad.jit(article, compiler="fortran")
+    # adgraph's old spelling of the code generator still works, and names the new keyword
+    with pytest.warns(DeprecationWarning, match="compiler='c'"):
+        jc = ad.jit(article, backend="c")
+    assert jc.compiler == "c"
+    with pytest.warns(DeprecationWarning, match="compiler='python'"):
+        assert ad.jit(article, backend="python").compiler == "python"
+    with pytest.raises(ValueError, match="disagree"):
+        ad.jit(article, backend="python", compiler="c")
 
 
 @pytest.mark.parametrize(

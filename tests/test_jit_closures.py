@@ -220,7 +220,7 @@ def test_untraced_arguments_with_traced_closures():
 
 
 def test_c_backend_with_traced_closures_uses_the_traced_path():
-    f = lambda y: ad.jit(lambda a: anp.sin(a * y), backend="c")(2.0)  # noqa: E731
+    f = lambda y: ad.jit(lambda a: anp.sin(a * y), compiler="c")(2.0)  # noqa: E731
     with np.errstate(all="ignore"):
         assert ad.grad(f)(0.3) == pytest.approx(2.0 * np.cos(0.6), rel=1e-14)
 

@@ -90,7 +90,7 @@ def test_callables_whose_name_is_not_a_string():
     law = Law()
     assert ad.jit(law)(1.5) == _ref(1.5)
     assert "def f(x):" in ad.make_source(law, 1.5)
-    assert ad.jit(law, backend="c")(1.5) == pytest.approx(_ref(1.5), rel=1e-15)
+    assert ad.jit(law, compiler="c")(1.5) == pytest.approx(_ref(1.5), rel=1e-15)
 
 
 def test_make_source_keeps_readable_names():
@@ -115,7 +115,7 @@ def test_c_backend_compiles_functions_of_any_name(name):
     assert head.startswith("/*") and head.endswith("*/") and head.count("*/") == 1
     assert "int pwned;" not in rest and "/*" not in rest  # the name stays in the comment
     assert compile_c(ad.grad(f), 1.0)(1.5) == pytest.approx(_dref(1.5), rel=1e-14)
-    assert ad.jit(f, backend="c")(1.5) == pytest.approx(_ref(1.5), rel=1e-15)
+    assert ad.jit(f, compiler="c")(1.5) == pytest.approx(_ref(1.5), rel=1e-15)
 
 
 def test_parameter_names_never_collide_with_generated_names():

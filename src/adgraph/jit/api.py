@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import operator
 import types
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, overload
@@ -63,12 +64,12 @@ class JitFunction:
         static_argnums: int | Sequence[int] = (),
         static_argnames: str | Sequence[str] = (),
         cache_size: int = 64,
-        backend: str = "python",
+        compiler: str = "python",
     ) -> None:
         functools.update_wrapper(self, fun)
-        if backend not in ("python", "c"):
-            raise ValueError(f"jit: backend must be 'python' or 'c', got {backend!r}")
-        self.backend = backend
+        if compiler not in ("python", "c"):
+            raise ValueError(f"jit: compiler must be 'python' or 'c', got {compiler!r}")
+        self.compiler = compiler
         self.fun = fun
         if isinstance(static_argnums, int):
             static_argnums = (static_argnums,)
@@ -153,7 +154,7 @@ class JitFunction:
                 out = comp.fn(*leaves)
                 if out is not GUARD_FAILED:
                     return tree_unflatten(comp.graph.out_tree, out)
-        if self.backend == "c" and not kwargs:
+        if self.compiler == "c" and not kwargs:
             comp = _CCompiled(fun, leaves, in_tree)
             self.trace_count += 1
         else:
@@ -242,7 +243,7 @@ class JitFunction:
 
 
 class _CCompiled:
-    """A signature compiled by the C backend (``jit(f, backend="c")``): straight-line C
+    """A signature compiled by the C backend (``jit(f, compiler="c")``): straight-line C
     for graphs of scalars and small arrays (see :mod:`adgraph.jit.c`)."""
 
     closures = ()
@@ -253,7 +254,7 @@ class _CCompiled:
             return fun(*tree_unflatten(in_tree, list(ls)))
 
         flat.__name__ = function_name(fun)
-        # jit(backend="c") is an explicit request: allow larger programs than compile_c's
+        # jit(compiler="c") is an explicit request: allow larger programs than compile_c's
         # defaults (which guard its batched use).
         # Without a C compiler this is a CFallbackFunction (one CCompilerWarning), which
         # has the same call_flat.
@@ -363,7 +364,8 @@ def jit(
     static_argnums: int | Sequence[int] = (),
     static_argnames: str | Sequence[str] = (),
     cache_size: int = 64,
-    backend: str = "python",
+    backend: str | None = None,
+    compiler: str = "python",
 ) -> JitFunction: ...
 @overload
 def jit(
@@ -372,7 +374,8 @@ def jit(
     static_argnums: int | Sequence[int] = (),
     static_argnames: str | Sequence[str] = (),
     cache_size: int = 64,
-    backend: str = "python",
+    backend: str | None = None,
+    compiler: str = "python",
 ) -> Callable[[Callable[..., Any]], JitFunction]: ...
 def jit(
     fun: Callable[..., Any] | None = None,
@@ -380,7 +383,8 @@ def jit(
     static_argnums: int | Sequence[int] = (),
     static_argnames: str | Sequence[str] = (),
     cache_size: int = 64,
-    backend: str = "python",
+    backend: str | None = None,
+    compiler: str = "python",
 ) -> JitFunction | Callable[[Callable[..., Any]], JitFunction]:
     """Compile ``fun``: trace it once per input signature (shapes, dtypes, pytree
     structure, static arguments), simplify the graph and run generated code.
@@ -389,12 +393,12 @@ def jit(
     shows the IR and the generated source. Composes with every transformation, in either
     order.
 
-    ``backend="c"`` compiles each signature to C instead (programs of scalars and small
+    ``compiler="c"`` compiles each signature to C instead (programs of scalars and small
     arrays: a material law, a small Hessian, a long scalar recurrence; see
     :func:`adgraph.jit.cbackend.compile_c`, which also batches over a leading axis). Calls
-    with traced arguments (``grad(jit(f, backend="c"))``) use the Python backend. Without a
-    C compiler it warns once (``CCompilerWarning``) and runs the Python backend, with the
-    same results.
+    with traced arguments (``grad(jit(f, compiler="c"))``) use the Python code generator.
+    Without a C compiler it warns once (``CCompilerWarning``) and runs the Python code,
+    with the same results.
 
     Parameters
     ----------
@@ -410,8 +414,14 @@ def jit(
         values): a function that takes more branch combinations than that traces the
         oldest again when it returns. A compiled program keeps shapes, dtypes, constants
         and static arguments -- never the arrays it was traced with.
-    backend : ``"python"`` or ``"c"``
-        The code generator.
+    backend : ``None`` or ``"cpu"``
+        JAX's meaning, the device: the program runs where its arrays live (NumPy on the
+        CPU, CuPy arrays on their GPU), so ``None`` and ``"cpu"`` are the same and
+        ``"gpu"`` is refused (pass CuPy arrays instead). ``backend="c"`` and
+        ``backend="python"``, adgraph's earlier spelling of ``compiler``, still work with
+        a ``DeprecationWarning``.
+    compiler : ``"python"`` or ``"c"``
+        The code generator: NumPy code (default) or C.
 
     Notes
     -----
@@ -425,17 +435,54 @@ def jit(
     closure cell, a default or a ``functools.partial`` argument, not in a global or an
     attribute.
     """
+    compiler = _compiler(backend, compiler)
     if fun is None:
         return lambda f: jit(
             f,
             static_argnums=static_argnums,
             static_argnames=static_argnames,
             cache_size=cache_size,
-            backend=backend,
+            compiler=compiler,
         )
     if not callable(fun):
         raise TypeError(f"jit: the function to compile must be callable, got {type(fun).__name__}")
-    return JitFunction(fun, static_argnums, static_argnames, cache_size, backend)
+    return JitFunction(fun, static_argnums, static_argnames, cache_size, compiler)
+
+
+_DEVICES = ("gpu", "cuda", "rocm", "tpu", "metal")
+
+
+def _compiler(backend, compiler: str) -> str:
+    """The code generator chosen by ``jit``'s ``backend`` (JAX's meaning: the device) and
+    ``compiler`` (adgraph's: Python or C) arguments."""
+    if compiler not in ("python", "c"):
+        raise ValueError(
+            f"jit: compiler must be 'python' (NumPy code, the default) or 'c', got {compiler!r}"
+        )
+    if backend is None or backend == "cpu":
+        return compiler
+    if backend in ("c", "python"):
+        if compiler != "python" and compiler != backend:
+            raise ValueError(
+                f"jit: backend={backend!r} and compiler={compiler!r} disagree; pass compiler= alone"
+            )
+        warnings.warn(
+            f"jit(backend={backend!r}) is deprecated: the code generator is chosen with "
+            f"compiler={backend!r} (backend= takes JAX's meaning, the device: None or 'cpu')",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return backend
+    if isinstance(backend, str) and backend.lower() in _DEVICES:
+        raise ValueError(
+            f"jit: backend={backend!r} is not needed in adgraph: a compiled program runs where "
+            "its arrays live -- pass CuPy arrays (cupy.asarray(x)) to run it on the GPU, and "
+            "leave backend unset"
+        )
+    raise ValueError(
+        f"jit: backend must be None or 'cpu' (the device, as in JAX), got {backend!r}; the "
+        "code generator is chosen with compiler='python' or compiler='c'"
+    )
 
 
 # ------------------------------------------------------------------ the jit_call primitive
