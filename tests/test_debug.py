@@ -178,3 +178,35 @@ def test_bad_input():
         ad.debug.print(3)
     with pytest.raises(TypeError, match="function to call"):
         ad.debug.callback(3, 1.0)
+
+
+def test_jit_inside_jit_runs_each_call_at_run_time(capsys):
+    @ad.jit
+    def inner(x):
+        ad.debug.print("inner {}", x)
+        return x * 2.0
+
+    def outer(x):
+        inner(x)  # its result unused: the call is kept for its print
+        return inner(x) + 1.0
+
+    jo = ad.jit(outer)
+    assert jo(1.0) == 3.0
+    assert lines(capsys) == ["inner 1.0"] * 2  # not a third time while tracing
+    assert jo(2.0) == 5.0
+    assert lines(capsys) == ["inner 2.0"] * 2
+    assert ad.grad(jo)(1.0) == 2.0
+    assert lines(capsys) == ["inner 1.0"] * 2
+    ad.jit(ad.vmap(inner))(np.array([1.0, 2.0]))
+    assert lines(capsys) == ["inner 1.0", "inner 2.0"]
+
+
+def test_scan_body_under_jit_prints_per_step_at_run_time(capsys):
+    def body(c, x):
+        ad.debug.print("step {} {}", c, x)
+        return c + x, c
+
+    js = ad.jit(lambda xs: ad.lax.scan(body, 0.0, xs)[0])
+    for _ in range(2):
+        assert js(np.arange(3.0)) == 3.0
+        assert lines(capsys) == ["step 0.0 0.0", "step 0.0 1.0", "step 1.0 2.0"]

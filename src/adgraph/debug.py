@@ -21,7 +21,9 @@ per example too; under ``grad`` of a compiled program, once, with the forward pa
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .core import basic
@@ -30,6 +32,26 @@ from .core.pytree import tree_flatten, tree_unflatten
 from .core.trace import Tracer, current_traces
 
 __all__ = ["print", "callback"]
+
+_local = threading.local()
+
+
+def muted_now() -> bool:
+    """Whether callbacks are being left out here (see :func:`muted`)."""
+    return getattr(_local, "muted", False)
+
+
+@contextmanager
+def muted() -> Iterator[None]:
+    """Leave out the callbacks met in this block: neither run nor staged. For computations
+    that repeat work whose callbacks already ran or will run: the values a compiled
+    program is traced with, a pullback replaying a forward pass."""
+    before = muted_now()
+    _local.muted = True
+    try:
+        yield
+    finally:
+        _local.muted = before
 
 
 def _is_value(x) -> bool:
@@ -41,6 +63,8 @@ def _is_value(x) -> bool:
 
 
 def _impl(xp, *vals, callback, tree, statics):
+    if muted_now():
+        return ()
     leaves = list(statics)
     it = iter(vals)
     for k, s in enumerate(statics):

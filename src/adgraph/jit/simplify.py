@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph.ir import Const, Graph, Node
-from .tracing import EFFECTS, with_effects
+from .tracing import with_effects
 
 __all__ = ["simplify"]
 
@@ -140,6 +140,7 @@ def simplify(graph: Graph, guard_nodes=(), *, mapping=None):
         return sub[i] if isinstance(i, Node) else i
 
     effects = list(getattr(graph, "effects", ()))
+    is_effect = set(effects)
     walk = Graph(
         graph.inputs,
         list(graph.outputs) + [g for g in guard_nodes if isinstance(g, Node)] + effects,
@@ -150,7 +151,7 @@ def simplify(graph: Graph, guard_nodes=(), *, mapping=None):
             sub[n] = n
             continue
         ins = tuple(res(i) for i in n.inputs)
-        if n.op in EFFECTS:
+        if n in is_effect:
             # Run for its effect each time: never folded (even on constants) nor merged.
             sub[n] = Node(
                 n.op, ins, n.params, prim=n.prim, value=n.value, shape=n.shape, dtype=n.dtype

@@ -16,34 +16,23 @@ from __future__ import annotations
 
 import linecache
 import sys
-import threading
-from contextlib import contextmanager
 from types import FrameType
 
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import EscapedTracerError, Tracer, leaked_message, trace_scope
+from ..debug import muted, muted_now
 from ..graph.ir import Const, Graph, Node
 from ..graph.tracing import GraphTrace, GraphTracer
 from .codegen import function_name
 
 __all__ = ["JitTrace", "JitTracer", "trace_for_jit", "ConcretizationError", "EFFECTS", "no_effects"]
 
+#: Leave out effects met while tracing in a block (a derived program, such as the pullback
+#: of a compiled call, whose forward pass already ran them).
+no_effects = muted
+
 #: Primitives run for their effect (they return nothing): staged in order, never removed.
 EFFECTS = frozenset({"debug_callback"})
-
-_local = threading.local()
-
-
-@contextmanager
-def no_effects():
-    """Effects met while tracing in this block are left out of the program (a derived
-    program, such as the pullback of a compiled call, whose forward pass already ran them)."""
-    before = getattr(_local, "muted", False)
-    _local.muted = True
-    try:
-        yield
-    finally:
-        _local.muted = before
 
 
 class ConcretizationError(TypeError):
@@ -126,25 +115,52 @@ class JitTrace(GraphTrace):
         self.lifted = {}
 
     def process(self, prim, args, params):
+        if prim.name in EFFECTS:
+            return self._effect(prim, args, params)
         if prim.name == "jit_call":
             # A jit-compiled function called inside runs in this program, on its values: its
             # branches become guards here, recorded (so checked) before the call.
             params["compiled"].assert_branches(*args)
-        elif prim.name in EFFECTS:
-            return self._effect(prim, args, params)
-        return super().process(prim, args, params)
+            if getattr(params["compiled"].graph, "effects", None) and not muted_now():
+                return self._effectful_call(prim, args, params)
+        # The values recorded are computed now, while tracing: callbacks met on the way
+        # (a compiled function called inside, a loop's body) run when the program does.
+        with muted():
+            return super().process(prim, args, params)
+
+    def _inputs(self, args):
+        vals, ins = [], []
+        for a in args:
+            a = self.argument(a)
+            if type(a) is JitTracer and a._trace is self:
+                vals.append(a.value)
+                ins.append(a.node)
+            else:
+                vals.append(a)
+                ins.append(Const(a))
+        return vals, ins
 
     def _effect(self, prim, args, params):
         """Stage an effect: a node with no result, run by the program (not now)."""
-        if getattr(_local, "muted", False):
+        if muted_now():
             return ()
-        ins = []
-        for a in args:
-            a = self.argument(a)
-            ins.append(a.node if type(a) is JitTracer and a._trace is self else Const(a))
+        _, ins = self._inputs(args)
         node = Node(prim.name, ins, params, prim=prim, value=(), shape=(), dtype=None)
         self.effects.append(node)
         return ()
+
+    def _effectful_call(self, prim, args, params):
+        """A compiled function with effects called inside: a call node that is also an
+        effect (kept, never merged, run in order) even where its results are unused."""
+        vals, ins = self._inputs(args)
+        with muted():
+            ans = prim.bind(*vals, **params)
+        node = Node(prim.name, ins, params, prim=prim, value=ans)
+        self.effects.append(node)
+        return tuple(
+            JitTracer(self, a, Node("item", (node,), {"index": k}, value=a))
+            for k, a in enumerate(ans)
+        )
 
     def argument(self, a):
         if isinstance(a, Tracer) and not (type(a) is JitTracer and a._trace is self):
