@@ -4,10 +4,21 @@
 the graph); reverse mode keeps every step or, with ``checkpoints=k``, only ``k`` carries
 (binomial checkpointing, :mod:`adgraph.lax.revolve`). ``while_loop``, ``cond`` and
 ``switch`` run in Python on the values they are given, so every transformation sees
-their body's operations. See ``docs/loops.md``.
+their body's operations. ``custom_root`` and ``custom_linear_solve`` differentiate a
+solver's result implicitly, without recording its iterations. See ``docs/loops.md``.
 """
 
 from .branches import cond, switch
+from .implicit import custom_linear_solve, custom_root
 from .loops import fori_loop, map, scan, while_loop
 
-__all__ = ["fori_loop", "scan", "while_loop", "cond", "switch", "map"]
+__all__ = [
+    "fori_loop",
+    "scan",
+    "while_loop",
+    "cond",
+    "switch",
+    "map",
+    "custom_root",
+    "custom_linear_solve",
+]
