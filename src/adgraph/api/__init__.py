@@ -15,6 +15,7 @@ from .checkpointing import checkpoint, remat
 from .custom import custom_jvp, custom_vjp
 from .forward import hessian, hvp, jacfwd, jvp, linearize
 from .reverse import grad, jacrev, value_and_grad, vjp
+from .taylor import derivative, jet, taylor
 from .vectorize import vmap
 
 __all__ = [
@@ -33,4 +34,7 @@ __all__ = [
     "custom_vjp",
     "checkpoint",
     "remat",
+    "jet",
+    "derivative",
+    "taylor",
 ]

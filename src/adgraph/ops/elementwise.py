@@ -18,6 +18,7 @@ import math
 import numpy as _np
 
 from ..ad.rules import elementwise, nondiff
+from ..ad.taylor import RULES as _TAYLOR
 from ..ad.tape import MINUS_ONE, ONE
 from ..core.primitive import PLAIN_TYPES as _PLAIN
 from ..core.trace import Tracer as _Tracer
@@ -172,6 +173,7 @@ add_p, add = _binary(
     tangent_elementwise=True,
     scalar_partials=(lambda ans, x, y: ONE, lambda ans, x, y: ONE),
     scalar_vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct),
+    taylor=_TAYLOR["add"],
 )
 
 subtract_p, subtract = _binary(
@@ -186,6 +188,7 @@ subtract_p, subtract = _binary(
     tangent_elementwise=True,
     scalar_partials=(lambda ans, x, y: ONE, lambda ans, x, y: MINUS_ONE),
     scalar_vjp=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct),
+    taylor=_TAYLOR["subtract"],
 )
 
 
@@ -217,6 +220,7 @@ multiply_p, multiply = _binary(
     tangent_elementwise=True,
     scalar_partials=(lambda ans, x, y: y, lambda ans, x, y: x),
     scalar_vjp=(lambda ct, ans, x, y: ct * y, lambda ct, ans, x, y: x * ct),
+    taylor=_TAYLOR["multiply"],
 )
 
 divide_p, divide = _binary(
@@ -237,6 +241,7 @@ divide_p, divide = _binary(
     needs=(_Y, _Y | _ANS),
     tangent_elementwise=True,
     scalar_vjp=(lambda ct, ans, x, y: ct / y, lambda ct, ans, x, y: -(ct * (ans / y))),
+    taylor=_TAYLOR["divide"],
 )
 true_divide = divide
 
@@ -250,6 +255,7 @@ negative_p, negative = _unary(
     needs=(_NONE,),
     tangent_elementwise=True,
     scalar_vjp=(lambda ct, ans, x: -ct,),
+    taylor=_TAYLOR["negative"],
 )
 
 
@@ -286,6 +292,7 @@ power_p, power = _binary(
     ``x`` the derivative in ``y`` is nan, as is :math:`\log x`; complex ``x`` and ``y`` use
     the principal branch.""",
     needs=(_XY, _XY | _ANS),
+    taylor=_TAYLOR["power"],
 )
 
 
@@ -380,6 +387,7 @@ square_p, square = _unary(
     lambda ans, x: multiply(2.0, x),
     r"""Elementwise :math:`x^2`; derivative :math:`2x`.""",
     needs=(_X,),
+    taylor=_TAYLOR["square"],
 )
 
 reciprocal_p, reciprocal = _unary(
@@ -388,6 +396,7 @@ reciprocal_p, reciprocal = _unary(
     lambda ans, x: negative(square(ans)),
     r"""Elementwise :math:`1/x`; derivative :math:`-1/x^2`.""",
     needs=(_ANS,),
+    taylor=_TAYLOR["reciprocal"],
 )
 
 sign_p = nondiff(
@@ -420,6 +429,7 @@ exp_p, exp = _unary(
     r"""Elementwise :math:`e^x`; derivative :math:`e^x` (the result itself).""",
     needs=(_ANS,),
     scalar_eval=lambda x: _with(_np.exp(x), lambda a: a),
+    taylor=_TAYLOR["exp"],
 )
 exp2_p, exp2 = _unary(
     "exp2",
@@ -436,6 +446,7 @@ expm1_p, expm1 = _unary(
     ``expm1(x) + 1`` from the result.""",
     needs=(_ANS,),
     scalar_eval=lambda x: _with(_np.expm1(x), lambda a: a + 1.0),
+    taylor=_TAYLOR["expm1"],
 )
 log_p, log = _unary(
     "log",
@@ -444,6 +455,7 @@ log_p, log = _unary(
     r"""Elementwise natural logarithm; derivative :math:`1/x`.""",
     needs=(_X,),
     scalar_eval=lambda x: (_np.log(x), _np.reciprocal(x)),
+    taylor=_TAYLOR["log"],
 )
 log2_p, log2 = _unary(
     "log2",
@@ -466,6 +478,7 @@ log1p_p, log1p = _unary(
     r"""Elementwise :math:`\ln(1 + x)`, accurate near 0; derivative :math:`1/(1+x)`.""",
     needs=(_X,),
     scalar_eval=lambda x: (_np.log1p(x), _np.reciprocal(x + 1.0)),
+    taylor=_TAYLOR["log1p"],
 )
 sqrt_p, sqrt = _unary(
     "sqrt",
@@ -474,6 +487,7 @@ sqrt_p, sqrt = _unary(
     r"""Elementwise :math:`\sqrt{x}`; derivative :math:`1/(2\sqrt{x})` (infinite at 0).""",
     needs=(_ANS,),
     scalar_eval=lambda x: _with(_np.sqrt(x), lambda a: 0.5 / a),
+    taylor=_TAYLOR["sqrt"],
 )
 cbrt_p, cbrt = _unary(
     "cbrt",
@@ -518,6 +532,7 @@ sin_p, sin = _unary(
     r"""Elementwise :math:`\sin x`; derivative :math:`\cos x`.""",
     needs=(_X,),
     scalar_eval=lambda x: (_np.sin(x), _np.cos(x)),
+    taylor=_TAYLOR["sin"],
 )
 cos_p, cos = _unary(
     "cos",
@@ -526,6 +541,7 @@ cos_p, cos = _unary(
     r"""Elementwise :math:`\cos x`; derivative :math:`-\sin x`.""",
     needs=(_X,),
     scalar_eval=lambda x: (_np.cos(x), -_np.sin(x)),
+    taylor=_TAYLOR["cos"],
 )
 tan_p, tan = _unary(
     "tan",
@@ -534,6 +550,7 @@ tan_p, tan = _unary(
     r"""Elementwise :math:`\tan x`; derivative :math:`1 + \tan^2 x`.""",
     needs=(_ANS,),
     scalar_eval=lambda x: _with(_np.tan(x), lambda a: 1.0 + _np.square(a)),
+    taylor=_TAYLOR["tan"],
 )
 arcsin_p, arcsin = _unary(
     "arcsin",
@@ -556,6 +573,7 @@ arctan_p, arctan = _unary(
     r"""Elementwise :math:`\arctan x`; derivative :math:`1/(1+x^2)`.""",
     needs=(_X,),
     scalar_eval=lambda x: (_np.arctan(x), _np.reciprocal(1.0 + _np.square(x))),
+    taylor=_TAYLOR["arctan"],
 )
 
 
@@ -584,6 +602,7 @@ sinh_p, sinh = _unary(
     r"""Elementwise :math:`\sinh x`; derivative :math:`\cosh x`.""",
     needs=(_X,),
     scalar_eval=lambda x: (_np.sinh(x), _np.cosh(x)),
+    taylor=_TAYLOR["sinh"],
 )
 cosh_p, cosh = _unary(
     "cosh",
@@ -592,6 +611,7 @@ cosh_p, cosh = _unary(
     r"""Elementwise :math:`\cosh x`; derivative :math:`\sinh x`.""",
     needs=(_X,),
     scalar_eval=lambda x: (_np.cosh(x), _np.sinh(x)),
+    taylor=_TAYLOR["cosh"],
 )
 
 
@@ -619,6 +639,7 @@ tanh_p, tanh = _unary(
     vjp=(_tanh_vjp,),
     needs=(_ANS,),
     scalar_eval=lambda x: _with(_np.tanh(x), lambda a: 1.0 - _np.square(a)),
+    taylor=_TAYLOR["tanh"],
 )
 
 arcsinh_p, arcsinh = _unary(
@@ -815,6 +836,7 @@ where_p = elementwise(
     ),
     tangent_elementwise=True,
     needs=(_NONE, _X, _X),
+    taylor=_TAYLOR["where"],
 )
 
 
@@ -1119,6 +1141,7 @@ integer_pow_p = elementwise(
     logarithm or special case at 0 (the exponent is a constant, not an argument).""",
     needs=(frozenset([0]),),
     scalar_partials=(_ipow_scalar_partial,),
+    taylor=_TAYLOR["integer_pow"],
 )
 
 _power_general = power

@@ -27,6 +27,7 @@ import math
 import numpy as _np  # shape arithmetic (broadcast_shapes), and NumPy's identity
 
 from ..ad.rules import elementwise
+from ..ad.taylor import RULES as _TAYLOR
 from ..core import extend
 from ..core.primitive import Primitive
 from ._util import OpError, norm_axes, shape
@@ -127,6 +128,7 @@ expit_p = elementwise(
     doc=r"""Logistic sigmoid :math:`\sigma(x) = 1/(1+e^{-x})`; derivative
     :math:`\sigma(x)\sigma(-x)`.""",
     needs=(_X | _ANS,),
+    taylor=_TAYLOR["expit"],
 )
 expit = _public(
     expit_p,
@@ -304,11 +306,11 @@ def log_softmax(x, axis=None):
 
 
 # ------------------------------------------------------------------ error functions
-def _sp_unary(name, spname, partial, prim_doc, doc, needs=None):
+def _sp_unary(name, spname, partial, prim_doc, doc, needs=None, taylor=None):
     def impl(xp, x):
         return _keep_float(getattr(_special(xp, name), spname)(x), x)
 
-    p = elementwise(name, impl, partial, doc=prim_doc, needs=needs)
+    p = elementwise(name, impl, partial, doc=prim_doc, needs=needs, taylor=taylor)
     return p, _public(p, name, doc)
 
 
@@ -322,6 +324,7 @@ erf_p, erf = _sp_unary(
     .. math:: \operatorname{erf}'(x) = \frac{2}{\sqrt\pi} e^{-x^2}.
     """,
     needs=(_X,),
+    taylor=_TAYLOR["erf"],
 )
 erfc_p, erfc = _sp_unary(
     "erfc",
