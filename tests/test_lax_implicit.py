@@ -269,3 +269,10 @@ def test_reverse_memory_does_not_grow_with_solver_iterations():
     Ms = M + 0.5 * np.eye(n)
     x = np.linalg.solve(Ms, np.ones(n))
     assert np.isclose(g, -2 * x @ np.linalg.solve(Ms, x))
+
+
+def test_under_jit():
+    assert np.isclose(ad.jit(root_sqrt)(4.0), 2.0)
+    assert np.isclose(ad.jit(ad.grad(root_sqrt))(9.0), 1 / 6)
+    g = ad.jit(ad.grad(lambda b: lin(A_NS, b, False)))(B)
+    assert np.allclose(g, ad.grad(lambda b: lin_ref(A_NS, b))(B))
