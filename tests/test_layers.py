@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("numpy", "scipy"),
     ("api", "lax", "debug"),  # lax's loop rules run the body's own jvp/vjp/vmap (api's)
     ("graph", "jit", "backends", "expr"),
-    ("nn", "optim", "compare", "test_util"),
+    ("nn", "optim", "compare", "test_util", "autograd"),  # autograd: the api under autograd's names
     ("__init__",),  # the public face: ``import adgraph as ad``
     ("examples",),
     ("cli", "__main__"),

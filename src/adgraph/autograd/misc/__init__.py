@@ -1,0 +1,6 @@
+"""``autograd.misc``: ``flatten``, ``flatten_func`` and the ``optimizers`` module."""
+
+from . import optimizers  # noqa: F401
+from .flatten import flatten, flatten_func  # noqa: F401
+
+__all__ = ["flatten", "flatten_func", "optimizers"]

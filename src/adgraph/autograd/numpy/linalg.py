@@ -1,0 +1,3 @@
+"""``autograd.numpy.linalg``: adgraph.numpy.linalg."""
+
+from ...numpy.linalg import *  # noqa: F401,F403
