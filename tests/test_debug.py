@@ -210,3 +210,9 @@ def test_scan_body_under_jit_prints_per_step_at_run_time(capsys):
     for _ in range(2):
         assert js(np.arange(3.0)) == 3.0
         assert lines(capsys) == ["step 0.0 0.0", "step 0.0 1.0", "step 1.0 2.0"]
+
+
+def test_make_source_refuses_callbacks_clearly(capsys):
+    with pytest.raises(ValueError, match="debug.print or debug.callback"):
+        ad.make_source(f, 0.5)
+    assert lines(capsys) == []  # nothing printed while tracing either

@@ -367,6 +367,12 @@ def make_source(
     with observe(obs):
         graph, guards, closures = trace_for_jit(fun, leaves, in_tree, names=leaf_paths)
     out_tree = graph.out_tree
+    if getattr(graph, "effects", None):
+        raise ValueError(
+            "make_source: the function calls adgraph.debug.print or debug.callback, which "
+            "standalone NumPy source cannot hold; remove those calls to get its source (ad.jit "
+            "runs them)"
+        )
     if closures:
         raise ValueError(
             "make_source: the function closes over values of an enclosing transformation"
