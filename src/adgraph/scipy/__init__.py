@@ -1,3 +1,3 @@
-"""adgraph.scipy: differentiable counterparts of parts of SciPy (``special``)."""
+"""adgraph.scipy: differentiable counterparts of parts of SciPy (``special``, ``stats``)."""
 
-from . import special  # noqa: F401
+from . import special, stats  # noqa: F401
