@@ -401,3 +401,17 @@ def test_primitive_without_forward_rule_is_named():
     )
     with pytest.raises(MissingRuleError, match="_test_taylor_no_rule.*Taylor"):
         ad.jet(p.bind, (0.5,), ((1.0,),))
+
+
+def test_jit_and_vmap_equal_eager():
+    def f(x):
+        return anp.tanh(anp.sin(x) * anp.exp(0.1 * x)) + 0.3 * x
+
+    d4 = ad.derivative(f, 4)
+    xs = np.array([0.1, 0.3, -0.5])
+    eager = np.array([d4(x) for x in xs])
+    np.testing.assert_allclose(ad.jit(d4)(0.3), eager[1], rtol=1e-14)
+    np.testing.assert_allclose(ad.vmap(d4)(xs), eager, rtol=1e-13)
+    # and a jet of a jit-compiled function
+    _, s = ad.jet(ad.jit(f), (0.3,), ((1.0, 0.0, 0.0, 0.0),))
+    np.testing.assert_allclose(s[3], eager[1], rtol=1e-12)

@@ -151,7 +151,8 @@ def fallback(trace: TaylorTrace, prim, primals: list, series: list, params: dict
             continue
         sub = TaylorTrace(k - 1)
         with trace_scope(sub):
-            xs, dxs = [], []
+            xs: list[Any] = []
+            dxs: list[Any] = []
             for p, s in zip(primals, series):
                 if s is None:
                     xs.append(p)
@@ -171,7 +172,7 @@ def fallback(trace: TaylorTrace, prim, primals: list, series: list, params: dict
             if type(tj) is TaylorTracer and tj._trace is sub:
                 c = tj.series[k - 2] * (1.0 / k)
             coeffs[j].append(c)
-    series_out = []
+    series_out: list[Any] = []
     for a, cs in zip(outs, coeffs):
         if a.dtype.kind not in "fc" or all(c is None for c in cs):
             series_out.append(None)
