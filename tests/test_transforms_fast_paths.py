@@ -239,6 +239,9 @@ def test_api_names_and_the_former_module():
         "custom_vjp",
         "checkpoint",
         "remat",
+        "jet",
+        "derivative",
+        "taylor",
     ]
     assert former.__all__ == [
         "grad",

@@ -2,9 +2,22 @@
 :mod:`adgraph.api.reverse`, :mod:`adgraph.api.forward` and :mod:`adgraph.api.vectorize`.
 Import them from ``adgraph`` (or ``adgraph.api``)."""
 
-from . import *  # noqa: F403
-from . import __all__ as _every
-from . import checkpointing, custom
+from ..ops.misc import stop_gradient
+from .forward import hessian, hvp, jacfwd, jvp, linearize
+from .reverse import grad, jacrev, value_and_grad, vjp
+from .vectorize import vmap
 
-# every transformation but the user-defined derivatives (custom_jvp/vjp, checkpoint)
-__all__ = [n for n in _every if n not in custom.__all__ + checkpointing.__all__]
+# the names this module always had
+__all__ = [
+    "grad",
+    "value_and_grad",
+    "jvp",
+    "vjp",
+    "linearize",
+    "jacfwd",
+    "jacrev",
+    "hessian",
+    "hvp",
+    "vmap",
+    "stop_gradient",
+]

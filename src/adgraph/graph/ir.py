@@ -108,6 +108,8 @@ class Graph:
         self.out_tree = out_tree
         self.name = name
         self.nodes = _collect(self.inputs, self.outputs)
+        # Nodes kept for their effects alone (debug callbacks under jit), not outputs.
+        self.effects: list = []
         self._order: list[Node] | None = None
         self._levels: dict[Node, int] | None = None
 
