@@ -271,6 +271,12 @@ def test_primitives_without_rule_use_the_fallback():
 # generic fallback (correct, slower: see adgraph.ad.taylor.fallback). A primitive leaves
 # this list when it gets a rule; a new primitive joins one or the other.
 FALLBACK = {
+    # the fused neural-network kernels (registered when adgraph.nn loads them) and the
+    # homogenisation example's tangent solve
+    "fused_gelu", "fused_gelu_bwd", "fused_gelu_tanh", "fused_gelu_tanh_bwd", "fused_relu",
+    "fused_relu_bwd", "fused_sigmoid", "fused_sigmoid_bwd", "fused_softmax_cross_entropy",
+    "fused_softmax_cross_entropy_bwd", "fused_softplus", "fused_softplus_bwd", "fused_tanh",
+    "fused_tanh_bwd", "homogenization_tangent_solve",
     # elementwise
     "abs", "angle", "arccos", "arccosh", "arcsin", "arcsinh", "arctan2", "arctanh", "cbrt",
     "conj", "copysign", "deg2rad", "exp2", "fmax", "fmin", "fmod", "hypot", "imag", "log10",
