@@ -30,7 +30,7 @@ from ..core import basic
 from ..core.trace import Trace
 from .batching import BatchTrace, BatchTracer
 from .common import fit_to
-from .forward import JVPTracer, sum_of_terms, unwrap
+from .forward import JVPTracer, unwrap
 
 __all__ = ["BatchedJVPTrace"]
 
@@ -97,7 +97,7 @@ class BatchedJVPTrace(Trace):
         kind = _kinds.get(prim)
         if kind is None:
             kind = _classify(prim)
-        diag = self.eye is not None and any(type(t) is Diagonal for t in tangents)
+        diag = self.eye is not None and Diagonal in map(type, tangents)
         if kind is _JVP_RULE:
             if diag:
                 tangents = [self.dense(t) if type(t) is Diagonal else t for t in tangents]
@@ -152,15 +152,19 @@ class BatchedJVPTrace(Trace):
 
     # ---------------------------------------------------------------- the three ways
     def _elementwise(self, rule, ans, primals, tangents, params):
+        # Each argument's term, its batched tangent lined up with the answer's axes (unit
+        # axes after the batch axis: the logical axes line up from the right).
         rank = len(ans.shape)
-        lined_up = []
-        for t in tangents:
-            if t is not None and len(t.shape) - 1 < rank:
-                # Unit axes after the batch axis: the logical axes line up from the right.
-                s = t.shape
+        out = None
+        for r, t in zip(rule, tangents):
+            if t is None or r is None:
+                continue
+            s = t.shape
+            if len(s) <= rank:
                 t = basic.reshape(t, (s[0],) + (1,) * (rank + 1 - len(s)) + tuple(s[1:]))
-            lined_up.append(t)
-        out = sum_of_terms(rule, ans, primals, lined_up, params)
+            c = r(t, ans, *primals, **params)
+            if c is not None:
+                out = c if out is None else basic.add(out, c)
         if out is not None and len(getattr(out, "shape", ())) <= rank:
             out = self._spread(out, tuple(ans.shape))  # the same for every direction
         return out

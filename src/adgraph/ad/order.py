@@ -17,7 +17,7 @@ IR's ``toposort`` (:mod:`adgraph.graph`), which ``jit`` compiles in that order.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Any, TypeVar
 
 __all__ = ["CycleError", "consumers_first", "inputs_first"]
@@ -44,12 +44,38 @@ def _seq(node: Any) -> int:
 
 
 def consumers_first(
-    roots: Iterable[N], inputs_of: Inputs = _parents, key: Callable[[N], Any] = _seq
+    roots: Iterable[N],
+    inputs_of: Inputs = _parents,
+    key: Callable[[N], Any] = _seq,
+    recorded: bool = False,
 ) -> Iterator[N]:
     """The nodes reachable from ``roots``, each after every reachable node that consumes
     it, the largest ``key`` first among those ready. ``inputs_of(node)`` lists a node's
     argument nodes (None entries and a None list are skipped); it is read once per node,
-    before any node is yielded, so the caller may release a node's inputs once it has it."""
+    before the node is yielded, so the caller may release a node's inputs once it has it.
+
+    ``recorded=True`` promises that every node's key is larger than its inputs' (a tape,
+    numbered as recorded): the largest unvisited key is then always ready, so the walk
+    needs no count of consumers -- the same order, found lazily."""
+    if recorded:
+        return _by_key(roots, inputs_of, key)
+    return _kahn(roots, inputs_of, key)
+
+
+def _by_key(roots, inputs_of, key):
+    seen = set(roots)
+    heap = [(-key(n), n) for n in seen]
+    heapify(heap)
+    while heap:
+        node = heappop(heap)[1]
+        for p in inputs_of(node) or ():
+            if p is not None and p not in seen:
+                seen.add(p)
+                heappush(heap, (-key(p), p))
+        yield node
+
+
+def _kahn(roots, inputs_of, key):
     roots = list(dict.fromkeys(roots))
     inputs: dict = {}
     pending: dict = {}  # node -> consumer edges not yet processed

@@ -148,6 +148,11 @@ def record(trace, prim, args, params):
                     return ReverseTracer(trace, ans, node)
                 return trace.general(prim, args, params, ans)
     elif len(args) == 2:
+        a, b = args
+        if (type(a) is ReverseTracer and type(a.value) is not _f64) or (
+            type(b) is ReverseTracer and type(b.value) is not _f64
+        ):
+            return trace.general(prim, args, params)  # arrays: no scalar path to try
         operands = _operands(trace, args)
         if operands is not None:
             return _by_partials(trace, prim, args, params, *operands)

@@ -177,7 +177,7 @@ def backward(outputs, out_cts, *, free: bool = False) -> dict:
     hooks = _tape.HOOKS
     results: dict = {}
     owned: dict = {}
-    for node in consumers_first(roots):
+    for node in consumers_first(roots, recorded=True):
         ct = cts.pop(node, None)
         if ct is None:
             continue
