@@ -27,7 +27,7 @@ def test_reverse_mode_value_prints_shape_dtype_transformation_and_value():
 
 
 def test_a_scalar_prints_as_a_number():
-    text = _seen(lambda f: (lambda x: ad.jvp(f, (x,), (1.0,))), lambda x: x * x, 1.5)
+    text = _seen(lambda f: lambda x: ad.jvp(f, (x,), (1.0,)), lambda x: x * x, 1.5)
     assert text == "Traced<float64[]> (traced by jvp (forward mode)) with value 1.5"
 
 

@@ -174,8 +174,6 @@ def test_a_reused_id_is_not_taken_for_the_sweeps_own_array(monkeypatch, read_onl
 
     g = ad.grad(f)(X)
     assert reused, "no array was given a freed array's id: the case was not exercised"
-    np.testing.assert_allclose(
-        g, 8 * W + 8 * K + 2 * np.eye(4)[1] + 2 * W + 7 * W, rtol=1e-15
-    )
+    np.testing.assert_allclose(g, 8 * W + 8 * K + 2 * np.eye(4)[1] + 2 * W + 7 * W, rtol=1e-15)
     arr, copy = kept[0]
     np.testing.assert_array_equal(arr, copy)

@@ -21,8 +21,8 @@ from __future__ import annotations
 from ..core.primitive import Primitive
 from .batched_jvp import Diagonal
 from .batching import align_elementwise
-from .taylor import linear_rule
 from .sparsity import elementwise_rule
+from .taylor import linear_rule
 
 __all__ = ["elementwise", "linear", "nondiff", "batch_elementwise", "batch_unary"]
 

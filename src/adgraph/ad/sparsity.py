@@ -41,7 +41,7 @@ from typing import Any
 import numpy as _np
 
 from ..core.primitive import Primitive, registry
-from ..core.trace import Trace, Tracer
+from ..core.trace import Trace, Tracer, split_args
 
 __all__ = [
     "MOVES",
@@ -241,22 +241,14 @@ class SparsityTrace(Trace):
         return SparsityTracer(self, x, sp.identity(self.n, dtype=bool, format="csr"))
 
     def process(self, prim: Primitive, args, params):
-        vals, pats, traced = [], [], False
-        for a in args:
-            if type(a) is SparsityTracer and a._trace is self:
-                vals.append(a.value)
-                pats.append(a.pattern)
-                traced = True
-            else:
-                if isinstance(a, Tracer):
-                    raise TypeError(
-                        "sparsity detection met a value traced by another transformation "
-                        "(jacobian_sparsity inside grad/jvp/vmap/jit, or a function closing "
-                        "over such a value); detect the pattern outside other "
-                        "transformations"
-                    )
-                vals.append(a)
-                pats.append(None)
+        vals, pats, traced = split_args(self, args, SparsityTracer, "pattern")
+        for a in vals:
+            if isinstance(a, Tracer):
+                raise TypeError(
+                    "sparsity detection met a value traced by another transformation "
+                    "(jacobian_sparsity inside grad/jvp/vmap/jit, or a function closing "
+                    "over such a value); detect the pattern outside other transformations"
+                )
         ans = prim.bind(*vals, **params)
         if prim.nondiff or not traced:
             return ans

@@ -28,10 +28,11 @@ slower (O(K^3) when the rule's own operations have Taylor rules, more when they 
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from typing import Any
 
 from ..core.primitive import registry
-from ..core.trace import Trace, Tracer, trace_scope
+from ..core.trace import Trace, Tracer, split_args, trace_scope
 from .common import fit_for_rule
 from .forward import apply_tangent_rule
 
@@ -56,13 +57,8 @@ class TaylorTracer(Tracer):
         self.primal = primal
         self.series = series
 
-    @property
-    def shape(self) -> tuple:
-        return self.primal.shape
-
-    @property
-    def dtype(self):
-        return self.primal.dtype
+    shape = property(attrgetter("primal.shape"))
+    dtype = property(attrgetter("primal.dtype"))
 
     def _inner(self):
         return self.primal
@@ -79,15 +75,7 @@ class TaylorTrace(Trace):
         self.order = order
 
     def process(self, prim, args, params):
-        primals, series, any_t = [], [], False
-        for a in args:
-            if type(a) is TaylorTracer and a._trace is self:
-                primals.append(a.primal)
-                series.append(a.series)
-                any_t = True
-            else:
-                primals.append(a)
-                series.append(None)
+        primals, series, any_t = split_args(self, args, TaylorTracer, "series")
         if prim.nondiff or not any_t:
             return prim.bind(*primals, **params)
         if prim.taylor is not None:

@@ -171,6 +171,16 @@ def _seeds(colors: np.ndarray, c: int, shape) -> np.ndarray:
     return s.reshape((c,) + tuple(shape))
 
 
+def _check_setup(f, order: str, name: str) -> None:
+    """What both compressed derivatives check when they are made."""
+    check_callable(f, name)
+    if order not in coloring.ORDERS:
+        raise ValueError(
+            f"{name}: order must be one of {', '.join(coloring.ORDERS)}, not {order!r}"
+        )
+    _require_scipy(name)
+
+
 class SparseJacobian:
     """``x -> J(x)`` as a ``scipy.sparse.csr_matrix`` (see :func:`sparse_jacobian`).
 
@@ -180,14 +190,9 @@ class SparseJacobian:
     """
 
     def __init__(self, f: Callable, mode: str, sparsity, order: str) -> None:
-        check_callable(f, "sparse_jacobian")
         if mode not in ("fwd", "rev", "auto"):
             raise ValueError(f"sparse_jacobian: mode must be 'fwd', 'rev' or 'auto', not {mode!r}")
-        if order not in coloring.ORDERS:
-            raise ValueError(
-                f"sparse_jacobian: order must be one of {', '.join(coloring.ORDERS)}, not {order!r}"
-            )
-        _require_scipy("sparse_jacobian")
+        _check_setup(f, order, "sparse_jacobian")
         self.f, self.requested, self.order = f, mode, order
         self.given = sparsity
         self.pattern = None
@@ -254,12 +259,7 @@ class SparseHessian:
     Attributes as :class:`SparseJacobian` (``mode`` is "star")."""
 
     def __init__(self, f: Callable, sparsity, order: str) -> None:
-        check_callable(f, "sparse_hessian")
-        if order not in coloring.ORDERS:
-            raise ValueError(
-                f"sparse_hessian: order must be one of {', '.join(coloring.ORDERS)}, not {order!r}"
-            )
-        _require_scipy("sparse_hessian")
+        _check_setup(f, order, "sparse_hessian")
         self.f, self.order, self.given = f, order, sparsity
         self.pattern = None
         self.mode = "star"

@@ -2,22 +2,8 @@
 :mod:`adgraph.api.reverse`, :mod:`adgraph.api.forward` and :mod:`adgraph.api.vectorize`.
 Import them from ``adgraph`` (or ``adgraph.api``)."""
 
-from ..ops.misc import stop_gradient
-from .forward import hessian, hvp, jacfwd, jvp, linearize
-from .reverse import grad, jacrev, value_and_grad, vjp
-from .vectorize import vmap
+from . import *  # noqa: F403
+from . import __all__ as _every
 
-# the names this module always had
-__all__ = [
-    "grad",
-    "value_and_grad",
-    "jvp",
-    "vjp",
-    "linearize",
-    "jacfwd",
-    "jacrev",
-    "hessian",
-    "hvp",
-    "vmap",
-    "stop_gradient",
-]
+# the names this module always had: adgraph.api's first eleven (up to stop_gradient)
+__all__ = _every[: _every.index("stop_gradient") + 1]

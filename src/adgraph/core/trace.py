@@ -28,6 +28,7 @@ __all__ = [
     "trace_scope",
     "find_top_trace",
     "highest_trace",
+    "split_args",
     "leaked_message",
 ]
 
@@ -214,6 +215,22 @@ def leaked_message(trace: Trace, action: str) -> str:
         "inside grad/jvp/vjp/vmap from the transformed function instead; to take out a "
         "value that is not differentiated, return it as auxiliary data (has_aux=True)"
     )
+
+
+def split_args(trace: Trace, args, tracer_type: type, attr: str):
+    """``(values, extras, any traced)`` of ``args`` for ``trace``: each argument's value
+    (a tracer of ``trace`` of type ``tracer_type`` unwrapped, anything else as it is) and,
+    for those tracers, their attribute ``attr`` (None for the other arguments)."""
+    vals, extras, traced = [], [], False
+    for a in args:
+        if type(a) is tracer_type and a._trace is trace:
+            vals.append(a._inner())
+            extras.append(getattr(a, attr))
+            traced = True
+        else:
+            vals.append(a)
+            extras.append(None)
+    return vals, extras, traced
 
 
 def highest_trace(args):

@@ -18,8 +18,8 @@ import math
 import numpy as _np
 
 from ..ad.rules import elementwise, nondiff
-from ..ad.taylor import RULES as _TAYLOR
 from ..ad.tape import MINUS_ONE, ONE
+from ..ad.taylor import RULES as _TAYLOR
 from ..core.primitive import PLAIN_TYPES as _PLAIN
 from ..core.trace import Tracer as _Tracer
 from ..core.xp import DEFAULT as _xp
