@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
@@ -55,6 +54,7 @@ from ..ad.reverse import ReverseTracer
 from ..core.primitive import Primitive
 from ..core.pytree import PyTreeDef, tree_flatten, tree_unflatten
 from ..core.trace import EscapedTracerError, Trace, Tracer, current_traces, trace_scope
+from ..core.trace import holds_live_tracer as _holds_live_tracer
 from .args import with_args, zeros_like
 from .forward import jvp
 from .hints import Fun
@@ -241,36 +241,7 @@ def holds_live_tracer(*funs: Fun | None, depth: int = 2) -> bool:
     """Whether a function (or one it closes over, ``depth`` deep) holds a tracer of a live
     trace in its closure cells or defaults: rules and ``bwd`` run in the backward sweep,
     too late to be watched."""
-    seen = set()
-    stack = [(f, depth) for f in funs if f is not None]
-    while stack:
-        f, d = stack.pop()
-        if id(f) in seen:
-            continue
-        seen.add(id(f))
-        vals = []
-        if isinstance(f, functools.partial):
-            vals += [f.func, *f.args, *f.keywords.values()]
-        for c in getattr(f, "__closure__", None) or ():
-            try:
-                vals.append(c.cell_contents)
-            except ValueError:  # an empty cell
-                continue
-        vals += list(getattr(f, "__defaults__", None) or ())
-        for v in vals:
-            items: Any
-            if isinstance(v, (tuple, list)):
-                items = v
-            elif isinstance(v, dict):
-                items = v.values()
-            else:
-                items = (v,)
-            for x in items:
-                if isinstance(x, Tracer) and x._trace.alive:
-                    return True
-                if d and (inspect.isfunction(x) or isinstance(x, functools.partial)):
-                    stack.append((x, d - 1))
-    return False
+    return _holds_live_tracer(*funs, depth=depth)
 
 
 def run_at_binding(trace: Trace, fn: Fun, vals: Sequence[Any]) -> Any:

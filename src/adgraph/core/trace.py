@@ -16,8 +16,10 @@ collide even across threads.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
+import types
 
 __all__ = [
     "Trace",
@@ -29,6 +31,7 @@ __all__ = [
     "find_top_trace",
     "highest_trace",
     "split_args",
+    "holds_live_tracer",
     "leaked_message",
 ]
 
@@ -252,3 +255,46 @@ def find_top_trace(args):
     if top is not None and not top.alive:
         raise EscapedTracerError(leaked_message(top, "used"))
     return top
+
+
+_FUNCTIONS = (types.FunctionType, types.MethodType, functools.partial)
+
+
+def holds_live_tracer(*funs, depth: int = 2, unwrap=None) -> bool:
+    """Whether one of ``funs`` -- or a function among its closure cells, defaults or
+    ``functools.partial`` arguments, ``depth`` functions deep -- holds a tracer of a live
+    trace there (directly, or in a tuple, list or dict): then it closes over a value of a
+    transformation in flight. ``unwrap(f)``, when given, names the function a wrapper
+    ``f`` stands for (None for anything else), to be looked into as well."""
+    seen = set()
+    stack = [(f, depth) for f in funs if f is not None]
+    while stack:
+        f, d = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        vals = []
+        if isinstance(f, functools.partial):
+            vals += [f.func, *f.args, *f.keywords.values()]
+        elif unwrap is not None and (inner := unwrap(f)) is not None:
+            vals.append(inner)
+        f = getattr(f, "__func__", f)  # a bound method: its function
+        for c in getattr(f, "__closure__", None) or ():
+            try:
+                vals.append(c.cell_contents)
+            except ValueError:  # an empty cell
+                continue
+        vals += getattr(f, "__defaults__", None) or ()
+        for v in vals:
+            items = (
+                v if isinstance(v, (tuple, list)) else v.values() if isinstance(v, dict) else (v,)
+            )
+            for x in items:
+                if isinstance(x, Tracer):
+                    if x._trace.alive:
+                        return True
+                elif d and (
+                    isinstance(x, _FUNCTIONS) or (unwrap is not None and unwrap(x) is not None)
+                ):
+                    stack.append((x, d - 1))
+    return False

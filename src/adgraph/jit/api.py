@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import operator
-import types
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -28,7 +27,7 @@ from typing import Any, overload
 from ..ad.common import is_float_dtype
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
-from ..core.trace import Tracer, current_traces
+from ..core.trace import Tracer, current_traces, holds_live_tracer
 from ..core.xp import as_leaf
 from .c.frontend import compile_c
 from .codegen import GUARD_FAILED, function_name
@@ -266,9 +265,6 @@ class _CCompiled:
         return self.cfun.call_flat(leaves)
 
 
-_FUNCTIONS = (types.FunctionType, types.MethodType, functools.partial)
-
-
 def _has_cells(fun) -> bool:
     """Whether ``fun`` has anything :func:`_holds_live_tracer` looks at: closure cells,
     defaults, bound arguments (their contents may change; whether they exist does not)."""
@@ -280,42 +276,13 @@ def _has_cells(fun) -> bool:
 
 def _holds_live_tracer(fun, depth=2) -> bool:
     """Whether ``fun`` -- or a function, or a tuple/list/dict, among its closure cells,
-    defaults or ``functools.partial`` arguments, ``depth`` functions deep -- holds a tracer
-    of a live trace: then it closes over a value of a transformation in flight."""
-    seen = set()
-    stack = [(fun, depth)]
-    while stack:
-        f, d = stack.pop()
-        if id(f) in seen:
-            continue
-        seen.add(id(f))
-        vals = []
-        if isinstance(f, functools.partial):
-            vals += [f.func, *f.args, *f.keywords.values()]
-        elif isinstance(f, JitFunction):
-            vals.append(f.fun)
-        f = getattr(f, "__func__", f)  # a bound method: its function
-        for c in getattr(f, "__closure__", None) or ():
-            try:
-                vals.append(c.cell_contents)
-            except ValueError:  # an empty cell
-                continue
-        vals += getattr(f, "__defaults__", None) or ()
-        for v in vals:
-            items: Any
-            if isinstance(v, (tuple, list)):
-                items = v
-            elif isinstance(v, dict):
-                items = v.values()
-            else:
-                items = (v,)
-            for x in items:
-                if isinstance(x, Tracer):
-                    if x._trace.alive:
-                        return True
-                elif d and isinstance(x, (*_FUNCTIONS, JitFunction)):
-                    stack.append((x, d - 1))
-    return False
+    defaults or ``functools.partial`` arguments, ``depth`` functions deep, a jitted
+    function's own included -- holds a tracer of a live trace."""
+    return holds_live_tracer(fun, depth=depth, unwrap=_jitted)
+
+
+def _jitted(f):
+    return f.fun if isinstance(f, JitFunction) else None
 
 
 def _flat_tree(n):
