@@ -59,12 +59,22 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# What deleting a setting set here restores (monkeypatch's undo may delete what it set).
+_DEFAULTS = {name: getattr(_cache, name) for name in _CACHE_SETTINGS}
+
+
 class _Module(types.ModuleType):
     def __setattr__(self, name: str, value) -> None:
         if name in _CACHE_SETTINGS:
             setattr(_cache, name, value)
         else:
             super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in _CACHE_SETTINGS:
+            setattr(_cache, name, _DEFAULTS[name])
+        else:
+            super().__delattr__(name)
 
 
 sys.modules[__name__].__class__ = _Module
