@@ -105,8 +105,9 @@ def _arg_names(f, nargs):
     return names
 
 
-def _leaf_names(args, names):
-    """A name per leaf: the argument's name, with a path for leaves inside containers."""
+def _leaf_names(args, names, key=repr):
+    """A name per leaf (in ``tree_flatten``'s order): the argument's name, with a path for
+    leaves inside containers, ``p[0]``, ``p['w']`` (dict keys written by ``key``)."""
     out = []
     for a, nm in zip(args, names, strict=False):
         stack = [(a, nm)]
@@ -114,7 +115,7 @@ def _leaf_names(args, names):
             x, path = stack.pop()
             if isinstance(x, dict):
                 for k in sorted(x, reverse=True):
-                    stack.append((x[k], f"{path}[{k!r}]"))
+                    stack.append((x[k], f"{path}[{key(k)}]"))
             elif isinstance(x, (list, tuple)):
                 for k in range(len(x) - 1, -1, -1):
                     stack.append((x[k], f"{path}[{k}]"))

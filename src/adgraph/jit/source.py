@@ -24,7 +24,7 @@ from ..ad.tape import observe
 from ..core.pytree import tree_flatten
 from ..core.xp import as_leaf
 from ..graph.ir import Graph, Node
-from ..graph.tracing import _arg_names
+from ..graph.tracing import _arg_names, _leaf_names
 from .codegen import UFUNCS, display_name, function_name, identifier
 from .simplify import simplify
 from .tracing import JitTracer, trace_for_jit
@@ -257,22 +257,7 @@ def _function_name(name: str) -> str:
 def _leaf_paths(args, names):
     """For every leaf of ``args`` (in ``tree_flatten``'s order), the source that reaches
     it from the parameters ``names``: ``p``, ``p[0]``, ``p['w']``."""
-    out = []
-    for a, nm in zip(args, names, strict=False):
-        stack = [(a, nm)]
-        while stack:
-            x, path = stack.pop()
-            if isinstance(x, dict):
-                for k in sorted(x, reverse=True):
-                    stack.append((x[k], f"{path}[{_key_literal(k)}]"))
-            elif isinstance(x, (list, tuple)):
-                for k in range(len(x) - 1, -1, -1):
-                    stack.append((x[k], f"{path}[{k}]"))
-            elif x is None:
-                continue
-            else:
-                out.append(path)
-    return out
+    return _leaf_names(args, names, key=_key_literal)
 
 
 def _string_literal(text: str) -> str:

@@ -184,6 +184,16 @@ def quantile(
     return _quantile(a, q, axis, keepdims, method, "quantile", False, weights, interpolation)
 
 
+def _fraction(q: Any, name: str) -> Any:
+    """Percentiles ``q`` (in [0, 100]) as the fractions :func:`quantile` takes."""
+    if isinstance(q, Tracer):
+        return q
+    qa = _np.asarray(q, dtype=_np.float64)
+    if qa.size and (qa.min() < 0 or qa.max() > 100):
+        raise OpError(f"{name}: percentiles must be in the range [0, 100]")
+    return qa / 100.0
+
+
 def percentile(
     a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
     method: str = "linear", keepdims: bool = False, *, weights: Any = None,
@@ -192,10 +202,7 @@ def percentile(
     r"""The ``q``-th percentiles (``q`` in [0, 100]): :func:`quantile` at ``q / 100``, with
     its methods and derivative (it follows the selected or interpolated elements)."""
     _no_out(out, "percentile")
-    qa = _np.asarray(q, dtype=_np.float64) if not isinstance(q, Tracer) else q
-    if not isinstance(qa, Tracer) and qa.size and (qa.min() < 0 or qa.max() > 100):
-        raise OpError("percentile: percentiles must be in the range [0, 100]")
-    qq = qa if isinstance(qa, Tracer) else qa / 100.0
+    qq = _fraction(q, "percentile")
     return _quantile(
         a, qq, axis, keepdims, method, "percentile", False, weights, interpolation, q_like=q
     )
@@ -231,10 +238,7 @@ def nanpercentile(
     r""":func:`percentile` of the elements that are not nan; nan elements get zero
     derivative."""
     _no_out(out, "nanpercentile")
-    qa = _np.asarray(q, dtype=_np.float64) if not isinstance(q, Tracer) else q
-    if not isinstance(qa, Tracer) and qa.size and (qa.min() < 0 or qa.max() > 100):
-        raise OpError("nanpercentile: percentiles must be in the range [0, 100]")
-    qq = qa if isinstance(qa, Tracer) else qa / 100.0
+    qq = _fraction(q, "nanpercentile")
     return _quantile(
         a, qq, axis, keepdims, method, "nanpercentile", True, weights, interpolation, q_like=q
     )
