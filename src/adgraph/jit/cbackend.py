@@ -12,45 +12,15 @@ from __future__ import annotations
 import sys
 import types
 
-from .c import (
-    MAX_NODE_SIZE,
-    MAX_STATEMENTS,
-    CBackendError,
-    CCacheWarning,
-    CCompileError,
-    CCompilerWarning,
-    CFallbackFunction,
-    CFunction,
-    CKernel,
-    c_source,
-    cache_dir,
-    compile_c,
-    find_c_compiler,
-    lower_to_c,
-)
+from .c import *  # noqa: F403  (the C backend's public names, the same objects)
+from .c import __all__ as _c_names
 from .c import cache as _cache
-
-__all__ = [
-    "compile_c",
-    "c_source",
-    "CFunction",
-    "CFallbackFunction",
-    "CKernel",
-    "lower_to_c",
-    "find_c_compiler",
-    "CBackendError",
-    "CCompileError",
-    "CCompilerWarning",
-    "CCacheWarning",
-    "cache_dir",
-    "CACHE_MAX_LIBRARIES",  # noqa: F822 (served by __getattr__)
-    "CACHE_MAX_BYTES",  # noqa: F822
-    "MAX_NODE_SIZE",
-    "MAX_STATEMENTS",
-]
 
 # Settings that the cache module owns: a copy bound here would go stale when either is set.
 _CACHE_SETTINGS = ("CACHE_MAX_LIBRARIES", "CACHE_MAX_BYTES")
+
+# the C backend's public names, and the cache settings served below
+__all__ = [*_c_names, *_CACHE_SETTINGS]
 
 
 def __getattr__(name: str):
