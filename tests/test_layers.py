@@ -20,8 +20,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("core", "classes", "datasets"),
     ("ad",),
     ("ops",),
-    ("numpy", "scipy"),
+    ("numpy",),
     ("api", "lax", "debug"),  # lax's loop rules run the body's own jvp/vjp/vmap (api's)
+    ("scipy",),  # scipy.integrate (odeint) and scipy.sparse.linalg (cg) are built on api and lax
     ("graph", "jit", "backends", "expr"),
     ("nn", "optim", "compare", "test_util", "autograd"),  # autograd: the api under autograd's names
     ("__init__",),  # the public face: ``import adgraph as ad``
