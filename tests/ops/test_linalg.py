@@ -325,11 +325,18 @@ def test_svd_float32_closed_forms_and_limits():
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     ds = ad.jvp(la.svdvals, (a,), (d,))[1]
     assert np.allclose(ds, np.einsum("ki,kl,il->i", u, d, vh))
-    # full_matrices=True: fine for square, refused (with the reason) for non-square
+    # full_matrices=True: fine for square; for non-square S alone is differentiable, the
+    # singular vectors are refused in reverse mode (with the reason), nan in forward mode
     sq = randm((3, 3), seed=19)
     check(lambda a: anp.abs(la.svd(a)[0]) ** 2, sq, order=1)
+    for m in (a, a.T):
+        g = ad.grad(lambda a: anp.sum(la.svd(a)[1]))(m)
+        assert np.allclose(g, ad.grad(lambda a: anp.sum(la.svdvals(a)))(m))
+        dus = ad.jvp(la.svd, (m,), (np.ones_like(m),))[1]
+        assert np.allclose(dus[1], ad.jvp(la.svdvals, (m,), (np.ones_like(m),))[1])
+    assert np.isnan(dus[2][-1]).all() and np.isfinite(dus[2][:-1]).all()
     with pytest.raises(ValueError, match="full_matrices=False"):
-        ad.grad(lambda a: anp.sum(la.svd(a)[1]))(a)
+        ad.grad(lambda a: anp.sum(la.svd(a)[0] ** 2))(a)
     u_full = la.svd(a)[0]  # untraced: NumPy's full result
     assert u_full.shape == (4, 4)
     # repeated singular values: the singular vectors' derivative is not finite there

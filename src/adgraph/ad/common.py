@@ -6,9 +6,22 @@ import numpy as _np
 
 from ..core import basic
 
-__all__ = ["fit_to", "fit_for_rule", "is_float_dtype"]
+__all__ = ["fit_to", "fit_for_rule", "is_float_dtype", "takes_symbolic_zeros", "SYMBOLIC_ZEROS"]
 
 _INEXACT_KINDS = frozenset("fc")
+
+# Multi-output primitives whose reverse rules take None as the cotangent of an output the
+# function did not use (a symbolic zero). The sweep hands every other multi-output rule a
+# materialised zero array there; a rule whose coefficients can be infinite (eigh's and
+# svd's eigenvalue gaps) must skip the term instead, as 0 * inf is nan.
+SYMBOLIC_ZEROS: set = set()
+
+
+def takes_symbolic_zeros(prim):
+    """Declare that ``prim``'s reverse rule takes None for an unused output's cotangent
+    (and skips that output's terms); returns ``prim``."""
+    SYMBOLIC_ZEROS.add(prim)
+    return prim
 
 
 def is_float_dtype(dtype) -> bool:

@@ -25,7 +25,7 @@ from ..core import basic
 from ..core.primitive import _PLAIN
 from . import scalar as _scalar
 from . import tape as _tape
-from .common import fit_for_rule
+from .common import SYMBOLIC_ZEROS, fit_for_rule
 from .order import consumers_first
 
 __all__ = ["backward", "backward_scalar", "node_cotangents"]
@@ -36,12 +36,14 @@ _f64 = _np.float64
 
 def node_cotangents(node, ct) -> list:
     """The cotangents of a node's arguments (None: zero, or not traced) given the
-    cotangent ``ct`` of its output(s), from the primitive's reverse rules."""
+    cotangent ``ct`` of its output(s), from the primitive's reverse rules. An output
+    without a cotangent reaches the rule as a zero array, or as None where the primitive
+    takes symbolic zeros (:func:`adgraph.ad.common.takes_symbolic_zeros`)."""
     if type(node) in _scalar.SCALAR_NODES:
         return _scalar.cotangents(node, ct)
     prim = node.prim
     args, ans, params, parents = node.args, node.ans, node.params, node.parents
-    if prim.multiple_results:
+    if prim.multiple_results and prim not in SYMBOLIC_ZEROS:
         ct = [
             basic.zeros(s, d, a) if c is None else c
             for c, s, d, a in zip(ct, node.shape, node.dtype, ans)

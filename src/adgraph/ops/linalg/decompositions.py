@@ -7,6 +7,7 @@ from collections import namedtuple
 
 import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes on arrays
 
+from ...ad.common import takes_symbolic_zeros
 from ...core.primitive import Primitive
 from ...core.trace import Tracer
 from ...core.xp import module_of
@@ -73,6 +74,11 @@ def _tri_from_T(g, uplo):
     low = _lower(n, g)
     keep = low if uplo == "L" else _mT(low)
     return where(keep, add(g, _H(g)), where(_eye(n, g), real(g), 0.0))
+
+
+def _plus(a, b):
+    """a + b where None is a symbolic zero."""
+    return b if a is None else a if b is None else add(a, b)
 
 
 # ------------------------------------------------------------------ cholesky
@@ -150,8 +156,10 @@ def _eigh_tangent(ans, primals, tangents, params):
 
 def _eigh_vjp(ct, ans, args, params, wanted):
     w, v = ans
-    ct_w, ct_v = ct
-    k = add(_diag_embed(real(ct_w)), multiply(_eig_gaps(w), matmul(_mT(v), ct_v)))
+    ct_w, ct_v = ct  # None: that output unused (a symbolic zero: its term is skipped)
+    k = None if ct_w is None else _diag_embed(real(ct_w))
+    if ct_v is not None:  # the gaps F are infinite at repeated eigenvalues
+        k = _plus(k, multiply(_eig_gaps(w), matmul(_mT(v), ct_v)))
     ebar = matmul(_conj(v), matmul(k, _mT(v)))
     return [_tri_from_T(ebar, params["UPLO"])]
 
@@ -166,6 +174,7 @@ eigh_p = Primitive(
     dV = V (F o M), F_ij = 1/(w_j - w_i) (0 on the diagonal).""",
 )
 eigh_p.batch = _same_batch(eigh_p)
+takes_symbolic_zeros(eigh_p)
 
 
 def _uplo(UPLO, op):
@@ -257,10 +266,23 @@ def _svd_gaps(s):
 
 def _svd_tangent(ans, primals, tangents, params):
     (a,), (da,) = primals, tangents
-    _svd_check(a, params["full_matrices"])
     u, s, vh = ans
     m, n = shape(a)[-2:]
     k = min(m, n)
+    if params["full_matrices"] and m != n:
+        # The extra columns of U (rows of Vh) are arbitrary: their tangent does not exist
+        # (nan), while S's and the first k singular vectors' do.
+        u_k = getitem(u, (Ellipsis, slice(None), slice(0, k)))
+        vh_k = getitem(vh, (Ellipsis, slice(0, k), slice(None)))
+        du, ds, dvh = _svd_tangent((u_k, s, vh_k), primals, tangents, {"full_matrices": False})
+        xp, dt = _xp_of(a), _dtype(u)
+        if m > k:
+            pad = xp.full(shape(du)[:-1] + (m - k,), _np.nan, dtype=dt)
+            du = concatenate([du, pad], axis=-1)
+        else:
+            pad = xp.full(shape(dvh)[:-2] + (n - k, n), _np.nan, dtype=dt)
+            dvh = concatenate([dvh, pad], axis=-2)
+        return (du, ds, dvh)
     v = _H(vh)
     dp = matmul(_H(u), matmul(da, v))
     ds = real(_diag(dp))
@@ -283,26 +305,34 @@ def _svd_tangent(ans, primals, tangents, params):
 
 def _svd_vjp(ct, ans, args, params, wanted):
     (a,) = args
-    _svd_check(a, params["full_matrices"])
     u, s, vh = ans
-    ct_u, ct_s, ct_vh = ct
+    ct_u, ct_s, ct_vh = ct  # None: that output unused (its terms are skipped)
     m, n = shape(a)[-2:]
     k = min(m, n)
-    f = _svd_gaps(s)
+    if ct_u is None and ct_vh is None:  # S alone: defined for full_matrices=True too
+        u = getitem(u, (Ellipsis, slice(None), slice(0, k)))
+        vh = getitem(vh, (Ellipsis, slice(0, k), slice(None)))
+        return [matmul(multiply(_conj(u), expand_dims(real(ct_s), -2)), _conj(vh))]
+    _svd_check(a, params["full_matrices"])
     row, col = expand_dims(s, -2), expand_dims(s, -1)
     vt = _conj(vh)  # V^T
-    uu = matmul(_mT(u), ct_u)
-    x = multiply(uu, f)
-    pbar = add(_diag_embed(real(ct_s)), multiply(add(x, _H(x)), row))
-    if _is_complex(a):
-        pbar = add(pbar, _diag_embed(divide(multiply(imag(_diag(uu)), 1j), s)))
-    y = multiply(matmul(vt, _H(ct_vh)), f)  # (V^T ct_V) o F with ct_V = ct_Vh^H
-    pbar = add(pbar, multiply(col, add(y, _H(y))))
+    pbar = None if ct_s is None else _diag_embed(real(ct_s))
+    if ct_u is not None or ct_vh is not None:  # F is infinite at repeated values
+        f = _svd_gaps(s)
+    if ct_u is not None:
+        uu = matmul(_mT(u), ct_u)
+        x = multiply(uu, f)
+        pbar = _plus(pbar, multiply(add(x, _H(x)), row))
+        if _is_complex(a):
+            pbar = add(pbar, _diag_embed(divide(multiply(imag(_diag(uu)), 1j), s)))
+    if ct_vh is not None:
+        y = multiply(matmul(vt, _H(ct_vh)), f)  # (V^T ct_V) o F with ct_V = ct_Vh^H
+        pbar = _plus(pbar, multiply(col, add(y, _H(y))))
     abar = matmul(_conj(u), matmul(pbar, vt))
-    if m > k:
+    if m > k and ct_u is not None:
         proj = subtract(ct_u, matmul(_conj(u), uu))
         abar = add(abar, matmul(divide(proj, row), vt))
-    if n > k:
+    if n > k and ct_vh is not None:
         proj = subtract(ct_vh, matmul(matmul(ct_vh, _mT(vh)), vt))
         abar = add(abar, matmul(_conj(u), divide(proj, col)))
     return [abar]
@@ -319,6 +349,7 @@ svd_p = Primitive(
     dV = V(F o (S dP + dP^H S)) + (I - VV^H) dA^H U S^{-1}, F_ij = 1/(s_j^2 - s_i^2).""",
 )
 svd_p.batch = _same_batch(svd_p)
+takes_symbolic_zeros(svd_p)
 
 
 def _svdvals_tangent(t, ans, a):
@@ -436,11 +467,14 @@ def _qr_vjp(ct, ans, args, params, wanted):
     (a,) = args
     _qr_check(a, params["mode"])
     q, r = ans
-    ct_q, ct_r = ct
-    qq = matmul(_mT(q), ct_q)
-    rr = matmul(ct_r, _mT(r))
-    cbar = add(subtract(rr, qq), _qr_omega_T(subtract(qq, rr)))
-    gbar = add(ct_q, matmul(_conj(q), cbar))
+    ct_q, ct_r = ct  # None: that output unused
+    d = None  # R-bar R^T - Q^T Q-bar
+    if ct_r is not None:
+        d = matmul(ct_r, _mT(r))
+    if ct_q is not None:
+        d = _plus(d, negative(matmul(_mT(q), ct_q)))
+    cbar = subtract(d, _qr_omega_T(d))
+    gbar = _plus(ct_q, matmul(_conj(q), cbar))
     return [_mT(solve_p.bind(r, _mT(gbar)))]
 
 
@@ -454,6 +488,7 @@ qr_p = Primitive(
     lower part: dQ = Q(Omega - C) + dA R^{-1}, dR = (C - Omega) R.""",
 )
 qr_p.batch = _same_batch(qr_p)
+takes_symbolic_zeros(qr_p)
 
 
 @_explained("qr")

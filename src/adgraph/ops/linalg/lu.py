@@ -8,6 +8,7 @@ from collections import namedtuple
 
 import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes on arrays
 
+from ...ad.common import takes_symbolic_zeros
 from ...core import extend
 from ...core.primitive import Primitive
 from .._util import OpError, as_int, norm_axis, shape
@@ -369,10 +370,13 @@ def _slogdet_tangent(ans, primals, tangents, params):
 @_derivative_at_singular("slogdet", _SLOGDET_SINGULAR)
 def _slogdet_vjp(ct, ans, args, params, wanted):
     (a,) = args
-    ct_sign, ct_log = ct
-    g = real(ct_log)
-    if _is_complex(a):
-        g = add(g, multiply(imag(multiply(ct_sign, ans[0])), 1j))
+    ct_sign, ct_log = ct  # None: that output unused
+    g = None if ct_log is None else real(ct_log)
+    if _is_complex(a) and ct_sign is not None:
+        gs = multiply(imag(multiply(ct_sign, ans[0])), 1j)
+        g = gs if g is None else add(g, gs)
+    if g is None:  # only the sign of a real matrix used: piecewise constant
+        return [None]
     return [multiply(expand_dims(g, (-1, -2)), _mT(inv_p.bind(a)))]
 
 
@@ -386,6 +390,7 @@ slogdet_p = Primitive(
     ds = i s Im tau (0 for real A); \bar A = (\bar l + i Im(\bar s s)) A^{-T}.""",
 )
 slogdet_p.batch = _same_batch(slogdet_p)
+takes_symbolic_zeros(slogdet_p)
 
 
 @_explained("slogdet")
