@@ -21,6 +21,11 @@ every output entry is a copy of one input entry or a zero: the trace then finds 
 running the implementation on the entries' indices (so reshape, transpose, flip, roll,
 slicing, padding and concatenation need no code of their own).
 
+Elementwise primitives whose derivative switches between their operands by value
+(``where``, ``maximum``, ``minimum``, ``fmax``, ``fmin``, ``relu``) declare
+``sparsity=Local(masks)``: globally the union over the operands, and in a *local* trace
+(``jacobian_sparsity(f, x, local=True)``) only the operands the value at ``x`` selects.
+
 A primitive without a rule (or whose rule returns NotImplemented) falls back to "every
 output entry depends on every input entry any of its arguments depends on": never missing a
 nonzero, possibly much denser than needed. :func:`fallback_primitives` lists who falls back.
@@ -28,7 +33,8 @@ nonzero, possibly much denser than needed. :func:`fallback_primitives` lists who
 The patterns are *global* for the path control flow takes at ``x``: values steer Python
 ``if``\ s as they would in a plain call, and a primitive's rule may use the values of its
 *constant* arguments (a matrix that does not depend on ``x`` contributes its nonzeros), but
-never the values of traced ones (``where``, ``maximum`` and ``abs`` keep both sides).
+never the values of traced ones (``where``, ``maximum`` and ``abs`` keep both sides) --
+unless the trace is local, see above.
 Outputs that carry no derivative (comparisons, integer casts, ``stop_gradient``) are
 constants: their pattern is empty, as their entries in the dense Jacobian are zero.
 """
@@ -46,6 +52,13 @@ from ..core.trace import Trace, Tracer, split_args
 __all__ = [
     "MOVES",
     "Moves",
+    "Local",
+    "WHERE",
+    "MAX",
+    "MIN",
+    "RELU",
+    "add_at_rule",
+    "fibre_rule",
     "SparsityTrace",
     "SparsityTracer",
     "require_scipy",
@@ -87,6 +100,41 @@ class Moves:
 MOVES = Moves()
 
 
+class Local:
+    """The rule ``sparsity=Local(masks)`` of an elementwise primitive whose derivative
+    goes to one operand or another by value. ``masks(ans, *args, **params)`` returns, per
+    argument, a boolean array (broadcastable to ``ans``) that is False where the output
+    entry does not depend on that argument at these values (None: everywhere it may).
+    Masks must keep both operands at ties and NaNs: a local pattern may be wider than the
+    Jacobian at ``x``, never narrower. A global trace ignores the masks (union over the
+    arguments that have a derivative, as :func:`elementwise_rule`)."""
+
+    __slots__ = ("masks", "rule")
+
+    def __init__(self, masks, differentiable: tuple[bool, ...]) -> None:
+        self.masks = masks
+        self.rule = elementwise_rule(differentiable)
+
+    def __call__(self, pats, ans, *args, **params):
+        return self.rule(pats, ans, *args, **params)
+
+    def local(self, pats, ans, *args, **params):
+        sp = require_scipy("sparsity detection")
+        masks = self.masks(ans, *args, **params)
+        shape = _np.shape(ans)
+        out = None
+        for i, p in enumerate(pats):
+            if p is None or not self.rule.differentiable[i]:
+                continue
+            q = broadcast_rows(p, _np.shape(args[i]), shape)
+            m = masks[i]
+            if m is not None:
+                keep = _np.broadcast_to(_np.asarray(m, dtype=bool), shape).ravel()
+                q = sp.diags(keep.astype(_np.int8), format="csr", dtype=bool) @ q
+            out = q if out is None else out + q
+        return out
+
+
 def _size(shape) -> int:
     n = 1
     for d in shape:
@@ -123,7 +171,15 @@ def elementwise_rule(differentiable: tuple[bool, ...]):
             out = q if out is None else out + q  # boolean sum: union of rows
         return out
 
+    rule.differentiable = _Flags(differentiable)  # type: ignore[attr-defined]
     return rule
+
+
+class _Flags(tuple):
+    """Per-argument flags; arguments past the end count as True."""
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return super().__getitem__(i) if i < len(self) else True
 
 
 def sum_into(p, targets, out_size: int):
@@ -137,6 +193,81 @@ def sum_into(p, targets, out_size: int):
         (_np.ones(cols.size, bool), (targets[keep], cols)), shape=(out_size, targets.size)
     )
     return s @ p
+
+
+def _where_masks(ans, c, x, y):
+    c = _np.asarray(c).astype(bool)
+    return None, c, ~c
+
+
+def _max_masks(ans, x, y):  # ties and NaNs keep both operands
+    return ~(_np.asarray(x) < y), ~(_np.asarray(y) < x)
+
+
+def _min_masks(ans, x, y):
+    return ~(_np.asarray(x) > y), ~(_np.asarray(y) > x)
+
+
+def _relu_masks(ans, x):
+    return (~(_np.asarray(x) < 0),)
+
+
+#: ``where(c, x, y)``: locally, entries where ``c`` holds depend on ``x`` alone.
+WHERE = Local(_where_masks, (False, True, True))
+#: ``maximum``/``fmax``: locally, the larger operand (both at ties and NaNs).
+MAX = Local(_max_masks, (True, True))
+#: ``minimum``/``fmin``: locally, the smaller operand (both at ties and NaNs).
+MIN = Local(_min_masks, (True, True))
+#: ``relu(x) = max(x, 0)``: locally, no dependence where ``x < 0``.
+RELU = Local(_relu_masks, (True,))
+
+
+def add_at_rule(gather):
+    """The rule of ``y = x`` with ``u`` added at positions (``x.at[idx].add(u)``), with
+    arguments ``(x, *index_args, u)``: ``y`` depends on ``x`` entry by entry, and entry
+    ``t`` of ``y`` on the entries of ``u`` that land on ``t``. ``gather(xp, ids,
+    *index_args, **params)`` reads an array like ``x`` at the positions ``u`` is added at
+    (the primitive's gather counterpart); ``u`` is broadcast to what it returns."""
+
+    def rule(pats, ans, x, *rest, **params):
+        sp = require_scipy("sparsity detection")
+        index_args, u = rest[:-1], rest[-1]
+        px, pu = pats[0], pats[-1]
+        if any(p is not None for p in pats[1:-1]):
+            return NotImplemented  # a traced index array
+        out = px
+        if pu is not None:
+            ids = _np.arange(_np.size(ans)).reshape(_np.shape(ans))
+            targets = _np.asarray(gather(_np, ids, *index_args, **params))
+            src = _np.broadcast_to(_np.arange(_np.size(u)).reshape(_np.shape(u)), targets.shape)
+            s = sp.csr_matrix(
+                (_np.ones(targets.size, bool), (targets.ravel(), src.ravel())),
+                shape=(_np.size(ans), _np.size(u)),
+            )
+            term = s @ pu
+            out = term if out is None else out + term
+        return out
+
+    return rule
+
+
+def fibre_rule(pats, ans, x, *, axes, **params):
+    """The rule of a transform along ``axes`` (FFTs): an output entry depends on every
+    input entry with the same coordinates outside ``axes`` (its fibre). The axes may
+    change length; the others keep theirs."""
+    sp = require_scipy("sparsity detection")
+    xs, ys = _np.shape(x), _np.shape(ans)
+    axes = {a % len(xs) for a in axes}
+    fib = tuple(1 if i in axes else d for i, d in enumerate(xs))
+    nf = _size(fib)
+
+    def member(shape):  # entries x fibres, one 1 per entry
+        f = _np.broadcast_to(_np.arange(nf).reshape(fib), shape).ravel()
+        return sp.csr_matrix(
+            (_np.ones(f.size, bool), (_np.arange(f.size), f)), shape=(f.size, nf)
+        )
+
+    return member(ys) @ (member(xs).T @ pats[0])
 
 
 def _reduction(p, x, axis, keepdims):
@@ -228,11 +359,12 @@ class SparsityTrace(Trace):
     """Pattern propagation for a function of one array of ``n`` entries. ``fallbacks``
     collects the names of the primitives that used the dense fallback."""
 
-    __slots__ = ("n", "fallbacks")
+    __slots__ = ("n", "fallbacks", "local")
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, local: bool = False) -> None:
         super().__init__()
         self.n = n
+        self.local = local  # use Local rules' masks (value-dependent patterns)
         self.fallbacks: set[str] = set()
 
     def input(self, x) -> SparsityTracer:
@@ -262,6 +394,8 @@ class SparsityTrace(Trace):
         out = NotImplemented
         if type(rule) is Moves:
             out = _moves(prim, rule.data, pats, vals, params, self.n)
+        elif self.local and type(rule) is Local:
+            out = rule.local(pats, ans, *vals, **params)
         elif rule is not None:
             out = rule(pats, ans, *vals, **params)
         if out is NotImplemented:
