@@ -10,6 +10,7 @@ import numpy as _np  # shape arithmetic only (broadcast_shapes); never computes 
 from ...ad.batched_jvp import Diagonal
 from ...ad.batching import batch_loop
 from ...core import basic, extend
+from ...ad.sparsity import Moves, add_at_rule
 from ...core.primitive import Primitive
 from ...core.trace import Tracer
 from ...core.xp import module_of
@@ -136,6 +137,7 @@ getitem_p = Primitive(
     joint_tangent=_getitem_tangent,
     joint_vjp=_getitem_vjp,
     batch=_getitem_batch,
+    sparsity=Moves(data=(0,)),  # moves entries of x; the other arguments are indices
     doc=r"""y = x[idx] (basic, advanced and boolean indexing). Linear in x; the transpose
     scatters the cotangent into zeros at idx, accumulating repeated indices. Batched by
     rewriting the index (the batch axis is indexed jointly with batched index arrays).""",
@@ -300,6 +302,7 @@ scatter_add_p = Primitive(
     _scatter_impl("add", lambda xp, cur, u: cur + u),
     joint_tangent=_scatter_add_tangent,
     joint_vjp=_scatter_add_vjp,
+    sparsity=add_at_rule(_getitem_impl),
     doc=r"""y = x with u added at idx (repeats accumulate). Linear in (x, u):
     :math:`\bar x = \bar y`, :math:`\bar u = \bar y[idx]`.""",
 )
@@ -494,6 +497,7 @@ take_along_p = Primitive(
     _take_along_impl,
     joint_tangent=_take_along_tangent,
     joint_vjp=_take_along_vjp,
+    sparsity=Moves(data=(0,)),
     doc=r"""y = take_along_axis(a, idx, axis), idx with the shape of a outside axis (the
     form Dask arrays are gathered in, block by block). Linear in a; the transpose adds
     the cotangent back at idx along axis (repeats accumulate).""",
@@ -520,6 +524,7 @@ put_along_add_p = Primitive(
     _put_along_impl,
     joint_tangent=_put_along_tangent,
     joint_vjp=_put_along_vjp,
+    sparsity=add_at_rule(_take_along_impl),
     doc=r"""y = x with u added at idx along axis (the transpose of take_along_axis;
     repeats accumulate). Linear in (x, u): \bar x = \bar y,
     \bar u = take_along_axis(\bar y, idx, axis).""",
