@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..ad.rules import batch_unary, nondiff
+from ..ad.sparsity import elementwise_rule
 from ..core.primitive import Primitive
 from ._util import dtype as _dtype_of
 from ._util import is_inexact
@@ -39,6 +40,7 @@ convert_p = Primitive(
     lambda xp, x, *, dtype: _cast(xp, x, dtype),
     tangent=(_astype_tangent,),
     vjp=(_astype_vjp,),
+    sparsity=elementwise_rule((True,)),
     doc=r"""Cast to another dtype. The tangent is cast likewise (zero for integer targets);
     the cotangent is cast back to the argument's dtype (real part for real arguments).""",
 )
