@@ -18,6 +18,7 @@ import math
 import numpy as _np
 
 from ..ad.rules import elementwise, nondiff
+from ..ad.sparsity import MAX, MIN, WHERE
 from ..ad.tape import MINUS_ONE, ONE
 from ..ad.taylor import RULES as _TAYLOR
 from ..core.primitive import PLAIN_TYPES as _PLAIN
@@ -752,6 +753,7 @@ maximum_p, maximum = _binary(
     r"""Elementwise :math:`\max(x, y)` (nan propagates); the derivative goes to the larger
     argument, split evenly at ties.""",
     needs=(_XY, _XY),
+    sparsity=MAX,
 )
 minimum_p, minimum = _binary(
     "minimum",
@@ -761,6 +763,7 @@ minimum_p, minimum = _binary(
     r"""Elementwise :math:`\min(x, y)` (nan propagates); the derivative goes to the smaller
     argument, split evenly at ties.""",
     needs=(_XY, _XY),
+    sparsity=MIN,
 )
 
 
@@ -780,6 +783,7 @@ fmax_p, fmax = _binary(
     r"""Elementwise :math:`\max(x, y)` ignoring nan; the derivative goes to the argument
     chosen, split evenly at ties.""",
     needs=(_XY, _XY),
+    sparsity=MAX,
 )
 fmin_p, fmin = _binary(
     "fmin",
@@ -789,6 +793,7 @@ fmin_p, fmin = _binary(
     r"""Elementwise :math:`\min(x, y)` ignoring nan; the derivative goes to the argument
     chosen, split evenly at ties.""",
     needs=(_XY, _XY),
+    sparsity=MIN,
 )
 
 
@@ -829,6 +834,7 @@ where_p = elementwise(
     doc=r"""Select :math:`x` where ``c`` else :math:`y`. Linear in ``x`` and ``y``:
     :math:`\bar x = \bar z \cdot [c]`, :math:`\bar y = \bar z \cdot [\lnot c]`.""",
     tangent=(None, _where_tangent, lambda t, ans, c, x, y: where(c, 0.0, t)),
+    sparsity=WHERE,
     vjp=(
         lambda ct, ans, c, x, y: None,  # a (float) condition carries no derivative
         lambda ct, ans, c, x, y: where(c, ct, 0.0),
