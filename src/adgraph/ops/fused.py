@@ -39,6 +39,7 @@ import math
 import numpy as _np  # dtype objects, NumPy's identity and in-place partners
 
 from ..ad.rules import elementwise as _elementwise_rule
+from ..ad.sparsity import RELU
 from ..core import extend
 from ..core.primitive import Primitive
 from ._util import OpError, shape
@@ -366,6 +367,7 @@ relu_p, relu_bwd_p = _declare(
     r"""y = max(x, 0); derivative through fused_relu_bwd(g, y) = g [y > 0] (0 at x = 0).""",
     r"""r = g [y > 0]; linear in g, piecewise constant in y (zero derivative).""",
 )
+relu_p.sparsity = RELU  # locally: no dependence where x < 0
 softplus_p, softplus_bwd_p = _declare(
     "softplus",
     False,
