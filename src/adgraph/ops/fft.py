@@ -48,6 +48,7 @@ import os
 import numpy as _np  # identifies the NumPy module and its dtypes; never computes on arrays
 
 from ..ad.rules import linear
+from ..ad.sparsity import MOVES, fibre_rule
 from ..core import extend
 from ..core.trace import Tracer
 from ..core.xp import module_of
@@ -284,6 +285,7 @@ fft_resize_p = linear(
     _resize_impl,
     _resize_t,
     batch=_resize_batch,
+    sparsity=MOVES,
     doc=r"""Truncate or zero-pad along axes to the given sizes (the ``n``/``s`` of the
     transforms). Linear, :math:`y = Rx`; the transpose :math:`R^T` resizes back (pads what
     was truncated, truncates what was padded).""",
@@ -316,6 +318,7 @@ fft_p = linear(
     _fft_impl,
     _fft_t,
     batch=_fft_batch,
+    sparsity=fibre_rule,
     doc=r"""n-dimensional complex DFT (``inverse``: its inverse) along ``axes``, the input
     resized to ``sizes`` first. Linear; the DFT matrix is symmetric, so the transpose is
     the same transform of the cotangent, resized back: :math:`\bar x = R^T F \bar y`.""",
@@ -405,6 +408,7 @@ fft_real_p = linear(
     _fft_real_impl,
     _fft_real_t,
     batch=_fft_real_batch,
+    sparsity=fibre_rule,
     doc=r"""Real part of the complex DFT (``inverse``: of its inverse) along ``axes``,
     :math:`y = \operatorname{Re}(F z)`: the cotangent of a *real* input of ``fft``.
     Computed as the real transform of the Hermitian part of ``z`` (a complex-to-real
@@ -454,6 +458,7 @@ rfft_p = linear(
     _rfft_impl,
     _rfft_t,
     batch=_rfft_batch,
+    sparsity=fibre_rule,
     doc=r"""n-dimensional DFT of real input along ``axes`` (the last one keeps the
     :math:`\lfloor n/2\rfloor + 1` non-negative frequencies), input resized to ``sizes``.
     Transpose: :math:`\bar x = R^T\, N\operatorname{irfftn}(\overline{\bar y}\, w)` with
@@ -484,6 +489,7 @@ irfft_p = linear(
     _irfft_impl,
     _irfft_t,
     batch=_irfft_batch,
+    sparsity=fibre_rule,
     doc=r"""Inverse of ``rfft``: real output of ``sizes`` along ``axes`` from a half
     spectrum (resized to ``sizes[-1]//2+1`` on the last axis). Real-linear; transpose
     :math:`\bar c = R^T\big(w'\,\overline{\operatorname{rfftn}(\bar y)}/N\big)` with
@@ -506,6 +512,7 @@ fftshift_p = linear(
     _shift_impl,
     _shift_t,
     batch=_shift_batch,
+    sparsity=MOVES,
     doc=r"""Cyclic shift moving the zero frequency to the centre (``inverse``: back). A
     permutation, so the transpose is its inverse: ``ifftshift`` for ``fftshift``.""",
 )
