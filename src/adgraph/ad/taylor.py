@@ -14,7 +14,8 @@ converts at the boundary.
 A primitive's Taylor rule, ``taylor(primals, series, params) -> (ans, series_out)``,
 receives per argument ``None`` (the argument is a constant: every coefficient is zero) or
 the list ``[c_1, ..., c_K]``, and returns its output and the output's list (or None for a
-zero series; a tuple of lists for ``multiple_results`` primitives). The rules below are the
+zero series; a tuple of lists for ``multiple_results`` primitives), or ``NotImplemented``
+for arguments it does not cover (complex ones, say), which then go to the fallback. The rules below are the
 standard recurrences, O(K^2) operations per primitive; they are written with array
 arithmetic only, so an enclosing transformation (``grad`` of a ``jet``) differentiates
 them like any other code.
@@ -27,7 +28,6 @@ slower (O(K^3) when the rule's own operations have Taylor rules, more when they 
 
 from __future__ import annotations
 
-import math
 from operator import attrgetter
 from typing import Any
 
@@ -42,6 +42,9 @@ __all__ = [
     "fallback",
     "linear_rule",
     "bilinear_rule",
+    "multilinear_rule",
+    "locally_linear_rule",
+    "from_tangent_rule",
     "RULES",
 ]
 
@@ -78,10 +81,10 @@ class TaylorTrace(Trace):
         primals, series, any_t = split_args(self, args, TaylorTracer, "series")
         if prim.nondiff or not any_t:
             return prim.bind(*primals, **params)
-        if prim.taylor is not None:
-            ans, out = prim.taylor(primals, series, params)
-        else:
-            ans, out = fallback(self, prim, primals, series, params)
+        res = NotImplemented if prim.taylor is None else prim.taylor(primals, series, params)
+        if res is NotImplemented:  # no rule, or none for these arguments (complex, say)
+            res = fallback(self, prim, primals, series, params)
+        ans, out = res
         if prim.multiple_results:
             if out is None:
                 return ans
@@ -223,10 +226,110 @@ def _resolve(prim):
     return registry[prim].bind if type(prim) is str else prim.bind
 
 
-# ------------------------------------------------------------------ series arithmetic
-# Lists below hold a whole series, c_0 (the primal) first.
-def _bind(name, *args, **params):
-    return registry[name].bind(*args, **params)
+def multilinear_rule(prim):
+    r"""The Taylor rule of a primitive linear in each of its arguments separately
+    (``einsum`` of n operands): the n-fold Cauchy product
+    :math:`z_k = \sum_{k_1 + \dots + k_n = k} B(x^{(1)}_{k_1}, \dots, x^{(n)}_{k_n})`, the
+    constant operands contributing their value only. ``prim``: the primitive or its name."""
+
+    def rule(primals, series, params):
+        bind = _resolve(prim)
+        ans = bind(*primals, **params)
+        K = next(len(s) for s in series if s is not None)
+        whole = [[p] if s is None else [p, *s] for p, s in zip(primals, series)]
+        out = []
+        for k in range(1, K + 1):
+            terms = [bind(*[w[j] for w, j in zip(whole, ks)], **params) for ks in _splits(whole, k)]
+            out.append(_sum(terms))
+        return ans, out
+
+    return rule
+
+
+def _splits(whole, k):
+    """The tuples (k_1, ..., k_n) summing to k with k_i < len(whole[i])."""
+    if len(whole) == 1:
+        return [(k,)] if k < len(whole[0]) else []
+    out = []
+    for j in range(min(k, len(whole[0]) - 1) + 1):
+        out.extend((j,) + rest for rest in _splits(whole[1:], k - j))
+    return out
+
+
+def locally_linear_rule(prim):
+    r"""The Taylor rule of a primitive that is linear near its primal point: linear
+    (indexing, concatenation, running sums, real/imag/conj) or piecewise linear (abs,
+    maximum, reduce_max, scatter_max, mod), branches chosen by the primal. Then
+    :math:`f(x(t)) = f(x_0) + f'(x_0)(x(t) - x_0)` exactly for small t, so each Taylor
+    coefficient goes through the forward rule at the primal point: K evaluations of the
+    tangent rule, no Cauchy products. ``prim``: the primitive or its registry name."""
+
+    def rule(primals, series, params):
+        p = registry[prim] if type(prim) is str else prim
+        ans = p.bind(*primals, **params)
+        K = next(len(s) for s in series if s is not None)
+        per_k = [
+            _tangent(p, ans, primals, [None if s is None else s[k] for s in series], params)
+            for k in range(K)
+        ]
+        if p.multiple_results:
+            n = len(ans)
+            outs = tuple(
+                None if any(t is None or t[j] is None for t in per_k) else [t[j] for t in per_k]
+                for j in range(n)
+            )
+            return ans, outs
+        if any(t is None for t in per_k):
+            return ans, None
+        return ans, per_k
+
+    return rule
+
+
+def from_tangent_rule(prim):
+    r"""The Taylor rule of a primitive whose forward rule does not read its output: the
+    forward rule evaluated once on series one order lower gives the whole series of
+    :math:`y'(t) = \partial f(x(t))\,x'(t)`, and :math:`y_k = (y')_{k-1}/k`.
+
+    One pass at order K-1 of the forward rule's operations, O(K^2) each (where the
+    :func:`fallback` needs K passes because its rule reads ``ans``). The forward rule is
+    given ``ans = None``: a rule that reads it fails loudly instead of silently using the
+    value at t = 0. ``prim``: the primitive or its registry name."""
+
+    def rule(primals, series, params):
+        p = registry[prim] if type(prim) is str else prim
+        ans = p.bind(*primals, **params)
+        K = next(len(s) for s in series if s is not None)
+        multi = p.multiple_results
+        if K == 1:
+            t = _tangent(p, None, primals, [None if s is None else s[0] for s in series], params)
+            ts = list(t) if multi else [t]
+            outs = [None if tj is None else [tj] for tj in ts]
+            return ans, (tuple(outs) if multi else outs[0])
+        sub = TaylorTrace(K - 1)
+        with trace_scope(sub):
+            xs, dxs = [], []
+            for x, s in zip(primals, series):
+                if s is None:
+                    xs.append(x)
+                    dxs.append(None)
+                    continue
+                xs.append(TaylorTracer(sub, x, s[: K - 1]))
+                # x'(t): coefficients (m + 1) c_(m+1), m = 0 .. K-1
+                dxs.append(TaylorTracer(sub, s[0], [(m + 1) * s[m] for m in range(1, K)]))
+            t = _tangent(p, None, xs, dxs, params)
+        ts = list(t) if multi else [t]
+        outs = []
+        for tj in ts:
+            if tj is None:
+                outs.append(None)
+            elif type(tj) is TaylorTracer and tj._trace is sub:
+                outs.append([tj.primal] + [c * (1.0 / (m + 2)) for m, c in enumerate(tj.series)])
+            else:  # y' constant in t: y is linear in t
+                outs.append([tj] + [tj * 0.0] * (K - 1))
+        return ans, (tuple(outs) if multi else outs[0])
+
+    return rule
 
 
 def _sum(terms):
@@ -236,307 +339,6 @@ def _sum(terms):
     return out
 
 
-def _mul(a, b, K):
-    """The Cauchy product of two whole series, to order K."""
-    return [_sum([a[j] * b[k - j] for j in range(k + 1)]) for k in range(K + 1)]
-
-
-def _div(a, b, K):
-    r"""The series of :math:`a/b`: :math:`z_k = (a_k - \sum_{j=1}^k b_j z_{k-j}) / b_0`."""
-    inv = 1.0 / b[0]
-    z = [a[0] * inv]
-    for k in range(1, K + 1):
-        s = a[k]
-        for j in range(1, k + 1):
-            s = s - b[j] * z[k - j]
-        z.append(s * inv)
-    return z
-
-
-def _ode_step(x, g, k):
-    r"""The coefficient :math:`y_k` of :math:`y' = g\,x'`: :math:`\frac1k\sum_{j=1}^k j x_j
-    g_{k-j}` (needs ``g`` to order k-1 only)."""
-    return _sum([x[j] * g[k - j] * (j / k) for j in range(1, k + 1)])
-
-
-def _integrate_quotient(ans, x, u, K):
-    r"""The series of :math:`y` with :math:`y' = x'/u` and :math:`y_0 =` ``ans``
-    (log: ``u = x``; log1p: ``u = 1 + x``; arctan: ``u = 1 + x^2``)."""
-    dx = [x[m + 1] * (m + 1) for m in range(K)]
-    v = _div(dx, u, K - 1) if K else []
-    return [ans] + [v[m] * (1.0 / (m + 1)) for m in range(K)]
-
-
-def _whole(x0, s, K):
-    """A whole series from a primal and its rule input (None: a constant)."""
-    return [x0] + (list(s) if s is not None else [x0 * 0.0] * K)
-
-
-def _order(series):
-    return next(len(s) for s in series if s is not None)
-
-
-def _unary(fn):
-    """A unary rule from ``fn(x0, x, K) -> whole output series``."""
-
-    def rule(primals, series, params):
-        x0 = primals[0]
-        xs = series[0]
-        K = len(xs)
-        y = fn(x0, [x0, *xs], K, **params)
-        return y[0], y[1:]
-
-    return rule
-
-
-# ------------------------------------------------------------------ arithmetic rules
-def _add(primals, series, params):
-    x, y = primals
-    ans = _bind("add", x, y)
-    sx, sy = series
-    if sx is None:
-        return ans, list(sy)
-    if sy is None:
-        return ans, list(sx)
-    return ans, [a + b for a, b in zip(sx, sy)]
-
-
-def _subtract(primals, series, params):
-    x, y = primals
-    ans = _bind("subtract", x, y)
-    sx, sy = series
-    if sx is None:
-        return ans, [-b for b in sy]
-    if sy is None:
-        return ans, list(sx)
-    return ans, [a - b for a, b in zip(sx, sy)]
-
-
-def _negative(primals, series, params):
-    return _bind("negative", primals[0]), [-c for c in series[0]]
-
-
-def _divide(primals, series, params):
-    x, y = primals
-    ans = _bind("divide", x, y)
-    sx, sy = series
-    if sy is None:
-        inv = 1.0 / y
-        return ans, [c * inv for c in sx]
-    K = _order(series)
-    z = _div(_whole(x, sx, K), [y, *sy], K)
-    return ans, z[1:]
-
-
-def _where(primals, series, params):
-    c, x, y = primals
-    ans = _bind("where", c, x, y)
-    K = _order(series)
-    sx = series[1] if series[1] is not None else [0.0] * K
-    sy = series[2] if series[2] is not None else [0.0] * K
-    return ans, [_bind("where", c, a, b) for a, b in zip(sx, sy)]
-
-
-def _square(x0, x, K):
-    return _mul(x, x, K)
-
-
-def _reciprocal(x0, x, K):
-    return _div([1.0] + [0.0] * K, x, K)
-
-
-def _integer_pow(x0, x, K, *, n):
-    # Repeated squaring of the series: exact at x0 = 0, unlike the general power
-    # recurrence (which divides by x0).
-    m = abs(n)
-    result, base = None, x
-    while m:
-        if m & 1:
-            result = base if result is None else _mul(result, base, K)
-        m >>= 1
-        if m:
-            base = _mul(base, base, K)
-    if result is None:  # n == 0
-        return [_bind("integer_pow", x0, n=0)] + [x0 * 0.0] * K
-    if n < 0:
-        return _div([1.0] + [0.0] * K, result, K)
-    return result
-
-
-def _pow_const(ans, x, r, K):
-    r"""The series of :math:`y = x^r` for a constant r: :math:`x y' = r x' y` gives
-    :math:`k x_0 y_k = \sum_{j=1}^k (rj - (k - j)) x_j y_{k-j}` (needs :math:`x_0 \ne 0`)."""
-    inv = 1.0 / x[0]
-    y = [ans]
-    for k in range(1, K + 1):
-        s = _sum([x[j] * y[k - j] * ((r * j - (k - j)) / k) for j in range(1, k + 1)])
-        y.append(s * inv)
-    return y
-
-
-def _exp_series(ans, u, K):
-    """The series of exp(u), whose value ``ans`` is known: y' = y u'."""
-    y = [ans]
-    for k in range(1, K + 1):
-        y.append(_ode_step(u, y, k))
-    return y
-
-
-def _power(primals, series, params):
-    x, y = primals
-    ans = _bind("power", x, y)
-    sx, sy = series
-    K = _order(series)
-    if sy is None:
-        return ans, _pow_const(ans, [x, *sx], y, K)[1:]
-    # x^y = exp(y log x)
-    if sx is None:
-        logx = [_bind("log", x)] + [0.0] * K
-    else:
-        logx = _integrate_quotient(_bind("log", x), [x, *sx], [x, *sx], K)
-    w = _mul([y, *sy], logx, K)
-    return ans, _exp_series(ans, w, K)[1:]
-
-
-def _sqrt(x0, x, K):
-    y0 = _bind("sqrt", x0)
-    inv = 1.0 / (2.0 * y0)
-    y = [y0]
-    for k in range(1, K + 1):
-        s = x[k]
-        for j in range(1, k):
-            s = s - y[j] * y[k - j]
-        y.append(s * inv)
-    return y
-
-
-# ------------------------------------------------------------------ transcendental rules
-def _exp(x0, x, K):
-    return _exp_series(_bind("exp", x0), x, K)
-
-
-def _expm1(x0, x, K):
-    y0 = _bind("expm1", x0)
-    e = _exp_series(y0 + 1.0, x, K)  # the series of e^x = expm1 + 1
-    return [y0] + e[1:]
-
-
-def _log(x0, x, K):
-    return _integrate_quotient(_bind("log", x0), x, x, K)
-
-
-def _log1p(x0, x, K):
-    return _integrate_quotient(_bind("log1p", x0), x, [x0 + 1.0, *x[1:]], K)
-
-
-def _sincos(s0, c0, x, K, sign):
-    """The series of (s, c) with s' = c x', c' = sign * s x' (sin/cos: -1, sinh/cosh: +1)."""
-    s, c = [s0], [c0]
-    for k in range(1, K + 1):
-        sk = _ode_step(x, c, k)
-        ck = _ode_step(x, s, k)
-        s.append(sk)
-        c.append(ck if sign > 0 else -ck)
-    return s, c
-
-
-def _sin(x0, x, K):
-    return _sincos(_bind("sin", x0), _bind("cos", x0), x, K, -1)[0]
-
-
-def _cos(x0, x, K):
-    return _sincos(_bind("sin", x0), _bind("cos", x0), x, K, -1)[1]
-
-
-def _sinh(x0, x, K):
-    return _sincos(_bind("sinh", x0), _bind("cosh", x0), x, K, 1)[0]
-
-
-def _cosh(x0, x, K):
-    return _sincos(_bind("sinh", x0), _bind("cosh", x0), x, K, 1)[1]
-
-
-def _riccati(y0, x, K, a, b):
-    r"""The series of y with :math:`y' = (a + b\,y^2)\,x'` (tan: a = b = 1; tanh: a = 1,
-    b = -1) or, with ``a = None``, :math:`y' = (y - y^2)\,x'` (the logistic function)."""
-    y = [y0]
-    g = []  # g = a + b y^2 (or y - y^2), one coefficient per step
-    for k in range(1, K + 1):
-        m = k - 1
-        yy = _sum([y[i] * y[m - i] for i in range(m + 1)])
-        if a is None:
-            g.append(y[m] - yy)
-        else:
-            g.append(yy * b + a if m == 0 else yy * b)
-        y.append(_ode_step(x, g, k))
-    return y
-
-
-def _tan(x0, x, K):
-    return _riccati(_bind("tan", x0), x, K, 1.0, 1.0)
-
-
-def _tanh(x0, x, K):
-    return _riccati(_bind("tanh", x0), x, K, 1.0, -1.0)
-
-
-def _expit(x0, x, K):
-    return _riccati(_bind("expit", x0), x, K, None, None)
-
-
-def _arctan(x0, x, K):
-    u = _mul(x, x, K)
-    u[0] = u[0] + 1.0
-    return _integrate_quotient(_bind("arctan", x0), x, u, K)
-
-
-_2_SQRTPI = 2.0 / math.sqrt(math.pi)
-
-
-def _erf(x0, x, K):
-    # erf' = 2/sqrt(pi) exp(-x^2): the series of e = exp(-x^2), then y' = (2/sqrt(pi)) e x'.
-    u = [-c for c in _mul(x, x, K)]
-    e = _exp_series(_bind("exp", u[0]), u, K)
-    g = [c * _2_SQRTPI for c in e]
-    y = [_bind("erf", x0)]
-    for k in range(1, K + 1):
-        y.append(_ode_step(x, g, k))
-    return y
-
-
-def _integer_pow_rule(primals, series, params):
-    x0 = primals[0]
-    xs = series[0]
-    K = len(xs)
-    y = _integer_pow(x0, [x0, *xs], K, n=params["n"])
-    return _bind("integer_pow", x0, n=params["n"]), y[1:]
-
-
-# The rules the ops modules declare, by primitive name (each declaration names its own:
-# ``taylor=RULES["exp"]``).
-RULES: dict[str, Any] = {
-    "add": _add,
-    "multiply": bilinear_rule("multiply"),
-    "subtract": _subtract,
-    "negative": _negative,
-    "divide": _divide,
-    "where": _where,
-    "power": _power,
-    "integer_pow": _integer_pow_rule,
-    "square": _unary(_square),
-    "reciprocal": _unary(_reciprocal),
-    "sqrt": _unary(_sqrt),
-    "exp": _unary(_exp),
-    "expm1": _unary(_expm1),
-    "log": _unary(_log),
-    "log1p": _unary(_log1p),
-    "sin": _unary(_sin),
-    "cos": _unary(_cos),
-    "tan": _unary(_tan),
-    "sinh": _unary(_sinh),
-    "cosh": _unary(_cosh),
-    "tanh": _unary(_tanh),
-    "arctan": _unary(_arctan),
-    "expit": _unary(_expit),
-    "erf": _unary(_erf),
-}
+# The recurrences, by primitive name (each declaration names its own:
+# ``taylor=RULES["exp"]``); imported last, as they use the builders above.
+from .taylor_rules import RULES  # noqa: E402
