@@ -410,7 +410,7 @@ ERRORS = [
     (lambda: anp.concatenate([]), ["concatenate", "at least one"]),
     (lambda: anp.concatenate([np.float64(1.0), np.float64(2.0)]), ["concatenate", "zero-dim"]),
     (lambda: anp.stack([np.ones(2), np.ones(3)]), ["stack", "(2,)", "(3,)"]),
-    (lambda: anp.hstack(np.ones(3)), ["hstack", "sequence"]),
+    (lambda: anp.hstack(np.float64(1.0)), ["hstack", "sequence"]),
     (lambda: anp.vstack([]), ["vstack", "at least one"]),
     (lambda: anp.split(np.ones(5), 2), ["split", "5", "2 equal"]),
     (lambda: anp.array_split(np.ones(5), 0), ["array_split", "larger than 0"]),

@@ -198,7 +198,8 @@ def vjp(fun: Fun, *primals: PyTree, has_aux: bool = False) -> tuple[Any, ...]:
 def _check_scalar_output(y, out_leaves, result, name, holomorphic):
     """The dtype of ``grad``'s output ``y`` (None: the function returned several leaves),
     after checking that it is one real (or, ``holomorphic``, complex) scalar."""
-    if y is None or getattr(y, "shape", None) not in ((), None):
+    # One element in any shape ((), (1,), (1, 1) ...) is a scalar, as in NumPy and autograd.
+    if y is None or any(d != 1 for d in getattr(y, "shape", ())):
         if not out_leaves:
             raise TypeError(
                 f"{name}: grad needs a scalar output, but the function returned "
@@ -269,7 +270,9 @@ def _value_and_grad(fun, argnums, has_aux, holomorphic, called):
             inner = y.value.primal_value() if isinstance(y.value, Tracer) else y.value
             # A NumPy scalar for NumPy outputs (cheaper to propagate than a 0-d array, and
             # what scalar code's cotangents are anyway); else in the output's array module.
-            if type(inner) is np.ndarray or isinstance(inner, np.generic):
+            if y.shape:  # one element, kept in its shape
+                seed = module_of(inner).ones(y.shape, dtype=dt)
+            elif type(inner) is np.ndarray or isinstance(inner, np.generic):
                 seed = dt.type(1)
             else:
                 seed = module_of(inner).ones((), dtype=dt)

@@ -42,6 +42,27 @@ _PLAIN = frozenset(
 PLAIN_TYPES = _PLAIN
 
 
+def _holds_tracer(obj) -> bool:
+    return isinstance(obj, Tracer) or (
+        type(obj) in (list, tuple) and any(_holds_tracer(o) for o in obj)
+    )
+
+
+def _stacked(obj):
+    if type(obj) in (list, tuple):
+        from . import basic
+
+        return basic.stack([_stacked(o) for o in obj])
+    return obj
+
+
+def _stack_sequences(args) -> tuple:
+    """A Python list or tuple that holds traced values, given where an array belongs
+    (``sum([x, 2 * y])``), is the array of its elements, as NumPy reads it: stacked
+    differentiably (plain NumPy would refuse the tracers)."""
+    return tuple(_stacked(a) if _holds_tracer(a) else a for a in args)
+
+
 class MissingRuleError(NotImplementedError):
     """A transformation met a primitive that has no rule for it."""
 
@@ -196,6 +217,8 @@ class Primitive:
         """Bind when some argument may be a tracer or a non-NumPy array: the trace of the
         highest level among the tracers handles it; with none, the array module of the
         arguments computes it."""
+        if any(type(a) is list or type(a) is tuple for a in args):
+            args = _stack_sequences(args)
         if len(args) == 1:  # one argument: its own trace, if any
             a = args[0]
             if isinstance(a, Tracer):

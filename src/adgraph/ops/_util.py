@@ -60,8 +60,16 @@ def shape(x) -> tuple:
     if s is not None:
         return tuple(s)
     if isinstance(x, (list, tuple)):
+        if _holds_tracer(x):  # NumPy would refuse the tracers: read the nesting instead
+            return (len(x),) + shape(x[0]) if len(x) else (0,)
         return _dtypes.shape(x)
     return ()
+
+
+def _holds_tracer(x) -> bool:
+    return isinstance(x, Tracer) or (
+        isinstance(x, (list, tuple)) and any(_holds_tracer(v) for v in x)
+    )
 
 
 def ndim(x) -> int:
@@ -70,7 +78,11 @@ def ndim(x) -> int:
 
 def dtype(x):
     d = getattr(x, "dtype", None)
-    return d if d is not None else _dtypes.result_type(x)
+    if d is not None:
+        return d
+    if isinstance(x, (list, tuple)) and _holds_tracer(x):
+        return _dtypes.result_type(*[dtype(v) for v in x])
+    return _dtypes.result_type(x)
 
 
 def is_inexact(dt) -> bool:

@@ -334,6 +334,7 @@ mod_p, mod = _binary(
     r"""Elementwise remainder :math:`x - \lfloor x/y \rfloor y` (sign of ``y``);
     :math:`\partial/\partial x = 1`, :math:`\partial/\partial y = -\lfloor x/y \rfloor`.""",
     needs=(_NONE, _XY),
+    taylor=_TAYLOR["mod"],
 )
 remainder = mod
 
@@ -345,6 +346,7 @@ fmod_p, fmod = _binary(
     r"""C-style remainder :math:`x - \operatorname{trunc}(x/y) y` (sign of ``x``);
     :math:`\partial/\partial x = 1`, :math:`\partial/\partial y = -\operatorname{trunc}(x/y)`.""",
     needs=(_NONE, _XY),
+    taylor=_TAYLOR["fmod"],
 )
 
 
@@ -373,6 +375,7 @@ abs_p, abs = _unary(
     vjp=(_abs_vjp,),
     needs=(_X | _ANS,),
     tangent_elementwise=True,
+    taylor=_TAYLOR["abs"],
 )
 absolute = abs
 
@@ -438,6 +441,7 @@ exp2_p, exp2 = _unary(
     lambda ans, x: multiply(ans, _LN2),
     r"""Elementwise :math:`2^x`; derivative :math:`2^x \ln 2`.""",
     needs=(_ANS,),
+    taylor=_TAYLOR["exp2"],
 )
 expm1_p, expm1 = _unary(
     "expm1",
@@ -464,6 +468,7 @@ log2_p, log2 = _unary(
     lambda ans, x: reciprocal(multiply(x, _LN2)),
     r"""Elementwise :math:`\log_2 x`; derivative :math:`1/(x \ln 2)`.""",
     needs=(_X,),
+    taylor=_TAYLOR["log2"],
 )
 log10_p, log10 = _unary(
     "log10",
@@ -471,6 +476,7 @@ log10_p, log10 = _unary(
     lambda ans, x: reciprocal(multiply(x, _LN10)),
     r"""Elementwise :math:`\log_{10} x`; derivative :math:`1/(x \ln 10)`.""",
     needs=(_X,),
+    taylor=_TAYLOR["log10"],
 )
 log1p_p, log1p = _unary(
     "log1p",
@@ -496,6 +502,7 @@ cbrt_p, cbrt = _unary(
     lambda ans, x: reciprocal(multiply(3.0, square(ans))),
     r"""Elementwise real cube root; derivative :math:`1/(3 x^{2/3})`.""",
     needs=(_ANS,),
+    taylor=_TAYLOR["cbrt"],
 )
 
 
@@ -514,6 +521,7 @@ logaddexp_p, logaddexp = _binary(
     :math:`\partial z/\partial y = e^{y-z}` (a softmax of the two: in [0, 1], never
     overflowing; 0 where both arguments are :math:`-\infty`).""",
     needs=(_X | _ANS, _Y | _ANS),
+    taylor=_TAYLOR["logaddexp"],
 )
 logaddexp2_p, logaddexp2 = _binary(
     "logaddexp2",
@@ -523,6 +531,7 @@ logaddexp2_p, logaddexp2 = _binary(
     r""":math:`z = \log_2(2^x + 2^y)`; :math:`\partial z/\partial x = 2^{x-z}`,
     :math:`\partial z/\partial y = 2^{y-z}` (0 where both are :math:`-\infty`).""",
     needs=(_X | _ANS, _Y | _ANS),
+    taylor=_TAYLOR["logaddexp2"],
 )
 
 # ------------------------------------------------------------------ trigonometric
@@ -559,6 +568,7 @@ arcsin_p, arcsin = _unary(
     lambda ans, x: reciprocal(sqrt(subtract(1.0, square(x)))),
     r"""Elementwise :math:`\arcsin x`; derivative :math:`1/\sqrt{1-x^2}`.""",
     needs=(_X,),
+    taylor=_TAYLOR["arcsin"],
 )
 arccos_p, arccos = _unary(
     "arccos",
@@ -566,6 +576,7 @@ arccos_p, arccos = _unary(
     lambda ans, x: negative(reciprocal(sqrt(subtract(1.0, square(x))))),
     r"""Elementwise :math:`\arccos x`; derivative :math:`-1/\sqrt{1-x^2}`.""",
     needs=(_X,),
+    taylor=_TAYLOR["arccos"],
 )
 arctan_p, arctan = _unary(
     "arctan",
@@ -595,6 +606,7 @@ arctan2_p, arctan2 = _binary(
     :math:`\partial\theta/\partial y = x/(x^2+y^2)`,
     :math:`\partial\theta/\partial x = -y/(x^2+y^2)`.""",
     needs=(_XY, _XY),
+    taylor=_TAYLOR["arctan2"],
 )
 sinh_p, sinh = _unary(
     "sinh",
@@ -649,6 +661,7 @@ arcsinh_p, arcsinh = _unary(
     lambda ans, x: reciprocal(sqrt(add(square(x), 1.0))),
     r"""Elementwise :math:`\operatorname{arsinh} x`; derivative :math:`1/\sqrt{x^2+1}`.""",
     needs=(_X,),
+    taylor=_TAYLOR["arcsinh"],
 )
 arccosh_p, arccosh = _unary(
     "arccosh",
@@ -657,6 +670,7 @@ arccosh_p, arccosh = _unary(
     r"""Elementwise :math:`\operatorname{arcosh} x`; derivative
     :math:`1/(\sqrt{x-1}\sqrt{x+1})`.""",
     needs=(_X,),
+    taylor=_TAYLOR["arccosh"],
 )
 arctanh_p, arctanh = _unary(
     "arctanh",
@@ -664,6 +678,7 @@ arctanh_p, arctanh = _unary(
     lambda ans, x: reciprocal(subtract(1.0, square(x))),
     r"""Elementwise :math:`\operatorname{artanh} x`; derivative :math:`1/(1-x^2)`.""",
     needs=(_X,),
+    taylor=_TAYLOR["arctanh"],
 )
 hypot_p, hypot = _binary(
     "hypot",
@@ -673,6 +688,7 @@ hypot_p, hypot = _binary(
     r""":math:`h = \sqrt{x^2+y^2}` without overflow; :math:`\partial h/\partial x = x/h`,
     :math:`\partial h/\partial y = y/h` (0 at the origin).""",
     needs=(_XY | _ANS, _XY | _ANS),
+    taylor=_TAYLOR["hypot"],
 )
 
 
@@ -717,6 +733,7 @@ deg2rad_p, deg2rad = _unary(
     lambda ans, x: _PI / 180.0,
     r"""Degrees to radians, :math:`x\pi/180`; derivative :math:`\pi/180`.""",
     needs=(_NONE,),
+    taylor=_TAYLOR["deg2rad"],
 )
 rad2deg_p, rad2deg = _unary(
     "rad2deg",
@@ -724,6 +741,7 @@ rad2deg_p, rad2deg = _unary(
     lambda ans, x: 180.0 / _PI,
     r"""Radians to degrees, :math:`180x/\pi`; derivative :math:`180/\pi`.""",
     needs=(_NONE,),
+    taylor=_TAYLOR["rad2deg"],
 )
 radians = deg2rad
 degrees = rad2deg
@@ -754,6 +772,7 @@ maximum_p, maximum = _binary(
     argument, split evenly at ties.""",
     needs=(_XY, _XY),
     sparsity=MAX,
+    taylor=_TAYLOR["maximum"],
 )
 minimum_p, minimum = _binary(
     "minimum",
@@ -764,6 +783,7 @@ minimum_p, minimum = _binary(
     argument, split evenly at ties.""",
     needs=(_XY, _XY),
     sparsity=MIN,
+    taylor=_TAYLOR["minimum"],
 )
 
 
@@ -784,6 +804,7 @@ fmax_p, fmax = _binary(
     chosen, split evenly at ties.""",
     needs=(_XY, _XY),
     sparsity=MAX,
+    taylor=_TAYLOR["fmax"],
 )
 fmin_p, fmin = _binary(
     "fmin",
@@ -794,15 +815,21 @@ fmin_p, fmin = _binary(
     chosen, split evenly at ties.""",
     needs=(_XY, _XY),
     sparsity=MIN,
+    taylor=_TAYLOR["fmin"],
 )
 
 
-def clip(a, a_min=None, a_max=None, /, *, min=None, max=None):
-    r"""Limit ``a`` to :math:`[a_{min}, a_{max}]`: ``minimum(maximum(a, a_min), a_max)``.
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    r"""Limit ``a`` to :math:`[a_{min}, a_{max}]`: ``minimum(maximum(a, a_min), a_max)``
+    (``min``/``max`` are NumPy 2's names for the bounds; None leaves a side open).
 
     The derivative is 1 strictly inside the interval and goes to the bound outside it
     (ties at a bound split evenly, as for :func:`maximum`).
     """
+    if out is not None:
+        raise OpError("clip: out= is not supported (adgraph arrays are immutable)")
+    if a_min is not None and min is not None or a_max is not None and max is not None:
+        raise TypeError("clip: give each bound once, as a_min/a_max or as min/max")
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
     x = a
@@ -846,7 +873,7 @@ where_p = elementwise(
 )
 
 
-def where(condition, x=None, y=None, /):
+def where(condition, x=None, y=None):
     r"""Elementwise selection ``x if condition else y``.
 
     The derivative flows to the branch selected. Note the usual caveat of AD through
@@ -883,10 +910,11 @@ real_p = elementwise(
     vjp=(_real_vjp,),
     tangent_elementwise=True,
     needs=(_NONE,),
+    taylor=_TAYLOR["real"],
 )
 
 
-def real(val, /):
+def real(val):
     r"""Real part :math:`\operatorname{Re} z` (the array itself for real input).
 
     Linear: :math:`\dot y = \operatorname{Re} \dot z`. In adgraph's complex convention the
@@ -908,10 +936,11 @@ imag_p = elementwise(
     vjp=(lambda ct, ans, x: multiply(ct, -1j),),
     tangent_elementwise=True,
     needs=(_NONE,),
+    taylor=_TAYLOR["imag"],
 )
 
 
-def imag(val, /):
+def imag(val):
     r"""Imaginary part :math:`\operatorname{Im} z` (zeros for real input).
 
     Linear: :math:`\dot y = \operatorname{Im} \dot z`; the gradient of
@@ -931,6 +960,7 @@ conj_p = elementwise(
     vjp=(lambda ct, ans, x: conj(ct),),
     tangent_elementwise=True,
     needs=(_NONE,),
+    taylor=_TAYLOR["conj"],
 )
 
 
@@ -970,6 +1000,7 @@ angle_p = elementwise(
     vjp=(_angle_vjp,),
     tangent_elementwise=True,
     needs=(_X,),
+    taylor=_TAYLOR["angle"],
 )
 
 
@@ -1065,6 +1096,7 @@ copysign_p, copysign = _binary(
     vjp=(lambda ct, ans, x, y: multiply(ct, _copysign_d(ans, x, y)), lambda ct, ans, x, y: None),
     needs=(_X | _ANS, _NONE),
     tangent_elementwise=True,
+    taylor=_TAYLOR["copysign"],
 )
 heaviside = _nd(
     "heaviside", lambda xp, x, y: xp.heaviside(x, y), 2, "Heaviside step; zero derivative."

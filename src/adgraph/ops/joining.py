@@ -11,6 +11,7 @@ one concatenation.
 from __future__ import annotations
 
 from ..ad.sparsity import MOVES
+from ..ad.taylor import RULES as _TAYLOR
 from ..core.primitive import Primitive
 from ._util import OpError, as_int, norm_axis, shape
 from .shapes import atleast_1d, atleast_2d, atleast_3d, expand_dims, reshape
@@ -73,6 +74,7 @@ concatenate_p = Primitive(
     needs=(frozenset(),),  # the transpose reads the pieces' shapes only
     sparsity=MOVES,
     doc="y = [x_1, ..., x_k] joined along an axis; the transpose splits the cotangent.",
+    taylor=_TAYLOR["concatenate"],
 )
 
 
@@ -145,11 +147,21 @@ def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
 
 def _as_list(tup, op):
     if hasattr(tup, "shape") and not isinstance(tup, (list, tuple)):
-        raise OpError(f"{op}: pass a sequence of arrays (a list or tuple), not one array")
+        # One array is the sequence of its slices along the first axis, as in NumPy.
+        s = shape(tup)
+        if not s:
+            raise OpError(f"{op}: a 0-d array is not a sequence of arrays; pass a list")
+        from .indexing import getitem
+
+        return [getitem(tup, i) for i in range(s[0])] or _empty(op)
     arrays = list(tup)
     if not arrays:
         raise OpError(f"{op}: need at least one array")
     return arrays
+
+
+def _empty(op):
+    raise OpError(f"{op}: need at least one array")
 
 
 def _listify(x):
@@ -250,6 +262,7 @@ split_p = Primitive(
     sparsity=MOVES,
     doc=r"""(y_1, ..., y_k) = consecutive pieces of x along an axis (static bounds).
     Linear; the transpose concatenates the cotangents of the pieces.""",
+    taylor=_TAYLOR["split"],
 )
 
 

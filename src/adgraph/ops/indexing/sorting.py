@@ -81,6 +81,10 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     if order is not None:
         raise OpError("sort: order= (structured arrays) is not supported")
     kind = _sort_kind(kind, stable, "sort")
+    if isinstance(a, (list, tuple)):
+        from ..creation import asarray  # a list of traced values is stacked
+
+        a = asarray(a)
     if not isinstance(a, Tracer):
         xp = _xp_of(a)
         a = xp.asarray(a)

@@ -139,7 +139,9 @@ def _safe_reciprocal_offdiag(d):
 def _as_float(a, op):
     """Integer and boolean inputs are computed in float64, as NumPy does."""
     if not isinstance(a, Tracer) and not hasattr(a, "dtype"):
-        a = _xp_of(a).asarray(a)
+        from ..creation import asarray  # a list of traced values is stacked
+
+        a = asarray(a)
     if _dtype(a).kind not in "fc":
         from ..misc import astype
 
