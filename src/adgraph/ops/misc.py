@@ -6,6 +6,7 @@ from typing import Any
 
 from ..ad.rules import batch_unary, nondiff
 from ..ad.sparsity import elementwise_rule
+from ..ad.taylor import RULES as _TAYLOR
 from ..core.primitive import Primitive
 from ._util import dtype as _dtype_of
 from ._util import is_inexact
@@ -43,6 +44,7 @@ convert_p = Primitive(
     sparsity=elementwise_rule((True,)),
     doc=r"""Cast to another dtype. The tangent is cast likewise (zero for integer targets);
     the cotangent is cast back to the argument's dtype (real part for real arguments).""",
+    taylor=_TAYLOR["convert_element_type"],
 )
 convert_p.batch = batch_unary(convert_p)
 convert_p.tangent_elementwise = True  # the tangent is the cast of t

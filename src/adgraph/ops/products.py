@@ -33,6 +33,7 @@ import numpy as _np  # dtype objects, static index arithmetic and NumPy's identi
 
 from ..ad.batched_jvp import Diagonal
 from ..ad.sparsity import MOVES, require_scipy
+from ..ad.taylor import RULES as _TAYLOR
 from ..core import basic, extend
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
@@ -223,6 +224,7 @@ matmul_p = Primitive(
     needs=(frozenset({1}), frozenset({0})),
     sparsity=_matmul_sparsity,
     doc="Z = X @ Y (NumPy matmul broadcasting); bilinear.",
+    taylor=_TAYLOR["matmul"],
 )
 
 
@@ -555,6 +557,7 @@ einsum_p = Primitive(
     tangent is the sum over operands of the einsum with that operand's tangent; operand
     k's cotangent is the einsum of the output cotangent with the other operands, with
     identity factors for repeated indices and ones for indices only operand k has.""",
+    taylor=_TAYLOR["einsum"],
 )
 
 
@@ -743,6 +746,7 @@ diagonal_p = Primitive(
     Linear; the transpose (diag_embed) places the cotangent on that diagonal of zeros.""",
     batch=_diagonal_batch,
     needs=(frozenset(),),  # the transpose reads x's shape only
+    taylor=_TAYLOR["diagonal"],
 )
 diagonal_p.tangent = (lambda t, ans, x, **p: diagonal_p.bind(t, **p),)
 diagonal_p.vjp = (lambda ct, ans, x, **p: _diagonal_t(ct, x, **p),)
@@ -793,6 +797,7 @@ diag_embed_p = Primitive(
     (v's last axis runs along the diagonal). Linear; the transpose takes that diagonal.""",
     batch=_diag_embed_batch,
     needs=(frozenset(),),
+    taylor=_TAYLOR["diag_embed"],
 )
 diag_embed_p.tangent = (lambda t, ans, v, **p: diag_embed_p.bind(t, **p),)
 diag_embed_p.vjp = (

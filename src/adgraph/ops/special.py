@@ -156,6 +156,7 @@ logit_p = elementwise(
     lambda ans, p: reciprocal(multiply(p, subtract(1.0, p))),
     doc=r"""Log-odds :math:`\log(p/(1-p))`; derivative :math:`1/(p(1-p))`.""",
     needs=(_X,),
+    taylor=_TAYLOR["logit"],
 )
 logit = _public(
     logit_p,
@@ -202,6 +203,7 @@ logsumexp_p = Primitive(
     vjp=(_lse_vjp,),
     doc=r"""y = log of the sum of exp(a) over axes, computed after shifting by the maximum;
     :math:`\partial y/\partial a_i = e^{a_i - y}` (the softmax).""",
+    taylor=_TAYLOR["logsumexp"],
 )
 logsumexp_p.batch = _reduce_batch(logsumexp_p)
 logsumexp_p.needs = (frozenset([0, "ans"]),)
@@ -337,6 +339,7 @@ erfc_p, erfc = _sp_unary(
     .. math:: \operatorname{erfc}'(x) = -\frac{2}{\sqrt\pi} e^{-x^2}.
     """,
     needs=(_X,),
+    taylor=_TAYLOR["erfc"],
 )
 erfinv_p, erfinv = _sp_unary(
     "erfinv",
@@ -350,6 +353,7 @@ erfinv_p, erfinv = _sp_unary(
     (infinite at :math:`\pm 1`).
     """,
     needs=(_ANS,),
+    taylor=_TAYLOR["erfinv"],
 )
 
 
@@ -371,6 +375,7 @@ polygamma_p = elementwise(
     doc=r""":math:`\psi^{(n)}(x)`, the n-th derivative of the digamma function (n = 0:
     digamma); derivative :math:`\psi^{(n+1)}(x)`.""",
     needs=(_X,),
+    taylor=_TAYLOR["polygamma"],
 )
 
 gammaln_p, gammaln = _sp_unary(
@@ -385,6 +390,7 @@ gammaln_p, gammaln = _sp_unary(
     and every higher derivative is a polygamma function, :math:`\psi^{(n)}(x)`.
     """,
     needs=(_X,),
+    taylor=_TAYLOR["gammaln"],
 )
 
 
@@ -437,6 +443,7 @@ xlogy_p = elementwise(
     doc=r""":math:`x \log y`, 0 at :math:`x = 0`; :math:`\partial/\partial x = \log y`,
     :math:`\partial/\partial y = x/y` (0 at :math:`x = 0`).""",
     needs=(_Y, _X | _Y),
+    taylor=_TAYLOR["xlogy"],
 )
 
 
@@ -467,6 +474,7 @@ xlog1py_p = elementwise(
     doc=r""":math:`x \log(1 + y)`, 0 at :math:`x = 0`; :math:`\partial/\partial x =
     \log(1+y)`, :math:`\partial/\partial y = x/(1+y)` (0 at :math:`x = 0`).""",
     needs=(_Y, _X | _Y),
+    taylor=_TAYLOR["xlog1py"],
 )
 
 
@@ -502,6 +510,7 @@ entr_p = elementwise(
     doc=r"""Elementwise entropy term :math:`-x \log x` (0 at 0, :math:`-\infty` for x < 0);
     derivative :math:`-(1 + \log x)`.""",
     needs=(_X,),
+    taylor=_TAYLOR["entr"],
 )
 entr = _public(
     entr_p,

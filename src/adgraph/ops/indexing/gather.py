@@ -11,6 +11,7 @@ from ...ad.batched_jvp import Diagonal
 from ...ad.batching import batch_loop
 from ...core import basic, extend
 from ...ad.sparsity import Moves, add_at_rule
+from ...ad.taylor import RULES as _TAYLOR
 from ...core.primitive import Primitive
 from ...core.trace import Tracer
 from ...core.xp import module_of
@@ -141,6 +142,7 @@ getitem_p = Primitive(
     doc=r"""y = x[idx] (basic, advanced and boolean indexing). Linear in x; the transpose
     scatters the cotangent into zeros at idx, accumulating repeated indices. Batched by
     rewriting the index (the batch axis is indexed jointly with batched index arrays).""",
+    taylor=_TAYLOR["getitem"],
 )
 
 
@@ -305,6 +307,7 @@ scatter_add_p = Primitive(
     sparsity=add_at_rule(_getitem_impl),
     doc=r"""y = x with u added at idx (repeats accumulate). Linear in (x, u):
     :math:`\bar x = \bar y`, :math:`\bar u = \bar y[idx]`.""",
+    taylor=_TAYLOR["scatter_add"],
 )
 scatter_add_p.batch = _scatter_batch(scatter_add_p)
 
@@ -501,6 +504,7 @@ take_along_p = Primitive(
     doc=r"""y = take_along_axis(a, idx, axis), idx with the shape of a outside axis (the
     form Dask arrays are gathered in, block by block). Linear in a; the transpose adds
     the cotangent back at idx along axis (repeats accumulate).""",
+    taylor=_TAYLOR["take_along_axis"],
 )
 take_along_p.batch = _along_batch(take_along_p)
 
@@ -528,5 +532,6 @@ put_along_add_p = Primitive(
     doc=r"""y = x with u added at idx along axis (the transpose of take_along_axis;
     repeats accumulate). Linear in (x, u): \bar x = \bar y,
     \bar u = take_along_axis(\bar y, idx, axis).""",
+    taylor=_TAYLOR["put_along_axis_add"],
 )
 put_along_add_p.batch = _along_batch(put_along_add_p)

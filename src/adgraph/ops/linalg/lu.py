@@ -9,6 +9,7 @@ from collections import namedtuple
 import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes on arrays
 
 from ...ad.common import takes_symbolic_zeros
+from ...ad.taylor import RULES as _TAYLOR
 from ...core import extend
 from ...core.primitive import Primitive
 from .._util import OpError, as_int, norm_axis, shape
@@ -67,6 +68,7 @@ inv_p = Primitive(
     tangent=(lambda t, ans, a: negative(matmul(matmul(ans, t), ans)),),
     vjp=(lambda ct, ans, a: negative(matmul(matmul(_mT(ans), ct), _mT(ans))),),
     doc=r"""Y = A^{-1}; dY = -Y dA Y, \bar A = -Y^T \bar Y Y^T.""",
+    taylor=_TAYLOR["linalg_inv"],
 )
 inv_p.batch = _same_batch(inv_p)
 
@@ -142,6 +144,7 @@ solve_p = Primitive(
     batch=_solve_batch,
     doc=r"""X = A^{-1} B (B a stack of matrices); dX = A^{-1}(dB - dA X),
     \bar B = A^{-T} \bar X, \bar A = -\bar B X^T.""",
+    taylor=_TAYLOR["linalg_solve"],
 )
 
 
@@ -319,6 +322,7 @@ det_p = Primitive(
     doc=r"""d = det A; dd = sum(C o dA), \bar A = \bar d C with C = adj(A)^T the cofactor
     matrix (= d A^{-T} where A is invertible), finite at singular matrices: the signed
     minors written out up to 3x3, from the SVD (linalg_cofactor) beyond.""",
+    taylor=_TAYLOR["linalg_det"],
 )
 det_p.batch = _same_batch(det_p)
 
@@ -388,6 +392,7 @@ slogdet_p = Primitive(
     multiple_results=True,
     doc=r"""(s, l) with det A = s e^l; with tau = tr(A^{-1} dA): dl = Re tau,
     ds = i s Im tau (0 for real A); \bar A = (\bar l + i Im(\bar s s)) A^{-T}.""",
+    taylor=_TAYLOR["linalg_slogdet"],
 )
 slogdet_p.batch = _same_batch(slogdet_p)
 takes_symbolic_zeros(slogdet_p)
