@@ -819,12 +819,17 @@ fmin_p, fmin = _binary(
 )
 
 
-def clip(a, a_min=None, a_max=None, /, *, min=None, max=None):
-    r"""Limit ``a`` to :math:`[a_{min}, a_{max}]`: ``minimum(maximum(a, a_min), a_max)``.
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    r"""Limit ``a`` to :math:`[a_{min}, a_{max}]`: ``minimum(maximum(a, a_min), a_max)``
+    (``min``/``max`` are NumPy 2's names for the bounds; None leaves a side open).
 
     The derivative is 1 strictly inside the interval and goes to the bound outside it
     (ties at a bound split evenly, as for :func:`maximum`).
     """
+    if out is not None:
+        raise OpError("clip: out= is not supported (adgraph arrays are immutable)")
+    if a_min is not None and min is not None or a_max is not None and max is not None:
+        raise TypeError("clip: give each bound once, as a_min/a_max or as min/max")
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
     x = a
@@ -868,7 +873,7 @@ where_p = elementwise(
 )
 
 
-def where(condition, x=None, y=None, /):
+def where(condition, x=None, y=None):
     r"""Elementwise selection ``x if condition else y``.
 
     The derivative flows to the branch selected. Note the usual caveat of AD through
@@ -909,7 +914,7 @@ real_p = elementwise(
 )
 
 
-def real(val, /):
+def real(val):
     r"""Real part :math:`\operatorname{Re} z` (the array itself for real input).
 
     Linear: :math:`\dot y = \operatorname{Re} \dot z`. In adgraph's complex convention the
@@ -935,7 +940,7 @@ imag_p = elementwise(
 )
 
 
-def imag(val, /):
+def imag(val):
     r"""Imaginary part :math:`\operatorname{Im} z` (zeros for real input).
 
     Linear: :math:`\dot y = \operatorname{Im} \dot z`; the gradient of

@@ -147,11 +147,21 @@ def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
 
 def _as_list(tup, op):
     if hasattr(tup, "shape") and not isinstance(tup, (list, tuple)):
-        raise OpError(f"{op}: pass a sequence of arrays (a list or tuple), not one array")
+        # One array is the sequence of its slices along the first axis, as in NumPy.
+        s = shape(tup)
+        if not s:
+            raise OpError(f"{op}: a 0-d array is not a sequence of arrays; pass a list")
+        from .indexing import getitem
+
+        return [getitem(tup, i) for i in range(s[0])] or _empty(op)
     arrays = list(tup)
     if not arrays:
         raise OpError(f"{op}: need at least one array")
     return arrays
+
+
+def _empty(op):
+    raise OpError(f"{op}: need at least one array")
 
 
 def _listify(x):

@@ -35,8 +35,8 @@ from .elementwise import (
     real,
     sqrt,
     subtract,
-    where,
 )
+from .elementwise import where as _select  # for functions with a ``where`` parameter
 from .shapes import broadcast_to, reduce_sum_p, reshape, transpose
 
 # fmt: off
@@ -99,9 +99,12 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
     return reduce_sum_p.bind(a, axis=axes, keepdims=bool(keepdims))
 
 
-def mean(a, axis=None, dtype=None, out=None, keepdims=False):
-    r"""Arithmetic mean over ``axis``: :math:`y = \frac1n \sum_i x_i`; :math:`\bar x_i = \bar y / n`."""
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    r"""Arithmetic mean over ``axis``: :math:`y = \frac1n \sum_i x_i`; :math:`\bar x_i = \bar y / n`.
+    ``where`` (a boolean mask) averages the selected elements only."""
     _no_out(out, "mean")
+    if where is not None:
+        return _masked_mean(a, axis, dtype, keepdims, where, "mean")
     axes = _axes(a, axis, "mean")
     s = shape(a)
     n = 1
@@ -113,6 +116,18 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False):
 
         total = astype(total, "float64")
     return divide(total, float(n)) if n else divide(total, 0.0)
+
+
+def _masked_mean(a, axis, dtype, keepdims, mask, op):
+    """The mean of the elements where ``mask`` holds (their count divides)."""
+    from .misc import astype
+
+    _axes(a, axis, op)
+    total = sum(a, axis, dtype=dtype, keepdims=keepdims, where=mask)
+    if not _is_inexact(total):
+        total = astype(total, "float64")
+    count = sum(broadcast_to(mask, shape(a)), axis, keepdims=keepdims)
+    return divide(total, astype(count, _dtype(total)))
 
 
 def _is_inexact(x):
@@ -243,7 +258,7 @@ prod_p.batch = _reduce_batch(prod_p)
 prod_p.needs = (frozenset([0]),)
 
 
-def prod(a, axis=None, dtype=None, out=None, keepdims=False):
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     r"""Product of elements over ``axis``: :math:`y = \prod_{i \in \text{axis}} x_i`.
 
     The derivative with respect to one factor is the product of the others,
@@ -255,10 +270,15 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False):
     zero: with one zero factor :math:`x_k = 0` only :math:`\partial y/\partial x_k` is
     nonzero, with two or more all first derivatives vanish, and higher derivatives
     (:math:`\partial^2 y/\partial x_i\partial x_j = \prod_{l \ne i, j} x_l`) are exact too.
-    Complex input: holomorphic, the same formula.
+    Complex input: holomorphic, the same formula. ``where`` (a boolean mask) leaves
+    elements out (as factors 1); ``initial`` multiplies the product.
     """
     if out is not None:
         raise OpError("prod: out= is not supported (adgraph arrays are immutable)")
+    if where is not None:
+        a = _select(where, a, 1)
+    if initial is not None:
+        return multiply(prod(a, axis, dtype, None, keepdims), initial)
     axes = _axes(a, axis, "prod")
     if dtype is not None:
         from .misc import astype
@@ -393,7 +413,18 @@ var_p.batch = _reduce_batch(var_p)
 var_p.needs = (frozenset([0]),)
 
 
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+def var(
+    a,
+    axis=None,
+    dtype=None,
+    out=None,
+    ddof=0,
+    keepdims=False,
+    *,
+    where=None,
+    mean=None,
+    correction=None,
+):
     r"""Variance over ``axis``: :math:`y = \frac{1}{n - \text{ddof}} \sum_i |x_i - m|^2`,
     :math:`m` the mean (``correction`` is an alias of ``ddof``, as in NumPy).
 
@@ -404,12 +435,15 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correctio
     For complex input the variance is real and, following adgraph's convention for real
     functions of complex arguments, the gradient is
     :math:`2\,\overline{(x_i - m)}/(n - \text{ddof})`. The variance of a constant is 0 and so
-    is its gradient.
+    is its gradient. ``where`` (a boolean mask) takes the selected elements only;
+    ``mean`` gives :math:`m` already computed (with ``keepdims=True``), as in NumPy.
     """
     if out is not None:
         raise OpError("var: out= is not supported (adgraph arrays are immutable)")
     if correction is not None:
         ddof = correction
+    if where is not None or mean is not None:
+        return _var_composed(a, axis, dtype, ddof, keepdims, where, mean)
     axes = _axes(a, axis, "var")
     if dtype is not None:
         from .misc import astype
@@ -418,7 +452,18 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correctio
     return var_p.bind(a, axis=axes, keepdims=bool(keepdims), ddof=ddof)
 
 
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+def std(
+    a,
+    axis=None,
+    dtype=None,
+    out=None,
+    ddof=0,
+    keepdims=False,
+    *,
+    where=None,
+    mean=None,
+    correction=None,
+):
     r"""Standard deviation over ``axis``, :math:`s = \sqrt{\operatorname{var}(x)}` (see
     :func:`var` for ``ddof``).
 
@@ -431,11 +476,34 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correctio
     ``linalg.norm`` at the origin), and 0 for all higher derivatives, instead of nan.
     """
     _no_out(out, "std")
-    v = var(a, axis, dtype, out, ddof, keepdims, correction=correction)
+    v = var(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean, correction=correction)
     if not isinstance(v, Tracer):
         return sqrt(v)
     zero = equal(v, 0)
-    return where(zero, 0.0, sqrt(where(zero, 1.0, v)))
+    return _select(zero, 0.0, sqrt(_select(zero, 1.0, v)))
+
+
+def _var_composed(a, axis, dtype, ddof, keepdims, mask, m):
+    r""":func:`var` with a mask or a given mean, by differentiable operations:
+    :math:`\sum_{i \in \text{mask}} |x_i - m|^2 / (k - \text{ddof})`."""
+    from .misc import astype
+
+    axes = _axes(a, axis, "var")
+    if dtype is not None:
+        a = astype(a, dtype)
+    if m is None:
+        if mask is None:
+            m = globals()["mean"](a, axes, keepdims=True)
+        else:
+            m = _masked_mean(a, axes, None, True, mask, "var")
+    d = subtract(a, m)
+    sq = real(multiply(conj(d), d)) if _dtype(d).kind == "c" else multiply(d, d)
+    total = sum(sq, axes, keepdims=keepdims, where=mask)
+    if mask is None:
+        count = float(_count(a, axes))
+    else:
+        count = astype(sum(broadcast_to(mask, shape(a)), axes, keepdims=keepdims), _dtype(total))
+    return divide(total, subtract(count, ddof))
 
 
 def _weights_for(a, w, axis, op):
@@ -504,17 +572,25 @@ def _broadcast_shape(s1, s2):
 
 
 # ------------------------------------------------------------------ nan-ignoring
-def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     r"""Sum over ``axis`` treating nan as zero: :math:`y = \sum_{x_i \ne \text{nan}} x_i`.
 
     :math:`\partial y/\partial x_i` is 1 for the elements counted and 0 for the nan ones.
     """
     _no_out(out, "nansum")
     _axes(a, axis, "nansum")
-    return sum(where(isnan(a), 0.0, a), axis, dtype=dtype, out=out, keepdims=keepdims)
+    return sum(
+        _select(isnan(a), 0.0, a),
+        axis,
+        dtype=dtype,
+        out=out,
+        keepdims=keepdims,
+        initial=initial,
+        where=where,
+    )
 
 
-def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     r"""Mean over ``axis`` of the elements that are not nan: :math:`y = \frac1k
     \sum_{x_i \ne \text{nan}} x_i` with :math:`k` their count;
     :math:`\partial y/\partial x_i = 1/k` for those elements, 0 for the nan ones. A slice
@@ -523,10 +599,10 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
 
     _no_out(out, "nanmean")
     _axes(a, axis, "nanmean")
-    total = nansum(a, axis, dtype=dtype, out=out, keepdims=keepdims)
+    total = nansum(a, axis, dtype=dtype, out=out, keepdims=keepdims, where=where)
     if not _is_inexact(total):
         total = astype(total, "float64")
-    count = sum(logical_not(isnan(a)), axis, keepdims=keepdims)
+    count = sum(logical_not(isnan(a)), axis, keepdims=keepdims, where=where)
     return divide(total, astype(count, _dtype(total)))
 
 
@@ -644,13 +720,21 @@ _any_p = nondiff(
 _any_p.batch = _reduce_batch(_any_p)
 
 
-def all(a, axis=None, keepdims=False):
-    """True where every element along ``axis`` is true (no derivative)."""
+def all(a, axis=None, out=None, keepdims=False, *, where=None):
+    """True where every element along ``axis`` is true (no derivative); ``where`` leaves
+    elements out."""
+    _no_out(out, "all")
+    if where is not None:
+        a = logical_not(_select(where, logical_not(a), False))
     return _all_p.bind(a, axis=_axes(a, axis, "all"), keepdims=bool(keepdims))
 
 
-def any(a, axis=None, keepdims=False):
-    """True where some element along ``axis`` is true (no derivative)."""
+def any(a, axis=None, out=None, keepdims=False, *, where=None):
+    """True where some element along ``axis`` is true (no derivative); ``where`` leaves
+    elements out."""
+    _no_out(out, "any")
+    if where is not None:
+        a = _select(where, a, False)
     return _any_p.bind(a, axis=_axes(a, axis, "any"), keepdims=bool(keepdims))
 
 
