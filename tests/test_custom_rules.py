@@ -73,8 +73,9 @@ def test_custom_vjp_rule_is_used():
     assert ad.grad(f)(2.0) == 1.0
     g = ad.vmap(ad.grad(lambda x: anp.sum(clip_gradient(x, -1.0, 1.0) * 5.0)))(np.ones((3, 2)))
     assert np.allclose(g, 1.0)
-    # forward mode differentiates the original function
-    assert ad.jvp(f, (2.0,), (1.0,))[1] == 5.0
+    # forward mode is refused: differentiating the function would ignore the rule
+    with pytest.raises(NotImplementedError, match=r"custom_vjp 'clip_gradient'.*custom_jvp"):
+        ad.jvp(f, (2.0,), (1.0,))
 
 
 def test_custom_vjp_with_pytrees_and_residuals():
@@ -221,10 +222,13 @@ def test_static_and_keyword_arguments_of_both_kinds(kind):
     np.testing.assert_allclose(g, rule, rtol=1e-15)
     np.testing.assert_allclose(ad.vmap(ad.grad(lambda x: f(2.0, x)))(x), rule, rtol=1e-15)
     np.testing.assert_allclose(ad.jacrev(lambda x: f(2.0, x))(x), np.diag(rule), rtol=1e-15)
-    t = ad.jvp(lambda x: f(2.0, x), (x,), (np.ones(2),))[1]
-    # forward mode: custom_jvp's rule; custom_vjp differentiates the function itself
-    want = rule if kind == "custom_jvp" else 2.0 * np.cos(x)
-    np.testing.assert_allclose(t, want, rtol=1e-15)
+    # forward mode: custom_jvp's rule; custom_vjp refuses (it has no forward rule)
+    if kind == "custom_jvp":
+        t = ad.jvp(lambda x: f(2.0, x), (x,), (np.ones(2),))[1]
+        np.testing.assert_allclose(t, rule, rtol=1e-15)
+    else:
+        with pytest.raises(NotImplementedError, match="custom_jvp"):
+            ad.jvp(lambda x: f(2.0, x), (x,), (np.ones(2),))
 
 
 @pytest.mark.parametrize(

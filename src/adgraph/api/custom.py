@@ -5,8 +5,10 @@ arguments (:mod:`adgraph.api.closure`), so every transformation sees it as a sin
 operation:
 
 * ``custom_vjp`` -- reverse mode runs the user's ``fwd`` (its residuals are kept on the
-  tape) and ``bwd``. Forward mode, which JAX refuses, differentiates the original function
-  instead (documented behaviour).
+  tape) and ``bwd``. Forward mode is refused, as in JAX and autograd, unless the function
+  itself calls a ``custom_jvp`` function whose rule then gives the tangents (the way to give
+  one function both rules): differentiating the function instead would silently ignore the
+  reverse rule the user wrote.
 * ``custom_jvp`` -- forward mode runs the user's rule; reverse mode transposes it: the
   rule is linear in the tangents, so the VJP of ``t -> jvp_rule(x, t)`` at ``t = 0`` is its
   transpose.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 from typing import Any
 
 from ..core.primitive import MissingRuleError, Primitive
@@ -241,8 +244,39 @@ class _CustomRule:
 
 
 # ------------------------------------------------------------------ custom_vjp
+class CustomVJPForwardError(MissingRuleError):
+    """Forward mode met a ``custom_vjp`` function, which has a reverse rule only."""
+
+
+# How many custom_jvp rules forward mode has run, per thread: a custom_vjp function is
+# differentiated forward only when doing so runs at least one (see _cvjp_jvp).
+_jvp_rules_run = threading.local()
+
+
+def _rules_run() -> int:
+    return getattr(_jvp_rules_run, "n", 0)
+
+
 def _cvjp_jvp(primals, tangents, params):
-    return jvp_of_call(params["fun"], primals, tangents)  # the function itself
+    before = _rules_run()
+    out = jvp_of_call(params["fun"], primals, tangents)
+    # the rule covers the call's arguments; values lifted from closures (after them) are
+    # differentiated through the function itself in every mode
+    nargs = getattr(params["fwd"], "_nargs", len(primals))
+    # a call of the function inside its own fwd rule computes that rule's primal output:
+    # forward mode over the rule (forward-over-reverse, e.g. hessian) differentiates it
+    in_own_fwd = getattr(params["fwd"], "_owner", None) in getattr(_jvp_rules_run, "fwd", ())
+    if _rules_run() == before and not in_own_fwd and any(t is not None for t in tangents[:nargs]):
+        what = getattr(params["bwd"], "_what", None) or "the bwd rule of a custom_vjp function"
+        what = what.removeprefix("the bwd rule of ")
+        raise CustomVJPForwardError(
+            f"forward-mode differentiation (jvp, jacfwd, linearize) of {what}: it has a "
+            "reverse-mode rule only, and differentiating the function itself would ignore "
+            "that rule. Use reverse mode (grad, vjp, jacrev), or give it a forward rule: "
+            "define it with adgraph.custom_jvp (or call a custom_jvp function inside it, "
+            "whose rule forward mode then uses)"
+        )
+    return out
 
 
 def _cvjp_reverse(trace, vals, parents, params, pidx):
@@ -275,6 +309,9 @@ def _cvjp_batch(vals, batched, size, *, fun, fwd, bwd):
         return tuple(_unbatch_cts(list(vmap(bwd)(res, ct)), batched))
 
     bwd_b._what = getattr(bwd, "_what", None)
+    for attr in ("_nargs", "_owner"):
+        if hasattr(fwd, attr):
+            setattr(fwd_b, attr, getattr(fwd, attr))
     return custom_vjp_p.bind(*vals, fun=fun_b, fwd=fwd_b, bwd=bwd_b)
 
 
@@ -298,7 +335,9 @@ class custom_vjp(_CustomRule):
         f.defvjp(f_fwd, f_bwd)
 
     ``bwd`` returns a tuple with one cotangent pytree per positional argument (``None`` for
-    a zero). Under forward mode the original function is differentiated.
+    a zero). Forward mode (``jvp``, ``jacfwd``, ``linearize``) is refused, as in JAX, with
+    one exception: a function that calls a :class:`custom_jvp` function inside gets its
+    tangents from that rule (the way to give one function both rules).
 
     Values that ``f`` closes over and that an enclosing transformation traces are
     differentiated through ``f`` itself (the rule covers the arguments only); pass them as
@@ -325,7 +364,12 @@ class custom_vjp(_CustomRule):
         fbox = Box()
 
         def fwd(*ls):
-            got = self.fwd(*full(tree_unflatten(in_tree, list(ls))))
+            running = getattr(_jvp_rules_run, "fwd", ())
+            _jvp_rules_run.fwd = (*running, self)
+            try:
+                got = self.fwd(*full(tree_unflatten(in_tree, list(ls))))
+            finally:
+                _jvp_rules_run.fwd = running
             out, res = _check_pair(got, what, "fwd", "output, residuals")
             out_leaves, out_tree = tree_flatten(out)
             if fbox.tree is None:
@@ -335,6 +379,7 @@ class custom_vjp(_CustomRule):
             return tuple(out_leaves), res
 
         fwd._watch = watch
+        fwd._owner = self
 
         def bwd(res, ct_leaves, wanted=None):
             tree = fbox.tree if fbox.tree is not None else box.tree
@@ -423,6 +468,8 @@ class custom_vjp(_CustomRule):
                 return cts + out_c
 
             bwd2._what = getattr(bwd, "_what", None)
+            fwd2._nargs = n  # the arguments; the lifted closures follow them
+            fwd2._owner = getattr(fwd, "_owner", None)
             return {"fun": fun2, "fwd": fwd2, "bwd": bwd2}
 
         return finish
@@ -431,6 +478,7 @@ class custom_vjp(_CustomRule):
 # ------------------------------------------------------------------ custom_jvp
 def _cjvp_jvp(primals, tangents, params):
     rule = params["jvp"]
+    _jvp_rules_run.n = _rules_run() + 1
     if not getattr(rule, "_zeros_ok", False):
         tangents = [zeros_like(p) if t is None else t for t, p in zip(tangents, primals)]
     out, t_out = rule(tuple(primals), tuple(tangents))
