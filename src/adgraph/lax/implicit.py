@@ -88,7 +88,7 @@ def _no_tracer_out(what: str, out: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _convert(fn: Callable[..., Any], leaves: Sequence[Any], what: str):
+def convert_closures(fn: Callable[..., Any], leaves: Sequence[Any], what: str):
     """``(flat function of (*leaves, *lifted), lifted values)``: ``fn``'s closures over
     traced values lifted into arguments (none when nothing is in flight)."""
     if not current_traces():
@@ -244,7 +244,7 @@ def custom_linear_solve(
         y = matvec(tree_unflatten(tree, list(vals[:n])))
         return tuple(_check_like(what, "matvec", tree, sig, y, "b"))
 
-    mv_flat, lifted = _convert(mv_raw, b_leaves, f"{what}(matvec)")
+    mv_flat, lifted = convert_closures(mv_raw, b_leaves, f"{what}(matvec)")
     aux_box = closure.Box()
 
     def tmv_flat(*vals):
@@ -429,7 +429,7 @@ def custom_root(
             _check_like(what, "f", tree, sig, f(tree_unflatten(tree, list(vals[:n]))), "x")
         )
 
-    f_flat, lifted = _convert(f_raw, x0, f"{what}(f)")
+    f_flat, lifted = convert_closures(f_raw, x0, f"{what}(f)")
     aux_box = closure.Box()
 
     def solve_flat(*vals):
