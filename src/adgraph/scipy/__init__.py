@@ -1,3 +1,4 @@
 """adgraph.scipy: differentiable counterparts of parts of SciPy (``special``, ``stats``)."""
 
 from . import special, stats  # noqa: F401
+from . import integrate  # noqa: F401  (odeint, trapezoid, cumulative_trapezoid, simpson)
