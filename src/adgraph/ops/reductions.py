@@ -320,6 +320,22 @@ def _cumprod_vjp(ct, ans, x, *, axis):
     return multiply(_shift(ans, 1, axis, 1), s)
 
 
+def _cumprod_taylor(primals, series, params):
+    r"""Taylor rule: coefficient k of :math:`y_i = y_{i-1} x_i` is the same running
+    recurrence, :math:`y_{i,k} = x_{i,0}\,y_{i-1,k} + \sum_{j<k} y_{i-1,j}\,x_{i,k-j}`
+    (:math:`y_{-1} = 1`), solved by the scan: O(K^2) products, no division."""
+    (x,), (sx,) = primals, series
+    axis = params["axis"]
+    ans = cumprod_p.bind(x, axis=axis)
+    xs, ys = [x, *sx], [ans]
+    for k in range(1, len(xs)):
+        b = multiply(_shift(ans, 1, axis, 1), xs[k])
+        for j in range(1, k):
+            b = add(b, multiply(_shift(ys[j], 1, axis, 0), xs[k - j]))
+        ys.append(_scan(x, b, axis))
+    return ans, ys[1:]
+
+
 cumprod_p = Primitive(
     "cumprod",
     lambda xp, x, *, axis: xp.cumprod(x, axis=axis),
@@ -330,6 +346,7 @@ cumprod_p = Primitive(
     :math:`\dot y_k = x_k \dot y_{k-1} + y_{k-1}\dot x_k`; cotangent:
     :math:`\bar x_i = y_{i-1} s_i`, :math:`s_i = \bar y_i + x_{i+1} s_{i+1}`; both
     recurrences solved by a log-depth scan without division (exact at zeros).""",
+    taylor=_cumprod_taylor,
 )
 cumprod_p.batch = _axis_batch(cumprod_p)
 cumprod_p.needs = (frozenset([0, "ans"]),)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as _np  # shape arithmetic only (broadcast_shapes); never computes on arrays
 
+from ...ad.taylor import RULES as _TAYLOR
 from ...core import extend
 from ...core.primitive import Primitive
 from .._util import OpError, shape
@@ -103,6 +104,7 @@ scatter_p = Primitive(
     doc=r"""y = x with v written at idx. Linear in (x, v): :math:`\bar x = \bar y` with
     zeros at idx, :math:`\bar v = \bar y[idx]` restricted to the writes that survive
     (with repeated indices the last write wins, as in NumPy).""",
+    taylor=_TAYLOR["scatter"],
 )
 
 scatter_p.batch = _scatter_batch(scatter_p)
@@ -233,6 +235,7 @@ scatter_min_p = Primitive(
     doc=r"""y = x with minimum(x[idx], v) written at idx (repeats accumulate). The
     derivative at each position goes to the elements (of x and of v) equal to the result,
     split evenly between ties.""",
+    taylor=_TAYLOR["scatter_min"],
 )
 scatter_min_p.batch = _scatter_batch(scatter_min_p)
 scatter_max_p = Primitive(
@@ -243,6 +246,7 @@ scatter_max_p = Primitive(
     doc=r"""y = x with maximum(x[idx], v) written at idx (repeats accumulate). The
     derivative at each position goes to the elements (of x and of v) equal to the result,
     split evenly between ties.""",
+    taylor=_TAYLOR["scatter_max"],
 )
 scatter_max_p.batch = _scatter_batch(scatter_max_p)
 

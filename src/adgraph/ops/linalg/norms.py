@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes on arrays
 
+from ...ad.taylor import RULES as _TAYLOR
 from ...core.primitive import Primitive
 from ...core.trace import Tracer
 from .._util import OpError, shape
@@ -61,6 +62,7 @@ norm2_p = Primitive(
     batch=_norm2_batch,
     doc=r"""y = sqrt(sum |x|^2) over axes; dy = Re(sum conj(x) dx) / y,
     \bar x = \bar y conj(x) / y, both 0 at y = 0.""",
+    taylor=_TAYLOR["linalg_norm2"],
 )
 
 
