@@ -23,7 +23,8 @@ Conventions
   matrices for inv/solve (these raise ``LinAlgError`` already in the forward
   computation), repeated eigenvalues (eigh's eigenvectors) and repeated or zero singular
   values (svd's singular vectors). Eigenvalues and singular values alone (eigvalsh,
-  svdvals, ``compute_uv=False``) stay finite there. ``det`` is a polynomial and is
+  svdvals, ``compute_uv=False``, or eigh's and svd's eigenvalues with the vectors unused:
+  reverse mode gives an unused output a symbolic zero) stay finite there. ``det`` is a polynomial and is
   differentiated at singular matrices too (its gradient is the cofactor matrix, computed
   without an inverse); ``slogdet``'s log-determinant has no derivative there, and its
   rules raise ``LinAlgError`` saying so.
@@ -33,7 +34,9 @@ Conventions
 
 The functions live by family: :mod:`.lu` (inv, solve, det, slogdet, tensorinv,
 tensorsolve), :mod:`.decompositions` (cholesky, eigh, eigvalsh, svd, svdvals, qr, pinv,
-lstsq), :mod:`.products` (matrix_power, multi_dot, matrix_transpose) and :mod:`.norms`
+lstsq), :mod:`.eig` (eig, eigvals), :mod:`.products` (matrix_power, multi_dot,
+matrix_transpose, and the array-API names matmul, outer, cross, diagonal, trace, tensordot,
+vecdot) and :mod:`.norms`
 (norm, vector_norm, matrix_norm, cond, matrix_rank); :mod:`._common` holds what they
 share. Besides ``__all__``, the package gives the backends the extension points of the LU
 family (``INV``, ``SOLVE``, ``DET``, ``SLOGDET``, ``COFACTOR``, ``COFACTOR_LIN``) and the
@@ -45,6 +48,7 @@ from __future__ import annotations
 
 from ._common import LinAlgError
 from .decompositions import cholesky, eigh, eigvalsh, lstsq, pinv, qr, svd, svdvals
+from .eig import eig, eigvals
 from .lu import COFACTOR as COFACTOR
 from .lu import COFACTOR_LIN as COFACTOR_LIN
 from .lu import DET as DET
@@ -55,7 +59,18 @@ from .lu import _cofactor_lin_np as _cofactor_lin_np
 from .lu import _cofactor_np as _cofactor_np
 from .lu import det, inv, slogdet, solve, tensorinv, tensorsolve
 from .norms import cond, matrix_norm, matrix_rank, norm, vector_norm
-from .products import matrix_power, matrix_transpose, multi_dot
+from .products import (
+    cross,
+    diagonal,
+    matmul,
+    matrix_power,
+    matrix_transpose,
+    multi_dot,
+    outer,
+    tensordot,
+    trace,
+    vecdot,
+)
 
 __all__ = [
     "LinAlgError",
@@ -81,4 +96,13 @@ __all__ = [
     "matrix_transpose",
     "tensorinv",
     "tensorsolve",
+    "eig",
+    "eigvals",
+    "cross",
+    "diagonal",
+    "matmul",
+    "outer",
+    "tensordot",
+    "trace",
+    "vecdot",
 ]

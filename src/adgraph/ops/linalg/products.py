@@ -1,12 +1,17 @@
 r"""Products of matrices: matrix_power (repeated squaring), multi_dot (the cheapest
-order of a chain) and matrix_transpose; compositions of matmul and inv."""
+order of a chain) and matrix_transpose, compositions of matmul and inv; and the array-API
+names numpy.linalg shares with the main namespace (matmul, outer, cross, diagonal, trace,
+tensordot, vecdot), acting on the last axes."""
 
 from __future__ import annotations
 
 import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes on arrays
 
+from .. import construct as _construct
+from .. import numerical as _numerical
+from .. import products as _pr
 from .._util import OpError, shape
-from ..products import matmul
+from ..products import matmul as _matmul
 from ..shapes import reshape
 from ._common import _as_float, _dtype, _explained, _mT, _square, _xp_of
 from .lu import inv
@@ -36,11 +41,11 @@ def matrix_power(a, n):
     base = a
     while True:
         if n & 1:
-            result = base if result is None else matmul(result, base)
+            result = base if result is None else _matmul(result, base)
         n >>= 1
         if not n:
             return result
-        base = matmul(base, base)
+        base = _matmul(base, base)
 
 
 def _chain_order(dims):
@@ -93,7 +98,7 @@ def multi_dot(arrays, *, out=None):
         if i == j:
             return arrays[i]
         s = split[i][j]
-        return matmul(prod(i, s), prod(s + 1, j))
+        return _matmul(prod(i, s), prod(s + 1, j))
 
     res = prod(0, len(arrays) - 1)
     rs = shape(res)
@@ -112,3 +117,63 @@ def matrix_transpose(x, /):
     if len(shape(x)) < 2:
         raise OpError("linalg.matrix_transpose: input must have at least 2 dimensions")
     return _mT(x)
+
+
+# ------------------------------------------------------------------ the array-API names
+# numpy.linalg's versions of main-namespace functions: they act on the last axes (stacks of
+# vectors or matrices) and take their options by keyword. Each is a composition of
+# differentiable main-namespace operations.
+def _ndim_at_least(x, n, op, what):
+    if len(shape(x)) < n:
+        raise OpError(f"linalg.{op}: {what} must have at least {n} dimension(s), got {shape(x)}")
+
+
+def matmul(x1, x2, /):
+    """The matrix product (``x1 @ x2``), as :func:`adgraph.numpy.matmul`."""
+    return _matmul(x1, x2)
+
+
+def outer(x1, x2, /):
+    """The outer product of two 1-D vectors: ``out[i, j] = x1[i] * x2[j]``."""
+    for x, nm in ((x1, "x1"), (x2, "x2")):
+        if len(shape(x)) != 1:
+            raise OpError(
+                f"linalg.outer: {nm} must be one-dimensional, got shape {shape(x)} "
+                "(adgraph.numpy.outer flattens its inputs)"
+            )
+    return _pr.outer(x1, x2)
+
+
+def cross(x1, x2, /, *, axis=-1):
+    """The cross product of 3-element vectors along ``axis`` (broadcast over the rest)."""
+    for x, nm in ((x1, "x1"), (x2, "x2")):
+        s = shape(x)
+        if not s or s[axis] != 3:
+            raise OpError(
+                f"linalg.cross: {nm} must have 3 elements along axis {axis}, got shape {s} "
+                "(adgraph.numpy.cross also takes 2-element vectors)"
+            )
+    return _numerical.cross(x1, x2, axis=axis)
+
+
+def diagonal(x, /, *, offset=0):
+    """The ``offset`` diagonals of the matrices in the last two axes, shape ``(..., k)``."""
+    _ndim_at_least(x, 2, "diagonal", "x")
+    return _pr.diagonal(x, offset=offset, axis1=-2, axis2=-1)
+
+
+def trace(x, /, *, offset=0, dtype=None):
+    """Sum of the ``offset`` diagonal of the matrices in the last two axes."""
+    _ndim_at_least(x, 2, "trace", "x")
+    return _pr.trace(x, offset=offset, axis1=-2, axis2=-1, dtype=dtype)
+
+
+def tensordot(x1, x2, /, *, axes=2):
+    """:func:`adgraph.numpy.tensordot` with ``axes`` by keyword."""
+    return _pr.tensordot(x1, x2, axes=axes)
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    r"""The dot product :math:`\sum_i \bar x_{1,i} x_{2,i}` along ``axis`` (conjugating
+    ``x1``), broadcast over the other axes."""
+    return _construct.vecdot(x1, x2, axis=axis)
