@@ -18,8 +18,8 @@ import math
 from numpy import ndarray as _ndarray
 
 from ..ad.rules import nondiff
-from ..ad.taylor import RULES as _TAYLOR
 from ..ad.sparsity import cumulative_rule, reduction_rule
+from ..ad.taylor import RULES as _TAYLOR
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 from ._util import OpError, is_inexact, norm_axes, norm_axis, shape
