@@ -26,6 +26,7 @@ from .api import *  # noqa: F403  (the transformations, listed in api.__all__)
 from .api.sparse import *  # noqa: F403  (jacobian_sparsity, sparse_jacobian, ...)
 from .classes import Dual, Var
 from .compare import compare
+from .core import userline as _userline
 from .core.primitive import Primitive
 from .core.pytree import (
     register_pytree_node,
@@ -39,6 +40,8 @@ from .core.trace import Tracer
 from .graph import Graph, GraphCycleError, trace, trace_hvp
 from .jit import compile_c, jit
 from .jit.source import make_source
+
+_userline.install()  # NumPy's warnings inside adgraph's rules are shown at the user's line
 
 __version__ = "0.1.0"
 
