@@ -263,9 +263,7 @@ def fibre_rule(pats, ans, x, *, axes, **params):
 
     def member(shape):  # entries x fibres, one 1 per entry
         f = _np.broadcast_to(_np.arange(nf).reshape(fib), shape).ravel()
-        return sp.csr_matrix(
-            (_np.ones(f.size, bool), (_np.arange(f.size), f)), shape=(f.size, nf)
-        )
+        return sp.csr_matrix((_np.ones(f.size, bool), (_np.arange(f.size), f)), shape=(f.size, nf))
 
     return member(ys) @ (member(xs).T @ pats[0])
 

@@ -6,10 +6,13 @@ and one compressed sweep per call.
 the pattern of the gradient's Jacobian). ``sparse_jacobian`` and ``sparse_hessian`` colour
 the pattern once and then, on every call, push one tangent (or cotangent) per colour
 through ``f`` in a single batched pass, and scatter the compressed products into a
-``scipy.sparse.csr_matrix``.
+``scipy.sparse.csr_matrix`` (``cupyx.scipy.sparse.csr_matrix`` for CuPy inputs).
 
 Inputs and outputs of any shape are flattened in C order: for ``f: R^{a x b} -> R^{c}``,
-column ``j`` of the Jacobian is ``x.ravel()[j]``, row ``i`` is ``f(x).ravel()[i]``.
+column ``j`` of the Jacobian is ``x.ravel()[j]``, row ``i`` is ``f(x).ravel()[i]``. A
+pytree of arrays (tuple, list, dict, ...) is flattened leaf by leaf in
+:func:`~adgraph.tree_flatten`'s order (dict keys sorted), each leaf in C order, and the
+pieces are concatenated.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from typing import Any
 import numpy as np
 
 from ..ad import coloring
-from ..ad.sparsity import Moves, SparsityTrace, elementwise_rule, output_pattern
+from ..ad.sparsity import SparsityTrace, output_pattern
 from ..ad.sparsity import require_scipy as _require_scipy
-from ..core.primitive import registry
+from ..core.pytree import register_pytree_node, tree_flatten, tree_unflatten
 from ..core.trace import Tracer, trace_scope
+from ..core.xp import module_of
 from .args import check_callable, fn_name
 from .forward import _push_basis
 from .reverse import grad, vjp
@@ -37,116 +41,233 @@ __all__ = [
 ]
 
 
-def _scatter_add_sparsity(pats, ans, x, *rest, skel):
-    """y = x.at[idx].add(u): y depends on x entry by entry, and entry t of y on the
-    entries of u (broadcast to x[idx]) that land on t."""
-    sp = _require_scipy("sparsity detection")
-    arrays, u = rest[:-1], rest[-1]
-    px, pu = pats[0], pats[-1]
-    if any(p is not None for p in pats[1:-1]):
-        return NotImplemented  # a traced index array
-    out = px
-    if pu is not None:
-        ids = np.arange(np.size(ans)).reshape(np.shape(ans))
-        targets = np.asarray(registry["getitem"].impl(np, ids, *arrays, skel=skel))
-        src = np.broadcast_to(np.arange(np.size(u)).reshape(np.shape(u)), targets.shape)
-        s = sp.csr_matrix(
-            (np.ones(targets.size, bool), (targets.ravel(), src.ravel())),
-            shape=(np.size(ans), np.size(u)),
-        )
-        term = s @ pu
-        out = term if out is None else out + term
-    return out
+# ------------------------------------------------------------------ patterns that draw
+_PATTERN_TYPE: list = []  # the csr_matrix subclass, made on first use (SciPy is optional)
 
 
-# Primitives declared in modules being reorganised, whose rules are simple enough to state
-# here until their declarations carry them: getitem moves entries of x (its other
-# arguments are index arrays); an element-type cast is elementwise; scatter_add (the
-# transpose of getitem) sums entries of its update into x.
-_PENDING = {
-    "getitem": Moves(data=(0,)),
-    "convert_element_type": elementwise_rule((True,)),
-    "scatter_add": _scatter_add_sparsity,
-}
+def _as_pattern(p):
+    """``p`` (boolean CSR) as a :class:`SparsityPattern` sharing its arrays."""
+    if not _PATTERN_TYPE:
+        sp = _require_scipy("sparsity patterns")
+
+        class SparsityPattern(sp.csr_matrix):
+            """A boolean ``scipy.sparse.csr_matrix`` that draws itself: ``to_svg()``
+            (no dependencies), ``savefig(path)`` (``.svg`` always; ``.png`` with
+            matplotlib) and ``spy(ax=None)`` (a matplotlib spy plot). In Jupyter it shows
+            as its SVG picture."""
+
+            def to_svg(self, **kw: Any) -> str:
+                from .spy import pattern_svg
+
+                return pattern_svg(self, **kw)
+
+            def _repr_svg_(self) -> str:
+                return self.to_svg()
+
+            def savefig(self, path: str, **kw: Any) -> str:
+                from .spy import save_pattern
+
+                return save_pattern(self, path, **kw)
+
+            def spy(self, ax: Any = None, **kw: Any) -> Any:
+                from .spy import spy_plot
+
+                return spy_plot(self, ax=ax, **kw)
+
+        SparsityPattern.__module__ = __name__
+        _PATTERN_TYPE.append(SparsityPattern)
+    return _PATTERN_TYPE[0]((p.data, p.indices, p.indptr), shape=p.shape)
 
 
-def _adopt_pending() -> None:
-    for name, rule in _PENDING.items():
-        p = registry.get(name)
-        if p is not None and p.sparsity is None:
-            p.sparsity = rule
+# ------------------------------------------------------------------ inputs: pytrees, CuPy
+class _Layout:
+    """How a pytree of arrays flattens to one vector (C order, leaf after leaf)."""
+
+    __slots__ = ("tree", "shapes", "sizes", "offsets", "size", "single")
+
+    def __init__(self, leaves, tree) -> None:
+        self.tree = tree
+        self.shapes = [tuple(np.shape(v)) for v in leaves]
+        self.sizes = [int(np.prod(s)) for s in self.shapes]
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int).tolist()
+        self.size = self.offsets[-1]
+        self.single = len(leaves) == 1 and tree == tree_flatten(0)[1]
+
+    def same(self, other: _Layout) -> bool:
+        return self.tree == other.tree and self.shapes == other.shapes
+
+    def describe(self) -> str:
+        return str(self.shapes[0]) if self.single else f"a pytree with leaf shapes {self.shapes}"
+
+    def flat(self, leaves, xp):
+        if self.single:
+            return leaves[0]
+        return xp.concatenate([xp.reshape(v, (-1,)) for v in leaves])
+
+    def unflat(self, v):
+        """The pytree of ``v`` (the flat vector, possibly traced)."""
+        if self.single:
+            return v
+        o = self.offsets
+        leaves = [v[o[k] : o[k + 1]].reshape(s) for k, s in enumerate(self.shapes)]
+        return tree_unflatten(self.tree, leaves)
 
 
-def _as_input(x, name: str) -> np.ndarray:
-    if isinstance(x, Tracer):
-        raise TypeError(
-            f"{name}: x is traced by another transformation; sparse detection and evaluation "
-            "run outside grad/jvp/vmap/jit (call them on a concrete array)"
-        )
-    x = np.asarray(x)
-    if x.dtype.kind not in "fc":
-        if x.dtype.kind in "iub":
-            x = x.astype(np.float64)
-        else:
-            raise TypeError(f"{name}: x must be a real floating array, got dtype {x.dtype}")
-    if x.dtype.kind == "c":
-        raise TypeError(f"{name}: complex inputs are not supported; split real and imaginary")
-    return x
+def _leaves(x, name: str):
+    leaves, tree = tree_flatten(x)
+    if not leaves:
+        raise TypeError(f"{name}: x holds no arrays")
+    out = []
+    for v in leaves:
+        if isinstance(v, Tracer):
+            out.append(v)
+            continue
+        xp = module_of(v)
+        v = xp.asarray(v)
+        if v.dtype.kind in "iub":
+            v = v.astype(np.float64)
+        elif v.dtype.kind == "c":
+            raise TypeError(f"{name}: complex inputs are not supported; split real and imaginary")
+        elif v.dtype.kind != "f":
+            raise TypeError(f"{name}: x must hold real floating arrays, got dtype {v.dtype}")
+        out.append(v)
+    return out, tree
 
 
-def _pattern(f: Callable, x: np.ndarray, name: str):
+def _jit_traced(leaves, name: str) -> bool:
+    """Whether the leaves are traced by jit (allowed: the sweep is compiled); refuse
+    other transformations' tracers."""
+    traced = [v for v in leaves if isinstance(v, Tracer)]
+    if not traced:
+        return False
+    for v in traced:
+        if not any(c.__name__ == "JitTrace" for c in type(v._trace).__mro__):
+            raise TypeError(
+                f"{name}: x is traced by {type(v._trace).transformation or 'a transformation'}; "
+                "sparse Jacobians and Hessians run eagerly or under jit only (their result "
+                "is a sparse matrix, not an array to differentiate or batch)"
+            )
+    if len(traced) != len(leaves):
+        raise TypeError(f"{name}: under jit every leaf of x must be traced")
+    return True
+
+
+def _host(v):
+    """A NumPy copy of a concrete array of any module (detection runs on the host)."""
+    if isinstance(v, Tracer):
+        v = v.primal_value()
+    get = getattr(v, "get", None)
+    if module_of(v) is not np and callable(get):
+        return np.asarray(get())  # CuPy
+    return np.asarray(v)
+
+
+def _flat_fn(f, layout_in: _Layout, single_out: bool, xp=np):
+    """``v -> f(unflat(v))`` with the output flattened (C order, leaves concatenated)."""
+    if layout_in.single and single_out:
+        return f
+
+    def g(v):
+        y = f(layout_in.unflat(v))
+        if single_out:
+            return y
+        leaves, _ = tree_flatten(y)
+        from ..numpy import concatenate, reshape
+
+        return concatenate([reshape(leaf, (-1,)) for leaf in leaves])
+
+    return g
+
+
+def _out_structure(y, name: str):
+    leaves, tree = tree_flatten(y)
+    if not leaves:
+        raise TypeError(f"{name}: f returned no arrays")
+    single = len(leaves) == 1 and tree == tree_flatten(0)[1]
+    return single, int(sum(int(np.prod(np.shape(v))) for v in leaves)), tree
+
+
+# ------------------------------------------------------------------ detection
+def _detect(f, v: np.ndarray, name: str, local: bool):
     _require_scipy(name)
-    _adopt_pending()
-    trace = SparsityTrace(x.size)
+    trace = SparsityTrace(v.size, local=local)
     with trace_scope(trace):
-        result = f(trace.input(x))
+        result = f(trace.input(v))
     if isinstance(result, (tuple, list, dict)):
         raise TypeError(f"{name}: f must return one array, got {type(result).__name__}")
     return output_pattern(trace, result), trace.fallbacks
 
 
-def jacobian_sparsity(f: Callable, x: Any):
+def _prepare(f, x, name):
+    """(flat function, flat host vector, input layout, output size, single output)."""
+    leaves, tree = _leaves(x, name)
+    if any(isinstance(v, Tracer) for v in leaves):
+        raise TypeError(
+            f"{name}: x is traced by another transformation; detect the pattern on a "
+            "concrete array, outside grad/jvp/vmap/jit"
+        )
+    layout = _Layout(leaves, tree)
+    host = [_host(v) for v in leaves]
+    y = f(tree_unflatten(tree, host))
+    single, m, _ = _out_structure(y, name)
+    v = layout.flat(host, np)
+    return _flat_fn(f, layout, single), v, layout, m, y
+
+
+def jacobian_sparsity(f: Callable, x: Any, *, local: bool = False):
     """The sparsity pattern of the Jacobian of ``f`` at ``x``.
 
     Parameters
     ----------
     f
-        A function of one array, written with ``adgraph.numpy``, returning one array.
+        A function written with ``adgraph.numpy``, of an array or a pytree of arrays,
+        returning an array or a pytree of arrays.
     x
         The point: control flow in ``f`` takes the path it takes at ``x``; the pattern is
         valid wherever it takes the same path.
+    local
+        False (default): the global pattern -- ``where``, ``maximum``, ``minimum`` and
+        ``relu`` keep both operands. True: they keep only the operand the values at ``x``
+        select (both at ties), so the pattern holds near ``x`` only.
 
     Returns
     -------
-    scipy.sparse.csr_matrix of bool, shape ``(f(x).size, x.size)``
-        ``P[i, j]`` is True when output entry ``i`` may depend on input entry ``j``
-        (both flattened in C order). Never misses a nonzero of the Jacobian; primitives
+    SparsityPattern
+        A boolean ``scipy.sparse.csr_matrix`` of shape ``(outputs, inputs)``, flattened in
+        C order (pytrees leaf by leaf); ``P[i, j]`` is True when output entry ``i`` may
+        depend on input entry ``j``. Never misses a nonzero of the Jacobian; primitives
         without a sparsity rule make their outputs depend on all their inputs' entries.
+        It draws itself: ``to_svg()``, ``savefig(path)``, ``spy()``.
     """
     check_callable(f, "jacobian_sparsity")
-    x = _as_input(x, "jacobian_sparsity")
-    return _pattern(f, x, "jacobian_sparsity")[0]
+    g, v, _, _, _ = _prepare(f, x, "jacobian_sparsity")
+    return _as_pattern(_detect(g, v, "jacobian_sparsity", local)[0])
 
 
-def hessian_sparsity(f: Callable, x: Any):
+def hessian_sparsity(f: Callable, x: Any, *, local: bool = False):
     """The sparsity pattern of the Hessian of the scalar function ``f`` at ``x``: the
     pattern of the Jacobian of ``grad(f)``, detected through its reverse sweep, made
-    symmetric. A boolean ``(x.size, x.size)`` CSR matrix."""
+    symmetric. A boolean ``(n, n)`` :class:`SparsityPattern` (``n``: the entries of
+    ``x``, a pytree flattened as in :func:`jacobian_sparsity`); ``local`` as there."""
     check_callable(f, "hessian_sparsity")
-    x = _as_input(x, "hessian_sparsity")
-    _check_scalar(f, x, "hessian_sparsity")
-    p, _ = _pattern(grad(f), x, "hessian_sparsity")
+    g, v, _, _, y = _prepare(f, x, "hessian_sparsity")
+    _check_scalar(y, "hessian_sparsity")
+    return _as_pattern(_symmetric(_detect(grad(g), v, "hessian_sparsity", local)[0]))
+
+
+def _symmetric(p):
     p = (p + p.T).tocsr()
     p.sort_indices()
     return p
 
 
-def _check_scalar(f, x, name):
-    out = np.shape(f(x))
-    if out != ():
+def _check_scalar(y, name):
+    out = np.shape(y)
+    if isinstance(y, (tuple, list, dict)) or out != ():
+        what = f"an output of shape {out}" if not isinstance(y, (tuple, list, dict)) else "a pytree"
         raise TypeError(
-            f"{name}: f must return a scalar (its Hessian is (n, n)); got an output of shape "
-            f"{out}. For a vector function use sparse_jacobian, or sum a weighted output"
+            f"{name}: f must return a scalar (its Hessian is (n, n)); got {what}. For a "
+            "vector function use sparse_jacobian, or sum a weighted output"
         )
 
 
@@ -165,10 +286,10 @@ def _given_pattern(sparsity, shape, name):
     return p
 
 
-def _seeds(colors: np.ndarray, c: int, shape) -> np.ndarray:
+def _seeds(colors: np.ndarray, c: int) -> np.ndarray:
     s = np.zeros((c, colors.size))
     s[colors, np.arange(colors.size)] = 1.0
-    return s.reshape((c,) + tuple(shape))
+    return s
 
 
 def _check_setup(f, order: str, name: str) -> None:
@@ -181,7 +302,99 @@ def _check_setup(f, order: str, name: str) -> None:
     _require_scipy(name)
 
 
-class SparseJacobian:
+# ------------------------------------------------------------------ results
+class _CSRLayout:
+    """indices, indptr and shape of a result (compared by identity in jit's caches)."""
+
+    __slots__ = ("indices", "indptr", "shape")
+
+    def __init__(self, p) -> None:
+        self.indices, self.indptr, self.shape = p.indices, p.indptr, p.shape
+
+
+_TRACED_CSR: list = []  # the pytree-registered csr_matrix subclass jit returns through
+
+
+def _traced_csr(vals, layout: _CSRLayout):
+    """A CSR result whose values are traced by jit: a registered pytree node (its values
+    are the leaf), rebuilt as a plain ``csr_matrix`` when jit returns concrete values."""
+    sp = _require_scipy("sparse derivatives under jit")
+    if not _TRACED_CSR:
+
+        class TracedCSR(sp.csr_matrix):
+            def __init__(self, vals, layout):  # no validation: vals is a tracer
+                self._shape = layout.shape
+                self.data, self.indices, self.indptr = vals, layout.indices, layout.indptr
+                self.maxprint = 50
+
+        def unflatten(layout, children):
+            (vals,) = children
+            if isinstance(vals, Tracer) or not hasattr(vals, "dtype"):
+                return TracedCSR(vals, layout)
+            return _csr_result(vals, layout)
+
+        register_pytree_node(TracedCSR, lambda m: ([m.data], m._ad_layout), unflatten)
+        _TRACED_CSR.append(TracedCSR)
+    m = _TRACED_CSR[0](vals, layout)
+    m._ad_layout = layout
+    return m
+
+
+def _csr_result(vals, layout: _CSRLayout):
+    """The CSR matrix of the values in the layout's order, in the values' array module."""
+    xp = module_of(vals)
+    if xp is not np and xp.__name__.split(".")[0] == "cupy":
+        import cupyx.scipy.sparse as csp
+
+        return csp.csr_matrix(
+            (vals, xp.asarray(layout.indices), xp.asarray(layout.indptr)), shape=layout.shape
+        )
+    sp = _require_scipy("sparse derivatives")
+    return sp.csr_matrix(
+        (np.asarray(vals), layout.indices.copy(), layout.indptr.copy()), shape=layout.shape
+    )
+
+
+class _Compressed:
+    """What SparseJacobian and SparseHessian share: the first call's setup, the checks of
+    later calls, the index arrays per array module, and the result's assembly."""
+
+    name = ""
+
+    def __init__(self, f: Callable, sparsity, order: str, local: bool) -> None:
+        self.f, self.order, self.given, self.local = f, order, sparsity, local
+        self.pattern = None
+        self.coloring: np.ndarray | None = None
+        self.colors: int | None = None
+        self._layout: _Layout | None = None
+        self._index: dict = {}
+
+    def _leaves_checked(self, x):
+        leaves, tree = _leaves(x, self.name)
+        jitted = _jit_traced(leaves, self.name)
+        layout = _Layout(leaves, tree)
+        if self._layout is not None and not self._layout.same(layout):
+            raise ValueError(
+                f"{self.name}: x is {layout.describe()}, but the pattern was made for "
+                f"{self._layout.describe()}; make a new {self.name} for another shape"
+            )
+        return leaves, layout, jitted
+
+    def _indices(self, xp, arrays):
+        """Index arrays in the array module ``xp`` (converted once)."""
+        if xp is np:
+            return arrays
+        key = xp.__name__
+        if key not in self._index:
+            self._index[key] = tuple(xp.asarray(a) for a in arrays)
+        return self._index[key]
+
+    def _result(self, vals, jitted):
+        layout = self._csr_layout
+        return _traced_csr(vals, layout) if jitted else _csr_result(vals, layout)
+
+
+class SparseJacobian(_Compressed):
     """``x -> J(x)`` as a ``scipy.sparse.csr_matrix`` (see :func:`sparse_jacobian`).
 
     Attributes (set on the first call, or at construction when a pattern is given):
@@ -189,131 +402,140 @@ class SparseJacobian:
     column, fwd, or row, rev), ``colors`` (how many: the number of tangents per call).
     """
 
-    def __init__(self, f: Callable, mode: str, sparsity, order: str) -> None:
+    name = "sparse_jacobian"
+
+    def __init__(self, f: Callable, mode: str, sparsity, order: str, local: bool) -> None:
         if mode not in ("fwd", "rev", "auto"):
             raise ValueError(f"sparse_jacobian: mode must be 'fwd', 'rev' or 'auto', not {mode!r}")
         _check_setup(f, order, "sparse_jacobian")
-        self.f, self.requested, self.order = f, mode, order
-        self.given = sparsity
-        self.pattern = None
+        super().__init__(f, sparsity, order, local)
+        self.requested = mode
         self.mode: str | None = None
-        self.coloring: np.ndarray | None = None
-        self.colors: int | None = None
-        self._shapes: tuple | None = None
         self.__name__ = f"sparse_jacobian({fn_name(f)})"
 
-    def _setup(self, x, out_shape) -> None:
-        m, n = int(np.prod(out_shape)), x.size
+    def _setup(self, leaves, layout) -> None:
+        host = [_host(v) for v in leaves]
+        y = self.f(tree_unflatten(layout.tree, host))
+        single, m, _ = _out_structure(y, self.name)
+        g = _flat_fn(self.f, layout, single)
+        v = layout.flat(host, np)
+        n = layout.size
         if self.given is not None:
-            p = _given_pattern(self.given, (m, n), "sparse_jacobian")
+            p = _given_pattern(self.given, (m, n), self.name)
         else:
-            p = _pattern(self.f, x, "sparse_jacobian")[0]
+            p = _detect(g, v, self.name, self.local)[0]
         fwd = rev = None
+        nf = nr = None
         if self.requested in ("fwd", "auto"):
             fwd = coloring.column_coloring(p, self.order)
-        if self.requested in ("rev", "auto"):
+            nf = int(fwd.max(initial=-1)) + 1
+        # Reverse mode needs at least as many colours as a column has nonzeros: colour the
+        # rows only when that bound leaves room to beat the columns' count.
+        if self.requested == "rev" or (
+            self.requested == "auto" and int(np.diff(p.tocsc().indptr).max(initial=0)) < nf
+        ):
             rev = coloring.row_coloring(p, self.order)
-        nf = int(fwd.max(initial=-1)) + 1 if fwd is not None else None
-        nr = int(rev.max(initial=-1)) + 1 if rev is not None else None
+            nr = int(rev.max(initial=-1)) + 1
         if nf is not None and (nr is None or nf <= nr):
             self.mode, self.coloring, self.colors = "fwd", fwd, nf
         else:
             self.mode, self.coloring, self.colors = "rev", rev, nr
-        self.pattern = p
-        self._shapes = (x.shape, tuple(out_shape))
+        self.pattern = _as_pattern(p)
+        self._flat, self._m = g, m
+        self._out_shape = tuple(np.shape(y)) if single else (m,)  # the flat output's
+        self._layout = layout
         coo = p.tocoo()
-        self._rows, self._cols = coo.row, coo.col  # CSR order: sorted by row, then column
+        rows, cols = coo.row, coo.col  # CSR order: sorted by row, then column
+        colors = self.coloring
+        # vals = b[k, i]: the compressed product of colour k, entry i
+        self._take = (colors[cols], rows) if self.mode == "fwd" else (colors[rows], cols)
+        self._seed = _seeds(colors, self.colors)
+        self._csr_layout = _CSRLayout(p)
+
+    def _rseed(self, xp):
+        s = self._seed if xp is np else self._indices(xp, (self._seed,))[0]
+        return s.reshape((self.colors,) + self._out_shape)
 
     def __call__(self, x):
-        sp = _require_scipy("sparse_jacobian")
-        x = _as_input(x, "sparse_jacobian")
-        if self._shapes is None:
-            y = self.f(x)
-            self._setup(x, np.shape(y))
-        elif self._shapes[0] != x.shape:
-            raise ValueError(
-                f"sparse_jacobian: x has shape {x.shape}, but the pattern was made for "
-                f"{self._shapes[0]}; make a new sparse_jacobian for another shape"
-            )
-        in_shape, out_shape = self._shapes
-        m, n = int(np.prod(out_shape)), x.size
-        c, colors, p = self.colors, self.coloring, self.pattern
+        leaves, layout, jitted = self._leaves_checked(x)
+        if self.pattern is None:
+            self._setup(leaves, layout)
+        xp = module_of(leaves[0].primal_value() if jitted else leaves[0])
+        m, n, c = self._m, layout.size, self.colors
+        v = layout.flat(leaves, xp) if not jitted else _traced_flat(layout, leaves)
         if c == 0:
-            return sp.csr_matrix((m, n))
+            return self._result(xp.zeros(0), jitted)
         if self.mode == "fwd":
-            t, _ = _push_basis(
-                self.f, [x], _one_tree(), [_seeds(colors, c, in_shape)], c, False, self.__name__
-            )
-            b = np.asarray(t).reshape(c, m)  # b[k, i] = (J s_k)[i]
-            vals = b[colors[self._cols], self._rows]
+            seed = self._seed if xp is np else self._indices(xp, (self._seed,))[0]
+            seed = seed.reshape((c,) + tuple(v.shape))
+            t, _ = _push_basis(self._flat, [v], _one_tree(), [seed], c, False, self.__name__)
+            b = t.reshape((c, m))  # b[k, i] = (J s_k)[i]
         else:
-            _, pullback = vjp(self.f, x)
-            t = vmap(lambda ct: pullback(ct)[0])(_seeds(colors, c, out_shape))
-            b = np.asarray(t).reshape(c, n)  # b[k, j] = (s_k^T J)[j]
-            vals = b[colors[self._rows], self._cols]
-        return sp.csr_matrix((vals, p.indices.copy(), p.indptr.copy()), shape=(m, n))
+            _, pullback = vjp(self._flat, v)
+            t = vmap(lambda ct: pullback(ct)[0])(self._rseed(xp))
+            b = t.reshape((c, n))  # b[k, j] = (s_k^T J)[j]
+        k, i = self._indices(xp, self._take)
+        return self._result(b[k, i], jitted)
 
 
-class SparseHessian:
+def _traced_flat(layout: _Layout, leaves):
+    from ..numpy import concatenate, reshape
+
+    if layout.single:
+        return leaves[0]
+    return concatenate([reshape(v, (-1,)) for v in leaves])
+
+
+class SparseHessian(_Compressed):
     """``x -> H(x)`` as a ``scipy.sparse.csr_matrix`` (see :func:`sparse_hessian`).
     Attributes as :class:`SparseJacobian` (``mode`` is "star")."""
 
-    def __init__(self, f: Callable, sparsity, order: str) -> None:
+    name = "sparse_hessian"
+
+    def __init__(self, f: Callable, sparsity, order: str, local: bool) -> None:
         _check_setup(f, order, "sparse_hessian")
-        self.f, self.order, self.given = f, order, sparsity
-        self.pattern = None
+        super().__init__(f, sparsity, order, local)
         self.mode = "star"
-        self.coloring: np.ndarray | None = None
-        self.colors: int | None = None
-        self._shape: tuple | None = None
-        self._grad = grad(f)
         self.__name__ = f"sparse_hessian({fn_name(f)})"
 
-    def _setup(self, x) -> None:
-        n = x.size
+    def _setup(self, leaves, layout) -> None:
+        host = [_host(v) for v in leaves]
+        y = self.f(tree_unflatten(layout.tree, host))
+        _check_scalar(y, self.name)
+        g = _flat_fn(self.f, layout, True)
+        n = layout.size
         if self.given is not None:
-            p = _given_pattern(self.given, (n, n), "sparse_hessian")
-            p = (p + p.T).tocsr()
-            p.sort_indices()
+            p = _symmetric(_given_pattern(self.given, (n, n), self.name))
         else:
-            p = hessian_sparsity(self.f, x)
+            p = _symmetric(_detect(grad(g), layout.flat(host, np), self.name, self.local)[0])
         self.coloring = coloring.star_coloring(p, self.order)
         self.colors = int(self.coloring.max(initial=-1)) + 1
-        self._lookup = coloring.star_lookup(p, self.coloring)
-        self.pattern = p
-        self._shape = x.shape
+        rows, cols = coloring.star_lookup(p, self.coloring)
+        self._take = (cols, rows)  # H[i, j] = b[colour, row]
+        self._seed = _seeds(self.coloring, self.colors)
+        self.pattern = _as_pattern(p)
+        self._grad = grad(g)
+        self._layout = layout
+        self._csr_layout = _CSRLayout(p)
 
     def __call__(self, x):
-        sp = _require_scipy("sparse_hessian")
-        x = _as_input(x, "sparse_hessian")
-        if self._shape is None:
-            _check_scalar(self.f, x, "sparse_hessian")
-            self._setup(x)
-        elif self._shape != x.shape:
-            raise ValueError(
-                f"sparse_hessian: x has shape {x.shape}, but the pattern was made for "
-                f"{self._shape}; make a new sparse_hessian for another shape"
-            )
-        n, c, p = x.size, self.colors, self.pattern
-        if c == 0 or p.nnz == 0:
-            return sp.csr_matrix((n, n))
-        t, _ = _push_basis(
-            self._grad,
-            [x],
-            _one_tree(),
-            [_seeds(self.coloring, c, x.shape)],
-            c,
-            False,
-            self.__name__,
-        )
-        b = np.asarray(t).reshape(c, n)  # b[k, i] = (H s_k)[i]
-        rows, cols = self._lookup
-        return sp.csr_matrix((b[cols, rows], p.indices.copy(), p.indptr.copy()), shape=(n, n))
+        leaves, layout, jitted = self._leaves_checked(x)
+        if self.pattern is None:
+            self._setup(leaves, layout)
+        xp = module_of(leaves[0].primal_value() if jitted else leaves[0])
+        n, c = layout.size, self.colors
+        v = layout.flat(leaves, xp) if not jitted else _traced_flat(layout, leaves)
+        if c == 0 or self.pattern.nnz == 0:
+            return self._result(xp.zeros(0), jitted)
+        seed = self._seed if xp is np else self._indices(xp, (self._seed,))[0]
+        seed = seed.reshape((c,) + tuple(v.shape))
+        t, _ = _push_basis(self._grad, [v], _one_tree(), [seed], c, False, self.__name__)
+        b = t.reshape((c, n))  # b[k, i] = (H s_k)[i]
+        k, i = self._indices(xp, self._take)
+        return self._result(b[k, i], jitted)
 
 
 def _one_tree():
-    from ..core.pytree import tree_flatten
-
     return tree_flatten((0,))[1]
 
 
@@ -322,39 +544,54 @@ def sparse_jacobian(
     mode: str = "auto",
     sparsity: Any = None,
     order: str = "largest_first",
+    *,
+    local: bool = False,
 ) -> SparseJacobian:
     """The Jacobian of ``f`` as a sparse matrix, by compressed forward or reverse sweeps.
 
     Parameters
     ----------
     f
-        A function of one array returning one array (shapes flattened in C order).
+        A function of an array (or a pytree of arrays) returning an array (or a pytree);
+        inputs and outputs are flattened in C order, pytrees leaf after leaf.
     mode
         ``"fwd"``: colour columns, one tangent per colour through a batched JVP;
         ``"rev"``: colour rows, one cotangent per colour through a batched VJP;
-        ``"auto"``: whichever needs fewer colours (forward on a tie).
+        ``"auto"``: whichever needs fewer colours (forward on a tie; the rows are coloured
+        only when their lower bound, the most nonzeros in a column, is below the columns'
+        count).
     sparsity
-        The pattern, ``(f(x).size, x.size)`` (anything ``scipy.sparse.csr_matrix`` takes);
+        The pattern, ``(outputs, inputs)`` (anything ``scipy.sparse.csr_matrix`` takes);
         by default detected from ``f`` on the first call (:func:`jacobian_sparsity`).
     order
         The greedy colouring's vertex order: ``"largest_first"``, ``"smallest_last"`` or
         ``"natural"``.
+    local
+        Detect the local pattern at the first call's ``x`` (see
+        :func:`jacobian_sparsity`): fewer colours when ``where``/``maximum`` select, valid
+        only while they select the same operands.
 
     Returns
     -------
     SparseJacobian
-        ``jac(x)`` -> ``scipy.sparse.csr_matrix`` of shape ``(f(x).size, x.size)``.
-        Detection and colouring happen on the first call; each call then costs one
-        batched sweep with ``jac.colors`` tangents.
+        ``jac(x)`` -> ``scipy.sparse.csr_matrix`` of shape ``(outputs, inputs)``
+        (``cupyx.scipy.sparse.csr_matrix`` for CuPy arrays). Detection and colouring
+        happen on the first call; each call then costs one batched sweep with
+        ``jac.colors`` tangents. Under ``jit`` the sweep is compiled and the compiled
+        function returns the same sparse matrix.
     """
-    return SparseJacobian(f, mode, sparsity, order)
+    return SparseJacobian(f, mode, sparsity, order, local)
 
 
 def sparse_hessian(
-    f: Callable, sparsity: Any = None, order: str = "smallest_last"
+    f: Callable, sparsity: Any = None, order: str = "smallest_last", *, local: bool = False
 ) -> SparseHessian:
     """The Hessian of the scalar ``f`` as a sparse matrix, by a star colouring and one
     batched Hessian-vector product (forward over reverse) with one tangent per colour.
+
     ``sparsity``: an ``(n, n)`` pattern (made symmetric), by default detected on the first
-    call (:func:`hessian_sparsity`). Returns ``hess(x)`` -> ``scipy.sparse.csr_matrix``."""
-    return SparseHessian(f, sparsity, order)
+    call (:func:`hessian_sparsity`); ``order`` and ``local`` as in :func:`sparse_jacobian`;
+    ``x`` may be a pytree (flattened leaf after leaf, each in C order). Returns
+    ``hess(x)`` -> ``scipy.sparse.csr_matrix`` with ``hess.colors`` colours; works under
+    ``jit``. A function that does not return a scalar is refused."""
+    return SparseHessian(f, sparsity, order, local)
