@@ -12,6 +12,7 @@ arrays of two different backends in one operation are an error that names both.
 from __future__ import annotations
 
 import importlib
+import sys
 
 import numpy as _np
 
@@ -115,8 +116,13 @@ def _combine(a, b):
 
 _matrix = _np.matrix
 _ndarray = _np.ndarray
-_MaskedArray = _np.ma.MaskedArray
-_SPECIAL_ARRAYS = (_matrix, _MaskedArray)
+
+
+def _is_masked(a) -> bool:
+    # numpy.ma is imported on first use (NumPy 2 loads it lazily): a masked array can only
+    # exist once it has been, so adgraph's import does not pay for it
+    ma = sys.modules.get("numpy.ma")
+    return ma is not None and isinstance(a, ma.MaskedArray)
 
 
 def as_plain_arrays(args) -> tuple:
@@ -132,13 +138,13 @@ def as_plain_arrays(args) -> tuple:
     way (:func:`as_leaf`). Outside transformations masked arrays keep NumPy's meaning.
     """
     for a in args:
-        if isinstance(a, _SPECIAL_ARRAYS):
+        if isinstance(a, _ndarray) and type(a) is not _ndarray:
             return tuple(_plain_array(a) for a in args)
     return args
 
 
 def _plain_array(a):
-    if isinstance(a, _MaskedArray):
+    if _is_masked(a):
         if current_traces():
             raise TypeError(
                 "a masked array (numpy.ma.MaskedArray) was used inside a transformation; "
@@ -157,7 +163,7 @@ def _array_subclass_leaf(x, what: str):
     would ignore the mask, and a masked result would pass masked-out values off as
     gradients). Other subclasses (an array type registered for another array module,
     say) pass unchanged."""
-    if isinstance(x, _MaskedArray):
+    if _is_masked(x):
         raise TypeError(
             f"{what}: got a masked array (numpy.ma.MaskedArray); derivatives do not follow "
             "masks. Pass x.filled(value) to fill the masked entries, or np.asarray(x) to use "
