@@ -1,0 +1,263 @@
+r"""Bessel functions of ``adgraph.scipy.special``: of the first and second kind
+(``jv jn j0 j1``, ``yv yn y0 y1``), modified of the first and second kind (``iv i0 i1``,
+``kv k0 k1``) and their exponentially scaled forms (``ive i0e i1e``, ``kve k0e k1e``),
+and JAX's ``bessel_jn``.
+
+Values come from SciPy; the derivatives in ``x`` are the order recurrences, written with
+adgraph's operations so they differentiate again:
+
+.. math::
+   J_v' = \tfrac12(J_{v-1} - J_{v+1}), \quad Y_v' = \tfrac12(Y_{v-1} - Y_{v+1}), \quad
+   I_v' = \tfrac12(I_{v-1} + I_{v+1}), \quad K_v' = -\tfrac12(K_{v-1} + K_{v+1}),
+
+and for the scaled forms :math:`\tilde I_v = e^{-|x|}I_v`, :math:`\tilde K_v = e^{x}K_v`
+the product rule on top. The order has no derivative: an integer order (``jn``, ``yn``)
+by nature, a real one (``jv``, ``iv``...) because it is not provided; asking for either
+raises :class:`NoDerivativeError` naming the order.
+"""
+
+from __future__ import annotations
+
+from .elementwise import add, multiply, negative, sign, subtract
+from .joining import stack
+from .special_util import public, refuse, sp_elementwise
+
+# fmt: off
+__all__ = [
+    "jv", "jn", "j0", "j1", "yv", "yn", "y0", "y1", "iv", "ive", "i0", "i0e", "i1", "i1e",
+    "kv", "kve", "k0", "k0e", "k1", "k1e", "bessel_jn",
+]
+# fmt: on
+
+_REAL_ORDER = "the derivative in the order is not provided"
+_INT_ORDER = "it is an integer order"
+
+
+def _half(a, b):
+    return multiply(0.5, add(a, b))
+
+
+def _up(v):
+    return add(v, 1.0)
+
+
+def _down(v):
+    return subtract(v, 1.0)
+
+
+def _order_fn(name, dx, why, doc, pub_doc):
+    p = sp_elementwise(
+        name, refuse(name, "the order " + ("n" if why is _INT_ORDER else "v"), why), dx, doc=doc
+    )
+    return p, public(p, name, 2, pub_doc)
+
+
+# ------------------------------------------------------------------ first and second kind
+jv_p, jv = _order_fn(
+    "jv",
+    lambda ans, v, x: multiply(0.5, subtract(jv_p.bind(_down(v), x), jv_p.bind(_up(v), x))),
+    _REAL_ORDER,
+    r"""Bessel function of the first kind of real order; derivative in x
+    :math:`(J_{v-1} - J_{v+1})/2`.""",
+    r"""Bessel function of the first kind :math:`J_v(x)` of real order ``v``.
+
+    .. math:: \partial_x J_v(x) = \tfrac12\bigl(J_{v-1}(x) - J_{v+1}(x)\bigr).
+
+    No derivative in ``v`` (:class:`NoDerivativeError`).
+    """,
+)
+yv_p, yv = _order_fn(
+    "yv",
+    lambda ans, v, x: multiply(0.5, subtract(yv_p.bind(_down(v), x), yv_p.bind(_up(v), x))),
+    _REAL_ORDER,
+    r"""Bessel function of the second kind of real order; derivative in x
+    :math:`(Y_{v-1} - Y_{v+1})/2`.""",
+    r"""Bessel function of the second kind :math:`Y_v(x)` of real order ``v``.
+
+    .. math:: \partial_x Y_v(x) = \tfrac12\bigl(Y_{v-1}(x) - Y_{v+1}(x)\bigr).
+
+    No derivative in ``v`` (:class:`NoDerivativeError`).
+    """,
+)
+jn_p, jn = _order_fn(
+    "jn",
+    lambda ans, n, x: multiply(0.5, subtract(jv_p.bind(_down(n), x), jv_p.bind(_up(n), x))),
+    _INT_ORDER,
+    r"""Bessel function of the first kind of integer order; derivative in x
+    :math:`(J_{n-1} - J_{n+1})/2`.""",
+    r"""Bessel function of the first kind :math:`J_n(x)` of integer order ``n``.
+
+    .. math:: \partial_x J_n(x) = \tfrac12\bigl(J_{n-1}(x) - J_{n+1}(x)\bigr).
+
+    ``n`` has no derivative (:class:`NoDerivativeError` if one is asked).
+    """,
+)
+yn_p, yn = _order_fn(
+    "yn",
+    lambda ans, n, x: multiply(0.5, subtract(yv_p.bind(_down(n), x), yv_p.bind(_up(n), x))),
+    _INT_ORDER,
+    r"""Bessel function of the second kind of integer order; derivative in x
+    :math:`(Y_{n-1} - Y_{n+1})/2`.""",
+    r"""Bessel function of the second kind :math:`Y_n(x)` of integer order ``n``.
+
+    .. math:: \partial_x Y_n(x) = \tfrac12\bigl(Y_{n-1}(x) - Y_{n+1}(x)\bigr).
+
+    ``n`` has no derivative (:class:`NoDerivativeError` if one is asked).
+    """,
+)
+
+
+def _unary(name, dx, doc):
+    p = sp_elementwise(name, dx, doc=doc)
+    return p, public(p, name, 1, doc)
+
+
+j0_p, j0 = _unary(
+    "j0",
+    lambda ans, x: negative(j1(x)),
+    r"""Bessel function of the first kind of order 0; :math:`J_0' = -J_1`.""",
+)
+j1_p, j1 = _unary(
+    "j1",
+    lambda ans, x: multiply(0.5, subtract(j0(x), jv(2.0, x))),
+    r"""Bessel function of the first kind of order 1; :math:`J_1' = (J_0 - J_2)/2`.""",
+)
+y0_p, y0 = _unary(
+    "y0",
+    lambda ans, x: negative(y1(x)),
+    r"""Bessel function of the second kind of order 0; :math:`Y_0' = -Y_1`.""",
+)
+y1_p, y1 = _unary(
+    "y1",
+    lambda ans, x: multiply(0.5, subtract(y0(x), yv(2.0, x))),
+    r"""Bessel function of the second kind of order 1; :math:`Y_1' = (Y_0 - Y_2)/2`.""",
+)
+
+
+# ------------------------------------------------------------------ modified, first kind
+iv_p, iv = _order_fn(
+    "iv",
+    lambda ans, v, x: _half(iv_p.bind(_down(v), x), iv_p.bind(_up(v), x)),
+    _REAL_ORDER,
+    r"""Modified Bessel function of the first kind of real order; derivative in x
+    :math:`(I_{v-1} + I_{v+1})/2`.""",
+    r"""Modified Bessel function of the first kind :math:`I_v(x)` of real order ``v``.
+
+    .. math:: \partial_x I_v(x) = \tfrac12\bigl(I_{v-1}(x) + I_{v+1}(x)\bigr).
+
+    No derivative in ``v`` (:class:`NoDerivativeError`).
+    """,
+)
+
+
+def _ive_dx(ans, v, x):
+    return subtract(_half(ive_p.bind(_down(v), x), ive_p.bind(_up(v), x)), multiply(sign(x), ans))
+
+
+ive_p, ive = _order_fn(
+    "ive",
+    _ive_dx,
+    _REAL_ORDER,
+    r"""Exponentially scaled :math:`e^{-|x|}I_v(x)`; derivative in x
+    :math:`(\tilde I_{v-1} + \tilde I_{v+1})/2 - \operatorname{sign}(x)\tilde I_v`.""",
+    r"""Exponentially scaled modified Bessel function of the first kind,
+    :math:`\tilde I_v(x) = e^{-|x|} I_v(x)` (finite where :math:`I_v` overflows).
+
+    .. math:: \partial_x \tilde I_v = \tfrac12(\tilde I_{v-1} + \tilde I_{v+1})
+       - \operatorname{sign}(x)\,\tilde I_v.
+
+    No derivative in ``v`` (:class:`NoDerivativeError`).
+    """,
+)
+
+i0_p, i0 = _unary(
+    "i0",
+    lambda ans, x: i1(x),
+    r"""Modified Bessel function of the first kind of order 0; :math:`I_0' = I_1`.""",
+)
+i1_p, i1 = _unary(
+    "i1",
+    lambda ans, x: _half(i0(x), iv(2.0, x)),
+    r"""Modified Bessel function of the first kind of order 1; :math:`I_1' = (I_0 + I_2)/2`.""",
+)
+i0e_p, i0e = _unary(
+    "i0e",
+    lambda ans, x: subtract(i1e(x), multiply(sign(x), ans)),
+    r"""Exponentially scaled :math:`e^{-|x|}I_0(x)`; derivative
+    :math:`\tilde I_1 - \operatorname{sign}(x)\tilde I_0`.""",
+)
+i1e_p, i1e = _unary(
+    "i1e",
+    lambda ans, x: subtract(_half(i0e(x), ive(2.0, x)), multiply(sign(x), ans)),
+    r"""Exponentially scaled :math:`e^{-|x|}I_1(x)`; derivative
+    :math:`(\tilde I_0 + \tilde I_2)/2 - \operatorname{sign}(x)\tilde I_1`.""",
+)
+
+
+# ------------------------------------------------------------------ modified, second kind
+kv_p, kv = _order_fn(
+    "kv",
+    lambda ans, v, x: negative(_half(kv_p.bind(_down(v), x), kv_p.bind(_up(v), x))),
+    _REAL_ORDER,
+    r"""Modified Bessel function of the second kind of real order; derivative in x
+    :math:`-(K_{v-1} + K_{v+1})/2`.""",
+    r"""Modified Bessel function of the second kind :math:`K_v(x)` of real order ``v``.
+
+    .. math:: \partial_x K_v(x) = -\tfrac12\bigl(K_{v-1}(x) + K_{v+1}(x)\bigr).
+
+    No derivative in ``v`` (:class:`NoDerivativeError`).
+    """,
+)
+kve_p, kve = _order_fn(
+    "kve",
+    lambda ans, v, x: subtract(ans, _half(kve_p.bind(_down(v), x), kve_p.bind(_up(v), x))),
+    _REAL_ORDER,
+    r"""Exponentially scaled :math:`e^{x}K_v(x)`; derivative in x
+    :math:`\tilde K_v - (\tilde K_{v-1} + \tilde K_{v+1})/2`.""",
+    r"""Exponentially scaled modified Bessel function of the second kind,
+    :math:`\tilde K_v(x) = e^{x} K_v(x)`.
+
+    .. math:: \partial_x \tilde K_v = \tilde K_v - \tfrac12(\tilde K_{v-1} + \tilde K_{v+1}).
+
+    No derivative in ``v`` (:class:`NoDerivativeError`).
+    """,
+)
+k0_p, k0 = _unary(
+    "k0",
+    lambda ans, x: negative(k1(x)),
+    r"""Modified Bessel function of the second kind of order 0; :math:`K_0' = -K_1`.""",
+)
+k1_p, k1 = _unary(
+    "k1",
+    lambda ans, x: negative(_half(k0(x), kv(2.0, x))),
+    r"""Modified Bessel function of the second kind of order 1;
+    :math:`K_1' = -(K_0 + K_2)/2`.""",
+)
+k0e_p, k0e = _unary(
+    "k0e",
+    lambda ans, x: subtract(ans, k1e(x)),
+    r"""Exponentially scaled :math:`e^{x}K_0(x)`; derivative :math:`\tilde K_0 - \tilde K_1`.""",
+)
+k1e_p, k1e = _unary(
+    "k1e",
+    lambda ans, x: subtract(ans, _half(k0e(x), kve(2.0, x))),
+    r"""Exponentially scaled :math:`e^{x}K_1(x)`; derivative
+    :math:`\tilde K_1 - (\tilde K_0 + \tilde K_2)/2`.""",
+)
+
+
+def bessel_jn(z, *, v: int, n_iter: int = 50):
+    r"""The Bessel functions of the first kind :math:`J_0(z), \dots, J_v(z)`, stacked on a
+    new first axis (shape ``(v + 1,) + z.shape``), as ``jax.scipy.special.bessel_jn``.
+
+    Each is :func:`jn`, differentiable in ``z``. ``n_iter`` (the length of JAX's
+    recurrence) is accepted for compatibility and not needed: the values are SciPy's.
+    """
+    try:
+        nv = int(v)
+    except TypeError:
+        raise TypeError(f"bessel_jn: v must be a non-negative integer, got {v!r}") from None
+    if nv != v or nv < 0:
+        raise ValueError(f"bessel_jn: v must be a non-negative integer, got {v!r}")
+    del n_iter
+    return stack([jn(float(k), z) for k in range(nv + 1)], axis=0)
