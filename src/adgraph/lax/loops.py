@@ -35,6 +35,7 @@ from ..core.primitive import Primitive
 from ..core.pytree import PyTreeDef, tree_flatten, tree_unflatten
 from ..core.trace import Tracer, current_traces
 from .revolve import reverse_loop
+from .staged import is_staged, staged_reverse, staged_vjp
 
 __all__ = ["scan", "fori_loop", "map", "while_loop"]
 
@@ -223,6 +224,8 @@ class _Step:
 
 
 def _scan_reverse(trace, vals, parents, params, pidx):
+    if params["checkpoints"] is None and params["length"] and is_staged(vals):
+        return staged_reverse(scan_p, trace, vals, parents, params, pidx)  # jit: two loops
     diff_in = tuple(p is not None for p in parents)
     if params["checkpoints"] is None:
         step = _Step(params, vals, diff_in)
@@ -250,6 +253,8 @@ def _scan_reverse(trace, vals, parents, params, pidx):
 
 
 def _scan_vjp(ct, ans, args, params, wanted):
+    if "carries" in params:  # recorded by staged_reverse
+        return staged_vjp(scan_p, ct, ans, args, params, wanted)
     step = _Step(params, args, wanted)
     nc, length = step.nc, step.length
     ys_inexact = [_inexact(a) for a in ans[nc:]]
