@@ -157,84 +157,15 @@ def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True)
 
     ``guards``: ``(node, taken)`` pairs; the function returns ``GUARD_FAILED`` when
     ``bool(node) != taken``. The function takes the flat input values and returns the flat
-    list of outputs.
+    list of outputs. A ``scan`` node whose step traces to straight-line code becomes a
+    Python ``for`` loop around the step's lines (:mod:`adgraph.jit.loops`).
     """
-    order = [n for n in graph.toposort() if not n.is_input]
-    effects = getattr(graph, "effects", ())
-    if effects:
-        order = _effects_in_order(order, [g for g, _ in guards if isinstance(g, Node)], effects)
     ns = {"xp": xp, "GUARD_FAILED": GUARD_FAILED}
-    names = {}
-    for k, node in enumerate(graph.inputs):
-        names[node] = f"a{k}"
-    for k, node in enumerate(order):
-        names[node] = f"v{k}"
-    consts: dict = {}
-
-    def arg(x):
-        if isinstance(x, Node):
-            return names[x]
-        v = x.value
-        if type(v) in (float, int, bool) and (type(v) is not float or np.isfinite(v)):
-            return repr(v)
-        key = id(v)
-        if key not in consts:
-            consts[key] = f"c{len(consts)}"
-            ns[consts[key]] = v
-        return consts[key]
-
-    # Last use of every value (position in ``order``), outputs and guards live to the end.
-    last = {}
-    for pos, node in enumerate(order):
-        for i in node.inputs:
-            if isinstance(i, Node):
-                last[i] = pos
-    keep = {o for o in graph.outputs if isinstance(o, Node)} | set(graph.inputs)
-    guard_at = {}
-    for gnode, taken in guards:
-        if isinstance(gnode, Node):
-            guard_at.setdefault(gnode, []).append(taken)
-    consumers_view = _consumers_with_views(order)
-
-    lines = [f"def {fn_name}({', '.join(names[n] for n in graph.inputs)}):"]
     can_out = reuse_buffers and hasattr(xp, "add") and xp.__name__ in ("numpy", "cupy")
-    for pos, node in enumerate(order):
-        target = names[node]
-        ins = node.inputs
-        op = node.op
-        scalar = tuple(node.shape or ()) == ()
-        if op == "item":
-            expr = f"{arg(ins[0])}[{node.params['index']}]"
-        elif op in UFUNCS and not node.params and node.prim is not None and len(ins) <= 2:
-            if scalar and op in _SCALAR_OPS and all(_scalarish(i) for i in ins):
-                expr = f"({arg(ins[0])} {_SCALAR_OPS[op]} {arg(ins[1])})"
-            else:
-                args = ", ".join(arg(i) for i in ins)
-                out = None
-                if can_out and not scalar:
-                    out = _donor(node, ins, pos, last, keep, consumers_view)
-                if out is not None:
-                    expr = f"xp.{UFUNCS[op]}({args}, out={names[out]})"
-                else:
-                    expr = f"xp.{UFUNCS[op]}({args})"
-        elif op == "integer_pow" and node.params.get("n") == 2:
-            x = arg(ins[0])
-            expr = f"({x} * {x})"
-        else:
-            fname = f"f{pos}"
-            ns[fname] = functools.partial(node.prim.impl, xp, **node.params)
-            expr = f"{fname}({', '.join(arg(i) for i in ins)})"
-        lines.append(f"    {target} = {expr}")
-        for taken in guard_at.get(node, ()):
-            lines.append(f"    if bool({target}) is not {taken}:")
-            lines.append("        return GUARD_FAILED")
-        dead = [
-            names[i]
-            for i in dict.fromkeys(i for i in ins if isinstance(i, Node))
-            if last.get(i) == pos and i not in keep
-        ]
-        if dead:
-            lines.append(f"    del {', '.join(dead)}")
+    em = _Emitter(ns, can_out)
+    in_names = [f"a{k}" for k in range(len(graph.inputs))]
+    body, arg = em.graph_lines(graph, in_names, "", "    ", guards)
+    lines = [f"def {fn_name}({', '.join(in_names)}):"] + body
     # A 0-d result leaves as a NumPy scalar (what eager mode returns): ``[()]`` on a 0-d
     # array gives its scalar, on a scalar the scalar itself.
     outs = ", ".join(
@@ -246,6 +177,138 @@ def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True)
     code = compile(source, f"<adgraph.jit {display_name(graph.name)}>", "exec")
     exec(code, ns)  # noqa: S102 -- our own generated source, never user text
     return source, ns[fn_name]
+
+
+class _Emitter:
+    """Writes the lines of one graph (and of the loop bodies inside it) into one function;
+    ``ns`` is the function's namespace (constants, bound implementations)."""
+
+    def __init__(self, ns, can_out):
+        self.ns = ns
+        self.can_out = can_out
+        self.consts: dict = {}
+
+    def const(self, v):
+        key = id(v)
+        name = self.consts.get(key)
+        if name is None:
+            name = self.consts[key] = f"c{len(self.consts)}"
+            self.ns[name] = v
+        return name
+
+    def graph_lines(self, graph, in_names, prefix, ind, guards=()):
+        """``(lines, arg)``: the lines computing ``graph``'s nodes from the variables
+        ``in_names`` (names prefixed with ``prefix``, indented by ``ind``), and the
+        function giving the source of a node or constant."""
+        order = [n for n in graph.toposort() if not n.is_input]
+        effects = getattr(graph, "effects", ())
+        if effects:
+            order = _effects_in_order(order, [g for g, _ in guards if isinstance(g, Node)], effects)
+        names = dict(zip(graph.inputs, in_names))
+        for k, node in enumerate(order):
+            names[node] = f"{prefix}v{k}"
+
+        def arg(x):
+            if isinstance(x, Node):
+                return names[x]
+            v = x.value
+            if type(v) in (float, int, bool) and (type(v) is not float or np.isfinite(v)):
+                return repr(v)
+            return self.const(v)
+
+        # Last use of every value (position in ``order``), outputs and guards live to the end.
+        last = {}
+        for pos, node in enumerate(order):
+            for i in node.inputs:
+                if isinstance(i, Node):
+                    last[i] = pos
+        keep = {o for o in graph.outputs if isinstance(o, Node)} | set(graph.inputs)
+        guard_at = {}
+        for gnode, taken in guards:
+            if isinstance(gnode, Node):
+                guard_at.setdefault(gnode, []).append(taken)
+        consumers_view = _consumers_with_views(order)
+
+        lines = []
+        for pos, node in enumerate(order):
+            target = names[node]
+            ins = node.inputs
+            op = node.op
+            scalar = tuple(node.shape or ()) == ()
+            if op == "item":
+                expr = f"{arg(ins[0])}[{node.params['index']}]"
+            elif op in UFUNCS and not node.params and node.prim is not None and len(ins) <= 2:
+                if scalar and op in _SCALAR_OPS and all(_scalarish(i) for i in ins):
+                    expr = f"({arg(ins[0])} {_SCALAR_OPS[op]} {arg(ins[1])})"
+                else:
+                    args = ", ".join(arg(i) for i in ins)
+                    out = None
+                    if self.can_out and not scalar:
+                        out = _donor(node, ins, pos, last, keep, consumers_view)
+                    if out is not None:
+                        expr = f"xp.{UFUNCS[op]}({args}, out={names[out]})"
+                    else:
+                        expr = f"xp.{UFUNCS[op]}({args})"
+            elif op == "integer_pow" and node.params.get("n") == 2:
+                x = arg(ins[0])
+                expr = f"({x} * {x})"
+            elif op == "scan" and (loop := self.loop_lines(node, arg, f"{target}_", ind)):
+                lines += loop[0]
+                expr = loop[1]
+            else:
+                fname = f"{prefix}f{pos}"
+                self.ns[fname] = functools.partial(node.prim.impl, self.ns["xp"], **node.params)
+                expr = f"{fname}({', '.join(arg(i) for i in ins)})"
+            lines.append(f"{ind}{target} = {expr}")
+            for taken in guard_at.get(node, ()):
+                lines.append(f"{ind}if bool({target}) is not {taken}:")
+                lines.append(f"{ind}    return GUARD_FAILED")
+            dead = [
+                names[i]
+                for i in dict.fromkeys(i for i in ins if isinstance(i, Node))
+                if last.get(i) == pos and i not in keep
+            ]
+            if dead:
+                lines.append(f"{ind}del {', '.join(dead)}")
+        return lines, arg
+
+    def loop_lines(self, node, arg, pre, ind):
+        """``(lines, expression)`` running the ``scan`` node as a Python loop around its
+        step's lines, or None when its step has no body graph (it then runs in Python
+        through the implementation)."""
+        from .loops import body_graph, loop_inputs
+
+        g = body_graph(node)
+        if g is None:
+            return None
+        p = node.params
+        nc, n = p["nc"], p["length"]
+        carry, xs, consts = loop_inputs(node)
+        t = f"{pre}t"
+        carry_names = [f"{pre}c{k}" for k in range(nc)]
+        x_names = [f"{pre}x{j}" for j in range(len(xs))]
+        lines = [f"{ind}{c} = {arg(a)}" for c, a in zip(carry_names, carry)]
+        ys = g.outputs[nc:]
+        y_names = [f"{pre}y{j}" for j in range(len(ys))]
+        for y, o in zip(y_names, ys):
+            shape = (n,) + tuple(o.shape or ())
+            lines.append(f"{ind}{y} = xp.empty({shape!r}, dtype={self.const(np.dtype(o.dtype))})")
+        rng = f"range({n} - 1, -1, -1)" if p["reverse"] else f"range({n})"
+        lines.append(f"{ind}for {t} in {rng}:")
+        inner = ind + "    "
+        for x, a in zip(x_names, xs):
+            lines.append(f"{inner}{x} = {arg(a)}[{t}]")
+        body, barg = self.graph_lines(
+            g, carry_names + x_names + [arg(a) for a in consts], pre, inner
+        )
+        lines += body
+        outs = [barg(o) for o in g.outputs]
+        # ys first: an output may be a carry's name, which the update below rebinds
+        for y, o in zip(y_names, outs[nc:]):
+            lines.append(f"{inner}{y}[{t}] = {o}")
+        if nc:
+            lines.append(f"{inner}{', '.join(carry_names)}, = {', '.join(outs[:nc])},")
+        return lines, "(" + "".join(f"{v}, " for v in carry_names + y_names) + ")"
 
 
 def _effects_in_order(order, guard_nodes, effects):

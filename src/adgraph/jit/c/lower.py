@@ -21,6 +21,7 @@ from ...graph.ir import Graph
 from ...graph.nodes import Const, Node
 from ..codegen import display_name, identifier
 from .errors import CBackendError
+from .loops import Buf, scan_rule
 from .rules import BOOL_OPS, FLOAT_OPS, INT_OPS, RULES
 from .scalars import (
     CTYPES,
@@ -84,11 +85,84 @@ class Lowering:
         self.max_statements = max_statements
         self.assume_finite = assume_finite
         self.where = ""  # the node being lowered, for error messages
+        self.prefix = ""  # of every variable this lowering names (a loop's child: its own)
+        self.scopes = 0  # loops lowered here (each names its variables after its number)
 
     # ---------------------------------------------------------------- statements
     def _new_name(self):
         self.count += 1
-        return f"t{self.count}"
+        return f"{self.prefix}t{self.count}"
+
+    # ---------------------------------------------------------------- loops
+    def new_scope(self) -> str:
+        """The prefix of a new loop's variables."""
+        self.scopes += 1
+        return f"{self.prefix}l{self.scopes}_"
+
+    def child(self, prefix: str) -> Lowering:
+        """A lowering for a loop's step: its own statements, named with ``prefix``; it
+        sees this one's values (the loop is emitted after them) and shares its helpers."""
+        sub = Lowering(
+            max_node_size=self.max_node_size,
+            max_statements=self.max_statements,
+            assume_finite=self.assume_finite,
+        )
+        sub.prefix = prefix
+        sub.cse = dict(self.cse)
+        sub.helpers = self.helpers
+        return sub
+
+    def add_loop(self, stmt) -> None:
+        if len(self.stmts) >= self.max_statements:
+            raise CBackendError(
+                f"C backend: the program needs more than {self.max_statements} statements "
+                f"(at {self.where})"
+            )
+        self.stmts.append(stmt)
+
+    def materialize(self, buf) -> Sym:
+        """The elements of a loop's stacked output, read into scalars."""
+        if buf.size > self.max_node_size:
+            raise CBackendError(
+                f"C backend: {self.where} reads a loop's stacked output of shape {buf.shape} "
+                f"element by element ({buf.size} elements, more than max_node_size="
+                f"{self.max_node_size}); only another loop reads it whole"
+            )
+        e = np.empty(buf.shape, dtype=object)
+        src = buf.var()
+        for i, idx in enumerate(np.ndindex(buf.shape)):
+            e[idx] = self.emit(buf.dtype, f"{buf.name}[{i}]", [src])
+        return Sym(e, buf.dtype)
+
+    def live_statements(self, elems) -> list:
+        """The statements the elements ``elems`` depend on, in order (dead code removed)."""
+        live = {e.name for e in elems if isinstance(e, Var)}
+        kept = []
+        for st in reversed(self.stmts):
+            if any(v.name in live for v in st.outs):
+                kept.append(st)
+                live.update(st.deps)
+        kept.reverse()
+        return kept
+
+    @staticmethod
+    def write(stmts, ind: str) -> list[str]:
+        """C lines of the statements ``stmts``, indented by ``ind``."""
+        lines = []
+        for st in stmts:
+            if st.block == "loop":
+                lines += [ind + ln for ln in st.code]
+            elif st.block:
+                by_type: dict = {}
+                for v in st.outs:
+                    by_type.setdefault(ctype(v.dtype), []).append(v.name)
+                for ct, names in by_type.items():
+                    lines.append(f"{ind}{ct} {', '.join(names)};")
+                lines.append(f"{ind}{st.code}")
+            else:
+                v = st.outs[0]
+                lines.append(f"{ind}const {ctype(v.dtype)} {v.name} = {st.code};")
+        return lines
 
     def c(self, e, dt) -> str:
         """C expression for element ``e`` converted to dtype ``dt`` (NumPy's cast)."""
@@ -305,11 +379,15 @@ class Lowering:
             if node.is_input:
                 continue
             self.where = f"{node.describe()}"
-            self._check_size(node)
             args = [env[i] if isinstance(i, Node) else i for i in node.inputs]
             if node.op == "item":
                 env[node] = args[0][node.params["index"]]
                 continue
+            if node.op == "scan":  # a loop: its stacked values stay arrays (Buf)
+                env[node] = scan_rule(self, node, *args, **node.params)
+                continue
+            self._check_size(node)
+            args = [self.materialize(a) if isinstance(a, Buf) else a for a in args]
             rule = RULES.get(node.op)
             if rule is None:
                 rule = impl_rule
@@ -318,7 +396,8 @@ class Lowering:
         outs = []
         for o in graph.outputs:
             if isinstance(o, Node):
-                outs.append(env[o])
+                v = env[o]
+                outs.append(self.materialize(v) if isinstance(v, Buf) else v)
             else:
                 outs.append(self.const(o.value))
         return outs
@@ -431,23 +510,14 @@ def lower_to_c(
         ctype(dt)
 
     # Dead-code elimination: keep the statements the outputs read.
-    live = set()
-    for o in outs:
-        for e in o.e.flat:
-            if isinstance(e, Var):
-                live.add(e.name)
-    kept = []
-    for st in reversed(L.stmts):
-        if any(v.name in live for v in st.outs):
-            kept.append(st)
-            live.update(st.deps)
-    kept.reverse()
+    kept = L.live_statements([e for o in outs for e in o.e.flat])
 
     fname = _c_name(name or graph.name)
     lines = [
         f"/* Generated by adgraph.jit.cbackend from the graph {display_name(graph.name)}. */",
         "#include <math.h>",
         "#include <stdint.h>",
+        "#include <stdlib.h>",
         "",
     ]
     for hname in helpers():
@@ -468,20 +538,13 @@ def lower_to_c(
     for k, (shape, dt) in enumerate(zip(out_shapes, out_dtypes, strict=True)):
         size = int(np.prod(shape, dtype=np.int64)) if shape else 1
         lines.append(f"        {ctype(dt)}* y{k} = out{k} + i * {size};")
-    for st in kept:
-        if st.block:
-            by_type: dict = {}
-            for v in st.outs:
-                by_type.setdefault(ctype(v.dtype), []).append(v.name)
-            for ct, names in by_type.items():
-                lines.append(f"        {ct} {', '.join(names)};")
-            lines.append(f"        {st.code}")
-        else:
-            v = st.outs[0]
-            lines.append(f"        const {ctype(v.dtype)} {v.name} = {st.code};")
+    lines += L.write(kept, "        ")
     for k, o in enumerate(outs):
         for j, e in enumerate(o.e.reshape(-1)):
             lines.append(f"        y{k}[{j}] = {L.c(e, o.dtype)};")
+    for st in kept:
+        if st.block == "loop":
+            lines += [f"        free({name});" for name in st.frees]
     lines.append("    }")
     lines.append("}")
     source = "\n".join(lines) + "\n"

@@ -1,0 +1,186 @@
+"""Loops in C: a ``scan`` node becomes one C ``for`` loop around its step's statements.
+
+The step's graph (:func:`adgraph.jit.loops.body_graph`) is lowered once, by a child
+:class:`~adgraph.jit.c.lower.Lowering` whose variables are prefixed by the loop's name, on
+these inputs:
+
+* the carry: one mutable C variable per element, declared before the loop from the
+  initial carry and assigned the step's new carry at the end of each iteration (through
+  temporaries, so a step that permutes its carry reads the old values);
+* the slice ``x_t``: read at offset ``t * size`` from the stacked array -- a constant (a
+  ``static const`` table, or ``lo + t`` for ``fori_loop``'s index), a :class:`Buf` made by
+  an earlier loop, or the stacked elements of a small scalarized value copied into a
+  local table;
+* the closed-over values: the outer variables themselves (C scoping makes them visible).
+
+The stacked outputs ``ys`` are written into :class:`Buf` arrays (``malloc`` before the
+loop, ``free`` at the end of the point, or of the enclosing loop's iteration): they are
+never scalarized, so a program's size does not depend on the trip count. A later loop
+reads them as its ``xs`` (the reverse sweep reads the forward loop's stacked carries);
+any other use reads their elements into scalars (within the node-size limit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...graph.nodes import Const
+from ..loops import arange_start, body_graph
+from .errors import CBackendError
+from .scalars import Lit, Stmt, Sym, Var, cast_value, ctype, fmt_lit
+
+__all__ = ["Buf", "LoopStmt", "scan_rule"]
+
+
+class Buf:
+    """A stacked array held in C memory: ``name`` points to ``prod(shape)`` elements of
+    ``dtype``, C order. Its first axis is the loop's trip count."""
+
+    __slots__ = ("name", "shape", "dtype")
+
+    def __init__(self, name, shape, dtype):
+        self.name = name
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def var(self) -> Var:
+        """The buffer's pointer as a variable (what statements reading it depend on)."""
+        return Var(self.name, self.dtype)
+
+
+class LoopStmt(Stmt):
+    """A statement that is a whole loop: ``code`` is its C text (it declares what it
+    defines); ``frees``: buffers it allocates, freed at the end of the enclosing scope."""
+
+    __slots__ = ("frees",)
+
+    def __init__(self, outs, code, deps, frees):
+        super().__init__(outs, code, deps, block="loop")
+        self.frees = frees
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64)) if shape else 1
+
+
+def scan_rule(L, node, *args, nc, nx, length, reverse, **params):
+    """The ``scan`` node as one C loop (see the module documentation)."""
+    g = body_graph(node)
+    if g is None:
+        raise CBackendError(
+            f"C backend: the step of {node.describe()} cannot be compiled as straight-line "
+            "code (it branches on traced values in Python, calls debug.print, or closes over "
+            "values of an enclosing transformation); use adgraph.jit, or lax.cond / "
+            "anp.where inside the step"
+        )
+    pre = L.new_scope()
+    t = f"{pre}t"
+    before: list[str] = []  # declarations before the loop
+    deps: set[str] = set()
+    frees: list[str] = []
+    # ---- the carry: mutable variables
+    carry_syms = []
+    carry_vars = []
+    for j, a in enumerate(args[:nc]):
+        inp = node.inputs[j]
+        dt = np.dtype(inp.dtype)
+        s = L.cast(L.sym(a, dt), dt)
+        e = np.empty(s.shape, dtype=object)
+        for i, (idx, el) in enumerate(zip(np.ndindex(s.shape), s.e.flat)):
+            v = Var(f"{pre}c{j}_{i}", dt)
+            before.append(f"{ctype(dt)} {v.name} = {L.c(el, dt)};")
+            if isinstance(el, Var):
+                deps.add(el.name)
+            e[idx] = v
+            carry_vars.append(v)
+        carry_syms.append(Sym(e, dt))
+    # ---- the stacked outputs
+    ys = g.outputs[nc:]
+    bufs = []
+    for j, o in enumerate(ys):
+        dt = np.dtype(o.dtype)
+        shape = (length,) + tuple(o.shape or ())
+        b = Buf(f"{pre}y{j}", shape, dt)
+        ct = ctype(dt)
+        before.append(f"{ct}* {b.name} = ({ct}*)malloc(sizeof({ct}) * {max(b.size, 1)});")
+        frees.append(b.name)
+        bufs.append(b)
+    # ---- the step, lowered by a child
+    sub = L.child(pre)
+    x_syms = []
+    for j, a in enumerate(args[nc : nc + nx]):
+        inp = node.inputs[nc + j]
+        dt = np.dtype(inp.dtype)
+        shape = tuple(inp.shape or ())[1:]
+        size = _size(shape)
+        e = np.empty(shape, dtype=object)
+        lo = arange_start(inp)
+        if lo is not None and size == 1:
+            e[()] = sub.emit(dt, f"(({ctype(dt)})({lo}L + {t}))", [])
+        else:
+            if isinstance(a, Buf):
+                src = a.name
+                deps.add(a.name)
+            else:
+                src = f"{pre}k{j}"
+                vals = _table(L, a, dt, deps)
+                before.append(
+                    f"{'static ' if isinstance(a, Const) else ''}const {ctype(dt)} "
+                    f"{src}[{max(len(vals), 1)}] = {{{', '.join(vals) or '0'}}};"
+                )
+            for i, idx in enumerate(np.ndindex(shape)):
+                e[idx] = sub.emit(dt, f"{src}[{t} * {size} + {i}]", [])
+        x_syms.append(Sym(e, dt))
+    const_syms = [L.materialize(a) if isinstance(a, Buf) else a for a in args[nc + nx :]]
+    for a in const_syms:
+        if isinstance(a, Sym):
+            deps.update(el.name for el in a.e.flat if isinstance(el, Var))
+    outs = sub.lower(g, carry_syms + x_syms + const_syms)
+    outs = [sub.materialize(o) if isinstance(o, Buf) else o for o in outs]
+    # ---- the loop's text
+    out_elems = []
+    for o, inp in zip(outs, list(node.inputs[:nc]) + list(ys)):
+        dt = np.dtype(inp.dtype)
+        out_elems.append([(el, dt) for el in sub.cast(o, dt).e.flat])
+    kept = sub.live_statements([el for es in out_elems for el, _ in es])
+    body = sub.write(kept, "    ")
+    body += [f"    free({name});" for st in kept if isinstance(st, LoopStmt) for name in st.frees]
+    for b, es in zip(bufs, out_elems[nc:]):
+        n = len(es)
+        for i, (el, dt) in enumerate(es):
+            body.append(f"    {b.name}[{t} * {n} + {i}] = {sub.c(el, dt)};")
+    news = []
+    for k, (el, dt) in enumerate(x for es in out_elems[:nc] for x in es):
+        news.append(f"{pre}n{k}")
+        body.append(f"    const {ctype(dt)} {pre}n{k} = {sub.c(el, dt)};")
+    body += [f"    {v.name} = {nv};" for v, nv in zip(carry_vars, news)]
+    head = (
+        f"for (long {t} = {length - 1}; {t} >= 0; --{t}) {{"
+        if reverse
+        else f"for (long {t} = 0; {t} < {length}; ++{t}) {{"
+    )
+    defined = {v.name for st in kept for v in st.outs}
+    for st in kept:
+        deps.update(d for d in st.deps if d not in defined)
+    deps -= {v.name for v in carry_vars}
+    code = before + [head] + body + ["}"]
+    L.add_loop(LoopStmt(carry_vars + [b.var() for b in bufs], code, tuple(deps), frees))
+    return tuple(carry_syms) + tuple(bufs)
+
+
+def _table(L, a, dt, deps):
+    """The C initialisers of a stacked value's elements (a constant or a scalarized Sym)."""
+    if isinstance(a, Const):
+        v = np.asarray(a.value)
+        return [fmt_lit(cast_value(x, dt)) for x in v.reshape(-1)]
+    s = L.cast(L.sym(a, dt), dt)
+    out = []
+    for el in s.e.flat:
+        if isinstance(el, Var):
+            deps.add(el.name)
+        out.append(L.c(el, dt) if isinstance(el, (Var, Lit)) else fmt_lit(cast_value(el, dt)))
+    return out

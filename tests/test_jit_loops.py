@@ -1,0 +1,218 @@
+"""Loops under ``jit``: ``scan`` / ``fori_loop`` stay loops in the compiled program.
+
+Both code generators emit one loop per ``scan`` node -- the forward pass and, under
+``grad``, one backward loop over the stored carries -- so the program's size does not
+depend on the trip count. Values and gradients equal eager mode's and those of the same
+loop unrolled in Python (the C backend's libm may differ from NumPy's in the last bit),
+and finite differences. A step the compilers cannot hold as straight-line code runs in
+Python (Python backend) or is refused with a message (C backend).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.numpy as anp
+from adgraph import lax
+from adgraph.jit.cbackend import CBackendError, c_source, find_c_compiler
+
+CC = find_c_compiler()
+COMPILERS = ["python", pytest.param("c", marks=pytest.mark.skipif(CC is None, reason="no cc"))]
+
+
+def chain(n, drift=0.01):
+    def f(x):
+        return lax.fori_loop(0, n, lambda i, x: anp.sin(x) * x + 0.5 + drift * i, x)
+
+    return f
+
+
+def chain_unrolled(n):
+    def f(x):
+        for i in range(n):
+            x = anp.sin(x) * x + 0.5 + 0.01 * i
+        return x
+
+    return f
+
+
+def fd(f, x, h=1e-6):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADGRAPH_C_CACHE", str(tmp_path / "c-cache"))
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_fori_loop_value_and_grad_equal_eager_unrolled_and_fd(compiler):
+    f, fu = chain(25), chain_unrolled(25)
+    x = -1.7
+    g = ad.jit(ad.grad(f), compiler=compiler)(x)
+    ref = ad.grad(fu)(x)
+    assert ref != 0.0
+    np.testing.assert_allclose(g, ref, rtol=1e-12)
+    np.testing.assert_allclose(g, ad.grad(f)(x), rtol=1e-12)
+    np.testing.assert_allclose(g, fd(fu, x), rtol=1e-6)
+    np.testing.assert_allclose(ad.jit(f, compiler=compiler)(x), fu(x), rtol=1e-13)
+
+
+def rnn(reverse):
+    def loss(W, h0, xs):
+        def step(h, x):
+            h = anp.tanh(W @ h + x)
+            return h, anp.sum(h * h)
+
+        h, ys = lax.scan(step, h0, xs, reverse=reverse)
+        return anp.sum(h) + anp.sum(ys * anp.arange(ys.shape[0]))
+
+    return loss
+
+
+def rnn_unrolled(reverse):
+    def loss(W, h0, xs):
+        n = xs.shape[0]
+        ys = [None] * n
+        h = h0
+        for t in range(n):
+            i = n - 1 - t if reverse else t
+            h = anp.tanh(W @ h + xs[i])
+            ys[i] = anp.sum(h * h)
+        return anp.sum(h) + anp.sum(anp.stack(ys) * anp.arange(n))
+
+    return loss
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_scan_with_xs_ys_and_closed_over_matrix(compiler, reverse):
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(3, 3)) / 2
+    h0 = rng.normal(size=3)
+    xs = rng.normal(size=(7, 3))
+    f, fu = rnn(reverse), rnn_unrolled(reverse)
+    jg = ad.jit(ad.grad(f, argnums=(0, 1, 2)), compiler=compiler)
+    got = jg(W, h0, xs)
+    want = ad.grad(fu, argnums=(0, 1, 2))(W, h0, xs)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ad.jit(f, compiler=compiler)(W, h0, xs), fu(W, h0, xs), rtol=1e-13)
+    # finite differences on one entry of W
+    E = np.zeros_like(W)
+    E[1, 2] = 1.0
+    num = (fu(W + 1e-6 * E, h0, xs) - fu(W - 1e-6 * E, h0, xs)) / 2e-6
+    np.testing.assert_allclose(got[0][1, 2], num, rtol=1e-6)
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_pytree_carry_with_integer_leaf(compiler):
+    def f(x):
+        def body(i, c):
+            k, (a, b) = c
+            return k + 1, (b * 0.5 + anp.cos(a), a * x)
+
+        k, (a, b) = lax.fori_loop(0, 9, body, (np.int64(0), (x, 2.0 * x)))
+        return a + b + k
+
+    x = 0.4
+    np.testing.assert_allclose(ad.jit(f, compiler=compiler)(x), f(x), rtol=1e-13)
+    np.testing.assert_allclose(ad.jit(ad.grad(f), compiler=compiler)(x), ad.grad(f)(x), rtol=1e-12)
+    np.testing.assert_allclose(ad.grad(f)(x), fd(f, x), rtol=1e-6)
+
+
+def _lines(src):
+    return len(src.splitlines())
+
+
+def test_python_program_size_does_not_grow_with_the_trip_count():
+    small = ad.jit(ad.grad(chain(10, 0.0))).lower(0.3).source
+    large = ad.jit(ad.grad(chain(3000, 0.0))).lower(0.3).source
+    assert _lines(small) == _lines(large)
+    assert "for " in large and _lines(large) < 60
+
+
+def test_c_program_size_does_not_grow_with_the_trip_count():
+    small = c_source(ad.grad(chain(10, 0.0)), 0.3)
+    large = c_source(ad.grad(chain(3000, 0.0)), 0.3)
+    assert _lines(small) == _lines(large)
+    assert large.count("for (long") == 3  # the points, the forward loop, the backward loop
+
+
+def test_nested_loops_compile_as_nested_loops():
+    def f(x):
+        def outer(i, x):
+            return lax.fori_loop(0, 4, lambda j, y: anp.sin(y) + 0.1 * x, x)
+
+        return lax.fori_loop(0, 5, outer, x)
+
+    src = c_source(f, 0.2)
+    assert src.count("for (long") == 3
+    assert _lines(src) < 60
+    if CC is not None:
+        np.testing.assert_allclose(ad.jit(f, compiler="c")(0.2), f(0.2), rtol=1e-13)
+    np.testing.assert_allclose(ad.jit(f)(0.2), f(0.2), rtol=1e-13)
+    np.testing.assert_allclose(ad.jit(ad.grad(f))(0.2), ad.grad(f)(0.2), rtol=1e-12)
+
+
+def branching(x):
+    def body(i, x):
+        if x > 1.0:  # a Python branch on the carry: not straight-line code
+            return x * 0.5
+        return x * 3.0
+
+    return lax.fori_loop(0, 6, body, x)
+
+
+def test_a_step_with_python_branches_runs_in_python_under_jit():
+    # each iteration takes its own branch: 0.9 -> 2.7 -> 1.35 -> 0.675 -> 2.025 -> ...
+    want = 0.9
+    for _ in range(6):
+        want = want * 0.5 if want > 1.0 else want * 3.0
+    assert ad.jit(branching)(0.9) == pytest.approx(want, rel=1e-15)
+
+
+def test_c_backend_refuses_a_step_with_python_branches():
+    with pytest.raises(CBackendError, match="step of .*scan.* cannot be compiled"):
+        c_source(branching, 0.9)
+
+
+def test_bad_loop_input_is_refused_under_jit():
+    with pytest.raises(ValueError, match="negative trip count"):
+        ad.jit(lambda x: lax.fori_loop(3, 1, lambda i, x: x, x))(1.0)
+    with pytest.raises(TypeError, match="carry leaf 0"):
+        ad.jit(lambda x: lax.fori_loop(0, 3, lambda i, x: x.astype(np.float32), x))(1.0)
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler")
+def test_c_library_of_a_loop_is_reused_from_the_cache_by_another_process(tmp_path):
+    cache = tmp_path / "shared-cache"
+    script = (
+        "import sys\n"
+        "import adgraph as ad, adgraph.numpy as anp\n"
+        "from adgraph import lax\n"
+        "from adgraph.jit.c import cache\n"
+        "if sys.argv[1] == 'reuse':\n"
+        "    def refuse(*a, **k):\n"
+        "        raise SystemExit('compiled again instead of loading from the cache')\n"
+        "    cache._compile_library = refuse\n"
+        "f = lambda x: lax.fori_loop(0, 500, lambda i, x: anp.sin(x) * x + 0.5, x)\n"
+        "print(repr(float(ad.jit(ad.grad(f), compiler='c')(-1.7))))\n"
+    )
+    env = dict(os.environ, ADGRAPH_C_CACHE=str(cache))
+    outs = []
+    for mode in ("build", "reuse"):
+        p = subprocess.run(
+            [sys.executable, "-c", script, mode], env=env, capture_output=True, text=True
+        )
+        assert p.returncode == 0, p.stderr + p.stdout
+        outs.append(float(p.stdout))
+    assert outs[0] == outs[1]
+    assert len([n for n in os.listdir(cache) if n.endswith(".so")]) == 1
+    assert os.stat(cache).st_mode & 0o777 == 0o700
