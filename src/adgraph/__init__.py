@@ -24,6 +24,7 @@ from . import (
 )
 from .api import *  # noqa: F403  (the transformations, listed in api.__all__)
 from .api.sparse import *  # noqa: F403  (jacobian_sparsity, sparse_jacobian, ...)
+from .api.taylor import derivative_tensor
 from .classes import Dual, Var
 from .compare import compare
 from .core import userline as _userline
@@ -47,6 +48,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     *api.__all__,  # the transformations
+    "derivative_tensor",  # every partial derivative of order k, from Taylor series
     # compilation
     "jit",
     "make_source",
