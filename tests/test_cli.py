@@ -110,6 +110,20 @@ def test_diff_graph_files(capsys, tmp_path):
     capsys.readouterr()
 
 
+def test_diff_hessian_graph_draws_the_second_order_sweep(capsys, tmp_path):
+    first, second = tmp_path / "g1.dot", tmp_path / "g2.dot"
+    assert main([*ARTICLE, "--graph", str(first)]) == 0
+    rc, out, _ = run(capsys, *ARTICLE, "--hessian", "--graph", str(second))
+    assert rc == 0 and f"graph of the second-order sweep (H v) written to {second}" in out
+    text = second.read_text()
+    assert text != first.read_text()
+    # the nodes of the forward-over-reverse trace of H v, v = (1, 0), with their values:
+    # 1/x1 = 0.5, its square 0.25, and the output H v's first entry 1/x1^2 = 0.25
+    for label in ("v₁ = 1/v₋₁\\n0.5", "v₂ = v₁^2\\n0.25", "v₆ = v₅ + 0\\n0.25"):
+        assert label in text, label
+    assert "1/v₋₁" not in first.read_text()
+
+
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 def test_diff_graph_svg(capsys, tmp_path):
     svg = tmp_path / "g.svg"

@@ -336,9 +336,12 @@ def _cmd_diff(args, out) -> int:
             raise CLIError(f"--graph {args.graph} is a folder; give a file name")
         if not os.access(folder, os.W_OK):
             raise CLIError(f"--graph {args.graph}: the folder {folder} is not writable")
-        if ext in (".svg", ".png", ".pdf") and expr.size > _MAX_PICTURE_NODES:
+        # with --hessian the picture is the second-order sweep: the forward pass, its
+        # adjoint sweep and their tangents, about four nodes per operation
+        drawn = expr.size * (4 if args.hessian else 1)
+        if ext in (".svg", ".png", ".pdf") and drawn > _MAX_PICTURE_NODES:
             raise CLIError(
-                f"--graph {args.graph}: a picture of {expr.size} nodes would take "
+                f"--graph {args.graph}: a picture of {drawn} nodes would take "
                 f"Graphviz minutes to lay out and be unreadable (at most {_MAX_PICTURE_NODES:,}); "
                 "write the graph as .dot or .mmd instead"
             )
@@ -418,13 +421,17 @@ def _cmd_diff(args, out) -> int:
             hvp_table.title = f"Forward-over-reverse trace of H v, v = ({_vec(v)})"
     if args.graph:
         try:
-            save(
-                graph,
-                args.graph,
-                tangents=seed if seed is not None else True,
-                adjoints=True,
-                digits=digits,
-            )
+            if hvp_table is not None:
+                # the second-order sweep that computed H v: each node with its value
+                save(hg, args.graph, tangents=None, adjoints=None, digits=digits)
+            else:
+                save(
+                    graph,
+                    args.graph,
+                    tangents=seed if seed is not None else True,
+                    adjoints=True,
+                    digits=digits,
+                )
         except OSError as e:
             raise CLIError(f"--graph {args.graph}: cannot write it ({e.strerror or e})") from None
 
@@ -499,7 +506,8 @@ def _cmd_diff(args, out) -> int:
             body.append(hvp_table.to_latex())
         out.write("\n".join(lines) + "\n" + "\n\n".join(body) + "\n")
     if args.graph:
-        out.write(f"\ngraph written to {args.graph}\n" if fmt == "text" else "")
+        what = "graph of the second-order sweep (H v)" if hess is not None else "graph"
+        out.write(f"\n{what} written to {args.graph}\n" if fmt == "text" else "")
     _nonfinite_note("diff", value, names, grads, hess)
     return 0
 
