@@ -8,8 +8,13 @@ left side from finite differences, so a wrong VJP is caught even when the JVP is
 For complex values the pairing is :math:`\langle a, b\rangle = \operatorname{Re}\sum a b`,
 the one adgraph's reverse mode transposes under.
 
-Higher orders apply the same checks to the derivative functions themselves
-(``x -> jvp(f, x, v)`` and ``x -> vjp(f, x)(u)``), recursively.
+Higher orders apply the same checks to the derivative functions themselves, recursively:
+``x -> jvp(f, x, v)`` and ``(x, u) -> vjp(f, x)(u)`` (the VJP as a function of the
+cotangent too, so a rule that is wrong in how it depends on the cotangent is caught).
+
+The finite-difference step is relative to each input's magnitude and small enough not to
+reorder near-tied values of an input (where ``sort`` or ``max`` would jump); see
+:func:`_step`.
 """
 
 from __future__ import annotations
@@ -117,6 +122,42 @@ def _axpy(a, v, x):
     )
 
 
+def _scaled_direction(leaves, v_leaves):
+    """The random direction with each leaf's part scaled by that leaf's magnitude
+    ``max(1, max|x|)``, so a finite-difference step is relative for large inputs."""
+    out = []
+    for x, t in zip(leaves, v_leaves):
+        a = np.asarray(x)
+        if t is None or a.size == 0:
+            out.append(t)
+            continue
+        scale = max(1.0, float(np.max(np.abs(a))))
+        out.append((np.asarray(t) * scale).astype(np.asarray(t).dtype) if scale != 1.0 else t)
+    return out
+
+
+def _step(leaves, v_leaves, base, dtype):
+    r"""The finite-difference step: ``base``, made smaller where a step along the direction
+    could reorder two close values of one real leaf or move a value across zero (a near-tie
+    of ``sort``, ``max``, ``abs``). Along ``v`` the difference of two entries moves by at
+    most ``2 eps max|v|``; the step keeps that under a quarter of the smallest gap between
+    the leaf's distinct values (zero among them), but not below ``base * 1e-3`` (``1e-1``
+    in single precision), where rounding error would swamp the difference quotient."""
+    floor = base * (1e-3 if np.dtype(dtype).itemsize >= 8 else 1e-1)
+    eps = base
+    for x, t in zip(leaves, v_leaves):
+        a = np.asarray(x)
+        if t is None or a.dtype.kind != "f" or a.size == 0:
+            continue
+        vmax = float(np.max(np.abs(np.asarray(t))))
+        vals = np.unique(np.concatenate([a.ravel(), [0.0]]))
+        gaps = np.diff(vals)
+        gaps = gaps[gaps > 0]
+        if vmax > 0 and gaps.size:
+            eps = min(eps, float(np.min(gaps)) / (4.0 * vmax))
+    return max(eps, floor)
+
+
 def _numerical_jvp(f, args, v, eps):
     fp = f(*_axpy(eps, v, args))
     fm = f(*_axpy(-eps, v, args))
@@ -171,10 +212,13 @@ def check_jvp(
         np.asarray(_as_array(x, "check_grads")) if not hasattr(x, "shape") else x for x in leaves
     ]
     args = tree_unflatten(tree, leaves)
-    d_eps, d_atol, d_rtol = _default_tols(_leaf_dtype(leaves))
-    eps, atol, rtol = eps or d_eps, atol or d_atol, rtol or d_rtol
+    dtype = _leaf_dtype(leaves)
+    d_eps, d_atol, d_rtol = _default_tols(dtype)
+    atol, rtol = atol or d_atol, rtol or d_rtol
     rng = np.random.default_rng(seed)
-    v = tree_unflatten(tree, [_rand_like(rng, x) for x in leaves])
+    v_leaves = _scaled_direction(leaves, [_rand_like(rng, x) for x in leaves])
+    eps = eps or _step(leaves, v_leaves, d_eps, dtype)
+    v = tree_unflatten(tree, v_leaves)
     v_full = tree_map(lambda x, t: np.zeros_like(x) if t is None else t, args, v)
     _, t_ad = jvp(f, args, v_full)
     t_num = _numerical_jvp(f, args, v, eps)
@@ -197,10 +241,13 @@ def check_vjp(
     _validate_tols(eps, atol, rtol, "check_vjp")
     leaves, tree = tree_flatten(tuple(args))
     args = tree_unflatten(tree, leaves)
-    d_eps, d_atol, d_rtol = _default_tols(_leaf_dtype(leaves))
-    eps, atol, rtol = eps or d_eps, atol or d_atol, rtol or d_rtol
+    dtype = _leaf_dtype(leaves)
+    d_eps, d_atol, d_rtol = _default_tols(dtype)
+    atol, rtol = atol or d_atol, rtol or d_rtol
     rng = np.random.default_rng(seed + 1)
-    v = tree_unflatten(tree, [_rand_like(rng, x) for x in leaves])
+    v_leaves = _scaled_direction(leaves, [_rand_like(rng, x) for x in leaves])
+    eps = eps or _step(leaves, v_leaves, d_eps, dtype)
+    v = tree_unflatten(tree, v_leaves)
     out, pull = vjp(f, *args)
     u = tree_map(lambda o: _rand_like(rng, o), out)
     u_full = tree_map(lambda o, c: np.zeros_like(np.asarray(o)) if c is None else c, out, u)
@@ -341,9 +388,12 @@ def check_grads(
     if "rev" in modes:
         u = check_vjp(f, args, **kw)
         if order > 1:
+            # the VJP as a function of the input and the cotangent together: a rule that
+            # is right at one cotangent but wrong in how it depends on it is caught too
+            n = len(args)
             check_grads(
-                lambda *a: vjp(f, *a)[1](u),
-                args,
+                lambda *a: vjp(f, *a[:n])[1](a[n]),
+                (*args, u),
                 order - 1,
                 modes,
                 eps,
