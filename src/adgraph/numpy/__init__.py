@@ -17,6 +17,7 @@ from ..ops._util import shape as _shape_of  # noqa: F401
 from ..ops.construct import *  # noqa: F401,F403
 from ..ops.creation import *  # noqa: F401,F403
 from ..ops.elementwise import *  # noqa: F401,F403
+from ..ops.histograms import *  # noqa: F401,F403
 from ..ops.indexing import *  # noqa: F401,F403
 from ..ops.indexing import at as _at  # noqa: F401
 from ..ops.joining import *  # noqa: F401,F403
@@ -24,6 +25,8 @@ from ..ops.misc import *  # noqa: F401,F403
 from ..ops.numerical import *  # noqa: F401,F403
 from ..ops.products import *  # noqa: F401,F403
 from ..ops.reductions import *  # noqa: F401,F403
+from ..ops.searching import *  # noqa: F401,F403
+from ..ops.setops import *  # noqa: F401,F403
 from ..ops.shapes import *  # noqa: F401,F403
 from ..ops.statistics import *  # noqa: F401,F403
 
