@@ -1,17 +1,27 @@
-"""Sparse Jacobians and Hessians against dense ones.
+"""Sparse Jacobians and Hessians against dense ones, side by side in one run.
 
-    python benchmarks/sparse_bench.py [--n 10000] [--dense-n 2000]
+    python benchmarks/sparse_bench.py [--n 10000] [--dense-n N] [--jax-n N] [--no-jax]
 
-Tridiagonal map R^n -> R^n and the chained Rosenbrock function: the sparse path at n
-(detection + colouring + one evaluation; evaluation alone) beside dense ``ad.jacfwd`` /
-``ad.hessian`` at ``dense-n`` (a dense n = 10^4 Jacobian is 800 MB). The dense time at n is
-extrapolated as O(n^2) from dense-n (n tangents, each O(n)); the printed ratios say which
-numbers they compare.
+Measures, at the same n for each pair:
+
+* tridiagonal map R^n -> R^n: colours; detection + colouring + one evaluation
+  (``ad.sparse_jacobian(f)(x)`` on a fresh object) against adgraph's dense ``ad.jacfwd``;
+  one evaluation against JAX's jitted dense ``jax.jacfwd`` (compiled beforehand);
+* chained Rosenbrock: colours; detection + colouring + one evaluation of the sparse
+  Hessian against dense ``ad.hessian``;
+* detection alone, in primal evaluations of the same function (for the Hessian also in
+  gradient evaluations).
+
+The dense n = 10^4 Jacobian is 800 MB and its computation peaks near 8 GB; ``--dense-n``
+measures the dense side at a smaller n instead (the sparse side is then measured at that
+n too). Every time is the best of several runs after a warm-up on a small input (imports,
+first-call caches), so one-off import costs are not counted on either side.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import time
 
 import numpy as np
@@ -37,33 +47,108 @@ def best(fn, repeat=3):
     return min(times)
 
 
-def run(n: int, dense_n: int) -> None:
-    x = np.random.default_rng(0).standard_normal(n)
-    xd = x[:dense_n]
-    scale = (n / dense_n) ** 2
-    for title, make_sparse, dense, f in (
-        ("tridiagonal map, Jacobian", ad.sparse_jacobian, ad.jacfwd, tridiag),
-        ("chained Rosenbrock, Hessian", ad.sparse_hessian, ad.hessian, rosen),
-    ):
-        first = best(lambda: make_sparse(f)(x), repeat=1)
-        op = make_sparse(f)
-        op(x)
-        again = best(lambda: op(x))
-        d = best(lambda: dense(f)(xd), repeat=2)
-        d_at_n = d * scale
-        print(f"{title}: {op.colors} colours")
-        print(f"  sparse n={n}: detection+colouring+evaluation {first * 1e3:9.1f} ms")
-        print(f"  sparse n={n}: evaluation alone               {again * 1e3:9.1f} ms")
-        print(f"  dense  n={dense_n}: {d * 1e3:9.1f} ms (extrapolated to n={n}: {d_at_n:.1f} s)")
-        sd = best(lambda: make_sparse(f)(xd), repeat=1)
-        print(f"  ratio at n={dense_n}, dense / sparse first call: {d / sd:8.1f}x")
-        print(f"  ratio at n={n}, dense (extrapolated) / sparse first call: {d_at_n / first:8.1f}x")
-        print(f"  ratio at n={n}, dense (extrapolated) / sparse evaluation: {d_at_n / again:8.1f}x")
+def ms(t):
+    return f"{t * 1e3:10.2f} ms"
+
+
+def _check(sparse, dense):
+    err = np.max(np.abs(sparse.toarray() - np.asarray(dense)))
+    scale = max(1.0, float(np.max(np.abs(np.asarray(dense)))))
+    assert err <= 1e-12 * scale, f"sparse and dense differ by {err}"
+
+
+def jax_tridiag_eval(n: int, repeat: int):
+    """Best time of JAX's jitted dense jacfwd of the tridiagonal map at n (compiled first)."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+
+    def f(x):
+        return -2.0 * x**2 + jnp.sin(x) + jnp.pad(x[1:], (0, 1)) + jnp.pad(x[:-1] ** 3, (1, 0))
+
+    x = jnp.asarray(np.random.default_rng(0).standard_normal(n))
+    jac = jax.jit(jax.jacfwd(f))
+    jac(x).block_until_ready()
+    return best(lambda: jac(x).block_until_ready(), repeat)
+
+
+def run(n: int, dense_n: int | None, jax_n: int | None) -> None:
+    rng = np.random.default_rng(0)
+    small = rng.standard_normal(50)
+    for make, dense, f in (
+        (ad.sparse_jacobian, ad.jacfwd, tridiag),
+        (ad.sparse_hessian, ad.hessian, rosen),
+    ):  # warm-up: imports and first-call caches on both sides
+        make(f)(small)
+        dense(f)(small)
+    dn = dense_n or n
+    x = rng.standard_normal(dn)
+    print(f"n = {dn} (sparse and dense at the same n)")
+
+    # Tridiagonal Jacobian.
+    first = best(lambda: ad.sparse_jacobian(tridiag)(x), 5)
+    jac = ad.sparse_jacobian(tridiag)
+    J = jac(x)
+    again = best(lambda: jac(x), 7)
+    primal = best(lambda: tridiag(x), 7)
+    detect = best(lambda: ad.jacobian_sparsity(tridiag, x), 5)
+    d = best(lambda: ad.jacfwd(tridiag)(x), 2)
+    Jd = ad.jacfwd(tridiag)(x)
+    _check(J, Jd)
+    del Jd
+    gc.collect()
+    print(f"tridiagonal map, Jacobian: {jac.colors} colours ({jac.mode})")
+    print(f"  sparse detection + colouring + evaluation {ms(first)}")
+    print(f"  sparse evaluation alone                   {ms(again)}")
+    print(f"  dense ad.jacfwd                           {ms(d)}")
+    print(f"  RATIO dense jacfwd / sparse first call:   {d / first:8.1f}x")
+    print(f"  detection alone {ms(detect)} = {detect / primal:.1f} primal evaluations")
+
+    # JAX at its own n (the largest it holds here), the sparse evaluation at the same n.
+    if jax_n:
+        xj = rng.standard_normal(jax_n)
+        jac_j = ad.sparse_jacobian(tridiag)
+        jac_j(xj)
+        ev = best(lambda: jac_j(xj), 7)
+        try:
+            tj = jax_tridiag_eval(jax_n, 3)
+        except ImportError:
+            print("  (JAX not installed: no comparison)")
+        else:
+            print(f"  n = {jax_n}: JAX jit(jacfwd) {ms(tj)}, sparse evaluation {ms(ev)}")
+            print(f"  RATIO JAX jitted dense jacfwd / sparse evaluation: {tj / ev:8.1f}x")
+
+    # Chained Rosenbrock Hessian.
+    first = best(lambda: ad.sparse_hessian(rosen)(x), 5)
+    hess = ad.sparse_hessian(rosen)
+    H = hess(x)
+    again = best(lambda: hess(x), 7)
+    primal = best(lambda: rosen(x), 7)
+    g = ad.grad(rosen)
+    gtime = best(lambda: g(x), 7)
+    detect = best(lambda: ad.hessian_sparsity(rosen, x), 5)
+    Hd = ad.hessian(rosen)(x)
+    d = best(lambda: ad.hessian(rosen)(x), 1)
+    _check(H, Hd)
+    del Hd
+    gc.collect()
+    print(f"chained Rosenbrock, Hessian: {hess.colors} colours (star)")
+    print(f"  sparse detection + colouring + evaluation {ms(first)}")
+    print(f"  sparse evaluation alone                   {ms(again)}")
+    print(f"  dense ad.hessian                          {ms(d)}")
+    print(f"  RATIO dense hessian / sparse first call:  {d / first:8.1f}x")
+    print(
+        f"  detection alone {ms(detect)} = {detect / primal:.1f} primal evaluations "
+        f"= {detect / gtime:.1f} gradient evaluations"
+    )
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=10_000)
-    ap.add_argument("--dense-n", type=int, default=2_000)
+    ap.add_argument("--dense-n", type=int, default=None, help="measure both sides at this n")
+    ap.add_argument("--jax-n", type=int, default=10_000)
+    ap.add_argument("--no-jax", action="store_true")
     a = ap.parse_args()
-    run(a.n, a.dense_n)
+    run(a.n, a.dense_n, None if a.no_jax else a.jax_n)

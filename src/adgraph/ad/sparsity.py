@@ -299,8 +299,7 @@ def _moves(prim, data, pats, args, params, n):
     """Apply a MOVES primitive to the entries' indices (1-based, 0 for a zero) of its data
     arguments, stacked in one pattern; the other arguments (index arrays) are passed as
     they are."""
-    sp = require_scipy("sparsity detection")
-    stacked, ids, offset = [], [], 0
+    starts, ends, indices, ids, offset, base = [], [], [], [], 0, 0
     for i, (a, p) in enumerate(zip(args, pats)):
         if data is not None and i not in data:
             if p is not None:
@@ -310,15 +309,44 @@ def _moves(prim, data, pats, args, params, n):
         shape = _np.shape(a)
         size = _size(shape)
         ids.append((_np.arange(size, dtype=_np.float64) + (offset + 1)).reshape(shape))
-        stacked.append(p if p is not None else _empty(size, n))
+        if p is None:
+            z = _np.zeros(size, _np.int64)
+            starts.append(z)
+            ends.append(z)
+        else:
+            p = p.tocsr()
+            ptr = p.indptr.astype(_np.int64) + base
+            starts.append(ptr[:-1])
+            ends.append(ptr[1:])
+            indices.append(p.indices)
+            base += p.indices.size
         offset += size
-    # One zero row first: index 0 (a zero in the output) selects it.
-    rows = sp.vstack([_empty(1, n)] + stacked, format="csr")
+    # Row 0 of the stack is empty: index 0 (a zero in the output) selects it.
+    z = _np.zeros(1, _np.int64)
+    start = _np.concatenate([z] + starts)
+    length = _np.concatenate([z] + ends) - start
+    cols = _np.concatenate(indices) if indices else _np.zeros(0, _np.int32)
     out = prim.impl(_np, *ids, **params)
-    pick = lambda o: rows[_np.asarray(o).real.astype(_np.int64).ravel()]  # noqa: E731
+
+    def pick(o):
+        return _take_rows(start, length, cols, _np.asarray(o).real.astype(_np.int64).ravel(), n)
+
     if prim.multiple_results:
         return tuple(pick(o) for o in out)
     return pick(out)
+
+
+def _take_rows(start, length, cols, rows, n: int):
+    """The CSR matrix whose row ``k`` is row ``rows[k]`` of a stack given by each row's
+    ``start`` and ``length`` in ``cols`` (plain NumPy: no per-call SciPy indexing)."""
+    sp = require_scipy("sparsity detection")
+    lens = length[rows]
+    indptr = _np.zeros(rows.size + 1, _np.int64)
+    _np.cumsum(lens, out=indptr[1:])
+    total = int(indptr[-1])
+    # Entry t of the result lies at start[rows[k]] + (t - indptr[k]) for its row k.
+    pos = _np.arange(total, dtype=_np.int64) + _np.repeat(start[rows] - indptr[:-1], lens)
+    return sp.csr_matrix((_np.ones(total, bool), cols[pos], indptr), shape=(rows.size, n))
 
 
 def _dense(pats, rows: int, n: int):

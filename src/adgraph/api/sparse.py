@@ -162,44 +162,56 @@ def _host(v):
     return np.asarray(v)
 
 
-def _flat_fn(f, layout_in: _Layout, single_out: bool, xp=np):
-    """``v -> f(unflat(v))`` with the output flattened (C order, leaves concatenated)."""
-    if layout_in.single and single_out:
-        return f
+class _FlatFn:
+    """``v -> f(unflat(v))`` with the output flattened (C order, leaves concatenated).
+    The first call records the output's structure: ``single`` (one array), ``m`` (its
+    entries) and ``shape`` (the shape of what this function returns)."""
 
-    def g(v):
-        y = f(layout_in.unflat(v))
-        if single_out:
-            return y
-        leaves, _ = tree_flatten(y)
+    def __init__(self, f, layout: _Layout, name: str, scalar: bool = False) -> None:
+        self.f, self.layout, self.name, self.scalar = f, layout, name, scalar
+        self.single: bool | None = None
+        self.m = 0
+        self.shape: tuple = ()
+
+    def __call__(self, v):
+        y = self.f(self.layout.unflat(v))
+        if self.scalar:
+            _check_scalar(y, self.name)
+        leaves, tree = tree_flatten(y)
+        if self.single is None:
+            if not leaves:
+                raise TypeError(f"{self.name}: f returned no arrays")
+            self.single = len(leaves) == 1 and tree == _LEAF
+            self.m = int(sum(int(np.prod(_shape(leaf))) for leaf in leaves))
+            self.shape = tuple(_shape(leaves[0])) if self.single else (self.m,)
+        if self.single:
+            return leaves[0]
         from ..numpy import concatenate, reshape
 
         return concatenate([reshape(leaf, (-1,)) for leaf in leaves])
 
-    return g
+
+_LEAF = tree_flatten(0)[1]
 
 
-def _out_structure(y, name: str):
-    leaves, tree = tree_flatten(y)
-    if not leaves:
-        raise TypeError(f"{name}: f returned no arrays")
-    single = len(leaves) == 1 and tree == tree_flatten(0)[1]
-    return single, int(sum(int(np.prod(np.shape(v))) for v in leaves)), tree
+def _shape(v) -> tuple:
+    s = getattr(v, "shape", None)
+    return tuple(s) if s is not None else np.shape(v)
 
 
 # ------------------------------------------------------------------ detection
-def _detect(f, v: np.ndarray, name: str, local: bool):
-    _require_scipy(name)
+def _detect(g: _FlatFn, v: np.ndarray, local: bool, hessian: bool = False):
+    """The pattern of ``g`` at ``v`` (of ``grad(g)`` for a Hessian)."""
+    _require_scipy(g.name)
     trace = SparsityTrace(v.size, local=local)
     with trace_scope(trace):
-        result = f(trace.input(v))
-    if isinstance(result, (tuple, list, dict)):
-        raise TypeError(f"{name}: f must return one array, got {type(result).__name__}")
-    return output_pattern(trace, result), trace.fallbacks
+        result = (grad(g) if hessian else g)(trace.input(v))
+    p = output_pattern(trace, result)
+    return _symmetric(p) if hessian else p
 
 
-def _prepare(f, x, name):
-    """(flat function, flat host vector, input layout, output size, single output)."""
+def _prepare(f, x, name, scalar=False):
+    """(flat function, flat host vector) for detection outside other transformations."""
     leaves, tree = _leaves(x, name)
     if any(isinstance(v, Tracer) for v in leaves):
         raise TypeError(
@@ -207,11 +219,7 @@ def _prepare(f, x, name):
             "concrete array, outside grad/jvp/vmap/jit"
         )
     layout = _Layout(leaves, tree)
-    host = [_host(v) for v in leaves]
-    y = f(tree_unflatten(tree, host))
-    single, m, _ = _out_structure(y, name)
-    v = layout.flat(host, np)
-    return _flat_fn(f, layout, single), v, layout, m, y
+    return _FlatFn(f, layout, name, scalar), layout.flat([_host(v) for v in leaves], np)
 
 
 def jacobian_sparsity(f: Callable, x: Any, *, local: bool = False):
@@ -240,8 +248,8 @@ def jacobian_sparsity(f: Callable, x: Any, *, local: bool = False):
         It draws itself: ``to_svg()``, ``savefig(path)``, ``spy()``.
     """
     check_callable(f, "jacobian_sparsity")
-    g, v, _, _, _ = _prepare(f, x, "jacobian_sparsity")
-    return _as_pattern(_detect(g, v, "jacobian_sparsity", local)[0])
+    g, v = _prepare(f, x, "jacobian_sparsity")
+    return _as_pattern(_detect(g, v, local))
 
 
 def hessian_sparsity(f: Callable, x: Any, *, local: bool = False):
@@ -250,9 +258,8 @@ def hessian_sparsity(f: Callable, x: Any, *, local: bool = False):
     symmetric. A boolean ``(n, n)`` :class:`SparsityPattern` (``n``: the entries of
     ``x``, a pytree flattened as in :func:`jacobian_sparsity`); ``local`` as there."""
     check_callable(f, "hessian_sparsity")
-    g, v, _, _, y = _prepare(f, x, "hessian_sparsity")
-    _check_scalar(y, "hessian_sparsity")
-    return _as_pattern(_symmetric(_detect(grad(g), v, "hessian_sparsity", local)[0]))
+    g, v = _prepare(f, x, "hessian_sparsity", scalar=True)
+    return _as_pattern(_detect(g, v, local, hessian=True))
 
 
 def _symmetric(p):
@@ -262,9 +269,10 @@ def _symmetric(p):
 
 
 def _check_scalar(y, name):
-    out = np.shape(y)
-    if isinstance(y, (tuple, list, dict)) or out != ():
-        what = f"an output of shape {out}" if not isinstance(y, (tuple, list, dict)) else "a pytree"
+    tree = isinstance(y, (tuple, list, dict))
+    out = () if tree else _shape(y)
+    if tree or out != ():
+        what = "a pytree" if tree else f"an output of shape {out}"
         raise TypeError(
             f"{name}: f must return a scalar (its Hessian is (n, n)); got {what}. For a "
             "vector function use sparse_jacobian, or sum a weighted output"
@@ -414,16 +422,15 @@ class SparseJacobian(_Compressed):
         self.__name__ = f"sparse_jacobian({fn_name(f)})"
 
     def _setup(self, leaves, layout) -> None:
-        host = [_host(v) for v in leaves]
-        y = self.f(tree_unflatten(layout.tree, host))
-        single, m, _ = _out_structure(y, self.name)
-        g = _flat_fn(self.f, layout, single)
-        v = layout.flat(host, np)
+        g = _FlatFn(self.f, layout, self.name)
+        v = layout.flat([_host(u) for u in leaves], np)
         n = layout.size
         if self.given is not None:
-            p = _given_pattern(self.given, (m, n), self.name)
+            g(v)  # the output's structure
+            p = _given_pattern(self.given, (g.m, n), self.name)
         else:
-            p = _detect(g, v, self.name, self.local)[0]
+            p = _detect(g, v, self.local)
+        m = g.m
         fwd = rev = None
         nf = nr = None
         if self.requested in ("fwd", "auto"):
@@ -432,7 +439,7 @@ class SparseJacobian(_Compressed):
         # Reverse mode needs at least as many colours as a column has nonzeros: colour the
         # rows only when that bound leaves room to beat the columns' count.
         if self.requested == "rev" or (
-            self.requested == "auto" and int(np.diff(p.tocsc().indptr).max(initial=0)) < nf
+            self.requested == "auto" and int(np.bincount(p.indices, minlength=1).max()) < nf
         ):
             rev = coloring.row_coloring(p, self.order)
             nr = int(rev.max(initial=-1)) + 1
@@ -442,7 +449,7 @@ class SparseJacobian(_Compressed):
             self.mode, self.coloring, self.colors = "rev", rev, nr
         self.pattern = _as_pattern(p)
         self._flat, self._m = g, m
-        self._out_shape = tuple(np.shape(y)) if single else (m,)  # the flat output's
+        self._out_shape = g.shape  # what the flat function returns
         self._layout = layout
         coo = p.tocoo()
         rows, cols = coo.row, coo.col  # CSR order: sorted by row, then column
@@ -499,15 +506,14 @@ class SparseHessian(_Compressed):
         self.__name__ = f"sparse_hessian({fn_name(f)})"
 
     def _setup(self, leaves, layout) -> None:
-        host = [_host(v) for v in leaves]
-        y = self.f(tree_unflatten(layout.tree, host))
-        _check_scalar(y, self.name)
-        g = _flat_fn(self.f, layout, True)
+        g = _FlatFn(self.f, layout, self.name, scalar=True)
+        v = layout.flat([_host(u) for u in leaves], np)
         n = layout.size
         if self.given is not None:
+            g(v)  # refuses a function that does not return a scalar
             p = _symmetric(_given_pattern(self.given, (n, n), self.name))
         else:
-            p = _symmetric(_detect(grad(g), layout.flat(host, np), self.name, self.local)[0])
+            p = _detect(g, v, self.local, hessian=True)
         self.coloring = coloring.star_coloring(p, self.order)
         self.colors = int(self.coloring.max(initial=-1)) + 1
         rows, cols = coloring.star_lookup(p, self.coloring)
