@@ -276,3 +276,40 @@ def test_under_jit():
     assert np.isclose(ad.jit(ad.grad(root_sqrt))(9.0), 1 / 6)
     g = ad.jit(ad.grad(lambda b: lin(A_NS, b, False)))(B)
     assert np.allclose(g, ad.grad(lambda b: lin_ref(A_NS, b))(B))
+
+
+def test_homogenization_cg_differentiates_implicitly():
+    # the FFT solver's CG is a custom_linear_solve: derivatives through it are exact, and
+    # reverse mode's memory does not grow with its iterations (tolerance 1e-4 vs 1e-12)
+    from adgraph.examples.homogenization.solvers import cg
+
+    rng = np.random.default_rng(3)
+    n = 150
+    Q = rng.normal(size=(n, n))
+    M = Q @ Q.T / n + 0.1 * np.eye(n)
+    b = rng.normal(size=n)
+
+    def loss(s, tol):
+        x, hist, ok = cg(lambda v: M @ v + s * v, b * s, tol, 5000)
+        return anp.sum(x**2), len(hist)
+
+    def peak(tol):
+        ad.grad(lambda s: loss(s, tol)[0])(0.5)  # warm caches
+        tracemalloc.start()
+        g = ad.grad(lambda s: loss(s, tol)[0])(0.5)
+        p = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return p, g
+
+    _, it_loose = loss(0.5, 1e-4)
+    _, it_tight = loss(0.5, 1e-12)
+    assert it_tight > 2 * it_loose
+    p_loose, _ = peak(1e-4)
+    p_tight, g = peak(1e-12)
+    assert abs(p_tight - p_loose) < 0.1 * p_loose
+    # x = s (M + s I)^{-1} b: dx/ds = (M + s I)^{-1} (b - x), d|x|^2/ds = 2 x . dx/ds
+    Ms = M + 0.5 * np.eye(n)
+    x = 0.5 * np.linalg.solve(Ms, b)
+    assert np.isclose(g, 2 * x @ np.linalg.solve(Ms, b - x), rtol=1e-8)
+    t = ad.jvp(lambda s: loss(s, 1e-12)[0], (0.5,), (1.0,))[1]
+    assert np.isclose(t, g, rtol=1e-8)

@@ -90,12 +90,19 @@ def _no_tracer_out(what: str, out: Sequence[Any]) -> tuple[Any, ...]:
 
 def convert_closures(fn: Callable[..., Any], leaves: Sequence[Any], what: str):
     """``(flat function of (*leaves, *lifted), lifted values)``: ``fn``'s closures over
-    traced values lifted into arguments (none when nothing is in flight)."""
+    traced values lifted into arguments (none when nothing is in flight).
+
+    A function that cannot be recorded (NumPy code writing into arrays in place, say) runs
+    as written: it then closes over no traced value it could use, and one it does use
+    surfaces as a traced result, refused by the primitive's implementation."""
     if not current_traces():
         return fn, []
     conv = closure.Conversion(list(leaves))
     specs = [(closure._example(a)[0] if isinstance(a, Tracer) else a, False) for a in leaves]
-    program, _ = conv.record(fn, specs)
+    try:
+        program, _ = conv.record(fn, specs)
+    except Exception:  # not recordable: see above
+        return fn, []
     lifted = conv.lifted(what)
     if not lifted:
         return fn, []

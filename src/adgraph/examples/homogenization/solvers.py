@@ -155,7 +155,27 @@ def cg(apply, b, tol=1e-10, maxiter=2000):
     the residual is small (below :math:`\\sqrt{tol}`), the best iterate is kept, and the
     iteration stops -- returning it -- when the residual has not improved by 10 % for many
     iterations or has grown a thousandfold.
+
+    ``x`` is differentiable with respect to ``b`` and to the values ``apply`` closes over,
+    implicitly (:func:`adgraph.lax.custom_linear_solve`, ``A`` symmetric): the iterations
+    are never recorded, so reverse mode's memory does not grow with their number, and a
+    derivative costs one more CG solve. ``history`` and ``converged`` are the primal
+    solve's.
     """
+    first: dict = {}
+
+    def solve(matvec, rhs):
+        x, hist, ok = _cg_iterations(matvec, rhs, tol, maxiter)
+        first.setdefault("hist", hist)  # tangent and adjoint solves come later
+        first.setdefault("ok", ok)
+        return x
+
+    x = ad.lax.custom_linear_solve(apply, b, solve, symmetric=True)
+    return x, first["hist"], first["ok"]
+
+
+def _cg_iterations(apply, b, tol, maxiter):
+    """The iterations of :func:`cg` on concrete arrays."""
     x = _xp.module_of(b).zeros_like(b)
     r = b.copy()
     rr = _dot(r, r)
