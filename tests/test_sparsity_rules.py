@@ -1,0 +1,195 @@
+"""Sparsity rules declared with the primitives: every family's pattern covers the dense
+Jacobian at random points, local patterns cover the Jacobian at their point, and the
+completeness list names every primitive that falls back to "dense over its inputs"."""
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.lax as lax
+import adgraph.nn as nn
+import adgraph.numpy as anp
+import adgraph.numpy.fft as afft
+import adgraph.numpy.linalg as alinalg
+import adgraph.scipy.special as asp
+from adgraph.ad.sparsity import fallback_primitives
+
+sp = pytest.importorskip("scipy.sparse")
+
+rng = np.random.default_rng(7)
+
+# Primitives that have no sparsity rule today: their outputs depend on everything their
+# inputs depend on (correct, possibly dense). A new primitive without a rule must be added
+# here -- or, better, given a rule (``Primitive(..., sparsity=...)``).
+KNOWN_FALLBACKS = {
+    # calls of user functions and loops: their bodies are opaque to one rule
+    "checkpoint", "custom_jvp_call", "custom_vjp_call", "custom_root", "jit_call",
+    "linear_solve", "scan", "odeint",
+    # dense linear algebra: every output entry depends on every input entry of a matrix
+    "linalg_cholesky", "linalg_cofactor", "linalg_cofactor_lin", "linalg_det",
+    "linalg_eig", "linalg_eigh", "linalg_eigvals", "linalg_eigvalsh", "linalg_inv",
+    "linalg_norm2", "linalg_pinv", "linalg_qr", "linalg_slogdet", "linalg_solve",
+    "linalg_svd", "linalg_svdvals",
+    # contractions and scatters whose result mixes entries by value or subscripts
+    "einsum", "logsumexp", "bincount", "scatter", "scatter_max", "scatter_min", "scatter_mul",
+    "fused_softmax_cross_entropy", "fused_softmax_cross_entropy_bwd",
+}  # fmt: skip
+
+
+def test_completeness_every_primitive_without_a_rule_is_listed():
+    missing = sorted(set(fallback_primitives()) - KNOWN_FALLBACKS)
+    assert not missing, (
+        f"primitives without a sparsity rule: {missing}; declare one "
+        "(Primitive(..., sparsity=...), see adgraph.ad.sparsity) or list them in "
+        "KNOWN_FALLBACKS"
+    )
+    # The rules moved into the declarations are there.
+    for name in ("getitem", "convert_element_type", "scatter_add", "take_along_axis",
+                 "put_along_axis_add", "fft", "rfft", "irfft", "fft_real", "fftshift",
+                 "fft_resize", "where", "maximum", "minimum", "fused_relu"):  # fmt: skip
+        assert name not in fallback_primitives(), name
+
+
+def _dense_nonzeros(f, x, trials=3, spread=0.3):
+    nz = None
+    for _ in range(trials):
+        z = x + spread * rng.standard_normal(x.shape)
+        j = np.asarray(ad.jacfwd(f)(z)).reshape(-1, z.size) != 0
+        nz = j if nz is None else nz | j
+    return nz
+
+
+A = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+IDX = np.array([[2, 0, 1], [1, 1, 0]])
+
+FAMILIES = {
+    "fft_axis1": (lambda x: anp.abs(afft.fft(anp.reshape(x, (2, 4)), axis=1)), (8,)),
+    "rfft_irfft": (lambda x: afft.irfft(afft.rfft(anp.reshape(x, (2, 4)), axis=1), n=4), (8,)),
+    "fft2": (lambda x: anp.real(afft.fft2(anp.reshape(x, (2, 2, 2)), axes=(1, 2))), (8,)),
+    "fftshift": (lambda x: afft.fftshift(x) * x, (6,)),
+    "take_along": (lambda x: anp.take_along_axis(anp.reshape(x, (2, 3)), IDX, 1) ** 2, (6,)),
+    "sort": (lambda x: anp.sort(x) * anp.arange(6.0), (6,)),
+    "astype32": (lambda x: (x**2).astype(np.float32), (6,)),
+    "scatter_add_2d": (
+        lambda x: anp.at(anp.zeros((2, 3)))[np.array([0, 1, 0]), np.array([2, 2, 2])].add(
+            x[:3] * x[3:]
+        ),
+        (6,),
+    ),
+    "set_item": (lambda x: anp.at(x)[np.array([1, 4])].set(x[:2] ** 2), (6,)),
+    "clip": (lambda x: anp.clip(x, -0.5, 0.5) * x[::-1], (6,)),
+    "maximum_minimum": (lambda x: anp.maximum(x, x[::-1]) + anp.minimum(x, 0.1), (6,)),
+    "relu": (lambda x: nn.relu(x) * anp.roll(x, 1), (6,)),
+    "where_traced": (lambda x: anp.where(x > 0, x, x[::-1] ** 2), (6,)),
+    "logsumexp": (lambda x: asp.logsumexp(anp.reshape(x, (2, 3)), axis=1), (6,)),
+    "einsum": (lambda x: anp.einsum("ij,j->i", anp.reshape(x, (2, 3)), x[:3]), (6,)),
+    "linalg_inv": (lambda x: alinalg.inv(A + anp.diag(x[:3])).ravel(), (6,)),
+    "matmul_matrix": (lambda x: anp.reshape(x, (2, 3)) @ A, (6,)),
+    "cumprod_axis": (lambda x: anp.cumprod(anp.reshape(x, (2, 3)), axis=1), (6,)),
+    "fori_loop": (
+        lambda x: lax.fori_loop(0, 3, lambda i, v: v * anp.roll(v, 1), x),
+        (5,),
+    ),
+    "scan": (
+        lambda x: lax.scan(lambda c, v: (c + v, c * v), 0.0, x)[1],
+        (5,),
+    ),
+    "custom_jvp": (lambda x: ad.nn.softplus(x) if hasattr(ad, "nn") else x, (5,)),
+    "softmax": (lambda x: nn.softmax(anp.reshape(x, (2, 3)), axis=-1), (6,)),
+}
+
+
+# Index arrays computed from values (sort's argsort) are constants of the detection, as a
+# Python ``if`` is: the pattern holds while they stay the same, so those families are
+# checked at points near x that keep the order.
+SAME_PATH = {"sort": 1e-6}
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_pattern_covers_the_dense_jacobian(name):
+    f, shape = FAMILIES[name]
+    x = rng.standard_normal(shape)
+    p = ad.jacobian_sparsity(f, x)
+    assert p.shape == (np.size(f(x)), x.size)
+    nz = _dense_nonzeros(f, x, spread=SAME_PATH.get(name, 0.3))
+    missed = nz & ~p.toarray()
+    assert not missed.any(), f"{name}: the pattern misses {np.argwhere(missed).tolist()}"
+
+
+def test_fft_pattern_is_block_diagonal_by_rows():
+    # A transform along axis 1 of a (2, 4) array mixes each row, never the two rows.
+    x = rng.standard_normal(8)
+    p = ad.jacobian_sparsity(lambda x: anp.abs(afft.fft(anp.reshape(x, (2, 4)), axis=1)), x)
+    block = np.kron(np.eye(2, dtype=bool), np.ones((4, 4), bool))
+    assert (p.toarray() == block).all()
+
+
+def test_scatter_add_pattern_is_exact():
+    x = rng.standard_normal(6)
+    f = FAMILIES["scatter_add_2d"][0]
+    p = ad.jacobian_sparsity(f, x).toarray()
+    expect = np.zeros((6, 6), bool)
+    expect[2, [0, 2, 3, 5]] = True  # (0, 2) receives x0 x3 and x2 x5
+    expect[5, [1, 4]] = True  # (1, 2) receives x1 x4
+    assert (p == expect).all()
+
+
+# ---------------------------------------------------------------- local patterns
+LOCAL = {
+    "where": lambda x: anp.where(x > 0, x**2, anp.sin(x[::-1])),
+    "maximum": lambda x: anp.maximum(x, x[::-1]),
+    "minimum": lambda x: anp.minimum(x, 2.0 * x[::-1]),
+    "fmax": lambda x: anp.fmax(x, 0.0) * 3.0,
+    "relu": lambda x: nn.relu(x) + x[0],
+    "clip": lambda x: anp.clip(x, -0.2, 0.2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOCAL))
+def test_local_pattern_covers_the_jacobian_at_its_point(name):
+    f = LOCAL[name]
+    for _ in range(4):
+        x = rng.standard_normal(7)
+        glob = ad.jacobian_sparsity(f, x).toarray()
+        loc = ad.jacobian_sparsity(f, x, local=True).toarray()
+        jac = np.asarray(ad.jacfwd(f)(x)) != 0
+        assert not (jac & ~loc).any(), f"{name}: local pattern misses {np.argwhere(jac & ~loc)}"
+        assert not (loc & ~glob).any()  # local never adds to global
+
+
+def test_local_pattern_is_narrower():
+    x = np.array([-1.0, 2.0, -3.0, 4.0])
+    f = LOCAL["maximum"]  # max(x, x[::-1]) at x: picks x1, x1, x3, x3 ... by value
+    glob = ad.jacobian_sparsity(f, x).toarray()
+    loc = ad.jacobian_sparsity(f, x, local=True).toarray()
+    assert glob.sum() == 8
+    expect = np.zeros((4, 4), bool)
+    expect[0, 3] = expect[1, 1] = expect[2, 1] = expect[3, 3] = True
+    assert (loc == expect).all()
+    # relu: entries below zero depend on nothing locally.
+    r = ad.jacobian_sparsity(nn.relu, x, local=True).toarray()
+    assert (r == np.diag(x > 0)).all()
+    # where with a constant condition: one branch per entry.
+    w = ad.jacobian_sparsity(LOCAL["where"], x, local=True).toarray()
+    assert (
+        w == np.where((x > 0)[:, None], np.eye(4, dtype=bool), np.eye(4, dtype=bool)[::-1])
+    ).all()
+
+
+def test_local_pattern_keeps_both_operands_at_ties():
+    x = np.array([1.0, 1.0])
+    loc = ad.jacobian_sparsity(lambda x: anp.maximum(x, x[::-1]), x, local=True).toarray()
+    assert loc.all()
+
+
+def test_local_sparse_jacobian_uses_fewer_colours():
+    def f(x):  # relu of a tridiagonal map: rows below zero drop out locally
+        return nn.relu(x + anp.pad(x[1:], (0, 1)) + anp.pad(x[:-1], (1, 0)))
+
+    x = np.where(np.arange(30) % 2 == 0, 1.0, -5.0)
+    jg = ad.sparse_jacobian(f)
+    jl = ad.sparse_jacobian(f, local=True)
+    np.testing.assert_allclose(jl(x).toarray(), ad.jacfwd(f)(x), atol=1e-14)
+    np.testing.assert_allclose(jg(x).toarray(), ad.jacfwd(f)(x), atol=1e-14)
+    assert jl.pattern.nnz < jg.pattern.nnz
+    assert jl.colors <= jg.colors
