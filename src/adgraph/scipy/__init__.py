@@ -2,3 +2,4 @@
 
 from . import special, stats  # noqa: F401
 from . import integrate  # noqa: F401  (odeint, trapezoid, cumulative_trapezoid, simpson)
+from . import linalg  # noqa: F401  (SciPy's linear algebra, matrix functions, special matrices)
