@@ -1,0 +1,270 @@
+r"""Matrix functions and the factorisations SciPy adds to NumPy's: expm, logm, sqrtm,
+solve_sylvester, lu, schur and hessenberg.
+
+The matrix functions :math:`F(A)` (``expm``, ``logm``, ``sqrtm``) are primary matrix
+functions, and their Fréchet derivative :math:`L_F(A, E)` is the top-right block of
+:math:`F` at a block matrix (Mathias 1996; Higham, *Functions of Matrices*, 3.2):
+
+.. math::
+
+    F\left(\begin{bmatrix} A & E \\ 0 & A \end{bmatrix}\right)
+    = \begin{bmatrix} F(A) & L_F(A, E) \\ 0 & F(A) \end{bmatrix}.
+
+So the forward rule is the same primitive at twice the size, and every higher derivative
+follows. Reverse mode is the transpose under :math:`\langle a, b\rangle =
+\operatorname{Re}\sum ab`; as :math:`F(A^T) = F(A)^T` it is :math:`\bar A =
+L_F(A^T, \bar F)` (its real part for a real input).
+
+``lu`` (square matrices) has the rules :math:`X = L^{-1} P^T dA\, U^{-1}`,
+:math:`dL = L\,\mathrm{tril}_{-1}(X)`, :math:`dU = \mathrm{triu}(X)\, U`;
+``solve_sylvester`` (:math:`AX + XB = Q`) :math:`A\,dX + dX\,B = dQ - dA\,X - X\,dB`.
+``schur`` and ``hessenberg`` are given without derivatives (the rules refuse): their
+outputs are not unique functions of the input in a way a derivative could follow.
+
+These compute with SciPy (``pip install 'adgraph[scipy]'``), imported when first used.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as _np  # dtypes and loops over stack axes of NumPy arrays only
+
+from ...ad.common import takes_symbolic_zeros
+from ...core.primitive import Primitive
+from .._util import shape
+from ..elementwise import add, negative, real, subtract, where
+from ..indexing import getitem
+from ..joining import concatenate
+from ..products import matmul
+from ._common import (
+    _dtype,
+    _is_complex,
+    _lower,
+    _mT,
+    _same_batch,
+    _xp_of,
+)
+from .lu import solve_p
+
+
+def scipy_linalg(op):
+    """``scipy.linalg``, or an ImportError naming the function and the extra to install."""
+    try:
+        import scipy.linalg as sla
+    except ImportError:
+        raise ImportError(
+            f"adgraph.scipy.linalg.{op} computes with SciPy, which is not installed; "
+            "install it with: pip install 'adgraph[scipy]'"
+        ) from None
+    return sla
+
+
+def _per_matrix(xp, f, a):
+    """``f`` applied to each matrix of the stack ``a`` (..., n, n), results stacked."""
+    if a.ndim == 2:
+        return f(a)
+    flat = a.reshape((-1,) + a.shape[-2:])
+    outs = [f(m) for m in flat]
+    out = _np.stack(outs) if xp is _np else xp.stack(outs)
+    return out.reshape(a.shape[:-2] + out.shape[-2:])
+
+
+# ------------------------------------------------------------------ primary matrix functions
+def _block(a, e):
+    """[[A, E], [0, A]] for stacks of square matrices."""
+    dt = _np.result_type(_dtype(a), _dtype(e))
+    z = _xp_of(a).zeros(shape(a), dtype=dt)  # a constant block
+    top = concatenate([a, e], axis=-1)
+    bottom = concatenate([z, a], axis=-1)
+    return concatenate([top, bottom], axis=-2)
+
+
+def _frechet(prim, a, e):
+    """L_F(A, E): the top-right block of F([[A, E], [0, A]])."""
+    n = shape(a)[-1]
+    big = prim.bind(_block(a, e))
+    return getitem(big, (Ellipsis, slice(0, n), slice(n, None)))
+
+
+def _matfun(name, scipy_name, doc):
+    def impl(xp, a):
+        f = getattr(scipy_linalg(name), scipy_name)
+        return _per_matrix(xp, f, a)
+
+    def tangent(t, ans, a):
+        return _frechet(prim, a, t)
+
+    def vjp(ct, ans, a):
+        g = _frechet(prim, _mT(a), ct)
+        return g if _is_complex(a) else real(g)
+
+    prim = Primitive(f"linalg_{name}", impl, tangent=(tangent,), vjp=(vjp,), doc=doc)
+    prim.batch = _same_batch(prim)
+    return prim
+
+
+expm_p = _matfun(
+    "expm", "expm", "E = exp(A); dE = L_exp(A, dA), the top-right block of exp([[A, dA], [0, A]])."
+)
+logm_p = _matfun(
+    "logm", "logm", "L = log(A) (principal); dL = top-right block of log([[A, dA], [0, A]])."
+)
+sqrtm_p = _matfun(
+    "sqrtm", "sqrtm", "S = A^(1/2) (principal); dS solves S dS + dS S = dA (the block form)."
+)
+
+
+def frechet(prim, a, e):
+    """The Fréchet derivative :math:`L_F(A, E)` of the matrix function primitive ``prim``."""
+    return _frechet(prim, a, e)
+
+
+# ------------------------------------------------------------------ solve_sylvester
+def _sylvester_impl(xp, a, b, q):
+    sla = scipy_linalg("solve_sylvester")
+    if a.ndim == 2 and b.ndim == 2 and q.ndim == 2:
+        return sla.solve_sylvester(a, b, q)
+    lead = _np.broadcast_shapes(a.shape[:-2], b.shape[:-2], q.shape[:-2])
+    a = _np.broadcast_to(a, lead + a.shape[-2:])
+    b = _np.broadcast_to(b, lead + b.shape[-2:])
+    q = _np.broadcast_to(q, lead + q.shape[-2:])
+    out = [
+        sla.solve_sylvester(x, y, z)
+        for x, y, z in zip(*(m.reshape((-1,) + m.shape[-2:]) for m in (a, b, q)))
+    ]
+    return _np.stack(out).reshape(lead + q.shape[-2:])
+
+
+def _sylvester_tangent(ans, primals, tangents, params):
+    a, b, q = primals
+    da, db, dq = tangents
+    rhs = dq
+    if da is not None:
+        rhs = _minus(rhs, matmul(da, ans))
+    if db is not None:
+        rhs = _minus(rhs, matmul(ans, db))
+    return sylvester_p.bind(a, b, rhs)
+
+
+def _minus(x, y):
+    return negative(y) if x is None else subtract(x, y)
+
+
+def _sylvester_vjp(ct, ans, args, params, wanted):
+    a, b, q = args
+    qbar = sylvester_p.bind(_mT(a), _mT(b), ct)  # transpose of Q -> X
+    abar = negative(matmul(qbar, _mT(ans))) if wanted[0] else None
+    bbar = negative(matmul(_mT(ans), qbar)) if wanted[1] else None
+    return [abar, bbar, qbar if wanted[2] else None]
+
+
+sylvester_p = Primitive(
+    "linalg_solve_sylvester",
+    _sylvester_impl,
+    joint_tangent=_sylvester_tangent,
+    joint_vjp=_sylvester_vjp,
+    doc=r"""X with AX + XB = Q; A dX + dX B = dQ - dA X - X dB; \bar Q solves
+    A^T \bar Q + \bar Q B^T = \bar X, \bar A = -\bar Q X^T, \bar B = -X^T \bar Q.""",
+)
+
+
+# ------------------------------------------------------------------ lu
+LUResult = namedtuple("LUResult", ["P", "L", "U"])
+
+
+def _lu_impl(xp, a):
+    sla = scipy_linalg("lu")
+    if a.ndim == 2:
+        return tuple(sla.lu(a))
+    flat = a.reshape((-1,) + a.shape[-2:])
+    parts = [sla.lu(m) for m in flat]
+    return tuple(
+        _np.stack([p[i] for p in parts]).reshape(a.shape[:-2] + parts[0][i].shape[-2:])
+        for i in range(3)
+    )
+
+
+def _tril_strict(x):
+    return where(_lower(shape(x)[-1], x), x, 0.0)
+
+
+def _triu(x):
+    return where(_lower(shape(x)[-1], x), 0.0, x)
+
+
+def _right_solve(y, m):
+    """y M^{-1}, as (M^{-T} y^T)^T."""
+    return _mT(solve_p.bind(_mT(m), _mT(y)))
+
+
+def _lu_check(a):
+    m, n = shape(a)[-2:]
+    if m != n:
+        raise ValueError(
+            "scipy.linalg.lu: the derivative is implemented for square matrices only, got "
+            f"shape {shape(a)}"
+        )
+
+
+def _lu_tangent(ans, primals, tangents, params):
+    (a,), (da,) = primals, tangents
+    _lu_check(a)
+    p, l, u = ans
+    x = _right_solve(solve_p.bind(l, matmul(_mT(p), da)), u)
+    return (None, matmul(l, _tril_strict(x)), matmul(_triu(x), u))
+
+
+def _lu_vjp(ct, ans, args, params, wanted):
+    (a,) = args
+    _lu_check(a)
+    p, l, u = ans
+    _, ct_l, ct_u = ct
+    xbar = None
+    if ct_l is not None:
+        xbar = _tril_strict(matmul(_mT(l), ct_l))
+    if ct_u is not None:
+        t = _triu(matmul(ct_u, _mT(u)))
+        xbar = t if xbar is None else add(xbar, t)
+    if xbar is None:
+        return [None]
+    abar = matmul(p, solve_p.bind(_mT(l), _right_solve(xbar, _mT(u))))
+    return [abar]
+
+
+lu_p = Primitive(
+    "linalg_lu",
+    _lu_impl,
+    joint_tangent=_lu_tangent,
+    joint_vjp=_lu_vjp,
+    multiple_results=True,
+    doc=r"""(P, L, U) with A = P L U; X = L^{-1} P^T dA U^{-1}: dL = L tril_{-1}(X),
+    dU = triu(X) U; \bar A = P L^{-T}(tril_{-1}(L^T \bar L) + triu(\bar U U^T)) U^{-T}.""",
+)
+lu_p.batch = _same_batch(lu_p)
+takes_symbolic_zeros(lu_p)
+
+
+# ------------------------------------------------------------------ schur / hessenberg
+def _schur_impl(xp, a, *, output):
+    return tuple(scipy_linalg("schur").schur(a, output=output))
+
+
+schur_p = Primitive(
+    "linalg_schur",
+    _schur_impl,
+    multiple_results=True,
+    doc="(T, Z) with A = Z T Z^H (no derivative: the Schur form is not a smooth function).",
+)
+
+
+def _hessenberg_impl(xp, a):
+    return tuple(scipy_linalg("hessenberg").hessenberg(a, calc_q=True))
+
+
+hessenberg_p = Primitive(
+    "linalg_hessenberg",
+    _hessenberg_impl,
+    multiple_results=True,
+    doc="(H, Q) with A = Q H Q^H (no derivative rules).",
+)

@@ -1,0 +1,29 @@
+"""adgraph.scipy.linalg: SciPy's linear algebra with SciPy's signatures, differentiable where
+the mathematics is.
+
+* solvers and factorisations (:mod:`._solve`): solve (``assume_a``), solve_triangular,
+  cholesky, cho_factor/cho_solve, lu/lu_factor/lu_solve, solve_banded, solveh_banded,
+  solve_sylvester, solve_continuous_lyapunov, inv, det, lstsq, pinv, norm;
+* decompositions and matrix functions (:mod:`._decomp`): expm, expm_frechet, logm, sqrtm,
+  cosm, sinm, tanm, coshm, sinhm, tanhm, polar, qr, svd, svdvals, eigh (also generalised),
+  eigvalsh, eig, eigvals, eigh_tridiagonal; schur and hessenberg (values only: no
+  derivative, a transformation meeting them raises);
+* special matrices (:mod:`._matrices`): block_diag, toeplitz, circulant, hankel,
+  companion, leslie, fiedler, fiedler_companion, convolution_matrix, khatri_rao
+  (differentiable in their entries) and the constant hilbert, invhilbert, pascal,
+  invpascal, dft, helmert, hadamard.
+
+Everything that calls SciPy itself needs it installed (``pip install 'adgraph[scipy]'``).
+Not provided: funm (an arbitrary Python function of a matrix through the Schur--Parlett
+recurrence), rsf2csf, qr_multiply, the generalised and banded eigensolvers.
+"""
+
+from ...ops.linalg import LinAlgError
+from ._decomp import *  # noqa: F403
+from ._decomp import __all__ as _decomp_all
+from ._matrices import *  # noqa: F403
+from ._matrices import __all__ as _matrices_all
+from ._solve import *  # noqa: F403
+from ._solve import __all__ as _solve_all
+
+__all__ = ["LinAlgError", *_solve_all, *_decomp_all, *_matrices_all]

@@ -1,0 +1,411 @@
+r"""SciPy's decompositions and matrix functions with SciPy's signatures: expm,
+expm_frechet, logm, sqrtm, cosm, sinm, tanm, coshm, sinhm, tanhm, polar, qr, svd, svdvals,
+eigh, eigvalsh, eig, eigvals, eigh_tridiagonal, schur and hessenberg.
+
+The matrix functions' derivatives come from the block-matrix identity of
+:mod:`adgraph.ops.linalg.matfun`; the decompositions reuse NumPy's (``adgraph.numpy.linalg``)
+rules. ``schur`` and ``hessenberg`` compute SciPy's values and have no derivative: a
+transformation that meets them raises, naming the primitive.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as _np  # shape arithmetic only
+
+from ... import numpy as anp
+from ...core.trace import Tracer
+from ...ops.linalg.matfun import expm_p, frechet, hessenberg_p, logm_p, schur_p, sqrtm_p
+from ._solve import _H, _arr, _square2, solve_triangular
+
+__all__ = [
+    "expm",
+    "expm_frechet",
+    "logm",
+    "sqrtm",
+    "cosm",
+    "sinm",
+    "tanm",
+    "coshm",
+    "sinhm",
+    "tanhm",
+    "polar",
+    "qr",
+    "svd",
+    "svdvals",
+    "eigh",
+    "eigvalsh",
+    "eig",
+    "eigvals",
+    "eigh_tridiagonal",
+    "schur",
+    "hessenberg",
+]
+
+
+def expm(A: Any) -> Any:
+    r"""The matrix exponential :math:`e^A` (SciPy's Padé approximation; stacks too).
+
+    Forward mode: :math:`L_{\exp}(A, dA)`, the top-right block of
+    :math:`\exp\begin{bmatrix}A & dA\\ 0 & A\end{bmatrix}`; reverse mode
+    :math:`\bar A = L_{\exp}(A^T, \bar E)`."""
+    return expm_p.bind(_square2(_arr(A, "expm"), "expm"))
+
+
+def expm_frechet(
+    A: Any, E: Any, method: str | None = None, compute_expm: bool = True, check_finite: bool = True
+):
+    r"""``(expm(A), L)`` with :math:`L = L_{\exp}(A, E)` the Fréchet derivative of
+    :math:`e^A` in direction :math:`E` (``compute_expm=False``: ``L`` alone), from the
+    block-matrix identity; differentiable in ``A`` and ``E``."""
+    if method not in (None, "SPS", "blockEnlarge"):
+        raise ValueError(
+            f"scipy.linalg.expm_frechet: method must be 'SPS' or 'blockEnlarge', got {method!r}"
+        )
+    a = _square2(_arr(A, "expm_frechet"), "expm_frechet")
+    e = _arr(E, "expm_frechet")
+    if e.shape != a.shape:
+        raise ValueError(
+            f"scipy.linalg.expm_frechet: E of shape {e.shape} must have A's shape {a.shape}"
+        )
+    lf = frechet(expm_p, a, e)
+    if not compute_expm:
+        return lf
+    return expm_p.bind(a), lf
+
+
+def logm(A: Any, disp: bool = True) -> Any:
+    r"""The principal matrix logarithm (SciPy's inverse scaling and squaring), complex
+    where ``A`` has eigenvalues on the negative real axis. ``disp=False`` returns
+    ``(logm, errest)`` as SciPy. Derivative: the block-matrix identity, defined where
+    ``A`` has no eigenvalue on the closed negative real axis."""
+    a = _square2(_arr(A, "logm"), "logm")
+    out = logm_p.bind(a)
+    if disp:
+        return out
+    v = out.primal_value() if isinstance(out, Tracer) else out
+    av = a.primal_value() if isinstance(a, Tracer) else a
+    sla = __import__("scipy.linalg", fromlist=["expm"])
+    err = float(_np.linalg.norm(sla.expm(v) - av, 1) / _np.linalg.norm(av, 1))
+    return out, err
+
+
+def sqrtm(A: Any, disp: bool = True, blocksize: int = 64) -> Any:
+    r"""The principal matrix square root :math:`S`, :math:`S^2 = A`. Its derivative
+    solves :math:`S\,dS + dS\,S = dA` (through the block-matrix identity); it exists
+    where :math:`S` and :math:`-S` share no eigenvalue (no zero eigenvalue of ``A``)."""
+    a = _square2(_arr(A, "sqrtm"), "sqrtm")
+    out = sqrtm_p.bind(a)
+    if disp:
+        return out
+    v = out.primal_value() if isinstance(out, Tracer) else out
+    av = a.primal_value() if isinstance(a, Tracer) else a
+    err = float(_np.linalg.norm(v @ v - av, "fro") ** 2 / _np.linalg.norm(av, "fro"))
+    return out, err
+
+
+def _real_if_real(x, a):
+    return anp.real(x) if a.dtype.kind != "c" else x
+
+
+def cosm(A: Any) -> Any:
+    r""":math:`\cos A = (e^{iA} + e^{-iA})/2` (real for real ``A``)."""
+    a = _arr(A, "cosm")
+    return _real_if_real(0.5 * (expm(1j * a) + expm(-1j * a)), a)
+
+
+def sinm(A: Any) -> Any:
+    r""":math:`\sin A = (e^{iA} - e^{-iA})/2i` (real for real ``A``)."""
+    a = _arr(A, "sinm")
+    return _real_if_real(-0.5j * (expm(1j * a) - expm(-1j * a)), a)
+
+
+def tanm(A: Any) -> Any:
+    r""":math:`\tan A = (\cos A)^{-1} \sin A`."""
+    return anp.linalg.solve(cosm(A), sinm(A))
+
+
+def coshm(A: Any) -> Any:
+    r""":math:`\cosh A = (e^A + e^{-A})/2`."""
+    a = _arr(A, "coshm")
+    return 0.5 * (expm(a) + expm(-a))
+
+
+def sinhm(A: Any) -> Any:
+    r""":math:`\sinh A = (e^A - e^{-A})/2`."""
+    a = _arr(A, "sinhm")
+    return 0.5 * (expm(a) - expm(-a))
+
+
+def tanhm(A: Any) -> Any:
+    r""":math:`\tanh A = (\cosh A)^{-1}\sinh A`."""
+    return anp.linalg.solve(coshm(A), sinhm(A))
+
+
+def polar(a: Any, side: str = "right"):
+    r"""Polar decomposition ``(u, p)``: :math:`A = UP` (``side='right'``) or :math:`A = PU`
+    (``'left'``), ``u`` with orthonormal columns (rows), ``p`` Hermitian positive
+    semidefinite.
+
+    A square matrix is computed as :math:`P = (A^H A)^{1/2}` (``sqrtm``),
+    :math:`U = A P^{-1}`: differentiable wherever ``A`` is invertible, repeated singular
+    values included. A rectangular one goes through the SVD (:math:`U = WV^H`,
+    :math:`P = V\Sigma V^H`), whose derivative is nan at repeated singular values."""
+    if side not in ("right", "left"):
+        raise ValueError(f"scipy.linalg.polar: side must be 'right' or 'left', got {side!r}")
+    a = _arr(a, "polar")
+    if len(a.shape) != 2:
+        raise ValueError(f"scipy.linalg.polar: a must be 2-D, got shape {a.shape}")
+    m, n = a.shape
+    if m == n:
+        if side == "right":
+            p = sqrtm(_H(a) @ a)
+            p = _real_if_real(p, a)
+            u = _H(anp.linalg.solve(p, _H(a)))  # p is Hermitian: A P^{-1} = (P^{-1} A^H)^H
+        else:
+            p = _real_if_real(sqrtm(a @ _H(a)), a)
+            u = anp.linalg.solve(p, a)
+        return u, p
+    w, s, vh = anp.linalg.svd(a, full_matrices=False)
+    u = w @ vh
+    if side == "right":
+        p = (_H(vh) * s) @ vh
+    else:
+        p = (w * s) @ _H(w)
+    return u, p
+
+
+_QR_MODES = {"full": "complete", "economic": "reduced", "r": "r"}
+
+
+def qr(
+    a: Any,
+    overwrite_a: bool = False,
+    lwork: int | None = None,
+    mode: str = "full",
+    pivoting: bool = False,
+    check_finite: bool = True,
+):
+    """QR decomposition with SciPy's modes: ``'full'`` (default; ``Q`` square),
+    ``'economic'``, ``'r'`` (a 1-tuple ``(R,)`` as SciPy returns it). Rules: see
+    :func:`adgraph.numpy.linalg.qr`. ``pivoting`` and ``mode='raw'`` are not supported."""
+    if pivoting:
+        raise ValueError(
+            "scipy.linalg.qr: pivoting=True is not supported (its permutation has no derivative); use pivoting=False"
+        )
+    if mode not in _QR_MODES:
+        raise ValueError(
+            f"scipy.linalg.qr: mode must be 'full', 'economic' or 'r' ('raw' is not supported), got {mode!r}"
+        )
+    a = _arr(a, "qr")
+    if mode == "r":
+        m, n = a.shape[-2:]
+        r = anp.linalg.qr(a, mode="r")
+        if m > n:  # SciPy's 'r' is the full (m, n) R
+            r = anp.concatenate([r, anp.zeros(a.shape[:-2] + (m - n, n), dtype=r.dtype)], axis=-2)
+        return (r,)
+    q, r = anp.linalg.qr(a, mode=_QR_MODES[mode])
+    return q, r
+
+
+def svd(
+    a: Any,
+    full_matrices: bool = True,
+    compute_uv: bool = True,
+    overwrite_a: bool = False,
+    check_finite: bool = True,
+    lapack_driver: str = "gesdd",
+):
+    """Singular value decomposition (:func:`adgraph.numpy.linalg.svd`)."""
+    out = anp.linalg.svd(_arr(a, "svd"), full_matrices=full_matrices, compute_uv=compute_uv)
+    return out if not compute_uv else tuple(out)
+
+
+def svdvals(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
+    """Singular values, descending (finite derivative also at repeated values)."""
+    return anp.linalg.svdvals(_arr(a, "svdvals"))
+
+
+def _generalised(a, b, lower):
+    """C = L^{-1} A L^{-H} and L (B = L L^H) for the problem A v = w B v."""
+    l_ = anp.linalg.cholesky(b if lower else _H(b))
+    c = solve_triangular(l_, _H(solve_triangular(l_, a, lower=True)), lower=True)
+    return c, l_
+
+
+def eigh(
+    a: Any,
+    b: Any = None,
+    *,
+    lower: bool = True,
+    eigvals_only: bool = False,
+    overwrite_a: bool = False,
+    overwrite_b: bool = False,
+    type: int = 1,
+    check_finite: bool = True,
+    subset_by_index: Any = None,
+    subset_by_value: Any = None,
+    driver: str | None = None,
+):
+    r"""Eigenvalues (ascending) and eigenvectors of a Hermitian matrix, or of the
+    generalised problem :math:`Av = wBv` (``b`` Hermitian positive definite, ``type=1``;
+    eigenvectors normalised :math:`V^H B V = I`, as SciPy; their signs may differ from
+    SciPy's). Reads the ``lower`` (else upper) triangle. ``subset_by_index`` takes
+    ``[lo, hi]`` (inclusive); ``subset_by_value`` is not supported. Rules: see
+    :func:`adgraph.numpy.linalg.eigh` (the eigenvalues alone stay finite at repeated
+    ones)."""
+    if type != 1:
+        raise ValueError(
+            f"scipy.linalg.eigh: only type=1 (A v = w B v) is supported, got type={type}"
+        )
+    if subset_by_value is not None:
+        raise ValueError("scipy.linalg.eigh: subset_by_value is not supported; use subset_by_index")
+    a = _square2(_arr(a, "eigh"), "eigh")
+    uplo = "L" if lower else "U"
+    if b is None:
+        w, v = anp.linalg.eigh(a, UPLO=uplo)
+    else:
+        b = _square2(_arr(b, "eigh"), "eigh")
+        from ._solve import _from_triangle
+
+        a_full = _from_triangle(a, lower, hermitian=True)
+        b_full = _from_triangle(b, lower, hermitian=True)
+        c, l_ = _generalised(a_full, b_full, True)
+        w, y = anp.linalg.eigh(c)
+        v = solve_triangular(l_, y, lower=True, trans=2)
+    if subset_by_index is not None:
+        lo, hi = (int(i) for i in subset_by_index)
+        w = w[..., lo : hi + 1]
+        v = v[..., lo : hi + 1]
+    return w if eigvals_only else (w, v)
+
+
+def eigvalsh(
+    a: Any,
+    b: Any = None,
+    *,
+    lower: bool = True,
+    overwrite_a: bool = False,
+    overwrite_b: bool = False,
+    type: int = 1,
+    check_finite: bool = True,
+    subset_by_index: Any = None,
+    subset_by_value: Any = None,
+    driver: str | None = None,
+) -> Any:
+    """Eigenvalues of a Hermitian matrix (or pencil), ascending; see :func:`eigh`."""
+    if b is None and subset_by_index is None:
+        if type != 1 or subset_by_value is not None:
+            return eigh(
+                a, b, lower=lower, eigvals_only=True, type=type, subset_by_value=subset_by_value
+            )
+        return anp.linalg.eigvalsh(
+            _square2(_arr(a, "eigvalsh"), "eigvalsh"), UPLO="L" if lower else "U"
+        )
+    return eigh(
+        a,
+        b,
+        lower=lower,
+        eigvals_only=True,
+        type=type,
+        subset_by_index=subset_by_index,
+        subset_by_value=subset_by_value,
+    )
+
+
+def _complex(w):
+    return w if w.dtype.kind == "c" else w.astype(_np.result_type(w.dtype, _np.complex64))
+
+
+def eig(
+    a: Any,
+    b: Any = None,
+    left: bool = False,
+    right: bool = True,
+    overwrite_a: bool = False,
+    overwrite_b: bool = False,
+    check_finite: bool = True,
+    homogeneous_eigvals: bool = False,
+):
+    """Eigenvalues (complex, as SciPy returns them) and right eigenvectors of a square
+    matrix (:func:`adgraph.numpy.linalg.eig` for the rules). The generalised problem
+    (``b``), left eigenvectors and homogeneous eigenvalues are not supported."""
+    if b is not None or left or homogeneous_eigvals:
+        raise ValueError("scipy.linalg.eig: b, left=True and homogeneous_eigvals are not supported")
+    w, v = anp.linalg.eig(_arr(a, "eig"))
+    w = _complex(w)
+    return (w, v) if right else w
+
+
+def eigvals(
+    a: Any,
+    b: Any = None,
+    overwrite_a: bool = False,
+    check_finite: bool = True,
+    homogeneous_eigvals: bool = False,
+) -> Any:
+    """Eigenvalues of a square matrix, complex (see :func:`eig`)."""
+    if b is not None or homogeneous_eigvals:
+        raise ValueError("scipy.linalg.eigvals: b and homogeneous_eigvals are not supported")
+    return _complex(anp.linalg.eigvals(_arr(a, "eigvals")))
+
+
+def eigh_tridiagonal(
+    d: Any,
+    e: Any,
+    eigvals_only: bool = False,
+    select: str = "a",
+    select_range: Any = None,
+    check_finite: bool = True,
+    tol: float = 0.0,
+    lapack_driver: str = "auto",
+):
+    r"""Eigenvalues (and eigenvectors) of the real symmetric tridiagonal matrix with
+    diagonal ``d`` and off-diagonal ``e``: :func:`eigh` of that matrix, so differentiable
+    in ``d`` and ``e``. ``select='i'`` takes ``select_range = (lo, hi)``; ``'v'`` is not
+    supported."""
+    if select not in ("a", "i"):
+        raise ValueError(
+            "scipy.linalg.eigh_tridiagonal: select must be 'a' or 'i' ('v' is not supported)"
+        )
+    d = _arr(d, "eigh_tridiagonal")
+    e = _arr(e, "eigh_tridiagonal")
+    n = d.shape[0]
+    if len(d.shape) != 1 or e.shape != (n - 1,):
+        raise ValueError(
+            f"scipy.linalg.eigh_tridiagonal: d must be 1-D (n,) and e (n - 1,), got {d.shape} and {e.shape}"
+        )
+    t = anp.diag(d) + anp.diag(e, -1) + anp.diag(e, 1)
+    sub = select_range if select == "i" else None
+    return eigh(t, eigvals_only=eigvals_only, subset_by_index=sub)
+
+
+def schur(
+    a: Any,
+    output: str = "real",
+    lwork: int | None = None,
+    overwrite_a: bool = False,
+    sort: Any = None,
+    check_finite: bool = True,
+):
+    """Schur decomposition ``(T, Z)``, :math:`A = ZTZ^H` (SciPy's values). No derivative:
+    a transformation that meets it raises (``sort`` is not supported)."""
+    if output not in ("real", "complex", "r", "c"):
+        raise ValueError(f"scipy.linalg.schur: output must be 'real' or 'complex', got {output!r}")
+    if sort is not None:
+        raise ValueError("scipy.linalg.schur: sort is not supported")
+    a = _square2(_arr(a, "schur"), "schur")
+    if len(a.shape) != 2:
+        raise ValueError(f"scipy.linalg.schur: a must be 2-D, got shape {a.shape}")
+    return tuple(schur_p.bind(a, output="real" if output in ("real", "r") else "complex"))
+
+
+def hessenberg(a: Any, calc_q: bool = False, overwrite_a: bool = False, check_finite: bool = True):
+    """Hessenberg form ``H`` (``calc_q``: ``(H, Q)``, :math:`A = QHQ^H`), SciPy's values.
+    No derivative: a transformation that meets it raises."""
+    a = _square2(_arr(a, "hessenberg"), "hessenberg")
+    if len(a.shape) != 2:
+        raise ValueError(f"scipy.linalg.hessenberg: a must be 2-D, got shape {a.shape}")
+    h, q = hessenberg_p.bind(a)
+    return (h, q) if calc_q else h
