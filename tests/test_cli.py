@@ -136,10 +136,22 @@ def test_diff_graph_without_graphviz(capsys, tmp_path, monkeypatch):
     import adgraph.graph.render as render
 
     monkeypatch.setattr(render.shutil, "which", lambda name: None)
+    monkeypatch.setattr(render, "_matplotlib_available", lambda: False)
     rc, out, err = run(capsys, *ARTICLE, "--graph", str(tmp_path / "g.png"))
     assert rc == 2 and out == ""
     assert len(err.strip().splitlines()) == 1
     assert "apt-get install graphviz" in err and ".dot or .mmd" in err
+    assert "adgraph[plot]" in err
+
+
+def test_diff_graph_without_graphviz_is_drawn_by_matplotlib(capsys, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import adgraph.graph.render as render
+
+    monkeypatch.setattr(render.shutil, "which", lambda name: None)
+    png = tmp_path / "g.png"
+    rc, out, _ = run(capsys, *ARTICLE, "--graph", str(png))
+    assert rc == 0 and png.read_bytes().startswith(b"\x89PNG")
 
 
 def test_expression_with_leading_minus_and_constants(capsys):

@@ -323,6 +323,7 @@ def test_save_formats(tmp_path, g):
 
 def test_without_graphviz_the_message_says_how_to_install(monkeypatch, g):
     monkeypatch.setattr(render_mod.shutil, "which", lambda name: None)
+    monkeypatch.setattr(render_mod, "_matplotlib_available", lambda: False)
     with pytest.raises(render_mod.GraphvizNotFoundError, match="apt-get install graphviz"):
         g.to_svg()
     assert g._repr_svg_() is None

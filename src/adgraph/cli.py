@@ -346,9 +346,13 @@ def _cmd_diff(args, out) -> int:
                 "write the graph as .dot or .mmd instead"
             )
         if ext in (".svg", ".png", ".pdf") and not graphviz_available():
-            from .graph.render import INSTALL_HINT
+            from .graph.render import INSTALL_HINT, _matplotlib_available
 
-            raise CLIError(f"--graph {args.graph}: {INSTALL_HINT}")
+            if not _matplotlib_available():
+                raise CLIError(
+                    f"--graph {args.graph}: {INSTALL_HINT}; or install matplotlib "
+                    "(pip install adgraph[plot]), which draws it without Graphviz"
+                )
     n = len(names)
     if args.mode == "forward" and not args.seed and n * expr.size > _MAX_TANGENT_ROWS:
         raise CLIError(

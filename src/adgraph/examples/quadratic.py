@@ -32,6 +32,7 @@ Run it with ``adgraph examples run quadratic [--coef A B C D E G] [--at X Y]``.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -355,51 +356,16 @@ def draw_contour(Figure, coef, at, res, out, grid: int):
     return save_figure(fig, out, "quadratic_contour.png")
 
 
-def draw_graph(Figure, rows, out):
-    """The DAG, layered by longest path from the inputs, inputs at the left."""
-    level = {}
-    for r in rows:
-        level[r["name"]] = 1 + max((level[p] for p in r["parents"]), default=-1)
-    by_level: dict = {}
-    for r in rows:
-        by_level.setdefault(level[r["name"]], []).append(r)
-    pos = {}
-    for lv, items in by_level.items():
-        for i, r in enumerate(items):
-            pos[r["name"]] = (lv, (len(items) - 1) / 2 - i)
-    nl = max(by_level) + 1
-    height = max(len(v) for v in by_level.values())
-    fig = Figure(figsize=(1.6 + 1.5 * nl, 1.2 + 0.8 * height))
-    ax = fig.subplots()
-    for r in rows:
-        for p in r["parents"]:
-            ax.annotate(
-                "",
-                xy=pos[r["name"]],
-                xytext=pos[p],
-                arrowprops={"arrowstyle": "->", "color": "0.4", "shrinkA": 30, "shrinkB": 36},
-            )
-    for r in rows:
-        color = "#cde" if r["op"] == "input" else ("#fdb" if r["output"] else "#eee")
-        t = "-" if r["tangent"] is None else f"{r['tangent'] + 0.0:.3g}"  # no "-0"
-        label = f"{r['name']} = {r['expr']}\n= {r['value']:.4g}\nd/dx {t}, adj {r['adjoint']:.3g}"
-        ax.text(
-            *pos[r["name"]],
-            label,
-            ha="center",
-            va="center",
-            fontsize=7,
-            bbox={"boxstyle": "round", "fc": color, "ec": "0.3"},
-        )
-    ax.set_xlim(-0.6, nl - 0.4)
-    ax.set_ylim(-height / 2 - 0.2, height / 2 + 0.2)
-    ax.axis("off")
-    ax.set_title(
-        "computation graph of f: value, tangent along (1, 0) and adjoint of each node "
-        "(topological levels left to right)",
-        fontsize=9,
-    )
-    return save_figure(fig, out, "quadratic_graph.png")
+def draw_graph(graph, out):
+    """The DAG drawn with matplotlib: the boxes and notation of the evaluation traces
+    (``v₁ = v₋₁ v₀``, value, tangent along (1, 0), adjoint), in layers from the inputs at
+    the left, no edge through a box (:mod:`adgraph.graph.mpl`)."""
+    from adgraph.graph import mpl
+
+    path = Path(out) / "quadratic_graph.png"
+    path.write_bytes(mpl.render_graph(graph, "png", tangents=(1.0, 0.0), adjoints=True))
+    print(f"saved {path}")
+    return path
 
 
 # ------------------------------------------------------------------ main
@@ -526,7 +492,7 @@ def main(argv=None) -> int:
     figures = [str(p) for p in save_graph_text(graph, out)]
     if Figure is not None:
         figures.append(str(draw_contour(Figure, coef, at, res, out, grid)))
-        figures.append(str(draw_graph(Figure, rows, out)))
+        figures.append(str(draw_graph(graph, out)))
 
     write_summary(
         out,

@@ -11,7 +11,9 @@ first nodes of one operation at one level (one round of :meth:`Graph.toposort`) 
 into one box ``op ×count``; if that is still too many, consecutive levels are merged into
 bands listing their most common operations.
 
-DOT text needs nothing; SVG, PNG and PDF need Graphviz's ``dot`` program.
+DOT text needs nothing; SVG, PNG and PDF are drawn by Graphviz's ``dot`` program, or,
+where it is missing and matplotlib is installed, by :mod:`adgraph.graph.mpl` (the same
+boxes, laid out in layers, with no edge through a box).
 """
 
 from __future__ import annotations
@@ -468,14 +470,33 @@ def _run_dot(dot_text: str, fmt: str) -> bytes:
     return proc.stdout
 
 
+def _matplotlib_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def _drawn(graph: Graph, fmt: str, options: dict) -> bytes:
+    """The picture in ``fmt`` by Graphviz's ``dot``; without it, by matplotlib (the same
+    boxes and notation, laid out by :mod:`adgraph.graph.mpl`); with neither, an error
+    naming both."""
+    if graphviz_available() or not _matplotlib_available():
+        return _run_dot(to_dot(graph, **options), fmt)
+    from . import mpl
+
+    return mpl.render_graph(graph, fmt, **options)
+
+
 def to_svg(graph: Graph, **options: Any) -> str:
-    """SVG text of the picture (needs Graphviz's ``dot``); options as :func:`to_dot`."""
-    return _run_dot(to_dot(graph, **options), "svg").decode("utf-8")
+    """SVG text of the picture, drawn by Graphviz's ``dot`` or, without it, by matplotlib;
+    options as :func:`to_dot`."""
+    return _drawn(graph, "svg", options).decode("utf-8")
 
 
 def to_png(graph: Graph, **options: Any) -> bytes:
-    """PNG bytes of the picture (needs Graphviz's ``dot``); options as :func:`to_dot`."""
-    return _run_dot(to_dot(graph, **options), "png")
+    """PNG bytes of the picture, drawn by Graphviz's ``dot`` or, without it, by
+    matplotlib; options as :func:`to_dot`."""
+    return _drawn(graph, "png", options)
 
 
 # ---------------------------------------------------------------------- Mermaid
@@ -548,7 +569,8 @@ _FORMATS = {
 def save(graph: Graph, path: str | os.PathLike[str], **options: Any) -> str:
     """Write the picture to ``path``; the extension picks the format (.dot, .gv, .mmd,
     .svg, .png, .pdf, or .html for the interactive view of :mod:`adgraph.graph.html`).
-    SVG, PNG and PDF need Graphviz. Returns the path as a string."""
+    SVG, PNG and PDF are drawn by Graphviz's ``dot``, or by matplotlib where ``dot`` is
+    missing. Returns the path as a string."""
     p = Path(path)
     fmt = _FORMATS.get(p.suffix.lower())
     if fmt is None:
@@ -574,5 +596,5 @@ def save(graph: Graph, path: str | os.PathLike[str], **options: Any) -> str:
         direction = options.pop("rankdir", "LR")
         p.write_text(to_mermaid(graph, direction=direction, **options), encoding="utf-8")
     else:
-        p.write_bytes(_run_dot(to_dot(graph, **options), fmt))
+        p.write_bytes(_drawn(graph, fmt, options))
     return str(p)
