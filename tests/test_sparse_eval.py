@@ -1,0 +1,180 @@
+"""Compressed sparse Jacobians and Hessians: under jit, pytree inputs and outputs, CuPy
+results, pictures of patterns, and bad input."""
+
+import re
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.numpy as anp
+from adgraph.ad import coloring
+
+sp = pytest.importorskip("scipy.sparse")
+
+rng = np.random.default_rng(3)
+
+
+def tridiag(x):
+    return -2.0 * x**2 + anp.sin(x) + anp.pad(x[1:], (0, 1)) + anp.pad(x[:-1] ** 3, (1, 0))
+
+
+def rosen(x):
+    return anp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+# ---------------------------------------------------------------- jit
+def test_sparse_jacobian_under_jit_equals_eager_and_dense():
+    jac = ad.sparse_jacobian(tridiag)
+    fast = ad.jit(jac)
+    for _ in range(3):
+        x = rng.standard_normal(15)
+        j = fast(x)
+        assert isinstance(j, sp.csr_matrix) and j.shape == (15, 15)
+        np.testing.assert_allclose(j.toarray(), ad.jacfwd(tridiag)(x), rtol=1e-13, atol=1e-13)
+    assert jac.colors == 3
+    assert fast.lower(x) is not None  # one compiled program for the sweep
+
+
+def test_sparse_jacobian_rev_and_hessian_under_jit():
+    x = rng.standard_normal(10)
+    jr = ad.jit(ad.sparse_jacobian(tridiag, mode="rev"))
+    np.testing.assert_allclose(jr(x).toarray(), ad.jacrev(tridiag)(x), rtol=1e-13, atol=1e-13)
+    hess = ad.sparse_hessian(rosen)
+    hj = ad.jit(hess)
+    np.testing.assert_allclose(hj(x).toarray(), ad.hessian(rosen)(x), rtol=1e-12, atol=1e-9)
+    y = rng.standard_normal(10)
+    np.testing.assert_allclose(hj(y).toarray(), ad.hessian(rosen)(y), rtol=1e-12, atol=1e-9)
+    assert hess.colors == 3
+
+
+def test_jit_inside_a_larger_function():
+    jac = ad.sparse_jacobian(tridiag)
+
+    @ad.jit
+    def newton_matrix(x):
+        return jac(x * 2.0)
+
+    x = rng.standard_normal(9)
+    np.testing.assert_allclose(newton_matrix(x).toarray(), ad.jacfwd(tridiag)(2.0 * x))
+
+
+# ---------------------------------------------------------------- pytrees
+def test_pytree_input_and_output_flatten_leaf_by_leaf_in_c_order():
+    def f(d):
+        a, b = d["a"], d["b"]  # a: (3,), b: (2, 2)
+        return {"u": a**2, "v": anp.sin(b) * a[0]}
+
+    d = {"b": rng.standard_normal((2, 2)), "a": rng.standard_normal(3)}
+    p = ad.jacobian_sparsity(f, d).toarray()
+    # inputs: a (3 entries) then b (4), dict keys sorted; outputs: u (3) then v (4)
+    expect = np.zeros((7, 7), bool)
+    expect[:3, :3] = np.eye(3, dtype=bool)
+    expect[3:, 3:] = np.eye(4, dtype=bool)
+    expect[3:, 0] = True
+    assert (p == expect).all()
+    j = ad.sparse_jacobian(f)(d).toarray()
+    flat = np.concatenate([d["a"], d["b"].ravel()])
+
+    def g(v):
+        out = f({"a": v[:3], "b": anp.reshape(v[3:], (2, 2))})
+        return anp.concatenate([out["u"], anp.reshape(out["v"], (-1,))])
+
+    np.testing.assert_allclose(j, ad.jacfwd(g)(flat), rtol=1e-13)
+
+
+def test_pytree_hessian():
+    def f(params):
+        w, b = params
+        return anp.sum(w**3) * b + anp.sum(anp.exp(w[:-1] * w[1:]))
+
+    params = (rng.standard_normal(5), 0.7)
+    h = ad.sparse_hessian(f)(params).toarray()
+
+    def g(v):
+        return f((v[:5], v[5]))
+
+    np.testing.assert_allclose(h, ad.hessian(g)(np.append(params[0], 0.7)), rtol=1e-12)
+    with pytest.raises(ValueError, match="leaf shapes"):
+        hs = ad.sparse_hessian(f)
+        hs(params)
+        hs((np.ones(6), 0.7))
+
+
+# ---------------------------------------------------------------- CuPy
+def test_cupy_inputs_give_a_cupyx_matrix():
+    cp = pytest.importorskip("cupy")
+    csp = pytest.importorskip("cupyx.scipy.sparse")
+    x = rng.standard_normal(12)
+    j = ad.sparse_jacobian(tridiag)(cp.asarray(x))
+    assert isinstance(j, csp.csr_matrix)
+    np.testing.assert_allclose(j.get().toarray(), ad.jacfwd(tridiag)(x), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- pictures
+def test_pattern_draws_itself_as_svg(tmp_path):
+    x = rng.standard_normal(6)
+    p = ad.jacobian_sparsity(tridiag, x)
+    svg = p.to_svg()
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert "6 x 6, 16 nonzeros" in svg
+    # One rectangle per run of nonzeros in a row: 6 rows of one run each, plus the frame.
+    assert len(re.findall(r"<rect ", svg)) == 6 + 1
+    assert p._repr_svg_() == svg
+    out = p.savefig(tmp_path / "p.svg")
+    assert open(out).read() == svg
+
+
+def test_large_patterns_are_binned_and_keep_every_nonzero():
+    n = 2000
+    p = sp.diags([1, 1, 1], [-1, 0, 1], shape=(n, n), dtype=bool).tocsr()
+    from adgraph.api.spy import pattern_grid, pattern_svg
+
+    grid = pattern_grid(p, max_cells=100)
+    assert grid.shape == (100, 100)
+    assert grid.diagonal().all() and grid.sum() <= 3 * 100
+    assert len(pattern_svg(p)) < 60_000
+
+
+def test_pattern_png_through_matplotlib(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    p = ad.hessian_sparsity(rosen, rng.standard_normal(8))
+    out = p.savefig(str(tmp_path / "h.png"))
+    with open(out, "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    ax = p.spy()
+    assert "8 x 8" in ax.get_title()
+
+
+# ---------------------------------------------------------------- bad input
+def test_bad_input_is_refused_with_a_clear_error():
+    x = rng.standard_normal(5)
+    with pytest.raises(ValueError, match=r"pattern has shape \(5, 4\).*\(5, 5\)"):
+        ad.sparse_jacobian(tridiag, sparsity=sp.eye(5, 4))(x)
+    with pytest.raises(ValueError, match=r"pattern has shape \(5,\)"):
+        ad.sparse_jacobian(tridiag, sparsity=np.ones(5))(x)
+    with pytest.raises(TypeError, match="must return a scalar"):
+        ad.sparse_hessian(tridiag)(x)
+    with pytest.raises(TypeError, match="must return a scalar.*pytree"):
+        ad.sparse_hessian(lambda x: (anp.sum(x), anp.sum(x)))(x)
+    with pytest.raises(TypeError, match="complex"):
+        ad.jacobian_sparsity(tridiag, x + 1j)
+    with pytest.raises(TypeError, match="no arrays"):
+        ad.jacobian_sparsity(lambda d: d, {})
+    with pytest.raises(ValueError, match="order"):
+        ad.sparse_hessian(rosen, order="random")
+    with pytest.raises(TypeError, match="vmap"):
+        ad.vmap(ad.sparse_jacobian(tridiag))(np.ones((2, 5)))
+
+
+def test_colors_and_mode_are_reported():
+    x = rng.standard_normal(12)
+    jac = ad.sparse_jacobian(lambda x: anp.sum(x) * x[:3], mode="auto")
+    j = jac(x)
+    # Three dense rows: 12 column colours, 3 row colours -- auto takes reverse mode.
+    assert (jac.mode, jac.colors) == ("rev", 3)
+    assert coloring.check_row_coloring(jac.pattern, jac.coloring)
+    np.testing.assert_allclose(j.toarray(), ad.jacfwd(lambda x: anp.sum(x) * x[:3])(x))
