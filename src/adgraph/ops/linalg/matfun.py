@@ -18,8 +18,8 @@ L_F(A^T, \bar F)` (its real part for a real input).
 ``lu`` (square matrices) has the rules :math:`X = L^{-1} P^T dA\, U^{-1}`,
 :math:`dL = L\,\mathrm{tril}_{-1}(X)`, :math:`dU = \mathrm{triu}(X)\, U`;
 ``solve_sylvester`` (:math:`AX + XB = Q`) :math:`A\,dX + dX\,B = dQ - dA\,X - X\,dB`.
-``schur`` and ``hessenberg`` are given without derivatives (the rules refuse): their
-outputs are not unique functions of the input in a way a derivative could follow.
+``schur`` and ``hessenberg`` are given without derivatives: their rules raise
+:class:`NoDerivativeError` saying why.
 
 These compute with SciPy (``pip install 'adgraph[scipy]'``), imported when first used.
 """
@@ -246,15 +246,33 @@ takes_symbolic_zeros(lu_p)
 
 
 # ------------------------------------------------------------------ schur / hessenberg
+class NoDerivativeError(ValueError):
+    """A transformation met a decomposition whose outputs have no derivative."""
+
+
+def _refuse(op, why):
+    def rule(*args, **kwargs):
+        raise NoDerivativeError(
+            f"scipy.linalg.{op} has no derivative: {why}. Differentiate a function of "
+            "eigenvalues (eigvals, eigh) or of the matrix itself instead, or wrap the "
+            "computation in adgraph.custom_vjp with a rule of your own"
+        )
+
+    return rule
+
+
 def _schur_impl(xp, a, *, output):
     return tuple(scipy_linalg("schur").schur(a, output=output))
 
 
+_SCHUR_WHY = "the Schur vectors are not unique (any unitary change within an invariant subspace, and the order of the eigenvalues, give another) and the real form jumps where eigenvalues become complex"
 schur_p = Primitive(
     "linalg_schur",
     _schur_impl,
+    joint_tangent=_refuse("schur", _SCHUR_WHY),
+    joint_vjp=_refuse("schur", _SCHUR_WHY),
     multiple_results=True,
-    doc="(T, Z) with A = Z T Z^H (no derivative: the Schur form is not a smooth function).",
+    doc="(T, Z) with A = Z T Z^H; its rules refuse (not a differentiable function of A).",
 )
 
 
@@ -262,9 +280,12 @@ def _hessenberg_impl(xp, a):
     return tuple(scipy_linalg("hessenberg").hessenberg(a, calc_q=True))
 
 
+_HESS_WHY = "LAPACK's Householder reduction is not a smooth function where a reflector's pivot vanishes, and adgraph has no rule for it"
 hessenberg_p = Primitive(
     "linalg_hessenberg",
     _hessenberg_impl,
+    joint_tangent=_refuse("hessenberg", _HESS_WHY),
+    joint_vjp=_refuse("hessenberg", _HESS_WHY),
     multiple_results=True,
-    doc="(H, Q) with A = Q H Q^H (no derivative rules).",
+    doc="(H, Q) with A = Q H Q^H; its rules refuse.",
 )
