@@ -1,0 +1,4 @@
+"""adgraph.scipy.sparse: the Krylov solvers of ``linalg`` (``cg``, ``gmres``, ``bicgstab``),
+differentiated implicitly."""
+
+from . import linalg  # noqa: F401
