@@ -135,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--digits", type=int, default=3, help="decimals shown in the trace tables (default 3)"
     )
+    d.add_argument(
+        "--sparsity",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="also the sparsity patterns of the gradient and the Hessian, detected from the "
+        "graph (which variables interact); FILE (.svg, or .png with matplotlib) gets the "
+        "Hessian's spy plot",
+    )
 
     c = sub.add_parser(
         "compare",
@@ -203,6 +212,7 @@ _OPTIONS = {
     "--graph",
     "--format",
     "--digits",
+    "--sparsity",
     "--no-sympy",
     "--sympy-timeout",
 }
@@ -317,6 +327,8 @@ def _cmd_diff(args, out) -> int:
     f = expr.function(names)
     if args.digits < 0 or args.digits > 15:
         raise CLIError("--digits must be between 0 and 15")
+    if args.sparsity is not None:
+        _check_sparsity_option(args.sparsity, names)
     if args.graph:
         if "\x00" in args.graph:
             raise CLIError("--graph: the file name contains a NUL character")
@@ -456,6 +468,8 @@ def _cmd_diff(args, out) -> int:
             doc["hessian_trace"] = hvp_table.to_dict()
         if args.graph:
             doc["graph_file"] = args.graph
+        if args.sparsity is not None:
+            doc["sparsity"] = _sparsity_doc(f, names, vals, args.sparsity)
         out.write(json.dumps(doc, indent=2) + "\n")
         _nonfinite_note("diff", value, names, grads, hess)
         return 0
@@ -512,8 +526,65 @@ def _cmd_diff(args, out) -> int:
     if args.graph:
         what = "graph of the second-order sweep (H v)" if hess is not None else "graph"
         out.write(f"\n{what} written to {args.graph}\n" if fmt == "text" else "")
+    if args.sparsity is not None:
+        out.write("\n" + _sparsity_text(_sparsity_doc(f, names, vals, args.sparsity), names))
     _nonfinite_note("diff", value, names, grads, hess)
     return 0
+
+
+def _sparsity_doc(f, names, vals, path: str) -> dict:
+    """``--sparsity``: the gradient's and the Hessian's patterns (and the picture)."""
+    import adgraph as ad
+
+    def g(v):
+        return f(*[v[i] for i in range(len(names))])
+
+    x = np.array([float(v) for v in vals])
+    try:
+        with np.errstate(all="ignore"):
+            grad_p = ad.jacobian_sparsity(g, x)
+            hess_p = ad.hessian_sparsity(g, x)
+    except ImportError as e:
+        raise CLIError(f"--sparsity: {e}") from None
+    doc = {
+        "gradient": [n for n, on in zip(names, grad_p.toarray()[0], strict=True) if on],
+        "hessian": hess_p.toarray().astype(int).tolist(),
+        "hessian_nonzeros": int(hess_p.nnz),
+    }
+    if path:
+        try:
+            hess_p.savefig(path)
+        except ImportError as e:
+            raise CLIError(f"--sparsity {path}: {e}") from None
+        except OSError as e:
+            raise CLIError(f"--sparsity {path}: cannot write it ({e.strerror or e})") from None
+        doc["file"] = path
+    return doc
+
+
+def _check_sparsity_option(path: str, names) -> None:
+    """Refuse a bad ``--sparsity`` before any work is done."""
+    if path and os.path.splitext(path)[1].lower() not in (".svg", ".png", ".pdf"):
+        raise CLIError(f"--sparsity {path}: use a .svg file (or .png/.pdf with matplotlib)")
+    if path and os.path.isdir(path):
+        raise CLIError(f"--sparsity {path} is a folder; give a file name")
+    if len(names) > 400:
+        raise CLIError(f"--sparsity shows at most 400 variables, the expression has {len(names)}")
+
+
+def _sparsity_text(doc: dict, names) -> str:
+    w = max(len(n) for n in names)
+    lines = [
+        "sparsity (detected from the graph; # may be nonzero, . is zero everywhere)",
+        "  gradient depends on: " + (" ".join(doc["gradient"]) or "nothing"),
+        f"  Hessian ({doc['hessian_nonzeros']} of {len(names) ** 2} entries):",
+        "  " + " " * w + " " + " ".join(n.rjust(w) for n in names),
+    ]
+    for n, row in zip(names, doc["hessian"], strict=True):
+        lines.append("  " + n.rjust(w) + " " + " ".join(("#" if v else ".").rjust(w) for v in row))
+    if "file" in doc:
+        lines.append(f"  Hessian spy plot written to {doc['file']}")
+    return "\n".join(lines) + "\n"
 
 
 def _table_text(table) -> str:
