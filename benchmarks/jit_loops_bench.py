@@ -26,14 +26,17 @@ def chain(lax, anp, n):
     return f
 
 
-def best(fn, repeat, inner):
-    t_best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        t_best = min(t_best, (time.perf_counter() - t) / inner)
-    return t_best
+def best_interleaved(fns, rounds, inner):
+    """The best time per call of each function, measured in alternating batches (the
+    machine's load then weighs on every row alike)."""
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for k, fn in enumerate(fns):
+            t = time.perf_counter()
+            for _ in range(inner[k]):
+                fn()
+            best[k] = min(best[k], (time.perf_counter() - t) / inner[k])
+    return best
 
 
 def main(argv=None):
@@ -47,20 +50,14 @@ def main(argv=None):
     import adgraph.numpy as anp
     from adgraph import lax
 
-    rows = []
-    for compiler, inner in (("python", 20), ("c", 200)):
+    rows, fns, inner = [], [], []
+    for compiler, reps in (("python", 10), ("c", 200)):
         g = ad.jit(ad.grad(chain(lax, anp, a.steps)), compiler=compiler)
         t = time.perf_counter()
         val = g(a.x0)
-        first = time.perf_counter() - t
-        rows.append(
-            (
-                f"adgraph jit, compiler={compiler!r}",
-                first,
-                best(lambda: g(a.x0), a.repeat, inner),
-                val,
-            )
-        )
+        rows.append([f"adgraph jit, compiler={compiler!r}", time.perf_counter() - t, None, val])
+        fns.append(lambda g=g: g(a.x0))
+        inner.append(reps)
     try:
         import jax
         import jax.numpy as jnp
@@ -69,11 +66,14 @@ def main(argv=None):
         jg = jax.jit(jax.grad(chain(jax.lax, jnp, a.steps)))
         t = time.perf_counter()
         val = jg(a.x0).block_until_ready()
-        first = time.perf_counter() - t
-        tj = best(lambda: jg(a.x0).block_until_ready(), a.repeat, 200)
-        rows.append(("JAX jit", first, tj, float(val)))
+        rows.append(["JAX jit", time.perf_counter() - t, None, float(val)])
+        fns.append(lambda: jg(a.x0).block_until_ready())
+        inner.append(200)
     except ImportError:
-        tj = None
+        pass
+    for row, tm in zip(rows, best_interleaved(fns, a.repeat, inner)):
+        row[2] = tm
+    tj = rows[-1][2] if rows[-1][0] == "JAX jit" else None
     eager = ad.grad(chain(lax, anp, a.steps))(a.x0)
     print(f"jit(grad) of a {a.steps}-step fori_loop (x = sin(x) * x + 0.5), x0 = {a.x0}")
     print(f"{'':32s} {'first call':>11s} {'run':>11s} {'run / JAX':>10s}  gradient")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..core.xp import get_xp
 from ..graph.ir import Graph, Node
 from .codegen import GUARD_FAILED, generate, identifier
+from .loops import share_residuals
 from .simplify import simplify
 from .tracing import trace_for_jit
 
@@ -34,6 +35,8 @@ class Compiled:
         self.closures = closures
         gnodes = [g for g, _ in guards]
         self.graph, new_gnodes = simplify(graph, gnodes)
+        if not gnodes and not getattr(self.graph, "effects", None):
+            self.graph = share_residuals(self.graph)
         self.guards = [(n, t) for n, (_, t) in zip(new_gnodes, guards)]
         self.has_guards = bool(self.guards)
         self.backend = backend

@@ -20,6 +20,7 @@ from types import FrameType
 
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import EscapedTracerError, Tracer, leaked_message, trace_scope
+from ..core.xp import get_xp
 from ..debug import muted, muted_now
 from ..graph.ir import Const, Graph, Node
 from ..graph.tracing import GraphTrace, GraphTracer
@@ -126,7 +127,30 @@ class JitTrace(GraphTrace):
         # The values recorded are computed now, while tracing: callbacks met on the way
         # (a compiled function called inside, a loop's body) run when the program does.
         with muted():
+            if prim.name == "scan":
+                got = self._scan(prim, args, params)
+                if got is not None:
+                    return got
             return super().process(prim, args, params)
+
+    def _scan(self, prim, args, params):
+        """A loop recorded as one node, its values computed by the step compiled once
+        (not by running the step through the tracing machinery at every iteration); None
+        when the step does not compile (the loop then runs as the primitive does)."""
+        from .loops import run_scan
+
+        vals, ins = self._inputs(args)
+        if any(isinstance(v, Tracer) for v in vals):
+            return None
+        xp = get_xp([v for v in vals if hasattr(v, "shape")])
+        ans = run_scan(vals, params, xp)
+        if ans is None:
+            return None
+        node = Node(prim.name, ins, params, prim=prim, value=ans)
+        return tuple(
+            JitTracer(self, a, Node("item", (node,), {"index": k}, value=a))
+            for k, a in enumerate(ans)
+        )
 
     def _inputs(self, args):
         vals, ins = [], []

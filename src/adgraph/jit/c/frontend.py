@@ -17,6 +17,7 @@ import numpy as np
 
 from ...core.pytree import tree_flatten
 from ..codegen import function_name
+from ..loops import share_residuals
 from ..simplify import simplify
 from ..tracing import trace_for_jit
 from .cache import load_library
@@ -86,6 +87,8 @@ def _trace(fun, example_args, static_argnums, name):
             "compile_c(ad.grad(f), x))"
         )
     graph, _ = simplify(graph)
+    if not getattr(graph, "effects", None):
+        graph = share_residuals(graph)
     sig = Signature(
         name,
         in_tree,
