@@ -21,14 +21,17 @@ from ..ops.histograms import *  # noqa: F401,F403
 from ..ops.indexing import *  # noqa: F401,F403
 from ..ops.indexing import at as _at  # noqa: F401
 from ..ops.joining import *  # noqa: F401,F403
+from ..ops.mathfuncs import *  # noqa: F401,F403
 from ..ops.misc import *  # noqa: F401,F403
 from ..ops.numerical import *  # noqa: F401,F403
+from ..ops.polynomial import *  # noqa: F401,F403
 from ..ops.products import *  # noqa: F401,F403
 from ..ops.reductions import *  # noqa: F401,F403
 from ..ops.searching import *  # noqa: F401,F403
 from ..ops.setops import *  # noqa: F401,F403
 from ..ops.shapes import *  # noqa: F401,F403
 from ..ops.statistics import *  # noqa: F401,F403
+from ..ops.windows import *  # noqa: F401,F403
 
 # Dtypes, constants and helpers that carry no numbers to differentiate.
 _REEXPORT = [
