@@ -22,12 +22,23 @@ def test_module_contract():
     assert callable(mod.main)
 
 
-def test_digits_reaches_97_percent(tmp_path, capsys):
+def test_digits_reaches_97_percent(tmp_path, capsys, monkeypatch):
     pytest.importorskip("matplotlib")
     mod = load("mlp")
+    figures = []
+    save = mod.save_figure
+    monkeypatch.setattr(mod, "save_figure", lambda fig, *a: figures.append(fig) or save(fig, *a))
     assert mod.main(["--out", str(tmp_path)]) == 0
     s = _summary(tmp_path)
     assert s["test_accuracy"] >= 0.97
+    # the figure shows the headline number: the test accuracy per epoch beside the loss
+    assert len(s["test_accuracy_by_epoch"]) == 40
+    assert s["test_accuracy_by_epoch"][-1] == s["test_accuracy"]
+    (fig,) = figures
+    loss_ax, acc_ax = fig.axes
+    assert acc_ax.get_ylabel() == "test accuracy (%)"
+    assert list(acc_ax.lines[0].get_ydata()) == [100 * a for a in s["test_accuracy_by_epoch"]]
+    assert f"test accuracy {s['test_accuracy']:.1%}" in loss_ax.get_title()
     assert s["dtype"] == "float32" and s["array_module"] == "numpy"
     assert len(s["train_loss"]) == s["epochs"] == 40
     assert s["train_loss"][-1] < s["train_loss"][0] / 100
