@@ -36,3 +36,31 @@ def test_demo_without_plots(tmp_path):
     assert demo.main(args) == 0
     assert (tmp_path / "summary.json").exists()
     assert not (tmp_path / "convergence.png").exists()
+
+
+def test_phase_map_has_a_two_colour_legend():
+    pytest.importorskip("matplotlib")
+    import types
+
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from adgraph.examples.homogenization.plotting import PHASE_COLOURS, plot_stress_slices
+
+    mask = np.zeros((8, 8), dtype=bool)
+    mask[2:5, 3:6] = True
+    stress = np.random.default_rng(0).normal(size=(2, 2, 8, 8))
+    result = types.SimpleNamespace(
+        stress=stress, finite_strain=False, von_mises=lambda: np.abs(stress[0, 0])
+    )
+    fig = plot_stress_slices(Figure, result, mask)
+    phases = fig.axes[0]
+    assert phases.get_title() == "phases"
+    legend = phases.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["matrix", "inclusion"]
+    image = phases.images[0]
+    # exactly the two colours, matrix for False and inclusion for True; no colour bar
+    assert image.cmap.N == 2 and image.get_clim() == (0, 1)
+    # four panels (phases, sigma_11, sigma_12, von Mises): colour bars for the three stresses
+    assert [ax.get_label() for ax in fig.axes].count("<colorbar>") == 3 == len(fig.axes) - 4
+    assert PHASE_COLOURS[1][0] == "inclusion"

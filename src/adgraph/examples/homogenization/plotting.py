@@ -33,9 +33,33 @@ def _image(fig, ax, data, title, cmap="viridis"):
     fig.colorbar(im, ax=ax, shrink=0.8)
 
 
+#: The phase map's two colours and their names: a binary image gets a two-entry legend,
+#: not a colour bar running through values that no voxel has.
+PHASE_COLOURS = (("matrix", "#e5e7eb"), ("inclusion", "#1f2937"))
+
+
+def _phase_map(fig, ax, data, title):
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    cmap = ListedColormap([c for _, c in PHASE_COLOURS])
+    ax.imshow(data.T, origin="lower", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(
+        handles=[Patch(facecolor=c, edgecolor="0.3", label=n) for n, c in PHASE_COLOURS],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.02),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
+
+
 def plot_stress_slices(Figure, result, phases=None, title=""):
     """Phase map (if given), :math:`\\sigma_{11}` and the von Mises stress on the mid-plane."""
-    panels = [] if phases is None else [("phases", slice_of(phases.astype(float)), "gray_r")]
+    panels = [] if phases is None else [("phases", slice_of(phases.astype(float)), None)]
     s = np.asarray(_plain(result.stress))
     name = "P" if result.finite_strain else "\\sigma"
     panels.append((f"${name}_{{11}}$", slice_of(s[0, 0]), "coolwarm"))
@@ -45,7 +69,10 @@ def plot_stress_slices(Figure, result, phases=None, title=""):
     fig = Figure(figsize=(3.3 * len(panels), 3.2))
     axes = fig.subplots(1, len(panels))
     for ax, (t, data, cmap) in zip(np.atleast_1d(axes), panels):
-        _image(fig, ax, data, t, cmap)
+        if cmap is None:
+            _phase_map(fig, ax, data, t)
+        else:
+            _image(fig, ax, data, t, cmap)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
