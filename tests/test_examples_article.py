@@ -370,3 +370,26 @@ def test_logistic_gradient_descent_at_its_cap_is_explained(tmp_path, capsys):
     assert s["gd_condition_number"] > 1e3
     assert "stopped at its cap of 300 steps" in out and "Not counted as a failure" in out
     assert s["checks"]["gradient descent"]["reached_gtol"] is False
+
+
+def test_forward_gradient_hyperplane_panels_have_titles(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    fg = load("forward-gradient")
+    figures = []
+    monkeypatch.setattr(fg, "save_figure", lambda fig, *a: figures.append(fig))
+    run = {
+        "gaps": np.array([1.0, 1e-2, 1e-5]),
+        "passes_per_step": 1,
+        "times": np.array([0.0, 0.1, 0.2]),
+        "predicted": dict.fromkeys(fg.TARGETS),
+        "reached": dict.fromkeys(fg.TARGETS),
+    }
+    fg.draw_hyperplane(Figure, tmp_path, {11: {"runs": {"GD (reverse)": run}}})
+    (fig,) = figures
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == [
+        "logistic regression, D = 11 parameters: loss gap per pass over the data",
+        "logistic regression, D = 11 parameters: loss gap against wall time",
+    ]

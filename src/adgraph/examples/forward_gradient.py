@@ -513,7 +513,13 @@ def draw_hyperplane(Figure, out, bench):
             ax.legend(fontsize=7)
         row[0].set_xlabel("passes over the data (o: predicted, not reached in the time given)")
         row[1].set_xlabel("wall time, s (o: predicted)")
-        row[0].set_title(f"logistic regression, D = {D} parameters", fontsize=9)
+        row[0].set_title(
+            f"logistic regression, D = {D} parameters: loss gap per pass over the data",
+            fontsize=9,
+        )
+        row[1].set_title(
+            f"logistic regression, D = {D} parameters: loss gap against wall time", fontsize=9
+        )
     return save_figure(fig, out, "fg_hyperplane.png")
 
 
