@@ -167,11 +167,23 @@ def test_example_runs_on_the_cluster(client, tmp_path, capsys):
     argv = ["--rows", "20000", "--chunk-rows", "5000", "--features", "4", "--out", str(tmp_path)]
     assert dask_logreg.main(argv + ["--address", client.scheduler.address]) == 0
     text = capsys.readouterr().out
-    assert "Dask dashboard: http" in text
+    assert "Dask dashboard (open while the computation runs): http" in text
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["chunks"] == 4
     assert summary["max_abs_diff"] < 1e-12
     assert summary["cosine_to_truth"] > 0.9
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "figure" not in summary
+    else:
+        assert (tmp_path / "dask_logreg.png").stat().st_size > 1000
+    # --no-plot is honoured: no figure
+    quiet = tmp_path / "no-plot"
+    argv[-1] = str(quiet)
+    assert dask_logreg.main([*argv, "--no-plot", "--address", client.scheduler.address]) == 0
+    assert "figure" not in json.loads((quiet / "summary.json").read_text())
+    assert not (quiet / "dask_logreg.png").exists()
 
 
 def test_dashboard_link_is_loopback(client):

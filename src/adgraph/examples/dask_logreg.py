@@ -21,7 +21,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import Stopwatch, make_parser, output_dir, print_table, require, write_summary
+from ._common import (
+    Stopwatch,
+    figure_or_none,
+    make_parser,
+    output_dir,
+    print_table,
+    require,
+    save_figure,
+    write_summary,
+)
 
 DESCRIPTION = (
     "logistic-regression gradient on a chunked Dask array run by a LocalCluster "
@@ -104,7 +113,8 @@ def main(argv=None) -> int:
         cluster = local_cluster(args.workers, args.threads, args.processes)
         client = distributed.Client(cluster, set_as_default=False)
     try:
-        print(f"Dask dashboard: {dashboard_link(client)}")
+        # the link works while the cluster lives: until the gradient is computed
+        print(f"Dask dashboard (open while the computation runs): {dashboard_link(client)}")
         with Stopwatch() as t_build:
             value, (gw, gb) = vg(w0, b0, X, y)  # lazy: builds the graph only
         n_tasks = _graph_size(value, gw, gb)
@@ -163,9 +173,38 @@ def main(argv=None) -> int:
     cos = float(np.dot(-np.asarray(gw_d), w_true) / (np.linalg.norm(gw_d) * np.linalg.norm(w_true)))
     print(f"cosine(-grad, true hyperplane) = {cos:.3f} (the first descent step points at it)")
     summary["cosine_to_truth"] = cos
+    Figure = figure_or_none(args.no_plot)
+    if Figure is not None:
+        summary["figure"] = str(draw(Figure, out, summary, w_true))
     write_summary(out, summary)
     print(f"saved {out / 'summary.json'}")
     return 0
+
+
+def draw(Figure, out, summary, w_true):
+    """Per feature: the gradient from the cluster beside NumPy's (the same numbers), and the
+    descent direction -grad beside the true hyperplane's normal (the direction it finds)."""
+    g = np.asarray(summary["dask_grad_w"])
+    k = np.arange(len(g))
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.bar(k, g, color="tab:blue", label="Dask cluster")
+    if "numpy_grad_w" in summary:
+        ax1.plot(k, np.asarray(summary["numpy_grad_w"]), "kx", label="NumPy")
+    ax1.set_xlabel("feature")
+    ax1.set_ylabel("d loss / d w")
+    ax1.set_title(f"gradient at w = 0, {summary['rows']:,} rows in {summary['chunks']} chunks")
+    ax1.legend(fontsize=8)
+    d = -g / np.linalg.norm(g)
+    t = w_true / np.linalg.norm(w_true)
+    ax2.bar(k - 0.2, d, width=0.4, color="tab:orange", label="-grad (normalised)")
+    ax2.bar(k + 0.2, t, width=0.4, color="tab:green", label="true w (normalised)")
+    ax2.set_xlabel("feature")
+    ax2.set_title(f"first descent direction: cosine to the truth {summary['cosine_to_truth']:.3f}")
+    ax2.legend(fontsize=8)
+    for ax in (ax1, ax2):
+        ax.title.set_fontsize(9)
+    return save_figure(fig, out, "dask_logreg.png")
 
 
 def _graph_size(*collections) -> int:
