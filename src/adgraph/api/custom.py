@@ -274,7 +274,7 @@ def _cvjp_jvp(primals, tangents, params):
             "reverse-mode rule only, and differentiating the function itself would ignore "
             "that rule. Use reverse mode (grad, vjp, jacrev), or give it a forward rule: "
             "define it with adgraph.custom_jvp (or call a custom_jvp function inside it, "
-            "whose rule forward mode then uses)"
+            "whose rule forward mode then uses; for an adgraph.autograd primitive, defjvp)"
         )
     return out
 

@@ -23,12 +23,6 @@ from ..api import (
     grad as _grad,
 )
 from ..api import (
-    hessian as _hessian,
-)
-from ..api import (
-    hvp as _hvp,
-)
-from ..api import (
     jacrev as _jacrev,
 )
 from ..api import (
@@ -40,7 +34,8 @@ from ..api import (
 from ..api import (
     vjp as _vjp,
 )
-from ..core.pytree import tree_map
+from ..core.pytree import tree_leaves, tree_map
+from ..core.trace import Tracer
 
 __all__ = [
     "grad", "elementwise_grad", "value_and_grad", "grad_and_aux", "jacobian", "hessian",
@@ -52,9 +47,12 @@ __all__ = [
 Fun = Callable[..., Any]
 
 
-def _check_argnum(name: str, fun: Fun, argnum: Any) -> None:
+def _check_argnum(name: str, fun: Fun, argnum: Any) -> Any:
+    """``argnum`` checked: an int, or a tuple (a list is taken as one) of ints."""
     if not callable(fun):
         raise TypeError(f"{name}: the first argument must be a function, got {type(fun).__name__}")
+    if isinstance(argnum, list):
+        argnum = tuple(argnum)
     ok = isinstance(argnum, int) and not isinstance(argnum, bool)
     if isinstance(argnum, tuple) and argnum:
         ok = all(isinstance(a, int) and not isinstance(a, bool) for a in argnum)
@@ -62,6 +60,7 @@ def _check_argnum(name: str, fun: Fun, argnum: Any) -> None:
         raise TypeError(
             f"{name}: argnum must be an int or a non-empty tuple of ints, got {argnum!r}"
         )
+    return argnum
 
 
 def _unary(name: str, fun: Fun, argnum: Any, args: tuple, kwargs: dict) -> tuple[Fun, Any]:
@@ -95,6 +94,10 @@ def _scalar(y: Any) -> Any:
     return y
 
 
+def _plain(v: Any) -> Any:
+    return v.primal_value() if isinstance(v, Tracer) else v
+
+
 def _ones_like(y: Any) -> Any:
     return tree_map(lambda v: _np.ones(_np.shape(v), dtype=_np.result_type(v)), y)
 
@@ -105,17 +108,17 @@ def grad(fun: Fun, argnum: Any = 0) -> Fun:
     An output with a single element (shape ``(1,)``, ``(1, 1)``) counts as a scalar, as in
     autograd. A tuple ``argnum`` gives a tuple of gradients.
     """
-    _check_argnum("grad", fun, argnum)
+    argnum = _check_argnum("grad", fun, argnum)
 
     def gradfun(*args: Any, **kwargs: Any) -> Any:
         return _grad(lambda *a, **k: _scalar(fun(*a, **k)), argnums=argnum)(*args, **kwargs)
 
-    return _named(gradfun, fun, "grad")
+    return _named(gradfun, fun, "grad", argnum)
 
 
 def value_and_grad(fun: Fun, argnum: Any = 0) -> Fun:
     """``(fun(*args), grad(fun, argnum)(*args))`` from one evaluation of ``fun``."""
-    _check_argnum("value_and_grad", fun, argnum)
+    argnum = _check_argnum("value_and_grad", fun, argnum)
 
     def vg(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         def with_value(*a: Any, **k: Any) -> tuple[Any, Any]:
@@ -125,12 +128,12 @@ def value_and_grad(fun: Fun, argnum: Any = 0) -> Fun:
         (_, value), g = _value_and_grad(with_value, argnums=argnum, has_aux=True)(*args, **kwargs)
         return value, g
 
-    return _named(vg, fun, "value_and_grad")
+    return _named(vg, fun, "value_and_grad", argnum)
 
 
 def grad_and_aux(fun: Fun, argnum: Any = 0) -> Fun:
     """For ``fun`` returning ``(value, aux)``: ``(grad of value, aux)``."""
-    _check_argnum("grad_and_aux", fun, argnum)
+    argnum = _check_argnum("grad_and_aux", fun, argnum)
 
     def ga(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         def split(*a: Any, **k: Any) -> tuple[Any, Any]:
@@ -144,76 +147,87 @@ def grad_and_aux(fun: Fun, argnum: Any = 0) -> Fun:
 
         return _grad(split, argnums=argnum, has_aux=True)(*args, **kwargs)
 
-    return _named(ga, fun, "grad_and_aux")
+    return _named(ga, fun, "grad_and_aux", argnum)
 
 
 def elementwise_grad(fun: Fun, argnum: Any = 0) -> Fun:
     """The vector-Jacobian product with a cotangent of ones: for a function acting
     elementwise, the derivative of each output element with respect to its input element."""
-    _check_argnum("elementwise_grad", fun, argnum)
+    argnum = _check_argnum("elementwise_grad", fun, argnum)
 
     def eg(*args: Any, **kwargs: Any) -> Any:
         unary, x = _unary("elementwise_grad", fun, argnum, args, kwargs)
         ans, pullback = _vjp(unary, x)
+        if any(_np.iscomplexobj(_np.asarray(_plain(v))) for v in tree_leaves(ans)):
+            raise TypeError(
+                "elementwise_grad: the function's output is complex; it applies to real "
+                "outputs (use holomorphic_grad, or differentiate the real part)"
+            )
         return pullback(_ones_like(ans))[0]
 
-    return _named(eg, fun, "elementwise_grad")
+    return _named(eg, fun, "elementwise_grad", argnum)
 
 
 def deriv(fun: Fun, argnum: Any = 0) -> Fun:
     """The Jacobian-vector product with a tangent of ones (forward mode's elementwise_grad)."""
-    _check_argnum("deriv", fun, argnum)
+    argnum = _check_argnum("deriv", fun, argnum)
 
     def d(*args: Any, **kwargs: Any) -> Any:
         unary, x = _unary("deriv", fun, argnum, args, kwargs)
         return _jvp(unary, (x,), (_ones_like(x),))[1]
 
-    return _named(d, fun, "deriv")
+    return _named(d, fun, "deriv", argnum)
 
 
 def jacobian(fun: Fun, argnum: Any = 0) -> Fun:
     """The Jacobian, of shape ``out.shape + in.shape``."""
-    _check_argnum("jacobian", fun, argnum)
-    return _named(_jacrev(fun, argnums=argnum), fun, "jacobian")
+    argnum = _check_argnum("jacobian", fun, argnum)
+    return _named(_jacrev(fun, argnums=argnum), fun, "jacobian", argnum)
 
 
 def hessian(fun: Fun, argnum: Any = 0) -> Fun:
-    """``jacobian(jacobian(fun))``: shape ``out.shape + in.shape + in.shape``."""
-    _check_argnum("hessian", fun, argnum)
-    return _named(_hessian(fun, argnums=argnum), fun, "hessian")
+    """``jacobian(jacobian(fun))``: shape ``out.shape + in.shape + in.shape``.
+
+    Reverse over reverse, as in autograd, so primitives with reverse-mode rules only
+    (``defvjp``) work; ``adgraph.hessian`` is the faster forward-over-reverse one."""
+    argnum = _check_argnum("hessian", fun, argnum)
+    return _named(_jacrev(_jacrev(fun, argnums=argnum), argnums=argnum), fun, "hessian", argnum)
 
 
 def hessian_tensor_product(fun: Fun, argnum: Any = 0) -> Fun:
-    """A function of ``(*args, tensor)``: the Hessian of scalar ``fun`` contracted with
-    ``tensor`` over the input's axes (a Hessian-vector product for a vector input)."""
-    _check_argnum("hessian_tensor_product", fun, argnum)
+    """A function of ``(*args, tensor, **kwargs)``: the Hessian of scalar ``fun``
+    contracted with ``tensor`` over the input's axes (a Hessian-vector product for a vector
+    input), as the gradient of ``<grad fun, tensor>`` (reverse over reverse)."""
+    argnum = _check_argnum("hessian_tensor_product", fun, argnum)
+    fun_grad = grad(fun, argnum)
 
-    def htp(*args: Any, **kwargs: Any) -> Any:
+    def vector_dot_grad(*args: Any, **kwargs: Any) -> Any:
         if not args:
             raise TypeError("hessian_tensor_product: call it with (*args, tensor)")
         *rest, tensor = args
-        unary, x = _unary("hessian_tensor_product", fun, argnum, tuple(rest), kwargs)
-        return _hvp(lambda v: _scalar(unary(v)), (x,), (tensor,))
+        return anp.tensordot(fun_grad(*rest, **kwargs), tensor, _np.ndim(tensor))
 
-    return _named(htp, fun, "hessian_tensor_product")
+    return _named(grad(vector_dot_grad, argnum), fun, "hessian_tensor_product", argnum)
 
 
 hessian_vector_product = hessian_tensor_product
 
 
 def tensor_jacobian_product(fun: Fun, argnum: Any = 0) -> Fun:
-    """A function of ``(*args, tensor)``: ``tensor`` contracted with the Jacobian over the
-    output's axes (a vector-Jacobian product)."""
-    _check_argnum("tensor_jacobian_product", fun, argnum)
+    """A function of ``(*args, tensor, **kwargs)``: ``tensor`` contracted with the Jacobian
+    over the output's leading ``tensor.ndim`` axes. With ``tensor`` of the output's shape
+    this is the vector-Jacobian product (one reverse pass); with fewer axes, the Jacobian
+    of what is left."""
+    argnum = _check_argnum("tensor_jacobian_product", fun, argnum)
 
     def tjp(*args: Any, **kwargs: Any) -> Any:
         if not args:
             raise TypeError("tensor_jacobian_product: call it with (*args, tensor)")
         *rest, tensor = args
         unary, x = _unary("tensor_jacobian_product", fun, argnum, tuple(rest), kwargs)
-        return _vjp(unary, x)[1](tensor)[0]
+        return _jacrev(lambda v: anp.tensordot(tensor, unary(v), _np.ndim(tensor)))(x)
 
-    return _named(tjp, fun, "tensor_jacobian_product")
+    return _named(tjp, fun, "tensor_jacobian_product", argnum)
 
 
 vector_jacobian_product = tensor_jacobian_product
@@ -222,75 +236,79 @@ vector_jacobian_product = tensor_jacobian_product
 def make_vjp(fun: Fun, argnum: Any = 0) -> Fun:
     """A function of ``fun``'s arguments returning ``(vjp, ans)``; ``vjp(g)`` is the
     cotangent of argument ``argnum`` for the output cotangent ``g``."""
-    _check_argnum("make_vjp", fun, argnum)
+    argnum = _check_argnum("make_vjp", fun, argnum)
 
     def mv(*args: Any, **kwargs: Any) -> tuple[Fun, Any]:
         unary, x = _unary("make_vjp", fun, argnum, args, kwargs)
         ans, pullback = _vjp(unary, x)
         return (lambda g: pullback(g)[0]), ans
 
-    return _named(mv, fun, "make_vjp")
+    return _named(mv, fun, "make_vjp", argnum)
 
 
 def make_jvp(fun: Fun, argnum: Any = 0) -> Fun:
     """A function of ``fun``'s arguments returning ``jvp``; ``jvp(v)`` is ``(ans, J v)``."""
-    _check_argnum("make_jvp", fun, argnum)
+    argnum = _check_argnum("make_jvp", fun, argnum)
 
     def mj(*args: Any, **kwargs: Any) -> Fun:
         unary, x = _unary("make_jvp", fun, argnum, args, kwargs)
         return lambda v: _jvp(unary, (x,), (v,))
 
-    return _named(mj, fun, "make_jvp")
+    return _named(mj, fun, "make_jvp", argnum)
 
 
 def make_hvp(fun: Fun, argnum: Any = 0) -> Fun:
     """A function of ``fun``'s arguments returning ``(hvp, grad)``: ``hvp(v)`` is the
     Hessian-vector product at that point, ``grad`` the gradient there."""
-    _check_argnum("make_hvp", fun, argnum)
+    argnum = _check_argnum("make_hvp", fun, argnum)
 
     def mh(*args: Any, **kwargs: Any) -> tuple[Fun, Any]:
         unary, x = _unary("make_hvp", fun, argnum, args, kwargs)
         g, pullback = _vjp(_grad(lambda v: _scalar(unary(v))), x)
         return (lambda v: pullback(v)[0]), g
 
-    return _named(mh, fun, "make_hvp")
+    return _named(mh, fun, "make_hvp", argnum)
 
 
 def _half_sum_squares(x: Any) -> Any:
     return 0.5 * anp.sum(x**2, axis=-1)
 
 
-def make_ggnvp(f: Fun, g: Fun = _half_sum_squares, f_argnum: int = 0) -> Fun:
-    """Generalised Gauss-Newton products ``J_f^T H_g J_f v`` for ``g(f(x))``.
+def make_ggnvp(f: Fun, g: Fun = _half_sum_squares, f_argnum: Any = 0) -> Fun:
+    """Generalised Gauss-Newton products ``J_f^T H_g J_f v`` for ``g(f(x))`` (``g``
+    scalar-valued).
 
-    Returns a function of ``f``'s arguments that returns ``ggnvp(v)``.
+    Returns a function of ``f``'s arguments that returns ``ggnvp(v)``. Everything runs in
+    reverse mode, as in autograd: ``J_f v`` is the derivative of the linear map
+    ``u -> J_f^T u``.
     """
-    _check_argnum("make_ggnvp", f, f_argnum)
+    f_argnum = _check_argnum("make_ggnvp", f, f_argnum)
 
     def mg(*args: Any, **kwargs: Any) -> Fun:
         unary, x = _unary("make_ggnvp", f, f_argnum, args, kwargs)
         fx, f_pullback = _vjp(unary, x)
+        g_hvp, _ = make_hvp(g)(fx)
+        zero = tree_map(lambda v: _np.zeros(_np.shape(v), _np.result_type(v)), fx)
+        f_jvp = _vjp(lambda u: f_pullback(u)[0], zero)[1]
 
         def ggnvp(v: Any) -> Any:
-            jv = _jvp(unary, (x,), (v,))[1]
-            hjv = _hvp(lambda y: anp.sum(g(y)), (fx,), (jv,))
-            return f_pullback(hjv)[0]
+            return f_pullback(g_hvp(f_jvp(v)[0]))[0]
 
         return ggnvp
 
-    return _named(mg, f, "make_ggnvp")
+    return _named(mg, f, "make_ggnvp", f_argnum)
 
 
 def holomorphic_grad(fun: Fun, argnum: Any = 0) -> Fun:
     """The complex derivative ``df/dz`` of a holomorphic ``fun`` at a complex point."""
-    _check_argnum("holomorphic_grad", fun, argnum)
+    argnum = _check_argnum("holomorphic_grad", fun, argnum)
 
     def hg(*args: Any, **kwargs: Any) -> Any:
         return _grad(lambda *a, **k: _scalar(fun(*a, **k)), argnums=argnum, holomorphic=True)(
             *args, **kwargs
         )
 
-    return _named(hg, fun, "holomorphic_grad")
+    return _named(hg, fun, "holomorphic_grad", argnum)
 
 
 def grad_named(fun: Fun, argname: str) -> Fun:
@@ -343,12 +361,20 @@ def checkpoint(fun: Fun) -> Fun:
     return _checkpoint(fun)
 
 
-def _named(wrapper: Fun, fun: Fun, op: str) -> Fun:
-    name = getattr(fun, "__name__", "function")
+def _named(wrapper: Fun, fun: Fun, op: str, argnum: Any = None) -> Fun:
+    """Name ``wrapper`` as autograd names its operators' results."""
+    name = getattr(fun, "__name__", "[unknown name]")
     try:
-        wrapper.__name__ = f"{op}_of_{name}"
+        if argnum is None:
+            wrapper.__name__ = f"{op}_of_{name}"
+            wrapper.__doc__ = f"{op} of function {name}."
+        else:
+            wrapper.__name__ = f"{op}_of_{name}_wrt_argnum_{argnum}"
+            wrapper.__doc__ = (
+                f"{op} of function {name} with respect to argument number {argnum}. Takes "
+                f"the same arguments as {name} but returns the {op}."
+            )
         wrapper.__qualname__ = wrapper.__name__
-        wrapper.__doc__ = f"{op} of function {name}."
     except (AttributeError, TypeError):
         pass
     return wrapper

@@ -53,10 +53,11 @@ def flatten_func(
     func: Callable[..., Any], example: Any
 ) -> tuple[Callable[..., Any], Callable[[Any], Any], Any]:
     """``(flat_func, unflatten, flat_example)``: ``flat_func(vector, *args)`` is
-    ``func(unflatten(vector), *args)``."""
+    ``func(unflatten(vector), *args)`` with its result flattened too (as in autograd: a
+    function of pytrees made a function of vectors, e.g. a gradient for an optimiser)."""
     flat_example, unflatten = flatten(example)
 
-    def flat_func(vector: Any, *args: Any, **kwargs: Any) -> Any:
-        return func(unflatten(vector), *args, **kwargs)
+    def flat_func(vector: Any, *args: Any) -> Any:
+        return flatten(func(unflatten(vector), *args))[0]
 
     return flat_func, unflatten, flat_example

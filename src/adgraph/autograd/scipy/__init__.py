@@ -1,3 +1,19 @@
-"""``autograd.scipy``: adgraph.scipy's ``special`` and ``stats`` under autograd's names."""
+"""``autograd.scipy``: adgraph.scipy under autograd's names (``special``, ``stats``,
+``linalg``, ``integrate``).
+
+``linalg`` and ``integrate`` are imported on first use (``adgraph.autograd.scipy.linalg``
+or ``import adgraph.autograd.scipy.linalg``), as SciPy's own submodules are.
+"""
+
+import importlib as _importlib
+from typing import Any as _Any
 
 from . import special, stats  # noqa: F401
+
+_LAZY = ("linalg", "integrate")
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
