@@ -73,3 +73,21 @@ def test_out_that_is_a_file_is_refused(tmp_path, capsys):
 def test_every_long_example_has_quiet(name, capsys):
     assert main(["examples", "run", name, "--help"]) == 0
     assert "--quiet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "module, extra, package",
+    [("sklearn.linear_model", "sklearn", "scikit-learn"), ("scipy.optimize", "scipy", "scipy")],
+)
+def test_missing_package_hint_names_what_pip_installs(monkeypatch, module, extra, package):
+    import sys
+
+    from adgraph.examples._common import require
+
+    monkeypatch.setitem(sys.modules, module.split(".")[0], None)  # makes the import fail
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    with pytest.raises(ImportError) as info:
+        require(module, extra, "the reference fit")
+    msg = str(info.value)
+    assert f"`pip install adgraph[{extra}]` (or `pip install {package}`)" in msg
+    assert "pip install sklearn`" not in msg

@@ -341,6 +341,8 @@ def _stderr_is_tty() -> bool:
 
 
 # ------------------------------------------------------------------ optional imports
+# the package to install where its name differs from the module's
+_DISTRIBUTION_OF = {"sklearn": "scikit-learn", "cupy": "cupy-cuda12x", "distributed": "distributed"}
 _EXTRA_OF = {"matplotlib": "plot", "scipy": "scipy", "sklearn": "sklearn", "graphviz": "graphviz"}
 
 
@@ -356,9 +358,10 @@ def require(module: str, extra: str | None = None, purpose: str = ""):
         return importlib.import_module(module)
     except ImportError as err:
         what = f" for {purpose}" if purpose else ""
+        dist = _DISTRIBUTION_OF.get(top, top)
         raise ImportError(
             f"{top} is needed{what} but is not installed; install it with "
-            f"`pip install adgraph[{extra}]` (or `pip install {top}`)"
+            f"`pip install adgraph[{extra}]` (or `pip install {dist}`)"
         ) from err
 
 
