@@ -57,9 +57,16 @@ _SCRIPT = """
     drag = [e.clientX, e.clientY]; show();
   });
   svg.addEventListener("dblclick", function () { vb = home.slice(); show(); });
-  root.querySelectorAll("g.adg-node").forEach(function (g) {
+  root.querySelectorAll(":scope > svg g.adg-node").forEach(function (g) {
     g.addEventListener("mouseenter", function () {
       info.textContent = g.getAttribute("data-detail");
+    });
+    if (!g.hasAttribute("data-body")) return;
+    g.style.cursor = "pointer";
+    g.addEventListener("click", function () {
+      root.querySelectorAll(":scope > .adg-bodies > .adg-body").forEach(function (b) {
+        if (b.getAttribute("data-for") === g.id) b.hidden = !b.hidden;
+      });
     });
   });
 })();
@@ -76,6 +83,7 @@ def to_html(
     digits: int = 3,
     collapse: bool = True,
     full_page: bool = True,
+    open_depth: int = 2,
 ) -> str:
     """An interactive HTML view of ``graph`` (see the module documentation).
 
@@ -83,6 +91,12 @@ def to_html(
     True (each node's adjoint for output cotangent ones), and falls back to none when the
     graph has no adjoints to show (an integer output, say). ``full_page=False`` gives a
     ``<div>`` for embedding (Jupyter), else a whole ``<!DOCTYPE html>`` page.
+
+    A loop (``scan``, ``fori_loop``, ``while_loop``) or a called function (``checkpoint``,
+    ``custom_jvp``, ``custom_vjp``) is one box; clicking it opens its body below the
+    picture, as a view of its own traced at the values the body first ran on
+    (:mod:`adgraph.graph.bodies`), and clicking again closes it. Bodies inside bodies open
+    the same way, ``open_depth`` levels deep.
     """
     try:
         pic = _picture(
@@ -106,6 +120,28 @@ def to_html(
             digits=digits,
             collapse=collapse,
         )
+    opened = []  # (box id, title, nested view)
+    if open_depth > 0:
+        from .bodies import bodies
+
+        for b in pic.boxes:
+            if b.node is None:
+                continue
+            found = bodies(b.node)
+            for title, g in found:
+                view = to_html(
+                    g,
+                    values=values,
+                    adjoints=None,
+                    max_nodes=max_nodes,
+                    digits=digits,
+                    collapse=collapse,
+                    full_page=False,
+                    open_depth=open_depth - 1,
+                )
+                opened.append((b.id, f"{b.node.op}: {title}", view))
+            if found:
+                b.lines = [*b.lines, "▸ click to open its body"]
     row, col, _, _ = _arrange(pic)
     boxes = [b for b in pic.boxes if b.kind != "note"]
     size = {b.id: box_size(b.lines) for b in boxes}
@@ -169,8 +205,10 @@ def to_html(
         detail = b.detail or "\n".join(s for s in b.lines if s)
         rx = h / 2 if b.kind == "input" else 6
         stroke = "none" if b.kind == "output" else "#334155"
+        has_body = ' data-body="1"' if any(o[0] == b.id for o in opened) else ""
         parts.append(
-            f'<g class="adg-node" id="{html.escape(b.id)}" data-detail="{html.escape(detail)}">'
+            f'<g class="adg-node" id="{html.escape(b.id)}" data-detail="{html.escape(detail)}"'
+            f"{has_body}>"
             f"<title>{html.escape(detail)}</title>"
             f'<rect x="{x:.1f}" y="{y0:.1f}" width="{w:.1f}" height="{h:.1f}" rx="{rx:.1f}" '
             f'fill="{_FILL[b.kind]}" stroke="{stroke}"/>'
@@ -197,7 +235,8 @@ def to_html(
         "</marker></defs>" + "".join(parts) + "</svg>"
         '<pre class="adg-info" style="font-size:12px;min-height:4em;background:#f8fafc;'
         'margin:4px 0;padding:4px">(hover a box)</pre>'
-        f"<script>{_SCRIPT % {'id': vid}}</script></div>"
+        + _bodies_html(opened)
+        + f"<script>{_SCRIPT % {'id': vid}}</script></div>"
     )
     if not full_page:
         return body
@@ -205,3 +244,16 @@ def to_html(
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f"<title>{html.escape(str(graph.name))}</title></head><body>\n{body}\n</body></html>\n"
     )
+
+
+def _bodies_html(opened) -> str:
+    """The opened bodies' views, hidden until their box is clicked."""
+    if not opened:
+        return ""
+    items = "".join(
+        f'<div class="adg-body" data-for="{html.escape(bid)}" hidden '
+        'style="margin:6px 0 6px 18px;padding-left:8px;border-left:3px solid #cbd5e1">'
+        f'<div style="font-size:12px;font-weight:bold">{html.escape(title)}</div>{view}</div>'
+        for bid, title, view in opened
+    )
+    return f'<div class="adg-bodies">{items}</div>'

@@ -68,14 +68,15 @@ def graphviz_available() -> bool:
 
 # ---------------------------------------------------------------------- the picture
 class _Box:
-    __slots__ = ("id", "lines", "kind", "cluster", "detail")
+    __slots__ = ("id", "lines", "kind", "cluster", "detail", "node")
 
-    def __init__(self, id_, lines, kind, cluster=None, detail=None):
+    def __init__(self, id_, lines, kind, cluster=None, detail=None, node=None):
         self.id = id_
         self.lines = lines
         self.kind = kind  # input, op, const, output, group, note
         self.cluster = cluster  # index into the picture's clusters, or None
         self.detail = detail  # the text shown on hover (HTML view, SVG tooltips)
+        self.node = node  # the graph's node drawn by an op or input box
 
 
 class _Picture:
@@ -152,7 +153,8 @@ def _picture(
         scalar = node.shape == ()
         if node.dtype is not None and not node.multiple_results and not (scalar and values):
             lines.append(shape_str(node.shape, node.dtype))
-        if values and node.value is not None and (scalar or np.size(node.value) <= 4):
+        few = not node.multiple_results and (scalar or np.size(node.value) <= 4)
+        if values and node.value is not None and few:
             v = fmt_value(node.value, digits)
             lines.append(
                 v.split(" ", 1)[1] if v.startswith(("f", "c", "i", "u", "b")) and (" [" in v) else v
@@ -177,7 +179,7 @@ def _picture(
             detail.append(lines[-1])
         cl = run_of[node][0] if node in run_of else None
         kind = "input" if node.is_input else "op"
-        boxes.append(_Box(bid, lines, kind, cluster=cl, detail="\n".join(detail)))
+        boxes.append(_Box(bid, lines, kind, cluster=cl, detail="\n".join(detail), node=node))
     nconst = 0
     seen = set()
     for node in nodes:
