@@ -2,7 +2,9 @@
 
 Every function here accepts NumPy arrays, Python scalars and traced values alike; on
 untraced inputs it costs one check more than the NumPy call it wraps. Submodules
-``adgraph.numpy.linalg`` and ``adgraph.numpy.fft`` mirror NumPy's.
+``adgraph.numpy.linalg`` and ``adgraph.numpy.fft`` mirror NumPy's; ``adgraph.numpy.random``
+is NumPy's own (samples are constants). ``docs/numpy_status.md`` lists every NumPy name
+with its status here.
 
 Dtypes, constants and the other non-numerical names (``float32``, ``pi``, ``newaxis``,
 ``finfo``, ...) are NumPy's own, re-exported.
@@ -14,6 +16,7 @@ import numpy as _np
 
 from .. import ops as _ops  # noqa: F401  (registers primitives, installs operators)
 from ..ops._util import shape as _shape_of  # noqa: F401
+from ..ops.arrayfuncs import *  # noqa: F401,F403
 from ..ops.construct import *  # noqa: F401,F403
 from ..ops.creation import *  # noqa: F401,F403
 from ..ops.elementwise import *  # noqa: F401,F403
@@ -72,9 +75,29 @@ _REEXPORT = [
     "nan",
     "newaxis",
     "euler_gamma",
-]
+    # scalar types and dtype tables
+    "False_", "True_", "ScalarType", "byte", "bytes_", "cdouble", "character", "clongdouble",
+    "csingle", "double", "flexible", "half", "int_", "intc", "long", "longdouble", "longlong",
+    "object_", "short", "single", "str_", "ubyte", "uint", "uintc", "uintp", "ulong",
+    "ulonglong", "ushort", "void", "sctypeDict", "typecodes", "little_endian", "dtypes",
+    "exceptions", "ufunc",
+    # dtype and shape helpers (no array values involved)
+    "broadcast_shapes", "common_type", "min_scalar_type", "mintypecode", "typename",
+    "isdtype", "iterable",
+    # NumPy's floating-point error handling, which adgraph's computations follow
+    "errstate", "seterr", "geterr", "seterrcall", "geterrcall",
+    # index objects and grids of constants
+    "ndindex", "s_", "index_exp", "mgrid", "ogrid",
+    # arrays of constants from Python data or buffers
+    "frombuffer", "fromiter", "fromstring", "from_dlpack",
+    # string and record arrays: NumPy's own (no numbers to differentiate)
+    "char", "strings", "rec", "recarray", "record",
+]  # fmt: skip
+# Extended precision exists on some platforms only.
+_REEXPORT += [n for n in ("float96", "float128", "complex192", "complex256") if hasattr(_np, n)]
 for _name in _REEXPORT:
     globals()[_name] = getattr(_np, _name)
+__version__ = _np.__version__  # NumPy's: code checks it to choose NumPy 1 or 2 behaviour
 float_ = _np.float64
 complex_ = _np.complex128
 bool = _np.bool_  # noqa: A001  (as numpy.bool)
@@ -106,6 +129,6 @@ def isscalar(element):
     return _np.isscalar(element)
 
 
-from . import fft, linalg  # noqa: E402,F401
+from . import emath, fft, linalg, random  # noqa: E402,F401
 
 del _name

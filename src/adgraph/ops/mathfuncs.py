@@ -28,7 +28,10 @@ from .creation import asarray
 from .indexing import getitem
 from .misc import astype
 
-__all__ = ["i0", "frexp", "ldexp", "modf", "divmod", "bitwise_count", "unwrap"]
+__all__ = [
+    "i0", "frexp", "ldexp", "modf", "divmod", "bitwise_count", "packbits", "unpackbits",
+    "unwrap",
+]  # fmt: skip
 
 
 def _arr(x):
@@ -115,6 +118,50 @@ def bitwise_count(x: Any, /) -> Any:
     if _np.dtype(_dtype(x)).kind not in "iub":
         raise OpTypeError(f"bitwise_count: x must hold integers, got {_dtype(x)}")
     return _bitwise_count_p.bind(x)
+
+
+_packbits_p = nondiff(
+    "packbits",
+    lambda xp, a, *, axis, bitorder: xp.packbits(a, axis=axis, bitorder=bitorder),
+    elementwise_batch=False,
+    doc="Booleans or integers packed into the bits of uint8 (integers: no derivative).",
+)
+_unpackbits_p = nondiff(
+    "unpackbits",
+    lambda xp, a, *, axis, count, bitorder: xp.unpackbits(
+        a, axis=axis, count=count, bitorder=bitorder
+    ),
+    elementwise_batch=False,
+    doc="The bits of uint8 values as 0/1 uint8 (integers: no derivative).",
+)
+
+
+def _bitorder(bitorder, name):
+    if bitorder not in ("big", "little"):
+        raise OpError(f"{name}: bitorder must be 'big' or 'little', got {bitorder!r}")
+    return bitorder
+
+
+def packbits(a: Any, /, axis: Any = None, bitorder: str = "big") -> Any:
+    """The elements of the integer or boolean ``a`` (nonzero: 1) packed into the bits of
+    uint8 along ``axis`` (flattened when None), padded with zeros. No derivative."""
+    a = _arr(a)
+    if _np.dtype(_dtype(a)).kind not in "iub":
+        raise OpTypeError(f"packbits: a must hold integers or booleans, got {_dtype(a)}")
+    if axis is not None:
+        axis = norm_axis(axis, len(_shape(a)), "packbits")
+    return _packbits_p.bind(a, axis=axis, bitorder=_bitorder(bitorder, "packbits"))
+
+
+def unpackbits(a: Any, /, axis: Any = None, count: Any = None, bitorder: str = "big") -> Any:
+    """The bits of the uint8 ``a`` along ``axis`` (flattened when None) as 0/1 uint8,
+    ``count`` of them if given. No derivative."""
+    a = _arr(a)
+    if _np.dtype(_dtype(a)) != _np.uint8:
+        raise OpTypeError(f"unpackbits: a must be of dtype uint8, got {_dtype(a)}")
+    if axis is not None:
+        axis = norm_axis(axis, len(_shape(a)), "unpackbits")
+    return _unpackbits_p.bind(a, axis=axis, count=count, bitorder=_bitorder(bitorder, "unpackbits"))
 
 
 # ----------------------------------------------------------------- i0
