@@ -245,6 +245,129 @@ def test_checkpoints_store_few_carries():
     assert peak(4) < 0.3 * peak(None)
 
 
+def rnn_while(W, h0, xs, ck=None):
+    """The RNN as a while_loop: its length is known only once it has run."""
+    n = xs.shape[0]
+
+    def body(c):
+        i, h, acc = c
+        h = anp.tanh(W @ h + anp.take(xs, i, axis=0))
+        return i + 1, h, acc + anp.sum(h * h)
+
+    _, h, acc = lax.while_loop(lambda c: c[0] < n, body, (0, h0, 0.0), checkpoints=ck)
+    return anp.sum(h) + acc
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 7, 50])
+def test_while_loop_checkpoints_bit_identical_to_store_all(k):
+    xs = RNG.normal(size=(40, 4))
+    g_all = ad.grad(rnn_while, (0, 1, 2))(W0, H0, xs)
+    g_k = ad.grad(lambda W, h, x: rnn_while(W, h, x, ck=k), (0, 1, 2))(W0, H0, xs)
+    for a, b in zip(g_all, g_k):
+        assert np.array_equal(a, b)
+
+
+def test_while_loop_checkpoints_under_every_transformation():
+    xs = RNG.normal(size=(12, 4))
+
+    def f(W, ck):
+        return rnn_while(W, H0, xs, ck)
+
+    want = f(W0, None)
+    assert f(W0, 3) == want
+    t = ad.jvp(lambda W: f(W, 3), (W0,), (W0,))[1]
+    assert np.array_equal(t, ad.jvp(lambda W: f(W, None), (W0,), (W0,))[1])
+    assert np.array_equal(ad.jit(ad.grad(lambda W: f(W, 3)))(W0), ad.grad(lambda W: f(W, None))(W0))
+    h3 = ad.hessian(lambda a: f(W0 * a, 3))(1.0)
+    assert np.allclose(h3, ad.hessian(lambda a: f(W0 * a, None))(1.0), rtol=1e-12)
+    check_grads(lambda W: f(W, 2), (W0,), order=2, modes=("rev",))
+    # a batched trip count: each example's carry frozen once it is done
+    ns = np.array([3, 7, 5])
+
+    def g(a, n, ck):
+        return lax.while_loop(
+            lambda c: c[0] < n, lambda c: (c[0] + 1, anp.sin(c[1]) * a), (0, a), checkpoints=ck
+        )[1]
+
+    a = np.array([0.5, 0.9, 1.3])
+    want = ad.vmap(ad.grad(lambda a, n: g(a, n, None)))(a, ns)
+    assert np.array_equal(ad.vmap(ad.grad(lambda a, n: g(a, n, 2)))(a, ns), want)
+    assert np.array_equal(
+        ad.vmap(lambda a, n: g(a, n, 2))(a, ns), ad.vmap(lambda a, n: g(a, n, None))(a, ns)
+    )
+
+
+def test_while_loop_checkpoints_newton_sqrt_analytic():
+    def sqrt_ck(a):
+        def body(c):
+            x, _ = c
+            x_new = 0.5 * (x + a / x)
+            return x_new, anp.abs(x_new - x)
+
+        return lax.while_loop(lambda c: c[1] > 1e-14, body, (a * 1.0, 1.0), checkpoints=2)[0]
+
+    for a in (2.0, 9.0):
+        assert np.isclose(ad.grad(sqrt_ck)(a), 0.5 / np.sqrt(a))
+        assert ad.grad(sqrt_ck)(a) == ad.grad(newton_sqrt)(a)
+
+
+def test_fori_loop_traced_bounds_with_checkpoints():
+    def f(a, n):
+        return lax.fori_loop(0, n, lambda i, v: anp.sin(v) * a, a, checkpoints=2)
+
+    def ref(a, n):
+        return lax.fori_loop(0, n, lambda i, v: anp.sin(v) * a, a)
+
+    g = ad.jit(ad.grad(f))(0.7, np.int64(6))  # the bound is traced by jit
+    assert np.array_equal(g, ad.grad(ref)(0.7, 6))
+
+
+def test_online_schedule_bounds():
+    from adgraph.lax.online import Thinning, reverse_segments
+
+    for n in (0, 1, 2, 7, 100, 1000, 5000):
+        for k in (1, 2, 3, 4, 20):
+            th = Thinning(max(1, -(-k // 2)))
+            for t in range(n):
+                th.offer(t, t)
+            assert len(th.kept) <= max(1, -(-k // 2))
+            seen, st = [], {}
+
+            def back(c, t):
+                assert c == t  # the carry handed back is the one of step t
+                seen.append(t)
+
+            reverse_segments(n, k, dict(th.kept), lambda c, t: c + 1, back, st)
+            assert seen == list(range(n - 1, -1, -1))
+            if n:
+                assert st["peak"] <= k + 1  # k stored carries and the one being advanced
+            if k >= 4 and n:  # segments of fewer than 2n/ceil(k/2) steps, each by revolve
+                seg = max(1, 2 * n // -(-k // 2))
+                assert st["advances"] <= repetitions(seg, k - -(-k // 2)) * n
+    th = Thinning(10)
+    for t in range(10_000):
+        th.offer(t, t)
+    assert th.stride == 1024 and len(th.kept) == 10
+
+
+def test_while_loop_checkpoints_store_few_carries():
+    import tracemalloc
+
+    xs = RNG.normal(size=(400, 64))
+    h0 = np.zeros(64)
+    W = RNG.normal(size=(64, 64)) / 8
+
+    def peak(ck):
+        f = ad.grad(lambda W: rnn_while(W, h0, xs, ck))
+        tracemalloc.start()
+        f(W)
+        p = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return p
+
+    assert peak(4) < 0.3 * peak(None)
+
+
 # ------------------------------------------------------------------ bad input
 def test_bad_input_is_refused_by_name():
     with pytest.raises(
