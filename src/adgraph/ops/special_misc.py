@@ -33,6 +33,7 @@ from .elementwise import (
     logical_and,
     multiply,
     negative,
+    reciprocal,
     sin,
     sinc,
     sqrt,
@@ -48,7 +49,7 @@ __all__ = [
     "ndtr", "ndtri", "log_ndtr", "erfcx", "erfcinv", "dawsn", "wofz", "fresnel", "sici",
     "expi", "exp1", "expn", "spence", "owens_t", "hyp1f1", "hyp2f1", "boxcox", "boxcox1p",
     "kl_div", "rel_entr", "binom", "comb", "factorial", "multigammaln", "bernoulli",
-    "sph_harm_y",
+    "sph_harm_y", "stdtr", "stdtrit",
 ]
 # fmt: on
 
@@ -624,3 +625,53 @@ def sph_harm_y(n, m, theta, phi, diff_n: int = 0, n_max=None):
         )
     del n_max
     return sph_harm_y_p.bind(n, m, theta, phi)
+
+
+# ------------------------------------------------------------------ Student's t
+def _t_density(df, t):
+    half = multiply(0.5, add(df, 1.0))
+    lg = subtract(gammaln(half), gammaln(multiply(0.5, df)))
+    lv = subtract(
+        subtract(lg, multiply(0.5, log(multiply(math.pi, df)))),
+        multiply(half, log1p(divide(square(t), df))),
+    )
+    return exp(lv)
+
+
+_NO_DF = "the derivative in the degrees of freedom is not provided"
+
+stdtr_p = sp_elementwise(
+    "stdtr",
+    refuse("stdtr", "df", _NO_DF),
+    lambda ans, df, t: _t_density(df, t),
+    doc=r"""Student's t distribution function; derivative in t the density.""",
+)
+stdtr = public(
+    stdtr_p,
+    "stdtr",
+    2,
+    r"""Distribution function of Student's t with ``df`` degrees of freedom at ``t``.
+
+    .. math:: \partial_t = \frac{\Gamma(\frac{\nu+1}{2})}{\sqrt{\nu\pi}\,\Gamma(\frac\nu2)}
+       \Bigl(1 + \frac{t^2}{\nu}\Bigr)^{-\frac{\nu+1}{2}}.
+
+    No derivative in ``df`` (:class:`NoDerivativeError`).
+    """,
+)
+stdtrit_p = sp_elementwise(
+    "stdtrit",
+    refuse("stdtrit", "df", _NO_DF),
+    lambda ans, df, p: reciprocal(_t_density(df, ans)),
+    doc=r"""Inverse of :func:`stdtr` in t; derivative in p one over the density.""",
+)
+stdtrit = public(
+    stdtrit_p,
+    "stdtrit",
+    2,
+    r"""Quantile of Student's t: the ``t`` with ``stdtr(df, t) = p``.
+
+    .. math:: \partial_p t = 1 / f_\nu(t) \quad (f_\nu \text{ the density}).
+
+    No derivative in ``df`` (:class:`NoDerivativeError`).
+    """,
+)

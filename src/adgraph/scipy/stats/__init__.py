@@ -1,38 +1,57 @@
 """adgraph.scipy.stats: SciPy's distributions, differentiable in data and parameters.
 
-Each distribution is a module with SciPy's function names (``norm.logpdf``,
-``poisson.logpmf``, ...), as ``jax.scipy.stats`` arranges them. They are composed of
-adgraph.numpy and adgraph.scipy.special operations, so derivatives in every real argument
-(``x``, ``loc``, ``scale``, shape parameters) come from those operations' rules; integer
-counts (``k``) carry none. Log-densities are ``-inf`` outside the support.
+Each distribution is a module with SciPy's function names, as ``jax.scipy.stats``
+arranges them: ``logpdf pdf cdf logcdf sf logsf ppf isf`` for the continuous ones,
+``logpmf pmf cdf logcdf sf logsf ppf isf`` for the discrete ones, with SciPy's argument
+order and its ``loc``/``scale`` keywords. They are composed of adgraph.numpy and
+adgraph.scipy.special operations, so derivatives in every real argument (``x``, ``loc``,
+``scale``, shape parameters) come from those operations' rules; where a special function
+has no derivative in an argument (the incomplete beta function in its shapes, Student's t
+distribution function in ``df``) asking for it raises
+:class:`~adgraph.scipy.special.NoDerivativeError` naming it. Counts (``k``, ``n``) carry
+no derivative, and the discrete quantiles (integers) are SciPy's, as constants.
 
-Distributions: bernoulli, beta, binom, cauchy, chi2, dirichlet, expon, gamma, geom,
-laplace, logistic, multivariate_normal, nbinom, norm, poisson, t, uniform. Functions that
-need the incomplete beta or gamma functions (the cdf of t, beta, gamma, chi2, binom) are
-not provided yet.
+Continuous: beta, cauchy, chi2, expon, gamma, gennorm, gumbel_l, gumbel_r, laplace,
+logistic, norm, pareto, t, truncnorm, uniform, vonmises (logpdf, pdf), wrapcauchy;
+multivariate: dirichlet, multivariate_normal (logpdf, pdf), multinomial (logpmf, pmf);
+discrete: bernoulli, betabinom, binom, geom, nbinom, poisson (and its entropy); the
+estimator gaussian_kde; and the functions mode, rankdata and sem.
 """
 
 from . import (  # noqa: F401
     bernoulli,
     beta,
+    betabinom,
     binom,
     cauchy,
     chi2,
     dirichlet,
     expon,
     gamma,
+    gennorm,
     geom,
+    gumbel_l,
+    gumbel_r,
     laplace,
     logistic,
+    multinomial,
     multivariate_normal,
     nbinom,
     norm,
+    pareto,
     poisson,
     t,
+    truncnorm,
     uniform,
+    vonmises,
+    wrapcauchy,
 )
+from ._functions import ModeResult, mode, rankdata, sem
+from ._kde import gaussian_kde
 
 __all__ = [
-    "bernoulli", "beta", "binom", "cauchy", "chi2", "dirichlet", "expon", "gamma", "geom",
-    "laplace", "logistic", "multivariate_normal", "nbinom", "norm", "poisson", "t", "uniform",
+    "bernoulli", "beta", "betabinom", "binom", "cauchy", "chi2", "dirichlet", "expon",
+    "gamma", "gennorm", "geom", "gumbel_l", "gumbel_r", "laplace", "logistic", "multinomial",
+    "multivariate_normal", "nbinom", "norm", "pareto", "poisson", "t", "truncnorm", "uniform",
+    "vonmises", "wrapcauchy", "gaussian_kde", "mode", "rankdata", "sem", "ModeResult",
 ]  # fmt: skip

@@ -51,3 +51,171 @@ def concrete(name: str, value: Any) -> _np.ndarray:
             "argument you differentiate or vmap over"
         )
     return _np.asarray(value)
+
+
+# ---------------------------------------------------------------------------- factories
+# A distribution is written once on its standard variable y = (x - loc) / scale (continuous)
+# or k - loc (discrete) and its shape parameters; the factories below add loc and scale,
+# SciPy's argument order and keywords, and the methods that follow from the others
+# (pdf = exp(logpdf), logcdf = log(cdf), sf = 1 - cdf, isf(q) = ppf(1 - q), ...). A
+# distribution that has a more accurate form for one of them passes it.
+
+
+def _bind(dist: str, method: str, names: tuple, defaults: dict, args: tuple, kw: dict) -> list:
+    """SciPy's calling convention: ``names`` positionally or by keyword, ``defaults`` for
+    the ones that have one; a clear TypeError for anything else."""
+    if len(args) > len(names):
+        raise TypeError(
+            f"{dist}.{method} takes at most {len(names)} arguments after x "
+            f"({', '.join(names)}), got {len(args)}"
+        )
+    vals = list(args)
+    for name in names[len(args) :]:
+        if name in kw:
+            vals.append(kw.pop(name))
+        elif name in defaults:
+            vals.append(defaults[name])
+        else:
+            raise TypeError(f"{dist}.{method}: missing the shape parameter {name!r}")
+    if kw:
+        raise TypeError(f"{dist}.{method}: unexpected keyword argument(s) {sorted(kw)}")
+    return vals
+
+
+def _doc(dist: str, method: str, sig: str, what: str) -> str:
+    return (
+        f"``scipy.stats.{dist}.{method}({sig})``: {what}\n\n"
+        "Differentiable in x and in the real parameters through the operations it is "
+        "composed of."
+    )
+
+
+_WHAT = {
+    "logpdf": "log of the probability density",
+    "pdf": "the probability density",
+    "logpmf": "log of the probability mass",
+    "pmf": "the probability mass",
+    "cdf": "the distribution function P(X <= x)",
+    "logcdf": "log of the distribution function",
+    "sf": "the survival function P(X > x) = 1 - cdf",
+    "logsf": "log of the survival function",
+    "ppf": "the quantile function, inverse of cdf",
+    "isf": "the inverse survival function, inverse of sf",
+}
+
+
+def continuous(
+    dist: str,
+    shapes: tuple = (),
+    *,
+    logpdf: Any,
+    cdf: Any = None,
+    sf: Any = None,
+    logcdf: Any = None,
+    logsf: Any = None,
+    ppf: Any = None,
+    isf: Any = None,
+) -> dict:
+    """The methods of a continuous distribution from its standard-variable functions
+    ``f(y, *shapes)`` (``ppf``/``isf``: ``f(q, *shapes)`` giving the standard quantile)."""
+    names = (*shapes, "loc", "scale")
+    defaults = {"loc": 0, "scale": 1}
+    sig = ", ".join(["x", *shapes, "loc=0", "scale=1"])
+
+    def std(method, x, args, kw):
+        x, *rest = floats(x, *_bind(dist, method, names, defaults, args, kw))
+        *sh, loc, scale = rest
+        return x, sh, loc, scale
+
+    out: dict = {}
+
+    def add(method, body):
+        def f(x: Any, *args: Any, **kw: Any) -> Any:
+            return body(*std(method, x, args, kw))
+
+        f.__name__ = f.__qualname__ = method
+        qsig = sig.replace("x", "q", 1) if method in ("ppf", "isf") else sig
+        f.__doc__ = _doc(dist, method, qsig, _WHAT[method])
+        out[method] = f
+
+    add("logpdf", lambda x, sh, loc, s: logpdf((x - loc) / s, *sh) - anp.log(s))
+    add("pdf", lambda x, sh, loc, s: anp.exp(logpdf((x - loc) / s, *sh)) / s)
+    if cdf is not None:
+        sf_ = sf or (lambda y, *sh: 1.0 - cdf(y, *sh))
+        lcdf = logcdf or (lambda y, *sh: anp.log(cdf(y, *sh)))
+        lsf = logsf or (lambda y, *sh: anp.log(sf_(y, *sh)))
+        add("cdf", lambda x, sh, loc, s: cdf((x - loc) / s, *sh))
+        add("logcdf", lambda x, sh, loc, s: lcdf((x - loc) / s, *sh))
+        add("sf", lambda x, sh, loc, s: sf_((x - loc) / s, *sh))
+        add("logsf", lambda x, sh, loc, s: lsf((x - loc) / s, *sh))
+    if ppf is not None:
+        isf_ = isf or (lambda q, *sh: ppf(1.0 - q, *sh))
+        add("ppf", lambda q, sh, loc, s: loc + s * _quantile(ppf, q, sh))
+        add("isf", lambda q, sh, loc, s: loc + s * _quantile(isf_, q, sh))
+    return out
+
+
+def _quantile(f: Any, q: Any, sh: list) -> Any:
+    """``f(q, *sh)`` for q in [0, 1], nan elsewhere (evaluated on 0.5 there)."""
+    ok = (q >= 0) & (q <= 1)
+    return outside(ok, f(masked(ok, q, 0.5), *sh), _np.nan)
+
+
+def discrete(
+    dist: str,
+    shapes: tuple = (),
+    *,
+    logpmf: Any,
+    cdf: Any = None,
+    sf: Any = None,
+    logcdf: Any = None,
+    logsf: Any = None,
+    quantiles: bool = True,
+) -> dict:
+    """The methods of a discrete distribution from its functions of ``k - loc`` and the
+    shape parameters. ``ppf``/``isf`` (integer values, no derivative) are SciPy's."""
+    from ...ops.special_stats import stats_call
+
+    names = (*shapes, "loc")
+    defaults = {"loc": 0}
+    sig = ", ".join(["k", *shapes, "loc=0"])
+    out: dict = {}
+
+    def add(method, body, floats_=True):
+        def f(k: Any, *args: Any, **kw: Any) -> Any:
+            vals = _bind(dist, method, names, defaults, args, kw)
+            if not floats_:
+                return body(k, *vals)
+            k, *rest = floats(k, *vals)
+            *sh, loc = rest
+            return body(k - loc, *sh)
+
+        f.__name__ = f.__qualname__ = method
+        qsig = sig.replace("k", "q", 1) if method in ("ppf", "isf") else sig
+        f.__doc__ = _doc(dist, method, qsig, _WHAT[method])
+        out[method] = f
+
+    add("logpmf", logpmf)
+    add("pmf", lambda k, *sh: anp.exp(logpmf(k, *sh)))
+    if cdf is not None:
+        sf_ = sf or (lambda k, *sh: 1.0 - cdf(k, *sh))
+        add("cdf", cdf)
+        add("logcdf", logcdf or (lambda k, *sh: anp.log(cdf(k, *sh))))
+        add("sf", sf_)
+        add("logsf", logsf or (lambda k, *sh: anp.log(sf_(k, *sh))))
+    if quantiles:
+        for m in ("ppf", "isf"):
+            add(m, lambda q, *vals, m=m: stats_call(dist, m, q, *vals), floats_=False)
+    return out
+
+
+def log1mexp(t: Any) -> Any:
+    """``log(1 - exp(-t))`` for ``t >= 0``, accurate at both ends (``expm1`` below log 2,
+    ``log1p`` above); each form sees only the inputs where it is used (0 at ``t = inf``)."""
+    small = t < _LN2
+    ts = masked(small, t, _LN2 / 2)
+    tb = masked(small, 2.0 * _LN2, t)
+    return anp.where(small, anp.log(-anp.expm1(-ts)), anp.log1p(-anp.exp(-tb)))
+
+
+_LN2 = float(_np.log(2.0))

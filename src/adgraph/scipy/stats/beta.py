@@ -1,4 +1,9 @@
-"""The beta distribution on ``[loc, loc + scale]``, as ``scipy.stats.beta``."""
+"""The beta distribution with shapes ``a``, ``b``, as ``scipy.stats.beta``: density
+``y**(a-1) (1-y)**(b-1) / B(a, b)`` on ``[0, 1]``.
+
+The density is differentiable in every argument; the distribution and quantile functions
+(the regularized incomplete beta function) in ``x``, ``q``, ``loc`` and ``scale`` (a
+derivative in ``a`` or ``b`` there raises NoDerivativeError)."""
 
 from __future__ import annotations
 
@@ -6,22 +11,29 @@ from typing import Any
 
 from ... import numpy as anp
 from .. import special
-from ._common import floats, masked, outside
+from ._common import continuous, masked, outside
 
-__all__ = ["logpdf", "pdf"]
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
 
-def logpdf(x: Any, a: Any, b: Any, loc: Any = 0, scale: Any = 1) -> Any:
-    """Log of the density; ``-inf`` outside ``[loc, loc + scale]``."""
-    x, a, b, loc, scale = floats(x, a, b, loc, scale)
-    y = (x - loc) / scale
+def _logpdf(y: Any, a: Any, b: Any) -> Any:
     inside = (y >= 0) & (y <= 1)
     y = masked(inside, y, 0.5)
-    lbeta = special.gammaln(a) + special.gammaln(b) - special.gammaln(a + b)
-    val = special.xlogy(a - 1.0, y) + special.xlog1py(b - 1.0, -y) - lbeta - anp.log(scale)
+    val = special.xlogy(a - 1.0, y) + special.xlog1py(b - 1.0, -y) - special.betaln(a, b)
     return outside(inside, val)
 
 
-def pdf(x: Any, a: Any, b: Any, loc: Any = 0, scale: Any = 1) -> Any:
-    """The density."""
-    return anp.exp(logpdf(x, a, b, loc, scale))
+def _clip01(y: Any) -> Any:
+    return anp.clip(y, 0.0, 1.0)
+
+
+_m = continuous(
+    "beta",
+    ("a", "b"),
+    logpdf=_logpdf,
+    cdf=lambda y, a, b: special.betainc(a, b, _clip01(y)),
+    sf=lambda y, a, b: special.betainc(b, a, _clip01(1.0 - y)),
+    ppf=lambda q, a, b: special.betaincinv(a, b, q),
+    isf=lambda q, a, b: 1.0 - special.betaincinv(b, a, q),
+)
+logpdf, pdf, cdf, logcdf, sf, logsf, ppf, isf = (_m[k] for k in __all__)

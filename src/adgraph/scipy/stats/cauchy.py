@@ -7,9 +7,9 @@ from typing import Any
 import numpy as _np
 
 from ... import numpy as anp
-from ._common import floats
+from ._common import continuous, floats, masked
 
-__all__ = ["logpdf", "pdf", "cdf", "ppf"]
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
 _LOG_PI = float(_np.log(_np.pi))
 
@@ -32,7 +32,33 @@ def cdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
     return 0.5 + anp.arctan((x - loc) / scale) / _np.pi
 
 
-def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
-    """The quantile ``loc + scale tan(pi (q - 1/2))``."""
-    q, loc, scale = floats(q, loc, scale)
-    return loc + scale * anp.tan(_np.pi * (q - 0.5))
+# The remaining methods, from the forms on the standard variable y = (x - loc) / scale.
+def _sf(y: Any) -> Any:
+    # arctan(1/y)/pi for y > 1: no cancellation against 1/2 in the upper tail
+    far = y > 1
+    return anp.where(
+        far,
+        anp.arctan(1.0 / masked(far, y, 2.0)) / _np.pi,
+        0.5 - anp.arctan(masked(far, 0.0, y)) / _np.pi,
+    )
+
+
+def _ppf(q: Any) -> Any:
+    """``tan(pi (q - 1/2))``, as ``-1/tan(pi q)`` below 1/4 and ``1/tan(pi (1 - q))``
+    above 3/4 (``q - 1/2`` would round in the tails); infinite at 0 and 1."""
+    lo, hi = q < 0.25, q > 0.75
+    mid = ~(lo | hi)
+    low = -1.0 / anp.tan(_np.pi * masked(lo, q, 0.1))
+    high = 1.0 / anp.tan(_np.pi * (1.0 - masked(hi, q, 0.9)))
+    return anp.where(lo, low, anp.where(hi, high, anp.tan(_np.pi * (masked(mid, q, 0.5) - 0.5))))
+
+
+_m = continuous(
+    "cauchy",
+    logpdf=lambda y: -_LOG_PI - anp.log1p(y * y),
+    cdf=lambda y: _sf(-y),
+    sf=_sf,
+    ppf=_ppf,
+    isf=lambda q: -_ppf(q),
+)
+logcdf, sf, logsf, ppf, isf = (_m[k] for k in ("logcdf", "sf", "logsf", "ppf", "isf"))

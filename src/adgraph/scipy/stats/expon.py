@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ... import numpy as anp
-from ._common import floats, masked, outside
+from ._common import floats, log1mexp, masked, outside
 
-__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf"]
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
 
 def _y(x: Any, loc: Any, scale: Any) -> tuple[Any, Any, Any]:
@@ -38,7 +38,7 @@ def logcdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """``log(1 - e**-y)``; ``-inf`` at and below ``loc``."""
     y, inside, _ = _y(x, loc, scale)
     pos = inside & (y > 0)
-    return outside(pos, anp.log(-anp.expm1(-masked(pos, y, 1.0))))
+    return outside(pos, log1mexp(masked(pos, y, 1.0)))
 
 
 def sf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
@@ -57,3 +57,9 @@ def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The quantile ``loc - scale log(1 - q)``."""
     q, loc, scale = floats(q, loc, scale)
     return loc - scale * anp.log1p(-q)
+
+
+def isf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    """The inverse survival function ``loc - scale log(q)``."""
+    q, loc, scale = floats(q, loc, scale)
+    return loc - scale * anp.log(q)

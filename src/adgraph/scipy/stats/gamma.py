@@ -1,4 +1,9 @@
-"""The gamma distribution with shape ``a``, as ``scipy.stats.gamma``."""
+"""The gamma distribution with shape ``a``, as ``scipy.stats.gamma``: density
+``y**(a-1) e**-y / Gamma(a)`` for ``y = (x - loc)/scale >= 0``.
+
+Differentiable in every argument: the distribution and quantile functions are the
+regularized incomplete gamma functions and their inverses, whose derivative in the shape
+``a`` is provided to first order."""
 
 from __future__ import annotations
 
@@ -6,21 +11,28 @@ from typing import Any
 
 from ... import numpy as anp
 from .. import special
-from ._common import floats, masked, outside
+from ._common import continuous, masked, outside
 
-__all__ = ["logpdf", "pdf"]
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
 
-def logpdf(x: Any, a: Any, loc: Any = 0, scale: Any = 1) -> Any:
-    """Log of the density ``y**(a-1) e**-y / Gamma(a) / scale``; ``-inf`` for ``y < 0``."""
-    x, a, loc, scale = floats(x, a, loc, scale)
-    y = (x - loc) / scale
+def _logpdf(y: Any, a: Any) -> Any:
     inside = y >= 0
     y = masked(inside, y, 1.0)
-    val = special.xlogy(a - 1.0, y) - y - special.gammaln(a) - anp.log(scale)
-    return outside(inside, val)
+    return outside(inside, special.xlogy(a - 1.0, y) - y - special.gammaln(a))
 
 
-def pdf(x: Any, a: Any, loc: Any = 0, scale: Any = 1) -> Any:
-    """The density."""
-    return anp.exp(logpdf(x, a, loc, scale))
+def _pos(y: Any) -> Any:
+    return anp.maximum(y, 0.0)
+
+
+_m = continuous(
+    "gamma",
+    ("a",),
+    logpdf=_logpdf,
+    cdf=lambda y, a: special.gammainc(a, _pos(y)),
+    sf=lambda y, a: special.gammaincc(a, _pos(y)),
+    ppf=lambda q, a: special.gammaincinv(a, q),
+    isf=lambda q, a: special.gammainccinv(a, q),
+)
+logpdf, pdf, cdf, logcdf, sf, logsf, ppf, isf = (_m[k] for k in __all__)

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as _np
 
 from ... import numpy as anp
-from ._common import floats
+from ._common import continuous, floats, masked
 
-__all__ = ["logpdf", "pdf", "cdf"]
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
 _LOG2 = float(_np.log(2.0))
 
@@ -34,3 +34,31 @@ def cdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
     return anp.where(
         neg, 0.5 * anp.exp(anp.where(neg, y, 0.0)), 1.0 - 0.5 * anp.exp(-anp.where(neg, 0.0, y))
     )
+
+
+# The remaining methods, from the forms on the standard variable y = (x - loc) / scale.
+def _logcdf(y: Any) -> Any:
+    neg = y < 0
+    return anp.where(
+        neg, masked(neg, y, -1.0) - _LOG2, anp.log1p(-0.5 * anp.exp(-masked(neg, 1.0, y)))
+    )
+
+
+def _ppf(q: Any) -> Any:
+    low = q < 0.5
+    return anp.where(
+        low, anp.log(2.0 * masked(low, q, 0.25)), -anp.log(2.0 - 2.0 * masked(low, 0.75, q))
+    )
+
+
+_m = continuous(
+    "laplace",
+    logpdf=lambda y: -anp.abs(y) - _LOG2,
+    cdf=lambda y: anp.exp(_logcdf(y)),
+    logcdf=_logcdf,
+    sf=lambda y: anp.exp(_logcdf(-y)),
+    logsf=lambda y: _logcdf(-y),
+    ppf=_ppf,
+    isf=lambda q: -_ppf(q),
+)
+logcdf, sf, logsf, ppf, isf = (_m[k] for k in ("logcdf", "sf", "logsf", "ppf", "isf"))

@@ -6,9 +6,9 @@ from typing import Any
 
 from ... import numpy as anp
 from .. import special
-from ._common import floats
+from ._common import continuous, floats
 
-__all__ = ["logpdf", "pdf", "cdf", "sf", "ppf"]
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
 
 def _y(x: Any, loc: Any, scale: Any) -> tuple[Any, Any]:
@@ -44,3 +44,17 @@ def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The quantile ``loc + scale logit(q)``."""
     q, loc, scale = floats(q, loc, scale)
     return loc + scale * special.logit(q)
+
+
+# The remaining methods, from the forms on the standard variable y = (x - loc) / scale.
+_m = continuous(
+    "logistic",
+    logpdf=lambda y: -anp.abs(y) - 2.0 * anp.log1p(anp.exp(-anp.abs(y))),
+    cdf=special.expit,
+    logcdf=lambda y: -anp.logaddexp(0.0, -y),
+    sf=lambda y: special.expit(-y),
+    logsf=lambda y: -anp.logaddexp(0.0, y),
+    ppf=special.logit,
+    isf=lambda q: -special.logit(q),
+)
+logcdf, logsf, isf = (_m[k] for k in ("logcdf", "logsf", "isf"))

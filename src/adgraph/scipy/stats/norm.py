@@ -79,12 +79,13 @@ def logsf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
 
 
 def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
-    """The quantile function, inverse of :func:`cdf`."""
+    """The quantile function, inverse of :func:`cdf` (``special.ndtri``: accurate in the
+    lower tail, where ``2q - 1`` would round)."""
     q, loc, scale = floats(q, loc, scale)
-    return loc + scale * _SQRT2 * special.erfinv(2.0 * q - 1.0)
+    return loc + scale * special.ndtri(q)
 
 
 def isf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The inverse survival function, inverse of :func:`sf`."""
     q, loc, scale = floats(q, loc, scale)
-    return loc - scale * _SQRT2 * special.erfinv(2.0 * q - 1.0)
+    return loc - scale * special.ndtri(q)

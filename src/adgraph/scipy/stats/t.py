@@ -1,4 +1,8 @@
-"""Student's t distribution, as ``scipy.stats.t`` (``df`` degrees of freedom)."""
+"""Student's t distribution with ``df`` degrees of freedom, as ``scipy.stats.t``.
+
+The density is differentiable in ``x``, ``df``, ``loc`` and ``scale``; the
+distribution and quantile functions (``special.stdtr``, ``special.stdtrit``) in all but
+``df`` (a derivative in ``df`` there raises NoDerivativeError)."""
 
 from __future__ import annotations
 
@@ -8,27 +12,37 @@ import numpy as _np
 
 from ... import numpy as anp
 from .. import special
-from ._common import floats
+from ._common import continuous
 
-__all__ = ["logpdf", "pdf"]
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
 _LOG_PI = float(_np.log(_np.pi))
 
 
-def logpdf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
-    """Log of the density; differentiable in ``x``, ``df``, ``loc`` and ``scale``."""
-    x, df, loc, scale = floats(x, df, loc, scale)
-    z = (x - loc) / scale
+def _logpdf(y: Any, df: Any) -> Any:
     half = 0.5 * (df + 1.0)
     return (
         special.gammaln(half)
         - special.gammaln(0.5 * df)
         - 0.5 * (anp.log(df) + _LOG_PI)
-        - anp.log(scale)
-        - half * anp.log1p(z * z / df)
+        - half * anp.log1p(y * y / df)
     )
 
 
-def pdf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
-    """The density."""
-    return anp.exp(logpdf(x, df, loc, scale))
+def _ppf(q: Any, df: Any) -> Any:
+    # stdtrit gives +inf at both ends; the quantiles there are -inf and +inf
+    inner = (q > 0) & (q < 1)
+    val = special.stdtrit(df, anp.where(inner, q, 0.5))
+    return anp.where(inner, val, anp.where(q <= 0, -_np.inf, _np.inf))
+
+
+_m = continuous(
+    "t",
+    ("df",),
+    logpdf=_logpdf,
+    cdf=lambda y, df: special.stdtr(df, y),
+    sf=lambda y, df: special.stdtr(df, -y),
+    ppf=_ppf,
+    isf=lambda q, df: -_ppf(q, df),
+)
+logpdf, pdf, cdf, logcdf, sf, logsf, ppf, isf = (_m[k] for k in __all__)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ... import numpy as anp
-from ._common import floats, outside
+from ._common import continuous, floats, outside
 
-__all__ = ["logpdf", "pdf", "cdf", "ppf"]
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
 
 def logpdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
@@ -32,3 +32,15 @@ def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The quantile ``loc + q scale``."""
     q, loc, scale = floats(q, loc, scale)
     return loc + q * scale
+
+
+# The remaining methods, from the forms on the standard variable y = (x - loc) / scale.
+_m = continuous(
+    "uniform",
+    logpdf=lambda y: outside((y >= 0) & (y <= 1), 0.0 * y),
+    cdf=lambda y: anp.clip(y, 0.0, 1.0),
+    sf=lambda y: anp.clip(1.0 - y, 0.0, 1.0),
+    ppf=lambda q: q,
+    isf=lambda q: 1.0 - q,
+)
+logcdf, sf, logsf, isf = (_m[k] for k in ("logcdf", "sf", "logsf", "isf"))
