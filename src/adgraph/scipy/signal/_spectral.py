@@ -1,0 +1,379 @@
+r"""Short-time Fourier analysis: stft, istft, csd, welch, with SciPy's conventions.
+
+The signal is extended at the boundary and padded as SciPy does, cut into overlapping
+segments by one gather with a constant index array, detrended (a linear projection),
+windowed (SciPy's window, a constant) and transformed by :mod:`adgraph.numpy.fft`;
+``istft`` transforms back and overlap-adds with one scatter-add. All steps are
+differentiable compositions, so the spectra are differentiable in the signal (a
+cross-spectral density :math:`\bar X Y` is bilinear in the two signals).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as _np  # window values, index arrays and the time/frequency grids
+
+from ... import numpy as anp
+from ...core.trace import Tracer
+from ._convolve import _arr, detrend
+
+__all__ = ["stft", "istft", "csd", "welch"]
+
+
+def _scipy_signal(op):
+    try:
+        import scipy.signal as ss
+    except ImportError:
+        raise ImportError(
+            f"adgraph.scipy.signal.{op} takes its windows from SciPy, which is not installed; "
+            "install it with: pip install 'adgraph[scipy]'"
+        ) from None
+    return ss
+
+
+def _window(op, window, nperseg, input_length):
+    """SciPy's ``_triage_segments``: the window values and the segment length."""
+    if isinstance(window, (str, tuple)):
+        if nperseg is None:
+            nperseg = 256
+        if input_length is not None and nperseg > input_length:
+            nperseg = input_length
+        win = _scipy_signal(op).get_window(window, nperseg)
+    else:
+        win = _np.asarray(window.primal_value() if isinstance(window, Tracer) else window)
+        if win.ndim != 1:
+            raise ValueError(f"scipy.signal.{op}: window must be 1-D")
+        if input_length is not None and input_length < win.shape[-1]:
+            raise ValueError(f"scipy.signal.{op}: window is longer than the input signal")
+        if nperseg is None:
+            nperseg = win.shape[0]
+        elif nperseg != win.shape[0]:
+            raise ValueError(
+                f"scipy.signal.{op}: value specified for nperseg is different from length of window"
+            )
+    return win, nperseg
+
+
+def _extend(x, n, kind):
+    """SciPy's boundary extensions by ``n`` points on each side of the last axis."""
+    if n == 0:
+        return x
+    if kind == "zeros":
+        return anp.pad(x, [(0, 0)] * (len(x.shape) - 1) + [(n, n)])
+    left = anp.flip(x[..., 1 : n + 1], axis=-1)
+    right = anp.flip(x[..., -n - 1 : -1], axis=-1)
+    if kind == "even":
+        return anp.concatenate([left, x, right], axis=-1)
+    if kind == "odd":
+        return anp.concatenate([2 * x[..., :1] - left, x, 2 * x[..., -1:] - right], axis=-1)
+    if kind == "constant":
+        ones = _np.ones(x.shape[:-1] + (n,))
+        return anp.concatenate([x[..., :1] * ones, x, x[..., -1:] * ones], axis=-1)
+    raise ValueError(f"unknown boundary extension {kind!r}")
+
+
+def _segments(x, nperseg, nstep):
+    """(..., nseg, nperseg): the overlapping segments of the last axis."""
+    nseg = (x.shape[-1] - nperseg) // nstep + 1
+    idx = _np.arange(nseg)[:, None] * nstep + _np.arange(nperseg)[None, :]
+    return x[..., idx]
+
+
+def _spectral(
+    op,
+    x,
+    y,
+    fs,
+    window,
+    nperseg,
+    noverlap,
+    nfft,
+    detrend_,
+    return_onesided,
+    scaling,
+    axis,
+    mode,
+    boundary,
+    padded,
+):
+    """SciPy's ``_spectral_helper``: frequencies, segment times and the per-segment
+    spectra (..., freq, time)."""
+    same = y is None
+    x = _arr(x)
+    y = x if same else _arr(y)
+    nd = len(x.shape)
+    if nd == 0:
+        raise ValueError(f"scipy.signal.{op}: x must have at least one dimension")
+    axis = int(axis)
+    x = anp.moveaxis(x, axis, -1)
+    if not same:
+        y = anp.moveaxis(y, axis, -1)
+        if x.shape[-1] != y.shape[-1]:
+            n = max(x.shape[-1], y.shape[-1])
+            x = anp.pad(x, [(0, 0)] * (len(x.shape) - 1) + [(0, n - x.shape[-1])])
+            y = anp.pad(y, [(0, 0)] * (len(y.shape) - 1) + [(0, n - y.shape[-1])])
+    if nperseg is not None:
+        nperseg = int(nperseg)
+        if nperseg < 1:
+            raise ValueError(f"scipy.signal.{op}: nperseg must be a positive integer")
+    win, nperseg = _window(op, window, nperseg, x.shape[-1])
+    nfft = nperseg if nfft is None else int(nfft)
+    if nfft < nperseg:
+        raise ValueError(f"scipy.signal.{op}: nfft must be greater than or equal to nperseg")
+    noverlap = nperseg // 2 if noverlap is None else int(noverlap)
+    if noverlap >= nperseg:
+        raise ValueError(f"scipy.signal.{op}: noverlap must be less than nperseg")
+    nstep = nperseg - noverlap
+    if boundary is not None:
+        if boundary not in ("even", "odd", "constant", "zeros"):
+            raise ValueError(
+                f"scipy.signal.{op}: unknown boundary option {boundary!r}; use 'even', 'odd', 'constant', 'zeros' or None"
+            )
+        x = _extend(x, nperseg // 2, boundary)
+        if not same:
+            y = _extend(y, nperseg // 2, boundary)
+    if padded:
+        nadd = (-(x.shape[-1] - nperseg) % nstep) % nperseg
+        pw = [(0, 0)] * (len(x.shape) - 1) + [(0, nadd)]
+        x = anp.pad(x, pw)
+        if not same:
+            y = anp.pad(y, pw)
+    if scaling == "density":
+        scale = 1.0 / (fs * (win * win).sum())
+    elif scaling == "spectrum":
+        scale = 1.0 / win.sum() ** 2
+    else:
+        raise ValueError(f"scipy.signal.{op}: unknown scaling {scaling!r}")
+    if mode == "stft":
+        scale = _np.sqrt(scale)
+    complex_in = x.dtype.kind == "c" or (not same and y.dtype.kind == "c")
+    sides = "onesided" if return_onesided and not complex_in else "twosided"
+    freqs = _np.fft.rfftfreq(nfft, 1 / fs) if sides == "onesided" else _np.fft.fftfreq(nfft, 1 / fs)
+
+    def fft_of(s):
+        seg = _segments(s, nperseg, nstep)
+        if callable(detrend_):
+            seg = detrend_(seg)
+        elif detrend_:
+            seg = detrend(seg, axis=-1, type=detrend_)
+        real_dt = _np.float32 if s.dtype in (_np.float32, _np.complex64) else _np.float64
+        seg = seg * win.astype(real_dt)
+        if sides == "twosided":
+            return anp.fft.fft(seg, n=nfft)
+        return anp.fft.rfft(anp.real(seg) if seg.dtype.kind == "c" else seg, n=nfft)
+
+    res = fft_of(x)
+    if not same:
+        res = anp.conj(res) * fft_of(y)
+    elif mode == "psd":
+        res = anp.real(anp.conj(res) * res)
+    res = res * scale
+    if sides == "onesided" and mode == "psd":
+        k = res.shape[-1]
+        w = _np.full(k, 2.0)
+        w[0] = 1.0
+        if nfft % 2 == 0:
+            w[-1] = 1.0
+        res = res * w
+    time = _np.arange(nperseg / 2, x.shape[-1] - nperseg / 2 + 1, nstep) / float(fs)
+    if boundary is not None:
+        time = time - (nperseg / 2) / fs
+    # (..., nseg, nfreq) -> the frequency axis where the data axis was, segments last
+    res = anp.moveaxis(res, -1, axis - 1 if axis < 0 else axis)
+    return freqs, time, res
+
+
+def stft(
+    x: Any,
+    fs: float = 1.0,
+    window: Any = "hann",
+    nperseg: int = 256,
+    noverlap: int | None = None,
+    nfft: int | None = None,
+    detrend: Any = False,
+    return_onesided: bool = True,
+    boundary: str | None = "zeros",
+    padded: bool = True,
+    axis: int = -1,
+    scaling: str = "spectrum",
+):
+    """Short-time Fourier transform ``(f, t, Zxx)`` as SciPy computes it (``scaling``
+    ``'spectrum'`` or ``'psd'``); differentiable in ``x``."""
+    if scaling not in ("spectrum", "psd"):
+        raise ValueError(f"scipy.signal.stft: scaling must be 'spectrum' or 'psd', got {scaling!r}")
+    return _spectral(
+        "stft",
+        x,
+        None,
+        fs,
+        window,
+        nperseg,
+        noverlap,
+        nfft,
+        detrend,
+        return_onesided,
+        "density" if scaling == "psd" else "spectrum",
+        axis,
+        "stft",
+        boundary,
+        padded,
+    )
+
+
+def istft(
+    Zxx: Any,
+    fs: float = 1.0,
+    window: Any = "hann",
+    nperseg: int | None = None,
+    noverlap: int | None = None,
+    nfft: int | None = None,
+    input_onesided: bool = True,
+    boundary: bool = True,
+    time_axis: int = -1,
+    freq_axis: int = -2,
+    scaling: str = "spectrum",
+):
+    """Inverse STFT ``(t, x)`` by windowed overlap-add, as SciPy; differentiable in
+    ``Zxx``. ``t`` has the length of the time axis of ``x`` (SciPy's own ``t`` takes the
+    length of the first axis instead, which differs for stacked signals)."""
+    if scaling not in ("spectrum", "psd"):
+        raise ValueError(
+            f"scipy.signal.istft: scaling must be 'spectrum' or 'psd', got {scaling!r}"
+        )
+    z = Zxx if isinstance(Zxx, Tracer) else anp.asarray(Zxx)
+    nd = len(z.shape)
+    if nd < 2:
+        raise ValueError("scipy.signal.istft: Zxx must have at least two dimensions")
+    time_axis, freq_axis = int(time_axis) % nd, int(freq_axis) % nd
+    if time_axis == freq_axis:
+        raise ValueError("scipy.signal.istft: time_axis and freq_axis must differ")
+    z = anp.moveaxis(z, (freq_axis, time_axis), (-2, -1))
+    nseg = z.shape[-1]
+    n_default = 2 * (z.shape[-2] - 1) if input_onesided else z.shape[-2]
+    nperseg = n_default if nperseg is None else int(nperseg)
+    if nperseg < 1:
+        raise ValueError("scipy.signal.istft: nperseg must be a positive integer")
+    if nfft is None:  # an odd nperseg one more than the default: no FFT padding
+        nfft = nperseg if (input_onesided and nperseg == n_default + 1) else n_default
+    elif nfft < nperseg:
+        raise ValueError("scipy.signal.istft: nfft must be greater than or equal to nperseg")
+    noverlap = nperseg // 2 if noverlap is None else int(noverlap)
+    if noverlap >= nperseg:
+        raise ValueError("scipy.signal.istft: noverlap must be less than nperseg")
+    nstep = nperseg - noverlap
+    xsubs = (
+        anp.fft.irfft(z, n=nfft, axis=-2) if input_onesided else anp.fft.ifft(z, n=nfft, axis=-2)
+    )
+    xsubs = xsubs[..., :nperseg, :]
+    win, _ = _window("istft", window, nperseg, None)
+    if scaling == "spectrum":
+        xsubs = xsubs * win.sum()
+    else:
+        xsubs = xsubs * _np.sqrt(fs * (win**2).sum())
+    outlen = nperseg + (nseg - 1) * nstep
+    frames = anp.moveaxis(xsubs, -1, -2) * win  # (..., nseg, nperseg)
+    idx = (_np.arange(nseg)[:, None] * nstep + _np.arange(nperseg)[None, :]).ravel()
+    flat = anp.reshape(frames, frames.shape[:-2] + (nseg * nperseg,))
+    x = anp.scatter_add(
+        anp.zeros(frames.shape[:-2] + (outlen,), dtype=frames.dtype), (Ellipsis, idx), flat
+    )
+    norm = _np.zeros(outlen)
+    _np.add.at(norm, idx, _np.tile(win**2, nseg))
+    if boundary:
+        x = x[..., nperseg // 2 : -(nperseg // 2)]
+        norm = norm[nperseg // 2 : -(nperseg // 2)]
+    if _np.sum(norm > 1e-10) != len(norm):
+        warnings.warn("NOLA condition failed, STFT may not be invertible", stacklevel=2)
+    x = x / _np.where(norm > 1e-10, norm, 1.0)
+    if input_onesided:
+        x = anp.real(x) if x.dtype.kind == "c" else x
+    if len(x.shape) > 1 and time_axis != nd - 1:
+        x = anp.moveaxis(x, -1, time_axis - 1 if freq_axis < time_axis else time_axis)
+    t = _np.arange(x.shape[-1] if time_axis == nd - 1 else x.shape[time_axis]) / float(fs)
+    return t, x
+
+
+def csd(
+    x: Any,
+    y: Any,
+    fs: float = 1.0,
+    window: Any = "hann",
+    nperseg: int | None = None,
+    noverlap: int | None = None,
+    nfft: int | None = None,
+    detrend: Any = "constant",
+    return_onesided: bool = True,
+    scaling: str = "density",
+    axis: int = -1,
+    average: str = "mean",
+):
+    """Cross power spectral density ``(f, Pxy)`` by Welch's method (segment average
+    ``'mean'``; ``'median'`` is not differentiable and is not supported)."""
+    if average != "mean":
+        raise ValueError(f"scipy.signal.csd: only average='mean' is supported, got {average!r}")
+    f, _, pxy = _spectral(
+        "csd",
+        x,
+        y,
+        fs,
+        window,
+        nperseg,
+        noverlap,
+        nfft,
+        detrend,
+        return_onesided,
+        scaling,
+        axis,
+        "psd",
+        None,
+        False,
+    )
+    # the segments are the last axis
+    if pxy.shape[-1] > 1:
+        pxy = anp.mean(pxy, axis=-1)
+    else:
+        pxy = anp.squeeze(pxy, axis=-1)
+    return f, pxy
+
+
+def welch(
+    x: Any,
+    fs: float = 1.0,
+    window: Any = "hann",
+    nperseg: int | None = None,
+    noverlap: int | None = None,
+    nfft: int | None = None,
+    detrend: Any = "constant",
+    return_onesided: bool = True,
+    scaling: str = "density",
+    axis: int = -1,
+    average: str = "mean",
+):
+    """Power spectral density ``(f, Pxx)`` by Welch's method (real); differentiable in
+    ``x``."""
+    if average != "mean":
+        raise ValueError(f"scipy.signal.welch: only average='mean' is supported, got {average!r}")
+    f, _, pxx = _spectral(
+        "welch",
+        x,
+        None,
+        fs,
+        window,
+        nperseg,
+        noverlap,
+        nfft,
+        detrend,
+        return_onesided,
+        scaling,
+        axis,
+        "psd",
+        None,
+        False,
+    )
+    if pxx.shape[-1] > 1:
+        pxx = anp.mean(pxx, axis=-1)
+    else:
+        pxx = anp.squeeze(pxx, axis=-1)
+    return f, anp.real(pxx) if pxx.dtype.kind == "c" else pxx
