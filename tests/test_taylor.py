@@ -284,6 +284,14 @@ FALLBACK = {
     "convert_element_type",
     # special functions
     "entr", "erfc", "erfinv", "gammaln", "logit", "logsumexp", "polygamma", "xlog1py", "xlogy",
+    # adgraph.scipy.special (gamma/beta, Bessel, integrals, hypergeometric, Box-Cox...)
+    "beta", "betainc", "betaincinv", "betaln", "binom", "boxcox", "boxcox1p", "ci", "dawsn",
+    "erfcinv", "erfcx", "exp1", "expi", "expn", "fresnel_c", "fresnel_s", "gamma", "gammainc",
+    "gammainc_da", "gammaincc", "gammainccinv", "gammaincinv", "gammasgn", "hyp1f1", "hyp2f1",
+    "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jn", "jv", "k0", "k0e", "k1", "k1e",
+    "kl_div", "kv", "kve", "log_ndtr", "loggamma", "ndtr", "ndtri", "owens_t", "poch",
+    "rel_entr", "rgamma", "riemann_zeta", "si", "spence", "sph_harm_y", "stdtr", "stdtrit",
+    "wofz", "y0", "y1", "yn", "yv", "zeta",
     # reductions, scans, joining, indexing
     "cumprod", "cumsum", "reduce_max", "reduce_min", "reduce_prod", "reduce_var",
     "concatenate", "split", "getitem", "take_along_axis", "put_along_axis_add", "scatter",
