@@ -108,6 +108,18 @@ TRANSFORMS = [
     ("vjp-aux-not-pair", lambda: ad.vjp(f, X, has_aux=True), TypeError, r"pair"),
     ("jacfwd-aux-not-pair", lambda: ad.jacfwd(f, has_aux=True)(X), TypeError, r"pair"),
     ("jacrev-aux-not-pair", lambda: ad.jacrev(f, has_aux=True)(X), TypeError, r"pair"),
+    (
+        "jacfwd-aux-not-an-array",
+        lambda: ad.jacfwd(lambda x: (f(x), "tag"), has_aux=True)(X),
+        TypeError,
+        r"^jacfwd\(<lambda>\): the auxiliary output \(has_aux=True\) must hold arrays.*got str",
+    ),
+    (
+        "hessian-aux-not-an-array",
+        lambda: ad.hessian(lambda x: (f(x), "tag"), has_aux=True)(X),
+        TypeError,
+        r"^hessian\(<lambda>\): the auxiliary output \(has_aux=True\)",
+    ),
     # inputs
     ("grad-int-input", lambda: ad.grad(f)(2), TypeError, r"dtype int64.*float"),
     ("grad-bool-input", lambda: ad.grad(f)(True), TypeError, r"dtype bool"),

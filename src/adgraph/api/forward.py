@@ -190,12 +190,12 @@ def jacfwd(fun: Fun, argnums: Argnums = 0, has_aux: bool = False, holomorphic: b
     return _jacfwd(fun, argnums, has_aux, holomorphic)
 
 
-def _jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, batched_tangents=True):
+def _jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, batched_tangents=True, name=None):
     """:func:`jacfwd`; ``batched_tangents=False`` takes the general path, ``vmap`` of
     ``jvp`` (the same numbers, more slowly: kept as the reference the fast path is
     tested against)."""
     check_callable(fun, "jacfwd")
-    name = f"jacfwd({fn_name(fun)})"
+    name = name or f"jacfwd({fn_name(fun)})"  # hessian passes its own name
     resolved = ArgnumsByNargs(argnums, name)
 
     def jac(*args, **kwargs):
@@ -287,7 +287,7 @@ def _collect_tangents(result, trace, n, has_aux, name):
     aux = None
     if has_aux:
         result, aux = aux_pair(result, name)
-        aux = tree_map(lambda v: _out_value(v.primal if _is_jvp_of(v, trace) else v), aux)
+        aux = tree_map(lambda v: _aux_value(v.primal if _is_jvp_of(v, trace) else v, name), aux)
     out_leaves, out_tree = tree_flatten(result)
     touts = []
     for v in out_leaves:
@@ -310,6 +310,18 @@ def _out_value(v):
     if type(v) is np.ndarray and v.ndim == 0:
         return v[()]
     return v
+
+
+def _aux_value(v, name):
+    """An auxiliary output (``has_aux=True``) leaving ``name``, or an error naming it."""
+    try:
+        return _out_value(v)
+    except TypeError:
+        raise TypeError(
+            f"{name}: the auxiliary output (has_aux=True) must hold arrays, numbers or "
+            f"pytrees of them; got {type(v).__name__}. Return other Python objects from a "
+            "separate, untransformed call"
+        ) from None
 
 
 def _split_last(v, d_leaves):
@@ -356,7 +368,12 @@ def _hessian(fun, argnums=0, has_aux=False, holomorphic=False, batched_tangents=
     """:func:`hessian`; ``batched_tangents`` as for :func:`_jacfwd`."""
     check_callable(fun, "hessian")
     h = _jacfwd(
-        jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic, batched_tangents
+        jacrev(fun, argnums, has_aux, holomorphic),
+        argnums,
+        has_aux,
+        holomorphic,
+        batched_tangents,
+        name=f"hessian({fn_name(fun)})",
     )
     h.__name__ = f"hessian_{getattr(fun, '__name__', 'f')}"  # what make_source calls it
     h._ad_name = f"hessian({fn_name(fun)})"  # type: ignore[attr-defined]
