@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import linecache
 import sys
-from types import FrameType
 
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import EscapedTracerError, Tracer, leaked_message, trace_scope
+from ..core.userline import user_frame
 from ..core.xp import get_xp
 from ..debug import muted, muted_now
 from ..graph.ir import Const, Graph, Node
@@ -41,15 +41,14 @@ class ConcretizationError(TypeError):
 
 
 def _user_line() -> str:
-    """``file:line: code`` of the innermost frame outside adgraph."""
-    f: FrameType | None = sys._getframe(1)
-    while f is not None:
-        fn = f.f_code.co_filename
-        if "/adgraph/" not in fn.replace("\\", "/") or "/tests/" in fn:
-            code = linecache.getline(fn, f.f_lineno).strip()
-            return f"{fn}:{f.f_lineno}: {code}"
-        f = f.f_back
-    return "<unknown line>"
+    """``file:line (code)`` of the innermost frame outside adgraph (the code is left out
+    where the source cannot be read, as for ``python -c`` or a notebook's ``<stdin>``)."""
+    f = user_frame(sys._getframe(1))
+    if f is None:
+        return "<unknown line>"
+    fn = f.f_code.co_filename
+    code = linecache.getline(fn, f.f_lineno).strip()
+    return f"{fn}:{f.f_lineno}" + (f" ({code})" if code else "")
 
 
 class JitTracer(GraphTracer):
