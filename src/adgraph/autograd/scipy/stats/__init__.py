@@ -11,5 +11,6 @@ from ....scipy.stats import *  # noqa: F401,F403
 from ....scipy.stats import __all__  # noqa: F401
 
 for _name in __all__:
-    _sys.modules[f"{__name__}.{_name}"] = getattr(_stats, _name)
+    if isinstance(getattr(_stats, _name), type(_sys)):  # the distributions, not the functions
+        _sys.modules[f"{__name__}.{_name}"] = getattr(_stats, _name)
 del _name
