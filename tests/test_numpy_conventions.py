@@ -158,3 +158,20 @@ def test_out_is_refused_by_all_and_any():
 
 def test_real_imag_keywords():
     assert anp.real(val=1 + 2j) == 1.0 and anp.imag(val=1 + 2j) == 2.0
+
+
+def test_asarray_copy_and_device_keywords():
+    x = np.ones(3)
+    assert anp.asarray(x, copy=False) is x
+    assert anp.asarray(x, copy=True) is not x
+    np.testing.assert_array_equal(anp.asanyarray(x, copy=True), x)
+    with pytest.raises(ValueError):
+        anp.asarray([1.0, 2.0], dtype=np.float32, copy=False)  # NumPy: a copy is needed
+    with pytest.raises(OpError, match="device"):
+        anp.asarray(x, device="gpu")
+    g = ad.grad(lambda a: anp.sum(anp.asarray([a, 2.0 * a], copy=True)))(1.5)
+    assert g == 3.0
+
+
+def test_permute_dims_keyword():
+    assert anp.permute_dims(a=np.ones((2, 3, 4)), axes=(2, 0, 1)).shape == (4, 2, 3)

@@ -70,7 +70,7 @@ def _arr(x):
     return x if _is_array(x) else asarray(x)
 
 
-def permute_dims(a: Any, /, axes: Any = None) -> Any:
+def permute_dims(a: Any, axes: Any = None) -> Any:
     r"""The axes of ``a`` permuted (the array API's name for :func:`transpose`); linear,
     the cotangent is permuted back."""
     return _sh.transpose(a, axes)

@@ -278,11 +278,18 @@ def array(object, dtype=None, copy=True, ndmin=0, *, like=None):
     )
 
 
-def asarray(a, dtype=None, order=None, *, like=None):
-    """``a`` as an array (no copy when it already is one); traced values pass through."""
+def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
+    """``a`` as an array (no copy when it already is one, unless ``copy=True``; NumPy's
+    ``copy=False`` refuses to copy); traced values pass through."""
     _check_order(order, "asarray")
+    if device not in (None, "cpu"):
+        raise OpError(
+            f"asarray: device={device!r} is not supported; arrays live where their data is"
+        )
     if isinstance(a, Tracer) or _contains_tracer(a):
         return array(a, dtype=dtype)
+    if copy is not None:
+        return _xp(like if like is not None else a).asarray(a, dtype=dtype, copy=copy)
     return _xp(like if like is not None else a).asarray(a, dtype=dtype)
 
 
