@@ -45,6 +45,7 @@ __all__ = [
     "multilinear_rule",
     "locally_linear_rule",
     "from_tangent_rule",
+    "call_rule",
     "RULES",
 ]
 
@@ -328,6 +329,36 @@ def from_tangent_rule(prim):
             else:  # y' constant in t: y is linear in t
                 outs.append([tj] + [tj * 0.0] * (K - 1))
         return ans, (tuple(outs) if multi else outs[0])
+
+    return rule
+
+
+def call_rule(function_of):
+    r"""The Taylor rule of a call primitive whose meaning is a Python function of its
+    arguments (a loop unrolled step by step, say): ``function_of(params)`` gives that
+    function, and the series go through its operations one by one, in a Taylor trace of
+    the same order. For a loop this propagates the series through the body at every step:
+    O(K^2) per operation of the body, where the :func:`fallback` would run the loop's
+    forward rule K times."""
+
+    def rule(primals, series, params):
+        fun = function_of(params)
+        K = next(len(s) for s in series if s is not None)
+        sub = TaylorTrace(K)
+        with trace_scope(sub):
+            ins = [
+                x if s is None else TaylorTracer(sub, x, list(s)) for x, s in zip(primals, series)
+            ]
+            outs = fun(*ins)
+        ans, out = [], []
+        for o in outs:
+            if type(o) is TaylorTracer and o._trace is sub:
+                ans.append(o.primal)
+                out.append(o.series)
+            else:
+                ans.append(o)
+                out.append(None)
+        return tuple(ans), tuple(out)
 
     return rule
 
