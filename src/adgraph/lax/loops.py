@@ -27,6 +27,7 @@ import numpy as _np
 
 from .. import numpy as anp
 from ..ad.batching import BatchTracer
+from ..ad.taylor import call_rule
 from ..api import closure
 from ..api.args import check_callable, zeros_like
 from ..api.reverse import vjp
@@ -308,6 +309,7 @@ scan_p = Primitive(
     batch=_scan_batch,
     multiple_results=True,
     doc="A loop c, y_t = f(c, x_t) over the leading axis of xs; ys stacked along axis 0.",
+    taylor=call_rule(_loop_fun),
 )
 
 
