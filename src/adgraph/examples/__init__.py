@@ -17,6 +17,7 @@ EXAMPLES = {
     "fft-homogenization": "adgraph.examples.homogenization.demo",
     "mlp": "adgraph.examples.mlp",
     "dask-logreg": "adgraph.examples.dask_logreg",
+    "bratu": "adgraph.examples.bratu",
 }
 
 
