@@ -100,6 +100,7 @@ def test_put_along_axis(axis, extra):
     want = A.copy()
     np.put_along_axis(want, idx, 99.0, axis)
     np.testing.assert_array_equal(anp.put_along_axis(A, idx, 99.0, axis, inplace=False), want)
+    extra.add("vmap")
     check_grads(
         lambda x, v: anp.put_along_axis(x, idx, v, axis, inplace=False),
         (A, np.ones(idx.shape)),
@@ -135,6 +136,7 @@ def test_apply_along_axis(extra):
         np.testing.assert_allclose(got, np.apply_along_axis(lambda r: np.outer(r, r), axis, x3))
         got = anp.apply_along_axis(anp.sum, axis, x3)
         np.testing.assert_allclose(got, np.apply_along_axis(np.sum, axis, x3))
+    extra.add("vmap")
     check_grads(lambda q: anp.apply_along_axis(lambda r: anp.cumsum(r**2), 0, q), (A,), order=2)
 
 
@@ -143,6 +145,7 @@ def test_apply_over_axes_and_fromfunction(extra):
     np.testing.assert_allclose(
         anp.apply_over_axes(anp.sum, x3, [0, 2]), np.apply_over_axes(np.sum, x3, [0, 2])
     )
+    extra.add("vmap")
     check_grads(lambda q: anp.apply_over_axes(anp.mean, q, (0, 1)), (x3,), order=2)
     f = lambda i, j: i + 2 * j  # noqa: E731
     np.testing.assert_array_equal(anp.fromfunction(f, (2, 3)), np.fromfunction(f, (2, 3)))

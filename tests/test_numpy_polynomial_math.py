@@ -112,6 +112,7 @@ def test_roots_values_and_closed_form(extra):
               np.array([0.0, 0.0]), np.array([1, 2])]:  # fmt: skip
         np.testing.assert_array_equal(anp.roots(p), np.roots(p))
     p = np.array([1.0, -6, 11, -6])
+    extra.add("vmap")
     check_grads(anp.roots, (p,), order=2)
     # dr/dp_k = -r^(n-k) / p'(r) for a simple root r
     r = np.asarray(anp.roots(p))
@@ -138,6 +139,7 @@ def test_polyfit(deg, extra):
             np.testing.assert_allclose(got, want, rtol=1e-9)
     Y = np.stack([y, y**2], 1)
     np.testing.assert_allclose(anp.polyfit(x, Y, deg), np.polyfit(x, Y, deg), rtol=1e-11)
+    extra.add("vmap")
     check_grads(lambda a, b: anp.polyfit(a, b, deg), (x, y), order=2)
     check_grads(lambda ww: anp.polyfit(x, y, deg, w=ww, cov=True), (w,), order=1)
     # an exact fit recovers the coefficients

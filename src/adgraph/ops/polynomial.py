@@ -279,7 +279,7 @@ def polyfit(
     lhs = _ew.divide(lhs, scale)
     c, resids, rank, s = lstsq(lhs, rhs, rcond)
     c = _sh.transpose(_ew.divide(_sh.transpose(c), scale))
-    if not full and bool(_ew.not_equal(rank, order)):
+    if not full and not isinstance(rank, Tracer) and int(rank) != order:
         warnings.warn("Polyfit may be poorly conditioned", _np.exceptions.RankWarning, stacklevel=2)
     if full:
         return c, resids, rank, s, rcond
