@@ -33,19 +33,29 @@ __all__ = ["Buf", "LoopStmt", "scan_rule"]
 
 
 class Buf:
-    """A stacked array held in C memory: ``name`` points to ``prod(shape)`` elements of
-    ``dtype``, C order. Its first axis is the loop's trip count."""
+    """An array held in C memory, not scalarized: element ``idx`` is ``name[lin[idx]]``
+    (``lin`` None: C order, ``name`` holds ``prod(shape)`` elements). A loop's stacked
+    outputs are such arrays (their first axis the trip count), and so are the large values
+    of :mod:`adgraph.jit.c.arrays` (a view -- a slice, a transpose, a broadcast -- is the
+    same memory with another ``lin``)."""
 
-    __slots__ = ("name", "shape", "dtype")
+    __slots__ = ("name", "shape", "dtype", "lin")
 
-    def __init__(self, name, shape, dtype):
+    def __init__(self, name, shape, dtype, lin=None):
         self.name = name
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
+        self.lin = lin
 
     @property
     def size(self):
         return int(np.prod(self.shape, dtype=np.int64))
+
+    def linear(self) -> np.ndarray:
+        """The offset of every element in ``name`` (an integer array of the shape)."""
+        if self.lin is None:
+            return np.arange(self.size, dtype=np.int64).reshape(self.shape)
+        return self.lin
 
     def var(self) -> Var:
         """The buffer's pointer as a variable (what statements reading it depend on)."""
@@ -123,6 +133,7 @@ def scan_rule(L, node, *args, nc, nx, length, reverse, **params):
             e[()] = sub.emit(dt, f"(({ctype(dt)})({lo}L + {t}))", [])
         else:
             if isinstance(a, Buf):
+                a = L.contiguous(a)
                 src = a.name
                 deps.add(a.name)
             else:

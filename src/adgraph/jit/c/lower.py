@@ -20,6 +20,7 @@ from numpy.typing import DTypeLike
 from ...graph.ir import Graph
 from ...graph.nodes import Const, Node
 from ..codegen import display_name, identifier
+from .arrays import ARRAY_MIN, array_rule, copy_out, input_array
 from .errors import CBackendError
 from .loops import Buf, scan_rule
 from .rules import BOOL_OPS, FLOAT_OPS, INT_OPS, RULES
@@ -130,9 +131,18 @@ class Lowering:
             )
         e = np.empty(buf.shape, dtype=object)
         src = buf.var()
-        for i, idx in enumerate(np.ndindex(buf.shape)):
-            e[idx] = self.emit(buf.dtype, f"{buf.name}[{i}]", [src])
+        lin = buf.linear()
+        for idx in np.ndindex(buf.shape):
+            e[idx] = self.emit(buf.dtype, f"{buf.name}[{int(lin[idx])}]", [src])
         return Sym(e, buf.dtype)
+
+    def contiguous(self, buf):
+        """``buf``, or a C-order copy of it when it is a view."""
+        if buf.lin is None:
+            return buf
+        from .arrays import copy_of
+
+        return copy_of(self, buf)
 
     def live_statements(self, elems) -> list:
         """The statements the elements ``elems`` depend on, in order (dead code removed)."""
@@ -237,6 +247,13 @@ class Lowering:
             if op == "multiply" and self.assume_finite and out_dt.kind == "f":
                 if is_lit(a, 0) or is_lit(b, 0):
                     return lit(0, out_dt)
+        args = [self.c(e, dt) for e, dt in zip(elems, loop, strict=True)]
+        return self.emit(out_dt, self.template(op, args, loop, out_dt), elems)
+
+    def template(self, op, args, loop, out_dt) -> str:
+        """The C expression of elementwise ``op`` on the C expressions ``args`` (already
+        of the loop dtypes ``loop``)."""
+        out_dt = np.dtype(out_dt)
         kind = np.dtype(loop[0]).kind if loop else out_dt.kind
         if kind == "f":
             table = FLOAT_OPS
@@ -256,7 +273,6 @@ class Lowering:
                     f"C backend: {op} on {np.dtype(loop[0]) if loop else out_dt} values is not "
                     f"supported (at {self.where})"
                 )
-        args = [self.c(e, dt) for e, dt in zip(elems, loop, strict=True)]
         fmt = {"s": ""}
         if kind == "f":
             ldt = np.dtype(loop[0])
@@ -269,8 +285,7 @@ class Lowering:
             if "adg_" in tmpl:
                 name = tmpl.split("adg_", 1)[1].split("{", 1)[0]
                 self.need(name, ldt)
-        code = tmpl.format(*args, **fmt)
-        return self.emit(out_dt, code, elems)
+        return tmpl.format(*args, **fmt)
 
     def _fold(self, op, elems, loop, out_dt):
         uf = getattr(np, op, None)
@@ -372,8 +387,9 @@ class Lowering:
         return acc
 
     # ---------------------------------------------------------------- graphs
-    def lower(self, graph, inputs) -> list:
-        """The Sym of every output of ``graph`` given the _Syms of its inputs."""
+    def lower(self, graph, inputs, arrays=False) -> list:
+        """The Sym of every output of ``graph`` given the _Syms of its inputs (``arrays``:
+        an output computed as an array stays a Buf)."""
         env = dict(zip(graph.inputs, inputs, strict=True))
         for node in graph.toposort():
             if node.is_input:
@@ -387,6 +403,11 @@ class Lowering:
                 env[node] = scan_rule(self, node, *args, **node.params)
                 continue
             self._check_size(node)
+            if self._large(node, args):
+                res = array_rule(self, node, args)
+                if res is not None:
+                    env[node] = res
+                    continue
             args = [self.materialize(a) if isinstance(a, Buf) else a for a in args]
             rule = RULES.get(node.op)
             if rule is None:
@@ -397,10 +418,21 @@ class Lowering:
         for o in graph.outputs:
             if isinstance(o, Node):
                 v = env[o]
-                outs.append(self.materialize(v) if isinstance(v, Buf) else v)
+                outs.append(self.materialize(v) if isinstance(v, Buf) and not arrays else v)
             else:
                 outs.append(self.const(o.value))
         return outs
+
+    @staticmethod
+    def _large(node, args) -> bool:
+        """Whether ``node`` is computed by loops over arrays: it has more than
+        :data:`~adgraph.jit.c.arrays.ARRAY_MIN` elements, or reads an array."""
+        if any(isinstance(a, Buf) for a in args):
+            return True
+        shape = node.shape
+        if shape is None or node.multiple_results:
+            return False
+        return int(np.prod(shape, dtype=np.int64)) > ARRAY_MIN
 
     def _check_size(self, node):
         shapes = node.shape
@@ -495,22 +527,31 @@ def lower_to_c(
         L.where = node.describe()
         ctype(dt)
         L._check_size(node)
-        e = np.empty(shape, dtype=object)
-        for j, idx in enumerate(np.ndindex(shape)):
-            v = Var(f"a{k}_{j}", dt)
-            L.stmts.append(Stmt([v], f"x{k}[{j}]", ()))
-            e[idx] = v
-        in_syms.append(Sym(e, dt))
+        if int(np.prod(shape, dtype=np.int64)) > ARRAY_MIN:
+            in_syms.append(input_array(f"x{k}", shape, dt))
+        else:
+            e = np.empty(shape, dtype=object)
+            for j, idx in enumerate(np.ndindex(shape)):
+                v = Var(f"a{k}_{j}", dt)
+                L.stmts.append(Stmt([v], f"x{k}[{j}]", ()))
+                e[idx] = v
+            in_syms.append(Sym(e, dt))
         in_shapes.append(shape)
         in_dtypes.append(dt)
-    outs = L.lower(graph, in_syms)
+    outs = L.lower(graph, in_syms, arrays=True)
     out_shapes = [tuple(o.shape) for o in outs]
     out_dtypes = [o.dtype for o in outs]
     for dt in out_dtypes:
         ctype(dt)
 
     # Dead-code elimination: keep the statements the outputs read.
-    kept = L.live_statements([e for o in outs for e in o.e.flat])
+    kept = L.live_statements(
+        [
+            o.var() if isinstance(o, Buf) else e
+            for o in outs
+            for e in (o.e.flat if isinstance(o, Sym) else [o])
+        ]
+    )
 
     fname = _c_name(name or graph.name)
     lines = [
@@ -540,6 +581,9 @@ def lower_to_c(
         lines.append(f"        {ctype(dt)}* y{k} = out{k} + i * {size};")
     lines += L.write(kept, "        ")
     for k, o in enumerate(outs):
+        if isinstance(o, Buf):
+            lines += copy_out(L, o, f"y{k}", "        ")
+            continue
         for j, e in enumerate(o.e.reshape(-1)):
             lines.append(f"        y{k}[{j}] = {L.c(e, o.dtype)};")
     for st in kept:
