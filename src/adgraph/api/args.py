@@ -32,6 +32,16 @@ def as_array(x: Any, what: str) -> Any:
     return as_leaf(x, what)
 
 
+# The dtype of the "gradient" of an integer or boolean input under allow_int=True: a
+# structured dtype with no bytes, as JAX's float0 (such a derivative holds no values).
+FLOAT0 = np.dtype([("float0", np.void, 0)])
+
+
+def float0_zeros(x: Any) -> np.ndarray:
+    """The derivative of an integer or boolean input ``x``: float0 zeros of its shape."""
+    return np.zeros(np.shape(x), dtype=FLOAT0)
+
+
 def check_float(x: Any, what: str, fn_name: str) -> None:
     dt = getattr(x, "dtype", None)
     if dt is None or not is_float_dtype(dt):

@@ -77,6 +77,33 @@ def _nondiff_argnums(nums, what):
     return tuple(int(i) for i in nums)
 
 
+def _nondiff_argnames(fun, names, what):
+    """``{name: position}`` for ``nondiff_argnames``: positional parameters of ``fun``
+    (the rules see non-differentiable arguments by position, as nondiff_argnums)."""
+    names = (names,) if isinstance(names, str) else tuple(names)
+    if not names:
+        return {}
+    if not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{what}: nondiff_argnames must be strings, got {names!r}")
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{what}: nondiff_argnames needs the function's signature, which inspect cannot "
+            "read; use nondiff_argnums"
+        ) from None
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    out = {}
+    for n in names:
+        if n not in positional:
+            raise ValueError(
+                f"{what}: nondiff_argnames names {n!r}, which is not a positional parameter "
+                f"of the function (its positional parameters: {positional})"
+            )
+        out[n] = positional.index(n)
+    return out
+
+
 def _positional(fun, args, kwargs, what):
     """Keyword arguments bound to their positions (the rules see positional arguments)."""
     if not kwargs:
@@ -175,7 +202,7 @@ class _CustomRule:
     _prim: Primitive
     __name__: str  # the wrapped function's (functools.update_wrapper)
 
-    def __init__(self, fun: Fun, nondiff_argnums: Argnums = ()) -> None:
+    def __init__(self, fun: Fun, nondiff_argnums: Argnums = (), nondiff_argnames: Any = ()) -> None:
         check_callable(fun, self.kind)
         functools.update_wrapper(self, fun)
         self.fun = fun
@@ -183,7 +210,11 @@ class _CustomRule:
             setattr(self, r, None)
         # whether a call must look into the rules' closures for traced values (__call__)
         self._rules_close = False
-        self.nondiff_argnums = _nondiff_argnums(nondiff_argnums, self.kind)
+        nums = _nondiff_argnums(nondiff_argnums, self.kind)
+        named = _nondiff_argnames(fun, nondiff_argnames, self.kind)
+        self.nondiff_argnames = tuple(named)
+        # with names, the static arguments reach the rules in positional order
+        self.nondiff_argnums = tuple(sorted({*nums, *named.values()})) if named else nums
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if getattr(self, self._rule_names[0]) is None:

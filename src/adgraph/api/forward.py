@@ -133,11 +133,12 @@ def _check_pairs(primals, tangents, name):
     )
 
 
-def linearize(fun: Fun, *primals: PyTree) -> tuple[Any, Fun]:
+def linearize(fun: Fun, *primals: PyTree, has_aux: bool = False) -> tuple[Any, ...]:
     """``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` evaluates the JVP at
     ``primals`` without re-running ``fun``: the primal computation is recorded once (every
     value kept) and each call pushes tangents through the recorded operations in
-    topological order."""
+    topological order. With ``has_aux=True``, ``fun`` returns ``(output, aux)`` and the
+    result is ``(output, f_jvp, aux)`` (``aux`` is not differentiated)."""
     check_callable(fun, "linearize")
     if not primals:
         raise TypeError("linearize: give at least one primal argument")
@@ -147,6 +148,12 @@ def linearize(fun: Fun, *primals: PyTree) -> tuple[Any, Fun]:
     with trace_scope(trace):
         ins = [trace.new_input(x) if is_float_dtype(x.dtype) else x for x in leaves]
         result = fun(*tree_unflatten(treedef, ins))
+    aux = None
+    if has_aux:
+        result, aux = aux_pair(result, "linearize")
+        aux = tree_map(
+            lambda v: v.value if type(v) is ReverseTracer and v._trace is trace else v, aux
+        )
     out_leaves, out_tree = tree_flatten(result)
     # (node, result index) of each output on the tape, None for one that is not on it
     on_tape = [
@@ -175,6 +182,8 @@ def linearize(fun: Fun, *primals: PyTree) -> tuple[Any, Fun]:
             out_t.append(zeros_like(v) if t is None else t)
         return tree_unflatten(out_tree, out_t)
 
+    if has_aux:
+        return tree_unflatten(out_tree, out_vals), f_jvp, aux
     return tree_unflatten(out_tree, out_vals), f_jvp
 
 

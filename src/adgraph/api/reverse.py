@@ -29,8 +29,9 @@ from ..core.pytree import (
 )
 from ..core.trace import Tracer, current_traces
 from ..core.xp import module_of
-from ..ops import shapes
+from ..ops import joining, shapes
 from .args import (
+    FLOAT0,
     ArgnumsByNargs,
     as_array,
     aux_pair,
@@ -38,6 +39,7 @@ from .args import (
     check_cotangent,
     check_float,
     check_holomorphic_input,
+    float0_zeros,
     fn_name,
     require_leaves,
     size_of,
@@ -56,7 +58,7 @@ _ONE64 = np.float64(1.0)
 _FLOAT_LEAVES = frozenset([float, np.float64])
 
 
-def _record(fun, args, kwargs, which, name, holomorphic, argnums):
+def _record(fun, args, kwargs, which, name, holomorphic, argnums, allow_int=False):
     """Run ``fun(*args, **kwargs)`` with the arguments that ``which`` names replaced by
     reverse tracers of a new tape. ``which`` is ``(single, nums, every)``, as
     :func:`~adgraph.api.args.argnums_tuple` gives it: the positions ``nums``, whether the
@@ -66,7 +68,8 @@ def _record(fun, args, kwargs, which, name, holomorphic, argnums):
 
     Returns ``(trace, ins, treedef, result)``: the finished tape, the input tracers (one
     per leaf of the differentiated arguments, in ``treedef``'s order) and the result as
-    ``fun`` returned it.
+    ``fun`` returned it. With ``allow_int``, integer and boolean leaves are passed through
+    untraced (their place in ``ins`` holds the value itself; their derivative is float0).
     """
     single, nums, every = which
     # Float arguments (scalar code) skip the pytree walk.
@@ -98,6 +101,9 @@ def _record(fun, args, kwargs, which, name, holomorphic, argnums):
                 x = np.float64(x)
             elif tx is not np.float64:
                 x = as_array(x, name)
+                if allow_int and getattr(x, "dtype", None) is not None and x.dtype.kind in "biu":
+                    ins.append(x)  # held constant: no derivative (float0)
+                    continue
                 check_float(x, "an input", name)
             if holomorphic:
                 check_holomorphic_input(x, True, name)
@@ -127,6 +133,9 @@ def _input_gradients(ins, found, treedef):
     did not reach), in the structure ``treedef`` of the differentiated arguments."""
     grads = []
     for t in ins:
+        if type(t) is not ReverseTracer:  # an integer input under allow_int
+            grads.append(float0_zeros(t))
+            continue
         g = found.get(t.node)
         grads.append(zeros_like(t.value) if g is None else g)
     if treedef is LEAF:
@@ -150,13 +159,15 @@ def _split_aux(result, trace, has_aux, name):
     return result, tree_map(lambda v: _unwrap_out(v, trace), aux)
 
 
-def _vjp_core(fun, args, kwargs, which, has_aux, name, holomorphic, argnums):
+def _vjp_core(fun, args, kwargs, which, has_aux, name, holomorphic, argnums, allow_int=False):
     """Record ``fun`` as :func:`_record` does. Returns ``(out, ct_fn, aux)``:
     ``ct_fn(out_ct, free=False)`` sweeps the tape backward from the output cotangent
     pytree ``out_ct`` and returns the cotangents of the differentiated arguments (one
     argument's pytree when ``single``, else a tuple); ``free`` lets the sweep release the
     tape as it goes (one sweep only)."""
-    trace, ins, treedef, result = _record(fun, args, kwargs, which, name, holomorphic, argnums)
+    trace, ins, treedef, result = _record(
+        fun, args, kwargs, which, name, holomorphic, argnums, allow_int
+    )
     result, aux = _split_aux(result, trace, has_aux, name)
     out_leaves, out_tree = tree_flatten(result)
     out_vals = [_unwrap_out(v, trace) for v in out_leaves]
@@ -232,23 +243,35 @@ def _check_scalar_output(y, out_leaves, result, name, holomorphic):
 
 
 def value_and_grad(
-    fun: Fun, argnums: Argnums = 0, has_aux: bool = False, holomorphic: bool = False
+    fun: Fun,
+    argnums: Argnums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
 ) -> Fun:
     """A function returning ``(fun(*args), grad)``; see :func:`grad`."""
-    return _value_and_grad(fun, argnums, has_aux, holomorphic, "value_and_grad")
+    return _value_and_grad(fun, argnums, has_aux, holomorphic, "value_and_grad", allow_int)
 
 
-def _value_and_grad(fun, argnums, has_aux, holomorphic, called):
+def _check_allow_int(allow_int, holomorphic, name):
+    if not isinstance(allow_int, bool):
+        raise TypeError(f"{name}: allow_int must be True or False, got {allow_int!r}")
+    if allow_int and holomorphic:
+        raise ValueError(f"{name}: allow_int=True and holomorphic=True cannot be combined")
+
+
+def _value_and_grad(fun, argnums, has_aux, holomorphic, called, allow_int=False):
     """:func:`value_and_grad`, its errors naming ``called``: the transformation the user
     called (``grad`` is built on it)."""
     check_callable(fun, called)
     name = f"{called}({fn_name(fun)})"
+    _check_allow_int(allow_int, holomorphic, name)
     resolved = ArgnumsByNargs(argnums, name)
 
     @functools.wraps(fun)
     def vg(*args, **kwargs):
         trace, ins, treedef, result = _record(
-            fun, args, kwargs, resolved[len(args)], name, holomorphic, argnums
+            fun, args, kwargs, resolved[len(args)], name, holomorphic, argnums, allow_int
         )
         if (
             type(result) is ReverseTracer
@@ -289,14 +312,22 @@ def _value_and_grad(fun, argnums, has_aux, holomorphic, called):
     return vg
 
 
-def grad(fun: Fun, argnums: Argnums = 0, has_aux: bool = False, holomorphic: bool = False) -> Fun:
+def grad(
+    fun: Fun,
+    argnums: Argnums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+) -> Fun:
     """The gradient of scalar-valued ``fun`` w.r.t. positional argument(s) ``argnums``.
 
     Reverse mode: one forward run recording a tape, one backward sweep in topological
     order. With ``argnums`` a tuple, returns a tuple of gradients; with ``has_aux``,
-    ``fun`` returns ``(value, aux)`` and the result is ``(grad, aux)``.
+    ``fun`` returns ``(value, aux)`` and the result is ``(grad, aux)``. With
+    ``allow_int=True``, integer and boolean arguments are accepted and held constant; their
+    gradient is an array of JAX's ``float0`` dtype (no values), of their shape.
     """
-    vg = _value_and_grad(fun, argnums, has_aux, holomorphic, "grad")
+    vg = _value_and_grad(fun, argnums, has_aux, holomorphic, "grad", allow_int)
 
     @functools.wraps(fun)
     def g(*args, **kwargs):
@@ -306,23 +337,34 @@ def grad(fun: Fun, argnums: Argnums = 0, has_aux: bool = False, holomorphic: boo
     return g
 
 
-def jacrev(fun: Fun, argnums: Argnums = 0, has_aux: bool = False, holomorphic: bool = False) -> Fun:
+def jacrev(
+    fun: Fun,
+    argnums: Argnums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+) -> Fun:
     """The Jacobian by reverse mode: one forward run, then all m basis cotangents pushed
     back through the tape in one vectorised (vmapped) sweep. Complex outputs need
     ``holomorphic=True`` (and complex inputs); otherwise the imaginary part of the output
-    would have no row in the Jacobian."""
+    would have no row in the Jacobian. ``allow_int=True`` accepts integer and boolean
+    arguments (held constant; their Jacobian block is ``float0``, as in JAX)."""
     check_callable(fun, "jacrev")
     name = f"jacrev({fn_name(fun)})"
+    _check_allow_int(allow_int, holomorphic, name)
     resolved = ArgnumsByNargs(argnums, name)
 
     def jac(*args, **kwargs):
         out, ct_fn, aux = _vjp_core(
-            fun, args, kwargs, resolved[len(args)], has_aux, name, holomorphic, argnums
-        )
+            fun, args, kwargs, resolved[len(args)], has_aux, name, holomorphic, argnums,
+            allow_int,
+        )  # fmt: skip
         o_leaves, o_tree = tree_flatten(out)
         o_leaves = [as_array(v, name) for v in o_leaves]
         for v in o_leaves:
             _check_jacrev_output(v, holomorphic, name)
+        if allow_int:
+            return _jacrev_with_ints(ct_fn, o_leaves, o_tree, aux, has_aux)
         if len(o_leaves) == 1 and size_of(o_leaves[0]) == 1:
             # One output element (a scalar function): a single reverse sweep seeded with
             # 1, and the gradient is the Jacobian (with the output's unit axes in front).
@@ -363,6 +405,32 @@ def jacrev(fun: Fun, argnums: Argnums = 0, has_aux: bool = False, holomorphic: b
     jac._ad_name = name  # type: ignore[attr-defined]  # for error messages
     jac.__name__ = f"jacrev_{getattr(fun, '__name__', 'f')}"  # what make_source calls it
     return jac
+
+
+def _jacrev_with_ints(ct_fn, o_leaves, o_tree, aux, has_aux):
+    """jacrev's result under ``allow_int``: the integer inputs' blocks are float0 arrays of
+    shape ``out.shape + in.shape``; the others as jacrev computes them (one sweep per
+    output element: integer inputs are rare enough not to need the batched sweep)."""
+    basis, m = std_basis(o_leaves)
+    rows = [ct_fn(tree_unflatten(o_tree, [b[k] for b in basis])) for k in range(m)]
+    in_tree = tree_flatten(rows[0])[1] if rows else None
+    columns = list(zip(*[tree_flatten(r)[0] for r in rows])) if rows else []
+    per_out, start = [], 0
+    for o in o_leaves:
+        s = tuple(getattr(o, "shape", ()))
+        k = size_of(o)
+        blocks = []
+        for col in columns:
+            g0 = col[0]
+            if getattr(g0, "dtype", None) == FLOAT0:
+                blocks.append(np.zeros(s + tuple(np.shape(g0)), dtype=FLOAT0))
+            else:
+                stacked = joining.stack(list(col[start : start + k]))
+                blocks.append(shapes.reshape(stacked, s + tuple(np.shape(g0))))
+        per_out.append(tree_unflatten(in_tree, blocks))
+        start += k
+    res = tree_unflatten(o_tree, per_out)
+    return (res, aux) if has_aux else res
 
 
 def _check_jacrev_output(v, holomorphic, name):

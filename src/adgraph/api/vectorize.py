@@ -10,6 +10,7 @@ each of its leaves.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from ..ad.batching import BatchTrace, BatchTracer
 from ..core.pytree import tree_flatten, tree_unflatten
@@ -90,13 +91,31 @@ def _broadcast_axes(axes, tree, what):
     return out
 
 
-def vmap(fun: Fun, in_axes: PyTree = 0, out_axes: PyTree = 0) -> Fun:
+def vmap(
+    fun: Fun,
+    in_axes: PyTree = 0,
+    out_axes: PyTree = 0,
+    axis_name: Any = None,
+    axis_size: int | None = None,
+    spmd_axis_name: Any = None,
+) -> Fun:
     """Vectorise ``fun`` over an axis of its arguments (JAX semantics).
 
     ``in_axes``: an int, None (not mapped), or a tuple with one entry (itself a pytree
     prefix) per positional argument. ``out_axes`` likewise for the output.
+    ``axis_size`` is the batch size: needed when no argument is mapped (the outputs are
+    then stacked copies), checked against the mapped axes otherwise. ``axis_name`` is
+    accepted for JAX code that names the axis; adgraph has no collectives (``psum`` and
+    friends) that would read it. ``spmd_axis_name`` (sharding over devices) is refused.
     """
     check_callable(fun, "vmap")
+    if spmd_axis_name is not None:
+        raise NotImplementedError(
+            "vmap: spmd_axis_name shards the mapped axis over devices, which adgraph does "
+            "not do (it runs on one device); drop the argument"
+        )
+    if axis_size is not None and not (is_index(axis_size) and axis_size >= 0):
+        raise TypeError(f"vmap: axis_size must be a non-negative int, got {axis_size!r}")
     if not (in_axes is None or is_index(in_axes) or isinstance(in_axes, (tuple, list, dict))):
         _check_axis_spec(in_axes, "in_axes")
     if not (out_axes is None or is_index(out_axes) or isinstance(out_axes, (tuple, list, dict))):
@@ -122,14 +141,19 @@ def vmap(fun: Fun, in_axes: PyTree = 0, out_axes: PyTree = 0) -> Fun:
         axes = _broadcast_axes(spec, args, "in_axes")
         leaves = [x if a is None else as_array(x, "vmap") for x, a in zip(leaves, axes)]
         sizes = {_leaf_size(x, a) for x, a in zip(leaves, axes) if a is not None}
-        if not sizes:
+        if not sizes and axis_size is None:
             raise ValueError(
                 "vmap: in_axes maps no argument (every entry is None, or there are no array "
-                "arguments); at least one must be mapped"
+                "arguments); map at least one, or give axis_size"
             )
         if len(sizes) > 1:
             raise ValueError(f"vmap: mapped axes have different sizes: {_size_report(args, spec)}")
-        (size,) = sizes
+        if axis_size is not None and sizes and sizes != {axis_size}:
+            raise ValueError(
+                f"vmap: axis_size={axis_size} but the mapped axes have size {sizes.pop()}: "
+                f"{_size_report(args, spec)}"
+            )
+        (size,) = sizes or {axis_size}
         trace = BatchTrace(size)
         with trace_scope(trace):
             ins = []

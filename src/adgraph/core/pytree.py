@@ -54,6 +54,16 @@ register_pytree_node(dict, _dict_flatten, lambda keys, ch: dict(zip(keys, ch)))
 register_pytree_node(type(None), lambda t: ([], None), lambda aux, ch: None)
 
 
+def node_children(x: Any) -> tuple[list[Any], Any, type] | None:
+    """One level of flattening: ``(children, aux, node type)`` of a container, None for a
+    leaf."""
+    kind, entry = _node_of(x)
+    if kind is None:
+        return None
+    children, aux = entry[0](x)
+    return list(children), aux, kind
+
+
 def _node_of(x):
     tp = type(x)
     entry = _NODE_TYPES.get(tp)
@@ -164,7 +174,47 @@ class PyTreeDef:
         return parts[0]
 
     def unflatten(self, leaves: Sequence[Any]) -> Any:
+        """The tree of this structure holding ``leaves`` (:func:`tree_unflatten`)."""
         return tree_unflatten(self, leaves)
+
+    @property
+    def num_nodes(self) -> int:
+        """The number of nodes: containers and leaves (a ``None`` node counts one)."""
+        n, stack = 0, [self]
+        while stack:
+            td = stack.pop()
+            n += 1
+            stack.extend(td.children)
+        return n
+
+    def node_data(self) -> tuple[type, Any] | None:
+        """``(type, aux data)`` of the root node; None for a leaf."""
+        return None if self.kind is None else (self.kind, self.aux)
+
+    def flatten_up_to(self, tree: Any) -> list[Any]:
+        """The subtrees of ``tree`` at the places of this structure's leaves: ``tree`` must
+        have this structure down to them (a prefix match)."""
+        out: list = []
+        stack = [(self, tree)]
+        while stack:
+            td, x = stack.pop()
+            if td.kind is None:
+                out.append(x)
+                continue
+            kind, entry = _node_of(x)
+            if kind is not td.kind:
+                raise ValueError(
+                    f"flatten_up_to: expected a {getattr(td.kind, '__name__', td.kind)} "
+                    f"node, got {type(x).__name__} (structure {self!r})"
+                )
+            children, aux = entry[0](x)
+            if len(children) != len(td.children) or not (aux == td.aux):
+                raise ValueError(
+                    f"flatten_up_to: a {type(x).__name__} node does not match the structure "
+                    f"{td!r} (its children or keys differ)"
+                )
+            stack.extend(zip(reversed(td.children), reversed(list(children))))
+        return out
 
 
 # Structures at most this deep are compared, hashed, printed and built recursively (two
