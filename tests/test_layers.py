@@ -17,11 +17,11 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "adgraph"
 
 # Lowest first. A package path names every module under it.
 LAYERS: list[tuple[str, ...]] = [
-    ("core", "classes", "datasets"),
+    ("core", "classes", "datasets", "tree_util"),  # tree_util: core.pytree under JAX's names
     ("ad",),
     ("ops",),
     ("numpy",),
-    ("api", "lax", "debug"),  # lax's loop rules run the body's own jvp/vjp/vmap (api's)
+    ("api", "lax", "debug", "flatten_util"),  # lax's loop rules run the body's own jvp/vjp/vmap (api's)
     ("scipy",),  # scipy.integrate (odeint) and scipy.sparse.linalg (cg) are built on api and lax
     ("graph", "jit", "backends", "expr"),
     ("nn", "optim", "compare", "test_util", "autograd"),  # autograd: the api under autograd's names

@@ -19,8 +19,10 @@ from . import (
     api,
     backends,  # noqa: F401  (fills the operations' extension points for Dask and CuPy, lazily)
     debug,  # noqa: F401  (ad.debug.print, ad.debug.callback)
+    flatten_util,  # noqa: F401  (ravel_pytree, as jax.flatten_util)
     lax,  # noqa: F401  (loops and branches that differentiate: scan, fori_loop, while_loop, cond)
     numpy,  # noqa: F401  (the user namespace; registers the primitives)
+    tree_util,  # noqa: F401  (pytrees under jax.tree_util's names)
 )
 from .api import *  # noqa: F403  (the transformations, listed in api.__all__)
 from .api.sparse import *  # noqa: F403  (jacobian_sparsity, sparse_jacobian, ...)
@@ -41,10 +43,13 @@ from .core.trace import Tracer
 from .graph import Graph, GraphCycleError, trace, trace_hvp
 from .jit import compile_c, jit
 from .jit.source import make_source
+from .ops.indexing import at  # at(x)[idx].set(v): x.at[idx] for any array, traced or not
 
 _userline.install()  # NumPy's warnings inside adgraph's rules are shown at the user's line
 
 __version__ = "0.1.0"
+
+jacobian = jacrev  # noqa: F405  (JAX's name: jax.jacobian is jacrev)
 
 __all__ = [
     *api.__all__,  # the transformations
@@ -68,6 +73,11 @@ __all__ = [
     "tree_leaves",
     "tree_structure",
     "register_pytree_node",
+    "tree_util",
+    "flatten_util",
+    # JAX's alias, and x.at[idx] for any array
+    "jacobian",
+    "at",
     # extending adgraph: traced values (isinstance checks) and new primitives
     "Tracer",
     "Primitive",
