@@ -59,6 +59,7 @@ __all__ = [
     "RELU",
     "add_at_rule",
     "fibre_rule",
+    "einsum_rule",
     "SparsityTrace",
     "SparsityTracer",
     "require_scipy",
@@ -266,6 +267,57 @@ def fibre_rule(pats, ans, x, *, axes, **params):
         return sp.csr_matrix((_np.ones(f.size, bool), (_np.arange(f.size), f)), shape=(f.size, nf))
 
     return member(ys) @ (member(xs).T @ pats[0])
+
+
+#: The most index combinations :func:`einsum_rule` enumerates before falling back.
+EINSUM_LIMIT = 1 << 22
+
+
+def einsum_rule(pats, ans, *ops, spec):
+    """The rule of ``einsum`` with explicit subscripts: output entry ``o`` depends on
+    entry ``e`` of a traced operand when some combination of the index letters maps to
+    both and every *constant* operand's entry at that combination is nonzero. The
+    combinations are enumerated (falls back past :data:`EINSUM_LIMIT` of them)."""
+    sp = require_scipy("sparsity detection")
+    lhs, out = spec.split("->")
+    ins = lhs.split(",")
+    dims: dict[str, int] = {}
+    for sub, op in zip(ins, ops):
+        for c, d in zip(sub, _np.shape(op)):
+            dims[c] = d
+    letters = sorted(dims)
+    total = _size(dims[c] for c in letters)
+    if total > EINSUM_LIMIT or len(letters) > 32:
+        return NotImplemented
+    axes = {
+        c: _np.arange(dims[c]).reshape([-1 if j == i else 1 for j in range(len(letters))])
+        for i, c in enumerate(letters)
+    }
+    full = tuple(dims[c] for c in letters)
+
+    def flat(sub, shape):
+        if not sub:
+            return _np.zeros(full, _np.int64)
+        idx = _np.ravel_multi_index(tuple(axes[c] for c in sub), shape)
+        return _np.broadcast_to(idx, full)
+
+    keep = _np.ones(full, bool)
+    for sub, op, p in zip(ins, ops, pats):
+        if p is None:  # a constant: its zeros cut the combinations they multiply
+            nz = _np.asarray(op) != 0
+            keep = keep & (nz[tuple(axes[c] for c in sub)] if sub else nz)
+    o = flat(out, _np.shape(ans))[keep]
+    result = None
+    for sub, op, p in zip(ins, ops, pats):
+        if p is None:
+            continue
+        e = flat(sub, _np.shape(op))[keep]
+        r = sp.csr_matrix(
+            (_np.ones(o.size, bool), (o, e)), shape=(_size(_np.shape(ans)), _size(_np.shape(op)))
+        )
+        term = r @ p
+        result = term if result is None else result + term
+    return result
 
 
 def _reduction(p, x, axis, keepdims):
