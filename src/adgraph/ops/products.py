@@ -32,7 +32,7 @@ import string
 import numpy as _np  # dtype objects, static index arithmetic and NumPy's identity
 
 from ..ad.batched_jvp import Diagonal
-from ..ad.sparsity import MOVES, require_scipy
+from ..ad.sparsity import MOVES, einsum_rule, require_scipy
 from ..ad.taylor import RULES as _TAYLOR
 from ..core import basic, extend
 from ..core.primitive import Primitive
@@ -553,6 +553,7 @@ einsum_p = Primitive(
     tangent=None,
     joint_vjp=_einsum_vjp,
     batch=_einsum_batch,
+    sparsity=einsum_rule,
     doc=r"""Einstein summation with explicit subscripts (no ellipsis). Multilinear: the
     tangent is the sum over operands of the einsum with that operand's tangent; operand
     k's cotangent is the einsum of the output cotangent with the other operands, with
