@@ -21,7 +21,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("ad",),
     ("ops",),
     ("numpy",),
-    ("api", "lax", "debug", "flatten_util"),  # lax's loop rules run the body's own jvp/vjp/vmap (api's)
+    # lax's loop rules run the body's own jvp/vjp/vmap (api's)
+    ("api", "lax", "debug", "flatten_util"),
     ("scipy",),  # scipy.integrate (odeint) and scipy.sparse.linalg (cg) are built on api and lax
     ("graph", "jit", "backends", "expr"),
     ("nn", "optim", "compare", "test_util", "autograd"),  # autograd: the api under autograd's names
