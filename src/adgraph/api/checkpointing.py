@@ -1,4 +1,4 @@
-"""``checkpoint`` (``remat``): memory for time in reverse mode.
+"""``checkpoint`` (``remat``): memory for time in reverse mode, with JAX's policies.
 
 The function becomes one call primitive (:mod:`adgraph.api.closure`) whose reverse rule
 records only the call's inputs, not a tape of the function's operations: the backward
@@ -6,28 +6,281 @@ sweep runs the function again with its own tape and pulls the cotangent back thr
 Forward mode and ``vmap`` go through the function itself. Values the function closes over
 and an enclosing transformation traces are lifted into arguments (closure conversion) and
 differentiated like them.
+
+A ``policy`` (:data:`checkpoint_policies`) keeps some intermediates besides the inputs:
+at binding, the function is run once as a straight-line program of primitive applications
+(:class:`_Saving`), keeping the results of the applications the policy names; the backward
+sweep replays that program, and each kept application enters the new tape with its kept
+result (:data:`saved_p`: no recomputation, the primitive's own reverse rules) while the
+others are recomputed. The numbers are the same under every policy: only what is stored
+and what is recomputed changes. A policy applies when the call's inputs are concrete at the
+reverse pass (the usual case); under a further enclosing transformation (``vmap`` or ``jit``
+around ``grad``) the function is recomputed whole, as with no policy.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
+from typing import Any
 
+import numpy as _np
+
+from ..ad.rules import linear
+from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
+from ..core.trace import Tracer, current_traces, trace_scope
 from . import closure
-from .args import (
-    check_callable,
-)
+from .args import check_callable, zeros_like
+from .forward import jvp
 from .hints import Fun
 from .vectorize import vmap
 
-__all__ = ["checkpoint", "remat"]
+__all__ = ["checkpoint", "remat", "checkpoint_name", "checkpoint_policies"]
 
 
+# ------------------------------------------------------------------ names and policies
+def _name_transpose(ct, x, *, name):
+    return ct
+
+
+name_p = linear(
+    "checkpoint_name",
+    lambda xp, x, *, name: x,
+    _name_transpose,
+    batch=lambda vals, batched, size, *, name: name_p.bind(vals[0], name=name),
+    doc="The identity, naming its value for checkpoint policies (save_only_these_names).",
+)
+
+
+def checkpoint_name(x: Any, name: str) -> Any:
+    """``x`` itself, named ``name`` for the policies :func:`save_only_these_names` and
+    :func:`save_any_names_but_these` of :func:`checkpoint` (``jax.ad_checkpoint.checkpoint_name``).
+    ``x`` may be a pytree; every leaf gets the name."""
+    if not isinstance(name, str):
+        raise TypeError(f"checkpoint_name: name must be a str, got {type(name).__name__}")
+    leaves, tree = tree_flatten(x)
+    if not current_traces():  # nothing to name for: the value itself
+        return x
+    return tree_unflatten(tree, [name_p.bind(v, name=name) for v in leaves])
+
+
+# A policy is called as policy(prim, *args, **params) for each primitive application of a
+# checkpointed function (args: the operands' values) and returns whether to keep its result.
+Policy = Callable[..., bool]
+_DOTS = frozenset({"matmul", "einsum"})
+
+
+def nothing_saveable(prim: Primitive, *args: Any, **params: Any) -> bool:
+    """Keep nothing but the inputs: everything is recomputed (the default)."""
+    return False
+
+
+def everything_saveable(prim: Primitive, *args: Any, **params: Any) -> bool:
+    """Keep every intermediate: nothing is recomputed (as without ``checkpoint``)."""
+    return True
+
+
+def dots_saveable(prim: Primitive, *args: Any, **params: Any) -> bool:
+    """Keep the results of matrix products and contractions (``matmul``, ``einsum``, and
+    the ``dot``/``tensordot``/``inner`` written with them); recompute the rest."""
+    return prim.name in _DOTS
+
+
+def dots_with_no_batch_dims_saveable(prim: Primitive, *args: Any, **params: Any) -> bool:
+    """Keep the results of matrix products without batch dimensions: ``matmul`` of
+    operands of at most two axes, ``einsum`` with no index shared by every operand and the
+    output."""
+    if prim.name == "matmul":
+        return all(len(getattr(a, "shape", ())) <= 2 for a in args)
+    if prim.name == "einsum":
+        ins, out = params["spec"].split("->")
+        shared = set.intersection(*[set(s) for s in ins.split(",")]) if ins else set()
+        return not (shared & set(out))
+    return False
+
+
+def _names(what: str, names: Sequence[str]) -> frozenset:
+    for n in names:
+        if not isinstance(n, str):
+            raise TypeError(f"{what}: names must be str, got {type(n).__name__}")
+    return frozenset(names)
+
+
+def save_only_these_names(*names: str) -> Policy:
+    """Keep only the values named with :func:`checkpoint_name` as one of ``names``."""
+    keep = _names("save_only_these_names", names)
+
+    def policy(prim, *args, **params):
+        return prim is name_p and params["name"] in keep
+
+    return policy
+
+
+def save_any_names_but_these(*names: str) -> Policy:
+    """Keep every value named with :func:`checkpoint_name` except those in ``names``."""
+    drop = _names("save_any_names_but_these", names)
+
+    def policy(prim, *args, **params):
+        return prim is name_p and params["name"] not in drop
+
+    return policy
+
+
+def save_anything_except_these_names(*names: str) -> Policy:
+    """Keep every intermediate except the values named as one of ``names``."""
+    drop = _names("save_anything_except_these_names", names)
+
+    def policy(prim, *args, **params):
+        return not (prim is name_p and params["name"] in drop)
+
+    return policy
+
+
+def save_from_both_policies(a: Policy, b: Policy) -> Policy:
+    """Keep what either policy keeps."""
+
+    def policy(prim, *args, **params):
+        return a(prim, *args, **params) or b(prim, *args, **params)
+
+    return policy
+
+
+checkpoint_policies = SimpleNamespace(
+    nothing_saveable=nothing_saveable,
+    everything_saveable=everything_saveable,
+    dots_saveable=dots_saveable,
+    checkpoint_dots=dots_saveable,
+    dots_with_no_batch_dims_saveable=dots_with_no_batch_dims_saveable,
+    checkpoint_dots_with_no_batch_dims=dots_with_no_batch_dims_saveable,
+    save_only_these_names=save_only_these_names,
+    save_any_names_but_these=save_any_names_but_these,
+    save_anything_except_these_names=save_anything_except_these_names,
+    save_from_both_policies=save_from_both_policies,
+)
+
+
+# ------------------------------------------------------------------ kept results
+def _saved_impl(xp, *args, prim, params, value):
+    return value  # the result kept at the forward pass: nothing is recomputed
+
+
+def _saved_vjp(ct, ans, args, params, wanted):
+    prim, pp = params["prim"], params["params"]
+    if prim.joint_vjp is not None:
+        return list(prim.joint_vjp(ct, ans, args, pp, wanted))
+    rules = prim.vjp or ()
+    out = []
+    for i, w in enumerate(wanted):
+        r = rules[i] if i < len(rules) else None
+        out.append(r(ct, ans, *args, **pp) if w and r is not None else None)
+    return out
+
+
+def _saved_jvp(primals, tangents, params):
+    # forward mode over a replayed backward sweep: through the primitive itself
+    prim, pp = params["prim"], params["params"]
+    ts = [zeros_like(p) if t is None else t for p, t in zip(primals, tangents)]
+    return jvp(lambda *a: prim.bind(*a, **pp), tuple(primals), tuple(ts))
+
+
+saved_p = Primitive(
+    "checkpoint_saved",
+    _saved_impl,
+    jvp_rule=_saved_jvp,
+    joint_vjp=_saved_vjp,
+    doc="A primitive application whose result a checkpoint policy kept: the kept value, "
+    "differentiated by the primitive's own rules.",
+)
+
+
+class _Saving(closure._Recorder):
+    """Records the checkpointed function on concrete inputs (see closure conversion) and
+    keeps the results of the applications ``policy`` names, by their position."""
+
+    __slots__ = ("policy", "saved")
+
+    def __init__(self, policy):
+        super().__init__(closure._Lifter())
+        self.policy = policy
+        self.saved = {}
+
+    def process(self, prim, args, params):
+        k = len(self.eqns)
+        out = super().process(prim, args, params)
+        if len(self.eqns) > k and not prim.multiple_results and prim.reverse is None:
+            vals = [a.value if type(a) is closure._RecTracer else a for a in args]
+            if self.policy(prim, *vals, **params):
+                self.saved[k] = out.value
+        return out
+
+
+def _record_saving(fun, vals, policy):
+    """``(program, saved, ans)``: ``fun`` at ``vals`` as a straight-line program, the kept
+    results, and its outputs; None when it cannot be recorded as such."""
+    rec = _Saving(policy)
+    try:
+        with trace_scope(rec), _np.errstate(all="ignore"):
+            ins = [rec.new_input(v, True) for v in vals]
+            out = fun(*ins)
+            refs, ans = [], []
+            for o in out:
+                v, r, _ = rec.operand(o)
+                refs.append(r)
+                ans.append(v)
+    except Exception:  # not recordable (NumPy writing in place, say): recompute it whole
+        return None
+    if rec.lifter.values:  # it closes over traced values: converted first (see bind_call)
+        return None
+    program = closure._Program([t.var for t in ins], {}, rec.eqns, refs, False)
+    return program, rec.saved, ans
+
+
+#: What the last backward sweep through a checkpoint with a policy did: primitive name ->
+#: number of applications whose kept result was used (``"kept"``) or that were recomputed
+#: (``"recomputed"``). A diagnostic, for tests and for choosing a policy.
+last_replay: dict[str, dict[str, int]] = {"kept": {}, "recomputed": {}}
+
+
+def _replay(program, saved):
+    """The recorded program as a function, kept results entering as :data:`saved_p`."""
+
+    def f(*args):
+        env = dict(zip(program.in_vars, args))
+        kept: dict[str, int] = {}
+        redone: dict[str, int] = {}
+        last_replay["kept"], last_replay["recomputed"] = kept, redone
+        for k, (prim, params, refs, out) in enumerate(program.eqns):
+            ins = [r.value if type(r) is closure._Lit else env[r] for r in refs]
+            if k in saved:
+                kept[prim.name] = kept.get(prim.name, 0) + 1
+                ans = saved_p.bind(*ins, prim=prim, params=params, value=saved[k])
+            else:
+                redone[prim.name] = redone.get(prim.name, 0) + 1
+                ans = prim.bind(*ins, **params)
+            if type(out) is tuple:
+                env.update(zip(out, ans))
+            else:
+                env[out] = ans
+        return tuple(r.value if type(r) is closure._Lit else env[r] for r in program.outs)
+
+    return f
+
+
+# ------------------------------------------------------------------ the call primitive
 def _ckpt_jvp(primals, tangents, params):
     return closure.jvp_of_call(params["fun"], primals, tangents)
 
 
 def _ckpt_reverse(trace, vals, parents, params, pidx):
+    policy = params.get("policy")
+    if policy is not None and not closure.any_tracer(vals):
+        got = _record_saving(params["fun"], vals, policy)
+        if got is not None:
+            program, saved, ans = got
+            params = dict(params, program=program, saved=saved)
+            return trace.record(checkpoint_p, params, vals, tuple(ans), parents, pidx)
     ans = closure.run_at_binding(
         trace, params["fun"], vals
     )  # no tape here: only the inputs are kept
@@ -37,15 +290,16 @@ def _ckpt_reverse(trace, vals, parents, params, pidx):
 def _ckpt_vjp(ct, ans, args, params, wanted):
     # recompute, with a tape, now -- differentiating only the arguments that need it
     fun = params["fun"]
-    return closure.pull_wanted(
-        fun, args, wanted, ct, getattr(fun, "_what", "a checkpoint function")
-    )
+    what = getattr(fun, "_what", "a checkpoint function")
+    if "program" in params:
+        fun = _replay(params["program"], params["saved"])
+    return closure.pull_wanted(fun, args, wanted, ct, what)
 
 
-def _ckpt_batch(vals, batched, size, *, fun):
+def _ckpt_batch(vals, batched, size, *, fun, policy=None):
     fun_b = vmap(fun, in_axes=closure.batch_axes(batched))
     fun_b._what = getattr(fun, "_what", None)
-    return checkpoint_p.bind(*vals, fun=fun_b)
+    return checkpoint_p.bind(*vals, fun=fun_b, policy=policy)
 
 
 checkpoint_p = closure.call_primitive(
@@ -58,7 +312,7 @@ checkpoint_p = closure.call_primitive(
 )
 
 
-def _convert_ckpt(fun, leaves, what):
+def _convert_ckpt(fun, leaves, what, policy):
     """Closure conversion of a checkpoint call (see :mod:`adgraph.api.closure`)."""
     conv = closure.Conversion(leaves)
     program, _ = conv.record(fun)
@@ -67,35 +321,113 @@ def _convert_ckpt(fun, leaves, what):
         return None
     fun2 = conv.function(program)
     fun2._what = what
-    return {"fun": fun2}, lifted
+    return {"fun": fun2, "policy": policy}, lifted
 
 
-def checkpoint(fun: Fun) -> Fun:
-    """``fun`` with rematerialisation: reverse mode keeps only its inputs and recomputes
-    its intermediates during the backward sweep (memory for time), as ``jax.checkpoint``.
+def _static_positions(static_argnums: Any) -> tuple[int, ...]:
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    for n in nums:
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"checkpoint: static_argnums must be ints, got {n!r}")
+    return nums
+
+
+def checkpoint(
+    fun: Fun,
+    *,
+    prevent_cse: bool = True,
+    policy: Policy | None = None,
+    static_argnums: int | Sequence[int] = (),
+) -> Fun:
+    """``fun`` with rematerialisation: reverse mode keeps only its inputs (and what
+    ``policy`` keeps) and recomputes the rest during the backward sweep, as
+    ``jax.checkpoint``.
 
     ``fun`` may close over values traced by enclosing transformations: they are
-    differentiated (and batched) like its arguments."""
+    differentiated (and batched) like its arguments.
 
+    Parameters
+    ----------
+    fun
+        The function.
+    prevent_cse
+        Accepted for JAX's signature; adgraph never merges the recomputation with the
+        forward pass, so there is nothing to prevent.
+    policy
+        Which intermediates to keep, from :data:`checkpoint_policies`: ``nothing_saveable``
+        (the default: recompute everything), ``everything_saveable`` (recompute nothing),
+        ``dots_saveable``, ``dots_with_no_batch_dims_saveable``, ``save_only_these_names``
+        / ``save_any_names_but_these`` / ``save_anything_except_these_names`` (names given
+        by :func:`checkpoint_name`), ``save_from_both_policies``; or a function
+        ``policy(prim, *args, **params) -> bool`` of a primitive application. The
+        derivatives are the same under every policy.
+    static_argnums
+        Positions of arguments that are not arrays (Python values: flags, sizes,
+        functions): passed to ``fun`` as they are, never traced or differentiated.
+    """
     check_callable(fun, "checkpoint")
+    if policy is not None and not callable(policy):
+        raise TypeError(
+            "checkpoint: policy must be one of ad.checkpoint_policies (or a function "
+            f"(prim, *args, **params) -> bool), got {type(policy).__name__}"
+        )
+    if not isinstance(prevent_cse, bool):
+        raise TypeError(f"checkpoint: prevent_cse must be a bool, got {prevent_cse!r}")
+    static = _static_positions(static_argnums)
+    if policy is nothing_saveable:
+        policy = None
     what = f"checkpoint({getattr(fun, '__name__', type(fun).__name__)})"
 
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
+        if static:
+            fixed = {}
+            for n in static:
+                k = n + len(args) if n < 0 else n
+                if not 0 <= k < len(args):
+                    raise ValueError(
+                        f"{what}: static_argnums {n} is out of range for {len(args)} "
+                        "positional arguments"
+                    )
+                if isinstance(args[k], Tracer):
+                    raise TypeError(
+                        f"{what}: argument {n} is static (static_argnums) but got a traced "
+                        "value; pass arrays that are differentiated as ordinary arguments"
+                    )
+                fixed[k] = args[k]
+            dyn = [a for i, a in enumerate(args) if i not in fixed]
+            n_all = len(args)
+
+            def full(*d, **kw):
+                it = iter(d)
+                return fun(*[fixed[i] if i in fixed else next(it) for i in range(n_all)], **kw)
+
+            args, target = tuple(dyn), full
+        else:
+            target = fun
+        if policy is everything_saveable:  # keep every intermediate: an ordinary call
+            return target(*args, **kwargs)
         leaves, in_tree = tree_flatten((args, kwargs))
         box = closure.Box()
 
         def call(a, k):
-            return fun(*a, **k)
+            return target(*a, **k)
 
         if not closure.any_tracer(leaves):  # see closure.bind_call
-            out = checkpoint_p.bind(*leaves, fun=closure.flat_fun(call, in_tree, box))
+            out = checkpoint_p.bind(
+                *leaves, fun=closure.flat_fun(call, in_tree, box), policy=policy
+            )
             return tree_unflatten(box.tree, list(out))
 
         watch = closure.Watch()
         f = closure.flat_fun(call, in_tree, box, watch, what)
         out = closure.bind_call(
-            checkpoint_p, leaves, {"fun": f}, watch, _convert_ckpt, (f, leaves, what)
+            checkpoint_p,
+            leaves,
+            {"fun": f, "policy": policy},
+            watch,
+            _convert_ckpt,
+            (f, leaves, what, policy),
         )
         return tree_unflatten(box.tree, list(out))
 

@@ -1,0 +1,156 @@
+"""ad.checkpoint's policies change what the backward sweep recomputes and what it keeps,
+never the numbers; checkpoint_name; static_argnums; bad input."""
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.numpy as anp
+from adgraph.api import checkpointing
+from adgraph.api.checkpointing import checkpoint_name, checkpoint_policies
+
+P = checkpoint_policies
+RNG = np.random.default_rng(0)
+W = RNG.normal(size=(5, 5))
+X = RNG.normal(size=5)
+
+
+def f(W, x):
+    h = checkpoint_name(anp.sin(W @ x), "h")
+    return anp.sum(anp.tanh(anp.einsum("ij,j->i", W, h)))
+
+
+POLICIES = {
+    "nothing": lambda *a, **k: False,  # through the recorded program, keeping nothing
+    "dots": P.dots_saveable,
+    "dots_no_batch": P.dots_with_no_batch_dims_saveable,
+    "only_h": P.save_only_these_names("h"),
+    "names_but_h": P.save_any_names_but_these("h"),
+    "all_but_h": P.save_anything_except_these_names("h"),
+    "both": P.save_from_both_policies(P.dots_saveable, P.save_only_these_names("h")),
+    "all": lambda *a, **k: True,
+}
+# what each keeps (primitive name -> applications) in f's backward sweep
+KEPT = {
+    "nothing": {},
+    "dots": {"matmul": 1, "einsum": 1},
+    "dots_no_batch": {"matmul": 1, "einsum": 1},
+    "only_h": {"checkpoint_name": 1},
+    "names_but_h": {},
+    "all_but_h": {"matmul": 1, "sin": 1, "einsum": 1, "tanh": 1, "reduce_sum": 1},
+    "both": {"matmul": 1, "einsum": 1, "checkpoint_name": 1},
+    "all": {"matmul": 1, "sin": 1, "checkpoint_name": 1, "einsum": 1, "tanh": 1, "reduce_sum": 1},
+}
+
+
+@pytest.mark.parametrize("name", list(POLICIES))
+def test_policy_changes_what_is_kept_never_the_numbers(name):
+    ref = ad.grad(f, (0, 1))(W, X)
+    g = ad.grad(ad.checkpoint(f, policy=POLICIES[name]), (0, 1))(W, X)
+    for a, b in zip(g, ref):
+        assert np.array_equal(a, b)
+    kept, redone = checkpointing.last_replay["kept"], checkpointing.last_replay["recomputed"]
+    assert kept == KEPT[name]
+    assert sum(kept.values()) + sum(redone.values()) == 6  # every application, once
+
+
+def test_builtin_policies_numbers_in_every_mode():
+    for pol in (None, P.nothing_saveable, P.everything_saveable, P.dots_saveable):
+        c = ad.checkpoint(f, policy=pol)
+        assert np.array_equal(ad.grad(c)(W, X), ad.grad(f)(W, X))
+        assert np.allclose(ad.jacfwd(c, 1)(W, X), ad.jacfwd(f, 1)(W, X))
+        assert np.allclose(
+            ad.hessian(lambda x: c(W, x))(X), ad.hessian(lambda x: f(W, x))(X), rtol=1e-12
+        )
+        xs = np.stack([X, 2 * X])
+        want = ad.vmap(ad.grad(f), (None, 0))(W, xs)
+        assert np.allclose(ad.vmap(ad.grad(c), (None, 0))(W, xs), want)
+        assert np.allclose(ad.jit(ad.grad(c))(W, X), ad.grad(f)(W, X))
+
+
+def test_dots_with_no_batch_dims():
+    A = RNG.normal(size=(3, 4, 4))
+
+    def g(A, x):
+        y = anp.einsum("bij,bj->bi", A, anp.broadcast_to(x[:4], (3, 4)))  # batch index b
+        z = A @ anp.sin(y)[:, :, None]  # batched matmul
+        return anp.sum(anp.tanh(z)) + anp.sum(W @ x)  # W @ x has no batch dimension
+
+    for pol, kept in (
+        (P.dots_with_no_batch_dims_saveable, {"matmul": 1}),
+        (P.dots_saveable, {"matmul": 2, "einsum": 1}),
+    ):
+        got = ad.grad(ad.checkpoint(g, policy=pol), (0, 1))(A, X)
+        for a, b in zip(got, ad.grad(g, (0, 1))(A, X)):
+            assert np.array_equal(a, b)
+        assert checkpointing.last_replay["kept"] == kept
+
+
+def _counted_sin():
+    calls = []
+
+    def impl(xp, x):
+        calls.append(1)
+        return xp.sin(x)
+
+    p = ad.Primitive(
+        "test_policy_counted_sin",
+        impl,
+        tangent=(lambda t, ans, x: t * anp.cos(x),),
+        vjp=(lambda ct, ans, x: ct * anp.cos(x),),
+    )
+    return p, calls
+
+
+def test_recomputation_counted():
+    sin_p, calls = _counted_sin()
+
+    def g(x):
+        return anp.sum(sin_p.bind(x) ** 2)
+
+    want = 2 * np.sin(X) * np.cos(X)
+    for pol, runs in (
+        (None, 2),  # forward, and recomputed in the backward sweep
+        (P.nothing_saveable, 2),
+        (P.dots_saveable, 2),  # no product to keep
+        (lambda prim, *a, **k: prim is sin_p, 1),  # kept: run once
+        (P.everything_saveable, 1),
+    ):
+        calls.clear()
+        assert np.allclose(ad.grad(ad.checkpoint(g, policy=pol))(X), want)
+        assert len(calls) == runs
+
+
+def test_static_argnums():
+    def g(W, n, flag):
+        return anp.sum(W**n) if flag else anp.sum(W)
+
+    c = ad.checkpoint(g, static_argnums=(1, 2))
+    assert np.allclose(ad.grad(c)(W, 3, True), 3 * W**2)
+    assert np.allclose(ad.grad(c)(W, 3, False), np.ones_like(W))
+    c2 = ad.checkpoint(g, static_argnums=-1)
+    assert np.allclose(ad.grad(lambda W: c2(W, 2.0, True))(W), 2 * W)
+    with pytest.raises(TypeError, match="argument 1 is static"):
+        ad.grad(lambda n: ad.checkpoint(g, static_argnums=1)(W, n, True))(2.0)
+    with pytest.raises(ValueError, match="static_argnums 5 is out of range"):
+        ad.checkpoint(g, static_argnums=5)(W, 2, True)
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="policy must be one of ad.checkpoint_policies"):
+        ad.checkpoint(f, policy="dots")
+    with pytest.raises(TypeError, match="static_argnums must be ints"):
+        ad.checkpoint(f, static_argnums=("a",))
+    with pytest.raises(TypeError, match="prevent_cse must be a bool"):
+        ad.checkpoint(f, prevent_cse=None)
+    with pytest.raises(TypeError, match="checkpoint_name: name must be a str"):
+        checkpoint_name(X, 3)
+    with pytest.raises(TypeError, match="names must be str"):
+        P.save_only_these_names(1)
+
+
+def test_checkpoint_name_is_the_identity():
+    assert checkpoint_name(X, "a") is X
+    assert np.allclose(ad.grad(lambda x: anp.sum(checkpoint_name(x, "a") ** 2))(X), 2 * X)
+    assert np.allclose(ad.jvp(lambda x: checkpoint_name(x, "a"), (X,), (X,))[1], X)
+    assert np.allclose(ad.vmap(lambda x: checkpoint_name(x, "a") * 2)(np.ones((2, 3))), 2.0)
