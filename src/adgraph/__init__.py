@@ -27,6 +27,7 @@ from . import (
 from .api import *  # noqa: F403  (the transformations, listed in api.__all__)
 from .api.sparse import *  # noqa: F403  (jacobian_sparsity, sparse_jacobian, ...)
 from .api.taylor import derivative_tensor
+from .api.checkpointing import checkpoint_name, checkpoint_policies  # jax.checkpoint_policies
 from .classes import Dual, Var
 from .compare import compare
 from .core import userline as _userline
@@ -54,6 +55,8 @@ jacobian = jacrev  # noqa: F405  (JAX's name: jax.jacobian is jacrev)
 __all__ = [
     *api.__all__,  # the transformations
     "derivative_tensor",  # every partial derivative of order k, from Taylor series
+    "checkpoint_policies",  # what ad.checkpoint(policy=...) keeps
+    "checkpoint_name",
     # compilation
     "jit",
     "make_source",
