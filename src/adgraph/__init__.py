@@ -55,6 +55,11 @@ jacobian = jacrev  # noqa: F405  (JAX's name: jax.jacobian is jacrev)
 __all__ = [
     *api.__all__,  # the transformations
     "derivative_tensor",  # every partial derivative of order k, from Taylor series
+    # sparse Jacobians and Hessians: patterns from the graph, colouring, compressed sweeps
+    "jacobian_sparsity",
+    "hessian_sparsity",
+    "sparse_jacobian",
+    "sparse_hessian",
     "checkpoint_policies",  # what ad.checkpoint(policy=...) keeps
     "checkpoint_name",
     # compilation
