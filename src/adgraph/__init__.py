@@ -25,9 +25,9 @@ from . import (
     tree_util,  # noqa: F401  (pytrees under jax.tree_util's names)
 )
 from .api import *  # noqa: F403  (the transformations, listed in api.__all__)
+from .api.checkpointing import checkpoint_name, checkpoint_policies  # jax.checkpoint_policies
 from .api.sparse import *  # noqa: F403  (jacobian_sparsity, sparse_jacobian, ...)
 from .api.taylor import derivative_tensor
-from .api.checkpointing import checkpoint_name, checkpoint_policies  # jax.checkpoint_policies
 from .classes import Dual, Var
 from .compare import compare
 from .core import userline as _userline
