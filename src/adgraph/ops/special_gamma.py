@@ -7,7 +7,6 @@ operations (so they differentiate again):
 
 .. math::
    \partial_x P(a, x) = \frac{x^{a-1}e^{-x}}{\Gamma(a)}, \qquad
-   \partial_x I_x(a, b) = \frac{x^{a-1}(1-x)^{b-1}}{B(a, b)}, \qquad
    \partial_q \zeta(s, q) = -s\,\zeta(s+1, q).
 
 The derivative of :math:`P(a, x)` in the shape :math:`a` has no closed form; it is the
@@ -16,8 +15,8 @@ series :math:`\sum_k t_k(\log x - \psi(a+k+1))`, :math:`t_k = x^{a+k}e^{-x}/\Gam
 :math:`12\sqrt{x}+40` of the largest) -- or, in the upper tail, minus the derivative of
 :math:`Q = 1 - P` from its Laplace-type integral -- a primitive of its own (``gammainc_da``) with a
 derivative in ``x``; its derivative in ``a`` (the second derivative of :math:`P` in
-:math:`a`) is refused. The incomplete beta function's derivatives in ``a`` and ``b``, and
-the zeta function's in ``s``, are refused with :class:`NoDerivativeError`.
+:math:`a`) is refused. The zeta function's derivative in ``s`` is refused with
+:class:`NoDerivativeError`; the incomplete beta function is in ``special_beta``.
 """
 
 from __future__ import annotations
@@ -28,10 +27,7 @@ from .elementwise import (
     add,
     exp,
     greater,
-    less,
     log,
-    log1p,
-    logical_and,
     multiply,
     negative,
     reciprocal,
@@ -45,7 +41,7 @@ from .special_util import keep_dtype, public, refuse, sp_elementwise
 # fmt: off
 __all__ = [
     "gamma", "gammasgn", "loggamma", "rgamma", "beta", "betaln", "poch", "gammainc",
-    "gammaincc", "gammaincinv", "gammainccinv", "betainc", "betaincinv", "zeta",
+    "gammaincc", "gammaincinv", "gammainccinv", "zeta",
 ]
 # fmt: on
 
@@ -345,63 +341,6 @@ gammainccinv = public(
 
     .. math:: \partial_y x = -\frac{\Gamma(a)}{x^{a-1}e^{-x}}, \qquad
        \partial_a x = -\frac{\partial_a P(a, x)}{\partial_x P(a, x)}.
-    """,
-)
-
-
-# ------------------------------------------------------------------ incomplete beta
-def _beta_density(a, b, x):
-    r""":math:`x^{a-1}(1-x)^{b-1}/B(a,b)` inside (0, 1), 0 outside."""
-    inside = logical_and(greater(x, 0.0), less(x, 1.0))
-    xs = where(inside, x, 0.5)
-    lv = add(
-        multiply(subtract(a, 1.0), log(xs)),
-        multiply(subtract(b, 1.0), log1p(negative(xs))),
-    )
-    return where(inside, exp(subtract(lv, betaln(a, b))), 0.0)
-
-
-_NO_SHAPE = "the derivative of the incomplete beta function in its shape parameters is not provided"
-
-betainc_p = sp_elementwise(
-    "betainc",
-    refuse("betainc", "a", _NO_SHAPE),
-    refuse("betainc", "b", _NO_SHAPE),
-    lambda ans, a, b, x: _beta_density(a, b, x),
-    doc=r"""Regularized incomplete beta :math:`I_x(a, b)`; derivative in ``x``
-    :math:`x^{a-1}(1-x)^{b-1}/B(a,b)`, none in ``a``, ``b``.""",
-)
-betainc = public(
-    betainc_p,
-    "betainc",
-    3,
-    r"""Regularized incomplete beta function
-    :math:`I_x(a, b) = \frac{1}{B(a,b)}\int_0^x t^{a-1}(1-t)^{b-1}\,dt`.
-
-    .. math:: \partial_x I_x(a, b) = \frac{x^{a-1}(1-x)^{b-1}}{B(a, b)}
-
-    (derivatives of every order in ``x``). The derivatives in ``a`` and ``b`` are not
-    provided: asking for one raises :class:`NoDerivativeError` naming the parameter.
-    """,
-)
-
-betaincinv_p = sp_elementwise(
-    "betaincinv",
-    refuse("betaincinv", "a", _NO_SHAPE),
-    refuse("betaincinv", "b", _NO_SHAPE),
-    lambda ans, a, b, y: reciprocal(_beta_density(a, b, ans)),
-    doc=r"""Inverse of :math:`I_x(a, b)` in ``x``; derivative in ``y``
-    :math:`B(a,b)/(x^{a-1}(1-x)^{b-1})`.""",
-)
-betaincinv = public(
-    betaincinv_p,
-    "betaincinv",
-    3,
-    r"""Inverse of the regularized incomplete beta function in ``x``: :math:`I_x(a,b) = y`.
-
-    .. math:: \partial_y x = \frac{B(a, b)}{x^{a-1}(1-x)^{b-1}}.
-
-    The derivatives in ``a`` and ``b`` are refused (see :func:`betainc`).
     """,
 )
 

@@ -34,6 +34,7 @@ from .elementwise import (
     multiply,
     negative,
     reciprocal,
+    sign,
     sin,
     sinc,
     sqrt,
@@ -638,13 +639,26 @@ def _t_density(df, t):
     return exp(lv)
 
 
-_NO_DF = "the derivative in the degrees of freedom is not provided"
+def _stdtr_ddf(df, t):
+    # stdtr = 1 - I_x(df/2, 1/2)/2 for t >= 0 and I_x(df/2, 1/2)/2 below, x = df/(df + t^2):
+    # d/ddf = -sign(t)/2 (dI/da / 2 + dI/dx t^2/(df + t^2)^2)
+    from .special_beta import _beta_density, betainc_dab_p
+
+    t2 = square(t)
+    s = add(df, t2)
+    x = divide(df, s)
+    half = multiply(0.5, df)
+    da = betainc_dab_p.bind(half, 0.5, x, wrt=0)
+    dx = multiply(_beta_density(half, 0.5, x), divide(t2, square(s)))
+    return multiply(multiply(-0.5, sign(t)), add(multiply(0.5, da), dx))
+
 
 stdtr_p = sp_elementwise(
     "stdtr",
-    refuse("stdtr", "df", _NO_DF),
+    lambda ans, df, t: _stdtr_ddf(df, t),
     lambda ans, df, t: _t_density(df, t),
-    doc=r"""Student's t distribution function; derivative in t the density.""",
+    doc=r"""Student's t distribution function; derivative in t the density, in df by
+    the incomplete beta function's shape derivative.""",
 )
 stdtr = public(
     stdtr_p,
@@ -655,14 +669,16 @@ stdtr = public(
     .. math:: \partial_t = \frac{\Gamma(\frac{\nu+1}{2})}{\sqrt{\nu\pi}\,\Gamma(\frac\nu2)}
        \Bigl(1 + \frac{t^2}{\nu}\Bigr)^{-\frac{\nu+1}{2}}.
 
-    No derivative in ``df`` (:class:`NoDerivativeError`).
+    The derivative in ``df`` is that of :math:`1 - I_x(\nu/2, 1/2)/2`,
+    :math:`x = \nu/(\nu + t^2)`, through :func:`betainc`'s shape derivative (first order).
     """,
 )
 stdtrit_p = sp_elementwise(
     "stdtrit",
-    refuse("stdtrit", "df", _NO_DF),
+    lambda ans, df, p: negative(divide(_stdtr_ddf(df, ans), _t_density(df, ans))),
     lambda ans, df, p: reciprocal(_t_density(df, ans)),
-    doc=r"""Inverse of :func:`stdtr` in t; derivative in p one over the density.""",
+    doc=r"""Inverse of :func:`stdtr` in t; derivative in p one over the density, in df
+    minus stdtr's over the density.""",
 )
 stdtrit = public(
     stdtrit_p,
@@ -670,8 +686,7 @@ stdtrit = public(
     2,
     r"""Quantile of Student's t: the ``t`` with ``stdtr(df, t) = p``.
 
-    .. math:: \partial_p t = 1 / f_\nu(t) \quad (f_\nu \text{ the density}).
-
-    No derivative in ``df`` (:class:`NoDerivativeError`).
+    .. math:: \partial_p t = 1 / f_\nu(t) \quad (f_\nu \text{ the density}), \qquad
+       \partial_\nu t = -\partial_\nu \operatorname{stdtr}(\nu, t) / f_\nu(t).
     """,
 )

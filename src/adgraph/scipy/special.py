@@ -23,11 +23,13 @@ from ..ops.special import __all__ as _base
 from ..ops.special import digamma as psi
 from ..ops.special_bessel import *  # noqa: F401,F403
 from ..ops.special_bessel import __all__ as _bessel
+from ..ops.special_beta import *  # noqa: F401,F403
+from ..ops.special_beta import __all__ as _beta
 from ..ops.special_gamma import *  # noqa: F401,F403
 from ..ops.special_gamma import __all__ as _gamma
 from ..ops.special_misc import *  # noqa: F401,F403
 from ..ops.special_misc import __all__ as _misc
 from ..ops.special_util import NoDerivativeError
 
-__all__ = [*_base, *_gamma, *_bessel, *_misc, "psi", "NoDerivativeError"]
-del _base, _gamma, _bessel, _misc
+__all__ = [*_base, *_gamma, *_beta, *_bessel, *_misc, "psi", "NoDerivativeError"]
+del _base, _gamma, _beta, _bessel, _misc

@@ -5,10 +5,9 @@ arranges them: ``logpdf pdf cdf logcdf sf logsf ppf isf`` for the continuous one
 ``logpmf pmf cdf logcdf sf logsf ppf isf`` for the discrete ones, with SciPy's argument
 order and its ``loc``/``scale`` keywords. They are composed of adgraph.numpy and
 adgraph.scipy.special operations, so derivatives in every real argument (``x``, ``loc``,
-``scale``, shape parameters) come from those operations' rules; where a special function
-has no derivative in an argument (the incomplete beta function in its shapes, Student's t
-distribution function in ``df``) asking for it raises
-:class:`~adgraph.scipy.special.NoDerivativeError` naming it. Counts (``k``, ``n``) carry
+``scale``, shape parameters) come from those operations' rules. Through the incomplete
+gamma and beta functions the shape derivatives are of first order (a second derivative
+in a shape raises :class:`~adgraph.scipy.special.NoDerivativeError` naming it). Counts (``k``, ``n``) carry
 no derivative, and the discrete quantiles (integers) are SciPy's, as constants.
 
 Continuous: beta, cauchy, chi2, expon, gamma, gennorm, gumbel_l, gumbel_r, laplace,

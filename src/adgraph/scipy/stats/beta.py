@@ -2,8 +2,8 @@
 ``y**(a-1) (1-y)**(b-1) / B(a, b)`` on ``[0, 1]``.
 
 The density is differentiable in every argument; the distribution and quantile functions
-(the regularized incomplete beta function) in ``x``, ``q``, ``loc`` and ``scale`` (a
-derivative in ``a`` or ``b`` there raises NoDerivativeError)."""
+(the regularized incomplete beta function and its inverse) too, to first order in the
+shapes ``a`` and ``b`` (a second derivative in them raises NoDerivativeError)."""
 
 from __future__ import annotations
 

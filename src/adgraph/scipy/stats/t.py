@@ -1,8 +1,8 @@
 """Student's t distribution with ``df`` degrees of freedom, as ``scipy.stats.t``.
 
 The density is differentiable in ``x``, ``df``, ``loc`` and ``scale``; the
-distribution and quantile functions (``special.stdtr``, ``special.stdtrit``) in all but
-``df`` (a derivative in ``df`` there raises NoDerivativeError)."""
+distribution and quantile functions (``special.stdtr``, ``special.stdtrit``) too, to
+first order in ``df`` (through the incomplete beta function's shape derivative)."""
 
 from __future__ import annotations
 
