@@ -222,7 +222,7 @@ def _prepare(f, x, name, scalar=False):
     return _FlatFn(f, layout, name, scalar), layout.flat([_host(v) for v in leaves], np)
 
 
-def jacobian_sparsity(f: Callable, x: Any, *, local: bool = False):
+def jacobian_sparsity(f: Callable, x: Any, *, local: bool = False) -> Any:
     """The sparsity pattern of the Jacobian of ``f`` at ``x``.
 
     Parameters
@@ -252,7 +252,7 @@ def jacobian_sparsity(f: Callable, x: Any, *, local: bool = False):
     return _as_pattern(_detect(g, v, local))
 
 
-def hessian_sparsity(f: Callable, x: Any, *, local: bool = False):
+def hessian_sparsity(f: Callable, x: Any, *, local: bool = False) -> Any:
     """The sparsity pattern of the Hessian of the scalar function ``f`` at ``x``: the
     pattern of the Jacobian of ``grad(f)``, detected through its reverse sweep, made
     symmetric. A boolean ``(n, n)`` :class:`SparsityPattern` (``n``: the entries of
@@ -329,7 +329,7 @@ def _traced_csr(vals, layout: _CSRLayout):
     sp = _require_scipy("sparse derivatives under jit")
     if not _TRACED_CSR:
 
-        class TracedCSR(sp.csr_matrix):
+        class TracedCSR(sp.csr_matrix):  # type: ignore[name-defined,misc]
             def __init__(self, vals, layout):  # no validation: vals is a tracer
                 self._shape = layout.shape
                 self.data, self.indices, self.indptr = vals, layout.indices, layout.indptr
@@ -439,24 +439,26 @@ class SparseJacobian(_Compressed):
         # Reverse mode needs at least as many colours as a column has nonzeros: colour the
         # rows only when that bound leaves room to beat the columns' count.
         if self.requested == "rev" or (
-            self.requested == "auto" and int(np.bincount(p.indices, minlength=1).max()) < nf
+            nf is not None and int(np.bincount(p.indices, minlength=1).max()) < nf
         ):
             rev = coloring.row_coloring(p, self.order)
             nr = int(rev.max(initial=-1)) + 1
-        if nf is not None and (nr is None or nf <= nr):
-            self.mode, self.coloring, self.colors = "fwd", fwd, nf
-        else:
-            self.mode, self.coloring, self.colors = "rev", rev, nr
+        if fwd is not None and nf is not None and (nr is None or nf <= nr):
+            self.mode, colors, c = "fwd", fwd, nf
+        elif rev is not None and nr is not None:
+            self.mode, colors, c = "rev", rev, nr
+        else:  # pragma: no cover - mode is checked: one direction is always coloured
+            raise RuntimeError("sparse_jacobian: neither columns nor rows were coloured")
+        self.coloring, self.colors = colors, c
         self.pattern = _as_pattern(p)
         self._flat, self._m = g, m
         self._out_shape = g.shape  # what the flat function returns
         self._layout = layout
         coo = p.tocoo()
         rows, cols = coo.row, coo.col  # CSR order: sorted by row, then column
-        colors = self.coloring
         # vals = b[k, i]: the compressed product of colour k, entry i
         self._take = (colors[cols], rows) if self.mode == "fwd" else (colors[rows], cols)
-        self._seed = _seeds(colors, self.colors)
+        self._seed = _seeds(colors, c)
         self._csr_layout = _CSRLayout(p)
 
     def _rseed(self, xp):
