@@ -11,6 +11,7 @@ import pytest
 import adgraph as ad
 import adgraph.numpy as anp
 from adgraph.api.args import FLOAT0
+from adgraph.ops._util import OpError
 
 x3 = np.array([0.3, -1.2, 0.7])
 
@@ -103,3 +104,79 @@ def test_nondiff_argnames_for_both_kinds():
 def test_jacobian_is_jacrev():
     assert ad.jacobian is ad.jacrev
     np.testing.assert_allclose(ad.jacobian(anp.sin)(x3), np.diag(np.cos(x3)), rtol=1e-15)
+
+
+# ------------------------------------------------------------------ .at[] on any array
+def test_at_on_a_plain_array_and_on_traced_ones():
+    x = np.arange(1.0, 6.0)
+    y = ad.at(x)[1].set(10.0)
+    np.testing.assert_array_equal(y, [1.0, 10.0, 3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(x, np.arange(1.0, 6.0))  # the input is left alone
+    assert anp.at is ad.at
+    g = ad.grad(lambda x: anp.sum(x.at[0].set(x[1] ** 2)))(x)
+    np.testing.assert_array_equal(g, [0.0, 5.0, 1.0, 1.0, 1.0])
+
+
+def test_at_power_with_repeated_indices_multiplies_exponents():
+    x = np.array([3.0, 2.0, 5.0])
+    idx = np.array([0, 2, 0])
+    y = ad.at(x)[idx].power(np.array([2.0, 3.0, 0.5]))
+    np.testing.assert_allclose(y, [3.0 ** (2.0 * 0.5), 2.0, 125.0], rtol=1e-15)
+    g = ad.grad(lambda x: anp.sum(x.at[idx].power(2.0)))(x)
+    np.testing.assert_allclose(g, [4 * 3.0**3, 1.0, 2 * 5.0], rtol=1e-14)
+    gv = ad.grad(lambda v: anp.sum(ad.at(x)[1:].power(v)))(2.0)
+    assert gv == pytest.approx(4.0 * np.log(2.0) + 25.0 * np.log(5.0), rel=1e-14)
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    want = jax.numpy.asarray(x).at[1:].power(2.0)
+    np.testing.assert_allclose(ad.at(x)[1:].power(2.0), np.asarray(want), rtol=1e-15)
+
+
+def test_at_apply_is_ufunc_at_and_refuses_repeats():
+    x = np.array([0.1, 0.2, 0.3, 0.4])
+    y = ad.at(x)[np.array([0, 3])].apply(anp.sin)
+    want = x.copy()
+    np.sin.at(want, [0, 3])
+    np.testing.assert_allclose(y, want, rtol=1e-15)
+    g = ad.grad(lambda x: anp.sum(x.at[1:3].apply(anp.exp)))(x)
+    np.testing.assert_allclose(g, [1.0, np.exp(0.2), np.exp(0.3), 1.0], rtol=1e-15)
+    with pytest.raises(OpError, match="repeats"):
+        ad.at(x)[np.array([1, 1])].apply(anp.sin)
+    with pytest.raises(OpError, match="callable"):
+        ad.at(x)[0].apply(2.0)
+
+
+def test_at_get_and_update_modes():
+    x = np.arange(1.0, 6.0)
+    idx = np.array([0, 7, -1, -9])
+    np.testing.assert_array_equal(ad.at(x)[idx].get(mode="fill"), [1.0, np.nan, 5.0, np.nan])
+    np.testing.assert_array_equal(
+        ad.at(x)[idx].get(mode="fill", fill_value=-1.0), [1.0, -1.0, 5.0, -1.0]
+    )
+    np.testing.assert_array_equal(ad.at(x)[idx].get(mode="clip"), [1.0, 5.0, 5.0, 1.0])
+    np.testing.assert_array_equal(ad.at(x)[idx].add(10.0, mode="drop"), [11, 2, 3, 4, 15])
+    np.testing.assert_array_equal(ad.at(x)[np.array([0, 7])].set(0.0, mode="clip"), [0, 2, 3, 4, 0])
+    X = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(
+        ad.at(X)[..., np.array([1, 9])].get(mode="fill", fill_value=0.0),
+        [[1.0, 0.0], [5.0, 0.0], [9.0, 0.0]],
+    )
+    # derivatives: out-of-bound reads of a fill carry none; dropped updates none either
+    g = ad.grad(lambda x: anp.sum(x.at[idx].get(mode="fill", fill_value=0.0)))(x)
+    np.testing.assert_array_equal(g, [1.0, 0.0, 0.0, 0.0, 1.0])
+    _, t = ad.jvp(lambda v: ad.at(x)[np.array([1, 9])].add(v, mode="drop"), (2.0,), (1.0,))
+    np.testing.assert_array_equal(t, [0.0, 1.0, 0.0, 0.0, 0.0])
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jx = jax.numpy.asarray(x)
+    for mode in ("clip", "fill"):
+        np.testing.assert_array_equal(
+            ad.at(x)[idx].get(mode=mode), np.asarray(jx.at[idx].get(mode=mode))
+        )
+    np.testing.assert_array_equal(
+        ad.at(x)[idx].add(10.0, mode="drop"), np.asarray(jx.at[idx].add(10.0, mode="drop"))
+    )
+    with pytest.raises(OpError, match="mode='wrap' is not supported"):
+        ad.at(x)[0].get(mode="wrap")
+    with pytest.raises(OpError, match="fill_value"):
+        ad.at(x)[0].get(fill_value=0.0)

@@ -280,10 +280,12 @@ class _IndexUpdateRef:
         self.idx = idx
 
     def _bind(self, prim, values, mode, op=".at[...]"):
+        if mode in ("clip", "drop", "fill"):
+            return _update_with_mode(self.x, self.idx, mode, lambda r: r._bind(prim, values, None))
         if mode not in (None, "promise_in_bounds", "raise"):
             raise OpError(
-                f".at[...]: mode={mode!r} is not supported; out-of-bound indices raise "
-                "IndexError as in NumPy (mode=None)"
+                f"{op}: mode={mode!r} is not supported; use None (out-of-bound indices raise "
+                "IndexError, as in NumPy), 'clip', 'drop' or 'fill'"
             )
         skel, arrays = split_index(self.idx, self.x)
         try:
@@ -296,9 +298,22 @@ class _IndexUpdateRef:
                 f"x[idx], {shape(getitem(self.x, self.idx))} (x has shape {shape(self.x)})"
             ) from None
 
-    def get(self, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """``x[idx]`` (see :func:`getitem`)."""
-        return getitem(self.x, self.idx)
+    def get(self, *, indices_are_sorted=False, unique_indices=False, mode=None, fill_value=None):
+        """``x[idx]`` (see :func:`getitem`). ``mode``: None (out-of-bound indices raise
+        IndexError, as in NumPy), ``"clip"`` (clamped into range) or ``"fill"`` (those
+        positions read ``fill_value``: NaN for floating point, the most negative integer
+        for signed, the largest for unsigned, True for booleans)."""
+        if mode in (None, "promise_in_bounds", "raise"):
+            if fill_value is not None:
+                raise OpError(".at[...].get: fill_value applies with mode='fill' only")
+            return getitem(self.x, self.idx)
+        if mode not in ("clip", "fill"):
+            raise OpError(
+                f".at[...].get: mode={mode!r} is not supported; use None, 'clip' or 'fill'"
+            )
+        if mode == "clip" and fill_value is not None:
+            raise OpError(".at[...].get: fill_value applies with mode='fill' only")
+        return _get_with_mode(self.x, self.idx, mode, fill_value)
 
     def set(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         r"""``x`` with ``values`` written at ``idx`` (the last write wins for repeats)."""
@@ -326,6 +341,40 @@ class _IndexUpdateRef:
 
         return self._bind(scatter_mul_p, reciprocal(values), mode)
 
+    def power(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        r"""``x`` with ``x[idx] ** values`` at ``idx``. A repeated index raises to each of
+        its values in turn, :math:`(x^{v_1})^{v_2} = x^{v_1 v_2}`, as ``multiply`` does
+        for factors (the exponents multiply)."""
+        if mode in ("clip", "drop", "fill"):
+            return _update_with_mode(
+                self.x, self.idx, mode, lambda r: r.power(values, mode=None), ".at[...].power"
+            )
+        from ..creation import ones_like
+        from ..elementwise import power
+
+        exps = _IndexUpdateRef(ones_like(self.x), self.idx).multiply(values, mode=mode)
+        powered = power(getitem(self.x, self.idx), getitem(exps, self.idx))
+        return self._bind(scatter_p, powered, mode, ".at[...].power")
+
+    def apply(self, func, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        """``x`` with ``func(x[idx])`` at ``idx`` (NumPy's ``ufunc.at``): ``func`` is
+        elementwise (an adgraph.numpy ufunc, or a function of adgraph operations). A
+        repeated index would apply ``func`` more than once; it is refused where the
+        indices are known, and ``unique_indices=True`` promises there is none where they
+        are traced."""
+        if not callable(func):
+            raise OpError(f".at[...].apply: func must be callable, got {type(func).__name__}")
+        if mode in ("clip", "drop", "fill"):
+            return _update_with_mode(
+                self.x,
+                self.idx,
+                mode,
+                lambda r: r.apply(func, unique_indices=unique_indices),
+                ".at[...].apply",
+            )
+        _check_unique(self.x, self.idx, unique_indices, ".at[...].apply")
+        return self._bind(scatter_p, func(getitem(self.x, self.idx)), mode, ".at[...].apply")
+
     def min(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``minimum(x[idx], values)`` at ``idx`` (repeats accumulate)."""
         return self._bind(scatter_min_p, values, mode)
@@ -340,7 +389,7 @@ class _IndexUpdateRef:
     def __getattr__(self, name):
         raise AttributeError(
             f"x.at[idx] has no method {name!r}; use one of .set, .add, .subtract, .multiply, "
-            ".divide, .min, .max or .get"
+            ".divide, .power, .min, .max, .apply or .get"
         )
 
 
@@ -356,7 +405,7 @@ class _IndexUpdateHelper:
     def __getattr__(self, name):
         raise AttributeError(
             f"x.at has no attribute {name!r}; index it first: x.at[idx].set(v) (also .add, "
-            ".subtract, .multiply, .divide, .min, .max, .get)"
+            ".subtract, .multiply, .divide, .power, .min, .max, .apply, .get)"
         )
 
 
@@ -371,3 +420,138 @@ def at(x):
     ``max`` send the derivative to the winning elements, split evenly between ties.
     """
     return _IndexUpdateHelper(x)
+
+
+# ------------------------------------------------------------------ out-of-bound modes
+def _components(x, idx):
+    """``(index tuple, [(position, axis) of each integer component])``: the integer
+    scalars and arrays of the index, with the axis of ``x`` each one indexes."""
+    from ...core.trace import Tracer
+
+    comps = idx if isinstance(idx, tuple) else (idx,)
+    nd = len(shape(x))
+
+    def consumed(c):
+        if c is None or c is Ellipsis:
+            return 0
+        dt = getattr(c, "dtype", None)
+        if dt is None and isinstance(c, (list, bool)):
+            dt = _np.asarray(c).dtype
+        if dt is not None and dt.kind == "b":
+            return len(shape(c)) if not isinstance(c, bool) else 0
+        return 1
+
+    n_used = sum(consumed(c) for c in comps)
+    ints, axis = [], 0
+    for pos, c in enumerate(comps):
+        if c is Ellipsis:
+            axis += nd - n_used
+            continue
+        k = consumed(c)
+        is_int = isinstance(c, (int, _np.integer)) and not isinstance(c, bool)
+        if not is_int and k == 1 and not isinstance(c, slice):
+            arr = c if isinstance(c, Tracer) else _np.asarray(c)
+            is_int = arr.dtype.kind in "iu"
+        if is_int:
+            ints.append((pos, axis))
+        axis += k
+    return comps, ints
+
+
+def _remap(comps, ints, x, how):
+    """The index with each integer component ``c`` (indexing an axis of size ``n``)
+    replaced by ``how(c normalised into [0, n) where it is in range, n)``."""
+    from ..elementwise import add, less, where
+
+    new = list(comps)
+    for pos, ax in ints:
+        n = shape(x)[ax]
+        c = new[pos]
+        new[pos] = how(where(less(c, 0), add(c, n), c), n)
+    return tuple(new)
+
+
+def _out_of_range(c, n):
+    from ..elementwise import greater_equal, less, logical_or
+
+    return logical_or(less(c, 0), greater_equal(c, n))
+
+
+def _pad(x, axes, value):
+    """``x`` with one more entry, ``value``, at the end of each of ``axes``."""
+    from ..creation import full
+    from ..joining import concatenate
+
+    for ax in sorted(set(axes)):
+        s = list(shape(x))
+        s[ax] = 1
+        x = concatenate([x, full(tuple(s), value, dtype=x.dtype)], axis=ax)
+    return x
+
+
+def _default_fill(dtype):
+    dtype = _np.dtype(dtype)
+    if dtype.kind in "fc":
+        return _np.nan
+    if dtype.kind == "i":
+        return _np.iinfo(dtype).min
+    if dtype.kind == "u":
+        return _np.iinfo(dtype).max
+    return True
+
+
+def _get_with_mode(x, idx, mode, fill_value):
+    from ..elementwise import clip, where
+
+    comps, ints = _components(x, idx)
+    if mode == "clip":
+        return getitem(x, _remap(comps, ints, x, lambda c, n: clip(c, 0, n - 1)))
+    if fill_value is None:
+        fill_value = _default_fill(x.dtype)
+    padded = _pad(x, [ax for _, ax in ints], fill_value)
+    return getitem(padded, _remap(comps, ints, x, lambda c, n: where(_out_of_range(c, n), n, c)))
+
+
+def _update_with_mode(x, idx, mode, update, op=".at[...]"):
+    """An update under ``mode``: 'clip' clamps the indices into range; 'drop' and 'fill'
+    skip out-of-bound updates (they go to a padding entry that is cut off again)."""
+    from ..elementwise import clip, where
+
+    comps, ints = _components(x, idx)
+    if mode == "clip":
+        return update(_IndexUpdateRef(x, _remap(comps, ints, x, lambda c, n: clip(c, 0, n - 1))))
+    axes = [ax for _, ax in ints]
+    padded = _pad(x, axes, 0)
+    new = _remap(comps, ints, x, lambda c, n: where(_out_of_range(c, n), n, c))
+    y = update(_IndexUpdateRef(padded, new))
+    cut = [slice(None)] * len(shape(x))
+    for ax in set(axes):
+        cut[ax] = slice(0, shape(x)[ax])
+    return getitem(y, tuple(cut))
+
+
+def _check_unique(x, idx, unique_indices, op):
+    """Refuse a repeated position among the integer index arrays, where they are known."""
+    from ...core.trace import Tracer
+
+    if unique_indices:
+        return
+    comps, ints = _components(x, idx)
+    if not ints:
+        return
+    arrays = [comps[pos] for pos, _ in ints]
+    if any(isinstance(a, Tracer) for a in arrays):
+        raise OpError(
+            f"{op}: the indices are traced, so a repeated position (which would apply the "
+            "function more than once) cannot be ruled out; pass unique_indices=True if "
+            "there is none"
+        )
+    sizes = [shape(x)[ax] for _, ax in ints]
+    arrays = [_np.where(_np.asarray(a) < 0, _np.asarray(a) + n, a) for a, n in zip(arrays, sizes)]
+    b = _np.broadcast_arrays(*arrays)
+    flat = _np.ravel_multi_index(tuple(_np.ravel(a) for a in b), sizes, mode="wrap")
+    if _np.unique(flat).size != flat.size:
+        raise OpError(
+            f"{op}: an index repeats a position, where NumPy's ufunc.at would apply the "
+            "function again; apply it to unique indices (np.unique), or compose the function"
+        )
