@@ -398,6 +398,33 @@ def test_bad_input_is_refused_by_name():
         lax.scan(lambda c, x: (c, None), 0.0, np.ones(2), checkpoints=0)
     with pytest.raises(TypeError, match="fori_loop: lower must be an integer"):
         lax.fori_loop(0.0, 2, lambda i, c: c, 0.0)
+    with pytest.raises(TypeError, match=r"changed carry leaf 1 \(at carry\['b'\]\[0\]\)"):
+        lax.scan(
+            lambda c, x: ({"a": c["a"], "b": [c["b"][0].astype("float32")]}, None),
+            {"a": 1.0, "b": [np.ones(2)]},
+            np.ones(3),
+        )
+    with pytest.raises(TypeError, match=r"while_loop: body_fun changed carry leaf 0 \(at carry"):
+        ad.grad(
+            lambda a: lax.while_loop(
+                lambda c: c["n"] < 3,
+                lambda c: {"n": c["n"] + 1, "h": c["h"] * np.ones(2)},
+                {"n": 0, "h": a},
+                checkpoints=2,
+            )["h"]
+        )(1.0)
+    with pytest.raises(TypeError, match="cond_fun must return a boolean scalar"):
+        ad.grad(lambda a: lax.while_loop(lambda c: c, lambda c: c * 2, a, checkpoints=2))(1.0)
+    with pytest.raises(TypeError, match="fori_loop: body_fun must be callable"):
+        lax.fori_loop(0, 3, 5, 1.0)
+    with pytest.raises(TypeError, match="while_loop: cond_fun must be callable"):
+        lax.while_loop(None, lambda c: c, 1.0)
+    with pytest.raises(TypeError, match="scan: f must be callable"):
+        lax.scan("f", 0.0, np.ones(2))
+    with pytest.raises(TypeError, match="cond: false_fun must be callable"):
+        lax.cond(True, lambda: 1.0, 2.0)
+    with pytest.raises(TypeError, match="while_loop: checkpoints must be None"):
+        lax.while_loop(lambda c: c < 1.0, lambda c: c + 1.0, 0.0, checkpoints=2.5)
     with pytest.raises(TypeError, match="switch: index must be an integer"):
         lax.switch(0.5, [lambda: 1.0])
     with pytest.raises(TypeError, match="branches must agree|same structure"):

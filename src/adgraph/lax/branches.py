@@ -15,9 +15,8 @@ from typing import Any
 import numpy as _np
 
 from .. import numpy as anp
-from ..api.args import check_callable
 from ..core.pytree import tree_flatten, tree_unflatten
-from .loops import is_batched, shape_dtype
+from .loops import check_fn, is_batched, shape_dtype
 
 __all__ = ["cond", "switch"]
 
@@ -52,8 +51,8 @@ def cond(
     ``pred`` must be a boolean scalar (compare explicitly: ``x > 0``). Under ``vmap`` with a
     batched ``pred`` both branches run and are combined elementwise per example.
     """
-    check_callable(true_fun, "cond")
-    check_callable(false_fun, "cond")
+    check_fn("cond", "true_fun", true_fun)
+    check_fn("cond", "false_fun", false_fun)
     s, d = shape_dtype(pred)
     if d != _np.bool_ or s != ():
         raise TypeError(
@@ -73,7 +72,7 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
     if not isinstance(branches, (list, tuple)) or not branches:
         raise TypeError("switch: branches must be a non-empty list or tuple of functions")
     for b in branches:
-        check_callable(b, "switch")
+        check_fn("switch", "each branch", b)
     s, d = shape_dtype(index)
     if d.kind not in "iu" or s != ():
         raise TypeError(f"switch: index must be an integer scalar, got {d.name}{list(s)}")

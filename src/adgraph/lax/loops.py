@@ -29,12 +29,13 @@ from .. import numpy as anp
 from ..ad.batching import BatchTracer
 from ..ad.taylor import call_rule
 from ..api import closure
-from ..api.args import check_callable, zeros_like
+from ..api.args import zeros_like
 from ..api.reverse import vjp
 from ..api.vectorize import vmap
 from ..core.primitive import Primitive
 from ..core.pytree import PyTreeDef, tree_flatten, tree_unflatten
 from ..core.trace import Tracer, current_traces
+from ..tree_util import keystr, tree_flatten_with_path
 from .online import Thinning, reverse_segments
 from .revolve import reverse_loop
 from .staged import is_staged, staged_reverse, staged_vjp
@@ -70,11 +71,27 @@ def check_carry(loop: str, fn: str, tree: PyTreeDef, sig: list, out: Any) -> lis
         s, d = shape_dtype(leaf)
         if s != shape or d != dtype:
             raise TypeError(
-                f"{loop}: {fn} changed carry leaf {k} of {tree} from {dtype.name}{list(shape)} "
-                f"to {d.name}{list(s)}; a loop's carry keeps its shape and dtype -- give the "
-                "initial value that shape and dtype (e.g. 0.0 rather than 0 for a float)"
+                f"{loop}: {fn} changed carry leaf {k}{_leaf_path(out, k)} of {tree} from "
+                f"{dtype.name}{list(shape)} to {d.name}{list(s)}; a loop's carry keeps its "
+                "shape and dtype -- give the initial value that shape and dtype (e.g. 0.0 "
+                "rather than 0 for a float)"
             )
     return leaves
+
+
+def _leaf_path(tree: Any, k: int) -> str:
+    """`` (at carry['h'][0])``: where leaf ``k`` of ``tree`` sits; empty for a bare leaf."""
+    path = keystr(tree_flatten_with_path(tree)[0][k][0])
+    return f" (at carry{path})" if path else ""
+
+
+def check_fn(loop: str, name: str, f: Any) -> None:
+    """Refuse a loop's function argument ``name`` that cannot be called."""
+    if not callable(f):
+        raise TypeError(
+            f"{loop}: {name} must be callable (a function of the carry), got "
+            f"{type(f).__name__} {f!r:.60}"
+        )
 
 
 def check_predicate(p: Any, loop: str, fn: str) -> None:
@@ -366,7 +383,7 @@ def scan(
         at most ``r`` times where ``comb(k - 1 + r, r) >= length``. The derivatives are
         bit-identical either way.
     """
-    check_callable(f, "scan")
+    check_fn("scan", "f", f)
     what = f"scan({_name(f)})"
     ckpt = check_checkpoints(checkpoints, "scan")
     init_leaves, carry_tree = tree_flatten(init)
@@ -454,7 +471,7 @@ def fori_loop(
     count ``upper - lower`` below zero is refused (NumPy's ``range`` would silently run
     nothing; it is almost always a mistake).
     """
-    check_callable(body_fun, "fori_loop")
+    check_fn("fori_loop", "body_fun", body_fun)
     ckpt = check_checkpoints(checkpoints, "fori_loop")
     for name, b in (("lower", lower), ("upper", upper)):
         s, d = shape_dtype(b)
@@ -486,7 +503,7 @@ def fori_loop(
 def map(f: Callable[[Any], Any], xs: Any) -> Any:  # noqa: A001 - JAX's name
     """``f`` applied to each slice of ``xs`` along its leading axis, the results stacked
     (``jax.lax.map``): a :func:`scan` without a carry."""
-    check_callable(f, "map")
+    check_fn("map", "f", f)
 
     def step(c, x):
         return c, f(x)
@@ -539,8 +556,8 @@ def while_loop(
         summed in the same order); they equal ``checkpoints=None``'s to round-off, and
         bit for bit when each value the body closes over is used once per iteration.
     """
-    check_callable(cond_fun, "while_loop")
-    check_callable(body_fun, "while_loop")
+    check_fn("while_loop", "cond_fun", cond_fun)
+    check_fn("while_loop", "body_fun", body_fun)
     ckpt = check_checkpoints(checkpoints, "while_loop")
     leaves, tree = tree_flatten(init_val)
     leaves = [as_leaf(x) for x in leaves]
