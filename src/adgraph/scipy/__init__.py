@@ -6,4 +6,4 @@ from . import linalg  # noqa: F401  (SciPy's linear algebra, matrix functions, s
 from . import sparse  # noqa: F401  (sparse.linalg: cg, gmres, bicgstab)
 from . import optimize  # noqa: F401  (minimize with adgraph's gradients and sparse Hessians)
 from . import fft, signal  # noqa: F401  (dct family; convolutions and spectral analysis)
-from . import cluster, interpolate, ndimage, spatial  # noqa: F401  (vq; RegularGridInterpolator; map_coordinates; transform)
+from . import cluster, interpolate, ndimage, spatial  # noqa: F401  (vq, grids, images, rotations)
