@@ -300,3 +300,43 @@ def test_vmap_matches_loop():
     ours = ad.vmap(ad.grad(lambda a, x: S.gammaincc(a, x), argnums=1))(a, x)
     ref = [ad.grad(lambda t: S.gammaincc(ai, t))(xi) for ai, xi in zip(a, x)]
     np.testing.assert_allclose(ours, ref, rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "name,args,diff,order",
+    [t for t in TABLE if t[3]],
+    ids=[f"{t[0]}-{i}" for i, t in enumerate(TABLE) if t[3]],
+)
+def test_jit_and_vmap_agree_with_eager(name, args, diff, order):
+    f = getattr(S, name)
+    if name == "polygamma":  # its order is a static integer: closed over, not traced
+        f, args, diff = (lambda x: S.polygamma(2, x)), args[1:], (0,)
+    eager = np.asarray(f(*args))
+    np.testing.assert_allclose(ad.jit(f)(*args), eager, rtol=1e-14)
+    # vmap over the leading axis of every array argument (scalars stay unbatched)
+    axes = tuple(0 if np.ndim(a) else None for a in args)
+    np.testing.assert_allclose(ad.vmap(f, in_axes=axes)(*args), eager, rtol=1e-14)
+    # and the gradient of the sum in the first differentiable argument, jitted
+    i = diff[0]
+
+    def total(v):
+        full = list(args)
+        full[i] = v
+        return f(*full).sum()
+
+    np.testing.assert_allclose(ad.jit(ad.grad(total))(args[i]), ad.grad(total)(args[i]), rtol=1e-13)
+
+
+def test_missing_scipy_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "scipy.special", None)
+    with pytest.raises(ImportError, match=r"adgraph\[scipy\]"):
+        S.gammainc(2.0, np.array([1.0]))
+    with pytest.raises(ImportError, match=r"adgraph\[scipy\]"):
+        S.jv(1.0, np.array([1.0]))
+    monkeypatch.setitem(sys.modules, "scipy.stats", None)
+    from adgraph.scipy import stats
+
+    with pytest.raises(ImportError, match=r"adgraph\[scipy\]"):
+        stats.poisson.ppf(0.5, 2.0)
