@@ -306,3 +306,18 @@ def test_numpy_objects_and_error_state():
     np.testing.assert_array_equal(
         ad.grad(lambda q: anp.sum(q[anp.ix_([0, 1], [2])]))(x), [[0, 0, 1], [0, 0, 1]]
     )
+
+
+def test_numpy_calls_on_traced_values_reach_the_new_functions():
+    # np.f(tracer) dispatches to adgraph.numpy.f (NumPy's __array_function__ protocol)
+    g = ad.grad(lambda x: np.sum(np.unique(x) ** 2))(np.array([3.0, 1.0, 3.0]))
+    np.testing.assert_array_equal(g, [6.0, 2.0, 0.0])
+    g = ad.grad(lambda w: np.sum(np.histogram(np.arange(5.0), bins=2, weights=w)[0] * [1.0, 2.0]))(
+        np.ones(5)
+    )
+    np.testing.assert_array_equal(g, [1.0, 1.0, 2.0, 2.0, 2.0])
+    g = ad.grad(lambda x: np.sum(np.frexp(x)[0]))(np.array([3.0, 12.0]))
+    np.testing.assert_array_equal(g, [0.25, 1 / 16])
+    # numpy.emath keeps its complex branch on traced values
+    g = ad.grad(lambda x: np.sum(np.imag(np.emath.sqrt(x))))(np.array([-4.0, 1.0]))
+    np.testing.assert_allclose(g, [-0.25, 0.0])

@@ -100,8 +100,8 @@ def test_shape_and_dtype_queries_of_traced_values():
 
 def test_numpy_function_without_counterpart_is_refused_by_name():
     with pytest.raises(
-        TypeError, match=r"numpy\.histogram was called on a traced value.*custom_vjp"
+        TypeError, match=r"numpy\.array2string was called on a traced value.*custom_vjp"
     ):
-        ad.grad(lambda x: np.sum(np.histogram(x)[0]))(np.ones(3))
-    with pytest.raises(TypeError, match=r"ufunc frexp .*no adgraph counterpart"):
-        ad.grad(lambda x: np.sum(np.frexp(x)[0]))(np.ones(3))
+        ad.grad(lambda x: np.sum(len(np.array2string(x))))(np.ones(3))
+    with pytest.raises(TypeError, match=r"ufunc isnat .*no adgraph counterpart"):
+        ad.grad(lambda x: np.sum(np.isnat(x)))(np.ones(3))

@@ -17,20 +17,28 @@ import numpy as _np  # memory-free stand-ins for shape and dtype queries; never 
 
 from ..core.trace import Tracer
 from . import (
+    arrayfuncs,
     construct,
     creation,
     elementwise,
+    emath,
     fft,
+    histograms,
     indexing,
     joining,
     linalg,
+    mathfuncs,
     misc,
     numerical,
+    polynomial,
     products,
     reductions,
+    searching,
+    setops,
     shapes,
     special,
     statistics,
+    windows,
 )
 from ._util import shape as _shape
 
@@ -60,8 +68,16 @@ _NUMPY = _names(
     construct,
     numerical,
     statistics,
+    arrayfuncs,
+    histograms,
+    mathfuncs,
+    polynomial,
+    searching,
+    setops,
+    windows,
 )
 _SUBMODULES = {"linalg": _names(linalg), "fft": _names(fft)}
+_EMATH = _names(emath)  # numpy.emath's functions live in numpy.lib.scimath
 _SPECIAL = _names(special)
 
 # NumPy functions that read only the shape or dtype of their arguments: they run on
@@ -238,7 +254,7 @@ def _array_function(self, func, types, args, kwargs):
     mod = getattr(func, "__module__", "") or "numpy"
     parts = mod.split(".")
     sub = parts[1] if len(parts) > 1 and parts[0] == "numpy" else ""
-    ns = _SUBMODULES.get(sub, _NUMPY)
+    ns = _EMATH if mod == "numpy.lib.scimath" else _SUBMODULES.get(sub, _NUMPY)
     f = ns.get(func.__name__)
     if f is None and not sub and func.__name__ in _QUERIES:
         return func(*_stand_ins(args), **dict(zip(kwargs, _stand_ins(kwargs.values()))))
