@@ -312,8 +312,8 @@ FALLBACK = {
     "linalg_expm", "linalg_logm", "linalg_sqrtm", "linalg_solve_sylvester",
     # call primitives and loops (declared in api, jit and lax): the fallback pushes the
     # series through their forward rules (a custom_jvp's own rule, the loop body's tangent)
-    "checkpoint", "custom_jvp_call", "custom_vjp_call", "jit_call", "scan", "custom_root",
-    "linear_solve", "odeint", "while_loop",
+    "checkpoint", "custom_jvp_call", "custom_vjp_call", "jit_call", "custom_root",
+    "linear_solve", "odeint", "while_loop", "checkpoint_saved",
     # newer primitives whose declarations give no rule yet (linear in their float
     # argument: the fallback costs one forward rule per order there)
     "ldexp", "bincount",
@@ -324,7 +324,7 @@ FALLBACK = {
     "betaln", "beta", "poch", "gammainc", "gammaincc", "gammaincinv", "gammainccinv",
     "betainc", "betaincinv", "zeta", "riemann_zeta", "ndtr", "ndtri", "log_ndtr", "erfcx",
     "erfcinv", "dawsn", "wofz", "expi", "exp1", "expn", "spence", "owens_t", "hyp1f1",
-    "hyp2f1", "boxcox", "boxcox1p", "kl_div", "rel_entr", "binom", "gammainc_da",
+    "hyp2f1", "boxcox", "boxcox1p", "kl_div", "rel_entr", "binom", "gammainc_da", "betainc_dab",
     "fresnel_s", "fresnel_c", "si", "ci", "sph_harm_y", "numpy_i0", "stdtr", "stdtrit",
 }  # fmt: skip
 

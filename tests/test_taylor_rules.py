@@ -314,9 +314,9 @@ def test_complex_abs_and_slogdet_take_the_fallback():
 
 # ------------------------------------------------------------------ the generic fallback
 def test_fallback_exists_and_is_exact():
-    # sinc, Cholesky and scan have no Taylor rule: the fallback builds their series from
-    # the forward rule alone
-    for name in ("sinc", "linalg_cholesky", "scan"):
+    # sinc and Cholesky have no Taylor rule: the fallback builds their series from the
+    # forward rule alone
+    for name in ("sinc", "linalg_cholesky"):
         assert registry[name].taylor is None
     _, s = ad.jet(anp.sinc, (0.3,), (TERMS[:6],))
     _, e = exact_jet(sp.sin(sp.pi * X) / (sp.pi * X), 0.3, TERMS[:6])
@@ -330,7 +330,12 @@ def test_fallback_exists_and_is_exact():
         rtol=1e-9,
     )
 
-    # a loop: x <- x + 0.1 sin(x), five times, by lax.fori_loop (the scan primitive)
+
+def test_loops_propagate_series_through_the_body():
+    # x <- x + 0.1 sin(x), five times, by lax.fori_loop (the scan primitive, whose rule
+    # runs the body on series at every step)
+    assert registry["scan"].taylor is not None
+
     def loop(x):
         return lax.fori_loop(0, 5, lambda i, x: x + 0.1 * anp.sin(x), x)
 
@@ -339,7 +344,25 @@ def test_fallback_exists_and_is_exact():
             x = x + mpmath.mpf("0.1") * mpmath.sin(x)
         return [x]
 
-    _check_array_jet(loop, lambda x: loop_mp(x.item()), (np.float64(0.4),), n=4)
+    _check_array_jet(loop, lambda x: loop_mp(x.item()), (np.float64(0.4),), n=6)
+
+    # a scan with xs and a closed-over value traced by the jet itself
+    def scan_fn(c):
+        def body(h, x):
+            h = anp.tanh(h * c + x)
+            return h, h * h
+
+        h, ys = lax.scan(body, 0.2, np.array([0.1, -0.3, 0.5]))
+        return h + anp.sum(ys)
+
+    def scan_mp(c):
+        h, tot = mpmath.mpf("0.2"), 0
+        for x in ("0.1", "-0.3", "0.5"):
+            h = mpmath.tanh(h * c + mpmath.mpf(x))
+            tot += h * h
+        return [h + tot]
+
+    _check_array_jet(scan_fn, lambda c: scan_mp(c.item()), (np.float64(0.8),), n=6)
 
 
 # ------------------------------------------------------------------ transformations
