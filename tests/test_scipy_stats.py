@@ -180,7 +180,7 @@ def test_refusals():
     # the distribution function of a count is piecewise constant in it: derivative 0
     assert ad.grad(lambda k: stats.poisson.cdf(k, 2.0))(3.5) == 0.0
     with pytest.raises(TypeError, match="concrete"):
-        ad.grad(lambda k: stats.betabinom.cdf(k, 5, 2.0, 3.0))(3.0)
+        ad.grad(lambda n: stats.betabinom.cdf(3.0, n, 2.0, 3.0))(5.0)
     with pytest.raises(ValueError, match="first axis"):
         stats.dirichlet.logpdf(np.ones((2,)) / 2, np.ones(3))
     with pytest.raises(ValueError, match="cov has shape"):

@@ -90,6 +90,10 @@ def test_methods_match_scipy(dist, method, params):
     ours = np.asarray(getattr(getattr(stats, dist), method)(x, *params))
     ref = getattr(getattr(ss, dist), method)(x, *params)
     np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-14)
+    # the same under jit, and under vmap over the points
+    f = getattr(getattr(stats, dist), method)
+    np.testing.assert_allclose(ad.jit(lambda t: f(t, *params))(x), ours, rtol=1e-14)
+    np.testing.assert_allclose(ad.vmap(lambda t: f(t, *params))(x), ours, rtol=1e-14)
 
 
 def test_every_method_scipy_names():

@@ -3,7 +3,7 @@
 ``0, 1, .., n``.
 
 Differentiable in ``a`` and ``b``; ``k`` and ``n`` are counts. ``cdf`` and ``sf`` sum the
-masses term by term up to the largest ``n``, so ``k`` and ``n`` must be concrete there."""
+masses term by term up to the largest ``n``, so ``n`` must be concrete there."""
 
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ def _logpmf(k: Any, n: Any, a: Any, b: Any) -> Any:
 def _sum(k: Any, n: Any, a: Any, b: Any, upper: bool) -> Any:
     # the masses of j <= k (upper: j > k), summed term by term; 1 - the other sum would
     # lose the small tail
-    kk = _np.floor(concrete("betabinom.cdf's k", k))
+    kk = anp.floor(k)
     nn = concrete("betabinom.cdf's n", n)
     top = int(max(_np.max(nn, initial=0), 0))
     j = _np.arange(top + 1, dtype=_np.float64)
-    shape = _np.broadcast_shapes(kk.shape, nn.shape, anp.shape(a), anp.shape(b))
+    shape = _np.broadcast_shapes(anp.shape(kk), nn.shape, anp.shape(a), anp.shape(b))
     nb = _np.broadcast_to(nn, shape)[..., None]
     terms = anp.exp(_logpmf(j, nb, _last(a, shape), _last(b, shape)))
-    kb = _np.broadcast_to(kk, shape)[..., None]
+    kb = anp.broadcast_to(kk, shape)[..., None]
     keep = (j > kb) if upper else (j <= kb)
     return anp.minimum(anp.sum(anp.where(keep, terms, 0.0), axis=-1), 1.0)
 
