@@ -234,13 +234,20 @@ def star_lookup(pattern, colors):
     n = p.shape[0]
     colors = _check_shape(colors, n, "star_lookup")
     sym = (p + p.T + sp.identity(n, dtype=bool, format="csr")).tocsr()
-    count = _counts(sym, colors, int(colors.max(initial=0)) + 1)
+    c = int(colors.max(initial=0)) + 1
     coo = p.tocoo()
     i, j = coo.row, coo.col
     # H[i, j] = B[i, colour j] when j is the only vertex of its colour in row i
     # (row i includes i itself, so the diagonal is read at B[i, colour i]).
-    direct = _lookup(count, i, colors[j]) == 1
-    mirror = _lookup(count, j, colors[i]) == 1
+    if n * c <= 1 << 24:  # count[i, k] as a dense table: plain fancy indexing
+        rows = _np.repeat(_np.arange(n), _np.diff(sym.indptr))
+        count = _np.bincount(rows * c + colors[sym.indices], minlength=n * c).reshape(n, c)
+        direct = count[i, colors[j]] == 1
+        mirror = count[j, colors[i]] == 1
+    else:
+        table = _counts(sym, colors, c)
+        direct = _lookup(table, i, colors[j]) == 1
+        mirror = _lookup(table, j, colors[i]) == 1
     if not _np.all(direct | mirror):
         raise ValueError("the colours are not a star colouring of the pattern")
     rows = _np.where(direct, i, j)
