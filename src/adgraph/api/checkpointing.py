@@ -45,11 +45,15 @@ def _name_transpose(ct, x, *, name):
     return ct
 
 
-name_p = linear(
+def _name_batch(vals, batched, size, *, name):
+    return name_p.bind(vals[0], name=name)
+
+
+name_p: Primitive = linear(
     "checkpoint_name",
     lambda xp, x, *, name: x,
     _name_transpose,
-    batch=lambda vals, batched, size, *, name: name_p.bind(vals[0], name=name),
+    batch=_name_batch,
     doc="The identity, naming its value for checkpoint policies (save_only_these_names).",
 )
 
