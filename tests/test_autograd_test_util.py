@@ -86,3 +86,33 @@ def test_a_wrong_first_derivative_is_still_caught():
         check_grads(f, (np.array([0.3, 1.1]),), order=1, modes=("fwd",))
     with pytest.raises(GradCheckError):
         check_grads(f, (np.array([0.3, 1.1]),), order=1, modes=("rev",))
+
+
+def test_autograd_check_grads_names_the_failing_check():
+    from adgraph.autograd.extend import defvjp, primitive
+
+    @primitive
+    def triple(x):
+        return 3.0 * x
+
+    defvjp(triple, lambda ans, x: lambda g: 3.003 * g)  # wrong at first order
+    with pytest.raises(AssertionError, match=r"\(VJP\) check of triple failed"):
+        ag_check_grads(triple, modes=["rev"])(0.4)
+
+    @primitive
+    def ident(x):
+        return x
+
+    defvjp(ident, lambda ans, x: lambda g: 0.998 * g)
+
+    @primitive
+    def double(x):
+        return 2.0 * x
+
+    # right for any one cotangent g, wrong in how it depends on g
+    defvjp(double, lambda ans, x: lambda g: 2.0 * ident(g))
+    assert ad.grad(double)(0.4) == 2.0
+    with pytest.raises(AssertionError, match=r"\(VJP\) check of vjp_double failed"):
+        ag_check_grads(double, modes=["rev"])(0.4)
+    defvjp(ident, lambda ans, x: lambda g: g)
+    ag_check_grads(double, modes=["rev"], order=3)(0.4)

@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as _np
 
+from ..api import jvp as _jvp
+from ..api import vjp as _vjp
 from ..core.pytree import tree_flatten
-from ..test_util import check_grads as _check_grads
+from ..test_util import GradCheckError
 from ..test_util import check_jvp as _check_jvp
 from ..test_util import check_vjp as _check_vjp
 from .differential_operators import _check_argnum, _unary
@@ -48,6 +50,31 @@ def _modes(modes: Sequence[str] | str) -> tuple[str, ...]:
     return modes
 
 
+def _check(f: Callable[[Any], Any], name: str, x: Any, modes: tuple[str, ...], order: int) -> None:
+    """autograd's recursion: each mode at first order, then the same checks of the JVP
+    ``(x, v) -> J(x) v`` and of the VJP ``(x, u) -> J(x)^T u`` as functions of both."""
+    if "fwd" in modes:
+        try:
+            v = _check_jvp(f, (x,))[0]
+        except GradCheckError as e:
+            raise GradCheckError(
+                f"Derivative (JVP) check of {name} failed with arg {x!r}:\n{e}"
+            ) from None
+        if order > 1:
+            _check(
+                lambda xv: _jvp(f, (xv[0],), (xv[1],))[1], f"jvp_{name}", (x, v), modes, order - 1
+            )
+    if "rev" in modes:
+        try:
+            u = _check_vjp(f, (x,))
+        except GradCheckError as e:
+            raise GradCheckError(
+                f"Derivative (VJP) check of {name} failed with arg {x!r}:\n{e}"
+            ) from None
+        if order > 1:
+            _check(lambda xu: _vjp(f, xu[0])[1](xu[1])[0], f"vjp_{name}", (x, u), modes, order - 1)
+
+
 def check_grads(
     fun: Callable[..., Any],
     argnum: Any = 0,
@@ -56,13 +83,18 @@ def check_grads(
 ) -> Callable[..., None]:
     """A function of ``fun``'s arguments that checks ``fun``'s derivatives with respect to
     argument ``argnum`` (an int or a tuple of ints) against finite differences, raising an
-    ``AssertionError`` naming the failing check if they disagree."""
+    ``AssertionError`` naming the failing check as autograd does ("Derivative (VJP) check
+    of vjp_foo failed ...": the VJP of ``foo``, checked as a function of its input and
+    cotangent, failed)."""
     argnum = _check_argnum("check_grads", fun, argnum)
     modes = _modes(modes)
+    if not isinstance(order, int) or isinstance(order, bool) or order < 1:
+        raise ValueError(f"check_grads: order must be an integer >= 1, got {order!r}")
+    name = getattr(fun, "__name__", "[unknown name]")
 
     def check(*args: Any, **kwargs: Any) -> None:
         unary, x = _unary("check_grads", fun, argnum, args, kwargs)
-        _check_grads(unary, (x,), order=order, modes=modes)
+        _check(unary, name, x, modes, order)
 
     return check
 
