@@ -283,3 +283,33 @@ def test_gaussian_kde_matches_scipy():
         stats.gaussian_kde(d1, bw_method="wide")
     with pytest.raises(ValueError, match="weights"):
         stats.gaussian_kde(d1, weights=np.ones(3))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize(
+    "dist,method,args",
+    [
+        ("norm", "cdf", (0.5, 0.0, -1.0)),
+        ("expon", "sf", (0.5, 0.0, 0.0)),
+        ("cauchy", "ppf", (0.5, 0.0, -1.0)),
+        ("pareto", "cdf", (2.0, -1.0)),
+        ("gamma", "logpdf", (1.0, -1.0)),
+        ("t", "cdf", (1.0, -2.0)),
+        ("beta", "sf", (0.3, -1.0, 2.0)),
+        ("truncnorm", "pdf", (0.0, 1.0, -1.0)),
+        ("gumbel_r", "sf", (0.0, 0.0, -2.0)),
+        ("wrapcauchy", "cdf", (1.0, 1.5)),
+        ("binom", "pmf", (1.0, 2.5, 0.3)),
+        ("poisson", "cdf", (1.0, -1.0)),
+        ("geom", "pmf", (1.0, 1.5)),
+    ],
+)
+def test_invalid_parameters_give_nan_as_scipy(dist, method, args):
+    assert np.isnan(getattr(getattr(ss, dist), method)(*args))
+    assert np.isnan(getattr(getattr(stats, dist), method)(*args))
+
+
+def test_invalid_elements_do_not_spoil_the_others_derivatives():
+    scale = np.array([1.5, -1.0, 2.0])
+    g = ad.grad(lambda s: np.sum(stats.gumbel_r.cdf(0.5, 0.0, s)[np.array([0, 2])]))(scale)
+    assert np.isfinite(g[[0, 2]]).all() and g[1] == 0.0

@@ -115,9 +115,12 @@ def continuous(
     logsf: Any = None,
     ppf: Any = None,
     isf: Any = None,
+    valid: Any = None,
 ) -> dict:
     """The methods of a continuous distribution from its standard-variable functions
-    ``f(y, *shapes)`` (``ppf``/``isf``: ``f(q, *shapes)`` giving the standard quantile)."""
+    ``f(y, *shapes)`` (``ppf``/``isf``: ``f(q, *shapes)`` giving the standard quantile).
+    Where ``scale <= 0`` or ``valid(*shapes)`` is false every method gives nan, as
+    SciPy's (the scale is replaced by 1 there, so it adds no nan to other derivatives)."""
     names = (*shapes, "loc", "scale")
     defaults = {"loc": 0, "scale": 1}
     sig = ", ".join(["x", *shapes, "loc=0", "scale=1"])
@@ -131,7 +134,11 @@ def continuous(
 
     def add(method, body):
         def f(x: Any, *args: Any, **kw: Any) -> Any:
-            return body(*std(method, x, args, kw))
+            x, sh, loc, scale = std(method, x, args, kw)
+            ok = scale > 0
+            if valid is not None:
+                ok = ok & valid(*sh)
+            return outside(ok, body(x, sh, loc, masked(scale > 0, scale, 1.0)), _np.nan)
 
         f.__name__ = f.__qualname__ = method
         qsig = sig.replace("x", "q", 1) if method in ("ppf", "isf") else sig
@@ -171,9 +178,11 @@ def discrete(
     logcdf: Any = None,
     logsf: Any = None,
     quantiles: bool = True,
+    valid: Any = None,
 ) -> dict:
     """The methods of a discrete distribution from its functions of ``k - loc`` and the
-    shape parameters. ``ppf``/``isf`` (integer values, no derivative) are SciPy's."""
+    shape parameters. ``ppf``/``isf`` (integer values, no derivative) are SciPy's. Where
+    ``valid(*shapes)`` is false every method gives nan, as SciPy's."""
     from ...ops.special_stats import stats_call
 
     names = (*shapes, "loc")
@@ -188,7 +197,9 @@ def discrete(
                 return body(k, *vals)
             k, *rest = floats(k, *vals)
             *sh, loc = rest
-            return body(k - loc, *sh)
+            if valid is None:
+                return body(k - loc, *sh)
+            return outside(valid(*sh), body(k - loc, *sh), _np.nan)
 
         f.__name__ = f.__qualname__ = method
         qsig = sig.replace("k", "q", 1) if method in ("ppf", "isf") else sig
@@ -219,3 +230,17 @@ def log1mexp(t: Any) -> Any:
 
 
 _LN2 = float(_np.log(2.0))
+
+
+def scale_checked(f: Any) -> Any:
+    """``f(x, loc=0, scale=1)`` giving nan where ``scale <= 0``, as SciPy's (the scale is
+    replaced by 1 there, so it adds no nan to the other elements' derivatives)."""
+    import functools
+
+    @functools.wraps(f)
+    def g(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+        (s,) = floats(scale)
+        ok = s > 0
+        return outside(ok, f(x, loc, masked(ok, s, 1.0)), _np.nan)
+
+    return g

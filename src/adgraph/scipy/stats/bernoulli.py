@@ -21,6 +21,7 @@ def _logpmf(k: Any, p: Any) -> Any:
 _m = discrete(
     "bernoulli",
     ("p",),
+    valid=lambda p: (p >= 0) & (p <= 1),
     logpmf=_logpmf,
     cdf=lambda k, p: anp.where(k < 0, 0.0, anp.where(k < 1, 1.0 - p, 1.0)),
     sf=lambda k, p: anp.where(k < 0, 1.0, anp.where(k < 1, p, 0.0)),

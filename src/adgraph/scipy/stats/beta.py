@@ -30,6 +30,7 @@ def _clip01(y: Any) -> Any:
 _m = continuous(
     "beta",
     ("a", "b"),
+    valid=lambda a, b: (a > 0) & (b > 0),
     logpdf=_logpdf,
     cdf=lambda y, a, b: special.betainc(a, b, _clip01(y)),
     sf=lambda y, a, b: special.betainc(b, a, _clip01(1.0 - y)),

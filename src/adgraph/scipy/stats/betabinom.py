@@ -47,6 +47,7 @@ def _last(v: Any, shape: tuple) -> Any:
 _m = discrete(
     "betabinom",
     ("n", "a", "b"),
+    valid=lambda n, a, b: (n >= 0) & (anp.floor(n) == n) & (a > 0) & (b > 0),
     logpmf=_logpmf,
     cdf=lambda k, n, a, b: _sum(k, n, a, b, False),
     sf=lambda k, n, a, b: _sum(k, n, a, b, True),

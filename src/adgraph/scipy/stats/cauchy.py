@@ -7,7 +7,7 @@ from typing import Any
 import numpy as _np
 
 from ... import numpy as anp
-from ._common import continuous, floats, masked
+from ._common import continuous, floats, masked, scale_checked
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
@@ -62,3 +62,9 @@ _m = continuous(
     isf=lambda q: -_ppf(q),
 )
 logcdf, sf, logsf, ppf, isf = (_m[k] for k in ("logcdf", "sf", "logsf", "ppf", "isf"))
+
+
+# a scale <= 0 gives nan, as in SciPy
+for _name in __all__:
+    globals()[_name] = scale_checked(globals()[_name])
+del _name

@@ -28,6 +28,7 @@ def _pos(y: Any) -> Any:
 _m = continuous(
     "chi2",
     ("df",),
+    valid=lambda df: df > 0,
     logpdf=_logpdf,
     cdf=lambda y, df: special.gammainc(0.5 * df, _pos(y)),
     sf=lambda y, df: special.gammaincc(0.5 * df, _pos(y)),

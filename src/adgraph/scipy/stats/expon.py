@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import numpy as anp
-from ._common import floats, log1mexp, masked, outside
+from ._common import floats, log1mexp, masked, outside, scale_checked
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
@@ -63,3 +63,9 @@ def isf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The inverse survival function ``loc - scale log(q)``."""
     q, loc, scale = floats(q, loc, scale)
     return loc - scale * anp.log(q)
+
+
+# a scale <= 0 gives nan, as in SciPy
+for _name in __all__:
+    globals()[_name] = scale_checked(globals()[_name])
+del _name

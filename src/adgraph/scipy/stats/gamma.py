@@ -29,6 +29,7 @@ def _pos(y: Any) -> Any:
 _m = continuous(
     "gamma",
     ("a",),
+    valid=lambda a: a > 0,
     logpdf=_logpdf,
     cdf=lambda y, a: special.gammainc(a, _pos(y)),
     sf=lambda y, a: special.gammaincc(a, _pos(y)),

@@ -55,6 +55,7 @@ def _ppf(q: Any, beta: Any) -> Any:
 _m = continuous(
     "gennorm",
     ("beta",),
+    valid=lambda beta: beta > 0,
     logpdf=_logpdf,
     cdf=_cdf,
     sf=_sf,

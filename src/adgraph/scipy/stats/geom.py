@@ -34,6 +34,7 @@ def _logcdf(k: Any, p: Any) -> Any:
 _m = discrete(
     "geom",
     ("p",),
+    valid=lambda p: (p > 0) & (p <= 1),
     logpmf=_logpmf,
     cdf=lambda k, p: anp.exp(_logcdf(k, p)),
     sf=lambda k, p: anp.exp(_logsf(k, p)),

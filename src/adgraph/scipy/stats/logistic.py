@@ -6,7 +6,7 @@ from typing import Any
 
 from ... import numpy as anp
 from .. import special
-from ._common import continuous, floats
+from ._common import continuous, floats, scale_checked
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
@@ -58,3 +58,9 @@ _m = continuous(
     isf=lambda q: -special.logit(q),
 )
 logcdf, logsf, isf = (_m[k] for k in ("logcdf", "logsf", "isf"))
+
+
+# a scale <= 0 gives nan, as in SciPy
+for _name in __all__:
+    globals()[_name] = scale_checked(globals()[_name])
+del _name

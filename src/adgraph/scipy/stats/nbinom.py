@@ -31,6 +31,7 @@ def _tail(k: Any, n: Any, p: Any, upper: bool) -> Any:
 _m = discrete(
     "nbinom",
     ("n", "p"),
+    valid=lambda n, p: (n > 0) & (p > 0) & (p <= 1),
     logpmf=_logpmf,
     cdf=lambda k, n, p: _tail(k, n, p, False),
     sf=lambda k, n, p: _tail(k, n, p, True),

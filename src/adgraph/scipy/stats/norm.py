@@ -9,7 +9,7 @@ import numpy as _np
 
 from ... import numpy as anp
 from .. import special
-from ._common import LOG_2PI, floats, masked
+from ._common import LOG_2PI, floats, masked, scale_checked
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
@@ -89,3 +89,9 @@ def isf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The inverse survival function, inverse of :func:`sf`."""
     q, loc, scale = floats(q, loc, scale)
     return loc - scale * special.ndtri(q)
+
+
+# a scale <= 0 gives nan, as in SciPy
+for _name in __all__:
+    globals()[_name] = scale_checked(globals()[_name])
+del _name

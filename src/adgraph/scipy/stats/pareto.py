@@ -31,6 +31,7 @@ def _cdf(y: Any, b: Any) -> Any:
 _m = continuous(
     "pareto",
     ("b",),
+    valid=lambda b: b > 0,
     logpdf=_logpdf,
     cdf=_cdf,
     sf=lambda y, b: anp.exp(_logsf(y, b)),

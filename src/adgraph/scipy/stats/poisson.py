@@ -33,6 +33,7 @@ def _tail(k: Any, mu: Any, upper: bool) -> Any:
 _m = discrete(
     "poisson",
     ("mu",),
+    valid=lambda mu: mu >= 0,
     logpmf=_logpmf,
     cdf=lambda k, mu: _tail(k, mu, False),
     sf=lambda k, mu: _tail(k, mu, True),

@@ -39,6 +39,7 @@ def _ppf(q: Any, df: Any) -> Any:
 _m = continuous(
     "t",
     ("df",),
+    valid=lambda df: df > 0,
     logpdf=_logpdf,
     cdf=lambda y, df: special.stdtr(df, y),
     sf=lambda y, df: special.stdtr(df, -y),

@@ -84,6 +84,7 @@ def _ppf(q: Any, a: Any, b: Any) -> Any:
 _m = continuous(
     "truncnorm",
     ("a", "b"),
+    valid=lambda a, b: a < b,
     logpdf=_logpdf,
     cdf=lambda y, a, b: anp.exp(_logcdf(y, a, b)),
     sf=lambda y, a, b: anp.exp(_logsf(y, a, b)),

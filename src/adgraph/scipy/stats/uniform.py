@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import numpy as anp
-from ._common import continuous, floats, outside
+from ._common import continuous, floats, outside, scale_checked
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
@@ -44,3 +44,9 @@ _m = continuous(
     isf=lambda q: 1.0 - q,
 )
 logcdf, sf, logsf, isf = (_m[k] for k in ("logcdf", "sf", "logsf", "isf"))
+
+
+# a scale <= 0 gives nan, as in SciPy
+for _name in __all__:
+    globals()[_name] = scale_checked(globals()[_name])
+del _name

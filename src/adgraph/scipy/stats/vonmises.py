@@ -25,5 +25,5 @@ def _logpdf(y: Any, kappa: Any) -> Any:
     return kappa * (anp.cos(y) - 1.0) - _LOG_2PI - anp.log(special.i0e(kappa))
 
 
-_m = continuous("vonmises", ("kappa",), logpdf=_logpdf)
+_m = continuous("vonmises", ("kappa",), valid=lambda kappa: kappa > 0, logpdf=_logpdf)
 logpdf, pdf = (_m[k] for k in __all__)

@@ -47,5 +47,7 @@ def _ppf(q: Any, c: Any) -> Any:
     return anp.where(low, lo, hi)
 
 
-_m = continuous("wrapcauchy", ("c",), logpdf=_logpdf, cdf=_cdf, ppf=_ppf)
+_m = continuous(
+    "wrapcauchy", ("c",), valid=lambda c: (c > 0) & (c < 1), logpdf=_logpdf, cdf=_cdf, ppf=_ppf
+)
 logpdf, pdf, cdf, logcdf, sf, logsf, ppf, isf = (_m[k] for k in __all__)
