@@ -178,3 +178,45 @@ def test_colors_and_mode_are_reported():
     assert (jac.mode, jac.colors) == ("rev", 3)
     assert coloring.check_row_coloring(jac.pattern, jac.coloring)
     np.testing.assert_allclose(j.toarray(), ad.jacfwd(lambda x: anp.sum(x) * x[:3])(x))
+
+
+# ---------------------------------------------------------------- acyclic colouring
+@pytest.mark.parametrize("order", coloring.ORDERS)
+def test_acyclic_colourings_are_valid_and_decompress(order):
+    for seed in range(4):
+        a = sp.random(30, 30, density=0.1, random_state=seed) != 0
+        p = (a + a.T + sp.identity(30, dtype=bool)).tocsr()
+        c = coloring.acyclic_coloring(p, order)
+        assert coloring.check_acyclic_coloring(p, c)
+        # Never more colours than a star colouring needs (a star colouring is acyclic).
+        assert c.max() <= coloring.star_coloring(p, order).max()
+        h = np.random.default_rng(seed).standard_normal((30, 30))
+        h = (h + h.T) * p.toarray()
+        s = np.zeros((c.max() + 1, 30))
+        s[c, np.arange(30)] = 1.0
+        coo = p.tocoo()
+        vals = coloring.AcyclicPlan(p, c)(s @ h)  # b[k, i] = (H s_k)[i]
+        np.testing.assert_allclose(vals, h[coo.row, coo.col], rtol=1e-12, atol=1e-12)
+
+
+def test_two_coloured_cycles_are_not_acyclic():
+    cycle = sp.csr_matrix(
+        np.roll(np.eye(4, dtype=bool), 1, 1) | np.roll(np.eye(4, dtype=bool), -1, 1)
+    )
+    assert not coloring.check_acyclic_coloring(cycle, np.array([0, 1, 0, 1]))
+    assert coloring.check_acyclic_coloring(cycle, np.array([0, 1, 0, 2]))
+    assert not coloring.check_acyclic_coloring(cycle, np.array([0, 0, 1, 2]))  # adjacent
+    c = coloring.acyclic_coloring(cycle)
+    assert c.max() + 1 == 3 and coloring.check_acyclic_coloring(cycle, c)
+
+
+def test_sparse_hessian_acyclic():
+    x = rng.standard_normal(40)
+    hess = ad.sparse_hessian(rosen, method="acyclic")
+    np.testing.assert_allclose(hess(x).toarray(), ad.hessian(rosen)(x), rtol=1e-12, atol=1e-9)
+    assert (hess.mode, hess.colors) == ("acyclic", 2)  # a path is a forest: two colours
+    assert ad.sparse_hessian(rosen)(x).shape == (40, 40)
+    with pytest.raises(TypeError, match="method='star' under jit"):
+        ad.jit(ad.sparse_hessian(rosen, method="acyclic"))(x)
+    with pytest.raises(ValueError, match="method"):
+        ad.sparse_hessian(rosen, method="greedy")

@@ -497,14 +497,16 @@ def _traced_flat(layout: _Layout, leaves):
 
 class SparseHessian(_Compressed):
     """``x -> H(x)`` as a ``scipy.sparse.csr_matrix`` (see :func:`sparse_hessian`).
-    Attributes as :class:`SparseJacobian` (``mode`` is "star")."""
+    Attributes as :class:`SparseJacobian` (``mode`` is "star" or "acyclic")."""
 
     name = "sparse_hessian"
 
-    def __init__(self, f: Callable, sparsity, order: str, local: bool) -> None:
+    def __init__(self, f: Callable, sparsity, order: str, local: bool, method: str) -> None:
         _check_setup(f, order, "sparse_hessian")
+        if method not in ("star", "acyclic"):
+            raise ValueError(f"sparse_hessian: method must be 'star' or 'acyclic', not {method!r}")
         super().__init__(f, sparsity, order, local)
-        self.mode = "star"
+        self.mode = method
         self.__name__ = f"sparse_hessian({fn_name(f)})"
 
     def _setup(self, leaves, layout) -> None:
@@ -516,10 +518,14 @@ class SparseHessian(_Compressed):
             p = _symmetric(_given_pattern(self.given, (n, n), self.name))
         else:
             p = _detect(g, v, self.local, hessian=True)
-        self.coloring = coloring.star_coloring(p, self.order)
+        if self.mode == "star":
+            self.coloring = coloring.star_coloring(p, self.order)
+            rows, cols = coloring.star_lookup(p, self.coloring)
+            self._take = (cols, rows)  # H[i, j] = b[colour, row]
+        else:
+            self.coloring = coloring.acyclic_coloring(p, self.order)
+            self._plan = coloring.AcyclicPlan(p, self.coloring)
         self.colors = int(self.coloring.max(initial=-1)) + 1
-        rows, cols = coloring.star_lookup(p, self.coloring)
-        self._take = (cols, rows)  # H[i, j] = b[colour, row]
         self._seed = _seeds(self.coloring, self.colors)
         self.pattern = _as_pattern(p)
         self._grad = grad(g)
@@ -528,6 +534,11 @@ class SparseHessian(_Compressed):
 
     def __call__(self, x):
         leaves, layout, jitted = self._leaves_checked(x)
+        if jitted and self.mode == "acyclic":
+            raise TypeError(
+                "sparse_hessian(method='acyclic') recovers the entries by a triangular "
+                "solve in SciPy, which jit cannot compile; use method='star' under jit"
+            )
         if self.pattern is None:
             self._setup(leaves, layout)
         xp = module_of(leaves[0].primal_value() if jitted else leaves[0])
@@ -539,6 +550,9 @@ class SparseHessian(_Compressed):
         seed = seed.reshape((c,) + tuple(v.shape))
         t, _ = _push_basis(self._grad, [v], _one_tree(), [seed], c, False, self.__name__)
         b = t.reshape((c, n))  # b[k, i] = (H s_k)[i]
+        if self.mode == "acyclic":
+            vals = self._plan(_host(b))  # substitution runs on the host
+            return self._result(vals if xp is np else xp.asarray(vals), jitted)
         k, i = self._indices(xp, self._take)
         return self._result(b[k, i], jitted)
 
@@ -592,14 +606,23 @@ def sparse_jacobian(
 
 
 def sparse_hessian(
-    f: Callable, sparsity: Any = None, order: str = "smallest_last", *, local: bool = False
+    f: Callable,
+    sparsity: Any = None,
+    order: str = "smallest_last",
+    *,
+    local: bool = False,
+    method: str = "star",
 ) -> SparseHessian:
     """The Hessian of the scalar ``f`` as a sparse matrix, by a star colouring and one
     batched Hessian-vector product (forward over reverse) with one tangent per colour.
+
+    ``method="acyclic"`` colours acyclically instead (fewer colours: two for a tridiagonal
+    Hessian) and recovers the entries by substitution, a sparse triangular solve on the
+    host (not under ``jit``).
 
     ``sparsity``: an ``(n, n)`` pattern (made symmetric), by default detected on the first
     call (:func:`hessian_sparsity`); ``order`` and ``local`` as in :func:`sparse_jacobian`;
     ``x`` may be a pytree (flattened leaf after leaf, each in C order). Returns
     ``hess(x)`` -> ``scipy.sparse.csr_matrix`` with ``hess.colors`` colours; works under
     ``jit``. A function that does not return a scalar is refused."""
-    return SparseHessian(f, sparsity, order, local)
+    return SparseHessian(f, sparsity, order, local, method)
