@@ -364,7 +364,10 @@ class AcyclicPlan:
                     adj.setdefault(v, set()).add(w)
                     adj.setdefault(w, set()).add(v)
         order: dict[tuple[int, int], int] = {}  # edge (i, j) -> its equation's number
-        rhs_row, rhs_col, l_rows, l_cols = [], [], [], []
+        rhs_row: list[int] = []
+        rhs_col: list[int] = []
+        l_rows: list[int] = []
+        l_cols: list[int] = []
         for adj in forest_adj.values():
             peeled_at: dict[int, list[int]] = {}  # vertex -> equations of its peeled edges
             leaves = [v for v, nb in adj.items() if len(nb) == 1]
