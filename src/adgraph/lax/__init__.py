@@ -4,7 +4,8 @@
 the graph); reverse mode keeps every step or, with ``checkpoints=k``, only ``k`` carries
 (binomial checkpointing, :mod:`adgraph.lax.revolve`). ``while_loop``, ``cond`` and
 ``switch`` run in Python on the values they are given, so every transformation sees
-their body's operations. ``custom_root`` and ``custom_linear_solve`` differentiate a
+their body's operations; ``while_loop(..., checkpoints=k)`` is one node in reverse mode
+that keeps ``k`` carries chosen while it runs (:mod:`adgraph.lax.online`). ``custom_root`` and ``custom_linear_solve`` differentiate a
 solver's result implicitly, without recording its iterations. See ``docs/loops.md``.
 """
 
