@@ -18,7 +18,7 @@ RNG = np.random.default_rng(0)
 # --------------------------------------------------------- one array to the stackers
 @pytest.mark.parametrize("name", ["vstack", "hstack", "column_stack", "dstack", "row_stack"])
 @pytest.mark.parametrize("shape", [(3,), (2, 3), (2, 3, 4)])
-def test_stacking_one_array_is_stacking_its_rows(name, shape):
+def test_stacking_one_array_is_stacking_its_rows(name, shape, jit_and_vmap):
     x = RNG.normal(size=shape)
     np_name = "vstack" if name == "row_stack" else name
     np.testing.assert_array_equal(getattr(anp, name)(x), getattr(np, np_name)(x))
@@ -84,8 +84,19 @@ LIST_CASES = {
 }
 
 
+@pytest.fixture
+def jit_and_vmap():
+    from adgraph import test_util
+
+    saved = set(test_util.EXTRA_CHECKS)
+    test_util.EXTRA_CHECKS.update({"jit", "vmap"})
+    yield
+    test_util.EXTRA_CHECKS.clear()
+    test_util.EXTRA_CHECKS.update(saved)
+
+
 @pytest.mark.parametrize("name", sorted(LIST_CASES))
-def test_functions_of_a_list_of_traced_values(name):
+def test_functions_of_a_list_of_traced_values(name, jit_and_vmap):
     ours, theirs = LIST_CASES[name]
     x = np.array([0.3, -1.2, 0.7])
     np.testing.assert_allclose(ours(_listed(x)), theirs(np.array(_listed(x))), rtol=1e-14)
