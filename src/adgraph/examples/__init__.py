@@ -18,6 +18,7 @@ EXAMPLES = {
     "mlp": "adgraph.examples.mlp",
     "dask-logreg": "adgraph.examples.dask_logreg",
     "bratu": "adgraph.examples.bratu",
+    "taylor-ode": "adgraph.examples.taylor_ode",
 }
 
 
