@@ -220,3 +220,25 @@ def test_sparse_hessian_acyclic():
         ad.jit(ad.sparse_hessian(rosen, method="acyclic"))(x)
     with pytest.raises(ValueError, match="method"):
         ad.sparse_hessian(rosen, method="greedy")
+
+
+# ---------------------------------------------------------------- command line
+def test_cli_diff_sparsity(tmp_path, capsys):
+    import json
+
+    from adgraph.cli import main
+
+    svg = tmp_path / "h.svg"
+    rc = main(["diff", "x1*x2 + sin(x2*x3) + x4**2", "--at", "x1=2", "x2=4", "x3=1", "x4=0.5",
+               "--sparsity", str(svg)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "Hessian (7 of 16 entries)" in out
+    assert "  x1  .  #  .  ." in out and "  x4  .  .  .  #" in out
+    assert svg.read_text().startswith("<svg")
+    rc = main(["diff", "x1*x2", "--at", "x1=2", "x2=4", "--sparsity", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["sparsity"]["hessian"] == [[0, 1], [1, 0]]
+    assert doc["sparsity"]["gradient"] == ["x1", "x2"]
+    rc = main(["diff", "x1*x2", "--at", "x1=2", "x2=4", "--sparsity", str(tmp_path / "h.txt")])
+    assert rc != 0 and "use a .svg file" in capsys.readouterr().err
