@@ -519,3 +519,56 @@ def test_the_whole_public_api_is_there():
     assert top <= {"core", "util"}
     ext = {n for n in dir(theirs.extend) if not n.startswith("_")} - set(dir(ours.extend))
     assert ext <= {"JVPNode", "VJPNode", "SparseObject", "register_notrace"}
+
+
+# ------------------------------------------------------------------ mixture model, Newton-CG
+def _gmm_objective(L):
+    """A Gaussian mixture's negative log-likelihood as a function of one flat vector."""
+    np = L.np
+    flatten_func = importlib.import_module(f"{L.ag.__name__}.misc.flatten").flatten_func
+    rs = L.npr.RandomState(0)
+    params = {
+        "log proportions": rs.randn(3) * 0.1,
+        "means": rs.randn(3, 2) * 0.1,
+        "lower triangles": np.zeros((3, 2, 2)) + np.eye(2),
+    }
+    data = onp.random.RandomState(1).randn(40, 2) * [1.0, 0.3] + [0.5, -0.2]
+
+    def gmm_log_likelihood(params, data):
+        lp = params["log proportions"] - L.special.logsumexp(params["log proportions"])
+        lls = []
+        for log_proportion, mean, cov_sqrt in zip(lp, params["means"], params["lower triangles"]):
+            cov = np.dot(cov_sqrt.T, cov_sqrt)
+            lls.append(log_proportion + L.mvn.logpdf(data, mean, cov))
+        return np.sum(L.special.logsumexp(np.vstack(lls), axis=0))
+
+    flat_obj, _, x0 = flatten_func(lambda p: -gmm_log_likelihood(p, data), params)
+    return flat_obj, onp.asarray(x0), onp.linspace(-1.0, 1.0, onp.size(x0))
+
+
+def _gmm(L):
+    minimize = pytest.importorskip("scipy.optimize").minimize
+    flat_obj, x0, v = _gmm_objective(L)
+    hvp = L.ag.hessian_vector_product(flat_obj)
+    res = minimize(
+        flat_obj, x0, jac=L.ag.grad(flat_obj), hessp=hvp, method="Newton-CG",
+        options={"maxiter": 3},
+    )  # fmt: skip
+    return flat_obj(x0), L.ag.grad(flat_obj)(x0), hvp(x0, v), res.x
+
+
+def test_mixture_model_with_flatten_func_and_newton_cg():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # SciPy on a (1,) objective
+        f0, g0, hv0, x = _both(_gmm, rtol=1e-9, atol=1e-11)
+    assert onp.shape(f0) == (1,)  # flatten_func flattens the output too, as autograd's
+    flat_obj, x0, v = _gmm_objective(_lib("adgraph.autograd"))
+    scalar = lambda z: float(flat_obj(z)[0])  # noqa: E731
+    onp.testing.assert_allclose(g0, _fd_grad(scalar, x0), rtol=1e-6, atol=1e-7)
+    grad = _lib("adgraph.autograd").ag.grad(flat_obj)
+    eps = 1e-6
+    fd_hv = (grad(x0 + eps * v) - grad(x0 - eps * v)) / (2 * eps)
+    onp.testing.assert_allclose(hv0, fd_hv, rtol=1e-6, atol=1e-6)
+    assert scalar(x) < scalar(x0)
