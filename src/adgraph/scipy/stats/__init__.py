@@ -11,7 +11,7 @@ in a shape raises :class:`~adgraph.scipy.special.NoDerivativeError` naming it). 
 no derivative, and the discrete quantiles (integers) are SciPy's, as constants.
 
 Continuous: beta, cauchy, chi2, expon, gamma, gennorm, gumbel_l, gumbel_r, laplace,
-logistic, norm, pareto, t, truncnorm, uniform, vonmises (logpdf, pdf), wrapcauchy;
+logistic, norm, pareto, t, truncnorm, uniform, vonmises, wrapcauchy;
 multivariate: dirichlet, multivariate_normal (logpdf, pdf), multinomial (logpmf, pmf);
 discrete: bernoulli, betabinom, binom, geom, nbinom, poisson (and its entropy); the
 estimator gaussian_kde; and the functions mode, rankdata and sem.
