@@ -222,3 +222,33 @@ def test_quadrature_gradients():
     check_grads(lambda y, x: cumulative_trapezoid(y, x), (y, x), order=1, modes=("rev",))
     with pytest.raises(ValueError, match="x has 3 samples but y has 6"):
         trapezoid(y, x[:3])
+
+
+def test_adjoint_memory_does_not_grow_with_steps():
+    import tracemalloc
+
+    n = 20000  # a large state, so that keeping anything per step would show
+    k = np.linspace(0.5, 2.0, n)
+    t = np.array([0.0, 1.0, 2.0])
+    calls = [0]  # a counter, not a list that grows with the steps
+
+    def decay_k(y, t, s):
+        calls[0] += 1
+        return -s * k * y
+
+    def peak(tol):
+        f = ad.grad(lambda s: anp.sum(odeint(decay_k, np.ones(n), t, s, rtol=tol, atol=tol)))
+        f(1.0)
+        calls[0] = 0
+        tracemalloc.start()
+        g = f(1.0)
+        p = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return p, calls[0], g
+
+    p_loose, n_loose, _ = peak(1e-4)
+    p_tight, n_tight, g = peak(1e-10)
+    assert n_tight > 5 * n_loose  # many more steps...
+    assert p_tight < 1.1 * p_loose  # ...in the same memory
+    want = sum(np.sum(-k * tt * np.exp(-k * tt)) for tt in t[1:])
+    assert np.isclose(g, want, rtol=1e-7)
