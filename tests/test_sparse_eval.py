@@ -242,3 +242,11 @@ def test_cli_diff_sparsity(tmp_path, capsys):
     assert doc["sparsity"]["gradient"] == ["x1", "x2"]
     rc = main(["diff", "x1*x2", "--at", "x1=2", "x2=4", "--sparsity", str(tmp_path / "h.txt")])
     assert rc != 0 and "use a .svg file" in capsys.readouterr().err
+
+
+def test_patterns_pickle():
+    import pickle
+
+    p = ad.jacobian_sparsity(tridiag, rng.standard_normal(7))
+    q = pickle.loads(pickle.dumps(p))
+    assert type(q) is type(p) and (q != p).nnz == 0 and q.to_svg() == p.to_svg()

@@ -45,12 +45,11 @@ __all__ = [
 _PATTERN_TYPE: list = []  # the csr_matrix subclass, made on first use (SciPy is optional)
 
 
-def _as_pattern(p):
-    """``p`` (boolean CSR) as a :class:`SparsityPattern` sharing its arrays."""
+def _pattern_type():
     if not _PATTERN_TYPE:
         sp = _require_scipy("sparsity patterns")
 
-        class SparsityPattern(sp.csr_matrix):
+        class SparsityPattern(sp.csr_matrix):  # type: ignore[name-defined,misc]
             """A boolean ``scipy.sparse.csr_matrix`` that draws itself: ``to_svg()``
             (no dependencies), ``savefig(path)`` (``.svg`` always; ``.png`` with
             matplotlib) and ``spy(ax=None)`` (a matplotlib spy plot). In Jupyter it shows
@@ -74,9 +73,22 @@ def _as_pattern(p):
 
                 return spy_plot(self, ax=ax, **kw)
 
+        # Reachable as adgraph.api.sparse.SparsityPattern (module __getattr__): pickles.
         SparsityPattern.__module__ = __name__
+        SparsityPattern.__qualname__ = "SparsityPattern"
         _PATTERN_TYPE.append(SparsityPattern)
-    return _PATTERN_TYPE[0]((p.data, p.indices, p.indptr), shape=p.shape)
+    return _PATTERN_TYPE[0]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SparsityPattern":
+        return _pattern_type()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _as_pattern(p):
+    """``p`` (boolean CSR) as a ``SparsityPattern`` sharing its arrays."""
+    return _pattern_type()((p.data, p.indices, p.indptr), shape=p.shape)
 
 
 # ------------------------------------------------------------------ inputs: pytrees, CuPy
