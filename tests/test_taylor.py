@@ -325,6 +325,7 @@ FALLBACK = {
     "betainc", "betaincinv", "zeta", "riemann_zeta", "ndtr", "ndtri", "log_ndtr", "erfcx",
     "erfcinv", "dawsn", "wofz", "expi", "exp1", "expn", "spence", "owens_t", "hyp1f1",
     "hyp2f1", "boxcox", "boxcox1p", "kl_div", "rel_entr", "binom", "gammainc_da", "betainc_dab",
+    "vonmises_cdf", "vonmises_cdf_dkappa", "vonmises_ppf",
     "fresnel_s", "fresnel_c", "si", "ci", "sph_harm_y", "numpy_i0", "stdtr", "stdtrit",
 }  # fmt: skip
 
