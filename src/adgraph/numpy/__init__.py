@@ -34,6 +34,7 @@ from ..ops.searching import *  # noqa: F401,F403
 from ..ops.setops import *  # noqa: F401,F403
 from ..ops.shapes import *  # noqa: F401,F403
 from ..ops.statistics import *  # noqa: F401,F403
+from ..ops.ufuncs import install as _install_ufunc_methods
 from ..ops.windows import *  # noqa: F401,F403
 
 # Dtypes, constants and helpers that carry no numbers to differentiate.
@@ -130,5 +131,7 @@ def isscalar(element):
 
 
 from . import emath, fft, linalg, random  # noqa: E402,F401
+
+_install_ufunc_methods()  # add.outer, maximum.accumulate, logaddexp.reduce, add.at ...
 
 del _name

@@ -176,6 +176,12 @@ def render() -> str:
         "Out of scope (not counted): file I/O, printing, datetime, and build, configuration",
         "and test helpers.",
         "",
+        "The binary elementwise functions also have NumPy's ufunc methods `outer`, `reduce`,",
+        "`accumulate` and `at` (functional with `inplace=False`), differentiable as the",
+        "function is. NumPy's own calls on traced values (`np.unique(x)`, `np.emath.sqrt(x)`)",
+        "reach these functions through NumPy's `__array_function__` protocol. Not done: the",
+        "ufunc keywords `out=`, `where=`, `dtype=`, `casting=` of the elementwise functions.",
+        "",
     ]
     for ns_name, _, _ in NAMESPACES:
         out += [f"## `{ns_name}`", "", "| name | status |", "|---|---|"]
