@@ -292,6 +292,12 @@ def test_while_loop_checkpoints_under_every_transformation():
     a = np.array([0.5, 0.9, 1.3])
     want = ad.vmap(ad.grad(lambda a, n: g(a, n, None)))(a, ns)
     assert np.array_equal(ad.vmap(ad.grad(lambda a, n: g(a, n, 2)))(a, ns), want)
+
+    # reverse mode around vmap: the batched loop is one checkpointed while_loop again
+    def total(a, ck):
+        return anp.sum(ad.vmap(lambda a, n: g(a, n, ck))(a, ns))
+
+    assert np.array_equal(ad.grad(lambda a: total(a, 2))(a), ad.grad(lambda a: total(a, None))(a))
     assert np.array_equal(
         ad.vmap(lambda a, n: g(a, n, 2))(a, ns), ad.vmap(lambda a, n: g(a, n, None))(a, ns)
     )
@@ -366,6 +372,17 @@ def test_while_loop_checkpoints_store_few_carries():
         return p
 
     assert peak(4) < 0.3 * peak(None)
+    H = RNG.normal(size=(3, 64))  # under vmap too
+
+    def peak_batched(ck):
+        f = ad.grad(lambda W: anp.sum(ad.vmap(lambda h: rnn_while(W, h, xs, ck))(H)))
+        tracemalloc.start()
+        f(W)
+        p = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return p
+
+    assert peak_batched(4) < 0.3 * peak_batched(None)
 
 
 # ------------------------------------------------------------------ bad input

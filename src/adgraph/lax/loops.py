@@ -622,7 +622,29 @@ def _while_jvp(primals, tangents, params):
 
 
 def _while_batch(vals, batched, size, **params):
-    return vmap(_while_fun(params), in_axes=closure.batch_axes(batched))(*vals)
+    # one loop over the whole batch, again a while_loop (so reverse mode above vmap keeps
+    # its checkpoints): it runs while any example's predicate holds, and an example whose
+    # predicate is false keeps its carry
+    nc, cond, body = params["nc"], params["cond"], params["body"]
+    carry = [
+        v if b else anp.broadcast_to(v, (size, *shape_dtype(v)[0]))
+        for v, b in zip(vals[:nc], batched[:nc])
+    ]
+    axes = (0,) * nc + closure.batch_axes(batched[nc:])
+    conds = vmap(lambda *a: cond(*a)[0], in_axes=axes)
+    steps = vmap(lambda *a: tuple(body(*a)), in_axes=axes)
+
+    def cond_b(*a):
+        return (anp.any(conds(*a)),)
+
+    def body_b(*a):
+        p = conds(*a)
+        return tuple(
+            anp.where(anp.reshape(p, (size,) + (1,) * (len(shape_dtype(c)[0]) - 1)), n, c)
+            for n, c in zip(steps(*a), a[:nc])
+        )
+
+    return while_p.bind(*carry, *vals[nc:], **dict(params, cond=cond_b, body=body_b))
 
 
 def _frozen_body(params):
