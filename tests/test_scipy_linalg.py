@@ -259,3 +259,27 @@ def test_bad_input_is_refused():
         al.qr(A, pivoting=True)
     with pytest.raises(ValueError, match="square"):
         ad.grad(lambda a: anp.sum(al.lu(a)[1]))(Q)
+
+
+def test_pivots_are_recomputed_by_jit_and_vmap():
+    a2 = rng.standard_normal((4, 4))
+    for t in (0, 1, 2):
+        f = lambda a: al.lu_solve(al.lu_factor(a), B, trans=t)  # noqa: E731
+        jf = ad.jit(f)
+        for a in (A, a2):
+            close(jf(a), sl.lu_solve(sl.lu_factor(a), B, trans=t))
+        close(ad.vmap(f)(np.stack([A, a2]))[1], sl.lu_solve(sl.lu_factor(a2), B, trans=t))
+    assert np.array_equal(al.lu_factor(a2)[1], sl.lu_factor(a2)[1])
+    assert np.array_equal(al.lu(a2, p_indices=True)[0], sl.lu(a2, p_indices=True)[0])
+
+
+def test_error_estimates():
+    for ours, ref in ((al.logm, sl.logm), (al.sqrtm, sl.sqrtm)):
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                o, r = ours(S, disp=False), ref(S, disp=False)
+        close(o[0], r[0])
+        assert np.isclose(o[1], r[1], rtol=1e-6, atol=1e-30)

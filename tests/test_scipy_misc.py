@@ -320,3 +320,56 @@ def test_rotation_derivatives():
         1
     ]
     assert np.allclose(d, np.cross([0, 0, 1.0], v))
+
+
+def test_compiled_and_batched_recompute_data_dependent_choices():
+    """Cells, codes, pivots and branches are operations of the computation: a compiled
+    function called on new data, and vmap over a batch, choose them again."""
+    img = rng.standard_normal((5, 6))
+    c1, c2 = rng.uniform(-2, 7, (2, 2, 20))
+    for mode in MODES:
+        for order in (0, 1):
+            f = lambda c: andi.map_coordinates(img, c, order=order, mode=mode)  # noqa: E731
+            jf = ad.jit(f)
+            for c in (c1, c2):
+                close(jf(c), sndi.map_coordinates(img, c, order=order, mode=mode))
+            close(
+                ad.vmap(f)(np.stack([c1, c2]))[1],
+                sndi.map_coordinates(img, c2, order=order, mode=mode),
+            )
+    for method in ("linear", "nearest"):
+        interp = ainterp.RegularGridInterpolator(
+            (GX, GY, GZ), V, method, bounds_error=False, fill_value=None
+        )
+        ref = sinterp.RegularGridInterpolator(
+            (GX, GY, GZ), V, method, bounds_error=False, fill_value=None
+        )
+        p1, p2 = PTS, PTS[::-1] * 1.3 - 0.1
+        jf = ad.jit(interp)
+        close(jf(p1), ref(p1))
+        close(jf(p2), ref(p2))
+        close(ad.vmap(interp)(np.stack([p1, p2]))[1], ref(p2))
+    book = rng.standard_normal((4, 3))
+    o1, o2 = rng.standard_normal((2, 10, 3))
+    jd = ad.jit(lambda o: vq(o, book)[1])
+    close(jd(o2), s_vq(o2, book)[1])
+    close(jd(o1), s_vq(o1, book)[1])
+    close(ad.vmap(lambda o: vq(o, book)[1])(np.stack([o1, o2]))[1], s_vq(o2, book)[1])
+    q2 = -2 * Q[::-1]
+    je = ad.jit(lambda q: Rotation.from_quat(q).as_euler("xyz"))
+    close(je(Q), SRQ.as_euler("xyz"))
+    close(je(q2), SR.from_quat(q2).as_euler("xyz"))
+    jm = ad.jit(lambda m: Rotation.from_matrix(m).as_quat())
+    m1, m2 = SRQ.as_matrix(), SR.from_quat(q2).as_matrix()
+    close(jm(m1), SR.from_matrix(m1).as_quat())
+    close(jm(m2), SR.from_matrix(m2).as_quat())
+    t = np.array([0, 1, 2.5, 3.0])
+    js = ad.jit(lambda tt: Slerp(t, RQ[:4])(tt).as_quat())
+    for tt in (np.array([0.2, 1.7]), np.array([2.9, 0.1])):
+        close(js(tt), SSlerp(t, SRQ[:4])(tt).as_quat())
+
+
+def test_from_matrix_derivative_at_an_orthogonal_matrix():
+    # every perturbation of a rotation matrix leaves the orthogonal ones, where SciPy
+    # projects: the derivative is the projection's, as finite differences see it
+    check_grads(lambda m: Rotation.from_matrix(m).as_quat(), (SRQ.as_matrix(),), order=1)

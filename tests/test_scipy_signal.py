@@ -186,3 +186,6 @@ def test_bad_input_is_refused():
         asg.stft(SIG, nperseg=16, noverlap=16)
     with pytest.raises(ValueError, match="median"):
         asg.welch(SIG, average="median")
+    # a traced window would be read as constants: refused
+    with pytest.raises(TypeError, match="constant array"):
+        ad.grad(lambda w: anp.sum(asg.welch(SIG[0], window=w)[1]))(np.hanning(16))

@@ -6,7 +6,9 @@ Multilinear interpolation is a weighted sum of the :math:`2^d` corners of the gr
 holding each point, with weights products of :math:`t_k = (x_k - g_k[i])/(g_k[i+1] -
 g_k[i])`: linear in ``values``, piecewise linear in the query points (their derivative is
 the slope of the cell) and differentiable in the grid coordinates too. The cell of each
-point is found on the concrete values (a search: no derivative).
+point is found by ``searchsorted`` (no derivative), an operation of the computation: a
+compiled (``jit``) or batched (``vmap``) interpolation finds the cells of each new
+point. The bounds error reads the concrete points, when the interpolation runs.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as _np  # cell search on concrete coordinates
+import numpy as _np  # grid checks, strides and the bounds error message
 
 from .. import numpy as anp
 from ..core.trace import Tracer
@@ -124,57 +126,67 @@ class RegularGridInterpolator:
                 )
         lead = xi.shape[:-1]
         xs = anp.reshape(xi, (-1, d))
-        xv = _concrete(xs)
-        outside = _np.zeros(xv.shape[0], dtype=bool)
+        # the cells and the outside mask are computed with adgraph's operations (no
+        # derivative), so a compiled function recomputes them for new points
+        outside = None
         cells = []
         for k, g in enumerate(self.grid):
-            gv = _concrete(g)
-            x = xv[:, k]
-            out_k = (x < gv[0]) | (x > gv[-1])
-            outside |= out_k | _np.isnan(x)
-            i = _np.searchsorted(gv, x, side="right") - 1
-            i = _np.clip(i, 0, max(gv.shape[0] - 2, 0))
-            cells.append(i)
-        if self.bounds_error and _np.any(outside):
-            k = int(_np.argmax(outside))
-            raise ValueError(
-                f"RegularGridInterpolator: one of the requested xi is out of bounds (point {k}: {xv[k].tolist()}); pass bounds_error=False to fill or extrapolate"
-            )
+            x = xs[:, k]
+            out_k = anp.logical_or(anp.logical_or(x < g[0], x > g[-1]), anp.isnan(x))
+            outside = out_k if outside is None else anp.logical_or(outside, out_k)
+            i = anp.searchsorted(g, x, side="right") - 1
+            cells.append(anp.clip(i, 0, max(g.shape[0] - 2, 0)))
+        if self.bounds_error:
+            ov = _concrete(outside)
+            if _np.any(ov):
+                k = int(_np.argmax(ov))
+                raise ValueError(
+                    f"RegularGridInterpolator: one of the requested xi is out of bounds (point "
+                    f"{k}: {_concrete(xs)[k].tolist()}); pass bounds_error=False to fill or "
+                    "extrapolate"
+                )
+        shape = [g.shape[0] for g in self.grid]
+        flat_v = anp.reshape(self.values, (int(_np.prod(shape)), -1))
+        strides = _np.cumprod([1] + shape[::-1])[:-1][::-1]
+
+        def gather(idx):
+            flat = None
+            for i, st in zip(idx, strides):
+                flat = i * int(st) if flat is None else flat + i * int(st)
+            return anp.take(flat_v, flat, axis=0)  # (m, prod(trailing))
+
         if method == "nearest":
             idx = []
             for k, g in enumerate(self.grid):
-                gv = _concrete(g)
                 i = cells[k]
-                if gv.shape[0] == 1:
-                    idx.append(_np.zeros_like(i))
+                if g.shape[0] == 1:
+                    idx.append(i)
                     continue
-                t = (xv[:, k] - gv[i]) / (gv[i + 1] - gv[i])
-                idx.append(_np.where(t <= 0.5, i, i + 1))
-            out = self.values[tuple(idx)]
+                lo, hi = anp.take(g, i), anp.take(g, i + 1)
+                t = (xs[:, k] - lo) / (hi - lo)
+                idx.append(anp.where(t <= 0.5, i, i + 1))
+            out = gather(idx)
         else:
             weights = []
             for k, g in enumerate(self.grid):
                 i = cells[k]
-                n = _concrete(g).shape[0]
-                if n == 1:
+                if g.shape[0] == 1:
                     weights.append([(i, None)])
                     continue
-                lo, hi = g[i], g[i + 1]
+                lo, hi = anp.take(g, i), anp.take(g, i + 1)
                 t = (xs[:, k] - lo) / (hi - lo)
                 weights.append([(i, 1 - t), (i + 1, t)])
             out = None
-            trail = len(self.values.shape) - d
             for combo in itertools.product(*weights):
-                term = self.values[tuple(c[0] for c in combo)]
+                term = gather([c[0] for c in combo])
                 w = None
                 for _, wt in combo:
                     if wt is not None:
                         w = wt if w is None else w * wt
                 if w is not None:
-                    term = term * anp.reshape(w, w.shape + (1,) * trail)
+                    term = term * w[:, None]
                 out = term if out is None else out + term
-        if self.fill_value is not None and _np.any(outside):
-            trail = len(self.values.shape) - d
-            mask = outside.reshape(outside.shape + (1,) * trail)
-            out = anp.where(mask, self.fill_value, out)
+        if self.fill_value is not None:
+            out = anp.where(outside[:, None], self.fill_value, out)
+        out = anp.reshape(out, (out.shape[0],) + tuple(self.values.shape[d:]))
         return anp.reshape(out, lead + tuple(self.values.shape[d:]))

@@ -6,7 +6,9 @@ each axis the neighbours :math:`\lfloor c\rfloor` and :math:`\lfloor c\rfloor + 
 weights :math:`1 - f` and :math:`f` (:math:`f` the fractional part). It is linear in
 ``input`` and piecewise linear in the coordinates, so both get derivatives (the
 coordinates' derivative is the slope of the cell they lie in; order 0 is piecewise
-constant in them: zero).
+constant in them: zero). The cells and boundary indices are computed with adgraph's
+(non-differentiable) integer operations, so ``jit`` and ``vmap`` recompute them for
+each new set of coordinates.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-import numpy as _np  # integer index arithmetic on concrete coordinates
+import numpy as _np  # dtypes and strides
 
 from .. import numpy as anp
 from ..core.trace import Tracer
@@ -34,23 +36,22 @@ _MODES = (
 
 
 def _map_index(i, n, mode):
-    """Concrete integer indices ``i`` mapped into ``[0, n)`` by the boundary mode, and a
-    mask of those inside (only ``constant`` modes leave any outside)."""
+    """Integer indices ``i`` mapped into ``[0, n)`` by the boundary mode, and a mask of
+    those inside (only the ``constant`` modes leave any outside). Computed with
+    adgraph's operations, so a compiled function recomputes them for new coordinates."""
     if mode in ("constant", "grid-constant"):
-        inside = (i >= 0) & (i < n)
-        return _np.clip(i, 0, n - 1), inside
-    if mode == "nearest" or n == 1:
-        return _np.clip(i, 0, n - 1), None
+        inside = anp.logical_and(i >= 0, i < n)
+        return anp.clip(i, 0, n - 1), inside
+    if mode in ("nearest", "wrap") or n == 1:  # wrap: the coordinate is mapped already
+        return anp.clip(i, 0, n - 1), None
     if mode == "grid-wrap":
-        return _np.mod(i, n), None
-    if mode == "wrap":  # the coordinate was mapped into [0, n - 1] already
-        return _np.clip(i, 0, n - 1), None
+        return anp.mod(i, n), None
     if mode in ("reflect", "grid-mirror"):  # d c b a | a b c d | d c b a
-        j = _np.mod(i, 2 * n)
-        return _np.where(j >= n, 2 * n - 1 - j, j), None
+        j = anp.mod(i, 2 * n)
+        return anp.where(j >= n, 2 * n - 1 - j, j), None
     # mirror: d c b | a b c d | c b a
-    j = _np.mod(i, 2 * n - 2)
-    return _np.where(j >= n, 2 * n - 2 - j, j), None
+    j = anp.mod(i, 2 * n - 2)
+    return anp.where(j >= n, 2 * n - 2 - j, j), None
 
 
 def _map_coordinate(c, n, mode):
@@ -114,48 +115,51 @@ def map_coordinates(
     per_axis = []  # per axis: list of (index array, weight or None, inside mask or None)
     for c, n in zip(coords, x.shape):
         c = _map_coordinate(c, n, mode)
-        cv = _np.asarray(c.primal_value() if isinstance(c, Tracer) else c)
         if order == 0:
-            i = _np.floor(cv + 0.5).astype(_np.intp)  # halves round up, as SciPy
+            i = anp.astype(anp.floor(c + 0.5), _np.intp)  # halves round up, as SciPy
             idx, inside = _map_index(i, n, mode)
             if mode == "constant":  # cval outside [0, n - 1]
-                inside = (cv >= 0) & (cv <= n - 1)
+                inside = anp.logical_and(c >= 0, c <= n - 1)
             per_axis.append([(idx, None, inside)])
             continue
-        lo = _np.floor(cv).astype(_np.intp)
-        f = c - lo  # the fractional part, differentiable in c
+        fl = anp.floor(c)
+        lo = anp.astype(fl, _np.intp)
+        f = c - fl  # the fractional part, differentiable in c
         entries = []
         for shift, w in ((0, 1 - f), (1, f)):
             idx, inside = _map_index(lo + shift, n, mode)
-            entries.append((idx, w, inside))
+            entries.append((idx, w, None if mode == "constant" else inside))
         if mode == "constant":  # cval outside [0, n - 1], no interpolation towards it
-            outside = (cv < 0) | (cv > n - 1)
-            entries = [(idx, w, None) for idx, w, _ in entries]
-            entries.append((None, None, ~outside))
+            entries.append((None, None, anp.logical_and(c >= 0, c <= n - 1)))
         per_axis.append(entries)
+    strides = _np.cumprod((1,) + tuple(x.shape[::-1]))[:-1][::-1]
+    flat_x = anp.reshape(x, (-1,))
     out = None
-    valid_all = None
     for combo in itertools.product(*per_axis):
         if any(e[0] is None for e in combo):
             continue
-        idx = tuple(e[0] for e in combo)
-        term = x[idx]
+        flat = None
+        for e, st in zip(combo, strides):
+            term_i = e[0] * int(st)
+            flat = term_i if flat is None else flat + term_i
+        term = anp.take(flat_x, flat)
         w = None
         inside = None
         for _, wt, ins in combo:
             if wt is not None:
                 w = wt if w is None else w * wt
             if ins is not None:
-                inside = ins if inside is None else inside & ins
+                inside = ins if inside is None else anp.logical_and(inside, ins)
         if inside is not None:
             term = anp.where(inside, term, cval)
         if w is not None:
             term = term * w
         out = term if out is None else out + term
+    valid_all = None
     for entries in per_axis:
         for e in entries:
             if e[0] is None:
-                valid_all = e[2] if valid_all is None else valid_all & e[2]
+                valid_all = e[2] if valid_all is None else anp.logical_and(valid_all, e[2])
     if valid_all is not None:
         out = anp.where(valid_all, out, cval)
     return out

@@ -31,6 +31,7 @@ from collections import namedtuple
 import numpy as _np  # dtypes and loops over stack axes of NumPy arrays only
 
 from ...ad.common import takes_symbolic_zeros
+from ...ad.rules import nondiff
 from ...core.primitive import Primitive
 from .._util import shape
 from ..elementwise import add, negative, real, subtract, where
@@ -243,6 +244,53 @@ lu_p = Primitive(
 )
 lu_p.batch = _same_batch(lu_p)
 takes_symbolic_zeros(lu_p)
+
+
+# ------------------------------------------------------------------ LAPACK's pivots
+def _pivots_impl(xp, a):
+    sla = scipy_linalg("lu_factor")
+    return _per_vector(xp, lambda m: sla.lu_factor(m)[1], a)
+
+
+def _per_vector(xp, f, a):
+    """``f`` of each matrix of the stack ``a`` (..., n, n), 1-D results stacked."""
+    if a.ndim == 2:
+        return f(a)
+    flat = a.reshape((-1,) + a.shape[-2:])
+    out = _np.stack([f(m) for m in flat])
+    return out.reshape(a.shape[:-2] + out.shape[-1:])
+
+
+def _perm_impl(xp, piv):
+    """The row order ``perm`` with ``A[perm] = L U`` from LAPACK's interchanges."""
+
+    def one(p):
+        perm = _np.arange(p.shape[-1])
+        for i, j in enumerate(p):
+            perm[i], perm[j] = perm[j], perm[i]
+        return perm
+
+    piv = _np.asarray(piv)
+    if piv.ndim == 1:
+        return one(piv)
+    flat = piv.reshape((-1, piv.shape[-1]))
+    return _np.stack([one(p) for p in flat]).reshape(piv.shape)
+
+
+# Integer results with no derivative, but operations of the computation: a compiled or
+# batched function recomputes the pivots of each new matrix.
+lu_pivots_p = nondiff(
+    "linalg_lu_pivots",
+    _pivots_impl,
+    batch=lambda vals, batched, size: lu_pivots_p.bind(vals[0]),
+    doc="LAPACK getrf's row interchanges of A (integers, no derivative).",
+)
+pivots_to_perm_p = nondiff(
+    "linalg_pivots_to_perm",
+    _perm_impl,
+    batch=lambda vals, batched, size: pivots_to_perm_p.bind(vals[0]),
+    doc="The permutation perm with A[perm] = L U from LAPACK's interchanges (integers).",
+)
 
 
 # ------------------------------------------------------------------ schur / hessenberg

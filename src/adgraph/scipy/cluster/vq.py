@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as _np  # the argmin on concrete distances
+import numpy as _np  # the finiteness check on concrete values
 
 from ... import numpy as anp
 from ...core.trace import Tracer
@@ -40,11 +40,13 @@ def vq(obs: Any, code_book: Any, check_finite: bool = True):
         c = c[:, None]
     if len(o.shape) != 2 or len(c.shape) != 2:
         raise ValueError(
-            f"scipy.cluster.vq.vq: obs and code_book must be 1-D or 2-D, got {o.shape} and {c.shape}"
+            "scipy.cluster.vq.vq: obs and code_book must be 1-D or 2-D, got "
+            f"{o.shape} and {c.shape}"
         )
     if o.shape[1] != c.shape[1]:
         raise ValueError(
-            f"scipy.cluster.vq.vq: observation and code_book should have the same rank, got {o.shape[1]} and {c.shape[1]} features"
+            "scipy.cluster.vq.vq: observation and code_book should have the same rank, got "
+            f"{o.shape[1]} and {c.shape[1]} features"
         )
     if check_finite:
         for x, what in ((o, "obs"), (c, "code_book")):
@@ -53,9 +55,8 @@ def vq(obs: Any, code_book: Any, check_finite: bool = True):
                 raise ValueError(f"scipy.cluster.vq.vq: {what} must not contain infs or NaNs")
     diff = o[:, None, :] - c[None, :, :]
     d2 = anp.sum(diff * diff, axis=-1)
-    d2v = _np.asarray(d2.primal_value() if isinstance(d2, Tracer) else d2)
-    code = _np.argmin(d2v, axis=1)
-    near = d2[_np.arange(d2v.shape[0]), code]
+    code = anp.argmin(d2, axis=1)  # integers: no derivative
+    near = anp.take_along_axis(d2, code[:, None], axis=1)[:, 0]
     zero = near == 0
     dist = anp.where(zero, 0.0, anp.sqrt(anp.where(zero, 1.0, near)))  # finite slope at 0
     return code, dist

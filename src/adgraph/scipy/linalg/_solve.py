@@ -21,7 +21,7 @@ from ... import numpy as anp
 from ...core.trace import Tracer
 from ...ops.linalg import cholesky as _np_cholesky
 from ...ops.linalg import solve as _np_solve
-from ...ops.linalg.matfun import lu_p, scipy_linalg, sylvester_p
+from ...ops.linalg.matfun import lu_p, lu_pivots_p, pivots_to_perm_p, sylvester_p
 
 __all__ = [
     "solve",
@@ -239,10 +239,8 @@ def lu(
     p, l_, u = lu_p.bind(a)
     if permute_l:
         return anp.matmul(p, l_), u
-    if p_indices:
-        pv = p.primal_value() if isinstance(p, Tracer) else p
-        idx = _np.argmax(_np.swapaxes(_np.asarray(pv), -1, -2), axis=-1)
-        return idx, l_, u
+    if p_indices:  # A = P L U = (L[p]) U: p[i] is the column of the 1 in row i of P
+        return anp.argmax(p, axis=-1), l_, u
     return p, l_, u
 
 
@@ -252,17 +250,9 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True):
     a = _square2(_arr(a, "lu_factor"), "lu_factor")
     if len(a.shape) != 2:
         raise ValueError(f"scipy.linalg.lu_factor: expected a 2-D matrix, got shape {a.shape}")
-    av = a.primal_value() if isinstance(a, Tracer) else a
-    piv = scipy_linalg("lu_factor").lu_factor(_np.asarray(av))[1]
+    piv = lu_pivots_p.bind(a)
     _, l_, u = lu_p.bind(a)
     return anp.tril(l_, -1) + u, piv
-
-
-def _perm_from_piv(piv, n):
-    perm = _np.arange(n)
-    for i, p in enumerate(_np.asarray(piv)):
-        perm[i], perm[p] = perm[p], perm[i]
-    return perm  # A[perm] = L U
 
 
 def lu_solve(
@@ -276,8 +266,15 @@ def lu_solve(
         raise TypeError("scipy.linalg.lu_solve: give (lu, piv) as lu_factor returns it") from None
     lu_ = _square2(_arr(lu_, "lu_solve"), "lu_solve")
     b = _arr(b, "lu_solve")
-    n = lu_.shape[-1]
-    perm = _perm_from_piv(piv, n)
+    if isinstance(piv, Tracer):
+        piv = anp.astype(piv, _np.intp)
+    else:
+        piv = _np.asarray(piv, dtype=_np.intp)
+    if piv.shape != (lu_.shape[-1],):
+        raise ValueError(
+            f"scipy.linalg.lu_solve: piv must have shape ({lu_.shape[-1]},), got {piv.shape}"
+        )
+    perm = pivots_to_perm_p.bind(piv)
     if trans in (0, "N"):
         y = solve_triangular(lu_, anp.take(b, perm, axis=0), lower=True, unit_diagonal=True)
         return solve_triangular(lu_, y, lower=False)
@@ -286,7 +283,7 @@ def lu_solve(
     t = 1 if trans in (1, "T") else 2
     y = solve_triangular(lu_, b, lower=False, trans=t)
     y = solve_triangular(lu_, y, lower=True, unit_diagonal=True, trans=t)
-    return anp.take(y, _np.argsort(perm), axis=0)
+    return anp.take(y, anp.argsort(perm), axis=0)
 
 
 def _banded_dense(ab, lu_, n, op):

@@ -42,7 +42,12 @@ def _window(op, window, nperseg, input_length):
             nperseg = input_length
         win = _scipy_signal(op).get_window(window, nperseg)
     else:
-        win = _np.asarray(window.primal_value() if isinstance(window, Tracer) else window)
+        if isinstance(window, Tracer):
+            raise TypeError(
+                f"scipy.signal.{op}: the window must be a constant array (its values "
+                "shape the segments and are not differentiated); pass a NumPy array"
+            )
+        win = _np.asarray(window)
         if win.ndim != 1:
             raise ValueError(f"scipy.signal.{op}: window must be 1-D")
         if input_length is not None and input_length < win.shape[-1]:

@@ -21,6 +21,7 @@ import numpy as _np  # branch decisions on concrete values and constant index ar
 
 from ... import numpy as anp
 from ...core.trace import Tracer
+from ...ops.misc import stop_gradient
 
 __all__ = ["Rotation", "Slerp"]
 
@@ -61,14 +62,13 @@ def _compose(p, q):
 
 def _canonical_mask(q):
     """Where SciPy flips the sign to make w >= 0 (ties broken by x, y, z)."""
-    q = _concrete(q)
-    mask = q[..., 3] < 0
-    zw = q[..., 3] == 0
-    mask |= zw & (q[..., 0] < 0)
-    zwx = zw & (q[..., 0] == 0)
-    mask |= zwx & (q[..., 1] < 0)
-    mask |= zwx & (q[..., 1] == 0) & (q[..., 2] < 0)
-    return mask
+    and_, or_ = anp.logical_and, anp.logical_or
+    x, y, z, w = (q[..., i] for i in range(4))
+    zw = w == 0
+    zwx = and_(zw, x == 0)
+    mask = or_(w < 0, and_(zw, x < 0))
+    mask = or_(mask, and_(zwx, y < 0))
+    return or_(mask, and_(and_(zwx, y == 0), z < 0))
 
 
 def _canonical(q):
@@ -116,22 +116,35 @@ def _quat_from_matrix(m):
             1 + tr,
         ],
     ]
-    mv = _concrete(m)
-    dec = _np.stack(
-        [
-            mv[..., 0, 0],
-            mv[..., 1, 1],
-            mv[..., 2, 2],
-            mv[..., 0, 0] + mv[..., 1, 1] + mv[..., 2, 2],
-        ],
-        axis=-1,
-    )
-    choice = _np.argmax(dec, axis=-1)[..., None]
+    dec = anp.stack([m[..., 0, 0], m[..., 1, 1], m[..., 2, 2], tr], axis=-1)
+    choice = anp.argmax(dec, axis=-1)[..., None]  # no derivative: a branch
     q = None
     for c in range(4):
         qc = anp.stack(cand[c], axis=-1)
         q = qc if q is None else anp.where(choice == c, qc, q)
     return q / _norm(q, keepdims=True)
+
+
+def _nearest_rotation(m):
+    r"""SciPy's orthogonalisation: a matrix orthogonal to 1e-12 is kept, any other is
+    replaced by its polar factor :math:`U V^T`.
+
+    The value is exactly that. The derivative is always the polar factor's,
+    :math:`d(M (M^TM)^{-1/2})` (through ``sqrtm``, smooth at orthogonal matrices): the
+    orthogonal matrices are a set of measure zero, every perturbation leaves it, so the
+    function SciPy computes is the polar factor's composition in every neighbourhood."""
+    gram = m @ anp.swapaxes(m, -1, -2)
+    ortho = anp.all(anp.isclose(gram, _np.eye(3), atol=1e-12), axis=(-2, -1))
+    mtm = anp.swapaxes(m, -1, -2) @ m
+    polar = anp.swapaxes(anp.linalg.solve(_sqrtm(mtm), anp.swapaxes(m, -1, -2)), -1, -2)
+    value = anp.where(ortho[:, None, None], m, polar)
+    return polar + stop_gradient(value - polar)
+
+
+def _sqrtm(a):
+    from ..linalg import sqrtm
+
+    return anp.real(sqrtm(a)) if a.dtype.kind != "c" else sqrtm(a)
 
 
 def _axis_index(a):
@@ -193,7 +206,9 @@ class Rotation:
     @classmethod
     def from_matrix(cls, matrix: Any, *, assume_valid: bool = False) -> Rotation:
         """From rotation matrices (3, 3) or (N, 3, 3); a matrix that is not orthogonal is
-        replaced by its nearest orthogonal one (``U V^T`` of its SVD), as SciPy does."""
+        replaced by its nearest orthogonal one (``U V^T`` of its SVD), as SciPy does. The
+        derivative is that of this projection also at an exactly orthogonal matrix (any
+        perturbation leaves the orthogonal ones); ``assume_valid=True`` skips it."""
         m = _as_float(matrix, "matrix")
         if len(m.shape) not in (2, 3) or m.shape[-2:] != (3, 3):
             raise ValueError(
@@ -207,14 +222,10 @@ class Rotation:
             if _np.any(det <= 0):
                 k = int(_np.argmax(det <= 0))
                 raise ValueError(
-                    f"Rotation: non-positive determinant (left-handed or null coordinate frame) in rotation matrix {k}"
+                    "Rotation: non-positive determinant (left-handed or null coordinate frame) "
+                    f"in rotation matrix {k}"
                 )
-            ortho = _np.all(
-                _np.isclose(mv @ _np.swapaxes(mv, -1, -2), _np.eye(3), atol=1e-12), axis=(-2, -1)
-            )
-            if not _np.all(ortho):
-                u, _, vt = anp.linalg.svd(m3, full_matrices=False)
-                m3 = anp.where(ortho[:, None, None], m3, u @ vt)
+            m3 = _nearest_rotation(m3)
         q = _quat_from_matrix(m3)
         return cls(q[0] if single else q, normalize=False)
 
@@ -227,7 +238,7 @@ class Rotation:
         if degrees:
             rv = rv * (_np.pi / 180)
         angle = _norm(rv, keepdims=True)
-        small = _concrete(angle) <= 1e-3
+        small = angle <= 1e-3
         a2 = angle * angle
         small_scale = 0.5 - a2 / 48 + a2 * a2 / 3840
         large_scale = anp.sin(angle / 2) / anp.where(small, 1.0, angle)
@@ -254,7 +265,9 @@ class Rotation:
         elif nd == 2:
             single = False
         else:
-            raise ValueError(f"Rotation: expected angles of shape ({n},) or (N, {n}), got {a.shape}")
+            raise ValueError(
+                f"Rotation: expected angles of shape ({n},) or (N, {n}), got {a.shape}"
+            )
         if a.shape[-1] != n:
             raise ValueError(
                 f"Rotation: expected angles of shape (..., {n}) for seq {seq!r}, got {a.shape}"
@@ -305,7 +318,7 @@ class Rotation:
         q = _canonical(self._quat)
         v = q[..., :3]
         angle = 2 * anp.arctan2(_norm(v, keepdims=True), q[..., 3:4])
-        small = _concrete(angle) <= 1e-3
+        small = angle <= 1e-3
         a2 = angle * angle
         small_scale = 2 + a2 / 12 + 7 * a2 * a2 / 2880
         large_scale = angle / anp.where(small, 1.0, anp.sin(angle / 2))
@@ -317,7 +330,7 @@ class Rotation:
     def as_mrp(self) -> Any:
         """Modified Rodrigues parameters (the shorter rotation, angle <= pi)."""
         q = self._quat
-        sign = anp.where(_concrete(q)[..., 3:4] < 0, -1.0, 1.0)
+        sign = anp.where(q[..., 3:4] < 0, -1.0, 1.0)
         return self._out(sign * q[..., :3] / (1 + sign * q[..., 3:4]))
 
     def as_euler(self, seq: str, degrees: bool = False, *, suppress_warnings: bool = False) -> Any:
@@ -343,11 +356,10 @@ class Rotation:
         half_sum = anp.arctan2(b, a)
         half_diff = anp.arctan2(d, c)
         second = 2 * anp.arctan2(anp.hypot(c, d), anp.hypot(a, b))
-        sv = _concrete(second)
-        case1 = _np.abs(sv) <= 1e-7
-        case2 = _np.abs(sv - _np.pi) <= 1e-7
-        case0 = ~(case1 | case2)
-        if not suppress_warnings and _np.any(~case0):
+        case1 = anp.abs(second) <= 1e-7
+        case2 = anp.abs(second - _np.pi) <= 1e-7
+        case0 = anp.logical_not(anp.logical_or(case1, case2))
+        if not suppress_warnings and not _np.all(_concrete(case0)):
             import warnings
 
             warnings.warn(
@@ -363,8 +375,9 @@ class Rotation:
             ang[third_i] = ang[third_i] * sign
             ang[1] = ang[1] - _np.pi / 2
         out = anp.stack(ang, axis=-1)
-        ov = _concrete(out)  # into [-pi, pi], as SciPy: only values outside move
-        out = out - 2 * _np.pi * ((ov > _np.pi).astype(float) - (ov < -_np.pi).astype(float))
+        # into [-pi, pi], as SciPy: only values outside move
+        pi2 = 2 * _np.pi
+        out = anp.where(out > _np.pi, out - pi2, anp.where(out < -_np.pi, out + pi2, out))
         if degrees:
             out = out * (180 / _np.pi)
         return self._out(out)
@@ -427,6 +440,8 @@ class Rotation:
     def __getitem__(self, indexer: Any) -> Rotation:
         if self._single:
             raise TypeError("Single rotation is not subscriptable")
+        if isinstance(indexer, Tracer):  # traced indices: a differentiable gather
+            return Rotation(anp.take(self._quat, indexer, axis=0), normalize=False)
         return Rotation(self._quat[indexer], normalize=False)
 
     def __iter__(self):
@@ -477,8 +492,8 @@ class Slerp:
             raise ValueError(
                 "Slerp: interpolation times must be within the range [times[0], times[-1]]"
             )
-        idx = _np.clip(_np.searchsorted(kv, tv, side="left") - 1, 0, len(kv) - 2)
-        tau = (t1 - self.times[idx]) / self.timedelta[idx]
-        step = Rotation.from_rotvec(self.rotvecs[idx] * tau[:, None])
+        idx = anp.clip(anp.searchsorted(self.times, t1, side="left") - 1, 0, len(kv) - 2)
+        tau = (t1 - anp.take(self.times, idx)) / anp.take(self.timedelta, idx)
+        step = Rotation.from_rotvec(anp.take(self.rotvecs, idx, axis=0) * tau[:, None])
         out = self.rotations[idx] * step
         return out[0] if scalar else out
