@@ -120,3 +120,13 @@ def test_at(jit_and_vmap):
         ad.grad(lambda q: anp.sum(anp.add.at(q, idx, 1.0)))(B)
     with pytest.raises(OpError, match="functional form"):
         anp.hypot.at(B, idx, 1.0, inplace=False)
+
+
+def test_numpy_ufunc_methods_on_traced_values():
+    # np.add.outer(tracer, y) and friends reach adgraph's methods (__array_ufunc__)
+    g = ad.grad(lambda x: np.sum(np.multiply.outer(x, B)))(A[0])
+    np.testing.assert_allclose(g, np.full(4, B.sum()))
+    g = ad.grad(lambda x: np.logaddexp.reduce(x))(A[0])
+    np.testing.assert_allclose(g, np.exp(A[0]) / np.exp(A[0]).sum(), rtol=1e-13)
+    g = ad.grad(lambda x: np.sum(np.maximum.accumulate(x)))(np.array([1.0, 3.0, 2.0]))
+    np.testing.assert_array_equal(g, [1.0, 2.0, 0.0])

@@ -239,6 +239,8 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     adgraph's operation of that name."""
     name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
     f = _NUMPY.get(name) or _SPECIAL.get(name)
+    if method != "__call__" and getattr(f, method, None) is not None:
+        return getattr(f, method)(*inputs, **kwargs)  # outer, reduce, accumulate, at
     if method != "__call__" or f is None or kwargs:
         what = ufunc.__name__ + ("" if method == "__call__" else "." + method)
         detail = " with keyword arguments" if kwargs and f is not None else ""
