@@ -250,3 +250,16 @@ def test_patterns_pickle():
     p = ad.jacobian_sparsity(tridiag, rng.standard_normal(7))
     q = pickle.loads(pickle.dumps(p))
     assert type(q) is type(p) and (q != p).nnz == 0 and q.to_svg() == p.to_svg()
+
+
+def test_star_lookup_dense_and_sparse_tables_agree(monkeypatch):
+    a = sp.random(40, 40, density=0.08, random_state=5) != 0
+    p = (a + a.T + sp.identity(40, dtype=bool)).tocsr()
+    c = coloring.star_coloring(p)
+    dense = coloring.star_lookup(p, c)
+    monkeypatch.setattr(coloring, "DENSE_TABLE_LIMIT", 0)
+    sparse_table = coloring.star_lookup(p, c)
+    for u, v in zip(dense, sparse_table):
+        np.testing.assert_array_equal(u, v)
+    with pytest.raises(ValueError, match="not a star colouring"):
+        coloring.star_lookup(p, np.zeros(40, dtype=np.int64))

@@ -53,6 +53,10 @@ __all__ = [
 
 ORDERS = ("largest_first", "smallest_last", "natural")
 
+#: star_lookup counts each row's colours in a dense (n x colours) table up to this size,
+#: and in a sparse matrix beyond it.
+DENSE_TABLE_LIMIT = 1 << 24
+
 
 def _csr(pattern, what):
     sp = require_scipy(what)
@@ -248,7 +252,7 @@ def star_lookup(pattern, colors):
     i, j = coo.row, coo.col
     # H[i, j] = B[i, colour j] when j is the only vertex of its colour in row i
     # (row i includes i itself, so the diagonal is read at B[i, colour i]).
-    if n * c <= 1 << 24:  # count[i, k] as a dense table: plain fancy indexing
+    if n * c <= DENSE_TABLE_LIMIT:  # count[i, k] as a dense table: plain fancy indexing
         rows = _np.repeat(_np.arange(n), _np.diff(sym.indptr))
         count = _np.bincount(rows * c + colors[sym.indices], minlength=n * c).reshape(n, c)
         direct = count[i, colors[j]] == 1
