@@ -15,7 +15,7 @@ from adgraph.test_util import check_grads
 
 COVERED = {f"numpy.{n}" for n in [
     "poly", "roots", "polyadd", "polysub", "polymul", "polydiv", "polyder", "polyint",
-    "polyfit", "vander",
+    "polyfit", "vander", "poly1d",
     "i0", "frexp", "ldexp", "modf", "divmod", "bitwise_count", "unwrap",
     "bartlett", "blackman", "hamming", "hanning", "kaiser",
 ]}  # fmt: skip
@@ -238,3 +238,31 @@ def test_kaiser_beta_derivative(extra):
     )
     extra.add("vmap")
     check_grads(lambda b: anp.kaiser(9, b), (np.float64(2.5),), order=2)
+
+
+def test_poly1d_matches_numpy_and_differentiates(extra):
+    c = np.array([1.0, -3.0, 2.0])
+    p, q = anp.poly1d(c), np.poly1d(c)
+    d = anp.poly1d([1.0, 1.0])
+    for got, want in [
+        (p(2.5), q(2.5)), (p.roots, q.roots), ((p * p).coeffs, (q * q).coeffs),
+        ((p + 1).coeffs, (q + 1).coeffs), ((2 - p).coeffs, (2 - q).coeffs),
+        ((p**3).coeffs, (q**3).coeffs), (p.deriv().coeffs, q.deriv().coeffs),
+        (p.integ(k=1).coeffs, q.integ(k=1).coeffs), ((p / 2).coeffs, (q / 2).coeffs),
+        (p(d).coeffs, q(np.poly1d([1.0, 1.0])).coeffs), ((-p).coeffs, (-q).coeffs),
+        (anp.poly1d([1, 2], r=True).coeffs, np.poly1d([1, 2], r=True).coeffs),
+        (anp.poly1d([0, 0, 1.0]).coeffs, np.poly1d([0, 0, 1.0]).coeffs),
+    ]:  # fmt: skip
+        np.testing.assert_allclose(got, want, rtol=1e-14)
+    for g, w in zip(p / anp.poly1d([1.0, -1.0]), q / np.poly1d([1.0, -1.0])):
+        np.testing.assert_allclose(g.coeffs, w.coeffs)
+    assert p.order == q.order == len(p) and p[0] == q[0] and p[5] == q[5] == 0
+    assert p == anp.poly1d(c) and p != d
+    np.testing.assert_array_equal(np.asarray(p), np.asarray(q))
+    # derivatives in the coefficients: p(2) = c0 * 4 + c1 * 2 + c2
+    np.testing.assert_array_equal(ad.grad(lambda cc: anp.poly1d(cc)(2.0))(c), [4.0, 2.0, 1.0])
+    extra.add("vmap")
+    check_grads(lambda cc, x: anp.poly1d(cc)(x), (c, np.array([0.5, 1.5])), order=2)
+    check_grads(lambda cc: (anp.poly1d(cc) * anp.poly1d(cc)).deriv().coeffs, (c,), order=2)
+    with pytest.raises(ValueError, match="non-negative"):
+        p**-1

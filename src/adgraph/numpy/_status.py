@@ -43,8 +43,6 @@ NOT_PROVIDED = {
     "matrix": "np.matrix is deprecated by NumPy; a matrix is a 2-d array here (use @)",
     "asmatrix": "np.matrix is deprecated by NumPy; use asarray and @",
     "bmat": "np.matrix is deprecated by NumPy; use block",
-    "poly1d": "legacy polynomial class; the polynomial functions (polyval, polyadd, roots, "
-    "polyfit, ...) are provided",
     "polynomial": "the numpy.polynomial package (Polynomial, Chebyshev, ... classes) is not "
     "wrapped; the main namespace's polynomial functions are",
     "ma": "masked arrays: derivatives do not follow masks, and adgraph refuses them inside "
@@ -147,7 +145,7 @@ def coverage(rows, ns_name: str = "numpy", functions_only: bool = False) -> tupl
     return provided, total
 
 
-_NOT_FUNCS = {"matrix", "poly1d", "polynomial", "ma", "nditer", "nested_iters", "flatiter"}
+_NOT_FUNCS = {"matrix", "polynomial", "ma", "nditer", "nested_iters", "flatiter"}
 
 
 def render() -> str:

@@ -36,7 +36,7 @@ from .searching import trim_zeros
 
 __all__ = [
     "poly", "roots", "polyadd", "polysub", "polymul", "polydiv", "polyder", "polyint",
-    "polyfit", "vander",
+    "polyfit", "vander", "poly1d",
 ]  # fmt: skip
 
 
@@ -299,3 +299,161 @@ def polyfit(
             return c, _ew.multiply(vbase, fac)
         return c, _ew.multiply(_sh.expand_dims(vbase, -1), fac)
     return c
+
+
+class poly1d:  # noqa: N801  (NumPy's name)
+    r"""A polynomial of one variable, as NumPy's ``poly1d``: from its coefficients
+    (highest power first; leading zeros dropped) or, with ``r=True``, from its roots.
+
+    The coefficients may be traced: calling it (``p(x)``), arithmetic with numbers and
+    other polynomials (``+ - * / **``), ``deriv``, ``integ`` and ``roots`` are the
+    module's differentiable functions."""
+
+    __hash__ = None  # type: ignore[assignment]  (mutable-looking and compared by value)
+
+    def __init__(self, c_or_r: Any, r: bool = False, variable: Any = None) -> None:
+        if isinstance(c_or_r, poly1d):
+            self._variable = c_or_r._variable
+            self._coeffs = c_or_r._coeffs
+            if variable is not None:
+                self._variable = variable
+            return
+        if r:
+            c_or_r = poly(c_or_r)
+        c = _sh.atleast_1d(_arr(c_or_r))
+        if len(_shape(c)) > 1:
+            raise OpError("poly1d: polynomial must be 1d only")
+        self._coeffs = _strip_leading(c)
+        self._variable = "x" if variable is None else variable
+
+    # --- NumPy's attributes
+    @property
+    def coeffs(self) -> Any:
+        """The coefficients, highest power first."""
+        return self._coeffs
+
+    c = coef = coefficients = coeffs
+
+    @property
+    def variable(self) -> str:
+        """The name of the variable (for printing)."""
+        return self._variable
+
+    @property
+    def order(self) -> int:
+        """The degree of the polynomial."""
+        return _shape(self._coeffs)[0] - 1
+
+    o = order
+
+    @property
+    def roots(self) -> Any:
+        """The roots (see :func:`roots`)."""
+        return roots(self._coeffs)
+
+    r = roots
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        if isinstance(self._coeffs, Tracer):
+            raise TypeError(
+                "poly1d: its coefficients are traced; use p.coeffs with adgraph.numpy "
+                "instead of converting it with plain NumPy"
+            )
+        return _np.asarray(self._coeffs, dtype=dtype)
+
+    def __len__(self) -> int:
+        return self.order
+
+    def __repr__(self) -> str:
+        return f"poly1d({self._coeffs!r})"
+
+    def __call__(self, val: Any) -> Any:
+        if isinstance(val, poly1d):
+            return _compose(self, val)
+        from .numerical import polyval
+
+        return polyval(self._coeffs, val)
+
+    # --- arithmetic
+    def __neg__(self) -> poly1d:
+        return poly1d(_ew.negative(self._coeffs))
+
+    def __pos__(self) -> poly1d:
+        return self
+
+    def __add__(self, other: Any) -> poly1d:
+        return poly1d(polyadd(self._coeffs, poly1d(other)._coeffs))
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> poly1d:
+        return poly1d(polysub(self._coeffs, poly1d(other)._coeffs))
+
+    def __rsub__(self, other: Any) -> poly1d:
+        return poly1d(polysub(poly1d(other)._coeffs, self._coeffs))
+
+    def __mul__(self, other: Any) -> poly1d:
+        if _is_scalar(other):
+            return poly1d(_ew.multiply(self._coeffs, other))
+        return poly1d(polymul(self._coeffs, poly1d(other)._coeffs))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> Any:
+        if _is_scalar(other):
+            return poly1d(_ew.divide(self._coeffs, other))
+        q, rem = polydiv(self._coeffs, poly1d(other)._coeffs)
+        return poly1d(q), poly1d(rem)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        q, rem = polydiv(poly1d(other)._coeffs, self._coeffs)
+        return poly1d(q), poly1d(rem)
+
+    def __pow__(self, val: Any) -> poly1d:
+        if not isinstance(val, (int, _np.integer)) or isinstance(val, bool) or val < 0:
+            raise ValueError("Power to non-negative integers only.")
+        res = poly1d(_np.array([1.0]))
+        for _ in range(int(val)):
+            res = res * self
+        return res
+
+    def __eq__(self, other: Any) -> bool:  # type: ignore[override]
+        if not isinstance(other, poly1d):
+            return NotImplemented
+        if _shape(self._coeffs) != _shape(other._coeffs):
+            return False
+        return bool(_red.all(_ew.equal(self._coeffs, other._coeffs)))
+
+    def __ne__(self, other: Any) -> bool:  # type: ignore[override]
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __getitem__(self, val: int) -> Any:
+        """The coefficient of :math:`x^{val}` (0 beyond the degree)."""
+        ind = self.order - val
+        if val > self.order or val < 0:
+            return _np.zeros((), dtype=_dtype(self._coeffs))[()]
+        return getitem(self._coeffs, ind)
+
+    def __iter__(self) -> Any:
+        return iter([getitem(self._coeffs, i) for i in range(_shape(self._coeffs)[0])])
+
+    def deriv(self, m: int = 1) -> poly1d:
+        """The ``m``-th derivative (see :func:`polyder`)."""
+        return poly1d(polyder(self._coeffs, m))
+
+    def integ(self, m: int = 1, k: Any = 0) -> poly1d:
+        """The ``m``-th antiderivative with constants ``k`` (see :func:`polyint`)."""
+        return poly1d(polyint(self._coeffs, m, k))
+
+
+def _is_scalar(x) -> bool:
+    return not isinstance(x, poly1d) and len(_shape(x)) == 0
+
+
+def _compose(p: poly1d, q: poly1d) -> poly1d:
+    """``p(q(x))`` by Horner's rule on polynomials."""
+    res = poly1d(_np.zeros(1))
+    for i in range(_shape(p.coeffs)[0]):
+        res = res * q + poly1d(_sh.reshape(getitem(p.coeffs, i), (1,)))
+    return res
