@@ -189,3 +189,32 @@ def test_scipy_linalg_under_autograd_names():
     E[0, 1] = eps
     fd = (onp.sum(sl.expm(A + E)) - onp.sum(sl.expm(A - E))) / (2 * eps)
     assert g[0, 1] == pytest.approx(fd, rel=1e-6)
+
+
+def test_signal_convolve_is_autograds_tensor_convolution():
+    from adgraph.autograd.scipy.signal import convolve
+
+    sps = pytest.importorskip("scipy.signal")
+    rs = onp.random.RandomState(0)
+    a, b = rs.randn(6, 5), rs.randn(3, 2)
+    for mode in ("full", "valid"):
+        onp.testing.assert_allclose(
+            convolve(a, b, mode=mode), sps.convolve(a, b, mode=mode), rtol=1e-12
+        )
+    # a convolutional layer: images (n, c, h, w) with filters (c, k, fh, fw) -> (n, k, h', w')
+    images, filters = rs.randn(2, 3, 6, 5), rs.randn(3, 4, 3, 2)
+    out = convolve(images, filters, axes=([2, 3], [2, 3]), dot_axes=([1], [0]), mode="valid")
+    want = onp.zeros((2, 4, 4, 4))
+    for n in range(2):
+        for k in range(4):
+            for c in range(3):
+                want[n, k] += sps.convolve(images[n, c], filters[c, k], mode="valid")
+    onp.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-13)
+    layer = lambda f: np.sum(  # noqa: E731
+        np.tanh(convolve(images, f, axes=([2, 3], [2, 3]), dot_axes=([1], [0]), mode="valid"))
+    )
+    check_grads(layer, modes=["fwd", "rev"], order=1)(filters)
+    with pytest.raises(ValueError, match="at least as long"):
+        convolve(onp.ones((5, 2)), onp.ones((2, 5)), mode="valid")
+    with pytest.raises(ValueError, match="mode"):
+        convolve(a, b, mode="same")

@@ -1,7 +1,7 @@
 """``autograd.scipy``: adgraph.scipy under autograd's names (``special``, ``stats``,
-``linalg``, ``integrate``).
+``linalg``, ``integrate``), and autograd's own ``signal.convolve``.
 
-``linalg`` and ``integrate`` are imported on first use (``adgraph.autograd.scipy.linalg``
+``linalg``, ``integrate`` and ``signal`` are imported on first use (``adgraph.autograd.scipy.linalg``
 or ``import adgraph.autograd.scipy.linalg``), as SciPy's own submodules are.
 """
 
@@ -10,7 +10,7 @@ from typing import Any as _Any
 
 from . import special, stats  # noqa: F401
 
-_LAZY = ("linalg", "integrate")
+_LAZY = ("linalg", "integrate", "signal")
 
 
 def __getattr__(name: str) -> _Any:
