@@ -42,6 +42,9 @@ _PLAIN = frozenset(
 PLAIN_TYPES = _PLAIN
 
 
+_SEQUENCES = frozenset((list, tuple))
+
+
 def _holds_tracer(obj) -> bool:
     return isinstance(obj, Tracer) or (
         type(obj) in (list, tuple) and any(_holds_tracer(o) for o in obj)
@@ -217,8 +220,10 @@ class Primitive:
         """Bind when some argument may be a tracer or a non-NumPy array: the trace of the
         highest level among the tracers handles it; with none, the array module of the
         arguments computes it."""
-        if any(type(a) is list or type(a) is tuple for a in args):
-            args = _stack_sequences(args)
+        for a in args:
+            if type(a) in _SEQUENCES:  # sum([x, 2 * y]): NumPy's reading of a list
+                args = _stack_sequences(args)
+                break
         if len(args) == 1:  # one argument: its own trace, if any
             a = args[0]
             if isinstance(a, Tracer):
