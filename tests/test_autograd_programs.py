@@ -572,3 +572,36 @@ def test_mixture_model_with_flatten_func_and_newton_cg():
     fd_hv = (grad(x0 + eps * v) - grad(x0 - eps * v)) / (2 * eps)
     onp.testing.assert_allclose(hv0, fd_hv, rtol=1e-6, atol=1e-6)
     assert scalar(x) < scalar(x0)
+
+
+# ------------------------------------------------------------------ convolutional layer
+def _convnet(L):
+    np = L.np
+    convolve = importlib.import_module(f"{L.ag.__name__}.scipy.signal").convolve
+    rs = onp.random.RandomState(2)
+    images = rs.randn(3, 1, 7, 7)
+    labels = onp.eye(2)[[0, 1, 1]]
+    params = {"filters": rs.randn(1, 4, 3, 3) * 0.3, "w": rs.randn(4 * 5 * 5, 2) * 0.1}
+
+    def predict(p, x):
+        h = np.tanh(
+            convolve(x, p["filters"], axes=([2, 3], [2, 3]), dot_axes=([1], [0]), mode="valid")
+        )
+        logits = np.dot(np.reshape(h, (x.shape[0], -1)), p["w"])
+        return logits - L.special.logsumexp(logits, axis=1, keepdims=True)
+
+    loss = lambda p: -np.sum(predict(p, images) * labels)  # noqa: E731
+    # central difference along every filter entry at once (a random direction)
+    d = onp.random.RandomState(3).randn(*params["filters"].shape)
+    eps = 1e-6
+    plus = dict(params, filters=params["filters"] + eps * d)
+    minus = dict(params, filters=params["filters"] - eps * d)
+    fd = (loss(plus) - loss(minus)) / (2 * eps)
+    return loss(params), L.ag.grad(loss)(params), fd, d
+
+
+def test_convolutional_layer_gradient():
+    value, g, fd, d = _both(_convnet, rtol=1e-9, atol=1e-11)
+    assert g["filters"].shape == (1, 4, 3, 3) and g["w"].shape == (100, 2)
+    assert onp.sum(g["filters"] * d) == pytest.approx(fd, rel=1e-6)
+    assert value > 0
