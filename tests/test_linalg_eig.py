@@ -107,3 +107,11 @@ def test_array_api_names_refuse_what_numpy_linalg_refuses():
         la.cross(X[..., :2], Y[..., :2])
     with pytest.raises(ValueError, match="at least 2"):
         la.trace(X[0, 0])
+
+
+def test_qr_raw_values_and_refusal():
+    h, tau = la.qr(X[0], mode="raw")
+    h0, tau0 = np.linalg.qr(X[0], mode="raw")
+    assert np.allclose(h, h0) and np.allclose(tau, tau0)
+    with pytest.raises(ValueError, match="raw"):
+        ad.grad(lambda a: anp.sum(la.qr(a, mode="raw")[0]))(X[0])

@@ -283,3 +283,19 @@ def test_error_estimates():
                 o, r = ours(S, disp=False), ref(S, disp=False)
         close(o[0], r[0])
         assert np.isclose(o[1], r[1], rtol=1e-6, atol=1e-30)
+
+
+def test_funm():
+    a = 0.5 * A
+    for f in (np.exp, np.cos, lambda x: x**2 + 1):
+        close(al.funm(a, f), sl.funm(a, f))
+    close(al.funm(S, np.sqrt), sl.funm(S, np.sqrt))
+    check_grads(lambda a: al.funm(a, anp.exp), (a,), order=1)
+    # funm(., exp) is expm: its derivative is the Frechet derivative
+    assert np.allclose(
+        ad.jvp(lambda a: al.funm(a, anp.exp), (a,), (E,))[1], sl.expm_frechet(a, E)[1]
+    )
+    with pytest.raises(ValueError, match="disp=False"):
+        al.funm(a, np.exp, disp=False)
+    with pytest.raises(ValueError, match="elementwise"):
+        al.funm(a, np.sum)

@@ -368,7 +368,9 @@ def test_qr_float32_and_complete():
     with pytest.raises(ValueError, match="mode='reduced'"):
         ad.grad(lambda a: anp.sum(la.qr(a, mode="complete")[0]))(a)
     with pytest.raises(ValueError, match="mode"):
-        la.qr(a, mode="raw")
+        la.qr(a, mode="economic")
+    with pytest.raises(ValueError, match="no derivative"):
+        ad.grad(lambda a: anp.sum(la.qr(a, mode="raw")[1]))(a)
 
 
 # ------------------------------------------------------------------ pinv / lstsq

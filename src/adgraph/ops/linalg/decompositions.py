@@ -494,7 +494,8 @@ takes_symbolic_zeros(qr_p)
 @_explained("qr")
 def qr(a, mode="reduced"):
     r"""QR decomposition :math:`A = QR`, ``Q`` with orthonormal columns and ``R`` upper
-    triangular (``mode`` ``'reduced'``, ``'complete'`` or ``'r'``).
+    triangular (``mode`` ``'reduced'``, ``'complete'`` or ``'r'``; ``'raw'`` gives
+    NumPy's Householder form for plain arrays and refuses traced ones).
 
     For :math:`M \ge N`, with :math:`C = Q^H dA\, R^{-1}` and :math:`\Omega` the
     skew-Hermitian matrix with the strictly lower triangle of :math:`C` (and
@@ -506,8 +507,15 @@ def qr(a, mode="reduced"):
     non-square matrix cannot be differentiated (its extra columns are arbitrary).
     """
     a = _matrix(a, "qr")
+    if mode == "raw":  # LAPACK's Householder form: NumPy's values, no derivative
+        if isinstance(a, Tracer):
+            raise OpError(
+                "linalg.qr: mode='raw' (Householder reflectors and their scalars) has no "
+                "derivative; use mode='reduced' or 'complete'"
+            )
+        return _xp_of(a).linalg.qr(a, mode="raw")
     if mode not in ("reduced", "complete", "r"):
-        raise OpError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+        raise OpError(f"linalg.qr: mode must be 'reduced', 'complete', 'r' or 'raw', got {mode!r}")
     m, n = shape(a)[-2:]
     if m < n and isinstance(a, Tracer):
         q, r1 = qr_p.bind(getitem(a, (Ellipsis, slice(None), slice(0, m))), mode="reduced")

@@ -5,7 +5,7 @@ the mathematics is.
   cholesky, cho_factor/cho_solve, lu/lu_factor/lu_solve, solve_banded, solveh_banded,
   solve_sylvester, solve_continuous_lyapunov, inv, det, lstsq, pinv, norm;
 * decompositions and matrix functions (:mod:`._decomp`): expm, expm_frechet, logm, sqrtm,
-  cosm, sinm, tanm, coshm, sinhm, tanhm, polar, qr, svd, svdvals, eigh (also generalised),
+  cosm, sinm, tanm, coshm, sinhm, tanhm, funm, polar, qr, svd, svdvals, eigh (also generalised),
   eigvalsh, eig, eigvals, eigh_tridiagonal; schur and hessenberg (values only: no
   derivative, a transformation meeting them raises);
 * special matrices (:mod:`._matrices`): block_diag, toeplitz, circulant, hankel,
@@ -14,8 +14,8 @@ the mathematics is.
   invpascal, dft, helmert, hadamard.
 
 Everything that calls SciPy itself needs it installed (``pip install 'adgraph[scipy]'``).
-Not provided: funm (an arbitrary Python function of a matrix through the Schur--Parlett
-recurrence), rsf2csf, qr_multiply, the generalised and banded eigensolvers.
+funm goes through the eigendecomposition (diagonalisable matrices). Not provided:
+rsf2csf, qr_multiply, the generalised non-Hermitian and banded eigensolvers.
 """
 
 from ...ops.linalg import LinAlgError

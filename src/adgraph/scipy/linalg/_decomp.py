@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as _np  # shape arithmetic only
+import numpy as _np  # dtypes and funm's real-result check
 
 from ... import numpy as anp
+from ...core.trace import Tracer
 from ...ops.linalg.matfun import expm_p, frechet, hessenberg_p, logm_p, schur_p, sqrtm_p
 from ._solve import _H, _arr, _square2, solve_triangular
 
@@ -29,6 +30,7 @@ __all__ = [
     "coshm",
     "sinhm",
     "tanhm",
+    "funm",
     "polar",
     "qr",
     "svd",
@@ -137,6 +139,46 @@ def sinhm(A: Any) -> Any:
 def tanhm(A: Any) -> Any:
     r""":math:`\tanh A = (\cosh A)^{-1}\sinh A`."""
     return anp.linalg.solve(coshm(A), sinhm(A))
+
+
+def funm(A: Any, func: Any, disp: bool = True) -> Any:
+    r"""The matrix function :math:`F(A) = V\,\mathrm{diag}(f(w))\,V^{-1}` of a
+    diagonalisable matrix, ``func`` applied to the (complex) eigenvalues ``w`` as
+    SciPy applies it to the diagonal of the Schur form; real for a real ``A`` when the
+    imaginary part is negligible, as SciPy returns it.
+
+    Differentiable in ``A`` through :func:`eig` (the Daleckii--Krein formula
+    :math:`V (F^{[1]} \circ V^{-1} dA\, V) V^{-1}` with the divided differences of
+    ``f``), and in whatever ``func`` closes over; ``func`` must then be written with
+    adgraph's operations. Where eigenvalues repeat, the derivative is nan (the
+    eigenvectors' rule divides by their gaps), and a defective matrix is refused; use
+    :func:`expm`, :func:`logm`, :func:`sqrtm` for those functions, which have no such
+    limit. ``disp=False`` is not supported (SciPy's error estimate belongs to the
+    Schur--Parlett recurrence)."""
+    if not disp:
+        raise ValueError(
+            "scipy.linalg.funm: disp=False is not supported (SciPy's error estimate belongs to its Schur-Parlett recurrence)"
+        )
+    a = _square2(_arr(A, "funm"), "funm")
+    if len(a.shape) != 2:
+        raise ValueError(f"scipy.linalg.funm: A must be 2-D, got shape {a.shape}")
+    w, v = anp.linalg.eig(a)
+    w = _complex(w)
+    fw = func(w)
+    if not isinstance(fw, Tracer):
+        fw = anp.asarray(fw)
+    if fw.shape != w.shape:
+        raise ValueError(
+            f"scipy.linalg.funm: func must map the eigenvalues (shape {w.shape}) elementwise, got shape {fw.shape}"
+        )
+    f = v @ (fw[:, None] * anp.linalg.inv(v))
+    if a.dtype.kind != "c" and f.dtype.kind == "c":
+        fv = f.primal_value() if isinstance(f, Tracer) else f
+        fv = _np.asarray(fv)
+        tol = 1000 * _np.finfo(fv.real.dtype).eps * max(1.0, float(_np.abs(fv).max(initial=0.0)))
+        if _np.all(_np.abs(fv.imag) <= tol):
+            f = anp.real(f)
+    return f
 
 
 def polar(a: Any, side: str = "right"):
