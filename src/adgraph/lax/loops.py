@@ -188,7 +188,18 @@ def _scan_jvp(primals, tangents, params):
 
 
 def _scan_batch(vals, batched, size, **params):
-    return vmap(_loop_fun(params), in_axes=closure.batch_axes(batched))(*vals)
+    # one scan over the batched body (so reverse mode around vmap keeps its checkpoints):
+    # the carry gets a batch axis, batched xs are scanned along their axis 1
+    nc, nx = params["nc"], params["nx"]
+    carry = [
+        v if b else anp.broadcast_to(v, (size, *shape_dtype(v)[0]))
+        for v, b in zip(vals[:nc], batched[:nc])
+    ]
+    xs = [anp.moveaxis(v, 0, 1) if b else v for v, b in zip(vals[nc : nc + nx], batched[nc:])]
+    axes = (0,) * nc + closure.batch_axes(batched[nc:])
+    body = vmap(params["body"], in_axes=axes)
+    out = scan_p.bind(*carry, *xs, *vals[nc + nx :], **dict(params, body=body))
+    return (*out[:nc], *[anp.moveaxis(y, 1, 0) for y in out[nc:]])
 
 
 def _inexact(x) -> bool:
