@@ -218,3 +218,17 @@ def test_signal_convolve_is_autograds_tensor_convolution():
         convolve(onp.ones((5, 2)), onp.ones((2, 5)), mode="valid")
     with pytest.raises(ValueError, match="mode"):
         convolve(a, b, mode="same")
+
+
+def test_core_unary_operations_and_array_box():
+    from adgraph.autograd.core import make_jvp, make_vjp
+    from adgraph.autograd.numpy.numpy_boxes import ArrayBox
+
+    vjp, ans = make_vjp(np.sin, x3)
+    onp.testing.assert_allclose(ans, onp.sin(x3), rtol=1e-15)
+    onp.testing.assert_allclose(vjp(onp.ones(3)), onp.cos(x3), rtol=1e-15)
+    value, tangent = make_jvp(np.exp, x3)(onp.ones(3))
+    onp.testing.assert_allclose(tangent, onp.exp(x3), rtol=1e-15)
+    seen = []
+    ag.grad(lambda x: seen.append(isinstance(x, ArrayBox)) or np.sum(x))(x3)
+    assert seen == [True] and not isinstance(x3, ArrayBox)

@@ -10,7 +10,7 @@ The differential operators follow autograd's conventions (``grad(fun, argnum=0)`
 behaves differently.
 """
 
-from . import builtins, extend, misc, numpy, scipy, test_util, tracer, wrap_util  # noqa: F401
+from . import builtins, core, extend, misc, numpy, scipy, test_util, tracer, wrap_util  # noqa: F401
 from .builtins import dict, isinstance, list, tuple, type  # noqa: A004, F401
 from .differential_operators import *  # noqa: F401,F403
 from .differential_operators import __all__ as _ops_all
@@ -18,5 +18,5 @@ from .extend import primitive  # noqa: F401
 
 __all__ = [
     *_ops_all, "primitive", "numpy", "scipy", "extend", "misc", "builtins", "test_util",
-    "tracer", "wrap_util", "tuple", "list", "dict", "isinstance", "type",
+    "core", "tracer", "wrap_util", "tuple", "list", "dict", "isinstance", "type",
 ]  # fmt: skip
