@@ -56,10 +56,10 @@ def covered_names():
         if info.name.startswith("test_") and info.name != "test_completeness":
             mod = importlib.import_module(f"tests.ops.{info.name}")
             names |= set(getattr(mod, "COVERED", ()))
-    import tests as top  # the NumPy-namespace tables: tests/test_numpy_*.py
+    import tests as top  # the tables of tests/test_numpy_*.py and tests/test_scipy_special*.py
 
     for info in pkgutil.iter_modules(top.__path__):
-        if info.name.startswith("test_numpy_"):
+        if info.name.startswith(("test_numpy_", "test_scipy_special")):
             mod = importlib.import_module(f"tests.{info.name}")
             names |= set(getattr(mod, "COVERED", ()))
     return names
