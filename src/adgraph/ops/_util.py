@@ -60,9 +60,13 @@ def shape(x) -> tuple:
     if s is not None:
         return tuple(s)
     if isinstance(x, (list, tuple)):
-        if _holds_tracer(x):  # NumPy would refuse the tracers: read the nesting instead
+        try:
+            return _dtypes.shape(x)
+        except TypeError:
+            if not _holds_tracer(x):
+                raise
+            # NumPy refuses the tracers: read the nesting instead
             return (len(x),) + shape(x[0]) if len(x) else (0,)
-        return _dtypes.shape(x)
     return ()
 
 
@@ -80,9 +84,15 @@ def dtype(x):
     d = getattr(x, "dtype", None)
     if d is not None:
         return d
-    if isinstance(x, (list, tuple)) and _holds_tracer(x):
+    if not isinstance(x, (list, tuple)):
+        return _dtypes.result_type(x)
+    try:
+        return _dtypes.asarray(x).dtype
+    except TypeError:
+        if not _holds_tracer(x):
+            raise
+        # NumPy refuses the tracers: promote the elements' dtypes instead
         return _dtypes.result_type(*[dtype(v) for v in x])
-    return _dtypes.result_type(x)
 
 
 def is_inexact(dt) -> bool:
