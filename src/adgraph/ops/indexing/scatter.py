@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as _np  # shape arithmetic only (broadcast_shapes); never computes on arrays
 
+from ...ad.sparsity import add_at_rule
 from ...ad.taylor import RULES as _TAYLOR
 from ...core import extend
 from ...core.primitive import Primitive
@@ -101,6 +102,7 @@ scatter_p = Primitive(
     _set_impl,
     joint_tangent=_set_tangent,
     joint_vjp=_set_vjp,
+    sparsity=add_at_rule(getitem_p.impl),  # keeps x where v overwrites it: wider, never narrower
     doc=r"""y = x with v written at idx. Linear in (x, v): :math:`\bar x = \bar y` with
     zeros at idx, :math:`\bar v = \bar y[idx]` restricted to the writes that survive
     (with repeated indices the last write wins, as in NumPy).""",
@@ -174,6 +176,7 @@ scatter_mul_p = Primitive(
     _scatter_impl("multiply", lambda xp, cur, u: cur * u),
     joint_tangent=_mul_tangent,
     joint_vjp=_mul_vjp,
+    sparsity=add_at_rule(getitem_p.impl),
     doc=r"""y = x multiplied by v at idx (repeats multiply). Linear in x,
     :math:`\bar x = \bar y \prod v`; :math:`\bar v_k = (\bar y x)[idx_k] \prod_{j \ne k}
     v_j` over the updates j landing on the same position (exact at zeros).""",
@@ -232,6 +235,7 @@ scatter_min_p = Primitive(
     _scatter_impl("minimum", lambda xp, cur, u: xp.minimum(cur, u)),
     joint_tangent=_extremum_tangent,
     joint_vjp=_extremum_vjp,
+    sparsity=add_at_rule(getitem_p.impl),
     doc=r"""y = x with minimum(x[idx], v) written at idx (repeats accumulate). The
     derivative at each position goes to the elements (of x and of v) equal to the result,
     split evenly between ties.""",
@@ -243,6 +247,7 @@ scatter_max_p = Primitive(
     _scatter_impl("maximum", lambda xp, cur, u: xp.maximum(cur, u)),
     joint_tangent=_extremum_tangent,
     joint_vjp=_extremum_vjp,
+    sparsity=add_at_rule(getitem_p.impl),
     doc=r"""y = x with maximum(x[idx], v) written at idx (repeats accumulate). The
     derivative at each position goes to the elements (of x and of v) equal to the result,
     split evenly between ties.""",
