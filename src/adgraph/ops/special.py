@@ -27,6 +27,7 @@ import math
 import numpy as _np  # shape arithmetic (broadcast_shapes), and NumPy's identity
 
 from ..ad.rules import elementwise
+from ..ad.sparsity import reduction_rule
 from ..ad.taylor import RULES as _TAYLOR
 from ..core import extend
 from ..core.primitive import Primitive
@@ -201,6 +202,7 @@ logsumexp_p = Primitive(
     _lse_impl,
     tangent=(_lse_tangent,),
     vjp=(_lse_vjp,),
+    sparsity=reduction_rule,
     doc=r"""y = log of the sum of exp(a) over axes, computed after shifting by the maximum;
     :math:`\partial y/\partial a_i = e^{a_i - y}` (the softmax).""",
     taylor=_TAYLOR["logsumexp"],
