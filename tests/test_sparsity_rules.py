@@ -26,9 +26,8 @@ KNOWN_FALLBACKS = {
     "checkpoint", "checkpoint_name", "checkpoint_saved", "custom_jvp_call",
     "custom_vjp_call", "custom_root", "jit_call", "linear_solve", "scan", "while_loop",
     "odeint",
-    # contractions and scatters whose result mixes entries by value
-    "logsumexp", "bincount", "scatter", "scatter_max", "scatter_min", "scatter_mul",
-    "fused_softmax_cross_entropy", "fused_softmax_cross_entropy_bwd",
+    # a count by value, and a fused loss with its own backward primitive
+    "bincount", "fused_softmax_cross_entropy", "fused_softmax_cross_entropy_bwd",
 }  # fmt: skip
 # Dense linear algebra (solve, inv, det, decompositions, matrix functions): every output
 # entry of a matrix function depends on every entry of its matrices.
@@ -47,7 +46,8 @@ def test_completeness_every_primitive_without_a_rule_is_listed():
         "KNOWN_FALLBACKS"
     )
     # The rules moved into the declarations are there.
-    for name in ("getitem", "convert_element_type", "einsum", "scatter_add", "take_along_axis",
+    for name in ("getitem", "convert_element_type", "einsum", "logsumexp", "scatter",
+                 "scatter_mul", "scatter_min", "scatter_max", "scatter_add", "take_along_axis",
                  "put_along_axis_add", "fft", "rfft", "irfft", "fft_real", "fftshift",
                  "fft_resize", "where", "maximum", "minimum", "fused_relu"):  # fmt: skip
         assert name not in fallback_primitives(), name
@@ -80,6 +80,11 @@ FAMILIES = {
         (6,),
     ),
     "set_item": (lambda x: anp.at(x)[np.array([1, 4])].set(x[:2] ** 2), (6,)),
+    "scatter_mul": (lambda x: anp.at(x)[np.array([1, 4, 1])].multiply(x[:3] ** 2), (6,)),
+    "scatter_min_max": (
+        lambda x: anp.at(x)[np.array([0, 2])].min(x[3:5]) + anp.at(x)[np.array([5, 5])].max(x[:2]),
+        (6,),
+    ),
     "clip": (lambda x: anp.clip(x, -0.5, 0.5) * x[::-1], (6,)),
     "maximum_minimum": (lambda x: anp.maximum(x, x[::-1]) + anp.minimum(x, 0.1), (6,)),
     "relu": (lambda x: nn.relu(x) * anp.roll(x, 1), (6,)),
