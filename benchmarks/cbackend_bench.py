@@ -30,9 +30,14 @@ Printed: the minimum over ``--repeat`` runs (``--repeat-slow`` for the slow rows
 ratios to the single-threaded C backend and to JAX, and the largest difference from the C
 backend's results. Compile times (first calls) are printed separately.
 
+``--compile-times`` prints instead the first call (trace and compile, fresh cache) of
+``jit(..., compiler="c")`` for the C programs of ``benchmarks/run.py`` and the two laws,
+beside JAX jit's first call.
+
 Usage::
 
     python benchmarks/cbackend_bench.py               # 10^6 points
+    python benchmarks/cbackend_bench.py --compile-times
     python benchmarks/cbackend_bench.py --points 100000 --repeat 5 --no-eager
 """
 
@@ -114,6 +119,102 @@ def best(fn, repeat):
     return min(times), out
 
 
+# ------------------------------------------------------------------ compile times
+def _rosen(xp):
+    return lambda x: xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def _chain_python(xp):
+    def f(x):
+        for _ in range(2000):
+            x = xp.sin(x) * x + 0.5
+        return x
+
+    return f
+
+
+def _chain_fori(lax, xp):
+    return lambda x: lax.fori_loop(0, 2000, lambda i, x: xp.sin(x) * x + 0.5, x)
+
+
+def compile_times(include_unrolled=True):
+    """First call (trace, lower, build the library; a fresh cache folder for each) of
+    ``jit(..., compiler="c")`` on the C programs of ``benchmarks/run.py`` and of this
+    benchmark, beside JAX jit's first call of the same derivative."""
+    import tempfile
+
+    from adgraph import lax
+
+    rows = []
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+    except ImportError:
+        jax = jnp = None
+    x50 = np.random.default_rng(2).standard_normal(50)
+    e0 = 0.02 * np.random.default_rng(0).standard_normal((3, 3))
+    cases = [
+        (
+            "article_scalar",
+            lambda m: m.grad(
+                lambda a, b: a * b + b - (anp if m is ad else jnp).log(a), argnums=(0, 1)
+            ),
+            (2.0, 4.0),
+        ),
+        ("rosen_hessian", lambda m: m.hessian(_rosen(anp if m is ad else jnp)), (x50,)),
+        (
+            "chain_2000 (fori_loop)",
+            lambda m: m.grad(_chain_fori(lax if m is ad else jax.lax, anp if m is ad else jnp)),
+            (0.3,),
+        ),
+    ]
+    for law, (psi, _, base) in LAWS.items():
+        cases.append(
+            (
+                f"{law} stress+tangent",
+                lambda m, psi=psi: (
+                    (lambda e: (ad.grad(psi)(e), ad.hessian(psi)(e)))
+                    if m is ad
+                    else (
+                        lambda e: (
+                            jax.grad(lambda e: psi(e, xp=jnp))(e),
+                            jax.hessian(lambda e: psi(e, xp=jnp))(e),
+                        )
+                    )
+                ),
+                (base * I3 + e0,),
+            )
+        )
+    if include_unrolled:
+        cases.append(
+            (
+                "chain_2000 (Python loop, unrolled)",
+                lambda m: m.grad(_chain_python(anp if m is ad else jnp)),
+                (0.3,),
+            )
+        )
+    for name, make, args in cases:
+        os.environ["ADGRAPH_C_CACHE"] = tempfile.mkdtemp(prefix="adgraph-compile-")
+        t = time.perf_counter()
+        ad.jit(make(ad), compiler="c")(*args)
+        t_c = time.perf_counter() - t
+        t_j = None
+        if jax is not None:
+            jf = jax.jit(make(jax))
+            t = time.perf_counter()
+            jax.block_until_ready(jf(*args))
+            t_j = time.perf_counter() - t
+        rows.append((name, t_c, t_j))
+    print("\n## first call (trace + compile), fresh C cache")
+    print(f"{'program':40s} {'adgraph C':>10s} {'JAX jit':>9s}")
+    for name, t_c, t_j in rows:
+        tj = f"{t_j:8.2f}s" if t_j is not None else "        -"
+        print(f"{name:40s} {t_c:9.2f}s {tj}")
+    return rows
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--points", type=int, default=1_000_000)
@@ -122,7 +223,17 @@ def main(argv=None):
     p.add_argument("--laws", default="power_law,neo_hookean")
     p.add_argument("--no-eager", action="store_true", help="skip the (slow) eager rows")
     p.add_argument("--no-python-jit", action="store_true", help="skip adgraph.jit(vmap)")
+    p.add_argument(
+        "--compile-times",
+        action="store_true",
+        help="only the first-call (compile) times of the C programs of run.py and this file",
+    )
+    p.add_argument(
+        "--no-unrolled", action="store_true", help="with --compile-times: skip the unrolled chain"
+    )
     args = p.parse_args(argv)
+    if args.compile_times:
+        return compile_times(include_unrolled=not args.no_unrolled)
     n = args.points
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(

@@ -1,7 +1,9 @@
 """The C backend's array mode: values larger than ``ARRAY_MIN`` elements are computed by
 loops over C arrays (views by index maps, no per-element statements), so a program's size
 does not grow with its arrays. Results equal the NumPy path's to rounding (sums run left
-to right where NumPy sums pairwise: relative 1e-13 here)."""
+to right where NumPy sums pairwise: relative 1e-13 here). A very long program is split
+into several C functions (values crossing them kept in a state array) with the same
+results."""
 
 from __future__ import annotations
 
@@ -81,3 +83,21 @@ def test_rosen_hessian_is_loops_not_scalars():
 def test_too_large_values_are_still_refused_by_default():
     with pytest.raises(CBackendError, match="ONE point"):
         c_source(lambda x: anp.sin(x) * 2.0, np.ones((40, 40)))
+
+
+def test_a_long_program_is_split_into_functions_with_the_same_results(monkeypatch):
+    from adgraph.jit.c import lower
+
+    monkeypatch.setattr(lower, "SPLIT_STATEMENTS", 40)
+
+    def f(x, k):
+        for i in range(30):
+            x = anp.where(x > 0.2, anp.sin(x) * x + 0.5, x * 1.5 + 0.1) + (k + i) * 1e-3
+        return x
+
+    g = ad.grad(f)
+    cf = compile_c(g, 0.3, np.int64(2))
+    assert cf.kernel.split and "_part2(" in cf.source
+    for x in (0.3, -1.1, 2.0):
+        close(cf(x, np.int64(2)), g(x, np.int64(2)), rtol=1e-12)
+        close(compile_c(f, 0.3, np.int64(2))(x, np.int64(2)), f(x, np.int64(2)), rtol=1e-13)

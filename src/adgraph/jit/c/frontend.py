@@ -188,6 +188,9 @@ def compile_c(
             stacklevel=2,
         )
         return CFallbackFunction(name, sig, bound, kernel, graph.out_tree)
-    lib, so = load_library(kernel, compiler, compiler_flags(fast_math, extra_flags))
+    flags = compiler_flags(fast_math, extra_flags)
+    if kernel.split:  # a very large program: see adgraph.jit.c.lower.SPLIT_STATEMENTS
+        flags = ["-O1" if f == "-O2" else f for f in flags]
+    lib, so = load_library(kernel, compiler, flags)
     fn = kernel_function(lib, kernel)
     return CFunction(name, sig, kernel, graph, fn, so, graph.out_tree, threads)
