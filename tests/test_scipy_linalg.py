@@ -6,7 +6,19 @@ import pytest
 
 import adgraph as ad
 import adgraph.numpy as anp
+from adgraph import test_util
 from adgraph.test_util import check_grads
+
+
+@pytest.fixture(autouse=True)
+def _compiled_and_batched_checks():
+    """Every check_grads here also compares jit with eager and vmap with a loop."""
+    saved = set(test_util.EXTRA_CHECKS)
+    test_util.EXTRA_CHECKS.update({"jit", "vmap"})
+    yield
+    test_util.EXTRA_CHECKS.clear()
+    test_util.EXTRA_CHECKS.update(saved)
+
 
 sl = pytest.importorskip("scipy.linalg")
 al = pytest.importorskip("adgraph.scipy.linalg")

@@ -75,16 +75,16 @@ class RegularGridInterpolator:
         self._descending = []
         for k, p in enumerate(points):
             p = _as_float(p)
-            pv = _concrete(p)
-            if pv.ndim != 1:
+            pv = _concrete(p)  # (a batch of them under vmap: checked along the last axis)
+            if len(p.shape) != 1:
                 raise ValueError(
                     f"RegularGridInterpolator: the points in dimension {k} must be 1-dimensional"
                 )
-            if pv.shape[0] != values.shape[k]:
+            if p.shape[0] != values.shape[k]:
                 raise ValueError(
-                    f"RegularGridInterpolator: there are {pv.shape[0]} points and {values.shape[k]} values in dimension {k}"
+                    f"RegularGridInterpolator: there are {p.shape[0]} points and {values.shape[k]} values in dimension {k}"
                 )
-            d = _np.diff(pv)
+            d = _np.diff(pv, axis=-1)
             if _np.all(d > 0):
                 desc = False
             elif _np.all(d < 0):
