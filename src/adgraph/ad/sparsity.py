@@ -60,6 +60,7 @@ __all__ = [
     "add_at_rule",
     "fibre_rule",
     "einsum_rule",
+    "stack_rule",
     "SparsityTrace",
     "SparsityTracer",
     "require_scipy",
@@ -267,6 +268,64 @@ def fibre_rule(pats, ans, x, *, axes, **params):
         return sp.csr_matrix((_np.ones(f.size, bool), (_np.arange(f.size), f)), shape=(f.size, nf))
 
     return member(ys) @ (member(xs).T @ pats[0])
+
+
+def stack_rule(in_core, out_core):
+    """The rule of a function of *stacks* of matrices (linear algebra): argument ``k``'s
+    last ``in_core[k]`` axes are its core (2 for a matrix), the axes before them its stack
+    axes, which broadcast to each output's stack axes (all but its last ``out_core``,
+    an int for every output or one per output). Each output entry depends on every entry
+    of the matrices of its stack position, and of no other position: a stack of small
+    solves is block diagonal, not dense. Shapes that do not fit fall back."""
+    in_core = (in_core,) if isinstance(in_core, int) else tuple(in_core)
+
+    def member(shape, core):
+        """entries x stack positions (C order: stack axes lead, core axes trail)."""
+        sp = require_scipy("sparsity detection")
+        size, per = _size(shape), _size(shape[len(shape) - core :])
+        ids = _np.arange(size) // max(per, 1)
+        nb = _size(shape[: len(shape) - core])
+        return sp.csr_matrix((_np.ones(size, bool), (_np.arange(size), ids)), shape=(size, nb))
+
+    def rule(pats, ans, *args, **params):
+        sp = require_scipy("sparsity detection")
+        outs = tuple(ans) if isinstance(ans, (tuple, list)) else (ans,)
+        cores = (out_core,) * len(outs) if isinstance(out_core, int) else tuple(out_core)
+        if len(cores) != len(outs) or len(in_core) < len(args):
+            return NotImplemented
+        oshape = [_np.shape(o) for o in outs]
+        if any(len(s) < c for s, c in zip(oshape, cores)):
+            return NotImplemented
+        stack = tuple(oshape[0][: len(oshape[0]) - cores[0]])
+        if any(tuple(s[: len(s) - c]) != stack for s, c in zip(oshape, cores)):
+            return NotImplemented
+        nb = _size(stack)
+        total = None
+        for a, p, core in zip(args, pats, in_core):
+            if p is None:
+                continue
+            ashape = _np.shape(a)
+            if len(ashape) < core:
+                return NotImplemented
+            astack = tuple(ashape[: len(ashape) - core])
+            try:
+                if tuple(_np.broadcast_shapes(astack, stack)) != stack:
+                    return NotImplemented
+            except ValueError:
+                return NotImplemented
+            # position b of the result's stack reads position pos[b] of this argument's
+            pos = _np.broadcast_to(_np.arange(_size(astack)).reshape(astack), stack).ravel()
+            pick = sp.csr_matrix(
+                (_np.ones(nb, bool), (_np.arange(nb), pos)), shape=(nb, _size(astack))
+            )
+            term = pick @ (member(ashape, core).T @ p)
+            total = term if total is None else total + term
+        if total is None:
+            return None
+        res = tuple(member(s, c) @ total for s, c in zip(oshape, cores))
+        return res if isinstance(ans, (tuple, list)) else res[0]
+
+    return rule
 
 
 #: The most index combinations :func:`einsum_rule` enumerates before falling back.
