@@ -11,7 +11,8 @@ solver's result implicitly, without recording its iterations. See ``docs/loops.m
 
 from .branches import cond, switch
 from .implicit import custom_linear_solve, custom_root
-from .loops import fori_loop, map, scan, while_loop
+from .loops import fori_loop, map, scan
+from .while_loops import while_loop
 
 __all__ = [
     "fori_loop",

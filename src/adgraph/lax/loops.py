@@ -1,4 +1,5 @@
-"""Loops that differentiate: ``scan``, ``fori_loop``, ``map`` and ``while_loop``.
+"""Loops that differentiate: ``scan``, ``fori_loop`` and ``map`` (``while_loop`` is in
+:mod:`adgraph.lax.while_loops`).
 
 ``scan`` (and ``fori_loop`` and ``map``, written with it) is one call primitive, ``scan``,
 whose parameter ``body`` is the step function on flattened leaves. It is one node of the
@@ -8,14 +9,10 @@ reverse handler runs the loop at binding and keeps either every step's pullback
 sweep needs by the binomial schedule of :mod:`adgraph.lax.revolve` (``checkpoints=k``).
 Both give bit-identical cotangents: each step is pulled back by the same operations on
 the same values, and the cotangents of the loop's inputs are summed in the same order.
-Forward mode and ``vmap`` run the loop in Python on their tracers (exact by construction).
+Forward mode runs the loop in Python on its tracers (exact by construction); ``vmap``
+binds one ``scan`` of the vectorised step.
 Values the body closes over that an enclosing transformation traces are lifted into
 arguments of the primitive (closure conversion, :mod:`adgraph.api.closure`).
-
-``while_loop`` runs in Python on whatever it is given: under reverse mode each iteration
-is recorded (the trip count is what the forward pass ran); under ``vmap`` a batched
-predicate runs the body until every example is done, each example's carry frozen once
-its predicate is false; under ``jit`` each predicate becomes a guard.
 """
 
 from __future__ import annotations
@@ -36,11 +33,10 @@ from ..core.primitive import Primitive
 from ..core.pytree import PyTreeDef, tree_flatten, tree_unflatten
 from ..core.trace import Tracer, current_traces
 from ..tree_util import keystr, tree_flatten_with_path
-from .online import Thinning, reverse_segments
 from .revolve import reverse_loop
-from .staged import is_staged, staged_reverse, staged_vjp
+from .staged import is_staged, staged_jvp, staged_reverse, staged_vjp
 
-__all__ = ["scan", "fori_loop", "map", "while_loop"]
+__all__ = ["scan", "fori_loop", "map"]
 
 
 # ------------------------------------------------------------------ shared checks
@@ -184,6 +180,8 @@ def _loop_fun(params):
 
 
 def _scan_jvp(primals, tangents, params):
+    if params["length"] and is_staged(primals):  # jit: one loop of the step's forward mode
+        return staged_jvp(scan_p, primals, tangents, params)
     return closure.jvp_of_call(_loop_fun(params), primals, tangents)
 
 
@@ -489,6 +487,8 @@ def fori_loop(
         if d.kind not in "iu" or s != ():
             raise TypeError(f"fori_loop: {name} must be an integer scalar, got {d.name}{list(s)}")
     if isinstance(lower, Tracer) or isinstance(upper, Tracer):
+        from .while_loops import while_loop  # it builds on this module's checks
+
         i, val = while_loop(
             lambda c: c[0] < upper,
             lambda c: (c[0] + 1, body_fun(c[0], c[1])),
@@ -521,231 +521,3 @@ def map(f: Callable[[Any], Any], xs: Any) -> Any:  # noqa: A001 - JAX's name
 
     step.__name__ = _name(f)
     return scan(step, (), xs)[1]
-
-
-def _python_loop(pred: Callable, step: Callable, carry: list) -> list:
-    """The loop in Python on any values (lists of leaves): under ``vmap`` with a batched
-    predicate, the body runs until every example is done and each example's carry is
-    frozen once its predicate is false."""
-    p = pred(carry)
-    while not is_batched(p):
-        if not p:
-            return carry
-        carry = step(carry)
-        p = pred(carry)
-    while any_example(p):  # a batched predicate: freeze each example once it is done
-        new = step(carry)
-        carry = [anp.where(p, a, b) for a, b in zip(new, carry)]
-        p = pred(carry)
-    return carry
-
-
-def while_loop(
-    cond_fun: Callable[[Any], Any],
-    body_fun: Callable[[Any], Any],
-    init_val: Any,
-    *,
-    checkpoints: int | None = None,
-) -> Any:
-    """``val = body_fun(val)`` while ``cond_fun(val)``; return ``val`` (``jax.lax.while_loop``).
-
-    Differentiable in both modes, reverse mode included: the forward pass records the
-    iterations it ran. ``cond_fun`` must return a boolean scalar, and ``body_fun`` keep the
-    carry's structure, shapes and dtypes. Under ``vmap`` with a batched predicate, the body
-    runs until every example is done and each example keeps the carry of its last true
-    predicate.
-
-    Parameters
-    ----------
-    checkpoints
-        Reverse mode only. None: every iteration is recorded (kept until the backward
-        sweep). ``k``: the loop is one node that keeps at most ``k`` carries, chosen while
-        it runs although its length is unknown (:mod:`adgraph.lax.online`: thinning by a
-        doubling stride, then binomial reversal of each segment), and recomputes the
-        others in the backward sweep. Every ``k`` gives bit-identical derivatives (each
-        iteration pulled back by the same operations on the same values, cotangents
-        summed in the same order); they equal ``checkpoints=None``'s to round-off, and
-        bit for bit when each value the body closes over is used once per iteration.
-    """
-    check_fn("while_loop", "cond_fun", cond_fun)
-    check_fn("while_loop", "body_fun", body_fun)
-    ckpt = check_checkpoints(checkpoints, "while_loop")
-    leaves, tree = tree_flatten(init_val)
-    leaves = [as_leaf(x) for x in leaves]
-    sig = [shape_dtype(x) for x in leaves]
-
-    def pred(v):
-        p = cond_fun(v)
-        check_predicate(p, "while_loop", "cond_fun")
-        return p
-
-    def step(v):
-        return check_carry("while_loop", "body_fun", tree, sig, body_fun(v))
-
-    if ckpt is None or not current_traces():
-        out = _python_loop(
-            lambda c: pred(tree_unflatten(tree, c)), lambda c: step(tree_unflatten(tree, c)), leaves
-        )
-        return tree_unflatten(tree, out)
-    what = f"while_loop({_name(body_fun)})"
-    nc = len(leaves)
-    watch = closure.Watch()
-    ftree = _flat_tree(nc)
-    wcond = closure.flat_fun(
-        lambda *c: (pred(tree_unflatten(tree, list(c))),), ftree, closure.Box(), watch, what
-    )
-    wbody = closure.flat_fun(
-        lambda *c: tuple(step(tree_unflatten(tree, list(c)))), ftree, closure.Box(), watch, what
-    )
-    params = {"cond": wcond, "body": wbody, "nc": nc, "checkpoints": ckpt}
-    out = closure.bind_call(
-        while_p, leaves, params, watch, _convert_while, (wcond, wbody, leaves, params, what)
-    )
-    return tree_unflatten(tree, list(out))
-
-
-# ------------------------------------------------------------------ while_loop with checkpoints
-# args: (*init carry (nc), *lifted closures); params: cond(*carry, *lifted) -> (p,),
-# body(*carry, *lifted) -> carry, nc, checkpoints; reverse mode adds trips (the trip count),
-# kept (the carries the online schedule kept) and frozen (a batched predicate was met).
-def _while_fun(params):
-    cond, body, nc = params["cond"], params["body"], params["nc"]
-
-    def f(*vals):
-        consts = vals[nc:]
-        return tuple(
-            _python_loop(
-                lambda c: cond(*c, *consts)[0], lambda c: list(body(*c, *consts)), list(vals[:nc])
-            )
-        )
-
-    f._watch = getattr(body, "_watch", None)  # type: ignore[attr-defined]
-    f._what = getattr(body, "_what", None)  # type: ignore[attr-defined]
-    return f
-
-
-def _while_impl(xp, *vals, **params):
-    return _while_fun(params)(*vals)
-
-
-def _while_jvp(primals, tangents, params):
-    return closure.jvp_of_call(_while_fun(params), primals, tangents)
-
-
-def _while_batch(vals, batched, size, **params):
-    # one loop over the whole batch, again a while_loop (so reverse mode above vmap keeps
-    # its checkpoints): it runs while any example's predicate holds, and an example whose
-    # predicate is false keeps its carry
-    nc, cond, body = params["nc"], params["cond"], params["body"]
-    carry = [
-        v if b else anp.broadcast_to(v, (size, *shape_dtype(v)[0]))
-        for v, b in zip(vals[:nc], batched[:nc])
-    ]
-    axes = (0,) * nc + closure.batch_axes(batched[nc:])
-    conds = vmap(lambda *a: cond(*a)[0], in_axes=axes)
-    steps = vmap(lambda *a: tuple(body(*a)), in_axes=axes)
-
-    def cond_b(*a):
-        return (anp.any(conds(*a)),)
-
-    def body_b(*a):
-        p = conds(*a)
-        return tuple(
-            anp.where(anp.reshape(p, (size,) + (1,) * (len(shape_dtype(c)[0]) - 1)), n, c)
-            for n, c in zip(steps(*a), a[:nc])
-        )
-
-    return while_p.bind(*carry, *vals[nc:], **dict(params, cond=cond_b, body=body_b))
-
-
-def _frozen_body(params):
-    """One iteration as the backward sweep replays it: ``body``, or with a batched
-    predicate ``where(cond, body, carry)`` (examples already done stay put)."""
-    cond, body, nc = params["cond"], params["body"], params["nc"]
-    if not params.get("frozen"):
-        return body
-
-    def step(*vals):
-        c, consts = vals[:nc], vals[nc:]
-        p = cond(*c, *consts)[0]
-        return tuple(anp.where(p, a, b) for a, b in zip(body(*c, *consts), c))
-
-    return step
-
-
-def _while_reverse(trace, vals, parents, params, pidx):
-    nc, k = params["nc"], params["checkpoints"]
-    thin = Thinning(max(1, -(-k // 2)))  # ceil(k/2) kept forward; the rest for reversal
-    cond, body = params["cond"], params["body"]
-
-    def run(*v):
-        carry, consts = list(v[:nc]), v[nc:]
-        t, frozen = 0, False
-        p = cond(*carry, *consts)[0]
-        while True:
-            if not frozen and is_batched(p):
-                frozen = True
-            if not (any_example(p) if frozen else p):
-                return carry, t, frozen
-            thin.offer(t, carry)
-            new = body(*carry, *consts)
-            carry = [anp.where(p, a, b) for a, b in zip(new, carry)] if frozen else list(new)
-            t += 1
-            p = cond(*carry, *consts)[0]
-
-    run._watch = getattr(body, "_watch", None)  # type: ignore[attr-defined]
-    carry, n, frozen = closure.run_at_binding(trace, run, vals)
-    params = dict(params, trips=n, kept=thin.kept, frozen=frozen)
-    return trace.record(while_p, params, vals, tuple(carry), parents, pidx)
-
-
-def _while_vjp(ct, ans, args, params, wanted):
-    nc, n = params["nc"], params["trips"]
-    sp = {"body": _frozen_body(params), "nc": nc, "nx": 0, "length": n, "reverse": False}
-    step = _Step(sp, args, wanted)
-    nci = len(step.carry_idx)
-    state: dict = {"carry": [ct[k] for k in step.carry_idx], "consts": None}
-
-    def backstep(carry, t):
-        got = step.pullback(carry, t)[1](tuple(state["carry"]))
-        state["carry"] = list(got[:nci])
-        gk = got[nci:]
-        acc = state["consts"]
-        # summed last iteration first, as the tape of the Python loop sums them
-        state["consts"] = list(gk) if acc is None else [a + g for a, g in zip(acc, gk)]
-
-    reverse_segments(n, params["checkpoints"], dict(params["kept"]), step.advance, backstep)
-    out: list = [None] * len(args)
-    for k, c in zip(step.carry_idx, state["carry"]):
-        out[k] = c if wanted[k] else None
-    for m, j in enumerate(step.c_idx):
-        got = state["consts"]
-        out[nc + j] = zeros_like(args[nc + j]) if got is None else got[m]
-    return out
-
-
-while_p = Primitive(
-    "while_loop",
-    _while_impl,
-    jvp_rule=_while_jvp,
-    joint_vjp=_while_vjp,
-    reverse=_while_reverse,
-    batch=_while_batch,
-    multiple_results=True,
-    doc="c = body(c) while cond(c); reverse mode keeps k carries by an online schedule.",
-)
-
-
-def _convert_while(cond, body, init, params, what):
-    """Closure conversion of a checkpointed while_loop: cond and body recorded once on the
-    carry (never baked in as constants), their closures lifted into arguments."""
-    conv = closure.Conversion(list(init))
-    specs = [(closure._example(a)[0] if isinstance(a, Tracer) else a, False) for a in init]
-    p_cond, _ = conv.record(cond, specs)
-    p_body, _ = conv.record(body, specs)
-    lifted = conv.lifted(what)
-    if lifted is None:
-        return None
-    c2, b2 = conv.function(p_cond), conv.function(p_body)
-    b2._what = what  # type: ignore[attr-defined]
-    return dict(params, cond=c2, body=b2), lifted
