@@ -11,6 +11,7 @@ import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes o
 from ...ad.common import takes_symbolic_zeros
 from ...ad.taylor import RULES as _TAYLOR
 from ...core import extend
+from ...ad.sparsity import stack_rule
 from ...core.primitive import Primitive
 from .._util import OpError, as_int, norm_axis, shape
 from ..elementwise import add, imag, multiply, negative, real, subtract, where
@@ -69,6 +70,7 @@ inv_p = Primitive(
     vjp=(lambda ct, ans, a: negative(matmul(matmul(_mT(ans), ct), _mT(ans))),),
     doc=r"""Y = A^{-1}; dY = -Y dA Y, \bar A = -Y^T \bar Y Y^T.""",
     taylor=_TAYLOR["linalg_inv"],
+    sparsity=stack_rule(2, 2),
 )
 inv_p.batch = _same_batch(inv_p)
 
@@ -145,6 +147,7 @@ solve_p = Primitive(
     doc=r"""X = A^{-1} B (B a stack of matrices); dX = A^{-1}(dB - dA X),
     \bar B = A^{-T} \bar X, \bar A = -\bar B X^T.""",
     taylor=_TAYLOR["linalg_solve"],
+    sparsity=stack_rule((2, 2), 2),
 )
 
 
@@ -226,6 +229,7 @@ cofactor_p = Primitive(
     batch=lambda vals, batched, size: cofactor_p.bind(vals[0]),
     doc=r"""C = adj(A)^T, the cofactor matrix (the gradient of det), computed from the SVD
     and exact at singular matrices; dC[E] = cofactor_lin(A, E), which is self-adjoint.""",
+    sparsity=stack_rule(2, 2),
 )
 
 
@@ -281,6 +285,7 @@ cofactor_lin_p = Primitive(
     of det applied to E), from the SVD frame of A: exact at singular matrices. Linear and
     self-adjoint in E. Its derivative in A, dC[E] = tr(A^{-1}E) C - C E^T A^{-T}
     differentiated, needs A^{-1}: third derivatives of det at a singular matrix raise.""",
+    sparsity=stack_rule((2, 2), 2),
 )
 
 
@@ -323,6 +328,7 @@ det_p = Primitive(
     matrix (= d A^{-T} where A is invertible), finite at singular matrices: the signed
     minors written out up to 3x3, from the SVD (linalg_cofactor) beyond.""",
     taylor=_TAYLOR["linalg_det"],
+    sparsity=stack_rule(2, 0),
 )
 det_p.batch = _same_batch(det_p)
 
@@ -393,6 +399,7 @@ slogdet_p = Primitive(
     doc=r"""(s, l) with det A = s e^l; with tau = tr(A^{-1} dA): dl = Re tau,
     ds = i s Im tau (0 for real A); \bar A = (\bar l + i Im(\bar s s)) A^{-T}.""",
     taylor=_TAYLOR["linalg_slogdet"],
+    sparsity=stack_rule(2, 0),
 )
 slogdet_p.batch = _same_batch(slogdet_p)
 takes_symbolic_zeros(slogdet_p)
