@@ -8,6 +8,7 @@ from collections import namedtuple
 import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes on arrays
 
 from ...ad.common import takes_symbolic_zeros
+from ...ad.sparsity import stack_rule
 from ...core.primitive import Primitive
 from ...core.trace import Tracer
 from ...core.xp import module_of
@@ -113,6 +114,7 @@ cholesky_p = Primitive(
     vjp=(_cholesky_vjp,),
     doc=r"""L = chol(A) (lower; A read from its lower triangle);
     dL = L Phi(L^{-1} dA L^{-H}), Phi = strict lower part + half the diagonal.""",
+    sparsity=stack_rule(2, 2),
 )
 cholesky_p.batch = _same_batch(cholesky_p)
 
@@ -172,6 +174,7 @@ eigh_p = Primitive(
     multiple_results=True,
     doc=r"""(w, V) with A = V diag(w) V^H; M = V^H dA V: dw = Re diag M,
     dV = V (F o M), F_ij = 1/(w_j - w_i) (0 on the diagonal).""",
+    sparsity=stack_rule(2, (1, 2)),
 )
 eigh_p.batch = _same_batch(eigh_p)
 takes_symbolic_zeros(eigh_p)
@@ -226,6 +229,7 @@ eigvalsh_p = Primitive(
     vjp=(_eigvalsh_vjp,),
     doc=r"""w = eigenvalues of Hermitian A; dw_i = Re v_i^H dA v_i,
     \bar A = conj(V) diag(\bar w) V^T (on the triangle read).""",
+    sparsity=stack_rule(2, 1),
 )
 eigvalsh_p.batch = _same_batch(eigvalsh_p)
 
@@ -347,6 +351,7 @@ svd_p = Primitive(
     doc=r"""(U, S, Vh) with A = U diag(S) Vh; dP = U^H dA V: dS = Re diag dP,
     dU = U(F o (dP S + S dP^H) + i Im diag(dP) S^{-1}) + (I - UU^H) dA V S^{-1},
     dV = V(F o (S dP + dP^H S)) + (I - VV^H) dA^H U S^{-1}, F_ij = 1/(s_j^2 - s_i^2).""",
+    sparsity=stack_rule(2, (2, 1, 2)),
 )
 svd_p.batch = _same_batch(svd_p)
 takes_symbolic_zeros(svd_p)
@@ -368,6 +373,7 @@ svdvals_p = Primitive(
     tangent=(_svdvals_tangent,),
     vjp=(_svdvals_vjp,),
     doc=r"""S = singular values of A; dS_i = Re u_i^H dA v_i, \bar A = conj(U) diag(\bar S) V^T.""",
+    sparsity=stack_rule(2, 1),
 )
 svdvals_p.batch = _same_batch(svdvals_p)
 
@@ -486,6 +492,7 @@ qr_p = Primitive(
     multiple_results=True,
     doc=r"""(Q, R) with A = QR (M >= N); C = Q^H dA R^{-1}, Omega = its skew-Hermitian
     lower part: dQ = Q(Omega - C) + dA R^{-1}, dR = (C - Omega) R.""",
+    sparsity=stack_rule(2, 2),
 )
 qr_p.batch = _same_batch(qr_p)
 takes_symbolic_zeros(qr_p)
@@ -562,6 +569,7 @@ pinv_p = Primitive(
     vjp=(_pinv_vjp,),
     doc=r"""X = A^+; dX = -X dA X + X X^H dA^H (I - A X) + (I - X A) dA^H X^H X
     (constant rank).""",
+    sparsity=stack_rule(2, 2),
 )
 pinv_p.batch = _same_batch(pinv_p)
 
