@@ -23,6 +23,7 @@ from collections import namedtuple
 import numpy as _np  # the conditioning check of a concrete eigenvector matrix only
 
 from ...ad.common import takes_symbolic_zeros
+from ...ad.sparsity import stack_rule
 from ...core.primitive import Primitive
 from ...core.trace import Tracer
 from ...core.xp import module_of
@@ -125,6 +126,7 @@ eig_p = Primitive(
     multiple_results=True,
     doc=r"""(w, V) with A V = V diag(w), unit-norm columns; M = V^{-1} dA V: dw = diag M,
     dV = V (F o M) - V diag(Re diag(V^H V (F o M))), F_ij = 1/(w_j - w_i).""",
+    sparsity=stack_rule(2, (1, 2)),
 )
 eig_p.batch = _same_batch(eig_p)
 takes_symbolic_zeros(eig_p)
@@ -172,6 +174,7 @@ eigvals_p = Primitive(
     tangent=(_derivative_at_singular("eigvals", _WHY)(_eigvals_tangent),),
     vjp=(_derivative_at_singular("eigvals", _WHY)(_eigvals_vjp),),
     doc=r"""w = eigenvalues of A; dw = diag(V^{-1} dA V), \bar A = V^{-T} diag(\bar w) V^T.""",
+    sparsity=stack_rule(2, 1),
 )
 eigvals_p.batch = _same_batch(eigvals_p)
 
