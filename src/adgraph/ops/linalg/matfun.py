@@ -32,6 +32,7 @@ import numpy as _np  # dtypes and loops over stack axes of NumPy arrays only
 
 from ...ad.common import takes_symbolic_zeros
 from ...ad.rules import nondiff
+from ...ad.sparsity import stack_rule
 from ...core.primitive import Primitive
 from .._util import shape
 from ..elementwise import add, negative, real, subtract, where
@@ -101,6 +102,7 @@ def _matfun(name, scipy_name, doc):
         return g if _is_complex(a) else real(g)
 
     prim = Primitive(f"linalg_{name}", impl, tangent=(tangent,), vjp=(vjp,), doc=doc)
+    prim.sparsity = stack_rule(2, 2)  # a matrix function of each matrix of a stack
     prim.batch = _same_batch(prim)
     return prim
 
@@ -167,6 +169,7 @@ sylvester_p = Primitive(
     joint_vjp=_sylvester_vjp,
     doc=r"""X with AX + XB = Q; A dX + dX B = dQ - dA X - X dB; \bar Q solves
     A^T \bar Q + \bar Q B^T = \bar X, \bar A = -\bar Q X^T, \bar B = -X^T \bar Q.""",
+    sparsity=stack_rule((2, 2, 2), 2),
 )
 
 
@@ -241,6 +244,7 @@ lu_p = Primitive(
     multiple_results=True,
     doc=r"""(P, L, U) with A = P L U; X = L^{-1} P^T dA U^{-1}: dL = L tril_{-1}(X),
     dU = triu(X) U; \bar A = P L^{-T}(tril_{-1}(L^T \bar L) + triu(\bar U U^T)) U^{-T}.""",
+    sparsity=stack_rule(2, 2),
 )
 lu_p.batch = _same_batch(lu_p)
 takes_symbolic_zeros(lu_p)
@@ -321,6 +325,7 @@ schur_p = Primitive(
     joint_vjp=_refuse("schur", _SCHUR_WHY),
     multiple_results=True,
     doc="(T, Z) with A = Z T Z^H; its rules refuse (not a differentiable function of A).",
+    sparsity=stack_rule(2, 2),
 )
 
 
@@ -336,4 +341,5 @@ hessenberg_p = Primitive(
     joint_vjp=_refuse("hessenberg", _HESS_WHY),
     multiple_results=True,
     doc="(H, Q) with A = Q H Q^H; its rules refuse.",
+    sparsity=stack_rule(2, 2),
 )
