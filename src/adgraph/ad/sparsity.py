@@ -61,6 +61,7 @@ __all__ = [
     "fibre_rule",
     "einsum_rule",
     "stack_rule",
+    "stacked_matmul_rule",
     "SparsityTrace",
     "SparsityTracer",
     "require_scipy",
@@ -326,6 +327,24 @@ def stack_rule(in_core, out_core):
         return res if isinstance(ans, (tuple, list)) else res[0]
 
     return rule
+
+
+def stacked_matmul_rule(pats, ans, x, y):
+    """``matmul`` of stacks of matrices as the einsum ``...il,...lj->...ij`` (vectors: no
+    ``i`` or ``j``), through :func:`einsum_rule`; stack axes that broadcast a length-1
+    axis against a longer one fall back."""
+    xs, ys = _np.shape(x), _np.shape(y)
+    bx = xs[:-2] if len(xs) > 2 else ()
+    by = ys[:-2] if len(ys) > 2 else ()
+    if bx and by and bx != by:
+        return NotImplemented
+    batch = "ABCDEFGHIJKLMNOPQRSTUVWX"[: max(len(bx), len(by))]
+    if len(batch) < max(len(bx), len(by)):
+        return NotImplemented
+    sx = (batch[len(batch) - len(bx) :] if bx else "") + ("l" if len(xs) == 1 else "il")
+    sy = (batch[len(batch) - len(by) :] if by else "") + ("l" if len(ys) == 1 else "lj")
+    so = batch + ("i" if len(xs) > 1 else "") + ("j" if len(ys) > 1 else "")
+    return einsum_rule(pats, ans, x, y, spec=f"{sx},{sy}->{so}")
 
 
 #: The most index combinations :func:`einsum_rule` enumerates before falling back.
