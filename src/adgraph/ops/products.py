@@ -32,7 +32,7 @@ import string
 import numpy as _np  # dtype objects, static index arithmetic and NumPy's identity
 
 from ..ad.batched_jvp import Diagonal
-from ..ad.sparsity import MOVES, einsum_rule, require_scipy
+from ..ad.sparsity import MOVES, einsum_rule, require_scipy, stacked_matmul_rule
 from ..ad.taylor import RULES as _TAYLOR
 from ..core import basic, extend
 from ..core.primitive import Primitive
@@ -191,10 +191,10 @@ def _matmul_batch(vals, batched, size, **params):
 def _matmul_sparsity(pats, ans, x, y):
     """Z = X @ Y for vectors and matrices: Z[i, j] depends on X[i, l] where Y[l, j] may be
     nonzero (a traced Y, or a constant Y's nonzeros), and on Y[l, j] likewise. Stacks of
-    matrices fall back to the dense rule."""
+    matrices go through the einsum rule."""
     xs, ys = shape(x), shape(y)
     if len(xs) > 2 or len(ys) > 2:
-        return NotImplemented
+        return stacked_matmul_rule(pats, ans, x, y)
     sp = require_scipy("sparsity detection")
     x2 = _np.reshape(x, (1, -1) if len(xs) == 1 else xs)
     y2 = _np.reshape(y, (-1, 1) if len(ys) == 1 else ys)
