@@ -289,3 +289,8 @@ def test_histogramdd_and_derivatives(jit_checks):
         lambda ww: anp.histogram2d(x, y, bins=3, weights=ww, density=True)[0], (w,), order=2
     )
     check_grads(lambda xx: anp.histogram2d(xx, y, bins=3)[1], (x,), order=2)
+
+
+def test_histogram2d_refuses_coordinates_of_different_lengths():
+    with pytest.raises(OpError, match="different lengths"):
+        anp.histogram2d(np.ones(3), np.ones(4))

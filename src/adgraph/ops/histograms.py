@@ -242,7 +242,11 @@ def histogramdd(
     if isinstance(sample, (list, tuple)):
         from .joining import stack
 
-        sample = stack([_sh.ravel(_arr(s)) for s in sample], axis=-1)
+        cols = [_sh.ravel(_arr(s)) for s in sample]
+        lengths = [_shape(c)[0] for c in cols]
+        if len(set(lengths)) > 1:
+            raise OpError(f"histogramdd: the coordinate arrays have different lengths {lengths}")
+        sample = stack(cols, axis=-1)
     sample = _arr(sample)
     if len(_shape(sample)) == 1:
         sample = _sh.reshape(sample, (-1, 1))
