@@ -216,3 +216,24 @@ def test_c_library_of_a_loop_is_reused_from_the_cache_by_another_process(tmp_pat
     assert outs[0] == outs[1]
     assert len([n for n in os.listdir(cache) if n.endswith(".so")]) == 1
     assert os.stat(cache).st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_jvp_and_hessian_under_jit_are_loops(compiler):
+    f, fu = chain(25), chain_unrolled(25)
+    x = -1.7
+    got = ad.jit(lambda x: ad.jvp(f, (x,), (1.0,)), compiler=compiler)(x)
+    want = ad.jvp(fu, (x,), (1.0,))
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(
+        ad.jit(ad.hessian(f), compiler=compiler)(x), ad.hessian(fu)(x), rtol=1e-11
+    )
+    h = 1e-4
+    fd2 = (fu(x + h) - 2 * fu(x) + fu(x - h)) / h**2
+    np.testing.assert_allclose(ad.hessian(fu)(x), fd2, rtol=1e-5)
+
+
+def test_hessian_program_size_does_not_grow_with_the_trip_count():
+    small = ad.jit(ad.hessian(chain(10, 0.0))).lower(0.3).source
+    large = ad.jit(ad.hessian(chain(2000, 0.0))).lower(0.3).source
+    assert _lines(small) == _lines(large)

@@ -26,7 +26,7 @@ from ..api.args import zeros_like
 from ..api.reverse import vjp
 from ..core.trace import Tracer
 
-__all__ = ["is_staged", "staged_reverse", "staged_vjp"]
+__all__ = ["is_staged", "staged_reverse", "staged_vjp", "staged_jvp"]
 
 
 def is_staged(vals) -> bool:
@@ -124,3 +124,54 @@ def staged_vjp(scan_p, ct, ans, args, params, wanted):
     for j, g in zip(xi, out[nci + nki :]):
         res[nc + j] = g
     return res
+
+
+def staged_jvp(scan_p, primals, tangents, params):
+    """Forward mode of a ``scan`` on staged values: one ``scan`` whose step is the step's
+    forward mode (the carry extended by its tangents, the ys by theirs), instead of the
+    loop run in Python on tangent tracers."""
+    from ..api.closure import jvp_of_call
+
+    body = params["body"]
+    nc, nx = params["nc"], params["nx"]
+    n = len(primals)
+    nk = n - nc - nx
+    inexact = [_inexact(p) for p in primals]
+    ci = [k for k in range(nc) if inexact[k]]
+    xi = [nc + j for j in range(nx) if inexact[nc + j]]
+    ki = [nc + nx + j for j in range(nk) if inexact[nc + nx + j]]
+    ts = {k: zeros_like(primals[k]) if tangents[k] is None else tangents[k] for k in ci + xi + ki}
+
+    def step(*leaves):
+        # (*carry, *carry tangents, *x, *x tangents, *consts, *const tangents)
+        p = 0
+        c, p = leaves[p : p + nc], p + nc
+        ct, p = leaves[p : p + len(ci)], p + len(ci)
+        x, p = leaves[p : p + nx], p + nx
+        xt, p = leaves[p : p + len(xi)], p + len(xi)
+        k, p = leaves[p : p + nk], p + nk
+        kt = leaves[p:]
+        tan: list = [None] * n
+        for pos, t in zip(ci + xi + ki, (*ct, *xt, *kt)):
+            tan[pos] = t
+        out, t_out = jvp_of_call(body, (*c, *x, *k), tan)
+        return (*out[:nc], *[t_out[j] for j in ci], *out[nc:], *t_out[nc:])
+
+    args = (
+        *primals[:nc],
+        *[ts[k] for k in ci],
+        *primals[nc : nc + nx],
+        *[ts[k] for k in xi],
+        *primals[nc + nx :],
+        *[ts[k] for k in ki],
+    )
+    bparams = dict(params, body=step, nc=nc + len(ci), nx=nx + len(xi))
+    bparams.pop("carries", None)
+    out = scan_p.bind(*args, **bparams)
+    ny = (len(out) - nc - len(ci)) // 2
+    carry, carry_t = out[:nc], out[nc : nc + len(ci)]
+    ys, ys_t = out[nc + len(ci) : nc + len(ci) + ny], out[nc + len(ci) + ny :]
+    t_carry: list = [zeros_like(c) for c in carry]
+    for k, t in zip(ci, carry_t):
+        t_carry[k] = t
+    return (*carry, *ys), (*t_carry, *ys_t)
