@@ -5,6 +5,7 @@ differentiable (or without derivative) has an entry in the derivative-checking t
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import adgraph.numpy as anp
 from adgraph.numpy import _status
@@ -15,7 +16,10 @@ SHAPE_QUERIES = {"shape", "ndim", "size", "isscalar"}  # tested below
 
 
 def test_status_file_is_up_to_date():
-    assert _status.DOC.read_text(encoding="utf-8") == _status.render(), (
+    text = _status.DOC.read_text(encoding="utf-8")
+    if f"(NumPy {np.__version__})" not in text:
+        pytest.skip("docs/numpy_status.md lists another NumPy version's names")
+    assert text == _status.render(), (
         "docs/numpy_status.md is stale: run python -m adgraph.numpy._status --write"
     )
 
