@@ -162,3 +162,21 @@ def test_matches_jax_tree_util_where_installed():
     ours = [tu.keystr(p) for p, _ in tu.tree_leaves_with_path(tree)]
     theirs = [jtu.keystr(p) for p, _ in jtu.tree_leaves_with_path(tree)]
     assert ours == theirs
+
+
+def test_tree_map_accepts_trees_that_have_the_first_as_a_prefix():
+    got = tu.tree_map(lambda a, b: (a, b), [1, 2], [(3, 4), {"k": 5}])
+    assert got == [(1, (3, 4)), (2, {"k": 5})]
+    assert tu.tree_map(lambda a, b: a + b, {"x": 1, "y": 2}, {"x": 10, "y": 20}) == {
+        "x": 11,
+        "y": 22,
+    }
+    with pytest.raises(ValueError, match="prefix"):
+        tu.tree_map(lambda a, b: a, [1, 2], [1])
+    with pytest.raises(ValueError, match="prefix"):
+        tu.tree_map(lambda a, b: a, {"x": 1}, {"y": 1})
+    jtu = pytest.importorskip("jax.tree_util")
+    tree, other = {"a": [1.0, 2.0], "b": 3.0}, {"a": [(1, 2), None], "b": {"c": 4}}
+    assert tu.tree_map(lambda a, b: (a, b), tree, other) == jtu.tree_map(
+        lambda a, b: (a, b), tree, other
+    )

@@ -29,7 +29,6 @@ from .core.pytree import (
     node_children,
     tree_flatten,
     tree_leaves,
-    tree_map,
     tree_structure,
     tree_unflatten,
 )
@@ -250,6 +249,38 @@ def register_dataclass(
     return nodetype
 
 
+# ------------------------------------------------------------------ mapping
+def _leaves_of_rest(treedef: PyTreeDef, rest: Sequence[Any], is_leaf: Leaf | None, what: str):
+    """Each of ``rest`` cut at the places of ``treedef``'s leaves: a tree of the same
+    structure gives its leaves, one with more below those places gives its subtrees (the
+    first tree is a prefix of it, as JAX allows)."""
+    out = []
+    for k, r in enumerate(rest):
+        leaves, td = tree_flatten(r, is_leaf)
+        if td == treedef:
+            out.append(leaves)
+            continue
+        try:
+            out.append(treedef.flatten_up_to(r))
+        except ValueError:
+            raise ValueError(
+                f"{what}: tree #{k + 2} has structure {td!r}, which does not have tree #1's "
+                f"structure {treedef!r} (or that structure as a prefix)"
+            ) from None
+    return out
+
+
+def tree_map(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Leaf | None = None) -> Any:
+    """``f`` applied leaf by leaf: ``f(x, *xs)`` for each leaf ``x`` of ``tree`` and the
+    corresponding parts ``xs`` of the trees in ``rest``, which have ``tree``'s structure
+    or have it as a prefix (then ``xs`` are their subtrees at ``tree``'s leaves)."""
+    if not callable(f):
+        raise TypeError(f"tree_map: the function must be callable, got {f!r}")
+    leaves, treedef = tree_flatten(tree, is_leaf)
+    others = _leaves_of_rest(treedef, rest, is_leaf, "tree_map")
+    return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others)])
+
+
 # ------------------------------------------------------------------ paths
 def tree_flatten_with_path(
     tree: Any, is_leaf: Leaf | None = None
@@ -280,19 +311,12 @@ def tree_leaves_with_path(
 def tree_map_with_path(
     f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Leaf | None = None
 ) -> Any:
-    """:func:`tree_map` whose function also gets each leaf's path: ``f(path, x, *xs)``."""
+    """:func:`tree_map` whose function also gets each leaf's path: ``f(path, x, *xs)``
+    (``rest`` as for :func:`tree_map`)."""
     if not callable(f):
         raise TypeError(f"tree_map_with_path: the function must be callable, got {f!r}")
     pairs, treedef = tree_flatten_with_path(tree, is_leaf)
-    others = []
-    for k, r in enumerate(rest):
-        leaves, td = tree_flatten(r, is_leaf)
-        if td != treedef:
-            raise ValueError(
-                f"tree_map_with_path: tree #{k + 2} has structure {td!r}, but tree #1 has "
-                f"{treedef!r}"
-            )
-        others.append(leaves)
+    others = _leaves_of_rest(treedef, rest, is_leaf, "tree_map_with_path")
     return tree_unflatten(
         treedef, [f(p, x, *xs) for (p, x), *xs in zip(pairs, *others)] if others
         else [f(p, x) for p, x in pairs],
