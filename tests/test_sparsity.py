@@ -100,13 +100,21 @@ def test_control_flow_follows_the_point():
 
 def test_fallback_is_dense_over_its_inputs_and_listed():
     x = rng.standard_normal(6)
-    f = FAMILIES["fallback_linalg"][0]
-    p = ad.jacobian_sparsity(f, x).toarray()
-    assert p.all()  # solve depends on all six entries
+    p = ad.jacobian_sparsity(FAMILIES["fallback_linalg"][0], x).toarray()
+    assert p.all()  # solve depends on all six entries (one 2 x 2 system)
+
+    @ad.custom_jvp
+    def shift(v):  # an opaque call: its output depends on all its input's entries
+        return anp.roll(v, 1)
+
+    shift.defjvp(lambda primals, tangents: (shift(*primals), anp.roll(tangents[0], 1)))
+    q = ad.jacobian_sparsity(lambda v: shift(v[:3]) * 2.0, x).toarray()
+    assert q[:, :3].all() and not q[:, 3:].any()  # dense over its inputs, nothing else
     names = fallback_primitives()
     # The completeness list: every differentiable primitive without a sparsity rule.
-    assert "linalg_solve" in names and "linalg_inv" in names
-    for covered in ("add", "multiply", "sin", "reshape", "reduce_sum", "matmul", "einsum"):
+    assert "custom_jvp_call" in names and "scan" in names
+    for covered in ("add", "multiply", "sin", "reshape", "reduce_sum", "matmul", "einsum",
+                    "linalg_solve", "linalg_inv"):  # fmt: skip
         assert covered not in names
 
 

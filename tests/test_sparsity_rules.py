@@ -251,3 +251,54 @@ def test_hessian_patterns_through_transposed_gathers():
         dense |= np.asarray(ad.hessian(f)(x + 0.3 * rng.standard_normal(6))) != 0
     assert not (dense & ~p).any()
     assert (p == dense).all()  # exact here: no dependence is invented
+
+
+# ---------------------------------------------------------------- stacks of matrices
+A3 = rng.standard_normal((3, 3, 3)) * 0.3 + 2.0 * np.eye(3)
+
+
+def _stack(x):
+    return anp.reshape(x[:27], (3, 3, 3))
+
+
+def _spd(x):
+    a = _stack(x)
+    return a @ anp.swapaxes(a, -1, -2)
+
+
+STACKS = {
+    "inv": lambda x: anp.linalg.inv(_stack(x)),
+    "solve": lambda x: anp.linalg.solve(_stack(x), anp.reshape(x[27:], (3, 3, 1))),
+    "solve_vector_b": lambda x: anp.linalg.solve(_stack(x)[0], x[27:30]),
+    "det_slogdet": lambda x: anp.linalg.det(_stack(x)) + anp.linalg.slogdet(_stack(x))[1],
+    "eigh": lambda x: anp.linalg.eigh(_spd(x))[0],
+    "cholesky": lambda x: anp.linalg.cholesky(_spd(x)),
+    "svd": lambda x: anp.linalg.svd(_stack(x))[1],
+    "qr": lambda x: anp.linalg.qr(_stack(x))[1],
+    "pinv": lambda x: anp.linalg.pinv(_stack(x)),
+    "eigvals": lambda x: anp.real(anp.linalg.eigvals(_stack(x))),
+    "matmul_broadcast": lambda x: _stack(x) @ anp.reshape(x[27:36], (1, 3, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STACKS))
+def test_stacked_linear_algebra_is_block_structured(name):
+    f = STACKS[name]
+    x = np.concatenate([A3.ravel(), rng.standard_normal(9)])
+    p = ad.jacobian_sparsity(f, x).toarray()
+    dense = _dense_nonzeros(lambda v: anp.reshape(f(v), (-1,)), x, spread=0.01)
+    assert not (dense & ~p).any(), f"{name}: misses {np.argwhere(dense & ~p).tolist()}"
+    if name != "matmul_broadcast":  # stack axes of equal length: one block per matrix
+        out = int(np.size(f(x)))
+        blocks = p[:, :27].reshape(3, out // 3, 3, 9)
+        for i in range(3):
+            for j in range(3):
+                assert blocks[i, :, j].any() == (i == j) or name == "solve_vector_b"
+
+
+def test_scipy_matrix_functions_of_stacks():
+    import adgraph.scipy.linalg as asl
+
+    x = A3.ravel()
+    p = ad.jacobian_sparsity(lambda v: asl.expm(_stack(v)), x).toarray()
+    assert (p == np.kron(np.eye(3, dtype=bool), np.ones((9, 9), bool))).all()
