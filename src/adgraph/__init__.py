@@ -32,19 +32,13 @@ from .classes import Dual, Var
 from .compare import compare
 from .core import userline as _userline
 from .core.primitive import Primitive
-from .core.pytree import (
-    register_pytree_node,
-    tree_flatten,
-    tree_leaves,
-    tree_map,
-    tree_structure,
-    tree_unflatten,
-)
+from .core.pytree import tree_flatten, tree_leaves, tree_structure, tree_unflatten
 from .core.trace import Tracer
 from .graph import Graph, GraphCycleError, trace, trace_hvp
 from .jit import compile_c, jit
 from .jit.source import make_source
 from .ops.indexing import at  # at(x)[idx].set(v): x.at[idx] for any array, traced or not
+from .tree_util import register_pytree_node, tree_map  # JAX's forms (prefix trees, keys)
 
 _userline.install()  # NumPy's warnings inside adgraph's rules are shown at the user's line
 
