@@ -142,6 +142,14 @@ def run(n: int, dense_n: int | None, jax_n: int | None) -> None:
         f"  detection alone {ms(detect)} = {detect / primal:.1f} primal evaluations "
         f"= {detect / gtime:.1f} gradient evaluations"
     )
+    first_a = best(lambda: ad.sparse_hessian(rosen, method="acyclic")(x), 3)
+    acyc = ad.sparse_hessian(rosen, method="acyclic")
+    _check(acyc(x), H.toarray())
+    again_a = best(lambda: acyc(x), 7)
+    print(
+        f"  acyclic colouring: {acyc.colors} colours, first call {ms(first_a)}, "
+        f"evaluation {ms(again_a)} (substitution)"
+    )
 
 
 if __name__ == "__main__":
