@@ -165,7 +165,25 @@ def test_vectorize(extra):
     ex = anp.vectorize(lambda x, p: anp.polyval(p, x), excluded={1})
     np.testing.assert_allclose(ex(np.arange(3.0), np.array([1.0, 0.0])), [0.0, 1.0, 2.0])
     with pytest.raises(OpError, match="signature"):
-        anp.vectorize(f, signature="(),()->()")
+        anp.vectorize(f, signature="(),()")
+
+
+def test_vectorize_with_signature(extra):
+    x, m = R.normal(size=(5, 3)), R.normal(size=(2, 3, 3))
+    dot = anp.vectorize(lambda a, b: anp.dot(a, b), signature="(n),(n)->()")
+    np.testing.assert_allclose(dot(x, x[0]), np.vectorize(np.dot, signature="(n),(n)->()")(x, x[0]))
+    two = "(n,n),(n)->(n),()"
+    got = anp.vectorize(lambda a, v: (a @ v, anp.sum(v)), signature=two)(m, x[:2, None, :])
+    want = np.vectorize(lambda a, v: (a @ v, np.sum(v)), signature=two)(m, x[:2, None, :])
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        np.testing.assert_allclose(g, w)
+    extra.add("vmap")
+    check_grads(lambda a: dot(a, x[0]), (x,), order=2)
+    with pytest.raises(OpError, match="core dimension 'n'"):
+        dot(x, np.ones(4))
+    with pytest.raises(OpError, match="2 inputs"):
+        dot(x)
 
 
 # ----------------------------------------------------------------- index helpers

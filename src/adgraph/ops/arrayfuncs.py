@@ -266,13 +266,30 @@ def fromfunction(
     return function(*_np.indices(shape, dtype=dtype), **kwargs)
 
 
+def _parse_signature(sig: str) -> tuple:
+    """NumPy's generalised-ufunc signature ``'(m,n),(n)->(m)'`` as lists of dimension
+    names for the inputs and the outputs."""
+    import re
+
+    m = re.fullmatch(r"\s*((?:\([\w,\s]*\)\s*,?\s*)*)->((?:\s*\([\w,\s]*\)\s*,?)*)\s*", sig)
+    if m is None:
+        raise OpError(f"vectorize: not a valid gufunc signature: {sig!r}")
+
+    def groups(part):
+        return [
+            tuple(d.strip() for d in g.split(",") if d.strip())
+            for g in re.findall(r"\(([^)]*)\)", part)
+        ]
+
+    return groups(m.group(1)), groups(m.group(2))
+
+
 class vectorize:  # noqa: N801  (NumPy's name)
-    """A function of scalars applied elementwise over broadcast arrays, as NumPy's
-    ``vectorize``: ``pyfunc`` is called once per element (so it may use Python control
-    flow) and the results are stacked, so the result is differentiable when ``pyfunc``
-    is. ``excluded`` names or positions of arguments passed through unchanged;
-    ``otypes`` casts the outputs. A ``signature`` (generalised ufunc) is not supported:
-    apply the core function with :func:`apply_along_axis` or ``adgraph.vmap``."""
+    """A function applied over broadcast arrays, as NumPy's ``vectorize``: ``pyfunc`` is
+    called once per element -- or, with a ``signature`` such as ``'(n),(n)->()'``, once
+    per core sub-array -- so it may use Python control flow, and the results are stacked:
+    the result is differentiable when ``pyfunc`` is. ``excluded`` names or positions of
+    arguments passed through unchanged; ``otypes`` casts the outputs."""
 
     def __init__(
         self,
@@ -283,16 +300,13 @@ class vectorize:  # noqa: N801  (NumPy's name)
         cache: bool = False,
         signature: Any = None,
     ) -> None:
-        if signature is not None:
-            raise OpError(
-                "vectorize: signature= (core dimensions) is not supported; use "
-                "adgraph.vmap, or apply_along_axis for one core dimension"
-            )
         if pyfunc is None:
             raise OpTypeError("vectorize: give the function to vectorize")
         self.pyfunc = pyfunc
         self.otypes = None if otypes is None else [_np.dtype(t) for t in otypes]
         self.excluded = set(excluded or ())
+        self.signature = signature
+        self._core = None if signature is None else _parse_signature(signature)
         self.__doc__ = pyfunc.__doc__ if doc is None else doc
         self.__name__ = getattr(pyfunc, "__name__", "vectorized")
 
@@ -300,8 +314,30 @@ class vectorize:  # noqa: N801  (NumPy's name)
         pos = [i for i in range(len(args)) if i not in self.excluded]
         names = [k for k in kwargs if k not in self.excluded]
         vals = [_arr(args[i]) for i in pos] + [_arr(kwargs[k]) for k in names]
-        bshape = _np.broadcast_shapes(*[_shape(v) for v in vals]) if vals else ()
-        vals = [_sh.broadcast_to(v, bshape) for v in vals]
+        in_core = [()] * len(vals)
+        out_core = None
+        if self._core is not None:
+            in_core, out_core = self._core
+            if len(in_core) != len(vals):
+                raise OpError(
+                    f"vectorize: the signature {self.signature!r} has {len(in_core)} inputs, "
+                    f"got {len(vals)} arguments"
+                )
+        sizes: dict = {}
+        loops = []
+        for v, core in zip(vals, in_core):
+            s = _shape(v)
+            if len(s) < len(core):
+                raise OpError(
+                    f"vectorize: an input of shape {s} has fewer dimensions than its core "
+                    f"dimensions {core}"
+                )
+            for name, n in zip(core, s[len(s) - len(core) :]):
+                if sizes.setdefault(name, n) != n:
+                    raise OpError(f"vectorize: inconsistent size for core dimension {name!r}")
+            loops.append(s[: len(s) - len(core)])
+        bshape = _np.broadcast_shapes(*loops) if vals else ()
+        vals = [_sh.broadcast_to(v, bshape + _shape(v)[len(lp) :]) for v, lp in zip(vals, loops)]
         results = []
         for idx in _np.ndindex(*bshape):
             a = list(args)
@@ -312,15 +348,31 @@ class vectorize:  # noqa: N801  (NumPy's name)
                 kw[k] = getitem(vals[len(pos) + j], idx)
             results.append(self.pyfunc(*a, **kw))
         if not results:
+            if out_core is not None:
+                raise OpError(
+                    "vectorize: no core sub-array to call the function on (size-0 loop "
+                    "dimensions), so the outputs' core shapes are unknown"
+                )
             dt = self.otypes[0] if self.otypes else _np.float64
             return _np.zeros(bshape, dtype=dt)
         multi = isinstance(results[0], tuple)
         cols = list(zip(*results)) if multi else [results]
+        if out_core is not None and len(out_core) != len(cols):
+            raise OpError(
+                f"vectorize: the signature {self.signature!r} has {len(out_core)} outputs, "
+                f"the function returned {len(cols)}"
+            )
         outs = []
         for k, col in enumerate(cols):
             col = [_arr(c) for c in col]
+            core = _shape(col[0])
+            if out_core is not None and len(core) != len(out_core[k]):
+                raise OpError(
+                    f"vectorize: output {k} has shape {core}, not the core dimensions "
+                    f"{out_core[k]} of the signature"
+                )
             dt = self.otypes[k] if self.otypes else _np.result_type(*[_dtype(c) for c in col])
-            outs.append(_sh.reshape(_jn.stack([astype(c, dt) for c in col]), bshape))
+            outs.append(_sh.reshape(_jn.stack([astype(c, dt) for c in col]), bshape + core))
         return tuple(outs) if multi else outs[0]
 
 
