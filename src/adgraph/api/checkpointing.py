@@ -28,6 +28,7 @@ from typing import Any
 import numpy as _np
 
 from ..ad.rules import linear
+from ..ad.taylor import call_rule
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer, current_traces, trace_scope
@@ -314,6 +315,8 @@ checkpoint_p = closure.call_primitive(
     _ckpt_batch,
     doc="A function whose intermediates are recomputed in the backward pass.",
 )
+# Taylor mode: the series go through the function itself (its value is the function's)
+checkpoint_p.taylor = call_rule(lambda params: params["fun"])
 
 
 def _convert_ckpt(fun, leaves, what, policy):

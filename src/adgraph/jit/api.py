@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 from ..ad.common import is_float_dtype
+from ..ad.taylor import call_rule
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer, current_traces, holds_live_tracer
@@ -543,4 +544,5 @@ jit_call_p = Primitive(
     multiple_results=True,
     doc="A jit-compiled function applied to traced values; its derivatives and batching "
     "are compiled transformations of its graph.",
+    taylor=call_rule(lambda params: params["compiled"].evaluate),
 )
