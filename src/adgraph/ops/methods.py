@@ -37,6 +37,10 @@ from . import (
     setops,
     shapes,
     special,
+    special_bessel,
+    special_beta,
+    special_gamma,
+    special_misc,
     statistics,
     windows,
 )
@@ -78,7 +82,9 @@ _NUMPY = _names(
 )
 _SUBMODULES = {"linalg": _names(linalg), "fft": _names(fft)}
 _EMATH = _names(emath)  # numpy.emath's functions live in numpy.lib.scimath
-_SPECIAL = _names(special)
+# in the order of adgraph.scipy.special's star imports, and its one alias
+_SPECIAL = _names(special, special_gamma, special_beta, special_bessel, special_misc)
+_SPECIAL["psi"] = special.digamma
 
 # NumPy functions that read only the shape or dtype of their arguments: they run on
 # stand-ins of the traced values that take no memory (no derivative is lost).
