@@ -1,8 +1,8 @@
 """Branches: ``cond`` and ``switch`` (``jax.lax``'s names and semantics).
 
 A concrete predicate (or one traced by ``grad``/``jvp``, whose value is known) runs one
-branch, so its derivative is that branch's; under ``jit`` the choice becomes a guard (the
-program is traced again when it changes). A predicate batched by ``vmap`` differs between
+branch, so its derivative is that branch's; under ``jit`` the call is one ``switch`` node
+whose branches are all compiled (:mod:`adgraph.lax.staged_branches`). A predicate batched by ``vmap`` differs between
 examples: both branches run and each example takes its own branch's result
 (``anp.where``), so the branches must then agree in structure, shapes and dtypes.
 """
@@ -17,6 +17,8 @@ import numpy as _np
 from .. import numpy as anp
 from ..core.pytree import tree_flatten, tree_unflatten
 from .loops import check_fn, is_batched, shape_dtype
+from .staged import is_staged
+from .staged_branches import staged_switch
 
 __all__ = ["cond", "switch"]
 
@@ -62,6 +64,8 @@ def cond(
     if is_batched(pred):
         outs = [true_fun(*operands), false_fun(*operands)]
         return _select("cond", outs, lambda leaves: anp.where(pred, leaves[0], leaves[1]))
+    if is_staged([pred]):  # jit: one switch node, both branches compiled
+        return staged_switch("cond", pred, (false_fun, true_fun), operands)
     return true_fun(*operands) if pred else false_fun(*operands)
 
 
@@ -90,6 +94,8 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
         return _select("switch", outs, choose)
     if isinstance(index, (int, _np.integer)):
         return branches[min(max(int(index), 0), n - 1)](*operands)
+    if is_staged([index]):  # jit: one switch node, every branch compiled
+        return staged_switch("switch", index, tuple(branches), operands)
     # a traced index (jit): find the branch by comparisons, each a guard
     for k in range(n - 1):
         if index <= k:

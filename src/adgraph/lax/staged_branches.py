@@ -1,0 +1,183 @@
+"""``cond`` and ``switch`` on a staged predicate (``jit``): one ``switch`` node with branches.
+
+Eager mode, ``grad`` and ``jvp`` know the predicate's value and run one branch. Under
+``jit`` the predicate is a value of the program: a Python ``if`` on it becomes a guard
+(the program is traced again when the branch changes, and the C backend, which compiles
+straight-line code, cannot take it). So :func:`staged_switch` binds one primitive,
+``switch``, whose parameter ``branches`` holds each branch as a function of the flat
+operands; the compilers emit an ``if``/``else`` over the branches' code.
+
+Its rules are branches of the same kind: forward mode is a ``switch`` over the branches'
+forward modes, reverse mode a ``switch`` over their pullbacks (each branch run again from
+its operands), ``vmap`` with a batched index runs every branch and selects each example's
+result. Values the branches close over that an enclosing transformation traces are lifted
+into operands (closure conversion, as for ``scan``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as _np
+
+from .. import numpy as anp
+from ..api import closure
+from ..api.args import zeros_like
+from ..api.reverse import vjp
+from ..api.vectorize import vmap
+from ..core.primitive import Primitive
+from ..core.pytree import tree_flatten, tree_unflatten
+from ..core.trace import Tracer
+
+__all__ = ["switch_p", "staged_switch"]
+
+
+def _inexact(x) -> bool:
+    return _np.dtype(x.dtype).kind in "fc"
+
+
+def _pick(index, n: int) -> int:
+    return min(max(int(index), 0), n - 1)
+
+
+def _switch_impl(xp, index, *ops, branches):
+    return tuple(branches[_pick(index, len(branches))](*ops))
+
+
+def _switch_jvp(primals, tangents, params):
+    branches = params["branches"]
+    index, ops = primals[0], primals[1:]
+    n = len(ops)
+    ts = [zeros_like(p) if t is None else t for p, t in zip(ops, tangents[1:])]
+
+    def forward(b):
+        def f(*v):
+            out, t_out = closure.jvp_of_call(b, v[:n], list(v[n:]))
+            return (*out, *t_out)
+
+        return f
+
+    out = switch_p.bind(index, *ops, *ts, branches=tuple(forward(b) for b in branches))
+    m = len(out) // 2
+    return tuple(out[:m]), tuple(out[m:])
+
+
+def _switch_vjp(ct, ans, args, params, wanted):
+    branches = params["branches"]
+    index, ops = args[0], list(args[1:])
+    n = len(ops)
+    idx = [k for k in range(n) if wanted[k + 1] and _inexact(ops[k])]
+    oi = [j for j, a in enumerate(ans) if _inexact(a)]
+    if not idx or not oi:
+        return [None] * len(args)
+    cts = [zeros_like(ans[j]) if ct[j] is None else ct[j] for j in oi]
+
+    def pullback(b):
+        def f(*v):
+            xs, g = list(v[:n]), v[n:]
+
+            def part(*d):
+                full = list(xs)
+                for k, x in zip(idx, d):
+                    full[k] = x
+                out = b(*full)
+                return tuple(out[j] for j in oi)
+
+            return tuple(vjp(part, *[xs[k] for k in idx])[1](tuple(g)))
+
+        return f
+
+    got = switch_p.bind(index, *ops, *cts, branches=tuple(pullback(b) for b in branches))
+    res: list = [None] * len(args)
+    for k, g in zip(idx, got):
+        res[k + 1] = g
+    return res
+
+
+def _switch_batch(vals, batched, size, *, branches):
+    index, ops = vals[0], vals[1:]
+    axes = closure.batch_axes(batched[1:])
+    if not batched[0]:
+        vb = tuple(vmap(b, in_axes=axes) for b in branches)
+        return switch_p.bind(index, *ops, branches=vb)
+    # a batched index: every branch runs, each example takes its own
+    outs = [vmap(b, in_axes=axes)(*ops) for b in branches]
+    idx = anp.clip(index, 0, len(branches) - 1)
+    res = []
+    for k in range(len(outs[0])):
+        acc = outs[-1][k]
+        for b in range(len(branches) - 2, -1, -1):
+            sel = anp.reshape(idx == b, (size,) + (1,) * (anp.ndim(acc) - 1))
+            acc = anp.where(sel, outs[b][k], acc)
+        res.append(acc)
+    return tuple(res)
+
+
+switch_p = Primitive(
+    "switch",
+    _switch_impl,
+    jvp_rule=_switch_jvp,
+    joint_vjp=_switch_vjp,
+    batch=_switch_batch,
+    multiple_results=True,
+    doc="branches[clip(index, 0, n - 1)](*operands): a choice between functions, staged.",
+)
+
+
+def _show(sig) -> str:
+    return "[" + ", ".join(f"{d.name}{list(s)}" for s, d in sig) + "]"
+
+
+def _convert(branches, ops, params, what):
+    """Closure conversion of the branches (see :mod:`adgraph.api.closure`)."""
+    conv = closure.Conversion(list(ops))
+    specs = [(closure._example(a)[0] if isinstance(a, Tracer) else a, False) for a in ops]
+    programs = [conv.record(b, specs)[0] for b in branches]
+    lifted = conv.lifted(what)
+    if lifted is None:
+        return None
+    return dict(params, branches=tuple(conv.function(p) for p in programs)), lifted
+
+
+def staged_switch(
+    loop: str, index: Any, branches: Sequence[Callable[..., Any]], operands: tuple
+) -> Any:
+    """``branches[index](*operands)`` as one ``switch`` node (``index`` staged, not batched)."""
+    leaves, in_tree = tree_flatten(operands)
+    leaves = [_np.asarray(x)[()] if type(x) in (bool, int, float) else x for x in leaves]
+    box = closure.Box()
+    watch = closure.Watch()
+    what = f"{loop}(...)"
+
+    sig: list = []  # (shape, dtype) of each output leaf of the first branch run
+
+    def flat(b):
+        def f(*ls):
+            out = b(*tree_unflatten(in_tree, list(ls)))
+            out_leaves, out_tree = tree_flatten(out)
+            out_leaves = [
+                _np.asarray(o)[()] if type(o) in (bool, int, float) else o for o in out_leaves
+            ]
+            got = [(tuple(o.shape), _np.dtype(o.dtype)) for o in out_leaves]
+            if box.tree is None:
+                box.tree = out_tree
+                sig[:] = got
+            elif out_tree != box.tree or got != sig:
+                raise TypeError(
+                    f"{loop}: the branches return different structures, shapes or dtypes "
+                    f"({box.tree} {_show(sig)} and {out_tree} {_show(got)}); under jit every "
+                    "branch is compiled and they must agree"
+                )
+            return tuple(out_leaves)
+
+        return closure.flat_fun(
+            f, tree_flatten(tuple(range(len(leaves))))[1], closure.Box(), watch, what
+        )
+
+    fns = tuple(flat(b) for b in branches)
+    params = {"branches": fns}
+    out = closure.bind_call(
+        switch_p, (index, *leaves), params, watch, _convert, (fns, leaves, params, what)
+    )
+    return tree_unflatten(box.tree, list(out))
