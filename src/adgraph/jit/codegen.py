@@ -255,6 +255,9 @@ class _Emitter:
             elif op == "scan" and (loop := self.loop_lines(node, arg, f"{target}_", ind)):
                 lines += loop[0]
                 expr = loop[1]
+            elif op == "switch" and (br := self.branch_lines(node, arg, f"{target}_", ind)):
+                lines += br[0]
+                expr = br[1]
             else:
                 fname = f"{prefix}f{pos}"
                 self.ns[fname] = functools.partial(node.prim.impl, self.ns["xp"], **node.params)
@@ -309,6 +312,38 @@ class _Emitter:
         if nc:
             lines.append(f"{inner}{', '.join(carry_names)}, = {', '.join(outs[:nc])},")
         return lines, "(" + "".join(f"{v}, " for v in carry_names + y_names) + ")"
+
+    def branch_lines(self, node, arg, pre, ind):
+        """``(lines, expression)`` running the ``switch`` node as ``if``/``elif``/``else``
+        over its branches' lines, or None when a branch has no graph."""
+        from .loops import branch_graphs
+
+        graphs = branch_graphs(node)
+        if graphs is None:
+            return None
+        i = f"{pre}i"
+        outs = [f"{pre}o{j}" for j in range(len(graphs[0].outputs))]
+        ops = [arg(a) for a in node.inputs[1:]]
+        lines = [f"{ind}{i} = int({arg(node.inputs[0])})"]
+        n = len(graphs)
+        for k, g in enumerate(graphs):
+            if n == 1:
+                head = "if True:"
+            elif k == 0:
+                head = f"if {i} <= 0:"
+            elif k == n - 1:
+                head = "else:"
+            else:
+                head = f"elif {i} == {k}:"
+            lines.append(f"{ind}{head}")
+            body, barg = self.graph_lines(g, ops, f"{pre}b{k}_", ind + "    ")
+            lines += body
+            vals = [barg(o) for o in g.outputs]
+            if outs:
+                lines.append(f"{ind}    {', '.join(outs)}, = {', '.join(vals)},")
+            else:
+                lines.append(f"{ind}    pass")
+        return lines, "(" + "".join(f"{o}, " for o in outs) + ")"
 
 
 def _effects_in_order(order, guard_nodes, effects):

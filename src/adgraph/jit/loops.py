@@ -24,7 +24,14 @@ from ..graph.ir import Const, Graph, Node
 from .simplify import simplify
 from .tracing import trace_for_jit
 
-__all__ = ["body_graph", "loop_inputs", "arange_start", "GraphBody", "share_residuals"]
+__all__ = [
+    "body_graph",
+    "branch_graphs",
+    "loop_inputs",
+    "arange_start",
+    "GraphBody",
+    "share_residuals",
+]
 
 
 class GraphBody:
@@ -82,6 +89,41 @@ def body_graph(node: Node) -> Graph | None:
     return got
 
 
+def branch_graphs(node: Node) -> list[Graph] | None:
+    """The simplified graphs of the branches of the ``switch`` node ``node`` (each a
+    function of the operands ``node.inputs[1:]``), or None when one cannot be compiled as
+    straight-line code; branches whose outputs disagree are refused (TypeError)."""
+    ops = node.inputs[1:]
+    graphs = []
+    for b in node.params["branches"]:
+        try:
+            got = _BODIES[b]
+        except (KeyError, TypeError):
+            # (a branch whose outputs disagree with another's raises TypeError: refused)
+            got = _trace_fn(b, [_example(a, False) for a in ops], refuse=TypeError)
+            try:
+                _BODIES[b] = got
+            except TypeError:
+                pass
+        if got is None:
+            return None
+        graphs.append(got)
+    first = graphs[0].outputs
+    for k, g in enumerate(graphs[1:], 1):
+        bad = len(g.outputs) != len(first) or any(
+            tuple(a.shape or ()) != tuple(o.shape or ()) or a.dtype != o.dtype
+            for a, o in zip(first, g.outputs)
+        )
+        if bad:
+            raise TypeError(
+                f"lax.cond/switch under jit: branch {k} returns "
+                f"{[(o.dtype.name, list(o.shape or ())) for o in g.outputs]} and branch 0 "
+                f"{[(o.dtype.name, list(o.shape or ())) for o in first]}; every branch is "
+                "compiled, so they must return the same structure, shapes and dtypes"
+            )
+    return graphs
+
+
 # step function -> its graph (or None): a step is traced once, while its program is
 # traced (to run the loop fast) and not again by the code generators.
 _BODIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -120,34 +162,46 @@ def run_scan(vals, params, xp):
     return (*carry, *ys)
 
 
+def _trace_fn(fn, leaves, refuse=()):
+    """``fn`` (of flat leaves) traced on ``leaves`` and simplified, or None when it does
+    not give straight-line code (guards, closures, effects, or any failure but the
+    exceptions ``refuse``, which propagate)."""
+    try:
+        in_tree = tree_flatten(tuple(range(len(leaves))))[1]
+        with np.errstate(all="ignore"):  # example values only fix the program
+            graph, guards, closures = trace_for_jit(fn, leaves, in_tree)
+    except refuse:
+        raise
+    except Exception:  # noqa: BLE001 - any function that does not trace runs in Python
+        return None
+    if guards or closures or getattr(graph, "effects", None):
+        return None
+    for o in graph.outputs:
+        if isinstance(o, Const) and not hasattr(o.value, "dtype"):
+            return None
+    graph, _ = simplify(graph)
+    return graph
+
+
 def _trace_body(node):
     p = node.params
     if p["length"] == 0:
         return None
     carry, xs, consts = loop_inputs(node)
-    try:
-        leaves = (
-            [_example(a, False) for a in carry]
-            + [_example(a, True) for a in xs]
-            + [_example(a, False) for a in consts]
-        )
-        in_tree = tree_flatten(tuple(range(len(leaves))))[1]
-        with np.errstate(all="ignore"):  # example values only fix the program
-            graph, guards, closures = trace_for_jit(p["body"], leaves, in_tree)
-    except Exception:  # noqa: BLE001 - any step that does not trace runs in Python
+    leaves = (
+        [_example(a, False) for a in carry]
+        + [_example(a, True) for a in xs]
+        + [_example(a, False) for a in consts]
+    )
+    graph = _trace_fn(p["body"], leaves)
+    if graph is None:
         return None
-    if guards or closures or getattr(graph, "effects", None):
-        return None
-    graph, _ = simplify(graph)
     n_out = len(graph.outputs)
     if n_out < p["nc"]:
         return None
     # The carry must keep its shape and dtype (the loop checked it while tracing).
     for a, o in zip(carry, graph.outputs[: p["nc"]]):
         if tuple(a.shape or ()) != tuple(o.shape or ()) or np.dtype(a.dtype) != np.dtype(o.dtype):
-            return None
-    for o in graph.outputs:
-        if isinstance(o, Const) and not hasattr(o.value, "dtype"):
             return None
     return graph
 

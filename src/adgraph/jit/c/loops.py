@@ -195,3 +195,66 @@ def _table(L, a, dt, deps):
             deps.add(el.name)
         out.append(L.c(el, dt) if isinstance(el, (Var, Lit)) else fmt_lit(cast_value(el, dt)))
     return out
+
+
+def switch_rule(L, node, index, *ops, branches):
+    """The ``switch`` node as ``if``/``else if``/``else`` over its branches' statements,
+    each lowered by a child; the results are variables declared before the branches."""
+    from ..loops import branch_graphs
+
+    graphs = branch_graphs(node)
+    if graphs is None:
+        raise CBackendError(
+            f"C backend: a branch of {node.describe()} (lax.cond / lax.switch) cannot be "
+            "compiled as straight-line code (it branches on traced values in Python, calls "
+            "debug.print, or its branches disagree in their outputs' shapes or dtypes)"
+        )
+    pre = L.new_scope()
+    idx = L.cast(L.sym(index, np.int64), np.int64).e[()]
+    deps: set[str] = set()
+    if isinstance(idx, Var):
+        deps.add(idx.name)
+    outs_meta = [(tuple(o.shape or ()), np.dtype(o.dtype)) for o in graphs[0].outputs]
+    results, out_vars = [], []
+    code: list[str] = []
+    for j, (shape, dt) in enumerate(outs_meta):
+        e = np.empty(shape, dtype=object)
+        for i, idx_e in enumerate(np.ndindex(shape)):
+            v = Var(f"{pre}o{j}_{i}", dt)
+            code.append(f"{ctype(dt)} {v.name};")
+            e[idx_e] = v
+            out_vars.append(v)
+        results.append(Sym(e, dt))
+    args = [a if isinstance(a, (Sym, Buf)) else L.sym(a) for a in ops]
+    for a in args:
+        if isinstance(a, Sym):
+            deps.update(el.name for el in a.e.flat if isinstance(el, Var))
+        else:
+            deps.add(a.name)
+    n = len(graphs)
+    i = L.c(idx, np.int64)
+    for k, g in enumerate(graphs):
+        if n == 1:
+            head = "{"
+        elif k == 0:
+            head = f"if ({i} <= 0) {{"
+        elif k == n - 1:
+            head = "else {"
+        else:
+            head = f"else if ({i} == {k}) {{"
+        sub = L.child(f"{pre}b{k}_")
+        outs = sub.lower(g, args)
+        outs = [sub.materialize(o) if isinstance(o, Buf) else o for o in outs]
+        elems = []
+        for o, (_, dt) in zip(outs, outs_meta):
+            elems += [(el, dt) for el in sub.cast(o, dt).e.flat]
+        kept = sub.live_statements([el for el, _ in elems])
+        body = sub.write(kept, "    ")
+        body += [f"    free({nm});" for st in kept if isinstance(st, LoopStmt) for nm in st.frees]
+        body += [f"    {v.name} = {sub.c(el, dt)};" for v, (el, dt) in zip(out_vars, elems)]
+        defined = {v.name for st in kept for v in st.outs}
+        for st in kept:
+            deps.update(d for d in st.deps if d not in defined)
+        code += [head] + body + ["}"]
+    L.add_loop(LoopStmt(out_vars, code, tuple(deps), []))
+    return tuple(results)
