@@ -19,7 +19,11 @@ product with a 0/1 "which entries are summed" matrix, data movement (reshape, tr
 slicing, concatenation) a selection of rows. Instead of a rule, ``sparsity=MOVES`` says that
 every output entry is a copy of one input entry or a zero: the trace then finds which by
 running the implementation on the entries' indices (so reshape, transpose, flip, roll,
-slicing, padding and concatenation need no code of their own).
+slicing, padding and concatenation need no code of their own). Shared rules for the other
+families: :func:`add_at_rule` (scatters, through their gather), :func:`einsum_rule`
+(contractions, cut by constant operands' zeros), :func:`fibre_rule` (transforms along
+axes: FFTs), :func:`stack_rule` (functions of stacks of matrices: linear algebra) and
+:func:`stacked_matmul_rule`.
 
 Elementwise primitives whose derivative switches between their operands by value
 (``where``, ``maximum``, ``minimum``, ``fmax``, ``fmin``, ``relu``) declare
