@@ -29,7 +29,7 @@ import numpy as _np
 from ..core import basic
 from ..core.trace import Trace
 from .batching import BatchTrace, BatchTracer
-from .common import fit_to
+from .common import fit_to, tangent_rule
 from .forward import JVPTracer, unwrap
 
 __all__ = ["BatchedJVPTrace"]
@@ -105,7 +105,7 @@ class BatchedJVPTrace(Trace):
         ans = prim.impl(_np, *primals, **params) if plain else prim.bind(*primals, **params)
         if not diag and kind is _ELEMENTWISE and type(ans) is _np.ndarray:
             # The common case: dense tangents through elementwise rules, wrapped directly.
-            t = self._elementwise(prim.tangent, ans, primals, tangents, params)
+            t = self._elementwise(prim, ans, primals, tangents, params)
             shape = (self.size,) + ans.shape
             if type(t) is _np.ndarray and t.dtype == ans.dtype and t.shape == shape:
                 if ans.dtype.kind in "fc":
@@ -130,12 +130,12 @@ class BatchedJVPTrace(Trace):
             rule = prim.tangent
             if len(primals) == 1:
                 # One operand: its tangent is already shaped (n, *ans.shape).
-                r = rule[0]
+                r = tangent_rule(prim, rule, 0) if tangents[0] is not None else None
                 t = r(tangents[0], ans, *primals, **params) if r is not None else None
                 if t is not None and t.ndim <= ans.ndim:
                     t = self._spread(t, tuple(ans.shape))
             else:
-                t = self._elementwise(rule, ans, primals, tangents, params)
+                t = self._elementwise(prim, ans, primals, tangents, params)
         elif (
             kind is not _GENERAL
             and (t := kind(self.size, ans, primals, tangents, params)) is not NotImplemented
@@ -151,14 +151,15 @@ class BatchedJVPTrace(Trace):
         return self.wrap(ans, t)
 
     # ---------------------------------------------------------------- the three ways
-    def _elementwise(self, rule, ans, primals, tangents, params):
+    def _elementwise(self, prim, ans, primals, tangents, params):
         # Each argument's term, its batched tangent lined up with the answer's axes (unit
         # axes after the batch axis: the logical axes line up from the right).
         rank = len(ans.shape)
         out = None
-        for r, t in zip(rule, tangents):
-            if t is None or r is None:
+        for i, t in enumerate(tangents):
+            if t is None:
                 continue
+            r = tangent_rule(prim, prim.tangent, i)
             s = t.shape
             if len(s) <= rank:
                 t = basic.reshape(t, (s[0],) + (1,) * (rank + 1 - len(s)) + tuple(s[1:]))
@@ -211,8 +212,8 @@ class BatchedJVPTrace(Trace):
         diagonals must be expanded."""
         if len(primals) == 1:
             # Elementwise and linear in t: (e_k v) -> e_k r(v), still diagonal.
-            r = prim.tangent[0]
-            c = r(tangents[0].v, ans, *primals, **params) if r is not None else None
+            r = tangent_rule(prim, prim.tangent, 0)
+            c = r(tangents[0].v, ans, *primals, **params)
             return None if c is None else Diagonal(c)
         for t, p in zip(tangents, primals):
             if type(t) is Diagonal:
@@ -225,16 +226,14 @@ class BatchedJVPTrace(Trace):
         for i, ti in enumerate(tangents):
             if type(ti) is Diagonal:
                 rest.append(None)
-                r = rule[i] if i < len(rule) else None
-                if r is None:
-                    continue
+                r = tangent_rule(prim, rule, i)
                 # Elementwise and linear in t: (e_k v) -> e_k r(v), still diagonal.
                 c = r(ti.v, ans, *primals, **params)
                 if c is not None:
                     d = c if d is None else basic.add(d, c)
             else:
                 rest.append(ti)
-        dense = self._elementwise(rule, ans, primals, rest, params)
+        dense = self._elementwise(prim, ans, primals, rest, params)
         if d is None:
             return dense
         dtype = ans.dtype

@@ -96,3 +96,16 @@ def fit_for_rule(d, shape, dtype, what):
             f"{what()} has shape {tuple(getattr(d, 'shape', ()))}, which does not fit the "
             f"value's shape {tuple(shape)}"
         ) from e
+
+
+def tangent_rule(prim, rule, i):
+    """The forward rule of argument ``i`` of ``prim``, whose tangent is not zero.
+
+    A ``None`` entry (or none at all) means the primitive has no forward rule for that
+    argument: a traced float argument there is refused, as reverse mode refuses it, never
+    silently given a zero derivative.
+    """
+    r = rule[i] if i < len(rule) else None
+    if r is None:
+        raise prim.missing(f"forward-mode (JVP) for argument {i}")
+    return r

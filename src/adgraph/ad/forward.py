@@ -15,7 +15,7 @@ import numpy as _np
 from ..core import basic
 from ..core.primitive import _PLAIN
 from ..core.trace import Trace, Tracer
-from .common import fit_for_rule
+from .common import fit_for_rule, tangent_rule
 
 __all__ = ["JVPTrace", "JVPTracer", "apply_tangent_rule", "sum_of_terms", "unwrap"]
 
@@ -40,19 +40,24 @@ def apply_tangent_rule(prim, ans, primals, tangents, params):
         return prim.joint_tangent(ans, primals, tangents, params)
     if prim.tangent is None:
         raise prim.missing("forward-mode (JVP)")
-    return sum_of_terms(prim.tangent, ans, primals, tangents, params)
+    return sum_of_terms(prim.tangent, ans, primals, tangents, params, prim)
 
 
-def sum_of_terms(rule, ans, primals, tangents, params):
+def sum_of_terms(rule, ans, primals, tangents, params, prim=None):
     """The output tangent from per-argument rules ``rule``: each argument's term
-    ``rule[i](t_i, ans, *primals, **params)``, summed (None: no term)."""
+    ``rule[i](t_i, ans, *primals, **params)``, summed (a rule giving None: no term). A
+    traced argument without a rule is refused (:func:`tangent_rule`) when ``prim`` is
+    given; without it (a caller's own table of rules) it contributes no term."""
     out = None
     for i, t in enumerate(tangents):
         if t is None:
             continue
-        r = rule[i] if i < len(rule) else None
-        if r is None:
-            continue
+        if prim is not None:
+            r = tangent_rule(prim, rule, i)
+        else:
+            r = rule[i] if i < len(rule) else None
+            if r is None:
+                continue
         c = r(t, ans, *primals, **params)
         if c is not None:
             out = c if out is None else basic.add(out, c)

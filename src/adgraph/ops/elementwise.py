@@ -1092,7 +1092,7 @@ copysign_p, copysign = _binary(
     r""":math:`|x|` with the sign of :math:`y`; derivative in :math:`x` is
     :math:`\operatorname{sign}(x)\operatorname{sign}(y)` (0 at :math:`x = 0`, as for
     :func:`abs`), zero in :math:`y` (the sign is piecewise constant).""",
-    tangent=(lambda t, ans, x, y: multiply(t, _copysign_d(ans, x, y)), None),
+    tangent=(lambda t, ans, x, y: multiply(t, _copysign_d(ans, x, y)), lambda t, ans, x, y: None),
     vjp=(lambda ct, ans, x, y: multiply(ct, _copysign_d(ans, x, y)), lambda ct, ans, x, y: None),
     needs=(_X | _ANS, _NONE),
     tangent_elementwise=True,
