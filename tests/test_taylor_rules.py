@@ -269,6 +269,17 @@ ARRAY_CASES = {
         lambda m: _mp_exp(np.cumsum(m, axis=1)),
         (M,),
     ),
+    "fft": (  # linear: each coefficient through the transform
+        lambda x: anp.real(anp.fft.fft(anp.sin(x)) ** 2),
+        lambda x: [
+            mpmath.re(
+                sum(mpmath.sin(x[j]) * mpmath.expj(-2 * mpmath.pi * k * j / 4) for j in range(4))
+                ** 2
+            )
+            for k in range(4)
+        ],
+        (np.array([0.3, -0.2, 0.9, 0.4]),),
+    ),
     "diagonal": (
         lambda a: anp.exp(anp.diagonal(a)),
         lambda a: [mpmath.exp(a[i, i]) for i in range(4)],
