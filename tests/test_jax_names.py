@@ -180,3 +180,13 @@ def test_at_get_and_update_modes():
         ad.at(x)[0].get(mode="wrap")
     with pytest.raises(OpError, match="fill_value"):
         ad.at(x)[0].get(fill_value=0.0)
+
+
+def test_vmap_out_axes_none_returns_an_unbatched_output_once():
+    out, const = ad.vmap(lambda x, w: (x * w, w * 2.0), in_axes=(0, None), out_axes=(0, None))(
+        x3, 2.0
+    )
+    np.testing.assert_array_equal(out, 2.0 * x3)
+    assert np.shape(const) == () and const == 4.0
+    with pytest.raises(ValueError, match="out_axes=None"):
+        ad.vmap(lambda x: x * 2.0, out_axes=None)(x3)

@@ -167,6 +167,9 @@ def vmap(
         oaxes = _broadcast_axes(out_axes, result, "out_axes")
         outs = []
         for v, a in zip(out_leaves, oaxes):
+            if a is None and not (type(v) is BatchTracer and v._trace is trace):
+                outs.append(as_array(v, "vmap"))  # the same for every element: returned once
+                continue
             if type(v) is BatchTracer and v._trace is trace:
                 val = v.val
             else:
