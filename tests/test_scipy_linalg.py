@@ -311,3 +311,22 @@ def test_funm():
         al.funm(a, np.exp, disp=False)
     with pytest.raises(ValueError, match="elementwise"):
         al.funm(a, np.sum)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4)])
+def test_qr_multiply_and_rsf2csf(shape):
+    a = rng.standard_normal(shape)
+    m, k = shape[0], min(shape)
+    for mode, c in (
+        ("left", rng.standard_normal((k, 2))),
+        ("right", rng.standard_normal((2, m))),
+        ("left", rng.standard_normal(k)),
+    ):
+        close(al.qr_multiply(a, c, mode=mode), sl.qr_multiply(a, c, mode=mode))
+        check_grads(lambda a, c: al.qr_multiply(a, c, mode=mode), (a, c), order=1)
+    t, z = sl.schur(A)
+    close(al.rsf2csf(t, z), sl.rsf2csf(t, z))
+    with pytest.raises(ValueError, match="no derivative"):
+        ad.grad(lambda t: anp.sum(anp.real(al.rsf2csf(t, z)[0])))(t)
+    with pytest.raises(ValueError, match="does not fit"):
+        al.qr_multiply(a, np.ones((7, 2)), mode="left")

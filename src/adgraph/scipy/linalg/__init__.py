@@ -14,8 +14,9 @@ the mathematics is.
   invpascal, dft, helmert, hadamard.
 
 Everything that calls SciPy itself needs it installed (``pip install 'adgraph[scipy]'``).
-funm goes through the eigendecomposition (diagonalisable matrices). Not provided:
-rsf2csf, qr_multiply, the generalised non-Hermitian and banded eigensolvers.
+funm goes through the eigendecomposition (diagonalisable matrices); qr_multiply is a
+composition of qr; rsf2csf gives values only. Not provided: the generalised
+non-Hermitian and banded eigensolvers.
 """
 
 from ...ops.linalg import LinAlgError

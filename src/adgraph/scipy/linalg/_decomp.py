@@ -33,6 +33,8 @@ __all__ = [
     "funm",
     "polar",
     "qr",
+    "qr_multiply",
+    "rsf2csf",
     "svd",
     "svdvals",
     "eigh",
@@ -245,6 +247,51 @@ def qr(
         return (r,)
     q, r = anp.linalg.qr(a, mode=_QR_MODES[mode])
     return q, r
+
+
+def qr_multiply(
+    a: Any,
+    c: Any,
+    mode: str = "right",
+    pivoting: bool = False,
+    conjugate: bool = False,
+    overwrite_a: bool = False,
+    overwrite_c: bool = False,
+):
+    """``(Q @ c, R)`` (``mode='left'``) or ``(c @ Q, R)`` (``'right'``) with the
+    economic QR decomposition of ``a`` (``conjugate``: with the conjugate of ``Q``); a
+    composition of :func:`qr` and matmul, differentiable in ``a`` and ``c``."""
+    if mode not in ("left", "right"):
+        raise ValueError(f"scipy.linalg.qr_multiply: mode must be 'left' or 'right', got {mode!r}")
+    if pivoting:
+        raise ValueError("scipy.linalg.qr_multiply: pivoting=True is not supported")
+    a = _arr(a, "qr_multiply")
+    c = _arr(c, "qr_multiply")
+    if len(a.shape) != 2:
+        raise ValueError(f"scipy.linalg.qr_multiply: a must be 2-D, got shape {a.shape}")
+    q, r = anp.linalg.qr(a, mode="reduced")
+    if conjugate and q.dtype.kind == "c":
+        q = anp.conj(q)
+    m, k = q.shape
+    want = k if mode == "left" else m
+    lead = c.shape[0] if mode == "left" else c.shape[-1]
+    if len(c.shape) not in (1, 2) or lead != want:
+        raise ValueError(
+            f"scipy.linalg.qr_multiply: c of shape {c.shape} does not fit Q of shape {q.shape} "
+            f"with mode={mode!r}"
+        )
+    return (q @ c if mode == "left" else c @ q), r
+
+
+def rsf2csf(T: Any, Z: Any, check_finite: bool = True):
+    """SciPy's conversion of a real Schur form ``(T, Z)`` to the complex one (values
+    only: the Schur form has no derivative, so traced inputs are refused)."""
+    if isinstance(T, Tracer) or isinstance(Z, Tracer):
+        raise ValueError(
+            "scipy.linalg.rsf2csf has no derivative (the Schur form it converts has none); "
+            "call it on plain arrays"
+        )
+    return tuple(__import__("scipy.linalg", fromlist=["rsf2csf"]).rsf2csf(T, Z))
 
 
 def svd(
