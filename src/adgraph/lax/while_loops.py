@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import numpy as anp
+from ..ad.taylor import call_rule
 from ..api import closure
 from ..api.args import zeros_like
 from ..api.vectorize import vmap
@@ -252,6 +253,7 @@ while_p = Primitive(
     batch=_while_batch,
     multiple_results=True,
     doc="c = body(c) while cond(c); reverse mode keeps k carries by an online schedule.",
+    taylor=call_rule(_while_fun),
 )
 
 
