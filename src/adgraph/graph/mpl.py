@@ -75,9 +75,9 @@ def place(pic: Any) -> Placement:
     for k, (a, b) in enumerate(edges):
         slots = [a]
         for lv in range(level[a] + 1, level[b]):
-            w = ("w", k, lv)
-            cols[lv].append(w)
-            slots.append(w)
+            waypoint = ("w", k, lv)
+            cols[lv].append(waypoint)
+            slots.append(waypoint)
         slots.append(b)
         chain.append(slots)
     preds: dict[Any, list[Any]] = {}
@@ -112,7 +112,7 @@ def place(pic: Any) -> Placement:
     ]
     col_h = [sum(height(s) for s in col) + _GAP_Y * (len(col) - 1) for col in cols]
     total_h = max(col_h)
-    x0 = []
+    x0: list[float] = []
     x = 0.0
     for w in col_w:
         x0.append(x)
