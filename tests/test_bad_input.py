@@ -627,7 +627,7 @@ NUMPY = [
     ),
     ("index-str", lambda x: _ix(x, "a"), IndexError, r"only integers, slices"),
     ("at-without-index", lambda x: _at(x).set(1.0), AttributeError, r"x\.at\[idx\]\.set"),
-    ("at-unknown-method", lambda x: _at(x)[0].power(2.0), AttributeError, r"no method 'power'"),
+    ("at-unknown-method", lambda x: _at(x)[0].pow(2.0), AttributeError, r"no method 'pow'"),
     ("at-mode", lambda x: _at(x)[0].set(1.0, mode="wrap"), OpError, r"mode='wrap'"),
     ("at-broadcast", lambda x: _at(x)[0].set(np.ones(4)), OpError, r"values of shape \(4,\)"),
     ("at-float-index", lambda x: _at(x)[1.5].add(1.0), IndexError, r"float index"),
