@@ -37,6 +37,7 @@ from ..ad.taylor import RULES as _TAYLOR
 from ..core import basic, extend
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
+from . import _parallel
 from ._util import OpError, as_int, norm_axis, shape
 from .shapes import (
     reduce_sum_p,
@@ -211,9 +212,20 @@ def _matmul_sparsity(pats, ans, x, y):
     return out
 
 
+def _matmul_impl(xp, x, y):
+    # A large NumPy matrix times a vector (the forward and reverse products of X @ w):
+    # threads over the matrix's rows, faster than BLAS's gemv there; None elsewhere.
+    big = _parallel.PARALLEL_MIN_SIZE
+    if xp is _np and (x.size >= big or y.size >= big):
+        out = _parallel.matmul(x, y)
+        if out is not None:
+            return out
+    return xp.matmul(x, y)
+
+
 matmul_p = Primitive(
     "matmul",
-    lambda xp, x, y: xp.matmul(x, y),
+    _matmul_impl,
     tangent=(
         lambda t, ans, x, y: matmul_p.bind(t, y),
         lambda t, ans, x, y: matmul_p.bind(x, t),
