@@ -56,6 +56,9 @@ from ..core.trace import Trace, Tracer, split_args
 __all__ = [
     "MOVES",
     "Moves",
+    "CALL",
+    "Call",
+    "Delegate",
     "Local",
     "WHERE",
     "MAX",
@@ -105,6 +108,34 @@ class Moves:
 
 
 MOVES = Moves()
+
+
+class Call:
+    """The rule ``sparsity=CALL`` of a call primitive whose derivative is its body's
+    (``checkpoint``): its parameter ``fun``, a function of its flattened arguments
+    returning a tuple of leaves, is run on the tracers themselves, so the pattern is the
+    body's. Not for functions with custom derivative rules: a rule may define a derivative
+    with another pattern than the function (a straight-through estimator), so those fall
+    back to dense."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "CALL"
+
+
+CALL = Call()
+
+
+class Delegate:
+    """The rule ``sparsity=Delegate(prim="prim", params="params")`` of a primitive that
+    stands for another primitive's application (``checkpoint_saved``): the rule of the
+    primitive in parameter ``prim``, with the parameters in ``params``."""
+
+    __slots__ = ("prim", "params")
+
+    def __init__(self, prim: str = "prim", params: str = "params") -> None:
+        self.prim, self.params = prim, params
 
 
 class Local:
@@ -533,6 +564,9 @@ class SparsityTrace(Trace):
         return SparsityTracer(self, x, sp.identity(self.n, dtype=bool, format="csr"))
 
     def process(self, prim: Primitive, args, params):
+        if type(prim.sparsity) is Call and callable(params.get("fun")):
+            # The body on the tracers: each of its operations propagates its own rule.
+            return tuple(params["fun"](*args))
         vals, pats, traced = split_args(self, args, SparsityTracer, "pattern")
         for a in vals:
             if isinstance(a, Tracer):
@@ -551,6 +585,8 @@ class SparsityTrace(Trace):
 
     def _rule(self, prim, pats, ans, vals, params):
         rule = prim.sparsity
+        if type(rule) is Delegate and isinstance(params.get(rule.prim), Primitive):
+            return self._rule(params[rule.prim], pats, ans, vals, params.get(rule.params, {}))
         out = NotImplemented
         if type(rule) is Moves:
             out = _moves(prim, rule.data, pats, vals, params, self.n)
