@@ -28,6 +28,7 @@ from typing import Any
 import numpy as _np
 
 from ..ad.rules import linear
+from ..ad.sparsity import CALL, MOVES, Delegate
 from ..ad.taylor import call_rule
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
@@ -55,6 +56,7 @@ name_p: Primitive = linear(
     lambda xp, x, *, name: x,
     _name_transpose,
     batch=_name_batch,
+    sparsity=MOVES,
     doc="The identity, naming its value for checkpoint policies (save_only_these_names).",
 )
 
@@ -195,6 +197,7 @@ saved_p = Primitive(
     _saved_impl,
     jvp_rule=_saved_jvp,
     joint_vjp=_saved_vjp,
+    sparsity=Delegate(),  # the kept primitive's own rule
     doc="A primitive application whose result a checkpoint policy kept: the kept value, "
     "differentiated by the primitive's own rules.",
 )
@@ -317,6 +320,7 @@ checkpoint_p = closure.call_primitive(
 )
 # Taylor mode: the series go through the function itself (its value is the function's)
 checkpoint_p.taylor = call_rule(lambda params: params["fun"])
+checkpoint_p.sparsity = CALL  # the pattern of the body: its derivative is the body's
 
 
 def _convert_ckpt(fun, leaves, what, policy):
