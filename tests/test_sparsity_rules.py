@@ -22,15 +22,15 @@ rng = np.random.default_rng(7)
 # inputs depend on (correct, possibly dense). A new primitive without a rule must be added
 # here -- or, better, given a rule (``Primitive(..., sparsity=...)``).
 KNOWN_FALLBACKS = {
-    # calls of user functions and loops: their bodies are opaque to one rule
-    "checkpoint", "checkpoint_name", "checkpoint_saved", "custom_jvp_call",
-    "custom_vjp_call", "custom_root", "jit_call", "linear_solve", "scan", "while_loop",
-    "odeint",
-    # a count by value, and a fused loss with its own backward primitive
-    "bincount", "fused_softmax_cross_entropy", "fused_softmax_cross_entropy_bwd",
+    # calls of user functions with their own derivative rules, compiled calls, loops and
+    # branches: their bodies are opaque to one rule
+    "custom_jvp_call", "custom_vjp_call", "custom_root", "jit_call", "linear_solve",
+    "scan", "while_loop", "switch", "odeint",
+    # the matrix 2-norm (an SVD inside), a count by value, a fused loss and its backward
+    "linalg_norm2", "bincount", "fused_softmax_cross_entropy",
+    "fused_softmax_cross_entropy_bwd",
 }  # fmt: skip
-# Dense linear algebra (solve, inv, det, decompositions, matrix functions): every output
-# entry of a matrix function depends on every entry of its matrices.
+# Linear algebra added later falls back until it declares stack_rule.
 KNOWN_FAMILIES = ("linalg_",)
 
 
@@ -47,6 +47,7 @@ def test_completeness_every_primitive_without_a_rule_is_listed():
     )
     # The rules moved into the declarations are there.
     for name in ("getitem", "convert_element_type", "einsum", "logsumexp", "scatter",
+                 "checkpoint", "checkpoint_name", "checkpoint_saved", "linalg_solve",
                  "scatter_mul", "scatter_min", "scatter_max", "scatter_add", "take_along_axis",
                  "put_along_axis_add", "fft", "rfft", "irfft", "fft_real", "fftshift",
                  "fft_resize", "where", "maximum", "minimum", "fused_relu"):  # fmt: skip
@@ -302,3 +303,34 @@ def test_scipy_matrix_functions_of_stacks():
     x = A3.ravel()
     p = ad.jacobian_sparsity(lambda v: asl.expm(_stack(v)), x).toarray()
     assert (p == np.kron(np.eye(3, dtype=bool), np.ones((9, 9), bool))).all()
+
+
+def test_checkpointed_functions_have_their_body_pattern():
+    x = rng.standard_normal(5)
+    g = ad.checkpoint(lambda v: anp.sin(v) * v[::-1])
+    p = ad.jacobian_sparsity(g, x).toarray()
+    expect = np.eye(5, dtype=bool) | np.eye(5, dtype=bool)[::-1]
+    assert (p == expect).all()  # not the dense fallback
+    h = ad.hessian_sparsity(lambda v: anp.sum(g(v)), x).toarray()
+    assert (h == expect).all()
+    named = ad.checkpoint(
+        lambda v: anp.sin(ad.checkpoint_name(v * 2.0, "a")) * v,
+        policy=ad.checkpoint_policies.save_only_these_names("a"),
+    )
+    hn = ad.hessian_sparsity(lambda v: anp.sum(named(v)), x).toarray()
+    assert (hn == np.eye(5, dtype=bool)).all()
+    assert (hn == (np.asarray(ad.hessian(lambda v: anp.sum(named(v)))(x)) != 0)).all()
+
+
+def test_custom_rules_fall_back_to_dense():
+    # A custom rule may give a derivative the function does not have (straight-through):
+    # the pattern must follow the rule, so the call is dense over its inputs.
+    @ad.custom_jvp
+    def straight_through(v):
+        return anp.round(v)
+
+    straight_through.defjvp(lambda primals, tangents: (straight_through(*primals), tangents[0]))
+    x = rng.standard_normal(4)
+    p = ad.jacobian_sparsity(straight_through, x).toarray()
+    assert p.all()
+    assert (np.asarray(ad.jacfwd(straight_through)(x)) == np.eye(4)).all()
