@@ -49,6 +49,25 @@ CASES = [
     ("expm", lambda m: al.expm(m), lambda m: sl.expm(m), (A * 0.5,)),
     ("logm", lambda m: al.logm(m), lambda m: sl.logm(m), (S,)),
     ("sqrtm", lambda m: al.sqrtm(m), lambda m: sl.sqrtm(m), (S,)),
+    (
+        "fractional_matrix_power",
+        lambda m: al.fractional_matrix_power(m, 0.3),
+        lambda m: sl.fractional_matrix_power(m, 0.3),
+        (S,),
+    ),
+    (
+        "fractional_matrix_power_neg",
+        lambda m: al.fractional_matrix_power(m, -1.7),
+        lambda m: sl.fractional_matrix_power(m, -1.7),
+        (S,),
+    ),
+    (
+        "solve_discrete_lyapunov",
+        al.solve_discrete_lyapunov,
+        sl.solve_discrete_lyapunov,
+        (0.3 * A, E),
+    ),
+    ("eigvalsh_tridiagonal", al.eigvalsh_tridiagonal, sl.eigvalsh_tridiagonal, (C4, R3)),
     ("cosm", lambda m: al.cosm(m), lambda m: sl.cosm(m), (A * 0.5,)),
     ("sinm", lambda m: al.sinm(m), lambda m: sl.sinm(m), (A * 0.5,)),
     ("tanm", lambda m: al.tanm(m), lambda m: sl.tanm(m), (A * 0.2,)),
@@ -204,7 +223,7 @@ CASES = [
 
 # checked to first order (their second derivatives are the same rules again, and finite
 # differences of the nested block-matrix functions are too noisy to be a fair reference)
-SLOW = ("logm", "sqrtm", "polar", "tanm", "tanhm", "expm_frechet", "lu_solve")
+SLOW = ("logm", "sqrtm", "fractional", "polar", "tanm", "tanhm", "expm_frechet", "lu_solve")
 
 
 @pytest.mark.parametrize("name, ours, ref, args", CASES, ids=[c[0] for c in CASES])

@@ -1,7 +1,8 @@
 r"""Matrix functions and the factorisations SciPy adds to NumPy's: expm, logm, sqrtm,
 solve_sylvester, lu, schur and hessenberg.
 
-The matrix functions :math:`F(A)` (``expm``, ``logm``, ``sqrtm``) are primary matrix
+The matrix functions :math:`F(A)` (``expm``, ``logm``, ``sqrtm``,
+``fractional_matrix_power``) are primary matrix
 functions, and their Fréchet derivative :math:`L_F(A, E)` is the top-right block of
 :math:`F` at a block matrix (Mathias 1996; Higham, *Functions of Matrices*, 3.2):
 
@@ -82,23 +83,23 @@ def _block(a, e):
     return concatenate([top, bottom], axis=-2)
 
 
-def _frechet(prim, a, e):
+def _frechet(prim, a, e, **params):
     """L_F(A, E): the top-right block of F([[A, E], [0, A]])."""
     n = shape(a)[-1]
-    big = prim.bind(_block(a, e))
+    big = prim.bind(_block(a, e), **params)
     return getitem(big, (Ellipsis, slice(0, n), slice(n, None)))
 
 
 def _matfun(name, scipy_name, doc):
-    def impl(xp, a):
+    def impl(xp, a, **params):  # params: the power of fractional_matrix_power
         f = getattr(scipy_linalg(name), scipy_name)
-        return _per_matrix(xp, f, a)
+        return _per_matrix(xp, lambda m: f(m, *params.values()), a)
 
-    def tangent(t, ans, a):
-        return _frechet(prim, a, t)
+    def tangent(t, ans, a, **params):
+        return _frechet(prim, a, t, **params)
 
-    def vjp(ct, ans, a):
-        g = _frechet(prim, _mT(a), ct)
+    def vjp(ct, ans, a, **params):
+        g = _frechet(prim, _mT(a), ct, **params)
         return g if _is_complex(a) else real(g)
 
     prim = Primitive(f"linalg_{name}", impl, tangent=(tangent,), vjp=(vjp,), doc=doc)
@@ -118,9 +119,16 @@ sqrtm_p = _matfun(
 )
 
 
-def frechet(prim, a, e):
+fractional_matrix_power_p = _matfun(
+    "fractional_matrix_power",
+    "fractional_matrix_power",
+    "A^t (principal, t a constant real); d(A^t) = top-right block of [[A, dA], [0, A]]^t.",
+)
+
+
+def frechet(prim, a, e, **params):
     """The Fréchet derivative :math:`L_F(A, E)` of the matrix function primitive ``prim``."""
-    return _frechet(prim, a, e)
+    return _frechet(prim, a, e, **params)
 
 
 # ------------------------------------------------------------------ solve_sylvester

@@ -3,11 +3,13 @@ the mathematics is.
 
 * solvers and factorisations (:mod:`._solve`): solve (``assume_a``), solve_triangular,
   cholesky, cho_factor/cho_solve, lu/lu_factor/lu_solve, solve_banded, solveh_banded,
-  solve_sylvester, solve_continuous_lyapunov, inv, det, lstsq, pinv, norm;
+  solve_sylvester, solve_continuous_lyapunov, solve_discrete_lyapunov, inv, det, lstsq,
+  pinv, norm;
 * decompositions and matrix functions (:mod:`._decomp`): expm, expm_frechet, logm, sqrtm,
-  cosm, sinm, tanm, coshm, sinhm, tanhm, funm, polar, qr, svd, svdvals, eigh (also generalised),
-  eigvalsh, eig, eigvals, eigh_tridiagonal; schur and hessenberg (values only: no
-  derivative, a transformation meeting them raises);
+  fractional_matrix_power, cosm, sinm, tanm, coshm, sinhm, tanhm, funm, polar, qr,
+  qr_multiply, svd, svdvals, eigh (also generalised), eigvalsh, eig, eigvals,
+  eigh_tridiagonal, eigvalsh_tridiagonal; schur, hessenberg and rsf2csf (values only:
+  their derivative is refused with the reason);
 * special matrices (:mod:`._matrices`): block_diag, toeplitz, circulant, hankel,
   companion, leslie, fiedler, fiedler_companion, convolution_matrix, khatri_rao
   (differentiable in their entries) and the constant hilbert, invhilbert, pascal,

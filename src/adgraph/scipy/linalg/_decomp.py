@@ -16,7 +16,15 @@ import numpy as _np  # dtypes and funm's real-result check
 
 from ... import numpy as anp
 from ...core.trace import Tracer
-from ...ops.linalg.matfun import expm_p, frechet, hessenberg_p, logm_p, schur_p, sqrtm_p
+from ...ops.linalg.matfun import (
+    expm_p,
+    fractional_matrix_power_p,
+    frechet,
+    hessenberg_p,
+    logm_p,
+    schur_p,
+    sqrtm_p,
+)
 from ._solve import _H, _arr, _square2, solve_triangular
 
 __all__ = [
@@ -24,6 +32,7 @@ __all__ = [
     "expm_frechet",
     "logm",
     "sqrtm",
+    "fractional_matrix_power",
     "cosm",
     "sinm",
     "tanm",
@@ -42,6 +51,7 @@ __all__ = [
     "eig",
     "eigvals",
     "eigh_tridiagonal",
+    "eigvalsh_tridiagonal",
     "schur",
     "hessenberg",
 ]
@@ -103,6 +113,20 @@ def sqrtm(A: Any, disp: bool = True, blocksize: int = 64) -> Any:
     # SciPy's error estimate ||S S - A||_F^2 / ||A||_F, computed in the graph
     err = anp.linalg.norm(out @ out - a, "fro") ** 2 / anp.linalg.norm(a, "fro")
     return out, err
+
+
+def fractional_matrix_power(A: Any, t: float) -> Any:
+    r"""The principal power :math:`A^t` for a real constant ``t`` (SciPy's Schur-Padé
+    method; an integer ``t`` gives the matrix power). Differentiable in ``A`` through the
+    block-matrix identity, where :math:`A` has no eigenvalue on the closed negative real
+    axis."""
+    if isinstance(t, Tracer):
+        raise TypeError(
+            "scipy.linalg.fractional_matrix_power: t must be a constant number; for a "
+            "derivative in the power use expm(t * logm(A))"
+        )
+    a = _square2(_arr(A, "fractional_matrix_power"), "fractional_matrix_power")
+    return fractional_matrix_power_p.bind(a, power=float(t))
 
 
 def _real_if_real(x, a):
@@ -434,6 +458,19 @@ def eigvals(
     if b is not None or homogeneous_eigvals:
         raise ValueError("scipy.linalg.eigvals: b and homogeneous_eigvals are not supported")
     return _complex(anp.linalg.eigvals(_arr(a, "eigvals")))
+
+
+def eigvalsh_tridiagonal(
+    d: Any,
+    e: Any,
+    select: str = "a",
+    select_range: Any = None,
+    check_finite: bool = True,
+    tol: float = 0.0,
+    lapack_driver: str = "auto",
+) -> Any:
+    """Eigenvalues of a real symmetric tridiagonal matrix (see :func:`eigh_tridiagonal`)."""
+    return eigh_tridiagonal(d, e, eigvals_only=True, select=select, select_range=select_range)
 
 
 def eigh_tridiagonal(

@@ -36,6 +36,7 @@ __all__ = [
     "solveh_banded",
     "solve_sylvester",
     "solve_continuous_lyapunov",
+    "solve_discrete_lyapunov",
     "inv",
     "det",
     "lstsq",
@@ -358,6 +359,29 @@ def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
     r"""``X`` with :math:`AX + XA^H = Q` (:func:`solve_sylvester` with :math:`B = A^H`)."""
     a = _arr(a, "solve_continuous_lyapunov")
     return solve_sylvester(a, _H(a), q)
+
+
+def solve_discrete_lyapunov(a: Any, q: Any, method: str | None = None) -> Any:
+    r"""``X`` with :math:`A X A^H - X + Q = 0`, by SciPy's bilinear transformation to the
+    continuous equation (``method`` is accepted for compatibility; the answer is the same
+    one): a composition of solves and :func:`solve_sylvester`, differentiable in both."""
+    if method not in (None, "direct", "bilinear"):
+        raise ValueError(
+            f"scipy.linalg.solve_discrete_lyapunov: method must be 'direct' or 'bilinear', got {method!r}"
+        )
+    a = _square2(_arr(a, "solve_discrete_lyapunov"), "solve_discrete_lyapunov")
+    q = _arr(q, "solve_discrete_lyapunov")
+    if len(a.shape) != 2 or q.shape != a.shape:
+        raise ValueError(
+            f"scipy.linalg.solve_discrete_lyapunov: a and q must be square matrices of one "
+            f"shape, got {a.shape} and {q.shape}"
+        )
+    eye = _np.eye(a.shape[0])
+    ah = _H(a)
+    ahi_inv = anp.linalg.inv(ah + eye)
+    b = (ah - eye) @ ahi_inv
+    c = 2 * (anp.linalg.solve(a + eye, q) @ ahi_inv)
+    return solve_continuous_lyapunov(_H(b), -c)
 
 
 def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
