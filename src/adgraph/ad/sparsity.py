@@ -112,11 +112,12 @@ MOVES = Moves()
 
 class Call:
     """The rule ``sparsity=CALL`` of a call primitive whose derivative is its body's
-    (``checkpoint``): its parameter ``fun``, a function of its flattened arguments
-    returning a tuple of leaves, is run on the tracers themselves, so the pattern is the
-    body's. Not for functions with custom derivative rules: a rule may define a derivative
-    with another pattern than the function (a straight-through estimator), so those fall
-    back to dense."""
+    (``checkpoint``, a ``switch`` between branches): its implementation, which calls user
+    code written with adgraph's operations, is run on the tracers themselves, so the
+    pattern is the body's (for a switch, the branch the concrete index takes, as a Python
+    ``if`` would). Not for functions with custom derivative rules: a rule may define a
+    derivative with another pattern than the function (a straight-through estimator), so
+    those fall back to dense."""
 
     __slots__ = ()
 
@@ -564,9 +565,10 @@ class SparsityTrace(Trace):
         return SparsityTracer(self, x, sp.identity(self.n, dtype=bool, format="csr"))
 
     def process(self, prim: Primitive, args, params):
-        if type(prim.sparsity) is Call and callable(params.get("fun")):
+        if type(prim.sparsity) is Call:
             # The body on the tracers: each of its operations propagates its own rule.
-            return tuple(params["fun"](*args))
+            out = prim.impl(_np, *args, **params)
+            return tuple(out) if prim.multiple_results else out
         vals, pats, traced = split_args(self, args, SparsityTracer, "pattern")
         for a in vals:
             if isinstance(a, Tracer):
