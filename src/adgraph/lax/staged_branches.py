@@ -26,6 +26,7 @@ from ..api import closure
 from ..api.args import zeros_like
 from ..api.reverse import vjp
 from ..api.vectorize import vmap
+from ..ad.sparsity import CALL
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
@@ -121,6 +122,7 @@ switch_p = Primitive(
     joint_vjp=_switch_vjp,
     batch=_switch_batch,
     multiple_results=True,
+    sparsity=CALL,  # the branch the concrete index takes, on the patterns
     doc="branches[clip(index, 0, n - 1)](*operands): a choice between functions, staged.",
 )
 
