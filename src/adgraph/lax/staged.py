@@ -26,7 +26,14 @@ from ..api.args import zeros_like
 from ..api.reverse import vjp
 from ..core.trace import Tracer
 
-__all__ = ["is_staged", "staged_reverse", "staged_vjp", "staged_jvp"]
+__all__ = [
+    "is_staged",
+    "staged_only",
+    "staged_reverse",
+    "staged_vjp",
+    "staged_jvp",
+    "STAGED_WHILE_CHECKPOINTS",
+]
 
 
 def is_staged(vals) -> bool:
@@ -38,6 +45,23 @@ def is_staged(vals) -> bool:
                 return True
             v = v._inner()
     return False
+
+
+def staged_only(vals) -> bool:
+    """Whether the values are staged by ``jit`` with no other transformation between (a
+    tracer of a staging trace among them, and no tracer of any other)."""
+    found = False
+    for v in vals:
+        if isinstance(v, Tracer):
+            if not getattr(v._trace, "stages_effects", False):
+                return False
+            found = True
+    return found
+
+
+#: The carries a ``while_loop`` staged by ``jit`` keeps when a transformation of the
+#: compiled program later differentiates it in reverse mode (its online schedule).
+STAGED_WHILE_CHECKPOINTS = 64
 
 
 def _inexact(x) -> bool:

@@ -3,7 +3,9 @@
 Without ``checkpoints`` it runs in Python on whatever it is given: under reverse mode each
 iteration is recorded (the trip count is what the forward pass ran); under ``vmap`` a
 batched predicate runs the body until every example is done, each example's carry frozen
-once its predicate is false; under ``jit`` each predicate becomes a guard.
+once its predicate is false. Under ``jit`` alone (the carry staged, no other
+transformation between) it is one ``while_loop`` node, which the compilers emit as a loop;
+inside ``grad``/``jvp``/``vmap`` under ``jit`` each predicate becomes a guard.
 
 With ``checkpoints=k`` (and a transformation in flight) it is one call primitive,
 ``while_loop``, whose reverse handler runs the loop, records the trip count and keeps the
@@ -39,6 +41,7 @@ from .loops import (
     shape_dtype,
 )
 from .online import Thinning, reverse_segments
+from .staged import STAGED_WHILE_CHECKPOINTS, staged_only
 
 __all__ = ["while_loop"]
 
@@ -102,7 +105,8 @@ def while_loop(
     def step(v):
         return check_carry("while_loop", "body_fun", tree, sig, body_fun(v))
 
-    if ckpt is None or not current_traces():
+    staged = ckpt is None and staged_only(leaves)  # jit: one while_loop node, compiled
+    if (ckpt is None and not staged) or not current_traces():
         out = _python_loop(
             lambda c: pred(tree_unflatten(tree, c)), lambda c: step(tree_unflatten(tree, c)), leaves
         )
@@ -117,7 +121,7 @@ def while_loop(
     wbody = closure.flat_fun(
         lambda *c: tuple(step(tree_unflatten(tree, list(c)))), ftree, closure.Box(), watch, what
     )
-    params = {"cond": wcond, "body": wbody, "nc": nc, "checkpoints": ckpt}
+    params = {"cond": wcond, "body": wbody, "nc": nc, "checkpoints": ckpt or STAGED_WHILE_CHECKPOINTS}
     out = closure.bind_call(
         while_p, leaves, params, watch, _convert_while, (wcond, wbody, leaves, params, what)
     )
