@@ -300,3 +300,39 @@ def test_switch_branches_disagreeing_are_refused_under_jit():
         for compiler in [c.values[0] if hasattr(c, "values") else c for c in COMPILERS]:
             with pytest.raises(TypeError, match="branch"):
                 ad.jit(fun, compiler=compiler)(1.0)
+
+
+def newton_sqrt(a):
+    def cond(c):
+        x, it = c
+        return (anp.abs(x * x - a) > 1e-12 * a) & (it < 100)
+
+    def body(c):
+        x, it = c
+        return 0.5 * (x + a / x), it + 1
+
+    return lax.while_loop(cond, body, (a, np.int64(0)))
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_while_loop_compiles_to_a_loop_with_a_data_dependent_trip_count(compiler):
+    f = ad.jit(newton_sqrt, compiler=compiler)
+    for a in (2.0, 9.0, 1e6, 0.01):
+        x, it = f(a)
+        want = newton_sqrt(a)
+        assert x == pytest.approx(np.sqrt(a), rel=1e-12) and x == pytest.approx(want[0], rel=1e-15)
+        assert int(it) == int(want[1])  # the trip count differs between values
+    assert f.trace_count == 1  # one program for every trip count
+    if compiler == "python":
+        assert "while True:" in f.lower(2.0).source
+
+
+def test_c_while_loop_source_does_not_depend_on_the_trip_count():
+    src = c_source(newton_sqrt, 2.0)
+    assert "for (;;)" in src and src == c_source(newton_sqrt, 1e6)
+
+
+def test_grad_of_a_jitted_while_loop_is_the_analytic_derivative():
+    g = ad.grad(lambda a: ad.jit(newton_sqrt)(a)[0])
+    for a in (2.0, 9.0):
+        np.testing.assert_allclose(g(a), 0.5 / np.sqrt(a), rtol=1e-10)

@@ -258,6 +258,9 @@ class _Emitter:
             elif op == "switch" and (br := self.branch_lines(node, arg, f"{target}_", ind)):
                 lines += br[0]
                 expr = br[1]
+            elif op == "while_loop" and (wl := self.while_lines(node, arg, f"{target}_", ind)):
+                lines += wl[0]
+                expr = wl[1]
             else:
                 fname = f"{prefix}f{pos}"
                 self.ns[fname] = functools.partial(node.prim.impl, self.ns["xp"], **node.params)
@@ -312,6 +315,32 @@ class _Emitter:
         if nc:
             lines.append(f"{inner}{', '.join(carry_names)}, = {', '.join(outs[:nc])},")
         return lines, "(" + "".join(f"{v}, " for v in carry_names + y_names) + ")"
+
+    def while_lines(self, node, arg, pre, ind):
+        """``(lines, expression)`` running the ``while_loop`` node as a Python ``while``
+        loop around its predicate's and step's lines, or None when they have no graphs."""
+        from .loops import while_graphs
+
+        got = while_graphs(node)
+        if got is None:
+            return None
+        cond, body = got
+        nc = node.params["nc"]
+        carry = [f"{pre}c{k}" for k in range(nc)]
+        consts = [arg(a) for a in node.inputs[nc:]]
+        lines = [f"{ind}{c} = {arg(a)}" for c, a in zip(carry, node.inputs[:nc])]
+        lines.append(f"{ind}while True:")
+        inner = ind + "    "
+        clines, carg = self.graph_lines(cond, carry + consts, f"{pre}p_", inner)
+        lines += clines
+        lines.append(f"{inner}if not {carg(cond.outputs[0])}:")
+        lines.append(f"{inner}    break")
+        blines, barg = self.graph_lines(body, carry + consts, f"{pre}b_", inner)
+        lines += blines
+        if nc:
+            outs = [barg(o) for o in body.outputs]
+            lines.append(f"{inner}{', '.join(carry)}, = {', '.join(outs)},")
+        return lines, "(" + "".join(f"{c}, " for c in carry) + ")"
 
     def branch_lines(self, node, arg, pre, ind):
         """``(lines, expression)`` running the ``switch`` node as ``if``/``elif``/``else``

@@ -27,6 +27,7 @@ from .tracing import trace_for_jit
 __all__ = [
     "body_graph",
     "branch_graphs",
+    "while_graphs",
     "loop_inputs",
     "arange_start",
     "GraphBody",
@@ -122,6 +123,34 @@ def branch_graphs(node: Node) -> list[Graph] | None:
                 "compiled, so they must return the same structure, shapes and dtypes"
             )
     return graphs
+
+
+def while_graphs(node: Node) -> tuple[Graph, Graph] | None:
+    """``(cond, body)``: the graphs of the ``while_loop`` node's predicate and step, each
+    a function of ``(*carry, *consts)``, or None when one is not straight-line code."""
+    p = node.params
+    nc = p["nc"]
+    leaves = [_example(a, False) for a in node.inputs]
+    got = []
+    for fn in (p["cond"], p["body"]):
+        try:
+            g = _BODIES[fn]
+        except (KeyError, TypeError):
+            g = _trace_fn(fn, leaves)
+            try:
+                _BODIES[fn] = g
+            except TypeError:
+                pass
+        if g is None:
+            return None
+        got.append(g)
+    cond, body = got
+    if len(cond.outputs) != 1 or len(body.outputs) != nc:
+        return None
+    for a, o in zip(node.inputs[:nc], body.outputs):
+        if tuple(a.shape or ()) != tuple(o.shape or ()) or np.dtype(a.dtype) != np.dtype(o.dtype):
+            return None
+    return cond, body
 
 
 # step function -> its graph (or None): a step is traced once, while its program is

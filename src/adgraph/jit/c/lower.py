@@ -22,7 +22,7 @@ from ...graph.nodes import Const, Node
 from ..codegen import display_name, identifier
 from .arrays import ARRAY_MIN, array_rule, copy_out, input_array
 from .errors import CBackendError
-from .loops import Buf, scan_rule, switch_rule
+from .loops import Buf, scan_rule, switch_rule, while_rule
 from .rules import BOOL_OPS, FLOAT_OPS, INT_OPS, RULES
 from .scalars import (
     CTYPES,
@@ -404,6 +404,9 @@ class Lowering:
                 continue
             if node.op == "switch":  # lax.cond / lax.switch under jit: branch code
                 env[node] = switch_rule(self, node, *args, **node.params)
+                continue
+            if node.op == "while_loop":
+                env[node] = while_rule(self, node, *args, **node.params)
                 continue
             self._check_size(node)
             if self._large(node, args):
