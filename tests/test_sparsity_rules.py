@@ -25,7 +25,7 @@ KNOWN_FALLBACKS = {
     # calls of user functions with their own derivative rules, compiled calls, loops and
     # branches: their bodies are opaque to one rule
     "custom_jvp_call", "custom_vjp_call", "custom_root", "jit_call", "linear_solve",
-    "scan", "while_loop", "switch", "odeint",
+    "scan", "while_loop", "odeint",
     # the matrix 2-norm (an SVD inside), a count by value, a fused loss and its backward
     "linalg_norm2", "bincount", "fused_softmax_cross_entropy",
     "fused_softmax_cross_entropy_bwd",
@@ -47,7 +47,7 @@ def test_completeness_every_primitive_without_a_rule_is_listed():
     )
     # The rules moved into the declarations are there.
     for name in ("getitem", "convert_element_type", "einsum", "logsumexp", "scatter",
-                 "checkpoint", "checkpoint_name", "checkpoint_saved", "linalg_solve",
+                 "checkpoint", "checkpoint_name", "checkpoint_saved", "linalg_solve", "switch",
                  "scatter_mul", "scatter_min", "scatter_max", "scatter_add", "take_along_axis",
                  "put_along_axis_add", "fft", "rfft", "irfft", "fft_real", "fftshift",
                  "fft_resize", "where", "maximum", "minimum", "fused_relu"):  # fmt: skip
@@ -334,3 +334,21 @@ def test_custom_rules_fall_back_to_dense():
     p = ad.jacobian_sparsity(straight_through, x).toarray()
     assert p.all()
     assert (np.asarray(ad.jacfwd(straight_through)(x)) == np.eye(4)).all()
+
+
+def test_branches_have_the_pattern_of_the_branch_taken():
+    branches = [lambda u: anp.sin(u), lambda u: u * u[::-1], lambda u: anp.cumsum(u)]
+    x = rng.standard_normal(5)
+    for i, expect in enumerate(
+        [np.eye(5, dtype=bool), np.eye(5, dtype=bool) | np.eye(5, dtype=bool)[::-1],
+         np.tril(np.ones((5, 5), bool))]
+    ):  # fmt: skip
+        p = ad.jacobian_sparsity(lambda v, i=i: lax.switch(i, branches, v), x).toarray()
+        assert (p == expect).all()
+
+    def g(v):  # the predicate is decided at the point, as a Python if would be
+        return lax.cond(anp.sum(v) > 0, lambda u: u * 2.0, lambda u: anp.roll(u, 1), v)
+
+    y = np.abs(x)
+    assert (ad.jacobian_sparsity(g, y).toarray() == np.eye(5, dtype=bool)).all()
+    assert (ad.jacobian_sparsity(g, -y).toarray() == np.roll(np.eye(5, dtype=bool), 1, 0)).all()
