@@ -115,14 +115,19 @@ class Call:
     (``checkpoint``, a ``switch`` between branches): its implementation, which calls user
     code written with adgraph's operations, is run on the tracers themselves, so the
     pattern is the body's (for a switch, the branch the concrete index takes, as a Python
-    ``if`` would). Not for functions with custom derivative rules: a rule may define a
+    ``if`` would). ``Call(body)`` runs ``body(params)`` instead, for a primitive whose
+    implementation is compiled code (``jit_call``: its graph, evaluated by binding each
+    primitive). Not for functions with custom derivative rules: a rule may define a
     derivative with another pattern than the function (a straight-through estimator), so
     those fall back to dense."""
 
-    __slots__ = ()
+    __slots__ = ("body",)
+
+    def __init__(self, body=None) -> None:
+        self.body = body
 
     def __repr__(self) -> str:
-        return "CALL"
+        return "CALL" if self.body is None else f"Call({self.body!r})"
 
 
 CALL = Call()
@@ -565,9 +570,13 @@ class SparsityTrace(Trace):
         return SparsityTracer(self, x, sp.identity(self.n, dtype=bool, format="csr"))
 
     def process(self, prim: Primitive, args, params):
-        if type(prim.sparsity) is Call:
+        rule = prim.sparsity
+        if type(rule) is Call:
             # The body on the tracers: each of its operations propagates its own rule.
-            out = prim.impl(_np, *args, **params)
+            if rule.body is None:
+                out = prim.impl(_np, *args, **params)
+            else:
+                out = rule.body(params)(*args)
             return tuple(out) if prim.multiple_results else out
         vals, pats, traced = split_args(self, args, SparsityTracer, "pattern")
         for a in vals:
