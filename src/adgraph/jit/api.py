@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 from ..ad.common import is_float_dtype
+from ..ad.sparsity import Call
 from ..ad.taylor import call_rule
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
@@ -545,4 +546,5 @@ jit_call_p = Primitive(
     doc="A jit-compiled function applied to traced values; its derivatives and batching "
     "are compiled transformations of its graph.",
     taylor=call_rule(lambda params: params["compiled"].evaluate),
+    sparsity=Call(lambda params: params["compiled"].evaluate),  # the graph on the patterns
 )
