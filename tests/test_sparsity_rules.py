@@ -24,7 +24,7 @@ rng = np.random.default_rng(7)
 KNOWN_FALLBACKS = {
     # calls of user functions with their own derivative rules, compiled calls, loops and
     # branches: their bodies are opaque to one rule
-    "custom_jvp_call", "custom_vjp_call", "custom_root", "jit_call", "linear_solve",
+    "custom_jvp_call", "custom_vjp_call", "custom_root", "linear_solve",
     "scan", "while_loop", "odeint",
     # the matrix 2-norm (an SVD inside), a count by value, a fused loss and its backward
     "linalg_norm2", "bincount", "fused_softmax_cross_entropy",
@@ -48,6 +48,7 @@ def test_completeness_every_primitive_without_a_rule_is_listed():
     # The rules moved into the declarations are there.
     for name in ("getitem", "convert_element_type", "einsum", "logsumexp", "scatter",
                  "checkpoint", "checkpoint_name", "checkpoint_saved", "linalg_solve", "switch",
+                 "jit_call",
                  "scatter_mul", "scatter_min", "scatter_max", "scatter_add", "take_along_axis",
                  "put_along_axis_add", "fft", "rfft", "irfft", "fft_real", "fftshift",
                  "fft_resize", "where", "maximum", "minimum", "fused_relu"):  # fmt: skip
@@ -352,3 +353,18 @@ def test_branches_have_the_pattern_of_the_branch_taken():
     y = np.abs(x)
     assert (ad.jacobian_sparsity(g, y).toarray() == np.eye(5, dtype=bool)).all()
     assert (ad.jacobian_sparsity(g, -y).toarray() == np.roll(np.eye(5, dtype=bool), 1, 0)).all()
+
+
+def test_jitted_functions_inside_have_their_graph_pattern():
+    inner = ad.jit(lambda u: anp.sin(u) * anp.roll(u, 1))
+
+    def f(v):
+        return inner(v) + v**2
+
+    x = rng.standard_normal(6)
+    f(x)  # compiled before detection too
+    p = ad.jacobian_sparsity(f, x).toarray()
+    assert (p == (np.eye(6, dtype=bool) | np.roll(np.eye(6, dtype=bool), 1, 1))).all()
+    assert (p == _dense_nonzeros(f, x)).all()
+    h = ad.hessian_sparsity(lambda v: anp.sum(f(v)), x).toarray()
+    assert (h == (np.asarray(ad.hessian(lambda v: anp.sum(f(v)))(x)) != 0)).all()
