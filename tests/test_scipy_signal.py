@@ -201,3 +201,50 @@ def test_bad_input_is_refused():
     # a traced window would be read as constants: refused
     with pytest.raises(TypeError, match="constant array"):
         ad.grad(lambda w: anp.sum(asg.welch(SIG[0], window=w)[1]))(np.hanning(16))
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"nfft": 200},
+        {"nfft": 50},
+        {"window": "hann", "scaling": "spectrum"},
+        {"return_onesided": False},
+        {"detrend": "linear"},
+    ],
+    ids=str,
+)
+def test_periodogram(kw):
+    x = SIG[:, :80]
+    close(asg.periodogram(x, **kw), ss.periodogram(x, **kw))
+    check_grads(lambda x: asg.periodogram(x, **kw)[1], (x,), order=2)
+
+
+@pytest.mark.parametrize("mode", ["psd", "complex", "magnitude", "angle", "phase"])
+def test_spectrogram(mode):
+    for kw in ({}, {"nperseg": 32}, {"nperseg": 32, "noverlap": 20, "nfft": 40}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            close(asg.spectrogram(SIG, mode=mode, **kw), ss.spectrogram(SIG, mode=mode, **kw))
+    close(
+        asg.spectrogram(SIG.T, mode=mode, nperseg=32, axis=0),
+        ss.spectrogram(SIG.T, mode=mode, nperseg=32, axis=0),
+    )
+    check_grads(lambda x: asg.spectrogram(x, mode=mode, nperseg=16)[2], (SIG[:, :64],), order=1)
+
+
+def test_coherence_hilbert_oaconvolve_lags_windows():
+    y = rng.standard_normal(SIG.shape)
+    close(asg.coherence(SIG, y, nperseg=32), ss.coherence(SIG, y, nperseg=32))
+    check_grads(lambda x, y: asg.coherence(x, y, nperseg=16)[1], (SIG[:, :64], y[:, :64]), order=1)
+    for kw in ({}, {"N": 150}, {"axis": 0}):
+        close(asg.hilbert(SIG[:, :9], **kw), ss.hilbert(SIG[:, :9], **kw))
+    check_grads(lambda x: asg.hilbert(x), (SIG[0, :33],), order=2)
+    # the analytic signal's real part is the signal
+    assert np.allclose(np.real(asg.hilbert(SIG)), SIG)
+    with pytest.raises(ValueError, match="real"):
+        asg.hilbert(SIG + 1j)
+    close(asg.oaconvolve(SIG[0], y[0, :7], "same"), ss.oaconvolve(SIG[0], y[0, :7], "same"))
+    assert np.array_equal(asg.correlation_lags(5, 3, "same"), ss.correlation_lags(5, 3, "same"))
+    assert np.array_equal(asg.get_window("hann", 8), ss.get_window("hann", 8))

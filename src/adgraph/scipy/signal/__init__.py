@@ -1,12 +1,32 @@
-"""adgraph.scipy.signal: SciPy's convolutions (convolve, correlate, fftconvolve, convolve2d,
-correlate2d), detrend, and short-time spectral analysis (stft, istft, csd, welch), with
-SciPy's conventions and values, differentiable in their array inputs.
+"""adgraph.scipy.signal: SciPy's convolutions (convolve, correlate, fftconvolve, oaconvolve,
+convolve2d, correlate2d), detrend, hilbert, and spectral analysis (stft, istft, csd, welch,
+periodogram, spectrogram, coherence), with SciPy's conventions and values, differentiable
+in their array inputs; correlation_lags and get_window give SciPy's constants.
 
 The windows of the spectral functions come from SciPy (``pip install 'adgraph[scipy]'``).
 """
 
-from ._convolve import convolve, convolve2d, correlate, correlate2d, detrend, fftconvolve
-from ._spectral import csd, istft, stft, welch
+from ._convolve import (
+    convolve,
+    convolve2d,
+    correlate,
+    correlate2d,
+    correlation_lags,
+    detrend,
+    fftconvolve,
+    oaconvolve,
+)
+from ._spectral import (
+    coherence,
+    csd,
+    get_window,
+    hilbert,
+    istft,
+    periodogram,
+    spectrogram,
+    stft,
+    welch,
+)
 
 __all__ = [
     "convolve",
@@ -19,4 +39,11 @@ __all__ = [
     "istft",
     "csd",
     "welch",
+    "periodogram",
+    "spectrogram",
+    "coherence",
+    "hilbert",
+    "oaconvolve",
+    "correlation_lags",
+    "get_window",
 ]

@@ -280,3 +280,19 @@ def detrend(
     real_dt = _np.float32 if x.dtype in (_np.float32, _np.complex64) else _np.float64
     y = anp.tensordot(x, p.astype(real_dt), axes=([axis], [1]))
     return anp.moveaxis(y, -1, axis)
+
+
+def oaconvolve(
+    in1: Any, in2: Any, mode: str = "full", axes: int | Sequence[int] | None = None
+) -> Any:
+    """Convolution as SciPy's overlap-add computes it; the same values as
+    :func:`fftconvolve`, which computes it here."""
+    return fftconvolve(in1, in2, mode=mode, axes=axes)
+
+
+def correlation_lags(in1_len: int, in2_len: int, mode: str = "full") -> Any:
+    """The lag of each output index of a 1-D cross-correlation (integers, SciPy's)."""
+    _check_mode("correlation_lags", mode)
+    import scipy.signal as ss
+
+    return ss.correlation_lags(in1_len, in2_len, mode=mode)

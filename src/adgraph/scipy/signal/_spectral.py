@@ -382,3 +382,173 @@ def welch(
     else:
         pxx = anp.squeeze(pxx, axis=-1)
     return f, anp.real(pxx) if pxx.dtype.kind == "c" else pxx
+
+
+def periodogram(
+    x: Any,
+    fs: float = 1.0,
+    window: Any = "boxcar",
+    nfft: int | None = None,
+    detrend: Any = "constant",
+    return_onesided: bool = True,
+    scaling: str = "density",
+    axis: int = -1,
+):
+    """Power spectral density ``(f, Pxx)`` of the whole signal as one segment (SciPy's
+    periodogram: Welch's method without overlap); differentiable in ``x``."""
+    x = _arr(x)
+    n = x.shape[axis]
+    if window is None:
+        window = "boxcar"
+    if nfft is None or nfft == n:
+        nperseg = n
+    elif nfft > n:
+        nperseg = n
+    else:  # a shorter nfft truncates the signal
+        x = anp.moveaxis(anp.moveaxis(x, axis, -1)[..., :nfft], -1, axis)
+        nperseg, nfft = nfft, None
+    if hasattr(window, "size") and not isinstance(window, Tracer) and window.size != nperseg:
+        raise ValueError(
+            f"scipy.signal.periodogram: the size of the window must be the same size of the input on the specified axis ({nperseg})"
+        )
+    return welch(
+        x,
+        fs=fs,
+        window=window,
+        nperseg=nperseg,
+        noverlap=0,
+        nfft=nfft,
+        detrend=detrend,
+        return_onesided=return_onesided,
+        scaling=scaling,
+        axis=axis,
+    )
+
+
+def spectrogram(
+    x: Any,
+    fs: float = 1.0,
+    window: Any = ("tukey", 0.25),
+    nperseg: int | None = None,
+    noverlap: int | None = None,
+    nfft: int | None = None,
+    detrend: Any = "constant",
+    return_onesided: bool = True,
+    scaling: str = "density",
+    axis: int = -1,
+    mode: str = "psd",
+):
+    """Spectrogram ``(f, t, Sxx)`` with SciPy's modes ``'psd'``, ``'complex'``,
+    ``'magnitude'`` and ``'angle'``/``'phase'`` (``'phase'`` unwrapped along frequency, as
+    SciPy does);
+    differentiable in ``x`` (``'angle'`` and ``'phase'`` away from zero coefficients)."""
+    modes = ("psd", "complex", "magnitude", "angle", "phase")
+    if mode not in modes:
+        raise ValueError(
+            f"scipy.signal.spectrogram: unknown value for mode {mode!r}, must be one of {modes}"
+        )
+    x = _arr(x)
+    _, nperseg = _window(
+        "spectrogram", window, None if nperseg is None else int(nperseg), x.shape[axis]
+    )
+    if noverlap is None:
+        noverlap = nperseg // 8
+    if mode == "psd":
+        return _spectral(
+            "spectrogram",
+            x,
+            None,
+            fs,
+            window,
+            nperseg,
+            noverlap,
+            nfft,
+            detrend,
+            return_onesided,
+            scaling,
+            axis,
+            "psd",
+            None,
+            False,
+        )
+    f, t, sxx = _spectral(
+        "spectrogram",
+        x,
+        None,
+        fs,
+        window,
+        nperseg,
+        noverlap,
+        nfft,
+        detrend,
+        return_onesided,
+        scaling,
+        axis,
+        "stft",
+        None,
+        False,
+    )
+    if mode == "magnitude":
+        sxx = anp.abs(sxx)
+    elif mode in ("angle", "phase"):
+        sxx = anp.angle(sxx)
+        if mode == "phase":  # as SciPy: along the frequency axis (where the data axis was)
+            sxx = anp.unwrap(sxx, axis=axis - 1 if axis < 0 else axis)
+    return f, t, sxx
+
+
+def coherence(
+    x: Any,
+    y: Any,
+    fs: float = 1.0,
+    window: Any = "hann",
+    nperseg: int | None = None,
+    noverlap: int | None = None,
+    nfft: int | None = None,
+    detrend: Any = "constant",
+    axis: int = -1,
+):
+    r"""Magnitude-squared coherence ``(f, Cxy)``, :math:`|P_{xy}|^2 / (P_{xx} P_{yy})`
+    from Welch estimates; differentiable in both signals."""
+    kw = {
+        "fs": fs,
+        "window": window,
+        "nperseg": nperseg,
+        "noverlap": noverlap,
+        "nfft": nfft,
+        "detrend": detrend,
+        "axis": axis,
+    }
+    f, pxx = welch(x, **kw)
+    _, pyy = welch(y, **kw)
+    _, pxy = csd(x, y, **kw)
+    return f, anp.abs(pxy) ** 2 / pxx / pyy
+
+
+def hilbert(x: Any, N: int | None = None, axis: int = -1) -> Any:
+    """The analytic signal ``x + i H(x)`` by FFT (SciPy's ``hilbert``); linear in the real
+    signal ``x``."""
+    x = _arr(x)
+    if x.dtype.kind == "c":
+        raise ValueError("scipy.signal.hilbert: x must be real")
+    nd = len(x.shape)
+    axis = int(axis) % nd
+    n = x.shape[axis] if N is None else int(N)
+    if n <= 0:
+        raise ValueError("scipy.signal.hilbert: N must be positive")
+    xf = anp.fft.fft(x, n, axis=axis)
+    h = _np.zeros(n)
+    if n % 2 == 0:
+        h[0] = h[n // 2] = 1
+        h[1 : n // 2] = 2
+    else:
+        h[0] = 1
+        h[1 : (n + 1) // 2] = 2
+    shape = [1] * nd
+    shape[axis] = n
+    return anp.fft.ifft(xf * h.reshape(shape), axis=axis)
+
+
+def get_window(window: Any, Nx: int, fftbins: bool = True) -> Any:
+    """SciPy's window values (constants: no derivative)."""
+    return _scipy_signal("get_window").get_window(window, Nx, fftbins=fftbins)
