@@ -364,7 +364,7 @@ def test_jitted_functions_inside_have_their_graph_pattern():
     x = rng.standard_normal(6)
     f(x)  # compiled before detection too
     p = ad.jacobian_sparsity(f, x).toarray()
-    assert (p == (np.eye(6, dtype=bool) | np.roll(np.eye(6, dtype=bool), 1, 1))).all()
+    assert (p == (np.eye(6, dtype=bool) | np.roll(np.eye(6, dtype=bool), 1, 0))).all()
     assert (p == _dense_nonzeros(f, x)).all()
     h = ad.hessian_sparsity(lambda v: anp.sum(f(v)), x).toarray()
     assert (h == (np.asarray(ad.hessian(lambda v: anp.sum(f(v)))(x)) != 0)).all()
