@@ -69,6 +69,7 @@ __all__ = [
     "einsum_rule",
     "stack_rule",
     "stacked_matmul_rule",
+    "bincount_rule",
     "SparsityTrace",
     "SparsityTracer",
     "require_scipy",
@@ -437,6 +438,16 @@ def einsum_rule(pats, ans, *ops, spec):
         term = r @ p
         result = term if result is None else result + term
     return result
+
+
+def bincount_rule(pats, ans, x, w, **params):
+    """``bincount(x, w)``: bin ``k`` sums the weights ``w[i]`` with ``x[i] == k`` (the
+    integer ``x`` carries no derivative; a traced one would mean a non-integer)."""
+    if pats[0] is not None:
+        return NotImplemented
+    if pats[1] is None:
+        return None
+    return sum_into(pats[1], _np.asarray(x), _size(_np.shape(ans)))
 
 
 def _reduction(p, x, axis, keepdims):
