@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes on arrays
 
+from ...ad.sparsity import reduction_rule
 from ...ad.taylor import RULES as _TAYLOR
 from ...core.primitive import Primitive
 from ...core.trace import Tracer
@@ -60,6 +61,7 @@ norm2_p = Primitive(
     tangent=(_norm2_tangent,),
     vjp=(_norm2_vjp,),
     batch=_norm2_batch,
+    sparsity=reduction_rule,  # every entry over the axes
     doc=r"""y = sqrt(sum |x|^2) over axes; dy = Re(sum conj(x) dx) / y,
     \bar x = \bar y conj(x) / y, both 0 at y = 0.""",
     taylor=_TAYLOR["linalg_norm2"],
