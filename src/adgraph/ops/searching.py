@@ -17,6 +17,7 @@ from typing import Any
 import numpy as _np  # dtype queries only; never on values
 
 from ..ad.rules import nondiff
+from ..ad.sparsity import bincount_rule
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 from . import shapes as _sh
@@ -121,6 +122,7 @@ bincount_p = Primitive(
     _bincount_impl,
     tangent=(None, _bincount_tangent),
     vjp=(None, _bincount_vjp),
+    sparsity=bincount_rule,
     needs=(frozenset([0]),) * 2,
     doc=r"""y_k = \sum_{i: x_i = k} w_i (w = 1 without weights). Linear in the weights;
     the transpose gathers the cotangent at the bins, :math:`\bar w_i = \bar y_{x_i}`. The
