@@ -24,6 +24,7 @@ import numpy as _np
 
 from .. import numpy as anp
 from ..ad.batching import BatchTracer
+from ..ad.sparsity import Call
 from ..ad.taylor import call_rule
 from ..api import closure
 from ..api.args import zeros_like
@@ -336,6 +337,7 @@ scan_p = Primitive(
     multiple_results=True,
     doc="A loop c, y_t = f(c, x_t) over the leading axis of xs; ys stacked along axis 0.",
     taylor=call_rule(_loop_fun),
+    sparsity=Call(_loop_fun),  # the loop run on the patterns, step by step
 )
 
 
