@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import numpy as anp
+from ..ad.sparsity import Call
 from ..ad.taylor import call_rule
 from ..api import closure
 from ..api.args import zeros_like
@@ -258,6 +259,7 @@ while_p = Primitive(
     multiple_results=True,
     doc="c = body(c) while cond(c); reverse mode keeps k carries by an online schedule.",
     taylor=call_rule(_while_fun),
+    sparsity=Call(_while_fun),  # the loop run on the patterns, as many steps as at x
 )
 
 
