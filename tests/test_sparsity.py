@@ -112,9 +112,9 @@ def test_fallback_is_dense_over_its_inputs_and_listed():
     assert q[:, :3].all() and not q[:, 3:].any()  # dense over its inputs, nothing else
     names = fallback_primitives()
     # The completeness list: every differentiable primitive without a sparsity rule.
-    assert "custom_jvp_call" in names and "scan" in names
+    assert "custom_jvp_call" in names and "custom_vjp_call" in names
     for covered in ("add", "multiply", "sin", "reshape", "reduce_sum", "matmul", "einsum",
-                    "linalg_solve", "linalg_inv"):  # fmt: skip
+                    "linalg_solve", "linalg_inv", "scan", "while_loop"):  # fmt: skip
         assert covered not in names
 
 
