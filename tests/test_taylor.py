@@ -313,7 +313,10 @@ FALLBACK = {
     # call primitives and loops (declared in api, jit and lax): the fallback pushes the
     # series through their forward rules (a custom_jvp's own rule, the loop body's tangent)
     "custom_jvp_call", "custom_vjp_call", "custom_root",
-    "linear_solve", "odeint", "while_loop", "checkpoint_saved", "switch",
+    "linear_solve", "odeint", "checkpoint_saved",
+    # switch (a staged cond): its index may be traced by jit, so a rule must bind a switch
+    # of Taylor-transformed branches; the fallback does that through the forward rule
+    "switch",
     # newer primitives whose declarations give no rule yet (linear in their float
     # argument: the fallback costs one forward rule per order there)
     "ldexp", "bincount",

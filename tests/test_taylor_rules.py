@@ -375,6 +375,19 @@ def test_loops_propagate_series_through_the_body():
 
     _check_array_jet(scan_fn, lambda c: scan_mp(c.item()), (np.float64(0.8),), n=6)
 
+    # a while_loop whose trip count depends on the primal value
+    assert registry["while_loop"].taylor is not None
+
+    def grow(x):
+        return lax.while_loop(lambda y: y < 3.0, lambda y: y * 1.5 + anp.sin(y), x)
+
+    def grow_mp(x):
+        while x < 3:
+            x = x * mpmath.mpf("1.5") + mpmath.sin(x)
+        return [x]
+
+    _check_array_jet(grow, lambda x: grow_mp(x.item()), (np.float64(0.4),), n=5)
+
 
 # ------------------------------------------------------------------ transformations
 def test_jit_and_vmap_of_jets_equal_eager_and_loops():
