@@ -60,3 +60,19 @@ def test_declared_primitives():
     names = {p.name for p in SYMBOLIC_ZEROS}
     assert {"linalg_eigh", "linalg_svd", "linalg_qr", "linalg_slogdet"} <= names
     assert all(registry[n].multiple_results for n in names)
+
+
+def test_every_transformation_gives_the_identity():
+    def f(a):
+        return anp.sum(anp.linalg.eigh(a)[0])
+
+    def g(a):
+        return anp.sum(anp.linalg.svd(a)[1])
+
+    a = 2 * np.eye(2)
+    for h in (f, g):
+        for d in (ad.jacfwd(h), ad.jacrev(h), ad.jit(ad.grad(h)), ad.grad(h)):
+            assert np.array_equal(d(a), np.eye(2))
+        assert np.array_equal(ad.vmap(ad.grad(h))(np.stack([a, np.eye(2)])), np.stack([np.eye(2)] * 2))
+        _, lin = ad.linearize(h, a)
+        assert lin(np.diag([1.0, 2.0])) == 3.0
