@@ -107,6 +107,9 @@ class Moves:
     def __repr__(self) -> str:
         return "MOVES" if self.data is None else f"Moves(data={self.data})"
 
+    def __call__(self, pats, ans, *args, **params):
+        return NotImplemented  # the trace runs the implementation on indices
+
 
 MOVES = Moves()
 
@@ -130,6 +133,9 @@ class Call:
     def __repr__(self) -> str:
         return "CALL" if self.body is None else f"Call({self.body!r})"
 
+    def __call__(self, pats, ans, *args, **params):
+        return NotImplemented  # the trace runs the body itself (SparsityTrace.process)
+
 
 CALL = Call()
 
@@ -143,6 +149,9 @@ class Delegate:
 
     def __init__(self, prim: str = "prim", params: str = "params") -> None:
         self.prim, self.params = prim, params
+
+    def __call__(self, pats, ans, *args, **params):
+        return NotImplemented  # the trace applies the named primitive's rule
 
 
 class Local:
