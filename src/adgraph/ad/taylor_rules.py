@@ -21,6 +21,7 @@ from typing import Any
 
 from ..core.primitive import registry
 from .taylor import (
+    _tangent,
     bilinear_rule,
     from_tangent_rule,
     locally_linear_rule,
@@ -625,6 +626,28 @@ def _slogdet(primals, series, params):
     return ans, (None, _log_det_series([a0, *sa], len(sa)))
 
 
+def _mT(x):
+    nd = len(x.shape)
+    return _bind("transpose", x, axes=tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+def _cholesky(primals, series, params):
+    r"""L with :math:`L L^T = A` (real): coefficient k solves
+    :math:`L_0 L_k^T + L_k L_0^T = A_k - \sum_{j=1}^{k-1} L_j L_{k-j}^T`, which is the
+    forward rule at the primal applied to that right-hand side (symmetric, as the rule
+    expects): :math:`L_k = L_0 \Phi(L_0^{-1} R_k L_0^{-T})`."""
+    (a0,), (sa,) = primals, series
+    prim = registry["linalg_cholesky"]
+    L0 = prim.bind(a0)
+    L = [L0]
+    for k in range(1, len(sa) + 1):
+        r = sa[k - 1]
+        for j in range(1, k):
+            r = r - _matmul(L[j], _mT(L[k - j]))
+        L.append(_tangent(prim, L0, [a0], [r], {}))
+    return L0, L[1:]
+
+
 def _integer_pow_rule(primals, series, params):
     x0 = primals[0]
     xs = series[0]
@@ -691,6 +714,7 @@ RULES: dict[str, Any] = {
     "linalg_solve": _solve,
     "linalg_det": _det,
     "linalg_slogdet": _real_only(_slogdet),
+    "linalg_cholesky": _real_only(_cholesky),
     # the forward rule, once, on series one order lower (it reads no output)
     "reduce_prod": from_tangent_rule("reduce_prod"),
     "reduce_var": from_tangent_rule("reduce_var"),
