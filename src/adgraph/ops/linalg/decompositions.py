@@ -9,6 +9,7 @@ import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes o
 
 from ...ad.common import takes_symbolic_zeros
 from ...ad.sparsity import stack_rule
+from ...ad.taylor import RULES as _TAYLOR
 from ...core.primitive import Primitive
 from ...core.trace import Tracer
 from ...core.xp import module_of
@@ -115,6 +116,7 @@ cholesky_p = Primitive(
     doc=r"""L = chol(A) (lower; A read from its lower triangle);
     dL = L Phi(L^{-1} dA L^{-H}), Phi = strict lower part + half the diagonal.""",
     sparsity=stack_rule(2, 2),
+    taylor=_TAYLOR["linalg_cholesky"],
 )
 cholesky_p.batch = _same_batch(cholesky_p)
 
