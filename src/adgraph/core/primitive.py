@@ -247,7 +247,10 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def missing(self, what: str) -> MissingRuleError:
+        # what: "reverse-mode (VJP)" or "reverse-mode (VJP) for argument 1", ...
+        kind, _, which = what.partition(" for ")
+        where = f" for {which}" if which else ""
         return MissingRuleError(
-            f"primitive {self.name!r} has no {what} rule; define the derivative yourself with "
+            f"primitive {self.name!r} has no {kind} rule{where}; define the derivative yourself with "
             "adgraph.custom_vjp / adgraph.custom_jvp around the code that uses it"
         )

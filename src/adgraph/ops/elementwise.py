@@ -860,7 +860,11 @@ where_p = elementwise(
     None,
     doc=r"""Select :math:`x` where ``c`` else :math:`y`. Linear in ``x`` and ``y``:
     :math:`\bar x = \bar z \cdot [c]`, :math:`\bar y = \bar z \cdot [\lnot c]`.""",
-    tangent=(None, _where_tangent, lambda t, ans, c, x, y: where(c, 0.0, t)),
+    tangent=(
+        lambda t, ans, c, x, y: None,
+        _where_tangent,
+        lambda t, ans, c, x, y: where(c, 0.0, t),
+    ),
     sparsity=WHERE,
     vjp=(
         lambda ct, ans, c, x, y: None,  # a (float) condition carries no derivative

@@ -280,7 +280,9 @@ def _declare(name, from_output: bool, second, doc, bwd_doc):
         doc=bwd_doc,
         tangent=(
             lambda t, ans, g, z: bwd.bind(t, z),
-            None if second is None else (lambda t, ans, g, z: second(g, t, z)),
+            (lambda t, ans, g, z: None)  # zero almost everywhere
+            if second is None
+            else (lambda t, ans, g, z: second(g, t, z)),
         ),
         vjp=(
             lambda ct, ans, g, z: bwd.bind(ct, z),
