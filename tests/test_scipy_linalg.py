@@ -33,6 +33,7 @@ B3 = rng.standard_normal((3, 3))
 C4 = rng.standard_normal(4)
 R3 = rng.standard_normal(3)
 AB = rng.standard_normal((4, 4))  # band storage, (l, u) = (1, 2)
+I4 = 3 * np.eye(4)
 
 
 def close(ours, ref):
@@ -349,3 +350,66 @@ def test_qr_multiply_and_rsf2csf(shape):
         ad.grad(lambda t: anp.sum(anp.real(al.rsf2csf(t, z)[0])))(t)
     with pytest.raises(ValueError, match="does not fit"):
         al.qr_multiply(a, np.ones((7, 2)), mode="left")
+
+
+AC = 0.5 * (rng.standard_normal((4, 4)) + 1j * rng.standard_normal((4, 4)))
+HC = AC @ AC.conj().T + np.eye(4)  # Hermitian positive definite
+BC = rng.standard_normal((4, 2)) + 1j * rng.standard_normal((4, 2))
+COMPLEX_CASES = [
+    ("expm", al.expm, sl.expm, (AC,)),
+    ("logm", al.logm, sl.logm, (HC,)),
+    ("sqrtm", al.sqrtm, sl.sqrtm, (HC,)),
+    (
+        "fractional_matrix_power",
+        lambda a: al.fractional_matrix_power(a, 0.4),
+        lambda a: sl.fractional_matrix_power(a, 0.4),
+        (HC,),
+    ),
+    (
+        "solve_triangular_C",
+        lambda a, b: al.solve_triangular(a + I4, b, trans=2),
+        lambda a, b: sl.solve_triangular(a + I4, b, trans=2),
+        (AC, BC),
+    ),
+    (
+        "cho_solve",
+        lambda h, b: al.cho_solve(al.cho_factor(h), b),
+        lambda h, b: sl.cho_solve(sl.cho_factor(h), b),
+        (HC, BC),
+    ),
+    (
+        "solve_her",
+        lambda h, b: al.solve(h, b, assume_a="her"),
+        lambda h, b: sl.solve(h, b, assume_a="her"),
+        (HC, BC),
+    ),
+    (
+        "solve_pos",
+        lambda h, b: al.solve(h, b, assume_a="pos"),
+        lambda h, b: sl.solve(h, b, assume_a="pos"),
+        (HC, BC),
+    ),
+    (
+        "lu_solve_C",
+        lambda a, b: al.lu_solve(al.lu_factor(a), b, trans=2),
+        lambda a, b: sl.lu_solve(sl.lu_factor(a), b, trans=2),
+        (AC, BC),
+    ),
+    ("lu", al.lu, sl.lu, (AC,)),
+    ("solve_sylvester", al.solve_sylvester, sl.solve_sylvester, (AC, HC, BC @ BC.conj().T)),
+    ("polar", al.polar, sl.polar, (AC,)),
+    (
+        "eigh_generalised",
+        lambda a, b: al.eigh(a, b, eigvals_only=True),
+        lambda a, b: sl.eigh(a, b, eigvals_only=True),
+        (HC, HC + np.eye(4)),
+    ),
+    ("funm", lambda a: al.funm(a, anp.exp), lambda a: sl.funm(a, np.exp), (AC,)),
+    ("toeplitz", al.toeplitz, sl.toeplitz, (BC[:, 0],)),
+]
+
+
+@pytest.mark.parametrize("name, ours, ref, args", COMPLEX_CASES, ids=[c[0] for c in COMPLEX_CASES])
+def test_complex_values_and_derivatives(name, ours, ref, args):
+    close(ours(*args), ref(*args))
+    check_grads(ours, args, order=1)
