@@ -219,9 +219,26 @@ class _Saving(closure._Recorder):
         out = super().process(prim, args, params)
         if len(self.eqns) > k and not prim.multiple_results and prim.reverse is None:
             vals = [a.value if type(a) is closure._RecTracer else a for a in args]
-            if self.policy(prim, *vals, **params):
+            try:
+                keep = self.policy(prim, *vals, **params)
+            except Exception as e:  # the user's policy failed: not a reason to fall back
+                raise _PolicyFailed(
+                    f"checkpoint: the policy raised {type(e).__name__} ({e}) on a "
+                    f"'{prim.name}' application; a policy must answer for every primitive"
+                ) from e
+            if not isinstance(keep, (bool, _np.bool_)):
+                raise _PolicyFailed(
+                    "checkpoint: a policy must return a bool (keep this result or not), got "
+                    f"{type(keep).__name__} {keep!r} for a '{prim.name}' application"
+                )
+            if keep:
                 self.saved[k] = out.value
         return out
+
+
+class _PolicyFailed(TypeError):
+    """The policy itself failed; raised through the recording (which otherwise falls
+    back to recomputing the function whole)."""
 
 
 def _record_saving(fun, vals, policy):
@@ -237,6 +254,8 @@ def _record_saving(fun, vals, policy):
                 v, r, _ = rec.operand(o)
                 refs.append(r)
                 ans.append(v)
+    except _PolicyFailed:
+        raise
     except Exception:  # not recordable (NumPy writing in place, say): recompute it whole
         return None
     if rec.lifter.values:  # it closes over traced values: converted first (see bind_call)
@@ -336,7 +355,15 @@ def _convert_ckpt(fun, leaves, what, policy):
 
 
 def _static_positions(static_argnums: Any) -> tuple[int, ...]:
-    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    if isinstance(static_argnums, int):
+        nums: tuple = (static_argnums,)
+    elif isinstance(static_argnums, (tuple, list)):
+        nums = tuple(static_argnums)
+    else:
+        raise TypeError(
+            "checkpoint: static_argnums must be an int or a tuple of ints, got "
+            f"{type(static_argnums).__name__} {static_argnums!r}"
+        )
     for n in nums:
         if isinstance(n, bool) or not isinstance(n, int):
             raise TypeError(f"checkpoint: static_argnums must be ints, got {n!r}")
@@ -389,8 +416,26 @@ def checkpoint(
         policy = None
     what = f"checkpoint({getattr(fun, '__name__', type(fun).__name__)})"
 
+    depth = 0  # nesting of this checkpoint in itself (a recursive function)
+
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
+        nonlocal depth
+        depth += 1
+        try:
+            return _call(*args, **kwargs)
+        except RecursionError as e:
+            if depth > 1:
+                raise
+            raise ValueError(
+                f"{what}: Python's recursion limit was reached inside the checkpointed "
+                "function; if it calls itself, give the recursion a base case (or write the "
+                "repetition with lax.scan / lax.fori_loop)"
+            ) from e
+        finally:
+            depth -= 1
+
+    def _call(*args, **kwargs):
         if static:
             fixed = {}
             for n in static:

@@ -52,7 +52,11 @@ def shape_dtype(x: Any) -> tuple[tuple[int, ...], _np.dtype]:
     """The logical shape and dtype of a leaf (a tracer's, an array's, a Python number's)."""
     if isinstance(x, Tracer) or hasattr(x, "dtype"):
         return tuple(x.shape), _np.dtype(x.dtype)
-    return tuple(_np.shape(x)), _np.result_type(x)
+    if isinstance(x, (bool, int, float, complex)):
+        return (), _np.result_type(x)
+    # not result_type: it would read a string as a dtype's name ("yes" -> "not understood")
+    a = _np.asarray(x)
+    return tuple(a.shape), a.dtype
 
 
 def check_carry(loop: str, fn: str, tree: PyTreeDef, sig: list, out: Any) -> list[Any]:
@@ -395,6 +399,8 @@ def scan(
         bit-identical either way.
     """
     check_fn("scan", "f", f)
+    if not isinstance(reverse, (bool, _np.bool_)):
+        raise TypeError(f"scan: reverse must be a bool, got {type(reverse).__name__} {reverse!r}")
     what = f"scan({_name(f)})"
     ckpt = check_checkpoints(checkpoints, "scan")
     init_leaves, carry_tree = tree_flatten(init)

@@ -101,6 +101,18 @@ def _concrete(x: Any) -> Any:
 
 
 # ------------------------------------------------------------------ the iterations
+def _unconverged(res, thresh):
+    """Not yet converged: written as ``not res <= thresh`` so that a nan or inf residual
+    (nan or inf in A or b) counts as unconverged instead of as converged."""
+    return anp.logical_not((res <= thresh) & anp.isfinite(res))
+
+
+def _info(res, thresh, k):
+    """SciPy's ``info``: 0 when converged, else the iterations run (at least 1, so that a
+    nan from the start is reported as a failure too)."""
+    return anp.where(_unconverged(res, thresh), anp.maximum(k, 1), 0)
+
+
 def _cg_iter(A, b, x0, M, tol, atol, maxiter):
     thresh = anp.maximum(tol * _norm(b), atol) ** 2
     r = b - A(x0)
@@ -109,7 +121,7 @@ def _cg_iter(A, b, x0, M, tol, atol, maxiter):
 
     def go(c):
         x, r, p, rz, k = c
-        return (_dot(r, r) > thresh) & (k < maxiter) & (rz != 0.0)
+        return _unconverged(_dot(r, r), thresh) & (k < maxiter) & (rz != 0.0)
 
     def step(c):
         x, r, p, rz, k = c
@@ -122,7 +134,7 @@ def _cg_iter(A, b, x0, M, tol, atol, maxiter):
         return x, r, z + (rz_new / rz) * p, rz_new, k + 1
 
     x, r, _, _, k = while_loop(go, step, init)
-    return x, anp.where(_dot(r, r) > thresh, k, 0)
+    return x, _info(_dot(r, r), thresh, k)
 
 
 def _bicgstab_iter(A, b, x0, M, tol, atol, maxiter):
@@ -135,7 +147,7 @@ def _bicgstab_iter(A, b, x0, M, tol, atol, maxiter):
     def go(c):
         x, r, rhat, p, v, rho, alpha, omega, k = c
         live = (rho != 0.0) & (omega != 0.0)
-        return (_dot(r, r) > thresh) & (k < maxiter) & live
+        return _unconverged(_dot(r, r), thresh) & (k < maxiter) & live
 
     def step(c):
         x, r, rhat, p, v, rho, alpha, omega, k = c
@@ -158,7 +170,7 @@ def _bicgstab_iter(A, b, x0, M, tol, atol, maxiter):
 
     out = while_loop(go, step, init)
     x, r, k = out[0], out[1], out[-1]
-    return x, anp.where(_dot(r, r) > thresh, k, 0)
+    return x, _info(_dot(r, r), thresh, k)
 
 
 def _gmres_iter(A, b, x0, M, tol, atol, maxiter, restart):
@@ -195,10 +207,10 @@ def _gmres_iter(A, b, x0, M, tol, atol, maxiter, restart):
 
     def go(c):
         _, res, k = c
-        return (res > thresh) & (k < maxiter)
+        return _unconverged(res, thresh) & (k < maxiter)
 
     x, res, k = while_loop(go, cycle, (x0, _norm(b - A(x0)), _np.int64(0)))
-    return x, anp.where(res > thresh, k, 0)
+    return x, _info(res, thresh, k)
 
 
 # ------------------------------------------------------------------ the front end
@@ -229,8 +241,13 @@ def _isolve(what, iterate, A, b, x0, tol, atol, maxiter, M, rtol, symmetric, **k
     sig = [shape_dtype(v) for v in leaves]
     flat = _Flat(tree, sig)
     size = sum(flat.sizes)
+    if hasattr(A, "shape") and not callable(A) and len(A.shape) == 2 and A.shape[0] != size:
+        raise ValueError(
+            f"{what}: A has shape {list(A.shape)} but b has {size} elements; A must be "
+            f"{size} x {size} (one row per element of b)"
+        )
     if maxiter is None:
-        maxiter = 10 * size
+        maxiter = max(10 * size, 1)
     if isinstance(maxiter, bool) or not isinstance(maxiter, (int, _np.integer)) or maxiter < 1:
         raise ValueError(f"{what}: maxiter must be a positive int, got {maxiter!r}")
     if x0 is not None:
