@@ -59,6 +59,7 @@ __all__ = [
     "CALL",
     "Call",
     "Delegate",
+    "JVP_RULE",
     "Local",
     "WHERE",
     "MAX",
@@ -138,6 +139,26 @@ class Call:
 
 
 CALL = Call()
+
+
+class _JvpRule:
+    """The rule ``sparsity=JVP_RULE`` of ``custom_jvp_call``: the user's JVP rule (its
+    parameter ``jvp``, ``(primals, tangents) -> (outs, tangent_outs)``) is run at the
+    concrete primals with the arguments' tracers as tangents. The rule is linear in the
+    tangents, so each tangent output's pattern is the custom derivative's pattern applied
+    to the arguments' -- whatever pattern the function itself has (a straight-through
+    rule's identity, say)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "JVP_RULE"
+
+    def __call__(self, pats, ans, *args, **params):
+        return NotImplemented  # the trace runs the rule itself (SparsityTrace.process)
+
+
+JVP_RULE = _JvpRule()
 
 
 class Delegate:
@@ -606,6 +627,8 @@ class SparsityTrace(Trace):
                     "(jacobian_sparsity inside grad/jvp/vmap/jit, or a function closing "
                     "over such a value); detect the pattern outside other transformations"
                 )
+        if type(rule) is _JvpRule and traced and callable(params.get("jvp")):
+            return self._custom_jvp(args, vals, params["jvp"])
         ans = prim.bind(*vals, **params)
         if prim.nondiff or not traced:
             return ans
@@ -613,6 +636,19 @@ class SparsityTrace(Trace):
         if prim.multiple_results:
             return tuple(self._wrap(a, p) for a, p in zip(ans, out))
         return self._wrap(ans, out)
+
+    def _custom_jvp(self, args, vals, jvp):
+        tangents = [
+            a if type(a) is SparsityTracer and a._trace is self else _np.zeros_like(v)
+            for a, v in zip(args, vals)
+        ]
+        out, t_out = jvp(tuple(vals), tuple(tangents))
+        res = []
+        for o, t in zip(out, t_out):
+            o = o.primal_value() if isinstance(o, Tracer) else o
+            p = t.pattern if type(t) is SparsityTracer and t._trace is self else None
+            res.append(self._wrap(o, p))
+        return tuple(res)
 
     def _rule(self, prim, pats, ans, vals, params):
         rule = prim.sparsity
