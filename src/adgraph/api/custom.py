@@ -27,6 +27,7 @@ import inspect
 import threading
 from typing import Any
 
+from ..ad.sparsity import JVP_RULE
 from ..core.primitive import MissingRuleError, Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import EscapedTracerError
@@ -551,6 +552,7 @@ custom_jvp_p = call_primitive(
     _cjvp_batch,
     doc="A function with a user-defined JVP (see adgraph.custom_jvp).",
 )
+custom_jvp_p.sparsity = JVP_RULE  # the pattern of the user's rule, not of the function
 
 
 class custom_jvp(_CustomRule):
