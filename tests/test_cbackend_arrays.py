@@ -77,6 +77,8 @@ def test_rosen_hessian_is_loops_not_scalars():
     # 2,500 output elements: copied by one loop, not written one by one
     assert "y0[2499]" not in src
     assert src.count("\n") < 1000
+    # elementwise chains are fused: one pass (and one buffer) per chain, not per operation
+    assert src.count("malloc(") <= 6
     assert ARRAY_MIN < 2500
 
 

@@ -32,7 +32,17 @@ from ...ops.indexing import join_index
 from .loops import Buf, LoopStmt
 from .scalars import Sym, Var, cast_value, ctype, fmt_lit
 
-__all__ = ["ARRAY_MIN", "ARRAY_RULES", "array_rule", "copy_of", "copy_out", "input_array"]
+__all__ = [
+    "ARRAY_MIN",
+    "ARRAY_RULES",
+    "FUSABLE",
+    "Lazy",
+    "array_rule",
+    "copy_of",
+    "copy_out",
+    "force",
+    "input_array",
+]
 
 #: Nodes with more elements than this are computed by loops over C arrays (a 3x3x3x3
 #: tangent, 81 elements, stays scalarized: constant folding and CSE pay there).
@@ -85,9 +95,17 @@ class _Nest:
         return f"{name}[{tbl}[{self.flat()}]]"
 
     def operand(self, a, dt) -> str:
-        """The C expression of argument ``a`` (a Buf, a Sym or a Const) in dtype ``dt``."""
+        """The C expression of argument ``a`` (a Buf, a Lazy, a Sym or a Const) in dtype
+        ``dt``. A Lazy of the nest's size is computed here, in this pass (fused)."""
         dt = np.dtype(dt)
         L = self.L
+        if isinstance(a, Lazy):
+            if a.size != int(np.prod(self.shape, dtype=np.int64)):
+                a = force(L, a)  # broadcast: computing it here would repeat it
+            else:
+                ops = [self.operand(x, d) for x, d in zip(a.args, a.loop, strict=True)]
+                expr = a.code_of(ops)
+                return expr if a.dtype == dt else f"(({ctype(dt)}){expr})"
         if isinstance(a, Const):
             v = np.asarray(a.value)
             if v.size and v.tobytes() == np.full_like(v, v.flat[0]).tobytes():
@@ -130,7 +148,7 @@ def _alloc(L, shape, dt, lines):
     name = f"{L.new_scope()}a"
     ct = ctype(dt)
     size = max(int(np.prod(shape, dtype=np.int64)), 1)
-    lines.append(f"{ct}* {name} = ({ct}*)malloc(sizeof({ct}) * {size});")
+    lines.append(f"{ct}* restrict {name} = ({ct}*)malloc(sizeof({ct}) * {size});")
     return Buf(name, shape, dt)
 
 
@@ -218,10 +236,48 @@ def _rule(*names):
     return deco
 
 
+class Lazy:
+    """An elementwise result not written yet: ``code_of`` of its operands' expressions.
+    Its only consumer, when elementwise over the same shape, computes it in its own pass
+    (a chain of elementwise operations is one loop, without temporaries); any other
+    consumer writes it first (:func:`force`)."""
+
+    __slots__ = ("shape", "dtype", "args", "loop", "code_of")
+
+    def __init__(self, shape, dtype, args, loop, code_of):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.args = args
+        self.loop = loop
+        self.code_of = code_of
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+def force(L, a):
+    """``a`` written into memory when it is a Lazy (else ``a``)."""
+    if not isinstance(a, Lazy):
+        return a
+    return _write(L, a.shape, a.dtype, a.args, a.loop, a.code_of)
+
+
+#: The array rules that are elementwise: their operands may be Lazy (fused).
+FUSABLE: set = set()
+
+
 def _map(L, node, args, loop, code_of):
-    """An elementwise result: ``code_of(operand expressions)`` over the node's shape."""
+    """An elementwise result: ``code_of(operand expressions)`` over the node's shape --
+    deferred (a Lazy) when the node has one consumer, else written now."""
     shape = tuple(node.shape)
     dt = np.dtype(node.dtype)
+    if L.uses.get(node, 0) == 1:
+        return Lazy(shape, dt, args, loop, code_of)
+    return _write(L, shape, dt, args, loop, code_of)
+
+
+def _write(L, shape, dt, args, loop, code_of):
     lines: list[str] = []
     out = _alloc(L, shape, dt, lines)
     nest = _Nest(L, shape)
@@ -258,6 +314,8 @@ def _install_ufuncs():
 
     for prim, uf in UFUNCS.items():
         ARRAY_RULES[prim] = _ufunc_rule(uf)
+        FUSABLE.add(prim)
+    FUSABLE.update(("integer_pow", "where", "convert_element_type"))
 
 
 _install_ufuncs()
@@ -292,6 +350,7 @@ def _convert(L, node, x, *, dtype):
 
 
 def _as_buf(L, a):
+    a = force(L, a)
     if isinstance(a, Buf):
         return a
     if isinstance(a, Sym):

@@ -20,7 +20,7 @@ from numpy.typing import DTypeLike
 from ...graph.ir import Graph
 from ...graph.nodes import Const, Node
 from ..codegen import display_name, identifier
-from .arrays import ARRAY_MIN, array_rule, copy_out, input_array
+from .arrays import ARRAY_MIN, FUSABLE, Lazy, array_rule, copy_out, force, input_array
 from .errors import CBackendError
 from .loops import Buf, scan_rule, switch_rule, while_rule
 from .rules import BOOL_OPS, FLOAT_OPS, INT_OPS, RULES
@@ -88,6 +88,7 @@ class Lowering:
         self.where = ""  # the node being lowered, for error messages
         self.prefix = ""  # of every variable this lowering names (a loop's child: its own)
         self.scopes = 0  # loops lowered here (each names its variables after its number)
+        self.uses: dict = {}  # node -> its consumers and output uses (fusion needs 1)
 
     # ---------------------------------------------------------------- statements
     def _new_name(self):
@@ -391,7 +392,15 @@ class Lowering:
         """The Sym of every output of ``graph`` given the _Syms of its inputs (``arrays``:
         an output computed as an array stays a Buf)."""
         env = dict(zip(graph.inputs, inputs, strict=True))
-        for node in graph.toposort():
+        order = graph.toposort()
+        for node in order:
+            for i in node.inputs:
+                if isinstance(i, Node):
+                    self.uses[i] = self.uses.get(i, 0) + 1
+        for o in graph.outputs:
+            if isinstance(o, Node):
+                self.uses[o] = self.uses.get(o, 0) + 2  # never deferred
+        for node in order:
             if node.is_input:
                 continue
             self.where = f"{node.describe()}"
@@ -399,6 +408,8 @@ class Lowering:
             if node.op == "item":
                 env[node] = args[0][node.params["index"]]
                 continue
+            if node.op not in FUSABLE:
+                args = [force(self, a) if isinstance(a, Lazy) else a for a in args]
             if node.op == "scan":  # a loop: its stacked values stay arrays (Buf)
                 env[node] = scan_rule(self, node, *args, **node.params)
                 continue
@@ -414,6 +425,7 @@ class Lowering:
                 if res is not None:
                     env[node] = res
                     continue
+            args = [force(self, a) if isinstance(a, Lazy) else a for a in args]
             args = [self.materialize(a) if isinstance(a, Buf) else a for a in args]
             rule = RULES.get(node.op)
             if rule is None:
@@ -423,7 +435,7 @@ class Lowering:
         outs = []
         for o in graph.outputs:
             if isinstance(o, Node):
-                v = env[o]
+                v = force(self, env[o])
                 outs.append(self.materialize(v) if isinstance(v, Buf) and not arrays else v)
             else:
                 outs.append(self.const(o.value))
@@ -433,7 +445,7 @@ class Lowering:
     def _large(node, args) -> bool:
         """Whether ``node`` is computed by loops over arrays: it has more than
         :data:`~adgraph.jit.c.arrays.ARRAY_MIN` elements, or reads an array."""
-        if any(isinstance(a, Buf) for a in args):
+        if any(isinstance(a, (Buf, Lazy)) for a in args):
             return True
         shape = node.shape
         if shape is None or node.multiple_results:
