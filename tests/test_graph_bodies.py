@@ -48,3 +48,21 @@ def test_html_view_opens_each_body_below_its_box():
     assert 'class="adg-body"' not in flat
     dot = ad.trace(rnn, X).to_dot()
     assert "tanh" not in dot and "scan" in dot
+
+
+def test_a_graph_without_forward_mode_still_shows_values_and_adjoints():
+    @ad.custom_vjp
+    def f(x):
+        return anp.exp(x)
+
+    f.defvjp(lambda x: (anp.exp(x), anp.exp(x)), lambda r, g: (r * g,))
+    g = ad.trace(lambda x: f(x) * x, 0.5)
+    tables = g.tables()
+    assert tables.tangent is None and [t.kind for t in tables.tables] == ["primal", "adjoint"]
+    text = tables.to_text()
+    assert "Forward tangent trace: not available" in text and "custom_vjp 'f'" in text
+    # the adjoint of x: e^x (from the rule) * x + e^x = 1.5 e^0.5
+    assert f"{1.5 * np.exp(0.5):.4g}" in text
+    assert tables.to_dict()["notes"] == tables.notes
+    dot = g.to_dot(tangents=True, adjoints=True)
+    assert "v̄" in dot and "v̇" not in dot

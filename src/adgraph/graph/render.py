@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..core.primitive import MissingRuleError
 from .layout import box_levels, box_size, find_repeats, wrap_levels
 from .nodes import Const, Node
 from .notation import fmt_value, input_symbol, shape_str
@@ -128,11 +129,14 @@ def _picture(
     shown = [n for n in nodes if n not in rep]
     if len(shown) > max_nodes:
         return _summary(graph, nodes, max_nodes)
-    tan = (
-        graph.tangents(None if tangents is True else tangents)
-        if tangents is not None and (tangents is not False)
-        else None
-    )
+    try:
+        tan = (
+            graph.tangents(None if tangents is True else tangents)
+            if tangents is not None and (tangents is not False)
+            else None
+        )
+    except MissingRuleError:
+        tan = None  # no forward mode through this graph (a custom_vjp): values and adjoints
     adj = (
         graph.adjoints(None if adjoints is True else adjoints)
         if adjoints is not None and (adjoints is not False)

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..core.primitive import MissingRuleError
 from .nodes import Const, Node
 from .notation import (
     MINUS_ONE,
@@ -266,17 +267,20 @@ class TraceTables:
         primal: TraceTable,
         tangent: TraceTable | None = None,
         adjoint: TraceTable | None = None,
+        notes: list[str] | None = None,
     ) -> None:
         self.primal = primal
         self.tangent = tangent
         self.adjoint = adjoint
+        # why a table is missing (a custom_vjp function has no forward trace), shown last
+        self.notes = list(notes or ())
 
     @property
     def tables(self) -> list[TraceTable]:
         return [t for t in (self.primal, self.tangent, self.adjoint) if t is not None]
 
     def to_text(self) -> str:
-        return "\n\n".join(t.to_text() for t in self.tables)
+        return "\n\n".join([*(t.to_text() for t in self.tables), *self.notes])
 
     __str__ = to_text
 
@@ -284,19 +288,24 @@ class TraceTables:
         return self.to_text()
 
     def to_markdown(self) -> str:
-        return "\n\n".join(t.to_markdown() for t in self.tables)
+        return "\n\n".join([*(t.to_markdown() for t in self.tables), *self.notes])
 
     def to_latex(self) -> str:
-        return "\n\n".join(t.to_latex() for t in self.tables)
+        notes = [f"\\text{{{n}}}" for n in self.notes]
+        return "\n\n".join([*(t.to_latex() for t in self.tables), *notes])
 
     def to_html(self) -> str:
         inner = "".join(f'<div style="margin-right:2em">{t.to_html()}</div>' for t in self.tables)
+        inner += "".join(f"<p>{_html.escape(n)}</p>" for n in self.notes)
         return f'<div style="display:flex;flex-wrap:wrap;align-items:flex-start">{inner}</div>'
 
     _repr_html_ = to_html
 
     def to_dict(self) -> dict:
-        return {t.kind: t.to_dict() for t in self.tables}
+        out: dict = {t.kind: t.to_dict() for t in self.tables}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 # ---------------------------------------------------------------------- building blocks
@@ -728,6 +737,14 @@ def trace_tables(
 ) -> TraceTables:
     """The primal table, and (unless switched off) the tangent and adjoint tables."""
     p = primal_table(graph, digits)
-    t = tangent_table(graph, seed, digits) if tangent else None
+    notes = []
+    t = None
+    if tangent:
+        try:
+            t = tangent_table(graph, seed, digits)
+        except MissingRuleError as e:
+            # forward mode does not exist for this graph (a custom_vjp function, a primitive
+            # with reverse rules only): the other tables still do
+            notes.append(f"Forward tangent trace: not available. {str(e).split('. ')[0]}.")
     a = adjoint_table(graph, ct, digits) if adjoint else None
-    return TraceTables(p, t, a)
+    return TraceTables(p, t, a, notes)
