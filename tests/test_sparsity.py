@@ -103,16 +103,16 @@ def test_fallback_is_dense_over_its_inputs_and_listed():
     p = ad.jacobian_sparsity(FAMILIES["fallback_linalg"][0], x).toarray()
     assert p.all()  # solve depends on all six entries (one 2 x 2 system)
 
-    @ad.custom_jvp
+    @ad.custom_vjp
     def shift(v):  # an opaque call: its output depends on all its input's entries
         return anp.roll(v, 1)
 
-    shift.defjvp(lambda primals, tangents: (shift(*primals), anp.roll(tangents[0], 1)))
+    shift.defvjp(lambda v: (shift(v), None), lambda r, ct: (anp.roll(ct, -1),))
     q = ad.jacobian_sparsity(lambda v: shift(v[:3]) * 2.0, x).toarray()
     assert q[:, :3].all() and not q[:, 3:].any()  # dense over its inputs, nothing else
     names = fallback_primitives()
     # The completeness list: every differentiable primitive without a sparsity rule.
-    assert "custom_jvp_call" in names and "custom_vjp_call" in names
+    assert "custom_vjp_call" in names and "custom_root" in names
     for covered in ("add", "multiply", "sin", "reshape", "reduce_sum", "matmul", "einsum",
                     "linalg_solve", "linalg_inv", "scan", "while_loop"):  # fmt: skip
         assert covered not in names

@@ -22,9 +22,10 @@ rng = np.random.default_rng(7)
 # inputs depend on (correct, possibly dense). A new primitive without a rule must be added
 # here -- or, better, given a rule (``Primitive(..., sparsity=...)``).
 KNOWN_FALLBACKS = {
-    # calls of user functions with their own derivative rules: a rule may define a
-    # derivative with another pattern than the function
-    "custom_jvp_call", "custom_vjp_call", "custom_root", "linear_solve", "odeint",
+    # calls with user-defined reverse rules and implicit solves: a rule may define a
+    # derivative with another pattern than the function, and a VJP rule's pattern would
+    # need a transposed detection
+    "custom_vjp_call", "custom_root", "linear_solve", "odeint",
     # a fused loss and its backward primitive
     "fused_softmax_cross_entropy", "fused_softmax_cross_entropy_bwd",
 }  # fmt: skip
@@ -47,6 +48,7 @@ def test_completeness_every_primitive_without_a_rule_is_listed():
     for name in ("getitem", "convert_element_type", "einsum", "logsumexp", "scatter",
                  "checkpoint", "checkpoint_name", "checkpoint_saved", "linalg_solve", "switch",
                  "jit_call", "bincount", "linalg_norm2", "scan", "while_loop",
+                 "custom_jvp_call",
                  "scatter_mul", "scatter_min", "scatter_max", "scatter_add", "take_along_axis",
                  "put_along_axis_add", "fft", "rfft", "irfft", "fft_real", "fftshift",
                  "fft_resize", "where", "maximum", "minimum", "fused_relu"):  # fmt: skip
@@ -326,9 +328,9 @@ def test_checkpointed_functions_have_their_body_pattern():
     assert (hn == (np.asarray(ad.hessian(lambda v: anp.sum(named(v)))(x)) != 0)).all()
 
 
-def test_custom_rules_fall_back_to_dense():
+def test_custom_jvp_patterns_follow_the_rule():
     # A custom rule may give a derivative the function does not have (straight-through):
-    # the pattern must follow the rule, so the call is dense over its inputs.
+    # the pattern follows the rule, run with the arguments' patterns as tangents.
     @ad.custom_jvp
     def straight_through(v):
         return anp.round(v)
@@ -336,8 +338,23 @@ def test_custom_rules_fall_back_to_dense():
     straight_through.defjvp(lambda primals, tangents: (straight_through(*primals), tangents[0]))
     x = rng.standard_normal(4)
     p = ad.jacobian_sparsity(straight_through, x).toarray()
-    assert p.all()
+    assert (p == np.eye(4, dtype=bool)).all()
     assert (np.asarray(ad.jacfwd(straight_through)(x)) == np.eye(4)).all()
+
+    @ad.custom_jvp
+    def mul(a, b):
+        return a * b
+
+    mul.defjvp(lambda p, t: (mul(*p), t[0] * p[1] + p[0] * t[1]))
+
+    def g(v):  # one constant argument, one traced pair
+        return mul(v[:2], np.array([1.0, 2.0])) + mul(v[2:], v[:2])
+
+    for f in (g, lambda v: mul(anp.roll(v, 1), v) * 2.0):
+        assert (ad.jacobian_sparsity(f, x).toarray() == _dense_nonzeros(f, x)).all()
+        h = ad.hessian_sparsity(lambda v: anp.sum(f(v)), x).toarray()
+        assert (h == (np.asarray(ad.hessian(lambda v: anp.sum(f(v)))(x)) != 0)).all()
+    np.testing.assert_allclose(ad.sparse_jacobian(g)(x).toarray(), ad.jacfwd(g)(x))
 
 
 def test_branches_have_the_pattern_of_the_branch_taken():
