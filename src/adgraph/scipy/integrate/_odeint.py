@@ -119,6 +119,16 @@ def _interpolate(y0, y1, ymid, f0, f1, h, theta):
     return (((a * theta + b) * theta + c) * theta + h * f0) * theta + y0
 
 
+def _check_finite(f, t, y, what):
+    """Refuse a derivative holding nan or inf: no step size can control it, and the
+    controller would shrink the step toward zero (or loop on nan)."""
+    if not _np.all(_np.isfinite(f)):
+        raise ValueError(
+            f"{what}: func returned nan or inf at t={t} (y={y}); the right-hand side must be "
+            "finite along the solution"
+        )
+
+
 def _solve(fun, y0, ts, rtol, atol, mxstep, hmax, what):
     """``y`` at each time of ``ts`` (monotonic, either direction) for ``y' = fun(y, t)``,
     ``y(ts[0]) = y0``; ``y0`` and ``fun``'s values are 1-D NumPy arrays."""
@@ -126,12 +136,15 @@ def _solve(fun, y0, ts, rtol, atol, mxstep, hmax, what):
     out[0] = y0
     if len(ts) == 1:
         return out
+    if not _np.all(_np.isfinite(ts)):
+        raise ValueError(f"{what}: t must hold finite times, got {ts}")
     span = ts[-1] - ts[0]
     direction = 1.0 if span >= 0 else -1.0
     if _np.any(direction * _np.diff(ts) < 0):
         raise ValueError(f"{what}: t must be monotonic (increasing or decreasing), got {ts}")
     t, y = float(ts[0]), y0
     f = fun(y, t)
+    _check_finite(f, t, y, what)
     h = min(_initial_step(fun, t, y, f, rtol, atol, direction), hmax)
     last = None  # the last accepted step: (t_start, y_start, f_start, y_end, f_end, ymid, h)
     for i in range(1, len(ts)):
@@ -144,7 +157,7 @@ def _solve(fun, y0, ts, rtol, atol, mxstep, hmax, what):
                     f"t={target} (a stiff or blowing-up system?); raise mxstep or loosen "
                     "rtol/atol"
                 )
-            if h <= 10 * _np.finfo(float).eps * max(1.0, abs(t)):
+            if not h > 10 * _np.finfo(float).eps * max(1.0, abs(t)):  # nan too
                 raise RuntimeError(
                     f"{what}: the step size fell to {h:.3g} at t={t} (the solution may be "
                     "singular there); loosen rtol/atol or shorten the time span"

@@ -29,6 +29,12 @@ def _prepare(what: str, y: Any, x: Any, dx: Any, axis: int):
     y = anp.moveaxis(y, axis, -1)
     n = s[axis]
     if x is None:
+        ds, dd = shape_dtype(dx)
+        if isinstance(dx, bool) or ds != () or dd.kind not in "iuf":
+            raise TypeError(
+                f"{what}: dx must be a real scalar (the spacing of the samples), got "
+                f"{type(dx).__name__} {dx!r:.40}"
+            )
         return y, n, dx
     xs, _ = shape_dtype(x)
     if len(xs) == 1:
@@ -79,6 +85,8 @@ def simpson(y: Any, x: Any = None, *, dx: float = 1.0, axis: int = -1) -> Any:
     the parabola through each pair of intervals; with an even number of samples the last
     interval is integrated with the parabola through the last three samples."""
     y, n, d = _prepare("simpson", y, x, dx, axis)
+    if n == 0:
+        raise ValueError(f"simpson: y has no samples along axis {axis}; give at least one")
     if n == 1:
         return anp.sum(y, axis=-1) * 0.0
     if n == 2:
@@ -90,17 +98,28 @@ def simpson(y: Any, x: Any = None, *, dx: float = 1.0, axis: int = -1) -> Any:
     h0, h1 = d[..., 0 : m - 1 : 2], d[..., 1 : m - 1 : 2]
     y0, y1, y2 = y[..., 0 : m - 2 : 2], y[..., 1 : m - 1 : 2], y[..., 2:m:2]
     hs = h0 + h1
+    # a zero-width interval (dx=0, or repeated abscissae) gives a quotient 0, as in SciPy,
+    # instead of 0/0 = nan
     total = anp.sum(
-        hs / 6.0 * (y0 * (2.0 - h1 / h0) + y1 * (hs * hs / (h0 * h1)) + y2 * (2.0 - h0 / h1)),
+        hs
+        / 6.0
+        * (y0 * (2.0 - _sdiv(h1, h0)) + y1 * _sdiv(hs * hs, h0 * h1) + y2 * (2.0 - _sdiv(h0, h1))),
         axis=-1,
     )
     if odd:
         a, b = d[..., -2], d[..., -1]
-        alpha = (2 * b * b + 3 * a * b) / (6 * (a + b))
-        beta = (b * b + 3 * a * b) / (6 * a)
-        eta = b * b * b / (6 * a * (a + b))
+        alpha = _sdiv(2 * b * b + 3 * a * b, 6 * (a + b))
+        beta = _sdiv(b * b + 3 * a * b, 6 * a)
+        eta = _sdiv(b * b * b, 6 * a * (a + b))
         total = total + alpha * y[..., -1] + beta * y[..., -2] - eta * y[..., -3]
     return total
+
+
+def _sdiv(num, den):
+    """``num / den``, 0 where ``den`` is 0 (the inner where keeps the unused branch's
+    derivative finite)."""
+    nz = den != 0
+    return anp.where(nz, num / anp.where(nz, den, 1.0), 0.0)
 
 
 def _trap_two(y, d):
