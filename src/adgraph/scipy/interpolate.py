@@ -72,7 +72,6 @@ class RegularGridInterpolator:
                 f"RegularGridInterpolator: there are {len(points)} point arrays, but values has {len(values.shape)} dimensions"
             )
         grid = []
-        self._descending = []
         for k, p in enumerate(points):
             p = _as_float(p)
             pv = _concrete(p)  # (a batch of them under vmap: checked along the last axis)
@@ -186,7 +185,7 @@ class RegularGridInterpolator:
                 if w is not None:
                     term = term * w[:, None]
                 out = term if out is None else out + term
-        if self.fill_value is not None:
+        if self.fill_value is not None and outside is not None:
             out = anp.where(outside[:, None], self.fill_value, out)
         out = anp.reshape(out, (out.shape[0],) + tuple(self.values.shape[d:]))
         return anp.reshape(out, lead + tuple(self.values.shape[d:]))

@@ -9,9 +9,9 @@ from collections import namedtuple
 import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes on arrays
 
 from ...ad.common import takes_symbolic_zeros
+from ...ad.sparsity import stack_rule
 from ...ad.taylor import RULES as _TAYLOR
 from ...core import extend
-from ...ad.sparsity import stack_rule
 from ...core.primitive import Primitive
 from .._util import OpError, as_int, norm_axis, shape
 from ..elementwise import add, imag, multiply, negative, real, subtract, where

@@ -294,15 +294,17 @@ def _perm_impl(xp, piv):
 lu_pivots_p = nondiff(
     "linalg_lu_pivots",
     _pivots_impl,
-    batch=lambda vals, batched, size: lu_pivots_p.bind(vals[0]),
+    elementwise_batch=False,
     doc="LAPACK getrf's row interchanges of A (integers, no derivative).",
 )
 pivots_to_perm_p = nondiff(
     "linalg_pivots_to_perm",
     _perm_impl,
-    batch=lambda vals, batched, size: pivots_to_perm_p.bind(vals[0]),
+    elementwise_batch=False,
     doc="The permutation perm with A[perm] = L U from LAPACK's interchanges (integers).",
 )
+lu_pivots_p.batch = _same_batch(lu_pivots_p)  # the batch axis is one more stack axis
+pivots_to_perm_p.batch = _same_batch(pivots_to_perm_p)
 
 
 # ------------------------------------------------------------------ schur / hessenberg

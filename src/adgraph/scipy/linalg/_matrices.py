@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-def _vec(x, op):
+def _vec(x: Any, op: str) -> Any:
     if not isinstance(x, Tracer):
         x = anp.asarray(x)
     return anp.ravel(x)
@@ -128,10 +128,7 @@ def leslie(f: Any, s: Any) -> Any:
         )
     dt = _np.result_type(f.dtype, s.dtype)
     sub = anp.concatenate([anp.diag(s), anp.zeros((n - 1, 1), dtype=dt)], axis=1)
-    return anp.concatenate(
-        [anp.asarray(f, dtype=dt)[None, :] if not isinstance(f, Tracer) else f[None, :], sub],
-        axis=0,
-    )
+    return anp.concatenate([anp.reshape(f, (1, n)), sub], axis=0)
 
 
 def fiedler(a: Any) -> Any:
