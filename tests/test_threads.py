@@ -114,3 +114,61 @@ def test_vector_times_matrix_gradient(two_threads):
     gv, gA = ad.grad(lambda v, A: anp.sum((v @ A) * c), argnums=(0, 1))(v, A)
     np.testing.assert_allclose(gv, A @ c, rtol=1e-12)
     np.testing.assert_allclose(gA, np.outer(v, c), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ threaded activations
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["sigmoid", "softplus", "gelu_tanh", "softplus_bwd"])
+def test_fused_activations_threaded_equal_reference(two_threads, monkeypatch, name, dtype):
+    # The threaded kernels run the reference's operations in the same order on blocks:
+    # the results are the reference's, bit for bit (asserted with a 2-ulp margin).
+    from adgraph.ops import fused
+
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((70, 50)) * 6).astype(dtype)  # both signs, saturated tails
+    g = rng.standard_normal((70, 50)).astype(dtype)
+    prim = getattr(fused, f"{name}_p")
+    args = (g, x) if name.endswith("_bwd") else (x,)
+    ran = []
+    real = par.elementwise
+    monkeypatch.setattr(par, "elementwise", lambda *a: ran.append(1) or real(*a))
+    out = prim.impl(np, *args)
+    assert ran and out is not None and out.dtype == dtype and out.shape == x.shape
+    base = name.removesuffix("_bwd")
+    if name.endswith("_bwd"):
+        ref = g * fused.REFERENCE_DERIVATIVE[base](np, x)
+    else:
+        ref = fused.REFERENCE_FORWARD[base](np, x)
+    np.testing.assert_array_max_ulp(out, ref, maxulp=2)
+    # an independent closed form in float64
+    xd = x.astype(np.float64)
+    closed = {
+        "sigmoid": 1 / (1 + np.exp(-xd)),
+        "softplus": np.logaddexp(0.0, xd),
+        "gelu_tanh": 0.5 * xd * (1 + np.tanh(np.sqrt(2 / np.pi) * (xd + 0.044715 * xd**3))),
+        "softplus_bwd": g / (1 + np.exp(-xd)),
+    }[name]
+    tol = 1e-13 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(out, closed, rtol=tol, atol=tol)
+
+
+def test_elementwise_refuses_mixed_shapes_and_small_arrays(two_threads):
+    def k(a, b, out):
+        np.add(a, b, out=out)
+
+    big = np.ones((64, 64))
+    assert par.elementwise(k, big.dtype, big, np.ones(64)) is None  # broadcasting
+    assert par.elementwise(k, big.dtype, big, big.T) is None  # not C-contiguous
+    assert par.elementwise(k, big.dtype, np.ones(10), np.ones(10)) is None  # small
+    out = par.elementwise(k, big.dtype, big, 2 * big)
+    np.testing.assert_array_equal(out, np.full((64, 64), 3.0))
+
+
+def test_softplus_gradient_threaded_equals_plain(two_threads, monkeypatch):
+    import adgraph.nn as nn
+
+    x = np.linspace(-30, 30, 4096)
+    g = ad.grad(lambda x: anp.sum(nn.softplus(x)))(x)
+    np.testing.assert_allclose(g, 1 / (1 + np.exp(-x)), rtol=1e-14, atol=1e-300)
+    monkeypatch.setattr(par, "PARALLEL_MIN_SIZE", 1 << 62)
+    np.testing.assert_array_max_ulp(ad.grad(lambda x: anp.sum(nn.softplus(x)))(x), g, maxulp=2)

@@ -1,37 +1,37 @@
-r"""Multi-threaded NumPy kernels for the array hot paths: matrix-vector products and fused
-elementwise expressions.
+r"""Multi-threaded NumPy kernels for the array hot paths: matrix-vector products and
+elementwise functions with transcendental parts.
 
 NumPy runs its ufuncs and einsum on one thread; BLAS threads its matrix products, but the
 matrix-vector products of OpenBLAS (``gemv``) reach a fraction of the memory bandwidth on
-tall matrices (``X @ w`` and ``X.T @ g`` with ``X`` of 200000 x 100 run at a third of the
-speed of NumPy's own ``einsum`` loop over the same rows). Here:
+tall matrices (``X @ w`` and ``X.T @ g`` with ``X`` of 200000 x 100 take two to three
+times as long as NumPy's own ``einsum`` loop over the same rows). Here:
 
-* :func:`matvec` (``A @ x``) and :func:`vecmat` (``v @ A``) for a 2-D NumPy array ``A`` run
-  NumPy's ``einsum`` on blocks of ``A``'s rows, one block per thread (einsum releases the
-  GIL). ``A @ x`` writes each block's rows of the result; ``v @ A`` sums one partial
-  vector per block. Results equal ``numpy.matmul``'s to rounding (another order of the
-  same sums).
-* :func:`evaluate` computes an elementwise expression in one multi-threaded pass with
-  NumExpr where it is installed (``pip install adgraph[fast]``), else returns None and the
-  caller runs its NumPy code.
+* :func:`matvec` (``A @ x``) and :func:`vecmat` (``v @ A``) for a tall 2-D NumPy array
+  ``A`` run NumPy's ``einsum`` on blocks of ``A``'s rows, one block per thread (einsum
+  releases the GIL). ``A @ x`` writes each block's rows of the result; ``v @ A`` sums one
+  partial vector per block. Results equal ``numpy.matmul``'s to rounding (another order of
+  the same sums).
+* :func:`elementwise` runs a kernel of NumPy ufuncs on blocks of its inputs, one block per
+  thread. It pays for transcendental functions (tanh, exp, log1p, erfc: compute-bound),
+  not for a few multiplications and additions, which are bound by memory bandwidth and
+  gain nothing from a second core; callers use it for the former only.
 
 Both act only from :data:`PARALLEL_MIN_SIZE` elements: below it, starting threads costs
 more than it saves and the callers' plain NumPy code runs. The thread count is
 :data:`workers` (None: every core this process may run on; set it with
 :func:`adgraph.backends.set_threads`). Invariant: every function here returns either the
-exact NumPy result (to rounding) or None, never a partial answer; arrays it is given are
-never written.
+NumPy result (to rounding) or None, never a partial answer; arrays it is given are never
+written.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 
 import numpy as _np
 
-__all__ = ["matmul", "matvec", "vecmat", "evaluate", "workers", "PARALLEL_MIN_SIZE", "numexpr"]
+__all__ = ["matmul", "matvec", "vecmat", "elementwise", "threads", "workers", "PARALLEL_MIN_SIZE"]
 
 #: Threads for the kernels here: None (every core this process may run on) or a positive
 #: count (1: never start a thread).
@@ -54,9 +54,6 @@ _FLOATS = frozenset("fdFD")  # float32, float64, complex64, complex128
 _pool = None
 _pool_size = 0
 _pool_lock = threading.Lock()
-
-_NUMEXPR_UNSET = object()
-_numexpr = _NUMEXPR_UNSET  # the numexpr module, None when it does not import
 
 
 def _cores() -> int:
@@ -176,50 +173,34 @@ def matmul(x, y):
     return None
 
 
-# ------------------------------------------------------------------ fused elementwise
-def numexpr():
-    """The numexpr module, or None where it is not installed (imported once, lazily)."""
-    global _numexpr
-    if _numexpr is _NUMEXPR_UNSET:
-        try:
-            _numexpr = importlib.import_module("numexpr")
-        except ImportError:
-            _numexpr = None
-    return _numexpr
-
-
-def use_numexpr(flag: bool | None) -> None:
-    """Use NumExpr for fused elementwise work (True: it must import, else ImportError naming
-    the extra), never (False), or where installed (None, the default)."""
-    global _numexpr
-    if flag is None:
-        _numexpr = _NUMEXPR_UNSET
-    elif flag:
-        try:
-            _numexpr = importlib.import_module("numexpr")
-        except ImportError as e:
-            raise ImportError(
-                f"numexpr is not installed ({e}); pip install numexpr "
-                "(or pip install adgraph[fast])"
-            ) from e
-    else:
-        _numexpr = None
-
-
-_compiled: dict = {}
-
-
-def evaluate(expr: str, names: tuple, args: tuple, size: int):
-    """``expr`` (NumExpr syntax) on the arrays ``args`` named ``names`` in one threaded
-    pass, or None where NumExpr is not installed, the result has fewer than
-    :data:`PARALLEL_MIN_SIZE` elements (``size``) or only one thread is allowed: the
-    caller then runs its NumPy code, which defines the result."""
-    if size < PARALLEL_MIN_SIZE:
+# ------------------------------------------------------------------ elementwise
+def elementwise(kernel, dtype, *arrays):
+    """``kernel(*blocks, out)`` on blocks of the same-shape C-contiguous NumPy ``arrays``
+    (flattened), one block per thread, into one new array of ``dtype``; None where this
+    does not apply (not plain arrays of one shape, small, or one thread). ``kernel`` writes
+    its whole block of ``out`` with NumPy ufuncs (which release the GIL) and computes each
+    element from the same elements of the inputs only."""
+    first = arrays[0]
+    if type(first) is not _np.ndarray or first.size < PARALLEL_MIN_SIZE:
         return None
-    ne = numexpr()
+    for a in arrays:
+        if type(a) is not _np.ndarray or a.shape != first.shape or not a.flags.c_contiguous:
+            return None
     n = threads()
-    if ne is None or n < 2:
+    size = first.size
+    k = max(1, min(n, size // _MIN_BLOCK))
+    if k < 2:
         return None
-    if ne.get_num_threads() != n:
-        ne.set_num_threads(n)
-    return ne.evaluate(expr, local_dict=dict(zip(names, args)), global_dict={})
+    out = _np.empty(first.shape, dtype)
+    flat = [a.reshape(-1) for a in arrays]
+    dest = out.reshape(-1)
+    cuts = [size * i // k for i in range(k + 1)]
+    pool = _executor(k - 1)
+    jobs = [
+        pool.submit(kernel, *(f[lo:hi] for f in flat), dest[lo:hi])
+        for lo, hi in zip(cuts[1:-1], cuts[2:])
+    ]
+    kernel(*(f[: cuts[1]] for f in flat), dest[: cuts[1]])  # this thread takes the first
+    for j in jobs:
+        j.result()
+    return out

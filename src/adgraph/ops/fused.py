@@ -42,6 +42,7 @@ from ..ad.rules import elementwise as _elementwise_rule
 from ..ad.sparsity import RELU
 from ..core import extend
 from ..core.primitive import Primitive
+from . import _parallel
 from ._util import OpError, shape
 from .elementwise import add, divide, exp, multiply, sqrt, subtract
 from .elementwise import tanh as _plain_tanh
@@ -212,13 +213,68 @@ REFERENCE_DERIVATIVE = {
 }
 
 
+# ------------------------------------------------------------------ threaded NumPy kernels
+# Large NumPy arrays: the activations of several transcendental steps (and softplus's
+# partner, a sigmoid) run on blocks of their input, one block per thread
+# (adgraph.ops._parallel.elementwise), each block computed in place in the result. Each
+# kernel is its reference's operations in the same order, so results equal the
+# reference's. tanh (one NumPy call) and the partners of tanh, sigmoid and relu (a few
+# multiplications, bound by memory bandwidth) stay on one thread: measured, a second core
+# did not make them faster.
+def _sigmoid_kernel(x, out):
+    _np.abs(x, out=out)
+    _np.negative(out, out=out)
+    _np.exp(out, out=out)  # e = exp(-|x|)
+    r = _np.add(1.0, out)
+    _np.divide(1.0, r, out=r)  # r = 1 / (1 + e)
+    _np.multiply(out, r, out=out)  # e r, the value where x < 0
+    _np.copyto(out, r, where=x >= 0)
+
+
+def _softplus_kernel(x, out):
+    _np.abs(x, out=out)
+    _np.negative(out, out=out)
+    _np.exp(out, out=out)
+    _np.log1p(out, out=out)
+    _np.add(_np.maximum(x, 0.0), out, out=out)
+
+
+def _gelu_tanh_kernel(x, out):
+    _np.multiply(_K1, x, out=out)
+    _np.multiply(out, x, out=out)
+    _np.multiply(out, x, out=out)  # K1 x^3, multiplied in the reference's order
+    _np.add(x, out, out=out)
+    _np.multiply(_K0, out, out=out)
+    _np.tanh(out, out=out)
+    _np.add(1.0, out, out=out)
+    _np.multiply(_np.multiply(0.5, x), out, out=out)
+
+
+def _softplus_bwd_kernel(g, x, out):
+    _sigmoid_kernel(x, out)
+    _np.multiply(g, out, out=out)
+
+
+_THREADED = {
+    "sigmoid": _sigmoid_kernel,
+    "softplus": _softplus_kernel,
+    "gelu_tanh": _gelu_tanh_kernel,
+    "softplus_bwd": _softplus_bwd_kernel,
+}
+
+
 def _forward_impl(name):
     ref = REFERENCE_FORWARD[name]
+    threaded = _THREADED.get(name)
 
     def impl(xp, x):
         x = _as_float(xp, x)
-        if xp is not _np and (out := _kernel(xp, name, x)) is not None:
-            return out
+        if xp is not _np:
+            if (out := _kernel(xp, name, x)) is not None:
+                return out
+        elif threaded is not None and x.size >= _parallel.PARALLEL_MIN_SIZE:
+            if (out := _parallel.elementwise(threaded, x.dtype, x)) is not None:
+                return out
         return ref(xp, x)
 
     impl.__name__ = f"{name}_impl"
@@ -248,10 +304,16 @@ def _bwd_impl(name):
     deriv = REFERENCE_DERIVATIVE[name]
     kname = f"{name}_bwd"
 
+    threaded = _THREADED.get(kname)
+
     def impl(xp, g, z):
         g, z = _common(g, _as_float(xp, z))
-        if xp is not _np and (out := _kernel(xp, kname, g, z)) is not None:
-            return out
+        if xp is not _np:
+            if (out := _kernel(xp, kname, g, z)) is not None:
+                return out
+        elif threaded is not None and z.size >= _parallel.PARALLEL_MIN_SIZE:
+            if (out := _parallel.elementwise(threaded, z.dtype, g, z)) is not None:
+                return out
         if name == "relu":
             return xp.where(z > 0, g, 0.0).astype(z.dtype)
         if name in _IN_PLACE and type(z) is _np.ndarray and type(g) is _np.ndarray:
