@@ -10,6 +10,7 @@ Python (Python backend) or is refused with a message (C backend).
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -336,3 +337,54 @@ def test_grad_of_a_jitted_while_loop_is_the_analytic_derivative():
     g = ad.grad(lambda a: ad.jit(newton_sqrt)(a)[0])
     for a in (2.0, 9.0):
         np.testing.assert_allclose(g(a), 0.5 / np.sqrt(a), rtol=1e-10)
+
+
+def mixed(n):
+    def f(x, w):
+        def body(i, cw):
+            c, w = cw
+            c = lax.cond(c > 1.0, lambda v, w: anp.sin(v) * w, lambda v, w: v * 1.3 + 0.1 * w, c, w)
+            return c, w
+
+        y, _ = lax.fori_loop(0, n, body, (x, w))
+        h, ys = lax.scan(lambda h, t: (anp.tanh(h * w + t), h * h), y, anp.linspace(0.0, 1.0, 5))
+        return h + anp.sum(ys)
+
+    return f
+
+
+def mixed_unrolled(x, w, n=12):
+    c = x
+    for _ in range(n):
+        c = anp.sin(c) * w if c > 1.0 else c * 1.3 + 0.1 * w
+    h, s = c, 0.0
+    for t in np.linspace(0.0, 1.0, 5):
+        s, h = s + h * h, anp.tanh(h * w + t)
+    return h + s
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_loops_and_branches_under_every_composition(compiler):
+    f = mixed(12)
+    x, w = 0.7, 0.9
+    want = ad.grad(f, argnums=(0, 1))(x, w)
+    np.testing.assert_allclose(want, ad.grad(mixed_unrolled, argnums=(0, 1))(x, w), rtol=1e-13)
+    jit = functools.partial(ad.jit, compiler=compiler)
+    for got in (
+        jit(ad.grad(f, argnums=(0, 1)))(x, w),
+        ad.grad(jit(f), argnums=(0, 1))(x, w),
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    xs = np.array([0.3, 0.7, 1.4])
+    per = [ad.grad(f)(v, w) for v in xs]
+    np.testing.assert_allclose(jit(ad.vmap(ad.grad(f), in_axes=(0, None)))(xs, w), per, rtol=1e-12)
+    np.testing.assert_allclose(jit(ad.hessian(f))(x, w), ad.hessian(f)(x, w), rtol=1e-11)
+
+
+def test_composed_programs_do_not_grow_with_the_trip_count():
+    xs = np.array([0.3, 0.7, 1.4])
+    for make in (
+        lambda n: ad.jit(ad.vmap(ad.grad(mixed(n)), in_axes=(0, None))).lower(xs, 0.9),
+        lambda n: ad.jit(ad.hessian(mixed(n))).lower(0.7, 0.9),
+    ):
+        assert _lines(make(12).source) == _lines(make(300).source)
