@@ -28,6 +28,7 @@ __all__ = [
     "OpTypeError",
     "OpIndexError",
     "as_int",
+    "check_numeric",
 ]
 
 
@@ -53,6 +54,22 @@ def as_int(v, op: str, what: str) -> int:
         raise OpTypeError(
             f"{op}: {what} must be an integer, got {v!r} of type {type(v).__name__}"
         ) from None
+
+
+def check_numeric(x, op: str, what: str = "a"):
+    """Refuse ``x`` unless it holds numbers (bool, integer, float or complex): a string,
+    None, a dict or another object would otherwise become an object or string array and
+    give nan, a string or an error from deep inside. Returns ``x``."""
+    if isinstance(x, Tracer):
+        return x
+    try:
+        kind = "O" if x is None else _dtypes.dtype(dtype(x)).kind
+    except (TypeError, ValueError):
+        kind = "O"
+    if kind not in "biufc":
+        shown = f"{type(x).__name__} {x!r:.40}" if not hasattr(x, "dtype") else f"dtype {x.dtype}"
+        raise OpTypeError(f"{op}: {what} must hold numbers, got {shown}")
+    return x
 
 
 def shape(x) -> tuple:
