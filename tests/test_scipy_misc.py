@@ -385,3 +385,68 @@ def test_from_matrix_derivative_at_an_orthogonal_matrix():
     # every perturbation of a rotation matrix leaves the orthogonal ones, where SciPy
     # projects: the derivative is the projection's, as finite differences see it
     check_grads(lambda m: Rotation.from_matrix(m).as_quat(), (SRQ.as_matrix(),), order=1)
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "reflect",
+        "mirror",
+        "nearest",
+        "wrap",
+        "constant",
+        "grid-wrap",
+        "grid-mirror",
+        "grid-constant",
+    ],
+)
+def test_ndimage_filters(mode):
+    x = rng.standard_normal((6, 7))
+    x1 = rng.standard_normal(9)
+    for w in (
+        np.array([1.0, 2.0, 3.0]),
+        np.array([1.0, -2.0]),
+        rng.standard_normal(4),
+        rng.standard_normal(11),
+    ):
+        for origin in range(-(len(w) // 2), (len(w) - 1) // 2 + 1):
+            for name in ("correlate1d", "convolve1d"):
+                kw = {"axis": 0, "mode": mode, "cval": 1.5, "origin": origin}
+                close(getattr(andi, name)(x, w, **kw), getattr(sndi, name)(x, w, **kw))
+    for w in (rng.standard_normal((3, 3)), rng.standard_normal((2, 4))):
+        for name in ("correlate", "convolve"):
+            close(
+                getattr(andi, name)(x, w, mode=mode, cval=1.5),
+                getattr(sndi, name)(x, w, mode=mode, cval=1.5),
+            )
+    for s in (0.7, 2.0):
+        for order in (0, 1, 2):
+            close(
+                andi.gaussian_filter1d(x1, s, order=order, mode=mode),
+                sndi.gaussian_filter1d(x1, s, order=order, mode=mode),
+            )
+        close(andi.gaussian_filter(x, s, mode=mode), sndi.gaussian_filter(x, s, mode=mode))
+    close(
+        andi.gaussian_filter(x, (1.0, 0.0), order=(1, 0), mode=mode),
+        sndi.gaussian_filter(x, (1.0, 0.0), order=(1, 0), mode=mode),
+    )
+    for size in (1, 2, 3, 4, 12):
+        close(
+            andi.uniform_filter1d(x1, size, mode=mode), sndi.uniform_filter1d(x1, size, mode=mode)
+        )
+        close(andi.uniform_filter(x, size, mode=mode), sndi.uniform_filter(x, size, mode=mode))
+    w = rng.standard_normal((3, 2))
+    check_grads(lambda x, w, c: andi.correlate(x, w, mode=mode, cval=c), (x, w, 1.5), order=2)
+    check_grads(lambda x: andi.gaussian_filter(x, 1.3, mode=mode), (x,), order=2)
+    check_grads(lambda x: andi.uniform_filter1d(x, 4, mode=mode), (x1,), order=1)
+
+
+def test_ndimage_filters_refuse():
+    with pytest.raises(ValueError, match="mode"):
+        andi.correlate1d(IMG, [1.0, 2.0], mode="nope")
+    with pytest.raises(ValueError, match="origin"):
+        andi.correlate1d(IMG, [1.0, 2.0, 3.0], origin=2)
+    with pytest.raises(ValueError, match="dimensions"):
+        andi.correlate(IMG, np.ones(3))
+    with pytest.raises(TypeError, match="sigma"):
+        ad.grad(lambda s: anp.sum(andi.gaussian_filter1d(IMG, s)))(1.0)

@@ -1,5 +1,7 @@
 r"""adgraph.scipy.ndimage: ``map_coordinates`` of order 0 (nearest) and 1 (linear), as
-jax.scipy.ndimage has it, with SciPy's values and boundary modes.
+jax.scipy.ndimage has it, and the linear filters (correlate1d, convolve1d, correlate,
+convolve, gaussian_filter1d, gaussian_filter, uniform_filter1d, uniform_filter), with
+SciPy's values and boundary modes.
 
 The value at a coordinate is a weighted sum of gathered input entries: for order 1, along
 each axis the neighbours :math:`\lfloor c\rfloor` and :math:`\lfloor c\rfloor + 1` with
@@ -21,7 +23,17 @@ import numpy as _np  # dtypes and strides
 from .. import numpy as anp
 from ..core.trace import Tracer
 
-__all__ = ["map_coordinates"]
+__all__ = [
+    "map_coordinates",
+    "correlate1d",
+    "convolve1d",
+    "correlate",
+    "convolve",
+    "gaussian_filter1d",
+    "gaussian_filter",
+    "uniform_filter1d",
+    "uniform_filter",
+]
 
 _MODES = (
     "constant",
@@ -163,3 +175,309 @@ def map_coordinates(
     if valid_all is not None:
         out = anp.where(valid_all, out, cval)
     return out
+
+
+# ------------------------------------------------------------------ filters
+# SciPy's boundary modes as np.pad modes (the extension of the input beyond its edges)
+_PAD = {
+    "reflect": "symmetric",
+    "grid-mirror": "symmetric",
+    "mirror": "reflect",
+    "nearest": "edge",
+    "wrap": "wrap",
+    "grid-wrap": "wrap",
+    "constant": "constant",
+    "grid-constant": "constant",
+}
+
+
+def _filter_input(op, input, mode):
+    if mode not in _PAD:
+        raise ValueError(f"scipy.ndimage.{op}: mode must be one of {tuple(_PAD)}, got {mode!r}")
+    x = input if isinstance(input, Tracer) else anp.asarray(input)
+    if x.dtype.kind not in "fc":
+        x = anp.asarray(x, dtype=_np.float64)
+    return x
+
+
+def _pad_axis(x, axis, before, after, mode, cval):
+    if before == 0 and after == 0:
+        return x
+    widths = [(0, 0)] * len(x.shape)
+    widths[axis] = (before, after)
+    if _PAD[mode] == "constant":
+        if isinstance(cval, Tracer) or cval != 0:
+            return anp.pad(x - cval, widths) + cval
+        return anp.pad(x, widths)
+    if x.shape[axis] == 1 and _PAD[mode] == "reflect":
+        return anp.pad(x, widths, mode="edge")
+    return anp.pad(x, widths, mode=_PAD[mode])
+
+
+def _correlate_nd(x, weights, axes, mode, cval, origins):
+    """sum_j w[j] x_ext[i + j - center] over the weight entries, along ``axes``."""
+    wshape = weights.shape
+    centers = []
+    for ax, size, origin in zip(axes, wshape, origins):
+        c = size // 2 + origin
+        if not 0 <= c < size:
+            raise ValueError(f"scipy.ndimage: invalid origin {origin} for a filter of size {size}")
+        centers.append(c)
+        x = _pad_axis(x, ax, c, size - 1 - c, mode, cval)
+    out_shape = list(x.shape)
+    for ax, size in zip(axes, wshape):
+        out_shape[ax] -= size - 1
+    out = None
+    wv = weights
+    for j in itertools.product(*(range(s) for s in wshape)):
+        w = wv[j]
+        if not isinstance(w, Tracer) and w == 0:
+            continue
+        sl = [slice(None)] * len(x.shape)
+        for ax, jj, n in zip(axes, j, (out_shape[a] for a in axes)):
+            sl[ax] = slice(jj, jj + n)
+        term = w * x[tuple(sl)]
+        out = term if out is None else out + term
+    if out is None:
+        out = anp.zeros(tuple(out_shape), dtype=x.dtype)
+    return out
+
+
+def _origins(origin, n):
+    if isinstance(origin, (int, _np.integer)):
+        return [int(origin)] * n
+    origin = [int(o) for o in origin]
+    if len(origin) != n:
+        raise ValueError(
+            f"scipy.ndimage: origin must have one entry per axis ({n}), got {len(origin)}"
+        )
+    return origin
+
+
+def _weights(w):
+    return (
+        w
+        if isinstance(w, Tracer)
+        else anp.asarray(w, dtype=_np.result_type(_np.asarray(w).dtype, _np.float64))
+    )
+
+
+def correlate1d(
+    input: Any,
+    weights: Any,
+    axis: int = -1,
+    output: Any = None,
+    mode: str = "reflect",
+    cval: Any = 0.0,
+    origin: int = 0,
+) -> Any:
+    r"""One-dimensional correlation along ``axis``:
+    :math:`y_i = \sum_j w_j\, x_{i + j - \lfloor L/2\rfloor - \mathrm{origin}}` with SciPy's
+    boundary ``mode``; linear in ``input``, ``weights`` and ``cval``."""
+    if output is not None:
+        raise ValueError(
+            "scipy.ndimage.correlate1d: output= is not supported (arrays are immutable)"
+        )
+    x = _filter_input("correlate1d", input, mode)
+    w = _weights(weights)
+    if len(w.shape) != 1 or w.shape[0] < 1:
+        raise ValueError("scipy.ndimage.correlate1d: weights must be a non-empty 1-D array")
+    axis = int(axis) % len(x.shape)
+    return _correlate_nd(x, w, [axis], mode, cval, [int(origin)])
+
+
+def convolve1d(
+    input: Any,
+    weights: Any,
+    axis: int = -1,
+    output: Any = None,
+    mode: str = "reflect",
+    cval: Any = 0.0,
+    origin: int = 0,
+) -> Any:
+    """One-dimensional convolution along ``axis`` (:func:`correlate1d` with the reversed
+    weights, SciPy's origin convention)."""
+    w = _weights(weights)
+    if len(w.shape) != 1:
+        raise ValueError("scipy.ndimage.convolve1d: weights must be 1-D")
+    origin = -int(origin)
+    if not w.shape[0] & 1:
+        origin -= 1
+    return correlate1d(input, anp.flip(w), axis, output, mode, cval, origin)
+
+
+def correlate(
+    input: Any,
+    weights: Any,
+    output: Any = None,
+    mode: str = "reflect",
+    cval: Any = 0.0,
+    origin: Any = 0,
+) -> Any:
+    """N-dimensional correlation with SciPy's boundary ``mode`` (``weights`` with the
+    input's number of dimensions); linear in ``input``, ``weights`` and ``cval``."""
+    if output is not None:
+        raise ValueError("scipy.ndimage.correlate: output= is not supported (arrays are immutable)")
+    x = _filter_input("correlate", input, mode)
+    w = _weights(weights)
+    if len(w.shape) != len(x.shape):
+        raise ValueError(
+            f"scipy.ndimage.correlate: weights must have the input's {len(x.shape)} dimensions, got {len(w.shape)}"
+        )
+    axes = list(range(len(x.shape)))
+    return _correlate_nd(x, w, axes, mode, cval, _origins(origin, len(axes)))
+
+
+def convolve(
+    input: Any,
+    weights: Any,
+    output: Any = None,
+    mode: str = "reflect",
+    cval: Any = 0.0,
+    origin: Any = 0,
+) -> Any:
+    """N-dimensional convolution (:func:`correlate` with the reversed weights, SciPy's
+    origin convention)."""
+    w = _weights(weights)
+    nd = len(w.shape)
+    origins = [-o for o in _origins(origin, nd)]
+    for i in range(nd):
+        if not w.shape[i] & 1:
+            origins[i] -= 1
+    flipped = anp.flip(w, axis=tuple(range(nd))) if nd else w
+    return correlate(input, flipped, output, mode, cval, origins)
+
+
+def _scipy_ndimage(op):
+    try:
+        import scipy.ndimage as nd
+    except ImportError:
+        raise ImportError(
+            f"adgraph.scipy.ndimage.{op} takes its kernel from SciPy, which is not installed; "
+            "install it with: pip install 'adgraph[scipy]'"
+        ) from None
+    return nd
+
+
+def _kernel_of(filter1d, radius_hint, **kw):
+    """The correlation weights of a SciPy 1-D filter, read off its response to an
+    impulse (so they are SciPy's to the last bit)."""
+    n = 2 * radius_hint + 1
+    delta = _np.zeros(n)
+    delta[radius_hint] = 1.0
+    return filter1d(delta, mode="constant", **kw)[::-1]
+
+
+def _axes_of(op, axes, nd):
+    if axes is None:
+        return list(range(nd))
+    axes = [int(a) % nd for a in ([axes] if isinstance(axes, (int, _np.integer)) else axes)]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"scipy.ndimage.{op}: axes must be unique")
+    return axes
+
+
+def _per_axis(value, n, what, op):
+    if _np.ndim(value) == 0:
+        return [value] * n
+    value = list(value)
+    if len(value) != n:
+        raise ValueError(
+            f"scipy.ndimage.{op}: {what} must have one entry per axis ({n}), got {len(value)}"
+        )
+    return value
+
+
+def gaussian_filter1d(
+    input: Any,
+    sigma: float,
+    axis: int = -1,
+    order: int = 0,
+    output: Any = None,
+    mode: str = "reflect",
+    cval: Any = 0.0,
+    truncate: float = 4.0,
+    *,
+    radius: int | None = None,
+) -> Any:
+    """Gaussian filter (``order`` > 0: its derivatives) along ``axis``, SciPy's kernel
+    and boundary modes; linear in ``input``. ``sigma`` is a constant."""
+    if isinstance(sigma, Tracer):
+        raise TypeError(
+            "scipy.ndimage.gaussian_filter1d: sigma must be a constant number (the kernel is SciPy's)"
+        )
+    nd_ = _scipy_ndimage("gaussian_filter1d")
+    r = int(truncate * float(sigma) + 0.5) if radius is None else int(radius)
+    if r < 0:
+        raise ValueError("scipy.ndimage.gaussian_filter1d: radius must be a nonnegative integer")
+    w = _kernel_of(
+        nd_.gaussian_filter1d, r, sigma=float(sigma), order=int(order), truncate=truncate, radius=r
+    )
+    return correlate1d(input, w, axis, output, mode, cval, 0)
+
+
+def gaussian_filter(
+    input: Any,
+    sigma: Any,
+    order: Any = 0,
+    output: Any = None,
+    mode: Any = "reflect",
+    cval: Any = 0.0,
+    truncate: float = 4.0,
+    *,
+    radius: Any = None,
+    axes: Any = None,
+) -> Any:
+    """Multidimensional Gaussian filter: :func:`gaussian_filter1d` along each of ``axes``
+    (``sigma``, ``order``, ``mode``, ``radius`` per axis or shared)."""
+    x = input if isinstance(input, Tracer) else anp.asarray(input)
+    axes_ = _axes_of("gaussian_filter", axes, len(x.shape))
+    n = len(axes_)
+    sig = _per_axis(sigma, n, "sigma", "gaussian_filter")
+    orders = _per_axis(order, n, "order", "gaussian_filter")
+    modes = [mode] * n if isinstance(mode, str) else _per_axis(mode, n, "mode", "gaussian_filter")
+    radii = _per_axis(radius, n, "radius", "gaussian_filter")
+    for ax, s, o, m, r in zip(axes_, sig, orders, modes, radii):
+        if float(s) > 1e-15:  # SciPy skips axes with sigma 0
+            x = gaussian_filter1d(x, s, ax, o, None, m, cval, truncate, radius=r)
+    return x
+
+
+def uniform_filter1d(
+    input: Any,
+    size: int,
+    axis: int = -1,
+    output: Any = None,
+    mode: str = "reflect",
+    cval: Any = 0.0,
+    origin: int = 0,
+) -> Any:
+    """Moving average of ``size`` points along ``axis`` (SciPy's window placement for
+    even sizes and ``origin``); linear in ``input``."""
+    size = int(size)
+    if size < 1:
+        raise ValueError("scipy.ndimage.uniform_filter1d: incorrect filter size")
+    return correlate1d(input, _np.full(size, 1.0 / size), axis, output, mode, cval, origin)
+
+
+def uniform_filter(
+    input: Any,
+    size: Any = 3,
+    output: Any = None,
+    mode: Any = "reflect",
+    cval: Any = 0.0,
+    origin: Any = 0,
+    *,
+    axes: Any = None,
+) -> Any:
+    """Multidimensional moving average: :func:`uniform_filter1d` along each of ``axes``."""
+    x = input if isinstance(input, Tracer) else anp.asarray(input)
+    axes_ = _axes_of("uniform_filter", axes, len(x.shape))
+    n = len(axes_)
+    sizes = _per_axis(size, n, "size", "uniform_filter")
+    modes = [mode] * n if isinstance(mode, str) else _per_axis(mode, n, "mode", "uniform_filter")
+    origins = _per_axis(origin, n, "origin", "uniform_filter")
+    for ax, s, m, o in zip(axes_, sizes, modes, origins):
+        if int(s) > 1:
+            x = uniform_filter1d(x, s, ax, None, m, cval, o)
+    return x
