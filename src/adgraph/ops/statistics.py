@@ -25,7 +25,7 @@ from . import elementwise as _ew
 from . import products as _pr
 from . import reductions as _red
 from . import shapes as _sh
-from ._util import OpError, OpTypeError, norm_axes
+from ._util import OpError, OpTypeError, check_numeric, norm_axes
 from ._util import dtype as _dtype
 from ._util import shape as _shape
 from .creation import asarray
@@ -39,7 +39,8 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _arr(x):
+def _arr(x, op, what="a"):
+    check_numeric(x, op, what)
     return x if isinstance(x, Tracer) or hasattr(x, "shape") else asarray(x)
 
 
@@ -105,7 +106,7 @@ def _quantile(
     q = _np.asarray(q, dtype=_np.float64)
     if q.size and (q.min() < 0 or q.max() > 1 or _np.isnan(q).any()):
         raise OpError(f"{op}: quantiles must be in the range [0, 1]")
-    a = _arr(a)
+    a = _arr(a, op)
     dt = _np.dtype(_dtype(a))
     if dt.kind == "c":
         raise OpTypeError(f"{op}: complex data has no order; take the real part or abs first")
@@ -146,6 +147,18 @@ def _quantile(
             _ew.subtract(above, _ew.multiply(diff, _ew.subtract(1.0, gamma))),
             _ew.add(below, _ew.multiply(diff, gamma)),
         )
+        # the lerp is nan (inf - inf, inf * 0) where a neighbour is infinite, but the
+        # weighted mean (1 - gamma) below + gamma above has an answer there: the end
+        # itself at gamma 0 or 1, the infinite neighbour between (nan for -inf with inf)
+        lost = _ew.logical_and(
+            _ew.isnan(y), _ew.logical_not(_ew.logical_or(_ew.isnan(below), _ew.isnan(above)))
+        )
+        mean = _ew.where(
+            _ew.equal(gamma, 0.0),
+            below,
+            _ew.where(_ew.equal(gamma, 1.0), above, _ew.add(below, above)),
+        )
+        y = _ew.where(lost, mean, y)
     if ignore_nan:
         y = _ew.where(_ew.equal(_sh.broadcast_to(n, full), 0.0), _np.nan, y)
     else:
@@ -260,7 +273,7 @@ def _is_float(x) -> bool:
 
 
 def _nan_extremum(a, axis, keepdims, op, fill, reduce):
-    a = _arr(a)
+    a = _arr(a, op)
     if not _is_float(a):
         return reduce(a, axis=axis, keepdims=keepdims)
     nan_in = _ew.isnan(a)
@@ -294,7 +307,7 @@ def nanmin(
 
 def _nanarg(a, axis, out, keepdims, op, fill, f):
     _no_out(out, op)
-    a = _arr(a)
+    a = _arr(a, op)
     if not _is_float(a):
         return f(a, axis=axis, keepdims=keepdims)
     nan_in = _ew.isnan(a)
@@ -315,8 +328,8 @@ def nanargmin(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = Fal
     return _nanarg(a, axis, out, keepdims, "nanargmin", _np.inf, _red.argmin)
 
 
-def _nan_fill(a, value):
-    a = _arr(a)
+def _nan_fill(a, value, op):
+    a = _arr(a, op)
     return _ew.where(_ew.isnan(a), value, a) if _is_float(a) else a
 
 
@@ -329,21 +342,21 @@ def nanprod(
     _no_out(out, "nanprod")
     if initial is not None or where is not None:
         raise OpError("nanprod: initial= and where= are not supported")
-    return _red.prod(_nan_fill(a, 1.0), axis=axis, dtype=dtype, keepdims=keepdims)
+    return _red.prod(_nan_fill(a, 1.0, "nanprod"), axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 def nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     r"""Running sum along ``axis`` with nan treated as 0 (flattened when ``axis`` is
     None); linear, nan elements get zero derivative."""
     _no_out(out, "nancumsum")
-    return _red.cumsum(_nan_fill(a, 0.0), axis=axis, dtype=dtype)
+    return _red.cumsum(_nan_fill(a, 0.0, "nancumsum"), axis=axis, dtype=dtype)
 
 
 def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     r"""Running product along ``axis`` with nan treated as 1 (flattened when ``axis`` is
     None); :func:`cumprod`'s derivative, 0 for nan elements."""
     _no_out(out, "nancumprod")
-    return _red.cumprod(_nan_fill(a, 1.0), axis=axis, dtype=dtype)
+    return _red.cumprod(_nan_fill(a, 1.0, "nancumprod"), axis=axis, dtype=dtype)
 
 
 def nanvar(
@@ -361,7 +374,7 @@ def nanvar(
         if ddof != 0:
             raise OpError("nanvar: give ddof or correction, not both")
         ddof = correction
-    a = _arr(a)
+    a = _arr(a, "nanvar")
     if not _is_float(a):
         a = astype(a, _np.float64)
     if dtype is not None:
@@ -395,7 +408,7 @@ def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
     r"""Peak to peak: ``max - min`` over ``axis``; the derivative is +1 at the maximum and
     -1 at the minimum (shared among ties)."""
     _no_out(out, "ptp")
-    a = _arr(a)
+    a = _arr(a, "ptp")
     return _ew.subtract(
         _red.max(a, axis=axis, keepdims=keepdims), _red.min(a, axis=axis, keepdims=keepdims)
     )
@@ -415,7 +428,7 @@ def cov(
     differentiable in all of them."""
     if ddof is not None and ddof != int(ddof):
         raise OpTypeError("cov: ddof must be an integer")
-    m = _arr(m)
+    m = _arr(m, "cov", "m")
     if len(_shape(m)) > 2:
         raise OpError(f"cov: m has more than 2 dimensions ({len(_shape(m))})")
     if dtype is None:
@@ -428,7 +441,7 @@ def cov(
     if _shape(X)[0] == 0:
         return _np.array([]).reshape(0, 0)
     if y is not None:
-        y = _arr(y)
+        y = _arr(y, "cov", "y")
         if len(_shape(y)) > 2:
             raise OpError(f"cov: y has more than 2 dimensions ({len(_shape(y))})")
         Y = _sh.atleast_2d(astype(y, dtype))
@@ -453,7 +466,7 @@ def cov(
             raise OpError("cov: fweights cannot be negative")
         w = fw.astype(_np.float64)
     if aweights is not None:
-        aw = _arr(aweights)
+        aw = _arr(aweights, "cov", "aweights")
         if len(_shape(aw)) != 1 or _shape(aw)[0] != nobs:
             raise OpError("cov: aweights must be 1-d with one weight per observation")
         if not isinstance(aw, Tracer) and _np.any(_np.asarray(aw) < 0):
