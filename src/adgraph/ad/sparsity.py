@@ -51,7 +51,7 @@ from typing import Any
 import numpy as _np
 
 from ..core.primitive import Primitive, registry
-from ..core.trace import Trace, Tracer, split_args
+from ..core.trace import Trace, Tracer, split_args, trace_scope
 
 __all__ = [
     "MOVES",
@@ -60,6 +60,7 @@ __all__ = [
     "Call",
     "Delegate",
     "JVP_RULE",
+    "VJP_RULE",
     "Local",
     "WHERE",
     "MAX",
@@ -159,6 +160,27 @@ class _JvpRule:
 
 
 JVP_RULE = _JvpRule()
+
+
+class _VjpRule:
+    """The rule ``sparsity=VJP_RULE`` of ``custom_vjp_call``: the pattern of the user's
+    reverse rule, found by a second detection over the outputs' cotangents. ``fwd`` runs at
+    the concrete arguments (its residuals are constants), ``bwd`` on cotangent tracers
+    whose patterns start as the identity over the outputs' entries; the input cotangents'
+    patterns are then the rows of the transposed Jacobian, ``J^T``, and each output's
+    pattern is ``J`` times the arguments' patterns. A rule the tracers cannot run through
+    falls back to dense."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "VJP_RULE"
+
+    def __call__(self, pats, ans, *args, **params):
+        return NotImplemented  # the trace runs the rule itself (SparsityTrace.process)
+
+
+VJP_RULE = _VjpRule()
 
 
 class Delegate:
@@ -629,6 +651,11 @@ class SparsityTrace(Trace):
                 )
         if type(rule) is _JvpRule and traced and callable(params.get("jvp")):
             return self._custom_jvp(args, vals, params["jvp"])
+        if type(rule) is _VjpRule and traced and callable(params.get("bwd")):
+            out = self._custom_vjp(args, vals, pats, params)
+            if out is not None:
+                return out
+            self.fallbacks.add(prim.name)  # the rule did not run on tracers: dense below
         ans = prim.bind(*vals, **params)
         if prim.nondiff or not traced:
             return ans
@@ -649,6 +676,40 @@ class SparsityTrace(Trace):
             p = t.pattern if type(t) is SparsityTracer and t._trace is self else None
             res.append(self._wrap(o, p))
         return tuple(res)
+
+    def _custom_vjp(self, args, vals, pats, params):
+        """Output tracers from the transposed detection (see :class:`_VjpRule`), or None
+        when the rules cannot run on tracers."""
+        out, res = params["fwd"](*vals)
+        out = [o.primal_value() if isinstance(o, Tracer) else o for o in out]
+        sizes = [_size(_np.shape(o)) for o in out]
+        m = sum(sizes)
+        inner = SparsityTrace(m)
+        wanted = [p is not None for p in pats]
+        try:
+            with trace_scope(inner):
+                flat = inner.input(_np.zeros(m))
+                cts, off = [], 0
+                for o, k in zip(out, sizes):
+                    cts.append(flat[off : off + k].reshape(_np.shape(o)))
+                    off += k
+                cin = list(params["bwd"](res, tuple(cts), wanted))
+        except (TypeError, ValueError):
+            return None
+        total = None
+        for c, p in zip(cin, pats):
+            if p is None or not (type(c) is SparsityTracer and c._trace is inner):
+                continue  # no cotangent flows: no dependence
+            jt = c.pattern
+            if jt.shape != (p.shape[0], m):
+                return None
+            term = jt.T.tocsr() @ p
+            total = term if total is None else total + term
+        res_out, off = [], 0
+        for o, k in zip(out, sizes):
+            res_out.append(self._wrap(o, None if total is None else total[off : off + k]))
+            off += k
+        return tuple(res_out)
 
     def _rule(self, prim, pats, ans, vals, params):
         rule = prim.sparsity
