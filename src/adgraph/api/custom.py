@@ -27,7 +27,7 @@ import inspect
 import threading
 from typing import Any
 
-from ..ad.sparsity import JVP_RULE
+from ..ad.sparsity import JVP_RULE, VJP_RULE
 from ..core.primitive import MissingRuleError, Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import EscapedTracerError
@@ -355,6 +355,7 @@ custom_vjp_p = call_primitive(
     _cvjp_batch,
     doc="A function with a user-defined VJP (see adgraph.custom_vjp).",
 )
+custom_vjp_p.sparsity = VJP_RULE  # the pattern of the user's reverse rule, transposed
 
 
 class custom_vjp(_CustomRule):
