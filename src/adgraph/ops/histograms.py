@@ -206,6 +206,12 @@ def _histdd_impl(xp, sample, w, *edges_in, bins, range_):
             lo, hi = sample[:, i].min(), sample[:, i].max()
         else:
             lo, hi = 0.0, 1.0
+        if not (bool(xp.isfinite(lo)) and bool(xp.isfinite(hi))):
+            how = "given" if range_[i] is not None else "autodetected"
+            raise OpError(
+                f"histogramdd: the {how} range [{lo}, {hi}] of dimension {i} is not finite; "
+                "give a finite range= or drop the nan/inf samples"
+            )
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
         edges.append(xp.linspace(lo, hi, bins[i] + 1))
@@ -239,6 +245,8 @@ def histogramdd(
 
     Derivatives as in :func:`histogram`: weighted counts linear in the weights, edges
     following each dimension's range (min and max) or the given edges, density both."""
+    if isinstance(sample, (list, tuple)) and all(len(_shape(s)) == 0 for s in sample):
+        sample = _arr(sample)  # N numbers are N samples in one dimension, as in NumPy
     if isinstance(sample, (list, tuple)):
         from .joining import stack
 
