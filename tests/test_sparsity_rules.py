@@ -22,10 +22,8 @@ rng = np.random.default_rng(7)
 # inputs depend on (correct, possibly dense). A new primitive without a rule must be added
 # here -- or, better, given a rule (``Primitive(..., sparsity=...)``).
 KNOWN_FALLBACKS = {
-    # calls with user-defined reverse rules and implicit solves: a rule may define a
-    # derivative with another pattern than the function, and a VJP rule's pattern would
-    # need a transposed detection
-    "custom_vjp_call", "custom_root", "linear_solve", "odeint",
+    # implicit solves: their derivatives come from user-given solvers of linear systems
+    "custom_root", "linear_solve", "odeint",
     # a fused loss and its backward primitive
     "fused_softmax_cross_entropy", "fused_softmax_cross_entropy_bwd",
 }  # fmt: skip
@@ -48,7 +46,7 @@ def test_completeness_every_primitive_without_a_rule_is_listed():
     for name in ("getitem", "convert_element_type", "einsum", "logsumexp", "scatter",
                  "checkpoint", "checkpoint_name", "checkpoint_saved", "linalg_solve", "switch",
                  "jit_call", "bincount", "linalg_norm2", "scan", "while_loop",
-                 "custom_jvp_call",
+                 "custom_jvp_call", "custom_vjp_call",
                  "scatter_mul", "scatter_min", "scatter_max", "scatter_add", "take_along_axis",
                  "put_along_axis_add", "fft", "rfft", "irfft", "fft_real", "fftshift",
                  "fft_resize", "where", "maximum", "minimum", "fused_relu"):  # fmt: skip
@@ -410,3 +408,39 @@ def test_loops_run_on_the_patterns(name):
     h = ad.hessian_sparsity(lambda v: anp.sum(f(v)), x).toarray()
     dh = np.asarray(ad.hessian(lambda v: anp.sum(f(v)))(x)) != 0
     assert not (dh & ~h).any() and not h.all()
+
+
+def test_custom_vjp_patterns_follow_the_reverse_rule():
+    @ad.custom_vjp
+    def straight_through(v):
+        return anp.round(v)
+
+    straight_through.defvjp(lambda v: (straight_through(v), None), lambda r, ct: (ct,))
+    x = rng.standard_normal(5)
+    assert (ad.jacobian_sparsity(straight_through, x).toarray() == np.eye(5, dtype=bool)).all()
+
+    @ad.custom_vjp
+    def mul(a, b):
+        return a * b
+
+    mul.defvjp(lambda a, b: (mul(a, b), (a, b)), lambda r, ct: (ct * r[1], ct * r[0]))
+
+    @ad.custom_vjp
+    def shift(v):
+        return anp.roll(v, 1) * 2.0
+
+    shift.defvjp(lambda v: (shift(v), None), lambda r, ct: (2.0 * anp.roll(ct, -1),))
+
+    def dense_rev(f, x):
+        return np.asarray(ad.jacrev(f)(x)).reshape(-1, x.size) != 0
+
+    for f in (
+        lambda v: mul(v[:2], np.array([1.0, 2.0])) + mul(v[2:4], v[:2]),
+        lambda v: shift(v) * v,
+    ):
+        assert (ad.jacobian_sparsity(f, x).toarray() == dense_rev(f, x)).all()
+        h = ad.hessian_sparsity(lambda v: anp.sum(f(v)), x).toarray()
+        assert (h == (np.asarray(ad.hessian(lambda v: anp.sum(f(v)))(x)) != 0)).all()
+        np.testing.assert_allclose(
+            ad.sparse_jacobian(f, mode="rev")(x).toarray(), ad.jacrev(f)(x), rtol=1e-14
+        )
