@@ -65,7 +65,10 @@ def check_numeric(x, op: str, what: str = "a"):
     try:
         kind = "O" if x is None else _dtypes.dtype(dtype(x)).kind
     except (TypeError, ValueError):
-        kind = "O"
+        try:  # an object with __array__ (np.poly1d, say)
+            kind = _dtypes.asarray(x).dtype.kind
+        except (TypeError, ValueError):
+            kind = "O"
     if kind not in "biufc":
         shown = f"{type(x).__name__} {x!r:.40}" if not hasattr(x, "dtype") else f"dtype {x.dtype}"
         raise OpTypeError(f"{op}: {what} must hold numbers, got {shown}")

@@ -26,7 +26,7 @@ from . import joining as _jn
 from . import products as _pr
 from . import reductions as _red
 from . import shapes as _sh
-from ._util import OpError, OpTypeError
+from ._util import OpError, OpTypeError, check_numeric
 from ._util import dtype as _dtype
 from ._util import shape as _shape
 from .creation import asarray, ones, zeros
@@ -40,15 +40,21 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _arr(x):
+def _arr(x, op, what="the coefficients"):
+    check_numeric(x, op, what)
     return x if isinstance(x, Tracer) or hasattr(x, "shape") else asarray(x)
 
 
 def _coeffs(p, name):
-    p = _sh.atleast_1d(_arr(p))
+    p = _sh.atleast_1d(_arr(p, name))
     if len(_shape(p)) != 1:
         raise OpError(f"{name}: coefficients must be 1-d, got shape {_shape(p)}")
     return p
+
+
+class _ZeroDivisor(OpError, ZeroDivisionError):
+    """Division by a polynomial whose leading coefficient is zero; also a
+    ``ZeroDivisionError``, as NumPy raises."""
 
 
 def _order(m, name, what):
@@ -103,11 +109,16 @@ def polydiv(u: Any, v: Any) -> tuple:
     division steps :math:`d = r_k / v_0`, :math:`r_{k:k+n+1} \mathrel{-}= d\,v`."""
     u = _ew.add(_coeffs(u, "polydiv"), 0.0)
     v = _ew.add(_coeffs(v, "polydiv"), 0.0)
+    if _shape(v)[0] == 0:
+        raise OpError("polydiv: the divisor has no coefficients; give at least one")
     w_dt = _np.result_type(_dtype(u), _dtype(v))
     m, n = _shape(u)[0] - 1, _shape(v)[0] - 1
     v0 = getitem(v, 0)
     if not isinstance(v0, Tracer) and float(_np.abs(v0)) == 0.0:
-        raise ZeroDivisionError("polydiv: the divisor's leading coefficient is zero")
+        raise _ZeroDivisor(
+            "polydiv: the divisor's leading coefficient is zero; drop its leading zeros "
+            "(np.trim_zeros(v, 'f')), or divide by a nonzero polynomial"
+        )
     scale = _ew.divide(1.0, v0)
     r = [getitem(astype(u, w_dt), i) for i in range(m + 1)]
     vs = [getitem(v, j) for j in range(n + 1)]
@@ -128,7 +139,7 @@ def polyder(p: Any, m: int = 1) -> Any:
     r"""The ``m``-th derivative of the polynomial: each step multiplies the coefficients
     by their powers and drops the constant. Linear in ``p``."""
     m = _order(m, "polyder", "the order of the derivative")
-    p = _arr(p)
+    p = _coeffs(p, "polyder")
     for _ in range(m):
         n = _shape(p)[0] - 1
         p = _ew.multiply(getitem(p, slice(None, -1)), _np.arange(n, 0, -1))
@@ -141,12 +152,12 @@ def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
     m = _order(m, "polyint", "the order of the integral")
     if k is None:
         k = zeros((m,), dtype=_np.float64)
-    k = _sh.atleast_1d(_arr(k))
+    k = _sh.atleast_1d(_arr(k, "polyint", "k"))
     if _shape(k)[0] == 1 and m > 1:
         k = _ew.multiply(getitem(k, 0), ones((m,), dtype=_np.float64))
     if _shape(k)[0] < m:
         raise OpError("polyint: k must be a scalar or a rank-1 array of length 1 or >m")
-    p = _arr(p)
+    p = _coeffs(p, "polyint")
     for i in range(m):
         p = _jn.concatenate(
             [_ew.true_divide(p, _np.arange(_shape(p)[0], 0, -1)), _sh.reshape(getitem(k, i), (1,))]
@@ -158,7 +169,7 @@ def vander(x: Any, N: Any = None, increasing: bool = False) -> Any:
     r"""The Vandermonde matrix of the 1-d ``x``: columns :math:`x^{N-1}, \dots, x, 1` (or
     increasing). Built by running products as NumPy does, so the derivative is exact
     also at :math:`x = 0`."""
-    x = _arr(x)
+    x = _arr(x, "vander", "x")
     if len(_shape(x)) != 1:
         raise OpError(f"vander: x must be a one-dimensional array, got shape {_shape(x)}")
     n = _shape(x)[0]
@@ -179,7 +190,7 @@ def poly(seq_of_zeros: Any) -> Any:
     r"""The coefficients of the monic polynomial with the given roots (a 1-d sequence, or
     the eigenvalues of a square matrix): :math:`\prod_i (x - z_i)`, multiplied out one
     factor at a time; real when the roots come in conjugate pairs, as in NumPy."""
-    z = _sh.atleast_1d(_arr(seq_of_zeros))
+    z = _sh.atleast_1d(_arr(seq_of_zeros, "poly", "seq_of_zeros"))
     sh = _shape(z)
     if len(sh) == 2 and sh[0] == sh[1] and sh[0] != 0:
         from .linalg import eigvals
@@ -194,11 +205,15 @@ def poly(seq_of_zeros: Any) -> Any:
     dt = _dtype(z)
     a = ones((1,), dtype=dt)
     for i in range(_shape(z)[0]):
-        zi = getitem(z, i)
-        # convolution with [1, -z]: a_k - z a_{k-1}, as NumPy's convolve computes it
-        a = _ew.add(
-            _jn.concatenate([a, zeros((1,), dtype=dt)]),
-            _ew.multiply(_jn.concatenate([zeros((1,), dtype=dt), a]), _ew.negative(zi)),
+        t = _ew.multiply(a, _ew.negative(getitem(z, i)))
+        # convolution with [1, -z]: a_k - z a_{k-1}, the leading 1 kept as it is (not
+        # 1 + 0 * -z, which is nan for an infinite or nan root, where NumPy gives 1)
+        a = _jn.concatenate(
+            [
+                getitem(a, slice(None, 1)),
+                _ew.add(getitem(a, slice(1, None)), getitem(t, slice(None, -1))),
+                getitem(t, slice(-1, None)),
+            ]
         )
     if _np.dtype(dt).kind == "c":
         r = astype(z, _np.complex128)
@@ -212,7 +227,7 @@ def roots(p: Any) -> Any:
     companion matrix (leading zeros dropped, trailing ones giving zero roots), as NumPy
     computes them. Differentiable through ``linalg.eigvals``: for a simple root,
     :math:`\dot r = -\dot p(r) / p'(r)`."""
-    p = _sh.atleast_1d(_arr(p))
+    p = _sh.atleast_1d(_arr(p, "roots"))
     if len(_shape(p)) != 1:
         raise OpError(f"roots: input must be a rank-1 array, got shape {_shape(p)}")
     lead = trim_zeros(p, "f")
@@ -252,8 +267,8 @@ def polyfit(
     from .linalg import inv, lstsq
 
     order = _order(deg, "polyfit", "deg") + 1
-    x = _ew.add(_arr(x), 0.0)
-    y = _ew.add(_arr(y), 0.0)
+    x = _ew.add(_arr(x, "polyfit", "x"), 0.0)
+    y = _ew.add(_arr(y, "polyfit", "y"), 0.0)
     if len(_shape(x)) != 1:
         raise OpTypeError("polyfit: expected 1D vector for x")
     if _shape(x)[0] == 0:
@@ -268,7 +283,7 @@ def polyfit(
     lhs = vander(x, order)
     rhs = y
     if w is not None:
-        w = _ew.add(_arr(w), 0.0)
+        w = _ew.add(_arr(w, "polyfit", "w"), 0.0)
         if len(_shape(w)) != 1:
             raise OpTypeError("polyfit: expected a 1-d array for weights")
         if _shape(w)[0] != nx:
@@ -320,7 +335,7 @@ class poly1d:  # noqa: N801  (NumPy's name)
             return
         if r:
             c_or_r = poly(c_or_r)
-        c = _sh.atleast_1d(_arr(c_or_r))
+        c = _sh.atleast_1d(_arr(c_or_r, "poly1d"))
         if len(_shape(c)) > 1:
             raise OpError("poly1d: polynomial must be 1d only")
         self._coeffs = _strip_leading(c)
