@@ -302,6 +302,11 @@ class vectorize:  # noqa: N801  (NumPy's name)
     ) -> None:
         if pyfunc is None:
             raise OpTypeError("vectorize: give the function to vectorize")
+        if not callable(pyfunc):
+            raise OpTypeError(
+                f"vectorize: pyfunc must be callable, got {type(pyfunc).__name__} {pyfunc!r:.40}"
+                " (vectorize(f) wraps a function, not an array)"
+            )
         self.pyfunc = pyfunc
         self.otypes = None if otypes is None else [_np.dtype(t) for t in otypes]
         self.excluded = set(excluded or ())
@@ -518,6 +523,11 @@ def isfortran(a: Any) -> bool:
     """Whether ``a`` is Fortran-ordered and not C-ordered (False for traced values)."""
     if isinstance(a, Tracer):
         return False
+    if not isinstance(a, _np.ndarray):
+        raise OpTypeError(
+            f"isfortran: a must be an array, got {type(a).__name__}; convert it with "
+            "np.asarray first"
+        )
     return _np.isfortran(a)
 
 

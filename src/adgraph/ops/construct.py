@@ -23,7 +23,7 @@ from . import elementwise as _ew
 from . import joining as _jn
 from . import reductions as _red
 from . import shapes as _sh
-from ._util import OpError, OpTypeError, as_int, norm_axis
+from ._util import OpError, OpTypeError, as_int, check_numeric, norm_axis
 from ._util import dtype as _dtype
 from ._util import shape as _shape
 from .creation import asarray, ones, zeros
@@ -600,7 +600,7 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
 
 def iscomplex(x: Any) -> Any:
     """Elementwise, whether the imaginary part is nonzero (boolean, no derivative)."""
-    x = _arr(x)
+    x = _arr(check_numeric(x, "iscomplex", "x"))
     if _np.dtype(_dtype(x)).kind != "c":
         return zeros(_shape(x), dtype=bool)
     return _ew.not_equal(_ew.imag(x), 0)
@@ -608,7 +608,7 @@ def iscomplex(x: Any) -> Any:
 
 def isreal(x: Any) -> Any:
     """Elementwise, whether the imaginary part is zero (boolean, no derivative)."""
-    x = _arr(x)
+    x = _arr(check_numeric(x, "isreal", "x"))
     if _np.dtype(_dtype(x)).kind != "c":
         return ones(_shape(x), dtype=bool)
     return _ew.equal(_ew.imag(x), 0)
