@@ -450,3 +450,43 @@ def test_ndimage_filters_refuse():
         andi.correlate(IMG, np.ones(3))
     with pytest.raises(TypeError, match="sigma"):
         ad.grad(lambda s: anp.sum(andi.gaussian_filter1d(IMG, s)))(1.0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("order", [0, 1])
+def test_shift_zoom_affine_transform(mode, order):
+    x = rng.standard_normal((6, 7))
+    kw = {"order": order, "mode": mode, "cval": 1.5}
+    for sh in (0.3, (1.7, -2.2), (-0.4, 3.1)):
+        close(andi.shift(x, sh, **kw), sndi.shift(x, sh, **kw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SciPy's advice on grid_mode with 'constant'/'wrap'
+        for z in (
+            0.45,
+            1.37,
+            (2.0, 0.7),
+        ):  # (SciPy's order-0 'mirror' rounds some exact halves down)
+            for gm in (False, True):
+                close(andi.zoom(x, z, grid_mode=gm, **kw), sndi.zoom(x, z, grid_mode=gm, **kw))
+    m = np.array([[0.9137, 0.2029], [-0.1131, 1.0719]])
+    h = np.eye(3)
+    h[:2, :2], h[:2, 2] = m, (0.3, 0.4)
+    for mat, extra in (
+        (m, {}),
+        (m, {"offset": (0.55, -1.05)}),
+        (m, {"output_shape": (4, 9)}),
+        (h, {}),
+        (np.array([0.8, 1.2]), {}),
+    ):
+        close(
+            andi.affine_transform(x, mat, **extra, **kw),
+            sndi.affine_transform(x, mat, **extra, **kw),
+        )
+    if order == 1:
+        check_grads(lambda x, s: andi.shift(x, s, **kw), (x, np.array([0.37, -1.21])), order=1)
+        check_grads(
+            lambda m, o: andi.affine_transform(x, m, offset=o, **kw),
+            (m, np.array([0.1234567, 0.2718281])),
+            order=1,
+        )
+        check_grads(lambda x: andi.zoom(x, 1.37, **kw), (x,), order=2)

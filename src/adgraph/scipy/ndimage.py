@@ -1,7 +1,8 @@
 r"""adgraph.scipy.ndimage: ``map_coordinates`` of order 0 (nearest) and 1 (linear), as
 jax.scipy.ndimage has it, and the linear filters (correlate1d, convolve1d, correlate,
-convolve, gaussian_filter1d, gaussian_filter, uniform_filter1d, uniform_filter), with
-SciPy's values and boundary modes.
+convolve, gaussian_filter1d, gaussian_filter, uniform_filter1d, uniform_filter) and the
+geometric transforms of orders 0 and 1 (shift, zoom, affine_transform), with SciPy's
+values and boundary modes.
 
 The value at a coordinate is a weighted sum of gathered input entries: for order 1, along
 each axis the neighbours :math:`\lfloor c\rfloor` and :math:`\lfloor c\rfloor + 1` with
@@ -33,6 +34,9 @@ __all__ = [
     "gaussian_filter",
     "uniform_filter1d",
     "uniform_filter",
+    "affine_transform",
+    "shift",
+    "zoom",
 ]
 
 _MODES = (
@@ -481,3 +485,107 @@ def uniform_filter(
         if int(s) > 1:
             x = uniform_filter1d(x, s, ax, None, m, cval, o)
     return x
+
+
+# ------------------------------------------------------------------ geometric transforms
+def _coords_grid(shape):
+    return _np.indices(shape, dtype=_np.float64)
+
+
+def affine_transform(
+    input: Any,
+    matrix: Any,
+    offset: Any = 0.0,
+    output_shape: Any = None,
+    output: Any = None,
+    order: int = 1,
+    mode: str = "constant",
+    cval: Any = 0.0,
+    prefilter: bool = True,
+) -> Any:
+    """Values of ``input`` at ``matrix @ o + offset`` for each output index ``o``
+    (``matrix`` a (d, d) matrix, a (d,) diagonal, or a (d+1, d+1) homogeneous one);
+    :func:`map_coordinates` of order 0 or 1, so differentiable in the input, the matrix,
+    the offset (order 1) and ``cval``."""
+    if output is not None:
+        raise ValueError(
+            "scipy.ndimage.affine_transform: output= is not supported (arrays are immutable)"
+        )
+    x = input if isinstance(input, Tracer) else anp.asarray(input)
+    d = len(x.shape)
+    m = matrix if isinstance(matrix, Tracer) else anp.asarray(matrix, dtype=_np.float64)
+    out_shape = tuple(x.shape) if output_shape is None else tuple(int(s) for s in output_shape)
+    if len(out_shape) != d:
+        raise ValueError("scipy.ndimage.affine_transform: output_shape must have the input's rank")
+    grid = _coords_grid(out_shape).reshape(d, -1)
+    if len(m.shape) == 2 and m.shape == (d + 1, d + 1):
+        offset = m[:d, d]
+        m = m[:d, :d]
+    if len(m.shape) == 1:
+        if m.shape[0] != d:
+            raise ValueError(
+                f"scipy.ndimage.affine_transform: a diagonal matrix must have {d} entries"
+            )
+        coords = m[:, None] * grid
+    elif m.shape == (d, d):
+        coords = m @ grid
+    else:
+        raise ValueError(
+            f"scipy.ndimage.affine_transform: matrix of shape {m.shape} does not fit an input of rank {d}"
+        )
+    off = offset if isinstance(offset, Tracer) else anp.asarray(offset, dtype=_np.float64)
+    if len(off.shape) == 0:
+        coords = coords + off
+    else:
+        coords = coords + off[:, None]
+    out = map_coordinates(x, coords, order=order, mode=mode, cval=cval, prefilter=prefilter)
+    return anp.reshape(out, out_shape)
+
+
+def shift(
+    input: Any,
+    shift: Any,
+    output: Any = None,
+    order: int = 1,
+    mode: str = "constant",
+    cval: Any = 0.0,
+    prefilter: bool = True,
+) -> Any:
+    """``input`` shifted by ``shift`` (per axis or one number): ``out[o] = input[o -
+    shift]`` by :func:`map_coordinates` of order 0 or 1; differentiable in the input and
+    the shift (order 1)."""
+    x = input if isinstance(input, Tracer) else anp.asarray(input)
+    d = len(x.shape)
+    s = shift if isinstance(shift, Tracer) else anp.asarray(shift, dtype=_np.float64)
+    if len(s.shape) == 0:
+        s = s * _np.ones(d)
+    return affine_transform(x, _np.ones(d), -s, None, output, order, mode, cval, prefilter)
+
+
+def zoom(
+    input: Any,
+    zoom: Any,
+    output: Any = None,
+    order: int = 1,
+    mode: str = "constant",
+    cval: Any = 0.0,
+    prefilter: bool = True,
+    *,
+    grid_mode: bool = False,
+) -> Any:
+    """``input`` resampled to ``round(shape * zoom)`` points per axis, SciPy's
+    coordinate mapping (``grid_mode``: pixel edges aligned, else the corner samples), by
+    :func:`map_coordinates` of order 0 or 1; differentiable in the input."""
+    x = input if isinstance(input, Tracer) else anp.asarray(input)
+    d = len(x.shape)
+    z = [float(v) for v in (_np.broadcast_to(_np.asarray(zoom, dtype=float), (d,)))]
+    out_shape = tuple(int(round(n * f)) for n, f in zip(x.shape, z))
+    if grid_mode:
+        scale = [n / o if o > 0 else 1.0 for n, o in zip(x.shape, out_shape)]
+        offset = [0.5 * s - 0.5 for s in scale]
+    else:
+        scale = [(n - 1) / (o - 1) if o > 1 else 1.0 for n, o in zip(x.shape, out_shape)]
+        offset = [0.0] * d
+    return affine_transform(
+        x, _np.asarray(scale), _np.asarray(offset), out_shape, output, order, mode, cval, prefilter
+    )
