@@ -306,7 +306,7 @@ FALLBACK = {
     "scatter_mul",
     # det's derivative primitives from the SVD (exact at singular matrices) and the
     # factorisations: each order solves a Sylvester-type equation through the forward rule
-    "linalg_cofactor", "linalg_cofactor_lin", "linalg_cholesky", "linalg_eigh",
+    "linalg_cofactor", "linalg_cofactor_lin", "linalg_eigh",
     "linalg_eigvalsh", "linalg_svd", "linalg_svdvals", "linalg_qr", "linalg_pinv",
     "linalg_eig", "linalg_eigvals", "linalg_lu", "linalg_schur", "linalg_hessenberg",
     "linalg_expm", "linalg_logm", "linalg_sqrtm", "linalg_solve_sylvester",

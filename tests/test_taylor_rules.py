@@ -325,13 +325,24 @@ def test_complex_abs_and_slogdet_take_the_fallback():
 
 # ------------------------------------------------------------------ the generic fallback
 def test_fallback_exists_and_is_exact():
-    # sinc and Cholesky have no Taylor rule: the fallback builds their series from the
-    # forward rule alone
-    for name in ("sinc", "linalg_cholesky"):
+    # sinc and QR have no Taylor rule: the fallback builds their series from the forward
+    # rule alone
+    for name in ("sinc", "linalg_qr"):
         assert registry[name].taylor is None
     _, s = ad.jet(anp.sinc, (0.3,), (TERMS[:6],))
     _, e = exact_jet(sp.sin(sp.pi * X) / (sp.pi * X), 0.3, TERMS[:6])
     np.testing.assert_allclose(s, e, rtol=1e-10)
+    _check_array_jet(
+        lambda a: anp.linalg.qr(a)[1],
+        lambda a: _np_of(mpmath.qr(_mpmat(a))[1]),
+        (A3,),
+        n=4,
+        rtol=1e-9,
+    )
+
+
+def test_cholesky_series():
+    assert registry["linalg_cholesky"].taylor is not None
     spd = A3 @ A3.T + np.eye(3)
     _check_array_jet(
         lambda a: anp.linalg.cholesky(a + a.T),
