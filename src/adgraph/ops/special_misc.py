@@ -524,10 +524,17 @@ def factorial(n, exact: bool = False):
     """
     if exact:
         return _special(_xp, "factorial").factorial(_concrete("factorial", n), exact=True)
+    from ._util import dtype as _dtype
     from .special_gamma import gamma
 
+    if _xp.dtype(_dtype(n)).kind not in "biuf":
+        raise TypeError(
+            f"factorial: n must be real numbers, got dtype {_xp.dtype(_dtype(n))}; for a "
+            "complex argument use gamma(n + 1)"
+        )
     ok = greater_equal(n, 0.0)
-    return where(ok, gamma(add(where(ok, n, 0.0), 1.0)), 0.0)
+    # only a negative n gives 0: nan stays nan (as in SciPy), it is no negative number
+    return where(ok, gamma(add(where(ok, n, 0.0), 1.0)), where(less(n, 0.0), 0.0, n))
 
 
 def multigammaln(a, d: int):
