@@ -310,6 +310,7 @@ FALLBACK = {
     "linalg_eigvalsh", "linalg_svd", "linalg_svdvals", "linalg_qr", "linalg_pinv",
     "linalg_eig", "linalg_eigvals", "linalg_lu", "linalg_schur", "linalg_hessenberg",
     "linalg_expm", "linalg_logm", "linalg_sqrtm", "linalg_solve_sylvester",
+    "linalg_fractional_matrix_power",
     # call primitives and loops (declared in api, jit and lax): the fallback pushes the
     # series through their forward rules (a custom_jvp's own rule, the loop body's tangent)
     "custom_jvp_call", "custom_vjp_call", "custom_root",
@@ -319,7 +320,7 @@ FALLBACK = {
     "switch",
     # newer primitives whose declarations give no rule yet (linear in their float
     # argument: the fallback costs one forward rule per order there)
-    "ldexp", "bincount",
+    "ldexp", "bincount", "signal_lfilter",
     # scipy.special's further functions (Bessel, incomplete gamma and beta, zeta, ...):
     # their forward rules are written with other special functions
     "jv", "yv", "jn", "yn", "j0", "j1", "y0", "y1", "iv", "ive", "i0", "i1", "i0e", "i1e",
