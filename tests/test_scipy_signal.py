@@ -248,3 +248,26 @@ def test_coherence_hilbert_oaconvolve_lags_windows():
     close(asg.oaconvolve(SIG[0], y[0, :7], "same"), ss.oaconvolve(SIG[0], y[0, :7], "same"))
     assert np.array_equal(asg.correlation_lags(5, 3, "same"), ss.correlation_lags(5, 3, "same"))
     assert np.array_equal(asg.get_window("hann", 8), ss.get_window("hann", 8))
+
+
+def test_lfilter():
+    b, a = ss.butter(3, 0.2)
+    x = SIG[:, :50]
+    close(asg.lfilter(b, a, x), ss.lfilter(b, a, x))
+    close(asg.lfilter(b, a, x.T, axis=0), ss.lfilter(b, a, x.T, axis=0))
+    close(asg.lfilter([1.0, 2.0, 3.0], [2.0], x), ss.lfilter([1.0, 2.0, 3.0], [2.0], x))
+    check_grads(lambda b, a, x: asg.lfilter(b, a, x), (b, a, x[:, :20]), order=2)
+    z = SIG[0, :15] + 1j * SIG[1, :15]
+    check_grads(lambda b, a, x: asg.lfilter(b, a, x), (b + 0.1j, a, z), order=1)
+    # an FIR filter is a convolution, truncated to the signal's length
+    k = rng.standard_normal(4)
+    g = ad.grad(lambda k: anp.sum(asg.lfilter(k, [1.0], x[0]) ** 2))(k)
+    g2 = ad.grad(lambda k: anp.sum(asg.convolve(x[0], k)[:50] ** 2))(k)
+    assert np.allclose(g, g2)
+    # vmap over the coefficients loops; over the signal it stays one call
+    bs = np.stack([b, b * 1.1])
+    close(ad.vmap(lambda b: asg.lfilter(b, a, x[0]))(bs)[1], ss.lfilter(b * 1.1, a, x[0]))
+    with pytest.raises(ValueError, match="zi"):
+        asg.lfilter(b, a, x, zi=np.zeros(3))
+    with pytest.raises(ValueError, match=r"a\[0\]"):
+        asg.lfilter(b, [0.0, 1.0], x)

@@ -1,5 +1,5 @@
 """adgraph.scipy.signal: SciPy's convolutions (convolve, correlate, fftconvolve, oaconvolve,
-convolve2d, correlate2d), detrend, hilbert, and spectral analysis (stft, istft, csd, welch,
+convolve2d, correlate2d), lfilter, detrend, hilbert, and spectral analysis (stft, istft, csd, welch,
 periodogram, spectrogram, coherence), with SciPy's conventions and values, differentiable
 in their array inputs; correlation_lags and get_window give SciPy's constants.
 
@@ -16,6 +16,7 @@ from ._convolve import (
     fftconvolve,
     oaconvolve,
 )
+from ._lfilter import lfilter
 from ._spectral import (
     coherence,
     csd,
@@ -46,4 +47,5 @@ __all__ = [
     "oaconvolve",
     "correlation_lags",
     "get_window",
+    "lfilter",
 ]
