@@ -55,6 +55,7 @@ __all__ = [
     "to_device",
     "asnumpy",
     "set_fft_workers",
+    "set_threads",
     "set_fft_backend",
     "fft_backend",
     "retain_memory",
@@ -345,6 +346,19 @@ def set_fft_workers(n: int | None) -> None:
     if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n == 0 or n < -1):
         raise ValueError(f"set_fft_workers: expected None, -1 or a positive int, got {n!r}")
     _fft.workers = n  # type: ignore[assignment]  # (ops.fft starts it at None)
+
+
+def set_threads(n: int | None) -> None:
+    """Threads for adgraph's own multi-threaded kernels on NumPy arrays (products of a tall
+    matrix and a vector, the fused activations of ``adgraph.nn``; from ``2**17``
+    elements): None (default) for every core this process may run on, or a positive count
+    (1: no thread is started). The FFT's threads are :func:`set_fft_workers`'s, BLAS's its
+    own."""
+    from ..ops import _parallel
+
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise ValueError(f"set_threads: expected None or a positive int, got {n!r}")
+    _parallel.workers = n
 
 
 def set_fft_backend(name: str | None) -> str:
