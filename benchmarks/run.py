@@ -9,8 +9,9 @@ Usage::
     python benchmarks/run.py --threads 1     # every library pinned to one thread
 
 Every library runs with its own default threading unless ``--threads N`` is given, which
-pins BLAS, NumExpr, PyTorch, JAX (XLA), scipy.fft in the primal and adgraph's FFT to N
-threads; the header and the Markdown table say which was used, and the core count.
+pins BLAS, NumExpr, PyTorch, JAX (XLA), scipy.fft in the primal, adgraph's FFT and
+adgraph's own threaded kernels to N threads; the header and the Markdown table say which
+was used, and the core count.
 
 Each figure is the minimum over repeated runs (after a warm-up, which also compiles JAX's
 jit) of one derivative evaluation, and its ratio to the NumPy primal measured in the same
@@ -120,8 +121,9 @@ def _describe_threading(threads, cores):
     if threads is None:
         return (
             f"each library's default on {cores} cores (BLAS, PyTorch, JAX and scipy.fft in "
-            "the primal use every core; NumPy's ufuncs one; adgraph's FFT every core from "
-            "2**17 elements)"
+            "the primal use every core; NumPy's ufuncs one; adgraph's FFT, its products of "
+            "a tall matrix and a vector and its fused activations every core from 2**17 "
+            "elements)"
         )
     return (
         f"every library pinned to {threads} thread{'s' if threads > 1 else ''} "
@@ -171,6 +173,7 @@ def main(argv=None):
 
         if args.threads is not None:
             adb.set_fft_workers(args.threads)
+            adb.set_threads(args.threads)  # adgraph's threaded matvec and activations
         fft_lib = adb.fft_backend()
     except Exception as e:  # adgraph not importable: its columns fail by themselves
         fft_lib = f"unknown ({type(e).__name__})"

@@ -172,3 +172,29 @@ def test_softplus_gradient_threaded_equals_plain(two_threads, monkeypatch):
     np.testing.assert_allclose(g, 1 / (1 + np.exp(-x)), rtol=1e-14, atol=1e-300)
     monkeypatch.setattr(par, "PARALLEL_MIN_SIZE", 1 << 62)
     np.testing.assert_array_max_ulp(ad.grad(lambda x: anp.sum(nn.softplus(x)))(x), g, maxulp=2)
+
+
+def test_set_threads(monkeypatch):
+    from adgraph import backends
+
+    monkeypatch.setattr(par, "workers", None)
+    backends.set_threads(1)
+    assert par.threads() == 1
+    backends.set_threads(None)
+    assert par.threads() >= 1
+    for bad in (0, -1, 2.0, True, "2"):
+        with pytest.raises(ValueError, match="set_threads: expected None or a positive int"):
+            backends.set_threads(bad)
+    assert par.workers is None
+
+
+def test_one_thread_setting_keeps_activations_on_the_plain_path(two_threads, monkeypatch):
+    from adgraph.ops import fused
+
+    monkeypatch.setattr(par, "workers", 1)
+    ran = []
+    monkeypatch.setattr(par, "_executor", lambda n: ran.append(n))
+    x = np.linspace(-5, 5, 5000)
+    np.testing.assert_allclose(fused.sigmoid_p.impl(np, x), 1 / (1 + np.exp(-x)), rtol=1e-15)
+    assert par.elementwise(lambda a, out: None, x.dtype, x) is None
+    assert not ran
