@@ -15,17 +15,26 @@ import numpy as _np
 
 from ... import numpy as anp
 from ...core.trace import Tracer as _Tracer
+from ...ops._util import check_numeric
 
 __all__: list[str] = []
 
 LOG_2PI = float(_np.log(2.0 * _np.pi))
 
 
-def floats(*args: Any) -> list[Any]:
-    """The arguments as floating arrays of one common dtype (integers become float64)."""
+def floats(*args: Any, what: str = "scipy.stats", names: tuple = ()) -> list[Any]:
+    """The arguments as floating arrays of one common dtype (integers become float64).
+    None, strings, other non-numbers and complex values are refused, naming ``what`` (the
+    function) and the argument (from ``names``, else its position)."""
     out = []
-    for a in args:
+    for i, a in enumerate(args):
+        arg = names[i] if i < len(names) else f"argument {i}"
+        check_numeric(a, what, arg)
         a = anp.asarray(a)
+        if _np.issubdtype(a.dtype, _np.complexfloating):
+            raise TypeError(
+                f"{what}: {arg} must be real, got dtype {a.dtype}; take the real part or abs first"
+            )
         if not _np.issubdtype(a.dtype, _np.inexact):
             a = anp.asarray(a, dtype=_np.float64)
         out.append(a)
@@ -126,7 +135,12 @@ def continuous(
     sig = ", ".join(["x", *shapes, "loc=0", "scale=1"])
 
     def std(method, x, args, kw):
-        x, *rest = floats(x, *_bind(dist, method, names, defaults, args, kw))
+        x, *rest = floats(
+            x,
+            *_bind(dist, method, names, defaults, args, kw),
+            what=f"{dist}.{method}",
+            names=("x", *names),
+        )
         *sh, loc, scale = rest
         return x, sh, loc, scale
 
@@ -195,7 +209,7 @@ def discrete(
             vals = _bind(dist, method, names, defaults, args, kw)
             if not floats_:
                 return body(k, *vals)
-            k, *rest = floats(k, *vals)
+            k, *rest = floats(k, *vals, what=f"{dist}.{method}", names=("k", *names))
             *sh, loc = rest
             if valid is None:
                 return body(k - loc, *sh)

@@ -10,6 +10,7 @@ import numpy as _np
 
 from ... import numpy as anp
 from ...core.trace import Tracer as _Tracer
+from ...ops._util import norm_axis
 from ...ops.special_stats import stats_fn
 from ._common import floats
 
@@ -39,9 +40,10 @@ def sem(
     deviation with ``ddof`` degrees of freedom removed, over ``axis`` (all when None).
     ``nan_policy="omit"`` leaves nan out of both :math:`s` and :math:`n`. Differentiable."""
     _policy("sem", nan_policy, a)
-    (a,) = floats(a)
+    (a,) = floats(a, what="sem", names=("a",))
     if axis is None:
         a, axis = anp.reshape(a, (-1,)), 0
+    axis = norm_axis(axis, a.ndim, "sem")
     if nan_policy == "omit":
         ok = ~anp.isnan(a)
         x = anp.where(ok, a, 0.0)
@@ -80,4 +82,6 @@ def rankdata(
     if method not in methods:
         raise ValueError(f"rankdata: method must be one of {methods}, got {method!r}")
     _policy("rankdata", nan_policy, a)
+    if axis is not None:
+        norm_axis(axis, anp.ndim(a), "rankdata")
     return stats_fn("rankdata", a, method=method, axis=axis, nan_policy=nan_policy)

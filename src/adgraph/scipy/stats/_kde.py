@@ -29,7 +29,7 @@ class gaussian_kde:
     """
 
     def __init__(self, dataset: Any, bw_method: Any = None, weights: Any = None) -> None:
-        (data,) = floats(dataset)
+        (data,) = floats(dataset, what="gaussian_kde", names=("dataset",))
         if data.ndim > 2:
             raise ValueError(f"gaussian_kde: dataset must be 1-d or 2-d (d, n), got {data.ndim}-d")
         self.dataset = anp.reshape(data, (1, -1)) if data.ndim < 2 else data
@@ -37,7 +37,7 @@ class gaussian_kde:
         if self.n < 2:
             raise ValueError("gaussian_kde: dataset must have more than one point")
         if weights is not None:
-            (w,) = floats(weights)
+            (w,) = floats(weights, what="gaussian_kde", names=("weights",))
             if w.ndim != 1 or w.shape[0] != self.n:
                 raise ValueError(
                     f"gaussian_kde: weights must be a 1-d array of length n = {self.n}, "
@@ -101,7 +101,7 @@ class gaussian_kde:
         return anp.linalg.inv(self.covariance)
 
     def _points(self, points: Any) -> Any:
-        (pts,) = floats(points)
+        (pts,) = floats(points, what="gaussian_kde", names=("points",))
         if pts.ndim == 0:
             pts = anp.reshape(pts, (1, 1))
         elif pts.ndim == 1:
@@ -137,7 +137,7 @@ class gaussian_kde:
 
     def integrate_gaussian(self, mean: Any, cov: Any) -> Any:
         """The integral of the estimate times the normal density ``N(mean, cov)``."""
-        (mean, cov) = floats(mean, cov)
+        (mean, cov) = floats(mean, cov, what="gaussian_kde", names=("mean", "cov"))
         mean = anp.reshape(mean, (self.d, 1))
         s = self.covariance + anp.reshape(cov, (self.d, self.d))
         chol = anp.linalg.cholesky(s)

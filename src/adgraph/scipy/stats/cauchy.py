@@ -16,7 +16,7 @@ _LOG_PI = float(_np.log(_np.pi))
 
 def logpdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """``-log(pi scale) - log(1 + y**2)``, ``y = (x-loc)/scale``."""
-    x, loc, scale = floats(x, loc, scale)
+    x, loc, scale = floats(x, loc, scale, what="cauchy.logpdf", names=("x", "loc", "scale"))
     y = (x - loc) / scale
     return -_LOG_PI - anp.log(scale) - anp.log1p(y * y)
 
@@ -28,7 +28,7 @@ def pdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
 
 def cdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """``1/2 + arctan(y)/pi``."""
-    x, loc, scale = floats(x, loc, scale)
+    x, loc, scale = floats(x, loc, scale, what="cauchy.cdf", names=("x", "loc", "scale"))
     return 0.5 + anp.arctan((x - loc) / scale) / _np.pi
 
 

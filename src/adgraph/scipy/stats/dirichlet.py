@@ -17,7 +17,7 @@ __all__ = ["logpdf", "pdf"]
 
 def logpdf(x: Any, alpha: Any) -> Any:
     """``sum((alpha-1) log x) + log Gamma(sum alpha) - sum(log Gamma(alpha))``."""
-    x, alpha = floats(x, alpha)
+    x, alpha = floats(x, alpha, what="dirichlet.logpdf", names=("x", "alpha"))
     if alpha.ndim != 1:
         raise ValueError(f"dirichlet.logpdf: alpha must be 1-D, got shape {alpha.shape}")
     if x.shape[:1] != alpha.shape:

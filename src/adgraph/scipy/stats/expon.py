@@ -11,7 +11,7 @@ __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
 
 def _y(x: Any, loc: Any, scale: Any) -> tuple[Any, Any, Any]:
-    x, loc, scale = floats(x, loc, scale)
+    x, loc, scale = floats(x, loc, scale, what="expon", names=("x", "loc", "scale"))
     y = (x - loc) / scale
     inside = y >= 0
     return masked(inside, y, 0.0), inside, scale
@@ -55,13 +55,13 @@ def logsf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
 
 def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The quantile ``loc - scale log(1 - q)``."""
-    q, loc, scale = floats(q, loc, scale)
+    q, loc, scale = floats(q, loc, scale, what="expon.ppf", names=("q", "loc", "scale"))
     return loc - scale * anp.log1p(-q)
 
 
 def isf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The inverse survival function ``loc - scale log(q)``."""
-    q, loc, scale = floats(q, loc, scale)
+    q, loc, scale = floats(q, loc, scale, what="expon.isf", names=("q", "loc", "scale"))
     return loc - scale * anp.log(q)
 
 

@@ -16,7 +16,7 @@ _LOG2 = float(_np.log(2.0))
 
 def logpdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """``-|x - loc|/scale - log(2 scale)``."""
-    x, loc, scale = floats(x, loc, scale)
+    x, loc, scale = floats(x, loc, scale, what="laplace.logpdf", names=("x", "loc", "scale"))
     return -anp.abs(x - loc) / scale - anp.log(scale) - _LOG2
 
 
@@ -27,7 +27,7 @@ def pdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
 
 def cdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """``e**y / 2`` below ``loc``, ``1 - e**-y / 2`` above, ``y = (x-loc)/scale``."""
-    x, loc, scale = floats(x, loc, scale)
+    x, loc, scale = floats(x, loc, scale, what="laplace.cdf", names=("x", "loc", "scale"))
     y = (x - loc) / scale
     neg = y < 0
     # each branch sees only the values it is evaluated on: no overflowing exp

@@ -12,7 +12,7 @@ __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
 
 def _y(x: Any, loc: Any, scale: Any) -> tuple[Any, Any]:
-    x, loc, scale = floats(x, loc, scale)
+    x, loc, scale = floats(x, loc, scale, what="logistic", names=("x", "loc", "scale"))
     return (x - loc) / scale, scale
 
 
@@ -42,7 +42,7 @@ def sf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
 
 def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The quantile ``loc + scale logit(q)``."""
-    q, loc, scale = floats(q, loc, scale)
+    q, loc, scale = floats(q, loc, scale, what="logistic.ppf", names=("q", "loc", "scale"))
     return loc + scale * special.logit(q)
 
 

@@ -29,12 +29,14 @@ def logpdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False)
             "multivariate_normal.logpdf(allow_singular=True) is not supported: a singular "
             "covariance has no density; pass a positive-definite cov"
         )
-    (x,) = floats(x)
+    (x,) = floats(x, what="multivariate_normal.logpdf", names=("x",))
     if x.ndim == 0:
         x = anp.reshape(x, (1,))
     d = x.shape[-1]
-    (mean,) = floats(0.0 if mean is None else mean)
-    (cov,) = floats(cov)
+    (mean,) = floats(
+        0.0 if mean is None else mean, what="multivariate_normal.logpdf", names=("mean",)
+    )
+    (cov,) = floats(cov, what="multivariate_normal.logpdf", names=("cov",))
     if cov.ndim == 0:
         cov = cov * anp.eye(d)
     elif cov.ndim == 1:

@@ -21,7 +21,7 @@ _ASYMPTOTIC = -20.0
 
 
 def _z(x: Any, loc: Any, scale: Any) -> Any:
-    x, loc, scale = floats(x, loc, scale)
+    x, loc, scale = floats(x, loc, scale, what="norm", names=("x", "loc", "scale"))
     return (x - loc) / scale
 
 
@@ -81,13 +81,13 @@ def logsf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
 def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The quantile function, inverse of :func:`cdf` (``special.ndtri``: accurate in the
     lower tail, where ``2q - 1`` would round)."""
-    q, loc, scale = floats(q, loc, scale)
+    q, loc, scale = floats(q, loc, scale, what="norm.ppf", names=("q", "loc", "scale"))
     return loc + scale * special.ndtri(q)
 
 
 def isf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The inverse survival function, inverse of :func:`sf`."""
-    q, loc, scale = floats(q, loc, scale)
+    q, loc, scale = floats(q, loc, scale, what="norm.isf", names=("q", "loc", "scale"))
     return loc - scale * special.ndtri(q)
 
 

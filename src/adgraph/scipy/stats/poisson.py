@@ -44,7 +44,7 @@ logpmf, pmf, cdf, logcdf, sf, logsf, ppf, isf = (_m[k] for k in __all__[:-1])
 def entropy(mu: Any, loc: Any = 0) -> Any:
     """The entropy -sum_k pmf(k) log pmf(k), summed over the counts that carry mass
     (up to mu + 20 sqrt(mu) + 40); differentiable in mu."""
-    (mu,) = floats(mu)
+    (mu,) = floats(mu, what="poisson.entropy", names=("mu",))
     v = _np.asarray(mu.primal_value() if hasattr(mu, "primal_value") else mu)
     top = float(_np.nanmax(v, initial=0.0)) if v.size else 0.0
     n = int(top + 20.0 * _np.sqrt(max(top, 0.0)) + 40.0)

@@ -12,7 +12,7 @@ __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
 def logpdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """``-log(scale)`` on ``[loc, loc + scale]``, ``-inf`` elsewhere."""
-    x, loc, scale = floats(x, loc, scale)
+    x, loc, scale = floats(x, loc, scale, what="uniform.logpdf", names=("x", "loc", "scale"))
     y = (x - loc) / scale
     return outside((y >= 0) & (y <= 1), -anp.log(scale) + 0.0 * y)
 
@@ -24,13 +24,13 @@ def pdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
 
 def cdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """``(x - loc)/scale`` clipped to ``[0, 1]``."""
-    x, loc, scale = floats(x, loc, scale)
+    x, loc, scale = floats(x, loc, scale, what="uniform.cdf", names=("x", "loc", "scale"))
     return anp.clip((x - loc) / scale, 0.0, 1.0)
 
 
 def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The quantile ``loc + q scale``."""
-    q, loc, scale = floats(q, loc, scale)
+    q, loc, scale = floats(q, loc, scale, what="uniform.ppf", names=("q", "loc", "scale"))
     return loc + q * scale
 
 
