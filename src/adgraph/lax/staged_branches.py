@@ -22,11 +22,11 @@ from typing import Any
 import numpy as _np
 
 from .. import numpy as anp
+from ..ad.sparsity import CALL
 from ..api import closure
 from ..api.args import zeros_like
 from ..api.reverse import vjp
 from ..api.vectorize import vmap
-from ..ad.sparsity import CALL
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
