@@ -40,6 +40,8 @@ from functools import partial
 
 import numpy as np
 
+from . import library
+
 BOUND = 30.0  # |value| above this is rejected (keeps derivatives and FD errors moderate)
 MAX_SIZE = 24  # elements of any intermediate value
 MARGIN = 0.1  # distance from a kink, pole or tie, at every evaluation point
@@ -86,6 +88,7 @@ NP_SPECIAL = types.SimpleNamespace(
     **{
         n: _scipy(n)
         for n in ("erf", "erfc", "erfinv", "gammaln", "digamma", "entr", "polygamma", "xlog1py")
+        + library.SPECIAL_NAMES
     },
     expit=_expit,
     logsumexp=_logsumexp,
@@ -230,7 +233,15 @@ NP_AD = types.SimpleNamespace(
 
 def numpy_namespace() -> dict:
     """Globals under which the program's text computes its reference value with NumPy."""
-    return {"np": np, "anp": _NpNumpy(), "asp": NP_SPECIAL, "ad": NP_AD, "partial": partial}
+    return {
+        "np": np,
+        "anp": _NpNumpy(),
+        "asp": NP_SPECIAL,
+        "ad": NP_AD,
+        "partial": partial,
+        "stats": library.NP_STATS,
+        "lax": library.NpLax,
+    }
 
 
 # --------------------------------------------------------------------------- generation
@@ -265,6 +276,7 @@ class Scope:
         analytic=False,
         closure_rate=0.0,
         sealed=False,
+        forward=False,
     ):
         self.gen = gen
         self.prefix = prefix
@@ -275,6 +287,10 @@ class Scope:
         self.analytic = analytic or (parent is not None and parent.analytic)
         self.closure_rate = closure_rate
         self.sealed = sealed  # sees none of the enclosing variables (no closures through it)
+        # the program itself differentiates this body in forward mode (a nested jvp,
+        # linearize or jacfwd, a custom_jvp rule): no custom_vjp may be called inside, as
+        # forward mode of a custom_vjp function is refused (by JAX too)
+        self.forward = forward or (parent is not None and parent.forward)
         self.own: list[Var] = []
         self.lines: list[str] = []
         self.closes_over = False
@@ -487,8 +503,8 @@ class Generator:
         rng = self.rng
         kinds = ["unary", "binary", "reduce", "shape", "product", "where", "at", "const"]
         w = [20, 20, 10, 16, 7, 4, 5, 3]
-        kinds += ["method", "discrete", "special", "linalg", "fft"]
-        w += [6, 4, 4, 5, 3]
+        kinds += ["method", "discrete", "special", "linalg", "fft", "library"]
+        w += [6, 4, 4, 5, 3, 30]
         if sc.depth < MAX_DEPTH:
             kinds.append("struct")
             w.append(30 if sc.depth == 0 else 8)
@@ -842,6 +858,45 @@ class Generator:
             forms += ["anp.linalg.multi_dot([{a}, {a}.T, {a}])"]
         return sc.emit(forms[rng.integers(len(forms))].format(a=a.name))
 
+    def op_library(self, sc):
+        """A function of NumPy's, SciPy's or lax's wider library (tests/fuzz/library.py)."""
+        rng = self.rng
+        family = ["numpy", "numpy", "elementwise", "special", "stats", "lax", "linalg"]
+        family = family[rng.integers(len(family))]
+        a = sc.pick()
+        vals = sc.vals(a)
+
+        def other(v):
+            shape = _bcast(v.shape, a.shape)
+            vs = sc.vals(v)
+            return types.SimpleNamespace(
+                name=v.name,
+                shape=v.shape,
+                broadcasts=shape is not None and np.prod(shape) <= MAX_SIZE,
+                positive=all(x.min() > 0.2 for x in vs),
+            )
+
+        others = [other(v) for v in sc.visible() if v is not a]
+        rng.shuffle(others)
+        if family == "numpy":
+            forms = library.numpy_forms(self, sc, a, vals, others)
+        elif family == "elementwise":
+            forms = library.elementwise_forms(vals)
+        elif family == "special":
+            forms = [(t, False) for t in library.special_forms(vals, others)]
+        elif family == "stats":
+            forms = [(t, False) for t in library.stats_forms(vals, others)]
+        elif family == "lax":
+            forms = library.lax_forms(self, sc, a, others)
+        else:
+            forms = [(t, False) for t in library.linalg_forms(vals, a.shape)]
+        forms = [t for t, analytic in forms if analytic or not sc.analytic]
+        if not forms:
+            raise Reject
+        form = forms[rng.integers(len(forms))]
+        self.features.add("library:" + family)
+        return sc.emit(form.format(a=sc.use(a)))
+
     def op_fft(self, sc):
         if sc.analytic:
             raise Reject
@@ -997,7 +1052,19 @@ class Generator:
             args.append(sc.pick(prefer=lambda v: v is not first))
         return args
 
-    def _block(self, sc, name, args, kind, *, analytic=False, rows=False, axis=0, scalar=False):
+    def _block(
+        self,
+        sc,
+        name,
+        args,
+        kind,
+        *,
+        analytic=False,
+        rows=False,
+        axis=0,
+        scalar=False,
+        forward=False,
+    ):
         """Generate the body of ``def name(params)`` called with ``args`` (``rows``: the
         first argument is mapped over its rows, as ``vmap`` calls it)."""
         rng = self.rng
@@ -1024,6 +1091,7 @@ class Generator:
             analytic=analytic,
             closure_rate=rate,
             sealed=sealed,
+            forward=forward,
         )
         for p, pv in zip(params, pvals):
             body.param(p, pv)
@@ -1065,7 +1133,7 @@ class Generator:
         (the call then concatenates them)."""
         rng = self.rng
         args = self._args(sc, int(rng.integers(1, 3)))
-        body, params, last = self._block(sc, g, args, kind)
+        body, params, last = self._block(sc, g, args, kind, forward=kind == "custom_jvp")
         ret, call_tail = last.name, ""
         if rng.random() < 0.3:
             others = [v for v in body.own if v is not last]
@@ -1160,6 +1228,8 @@ class Generator:
 
     def st_custom_vjp_rule(self, sc):
         """custom_vjp whose rule is the VJP of the same sub-program (recomputed)."""
+        if sc.forward:
+            raise Reject
         g = self._new("g")
         body, p, lines, call = self._rule_body(sc, g, "custom_vjp")
         lines += [
@@ -1236,6 +1306,8 @@ class Generator:
         return sc.emit(call)
 
     def st_custom_vjp_closed(self, sc):
+        if sc.forward:
+            raise Reject
         u, du, a, cap, c = self._closed(sc)
         g = self._new("g")
         z = f"{g}_a0"
@@ -1271,10 +1343,12 @@ class Generator:
             self.features.add("custom_vjp+closure")
         return sc.emit(call)
 
-    def _nested(self, sc, nargs=1, scalar=False):
+    def _nested(self, sc, nargs=1, scalar=False, forward=False):
         g = self._new("h")
         args = self._args(sc, nargs)
-        body, params, last = self._block(sc, g, args, "nested", analytic=True, scalar=scalar)
+        body, params, last = self._block(
+            sc, g, args, "nested", analytic=True, scalar=scalar, forward=forward
+        )
         sc.define(self._def(body, g, params, last.name))
         return g, args, body, last
 
@@ -1290,7 +1364,7 @@ class Generator:
         return sc.emit(f"ad.grad({g}, argnums=1)({sc.use(args[0])}, {sc.use(args[1])})")
 
     def st_jvp(self, sc):
-        g, args, body, _ = self._nested(sc)
+        g, args, body, _ = self._nested(sc, forward=True)
         a = args[0]
         t = sc.pick(lambda v: v.shape == a.shape)
         self._tag("nested_jvp", body)
@@ -1308,11 +1382,11 @@ class Generator:
         return sc.emit(f"ad.vjp({g}, {sc.use(args[0])})[1]({ct})[0]")
 
     def st_jacobian(self, sc):
-        g, args, body, last = self._nested(sc)
+        how = ["jacfwd", "jacrev"][self.rng.integers(2)]
+        g, args, body, last = self._nested(sc, forward=how == "jacfwd")
         if int(np.prod(last.shape)) * int(np.prod(args[0].shape)) > MAX_SIZE:
             raise Reject
         self._tag("nested_jacobian", body)
-        how = ["jacfwd", "jacrev"][self.rng.integers(2)]
         return sc.emit(f"ad.{how}({g})({sc.use(args[0])})")
 
     # ---- the whole program
@@ -1395,6 +1469,8 @@ import numpy as np
 import adgraph as ad
 import adgraph.numpy as anp
 import adgraph.scipy.special as asp
+import adgraph.scipy.stats as stats
+import adgraph.lax as lax
 
 """
 

@@ -34,16 +34,26 @@ import adgraph as ad
 from .checks import Checker, check_dtypes, check_matrix_inputs, check_program, report
 from .programs import NP_AD, Program, generate
 
-N_PLAIN = 80  # seeds 0..79: no closures in checkpoint/custom rules
-N_CLOSURES = 40  # seeds 1000..1039: closures everywhere
+N_PLAIN = 130  # seeds 0..129: no closures in checkpoint/custom rules
+N_CLOSURES = 60  # seeds 1000..1059: closures everywhere
 N_OTHER = 30  # seeds 2000.. in float32, 3000.. with np.matrix inputs
 
 # Errors adgraph raises today where an answer belongs, recognised by exception type,
 # message and where in adgraph they come from. A program whose every failure is one of these
 # is an expected failure; delete an entry when its bug is fixed. An entry is
 # ``name: (exception type, message pattern, frames one of which must be on the stack (each
-# "adgraph/path.py:function"), frames that must not be)``. None are known today.
-KNOWN_ERRORS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {}
+# "adgraph/path.py:function"), frames that must not be)``.
+KNOWN_ERRORS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
+    # forward over reverse (hessian) of a custom_vjp function called inside jit or
+    # checkpoint is refused as forward mode of custom_vjp, where JAX computes it (the plain
+    # call works); see test_regressions.py::test_hessian_of_custom_vjp_inside_jit
+    "hessian of custom_vjp inside jit/checkpoint refused": (
+        "CustomVJPForwardError",
+        "forward-mode differentiation",
+        ("adgraph/api/reverse.py:_record",),
+        (),
+    ),
+}
 
 
 def known_error(failure) -> str | None:
@@ -125,6 +135,12 @@ def test_the_fixed_programs_cover_the_grammar():
         "custom_vjp:pytree_argument",
         "custom_jvp:nondiff_argnums",
         "custom_vjp:nondiff_argnums",
+        "library:numpy",
+        "library:elementwise",
+        "library:special",
+        "library:stats",
+        "library:lax",
+        "library:linalg",
     ]:
         assert feature in seen, feature
 
@@ -152,7 +168,7 @@ def test_fresh_seeds():
 
 
 # ---------------------------------------------------------------- the checks can fail
-def _handmade(defs):
+def _handmade(defs, features=()):
     x = np.linspace(0.3, 1.4, 3)
     return Program(
         seed=1,  # odd: writable arrays
@@ -162,6 +178,7 @@ def _handmade(defs):
         variants=[(x + 0.05,), (x - 0.05,)],
         batched=(True,),
         mixes=[],
+        features=frozenset(features),
     )
 
 
@@ -203,10 +220,33 @@ W = np.cos(np.arange(3.0) + 0.3)
 def L(x0):
     return anp.sum(f(x0) * W)
 """
+    prog = _handmade(defs, {"custom_vjp"})
+    keys = {fl.key() for fl in check_program(prog)}
+    # forward mode refuses g (as JAX does), which the checks expect; reverse mode runs the
+    # wrong rule, which they catch
+    assert keys == {
+        "grad vs finite differences [mismatch]",
+        "vjp vs finite differences (transpose identity) [mismatch]",
+    }, keys
+    # the same refusal in a program the generator made without custom_vjp is a failure
     keys = {fl.key() for fl in check_program(_handmade(defs))}
-    assert "jacfwd vs jacrev [mismatch]" in keys  # forward mode differentiates g itself
-    assert "grad vs finite differences [mismatch]" in keys
-    assert "vjp vs finite differences (transpose identity) [mismatch]" in keys
+    assert "jvp [error: CustomVJPForwardError]" in keys
+    assert "jacfwd [error: CustomVJPForwardError]" in keys
+
+
+def test_a_partial_forward_refusal_is_caught():
+    """Forward mode refuses a custom_vjp function in every mode or in none."""
+    from .checks import FORWARD_CHECKS, Failure, expect_forward_refusal
+
+    prog = _handmade("", {"custom_vjp"})
+    frames = ("adgraph/api/custom.py:_cvjp_jvp",)
+    msg = "CustomVJPForwardError: forward-mode differentiation (jvp, jacfwd, linearize) of g"
+    every = [Failure(c, "error", msg, frames) for c in FORWARD_CHECKS]
+    assert expect_forward_refusal(prog, every, FORWARD_CHECKS) == []
+    left = expect_forward_refusal(prog, every[:1], FORWARD_CHECKS)
+    assert [fl.kind for fl in left] == ["inconsistent"]
+    other = Failure("jvp", "error", "TypeError: something else", frames)
+    assert expect_forward_refusal(prog, [other], FORWARD_CHECKS) == [other]
 
 
 def test_a_right_program_passes_and_a_leaked_tracer_fails():
