@@ -311,20 +311,27 @@ def _nanarg(a, axis, out, keepdims, op, fill, f):
     if not _is_float(a):
         return f(a, axis=axis, keepdims=keepdims)
     nan_in = _ew.isnan(a)
-    if not isinstance(a, Tracer) and bool(_np.any(_np.all(_np.asarray(nan_in), axis=axis))):
-        raise OpError(f"{op}: all-NaN slice encountered")
-    return f(_ew.where(nan_in, fill, a), axis=axis, keepdims=keepdims)
+    if not isinstance(a, Tracer):
+        if bool(_np.any(_np.all(_np.asarray(nan_in), axis=axis))):
+            raise OpError(f"{op}: all-NaN slice encountered")
+        return f(_ew.where(nan_in, fill, a), axis=axis, keepdims=keepdims)
+    # traced: the values may be unknown (jit), so an all-nan slice cannot be refused; it
+    # gives -1, as in JAX, rather than the index 0 of a nan
+    idx = f(_ew.where(nan_in, fill, a), axis=axis, keepdims=keepdims)
+    return _ew.where(_red.all(nan_in, axis=axis, keepdims=keepdims), -1, idx)
 
 
 def nanargmax(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
-    """The index of the maximum over ``axis`` ignoring nan (an all-nan slice is an error).
-    Integer: no derivative."""
+    """The index of the maximum over ``axis`` ignoring nan (an all-nan slice is an error;
+    on traced values, whose nan may be unknown, it gives -1 as in JAX). Integer: no
+    derivative."""
     return _nanarg(a, axis, out, keepdims, "nanargmax", -_np.inf, _red.argmax)
 
 
 def nanargmin(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
-    """The index of the minimum over ``axis`` ignoring nan (an all-nan slice is an error).
-    Integer: no derivative."""
+    """The index of the minimum over ``axis`` ignoring nan (an all-nan slice is an error;
+    on traced values, whose nan may be unknown, it gives -1 as in JAX). Integer: no
+    derivative."""
     return _nanarg(a, axis, out, keepdims, "nanargmin", _np.inf, _red.argmin)
 
 

@@ -20,7 +20,8 @@ import numpy as _np  # the constant windows are NumPy's own
 
 from ..core.trace import Tracer
 from . import elementwise as _ew
-from ._util import OpTypeError
+from ._util import OpTypeError, check_numeric
+from ._util import dtype as _dtype
 from .mathfuncs import i0
 
 __all__ = ["bartlett", "blackman", "hamming", "hanning", "kaiser"]
@@ -61,6 +62,9 @@ def kaiser(M: int, beta: Any) -> Any:
     r"""The Kaiser window of ``M`` points and shape ``beta``: NumPy's values, and
     differentiable in ``beta`` (see the module)."""
     m = _length(M, "kaiser")
+    check_numeric(beta, "kaiser", "beta")
+    if _np.dtype(_dtype(beta)).kind == "c":
+        raise OpTypeError(f"kaiser: beta (the shape parameter) must be real, got {beta!r}")
     if not isinstance(beta, Tracer):
         return _np.kaiser(m, beta)
     if m == 0:
