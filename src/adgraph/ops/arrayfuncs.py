@@ -27,7 +27,7 @@ from . import elementwise as _ew
 from . import joining as _jn
 from . import reductions as _red
 from . import shapes as _sh
-from ._util import OpError, OpTypeError, norm_axis
+from ._util import OpError, OpTypeError, as_int, norm_axis
 from ._util import dtype as _dtype
 from ._util import shape as _shape
 from .creation import asarray
@@ -202,11 +202,7 @@ def resize(a: Any, new_shape: Any) -> Any:
     """An array of ``new_shape`` filled with ``a``'s elements (flattened) repeated in
     order, as NumPy's ``resize`` (zeros when either is empty). A gather: linear."""
     a = _sh.ravel(_arr(a))
-    if isinstance(new_shape, (int, _np.integer)):
-        new_shape = (new_shape,)
-    new_shape = tuple(operator.index(d) for d in new_shape)
-    if any(d < 0 for d in new_shape):
-        raise OpError("resize: all elements of `new_shape` must be non-negative")
+    new_shape = _dims(new_shape, "resize", "new_shape")
     n, m = _size(new_shape), _shape(a)[0]
     if n == 0 or m == 0:
         return _np.zeros(new_shape, dtype=_dtype(a))
@@ -218,6 +214,7 @@ def apply_along_axis(func1d: Any, axis: int, arr: Any, *args: Any, **kwargs: Any
     """``func1d`` applied to every 1-d slice of ``arr`` along ``axis``; the result's axes
     replace ``axis``, as in NumPy. Differentiable when ``func1d`` is (the slices are
     stacked)."""
+    _callable(func1d, "apply_along_axis", "func1d")
     arr = _arr(arr)
     s = _shape(arr)
     ax = norm_axis(axis, len(s), "apply_along_axis")
@@ -238,13 +235,13 @@ def apply_along_axis(func1d: Any, axis: int, arr: Any, *args: Any, **kwargs: Any
 def apply_over_axes(func: Any, a: Any, axes: Any) -> Any:
     """``func(a, axis)`` applied for each axis in turn, keeping the dimensions (a result
     with one fewer is expanded back), as in NumPy. Differentiable when ``func`` is."""
+    _callable(func, "apply_over_axes", "func")
     val = _arr(a)
     n = len(_shape(val))
     if _np.ndim(axes) == 0:
         axes = (axes,)
     for axis in axes:
-        if axis < 0:
-            axis = n + axis
+        axis = norm_axis(axis, n, "apply_over_axes")
         res = _arr(func(val, axis))
         if len(_shape(res)) == len(_shape(val)):
             val = res
@@ -263,7 +260,8 @@ def fromfunction(
 ) -> Any:
     """``function(*indices(shape, dtype), **kwargs)``: an array built from the index
     grids (constants); differentiable in whatever ``function`` closes over."""
-    return function(*_np.indices(shape, dtype=dtype), **kwargs)
+    _callable(function, "fromfunction", "function")
+    return function(*_np.indices(_dims(shape, "fromfunction"), dtype=dtype), **kwargs)
 
 
 def _parse_signature(sig: str) -> tuple:
@@ -382,9 +380,27 @@ class vectorize:  # noqa: N801  (NumPy's name)
 
 
 # ----------------------------------------------------------------- index helpers
+def _callable(f: Any, op: str, what: str) -> None:
+    if not callable(f):
+        raise OpTypeError(f"{op}: {what} must be callable, got {type(f).__name__} {f!r:.40}")
+
+
+def _dims(shape: Any, op: str, what: str = "shape") -> tuple:
+    """A shape (an integer or a sequence of them) as a tuple of non-negative ints."""
+    if isinstance(shape, (list, tuple)):
+        dims = tuple(as_int(d, op, f"each entry of {what}") for d in shape)
+    else:
+        dims = (as_int(shape, op, f"{what} (an integer or a tuple of integers)"),)
+    if any(d < 0 for d in dims):
+        raise OpError(f"{op}: {what} {dims} has a negative dimension")
+    return dims
+
+
 def indices(dimensions: Any, dtype: Any = int, sparse: bool = False) -> Any:
     """The index grids of an array of shape ``dimensions`` (constants)."""
-    return _np.indices(dimensions, dtype=dtype, sparse=sparse)
+    if not isinstance(dimensions, (list, tuple)):
+        raise OpTypeError(f"indices: dimensions must be a tuple of integers, got {dimensions!r}")
+    return _np.indices(_dims(dimensions, "indices", "dimensions"), dtype=dtype, sparse=sparse)
 
 
 def diag_indices(n: int, ndim: int = 2) -> tuple:
@@ -433,6 +449,8 @@ def triu_indices_from(arr: Any, k: int = 0) -> tuple:
 
 def mask_indices(n: int, mask_func: Any, k: int = 0) -> tuple:
     """The indices where ``mask_func(ones((n, n)), k)`` is nonzero (e.g. ``triu``)."""
+    _callable(mask_func, "mask_indices", "mask_func")
+    n = _dims(n, "mask_indices", "n")[0]
     m = _np.asarray(mask_func(_np.ones((n, n), int), k))
     return _np.nonzero(m != 0)
 
@@ -514,6 +532,15 @@ def asfortranarray(a: Any, dtype: Any = None, *, like: Any = None) -> Any:
 def require(a: Any, dtype: Any = None, requirements: Any = None, *, like: Any = None) -> Any:
     """``a`` as an array of ``dtype`` meeting NumPy's memory ``requirements`` (which a
     traced value, having no memory layout, meets as it is)."""
+    known = ("C", "C_CONTIGUOUS", "CONTIGUOUS", "F", "F_CONTIGUOUS", "FORTRAN", "A", "ALIGNED")
+    known += ("W", "WRITEABLE", "O", "OWNDATA", "E", "ENSUREARRAY")
+    reqs = [requirements] if isinstance(requirements, str) else list(requirements or ())
+    for r in reqs:
+        if not isinstance(r, str) or r.upper() not in known:
+            raise OpError(
+                f"require: unknown requirement {r!r}; use 'C', 'F', 'A', 'W', 'O' or 'E' "
+                "(or their long names)"
+            )
     if isinstance(a, Tracer) or _contains_tracer(a):
         return asarray(a, dtype=dtype)
     return _np.require(a, dtype=dtype, requirements=requirements)
