@@ -315,6 +315,9 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
     for i, c in enumerate(condlist):
         if _np.dtype(_dtype(c)).kind != "b":
             raise OpTypeError(f"select: condlist[{i}] must be boolean, got {_dtype(c)}")
+    for i, c in enumerate(choicelist):
+        check_numeric(c, "select", f"choicelist[{i}]")
+    check_numeric(default, "select", "default")
     dt = _np.result_type(*[_dtype(c) for c in choicelist], _dtype(default))
     out = astype(_arr(default), dt)
     for cond, choice in zip(reversed(condlist), reversed(choicelist)):

@@ -16,6 +16,7 @@ import numpy as _np  # dtype queries only
 
 from . import elementwise as _ew
 from . import reductions as _red
+from ._util import check_numeric
 from ._util import dtype as _dtype
 from .creation import asarray
 from .misc import astype
@@ -27,8 +28,9 @@ def _arr(x):
     return x if hasattr(x, "shape") else asarray(x)
 
 
-def _complex_if(x, outside):
+def _complex_if(x, outside, op="emath"):
     """``x`` as complex when it is real and ``outside(x)`` holds somewhere."""
+    check_numeric(x, op, "x")
     x = _arr(x)
     dt = _np.dtype(_dtype(x))
     if dt.kind == "c":
@@ -50,22 +52,22 @@ def _beyond_one(x):
 
 def sqrt(x: Any) -> Any:
     """Square root, complex for negative real input."""
-    return _ew.sqrt(_complex_if(x, _negative))
+    return _ew.sqrt(_complex_if(x, _negative, "emath.sqrt"))
 
 
 def log(x: Any) -> Any:
     """Natural logarithm, complex for negative real input."""
-    return _ew.log(_complex_if(x, _negative))
+    return _ew.log(_complex_if(x, _negative, "emath.log"))
 
 
 def log2(x: Any) -> Any:
     """Base-2 logarithm, complex for negative real input."""
-    return _ew.log2(_complex_if(x, _negative))
+    return _ew.log2(_complex_if(x, _negative, "emath.log2"))
 
 
 def log10(x: Any) -> Any:
     """Base-10 logarithm, complex for negative real input."""
-    return _ew.log10(_complex_if(x, _negative))
+    return _ew.log10(_complex_if(x, _negative, "emath.log10"))
 
 
 def logn(n: Any, x: Any) -> Any:
@@ -75,19 +77,19 @@ def logn(n: Any, x: Any) -> Any:
 
 def power(x: Any, p: Any) -> Any:
     """``x ** p``, complex for negative real ``x``."""
-    return _ew.power(_complex_if(x, _negative), p)
+    return _ew.power(_complex_if(x, _negative, "emath.power"), p)
 
 
 def arccos(x: Any) -> Any:
     """Inverse cosine, complex for real ``|x| > 1``."""
-    return _ew.arccos(_complex_if(x, _beyond_one))
+    return _ew.arccos(_complex_if(x, _beyond_one, "emath.arccos"))
 
 
 def arcsin(x: Any) -> Any:
     """Inverse sine, complex for real ``|x| > 1``."""
-    return _ew.arcsin(_complex_if(x, _beyond_one))
+    return _ew.arcsin(_complex_if(x, _beyond_one, "emath.arcsin"))
 
 
 def arctanh(x: Any) -> Any:
     """Inverse hyperbolic tangent, complex for real ``|x| > 1``."""
-    return _ew.arctanh(_complex_if(x, _beyond_one))
+    return _ew.arctanh(_complex_if(x, _beyond_one, "emath.arctanh"))

@@ -19,7 +19,7 @@ from . import joining as _jn
 from . import products as _pr
 from . import reductions as _red
 from . import shapes as _sh
-from ._util import OpError, OpTypeError, as_int, norm_axis
+from ._util import OpError, OpTypeError, as_int, check_numeric, norm_axis
 from ._util import dtype as _dtype
 from ._util import shape as _shape
 from .creation import asarray
@@ -34,7 +34,9 @@ __all__ = [
 _NOVALUE = object()
 
 
-def _arr(x):
+def _arr(x, op=None, what="a"):
+    if op is not None:
+        check_numeric(x, op, what)
     return x if isinstance(x, Tracer) or hasattr(x, "shape") else asarray(x)
 
 
@@ -210,6 +212,8 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     edge_order = as_int(edge_order, "gradient", "edge_order")
     if edge_order not in (1, 2):
         raise OpError(f"gradient: edge_order must be 1 or 2, got {edge_order}")
+    for k, h in enumerate(varargs):
+        check_numeric(h, "gradient", f"spacing {k}")
     if len(varargs) == 0:
         hs = [1.0] * len(axes)
     elif len(varargs) == 1 and _np.ndim(varargs[0]) == 0 and not isinstance(varargs[0], Tracer):
@@ -246,7 +250,7 @@ def interp(
     \frac{x - x_k}{x_{k+1} - x_k}`: the derivative in ``x`` is the segment's slope, and
     ``xp`` and ``fp`` get the derivatives of that expression (the segment is chosen by
     comparisons, which carry none)."""
-    x, xp, fp = _arr(x), _arr(xp), _arr(fp)
+    x, xp, fp = _arr(x, "interp", "x"), _arr(xp, "interp", "xp"), _arr(fp, "interp", "fp")
     if len(_shape(xp)) != 1 or len(_shape(fp)) != 1:
         raise OpError("interp: xp and fp must be 1-d sequences")
     n = _shape(xp)[0]
@@ -309,9 +313,9 @@ def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
     ax = norm_axis(axis, len(s), "trapezoid")
     m = s[ax]
     if x is None:
-        d = dx
+        d = check_numeric(dx, "trapezoid", "dx")
     else:
-        x = _arr(x)
+        x = _arr(x, "trapezoid", "x")
         if len(_shape(x)) == 1:
             if _shape(x)[0] != m:
                 raise OpError(f"trapezoid: x has length {_shape(x)[0]}, y {m} along axis {axis}")
@@ -433,7 +437,7 @@ def polyval(p: Any, x: Any) -> Any:
     r"""The polynomial with coefficients ``p`` (highest power first) at ``x``, by Horner's
     rule: :math:`y = \sum_k p_k x^{N-1-k}`. Derivative in ``x``: the derivative
     polynomial; linear in ``p``."""
-    p, x = _arr(p), _arr(x)
+    p, x = _arr(p, "polyval", "p"), _arr(x, "polyval", "x")
     if len(_shape(p)) != 1:
         raise OpError(f"polyval: p must be a 1-d sequence of coefficients, got shape {_shape(p)}")
     y = _ew.multiply(x, 0)
