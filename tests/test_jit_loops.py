@@ -388,3 +388,11 @@ def test_composed_programs_do_not_grow_with_the_trip_count():
         lambda n: ad.jit(ad.hessian(mixed(n))).lower(0.7, 0.9),
     ):
         assert _lines(make(12).source) == _lines(make(300).source)
+
+
+def test_make_source_refuses_lax_control_flow_by_name():
+    f = chain(5)
+    with pytest.raises(ValueError, match="scan .*lax control flow"):
+        ad.make_source(ad.grad(f), 0.3)
+    with pytest.raises(ValueError, match="switch"):
+        ad.make_source(lambda x: branchy(x, 1.5), 0.3)

@@ -19,6 +19,7 @@ import weakref
 
 import numpy as np
 
+from ..ad.tape import observe
 from ..core.pytree import tree_flatten
 from ..graph.ir import Const, Graph, Node
 from .simplify import simplify
@@ -197,7 +198,9 @@ def _trace_fn(fn, leaves, refuse=()):
     exceptions ``refuse``, which propagate)."""
     try:
         in_tree = tree_flatten(tuple(range(len(leaves))))[1]
-        with np.errstate(all="ignore"):  # example values only fix the program
+        # (example values only fix the program; a tape observer -- make_source's -- is
+        # not shown the step's own nodes)
+        with np.errstate(all="ignore"), observe(None):
             graph, guards, closures = trace_for_jit(fn, leaves, in_tree)
     except refuse:
         raise

@@ -32,6 +32,8 @@ from .tracing import JitTracer, trace_for_jit
 __all__ = ["make_source"]
 
 _OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
+# Primitives holding functions (loop steps, branches): no standalone source for them.
+_STRUCTURED = frozenset({"scan", "while_loop", "switch"})
 
 
 class _Observer:
@@ -371,6 +373,14 @@ def make_source(
         )
     mapping: dict = {}
     sgraph, _ = simplify(graph, mapping=mapping)
+    structured = sorted({n.op for n in sgraph.nodes if n.op in _STRUCTURED})
+    if structured:
+        raise ValueError(
+            f"make_source: the program holds {', '.join(structured)} (adgraph.lax control "
+            "flow), whose steps standalone NumPy source cannot write out yet; read the "
+            "compiled program instead (ad.jit(f).lower(*args).source), or write the loop as "
+            "a Python loop (unrolled while tracing)"
+        )
     out_nodes = sgraph.outputs[:n_out]
     order = [n for n in sgraph.toposort() if not n.is_input]
 
