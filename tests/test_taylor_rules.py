@@ -109,6 +109,11 @@ YS = [-0.4, 0.6, -0.2, 0.3, 0.1, -0.2, 0.05, 0.1]
 # (primitive, adgraph function, SymPy function of the two curves, x0, y0); the piecewise
 # ones are written as the branch the primal point selects.
 BINARY = [
+    ("add", anp.add, lambda x, y: x + y, 0.7, -1.2),
+    ("subtract", anp.subtract, lambda x, y: x - y, 0.7, -1.2),
+    ("multiply", anp.multiply, lambda x, y: x * y, 0.7, -1.2),
+    ("divide", anp.divide, lambda x, y: x / y, 0.7, -1.2),
+    ("power", anp.power, lambda x, y: x**y, 1.3, 0.7),
     ("arctan2", anp.arctan2, lambda y, x: sp.atan2(y, x), 0.7, -1.2),
     ("hypot", anp.hypot, lambda x, y: sp.sqrt(x**2 + y**2), 0.7, -1.2),
     ("logaddexp", anp.logaddexp, lambda x, y: sp.log(sp.exp(x) + sp.exp(y)), 0.3, -0.4),
@@ -451,3 +456,24 @@ def test_cupy_arrays():
     T = ad.derivative_tensor(lambda x: anp.sum(anp.exp(x) * x[::-1]), 3)(x)
     T_np = ad.derivative_tensor(lambda x: anp.sum(anp.exp(x) * x[::-1]), 3)(cp.asnumpy(x))
     np.testing.assert_allclose(cp.asnumpy(T), T_np, rtol=1e-12)
+
+
+def test_complex_parts_and_holomorphic_rules():
+    # real, imag, conj (linear) and holomorphic rules on a complex curve, against SymPy
+    tr = sp.Symbol("t", real=True)
+    z0 = 0.4 + 0.3j
+    cs = [0.5 - 0.2j, 0.1 + 0.3j, -0.2 + 0.1j, 0.05 - 0.1j]
+    zt = sp.nsimplify(z0) + sum(
+        sp.nsimplify(c) * tr**k / sp.factorial(k) for k, c in enumerate(cs, 1)
+    )
+    e = sp.re(zt * sp.exp(zt)) + sp.im(sp.sin(zt)) * sp.re(sp.conjugate(zt) ** 2)
+    exact = []
+    for _ in cs:
+        e = sp.diff(e, tr)
+        exact.append(float(sp.N(e.subs(tr, 0), 30)))
+
+    def f(z):
+        return anp.real(z * anp.exp(z)) + anp.imag(anp.sin(z)) * anp.real(anp.conj(z) ** 2)
+
+    _, s = ad.jet(f, (np.complex128(z0),), (tuple(np.complex128(c) for c in cs),))
+    np.testing.assert_allclose(np.real(s), exact, rtol=1e-12)
