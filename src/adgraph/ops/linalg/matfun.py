@@ -96,10 +96,15 @@ def _matfun(name, scipy_name, doc):
         return _per_matrix(xp, lambda m: f(m, *params.values()), a)
 
     def tangent(t, ans, a, **params):
+        if name == "sqrtm":
+            return sylvester_p.bind(ans, ans, t)
         return _frechet(prim, a, t, **params)
 
     def vjp(ct, ans, a, **params):
-        g = _frechet(prim, _mT(a), ct, **params)
+        if name == "sqrtm":
+            g = sylvester_p.bind(_mT(ans), _mT(ans), ct)
+        else:
+            g = _frechet(prim, _mT(a), ct, **params)
         return g if _is_complex(a) else real(g)
 
     prim = Primitive(f"linalg_{name}", impl, tangent=(tangent,), vjp=(vjp,), doc=doc)
@@ -114,8 +119,13 @@ expm_p = _matfun(
 logm_p = _matfun(
     "logm", "logm", "L = log(A) (principal); dL = top-right block of log([[A, dA], [0, A]])."
 )
+# sqrtm's derivatives solve S dS + dS S = dA directly: the block form's sqrtm of
+# [[A, E], [0, A]] puts a real negative eigenvalue of A in a Jordan block whose computed
+# eigenvalues straddle the branch cut (square roots +-ia, sum ~0), so its second
+# derivatives (blocks of blocks) came out ~1e15 wrong; the principal roots' sums
+# lambda_i + lambda_j never vanish, so the Sylvester form stays well conditioned.
 sqrtm_p = _matfun(
-    "sqrtm", "sqrtm", "S = A^(1/2) (principal); dS solves S dS + dS S = dA (the block form)."
+    "sqrtm", "sqrtm", "S = A^(1/2) (principal); dS solves S dS + dS S = dA (a Sylvester solve)."
 )
 
 
