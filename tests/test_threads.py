@@ -211,3 +211,28 @@ def test_vecmat_float32_sums_in_short_runs(two_threads):
     out = par.vecmat(v, a)
     assert out.dtype == np.float32
     assert np.max(np.abs(out - exact)) / np.max(np.abs(exact)) < 1e-6
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_threaded_kernels_work_in_a_forked_child(two_threads):
+    # The parent's pool has threads; a forked child has none of them and must not queue
+    # work for them (it would wait forever): it makes its own pool.
+    import os
+
+    a = np.random.default_rng(7).standard_normal((4000, 5))
+    v = np.arange(4000.0)
+    expect = v @ a
+    np.testing.assert_allclose(par.vecmat(v, a), expect, rtol=1e-12)  # the parent's pool
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            ok = np.allclose(par.vecmat(v, a), expect, rtol=1e-12)
+            os.write(w, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        got = f.read()
+    os.waitpid(pid, 0)
+    assert got == b"1"

@@ -86,6 +86,17 @@ def _executor(n):
         return _pool
 
 
+def _forget_pool_in_child():
+    # A forked child has none of the parent's threads (and perhaps a lock a parent thread
+    # held): it makes a pool of its own on first use instead of queueing work for none.
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def _cuts(rows, cols, n):
     """Row boundaries of at most ``n`` blocks of at least ``_MIN_BLOCK`` elements."""
     k = max(1, min(n, (rows * cols) // _MIN_BLOCK, rows))
