@@ -63,7 +63,8 @@ def check_numeric(x, op: str, what: str = "a"):
     if isinstance(x, Tracer):
         return x
     try:
-        kind = "O" if x is None else _dtypes.dtype(dtype(x)).kind
+        # None and strings first: result_type would read "f8" or "float" as a dtype name
+        kind = "O" if x is None or isinstance(x, (str, bytes)) else _dtypes.dtype(dtype(x)).kind
     except (TypeError, ValueError):
         try:  # an object with __array__ (np.poly1d, say)
             kind = _dtypes.asarray(x).dtype.kind

@@ -253,7 +253,8 @@ def scale_checked(f: Any) -> Any:
 
     @functools.wraps(f)
     def g(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
-        (s,) = floats(scale)
+        what = f"{f.__module__.rsplit('.', 1)[-1]}.{f.__name__}"
+        (s,) = floats(scale, what=what, names=("scale",))
         ok = s > 0
         return outside(ok, f(x, loc, masked(ok, s, 1.0)), _np.nan)
 
