@@ -125,11 +125,13 @@ class JitTrace(GraphTrace):
                 return self._effectful_call(prim, args, params)
         # The values recorded are computed now, while tracing: callbacks met on the way
         # (a compiled function called inside, a loop's body) run when the program does.
+        if prim.name == "scan" and not muted_now():
+            # (not muted: a step that calls debug.print must be seen to have effects, and
+            # then runs as the primitive does)
+            got = self._scan(prim, args, params)
+            if got is not None:
+                return got
         with muted():
-            if prim.name == "scan":
-                got = self._scan(prim, args, params)
-                if got is not None:
-                    return got
             return super().process(prim, args, params)
 
     def _scan(self, prim, args, params):
