@@ -264,6 +264,13 @@ ARRAY_CASES = {
         ),
         (M, np.array([0.5, 0.1, 0.2])),
     ),
+    "scatter_max": (  # piecewise linear: the larger of x[idx] and the update at t = 0
+        lambda m, u: anp.exp(m.at[0, np.array([1, 2])].max(u)),
+        lambda m, u: _mp_exp(
+            np.array([[m[0, 0], max(m[0, 1], u[0]), max(m[0, 2], u[1]), m[0, 3]], list(m[1])])
+        ),
+        (M, np.array([-0.5, 0.9])),
+    ),
     "concatenate": (
         lambda a, b: anp.prod(anp.concatenate([a, b], axis=0), axis=0),
         lambda a, b: [a[0, j] * a[1, j] * b[0, j] * b[1, j] for j in range(4)],
