@@ -396,3 +396,17 @@ def test_make_source_refuses_lax_control_flow_by_name():
         ad.make_source(ad.grad(f), 0.3)
     with pytest.raises(ValueError, match="switch"):
         ad.make_source(lambda x: branchy(x, 1.5), 0.3)
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_zero_trip_loops(compiler):
+    f = chain(0)
+    assert ad.jit(f, compiler=compiler)(0.3) == 0.3
+    assert ad.jit(ad.grad(f), compiler=compiler)(0.3) == 1.0
+
+    def g(x):
+        return lax.scan(lambda c, t: (c + t, c * t), x, np.zeros((0, 2)))
+
+    c, ys = ad.jit(g, compiler=compiler)(np.ones(2))
+    np.testing.assert_array_equal(c, np.ones(2))
+    assert ys.shape == (0, 2) and ys.dtype == np.float64

@@ -217,8 +217,6 @@ def _trace_fn(fn, leaves, refuse=()):
 
 def _trace_body(node):
     p = node.params
-    if p["length"] == 0:
-        return None
     carry, xs, consts = loop_inputs(node)
     leaves = (
         [_example(a, False) for a in carry]
