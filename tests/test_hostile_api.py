@@ -532,3 +532,117 @@ def test_taylor_sparse_and_minimize_refuse_bad_input(name, call, exc, pattern):
 def test_absurd_taylor_order_is_refused_fast():
     with pytest.raises(ValueError, match=r"derivative: order"):
         ad.derivative(anp.sin, 10**9)(1.0)
+
+
+# ---------------------------------------------------------------- values where a naive rule fails
+def _silent(f):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return f()
+
+
+def test_order_statistics_with_infinite_neighbours_have_the_weighted_mean():
+    # (1 - g) a + g b with a finite and b infinite is b for 0 < g < 1: no inf - inf = nan
+    inf = np.inf
+    assert anp.median(np.array([1.0, inf])) == inf
+    assert anp.median(np.array([-inf, 1.0, 2.0, 3.0])) == 1.5
+    assert anp.median(np.array([-inf, 1.0])) == -inf
+    assert np.isnan(anp.median(np.array([-inf, inf])))  # no answer: still nan
+    assert anp.nanmedian(np.array([np.nan, 1.0, inf])) == np.nanmedian(np.array([np.nan, 1.0, inf]))
+    assert anp.quantile(np.array([1.0, inf]), 0.0) == 1.0  # the end itself, not 1 + 0 * inf
+    assert anp.quantile(np.array([1.0, inf]), 1.0) == inf
+    assert anp.quantile(np.array([-inf, 1.0]), 0.25) == -inf
+    np.testing.assert_array_equal(
+        anp.nanquantile(np.array([[1.0, inf, np.nan], [1.0, 2.0, 3.0]]), 0.5, axis=1), [inf, 2.0]
+    )
+    # finite data: the derivative still goes to the middle elements
+    np.testing.assert_allclose(
+        ad.grad(anp.median)(np.array([1.0, 3.0, 2.0, 4.0])), [0, 0.5, 0.5, 0]
+    )
+
+
+def test_histogramdd_reads_a_list_of_numbers_as_one_dimensional_samples():
+    hist, edges = anp.histogramdd([1.0, 2.0, 3.0], bins=2)
+    ref_hist, ref_edges = np.histogramdd([1.0, 2.0, 3.0], bins=2)
+    np.testing.assert_array_equal(hist, ref_hist)
+    np.testing.assert_allclose(edges[0], ref_edges[0])
+    assert np.shape(hist) == (2,)
+
+
+def test_poly_keeps_the_leading_one_for_a_nan_root():
+    z = np.array([np.nan, 1.0, 2.0])
+    np.testing.assert_array_equal(_silent(lambda: anp.poly(z)), _silent(lambda: np.poly(z)))
+    np.testing.assert_allclose(anp.poly(np.array([1.0, 2.0, 3.0])), [1.0, -6.0, 11.0, -6.0])
+
+
+def test_factorial_of_nan_is_nan():
+    import scipy.special as ss
+
+    n = np.array([np.nan, 3.0, -1.0, 0.0, 2.5, np.inf])
+    np.testing.assert_allclose(sp.factorial(n), ss.factorial(n), rtol=1e-13)
+    np.testing.assert_allclose(ad.grad(sp.factorial)(3.0), 6.0 * (1.5 - np.euler_gamma + 1 / 3))
+
+
+def test_multinomial_reads_p_as_scipy_does():
+    import scipy.stats as ss
+
+    for x, n, p in [
+        ([1.0, 1.0], 2, [0.5, 0.7]),  # the last probability is 1 - 0.5
+        ([1.0, 2.0, 0.0], 3, [0.2, 0.3, 0.5]),
+        ([1.0, 1.0], 2, [1.5, 0.5]),  # outside [0, 1]: nan
+        ([1.0, 1.0], 2, [-0.1, 0.5]),
+    ]:
+        got = st.multinomial.pmf(np.array(x), n, np.array(p))
+        np.testing.assert_allclose(got, ss.multinomial.pmf(x, n, p), rtol=1e-12)
+    # d/dp_i of x . log p with p_last = 1 - the others: x_i / p_i - x_last / p_last
+    g = ad.grad(lambda p: st.multinomial.logpmf(np.array([1.0, 2.0, 1.0]), 4.0, p))
+    np.testing.assert_allclose(g(np.array([0.2, 0.3, 0.5])), [1 / 0.2 - 2, 2 / 0.3 - 2, 0.0])
+
+
+def test_krylov_solvers_report_nan_or_inf_input_as_unconverged():
+    for solver in (sl.cg, sl.bicgstab, sl.gmres):
+        x, info = solver(A, np.array([np.nan, 1.0]))
+        assert int(info) > 0, solver.__name__
+        assert np.isnan(x).all(), solver.__name__
+        x, info = solver(A, np.array([np.inf, 1.0]))
+        assert int(info) > 0, solver.__name__
+        x, info = solver(np.array([[np.nan, 0.0], [0.0, 1.0]]), B)
+        assert int(info) > 0, solver.__name__
+        x, info = solver(A, B)  # and a good system still converges
+        assert int(info) == 0
+        np.testing.assert_allclose(x, np.linalg.solve(A, B), rtol=1e-8)
+    x, info = sl.cg(np.zeros((0, 0)), np.zeros(0))
+    assert x.shape == (0,) and int(info) == 0
+
+
+def test_simpson_with_zero_width_intervals_matches_scipy():
+    import scipy.integrate as ref
+
+    y = np.array([1.0, 2.0, 3.0, 5.0])
+    assert si.simpson(y, dx=0.0) == 0.0
+    assert si.simpson(y[:3], dx=0.0) == 0.0
+    x = np.array([0.0, 0.0, 1.0])
+    np.testing.assert_allclose(si.simpson(y[:3], x=x), ref.simpson(y[:3], x=x))
+    x = np.array([0.0, 0.1, 0.5, 0.6, 1.0])
+    y = np.array([1.0, 2.0, 3.0, 5.0, 7.0])
+    np.testing.assert_allclose(si.simpson(y, x=x), ref.simpson(y, x=x), rtol=1e-14)
+    np.testing.assert_allclose(si.simpson(y[:4], dx=0.5), ref.simpson(y[:4], dx=0.5), rtol=1e-14)
+    # the derivative in the abscissae stays finite where a spacing is zero
+    g = ad.grad(lambda x: si.simpson(np.array([1.0, 2.0, 3.0]), x=x))(np.array([0.0, 0.5, 1.0]))
+    assert np.isfinite(g).all()
+
+
+def test_policy_and_valid_calls_keep_working():
+    # the checks above refuse only what is wrong
+    f = ad.checkpoint(_sin2, policy=ad.checkpoint_policies.everything_saveable)
+    np.testing.assert_allclose(ad.grad(f)(1.0), np.cos(np.sin(1.0)) * np.cos(1.0))
+    f = ad.checkpoint(_sin2, policy=lambda prim, *a, **k: prim.name == "sin")
+    np.testing.assert_allclose(ad.grad(f)(1.0), np.cos(np.sin(1.0)) * np.cos(1.0))
+    f = ad.checkpoint(lambda x, n: anp.sin(x) * n, static_argnums=[1])
+    np.testing.assert_allclose(ad.grad(f)(1.0, 2.0), 2 * np.cos(1.0))
+    assert anp.polyder(np.poly1d([1.0, 2.0, 3.0])).tolist() == [2.0, 2.0]
+    assert anp.median([1, 2, 3]) == 2.0
+    np.testing.assert_allclose(anp.kaiser(4, np.float32(2.0)), np.kaiser(4, 2.0), rtol=1e-6)
+    np.testing.assert_allclose(si.trapezoid(V, dx=np.float32(2.0)), 8.0)
+    assert lax.scan(lambda c, x: (c + x, None), 0.0, V, reverse=np.bool_(True))[0] == 6.0
+    np.testing.assert_allclose(st.norm.pdf(1, scale=2), 0.17603266338214973)

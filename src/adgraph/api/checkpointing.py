@@ -201,6 +201,10 @@ saved_p = Primitive(
     doc="A primitive application whose result a checkpoint policy kept: the kept value, "
     "differentiated by the primitive's own rules.",
 )
+# Its reverse rule is a joint one (the kept primitive's rules, whichever form they take):
+# the scalar recorder's short path knows per-argument rules only, so it must take the
+# general path (a kept sin of a float64 scalar failed with "no reverse-mode rule").
+saved_p.simple = False
 
 
 class _Saving(closure._Recorder):

@@ -201,8 +201,12 @@ def _gmres_iter(A, b, x0, M, tol, atol, maxiter, restart):
             H.append(anp.concatenate([h, anp.reshape(hn, (1,)), anp.zeros(restart - _j - 1)]))
         Hm = anp.stack(H, axis=1)  # (restart + 1, restart)
         rhs = anp.concatenate([anp.reshape(beta, (1,)), anp.zeros(restart)])
-        y = anp.linalg.lstsq(Hm, rhs)[0]
-        dx = M(y @ anp.stack(V[:restart]))
+        # nan or inf in A or b: the least-squares solve would fail (SVD does not converge);
+        # solve a zero system instead and let the step be nan, so the residual is nan and
+        # the solver reports no convergence
+        fin = anp.all(anp.isfinite(Hm)) & anp.isfinite(beta)
+        y = anp.linalg.lstsq(anp.where(fin, Hm, 0.0), anp.where(fin, rhs, 0.0))[0]
+        dx = anp.where(fin, M(y @ anp.stack(V[:restart])), anp.nan)
         return x + dx, _norm(b - A(x + dx)), k + 1
 
     def go(c):
