@@ -302,8 +302,11 @@ class _Emitter:
         rng = f"range({n} - 1, -1, -1)" if p["reverse"] else f"range({n})"
         lines.append(f"{ind}for {t} in {rng}:")
         inner = ind + "    "
-        for x, a in zip(x_names, xs):
-            lines.append(f"{inner}{x} = {arg(a)}[{t}]")
+        used = {i for n in g.nodes for i in n.inputs if isinstance(i, Node)}
+        used |= {o for o in g.outputs if isinstance(o, Node)}
+        for x, a, inp in zip(x_names, xs, g.inputs[nc:]):
+            if inp in used:  # (a slice the step does not read is not taken)
+                lines.append(f"{inner}{x} = {arg(a)}[{t}]")
         body, barg = self.graph_lines(
             g, carry_names + x_names + [arg(a) for a in consts], pre, inner
         )
