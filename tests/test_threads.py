@@ -25,6 +25,7 @@ def two_threads(monkeypatch):
     even on a one-core machine."""
     monkeypatch.setattr(par, "workers", 2)
     monkeypatch.setattr(par, "PARALLEL_MIN_SIZE", 1 << 10)
+    monkeypatch.setattr(par, "MATVEC_MIN_BYTES", 1 << 13)
     monkeypatch.setattr(par, "_MIN_BLOCK", 1 << 8)
 
 
@@ -236,3 +237,11 @@ def test_threaded_kernels_work_in_a_forked_child(two_threads):
         got = f.read()
     os.waitpid(pid, 0)
     assert got == b"1"
+
+
+def test_matrices_that_fit_in_cache_stay_with_blas():
+    # Below MATVEC_MIN_BYTES (16 MiB) BLAS's gemv was measured faster: not threaded.
+    a = np.ones((20000, 50))  # 8 MB, tall
+    assert a.nbytes < par.MATVEC_MIN_BYTES
+    assert par.matvec(a, np.ones(50)) is None
+    assert par.vecmat(np.ones(20000), a) is None

@@ -16,8 +16,9 @@ times as long as NumPy's own ``einsum`` loop over the same rows). Here:
   not for a few multiplications and additions, which are bound by memory bandwidth and
   gain nothing from a second core; callers use it for the former only.
 
-Both act only from :data:`PARALLEL_MIN_SIZE` elements: below it, starting threads costs
-more than it saves and the callers' plain NumPy code runs. The thread count is
+Both act only from :data:`PARALLEL_MIN_SIZE` elements (the products from
+:data:`MATVEC_MIN_BYTES` of matrix): below it, starting threads costs more than it saves
+and the callers' plain NumPy code runs. The thread count is
 :data:`workers` (None: every core this process may run on; set it with
 :func:`adgraph.backends.set_threads`). Invariant: every function here returns either the
 NumPy result (to rounding) or None, never a partial answer; arrays it is given are never
@@ -31,7 +32,16 @@ import threading
 
 import numpy as _np
 
-__all__ = ["matmul", "matvec", "vecmat", "elementwise", "threads", "workers", "PARALLEL_MIN_SIZE"]
+__all__ = [
+    "matmul",
+    "matvec",
+    "vecmat",
+    "elementwise",
+    "threads",
+    "workers",
+    "PARALLEL_MIN_SIZE",
+    "MATVEC_MIN_BYTES",
+]
 
 #: Threads for the kernels here: None (every core this process may run on) or a positive
 #: count (1: never start a thread).
@@ -40,6 +50,12 @@ workers: int | None = None
 #: Smallest array (elements of the matrix, or of an elementwise expression's result) the
 #: kernels here act on; smaller ones stay on the callers' plain NumPy path.
 PARALLEL_MIN_SIZE = 1 << 17
+
+#: Smallest matrix (bytes) the matrix-vector kernels act on. Measured on a 2-core machine
+#: (32 MiB of L3 cache, shared): up to 8 MiB BLAS's gemv was up to 5x faster than einsum
+#: blocks (the matrix stays in cache), from 16 MiB einsum blocks were 1.2-16x faster in
+#: every shape tried (gemv then ran at a fifth of the memory bandwidth or less).
+MATVEC_MIN_BYTES = 1 << 24
 
 # Rows per einsum block are at least this many elements of the matrix, so a thread's share
 # is worth its start even on many cores.
@@ -114,6 +130,7 @@ def _plain(a, vec):
         and a.dtype == vec.dtype
         and a.dtype.char in _FLOATS
         and a.size >= PARALLEL_MIN_SIZE
+        and a.nbytes >= MATVEC_MIN_BYTES
     )
 
 
