@@ -134,7 +134,9 @@ def test_fused_activations_threaded_equal_reference(two_threads, monkeypatch, na
     real = par.elementwise
     monkeypatch.setattr(par, "elementwise", lambda *a: ran.append(1) or real(*a))
     out = prim.impl(np, *args)
-    assert ran and out is not None and out.dtype == dtype and out.shape == x.shape
+    assert out.dtype == dtype and out.shape == x.shape
+    # float64 takes the threaded blocks; float32 stays on one thread (measured no faster)
+    assert bool(ran) == (dtype == np.float64)
     base = name.removesuffix("_bwd")
     if name.endswith("_bwd"):
         ref = g * fused.REFERENCE_DERIVATIVE[base](np, x)

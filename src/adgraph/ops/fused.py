@@ -218,9 +218,10 @@ REFERENCE_DERIVATIVE = {
 # partner, a sigmoid) run on blocks of their input, one block per thread
 # (adgraph.ops._parallel.elementwise), each block computed in place in the result. Each
 # kernel is its reference's operations in the same order, so results equal the
-# reference's. tanh (one NumPy call) and the partners of tanh, sigmoid and relu (a few
-# multiplications, bound by memory bandwidth) stay on one thread: measured, a second core
-# did not make them faster.
+# reference's. Float64 only: float32 ufuncs do twice the elements per instruction and are
+# bound by memory bandwidth sooner; measured, their blocks were no faster than one thread.
+# tanh (one NumPy call) and the partners of tanh, sigmoid and relu (a few
+# multiplications, bound by memory bandwidth) stay on one thread for the same reason.
 def _sigmoid_kernel(x, out):
     _np.abs(x, out=out)
     _np.negative(out, out=out)
@@ -255,6 +256,8 @@ def _softplus_bwd_kernel(g, x, out):
     _np.multiply(g, out, out=out)
 
 
+_F8 = _np.dtype(_np.float64)  # float32 blocks were measured no faster than one thread
+
 _THREADED = {
     "sigmoid": _sigmoid_kernel,
     "softplus": _softplus_kernel,
@@ -272,7 +275,7 @@ def _forward_impl(name):
         if xp is not _np:
             if (out := _kernel(xp, name, x)) is not None:
                 return out
-        elif threaded is not None and x.size >= _parallel.PARALLEL_MIN_SIZE:
+        elif threaded is not None and x.size >= _parallel.PARALLEL_MIN_SIZE and x.dtype == _F8:
             if (out := _parallel.elementwise(threaded, x.dtype, x)) is not None:
                 return out
         return ref(xp, x)
@@ -311,7 +314,7 @@ def _bwd_impl(name):
         if xp is not _np:
             if (out := _kernel(xp, kname, g, z)) is not None:
                 return out
-        elif threaded is not None and z.size >= _parallel.PARALLEL_MIN_SIZE:
+        elif threaded is not None and z.size >= _parallel.PARALLEL_MIN_SIZE and z.dtype == _F8:
             if (out := _parallel.elementwise(threaded, z.dtype, g, z)) is not None:
                 return out
         if name == "relu":
