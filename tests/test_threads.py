@@ -247,3 +247,12 @@ def test_matrices_that_fit_in_cache_stay_with_blas():
     assert a.nbytes < par.MATVEC_MIN_BYTES
     assert par.matvec(a, np.ones(50)) is None
     assert par.vecmat(np.ones(20000), a) is None
+
+
+def test_matmul_primitive_on_python_numbers_gives_numpys_error():
+    # the size test in front of the threaded kernels must not turn NumPy's error about
+    # scalar operands into an AttributeError
+    from adgraph.ops.products import matmul_p
+
+    with pytest.raises(ValueError, match="does not have enough dimensions"):
+        matmul_p.bind(2.0, 3.0)

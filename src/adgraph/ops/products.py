@@ -216,7 +216,7 @@ def _matmul_impl(xp, x, y):
     # A large NumPy matrix times a vector (the forward and reverse products of X @ w):
     # threads over the matrix's rows, faster than BLAS's gemv there; None elsewhere.
     big = _parallel.PARALLEL_MIN_SIZE
-    if xp is _np and (x.size >= big or y.size >= big):
+    if xp is _np and (getattr(x, "size", 0) >= big or getattr(y, "size", 0) >= big):
         out = _parallel.matmul(x, y)
         if out is not None:
             return out
