@@ -11,6 +11,10 @@
 
 Python control flow on traced values is handled by guards: the branch taken while tracing
 is checked each run, and a different branch traces again (a cache holds the variants).
+``adgraph.lax`` control flow is compiled instead: ``scan``/``fori_loop``/``map`` and
+``while_loop`` become loops around their step's code (under ``grad``, a forward loop and a
+backward loop; see :mod:`adgraph.jit.loops`), ``cond``/``switch`` branch code, so the
+program does not grow with trip counts and one program covers every branch.
 ``float(x)``/``int(x)`` of a traced value are refused, naming the line. Side effects (e.g.
 ``print``) happen while tracing only.
 """
