@@ -26,6 +26,9 @@ KNOWN_FALLBACKS = {
     "custom_root", "linear_solve", "odeint",
     # a fused loss and its backward primitive
     "fused_softmax_cross_entropy", "fused_softmax_cross_entropy_bwd",
+    # an IIR filter: every output depends on all earlier inputs along the axis and on
+    # every coefficient, so the dense fallback over the filtered fibres is near exact
+    "signal_lfilter",
 }  # fmt: skip
 # Linear algebra added later falls back until it declares stack_rule.
 KNOWN_FAMILIES = ("linalg_",)

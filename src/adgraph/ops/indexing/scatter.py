@@ -3,6 +3,8 @@ behind them (see the table in :mod:`adgraph.ops.indexing`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as _np  # shape arithmetic only (broadcast_shapes); never computes on arrays
 
 from ...ad.sparsity import add_at_rule
@@ -414,7 +416,7 @@ class _IndexUpdateHelper:
         )
 
 
-def at(x):
+def at(x: Any) -> _IndexUpdateHelper:
     r"""``at(x)[idx].set(v)`` -- the functional form of ``x[idx] = v``, as ``x.at`` of a
     traced array (also ``.add``, ``.subtract``, ``.multiply``, ``.divide``, ``.min``,
     ``.max``, ``.get``). Each returns a new array.
