@@ -114,8 +114,10 @@ def test_vspace():
     basis = list(vs.standard_basis())
     onp.testing.assert_array_equal(onp.stack(basis), onp.eye(3))
     tree = extend.vspace({"a": 1.0 + 2.0j, "b": onp.ones((2, 2))})
-    assert tree.size == 5 and tree.iscomplex
+    # the real dimension, as autograd counts it: the complex entry counts twice
+    assert tree.size == 6 and tree.iscomplex
     assert len(list(tree.standard_basis())) == 2 + 4
+    assert extend.vspace(onp.zeros(2, complex)).ones().tolist() == [1 + 1j, 1 + 1j]
     assert extend.vspace(x3) == extend.vspace(onp.zeros(3))
     assert vs.inner_prod(x3, x3) == pytest.approx(onp.sum(x3**2))
     with pytest.raises(TypeError, match="int64"):
@@ -197,9 +199,15 @@ def test_signal_convolve_is_autograds_tensor_convolution():
     sps = pytest.importorskip("scipy.signal")
     rs = onp.random.RandomState(0)
     a, b = rs.randn(6, 5), rs.randn(3, 2)
-    for mode in ("full", "valid"):
+    for mode in ("full", "valid", "same"):
         onp.testing.assert_allclose(
             convolve(a, b, mode=mode), sps.convolve(a, b, mode=mode), rtol=1e-12
+        )
+    # 'same' keeps A's length, with the kernel longer or shorter than A
+    for n, k in ((7, 3), (4, 4), (3, 6), (6, 2)):
+        x, w = rs.randn(n), rs.randn(k)
+        onp.testing.assert_allclose(
+            convolve(x, w, mode="same"), sps.convolve(x, w, mode="same"), rtol=1e-12
         )
     # a convolutional layer: images (n, c, h, w) with filters (c, k, fh, fw) -> (n, k, h', w')
     images, filters = rs.randn(2, 3, 6, 5), rs.randn(3, 4, 3, 2)
@@ -217,7 +225,7 @@ def test_signal_convolve_is_autograds_tensor_convolution():
     with pytest.raises(ValueError, match="at least as long"):
         convolve(onp.ones((5, 2)), onp.ones((2, 5)), mode="valid")
     with pytest.raises(ValueError, match="mode"):
-        convolve(a, b, mode="same")
+        convolve(a, b, mode="circular")
 
 
 def test_core_unary_operations_and_array_box():

@@ -59,3 +59,193 @@ def test_sqrtm_of_a_symmetrised_argument_passes_check_grads_to_order_two():
     from adgraph.autograd.scipy.linalg import sqrtm
 
     check_grads(lambda a: sqrtm(0.5 * (a + a.T)), modes=["fwd", "rev"], order=2)(X_INDEF)
+
+
+# ------------------------------------------------------------------ autograd.numpy names
+def test_numpy_version_submodules_and_linalg_helpers():
+    assert np.__version__ == onp.__version__
+    # the shim's own submodules, not adgraph.numpy's (a star import had put those first)
+    assert np.linalg.__name__ == "adgraph.autograd.numpy.linalg"
+    assert np.fft.__name__ == "adgraph.autograd.numpy.fft"
+    a = onp.arange(12.0).reshape(2, 3, 2)
+    onp.testing.assert_array_equal(np.linalg.T(a), onp.swapaxes(a, -1, -2))
+    onp.testing.assert_array_equal(np.linalg._dot(np.linalg.T(a), a), onp.swapaxes(a, 1, 2) @ a)
+    # the gradient of sum(pinv(x^T x)) through the helpers, against finite differences
+    x = onp.array([[1.0, 0.3], [-0.2, 0.8], [0.5, -0.4]])
+    check_grads(lambda m: np.linalg.pinv(np.linalg._dot(np.linalg.T(m), m)), order=1)(x)
+
+
+def test_make_diagonal_builds_stacks_of_diagonal_matrices():
+    D = onp.array([[1.0, -2.0, 3.0], [0.5, onp.inf, -1.0]])
+    A = np.make_diagonal(D, axis1=-1, axis2=-2)
+    assert A.shape == (2, 3, 3)
+    want = onp.zeros((2, 3, 3))
+    for i in range(2):
+        want[i][onp.diag_indices(3)] = D[i]
+    onp.testing.assert_array_equal(A, want)  # no nan off the diagonal next to an inf
+    w = onp.arange(9.0).reshape(3, 3)
+    g = ag.grad(lambda d: np.sum(w * np.make_diagonal(d, axis1=-1, axis2=-2)))(D[0])
+    onp.testing.assert_array_equal(g, onp.diag(w))
+    with pytest.raises(NotImplementedError, match="axis1=-1, axis2=-2"):
+        np.make_diagonal(D)
+
+
+def test_where_of_python_values_gives_python_values():
+    assert np.where(True, 1, 2) == 1 and type(np.where(True, 1, 2)) is int
+    assert type(np.where(False, 1, 2.0)) is float
+    assert np.where(True, [1, 2], [3, 4]) == [1, 2]
+    res = np.where(onp.array([True, False]), 1.0, 2.0)
+    assert isinstance(res, onp.ndarray) and res.tolist() == [1.0, 2.0]
+    assert np.where(False, x=1.0, y=onp.float32(2.0)).dtype == onp.float32
+    g = ag.grad(lambda t: np.sum(np.where(onp.array([True, False]), t**2, 3 * t)))
+    onp.testing.assert_array_equal(g(onp.array([2.0, 5.0])), [4.0, 3.0])
+
+
+def test_real_if_close_decides_on_the_concrete_value():
+    f = lambda z: np.sum(np.abs(np.real_if_close(z * z)) ** 2)  # noqa: E731
+    # z*z = 3 + 4j: stays complex; |z^2|^2 = |z|^4, gradient 4|z|^2 conj(z) in autograd's
+    # convention for a real output of a complex input (the conjugate of d/dz)
+    z = onp.array(2.0 + 1.0j)
+    onp.testing.assert_allclose(ag.grad(f)(z), 4 * abs(z) ** 2 * onp.conj(z) * 1)
+    # a tiny imaginary part is dropped: the result is real and differentiates as real(.)
+    w = onp.array(1.5 + 1e-17j)
+    out = ag.grad(lambda t: np.real_if_close(t * 2.0).real)(w)
+    onp.testing.assert_allclose(out, 2.0)
+    check_grads(np.real_if_close, modes=["fwd", "rev"])(onp.array([1.0 + 0.5j, -2.0 + 1.0j]))
+
+
+# ------------------------------------------------------------------ autograd.scipy.stats
+def test_stats_modules_pass_scipy_methods_through():
+    from adgraph.autograd.scipy import stats
+
+    onp.random.seed(0)
+    x = stats.dirichlet.rvs(onp.array([1.0, 2.0, 3.0]), size=2)
+    assert x.shape == (2, 3)
+    onp.testing.assert_allclose(x.sum(axis=1), 1.0)
+    with pytest.raises(NotImplementedError, match="scipy.stats.dirichlet.rvs"):
+        ag.grad(lambda a: np.sum(stats.dirichlet.rvs(a)))(onp.array([1.0, 2.0]))
+    with pytest.raises(AttributeError):
+        stats.norm.no_such_method  # noqa: B018
+
+
+def test_multivariate_normal_entropy_and_singular_covariance():
+    from adgraph.autograd.scipy.stats import multivariate_normal as mvn
+
+    cov = onp.array([[2.0, 0.3, 0.0], [0.3, 1.0, 0.2], [0.0, 0.2, 0.5]])
+    # (d (1 + log 2 pi) + log det cov) / 2 with det cov = 0.875
+    assert mvn.entropy(onp.zeros(3), cov) == pytest.approx(4.190049903301757, rel=1e-14)
+    onp.testing.assert_allclose(
+        ag.grad(mvn.entropy, 1)(onp.zeros(3), cov), 0.5 * onp.linalg.inv(cov)
+    )
+    # rank 2 of 4: -(2 log 2pi + 0.2^2 + 0.6^2) / 2; off the support: -inf (SciPy's values)
+    S = onp.diag([1.0, 1.0, 0.0, 0.0])
+    m = onp.array([0.1, 0.2, 0.0, 0.0])
+    x = onp.array([0.3, -0.4, 0.0, 0.0])
+    assert mvn.logpdf(x, m, S, allow_singular=True) == pytest.approx(-2.0378770664093455)
+    assert mvn.logpdf(x + [0, 0, 0.1, 0], m, S, allow_singular=True) == -onp.inf
+    C = onp.ones((2, 2))
+    assert mvn.logpdf(onp.array([0.5, 0.5]), onp.zeros(2), C, allow_singular=True) == (
+        pytest.approx(-1.3905121234846454)
+    )
+    g = ag.grad(lambda t: mvn.logpdf(t, m, S, allow_singular=True))(x)
+    onp.testing.assert_allclose(g, [-0.2, 0.6, 0.0, 0.0], atol=1e-15)
+    with pytest.raises(NotImplementedError, match="singular covariance"):
+        ag.grad(lambda c: mvn.logpdf(x, m, c, allow_singular=True))(S)
+    with pytest.raises(NotImplementedError, match="allow_singular"):
+        import adgraph.scipy.stats as ads
+
+        ads.multivariate_normal.logpdf(x, m, S, allow_singular=True)
+
+
+# ------------------------------------------------------------------ extension API forms
+def test_deprecated_primitive_methods_still_define_rules():
+    from adgraph.autograd.core import primitive
+
+    @primitive
+    def mul(x, y):
+        return x * y
+
+    with pytest.warns(UserWarning, match="deprecated"):
+        mul.defgrad(lambda ans, x, y: lambda g: y * g)
+    with pytest.warns(UserWarning, match="deprecated"):
+        mul.defgrad(lambda ans, x, y: lambda g: x * g, argnum=1)
+    gx, gy = ag.grad(lambda a, b: np.sum(mul(a, b)), (0, 1))(onp.array([2.0]), onp.array([5.0]))
+    assert gx.tolist() == [5.0] and gy.tolist() == [2.0]
+
+    @primitive
+    def cube(x):
+        return x**3
+
+    with pytest.warns(UserWarning):
+        cube.defvjp(lambda g, ans, vs, gvs, x: g * 3 * x**2)
+    assert ag.grad(cube)(2.0) == 12.0
+
+    @primitive
+    def flat(x, y):
+        return 0.0 * x * y
+
+    with pytest.warns(UserWarning):
+        flat.defvjp_is_zero([0, 1])
+    assert ag.grad(flat, 1)(2.0, 3.0) == 0.0
+
+
+def test_primitive_vjps_is_the_live_registry():
+    from adgraph.autograd.core import primitive_vjps
+    from adgraph.autograd.extend import defvjp, primitive
+
+    @primitive
+    def twice(x):
+        return 2.0 * x
+
+    defvjp(twice, lambda ans, x: lambda g: 2.0 * g)
+    assert twice in primitive_vjps
+    assert ag.grad(twice)(1.0) == 2.0
+    rule = primitive_vjps.pop(twice)
+    with pytest.raises(NotImplementedError, match="no rule"):
+        ag.grad(twice)(1.0)
+    primitive_vjps[twice] = rule
+    assert ag.grad(twice)(3.0) == 2.0
+
+
+def test_quick_grad_check_and_operator_docs():
+    from adgraph.autograd.util import quick_grad_check
+
+    with pytest.warns(UserWarning, match="check_grads"):
+        quick_grad_check(lambda x, y: x**2 + y, 1.0, (2.0,))
+    square = ag.extend.primitive(lambda x: x**2)
+    ag.extend.defvjp(square, lambda ans, x: lambda g: 3.0 * g * x)  # wrong: 3x, not 2x
+    with pytest.warns(UserWarning), pytest.raises(AssertionError, match="VJP"):
+        quick_grad_check(square, 1.0)
+    assert ag.grad.__doc__.lstrip().startswith("Returns a function which")
+
+    def foo(x, y):
+        return x
+
+    assert ag.grad(foo, 1).__doc__.startswith("    grad of function foo with")
+
+
+def test_const_graph_traces_once_and_replays():
+    from adgraph.autograd.misc import const_graph
+
+    calls = []
+
+    def foo(x, y):
+        calls.append(None)
+        return ag.grad(lambda t: np.sin(t) + 2 * t)(x * y)
+
+    replay = const_graph(foo)
+    assert replay(1.0, 0.5) == pytest.approx(onp.cos(0.5) + 2, rel=1e-15)
+    assert replay(2.0, 0.25) == pytest.approx(onp.cos(0.5) + 2, rel=1e-15)
+    assert replay(1.0, 2.0) == pytest.approx(onp.cos(2.0) + 2, rel=1e-15)
+    assert len(calls) == 1  # traced on the first call, replayed after
+
+    bound = const_graph(lambda x, y, z: x + 2 * y + 3 * z, 1.0, z=3.0)
+    assert bound(2.0) == 14.0 and bound(-1.0) == 8.0
+
+
+def test_grad_with_respect_to_empty_containers_is_the_empty_structure():
+    f = lambda c, k: 1.0  # noqa: E731
+    assert ag.grad(f)([], 0) == []
+    assert ag.grad(f)((), 0) == ()
+    assert ag.grad(f)([()], 0) == [()]
+    onp.testing.assert_array_equal(ag.grad(lambda c: 1.0)(onp.zeros(2)), onp.zeros(2))

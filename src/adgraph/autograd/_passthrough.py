@@ -35,9 +35,24 @@ def _without_derivative(qualname: str, fun: Any) -> Any:
 def _is_function(obj: Any) -> bool:
     if isinstance(obj, type):
         return False
-    return isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)) or type(
-        obj
-    ).__name__ in ("ufunc", "_ArrayFunctionDispatcher", "function")
+    return isinstance(
+        obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+    ) or type(obj).__name__ in ("ufunc", "_ArrayFunctionDispatcher", "function")
+
+
+def _library_object(library: str) -> Any:
+    """The module ``library``, or an attribute path inside one (``scipy.stats.dirichlet``
+    is an object of the module ``scipy.stats``)."""
+    try:
+        return importlib.import_module(library)
+    except ImportError:
+        parent, _, attr = library.rpartition(".")
+        if not parent:
+            raise
+        obj = _library_object(parent)
+        if not hasattr(obj, attr):
+            raise
+        return getattr(obj, attr)
 
 
 def passthrough_getattr(
@@ -45,7 +60,8 @@ def passthrough_getattr(
 ) -> Callable[[str], Any]:
     """A module ``__getattr__`` for the shim module named ``shim``: a name of ``ours``
     (adgraph's module, looked up at call time: it may have gained names since), else the
-    name of the library module ``library`` (imported on first use), passed through."""
+    name of the library module ``library`` (imported on first use; it may also name an
+    object inside a module, as ``scipy.stats.dirichlet``), passed through."""
     cache: dict[str, Any] = {}
 
     def __getattr__(name: str) -> Any:
@@ -55,7 +71,7 @@ def passthrough_getattr(
             return getattr(ours, name)
         if name not in cache:
             try:
-                lib = importlib.import_module(library)
+                lib = _library_object(library)
             except ImportError:
                 raise AttributeError(
                     f"module {shim!r} has no attribute {name!r} ({library} is not installed{extra})"

@@ -1,6 +1,7 @@
 """``autograd.core``'s public operations: the unary ``make_vjp(fun, x)`` and
 ``make_jvp(fun, x)`` that autograd's operators are built on, and the extension names
-(``primitive``, ``defvjp``, ... ``vspace``) that ``autograd.core`` also exports. Its tracing
+(``primitive``, ``defvjp``, ... ``vspace``, and ``primitive_vjps``, the registry of
+reverse-mode rules) that ``autograd.core`` also exports. Its tracing
 machinery (nodes, ``trace``, ``backward_pass``) is autograd's own and has no counterpart."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .extend import (  # noqa: F401
     defvjp_argnum,
     defvjp_argnums,
     primitive,
+    primitive_vjps,
     vspace,
 )
 from .tracer import getval, isbox  # noqa: F401
@@ -28,7 +30,7 @@ from .tracer import getval, isbox  # noqa: F401
 __all__ = [
     "make_vjp", "make_jvp", "primitive", "defvjp", "defvjp_argnum", "defvjp_argnums",
     "defjvp", "defjvp_argnum", "defjvp_argnums", "def_linear", "vspace", "VSpace", "Box",
-    "getval", "isbox",
+    "getval", "isbox", "primitive_vjps",
 ]  # fmt: skip
 
 

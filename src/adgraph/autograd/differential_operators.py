@@ -103,7 +103,9 @@ def _ones_like(y: Any) -> Any:
 
 
 def grad(fun: Fun, argnum: Any = 0) -> Fun:
-    """The gradient of a scalar-output ``fun`` with respect to argument ``argnum``.
+    """
+    Returns a function which computes the gradient of the scalar-output ``fun`` with
+    respect to its argument ``argnum``, taking the same arguments as ``fun``.
 
     An output with a single element (shape ``(1,)``, ``(1, 1)``) counts as a scalar, as in
     autograd. A tuple ``argnum`` gives a tuple of gradients.
@@ -111,6 +113,15 @@ def grad(fun: Fun, argnum: Any = 0) -> Fun:
     argnum = _check_argnum("grad", fun, argnum)
 
     def gradfun(*args: Any, **kwargs: Any) -> Any:
+        nums = argnum if isinstance(argnum, tuple) else (argnum,)
+        if all(-len(args) <= a < len(args) for a in nums) and not any(
+            tree_leaves(args[a]) for a in nums
+        ):
+            # autograd's gradient with respect to empty containers ([], (), [()]) is the
+            # same empty structure: there is nothing in it to differentiate
+            fun(*args, **kwargs)
+            empty = tuple(tree_map(lambda v: v, args[a]) for a in nums)
+            return empty if isinstance(argnum, tuple) else empty[0]
         return _grad(lambda *a, **k: _scalar(fun(*a, **k)), argnums=argnum)(*args, **kwargs)
 
     return _named(gradfun, fun, "grad", argnum)
@@ -367,11 +378,11 @@ def _named(wrapper: Fun, fun: Fun, op: str, argnum: Any = None) -> Fun:
     try:
         if argnum is None:
             wrapper.__name__ = f"{op}_of_{name}"
-            wrapper.__doc__ = f"{op} of function {name}."
+            wrapper.__doc__ = f"    {op} of function {name}."
         else:
             wrapper.__name__ = f"{op}_of_{name}_wrt_argnum_{argnum}"
             wrapper.__doc__ = (
-                f"{op} of function {name} with respect to argument number {argnum}. Takes "
+                f"    {op} of function {name} with respect to argument number {argnum}. Takes "
                 f"the same arguments as {name} but returns the {op}."
             )
         wrapper.__qualname__ = wrapper.__name__

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,7 +32,7 @@ from ..core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 from ..core.trace import Tracer
 
 __all__ = [
-    "primitive", "defvjp", "defvjp_argnum", "defvjp_argnums", "defjvp", "defjvp_argnum",
+    "primitive", "primitive_vjps", "defvjp", "defvjp_argnum", "defvjp_argnums", "defjvp", "defjvp_argnum",
     "defjvp_argnums", "def_linear", "notrace_primitive", "Primitive", "Box", "vspace",
     "VSpace",
 ]  # fmt: skip
@@ -40,6 +41,16 @@ Maker = Callable[..., Any]
 
 # The marker for "this argument's derivative is zero" (autograd's ``None`` maker).
 _ZERO = object()
+
+# Each primitive's reverse-mode rule, as autograd keeps it: ``primitive_vjps[fun]`` is
+# ``(argnums, ans, args, kwargs) -> (g -> cotangents of those arguments)``. It is the
+# registry the primitives read at each call, so removing an entry removes the rule.
+primitive_vjps: dict[Any, Maker] = {}
+
+_DEPRECATED = (
+    "{}.{} is autograd's deprecated form; use adgraph.autograd.extend.defvjp(fun, ...) "
+    "(see docs/autograd.md)"
+)
 
 
 def _name(fun: Any) -> str:
@@ -71,11 +82,53 @@ class Primitive:
 
     def __init__(self, fun: Callable[..., Any]) -> None:
         self.fun = fun
-        # (argnums, ans, args, kwargs) -> (g -> cotangents of those arguments, in order)
-        self.vjp_argnums: Maker | None = None
         # argnum -> (g, ans, args, kwargs) -> tangent of the output, or _ZERO
         self.jvp_of: Callable[[int], Maker | object | None] | None = None
+        # the rules given through the deprecated methods, by argnum
+        self._old_rules: dict[str, dict[int, Any]] = {"defgrad": {}, "defvjp": {}}
+        self._old_zero: set[int] = set()
         functools.update_wrapper(self, fun)
+
+    @property
+    def vjp_argnums(self) -> Maker | None:
+        """(argnums, ans, args, kwargs) -> (g -> cotangents of those arguments, in order)."""
+        return primitive_vjps.get(self)
+
+    @vjp_argnums.setter
+    def vjp_argnums(self, rule: Maker | None) -> None:
+        if rule is None:
+            primitive_vjps.pop(self, None)
+        else:
+            primitive_vjps[self] = rule
+
+    # autograd's deprecated per-primitive methods (autograd.core.primitive has them)
+    def defgrad(self, gradmaker: Maker, argnum: int = 0) -> None:
+        """Deprecated: ``defvjp(fun, gradmaker, argnums=[argnum])``, accumulating."""
+        warnings.warn(_DEPRECATED.format(_name(self.fun), "defgrad"), stacklevel=2)
+        rules = self._old_rules["defgrad"]
+        rules[argnum] = gradmaker
+        nums = sorted(rules)
+        defvjp(self, *(rules[i] for i in nums), argnums=nums)
+
+    def defvjp(self, vjpfun: Maker, argnum: int = 0) -> None:  # type: ignore[override]
+        """Deprecated: a rule ``vjpfun(g, ans, vs, gvs, *args, **kwargs)`` (``vs`` and
+        ``gvs`` the vector spaces of the argument and of ``g``), accumulating."""
+        warnings.warn(_DEPRECATED.format(_name(self.fun), "defvjp"), stacklevel=2)
+
+        def maker(ans: Any, *args: Any, **kwargs: Any) -> Maker:
+            return lambda g: vjpfun(g, ans, vspace(args[argnum]), vspace(g), *args, **kwargs)
+
+        rules = self._old_rules["defvjp"]
+        rules[argnum] = maker
+        nums = sorted(rules)
+        defvjp(self, *(rules[i] for i in nums), argnums=nums)
+
+    def defvjp_is_zero(self, argnums: Iterable[int] = (0,)) -> None:
+        """Deprecated: the derivative with respect to ``argnums`` is zero."""
+        warnings.warn(_DEPRECATED.format(_name(self.fun), "defvjp_is_zero"), stacklevel=2)
+        self._old_zero |= set(argnums)
+        nums = sorted(self._old_zero)
+        defvjp(self, *([None] * len(nums)), argnums=nums)
 
     def __repr__(self) -> str:
         return f"<adgraph.autograd primitive {_name(self.fun)}>"
@@ -90,9 +143,10 @@ class Primitive:
             return self.fun(*args, **kwargs)
         if self.vjp_argnums is None and self.jvp_of is None:
             raise NotImplementedError(
-                f"{self!r} is differentiated with respect to argument(s) {dyn} and has no "
-                "rule: give it one with adgraph.autograd.extend.defvjp(fun, ...) or "
-                "defjvp(fun, ...), or pass constants there"
+                f"{self!r} is called with traced argument(s) {dyn} (differentiated, or "
+                "compiled by jit/const_graph) and has no rule: give it one with "
+                "adgraph.autograd.extend.defvjp(fun, ...) or defjvp(fun, ...), or pass "
+                "constants there"
             )
         return self._rules_call(args, kwargs, dyn)(*(args[i] for i in dyn))
 
@@ -350,7 +404,8 @@ class VSpace:
 
     @property
     def size(self) -> int:
-        return sum(int(_np.prod(s)) for s, _ in self._specs)
+        """The real dimension: a complex entry counts twice (its basis has 1 and 1j)."""
+        return sum(int(_np.prod(s)) * (2 if d.kind == "c" else 1) for s, d in self._specs)
 
     @property
     def ndim(self) -> int:
@@ -367,7 +422,8 @@ class VSpace:
         return self._build(lambda s, d: _np.zeros(s, d))
 
     def ones(self) -> Any:
-        return self._build(lambda s, d: _np.ones(s, d))
+        """All ones; ``1 + 1j`` in a complex leaf (the sum of its standard basis)."""
+        return self._build(lambda s, d: _np.full(s, 1 + 1j if d.kind == "c" else 1, d))
 
     def randn(self) -> Any:
         def one(s: tuple, d: _np.dtype) -> Any:

@@ -8,7 +8,8 @@ axes, then ``B``'s, then the convolved ones -- the layer of a convolutional netw
 call (``convolve(images, filters, axes=([2, 3], [2, 3]), dot_axes=([1], [0]),
 mode='valid')``). ``mode='full'`` gives lengths :math:`n_A + n_B - 1`; ``'valid'`` gives
 :math:`|n_A - n_B| + 1`, where one array must be at least as long as the other along
-every convolved axis.
+every convolved axis; ``'same'`` gives :math:`n_A`, the middle of the full result (as
+SciPy's ``convolve`` centres it).
 
 It is a sum over the kernel's offsets of ``tensordot``\ s of shifted windows, built from
 adgraph.numpy's operations, so it differentiates in both modes and to any order.
@@ -49,9 +50,20 @@ def convolve(
     mode: str = "full",
 ) -> Any:
     """The tensor convolution of ``A`` and ``B`` (see the module docstring)."""
-    if mode not in ("full", "valid"):
-        raise ValueError(f"convolve: mode must be 'full' or 'valid', got {mode!r}")
+    if mode not in ("full", "valid", "same"):
+        raise ValueError(f"convolve: mode must be 'full', 'valid' or 'same', got {mode!r}")
     sa, sb = _np.shape(A), _np.shape(B)
+    if mode == "same":
+        # the middle of the full convolution, as long as A along each convolved axis
+        full = convolve(A, B, axes, dot_axes, "full")
+        if axes is None:
+            conv_a, conv_b = list(range(len(sa))), list(range(len(sb)))
+        else:
+            conv_a, conv_b = _axes_pair(axes, "axes")
+        keep = tuple(
+            slice((sb[j] - 1) // 2, (sb[j] - 1) // 2 + sa[i]) for i, j in zip(conv_a, conv_b)
+        )
+        return full[(Ellipsis, *keep)]
     if axes is None:
         if len(sa) != len(sb):
             raise ValueError(
