@@ -375,10 +375,13 @@ def share_residuals(graph: Graph) -> Graph:
     done = False
     for B in scans:
         Bn = sub.get(B, B)
-        producers = {
+        producers: set[Node] = {
             i.inputs[0]
             for i in Bn.inputs
-            if isinstance(i, Node) and i.op == "item" and i.inputs[0].op == "scan"
+            if isinstance(i, Node)
+            and i.op == "item"
+            and isinstance(i.inputs[0], Node)
+            and i.inputs[0].op == "scan"
         }
         if len(producers) != 1:
             continue

@@ -13,6 +13,7 @@ import functools
 import math
 import re
 from importlib import resources
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -541,7 +542,8 @@ def lower_to_c(
     L = Lowering(
         max_node_size=max_node_size, max_statements=max_statements, assume_finite=assume_finite
     )
-    in_syms, in_shapes, in_dtypes = [], [], []
+    in_syms: list[Any] = []  # a Buf (arrays) or a Sym of scalars per input
+    in_shapes, in_dtypes = [], []
     for k, node in enumerate(graph.inputs):
         shape = tuple(node.shape or ())
         dt = np.dtype(node.dtype)
