@@ -99,9 +99,9 @@ def _spectral(
     return_onesided,
     scaling,
     axis,
-    mode,
-    boundary,
-    padded,
+    mode="psd",
+    boundary=None,
+    padded=False,
 ):
     """SciPy's ``_spectral_helper``: frequencies, segment times and the per-segment
     spectra (..., freq, time)."""
@@ -188,6 +188,16 @@ def _spectral(
     # (..., nseg, nfreq) -> the frequency axis where the data axis was, segments last
     res = anp.moveaxis(res, -1, axis - 1 if axis < 0 else axis)
     return freqs, time, res
+
+
+def _welch(op, x, y, average, *args):
+    """Welch's estimate (``csd``, ``welch``): the per-segment spectra of :func:`_spectral`
+    (``args`` are its ``fs`` ... ``axis``, mode ``'psd'``) averaged over the segments."""
+    if average != "mean":
+        raise ValueError(f"scipy.signal.{op}: only average='mean' is supported, got {average!r}")
+    f, _, p = _spectral(op, x, y, *args)
+    # the segments are the last axis
+    return f, anp.mean(p, axis=-1) if p.shape[-1] > 1 else anp.squeeze(p, axis=-1)
 
 
 def stft(
@@ -316,12 +326,11 @@ def csd(
 ):
     """Cross power spectral density ``(f, Pxy)`` by Welch's method (segment average
     ``'mean'``; ``'median'`` is not differentiable and is not supported)."""
-    if average != "mean":
-        raise ValueError(f"scipy.signal.csd: only average='mean' is supported, got {average!r}")
-    f, _, pxy = _spectral(
+    return _welch(
         "csd",
         x,
         y,
+        average,
         fs,
         window,
         nperseg,
@@ -331,16 +340,7 @@ def csd(
         return_onesided,
         scaling,
         axis,
-        "psd",
-        None,
-        False,
     )
-    # the segments are the last axis
-    if pxy.shape[-1] > 1:
-        pxy = anp.mean(pxy, axis=-1)
-    else:
-        pxy = anp.squeeze(pxy, axis=-1)
-    return f, pxy
 
 
 def welch(
@@ -358,12 +358,11 @@ def welch(
 ):
     """Power spectral density ``(f, Pxx)`` by Welch's method (real); differentiable in
     ``x``."""
-    if average != "mean":
-        raise ValueError(f"scipy.signal.welch: only average='mean' is supported, got {average!r}")
-    f, _, pxx = _spectral(
+    f, pxx = _welch(
         "welch",
         x,
         None,
+        average,
         fs,
         window,
         nperseg,
@@ -373,14 +372,7 @@ def welch(
         return_onesided,
         scaling,
         axis,
-        "psd",
-        None,
-        False,
     )
-    if pxx.shape[-1] > 1:
-        pxx = anp.mean(pxx, axis=-1)
-    else:
-        pxx = anp.squeeze(pxx, axis=-1)
     return f, anp.real(pxx) if pxx.dtype.kind == "c" else pxx
 
 
@@ -453,24 +445,6 @@ def spectrogram(
     )
     if noverlap is None:
         noverlap = nperseg // 8
-    if mode == "psd":
-        return _spectral(
-            "spectrogram",
-            x,
-            None,
-            fs,
-            window,
-            nperseg,
-            noverlap,
-            nfft,
-            detrend,
-            return_onesided,
-            scaling,
-            axis,
-            "psd",
-            None,
-            False,
-        )
     f, t, sxx = _spectral(
         "spectrogram",
         x,
@@ -484,9 +458,7 @@ def spectrogram(
         return_onesided,
         scaling,
         axis,
-        "stft",
-        None,
-        False,
+        "psd" if mode == "psd" else "stft",
     )
     if mode == "magnitude":
         sxx = anp.abs(sxx)
