@@ -264,6 +264,17 @@ def elementwise_forms(vals):
     return [(t, an) for t, an, pre in out if pre is None or _all(vals, pre)]
 
 
+# Smooth maps of any value into a function's domain, used where the value is not there
+# already: (0.37, 2.7) and (0.1, 0.9).
+TO_POSITIVE = "anp.exp(anp.tanh({a}))"
+TO_UNIT = "(0.1 + 0.8 * asp.expit({a}))"
+
+
+def _domain(forms, ok, to):
+    """``forms`` as they are where the values lie in the domain (``ok``), else of ``to``."""
+    return forms if ok else [t.replace("{a}", to) for t in forms]
+
+
 def special_forms(vals, others):
     pos = _all(vals, lambda v: v.min() > 0.2)
     unit = _all(vals, lambda v: v.min() > 0.1 and v.max() < 0.9)
@@ -278,8 +289,8 @@ def special_forms(vals, others):
     ]
     if _all(vals, lambda v: np.abs(v).max() < 3.0):
         out += ["asp.i0({a})"]
-    if pos:
-        out += [
+    out += _domain(
+        [
             "asp.gammainc(2.0, {a})",
             "asp.gammaincc(1.5, {a})",
             "asp.iv(1.5, {a})",
@@ -296,7 +307,11 @@ def special_forms(vals, others):
             "asp.betaln({a}, 1.5)",
             "asp.rel_entr({a}, 0.7)",
             "asp.kl_div(0.7, {a})",
-        ]
+        ],
+        pos,
+        TO_POSITIVE,
+    )
+    if pos:
         for b in others:
             if b.positive and b.broadcasts:
                 out += [
@@ -307,8 +322,7 @@ def special_forms(vals, others):
                 break
     if _all(vals, lambda v: v.min() > 1.0):
         out += ["asp.multigammaln({a}, 2)"]
-    if unit:
-        out += ["asp.ndtri({a})", "asp.betainc(2.0, 3.0, {a})"]
+    out += _domain(["asp.ndtri({a})", "asp.betainc(2.0, 3.0, {a})"], unit, TO_UNIT)
     return out
 
 
@@ -330,8 +344,8 @@ def stats_forms(vals, others):
     ]
     if _all(vals, lambda v: np.abs(v).min() > MARGIN):
         out += ["stats.laplace.logpdf({a})"]
-    if pos:
-        out += [
+    out += _domain(
+        [
             "stats.norm.logpdf(0.4, -0.2, {a})",
             "stats.gamma.logpdf({a}, 2.5)",
             "stats.gamma.logpdf(1.3, {a})",
@@ -341,10 +355,19 @@ def stats_forms(vals, others):
             "stats.chi2.logpdf({a}, 3.0)",
             "stats.poisson.logpmf(3.0, {a})",
             "stats.t.logpdf(0.7, {a})",
-        ]
-    if unit:
-        out += ["stats.beta.logpdf({a}, 2.0, 3.0)", "stats.beta.logpdf(0.4, {a} + 1.0, 2.0)"]
-        out += ["stats.norm.ppf({a})"]
+        ],
+        pos,
+        TO_POSITIVE,
+    )
+    out += _domain(
+        [
+            "stats.beta.logpdf({a}, 2.0, 3.0)",
+            "stats.beta.logpdf(0.4, {a} + 1.0, 2.0)",
+            "stats.norm.ppf({a})",
+        ],
+        unit,
+        TO_UNIT,
+    )
     for b in others:
         if b.broadcasts and b.positive:
             out += [f"stats.norm.logpdf({{a}}, 0.1, {b.name})"]
@@ -388,7 +411,7 @@ def lax_forms(gen, sc, a, others):
         out.append(
             (
                 "lax.scan(lambda c, x: ((c[0] + x, c[1] * 0.5 + anp.sin(c[0])), c[1]), "
-                f"({init}, {init}), {{a}}{ck})[{k}]",
+                f"({init}, {init}), {{a}}{ck})[{k}]" + ("[1]" if k == 0 else ""),
                 True,
             )
         )
@@ -476,6 +499,18 @@ def linalg_forms(vals, s):
                     f"anp.linalg.slogdet({{a}} + 3.0 * np.eye({n}))[0] * {{a}}",
                     f"anp.linalg.matrix_power({{a}} + 3.0 * np.eye({n}), -2)",
                     f"anp.linalg.inv({{a}} + 3.0 * np.eye({n})) @ {{a}}",
+                ]
+            # a general (non-symmetric) matrix with real, separated eigenvalues: mostly
+            # symmetric, so that they are real
+            ns = f"(({{a}} + anp.swapaxes({{a}}, -1, -2)) * 0.5 + 0.15 * {{a}} + 3.0 * np.eye({n}))"
+            m2 = [(v + np.swapaxes(v, -1, -2)) * 0.5 + 0.15 * v + 3.0 * np.eye(n) for v in vals]
+            ev2 = [np.linalg.eigvals(x) for x in m2]
+            if all(
+                np.all(np.abs(e.imag) < 1e-12) and (n < 2 or _gaps(e.real, -1) > 0.2) for e in ev2
+            ):
+                out += [
+                    f"anp.sort(anp.real(anp.linalg.eigvals({ns})), axis=-1)",
+                    f"anp.sort(anp.linalg.eig({ns})[0].real, axis=-1)",
                 ]
             ev = [np.linalg.eigvals(x) for x in m]
             if all(

@@ -360,6 +360,8 @@ class Scope:
             try:
                 with np.errstate(divide="raise", over="raise", invalid="raise"):
                     r = eval(code, env)
+                    if isinstance(r, (tuple, list)):  # a pytree, not one array
+                        raise Reject
                     v = np.asarray(r)
             except Reject:
                 raise
@@ -488,6 +490,8 @@ BINARY = {
 
 
 class Generator:
+    LIBRARY_WEIGHT = 30  # of op_library among the operations (a focused run raises it)
+
     def __init__(self, seed, size=None, closures_in_rules=True):
         self.seed = seed
         self.rng = np.random.default_rng(seed)
@@ -504,7 +508,7 @@ class Generator:
         kinds = ["unary", "binary", "reduce", "shape", "product", "where", "at", "const"]
         w = [20, 20, 10, 16, 7, 4, 5, 3]
         kinds += ["method", "discrete", "special", "linalg", "fft", "library"]
-        w += [6, 4, 4, 5, 3, 30]
+        w += [6, 4, 4, 5, 3, self.LIBRARY_WEIGHT]
         if sc.depth < MAX_DEPTH:
             kinds.append("struct")
             w.append(30 if sc.depth == 0 else 8)

@@ -11,7 +11,9 @@ A longer run on fresh seeds (each program's seed is printed with any failure)::
     ADGRAPH_FUZZ_SEEDS=2000 python -m pytest -q -p no:cacheprovider tests/fuzz -m slow_property
     ADGRAPH_FUZZ_SEEDS=2000 ADGRAPH_FUZZ_START=5000 python -m pytest ...   # seeds 5000..6999
 
-Without ``ADGRAPH_FUZZ_START`` the seeds start at a number taken from the clock. Reproduce
+Without ``ADGRAPH_FUZZ_START`` the seeds start at a number taken from the clock. With
+``ADGRAPH_FUZZ_JAX=1`` (and JAX installed) each program is also run by JAX and compared
+(tests/fuzz/jax_reference.py; a few seconds a program, for its compilations). Reproduce
 one program, with its source and every failed check::
 
     python -m tests.fuzz.programs SEED               # closures in rules allowed
@@ -32,11 +34,14 @@ import pytest
 import adgraph as ad
 
 from .checks import Checker, check_dtypes, check_matrix_inputs, check_program, report
+from .jax_reference import available as jax_available
+from .jax_reference import check_against_jax
 from .programs import NP_AD, Program, generate
 
 N_PLAIN = 130  # seeds 0..129: no closures in checkpoint/custom rules
 N_CLOSURES = 60  # seeds 1000..1059: closures everywhere
 N_OTHER = 30  # seeds 2000.. in float32, 3000.. with np.matrix inputs
+N_JAX = 6  # seeds 4000..: also against JAX, where JAX is installed
 
 # Errors adgraph raises today where an answer belongs, recognised by exception type,
 # message and where in adgraph they come from. A program whose every failure is one of these
@@ -51,6 +56,15 @@ KNOWN_ERRORS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
         "CustomVJPForwardError",
         "forward-mode differentiation",
         ("adgraph/api/reverse.py:_record",),
+        (),
+    ),
+    # lax.cond/switch inside a checkpoint or custom_jvp function that closes over a value
+    # traced by jit or vmap is refused as a Python branch, where JAX computes it; see
+    # test_regressions.py::test_lax_cond_inside_a_closure_under_jit
+    "lax.cond in a closure under jit/vmap refused": (
+        "TypeError",
+        "closes over values traced by an enclosing transformation and branches",
+        ("adgraph/api/closure.py:_usable",),
         (),
     ),
 }
@@ -98,6 +112,12 @@ def test_random_program(seed, closures):
 @pytest.mark.parametrize("seed", range(2000, 2000 + N_OTHER))
 def test_random_program_in_float32(seed):
     _check(_program(seed, seed % 2 == 1), check_dtypes)
+
+
+@pytest.mark.parametrize("seed", range(4000, 4000 + N_JAX))
+def test_random_program_against_jax(seed):
+    pytest.importorskip("jax")
+    _check(_program(seed, seed % 2 == 1), check_against_jax)
 
 
 @pytest.mark.parametrize("seed", range(3000, 3000 + N_OTHER))
@@ -149,12 +169,15 @@ def test_the_fixed_programs_cover_the_grammar():
 def test_fresh_seeds():
     n = int(os.environ.get("ADGRAPH_FUZZ_SEEDS", "0"))
     start = int(os.environ.get("ADGRAPH_FUZZ_START", str(int(time.time()) % 10**8)))
-    print(f"random programs: seeds {start}..{start + n - 1}")
+    with_jax = bool(os.environ.get("ADGRAPH_FUZZ_JAX")) and jax_available()
+    print(f"random programs: seeds {start}..{start + n - 1}" + (", with JAX" * with_jax))
     unknown, known = [], collections.Counter()
     for seed in range(start, start + n):
         closures = seed % 2 == 1
         prog = generate(seed, closures_in_rules=closures)
         failures = check_program(prog) + check_dtypes(prog) + check_matrix_inputs(prog)
+        if with_jax:
+            failures += check_against_jax(prog)
         if not failures:
             continue
         errors = {known_error(fl) for fl in failures}

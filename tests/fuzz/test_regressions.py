@@ -85,3 +85,30 @@ def test_hessian_of_custom_vjp_inside_jit(wrap):
     w = getattr(ad, wrap)
     H = ad.hessian(lambda z: anp.sum(w(lambda u: g(u) * u)(z)))(x)
     np.testing.assert_allclose(H, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("wrap", ["checkpoint", "custom_jvp"])
+@pytest.mark.xfail(
+    strict=True,
+    reason="jit of a checkpoint or custom_jvp function that closes over a jit-traced value "
+    "and calls lax.cond on a traced predicate is refused ('branches (Python if/while/bool) "
+    "on a value ... traced by jit'); JAX compiles it, and lax.cond is staged under jit "
+    "elsewhere",
+)
+def test_lax_cond_inside_a_closure_under_jit(wrap):
+    def f(x0, x1):
+        def body(a):
+            branch = lax.cond(anp.sum(a) > 0.3, lambda u: u * 0.5, lambda u: anp.cos(u), a)
+            return branch + anp.sum(x1)
+
+        if wrap == "checkpoint":
+            return ad.checkpoint(body)(x0)
+        g = ad.custom_jvp(body)
+        g.defjvp(lambda p, t: ad.jvp(body, p, t))
+        return g(x0)
+
+    x1 = np.array([1.0, 2.0])
+    for x0 in (np.array([0.2, 0.5]), np.array([0.1, 0.1])):
+        want = (x0 * 0.5 if x0.sum() > 0.3 else np.cos(x0)) + 3.0
+        np.testing.assert_allclose(f(x0, x1), want, rtol=1e-14)
+        np.testing.assert_allclose(ad.jit(f)(x0, x1), want, rtol=1e-14)
