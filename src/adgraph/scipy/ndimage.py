@@ -258,6 +258,12 @@ def _origins(origin, n):
     return origin
 
 
+def _convolution_origins(wshape, origins):
+    """The correlation origins that make a correlation with the flipped weights SciPy's
+    convolution: each origin negated, and shifted by one along even-sized axes."""
+    return [-int(o) - (0 if n & 1 else 1) for n, o in zip(wshape, origins)]
+
+
 def _weights(w):
     return (
         w
@@ -304,9 +310,7 @@ def convolve1d(
     w = _weights(weights)
     if len(w.shape) != 1:
         raise ValueError("scipy.ndimage.convolve1d: weights must be 1-D")
-    origin = -int(origin)
-    if not w.shape[0] & 1:
-        origin -= 1
+    (origin,) = _convolution_origins(w.shape, [origin])
     return correlate1d(input, anp.flip(w), axis, output, mode, cval, origin)
 
 
@@ -344,10 +348,7 @@ def convolve(
     origin convention)."""
     w = _weights(weights)
     nd = len(w.shape)
-    origins = [-o for o in _origins(origin, nd)]
-    for i in range(nd):
-        if not w.shape[i] & 1:
-            origins[i] -= 1
+    origins = _convolution_origins(w.shape, _origins(origin, nd))
     flipped = anp.flip(w, axis=tuple(range(nd))) if nd else w
     return correlate(input, flipped, output, mode, cval, origins)
 
@@ -392,6 +393,15 @@ def _per_axis(value, n, what, op):
     return value
 
 
+def _separable(op, input, axes, mode):
+    """A separable filter's input array, the axes it filters and the mode of each."""
+    x = input if isinstance(input, Tracer) else anp.asarray(input)
+    axes_ = _axes_of(op, axes, len(x.shape))
+    n = len(axes_)
+    modes = [mode] * n if isinstance(mode, str) else _per_axis(mode, n, "mode", op)
+    return x, axes_, modes
+
+
 def gaussian_filter1d(
     input: Any,
     sigma: float,
@@ -434,12 +444,10 @@ def gaussian_filter(
 ) -> Any:
     """Multidimensional Gaussian filter: :func:`gaussian_filter1d` along each of ``axes``
     (``sigma``, ``order``, ``mode``, ``radius`` per axis or shared)."""
-    x = input if isinstance(input, Tracer) else anp.asarray(input)
-    axes_ = _axes_of("gaussian_filter", axes, len(x.shape))
+    x, axes_, modes = _separable("gaussian_filter", input, axes, mode)
     n = len(axes_)
     sig = _per_axis(sigma, n, "sigma", "gaussian_filter")
     orders = _per_axis(order, n, "order", "gaussian_filter")
-    modes = [mode] * n if isinstance(mode, str) else _per_axis(mode, n, "mode", "gaussian_filter")
     radii = _per_axis(radius, n, "radius", "gaussian_filter")
     for ax, s, o, m, r in zip(axes_, sig, orders, modes, radii):
         if float(s) > 1e-15:  # SciPy skips axes with sigma 0
@@ -475,11 +483,9 @@ def uniform_filter(
     axes: Any = None,
 ) -> Any:
     """Multidimensional moving average: :func:`uniform_filter1d` along each of ``axes``."""
-    x = input if isinstance(input, Tracer) else anp.asarray(input)
-    axes_ = _axes_of("uniform_filter", axes, len(x.shape))
+    x, axes_, modes = _separable("uniform_filter", input, axes, mode)
     n = len(axes_)
     sizes = _per_axis(size, n, "size", "uniform_filter")
-    modes = [mode] * n if isinstance(mode, str) else _per_axis(mode, n, "mode", "uniform_filter")
     origins = _per_axis(origin, n, "origin", "uniform_filter")
     for ax, s, m, o in zip(axes_, sizes, modes, origins):
         if int(s) > 1:
