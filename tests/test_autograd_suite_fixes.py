@@ -249,3 +249,39 @@ def test_grad_with_respect_to_empty_containers_is_the_empty_structure():
     assert ag.grad(f)((), 0) == ()
     assert ag.grad(f)([()], 0) == [()]
     onp.testing.assert_array_equal(ag.grad(lambda c: 1.0)(onp.zeros(2)), onp.zeros(2))
+
+
+# ------------------------------------------------------------------ fixed_point
+def _sqrt_by(fixed_point, tol, newton=True):
+    def step(a):
+        if newton:
+            return lambda x: 0.5 * (x + a / x)
+        return lambda x: x - 0.05 * (x**2 - a)  # gradient descent on (x^2 - a)^2 / 4
+
+    return lambda a: fixed_point(step, a, 10.0, lambda x, y: np.abs(x - y), tol)
+
+
+@pytest.mark.parametrize("newton", [True, False])
+def test_fixed_point_second_derivative_uses_the_implicit_rule_twice(newton):
+    from adgraph.autograd.misc.fixed_points import fixed_point
+
+    sqrt = _sqrt_by(fixed_point, 1e-14, newton)
+    # d/da sqrt(a) = a^(-1/2) / 2, d2/da2 = -a^(-3/2) / 4
+    assert ag.grad(sqrt)(2.0) == pytest.approx(0.5 / onp.sqrt(2.0), rel=1e-11)
+    assert ag.grad(ag.grad(sqrt))(2.0) == pytest.approx(-0.25 * 2.0**-1.5, rel=1e-10)
+    assert ag.deriv(ag.deriv(sqrt))(2.0) == pytest.approx(-0.25 * 2.0**-1.5, rel=1e-10)
+
+
+def test_fixed_point_derivatives_at_a_loose_tolerance_follow_autograds_iterations():
+    from adgraph.autograd.misc.fixed_points import fixed_point
+
+    ours = ag.grad(ag.grad(_sqrt_by(fixed_point, 1e-4, newton=False)))(2.0)
+    # the adjoint's own fixed point, iterated from zero to the same tolerance, then
+    # differentiated by the implicit rule: -0.08809989985285249 (autograd's number too);
+    # unrolling the adjoint iterations instead gave -0.08817511519441668
+    assert ours == pytest.approx(-0.08809989985285249, rel=1e-13)
+    autograd = pytest.importorskip("autograd")
+    from autograd.misc.fixed_points import fixed_point as theirs_fp
+
+    theirs = autograd.grad(autograd.grad(_sqrt_by(theirs_fp, 1e-4, newton=False)))(2.0)
+    assert ours == pytest.approx(theirs, rel=1e-13)

@@ -4,8 +4,9 @@ iteration from ``x0`` until ``distance(x, x_prev) <= tol``, differentiable in ``
 The derivative does not go through the iterations. At the fixed point,
 :math:`x^* = F(a, x^*)` with :math:`F(a, x) = f(a)(x)`, so (implicit function theorem)
 :math:`dx^* = (I - \partial_x F)^{-1} \partial_a F\, da`. Reverse mode solves the adjoint
-equation :math:`w = \bar x + \partial_x F^T w` by the same kind of iteration (it converges
-where the forward iteration does: both contract with :math:`\partial_x F`), then returns
+equation :math:`w = \bar x + \partial_x F^T w` as a fixed point of its own (it converges where the
+forward iteration does: both contract with :math:`\partial_x F`), by ``fixed_point``
+itself, so that a second derivative uses the implicit rule again; then it returns
 :math:`\bar a = \partial_a F^T w`; forward mode iterates :math:`t = \partial_x F\, t +
 \partial_a F\, da` likewise. Both run on adgraph's own ``vjp``/``jvp``, so the result can be
 differentiated again.
@@ -51,15 +52,25 @@ def fixed_point(
     return _iterate(f(a), x0, distance, tol)
 
 
+def _adjoint_map(params: tuple) -> Callable[[Any], Any]:
+    """For ``params = (f, a, x*, x̄)``: the map ``w -> x̄ + ∂_x F(a, x*)^T w`` whose fixed
+    point is the adjoint ``w``."""
+    f, a, x_star, x_bar = params
+    _, pull_x = _vjp(f(a), x_star)
+    return lambda w: tree_map(lambda p, q: p + q, x_bar, pull_x(w)[0])
+
+
 def _fixed_point_vjp(
     ans: Any, f: Callable, a: Any, x0: Any, distance: Distance, tol: float
 ) -> Callable[[Any], Any]:
-    _, pull_x = _vjp(f(a), ans)
     _, pull_a = _vjp(lambda a_: f(a_)(ans), a)
 
     def vjp(g: Any) -> Any:
-        w = _iterate(
-            lambda w: tree_map(lambda p, q: p + q, g, pull_x(w)[0]),
+        # the adjoint is itself a fixed point, found by this primitive: differentiating
+        # the VJP again uses the implicit rule again (not the truncated iterations)
+        w = fixed_point(
+            lambda params: _adjoint_map((f, *params)),
+            (a, ans, g),
             tree_map(lambda v: v * 0.0, g),
             distance,
             tol,
