@@ -646,3 +646,17 @@ def test_policy_and_valid_calls_keep_working():
     np.testing.assert_allclose(si.trapezoid(V, dx=np.float32(2.0)), 8.0)
     assert lax.scan(lambda c, x: (c + x, None), 0.0, V, reverse=np.bool_(True))[0] == 6.0
     np.testing.assert_allclose(st.norm.pdf(1, scale=2), 0.17603266338214973)
+
+
+def test_scaled_bessel_derivatives_at_large_arguments_are_finite():
+    # SciPy's ive(2, x), kve(2, x) are nan past |x| ~ 5e9; the derivatives of i1e and k1e
+    # take the order-2 function from the recurrence there
+    for x in (1e10, -1e10, 2e8):
+        # i1e(x) ~ sign(x) (1 - 3/(8|x|)) / sqrt(2 pi |x|): derivative -|x|^-3/2 / (2 sqrt(2 pi))
+        ref = -0.5 * abs(x) ** -1.5 / np.sqrt(2 * np.pi) * (1 - 9 / (8 * abs(x)))
+        np.testing.assert_allclose(ad.grad(sp.i1e)(x), ref, rtol=1e-5)
+    for x in (1e10, 2e8):
+        ref = -0.5 * x**-1.5 * np.sqrt(np.pi / 2)  # k1e(x) ~ sqrt(pi / (2x)) (1 + 3/(8x))
+        np.testing.assert_allclose(ad.grad(sp.k1e)(x), ref, rtol=1e-5)
+    np.testing.assert_allclose(ad.grad(sp.i1e)(0.0), 0.5)
+    np.testing.assert_allclose(ad.grad(sp.k1e)(3.0), -0.16005261134951118, rtol=1e-9)

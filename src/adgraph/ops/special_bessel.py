@@ -18,7 +18,7 @@ raises :class:`NoDerivativeError` naming the order.
 
 from __future__ import annotations
 
-from .elementwise import add, multiply, negative, sign, subtract
+from .elementwise import absolute, add, divide, greater, multiply, negative, sign, subtract, where
 from .joining import stack
 from .special_util import public, refuse, sp_elementwise
 
@@ -35,6 +35,24 @@ _INT_ORDER = "it is an integer order"
 
 def _half(a, b):
     return multiply(0.5, add(a, b))
+
+
+# SciPy's ive(2, x) and kve(2, x) are nan beyond |x| ~ 5e9 where i1e and k1e are not:
+# past _BIG the order-2 function comes from the recurrence (I_2 = I_0 - 2 I_1 / x,
+# K_2 = K_0 + 2 K_1 / x), with no cancellation to fear there.
+_BIG = 1e8
+
+
+def _ive2(x, i1e_x):
+    big = greater(absolute(x), _BIG)
+    far = subtract(i0e(x), divide(multiply(2.0, i1e_x), where(big, x, _BIG)))
+    return where(big, far, ive(2.0, where(big, 1.0, x)))
+
+
+def _kve2(x, k1e_x):
+    big = greater(x, _BIG)
+    far = add(k0e(x), divide(multiply(2.0, k1e_x), where(big, x, _BIG)))
+    return where(big, far, kve(2.0, where(big, 1.0, x)))
 
 
 def _up(v):
@@ -188,7 +206,7 @@ i0e_p, i0e = _unary(
 )
 i1e_p, i1e = _unary(
     "i1e",
-    lambda ans, x: subtract(_half(i0e(x), ive(2.0, x)), multiply(sign(x), ans)),
+    lambda ans, x: subtract(_half(i0e(x), _ive2(x, ans)), multiply(sign(x), ans)),
     r"""Exponentially scaled :math:`e^{-|x|}I_1(x)`; derivative
     :math:`(\tilde I_0 + \tilde I_2)/2 - \operatorname{sign}(x)\tilde I_1`.""",
 )
@@ -240,7 +258,7 @@ k0e_p, k0e = _unary(
 )
 k1e_p, k1e = _unary(
     "k1e",
-    lambda ans, x: subtract(ans, _half(k0e(x), kve(2.0, x))),
+    lambda ans, x: subtract(ans, _half(k0e(x), _kve2(x, ans))),
     r"""Exponentially scaled :math:`e^{x}K_1(x)`; derivative
     :math:`\tilde K_1 - (\tilde K_0 + \tilde K_2)/2`.""",
 )
