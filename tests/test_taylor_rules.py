@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import mpmath
 import numpy as np
 import pytest
 
@@ -21,6 +20,7 @@ import adgraph.scipy.special as asp
 from adgraph.core.primitive import registry
 
 sp = pytest.importorskip("sympy")
+mpmath = pytest.importorskip("mpmath")
 
 K = 8
 X, T = sp.symbols("x t")
