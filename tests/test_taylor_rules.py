@@ -484,3 +484,25 @@ def test_complex_parts_and_holomorphic_rules():
 
     _, s = ad.jet(f, (np.complex128(z0),), (tuple(np.complex128(c) for c in cs),))
     np.testing.assert_allclose(np.real(s), exact, rtol=1e-12)
+
+
+def test_jet_equals_jax_jet_when_installed():
+    # an extra cross-check (the references above are SymPy and mpmath): JAX's jet on
+    # functions its rules cover, orders 1 to 6
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = pytest.importorskip("jax.numpy")
+    jjet = pytest.importorskip("jax.experimental.jet")
+    W = np.array([[0.5, -0.3, 0.2], [0.1, 0.4, -0.6], [0.7, 0.2, 0.3]])
+
+    def make(m):
+        return lambda x: m.tanh(W @ x) ** 3 + m.sin(x) * m.exp(x) / m.sqrt(x * x + 1.0)
+
+    x = np.array([0.3, -0.7, 1.1])
+    rng = np.random.default_rng(0)
+    terms = [0.5 * rng.standard_normal(3) for _ in range(6)]
+    for K in range(1, 7):
+        y, s = ad.jet(make(anp), (x,), (terms[:K],))
+        yj, sj = jjet.jet(make(jnp), (jnp.asarray(x),), ([jnp.asarray(t) for t in terms[:K]],))
+        np.testing.assert_allclose(y, np.asarray(yj), rtol=1e-13)
+        np.testing.assert_allclose(s, np.asarray(sj), rtol=1e-12, atol=1e-12)
