@@ -51,7 +51,12 @@ def _check_like(
     out = []
     for k, (leaf, (shape, _)) in enumerate(zip(leaves, sig)):
         leaf = as_leaf(leaf)
-        s = shape_dtype(leaf)[0]
+        s, d = shape_dtype(leaf)
+        if d.kind not in "biufc":
+            raise TypeError(
+                f"{what}: {fn} returned a {type(leaf).__name__} (dtype {d}) for leaf {k}; it "
+                f"must return numbers shaped like {of}"
+            )
         if s != shape:
             raise ValueError(
                 f"{what}: {fn} returned shape {list(s)} for leaf {k}, where {of} has shape "

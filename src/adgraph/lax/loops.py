@@ -455,7 +455,12 @@ def _scan_length(xs_leaves, length):
             raise ValueError(f"scan: length must be non-negative (a trip count), got {length}")
     lens = set()
     for k, x in enumerate(xs_leaves):
-        s = shape_dtype(x)[0]
+        s, d = shape_dtype(x)
+        if d.kind not in "biufc":  # a generator, a string, an object: not a stack of values
+            raise TypeError(
+                f"scan: xs leaf {k} is a {type(x).__name__} (dtype {d}); xs must be arrays "
+                "(or a pytree of arrays) sharing a leading axis -- convert with anp.asarray"
+            )
         if not s:
             raise ValueError(
                 f"scan: xs leaf {k} is a scalar; every leaf of xs needs a leading axis"
