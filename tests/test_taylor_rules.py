@@ -490,7 +490,15 @@ def test_jet_equals_jax_jet_when_installed():
     # an extra cross-check (the references above are SymPy and mpmath): JAX's jet on
     # functions its rules cover, orders 1 to 6
     jax = pytest.importorskip("jax")
+    was = bool(jax.config.jax_enable_x64)
     jax.config.update("jax_enable_x64", True)
+    try:
+        _against_jax(jax)
+    finally:
+        jax.config.update("jax_enable_x64", was)
+
+
+def _against_jax(jax):
     jnp = pytest.importorskip("jax.numpy")
     jjet = pytest.importorskip("jax.experimental.jet")
     W = np.array([[0.5, -0.3, 0.2], [0.1, 0.4, -0.6], [0.7, 0.2, 0.3]])
