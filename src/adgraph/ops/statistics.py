@@ -454,6 +454,11 @@ def cov(
         Y = _sh.atleast_2d(astype(y, dtype))
         if not rowvar and _shape(Y)[0] != 1:
             Y = _sh.transpose(Y)
+        if _shape(Y)[1] != _shape(X)[1]:
+            raise OpError(
+                f"cov: m has {_shape(X)[1]} observations but y has {_shape(Y)[1]}; give y the "
+                "same number of observations (columns, or rows with rowvar=False)"
+            )
         from .joining import concatenate
 
         X = concatenate([X, Y], axis=0)
