@@ -514,3 +514,36 @@ def _against_jax(jax):
         yj, sj = jjet.jet(make(jnp), (jnp.asarray(x),), ([jnp.asarray(t) for t in terms[:K]],))
         np.testing.assert_allclose(y, np.asarray(yj), rtol=1e-13)
         np.testing.assert_allclose(s, np.asarray(sj), rtol=1e-12, atol=1e-12)
+
+
+def test_many_rules_under_jit_and_vmap():
+    # one function through most of the new rules: jit of its jet equals the eager jet,
+    # vmap equals a loop, and the third coefficient equals nested grad along the line
+    def f(x):
+        Mx = A4 + anp.outer(x, x) * 0.1
+        a = anp.linalg.det(Mx) + anp.linalg.slogdet(Mx)[1] + anp.sum(anp.linalg.inv(Mx))
+        a = a + anp.sum(anp.linalg.solve(Mx, x))
+        b = anp.sum(anp.linalg.cholesky(Mx @ Mx.T)) + asp.logsumexp(x)
+        b = b + anp.sum(anp.sort(x) * anp.cumprod(x))
+        c = anp.maximum(x, 0.1) * anp.abs(x) + anp.mod(x, 0.7) + anp.logaddexp(x, -x)
+        c = anp.sum(c + anp.arctan2(x, 1.5) + anp.hypot(x, 0.3))
+        d = anp.sum(x.at[np.array([0, 2])].max(anp.array([0.2, 0.3])))
+        d = d + asp.gammaln(x[0] + 3.0) + asp.erfinv(x[1] * 0.5)
+        e = lax.fori_loop(0, 3, lambda i, y: y + 0.1 * anp.sin(y), x[3])
+        return a + b + c + d + e
+
+    x = np.array([0.3, -0.45, 0.8, 0.15])
+    v = np.array([0.2, 0.5, -0.4, 0.3])
+
+    def series(x, v):
+        return ad.jet(f, (x,), ((v, 0.5 * v, -v, 0.2 * v),))[1]
+
+    eager = series(x, v)
+    np.testing.assert_allclose(ad.jit(series)(x, v), eager, rtol=1e-13)
+    xs = np.stack([x, 0.9 * x, x + 0.05])
+    batched = ad.vmap(series, in_axes=(0, None))(xs, v)
+    loop = np.array([series(xi, v) for xi in xs])
+    np.testing.assert_allclose(np.stack(batched, axis=1), loop, rtol=1e-13)
+    third = ad.jet(f, (x,), ((v, 0 * v, 0 * v),))[1][2]
+    nested = ad.grad(ad.grad(ad.grad(lambda t: f(x + t * v))))(0.0)
+    np.testing.assert_allclose(third, nested, rtol=1e-11)
