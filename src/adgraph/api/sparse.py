@@ -25,6 +25,7 @@ import numpy as np
 from ..ad import coloring
 from ..ad.sparsity import SparsityTrace, output_pattern
 from ..ad.sparsity import require_scipy as _require_scipy
+from ..ad.sparsity_hessian import NeedsGradient, hessian_pattern
 from ..core.pytree import register_pytree_node, tree_flatten, tree_unflatten
 from ..core.trace import Tracer, trace_scope
 from ..core.xp import module_of
@@ -215,6 +216,11 @@ def _shape(v) -> tuple:
 def _detect(g: _FlatFn, v: np.ndarray, local: bool, hessian: bool = False):
     """The pattern of ``g`` at ``v`` (of ``grad(g)`` for a Hessian)."""
     _require_scipy(g.name)
+    if hessian:
+        try:
+            return hessian_pattern(g, v, local)
+        except NeedsGradient:
+            pass  # custom derivative rules: through the gradient's reverse sweep below
     trace = SparsityTrace(v.size, local=local)
     with trace_scope(trace):
         result = (grad(g) if hessian else g)(trace.input(v))

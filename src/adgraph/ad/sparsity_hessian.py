@@ -1,0 +1,614 @@
+r"""Hessian sparsity in one forward pass: first-order patterns and second-order pairs.
+
+:class:`HessianSparsityTrace` runs a scalar function once, like a
+:class:`~adgraph.ad.sparsity.SparsityTrace`, carrying for every value its first-order
+pattern (which entries of ``x`` each of its entries depends on), and collects the
+Hessian's pattern as it goes, at each operation that is not linear:
+
+* an operation whose output is nonlinear in its inputs in general adds, for every output
+  entry, all pairs of the entries of ``x`` it depends on (its pattern row with itself);
+* a product ``u * v`` adds only the cross pairs, row ``k`` of ``u``'s pattern against row
+  ``k`` of ``v``'s (both orders): ``x[i] * x[j]`` has no ``x[i]**2`` term;
+* a linear operation (sums, data movement, ``where``, FFTs) adds nothing, and neither do
+  piecewise linear ones (``maximum``, ``abs``, ``relu``), whose second derivative is zero
+  wherever it exists.
+
+The Hessian of the result is a sum, over the operations, of the operation's second
+derivatives contracted with first derivatives, so the union of these pairs covers every
+nonzero; it is symmetrised at the end. No gradient is taken. What each primitive adds is
+its *second-order kind* (:func:`second_order`): the table :data:`SECOND_ORDER` keyed by
+primitive name, and otherwise "nonlinear in all its inputs", which is always correct.
+
+Patterns are held as NumPy index arrays, one padded row per entry (``-1`` fills a row),
+and the common rules -- elementwise, data movement, reductions -- work on all the
+entries of a value at once, so the pass costs a few primal evaluations. Other rules run
+on ``scipy.sparse`` matrices as in the Jacobian detection. A function with custom
+derivative rules (``custom_jvp``, ``custom_vjp``, implicit solves) makes the pass raise
+:class:`NeedsGradient`: their second derivatives come from differentiating user code, and
+the caller detects through the gradient instead.
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+from ..core.primitive import Primitive
+from .sparsity import (
+    Delegate,
+    Local,
+    Moves,
+    SparsityTrace,
+    SparsityTracer,
+    _JvpRule,
+    _size,
+    _VjpRule,
+    reduction_rule,
+    require_scipy,
+)
+
+__all__ = [
+    "LINEAR",
+    "GENERAL",
+    "SECOND_ORDER",
+    "NeedsGradient",
+    "HessianSparsityTrace",
+    "second_order",
+    "hessian_pattern",
+]
+
+#: No second derivative in any argument (linear, or piecewise linear).
+LINEAR = "linear"
+#: Second derivatives in every pair of arguments (the default: always correct).
+GENERAL = "general"
+
+_CROSS = ((0, 1),)  # u * v: the cross term alone
+_CROSS_AND_SECOND = ((0, 1), (1, 1))  # u / v, u log v: no second derivative in u alone
+
+#: Second-order kinds by primitive name: LINEAR, or for an elementwise primitive the
+#: pairs of arguments ``(i, j)`` whose mixed second derivative may be nonzero. A name
+#: not listed is GENERAL, except data movement (``sparsity=MOVES``), which is LINEAR.
+SECOND_ORDER: dict[str, object] = {
+    **{
+        name: LINEAR
+        for name in (
+            # linear
+            "add", "subtract", "negative", "conj", "real", "imag", "deg2rad", "rad2deg",
+            "convert_element_type", "reduce_sum", "cumsum", "where", "ldexp",
+            "fft", "rfft", "irfft", "fft_real", "fftshift", "fft_resize",
+            "scatter", "scatter_add", "put_along_axis_add", "scatter_add_axis", "bincount",
+            "checkpoint_name",
+            # piecewise linear: the second derivative is zero wherever it exists
+            "abs", "maximum", "minimum", "fmax", "fmin", "fused_relu", "reduce_max",
+            "reduce_min", "scatter_min", "scatter_max", "copysign", "mod", "fmod",
+        )
+    },
+    "multiply": _CROSS,
+    "divide": _CROSS_AND_SECOND,
+    "xlogy": _CROSS_AND_SECOND,
+    "xlog1py": _CROSS_AND_SECOND,
+    "linalg_solve": ((0, 0), (0, 1)),  # A^-1 b: linear in b
+}  # fmt: skip
+
+#: Linear in each of their arguments (contractions): only products of two of them.
+_MULTILINEAR = frozenset({"matmul", "einsum"})
+#: Piecewise linear for real arguments only.
+_REAL_ONLY = frozenset({"abs"})
+
+#: Primitives whose derivatives are user code: the one-pass detection hands over.
+_VIA_GRADIENT = frozenset({"custom_root", "linear_solve", "odeint"})
+
+
+class NeedsGradient(Exception):
+    """The function has custom derivative rules: detect through its gradient."""
+
+
+def second_order(prim, params, args) -> object:
+    """The second-order kind of ``prim`` applied to ``args`` (their values) with
+    ``params``: LINEAR, GENERAL or the pairs of arguments ``(i, j)`` whose mixed second
+    derivative may be nonzero."""
+    kind = SECOND_ORDER.get(prim.name)
+    if kind is LINEAR and prim.name in _REAL_ONLY and _np.iscomplexobj(args[0]):
+        return GENERAL  # |z| of a complex z is not piecewise linear
+    if kind is not None:
+        return kind
+    if prim.name in _MULTILINEAR:  # each operand once: products of distinct operands
+        k = len(args)
+        return tuple((i, j) for i in range(k) for j in range(i + 1, k))
+    if type(prim.sparsity) is Moves:
+        return LINEAR
+    if prim.name == "integer_pow" and params.get("n") in (0, 1):
+        return LINEAR
+    return GENERAL
+
+
+# ------------------------------------------------------------------ padded patterns
+# A pattern is an int64 array of shape (width, entries), slot-major: column k lists the
+# entries of x that entry k depends on, each at most once, padded with -1 (each slot a
+# contiguous row, so every step is a vector operation over all entries); or a scipy CSR
+# matrix (entries, n) when padding would waste too much (rows of very different lengths).
+
+
+def _rows(p) -> int:
+    """The number of entries a pattern describes."""
+    return p.shape[1] if isinstance(p, _np.ndarray) else p.shape[0]
+
+
+def _padded_from_csr(p):
+    """``p`` (boolean CSR) as a padded array, or ``p`` canonical when rows differ
+    too much in length to pad."""
+    p = p.tocsr()
+    p.sum_duplicates()
+    m = p.shape[0]
+    lens = _np.diff(p.indptr)
+    width = int(lens.max()) if m else 0
+    if m * width > 4 * (p.indices.size + m) + 1024:
+        return p
+    out = _np.full((m, width), -1, _np.int64)
+    out[_np.arange(width) < lens[:, None]] = p.indices
+    return _np.ascontiguousarray(out.T)
+
+
+def _csr(r, n: int):
+    """A padded pattern as boolean CSR (a CSR pattern as it is)."""
+    if not isinstance(r, _np.ndarray):
+        return r
+    sp = require_scipy("sparsity detection")
+    rt = r.T
+    mask = rt >= 0
+    indptr = _np.zeros(rt.shape[0] + 1, _np.int64)
+    _np.cumsum(mask.sum(1), out=indptr[1:])
+    cols = rt[mask]
+    return sp.csr_matrix((_np.ones(cols.size, bool), cols, indptr), shape=(rt.shape[0], n))
+
+
+def _compact(r):
+    """Drop the slots that are -1 for every entry."""
+    if r.shape[0] <= 1:
+        return r
+    keep = (r >= 0).any(1)
+    return r if keep.all() else r[keep]
+
+
+def _union(a, b):
+    """Entry-wise union of two padded patterns of the same entries."""
+    if a is b or b.shape[0] == 0:
+        return a
+    if a.shape[0] == 0:
+        return b
+    if a.shape[0] * b.shape[0] <= 16:
+        slots = [a]
+        for t in range(b.shape[0]):
+            v = b[t]
+            dup = v == a[0]
+            for s in range(1, a.shape[0]):
+                dup |= v == a[s]
+            if dup.all():
+                continue  # the usual case: the same dependence on both sides
+            slots.append(_np.where(dup, -1, v)[None] if dup.any() else v[None])
+        return slots[0] if len(slots) == 1 else _compact(_np.concatenate(slots))
+    c = _np.sort(_np.concatenate([a, b]), axis=0)
+    c[1:][c[1:] == c[:-1]] = -1
+    return _compact(c)
+
+
+def _broadcast(r, in_shape, out_shape):
+    in_shape, out_shape = tuple(in_shape), tuple(out_shape)
+    if in_shape == out_shape:
+        return r
+    src = _np.broadcast_to(_np.arange(_size(in_shape)).reshape(in_shape), out_shape)
+    return r[:, src.ravel()]
+
+
+def _elementwise(diff, pats, ans, args):
+    out = None
+    shape = _np.shape(ans)
+    for i, p in enumerate(pats):
+        if p is None or not diff[i]:
+            continue
+        q = _broadcast(p, _np.shape(args[i]), shape)
+        out = q if out is None else _union(out, q)
+    return out
+
+
+def _moves(prim, data, pats, args, params):
+    """A MOVES primitive on 1-based entry ids of its data arguments; id 0 is a zero
+    (an empty column). The ids are integers: moving entries keeps them exact."""
+    ids, blocks, offset = [], [], 0
+    for i, (a, p) in enumerate(zip(args, pats)):
+        if data is not None and i not in data:
+            if p is not None:
+                return NotImplemented  # a traced index argument
+            ids.append(a)
+            continue
+        shape = _np.shape(a)
+        size = _size(shape)
+        ids.append(_np.arange(offset + 1, offset + 1 + size, dtype=_np.int64).reshape(shape))
+        blocks.append((offset + 1, p))
+        offset += size
+    width = max((p.shape[0] for _, p in blocks if p is not None), default=0)
+    stack = _np.full((width, offset + 1), -1, _np.int64)
+    for start, p in blocks:
+        if p is not None:
+            stack[: p.shape[0], start : start + p.shape[1]] = p
+    out = prim.impl(_np, *ids, **params)
+
+    def pick(o):
+        o = _np.asarray(o)
+        if o.dtype.kind not in "iu":  # an implementation that made the ids floats
+            o = o.real.astype(_np.int64)
+        return _compact(stack[:, o.ravel()])
+
+    if prim.multiple_results:
+        return tuple(pick(o) for o in out)
+    return pick(out)
+
+
+def _reduce(p, x, axis):
+    """Sum-like reduction over ``axis``: the union of the reduced entries' columns."""
+    xs = _np.shape(x)
+    axis = sorted({a % len(xs) for a in axis}) if xs else []
+    keep = [i for i in range(len(xs)) if i not in axis]
+    w = p.shape[0]
+    r = p.reshape(w, *xs)
+    r = _np.transpose(r, [0] + [a + 1 for a in axis] + [k + 1 for k in keep])
+    r = r.reshape(-1, _size(xs[k] for k in keep))
+    if r.shape[0] <= 1:
+        return r
+    r = _np.sort(r, axis=0)
+    r[1:][r[1:] == r[:-1]] = -1
+    return _compact(r)
+
+
+def _contraction_spec(prim, vals, params):
+    """The einsum subscripts of a contraction (``einsum``, ``matmul``), or None."""
+    if prim.name == "einsum":
+        spec = params.get("spec")
+        return spec if isinstance(spec, str) and "->" in spec and "." not in spec else None
+    xs, ys = _np.shape(vals[0]), _np.shape(vals[1])
+    bx, by = xs[:-2], ys[:-2]
+    if not xs or not ys or (bx and by and bx != by):
+        return None
+    batch = "ABCDEFGHIJKLMNOPQRSTUVWX"[: max(len(bx), len(by))]
+    sx = batch[len(batch) - len(bx) :] + ("l" if len(xs) == 1 else "il")
+    sy = batch[len(batch) - len(by) :] + ("l" if len(ys) == 1 else "lj")
+    return f"{sx},{sy}->"
+
+
+def _contraction_entries(spec, ops, traced):
+    """For each combination of a contraction's index letters that the constant
+    operands' zeros do not cut, the flat entry of each operand it multiplies: a list
+    (one per operand, None for constants) of index arrays, or None past
+    ``EINSUM_LIMIT`` combinations."""
+    from .sparsity import EINSUM_LIMIT
+
+    ins = spec.split("->")[0].split(",")
+    dims: dict[str, int] = {}
+    for sub, op in zip(ins, ops):
+        for c, d in zip(sub, _np.shape(op)):
+            dims[c] = d
+    letters = sorted(dims)
+    if _size(dims[c] for c in letters) > EINSUM_LIMIT or len(letters) > 32:
+        return None
+    axes = {
+        c: _np.arange(dims[c]).reshape([-1 if j == i else 1 for j in range(len(letters))])
+        for i, c in enumerate(letters)
+    }
+    full = tuple(dims[c] for c in letters)
+    keep = _np.ones(full, bool)
+    for sub, op, t in zip(ins, ops, traced):
+        if not t:  # a constant: its zeros cut the combinations they multiply
+            nz = _np.asarray(op) != 0
+            keep = keep & (nz[tuple(axes[c] for c in sub)] if sub else nz)
+    out = []
+    for sub, op, t in zip(ins, ops, traced):
+        if not t:
+            out.append(None)
+        elif not sub:
+            out.append(_np.zeros(int(keep.sum()), _np.int64))
+        else:
+            idx = _np.ravel_multi_index(tuple(axes[c] for c in sub), _np.shape(op))
+            out.append(_np.broadcast_to(idx, full)[keep])
+    return out
+
+
+# ------------------------------------------------------------------ second-order pairs
+class _Pairs:
+    """The Hessian's pattern being collected. Pairs ``(i, j)`` whose offset ``j - i`` is
+    one constant along a run (the stencils of most programs) mark a boolean vector per
+    offset, which becomes CSR without sorting; other runs are kept as ``i * n + j`` keys,
+    sorted once at the end; contributions made by scipy products are summed as matrices.
+    Both orders of every pair are added, so the result is symmetric."""
+
+    __slots__ = ("n", "bands", "keys", "sp")
+
+    #: At most this many offsets get a vector of their own (n booleans each).
+    MAX_BANDS = 64
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.bands: dict[int, _np.ndarray] = {}
+        self.keys: list = []
+        self.sp = None  # an (n, n) sum of the contributions made by scipy
+
+    def _add(self, u, v, both: bool) -> None:
+        """Pairs ``(u[k], v[k])`` (and ``(v[k], u[k])`` when ``both``), all valid."""
+        if u.size == 0:
+            return
+        d = int(v[0]) - int(u[0])
+        if int(v[-1]) - int(u[-1]) == d and (d in self.bands or len(self.bands) < self.MAX_BANDS):
+            if (v - u == d).all():
+                band = self.bands.get(d)
+                if band is None:
+                    band = self.bands[d] = _np.zeros(self.n, bool)
+                band[u] = True
+                if both and d:
+                    band = self.bands.get(-d)
+                    if band is None:
+                        band = self.bands[-d] = _np.zeros(self.n, bool)
+                    band[v] = True
+                return
+        self.keys.append(u * self.n + v)
+        if both:
+            self.keys.append(v * self.n + u)
+
+    def outer(self, p):
+        """Each row's entries with each other (both orders)."""
+        if isinstance(p, _np.ndarray):
+            self.cross(p, p, both=False)
+        else:
+            self._add_matrix(p.T @ p)
+
+    def cross(self, a, b, both: bool = True):
+        """Entry ``k``'s dependencies in ``a`` with its dependencies in ``b``, for every
+        ``k`` (and ``b`` with ``a`` when ``both``)."""
+        if isinstance(a, _np.ndarray) and isinstance(b, _np.ndarray):
+            if a.shape[0] * b.shape[0] <= 64:
+                va = [r >= 0 for r in a]
+                vb = va if b is a else [r >= 0 for r in b]
+                fa = [bool(m.all()) for m in va]
+                fb = fa if b is a else [bool(m.all()) for m in vb]
+                for s, u in enumerate(a):
+                    for t, v in enumerate(b):
+                        if b is a and t < s:
+                            continue  # the mirrored pair is added with (s, t)
+                        if fa[s] and fb[t]:
+                            uu, vv = u, v
+                        else:
+                            ok = va[s] & vb[t]
+                            uu, vv = u[ok], v[ok]
+                        self._add(uu, vv, both or (b is a and s != t))
+                return
+        m = _csr(a, self.n).T @ _csr(b, self.n)
+        self._add_matrix(m)
+        if both:
+            self._add_matrix(m.T)
+
+    def _add_matrix(self, m):
+        m = m.tocsr().astype(bool)
+        self.sp = m if self.sp is None else (self.sp + m).tocsr()
+
+    def _bands_csr(self):
+        n = self.n
+        offs = sorted(self.bands)
+        count = _np.zeros(n, _np.int64)
+        for d in offs:
+            count += self.bands[d]
+        indptr = _np.zeros(n + 1, _np.int64)
+        _np.cumsum(count, out=indptr[1:])
+        indices = _np.empty(int(indptr[-1]), _np.int64)
+        # Row i holds column i + d for each offset d whose vector marks i; filled in
+        # the order of the offsets, so each row's columns come out sorted.
+        fill = indptr[:-1].copy()
+        for d in offs:
+            rows = _np.flatnonzero(self.bands[d])
+            indices[fill[rows]] = rows + d
+            fill[rows] += 1
+        return _canonical_csr(indices, indptr, n)
+
+    def _keys_csr(self):
+        n = self.n
+        k = _np.sort(_np.concatenate(self.keys), kind="stable")
+        k = k[_np.concatenate(([True], k[1:] != k[:-1]))]
+        rows = k // n
+        indptr = _np.zeros(n + 1, _np.int64)
+        _np.cumsum(_np.bincount(rows, minlength=n), out=indptr[1:])
+        return _canonical_csr(k - rows * n, indptr, n)
+
+    def finish(self):
+        """The symmetric pattern collected, sorted boolean CSR."""
+        parts = []
+        if self.bands:
+            parts.append(self._bands_csr())
+        if self.keys:
+            parts.append(self._keys_csr())
+        if self.sp is not None:
+            s = self.sp.tocsr()
+            parts.append((s + s.T).tocsr())
+        if not parts:
+            sp = require_scipy("sparsity detection")
+            return sp.csr_matrix((self.n, self.n), dtype=bool)
+        m = parts[0]
+        for q in parts[1:]:
+            m = (m + q).tocsr()
+        if len(parts) > 1:
+            m.sum_duplicates()
+            m.sort_indices()
+        return m
+
+
+def _canonical_csr(indices, indptr, n: int):
+    """A boolean (n, n) CSR matrix from sorted, duplicate-free rows."""
+    sp = require_scipy("sparsity detection")
+    if n < 2**31 - 1 and indices.size < 2**31 - 1:  # scipy's own index type: no copies
+        indices, indptr = indices.astype(_np.int32), indptr.astype(_np.int32)
+    m = sp.csr_matrix((_np.ones(indices.size, bool), indices, indptr), shape=(n, n))
+    m.has_sorted_indices = True
+    m.has_canonical_format = True
+    return m
+
+
+# ------------------------------------------------------------------ the trace
+class _Lazy:
+    """A first-order pattern computed when first read (a linear operation's: the
+    function's result is usually one, and its pattern is not needed). Its inputs are
+    computed already, so forcing it never recurses."""
+
+    __slots__ = ("args", "value")
+
+    def __init__(self, *args) -> None:
+        self.args = args
+        self.value = None
+
+    def force(self):
+        if self.args is not None:
+            trace, prim, rule, pats, ans, vals, params = self.args
+            self.args = None
+            v = trace._first_order(prim, rule, pats, ans, vals, params)
+            if v is not None and _rows(v) != _size(_np.shape(ans)):
+                raise ValueError(
+                    f"sparsity rule returned a pattern of {_rows(v)} rows for an output "
+                    f"of {_size(_np.shape(ans))} entries"
+                )
+            self.value = v
+        return self.value
+
+
+class HessianSparsityTrace(SparsityTrace):
+    """First-order patterns (padded index arrays) of every value, and the Hessian's
+    pattern collected in :attr:`pairs`."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, n: int, local: bool = False) -> None:
+        super().__init__(n, local=local)
+        self.pairs = _Pairs(n)
+
+    def input(self, x) -> SparsityTracer:
+        return SparsityTracer(self, x, _np.arange(self.n, dtype=_np.int64)[None, :])
+
+    def _custom_jvp(self, args, vals, jvp):
+        raise NeedsGradient("custom_jvp_call")
+
+    def _custom_vjp(self, args, vals, pats, params):
+        raise NeedsGradient("custom_vjp_call")
+
+    def _rule(self, prim, pats, ans, vals, params):
+        rule = prim.sparsity
+        if type(rule) is Delegate and isinstance(params.get(rule.prim), Primitive):
+            return self._rule(params[rule.prim], pats, ans, vals, params.get(rule.params, {}))
+        if prim.name in _VIA_GRADIENT or type(rule) in (_JvpRule, _VjpRule):
+            raise NeedsGradient(prim.name)
+        pats = [p.force() if type(p) is _Lazy else p for p in pats]
+        kind = second_order(prim, params, vals)
+        if kind is GENERAL or prim.multiple_results:
+            out = self._first_order(prim, rule, pats, ans, vals, params)
+        else:  # computed when a later operation reads it: a result's is never needed
+            out = _Lazy(self, prim, rule, pats, ans, vals, params)
+        self._second_order(prim, kind, pats, ans, vals, params, out)
+        return out
+
+    def _first_order(self, prim, rule, pats, ans, vals, params):
+        padded = all(p is None or isinstance(p, _np.ndarray) for p in pats)
+        if padded:
+            out = NotImplemented
+            if type(rule) is Moves:
+                out = _moves(prim, rule.data, pats, vals, params)
+            elif type(rule) is Local and not self.local:
+                out = _elementwise(rule.rule.differentiable, pats, ans, vals)
+            elif getattr(rule, "differentiable", None) is not None:
+                out = _elementwise(rule.differentiable, pats, ans, vals)
+            elif rule is reduction_rule and prim.name in ("reduce_sum", "reduce_prod"):
+                out = _reduce(pats[0], vals[0], tuple(params["axis"]))
+            if out is not NotImplemented:
+                return out
+        # Any other rule: on scipy matrices, as in the Jacobian detection.
+        out = super()._rule(prim, [None if p is None else _csr(p, self.n) for p in pats],
+                            ans, vals, params)  # fmt: skip
+        if isinstance(out, tuple):
+            return tuple(None if o is None else _padded_from_csr(o) for o in out)
+        return None if out is None else _padded_from_csr(out)
+
+    def _second_order(self, prim, kind, pats, ans, vals, params, out):
+        if kind is LINEAR or out is None:
+            return
+        if kind is GENERAL or prim.multiple_results:
+            for o, a in zip(out, ans) if prim.multiple_results else ((out, ans),):
+                if type(o) is _Lazy:
+                    o = o.force()
+                if o is not None and getattr(a, "dtype", _np.dtype(float)).kind in "fc":
+                    self.pairs.outer(o)
+            return
+        if prim.name in _MULTILINEAR and self._contraction(prim, pats, vals, params):
+            return
+        part: dict[int, object] = {}  # the output's pattern through argument i alone
+
+        def through(i):
+            if i not in part:
+                part[i] = self._through(prim, pats, ans, vals, params, i)
+            return part[i]
+
+        for i, j in kind:  # type: ignore[union-attr]
+            if i >= len(pats) or j >= len(pats) or pats[i] is None or pats[j] is None:
+                continue
+            a = through(i)
+            if a is None:
+                continue
+            if i == j:
+                self.pairs.outer(a)
+            else:
+                b = through(j)
+                if b is not None:
+                    self.pairs.cross(a, b)
+
+    def _contraction(self, prim, pats, vals, params) -> bool:
+        """A contraction's pairs: operand entries multiplied in one term (False: too
+        many terms to list; the caller pairs whole output rows instead)."""
+        spec = _contraction_spec(prim, vals, params)
+        if spec is None or not all(p is None or isinstance(p, _np.ndarray) for p in pats):
+            return False
+        entries = _contraction_entries(spec, vals, [p is not None for p in pats])
+        if entries is None:
+            return False
+        for i in range(len(pats)):
+            for j in range(i + 1, len(pats)):
+                if entries[i] is not None and entries[j] is not None:
+                    self.pairs.cross(pats[i][:, entries[i]], pats[j][:, entries[j]])
+        return True
+
+    def _through(self, prim, pats, ans, vals, params, i):
+        """The output's first-order pattern when argument ``i`` alone is traced."""
+        rule = prim.sparsity
+        elementwise = getattr(rule, "differentiable", None) is not None or type(rule) is Local
+        if elementwise:  # the argument's rows, broadcast to the output
+            p, shape = pats[i], _np.shape(ans)
+            if isinstance(p, _np.ndarray):
+                return _broadcast(p, _np.shape(vals[i]), shape)
+            from .sparsity import broadcast_rows
+
+            return broadcast_rows(p, _np.shape(vals[i]), shape)
+        alone = [p if k == i else None for k, p in enumerate(pats)]
+        return self._first_order(prim, rule, alone, ans, vals, params)
+
+    def _wrap(self, ans, p):
+        dt = getattr(ans, "dtype", None)
+        if p is None or dt is None or dt.kind not in "fc":
+            return ans
+        if type(p) is not _Lazy and _rows(p) != _size(_np.shape(ans)):
+            raise ValueError(  # a rule's bug: never let a wrong pattern pass silently
+                f"sparsity rule returned a pattern of {_rows(p)} rows for an output of "
+                f"{_size(_np.shape(ans))} entries"
+            )
+        return SparsityTracer(self, ans, p)
+
+
+def hessian_pattern(f, v, local: bool = False):
+    """The symmetric Hessian pattern (sorted boolean CSR) of the scalar function ``f`` at
+    the flat vector ``v``, in one forward pass; raises :class:`NeedsGradient` when ``f``
+    has custom derivative rules."""
+    from ..core.trace import trace_scope
+
+    require_scipy("hessian_sparsity")
+    trace = HessianSparsityTrace(v.size, local=local)
+    with trace_scope(trace):
+        f(trace.input(v))
+    return trace.pairs.finish()
