@@ -163,8 +163,8 @@ def continuous(
     add("pdf", lambda x, sh, loc, s: anp.exp(logpdf((x - loc) / s, *sh)) / s)
     if cdf is not None:
         sf_ = sf or (lambda y, *sh: 1.0 - cdf(y, *sh))
-        lcdf = logcdf or (lambda y, *sh: anp.log(cdf(y, *sh)))
-        lsf = logsf or (lambda y, *sh: anp.log(sf_(y, *sh)))
+        lcdf = logcdf or (lambda y, *sh: log_prob(cdf(y, *sh), sf_(y, *sh)))
+        lsf = logsf or (lambda y, *sh: log_prob(sf_(y, *sh), cdf(y, *sh)))
         add("cdf", lambda x, sh, loc, s: cdf((x - loc) / s, *sh))
         add("logcdf", lambda x, sh, loc, s: lcdf((x - loc) / s, *sh))
         add("sf", lambda x, sh, loc, s: sf_((x - loc) / s, *sh))
@@ -232,6 +232,16 @@ def discrete(
         for m in ("ppf", "isf"):
             add(m, lambda q, *vals, m=m: stats_call(dist, m, q, *vals), floats_=False)
     return out
+
+
+def log_prob(p: Any, q: Any) -> Any:
+    """``log p`` for a probability ``p = 1 - q``: ``log1p(-q)`` where ``p > 1/2`` (so that
+    ``log(1 - 1e-12)`` keeps its digits instead of rounding through ``1 - q``), ``log p``
+    elsewhere; each branch is evaluated on a harmless stand-in where it is not used."""
+    near_one = p > 0.5
+    return anp.where(
+        near_one, anp.log1p(-anp.where(near_one, q, 0.0)), anp.log(anp.where(near_one, 1.0, p))
+    )
 
 
 def log1mexp(t: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as _np
 
 from ... import numpy as anp
-from ._common import continuous, masked, outside
+from ._common import continuous, log1mexp, masked, outside
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
@@ -36,7 +36,7 @@ _m = continuous(
     cdf=_cdf,
     sf=lambda y, b: anp.exp(_logsf(y, b)),
     logsf=_logsf,
-    logcdf=lambda y, b: anp.log(_cdf(y, b)),
+    logcdf=lambda y, b: log1mexp(-_logsf(y, b)),
     ppf=lambda q, b: anp.exp(-anp.log1p(-q) / b),
     isf=lambda q, b: anp.exp(-anp.log(q) / b),
 )
