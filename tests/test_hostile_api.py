@@ -296,6 +296,15 @@ def _policy_raising(prim, *args, **params):
 
 SCIPY = [
     # special
+    ("expn-fractional-order", lambda: sp.expn(1.5, 1.0), ValueError, r"expn: the order n must hold whole numbers, got 1.5"),
+    ("expn-nan-order", lambda: sp.expn(np.nan, 1.0), ValueError, r"expn: the order n must hold whole numbers"),
+    ("sph_harm_y-fractional-degree", lambda: sp.sph_harm_y(1.5, 0, 0.1, 0.2), ValueError, r"sph_harm_y: the degree n must hold whole numbers, got 1.5"),
+    ("sph_harm_y-fractional-order", lambda: sp.sph_harm_y(2, 0.5, 0.1, 0.2), ValueError, r"sph_harm_y: the order m must hold whole numbers"),
+    ("polygamma-fractional", lambda: sp.polygamma(1.5, 2.0), ValueError, r"polygamma: n must be a non-negative integer, got 1.5"),
+    ("multigammaln-fractional", lambda: sp.multigammaln(2.0, 1.5), ValueError, r"multigammaln: d must be a positive integer, got 1.5"),
+    ("bernoulli-negative", lambda: sp.bernoulli(-1), ValueError, r"bernoulli: n must be a non-negative integer, got -1"),
+    ("logsumexp-axis", lambda: sp.logsumexp(V, axis=4), IndexError, r"logsumexp: axis 4 is out of bounds"),
+    ("logsumexp-b-shape", lambda: sp.logsumexp(V, b=np.ones(2)), ValueError, r"logsumexp: a of shape \(3,\) and b of shape \(2,\) cannot be broadcast"),
     ("factorial-complex", lambda: sp.factorial(1 + 1j), TypeError, r"factorial: n must be real numbers, got dtype complex128"),
     # stats: non-numbers and complex refused by name
     ("norm.pdf-None", lambda: st.norm.pdf(None), TypeError, r"norm: x must hold numbers, got NoneType"),

@@ -217,6 +217,26 @@ exp1_p, exp1 = _unary(
 )
 
 
+def _integral(xp, v, name, what):
+    """``v`` as integers, refusing values that are not whole numbers (SciPy would truncate
+    2.5 to 2, or refuse floats altogether, rather than give the function of order 2.5)."""
+    if v.dtype.kind in "iub":
+        return v
+    if v.dtype.kind != "f" or not bool(xp.all(xp.isfinite(v) & (v == xp.floor(v)))):
+        raise ValueError(
+            f"{name}: {what} must hold whole numbers, got {v if v.size < 6 else v.dtype}; "
+            "the function is defined here for integer orders only"
+        )
+    return v.astype(int)
+
+
+def _expn_impl(xp, n, x):
+    n = xp.asarray(n)
+    if n.dtype.kind == "f":  # the derivative rule binds n - 1 as a float: whole numbers
+        _integral(xp, n, "expn", "the order n")
+    return _special(xp, "expn").expn(n, x)
+
+
 def _expn_dx(ans, n, x):
     # E_n' = -E_{n-1} for n >= 1; E_0 = e^-x / x, whose derivative is -e^-x (x+1)/x^2.
     pos = greater_equal(n, 1.0)
@@ -229,6 +249,7 @@ expn_p = sp_elementwise(
     "expn",
     refuse("expn", "n"),
     _expn_dx,
+    impl=_expn_impl,
     doc=r"""Generalized exponential integral :math:`E_n(x)`; derivative in x
     :math:`-E_{n-1}(x)`, none in the integer order n.""",
 )
@@ -581,10 +602,8 @@ def _sph_impl(xp, n, m, theta, phi):
 
     # SciPy's ufunc takes integer degrees and orders only (the rules pass m + 1 as a float)
     n, m = xp.asarray(n), xp.asarray(m)
-    if n.dtype.kind == "f":
-        n = n.astype(int)
-    if m.dtype.kind == "f":
-        m = m.astype(int)
+    n = _integral(xp, n, "sph_harm_y", "the degree n")
+    m = _integral(xp, m, "sph_harm_y", "the order m")
     return keep_dtype(_special(xp, "sph_harm_y").sph_harm_y(n, m, theta, phi), (theta, phi))
 
 
