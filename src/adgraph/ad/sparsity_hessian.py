@@ -122,7 +122,7 @@ def second_order(prim, params, args) -> object:
 
 
 # ------------------------------------------------------------------ padded patterns
-# A pattern is an int64 array of shape (width, entries), slot-major: column k lists the
+# A pattern is an integer array (int32 below 2**31 entries) of shape (width, entries), slot-major: column k lists the
 # entries of x that entry k depends on, each at most once, padded with -1 (each slot a
 # contiguous row, so every step is a vector operation over all entries); or a scipy CSR
 # matrix (entries, n) when padding would waste too much (rows of very different lengths).
@@ -143,7 +143,7 @@ def _padded_from_csr(p):
     width = int(lens.max()) if m else 0
     if m * width > 4 * (p.indices.size + m) + 1024:
         return p
-    out = _np.full((m, width), -1, _np.int64)
+    out = _np.full((m, width), -1, p.indices.dtype)
     out[_np.arange(width) < lens[:, None]] = p.indices
     return _np.ascontiguousarray(out.T)
 
@@ -225,8 +225,11 @@ def _moves(prim, data, pats, args, params):
         ids.append(_np.arange(offset + 1, offset + 1 + size, dtype=_np.int64).reshape(shape))
         blocks.append((offset + 1, p))
         offset += size
-    width = max((p.shape[0] for _, p in blocks if p is not None), default=0)
-    stack = _np.full((width, offset + 1), -1, _np.int64)
+    known = [p for _, p in blocks if p is not None]
+    if not known:
+        return None
+    width = max(p.shape[0] for p in known)
+    stack = _np.full((width, offset + 1), -1, known[0].dtype)
     for start, p in blocks:
         if p is not None:
             stack[: p.shape[0], start : start + p.shape[1]] = p
@@ -236,7 +239,7 @@ def _moves(prim, data, pats, args, params):
         o = _np.asarray(o)
         if o.dtype.kind not in "iu":  # an implementation that made the ids floats
             o = o.real.astype(_np.int64)
-        return _compact(stack[:, o.ravel()])
+        return _compact(_np.take(stack, o.ravel(), axis=1))
 
     if prim.multiple_results:
         return tuple(pick(o) for o in out)
@@ -334,22 +337,26 @@ class _Pairs:
         """Pairs ``(u[k], v[k])`` (and ``(v[k], u[k])`` when ``both``), all valid."""
         if u.size == 0:
             return
+        if u is v:
+            self._mark(0, u)
+            return
         d = int(v[0]) - int(u[0])
         if int(v[-1]) - int(u[-1]) == d and (d in self.bands or len(self.bands) < self.MAX_BANDS):
             if (v - u == d).all():
-                band = self.bands.get(d)
-                if band is None:
-                    band = self.bands[d] = _np.zeros(self.n, bool)
-                band[u] = True
+                self._mark(d, u)
                 if both and d:
-                    band = self.bands.get(-d)
-                    if band is None:
-                        band = self.bands[-d] = _np.zeros(self.n, bool)
-                    band[v] = True
+                    self._mark(-d, v)
                 return
+        u, v = u.astype(_np.int64), v.astype(_np.int64)  # keys reach n**2
         self.keys.append(u * self.n + v)
         if both:
             self.keys.append(v * self.n + u)
+
+    def _mark(self, d: int, rows) -> None:
+        band = self.bands.get(d)
+        if band is None:
+            band = self.bands[d] = _np.zeros(self.n, bool)
+        band[rows.astype(_np.intp, copy=False)] = True  # NumPy indexes fastest by intp
 
     def outer(self, p):
         """Each row's entries with each other (both orders)."""
@@ -390,19 +397,21 @@ class _Pairs:
     def _bands_csr(self):
         n = self.n
         offs = sorted(self.bands)
-        count = _np.zeros(n, _np.int64)
+        it = _index_type(n * len(offs))
+        count = _np.zeros(n, it)
         for d in offs:
             count += self.bands[d]
-        indptr = _np.zeros(n + 1, _np.int64)
+        indptr = _np.zeros(n + 1, it)
         _np.cumsum(count, out=indptr[1:])
-        indices = _np.empty(int(indptr[-1]), _np.int64)
+        indices = _np.empty(int(indptr[-1]), it)
         # Row i holds column i + d for each offset d whose vector marks i; filled in
         # the order of the offsets, so each row's columns come out sorted.
-        fill = indptr[:-1].copy()
+        pos = indptr[:-1].copy()
+        rows = _np.arange(n, dtype=it)
         for d in offs:
-            rows = _np.flatnonzero(self.bands[d])
-            indices[fill[rows]] = rows + d
-            fill[rows] += 1
+            mark = self.bands[d]
+            indices[pos[mark]] = rows[mark] + d
+            pos += mark
         return _canonical_csr(indices, indptr, n)
 
     def _keys_csr(self):
@@ -436,11 +445,18 @@ class _Pairs:
         return m
 
 
+def _index_type(size: int):
+    """The index type of patterns and results: int32 while it holds ``size`` (scipy's
+    own choice, and half the memory traffic)."""
+    return _np.int32 if size < 2**31 - 1 else _np.int64
+
+
 def _canonical_csr(indices, indptr, n: int):
     """A boolean (n, n) CSR matrix from sorted, duplicate-free rows."""
     sp = require_scipy("sparsity detection")
     if n < 2**31 - 1 and indices.size < 2**31 - 1:  # scipy's own index type: no copies
-        indices, indptr = indices.astype(_np.int32), indptr.astype(_np.int32)
+        indices = indices.astype(_np.int32, copy=False)
+        indptr = indptr.astype(_np.int32, copy=False)
     m = sp.csr_matrix((_np.ones(indices.size, bool), indices, indptr), shape=(n, n))
     m.has_sorted_indices = True
     m.has_canonical_format = True
@@ -484,7 +500,7 @@ class HessianSparsityTrace(SparsityTrace):
         self.pairs = _Pairs(n)
 
     def input(self, x) -> SparsityTracer:
-        return SparsityTracer(self, x, _np.arange(self.n, dtype=_np.int64)[None, :])
+        return SparsityTracer(self, x, _np.arange(self.n, dtype=_index_type(self.n))[None, :])
 
     def _custom_jvp(self, args, vals, jvp):
         raise NeedsGradient("custom_jvp_call")
