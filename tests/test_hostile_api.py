@@ -305,6 +305,8 @@ SCIPY = [
     ("bernoulli-negative", lambda: sp.bernoulli(-1), ValueError, r"bernoulli: n must be a non-negative integer, got -1"),
     ("logsumexp-axis", lambda: sp.logsumexp(V, axis=4), IndexError, r"logsumexp: axis 4 is out of bounds"),
     ("logsumexp-b-shape", lambda: sp.logsumexp(V, b=np.ones(2)), ValueError, r"logsumexp: a of shape \(3,\) and b of shape \(2,\) cannot be broadcast"),
+    ("yn-fractional-order", lambda: sp.yn(1.5, 2.0), ValueError, r"yn: the order n must hold whole numbers, got 1.5"),
+    ("jn-fractional-order", lambda: sp.jn(np.array([1.0, 0.5]), 2.0), ValueError, r"jn: the order n must hold whole numbers"),
     ("factorial-complex", lambda: sp.factorial(1 + 1j), TypeError, r"factorial: n must be real numbers, got dtype complex128"),
     # stats: non-numbers and complex refused by name
     ("norm.pdf-None", lambda: st.norm.pdf(None), TypeError, r"norm: x must hold numbers, got NoneType"),

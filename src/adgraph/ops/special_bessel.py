@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from .elementwise import absolute, add, divide, greater, multiply, negative, sign, subtract, where
 from .joining import stack
-from .special_util import public, refuse, sp_elementwise
+from .special import _special
+from .special_util import integral, keep_dtype, public, refuse, sp_elementwise
 
 # fmt: off
 __all__ = [
@@ -64,8 +65,21 @@ def _down(v):
 
 
 def _order_fn(name, dx, why, doc, pub_doc):
+    impl = None
+    if why is _INT_ORDER:  # SciPy truncates a fractional n (yn(1.5, x) is yn(1, x)): refuse it
+
+        def impl(xp, n, x):
+            n = xp.asarray(n)
+            if n.dtype.kind == "f":
+                integral(xp, n, name, "the order n")
+            return keep_dtype(getattr(_special(xp, name), name)(n, x), (x,))
+
     p = sp_elementwise(
-        name, refuse(name, "the order " + ("n" if why is _INT_ORDER else "v"), why), dx, doc=doc
+        name,
+        refuse(name, "the order " + ("n" if why is _INT_ORDER else "v"), why),
+        dx,
+        doc=doc,
+        impl=impl,
     )
     return p, public(p, name, 2, pub_doc)
 

@@ -43,7 +43,8 @@ from .elementwise import (
     where,
 )
 from .special import _special, digamma, erf, gammaln
-from .special_util import public, refuse, sp_elementwise
+from .special_util import integral as _integral
+from .special_util import keep_dtype, public, refuse, sp_elementwise
 
 # fmt: off
 __all__ = [
@@ -217,24 +218,11 @@ exp1_p, exp1 = _unary(
 )
 
 
-def _integral(xp, v, name, what):
-    """``v`` as integers, refusing values that are not whole numbers (SciPy would truncate
-    2.5 to 2, or refuse floats altogether, rather than give the function of order 2.5)."""
-    if v.dtype.kind in "iub":
-        return v
-    if v.dtype.kind != "f" or not bool(xp.all(xp.isfinite(v) & (v == xp.floor(v)))):
-        raise ValueError(
-            f"{name}: {what} must hold whole numbers, got {v if v.size < 6 else v.dtype}; "
-            "the function is defined here for integer orders only"
-        )
-    return v.astype(int)
-
-
 def _expn_impl(xp, n, x):
     n = xp.asarray(n)
     if n.dtype.kind == "f":  # the derivative rule binds n - 1 as a float: whole numbers
         _integral(xp, n, "expn", "the order n")
-    return _special(xp, "expn").expn(n, x)
+    return keep_dtype(_special(xp, "expn").expn(n, x), (x,))
 
 
 def _expn_dx(ans, n, x):

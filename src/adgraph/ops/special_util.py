@@ -91,3 +91,16 @@ def public(prim, name: str, nargs: int, doc: str):
     f.__doc__ = doc
     f.primitive = prim
     return f
+
+
+def integral(xp, v, name, what):
+    """``v`` as integers, refusing values that are not whole numbers (SciPy would truncate
+    2.5 to 2, or refuse floats altogether, rather than give the function of order 2.5)."""
+    if v.dtype.kind in "iub":
+        return v
+    if v.dtype.kind != "f" or not bool(xp.all(xp.isfinite(v) & (v == xp.floor(v)))):
+        raise ValueError(
+            f"{name}: {what} must hold whole numbers, got {v if v.size < 6 else v.dtype}; "
+            "the function is defined here for integer orders only"
+        )
+    return v.astype(int)
