@@ -66,7 +66,8 @@ def _down(v):
 
 def _order_fn(name, dx, why, doc, pub_doc):
     impl = None
-    if why is _INT_ORDER:  # SciPy truncates a fractional n (yn(1.5, x) is yn(1, x)): refuse it
+    if name == "yn":  # SciPy truncates a fractional n (yn(1.5, x) is yn(1, x)): refuse it
+        # (its jn is jv, right for any real order)
 
         def impl(xp, n, x):
             n = xp.asarray(n)
