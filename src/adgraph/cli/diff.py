@@ -382,7 +382,7 @@ def _hessian_markdown(h, names):
 def _graph_json(graph):
     labels = graph.labels()
     from ..graph.ir import Node
-    from ..graph.tables import _jsonable
+    from ..graph.tracetable import _jsonable
 
     nodes = []
     for n in graph.toposort():

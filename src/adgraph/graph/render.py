@@ -32,7 +32,8 @@ from .layout import box_levels, box_size, find_repeats, wrap_levels
 from .nodes import Const, Node
 from .notation import fmt_value, input_symbol, shape_str
 from .sweeps import is_diff
-from .tables import _Names, _render, expression
+from .tables import _Names, expression
+from .tracetable import _render
 
 if TYPE_CHECKING:  # types only: the views never import the graph at run time
     from .ir import Graph
