@@ -10,7 +10,9 @@ Measures, at the same n for each pair:
 * chained Rosenbrock: colours; detection + colouring + one evaluation of the sparse
   Hessian against dense ``ad.hessian``;
 * detection alone, in primal evaluations of the same function (for the Hessian also in
-  gradient evaluations).
+  gradient evaluations), and for the Hessian the one-pass detection beside the detection
+  through the gradient's reverse sweep (what custom derivative rules still use), in
+  alternating rounds. ``--detect-only`` runs just that comparison (no dense sides).
 
 The dense n = 10^4 Jacobian is 800 MB and its computation peaks near 8 GB; ``--dense-n``
 measures the dense side at a smaller n instead (the sparse side is then measured at that
@@ -73,6 +75,28 @@ def jax_tridiag_eval(n: int, repeat: int):
     return best(lambda: jac(x).block_until_ready(), repeat)
 
 
+def detect_rounds(x, rounds: int = 5) -> None:
+    """Hessian detection of the chained Rosenbrock function at x, one pass against the
+    gradient's reverse sweep on patterns, in alternating rounds (each the best of 7)."""
+    from adgraph.api.sparse import _detect_through_gradient, _prepare
+
+    g = ad.grad(rosen)
+    flat, v = _prepare(rosen, x, "hessian_sparsity", scalar=True)
+    new = ad.hessian_sparsity(rosen, x)
+    assert (new != _detect_through_gradient(flat, v)).nnz == 0
+    print(f"chained Rosenbrock, Hessian detection at n = {x.size} ({new.nnz} nonzeros):")
+    for r in range(rounds):
+        primal = best(lambda: rosen(x), 7)
+        gtime = best(lambda: g(x), 7)
+        one = best(lambda: ad.hessian_sparsity(rosen, x), 7)
+        through = best(lambda: _detect_through_gradient(flat, v), 7)
+        print(
+            f"  round {r}: one pass {ms(one)} = {one / primal:5.1f} primal = "
+            f"{one / gtime:4.1f} gradient evaluations; through the gradient {ms(through)} = "
+            f"{through / primal:6.1f} primal; RATIO {through / one:5.1f}x"
+        )
+
+
 def run(n: int, dense_n: int | None, jax_n: int | None) -> None:
     rng = np.random.default_rng(0)
     small = rng.standard_normal(50)
@@ -125,8 +149,7 @@ def run(n: int, dense_n: int | None, jax_n: int | None) -> None:
     H = hess(x)
     again = best(lambda: hess(x), 7)
     primal = best(lambda: rosen(x), 7)
-    g = ad.grad(rosen)
-    gtime = best(lambda: g(x), 7)
+    detect_rounds(x)
     detect = best(lambda: ad.hessian_sparsity(rosen, x), 5)
     Hd = ad.hessian(rosen)(x)
     d = best(lambda: ad.hessian(rosen)(x), 1)
@@ -138,10 +161,6 @@ def run(n: int, dense_n: int | None, jax_n: int | None) -> None:
     print(f"  sparse evaluation alone                   {ms(again)}")
     print(f"  dense ad.hessian                          {ms(d)}")
     print(f"  RATIO dense hessian / sparse first call:  {d / first:8.1f}x")
-    print(
-        f"  detection alone {ms(detect)} = {detect / primal:.1f} primal evaluations "
-        f"= {detect / gtime:.1f} gradient evaluations"
-    )
     first_a = best(lambda: ad.sparse_hessian(rosen, method="acyclic")(x), 3)
     acyc = ad.sparse_hessian(rosen, method="acyclic")
     _check(acyc(x), H.toarray())
@@ -158,5 +177,11 @@ if __name__ == "__main__":
     ap.add_argument("--dense-n", type=int, default=None, help="measure both sides at this n")
     ap.add_argument("--jax-n", type=int, default=10_000)
     ap.add_argument("--no-jax", action="store_true")
+    ap.add_argument("--detect-only", action="store_true", help="Hessian detection alone")
     a = ap.parse_args()
-    run(a.n, a.dense_n, None if a.no_jax else a.jax_n)
+    if a.detect_only:
+        rosen(np.ones(3))
+        ad.hessian_sparsity(rosen, np.ones(50))  # warm-up
+        detect_rounds(np.random.default_rng(0).standard_normal(a.n))
+    else:
+        run(a.n, a.dense_n, None if a.no_jax else a.jax_n)

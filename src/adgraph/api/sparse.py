@@ -2,8 +2,8 @@ r"""Sparse Jacobians and Hessians: the pattern from the traced computation, a co
 and one compressed sweep per call.
 
 ``jacobian_sparsity(f, x)`` and ``hessian_sparsity(f, x)`` detect patterns by running
-``f`` once on a :class:`~adgraph.ad.sparsity.SparsityTracer` (for the Hessian, ``grad(f)``:
-the pattern of the gradient's Jacobian). ``sparse_jacobian`` and ``sparse_hessian`` colour
+``f`` once on a :class:`~adgraph.ad.sparsity.SparsityTracer` (for the Hessian, collecting
+the pairs each nonlinear operation couples: :mod:`adgraph.ad.sparsity_hessian`). ``sparse_jacobian`` and ``sparse_hessian`` colour
 the pattern once and then, on every call, push one tangent (or cotangent) per colour
 through ``f`` in a single batched pass, and scatter the compressed products into a
 ``scipy.sparse.csr_matrix`` (``cupyx.scipy.sparse.csr_matrix`` for CuPy inputs).
@@ -214,18 +214,27 @@ def _shape(v) -> tuple:
 
 # ------------------------------------------------------------------ detection
 def _detect(g: _FlatFn, v: np.ndarray, local: bool, hessian: bool = False):
-    """The pattern of ``g`` at ``v`` (of ``grad(g)`` for a Hessian)."""
+    """The pattern of ``g`` at ``v`` (of its Hessian: one forward pass collecting the
+    second-order pairs, or, for custom derivative rules, the Jacobian of ``grad(g)``)."""
     _require_scipy(g.name)
     if hessian:
         try:
             return hessian_pattern(g, v, local)
         except NeedsGradient:
-            pass  # custom derivative rules: through the gradient's reverse sweep below
+            return _detect_through_gradient(g, v, local)
     trace = SparsityTrace(v.size, local=local)
     with trace_scope(trace):
-        result = (grad(g) if hessian else g)(trace.input(v))
-    p = output_pattern(trace, result)
-    return _symmetric(p) if hessian else p
+        result = g(trace.input(v))
+    return output_pattern(trace, result)
+
+
+def _detect_through_gradient(g: _FlatFn, v: np.ndarray, local: bool = False):
+    """The Hessian's pattern as the pattern of ``grad(g)``'s reverse sweep, made
+    symmetric: right for custom derivative rules, a few gradients' cost."""
+    trace = SparsityTrace(v.size, local=local)
+    with trace_scope(trace):
+        result = grad(g)(trace.input(v))
+    return _symmetric(output_pattern(trace, result))
 
 
 def _prepare(f, x, name, scalar=False):
@@ -271,10 +280,15 @@ def jacobian_sparsity(f: Callable, x: Any, *, local: bool = False) -> Any:
 
 
 def hessian_sparsity(f: Callable, x: Any, *, local: bool = False) -> Any:
-    """The sparsity pattern of the Hessian of the scalar function ``f`` at ``x``: the
-    pattern of the Jacobian of ``grad(f)``, detected through its reverse sweep, made
-    symmetric. A boolean ``(n, n)`` :class:`SparsityPattern` (``n``: the entries of
-    ``x``, a pytree flattened as in :func:`jacobian_sparsity`); ``local`` as there."""
+    """The sparsity pattern of the Hessian of the scalar function ``f`` at ``x``, in one
+    forward pass: each nonlinear operation pairs the inputs its outputs depend on (a
+    product only its operands' dependencies with each other), linear ones pair nothing;
+    no gradient is taken (a function with custom derivative rules is detected through
+    its gradient's reverse sweep). Never misses a nonzero of the Hessian where control
+    flow takes the path it takes at ``x``.
+
+    Returns a boolean ``(n, n)`` :class:`SparsityPattern` (``n``: the entries of ``x``, a
+    pytree flattened as in :func:`jacobian_sparsity`); ``local`` as there."""
     check_callable(f, "hessian_sparsity")
     g, v = _prepare(f, x, "hessian_sparsity", scalar=True)
     return _as_pattern(_detect(g, v, local, hessian=True))
