@@ -73,6 +73,8 @@ def test_every_transformation_gives_the_identity():
     for h in (f, g):
         for d in (ad.jacfwd(h), ad.jacrev(h), ad.jit(ad.grad(h)), ad.grad(h)):
             assert np.array_equal(d(a), np.eye(2))
-        assert np.array_equal(ad.vmap(ad.grad(h))(np.stack([a, np.eye(2)])), np.stack([np.eye(2)] * 2))
+        assert np.array_equal(
+            ad.vmap(ad.grad(h))(np.stack([a, np.eye(2)])), np.stack([np.eye(2)] * 2)
+        )
         _, lin = ad.linearize(h, a)
         assert lin(np.diag([1.0, 2.0])) == 3.0
