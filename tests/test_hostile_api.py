@@ -715,3 +715,18 @@ def test_jn_of_a_real_order_is_scipys_jv():
     import scipy.special as ss
 
     np.testing.assert_allclose(sp.jn(1.5, 2.0), ss.jv(1.5, 2.0), rtol=1e-14)
+
+
+def test_roots_and_polymul_under_jit_follow_the_zeros_of_each_call():
+    # the result's length depends on the leading/trailing zeros; a compiled program that
+    # kept the length of its first call dropped the root 0 of x^3 + 2x^2 + 3x
+    roots = ad.jit(anp.roots)
+    for p in ([0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 1.0, 2.0, 3.0]):
+        got, ref = roots(np.array(p)), np.roots(p)
+        assert got.shape == ref.shape, p
+        np.testing.assert_allclose(np.sort_complex(got), np.sort_complex(ref), atol=1e-12)
+    mul = ad.jit(lambda a: anp.polymul(a, np.array([1.0, 1.0])))
+    for p in ([0.0, 1.0, 2.0], [1.0, 1.0, 2.0], [0.0, 0.0, 0.0]):
+        got, ref = mul(np.array(p)), np.polymul(p, [1.0, 1.0])
+        assert got.shape == ref.shape, p
+        np.testing.assert_allclose(got, ref)

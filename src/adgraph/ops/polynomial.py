@@ -67,6 +67,31 @@ def _order(m, name, what):
     return m
 
 
+def _staged(v) -> bool:
+    while isinstance(v, Tracer):
+        if getattr(v._trace, "stages_effects", False):
+            return True
+        v = v._inner()
+    return False
+
+
+def _guard_zeros(p, back: bool = False) -> None:
+    """Under ``jit``, make the number of leading (and with ``back``, trailing) zero
+    coefficients of ``p`` part of the compiled program's guards: the result's length
+    depends on it, and without a guard the program would keep the length of the values it
+    was traced with (a silently wrong result for others). Each ``bool`` of a staged value
+    is such a guard: the program is traced again when one comes out differently."""
+    if not _staged(p):
+        return
+    n = _shape(p)[0]
+    k = 0
+    while k < n and bool(_ew.equal(getitem(p, k), 0)):
+        k += 1
+    j = n - 1
+    while back and j > k and bool(_ew.equal(getitem(p, j), 0)):
+        j -= 1
+
+
 def _strip_leading(p):
     """NumPy's poly1d: leading zeros removed, ``[0]`` for the zero polynomial."""
     t = trim_zeros(p, "f")
@@ -98,8 +123,10 @@ def polymul(a1: Any, a2: Any) -> Any:
     zeros removed first as NumPy does). Bilinear."""
     from .numerical import convolve
 
-    a1 = _strip_leading(_coeffs(a1, "polymul"))
-    a2 = _strip_leading(_coeffs(a2, "polymul"))
+    a1, a2 = _coeffs(a1, "polymul"), _coeffs(a2, "polymul")
+    _guard_zeros(a1)
+    _guard_zeros(a2)
+    a1, a2 = _strip_leading(a1), _strip_leading(a2)
     return convolve(a1, a2)
 
 
@@ -230,6 +257,7 @@ def roots(p: Any) -> Any:
     p = _sh.atleast_1d(_arr(p, "roots"))
     if len(_shape(p)) != 1:
         raise OpError(f"roots: input must be a rank-1 array, got shape {_shape(p)}")
+    _guard_zeros(p, back=True)
     lead = trim_zeros(p, "f")
     if _shape(lead)[0] == 0:
         return _np.array([])
