@@ -57,27 +57,6 @@ from ..core.trace import Tracer
 from ..core.xp import module_of
 from ._util import shape
 
-__all__ = [
-    "fft",
-    "ifft",
-    "fft2",
-    "ifft2",
-    "fftn",
-    "ifftn",
-    "rfft",
-    "irfft",
-    "rfft2",
-    "irfft2",
-    "rfftn",
-    "irfftn",
-    "hfft",
-    "ihfft",
-    "fftshift",
-    "ifftshift",
-    "fftfreq",
-    "rfftfreq",
-]
-
 #: Threads the FFT library may use for NumPy inputs: None (automatic: one thread below
 #: ``PARALLEL_MIN_SIZE`` elements, where starting threads costs more than it saves, every
 #: core this process may run on from there), a positive count, or -1 (every core). Set it
@@ -522,24 +501,6 @@ fftshift_p = linear(
 
 
 # NumPy's functions over these primitives (argument checking, public signatures), imported
-# last: they bind the primitives above.
-from ._fft_api import (  # noqa: E402
-    fft,
-    fft2,
-    fftfreq,
-    fftn,
-    fftshift,
-    hfft,
-    ifft,
-    ifft2,
-    ifftn,
-    ifftshift,
-    ihfft,
-    irfft,
-    irfft2,
-    irfftn,
-    rfft,
-    rfft2,
-    rfftfreq,
-    rfftn,
-)
+# last: they bind the primitives above. They are this module's public names.
+from ._fft_api import *  # noqa: E402,F403
+from ._fft_api import __all__  # noqa: E402,F401
