@@ -156,7 +156,7 @@ def _csr(r, n: int):
     rt = r.T
     mask = rt >= 0
     indptr = _np.zeros(rt.shape[0] + 1, _np.int64)
-    _np.cumsum(mask.sum(1), out=indptr[1:])
+    _np.cumsum((r >= 0).sum(0), out=indptr[1:])  # along the long axis: fast
     cols = rt[mask]
     return sp.csr_matrix((_np.ones(cols.size, bool), cols, indptr), shape=(rt.shape[0], n))
 
@@ -398,21 +398,21 @@ class _Pairs:
         n = self.n
         offs = sorted(self.bands)
         it = _index_type(n * len(offs))
+        # Row i holds column i + d for each offset d whose vector marks i: an (n, offsets)
+        # table of columns, read row by row where marked, in the order of the offsets,
+        # so each row's columns come out sorted. (Filled column by column: NumPy reduces
+        # and copies along the short axis slowly.)
+        mark = _np.empty((n, len(offs)), bool)
+        cols = _np.empty((n, len(offs)), it)
+        rows = _np.arange(n, dtype=it)
         count = _np.zeros(n, it)
-        for d in offs:
+        for b, d in enumerate(offs):
+            mark[:, b] = self.bands[d]
+            _np.add(rows, d, out=cols[:, b])
             count += self.bands[d]
         indptr = _np.zeros(n + 1, it)
         _np.cumsum(count, out=indptr[1:])
-        indices = _np.empty(int(indptr[-1]), it)
-        # Row i holds column i + d for each offset d whose vector marks i; filled in
-        # the order of the offsets, so each row's columns come out sorted.
-        pos = indptr[:-1].copy()
-        rows = _np.arange(n, dtype=it)
-        for d in offs:
-            mark = self.bands[d]
-            indices[pos[mark]] = rows[mark] + d
-            pos += mark
-        return _canonical_csr(indices, indptr, n)
+        return _canonical_csr(cols[mark], indptr, n)
 
     def _keys_csr(self):
         n = self.n
