@@ -94,6 +94,7 @@ def _guard_zeros(p, back: bool = False) -> None:
 
 def _strip_leading(p):
     """NumPy's poly1d: leading zeros removed, ``[0]`` for the zero polynomial."""
+    _guard_zeros(p)
     t = trim_zeros(p, "f")
     return t if _shape(t)[0] else zeros((1,), dtype=_dtype(p))
 
@@ -124,8 +125,6 @@ def polymul(a1: Any, a2: Any) -> Any:
     from .numerical import convolve
 
     a1, a2 = _coeffs(a1, "polymul"), _coeffs(a2, "polymul")
-    _guard_zeros(a1)
-    _guard_zeros(a2)
     a1, a2 = _strip_leading(a1), _strip_leading(a2)
     return convolve(a1, a2)
 
@@ -141,7 +140,11 @@ def polydiv(u: Any, v: Any) -> tuple:
     w_dt = _np.result_type(_dtype(u), _dtype(v))
     m, n = _shape(u)[0] - 1, _shape(v)[0] - 1
     v0 = getitem(v, 0)
-    if not isinstance(v0, Tracer) and float(_np.abs(v0)) == 0.0:
+    try:  # under jit a guard; under grad the value at hand
+        zero = bool(_ew.equal(v0, 0))
+    except TypeError:  # batched by vmap: each example has its own; not checked
+        zero = False
+    if zero:
         raise _ZeroDivisor(
             "polydiv: the divisor's leading coefficient is zero; drop its leading zeros "
             "(np.trim_zeros(v, 'f')), or divide by a nonzero polynomial"
