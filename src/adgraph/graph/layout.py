@@ -29,20 +29,24 @@ _MAX_PERIOD = 48
 _MIN_HIDDEN = 8
 
 
-def _signature(nodes: Sequence[Any], pos: dict, j: int, period: int) -> tuple:
+def _signature(raw: tuple, period: int) -> tuple:
     # A node's structure relative to its place: its operation, shape, and each argument as
     # "so many places back" when it lies within one period, else as far-away or constant.
     # Two iterations of a loop body have equal signatures position by position.
+    head, offs, far = raw
+    if far <= period:
+        return head + (offs,)
+    return head + (tuple(o if o == "c" or o <= period else "far" for o in offs),)
+
+
+def _raw_signature(nodes: Sequence[Any], pos: dict, j: int) -> tuple:
+    # (operation, shape, dtype, parameter names), every argument's offset ("c": a
+    # constant), and the largest offset: what _signature needs for any period.
     n = nodes[j]
-    args = []
-    for i in n.inputs:
-        q = pos.get(i)
-        if q is None:
-            args.append("c")
-        else:
-            off = j - q
-            args.append(off if off <= period else "far")
-    return (n.op, n.shape, n.dtype, tuple(args), tuple(sorted(n.params)))
+    offs = tuple("c" if (q := pos.get(i)) is None else j - q for i in n.inputs)
+    far = max([o for o in offs if o != "c"], default=0)
+    keys = tuple(sorted(n.params)) if n.params else ()
+    return (n.op, n.shape, n.dtype, keys), offs, far
 
 
 def find_repeats(nodes: Sequence[Any], min_hidden: int = _MIN_HIDDEN) -> list[tuple[int, int, int]]:
@@ -54,6 +58,7 @@ def find_repeats(nodes: Sequence[Any], min_hidden: int = _MIN_HIDDEN) -> list[tu
     nodes are reported; runs do not overlap.
     """
     pos = {n: k for k, n in enumerate(nodes)}
+    raw = [_raw_signature(nodes, pos, j) for j in range(len(nodes))]
     runs = []
     i, n_all = 0, len(nodes)
     while i < n_all:
@@ -61,11 +66,22 @@ def find_repeats(nodes: Sequence[Any], min_hidden: int = _MIN_HIDDEN) -> list[tu
         for p in range(1, min(_MAX_PERIOD, (n_all - i) // 2) + 1):
             if any(nodes[i + j].is_input for j in range(p)):
                 break
-            sig = [_signature(nodes, pos, i + j, p) for j in range(p)]
+            sig = [_signature(raw[i + j], p) for j in range(p)]
+            if best is not None:
+                # A longer period wins only by covering more than the best run so far
+                # (b nodes): its run then holds the whole period that node i + b lies in.
+                b = best[0][0]
+                k = b // p
+                if i + (k + 1) * p > n_all or not all(
+                    not nodes[i + k * p + j].is_input
+                    and _signature(raw[i + k * p + j], p) == sig[j]
+                    for j in range(p)
+                ):
+                    continue
             count = 1
             while i + (count + 1) * p <= n_all and all(
                 not nodes[i + count * p + j].is_input
-                and _signature(nodes, pos, i + count * p + j, p) == sig[j]
+                and _signature(raw[i + count * p + j], p) == sig[j]
                 for j in range(p)
             ):
                 count += 1

@@ -426,7 +426,21 @@ def share_residuals(graph: Graph) -> Graph:
         done = True
     if not done:
         return graph
-    _rebuild(graph.toposort(), sub)
+    # The new loops were built with their arguments as they stood: one computed from an
+    # old loop's outputs (sin of F's last carry, read by B) is rebuilt below, in order,
+    # and the new loops then read the rebuilt value (else the old loop stays alive).
+    fresh = {id(m) for k, m in sub.items() if k.op == "scan"}
+    for n in graph.toposort():
+        m = sub.get(n)
+        if m is not None:
+            if id(m) in fresh:
+                m.inputs = tuple(sub.get(i, i) if isinstance(i, Node) else i for i in m.inputs)
+            continue
+        if n.is_input:
+            continue
+        ins = tuple(sub.get(i, i) if isinstance(i, Node) else i for i in n.inputs)
+        if not all(a is b for a, b in zip(ins, n.inputs)):
+            sub[n] = _copy(n, ins)
     out = Graph(
         graph.inputs,
         [sub.get(o, o) if isinstance(o, Node) else o for o in graph.outputs],

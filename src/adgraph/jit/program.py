@@ -11,6 +11,7 @@ from ..core.xp import get_xp
 from ..graph.ir import Graph, Node
 from .codegen import GUARD_FAILED, generate, identifier
 from .loops import share_residuals
+from .reroll import reroll
 from .simplify import simplify
 from .tracing import trace_for_jit
 
@@ -34,6 +35,10 @@ class Compiled:
         self.traced = graph
         self.closures = closures
         gnodes = [g for g, _ in guards]
+        if not gnodes:
+            # unrolled Python loops become loops again (before simplifying: a loop's
+            # step is simplified once, not once per step)
+            graph = reroll(graph)
         self.graph, new_gnodes = simplify(graph, gnodes)
         if not gnodes and not getattr(self.graph, "effects", None):
             self.graph = share_residuals(self.graph)

@@ -242,7 +242,7 @@ class Lazy:
     (a chain of elementwise operations is one loop, without temporaries); any other
     consumer writes it first (:func:`force`)."""
 
-    __slots__ = ("shape", "dtype", "args", "loop", "code_of")
+    __slots__ = ("shape", "dtype", "args", "loop", "code_of", "depth")
 
     def __init__(self, shape, dtype, args, loop, code_of):
         self.shape = tuple(shape)
@@ -250,6 +250,8 @@ class Lazy:
         self.args = args
         self.loop = loop
         self.code_of = code_of
+        # the longest chain of Lazy operands below (the expression's nesting)
+        self.depth = 1 + max((a.depth for a in args if isinstance(a, Lazy)), default=0)
 
     @property
     def size(self):
@@ -273,8 +275,16 @@ def _map(L, node, args, loop, code_of):
     shape = tuple(node.shape)
     dt = np.dtype(node.dtype)
     if L.uses.get(node, 0) == 1:
-        return Lazy(shape, dt, args, loop, code_of)
+        lazy = Lazy(shape, dt, args, loop, code_of)
+        if lazy.depth <= MAX_FUSED:
+            return lazy
     return _write(L, shape, dt, args, loop, code_of)
+
+
+#: The longest chain of elementwise operations fused into one expression: a longer one
+#: (an unrolled loop of hundreds of steps) is written out every so many operations, so
+#: that neither the generator's recursion nor the C expression grows without bound.
+MAX_FUSED = 48
 
 
 def _write(L, shape, dt, args, loop, code_of):

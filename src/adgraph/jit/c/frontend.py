@@ -18,6 +18,7 @@ import numpy as np
 from ...core.pytree import tree_flatten
 from ..codegen import function_name
 from ..loops import share_residuals
+from ..reroll import reroll
 from ..simplify import simplify
 from ..tracing import trace_for_jit
 from .cache import load_library
@@ -86,7 +87,8 @@ def _trace(fun, example_args, static_argnums, name):
             "compile_c must be called outside grad/jvp/vmap (compile the derivative instead: "
             "compile_c(ad.grad(f), x))"
         )
-    graph, _ = simplify(graph)
+    # unrolled Python loops become loops again (adgraph.jit.reroll), simplified after
+    graph, _ = simplify(reroll(graph))
     if not getattr(graph, "effects", None):
         graph = share_residuals(graph)
     sig = Signature(

@@ -73,6 +73,14 @@ class LoopStmt(Stmt):
         self.frees = frees
 
 
+def _forced(L, a):
+    """``a`` with an unwritten elementwise result (an array-mode Lazy) written to memory:
+    what a loop reads must exist before the loop."""
+    from .arrays import force
+
+    return force(L, a)
+
+
 def _size(shape) -> int:
     return int(np.prod(shape, dtype=np.int64)) if shape else 1
 
@@ -98,6 +106,9 @@ def scan_rule(L, node, *args, nc, nx, length, reverse, **params):
     for j, a in enumerate(args[:nc]):
         inp = node.inputs[j]
         dt = np.dtype(inp.dtype)
+        a = _forced(L, a)
+        if isinstance(a, Buf):
+            a = L.materialize(a)
         s = L.cast(L.sym(a, dt), dt)
         e = np.empty(s.shape, dtype=object)
         for i, (idx, el) in enumerate(zip(np.ndindex(s.shape), s.e.flat)):
@@ -129,6 +140,7 @@ def scan_rule(L, node, *args, nc, nx, length, reverse, **params):
         size = _size(shape)
         e = np.empty(shape, dtype=object)
         lo = arange_start(inp)
+        a = _forced(L, a)
         if lo is not None and size == 1:
             e[()] = sub.emit(dt, f"(({ctype(dt)})({lo}L + {t}))", [])
         else:
@@ -146,7 +158,8 @@ def scan_rule(L, node, *args, nc, nx, length, reverse, **params):
             for i, idx in enumerate(np.ndindex(shape)):
                 e[idx] = sub.emit(dt, f"{src}[{t} * {size} + {i}]", [])
         x_syms.append(Sym(e, dt))
-    const_syms = [L.materialize(a) if isinstance(a, Buf) else a for a in args[nc + nx :]]
+    const_syms = [_forced(L, a) for a in args[nc + nx :]]
+    const_syms = [L.materialize(a) if isinstance(a, Buf) else a for a in const_syms]
     for a in const_syms:
         if isinstance(a, Sym):
             deps.update(el.name for el in a.e.flat if isinstance(el, Var))
@@ -225,7 +238,8 @@ def switch_rule(L, node, index, *ops, branches):
             e[idx_e] = v
             out_vars.append(v)
         results.append(Sym(e, dt))
-    args = [a if isinstance(a, (Sym, Buf)) else L.sym(a) for a in ops]
+    args = [_forced(L, a) for a in ops]
+    args = [a if isinstance(a, (Sym, Buf)) else L.sym(a) for a in args]
     for a in args:
         if isinstance(a, Sym):
             deps.update(el.name for el in a.e.flat if isinstance(el, Var))
@@ -279,6 +293,9 @@ def while_rule(L, node, *args, cond, body, nc, **params):
     carry_syms, carry_vars = [], []
     for j, a in enumerate(args[:nc]):
         dt = np.dtype(node.inputs[j].dtype)
+        a = _forced(L, a)
+        if isinstance(a, Buf):
+            a = L.materialize(a)
         s = L.cast(L.sym(a, dt), dt)
         e = np.empty(s.shape, dtype=object)
         for i, (idx, el) in enumerate(zip(np.ndindex(s.shape), s.e.flat)):
@@ -289,7 +306,8 @@ def while_rule(L, node, *args, cond, body, nc, **params):
             e[idx] = v
             carry_vars.append(v)
         carry_syms.append(Sym(e, dt))
-    consts = [L.materialize(a) if isinstance(a, Buf) else a for a in args[nc:]]
+    consts = [_forced(L, a) for a in args[nc:]]
+    consts = [L.materialize(a) if isinstance(a, Buf) else a for a in consts]
     consts = [a if isinstance(a, Sym) else L.sym(a) for a in consts]
     for a in consts:
         deps.update(el.name for el in a.e.flat if isinstance(el, Var))
