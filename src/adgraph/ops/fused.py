@@ -18,7 +18,9 @@ elementwise operations, so every order of derivative stays available.
 ``softmax_cross_entropy(logits, labels)`` is the mean over rows of
 :math:`\operatorname{logsumexp}(z_r) - z_{r, \ell_r}` for integer labels; its cotangent is
 :math:`\bar L\,(\operatorname{softmax}(z) - \operatorname{onehot}(\ell)) / N`, computed by the
-fused primitive ``softmax_cross_entropy_bwd`` in one pass over the logits.
+fused primitive ``softmax_cross_entropy_bwd`` in one pass over the logits (both declared
+in :mod:`._fused_xent`; the table of kernels and the extension point are in
+:mod:`._fused_common`, re-exported here).
 
 Implementations: every primitive has a reference implementation written with the array
 module ``xp`` of its inputs (NumPy, CuPy, Dask); it is the definition of what the operation
@@ -40,15 +42,16 @@ import numpy as _np  # dtype objects, NumPy's identity and in-place partners
 
 from ..ad.rules import elementwise as _elementwise_rule
 from ..ad.sparsity import RELU
-from ..core import extend
-from ..core.primitive import Primitive
 from . import _parallel
-from ._util import OpError, shape
-from .elementwise import add, divide, exp, multiply, sqrt, subtract
+from ._fused_common import KERNEL, KERNELS, _check_float_arg, _kernel
+from ._fused_xent import (  # the primitives too: they are read from here
+    softmax_cross_entropy,
+    softmax_cross_entropy_bwd,
+    softmax_xent_bwd_p,  # noqa: F401
+    softmax_xent_p,  # noqa: F401
+)
+from .elementwise import add, exp, multiply, sqrt, subtract
 from .elementwise import tanh as _plain_tanh
-from .misc import stop_gradient
-from .reductions import max as _max
-from .reductions import sum as _sum
 from .special import _special as _special_module
 
 __all__ = [
@@ -76,51 +79,6 @@ _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _K0 = math.sqrt(2.0 / math.pi)  # GELU tanh approximation: tanh(K0 (x + K1 x^3))
 _K1 = 0.044715
-
-# ------------------------------------------------------------------ backend kernels
-# The fused operations a backend may run as one kernel of its own: name -> arguments and
-# result, in the terms of the reference implementations below (which define them).
-# Array arguments of the activations, partners and optimiser steps come cast to one
-# floating dtype (scalars stay Python or NumPy scalars); labels are integer arrays.
-KERNELS: dict[str, str] = {
-    "tanh": "(x) -> tanh(x)",
-    "sigmoid": "(x) -> 1 / (1 + exp(-x)), overflow-free",
-    "relu": "(x) -> max(x, 0)",
-    "softplus": "(x) -> max(x, 0) + log1p(exp(-|x|))",
-    "gelu": "(x) -> x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2",
-    "gelu_tanh": "(x) -> x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2",
-    "tanh_bwd": "(g, y) -> g (1 - y^2)",
-    "sigmoid_bwd": "(g, y) -> g y (1 - y)",
-    "relu_bwd": "(g, y) -> g where y > 0, else 0",
-    "softplus_bwd": "(g, x) -> g sigmoid(x)",
-    "gelu_bwd": "(g, x) -> g (Phi(x) + x phi(x))",
-    "gelu_tanh_bwd": "(g, x) -> g gelu_tanh'(x)",
-    "softmax_xent": "(z, labels) -> mean over rows r of logsumexp(z_r) - z_{r, labels_r}, "
-    "a 0-d array; a row whose label is outside [0, C) gives NaN",
-    "softmax_xent_bwd": "(ct, z, labels) -> ct (softmax(z) - onehot(labels)) / N, the "
-    "shape of z (ct a scalar or 0-d array); NaN rows for labels outside [0, C)",
-    "sgd_update": "(p, g, lr, wd) -> p - lr (g + wd p)",
-    "sgd_momentum_update": "(p, g, buf, lr, mu, wd, nesterov) -> (p_new, buf_new): "
-    "d = g + wd p, buf_new = mu buf + d, p_new = p - lr (d + mu buf_new if nesterov "
-    "(0 or 1) else buf_new)",
-    "adam_update": "(p, g, m, v, lr, b1, b2, eps, c1, c2, wd) -> (p_new, m_new, v_new): "
-    "m_new = b1 m + (1 - b1) g, v_new = b2 v + (1 - b2) g^2, "
-    "p_new = p - lr (c1 m_new / (sqrt(c2 v_new) + eps) + wd p)",
-}
-
-KERNEL = extend.declare(
-    "fused.kernel",
-    "(xp, name, *args) -> the fused operation name (a key of adgraph.ops.fused.KERNELS) "
-    "computed on args by one kernel of the backend, or None where it has none for these "
-    "arguments (the reference implementation then runs)",
-)
-
-
-def _kernel(xp, name, *args):
-    """Fused operation ``name`` run by the backend of ``xp`` (never NumPy's: callers test
-    ``xp is not _np`` first), or None."""
-    run = extend.lookup(KERNEL, xp)
-    return None if run is None else run(xp, name, *args)
 
 
 def _common(g, z):
@@ -461,120 +419,7 @@ gelu_tanh_p, gelu_tanh_bwd_p = _declare(
 )
 
 
-# ------------------------------------------------------------------ softmax cross-entropy
-def _labels_ok(labels):
-    dt = getattr(labels, "dtype", None)
-    return dt is not None and dt.kind in "iu"
-
-
-def _rows(z):
-    s = tuple(z.shape)
-    n = 1
-    for d in s[:-1]:
-        n *= d
-    return n, s[-1]
-
-
-def _ref_log_softmax_parts(xp, z):
-    m = xp.max(z, axis=-1, keepdims=True)
-    sh = z - m
-    lse = xp.log(xp.sum(xp.exp(sh), axis=-1, keepdims=True))
-    return sh, lse
-
-
-def _ref_onehot(xp, labels, c, dtype):
-    return (labels[..., None] == xp.arange(c)).astype(dtype)
-
-
-def _xent_impl(xp, z, labels):
-    if xp is not _np and (out := _kernel(xp, "softmax_xent", z, labels)) is not None:
-        return out
-    n, c = _rows(z)
-    sh, lse = _ref_log_softmax_parts(xp, z)
-    picked = xp.sum(xp.where(_ref_onehot(xp, labels, c, bool), sh, 0.0), axis=-1)
-    valid = (labels >= 0) & (labels < c)
-    rows = xp.where(valid, lse[..., 0] - picked, _np.nan).astype(z.dtype)
-    return xp.mean(rows)
-
-
-def _xent_bwd_impl(xp, ct, z, labels):
-    if xp is not _np and (out := _kernel(xp, "softmax_xent_bwd", ct, z, labels)) is not None:
-        return out
-    n, c = _rows(z)
-    dt = z.dtype
-    sh, lse = _ref_log_softmax_parts(xp, z)
-    p = xp.exp(sh - lse) - _ref_onehot(xp, labels, c, dt)
-    valid = ((labels >= 0) & (labels < c))[..., None]
-    p = xp.where(valid, p, _np.nan).astype(dt)
-    scale = ct / max(n, 1) if hasattr(ct, "dtype") else dt.type(ct / max(n, 1))
-    return (p * scale).astype(dt, copy=False)
-
-
-def _softmax(z):
-    """softmax over the last axis with adgraph operations (for second derivatives)."""
-    e = exp(subtract(z, stop_gradient(_max(z, axis=-1, keepdims=True))))
-    return divide(e, _sum(e, axis=-1, keepdims=True))
-
-
-def _xent_bwd_z(ct, t, z):
-    # d/dz [ct (s - onehot) / N] t = ct / N * s (t - sum(s t))   (per row; symmetric)
-    n, _ = _rows(z)
-    s = _softmax(z)
-    st = multiply(s, subtract(t, _sum(multiply(s, t), axis=-1, keepdims=True)))
-    return multiply(multiply(ct, 1.0 / max(n, 1)), st)
-
-
-def _ct_scalar(ct):
-    # The loss cotangent may arrive as a 0-d NumPy array while the logits live on another
-    # backend; a NumPy scalar mixes with any array module.
-    if type(ct) is _np.ndarray and ct.ndim == 0:
-        return ct[()]
-    return ct
-
-
-softmax_xent_bwd_p = Primitive(
-    "fused_softmax_cross_entropy_bwd",
-    lambda xp, ct, z, labels: _xent_bwd_impl(xp, ct, z, labels),
-    tangent=(
-        lambda t, ans, ct, z, labels: softmax_xent_bwd_p.bind(t, z, labels),
-        lambda t, ans, ct, z, labels: _xent_bwd_z(ct, t, z),
-        None,
-    ),
-    vjp=(
-        lambda c2, ans, ct, z, labels: _sum(multiply(softmax_xent_bwd_p.bind(1.0, z, labels), c2)),
-        lambda c2, ans, ct, z, labels: _xent_bwd_z(ct, c2, z),
-        None,
-    ),
-    needs=({1, 2}, {0, 1}, set()),
-    doc=r"""G = ct (softmax(z) - onehot(labels)) / N over the rows of z (..., C); linear in ct;
-    d G/d z t = ct/N s (t - <s, t>) per row.""",
-)
-
-softmax_xent_p = Primitive(
-    "fused_softmax_cross_entropy",
-    _xent_impl,
-    tangent=(
-        lambda t, ans, z, labels: _sum(multiply(softmax_xent_bwd_p.bind(1.0, z, labels), t)),
-        None,
-    ),
-    vjp=(
-        lambda ct, ans, z, labels: softmax_xent_bwd_p.bind(_ct_scalar(ct), z, labels),
-        None,
-    ),
-    needs=({0, 1}, set()),
-    doc=r"""L = mean_r (logsumexp(z_r) - z_{r, labels_r}) for logits z (..., C) and integer
-    labels (...); dL/dz = (softmax(z) - onehot(labels)) / N (fused_softmax_cross_entropy_bwd).""",
-)
-
-
 # ------------------------------------------------------------------ public functions
-def _check_float_arg(x, op):
-    dt = getattr(x, "dtype", None)
-    if dt is not None and dt.kind == "c":
-        raise OpError(f"{op}: complex input is not supported; use the real part or adgraph.numpy")
-    return x
-
-
 def tanh(x):
     r"""Hyperbolic tangent as a fused pair: :math:`y = \tanh x`, :math:`y' = 1 - y^2`
     (one kernel forward, one backward)."""
@@ -629,52 +474,6 @@ def softplus_bwd(g, x):
 def gelu_bwd(g, x, approximate: bool = False):
     r""":math:`g\,\mathrm{gelu}'(x)`: the cotangent of ``gelu`` given its input ``x``."""
     return gelu_tanh_bwd_p.bind(g, x) if approximate else gelu_bwd_p.bind(g, x)
-
-
-def _check_xent(logits, labels, op):
-    zs = shape(logits)
-    ls = shape(labels)
-    if len(zs) < 1:
-        raise OpError(f"{op}: logits must have a class axis (last axis), got a scalar")
-    if zs[:-1] != ls:
-        raise OpError(
-            f"{op}: labels of shape {ls} do not match logits of shape {zs}; labels must have "
-            f"the logits' shape without its last (class) axis, i.e. {zs[:-1]}"
-        )
-    if not _labels_ok(labels):
-        raise OpError(
-            f"{op}: labels must be integer class indices, got dtype "
-            f"{getattr(labels, 'dtype', type(labels).__name__)}; for one-hot or probability "
-            "targets use adgraph.nn.softmax_cross_entropy, which accepts them"
-        )
-    if type(labels) is _np.ndarray and labels.size:
-        lo, hi = int(labels.min()), int(labels.max())
-        if lo < 0 or hi >= zs[-1]:
-            raise OpError(
-                f"{op}: labels must lie in [0, {zs[-1]}) for {zs[-1]} classes; got values in "
-                f"[{lo}, {hi}]"
-            )
-
-
-def softmax_cross_entropy(logits, labels):
-    r"""Mean softmax cross-entropy of ``logits`` (..., C) against integer ``labels`` (...):
-
-    .. math:: L = \frac1N \sum_r \Big(\log\sum_j e^{z_{rj}} - z_{r\ell_r}\Big),
-              \qquad \frac{\partial L}{\partial z} = \frac{\operatorname{softmax}(z) -
-              \operatorname{onehot}(\ell)}{N}.
-
-    One fused pass over the logits each way (a CUDA kernel for CuPy arrays). Labels outside
-    ``[0, C)`` are an error for NumPy arrays and give NaN on the GPU (no host round trip).
-    """
-    _check_xent(logits, labels, "softmax_cross_entropy")
-    return softmax_xent_p.bind(_check_float_arg(logits, "softmax_cross_entropy"), labels)
-
-
-def softmax_cross_entropy_bwd(ct, logits, labels):
-    r""":math:`\bar L (\operatorname{softmax}(z) - \operatorname{onehot}(\ell)) / N`: the
-    cotangent of :func:`softmax_cross_entropy` for the cotangent ``ct`` of the loss."""
-    _check_xent(logits, labels, "softmax_cross_entropy_bwd")
-    return softmax_xent_bwd_p.bind(_ct_scalar(ct), logits, labels)
 
 
 # ------------------------------------------------------------------ optimiser steps
