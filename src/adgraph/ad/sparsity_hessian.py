@@ -322,13 +322,14 @@ class _Pairs:
     sorted once at the end; contributions made by scipy products are summed as matrices.
     Both orders of every pair are added, so the result is symmetric."""
 
-    __slots__ = ("n", "bands", "keys", "sp")
+    __slots__ = ("n", "bands", "keys", "sp", "matrix")
 
     #: At most this many offsets get a vector of their own (n booleans each).
     MAX_BANDS = 64
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, matrix=None) -> None:
         self.n = n
+        self.matrix = matrix  # the csr_matrix class of the result (None: scipy's own)
         self.bands: dict[int, _np.ndarray] = {}
         self.keys: list = []
         self.sp = None  # an (n, n) sum of the contributions made by scipy
@@ -412,7 +413,7 @@ class _Pairs:
             count += self.bands[d]
         indptr = _np.zeros(n + 1, it)
         _np.cumsum(count, out=indptr[1:])
-        return _canonical_csr(cols[mark], indptr, n)
+        return _canonical_csr(cols[mark], indptr, n, self.matrix)
 
     def _keys_csr(self):
         n = self.n
@@ -421,7 +422,7 @@ class _Pairs:
         rows = k // n
         indptr = _np.zeros(n + 1, _np.int64)
         _np.cumsum(_np.bincount(rows, minlength=n), out=indptr[1:])
-        return _canonical_csr(k - rows * n, indptr, n)
+        return _canonical_csr(k - rows * n, indptr, n, self.matrix)
 
     def finish(self):
         """The symmetric pattern collected, sorted boolean CSR."""
@@ -451,13 +452,15 @@ def _index_type(size: int):
     return _np.int32 if size < 2**31 - 1 else _np.int64
 
 
-def _canonical_csr(indices, indptr, n: int):
-    """A boolean (n, n) CSR matrix from sorted, duplicate-free rows."""
+def _canonical_csr(indices, indptr, n: int, matrix=None):
+    """A boolean (n, n) CSR matrix (of class ``matrix``, a ``csr_matrix`` subclass) from
+    sorted, duplicate-free rows."""
     sp = require_scipy("sparsity detection")
+    matrix = sp.csr_matrix if matrix is None else matrix
     if n < 2**31 - 1 and indices.size < 2**31 - 1:  # scipy's own index type: no copies
         indices = indices.astype(_np.int32, copy=False)
         indptr = indptr.astype(_np.int32, copy=False)
-    m = sp.csr_matrix((_np.ones(indices.size, bool), indices, indptr), shape=(n, n))
+    m = matrix((_np.ones(indices.size, bool), indices, indptr), shape=(n, n))
     m.has_sorted_indices = True
     m.has_canonical_format = True
     return m
@@ -495,9 +498,9 @@ class HessianSparsityTrace(SparsityTrace):
 
     __slots__ = ("pairs",)
 
-    def __init__(self, n: int, local: bool = False) -> None:
+    def __init__(self, n: int, local: bool = False, matrix=None) -> None:
         super().__init__(n, local=local)
-        self.pairs = _Pairs(n)
+        self.pairs = _Pairs(n, matrix)
 
     def input(self, x) -> SparsityTracer:
         return SparsityTracer(self, x, _np.arange(self.n, dtype=_index_type(self.n))[None, :])
@@ -617,14 +620,14 @@ class HessianSparsityTrace(SparsityTrace):
         return SparsityTracer(self, ans, p)
 
 
-def hessian_pattern(f, v, local: bool = False):
-    """The symmetric Hessian pattern (sorted boolean CSR) of the scalar function ``f`` at
-    the flat vector ``v``, in one forward pass; raises :class:`NeedsGradient` when ``f``
-    has custom derivative rules."""
+def hessian_pattern(f, v, local: bool = False, matrix=None):
+    """The symmetric Hessian pattern (sorted boolean CSR, of class ``matrix`` when one
+    part makes it) of the scalar function ``f`` at the flat vector ``v``, in one forward
+    pass; raises :class:`NeedsGradient` when ``f`` has custom derivative rules."""
     from ..core.trace import trace_scope
 
     require_scipy("hessian_sparsity")
-    trace = HessianSparsityTrace(v.size, local=local)
+    trace = HessianSparsityTrace(v.size, local=local, matrix=matrix)
     with trace_scope(trace):
         f(trace.input(v))
     return trace.pairs.finish()

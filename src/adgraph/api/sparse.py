@@ -89,6 +89,8 @@ def __getattr__(name: str) -> Any:
 
 def _as_pattern(p):
     """``p`` (boolean CSR) as a ``SparsityPattern`` sharing its arrays."""
+    if type(p) is _pattern_type():
+        return p
     return _pattern_type()((p.data, p.indices, p.indptr), shape=p.shape)
 
 
@@ -219,7 +221,7 @@ def _detect(g: _FlatFn, v: np.ndarray, local: bool, hessian: bool = False):
     _require_scipy(g.name)
     if hessian:
         try:
-            return hessian_pattern(g, v, local)
+            return hessian_pattern(g, v, local, matrix=_pattern_type())
         except NeedsGradient:
             return _detect_through_gradient(g, v, local)
     trace = SparsityTrace(v.size, local=local)
