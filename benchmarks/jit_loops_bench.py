@@ -9,6 +9,13 @@ compile; the C library is built in a fresh cache folder, so no earlier run helps
 run time of ``--repeat`` batches, their ratios to JAX jit, and the gradient of each.
 
     python benchmarks/jit_loops_bench.py [--steps 2000] [--repeat 7]
+    python benchmarks/jit_loops_bench.py --python-loop [--no-reroll]
+
+``--python-loop`` writes the chain as a plain Python ``for`` loop (chain_2000 of
+``benchmarks/workloads.py``): traced, it is unrolled into 16,000 nodes, which ``jit``
+re-rolls into the same two loops (:mod:`adgraph.jit.reroll`); JAX jit compiles it
+unrolled. ``--no-reroll`` adds the C backend with re-rolling off (the unrolled program,
+which takes seconds to compile) as a baseline.
 """
 
 from __future__ import annotations
@@ -22,6 +29,15 @@ import time
 def chain(lax, anp, n):
     def f(x):
         return lax.fori_loop(0, n, lambda i, x: anp.sin(x) * x + 0.5, x)
+
+    return f
+
+
+def chain_python(anp, n):
+    def f(x):
+        for _ in range(n):
+            x = anp.sin(x) * x + 0.5
+        return x
 
     return f
 
@@ -44,18 +60,37 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--x0", type=float, default=0.3)
+    ap.add_argument("--python-loop", action="store_true", help="a plain Python loop")
+    ap.add_argument("--no-reroll", action="store_true", help="add C with re-rolling off")
     a = ap.parse_args(argv)
     os.environ["ADGRAPH_C_CACHE"] = tempfile.mkdtemp(prefix="adgraph-bench-")
     import adgraph as ad
     import adgraph.numpy as anp
     from adgraph import lax
 
+    if a.python_loop:
+        chain_of = lambda lx, xp, n: chain_python(xp, n)  # noqa: E731
+    else:
+        chain_of = chain
     rows, fns, inner = [], [], []
-    for compiler, reps in (("python", 10), ("c", 200)):
-        g = ad.jit(ad.grad(chain(lax, anp, a.steps)), compiler=compiler)
-        t = time.perf_counter()
-        val = g(a.x0)
-        rows.append([f"adgraph jit, compiler={compiler!r}", time.perf_counter() - t, None, val])
+    runs = [("python", 10, True), ("c", 200, True)]
+    if a.no_reroll:
+        runs.append(("c", 200, False))
+    for compiler, reps, rolled in runs:
+        import importlib
+
+        rr = importlib.import_module("adgraph.jit.reroll")
+        keep = rr.MIN_NODES
+        if not rolled:
+            rr.MIN_NODES = 10**12
+        try:
+            g = ad.jit(ad.grad(chain_of(lax, anp, a.steps)), compiler=compiler)
+            t = time.perf_counter()
+            val = g(a.x0)
+        finally:
+            rr.MIN_NODES = keep
+        name = f"adgraph jit, compiler={compiler!r}" + ("" if rolled else ", unrolled")
+        rows.append([name, time.perf_counter() - t, None, val])
         fns.append(lambda g=g: g(a.x0))
         inner.append(reps)
     try:
@@ -63,7 +98,7 @@ def main(argv=None):
         import jax.numpy as jnp
 
         jax.config.update("jax_enable_x64", True)
-        jg = jax.jit(jax.grad(chain(jax.lax, jnp, a.steps)))
+        jg = jax.jit(jax.grad(chain_of(jax.lax, jnp, a.steps)))
         t = time.perf_counter()
         val = jg(a.x0).block_until_ready()
         rows.append(["JAX jit", time.perf_counter() - t, None, float(val)])
@@ -74,8 +109,9 @@ def main(argv=None):
     for row, tm in zip(rows, best_interleaved(fns, a.repeat, inner)):
         row[2] = tm
     tj = rows[-1][2] if rows[-1][0] == "JAX jit" else None
-    eager = ad.grad(chain(lax, anp, a.steps))(a.x0)
-    print(f"jit(grad) of a {a.steps}-step fori_loop (x = sin(x) * x + 0.5), x0 = {a.x0}")
+    eager = ad.grad(chain_of(lax, anp, a.steps))(a.x0)
+    kind = "Python for loop" if a.python_loop else "fori_loop"
+    print(f"jit(grad) of a {a.steps}-step {kind} (x = sin(x) * x + 0.5), x0 = {a.x0}")
     print(f"{'':32s} {'first call':>11s} {'run':>11s} {'run / JAX':>10s}  gradient")
     for name, first, run, val in rows:
         ratio = f"{run / tj:9.2f}x" if tj else "        -"

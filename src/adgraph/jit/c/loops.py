@@ -73,14 +73,6 @@ class LoopStmt(Stmt):
         self.frees = frees
 
 
-def _forced(L, a):
-    """``a`` with an unwritten elementwise result (an array-mode Lazy) written to memory:
-    what a loop reads must exist before the loop."""
-    from .arrays import force
-
-    return force(L, a)
-
-
 def _size(shape) -> int:
     return int(np.prod(shape, dtype=np.int64)) if shape else 1
 
@@ -106,8 +98,7 @@ def scan_rule(L, node, *args, nc, nx, length, reverse, **params):
     for j, a in enumerate(args[:nc]):
         inp = node.inputs[j]
         dt = np.dtype(inp.dtype)
-        a = _forced(L, a)
-        if isinstance(a, Buf):
+        if isinstance(a, Buf):  # an array-mode value: the carry is scalars
             a = L.materialize(a)
         s = L.cast(L.sym(a, dt), dt)
         e = np.empty(s.shape, dtype=object)
@@ -140,7 +131,6 @@ def scan_rule(L, node, *args, nc, nx, length, reverse, **params):
         size = _size(shape)
         e = np.empty(shape, dtype=object)
         lo = arange_start(inp)
-        a = _forced(L, a)
         if lo is not None and size == 1:
             e[()] = sub.emit(dt, f"(({ctype(dt)})({lo}L + {t}))", [])
         else:
@@ -158,8 +148,7 @@ def scan_rule(L, node, *args, nc, nx, length, reverse, **params):
             for i, idx in enumerate(np.ndindex(shape)):
                 e[idx] = sub.emit(dt, f"{src}[{t} * {size} + {i}]", [])
         x_syms.append(Sym(e, dt))
-    const_syms = [_forced(L, a) for a in args[nc + nx :]]
-    const_syms = [L.materialize(a) if isinstance(a, Buf) else a for a in const_syms]
+    const_syms = [L.materialize(a) if isinstance(a, Buf) else a for a in args[nc + nx :]]
     for a in const_syms:
         if isinstance(a, Sym):
             deps.update(el.name for el in a.e.flat if isinstance(el, Var))
@@ -238,8 +227,7 @@ def switch_rule(L, node, index, *ops, branches):
             e[idx_e] = v
             out_vars.append(v)
         results.append(Sym(e, dt))
-    args = [_forced(L, a) for a in ops]
-    args = [a if isinstance(a, (Sym, Buf)) else L.sym(a) for a in args]
+    args = [a if isinstance(a, (Sym, Buf)) else L.sym(a) for a in ops]
     for a in args:
         if isinstance(a, Sym):
             deps.update(el.name for el in a.e.flat if isinstance(el, Var))
@@ -293,8 +281,7 @@ def while_rule(L, node, *args, cond, body, nc, **params):
     carry_syms, carry_vars = [], []
     for j, a in enumerate(args[:nc]):
         dt = np.dtype(node.inputs[j].dtype)
-        a = _forced(L, a)
-        if isinstance(a, Buf):
+        if isinstance(a, Buf):  # an array-mode value: the carry is scalars
             a = L.materialize(a)
         s = L.cast(L.sym(a, dt), dt)
         e = np.empty(s.shape, dtype=object)
@@ -306,8 +293,7 @@ def while_rule(L, node, *args, cond, body, nc, **params):
             e[idx] = v
             carry_vars.append(v)
         carry_syms.append(Sym(e, dt))
-    consts = [_forced(L, a) for a in args[nc:]]
-    consts = [L.materialize(a) if isinstance(a, Buf) else a for a in consts]
+    consts = [L.materialize(a) if isinstance(a, Buf) else a for a in args[nc:]]
     consts = [a if isinstance(a, Sym) else L.sym(a) for a in consts]
     for a in consts:
         deps.update(el.name for el in a.e.flat if isinstance(el, Var))
