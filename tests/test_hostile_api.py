@@ -721,7 +721,12 @@ def test_roots_and_polymul_under_jit_follow_the_zeros_of_each_call():
     # the result's length depends on the leading/trailing zeros; a compiled program that
     # kept the length of its first call dropped the root 0 of x^3 + 2x^2 + 3x
     roots = ad.jit(anp.roots)
-    for p in ([0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 1.0, 2.0, 3.0]):
+    for p in (
+        [0.0, 1.0, 2.0, 3.0],
+        [1.0, 2.0, 3.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+        [0.0, 1.0, 2.0, 3.0],
+    ):
         got, ref = roots(np.array(p)), np.roots(p)
         assert got.shape == ref.shape, p
         np.testing.assert_allclose(np.sort_complex(got), np.sort_complex(ref), atol=1e-12)
@@ -775,3 +780,24 @@ def test_jit_follows_a_data_dependent_length_read_by_the_user():
     g(np.array([0.0, 1.0, 1.0, 3.0]))
     x = np.array([1.0, 2.0, 3.0, 0.0])
     assert g(x).shape == f(x).shape
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="api/vectorize.py / the batching fallback (owned elsewhere): examples whose "
+    "results differ in length are refused by a 'stack: all input arrays must have the same "
+    "shape' that names neither the function nor vmap",
+)
+def test_vmap_of_a_data_dependent_length_names_the_function():
+    with pytest.raises(ValueError, match=r"unique.*vmap|vmap.*unique"):
+        ad.vmap(anp.unique)(np.array([[1.0, 1.0, 2.0], [1.0, 2.0, 3.0]]))
+
+
+def test_vmap_of_data_dependent_lengths_refuses_rather_than_pads():
+    x = np.array([[1.0, 1.0, 2.0], [1.0, 2.0, 3.0]])
+    for f in (anp.unique, lambda r: anp.setdiff1d(r, np.array([1.0]))):
+        _expect(lambda f=f: ad.vmap(f)(x), ValueError, r"same shape")
+    # equal lengths: each example its own result
+    np.testing.assert_array_equal(
+        ad.vmap(anp.unique)(np.array([[2.0, 1.0], [3.0, 3.5]])), [[1, 2], [3, 3.5]]
+    )
