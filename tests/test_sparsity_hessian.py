@@ -232,3 +232,22 @@ def test_bad_input_is_refused():
         ad.hessian_sparsity(lambda v: v**2, np.ones(3))
     with pytest.raises(TypeError, match="complex"):
         ad.hessian_sparsity(lambda v: anp.sum(v), np.ones(3, complex))
+
+
+def test_one_dense_entry_among_sparse_ones():
+    # A vector with its total appended: padding every entry to the total's width would
+    # take n**2 memory; the rule falls back to scipy matrices instead.
+    from adgraph.api.sparse import _detect_through_gradient, _prepare
+
+    def f(v):
+        w = anp.concatenate([v, anp.sum(v)[None]])
+        return anp.sum(anp.sin(w[:-1]) * w[1:])
+
+    x = rng.standard_normal(8)
+    assert (ad.hessian_sparsity(f, x).toarray() == (np.asarray(ad.hessian(f)(x)) != 0)).all()
+    x = rng.standard_normal(3000)
+    p = ad.hessian_sparsity(f, x)
+    assert p.nnz < 40 * x.size
+    assert (
+        p != _detect_through_gradient(*_prepare(f, x, "hessian_sparsity", scalar=True))
+    ).nnz == 0

@@ -229,6 +229,8 @@ def _moves(prim, data, pats, args, params):
     if not known:
         return None
     width = max(p.shape[0] for p in known)
+    if width * offset > 4 * sum(p.size for p in known) + 1024:
+        return NotImplemented  # padding all to the widest would waste: scipy's rule
     stack = _np.full((width, offset + 1), -1, known[0].dtype)
     for start, p in blocks:
         if p is not None:
