@@ -468,6 +468,8 @@ CHECKPOINT = [
     ("returns-string", lambda: ad.grad(ad.checkpoint(lambda x: "a"))(1.0), TypeError, r"grad needs a numeric scalar output, got str"),
     ("names-not-strings", lambda: ad.checkpoint_policies.save_only_these_names(3), TypeError, r"save_only_these_names: names must be str, got int"),
     ("names-None", lambda: ad.checkpoint_policies.save_any_names_but_these(None), TypeError, r"save_any_names_but_these: names must be str"),
+    ("both-policies-not-callable", lambda: ad.checkpoint_policies.save_from_both_policies(3, None), TypeError, r"save_from_both_policies: a must be a policy"),
+    ("checkpoint_name-not-str", lambda: ad.checkpoint_name(1.0, 3), TypeError, r"checkpoint_name: name must be a str, got int"),
 ]  # fmt: skip
 
 

@@ -147,6 +147,12 @@ def save_anything_except_these_names(*names: str) -> Policy:
 
 def save_from_both_policies(a: Policy, b: Policy) -> Policy:
     """Keep what either policy keeps."""
+    for what, pol in (("a", a), ("b", b)):
+        if not callable(pol):
+            raise TypeError(
+                f"save_from_both_policies: {what} must be a policy (one of "
+                f"ad.checkpoint_policies, or a function), got {type(pol).__name__} {pol!r:.40}"
+            )
 
     def policy(prim, *args, **params):
         return a(prim, *args, **params) or b(prim, *args, **params)
