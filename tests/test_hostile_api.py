@@ -803,3 +803,38 @@ def test_vmap_of_data_dependent_lengths_refuses_rather_than_pads():
     np.testing.assert_array_equal(
         ad.vmap(anp.unique)(np.array([[2.0, 1.0], [3.0, 3.5]])), [[1, 2], [3, 3.5]]
     )
+
+
+# ---------------------------------------------------------------- adgraph.numpy.random
+def _random():
+    import adgraph.numpy.random as ar
+
+    return ar
+
+
+RANDOM = [
+    ("normal-size-negative", lambda: _random().normal(size=-1), ValueError, r"negative dimensions"),
+    ("normal-size-float", lambda: _random().normal(size=2.5), TypeError, r"integer"),
+    ("normal-scale-negative", lambda: _random().normal(0.0, -1.0, size=3), ValueError, r"scale < 0"),
+    ("choice-p-not-summing", lambda: _random().choice(3, 2, p=[0.5, 0.6, 0.1]), ValueError, r"probabilities do not sum to 1"),
+    ("choice-empty", lambda: _random().choice(np.array([]), 3), ValueError, r"cannot be empty"),
+    ("randint-empty-range", lambda: _random().randint(5, 2), ValueError, r"low >= high"),
+    ("seed-negative", lambda: _random().seed(-1), ValueError, r"Seed must be between 0 and 2\*\*32 - 1"),
+    ("poisson-negative", lambda: _random().poisson(-1.0), ValueError, r"lam < 0"),
+    ("mvn-shapes", lambda: _random().multivariate_normal(np.zeros(2), np.eye(3)), ValueError, r"mean and cov must have same length"),
+    # a traced parameter: a draw has no derivative in it (reparameterise instead)
+    ("traced-loc-grad", lambda: ad.grad(lambda m: anp.sum(_random().normal(m, 1.0, size=3)))(1.0), TypeError, r"a traced value was passed to plain NumPy"),
+    ("traced-loc-jit", lambda: ad.jit(lambda m: _random().normal(m, 1.0))(1.0), TypeError, r"a traced value was passed to plain NumPy"),
+    ("traced-loc-vmap", lambda: ad.vmap(lambda m: _random().normal(m))(V), TypeError, r"a traced value was passed to plain NumPy"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "call", "exc", "pattern"), RANDOM, ids=_ids(RANDOM))
+def test_random_refuses_bad_input(name, call, exc, pattern):
+    _expect(call, exc, pattern)
+
+
+def test_random_draws_reparameterised_have_derivatives():
+    z = _random().default_rng(0).standard_normal(4)
+    g = ad.grad(lambda p: anp.sum(p[0] + p[1] * z))(np.array([0.5, 2.0]))
+    np.testing.assert_allclose(g, [4.0, z.sum()])
