@@ -462,6 +462,7 @@ CHECKPOINT = [
     ("static_argnums-string", lambda: ad.checkpoint(anp.sin, static_argnums="a"), TypeError, r"checkpoint: static_argnums must be an int or a tuple of ints, got str"),
     ("static_argnums-tuple-of-floats", lambda: ad.checkpoint(anp.sin, static_argnums=(1.5,)), TypeError, r"checkpoint: static_argnums must be ints, got 1.5"),
     ("static-argument-traced", lambda: ad.grad(ad.checkpoint(lambda x, n: anp.sin(x) * n, static_argnums=1), argnums=1)(1.0, 2.0), TypeError, r"argument 1 is static \(static_argnums\) but got a traced value"),
+    ("static-argument-traced-by-jit", lambda: ad.jit(ad.checkpoint(lambda x, n: anp.sin(x) * n, static_argnums=1))(1.0, 2), TypeError, r"argument 1 is static .* mark the argument static there too"),
     ("calls-itself", lambda: _ckpt_recursive(1.0), ValueError, r"checkpoint\(_ckpt_recursive\): Python's recursion limit was reached .* base case"),
     ("keyword-typo", lambda: ad.checkpoint(anp.sin, polcy=None), TypeError, r"polcy"),
     ("prevent_cse-string", lambda: ad.checkpoint(anp.sin, prevent_cse="no"), TypeError, r"checkpoint: prevent_cse must be a bool"),

@@ -458,7 +458,9 @@ def checkpoint(
                 if isinstance(args[k], Tracer):
                     raise TypeError(
                         f"{what}: argument {n} is static (static_argnums) but got a traced "
-                        "value; pass arrays that are differentiated as ordinary arguments"
+                        "value; pass arrays that are differentiated as ordinary arguments "
+                        "(under jit, mark the argument static there too: "
+                        "ad.jit(f, static_argnums=...))"
                     )
                 fixed[k] = args[k]
             dyn = [a for i, a in enumerate(args) if i not in fixed]
