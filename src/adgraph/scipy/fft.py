@@ -22,6 +22,7 @@ import numpy as _np  # the constant transform matrices
 
 from .. import numpy as anp
 from ..core.trace import Tracer
+from ._util import float_array
 
 __all__ = ["dct", "idct", "dctn", "idctn"]
 
@@ -73,10 +74,7 @@ def _resize(x, n, axis):
 
 def _apply(kind, op, x, type, n, axis, norm, orthogonalize):
     _check(op, type, norm)
-    if not isinstance(x, Tracer):
-        x = anp.asarray(x)
-    if x.dtype.kind not in "fc":
-        x = anp.asarray(x, dtype=_np.float64)
+    x = float_array(x)
     nd = len(x.shape)
     if nd == 0:
         raise ValueError(f"scipy.fft.{op}: x must have at least one dimension")

@@ -23,6 +23,7 @@ import numpy as _np  # dtypes and strides
 
 from .. import numpy as anp
 from ..core.trace import Tracer
+from ._util import float_array
 
 __all__ = [
     "map_coordinates",
@@ -198,10 +199,7 @@ _PAD = {
 def _filter_input(op, input, mode):
     if mode not in _PAD:
         raise ValueError(f"scipy.ndimage.{op}: mode must be one of {tuple(_PAD)}, got {mode!r}")
-    x = input if isinstance(input, Tracer) else anp.asarray(input)
-    if x.dtype.kind not in "fc":
-        x = anp.asarray(x, dtype=_np.float64)
-    return x
+    return float_array(input)
 
 
 def _pad_axis(x, axis, before, after, mode, cval):

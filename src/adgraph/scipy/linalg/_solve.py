@@ -22,6 +22,7 @@ from ...core.trace import Tracer
 from ...ops.linalg import cholesky as _np_cholesky
 from ...ops.linalg import solve as _np_solve
 from ...ops.linalg.matfun import lu_p, lu_pivots_p, pivots_to_perm_p, sylvester_p
+from .._util import float_array
 
 __all__ = [
     "solve",
@@ -47,11 +48,7 @@ __all__ = [
 
 def _arr(x, op):
     """A float array (or tracer) from ``x``; integers are computed in float64."""
-    if not isinstance(x, Tracer):
-        x = anp.asarray(x)
-    if x.dtype.kind not in "fc":
-        x = anp.asarray(x, dtype=_np.float64)
-    return x
+    return float_array(x)
 
 
 def _square2(a, op):

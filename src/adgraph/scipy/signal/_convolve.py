@@ -19,18 +19,14 @@ import numpy as _np  # shapes and constant design matrices
 
 from ... import numpy as anp
 from ...core.trace import Tracer
+from .._util import float_array
 
 __all__ = ["convolve", "correlate", "fftconvolve", "convolve2d", "correlate2d", "detrend"]
 
 _DIRECT_MAX = 64
 
 
-def _arr(x):
-    if not isinstance(x, Tracer):
-        x = anp.asarray(x)
-    if x.dtype.kind not in "fc":
-        x = anp.asarray(x, dtype=_np.float64)
-    return x
+_arr = float_array  # the signals, windows and coefficients are computed in floats
 
 
 def _check_mode(op, mode):

@@ -26,6 +26,7 @@ import numpy as _np  # shapes only
 from ... import numpy as anp
 from ...core.primitive import Primitive
 from ...core.trace import Tracer
+from .._util import float_array
 
 __all__ = ["lfilter"]
 
@@ -114,9 +115,7 @@ lfilter_p = Primitive(
 
 
 def _vector(v, what):
-    v = v if isinstance(v, Tracer) else anp.asarray(v)
-    if v.dtype.kind not in "fc":
-        v = anp.asarray(v, dtype=_np.float64)
+    v = float_array(v)
     if len(v.shape) != 1 or v.shape[0] < 1:
         raise ValueError(
             f"scipy.signal.lfilter: {what} must be a non-empty 1-D array, got shape {v.shape}"
@@ -138,9 +137,7 @@ def lfilter(b: Any, a: Any, x: Any, axis: int = -1, zi: Any = None) -> Any:
     av = a.primal_value() if isinstance(a, Tracer) else a
     if _np.any(_np.asarray(av)[..., :1] == 0):
         raise ValueError("scipy.signal.lfilter: a[0] must not be zero")
-    xs = x if isinstance(x, Tracer) else anp.asarray(x)
-    if xs.dtype.kind not in "fc":
-        xs = anp.asarray(xs, dtype=_np.float64)
+    xs = float_array(x)
     nd = len(xs.shape)
     if nd == 0:
         raise ValueError("scipy.signal.lfilter: x must have at least one dimension")
