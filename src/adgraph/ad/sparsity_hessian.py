@@ -213,7 +213,7 @@ def _elementwise(diff, pats, ans, args):
 def _moves(prim, data, pats, args, params):
     """A MOVES primitive on 1-based entry ids of its data arguments; id 0 is a zero
     (an empty column). The ids are integers: moving entries keeps them exact."""
-    ids, blocks, offset = [], [], 0
+    ids, blocks, offset, owner = [], [], 0, None
     for i, (a, p) in enumerate(zip(args, pats)):
         if data is not None and i not in data:
             if p is not None:
@@ -222,12 +222,21 @@ def _moves(prim, data, pats, args, params):
             continue
         shape = _np.shape(a)
         size = _size(shape)
-        ids.append(_np.arange(offset + 1, offset + 1 + size, dtype=_np.int64).reshape(shape))
+        owner = _np.arange(offset + 1, offset + 1 + size, dtype=_np.int64)
+        ids.append(owner.reshape(shape))
         blocks.append((offset + 1, p))
         offset += size
     known = [p for _, p in blocks if p is not None]
     if not known:
         return None
+    out = None
+    if len(blocks) == 1 and not prim.multiple_results:
+        out = prim.impl(_np, *ids, **params)
+        if (
+            type(out) is _np.ndarray and out.base is owner and out.size and out.flags.c_contiguous
+        ):  # a C-contiguous view of the ids (basic slicing, reshape): consecutive entries
+            lo = int(out.flat[0]) - 1
+            return known[0][:, lo : lo + out.size]
     width = max(p.shape[0] for p in known)
     if width * offset > 4 * sum(p.size for p in known) + 1024:
         return NotImplemented  # padding all to the widest would waste: scipy's rule
@@ -235,7 +244,8 @@ def _moves(prim, data, pats, args, params):
     for start, p in blocks:
         if p is not None:
             stack[: p.shape[0], start : start + p.shape[1]] = p
-    out = prim.impl(_np, *ids, **params)
+    if out is None:
+        out = prim.impl(_np, *ids, **params)
 
     def pick(o):
         o = _np.asarray(o)
@@ -359,7 +369,11 @@ class _Pairs:
         band = self.bands.get(d)
         if band is None:
             band = self.bands[d] = _np.zeros(self.n, bool)
-        band[rows.astype(_np.intp, copy=False)] = True  # NumPy indexes fastest by intp
+        lo, k = int(rows[0]), rows.size
+        if int(rows[-1]) - lo == k - 1 and (k < 3 or (rows[1:] > rows[:-1]).all()):
+            band[lo : lo + k] = True  # a run of consecutive entries (most stencils)
+        else:
+            band[rows.astype(_np.intp, copy=False)] = True  # NumPy indexes fastest by intp
 
     def outer(self, p):
         """Each row's entries with each other (both orders)."""
