@@ -26,7 +26,7 @@ from . import (
 )
 from .api import *  # noqa: F403  (the transformations, listed in api.__all__)
 from .api.checkpointing import checkpoint_name, checkpoint_policies  # jax.checkpoint_policies
-from .api.sparse import *  # noqa: F403  (jacobian_sparsity, sparse_jacobian, ...)
+from .api.sparse import hessian_sparsity, jacobian_sparsity, sparse_hessian, sparse_jacobian
 from .api.taylor import derivative_tensor
 from .classes import Dual, Var
 from .compare import compare

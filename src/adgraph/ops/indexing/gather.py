@@ -9,9 +9,9 @@ import numpy as _np  # shape arithmetic only (broadcast_shapes); never computes 
 
 from ...ad.batched_jvp import Diagonal
 from ...ad.batching import batch_loop
-from ...core import basic, extend
 from ...ad.sparsity import Moves, add_at_rule
 from ...ad.taylor import RULES as _TAYLOR
+from ...core import basic, extend
 from ...core.primitive import Primitive
 from ...core.trace import Tracer
 from ...core.xp import module_of
