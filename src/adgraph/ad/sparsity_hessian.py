@@ -387,10 +387,9 @@ class _Pairs:
         ``k`` (and ``b`` with ``a`` when ``both``)."""
         if isinstance(a, _np.ndarray) and isinstance(b, _np.ndarray):
             if a.shape[0] * b.shape[0] <= 64:
-                va = [r >= 0 for r in a]
-                vb = va if b is a else [r >= 0 for r in b]
-                fa = [bool(m.all()) for m in va]
-                fb = fa if b is a else [bool(m.all()) for m in vb]
+                # full[s]: slot s holds an entry for every k (no -1 padding)
+                fa = [r.size == 0 or int(r.min()) >= 0 for r in a]
+                fb = fa if b is a else [r.size == 0 or int(r.min()) >= 0 for r in b]
                 for s, u in enumerate(a):
                     for t, v in enumerate(b):
                         if b is a and t < s:
@@ -398,7 +397,7 @@ class _Pairs:
                         if fa[s] and fb[t]:
                             uu, vv = u, v
                         else:
-                            ok = va[s] & vb[t]
+                            ok = (u >= 0) & (v >= 0)
                             uu, vv = u[ok], v[ok]
                         self._add(uu, vv, both or (b is a and s != t))
                 return
