@@ -251,3 +251,13 @@ def test_one_dense_entry_among_sparse_ones():
     assert (
         p != _detect_through_gradient(*_prepare(f, x, "hessian_sparsity", scalar=True))
     ).nnz == 0
+
+
+def test_second_order_table_names_registered_primitives():
+    # A renamed primitive would silently count as nonlinear in everything (correct, but
+    # wider): the table must name primitives that exist.
+    from adgraph.ad.sparsity_hessian import SECOND_ORDER
+    from adgraph.core.primitive import registry
+
+    unknown = sorted(set(SECOND_ORDER) - set(registry))
+    assert not unknown, f"second-order kinds for unknown primitives: {unknown}"

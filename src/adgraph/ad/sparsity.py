@@ -41,6 +41,9 @@ never the values of traced ones (``where``, ``maximum`` and ``abs`` keep both si
 unless the trace is local, see above.
 Outputs that carry no derivative (comparisons, integer casts, ``stop_gradient``) are
 constants: their pattern is empty, as their entries in the dense Jacobian are zero.
+
+Hessian patterns come from :mod:`adgraph.ad.sparsity_hessian`: one forward pass with these
+rules on index arrays, pairing inputs at each nonlinear operation by its second-order kind.
 """
 
 from __future__ import annotations
