@@ -285,3 +285,28 @@ def test_fixed_point_derivatives_at_a_loose_tolerance_follow_autograds_iteration
 
     theirs = autograd.grad(autograd.grad(_sqrt_by(theirs_fp, 1e-4, newton=False)))(2.0)
     assert ours == pytest.approx(theirs, rel=1e-13)
+
+
+# ------------------------------------------------------------------ check_grads' tolerance
+def test_check_grads_modes_agree_to_autograds_tolerance():
+    from adgraph.autograd.scipy.integrate import odeint
+
+    def func(y, t, a1, a2):
+        return -np.sqrt(t) - y + a1 - np.mean((y + a2) ** 2)
+
+    t = onp.linspace(0.1, 0.2, 4)
+    a = (onp.array([1.52, -0.23, -0.23]), onp.array([1.58, 0.77, -0.47]))
+    # odeint's adjoint agrees with its forward sensitivities to the solver's tolerance
+    # (~5e-9 here), which autograd's tolerance (1e-6) accepts and 1e-9 did not
+    check_grads(lambda y0: odeint(func, y0, t, a))(onp.array([0.5, -0.14, 0.65]))
+
+    # a reverse rule 1e-4 off is still caught: finite differences alone let it through,
+    # the agreement of the two modes does not
+    @ag.extend.primitive
+    def twice(x):
+        return 2.0 * x
+
+    ag.extend.defvjp(twice, lambda ans, x: lambda g: 2.0002 * g)
+    ag.extend.defjvp(twice, lambda g, ans, x: 2.0 * g)
+    with pytest.raises(AssertionError, match="VJP against JVP"):
+        check_grads(twice, modes=["rev"], order=1)(onp.array([0.3, -1.2]))
