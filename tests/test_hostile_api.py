@@ -839,3 +839,29 @@ def test_random_draws_reparameterised_have_derivatives():
     z = _random().default_rng(0).standard_normal(4)
     g = ad.grad(lambda p: anp.sum(p[0] + p[1] * z))(np.array([0.5, 2.0]))
     np.testing.assert_allclose(g, [4.0, z.sum()])
+
+
+def test_absurd_orders_and_counts_answer_fast():
+    import time
+
+    t = time.perf_counter()
+    # past the length the result is empty, as in NumPy (which loops n times to say so)
+    np.testing.assert_array_equal(anp.diff(V, n=10**9), np.diff(V, n=4))
+    assert anp.diff(np.ones((2, 3)), n=10**9, axis=0).shape == (0, 3)
+    assert anp.diff(np.array([True, False]), n=10**9).dtype == bool
+    np.testing.assert_array_equal(anp.polyder(V, m=10**9), np.polyder(V, m=5))
+    # n! past 170 overflows: SciPy's nan (x = 2) and inf (x = 171-th order at 2), at once
+    assert np.isnan(sp.polygamma(10**9, 2.0))
+    assert sp.polygamma(171, 2.0) == np.inf
+    np.testing.assert_allclose(sp.polygamma(170, 2.0), -2.4246705428834076e255, rtol=1e-13)
+    # sizes of terabytes are refused at once (NumPy's MemoryError names the size)
+    for call in (
+        lambda: anp.hamming(10**13),
+        lambda: anp.tril_indices(10**7),
+        lambda: anp.resize(V, 10**13),
+        lambda: anp.histogram(V, bins=10**13),
+        lambda: anp.indices((10**7, 10**7)),
+    ):
+        with pytest.raises(MemoryError, match=r"Unable to allocate .*[TP]iB"):
+            call()
+    assert time.perf_counter() - t < 20.0

@@ -87,7 +87,9 @@ def diff(
         seq = [p for p in (parts[0], a, parts[1]) if p is not None]
         a = _jn.concatenate(seq, axis=ax)
     boolean = _np.dtype(_dtype(a)).kind == "b"
-    for _ in range(n):
+    # each difference shortens the axis by one: past its length the result stays empty
+    # (so diff(x, n=10**9) need not loop a billion times)
+    for _ in range(min(n, _shape(a)[ax])):
         m = _shape(a)[ax]
         hi, lo = _slice(a, ax, 1, m), _slice(a, ax, 0, max(m - 1, 0))
         a = _ew.not_equal(hi, lo) if boolean else _ew.subtract(hi, lo)

@@ -170,7 +170,8 @@ def polyder(p: Any, m: int = 1) -> Any:
     by their powers and drops the constant. Linear in ``p``."""
     m = _order(m, "polyder", "the order of the derivative")
     p = _coeffs(p, "polyder")
-    for _ in range(m):
+    # each step drops a coefficient: past the degree the result stays empty
+    for _ in range(min(m, _shape(p)[0])):
         n = _shape(p)[0] - 1
         p = _ew.multiply(getitem(p, slice(None, -1)), _np.arange(n, 0, -1))
     return p

@@ -366,7 +366,8 @@ def _polygamma_impl(xp, x, *, n):
         return _keep_float(sp.digamma(x), x)
     # psi^(n)(x) = (-1)^(n+1) n! zeta(n+1, x): SciPy's own definition, through the Hurwitz
     # zeta ufunc, so it stays lazy on Dask arrays and in float32.
-    c = float(math.factorial(n)) * (1.0 if n % 2 else -1.0)
+    # n! overflows float64 past n = 170 (and the exact integer would take minutes to form)
+    c = (float(math.factorial(n)) if n <= 170 else math.inf) * (1.0 if n % 2 else -1.0)
     return _keep_float(c * sp.zeta(n + 1, x), x)
 
 
