@@ -136,7 +136,8 @@ def test_python_program_size_does_not_grow_with_the_trip_count():
     small = ad.jit(ad.grad(chain(10, 0.0))).lower(0.3).source
     large = ad.jit(ad.grad(chain(3000, 0.0))).lower(0.3).source
     assert _lines(small) == _lines(large)
-    assert "for " in large and _lines(large) < 60
+    # (each loop twice: on Python floats, and with NumPy where Python raises)
+    assert "for " in large and _lines(large) < 120
 
 
 def test_c_program_size_does_not_grow_with_the_trip_count():

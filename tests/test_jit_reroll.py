@@ -192,3 +192,60 @@ def test_rosen_hessian_is_unchanged(monkeypatch, compiler):
         want[i + 1, i + 1] += 200
         want[i, i + 1] = want[i + 1, i] = -400 * x[i]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
+# ------------------------------------------------------------------ float loops
+# A step of float64 scalars runs on Python floats in the Python backend (math functions
+# where they agree with NumPy bit for bit, the ufunc elsewhere); where Python raises and
+# NumPy returns inf or nan, the loop runs again with NumPy.
+
+
+def _fori(f, n):
+    from adgraph import lax
+
+    return lambda x: lax.fori_loop(0, n, lambda i, x: f(x), x)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        lambda x: anp.sin(x) * x + 0.5,
+        lambda x: anp.tanh(x) * 1.5 - anp.exp(-x * x) / 3.0,
+        lambda x: anp.log1p(x * x) + anp.cos(x) - anp.sqrt(anp.abs(x) + 1.0),
+        lambda x: -x * 0.9 + anp.arctan(x) ** 2,
+    ],
+)
+def test_float_loops_equal_numpy_bit_for_bit(step):
+    f = _fori(step, 300)
+    assert "float(" in ad.jit(f).lower(0.3).source  # (the float loop is what runs)
+    for x in (0.3, -1.7, 2.5):
+        _same_bits(ad.jit(f)(x), f(x))
+        _same_bits(ad.jit(ad.grad(f))(x), ad.grad(f)(x))
+
+
+@pytest.mark.parametrize(
+    "step, x, n",
+    [
+        (lambda x: 1.0 / (x - 1.0), 2.0, 2),  # 1/0 at the second step: inf
+        (lambda x: anp.log(x - 0.5), 1.5, 3),  # log(0) = -inf, then log(-inf) = nan
+        (lambda x: anp.exp(x * 400.0), 1.0, 3),  # overflow: inf
+        (lambda x: anp.sin(x * 1e308 * 10.0), 1.0, 3),  # sin(inf) = nan
+    ],
+)
+def test_float_loops_fall_back_to_numpy_where_python_raises(step, x, n):
+    f = _fori(step, n)
+    with np.errstate(all="ignore"):
+        want = f(x)
+        got = ad.jit(f)(x)
+    _same_bits(got, want)
+    assert not np.isfinite(want)
+
+
+def test_math_functions_are_used_only_where_they_agree():
+    fl = importlib.import_module("adgraph.jit.floatloops")
+    for op in ("sin", "exp", "tanh", "log"):
+        if fl.math_agrees(op):
+            mf = getattr(__import__("math"), fl.UNARY[op])
+            uf = getattr(np, op)
+            xs = np.random.default_rng(5).uniform(0.1, 5.0, 500)
+            assert all(np.float64(mf(v)) == uf(np.float64(v)) for v in xs)

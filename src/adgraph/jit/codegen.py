@@ -282,11 +282,86 @@ class _Emitter:
         """``(lines, expression)`` running the ``scan`` node as a Python loop around its
         step's lines, or None when its step has no body graph (it then runs in Python
         through the implementation)."""
-        from .loops import body_graph, loop_inputs
+        from .loops import body_graph
 
         g = body_graph(node)
         if g is None:
             return None
+        if self.ns["xp"] is np:
+            from .floatloops import float_step
+
+            funcs = float_step(g, self.ns)
+            if funcs is not None:
+                # the step on Python floats, the NumPy loop where Python raises instead
+                fast = self.float_loop_lines(node, g, funcs, arg, pre, ind + "    ")
+                slow, expr = self.numpy_loop_lines(node, g, arg, pre, ind + "    ")
+                lines = [f"{ind}try:"] + fast
+                lines += [f"{ind}except (ArithmeticError, ValueError):"] + slow
+                return lines, expr
+        return self.numpy_loop_lines(node, g, arg, pre, ind)
+
+    def float_loop_lines(self, node, g, funcs, arg, pre, ind):
+        """The lines of the ``scan`` node's loop on Python floats (see
+        :mod:`adgraph.jit.floatloops`), leaving the names that :meth:`numpy_loop_lines`
+        leaves (the carries as float64 scalars, the ys as float64 arrays)."""
+        from .floatloops import const_expr, float_expr
+        from .loops import loop_inputs
+
+        p = node.params
+        nc, n = p["nc"], p["length"]
+        carry, xs, consts = loop_inputs(node)
+        nx = len(xs)
+        t = f"{pre}t"
+        names = {}
+        fc = [f"{pre}fc{k}" for k in range(nc)]
+        lines = [f"{ind}{c} = float({arg(a)})" for c, a in zip(fc, carry)]
+        names.update(zip(g.inputs[:nc], fc))
+        used = {i for m in g.nodes for i in m.inputs if isinstance(i, Node)}
+        used |= {o for o in g.outputs if isinstance(o, Node)}
+        reads = []
+        for j, (a, inp) in enumerate(zip(xs, g.inputs[nc : nc + nx])):
+            names[inp] = f"{pre}fx{j}"
+            if inp in used:
+                lines.append(f"{ind}{pre}fl{j} = {arg(a)}.tolist()")
+                reads.append(f"{pre}fx{j} = {pre}fl{j}[{t}]")
+        for k, (a, inp) in enumerate(zip(consts, g.inputs[nc + nx :])):
+            names[inp] = f"{pre}fk{k}"
+            lines.append(f"{ind}{pre}fk{k} = float({arg(a)})")
+        ys = g.outputs[nc:]
+        fy = [f"{pre}fy{j}" for j in range(len(ys))]
+        lines += [f"{ind}{y} = [0.0] * {n}" for y in fy]
+        # the functions as local names (a global lookup per call costs more)
+        funcs = dict(funcs)
+        for op, fname in list(funcs.items()):
+            funcs[op] = f"{pre}{fname}"
+            lines.append(f"{ind}{pre}{fname} = {fname}")
+        rng = f"range({n} - 1, -1, -1)" if p["reverse"] else f"range({n})"
+        lines.append(f"{ind}for {t} in {rng}:")
+        inner = ind + "    "
+        lines += [f"{inner}{r}" for r in reads]
+        for k, m in enumerate(x for x in g.toposort() if not x.is_input):
+            args = []
+            for i in m.inputs:
+                if isinstance(i, Node):
+                    args.append(names[i])
+                else:
+                    args.append(const_expr(i.value) or self.const(float(i.value)))
+            names[m] = f"{pre}f{k}"
+            lines.append(f"{inner}{names[m]} = {float_expr(m, args, funcs)}")
+        outs = [names[o] for o in g.outputs]
+        for y, o in zip(fy, outs[nc:]):
+            lines.append(f"{inner}{y}[{t}] = {o}")
+        if nc:
+            lines.append(f"{inner}{', '.join(fc)}, = {', '.join(outs[:nc])},")
+        lines += [f"{ind}{pre}c{k} = xp.float64({c})" for k, c in enumerate(fc)]
+        lines += [f"{ind}{pre}y{j} = xp.array({y}, dtype=xp.float64)" for j, y in enumerate(fy)]
+        return lines
+
+    def numpy_loop_lines(self, node, g, arg, pre, ind):
+        """``(lines, expression)``: the ``scan`` node's loop, one NumPy call per
+        operation of its step graph ``g``."""
+        from .loops import loop_inputs
+
         p = node.params
         nc, n = p["nc"], p["length"]
         carry, xs, consts = loop_inputs(node)
