@@ -878,6 +878,7 @@ class Generator:
                 shape=v.shape,
                 broadcasts=shape is not None and np.prod(shape) <= MAX_SIZE,
                 positive=all(x.min() > 0.2 for x in vs),
+                lead=all(x.ndim >= 1 and abs(x.ravel()[0]) > MARGIN for x in vs),
             )
 
         others = [other(v) for v in sc.visible() if v is not a]
