@@ -249,3 +249,30 @@ def test_math_functions_are_used_only_where_they_agree():
             uf = getattr(np, op)
             xs = np.random.default_rng(5).uniform(0.1, 5.0, 500)
             assert all(np.float64(mf(v)) == uf(np.float64(v)) for v in xs)
+
+
+def test_a_loop_read_at_a_few_steps_does_not_stack_every_step(monkeypatch):
+    # four of 400 steps' values of a 300-element carry are read after the loop: stacking
+    # every step would hold 120,000 elements where the unrolled program keeps 1,200
+    def f(x):
+        kept = []
+        for k in range(400):
+            x = anp.sin(x) * 0.9 + 0.1
+            if k % 100 == 0:
+                kept.append(x)
+        return sum(anp.sum(o * (j + 1)) for j, o in enumerate(kept)) + anp.sum(x)
+
+    x = np.linspace(-1.0, 1.0, 300)
+    g = ad.jit(f).lower(x).simplified
+    stacked = sum(
+        int(np.prod(s)) for n in g.toposort() if n.op == "scan" for s in n.shape[n.params["nc"] :]
+    )
+    assert stacked <= reroll_mod.MAX_WASTE
+    _same_bits(ad.jit(f)(x), _unrolled(monkeypatch, f, x))
+    want = 0.0
+    v = x.copy()
+    for k in range(400):
+        v = np.sin(v) * 0.9 + 0.1
+        if k % 100 == 0:
+            want += np.sum(v) * (k // 100 + 1)
+    assert ad.jit(f)(x) == pytest.approx(want + np.sum(v), rel=1e-12)

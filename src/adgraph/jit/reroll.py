@@ -93,6 +93,8 @@ class _Run:
         self.ys: set[int] = set()  # positions stacked as outputs
         self.cin: set[int] = set()  # carried positions whose incoming values are stacked
         self.reverse = False
+        self.read: dict = {}  # stacked position -> steps read one by one, or "all"
+        self.first_nodes: list = []
 
     def member(self, i: int) -> tuple[int, int]:
         return divmod(i - self.start, self.p)
@@ -107,6 +109,7 @@ def _plan(nodes, pos, start, p, K, owner, runs) -> _Run | None:
     r = _Run(start, p, K)
     end = start + p * K
     first = nodes[start : start + p]
+    r.first_nodes = first
     for t in range(1, K):
         for j in range(p):
             a, b = first[j], nodes[start + t * p + j]
@@ -258,19 +261,28 @@ def reroll(graph: Graph) -> Graph:
     found = find_repeats(nodes, min_hidden=MIN_HIDDEN)
     if not found:
         return graph
-    owner: dict[Node, tuple[_Run, int, int]] = {}
-    runs: list[_Run] = []
-    for start, p, K in found:
-        r = _plan(nodes, pos, start, p, K, owner, runs)
-        if r is None:
-            continue
-        runs.append(r)
-        for i in range(start, start + p * K):
-            t, j = r.member(i)
-            owner[nodes[i]] = (r, t, j)
-    if not runs:
-        return graph
-    _choose_storage(runs, nodes, owner, graph)
+    skip: set[int] = set()
+    while True:
+        owner: dict[Node, tuple[_Run, int, int]] = {}
+        runs: list[_Run] = []
+        for start, p, K in found:
+            r = None if start in skip else _plan(nodes, pos, start, p, K, owner, runs)
+            if r is None:
+                continue
+            runs.append(r)
+            for i in range(start, start + p * K):
+                t, j = r.member(i)
+                owner[nodes[i]] = (r, t, j)
+        if not runs:
+            return graph
+        _choose_storage(runs, nodes, owner, graph)
+        # A run whose stacked outputs would mostly hold values nobody reads (a
+        # checkpointed loop reads a few of its steps' values) stays unrolled: the
+        # unrolled program keeps only those alive.
+        wasteful = {r.start for r in runs if _waste(r) > MAX_WASTE}
+        if not wasteful:
+            break
+        skip |= wasteful
     leaves = []
     for n in graph.inputs:
         v = n.value
@@ -296,6 +308,25 @@ def _mark(owner, x) -> None:
     R, t, j = g
     if not (j in R.carry and t == R.K - 1):
         R.ys.add(j)
+        if R.read.get(j) != "all":
+            R.read.setdefault(j, set()).add(t)
+
+
+#: The most elements a run may stack that nobody reads (see :func:`_waste`).
+MAX_WASTE = 1 << 16
+
+
+def _waste(r) -> int:
+    """The elements of ``r``'s stacked outputs that are never read."""
+    total = 0
+    for j in r.ys | r.cin:
+        read = r.read.get(j)
+        if read is None or read == "all":
+            continue
+        node = r.first_nodes[j]
+        size = int(np.prod(node.shape, dtype=np.int64)) if node.shape else 1
+        total += (r.K - len(read)) * size
+    return total
 
 
 def _choose_storage(runs, nodes, owner, graph) -> None:
@@ -310,6 +341,8 @@ def _choose_storage(runs, nodes, owner, graph) -> None:
                     s = r.slots[key]
                 else:
                     (R.ys if kind == "ys" else R.cin).add(j)
+                    if kind == "ys":
+                        R.read[j] = "all"  # (read whole by a later loop)
             if s[0] == "stack":
                 for x in s[1]:
                     _mark(owner, x)
