@@ -95,6 +95,7 @@ class _Run:
         self.reverse = False
         self.read: dict = {}  # stacked position -> steps read one by one, or "all"
         self.first_nodes: list = []
+        self.hoist: set[int] = set()  # positions computed before the loop
 
     def member(self, i: int) -> tuple[int, int]:
         return divmod(i - self.start, self.p)
@@ -113,17 +114,24 @@ def _plan(nodes, pos, start, p, K, owner, runs) -> _Run | None:
     for t in range(1, K):
         for j in range(p):
             a, b = first[j], nodes[start + t * p + j]
-            if (
-                a.op != b.op
-                or a.shape != b.shape
-                or a.dtype != b.dtype
-                or len(a.inputs) != len(b.inputs)
-                or not _same_params(a.params, b.params)
-            ):
+            if a.op != b.op or a.shape != b.shape or a.dtype != b.dtype:
                 return None
+            if len(a.inputs) != len(b.inputs) or not _same_params(a.params, b.params):
+                r.hoist.add(j)
     if any(n.multiple_results or n.op == "item" or n.shape is None for n in first):
         return None
+    # A position whose steps differ in their parameters (x[k] at step k) is computed
+    # before the loop when it reads nothing of the run: the loop reads it as xs.
+    for j in r.hoist:
+        for t in range(K):
+            for i in nodes[start + t * p + j].inputs:
+                if isinstance(i, Node) and start <= pos[i] < end:
+                    return None
+    if len(r.hoist) == p:
+        return None
     for j, n in enumerate(first):
+        if j in r.hoist:
+            continue
         for a in range(len(n.inputs)):
             refs = [nodes[start + t * p + j].inputs[a] for t in range(K)]
             kinds = []
@@ -135,6 +143,9 @@ def _plan(nodes, pos, start, p, K, owner, runs) -> _Run | None:
                 else:
                     kinds.append(None)
             inside = [k for k in kinds if k is not None]
+            if inside and all(k is None or k[1] in r.hoist for k in kinds):
+                r.slots[(j, a)] = ("stack", refs)  # values computed before the loop
+                continue
             if inside:
                 k0 = inside[0]
                 if k0 == (0, k0[1]) and all(k == k0 for k in kinds):
@@ -272,7 +283,8 @@ def reroll(graph: Graph) -> Graph:
             runs.append(r)
             for i in range(start, start + p * K):
                 t, j = r.member(i)
-                owner[nodes[i]] = (r, t, j)
+                if j not in r.hoist:
+                    owner[nodes[i]] = (r, t, j)
         if not runs:
             return graph
         _choose_storage(runs, nodes, owner, graph)
@@ -399,6 +411,9 @@ class _Replay:
         while i < n_all:
             r = starts.get(i)
             if r is not None:
+                for t in range(r.K):
+                    for j in sorted(r.hoist):
+                        self._bind(self.nodes[r.start + t * r.p + j], env)
                 self._run(r, env, scan_p)
                 i += r.p * r.K
                 continue
@@ -406,12 +421,15 @@ class _Replay:
             i += 1
             if node.is_input or node in owner:
                 continue
-            vals = [self.get(x, env) for x in node.inputs]
-            if node.op == "item":
-                env[node] = vals[0][node.params["index"]]
-            else:
-                env[node] = node.prim.bind(*vals, **node.params)
+            self._bind(node, env)
         return tuple(self.get(o, env) for o in self.graph.outputs)
+
+    def _bind(self, node, env):
+        vals = [self.get(x, env) for x in node.inputs]
+        if node.op == "item":
+            env[node] = vals[0][node.params["index"]]
+        else:
+            env[node] = node.prim.bind(*vals, **node.params)
 
     def get(self, x, env):
         if isinstance(x, Const):
@@ -449,8 +467,10 @@ class _Replay:
         k_in = [Node("input", (), shape=ref0[k].shape, dtype=ref0[k].dtype) for k in k_keys]
         slot_in = dict(zip(xs_keys, x_in)) | dict(zip(k_keys, k_in))
         cin_of = dict(zip(carry_pos, c_in))
-        copies: list[Node] = []
+        copies: dict[int, Node] = {}
         for j, n in enumerate(first):
+            if j in r.hoist:
+                continue
             ins = []
             for a, x in enumerate(n.inputs):
                 if (j, a) in r.internal:
@@ -461,8 +481,8 @@ class _Replay:
                     ins.append(slot_in[(j, a)])
                 else:
                     ins.append(x)  # a constant
-            copies.append(
-                Node(n.op, ins, n.params, prim=n.prim, shape=n.shape, dtype=n.dtype, name=n.name)
+            copies[j] = Node(
+                n.op, ins, n.params, prim=n.prim, shape=n.shape, dtype=n.dtype, name=n.name
             )
         ys_pos, cin_pos = sorted(r.ys), sorted(r.cin)
         outs = [copies[j] for j in carry_pos] + [copies[j] for j in ys_pos]
