@@ -84,16 +84,126 @@ def _block(a, e):
 
 
 def _frechet(prim, a, e, **params):
-    """L_F(A, E): the top-right block of F([[A, E], [0, A]])."""
+    """L_F(A, E): the top-right block of F([[A, E], [0, A]]).
+
+    ``n0`` (the size of the matrix first differentiated) and ``real`` (whether it is a
+    real matrix) ride along as parameters to every nested block, so that the branch of
+    ``logm`` / ``fractional_matrix_power`` is chosen from that matrix's eigenvalues (every
+    nested block is block triangular with copies of it, or of its transpose, on the
+    diagonal, and its top-left n0 x n0 block is one of them)."""
     n = shape(a)[-1]
+    params = dict(params)
+    if "n0" not in params:
+        params["n0"] = n
+        params["real"] = not _is_complex(a)
     big = prim.bind(_block(a, e), **params)
     return getitem(big, (Ellipsis, slice(0, n), slice(n, None)))
 
 
+_BRANCHED = {"logm": "logarithm", "fractional_matrix_power": "power"}
+
+
+def _cut_angle(w, real):
+    """The angle c in [-pi, 0) of a branch-cut ray {t e^{ic}, t >= 0} that leaves every
+    eigenvalue w on the principal sheet (principal argument > c), centred in the gap
+    below the negative real axis; -pi (the principal cut itself) where no rotation helps.
+    A real matrix's negative eigenvalues (argument exactly pi) stay on the axis under
+    real perturbations, so the principal value there is the limit from above."""
+    th = _np.angle(w)
+    if real:
+        th = _np.where((w.imag == 0) & (w.real < 0), _np.pi, th)
+    lo, hi = float(th.max()) - 2 * _np.pi, float(th.min())
+    return min(max(0.5 * (lo + hi), -_np.pi), 0.0)
+
+
+def _ray_distance(z, c):
+    """Distances of the points z from the ray {t e^{ic}, t >= 0}."""
+    r = z * _np.exp(-1j * c)
+    return _np.where(r.real > 0, _np.abs(r.imag), _np.abs(r))
+
+
+def _branch_refusal(name, why, fix):
+    what = _BRANCHED[name]
+    return NoDerivativeError(
+        f"adgraph.scipy.linalg.{name}: no reliable derivative of the principal matrix "
+        f"{what} here: {why}. {fix}"
+    )
+
+
+def _on_branch(name, f, m, args, n0, real):
+    """F(M) on the branch of the principal function that is analytic around the
+    eigenvalues of the differentiated matrix A (M's top-left n0 x n0 block): the
+    principal F of e^{-i psi} M, rotated back, with the cut turned away from the negative
+    real axis where a real A has eigenvalues on it. SciPy's principal F of M itself puts
+    the Jordan pairs of a block matrix's repeated eigenvalues on both sides of the cut
+    there (second derivatives came out ~1e19 wrong).
+
+    Refuses (NoDerivativeError) where the derivative does not exist or where the rounding
+    of M's eigenvalues could carry one across the cut."""
+    top = _np.asarray(m[:n0, :n0])
+    if real:
+        top = top.real
+    w = _np.linalg.eigvals(top).astype(complex)
+    norm = float(_np.abs(top).max(initial=0.0))
+    eps = _np.finfo(float).eps
+    on_axis = (_np.abs(w.imag) <= 8 * eps * _np.abs(w)) & (w.real < 0)
+    if not real and on_axis.any():
+        lam = complex(w[on_axis][0])
+        raise _branch_refusal(
+            name,
+            f"a complex matrix with the eigenvalue {lam:.6g} on the negative real axis, "
+            "where the principal branch is discontinuous",
+            "Move the matrix off the branch cut (e.g. differentiate F(-A) or use a "
+            "real matrix, whose negative eigenvalues stay real)",
+        )
+    if real and on_axis.sum() > 1:
+        neg = _np.sort(w.real[on_axis])
+        gaps = _np.diff(neg)
+        if (gaps <= 1e-8 * _np.abs(neg[1:])).any():
+            raise _branch_refusal(
+                name,
+                f"a real matrix with the repeated negative eigenvalue {neg[1:][gaps <= 1e-8 * _np.abs(neg[1:])][0]:.6g}, "
+                "which real perturbations split into a complex pair on both sides of the "
+                "branch cut (the principal branch jumps)",
+                "No derivative exists at this matrix",
+            )
+    c = _cut_angle(w, real)
+    margin = _ray_distance(w, c)
+    if real:  # the negative eigenvalues' distance to the rotated cut
+        margin = _np.where(on_axis, _np.abs(w) * _np.sin(c + _np.pi), margin)
+    d = float(margin.min(initial=_np.inf))
+    if m.shape[-1] > n0:  # a block matrix: how far rounding moved its eigenvalues
+        mu = _np.linalg.eigvals(_np.asarray(m)).astype(complex)
+        moved = float(_np.abs(mu[:, None] - w[None, :]).min(axis=1).max())
+    else:
+        moved = 0.0
+    if not d > max(4 * moved, 64 * eps * max(norm, 1e-300)):
+        raise _branch_refusal(
+            name,
+            f"an eigenvalue lies {d:.3g} from the branch cut or from 0, while the "
+            f"block-matrix derivative's rounding moves eigenvalues by {moved:.3g}",
+            "Rescale or shift the matrix away from singular and from the negative real "
+            "axis, or differentiate to a lower order",
+        )
+    if c == -_np.pi:
+        return f(m, *args)
+    psi = c + _np.pi  # the principal F of e^{-i psi} M has its cut at angle c
+    rot = _np.exp(-1j * psi)
+    out = f(rot * _np.asarray(m, dtype=complex), *args)
+    if name == "logm":
+        return out + 1j * psi * _np.eye(m.shape[-1])
+    return out * _np.exp(1j * psi * args[0])
+
+
 def _matfun(name, scipy_name, doc):
-    def impl(xp, a, **params):  # params: the power of fractional_matrix_power
+    def impl(xp, a, **params):  # power: fractional_matrix_power's; n0, real: _frechet's
         f = getattr(scipy_linalg(name), scipy_name)
-        return _per_matrix(xp, lambda m: f(m, *params.values()), a)
+        args = (params["power"],) if "power" in params else ()
+        n0 = params.get("n0")
+        if n0 is None or name not in _BRANCHED or (args and float(args[0]).is_integer()):
+            return _per_matrix(xp, lambda m: f(m, *args), a)
+        real = params["real"]
+        return _per_matrix(xp, lambda m: _on_branch(name, f, m, args, n0, real), a)
 
     def tangent(t, ans, a, **params):
         if name == "sqrtm":
