@@ -278,3 +278,26 @@ def test_a_loop_read_at_a_few_steps_does_not_stack_every_step(monkeypatch):
         if k % 100 == 0:
             want += np.sum(v) * (k // 100 + 1)
     assert ad.jit(f)(x) == pytest.approx(want + np.sum(v), rel=1e-12)
+
+
+def test_transformations_of_a_rerolled_program():
+    def f(x):
+        for _ in range(300):
+            x = anp.tanh(x) * 1.1 + 0.05
+        return x
+
+    jf = ad.jit(f)
+    assert _scans(f, 0.3)
+    x = 0.3
+    # the chain's derivative by the product rule, its second by finite differences
+    d, v = 1.0, x
+    for _ in range(300):
+        d *= 1.1 * (1 - np.tanh(v) ** 2)
+        v = np.tanh(v) * 1.1 + 0.05
+    assert ad.grad(jf)(x) == pytest.approx(d, rel=1e-12)
+    assert ad.jvp(jf, (x,), (1.0,))[1] == pytest.approx(d, rel=1e-12)
+    xs = np.array([0.3, -0.2, 1.0])
+    np.testing.assert_array_equal(ad.vmap(jf)(xs), [jf(v) for v in xs])
+    h = 1e-5
+    fd = (ad.grad(f)(x + h) - ad.grad(f)(x - h)) / (2 * h)
+    assert ad.hessian(jf)(x) == pytest.approx(fd, rel=1e-5)

@@ -303,9 +303,14 @@ def reroll(graph: Graph) -> Graph:
         leaves.append(v)
     replay = _Replay(graph, nodes, owner, runs)
     in_tree = tree_flatten(tuple(range(len(leaves))))[1]
-    with np.errstate(all="ignore"):
-        new, guards, closures = trace_for_jit(replay, leaves, in_tree)
-    if guards or closures:  # (cannot happen: the replay binds primitives on its inputs)
+    try:
+        with np.errstate(all="ignore"):
+            new, guards, closures = trace_for_jit(replay, leaves, in_tree)
+    except Exception:  # noqa: BLE001 - re-rolling is an optimization: the program as traced
+        # (a replay on example values that an implementation refuses, a closed-over
+        # value known only by shape, a primitive that cannot be bound again...)
+        return graph
+    if guards or closures:  # (a replay binds primitives on its inputs alone: none expected)
         return graph
     new.in_tree, new.out_tree, new.name = graph.in_tree, graph.out_tree, graph.name
     new, _ = simplify(new)
