@@ -79,13 +79,23 @@ def stats_fn(fn: str, *args, index: int | None = None, **kw):
 # The same loop gives dF/dk, from dr_n/dk = (r_{n-1} + r_{n+1})/2 - r_n r_1.
 
 
+_VM_KAPPA_MAX = 1e6  # about four seconds of series terms
+
+
 def _vm_series(xp, kappa, y, *, wrt_kappa: bool):
     _scipy_stats("vonmises", "cdf")  # SciPy is there, or the error naming the extra
     import scipy.special as sp
 
     k, y = xp.broadcast_arrays(xp.asarray(kappa, dtype=float), xp.asarray(y, dtype=float))
     i0 = sp.ive(0, k)
-    top = float(xp.max(k)) if k.size else 0.0
+    known = k[~xp.isnan(k)]  # a nan kappa gives nan below, as in SciPy
+    top = float(xp.max(known)) if known.size else 0.0
+    if top > _VM_KAPPA_MAX:
+        raise ValueError(
+            f"vonmises.cdf: kappa = {top:g} is beyond what the series here sums in reasonable "
+            f"time (kappa <= {_VM_KAPPA_MAX:g}: about kappa terms); at such concentration the "
+            "distribution is normal to within 1/kappa: use norm.cdf(x, loc, 1/sqrt(kappa))"
+        )
     nmax = int(top + 12.0 * top**0.5 + 40.0)
     r_prev = xp.ones_like(k)  # r_0
     r_cur = sp.ive(1, k) / i0  # r_1
