@@ -150,3 +150,22 @@ def test_refuses_singular_matrix():
     f = lambda s: np.real(np.sum(C * asla.logm(a + s * V)))  # noqa: E731
     with pytest.raises(NoDerivativeError, match="logm.*from 0"):
         ag.deriv(f)(0.0)
+
+
+def test_sqrtm_refuses_repeated_negative_eigenvalue_and_singular():
+    q, _ = onp.linalg.qr(onp.arange(9.0).reshape(3, 3) + onp.eye(3))
+    a = q @ onp.diag([-1.5, -1.5, 2.0]) @ q.T
+    f = lambda s: np.real(np.sum(C * asla.sqrtm(a + s * V)))  # noqa: E731
+    with pytest.raises(NoDerivativeError, match="sqrtm.*repeated negative"):
+        ag.grad(f)(0.0)
+    a = onp.array([[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [0.0, 0.0, 1.0]])
+    f = lambda s: np.real(np.sum(C * asla.sqrtm(a + s * V)))  # noqa: E731
+    with pytest.raises(NoDerivativeError, match="sqrtm.*singular"):
+        ag.deriv(f)(0.0)
+
+
+def test_stacks_and_vmap_of_branch_derivatives():
+    xs = onp.stack([X_SPD, X_INDEF])
+    g = ag.grad(lambda s: np.real(np.sum(C * asla.logm(xs + s * V))))
+    want = ag.grad(_along("logm", "spd"))(0.0) + ag.grad(_along("logm", "negative_eigs"))(0.0)
+    onp.testing.assert_allclose(g(0.0), want, rtol=1e-10)

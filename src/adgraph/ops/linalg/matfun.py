@@ -100,7 +100,7 @@ def _frechet(prim, a, e, **params):
     return getitem(big, (Ellipsis, slice(0, n), slice(n, None)))
 
 
-_BRANCHED = {"logm": "logarithm", "fractional_matrix_power": "power"}
+_BRANCHED = {"logm": "logarithm", "fractional_matrix_power": "power", "sqrtm": "square root"}
 
 
 def _cut_angle(w, real):
@@ -130,21 +130,14 @@ def _branch_refusal(name, why, fix):
     )
 
 
-def _on_branch(name, f, m, args, n0, real):
-    """F(M) on the branch of the principal function that is analytic around the
-    eigenvalues of the differentiated matrix A (M's top-left n0 x n0 block): the
-    principal F of e^{-i psi} M, rotated back, with the cut turned away from the negative
-    real axis where a real A has eigenvalues on it. SciPy's principal F of M itself puts
-    the Jordan pairs of a block matrix's repeated eigenvalues on both sides of the cut
-    there (second derivatives came out ~1e19 wrong).
-
-    Refuses (NoDerivativeError) where the derivative does not exist or where the rounding
-    of M's eigenvalues could carry one across the cut."""
-    top = _np.asarray(m[:n0, :n0])
+def _check_branch(name, top, real):
+    """Refuses (NoDerivativeError) a matrix at which the principal branch of ``name`` is
+    not differentiable: a complex one with an eigenvalue on the negative real axis, a real
+    one with a repeated negative eigenvalue. Returns its eigenvalues and which of them lie
+    on the negative real axis."""
     if real:
         top = top.real
     w = _np.linalg.eigvals(top).astype(complex)
-    norm = float(_np.abs(top).max(initial=0.0))
     eps = _np.finfo(float).eps
     on_axis = (_np.abs(w.imag) <= 8 * eps * _np.abs(w)) & (w.real < 0)
     if not real and on_axis.any():
@@ -158,15 +151,32 @@ def _on_branch(name, f, m, args, n0, real):
         )
     if real and on_axis.sum() > 1:
         neg = _np.sort(w.real[on_axis])
-        gaps = _np.diff(neg)
-        if (gaps <= 1e-8 * _np.abs(neg[1:])).any():
+        close = _np.diff(neg) <= 1e-8 * _np.abs(neg[1:])
+        if close.any():
             raise _branch_refusal(
                 name,
-                f"a real matrix with the repeated negative eigenvalue {neg[1:][gaps <= 1e-8 * _np.abs(neg[1:])][0]:.6g}, "
+                f"a real matrix with the repeated negative eigenvalue {neg[1:][close][0]:.6g}, "
                 "which real perturbations split into a complex pair on both sides of the "
                 "branch cut (the principal branch jumps)",
                 "No derivative exists at this matrix",
             )
+    return w, on_axis
+
+
+def _on_branch(name, f, m, args, n0, real):
+    """F(M) on the branch of the principal function that is analytic around the
+    eigenvalues of the differentiated matrix A (M's top-left n0 x n0 block): the
+    principal F of e^{-i psi} M, rotated back, with the cut turned away from the negative
+    real axis where a real A has eigenvalues on it. SciPy's principal F of M itself puts
+    the Jordan pairs of a block matrix's repeated eigenvalues on both sides of the cut
+    there (second derivatives came out ~1e19 wrong).
+
+    Refuses (NoDerivativeError) where the derivative does not exist or where the rounding
+    of M's eigenvalues could carry one across the cut."""
+    top = _np.asarray(m[:n0, :n0])
+    w, on_axis = _check_branch(name, top, real)
+    norm = float(_np.abs(top).max(initial=0.0))
+    eps = _np.finfo(float).eps
     c = _cut_angle(w, real)
     margin = _ray_distance(w, c)
     if real:  # the negative eigenvalues' distance to the rotated cut
@@ -200,19 +210,24 @@ def _matfun(name, scipy_name, doc):
         f = getattr(scipy_linalg(name), scipy_name)
         args = (params["power"],) if "power" in params else ()
         n0 = params.get("n0")
-        if n0 is None or name not in _BRANCHED or (args and float(args[0]).is_integer()):
+        if (
+            n0 is None
+            or name == "sqrtm"
+            or name not in _BRANCHED
+            or (args and float(args[0]).is_integer())
+        ):
             return _per_matrix(xp, lambda m: f(m, *args), a)
         real = params["real"]
         return _per_matrix(xp, lambda m: _on_branch(name, f, m, args, n0, real), a)
 
     def tangent(t, ans, a, **params):
         if name == "sqrtm":
-            return sylvester_p.bind(ans, ans, t)
+            return sylvester_p.bind(ans, ans, _sqrtm_guard(t, a))
         return _frechet(prim, a, t, **params)
 
     def vjp(ct, ans, a, **params):
         if name == "sqrtm":
-            g = sylvester_p.bind(_mT(ans), _mT(ans), ct)
+            g = sylvester_p.bind(_mT(ans), _mT(ans), _sqrtm_guard(ct, a))
         else:
             g = _frechet(prim, _mT(a), ct, **params)
         return g if _is_complex(a) else real(g)
@@ -236,6 +251,42 @@ logm_p = _matfun(
 # lambda_i + lambda_j never vanish, so the Sylvester form stays well conditioned.
 sqrtm_p = _matfun(
     "sqrtm", "sqrtm", "S = A^(1/2) (principal); dS solves S dS + dS S = dA (a Sylvester solve)."
+)
+
+
+def _sqrtm_guard_impl(xp, t, a, *, real):
+    """``t`` unchanged, once ``a`` passed the checks of sqrtm's derivative: no complex
+    matrix on the branch cut, no repeated negative eigenvalue of a real one, and no
+    (numerically) zero eigenvalue, where S dS + dS S = dA is singular."""
+    for m in _np.asarray(a).reshape((-1,) + a.shape[-2:]):
+        w, _ = _check_branch("sqrtm", m, real)
+        norm = float(_np.abs(m).max(initial=0.0))
+        if w.size and not _np.abs(w).min() > 64 * _np.finfo(float).eps * norm:
+            raise _branch_refusal(
+                "sqrtm",
+                "a singular matrix, where the square root's derivative (S dS + dS S = dA) "
+                "does not exist",
+                "Shift the matrix away from singular",
+            )
+    return t
+
+
+def _sqrtm_guard(t, a):
+    return _sqrtm_guard_p.bind(t, a, real=not _is_complex(a))
+
+
+# identity in t (its derivatives pass through the check again), constant in a
+_sqrtm_guard_p = Primitive(
+    "linalg_sqrtm_derivative_check",
+    _sqrtm_guard_impl,
+    joint_tangent=lambda ans, primals, tangents, params: (
+        None if tangents[0] is None else _sqrtm_guard_p.bind(tangents[0], primals[1], **params)
+    ),
+    joint_vjp=lambda ct, ans, args, params, wanted: [
+        _sqrtm_guard_p.bind(ct, args[1], **params) if wanted[0] else None,
+        None,
+    ],
+    doc="t, after checking that sqrtm has a derivative at the matrix a (else refuses).",
 )
 
 
