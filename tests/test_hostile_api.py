@@ -868,3 +868,13 @@ def test_absurd_orders_and_counts_answer_fast():
         with pytest.raises(MemoryError, match=r"Unable to allocate .*[TP]iB"):
             call()
     assert time.perf_counter() - t < 20.0
+
+
+def test_student_t_with_infinite_df_is_the_normal():
+    import scipy.stats as ss
+
+    x = np.array([1.0, -2.0, 0.0])
+    np.testing.assert_allclose(st.t.logpdf(x, np.inf), ss.norm.logpdf(x), rtol=1e-14)
+    np.testing.assert_allclose(st.t.pdf(x, np.inf), ss.t.pdf(x, np.inf), rtol=1e-14)
+    np.testing.assert_allclose(ad.grad(lambda x: st.t.logpdf(x, np.inf))(1.0), -1.0)
+    np.testing.assert_allclose(st.t.logpdf(1.0, 3.0), ss.t.logpdf(1.0, 3.0), rtol=1e-14)

@@ -20,13 +20,18 @@ _LOG_PI = float(_np.log(_np.pi))
 
 
 def _logpdf(y: Any, df: Any) -> Any:
-    half = 0.5 * (df + 1.0)
-    return (
+    # df = inf is the normal limit (the formula would give inf - inf); the formula sees a
+    # stand-in df there, so it adds no nan to derivatives
+    limit = anp.isinf(df)
+    d = anp.where(limit, 1.0, df)
+    half = 0.5 * (d + 1.0)
+    val = (
         special.gammaln(half)
-        - special.gammaln(0.5 * df)
-        - 0.5 * (anp.log(df) + _LOG_PI)
-        - half * anp.log1p(y * y / df)
+        - special.gammaln(0.5 * d)
+        - 0.5 * (anp.log(d) + _LOG_PI)
+        - half * anp.log1p(y * y / d)
     )
+    return anp.where(limit, -0.5 * y * y - 0.5 * float(_np.log(2.0 * _np.pi)), val)
 
 
 def _ppf(q: Any, df: Any) -> Any:
