@@ -13,14 +13,21 @@ of ``K`` identical step bodies by one ``scan`` node whose step is one body:
   that differs from step to step is a slice of stacked **xs** -- a stacked constant, or
   the stacked values of an earlier re-rolled run read in order or in reverse (a reverse
   sweep reads its forward sweep's values last first: that run becomes a reverse scan);
-* a value of a step read after the run is the final carry, or a stacked output ``ys``.
+* a value of a step read after the run is the final carry, or a stacked output ``ys``;
+* a position whose steps differ in their parameters (``x[k]`` at step ``k``;
+  ``find_repeats`` compares parameter names only, this module their values) and that
+  reads nothing of the run is computed before the loop, and read as xs.
 
-Each step evaluates the same primitives in the same order on the same values as the
-unrolled program, so the results are bit-identical (the tests compare them bit for bit).
-A run is left as it is whenever one of these rules does not hold: a step reading a value
-of a step two or more before it, a parameter that differs between steps (``find_repeats``
-compares parameter names only; this module compares their values), a multiple-result
-operation in the body, a carry whose initial value has another shape or dtype.
+It runs on the traced graph, before simplification (the loop's step is simplified once,
+not once per step), in the recording order of the nodes. Each step evaluates the same
+primitives in the same order on the same values as the unrolled program, so the results
+are bit-identical (the tests compare them bit for bit). A run is left as it is where one
+of these rules does not hold: a step reading a value of a step two or more before it, a
+differing parameter on a position that reads the run, a multiple-result operation in the
+body, a carry whose initial value has another shape or dtype, Python numbers that differ
+from step to step where the operation would not convert them to float64 anyway, or
+stacked outputs holding more than :data:`MAX_WASTE` elements that nothing reads. A graph
+with effects is not re-rolled; ``jit`` does not re-roll programs with guards.
 """
 
 from __future__ import annotations
@@ -258,8 +265,9 @@ def _strided(idx) -> int | None:
 
 def reroll(graph: Graph) -> Graph:
     """``graph`` with each long run of repeated step bodies replaced by one ``scan`` node
-    (see the module documentation); ``graph`` itself where there is none. The graph's
-    inputs must carry their traced values (it is traced again, on them)."""
+    (see the module documentation); ``graph`` itself where there is none, or where the
+    replay fails. The graph's inputs should carry their traced values (it is traced again,
+    on them; zeros of their shapes stand in for missing ones)."""
     if getattr(graph, "effects", None):
         return graph
     nodes = list(graph.nodes)  # by recording order (cheaper than levels: no sort)
