@@ -112,3 +112,26 @@ def test_lax_cond_inside_a_closure_under_jit(wrap):
         want = (x0 * 0.5 if x0.sum() > 0.3 else np.cos(x0)) + 3.0
         np.testing.assert_allclose(f(x0, x1), want, rtol=1e-14)
         np.testing.assert_allclose(ad.jit(f)(x0, x1), want, rtol=1e-14)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="jit of a custom_jvp function that calls lax.cond on its argument and closes "
+    "over a jit-traced value (even unused) fails with EscapedTracerError (a tracer leaked "
+    "out of JitTrace); without the closure it compiles, and JAX compiles both",
+)
+def test_lax_cond_in_custom_jvp_closing_over_a_jit_value():
+    def f(x0):
+        def body(a):
+            anp.transpose(x0)  # the closure: unused, yet it changes the outcome
+            b = a * 2.0
+            return lax.cond(anp.sum(b) > 0.3, lambda u: anp.sin(u), lambda u: u**2, b)
+
+        g = ad.custom_jvp(body)
+        g.defjvp(lambda p, t: ad.jvp(body, p, t))
+        return g(x0)
+
+    x = np.array([[0.5, 1.2], [0.7, -0.3]])
+    want = np.sin(2.0 * x)  # sum(2 x) = 4.2 > 0.3
+    np.testing.assert_allclose(f(x), want, rtol=1e-14)
+    np.testing.assert_allclose(ad.jit(f)(x), want, rtol=1e-14)
