@@ -169,3 +169,31 @@ def test_stacks_and_vmap_of_branch_derivatives():
     g = ag.grad(lambda s: np.real(np.sum(C * asla.logm(xs + s * V))))
     want = ag.grad(_along("logm", "spd"))(0.0) + ag.grad(_along("logm", "negative_eigs"))(0.0)
     onp.testing.assert_allclose(g(0.0), want, rtol=1e-10)
+
+
+def _near_cut(theta):
+    """A real matrix with the complex pair -1 +- i theta just across the negative axis."""
+    q, _ = onp.linalg.qr(onp.arange(9.0).reshape(3, 3) + onp.eye(3))
+    return q @ onp.array([[-1.0, theta, 0.0], [-theta, -1.0, 0.0], [0.0, 0.0, 2.0]]) @ q.T
+
+
+def test_complex_pair_near_the_cut_is_right_or_refused():
+    # the pair's divided differences straddle the cut (~pi / theta): the true second
+    # derivative is ~ -6.28e12 here (finite differences of the forward first derivative);
+    # reverse over reverse once gave -1.5e13 silently, and is now refused
+    x = _near_cut(1e-7)
+    f = lambda s: np.real(np.sum(C * asla.logm(x + s * V)))  # noqa: E731
+    d1, h = ag.deriv(f), 1e-10
+    fd = (d1(h) - d1(-h)) / (2 * h)
+    onp.testing.assert_allclose(ag.deriv(ag.deriv(f))(0.0), fd, rtol=1e-4)
+    assert abs(fd / -6.28e12 - 1) < 1e-3
+    with pytest.raises(NoDerivativeError, match="logm.*from the branch cut"):
+        ag.grad(ag.grad(f))(0.0)
+    # further from the cut every mode is right
+    x = _near_cut(1e-3)
+    f = lambda s: np.real(np.sum(C * asla.logm(x + s * V)))  # noqa: E731
+    ref = ag.deriv(ag.deriv(f))(0.0)
+    d1, h = ag.deriv(f), 1e-7
+    onp.testing.assert_allclose(ref, (d1(h) - d1(-h)) / (2 * h), rtol=1e-5)
+    for mode in ("rev_fwd", "fwd_rev", "rev_rev"):
+        onp.testing.assert_allclose(MODES2[mode](f)(0.0), ref, rtol=1e-7)
