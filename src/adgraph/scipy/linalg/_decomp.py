@@ -91,8 +91,12 @@ def expm_frechet(
 def logm(A: Any, disp: bool = True) -> Any:
     r"""The principal matrix logarithm (SciPy's inverse scaling and squaring), complex
     where ``A`` has eigenvalues on the negative real axis. ``disp=False`` returns
-    ``(logm, errest)`` as SciPy. Derivative: the block-matrix identity, defined where
-    ``A`` has no eigenvalue on the closed negative real axis."""
+    ``(logm, errest)`` as SciPy. Derivative: the block-matrix identity, on the branch
+    analytic around ``A``'s eigenvalues (a real ``A``'s negative eigenvalues stay on the
+    axis, so its derivatives exist there). Refused (``NoDerivativeError``) at a singular
+    matrix, a complex one with an eigenvalue on the negative real axis, a real one with a
+    repeated negative eigenvalue, and where an eigenvalue is too close to the cut for the
+    block matrix's rounding."""
     a = _square2(_arr(A, "logm"), "logm")
     out = logm_p.bind(a)
     if disp:
@@ -104,8 +108,10 @@ def logm(A: Any, disp: bool = True) -> Any:
 
 def sqrtm(A: Any, disp: bool = True, blocksize: int = 64) -> Any:
     r"""The principal matrix square root :math:`S`, :math:`S^2 = A`. Its derivative
-    solves :math:`S\,dS + dS\,S = dA` (through the block-matrix identity); it exists
-    where :math:`S` and :math:`-S` share no eigenvalue (no zero eigenvalue of ``A``)."""
+    solves :math:`S\,dS + dS\,S = dA` (a Sylvester equation); it is refused
+    (``NoDerivativeError``) at a singular matrix, a complex one with an eigenvalue on the
+    negative real axis and a real one with a repeated negative eigenvalue, where the
+    principal root is not differentiable."""
     a = _square2(_arr(A, "sqrtm"), "sqrtm")
     out = sqrtm_p.bind(a)
     if disp:
@@ -118,8 +124,9 @@ def sqrtm(A: Any, disp: bool = True, blocksize: int = 64) -> Any:
 def fractional_matrix_power(A: Any, t: float) -> Any:
     r"""The principal power :math:`A^t` for a real constant ``t`` (SciPy's Schur-Padé
     method; an integer ``t`` gives the matrix power). Differentiable in ``A`` through the
-    block-matrix identity, where :math:`A` has no eigenvalue on the closed negative real
-    axis."""
+    block-matrix identity, on the same terms as :func:`logm`'s derivative (refused at a
+    singular matrix, on the branch cut of a complex one, at a real one's repeated negative
+    eigenvalue)."""
     if isinstance(t, Tracer):
         raise TypeError(
             "scipy.linalg.fractional_matrix_power: t must be a constant number; for a "
