@@ -771,12 +771,6 @@ def test_polydiv_by_a_zero_leading_coefficient_is_refused_in_every_mode():
     _expect(lambda: f(np.array([0.0, 1.0])), ZeroDivisionError, r"leading coefficient is zero")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="jit/** (owned elsewhere): the length of a data-dependent result (setdiff1d, "
-    "unique, trim_zeros, ...) read as a Python int inside a jitted function is baked into "
-    "the program, which then gives wrong-length results for later calls",
-)
 def test_jit_follows_a_data_dependent_length_read_by_the_user():
     def f(x):
         d = anp.setdiff1d(x, np.array([1.0]))

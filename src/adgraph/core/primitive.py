@@ -116,6 +116,12 @@ class Primitive:
         Sparsity detection (``adgraph.jacobian_sparsity``): how the output's entries depend
         on the inputs' entries (see :mod:`adgraph.ad.sparsity`); without one, every output
         entry depends on every input entry (never missing a nonzero).
+    value_shape
+        True (or ``value_shape(args, params) -> bool``) when the shape of a result depends
+        on the values of the arguments, not only on their shapes (``nonzero``, ``unique``,
+        a boolean mask): a compiled program (``adgraph.jit``) checks that shape each time it
+        runs and traces the function again when it differs, so nothing computed from the
+        traced shape (a count, a mean's divisor) is reused for other data.
     multiple_results, nondiff
         The implementation returns a tuple; the result carries no derivative (comparisons,
         rounding: never traced).
@@ -141,6 +147,7 @@ class Primitive:
         "scalar_vjp",
         "taylor",
         "sparsity",
+        "value_shape",
         "multiple_results",
         "nondiff",
         "doc",
@@ -168,6 +175,7 @@ class Primitive:
         scalar_vjp: tuple | None = None,
         taylor: Callable[..., Any] | None = None,
         sparsity: Callable[..., Any] | None = None,
+        value_shape: bool | Callable[..., bool] = False,
         multiple_results: bool = False,
         nondiff: bool = False,
         doc: str = "",
@@ -201,6 +209,7 @@ class Primitive:
         self.scalar_vjp = scalar_vjp
         self.taylor = taylor
         self.sparsity = sparsity
+        self.value_shape = value_shape
         self.multiple_results = multiple_results
         self.nondiff = nondiff
         self.doc = doc

@@ -17,6 +17,7 @@ from __future__ import annotations
 import linecache
 import sys
 
+from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import EscapedTracerError, Tracer, leaked_message, trace_scope
 from ..core.userline import user_frame
@@ -34,6 +35,15 @@ no_effects = muted
 
 #: Primitives run for their effect (they return nothing): staged in order, never removed.
 EFFECTS = frozenset({"debug_callback"})
+
+
+#: The guard of a result whose shape depends on the values (``Primitive.value_shape``).
+shape_is_p = Primitive(
+    "jit_shape_is",
+    lambda xp, x, *, shape: tuple(x.shape) == shape,
+    nondiff=True,
+    doc="Whether x has the given shape (a compiled program's guard on a value-dependent shape).",
+)
 
 
 class ConcretizationError(TypeError):
@@ -132,7 +142,23 @@ class JitTrace(GraphTrace):
             if got is not None:
                 return got
         with muted():
-            return super().process(prim, args, params)
+            out = super().process(prim, args, params)
+        vs = prim.value_shape
+        if vs is not False and (vs is True or vs(args, params)):
+            self._guard_shapes(out)
+        return out
+
+    def _guard_shapes(self, out):
+        """A result whose shape depends on the values: the program checks that shape each
+        time it runs (a guard), so what the function computed from it while being traced
+        (``len(x[x > 0])``, a mean's divisor) is only reused where it holds."""
+        for t in out if isinstance(out, tuple) else (out,):
+            if type(t) is JitTracer and t._trace is self:
+                shape = tuple(t.value.shape)
+                node = Node(
+                    "jit_shape_is", (t.node,), {"shape": shape}, prim=shape_is_p, value=True
+                )
+                self.guards.append((node, True))
 
     def _scan(self, prim, args, params):
         """A loop recorded as one node, its values computed by the step compiled once

@@ -62,6 +62,7 @@ _hist1d_p = Primitive(
     "histogram_bins",
     _hist1d_impl,
     nondiff=True,
+    value_shape=True,  # bins="auto" and the other estimators count bins from the data
     multiple_results=True,
     doc="numpy.histogram's bin edges and each sample's bin (-1 outside; the last bin is "
     "closed). No derivative.",
@@ -231,6 +232,7 @@ _histdd_p = Primitive(
     "histogramdd_bins",
     _histdd_impl,
     nondiff=True,
+    value_shape=True,
     multiple_results=True,
     doc="numpy.histogramdd's edges and each sample's flat bin (-1 outside). No derivative.",
 )

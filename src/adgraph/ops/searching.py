@@ -265,6 +265,7 @@ _trim_p = Primitive(
     "trim_zeros_positions",
     _trim_impl,
     nondiff=True,
+    value_shape=True,
     multiple_results=True,
     doc="Per trimmed axis, the positions kept by numpy.trim_zeros (integers: no derivative).",
 )

@@ -34,7 +34,10 @@ def _arr(x):
 
 
 def _positions(name: str, impl, doc: str, multiple_results: bool = True) -> Primitive:
-    return Primitive(name, impl, nondiff=True, multiple_results=multiple_results, doc=doc)
+    # how many elements are unique, shared or different depends on the values
+    return Primitive(
+        name, impl, nondiff=True, multiple_results=multiple_results, value_shape=True, doc=doc
+    )
 
 
 # ----------------------------------------------------------------- unique

@@ -132,6 +132,12 @@ def _getitem_batch(vals, batched, size, *, skel):
     return out
 
 
+def _masked_by_traced_booleans(args, params) -> bool:
+    """A boolean index computed by the program selects as many entries as it holds
+    True values: the result's shape depends on those values."""
+    return any(isinstance(a, Tracer) and _np.dtype(a.dtype) == bool for a in args[1:])
+
+
 getitem_p = Primitive(
     "getitem",
     _getitem_impl,
@@ -139,6 +145,7 @@ getitem_p = Primitive(
     joint_vjp=_getitem_vjp,
     batch=_getitem_batch,
     sparsity=Moves(data=(0,)),  # moves entries of x; the other arguments are indices
+    value_shape=_masked_by_traced_booleans,
     doc=r"""y = x[idx] (basic, advanced and boolean indexing). Linear in x; the transpose
     scatters the cotangent into zeros at idx, accumulating repeated indices. Batched by
     rewriting the index (the batch axis is indexed jointly with batched index arrays).""",

@@ -116,6 +116,7 @@ _nonzero_p = Primitive(
     "nonzero",
     _nonzero_impl,
     nondiff=True,
+    value_shape=True,
     multiple_results=True,
     doc="Indices of the nonzero elements, one integer array per axis (no derivative).",
 )
@@ -134,12 +135,14 @@ _argwhere_p = Primitive(
     "argwhere",
     lambda xp, x: xp.argwhere(x),
     nondiff=True,
+    value_shape=True,
     doc="Indices of the nonzero elements as rows (no derivative).",
 )
 _flatnonzero_p = Primitive(
     "flatnonzero",
     lambda xp, x: xp.flatnonzero(x),
     nondiff=True,
+    value_shape=True,
     doc="Indices of the nonzero elements of the flattened array (no derivative).",
 )
 
