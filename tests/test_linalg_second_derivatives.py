@@ -106,3 +106,42 @@ def test_pinv_rectangular_ill_conditioned(shape):
     onp.testing.assert_allclose(ref, (d1(h) - d1(-h)) / (2 * h), rtol=1e-5)
     for mode in MODES.values():
         onp.testing.assert_allclose(mode(f)(0.0), ref, rtol=1e-9)
+
+
+def _det_third_reference(x, v):
+    """6 c_3 of the quartic det(X + sV), interpolated exactly through five points."""
+    s = onp.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    coeffs = onp.polyfit(s, [onp.linalg.det(x + t * v) for t in s], 4)
+    return 6 * coeffs[1]
+
+
+def _with_spectrum(values):
+    r = onp.random.default_rng(3)
+    u, _ = onp.linalg.qr(r.standard_normal((N, N)))
+    w, _ = onp.linalg.qr(r.standard_normal((N, N)))
+    return u @ onp.diag(values) @ w.T
+
+
+def test_det_third_derivative_right_or_refused():
+    # at a matrix of rank n - 2 in floating point LAPACK still inverts it, and the
+    # inverse-based third-derivative rule once gave ~1e16 for a value of ~0.15
+    x = _with_spectrum([1.0, 0.5, 0.0, 0.0])
+    f = lambda s: np.linalg.det(x + s * V)  # noqa: E731
+    for third in (ag.deriv(ag.deriv(ag.deriv(f))), ag.grad(ag.grad(ag.grad(f)))):
+        with pytest.raises(onp.linalg.LinAlgError, match="linalg.det: third"):
+            third(0.0)
+    # the Hessian stays exact there
+    h = ag.grad(ag.grad(f))(0.0)
+    s = onp.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    c = onp.polyfit(s, [onp.linalg.det(x + t * V) for t in s], 4)
+    onp.testing.assert_allclose(h, 2 * c[2], rtol=1e-9, atol=1e-12)
+    # a well-conditioned matrix: exact to rounding in every mode
+    x = _with_spectrum([1.0, 0.5, 0.3, 1e-3])
+    f = lambda s: np.linalg.det(x + s * V)  # noqa: E731
+    ref = _det_third_reference(x, V)
+    for third in (
+        ag.deriv(ag.deriv(ag.deriv(f))),
+        ag.grad(ag.grad(ag.grad(f))),
+        ag.grad(ag.deriv(ag.grad(f))),
+    ):
+        onp.testing.assert_allclose(third(0.0), ref, rtol=1e-9)
