@@ -11,8 +11,10 @@ import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes o
 from ...core.trace import Tracer
 from ...core.xp import module_of
 from .._util import OpError, shape
-from ..elementwise import conj, reciprocal, where
+from ..elementwise import abs as _abs
+from ..elementwise import conj, less_equal, multiply, reciprocal, where
 from ..indexing import getitem
+from ..reductions import max as _max
 from ..reductions import sum as _sum
 from ..shapes import expand_dims, swapaxes
 
@@ -129,11 +131,25 @@ def _trace(x):
     return _sum(_diag(x), axis=-1)
 
 
-def _safe_reciprocal_offdiag(d):
-    """1/d off the diagonal, 0 on it (the diagonal of d is never divided by)."""
+def _safe_reciprocal_offdiag(d, scale=None, rtol=0.0):
+    """1/d off the diagonal, 0 on it (the diagonal of d is never divided by).
+
+    With ``scale`` (one value per matrix of the stack, e.g. max |eigenvalue|): a gap
+    ``|d| <= rtol * scale`` is the rounding of a repeated eigenvalue (singular value) and
+    counts as zero, so what divides by it is inf/nan, as at an exactly repeated one.
+    Dividing by the rounding gave finite garbage: second derivatives of sum(eigh(A)^3)
+    at a doubly repeated eigenvalue were 0.6% off, of sum(svd(A)^2) 20% off."""
     n = shape(d)[-1]
     eye = _eye(n, d)
+    if scale is not None:
+        tol = expand_dims(multiply(rtol, scale), (-1, -2))
+        d = where(less_equal(_abs(d), tol), 0.0, d)
     return where(eye, 0.0, reciprocal(where(eye, 1.0, d)))
+
+
+def _gap_scale(w):
+    """max |w| along the last axis (the scale of eigenvalue gaps), one per matrix."""
+    return _max(_abs(w), axis=-1)
 
 
 def _as_float(a, op):

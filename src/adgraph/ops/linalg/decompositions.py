@@ -42,6 +42,7 @@ from ._common import (
     _dtype,
     _explained,
     _eye,
+    _gap_scale,
     _is_complex,
     _lower,
     _matrix,
@@ -54,6 +55,8 @@ from ._common import (
 from .lu import solve_p
 
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+_EPS = float(_np.finfo(float).eps)
+
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 QRResult = namedtuple("QRResult", ["Q", "R"])
 LstsqResult = namedtuple("LstsqResult", ["x", "residuals", "rank", "s"])
@@ -146,7 +149,10 @@ def _eigh_impl(xp, a, *, UPLO):
 
 def _eig_gaps(w):
     """F[i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it."""
-    return _safe_reciprocal_offdiag(subtract(expand_dims(w, -2), expand_dims(w, -1)))
+    n = shape(w)[-1]
+    return _safe_reciprocal_offdiag(
+        subtract(expand_dims(w, -2), expand_dims(w, -1)), _gap_scale(w), 64 * n * _EPS
+    )
 
 
 def _eigh_tangent(ans, primals, tangents, params):
@@ -267,7 +273,10 @@ def _svd_check(a, full_matrices):
 def _svd_gaps(s):
     """F[i, j] = 1 / (s_j^2 - s_i^2) off the diagonal, 0 on it."""
     row, col = expand_dims(s, -2), expand_dims(s, -1)
-    return _safe_reciprocal_offdiag(multiply(subtract(row, col), add(row, col)))
+    big = _gap_scale(s)
+    return _safe_reciprocal_offdiag(
+        multiply(subtract(row, col), add(row, col)), multiply(big, big), 128 * shape(s)[-1] * _EPS
+    )
 
 
 def _svd_tangent(ans, primals, tangents, params):

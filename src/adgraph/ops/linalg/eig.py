@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-import numpy as _np  # the conditioning check of a concrete eigenvector matrix only
+import numpy as _np  # the conditioning check of a concrete eigenvector matrix; eps
 
 from ...ad.common import takes_symbolic_zeros
 from ...ad.sparsity import stack_rule
 from ...core.primitive import Primitive
 from ...core.trace import Tracer
 from ...core.xp import module_of
+from .._util import shape
 from ..elementwise import add, multiply, real, subtract
 from ..products import matmul
 from ..reductions import sum as _sum
@@ -38,6 +39,7 @@ from ._common import (
     _diag,
     _diag_embed,
     _explained,
+    _gap_scale,
     _is_complex,
     _mT,
     _safe_reciprocal_offdiag,
@@ -76,8 +78,14 @@ def _eig_impl(xp, a):
 
 
 def _gaps(w):
-    """F[i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it."""
-    return _safe_reciprocal_offdiag(subtract(expand_dims(w, -2), expand_dims(w, -1)))
+    """F[i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it; a gap within 1e3 n eps
+    max|w| (a non-normal matrix's rounding of a repeated eigenvalue) counts as zero."""
+    n = shape(w)[-1]
+    return _safe_reciprocal_offdiag(
+        subtract(expand_dims(w, -2), expand_dims(w, -1)),
+        _gap_scale(w),
+        1e3 * n * _np.finfo(float).eps,
+    )
 
 
 def _as_dtype_of(x, like):
