@@ -24,8 +24,8 @@ import numpy as np  # the interpolation weights and index tables only (host-side
 
 from ..ad.taylor import TaylorTrace, TaylorTracer
 from ..core.pytree import tree_flatten, tree_unflatten
-from ..core.trace import trace_scope
-from ..core.xp import module_of
+from ..core.trace import Tracer, trace_scope
+from ..core.xp import as_leaf, module_of
 from ..ops.indexing import take
 from ..ops.products import tensordot
 from ..ops.shapes import moveaxis, reshape
@@ -40,6 +40,48 @@ __all__ = ["jet", "derivative", "taylor", "derivative_tensor"]
 # Python numbers given as series terms take their primal's dtype (``0`` or ``1.0`` for a
 # float32 input); arrays must match it.
 _WEAK = (int, float, complex)
+
+# The highest order of a series (jet, derivative, taylor). The engine holds Taylor
+# coefficients x_k / k!, and 170! is the largest factorial a float64 holds; each primitive
+# costs O(K^2) operations at order K besides. A larger order is a mistake (10**9 would
+# allocate until the process dies), so it is refused at once.
+MAX_ORDER = 170
+
+# The highest order of derivative_tensor: its index table has one axis per order, and a
+# NumPy array has at most 32 axes (64 in NumPy 2); its n^k entries bound it further.
+MAX_TENSOR_ORDER = 32
+
+# The most entries derivative_tensor's interpolation tables (directions x multi-indices,
+# and the n^k index table) may hold: 5e7 float64 entries are 400 MB.
+_MAX_TENSOR_TABLE = 50_000_000
+
+
+def _check_order(order: Any, name: str, lowest: int, highest: int = MAX_ORDER) -> int:
+    """``order`` as an int, refused unless it is an integer (not a bool) in
+    ``[lowest, highest]``."""
+    kind = "a non-negative" if lowest == 0 else "a positive"
+    if not isinstance(order, numbers.Integral) or isinstance(order, bool) or order < lowest:
+        raise ValueError(f"{name}: order must be {kind} integer, got {order!r}")
+    if order > highest:
+        raise ValueError(
+            f"{name}: order {order} is above the highest supported order {highest}; a "
+            f"series of order K costs O(K^2) operations per primitive, and derivatives of "
+            f"such orders carry no correct digits in floating point"
+        )
+    return int(order)
+
+
+def _check_output(v: Any, name: str) -> None:
+    """Refuse an output leaf that is not an array or number (a str, an object)."""
+    if isinstance(v, Tracer):
+        return
+    try:
+        as_leaf(v, name)
+    except TypeError:
+        raise TypeError(
+            f"{name}: the function must return arrays, numbers or pytrees of them; got "
+            f"{type(v).__name__} {v!r:.60}"
+        ) from None
 
 
 def jet(fun: Fun, primals: Sequence[PyTree], series: Sequence[Sequence[PyTree]]) -> tuple:
@@ -104,6 +146,8 @@ def _jet_flat(fun, primals, series, name):
             f"{counts}; pad with zeros"
         )
     order = orders.pop() if orders else 0
+    if order > MAX_ORDER:
+        _check_order(order, name, 0)
     leaves, treedef = tree_flatten(tuple(primals))
     leaves = [as_array(x, name) for x in leaves]
     terms = [_leaves_of_terms(primals[i], s, i, name) for i, s in enumerate(series)]
@@ -120,10 +164,20 @@ def _jet_flat(fun, primals, series, name):
                 for k, (t, w) in enumerate(ts, 1)
             ]
             ins.append(TaylorTracer(trace, x, cs) if order else x)
-        result = fun(*tree_unflatten(treedef, ins))
+        try:
+            result = fun(*tree_unflatten(treedef, ins))
+        except RecursionError:
+            # A function that takes its own derivative (derivative(f) inside f) nests
+            # series without end: refuse it by name instead of a bare RecursionError.
+            raise ValueError(
+                f"{name}: the function recursed without end (maximum recursion depth "
+                "exceeded); a function that calls derivative, jet or taylor of itself has "
+                "no finite derivative series. Differentiate a separate, non-recursive function"
+            ) from None
     out_leaves, out_tree = tree_flatten(result)
     outs, touts = [], []
     for v in out_leaves:
+        _check_output(v, name)
         if type(v) is TaylorTracer and v._trace is trace:
             outs.append(v.primal)
             touts.append([c * float(fact[k]) for k, c in enumerate(v.series, 1)])
@@ -166,12 +220,10 @@ def derivative(f: Callable[[Any], Any], order: int = 1) -> Callable[[Any], Any]:
     f
         A function of one floating scalar.
     order
-        n >= 0 (0 gives ``f`` itself).
+        0 <= n <= ``MAX_ORDER`` (170, as 170! is the largest float64 factorial; 0 gives ``f`` itself).
     """
     check_callable(f, "derivative")
-    if not isinstance(order, numbers.Integral) or isinstance(order, bool) or order < 0:
-        raise ValueError(f"derivative: order must be a non-negative integer, got {order!r}")
-    n = int(order)
+    n = _check_order(order, "derivative", 0)
 
     def df(x):
         x = as_array(x, f"derivative({fn_name(f)})")
@@ -203,9 +255,7 @@ def taylor(f: Callable[[Any], Any], x: PyTree, v: PyTree, order: int) -> list:
     pytrees of one structure; each :math:`c_k` has the structure of ``f``'s output.
     """
     check_callable(f, "taylor")
-    if not isinstance(order, numbers.Integral) or isinstance(order, bool) or order < 0:
-        raise ValueError(f"taylor: order must be a non-negative integer, got {order!r}")
-    K = int(order)
+    K = _check_order(order, "taylor", 0)
     terms = (v,) + tuple(_leafwise_zero(v) for _ in range(K - 1)) if K else ()
     out_tree, outs, touts = _jet_flat(f, (x,), (terms,), "taylor")
     coeffs = [tree_unflatten(out_tree, outs)]
@@ -242,7 +292,9 @@ def derivative_tensor(f: Callable[[Any], Any], order: int) -> Callable[[Any], An
     f
         A function of one floating array (or scalar) returning one array (or scalar).
     order
-        k >= 1: 1 gives the Jacobian, 2 the Hessian, 3 and 4 the tensors beyond.
+        1 <= k <= ``MAX_TENSOR_ORDER`` (32): 1 gives the Jacobian, 2 the Hessian, 3 and 4
+        the tensors beyond. The tables cost C(n+k-1, k) x C(n+k, k) entries; sizes past
+        5e7 entries are refused.
 
     Returns
     -------
@@ -258,9 +310,7 @@ def derivative_tensor(f: Callable[[Any], Any], order: int) -> Callable[[Any], An
     (2.0, 0.0)
     """
     check_callable(f, "derivative_tensor")
-    if not isinstance(order, numbers.Integral) or isinstance(order, bool) or order < 1:
-        raise ValueError(f"derivative_tensor: order must be a positive integer, got {order!r}")
-    k = int(order)
+    k = _check_order(order, "derivative_tensor", 1, MAX_TENSOR_ORDER)
     name = f"derivative_tensor({fn_name(f)}, order={k})"
 
     def tensor(x):
@@ -270,6 +320,13 @@ def derivative_tensor(f: Callable[[Any], Any], order: int) -> Callable[[Any], An
         n = math.prod(shape)
         if n == 0:
             raise ValueError(f"{name}: x has no elements (shape {shape})")
+        table = math.comb(n + k - 1, k) * math.comb(n + k, k)
+        if table > _MAX_TENSOR_TABLE or n**k > _MAX_TENSOR_TABLE:
+            raise ValueError(
+                f"{name}: order {k} in {n} variables needs tables of "
+                f"{max(table, n**k):.3g} entries (more than {_MAX_TENSOR_TABLE:.0e}); take "
+                "the derivatives you need with taylor or jet along chosen directions"
+            )
         dirs_host, weights, pos = _interpolation(n, k)
         xp = module_of(x)
         dirs = xp.asarray(dirs_host.astype(x.dtype).reshape((len(dirs_host),) + shape))
@@ -310,7 +367,7 @@ def _interpolation(n: int, k: int) -> tuple:
     m = len(J)
     # gamma = A B: A[i, l] = (-1)^|i-l| C(i, l) (|l|/k)^k over 0 < l <= i, and
     # B[l, j] = C(k l/|l|, j) with the generalised binomial C(a, b) = a(a-1)..(a-b+1)/b!.
-    ls = [tuple(l) for l in itertools.product(range(k + 1), repeat=n) if 0 < sum(l) <= k]
+    ls = [l for s in range(1, k + 1) for l in _multi_indices(n, s)]  # 0 < |l| <= k
     lrow = {l: r for r, l in enumerate(ls)}
     A = np.zeros((m, len(ls)))
     for r, i in enumerate(J):
