@@ -210,8 +210,9 @@ def eigh(a, UPLO="L"):
     derivative picks :math:`\operatorname{Im}\operatorname{diag}(V^H dV) = 0`; only
     functions of ``V`` invariant under that choice (``V diag(f(w)) V^H``, ``|V|**2``)
     have meaningful derivatives. At repeated eigenvalues the eigenvectors are not unique
-    and :math:`F` is infinite: derivatives through ``V`` are inf/nan there, while those
-    through ``w`` alone (use :func:`eigvalsh`) stay finite.
+    and :math:`F` is infinite: derivatives through ``V`` are inf/nan there, while first
+    derivatives through ``w`` alone (use :func:`eigvalsh`) stay finite; second ones go
+    through ``V`` and are nan. A gap within rounding (64 n eps max|w|) counts as repeated.
     """
     a = _square(a, "eigh")
     w, v = eigh_p.bind(a, UPLO=_uplo(UPLO, "eigh"))
@@ -407,7 +408,8 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     :math:`U`, so only gauge-invariant functions (``U @ Vh``, ``|U|**2``, ``A`` itself)
     have meaningful derivatives through them. **Repeated singular values**: the singular
     vectors are not unique there and :math:`F` is infinite, so derivatives through ``U``
-    and ``Vh`` are inf/nan; so are they at zero singular values of a non-square matrix.
+    and ``Vh`` are inf/nan (a gap within rounding counts as repeated); so are they at zero
+    singular values of a non-square matrix.
     ``S`` alone (``compute_uv=False``, :func:`svdvals`) stays finite: its derivative is
     :math:`\bar A = \bar U \operatorname{diag}(\bar S) V^T`.
 

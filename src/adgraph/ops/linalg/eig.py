@@ -153,8 +153,9 @@ def eig(a):
 
     Caveats: an eigenvector's phase is arbitrary; only functions invariant under it
     (``V diag(f(w)) V^{-1}``, ``|V|**2``) have meaningful derivatives through ``V``. At
-    repeated eigenvalues the derivatives through ``V`` are inf/nan; those through ``w``
-    alone stay finite while ``V`` is invertible. A defective matrix (``V`` singular to
+    repeated eigenvalues (a gap within 1e3 n eps max|w| counts as one) the derivatives
+    through ``V`` are inf/nan; first derivatives through ``w`` alone stay finite while
+    ``V`` is invertible (second ones go through ``V``). A defective matrix (``V`` singular to
     working precision, condition number above :math:`10^{-6}/\epsilon`) has no
     derivative: the rules raise ``LinAlgError`` saying so.
     """
