@@ -28,7 +28,7 @@ from ..ad.sparsity import require_scipy as _require_scipy
 from ..ad.sparsity_hessian import NeedsGradient, hessian_pattern
 from ..core.pytree import register_pytree_node, tree_flatten, tree_unflatten
 from ..core.trace import Tracer, trace_scope
-from ..core.xp import module_of
+from ..core.xp import as_leaf, module_of
 from .args import check_callable, fn_name
 from .forward import _push_basis
 from .reverse import grad, vjp
@@ -193,6 +193,8 @@ class _FlatFn:
         if self.scalar:
             _check_scalar(y, self.name)
         leaves, tree = tree_flatten(y)
+        for leaf in leaves:
+            _check_output(leaf, self.name)
         if self.single is None:
             if not leaves:
                 raise TypeError(f"{self.name}: f returned no arrays")
@@ -207,6 +209,27 @@ class _FlatFn:
 
 
 _LEAF = tree_flatten(0)[1]
+
+
+def _check_output(leaf, name: str) -> None:
+    """Refuse an output leaf that is not an array or a number (a str would otherwise read
+    as an output with no dependencies)."""
+    if isinstance(leaf, Tracer):
+        return
+    try:
+        as_leaf(leaf, name)
+    except TypeError:
+        raise TypeError(
+            f"{name}: f must return arrays, numbers or pytrees of them; got "
+            f"{type(leaf).__name__} {leaf!r:.60}"
+        ) from None
+
+
+def _check_flag(value, what: str, name: str) -> bool:
+    """A keyword that must be a bool (``local``): "yes" or 0.5 is a mistake, not True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: {what} must be a bool (True or False), got {value!r:.60}")
+    return bool(value)
 
 
 def _shape(v) -> tuple:
@@ -277,6 +300,7 @@ def jacobian_sparsity(f: Callable, x: Any, *, local: bool = False) -> Any:
         It draws itself: ``to_svg()``, ``savefig(path)``, ``spy()``.
     """
     check_callable(f, "jacobian_sparsity")
+    local = _check_flag(local, "local", "jacobian_sparsity")
     g, v = _prepare(f, x, "jacobian_sparsity")
     return _as_pattern(_detect(g, v, local))
 
@@ -292,6 +316,7 @@ def hessian_sparsity(f: Callable, x: Any, *, local: bool = False) -> Any:
     Returns a boolean ``(n, n)`` :class:`SparsityPattern` (``n``: the entries of ``x``, a
     pytree flattened as in :func:`jacobian_sparsity`); ``local`` as there."""
     check_callable(f, "hessian_sparsity")
+    local = _check_flag(local, "local", "hessian_sparsity")
     g, v = _prepare(f, x, "hessian_sparsity", scalar=True)
     return _as_pattern(_detect(g, v, local, hessian=True))
 
@@ -337,6 +362,11 @@ def _seeds(colors: np.ndarray, c: int) -> np.ndarray:
 def _check_setup(f, order: str, name: str) -> None:
     """What both compressed derivatives check when they are made."""
     check_callable(f, name)
+    if not isinstance(order, str):
+        raise TypeError(
+            f"{name}: order must be a string, one of {', '.join(coloring.ORDERS)}; got "
+            f"{order!r:.60}"
+        )
     if order not in coloring.ORDERS:
         raise ValueError(
             f"{name}: order must be one of {', '.join(coloring.ORDERS)}, not {order!r}"
@@ -404,6 +434,7 @@ class _Compressed:
     name = ""
 
     def __init__(self, f: Callable, sparsity, order: str, local: bool) -> None:
+        local = _check_flag(local, "local", self.name)
         self.f, self.order, self.given, self.local = f, order, sparsity, local
         self.pattern = None
         self.coloring: np.ndarray | None = None
@@ -447,8 +478,10 @@ class SparseJacobian(_Compressed):
     name = "sparse_jacobian"
 
     def __init__(self, f: Callable, mode: str, sparsity, order: str, local: bool) -> None:
-        if mode not in ("fwd", "rev", "auto"):
-            raise ValueError(f"sparse_jacobian: mode must be 'fwd', 'rev' or 'auto', not {mode!r}")
+        if not isinstance(mode, str) or mode not in ("fwd", "rev", "auto"):
+            raise (ValueError if isinstance(mode, str) else TypeError)(
+                f"sparse_jacobian: mode must be 'fwd', 'rev' or 'auto', not {mode!r:.60}"
+            )
         _check_setup(f, order, "sparse_jacobian")
         super().__init__(f, sparsity, order, local)
         self.requested = mode
@@ -537,8 +570,10 @@ class SparseHessian(_Compressed):
 
     def __init__(self, f: Callable, sparsity, order: str, local: bool, method: str) -> None:
         _check_setup(f, order, "sparse_hessian")
-        if method not in ("star", "acyclic"):
-            raise ValueError(f"sparse_hessian: method must be 'star' or 'acyclic', not {method!r}")
+        if not isinstance(method, str) or method not in ("star", "acyclic"):
+            raise (ValueError if isinstance(method, str) else TypeError)(
+                f"sparse_hessian: method must be 'star' or 'acyclic', not {method!r:.60}"
+            )
         super().__init__(f, sparsity, order, local)
         self.mode = method
         self.__name__ = f"sparse_hessian({fn_name(f)})"
