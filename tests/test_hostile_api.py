@@ -561,9 +561,14 @@ DERIVATIVES = [
     ("sparse_jacobian-returns-string", lambda: ad.sparse_jacobian(lambda x: "a")(V), TypeError, r"sparse_jacobian: f must return"),
     ("sparse_hessian-local-string", lambda: ad.sparse_hessian(_f, local="yes"), TypeError, r"sparse_hessian: local must be a bool"),
     ("sparse_hessian-method-not-string", lambda: ad.sparse_hessian(_f, method=["star"]), TypeError, r"sparse_hessian: method must be 'star' or 'acyclic'"),
-    _xfail(("minimize-method-typo", _minimize(method="nope"), ValueError, r"minimize: .*'nope'"), _OPT_OWNERS + ": SciPy's bare 'Unknown solver nope', naming neither minimize nor the methods"),
-    _xfail(("minimize-maxiter-negative", _minimize(options={"maxiter": -1}), ValueError, r"minimize: .*maxiter"), _OPT_OWNERS + ": maxiter=-1 runs and reports failure"),
-    _xfail(("minimize-option-typo", _minimize(options={"maxitr": 3}), TypeError, r"minimize: .*maxitr"), _OPT_OWNERS + ": an unknown option is ignored silently"),
+    ("minimize-method-typo", _minimize(method="nope"), ValueError, r"minimize: unknown method 'nope'; the methods are nelder-mead, .*bfgs"),
+    ("minimize-method-not-string", _minimize(method=3), TypeError, r"minimize: method must be a string"),
+    ("minimize-maxiter-negative", _minimize(options={"maxiter": -1}), ValueError, r"minimize: option maxiter must be a non-negative integer"),
+    ("minimize-maxiter-float", _minimize(method="L-BFGS-B", options={"maxiter": 2.5}), ValueError, r"minimize: option maxiter must be a non-negative integer"),
+    ("minimize-gtol-negative", _minimize(options={"gtol": -1e-5}), ValueError, r"minimize: option gtol must be a number >= 0"),
+    ("minimize-option-typo", _minimize(options={"maxitr": 3}), TypeError, r"minimize: method 'bfgs' has no option 'maxitr'; its options are .*maxiter"),
+    ("minimize-trust-option-typo", _minimize(method="trust-ncg", options={"max_trust": 3}), TypeError, r"minimize: method 'trust-ncg' has no option 'max_trust'; its options are .*max_trust_radius"),
+    ("minimize-options-not-dict", _minimize(options=[("maxiter", 3)]), TypeError, r"minimize: options must be a dict"),
 ]  # fmt: skip
 
 
@@ -887,3 +892,17 @@ def test_student_t_with_infinite_df_is_the_normal():
     np.testing.assert_allclose(st.t.pdf(x, np.inf), ss.t.pdf(x, np.inf), rtol=1e-14)
     np.testing.assert_allclose(ad.grad(lambda x: st.t.logpdf(x, np.inf))(1.0), -1.0)
     np.testing.assert_allclose(st.t.logpdf(1.0, 3.0), ss.t.logpdf(1.0, 3.0), rtol=1e-14)
+
+
+def test_minimize_accepts_every_methods_own_options():
+    from adgraph.scipy.optimize import minimize
+
+    f = lambda x: anp.sum((x - 1.0) ** 2)  # noqa: E731
+    for method, opts in (
+        ("trust-ncg", {"max_trust_radius": 10.0, "gtol": 1e-10}),
+        ("L-BFGS-B", {"maxcor": 5, "maxiter": 50}),
+        ("Nelder-Mead", {"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000}),
+        ("trust-constr", {"maxiter": 200, "gtol": 1e-12}),
+    ):
+        res = minimize(f, np.zeros(2), method=method, options=opts)
+        np.testing.assert_allclose(res.x, [1.0, 1.0], rtol=1e-4)

@@ -39,6 +39,28 @@ HESS_METHODS = frozenset({"dogleg", "trust-exact", "trust-constr"})
 HESSP_METHODS = frozenset({"newton-cg", "trust-ncg", "trust-krylov"})
 _NO_DERIVATIVES = frozenset({"nelder-mead", "powell", "cobyla", "cobyqa"})
 
+# SciPy's methods, each with the function that implements it: its keyword parameters
+# (less the problem's own: fun, x0, jac, bounds, ...) are the method's options.
+_SOLVERS = {
+    "nelder-mead": "_minimize_neldermead", "powell": "_minimize_powell",
+    "cg": "_minimize_cg", "bfgs": "_minimize_bfgs", "newton-cg": "_minimize_newtoncg",
+    "l-bfgs-b": "_minimize_lbfgsb", "tnc": "_minimize_tnc", "cobyla": "_minimize_cobyla",
+    "cobyqa": "_minimize_cobyqa", "slsqp": "_minimize_slsqp",
+    "trust-constr": "_minimize_trustregion_constr", "dogleg": "_minimize_dogleg",
+    "trust-ncg": "_minimize_trust_ncg", "trust-krylov": "_minimize_trust_krylov",
+    "trust-exact": "_minimize_trustregion_exact",
+}  # fmt: skip
+_NOT_OPTIONS = frozenset(
+    {"fun", "func", "x0", "args", "jac", "grad", "hess", "hessp", "bounds", "constraints",
+     "callback", "unknown_options", "trust_region_options", "subproblem"}
+)  # fmt: skip
+# Options that count something (iterations, evaluations, stored pairs): integers >= 0.
+_COUNTS = frozenset({"maxiter", "maxfun", "maxfev", "maxls", "maxcor", "maxCGit",
+                     "subproblem_maxiter"})  # fmt: skip
+# Tolerances: real numbers >= 0.
+_TOLERANCES = frozenset({"gtol", "ftol", "xtol", "xatol", "fatol", "xrtol", "catol",
+                         "barrier_tol", "accuracy", "feasibility_tol"})  # fmt: skip
+
 
 def _require_scipy():
     try:
@@ -119,7 +141,8 @@ def minimize(
     shape = x0.shape
     if not isinstance(args, tuple):
         args = (args,)
-    m = (method or _default_method(bounds, constraints)).lower()
+    m = _check_method(method, bounds, constraints)
+    options = _check_options(m, options)
     if sparse and m != "trust-constr":
         raise ValueError(
             f"minimize: sparse=True is for method='trust-constr' (which takes a sparse "
@@ -176,6 +199,80 @@ def minimize(
     )
     res.x = np.asarray(res.x).reshape(shape)
     return res
+
+
+def _check_method(method, bounds, constraints):
+    """The method's lower-case name (a callable custom method passes as it is); an
+    unknown name is refused with the list of SciPy's methods."""
+    if method is None:
+        return _default_method(bounds, constraints)
+    if callable(method):
+        return method
+    if not isinstance(method, str):
+        raise TypeError(
+            f"minimize: method must be a string (one of {', '.join(_SOLVERS)}) or a "
+            f"callable custom method, got {type(method).__name__} {method!r:.60}"
+        )
+    m = method.lower()
+    if m not in _SOLVERS:
+        raise ValueError(
+            f"minimize: unknown method {method!r}; the methods are {', '.join(_SOLVERS)} "
+            "(case-insensitive), or a callable custom method"
+        )
+    return m
+
+
+def _known_options(m) -> frozenset | None:
+    """The option names SciPy's method ``m`` reads (None when they cannot be read from
+    this SciPy, or for a custom method: then SciPy checks them itself)."""
+    import inspect
+
+    name = _SOLVERS.get(m) if isinstance(m, str) else None
+    if name is None:
+        return None
+    try:
+        import scipy.optimize._minimize as sm
+
+        params = set(inspect.signature(getattr(sm, name)).parameters)
+        if "trust_region_options" in params:  # the trust-region methods' shared options
+            import scipy.optimize._trustregion as tr
+
+            params |= set(inspect.signature(tr._minimize_trust_region).parameters)
+    except (ImportError, AttributeError, TypeError, ValueError):  # pragma: no cover
+        return None
+    return frozenset(params - _NOT_OPTIONS)
+
+
+def _check_options(m, options):
+    """``options`` checked: a dict, every name one the method reads, counts non-negative
+    integers and tolerances non-negative numbers (SciPy would run with maxiter=-1 and
+    only warn about a misspelt name)."""
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise TypeError(
+            f"minimize: options must be a dict of option names to values, got "
+            f"{type(options).__name__}"
+        )
+    known = _known_options(m)
+    if known is not None:
+        unknown = sorted(str(k) for k in options if k not in known)
+        if unknown:
+            raise TypeError(
+                f"minimize: method {m!r} has no option {', '.join(map(repr, unknown))}; its "
+                f"options are {', '.join(sorted(known))}"
+            )
+    for k, v in options.items():
+        if k in _COUNTS and v is not None:
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(
+                    f"minimize: option {k} must be a non-negative integer, got {v!r:.60}"
+                )
+        if k in _TOLERANCES and v is not None:
+            ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            if not ok or not v >= 0:
+                raise ValueError(f"minimize: option {k} must be a number >= 0, got {v!r:.60}")
+    return options
 
 
 def _hvp_fn(f):
