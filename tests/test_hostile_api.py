@@ -802,15 +802,21 @@ def test_jit_follows_a_data_dependent_length_read_by_the_user():
     assert g(x).shape == f(x).shape
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/vectorize.py / the batching fallback (owned elsewhere): examples whose "
-    "results differ in length are refused by a 'stack: all input arrays must have the same "
-    "shape' that names neither the function nor vmap",
-)
 def test_vmap_of_a_data_dependent_length_names_the_function():
+    x = np.array([[1.0, 1.0, 2.0], [1.0, 2.0, 3.0]])
     with pytest.raises(ValueError, match=r"unique.*vmap|vmap.*unique"):
-        ad.vmap(anp.unique)(np.array([[1.0, 1.0, 2.0], [1.0, 2.0, 3.0]]))
+        ad.vmap(anp.unique)(x)
+    # vmap, the function, and two of the differing shapes
+    with pytest.raises(ValueError, match=r"^vmap\(ragged\): .*different shapes.*\(2,\).*\(3,\)"):
+        ad.vmap(ragged)(x)
+    # nested: named once, by the vmap that maps the ragged function
+    with pytest.raises(ValueError, match=r"^vmap\(ragged\): ") as info:
+        ad.vmap(ad.vmap(ragged))(x[None])
+    assert str(info.value).count("vmap(") == 1
+
+
+def ragged(r):
+    return anp.unique(r) * 2.0
 
 
 def test_vmap_of_data_dependent_lengths_refuses_rather_than_pads():

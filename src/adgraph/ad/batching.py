@@ -13,7 +13,19 @@ from __future__ import annotations
 from ..core import basic
 from ..core.trace import Trace, Tracer
 
-__all__ = ["BatchTrace", "BatchTracer", "batch_loop", "align_elementwise"]
+__all__ = ["BatchTrace", "BatchTracer", "RaggedBatchError", "batch_loop", "align_elementwise"]
+
+
+class RaggedBatchError(ValueError):
+    """The examples of a batch give results of different shapes (a data-dependent length
+    such as ``unique``'s): they cannot be stacked into one batched array. ``vmap`` adds
+    the name of the function it maps (``function`` is set once it has)."""
+
+    def __init__(self, message: str, primitive: str, shapes: list) -> None:
+        super().__init__(message)
+        self.primitive = primitive
+        self.shapes = shapes
+        self.function: str | None = None
 
 
 class BatchTracer(Tracer):
@@ -74,7 +86,25 @@ def batch_loop(prim, vals, batched, size, params):
         args_b = [basic.getitem(v, b) if f else v for v, f in zip(vals, batched)]
         outs.append(prim.bind(*args_b, **params))
     if prim.multiple_results:
-        return tuple(basic.stack([o[k] for o in outs]) for k in range(len(outs[0])))
+        return tuple(_stack_examples(prim, [o[k] for o in outs]) for k in range(len(outs[0])))
+    return _stack_examples(prim, outs)
+
+
+def _stack_examples(prim, outs):
+    """The per-example results stacked along a new leading axis; results of different
+    shapes are refused by a :class:`RaggedBatchError` naming the primitive and two shapes."""
+    first = tuple(getattr(outs[0], "shape", ())) if outs else ()
+    for b, o in enumerate(outs[1:], 1):
+        shape = tuple(getattr(o, "shape", ()))
+        if shape != first:
+            raise RaggedBatchError(
+                f"{prim.name} gives per-example results of different shapes under vmap "
+                f"(example 0: {first}, example {b}: {shape}), which cannot be stacked into "
+                "one array: all examples must give results of the same shape. Its result's "
+                "length depends on the data: map it with a Python loop over the examples instead",
+                prim.name,
+                [first, shape],
+            )
     return basic.stack(outs)
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ..ad.batching import BatchTrace, BatchTracer
+from ..ad.batching import BatchTrace, BatchTracer, RaggedBatchError
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import trace_scope
 from ..ops import shapes
 from .args import (
     as_array,
     check_callable,
+    fn_name,
     is_index,
 )
 from .hints import Fun, PyTree
@@ -162,7 +163,14 @@ def vmap(
                     ins.append(x)
                 else:
                     ins.append(BatchTracer(trace, shapes.moveaxis(x, a, 0) if a else x))
-            result = fun(*tree_unflatten(treedef, ins))
+            try:
+                result = fun(*tree_unflatten(treedef, ins))
+            except RaggedBatchError as e:
+                if e.function is not None:  # named by an inner vmap already
+                    raise
+                named = RaggedBatchError(f"vmap({fn_name(fun)}): {e}", e.primitive, e.shapes)
+                named.function = fn_name(fun)
+                raise named from None
         out_leaves, out_tree = tree_flatten(result)
         oaxes = _broadcast_axes(out_axes, result, "out_axes")
         outs = []
