@@ -285,3 +285,33 @@ def test_a_result_that_is_not_a_scalar_is_computed_once():
     p = elementwise("triple_0d_example", impl, lambda ans, x: 3.0, doc="3x as a 0-d array.")
     g = ad.grad(lambda x: p.bind(x * 1.0) * 2.0)(0.5)
     assert g == 6.0 and len(calls) == 1
+
+
+def _joint_vjp_primitive():
+    """x * y**2 as a primitive whose reverse rule is one joint_vjp (no per-argument vjp,
+    no scalar partials): float64 scalars record it on the short path, and its sweep must
+    run the joint rule, as the general sweep does."""
+    from adgraph.core.primitive import Primitive, registry
+
+    name = "test_scalar_path_joint_vjp"
+    if name in registry:
+        return registry[name]
+
+    def joint(ct, ans, args, params, wanted):
+        x, y = args
+        return [ct * y * y if wanted[0] else None, ct * 2.0 * x * y if wanted[1] else None]
+
+    return Primitive(name, lambda xp, x, y: x * y * y, joint_vjp=joint)
+
+
+def test_a_joint_vjp_rule_runs_on_the_short_path():
+    prim = _joint_vjp_primitive()
+
+    def f(x, y):
+        return anp.sin(prim.bind(x, y)) + prim.bind(x, 3.0)
+
+    x, y = np.float64(1.5), np.float64(-0.7)
+    gx, gy = _both(ad.grad(f, argnums=(0, 1)), x, y)
+    c = np.cos(x * y * y)
+    assert abs(gx - (c * y * y + 9.0)) <= 1e-15 * 10
+    assert abs(gy - c * 2 * x * y) <= 1e-15 * 10

@@ -318,10 +318,21 @@ def cotangents(node, ct) -> list:
     if ds is not None:
         return [ct if d is ONE else -ct if d is MINUS_ONE else ct * d for d in ds]
     prim = node.prim
+    args, ans, params = node.args, node.ans, node.params
+    # The rule selection of the general sweep (adgraph.ad.sweep.node_cotangents): a
+    # whole-rule joint_vjp comes first; a whole reverse handler never reaches a scalar
+    # node (such a primitive is not ``simple``, so it is recorded by the general path).
+    if prim.joint_vjp is not None:
+        gs = list(prim.joint_vjp(ct, ans, args, params, tuple(p is not None for p in node.parents)))
+        if len(gs) != len(node.parents):
+            raise ValueError(
+                f"the reverse rule of primitive {prim.name!r} returned {len(gs)} cotangents "
+                f"for {len(node.parents)} arguments"
+            )
+        return gs
     rule = prim.scalar_vjp if type(ct) is _f64 and prim.scalar_vjp else prim.vjp
     if rule is None:
         raise prim.missing("reverse-mode (VJP)")
-    args, ans, params = node.args, node.ans, node.params
     gs = []
     for i, p in enumerate(node.parents):
         r = rule[i] if i < len(rule) else None
