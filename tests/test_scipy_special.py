@@ -385,3 +385,36 @@ def test_shape_derivatives_over_a_wide_grid_against_mpmath():
             for ai, bi, ui in zip(a, b, u)
         ]
         np.testing.assert_allclose(g, ref, rtol=1e-9, atol=1e-30)  # mpmath.diff: ~1e-30 abs
+
+
+@pytest.mark.parametrize(
+    "fn,x,y",
+    [
+        ("binom", 2.0, 4.0),  # n - k + 1 = -1
+        ("binom", 1.0, 3.0),  # n - k + 1 = -1, n integer
+        ("binom", 2.5, -1.0),  # k + 1 = 0
+        ("binom", 0.5, -2.0),  # k + 1 = -1
+        ("poch", -2.0, 5.0),  # (-2)(-1)(0)(1)(2)
+        ("poch", 0.0, 3.0),
+        ("poch", -1.0, 1.5),
+    ],
+)
+def test_binom_and_poch_derivatives_where_the_value_is_zero_at_a_gamma_pole(fn, x, y):
+    # the closed forms are 0 * inf = nan there; the limits are finite: SciPy's values by
+    # central differences (first and second derivatives)
+    ref, f = getattr(sp, fn), getattr(S, fn)
+    assert ref(x, y) == 0.0
+    h = 1e-5
+    d0 = (ref(x + h, y) - ref(x - h, y)) / (2 * h)
+    d1 = (ref(x, y + h) - ref(x, y - h)) / (2 * h)
+    np.testing.assert_allclose([ad.grad(f, 0)(x, y), ad.grad(f, 1)(x, y)], [d0, d1], atol=1e-8)
+    h = 1e-4
+    h00 = (ref(x + h, y) - 2 * ref(x, y) + ref(x - h, y)) / h**2
+    h11 = (ref(x, y + h) - 2 * ref(x, y) + ref(x, y - h)) / h**2
+    h01 = (
+        ref(x + h, y + h) - ref(x + h, y - h) - ref(x - h, y + h) + ref(x - h, y - h)
+    ) / (4 * h * h)
+    H = ad.hessian(f, argnums=(0, 1))(x, y)
+    np.testing.assert_allclose(
+        [[H[0][0], H[0][1]], [H[1][0], H[1][1]]], [[h00, h01], [h01, h11]], atol=1e-5
+    )

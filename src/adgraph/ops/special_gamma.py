@@ -26,11 +26,18 @@ import numpy as _np  # the fixed quadrature nodes, computed once
 from .elementwise import (
     add,
     exp,
+    floor,
     greater,
+    less_equal,
     log,
+    logical_and,
+    logical_not,
     multiply,
     negative,
+    not_equal,
     reciprocal,
+    rint,
+    square,
     subtract,
     where,
 )
@@ -156,12 +163,61 @@ beta = public(
     """,
 )
 
+
+def _is_pole(u):
+    r"""Where ``u`` is a pole of :math:`\Gamma`: a non-positive integer."""
+    return logical_and(less_equal(u, 0.0), logical_not(not_equal(u, rint(u))))
+
+
+def rgamma_at_pole(u):
+    r"""``(r0, r1)``: :math:`1/\Gamma` and its derivative at a pole ``u = -m`` of
+    :math:`\Gamma` (only there), as expressions whose own derivatives are right too.
+
+    :math:`1/\Gamma(-m + e) = s\,(e - \psi(m+1)\,e^2) + O(e^3)` with
+    :math:`s = (-1)^m m!`, so with :math:`e = u + m` (0 in value, derivative 1):
+    ``r0 = s (e - psi(m+1) e^2)`` (value 0, derivative s) and
+    ``r1 = s (1 - 2 psi(m+1) e)`` (value s, derivative :math:`-2 s\psi(m+1)`, the second
+    derivative of :math:`1/\Gamma` there).
+    """
+    r = rint(u)  # -m; rint has a zero derivative
+    m = negative(r)
+    e = subtract(u, r)
+    half = multiply(m, 0.5)
+    s = multiply(where(not_equal(floor(half), half), -1.0, 1.0), gamma(add(m, 1.0)))
+    p = _psi(add(m, 1.0))
+    r0 = multiply(s, subtract(e, multiply(p, square(e))))
+    r1 = multiply(s, subtract(1.0, multiply(2.0, multiply(p, e))))
+    return r0, r1
+
+
+def _poch_partials(ans, z, m):
+    r"""Both partials of :math:`(z)_m`. Where it is 0 because ``z`` is a pole of
+    :math:`\Gamma` (and ``z + m`` is not), :math:`(z)_m = \Gamma(z+m)/\Gamma(z)` with
+    :math:`1/\Gamma` at its zero, :func:`rgamma_at_pole`: the closed forms
+    :math:`(z)_m(\psi(z+m) - \psi(z))` would be 0 times inf there. Each branch sees
+    safe operands where it is not selected, so no nan reaches a derivative through it."""
+    at = logical_and(_is_pole(z), logical_not(_is_pole(add(z, m))))
+    # away from such zeros: the closed forms
+    zs, ms, a = where(at, 0.5, z), where(at, 1.0, m), where(at, 0.0, ans)
+    psi_zm = _psi(add(zs, ms))
+    dz = multiply(a, subtract(psi_zm, _psi(zs)))
+    dm = multiply(a, psi_zm)
+    # at them: Gamma(z + m) (r0 psi(z + m) + r1) and Gamma(z + m) r0 psi(z + m)
+    zp, mp = where(at, z, -1.0), where(at, m, 3.0)
+    r0, r1 = rgamma_at_pole(zp)
+    g, psi_p = gamma(add(zp, mp)), _psi(add(zp, mp))
+    dz_p = multiply(g, add(multiply(r0, psi_p), r1))
+    dm_p = multiply(g, multiply(r0, psi_p))
+    return where(at, dz_p, dz), where(at, dm_p, dm)
+
+
 poch_p = sp_elementwise(
     "poch",
-    lambda ans, z, m: multiply(ans, subtract(_psi(add(z, m)), _psi(z))),
-    lambda ans, z, m: multiply(ans, _psi(add(z, m))),
+    lambda ans, z, m: _poch_partials(ans, z, m)[0],
+    lambda ans, z, m: _poch_partials(ans, z, m)[1],
     doc=r"""Pochhammer symbol :math:`(z)_m = \Gamma(z+m)/\Gamma(z)`; partials
-    :math:`(z)_m(\psi(z+m) - \psi(z))` and :math:`(z)_m\psi(z+m)`.""",
+    :math:`(z)_m(\psi(z+m) - \psi(z))` and :math:`(z)_m\psi(z+m)`, and their limits
+    where :math:`(z)_m = 0` at a pole ``z`` of :math:`\Gamma`.""",
 )
 poch = public(
     poch_p,
@@ -170,7 +226,10 @@ poch = public(
     r"""Pochhammer symbol (rising factorial) :math:`(z)_m = \Gamma(z+m)/\Gamma(z)`.
 
     .. math:: \partial_z (z)_m = (z)_m(\psi(z+m) - \psi(z)), \qquad
-       \partial_m (z)_m = (z)_m\,\psi(z+m).
+       \partial_m (z)_m = (z)_m\,\psi(z+m),
+
+    and where :math:`(z)_m = 0` because ``z`` is a pole of :math:`\Gamma` (``poch(-2, 5)``)
+    their limits :math:`\Gamma(z+m)\,(1/\Gamma)'(z)` and 0, with second derivatives.
     """,
 )
 

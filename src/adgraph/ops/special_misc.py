@@ -43,6 +43,7 @@ from .elementwise import (
     where,
 )
 from .special import _special, digamma, erf, gammaln
+from .special_gamma import _is_pole, poch, rgamma_at_pole
 from .special_util import integral as _integral
 from .special_util import keep_dtype, public, refuse, sp_elementwise
 
@@ -474,13 +475,47 @@ def _binom_parts(n, k):
     return subtract(a, b), subtract(b, c)
 
 
+def _binom_partials(ans, n, k):
+    r"""Both partials of :math:`\binom{n}{k}`. Where it is 0 because one of ``k + 1`` and
+    ``w = n - k + 1`` is a pole ``u`` of :math:`\Gamma` (and ``n + 1`` is not; both at once
+    would make ``n + 1`` one too), :math:`\binom{n}{k} = P / \Gamma(u)` with the finite
+    ratio :math:`P = (k+1)_{n-k}` (u = w) or :math:`(w)_k` (u = k + 1), and the partials
+    are :math:`P(a\,r_0 + u'\,r_1)`: :math:`a` the partial of :math:`\log P`, :math:`u'`
+    that of u, :math:`r_0, r_1` from :func:`rgamma_at_pole` (their derivatives are right,
+    so the second derivatives are too). Elsewhere the closed forms; each branch sees safe
+    operands where it is not selected, so no nan reaches a derivative through it."""
+    w = add(subtract(n, k), 1.0)
+    at = logical_and(_is_pole(w) | _is_pole(add(k, 1.0)), ~_is_pole(add(n, 1.0)))
+    ns, ks, a = where(at, 1.5, n), where(at, 0.5, k), where(at, 0.0, ans)
+    pn, pk = _binom_parts(ns, ks)
+    dn, dk = multiply(a, pn), multiply(a, pk)
+    # at the zeros (safe point elsewhere: n = 0, k = 2, w = -1)
+    n0, k0 = where(at, n, 0.0), where(at, k, 2.0)
+    w0 = add(subtract(n0, k0), 1.0)
+    on_w = _is_pole(w0)  # else k + 1 is the pole
+    r0, r1 = rgamma_at_pole(where(on_w, w0, add(k0, 1.0)))
+    # P per case, each at safe operands in the other case
+    p_w = poch(where(on_w, add(k0, 1.0), 3.0), where(on_w, subtract(n0, k0), -2.0))
+    p_k = poch(where(on_w, 1.5, w0), where(on_w, 1.0, k0))
+    psi_n = digamma(add(n0, 1.0))
+    psi_k = digamma(where(on_w, add(k0, 1.0), 1.0))  # k + 1, not a pole when on w
+    psi_w = digamma(where(on_w, 1.0, w0))  # w, not a pole when on k + 1
+    p = where(on_w, p_w, p_k)
+    an = where(on_w, psi_n, subtract(psi_n, psi_w))
+    ak = where(on_w, negative(psi_k), psi_w)
+    dn0 = multiply(p, add(multiply(an, r0), where(on_w, r1, 0.0)))
+    dk0 = multiply(p, add(multiply(ak, r0), where(on_w, negative(r1), r1)))
+    return where(at, dn0, dn), where(at, dk0, dk)
+
+
 binom_p = sp_elementwise(
     "binom",
-    lambda ans, n, k: multiply(ans, _binom_parts(n, k)[0]),
-    lambda ans, n, k: multiply(ans, _binom_parts(n, k)[1]),
+    lambda ans, n, k: _binom_partials(ans, n, k)[0],
+    lambda ans, n, k: _binom_partials(ans, n, k)[1],
     doc=r"""Binomial coefficient :math:`\binom{n}{k}` for real arguments; partials
     :math:`\binom{n}{k}(\psi(n+1) - \psi(n-k+1))` and
-    :math:`\binom{n}{k}(\psi(n-k+1) - \psi(k+1))`.""",
+    :math:`\binom{n}{k}(\psi(n-k+1) - \psi(k+1))`, and their limits where the value is 0
+    at a pole of :math:`\Gamma` in the denominator.""",
 )
 binom = public(
     binom_p,
@@ -490,7 +525,11 @@ binom = public(
     as a function of real ``n`` and ``k`` (SciPy's ``binom``).
 
     .. math:: \partial_n = \tbinom{n}{k}\bigl(\psi(n+1) - \psi(n-k+1)\bigr), \qquad
-       \partial_k = \tbinom{n}{k}\bigl(\psi(n-k+1) - \psi(k+1)\bigr).
+       \partial_k = \tbinom{n}{k}\bigl(\psi(n-k+1) - \psi(k+1)\bigr),
+
+    and where the value is 0 because :math:`k+1` or :math:`n-k+1` is a pole of
+    :math:`\Gamma` (``binom(2, 4)``, ``binom(2.5, -1)``) their limits, with second
+    derivatives.
     """,
 )
 
