@@ -480,3 +480,23 @@ def test_bad_input_is_refused_by_name():
         lax.switch(0.5, [lambda: 1.0])
     with pytest.raises(TypeError, match="branches must agree|same structure"):
         ad.vmap(lambda p: lax.cond(p > 0, lambda: (p, p), lambda: p))(np.ones(2))
+
+
+def test_cond_with_a_concrete_predicate_checks_the_other_branch():
+    # as jax.lax.cond: the result's structure, shapes and dtypes must not depend on pred
+    x = np.ones(3)
+    with pytest.raises(TypeError, match=r"cond: output leaf 0 is float64\[3\] from true_fun but float64\[2\] from false_fun"):
+        lax.cond(True, lambda u: u, lambda u: u[:2], x)
+    with pytest.raises(TypeError, match=r"cond: false_fun returns structure .* but true_fun returns tuple"):
+        lax.cond(False, lambda u: (u, u), lambda u: u, x)
+    with pytest.raises(TypeError, match=r"float64\[3\] from true_fun but float32\[3\] from false_fun"):
+        lax.cond(np.True_, lambda u: u, lambda u: u.astype(np.float32), x)
+    for wrap in (ad.jit, lambda f: ad.vmap(f, in_axes=1)):
+        with pytest.raises(TypeError, match=r"cond: output leaf 0"):
+            wrap(lambda v: lax.cond(True, lambda u: u * 2, lambda u: u[:1], v))(np.ones((3, 2)))
+    with pytest.raises(TypeError, match=r"cond: output leaf 0"):
+        ad.grad(lambda v: anp.sum(lax.cond(True, lambda u: u * 2, lambda u: u[:1], v)))(x)
+    # agreeing branches: the taken one's value and derivative; a Python number is weak
+    g = ad.grad(lambda v: anp.sum(lax.cond(False, lambda u: u * 2, lambda u: u * u * 3, v)))
+    np.testing.assert_allclose(g(np.array([1.0, 2.0])), [6.0, 12.0])
+    assert lax.cond(True, lambda: 1.0, lambda: np.float32(2.0)) == 1.0

@@ -9,13 +9,16 @@ examples: both branches run and each example takes its own branch's result
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as _np
 
 from .. import numpy as anp
+from ..ad.batching import BatchTracer
 from ..core.pytree import tree_flatten, tree_unflatten
+from ..core.trace import Tracer
 from .loops import check_fn, is_batched, shape_dtype
 from .staged import is_staged
 from .staged_branches import staged_switch
@@ -51,7 +54,9 @@ def cond(
     """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``.
 
     ``pred`` must be a boolean scalar (compare explicitly: ``x > 0``). Under ``vmap`` with a
-    batched ``pred`` both branches run and are combined elementwise per example.
+    batched ``pred`` both branches run and are combined elementwise per example. As in JAX,
+    the branches must return the same structure, shapes and dtypes: with a concrete
+    ``pred`` the branch not taken also runs, on the operands' values, to check it.
     """
     check_fn("cond", "true_fun", true_fun)
     check_fn("cond", "false_fun", false_fun)
@@ -66,7 +71,56 @@ def cond(
         return _select("cond", outs, lambda leaves: anp.where(pred, leaves[0], leaves[1]))
     if is_staged([pred]):  # jit: one switch node, both branches compiled
         return staged_switch("cond", pred, (false_fun, true_fun), operands)
-    return true_fun(*operands) if pred else false_fun(*operands)
+    taken, other = (true_fun, false_fun) if pred else (false_fun, true_fun)
+    out = taken(*operands)
+    _check_other_branch(out, other, operands, bool(pred))
+    return out
+
+
+def _values(x: Any) -> Any:
+    """``x`` with the tracers of enclosing ``grad``/``jvp``/``jit`` removed (their values:
+    the same shapes and dtypes); a value batched by ``vmap`` stays as it is (its stored
+    array has the batch axis in front)."""
+    y = x
+    while isinstance(y, Tracer):
+        if type(y) is BatchTracer:
+            return x
+        y = y._inner()
+    return y
+
+
+def _check_other_branch(out: Any, other: Callable[..., Any], operands: tuple, pred: bool) -> None:
+    """Refuse, as JAX does, a concrete-predicate ``cond`` whose branches disagree in
+    structure, shapes or dtypes: the result must not depend on which branch the value of
+    ``pred`` picks. The branch not taken runs on the operands' values (its result is
+    dropped; under ``grad`` it records nothing on the tape). A branch that cannot run on
+    these values (an error that depends on them) is not checked."""
+    ops = tuple(tree_unflatten(t, [_values(v) for v in leaves])
+                for leaves, t in (tree_flatten(o) for o in operands))  # fmt: skip
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            alt = other(*ops)
+    except Exception:  # noqa: BLE001 - a value-dependent failure of the branch not taken
+        return
+    names = ("true_fun", "false_fun") if pred else ("false_fun", "true_fun")
+    (leaves, tree), (alt_leaves, alt_tree) = tree_flatten(out), tree_flatten(alt)
+    if tree != alt_tree:
+        raise TypeError(
+            f"cond: {names[0]} returns structure {tree} but {names[1]} returns {alt_tree}; "
+            "both branches must return the same structure, shapes and dtypes, whichever the "
+            "predicate picks (as in jax.lax.cond)"
+        )
+    for k, (x, y) in enumerate(zip(leaves, alt_leaves)):
+        (s0, d0), (s1, d1) = shape_dtype(x), shape_dtype(y)
+        weak = isinstance(x, (int, float, complex)) or isinstance(y, (int, float, complex))
+        if s0 != s1 or (d0 != d1 and not weak):  # a Python number takes the other's dtype
+            raise TypeError(
+                f"cond: output leaf {k} is {d0.name}{list(s0)} from {names[0]} but "
+                f"{d1.name}{list(s1)} from {names[1]}; both branches must return the same "
+                "structure, shapes and dtypes, whichever the predicate picks (as in "
+                "jax.lax.cond)"
+            )
 
 
 def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -> Any:
