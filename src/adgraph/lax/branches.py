@@ -92,8 +92,9 @@ def _values(x: Any) -> Any:
 def _check_other_branch(out: Any, other: Callable[..., Any], operands: tuple, pred: bool) -> None:
     """Refuse, as JAX does, a concrete-predicate ``cond`` whose branches disagree in
     structure, shapes or dtypes: the result must not depend on which branch the value of
-    ``pred`` picks. The branch not taken runs on the operands' values (its result is
-    dropped; under ``grad`` it records nothing on the tape). A branch that cannot run on
+    ``pred`` picks. The branch not taken runs on the operands' values, the tracers of
+    ``grad``/``jvp``/``jit`` removed (its result is dropped; values it closes over stay
+    as they are). A branch that cannot run on
     these values (an error that depends on them) is not checked."""
     ops = tuple(tree_unflatten(t, [_values(v) for v in leaves])
                 for leaves, t in (tree_flatten(o) for o in operands))  # fmt: skip
