@@ -26,6 +26,9 @@ KNOWN_FALLBACKS = {
     "custom_root", "linear_solve", "odeint",
     # a fused loss and its backward primitive
     "fused_softmax_cross_entropy", "fused_softmax_cross_entropy_bwd",
+    # identities that check a matrix before det's or sqrtm's derivatives (dense over a
+    # matrix whose function is dense anyway)
+    "linalg_det_third_derivative_check", "linalg_sqrtm_derivative_check",
     # an IIR filter: every output depends on all earlier inputs along the axis and on
     # every coefficient, so the dense fallback over the filtered fibres is near exact
     "signal_lfilter",

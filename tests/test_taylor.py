@@ -291,6 +291,9 @@ def test_the_fallback_alone_gives_exact_series():
 # reason. A primitive leaves this list when it gets a rule; a new primitive joins one or
 # the other.
 FALLBACK = {
+    # identities that check their argument before a derivative is taken (det's third
+    # derivative, sqrtm's derivative): their forward rules pass the tangent through
+    "linalg_det_third_derivative_check", "linalg_sqrtm_derivative_check",
     # the fused neural-network kernels (registered when adgraph.nn loads them) and the
     # homogenisation example's tangent solve: their forward rules are elementwise formulas
     # whose own operations have rules, so the fallback is cheap there
