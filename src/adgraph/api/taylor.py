@@ -60,7 +60,7 @@ def _check_order(order: Any, name: str, lowest: int, highest: int = MAX_ORDER) -
     """``order`` as an int, refused unless it is an integer (not a bool) in
     ``[lowest, highest]``."""
     kind = "a non-negative" if lowest == 0 else "a positive"
-    if not isinstance(order, numbers.Integral) or isinstance(order, bool) or order < lowest:
+    if not isinstance(order, numbers.Integral) or isinstance(order, bool) or int(order) < lowest:
         raise ValueError(f"{name}: order must be {kind} integer, got {order!r}")
     if order > highest:
         raise ValueError(

@@ -438,9 +438,9 @@ def share_residuals(graph: Graph) -> Graph:
             continue
         if n.is_input:
             continue
-        ins = tuple(sub.get(i, i) if isinstance(i, Node) else i for i in n.inputs)
-        if not all(a is b for a, b in zip(ins, n.inputs)):
-            sub[n] = _copy(n, ins)
+        new_ins = tuple(sub.get(i, i) if isinstance(i, Node) else i for i in n.inputs)
+        if not all(a is b for a, b in zip(new_ins, n.inputs)):
+            sub[n] = _copy(n, new_ins)
     out = Graph(
         graph.inputs,
         [sub.get(o, o) if isinstance(o, Node) else o for o in graph.outputs],

@@ -141,7 +141,7 @@ def _plan(nodes, pos, start, p, K, owner, runs) -> _Run | None:
             continue
         for a in range(len(n.inputs)):
             refs = [nodes[start + t * p + j].inputs[a] for t in range(K)]
-            kinds = []
+            kinds: list[tuple[int, int] | None] = []
             for t, ref in enumerate(refs):
                 q = pos.get(ref) if isinstance(ref, Node) else None
                 if q is not None and start <= q < end:
