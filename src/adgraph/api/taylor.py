@@ -62,7 +62,7 @@ def _check_order(order: Any, name: str, lowest: int, highest: int = MAX_ORDER) -
     kind = "a non-negative" if lowest == 0 else "a positive"
     if not isinstance(order, numbers.Integral) or isinstance(order, bool) or int(order) < lowest:
         raise ValueError(f"{name}: order must be {kind} integer, got {order!r}")
-    if order > highest:
+    if int(order) > highest:
         raise ValueError(
             f"{name}: order {order} is above the highest supported order {highest}; a "
             f"series of order K costs O(K^2) operations per primitive, and derivatives of "
