@@ -519,6 +519,21 @@ class _Program:
         self.outs = outs
         self.branched = branched
 
+    def prune(self) -> None:
+        """Remove the operations no output depends on, and the lifted values only they
+        used. An operation with no results (``debug.callback``) is kept: it runs for its
+        effect."""
+        live = {r for r in self.outs if type(r) is not _Lit}
+        eqns = []
+        for eqn in reversed(self.eqns):
+            out = eqn[3]
+            if out == () or any(v in live for v in (out if type(out) is tuple else (out,))):
+                eqns.append(eqn)
+                live.update(r for r in eqn[2] if type(r) is not _Lit)
+        if len(eqns) != len(self.eqns):
+            self.eqns = eqns[::-1]
+            self.cvars = {k: var for k, var in self.cvars.items() if var in live}
+
     def __call__(self, args, lifted):
         env = {}
         for var, a in zip(self.in_vars, args):
@@ -609,7 +624,26 @@ class Conversion:
         as written (see :func:`_usable`)."""
         if not _usable(self.lifter, self.programs, what):
             return None
-        return list(self.lifter.values)
+        return self._compact()
+
+    def _compact(self) -> list[Any]:
+        """The lifted values the programs use, renumbered in them (in place, before any
+        runs). A recording may have met, and lifted, values it then dropped: a call inside
+        that ran its function watched, found a closure and was converted in turn leaves the
+        operations of that aborted run behind -- tangents of a transformation's private
+        batching level among their operands, say -- which no output depends on. Those
+        operations are removed, and with them the values only they used."""
+        used: set[int] = set()
+        for p in self.programs:
+            p.prune()
+            used.update(p.cvars)
+        keep = [k for k in range(len(self.lifter.values)) if k in used]
+        if len(keep) == len(self.lifter.values):
+            return list(self.lifter.values)
+        new = {k: i for i, k in enumerate(keep)}
+        for p in self.programs:
+            p.cvars = {new[k]: var for k, var in p.cvars.items()}
+        return [self.lifter.values[k] for k in keep]
 
     def function(self, program: _Program) -> Fun:
         """``program`` as the function of the converted call primitive, bound on the ``n``

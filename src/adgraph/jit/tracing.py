@@ -258,12 +258,31 @@ def trace_for_jit(fun, leaves, in_tree, names=None):
         else:
             outputs.append(Const(o))
     name = function_name(fun)
-    closures = [a for a, _ in t.lifted.values()]
-    inputs = [i.node for i in ins] + [jt.node for _, jt in t.lifted.values()]
+    # Only the closures the program uses become inputs: a call that ran its user function
+    # watched and then closure-converted it (a loop's body under an enclosing forward mode,
+    # say) may have lifted values of that aborted run -- tracers of a transformation's
+    # private level among them -- that nothing computed here depends on.
+    used = _used_nodes(outputs, t.effects, [g for g, _ in t.guards])
+    lifted = [(a, jt) for a, jt in t.lifted.values() if jt.node.id in used]
+    closures = [a for a, _ in lifted]
+    inputs = [i.node for i in ins] + [jt.node for _, jt in lifted]
     graph = Graph(inputs, outputs, in_tree=None, out_tree=out_tree, name=name)
     graph.in_tree = in_tree if not closures else None
     with_effects(graph, t.effects)
     return graph, list(t.guards), closures
+
+
+def _used_nodes(*roots) -> set:
+    """The ids of the nodes that the nodes in the sequences ``roots`` depend on."""
+    seen: set = set()
+    stack = [n for seq in roots for n in seq if isinstance(n, Node)]
+    while stack:
+        n = stack.pop()
+        if n.id in seen:
+            continue
+        seen.add(n.id)
+        stack.extend(i for i in n.inputs if isinstance(i, Node) and i.id not in seen)
+    return seen
 
 
 def with_effects(graph: Graph, effects) -> Graph:
