@@ -485,11 +485,18 @@ def test_bad_input_is_refused_by_name():
 def test_cond_with_a_concrete_predicate_checks_the_other_branch():
     # as jax.lax.cond: the result's structure, shapes and dtypes must not depend on pred
     x = np.ones(3)
-    with pytest.raises(TypeError, match=r"cond: output leaf 0 is float64\[3\] from true_fun but float64\[2\] from false_fun"):
+    with pytest.raises(
+        TypeError,
+        match=r"cond: output leaf 0 is float64\[3\] from true_fun but float64\[2\] from false_fun",
+    ):
         lax.cond(True, lambda u: u, lambda u: u[:2], x)
-    with pytest.raises(TypeError, match=r"cond: false_fun returns structure .* but true_fun returns tuple"):
+    with pytest.raises(
+        TypeError, match=r"cond: false_fun returns structure .* but true_fun returns tuple"
+    ):
         lax.cond(False, lambda u: (u, u), lambda u: u, x)
-    with pytest.raises(TypeError, match=r"float64\[3\] from true_fun but float32\[3\] from false_fun"):
+    with pytest.raises(
+        TypeError, match=r"float64\[3\] from true_fun but float32\[3\] from false_fun"
+    ):
         lax.cond(np.True_, lambda u: u, lambda u: u.astype(np.float32), x)
     for wrap in (ad.jit, lambda f: ad.vmap(f, in_axes=1)):
         with pytest.raises(TypeError, match=r"cond: output leaf 0"):

@@ -411,9 +411,9 @@ def test_binom_and_poch_derivatives_where_the_value_is_zero_at_a_gamma_pole(fn, 
     h = 1e-4
     h00 = (ref(x + h, y) - 2 * ref(x, y) + ref(x - h, y)) / h**2
     h11 = (ref(x, y + h) - 2 * ref(x, y) + ref(x, y - h)) / h**2
-    h01 = (
-        ref(x + h, y + h) - ref(x + h, y - h) - ref(x - h, y + h) + ref(x - h, y - h)
-    ) / (4 * h * h)
+    h01 = (ref(x + h, y + h) - ref(x + h, y - h) - ref(x - h, y + h) + ref(x - h, y - h)) / (
+        4 * h * h
+    )
     H = ad.hessian(f, argnums=(0, 1))(x, y)
     np.testing.assert_allclose(
         [[H[0][0], H[0][1]], [H[1][0], H[1][1]]], [[h00, h01], [h01, h11]], atol=1e-5

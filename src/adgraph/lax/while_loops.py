@@ -122,7 +122,12 @@ def while_loop(
     wbody = closure.flat_fun(
         lambda *c: tuple(step(tree_unflatten(tree, list(c)))), ftree, closure.Box(), watch, what
     )
-    params = {"cond": wcond, "body": wbody, "nc": nc, "checkpoints": ckpt or STAGED_WHILE_CHECKPOINTS}
+    params = {
+        "cond": wcond,
+        "body": wbody,
+        "nc": nc,
+        "checkpoints": ckpt or STAGED_WHILE_CHECKPOINTS,
+    }
     out = closure.bind_call(
         while_p, leaves, params, watch, _convert_while, (wcond, wbody, leaves, params, what)
     )
