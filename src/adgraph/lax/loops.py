@@ -34,7 +34,7 @@ from ..core.primitive import Primitive
 from ..core.pytree import PyTreeDef, tree_flatten, tree_unflatten
 from ..core.trace import Tracer, current_traces
 from ..tree_util import keystr, tree_flatten_with_path
-from .revolve import reverse_loop
+from .revolve import reverse_loop, sweep_p, sweepable
 from .staged import is_staged, staged_jvp, staged_reverse, staged_vjp
 
 __all__ = ["scan", "fori_loop", "map"]
@@ -280,14 +280,87 @@ def _scan_reverse(trace, vals, parents, params, pidx):
         store_all._watch = getattr(params["body"], "_watch", None)  # type: ignore[attr-defined]
         ans, pulls = closure.run_at_binding(trace, store_all, vals)
         params = dict(params, pulls=pulls)
+    elif params["length"] and is_staged(vals):
+        # jit: the forward pass is one loop (the scan itself); only inputs are kept
+        def forward(*v):
+            return scan_p.bind(*v, **params)
+
+        forward._watch = getattr(params["body"], "_watch", None)  # type: ignore[attr-defined]
+        ans = closure.run_at_binding(trace, forward, vals)
     else:
         ans = closure.run_at_binding(trace, _loop_fun(params), vals)  # only inputs are kept
     return trace.record(scan_p, params, vals, tuple(ans), parents, pidx)
 
 
+def _staged_sweep(ct, ans, args, params, wanted):
+    """The backward sweep of a checkpointed scan staged by ``jit``: one ``scan_revolve``
+    node (:mod:`adgraph.lax.revolve`) holding the step and its pullback, which runs the
+    revolve schedule -- not the schedule's recomputations traced one by one."""
+    body = params["body"]
+    nc, nx = params["nc"], params["nx"]
+    nk = len(args) - nc - nx
+    ny = len(ans) - nc
+    ci = [k for k in range(nc) if _inexact(args[k])]
+    xi = [j for j in range(nx) if wanted[nc + j] and _inexact(args[nc + j])]
+    ki = [j for j in range(nk) if wanted[nc + nx + j] and _inexact(args[nc + nx + j])]
+    yi = [j for j in range(ny) if _inexact(ans[nc + j])]
+    nci, nxi = len(ci), len(xi)
+
+    def back(*leaves):
+        # (*carry, *x, *consts, *ct of the carry's inexact leaves, *ct of the inexact ys)
+        # -> (*ct of the carry before the step, *ct of the x, *ct of the consts)
+        c, x = leaves[:nc], leaves[nc : nc + nx]
+        kk = leaves[nc + nx : nc + nx + nk]
+        gc = leaves[nc + nx + nk : nc + nx + nk + nci]
+        gy = leaves[nc + nx + nk + nci :]
+
+        def step(*d):
+            c2, x2, k2 = list(c), list(x), list(kk)
+            for k, v in zip(ci, d):
+                c2[k] = v
+            for j, v in zip(xi, d[nci:]):
+                x2[j] = v
+            for j, v in zip(ki, d[nci + nxi :]):
+                k2[j] = v
+            out = body(*c2, *x2, *k2)
+            return tuple(out[k] for k in ci) + tuple(out[nc + j] for j in yi)
+
+        d = [c[k] for k in ci] + [x[j] for j in xi] + [kk[j] for j in ki]
+        _, pull = vjp(step, *d)
+        return tuple(pull((*gc, *gy)))
+
+    back._what = getattr(body, "_what", None)  # type: ignore[attr-defined]
+    gc = [zeros_like(args[k]) if ct[k] is None else ct[k] for k in ci]
+    gy = [zeros_like(ans[nc + j]) if ct[nc + j] is None else ct[nc + j] for j in yi]
+    sp = dict(
+        fwd=body,
+        back=back,
+        nc=nc,
+        nx=nx,
+        nk=nk,
+        ci=tuple(ci),
+        xi=tuple(xi),
+        ki=tuple(ki),
+        length=params["length"],
+        reverse=params["reverse"],
+        checkpoints=params["checkpoints"],
+    )
+    out = sweep_p.bind(*args, *gc, *gy, **sp)
+    res: list[Any] = [None] * len(args)
+    for k, g in zip(ci, out[:nci]):
+        res[k] = g if wanted[k] else None
+    for j, g in zip(xi, out[nci : nci + nxi]):
+        res[nc + j] = g
+    for j, g in zip(ki, out[nci + nxi :]):
+        res[nc + nx + j] = g
+    return res
+
+
 def _scan_vjp(ct, ans, args, params, wanted):
     if "carries" in params:  # recorded by staged_reverse
         return staged_vjp(scan_p, ct, ans, args, params, wanted)
+    if params["length"] and sweepable([*args, *ct]):
+        return _staged_sweep(ct, ans, args, params, wanted)  # jit: one node, the schedule
     step = _Step(params, args, wanted)
     nc, length = step.nc, step.length
     ys_inexact = [_inexact(a) for a in ans[nc:]]

@@ -16,6 +16,14 @@ recomputed at most ``r`` times, and never more than ``k`` carries are alive.
 
 The driver below is iterative (an explicit stack), so schedules of any depth run without
 recursion.
+
+Under ``jit``, the backward sweep of a ``scan(..., checkpoints=k)`` is one primitive,
+``scan_revolve`` (:data:`sweep_p`): its arguments are the loop's initial carry, ``xs`` and
+closed-over values and the cotangents of its results; its parameters the step's forward
+function and its pullback (each traced and compiled once, as a sub-program, by
+:mod:`adgraph.jit.revolve_loops`); its implementation runs :func:`reverse_loop` on them.
+So a compiled program holds the step twice, whatever the trip count, and stores at most
+``k`` carries while it runs.
 """
 
 from __future__ import annotations
@@ -24,7 +32,16 @@ from collections.abc import Callable
 from math import comb
 from typing import Any
 
-__all__ = ["reverse_loop", "repetitions"]
+from .. import numpy as anp
+from ..ad.batching import BatchTracer
+from ..ad.sparsity import Call
+from ..ad.taylor import call_rule
+from ..api import closure
+from ..api.vectorize import vmap
+from ..core.primitive import Primitive
+from ..core.trace import Tracer
+
+__all__ = ["reverse_loop", "repetitions", "sweep_p", "sweepable", "last_sweep"]
 
 
 def repetitions(n: int, free: int) -> int:
@@ -102,3 +119,186 @@ def reverse_loop(
     if stats is not None:
         stats["advances"] = advances
         stats["peak"] = peak
+
+
+# ------------------------------------------------------------------ the sweep as a primitive
+#: What the last run of :data:`sweep_p`'s implementation did: ``"steps"`` (the trip count),
+#: ``"advances"`` (forward steps recomputed), ``"peak"`` (the most carries alive at once)
+#: and ``"compiled"`` (whether it ran compiled sub-programs).
+last_sweep: dict[str, Any] = {}
+
+# ``compiler(fn, leaves, xp) -> callable | None``: ``fn`` (a function of flat leaves)
+# compiled for arguments like ``leaves``, or None; registered by adgraph.jit, which sits
+# above this layer (adgraph.jit.revolve_loops).
+_compiler: list[Callable[..., Any] | None] = [None]
+
+
+def compile_steps_with(compiler: Callable[..., Any] | None) -> None:
+    """Register ``compiler(fn, leaves, xp) -> callable | None``, which :data:`sweep_p`'s
+    implementation asks for a compiled form of the step's forward function and pullback
+    (None runs them as they are)."""
+    _compiler[0] = compiler
+
+
+def _split(vals, p):
+    """``(carry0, xs, consts, ct of the carry, ct of the ys)`` of the sweep's arguments."""
+    nc, nx, nk, nci = p["nc"], p["nx"], p["nk"], len(p["ci"])
+    o = nc + nx + nk
+    return (
+        list(vals[:nc]),
+        list(vals[nc : nc + nx]),
+        list(vals[nc + nx : o]),
+        list(vals[o : o + nci]),
+        list(vals[o + nci :]),
+    )
+
+
+def _run_sweep(vals, p, fwd, back, stack):
+    """The backward sweep on ``vals`` by :func:`reverse_loop`: ``(*ct of the initial
+    carry, *ct of the xs stacked, *summed ct of the consts)``. ``stack(list, i, g)`` files
+    step ``i``'s cotangent of an xs leaf."""
+    carry0, xs, consts, gc, gy = _split(vals, p)
+    n, rev, nc = p["length"], p["reverse"], p["nc"]
+    nci, nxi = len(p["ci"]), len(p["xi"])
+
+    def advance(c, t):
+        i = n - 1 - t if rev else t
+        return list(fwd(*c, *[x[i] for x in xs], *consts)[:nc])
+
+    state: dict[str, Any] = {"gc": gc, "gk": None}
+    gx: list[Any] = [None] * nxi
+
+    def backstep(c, t):
+        i = n - 1 - t if rev else t
+        got = back(*c, *[x[i] for x in xs], *consts, *state["gc"], *[g[i] for g in gy])
+        state["gc"] = list(got[:nci])
+        for j in range(nxi):
+            gx[j] = stack(gx[j], i, got[nci + j])
+        gk = got[nci + nxi :]
+        acc = state["gk"]
+        # summed last step first, as the eager sweep (and a tape of the unrolled loop) does
+        state["gk"] = list(gk) if acc is None else [a + g for a, g in zip(acc, gk)]
+
+    stats: dict = {}
+    reverse_loop(n, p["checkpoints"], carry0, advance, backstep, stats)
+    last_sweep.clear()
+    last_sweep.update(stats, steps=n)
+    return (*state["gc"], *gx, *state["gk"])
+
+
+def _stack_list(acc, i, g):
+    acc = acc if acc is not None else {}
+    acc[i] = g
+    return acc
+
+
+def _sweep_fun(p):
+    """The sweep as a function of its arguments, on any values (tracers included): the
+    forward mode, Taylor, sparsity and reverse rules run through it."""
+
+    def f(*vals):
+        out = list(_run_sweep(vals, p, p["fwd"], p["back"], _stack_list))
+        nci, nxi = len(p["ci"]), len(p["xi"])
+        for j in range(nci, nci + nxi):
+            got = out[j]
+            out[j] = anp.stack([got[i] for i in range(p["length"])])
+        return tuple(out)
+
+    return f
+
+
+def _sweep_impl(xp, *vals, **p):
+    fwd, back = p["fwd"], p["back"]
+    comp = _compiler[0]
+    compiled = False
+    if comp is not None and p["length"] and not any(isinstance(v, Tracer) for v in vals):
+        carry0, xs, consts, gc, gy = _split(vals, p)
+        x0 = [x[0] for x in xs]
+        f2 = comp(fwd, [*carry0, *x0, *consts], xp)
+        b2 = comp(back, [*carry0, *x0, *consts, *gc, *[g[0] for g in gy]], xp)
+        if f2 is not None and b2 is not None:
+            fwd, back, compiled = f2, b2, True
+    n = p["length"]
+
+    def stack(buf, i, g):
+        if buf is None:  # the first step filed (the last one run): the stack's layout
+            g = xp.asarray(g)
+            buf = xp.empty((n, *g.shape), dtype=g.dtype)
+        buf[i] = g
+        return buf
+
+    out = _run_sweep(vals, p, fwd, back, stack)
+    last_sweep["compiled"] = compiled
+    return tuple(out)
+
+
+def _sweep_jvp(primals, tangents, params):
+    return closure.jvp_of_call(_sweep_fun(params), primals, tangents)
+
+
+def _sweep_vjp(ct, ans, args, params, wanted):
+    return closure.pull_wanted(_sweep_fun(params), args, wanted, ct, "scan(checkpoints=...)")
+
+
+def _sweep_batch(vals, batched, size, **p):
+    # one sweep of the vectorised step and pullback: carries (and their cotangents) get a
+    # batch axis, batched stacked values (xs, the ys' cotangents) are swept along axis 1
+    from .loops import shape_dtype
+
+    nc, nx, nk, nci = p["nc"], p["nx"], p["nk"], len(p["ci"])
+    o = nc + nx + nk
+
+    def carry(v, b):
+        return v if b else anp.broadcast_to(v, (size, *shape_dtype(v)[0]))
+
+    def stacked(v, b):
+        return anp.moveaxis(v, 0, 1) if b else v
+
+    args = (
+        [carry(v, b) for v, b in zip(vals[:nc], batched[:nc])]
+        + [stacked(v, b) for v, b in zip(vals[nc : nc + nx], batched[nc : nc + nx])]
+        + list(vals[nc + nx : o])
+        + [carry(v, b) for v, b in zip(vals[o : o + nci], batched[o : o + nci])]
+        + [stacked(v, b) for v, b in zip(vals[o + nci :], batched[o + nci :])]
+    )
+    x_axes = closure.batch_axes(batched[nc : nc + nx])
+    k_axes = closure.batch_axes(batched[nc + nx : o])
+    y_axes = closure.batch_axes(batched[o + nci :])
+    fwd = vmap(p["fwd"], in_axes=(0,) * nc + x_axes + k_axes)
+    back = vmap(p["back"], in_axes=(0,) * nc + x_axes + k_axes + (0,) * nci + y_axes)
+    out = sweep_p.bind(*args, **dict(p, fwd=fwd, back=back))
+    nxi = len(p["xi"])
+    gx = [anp.moveaxis(g, 1, 0) for g in out[nci : nci + nxi]]
+    return (*out[:nci], *gx, *out[nci + nxi :])
+
+
+sweep_p = Primitive(
+    "scan_revolve",
+    _sweep_impl,
+    jvp_rule=_sweep_jvp,
+    joint_vjp=_sweep_vjp,
+    batch=_sweep_batch,
+    multiple_results=True,
+    doc=(
+        "The backward sweep of scan(checkpoints=k) by the revolve schedule: the cotangents "
+        "of the initial carry, the xs and the closed-over values."
+    ),
+    taylor=call_rule(_sweep_fun),
+    sparsity=Call(_sweep_fun),
+)
+
+
+def sweepable(values) -> bool:
+    """Whether the values are staged by ``jit`` with at most ``vmap`` between (every tracer
+    among them a staging trace's, possibly under batch tracers, and at least one): the
+    sweep is then bound as one :data:`sweep_p` node."""
+    found = False
+    for v in values:
+        while isinstance(v, Tracer):
+            if getattr(v._trace, "stages_effects", False):
+                found = True
+                break
+            if type(v) is not BatchTracer:
+                return False
+            v = v._inner()
+    return found

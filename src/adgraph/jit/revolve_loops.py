@@ -1,0 +1,76 @@
+"""Compiled sub-programs for the backward sweep of ``scan(..., checkpoints=k)``.
+
+Under ``jit``, reverse mode through a checkpointed ``scan`` is one ``scan_revolve`` node
+(:data:`adgraph.lax.revolve.sweep_p`) whose parameters are two functions of flat leaves:
+the step's forward function ``(*carry, *x, *consts) -> (*carry, *ys)`` and its pullback
+``(*carry, *x, *consts, *ct carry, *ct ys) -> (*ct carry, *ct x, *ct consts)``. The node's
+implementation runs the revolve schedule (:func:`adgraph.lax.revolve.reverse_loop`)
+around them; this module gives it each function traced once into a graph, simplified
+and generated as Python code (:func:`adgraph.jit.codegen.generate`), so the program --
+one node, two sub-programs -- and its compile time do not grow with the trip count, and
+the sweep runs at the speed of compiled steps.
+
+A function that does not trace to straight-line code (a Python branch on its values, an
+effect, a value of an enclosing transformation) gets no sub-program: the sweep then calls
+it as it is, step by step.
+
+The C backend has no rule for ``scan_revolve``: ``jit(..., compiler="c")`` of a program
+holding one is compiled by the Python backend instead (see :func:`c_fallback`).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..lax import revolve
+from .codegen import generate
+from .loops import _trace_fn
+
+__all__ = ["compile_step", "has_sweep", "c_fallback"]
+
+# fn -> {(array module, argument signature): compiled function or None}
+_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _signature(leaves) -> tuple:
+    return tuple((tuple(np.shape(x)), np.dtype(getattr(x, "dtype", type(x)))) for x in leaves)
+
+
+def compile_step(fn: Callable[..., Any], leaves: list, xp: Any) -> Callable[..., Any] | None:
+    """``fn`` (of flat leaves) traced on ``leaves``, simplified and generated as Python
+    code for the array module ``xp``, once per signature; None when it does not trace to
+    straight-line code."""
+    key = (getattr(xp, "__name__", id(xp)), _signature(leaves))
+    try:
+        per_fn = _STEPS.setdefault(fn, {})
+    except TypeError:  # not weakly referable: compiled each time
+        per_fn = {}
+    if key in per_fn:
+        return per_fn[key]
+    graph = _trace_fn(fn, leaves)
+    got = None
+    if graph is not None and len(graph.outputs):
+        _, got = generate(graph, xp=xp, fn_name="step")
+    per_fn[key] = got
+    return got
+
+
+def has_sweep(graph) -> bool:
+    """Whether ``graph`` holds a ``scan_revolve`` node (which the C backend cannot lower)."""
+    return any(n.op == revolve.sweep_p.name for n in graph.toposort())
+
+
+def c_fallback() -> str:
+    """Why a program with a checkpointed sweep is compiled by the Python backend."""
+    return (
+        "the backward sweep of scan(..., checkpoints=k) has no C lowering; this program "
+        "is compiled by adgraph.jit's Python backend (the step and its pullback compiled "
+        "once each, the revolve schedule run around them)"
+    )
+
+
+revolve.compile_steps_with(compile_step)
