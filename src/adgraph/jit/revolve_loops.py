@@ -14,8 +14,10 @@ A function that does not trace to straight-line code (a Python branch on its val
 effect, a value of an enclosing transformation) gets no sub-program: the sweep then calls
 it as it is, step by step.
 
-The C backend has no rule for ``scan_revolve``: ``jit(..., compiler="c")`` of a program
-holding one is compiled by the Python backend instead (see :func:`c_fallback`).
+The C backend has no lowering for ``scan_revolve``: :func:`adgraph.jit.compile_c` (and so
+``jit(..., compiler="c")``) of a program holding one warns (:class:`CCompilerWarning`) and
+returns the Python backend's program with the C calling convention
+(:class:`~adgraph.jit.c.runtime.CFallbackFunction`), as it does without a C compiler.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ..lax import revolve
 from .codegen import generate
 from .loops import _trace_fn
 
-__all__ = ["compile_step", "has_sweep", "c_fallback"]
+__all__ = ["compile_step", "has_sweep", "c_fallback", "PythonKernel"]
 
 # fn -> {(array module, argument signature): compiled function or None}
 _STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -68,9 +70,25 @@ def c_fallback() -> str:
     """Why a program with a checkpointed sweep is compiled by the Python backend."""
     return (
         "the backward sweep of scan(..., checkpoints=k) has no C lowering; this program "
-        "is compiled by adgraph.jit's Python backend (the step and its pullback compiled "
-        "once each, the revolve schedule run around them)"
+        "runs on adgraph.jit's Python backend instead (the step and its pullback compiled "
+        "once each, the revolve schedule run around them); pass checkpoints=None for C"
     )
+
+
+class PythonKernel:
+    """What the C runtime's fallback reads of a kernel -- the graph's input and output
+    shapes and dtypes -- for a program the Python backend runs (no C source)."""
+
+    source = None
+    split = False
+    n_statements = 0
+
+    def __init__(self, graph, name: str) -> None:
+        self.name = name
+        self.in_shapes = [tuple(i.shape or ()) for i in graph.inputs]
+        self.in_dtypes = [np.dtype(i.dtype) for i in graph.inputs]
+        self.out_shapes = [tuple(o.shape or ()) for o in graph.outputs]
+        self.out_dtypes = [np.dtype(o.dtype) for o in graph.outputs]
 
 
 revolve.compile_steps_with(compile_step)
