@@ -261,6 +261,11 @@ class _Emitter:
             elif op == "while_loop" and (wl := self.while_lines(node, arg, f"{target}_", ind)):
                 lines += wl[0]
                 expr = wl[1]
+            elif op in ("while_stack", "while_back") and (
+                wl := _staged_while_lines(self, node, arg, f"{target}_", ind)
+            ):
+                lines += wl[0]
+                expr = wl[1]
             else:
                 fname = f"{prefix}f{pos}"
                 self.ns[fname] = functools.partial(node.prim.impl, self.ns["xp"], **node.params)
@@ -451,6 +456,13 @@ class _Emitter:
             else:
                 lines.append(f"{ind}    pass")
         return lines, "(" + "".join(f"{o}, " for o in outs) + ")"
+
+
+def _staged_while_lines(gen, node, arg, pre, ind):
+    """The loops of a ``while_loop``'s reverse mode under jit (:mod:`adgraph.jit.loops`)."""
+    from .loops import staged_while_lines
+
+    return staged_while_lines(gen, node, arg, pre, ind)
 
 
 def _effects_in_order(order, guard_nodes, effects):
