@@ -29,6 +29,9 @@ __all__ = [
     "body_graph",
     "branch_graphs",
     "while_graphs",
+    "back_graph",
+    "staged_while_lines",
+    "run_while_node",
     "loop_inputs",
     "arange_start",
     "GraphBody",
@@ -152,6 +155,150 @@ def while_graphs(node: Node) -> tuple[Graph, Graph] | None:
         if tuple(a.shape or ()) != tuple(o.shape or ()) or np.dtype(a.dtype) != np.dtype(o.dtype):
             return None
     return cond, body
+
+
+def back_graph(node: Node) -> Graph | None:
+    """The graph of the step of the ``while_back`` node ``node`` (the backward sweep of a
+    ``while_loop`` under ``jit``), a function of ``(*state, *c_t, *consts)``, or None when
+    it is not straight-line code."""
+    p = node.params
+    ns, nc = p["ns"], p["nc"]
+    ins = node.inputs
+    leaves = (
+        [_example(a, False) for a in ins[:ns]]
+        + [_example(a, True) for a in ins[ns + 1 : ns + 1 + nc]]
+        + [_example(a, False) for a in ins[ns + 1 + nc :]]
+    )
+    fn = p["back"]
+    try:
+        g = _BODIES[fn]
+    except (KeyError, TypeError):
+        g = _trace_fn(fn, leaves)
+        try:
+            _BODIES[fn] = g
+        except TypeError:
+            pass
+    if g is None or len(g.outputs) != ns:
+        return None
+    for a, o in zip(ins[:ns], g.outputs):
+        if tuple(a.shape or ()) != tuple(o.shape or ()) or np.dtype(a.dtype) != np.dtype(o.dtype):
+            return None
+    return g
+
+
+def staged_while_lines(gen, node, arg, pre, ind):
+    """``(lines, expression)``: the Python code generator's (``gen``) lines running the
+    ``while_stack`` node (a ``while`` loop appending each iteration's carry to a list) or
+    the ``while_back`` node (a ``for`` loop of the recorded trip count, last iteration
+    first, reading the stacked carries); None when a step is not straight-line code (the
+    node then runs through its implementation, the step in Python)."""
+    if node.op == "while_stack":
+        return _stack_lines(gen, node, arg, pre, ind)
+    return _back_lines(gen, node, arg, pre, ind)
+
+
+def _stack_lines(gen, node, arg, pre, ind):
+    got = while_graphs(node)
+    if got is None:
+        return None
+    cond, body = got
+    nc = node.params["nc"]
+    carry = [f"{pre}c{k}" for k in range(nc)]
+    rows = [f"{pre}r{k}" for k in range(nc)]
+    consts = [arg(a) for a in node.inputs[nc:]]
+    lines = [f"{ind}{c} = {arg(a)}" for c, a in zip(carry, node.inputs[:nc])]
+    lines += [f"{ind}{r} = []" for r in rows]
+    lines.append(f"{ind}while True:")
+    inner = ind + "    "
+    clines, carg = gen.graph_lines(cond, carry + consts, f"{pre}p_", inner)
+    lines += clines
+    lines.append(f"{inner}if not {carg(cond.outputs[0])}:")
+    lines.append(f"{inner}    break")
+    # (a carry is never written in place: the step's inputs and outputs are not donors)
+    lines += [f"{inner}{r}.append({c})" for r, c in zip(rows, carry)]
+    blines, barg = gen.graph_lines(body, carry + consts, f"{pre}b_", inner)
+    lines += blines
+    if nc:
+        outs = [barg(o) for o in body.outputs]
+        lines.append(f"{inner}{', '.join(carry)}, = {', '.join(outs)},")
+    lines.append(f"{ind}{pre}n = xp.int64({f'len({rows[0]})' if nc else 0})")
+    stacks = []
+    for k, (r, a) in enumerate(zip(rows, node.inputs[:nc])):
+        shape = tuple(a.shape or ())
+        dt = gen.const(np.dtype(a.dtype))
+        st = f"{pre}s{k}"
+        stacks.append(st)
+        lines.append(
+            f"{ind}{st} = xp.array({r}, dtype={dt}) if {r} else xp.zeros({(0, *shape)!r}, "
+            f"dtype={dt})"
+            if not shape
+            else f"{ind}{st} = xp.stack({r}) if {r} else xp.zeros({(0, *shape)!r}, dtype={dt})"
+        )
+    if nc:
+        lines.append(f"{ind}del {', '.join(rows)}")
+    out = carry + [f"{pre}n"] + stacks
+    return lines, "(" + "".join(f"{v}, " for v in out) + ")"
+
+
+def _back_lines(gen, node, arg, pre, ind):
+    g = back_graph(node)
+    if g is None:
+        return None
+    p = node.params
+    ns, nc = p["ns"], p["nc"]
+    ins = node.inputs
+    state = [f"{pre}g{k}" for k in range(ns)]
+    cs = [f"{pre}x{k}" for k in range(nc)]
+    consts = [arg(a) for a in ins[ns + 1 + nc :]]
+    t = f"{pre}t"
+    lines = [f"{ind}{v} = {arg(a)}" for v, a in zip(state, ins[:ns])]
+    lines.append(f"{ind}for {t} in range(int({arg(ins[ns])}) - 1, -1, -1):")
+    inner = ind + "    "
+    used = {i for m in g.nodes for i in m.inputs if isinstance(i, Node)}
+    used |= {o for o in g.outputs if isinstance(o, Node)}
+    for x, a, inp in zip(cs, ins[ns + 1 : ns + 1 + nc], g.inputs[ns : ns + nc]):
+        if inp in used:  # (a stacked carry the step does not read is not indexed)
+            lines.append(f"{inner}{x} = {arg(a)}[{t}]")
+    blines, barg = gen.graph_lines(g, state + cs + consts, pre, inner)
+    lines += blines
+    if ns:
+        outs = [barg(o) for o in g.outputs]
+        lines.append(f"{inner}{', '.join(state)}, = {', '.join(outs)},")
+    return lines, "(" + "".join(f"{v}, " for v in state) + ")"
+
+
+class _Inputs:
+    """A primitive's concrete arguments as the inputs of a loop node (for the graphs)."""
+
+    __slots__ = ("inputs", "params")
+
+    def __init__(self, vals, params):
+        self.inputs = [Const(v) for v in vals]
+        self.params = params
+
+
+def run_while_node(name, vals, params, xp):
+    """The ``while_loop``, ``while_stack`` or ``while_back`` primitive named ``name`` on
+    concrete ``vals``, its steps compiled to Python code once (a traced program computes
+    each loop's values while it is traced: this keeps that fast); None when a step has no
+    graph (the caller then binds the primitive)."""
+    from ..lax.while_staged import run_back, run_stack
+    from .codegen import generate
+
+    node = _Inputs(vals, params)
+    if name == "while_back":
+        g = back_graph(node)
+        if g is None:
+            return None
+        step = generate(g, xp=xp, fn_name="back")[1]
+        return run_back(step, params["ns"], params["nc"], vals)
+    got = while_graphs(node)
+    if got is None:
+        return None
+    cond, body = (generate(g, xp=xp, fn_name=nm)[1] for g, nm in zip(got, ("cond", "body")))
+    keep = name == "while_stack"
+    out = run_stack(cond, body, params["nc"], vals, xp, keep=keep)
+    return out if keep else out[: params["nc"]]
 
 
 # step function -> its graph (or None): a step is traced once, while its program is

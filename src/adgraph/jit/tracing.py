@@ -46,6 +46,10 @@ shape_is_p = Primitive(
 )
 
 
+#: Loop primitives whose values are computed, while tracing, by their steps compiled once.
+_LOOPS = frozenset({"scan", "while_loop", "while_stack", "while_back"})
+
+
 class ConcretizationError(TypeError):
     """A traced value was needed as a concrete Python number while compiling."""
 
@@ -135,7 +139,7 @@ class JitTrace(GraphTrace):
                 return self._effectful_call(prim, args, params)
         # The values recorded are computed now, while tracing: callbacks met on the way
         # (a compiled function called inside, a loop's body) run when the program does.
-        if prim.name == "scan" and not muted_now():
+        if prim.name in _LOOPS and not muted_now():
             # (not muted: a step that calls debug.print must be seen to have effects, and
             # then runs as the primitive does)
             got = self._scan(prim, args, params)
@@ -164,13 +168,17 @@ class JitTrace(GraphTrace):
         """A loop recorded as one node, its values computed by the step compiled once
         (not by running the step through the tracing machinery at every iteration); None
         when the step does not compile (the loop then runs as the primitive does)."""
-        from .loops import run_scan
+        from .loops import run_scan, run_while_node
 
         vals, ins = self._inputs(args)
         if any(isinstance(v, Tracer) for v in vals):
             return None
         xp = get_xp([v for v in vals if hasattr(v, "shape")])
-        ans = run_scan(vals, params, xp)
+        if prim.name == "scan":
+            ans = run_scan(vals, params, xp)
+        else:
+            with muted():  # (a step that has a graph has no effects)
+                ans = run_while_node(prim.name, vals, params, xp)
         if ans is None:
             return None
         node = Node(prim.name, ins, params, prim=prim, value=ans)

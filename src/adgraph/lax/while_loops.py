@@ -30,6 +30,7 @@ from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer, current_traces
 from .loops import (
     _flat_tree,
+    _inexact,
     _name,
     _Step,
     any_example,
@@ -42,7 +43,8 @@ from .loops import (
     shape_dtype,
 )
 from .online import Thinning, reverse_segments
-from .staged import STAGED_WHILE_CHECKPOINTS, staged_only
+from .staged import STAGED_WHILE_CHECKPOINTS, is_staged, staged_only
+from .while_staged import staged_while_jvp, staged_while_reverse, staged_while_vjp
 
 __all__ = ["while_loop"]
 
@@ -107,7 +109,10 @@ def while_loop(
         return check_carry("while_loop", "body_fun", tree, sig, body_fun(v))
 
     staged = ckpt is None and staged_only(leaves)  # jit: one while_loop node, compiled
-    if (ckpt is None and not staged) or not current_traces():
+    # under jit with grad/jvp/vmap inside, one node too: its rules bind loops on the staged
+    # values (adgraph.lax.while_staged) instead of unrolling the Python loop with guards
+    through_jit = ckpt is None and not staged and _staging()
+    if (ckpt is None and not staged and not through_jit) or not current_traces():
         out = _python_loop(
             lambda c: pred(tree_unflatten(tree, c)), lambda c: step(tree_unflatten(tree, c)), leaves
         )
@@ -126,7 +131,8 @@ def while_loop(
         "cond": wcond,
         "body": wbody,
         "nc": nc,
-        "checkpoints": ckpt or STAGED_WHILE_CHECKPOINTS,
+        # None (under jit with a transformation inside): reverse mode keeps every carry
+        "checkpoints": None if through_jit else ckpt or STAGED_WHILE_CHECKPOINTS,
     }
     out = closure.bind_call(
         while_p, leaves, params, watch, _convert_while, (wcond, wbody, leaves, params, what)
@@ -158,7 +164,15 @@ def _while_impl(xp, *vals, **params):
     return _while_fun(params)(*vals)
 
 
+def _staging() -> bool:
+    """Whether a trace that stages its operations into a program (``jit``'s) is in flight."""
+    return any(getattr(t, "stages_effects", False) for t in current_traces())
+
+
 def _while_jvp(primals, tangents, params):
+    if is_staged(primals) or is_staged(t for t in tangents if t is not None):
+        # jit: one while_loop of the body's forward mode
+        return staged_while_jvp(while_p, primals, tangents, params)
     return closure.jvp_of_call(_while_fun(params), primals, tangents)
 
 
@@ -204,6 +218,10 @@ def _frozen_body(params):
 
 
 def _while_reverse(trace, vals, parents, params, pidx):
+    if params["checkpoints"] is None:
+        if staged_only(vals):  # jit: a loop that stacks the carries
+            return staged_while_reverse(while_p, trace, vals, parents, params, pidx)
+        return _store_all(trace, vals, parents, params, pidx)
     nc, k = params["nc"], params["checkpoints"]
     thin = Thinning(max(1, -(-k // 2)))  # ceil(k/2) kept forward; the rest for reversal
     cond, body = params["cond"], params["body"]
@@ -229,7 +247,49 @@ def _while_reverse(trace, vals, parents, params, pidx):
     return trace.record(while_p, params, vals, tuple(carry), parents, pidx)
 
 
+def _store_all(trace, vals, parents, params, pidx):
+    """Reverse mode keeping every iteration's pullback (``checkpoints=None`` on values
+    that are not staged alone, such as ``jit``'s under another transformation): the loop
+    runs in Python on them (a predicate ``jit`` traces becomes a guard)."""
+    nc = params["nc"]
+    cond = params["cond"]
+    sp = {"body": params["body"], "nc": nc, "nx": 0, "length": 0, "reverse": False}
+    step = _Step(sp, vals, tuple(p is not None for p in parents))
+
+    def run(*v):
+        carry, consts = list(v[:nc]), v[nc:]
+        pulls: list = []
+        p = cond(*carry, *consts)[0]
+        if is_batched(p):
+            raise _Batched
+        while p:
+            out, pull = step.pullback(carry, len(pulls))
+            pulls.append(pull)
+            carry = list(out[:nc])
+            p = cond(*carry, *consts)[0]
+            if is_batched(p):
+                raise _Batched
+        return carry, pulls
+
+    run._watch = getattr(params["body"], "_watch", None)  # type: ignore[attr-defined]
+    try:
+        carry, pulls = closure.run_at_binding(trace, run, vals)
+    except _Batched:  # a batched predicate: the online schedule freezes each example
+        k = STAGED_WHILE_CHECKPOINTS
+        return _while_reverse(trace, vals, parents, dict(params, checkpoints=k), pidx)
+    params = dict(params, trips=len(pulls), pulls=pulls, pulled=step.c_idx)
+    return trace.record(while_p, params, vals, tuple(carry), parents, pidx)
+
+
+class _Batched(Exception):
+    """A batched predicate met by :func:`_store_all`."""
+
+
 def _while_vjp(ct, ans, args, params, wanted):
+    if "stacks" in params:  # recorded by staged_while_reverse
+        return staged_while_vjp(ct, ans, args, params, wanted)
+    if "pulls" in params:  # recorded by _store_all
+        return _pulls_vjp(ct, args, params, wanted)
     nc, n = params["nc"], params["trips"]
     sp = {"body": _frozen_body(params), "nc": nc, "nx": 0, "length": n, "reverse": False}
     step = _Step(sp, args, wanted)
@@ -251,6 +311,25 @@ def _while_vjp(ct, ans, args, params, wanted):
     for m, j in enumerate(step.c_idx):
         got = state["consts"]
         out[nc + j] = zeros_like(args[nc + j]) if got is None else got[m]
+    return out
+
+
+def _pulls_vjp(ct, args, params, wanted):
+    nc = params["nc"]
+    carry_idx = [k for k in range(nc) if _inexact(args[k])]
+    carry = [ct[k] for k in carry_idx]
+    consts = None
+    for pull in reversed(params["pulls"]):
+        got = pull(tuple(carry))
+        carry, gk = list(got[: len(carry)]), got[len(carry) :]
+        # summed last iteration first, as the tape of the Python loop sums them
+        consts = list(gk) if consts is None else [a + g for a, g in zip(consts, gk)]
+    out: list = [None] * len(args)
+    for k, c in zip(carry_idx, carry):
+        out[k] = c if wanted[k] else None
+    for m, j in enumerate(params["pulled"]):  # the consts the pullbacks were taken for
+        if wanted[nc + j]:
+            out[nc + j] = zeros_like(args[nc + j]) if consts is None else consts[m]
     return out
 
 

@@ -29,7 +29,7 @@ from ..loops import arange_start, body_graph
 from .errors import CBackendError
 from .scalars import Lit, Stmt, Sym, Var, cast_value, ctype, fmt_lit
 
-__all__ = ["Buf", "LoopStmt", "scan_rule"]
+__all__ = ["Buf", "LoopStmt", "Stack", "scan_rule", "while_stack_rule", "while_back_rule"]
 
 
 class Buf:
@@ -332,3 +332,181 @@ def while_rule(L, node, *args, cond, body, nc, **params):
     code.append("}")
     L.add_loop(LoopStmt(carry_vars, code, tuple(d for d in deps if d not in defined), []))
     return tuple(carry_syms)
+
+
+# ------------------------------------------------------------------ while_loop's reverse mode
+# Under jit(grad), a while_loop is a while_stack node (the loop, appending each iteration's
+# carry to growable buffers, and its trip count) and a while_back node (a loop of that count
+# over the body's pullback, last iteration first, reading the stored carries).
+class Stack:
+    """The carries a ``while_stack`` loop stored: ``name`` points to ``count`` rows of
+    ``prod(shape)`` elements (C order), ``count`` a C variable known once the loop ran.
+    Only a ``while_back`` loop reads it."""
+
+    __slots__ = ("name", "shape", "dtype", "count")
+
+    def __init__(self, name, shape, dtype, count):
+        self.name = name
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.count = count
+
+    def var(self) -> Var:
+        return Var(self.name, self.dtype)
+
+
+def _carry_vars(L, node, args, pre, before, deps):
+    """Mutable C variables for a loop's carry, declared from its initial values."""
+    syms, vars_ = [], []
+    for j, a in enumerate(args):
+        dt = np.dtype(node.inputs[j].dtype)
+        if isinstance(a, Buf):  # an array-mode value: the carry is scalars
+            a = L.materialize(a)
+        s = L.cast(L.sym(a, dt), dt)
+        e = np.empty(s.shape, dtype=object)
+        for i, (idx, el) in enumerate(zip(np.ndindex(s.shape), s.e.flat)):
+            v = Var(f"{pre}c{j}_{i}", dt)
+            before.append(f"{ctype(dt)} {v.name} = {L.c(el, dt)};")
+            if isinstance(el, Var):
+                deps.add(el.name)
+            e[idx] = v
+            vars_.append(v)
+        syms.append(Sym(e, dt))
+    return syms, vars_
+
+
+def _const_syms(L, args, deps):
+    consts = [L.materialize(a) if isinstance(a, Buf) else a for a in args]
+    consts = [a if isinstance(a, Sym) else L.sym(a) for a in consts]
+    for a in consts:
+        deps.update(el.name for el in a.e.flat if isinstance(el, Var))
+    return consts
+
+
+def _step_code(sub, graph, inputs, dtypes, code, deps, defined):
+    """Lower ``graph`` on ``inputs`` in the child ``sub``; append its statements to
+    ``code`` (indented once) and return its outputs' elements ``[(element, dtype)]``."""
+    outs = sub.lower(graph, inputs)
+    outs = [sub.materialize(o) if isinstance(o, Buf) else o for o in outs]
+    elems = []
+    for o, dt in zip(outs, dtypes):
+        elems += [(el, dt) for el in sub.cast(o, dt).e.flat]
+    kept = sub.live_statements([el for el, _ in elems])
+    code += sub.write(kept, "    ")
+    code += [f"    free({nm});" for st in kept if isinstance(st, LoopStmt) for nm in st.frees]
+    defined |= {v.name for st in kept for v in st.outs}
+    for st in kept:
+        deps.update(st.deps)
+    return elems
+
+
+def while_stack_rule(L, node, *args, cond, body, nc, **params):
+    """The ``while_stack`` node: ``for (;;)`` as :func:`while_rule`, each iteration first
+    appending its carry to one growable buffer per leaf (``realloc`` doubling it)."""
+    from ..loops import while_graphs
+
+    got = while_graphs(node)
+    if got is None:
+        raise CBackendError(
+            f"C backend: the predicate or step of {node.describe()} (the forward pass of a "
+            "lax.while_loop under grad) cannot be compiled as straight-line code (Python "
+            "branches on traced values, debug.print); use adgraph.jit (compiler='python')"
+        )
+    gcond, gbody = got
+    pre = L.new_scope()
+    before: list[str] = []
+    deps: set[str] = set()
+    carry_syms, carry_vars = _carry_vars(L, node, args[:nc], pre, before, deps)
+    consts = _const_syms(L, args[nc:], deps)
+    i64 = np.dtype(np.int64)
+    count = Var(f"{pre}n", i64)
+    cap = f"{pre}cap"
+    before += [f"{ctype(i64)} {count.name} = 0;", f"{ctype(i64)} {cap} = 16;"]
+    stacks = []
+    for j, s in enumerate(carry_syms):
+        st = Stack(f"{pre}s{j}", s.shape, s.dtype, count)
+        ct = ctype(s.dtype)
+        before.append(f"{ct}* {st.name} = ({ct}*)malloc(sizeof({ct}) * 16 * {max(s.e.size, 1)});")
+        stacks.append(st)
+    code = before + ["for (;;) {"]
+    defined = {v.name for v in carry_vars}
+    sp = L.child(f"{pre}p_")
+    ((pe, _),) = _step_code(
+        sp, gcond, carry_syms + consts, [np.dtype(np.bool_)], code, deps, defined
+    )
+    code.append(f"    if (!({sp.c(pe, np.bool_)})) break;")
+    # the carry this iteration starts from, appended (the buffers doubled when full)
+    code.append(f"    if ({count.name} == {cap}) {{")
+    code.append(f"        {cap} *= 2;")
+    for st, s in zip(stacks, carry_syms):
+        ct = ctype(st.dtype)
+        size = max(s.e.size, 1)
+        code.append(
+            f"        {st.name} = ({ct}*)realloc({st.name}, sizeof({ct}) * {cap} * {size});"
+        )
+    code.append("    }")
+    for st, s in zip(stacks, carry_syms):
+        n = s.e.size
+        for i, v in enumerate(s.e.flat):
+            code.append(f"    {st.name}[{count.name} * {n} + {i}] = {v.name};")
+    code.append(f"    ++{count.name};")
+    sb = L.child(f"{pre}b_")
+    dts = [np.dtype(a.dtype) for a in node.inputs[:nc]]
+    elems = _step_code(sb, gbody, carry_syms + consts, dts, code, deps, defined)
+    news = []
+    for k, (el, dt) in enumerate(elems):
+        news.append(f"{pre}n{k}")
+        code.append(f"    const {ctype(dt)} {pre}n{k} = {sb.c(el, dt)};")
+    code += [f"    {v.name} = {nv};" for v, nv in zip(carry_vars, news)]
+    code.append("}")
+    outs = carry_vars + [count] + [st.var() for st in stacks]
+    frees = [st.name for st in stacks]
+    L.add_loop(LoopStmt(outs, code, tuple(d for d in deps if d not in defined), frees))
+    ce = np.empty((), dtype=object)
+    ce[()] = count
+    return (*carry_syms, Sym(ce, i64), *stacks)
+
+
+def while_back_rule(L, node, *args, back, ns, nc, **params):
+    """The ``while_back`` node: ``for (t = n - 1; t >= 0; --t)`` around the backward
+    step's statements, reading row ``t`` of the carries the forward loop stored."""
+    from ..loops import back_graph
+
+    g = back_graph(node)
+    stacks = args[ns + 1 : ns + 1 + nc]
+    if g is None or not all(isinstance(s, Stack) for s in stacks):
+        raise CBackendError(
+            f"C backend: the backward step of {node.describe()} (reverse mode of a "
+            "lax.while_loop) cannot be compiled as straight-line code; use adgraph.jit "
+            "(compiler='python')"
+        )
+    pre = L.new_scope()
+    t = f"{pre}t"
+    before: list[str] = []
+    deps: set[str] = set()
+    state_syms, state_vars = _carry_vars(L, node, args[:ns], pre, before, deps)
+    n = L.cast(L.sym(args[ns], np.int64), np.int64).e[()]
+    if isinstance(n, Var):
+        deps.add(n.name)
+    sub = L.child(pre)
+    x_syms = []
+    for st in stacks:
+        deps.add(st.name)
+        size = _size(st.shape)
+        e = np.empty(st.shape, dtype=object)
+        for i, idx in enumerate(np.ndindex(st.shape)):
+            e[idx] = sub.emit(st.dtype, f"{st.name}[{t} * {size} + {i}]", [])
+        x_syms.append(Sym(e, st.dtype))
+    consts = _const_syms(L, args[ns + 1 + nc :], deps)
+    code = before + [f"for (long {t} = (long)({L.c(n, np.int64)}) - 1; {t} >= 0; --{t}) {{"]
+    defined = {v.name for v in state_vars}
+    dts = [np.dtype(a.dtype) for a in node.inputs[:ns]]
+    elems = _step_code(sub, g, state_syms + x_syms + consts, dts, code, deps, defined)
+    news = []
+    for k, (el, dt) in enumerate(elems):
+        news.append(f"{pre}n{k}")
+        code.append(f"    const {ctype(dt)} {pre}n{k} = {sub.c(el, dt)};")
+    code += [f"    {v.name} = {nv};" for v, nv in zip(state_vars, news)]
+    code.append("}")
+    L.add_loop(LoopStmt(state_vars, code, tuple(d for d in deps if d not in defined), []))
+    return tuple(state_syms)

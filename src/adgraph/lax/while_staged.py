@@ -1,0 +1,228 @@
+"""``while_loop`` under ``jit`` with ``grad``/``jvp`` inside: loops, not unrolled iterations.
+
+When a ``while_loop``'s values are staged by ``jit`` (tracers of its trace, no other
+transformation between), its derivative rules bind loops instead of running the Python
+loop on tracers (which would unroll the iterations and turn every predicate into a guard):
+
+* **reverse mode** binds ``while_stack``: the loop itself, whose results are also the trip
+  count ``n`` and, for each carry leaf, the stack of the carries ``c_0 .. c_{n-1}`` each
+  iteration started from (a growable stack: its length is known only once the loop ends).
+  The backward sweep binds ``while_back``: a loop of ``n`` iterations, ``t = n-1 .. 0``,
+  whose state is the cotangent of the carry's inexact leaves and the summed cotangents of
+  the closed-over values, and whose step pulls the state back through one iteration of
+  the body from the stored ``c_t`` (the body is run again from it: its residuals are
+  recomputed, not stored). The closed-over values' cotangents are summed last iteration
+  first, as the tape of the Python loop sums them.
+* **forward mode** binds one ``while_loop`` whose carry is extended by the tangents of its
+  inexact leaves and whose step is the body's forward mode.
+
+Each is one node of ``jit``'s program, which both code generators emit as a loop
+(:mod:`adgraph.jit.loops`, :mod:`adgraph.jit.c.loops`); the program does not depend on the
+trip count, so one compilation serves every trip count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as _np
+
+from ..api.args import zeros_like
+from ..api.reverse import vjp
+from ..core.primitive import Primitive
+
+__all__ = [
+    "while_stack_p",
+    "while_back_p",
+    "staged_while_reverse",
+    "staged_while_vjp",
+    "staged_while_jvp",
+]
+
+
+def _inexact(x) -> bool:
+    return _np.dtype(x.dtype).kind in "fc"
+
+
+def _shape(x) -> tuple:
+    return tuple(getattr(x, "shape", ()))
+
+
+def _as_array(x, xp):
+    return x if hasattr(x, "dtype") else xp.asarray(x)
+
+
+# ------------------------------------------------------------------ while_stack
+# args: (*init carry (nc), *consts); params: cond(*carry, *consts) -> (p,),
+# body(*carry, *consts) -> carry, nc. Results: (*final carry, n, *stacks), stack j of shape
+# (n, *carry_j.shape): the carries the n iterations started from.
+def run_stack(cond, body, nc, vals, xp=_np, keep=True):
+    """The ``while_stack`` loop on concrete values (any step functions); ``keep`` False:
+    the loop alone (the carries are not stacked)."""
+    carry = [_as_array(v, xp) for v in vals[:nc]]
+    consts = vals[nc:]
+    rows: list[list] = [[] for _ in range(nc)]
+    while bool(cond(*carry, *consts)[0]):
+        if keep:
+            for r, c in zip(rows, carry):
+                r.append(c)
+        carry = [_as_array(v, xp) for v in body(*carry, *consts)]
+    if not keep:
+        return tuple(carry)
+    stacks = [
+        xp.stack(r) if r else xp.zeros((0, *_shape(c)), dtype=c.dtype) for r, c in zip(rows, carry)
+    ]
+    return (*carry, xp.int64(len(rows[0]) if nc else 0), *stacks)
+
+
+def _stack_impl(xp, *vals, cond, body, nc):
+    return run_stack(cond, body, nc, vals, xp)
+
+
+def _refuse_transformed(name):
+    def rule(*args, **kwargs):
+        raise NotImplementedError(
+            f"{name}: the recorded forward pass of a while_loop's reverse mode under jit "
+            "cannot itself be transformed again; differentiate or vmap outside jit, or apply "
+            "jit outermost (jit(grad(f)), jit(vmap(grad(f))))"
+        )
+
+    return rule
+
+
+while_stack_p = Primitive(
+    "while_stack",
+    _stack_impl,
+    jvp_rule=_refuse_transformed("while_stack"),
+    batch=_refuse_transformed("while_stack"),
+    multiple_results=True,
+    doc="A while_loop that also returns its trip count and the stacked carries of each "
+    "iteration (reverse mode under jit).",
+)
+
+
+# ------------------------------------------------------------------ while_back
+# args: (*state (ns), n, *stacks (nc), *consts); params: back(*state, *c_t, *consts) ->
+# state, ns, nc. For t = n-1 .. 0: state = back(*state, *[s[t] for s in stacks], *consts).
+def run_back(back, ns, nc, vals):
+    """The ``while_back`` loop on concrete values (any step function)."""
+    state = list(vals[:ns])
+    n = int(vals[ns])
+    stacks = vals[ns + 1 : ns + 1 + nc]
+    consts = vals[ns + 1 + nc :]
+    for t in range(n - 1, -1, -1):
+        state = list(back(*state, *[s[t] for s in stacks], *consts))
+    return tuple(state)
+
+
+def _back_impl(xp, *vals, back, ns, nc):
+    return run_back(back, ns, nc, vals)
+
+
+while_back_p = Primitive(
+    "while_back",
+    _back_impl,
+    jvp_rule=_refuse_transformed("while_back"),
+    batch=_refuse_transformed("while_back"),
+    multiple_results=True,
+    doc="The backward sweep of a while_loop under jit: a loop of the recorded trip count "
+    "over the body's pullback at the stacked carries.",
+)
+
+
+# ------------------------------------------------------------------ the rules
+def staged_while_reverse(while_p, trace, vals, parents, params, pidx):
+    """The reverse handler of ``while_p`` on staged values: one ``while_stack``; the tape
+    node keeps the trip count and the stacks for :func:`staged_while_vjp`."""
+    nc = params["nc"]
+    out = while_stack_p.bind(*vals, cond=params["cond"], body=params["body"], nc=nc)
+    carry, n, stacks = tuple(out[:nc]), out[nc], tuple(out[nc + 1 :])
+    params = dict(params, trips=n, stacks=stacks)
+    return trace.record(while_p, params, vals, carry, parents, pidx)
+
+
+def staged_while_vjp(ct, ans, args, params, wanted):
+    """The backward sweep of a staged ``while_loop``: one ``while_back``."""
+    body, nc = params["body"], params["nc"]
+    consts = list(args[nc:])
+    ci = [k for k in range(nc) if _inexact(args[k])]
+    ki = [j for j in range(len(consts)) if wanted[nc + j] and _inexact(consts[j])]
+    nci, nki = len(ci), len(ki)
+    ct_c = [zeros_like(args[k]) if ct[k] is None else ct[k] for k in ci]
+    ct_k = [zeros_like(consts[j]) for j in ki]
+
+    def back(*leaves):
+        # state: (cotangents of the carry's inexact leaves, summed cotangents of the
+        # consts); then the carry c_t this iteration started from, then the consts
+        gc, gk = leaves[:nci], leaves[nci : nci + nki]
+        c = list(leaves[nci + nki : nci + nki + nc])
+        kk = list(leaves[nci + nki + nc :])
+
+        def step(*d):
+            c2, k2 = list(c), list(kk)
+            for k, v in zip(ci, d):
+                c2[k] = v
+            for j, v in zip(ki, d[nci:]):
+                k2[j] = v
+            out = body(*c2, *k2)
+            return tuple(out[k] for k in ci)
+
+        _, pull = vjp(step, *[c[k] for k in ci], *[kk[j] for j in ki])
+        got = pull(tuple(gc))
+        # summed last iteration first, as the tape of the Python loop sums them
+        return (*got[:nci], *[a + g for a, g in zip(gk, got[nci:])])
+
+    out = while_back_p.bind(
+        *ct_c, *ct_k, params["trips"], *params["stacks"], *consts, back=back, ns=nci + nki, nc=nc
+    )
+    res: list[Any] = [None] * len(args)
+    for k, g in zip(ci, out[:nci]):
+        res[k] = g if wanted[k] else None
+    for j, g in zip(ki, out[nci:]):
+        res[nc + j] = g
+    for j in range(len(consts)):
+        if wanted[nc + j] and res[nc + j] is None:
+            res[nc + j] = zeros_like(consts[j])
+    return res
+
+
+def staged_while_jvp(while_p, primals, tangents, params):
+    """Forward mode of a staged ``while_loop``: one ``while_loop`` whose carry is extended
+    by the tangents of its inexact leaves, whose step is the body's forward mode."""
+    from ..api.closure import jvp_of_call
+
+    cond, body, nc = params["cond"], params["body"], params["nc"]
+    n = len(primals)
+    nk = n - nc
+    ci = [k for k in range(nc) if _inexact(primals[k])]
+    ki = [nc + j for j in range(nk) if _inexact(primals[nc + j]) and tangents[nc + j] is not None]
+    ts = {k: zeros_like(primals[k]) if tangents[k] is None else tangents[k] for k in ci + ki}
+    nci = len(ci)
+
+    def split(leaves):
+        c, ct = leaves[:nc], leaves[nc : nc + nci]
+        k, kt = leaves[nc + nci : nc + nci + nk], leaves[nc + nci + nk :]
+        return c, ct, k, kt
+
+    def cond2(*leaves):
+        c, _, k, _ = split(leaves)
+        return cond(*c, *k)
+
+    def body2(*leaves):
+        c, ct, k, kt = split(leaves)
+        tan: list = [None] * n
+        for pos, t in zip(ci + ki, (*ct, *kt)):
+            tan[pos] = t
+        out, t_out = jvp_of_call(body, (*c, *k), tan)
+        return (*out, *[t_out[j] for j in ci])
+
+    for f, g in ((cond2, cond), (body2, body)):
+        f._watch = getattr(g, "_watch", None)  # type: ignore[attr-defined]
+        f._what = getattr(g, "_what", None)  # type: ignore[attr-defined]
+    args = (*primals[:nc], *[ts[k] for k in ci], *primals[nc:], *[ts[k] for k in ki])
+    out = while_p.bind(*args, **dict(params, cond=cond2, body=body2, nc=nc + nci))
+    carry, carry_t = out[:nc], out[nc:]
+    t_carry: list = [zeros_like(c) for c in carry]
+    for k, t in zip(ci, carry_t):
+        t_carry[k] = t
+    return tuple(carry), tuple(t_carry)
