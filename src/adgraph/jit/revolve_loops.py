@@ -23,11 +23,13 @@ returns the Python backend's program with the C calling convention
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
+from .. import debug
 from ..lax import revolve
 from .codegen import generate
 from .loops import _trace_fn
@@ -53,12 +55,26 @@ def compile_step(fn: Callable[..., Any], leaves: list, xp: Any) -> Callable[...,
         per_fn = {}
     if key in per_fn:
         return per_fn[key]
-    graph = _trace_fn(fn, leaves)
+    with _heard():
+        graph = _trace_fn(fn, leaves)
     got = None
     if graph is not None and len(graph.outputs):
         _, got = generate(graph, xp=xp, fn_name="step")
     per_fn[key] = got
     return got
+
+
+@contextmanager
+def _heard() -> Iterator[None]:
+    """Callbacks are staged while a step is traced, even where the caller mutes them (a
+    program's values computed while it is traced): a step with effects must be seen to
+    have them, and then runs as written, its callbacks at every step."""
+    before = debug.muted_now()
+    debug._local.muted = False
+    try:
+        yield
+    finally:
+        debug._local.muted = before
 
 
 def has_sweep(graph) -> bool:

@@ -1,0 +1,209 @@
+"""``jit`` of reverse mode through ``scan(..., checkpoints=k)``: one ``scan_revolve`` node.
+
+The compiled program holds the step and its pullback once each, and its node that runs
+the revolve schedule around them: its size does not depend on the trip count, it keeps at
+most ``k`` carries (besides the one being advanced), and the gradients are bit for bit
+those of eager ``grad`` with ``checkpoints=None`` and with ``checkpoints=k``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.numpy as anp
+from adgraph import lax
+from adgraph.jit.c import CCompilerWarning
+from adgraph.lax.revolve import last_sweep, repetitions, reverse_loop
+
+rng = np.random.default_rng(7)
+
+
+def chain(n, k):
+    def f(x):
+        return lax.fori_loop(0, n, lambda i, v: anp.sin(v) * v + 0.5, x, checkpoints=k)
+
+    return f
+
+
+def program(jf, *args):
+    """The simplified graph of the program ``jf`` compiles for ``args``."""
+    return jf.lower(*args).simplified
+
+
+def ops(graph) -> list[str]:
+    return sorted(n.op for n in graph.toposort() if not n.is_input)
+
+
+def schedule_stats(n, k):
+    """What :func:`reverse_loop` does for ``n`` steps and ``k`` carries."""
+    stats: dict = {}
+    reverse_loop(n, k, 0, lambda c, t: c, lambda c, t: None, stats)
+    return stats
+
+
+@pytest.mark.parametrize("n", [1000, 10_000])
+def test_chain_program_does_not_grow_with_the_trip_count(n):
+    k = 20
+    jf = ad.jit(ad.grad(chain(n, k)))
+    g = jf(0.3)
+    # one sweep node (and the item reading its result): 18,600 nodes before, at 1,000 steps
+    assert ops(program(jf, 0.3)) == ["item", "scan_revolve"]
+    assert last_sweep["compiled"] is True and last_sweep["steps"] == n
+    # at most k carries stored, plus the one being advanced; every step recomputed at most
+    # r times (revolve's bound)
+    want = schedule_stats(n, k)
+    assert last_sweep["peak"] == want["peak"] <= k + 1
+    assert last_sweep["advances"] == want["advances"] <= repetitions(n, k - 1) * n
+    assert g == ad.grad(chain(n, None))(0.3)  # eager store-all, bit for bit
+    assert g == ad.grad(chain(n, k))(0.3)
+    assert g == jf(0.3)  # the compiled program, run again
+
+
+def test_program_source_is_the_same_for_every_trip_count():
+    sources = []
+    for n in (10, 1000, 10_000):
+        jf = ad.jit(ad.grad(chain(n, 5)))
+        jf(0.3)
+        src = jf.lower(0.3).source
+        sources.append(src.replace(str(n), "N"))
+    assert sources[0] == sources[1] == sources[2]
+
+
+def _rnn_loss(W, xs, h0, k, reverse=False):
+    n = xs.shape[0]
+
+    def step(c, x):
+        h, s = c["h"], c["s"]
+        hn = anp.tanh(W @ h + x)
+        return {"h": hn, "s": s + anp.sum(hn**2)}, (anp.sum(hn), hn * 2.0)
+
+    c, (ys, zs) = lax.scan(step, {"h": h0, "s": 0.0}, xs, checkpoints=k, reverse=reverse)
+    return anp.sum(c["h"]) + c["s"] + anp.sum(ys * anp.arange(n)) + anp.sum(zs**2)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("k", [1, 3, 20, 100])  # 100: more checkpoints than steps
+def test_pytree_carry_ys_and_closure_equal_eager(k, reverse):
+    H, n = 4, 37
+    W = rng.normal(size=(H, H)) * 0.5
+    xs = rng.normal(size=(n, H))
+    h0 = rng.normal(size=H)
+    grad = ad.grad(_rnn_loss, (0, 1, 2))
+    ref = grad(W, xs, h0, None, reverse)
+    eager_k = grad(W, xs, h0, k, reverse)
+    jitted = ad.jit(grad, static_argnums=(3, 4))(W, xs, h0, k, reverse)
+    for r, e, j in zip(ref, eager_k, jitted):
+        np.testing.assert_array_equal(e, r)
+        np.testing.assert_array_equal(j, r)
+    assert last_sweep["steps"] == n and last_sweep["compiled"] is True
+    assert last_sweep["peak"] == schedule_stats(n, k)["peak"] <= min(k + 1, n)
+
+
+def test_more_checkpoints_than_steps_recomputes_nothing():
+    jf = ad.jit(ad.grad(chain(12, 50)))
+    g = jf(0.7)
+    # every carry stored once: 11 advances (the last step's carry is never needed)
+    assert last_sweep["advances"] == 11 and last_sweep["peak"] == 12
+    assert g == ad.grad(chain(12, None))(0.7)
+
+
+def test_vmap_outside_and_inside_grad_under_jit():
+    H, n = 3, 25
+    W = rng.normal(size=(H, H)) * 0.5
+    Ws = rng.normal(size=(4, H, H)) * 0.5
+    xs = rng.normal(size=(n, H))
+    h0 = rng.normal(size=H)
+    per = ad.vmap(ad.grad(_rnn_loss), in_axes=(0, None, None, None))
+    np.testing.assert_array_equal(
+        ad.jit(per, static_argnums=3)(Ws, xs, h0, 4), per(Ws, xs, h0, None)
+    )
+    assert last_sweep["steps"] == n  # the batched sweep ran as one node
+
+    def batch_loss(W, k):
+        H0 = np.stack([h0, 2 * h0, -h0])
+        return anp.sum(ad.vmap(lambda h: _rnn_loss(W, xs, h, k))(H0))
+
+    np.testing.assert_array_equal(
+        ad.jit(ad.grad(batch_loss), static_argnums=1)(W, 4), ad.grad(batch_loss)(W, None)
+    )
+    # each example's gradient is its own: against the unbatched loss, per example (to
+    # rounding: a batched matmul sums in another order)
+    Hs = rng.normal(size=(3, H))
+    per_h = ad.vmap(ad.grad(_rnn_loss, 2), in_axes=(None, None, 0, None))
+    got = ad.jit(per_h, static_argnums=3)(W, xs, Hs, 2)
+    np.testing.assert_array_equal(got, per_h(W, xs, Hs, None))
+    for b in range(3):
+        want = ad.grad(_rnn_loss, 2)(W, xs, Hs[b], None)
+        np.testing.assert_allclose(got[b], want, rtol=1e-12, atol=1e-14)
+
+
+def test_gradient_matches_finite_differences():
+    # an independent reference: central differences of the loss itself
+    H, n = 3, 200
+    W = rng.normal(size=(H, H)) * 0.4
+    xs = rng.normal(size=(n, H))
+    h0 = rng.normal(size=H)
+    g = ad.jit(ad.grad(_rnn_loss), static_argnums=3)(W, xs, h0, 6)
+    eps = 1e-6
+    fd = np.zeros_like(W)
+    for i in range(H):
+        for j in range(H):
+            d = np.zeros_like(W)
+            d[i, j] = eps
+            fd[i, j] = (_rnn_loss(W + d, xs, h0, None) - _rnn_loss(W - d, xs, h0, None)) / (2 * eps)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-6)
+
+
+def test_second_order_under_jit_equals_eager():
+    # forward over reverse and reverse over reverse of the sweep (through the loop itself)
+    f = chain(10, 3)
+    want = ad.hessian(chain(10, None))(0.3)
+    np.testing.assert_allclose(ad.jit(ad.hessian(f))(0.3), want, rtol=1e-14)
+    np.testing.assert_allclose(ad.jit(ad.grad(ad.grad(f)))(0.3), want, rtol=1e-14)
+
+
+def test_c_compiler_falls_back_to_the_python_backend():
+    f = chain(300, 4)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        jf = ad.jit(ad.grad(f), compiler="c")
+        got = [jf(0.3), jf(0.45)]
+    assert any(
+        issubclass(x.category, CCompilerWarning) and "checkpoints" in str(x.message) for x in w
+    )
+    assert got == [ad.grad(chain(300, None))(x) for x in (0.3, 0.45)]
+    with pytest.warns(CCompilerWarning, match="no C lowering"):
+        cf = ad.jit.c.compile_c(ad.grad(f), 0.3)
+    np.testing.assert_array_equal(
+        cf(np.array([0.3, 0.45])), [ad.grad(chain(300, None))(x) for x in (0.3, 0.45)]
+    )
+
+
+def test_a_step_with_effects_runs_as_written_at_every_step():
+    # a callback in the step: no straight-line sub-program; the sweep calls the step
+    # itself, so the callback runs at every step run, as in eager mode
+    seen: list[int] = []
+
+    def f(x):
+        def body(i, v):
+            ad.debug.callback(lambda i: seen.append(int(i)), i)
+            return anp.sin(v) * v + 0.5
+
+        return lax.fori_loop(0, 8, body, x, checkpoints=2)
+
+    eager = ad.grad(f)(0.3)
+    n_eager = len(seen)
+    seen.clear()
+    jf = ad.jit(ad.grad(f))
+    jf(0.3)  # (traced: the values computed while tracing run no callbacks)
+    seen.clear()
+    got = jf(0.3)
+    assert last_sweep["compiled"] is False
+    assert got == eager == ad.grad(chain(8, None))(0.3)
+    # the schedule's advances and 8 pullbacks; eager mode also runs the 8 forward steps,
+    # whose results the compiled gradient does not read (so its program leaves them out)
+    assert len(seen) == schedule_stats(8, 2)["advances"] + 8 == n_eager - 8
