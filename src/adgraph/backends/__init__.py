@@ -41,7 +41,7 @@ from ..core.pytree import tree_map
 from ..core.trace import Tracer
 from ..core.xp import BackendMixError, get_xp, module_of
 from .cluster import dashboard_link, local_cluster
-from .memory import retain_memory
+from .memory import retain_memory, set_memory_retention
 
 __all__ = [
     "BackendInfo",
@@ -59,6 +59,7 @@ __all__ = [
     "set_fft_backend",
     "fft_backend",
     "retain_memory",
+    "set_memory_retention",
     "local_cluster",
     "dashboard_link",
     "BACKENDS",
@@ -379,6 +380,18 @@ def set_fft_backend(name: str | None) -> str:
         return _fft.select_backend(key)
     except ValueError as e:
         raise ValueError(f"set_fft_backend: {e}") from None
+
+
+def _install_retain_hook() -> None:
+    # adgraph's FFT makes the bounded allocator setting of .memory on its first transform
+    # of a large NumPy array (ops cannot import this layer, so it is handed down).
+    from ..ops import fft as _fft
+    from . import memory
+
+    _fft.retain_hook = memory.retain_by_default
+
+
+_install_retain_hook()
 
 
 def fft_backend() -> str:

@@ -6,23 +6,51 @@ the heap is trimmed). A derivative allocates its temporaries afresh on every cal
 call then pays a page fault for every 4 KiB page it touches anew -- measured at about a
 quarter of ``fft_grad``'s time and a tenth of ``mlp_grad``'s in ``benchmarks/run.py``.
 :func:`retain_memory` asks the allocator to keep such memory for reuse instead. It is a
-setting of the whole process (every library in it allocates through the same malloc), so
-adgraph never makes it by itself: call it once, at the start of a program that evaluates
-derivatives of large arrays in a loop.
+setting of the whole process (every library in it allocates through the same malloc).
+
+adgraph's FFT makes a bounded form of it by itself, once, the first time it transforms a
+NumPy array of at least :data:`AUTO_MIN_BYTES` (:func:`retain_by_default`): blocks up to
+32 MiB from the heap and up to 64 MiB kept free at its top. That is the ceiling glibc's own
+adaptive thresholds reach by default -- any process that frees a 32 MiB block is put there
+by glibc itself -- so it changes how soon, not how far, the allocator keeps memory. A
+process that never transforms a large NumPy array through adgraph is never touched. It is
+skipped when the environment already configures malloc (``MALLOC_*_`` variables,
+``GLIBC_TUNABLES``), and turned off by ``ADGRAPH_RETAIN_MEMORY=0`` in the environment or
+``adgraph.backends.set_memory_retention(False)`` before the first transform.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
-__all__ = ["retain_memory"]
+__all__ = ["retain_memory", "retain_by_default", "set_memory_retention"]
 
 # mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 # glibc refuses mmap thresholds above 32 MiB on 64-bit machines (HEAP_MAX / 2)
 _MMAP_THRESHOLD_MAX = 32 << 20
+#: What :func:`retain_by_default` keeps: glibc's adaptive trim threshold tops out at twice
+#: its largest mmap threshold (32 MiB on 64-bit machines), so this is where glibc's own
+#: defaults go after a 32 MiB block is freed.
+AUTO_RETAIN_BYTES = 2 * _MMAP_THRESHOLD_MAX
+#: The smallest array whose transform makes the automatic setting: glibc's initial mmap
+#: threshold (128 KiB); smaller blocks come from the heap already.
+AUTO_MIN_BYTES = 128 << 10
+
+# The automatic setting: None until the first large transform decides it; then True (made),
+# False (switched off, refused by the environment, or no glibc). Read on every transform:
+# one global lookup once decided.
+_auto: bool | None = None
+# Environment variables by which a user configures glibc's malloc: the allocator is theirs.
+_MALLOC_ENV = (
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TRIM_THRESHOLD_",
+    "MALLOC_TOP_PAD_",
+    "MALLOC_MMAP_MAX_",
+)
 
 
 def _glibc():
@@ -62,3 +90,45 @@ def retain_memory(nbytes: int = 256 << 20) -> bool:
     ok = libc.mallopt(_M_MMAP_THRESHOLD, min(nbytes, _MMAP_THRESHOLD_MAX))
     ok = libc.mallopt(_M_TRIM_THRESHOLD, nbytes) and ok
     return bool(ok)
+
+
+def _environment_allows() -> bool:
+    flag = os.environ.get("ADGRAPH_RETAIN_MEMORY", "").strip().lower()
+    if flag in ("0", "false", "no", "off"):
+        return False
+    if any(v in os.environ for v in _MALLOC_ENV):
+        return False
+    return "glibc.malloc." not in os.environ.get("GLIBC_TUNABLES", "")
+
+
+def retain_by_default() -> bool:
+    """Make the automatic setting (see the module's docstring) unless it was decided
+    already; returns whether it is in effect. Called by adgraph's FFT on its first NumPy
+    transform of :data:`AUTO_MIN_BYTES` or more; cheap after the first call."""
+    global _auto
+    if _auto is None:
+        libc = _glibc() if _environment_allows() else None
+        ok = libc is not None and bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX))
+        ok = ok and bool(libc.mallopt(_M_TRIM_THRESHOLD, AUTO_RETAIN_BYTES))
+        _auto = ok
+    return _auto
+
+
+def set_memory_retention(enabled: bool) -> None:
+    """Whether adgraph may make its automatic allocator setting (default True; see
+    :mod:`adgraph.backends.memory`). ``False`` before the first large transform keeps
+    glibc's defaults for the whole run; once made, the setting stays (glibc cannot restore
+    its adaptive thresholds), and this raises rather than pretend otherwise."""
+    global _auto
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_memory_retention: expected True or False, got {enabled!r}")
+    if _auto is True and not enabled:
+        raise RuntimeError(
+            "set_memory_retention(False): the allocator setting was already made (by the "
+            "first large FFT) and cannot be undone; call this before, or set "
+            "ADGRAPH_RETAIN_MEMORY=0 in the environment"
+        )
+    if not enabled:
+        _auto = False
+    elif _auto is False:
+        _auto = None  # decided again on the next large transform

@@ -75,6 +75,13 @@ _MODULES = {"ducc0": "ducc0.fft", "scipy": "scipy.fft", "numpy": "numpy.fft"}
 _active: str | None = None
 _lib = None
 
+# Called once, with no argument, on the first transform of a NumPy array of at least
+# RETAIN_MIN_BYTES: adgraph.backends installs its allocator setting here
+# (adgraph.backends.memory.retain_by_default; ops cannot import backends). Cleared once
+# called, so later transforms pay one global lookup.
+retain_hook = None
+RETAIN_MIN_BYTES = 128 << 10
+
 _NORMS = ("backward", "ortho", "forward")
 _SWAP = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
 
@@ -130,6 +137,15 @@ def _workers(x) -> int:
     return _cores() if w == -1 else w
 
 
+def _first_large(x):
+    """Run :data:`retain_hook` once, for a NumPy array ``x`` from RETAIN_MIN_BYTES."""
+    global retain_hook
+    hook = retain_hook
+    if hook is not None and x.nbytes >= RETAIN_MIN_BYTES:
+        retain_hook = None
+        hook()
+
+
 def _inorm(norm, forward):
     """ducc0's ``inorm`` (divide by 1, sqrt(N), N) for numpy's ``norm`` of a transform."""
     if norm == "ortho":
@@ -148,6 +164,8 @@ def _ducc_input(x, real):
 
 
 def _np_c2c(x, axes, sizes, norm, inverse):
+    if retain_hook is not None:
+        _first_large(x)
     b = _active if _active is not None else select_backend(None)
     if b == "ducc0":
         # A real input stays real: ducc0 then computes a real-to-complex transform.
@@ -163,6 +181,8 @@ def _np_c2c(x, axes, sizes, norm, inverse):
 
 
 def _np_r2c(x, axes, sizes, norm):
+    if retain_hook is not None:
+        _first_large(x)
     b = _active if _active is not None else select_backend(None)
     if b == "ducc0":
         x = _ducc_input(_resize_impl(_np, x, axes=axes, sizes=sizes), real=True)
@@ -174,6 +194,8 @@ def _np_r2c(x, axes, sizes, norm):
 
 def _np_c2r(x, axes, sizes, norm, own=False):
     """``irfftn``; ``own``: ``x`` is this module's own array and may be overwritten."""
+    if retain_hook is not None:
+        _first_large(x)
     b = _active if _active is not None else select_backend(None)
     if b == "ducc0":
         half = sizes[:-1] + (sizes[-1] // 2 + 1,)  # the half spectrum numpy.fft reads
