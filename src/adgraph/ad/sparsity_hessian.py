@@ -33,7 +33,9 @@ from __future__ import annotations
 import numpy as _np
 
 from ..core.primitive import Primitive
+from ..core.trace import Tracer
 from .sparsity import (
+    Call,
     Delegate,
     Local,
     Moves,
@@ -96,6 +98,9 @@ _REAL_ONLY = frozenset({"abs"})
 
 #: Primitives whose derivatives are user code: the one-pass detection hands over.
 _VIA_GRADIENT = frozenset({"custom_root", "linear_solve", "odeint"})
+#: Rules that SparsityTrace.process handles itself (bodies run on the tracers, custom
+#: derivative rules).
+_SPECIAL = (Call, _JvpRule, _VjpRule)
 
 
 class NeedsGradient(Exception):
@@ -169,12 +174,53 @@ def _compact(r):
     return r if keep.all() else r[keep]
 
 
-def _union(a, b):
-    """Entry-wise union of two padded patterns of the same entries."""
+def _starts(p, ids):
+    """When every slot of the padded pattern ``p`` is a *run* -- slot ``s`` is
+    ``starts[s] + arange(entries)`` -- the list of starts, else None. A run is recognised
+    in O(1): ``ids`` is the trace's read-only ``arange(n)``, and a view of it with unit
+    stride along the entries holds consecutive ids (``ids[j] == j``). Slices of ``x``
+    and the unions of their patterns (:func:`_run_view`) are such views, so stencils on
+    1-D arrays never compare index arrays entry by entry."""
+    if p.base is not ids or p.ndim != 2:
+        return None
+    w, k = p.shape
+    if k == 0 or (k > 1 and p.strides[1] != p.itemsize) or (w > 1 and p.strides[0] == 0):
+        return None
+    return p[:, 0].tolist()
+
+
+def _run_view(ids, starts, k: int):
+    """The pattern whose slots are the runs ``starts[s] + arange(k)`` (distinct starts,
+    ascending): a read-only view of ``ids`` when the starts are evenly spaced, else a
+    copy (whose slots are then checked entry by entry, as any pattern's)."""
+    lo = starts[0]
+    if len(starts) == 1:
+        return ids[lo : lo + k][None]
+    step = starts[1] - lo
+    if all(b - a == step for a, b in zip(starts, starts[1:])):
+        size = ids.itemsize
+        return _np.ndarray(
+            (len(starts), k), ids.dtype, buffer=ids, offset=lo * size, strides=(step * size, size)
+        )
+    return _np.stack([ids[s : s + k] for s in starts])
+
+
+def _union(a, b, ids=None):
+    """Entry-wise union of two padded patterns of the same entries (``ids``: the
+    trace's id array, to recognise runs: :func:`_starts`)."""
     if a is b or b.shape[0] == 0:
         return a
     if a.shape[0] == 0:
         return b
+    if ids is not None and (sa := _starts(a, ids)) is not None:
+        sb = _starts(b, ids)
+        if sb is not None:  # runs with different starts differ at every entry
+            starts = sorted(set(sa).union(sb))
+            if len(starts) == len(sa):
+                return a
+            if len(starts) == len(sb):
+                return b
+            return _run_view(ids, starts, a.shape[1])
     if a.shape[0] * b.shape[0] <= 16:
         slots = [a]
         for t in range(b.shape[0]):
@@ -192,6 +238,8 @@ def _union(a, b):
 
 
 def _broadcast(r, in_shape, out_shape):
+    if in_shape == out_shape:
+        return r
     in_shape, out_shape = tuple(in_shape), tuple(out_shape)
     if in_shape == out_shape:
         return r
@@ -199,20 +247,37 @@ def _broadcast(r, in_shape, out_shape):
     return r[:, src.ravel()]
 
 
-def _elementwise(diff, pats, ans, args):
+def _shape(a) -> tuple:
+    return a.shape if type(a) is _np.ndarray else _np.shape(a)
+
+
+def _elementwise(diff, pats, ans, args, ids=None):
     out = None
-    shape = _np.shape(ans)
+    shape = _shape(ans)
+    flags = len(diff)
     for i, p in enumerate(pats):
-        if p is None or not diff[i]:
+        if p is None or (i < flags and not tuple.__getitem__(diff, i)):
             continue
-        q = _broadcast(p, _np.shape(args[i]), shape)
-        out = q if out is None else _union(out, q)
+        q = _broadcast(p, _shape(args[i]), shape)
+        out = q if out is None else _union(out, q, ids)
     return out
+
+
+_BASIC_INDEX = (slice, int, type(None), type(Ellipsis))  # not bool: x[True] adds an axis
 
 
 def _moves(prim, data, pats, args, params):
     """A MOVES primitive on 1-based entry ids of its data arguments; id 0 is a zero
     (an empty column). The ids are integers: moving entries keeps them exact."""
+    if prim.name == "getitem" and len(args) == 1 and pats[0] is not None:
+        skel = params.get("skel")
+        if type(skel) is tuple and all(type(s) in _BASIC_INDEX for s in skel):
+            # Basic indexing (slices, integers, None, ...): index the slots themselves,
+            # one axis in front -- a view (a run stays a run) where NumPy gives one.
+            p = pats[0]
+            w = p.shape[0]
+            r = p.reshape((w,) + _shape(args[0]))[(slice(None),) + skel]
+            return r.reshape(w, _size(r.shape[1:]))
     ids, blocks, offset, owner = [], [], 0, None
     for i, (a, p) in enumerate(zip(args, pats)):
         if data is not None and i not in data:
@@ -328,33 +393,68 @@ def _contraction_entries(spec, ops, traced):
 
 # ------------------------------------------------------------------ second-order pairs
 class _Pairs:
-    """The Hessian's pattern being collected. Pairs ``(i, j)`` whose offset ``j - i`` is
-    one constant along a run (the stencils of most programs) mark a boolean vector per
-    offset, which becomes CSR without sorting; other runs are kept as ``i * n + j`` keys,
-    sorted once at the end; contributions made by scipy products are summed as matrices.
-    Both orders of every pair are added, so the result is symmetric."""
+    """The Hessian's pattern being collected. Pairs ``(i, j)`` whose offset ``d = j - i``
+    is one constant along a run of rows (the stencils of most programs) are kept per
+    offset: as row intervals while they come from runs of consecutive ids
+    (:func:`_starts`: O(1) each, no index array is read), else as a boolean vector over
+    the rows; both become CSR without sorting. Other pairs are kept as ``i * n + j``
+    keys, sorted once at the end; contributions made by scipy products are summed as
+    matrices. Both orders of every pair are added, so the result is symmetric."""
 
-    __slots__ = ("n", "bands", "keys", "sp", "matrix")
+    __slots__ = ("n", "ids", "offsets", "spans", "bands", "keys", "sp", "matrix")
 
-    #: At most this many offsets get a vector of their own (n booleans each).
+    #: At most this many offsets are kept as intervals or vectors (n booleans each).
     MAX_BANDS = 64
+    #: Past this many row segments the intervals are written into boolean vectors.
+    MAX_SEGMENTS = 16
 
-    def __init__(self, n: int, matrix=None) -> None:
+    def __init__(self, n: int, matrix=None, ids=None) -> None:
         self.n = n
+        self.ids = ids  # the trace's read-only arange(n): views of it are runs
         self.matrix = matrix  # the csr_matrix class of the result (None: scipy's own)
-        self.bands: dict[int, _np.ndarray] = {}
+        self.offsets: set[int] = set()  # those of spans and bands
+        self.spans: dict[int, list] = {}  # d -> row intervals [lo, hi) pairing i, i + d
+        self.bands: dict[int, _np.ndarray] = {}  # d -> rows i pairing i, i + d
         self.keys: list = []
         self.sp = None  # an (n, n) sum of the contributions made by scipy
 
+    def _run(self, u) -> bool:
+        """Whether the 1-D slot ``u`` (not empty) is a run of consecutive ids."""
+        ids = self.ids
+        return ids is not None and u.base is ids and (u.size == 1 or u.strides[0] == u.itemsize)
+
+    def _span(self, d: int, lo: int, hi: int) -> None:
+        """Rows ``lo .. hi - 1`` pair with column ``row + d``."""
+        if d in self.offsets or len(self.offsets) < self.MAX_BANDS:
+            self.offsets.add(d)
+            spans = self.spans.get(d)
+            if spans is None:
+                self.spans[d] = [(lo, hi)]
+            elif spans[-1] != (lo, hi):
+                spans.append((lo, hi))
+        else:
+            r = _np.arange(lo, hi, dtype=_np.int64)
+            self.keys.append(r * self.n + (r + d))
+
     def _add(self, u, v, both: bool) -> None:
         """Pairs ``(u[k], v[k])`` (and ``(v[k], u[k])`` when ``both``), all valid."""
-        if u.size == 0:
+        k = u.size
+        if k == 0:
+            return
+        if self._run(u) and (v is u or self._run(v)):
+            lo = int(u[0])
+            d = int(v[0]) - lo
+            self._span(d, lo, lo + k)
+            if both and d:
+                self._span(-d, lo + d, lo + d + k)
             return
         if u is v:
             self._mark(0, u)
             return
         d = int(v[0]) - int(u[0])
-        if int(v[-1]) - int(u[-1]) == d and (d in self.bands or len(self.bands) < self.MAX_BANDS):
+        if int(v[-1]) - int(u[-1]) == d and (
+            d in self.offsets or len(self.offsets) < self.MAX_BANDS
+        ):
             if (v - u == d).all():
                 self._mark(d, u)
                 if both and d:
@@ -365,15 +465,19 @@ class _Pairs:
         if both:
             self.keys.append(v * self.n + u)
 
-    def _mark(self, d: int, rows) -> None:
+    def _band(self, d: int):
         band = self.bands.get(d)
         if band is None:
+            self.offsets.add(d)
             band = self.bands[d] = _np.zeros(self.n, bool)
+        return band
+
+    def _mark(self, d: int, rows) -> None:
         lo, k = int(rows[0]), rows.size
         if int(rows[-1]) - lo == k - 1 and (k < 3 or (rows[1:] > rows[:-1]).all()):
-            band[lo : lo + k] = True  # a run of consecutive entries (most stencils)
+            self._span(d, lo, lo + k)  # a run of consecutive entries (most stencils)
         else:
-            band[rows.astype(_np.intp, copy=False)] = True  # NumPy indexes fastest by intp
+            self._band(d)[rows.astype(_np.intp, copy=False)] = True  # NumPy indexes fastest by intp
 
     def outer(self, p):
         """Each row's entries with each other (both orders)."""
@@ -386,20 +490,35 @@ class _Pairs:
         """Entry ``k``'s dependencies in ``a`` with its dependencies in ``b``, for every
         ``k`` (and ``b`` with ``a`` when ``both``)."""
         if isinstance(a, _np.ndarray) and isinstance(b, _np.ndarray):
+            same = b is a
+            if self.ids is not None and (sa := _starts(a, self.ids)) is not None:
+                sb = sa if same else _starts(b, self.ids)
+                if sb is not None:  # runs: slot s against slot t is one offset
+                    k = a.shape[1]
+                    for s, lo in enumerate(sa):
+                        for t, lo2 in enumerate(sb):
+                            if same and t < s:
+                                continue  # the mirrored pair is added with (s, t)
+                            d = lo2 - lo
+                            self._span(d, lo, lo + k)
+                            if d and (both or same):
+                                self._span(-d, lo2, lo2 + k)
+                    return
             if a.shape[0] * b.shape[0] <= 64:
                 # full[s]: slot s holds an entry for every k (no -1 padding)
-                fa = [r.size == 0 or int(r.min()) >= 0 for r in a]
-                fb = fa if b is a else [r.size == 0 or int(r.min()) >= 0 for r in b]
+                fa = [r.size == 0 or self._run(r) or int(r.min()) >= 0 for r in a]
+                fb = fa if same else [r.size == 0 or self._run(r) or int(r.min()) >= 0 for r in b]
                 for s, u in enumerate(a):
                     for t, v in enumerate(b):
-                        if b is a and t < s:
+                        if same and t < s:
                             continue  # the mirrored pair is added with (s, t)
                         if fa[s] and fb[t]:
-                            uu, vv = u, v
+                            uu, vv = u, (u if same and s == t else v)
                         else:
                             ok = (u >= 0) & (v >= 0)
-                            uu, vv = u[ok], v[ok]
-                        self._add(uu, vv, both or (b is a and s != t))
+                            uu = u[ok]
+                            vv = uu if same and s == t else v[ok]
+                        self._add(uu, vv, both or (same and s != t))
                 return
         m = _csr(a, self.n).T @ _csr(b, self.n)
         self._add_matrix(m)
@@ -411,6 +530,53 @@ class _Pairs:
         self.sp = m if self.sp is None else (self.sp + m).tocsr()
 
     def _bands_csr(self):
+        """The spans and bands as CSR: row ``i`` holds column ``i + d`` for each offset
+        ``d`` that marks it, in the order of the offsets (so each row comes out sorted)."""
+        n = self.n
+        cuts, merged = {0, n}, {}
+        for d, spans in self.spans.items():
+            spans.sort()
+            out = [list(spans[0])]
+            for lo, hi in spans[1:]:
+                if lo <= out[-1][1]:
+                    out[-1][1] = max(out[-1][1], hi)
+                else:
+                    out.append([lo, hi])
+            merged[d] = out
+            for lo, hi in out:
+                cuts.update((lo, hi))
+        if self.bands or len(cuts) - 1 > self.MAX_SEGMENTS:
+            for d, spans in merged.items():
+                band = self._band(d)
+                for lo, hi in spans:
+                    band[lo:hi] = True
+            return self._vectors_csr()
+        # Between consecutive cuts the same offsets mark every row: each segment's columns
+        # are one broadcast sum, its row pointers one arange.
+        offs = sorted(merged)
+        cuts = sorted(cuts)
+        segs, nnz = [], 0
+        for r0, r1 in zip(cuts, cuts[1:]):
+            on = [d for d in offs if any(lo <= r0 < hi for lo, hi in merged[d])]
+            segs.append((r0, r1, on, nnz))
+            nnz += len(on) * (r1 - r0)
+        it = _index_type(max(n, nnz) + 1)
+        indices = _np.empty(nnz, it)
+        indptr = _np.empty(n + 1, it)
+        indptr[0] = 0
+        for r0, r1, on, start in segs:
+            c, m = len(on), r1 - r0
+            if c:
+                block = indices[start : start + c * m].reshape(m, c)
+                rows = _np.arange(r0, r1, dtype=it)
+                for j, d in enumerate(on):  # along the long axis: NumPy is slow across
+                    _np.add(rows, d, out=block[:, j])
+                indptr[r0 + 1 : r1 + 1] = _np.arange(start + c, start + c * m + 1, c, dtype=it)
+            else:
+                indptr[r0 + 1 : r1 + 1] = start
+        return _canonical_csr(indices, indptr, n, self.matrix)
+
+    def _vectors_csr(self):
         n = self.n
         offs = sorted(self.bands)
         it = _index_type(n * len(offs))
@@ -442,7 +608,7 @@ class _Pairs:
     def finish(self):
         """The symmetric pattern collected, sorted boolean CSR."""
         parts = []
-        if self.bands:
+        if self.spans or self.bands:
             parts.append(self._bands_csr())
         if self.keys:
             parts.append(self._keys_csr())
@@ -489,8 +655,8 @@ class _Lazy:
 
     __slots__ = ("args", "value")
 
-    def __init__(self, *args) -> None:
-        self.args = args
+    def __init__(self, args) -> None:
+        self.args = args  # (trace, prim, rule, pats, ans, vals, params)
         self.value = None
 
     def force(self):
@@ -498,27 +664,39 @@ class _Lazy:
             trace, prim, rule, pats, ans, vals, params = self.args
             self.args = None
             v = trace._first_order(prim, rule, pats, ans, vals, params)
-            if v is not None and _rows(v) != _size(_np.shape(ans)):
+            if v is not None and _rows(v) != _size(_shape(ans)):
                 raise ValueError(
                     f"sparsity rule returned a pattern of {_rows(v)} rows for an output "
-                    f"of {_size(_np.shape(ans))} entries"
+                    f"of {_size(_shape(ans))} entries"
                 )
             self.value = v
         return self.value
+
+
+_OTHER_TRACER = (
+    "sparsity detection met a value traced by another transformation "
+    "(jacobian_sparsity inside grad/jvp/vmap/jit, or a function closing "
+    "over such a value); detect the pattern outside other transformations"
+)
 
 
 class HessianSparsityTrace(SparsityTrace):
     """First-order patterns (padded index arrays) of every value, and the Hessian's
     pattern collected in :attr:`pairs`."""
 
-    __slots__ = ("pairs",)
+    __slots__ = ("pairs", "ids")
 
     def __init__(self, n: int, local: bool = False, matrix=None) -> None:
         super().__init__(n, local=local)
-        self.pairs = _Pairs(n, matrix)
+        # The input's entry ids, read-only: every view of it with unit stride along the
+        # entries is a set of runs of consecutive ids (_starts), and no rule writes
+        # into a pattern it did not make.
+        self.ids = _np.arange(n, dtype=_index_type(n))
+        self.ids.flags.writeable = False
+        self.pairs = _Pairs(n, matrix, self.ids)
 
     def input(self, x) -> SparsityTracer:
-        return SparsityTracer(self, x, _np.arange(self.n, dtype=_index_type(self.n))[None, :])
+        return SparsityTracer(self, x, self.ids[None, :])
 
     def _custom_jvp(self, args, vals, jvp):
         raise NeedsGradient("custom_jvp_call")
@@ -526,31 +704,62 @@ class HessianSparsityTrace(SparsityTrace):
     def _custom_vjp(self, args, vals, pats, params):
         raise NeedsGradient("custom_vjp_call")
 
+    def process(self, prim: Primitive, args, params):
+        rule = prim.sparsity
+        if type(rule) in _SPECIAL:  # bodies and custom rules: the general path
+            return super().process(prim, args, params)
+        # SparsityTrace.process for ordinary primitives, with the per-operation Python
+        # work cut to what it needs (this runs once per traced operation).
+        vals, pats, traced = [], [], False
+        for a in args:
+            if type(a) is SparsityTracer and a._trace is self:
+                vals.append(a.value)
+                pats.append(a.pattern)
+                traced = True
+            elif isinstance(a, Tracer):
+                raise TypeError(_OTHER_TRACER)
+            else:
+                vals.append(a)
+                pats.append(None)
+        ans = prim.bind(*vals, **params)
+        if prim.nondiff or not traced:
+            return ans
+        out = self._rule(prim, pats, ans, vals, params)
+        if prim.multiple_results:
+            return tuple(self._wrap(a, p) for a, p in zip(ans, out))
+        return self._wrap(ans, out)
+
     def _rule(self, prim, pats, ans, vals, params):
         rule = prim.sparsity
         if type(rule) is Delegate and isinstance(params.get(rule.prim), Primitive):
             return self._rule(params[rule.prim], pats, ans, vals, params.get(rule.params, {}))
         if prim.name in _VIA_GRADIENT or type(rule) in (_JvpRule, _VjpRule):
             raise NeedsGradient(prim.name)
-        pats = [p.force() if type(p) is _Lazy else p for p in pats]
+        for i, p in enumerate(pats):
+            if type(p) is _Lazy:
+                pats[i] = p.force()
         kind = second_order(prim, params, vals)
         if kind is GENERAL or prim.multiple_results:
             out = self._first_order(prim, rule, pats, ans, vals, params)
         else:  # computed when a later operation reads it: a result's is never needed
-            out = _Lazy(self, prim, rule, pats, ans, vals, params)
-        self._second_order(prim, kind, pats, ans, vals, params, out)
+            out = _Lazy((self, prim, rule, pats, ans, vals, params))
+        if kind is not LINEAR:
+            self._second_order(prim, kind, pats, ans, vals, params, out)
         return out
 
     def _first_order(self, prim, rule, pats, ans, vals, params):
-        padded = all(p is None or isinstance(p, _np.ndarray) for p in pats)
+        padded = True
+        for p in pats:
+            if p is not None and type(p) is not _np.ndarray:
+                padded = False
         if padded:
             out = NotImplemented
             if type(rule) is Moves:
                 out = _moves(prim, rule.data, pats, vals, params)
             elif type(rule) is Local and not self.local:
-                out = _elementwise(rule.rule.differentiable, pats, ans, vals)
+                out = _elementwise(rule.rule.differentiable, pats, ans, vals, self.ids)
             elif getattr(rule, "differentiable", None) is not None:
-                out = _elementwise(rule.differentiable, pats, ans, vals)
+                out = _elementwise(rule.differentiable, pats, ans, vals, self.ids)
             elif rule is reduction_rule and prim.name in ("reduce_sum", "reduce_prod"):
                 out = _reduce(pats[0], vals[0], tuple(params["axis"]))
             if out is not NotImplemented:
@@ -627,7 +836,7 @@ class HessianSparsityTrace(SparsityTrace):
         dt = getattr(ans, "dtype", None)
         if p is None or dt is None or dt.kind not in "fc":
             return ans
-        if type(p) is not _Lazy and _rows(p) != _size(_np.shape(ans)):
+        if type(p) is not _Lazy and _rows(p) != _size(_shape(ans)):
             raise ValueError(  # a rule's bug: never let a wrong pattern pass silently
                 f"sparsity rule returned a pattern of {_rows(p)} rows for an output of "
                 f"{_size(_np.shape(ans))} entries"

@@ -17,6 +17,8 @@ pieces are concatenated.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -102,11 +104,11 @@ class _Layout:
 
     def __init__(self, leaves, tree) -> None:
         self.tree = tree
-        self.shapes = [tuple(np.shape(v)) for v in leaves]
-        self.sizes = [int(np.prod(s)) for s in self.shapes]
-        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int).tolist()
+        self.shapes = [tuple(_shape(v)) for v in leaves]
+        self.sizes = [math.prod(s) for s in self.shapes]
+        self.offsets = [0, *itertools.accumulate(self.sizes)]
         self.size = self.offsets[-1]
-        self.single = len(leaves) == 1 and tree == tree_flatten(0)[1]
+        self.single = len(leaves) == 1 and tree == _LEAF
 
     def same(self, other: _Layout) -> bool:
         return self.tree == other.tree and self.shapes == other.shapes
@@ -199,7 +201,7 @@ class _FlatFn:
             if not leaves:
                 raise TypeError(f"{self.name}: f returned no arrays")
             self.single = len(leaves) == 1 and tree == _LEAF
-            self.m = int(sum(int(np.prod(_shape(leaf))) for leaf in leaves))
+            self.m = sum(math.prod(_shape(leaf)) for leaf in leaves)
             self.shape = tuple(_shape(leaves[0])) if self.single else (self.m,)
         if self.single:
             return leaves[0]

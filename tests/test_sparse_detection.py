@@ -1,0 +1,158 @@
+"""The fast paths of Hessian sparsity detection: runs of consecutive input entries
+(slices of x), their unions, the row intervals and boolean vectors the pairs are kept
+in, and basic indexing on the patterns. Every pattern is compared with the nonzeros of
+the dense Hessian at random points."""
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.numpy as anp
+from adgraph.ad import sparsity_hessian as sh
+
+sp = pytest.importorskip("scipy.sparse")
+
+rng = np.random.default_rng(5)
+
+
+def _dense_nonzeros(f, n, trials=3):
+    nz = np.zeros((n, n), bool)
+    for _ in range(trials):
+        nz |= np.asarray(ad.hessian(f)(rng.standard_normal(n))) != 0
+    return nz
+
+
+def _many_offsets(x):  # more offsets than are kept as intervals: the rest become keys
+    return sum(anp.sum(x[:-k] * x[k:]) for k in range(1, sh._Pairs.MAX_BANDS + 8))
+
+
+def _many_segments(x):  # more row segments than are assembled one by one
+    return sum(anp.sum(x[a : a + 3] ** 3) for a in range(0, 60, 5)) + anp.sum(x[1:] * x[:-1])
+
+
+def _grid(x):  # 2-D slices are not runs: boolean vectors, beside intervals
+    u = x[:64].reshape(8, 8)
+    return anp.sum(u[:, 1:] * u[:, :-1]) + anp.sum(u[1:, :] ** 2 * u[:-1, :]) + anp.sum(x[64:] ** 3)
+
+
+# name: (f, n) -- f's Hessian has no cancellations, so the pattern must equal it
+RUNS = {
+    "rosenbrock": (lambda x: anp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2), 12),
+    "three_term_product": (lambda x: anp.sum(x[:-2] * x[1:-1] * x[2:]), 10),
+    "evenly_spaced_union": (lambda x: anp.sum(anp.sin(x[:-4] + x[2:-2] + x[4:])), 11),
+    "unevenly_spaced_union": (lambda x: anp.sum(anp.exp(x[:-5] + x[1:-4] + x[5:])), 13),
+    "union_then_product": (lambda x: anp.sum((x[:-2] + x[2:]) * (x[1:-1] - x[:-2])), 9),
+    "quotient_of_runs": (lambda x: anp.sum(x[1:] / (2.0 + x[:-1] ** 2)), 8),
+    "same_run_twice": (lambda x: anp.sum(anp.tanh(x[1:] + x[1:]) * x[1:]), 7),
+    "partial_ranges": (lambda x: anp.sum(x[2:6] ** 2) + anp.sum(x[4:9] * x[3:8]), 10),
+    "many_offsets": (_many_offsets, 80),
+    "many_segments": (_many_segments, 64),
+    "grid": (_grid, 70),
+    "fancy_and_runs": (lambda x: anp.sum(x[np.array([3, 0, 5, 1])] * x[1:5]) + anp.sum(x**3), 8),
+    "reversed": (lambda x: anp.sum(x[::-1][1:] * x[1:]), 9),
+    "strided": (lambda x: anp.sum(x[::2] ** 2 * x[1::2]), 10),
+    "basic_indices": (
+        lambda x: (
+            anp.sum(x.reshape(3, 4)[1, :] ** 3)
+            + anp.sum(x.reshape(3, 4)[..., 2] * x[None, 4:7][0])
+            + anp.sum(anp.cos(x.reshape(2, 6)[:, None, 1:4]))
+            + x[-1] * x[0]
+        ),
+        12,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_run_patterns_equal_the_dense_hessian(name):
+    f, n = RUNS[name]
+    p = ad.hessian_sparsity(f, rng.standard_normal(n))
+    assert p.shape == (n, n) and p.has_sorted_indices
+    got = p.toarray()
+    want = _dense_nonzeros(f, n)
+    assert not (want & ~got).any(), f"{name}: missed nonzeros {np.argwhere(want & ~got)}"
+    assert (got == want).all(), f"{name}: invented pairs {np.argwhere(got & ~want)}"
+    # CSR invariants: sorted unique columns per row, symmetric
+    for i in range(n):
+        row = p.indices[p.indptr[i] : p.indptr[i + 1]]
+        assert (np.diff(row) > 0).all()
+    assert (got == got.T).all()
+
+
+def test_large_band_matches_a_small_one():
+    # the interval assembly at n = 5000 gives the same band as the dense check at n = 12
+    f = RUNS["rosenbrock"][0]
+    p = ad.hessian_sparsity(f, np.zeros(5000))
+    i = np.arange(5000)
+    want = sp.diags([np.ones(4999), np.ones(5000), np.ones(4999)], [-1, 0, 1], format="csr")
+    assert p.nnz == want.nnz == 5000 + 2 * 4999
+    assert (p.indices == want.indices).all() and (p.indptr == want.indptr).all()
+    assert p.indices.dtype == np.int32 and (p[i, i] != 0).all()
+
+
+def _entry_sets(p):
+    return [set(c for c in p[:, k].tolist() if c >= 0) for k in range(p.shape[1])]
+
+
+@pytest.mark.parametrize("starts", [(0,), (0, 3), (1, 2, 3), (0, 2, 7), (5, 1)])
+def test_union_of_runs_is_the_union_of_entry_sets(starts):
+    n, k = 20, 9
+    ids = np.arange(n, dtype=np.int32)
+    ids.flags.writeable = False
+    runs = [ids[s : s + k][None] for s in starts]
+    other = np.stack([rng.permutation(n)[:k].astype(np.int32), np.full(k, -1, np.int32)])
+    for a, b in [(runs[0], r) for r in runs] + [(runs[-1], other), (other, runs[0])]:
+        u = sh._union(a, b, ids)
+        want = [x | y for x, y in zip(_entry_sets(a), _entry_sets(b))]
+        assert _entry_sets(u) == want
+        # each entry lists each dependency once
+        assert all(len([c for c in u[:, j] if c >= 0]) == len(want[j]) for j in range(k))
+    evenly = sorted(set(starts))
+    view = sh._run_view(ids, evenly, k)
+    assert [list(r) for r in view] == [list(range(s, s + k)) for s in evenly]
+    if len(evenly) < 3 or evenly[2] - evenly[1] == evenly[1] - evenly[0]:
+        assert view.base is ids and sh._starts(view, ids) == evenly
+        with pytest.raises(ValueError):
+            view[0, 0] = 1  # the trace's ids are never written through a pattern
+    else:
+        assert view.base is not ids and sh._starts(view, ids) is None  # a copy
+
+
+def _collected(f, n):
+    from adgraph.core.trace import trace_scope
+
+    trace = sh.HessianSparsityTrace(n)
+    with trace_scope(trace):
+        f(trace.input(np.zeros(n)))
+    return trace.pairs
+
+
+@pytest.mark.parametrize(
+    "name, spans, bands, keys",
+    [
+        ("rosenbrock", True, False, False),
+        ("unevenly_spaced_union", True, False, False),
+        ("many_offsets", True, False, True),
+        ("many_segments", True, False, False),
+        ("grid", True, True, False),
+        ("fancy_and_runs", True, False, True),
+    ],
+)
+def test_each_way_of_keeping_pairs_is_exercised(name, spans, bands, keys):
+    # the parametrised pattern test above covers these paths: check that it does
+    pairs = _collected(*RUNS[name])
+    assert bool(pairs.spans) == spans and bool(pairs.bands) == bands
+    assert bool(pairs.keys) == keys
+    if name == "many_segments":
+        cuts = {c for s in pairs.spans.values() for iv in s for c in iv}
+        assert len(cuts) > sh._Pairs.MAX_SEGMENTS  # assembled through boolean vectors
+
+
+def test_runs_are_recognised_without_reading_entries():
+    ids = np.arange(10, dtype=np.int32)
+    ids.flags.writeable = False
+    assert sh._starts(ids[None, 2:7], ids) == [2]
+    assert sh._starts(ids[None, ::2], ids) is None  # stride 2: not consecutive
+    assert sh._starts(ids[None, ::-1], ids) is None
+    assert sh._starts(ids[None, 2:7].copy(), ids) is None  # not a view: entries unknown
+    assert sh._starts(np.broadcast_to(ids[None, :3], (2, 3)), ids) is None  # repeated slot
