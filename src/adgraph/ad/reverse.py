@@ -14,6 +14,8 @@ The backward sweep is :mod:`adgraph.ad.sweep`.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as _np
 
 from ..core.primitive import _PLAIN
@@ -22,7 +24,7 @@ from . import scalar as _scalar
 from . import tape as _tape
 from .tape import Node, ReverseTracer, ShapeDtype
 
-__all__ = ["ReverseTrace", "ReverseTracer"]
+__all__ = ["ReverseTrace", "ReverseTracer", "in_recorded_primal", "user_rule_scope"]
 
 _f64 = _np.float64
 _UNSET = object()  # ReverseTrace.general: the result is still to be computed
@@ -30,6 +32,35 @@ _UNSET = object()  # ReverseTrace.general: the result is still to be computed
 _INEXACT = frozenset("fc")
 # Arrays at least this large are dropped from a node when no rule needs them.
 _DROP_BYTES = 1024
+
+
+# How deep this thread is in computing, at the levels below a reverse trace, the primal of
+# an operation that trace records (a jit call, say): forward mode there differentiates the
+# primal computation of a reverse pass, as forward-over-reverse (hessian) does.
+_PRIMAL = threading.local()
+
+
+def in_recorded_primal() -> bool:
+    """Whether the operations now running compute, below a reverse trace, the primal of an
+    operation it records and will differentiate with that operation's reverse rule. A
+    ``custom_vjp`` function met there by forward mode is differentiated through its ``fwd``
+    rule (its reverse rule serves the recorded operation), as in JAX's forward-over-reverse."""
+    return getattr(_PRIMAL, "depth", 0) > 0
+
+
+class user_rule_scope:
+    """While a user's derivative rule runs inside a recorded primal: the rule's own uses of
+    forward mode are not part of that primal (a ``custom_vjp`` function they meet in
+    forward mode is refused, as in JAX)."""
+
+    __slots__ = ("depth",)
+
+    def __enter__(self) -> None:
+        self.depth = getattr(_PRIMAL, "depth", 0)
+        _PRIMAL.depth = 0
+
+    def __exit__(self, *exc) -> None:
+        _PRIMAL.depth = self.depth
 
 
 class ReverseTrace(Trace):
@@ -79,7 +110,13 @@ class ReverseTrace(Trace):
             if plain:
                 ans = prim.impl(_np, *vals, **params)
             elif below is not None and below.alive:
-                ans = below.process(prim, tuple(vals), params)  # what bind would pick
+                # what bind would pick; the lower levels differentiate this primal of a
+                # recorded operation (see in_recorded_primal)
+                _PRIMAL.depth = getattr(_PRIMAL, "depth", 0) + 1
+                try:
+                    ans = below.process(prim, tuple(vals), params)
+                finally:
+                    _PRIMAL.depth -= 1
             else:
                 ans = prim.bind(*vals, **params)
         if prim.multiple_results:
