@@ -156,3 +156,43 @@ def test_runs_are_recognised_without_reading_entries():
     assert sh._starts(ids[None, ::-1], ids) is None
     assert sh._starts(ids[None, 2:7].copy(), ids) is None  # not a view: entries unknown
     assert sh._starts(np.broadcast_to(ids[None, :3], (2, 3)), ids) is None  # repeated slot
+
+
+# ---------------------------------------------------------------- later calls
+def test_index_arrays_are_converted_once_per_module_and_name():
+    # the seeds and the gather positions are cached apart: one cache slot per module
+    # used to hand the seeds back where the gather positions were asked for (CuPy)
+    from adgraph.api.sparse import SparseJacobian
+
+    class FakeModule:
+        __name__ = "fake"
+        calls = 0
+
+        @classmethod
+        def asarray(cls, a):
+            cls.calls += 1
+            return ("converted", a)
+
+    jac = SparseJacobian(RUNS["rosenbrock"][0], "auto", None, "natural", False)
+    seed, take = np.zeros((2, 3)), np.arange(4)
+    (s,) = jac._indices(FakeModule, "seed", (seed,))
+    (t,) = jac._indices(FakeModule, "take", (take,))
+    assert s[1] is seed and t[1] is take
+    assert jac._indices(FakeModule, "take", (None,))[0] is t and FakeModule.calls == 2
+    assert jac._indices(np, "take", (take,))[0] is take
+
+
+@pytest.mark.parametrize("mode", ["fwd", "rev"])
+def test_later_calls_gather_the_compressed_products(mode):
+    def f(x):  # a pattern with rows of different lengths and an empty row
+        return anp.concatenate([x[1:] * x[:-1], anp.sin(x[:3]).sum()[None], 0.0 * x[:1] ** 0])
+
+    x = rng.standard_normal(9)
+    jac = ad.sparse_jacobian(f, mode=mode)
+    for z in (x, x + 1.0):
+        J = jac(z)
+        np.testing.assert_allclose(J.toarray(), ad.jacfwd(f)(z), rtol=1e-13, atol=1e-15)
+    hess = ad.sparse_hessian(RUNS["unevenly_spaced_union"][0])
+    for z in (rng.standard_normal(13), rng.standard_normal(13)):
+        want = ad.hessian(RUNS["unevenly_spaced_union"][0])(z)
+        np.testing.assert_allclose(hess(z).toarray(), want, rtol=1e-12, atol=1e-14)

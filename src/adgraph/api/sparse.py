@@ -443,6 +443,7 @@ class _Compressed:
         self.colors: int | None = None
         self._layout: _Layout | None = None
         self._index: dict = {}
+        self._flat_take: np.ndarray | None = None  # see _decompress
 
     def _leaves_checked(self, x):
         leaves, tree = _leaves(x, self.name)
@@ -455,11 +456,12 @@ class _Compressed:
             )
         return leaves, layout, jitted
 
-    def _indices(self, xp, arrays):
-        """Index arrays in the array module ``xp`` (converted once)."""
+    def _indices(self, xp, what: str, arrays):
+        """The NumPy arrays ``arrays`` (called ``what``) in the array module ``xp``,
+        converted once per module."""
         if xp is np:
             return arrays
-        key = xp.__name__
+        key = (xp.__name__, what)
         if key not in self._index:
             self._index[key] = tuple(xp.asarray(a) for a in arrays)
         return self._index[key]
@@ -467,6 +469,21 @@ class _Compressed:
     def _result(self, vals, jitted):
         layout = self._csr_layout
         return _traced_csr(vals, layout) if jitted else _csr_result(vals, layout)
+
+    def _decompress(self, b, xp, jitted):
+        """The nonzeros' values, in the result's order, from the compressed products
+        ``b`` (colours x entries): nonzero ``t`` is ``b[k[t], i[t]]``, ``(k, i) =
+        self._take``. Eagerly one gather from the flat array at ``k * entries + i``
+        (five times faster than NumPy's two-array indexing)."""
+        k, i = self._take
+        if jitted:
+            return b[k, i]
+        flat = self._flat_take
+        if flat is None:
+            flat = self._flat_take = k.astype(np.intp) * b.shape[1] + i
+        (flat,) = self._indices(xp, "take", (flat,))
+        b = b.reshape(-1)
+        return np.take(b, flat) if xp is np else b[flat]
 
 
 class SparseJacobian(_Compressed):
@@ -531,7 +548,7 @@ class SparseJacobian(_Compressed):
         self._csr_layout = _CSRLayout(p)
 
     def _rseed(self, xp):
-        s = self._seed if xp is np else self._indices(xp, (self._seed,))[0]
+        s = self._seed if xp is np else self._indices(xp, "seed", (self._seed,))[0]
         return s.reshape((self.colors,) + self._out_shape)
 
     def __call__(self, x):
@@ -544,7 +561,7 @@ class SparseJacobian(_Compressed):
         if c == 0:
             return self._result(xp.zeros(0), jitted)
         if self.mode == "fwd":
-            seed = self._seed if xp is np else self._indices(xp, (self._seed,))[0]
+            seed = self._seed if xp is np else self._indices(xp, "seed", (self._seed,))[0]
             seed = seed.reshape((c,) + tuple(v.shape))
             t, _ = _push_basis(self._flat, [v], _one_tree(), [seed], c, False, self.__name__)
             b = t.reshape((c, m))  # b[k, i] = (J s_k)[i]
@@ -552,8 +569,7 @@ class SparseJacobian(_Compressed):
             _, pullback = vjp(self._flat, v)
             t = vmap(lambda ct: pullback(ct)[0])(self._rseed(xp))
             b = t.reshape((c, n))  # b[k, j] = (s_k^T J)[j]
-        k, i = self._indices(xp, self._take)
-        return self._result(b[k, i], jitted)
+        return self._result(self._decompress(b, xp, jitted), jitted)
 
 
 def _traced_flat(layout: _Layout, leaves):
@@ -617,15 +633,14 @@ class SparseHessian(_Compressed):
         v = layout.flat(leaves, xp) if not jitted else _traced_flat(layout, leaves)
         if c == 0 or self.pattern.nnz == 0:
             return self._result(xp.zeros(0), jitted)
-        seed = self._seed if xp is np else self._indices(xp, (self._seed,))[0]
+        seed = self._seed if xp is np else self._indices(xp, "seed", (self._seed,))[0]
         seed = seed.reshape((c,) + tuple(v.shape))
         t, _ = _push_basis(self._grad, [v], _one_tree(), [seed], c, False, self.__name__)
         b = t.reshape((c, n))  # b[k, i] = (H s_k)[i]
         if self.mode == "acyclic":
             vals = self._plan(_host(b))  # substitution runs on the host
             return self._result(vals if xp is np else xp.asarray(vals), jitted)
-        k, i = self._indices(xp, self._take)
-        return self._result(b[k, i], jitted)
+        return self._result(self._decompress(b, xp, jitted), jitted)
 
 
 def _one_tree():
