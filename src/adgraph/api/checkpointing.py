@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as _np
 
+from ..ad.forward import JVPTracer
 from ..ad.rules import linear
 from ..ad.sparsity import CALL, MOVES, Delegate
 from ..ad.taylor import call_rule
@@ -37,6 +38,7 @@ from . import closure
 from .args import check_callable, zeros_like
 from .forward import jvp
 from .hints import Fun
+from .reverse import vjp
 from .vectorize import vmap
 
 __all__ = ["checkpoint", "remat", "checkpoint_name", "checkpoint_policies"]
@@ -318,10 +320,47 @@ def _ckpt_reverse(trace, vals, parents, params, pidx):
             program, saved, ans = got
             params = dict(params, program=program, saved=saved)
             return trace.record(checkpoint_p, params, vals, tuple(ans), parents, pidx)
-    ans = closure.run_at_binding(
-        trace, params["fun"], vals
-    )  # no tape here: only the inputs are kept
+    fun = params["fun"]
+    if _forward_traced(vals):
+        fun = _primal_under_reverse(fun)
+    ans = closure.run_at_binding(trace, fun, vals)  # no tape kept: only the inputs are
     return trace.record(checkpoint_p, params, vals, tuple(ans), parents, pidx)
+
+
+def _forward_traced(vals) -> bool:
+    """Whether forward mode (a level below the reverse trace: ``hessian``, ``jvp`` of
+    ``grad``) differentiates these values."""
+    for v in vals:
+        while isinstance(v, Tracer):
+            if type(v) is JVPTracer:
+                return True
+            v = v._inner()
+    return False
+
+
+def _primal_under_reverse(fun):
+    """``fun``'s outputs, computed under a reverse-mode recording that is then dropped.
+
+    The forward levels below differentiate the primal of this reverse pass, as without
+    ``checkpoint``: a ``custom_vjp`` function inside must meet reverse mode first, which
+    runs its ``fwd`` rule at their level (JAX's forward-over-reverse), rather than meet
+    forward mode alone, which refuses it."""
+
+    def f(*vals):
+        idx = [i for i, v in enumerate(vals) if _inexact(v)]
+        if not idx:
+            return fun(*vals)
+        out, _ = vjp(closure.only(fun, vals, idx), *[vals[i] for i in idx])
+        return out
+
+    f._watch = getattr(fun, "_watch", None)
+    f._what = getattr(fun, "_what", None)
+    return f
+
+
+def _inexact(x) -> bool:
+    dt = getattr(x, "dtype", None)
+    return dt is not None and dt.kind in "fc"
 
 
 def _ckpt_vjp(ct, ans, args, params, wanted):

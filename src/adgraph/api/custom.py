@@ -27,6 +27,7 @@ import inspect
 import threading
 from typing import Any
 
+from ..ad.reverse import in_recorded_primal, user_rule_scope
 from ..ad.sparsity import JVP_RULE, VJP_RULE
 from ..core.primitive import MissingRuleError, Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
@@ -290,6 +291,18 @@ def _rules_run() -> int:
 
 
 def _cvjp_jvp(primals, tangents, params):
+    if in_recorded_primal():
+        # Forward mode over the primal of an operation a reverse trace records (jit or
+        # checkpoint under hessian): that trace pulls back through this call's bwd rule,
+        # so the forward levels differentiate what the reverse pass computes -- its fwd
+        # rule, as JAX's forward-over-reverse does. Forward mode inside fwd is fwd's own.
+        fwd = params["fwd"]
+
+        def primal_out(*a):
+            with user_rule_scope():
+                return tuple(fwd(*a)[0])
+
+        return jvp_of_call(primal_out, primals, tangents)
     before = _rules_run()
     out = jvp_of_call(params["fun"], primals, tangents)
     # the rule covers the call's arguments; values lifted from closures (after them) are
@@ -514,7 +527,8 @@ def _cjvp_jvp(primals, tangents, params):
     _jvp_rules_run.n = _rules_run() + 1
     if not getattr(rule, "_zeros_ok", False):
         tangents = [zeros_like(p) if t is None else t for t, p in zip(tangents, primals)]
-    out, t_out = rule(tuple(primals), tuple(tangents))
+    with user_rule_scope():
+        out, t_out = rule(tuple(primals), tuple(tangents))
     return tuple(out), tuple(t_out)
 
 
