@@ -35,7 +35,9 @@ that misses the closed-over value's part. So each call is *closure-converted* wh
 lifted values *through the function itself* (the rule says nothing about them); pass a value
 as an argument for the rule to govern its derivative. Python branches on values that are
 batched by ``vmap`` or traced by ``jit`` cannot be recorded once for every example, and are
-refused with that advice when closure conversion is needed.
+refused with that advice when closure conversion is needed; ``lax.cond`` and ``lax.switch``
+on such a value (:func:`varies`) are recorded as one ``switch`` operation instead, whose
+replays each take their own branch.
 """
 
 from __future__ import annotations
@@ -277,6 +279,14 @@ def _refusing(traces, watch, fn, args):
     finally:
         for t in traces:
             t.alive = True
+
+
+def varies(x: Any) -> bool:
+    """Whether ``x`` is a value of a function being recorded by closure conversion that
+    differs between the recording's replays (it depends on a value batched by ``vmap`` or
+    staged by ``jit``): a Python branch on it cannot be recorded once, while a staged
+    choice (``lax.cond``'s ``switch`` node) can."""
+    return type(x) is _RecTracer and not x.fixed
 
 
 def any_tracer(leaves: Sequence[Any]) -> bool:

@@ -17,6 +17,7 @@ import numpy as _np
 
 from .. import numpy as anp
 from ..ad.batching import BatchTracer
+from ..api.closure import varies
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
 from .loops import check_fn, is_batched, shape_dtype
@@ -69,7 +70,7 @@ def cond(
     if is_batched(pred):
         outs = [true_fun(*operands), false_fun(*operands)]
         return _select("cond", outs, lambda leaves: anp.where(pred, leaves[0], leaves[1]))
-    if is_staged([pred]):  # jit: one switch node, both branches compiled
+    if is_staged([pred]) or varies(pred):  # jit: one switch node, both branches compiled
         return staged_switch("cond", pred, (false_fun, true_fun), operands)
     taken, other = (true_fun, false_fun) if pred else (false_fun, true_fun)
     out = taken(*operands)
@@ -149,7 +150,7 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
         return _select("switch", outs, choose)
     if isinstance(index, (int, _np.integer)):
         return branches[min(max(int(index), 0), n - 1)](*operands)
-    if is_staged([index]):  # jit: one switch node, every branch compiled
+    if is_staged([index]) or varies(index):  # jit: one switch node, every branch compiled
         return staged_switch("switch", index, tuple(branches), operands)
     # a traced index (jit): find the branch by comparisons, each a guard
     for k in range(n - 1):

@@ -179,7 +179,10 @@ def staged_switch(
 
     fns = tuple(flat(b) for b in branches)
     params = {"branches": fns}
+    # Every branch is converted up front: binding runs only the branch the example index
+    # picks, so a closure of another branch would go unseen and leak its tracer into the
+    # program (met when that branch is taken).
     out = closure.bind_call(
-        switch_p, (index, *leaves), params, watch, _convert, (fns, leaves, params, what)
+        switch_p, (index, *leaves), params, watch, _convert, (fns, leaves, params, what), True
     )
     return tree_unflatten(box.tree, list(out))
