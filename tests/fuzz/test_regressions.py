@@ -79,13 +79,9 @@ def test_jacfwd_through_jit_of_a_loop_whose_carry_starts_from_a_closed_over_valu
 
 
 @pytest.mark.parametrize("wrap", ["jit", "checkpoint"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="hessian (forward over reverse) of a custom_vjp function called inside jit or "
-    "checkpoint is refused as forward mode of custom_vjp; JAX computes it, and so does "
-    "adgraph without the jit/checkpoint",
-)
 def test_hessian_of_custom_vjp_inside_jit(wrap):
+    # hessian is forward over reverse: the reverse pass runs g's fwd and bwd, and forward
+    # mode differentiates them (JAX's semantics), inside jit or checkpoint as without.
     @ad.custom_vjp
     def g(a):
         return anp.sin(a)
@@ -97,16 +93,54 @@ def test_hessian_of_custom_vjp_inside_jit(wrap):
     w = getattr(ad, wrap)
     H = ad.hessian(lambda z: anp.sum(w(lambda u: g(u) * u)(z)))(x)
     np.testing.assert_allclose(H, want, rtol=1e-12)
+    hv = ad.jvp(ad.grad(lambda z: anp.sum(w(lambda u: g(u) * u)(z))), (x,), (np.ones(3),))[1]
+    np.testing.assert_allclose(hv, want.sum(axis=1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("wrap", ["none", "jit", "checkpoint"])
+def test_hessian_of_custom_vjp_differentiates_its_rules_not_the_function(wrap):
+    # bwd is not sin's derivative: the gradient of sum(h(z) z) is z**3 + sin z (bwd's
+    # r**2 ct with ct = z, plus h(z)), so the Hessian is 3 z**2 + cos z -- the numbers
+    # jax.hessian gives with and without jit/checkpoint. Forward mode of the function
+    # itself (cos z) would give 2 cos z - z sin z.
+    @ad.custom_vjp
+    def h(a):
+        return anp.sin(a)
+
+    h.defvjp(lambda a: (anp.sin(a), (a,)), lambda r, ct: (r[0] ** 2 * ct,))
+    x = np.array([0.5, 1.3, -0.4])
+    jax_numbers = np.array([1.62758256, 5.33749883, 1.40106099])  # jax.hessian, float64
+    np.testing.assert_allclose(3 * x**2 + np.cos(x), jax_numbers, rtol=1e-8)
+    w = (lambda f: f) if wrap == "none" else getattr(ad, wrap)
+    H = ad.hessian(lambda z: anp.sum(w(lambda u: h(u) * u)(z)))(x)
+    np.testing.assert_allclose(H, np.diag(3 * x**2 + np.cos(x)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("wrap", ["none", "jit", "checkpoint"])
+def test_forward_mode_inside_a_custom_vjp_rule_is_still_refused(wrap):
+    # Only the reverse pass's own computation is differentiated through fwd: a custom_vjp
+    # function that fwd itself calls meets forward mode alone (JAX refuses it too), and so
+    # does one under an explicit jvp.
+    @ad.custom_vjp
+    def h(a):
+        return anp.sin(a)
+
+    h.defvjp(lambda a: (anp.sin(a), (a,)), lambda r, ct: (r[0] ** 2 * ct,))
+
+    @ad.custom_vjp
+    def k(a):
+        return h(a)
+
+    k.defvjp(lambda a: (h(a), (a,)), lambda r, ct: (anp.cos(r[0]) * ct,))
+    x = np.array([0.5, 1.3, -0.4])
+    w = (lambda f: f) if wrap == "none" else getattr(ad, wrap)
+    with pytest.raises(NotImplementedError, match="forward-mode differentiation"):
+        ad.hessian(lambda z: anp.sum(w(lambda u: k(u) * u)(z)))(x)
+    with pytest.raises(NotImplementedError, match="forward-mode differentiation"):
+        ad.jvp(w(lambda u: h(u) * u), (x,), (x,))
 
 
 @pytest.mark.parametrize("wrap", ["checkpoint", "custom_jvp"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="jit of a checkpoint or custom_jvp function that closes over a jit-traced value "
-    "and calls lax.cond on a traced predicate is refused ('branches (Python if/while/bool) "
-    "on a value ... traced by jit'); JAX compiles it, and lax.cond is staged under jit "
-    "elsewhere",
-)
 def test_lax_cond_inside_a_closure_under_jit(wrap):
     def f(x0, x1):
         def body(a):
@@ -126,12 +160,6 @@ def test_lax_cond_inside_a_closure_under_jit(wrap):
         np.testing.assert_allclose(ad.jit(f)(x0, x1), want, rtol=1e-14)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="jit of a custom_jvp function that calls lax.cond on its argument and closes "
-    "over a jit-traced value (even unused) fails with EscapedTracerError (a tracer leaked "
-    "out of JitTrace); without the closure it compiles, and JAX compiles both",
-)
 def test_lax_cond_in_custom_jvp_closing_over_a_jit_value():
     def f(x0):
         def body(a):
@@ -147,3 +175,55 @@ def test_lax_cond_in_custom_jvp_closing_over_a_jit_value():
     want = np.sin(2.0 * x)  # sum(2 x) = 4.2 > 0.3
     np.testing.assert_allclose(f(x), want, rtol=1e-14)
     np.testing.assert_allclose(ad.jit(f)(x), want, rtol=1e-14)
+
+
+@pytest.mark.parametrize("wrap", ["checkpoint", "custom_jvp"])
+def test_lax_cond_inside_a_closure_differentiated_and_batched(wrap):
+    # The closure's cond is recorded as one switch node: each replay (a later jit call,
+    # each example of vmap, derivatives of either) takes its own branch.
+    def f(x0, x1):
+        def body(a):
+            b = lax.cond(anp.sum(a) > 0.3, lambda u: u * 0.5 * x1[0], lambda u: anp.cos(u), a)
+            return b + anp.sum(x1)
+
+        if wrap == "checkpoint":
+            return ad.checkpoint(body)(x0)
+        g = ad.custom_jvp(body)
+        g.defjvp(lambda p, t: ad.jvp(body, p, t))
+        return g(x0)
+
+    def ref(x0, x1):
+        return (x0 * 0.5 * x1[0] if x0.sum() > 0.3 else np.cos(x0)) + x1.sum()
+
+    x1 = np.array([1.5, 2.0])
+    jf = ad.jit(f)
+    for x0 in (np.array([0.1, 0.1]), np.array([0.2, 0.5])):  # the untaken branch first
+        taken = x0.sum() > 0.3
+        j0 = np.diag(np.full(2, 0.5 * x1[0]) if taken else -np.sin(x0))
+        j1 = np.ones((2, 2)) + (np.stack([0.5 * x0, np.zeros(2)], -1) if taken else 0.0)
+        np.testing.assert_allclose(_fd_jacobian(lambda z: ref(z, x1), x0), j0, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(jf(x0, x1), ref(x0, x1), rtol=1e-14)
+        for jac in (ad.jacfwd, ad.jacrev):
+            for fn in (jac(jf, (0, 1)), ad.jit(jac(f, (0, 1)))):
+                a, b = fn(x0, x1)
+                np.testing.assert_allclose(a, j0, rtol=1e-12, atol=1e-15)
+                np.testing.assert_allclose(b, j1, rtol=1e-12, atol=1e-15)
+    X = np.array([[0.1, 0.1], [0.2, 0.5], [-1.0, 0.4]])
+    want = np.stack([ref(r, x1) for r in X])
+    np.testing.assert_allclose(ad.vmap(f, in_axes=(0, None))(X, x1), want, rtol=1e-14)
+    np.testing.assert_allclose(ad.vmap(jf, in_axes=(0, None))(X, x1), want, rtol=1e-14)
+
+
+def test_jit_cond_whose_branch_untaken_at_tracing_closes_over_a_traced_value():
+    # Binding a staged cond runs the branch its example picks; the other branch's closure
+    # was not seen, and its tracer leaked into the program until that branch was taken.
+    def f(x0, x1):
+        return lax.cond(anp.sum(x0) > 0.3, lambda u: u * x1[0], lambda u: anp.cos(u), x0)
+
+    x1 = np.array([1.5, 2.0])
+    jf = ad.jit(f)
+    lo, hi = np.array([0.1, 0.1]), np.array([0.2, 0.5])
+    np.testing.assert_allclose(jf(lo, x1), np.cos(lo), rtol=1e-15)
+    np.testing.assert_allclose(jf(hi, x1), hi * 1.5, rtol=1e-15)
+    assert jf.trace_count == 1  # one program, both branches compiled
+    np.testing.assert_allclose(ad.grad(lambda a: anp.sum(jf(hi, a)))(x1), [hi.sum(), 0.0])
