@@ -16,6 +16,15 @@ run time of ``--repeat`` batches, their ratios to JAX jit, and the gradient of e
 re-rolls into the same two loops (:mod:`adgraph.jit.reroll`); JAX jit compiles it
 unrolled. ``--no-reroll`` adds the C backend with re-rolling off (the unrolled program,
 which takes seconds to compile) as a baseline.
+
+``--while-loop`` writes the chain as a ``lax.while_loop`` whose trip count is an argument
+(``while i < n``): ``jit(grad)`` compiles a forward loop that stacks the carries and a
+backward loop of the count it ran, one program for every ``n`` (the row counts the traces
+after calls with ``n`` and ``n // 2``). Eager ``grad`` is timed too; JAX cannot
+reverse-differentiate ``while_loop``, so its row is ``fori_loop`` of the same (static)
+count.
+
+    python benchmarks/jit_loops_bench.py --while-loop [--steps 2000]
 """
 
 from __future__ import annotations
@@ -42,6 +51,67 @@ def chain_python(anp, n):
     return f
 
 
+def while_main(a):
+    import numpy as np
+
+    import adgraph as ad
+    import adgraph.numpy as anp
+    from adgraph import lax
+
+    def f(x, n):
+        def body(c):
+            y, i = c
+            return anp.sin(y) * y + 0.5, i + 1
+
+        return lax.while_loop(lambda c: c[1] < n, body, (x, np.int64(0)))[0]
+
+    n = np.int64(a.steps)
+    rows, fns, inner = [], [], []
+    for compiler, reps in (("python", 10), ("c", 200)):
+        g = ad.jit(ad.grad(f), compiler=compiler)
+        t = time.perf_counter()
+        val = g(a.x0, n)
+        first = time.perf_counter() - t
+        g(a.x0, n // 2)  # another trip count: the same program
+        rows.append([f"adgraph jit, compiler={compiler!r}", first, None, val, g.trace_count])
+        fns.append(lambda g=g: g(a.x0, n))
+        inner.append(reps)
+    eg = ad.grad(f)
+    rows.append(["adgraph eager grad", None, None, eg(a.x0, n), "-"])
+    fns.append(lambda: eg(a.x0, n))
+    inner.append(1)
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        jg = jax.jit(jax.grad(chain(jax.lax, jnp, a.steps)))
+        t = time.perf_counter()
+        val = jg(a.x0).block_until_ready()
+        rows.append(["JAX jit (fori_loop, static n)", time.perf_counter() - t, None, float(val), 1])
+        fns.append(lambda: jg(a.x0).block_until_ready())
+        inner.append(200)
+    except ImportError:
+        pass
+    for row, tm in zip(rows, best_interleaved(fns, a.repeat, inner)):
+        row[2] = tm
+    tj = rows[-1][2] if rows[-1][0].startswith("JAX") else None
+    te = rows[2][2]
+    print(f"jit(grad) of a while_loop of n = {a.steps} steps (x = sin(x) * x + 0.5), x0 = {a.x0}")
+    print(
+        f"{'':32s} {'first call':>11s} {'run':>11s} {'run/eager':>10s} {'run/JAX':>8s} "
+        f"{'traces':>6s}  gradient"
+    )
+    for name, first, run, val, traces in rows:
+        fc = f"{first:9.3f} s" if first is not None else " " * 11
+        rj = f"{run / tj:7.2f}x" if tj else "       -"
+        print(
+            f"{name:32s} {fc} {run * 1e6:8.1f} us {run / te:9.3f}x {rj} {traces!s:>6s}  "
+            f"{float(val):.17g}"
+        )
+    return rows
+
+
 def best_interleaved(fns, rounds, inner):
     """The best time per call of each function, measured in alternating batches (the
     machine's load then weighs on every row alike)."""
@@ -62,8 +132,11 @@ def main(argv=None):
     ap.add_argument("--x0", type=float, default=0.3)
     ap.add_argument("--python-loop", action="store_true", help="a plain Python loop")
     ap.add_argument("--no-reroll", action="store_true", help="add C with re-rolling off")
+    ap.add_argument("--while-loop", action="store_true", help="a while_loop, n an argument")
     a = ap.parse_args(argv)
     os.environ["ADGRAPH_C_CACHE"] = tempfile.mkdtemp(prefix="adgraph-bench-")
+    if a.while_loop:
+        return while_main(a)
     import adgraph as ad
     import adgraph.numpy as anp
     from adgraph import lax

@@ -134,10 +134,21 @@ def while_loop(
         # None (under jit with a transformation inside): reverse mode keeps every carry
         "checkpoints": None if through_jit else ckpt or STAGED_WHILE_CHECKPOINTS,
     }
-    out = closure.bind_call(
-        while_p, leaves, params, watch, _convert_while, (wcond, wbody, leaves, params, what)
-    )
+    try:
+        out = closure.bind_call(
+            while_p, leaves, params, watch, _convert_while, (wcond, wbody, leaves, params, what)
+        )
+    except _Unstaged:
+        # under jit, a body that branches in Python on what it closes over cannot be one
+        # node: the Python loop runs on the tracers (each predicate a guard of the program)
+        out = _python_loop(
+            lambda c: pred(tree_unflatten(tree, c)), lambda c: step(tree_unflatten(tree, c)), leaves
+        )
     return tree_unflatten(tree, list(out))
+
+
+class _Unstaged(Exception):
+    """A while_loop under jit whose closure conversion is refused (see while_loop)."""
 
 
 # ------------------------------------------------------------------ while_loop with checkpoints
@@ -354,7 +365,12 @@ def _convert_while(cond, body, init, params, what):
     specs = [(closure._example(a)[0] if isinstance(a, Tracer) else a, False) for a in init]
     p_cond, _ = conv.record(cond, specs)
     p_body, _ = conv.record(body, specs)
-    lifted = conv.lifted(what)
+    try:
+        lifted = conv.lifted(what)
+    except TypeError:
+        if params["checkpoints"] is None:  # only under jit: the Python loop is the fallback
+            raise _Unstaged from None
+        raise
     if lifted is None:
         return None
     c2, b2 = conv.function(p_cond), conv.function(p_body)

@@ -27,9 +27,13 @@ from typing import Any
 
 import numpy as _np
 
+from .. import numpy as anp
+from ..api import closure
 from ..api.args import zeros_like
+from ..api.vectorize import vmap
 from ..api.reverse import vjp
 from ..core.primitive import Primitive
+from .loops import any_example, is_batched, shape_dtype
 
 __all__ = [
     "while_stack_p",
@@ -79,22 +83,78 @@ def _stack_impl(xp, *vals, cond, body, nc):
     return run_stack(cond, body, nc, vals, xp)
 
 
-def _refuse_transformed(name):
-    def rule(*args, **kwargs):
-        raise NotImplementedError(
-            f"{name}: the recorded forward pass of a while_loop's reverse mode under jit "
-            "cannot itself be transformed again; differentiate or vmap outside jit, or apply "
-            "jit outermost (jit(grad(f)), jit(vmap(grad(f))))"
-        )
+# A compiled program that is transformed again (grad(jit(grad(f))), vmap(jit(grad(f)))) runs
+# these two loops in Python on the transformation's tracers: the iterations are unrolled
+# and, under jit, each predicate becomes a guard (as for a while_loop without these nodes).
+def _stack_fun(params):
+    cond, body, nc = params["cond"], params["body"], params["nc"]
 
-    return rule
+    def f(*vals):
+        carry, consts = list(vals[:nc]), vals[nc:]
+        rows: list[list] = [[] for _ in range(nc)]
+        while _holds(cond(*carry, *consts)[0]):
+            for r, c in zip(rows, carry):
+                r.append(c)
+            carry = list(body(*carry, *consts))
+        stacks = [
+            anp.stack(r) if r else anp.zeros((0, *shape_dtype(c)[0]), shape_dtype(c)[1])
+            for r, c in zip(rows, carry)
+        ]
+        return (*carry, _np.int64(len(rows[0]) if nc else 0), *stacks)
+
+    return f
+
+
+def _holds(p) -> bool:
+    if is_batched(p):
+        raise ValueError(
+            "while_loop: the reverse mode of this loop was compiled by jit for one trip "
+            "count per call, and vmap of that program gives the examples different trip "
+            "counts; apply vmap inside jit (jit(vmap(grad(f)))) or outside grad"
+        )
+    return bool(p)
+
+
+def _all(p) -> bool:
+    """Whether a boolean holds for every example (a guard under jit)."""
+    return not any_example(anp.logical_not(p)) if is_batched(p) else bool(p)
+
+
+def _back_fun(params):
+    back, ns, nc = params["back"], params["ns"], params["nc"]
+
+    def f(*vals):
+        state, n = list(vals[:ns]), vals[ns]
+        stacks, consts = vals[ns + 1 : ns + 1 + nc], vals[ns + 1 + nc :]
+        m = int(shape_dtype(stacks[0])[0][0]) if stacks else int(n)
+        # (under jit the count is checked, a guard: the program is traced again for another)
+        if stacks and not _all(anp.equal(n, m)):
+            raise ValueError(f"while_back: {m} stored carries for a trip count of {n}")
+        for t in range(m - 1, -1, -1):
+            state = list(back(*state, *[s[t] for s in stacks], *consts))
+        return tuple(state)
+
+    return f
+
+
+def _rules(fun_of, name):
+    def jvp_rule(primals, tangents, params):
+        return closure.jvp_of_call(fun_of(params), primals, tangents)
+
+    def vjp_rule(ct, ans, args, params, wanted):
+        ct = [zeros_like(a) if c is None else c for c, a in zip(ct, ans)]
+        return closure.pull_wanted(fun_of(params), args, wanted, ct, name)
+
+    def batch_rule(vals, batched, size, **params):
+        return tuple(vmap(fun_of(params), in_axes=closure.batch_axes(batched))(*vals))
+
+    return {"jvp_rule": jvp_rule, "joint_vjp": vjp_rule, "batch": batch_rule}
 
 
 while_stack_p = Primitive(
     "while_stack",
     _stack_impl,
-    jvp_rule=_refuse_transformed("while_stack"),
-    batch=_refuse_transformed("while_stack"),
+    **_rules(_stack_fun, "while_stack"),
     multiple_results=True,
     doc="A while_loop that also returns its trip count and the stacked carries of each "
     "iteration (reverse mode under jit).",
@@ -122,8 +182,7 @@ def _back_impl(xp, *vals, back, ns, nc):
 while_back_p = Primitive(
     "while_back",
     _back_impl,
-    jvp_rule=_refuse_transformed("while_back"),
-    batch=_refuse_transformed("while_back"),
+    **_rules(_back_fun, "while_back"),
     multiple_results=True,
     doc="The backward sweep of a while_loop under jit: a loop of the recorded trip count "
     "over the body's pullback at the stacked carries.",

@@ -1,0 +1,288 @@
+"""Reverse and forward mode of ``lax.while_loop`` under ``jit`` compile to loops.
+
+``jit(grad(f))`` of a ``while_loop`` whose trip count depends on the input is one program
+for every trip count: a forward loop that stacks the carries and counts the iterations,
+and a backward loop of that count over the body's pullback (both code generators). The
+program's size does not depend on the trip count, it is traced once, and its values
+equal eager ``grad``'s bit for bit with the Python backend (the same NumPy operations in
+the same order) and to rounding with the C backend (its libm may differ in the last bit).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.numpy as anp
+from adgraph import lax
+from adgraph.jit.cbackend import c_source, find_c_compiler
+
+CC = find_c_compiler()
+COMPILERS = ["python", pytest.param("c", marks=pytest.mark.skipif(CC is None, reason="no cc"))]
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADGRAPH_C_CACHE", str(tmp_path / "c-cache"))
+
+
+def newton_sqrt(a):
+    def cond(c):
+        x, it = c
+        return (anp.abs(x * x - a) > 1e-12 * a) & (it < 200)
+
+    def body(c):
+        x, it = c
+        return 0.5 * (x + a / x), it + 1
+
+    return lax.while_loop(cond, body, (a * 1.0, np.int64(0)))
+
+
+def sqrt_value(a):
+    return newton_sqrt(a)[0]
+
+
+def trips(a):
+    return int(newton_sqrt(a)[1])
+
+
+def grow(w, x0, limit):
+    """Iterate a vector map until its squared norm exceeds ``limit``: the trip count
+    depends on every input."""
+
+    def cond(c):
+        x, _ = c
+        return anp.sum(x * x) < limit
+
+    def body(c):
+        x, i = c
+        return anp.tanh(w @ x) * 1.5 + x * 1.01, i + 1
+
+    x, n = lax.while_loop(cond, body, (x0, 0))
+    return anp.sum(anp.sin(x)) + anp.sum(w) * 0.0, n
+
+
+def grow_loss(w, x0, limit):
+    return grow(w, x0, limit)[0]
+
+
+def fd(f, x, h=1e-6):
+    """Central differences of the scalar ``f`` at every entry of the array ``x``."""
+    out = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = h
+        out[idx] = (f(x + e) - f(x - e)) / (2 * h)
+    return out
+
+
+RNG = np.random.default_rng(0)
+W = RNG.normal(size=(3, 3)) * 0.4
+X0 = np.array([0.1, 0.2, -0.3])
+
+
+def _program_size(f, *args):
+    low = f.lower(*args)
+    return len(low.simplified.nodes), low.source
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_newton_sqrt_gradient_is_analytic_for_every_trip_count_with_one_trace(compiler):
+    g = ad.jit(ad.grad(sqrt_value), compiler=compiler)
+    values = (2.0, 9.0, 1e6, 0.01, 1e-10, 3.0)
+    counts = {trips(a) for a in values}
+    assert len(counts) >= 4  # the trip counts really differ
+    for a in values:
+        got = g(a)
+        np.testing.assert_allclose(got, 0.5 / np.sqrt(a), rtol=1e-10)
+        want = ad.grad(sqrt_value)(a)
+        if compiler == "python":
+            assert got == want  # the same operations in the same order
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-14)
+    assert g.trace_count == 1
+
+
+def test_the_program_is_two_loops_without_guards():
+    g = ad.jit(ad.grad(sqrt_value))
+    src = g.lower(2.0).source
+    assert "while True:" in src and "for " in src
+    assert "GUARD_FAILED" not in src
+    ops = {n.op for n in g.lower(2.0).simplified.nodes}
+    assert {"while_stack", "while_back"} <= ops
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_vector_carry_equals_eager_grad_and_finite_differences(compiler):
+    g = ad.jit(ad.grad(grow_loss, argnums=(0, 1)), compiler=compiler)
+    seen = set()
+    for s, limit in ((1.0, 50.0), (0.3, 50.0), (2.0, 200.0), (1.0, 5000.0)):
+        x0 = X0 * s
+        seen.add(int(grow(W, x0, limit)[1]))
+        gw, gx = g(W, x0, limit)
+        ew, ex = ad.grad(grow_loss, argnums=(0, 1))(W, x0, limit)
+        if compiler == "python":
+            np.testing.assert_array_equal(gw, ew)
+            np.testing.assert_array_equal(gx, ex)
+        else:  # (tanh from the C library: rounding, amplified by the iterations)
+            np.testing.assert_allclose(gw, ew, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(gx, ex, rtol=1e-9, atol=1e-12)
+        fw = fd(lambda w, x0=x0, limit=limit: grow_loss(w, x0, limit), W)
+        fx = fd(lambda x, limit=limit: grow_loss(W, x, limit), x0)
+        np.testing.assert_allclose(gw, fw, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(gx, fx, rtol=1e-5, atol=1e-7)
+    assert len(seen) >= 3
+    assert g.trace_count == 1
+
+
+def count_down(x, m):
+    """``m`` iterations of a scalar map, ``m`` a traced integer: the trip count is data."""
+
+    def body(c):
+        y, i = c
+        return anp.sin(y) * 0.9 + 0.1 * y + 0.3, i + 1
+
+    return lax.while_loop(lambda c: c[1] < m, body, (x, 0))[0]
+
+
+def test_program_size_does_not_grow_with_the_trip_count():
+    g = ad.jit(ad.grad(count_down))
+    assert g(0.4, 10_000) == ad.grad(count_down)(0.4, 10_000)
+    assert g(0.4, 10) == ad.grad(count_down)(0.4, 10)
+    assert g(0.4, 0) == 1.0  # no iteration: the identity
+    assert g.trace_count == 1
+    small = _program_size(g, 0.4, 10)
+    large = _program_size(g, 0.4, 10_000)
+    assert small[0] == large[0] and small[1] == large[1]
+    assert small[0] < 40
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler")
+def test_c_source_does_not_depend_on_the_trip_count():
+    small = c_source(ad.grad(count_down), 0.4, np.int64(10))
+    large = c_source(ad.grad(count_down), 0.4, np.int64(10_000))
+    assert small == large
+    assert "realloc" in small and "for (;;)" in small
+    g = ad.jit(ad.grad(count_down), compiler="c")
+    for m in (0, 1, 10, 10_000):
+        np.testing.assert_allclose(g(0.4, m), ad.grad(count_down)(0.4, m), rtol=1e-13)
+    assert g.trace_count == 1
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_jvp_and_vjp_under_jit_are_loops(compiler):
+    jf = ad.jit(lambda a, t: ad.jvp(sqrt_value, (a,), (t,)), compiler=compiler)
+    for a in (2.0, 9.0, 1e6):
+        y, dy = jf(a, 1.0)
+        ey, edy = ad.jvp(sqrt_value, (a,), (1.0,))
+        np.testing.assert_allclose(dy, 0.5 / np.sqrt(a), rtol=1e-10)
+        np.testing.assert_allclose((y, dy), (ey, edy), rtol=1e-15)
+    assert jf.trace_count == 1
+
+    def pull(a):
+        _, back = ad.vjp(sqrt_value, a)
+        return back(1.0)[0]
+
+    jv = ad.jit(pull, compiler=compiler)
+    for a in (2.0, 9.0, 1e6):
+        np.testing.assert_allclose(jv(a), 0.5 / np.sqrt(a), rtol=1e-10)
+    assert jv.trace_count == 1
+    if compiler == "python":
+        assert "GUARD_FAILED" not in jf.lower(2.0, 1.0).source
+        assert "GUARD_FAILED" not in jv.lower(2.0).source
+
+
+def test_jacfwd_under_jit_is_one_program():
+    jf = ad.jit(ad.jacfwd(grow_loss, argnums=1))
+    for limit in (50.0, 5000.0):
+        np.testing.assert_allclose(
+            jf(W, X0, limit), ad.grad(grow_loss, argnums=1)(W, X0, limit), rtol=1e-12
+        )
+    assert jf.trace_count == 1
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_pytree_carry_closure_only_and_integer_leaves(compiler):
+    def f(p):
+        # the initial carry is constant: the loop's dependence on p is through its body
+        def body(c):
+            return {"x": c["x"] * p["a"] + p["b"], "k": c["k"] + 1}
+
+        out = lax.while_loop(lambda c: c["x"] < 50.0, body, {"x": 1.0, "k": 0})
+        return out["x"] * 2.0
+
+    g = ad.jit(ad.grad(f), compiler=compiler)
+    for a in (1.5, 2.5, 4.0):
+        p = {"a": a, "b": 0.25}
+        got, want = g(p), ad.grad(f)(p)
+        np.testing.assert_allclose(got["a"], want["a"], rtol=1e-14)
+        np.testing.assert_allclose(got["b"], want["b"], rtol=1e-14)
+    assert g.trace_count == 1
+
+
+def test_transformations_of_the_compiled_gradient():
+    # grad and vmap of the compiled program run its loops on their own tracers
+    h = ad.grad(ad.jit(ad.grad(sqrt_value)))
+    for a in (2.0, 9.0):
+        np.testing.assert_allclose(h(a), -0.25 * a**-1.5, rtol=1e-9)
+
+    def g(a, b):
+        return lax.while_loop(lambda c: c[1] < 4, lambda c: (c[0] * a + b, c[1] + 1), (a, 0))[0]
+
+    bs = np.array([1.0, 2.0, 3.0])
+    got = ad.vmap(ad.jit(ad.grad(g)), in_axes=(None, 0))(0.5, bs)
+    np.testing.assert_allclose(got, [ad.grad(g)(0.5, b) for b in bs], rtol=1e-14)
+    got = ad.jit(ad.vmap(ad.grad(sqrt_value)))(np.array([2.0, 9.0, 1e6]))
+    np.testing.assert_allclose(got, 0.5 / np.sqrt([2.0, 9.0, 1e6]), rtol=1e-10)
+    np.testing.assert_allclose(ad.jit(ad.hessian(sqrt_value))(4.0), -0.25 * 4.0**-1.5, rtol=1e-9)
+
+
+def test_bad_input_is_refused_with_the_loop_named():
+    def widen(a):
+        return lax.while_loop(lambda c: c < 3.0, lambda c: anp.stack([c, c]), a)
+
+    with pytest.raises(TypeError, match="while_loop: body_fun changed carry leaf 0"):
+        ad.jit(ad.grad(lambda a: anp.sum(widen(a))))(1.0)
+
+    def float_pred(a):
+        return lax.while_loop(lambda c: c, lambda c: c + 1.0, a)
+
+    with pytest.raises(TypeError, match="while_loop: cond_fun must return a boolean scalar"):
+        ad.jit(ad.grad(float_pred))(1.0)
+
+    def retype(a):
+        return lax.while_loop(lambda c: c[1] < 3, lambda c: (c[0] * a, c[1] + 0.5), (a, 0))[0]
+
+    with pytest.raises(TypeError, match="carry leaf 1"):
+        ad.jit(ad.grad(retype))(1.0)
+    # vmap of the compiled gradient over inputs with different trip counts
+    with pytest.raises(ValueError, match="different trip counts"):
+        ad.vmap(ad.jit(ad.grad(sqrt_value)))(np.array([2.0, 9.0]))
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler")
+def test_a_body_with_python_branches_runs_in_python_and_c_refuses_it():
+    from adgraph.jit.cbackend import CBackendError
+
+    def branchy(a):
+        def body(c):
+            x, i = c
+            return (x * a if x < 10.0 else x + a), i + 1  # a Python branch: a guard
+
+        return lax.while_loop(lambda c: c[1] < 5, body, (a, 0))[0]
+
+    with pytest.raises(CBackendError, match="branches on traced values"):
+        ad.jit(ad.grad(branchy), compiler="c")(1.5)
+    # the Python backend runs the loop in Python (unrolled, each predicate a guard)
+    for a in (1.5, 3.0):
+        np.testing.assert_allclose(ad.jit(ad.grad(branchy))(a), ad.grad(branchy)(a), rtol=1e-15)
+
+
+def test_jit_functools_partial_compilers_agree():
+    jits = [functools.partial(ad.jit, compiler=c) for c in ("python",) + (("c",) if CC else ())]
+    vals = [j(ad.grad(sqrt_value))(7.0) for j in jits]
+    for v in vals:
+        np.testing.assert_allclose(v, 0.5 / np.sqrt(7.0), rtol=1e-12)
