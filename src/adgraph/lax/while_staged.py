@@ -30,8 +30,8 @@ import numpy as _np
 from .. import numpy as anp
 from ..api import closure
 from ..api.args import zeros_like
-from ..api.vectorize import vmap
 from ..api.reverse import vjp
+from ..api.vectorize import vmap
 from ..core.primitive import Primitive
 from .loops import any_example, is_batched, shape_dtype
 
