@@ -17,7 +17,7 @@ import adgraph as ad
 import adgraph.numpy as anp
 from adgraph import lax
 from adgraph.jit.c import CCompilerWarning
-from adgraph.lax.revolve import last_sweep, repetitions, reverse_loop
+from adgraph.lax.revolve import actions, last_sweep, repetitions, reverse_loop, walk
 
 rng = np.random.default_rng(7)
 
@@ -39,10 +39,27 @@ def ops(graph) -> list[str]:
 
 
 def schedule_stats(n, k):
-    """What :func:`reverse_loop` does for ``n`` steps and ``k`` carries."""
+    """What :func:`reverse_loop` does for ``n`` steps and ``k`` carries (its advances, the
+    most carries alive), and how many slots its table of actions fills."""
     stats: dict = {}
     reverse_loop(n, k, 0, lambda c, t: c, lambda c, t: None, stats)
+    stats["stored"] = walk(actions(n, k), 0, lambda c, t: c, lambda c, t: None)["stored"]
     return stats
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 7, 20, 60])
+def test_action_table_is_reverse_loops_schedule(k):
+    for n in [*range(0, 45), 1000]:
+        seen, want = [], []
+        stats: dict = {}
+        reverse_loop(n, k, 0, lambda c, t: c + 1, lambda c, t: want.append((c, t)), stats)
+        table = actions(n, k)
+        got = walk(table, 0, lambda c, t: c + 1, lambda c, t: seen.append((c, t)))
+        # every step pulled back once, last first, on its own carry (c_t = t here)
+        assert seen == want == [(t, t) for t in range(n - 1, -1, -1)]
+        assert got["advances"] == stats.get("advances", 0)
+        assert got["stored"] <= min(k, n) and stats.get("peak", 0) <= k + 1
+        assert len(table) <= 5 * n + 1  # O(n) rows, whatever k
 
 
 @pytest.mark.parametrize("n", [1000, 10_000])
@@ -56,7 +73,7 @@ def test_chain_program_does_not_grow_with_the_trip_count(n):
     # at most k carries stored, plus the one being advanced; every step recomputed at most
     # r times (revolve's bound)
     want = schedule_stats(n, k)
-    assert last_sweep["peak"] == want["peak"] <= k + 1
+    assert last_sweep["stored"] == want["stored"] <= k
     assert last_sweep["advances"] == want["advances"] <= repetitions(n, k - 1) * n
     assert g == ad.grad(chain(n, None))(0.3)  # eager store-all, bit for bit
     assert g == ad.grad(chain(n, k))(0.3)
@@ -100,14 +117,15 @@ def test_pytree_carry_ys_and_closure_equal_eager(k, reverse):
         np.testing.assert_array_equal(e, r)
         np.testing.assert_array_equal(j, r)
     assert last_sweep["steps"] == n and last_sweep["compiled"] is True
-    assert last_sweep["peak"] == schedule_stats(n, k)["peak"] <= min(k + 1, n)
+    assert last_sweep["stored"] == schedule_stats(n, k)["stored"] <= min(k, n)
 
 
 def test_more_checkpoints_than_steps_recomputes_nothing():
     jf = ad.jit(ad.grad(chain(12, 50)))
     g = jf(0.7)
-    # every carry stored once: 11 advances (the last step's carry is never needed)
-    assert last_sweep["advances"] == 11 and last_sweep["peak"] == 12
+    # every carry computed once: 11 advances (the last step's carry is never needed), 11
+    # carries stored (the last one stays the working carry)
+    assert last_sweep["advances"] == 11 and last_sweep["stored"] == 11
     assert g == ad.grad(chain(12, None))(0.7)
 
 

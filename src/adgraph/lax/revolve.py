@@ -21,9 +21,11 @@ Under ``jit``, the backward sweep of a ``scan(..., checkpoints=k)`` is one primi
 ``scan_revolve`` (:data:`sweep_p`): its arguments are the loop's initial carry, ``xs`` and
 closed-over values and the cotangents of its results; its parameters the step's forward
 function and its pullback (each traced and compiled once, as a sub-program, by
-:mod:`adgraph.jit.revolve_loops`); its implementation runs :func:`reverse_loop` on them.
-So a compiled program holds the step twice, whatever the trip count, and stores at most
-``k`` carries while it runs.
+:mod:`adgraph.jit.revolve_loops`). The schedule is laid out as a table of actions
+(:func:`actions`: advance the working carry, store it in a slot, load a slot, pull back
+one step), which the implementation -- and the C backend's loop -- walks. So a compiled
+program holds the step twice, whatever the trip count, and stores at most ``k`` carries
+(plus the working one) while it runs.
 """
 
 from __future__ import annotations
@@ -41,7 +43,18 @@ from ..api.vectorize import vmap
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 
-__all__ = ["reverse_loop", "repetitions", "sweep_p", "sweepable", "last_sweep"]
+__all__ = [
+    "reverse_loop",
+    "repetitions",
+    "actions",
+    "ADVANCE",
+    "STORE",
+    "LOAD",
+    "BACK",
+    "sweep_p",
+    "sweepable",
+    "last_sweep",
+]
 
 
 def repetitions(n: int, free: int) -> int:
@@ -121,10 +134,96 @@ def reverse_loop(
         stats["peak"] = peak
 
 
+# ------------------------------------------------------------------ the schedule as a table
+#: The actions of :func:`actions`' table (its rows are ``(action, a, b)``).
+ADVANCE, STORE, LOAD, BACK = 0, 1, 2, 3
+
+
+def actions(n: int, k: int) -> list[tuple[int, int, int]]:
+    """:func:`reverse_loop`'s schedule for ``n`` steps and ``k`` carries as a table of rows
+    ``(action, a, b)``, walked in order with one working carry ``c`` (``c_0`` at first):
+
+    * ``(ADVANCE, t, m)``: ``c = advance(c, u)`` for ``u = t, ..., t + m - 1``;
+    * ``(STORE, j, 0)``: slot ``j`` keeps ``c``; ``(LOAD, j, 0)``: ``c`` = slot ``j``;
+    * ``(BACK, t, 0)``: ``backstep(c, t)``.
+
+    The backsteps come for ``t = n - 1, ..., 0`` with the carries and the advances of
+    :func:`reverse_loop`; slots ``0 .. min(k, n) - 1`` are used (snapshots are made and
+    forgotten last in, first out, so the snapshot a segment starts from is the top one).
+    The table has O(n) rows: it is the loop's control, not its data."""
+    if k < 1:
+        raise ValueError(f"actions: k must be at least 1, got {k}")
+    out: list[tuple[int, int, int]] = []
+    if not n:
+        return out
+    out.append((STORE, 0, 0))
+    depth = 1  # slots 0 .. depth-1 hold snapshots; the top one is where a segment starts
+    # ("rev", s, e, free): reverse [s, e) from the top slot with ``free`` more slots;
+    # ("drop",): forget the top slot
+    tasks: list[tuple] = [("rev", 0, n, k - 1)]
+    while tasks:
+        task = tasks.pop()
+        if task[0] == "drop":
+            depth -= 1
+            continue
+        _, s, e, free = task
+        top, length = depth - 1, e - s
+        if length == 1:
+            out += [(LOAD, top, 0), (BACK, s, 0)]
+        elif free >= length - 1:  # room for the whole segment: store it, reverse in order
+            out.append((LOAD, top, 0))
+            for j in range(1, length):
+                out.append((ADVANCE, s + j - 1, 1))
+                if j < length - 1:  # (the last carry stays the working one)
+                    out.append((STORE, top + j, 0))
+            out.append((BACK, e - 1, 0))
+            for t in range(e - 2, s - 1, -1):
+                out += [(LOAD, top + t - s, 0), (BACK, t, 0)]
+        elif free == 0:  # one slot: recompute from s for every step
+            for t in range(e - 1, s - 1, -1):
+                out.append((LOAD, top, 0))
+                if t > s:
+                    out.append((ADVANCE, s, t - s))
+                out.append((BACK, t, 0))
+        else:
+            r = repetitions(length, free)
+            left = max(1, min(comb(free + r - 1, free), length - 1))
+            out += [(LOAD, top, 0), (ADVANCE, s, left), (STORE, depth, 0)]
+            depth += 1
+            tasks += [("rev", s, s + left, free), ("drop",), ("rev", s + left, e, free - 1)]
+    return out
+
+
+def walk(
+    table: list[tuple[int, int, int]],
+    carry0: Any,
+    advance: Callable[[Any, int], Any],
+    backstep: Callable[[Any, int], None],
+) -> dict[str, int]:
+    """Run the table of :func:`actions` from ``carry0``; returns ``{"advances": ...,
+    "stored": the most slots filled at once}``."""
+    c = carry0
+    slots: dict[int, Any] = {}
+    advances = 0
+    for op, a, b in table:
+        if op == ADVANCE:
+            for u in range(a, a + b):
+                c = advance(c, u)
+            advances += b
+        elif op == STORE:
+            slots[a] = c
+        elif op == LOAD:
+            c = slots[a]
+        else:
+            backstep(c, a)
+    return {"advances": advances, "stored": len(slots)}
+
+
 # ------------------------------------------------------------------ the sweep as a primitive
 #: What the last run of :data:`sweep_p`'s implementation did: ``"steps"`` (the trip count),
-#: ``"advances"`` (forward steps recomputed), ``"peak"`` (the most carries alive at once)
-#: and ``"compiled"`` (whether it ran compiled sub-programs).
+#: ``"advances"`` (forward steps recomputed), ``"stored"`` (the most carries stored at
+#: once, besides the working one) and ``"compiled"`` (whether it ran compiled
+#: sub-programs).
 last_sweep: dict[str, Any] = {}
 
 # ``compiler(fn, leaves, xp) -> callable | None``: ``fn`` (a function of flat leaves)
@@ -154,7 +253,7 @@ def _split(vals, p):
 
 
 def _run_sweep(vals, p, fwd, back, stack):
-    """The backward sweep on ``vals`` by :func:`reverse_loop`: ``(*ct of the initial
+    """The backward sweep on ``vals`` by the table of :func:`actions`: ``(*ct of the initial
     carry, *ct of the xs stacked, *summed ct of the consts)``. ``stack(list, i, g)`` files
     step ``i``'s cotangent of an xs leaf."""
     carry0, xs, consts, gc, gy = _split(vals, p)
@@ -179,8 +278,7 @@ def _run_sweep(vals, p, fwd, back, stack):
         # summed last step first, as the eager sweep (and a tape of the unrolled loop) does
         state["gk"] = list(gk) if acc is None else [a + g for a, g in zip(acc, gk)]
 
-    stats: dict = {}
-    reverse_loop(n, p["checkpoints"], carry0, advance, backstep, stats)
+    stats = walk(actions(n, p["checkpoints"]), carry0, advance, backstep)
     last_sweep.clear()
     last_sweep.update(stats, steps=n)
     return (*state["gc"], *gx, *state["gk"])
