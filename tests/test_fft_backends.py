@@ -220,3 +220,28 @@ def test_real_inputs_reach_real_transforms(monkeypatch):
     # (fft2^H = N ifft2, ifft2^H = fft2 / N); computed with numpy.fft.
     v = np.fft.ifft2(np.fft.fft2(u) * K)
     np.testing.assert_allclose(g, 2 * np.fft.ifft2(np.conj(K) * np.fft.fft2(v)).real, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- conjugates by sign
+@pytest.mark.parametrize("name", INSTALLED)
+@pytest.mark.parametrize("norm", ["backward", "ortho", "forward"])
+@pytest.mark.parametrize("sizes", [(6, 8), (5, 7), (6, 1)])
+@pytest.mark.parametrize("own", [False, True])
+def test_sign_flipped_real_transforms_are_the_conjugated_ones(name, norm, sizes, own):
+    # The rules conjugate no array: conj(rfftn(x)) is the transform with the positive
+    # exponent, and irfftn(conj(h)) at the swapped norm the one with the negative
+    # exponent. Against numpy.fft's conjugated transforms, for every library.
+    backends.set_fft_backend(name)
+    swap = {"backward": "forward", "ortho": "ortho", "forward": "backward"}[norm]
+    x = _rand(sizes, seed=8)
+    want = np.conj(np.fft.rfftn(x, norm=norm))
+    got = fft_mod._np_r2c(x, (0, 1), sizes, norm, conj=True)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    h = _rand((sizes[0], sizes[1] // 2 + 1), True, seed=9)
+    kept = h.copy()
+    want = np.fft.irfftn(np.conj(h), s=sizes, axes=(0, 1), norm=swap)
+    got = fft_mod._np_c2r(h, (0, 1), sizes, norm, own=own, forward=True)
+    assert got.dtype == np.float64 and got.shape == sizes
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    if not own:
+        np.testing.assert_array_equal(h, kept)  # not the rule's array: left as it was

@@ -180,20 +180,30 @@ def _np_c2c(x, axes, sizes, norm, inverse):
     return f(x, s=sizes, axes=axes, norm=norm)
 
 
-def _np_r2c(x, axes, sizes, norm):
+def _np_r2c(x, axes, sizes, norm, conj=False):
+    """``rfftn``; ``conj``: its conjugate, computed directly as the transform with the
+    positive exponent (and the same scaling) where the library has one."""
     if retain_hook is not None:
         _first_large(x)
     b = _active if _active is not None else select_backend(None)
     if b == "ducc0":
         x = _ducc_input(_resize_impl(_np, x, axes=axes, sizes=sizes), real=True)
-        return _lib.r2c(x, axes=axes, forward=True, inorm=_inorm(norm, True), nthreads=_workers(x))
+        return _lib.r2c(
+            x, axes=axes, forward=not conj, inorm=_inorm(norm, True), nthreads=_workers(x)
+        )  # fmt: skip
     if b == "scipy":
+        if conj:  # conj(rfftn(x, norm)) = ihfftn(x, the swapped norm)
+            return _lib.ihfftn(x, s=sizes, axes=axes, norm=_SWAP[norm], workers=_workers(x))
         return _lib.rfftn(x, s=sizes, axes=axes, norm=norm, workers=_workers(x))
-    return _lib.rfftn(x, s=sizes, axes=axes, norm=norm)
+    out = _lib.rfftn(x, s=sizes, axes=axes, norm=norm)
+    return _np.conjugate(out, out=out) if conj else out
 
 
-def _np_c2r(x, axes, sizes, norm, own=False):
-    """``irfftn``; ``own``: ``x`` is this module's own array and may be overwritten."""
+def _np_c2r(x, axes, sizes, norm, own=False, forward=False):
+    """``irfftn``; ``own``: ``x`` is this module's own array and may be overwritten.
+    ``forward``: the transform with the negative exponent, scaled as a forward transform
+    of ``norm`` -- the real result of ``irfftn(conj(x))`` at the swapped norm, without
+    conjugating ``x`` where the library has it (ducc0's sign, ``scipy.fft.hfftn``)."""
     if retain_hook is not None:
         _first_large(x)
     b = _active if _active is not None else select_backend(None)
@@ -201,14 +211,16 @@ def _np_c2r(x, axes, sizes, norm, own=False):
         half = sizes[:-1] + (sizes[-1] // 2 + 1,)  # the half spectrum numpy.fft reads
         y = _ducc_input(_resize_impl(_np, x, axes=axes, sizes=half), real=False)
         out = _lib.c2r(
-            y, axes=axes, lastsize=sizes[-1], forward=False, inorm=_inorm(norm, False),
+            y, axes=axes, lastsize=sizes[-1], forward=forward, inorm=_inorm(norm, forward),
             nthreads=_workers(y), allow_overwriting_input=own,
         )  # fmt: skip
     elif b == "scipy":
-        out = _lib.irfftn(
-            x, s=sizes, axes=axes, norm=norm, workers=_workers(x), overwrite_x=own
-        )  # fmt: skip
+        f = _lib.hfftn if forward else _lib.irfftn
+        out = f(x, s=sizes, axes=axes, norm=norm, workers=_workers(x), overwrite_x=own)
     else:
+        if forward:
+            x = _np.conjugate(x, out=x) if own else _np.conjugate(x)
+            norm = _SWAP[norm]
         return _lib.irfftn(x, s=sizes, axes=axes, norm=norm)
     # numpy.fft returns float16 for float16 input (computed in single precision); the
     # result's dtype must not depend on the library installed.
@@ -377,19 +389,17 @@ def _fft_real_impl(xp, z, *, axes, norm, inverse):
     # F H = N F^-1 conj(H) (F of a Hermitian array is real, so equals its conjugate).
     sizes = tuple(z.shape[a] for a in axes)
     half = z[_half_index(z.ndim, axes[-1], sizes[-1] // 2 + 1)]
-    tnorm = norm if inverse else _SWAP[norm]
     cplx = z.dtype.kind == "c"
     if xp is _np and active_backend() != "numpy":
         # 2H on the half spectrum, built in one array of this function's own, which the
-        # complex-to-real transform may overwrite (numpy.fft cannot use that: the general
-        # path below).
+        # complex-to-real transform may overwrite; F H by the transform with the negative
+        # exponent, so nothing is conjugated (numpy.fft has neither: the general path).
         h = _mirror_half(xp, z, axes, conj=cplx)
         h += half
-        if cplx and not inverse:
-            _np.conjugate(h, out=h)
-        out = _np_c2r(h, axes, sizes, tnorm, own=True)
+        out = _np_c2r(h, axes, sizes, norm, own=True, forward=not inverse)
         _np.multiply(out, 0.5, out=out)
         return out
+    tnorm = norm if inverse else _SWAP[norm]
     r = _mirror_half(xp, z, axes, conj=False)
     if cplx:
         h = half + xp.conj(r) if inverse else xp.conj(half) + r
@@ -444,12 +454,13 @@ def _rfft_t(ct, x, *, axes, sizes, norm):
     from .elementwise import conj, multiply
 
     w = _half_weights(ct, axes[-1], sizes[-1], 1.0, 0.5)
-    if type(ct) is _np.ndarray:  # a plain cotangent: conj(ct) w in one new array
-        h = _np.conjugate(ct)
-        h *= w
+    if type(ct) is _np.ndarray:
+        # irfftn(conj(ct) w) at the swapped norm is the real transform of ct w with the
+        # negative exponent at rfft's own norm: one new array, which the transform may
+        # overwrite, and no conjugate.
+        g = _np_c2r(ct * w, axes, sizes, norm, own=True, forward=True)
     else:
-        h = multiply(conj(ct), w)
-    g = irfft_p.bind(h, axes=axes, sizes=sizes, norm=_SWAP[norm])
+        g = irfft_p.bind(multiply(conj(ct), w), axes=axes, sizes=sizes, norm=_SWAP[norm])
     return _resize(g, axes, _sizes_of(x, axes))
 
 
@@ -474,13 +485,14 @@ rfft_p = linear(
 def _irfft_t(ct, c, *, axes, sizes, norm):
     from .elementwise import conj, multiply
 
-    r = rfft_p.bind(ct, axes=axes, sizes=sizes, norm=_SWAP[norm])
-    w = _half_weights(r, axes[-1], sizes[-1], 1.0, 2.0)
-    if type(r) is _np.ndarray:  # the transform's own new array: weighted in place
-        g = _np.conjugate(r, out=r)
-        g *= w
+    if type(ct) is _np.ndarray:
+        # conj(rfftn(ct)) is the transform with the positive exponent: computed so, in the
+        # transform's own new array, then weighted in place.
+        g = _np_r2c(ct, axes, sizes, _SWAP[norm], conj=True)
+        g *= _half_weights(g, axes[-1], sizes[-1], 1.0, 2.0)
     else:
-        g = multiply(conj(r), w)
+        r = rfft_p.bind(ct, axes=axes, sizes=sizes, norm=_SWAP[norm])
+        g = multiply(conj(r), _half_weights(r, axes[-1], sizes[-1], 1.0, 2.0))
     return _resize(g, axes, _sizes_of(c, axes))
 
 
