@@ -70,8 +70,14 @@ class JitFunction:
         static_argnames: str | Sequence[str] = (),
         cache_size: int = 64,
         compiler: str = "python",
+        keep_buffers: bool = True,
     ) -> None:
         functools.update_wrapper(self, fun)
+        if not isinstance(keep_buffers, bool):
+            raise TypeError(
+                f"jit: keep_buffers must be True or False, got {type(keep_buffers).__name__}"
+            )
+        self.keep_buffers = keep_buffers
         if compiler not in ("python", "c"):
             raise ValueError(f"jit: compiler must be 'python' or 'c', got {compiler!r}")
         self.compiler = compiler
@@ -217,8 +223,11 @@ class JitFunction:
                 leaves,
                 _flat_tree(len(leaves)),
                 keep_values=keep_values,
+                keep_buffers=self.keep_buffers,
             )
-        return compile_function(fun, leaves, in_tree, keep_values=keep_values)
+        return compile_function(
+            fun, leaves, in_tree, keep_values=keep_values, keep_buffers=self.keep_buffers
+        )
 
     def _remember(self, key, comp):
         variants = self._cache.setdefault(key, [])
@@ -339,6 +348,7 @@ def jit(
     cache_size: int = 64,
     backend: str | None = None,
     compiler: str = "python",
+    keep_buffers: bool = True,
 ) -> JitFunction: ...
 @overload
 def jit(
@@ -349,6 +359,7 @@ def jit(
     cache_size: int = 64,
     backend: str | None = None,
     compiler: str = "python",
+    keep_buffers: bool = True,
 ) -> Callable[[Callable[..., Any]], JitFunction]: ...
 def jit(
     fun: Callable[..., Any] | None = None,
@@ -358,6 +369,7 @@ def jit(
     cache_size: int = 64,
     backend: str | None = None,
     compiler: str = "python",
+    keep_buffers: bool = True,
 ) -> JitFunction | Callable[[Callable[..., Any]], JitFunction]:
     """Compile ``fun``: trace it once per input signature (shapes, dtypes, pytree
     structure, static arguments), simplify the graph and run generated code.
@@ -395,6 +407,13 @@ def jit(
         a ``DeprecationWarning``.
     compiler : ``"python"`` or ``"c"``
         The code generator: NumPy code (default) or C.
+    keep_buffers : bool
+        NumPy programs write their intermediate arrays into buffers allocated on the first
+        call and kept with the compiled program (default True; the arrays a call returns
+        are always new, and calls on other threads or nested inside the program get
+        buffers of their own): later calls do not allocate them again, which saves the
+        page faults of large new arrays. False allocates them afresh on every call and
+        holds no memory between calls. The results are the same, bit for bit.
 
     Notes
     -----
@@ -416,10 +435,11 @@ def jit(
             static_argnames=static_argnames,
             cache_size=cache_size,
             compiler=compiler,
+            keep_buffers=keep_buffers,
         )
     if not callable(fun):
         raise TypeError(f"jit: the function to compile must be callable, got {type(fun).__name__}")
-    return JitFunction(fun, static_argnums, static_argnames, cache_size, compiler)
+    return JitFunction(fun, static_argnums, static_argnames, cache_size, compiler, keep_buffers)
 
 
 _DEVICES = ("gpu", "cuda", "rocm", "tpu", "metal")
@@ -487,7 +507,10 @@ def _jit_call_jvp(primals, tangents, params):
     f = _derived(
         comp,
         "jvp",
-        lambda: jit(lambda ps, ts: jvp(comp.evaluate, tuple(ps), tuple(ts))),
+        lambda: jit(
+            lambda ps, ts: jvp(comp.evaluate, tuple(ps), tuple(ts)),
+            keep_buffers=comp.keep_buffers,
+        ),
     )
     out, t_out = f(tuple(primals), tuple(ts))
     return tuple(out), tuple(t_out)
@@ -500,7 +523,11 @@ def _jit_call_vjp(ct, ans, args, params, wanted):
     idx = tuple(i for i, (w, a) in enumerate(zip(wanted, args)) if w and _is_float(a))
     if not idx:
         return [None] * len(args)
-    f = _derived(comp, ("vjp", idx), lambda: jit(_pullback(comp.evaluate, idx)))
+    f = _derived(
+        comp,
+        ("vjp", idx),
+        lambda: jit(_pullback(comp.evaluate, idx), keep_buffers=comp.keep_buffers),
+    )
     out = [None] * len(args)
     for i, g in zip(idx, f(tuple(args), tuple(ct))):
         out[i] = g
@@ -536,7 +563,11 @@ def _jit_call_batch(vals, batched, size, *, compiled):
     from ..api import vmap
 
     axes = tuple(0 if b else None for b in batched)
-    f = _derived(compiled, ("vmap", axes), lambda: jit(vmap(compiled.evaluate, in_axes=axes)))
+    f = _derived(
+        compiled,
+        ("vmap", axes),
+        lambda: jit(vmap(compiled.evaluate, in_axes=axes), keep_buffers=compiled.keep_buffers),
+    )
     return tuple(f(*vals))
 
 

@@ -5,9 +5,13 @@ direct ufunc call (or a Python operator on scalars); every other primitive calls
 implementation with its parameters bound once, at compile time. So a compiled program pays
 one Python call per operation, instead of the tracing machinery of eager mode.
 
-Memory: a value is deleted after its last use, and an elementwise operation writes into
-the buffer of an argument that dies at that operation (``out=``) when the shapes and dtypes
-agree and no view of that buffer can be alive. Guards (branches taken while tracing) are
+Memory: a value is deleted after its last use. A NumPy program writes its intermediate
+arrays into buffers kept from call to call (:mod:`adgraph.jit.buffers`: elementwise
+operations, matrix products and Fourier transforms with ``out=``, a buffer reused once its
+value is dead, so a chain of elementwise operations runs in one buffer); the arrays it
+returns are always its own. Elsewhere (CuPy, small arrays) an elementwise operation writes
+into the buffer of an argument that dies at that operation (``out=``) when the shapes and
+dtypes agree and no view of that buffer can be alive. Guards (branches taken while tracing) are
 checked right after their value is computed; a failed guard returns ``GUARD_FAILED`` and
 the caller traces again.
 """
@@ -21,6 +25,7 @@ import unicodedata
 import numpy as np
 
 from ..graph.ir import Node
+from . import buffers as _buffers
 
 __all__ = ["generate", "GUARD_FAILED", "UFUNCS", "identifier", "display_name", "function_name"]
 
@@ -152,27 +157,48 @@ _SCALAR_OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
 _FRESH = set(UFUNCS) | {"matmul", "integer_pow", "where", "reduce_sum", "reduce_max", "reduce_min"}
 
 
-def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True):
+def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True, keep_buffers=True):
     """Python source and namespace for ``graph``; returns ``(source, function)``.
 
     ``guards``: ``(node, taken)`` pairs; the function returns ``GUARD_FAILED`` when
     ``bool(node) != taken``. The function takes the flat input values and returns the flat
     list of outputs. A ``scan`` node whose step traces to straight-line code becomes a
     Python ``for`` loop around the step's lines (:mod:`adgraph.jit.loops`).
+    ``reuse_buffers``: write into the buffers of dead arguments; ``keep_buffers`` (NumPy
+    only): write intermediates into buffers kept across calls (:mod:`adgraph.jit.buffers`).
     """
     ns = {"xp": xp, "GUARD_FAILED": GUARD_FAILED}
     can_out = reuse_buffers and hasattr(xp, "add") and xp.__name__ in ("numpy", "cupy")
-    em = _Emitter(ns, can_out)
+    em = _Emitter(ns, can_out, keep=can_out and keep_buffers and xp is np)
     in_names = [f"a{k}" for k in range(len(graph.inputs))]
     body, arg = em.graph_lines(graph, in_names, "", "    ", guards)
-    lines = [f"def {fn_name}({', '.join(in_names)}):"] + body
     # A 0-d result leaves as a NumPy scalar (what eager mode returns): ``[()]`` on a 0-d
     # array gives its scalar, on a scalar the scalar itself.
     outs = ", ".join(
         f"{arg(o)}[()]" if isinstance(o, Node) and getattr(o, "shape", None) == () else arg(o)
         for o in graph.outputs
     )
-    lines.append(f"    return [{outs}]")
+    body.append(f"    return [{outs}]")
+    lines = [f"def {fn_name}({', '.join(in_names)}):"]
+    if em.specs:
+        # A set of buffers from the program's pool (a new one when another call holds it:
+        # a thread, or a recursive call), given back however the call ends.
+        ns["_pool"] = []
+        ns["_specs"] = tuple(em.specs)
+        ns["_new_buffers"] = _buffers.new_buffers
+        names = ", ".join(f"b{k}" for k in range(len(em.specs)))
+        lines += [
+            "    try:",
+            "        _bs = _pool.pop()",
+            "    except IndexError:",
+            "        _bs = _new_buffers(_specs)",
+            f"    {names}, = _bs",
+            "    try:",
+        ]
+        lines += ["    " + ln for ln in body]
+        lines += ["    finally:", "        if not _pool:", "            _pool.append(_bs)"]
+    else:
+        lines += body
     source = "\n".join(lines) + "\n"
     code = compile(source, f"<adgraph.jit {display_name(graph.name)}>", "exec")
     exec(code, ns)  # noqa: S102 -- our own generated source, never user text
@@ -183,9 +209,11 @@ class _Emitter:
     """Writes the lines of one graph (and of the loop bodies inside it) into one function;
     ``ns`` is the function's namespace (constants, bound implementations)."""
 
-    def __init__(self, ns, can_out):
+    def __init__(self, ns, can_out, keep=False):
         self.ns = ns
         self.can_out = can_out
+        self.keep = keep  # intermediates into kept buffers (NumPy)
+        self.specs: list = []  # (shape, dtype) of every kept buffer b0, b1, ...
         self.consts: dict = {}
 
     def const(self, v):
@@ -228,6 +256,15 @@ class _Emitter:
             if isinstance(gnode, Node):
                 guard_at.setdefault(gnode, []).append(taken)
         consumers_view = _consumers_with_views(order)
+        slot = {}  # node -> name of its kept buffer
+        if self.keep and not effects:
+            kinds = {n: k for n in order if (k := _buffers.slot_kind(n, UFUNCS)) is not None}
+            if kinds:
+                budget = _buffers.MAX_BYTES - _buffers.nbytes(self.specs)
+                slot_of, specs = _buffers.plan(order, last, keep, kinds, _FRESH, budget)
+                base = len(self.specs)
+                self.specs += specs
+                slot = {n: f"b{base + s}" for n, s in slot_of.items()}
 
         lines = []
         for pos, node in enumerate(order):
@@ -235,7 +272,9 @@ class _Emitter:
             ins = node.inputs
             op = node.op
             scalar = tuple(node.shape or ()) == ()
-            if op == "item":
+            if node in slot:
+                expr = self.into(node, [arg(i) for i in ins], slot[node], f"{prefix}f{pos}")
+            elif op == "item":
                 expr = f"{arg(ins[0])}[{node.params['index']}]"
             elif op in UFUNCS and not node.params and node.prim is not None and len(ins) <= 2:
                 if scalar and op in _SCALAR_OPS and all(_scalarish(i) for i in ins):
@@ -244,7 +283,7 @@ class _Emitter:
                     args = ", ".join(arg(i) for i in ins)
                     out = None
                     if self.can_out and not scalar:
-                        out = _donor(node, ins, pos, last, keep, consumers_view)
+                        out = _donor(node, ins, pos, last, keep | slot.keys(), consumers_view)
                     if out is not None:
                         expr = f"xp.{UFUNCS[op]}({args}, out={names[out]})"
                     else:
@@ -282,6 +321,20 @@ class _Emitter:
             if dead:
                 lines.append(f"{ind}del {', '.join(dead)}")
         return lines, arg
+
+    def into(self, node, args, buf, fname):
+        """The expression computing ``node`` from the sources ``args`` into the kept
+        buffer ``buf`` (see :func:`adgraph.jit.buffers.slot_kind`)."""
+        op = node.op
+        if op == "integer_pow":
+            return f"xp.multiply({args[0]}, {args[0]}, out={buf})"
+        if op == "matmul":
+            return f"xp.matmul({args[0]}, {args[1]}, out={buf})"
+        if op == "fft":
+            self.ns[fname] = functools.partial(_buffers.fft_into, **node.params)
+            return f"{fname}({args[0]}, {buf})"
+        ufunc = UFUNCS.get(op) or _buffers.EXTRA_UFUNCS[op]
+        return f"xp.{ufunc}({', '.join(args)}, out={buf})"
 
     def loop_lines(self, node, arg, pre, ind):
         """``(lines, expression)`` running the ``scan`` node as a Python loop around its

@@ -31,8 +31,11 @@ class Compiled:
     them, see :class:`adgraph.jit.tracing.JitTrace`); so are the branches of this
     program's graph wherever a transformation evaluates it (:meth:`evaluate`)."""
 
-    def __init__(self, graph, guards, closures, backend="python", keep_values=False):
+    def __init__(
+        self, graph, guards, closures, backend="python", keep_values=False, keep_buffers=True
+    ):
         self.traced = graph
+        self.keep_buffers = keep_buffers
         self.closures = closures
         gnodes = [g for g, _ in guards]
         if not gnodes:
@@ -47,7 +50,11 @@ class Compiled:
         self.backend = backend
         xp = get_xp([n.value for n in graph.inputs if n.value is not None])
         self.source, fn = generate(
-            self.graph, self.guards, xp=xp, fn_name=f"jit_{identifier(graph.name)}"
+            self.graph,
+            self.guards,
+            xp=xp,
+            fn_name=f"jit_{identifier(graph.name)}",
+            keep_buffers=keep_buffers,
         )
         if any(n.op == "jit_call" and n.params["compiled"].has_guards for n in self.graph.nodes):
             fn = _checking(fn)
@@ -120,10 +127,14 @@ class Compiled:
                 )
 
 
-def compile_function(fun, leaves, in_tree, *, keep_values: bool = False) -> Compiled:
-    """Trace ``fun`` on the flat ``leaves`` (structured as ``in_tree``) and compile it."""
+def compile_function(
+    fun, leaves, in_tree, *, keep_values: bool = False, keep_buffers: bool = True
+) -> Compiled:
+    """Trace ``fun`` on the flat ``leaves`` (structured as ``in_tree``) and compile it;
+    ``keep_buffers``: its intermediates go into buffers kept across calls
+    (:mod:`adgraph.jit.buffers`)."""
     graph, guards, closures = trace_for_jit(fun, leaves, in_tree)
-    return Compiled(graph, guards, closures, keep_values=keep_values)
+    return Compiled(graph, guards, closures, keep_values=keep_values, keep_buffers=keep_buffers)
 
 
 def signature(leaves) -> tuple:
