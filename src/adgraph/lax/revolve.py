@@ -30,7 +30,7 @@ program holds the step twice, whatever the trip count, and stores at most ``k`` 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from math import comb
 from typing import Any
 
@@ -139,63 +139,56 @@ def reverse_loop(
 ADVANCE, STORE, LOAD, BACK = 0, 1, 2, 3
 
 
-def actions(n: int, k: int) -> list[tuple[int, int, int]]:
-    """:func:`reverse_loop`'s schedule for ``n`` steps and ``k`` carries as a table of rows
-    ``(action, a, b)``, walked in order with one working carry ``c`` (``c_0`` at first):
+def actions(n: int, k: int) -> Iterator[tuple[int, int, int]]:
+    """:func:`reverse_loop`'s schedule for ``n`` steps and ``k`` carries as rows
+    ``(action, a, b)``, made one at a time (O(k) memory), to be walked in order with one
+    working carry ``c`` (``c_0`` at first):
 
     * ``(ADVANCE, t, m)``: ``c = advance(c, u)`` for ``u = t, ..., t + m - 1``;
     * ``(STORE, j, 0)``: slot ``j`` keeps ``c``; ``(LOAD, j, 0)``: ``c`` = slot ``j``;
     * ``(BACK, t, 0)``: ``backstep(c, t)``.
 
     The backsteps come for ``t = n - 1, ..., 0`` with the carries and the advances of
-    :func:`reverse_loop`; slots ``0 .. min(k, n) - 1`` are used (snapshots are made and
-    forgotten last in, first out, so the snapshot a segment starts from is the top one).
-    The table has O(n) rows: it is the loop's control, not its data."""
+    :func:`reverse_loop`; slots ``0 .. min(k, n) - 1`` are used. Every segment ``[s, e)``
+    is handled alike -- load the slot of ``s``; advance to ``m``; pull back ``m`` when it
+    is the segment's last step (one step left, or no free slot: ``m = e - 1``), else store
+    ``c`` in a new slot and reverse ``[m, e)``, then ``[s, m)`` -- so a loop walking this
+    has one place that advances and one that pulls back (the C backend's does). Snapshots
+    are made and forgotten last in, first out: a segment starts from the top slot."""
     if k < 1:
         raise ValueError(f"actions: k must be at least 1, got {k}")
-    out: list[tuple[int, int, int]] = []
     if not n:
-        return out
-    out.append((STORE, 0, 0))
-    depth = 1  # slots 0 .. depth-1 hold snapshots; the top one is where a segment starts
-    # ("rev", s, e, free): reverse [s, e) from the top slot with ``free`` more slots;
-    # ("drop",): forget the top slot
-    tasks: list[tuple] = [("rev", 0, n, k - 1)]
+        return
+    yield (STORE, 0, 0)
+    depth = 1  # slots 0 .. depth-1 hold snapshots
+    # (s, e, free): reverse [s, e) from the top slot with ``free`` more slots; None: forget
+    # the top slot. At most 2k + 1 tasks are pending.
+    tasks: list[tuple[int, int, int] | None] = [(0, n, k - 1)]
     while tasks:
         task = tasks.pop()
-        if task[0] == "drop":
+        if task is None:
             depth -= 1
             continue
-        _, s, e, free = task
-        top, length = depth - 1, e - s
-        if length == 1:
-            out += [(LOAD, top, 0), (BACK, s, 0)]
-        elif free >= length - 1:  # room for the whole segment: store it, reverse in order
-            out.append((LOAD, top, 0))
-            for j in range(1, length):
-                out.append((ADVANCE, s + j - 1, 1))
-                if j < length - 1:  # (the last carry stays the working one)
-                    out.append((STORE, top + j, 0))
-            out.append((BACK, e - 1, 0))
-            for t in range(e - 2, s - 1, -1):
-                out += [(LOAD, top + t - s, 0), (BACK, t, 0)]
-        elif free == 0:  # one slot: recompute from s for every step
-            for t in range(e - 1, s - 1, -1):
-                out.append((LOAD, top, 0))
-                if t > s:
-                    out.append((ADVANCE, s, t - s))
-                out.append((BACK, t, 0))
+        s, e, free = task
+        yield (LOAD, depth - 1, 0)
+        if e - s == 1:
+            yield (BACK, s, 0)
+        elif free == 0:  # one slot: recompute from s for every step, last first
+            yield (ADVANCE, s, e - 1 - s)
+            yield (BACK, e - 1, 0)
+            tasks.append((s, e - 1, 0))
         else:
-            r = repetitions(length, free)
-            left = max(1, min(comb(free + r - 1, free), length - 1))
-            out += [(LOAD, top, 0), (ADVANCE, s, left), (STORE, depth, 0)]
+            # the binomial split: [m, e) is then reversed with one slot fewer
+            r = repetitions(e - s, free)
+            m = s + max(1, min(comb(free + r - 1, free), e - s - 1))
+            yield (ADVANCE, s, m - s)
+            yield (STORE, depth, 0)
             depth += 1
-            tasks += [("rev", s, s + left, free), ("drop",), ("rev", s + left, e, free - 1)]
-    return out
+            tasks += [(s, m, free), None, (m, e, free - 1)]
 
 
 def walk(
-    table: list[tuple[int, int, int]],
+    table: Iterable[tuple[int, int, int]],
     carry0: Any,
     advance: Callable[[Any, int], Any],
     backstep: Callable[[Any, int], None],
