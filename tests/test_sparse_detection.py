@@ -196,3 +196,80 @@ def test_later_calls_gather_the_compressed_products(mode):
     for z in (rng.standard_normal(13), rng.standard_normal(13)):
         want = ad.hessian(RUNS["unevenly_spaced_union"][0])(z)
         np.testing.assert_allclose(hess(z).toarray(), want, rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- Jacobian patterns
+def _jacobian_families():
+    from tests import test_sparsity as ts
+    from tests import test_sparsity_rules as tr
+
+    out = {f"a_{k}": (f, shape) for k, (f, shape) in ts.FAMILIES.items()}
+    out.update({f"b_{k}": (f, shape) for k, (f, shape) in tr.FAMILIES.items()})
+    stack_x = np.concatenate([tr.A3.ravel(), np.zeros(9)]).shape
+    out.update({f"stack_{k}": (f, stack_x) for k, f in tr.STACKS.items()})
+    out.update({f"loop_{k}": (f, (8,)) for k, f in tr.LOOPS.items()})
+    out.update({f"local_{k}": (f, (7,)) for k, f in tr.LOCAL.items()})
+    out.update({f"runs_{k}": (f, (n,)) for k, (f, n) in RUNS.items()})
+    return out
+
+
+JAC = _jacobian_families()
+
+
+def _point(name, shape):
+    if name.startswith("stack_"):
+        from tests.test_sparsity_rules import A3
+
+        return np.concatenate([A3.ravel(), rng.standard_normal(9)])
+    return rng.standard_normal(shape)
+
+
+@pytest.mark.parametrize("local", [False, True])
+@pytest.mark.parametrize("name", sorted(JAC))
+def test_index_array_jacobian_equals_the_scipy_trace(name, local):
+    # jacobian_sparsity propagates padded index arrays; the scipy trace is the reference
+    # implementation of every rule: the two give the same pattern, entry for entry
+    from adgraph.ad.sparsity import SparsityTrace, output_pattern
+    from adgraph.api.sparse import _prepare
+    from adgraph.core.trace import trace_scope
+
+    f, shape = JAC[name]
+    x = _point(name, shape)
+    g, v = _prepare(f, x, "test")
+    trace = SparsityTrace(v.size, local=local)
+    with trace_scope(trace):
+        want = output_pattern(trace, g(trace.input(v)))
+    try:
+        got = sh.jacobian_pattern(g, v, local)
+    except sh.NeedsGradient:  # custom rules: the API runs the scipy trace itself
+        got = ad.jacobian_sparsity(f, x, local=local)
+    assert got.shape == want.shape
+    assert got.has_sorted_indices
+    assert (got.indptr == want.indptr).all() and (got.indices == want.indices).all()
+    assert (ad.jacobian_sparsity(f, x, local=local) != want).nnz == 0
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 5, 8, 9, 12])
+def test_padded_patterns_become_canonical_csr(width):
+    n, k = 30, 40
+    r = np.full((width, k), -1, np.int32)
+    for e in range(k):  # each entry: a random set of up to `width` columns, shuffled
+        cols = rng.choice(n, size=rng.integers(0, width + 1), replace=False)
+        r[rng.permutation(width)[: cols.size], e] = cols
+    m = sh._padded_csr(r, n)
+    want = np.zeros((k, n), bool)
+    for e in range(k):
+        want[e, r[:, e][r[:, e] >= 0]] = True
+    assert m.shape == (k, n) and (m.toarray() == want).all() and m.nnz == want.sum()
+    assert m.has_canonical_format
+    m.has_canonical_format = False
+    m.sum_duplicates()  # recomputed by scipy: the same arrays
+    assert (m.toarray() == want).all() and m.nnz == want.sum()
+    assert (sh._csr(r, n).toarray() == want).all()
+
+
+def test_a_column_listed_twice_is_merged():
+    r = np.array([[0, 1, -1], [0, 2, 2]], np.int32)  # entry 0 lists column 0 twice
+    m = sh._padded_csr(r, 3)
+    assert m.nnz == 4 and (m.toarray() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]).all()
+    assert (np.diff(m.indptr) == [1, 2, 1]).all()

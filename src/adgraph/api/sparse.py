@@ -27,7 +27,7 @@ import numpy as np
 from ..ad import coloring
 from ..ad.sparsity import SparsityTrace, output_pattern
 from ..ad.sparsity import require_scipy as _require_scipy
-from ..ad.sparsity_hessian import NeedsGradient, hessian_pattern
+from ..ad.sparsity_hessian import NeedsGradient, hessian_pattern, jacobian_pattern
 from ..core.pytree import register_pytree_node, tree_flatten, tree_unflatten
 from ..core.trace import Tracer, trace_scope
 from ..core.xp import as_leaf, module_of
@@ -249,6 +249,10 @@ def _detect(g: _FlatFn, v: np.ndarray, local: bool, hessian: bool = False):
             return hessian_pattern(g, v, local, matrix=_pattern_type())
         except NeedsGradient:
             return _detect_through_gradient(g, v, local)
+    try:
+        return jacobian_pattern(g, v, local, matrix=_pattern_type())
+    except NeedsGradient:  # custom derivative rules: run them on scipy patterns
+        pass
     trace = SparsityTrace(v.size, local=local)
     with trace_scope(trace):
         result = g(trace.input(v))
