@@ -299,7 +299,7 @@ def _elementwise(diff, pats, ans, args, ids=None):
     return out
 
 
-_BASIC_INDEX = (slice, int, type(None), type(Ellipsis))  # not bool: x[True] adds an axis
+_BASIC_INDEX = frozenset({slice, int, type(None), type(Ellipsis)})  # not bool: x[True] adds an axis
 
 
 def _moves(prim, data, pats, args, params):
@@ -307,7 +307,7 @@ def _moves(prim, data, pats, args, params):
     (an empty column). The ids are integers: moving entries keeps them exact."""
     if prim.name == "getitem" and len(args) == 1 and pats[0] is not None:
         skel = params.get("skel")
-        if type(skel) is tuple and all(type(s) in _BASIC_INDEX for s in skel):
+        if type(skel) is tuple and _BASIC_INDEX.issuperset(map(type, skel)):
             # Basic indexing (slices, integers, None, ...): index the slots themselves,
             # one axis in front -- a view (a run stays a run) where NumPy gives one.
             p = pats[0]
@@ -571,43 +571,50 @@ class _Pairs:
         n = self.n
         cuts, merged = {0, n}, {}
         for d, spans in self.spans.items():
-            spans.sort()
-            out = [list(spans[0])]
-            for lo, hi in spans[1:]:
-                if lo <= out[-1][1]:
-                    out[-1][1] = max(out[-1][1], hi)
-                else:
-                    out.append([lo, hi])
-            merged[d] = out
-            for lo, hi in out:
-                cuts.update((lo, hi))
+            if len(spans) > 1:  # merge overlapping and touching intervals
+                spans.sort()
+                out = [spans[0]]
+                for lo, hi in spans[1:]:
+                    if lo <= out[-1][1]:
+                        if hi > out[-1][1]:
+                            out[-1] = (out[-1][0], hi)
+                    else:
+                        out.append((lo, hi))
+                spans = out
+            merged[d] = spans
+            for lo, hi in spans:
+                cuts.add(lo)
+                cuts.add(hi)
         if self.bands or len(cuts) - 1 > self.MAX_SEGMENTS:
             for d, spans in merged.items():
                 band = self._band(d)
                 for lo, hi in spans:
                     band[lo:hi] = True
             return self._vectors_csr()
-        # Between consecutive cuts the same offsets mark every row: each segment's columns
-        # are one broadcast sum, its row pointers one arange.
-        offs = sorted(merged)
+        # Between consecutive cuts the same offsets mark every row: a segment's columns
+        # are a few vector sums, its row pointers one arange.
         cuts = sorted(cuts)
-        segs, nnz = [], 0
-        for r0, r1 in zip(cuts, cuts[1:]):
-            on = [d for d in offs if any(lo <= r0 < hi for lo, hi in merged[d])]
-            segs.append((r0, r1, on, nnz))
-            nnz += len(on) * (r1 - r0)
+        at = {c: s for s, c in enumerate(cuts)}
+        on: list[list[int]] = [[] for _ in cuts]  # the offsets of each segment, ascending
+        for d in sorted(merged):
+            for lo, hi in merged[d]:
+                for seg in range(at[lo], at[hi]):
+                    on[seg].append(d)
+        nnz = sum(len(on[s]) * (cuts[s + 1] - cuts[s]) for s in range(len(cuts) - 1))
         it = _index_type(max(n, nnz) + 1)
         indices = _np.empty(nnz, it)
         indptr = _np.empty(n + 1, it)
-        indptr[0] = 0
-        for r0, r1, on, start in segs:
-            c, m = len(on), r1 - r0
+        indptr[0] = start = 0
+        for seg in range(len(cuts) - 1):
+            r0, r1, ds = cuts[seg], cuts[seg + 1], on[seg]
+            c, m = len(ds), r1 - r0
             if c:
                 block = indices[start : start + c * m].reshape(m, c)
                 rows = _np.arange(r0, r1, dtype=it)
-                for j, d in enumerate(on):  # along the long axis: NumPy is slow across
+                for j, d in enumerate(ds):  # along the long axis: NumPy is slow across
                     _np.add(rows, d, out=block[:, j])
                 indptr[r0 + 1 : r1 + 1] = _np.arange(start + c, start + c * m + 1, c, dtype=it)
+                start += c * m
             else:
                 indptr[r0 + 1 : r1 + 1] = start
         return _canonical_csr(indices, indptr, n, self.matrix)
@@ -765,6 +772,11 @@ class HessianSparsityTrace(SparsityTrace):
         out = self._rule(prim, pats, ans, vals, params)
         if prim.multiple_results:
             return tuple(self._wrap(a, p) for a, p in zip(ans, out))
+        t = type(out)
+        if (t is _Lazy or (t is _np.ndarray and out.shape[1] == ans.size)) and (
+            type(ans) is _np.ndarray and ans.dtype.kind in "fc"
+        ):
+            return SparsityTracer(self, ans, out)  # what _wrap checks, inline
         return self._wrap(ans, out)
 
     def _rule(self, prim, pats, ans, vals, params):
