@@ -465,3 +465,25 @@ def test_keep_buffers_must_be_bool():
 def test_extra_ufuncs_are_ufuncs():
     for op, name in {**UFUNCS, **buffers.EXTRA_UFUNCS}.items():
         assert isinstance(getattr(np, name), np.ufunc), op
+
+
+def test_constant_cast_once_gives_the_same_products():
+    # a real constant times a complex array: NumPy casts it to complex on every call; the
+    # compiled program casts it once. Same loop, same values: bit for bit, special values
+    # included.
+    k = RNG.standard_normal((N, N))
+    k[0, :5] = [0.0, -0.0, np.inf, -np.inf, np.nan]
+    k32 = k.astype(np.float32)
+
+    def f(z):
+        return z * k - k / (z + 1.0), (z * k32).astype(np.complex128) + k32
+
+    z = RNG.standard_normal((N, N)) + 1j * RNG.standard_normal((N, N))
+    z[1, :6] = [0.0, -0.0, complex(np.inf, -0.0), complex(-0.0, np.nan), -1.0 + 0j, 1j * np.inf]
+    keep, fresh = _pair(f)
+    with np.errstate(all="ignore"):
+        _assert_identical(keep(z), fresh(z))
+        _assert_identical(keep(z), f(z))
+        ns = keep._cache[next(iter(keep._cache))][0].fn.__globals__
+    cast = [v for v in ns.values() if isinstance(v, np.ndarray) and v.dtype == np.complex128]
+    assert any(np.array_equal(c.real, k, equal_nan=True) for c in cast)

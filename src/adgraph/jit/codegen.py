@@ -153,6 +153,8 @@ UFUNCS = {
 }
 # Python operators for scalar operands (much cheaper than a ufunc call on NumPy scalars).
 _SCALAR_OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
+# Binary ufuncs of the standard type resolution: an operand is cast to the result's dtype.
+_CAST_OPS = frozenset({"add", "subtract", "multiply", "divide"})
 # Operations whose result is a fresh array (never a view of an argument).
 _FRESH = set(UFUNCS) | {"matmul", "integer_pow", "where", "reduce_sum", "reduce_max", "reduce_min"}
 
@@ -273,14 +275,14 @@ class _Emitter:
             op = node.op
             scalar = tuple(node.shape or ()) == ()
             if node in slot:
-                expr = self.into(node, [arg(i) for i in ins], slot[node], f"{prefix}f{pos}")
+                expr = self.into(node, self.operands(node, arg), slot[node], f"{prefix}f{pos}")
             elif op == "item":
                 expr = f"{arg(ins[0])}[{node.params['index']}]"
             elif op in UFUNCS and not node.params and node.prim is not None and len(ins) <= 2:
                 if scalar and op in _SCALAR_OPS and all(_scalarish(i) for i in ins):
                     expr = f"({arg(ins[0])} {_SCALAR_OPS[op]} {arg(ins[1])})"
                 else:
-                    args = ", ".join(arg(i) for i in ins)
+                    args = ", ".join(self.operands(node, arg))
                     out = None
                     if self.can_out and not scalar:
                         out = _donor(node, ins, pos, last, keep | slot.keys(), consumers_view)
@@ -321,6 +323,50 @@ class _Emitter:
             if dead:
                 lines.append(f"{ind}del {', '.join(dead)}")
         return lines, arg
+
+    def operands(self, node, arg):
+        """The sources of ``node``'s arguments; for an arithmetic ufunc (NumPy, kept
+        buffers), a constant array of another dtype is cast to the dtype NumPy would cast
+        it to, once, here:
+        the ufunc then runs the same loop on the same values without casting on every call
+        (a real array times a complex one is a complex product of ``x + 0j``)."""
+        ins = node.inputs
+        if (
+            not self.keep
+            or node.op not in _CAST_OPS
+            or len(ins) != 2
+            or not isinstance(node.dtype, np.dtype)
+            or node.params
+        ):
+            return [arg(i) for i in ins]
+        out = []
+        for i in ins:
+            v = None if isinstance(i, Node) else i.value
+            if (
+                type(v) is np.ndarray
+                and v.ndim
+                and v.dtype != node.dtype
+                and v.dtype.kind in "fc"
+                and node.dtype.kind in "fc"
+                and all(isinstance(j.dtype, np.dtype) and j.shape for j in ins)
+                and np.result_type(*(j.dtype for j in ins)) == node.dtype
+                and np.can_cast(v.dtype, node.dtype, "safe")
+            ):
+                key = (id(v), node.dtype.str)
+                name = self.consts.get(key)
+                if name is None:
+                    name = self.consts[key] = f"c{len(self.consts)}"
+                    # (the graph holds v, so its id stays its own; a broadcast value
+                    # stays a broadcast)
+                    if v.size and not any(v.strides):
+                        one = v.reshape(-1)[:1].astype(node.dtype).reshape(())
+                        self.ns[name] = np.broadcast_to(one, v.shape)
+                    else:
+                        self.ns[name] = v.astype(node.dtype)
+                out.append(name)
+            else:
+                out.append(arg(i))
+        return out
 
     def into(self, node, args, buf, fname):
         """The expression computing ``node`` from the sources ``args`` into the kept
