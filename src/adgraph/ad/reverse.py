@@ -24,7 +24,13 @@ from . import scalar as _scalar
 from . import tape as _tape
 from .tape import Node, ReverseTracer, ShapeDtype
 
-__all__ = ["ReverseTrace", "ReverseTracer", "in_recorded_primal", "user_rule_scope"]
+__all__ = [
+    "ReverseTrace",
+    "ReverseTracer",
+    "in_recorded_primal",
+    "recorded_primal_scope",
+    "user_rule_scope",
+]
 
 _f64 = _np.float64
 _UNSET = object()  # ReverseTrace.general: the result is still to be computed
@@ -46,6 +52,19 @@ def in_recorded_primal() -> bool:
     ``custom_vjp`` function met there by forward mode is differentiated through its ``fwd``
     rule (its reverse rule serves the recorded operation), as in JAX's forward-over-reverse."""
     return getattr(_PRIMAL, "depth", 0) > 0
+
+
+class recorded_primal_scope:
+    """Marks (see :func:`in_recorded_primal`) a primal computed below a reverse trace
+    outside :meth:`ReverseTrace.general` -- a checkpoint recording its function once."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        _PRIMAL.depth = getattr(_PRIMAL, "depth", 0) + 1
+
+    def __exit__(self, *exc) -> None:
+        _PRIMAL.depth -= 1
 
 
 class user_rule_scope:
