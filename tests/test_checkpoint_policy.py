@@ -154,3 +154,125 @@ def test_checkpoint_name_is_the_identity():
     assert np.allclose(ad.grad(lambda x: anp.sum(checkpoint_name(x, "a") ** 2))(X), 2 * X)
     assert np.allclose(ad.jvp(lambda x: checkpoint_name(x, "a"), (X,), (X,))[1], X)
     assert np.allclose(ad.vmap(lambda x: checkpoint_name(x, "a") * 2)(np.ones((2, 3))), 2.0)
+
+
+# ------------------------------------------------------- under a transformation around grad
+def _around(kind, fun):
+    """``x -> `` the gradient of ``fun(W, x)`` in x, under the transformation ``kind``
+    (values on a batch of two examples where the transformation maps)."""
+    if kind == "vmap":
+        return lambda xs: ad.vmap(ad.grad(fun, 1), (None, 0))(W, xs)
+    if kind == "jit":
+        jg = ad.jit(ad.value_and_grad(fun, 1))
+        return lambda x: jg(W, x)
+    if kind == "grad_of_grad":
+        return ad.grad(lambda x: anp.sum(ad.grad(fun, 1)(W, x) ** 2))
+    if kind == "hessian":
+        return ad.hessian(lambda x: fun(W, x))
+    if kind == "jvp_of_grad":
+        return lambda x: ad.jvp(lambda z: ad.grad(fun, 1)(W, z), (x,), (X[::-1],))[1]
+    raise AssertionError(kind)
+
+
+AROUND = ["vmap", "jit", "grad_of_grad", "hessian", "jvp_of_grad"]
+XS = np.stack([X, 2 * X - 1])
+
+
+@pytest.mark.parametrize("kind", AROUND)
+@pytest.mark.parametrize("name", ["nothing", "dots", "only_h", "all_but_h", "all"])
+def test_policy_applies_under_a_transformation_around_grad(kind, name):
+    arg = XS if kind == "vmap" else X
+    want = _around(kind, f)(arg)
+    checkpointing.last_replay["kept"] = None
+    got = _around(kind, ad.checkpoint(f, policy=POLICIES[name]))(arg)
+    for a, b in zip(got if kind == "jit" else (got,), want if kind == "jit" else (want,)):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    assert checkpointing.last_replay["kept"] == KEPT[name]
+
+
+def _counted_sin_named(name):
+    calls = []
+
+    def impl(xp, x):
+        calls.append(np.shape(x))
+        return xp.sin(x)
+
+    p = ad.Primitive(
+        name,
+        impl,
+        tangent=(lambda t, ans, x: t * anp.cos(x),),
+        vjp=(lambda ct, ans, x: ct * anp.cos(x),),
+    )
+    return p, calls
+
+
+@pytest.mark.parametrize("kind", AROUND)
+def test_kept_results_are_not_recomputed_under_a_transformation_around_grad(kind):
+    # The counted sin runs once per evaluation in the forward pass; the backward sweep runs
+    # it again unless the policy keeps it (vmap runs it once per example: it has no
+    # batching rule).
+    sin_p, calls = _counted_sin_named(f"test_policy_counted_sin_{kind}")
+
+    def g(W, x):
+        s = checkpoint_name(sin_p.bind(W @ x), "s")
+        return anp.sum(anp.tanh(s) ** 2)
+
+    arg = XS if kind == "vmap" else X
+    per_eval = 2 if kind == "vmap" else 1
+    want = _around(kind, g)(arg)
+    for pol, runs in (
+        (None, 2),
+        (P.nothing_saveable, 2),
+        (P.dots_saveable, 2),  # keeps W @ x, recomputes sin
+        (lambda prim, *a, **k: prim is sin_p, 1),
+        (P.save_anything_except_these_names("s"), 1),
+        (P.everything_saveable, 1),
+    ):
+        h = _around(kind, ad.checkpoint(g, policy=pol))
+        if kind == "jit":
+            h(arg)  # the first call traces; count the compiled program's runs
+        calls.clear()
+        got = h(arg)
+        assert len(calls) == runs * per_eval, (pol, calls)
+        for a, b in zip(got if kind == "jit" else (got,), want if kind == "jit" else (want,)):
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+def test_gradients_under_transformations_match_closed_forms():
+    # L(x) = sum(tanh(sin(W x))**2): the gradient W^T (2 tanh(s) sech(s)**2 cos(Wx)),
+    # s = sin(W x), against a checkpoint that keeps the products only.
+    def L(W, x):
+        return anp.sum(anp.tanh(anp.sin(W @ x)) ** 2)
+
+    def grad_closed(x):
+        u = W @ x
+        s = np.sin(u)
+        return W.T @ (2 * np.tanh(s) / np.cosh(s) ** 2 * np.cos(u))
+
+    c = ad.checkpoint(L, policy=P.dots_saveable)
+    want = np.stack([grad_closed(x) for x in XS])
+    np.testing.assert_allclose(ad.vmap(ad.grad(c, 1), (None, 0))(W, XS), want, rtol=1e-12)
+    np.testing.assert_allclose(ad.jit(ad.grad(c, 1))(W, XS[1]), want[1], rtol=1e-12)
+    h = 1e-6
+    fd = np.stack([(grad_closed(X + h * e) - grad_closed(X - h * e)) / (2 * h) for e in np.eye(5)])
+    np.testing.assert_allclose(ad.hessian(lambda x: c(W, x))(X), fd.T, rtol=1e-6, atol=1e-8)
+
+
+def test_prevent_cse_false_lets_jit_merge_the_recomputation():
+    # Under jit the recomputation in the backward sweep is the forward pass's operations
+    # on the same values: prevent_cse=True (the default, as in JAX) keeps them apart, so
+    # the compiled program recomputes; prevent_cse=False lets the simplifier merge them.
+    sin_p, calls = _counted_sin_named("test_policy_counted_sin_cse")
+
+    def g(x):
+        return anp.sum(anp.tanh(sin_p.bind(x)) ** 2)
+
+    for prevent, runs in ((True, 2), (False, 1)):
+        jg = ad.jit(ad.value_and_grad(ad.checkpoint(g, prevent_cse=prevent)))
+        jg(X)
+        calls.clear()
+        v, d = jg(X)
+        assert len(calls) == runs
+        np.testing.assert_allclose(v, np.sum(np.tanh(np.sin(X)) ** 2), rtol=1e-14)
+        s = np.sin(X)
+        np.testing.assert_allclose(d, 2 * np.tanh(s) / np.cosh(s) ** 2 * np.cos(X), rtol=1e-13)

@@ -13,9 +13,12 @@ at binding, the function is run once as a straight-line program of primitive app
 sweep replays that program, and each kept application enters the new tape with its kept
 result (:data:`saved_p`: no recomputation, the primitive's own reverse rules) while the
 others are recomputed. The numbers are the same under every policy: only what is stored
-and what is recomputed changes. A policy applies when the call's inputs are concrete at the
-reverse pass (the usual case); under a further enclosing transformation (``vmap`` or ``jit``
-around ``grad``) the function is recomputed whole, as with no policy.
+and what is recomputed changes. Under a transformation around ``grad`` (``vmap``, ``jit``,
+an outer ``grad`` or ``jacfwd``) the program is recorded on the values that transformation
+traces, and a kept result is one of its values (a batch, a node of the compiled program, a
+value with its tangent). Under ``jit`` the backward sweep reads the inputs and kept results
+through an identity call the simplifier cannot merge (``prevent_cse``), so the compiled
+program recomputes what the forward pass dropped instead of merging the two.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 import numpy as _np
 
 from ..ad.forward import JVPTracer
+from ..ad.reverse import recorded_primal_scope
 from ..ad.rules import linear
 from ..ad.sparsity import CALL, MOVES, Delegate
 from ..ad.taylor import call_rule
@@ -200,11 +204,17 @@ def _saved_jvp(primals, tangents, params):
     return jvp(lambda *a: prim.bind(*a, **pp), tuple(primals), tuple(ts))
 
 
+def _saved_reverse(trace, vals, parents, params, pidx):
+    # the kept result (a value of the levels below this reverse trace) is the result
+    return trace.record(saved_p, params, vals, params["value"], parents, pidx)
+
+
 saved_p = Primitive(
     "checkpoint_saved",
     _saved_impl,
     jvp_rule=_saved_jvp,
     joint_vjp=_saved_vjp,
+    reverse=_saved_reverse,
     sparsity=Delegate(),  # the kept primitive's own rule
     doc="A primitive application whose result a checkpoint policy kept: the kept value, "
     "differentiated by the primitive's own rules.",
@@ -215,37 +225,78 @@ saved_p = Primitive(
 saved_p.simple = False
 
 
+class _NotRecordable(Exception):
+    """The function cannot be recorded once for the policy (recomputed whole instead)."""
+
+
 class _Saving(closure._Recorder):
-    """Records the checkpointed function on concrete inputs (see closure conversion) and
-    keeps the results of the applications ``policy`` names, by their position."""
+    """Records the checkpointed function, run on the call's inputs, as a straight-line
+    program (see closure conversion) and keeps the results of the applications ``policy``
+    names, by their position.
 
-    __slots__ = ("policy", "saved")
+    The inputs are the values the reverse trace of level ``below`` unwrapped: concrete, or
+    tracers of the levels under it (``vmap``, ``jit``, an outer ``grad`` or ``jacfwd``). The
+    program is replayed only in this call's backward sweep, while those levels are still in
+    flight, so a value of theirs met here is the same value there: it enters the program as
+    a constant, and a kept result may be one of their tracers. A tracer of the reverse trace
+    itself (a closure) is lifted, and the recording abandoned (closure conversion first)."""
 
-    def __init__(self, policy):
+    __slots__ = ("policy", "saved", "below", "forward")
+
+    def __init__(self, policy, below, forward):
         super().__init__(closure._Lifter())
         self.policy = policy
         self.saved = {}
+        self.below = below
+        self.forward = forward  # forward mode differentiates the inputs
+
+    def operand(self, a):
+        if isinstance(a, Tracer) and a._trace is not self and a._trace.level < self.below:
+            return a, closure._Lit(a), True
+        return super().operand(a)
 
     def process(self, prim, args, params):
+        vals, refs = [], []
+        for a in args:
+            v, r, _ = self.operand(a)
+            vals.append(v)
+            refs.append(r)
+        if self.forward:  # the primal of a reverse pass, as ReverseTrace.general computes it
+            with recorded_primal_scope():
+                ans = prim.bind(*vals, **params)
+        else:
+            ans = prim.bind(*vals, **params)
+        outs = ans if prim.multiple_results else (ans,)
+        for o in outs:
+            if isinstance(o, Tracer) and o._trace.level >= self.below:
+                raise _NotRecordable  # a call inside closes over a traced value
+        if all(type(r) is closure._Lit for r in refs):
+            return ans  # independent of the inputs: the same in the replay
         k = len(self.eqns)
-        out = super().process(prim, args, params)
-        if len(self.eqns) > k and not prim.multiple_results and prim.reverse is None:
-            vals = [a.value if type(a) is closure._RecTracer else a for a in args]
-            try:
-                keep = self.policy(prim, *vals, **params)
-            except Exception as e:  # the user's policy failed: not a reason to fall back
-                raise _PolicyFailed(
-                    f"checkpoint: the policy raised {type(e).__name__} ({e}) on a "
-                    f"'{prim.name}' application; a policy must answer for every primitive"
-                ) from e
-            if not isinstance(keep, (bool, _np.bool_)):
-                raise _PolicyFailed(
-                    "checkpoint: a policy must return a bool (keep this result or not), got "
-                    f"{type(keep).__name__} {keep!r} for a '{prim.name}' application"
-                )
-            if keep:
-                self.saved[k] = out.value
-        return out
+        if prim.multiple_results:
+            out_vars = tuple(self.new_var() for _ in ans)
+            self.eqns.append((prim, params, refs, out_vars))
+            return tuple(closure._RecTracer(self, a, v, True) for a, v in zip(ans, out_vars))
+        var = self.new_var()
+        self.eqns.append((prim, params, refs, var))
+        if prim.reverse is None and self._keep(prim, vals, params):
+            self.saved[k] = ans
+        return closure._RecTracer(self, ans, var, True)
+
+    def _keep(self, prim, vals, params):
+        try:
+            keep = self.policy(prim, *vals, **params)
+        except Exception as e:  # the user's policy failed: not a reason to fall back
+            raise _PolicyFailed(
+                f"checkpoint: the policy raised {type(e).__name__} ({e}) on a "
+                f"'{prim.name}' application; a policy must answer for every primitive"
+            ) from e
+        if not isinstance(keep, (bool, _np.bool_)):
+            raise _PolicyFailed(
+                "checkpoint: a policy must return a bool (keep this result or not), got "
+                f"{type(keep).__name__} {keep!r} for a '{prim.name}' application"
+            )
+        return bool(keep)
 
 
 class _PolicyFailed(TypeError):
@@ -253,10 +304,11 @@ class _PolicyFailed(TypeError):
     back to recomputing the function whole)."""
 
 
-def _record_saving(fun, vals, policy):
-    """``(program, saved, ans)``: ``fun`` at ``vals`` as a straight-line program, the kept
-    results, and its outputs; None when it cannot be recorded as such."""
-    rec = _Saving(policy)
+def _record_saving(fun, vals, policy, below):
+    """``(program, saved, ans)``: ``fun`` at ``vals`` (unwrapped by the reverse trace of
+    level ``below``) as a straight-line program, the kept results, and its outputs; None
+    when it cannot be recorded as such."""
+    rec = _Saving(policy, below, _forward_traced(vals))
     try:
         with trace_scope(rec), _np.errstate(all="ignore"):
             ins = [rec.new_input(v, True) for v in vals]
@@ -282,6 +334,11 @@ def _record_saving(fun, vals, policy):
 last_replay: dict[str, dict[str, int]] = {"kept": {}, "recomputed": {}}
 
 
+def _level(x) -> int:
+    """The level of the outermost trace of ``x`` (0 for a plain value)."""
+    return x._trace.level if isinstance(x, Tracer) else 0
+
+
 def _replay(program, saved):
     """The recorded program as a function, kept results entering as :data:`saved_p`."""
 
@@ -294,7 +351,13 @@ def _replay(program, saved):
             ins = [r.value if type(r) is closure._Lit else env[r] for r in refs]
             if k in saved:
                 kept[prim.name] = kept.get(prim.name, 0) + 1
-                ans = saved_p.bind(*ins, prim=prim, params=params, value=saved[k])
+                value = saved[k]
+                if max(map(_level, ins), default=0) > _level(value):
+                    # the replay's reverse trace sees the operands: it records the kept
+                    # value with the primitive's reverse rules
+                    ans = saved_p.bind(*ins, prim=prim, params=params, value=value)
+                else:  # no transformation above the kept value's: it is the result
+                    ans = value
             else:
                 redone[prim.name] = redone.get(prim.name, 0) + 1
                 ans = prim.bind(*ins, **params)
@@ -307,6 +370,32 @@ def _replay(program, saved):
     return f
 
 
+def _staged(vals) -> bool:
+    """Whether a trace that stages operations into a program (``jit``'s) holds a value."""
+    for v in vals:
+        while isinstance(v, Tracer):
+            if getattr(v._trace, "stages_effects", False):
+                return True
+            v = v._inner()
+    return False
+
+
+def _barrier(vals):
+    """``vals`` through an identity call that a compiler's simplifier cannot merge with
+    another (each is a new function): the recomputation that reads them is not merged
+    with the forward pass's same operations on ``vals`` (``prevent_cse``)."""
+    idx = [i for i, v in enumerate(vals) if isinstance(v, Tracer)]
+    if not idx:
+        return vals
+    got = checkpoint_p.bind(
+        *[vals[i] for i in idx], fun=lambda *a: tuple(a), policy=None, prevent_cse=False
+    )
+    out = list(vals)
+    for i, v in zip(idx, got):
+        out[i] = v
+    return out
+
+
 # ------------------------------------------------------------------ the call primitive
 def _ckpt_jvp(primals, tangents, params):
     return closure.jvp_of_call(params["fun"], primals, tangents)
@@ -314,8 +403,8 @@ def _ckpt_jvp(primals, tangents, params):
 
 def _ckpt_reverse(trace, vals, parents, params, pidx):
     policy = params.get("policy")
-    if policy is not None and not closure.any_tracer(vals):
-        got = _record_saving(params["fun"], vals, policy)
+    if policy is not None:
+        got = _record_saving(params["fun"], vals, policy, trace.level)
         if got is not None:
             program, saved, ans = got
             params = dict(params, program=program, saved=saved)
@@ -367,15 +456,24 @@ def _ckpt_vjp(ct, ans, args, params, wanted):
     # recompute, with a tape, now -- differentiating only the arguments that need it
     fun = params["fun"]
     what = getattr(fun, "_what", "a checkpoint function")
+    saved = params.get("saved")
+    if params.get("prevent_cse", True) and _staged(args):
+        # a compiled sweep recomputes what the forward pass dropped: from the inputs and
+        # the kept results both
+        n = len(args)
+        got = _barrier(list(args) + list(saved.values() if saved else ()))
+        args = got[:n]
+        if saved:
+            saved = dict(zip(saved, got[n:]))
     if "program" in params:
-        fun = _replay(params["program"], params["saved"])
+        fun = _replay(params["program"], saved)
     return closure.pull_wanted(fun, args, wanted, ct, what)
 
 
-def _ckpt_batch(vals, batched, size, *, fun, policy=None):
+def _ckpt_batch(vals, batched, size, *, fun, policy=None, **rest):
     fun_b = vmap(fun, in_axes=closure.batch_axes(batched))
     fun_b._what = getattr(fun, "_what", None)
-    return checkpoint_p.bind(*vals, fun=fun_b, policy=policy)
+    return checkpoint_p.bind(*vals, fun=fun_b, policy=policy, **rest)
 
 
 checkpoint_p = closure.call_primitive(
@@ -391,7 +489,7 @@ checkpoint_p.taylor = call_rule(lambda params: params["fun"])
 checkpoint_p.sparsity = CALL  # the pattern of the body: its derivative is the body's
 
 
-def _convert_ckpt(fun, leaves, what, policy):
+def _convert_ckpt(fun, leaves, what, policy, prevent_cse=True):
     """Closure conversion of a checkpoint call (see :mod:`adgraph.api.closure`)."""
     conv = closure.Conversion(leaves)
     program, _ = conv.record(fun)
@@ -400,7 +498,7 @@ def _convert_ckpt(fun, leaves, what, policy):
         return None
     fun2 = conv.function(program)
     fun2._what = what
-    return {"fun": fun2, "policy": policy}, lifted
+    return {"fun": fun2, "policy": policy, "prevent_cse": prevent_cse}, lifted
 
 
 def _static_positions(static_argnums: Any) -> tuple[int, ...]:
@@ -438,8 +536,10 @@ def checkpoint(
     fun
         The function.
     prevent_cse
-        Accepted for JAX's signature; adgraph never merges the recomputation with the
-        forward pass, so there is nothing to prevent.
+        As in JAX: under ``jit``, keep the backward sweep's recomputation apart from the
+        forward pass (the default). ``False`` lets the compiler's simplifier merge the two,
+        which saves the recomputation's time and none of the memory. Eager reverse mode
+        never merges them.
     policy
         Which intermediates to keep, from :data:`checkpoint_policies`: ``nothing_saveable``
         (the default: recompute everything), ``everything_saveable`` (recompute nothing),
@@ -522,7 +622,10 @@ def checkpoint(
 
         if not closure.any_tracer(leaves):  # see closure.bind_call
             out = checkpoint_p.bind(
-                *leaves, fun=closure.flat_fun(call, in_tree, box), policy=policy
+                *leaves,
+                fun=closure.flat_fun(call, in_tree, box),
+                policy=policy,
+                prevent_cse=prevent_cse,
             )
             return tree_unflatten(box.tree, list(out))
 
@@ -531,10 +634,10 @@ def checkpoint(
         out = closure.bind_call(
             checkpoint_p,
             leaves,
-            {"fun": f, "policy": policy},
+            {"fun": f, "policy": policy, "prevent_cse": prevent_cse},
             watch,
             _convert_ckpt,
-            (f, leaves, what, policy),
+            (f, leaves, what, policy, prevent_cse),
         )
         return tree_unflatten(box.tree, list(out))
 
