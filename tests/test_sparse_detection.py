@@ -9,6 +9,7 @@ import pytest
 import adgraph as ad
 import adgraph.numpy as anp
 from adgraph.ad import sparsity_hessian as sh
+from adgraph.ad import sparsity_index as si
 
 sp = pytest.importorskip("scipy.sparse")
 
@@ -102,20 +103,20 @@ def test_union_of_runs_is_the_union_of_entry_sets(starts):
     runs = [ids[s : s + k][None] for s in starts]
     other = np.stack([rng.permutation(n)[:k].astype(np.int32), np.full(k, -1, np.int32)])
     for a, b in [(runs[0], r) for r in runs] + [(runs[-1], other), (other, runs[0])]:
-        u = sh._union(a, b, ids)
+        u = si._union(a, b, ids)
         want = [x | y for x, y in zip(_entry_sets(a), _entry_sets(b))]
         assert _entry_sets(u) == want
         # each entry lists each dependency once
         assert all(len([c for c in u[:, j] if c >= 0]) == len(want[j]) for j in range(k))
     evenly = sorted(set(starts))
-    view = sh._run_view(ids, evenly, k)
+    view = si._run_view(ids, evenly, k)
     assert [list(r) for r in view] == [list(range(s, s + k)) for s in evenly]
     if len(evenly) < 3 or evenly[2] - evenly[1] == evenly[1] - evenly[0]:
-        assert view.base is ids and sh._starts(view, ids) == evenly
+        assert view.base is ids and si._starts(view, ids) == evenly
         with pytest.raises(ValueError):
             view[0, 0] = 1  # the trace's ids are never written through a pattern
     else:
-        assert view.base is not ids and sh._starts(view, ids) is None  # a copy
+        assert view.base is not ids and si._starts(view, ids) is None  # a copy
 
 
 def _collected(f, n):
@@ -151,11 +152,11 @@ def test_each_way_of_keeping_pairs_is_exercised(name, spans, bands, keys):
 def test_runs_are_recognised_without_reading_entries():
     ids = np.arange(10, dtype=np.int32)
     ids.flags.writeable = False
-    assert sh._starts(ids[None, 2:7], ids) == [2]
-    assert sh._starts(ids[None, ::2], ids) is None  # stride 2: not consecutive
-    assert sh._starts(ids[None, ::-1], ids) is None
-    assert sh._starts(ids[None, 2:7].copy(), ids) is None  # not a view: entries unknown
-    assert sh._starts(np.broadcast_to(ids[None, :3], (2, 3)), ids) is None  # repeated slot
+    assert si._starts(ids[None, 2:7], ids) == [2]
+    assert si._starts(ids[None, ::2], ids) is None  # stride 2: not consecutive
+    assert si._starts(ids[None, ::-1], ids) is None
+    assert si._starts(ids[None, 2:7].copy(), ids) is None  # not a view: entries unknown
+    assert si._starts(np.broadcast_to(ids[None, :3], (2, 3)), ids) is None  # repeated slot
 
 
 # ---------------------------------------------------------------- later calls
@@ -240,8 +241,8 @@ def test_index_array_jacobian_equals_the_scipy_trace(name, local):
     with trace_scope(trace):
         want = output_pattern(trace, g(trace.input(v)))
     try:
-        got = sh.jacobian_pattern(g, v, local)
-    except sh.NeedsGradient:  # custom rules: the API runs the scipy trace itself
+        got = si.jacobian_pattern(g, v, local)
+    except si.NeedsGradient:  # custom rules: the API runs the scipy trace itself
         got = ad.jacobian_sparsity(f, x, local=local)
     assert got.shape == want.shape
     assert got.has_sorted_indices
@@ -256,7 +257,7 @@ def test_padded_patterns_become_canonical_csr(width):
     for e in range(k):  # each entry: a random set of up to `width` columns, shuffled
         cols = rng.choice(n, size=rng.integers(0, width + 1), replace=False)
         r[rng.permutation(width)[: cols.size], e] = cols
-    m = sh._padded_csr(r, n)
+    m = si._padded_csr(r, n)
     want = np.zeros((k, n), bool)
     for e in range(k):
         want[e, r[:, e][r[:, e] >= 0]] = True
@@ -265,11 +266,11 @@ def test_padded_patterns_become_canonical_csr(width):
     m.has_canonical_format = False
     m.sum_duplicates()  # recomputed by scipy: the same arrays
     assert (m.toarray() == want).all() and m.nnz == want.sum()
-    assert (sh._csr(r, n).toarray() == want).all()
+    assert (si._csr(r, n).toarray() == want).all()
 
 
 def test_a_column_listed_twice_is_merged():
     r = np.array([[0, 1, -1], [0, 2, 2]], np.int32)  # entry 0 lists column 0 twice
-    m = sh._padded_csr(r, 3)
+    m = si._padded_csr(r, 3)
     assert m.nnz == 4 and (m.toarray() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]).all()
     assert (np.diff(m.indptr) == [1, 2, 1]).all()

@@ -27,7 +27,8 @@ import numpy as np
 from ..ad import coloring
 from ..ad.sparsity import SparsityTrace, output_pattern
 from ..ad.sparsity import require_scipy as _require_scipy
-from ..ad.sparsity_hessian import NeedsGradient, hessian_pattern, jacobian_pattern
+from ..ad.sparsity_hessian import hessian_pattern
+from ..ad.sparsity_index import NeedsGradient, jacobian_pattern
 from ..core.pytree import register_pytree_node, tree_flatten, tree_unflatten
 from ..core.trace import Tracer, trace_scope
 from ..core.xp import as_leaf, module_of
