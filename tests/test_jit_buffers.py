@@ -487,3 +487,22 @@ def test_constant_cast_once_gives_the_same_products():
         ns = keep._cache[next(iter(keep._cache))][0].fn.__globals__
     cast = [v for v in ns.values() if isinstance(v, np.ndarray) and v.dtype == np.complex128]
     assert any(np.array_equal(c.real, k, equal_nan=True) for c in cast)
+
+
+def test_values_of_data_dependent_shape_take_no_buffers():
+    def f(x):
+        y = x[x > 0.0]
+        return anp.sum(anp.sin(y) * 2.0 + anp.cos(y)), anp.exp(x) * 2.0 + 1.0
+
+    jf = ad.jit(f)
+    for seed in range(4):
+        x = np.random.default_rng(seed).standard_normal(8192)
+        s, e = jf(x)
+        y = x[x > 0.0]
+        np.testing.assert_allclose(s, np.sum(np.sin(y) * 2.0 + np.cos(y)), rtol=1e-12)
+        np.testing.assert_array_equal(e, np.exp(x) * 2.0 + 1.0)
+    src = jf.lower(x).source
+    assert "xp.sin(" in src and "out=b" not in next(
+        ln for ln in src.splitlines() if "xp.sin(" in ln
+    )
+    assert "out=b" in next(ln for ln in src.splitlines() if "xp.exp(" in ln)

@@ -260,7 +260,15 @@ class _Emitter:
         consumers_view = _consumers_with_views(order)
         slot = {}  # node -> name of its kept buffer
         if self.keep and not effects:
-            kinds = {n: k for n in order if (k := _buffers.slot_kind(n, UFUNCS)) is not None}
+            # A value whose shape depends on the data (checked by a guard) and what is
+            # computed from it may differ from the traced shapes: allocated afresh.
+            varying = {g.inputs[0] for g in guard_at if g.op == "jit_shape_is"}
+            kinds = {}
+            for n in order:
+                if varying and any(i in varying for i in n.inputs):
+                    varying.add(n)
+                elif n not in varying and (k := _buffers.slot_kind(n, UFUNCS)) is not None:
+                    kinds[n] = k
             if kinds:
                 budget = _buffers.MAX_BYTES - _buffers.nbytes(self.specs)
                 slot_of, specs = _buffers.plan(order, last, keep, kinds, _FRESH, budget)
