@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import adgraph as ad
+import adgraph.lax as lax
 import adgraph.numpy as anp
 from adgraph.api import checkpointing
 from adgraph.api.checkpointing import checkpoint_name, checkpoint_policies
@@ -276,3 +277,49 @@ def test_prevent_cse_false_lets_jit_merge_the_recomputation():
         np.testing.assert_allclose(v, np.sum(np.tanh(np.sin(X)) ** 2), rtol=1e-14)
         s = np.sin(X)
         np.testing.assert_allclose(d, 2 * np.tanh(s) / np.cosh(s) ** 2 * np.cos(X), rtol=1e-13)
+
+
+def test_policy_with_custom_vjp_cond_and_closures_around_grad():
+    # A custom_vjp function under hessian (its fwd is differentiated forward, as JAX does),
+    # a lax.cond on a jit-traced predicate (one switch node) and a closed-over parameter
+    # under vmap, each inside a checkpoint that keeps the products: the products are kept,
+    # and the derivatives are those without checkpoint.
+    @ad.custom_vjp
+    def g(a):
+        return anp.sin(a)
+
+    g.defvjp(lambda a: (anp.sin(a), (anp.cos(a),)), lambda r, ct: (r[0] * ct,))
+    dots = P.dots_saveable
+
+    def with_vjp(ck):
+        f = lambda u: g(W @ u) * u  # noqa: E731
+        return lambda x: anp.sum((ad.checkpoint(f, policy=dots) if ck else f)(x))
+
+    u = W @ X  # closed form of the Hessian of sum(sin(W x) * x)
+    want = np.diag(np.cos(u)) @ W + (np.diag(np.cos(u)) @ W).T
+    want -= W.T @ np.diag(X * np.sin(u)) @ W
+    np.testing.assert_allclose(ad.hessian(with_vjp(False))(X), want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ad.hessian(with_vjp(True))(X), want, rtol=1e-12, atol=1e-14)
+    assert checkpointing.last_replay["kept"] == {"matmul": 1}
+
+    def with_cond(ck):
+        def f(u):
+            return lax.cond(anp.sum(u) > 0, lambda v: anp.sin(v), lambda v: anp.cos(v), W @ u)
+
+        return lambda x: anp.sum((ad.checkpoint(f, policy=dots) if ck else f)(x) ** 2)
+
+    for x in (X, -X):
+        v = W @ x
+        d = 2 * np.sin(v) * np.cos(v) * (1 if v.sum() > 0 else -1)
+        checkpointing.last_replay["kept"] = None
+        np.testing.assert_allclose(ad.jit(ad.grad(with_cond(True)))(x), W.T @ d, rtol=1e-12)
+        assert checkpointing.last_replay["kept"] == {"matmul": 1}
+
+    def with_scale(s, ck):
+        f = lambda u: anp.sin(W @ u) * s  # noqa: E731
+        return ad.grad(lambda x: anp.sum((ad.checkpoint(f, policy=dots) if ck else f)(x)))(X)
+
+    S = np.array([0.5, 2.0])
+    got = ad.vmap(lambda s: with_scale(s, True))(S)
+    assert checkpointing.last_replay["kept"] == {"matmul": 1}
+    np.testing.assert_allclose(got, [s * W.T @ np.cos(W @ X) for s in S], rtol=1e-12)

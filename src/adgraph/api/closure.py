@@ -380,9 +380,11 @@ def _example(x):
     while isinstance(v, Tracer):
         t = type(v)
         if t is _RecTracer:
+            # a recording's value: concrete, or (a checkpoint policy's recording, see
+            # api.checkpointing) a value of the levels below, unwrapped in turn
             fixed = fixed and v.fixed
             v = v.value
-            break
+            continue
         if t is BatchTracer:
             batch += 1
             fixed = False
