@@ -45,6 +45,7 @@ conventions and the public functions are in :mod:`._fft_api`, re-exported here.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 
@@ -260,6 +261,9 @@ def _irfft_impl(xp, x, *, axes, sizes, norm):
 
 
 def _resize_impl(xp, x, *, axes, sizes):
+    shp = x.shape
+    if all(shp[a] == n for a, n in zip(axes, sizes, strict=True)):
+        return x  # the common case: nothing to pad or truncate
     idx = [slice(None)] * x.ndim
     pad = [(0, 0)] * x.ndim
     for a, n in zip(axes, sizes, strict=True):
@@ -361,25 +365,37 @@ def _mirror_half(xp, z, axes, conj):
     out_shape = list(z.shape)
     out_shape[last] = m
     r = _np.empty(out_shape, dtype=z.dtype)
+    for dst, src in _mirror_pieces(z.shape, axes):
+        if conj:
+            _np.conjugate(z[src], out=r[dst])
+        else:
+            _np.copyto(r[dst], z[src])
+    return r
+
+
+@functools.lru_cache(maxsize=64)
+def _mirror_pieces(shp, axes):
+    """The (destination, source) index pairs of :func:`_mirror_half` for an array of shape
+    ``shp``: per axis, index 0 to itself and 1.. from n-1 down (the last axis: only up to
+    its ``n//2 + 1`` entries)."""
+    last = axes[-1]
+    m = shp[last] // 2 + 1
     pieces = [()]
     for a in axes:
-        n = z.shape[a]
+        n = shp[a]
         stop = n - m if a == last and n - m > 0 else 0  # last axis: 0, n-1, ..., n-m+1
         pieces = [p + ((a, slice(0, 1), slice(0, 1)),) for p in pieces] + [
             p + ((a, slice(1, None), slice(n - 1, stop, -1)),) for p in pieces
         ]
-    copy = _np.conjugate if conj else _np.copyto
+    out = []
     for p in pieces:
-        dst = [slice(None)] * z.ndim
-        src = [slice(None)] * z.ndim
+        dst = [slice(None)] * len(shp)
+        src = [slice(None)] * len(shp)
         for a, d, s_ in p:
             dst[a] = d
             src[a] = s_
-        if conj:
-            copy(z[tuple(src)], out=r[tuple(dst)])
-        else:
-            copy(r[tuple(dst)], z[tuple(src)])
-    return r
+        out.append((tuple(dst), tuple(src)))
+    return tuple(out)
 
 
 def _fft_real_impl(xp, z, *, axes, norm, inverse):
