@@ -274,3 +274,37 @@ def test_a_column_listed_twice_is_merged():
     m = si._padded_csr(r, 3)
     assert m.nnz == 4 and (m.toarray() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]).all()
     assert (np.diff(m.indptr) == [1, 2, 1]).all()
+
+
+# ---------------------------------------------------------------- colouring
+def _band(n, b):
+    i = np.arange(n)
+    return sp.csr_matrix(np.abs(np.subtract.outer(i, i)) <= b)
+
+
+@pytest.mark.parametrize("order", ["largest_first", "smallest_last", "natural"])
+def test_star_colouring_takes_the_cyclic_colouring_where_it_is_optimal(order):
+    from adgraph.ad import coloring
+
+    for n in (4, 5, 6, 100, 1001):  # tridiagonal: a path needs three colours
+        c = coloring.star_coloring(_band(n, 1), order)
+        assert c.max() + 1 == 3 and (c == np.arange(n) % 3).all()
+        assert coloring.check_star_coloring(_band(n, 1), c)
+    path3 = _band(3, 1)  # a - b - c: two colours suffice, the cyclic three do not
+    c = coloring.star_coloring(path3, order)
+    assert c.max() + 1 == 2 and coloring.check_star_coloring(path3, c)
+    pairs = sp.csr_matrix(np.kron(np.eye(3), np.ones((2, 2))))  # a matching: two colours
+    c = coloring.star_coloring(pairs, order)
+    assert c.max() + 1 == 2 and coloring.check_star_coloring(pairs, c)
+    triangles = sp.csr_matrix(np.kron(np.eye(2), np.ones((3, 3))))  # needs three
+    c = coloring.star_coloring(triangles, order)
+    assert c.max() + 1 == 3 and coloring.check_star_coloring(triangles, c)
+    star = np.eye(6, dtype=bool)
+    star[0, :] = star[:, 0] = True  # a hub: rows of six, so never cyclic; two colours
+    c = coloring.star_coloring(sp.csr_matrix(star), order)
+    assert c.max() + 1 == 2 and coloring.check_star_coloring(sp.csr_matrix(star), c)
+    penta = _band(50, 2)  # wider rows than three: the greedy pass, still valid
+    c = coloring.star_coloring(penta, order)
+    assert coloring.check_star_coloring(penta, c)
+    with pytest.raises(ValueError, match="unknown ordering"):
+        coloring.star_coloring(_band(6, 1), "random")
