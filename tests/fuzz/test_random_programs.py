@@ -48,26 +48,7 @@ N_JAX = 6  # seeds 4000..: also against JAX, where JAX is installed
 # is an expected failure; delete an entry when its bug is fixed. An entry is
 # ``name: (exception type, message pattern, frames one of which must be on the stack (each
 # "adgraph/path.py:function"), frames that must not be)``.
-KNOWN_ERRORS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
-    # forward over reverse (hessian) of a custom_vjp function called inside jit or
-    # checkpoint is refused as forward mode of custom_vjp, where JAX computes it (the plain
-    # call works); see test_regressions.py::test_hessian_of_custom_vjp_inside_jit
-    "hessian of custom_vjp inside jit/checkpoint refused": (
-        "CustomVJPForwardError",
-        "forward-mode differentiation",
-        ("adgraph/api/reverse.py:_record",),
-        (),
-    ),
-    # lax.cond/switch inside a checkpoint or custom_jvp function that closes over a value
-    # traced by jit or vmap is refused as a Python branch, where JAX computes it; see
-    # test_regressions.py::test_lax_cond_inside_a_closure_under_jit
-    "lax.cond in a closure under jit/vmap refused": (
-        "TypeError",
-        "closes over values traced by an enclosing transformation and branches",
-        ("adgraph/api/closure.py:_usable",),
-        (),
-    ),
-}
+KNOWN_ERRORS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {}
 
 
 def known_error(failure) -> str | None:
