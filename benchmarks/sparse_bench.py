@@ -1,6 +1,7 @@
 """Sparse Jacobians and Hessians against dense ones, side by side in one run.
 
     python benchmarks/sparse_bench.py [--n 10000] [--dense-n N] [--jax-n N] [--no-jax]
+    python benchmarks/sparse_bench.py --detect-only [--n N] [--rounds R] [--against REV]
 
 Measures, at the same n for each pair:
 
@@ -12,7 +13,9 @@ Measures, at the same n for each pair:
 * detection alone, in primal evaluations of the same function (for the Hessian also in
   gradient evaluations), and for the Hessian the one-pass detection beside the detection
   through the gradient's reverse sweep (what custom derivative rules still use), in
-  alternating rounds. ``--detect-only`` runs just that comparison (no dense sides).
+  alternating rounds. ``--detect-only`` runs just that comparison and the Jacobian
+  detection (no dense sides); ``--against REV`` measures the detection and the later
+  calls of git revision ``REV`` beside this tree's, in the same process and rounds.
 
 The dense n = 10^4 Jacobian is 800 MB and its computation peaks near 8 GB; ``--dense-n``
 measures the dense side at a smaller n instead (the sparse side is then measured at that
@@ -75,11 +78,64 @@ def jax_tridiag_eval(n: int, repeat: int):
     return best(lambda: jac(x).block_until_ready(), repeat)
 
 
-def detect_rounds(x, rounds: int = 5) -> None:
-    """Hessian detection of the chained Rosenbrock function at x, one pass against the
-    gradient's reverse sweep on patterns, in alternating rounds (each the best of 7)."""
+def load_revision(rev: str):
+    """``adgraph.api.sparse`` as of the git revision ``rev`` (with that revision's
+    ``ad/sparsity_hessian.py``), loaded beside the working tree's as private modules, to
+    measure both in one process. The primitives' rules live in ``ad/sparsity.py`` and
+    are shared, so that file must be the same in both."""
+    import pathlib
+    import subprocess
+    import sys
+    import types
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+
+    def source(path):
+        return subprocess.check_output(["git", "-C", str(root), "show", f"{rev}:{path}"]).decode()
+
+    same = subprocess.run(
+        ["git", "-C", str(root), "diff", "--quiet", rev, "--", "src/adgraph/ad/sparsity.py"]
+    )
+    if same.returncode != 0:
+        raise SystemExit(f"--against {rev}: src/adgraph/ad/sparsity.py differs; cannot compare")
+    mods = {}
+    for path, name, package, patch in (
+        ("src/adgraph/ad/sparsity_hessian.py", "adgraph.ad._bench_sh", "adgraph.ad", None),
+        (
+            "src/adgraph/api/sparse.py",
+            "adgraph.api._bench_sparse",
+            "adgraph.api",
+            ("from ..ad.sparsity_hessian import", "from ..ad._bench_sh import"),
+        ),
+    ):
+        text = source(path)
+        if patch:
+            text = text.replace(*patch)
+        mod = types.ModuleType(name)
+        mod.__package__ = package
+        sys.modules[name] = mod
+        exec(compile(text, f"{rev}:{path}", "exec"), mod.__dict__)
+        mods[name] = mod
+    return mods["adgraph.api._bench_sparse"]
+
+
+def _same(p, q) -> bool:
+    return (
+        p.shape == q.shape
+        and np.array_equal(p.indptr, q.indptr)
+        and np.array_equal(p.indices, q.indices)
+    )
+
+
+def detect_rounds(x, rounds: int = 5, against: str | None = None) -> None:
+    """Detection in primal evaluations, in alternating rounds (each the best of 7): the
+    Hessian of the chained Rosenbrock function (one pass, and through the gradient's
+    reverse sweep on patterns) and the Jacobian of the tridiagonal map; with ``against``
+    the same calls of that git revision beside them, and later calls of the compressed
+    derivatives."""
     from adgraph.api.sparse import _detect_through_gradient, _prepare
 
+    old = load_revision(against) if against else None
     g = ad.grad(rosen)
     flat, v = _prepare(rosen, x, "hessian_sparsity", scalar=True)
     new = ad.hessian_sparsity(rosen, x)
@@ -95,6 +151,39 @@ def detect_rounds(x, rounds: int = 5) -> None:
             f"{one / gtime:4.1f} gradient evaluations; through the gradient {ms(through)} = "
             f"{through / primal:6.1f} primal; RATIO {through / one:5.1f}x"
         )
+    cases = [
+        ("Hessian detection, chained Rosenbrock", rosen, "hessian_sparsity"),
+        ("Jacobian detection, tridiagonal map", tridiag, "jacobian_sparsity"),
+    ]
+    if old is not None:
+        ha, hb = old.sparse_hessian(rosen), ad.sparse_hessian(rosen)
+        ja, jb = old.sparse_jacobian(tridiag), ad.sparse_jacobian(tridiag)
+        for a, b in ((ha, hb), (ja, jb)):
+            assert np.array_equal(a(x).toarray(), b(x).toarray())
+        cases += [
+            ("later sparse_hessian call, chained Rosenbrock", rosen, (ha, hb)),
+            ("later sparse_jacobian call, tridiagonal map", tridiag, (ja, jb)),
+        ]
+    for title, f, what in cases:
+        if isinstance(what, str):
+            now = lambda f=f, what=what: getattr(ad, what)(f, x)  # noqa: E731
+            then = old and (lambda f=f, what=what: getattr(old, what)(f, x))
+            if old is not None:
+                assert _same(now(), then()), f"{title}: the two revisions' patterns differ"
+        else:
+            then, now = (lambda h=what[0]: h(x)), (lambda h=what[1]: h(x))
+        print(f"{title} at n = {x.size}" + (f", this tree against {against}:" if old else ":"))
+        for r in range(rounds):
+            primal = best(lambda f=f: f(x), 7)
+            t_now = best(now, 7)
+            line = f"  round {r}: {ms(t_now)} = {t_now / primal:5.1f} primal evaluations"
+            if old is not None:
+                t_then = best(then, 7)
+                line += (
+                    f"; {against}: {ms(t_then)} = {t_then / primal:5.1f} primal; "
+                    f"RATIO {t_then / t_now:4.2f}x"
+                )
+            print(line)
 
 
 def run(n: int, dense_n: int | None, jax_n: int | None) -> None:
@@ -149,7 +238,7 @@ def run(n: int, dense_n: int | None, jax_n: int | None) -> None:
     H = hess(x)
     again = best(lambda: hess(x), 7)
     primal = best(lambda: rosen(x), 7)
-    detect_rounds(x)
+    detect_rounds(x, rounds=3)
     detect = best(lambda: ad.hessian_sparsity(rosen, x), 5)
     Hd = ad.hessian(rosen)(x)
     d = best(lambda: ad.hessian(rosen)(x), 1)
@@ -177,11 +266,16 @@ if __name__ == "__main__":
     ap.add_argument("--dense-n", type=int, default=None, help="measure both sides at this n")
     ap.add_argument("--jax-n", type=int, default=10_000)
     ap.add_argument("--no-jax", action="store_true")
-    ap.add_argument("--detect-only", action="store_true", help="Hessian detection alone")
+    ap.add_argument("--detect-only", action="store_true", help="detection alone")
+    ap.add_argument(
+        "--against", metavar="REV", default=None, help="with --detect-only: also a git revision"
+    )
+    ap.add_argument("--rounds", type=int, default=5)
     a = ap.parse_args()
     if a.detect_only:
         rosen(np.ones(3))
         ad.hessian_sparsity(rosen, np.ones(50))  # warm-up
-        detect_rounds(np.random.default_rng(0).standard_normal(a.n))
+        ad.jacobian_sparsity(tridiag, np.ones(50))
+        detect_rounds(np.random.default_rng(0).standard_normal(a.n), a.rounds, a.against)
     else:
         run(a.n, a.dense_n, None if a.no_jax else a.jax_n)
