@@ -286,3 +286,44 @@ def test_jit_functools_partial_compilers_agree():
     vals = [j(ad.grad(sqrt_value))(7.0) for j in jits]
     for v in vals:
         np.testing.assert_allclose(v, 0.5 / np.sqrt(7.0), rtol=1e-12)
+
+
+def chain(x, n, k):
+    def body(c):
+        y, i = c
+        return anp.sin(y) * y + 0.5 + 0.01 * y * y, i + 1
+
+    return lax.while_loop(lambda c: c[1] < n, body, (x, np.int64(0)), checkpoints=k)[0]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 20])
+def test_checkpoints_under_jit_keep_thinnings_carries_and_reverse_by_segments(k):
+    g = ad.jit(ad.grad(chain), static_argnums=2)
+    for n in (0, 1, 7, 60, 200 if k < 3 else 1000):  # (one carry kept: quadratic time)
+        got = g(0.3, np.int64(n), k)
+        assert got == ad.grad(chain)(0.3, n, k)  # eager's schedule: the same pullbacks
+        np.testing.assert_allclose(got, ad.grad(chain)(0.3, n, None), rtol=1e-12)
+    assert g.trace_count == 1
+    low = g.lower(0.3, np.int64(1000), k)
+    assert "GUARD_FAILED" not in low.source
+    # the forward pass keeps at most ceil(k/2) carries however long the loop
+    (stack,) = [m for m in low.simplified.nodes if m.op == "while_stack"]
+    assert stack.params["limit"] == max(1, -(-k // 2))
+    assert stack.value[3].shape[0] <= max(1, -(-k // 2))
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler")
+def test_c_backend_refuses_checkpoints_under_grad_by_name():
+    from adgraph.jit.cbackend import CBackendError
+
+    with pytest.raises(CBackendError, match="checkpoints=k"):
+        ad.jit(ad.grad(chain), static_argnums=2, compiler="c")(0.3, np.int64(5), 4)
+
+
+def test_grad_of_a_jitted_while_loop_is_one_derived_program():
+    # jit alone stages the while_loop; grad outside compiles its pullback, again loops
+    f = ad.jit(lambda a: sqrt_value(a))
+    g = ad.grad(f)
+    for a in (2.0, 9.0, 1e6, 0.01):
+        np.testing.assert_allclose(g(a), 0.5 / np.sqrt(a), rtol=1e-10)
+    assert f.trace_count == 1

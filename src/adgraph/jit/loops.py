@@ -15,6 +15,7 @@ the loop by calling the ``scan`` implementation, the step in Python once per ite
 
 from __future__ import annotations
 
+import functools
 import weakref
 
 import numpy as np
@@ -30,6 +31,7 @@ __all__ = [
     "branch_graphs",
     "while_graphs",
     "back_graph",
+    "advance_graph",
     "staged_while_lines",
     "run_while_node",
     "loop_inputs",
@@ -169,20 +171,43 @@ def back_graph(node: Node) -> Graph | None:
         + [_example(a, True) for a in ins[ns + 1 : ns + 1 + nc]]
         + [_example(a, False) for a in ins[ns + 1 + nc :]]
     )
-    fn = p["back"]
-    try:
-        g = _BODIES[fn]
-    except (KeyError, TypeError):
-        g = _trace_fn(fn, leaves)
-        try:
-            _BODIES[fn] = g
-        except TypeError:
-            pass
+    g = _cached_graph(p["back"], leaves)
     if g is None or len(g.outputs) != ns:
         return None
     for a, o in zip(ins[:ns], g.outputs):
         if tuple(a.shape or ()) != tuple(o.shape or ()) or np.dtype(a.dtype) != np.dtype(o.dtype):
             return None
+    return g
+
+
+def advance_graph(node: Node) -> Graph | None:
+    """The graph of the loop's body that a ``while_back`` node with checkpoints runs to
+    recompute the carries it did not keep, a function of ``(*carry, *consts)``."""
+    p = node.params
+    ns, nc = p["ns"], p["nc"]
+    ins = node.inputs
+    carry = ins[ns + 1 : ns + 1 + nc]
+    leaves = [_example(a, True) for a in carry] + [_example(a, False) for a in ins[ns + 1 + nc :]]
+    g = _cached_graph(p["body"], leaves)
+    if g is None or len(g.outputs) != nc:
+        return None
+    for a, o in zip(carry, g.outputs):
+        shape = tuple(a.shape or ())[1:]
+        if shape != tuple(o.shape or ()) or np.dtype(a.dtype) != np.dtype(o.dtype):
+            return None
+    return g
+
+
+def _cached_graph(fn, leaves):
+    try:
+        return _BODIES[fn]
+    except (KeyError, TypeError):
+        pass
+    g = _trace_fn(fn, leaves)
+    try:
+        _BODIES[fn] = g
+    except TypeError:
+        pass
     return g
 
 
@@ -208,6 +233,9 @@ def _stack_lines(gen, node, arg, pre, ind):
     consts = [arg(a) for a in node.inputs[nc:]]
     lines = [f"{ind}{c} = {arg(a)}" for c, a in zip(carry, node.inputs[:nc])]
     lines += [f"{ind}{r} = []" for r in rows]
+    limit = node.params.get("limit")
+    t, stride = f"{pre}t", f"{pre}st"
+    lines += [f"{ind}{t} = 0", f"{ind}{stride} = 1"]
     lines.append(f"{ind}while True:")
     inner = ind + "    "
     clines, carg = gen.graph_lines(cond, carry + consts, f"{pre}p_", inner)
@@ -215,13 +243,22 @@ def _stack_lines(gen, node, arg, pre, ind):
     lines.append(f"{inner}if not {carg(cond.outputs[0])}:")
     lines.append(f"{inner}    break")
     # (a carry is never written in place: the step's inputs and outputs are not donors)
-    lines += [f"{inner}{r}.append({c})" for r, c in zip(rows, carry)]
+    if limit is None:
+        lines += [f"{inner}{r}.append({c})" for r, c in zip(rows, carry)]
+    elif nc:  # thinning by doubling: the carries of steps 0, s, 2s.., at most limit
+        lines.append(f"{inner}if {t} % {stride} == 0:")
+        lines.append(f"{inner}    if len({rows[0]}) == {limit}:")
+        lines.append(f"{inner}        {stride} *= 2")
+        lines += [f"{inner}        {r} = {r}[::2]" for r in rows]
+        lines.append(f"{inner}    if {t} % {stride} == 0:")
+        lines += [f"{inner}        {r}.append({c})" for r, c in zip(rows, carry)]
+    lines.append(f"{inner}{t} += 1")
     blines, barg = gen.graph_lines(body, carry + consts, f"{pre}b_", inner)
     lines += blines
     if nc:
         outs = [barg(o) for o in body.outputs]
         lines.append(f"{inner}{', '.join(carry)}, = {', '.join(outs)},")
-    lines.append(f"{ind}{pre}n = xp.int64({f'len({rows[0]})' if nc else 0})")
+    lines.append(f"{ind}{pre}n = xp.int64({t})")
     stacks = []
     for k, (r, a) in enumerate(zip(rows, node.inputs[:nc])):
         shape = tuple(a.shape or ())
@@ -245,6 +282,22 @@ def _back_lines(gen, node, arg, pre, ind):
     if g is None:
         return None
     p = node.params
+    if p.get("checkpoints") is not None:
+        # the schedule depends on the trip count: run_back drives the compiled steps
+        from ..lax.while_staged import run_back
+        from .codegen import generate
+
+        adv = advance_graph(node)
+        if adv is None:
+            return None
+        xp = gen.ns["xp"]
+        back = generate(g, xp=xp, fn_name="back")[1]
+        body = generate(adv, xp=xp, fn_name="advance")[1]
+        run = f"{pre}run"
+        gen.ns[run] = functools.partial(
+            run_back, back, p["ns"], p["nc"], body=body, checkpoints=p["checkpoints"]
+        )
+        return [], f"{run}([{', '.join(arg(a) for a in node.inputs)}])"
     ns, nc = p["ns"], p["nc"]
     ins = node.inputs
     state = [f"{pre}g{k}" for k in range(ns)]
@@ -291,13 +344,19 @@ def run_while_node(name, vals, params, xp):
         if g is None:
             return None
         step = generate(g, xp=xp, fn_name="back")[1]
-        return run_back(step, params["ns"], params["nc"], vals)
+        k, body = params.get("checkpoints"), None
+        if k is not None:
+            adv = advance_graph(node)
+            if adv is None:
+                return None
+            body = generate(adv, xp=xp, fn_name="advance")[1]
+        return run_back(step, params["ns"], params["nc"], vals, body, k)
     got = while_graphs(node)
     if got is None:
         return None
     cond, body = (generate(g, xp=xp, fn_name=nm)[1] for g, nm in zip(got, ("cond", "body")))
     keep = name == "while_stack"
-    out = run_stack(cond, body, params["nc"], vals, xp, keep=keep)
+    out = run_stack(cond, body, params["nc"], vals, xp, keep=keep, limit=params.get("limit"))
     return out if keep else out[: params["nc"]]
 
 

@@ -229,9 +229,9 @@ def _frozen_body(params):
 
 
 def _while_reverse(trace, vals, parents, params, pidx):
+    if staged_only(vals):  # jit: a loop that stacks the carries (or thinning's)
+        return staged_while_reverse(while_p, trace, vals, parents, params, pidx)
     if params["checkpoints"] is None:
-        if staged_only(vals):  # jit: a loop that stacks the carries
-            return staged_while_reverse(while_p, trace, vals, parents, params, pidx)
         return _store_all(trace, vals, parents, params, pidx)
     nc, k = params["nc"], params["checkpoints"]
     thin = Thinning(max(1, -(-k // 2)))  # ceil(k/2) kept forward; the rest for reversal

@@ -28,12 +28,16 @@ from typing import Any
 import numpy as _np
 
 from .. import numpy as anp
+from ..ad.sparsity import Call
+from ..ad.taylor import call_rule
 from ..api import closure
 from ..api.args import zeros_like
 from ..api.reverse import vjp
 from ..api.vectorize import vmap
 from ..core.primitive import Primitive
+from ..core.trace import Tracer
 from .loops import any_example, is_batched, shape_dtype
+from .online import reverse_segments
 
 __all__ = [
     "while_stack_p",
@@ -60,27 +64,44 @@ def _as_array(x, xp):
 # args: (*init carry (nc), *consts); params: cond(*carry, *consts) -> (p,),
 # body(*carry, *consts) -> carry, nc. Results: (*final carry, n, *stacks), stack j of shape
 # (n, *carry_j.shape): the carries the n iterations started from.
-def run_stack(cond, body, nc, vals, xp=_np, keep=True):
+def stride_of(n: int, limit: int) -> int:
+    """The stride of the carries that thinning by doubling (:class:`adgraph.lax.online.
+    Thinning`) keeps of ``n`` iterations with room for ``limit``: the least power of two
+    ``s`` with ``ceil(n / s) <= limit``; the carries kept are those of steps ``0, s, 2s..``."""
+    s = 1
+    while -(-n // s) > limit:
+        s *= 2
+    return s
+
+
+def run_stack(cond, body, nc, vals, xp=_np, keep=True, limit=None):
     """The ``while_stack`` loop on concrete values (any step functions); ``keep`` False:
-    the loop alone (the carries are not stacked)."""
+    the loop alone (the carries are not stacked); ``limit``: only the carries that
+    thinning by doubling keeps, at most ``limit`` of them."""
     carry = [_as_array(v, xp) for v in vals[:nc]]
     consts = vals[nc:]
     rows: list[list] = [[] for _ in range(nc)]
+    t, stride = 0, 1
     while bool(cond(*carry, *consts)[0]):
-        if keep:
-            for r, c in zip(rows, carry):
-                r.append(c)
+        if keep and t % stride == 0:
+            if limit is not None and nc and len(rows[0]) == limit:
+                stride *= 2  # (the kept steps are multiples of the stride: every other one)
+                rows = [r[::2] for r in rows]
+            if t % stride == 0:
+                for r, c in zip(rows, carry):
+                    r.append(c)
         carry = [_as_array(v, xp) for v in body(*carry, *consts)]
+        t += 1
     if not keep:
         return tuple(carry)
     stacks = [
         xp.stack(r) if r else xp.zeros((0, *_shape(c)), dtype=c.dtype) for r, c in zip(rows, carry)
     ]
-    return (*carry, xp.int64(len(rows[0]) if nc else 0), *stacks)
+    return (*carry, xp.int64(t), *stacks)
 
 
-def _stack_impl(xp, *vals, cond, body, nc):
-    return run_stack(cond, body, nc, vals, xp)
+def _stack_impl(xp, *vals, cond, body, nc, limit=None):
+    return run_stack(cond, body, nc, vals, xp, limit=limit)
 
 
 # A compiled program that is transformed again (grad(jit(grad(f))), vmap(jit(grad(f)))) runs
@@ -88,19 +109,27 @@ def _stack_impl(xp, *vals, cond, body, nc):
 # and, under jit, each predicate becomes a guard (as for a while_loop without these nodes).
 def _stack_fun(params):
     cond, body, nc = params["cond"], params["body"], params["nc"]
+    limit = params.get("limit")
 
     def f(*vals):
         carry, consts = list(vals[:nc]), vals[nc:]
         rows: list[list] = [[] for _ in range(nc)]
+        t, stride = 0, 1
         while _holds(cond(*carry, *consts)[0]):
-            for r, c in zip(rows, carry):
-                r.append(c)
+            if t % stride == 0:
+                if limit is not None and nc and len(rows[0]) == limit:
+                    stride *= 2
+                    rows = [r[::2] for r in rows]
+                if t % stride == 0:
+                    for r, c in zip(rows, carry):
+                        r.append(c)
             carry = list(body(*carry, *consts))
+            t += 1
         stacks = [
             anp.stack(r) if r else anp.zeros((0, *shape_dtype(c)[0]), shape_dtype(c)[1])
             for r, c in zip(rows, carry)
         ]
-        return (*carry, _np.int64(len(rows[0]) if nc else 0), *stacks)
+        return (*carry, _np.int64(t), *stacks)
 
     return f
 
@@ -122,17 +151,18 @@ def _all(p) -> bool:
 
 def _back_fun(params):
     back, ns, nc = params["back"], params["ns"], params["nc"]
+    k = params.get("checkpoints")
 
     def f(*vals):
-        state, n = list(vals[:ns]), vals[ns]
-        stacks, consts = vals[ns + 1 : ns + 1 + nc], vals[ns + 1 + nc :]
-        m = int(shape_dtype(stacks[0])[0][0]) if stacks else int(n)
+        n = vals[ns]
+        if k is None and nc:
+            m = int(shape_dtype(vals[ns + 1])[0][0])
+        else:
+            m = int(closure._example(n)[0])
         # (under jit the count is checked, a guard: the program is traced again for another)
-        if stacks and not _all(anp.equal(n, m)):
+        if isinstance(n, Tracer) and not _all(anp.equal(n, m)):
             raise ValueError(f"while_back: {m} stored carries for a trip count of {n}")
-        for t in range(m - 1, -1, -1):
-            state = list(back(*state, *[s[t] for s in stacks], *consts))
-        return tuple(state)
+        return run_back(back, ns, nc, (*vals[:ns], m, *vals[ns + 1 :]), params.get("body"), k)
 
     return f
 
@@ -148,7 +178,13 @@ def _rules(fun_of, name):
     def batch_rule(vals, batched, size, **params):
         return tuple(vmap(fun_of(params), in_axes=closure.batch_axes(batched))(*vals))
 
-    return {"jvp_rule": jvp_rule, "joint_vjp": vjp_rule, "batch": batch_rule}
+    return {
+        "jvp_rule": jvp_rule,
+        "joint_vjp": vjp_rule,
+        "batch": batch_rule,
+        "taylor": call_rule(fun_of),
+        "sparsity": Call(fun_of),  # the loop run on the patterns, as many steps as at x
+    }
 
 
 while_stack_p = Primitive(
@@ -164,19 +200,41 @@ while_stack_p = Primitive(
 # ------------------------------------------------------------------ while_back
 # args: (*state (ns), n, *stacks (nc), *consts); params: back(*state, *c_t, *consts) ->
 # state, ns, nc. For t = n-1 .. 0: state = back(*state, *[s[t] for s in stacks], *consts).
-def run_back(back, ns, nc, vals):
-    """The ``while_back`` loop on concrete values (any step function)."""
+def run_back(back, ns, nc, vals, body=None, checkpoints=None):
+    """The ``while_back`` loop on values (any step functions; the trip count concrete).
+    With ``checkpoints=k`` the stacks hold the carries thinning kept (``ceil(k/2)`` at
+    most) and the iterations are reversed segment by segment from them, recomputing the
+    others by ``body`` (:func:`adgraph.lax.online.reverse_segments`): the same pullbacks
+    of the same carries, in the same order."""
     state = list(vals[:ns])
     n = int(vals[ns])
     stacks = vals[ns + 1 : ns + 1 + nc]
     consts = vals[ns + 1 + nc :]
-    for t in range(n - 1, -1, -1):
-        state = list(back(*state, *[s[t] for s in stacks], *consts))
+    if checkpoints is None:
+        for t in range(n - 1, -1, -1):
+            state = list(back(*state, *[s[t] for s in stacks], *consts))
+        return tuple(state)
+    stride = stride_of(n, half(checkpoints))
+    rows = int(shape_dtype(stacks[0])[0][0]) if nc else 0
+    kept = {i * stride: [s[i] for s in stacks] for i in range(rows)}
+
+    def advance(c, t):
+        return list(body(*c, *consts))
+
+    def backstep(c, t):
+        state[:] = back(*state, *c, *consts)
+
+    reverse_segments(n, checkpoints, kept, advance, backstep)
     return tuple(state)
 
 
-def _back_impl(xp, *vals, back, ns, nc):
-    return run_back(back, ns, nc, vals)
+def half(k: int) -> int:
+    """The carries the forward pass keeps of ``k``: the other half serves the reversal."""
+    return max(1, -(-k // 2))
+
+
+def _back_impl(xp, *vals, back, ns, nc, body=None, checkpoints=None):
+    return run_back(back, ns, nc, vals, body, checkpoints)
 
 
 while_back_p = Primitive(
@@ -193,8 +251,9 @@ while_back_p = Primitive(
 def staged_while_reverse(while_p, trace, vals, parents, params, pidx):
     """The reverse handler of ``while_p`` on staged values: one ``while_stack``; the tape
     node keeps the trip count and the stacks for :func:`staged_while_vjp`."""
-    nc = params["nc"]
-    out = while_stack_p.bind(*vals, cond=params["cond"], body=params["body"], nc=nc)
+    nc, k = params["nc"], params["checkpoints"]
+    limit = None if k is None else half(k)  # with checkpoints: thinning's carries only
+    out = while_stack_p.bind(*vals, cond=params["cond"], body=params["body"], nc=nc, limit=limit)
     carry, n, stacks = tuple(out[:nc]), out[nc], tuple(out[nc + 1 :])
     params = dict(params, trips=n, stacks=stacks)
     return trace.record(while_p, params, vals, carry, parents, pidx)
@@ -231,9 +290,10 @@ def staged_while_vjp(ct, ans, args, params, wanted):
         # summed last iteration first, as the tape of the Python loop sums them
         return (*got[:nci], *[a + g for a, g in zip(gk, got[nci:])])
 
-    out = while_back_p.bind(
-        *ct_c, *ct_k, params["trips"], *params["stacks"], *consts, back=back, ns=nci + nki, nc=nc
-    )
+    bparams = {"back": back, "ns": nci + nki, "nc": nc}
+    if params["checkpoints"] is not None:  # the stacks are thinning's: recompute the rest
+        bparams.update(body=body, checkpoints=params["checkpoints"])
+    out = while_back_p.bind(*ct_c, *ct_k, params["trips"], *params["stacks"], *consts, **bparams)
     res: list[Any] = [None] * len(args)
     for k, g in zip(ci, out[:nci]):
         res[k] = g if wanted[k] else None

@@ -412,6 +412,12 @@ def while_stack_rule(L, node, *args, cond, body, nc, **params):
             "lax.while_loop under grad) cannot be compiled as straight-line code (Python "
             "branches on traced values, debug.print); use adgraph.jit (compiler='python')"
         )
+    if params.get("limit") is not None:
+        raise CBackendError(
+            f"C backend: {node.describe()} is the forward pass of lax.while_loop(..., "
+            "checkpoints=k) under grad, whose schedule the C backend does not emit; use "
+            "adgraph.jit (compiler='python'), or checkpoints=None (every carry stored)"
+        )
     gcond, gbody = got
     pre = L.new_scope()
     before: list[str] = []
