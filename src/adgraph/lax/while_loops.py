@@ -1,17 +1,19 @@
 """``while_loop``: a loop whose trip count depends on the values.
 
-Without ``checkpoints`` it runs in Python on whatever it is given: under reverse mode each
-iteration is recorded (the trip count is what the forward pass ran); under ``vmap`` a
-batched predicate runs the body until every example is done, each example's carry frozen
-once its predicate is false. Under ``jit`` alone (the carry staged, no other
-transformation between) it is one ``while_loop`` node, which the compilers emit as a loop;
-inside ``grad``/``jvp``/``vmap`` under ``jit`` each predicate becomes a guard.
+Outside ``jit`` and without ``checkpoints`` it runs in Python on whatever it is given:
+under reverse mode each iteration is recorded (the trip count is what the forward pass
+ran); under ``vmap`` a batched predicate runs the body until every example is done, each
+example's carry frozen once its predicate is false.
 
-With ``checkpoints=k`` (and a transformation in flight) it is one call primitive,
-``while_loop``, whose reverse handler runs the loop, records the trip count and keeps the
-carries of the online schedule of :mod:`adgraph.lax.online`; its reverse rule pulls each
-iteration back as ``scan``'s does (:class:`adgraph.lax.loops._Step`). ``vmap`` binds it
-again over the whole batch, forward mode runs the Python loop on its tracers.
+With ``checkpoints=k`` (and a transformation in flight), or under ``jit``, it is one call
+primitive, ``while_loop``. Its reverse handler runs the loop and records the trip count:
+with ``k``, it keeps the carries of the online schedule of :mod:`adgraph.lax.online` and
+its reverse rule pulls each iteration back as ``scan``'s does
+(:class:`adgraph.lax.loops._Step`); without, it keeps every iteration's pullback. On
+``jit``'s values its rules bind loops instead (:mod:`adgraph.lax.while_staged`): a loop
+that stacks the carries and a backward loop of the count it ran, or one loop of the body's
+forward mode, which the compilers emit as loops (one program for every trip count).
+``vmap`` binds it again over the whole batch.
 """
 
 from __future__ import annotations
