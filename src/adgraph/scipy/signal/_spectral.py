@@ -11,7 +11,7 @@ cross-spectral density :math:`\bar X Y` is bilinear in the two signals).
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as _np  # window values, index arrays and the time/frequency grids
 
@@ -61,6 +61,35 @@ def _window(op, window, nperseg, input_length):
     return win, nperseg
 
 
+class _Options(NamedTuple):
+    """The segmenting options that stft and the Welch-family functions share (SciPy's
+    names and order)."""
+
+    fs: float
+    window: Any
+    nperseg: int | None
+    noverlap: int | None
+    nfft: int | None
+    detrend: Any
+    return_onesided: bool
+    scaling: str
+    axis: int
+
+
+def _step(op, nperseg, noverlap):
+    """The step between segments of ``nperseg`` overlapping by ``noverlap`` (``None``: half
+    a segment)."""
+    noverlap = nperseg // 2 if noverlap is None else int(noverlap)
+    if noverlap >= nperseg:
+        raise ValueError(f"scipy.signal.{op}: noverlap must be less than nperseg")
+    return nperseg - noverlap
+
+
+def _frame_index(nseg, nperseg, nstep):
+    """(nseg, nperseg): the positions of each segment's samples in the signal."""
+    return _np.arange(nseg)[:, None] * nstep + _np.arange(nperseg)[None, :]
+
+
 def _extend(x, n, kind):
     """SciPy's boundary extensions by ``n`` points on each side of the last axis."""
     if n == 0:
@@ -82,29 +111,13 @@ def _extend(x, n, kind):
 def _segments(x, nperseg, nstep):
     """(..., nseg, nperseg): the overlapping segments of the last axis."""
     nseg = (x.shape[-1] - nperseg) // nstep + 1
-    idx = _np.arange(nseg)[:, None] * nstep + _np.arange(nperseg)[None, :]
-    return x[..., idx]
+    return x[..., _frame_index(nseg, nperseg, nstep)]
 
 
-def _spectral(
-    op,
-    x,
-    y,
-    fs,
-    window,
-    nperseg,
-    noverlap,
-    nfft,
-    detrend_,
-    return_onesided,
-    scaling,
-    axis,
-    mode="psd",
-    boundary=None,
-    padded=False,
-):
+def _spectral(op, x, y, opts, mode="psd", boundary=None, padded=False):
     """SciPy's ``_spectral_helper``: frequencies, segment times and the per-segment
-    spectra (..., freq, time)."""
+    spectra (..., freq, time) of ``x`` (and ``y``: the cross spectra) under ``opts``."""
+    fs, window, nperseg, noverlap, nfft, detrend_, return_onesided, scaling, axis = opts
     same = y is None
     x = _arr(x)
     y = x if same else _arr(y)
@@ -127,10 +140,7 @@ def _spectral(
     nfft = nperseg if nfft is None else int(nfft)
     if nfft < nperseg:
         raise ValueError(f"scipy.signal.{op}: nfft must be greater than or equal to nperseg")
-    noverlap = nperseg // 2 if noverlap is None else int(noverlap)
-    if noverlap >= nperseg:
-        raise ValueError(f"scipy.signal.{op}: noverlap must be less than nperseg")
-    nstep = nperseg - noverlap
+    nstep = _step(op, nperseg, noverlap)
     if boundary is not None:
         if boundary not in ("even", "odd", "constant", "zeros"):
             raise ValueError(
@@ -190,12 +200,12 @@ def _spectral(
     return freqs, time, res
 
 
-def _welch(op, x, y, average, *args):
+def _welch(op, x, y, average, opts):
     """Welch's estimate (``csd``, ``welch``): the per-segment spectra of :func:`_spectral`
-    (``args`` are its ``fs`` ... ``axis``, mode ``'psd'``) averaged over the segments."""
+    (mode ``'psd'``) averaged over the segments."""
     if average != "mean":
         raise ValueError(f"scipy.signal.{op}: only average='mean' is supported, got {average!r}")
-    f, _, p = _spectral(op, x, y, *args)
+    f, _, p = _spectral(op, x, y, opts)
     # the segments are the last axis
     return f, anp.mean(p, axis=-1) if p.shape[-1] > 1 else anp.squeeze(p, axis=-1)
 
@@ -218,23 +228,9 @@ def stft(
     ``'spectrum'`` or ``'psd'``); differentiable in ``x``."""
     if scaling not in ("spectrum", "psd"):
         raise ValueError(f"scipy.signal.stft: scaling must be 'spectrum' or 'psd', got {scaling!r}")
-    return _spectral(
-        "stft",
-        x,
-        None,
-        fs,
-        window,
-        nperseg,
-        noverlap,
-        nfft,
-        detrend,
-        return_onesided,
-        "density" if scaling == "psd" else "spectrum",
-        axis,
-        "stft",
-        boundary,
-        padded,
-    )
+    kind = "density" if scaling == "psd" else "spectrum"
+    opts = _Options(fs, window, nperseg, noverlap, nfft, detrend, return_onesided, kind, axis)
+    return _spectral("stft", x, None, opts, "stft", boundary, padded)
 
 
 def istft(
@@ -274,10 +270,7 @@ def istft(
         nfft = nperseg if (input_onesided and nperseg == n_default + 1) else n_default
     elif nfft < nperseg:
         raise ValueError("scipy.signal.istft: nfft must be greater than or equal to nperseg")
-    noverlap = nperseg // 2 if noverlap is None else int(noverlap)
-    if noverlap >= nperseg:
-        raise ValueError("scipy.signal.istft: noverlap must be less than nperseg")
-    nstep = nperseg - noverlap
+    nstep = _step("istft", nperseg, noverlap)
     xsubs = (
         anp.fft.irfft(z, n=nfft, axis=-2) if input_onesided else anp.fft.ifft(z, n=nfft, axis=-2)
     )
@@ -289,7 +282,7 @@ def istft(
         xsubs = xsubs * _np.sqrt(fs * (win**2).sum())
     outlen = nperseg + (nseg - 1) * nstep
     frames = anp.moveaxis(xsubs, -1, -2) * win  # (..., nseg, nperseg)
-    idx = (_np.arange(nseg)[:, None] * nstep + _np.arange(nperseg)[None, :]).ravel()
+    idx = _frame_index(nseg, nperseg, nstep).ravel()
     flat = anp.reshape(frames, frames.shape[:-2] + (nseg * nperseg,))
     x = anp.scatter_add(
         anp.zeros(frames.shape[:-2] + (outlen,), dtype=frames.dtype), (Ellipsis, idx), flat
@@ -326,21 +319,8 @@ def csd(
 ):
     """Cross power spectral density ``(f, Pxy)`` by Welch's method (segment average
     ``'mean'``; ``'median'`` is not differentiable and is not supported)."""
-    return _welch(
-        "csd",
-        x,
-        y,
-        average,
-        fs,
-        window,
-        nperseg,
-        noverlap,
-        nfft,
-        detrend,
-        return_onesided,
-        scaling,
-        axis,
-    )
+    opts = _Options(fs, window, nperseg, noverlap, nfft, detrend, return_onesided, scaling, axis)
+    return _welch("csd", x, y, average, opts)
 
 
 def welch(
@@ -358,21 +338,8 @@ def welch(
 ):
     """Power spectral density ``(f, Pxx)`` by Welch's method (real); differentiable in
     ``x``."""
-    f, pxx = _welch(
-        "welch",
-        x,
-        None,
-        average,
-        fs,
-        window,
-        nperseg,
-        noverlap,
-        nfft,
-        detrend,
-        return_onesided,
-        scaling,
-        axis,
-    )
+    opts = _Options(fs, window, nperseg, noverlap, nfft, detrend, return_onesided, scaling, axis)
+    f, pxx = _welch("welch", x, None, average, opts)
     return f, anp.real(pxx) if pxx.dtype.kind == "c" else pxx
 
 
@@ -445,21 +412,8 @@ def spectrogram(
     )
     if noverlap is None:
         noverlap = nperseg // 8
-    f, t, sxx = _spectral(
-        "spectrogram",
-        x,
-        None,
-        fs,
-        window,
-        nperseg,
-        noverlap,
-        nfft,
-        detrend,
-        return_onesided,
-        scaling,
-        axis,
-        "psd" if mode == "psd" else "stft",
-    )
+    opts = _Options(fs, window, nperseg, noverlap, nfft, detrend, return_onesided, scaling, axis)
+    f, t, sxx = _spectral("spectrogram", x, None, opts, "psd" if mode == "psd" else "stft")
     if mode == "magnitude":
         sxx = anp.abs(sxx)
     elif mode in ("angle", "phase"):
@@ -482,18 +436,10 @@ def coherence(
 ):
     r"""Magnitude-squared coherence ``(f, Cxy)``, :math:`|P_{xy}|^2 / (P_{xx} P_{yy})`
     from Welch estimates; differentiable in both signals."""
-    kw = {
-        "fs": fs,
-        "window": window,
-        "nperseg": nperseg,
-        "noverlap": noverlap,
-        "nfft": nfft,
-        "detrend": detrend,
-        "axis": axis,
-    }
-    f, pxx = welch(x, **kw)
-    _, pyy = welch(y, **kw)
-    _, pxy = csd(x, y, **kw)
+    opts = (fs, window, nperseg, noverlap, nfft, detrend)  # welch's and csd's, after the signals
+    f, pxx = welch(x, *opts, axis=axis)
+    _, pyy = welch(y, *opts, axis=axis)
+    _, pxy = csd(x, y, *opts, axis=axis)
     return f, anp.abs(pxy) ** 2 / pxx / pyy
 
 
