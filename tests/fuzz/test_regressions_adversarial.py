@@ -1,0 +1,82 @@
+"""Minimal programs from disagreements the adversarial programs found
+(tests/fuzz/adversarial.py), each checked against a closed form.
+
+A test marked ``xfail(strict=True)`` is a bug whose fix belongs to a module this suite does
+not own; its reason names the module and the cause, and it starts failing (so must be
+unmarked) the day the fix lands.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.lax as lax
+import adgraph.numpy as anp
+
+
+def _sqrt_or_identity(x):
+    # sqrt(x) for x > 0, x otherwise: the derivative is 1 / (2 sqrt(x)), or 1
+    return lax.cond(x > 0, lambda a: anp.sqrt(a), lambda a: a, x)
+
+
+BATCHED_BRANCH = (
+    "lax/branches.py: with a predicate batched by vmap both branches run on the same "
+    "operands, so reverse mode sends 0 * (not finite) = nan back from the branch an example "
+    "does not take (sqrt at -1); jax.lax.cond hands each branch where(taken, x, "
+    "stop_gradient(x)) instead"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=BATCHED_BRANCH)
+def test_vmap_of_grad_of_cond_ignores_the_branch_not_taken():
+    x = np.array([4.0, -1.0])
+    want = np.array([0.25, 1.0])
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(ad.vmap(ad.grad(_sqrt_or_identity))(x), want, rtol=1e-15)
+
+
+@pytest.mark.xfail(strict=True, reason=BATCHED_BRANCH)
+def test_grad_of_vmap_of_switch_ignores_the_branches_not_taken():
+    def f(x):
+        k = (x < 0).astype(np.int32) + (x < -2).astype(np.int32)
+        return lax.switch(k, [lambda a: anp.sqrt(a), lambda a: a**2, lambda a: 3.0 * a], x)
+
+    x = np.array([4.0, -1.0, -3.0])
+    want = np.array([0.25, -2.0, 3.0])
+    with np.errstate(invalid="ignore"):
+        got = ad.grad(lambda z: anp.sum(ad.vmap(f)(z)))(x)
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+
+
+def test_forward_mode_of_a_batched_cond_is_already_right():
+    # forward mode selects the tangents after the branches, so nan never reaches them;
+    # this guards the half that works while the reverse half is open
+    x = np.array([4.0, -1.0])
+    with np.errstate(invalid="ignore"):
+        y, t = ad.jvp(ad.vmap(_sqrt_or_identity), (x,), (np.ones(2),))
+    np.testing.assert_allclose(y, [2.0, -1.0], rtol=1e-15)
+    np.testing.assert_allclose(t, [0.25, 1.0], rtol=1e-15)
+    # and the staged switch (jit) runs each branch's own rule
+    with np.errstate(invalid="ignore"):
+        g = ad.vmap(ad.grad(ad.jit(_sqrt_or_identity)))(x)
+    np.testing.assert_allclose(g, [0.25, 1.0], rtol=1e-15)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=IndexError,
+    reason="jit/api.py _example: a jit function batched over an axis of length 0 (vmap, or "
+    "jacrev of a function with no outputs) reads example 0 of the batch to trace it, and "
+    "raises IndexError; jax.vmap(jax.jit(f)) returns the empty batch",
+)
+def test_vmap_of_jit_over_an_empty_batch():
+    got = ad.vmap(ad.jit(lambda z: z * 2.0))(np.zeros((0, 3)))
+    assert got.shape == (0, 3)
+
+
+@pytest.mark.xfail(strict=True, raises=IndexError, reason="jit/api.py _example, as above")
+def test_jacrev_of_jit_with_an_empty_input():
+    J = ad.jacrev(ad.jit(lambda z: anp.sin(z) * 2.0))(np.zeros((2, 0)))
+    assert J.shape == (2, 0, 2, 0)
