@@ -506,3 +506,41 @@ def test_values_of_data_dependent_shape_take_no_buffers():
         ln for ln in src.splitlines() if "xp.sin(" in ln
     )
     assert "out=b" in next(ln for ln in src.splitlines() if "xp.exp(" in ln)
+
+
+def _pool_of(jf):
+    return jf._cache[next(iter(jf._cache))][0].fn.__globals__["_pool"]
+
+
+def test_memory_kept_is_counted_and_given_back():
+    import gc
+
+    def f(x):
+        return anp.sum(anp.exp(x) * anp.sin(x) + x)
+
+    x = RNG.standard_normal((N, N))
+    gc.collect()
+    before = buffers.held()
+    jf = ad.jit(f)
+    jf(x)
+    pool = _pool_of(jf)
+    assert pool.keeps and len(pool) == 1
+    size = buffers.nbytes([(a.shape, a.dtype) for a in pool[0]])
+    assert size >= N * N * 8
+    assert buffers.held() == before + size
+    del jf, pool
+    gc.collect()
+    assert buffers.held() == before
+
+
+def test_total_budget_reached_allocates_per_call(monkeypatch):
+    def f(x):
+        return anp.sum(anp.exp(x) * anp.sin(x) + x)
+
+    monkeypatch.setattr(buffers, "MAX_TOTAL_BYTES", buffers.held())  # no room left
+    jf = ad.jit(f)
+    x = RNG.standard_normal((N, N))
+    r = [jf(x) for _ in range(3)]
+    pool = _pool_of(jf)
+    assert not pool.keeps and len(pool) == 0
+    assert r[0] == r[2] == ad.jit(f, keep_buffers=False)(x)

@@ -31,11 +31,24 @@ computes the same values as into a new array, bit for bit.
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import numpy as np
 
 from ..graph.ir import Node
 
-__all__ = ["MIN_BYTES", "MAX_BYTES", "plan", "fft_into", "new_buffers", "nbytes"]
+__all__ = [
+    "MIN_BYTES",
+    "MAX_BYTES",
+    "MAX_TOTAL_BYTES",
+    "Pool",
+    "plan",
+    "fft_into",
+    "new_buffers",
+    "nbytes",
+    "held",
+]
 
 #: Arrays smaller than this many bytes are allocated afresh (NumPy and the C allocator
 #: serve small blocks from memory they keep; a buffer would only hold memory).
@@ -45,6 +58,14 @@ MIN_BYTES = 8192
 #: included). Beyond it the largest slots are left out: their values are allocated afresh,
 #: so a program on large arrays holds little more than its results between calls.
 MAX_BYTES = 16 << 20
+
+#: The most memory all compiled programs together keep in buffers between calls. A
+#: program whose first set of buffers would pass it keeps none (each call allocates its
+#: own, as with ``keep_buffers=False``) until others are dropped from their caches.
+MAX_TOTAL_BYTES = 256 << 20
+
+_lock = threading.Lock()
+_held = [0]  # bytes kept by the pools of live programs
 
 #: Primitives whose result is always a new array (never a view of an argument, nor an
 #: argument itself) -- in addition to the ufuncs of :data:`adgraph.jit.codegen.UFUNCS`.
@@ -206,9 +227,44 @@ def nbytes(specs) -> int:
     return sum(int(np.prod(shape)) * dt.itemsize for shape, dt in specs)
 
 
-def new_buffers(specs):
-    """One set of buffers: an empty array per slot."""
-    return [np.empty(shape, dtype) for shape, dtype in specs]
+class Pool(list):
+    """The sets of buffers of one program that no call is using (at most one).
+
+    ``keeps``: whether the program may keep a set between calls (its bytes are counted
+    in :func:`held` until the program is dropped)."""
+
+    __slots__ = ("keeps", "__weakref__")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keeps = False
+
+
+def new_buffers(specs, pool=None):
+    """One set of buffers: an empty array per slot. The first set of ``pool``'s program
+    reserves its bytes, where :data:`MAX_TOTAL_BYTES` leaves room, so that the program
+    keeps it."""
+    bufs = [np.empty(shape, dtype) for shape, dtype in specs]
+    if pool is not None and not pool.keeps:
+        size = nbytes(specs)
+        with _lock:
+            if _held[0] + size <= MAX_TOTAL_BYTES:
+                _held[0] += size
+                pool.keeps = True
+        if pool.keeps:
+            weakref.finalize(pool, _release, size)
+    return bufs
+
+
+def _release(size):
+    with _lock:
+        _held[0] -= size
+
+
+def held() -> int:
+    """The bytes all live compiled programs keep in buffers between calls (reserved on
+    their first call)."""
+    return _held[0]
 
 
 def fft_into(x, out, *, axes, sizes, norm, inverse):

@@ -185,7 +185,7 @@ def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True,
     if em.specs:
         # A set of buffers from the program's pool (a new one when another call holds it:
         # a thread, or a recursive call), given back however the call ends.
-        ns["_pool"] = []
+        ns["_pool"] = _buffers.Pool()
         ns["_specs"] = tuple(em.specs)
         ns["_new_buffers"] = _buffers.new_buffers
         names = ", ".join(f"b{k}" for k in range(len(em.specs)))
@@ -193,12 +193,16 @@ def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True,
             "    try:",
             "        _bs = _pool.pop()",
             "    except IndexError:",
-            "        _bs = _new_buffers(_specs)",
+            "        _bs = _new_buffers(_specs, _pool)",
             f"    {names}, = _bs",
             "    try:",
         ]
         lines += ["    " + ln for ln in body]
-        lines += ["    finally:", "        if not _pool:", "            _pool.append(_bs)"]
+        lines += [
+            "    finally:",
+            "        if _pool.keeps and not _pool:",
+            "            _pool.append(_bs)",
+        ]
     else:
         lines += body
     source = "\n".join(lines) + "\n"
