@@ -52,6 +52,18 @@ _MODES = (
 )
 
 
+def _array(v, dtype=None):
+    """``v`` as an adgraph array (a traced value as it is)."""
+    if isinstance(v, Tracer):
+        return v
+    return anp.asarray(v) if dtype is None else anp.asarray(v, dtype=dtype)
+
+
+def _refuse_output(op, output):
+    if output is not None:
+        raise ValueError(f"scipy.ndimage.{op}: output= is not supported (arrays are immutable)")
+
+
 def _map_index(i, n, mode):
     """Integer indices ``i`` mapped into ``[0, n)`` by the boundary mode, and a mask of
     those inside (only the ``constant`` modes leave any outside). Computed with
@@ -112,12 +124,12 @@ def map_coordinates(
         raise ValueError(
             f"scipy.ndimage.map_coordinates: mode must be one of {_MODES}, got {mode!r}"
         )
-    x = input if isinstance(input, Tracer) else anp.asarray(input)
+    x = _array(input)
     nd = len(x.shape)
     if isinstance(coordinates, (list, tuple)) and any(isinstance(c, Tracer) for c in coordinates):
         coords = list(coordinates)
     else:
-        coordinates = coordinates if isinstance(coordinates, Tracer) else anp.asarray(coordinates)
+        coordinates = _array(coordinates)
         coords = (
             [coordinates[i] for i in range(coordinates.shape[0])] if len(coordinates.shape) else []
         )
@@ -128,7 +140,7 @@ def map_coordinates(
         )
     if nd == 0:
         raise ValueError("scipy.ndimage.map_coordinates: input must have at least one dimension")
-    coords = [c if isinstance(c, Tracer) else anp.asarray(c, dtype=_np.float64) for c in coords]
+    coords = [_array(c, _np.float64) for c in coords]
     per_axis = []  # per axis: list of (index array, weight or None, inside mask or None)
     for c, n in zip(coords, x.shape):
         c = _map_coordinate(c, n, mode)
@@ -196,10 +208,13 @@ _PAD = {
 }
 
 
-def _filter_input(op, input, mode):
+def _correlation_inputs(op, input, weights, output, mode):
+    """A correlation's input (floating point) and weights, after refusing ``output=`` and
+    an unknown ``mode``."""
+    _refuse_output(op, output)
     if mode not in _PAD:
         raise ValueError(f"scipy.ndimage.{op}: mode must be one of {tuple(_PAD)}, got {mode!r}")
-    return float_array(input)
+    return float_array(input), _weights(weights)
 
 
 def _pad_axis(x, axis, before, after, mode, cval):
@@ -282,12 +297,7 @@ def correlate1d(
     r"""One-dimensional correlation along ``axis``:
     :math:`y_i = \sum_j w_j\, x_{i + j - \lfloor L/2\rfloor - \mathrm{origin}}` with SciPy's
     boundary ``mode``; linear in ``input``, ``weights`` and ``cval``."""
-    if output is not None:
-        raise ValueError(
-            "scipy.ndimage.correlate1d: output= is not supported (arrays are immutable)"
-        )
-    x = _filter_input("correlate1d", input, mode)
-    w = _weights(weights)
+    x, w = _correlation_inputs("correlate1d", input, weights, output, mode)
     if len(w.shape) != 1 or w.shape[0] < 1:
         raise ValueError("scipy.ndimage.correlate1d: weights must be a non-empty 1-D array")
     axis = int(axis) % len(x.shape)
@@ -322,10 +332,7 @@ def correlate(
 ) -> Any:
     """N-dimensional correlation with SciPy's boundary ``mode`` (``weights`` with the
     input's number of dimensions); linear in ``input``, ``weights`` and ``cval``."""
-    if output is not None:
-        raise ValueError("scipy.ndimage.correlate: output= is not supported (arrays are immutable)")
-    x = _filter_input("correlate", input, mode)
-    w = _weights(weights)
+    x, w = _correlation_inputs("correlate", input, weights, output, mode)
     if len(w.shape) != len(x.shape):
         raise ValueError(
             f"scipy.ndimage.correlate: weights must have the input's {len(x.shape)} dimensions, got {len(w.shape)}"
@@ -391,13 +398,13 @@ def _per_axis(value, n, what, op):
     return value
 
 
-def _separable(op, input, axes, mode):
-    """A separable filter's input array, the axes it filters and the mode of each."""
-    x = input if isinstance(input, Tracer) else anp.asarray(input)
+def _separable(op, input, axes, **params):
+    """A separable filter's input array and, for each axis it filters, the axis and its
+    value of each of ``params`` (given per axis or one for all)."""
+    x = _array(input)
     axes_ = _axes_of(op, axes, len(x.shape))
-    n = len(axes_)
-    modes = [mode] * n if isinstance(mode, str) else _per_axis(mode, n, "mode", op)
-    return x, axes_, modes
+    columns = [_per_axis(v, len(axes_), name, op) for name, v in params.items()]
+    return x, list(zip(axes_, *columns))
 
 
 def gaussian_filter1d(
@@ -442,12 +449,10 @@ def gaussian_filter(
 ) -> Any:
     """Multidimensional Gaussian filter: :func:`gaussian_filter1d` along each of ``axes``
     (``sigma``, ``order``, ``mode``, ``radius`` per axis or shared)."""
-    x, axes_, modes = _separable("gaussian_filter", input, axes, mode)
-    n = len(axes_)
-    sig = _per_axis(sigma, n, "sigma", "gaussian_filter")
-    orders = _per_axis(order, n, "order", "gaussian_filter")
-    radii = _per_axis(radius, n, "radius", "gaussian_filter")
-    for ax, s, o, m, r in zip(axes_, sig, orders, modes, radii):
+    x, per_axis = _separable(
+        "gaussian_filter", input, axes, mode=mode, sigma=sigma, order=order, radius=radius
+    )
+    for ax, m, s, o, r in per_axis:
         if float(s) > 1e-15:  # SciPy skips axes with sigma 0
             x = gaussian_filter1d(x, s, ax, o, None, m, cval, truncate, radius=r)
     return x
@@ -481,11 +486,8 @@ def uniform_filter(
     axes: Any = None,
 ) -> Any:
     """Multidimensional moving average: :func:`uniform_filter1d` along each of ``axes``."""
-    x, axes_, modes = _separable("uniform_filter", input, axes, mode)
-    n = len(axes_)
-    sizes = _per_axis(size, n, "size", "uniform_filter")
-    origins = _per_axis(origin, n, "origin", "uniform_filter")
-    for ax, s, m, o in zip(axes_, sizes, modes, origins):
+    x, per_axis = _separable("uniform_filter", input, axes, mode=mode, size=size, origin=origin)
+    for ax, m, s, o in per_axis:
         if int(s) > 1:
             x = uniform_filter1d(x, s, ax, None, m, cval, o)
     return x
@@ -511,13 +513,10 @@ def affine_transform(
     (``matrix`` a (d, d) matrix, a (d,) diagonal, or a (d+1, d+1) homogeneous one);
     :func:`map_coordinates` of order 0 or 1, so differentiable in the input, the matrix,
     the offset (order 1) and ``cval``."""
-    if output is not None:
-        raise ValueError(
-            "scipy.ndimage.affine_transform: output= is not supported (arrays are immutable)"
-        )
-    x = input if isinstance(input, Tracer) else anp.asarray(input)
+    _refuse_output("affine_transform", output)
+    x = _array(input)
     d = len(x.shape)
-    m = matrix if isinstance(matrix, Tracer) else anp.asarray(matrix, dtype=_np.float64)
+    m = _array(matrix, _np.float64)
     out_shape = tuple(x.shape) if output_shape is None else tuple(int(s) for s in output_shape)
     if len(out_shape) != d:
         raise ValueError("scipy.ndimage.affine_transform: output_shape must have the input's rank")
@@ -537,7 +536,7 @@ def affine_transform(
         raise ValueError(
             f"scipy.ndimage.affine_transform: matrix of shape {m.shape} does not fit an input of rank {d}"
         )
-    off = offset if isinstance(offset, Tracer) else anp.asarray(offset, dtype=_np.float64)
+    off = _array(offset, _np.float64)
     if len(off.shape) == 0:
         coords = coords + off
     else:
@@ -558,9 +557,9 @@ def shift(
     """``input`` shifted by ``shift`` (per axis or one number): ``out[o] = input[o -
     shift]`` by :func:`map_coordinates` of order 0 or 1; differentiable in the input and
     the shift (order 1)."""
-    x = input if isinstance(input, Tracer) else anp.asarray(input)
+    x = _array(input)
     d = len(x.shape)
-    s = shift if isinstance(shift, Tracer) else anp.asarray(shift, dtype=_np.float64)
+    s = _array(shift, _np.float64)
     if len(s.shape) == 0:
         s = s * _np.ones(d)
     return affine_transform(x, _np.ones(d), -s, None, output, order, mode, cval, prefilter)
@@ -580,7 +579,7 @@ def zoom(
     """``input`` resampled to ``round(shape * zoom)`` points per axis, SciPy's
     coordinate mapping (``grid_mode``: pixel edges aligned, else the corner samples), by
     :func:`map_coordinates` of order 0 or 1; differentiable in the input."""
-    x = input if isinstance(input, Tracer) else anp.asarray(input)
+    x = _array(input)
     d = len(x.shape)
     z = [float(v) for v in (_np.broadcast_to(_np.asarray(zoom, dtype=float), (d,)))]
     out_shape = tuple(int(round(n * f)) for n, f in zip(x.shape, z))
