@@ -34,6 +34,7 @@ from ..ad.forward import JVPTracer
 from ..ad.reverse import recorded_primal_scope
 from ..ad.rules import linear
 from ..ad.sparsity import CALL, MOVES, Delegate
+from ..ad.tape import ShapeDtype
 from ..ad.taylor import call_rule
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
@@ -241,12 +242,13 @@ class _Saving(closure._Recorder):
     a constant, and a kept result may be one of their tracers. A tracer of the reverse trace
     itself (a closure) is lifted, and the recording abandoned (closure conversion first)."""
 
-    __slots__ = ("policy", "saved", "below", "forward")
+    __slots__ = ("policy", "saved", "below", "forward", "avals")
 
     def __init__(self, policy, below, forward):
         super().__init__(closure._Lifter())
         self.policy = policy
         self.saved = {}
+        self.avals = {}  # variable -> (shape, dtype) of a single result
         self.below = below
         self.forward = forward  # forward mode differentiates the inputs
 
@@ -279,6 +281,7 @@ class _Saving(closure._Recorder):
             return tuple(closure._RecTracer(self, a, v, True) for a, v in zip(ans, out_vars))
         var = self.new_var()
         self.eqns.append((prim, params, refs, var))
+        self.avals[var] = (tuple(ans.shape), ans.dtype)
         if prim.reverse is None and self._keep(prim, vals, params):
             self.saved[k] = ans
         return closure._RecTracer(self, ans, var, True)
@@ -305,9 +308,10 @@ class _PolicyFailed(TypeError):
 
 
 def _record_saving(fun, vals, policy, below):
-    """``(program, saved, ans)``: ``fun`` at ``vals`` (unwrapped by the reverse trace of
-    level ``below``) as a straight-line program, the kept results, and its outputs; None
-    when it cannot be recorded as such."""
+    """``(program, (saved, plan, avals), ans)``: ``fun`` at ``vals`` (unwrapped by the
+    reverse trace of level ``below``) as a straight-line program, the kept results, how the
+    replay enters each application (:func:`_plan`) and the shapes and dtypes of their
+    results, and its outputs; None when it cannot be recorded as such."""
     rec = _Saving(policy, below, _forward_traced(vals))
     try:
         with trace_scope(rec), _np.errstate(all="ignore"):
@@ -325,42 +329,101 @@ def _record_saving(fun, vals, policy, below):
     if rec.lifter.values:  # it closes over traced values: converted first (see bind_call)
         return None
     program = closure._Program([t.var for t in ins], {}, rec.eqns, refs, False)
-    return program, rec.saved, ans
+    return program, (rec.saved, _plan(program, rec.saved), rec.avals), ans
 
 
 #: What the last backward sweep through a checkpoint with a policy did: primitive name ->
-#: number of applications whose kept result was used (``"kept"``) or that were recomputed
-#: (``"recomputed"``). A diagnostic, for tests and for choosing a policy.
-last_replay: dict[str, dict[str, int]] = {"kept": {}, "recomputed": {}}
+#: number of applications whose kept result was used (``"kept"``), that were recomputed
+#: (``"recomputed"``), or whose result's value the sweep does not read (``"skipped"``:
+#: entered for its derivative only, or not at all). A diagnostic, for tests and for
+#: choosing a policy.
+last_replay: dict[str, dict[str, int]] = {"kept": {}, "recomputed": {}, "skipped": {}}
+
+_KEPT, _COMPUTE, _STAND_IN, _SKIP = range(4)
 
 
-def _level(x) -> int:
-    """The level of the outermost trace of ``x`` (0 for a plain value)."""
-    return x._trace.level if isinstance(x, Tracer) else 0
+def _reads(prim):
+    """What a primitive's reverse rules read, together (argument positions, ``"ans"``);
+    None: anything."""
+    if prim.needs is None:
+        return None
+    out: set = set()
+    for n in prim.needs:
+        out |= n
+    return out
 
 
-def _replay(program, saved):
-    """The recorded program as a function, kept results entering as :data:`saved_p`."""
+def _plan(program, saved):
+    """How the replay enters each application, by position: its kept result (``_KEPT``),
+    computed again (``_COMPUTE``), a shape-and-dtype stand-in for a result whose value
+    nothing reads -- its only uses are operands of kept results whose rules do not read
+    them, and its own rules do not read it: it is entered for its derivative alone
+    (``_STAND_IN``) -- or not at all, when nothing uses it (``_SKIP``). One backward walk:
+    a value is read by a program output, by an application computed again, or by the
+    rules of a kept or stand-in one that declare it (``Primitive.needs``)."""
+    need = {r for r in program.outs if type(r) is not closure._Lit}  # values read
+    used = set(need)  # variables the replay binds (at least for their derivative)
+    plan = [_SKIP] * len(program.eqns)
+    for k in range(len(program.eqns) - 1, -1, -1):
+        prim, _, refs, out = program.eqns[k]
+        outs = out if type(out) is tuple else (out,)
+        if out != () and not any(o in used for o in outs):
+            continue  # _SKIP: nothing uses it
+        read = _reads(prim)
+        if k in saved:
+            plan[k] = _KEPT
+        elif (
+            out == ()
+            or prim.multiple_results
+            or prim.nondiff
+            or read is None
+            or "ans" in read
+            or any(o in need for o in outs)
+        ):
+            plan[k], read = _COMPUTE, None  # it reads every operand
+        else:
+            plan[k] = _STAND_IN
+        for i, r in enumerate(refs):
+            if type(r) is not closure._Lit:
+                used.add(r)
+                if read is None or i in read:
+                    need.add(r)
+    return plan
+
+
+def _replay(program, saved, plan, avals):
+    """The recorded program as a function: kept results entering as :data:`saved_p`, and
+    results whose value nothing reads as stand-ins (see :func:`_plan`)."""
 
     def f(*args):
+        # the reverse trace of the replay (vjp's, just opened): an application whose
+        # operands it traces is entered with its derivative rules
+        top = current_traces()[-1]
         env = dict(zip(program.in_vars, args))
         kept: dict[str, int] = {}
         redone: dict[str, int] = {}
-        last_replay["kept"], last_replay["recomputed"] = kept, redone
+        skipped: dict[str, int] = {}
+        last_replay.update(kept=kept, recomputed=redone, skipped=skipped)
         for k, (prim, params, refs, out) in enumerate(program.eqns):
+            how = plan[k]
+            if how == _SKIP:
+                skipped[prim.name] = skipped.get(prim.name, 0) + 1
+                continue
             ins = [r.value if type(r) is closure._Lit else env[r] for r in refs]
-            if k in saved:
-                kept[prim.name] = kept.get(prim.name, 0) + 1
-                value = saved[k]
-                if max(map(_level, ins), default=0) > _level(value):
-                    # the replay's reverse trace sees the operands: it records the kept
-                    # value with the primitive's reverse rules
-                    ans = saved_p.bind(*ins, prim=prim, params=params, value=value)
-                else:  # no transformation above the kept value's: it is the result
-                    ans = value
-            else:
+            if how == _COMPUTE:
                 redone[prim.name] = redone.get(prim.name, 0) + 1
                 ans = prim.bind(*ins, **params)
+            else:
+                if how == _KEPT:
+                    kept[prim.name] = kept.get(prim.name, 0) + 1
+                    value = saved[k]
+                else:
+                    skipped[prim.name] = skipped.get(prim.name, 0) + 1
+                    value = ShapeDtype(*avals[out])
+                if any(isinstance(a, Tracer) and a._trace is top for a in ins):
+                    ans = saved_p.bind(*ins, prim=prim, params=params, value=value)
+                else:  # no derivative flows through it: the value is the result
+                    ans = value
             if type(out) is tuple:
                 env.update(zip(out, ans))
             else:
@@ -406,8 +469,8 @@ def _ckpt_reverse(trace, vals, parents, params, pidx):
     if policy is not None:
         got = _record_saving(params["fun"], vals, policy, trace.level)
         if got is not None:
-            program, saved, ans = got
-            params = dict(params, program=program, saved=saved)
+            program, (saved, plan, avals), ans = got
+            params = dict(params, program=program, saved=saved, plan=plan, avals=avals)
             return trace.record(checkpoint_p, params, vals, tuple(ans), parents, pidx)
     fun = params["fun"]
     if _forward_traced(vals):
@@ -466,7 +529,7 @@ def _ckpt_vjp(ct, ans, args, params, wanted):
         if saved:
             saved = dict(zip(saved, got[n:]))
     if "program" in params:
-        fun = _replay(params["program"], saved)
+        fun = _replay(params["program"], saved, params["plan"], params["avals"])
     return closure.pull_wanted(fun, args, wanted, ct, what)
 
 
