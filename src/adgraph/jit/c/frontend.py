@@ -19,7 +19,6 @@ from ...core.pytree import tree_flatten
 from ..codegen import function_name
 from ..loops import share_residuals
 from ..reroll import reroll
-from ..revolve_loops import PythonKernel, c_fallback, has_sweep
 from ..simplify import simplify
 from ..tracing import trace_for_jit
 from .cache import load_library
@@ -170,9 +169,6 @@ def compile_c(
     """
     name = function_name(fun)
     graph, sig, bound = _trace(fun, example_args, static_argnums, name)
-    if has_sweep(graph):  # a checkpointed scan's backward sweep: the Python backend runs it
-        warnings.warn(f"compile_c({name}): {c_fallback()}", CCompilerWarning, stacklevel=2)
-        return CFallbackFunction(name, sig, bound, PythonKernel(graph, name), graph.out_tree)
     kernel = lower_to_c(
         graph,
         name=name,
