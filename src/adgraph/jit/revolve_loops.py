@@ -14,10 +14,8 @@ A function that does not trace to straight-line code (a Python branch on its val
 effect, a value of an enclosing transformation) gets no sub-program: the sweep then calls
 it as it is, step by step.
 
-The C backend has no lowering for ``scan_revolve``: :func:`adgraph.jit.compile_c` (and so
-``jit(..., compiler="c")``) of a program holding one warns (:class:`CCompilerWarning`) and
-returns the Python backend's program with the C calling convention
-(:class:`~adgraph.jit.c.runtime.CFallbackFunction`), as it does without a C compiler.
+The C backend lowers the node as one loop around the two graphs of :func:`step_graphs`
+(:mod:`adgraph.jit.c.revolve`).
 """
 
 from __future__ import annotations
@@ -32,9 +30,9 @@ import numpy as np
 from .. import debug
 from ..lax import revolve
 from .codegen import generate
-from .loops import _trace_fn
+from .loops import _example, _trace_fn
 
-__all__ = ["compile_step", "has_sweep", "c_fallback", "PythonKernel"]
+__all__ = ["compile_step", "step_graphs"]
 
 # fn -> {(array module, argument signature): compiled function or None}
 _STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -77,34 +75,41 @@ def _heard() -> Iterator[None]:
         debug._local.muted = before
 
 
-def has_sweep(graph) -> bool:
-    """Whether ``graph`` holds a ``scan_revolve`` node (which the C backend cannot lower)."""
-    return any(n.op == revolve.sweep_p.name for n in graph.toposort())
-
-
-def c_fallback() -> str:
-    """Why a program with a checkpointed sweep is compiled by the Python backend."""
-    return (
-        "the backward sweep of scan(..., checkpoints=k) has no C lowering; this program "
-        "runs on adgraph.jit's Python backend instead (the step and its pullback compiled "
-        "once each, the revolve schedule run around them); pass checkpoints=None for C"
-    )
-
-
-class PythonKernel:
-    """What the C runtime's fallback reads of a kernel -- the graph's input and output
-    shapes and dtypes -- for a program the Python backend runs (no C source)."""
-
-    source = None
-    split = False
-    n_statements = 0
-
-    def __init__(self, graph, name: str) -> None:
-        self.name = name
-        self.in_shapes = [tuple(i.shape or ()) for i in graph.inputs]
-        self.in_dtypes = [np.dtype(i.dtype) for i in graph.inputs]
-        self.out_shapes = [tuple(o.shape or ()) for o in graph.outputs]
-        self.out_dtypes = [np.dtype(o.dtype) for o in graph.outputs]
+def step_graphs(node) -> tuple[Any, Any] | None:
+    """``(forward, pullback)``: the simplified graphs of the ``scan_revolve`` node's two
+    functions, traced on one step's example values of its inputs (what the C backend
+    lowers), or None when one does not trace to straight-line code."""
+    p = node.params
+    nc, nx, nk, nci = p["nc"], p["nx"], p["nk"], len(p["ci"])
+    o = nc + nx + nk
+    ins = list(node.inputs)
+    carry = [_example(a, False) for a in ins[:nc]]
+    x = [_example(a, True) for a in ins[nc : nc + nx]]
+    consts = [_example(a, False) for a in ins[nc + nx : o]]
+    gc = [_example(a, False) for a in ins[o : o + nci]]
+    gy = [_example(a, True) for a in ins[o + nci :]]
+    got = []
+    for fn, leaves in ((p["fwd"], carry + x + consts), (p["back"], carry + x + consts + gc + gy)):
+        key = ("graph", _signature(leaves))
+        try:
+            per_fn = _STEPS.setdefault(fn, {})
+        except TypeError:
+            per_fn = {}
+        if key not in per_fn:
+            with _heard():
+                per_fn[key] = _trace_fn(fn, leaves)
+        if per_fn[key] is None:
+            return None
+        got.append(per_fn[key])
+    fwd, back = got
+    if len(fwd.outputs) < nc or len(back.outputs) != len(node.shape):
+        return None
+    for a, out in zip(ins[:nc], fwd.outputs[:nc]):
+        if tuple(a.shape or ()) != tuple(out.shape or ()) or np.dtype(a.dtype) != np.dtype(
+            out.dtype
+        ):
+            return None
+    return fwd, back
 
 
 revolve.compile_steps_with(compile_step)
