@@ -24,6 +24,7 @@ from ..codegen import display_name, identifier
 from .arrays import ARRAY_MIN, FUSABLE, Lazy, array_rule, copy_out, force, input_array
 from .errors import CBackendError
 from .loops import Buf, scan_rule, switch_rule, while_back_rule, while_rule, while_stack_rule
+from .revolve import revolve_rule
 from .rules import BOOL_OPS, FLOAT_OPS, INT_OPS, RULES
 from .scalars import (
     CTYPES,
@@ -420,6 +421,9 @@ class Lowering:
                 continue
             if node.op == "while_loop":
                 env[node] = while_rule(self, node, *args, **node.params)
+                continue
+            if node.op == "scan_revolve":  # a checkpointed scan's backward sweep: one loop
+                env[node] = revolve_rule(self, node, *args, **node.params)
                 continue
             if node.op in ("while_stack", "while_back"):  # while_loop's reverse mode
                 rule = while_stack_rule if node.op == "while_stack" else while_back_rule
