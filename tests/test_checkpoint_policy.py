@@ -9,6 +9,7 @@ import adgraph.lax as lax
 import adgraph.numpy as anp
 from adgraph.api import checkpointing
 from adgraph.api.checkpointing import checkpoint_name, checkpoint_policies
+from adgraph.core.primitive import MissingRuleError
 
 P = checkpoint_policies
 RNG = np.random.default_rng(0)
@@ -331,3 +332,19 @@ def test_policy_with_custom_vjp_cond_and_closures_around_grad():
     got = ad.vmap(lambda s: with_scale(s, True))(S)
     assert checkpointing.last_replay["kept"] == {"matmul": 1}
     np.testing.assert_allclose(got, [s * W.T @ np.cos(W @ X) for s in S], rtol=1e-12)
+
+
+def test_a_kept_primitive_without_a_reverse_rule_is_refused_not_zero():
+    # Its kept result entered the sweep with no rule to pull the cotangent back: the
+    # gradient came out zero where grad without checkpoint refuses.
+    sq_p = ad.Primitive(
+        "test_policy_forward_only_sq", lambda xp, x: x * x, tangent=(lambda t, ans, x: 2 * x * t,)
+    )
+
+    def g(x):
+        return anp.sum(sq_p.bind(x))
+
+    assert np.allclose(ad.jvp(g, (X,), (np.ones(5),))[1], 2 * X.sum())
+    for fun in (g, ad.checkpoint(g, policy=lambda *a, **k: True)):
+        with pytest.raises(MissingRuleError, match="test_policy_forward_only_sq"):
+            ad.grad(fun)(X)

@@ -187,14 +187,21 @@ def _saved_impl(xp, *args, prim, params, value):
 
 
 def _saved_vjp(ct, ans, args, params, wanted):
+    # the kept primitive's reverse rules, as the backward sweep applies them
     prim, pp = params["prim"], params["params"]
     if prim.joint_vjp is not None:
         return list(prim.joint_vjp(ct, ans, args, pp, wanted))
-    rules = prim.vjp or ()
+    if prim.vjp is None:
+        raise prim.missing("reverse-mode (VJP)")
     out = []
     for i, w in enumerate(wanted):
-        r = rules[i] if i < len(rules) else None
-        out.append(r(ct, ans, *args, **pp) if w and r is not None else None)
+        if not w:
+            out.append(None)
+            continue
+        r = prim.vjp[i] if i < len(prim.vjp) else None
+        if r is None:
+            raise prim.missing(f"reverse-mode (VJP) for argument {i}")
+        out.append(r(ct, ans, *args, **pp))
     return out
 
 
@@ -376,6 +383,7 @@ def _plan(program, saved):
             out == ()
             or prim.multiple_results
             or prim.nondiff
+            or prim.reverse is not None
             or read is None
             or "ans" in read
             or any(o in need for o in outs)
