@@ -383,7 +383,10 @@ class custom_vjp(_CustomRule):
     ``bwd`` returns a tuple with one cotangent pytree per positional argument (``None`` for
     a zero). Forward mode (``jvp``, ``jacfwd``, ``linearize``) is refused, as in JAX, with
     one exception: a function that calls a :class:`custom_jvp` function inside gets its
-    tangents from that rule (the way to give one function both rules).
+    tangents from that rule (the way to give one function both rules). Forward mode over
+    reverse mode (``hessian``, ``jvp`` of ``grad``) differentiates what the reverse pass
+    computes -- ``fwd`` and ``bwd`` -- as JAX does, also when the call is inside ``jit`` or
+    ``checkpoint``.
 
     Values that ``f`` closes over and that an enclosing transformation traces are
     differentiated through ``f`` itself (the rule covers the arguments only); pass them as
