@@ -98,34 +98,36 @@ def _apply(kind, op, x, type, n, axis, norm, orthogonalize):
     return anp.moveaxis(y, -1, axis)
 
 
-def dct(
-    x: Any,
-    type: int = 2,
-    n: int | None = None,
-    axis: int = -1,
-    norm: str | None = None,
-    overwrite_x: bool = False,
-    workers: int | None = None,
-    orthogonalize: bool | None = None,
-) -> Any:
+def _one_axis(kind: str, doc: str) -> Any:
+    """The public transform ``kind`` (``dct`` or ``idct``) along one axis, with SciPy's
+    signature."""
+
+    def transform(
+        x: Any,
+        type: int = 2,
+        n: int | None = None,
+        axis: int = -1,
+        norm: str | None = None,
+        overwrite_x: bool = False,
+        workers: int | None = None,
+        orthogonalize: bool | None = None,
+    ) -> Any:
+        return _apply(kind, kind, x, type, n, axis, norm, orthogonalize)
+
+    transform.__name__ = transform.__qualname__ = kind
+    transform.__doc__ = doc
+    return transform
+
+
+dct = _one_axis(
+    "dct",
     r"""Discrete cosine transform of ``x`` along ``axis`` (SciPy's definitions; type 2:
     :math:`y_k = 2\sum_n x_n \cos\frac{\pi k(2n+1)}{2N}`). Linear: its derivative is the
-    transform itself."""
-    return _apply("dct", "dct", x, type, n, axis, norm, orthogonalize)
-
-
-def idct(
-    x: Any,
-    type: int = 2,
-    n: int | None = None,
-    axis: int = -1,
-    norm: str | None = None,
-    overwrite_x: bool = False,
-    workers: int | None = None,
-    orthogonalize: bool | None = None,
-) -> Any:
-    """Inverse discrete cosine transform (``idct(dct(x, t), t) == x`` for each norm)."""
-    return _apply("idct", "idct", x, type, n, axis, norm, orthogonalize)
+    transform itself.""",
+)
+idct = _one_axis(
+    "idct", """Inverse discrete cosine transform (``idct(dct(x, t), t) == x`` for each norm)."""
+)
 
 
 def _axes_shape(op, x, s, axes):
