@@ -544,3 +544,35 @@ def test_total_budget_reached_allocates_per_call(monkeypatch):
     pool = _pool_of(jf)
     assert not pool.keeps and len(pool) == 0
     assert r[0] == r[2] == ad.jit(f, keep_buffers=False)(x)
+
+
+def _inner_f(x):
+    return anp.tanh(x * 0.5) * x + anp.sin(x)
+
+
+def test_transformations_of_a_jitted_function_and_nested_jit():
+    x = RNG.standard_normal((N, N))
+    for keep in (True, False):
+        inner = ad.jit(_inner_f, keep_buffers=keep)
+
+        def outer(x, inner=inner):
+            return anp.sum(inner(x * 2.0) * inner(x) + 1.0)
+
+        jo = ad.jit(outer, keep_buffers=keep)
+        results = [
+            jo(x),
+            jo(x),
+            ad.grad(inner_sum := lambda x, inner=inner: anp.sum(inner(x) ** 2))(x),
+            ad.grad(inner_sum)(x),
+            ad.vmap(inner)(x[:8]),
+            ad.jit(ad.grad(outer), keep_buffers=keep)(x),
+        ]
+        if keep:
+            kept = results
+        else:
+            for a, b in zip(kept, results):
+                _assert_identical(a, b)
+    y = np.tanh(x) * 2 * x + np.sin(2 * x)
+    np.testing.assert_allclose(kept[0], np.sum(y * (np.tanh(x * 0.5) * x + np.sin(x)) + 1.0))
+    d = 0.5 * (1 - np.tanh(x * 0.5) ** 2) * x + np.tanh(x * 0.5) + np.cos(x)
+    np.testing.assert_allclose(kept[2], 2 * (np.tanh(x * 0.5) * x + np.sin(x)) * d, rtol=1e-12)
