@@ -6,6 +6,8 @@ NumPy inputs are in :mod:`.fft`, which re-exports these functions.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as _np  # integer types and scalar checks of the frequency functions
 
 from ..core.trace import Tracer
@@ -49,6 +51,18 @@ def _no_out(out, op):
         raise OpError(f"{op}: out= is not supported (adgraph arrays are immutable)")
 
 
+@functools.lru_cache(maxsize=256)
+def _checked_axes(axes, nd, op):
+    """``axes`` (a tuple) as non-negative axes of an ``nd``-dimensional array, in the given
+    order; refused when out of bounds, repeated or empty."""
+    axes = tuple(norm_axis(ax, nd, op) for ax in axes)
+    if len(set(axes)) != len(axes):
+        raise OpError(f"{op}: repeated axes {axes} are not supported; transform each once")
+    if not axes:
+        raise OpError(f"{op}: needs at least one axis to transform")
+    return axes
+
+
 def _axes_sizes(a, s, axes, op, default_axes=None):
     """Normalise ``s``/``axes`` as NumPy does: axes in the given order (the last is the
     real axis of the real transforms), sizes from ``s`` (-1: keep) or the input."""
@@ -63,11 +77,10 @@ def _axes_sizes(a, s, axes, op, default_axes=None):
             axes = range(nd)
     elif isinstance(axes, int):
         axes = (axes,)
-    axes = tuple(norm_axis(ax, nd, op) for ax in axes)
-    if len(set(axes)) != len(axes):
-        raise OpError(f"{op}: repeated axes {axes} are not supported; transform each once")
-    if not axes:
-        raise OpError(f"{op}: needs at least one axis to transform")
+    if type(axes) is tuple and all(type(ax) is int for ax in axes):
+        axes = _checked_axes(axes, nd, op)  # the usual call: checked once per form
+    else:
+        axes = _checked_axes.__wrapped__(tuple(axes), nd, op)
     if s is None:
         sizes = None
     else:
