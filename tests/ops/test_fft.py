@@ -374,3 +374,21 @@ def test_errors_name_the_operation():
         afft.ifft(x, out=np.empty(4, complex))
     with pytest.raises(OpError, match="axis 3 is out of bounds"):
         afft.fft(x, axis=3)
+
+
+def test_axes_are_checked_on_every_call():
+    # Int axes are checked once per form and remembered: a refused form stays refused, a
+    # valid one gives the same transform however the axes are spelled.
+    x = rand((3, 4), seed=11)
+    for _ in range(2):
+        with pytest.raises(OpError, match="repeated axes"):
+            afft.fftn(x, axes=(1, -1))
+        with pytest.raises(OpError, match="axis 2 is out of bounds"):
+            afft.fft2(x, axes=(0, 2))
+        with pytest.raises(OpError, match="at least one axis"):
+            afft.fftn(x, axes=())
+        with pytest.raises(OpError, match="axis must be an integer"):
+            afft.fftn(x, axes=[0, 1.0])
+    want = np.fft.fftn(x, axes=(1, 0))
+    for axes in [(1, 0), (-1, -2), [1, 0], (np.int64(1), 0), range(1, -1, -1)]:
+        np.testing.assert_allclose(afft.fftn(x, axes=axes), want, rtol=1e-12, atol=1e-12)
