@@ -113,15 +113,25 @@ def _info(res, thresh, k):
     return anp.where(_unconverged(res, thresh), anp.maximum(k, 1), 0)
 
 
-def _cg_iter(A, b, x0, M, tol, atol, maxiter):
+def _krylov(b, tol, atol, maxiter, init, step, alive):
+    r"""Run ``step`` on the carry ``(x, r, ..., k)`` (``r`` the residual of ``x``, ``k`` the
+    iterations run) while the residual is above :math:`\max(tol \lVert b\rVert, atol)`,
+    fewer than ``maxiter`` iterations ran and ``alive(carry)`` (no breakdown); return ``x``
+    and SciPy's ``info``."""
     thresh = anp.maximum(tol * _norm(b), atol) ** 2
+
+    def go(c):
+        return _unconverged(_dot(c[1], c[1]), thresh) & (c[-1] < maxiter) & alive(c)
+
+    out = while_loop(go, step, init)
+    x, r, k = out[0], out[1], out[-1]
+    return x, _info(_dot(r, r), thresh, k)
+
+
+def _cg_iter(A, b, x0, M, tol, atol, maxiter):
     r = b - A(x0)
     z = M(r)
     init = (x0, r, z, _dot(r, z), _np.int64(0))
-
-    def go(c):
-        x, r, p, rz, k = c
-        return _unconverged(_dot(r, r), thresh) & (k < maxiter) & (rz != 0.0)
 
     def step(c):
         x, r, p, rz, k = c
@@ -133,21 +143,15 @@ def _cg_iter(A, b, x0, M, tol, atol, maxiter):
         rz_new = _dot(r, z)
         return x, r, z + (rz_new / rz) * p, rz_new, k + 1
 
-    x, r, _, _, k = while_loop(go, step, init)
-    return x, _info(_dot(r, r), thresh, k)
+    # rz = 0: the preconditioned residual vanished (a breakdown unless r did)
+    return _krylov(b, tol, atol, maxiter, init, step, lambda c: c[3] != 0.0)
 
 
 def _bicgstab_iter(A, b, x0, M, tol, atol, maxiter):
-    thresh = anp.maximum(tol * _norm(b), atol) ** 2
     r = b - A(x0)
     zero = anp.zeros_like(r)
     one = anp.ones_like(_dot(r, r))
     init = (x0, r, r, zero, zero, one, one, one, _np.int64(0))
-
-    def go(c):
-        x, r, rhat, p, v, rho, alpha, omega, k = c
-        live = (rho != 0.0) & (omega != 0.0)
-        return _unconverged(_dot(r, r), thresh) & (k < maxiter) & live
 
     def step(c):
         x, r, rhat, p, v, rho, alpha, omega, k = c
@@ -168,9 +172,10 @@ def _bicgstab_iter(A, b, x0, M, tol, atol, maxiter):
         r = s - omega * t
         return x, r, rhat, p, v, rho_new, alpha, omega, k + 1
 
-    out = while_loop(go, step, init)
-    x, r, k = out[0], out[1], out[-1]
-    return x, _info(_dot(r, r), thresh, k)
+    def alive(c):  # rho = 0 or omega = 0: a breakdown (or s = 0, solved)
+        return (c[5] != 0.0) & (c[7] != 0.0)
+
+    return _krylov(b, tol, atol, maxiter, init, step, alive)
 
 
 def _gmres_iter(A, b, x0, M, tol, atol, maxiter, restart):
