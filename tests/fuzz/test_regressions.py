@@ -227,3 +227,22 @@ def test_jit_cond_whose_branch_untaken_at_tracing_closes_over_a_traced_value():
     np.testing.assert_allclose(jf(hi, x1), hi * 1.5, rtol=1e-15)
     assert jf.trace_count == 1  # one program, both branches compiled
     np.testing.assert_allclose(ad.grad(lambda a: anp.sum(jf(hi, a)))(x1), [hi.sum(), 0.0])
+
+
+def test_jit_cond_whose_untaken_branch_fails_on_the_examples_still_compiles():
+    # Converting every branch up front runs each on the examples; a branch that fails there
+    # (Cholesky of a matrix that is not positive definite) falls back to binding the taken
+    # branch, as before.
+    def f(A):
+        return lax.cond(
+            anp.linalg.det(A) > 0,
+            lambda M: anp.sum(anp.linalg.cholesky(M)),
+            lambda M: anp.sum(M),
+            A,
+        )
+
+    pd, indefinite = np.array([[2.0, 0.5], [0.5, 1.0]]), np.array([[1.0, 2.0], [2.0, 1.0]])
+    jf = ad.jit(f)
+    assert jf(indefinite) == 6.0
+    np.testing.assert_allclose(jf(pd), np.sum(np.linalg.cholesky(pd)), rtol=1e-15)
+    assert jf.trace_count == 1

@@ -131,11 +131,19 @@ def _show(sig) -> str:
     return "[" + ", ".join(f"{d.name}{list(s)}" for s, d in sig) + "]"
 
 
-def _convert(branches, ops, params, what):
+_UNRECORDED = object()  # _convert(..., tolerant=True): a branch failed on the examples
+
+
+def _convert(branches, ops, params, what, tolerant=False):
     """Closure conversion of the branches (see :mod:`adgraph.api.closure`)."""
     conv = closure.Conversion(list(ops))
     specs = [(closure._example(a)[0] if isinstance(a, Tracer) else a, False) for a in ops]
-    programs = [conv.record(b, specs)[0] for b in branches]
+    try:
+        programs = [conv.record(b, specs)[0] for b in branches]
+    except Exception:
+        if not tolerant:
+            raise
+        return _UNRECORDED
     lifted = conv.lifted(what)
     if lifted is None:
         return None
@@ -181,8 +189,19 @@ def staged_switch(
     params = {"branches": fns}
     # Every branch is converted up front: binding runs only the branch the example index
     # picks, so a closure of another branch would go unseen and leak its tracer into the
-    # program (met when that branch is taken).
-    out = closure.bind_call(
-        switch_p, (index, *leaves), params, watch, _convert, (fns, leaves, params, what), True
-    )
+    # program (met when that branch is taken). A branch that fails on the examples (a
+    # value-dependent error of a branch not taken) leaves the watched binding to find the
+    # taken branch's closures.
+    watch.armed = False
+    got = _convert(fns, leaves, params, what, tolerant=True)
+    if got is _UNRECORDED:
+        watch.armed = True
+        out = closure.bind_call(
+            switch_p, (index, *leaves), params, watch, _convert, (fns, leaves, params, what)
+        )
+    elif got is None:
+        out = switch_p.bind(index, *leaves, **params)
+    else:
+        new_params, lifted = got
+        out = switch_p.bind(index, *leaves, *lifted, **new_params)
     return tree_unflatten(box.tree, list(out))
