@@ -17,7 +17,9 @@ by glibc itself -- so it changes how soon, not how far, the allocator keeps memo
 process that never transforms a large NumPy array through adgraph is never touched. It is
 skipped when the environment already configures malloc (``MALLOC_*_`` variables,
 ``GLIBC_TUNABLES``), and turned off by ``ADGRAPH_RETAIN_MEMORY=0`` in the environment or
-``adgraph.backends.set_memory_retention(False)`` before the first transform.
+``adgraph.backends.set_memory_retention(False)`` before the first transform -- which a
+program that tunes malloc itself with ``mallopt`` should call, since glibc has no way to
+read those settings back.
 """
 
 from __future__ import annotations
