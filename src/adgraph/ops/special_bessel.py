@@ -64,7 +64,14 @@ def _down(v):
     return subtract(v, 1.0)
 
 
-def _order_fn(name, dx, why, doc, pub_doc):
+def _order_fn(name, rule, what, sym, formula, *, family=None, note=""):
+    """The primitive and public function ``name`` of a Bessel function of an order and
+    ``x``: its derivative in ``x`` is ``rule(ans, x, F_{v-1}(x), F_{v+1}(x))``, the
+    neighbouring orders of its own primitive, or of ``family``'s for an integer-order
+    function (``jn``, ``yn``: the real-order ``jv``, ``yv``). ``sym`` and ``formula`` (the
+    derivative in LaTeX) write the docstrings."""
+    integer = family is not None
+    o = "n" if integer else "v"
     impl = None
     if name == "yn":  # SciPy truncates a fractional n (yn(1.5, x) is yn(1, x)): refuse it
         # (its jn is jv, right for any real order)
@@ -75,68 +82,78 @@ def _order_fn(name, dx, why, doc, pub_doc):
                 integral(xp, n, name, "the order n")
             return keep_dtype(getattr(_special(xp, name), name)(n, x), (x,))
 
+    def dx(ans, v, x):
+        f = p if family is None else family
+        return rule(ans, x, f.bind(_down(v), x), f.bind(_up(v), x))
+
+    kind = "integer" if integer else "real"
     p = sp_elementwise(
         name,
-        refuse(name, "the order " + ("n" if why is _INT_ORDER else "v"), why),
+        refuse(name, "the order " + o, _INT_ORDER if integer else _REAL_ORDER),
         dx,
-        doc=doc,
+        doc=f"{what} of {kind} order; derivative in x :math:`{formula}`.",
         impl=impl,
     )
+    pub_doc = rf"""{what} :math:`{sym}_{o}(x)` of {kind} order ``{o}``{note}.
+
+    .. math:: \partial_x {sym}_{o}(x) = {formula}.
+
+    No derivative in ``{o}`` (:class:`NoDerivativeError`).
+    """
     return p, public(p, name, 2, pub_doc)
+
+
+# the derivative rules from the neighbouring orders lo = F_{v-1}(x), hi = F_{v+1}(x)
+def _half_difference(ans, x, lo, hi):  # J and Y
+    return multiply(0.5, subtract(lo, hi))
+
+
+def _half_sum(ans, x, lo, hi):  # I
+    return _half(lo, hi)
+
+
+def _minus_half_sum(ans, x, lo, hi):  # K
+    return negative(_half(lo, hi))
+
+
+def _scaled_i(ans, x, lo, hi):  # e^{-|x|} I
+    return subtract(_half(lo, hi), multiply(sign(x), ans))
+
+
+def _scaled_k(ans, x, lo, hi):  # e^{x} K
+    return subtract(ans, _half(lo, hi))
 
 
 # ------------------------------------------------------------------ first and second kind
 jv_p, jv = _order_fn(
     "jv",
-    lambda ans, v, x: multiply(0.5, subtract(jv_p.bind(_down(v), x), jv_p.bind(_up(v), x))),
-    _REAL_ORDER,
-    r"""Bessel function of the first kind of real order; derivative in x
-    :math:`(J_{v-1} - J_{v+1})/2`.""",
-    r"""Bessel function of the first kind :math:`J_v(x)` of real order ``v``.
-
-    .. math:: \partial_x J_v(x) = \tfrac12\bigl(J_{v-1}(x) - J_{v+1}(x)\bigr).
-
-    No derivative in ``v`` (:class:`NoDerivativeError`).
-    """,
+    _half_difference,
+    "Bessel function of the first kind",
+    "J",
+    r"\tfrac12\bigl(J_{v-1}(x) - J_{v+1}(x)\bigr)",
 )
 yv_p, yv = _order_fn(
     "yv",
-    lambda ans, v, x: multiply(0.5, subtract(yv_p.bind(_down(v), x), yv_p.bind(_up(v), x))),
-    _REAL_ORDER,
-    r"""Bessel function of the second kind of real order; derivative in x
-    :math:`(Y_{v-1} - Y_{v+1})/2`.""",
-    r"""Bessel function of the second kind :math:`Y_v(x)` of real order ``v``.
-
-    .. math:: \partial_x Y_v(x) = \tfrac12\bigl(Y_{v-1}(x) - Y_{v+1}(x)\bigr).
-
-    No derivative in ``v`` (:class:`NoDerivativeError`).
-    """,
+    _half_difference,
+    "Bessel function of the second kind",
+    "Y",
+    r"\tfrac12\bigl(Y_{v-1}(x) - Y_{v+1}(x)\bigr)",
 )
 jn_p, jn = _order_fn(
     "jn",
-    lambda ans, n, x: multiply(0.5, subtract(jv_p.bind(_down(n), x), jv_p.bind(_up(n), x))),
-    _INT_ORDER,
-    r"""Bessel function of the first kind of integer order; derivative in x
-    :math:`(J_{n-1} - J_{n+1})/2`.""",
-    r"""Bessel function of the first kind :math:`J_n(x)` of integer order ``n``.
-
-    .. math:: \partial_x J_n(x) = \tfrac12\bigl(J_{n-1}(x) - J_{n+1}(x)\bigr).
-
-    ``n`` has no derivative (:class:`NoDerivativeError` if one is asked).
-    """,
+    _half_difference,
+    "Bessel function of the first kind",
+    "J",
+    r"\tfrac12\bigl(J_{n-1}(x) - J_{n+1}(x)\bigr)",
+    family=jv_p,
 )
 yn_p, yn = _order_fn(
     "yn",
-    lambda ans, n, x: multiply(0.5, subtract(yv_p.bind(_down(n), x), yv_p.bind(_up(n), x))),
-    _INT_ORDER,
-    r"""Bessel function of the second kind of integer order; derivative in x
-    :math:`(Y_{n-1} - Y_{n+1})/2`.""",
-    r"""Bessel function of the second kind :math:`Y_n(x)` of integer order ``n``.
-
-    .. math:: \partial_x Y_n(x) = \tfrac12\bigl(Y_{n-1}(x) - Y_{n+1}(x)\bigr).
-
-    ``n`` has no derivative (:class:`NoDerivativeError` if one is asked).
-    """,
+    _half_difference,
+    "Bessel function of the second kind",
+    "Y",
+    r"\tfrac12\bigl(Y_{n-1}(x) - Y_{n+1}(x)\bigr)",
+    family=yv_p,
 )
 
 
@@ -170,37 +187,18 @@ y1_p, y1 = _unary(
 # ------------------------------------------------------------------ modified, first kind
 iv_p, iv = _order_fn(
     "iv",
-    lambda ans, v, x: _half(iv_p.bind(_down(v), x), iv_p.bind(_up(v), x)),
-    _REAL_ORDER,
-    r"""Modified Bessel function of the first kind of real order; derivative in x
-    :math:`(I_{v-1} + I_{v+1})/2`.""",
-    r"""Modified Bessel function of the first kind :math:`I_v(x)` of real order ``v``.
-
-    .. math:: \partial_x I_v(x) = \tfrac12\bigl(I_{v-1}(x) + I_{v+1}(x)\bigr).
-
-    No derivative in ``v`` (:class:`NoDerivativeError`).
-    """,
+    _half_sum,
+    "Modified Bessel function of the first kind",
+    "I",
+    r"\tfrac12\bigl(I_{v-1}(x) + I_{v+1}(x)\bigr)",
 )
-
-
-def _ive_dx(ans, v, x):
-    return subtract(_half(ive_p.bind(_down(v), x), ive_p.bind(_up(v), x)), multiply(sign(x), ans))
-
-
 ive_p, ive = _order_fn(
     "ive",
-    _ive_dx,
-    _REAL_ORDER,
-    r"""Exponentially scaled :math:`e^{-|x|}I_v(x)`; derivative in x
-    :math:`(\tilde I_{v-1} + \tilde I_{v+1})/2 - \operatorname{sign}(x)\tilde I_v`.""",
-    r"""Exponentially scaled modified Bessel function of the first kind,
-    :math:`\tilde I_v(x) = e^{-|x|} I_v(x)` (finite where :math:`I_v` overflows).
-
-    .. math:: \partial_x \tilde I_v = \tfrac12(\tilde I_{v-1} + \tilde I_{v+1})
-       - \operatorname{sign}(x)\,\tilde I_v.
-
-    No derivative in ``v`` (:class:`NoDerivativeError`).
-    """,
+    _scaled_i,
+    "Exponentially scaled modified Bessel function of the first kind",
+    r"\tilde I",
+    r"\tfrac12(\tilde I_{v-1} + \tilde I_{v+1}) - \operatorname{sign}(x)\,\tilde I_v",
+    note=r", :math:`e^{-|x|} I_v(x)` (finite where :math:`I_v` overflows)",
 )
 
 i0_p, i0 = _unary(
@@ -230,30 +228,18 @@ i1e_p, i1e = _unary(
 # ------------------------------------------------------------------ modified, second kind
 kv_p, kv = _order_fn(
     "kv",
-    lambda ans, v, x: negative(_half(kv_p.bind(_down(v), x), kv_p.bind(_up(v), x))),
-    _REAL_ORDER,
-    r"""Modified Bessel function of the second kind of real order; derivative in x
-    :math:`-(K_{v-1} + K_{v+1})/2`.""",
-    r"""Modified Bessel function of the second kind :math:`K_v(x)` of real order ``v``.
-
-    .. math:: \partial_x K_v(x) = -\tfrac12\bigl(K_{v-1}(x) + K_{v+1}(x)\bigr).
-
-    No derivative in ``v`` (:class:`NoDerivativeError`).
-    """,
+    _minus_half_sum,
+    "Modified Bessel function of the second kind",
+    "K",
+    r"-\tfrac12\bigl(K_{v-1}(x) + K_{v+1}(x)\bigr)",
 )
 kve_p, kve = _order_fn(
     "kve",
-    lambda ans, v, x: subtract(ans, _half(kve_p.bind(_down(v), x), kve_p.bind(_up(v), x))),
-    _REAL_ORDER,
-    r"""Exponentially scaled :math:`e^{x}K_v(x)`; derivative in x
-    :math:`\tilde K_v - (\tilde K_{v-1} + \tilde K_{v+1})/2`.""",
-    r"""Exponentially scaled modified Bessel function of the second kind,
-    :math:`\tilde K_v(x) = e^{x} K_v(x)`.
-
-    .. math:: \partial_x \tilde K_v = \tilde K_v - \tfrac12(\tilde K_{v-1} + \tilde K_{v+1}).
-
-    No derivative in ``v`` (:class:`NoDerivativeError`).
-    """,
+    _scaled_k,
+    "Exponentially scaled modified Bessel function of the second kind",
+    r"\tilde K",
+    r"\tilde K_v - \tfrac12(\tilde K_{v-1} + \tilde K_{v+1})",
+    note=r", :math:`e^{x} K_v(x)`",
 )
 k0_p, k0 = _unary(
     "k0",
