@@ -165,7 +165,7 @@ def plan(order, last, keep, kinds, fresh=frozenset(), budget=None):
                 al[n] = s
         return al
 
-    cands = {n for n in kinds if n not in keep}
+    cands = {n for n in kinds if n not in keep}  # (looked up, never iterated)
     al = alias_sets(cands)
     escaping = set()
     for k in keep:
@@ -184,8 +184,9 @@ def plan(order, last, keep, kinds, fresh=frozenset(), budget=None):
     specs: list = []
     slot_of: dict = {}
     releases: dict = {}  # position -> candidates whose slots are free after it
-    for c in cands:
-        releases.setdefault(end[c], []).append(c)
+    for c in order:  # (in program order: the same plan every time)
+        if c in cands:
+            releases.setdefault(end[c], []).append(c)
     for p, n in enumerate(order):
         if n in cands:
             key = (tuple(n.shape), np.dtype(n.dtype))
