@@ -111,8 +111,10 @@ def retain_by_default() -> bool:
     global _auto
     if _auto is None:
         libc = _glibc() if _environment_allows() else None
-        ok = libc is not None and bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX))
-        ok = ok and bool(libc.mallopt(_M_TRIM_THRESHOLD, AUTO_RETAIN_BYTES))
+        ok = False
+        if libc is not None:
+            ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX))
+            ok = bool(libc.mallopt(_M_TRIM_THRESHOLD, AUTO_RETAIN_BYTES)) and ok
         _auto = ok
     return _auto
 
