@@ -80,3 +80,18 @@ def test_vmap_of_jit_over_an_empty_batch():
 def test_jacrev_of_jit_with_an_empty_input():
     J = ad.jacrev(ad.jit(lambda z: anp.sin(z) * 2.0))(np.zeros((2, 0)))
     assert J.shape == (2, 0, 2, 0)
+
+
+def test_hessian_of_a_complex_input_needs_holomorphic():
+    # jacfwd refuses a complex input without holomorphic=True, as JAX does; hessian, whose
+    # outer pass is jacfwd, answered [[2+0j]] for |z|^2 -- one column of the 2x2 real
+    # Hessian (2 I), passed off as a complex derivative. It refuses now, as jax.hessian does.
+    z = np.array([1.0 + 2.0j])
+    with pytest.raises(TypeError, match="complex input .* without holomorphic=True"):
+        ad.hessian(lambda w: anp.abs(w[0]) ** 2)(z)
+    # holomorphic: the second derivative of z^3 is 6 z
+    h = ad.hessian(lambda w: anp.sum(w**3), holomorphic=True)(z)
+    np.testing.assert_allclose(h, [[6.0 * z[0]]], rtol=1e-15)
+    # reverse mode of the same real function keeps taking a complex input (the conjugate
+    # gradient, JAX's convention): d|z|^2 = 2 conj(z)
+    np.testing.assert_allclose(ad.grad(lambda w: anp.abs(w) ** 2)(z[0]), 2.0 - 4.0j)

@@ -144,14 +144,15 @@ def require_leaves(leaves: Sequence[Any], what: str, fn_name: str) -> None:
 
 
 def check_holomorphic_input(x: Any, holomorphic: bool, fn_name: str) -> None:
-    """Complex inputs go with ``holomorphic=True`` (for ``jacfwd``; reverse mode takes a
-    complex input without it, its cotangent being the conjugate gradient)."""
+    """Complex inputs go with ``holomorphic=True`` (for ``jacfwd`` and ``hessian``, whose
+    outer pass is ``jacfwd``; reverse mode takes a complex input without it, its cotangent
+    being the conjugate gradient)."""
     if holomorphic and x.dtype.kind != "c":
         raise TypeError(
             f"{fn_name}: holomorphic=True needs complex inputs, got {x.dtype}; pass "
             "x.astype(complex)"
         )
-    if not holomorphic and x.dtype.kind == "c" and fn_name.startswith("jacfwd"):
+    if not holomorphic and x.dtype.kind == "c" and fn_name.startswith(("jacfwd", "hessian")):
         raise TypeError(
             f"{fn_name}: complex input ({x.dtype}) without holomorphic=True; pass "
             "holomorphic=True for a holomorphic function (the Jacobian is f'(z)), or "
