@@ -17,8 +17,10 @@ and what is recomputed changes. Under a transformation around ``grad`` (``vmap``
 an outer ``grad`` or ``jacfwd``) the program is recorded on the values that transformation
 traces, and a kept result is one of its values (a batch, a node of the compiled program, a
 value with its tangent). Under ``jit`` the backward sweep reads the inputs and kept results
-through an identity call the simplifier cannot merge (``prevent_cse``), so the compiled
-program recomputes what the forward pass dropped instead of merging the two.
+through an identity call the simplifier cannot merge (``prevent_cse``) and that waits for
+the call's output cotangent, so the compiled program recomputes what the forward pass
+dropped when the sweep reaches it, instead of merging the two (which kept every
+intermediate alive).
 """
 
 from __future__ import annotations
@@ -451,15 +453,24 @@ def _staged(vals) -> bool:
     return False
 
 
-def _barrier(vals):
+def _barrier(vals, after):
     """``vals`` through an identity call that a compiler's simplifier cannot merge with
     another (each is a new function): the recomputation that reads them is not merged
-    with the forward pass's same operations on ``vals`` (``prevent_cse``)."""
+    with the forward pass's same operations on ``vals`` (``prevent_cse``). The call also
+    reads ``after`` (the output cotangents), so a compiled program cannot run the
+    recomputation before the backward sweep reaches it (which would keep its values alive
+    as long as the forward pass's)."""
     idx = [i for i, v in enumerate(vals) if isinstance(v, Tracer)]
     if not idx:
         return vals
+    n = len(idx)
+    after = [a for a in after if a is not None]
     got = checkpoint_p.bind(
-        *[vals[i] for i in idx], fun=lambda *a: tuple(a), policy=None, prevent_cse=False
+        *[vals[i] for i in idx],
+        *after,
+        fun=lambda *a: tuple(a[:n]),
+        policy=None,
+        prevent_cse=False,
     )
     out = list(vals)
     for i, v in zip(idx, got):
@@ -532,7 +543,7 @@ def _ckpt_vjp(ct, ans, args, params, wanted):
         # a compiled sweep recomputes what the forward pass dropped: from the inputs and
         # the kept results both
         n = len(args)
-        got = _barrier(list(args) + list(saved.values() if saved else ()))
+        got = _barrier(list(args) + list(saved.values() if saved else ()), ct)
         args = got[:n]
         if saved:
             saved = dict(zip(saved, got[n:]))
