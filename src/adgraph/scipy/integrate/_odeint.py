@@ -37,7 +37,7 @@ from ...api.reverse import vjp
 from ...core.primitive import Primitive
 from ...core.pytree import tree_flatten, tree_unflatten
 from ...core.trace import Tracer
-from ...lax.implicit import convert_closures
+from ...lax.implicit import _check_like, convert_closures
 from ...lax.loops import as_leaf, shape_dtype
 
 __all__ = ["odeint"]
@@ -465,21 +465,7 @@ def odeint(
     def f_raw(*vals):
         y = tree_unflatten(tree, list(vals[:n]))
         a = tree_unflatten(a_tree, list(vals[n + 1 :]))
-        got, got_tree = tree_flatten(func(y, vals[n], *a))
-        if got_tree != tree:
-            raise TypeError(
-                f"{what}: func must return dy/dt with y0's structure {tree}, got {got_tree}"
-            )
-        out = []
-        for k, (g, (shape, _)) in enumerate(zip(got, sig)):
-            g = as_leaf(g)
-            if shape_dtype(g)[0] != shape:
-                raise ValueError(
-                    f"{what}: func returned shape {list(shape_dtype(g)[0])} for leaf {k} of "
-                    f"dy/dt, where y0 has {list(shape)}"
-                )
-            out.append(g)
-        return tuple(out)
+        return tuple(_check_like(what, "func", tree, sig, func(y, vals[n], *a), "y0"))
 
     t_example = t[0]
     f_flat, lifted = convert_closures(f_raw, [*y_leaves, t_example, *a_leaves], f"{what}(func)")
