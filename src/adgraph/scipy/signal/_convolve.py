@@ -29,6 +29,14 @@ _DIRECT_MAX = 64
 _arr = float_array  # the signals, windows and coefficients are computed in floats
 
 
+def _data_axis(op, x, axis, name="x"):
+    """``axis`` of ``x`` as an index from 0, refusing a 0-d ``x`` (no axis to work along)."""
+    nd = len(x.shape)
+    if nd == 0:
+        raise ValueError(f"scipy.signal.{op}: {name} must have at least one dimension")
+    return int(axis) % nd
+
+
 def _check_mode(op, mode):
     if mode not in ("full", "same", "valid"):
         raise ValueError(f"scipy.signal.{op}: mode must be 'full', 'same' or 'valid', got {mode!r}")
@@ -262,10 +270,7 @@ def detrend(
     if type not in ("linear", "l", "constant", "c"):
         raise ValueError(f"scipy.signal.detrend: type must be 'linear' or 'constant', got {type!r}")
     x = _arr(data)
-    nd = len(x.shape)
-    if nd == 0:
-        raise ValueError("scipy.signal.detrend: data must have at least one dimension")
-    axis = int(axis) % nd
+    axis = _data_axis("detrend", x, axis, "data")
     if type in ("constant", "c"):
         return x - anp.mean(x, axis=axis, keepdims=True)
     n = x.shape[axis]

@@ -27,6 +27,7 @@ from ... import numpy as anp
 from ...core.primitive import Primitive
 from ...core.trace import Tracer
 from .._util import float_array
+from ._convolve import _data_axis
 
 __all__ = ["lfilter"]
 
@@ -138,10 +139,7 @@ def lfilter(b: Any, a: Any, x: Any, axis: int = -1, zi: Any = None) -> Any:
     if _np.any(_np.asarray(av)[..., :1] == 0):
         raise ValueError("scipy.signal.lfilter: a[0] must not be zero")
     xs = float_array(x)
-    nd = len(xs.shape)
-    if nd == 0:
-        raise ValueError("scipy.signal.lfilter: x must have at least one dimension")
-    axis = int(axis) % nd
+    axis = _data_axis("lfilter", xs, axis)
     xs = anp.moveaxis(xs, axis, -1)
     y = lfilter_p.bind(b, a, xs)
     return anp.moveaxis(y, -1, axis)

@@ -17,7 +17,7 @@ import numpy as _np  # window values, index arrays and the time/frequency grids
 
 from ... import numpy as anp
 from ...core.trace import Tracer
-from ._convolve import _arr, detrend
+from ._convolve import _arr, _data_axis, detrend
 
 __all__ = ["stft", "istft", "csd", "welch"]
 
@@ -450,7 +450,7 @@ def hilbert(x: Any, N: int | None = None, axis: int = -1) -> Any:
     if x.dtype.kind == "c":
         raise ValueError("scipy.signal.hilbert: x must be real")
     nd = len(x.shape)
-    axis = int(axis) % nd
+    axis = _data_axis("hilbert", x, axis)
     n = x.shape[axis] if N is None else int(N)
     if n <= 0:
         raise ValueError("scipy.signal.hilbert: N must be positive")
