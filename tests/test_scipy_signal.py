@@ -245,6 +245,8 @@ def test_coherence_hilbert_oaconvolve_lags_windows():
     assert np.allclose(np.real(asg.hilbert(SIG)), SIG)
     with pytest.raises(ValueError, match="real"):
         asg.hilbert(SIG + 1j)
+    with pytest.raises(ValueError, match="hilbert: x must have at least one dimension"):
+        asg.hilbert(np.float64(1.0))  # it divided by zero
     close(asg.oaconvolve(SIG[0], y[0, :7], "same"), ss.oaconvolve(SIG[0], y[0, :7], "same"))
     assert np.array_equal(asg.correlation_lags(5, 3, "same"), ss.correlation_lags(5, 3, "same"))
     assert np.array_equal(asg.get_window("hann", 8), ss.get_window("hann", 8))
