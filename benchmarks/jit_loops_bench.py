@@ -10,6 +10,12 @@ run time of ``--repeat`` batches, their ratios to JAX jit, and the gradient of e
 
     python benchmarks/jit_loops_bench.py [--steps 2000] [--repeat 7]
     python benchmarks/jit_loops_bench.py --python-loop [--no-reroll]
+    python benchmarks/jit_loops_bench.py --checkpoints 20 [--steps 10000]
+
+``--checkpoints k`` adds, for each code generator, the loop with ``checkpoints=k``: its
+reverse mode is one ``scan_revolve`` node (the revolve schedule walked by one loop around
+the step's advance and its pullback, :mod:`adgraph.jit.revolve_loops`), whose first call
+and run time are printed beside the store-all loops'.
 
 ``--python-loop`` writes the chain as a plain Python ``for`` loop (chain_2000 of
 ``benchmarks/workloads.py``): traced, it is unrolled into 16,000 nodes, which ``jit``
@@ -35,9 +41,17 @@ import tempfile
 import time
 
 
-def chain(lax, anp, n):
-    def f(x):
-        return lax.fori_loop(0, n, lambda i, x: anp.sin(x) * x + 0.5, x)
+def chain(lax, anp, n, checkpoints=None):
+    if checkpoints is None:  # (JAX's fori_loop has no checkpoints keyword)
+
+        def f(x):
+            return lax.fori_loop(0, n, lambda i, x: anp.sin(x) * x + 0.5, x)
+
+    else:
+
+        def f(x):
+            step = lambda i, x: anp.sin(x) * x + 0.5  # noqa: E731
+            return lax.fori_loop(0, n, step, x, checkpoints=checkpoints)
 
     return f
 
@@ -133,6 +147,7 @@ def main(argv=None):
     ap.add_argument("--python-loop", action="store_true", help="a plain Python loop")
     ap.add_argument("--no-reroll", action="store_true", help="add C with re-rolling off")
     ap.add_argument("--while-loop", action="store_true", help="a while_loop, n an argument")
+    ap.add_argument("--checkpoints", type=int, default=None, help="add the loops with checkpoints")
     a = ap.parse_args(argv)
     os.environ["ADGRAPH_C_CACHE"] = tempfile.mkdtemp(prefix="adgraph-bench-")
     if a.while_loop:
@@ -146,10 +161,12 @@ def main(argv=None):
     else:
         chain_of = chain
     rows, fns, inner = [], [], []
-    runs = [("python", 10, True), ("c", 200, True)]
+    runs = [("python", 10, True, None), ("c", 200, True, None)]
     if a.no_reroll:
-        runs.append(("c", 200, False))
-    for compiler, reps, rolled in runs:
+        runs.append(("c", 200, False, None))
+    if a.checkpoints and not a.python_loop:
+        runs += [("python", 10, True, a.checkpoints), ("c", 50, True, a.checkpoints)]
+    for compiler, reps, rolled, ck in runs:
         import importlib
 
         rr = importlib.import_module("adgraph.jit.reroll")
@@ -157,12 +174,14 @@ def main(argv=None):
         if not rolled:
             rr.MIN_NODES = 10**12
         try:
-            g = ad.jit(ad.grad(chain_of(lax, anp, a.steps)), compiler=compiler)
+            f = chain(lax, anp, a.steps, ck) if ck else chain_of(lax, anp, a.steps)
+            g = ad.jit(ad.grad(f), compiler=compiler)
             t = time.perf_counter()
             val = g(a.x0)
         finally:
             rr.MIN_NODES = keep
         name = f"adgraph jit, compiler={compiler!r}" + ("" if rolled else ", unrolled")
+        name += f", checkpoints={ck}" if ck else ""
         rows.append([name, time.perf_counter() - t, None, val])
         fns.append(lambda g=g: g(a.x0))
         inner.append(reps)
@@ -185,11 +204,11 @@ def main(argv=None):
     eager = ad.grad(chain_of(lax, anp, a.steps))(a.x0)
     kind = "Python for loop" if a.python_loop else "fori_loop"
     print(f"jit(grad) of a {a.steps}-step {kind} (x = sin(x) * x + 0.5), x0 = {a.x0}")
-    print(f"{'':32s} {'first call':>11s} {'run':>11s} {'run / JAX':>10s}  gradient")
+    print(f"{'':48s} {'first call':>11s} {'run':>11s} {'run / JAX':>10s}  gradient")
     for name, first, run, val in rows:
         ratio = f"{run / tj:9.2f}x" if tj else "        -"
-        print(f"{name:32s} {first:9.3f} s {run * 1e6:8.1f} us {ratio}  {float(val):.17g}")
-    print(f"{'adgraph eager grad':32s} {'':11s} {'':11s} {'':10s}  {float(eager):.17g}")
+        print(f"{name:48s} {first:9.3f} s {run * 1e6:8.1f} us {ratio}  {float(val):.17g}")
+    print(f"{'adgraph eager grad':48s} {'':11s} {'':11s} {'':10s}  {float(eager):.17g}")
     return rows
 
 

@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 
 from .. import debug
+from ..graph.ir import Node
 from ..lax import revolve
 from .codegen import generate
+from .floatloops import const_expr, float_expr, float_step
 from .loops import _example, _trace_fn
 
 __all__ = ["compile_step", "step_graphs"]
@@ -58,8 +60,40 @@ def compile_step(fn: Callable[..., Any], leaves: list, xp: Any) -> Callable[...,
     got = None
     if graph is not None and len(graph.outputs):
         _, got = generate(graph, xp=xp, fn_name="step")
+        # a step of float64 scalars also runs on Python floats (see floats_version)
+        got.floats = floats_version(graph) if xp is np else None  # type: ignore[attr-defined]
     per_fn[key] = got
     return got
+
+
+def floats_version(graph) -> Callable[..., tuple] | None:
+    """``graph`` as a function of Python floats (and integers read by float arithmetic)
+    returning a tuple of floats, when every value is a float64 scalar and every operation
+    has a float form that agrees with NumPy's (:mod:`adgraph.jit.floatloops`); else None.
+    Like that module's loops, it raises where NumPy would give inf or nan (the caller
+    then runs the NumPy version)."""
+    ns: dict = {}
+    funcs = float_step(graph, ns)
+    if funcs is None:
+        return None
+    names = {inp: f"a{k}" for k, inp in enumerate(graph.inputs)}
+    lines = [f"def step({', '.join(names.values())}):"]
+    for k, m in enumerate(x for x in graph.toposort() if not x.is_input):
+        args = []
+        for i in m.inputs:
+            if isinstance(i, Node):
+                args.append(names[i])
+            else:
+                e = const_expr(i.value)
+                if e is None:
+                    return None
+                args.append(e)
+        names[m] = f"v{k}"
+        lines.append(f"    v{k} = {float_expr(m, args, funcs)}")
+    lines.append(f"    return ({''.join(names[o] + ', ' for o in graph.outputs)})")
+    code = compile("\n".join(lines) + "\n", "<adgraph.jit float step>", "exec")
+    exec(code, ns)  # noqa: S102 -- our own generated source, never user text
+    return ns["step"]
 
 
 @contextmanager

@@ -31,7 +31,6 @@ program holds the step twice, whatever the trip count, and stores at most ``k`` 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from math import comb
 from typing import Any
 
 from .. import numpy as anp
@@ -59,11 +58,21 @@ __all__ = [
 
 def repetitions(n: int, free: int) -> int:
     """The least ``r`` with ``comb(free + r, free) >= n``: how often a step is recomputed at
-    most when ``n`` steps are reversed with ``free`` snapshots besides the first carry."""
-    r = 0
-    while comb(free + r, free) < n:
+    most when ``n`` steps are reversed with ``free`` snapshots besides the first carry.
+    With no free snapshot every step is recomputed from the first carry: ``n - 1``."""
+    if free <= 0:
+        return max(n - 1, 0)
+    return _split(n, free)[0]
+
+
+def _split(n: int, free: int) -> tuple[int, int]:
+    """``(r, comb(free + r - 1, free))`` for :func:`repetitions`' ``r`` (0 and 0 when
+    ``n <= 1``): the binomial coefficients by exact integer steps, not one ``comb`` each."""
+    r, b, prev = 0, 1, 0  # b = comb(free + r, free), prev = comb(free + r - 1, free)
+    while b < n:
         r += 1
-    return r
+        prev, b = b, b * (free + r) // r
+    return r, prev
 
 
 def reverse_loop(
@@ -117,8 +126,7 @@ def reverse_loop(
                 peak = max(peak, len(snaps) + (1 if t > s else 0))
                 backstep(c, t)
             continue
-        r = repetitions(length, free)
-        left = max(1, min(comb(free + r - 1, free), length - 1))
+        left = max(1, min(_split(length, free)[1], length - 1))
         m = s + left
         c = snaps[s]
         for t in range(s, m):
@@ -179,8 +187,7 @@ def actions(n: int, k: int) -> Iterator[tuple[int, int, int]]:
             tasks.append((s, e - 1, 0))
         else:
             # the binomial split: [m, e) is then reversed with one slot fewer
-            r = repetitions(e - s, free)
-            m = s + max(1, min(comb(free + r - 1, free), e - s - 1))
+            m = s + max(1, min(_split(e - s, free)[1], e - s - 1))
             yield (ADVANCE, s, m - s)
             yield (STORE, depth, 0)
             depth += 1
@@ -232,7 +239,7 @@ def compile_steps_with(compiler: Callable[..., Any] | None) -> None:
     _compiler[0] = compiler
 
 
-def _split(vals, p):
+def _parts(vals, p):
     """``(carry0, xs, consts, ct of the carry, ct of the ys)`` of the sweep's arguments."""
     nc, nx, nk, nci = p["nc"], p["nx"], p["nk"], len(p["ci"])
     o = nc + nx + nk
@@ -246,35 +253,43 @@ def _split(vals, p):
 
 
 def _run_sweep(vals, p, fwd, back, stack):
-    """The backward sweep on ``vals`` by the table of :func:`actions`: ``(*ct of the initial
-    carry, *ct of the xs stacked, *summed ct of the consts)``. ``stack(list, i, g)`` files
-    step ``i``'s cotangent of an xs leaf."""
-    carry0, xs, consts, gc, gy = _split(vals, p)
+    """The backward sweep on ``vals`` by the schedule of :func:`actions`: ``(*ct of the
+    initial carry, *ct of the xs stacked, *summed ct of the consts)``. ``stack(acc, i, g)``
+    files step ``i``'s cotangent of an xs leaf into ``acc`` (None at first) and returns it.
+    (:func:`walk`, inlined: this loop runs every step of the sweep.)"""
+    carry0, xs, consts, gc, gy = _parts(vals, p)
     n, rev, nc = p["length"], p["reverse"], p["nc"]
     nci, nxi = len(p["ci"]), len(p["xi"])
-
-    def advance(c, t):
-        i = n - 1 - t if rev else t
-        return list(fwd(*c, *[x[i] for x in xs], *consts)[:nc])
-
-    state: dict[str, Any] = {"gc": gc, "gk": None}
+    gk: list[Any] | None = None
     gx: list[Any] = [None] * nxi
-
-    def backstep(c, t):
-        i = n - 1 - t if rev else t
-        got = back(*c, *[x[i] for x in xs], *consts, *state["gc"], *[g[i] for g in gy])
-        state["gc"] = list(got[:nci])
-        for j in range(nxi):
-            gx[j] = stack(gx[j], i, got[nci + j])
-        gk = got[nci + nxi :]
-        acc = state["gk"]
-        # summed last step first, as the eager sweep (and a tape of the unrolled loop) does
-        state["gk"] = list(gk) if acc is None else [a + g for a, g in zip(acc, gk)]
-
-    stats = walk(actions(n, p["checkpoints"]), carry0, advance, backstep)
+    c = carry0
+    slots: dict[int, Any] = {}
+    advances = 0
+    for op, a, b in actions(n, p["checkpoints"]):
+        if op == ADVANCE:
+            for u in range(a, a + b):
+                i = n - 1 - u if rev else u
+                c = fwd(*c, *[x[i] for x in xs], *consts)[:nc]
+            advances += b
+        elif op == LOAD:
+            c = slots[a]
+        elif op == STORE:
+            slots[a] = c
+        else:
+            i = n - 1 - a if rev else a
+            got = back(*c, *[x[i] for x in xs], *consts, *gc, *[g[i] for g in gy])
+            gc = got[:nci]
+            for j in range(nxi):
+                gx[j] = stack(gx[j], i, got[nci + j])
+            # summed last step first, as the eager sweep (and a tape of the unrolled loop)
+            gk = (
+                list(got[nci + nxi :])
+                if gk is None
+                else [x + y for x, y in zip(gk, got[nci + nxi :])]
+            )
     last_sweep.clear()
-    last_sweep.update(stats, steps=n)
-    return (*state["gc"], *gx, *state["gk"])
+    last_sweep.update(advances=advances, stored=len(slots), steps=n)
+    return (*gc, *gx, *(gk or ()))
 
 
 def _stack_list(acc, i, g):
@@ -302,13 +317,6 @@ def _sweep_impl(xp, *vals, **p):
     fwd, back = p["fwd"], p["back"]
     comp = _compiler[0]
     compiled = False
-    if comp is not None and p["length"] and not any(isinstance(v, Tracer) for v in vals):
-        carry0, xs, consts, gc, gy = _split(vals, p)
-        x0 = [x[0] for x in xs]
-        f2 = comp(fwd, [*carry0, *x0, *consts], xp)
-        b2 = comp(back, [*carry0, *x0, *consts, *gc, *[g[0] for g in gy]], xp)
-        if f2 is not None and b2 is not None:
-            fwd, back, compiled = f2, b2, True
     n = p["length"]
 
     def stack(buf, i, g):
@@ -318,6 +326,24 @@ def _sweep_impl(xp, *vals, **p):
         buf[i] = g
         return buf
 
+    if comp is not None and n and not any(isinstance(v, Tracer) for v in vals):
+        carry0, xs, consts, gc, gy = _parts(vals, p)
+        x0 = [x[0] for x in xs]
+        f2 = comp(fwd, [*carry0, *x0, *consts], xp)
+        b2 = comp(back, [*carry0, *x0, *consts, *gc, *[g[0] for g in gy]], xp)
+        if f2 is not None and b2 is not None:
+            fwd, back, compiled = f2, b2, True
+            ff, fb = getattr(f2, "floats", None), getattr(b2, "floats", None)
+            if ff is not None and fb is not None:
+                # every value a float64 scalar: the sweep on Python floats, the same bits
+                # (NumPy's own values where Python raises instead of giving inf or nan)
+                try:
+                    out = _run_sweep([xp.asarray(v).tolist() for v in vals], p, ff, fb, stack)
+                except (ArithmeticError, ValueError):
+                    pass
+                else:
+                    last_sweep["compiled"] = True
+                    return tuple(o if hasattr(o, "dtype") else xp.float64(o) for o in out)
     out = _run_sweep(vals, p, fwd, back, stack)
     last_sweep["compiled"] = compiled
     return tuple(out)
