@@ -237,7 +237,28 @@ def test_transformations_of_the_compiled_gradient():
     np.testing.assert_allclose(got, [ad.grad(g)(0.5, b) for b in bs], rtol=1e-14)
     got = ad.jit(ad.vmap(ad.grad(sqrt_value)))(np.array([2.0, 9.0, 1e6]))
     np.testing.assert_allclose(got, 0.5 / np.sqrt([2.0, 9.0, 1e6]), rtol=1e-10)
-    np.testing.assert_allclose(ad.jit(ad.hessian(sqrt_value))(4.0), -0.25 * 4.0**-1.5, rtol=1e-9)
+
+
+def test_hessian_under_jit_is_loops_too():
+    # jacfwd of grad: reverse mode's loops bound again by forward mode and vmap
+    h = ad.jit(ad.hessian(sqrt_value))
+    for a in (2.0, 9.0, 1e6, 4.0):
+        got = h(a)
+        np.testing.assert_allclose(got, -0.25 * a**-1.5, rtol=1e-8)
+        assert got == ad.hessian(sqrt_value)(a)
+    assert h.trace_count == 1
+    assert "GUARD_FAILED" not in h.lower(2.0).source
+    hv = ad.jit(ad.hessian(grow_loss, argnums=1))
+    for limit in (50.0, 5000.0):
+        got = hv(W, X0, limit)
+        np.testing.assert_array_equal(got, ad.hessian(grow_loss, argnums=1)(W, X0, limit))
+        np.testing.assert_allclose(got, got.T, rtol=1e-9)
+        g = ad.grad(grow_loss, argnums=1)
+        fdh = np.stack(
+            [(g(W, X0 + e, limit) - g(W, X0 - e, limit)) / 2e-6 for e in np.eye(3) * 1e-6]
+        )
+        np.testing.assert_allclose(got, fdh, rtol=1e-4, atol=1e-6 * np.max(abs(got)))
+    assert hv.trace_count == 1
 
 
 def test_bad_input_is_refused_with_the_loop_named():

@@ -168,7 +168,7 @@ def back_graph(node: Node) -> Graph | None:
     ins = node.inputs
     leaves = (
         [_example(a, False) for a in ins[:ns]]
-        + [_example(a, True) for a in ins[ns + 1 : ns + 1 + nc]]
+        + [_row_example(a, m) for a, m in zip(ins[ns + 1 : ns + 1 + nc], _major(p, nc))]
         + [_example(a, False) for a in ins[ns + 1 + nc :]]
     )
     g = _cached_graph(p["back"], leaves)
@@ -178,6 +178,22 @@ def back_graph(node: Node) -> Graph | None:
         if tuple(a.shape or ()) != tuple(o.shape or ()) or np.dtype(a.dtype) != np.dtype(o.dtype):
             return None
     return g
+
+
+def _major(params, nc):
+    """Which stacks of a ``while_back`` node have their rows on axis 1 (under vmap)."""
+    return params.get("major") or (False,) * nc
+
+
+def _row_example(a, major: bool):
+    """One row of a stack of carries: ``a[0]``, or ``a[:, 0]`` with the rows on axis 1."""
+    if not major:
+        return _example(a, True)
+    v = a.value
+    shape = tuple(a.shape or ())
+    if v is not None and np.shape(v)[1:2] not in ((), (0,)):
+        return v[:, 0]
+    return np.zeros(shape[:1] + shape[2:], dtype=a.dtype)
 
 
 def advance_graph(node: Node) -> Graph | None:
@@ -273,6 +289,15 @@ def _stack_lines(gen, node, arg, pre, ind):
         )
     if nc:
         lines.append(f"{ind}del {', '.join(rows)}")
+    major = node.params.get("major")
+    if major is not None:  # under vmap: the mapped axis first (adgraph.lax.while_staged)
+        size, flags = major
+        for st, f in zip(stacks, flags):
+            lines.append(
+                f"{ind}{st} = xp.moveaxis({st}, 1, 0)"
+                if f
+                else f"{ind}{st} = xp.broadcast_to({st}, ({size},) + {st}.shape)"
+            )
     out = carry + [f"{pre}n"] + stacks
     return lines, "(" + "".join(f"{v}, " for v in out) + ")"
 
@@ -309,9 +334,9 @@ def _back_lines(gen, node, arg, pre, ind):
     inner = ind + "    "
     used = {i for m in g.nodes for i in m.inputs if isinstance(i, Node)}
     used |= {o for o in g.outputs if isinstance(o, Node)}
-    for x, a, inp in zip(cs, ins[ns + 1 : ns + 1 + nc], g.inputs[ns : ns + nc]):
+    for x, a, inp, m in zip(cs, ins[ns + 1 : ns + 1 + nc], g.inputs[ns : ns + nc], _major(p, nc)):
         if inp in used:  # (a stacked carry the step does not read is not indexed)
-            lines.append(f"{inner}{x} = {arg(a)}[{t}]")
+            lines.append(f"{inner}{x} = {arg(a)}[{':, ' if m else ''}{t}]")
     blines, barg = gen.graph_lines(g, state + cs + consts, pre, inner)
     lines += blines
     if ns:
@@ -350,13 +375,22 @@ def run_while_node(name, vals, params, xp):
             if adv is None:
                 return None
             body = generate(adv, xp=xp, fn_name="advance")[1]
-        return run_back(step, params["ns"], params["nc"], vals, body, k)
+        return run_back(step, params["ns"], params["nc"], vals, body, k, params.get("major"))
     got = while_graphs(node)
     if got is None:
         return None
     cond, body = (generate(g, xp=xp, fn_name=nm)[1] for g, nm in zip(got, ("cond", "body")))
     keep = name == "while_stack"
-    out = run_stack(cond, body, params["nc"], vals, xp, keep=keep, limit=params.get("limit"))
+    out = run_stack(
+        cond,
+        body,
+        params["nc"],
+        vals,
+        xp,
+        keep=keep,
+        limit=params.get("limit"),
+        major=params.get("major"),
+    )
     return out if keep else out[: params["nc"]]
 
 

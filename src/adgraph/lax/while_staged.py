@@ -38,6 +38,8 @@ from ..core.primitive import Primitive
 from ..core.trace import Tracer
 from .loops import any_example, is_batched, shape_dtype
 from .online import reverse_segments
+from .staged import is_staged
+from .while_higher import back_batch, back_jvp, stack_batch, stack_jvp
 
 __all__ = [
     "while_stack_p",
@@ -74,10 +76,11 @@ def stride_of(n: int, limit: int) -> int:
     return s
 
 
-def run_stack(cond, body, nc, vals, xp=_np, keep=True, limit=None):
+def run_stack(cond, body, nc, vals, xp=_np, keep=True, limit=None, major=None):
     """The ``while_stack`` loop on concrete values (any step functions); ``keep`` False:
     the loop alone (the carries are not stacked); ``limit``: only the carries that
-    thinning by doubling keeps, at most ``limit`` of them."""
+    thinning by doubling keeps, at most ``limit`` of them; ``major``: see
+    :func:`batch_major`."""
     carry = [_as_array(v, xp) for v in vals[:nc]]
     consts = vals[nc:]
     rows: list[list] = [[] for _ in range(nc)]
@@ -97,11 +100,25 @@ def run_stack(cond, body, nc, vals, xp=_np, keep=True, limit=None):
     stacks = [
         xp.stack(r) if r else xp.zeros((0, *_shape(c)), dtype=c.dtype) for r, c in zip(rows, carry)
     ]
-    return (*carry, xp.int64(t), *stacks)
+    return (*carry, xp.int64(t), *batch_major(stacks, major, xp))
 
 
-def _stack_impl(xp, *vals, cond, body, nc, limit=None):
-    return run_stack(cond, body, nc, vals, xp, limit=limit)
+def batch_major(stacks, major, xp):
+    """The stacks of a ``while_stack`` under ``vmap`` (``major = (size, batched)``), in the
+    layout ``vmap`` gives its results, the mapped axis first: ``(size, rows, ...)``, a
+    stack of a batched carry leaf transposed, of another broadcast. (Done in the node, when
+    the program runs: the number of rows is known only then.)"""
+    if major is None:
+        return stacks
+    size, flags = major
+    return [
+        xp.moveaxis(st, 1, 0) if f else xp.broadcast_to(st, (size, *st.shape))
+        for st, f in zip(stacks, flags)
+    ]
+
+
+def _stack_impl(xp, *vals, cond, body, nc, limit=None, major=None):
+    return run_stack(cond, body, nc, vals, xp, limit=limit, major=major)
 
 
 # A compiled program that is transformed again (grad(jit(grad(f))), vmap(jit(grad(f)))) runs
@@ -129,7 +146,8 @@ def _stack_fun(params):
             anp.stack(r) if r else anp.zeros((0, *shape_dtype(c)[0]), shape_dtype(c)[1])
             for r, c in zip(rows, carry)
         ]
-        return (*carry, _np.int64(t), *stacks)
+        # (the trip count is fixed by the guards above: the shapes may be)
+        return (*carry, _np.int64(t), *batch_major(stacks, params.get("major"), anp))
 
     return f
 
@@ -144,6 +162,15 @@ def _holds(p) -> bool:
     return bool(p)
 
 
+def _loops_again(params, *groups) -> bool:
+    """Whether a rule binds the loop again: values of jit's among ``groups``, and no
+    checkpoints (whose schedule only the Python loop follows on other tracers)."""
+    for key in ("limit", "checkpoints", "major"):  # (major: already batched once)
+        if params.get(key) is not None:
+            return False
+    return any(is_staged(list(g)) for g in groups)
+
+
 def _all(p) -> bool:
     """Whether a boolean holds for every example (a guard under jit)."""
     return not any_example(anp.logical_not(p)) if is_batched(p) else bool(p)
@@ -156,19 +183,28 @@ def _back_fun(params):
     def f(*vals):
         n = vals[ns]
         if k is None and nc:
-            m = int(shape_dtype(vals[ns + 1])[0][0])
+            major = params.get("major") or (False,)
+            m = int(shape_dtype(vals[ns + 1])[0][1 if major[0] else 0])
         else:
             m = int(closure._example(n)[0])
         # (under jit the count is checked, a guard: the program is traced again for another)
         if isinstance(n, Tracer) and not _all(anp.equal(n, m)):
             raise ValueError(f"while_back: {m} stored carries for a trip count of {n}")
-        return run_back(back, ns, nc, (*vals[:ns], m, *vals[ns + 1 :]), params.get("body"), k)
+        vals = (*vals[:ns], m, *vals[ns + 1 :])
+        return run_back(back, ns, nc, vals, params.get("body"), k, params.get("major"))
 
     return f
 
 
-def _rules(fun_of, name):
+def _rules(fun_of, name, staged_jvp, staged_batch):
+    # on jit's values (without checkpoints) forward mode and vmap bind the loop again
+    # (adgraph.lax.while_higher); otherwise the loop runs in Python on the tracers
+    def prim():
+        return while_stack_p if name == "while_stack" else while_back_p
+
     def jvp_rule(primals, tangents, params):
+        if _loops_again(params, primals, (t for t in tangents if t is not None)):
+            return staged_jvp(prim(), primals, tangents, params)
         return closure.jvp_of_call(fun_of(params), primals, tangents)
 
     def vjp_rule(ct, ans, args, params, wanted):
@@ -176,6 +212,10 @@ def _rules(fun_of, name):
         return closure.pull_wanted(fun_of(params), args, wanted, ct, name)
 
     def batch_rule(vals, batched, size, **params):
+        if _loops_again(params, vals):
+            got = staged_batch(prim(), vals, batched, size, params)
+            if got is not None:
+                return got
         return tuple(vmap(fun_of(params), in_axes=closure.batch_axes(batched))(*vals))
 
     return {
@@ -190,7 +230,7 @@ def _rules(fun_of, name):
 while_stack_p = Primitive(
     "while_stack",
     _stack_impl,
-    **_rules(_stack_fun, "while_stack"),
+    **_rules(_stack_fun, "while_stack", stack_jvp, stack_batch),
     multiple_results=True,
     doc="A while_loop that also returns its trip count and the stacked carries of each "
     "iteration (reverse mode under jit).",
@@ -200,19 +240,22 @@ while_stack_p = Primitive(
 # ------------------------------------------------------------------ while_back
 # args: (*state (ns), n, *stacks (nc), *consts); params: back(*state, *c_t, *consts) ->
 # state, ns, nc. For t = n-1 .. 0: state = back(*state, *[s[t] for s in stacks], *consts).
-def run_back(back, ns, nc, vals, body=None, checkpoints=None):
+def run_back(back, ns, nc, vals, body=None, checkpoints=None, major=None):
     """The ``while_back`` loop on values (any step functions; the trip count concrete).
     With ``checkpoints=k`` the stacks hold the carries thinning kept (``ceil(k/2)`` at
     most) and the iterations are reversed segment by segment from them, recomputing the
     others by ``body`` (:func:`adgraph.lax.online.reverse_segments`): the same pullbacks
-    of the same carries, in the same order."""
+    of the same carries, in the same order. ``major``: which stacks have the rows on axis
+    1 (under ``vmap``, see :func:`batch_major`)."""
     state = list(vals[:ns])
     n = int(vals[ns])
     stacks = vals[ns + 1 : ns + 1 + nc]
     consts = vals[ns + 1 + nc :]
     if checkpoints is None:
+        major = major or (False,) * nc
         for t in range(n - 1, -1, -1):
-            state = list(back(*state, *[s[t] for s in stacks], *consts))
+            row = [s[:, t] if m else s[t] for s, m in zip(stacks, major)]
+            state = list(back(*state, *row, *consts))
         return tuple(state)
     stride = stride_of(n, half(checkpoints))
     rows = int(shape_dtype(stacks[0])[0][0]) if nc else 0
@@ -233,14 +276,14 @@ def half(k: int) -> int:
     return max(1, -(-k // 2))
 
 
-def _back_impl(xp, *vals, back, ns, nc, body=None, checkpoints=None):
-    return run_back(back, ns, nc, vals, body, checkpoints)
+def _back_impl(xp, *vals, back, ns, nc, body=None, checkpoints=None, major=None):
+    return run_back(back, ns, nc, vals, body, checkpoints, major)
 
 
 while_back_p = Primitive(
     "while_back",
     _back_impl,
-    **_rules(_back_fun, "while_back"),
+    **_rules(_back_fun, "while_back", back_jvp, back_batch),
     multiple_results=True,
     doc="The backward sweep of a while_loop under jit: a loop of the recorded trip count "
     "over the body's pullback at the stacked carries.",

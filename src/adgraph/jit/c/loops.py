@@ -412,6 +412,12 @@ def while_stack_rule(L, node, *args, cond, body, nc, **params):
             "lax.while_loop under grad) cannot be compiled as straight-line code (Python "
             "branches on traced values, debug.print); use adgraph.jit (compiler='python')"
         )
+    if params.get("major") is not None:
+        raise CBackendError(
+            f"C backend: {node.describe()} is the forward pass of a lax.while_loop's reverse "
+            "mode under vmap or jacfwd (hessian), which the C backend does not emit; use "
+            "adgraph.jit (compiler='python')"
+        )
     if params.get("limit") is not None:
         raise CBackendError(
             f"C backend: {node.describe()} is the forward pass of lax.while_loop(..., "
@@ -480,7 +486,7 @@ def while_back_rule(L, node, *args, back, ns, nc, **params):
 
     g = back_graph(node)
     stacks = args[ns + 1 : ns + 1 + nc]
-    if g is None or not all(isinstance(s, Stack) for s in stacks):
+    if g is None or params.get("major") or not all(isinstance(s, Stack) for s in stacks):
         raise CBackendError(
             f"C backend: the backward step of {node.describe()} (reverse mode of a "
             "lax.while_loop) cannot be compiled as straight-line code; use adgraph.jit "
