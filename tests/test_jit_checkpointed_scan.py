@@ -244,3 +244,26 @@ def test_a_step_with_effects_runs_as_written_at_every_step():
     # the schedule's advances and 8 pullbacks; eager mode also runs the 8 forward steps,
     # whose results the compiled gradient does not read (so its program leaves them out)
     assert len(seen) == schedule_stats(8, 2)["advances"] + 8 == n_eager - 8
+
+
+def test_step_on_floats_falls_back_to_numpy_where_python_raises():
+    # 1 / x at x = 0: Python floats raise, NumPy gives inf; the sweep then runs NumPy's
+    # version and gives eager mode's values (inf and nan included)
+    xs = np.array([0.5, 2.0, 0.0, 4.0, 1.0])
+
+    def f(c, k):
+        return lax.scan(lambda c, x: (c * 0.5 + c / x, None), c, xs, checkpoints=k)[0]
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = ad.grad(f)(1.5, None)
+        got = ad.jit(ad.grad(f), static_argnums=1)(1.5, 2)
+    assert not np.isfinite(want)
+    np.testing.assert_array_equal(got, want)
+    assert last_sweep["compiled"] is True
+
+
+def test_repetitions():
+    # the least r with comb(free + r, free) >= n; with no free slot, n - 1
+    assert repetitions(10_000, 19) == 5 and repetitions(10_000, 18) == 5
+    assert repetitions(1, 3) == 0 and repetitions(5, 0) == 4 and repetitions(0, 0) == 0
+    assert [repetitions(n, 2) for n in (2, 3, 4, 6, 7, 10, 11)] == [1, 1, 2, 2, 3, 3, 4]
