@@ -101,10 +101,15 @@ def _padded_csr(r, n: int, sort: bool = True, matrix=None):
     w, k = r.shape
     slots = list(r)
     if sort and 1 < w <= 8:  # odd-even transposition: w rounds sort w slots
+        # In a copy, with one spare row: large temporaries cost page faults each time.
+        slots = list(r.copy())
+        spare = _np.empty(k, r.dtype)
         for rnd in range(w):
             for j in range(rnd % 2, w - 1, 2):
                 a, b = slots[j], slots[j + 1]
-                slots[j], slots[j + 1] = _np.minimum(a, b), _np.maximum(a, b)
+                _np.minimum(a, b, out=spare)
+                _np.maximum(a, b, out=b)
+                slots[j], spare = spare, a
     elif sort and w > 8:
         slots = list(_np.sort(r, axis=0))
     table = _np.empty((k, w), r.dtype)
