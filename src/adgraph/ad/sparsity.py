@@ -42,8 +42,12 @@ unless the trace is local, see above.
 Outputs that carry no derivative (comparisons, integer casts, ``stop_gradient``) are
 constants: their pattern is empty, as their entries in the dense Jacobian are zero.
 
-Hessian patterns come from :mod:`adgraph.ad.sparsity_hessian`: one forward pass with these
-rules on index arrays, pairing inputs at each nonlinear operation by its second-order kind.
+This trace is the reference implementation of every rule. ``jacobian_sparsity`` runs the
+same rules on padded index arrays instead (:mod:`adgraph.ad.sparsity_index`: the common
+rules vectorised over all entries, the others through this trace's scipy matrices), a few
+microseconds of Python per operation; functions with custom derivative rules are
+detected here. Hessian patterns come from :mod:`adgraph.ad.sparsity_hessian`: one forward
+pass on index arrays, pairing inputs at each nonlinear operation by its second-order kind.
 """
 
 from __future__ import annotations
