@@ -337,11 +337,10 @@ class _Emitter:
         return lines, arg
 
     def operands(self, node, arg):
-        """The sources of ``node``'s arguments; for an arithmetic ufunc (NumPy, kept
-        buffers), a constant array of another dtype is cast to the dtype NumPy would cast
-        it to, once, here:
-        the ufunc then runs the same loop on the same values without casting on every call
-        (a real array times a complex one is a complex product of ``x + 0j``)."""
+        """The sources of ``node``'s arguments. For an arithmetic ufunc (NumPy, kept
+        buffers) a constant array of another dtype is cast once, here, to the dtype NumPy
+        would cast it to on every call: the ufunc then runs the same loop on the same
+        values (a real array times a complex one is a complex product with ``x + 0j``)."""
         ins = node.inputs
         if (
             not self.keep
