@@ -50,6 +50,20 @@ def test_grad_of_vmap_of_switch_ignores_the_branches_not_taken():
     np.testing.assert_allclose(got, want, rtol=1e-15)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=BATCHED_BRANCH + "; the values a branch closes over need the same guard (JAX's "
+    "cond makes them operands), or a guard on the operands alone still leaks nan through them",
+)
+def test_vmap_of_grad_of_cond_whose_branches_close_over_the_input():
+    def f(x):
+        return lax.cond(x > 0, lambda: anp.sqrt(x), lambda: 3.0 * x)
+
+    x = np.array([4.0, -1.0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.testing.assert_allclose(ad.vmap(ad.grad(f))(x), [0.25, 3.0], rtol=1e-15)
+
+
 def test_forward_mode_of_a_batched_cond_is_already_right():
     # forward mode selects the tangents after the branches, so nan never reaches them;
     # this guards the half that works while the reverse half is open
