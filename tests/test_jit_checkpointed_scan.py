@@ -267,3 +267,25 @@ def test_repetitions():
     assert repetitions(10_000, 19) == 5 and repetitions(10_000, 18) == 5
     assert repetitions(1, 3) == 0 and repetitions(5, 0) == 4 and repetitions(0, 0) == 0
     assert [repetitions(n, 2) for n in (2, 3, 4, 6, 7, 10, 11)] == [1, 1, 2, 2, 3, 3, 4]
+
+
+def test_transformations_of_the_compiled_sweep():
+    # the sweep node under vmap, reverse and forward mode of the compiled program
+    f, store_all = chain(12, 3), chain(12, None)
+    x = np.array([0.3, 0.5, 0.7])
+    np.testing.assert_array_equal(ad.vmap(ad.jit(ad.grad(f)))(x), ad.vmap(ad.grad(store_all))(x))
+    want = ad.grad(ad.grad(store_all))(0.3)
+    np.testing.assert_allclose(ad.grad(ad.jit(ad.grad(f)))(0.3), want, rtol=1e-14)
+    np.testing.assert_allclose(ad.jacfwd(ad.jit(ad.grad(f)))(0.3), want, rtol=1e-14)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5])
+def test_short_scans_and_the_gradient_of_xs(n):
+    def g(xs, k):
+        step = lambda c, x: (anp.sin(c) * x + x**2, c * x)  # noqa: E731
+        return anp.sum(lax.scan(step, 0.7, xs, checkpoints=k)[1])
+
+    xs = np.linspace(0.1, 0.9, n)
+    got = ad.jit(ad.grad(g), static_argnums=1)(xs, 2)
+    np.testing.assert_array_equal(got, ad.grad(g)(xs, None))
+    assert got.shape == (n,)
