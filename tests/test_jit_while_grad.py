@@ -348,3 +348,42 @@ def test_grad_of_a_jitted_while_loop_is_one_derived_program():
     for a in (2.0, 9.0, 1e6, 0.01):
         np.testing.assert_allclose(g(a), 0.5 / np.sqrt(a), rtol=1e-10)
     assert f.trace_count == 1
+
+
+def nested(a):
+    # the inner loop's trip count depends on the outer carry, both on a
+    def body(c):
+        x, i = c
+        inner = lax.while_loop(
+            lambda d: d[0] < 2.0 + i, lambda d: (d[0] * 1.1 + a, d[1] + 1), (x, 0)
+        )
+        return inner[0], i + 1
+
+    return lax.while_loop(lambda c: c[0] < 10.0, body, (a, 0))[0]
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_nested_data_dependent_loops_are_nested_loops(compiler):
+    g = ad.jit(ad.grad(nested), compiler=compiler)
+    for a in (0.05, 0.3, 0.7):
+        # (the inner loop's pullback sums per outer iteration: equal to rounding)
+        np.testing.assert_allclose(g(a), ad.grad(nested)(a), rtol=1e-14)
+        np.testing.assert_allclose(
+            g(a), fd(lambda v: np.array(nested(v[()])), np.array(a)), rtol=1e-6
+        )
+    assert g.trace_count == 1
+
+
+def test_newton_gradient_equals_custom_roots():
+    def newton(f, x0):
+        x = x0
+        for _ in range(30):
+            x = x - f(x) / ad.grad(f)(x)
+        return x
+
+    def root_sqrt(a):
+        return lax.custom_root(lambda x: x**2 - a, 1.0, newton, lambda g, y: y / g(1.0))
+
+    g = ad.jit(ad.grad(sqrt_value))
+    for a in (2.0, 9.0, 0.01):
+        np.testing.assert_allclose(g(a), ad.grad(root_sqrt)(a), rtol=1e-12)
