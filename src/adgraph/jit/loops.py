@@ -323,6 +323,69 @@ def _back_lines(gen, node, arg, pre, ind):
             run_back, back, p["ns"], p["nc"], body=body, checkpoints=p["checkpoints"]
         )
         return [], f"{run}([{', '.join(arg(a) for a in node.inputs)}])"
+    if gen.ns["xp"] is np:
+        from .floatloops import float_step
+
+        funcs = float_step(g, gen.ns)
+        if funcs is not None:
+            # the step on Python floats, the NumPy loop where Python raises instead
+            fast = _back_float_lines(gen, node, g, funcs, arg, pre, ind + "    ")
+            slow, expr = _back_numpy_lines(gen, node, g, arg, pre, ind + "    ")
+            lines = [f"{ind}try:", *fast, f"{ind}except (ArithmeticError, ValueError):", *slow]
+            return lines, expr
+    return _back_numpy_lines(gen, node, g, arg, pre, ind)
+
+
+def _back_float_lines(gen, node, g, funcs, arg, pre, ind):
+    """The ``while_back`` loop on Python floats (:mod:`adgraph.jit.floatloops`: a step of
+    float64 scalars), leaving the names :func:`_back_numpy_lines` leaves."""
+    from .floatloops import const_expr, float_expr
+
+    p = node.params
+    ns, nc = p["ns"], p["nc"]
+    ins = node.inputs
+    t = f"{pre}t"
+    names = {}
+    fs = [f"{pre}fg{k}" for k in range(ns)]
+    lines = [f"{ind}{v} = float({arg(a)})" for v, a in zip(fs, ins[:ns])]
+    names.update(zip(g.inputs[:ns], fs))
+    used = {i for m in g.nodes for i in m.inputs if isinstance(i, Node)}
+    used |= {o for o in g.outputs if isinstance(o, Node)}
+    reads = []
+    for j, (a, inp) in enumerate(zip(ins[ns + 1 : ns + 1 + nc], g.inputs[ns : ns + nc])):
+        names[inp] = f"{pre}fx{j}"
+        if inp in used:
+            lines.append(f"{ind}{pre}fl{j} = {arg(a)}.tolist()")
+            reads.append(f"{pre}fx{j} = {pre}fl{j}[{t}]")
+    for k, (a, inp) in enumerate(zip(ins[ns + 1 + nc :], g.inputs[ns + nc :])):
+        names[inp] = f"{pre}fk{k}"
+        if inp in used:
+            lines.append(f"{ind}{pre}fk{k} = float({arg(a)})")
+    funcs = dict(funcs)
+    for op, fname in list(funcs.items()):  # (local names: a global lookup costs more)
+        funcs[op] = f"{pre}{fname}"
+        lines.append(f"{ind}{pre}{fname} = {fname}")
+    lines.append(f"{ind}for {t} in range(int({arg(ins[ns])}) - 1, -1, -1):")
+    inner = ind + "    "
+    lines += [f"{inner}{r}" for r in reads]
+    for k, m in enumerate(x for x in g.toposort() if not x.is_input):
+        args = []
+        for i in m.inputs:
+            if isinstance(i, Node):
+                args.append(names[i])
+            else:
+                args.append(const_expr(i.value) or gen.const(float(i.value)))
+        names[m] = f"{pre}f{k}"
+        lines.append(f"{inner}{names[m]} = {float_expr(m, args, funcs)}")
+    if ns:
+        outs = [names[o] for o in g.outputs]
+        lines.append(f"{inner}{', '.join(fs)}, = {', '.join(outs)},")
+    lines += [f"{ind}{pre}g{k} = xp.float64({v})" for k, v in enumerate(fs)]
+    return lines
+
+
+def _back_numpy_lines(gen, node, g, arg, pre, ind):
+    p = node.params
     ns, nc = p["ns"], p["nc"]
     ins = node.inputs
     state = [f"{pre}g{k}" for k in range(ns)]
