@@ -387,3 +387,19 @@ def test_newton_gradient_equals_custom_roots():
     g = ad.jit(ad.grad(sqrt_value))
     for a in (2.0, 9.0, 0.01):
         np.testing.assert_allclose(g(a), ad.grad(root_sqrt)(a), rtol=1e-12)
+
+
+def test_a_backward_step_where_python_floats_raise_gives_numpys_values():
+    # the pullback divides by a stored carry of 0: Python floats raise, NumPy gives inf/nan
+    def f(x, n):
+        def body(c):
+            y, i = c
+            return anp.exp(-1.0 / y) + y * 0.0, i + 1
+
+        return lax.while_loop(lambda c: c[1] < n, body, (x, 0))[0]
+
+    g = ad.jit(ad.grad(f))
+    with np.errstate(all="ignore"):
+        for x, n in ((0.0, 2), (0.5, 3)):
+            np.testing.assert_array_equal(g(x, n), ad.grad(f)(x, n))
+    assert g.trace_count == 1
