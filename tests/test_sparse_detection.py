@@ -64,10 +64,22 @@ RUNS = {
 }
 
 
+def _without_runs(monkeypatch, f, x):
+    """The pattern with the runs' shortcuts off: every index array read entry by entry."""
+    with monkeypatch.context() as m:
+        m.setattr(si, "_starts", lambda p, ids: None)
+        m.setattr(sh, "_starts", lambda p, ids: None)
+        m.setattr(sh._Pairs, "_run", lambda self, u: False)
+        return ad.hessian_sparsity(f, x)
+
+
 @pytest.mark.parametrize("name", sorted(RUNS))
-def test_run_patterns_equal_the_dense_hessian(name):
+def test_run_patterns_equal_the_dense_hessian(name, monkeypatch):
     f, n = RUNS[name]
-    p = ad.hessian_sparsity(f, rng.standard_normal(n))
+    x = rng.standard_normal(n)
+    p = ad.hessian_sparsity(f, x)
+    slow = _without_runs(monkeypatch, f, x)
+    assert (p.indptr == slow.indptr).all() and (p.indices == slow.indices).all()
     assert p.shape == (n, n) and p.has_sorted_indices
     got = p.toarray()
     want = _dense_nonzeros(f, n)
@@ -308,3 +320,64 @@ def test_star_colouring_takes_the_cyclic_colouring_where_it_is_optimal(order):
     assert coloring.check_star_coloring(penta, c)
     with pytest.raises(ValueError, match="unknown ordering"):
         coloring.star_coloring(_band(6, 1), "random")
+
+
+# ---------------------------------------------------------------- random programs
+def _random_program(seed):
+    """A random composition of slices, elementwise operations, products, pads and
+    reductions of a 1-D x (n = 12): runs and their unions in many combinations."""
+    r = np.random.default_rng(seed)
+    n = 12
+    k = 8  # every intermediate has 8 entries
+
+    leaves = [(int(r.integers(0, n - k + 1)), int(r.choice([1, 1, 1, -1]))) for _ in range(2)]
+    plan = [(int(r.integers(0, 6)), int(r.integers(0, 1000))) for _ in range(r.integers(2, 6))]
+
+    def leaf(x, lo, step):
+        return x[lo : lo + k] if step == 1 else x[lo : lo + k][::-1]
+
+    def f(x):  # the same program at every call
+        vals = [leaf(x, *a) for a in leaves]
+        for op, s in plan:
+            a, b = vals[s % len(vals)], vals[(s // 7) % len(vals)]
+            if op == 0:
+                vals.append(a + 2.0 * b)
+            elif op == 1:
+                vals.append(a * b)
+            elif op == 2:
+                vals.append(anp.sin(a) - b)
+            elif op == 3:
+                vals.append(a / (3.0 + b**2))
+            elif op == 4:
+                vals.append(anp.pad(a[1:], (0, 1)) * b)
+            else:
+                vals.append(anp.concatenate([a[4:], b[:4]]) ** 2)
+        return anp.sum(vals[-1] * vals[-2]) + anp.sum(anp.exp(vals[-1][:3]))
+
+    return f, n
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_programs_cover_the_dense_hessian_and_the_scipy_jacobian(seed, monkeypatch):
+    from adgraph.ad.sparsity import SparsityTrace, output_pattern
+    from adgraph.api.sparse import _prepare
+    from adgraph.core.trace import trace_scope
+
+    f, n = _random_program(seed)
+    x = rng.standard_normal(n)
+    p = ad.hessian_sparsity(f, x)
+    want = _dense_nonzeros(f, n)
+    assert not (want & ~p.toarray()).any(), f"missed {np.argwhere(want & ~p.toarray())}"
+    # the runs' shortcuts give exactly what reading the index arrays gives
+    slow = _without_runs(monkeypatch, f, x)
+    assert (p.indptr == slow.indptr).all() and (p.indices == slow.indices).all()
+
+    def vector(x):  # the same operations, every intermediate an output
+        return anp.concatenate([anp.ravel(f(x)), x[1:] * x[:-1], anp.cumsum(x[2:])])
+
+    h, w = _prepare(vector, x, "test")
+    trace = SparsityTrace(w.size)
+    with trace_scope(trace):
+        ref = output_pattern(trace, h(trace.input(w)))
+    got = si.jacobian_pattern(h, w)
+    assert (got.indptr == ref.indptr).all() and (got.indices == ref.indices).all()
