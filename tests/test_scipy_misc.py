@@ -450,6 +450,16 @@ def test_ndimage_filters_refuse():
         andi.correlate(IMG, np.ones(3))
     with pytest.raises(TypeError, match="sigma"):
         ad.grad(lambda s: anp.sum(andi.gaussian_filter1d(IMG, s)))(1.0)
+    # an output array would be left unfilled: refused, by every filter that takes one
+    for name, args in [
+        ("gaussian_filter", (1.0,)),
+        ("gaussian_filter1d", (1.0,)),
+        ("uniform_filter", (3,)),
+        ("uniform_filter1d", (3,)),
+        ("correlate1d", ([1.0, 2.0],)),
+    ]:
+        with pytest.raises(ValueError, match="output= is not supported"):
+            getattr(andi, name)(IMG, *args, output=np.empty_like(IMG))
 
 
 @pytest.mark.parametrize("mode", MODES)

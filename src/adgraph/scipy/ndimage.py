@@ -449,6 +449,7 @@ def gaussian_filter(
 ) -> Any:
     """Multidimensional Gaussian filter: :func:`gaussian_filter1d` along each of ``axes``
     (``sigma``, ``order``, ``mode``, ``radius`` per axis or shared)."""
+    _refuse_output("gaussian_filter", output)
     x, per_axis = _separable(
         "gaussian_filter", input, axes, mode=mode, sigma=sigma, order=order, radius=radius
     )
@@ -486,6 +487,7 @@ def uniform_filter(
     axes: Any = None,
 ) -> Any:
     """Multidimensional moving average: :func:`uniform_filter1d` along each of ``axes``."""
+    _refuse_output("uniform_filter", output)
     x, per_axis = _separable("uniform_filter", input, axes, mode=mode, size=size, origin=origin)
     for ax, m, s, o in per_axis:
         if int(s) > 1:
