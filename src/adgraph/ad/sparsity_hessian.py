@@ -349,7 +349,11 @@ class _Pairs:
         for seg in range(len(cuts) - 1):
             r0, r1, ds = cuts[seg], cuts[seg + 1], on[seg]
             c, m = len(ds), r1 - r0
-            if c:
+            if m == 1:  # a boundary row: plain Python is cheaper than NumPy calls
+                indices[start : start + c] = [r0 + d for d in ds]
+                start += c
+                indptr[r1] = start
+            elif c:
                 block = indices[start : start + c * m].reshape(m, c)
                 rows = _np.arange(r0, r1, dtype=it)
                 for j, d in enumerate(ds):  # along the long axis: NumPy is slow across
