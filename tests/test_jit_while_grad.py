@@ -403,3 +403,22 @@ def test_a_backward_step_where_python_floats_raise_gives_numpys_values():
         for x, n in ((0.0, 2), (0.5, 3)):
             np.testing.assert_array_equal(g(x, n), ad.grad(f)(x, n))
     assert g.trace_count == 1
+
+
+@pytest.mark.parametrize("k", [None, 1])
+def test_debug_print_in_the_body_runs_once_per_iteration_per_call(capsys, k):
+    def f(a):
+        def body(c):
+            x, i = c
+            ad.debug.print("it {} x {}", i, x)
+            return x * a, i + 1
+
+        return lax.while_loop(lambda c: c[1] < 2, body, (a, 0), checkpoints=k)[0]
+
+    g = ad.jit(ad.grad(f))
+    g(1.5)
+    capsys.readouterr()  # (tracing may run the body once more)
+    assert g(2.0) == 12.0
+    # the forward loop prints; the backward loop's replays of the body do not
+    assert capsys.readouterr().out.split("\n")[:-1] == ["it 0 x 2.0", "it 1 x 4.0"]
+    assert g.trace_count == 1

@@ -177,8 +177,7 @@ class JitTrace(GraphTrace):
         if prim.name == "scan":
             ans = run_scan(vals, params, xp)
         else:
-            with muted():  # (a step that has a graph has no effects)
-                ans = run_while_node(prim.name, vals, params, xp)
+            ans = run_while_node(prim.name, vals, params, xp)
         if ans is None:
             return None
         node = Node(prim.name, ins, params, prim=prim, value=ans)

@@ -36,6 +36,7 @@ from ..api.reverse import vjp
 from ..api.vectorize import vmap
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
+from ..debug import muted
 from .loops import any_example, is_batched, shape_dtype
 from .online import reverse_segments
 from .staged import is_staged
@@ -262,7 +263,8 @@ def run_back(back, ns, nc, vals, body=None, checkpoints=None, major=None):
     kept = {i * stride: [s[i] for s in stacks] for i in range(rows)}
 
     def advance(c, t):
-        return list(body(*c, *consts))
+        with muted():  # (recomputed: its effects ran in the forward loop)
+            return list(body(*c, *consts))
 
     def backstep(c, t):
         state[:] = back(*state, *c, *consts)
@@ -328,8 +330,10 @@ def staged_while_vjp(ct, ans, args, params, wanted):
             out = body(*c2, *k2)
             return tuple(out[k] for k in ci)
 
-        _, pull = vjp(step, *[c[k] for k in ci], *[kk[j] for j in ki])
-        got = pull(tuple(gc))
+        # (the forward loop ran the body's effects -- debug.print -- already)
+        with muted():
+            _, pull = vjp(step, *[c[k] for k in ci], *[kk[j] for j in ki])
+            got = pull(tuple(gc))
         # summed last iteration first, as the tape of the Python loop sums them
         return (*got[:nci], *[a + g for a, g in zip(gk, got[nci:])])
 
