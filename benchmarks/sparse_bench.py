@@ -81,8 +81,8 @@ def jax_tridiag_eval(n: int, repeat: int):
 def load_revision(rev: str):
     """``adgraph.api.sparse`` as of the git revision ``rev`` (with that revision's
     ``ad/sparsity_hessian.py``), loaded beside the working tree's as private modules, to
-    measure both in one process. The primitives' rules live in ``ad/sparsity.py`` and
-    are shared, so that file must be the same in both."""
+    measure both in one process. The primitives' rules live in ``ad/sparsity.py``, which
+    both sides share: this tree's."""
     import pathlib
     import subprocess
     import sys
@@ -97,7 +97,7 @@ def load_revision(rev: str):
         ["git", "-C", str(root), "diff", "--quiet", rev, "--", "src/adgraph/ad/sparsity.py"]
     )
     if same.returncode != 0:
-        raise SystemExit(f"--against {rev}: src/adgraph/ad/sparsity.py differs; cannot compare")
+        print(f"(src/adgraph/ad/sparsity.py differs from {rev}: both sides use this tree's)")
     mods = {}
     for path, name, package, patch in (
         ("src/adgraph/ad/sparsity_hessian.py", "adgraph.ad._bench_sh", "adgraph.ad", None),
