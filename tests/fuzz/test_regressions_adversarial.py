@@ -109,3 +109,26 @@ def test_hessian_of_a_complex_input_needs_holomorphic():
     # reverse mode of the same real function keeps taking a complex input (the conjugate
     # gradient, JAX's convention): d|z|^2 = 2 conj(z)
     np.testing.assert_allclose(ad.grad(lambda w: anp.abs(w) ** 2)(z[0]), 2.0 - 4.0j)
+
+
+@pytest.mark.parametrize("name", ["xlogy", "xlog1py"])
+def test_mixed_second_derivative_of_xlogy_at_x_zero(name):
+    # f(x, y) = x log y (x log(1 + y)): the Hessian at x = 0 is [[0, 1/y], [1/y, 0]]
+    # (1/(1+y)); the y-partial x/y was replaced by a constant 0 wherever x == 0, so its
+    # x-derivative -- one of the two mixed entries -- came out 0: an asymmetric Hessian
+    import adgraph.scipy.special as asp
+
+    fn = getattr(asp, name)
+    y = 2.0 if name == "xlogy" else 1.0
+    m = 1.0 / 2.0
+    H = ad.hessian(lambda v: fn(v[0], v[1]))(np.array([0.0, y]))
+    np.testing.assert_allclose(H, [[0.0, m], [m, 0.0]], rtol=1e-15, atol=0)
+    # along a path through x = 0: g(t) = t log(2 + 3t), g''(0) = 2 * 3 / 2 = 3
+    g = ad.grad(ad.grad(lambda t: asp.xlogy(t, 2.0 + 3.0 * t)))(0.0)
+    np.testing.assert_allclose(g, 3.0, rtol=1e-15)
+    # the first derivatives keep their convention at x = y = 0: d/dy = 0
+    with np.errstate(divide="ignore"):
+        gx, gy = ad.grad(lambda a, b: fn(a, b), argnums=(0, 1))(
+            0.0, 0.0 if name == "xlogy" else -1.0
+        )
+    assert gx == -np.inf and gy == 0.0

@@ -43,6 +43,7 @@ from .elementwise import (
     isneginf,
     log,
     log1p,
+    logical_and,
     minimum,
     multiply,
     negative,
@@ -433,9 +434,14 @@ def _xlogy_impl(xp, x, y):
 
 
 def _x_over(x, y):
-    """``x / y``, 0 where ``x == 0`` (also at ``y == 0``), safe for the next order too."""
-    x0 = equal(x, 0)
-    return where(x0, 0.0, divide(x, where(x0, 1.0, y)))
+    """``x / y``, 0 at ``x == y == 0``, safe for the next order too.
+
+    Only that point is replaced: at ``x == 0`` with ``y != 0`` the quotient is ``x / y``
+    itself, so its derivative in ``x`` stays ``1 / y`` (the mixed second derivative of
+    ``x log y``); selecting a constant 0 wherever ``x == 0`` made it 0 there.
+    """
+    both = logical_and(equal(x, 0), equal(y, 0))
+    return divide(x, where(both, 1.0, y))
 
 
 xlogy_p = elementwise(
