@@ -132,3 +132,17 @@ def test_mixed_second_derivative_of_xlogy_at_x_zero(name):
             0.0, 0.0 if name == "xlogy" else -1.0
         )
     assert gx == -np.inf and gy == 0.0
+
+
+def test_mixed_second_derivative_of_power_at_exponent_zero():
+    # f(x, y) = x ** y at y = 0: d2f/dx dy = x**(y-1) (1 + y log x) = 1/x, d2f/dy2 = log(x)^2.
+    # The x-partial y x**(y-1) was replaced by a constant 0 wherever y == 0, so its
+    # y-derivative (one mixed entry) came out 0 while the other was 1/x
+    H = ad.hessian(lambda v: v[0] ** v[1])(np.array([2.0, 0.0]))
+    np.testing.assert_allclose(H, [[0.0, 0.5], [0.5, np.log(2.0) ** 2]], rtol=1e-15)
+    # the same through scalars (the float64 scalar path) and forward-over-forward
+    assert ad.grad(lambda y: ad.grad(lambda x: x**y)(2.0))(0.0) == 0.5
+    J = ad.jacfwd(ad.jacfwd(lambda v: anp.power(v[0], v[1])))(np.array([4.0, 0.0]))
+    np.testing.assert_allclose(J, [[0.0, 0.25], [0.25, np.log(4.0) ** 2]], rtol=1e-15)
+    # the first derivative keeps its convention at x = y = 0: 0
+    assert ad.grad(lambda x: x**0.0)(0.0) == 0.0

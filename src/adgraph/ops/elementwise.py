@@ -267,11 +267,13 @@ def positive(x, /):
 
 def _pow_dx(ans, x, y):
     # d/dx x**y = y x**(y-1). Where y == 0 the derivative is 0 even at x == 0, where
-    # x**(y-1) is infinite; the unselected branch is evaluated at x = 1 so that neither it
-    # nor its own derivative (the next order) is inf or nan there.
-    y0 = equal(y, 0)
-    safe_x = where(y0, 1.0, x)
-    return where(y0, 0.0, multiply(y, power(safe_x, subtract(y, 1))))
+    # x**(y-1) is infinite; there the unselected branch is evaluated at x = 1 so that
+    # neither it nor its own derivative (the next order) is inf or nan. Only that point is
+    # replaced: at y == 0 with x != 0 the product y x**(y-1) itself is 0, and its
+    # derivative in y, x**(y-1) = 1/x, is the mixed second derivative of x**y.
+    at0 = logical_and(equal(y, 0), equal(x, 0))
+    safe_x = where(at0, 1.0, x)
+    return where(at0, 0.0, multiply(y, power(safe_x, subtract(y, 1))))
 
 
 def _pow_dy(ans, x, y):
