@@ -16,6 +16,12 @@ loop on tracers (which would unroll the iterations and turn every predicate into
 * **forward mode** binds one ``while_loop`` whose carry is extended by the tangents of its
   inexact leaves and whose step is the body's forward mode.
 
+With ``checkpoints=k`` the forward loop keeps only the carries of thinning by doubling
+(:mod:`adgraph.lax.online`, ``ceil(k/2)`` at most) and the backward loop reverses the
+segments between them by the binomial schedule, laid out when the program runs (it
+depends on the trip count). Under ``jit(hessian)`` forward mode and ``vmap`` meet the two
+loops, whose rules bind them again (:mod:`adgraph.lax.while_higher`).
+
 Each is one node of ``jit``'s program, which both code generators emit as a loop
 (:mod:`adgraph.jit.loops`, :mod:`adgraph.jit.c.loops`); the program does not depend on the
 trip count, so one compilation serves every trip count.
