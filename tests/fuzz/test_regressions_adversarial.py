@@ -146,3 +146,29 @@ def test_mixed_second_derivative_of_power_at_exponent_zero():
     np.testing.assert_allclose(J, [[0.0, 0.25], [0.25, np.log(4.0) ** 2]], rtol=1e-15)
     # the first derivative keeps its convention at x = y = 0: 0
     assert ad.grad(lambda x: x**0.0)(0.0) == 0.0
+
+
+def test_hessian_of_at_multiply_with_two_zeros_at_one_position():
+    # y = x.at[[0, 0, 0, 0]].multiply(v) multiplies x[0] by v0 v1 v2 v3: at v = (0, 0, 2, 3)
+    # d2y0/dv0 dv1 = v2 v3 = 6. The factor "product of the other updates" was a constant 0
+    # wherever two zeros shared a position, so the Hessian came out 0 (JAX refuses this
+    # gradient: scatter_mul with repeated indices); the closed form is that of prod
+    def f(v):
+        return anp.at(np.ones(2))[np.array([0, 0, 0, 0])].multiply(v)[0]
+
+    for v in (
+        [0.0, 0.0, 2.0, 3.0],
+        [0.0, 0.0, 0.0, 3.0],
+        [0.0, 1.5, 2.0, 3.0],
+        [1.0, 2.0, 3.0, 4.0],
+    ):
+        v = np.array(v)
+        want = np.array(
+            [[0.0 if i == j else np.prod(np.delete(v, [i, j])) for j in range(4)] for i in range(4)]
+        )
+        np.testing.assert_allclose(ad.hessian(f)(v), want, rtol=1e-15)
+        np.testing.assert_allclose(ad.jacrev(ad.jacrev(f))(v), want, rtol=1e-15)
+        # third derivatives with three zeros: d3y0/dv0 dv1 dv2 = v3
+        np.testing.assert_allclose(
+            ad.jacfwd(ad.hessian(f))(v), ad.jacfwd(ad.hessian(anp.prod))(v), rtol=1e-15
+        )

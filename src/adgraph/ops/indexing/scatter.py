@@ -117,10 +117,18 @@ scatter_p.batch = _scatter_batch(scatter_p)
 # --- multiply
 def _mul_factor(args, params, res_shape):
     r"""For each (broadcast) update :math:`v_k`, the product of the *other* updates that
-    land on the same position: :math:`\partial(\prod_j v_j)/\partial v_k`. Exact also at
-    zeros: where :math:`v_k = 0` it is the product of the nonzero others if :math:`v_k` is
-    the only zero at its position, else 0."""
-    from ..elementwise import divide, equal, where
+    land on the same position: :math:`\partial(\prod_j v_j)/\partial v_k`, exact also at
+    zeros and in its own derivatives.
+
+    It is the product of the nonzero others (all nonzero updates, with :math:`v_k` divided
+    out) times the product of the zero others, written as a polynomial in their values:
+    1 without one, their sum with one, :math:`e_2 = (p_1^2 - p_2)/2` with two. Each is 0 at
+    a zero but has the right derivatives there, so the Hessian of a product with two or
+    three zeros at a position is right (selecting a constant 0 made it 0). With more
+    zero others the factor is 0 with a zero first and second derivative, as it should be
+    (a product of three or more zeros vanishes to third order).
+    """
+    from ..elementwise import divide, equal, multiply, subtract, where
     from ..misc import astype
     from ..shapes import broadcast_to
 
@@ -133,13 +141,22 @@ def _mul_factor(args, params, res_shape):
     ones = _xp_of(x).ones(shape(x), dtype=vb.dtype)
     zero = equal(vb, 0)
     safe = where(zero, 1.0, vb)
-    prod_all = getitem_p.bind(scatter_mul_p.bind(ones, *arrays, vb, **params), *arrays, **params)
-    nzeros = scatter_add_p.bind(
-        zeros_raw(shape(x), _np.int64, x), *arrays, astype(zero, _np.int64), **params
-    )
-    nzeros = getitem_p.bind(nzeros, *arrays, **params)
+
+    def gathered_sum(u, dtype):  # sum over the updates at each one's position
+        total = scatter_add_p.bind(zeros_raw(shape(x), dtype, x), *arrays, u, **params)
+        return getitem_p.bind(total, *arrays, **params)
+
     prod_nz = getitem_p.bind(scatter_mul_p.bind(ones, *arrays, safe, **params), *arrays, **params)
-    return where(zero, where(equal(nzeros, 1), prod_nz, 0.0), divide(prod_all, safe))
+    others_nz = divide(prod_nz, safe)
+    nzeros = subtract(gathered_sum(astype(zero, _np.int64), _np.int64), astype(zero, _np.int64))
+    vz = where(zero, vb, 0.0)  # 0 in value; carries the zero updates' derivatives
+    p1 = subtract(gathered_sum(vz, vb.dtype), vz)
+    p2 = subtract(gathered_sum(multiply(vz, vz), vb.dtype), multiply(vz, vz))
+    e2 = multiply(subtract(multiply(p1, p1), p2), 0.5)
+    zeros_part = where(
+        equal(nzeros, 0), 1.0, where(equal(nzeros, 1), p1, where(equal(nzeros, 2), e2, 0.0))
+    )
+    return multiply(zeros_part, others_nz)
 
 
 def _mul_tangent(ans, primals, tangents, params):
