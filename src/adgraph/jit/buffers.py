@@ -122,7 +122,7 @@ def _fft_fits(node) -> bool:
     return np.dtype(node.dtype) == np.result_type(x.dtype, np.complex64)
 
 
-def plan(order, last, keep, kinds, fresh=frozenset(), budget=None):
+def plan(order, last, keep, kinds, fresh=frozenset(), budget=None, written=None):
     """Slots for the values of ``order``.
 
     Parameters
@@ -141,6 +141,9 @@ def plan(order, last, keep, kinds, fresh=frozenset(), budget=None):
     budget : int, optional
         The most bytes the slots may take (default :data:`MAX_BYTES`): beyond it the
         largest slots are dropped, and their values allocated afresh.
+    written : dict, optional
+        Node -> the argument whose buffer the code writes it into (it is that argument's
+        memory).
 
     Returns
     -------
@@ -155,6 +158,8 @@ def plan(order, last, keep, kinds, fresh=frozenset(), budget=None):
         for n in order:
             if n in cands:
                 al[n] = frozenset((n,))
+            elif written and n in written:
+                al[n] = al.get(written[n], frozenset())
             elif n.op in FRESH_OPS or n.op in fresh:
                 al[n] = frozenset()
             else:

@@ -159,20 +159,70 @@ _CAST_OPS = frozenset({"add", "subtract", "multiply", "divide"})
 _FRESH = set(UFUNCS) | {"matmul", "integer_pow", "where", "reduce_sum", "reduce_max", "reduce_min"}
 
 
-def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True, keep_buffers=True):
+def generate(
+    graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True, keep_buffers=False
+):
     """Python source and namespace for ``graph``; returns ``(source, function)``.
 
     ``guards``: ``(node, taken)`` pairs; the function returns ``GUARD_FAILED`` when
     ``bool(node) != taken``. The function takes the flat input values and returns the flat
     list of outputs. A ``scan`` node whose step traces to straight-line code becomes a
     Python ``for`` loop around the step's lines (:mod:`adgraph.jit.loops`).
-    ``reuse_buffers``: write into the buffers of dead arguments; ``keep_buffers`` (NumPy
-    only): write intermediates into buffers kept across calls (:mod:`adgraph.jit.buffers`).
+    ``reuse_buffers``: write into the buffers of dead arguments.
+
+    ``keep_buffers`` (NumPy): write intermediates into buffers kept across calls
+    (:mod:`adgraph.jit.buffers`). The graph's input nodes must hold example values
+    (C-contiguous arrays, or no arrays): the program without kept buffers is run on them
+    once, to learn how NumPy lays out each value (a new ufunc result is laid out as its
+    operands are, and the layout decides the order in which later sums and products add).
+    Only values it laid out in C order go into (C-order) buffers, and every other write
+    stays where that program made it, so the kept-buffer program computes the same bits.
+    It runs on C-contiguous inputs; inputs laid out otherwise run the program without.
     """
-    ns = {"xp": xp, "GUARD_FAILED": GUARD_FAILED}
     can_out = reuse_buffers and hasattr(xp, "add") and xp.__name__ in ("numpy", "cupy")
-    em = _Emitter(ns, can_out, keep=can_out and keep_buffers and xp is np)
     in_names = [f"a{k}" for k in range(len(graph.inputs))]
+    em = _Emitter({"xp": xp, "GUARD_FAILED": GUARD_FAILED}, can_out)
+    source, fn = _assemble(graph, guards, em, in_names, fn_name)
+    if not (keep_buffers and can_out and xp is np) or em.effects:
+        # (a callback could keep an array it is shown: no buffer is shown to one)
+        return source, fn
+    values = [n.value for n in graph.inputs]
+    if not all(type(v) is not np.ndarray or v.flags.c_contiguous for v in values):
+        return source, fn
+    layouts = _layouts(graph, guards, xp, can_out, in_names, values)
+    if layouts is None:
+        return source, fn
+    kem = _Emitter({"xp": xp, "GUARD_FAILED": GUARD_FAILED}, can_out, keep=True)
+    kem.layouts, kem.forced = layouts, em.donors
+    ksource, kfn = _assemble(graph, guards, kem, in_names, fn_name, fresh=fn)
+    if not kem.specs:
+        return source, fn
+    return ksource, kfn
+
+
+def _layouts(graph, guards, xp, can_out, in_names, values):
+    """Node -> strides of its value (NumPy arrays) when the program without kept buffers
+    runs on ``values``; None where it does not run to its end."""
+    em = _Emitter({"xp": xp, "GUARD_FAILED": GUARD_FAILED}, can_out, record=True)
+    rec: dict = {}
+    em.ns["_rec"] = rec
+    _, fn = _assemble(graph, guards, em, in_names, "layouts")
+    from ..debug import muted
+
+    try:
+        with np.errstate(all="ignore"), muted():
+            out = fn(*values)
+    except Exception:  # noqa: BLE001 - the program then simply keeps no buffers
+        return None
+    if out is GUARD_FAILED:
+        return None
+    return {node: rec.get(k) for k, node in enumerate(em.recorded)}
+
+
+def _assemble(graph, guards, em, in_names, fn_name, fresh=None):
+    """``(source, function)`` of ``graph`` written by the emitter ``em``; ``fresh``: the
+    program without kept buffers, for inputs that are not C-contiguous."""
+    ns = em.ns
     body, arg = em.graph_lines(graph, in_names, "", "    ", guards)
     # A 0-d result leaves as a NumPy scalar (what eager mode returns): ``[()]`` on a 0-d
     # array gives its scalar, on a scalar the scalar itself.
@@ -189,6 +239,18 @@ def generate(graph, guards=(), *, xp=np, fn_name="compiled", reuse_buffers=True,
         ns["_specs"] = tuple(em.specs)
         ns["_new_buffers"] = _buffers.new_buffers
         names = ", ".join(f"b{k}" for k in range(len(em.specs)))
+        checks = [
+            f"{a}.flags.c_contiguous"
+            for a, n in zip(in_names, graph.inputs)
+            if type(n.value) is np.ndarray and n.value.ndim
+        ]
+        if checks:
+            # inputs laid out otherwise: the program that allocates as it goes
+            ns["_fresh"] = fresh
+            lines += [
+                f"    if not ({' and '.join(checks)}):",
+                f"        return _fresh({', '.join(in_names)})",
+            ]
         lines += [
             "    try:",
             "        _bs = _pool.pop()",
@@ -215,12 +277,22 @@ class _Emitter:
     """Writes the lines of one graph (and of the loop bodies inside it) into one function;
     ``ns`` is the function's namespace (constants, bound implementations)."""
 
-    def __init__(self, ns, can_out, keep=False):
+    def __init__(self, ns, can_out, keep=False, record=False):
         self.ns = ns
         self.can_out = can_out
         self.keep = keep  # intermediates into kept buffers (NumPy)
         self.specs: list = []  # (shape, dtype) of every kept buffer b0, b1, ...
         self.consts: dict = {}
+        # node -> the argument whose buffer it was written into (the program's own graph)
+        self.donors: dict = {}
+        # keep: those of the program without kept buffers, and the strides of its values
+        self.forced: dict = {}
+        self.layouts: dict = {}
+        self.record = record  # emit _rec(k, value) after each of the graph's operations
+        self.recorded: list = []
+        # a callback somewhere (loop steps and called programs too), or a user's function
+        # run on the program's values
+        self.effects = False
 
     def const(self, v):
         key = id(v)
@@ -236,6 +308,8 @@ class _Emitter:
         function giving the source of a node or constant."""
         order = [n for n in graph.toposort() if not n.is_input]
         effects = getattr(graph, "effects", ())
+        if effects or any(_effect(n) for n in order):
+            self.effects = True
         if effects:
             order = _effects_in_order(order, [g for g, _ in guards if isinstance(g, Node)], effects)
         names = dict(zip(graph.inputs, in_names))
@@ -263,7 +337,9 @@ class _Emitter:
                 guard_at.setdefault(gnode, []).append(taken)
         consumers_view = _consumers_with_views(order)
         slot = {}  # node -> name of its kept buffer
-        if self.keep and not effects:
+        # (the program's own graph only: a loop's step was traced on example values, whose
+        # layouts need not be those it runs on)
+        if self.keep and not effects and not prefix:
             # A value whose shape depends on the data (checked by a guard) and what is
             # computed from it may differ from the traced shapes: allocated afresh.
             varying = {g.inputs[0] for g in guard_at if g.op == "jit_shape_is"}
@@ -271,11 +347,16 @@ class _Emitter:
             for n in order:
                 if varying and any(i in varying for i in n.inputs):
                     varying.add(n)
-                elif n not in varying and (k := _buffers.slot_kind(n, UFUNCS)) is not None:
-                    kinds[n] = k
+                elif n in varying or n in self.forced:
+                    continue
+                elif _c_order(n, self.layouts.get(n)):
+                    if (k := _buffers.slot_kind(n, UFUNCS)) is not None:
+                        kinds[n] = k
             if kinds:
                 budget = _buffers.MAX_BYTES - _buffers.nbytes(self.specs)
-                slot_of, specs = _buffers.plan(order, last, keep, kinds, _FRESH, budget)
+                slot_of, specs = _buffers.plan(
+                    order, last, keep, kinds, _FRESH, budget, self.forced
+                )
                 base = len(self.specs)
                 self.specs += specs
                 slot = {n: f"b{base + s}" for n, s in slot_of.items()}
@@ -296,8 +377,13 @@ class _Emitter:
                 else:
                     args = ", ".join(self.operands(node, arg))
                     out = None
-                    if self.can_out and not scalar:
-                        out = _donor(node, ins, pos, last, keep | slot.keys(), consumers_view)
+                    if self.keep and not prefix:
+                        # (where the program without kept buffers wrote, exactly)
+                        out = self.forced.get(node)
+                    elif self.can_out and not scalar:
+                        out = _donor(node, ins, pos, last, keep, consumers_view)
+                        if out is not None and not prefix:
+                            self.donors[node] = out
                     if out is not None:
                         expr = f"xp.{UFUNCS[op]}({args}, out={names[out]})"
                     else:
@@ -323,7 +409,17 @@ class _Emitter:
                 fname = f"{prefix}f{pos}"
                 self.ns[fname] = functools.partial(node.prim.impl, self.ns["xp"], **node.params)
                 expr = f"{fname}({', '.join(arg(i) for i in ins)})"
+                if op != "jit_call" and any(
+                    callable(v) and not isinstance(v, type) for v in node.params.values()
+                ):
+                    # runs a Python function of the user's (a loop step with a callback)
+                    self.effects = True
             lines.append(f"{ind}{target} = {expr}")
+            if self.record and not prefix:
+                lines.append(
+                    f"{ind}_rec[{len(self.recorded)}] = getattr({target}, 'strides', None)"
+                )
+                self.recorded.append(node)
             for taken in guard_at.get(node, ()):
                 lines.append(f"{ind}if bool({target}) is not {taken}:")
                 lines.append(f"{ind}    return GUARD_FAILED")
@@ -626,6 +722,39 @@ def _donor(node, ins, pos, last, keep, viewed):
         if i.op not in _FRESH or last.get(i) != pos:
             continue
         if tuple(i.shape or ()) == tuple(node.shape or ()) and i.dtype == node.dtype:
-            if sum(1 for j in ins if j is i) == 1 or node.op in UFUNCS:
+            if (sum(1 for j in ins if j is i) == 1 or node.op in UFUNCS) and _same_layout(i, node):
                 return i
     return None
+
+
+def _effect(node) -> bool:
+    """Whether ``node`` runs a callback (itself, or a compiled program it calls)."""
+    if node.op == "debug_callback":
+        return True
+    comp = node.params.get("compiled") if node.op == "jit_call" else None
+    return bool(getattr(getattr(comp, "graph", None), "effects", None))
+
+
+def _c_order(node, strides) -> bool:
+    """Whether ``strides`` (recorded) are those of a C-contiguous array of ``node``."""
+    if strides is None or not isinstance(node.dtype, np.dtype):
+        return False
+    shape = tuple(node.shape or ())
+    want = []
+    step = node.dtype.itemsize
+    for n in reversed(shape):
+        want.append(step)
+        step *= n
+    # (a length-1 axis may have any stride)
+    return all(n == 1 or s == w for n, s, w in zip(shape, strides, reversed(want)))
+
+
+def _same_layout(a, b) -> bool:
+    """Whether the values of ``a`` and ``b`` had the same memory layout when traced (True
+    where a value is not known). A NumPy ufunc lays its new result out as its operands are
+    laid out; written into an argument's buffer it would take that buffer's layout, and a
+    reduction or product of it would then add in another order than eager mode does."""
+    va, vb = a.value, b.value
+    if type(va) is not np.ndarray or type(vb) is not np.ndarray:
+        return True
+    return va.strides == vb.strides
