@@ -173,6 +173,42 @@ def test_gradient_matches_finite_differences():
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("n", [1000, 10_000])
+def test_hessian_under_jit_is_one_sweep_of_the_steps_forward_mode(n):
+    jh = ad.jit(ad.hessian(chain(n, 5)))
+    h = jh(0.6)
+    g = program(jh, 0.6)
+    assert sum(m.op == "scan_revolve" for m in g.toposort()) == 1
+    assert len(ops(g)) <= 6  # the sweep, reading its result, the jacobian's reshapes
+    assert last_sweep["steps"] == n and last_sweep["stored"] <= 5
+    np.testing.assert_allclose(h, ad.hessian(chain(n, None))(0.6), rtol=1e-13)
+
+
+def test_rnn_hessian_under_jit_in_both_code_generators():
+    H, n = 3, 20
+    W = rng.normal(size=(H, H)) * 0.5
+    xs = rng.normal(size=(n, H))
+    h0 = rng.normal(size=H)
+
+    def loss(W, k):
+        def st(c, x):
+            h, s = c
+            hn = anp.tanh(W @ h + x)
+            return (hn, s + anp.sum(hn**2)), anp.sum(hn)
+
+        (h, s), ys = lax.scan(st, (h0, 0.0), xs, checkpoints=k)
+        return anp.sum(h) + s + anp.sum(ys * anp.arange(n))
+
+    want = ad.hessian(loss)(W, None)
+    for compiler in ("python", "c"):
+        got = ad.jit(ad.hessian(loss), static_argnums=1, compiler=compiler)(W, 4)
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13 * np.abs(want).max())
+    # the same numbers as the step-by-step sweep of forward over reverse mode, eagerly
+    np.testing.assert_allclose(
+        ad.hessian(loss)(W, 4), want, rtol=1e-13, atol=1e-13 * np.abs(want).max()
+    )
+
+
 def test_second_order_under_jit_equals_eager():
     # forward over reverse and reverse over reverse of the sweep (through the loop itself)
     f = chain(10, 3)

@@ -35,9 +35,11 @@ from typing import Any
 
 from .. import numpy as anp
 from ..ad.batching import BatchTracer
+from ..ad.forward import JVPTracer
 from ..ad.sparsity import Call
 from ..ad.taylor import call_rule
 from ..api import closure
+from ..api.args import zeros_like
 from ..api.vectorize import vmap
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
@@ -349,8 +351,96 @@ def _sweep_impl(xp, *vals, **p):
     return tuple(out)
 
 
-def _sweep_jvp(primals, tangents, params):
-    return closure.jvp_of_call(_sweep_fun(params), primals, tangents)
+def _inexact(x) -> bool:
+    from .loops import shape_dtype
+
+    return shape_dtype(x)[1].kind in "fc"
+
+
+def _sweep_jvp(primals, tangents, p):
+    # forward mode of the sweep is one sweep of the step's forward mode: the working carry
+    # extended by its tangent, the cotangent carry by its own, the xs, closed-over values
+    # and the ys' cotangents by theirs; what the sweep sums and stacks, it sums and stacks
+    # with their tangents (so jit(hessian) holds the step once, too)
+    nc, nx, nk, nci = p["nc"], p["nx"], p["nk"], len(p["ci"])
+    nxi, nki = len(p["xi"]), len(p["ki"])
+    o = nc + nx + nk
+    n_in = len(primals)
+    has_t = [_inexact(x) for x in primals]
+    ts = [zeros_like(x) if t is None else t for x, t in zip(primals, tangents)]
+    groups = [(0, nc), (nc, nc + nx), (nc + nx, o), (o, o + nci), (o + nci, n_in)]
+    with_t = [[i for i in range(a, b) if has_t[i]] for a, b in groups]
+    fwd, back = p["fwd"], p["back"]
+
+    def split(leaves, sizes):
+        out, k = [], 0
+        for m in sizes:
+            out.append(list(leaves[k : k + m]))
+            k += m
+        return out
+
+    def full_tangents(ins, tan, positions, start):
+        got = [None] * len(ins)
+        for i, t in zip(positions, tan):
+            got[i - start] = t
+        return got
+
+    def fwd2(*leaves):
+        c, dc, x, dx, k, dk = split(
+            leaves, [nc, len(with_t[0]), nx, len(with_t[1]), nk, len(with_t[2])]
+        )
+        tan = (
+            full_tangents(c, dc, with_t[0], 0)
+            + full_tangents(x, dx, with_t[1], nc)
+            + full_tangents(k, dk, with_t[2], nc + nx)
+        )
+        out, tout = closure.jvp_of_call(fwd, (*c, *x, *k), tan)
+        return (*out[:nc], *[tout[i] for i in with_t[0]])
+
+    def back2(*leaves):
+        sizes = [nc, len(with_t[0]), nx, len(with_t[1]), nk, len(with_t[2])]
+        sizes += [nci, len(with_t[3]), n_in - o - nci, len(with_t[4])]
+        c, dc, x, dx, k, dk, g, dg, y, dy = split(leaves, sizes)
+        tan = (
+            full_tangents(c, dc, with_t[0], 0)
+            + full_tangents(x, dx, with_t[1], nc)
+            + full_tangents(k, dk, with_t[2], nc + nx)
+            + full_tangents(g, dg, with_t[3], o)
+            + full_tangents(y, dy, with_t[4], o + nci)
+        )
+        out, tout = closure.jvp_of_call(back, (*c, *x, *k, *g, *y), tan)
+        a, b = nci, nci + nxi
+        return (*out[:a], *tout[:a], *out[a:b], *tout[a:b], *out[b:], *tout[b:])
+
+    def pick(lo, hi, group):
+        return [*primals[lo:hi], *[ts[i] for i in group]]
+
+    args = (
+        pick(0, nc, with_t[0])
+        + pick(nc, nc + nx, with_t[1])
+        + pick(nc + nx, o, with_t[2])
+        + pick(o, o + nci, with_t[3])
+        + pick(o + nci, n_in, with_t[4])
+    )
+    if len(with_t[3]) != nci:  # (every cotangent carry is inexact: the sweep made it so)
+        return closure.jvp_of_call(_sweep_fun(p), primals, tangents)
+    q = dict(
+        p,
+        fwd=fwd2,
+        back=back2,
+        nc=nc + len(with_t[0]),
+        nx=nx + len(with_t[1]),
+        nk=nk + len(with_t[2]),
+        ci=tuple(range(2 * nci)),
+        xi=tuple(range(2 * nxi)),
+        ki=tuple(range(2 * nki)),
+    )
+    out = sweep_p.bind(*args, **q)
+    a, b = 2 * nci, 2 * nci + 2 * nxi
+    gc, gx, gk = out[:a], out[a:b], out[b:]
+    primal = (*gc[:nci], *gx[:nxi], *gk[:nki])
+    tangent = (*gc[nci:], *gx[nxi:], *gk[nki:])
+    return primal, tangent
 
 
 def _sweep_vjp(ct, ans, args, params, wanted):
@@ -406,16 +496,22 @@ sweep_p = Primitive(
 
 
 def sweepable(values) -> bool:
-    """Whether the values are staged by ``jit`` with at most ``vmap`` between (every tracer
-    among them a staging trace's, possibly under batch tracers, and at least one): the
-    sweep is then bound as one :data:`sweep_p` node."""
+    """Whether the values are staged by ``jit`` with at most ``vmap`` and forward mode
+    between (every tracer among them a staging trace's, possibly under batch and JVP
+    tracers, and at least one): the sweep is then bound as one :data:`sweep_p` node, whose
+    batching and forward-mode rules bind it again."""
     found = False
-    for v in values:
-        while isinstance(v, Tracer):
-            if getattr(v._trace, "stages_effects", False):
-                found = True
-                break
-            if type(v) is not BatchTracer:
-                return False
-            v = v._inner()
+    stack = list(values)
+    while stack:
+        v = stack.pop()
+        if not isinstance(v, Tracer):
+            continue
+        if getattr(v._trace, "stages_effects", False):
+            found = True
+        elif type(v) is BatchTracer:
+            stack.append(v._inner())
+        elif type(v) is JVPTracer:
+            stack += [v.primal, v.tangent]
+        else:
+            return False
     return found
