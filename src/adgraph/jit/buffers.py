@@ -19,14 +19,21 @@ alive at once (a liveness analysis over the program's order):
   result, and take a copy themselves where a view overlaps differently); any other
   operation writes into a slot none of its arguments is using;
 * no value the program returns, nor any view of it, lives in a slot: the caller owns its
-  results, and a later call never writes into them. Loop bodies treat their step's
-  results the same way (a carry outlives the iteration that computed it).
+  results, and a later call never writes into them;
+* a value written into the memory of a dying argument (as the program without buffers
+  writes it) is that argument's memory: a view of it, for the rules above.
+
+Only the program's own graph takes buffers, not the steps of its loops (their values are
+traced on examples whose layouts need not be those they run on), and only values that the
+program without buffers lays out in C order -- :func:`adgraph.jit.codegen.generate` runs
+it once to record that, since a ufunc lays out its result as its operands are, and the
+layout decides the order in which later sums and products add. Written into a buffer, an
+operation then computes the same values as into a new array, bit for bit.
 
 The generated function takes its set of buffers from a pool of the program at the start
 of a call and puts it back at the end; a call that finds the pool empty (the same program
 running on another thread, or recursively inside itself) allocates a set of its own. So
-concurrent and nested calls never share buffers. Written into a buffer, an operation
-computes the same values as into a new array, bit for bit.
+concurrent and nested calls never share buffers.
 """
 
 from __future__ import annotations
