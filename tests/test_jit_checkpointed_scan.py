@@ -3,7 +3,9 @@
 The compiled program holds the step and its pullback once each, and its node that runs
 the revolve schedule around them: its size does not depend on the trip count, it keeps at
 most ``k`` carries (besides the one being advanced), and the gradients are bit for bit
-those of eager ``grad`` with ``checkpoints=None`` and with ``checkpoints=k``.
+those of eager ``grad`` with ``checkpoints=None`` and with ``checkpoints=k`` (Python code
+generator; the C one to the math library's rounding, and bit for bit its own program with
+``checkpoints=None``). ``jit(hessian)`` is one sweep too, of the step's forward mode.
 """
 
 from __future__ import annotations

@@ -9,6 +9,11 @@ reverse handler runs the loop at binding and keeps either every step's pullback
 sweep needs by the binomial schedule of :mod:`adgraph.lax.revolve` (``checkpoints=k``).
 Both give bit-identical cotangents: each step is pulled back by the same operations on
 the same values, and the cotangents of the loop's inputs are summed in the same order.
+Under ``jit`` (staged values) the forward pass is one ``scan`` node, and the backward
+sweep is one more: a forward and a backward loop for ``checkpoints=None``
+(:mod:`adgraph.lax.staged`), one ``scan_revolve`` node holding the step and its pullback
+for ``checkpoints=k`` (:mod:`adgraph.lax.revolve`), so the compiled program does not grow
+with the trip count.
 Forward mode runs the loop in Python on its tracers (exact by construction); ``vmap``
 binds one ``scan`` of the vectorised step.
 Values the body closes over that an enclosing transformation traces are lifted into
