@@ -327,3 +327,22 @@ def test_short_scans_and_the_gradient_of_xs(n):
     got = ad.jit(ad.grad(g), static_argnums=1)(xs, 2)
     np.testing.assert_array_equal(got, ad.grad(g)(xs, None))
     assert got.shape == (n,)
+
+
+@pytest.mark.parametrize("compiler", ["python", "c"])
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+def test_integer_carry_leaf_and_float32(compiler, dt):
+    xs = np.linspace(0.1, 1.0, 9).astype(dt)
+
+    def f(a, k):
+        def st(c, x):
+            i, h = c
+            return (i + 1, h * anp.cos(a * x) + (x * i).astype(dt)), h * a
+
+        (_, h), ys = lax.scan(st, (np.int64(0), dt(0.5)), xs, checkpoints=k)
+        return h + anp.sum(ys)
+
+    got = ad.jit(ad.grad(f), static_argnums=1, compiler=compiler)(dt(0.7), 2)
+    want = ad.grad(f)(dt(0.7), None)
+    assert got.dtype == want.dtype == dt
+    np.testing.assert_allclose(got, want, rtol=4 * np.finfo(dt).eps)
