@@ -346,3 +346,17 @@ def test_integer_carry_leaf_and_float32(compiler, dt):
     want = ad.grad(f)(dt(0.7), None)
     assert got.dtype == want.dtype == dt
     np.testing.assert_allclose(got, want, rtol=4 * np.finfo(dt).eps)
+
+
+@pytest.mark.parametrize("compiler", ["python", "c"])
+def test_nested_checkpointed_loops(compiler):
+    # the inner loop's sweep is a node of the outer step's pullback
+    def f(a, k):
+        def outer(c, x):
+            step = lambda i, v: anp.sin(v * a) + x  # noqa: E731
+            return lax.fori_loop(0, 5, step, c, checkpoints=k), None
+
+        return lax.scan(outer, 0.3, np.linspace(0.0, 1.0, 7), checkpoints=k)[0]
+
+    got = ad.jit(ad.grad(f), static_argnums=1, compiler=compiler)(0.8, 2)
+    np.testing.assert_allclose(got, ad.grad(f)(0.8, None), rtol=1e-14)
