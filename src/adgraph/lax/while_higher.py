@@ -123,7 +123,15 @@ def back_jvp(prim, primals, tangents, params):
         *consts,
         *[tangents[ns + 1 + nc + j] for j in ki],
     )
-    out = prim.bind(*args, **dict(params, back=back2, ns=ns + nsi, nc=nc + nxi))
+    new = dict(params, back=back2, ns=ns + nsi, nc=nc + nxi)
+    cond = params.get("cond")
+    if cond is not None:  # (its arguments: the carry and the consts, without tangents)
+
+        def cond2(*leaves):
+            return cond(*leaves[:nc], *leaves[nc + nxi : nc + nxi + nk])
+
+        new["cond"] = cond2
+    out = prim.bind(*args, **new)
     t_out = [zeros_like(s) for s in out[:ns]]
     for k, t in zip(si, out[ns:]):
         t_out[k] = t
@@ -170,22 +178,31 @@ def _axes(flags):
 
 
 def stack_batch(prim, vals, batched, size, params):
-    """``vmap`` of ``while_stack`` as one loop of the vectorised step when the predicate
-    does not vary along the mapped axis; None when it does."""
+    """``vmap`` of ``while_stack`` as one loop of the vectorised step. When the predicate
+    varies along the mapped axis the loop runs while it holds for any example, and an
+    example's carry stays as it is once its own is false (stored again at each further
+    iteration, which :func:`back_batch` pulls back as the identity)."""
     cond, body, nc = params["cond"], params["body"], params["nc"]
     consts, bk = list(vals[nc:]), list(batched[nc:])
     bc, carry = _carry_axes(
         lambda *a: body(*a)[:nc], list(vals[:nc]), consts, batched[:nc], bk, size
     )
-    if _varying(lambda *a: cond(*a)[:1], [*carry, *consts], [*bc, *bk])[0]:
-        return None
+    frozen = _varying(lambda *a: cond(*a)[:1], [*carry, *consts], [*bc, *bk])[0]
+    if frozen:
+        carry = [c if b else _broadcast(c, size) for c, b in zip(carry, bc)]
+        bc = [True] * nc
     axes, oax = _axes([*bc, *bk]), _axes(bc)
 
     def cond_u(*a):
+        if frozen:
+            return (anp.any(vmap(lambda *x: cond(*x)[0], in_axes=axes)(*a)),)
         return (vmap(lambda *x: cond(*x)[0], in_axes=axes, out_axes=None)(*a),)
 
     def body_b(*a):
-        return tuple(vmap(lambda *x: tuple(body(*x)), in_axes=axes, out_axes=oax)(*a))
+        new = vmap(lambda *x: tuple(body(*x)), in_axes=axes, out_axes=oax)(*a)
+        if not frozen:
+            return tuple(new)
+        return _where_holds(cond, axes, a, new, a[:nc])
 
     for f, g in ((cond_u, cond), (body_b, body)):
         f._watch = getattr(g, "_watch", None)  # type: ignore[attr-defined]
@@ -198,13 +215,25 @@ def stack_batch(prim, vals, batched, size, params):
     return (*res, *out[nc + 1 :])
 
 
+def _where_holds(cond, axes, args, new, old):
+    """``new`` for the examples whose predicate holds at ``args``, ``old`` for the others."""
+    p = vmap(lambda *x: cond(*x)[0], in_axes=axes)(*args)
+    return tuple(
+        anp.where(anp.reshape(p, (-1,) + (1,) * (len(shape_dtype(o)[0]) - 1)), n, o)
+        for n, o in zip(new, old)
+    )
+
+
 def back_batch(prim, vals, batched, size, params):
-    """``vmap`` of ``while_back`` as one loop of the vectorised step."""
+    """``vmap`` of ``while_back`` as one loop of the vectorised step. Where the predicate
+    varies along the mapped axis, an example whose predicate is false at a stored carry
+    (its loop had ended: the carry was frozen) keeps its state: the identity."""
     back, ns, nc = params["back"], params["ns"], params["nc"]
     count = vals[ns]
     if batched[ns]:
-        # (batched only by stack_batch's broadcast or the Python loop's, which refuses a
-        # predicate that varies: the same count for every example)
+        # (batched only by stack_batch's broadcast -- the iterations of the loop over the
+        # whole batch -- or the Python loop's, which refuses a predicate that varies: the
+        # same count for every example)
         count = count[0]
     bx, bk = list(batched[ns + 1 : ns + 1 + nc]), list(batched[ns + 1 + nc :])
     stacks = vals[ns + 1 : ns + 1 + nc]  # a batched one: (size, rows, ...), read s[:, t]
@@ -216,8 +245,19 @@ def back_batch(prim, vals, batched, size, params):
     bs, state = _carry_axes(back, list(vals[:ns]), [*rows, *consts], batched[:ns], [*bx, *bk], size)
     axes, oax = _axes([*bs, *bx, *bk]), _axes(bs)
 
+    cond = params.get("cond")
+    frozen = cond is not None and _varying(lambda *a: cond(*a)[:1], [*rows, *consts], [*bx, *bk])[0]
+    if frozen:
+        state = [c if b else _broadcast(c, size) for c, b in zip(state, bs)]
+        bs = [True] * ns
+        axes, oax = _axes([*bs, *bx, *bk]), _axes(bs)
+
     def back_b(*a):
-        return tuple(vmap(lambda *x: tuple(back(*x)), in_axes=axes, out_axes=oax)(*a))
+        new = vmap(lambda *x: tuple(back(*x)), in_axes=axes, out_axes=oax)(*a)
+        if not frozen:
+            return tuple(new)
+        c_axes = axes[ns:]
+        return _where_holds(cond, c_axes, a[ns:], new, a[:ns])
 
     major = tuple(bx)
     out = prim.bind(*state, count, *stacks, *consts, **dict(params, back=back_b, major=major))

@@ -233,9 +233,10 @@ def _frozen_body(params):
 def _while_reverse(trace, vals, parents, params, pidx):
     if staged_only(vals):  # jit: a loop that stacks the carries (or thinning's)
         return staged_while_reverse(while_p, trace, vals, parents, params, pidx)
-    if params["checkpoints"] is None and is_staged(vals) and not any(map(is_batched, vals)):
-        # jit with forward mode between (hessian): the same loops, whose own rules bind
-        # their forward mode and vmap as loops again (adgraph.lax.while_higher)
+    if params["checkpoints"] is None and is_staged(vals):
+        # jit with forward mode or vmap between (hessian, jit(vmap(grad))): the same loops,
+        # whose own rules bind their forward mode and vmap as loops again
+        # (adgraph.lax.while_higher)
         return staged_while_reverse(while_p, trace, vals, parents, params, pidx)
     if params["checkpoints"] is None:
         return _store_all(trace, vals, parents, params, pidx)

@@ -284,7 +284,7 @@ def half(k: int) -> int:
     return max(1, -(-k // 2))
 
 
-def _back_impl(xp, *vals, back, ns, nc, body=None, checkpoints=None, major=None):
+def _back_impl(xp, *vals, back, ns, nc, body=None, checkpoints=None, major=None, cond=None):
     return run_back(back, ns, nc, vals, body, checkpoints, major)
 
 
@@ -343,7 +343,8 @@ def staged_while_vjp(ct, ans, args, params, wanted):
         # summed last iteration first, as the tape of the Python loop sums them
         return (*got[:nci], *[a + g for a, g in zip(gk, got[nci:])])
 
-    bparams = {"back": back, "ns": nci + nki, "nc": nc}
+    # (cond: for vmap, which keeps the state of an example whose loop had ended)
+    bparams = {"back": back, "ns": nci + nki, "nc": nc, "cond": params["cond"]}
     if params["checkpoints"] is not None:  # the stacks are thinning's: recompute the rest
         bparams.update(body=body, checkpoints=params["checkpoints"])
     out = while_back_p.bind(*ct_c, *ct_k, params["trips"], *params["stacks"], *consts, **bparams)
