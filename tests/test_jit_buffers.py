@@ -680,3 +680,26 @@ def test_programs_with_callbacks_keep_no_buffers(capsys):
     jf(x)
     assert capsys.readouterr().out.count("c ") == 2
     assert "_pool" not in jf.lower(x).source
+
+
+def test_python_branches_each_with_buffers():
+    def f(x):
+        a = anp.exp(x * 0.1) * 2.0
+        if anp.sum(x) > 0:  # a guard: each branch is its own program
+            b = anp.sin(a) + a
+        else:
+            b = anp.cos(a) - a
+        return anp.sum(b * b, axis=1)
+
+    keep, fresh = _pair(f)
+    xp_ = np.abs(RNG.standard_normal((N, N)))
+    xs = [xp_, -xp_, xp_ * 0.5, -xp_ * 2.0]
+    for _ in range(2):
+        for x in xs:
+            r = keep(x)
+            _assert_identical(r, fresh(x))
+            a = np.exp(x * 0.1) * 2.0
+            b = np.sin(a) + a if x.sum() > 0 else np.cos(a) - a
+            np.testing.assert_allclose(r, np.sum(b * b, axis=1), rtol=1e-13)
+    assert keep.trace_count == 2
+    assert all("_pool" in c.source for v in keep._cache.values() for c in v)
