@@ -439,3 +439,16 @@ def test_vmap_with_different_trip_counts_is_one_loop_over_the_batch():
     want = [ad.grad(grow_loss, argnums=1)(W, x, 50.0) for x in x0s]
     np.testing.assert_allclose(gv(W, x0s, 50.0), want, rtol=1e-13)
     assert gv.trace_count == 1
+
+
+def test_jacrev_under_jit_maps_the_cotangents_over_one_backward_loop():
+    def f(v):
+        return anp.stack([sqrt_value(v[0]), sqrt_value(v[1]) * v[0]])
+
+    j = ad.jit(ad.jacrev(f))
+    for v in (np.array([2.0, 9.0]), np.array([1e6, 0.01])):
+        got = j(v)
+        np.testing.assert_array_equal(got, ad.jacrev(f)(v))
+        np.testing.assert_allclose(got[0, 0], 0.5 / np.sqrt(v[0]), rtol=1e-10)
+    assert j.trace_count == 1
+    assert "GUARD_FAILED" not in j.lower(np.array([2.0, 9.0])).source

@@ -138,9 +138,11 @@ def back_jvp(prim, primals, tangents, params):
     return tuple(out[:ns]), tuple(t_out)
 
 
-def _varying(fn, vals, flags):
-    """Which results of ``fn(*vals)`` vary along the mapped axis when the arguments
-    ``flags`` names do (their axis 0): ``fn`` run once under ``vmap``."""
+def _varying(fn, vals, flags, nout):
+    """Which of the ``nout`` results of ``fn(*vals)`` vary along the mapped axis when the
+    arguments ``flags`` names do (their axis 0): ``fn`` run once under ``vmap``."""
+    if not any(flags):
+        return [False] * nout
     got: list = []
 
     def probe(*a):
@@ -166,7 +168,7 @@ def _carry_axes(fn, carry, rest, flags_c, flags_rest, size):
         state = [
             _broadcast(c, size) if f and not b else c for c, f, b in zip(carry, flags, flags_c)
         ]
-        out = _varying(fn, [*state, *rest], [*flags, *flags_rest])
+        out = _varying(fn, [*state, *rest], [*flags, *flags_rest], len(flags))
         new = [f or o for f, o in zip(flags, out)]
         if new == flags:
             return flags, state
@@ -187,7 +189,7 @@ def stack_batch(prim, vals, batched, size, params):
     bc, carry = _carry_axes(
         lambda *a: body(*a)[:nc], list(vals[:nc]), consts, batched[:nc], bk, size
     )
-    frozen = _varying(lambda *a: cond(*a)[:1], [*carry, *consts], [*bc, *bk])[0]
+    frozen = _varying(lambda *a: cond(*a)[:1], [*carry, *consts], [*bc, *bk], 1)[0]
     if frozen:
         carry = [c if b else _broadcast(c, size) for c, b in zip(carry, bc)]
         bc = [True] * nc
@@ -246,7 +248,9 @@ def back_batch(prim, vals, batched, size, params):
     axes, oax = _axes([*bs, *bx, *bk]), _axes(bs)
 
     cond = params.get("cond")
-    frozen = cond is not None and _varying(lambda *a: cond(*a)[:1], [*rows, *consts], [*bx, *bk])[0]
+    frozen = (
+        cond is not None and _varying(lambda *a: cond(*a)[:1], [*rows, *consts], [*bx, *bk], 1)[0]
+    )
     if frozen:
         state = [c if b else _broadcast(c, size) for c, b in zip(state, bs)]
         bs = [True] * ns
