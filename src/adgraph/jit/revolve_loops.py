@@ -62,8 +62,111 @@ def compile_step(fn: Callable[..., Any], leaves: list, xp: Any) -> Callable[...,
         _, got = generate(graph, xp=xp, fn_name="step")
         # a step of float64 scalars also runs on Python floats (see floats_version)
         got.floats = floats_version(graph) if xp is np else None  # type: ignore[attr-defined]
+        got.graph = graph  # type: ignore[attr-defined]
     per_fn[key] = got
     return got
+
+
+def _float_lines(graph, names: dict, prefix: str, ind: str, funcs: dict):
+    """The lines computing ``graph`` on Python floats (its inputs named by ``names``,
+    which gets its nodes' names too), or None when a constant has no float source."""
+    lines = []
+    for k, m in enumerate(x for x in graph.toposort() if not x.is_input):
+        args = []
+        for i in m.inputs:
+            if isinstance(i, Node):
+                args.append(names[i])
+            else:
+                e = const_expr(i.value)
+                if e is None:
+                    return None
+                args.append(e)
+        names[m] = f"{prefix}{k}"
+        lines.append(f"{ind}{prefix}{k} = {float_expr(m, args, funcs)}")
+    return lines
+
+
+def float_sweep(fwd, back, p: dict) -> Callable[..., tuple] | None:
+    """The whole sweep of a step of float64 scalars as one generated Python function:
+    the schedule's rows walked by one loop with the forward step's and the pullback's code
+    inline (once each), as :mod:`adgraph.jit.floatloops` runs a loop's step -- the same
+    operations as :func:`adgraph.lax.revolve._run_sweep` on the compiled steps, without a
+    call per step, and the schedule of :func:`adgraph.lax.revolve.actions` driven inline
+    (a stack of at most ``2k + 1`` segments, as the C backend's loop). ``sweep(*leaves)``
+    takes the arguments as Python floats and lists (the xs and the ys' cotangents) and
+    returns ``(*ct carry, *ct xs as lists, *ct consts, advances, slots filled)``; it
+    raises where NumPy gives inf or nan. None when a step has no float form."""
+    gF, gB = getattr(fwd, "graph", None), getattr(back, "graph", None)
+    if gF is None or gB is None or fwd.floats is None or back.floats is None:
+        return None
+    ns: dict = {}
+    fF, fB = float_step(gF, ns), float_step(gB, ns)
+    if fF is None or fB is None:
+        return None
+    funcs = {**fF, **fB}
+    nc, nx, nk = p["nc"], p["nx"], p["nk"]
+    nci, nxi, nki = len(p["ci"]), len(p["xi"]), len(p["ki"])
+    ngy = len(gB.inputs) - nc - nx - nk - nci
+    n, rev = p["length"], p["reverse"]
+    c = [f"c{j}" for j in range(nc)]
+    X = [f"X{j}" for j in range(nx)]
+    x = [f"x{j}" for j in range(nx)]
+    k = [f"k{j}" for j in range(nk)]
+    g = [f"g{j}" for j in range(nci)]
+    Y = [f"Y{j}" for j in range(ngy)]
+    y = [f"y{j}" for j in range(ngy)]
+    K = [f"K{j}" for j in range(nki)]
+    GX = [f"GX{j}" for j in range(nxi)]
+    idx = "{} - 1 - {}".format(n, "{}") if rev else "{}"
+    names = dict(zip(gF.inputs, c + x + k))
+    f_lines = _float_lines(gF, names, "f", "            ", funcs)
+    f_out = [names[o] for o in gF.outputs[:nc]]
+    names = dict(zip(gB.inputs, c + x + k + g + y))
+    b_lines = _float_lines(gB, names, "b", "        ", funcs)
+    if f_lines is None or b_lines is None:
+        return None
+    b_out = [names[o] for o in gB.outputs]
+    tup = "".join(f"{v}, " for v in c)
+    kk = int(p["checkpoints"])
+    src = [f"def sweep({', '.join(c + X + k + g + Y)}):"]
+    src += [f"    {v} = [0.0] * {n}" for v in GX]
+    src += [f"    {v} = 0.0" for v in K]
+    src += ["    first = True", f"    slots = [None] * {max(1, min(kk, n))}"]
+    src += [f"    slots[0] = ({tup})", "    d = top = 1", "    adv = 0"]
+    # the schedule of adgraph.lax.revolve.actions, driven here (as the C loop does)
+    src += [f"    T = [(0, {n}, {kk - 1})]", "    while T:", "        task = T.pop()"]
+    src += ["        if task is None:", "            d -= 1", "            continue"]
+    src += ["        s, e, fr = task", f"        {tup}= slots[d - 1]"]
+    src += ["        if e - s == 1:", "            m = bt = s", "        elif fr == 0:"]
+    src += ["            m = bt = e - 1", "            T.append((s, e - 1, 0))", "        else:"]
+    src += ["            r, bb, pv = 0, 1, 0", "            while bb < e - s:"]
+    src += ["                r += 1", "                pv, bb = bb, bb * (fr + r) // r"]
+    src += ["            m = s + max(1, min(pv, e - s - 1))", "            bt = -1"]
+    src += ["        adv += m - s", "        for u in range(s, m):"]
+    src += [f"            i = {idx.format('u')}"]
+    src += [f"            {xv} = {Xv}[i]" for xv, Xv in zip(x, X)]
+    src += f_lines
+    src += [f"            {tup}= {''.join(v + ', ' for v in f_out)}"]
+    src += ["        if bt < 0:", f"            slots[d] = ({tup})", "            d += 1"]
+    src += ["            top = max(top, d)", "            T += [(s, m, fr), None, (m, e, fr - 1)]"]
+    src += ["            continue", f"        i = {idx.format('bt')}"]
+    src += [f"        {xv} = {Xv}[i]" for xv, Xv in zip(x, X)]
+    src += [f"        {yv} = {Yv}[i]" for yv, Yv in zip(y, Y)]
+    src += b_lines
+    for j, v in enumerate(GX):
+        src.append(f"        {v}[i] = {b_out[nci + j]}")
+    for j, v in enumerate(K):
+        e = b_out[nci + nxi + j]
+        # summed last step first: the last step's own at first, as _run_sweep does
+        src.append(f"        {v} = {e} if first else {v} + {e}")
+    if nci:
+        lhs = "".join(v + ", " for v in g)
+        src.append(f"        {lhs}= {''.join(e + ', ' for e in b_out[:nci])}")
+    src.append("        first = False")
+    src.append(f"    return ({''.join(v + ', ' for v in g + GX + K)}adv, top)")
+    code = compile("\n".join(src) + "\n", "<adgraph.jit float sweep>", "exec")
+    exec(code, ns)  # noqa: S102 -- our own generated source, never user text
+    return ns["sweep"]
 
 
 def floats_version(graph) -> Callable[..., tuple] | None:
@@ -146,4 +249,4 @@ def step_graphs(node) -> tuple[Any, Any] | None:
     return fwd, back
 
 
-revolve.compile_steps_with(compile_step)
+revolve.compile_steps_with(compile_step, float_sweep)

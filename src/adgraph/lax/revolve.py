@@ -30,6 +30,7 @@ program holds the step twice, whatever the trip count, and stores at most ``k`` 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -231,14 +232,18 @@ last_sweep: dict[str, Any] = {}
 # ``compiler(fn, leaves, xp) -> callable | None``: ``fn`` (a function of flat leaves)
 # compiled for arguments like ``leaves``, or None; registered by adgraph.jit, which sits
 # above this layer (adgraph.jit.revolve_loops).
-_compiler: list[Callable[..., Any] | None] = [None]
+_compiler: list[Callable[..., Any] | None] = [None, None]
 
 
-def compile_steps_with(compiler: Callable[..., Any] | None) -> None:
+def compile_steps_with(
+    compiler: Callable[..., Any] | None, sweeper: Callable[..., Any] | None = None
+) -> None:
     """Register ``compiler(fn, leaves, xp) -> callable | None``, which :data:`sweep_p`'s
     implementation asks for a compiled form of the step's forward function and pullback
-    (None runs them as they are)."""
-    _compiler[0] = compiler
+    (None runs them as they are), and ``sweeper(fwd, back, params) -> callable | None``,
+    the whole sweep on Python floats for compiled steps of float64 scalars (see
+    :func:`adgraph.jit.revolve_loops.float_sweep`)."""
+    _compiler[0], _compiler[1] = compiler, sweeper
 
 
 def _parts(vals, p):
@@ -339,16 +344,41 @@ def _sweep_impl(xp, *vals, **p):
             if ff is not None and fb is not None:
                 # every value a float64 scalar: the sweep on Python floats, the same bits
                 # (NumPy's own values where Python raises instead of giving inf or nan)
+                sweeper = _compiler[1]
+                whole = _cached_sweep(sweeper, f2, b2, p) if sweeper is not None else None
+                fl = [xp.asarray(v).tolist() for v in vals]
                 try:
-                    out = _run_sweep([xp.asarray(v).tolist() for v in vals], p, ff, fb, stack)
+                    if whole is not None:
+                        *res, advances, stored = whole(*fl)
+                        last_sweep.clear()
+                        last_sweep.update(advances=advances, stored=stored, steps=n)
+                    else:
+                        res = list(_run_sweep(fl, p, ff, fb, stack))
                 except (ArithmeticError, ValueError):
                     pass
                 else:
                     last_sweep["compiled"] = True
-                    return tuple(o if hasattr(o, "dtype") else xp.float64(o) for o in out)
+                    return tuple(xp.asarray(o, dtype=xp.float64)[()] for o in res)
     out = _run_sweep(vals, p, fwd, back, stack)
     last_sweep["compiled"] = compiled
     return tuple(out)
+
+
+# the generated whole sweep of a program's compiled pullback, per schedule
+_SWEEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cached_sweep(sweeper, fwd, back, p):
+    key = tuple(
+        p[q] for q in ("length", "reverse", "checkpoints", "nc", "nx", "nk", "ci", "xi", "ki")
+    )
+    try:
+        per = _SWEEPS.setdefault(back, {})
+    except TypeError:
+        return sweeper(fwd, back, p)
+    if key not in per:
+        per[key] = sweeper(fwd, back, p)
+    return per[key]
 
 
 def _inexact(x) -> bool:
