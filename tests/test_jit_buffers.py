@@ -703,3 +703,17 @@ def test_python_branches_each_with_buffers():
             np.testing.assert_allclose(r, np.sum(b * b, axis=1), rtol=1e-13)
     assert keep.trace_count == 2
     assert all("_pool" in c.source for v in keep._cache.values() for c in v)
+
+
+def test_fft_into_runs_the_transforms_first_large_array_hook(monkeypatch):
+    # The FFT sets the allocator on its first large transform; a transform written into a
+    # buffer is one too.
+    from adgraph.ops import fft as F
+
+    calls = []
+    monkeypatch.setattr(F, "retain_hook", lambda: calls.append(1))
+    x = RNG.standard_normal((256, 256))  # 512 KiB
+    out = np.empty(x.shape, np.complex128)
+    got = buffers.fft_into(x, out, axes=(0, 1), sizes=(256, 256), norm="backward", inverse=False)
+    assert calls == [1]
+    np.testing.assert_allclose(got, np.fft.fft2(x), rtol=1e-12, atol=1e-9)
