@@ -33,7 +33,7 @@ __all__ = ["make_source"]
 
 _OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
 # Primitives holding functions (loop steps, branches): no standalone source for them.
-_STRUCTURED = frozenset({"scan", "while_loop", "switch"})
+_STRUCTURED = frozenset({"scan", "scan_revolve", "while_loop", "switch"})
 
 
 class _Observer:
