@@ -360,3 +360,8 @@ def test_nested_checkpointed_loops(compiler):
 
     got = ad.jit(ad.grad(f), static_argnums=1, compiler=compiler)(0.8, 2)
     np.testing.assert_allclose(got, ad.grad(f)(0.8, None), rtol=1e-14)
+
+
+def test_make_source_refuses_the_sweep_by_name():
+    with pytest.raises(ValueError, match="scan_revolve"):
+        ad.make_source(ad.grad(chain(20, 3)), 0.3)
