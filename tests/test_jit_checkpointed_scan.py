@@ -365,3 +365,15 @@ def test_nested_checkpointed_loops(compiler):
 def test_make_source_refuses_the_sweep_by_name():
     with pytest.raises(ValueError, match="scan_revolve"):
         ad.make_source(ad.grad(chain(20, 3)), 0.3)
+
+
+def test_pictures_open_the_step_and_its_pullback():
+    from adgraph.graph.bodies import bodies
+
+    jf = ad.jit(ad.grad(chain(50, 3)))
+    jf(0.3)
+    (node,) = [n for n in jf.lower(0.3).graph.toposort() if n.op == "scan_revolve"]
+    (_, step), (_, pullback) = bodies(node)
+    assert [n.op for n in step.toposort() if not n.is_input] == ["sin", "multiply", "add"]
+    # d/dv (sin(v) v + 0.5) = cos(v) v + sin(v), times the carry's cotangent (1 here)
+    np.testing.assert_allclose(pullback.outputs[0].value, np.cos(0.3) * 0.3 + np.sin(0.3))

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import debug
+from ..graph.bodies import CALL_OPS
 from ..graph.ir import Node
 from ..lax import revolve
 from .codegen import generate
@@ -249,4 +250,26 @@ def step_graphs(node) -> tuple[Any, Any] | None:
     return fwd, back
 
 
+def _sweep_bodies(node) -> list[tuple[str, Callable, list]]:
+    """The bodies the pictures open for a ``scan_revolve`` node (see
+    :mod:`adgraph.graph.bodies`): the step and its pullback, at the initial carry, the
+    first step's slices and the final carry's cotangent."""
+    p = node.params
+    vals = [i.value for i in node.inputs]
+    carry, xs, consts, gc, gy = revolve._parts(vals, p)
+    first = -1 if p["reverse"] else 0
+    x = [np.asarray(a)[first] for a in xs]
+    y = [np.asarray(a)[first] for a in gy]
+    which = "last" if p["reverse"] else "first"
+    return [
+        (f"one step (the {which} of {p['length']}), at its values", p["fwd"], carry + x + consts),
+        (
+            "the pullback of one step, at the initial carry and the final carry's cotangent",
+            p["back"],
+            carry + x + consts + gc + y,
+        ),
+    ]
+
+
+CALL_OPS[revolve.sweep_p.name] = _sweep_bodies
 revolve.compile_steps_with(compile_step, float_sweep)
