@@ -178,7 +178,8 @@ def revolve_rule(L, node, *args, fwd, back, nc, nx, nk, ci, xi, ki, length, reve
         before.append(f"{ct}* {b.name} = ({ct}*)malloc(sizeof({ct}) * {max(b.size, 1)});")
         frees.append(b.name)
         bufs.append(b)
-    assert n_out == nci + nxi + nki
+    if n_out != nci + nxi + nki:
+        raise CBackendError(f"C backend: internal error lowering {node.describe()}: outputs")
     # ---- the forward step (advance), lowered once
     u, fi = f"{pre}u", f"{pre}fi"
     subF = L.child(pre + "f")
