@@ -4,11 +4,13 @@ Under ``jit``, reverse mode through a checkpointed ``scan`` is one ``scan_revolv
 (:data:`adgraph.lax.revolve.sweep_p`) whose parameters are two functions of flat leaves:
 the step's forward function ``(*carry, *x, *consts) -> (*carry, *ys)`` and its pullback
 ``(*carry, *x, *consts, *ct carry, *ct ys) -> (*ct carry, *ct x, *ct consts)``. The node's
-implementation runs the revolve schedule (:func:`adgraph.lax.revolve.reverse_loop`)
-around them; this module gives it each function traced once into a graph, simplified
-and generated as Python code (:func:`adgraph.jit.codegen.generate`), so the program --
-one node, two sub-programs -- and its compile time do not grow with the trip count, and
-the sweep runs at the speed of compiled steps.
+implementation walks the revolve schedule (:func:`adgraph.lax.revolve.actions`) around
+them; this module gives it each function traced once into a graph, simplified and
+generated as Python code (:func:`adgraph.jit.codegen.generate`), so the program -- one
+node, two sub-programs -- and its compile time do not grow with the trip count, and the
+sweep runs at the speed of compiled steps. When every value of the step is a float64
+scalar, the whole sweep is one generated function on Python floats (:func:`float_sweep`).
+The pictures open the node's two functions (:data:`adgraph.graph.bodies.CALL_OPS`).
 
 A function that does not trace to straight-line code (a Python branch on its values, an
 effect, a value of an enclosing transformation) gets no sub-program: the sweep then calls
@@ -35,7 +37,7 @@ from .codegen import generate
 from .floatloops import const_expr, float_expr, float_step
 from .loops import _example, _trace_fn
 
-__all__ = ["compile_step", "step_graphs"]
+__all__ = ["compile_step", "step_graphs", "float_sweep", "floats_version"]
 
 # fn -> {(array module, argument signature): compiled function or None}
 _STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
