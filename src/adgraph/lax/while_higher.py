@@ -22,9 +22,10 @@ from __future__ import annotations
 import numpy as _np
 
 from .. import numpy as anp
+from ..ad.batching import BatchTracer
 from ..api.args import zeros_like
 from ..api.vectorize import vmap
-from .loops import is_batched, shape_dtype
+from .loops import shape_dtype
 
 __all__ = ["forward_mode_step", "stack_jvp", "back_jvp", "stack_batch", "back_batch"]
 
@@ -144,10 +145,12 @@ def _varying(fn, vals, flags, nout):
     if not any(flags):
         return [False] * nout
     got: list = []
+    first = flags.index(True)
 
     def probe(*a):
+        mine = a[first]._trace  # this vmap's (an outer one's tracers may be among a)
         out = tuple(fn(*a))
-        got[:] = [is_batched(o) for o in out]
+        got[:] = [type(o) is BatchTracer and o._trace is mine for o in out]
         return out
 
     # (on example values -- a row of zeros, say -- whose results are discarded)

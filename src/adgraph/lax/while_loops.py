@@ -22,6 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import numpy as anp
+from ..ad.batched_jvp import BatchedJVPTrace
+from ..ad.batching import BatchTrace
 from ..ad.sparsity import Call
 from ..ad.taylor import call_rule
 from ..api import closure
@@ -233,7 +235,7 @@ def _frozen_body(params):
 def _while_reverse(trace, vals, parents, params, pidx):
     if staged_only(vals):  # jit: a loop that stacks the carries (or thinning's)
         return staged_while_reverse(while_p, trace, vals, parents, params, pidx)
-    if params["checkpoints"] is None and is_staged(vals):
+    if params["checkpoints"] is None and is_staged(vals) and _one_vmap(vals):
         # jit with forward mode or vmap between (hessian, jit(vmap(grad))): the same loops,
         # whose own rules bind their forward mode and vmap as loops again
         # (adgraph.lax.while_higher)
@@ -263,6 +265,15 @@ def _while_reverse(trace, vals, parents, params, pidx):
     carry, n, frozen = closure.run_at_binding(trace, run, vals)
     params = dict(params, trips=n, kept=thin.kept, frozen=frozen)
     return trace.record(while_p, params, vals, tuple(carry), parents, pidx)
+
+
+def _one_vmap(vals) -> bool:
+    """Whether at most one transformation batches ``vals`` (``vmap``, or ``jacfwd``'s
+    batched tangents): the loops' vmap rules map one axis; ``vmap`` of ``hessian``, say,
+    maps two, and runs the Python loop."""
+    traces: set = set()
+    closure._traces_in(vals, traces)
+    return sum(1 for t in traces if isinstance(t, (BatchTrace, BatchedJVPTrace))) <= 1
 
 
 def _store_all(trace, vals, parents, params, pidx):
