@@ -282,23 +282,8 @@ def held() -> int:
 
 def fft_into(x, out, *, axes, sizes, norm, inverse):
     """The ``fft`` primitive's transform of the NumPy array ``x``, written into ``out``
-    where the FFT library in use takes an output array (ducc0, ``numpy.fft``); else (and
-    for inputs the library converts first) its new result. The same values as the
-    primitive's implementation, bit for bit (it follows ``adgraph.ops.fft``'s choice of
-    library, threads and scaling; ``tests/test_jit_buffers.py`` compares the two for each
-    library)."""
-    from ..ops import fft as F
+    where the FFT library in use takes an output array: :func:`adgraph.ops.fft.c2c_into`,
+    which follows the primitive's choice of library, threads and scaling."""
+    from ..ops.fft import c2c_into
 
-    b = F.active_backend()
-    if x.dtype.char in "fdFD" and out.dtype == np.result_type(x.dtype, np.complex64):
-        if getattr(F, "retain_hook", None) is not None:
-            F._first_large(x)  # (the allocator setting of the FFT's first large transform)
-        if b == "ducc0":
-            return F._lib.c2c(
-                x, axes=axes, forward=not inverse, inorm=F._inorm(norm, not inverse),
-                out=out, nthreads=F._workers(x),
-            )  # fmt: skip
-        if b == "numpy":
-            f = np.fft.ifftn if inverse else np.fft.fftn
-            return f(x, s=sizes, axes=axes, norm=norm, out=out)
-    return F._fft_impl(np, x, axes=axes, sizes=sizes, norm=norm, inverse=inverse)
+    return c2c_into(x, out, axes=axes, sizes=sizes, norm=norm, inverse=inverse)

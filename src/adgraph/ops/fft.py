@@ -181,6 +181,27 @@ def _np_c2c(x, axes, sizes, norm, inverse):
     return f(x, s=sizes, axes=axes, norm=norm)
 
 
+def c2c_into(x, out, *, axes, sizes, norm, inverse):
+    """The ``fft`` primitive's transform of the NumPy array ``x``, written into ``out``
+    where the FFT library in use takes an output array (ducc0, ``numpy.fft``); else (and
+    for inputs the library converts first) its new result. The same values as the
+    primitive's implementation, bit for bit (compiled programs that keep their buffers call
+    it; ``tests/test_jit_buffers.py`` compares the two for each library)."""
+    if x.dtype.char in "fdFD" and out.dtype == _np.result_type(x.dtype, _np.complex64):
+        if retain_hook is not None:
+            _first_large(x)
+        b = _active if _active is not None else select_backend(None)
+        if b == "ducc0":
+            return _lib.c2c(
+                x, axes=axes, forward=not inverse, inorm=_inorm(norm, not inverse),
+                out=out, nthreads=_workers(x),
+            )  # fmt: skip
+        if b == "numpy":
+            f = _np.fft.ifftn if inverse else _np.fft.fftn
+            return f(x, s=sizes, axes=axes, norm=norm, out=out)
+    return _np_c2c(x, axes, sizes, norm, inverse)
+
+
 def _np_r2c(x, axes, sizes, norm, conj=False):
     """``rfftn``; ``conj``: its conjugate, computed directly as the transform with the
     positive exponent (and the same scaling) where the library has one."""
