@@ -55,9 +55,11 @@ def _mutable(L, pre, name, a, dt, before, deps):
     return Sym(e, dt), vs
 
 
-def _slices(L, sub, pre, tag, args, inputs, index, before, deps):
+def _slices(L, sub, pre, tag, args, inputs, index, before, deps, tables):
     """The elements of step ``index`` (a C expression) of the stacked values ``args``
-    (their nodes ``inputs``), read by the child lowering ``sub``."""
+    (their nodes ``inputs``), read by the child lowering ``sub``; a value that is not
+    already in C memory becomes one local table (``tables``: those made, by value, so
+    the advance and the pullback read the same one)."""
     out = []
     for j, (a, inp) in enumerate(zip(args, inputs)):
         dt = np.dtype(inp.dtype)
@@ -72,8 +74,11 @@ def _slices(L, sub, pre, tag, args, inputs, index, before, deps):
                 a = L.contiguous(a)
                 src = a.name
                 deps.add(a.name)
+            elif id(a) in tables:
+                src = tables[id(a)][0]
             else:
                 src = f"{pre}{tag}{j}"
+                tables[id(a)] = (src, a)  # (a kept: its id stays its own)
                 vals = _table(L, a, dt, deps)
                 before.append(
                     f"{'static ' if isinstance(a, Const) else ''}const {ctype(dt)} "
@@ -183,14 +188,15 @@ def revolve_rule(L, node, *args, fwd, back, nc, nx, nk, ci, xi, ki, length, reve
     # ---- the forward step (advance), lowered once
     u, fi = f"{pre}u", f"{pre}fi"
     subF = L.child(pre + "f")
-    xF = _slices(L, subF, pre, "xf", a_xs, xs_in, fi, before, deps)
+    tables: dict = {}
+    xF = _slices(L, subF, pre, "xf", a_xs, xs_in, fi, before, deps, tables)
     kF = _consts(L, a_k, deps)
     f_lines, f_elems, f_needs = _lowered(subF, gF, cur + xF + kF, range(nc), "        ")
     # ---- the pullback (back), lowered once
     t, bi = f"{pre}t", f"{pre}bi"
     subB = L.child(pre + "b")
-    xB = _slices(L, subB, pre, "xb", a_xs, xs_in, bi, before, deps)
-    gyB = _slices(L, subB, pre, "yb", a_gy, gy_in, bi, before, deps)
+    xB = _slices(L, subB, pre, "xb", a_xs, xs_in, bi, before, deps, tables)
+    gyB = _slices(L, subB, pre, "yb", a_gy, gy_in, bi, before, deps, tables)
     kB = _consts(L, a_k, deps)
     b_lines, b_elems, b_needs = _lowered(
         subB, gB, cur + xB + kB + gc + gyB, range(nci + nxi + nki), "        "
