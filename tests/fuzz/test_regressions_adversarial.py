@@ -172,3 +172,27 @@ def test_hessian_of_at_multiply_with_two_zeros_at_one_position():
         np.testing.assert_allclose(
             ad.jacfwd(ad.hessian(f))(v), ad.jacfwd(ad.hessian(anp.prod))(v), rtol=1e-15
         )
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-155, 1e200])
+def test_gradient_of_norm_where_its_squares_underflow_or_overflow(scale):
+    # d|x|/dx = x / |x|, a unit vector at every scale. Below ~1e-154 the squares underflow
+    # and NumPy's norm (which adgraph's value follows) is 0; above ~1e154 it is inf; the
+    # rules divided by that value and gave x itself (1e-200) or 0. They scale x by its
+    # largest entry now. (JAX gives inf and nan there.)
+    x = np.array([3.0, -4.0]) * scale
+    want = np.array([0.6, -0.8])
+    with np.errstate(over="ignore", under="ignore"):
+        np.testing.assert_allclose(ad.grad(anp.linalg.norm)(x), want, rtol=1e-14)
+        t = ad.jvp(anp.linalg.norm, (x,), (np.array([1.0, 1.0]),))[1]
+        np.testing.assert_allclose(t, -0.2, rtol=1e-14)
+        np.testing.assert_allclose(ad.jit(ad.grad(anp.linalg.norm))(x), want, rtol=1e-14)
+        # the Hessian (I - u u^T) / |x|, scaled back by |x|
+        H = ad.hessian(anp.linalg.norm)(x) * (5.0 * scale)
+        np.testing.assert_allclose(H, np.eye(2) - np.outer(want, want), rtol=1e-13)
+        # along an axis, each row its own scale
+        X = np.array([[3.0, 4.0], [1e-100, 0.0]]) * scale
+        G = ad.grad(lambda a: anp.sum(anp.linalg.norm(a, axis=1)))(X)
+        np.testing.assert_allclose(G, [[0.6, 0.8], [1.0, 0.0]], rtol=1e-14)
+    # a zero vector keeps its convention: 0
+    assert np.all(ad.grad(anp.linalg.norm)(np.zeros(3)) == 0)

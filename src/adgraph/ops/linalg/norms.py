@@ -41,14 +41,55 @@ def _kept(y, xs, axis, keepdims):
     return reshape(y, tuple(s))
 
 
+def _scaled(x, axis):
+    """``(u, |u|)`` with ``u = x / max|x|`` over ``axis`` (1 where that is 0 or not
+    finite): the derivative ``conj(x) / |x| = conj(u) / |u|`` computed without forming
+    ``|x|``, whose squares underflow to 0 below ~1e-154 and overflow past ~1e154 (there
+    ``ans`` is 0 or inf and ``conj(x) / ans`` was x itself or 0, not a unit vector). The
+    scale is a constant to every derivative: the quotient does not depend on it."""
+    from ..elementwise import isfinite, logical_and
+    from ..misc import stop_gradient
+
+    m = stop_gradient(_max(_abs(x), axis=axis, keepdims=True))
+    ok = logical_and(isfinite(m), not_equal(m, 0))
+    u = divide(x, where(ok, m, 1.0))
+    return u, norm2_p.bind(u, axis=axis, keepdims=True)
+
+
+def _plain_is_exact(ans, x) -> bool:
+    """Whether ``conj(x) / ans`` is accurate: NumPy values (never a tracer, whose value a
+    compiled program must not depend on) with every norm of full precision and finite
+    (a norm of 0 may be an underflow of a nonzero x). Decided on ``ans``, the size of the
+    output, so the common case costs what it did."""
+    if isinstance(ans, Tracer) or isinstance(x, Tracer):
+        return False
+    if not isinstance(ans, (_np.ndarray, _np.generic, float)) or not isinstance(
+        x, (_np.ndarray, _np.generic)
+    ):
+        return False
+    a = _np.asarray(ans)
+    fi = _np.finfo(a.dtype)
+    lo = _np.sqrt(fi.tiny / fi.eps)  # a sum of squares above tiny / eps keeps its digits
+    return bool(_np.all((a > lo) & (a < _np.inf)))
+
+
 def _norm2_tangent(t, ans, x, *, axis, keepdims):
-    dot = real(multiply(_conj(x), t))
-    return divide(_sum(dot, axis=axis, keepdims=keepdims), _safe(ans))
+    if _plain_is_exact(ans, x):
+        dot = real(multiply(_conj(x), t))
+        return divide(_sum(dot, axis=axis, keepdims=keepdims), ans)
+    u, nu = _scaled(x, axis)
+    dot = real(multiply(_conj(u), t))
+    s = _sum(dot, axis=axis, keepdims=keepdims)
+    return divide(s, _safe(nu if keepdims else reshape(nu, shape(s))))
 
 
 def _norm2_vjp(ct, ans, x, *, axis, keepdims):
-    g = _kept(divide(ct, _safe(ans)), shape(x), axis, keepdims)
-    return multiply(g, _conj(x))
+    if _plain_is_exact(ans, x):
+        g = _kept(divide(ct, ans), shape(x), axis, keepdims)
+        return multiply(g, _conj(x))
+    u, nu = _scaled(x, axis)
+    g = _kept(ct, shape(x), axis, keepdims)
+    return multiply(divide(g, _safe(nu)), _conj(u))
 
 
 def _norm2_batch(vals, batched, size, *, axis, keepdims):
@@ -63,7 +104,8 @@ norm2_p = Primitive(
     batch=_norm2_batch,
     sparsity=reduction_rule,  # every entry over the axes
     doc=r"""y = sqrt(sum |x|^2) over axes; dy = Re(sum conj(x) dx) / y,
-    \bar x = \bar y conj(x) / y, both 0 at y = 0.""",
+    \bar x = \bar y conj(x) / y, both 0 at y = 0 (conj(x) / y from x scaled by max|x|,
+    right where the squares underflow or overflow).""",
     taylor=_TAYLOR["linalg_norm2"],
 )
 
