@@ -16,10 +16,12 @@ calls, the peak memory of a call, and the size of the compiled program (its node
 the lines of its Python source). With ``checkpoints=None`` the program is a forward loop
 that stacks the carries and a backward loop; with ``checkpoints=k`` it is one
 ``scan_revolve`` node running the revolve schedule around the step and its pullback,
-compiled once each (:mod:`adgraph.jit.revolve_loops`).
+compiled once each (:mod:`adgraph.jit.revolve_loops`). ``--compiler c`` compiles both with
+the C backend (the source lines are then the C program's; the C backend scalarizes the
+step, so a hidden size of 50 takes minutes to compile either way: try ``--hidden 8``).
 
     python benchmarks/loops_bench.py [--steps 10000] [--hidden 50] [--checkpoints 20]
-                                     [--loops scan while] [--jit]
+                                     [--loops scan while] [--jit [--compiler c]]
 """
 
 from __future__ import annotations
@@ -76,55 +78,64 @@ def best_time(f, *args, repeat=3):
     return best
 
 
-def jit_rows(xs, h0, W, checkpoints, repeat):
+def jit_rows(xs, h0, W, checkpoints, repeat, compiler="python"):
     """``jit(grad)`` of the scan RNN for ``checkpoints=None`` and ``checkpoints``, side by
     side: ``({label: [first call s, run s, peak bytes of a call, nodes, source lines]},
     [gradient of each])``."""
     rows, grads = {}, []
     for ck in (None, checkpoints):
-        jf = ad.jit(ad.grad(make_loss(xs, h0, ck)))
+        jf = ad.jit(ad.grad(make_loss(xs, h0, ck)), compiler=compiler)
         t0 = time.perf_counter()
         g = jf(W)
         first = time.perf_counter() - t0
-        low = jf.lower(W)
-        nodes = sum(1 for n in low.simplified.toposort() if not n.is_input)
-        lines = low.source.count("\n")
+        if compiler == "python":
+            low = jf.lower(W)
+            nodes = sum(1 for n in low.simplified.toposort() if not n.is_input)
+            lines = low.source.count("\n")
+        else:
+            lines = ad.jit.c.c_source(ad.grad(make_loss(xs, h0, ck)), W).count("\n")
+            nodes = -1
         peak, g2 = peak_bytes(jf, W)
         assert np.array_equal(g, g2)
         grads.append(g)
         rows[ck] = [first, best_time(jf, W, repeat=repeat), peak, nodes, lines]
     # run times once more, alternating (the machine's load then weighs on both alike)
-    for ck in (None, checkpoints, None, checkpoints):
-        jf = ad.jit(ad.grad(make_loss(xs, h0, ck)))
-        jf(W)
-        rows[ck][1] = min(rows[ck][1], best_time(jf, W, repeat=repeat))
+    if compiler == "python":  # (a C program is compiled once: no fresh copies)
+        for ck in (None, checkpoints, None, checkpoints):
+            jf = ad.jit(ad.grad(make_loss(xs, h0, ck)))
+            jf(W)
+            rows[ck][1] = min(rows[ck][1], best_time(jf, W, repeat=repeat))
     return rows, grads
 
 
 def main_jit(a, xs, h0, W):
-    rows, grads = jit_rows(xs, h0, W, a.checkpoints, a.repeat)
+    rows, grads = jit_rows(xs, h0, W, a.checkpoints, a.repeat, a.compiler)
     eager = ad.grad(make_loss(xs, h0, None))(W)
     print(
-        f"jit(grad) tanh RNN scan: {a.steps} steps, hidden {a.hidden}, grad w.r.t. W; "
+        f"jit(grad, compiler={a.compiler!r}) tanh RNN scan: {a.steps} steps, hidden "
+        f"{a.hidden}, grad w.r.t. W; "
         "largest difference to eager store-all's gradient: "
         + ", ".join(
             f"checkpoints={ck}: {np.max(np.abs(g - eager)):.1e}" for ck, g in zip(rows, grads)
         )
     )
     for g in grads:
-        assert np.allclose(g, eager, rtol=1e-12, atol=1e-14), "jit gradient differs"
+        assert np.allclose(g, eager, rtol=1e-12, atol=1e-12), "jit gradient differs"
+    # (tracemalloc sees NumPy's allocations, not the C program's malloc)
+    in_c = a.compiler == "c"
     print("                     first call   run       peak        nodes  source lines")
     for ck, (first, run, peak, nodes, lines) in rows.items():
         label = f"checkpoints={ck}"
-        print(
-            f"  {label:<18} {first:8.3f} s {run:8.3f} s {peak / 2**20:8.2f} MiB {nodes:6d} "
-            f"{lines:6d}"
-        )
+        mem = "     n/a    " if in_c else f"{peak / 2**20:8.2f} MiB"
+        count = "     -" if in_c else f"{nodes:6d}"
+        print(f"  {label:<18} {first:8.3f} s {run:8.3f} s {mem} {count} {lines:6d}")
     base, ck = rows[None], rows[a.checkpoints]
-    ratios = {"first": ck[0] / base[0], "run": ck[1] / base[1], "peak": ck[2] / base[2]}
+    ratios = {"first": ck[0] / base[0], "run": ck[1] / base[1]}
+    if not in_c:
+        ratios["peak"] = ck[2] / base[2]
     print(
         f"  ratios (checkpoints={a.checkpoints} / None): first call {ratios['first']:.2f}, "
-        f"run {ratios['run']:.2f}, peak memory {ratios['peak']:.3f}"
+        f"run {ratios['run']:.2f}" + ("" if in_c else f", peak memory {ratios['peak']:.3f}")
     )
     return ratios
 
@@ -137,6 +148,7 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--loops", nargs="+", choices=["scan", "while"], default=["scan", "while"])
     ap.add_argument("--jit", action="store_true", help="jit(grad) of the scan, both variants")
+    ap.add_argument("--compiler", choices=["python", "c"], default="python", help="with --jit")
     a = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     W = rng.normal(size=(a.hidden, a.hidden)) / np.sqrt(a.hidden)
