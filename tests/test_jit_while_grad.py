@@ -470,3 +470,12 @@ def test_other_compositions_under_jit_agree_with_the_closed_form():
     with np.errstate(all="ignore"):
         for f, x, want in cases:
             np.testing.assert_allclose(f(x), want, rtol=1e-8)
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler")
+def test_c_backend_compiles_vmap_of_the_gradient_with_different_trip_counts():
+    g = ad.jit(ad.vmap(ad.grad(sqrt_value)), compiler="c")
+    xs = np.array([2.0, 9.0, 1e6, 0.01])
+    for batch in (xs, xs[::-1] * 3.0):
+        np.testing.assert_allclose(g(batch), [ad.grad(sqrt_value)(a) for a in batch], rtol=1e-14)
+    assert g.trace_count == 1

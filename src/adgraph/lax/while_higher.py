@@ -239,7 +239,7 @@ def back_batch(prim, vals, batched, size, params):
         # (batched only by stack_batch's broadcast -- the iterations of the loop over the
         # whole batch -- or the Python loop's, which refuses a predicate that varies: the
         # same count for every example)
-        count = count[0]
+        count = anp.max(count)
     bx, bk = list(batched[ns + 1 : ns + 1 + nc]), list(batched[ns + 1 + nc :])
     stacks = vals[ns + 1 : ns + 1 + nc]  # a batched one: (size, rows, ...), read s[:, t]
     rows = []  # one row of each stack, for finding which leaves vary

@@ -341,18 +341,30 @@ def while_rule(L, node, *args, cond, body, nc, **params):
 class Stack:
     """The carries a ``while_stack`` loop stored: ``name`` points to ``count`` rows of
     ``prod(shape)`` elements (C order), ``count`` a C variable known once the loop ran.
-    Only a ``while_back`` loop reads it."""
+    Only a ``while_back`` loop reads it. ``lead``: under vmap, the stack of a carry leaf
+    that does not vary, which the node's result broadcasts along a leading axis of that
+    size (each row read as ``lead`` copies)."""
 
-    __slots__ = ("name", "shape", "dtype", "count")
+    __slots__ = ("name", "shape", "dtype", "count", "lead")
 
-    def __init__(self, name, shape, dtype, count):
+    def __init__(self, name, shape, dtype, count, lead=None):
         self.name = name
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.count = count
+        self.lead = lead
 
     def var(self) -> Var:
         return Var(self.name, self.dtype)
+
+    def __array__(self, *args, **kwargs):
+        # another operation than the backward loop reads the stacked carries (a slice of a
+        # batch of one, as jacfwd of a scalar makes): their number is known only at run time
+        raise CBackendError(
+            "C backend: the carries a lax.while_loop stored for its reverse mode are read by "
+            "another operation than its backward loop (as in hessian of a function of a "
+            "scalar), which the C backend does not emit; use adgraph.jit (compiler='python')"
+        )
 
 
 def _carry_vars(L, node, args, pre, before, deps):
@@ -412,12 +424,9 @@ def while_stack_rule(L, node, *args, cond, body, nc, **params):
             "lax.while_loop under grad) cannot be compiled as straight-line code (Python "
             "branches on traced values, debug.print); use adgraph.jit (compiler='python')"
         )
-    if params.get("major") is not None:
-        raise CBackendError(
-            f"C backend: {node.describe()} is the forward pass of a lax.while_loop's reverse "
-            "mode under vmap or jacfwd (hessian), which the C backend does not emit; use "
-            "adgraph.jit (compiler='python')"
-        )
+    # under vmap (major): a batched leaf's row already has the mapped axis first; another
+    # leaf's rows are read broadcast (Stack.lead)
+    size, batched = params.get("major") or (None, (True,) * nc)
     if params.get("limit") is not None:
         raise CBackendError(
             f"C backend: {node.describe()} is the forward pass of lax.while_loop(..., "
@@ -436,7 +445,7 @@ def while_stack_rule(L, node, *args, cond, body, nc, **params):
     before += [f"{ctype(i64)} {count.name} = 0;", f"{ctype(i64)} {cap} = 16;"]
     stacks = []
     for j, s in enumerate(carry_syms):
-        st = Stack(f"{pre}s{j}", s.shape, s.dtype, count)
+        st = Stack(f"{pre}s{j}", s.shape, s.dtype, count, None if batched[j] else size)
         ct = ctype(s.dtype)
         before.append(f"{ct}* {st.name} = ({ct}*)malloc(sizeof({ct}) * 16 * {max(s.e.size, 1)});")
         stacks.append(st)
@@ -486,7 +495,7 @@ def while_back_rule(L, node, *args, back, ns, nc, **params):
 
     g = back_graph(node)
     stacks = args[ns + 1 : ns + 1 + nc]
-    if g is None or params.get("major") or not all(isinstance(s, Stack) for s in stacks):
+    if g is None or not all(isinstance(s, Stack) for s in stacks):
         raise CBackendError(
             f"C backend: the backward step of {node.describe()} (reverse mode of a "
             "lax.while_loop) cannot be compiled as straight-line code; use adgraph.jit "
@@ -502,12 +511,15 @@ def while_back_rule(L, node, *args, back, ns, nc, **params):
         deps.add(n.name)
     sub = L.child(pre)
     x_syms = []
-    for st in stacks:
+    major = params.get("major") or (False,) * nc
+    for st, m in zip(stacks, major):
         deps.add(st.name)
         size = _size(st.shape)
         e = np.empty(st.shape, dtype=object)
         for i, idx in enumerate(np.ndindex(st.shape)):
             e[idx] = sub.emit(st.dtype, f"{st.name}[{t} * {size} + {i}]", [])
+        if m and st.lead is not None:  # a row read as lead copies (see Stack)
+            e = np.broadcast_to(e, (st.lead, *st.shape))
         x_syms.append(Sym(e, st.dtype))
     consts = _const_syms(L, args[ns + 1 + nc :], deps)
     code = before + [f"for (long {t} = (long)({L.c(n, np.int64)}) - 1; {t} >= 0; --{t}) {{"]
