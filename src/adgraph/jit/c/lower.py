@@ -23,7 +23,16 @@ from ...graph.nodes import Const, Node
 from ..codegen import display_name, identifier
 from .arrays import ARRAY_MIN, FUSABLE, Lazy, array_rule, copy_out, force, input_array
 from .errors import CBackendError
-from .loops import Buf, scan_rule, switch_rule, while_back_rule, while_rule, while_stack_rule
+from .loops import (
+    Buf,
+    Stack,
+    scan_rule,
+    stack_getitem,
+    switch_rule,
+    while_back_rule,
+    while_rule,
+    while_stack_rule,
+)
 from .revolve import revolve_rule
 from .rules import BOOL_OPS, FLOAT_OPS, INT_OPS, RULES
 from .scalars import (
@@ -428,6 +437,9 @@ class Lowering:
             if node.op in ("while_stack", "while_back"):  # while_loop's reverse mode
                 rule = while_stack_rule if node.op == "while_stack" else while_back_rule
                 env[node] = rule(self, node, *args, **node.params)
+                continue
+            if node.op == "getitem" and args and isinstance(args[0], Stack):
+                env[node] = stack_getitem(self, node, *args, **node.params)
                 continue
             self._check_size(node)
             if self._large(node, args):
