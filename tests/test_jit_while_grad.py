@@ -239,19 +239,22 @@ def test_transformations_of_the_compiled_gradient():
     np.testing.assert_allclose(got, 0.5 / np.sqrt([2.0, 9.0, 1e6]), rtol=1e-10)
 
 
-def test_hessian_under_jit_is_loops_too():
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_hessian_under_jit_is_loops_too(compiler):
     # jacfwd of grad: reverse mode's loops bound again by forward mode and vmap
-    h = ad.jit(ad.hessian(sqrt_value))
+    h = ad.jit(ad.hessian(sqrt_value), compiler=compiler)
     for a in (2.0, 9.0, 1e6, 4.0):
         got = h(a)
         np.testing.assert_allclose(got, -0.25 * a**-1.5, rtol=1e-8)
-        assert got == ad.hessian(sqrt_value)(a)
+        np.testing.assert_allclose(got, ad.hessian(sqrt_value)(a), rtol=1e-14)
     assert h.trace_count == 1
-    assert "GUARD_FAILED" not in h.lower(2.0).source
-    hv = ad.jit(ad.hessian(grow_loss, argnums=1))
+    if compiler == "python":
+        assert "GUARD_FAILED" not in h.lower(2.0).source
+    hv = ad.jit(ad.hessian(grow_loss, argnums=1), compiler=compiler)
     for limit in (50.0, 5000.0):
         got = hv(W, X0, limit)
-        np.testing.assert_array_equal(got, ad.hessian(grow_loss, argnums=1)(W, X0, limit))
+        want = ad.hessian(grow_loss, argnums=1)(W, X0, limit)
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12 * np.max(abs(want)))
         np.testing.assert_allclose(got, got.T, rtol=1e-9)
         g = ad.grad(grow_loss, argnums=1)
         fdh = np.stack(

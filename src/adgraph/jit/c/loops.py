@@ -29,7 +29,15 @@ from ..loops import arange_start, body_graph
 from .errors import CBackendError
 from .scalars import Lit, Stmt, Sym, Var, cast_value, ctype, fmt_lit
 
-__all__ = ["Buf", "LoopStmt", "Stack", "scan_rule", "while_stack_rule", "while_back_rule"]
+__all__ = [
+    "stack_getitem",
+    "Buf",
+    "LoopStmt",
+    "Stack",
+    "scan_rule",
+    "while_stack_rule",
+    "while_back_rule",
+]
 
 
 class Buf:
@@ -341,18 +349,22 @@ def while_rule(L, node, *args, cond, body, nc, **params):
 class Stack:
     """The carries a ``while_stack`` loop stored: ``name`` points to ``count`` rows of
     ``prod(shape)`` elements (C order), ``count`` a C variable known once the loop ran.
-    Only a ``while_back`` loop reads it. ``lead``: under vmap, the stack of a carry leaf
-    that does not vary, which the node's result broadcasts along a leading axis of that
-    size (each row read as ``lead`` copies)."""
+    Only a ``while_back`` loop reads it. Row ``t`` starts at ``t * stride + offset``.
+    ``major``: the node's result has the layout ``(size, rows, ...)`` of a result of vmap
+    (its rows hold a batched carry leaf, ``shape[0] == size``, or ``lead`` is that size:
+    a leaf that does not vary, each row read as ``lead`` copies)."""
 
-    __slots__ = ("name", "shape", "dtype", "count", "lead")
+    __slots__ = ("name", "shape", "dtype", "count", "lead", "major", "stride", "offset")
 
-    def __init__(self, name, shape, dtype, count, lead=None):
+    def __init__(self, name, shape, dtype, count, lead=None, major=False, stride=None, offset=0):
         self.name = name
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.count = count
         self.lead = lead
+        self.major = major
+        self.stride = _size(self.shape) if stride is None else stride
+        self.offset = offset
 
     def var(self) -> Var:
         return Var(self.name, self.dtype)
@@ -365,6 +377,40 @@ class Stack:
             "another operation than its backward loop (as in hessian of a function of a "
             "scalar), which the C backend does not emit; use adgraph.jit (compiler='python')"
         )
+
+
+def stack_getitem(L, node, stack, *arrays, skel):
+    """``stack[b]`` of a stack in vmap's layout ``(size, rows, ...)``: example ``b`` of every
+    row (jacfwd takes example 0 of a result that does not vary); another index refused."""
+    if arrays or len(skel) != 1 or not isinstance(skel[0], (int, np.integer)) or not stack.major:
+        raise CBackendError(
+            f"C backend: {node.describe()} indexes the carries a lax.while_loop stored for its "
+            "reverse mode, which the C backend does not emit; use adgraph.jit "
+            "(compiler='python')"
+        )
+    b = int(skel[0])
+    if stack.lead is not None:  # every example's row is the stored one
+        return Stack(
+            stack.name,
+            stack.shape,
+            stack.dtype,
+            stack.count,
+            None,
+            False,
+            stack.stride,
+            stack.offset,
+        )
+    row = stack.shape[1:]
+    return Stack(
+        stack.name,
+        row,
+        stack.dtype,
+        stack.count,
+        None,
+        False,
+        stack.stride,
+        stack.offset + b * _size(row),
+    )
 
 
 def _carry_vars(L, node, args, pre, before, deps):
@@ -445,7 +491,8 @@ def while_stack_rule(L, node, *args, cond, body, nc, **params):
     before += [f"{ctype(i64)} {count.name} = 0;", f"{ctype(i64)} {cap} = 16;"]
     stacks = []
     for j, s in enumerate(carry_syms):
-        st = Stack(f"{pre}s{j}", s.shape, s.dtype, count, None if batched[j] else size)
+        lead = None if batched[j] else size
+        st = Stack(f"{pre}s{j}", s.shape, s.dtype, count, lead, major=size is not None)
         ct = ctype(s.dtype)
         before.append(f"{ct}* {st.name} = ({ct}*)malloc(sizeof({ct}) * 16 * {max(s.e.size, 1)});")
         stacks.append(st)
@@ -514,10 +561,10 @@ def while_back_rule(L, node, *args, back, ns, nc, **params):
     major = params.get("major") or (False,) * nc
     for st, m in zip(stacks, major):
         deps.add(st.name)
-        size = _size(st.shape)
         e = np.empty(st.shape, dtype=object)
         for i, idx in enumerate(np.ndindex(st.shape)):
-            e[idx] = sub.emit(st.dtype, f"{st.name}[{t} * {size} + {i}]", [])
+            at = f"{t} * {st.stride} + {st.offset + i}"
+            e[idx] = sub.emit(st.dtype, f"{st.name}[{at}]", [])
         if m and st.lead is not None:  # a row read as lead copies (see Stack)
             e = np.broadcast_to(e, (st.lead, *st.shape))
         x_syms.append(Sym(e, st.dtype))
