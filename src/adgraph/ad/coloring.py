@@ -319,6 +319,98 @@ def check_star_coloring(pattern, colors) -> bool:
 
 
 # ---------------------------------------------------------------- acyclic colouring
+def _dfs_forest(indptr, indices):
+    """Depth-first preorder and parents of every component of the symmetric graph
+    ``(indptr, indices)`` (no diagonal), in C (scipy.sparse.csgraph): a super root joined
+    to every vertex is searched from, so each component is entered at its first vertex
+    and then explored through its own edges alone. Returns ``(pre, parent)``: ``pre`` the
+    vertices in preorder (parents before children), ``parent[v]`` the parent of ``v`` in
+    the search tree, ``-1`` for the first vertex of a component. The graph is a forest
+    exactly when the tree edges are all its edges: ``n - roots == nnz / 2``."""
+    sp = require_scipy("colouring")
+    from scipy.sparse.csgraph import depth_first_order
+
+    n = indptr.size - 1
+    ptr = _np.concatenate([indptr + _np.arange(n + 1), [indptr[-1] + 2 * n]])
+    idx = _np.empty(indices.size + 2 * n, dtype=_np.int32)
+    # Row v: its neighbours, then the super root n; row n: every vertex.
+    mask = _np.ones(idx.size, dtype=bool)
+    mask[ptr[1 : n + 1] - 1] = False
+    mask[ptr[n] :] = False
+    idx[mask] = indices
+    idx[ptr[1 : n + 1] - 1] = n
+    idx[ptr[n] :] = _np.arange(n)
+    g = sp.csr_matrix(
+        (_np.ones(idx.size, dtype=_np.int8), idx, ptr.astype(_np.int32)), shape=(n + 1, n + 1)
+    )
+    order, pred = depth_first_order(g, n, directed=True, return_predecessors=True)
+    parent = pred[:n].astype(_np.int64)
+    parent[parent == n] = -1
+    return order[1:].astype(_np.int64), parent
+
+
+def _is_forest(n, nnz, parent) -> bool:
+    return int(_np.count_nonzero(parent >= 0)) * 2 == nnz
+
+
+def _last_descendant(pre, parent):
+    """``end[t]``: one past the last preorder position of the subtree of the vertex at
+    position ``t`` (a subtree is a contiguous run of the preorder). The last descendant
+    of a vertex is the last descendant of its last child (itself for a leaf): followed by
+    pointer doubling, ``log2(depth)`` NumPy passes."""
+    n = pre.size
+    pos = _np.empty(n, dtype=_np.int64)
+    pos[pre] = _np.arange(n)
+    ppos = _np.where(parent[pre] >= 0, pos[parent[pre]], -1)  # parent's position
+    last = _np.arange(n)
+    child = ppos >= 0
+    _np.maximum.at(last, ppos[child], _np.flatnonzero(child))
+    while True:
+        nxt = last[last]
+        if _np.array_equal(nxt, last):
+            return last + 1
+        last = nxt
+
+
+def _forest_colors(indptr, indices) -> _np.ndarray | None:
+    """The two-colouring by depth parity when the graph is a forest (optimal: one colour
+    without edges, else two; every cycle trivially has three colours), else None."""
+    n = indptr.size - 1
+    if indices.size == 0:
+        return _np.zeros(n, dtype=_np.int64)
+    pre, parent = _dfs_forest(indptr, indices)
+    if not _is_forest(n, indices.size, parent):
+        return None
+    # parity[v] = parity of the depth of v: XOR along the path to the root, doubling.
+    anc = _np.where(parent >= 0, parent, _np.arange(n))
+    par = (parent >= 0).astype(_np.int64)  # the parity of the path from v to anc[v]
+    while not _np.array_equal(anc[anc], anc):
+        par, anc = par ^ par[anc], anc[anc]
+    return par
+
+
+def acyclic_coloring(pattern, order: str = "smallest_last") -> _np.ndarray:
+    """An acyclic colouring of the symmetric ``pattern`` (n x n; the diagonal is ignored):
+    adjacent vertices differ and every cycle has at least three colours.
+
+    A forest (tridiagonal and other tree-shaped Hessians) gets the two colours of depth
+    parity, found by one depth-first search in C (optimal: fewer than two colours fit
+    only a pattern without edges). Other patterns are coloured greedily in ``order``: each
+    vertex takes the smallest colour its neighbours leave free that closes no two-coloured
+    cycle, which a union-find forest per pair of colours detects (a cycle through ``v``
+    would join two neighbours of one colour that are already connected)."""
+    if order not in ORDERS:
+        raise ValueError(f"unknown ordering {order!r}; choose one of {', '.join(ORDERS)}")
+    p = _csr(pattern, "acyclic_coloring")
+    if p.shape[0] != p.shape[1]:
+        raise ValueError(f"acyclic_coloring: the pattern must be square, got shape {p.shape}")
+    indptr, indices = _adjacency(p + p.T)
+    forest = _forest_colors(indptr, indices)
+    if forest is not None:
+        return forest
+    return _greedy_acyclic(indptr, indices, order)
+
+
 def _find(parent: dict, v: int) -> int:
     root = v
     while parent.get(root, root) != root:
@@ -328,18 +420,9 @@ def _find(parent: dict, v: int) -> int:
     return root
 
 
-def acyclic_coloring(pattern, order: str = "smallest_last") -> _np.ndarray:
-    """An acyclic colouring of the symmetric ``pattern`` (n x n; the diagonal is ignored):
-    adjacent vertices differ and every cycle has at least three colours. Greedy: each
-    vertex takes the smallest colour its neighbours leave free that closes no two-coloured
-    cycle, which a union-find forest per pair of colours detects (a cycle through ``v``
-    would join two neighbours of one colour that are already connected)."""
-    p = _csr(pattern, "acyclic_coloring")
-    if p.shape[0] != p.shape[1]:
-        raise ValueError(f"acyclic_coloring: the pattern must be square, got shape {p.shape}")
-    indptr, indices = _adjacency(p + p.T)
+def _greedy_acyclic(indptr, indices, order: str) -> _np.ndarray:
     ptr, idx = indptr.tolist(), indices.tolist()
-    colors = [-1] * p.shape[0]
+    colors = [-1] * (indptr.size - 1)
     forests: dict[tuple[int, int], dict[int, int]] = {}  # colour pair -> union-find parents
     for v in _order(indptr, indices, order).tolist():
         by_colour: dict[int, list[int]] = {}
@@ -369,93 +452,90 @@ def acyclic_coloring(pattern, order: str = "smallest_last") -> _np.ndarray:
 
 class AcyclicPlan:
     """How to read a symmetric matrix ``H`` with the pattern ``pattern`` out of
-    ``B = H @ S`` (``S``: the one-hot seeds of an acyclic colouring), made once.
+    ``B = H @ S`` (``S``: the one-hot seeds of an acyclic colouring), made once, in
+    NumPy and scipy.sparse.csgraph passes over the edges.
 
-    Diagonal entries are read directly, ``H[i, i] = B[i, colour i]``. Each off-diagonal
-    pair is found by peeling its two-coloured tree from the leaves: for a leaf ``i`` whose
-    last edge goes to ``j``, ``H[i, j] = B[i, colour j]`` minus the entries of the edges
-    already peeled at ``i`` towards that colour. In peeling order this is a unit lower
-    triangular system ``L h = b``, solved by ``scipy.sparse.linalg.spsolve_triangular``.
-    ``plan(B)`` returns the nonzeros in the pattern's CSR order. Raises ValueError when the
-    colours are not an acyclic colouring."""
+    Diagonal entries are read directly, ``H[i, i] = B[i, colour i]``. The off-diagonal
+    entries come from the two-coloured trees: a vertex ``i`` of colour ``a`` together
+    with the other colour ``b`` of an edge at it is a node of the forest of colours
+    ``(a, b)``, and every edge of the pattern joins two such nodes. Rooted by a
+    depth-first search, ``B[i, b]`` sums the entries of the tree edges at node ``(i, b)``
+    -- its parent's and its children's -- so, peeling from the leaves, the entry of the
+    edge from a node ``u`` to its parent is the alternating sum ``sign(u) *
+    sum(sign(d) * B[d])`` over the nodes ``d`` of ``u``'s subtree, ``sign`` alternating
+    along the edges (the colour of the node's vertex picks it). A subtree is a run of the
+    preorder, so each call is one cumulative sum and two gathers. ``plan(B)`` returns
+    the nonzeros in the pattern's CSR order. Raises ValueError when the colours are not
+    an acyclic colouring."""
 
     def __init__(self, pattern, colors) -> None:
-        sp = require_scipy("colouring")
         p = _csr(pattern, "AcyclicPlan")
         n = p.shape[0]
+        if p.shape[1] != n:
+            raise ValueError(f"AcyclicPlan: the pattern must be square, got shape {p.shape}")
         colors = _check_shape(colors, n, "AcyclicPlan")
-        sym = (p + p.T).tocsr()
-        sym.sort_indices()
-        indptr, indices = _adjacency(sym)
-        ptr, idx = indptr.tolist(), indices.tolist()
-        col = colors.tolist()
-        for v in range(n):
-            if any(col[w] == col[v] for w in idx[ptr[v] : ptr[v + 1]]):
-                raise ValueError("the colours are not a distance-1 colouring of the pattern")
-        # Edges of each two-coloured forest, as adjacency sets.
-        forest_adj: dict[tuple[int, int], dict[int, set[int]]] = {}
-        for v in range(n):
-            for w in idx[ptr[v] : ptr[v + 1]]:
-                if v < w:
-                    key = (min(col[v], col[w]), max(col[v], col[w]))
-                    adj = forest_adj.setdefault(key, {})
-                    adj.setdefault(v, set()).add(w)
-                    adj.setdefault(w, set()).add(v)
-        order: dict[tuple[int, int], int] = {}  # edge (i, j) -> its equation's number
-        rhs_row: list[int] = []
-        rhs_col: list[int] = []
-        l_rows: list[int] = []
-        l_cols: list[int] = []
-        for adj in forest_adj.values():
-            peeled_at: dict[int, list[int]] = {}  # vertex -> equations of its peeled edges
-            leaves = [v for v, nb in adj.items() if len(nb) == 1]
-            remaining = sum(len(nb) for nb in adj.values()) // 2
-            while leaves:
-                i = leaves.pop()
-                if len(adj[i]) != 1:
-                    continue
-                (j,) = adj[i]
-                k = len(rhs_row)  # H[i, j] = B[i, col j] - sum of i's peeled edges
-                rhs_row.append(i)
-                rhs_col.append(col[j])
-                for e in peeled_at.get(i, ()):
-                    l_rows.append(k)
-                    l_cols.append(e)
-                order[(i, j)] = order[(j, i)] = k
-                peeled_at.setdefault(j, []).append(k)
-                adj[i].discard(j)
-                adj[j].discard(i)
-                remaining -= 1
-                if len(adj[j]) == 1:
-                    leaves.append(j)
-            if remaining:
-                raise ValueError("the colours are not an acyclic colouring of the pattern")
-        m = len(rhs_row)
-        self._l = sp.csr_matrix(
-            (_np.ones(len(l_rows)), (l_rows, l_cols)), shape=(m, m)
-        ) + sp.identity(m, format="csr")
-        self._rhs = (_np.array(rhs_col, _np.int64), _np.array(rhs_row, _np.int64))
+        c = int(colors.max(initial=0)) + 1
         coo = p.tocoo()
-        diag = coo.row == coo.col
-        self._diag = (colors[coo.row[diag]], coo.row[diag])
+        row, col = coo.row.astype(_np.int64), coo.col.astype(_np.int64)
+        diag = row == col
         self._where_diag = _np.flatnonzero(diag)
+        self._diag = colors[row[diag]] * n + row[diag]  # flat positions in B
         off = _np.flatnonzero(~diag)
         self._where_off = off
-        self._eq = _np.array(
-            [order[(int(a), int(b))] for a, b in zip(coo.row[off], coo.col[off])], _np.int64
-        )
         self.nnz = p.nnz
+        indptr, indices = _adjacency(p + p.T)
+        u = _np.repeat(_np.arange(n, dtype=_np.int64), _np.diff(indptr))
+        v = indices.astype(_np.int64)
+        if _np.any(colors[u] == colors[v]):
+            raise ValueError("the colours are not a distance-1 colouring of the pattern")
+        # Half-edge e = (u -> v) sits at node (u, colour v); its reverse at (v, colour u).
+        half = u * n + v  # sorted: CSR order with sorted indices
+        rev = _np.searchsorted(half, v * n + u)
+        keys, node = _np.unique(u * c + colors[v], return_inverse=True)
+        m = keys.size
+        order_, parent = (
+            _dfs_forest(*_node_graph(node, node[rev], m))
+            if v.size
+            else (_np.arange(m), -_np.ones(m, _np.int64))
+        )
+        if not _is_forest(m, v.size, parent):
+            raise ValueError("the colours are not an acyclic colouring of the pattern")
+        pos = _np.empty(m, dtype=_np.int64)
+        pos[order_] = _np.arange(m)
+        end = _last_descendant(order_, parent)
+        vert, other = keys // c, keys % c
+        sign = _np.where(colors[vert] < other, 1.0, -1.0)
+        self._take = (other * n + vert)[order_]  # B[other colour, vertex], in preorder
+        self._sign_pre = sign[order_]
+        # Each off-diagonal entry of the pattern: the edge's child node's subtree.
+        e = _np.searchsorted(half, row[off] * n + col[off])
+        a, b = node[e], node[rev[e]]
+        child = _np.where(parent[a] == b, a, b)
+        self._start = pos[child]
+        self._end = end[pos[child]]
+        self._sign = sign[child]
 
     def __call__(self, b):
         """The nonzeros (CSR order) from ``b[k, i] = (H s_k)[i]``, shape (colours, n)."""
-        from scipy.sparse.linalg import spsolve_triangular
-
+        b = _np.asarray(b)
+        flat = b.reshape(-1)
         out = _np.empty(self.nnz, dtype=_np.result_type(b.dtype, _np.float64))
-        out[self._where_diag] = b[self._diag]
-        if self._eq.size:
-            h = spsolve_triangular(self._l, b[self._rhs], lower=True, unit_diagonal=True)
-            out[self._where_off] = h[self._eq]
+        out[self._where_diag] = flat[self._diag]
+        if self._start.size:
+            run = _np.empty(self._take.size + 1, dtype=out.dtype)
+            run[0] = 0.0
+            _np.cumsum(flat[self._take] * self._sign_pre, out=run[1:])
+            out[self._where_off] = self._sign * (run[self._end] - run[self._start])
         return out
+
+
+def _node_graph(a, b, m):
+    """(indptr, indices) of the symmetric graph on ``m`` nodes with the edges
+    ``a[k] -- b[k]`` (both directions listed)."""
+    sp = require_scipy("colouring")
+    g = sp.csr_matrix((_np.ones(a.size, dtype=_np.int8), (a, b)), shape=(m, m))
+    g.sort_indices()
+    return g.indptr, g.indices
 
 
 def check_acyclic_coloring(pattern, colors) -> bool:
