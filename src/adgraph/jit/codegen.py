@@ -26,6 +26,7 @@ import numpy as np
 
 from ..graph.ir import Node
 from . import buffers as _buffers
+from .diagonal import diagonal_products
 
 __all__ = ["generate", "GUARD_FAILED", "UFUNCS", "identifier", "display_name", "function_name"]
 
@@ -156,7 +157,15 @@ _SCALAR_OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
 # Binary ufuncs of the standard type resolution: an operand is cast to the result's dtype.
 _CAST_OPS = frozenset({"add", "subtract", "multiply", "divide"})
 # Operations whose result is a fresh array (never a view of an argument).
-_FRESH = set(UFUNCS) | {"matmul", "integer_pow", "where", "reduce_sum", "reduce_max", "reduce_min"}
+_FRESH = set(UFUNCS) | {
+    "matmul",
+    "diag_matmul",
+    "integer_pow",
+    "where",
+    "reduce_sum",
+    "reduce_max",
+    "reduce_min",
+}
 
 
 def generate(
@@ -180,6 +189,8 @@ def generate(
     It runs on C-contiguous inputs; inputs laid out otherwise run the program without.
     """
     can_out = reuse_buffers and hasattr(xp, "add") and xp.__name__ in ("numpy", "cupy")
+    if xp is np:
+        graph, guards = diagonal_products(graph, list(guards))
     in_names = [f"a{k}" for k in range(len(graph.inputs))]
     em = _Emitter({"xp": xp, "GUARD_FAILED": GUARD_FAILED}, can_out)
     source, fn = _assemble(graph, guards, em, in_names, fn_name)
@@ -483,6 +494,9 @@ class _Emitter:
             return f"xp.multiply({args[0]}, {args[0]}, out={buf})"
         if op == "matmul":
             return f"xp.matmul({args[0]}, {args[1]}, out={buf})"
+        if op == "diag_matmul":
+            self.ns[fname] = functools.partial(node.prim.impl, self.ns["xp"], **node.params)
+            return f"{fname}({args[0]}, {args[1]}, out={buf})"
         if op == "fft":
             self.ns[fname] = functools.partial(_buffers.fft_into, **node.params)
             return f"{fname}({args[0]}, {buf})"
