@@ -196,3 +196,23 @@ def test_gradient_of_norm_where_its_squares_underflow_or_overflow(scale):
         np.testing.assert_allclose(G, [[0.6, 0.8], [1.0, 0.0]], rtol=1e-14)
     # a zero vector keeps its convention: 0
     assert np.all(ad.grad(anp.linalg.norm)(np.zeros(3)) == 0)
+
+
+def test_sum_of_a_0d_boolean_counts():
+    # a sum over no axis (a 0-d array, or axis=()) returned its argument unchanged: a bool
+    # stayed a bool, so adding two such counts or-ed them (True + True = True), and an int8
+    # kept wrapping (sum(int8(100)) + 100 = -56). NumPy sums in int64 (uint64)
+    def count(x):
+        return anp.sum(x < 0) + anp.sum(x > -5)
+
+    assert count(np.array(-1.0)) == 2
+    np.testing.assert_array_equal(ad.vmap(count)(np.array([-1.0, 2.0, -9.0])), [2, 1, 1])
+    assert ad.grad(lambda x: x * count(x))(-1.0) == 2.0
+    assert anp.sum(np.int8(100)) + 100 == 200
+    for x in (np.array(True), np.array(3, np.int8), np.array(3, np.uint8), np.float32(2.5)):
+        for name in ("sum", "prod", "nansum", "nanprod"):
+            got, want = getattr(anp, name)(x), getattr(np, name)(x)
+            assert np.asarray(got).dtype == np.asarray(want).dtype and got == want, (name, x)
+    np.testing.assert_array_equal(anp.sum(np.array([True, False]), axis=()), [1, 0])
+    assert anp.sum(np.array([True, False]), axis=()).dtype == np.int64
+    assert anp.nansum(np.array([True, True])).dtype == np.int64

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as _np  # dtype rules only (the accumulator of a sum)
 from numpy import ndarray as _ndarray
 
 from ..ad.rules import nondiff
@@ -95,8 +96,22 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
 
         a = astype(a, dtype)
     if not axes and not keepdims:
-        return a
+        return _accumulator(a)
     return reduce_sum_p.bind(a, axis=axes, keepdims=bool(keepdims))
+
+
+def _accumulator(a):
+    """``a`` as a sum or product over no axis leaves it: in NumPy's accumulator dtype
+    (bool and the small integers become int64 or uint64), so that ``sum(x > 0) +
+    sum(y > 0)`` counts rather than or-ing two booleans, and ``sum(int8(100)) + 100``
+    does not wrap."""
+    from .misc import astype
+
+    dt = _dtype(a)
+    if dt.kind not in "biu":
+        return a
+    acc = _np.sum(_np.zeros((), dtype=dt)).dtype
+    return a if acc == dt else astype(a, acc)
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
@@ -285,7 +300,7 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
 
         a = astype(a, dtype)
     if not axes and not keepdims:
-        return a
+        return _accumulator(a)
     return prod_p.bind(a, axis=axes, keepdims=bool(keepdims))
 
 
@@ -596,8 +611,9 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, whe
     """
     _no_out(out, "nansum")
     _axes(a, axis, "nansum")
+    # an integer or boolean array holds no nan, and keeps its integer sum (NumPy's)
     return sum(
-        _select(isnan(a), 0.0, a),
+        _select(isnan(a), 0.0, a) if _dtype(a).kind in "fc" else a,
         axis,
         dtype=dtype,
         out=out,
