@@ -238,11 +238,23 @@ def _scatter_impl(ufunc, basic):
         if xp is not _np and (alt := extend.lookup(SCATTER, xp)) is not None:
             return alt(x, arrays, upd, skel, ufunc)
         idx = join_index(skel, arrays)
-        out = xp.array(x, copy=True)
+        out = _fresh_copy(xp, x)
         if arrays:
             _ufunc_at(xp, ufunc, out, idx, upd)
-        else:  # basic indices never repeat a position
-            out[idx] = basic(xp, out[idx], upd)
+            return out
+        # Basic indices never repeat a position, and select a view: NumPy adds in place
+        # where that computes what ``cur + u`` would (same dtype, no broadcast beyond it).
+        cur = out[idx]
+        if (
+            ufunc == "add"
+            and xp is _np
+            and isinstance(cur, _np.ndarray)
+            and _np.ndim(upd) <= cur.ndim
+            and xp.result_type(cur, upd) == cur.dtype
+        ):
+            xp.add(cur, upd, out=cur)
+        else:
+            out[idx] = basic(xp, cur, upd)
         return out
 
     return impl
@@ -276,16 +288,48 @@ def _scatter_batch(prim):
 
 def _zeros_like(x):
     """Zeros of the shape and dtype of ``x`` in its array module (with its layout, e.g. a
-    Dask array's chunks, when its backend gives one)."""
-    from ..creation import zeros_raw
-
+    Dask array's chunks, when its backend gives one), for a scatter to start from."""
     v = x.primal_value() if isinstance(x, Tracer) else x
     xp = module_of(v)
     if xp is not _np and shape(v) == shape(x):
         alt = extend.lookup(ZEROS_LIKE, xp)
         if alt is not None:
             return alt(v, x.dtype)
-    return zeros_raw(shape(x), x.dtype, x)
+    return _scatter_zeros(shape(x), x.dtype, x)
+
+
+def _scatter_zeros(shape_, dtype, like):
+    """Zeros of ``shape_`` for a scatter to start from. NumPy: one zero broadcast to the
+    shape (read-only, no memory), which the scatter turns into fresh zeros instead of
+    copying (:func:`_fresh_copy`): the reverse rule of every gather and the tangents of
+    its transposes write into such zeros, and copying a materialised zero array was most
+    of their time."""
+    from ..creation import zeros_raw
+
+    xp = module_of(_primal(like))
+    if xp is not _np:
+        return zeros_raw(shape_, dtype, like)
+    return xp.broadcast_to(zeros_raw((), dtype, like), shape_)
+
+
+def _primal(v):
+    return v.primal_value() if isinstance(v, Tracer) else v
+
+
+def _fresh_copy(xp, x):
+    """A writable copy of ``x`` for a scatter's result. A NumPy array that is one +0 (or
+    integer 0) broadcast (what :func:`_scatter_zeros` gives) becomes ``zeros``: fresh
+    memory the allocator hands out zeroed, not a copy that reads and writes every entry."""
+    if (
+        xp is _np
+        and x.size
+        and x.dtype.kind in "fiub"
+        and not any(x.strides)
+        and (z := x[(0,) * x.ndim]) == 0
+        and (x.dtype.kind != "f" or not xp.signbit(z))
+    ):
+        return xp.zeros(x.shape, dtype=x.dtype)
+    return xp.array(x, copy=True)
 
 
 def _scatter_add_tangent(ans, primals, tangents, params):
@@ -335,7 +379,7 @@ def _scatter_add_batched_tangent(n, ans, primals, tangents, params):
     x = primals[0]
     xs = tuple(x.shape)
     if tx is None:
-        tx = basic.zeros((n,) + xs, x.dtype, x)
+        tx = _scatter_zeros((n,) + xs, x.dtype, x)
     # The values fill ``x[skel]``, of rank ``res`` (integers remove an axis, None adds
     # one): give them the unit axes broadcasting would add.
     res = len(xs)
@@ -472,7 +516,7 @@ def _take_along_impl(xp, arr, idx, *, axis):
 def _put_along_impl(xp, x, idx, u, *, axis):
     if xp is not _np and (alt := extend.lookup(PUT_ALONG_ADD, xp)) is not None:
         return alt(x, idx, u, axis)
-    out = xp.array(x, copy=True)
+    out = _fresh_copy(xp, x)
     _ufunc_at(xp, "add", out, _along_index(xp, idx, axis), u)
     return out
 
