@@ -216,3 +216,16 @@ def test_sum_of_a_0d_boolean_counts():
     np.testing.assert_array_equal(anp.sum(np.array([True, False]), axis=()), [1, 0])
     assert anp.sum(np.array([True, False]), axis=()).dtype == np.int64
     assert anp.nansum(np.array([True, True])).dtype == np.int64
+
+
+def test_fabs_of_booleans_and_integers_is_floating():
+    # NumPy's fabs converts to floating; adgraph's returned the boolean itself, so
+    # fabs(x > 0) + fabs(x > 0) or-ed to True where NumPy gives 2.0
+    x = np.array([-1.0, 2.0])
+    np.testing.assert_array_equal(anp.fabs(x > 0) + anp.fabs(x > 0), [0.0, 2.0])
+    for v in (np.array(True), np.array([100, 27], np.int8), np.array([-3, 5], np.int16)):
+        got, want = anp.fabs(v), np.fabs(v)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(Exception, match="fabs: complex input"):
+        anp.fabs(np.array([1j]))

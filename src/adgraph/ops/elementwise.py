@@ -383,7 +383,16 @@ absolute = abs
 
 
 def fabs(x, /):
-    """Elementwise :math:`|x|` for real ``x`` (see :func:`abs`)."""
+    """Elementwise :math:`|x|` for real ``x`` (see :func:`abs`), always floating as in
+    NumPy: a boolean or integer ``x`` is converted first (``fabs(True) + fabs(True)`` is
+    2.0, not a boolean or); complex ``x`` is refused, as NumPy refuses it."""
+    dt = _dtype(x)
+    if dt.kind == "c":
+        raise OpError("fabs: complex input is not supported (as in NumPy); use abs")
+    if dt.kind in "biu":
+        from .misc import astype
+
+        x = astype(x, _np.fabs(_np.zeros((), dtype=dt)).dtype)
     return abs(x)
 
 
