@@ -25,7 +25,7 @@ from .cache import load_library
 from .errors import CBackendError, CCompilerWarning
 from .lower import MAX_NODE_SIZE, MAX_STATEMENTS, lower_to_c
 from .runtime import CFallbackFunction, CFunction, Signature, kernel_function
-from .toolchain import compiler_flags, find_c_compiler
+from .toolchain import compiler_flags, find_c_compiler, loop_flags
 
 __all__ = ["compile_c", "c_source"]
 
@@ -193,6 +193,8 @@ def compile_c(
     flags = compiler_flags(fast_math, extra_flags)
     if kernel.split:  # a very large program: see adgraph.jit.c.lower.SPLIT_STATEMENTS
         flags = ["-O1" if f == "-O2" else f for f in flags]
+    elif kernel.source.count("for (") > 1:  # loops inside the loop over points
+        flags = flags[:1] + loop_flags(compiler) + flags[1:]
     lib, so = load_library(kernel, compiler, flags)
     fn = kernel_function(lib, kernel)
     return CFunction(name, sig, kernel, graph, fn, so, graph.out_tree, threads)
