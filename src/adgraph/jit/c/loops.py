@@ -473,12 +473,7 @@ def while_stack_rule(L, node, *args, cond, body, nc, **params):
     # under vmap (major): a batched leaf's row already has the mapped axis first; another
     # leaf's rows are read broadcast (Stack.lead)
     size, batched = params.get("major") or (None, (True,) * nc)
-    if params.get("limit") is not None:
-        raise CBackendError(
-            f"C backend: {node.describe()} is the forward pass of lax.while_loop(..., "
-            "checkpoints=k) under grad, whose schedule the C backend does not emit; use "
-            "adgraph.jit (compiler='python'), or checkpoints=None (every carry stored)"
-        )
+    limit = params.get("limit")  # checkpoints: thinning's carries, at most limit of them
     gcond, gbody = got
     pre = L.new_scope()
     before: list[str] = []
@@ -488,13 +483,19 @@ def while_stack_rule(L, node, *args, cond, body, nc, **params):
     i64 = np.dtype(np.int64)
     count = Var(f"{pre}n", i64)
     cap = f"{pre}cap"
+    rows = f"{pre}rows" if limit is not None else count.name
     before += [f"{ctype(i64)} {count.name} = 0;", f"{ctype(i64)} {cap} = 16;"]
+    if limit is not None:
+        before += [f"{ctype(i64)} {rows} = 0;", f"{ctype(i64)} {pre}st = 1;"]
     stacks = []
     for j, s in enumerate(carry_syms):
         lead = None if batched[j] else size
         st = Stack(f"{pre}s{j}", s.shape, s.dtype, count, lead, major=size is not None)
         ct = ctype(s.dtype)
-        before.append(f"{ct}* {st.name} = ({ct}*)malloc(sizeof({ct}) * 16 * {max(s.e.size, 1)});")
+        room = 16 if limit is None else limit
+        before.append(
+            f"{ct}* {st.name} = ({ct}*)malloc(sizeof({ct}) * {room} * {max(s.e.size, 1)});"
+        )
         stacks.append(st)
     code = before + ["for (;;) {"]
     defined = {v.name for v in carry_vars}
@@ -503,20 +504,40 @@ def while_stack_rule(L, node, *args, cond, body, nc, **params):
         sp, gcond, carry_syms + consts, [np.dtype(np.bool_)], code, deps, defined
     )
     code.append(f"    if (!({sp.c(pe, np.bool_)})) break;")
-    # the carry this iteration starts from, appended (the buffers doubled when full)
-    code.append(f"    if ({count.name} == {cap}) {{")
-    code.append(f"        {cap} *= 2;")
-    for st, s in zip(stacks, carry_syms):
-        ct = ctype(st.dtype)
-        size = max(s.e.size, 1)
-        code.append(
-            f"        {st.name} = ({ct}*)realloc({st.name}, sizeof({ct}) * {cap} * {size});"
-        )
-    code.append("    }")
-    for st, s in zip(stacks, carry_syms):
-        n = s.e.size
-        for i, v in enumerate(s.e.flat):
-            code.append(f"    {st.name}[{count.name} * {n} + {i}] = {v.name};")
+    if limit is None:
+        # the carry this iteration starts from, appended (the buffers doubled when full)
+        code.append(f"    if ({count.name} == {cap}) {{")
+        code.append(f"        {cap} *= 2;")
+        for st, s in zip(stacks, carry_syms):
+            ct = ctype(st.dtype)
+            size = max(s.e.size, 1)
+            code.append(
+                f"        {st.name} = ({ct}*)realloc({st.name}, sizeof({ct}) * {cap} * {size});"
+            )
+        code.append("    }")
+        code += _store_row(stacks, carry_syms, count.name, "    ")
+    else:
+        # thinning by doubling (adgraph.lax.online.Thinning): the carries of the steps at
+        # multiples of the stride, which doubles (keeping every other row) when full
+        t, st_ = count.name, f"{pre}st"
+        code.append(f"    if ({t} % {st_} == 0) {{")
+        code.append(f"        if ({rows} == {limit}) {{")
+        code.append(f"            {st_} *= 2;")
+        code.append(f"            for (long {pre}q = 0; 2 * {pre}q < {rows}; ++{pre}q) {{")
+        for stk, s in zip(stacks, carry_syms):
+            n = s.e.size
+            code.append(
+                f"                for (long {pre}i = 0; {pre}i < {n}; ++{pre}i) "
+                f"{stk.name}[{pre}q * {n} + {pre}i] = {stk.name}[2 * {pre}q * {n} + {pre}i];"
+            )
+        code.append("            }")
+        code.append(f"            {rows} = ({rows} + 1) / 2;")
+        code.append("        }")
+        code.append(f"        if ({t} % {st_} == 0) {{")
+        code += _store_row(stacks, carry_syms, rows, "            ")
+        code.append(f"            ++{rows};")
+        code.append("        }")
+        code.append("    }")
     code.append(f"    ++{count.name};")
     sb = L.child(f"{pre}b_")
     dts = [np.dtype(a.dtype) for a in node.inputs[:nc]]
@@ -535,6 +556,15 @@ def while_stack_rule(L, node, *args, cond, body, nc, **params):
     return (*carry_syms, Sym(ce, i64), *stacks)
 
 
+def _store_row(stacks, carry_syms, row, ind):
+    lines = []
+    for st, s in zip(stacks, carry_syms):
+        n = s.e.size
+        for i, v in enumerate(s.e.flat):
+            lines.append(f"{ind}{st.name}[{row} * {n} + {i}] = {v.name};")
+    return lines
+
+
 def while_back_rule(L, node, *args, back, ns, nc, **params):
     """The ``while_back`` node: ``for (t = n - 1; t >= 0; --t)`` around the backward
     step's statements, reading row ``t`` of the carries the forward loop stored."""
@@ -548,6 +578,8 @@ def while_back_rule(L, node, *args, back, ns, nc, **params):
             "lax.while_loop) cannot be compiled as straight-line code; use adgraph.jit "
             "(compiler='python')"
         )
+    if params.get("checkpoints") is not None:
+        return _back_checkpointed(L, node, g, args, ns, nc, params["checkpoints"])
     pre = L.new_scope()
     t = f"{pre}t"
     before: list[str] = []
@@ -581,3 +613,141 @@ def while_back_rule(L, node, *args, back, ns, nc, **params):
     code.append("}")
     L.add_loop(LoopStmt(state_vars, code, tuple(d for d in deps if d not in defined), []))
     return tuple(state_syms)
+
+
+def _back_checkpointed(L, node, g, args, ns, nc, k):
+    """The ``while_back`` node with ``checkpoints=k``: the segments between the carries
+    thinning kept, last first, each reversed by the binomial schedule with the ``k - j``
+    snapshots left (:func:`adgraph.lax.online.reverse_segments`), walked at run time with a
+    stack of pending segments (as :mod:`adgraph.jit.c.revolve` walks a scan's): the body's
+    code advances the working carry, the backward step's code pulls the state back."""
+    from ...lax.while_staged import half
+    from ..loops import advance_graph
+
+    adv = advance_graph(node)
+    if adv is None:
+        raise CBackendError(
+            f"C backend: the step of {node.describe()} (lax.while_loop with checkpoints) "
+            "cannot be compiled as straight-line code; use adgraph.jit (compiler='python')"
+        )
+    stacks = args[ns + 1 : ns + 1 + nc]
+    pre = L.new_scope()
+    before: list[str] = []
+    deps: set[str] = set()
+    state_syms, state_vars = _carry_vars(L, node, args[:ns], pre, before, deps)
+    n = L.cast(L.sym(args[ns], np.int64), np.int64).e[()]
+    if isinstance(n, Var):
+        deps.add(n.name)
+    consts = _const_syms(L, args[ns + 1 + nc :], deps)
+    cur, cur_vars, snaps = [], [], []
+    for j, st in enumerate(stacks):
+        deps.add(st.name)
+        ct = ctype(st.dtype)
+        e = np.empty(st.shape, dtype=object)
+        for i, idx in enumerate(np.ndindex(st.shape)):
+            v = Var(f"{pre}w{j}_{i}", st.dtype)
+            before.append(f"{ct} {v.name} = 0;")
+            e[idx] = v
+            cur_vars.append(v)
+        cur.append(Sym(e, st.dtype))
+        before.append(f"{ct}* {pre}p{j} = ({ct}*)malloc(sizeof({ct}) * {k} * {max(e.size, 1)});")
+        snaps.append((f"{pre}p{j}", st, e.size))
+    defined = {v.name for v in state_vars + cur_vars}
+    # the body (advance) and the backward step, each lowered once
+    ind = "            "
+    sub_f = L.child(pre + "f")
+    f_code: list[str] = []
+    f_el = _step_code(sub_f, adv, cur + consts, [s.dtype for s in stacks], f_code, deps, defined)
+    sub_b = L.child(pre + "b")
+    b_code: list[str] = []
+    dts = [np.dtype(a.dtype) for a in node.inputs[:ns]]
+    b_el = _step_code(sub_b, g, state_syms + cur + consts, dts, b_code, deps, defined)
+    T, nt, depth = f"{pre}T", f"{pre}nt", f"{pre}d"
+    S, j_, s0, ln, K = f"{pre}S", f"{pre}j", f"{pre}s0", f"{pre}len", f"{pre}K"
+    nn = L.c(n, np.int64)
+    code = list(before)
+    code.append(f"long* {T} = (long*)malloc(sizeof(long) * {3 * (2 * k + 2)});")
+    code.append(f"long {S} = 1;")
+    code.append(f"while (({nn} + {S} - 1) / {S} > {half(k)}) {S} *= 2;")
+    code.append(f"for (long {j_} = ({nn} + {S} - 1) / {S} - 1; {j_} >= 0; --{j_}) {{")
+    code.append(f"    const long {s0} = {j_} * {S};")
+    code.append(f"    const long {ln} = {nn} - {s0} < {S} ? {nn} - {s0} : {S};")
+    code.append(f"    const long {K} = {k} - {j_};")
+
+    def push(a, b, c, i4):
+        return [
+            f"{i4}{T}[3 * {nt}] = {a}; {T}[3 * {nt} + 1] = {b}; {T}[3 * {nt} + 2] = {c}; ++{nt};"
+        ]
+
+    # the kept carry of segment j into slot 0
+    for name, st, size in snaps:
+        for i in range(size):
+            code.append(f"    {name}[{i}] = {st.name}[{j_} * {st.stride} + {st.offset + i}];")
+    code.append(f"    long {nt} = 0, {depth} = 1;")
+    code += push("0", ln, f"{K} - 1", "    ")
+    code.append(f"    while ({nt} > 0) {{")
+    i8 = "        "
+    code.append(f"{i8}--{nt};")
+    code.append(
+        f"{i8}const long {pre}ts = {T}[3 * {nt}], {pre}te = {T}[3 * {nt} + 1], "
+        f"{pre}tf = {T}[3 * {nt} + 2];"
+    )
+    ts, te, tf = f"{pre}ts", f"{pre}te", f"{pre}tf"
+    code.append(f"{i8}if ({te} < 0) {{ --{depth}; continue; }}")  # forget the top slot
+    for (name, _, size), vs in zip(snaps, _split(cur_vars, [sz for _, _, sz in snaps])):
+        for i, v in enumerate(vs):
+            code.append(f"{i8}{v.name} = {name}[({depth} - 1) * {size} + {i}];")
+    m, bt = f"{pre}m", f"{pre}bt"
+    code.append(f"{i8}long {m}, {bt} = -1;")
+    code.append(f"{i8}if ({te} - {ts} == 1) {{ {m} = {ts}; {bt} = {ts}; }}")
+    code.append(f"{i8}else if ({tf} == 0) {{")
+    code.append(f"{i8}    {m} = {te} - 1; {bt} = {te} - 1;")
+    code += push(ts, f"{te} - 1", "0", i8 + "    ")
+    code.append(f"{i8}}} else {{")
+    # the binomial split of adgraph.lax.revolve (exact integers)
+    code.append(f"{i8}    long {pre}r = 0, {pre}b = 1, {pre}q = 1;")
+    code.append(f"{i8}    while ({pre}b < {te} - {ts}) {{")
+    code.append(
+        f"{i8}        ++{pre}r; {pre}q = {pre}b; {pre}b = {pre}b * ({tf} + {pre}r) / {pre}r;"
+    )
+    code.append(f"{i8}    }}")
+    code.append(f"{i8}    long {pre}l = {pre}q < {te} - {ts} - 1 ? {pre}q : {te} - {ts} - 1;")
+    code.append(f"{i8}    {m} = {ts} + ({pre}l > 1 ? {pre}l : 1);")
+    code.append(f"{i8}}}")
+    code.append(f"{i8}for (long {pre}u = {ts}; {pre}u < {m}; ++{pre}u) {{")
+    code += [ind + ln_[4:] if ln_.startswith("    ") else ind + ln_ for ln_ in f_code]
+    news = []
+    for q, (el, dt) in enumerate(f_el):
+        news.append(f"{pre}nf{q}")
+        code.append(f"{ind}const {ctype(dt)} {pre}nf{q} = {sub_f.c(el, dt)};")
+    code += [f"{ind}{v.name} = {nv};" for v, nv in zip(cur_vars, news)]
+    code.append(f"{i8}}}")
+    code.append(f"{i8}if ({bt} >= 0) {{")
+    code += [ind + ln_[4:] if ln_.startswith("    ") else ind + ln_ for ln_ in b_code]
+    gnew = []
+    for q, (el, dt) in enumerate(b_el):
+        gnew.append(f"{pre}ng{q}")
+        code.append(f"{ind}const {ctype(dt)} {pre}ng{q} = {sub_b.c(el, dt)};")
+    code += [f"{ind}{v.name} = {g_};" for v, g_ in zip(state_vars, gnew)]
+    code.append(f"{i8}}} else {{")
+    for (name, _, size), vs in zip(snaps, _split(cur_vars, [sz for _, _, sz in snaps])):
+        for i, v in enumerate(vs):
+            code.append(f"{ind}{name}[{depth} * {size} + {i}] = {v.name};")
+    code.append(f"{ind}++{depth};")
+    code += push(ts, m, tf, ind)
+    code += push("0", "-1", "0", ind)
+    code += push(m, te, f"{tf} - 1", ind)
+    code.append(f"{i8}}}")
+    code.append("    }")
+    code.append("}")
+    code += [f"free({name});" for name, _, _ in snaps] + [f"free({T});"]
+    L.add_loop(LoopStmt(state_vars, code, tuple(d for d in deps if d not in defined), []))
+    return tuple(state_syms)
+
+
+def _split(seq, sizes):
+    out, p = [], 0
+    for z in sizes:
+        out.append(seq[p : p + z])
+        p += z
+    return out
