@@ -8,13 +8,17 @@ bind the same loops again instead of running them in Python:
 * **forward mode**: the loop with its state extended by the tangents of its inexact
   leaves, the step's forward mode as its step (``while_stack`` also stacks the tangents
   of the carries; ``while_back`` reads them as it reads the carries);
-* **vmap**: the loop of the vectorised step, when the predicate does not vary along the
-  mapped axis (``jacfwd`` maps the tangents only). Which leaves vary is found by running
+* **vmap**: the loop of the vectorised step (``jacfwd`` maps the tangents only, and
+  ``jit(vmap(grad(f)))`` the primal values too). Which leaves vary is found by running
   the step once under ``vmap`` on the batched leaves, until the carry's batched leaves
   stop changing; a result that does not vary is broadcast (``vmap``'s results all have
-  the axis). A predicate that varies is left to the Python loop.
+  the axis). When the predicate varies the forward loop runs while it holds for any
+  example, each example's carry frozen once its own is false, and the backward loop
+  keeps an example's state where the predicate at the stored carry is false.
 
-So the program stays two loops whatever the trip count.
+So the program stays two loops whatever the trip counts. (Where two transformations
+batch the values at once -- ``vmap`` of ``hessian`` -- the reverse rule runs the Python
+loop instead: these rules map one axis.)
 """
 
 from __future__ import annotations
