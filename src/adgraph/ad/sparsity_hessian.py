@@ -34,7 +34,16 @@ import numpy as _np
 
 from ..core.primitive import Primitive
 from ..core.trace import trace_scope
-from .sparsity import Delegate, Local, Moves, _JvpRule, _size, _VjpRule, require_scipy
+from .sparsity import (
+    Delegate,
+    Local,
+    Moves,
+    _JvpRule,
+    _size,
+    _VjpRule,
+    csr_from_arrays,
+    require_scipy,
+)
 from .sparsity_index import (
     IndexSparsityTrace,
     NeedsGradient,
@@ -418,15 +427,7 @@ class _Pairs:
 def _canonical_csr(indices, indptr, n: int, matrix=None):
     """A boolean (n, n) CSR matrix (of class ``matrix``, a ``csr_matrix`` subclass) from
     sorted, duplicate-free rows."""
-    sp = require_scipy("sparsity detection")
-    matrix = sp.csr_matrix if matrix is None else matrix
-    if n < 2**31 - 1 and indices.size < 2**31 - 1:  # scipy's own index type: no copies
-        indices = indices.astype(_np.int32, copy=False)
-        indptr = indptr.astype(_np.int32, copy=False)
-    m = matrix((_np.ones(indices.size, bool), indices, indptr), shape=(n, n))
-    m.has_sorted_indices = True
-    m.has_canonical_format = True
-    return m
+    return csr_from_arrays(_np.ones(indices.size, bool), indices, indptr, (n, n), matrix)
 
 
 # ------------------------------------------------------------------ the trace

@@ -38,6 +38,7 @@ from .sparsity import (
     _JvpRule,
     _size,
     _VjpRule,
+    csr_from_arrays,
     reduction_rule,
     require_scipy,
 )
@@ -126,12 +127,11 @@ def _padded_csr(r, n: int, sort: bool = True, matrix=None):
     canonical = sort and not any(
         ((slots[j] == slots[j + 1]) & (slots[j] >= 0)).any() for j in range(w - 1)
     )
-    m = matrix((_np.ones(cols.size, bool), cols.astype(it, copy=False), indptr), shape=(k, n))
-    if canonical:  # sorted, and no entry lists a column twice
-        m.has_sorted_indices = True
-        m.has_canonical_format = True
-    elif sort:
-        m.sum_duplicates()
+    data = _np.ones(cols.size, bool)
+    if canonical or not sort:  # canonical: sorted, and no entry lists a column twice
+        return csr_from_arrays(data, cols, indptr, (k, n), matrix, sorted_=canonical)
+    m = matrix((data, cols.astype(it, copy=False), indptr), shape=(k, n))
+    m.sum_duplicates()
     return m
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..ad import coloring
-from ..ad.sparsity import SparsityTrace, output_pattern
+from ..ad.sparsity import SparsityTrace, csr_from_arrays, output_pattern
 from ..ad.sparsity import require_scipy as _require_scipy
 from ..ad.sparsity_hessian import hessian_pattern
 from ..ad.sparsity_index import NeedsGradient, jacobian_pattern
@@ -94,7 +94,8 @@ def _as_pattern(p):
     """``p`` (boolean CSR) as a ``SparsityPattern`` sharing its arrays."""
     if type(p) is _pattern_type():
         return p
-    return _pattern_type()((p.data, p.indices, p.indptr), shape=p.shape)
+    canonical = bool(p.has_canonical_format)
+    return csr_from_arrays(p.data, p.indices, p.indptr, p.shape, _pattern_type(), canonical)
 
 
 # ------------------------------------------------------------------ inputs: pytrees, CuPy
@@ -383,12 +384,14 @@ def _check_setup(f, order: str, name: str) -> None:
 
 # ------------------------------------------------------------------ results
 class _CSRLayout:
-    """indices, indptr and shape of a result (compared by identity in jit's caches)."""
+    """indices, indptr and shape of a result (compared by identity in jit's caches), and
+    whether they are canonical (each row's columns ascending and distinct)."""
 
-    __slots__ = ("indices", "indptr", "shape")
+    __slots__ = ("indices", "indptr", "shape", "canonical")
 
     def __init__(self, p) -> None:
         self.indices, self.indptr, self.shape = p.indices, p.indptr, p.shape
+        self.canonical = bool(p.has_canonical_format)
 
 
 _TRACED_CSR: list = []  # the pytree-registered csr_matrix subclass jit returns through
@@ -428,10 +431,10 @@ def _csr_result(vals, layout: _CSRLayout):
         return csp.csr_matrix(
             (vals, xp.asarray(layout.indices), xp.asarray(layout.indptr)), shape=layout.shape
         )
-    sp = _require_scipy("sparse derivatives")
-    return sp.csr_matrix(
-        (np.asarray(vals), layout.indices.copy(), layout.indptr.copy()), shape=layout.shape
-    )
+    _require_scipy("sparse derivatives")
+    # The layout's arrays are copied: the caller may change the matrix it gets.
+    ind, ptr = layout.indices.copy(), layout.indptr.copy()
+    return csr_from_arrays(np.asarray(vals), ind, ptr, layout.shape, None, layout.canonical)
 
 
 class _Compressed:
