@@ -50,6 +50,11 @@ import numpy as np
 
 TOL = 1e-9  # of the scale max(1, |expected|), in float64
 TOL_F32 = 2e-5  # a float32 round trip in the program
+# Past BIG in magnitude the kernels (v * v - x, iterated, differentiated twice) are
+# ill-conditioned: at seed 2076 a relative change of 1e-15 in x moves the value by 3e-4,
+# and the libraries' roundings differ by 1e-6 (1e-3 in the gradient). There they agree to
+# LOOSE only.
+BIG, LOOSE = 1e6, 1e-2
 
 SHAPES = [(), (1,), (3,), (4,), (2, 3), (1, 3), (3, 1), (2, 1, 2), (0,), (2, 0)]
 # the values inputs are drawn from: exact zeros, ties, negatives
@@ -106,7 +111,9 @@ def _kernel_ops(rng, shape):
     ]
     if nd >= 1 and size >= 1:
         ax = int(rng.integers(-nd, nd))
-        axes = tuple(sorted({int(rng.integers(-nd, 0)), int(rng.integers(0, nd))}))
+        # an axis tuple mixing a negative and a non-negative axis (distinct axes)
+        a0, a1 = int(rng.integers(0, nd)), int(rng.integers(-nd, 0))
+        axes = (a0, a1) if (a1 + nd) != a0 else (a0,)
         ops += [
             (f"{{v}} * anp.max({{v}}, axis={ax}, keepdims=True)", "max_tie"),
             (f"{{v}} - anp.min(x * {{v}}, axis={axes}, keepdims=True)", "max_tie"),
@@ -129,14 +136,6 @@ def _kernel_ops(rng, shape):
                 ("anp.at({v})[-1].set(anp.sin({v}[0]))", "scatter_set"),
                 (f"anp.at({{v}})[np.array({rep!r})].get() + {{v}}[::-1]", "gather_repeat"),
             ]
-            uniq = sorted({i for i in rep})
-            if len(uniq) >= 1:
-                ops.append(
-                    (
-                        f"anp.at({{v}})[np.array({uniq!r})].multiply(anp.cos({{v}})[np.array({uniq!r})])",
-                        "scatter_unique",
-                    )
-                )
         ops += [("{v}.reshape(-1)[::-1].reshape(" + repr(shape) + ") * x", "reshape")]
     # loops and branches over the running value, closing over x
     ops += [
@@ -168,9 +167,9 @@ def _kernel_ops(rng, shape):
             "cond_guard",
         ),
         # an index computed from the data (batched under vmap; ties pick the first)
-        ("{v} * {v}.ravel()[anp.argmax(x.ravel())] if {v}.size else {v}", "data_index"),
+        ("{v} * anp.ravel({v})[anp.argmax(anp.ravel(x))] if {v}.size else {v}", "data_index"),
         (
-            "anp.at({v}.ravel())[anp.argmin(x.ravel())].add(1.5).reshape({v}.shape) "
+            "anp.at(anp.ravel({v}))[anp.argmin(anp.ravel(x))].add(1.5).reshape({v}.shape) "
             "if {v}.size else {v}",
             "data_index",
         ),
@@ -208,7 +207,7 @@ def _layers(nd, shape):
         ],
         "jvp": ["{new} = lambda y: ad.jvp({old}, (y,), (anp.cos(y),))[1]"],
         "vjp": ["{new} = lambda y: ad.vjp({old}, y)[1](anp.cos(y) * W)[0]"],
-        "linearize": ["{new} = lambda y: ad.linearize({old}, y)[1](anp.sin(y) + W)"],
+        "linearize": ["{new} = lambda y: ad.linearize({old}, y)[1](anp.sin(y) + y * y)"],
         "jacfwd": [f"{{new}} = lambda y: anp.tensordot(ad.jacfwd({{old}})(y), W, axes={nd})"],
         "jacrev": [f"{{new}} = lambda y: anp.tensordot(W, ad.jacrev({{old}})(y), axes={nd})"],
         "hessian": [
@@ -299,7 +298,7 @@ def generate(seed: int) -> Program:
         old = new
     lines.append(f"f = {old}")
     n = max(size, 1)
-    w = f"np.cos(np.arange({n}.0) + 0.3)[:{size}].reshape({shape!r})"
+    w = f"np.cos(np.arange({n}.0) + 0.3)[:{size}].reshape({shape!r}).astype({dtype})"
     src = "\n".join(lines) + f"\n\n\nW = {w}\nx = np.array({np.asarray(x).tolist()!r}, {dtype})"
     if shape == ():
         src += "[()]"
@@ -370,6 +369,8 @@ def _compare(check, got, want, tol) -> Finding | None:
         if g.dtype != w.dtype:
             return Finding(check, "mismatch", f"leaf {k} dtype {g.dtype}, JAX {w.dtype}")
         scale = max(1.0, float(np.nanmax(np.abs(w), initial=0.0)) if w.size else 1.0)
+        if scale > BIG:  # ill-conditioned (see BIG): agree to LOOSE only
+            tol = max(tol, LOOSE)
         same_nan = np.array_equal(np.isnan(g), np.isnan(w))
         err = np.abs(np.where(np.isnan(w), 0, g - w)) if w.size else np.zeros(0)
         inf_ok = np.array_equal(np.isinf(g), np.isinf(w)) and np.all(
@@ -387,9 +388,11 @@ def _compare(check, got, want, tol) -> Finding | None:
     return None
 
 
-def check(prog: Program) -> list[Finding]:
+def check(prog: Program, counts: dict | None = None) -> list[Finding]:
     """adgraph against JAX on ``prog``: the value, the gradient of ``sum(f(x) * W)``, the
-    JVP along ``cos(x)`` and the Hessian-vector product (forward over reverse) along it."""
+    JVP along ``cos(x)`` and the Hessian-vector product (forward over reverse) along it.
+    ``counts``, if given, counts the checks compared and those JAX does not compute."""
+    counts = {} if counts is None else counts
     import jax
 
     out: list[Finding] = []
@@ -416,7 +419,9 @@ def check(prog: Program) -> list[Finding]:
             try:  # compiled: one compilation costs less than many small operations
                 want = jax.tree_util.tree_map(np.asarray, jax.jit(theirs[name])())
             except Exception:  # noqa: BLE001  (JAX does not compute it: nothing to compare)
+                counts["JAX does not compute"] = counts.get("JAX does not compute", 0) + 1
                 continue
+            counts["compared"] = counts.get("compared", 0) + 1
             try:
                 with np.errstate(all="ignore"):
                     got = ours[name]()
