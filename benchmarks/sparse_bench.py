@@ -78,45 +78,96 @@ def jax_tridiag_eval(n: int, repeat: int):
     return best(lambda: jac(x).block_until_ready(), repeat)
 
 
+def _git_source(rev: str, path: str) -> str:
+    import pathlib
+    import subprocess
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    return subprocess.check_output(["git", "-C", str(root), "show", f"{rev}:{path}"]).decode()
+
+
 def load_revision(rev: str):
     """``adgraph.api.sparse`` as of the git revision ``rev`` (with that revision's
-    ``ad/sparsity_hessian.py``), loaded beside the working tree's as private modules, to
-    measure both in one process. The primitives' rules live in ``ad/sparsity.py``, which
-    both sides share: this tree's."""
+    ``ad/sparsity_index.py``, ``ad/sparsity_hessian.py`` and ``ad/coloring.py``), loaded
+    beside the working tree's as private modules, to measure both in one process. The
+    primitives' rules live in ``ad/sparsity.py`` and ``ops/``, which both sides share:
+    this tree's (see :func:`old_gather` for the gathers' rules)."""
     import pathlib
     import subprocess
     import sys
     import types
 
     root = pathlib.Path(__file__).resolve().parents[1]
-
-    def source(path):
-        return subprocess.check_output(["git", "-C", str(root), "show", f"{rev}:{path}"]).decode()
-
     same = subprocess.run(
         ["git", "-C", str(root), "diff", "--quiet", rev, "--", "src/adgraph/ad/sparsity.py"]
     )
     if same.returncode != 0:
         print(f"(src/adgraph/ad/sparsity.py differs from {rev}: both sides use this tree's)")
     mods = {}
-    for path, name, package, patch in (
-        ("src/adgraph/ad/sparsity_hessian.py", "adgraph.ad._bench_sh", "adgraph.ad", None),
-        (
-            "src/adgraph/api/sparse.py",
-            "adgraph.api._bench_sparse",
-            "adgraph.api",
-            ("from ..ad.sparsity_hessian import", "from ..ad._bench_sh import"),
-        ),
+    renames = (
+        ("from .sparsity_index import", "from ._bench_si import"),
+        ("from ..ad.sparsity_index import", "from ..ad._bench_si import"),
+        ("from ..ad.sparsity_hessian import", "from ..ad._bench_sh import"),
+        ("from ..ad import coloring", "from ..ad import _bench_coloring as coloring"),
+    )
+    for path, name, package in (
+        ("src/adgraph/ad/sparsity_index.py", "adgraph.ad._bench_si", "adgraph.ad"),
+        ("src/adgraph/ad/sparsity_hessian.py", "adgraph.ad._bench_sh", "adgraph.ad"),
+        ("src/adgraph/ad/coloring.py", "adgraph.ad._bench_coloring", "adgraph.ad"),
+        ("src/adgraph/api/sparse.py", "adgraph.api._bench_sparse", "adgraph.api"),
     ):
-        text = source(path)
-        if patch:
-            text = text.replace(*patch)
+        text = _git_source(rev, path)
+        for old, new in renames:
+            text = text.replace(old, new)
         mod = types.ModuleType(name)
         mod.__package__ = package
         sys.modules[name] = mod
         exec(compile(text, f"{rev}:{path}", "exec"), mod.__dict__)
         mods[name] = mod
     return mods["adgraph.api._bench_sparse"]
+
+
+def old_gather(rev: str):
+    """A context manager that gives ``getitem``'s reverse rule and ``scatter_add``'s
+    implementation and tangent rules the code of ``ops/indexing/gather.py`` at ``rev``
+    while it is entered (the primitives look their rules up at each call), so the later
+    calls of both revisions run in one process."""
+    import ast
+    import contextlib
+
+    from adgraph.ops.indexing import gather
+
+    tree = ast.parse(_git_source(rev, "src/adgraph/ops/indexing/gather.py"))
+    names = {
+        "_scatter_impl",
+        "_zeros_like",
+        "_getitem_vjp",
+        "_scatter_add_tangent",
+        "_scatter_add_batched_tangent",
+    }
+    ns = dict(vars(gather))
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name in names:
+            exec(compile(ast.Module([node], []), f"{rev}:gather.py", "exec"), ns)
+    swaps = [
+        (gather.getitem_p, "joint_vjp", ns["_getitem_vjp"]),
+        (gather.scatter_add_p, "impl", ns["_scatter_impl"]("add", lambda xp, cur, u: cur + u)),
+        (gather.scatter_add_p, "joint_tangent", ns["_scatter_add_tangent"]),
+        (gather.scatter_add_p, "batched_tangent", ns["_scatter_add_batched_tangent"]),
+    ]
+
+    @contextlib.contextmanager
+    def entered():
+        saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in swaps]
+        try:
+            for obj, attr, fn in swaps:
+                setattr(obj, attr, fn)
+            yield
+        finally:
+            for obj, attr, fn in saved:
+                setattr(obj, attr, fn)
+
+    return entered
 
 
 def _same(p, q) -> bool:
@@ -156,14 +207,39 @@ def detect_rounds(x, rounds: int = 5, against: str | None = None) -> None:
         ("Jacobian detection, tridiagonal map", tridiag, "jacobian_sparsity"),
     ]
     if old is not None:
+        gathers = old_gather(against)
+
+        def in_old(fn):
+            def run():
+                with gathers():
+                    return fn()
+
+            return run
+
         ha, hb = old.sparse_hessian(rosen), ad.sparse_hessian(rosen)
         ja, jb = old.sparse_jacobian(tridiag), ad.sparse_jacobian(tridiag)
+        aa = old.sparse_hessian(rosen, method="acyclic")
+        ab = ad.sparse_hessian(rosen, method="acyclic")
         for a, b in ((ha, hb), (ja, jb)):
-            ma, mb = a(x), b(x)
+            ma, mb = in_old(lambda a=a: a(x))(), b(x)
             assert _same(ma, mb) and np.array_equal(ma.data, mb.data)
+        ma, mb = in_old(lambda: aa(x))(), ab(x)  # substitution: equal to rounding
+        scale = max(1.0, float(np.abs(mb.data).max()))
+        assert _same(ma, mb) and np.abs(ma.data - mb.data).max() <= 1e-12 * scale
+        assert aa.colors == ab.colors
         cases += [
             ("later sparse_hessian call, chained Rosenbrock", rosen, (ha, hb)),
             ("later sparse_jacobian call, tridiagonal map", tridiag, (ja, jb)),
+            ("later sparse_hessian(method='acyclic') call, chained Rosenbrock", rosen, (aa, ab)),
+            (
+                "first sparse_hessian(method='acyclic') call (detection, colouring, plan, "
+                "evaluation), chained Rosenbrock",
+                rosen,
+                (
+                    lambda: old.sparse_hessian(rosen, method="acyclic")(x),
+                    lambda: ad.sparse_hessian(rosen, method="acyclic")(x),
+                ),
+            ),
         ]
     for title, f, what in cases:
         if isinstance(what, str):
@@ -171,8 +247,10 @@ def detect_rounds(x, rounds: int = 5, against: str | None = None) -> None:
             then = old and (lambda f=f, what=what: getattr(old, what)(f, x))
             if old is not None:
                 assert _same(now(), then()), f"{title}: the two revisions' patterns differ"
+        elif hasattr(what[0], "colors"):  # two compressed derivatives: their later calls
+            then, now = in_old(lambda h=what[0]: h(x)), (lambda h=what[1]: h(x))
         else:
-            then, now = (lambda h=what[0]: h(x)), (lambda h=what[1]: h(x))
+            then, now = in_old(what[0]), what[1]
         print(f"{title} at n = {x.size}" + (f", this tree against {against}:" if old else ":"))
         for r in range(rounds):
             primal = best(lambda f=f: f(x), 7)

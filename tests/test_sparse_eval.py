@@ -210,6 +210,131 @@ def test_two_coloured_cycles_are_not_acyclic():
     assert c.max() + 1 == 3 and coloring.check_acyclic_coloring(cycle, c)
 
 
+def _two_colour_classes_are_forests(p, c):
+    """A reference check, independent of the colouring module: adjacent vertices differ,
+    and a union-find over the edges of each pair of colours never closes a cycle."""
+    coo = sp.triu(p + p.T, k=1).tocoo()
+    if np.any(c[coo.row] == c[coo.col]):
+        return False
+    parents: dict = {}
+
+    def find(key):
+        while parents.get(key, key) != key:
+            key = parents[key]
+        return key
+
+    for i, j in zip(coo.row.tolist(), coo.col.tolist()):
+        pair = (min(c[i], c[j]), max(c[i], c[j]))
+        a, b = find((pair, i)), find((pair, j))
+        if a == b:
+            return False
+        parents[a] = b
+    return True
+
+
+def _forest(n, seed, keep=0.8):
+    """A random forest on n vertices: each vertex after the first is joined to an earlier
+    one with probability ``keep`` (else it starts a new tree)."""
+    r = np.random.default_rng(seed)
+    child = np.arange(1, n)
+    child = child[r.random(n - 1) < keep]
+    parent = (r.random(child.size) * child).astype(int)
+    a = sp.coo_matrix((np.ones(child.size, bool), (child, parent)), shape=(n, n))
+    return (a + a.T + sp.identity(n, dtype=bool)).tocsr()
+
+
+@pytest.mark.parametrize("order", coloring.ORDERS)
+def test_acyclic_colouring_of_forests_is_two_colours_and_decompresses(order):
+    star = sp.csr_matrix(np.eye(7, dtype=bool) | np.eye(7, k=0, dtype=bool)[[0] * 7])
+    star = (star + star.T).tocsr()  # vertex 0 joined to all others
+    for p in [_forest(60, s) for s in range(4)] + [_forest(200, 9, keep=1.0), star]:
+        n = p.shape[0]
+        c = coloring.acyclic_coloring(p, order)
+        assert c.max() + 1 == 2  # a forest with an edge: two colours, the fewest
+        assert _two_colour_classes_are_forests(p, c) and coloring.check_acyclic_coloring(p, c)
+        h = np.random.default_rng(n).standard_normal((n, n))
+        h = (h + h.T) * p.toarray()
+        s = np.zeros((2, n))
+        s[c, np.arange(n)] = 1.0
+        coo = p.tocoo()
+        vals = coloring.AcyclicPlan(p, c)(s @ h)
+        np.testing.assert_allclose(vals, h[coo.row, coo.col], rtol=1e-12, atol=1e-12)
+    diag = sp.identity(5, dtype=bool, format="csr")  # no edges: one colour
+    assert coloring.acyclic_coloring(diag).max() == 0
+    np.testing.assert_array_equal(coloring.AcyclicPlan(diag, np.zeros(5, int))(np.ones((1, 5))), 1)
+
+
+def test_acyclic_checks_agree_with_a_reference():
+    # Random colourings of random graphs, valid or not: the vectorised check (the
+    # plan's construction) answers as a union-find over each pair of colours does.
+    answers = set()
+    for seed in range(40):
+        r = np.random.default_rng(seed)
+        a = sp.random(12, 12, density=0.15, random_state=seed) != 0
+        p = (a + a.T).tocsr()
+        good = coloring.acyclic_coloring(p)
+        for c in (good, r.integers(0, 3 + seed % 3, 12), np.where(r.random(12) < 0.2, 0, good)):
+            want = _two_colour_classes_are_forests(p, c)
+            assert coloring.check_acyclic_coloring(p, c) == want
+            answers.add(want)
+    assert answers == {True, False}
+
+
+def test_acyclic_plan_of_a_larger_banded_hessian_equals_the_dense_one():
+    # Pentadiagonal: not a forest (greedy colouring); decompression by subtree sums.
+    n = 300
+    p = sp.diags([np.ones(n - abs(k)) for k in range(-2, 3)], range(-2, 3), format="csr")
+    p = p.astype(bool)
+    c = coloring.acyclic_coloring(p)
+    assert _two_colour_classes_are_forests(p, c) and c.max() + 1 <= 4
+    h = np.random.default_rng(1).standard_normal((n, n))
+    h = (h + h.T) * p.toarray()
+    s = np.zeros((c.max() + 1, n))
+    s[c, np.arange(n)] = 1.0
+    coo = p.tocoo()
+    vals = coloring.AcyclicPlan(p, c)(s @ h)
+    np.testing.assert_allclose(vals, h[coo.row, coo.col], rtol=1e-12, atol=1e-12)
+
+
+def test_results_are_assembled_as_scipy_would():
+    from adgraph.ad.sparsity import csr_from_arrays
+
+    p = sp.random(9, 7, density=0.3, random_state=2, format="csr")
+    p.sort_indices()
+    m = csr_from_arrays(p.data, p.indices.astype(np.int64), p.indptr, p.shape)
+    ref = sp.csr_matrix((p.data, p.indices, p.indptr), shape=p.shape)
+    assert type(m) is sp.csr_matrix and m.indices.dtype == ref.indices.dtype
+    assert m.has_canonical_format and (m != ref).nnz == 0
+    np.testing.assert_array_equal(m @ np.arange(7.0), ref @ np.arange(7.0))
+
+    class Checked(sp.csr_matrix):  # its own __init__: made by its constructor
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.made = True
+
+    assert csr_from_arrays(p.data, p.indices, p.indptr, p.shape, Checked).made
+    x = rng.standard_normal(30)
+    h = ad.sparse_hessian(rosen)(x)
+    assert type(h) is sp.csr_matrix and h.has_canonical_format
+    np.testing.assert_allclose(h.toarray(), ad.hessian(rosen)(x), rtol=1e-12, atol=1e-9)
+    h.data[:] = 0.0  # the caller owns the result: later results are unaffected
+    h.indices[:] = 0
+
+
+def test_reverse_of_a_slice_scatters_into_zeros_as_numpy_does():
+    # The cotangent of x[1:] and x[::2] lands in fresh zeros; -0.0 added to +0.0 is +0.0.
+    x = rng.standard_normal(6)
+    ct = np.array([-0.0, 2.0, -3.0, 0.0, 5.0])
+    _, pull = ad.vjp(lambda x: x[1:], x)
+    (g,) = pull(ct)
+    want = np.zeros(6)
+    want[1:] += ct
+    np.testing.assert_array_equal(g, want)
+    assert not np.signbit(g[1]) and g.flags.writeable
+    _, pull = ad.vjp(lambda x: x[::2], x)
+    np.testing.assert_array_equal(pull(np.array([1.0, 2.0, 3.0]))[0], [1, 0, 2, 0, 3, 0])
+
+
 def test_sparse_hessian_acyclic():
     x = rng.standard_normal(40)
     hess = ad.sparse_hessian(rosen, method="acyclic")
