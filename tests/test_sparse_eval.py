@@ -280,20 +280,29 @@ def test_acyclic_checks_agree_with_a_reference():
     assert answers == {True, False}
 
 
-def test_acyclic_plan_of_a_larger_banded_hessian_equals_the_dense_one():
-    # Pentadiagonal: not a forest (greedy colouring); decompression by subtree sums.
+@pytest.mark.parametrize("w", [1, 2, 3, 5])
+def test_acyclic_colouring_of_full_bands_is_cyclic_and_decompresses(w):
+    # A full band of half-width w: w + 1 colours (a clique of w + 1 consecutive vertices
+    # needs them), each two colour classes a path. With a hole the greedy colouring runs.
     n = 300
-    p = sp.diags([np.ones(n - abs(k)) for k in range(-2, 3)], range(-2, 3), format="csr")
-    p = p.astype(bool)
-    c = coloring.acyclic_coloring(p)
-    assert _two_colour_classes_are_forests(p, c) and c.max() + 1 <= 4
-    h = np.random.default_rng(1).standard_normal((n, n))
-    h = (h + h.T) * p.toarray()
-    s = np.zeros((c.max() + 1, n))
-    s[c, np.arange(n)] = 1.0
-    coo = p.tocoo()
-    vals = coloring.AcyclicPlan(p, c)(s @ h)
-    np.testing.assert_allclose(vals, h[coo.row, coo.col], rtol=1e-12, atol=1e-12)
+    band = sp.diags([np.ones(n - abs(k)) for k in range(-w, w + 1)], range(-w, w + 1))
+    band = band.tocsr().astype(bool)
+    holed = band.tolil()
+    holed[150, 150 + w] = holed[150 + w, 150] = False
+    for p, colours in ((band, w + 1), (holed.tocsr(), None)):
+        p.eliminate_zeros()
+        c = coloring.acyclic_coloring(p)
+        assert _two_colour_classes_are_forests(p, c)
+        if colours is not None:
+            assert c.max() + 1 == colours
+            np.testing.assert_array_equal(c, np.arange(n) % (w + 1))
+        h = np.random.default_rng(w).standard_normal((n, n))
+        h = (h + h.T) * p.toarray()
+        s = np.zeros((c.max() + 1, n))
+        s[c, np.arange(n)] = 1.0
+        coo = p.tocoo()
+        vals = coloring.AcyclicPlan(p, c)(s @ h)
+        np.testing.assert_allclose(vals, h[coo.row, coo.col], rtol=1e-12, atol=1e-12)
 
 
 def test_results_are_assembled_as_scipy_would():
