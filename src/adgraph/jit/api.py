@@ -28,11 +28,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, overload
 
+import numpy as np
+
 from ..ad.common import is_float_dtype
 from ..ad.sparsity import Call
 from ..ad.taylor import call_rule
 from ..core.primitive import Primitive
-from ..core.pytree import tree_flatten, tree_unflatten
+from ..core.pytree import flat_tuple_def, tree_flatten, tree_unflatten
 from ..core.trace import Tracer, current_traces, holds_live_tracer
 from ..core.xp import as_leaf
 from .c.frontend import compile_c
@@ -142,22 +144,30 @@ class JitFunction:
         return bound, dyn_args, dyn_kwargs, skey
 
     def __call__(self, *args, **kwargs):
-        if self.static_argnums or self.static_argnames:
-            fun, args, kwargs, skey = self._split(args, kwargs)
+        key = None
+        if not kwargs and not (self.static_argnums or self.static_argnames):
+            key, leaves = _plain_key(args)
+        if key is not None:
+            # (the usual call: what the general path below would make of it, for less)
+            fun, skey, in_tree = self.fun, (), key[0]
         else:
-            fun, skey = self.fun, ()
-        leaves, in_tree = tree_flatten((args, kwargs) if kwargs else args)
-        leaves = [as_leaf(x, "jit") for x in leaves]
-        for x in leaves:
-            if isinstance(x, Tracer):
-                return self._call_traced(fun, leaves, in_tree, kwargs, skey)
+            if self.static_argnums or self.static_argnames:
+                fun, args, kwargs, skey = self._split(args, kwargs)
+            else:
+                fun, skey = self.fun, ()
+            leaves, in_tree = tree_flatten((args, kwargs) if kwargs else args)
+            leaves = [as_leaf(x, "jit") for x in leaves]
+            for x in leaves:
+                if isinstance(x, Tracer):
+                    return self._call_traced(fun, leaves, in_tree, kwargs, skey)
         # A function that closes over a value traced by a transformation in flight must not
         # run compiled NumPy code, nor a program compiled when that value was concrete. A
         # function without closure cells, defaults or bound arguments holds none where the
         # scan looks; with no trace in flight on this thread there is no such value.
         if self._may_close and current_traces() and _holds_live_tracer(self.fun):
             return self._call_traced(fun, leaves, in_tree, kwargs, skey, closes=True)
-        key = (in_tree, signature(leaves), skey)
+        if key is None:
+            key = (in_tree, signature(leaves), skey)
         variants = self._cache.get(key)
         if variants is not None:
             self._cache.move_to_end(key)
@@ -278,6 +288,31 @@ class _CCompiled:
 
     def fn(self, *leaves):
         return self.cfun.call_flat(leaves)
+
+
+_F64_SIGNATURE = (np.float64, (), np.dtype(np.float64))
+_NUMERIC_KINDS = frozenset("biufc")  # the dtypes as_leaf lets pass
+
+
+def _plain_key(args):
+    """``(key, leaves)`` of positional arguments that are all Python floats or NumPy
+    arrays -- the cache key and leaves the general path makes of them (``as_leaf`` turns a
+    float into a ``float64``, ``signature`` then names its type, shape and dtype) -- else
+    ``(None, None)``. Exact types only: subclasses, tracers and containers take the
+    general path (which refuses what ``as_leaf`` refuses)."""
+    sig = []
+    leaves = []
+    for a in args:
+        tp = type(a)
+        if tp is np.ndarray and a.dtype.kind in _NUMERIC_KINDS:
+            sig.append((tp, a.shape, a.dtype))
+            leaves.append(a)
+        elif tp is float:
+            sig.append(_F64_SIGNATURE)
+            leaves.append(np.float64(a))
+        else:
+            return None, None
+    return (flat_tuple_def(len(args)), tuple(sig), ()), leaves
 
 
 def _has_cells(fun) -> bool:
