@@ -73,13 +73,17 @@ def _csr(pattern, what):
 
 
 def _adjacency(conflict):
-    """(indptr, indices) of a symmetric boolean CSR matrix without its diagonal."""
+    """(indptr, indices) of a symmetric boolean CSR matrix without its diagonal, each
+    row's columns ascending."""
     sp = require_scipy("colouring")
     g = sp.csr_matrix(conflict, dtype=bool)
-    g.setdiag(False)
-    g.eliminate_zeros()
-    g.sort_indices()
-    return g.indptr, g.indices
+    g.sum_duplicates()  # canonical: sorted, no repeats (free when already so)
+    n = g.shape[0]
+    rows = _np.repeat(_np.arange(n), _np.diff(g.indptr))
+    keep = (g.indices != rows) & g.data
+    indptr = _np.zeros(n + 1, dtype=g.indptr.dtype)
+    _np.cumsum(_np.bincount(rows[keep], minlength=n), out=indptr[1:])
+    return indptr, g.indices[keep]
 
 
 def _order(indptr, indices, order: str) -> _np.ndarray:
@@ -513,7 +517,7 @@ class AcyclicPlan:
         # Half-edge e = (u -> v) sits at node (u, colour v); its reverse at (v, colour u).
         half = u * n + v  # sorted: CSR order with sorted indices
         rev = _np.searchsorted(half, v * n + u)
-        keys, node = _np.unique(u * c + colors[v], return_inverse=True)
+        keys, node = _node_ids(u * c + colors[v], n * c)
         m = keys.size
         order_, parent = (
             _dfs_forest(*_node_graph(node, node[rev], m))
@@ -529,8 +533,13 @@ class AcyclicPlan:
         sign = _np.where(colors[vert] < other, 1.0, -1.0)
         self._take = (other * n + vert)[order_]  # B[other colour, vertex], in preorder
         self._sign_pre = sign[order_]
-        # Each off-diagonal entry of the pattern: the edge's child node's subtree.
-        e = _np.searchsorted(half, row[off] * n + col[off])
+        # Each off-diagonal entry of the pattern: the edge's child node's subtree. (A
+        # symmetric canonical pattern lists its off-diagonal entries as the half-edges.)
+        ro, co = row[off], col[off]
+        if ro.size == u.size and _np.array_equal(ro, u) and _np.array_equal(co, v):
+            e = _np.arange(u.size)
+        else:
+            e = _np.searchsorted(half, ro * n + co)
         a, b = node[e], node[rev[e]]
         child = _np.where(parent[a] == b, a, b)
         self._start = pos[child]
@@ -549,6 +558,17 @@ class AcyclicPlan:
             _np.cumsum(flat[self._take] * self._sign_pre, out=run[1:])
             out[self._where_off] = self._sign * (run[self._end] - run[self._start])
         return out
+
+
+def _node_ids(keys, size):
+    """``(unique keys ascending, the index of each key among them)``: by a table of
+    ``size`` flags when that is small (no sort), else ``np.unique``."""
+    if size > 8 * keys.size + 1024:
+        return _np.unique(keys, return_inverse=True)
+    present = _np.zeros(size, dtype=bool)
+    present[keys] = True
+    ids = _np.cumsum(present) - 1
+    return _np.flatnonzero(present), ids[keys]
 
 
 def _node_graph(a, b, m):
