@@ -338,7 +338,7 @@ def test_checkpoints_under_jit_keep_thinnings_carries_and_reverse_by_segments(k)
 @pytest.mark.parametrize("k", [1, 3, 20])
 def test_c_backend_walks_the_online_schedule_at_run_time(k):
     g = ad.jit(ad.grad(chain), static_argnums=2, compiler="c")
-    for n in (0, 1, 7, 100, 1000):
+    for n in (0, 1, 7, 100, 200 if k < 3 else 1000):  # (one carry kept: quadratic time)
         np.testing.assert_allclose(g(0.3, np.int64(n), k), ad.grad(chain)(0.3, n, k), rtol=1e-13)
     assert g.trace_count == 1
     small = c_source(ad.grad(chain), 0.3, np.int64(10), k, static_argnums=2)
