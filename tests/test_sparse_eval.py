@@ -282,20 +282,30 @@ def test_acyclic_checks_agree_with_a_reference():
 
 @pytest.mark.parametrize("w", [1, 2, 3, 5])
 def test_acyclic_colouring_of_full_bands_is_cyclic_and_decompresses(w):
-    # A full band of half-width w: w + 1 colours (a clique of w + 1 consecutive vertices
-    # needs them), each two colour classes a path. With a hole the greedy colouring runs.
+    # A band of half-width w with a clique of w + 1 consecutive vertices: w + 1 colours
+    # (the clique needs them), each two colour classes (a subgraph of) a path -- with or
+    # without holes elsewhere. Couplings at distances 1 and w alone hold no such clique
+    # (for w > 2): the greedy colouring runs.
     n = 300
     band = sp.diags([np.ones(n - abs(k)) for k in range(-w, w + 1)], range(-w, w + 1))
     band = band.tocsr().astype(bool)
     holed = band.tolil()
-    holed[150, 150 + w] = holed[150 + w, 150] = False
-    for p, colours in ((band, w + 1), (holed.tocsr(), None)):
+    for i in range(0, n - w, 7):
+        holed[i, i + w] = holed[i + w, i] = False
+    cases = [(band, w + 1), (holed.tocsr(), w + 1)]
+    if w > 2:
+        sparse_band = sp.diags([np.ones(n - abs(k)) for k in (-w, -1, 1, w)], [-w, -1, 1, w])
+        cases.append((sparse_band.tocsr().astype(bool), None))
+    for p, colours in cases:
         p.eliminate_zeros()
         c = coloring.acyclic_coloring(p)
         assert _two_colour_classes_are_forests(p, c)
         if colours is not None:
             assert c.max() + 1 == colours
-            np.testing.assert_array_equal(c, np.arange(n) % (w + 1))
+            if w > 1:  # (w = 1 with holes: a forest, coloured by depth parity)
+                np.testing.assert_array_equal(c, np.arange(n) % (w + 1))
+        else:
+            assert not np.array_equal(c, np.arange(n) % (w + 1))
         h = np.random.default_rng(w).standard_normal((n, n))
         h = (h + h.T) * p.toarray()
         s = np.zeros((c.max() + 1, n))

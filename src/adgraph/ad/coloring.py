@@ -399,8 +399,9 @@ def acyclic_coloring(pattern, order: str = "smallest_last") -> _np.ndarray:
 
     A forest (tridiagonal and other tree-shaped Hessians) gets the two colours of depth
     parity, found by one depth-first search in C (optimal: fewer than two colours fit
-    only a pattern without edges); a full band of half-width ``w`` (pentadiagonal, ...)
-    the ``w + 1`` cyclic colours (optimal, see :func:`_band_colors`). Other patterns are
+    only a pattern without edges); a pattern of bandwidth ``w`` in which some ``w + 1``
+    consecutive vertices are coupled with each other (pentadiagonal, ...) the ``w + 1``
+    cyclic colours (optimal, see :func:`_band_colors`). Other patterns are
     coloured greedily in ``order`` (Python, about 3-5 microseconds a vertex): each
     vertex takes the smallest colour its neighbours leave free that closes no two-coloured
     cycle, which a union-find forest per pair of colours detects (a cycle through ``v``
@@ -421,20 +422,38 @@ def acyclic_coloring(pattern, order: str = "smallest_last") -> _np.ndarray:
 
 
 def _band_colors(indptr, indices) -> _np.ndarray | None:
-    """``j mod (w + 1)`` when the graph is a full band of half-width ``w`` (vertices
-    adjacent exactly when they are at most ``w`` apart: pentadiagonal Hessians), else
-    None. Optimal: ``w + 1`` consecutive vertices form a clique. Acyclic: the vertices of
-    two colours ``a < b`` alternate along the line, each joined only to the nearest
-    vertex of the other colour on either side (at distances ``b - a`` and
-    ``w + 1 - (b - a)``, both at most ``w``; any other is more than ``w`` away): a path."""
+    """``j mod (w + 1)`` (``w``: the bandwidth, the largest ``|i - j|`` of an edge) when
+    some ``w + 1`` consecutive vertices are all adjacent to each other, else None.
+
+    Acyclic: in the full band of half-width ``w`` the vertices of two colours ``a < b``
+    alternate along the line, each joined only to the nearest vertex of the other colour
+    on either side (at distances ``b - a`` and ``w + 1 - (b - a)``, both at most ``w``;
+    any other is more than ``w`` away), a path; a pattern of bandwidth ``w`` is a
+    subgraph of that band, so its two colour classes induce a subgraph of a path.
+    Optimal: the ``w + 1`` consecutive vertices are a clique, which needs ``w + 1``
+    colours. (Pentadiagonal Hessians, and banded ones with some couplings missing.)"""
     n = indptr.size - 1
     rows = _np.repeat(_np.arange(n), _np.diff(indptr))
     w = int(_np.abs(indices - rows).max(initial=0))
-    if w == 0 or w >= n:
+    if w == 0 or w >= n or n * (w + 1) > _BAND_WORK:
         return None
-    if indices.size != 2 * (w * n - w * (w + 1) // 2):  # edges within w, none repeated
+    # reach[a]: a is adjacent to a + 1, ..., reach[a] (its upper neighbours, ascending,
+    # are consecutive up to the first gap: a flag per entry counts them).
+    up = indices > rows
+    first_up = _np.searchsorted(_np.flatnonzero(up), indptr[:-1])  # rank of row's first
+    rank = _np.cumsum(up) - 1  # rank of each upper entry among all upper entries
+    k = rank - first_up[rows] + 1  # position within its row's upper part, from 1
+    run = up & (indices - rows == k)
+    reach = _np.arange(n) + _np.bincount(rows[run], minlength=n)
+    # Vertices i..i+w are a clique when every a among them reaches i + w.
+    window = _np.lib.stride_tricks.sliding_window_view(reach, w + 1).min(axis=1)
+    if not _np.any(window >= _np.arange(n - w) + w):
         return None
     return _np.arange(n, dtype=_np.int64) % (w + 1)
+
+
+#: _band_colors looks for a clique in windows of w + 1 vertices up to this many steps.
+_BAND_WORK = 1 << 25
 
 
 def _find(parent: dict, v: int) -> int:
