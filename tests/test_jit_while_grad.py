@@ -486,3 +486,20 @@ def test_c_backend_compiles_vmap_of_the_gradient_with_different_trip_counts():
     for batch in (xs, xs[::-1] * 3.0):
         np.testing.assert_allclose(g(batch), [ad.grad(sqrt_value)(a) for a in batch], rtol=1e-14)
     assert g.trace_count == 1
+
+
+def test_a_forward_step_where_python_numbers_raise_gives_numpys_values():
+    # 1 / 0 in the step: Python raises, NumPy gives inf; the loop on NumPy values runs
+    def f(x, n):
+        def body(c):
+            y, i, flag = c
+            return 1.0 / y - 0.5, i + 1, flag & (y < 10.0)
+
+        return lax.while_loop(lambda c: (c[1] < n) & c[2], body, (x, 0, True))[0]
+
+    g = ad.jit(ad.grad(f))
+    with np.errstate(all="ignore"):
+        for x, n in ((0.0, 3), (0.5, 3), (2.0, 5), (0.8, 0)):
+            np.testing.assert_array_equal(g(x, n), ad.grad(f)(x, n))
+    assert g.trace_count == 1
+    assert "while True:" in g.lower(0.5, 3).source

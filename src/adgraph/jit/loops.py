@@ -242,6 +242,160 @@ def _stack_lines(gen, node, arg, pre, ind):
     got = while_graphs(node)
     if got is None:
         return None
+    p = node.params
+    if gen.ns["xp"] is np and p.get("limit") is None and p.get("major") is None:
+        fast = _stack_scalar_lines(gen, node, got, arg, pre, ind + "    ")
+        if fast is not None:
+            # the loop on Python numbers, the NumPy loop where Python raises instead
+            slow, expr = _stack_numpy_lines(gen, node, got, arg, pre, ind + "    ")
+            lines = [f"{ind}try:", *fast, f"{ind}except (ArithmeticError, ValueError):", *slow]
+            return lines, expr
+    return _stack_numpy_lines(gen, node, got, arg, pre, ind)
+
+
+# Operations of a scalar while loop's predicate and step on Python numbers: float64 as in
+# adgraph.jit.floatloops; int64 sums and differences (Python ints: a value past int64's
+# range raises when converted back, and the NumPy loop runs instead); comparisons of two
+# values of one kind, and the logical operations of booleans.
+_COMPARE = {
+    "less": "<",
+    "less_equal": "<=",
+    "greater": ">",
+    "greater_equal": ">=",
+    "equal": "==",
+    "not_equal": "!=",
+}
+_LOGICAL = {"logical_and": "and", "logical_or": "or"}
+_KINDS = {np.dtype(np.float64): "f", np.dtype(np.int64): "i", np.dtype(np.bool_): "b"}
+
+
+def _scalar_kind(x):
+    if tuple(x.shape or ()) != () or x.dtype is None:
+        return None
+    return _KINDS.get(np.dtype(x.dtype))
+
+
+def _scalar_exprs(gen, graph, names, pre, funcs):
+    """``[(name, expression)]`` computing ``graph``'s nodes on Python numbers (``names``:
+    its inputs' names), or None when an operation has no such form."""
+    from .floatloops import INFIX, UNARY, const_expr, float_expr, math_agrees
+
+    out = []
+    for k, m in enumerate(x for x in graph.toposort() if not x.is_input):
+        kind = _scalar_kind(m)
+        if kind is None or (m.params and not (m.op == "integer_pow" and m.params.get("n") == 2)):
+            return None
+        args, kinds = [], []
+        for i in m.inputs:
+            if isinstance(i, Node):
+                ik = _scalar_kind(i)
+                if ik is None:
+                    return None
+                args.append(names[i])
+                kinds.append(ik)
+                continue
+            v = i.value
+            if isinstance(v, (bool, np.bool_)):
+                args.append(repr(bool(v)))
+                kinds.append("b")
+            elif isinstance(v, (int, np.integer)) and abs(int(v)) <= 2**53:
+                args.append(repr(int(v)))
+                kinds.append("i")
+            elif isinstance(v, (float, np.floating)) or (
+                isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype == np.float64
+            ):
+                args.append(const_expr(v) or gen.const(float(v)))
+                kinds.append("f")
+            else:
+                return None
+        op = m.op
+        if kind == "f":
+            if any(q == "b" for q in kinds):
+                return None
+            if op in INFIX and len(args) == 2:
+                expr = float_expr(m, args, funcs)
+            elif op == "integer_pow" or (op in UNARY and len(args) == 1 and kinds == ["f"]):
+                name = UNARY.get(op)
+                if name is not None and op not in funcs:
+                    if not math_agrees(op):
+                        return None
+                    import math
+
+                    gen.ns[f"_fl_{op}"] = getattr(math, name)
+                    funcs[op] = f"_fl_{op}"
+                expr = float_expr(m, args, funcs)
+            else:
+                return None
+        elif kind == "i":
+            if op not in ("add", "subtract") or kinds != ["i", "i"]:
+                return None
+            expr = f"({args[0]} {'+' if op == 'add' else '-'} {args[1]})"
+        elif op in _COMPARE and len(args) == 2 and kinds[0] == kinds[1] and kinds[0] != "b":
+            expr = f"({args[0]} {_COMPARE[op]} {args[1]})"
+        elif op in _LOGICAL and kinds == ["b", "b"]:
+            expr = f"({args[0]} {_LOGICAL[op]} {args[1]})"
+        elif op == "logical_not" and kinds == ["b"]:
+            expr = f"(not {args[0]})"
+        else:
+            return None
+        names[m] = f"{pre}{k}"
+        out.append((names[m], expr))
+    return out
+
+
+def _stack_scalar_lines(gen, node, got, arg, pre, ind):
+    """The ``while_stack`` loop on Python numbers when every value of the predicate and
+    the step is a float64, int64 or bool scalar (see :data:`_COMPARE`), leaving the names
+    :func:`_stack_numpy_lines` leaves; None otherwise."""
+    cond, body = got
+    nc = node.params["nc"]
+    ins = node.inputs
+    if any(_scalar_kind(a) is None for a in ins) or not nc:
+        return None
+    conv = {"f": "float", "i": "int", "b": "bool"}
+    fc = [f"{pre}fc{k}" for k in range(nc)]
+    fk = [f"{pre}fk{j}" for j in range(len(ins) - nc)]
+    funcs: dict = {}
+    cn = dict(zip(cond.inputs, fc + fk))
+    bn = dict(zip(body.inputs, fc + fk))
+    c_exprs = _scalar_exprs(gen, cond, cn, f"{pre}fp", funcs)
+    b_exprs = _scalar_exprs(gen, body, bn, f"{pre}fb", funcs)
+    if c_exprs is None or b_exprs is None:
+        return None
+    if any(not isinstance(o, Node) for o in (*cond.outputs, *body.outputs)):
+        return None
+    lines = [f"{ind}{v} = {conv[_scalar_kind(a)]}({arg(a)})" for v, a in zip(fc + fk, ins)]
+    rows = [f"{pre}fr{k}" for k in range(nc)]
+    lines += [f"{ind}{r} = []" for r in rows]
+    for op, fname in list(funcs.items()):  # (local names: a global lookup costs more)
+        lines.append(f"{ind}{pre}{fname} = {fname}")
+        funcs[op] = f"{pre}{fname}"
+    lines.append(f"{ind}while True:")
+    inner = ind + "    "
+    fix = {f"_fl_{op}(": f"{pre}_fl_{op}(" for op in funcs}
+
+    def local(e):
+        for a, b in fix.items():
+            e = e.replace(a, b)
+        return e
+
+    lines += [f"{inner}{v} = {local(e)}" for v, e in c_exprs]
+    lines.append(f"{inner}if not {cn[cond.outputs[0]]}:")
+    lines.append(f"{inner}    break")
+    lines += [f"{inner}{r}.append({c})" for r, c in zip(rows, fc)]
+    lines += [f"{inner}{v} = {local(e)}" for v, e in b_exprs]
+    lines.append(f"{inner}{', '.join(fc)}, = {', '.join(bn[o] for o in body.outputs)},")
+    to = {"f": "xp.float64", "i": "xp.int64", "b": "xp.bool_"}
+    for k, (c, a) in enumerate(zip(fc, ins[:nc])):
+        lines.append(f"{ind}{pre}c{k} = {to[_scalar_kind(a)]}({c})")
+        dt = gen.const(np.dtype(a.dtype))
+        lines.append(f"{ind}{pre}s{k} = xp.array({rows[k]}, dtype={dt})")
+    lines.append(f"{ind}{pre}n = xp.int64(len({rows[0]}))")
+    lines.append(f"{ind}del {', '.join(rows)}")
+    return lines
+
+
+def _stack_numpy_lines(gen, node, got, arg, pre, ind):
     cond, body = got
     nc = node.params["nc"]
     carry = [f"{pre}c{k}" for k in range(nc)]
