@@ -14,8 +14,10 @@ Measures, at the same n for each pair:
   gradient evaluations), and for the Hessian the one-pass detection beside the detection
   through the gradient's reverse sweep (what custom derivative rules still use), in
   alternating rounds. ``--detect-only`` runs just that comparison and the Jacobian
-  detection (no dense sides); ``--against REV`` measures the detection and the later
-  calls of git revision ``REV`` beside this tree's, in the same process and rounds.
+  detection (no dense sides); ``--against REV`` measures the detection, the later
+  calls and the acyclic method's first call of git revision ``REV`` beside this tree's,
+  in the same process and rounds (that revision's sparse modules are loaded as private
+  copies, and its gathers' rules swapped in for its rounds).
 
 The dense n = 10^4 Jacobian is 800 MB and its computation peaks near 8 GB; ``--dense-n``
 measures the dense side at a smaller n instead (the sparse side is then measured at that
