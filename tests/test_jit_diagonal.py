@@ -163,3 +163,29 @@ def test_keep_buffers_off_gives_the_same_bits():
     a = ad.jit(ad.jacfwd(f))(x)
     b = ad.jit(ad.jacfwd(f), keep_buffers=False)(x)
     assert np.array_equal(_bits(a), _bits(b))
+
+
+def test_scaling_into_a_kept_buffer():
+    # an intermediate of 12.8 KiB: the program writes the scaling into a buffer it keeps
+    n = 40
+    rng = np.random.default_rng(7)
+    M = rng.standard_normal((n, n))
+    eye = np.eye(n)
+
+    def f(v, m):
+        return anp.sum(anp.exp((eye * v) @ m), axis=0)
+
+    jf = ad.jit(f)
+    v = rng.standard_normal(n)
+    jf(v, M)
+    assert "out=b0" in jf.lower(v, M).source.split("f0(")[1].split("\n")[0]
+    for _ in range(2):  # the buffer is reused from call to call
+        v = rng.standard_normal(n)
+        want = np.sum(np.exp(v[:, None] * M), axis=0)
+        assert np.array_equal(_bits(jf(v, M)), _bits(want))
+    v[5] = np.nan  # the dense product into the buffer: nan everywhere
+    with np.errstate(invalid="ignore"):
+        want = np.sum(np.exp((eye * v) @ M), axis=0)
+        got = jf(v, M)
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got).all()
