@@ -111,7 +111,7 @@ def slot_kind(node, ufuncs) -> str | None:
         if len(a) >= 2 and len(b) >= 2 and not (len(a) == 2 and (a[0] == 1 or b[-1] == 1)):
             return "op"
         return None
-    if op == "diag_matmul":  # a scaling of rows or columns (simplify.diagonal_products)
+    if op == "diag_matmul":  # a scaling of rows or columns (adgraph.jit.diagonal)
         return "op"
     if op == "fft" and len(ins) == 1 and _fft_fits(node):
         return "op"
