@@ -10,8 +10,8 @@ Without ``ADGRAPH_FUZZ_START`` the seeds start at a number taken from the clock.
 that ``adversarial.known`` explains (a known bug, with its strict-xfail test in
 test_regressions_adversarial.py) is counted and printed, not failed; so are refusals
 (adgraph raising a clear error where JAX computes). The normal suite only checks that the
-generator makes valid, deterministic programs covering its grammar, and that the check can
-fail.
+generator makes valid, deterministic programs covering its grammar; that the check can fail
+is checked with the opt-in runs (it compiles with JAX).
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from .adversarial import Program, check, generate, known, report
 
 def test_the_generator_is_deterministic_and_covers_its_grammar():
     seen: set[str] = set()
-    for seed in range(300):
+    for seed in range(150):
         prog = generate(seed)
-        assert prog.source == generate(seed).source
+        if seed % 10 == 0:
+            assert prog.source == generate(seed).source
         compile(prog.text, f"<adversarial {seed}>", "exec")
         seen |= prog.features
     layers = {ft for ft in seen if ft.startswith("layer:")}
@@ -66,7 +67,7 @@ def test_the_generated_programs_run_under_adgraph():
     import adgraph.numpy as anp
 
     ran = 0
-    for seed in range(12):
+    for seed in range(8):
         prog = generate(seed)
         if "shape:1d:empty" in prog.features or "shape:2d:empty" in prog.features:
             continue
@@ -76,9 +77,10 @@ def test_the_generated_programs_run_under_adgraph():
             y = ns["f"](ns["x"])
         assert np.shape(y) == np.shape(ns["x"])
         ran += 1
-    assert ran >= 6
+    assert ran >= 4
 
 
+@pytest.mark.slow_property  # JAX's compilations: with the adversarial runs it checks
 def test_a_convention_difference_is_caught():
     """The check sees a difference: abs at 0 has derivative 0 in adgraph (the subgradient
     at the kink, as sign(0) = 0) and 1 in JAX. Not a bug -- which is why the grammar keeps

@@ -229,3 +229,18 @@ def test_fabs_of_booleans_and_integers_is_floating():
         np.testing.assert_array_equal(got, want)
     with pytest.raises(Exception, match="fabs: complex input"):
         anp.fabs(np.array([1j]))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ops/reductions.py std: sqrt(var) with the zero-variance convention; below "
+    "~1e-154 (above ~1e154) the variance underflows to 0 (overflows to inf) and the "
+    "derivative is 0 instead of (x - m) / (n s). Scaling the deviations by their largest "
+    "fixes it but made every traced std 2-2.5x slower (grad of std of 1e6 values); a std "
+    "primitive with a fast path on plain values, as linalg_norm2 has, is the way",
+)
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_gradient_of_std_where_the_variance_underflows_or_overflows(scale):
+    x = np.array([1.0, -1.0]) * scale
+    with np.errstate(over="ignore", under="ignore"):
+        np.testing.assert_allclose(ad.grad(anp.std)(x), [0.5, -0.5], rtol=1e-14)
