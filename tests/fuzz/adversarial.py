@@ -253,6 +253,24 @@ def _layers(nd, shape):
     return layers
 
 
+# The derivative order each layer adds (the rest add none); a stack stays within
+# MAX_ORDER, so a check (the Hessian-vector product adds 2) differentiates at most 5 times:
+# the cost grows exponentially with the order, in both libraries.
+ORDER = {
+    "grad": 1,
+    "value_and_grad": 1,
+    "jvp": 1,
+    "vjp": 1,
+    "linearize": 1,
+    "jacfwd": 1,
+    "jacrev": 1,
+    "hessian": 2,
+    "complex_jvp": 1,
+    "complex_vjp": 1,
+}
+MAX_ORDER = 3
+
+
 @dataclass
 class Program:
     seed: int
@@ -287,8 +305,12 @@ def generate(seed: int) -> Program:
     layers = _layers(nd, shape)
     names = list(layers)
     old = "k"
+    order = 0  # derivative order of the stack (the checks add up to 2 more)
     for j in range(int(rng.integers(1, 5))):
         name = names[rng.integers(len(names))]
+        while order + ORDER.get(name, 0) > MAX_ORDER:
+            name = names[rng.integers(len(names))]
+        order += ORDER.get(name, 0)
         new = f"F{j}"
         oa = int(rng.integers(-nd - 1, nd + 1))
         ia = int(rng.integers(-nd - 1, nd + 1))
