@@ -168,7 +168,8 @@ class JitTrace(GraphTrace):
         """A loop recorded as one node, its values computed by the step compiled once
         (not by running the step through the tracing machinery at every iteration); None
         when the step does not compile (the loop then runs as the primitive does)."""
-        from .loops import run_scan, run_while_node
+        from .loops import run_scan
+        from .while_loops import run_while_node
 
         vals, ins = self._inputs(args)
         if any(isinstance(v, Tracer) for v in vals):

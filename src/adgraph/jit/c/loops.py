@@ -568,7 +568,7 @@ def _store_row(stacks, carry_syms, row, ind):
 def while_back_rule(L, node, *args, back, ns, nc, **params):
     """The ``while_back`` node: ``for (t = n - 1; t >= 0; --t)`` around the backward
     step's statements, reading row ``t`` of the carries the forward loop stored."""
-    from ..loops import back_graph
+    from ..while_loops import back_graph
 
     g = back_graph(node)
     stacks = args[ns + 1 : ns + 1 + nc]
@@ -622,7 +622,7 @@ def _back_checkpointed(L, node, g, args, ns, nc, k):
     stack of pending segments (as :mod:`adgraph.jit.c.revolve` walks a scan's): the body's
     code advances the working carry, the backward step's code pulls the state back."""
     from ...lax.while_staged import half
-    from ..loops import advance_graph
+    from ..while_loops import advance_graph
 
     adv = advance_graph(node)
     if adv is None:
