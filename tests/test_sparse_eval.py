@@ -340,18 +340,24 @@ def test_results_are_assembled_as_scipy_would():
     h.indices[:] = 0
 
 
-def test_reverse_of_a_slice_scatters_into_zeros_as_numpy_does():
+@pytest.mark.parametrize("n", [6, 40_000])  # small arrays copy zeros, large ones take fresh
+def test_reverse_of_a_slice_scatters_into_zeros_as_numpy_does(n):
     # The cotangent of x[1:] and x[::2] lands in fresh zeros; -0.0 added to +0.0 is +0.0.
-    x = rng.standard_normal(6)
-    ct = np.array([-0.0, 2.0, -3.0, 0.0, 5.0])
+    x = rng.standard_normal(n)
+    ct = np.zeros(n - 1)
+    ct[:5] = [-0.0, 2.0, -3.0, 0.0, 5.0]
+    ct[5:] = rng.standard_normal(n - 6)
     _, pull = ad.vjp(lambda x: x[1:], x)
     (g,) = pull(ct)
-    want = np.zeros(6)
+    want = np.zeros(n)
     want[1:] += ct
     np.testing.assert_array_equal(g, want)
     assert not np.signbit(g[1]) and g.flags.writeable
     _, pull = ad.vjp(lambda x: x[::2], x)
-    np.testing.assert_array_equal(pull(np.array([1.0, 2.0, 3.0]))[0], [1, 0, 2, 0, 3, 0])
+    half = np.arange(1.0, n // 2 + 1)
+    want = np.zeros(n)
+    want[::2] = half
+    np.testing.assert_array_equal(pull(half)[0], want)
 
 
 def test_sparse_hessian_acyclic():

@@ -5,6 +5,8 @@ rounds of plain assignments elsewhere, the batching rule)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as _np  # shape arithmetic only (broadcast_shapes); never computes on arrays
 
 from ...ad.batched_jvp import Diagonal
@@ -249,6 +251,7 @@ def _scatter_impl(ufunc, basic):
             ufunc == "add"
             and xp is _np
             and isinstance(cur, _np.ndarray)
+            and cur.size >= _FRESH_MIN
             and _np.ndim(upd) <= cur.ndim
             and xp.result_type(cur, upd) == cur.dtype
         ):
@@ -298,6 +301,11 @@ def _zeros_like(x):
     return _scatter_zeros(shape(x), x.dtype, x)
 
 
+#: Below this many entries a scatter starts from a plain zero array and copies it: the
+#: broadcast zero and its checks cost a few microseconds, more than copying a small array.
+_FRESH_MIN = 1 << 14
+
+
 def _scatter_zeros(shape_, dtype, like):
     """Zeros of ``shape_`` for a scatter to start from. NumPy: one zero broadcast to the
     shape (read-only, no memory), which the scatter turns into fresh zeros instead of
@@ -307,7 +315,7 @@ def _scatter_zeros(shape_, dtype, like):
     from ..creation import zeros_raw
 
     xp = module_of(_primal(like))
-    if xp is not _np:
+    if xp is not _np or math.prod(shape_) < _FRESH_MIN:
         return zeros_raw(shape_, dtype, like)
     return xp.broadcast_to(zeros_raw((), dtype, like), shape_)
 
@@ -322,7 +330,7 @@ def _fresh_copy(xp, x):
     memory the allocator hands out zeroed, not a copy that reads and writes every entry."""
     if (
         xp is _np
-        and x.size
+        and x.size >= _FRESH_MIN
         and x.dtype.kind in "fiub"
         and not any(x.strides)
         and (z := x[(0,) * x.ndim]) == 0
