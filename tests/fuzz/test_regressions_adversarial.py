@@ -244,3 +244,17 @@ def test_gradient_of_std_where_the_variance_underflows_or_overflows(scale):
     x = np.array([1.0, -1.0]) * scale
     with np.errstate(over="ignore", under="ignore"):
         np.testing.assert_allclose(ad.grad(anp.std)(x), [0.5, -0.5], rtol=1e-14)
+
+
+def test_float_power_computes_in_float64_whichever_argument_is_float32():
+    # float_power(2.5, float32(2.5)) cast only x1, a Python float: power of a weak float and
+    # a float32 computed in float32 (9.882117), where NumPy's float_power gives float64
+    got = anp.float_power(2.5, np.float32(2.5))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, 2.5**2.5, rtol=1e-15)
+    got = anp.float_power(2.5, np.array([1.5, -2.5], np.float16))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, [2.5**1.5, 2.5**-2.5], rtol=1e-15)
+    g = ad.grad(lambda y: anp.float_power(2.5, y))(np.float32(2.5))  # d/dy = 2.5^y log 2.5
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, 2.5**2.5 * np.log(2.5), rtol=1e-6)

@@ -303,11 +303,13 @@ def float_power(x1, x2, /):
     r""":math:`x^y` computed in at least float64 (complex128 for complex input).
 
     The derivatives are those of :func:`power`; the tangent and cotangent of a float32
-    ``x1`` are cast back to float32.
+    argument are cast back to float32. Both arguments are cast (a Python float ``x1``
+    with a float32 ``x2`` computed in float32 before).
     """
     from .misc import astype
 
-    return power(astype(x1, _promote64(x1)), x2)
+    dt = _np.promote_types(_promote64(x1), _promote64(x2))
+    return power(astype(x1, dt), astype(x2, dt))
 
 
 def _promote64(x):
