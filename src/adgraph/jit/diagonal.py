@@ -131,7 +131,7 @@ def diagonal_products(graph: Graph, guards=()):
                         "diag_matmul",
                         (sub[v], m),
                         {"eye": eye, "left": left, "m_finite": m_finite},
-                        prim=_DiagonalProduct(n.prim.impl),
+                        prim=_DiagonalProduct(n.prim.impl),  # type: ignore[arg-type]  # (called like a primitive's impl)
                         value=n.value,
                         shape=n.shape,
                         dtype=dt,

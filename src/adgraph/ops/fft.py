@@ -48,6 +48,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+from collections.abc import Callable
 
 import numpy as _np  # identifies the NumPy module and its dtypes; never computes on arrays
 
@@ -80,7 +81,7 @@ _lib = None
 # RETAIN_MIN_BYTES: adgraph.backends installs its allocator setting here
 # (adgraph.backends.memory.retain_by_default; ops cannot import backends). Cleared once
 # called, so later transforms pay one global lookup.
-retain_hook = None
+retain_hook: Callable[[], bool] | None = None
 RETAIN_MIN_BYTES = 128 << 10
 
 _NORMS = ("backward", "ortho", "forward")

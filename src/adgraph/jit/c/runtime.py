@@ -150,7 +150,7 @@ def _address(a: np.ndarray) -> int:
     builds a dict, 1-3 us on the machine of the benchmarks, paid for each input and
     result of a one-point call)."""
     if a.flags.writeable and a.size:
-        return _addressof(_char_from_buffer(a))
+        return _addressof(_char_from_buffer(a))  # type: ignore[arg-type]  # ndarray is a buffer
     return a.__array_interface__["data"][0]
 
 
