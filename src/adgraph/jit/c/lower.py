@@ -21,6 +21,7 @@ from numpy.typing import DTypeLike
 from ...graph.ir import Graph
 from ...graph.nodes import Const, Node
 from ..codegen import display_name, identifier
+from .array_loops import array_scan_rule, wants_arrays
 from .arrays import ARRAY_MIN, FUSABLE, Lazy, array_rule, copy_out, force, input_array
 from .errors import CBackendError
 from .loops import (
@@ -423,9 +424,14 @@ class Lowering:
             if node.op not in FUSABLE:
                 args = [force(self, a) if isinstance(a, Lazy) else a for a in args]
             if node.op == "scan":  # a loop: its stacked values stay arrays (Buf)
-                env[node] = scan_rule(self, node, *args, **node.params)
+                res = None
+                if wants_arrays(node, args, node.params["nc"], node.params["nx"]):
+                    res = array_scan_rule(self, node, *args, **node.params)
+                env[node] = res if res is not None else scan_rule(self, node, *args, **node.params)
                 continue
             if node.op == "switch":  # lax.cond / lax.switch under jit: branch code
+                # (the rule takes scalars: an array of an array-mode loop's step is read)
+                args = [self.materialize(a) if isinstance(a, Buf) else a for a in args]
                 env[node] = switch_rule(self, node, *args, **node.params)
                 continue
             if node.op == "while_loop":
