@@ -186,14 +186,14 @@ def revolve_rule(L, node, *args, fwd, back, nc, nx, nk, ci, xi, ki, length, reve
     if n_out != nci + nxi + nki:
         raise CBackendError(f"C backend: internal error lowering {node.describe()}: outputs")
     # ---- the forward step (advance), lowered once
-    u, fi = f"{pre}u", f"{pre}fi"
+    fi = f"{pre}fi"
     subF = L.child(pre + "f")
     tables: dict = {}
     xF = _slices(L, subF, pre, "xf", a_xs, xs_in, fi, before, deps, tables)
     kF = _consts(L, a_k, deps)
     f_lines, f_elems, f_needs = _lowered(subF, gF, cur + xF + kF, range(nc), "        ")
     # ---- the pullback (back), lowered once
-    t, bi = f"{pre}t", f"{pre}bi"
+    bi = f"{pre}bi"
     subB = L.child(pre + "b")
     xB = _slices(L, subB, pre, "xb", a_xs, xs_in, bi, before, deps, tables)
     gyB = _slices(L, subB, pre, "yb", a_gy, gy_in, bi, before, deps, tables)
@@ -202,11 +202,33 @@ def revolve_rule(L, node, *args, fwd, back, nc, nx, nk, ci, xi, ki, length, reve
         subB, gB, cur + xB + kB + gc + gyB, range(nci + nxi + nki), "        "
     )
     deps |= f_needs | b_needs
-    # ---- the loop's text
-    T, nt, depth = f"{pre}T", f"{pre}nt", f"{pre}d"
-    code = list(before)
-    code.append(f"long* {T} = (long*)malloc(sizeof(long) * {3 * (2 * k + 2)});")
-    code.append(f"long {nt} = 0, {depth} = 1;")
+    # ---- the step's lines
+    ind = "    "
+    flat_cur = [v for vs in cur_vars for v in vs]
+    adv = list(f_lines)
+    news = []
+    for j, es in enumerate(f_elems):
+        for i, (el, dt) in enumerate(es):
+            news.append(f"{pre}n{j}_{i}")
+            adv.append(f"{ind}    const {ctype(dt)} {pre}n{j}_{i} = {subF.c(el, dt)};")
+    adv += [f"{ind}    {v.name} = {nv};" for v, nv in zip(flat_cur, news)]
+    pull = list(b_lines)
+    flat_gc = [v for vs in gc_vars for v in vs]
+    gnew = []
+    for q in range(nci):
+        for i, (el, dt) in enumerate(b_elems[q]):
+            gnew.append(f"{pre}ng{q}_{i}")
+            pull.append(f"{ind}    const {ctype(dt)} {pre}ng{q}_{i} = {subB.c(el, dt)};")
+    for q, b in enumerate(bufs):
+        es = b_elems[nci + q]
+        for i, (el, dt) in enumerate(es):
+            pull.append(f"{ind}    {b.name}[{bi} * {len(es)} + {i}] = {subB.c(el, dt)};")
+    for q, vs in enumerate(acc_vars):
+        es = b_elems[nci + nxi + q]
+        for v, (el, dt) in zip(vs, es):
+            g = subB.c(el, dt)
+            pull.append(f"{ind}    {v.name} = {pre}first ? {g} : {v.name} + {g};")
+    pull += [f"{ind}    {v.name} = {g};" for v, g in zip(flat_gc, gnew)]
 
     def copy(to_slot: str, store: bool, ind: str) -> list[str]:
         lines = []
@@ -215,6 +237,25 @@ def revolve_rule(L, node, *args, fwd, back, nc, nx, nk, ci, xi, ki, length, reve
                 cell = f"{name}[({to_slot}) * {size} + {i}]"
                 lines.append(f"{ind}{cell} = {v.name};" if store else f"{ind}{v.name} = {cell};")
         return lines
+
+    code = list(before) + schedule(pre, n, k, reverse, copy, adv, pull)
+    code += [f"free({name});" for name, _ in snaps] + [f"free({pre}T);"]
+    defined = {v.name for vs in cur_vars + gc_vars + acc_vars for v in vs}
+    deps -= defined
+    outs = [v for vs in gc_vars + acc_vars for v in vs] + [b.var() for b in bufs]
+    L.add_loop(LoopStmt(outs, code, tuple(sorted(deps)), frees))
+    return (*gc, *bufs, *acc_syms)
+
+
+def schedule(pre, n, k, reverse, copy, adv, pull) -> list[str]:
+    """The C text walking the revolve schedule of ``n`` steps with ``k`` slots (see the
+    module documentation): ``copy(slot, store, ind)`` gives the lines storing the working
+    carry into a slot (or loading it from one), ``adv`` the lines of the forward step at
+    index ``{pre}fi``, ``pull`` those of the pullback of step ``{pre}bi`` (indented by 8)."""
+    T, nt, depth = f"{pre}T", f"{pre}nt", f"{pre}d"
+    u, fi, t, bi = f"{pre}u", f"{pre}fi", f"{pre}t", f"{pre}bi"
+    code = [f"long* {T} = (long*)malloc(sizeof(long) * {3 * (2 * k + 2)});"]
+    code.append(f"long {nt} = 0, {depth} = 1;")
 
     def push(s: str, e: str, free: str, ind: str) -> list[str]:
         return [
@@ -260,37 +301,14 @@ def revolve_rule(L, node, *args, fwd, back, nc, nx, nk, ci, xi, ki, length, reve
     code.append(f"{ind}for (long {u} = {ts}; {u} < {m}; ++{u}) {{")
     code.append(f"{ind}    const long {fi} = {f'{n - 1} - {u}' if reverse else u};")
     code.append(f"{ind}    (void){fi};")
-    code += f_lines
-    news = []
-    for j, es in enumerate(f_elems):
-        for i, (el, dt) in enumerate(es):
-            news.append(f"{pre}n{j}_{i}")
-            code.append(f"{ind}    const {ctype(dt)} {pre}n{j}_{i} = {subF.c(el, dt)};")
-    flat_cur = [v for vs in cur_vars for v in vs]
-    code += [f"{ind}    {v.name} = {nv};" for v, nv in zip(flat_cur, news)]
+    code += adv
     code.append(f"{ind}}}")
     # pull back the segment's last step, or store the carry and split
     code.append(f"{ind}if ({bt} >= 0) {{")
     code.append(f"{ind}    const long {t} = {bt};")
     code.append(f"{ind}    const long {bi} = {f'{n - 1} - {t}' if reverse else t};")
     code.append(f"{ind}    (void){bi};")
-    code += b_lines
-    flat_gc = [v for vs in gc_vars for v in vs]
-    gnew = []
-    for q in range(nci):
-        for i, (el, dt) in enumerate(b_elems[q]):
-            gnew.append(f"{pre}ng{q}_{i}")
-            code.append(f"{ind}    const {ctype(dt)} {pre}ng{q}_{i} = {subB.c(el, dt)};")
-    for q, b in enumerate(bufs):
-        es = b_elems[nci + q]
-        for i, (el, dt) in enumerate(es):
-            code.append(f"{ind}    {b.name}[{bi} * {len(es)} + {i}] = {subB.c(el, dt)};")
-    for q, vs in enumerate(acc_vars):
-        es = b_elems[nci + nxi + q]
-        for v, (el, dt) in zip(vs, es):
-            g = subB.c(el, dt)
-            code.append(f"{ind}    {v.name} = {pre}first ? {g} : {v.name} + {g};")
-    code += [f"{ind}    {v.name} = {g};" for v, g in zip(flat_gc, gnew)]
+    code += pull
     code.append(f"{ind}    {pre}first = 0;")
     code.append(f"{ind}}} else {{")
     code += copy(depth, True, ind + "    ")
@@ -300,9 +318,4 @@ def revolve_rule(L, node, *args, fwd, back, nc, nx, nk, ci, xi, ki, length, reve
     code += push(m, te, f"{tf} - 1", ind + "    ")
     code.append(f"{ind}}}")
     code.append("}")
-    code += [f"free({name});" for name, _ in snaps] + [f"free({T});"]
-    defined = {v.name for vs in cur_vars + gc_vars + acc_vars for v in vs}
-    deps -= defined
-    outs = [v for vs in gc_vars + acc_vars for v in vs] + [b.var() for b in bufs]
-    L.add_loop(LoopStmt(outs, code, tuple(sorted(deps)), frees))
-    return (*gc, *bufs, *acc_syms)
+    return code
