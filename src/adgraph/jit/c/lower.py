@@ -22,6 +22,7 @@ from ...graph.ir import Graph
 from ...graph.nodes import Const, Node
 from ..codegen import display_name, identifier
 from .array_loops import array_scan_rule, wants_arrays
+from .array_revolve import array_revolve_rule, revolve_wants_arrays
 from .arrays import ARRAY_MIN, FUSABLE, Lazy, array_rule, copy_out, force, input_array
 from .errors import CBackendError
 from .loops import (
@@ -438,7 +439,11 @@ class Lowering:
                 env[node] = while_rule(self, node, *args, **node.params)
                 continue
             if node.op == "scan_revolve":  # a checkpointed scan's backward sweep: one loop
-                env[node] = revolve_rule(self, node, *args, **node.params)
+                res = None
+                prm = node.params
+                if revolve_wants_arrays(node, prm["nc"], prm["nx"], prm["nk"], prm["ci"]):
+                    res = array_revolve_rule(self, node, *args, **prm)
+                env[node] = res if res is not None else revolve_rule(self, node, *args, **prm)
                 continue
             if node.op in ("while_stack", "while_back"):  # while_loop's reverse mode
                 rule = while_stack_rule if node.op == "while_stack" else while_back_rule
