@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..loops import arange_start, body_graph
-from .arrays import _Nest, copy_out, force
+from .arrays import _Nest, copy_out, force, from_sym
 from .loops import Buf, LoopStmt
 from .scalars import Sym, ctype
 
@@ -51,6 +51,15 @@ def wants_arrays(node, args, nc, nx) -> bool:
     sizes += [_size(tuple(i.shape or ())) for i in node.inputs[nc + nx :]]
     sizes += [_size(tuple(s or ())[1:]) for s in list(g_outs)[nc:]]
     return max(sizes, default=0) > LOOP_ARRAY_MIN
+
+
+def _closed(L, a):
+    """A closed-over value as the step reads it: a scalarized one larger than
+    :data:`LOOP_ARRAY_MIN` is written into a local array once, before the loop (the step's
+    operations on it are then loop nests, not one statement per element)."""
+    if isinstance(a, Sym) and a.size > LOOP_ARRAY_MIN:
+        return from_sym(L, a)
+    return a
 
 
 def _fill(L, dst, a, shape, dt, lines, deps):
@@ -142,7 +151,7 @@ def array_scan_rule(L, node, *args, nc, nx, length, reverse, **params):
         head_lines.append(f"    const {ctype(dt)}* {ptr} = {src} + {t} * {size};")
         inner.add(ptr)
         x_in.append(Buf(ptr, shape, dt))
-    consts = list(args[nc + nx :])
+    consts = [_closed(L, a) for a in args[nc + nx :]]
     outs = sub.lower(g, carry_in + x_in + consts, arrays=True)
     outs = [force(sub, o) for o in outs]
     tail: list[str] = []

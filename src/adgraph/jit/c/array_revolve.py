@@ -19,7 +19,7 @@ import numpy as np
 
 from ..loops import arange_start
 from ..revolve_loops import step_graphs
-from .array_loops import LOOP_ARRAY_MIN, _fill, _store
+from .array_loops import LOOP_ARRAY_MIN, _closed, _fill, _store
 from .arrays import force
 from .loops import Buf, LoopStmt
 from .revolve import schedule
@@ -169,7 +169,7 @@ def array_revolve_rule(
     tables: dict = {}
     st_x = _stacked(L, pre, "X", a_xs, xs_in, n, before, deps, local, tables)
     st_gy = _stacked(L, pre, "Y", a_gy, gy_in, n, before, deps, local, tables)
-    consts = list(a_k)
+    consts = [_closed(L, a) for a in a_k]
     fi, bi = f"{pre}fi", f"{pre}bi"
     # ---- the forward step (advance), lowered once
     subF = L.child(pre + "f")
