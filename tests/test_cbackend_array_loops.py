@@ -157,3 +157,26 @@ def test_nested_array_scans():
 
     got = ad.jit(ad.grad(f), compiler="c")(W)
     np.testing.assert_allclose(got, ad.jit(ad.grad(f))(W), rtol=1e-13, atol=1e-14)
+
+
+@needs_cc
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("checkpoints", [1, 3, 20])
+def test_checkpointed_array_scan_gradients_wrt_carry_xs_and_closure(reverse, checkpoints):
+    rng = np.random.default_rng(6)
+    A = 0.3 * rng.standard_normal((20, 20))
+    x, xs = rng.standard_normal(20), rng.standard_normal((13, 20))
+
+    def f(x, xs, A):
+        def step(c, t):
+            h, s = c
+            return (anp.tanh(A @ h + t), s + anp.sum(h)), h * t
+
+        (h, s), ys = lax.scan(step, (x, 0.0), xs, checkpoints=checkpoints, reverse=reverse)
+        return anp.sum(h**2) + s + anp.sum(ys)
+
+    g = ad.grad(f, argnums=(0, 1, 2))
+    got = ad.jit(g, compiler="c")(x, xs, A)
+    for a, b, e in zip(got, ad.jit(g)(x, xs, A), g(x, xs, A), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(a, e, rtol=1e-13, atol=1e-13)
