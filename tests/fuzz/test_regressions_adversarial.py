@@ -22,22 +22,31 @@ def _sqrt_or_identity(x):
 
 
 BATCHED_BRANCH = (
-    "lax/branches.py: with a predicate batched by vmap both branches run on the same "
-    "operands, so reverse mode sends 0 * (not finite) = nan back from the branch an example "
-    "does not take (sqrt at -1); jax.lax.cond hands each branch where(taken, x, "
-    "stop_gradient(x)) instead"
+    "lax/branches.py: with a predicate batched by vmap every branch runs for every example; "
+    "the operands each branch gets are where(taken, x, stop_gradient(x)), so no derivative "
+    "comes back from a branch an example does not take, but a value the branch closes over "
+    "is not guarded, and reverse mode sends 0 * (not finite) = nan back through it"
 )
 
 
-@pytest.mark.xfail(strict=True, reason=BATCHED_BRANCH)
 def test_vmap_of_grad_of_cond_ignores_the_branch_not_taken():
     x = np.array([4.0, -1.0])
     want = np.array([0.25, 1.0])
     with np.errstate(invalid="ignore"):
         np.testing.assert_allclose(ad.vmap(ad.grad(_sqrt_or_identity))(x), want, rtol=1e-15)
+        # second order, and the staged switch of jit under vmap (its batching rule)
+        np.testing.assert_allclose(
+            ad.vmap(ad.hessian(_sqrt_or_identity))(x), [-1 / 32, 0.0], rtol=1e-15
+        )
+        for g in (
+            ad.vmap(ad.grad(ad.jit(_sqrt_or_identity))),
+            ad.vmap(ad.jit(ad.grad(_sqrt_or_identity))),
+            ad.jit(ad.vmap(ad.grad(_sqrt_or_identity))),
+            ad.grad(lambda z: anp.sum(ad.vmap(ad.jit(_sqrt_or_identity))(z))),
+        ):
+            np.testing.assert_allclose(g(x), want, rtol=1e-15)
 
 
-@pytest.mark.xfail(strict=True, reason=BATCHED_BRANCH)
 def test_grad_of_vmap_of_switch_ignores_the_branches_not_taken():
     def f(x):
         k = (x < 0).astype(np.int32) + (x < -2).astype(np.int32)

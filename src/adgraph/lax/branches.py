@@ -68,7 +68,10 @@ def cond(
             "(x > 0, n != 0)"
         )
     if is_batched(pred):
-        outs = [true_fun(*operands), false_fun(*operands)]
+        outs = [
+            true_fun(*_guarded(operands, pred)),
+            false_fun(*_guarded(operands, anp.logical_not(pred))),
+        ]
         return _select("cond", outs, lambda leaves: anp.where(pred, leaves[0], leaves[1]))
     if is_staged([pred]) or varies(pred):  # jit: one switch node, both branches compiled
         return staged_switch("cond", pred, (false_fun, true_fun), operands)
@@ -76,6 +79,23 @@ def cond(
     out = taken(*operands)
     _check_other_branch(out, other, operands, bool(pred))
     return out
+
+
+def _guarded(operands: tuple, taken: Any) -> tuple:
+    """The operands a branch runs on under ``vmap`` with a batched predicate: every branch
+    runs for every example, and an example that does not take it must get no derivative
+    from it -- its rule may be inf or nan there (sqrt at -1), and a zero cotangent times
+    nan is nan. Each inexact traced leaf becomes ``where(taken, x, stop_gradient(x))``:
+    the same values, a derivative only where the branch is taken (``where`` selects, so
+    nothing of the other examples leaks in)."""
+
+    def guard(x):
+        if isinstance(x, Tracer) and _np.dtype(x.dtype).kind in "fc":
+            return anp.where(taken, x, anp.stop_gradient(x))
+        return x
+
+    leaves, tree = tree_flatten(operands)
+    return tree_unflatten(tree, [guard(x) for x in leaves])
 
 
 def _values(x: Any) -> Any:
@@ -139,7 +159,7 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
     n = len(branches)
     if is_batched(index):
         idx = anp.clip(index, 0, n - 1)
-        outs = [b(*operands) for b in branches]
+        outs = [b(*_guarded(operands, idx == k)) for k, b in enumerate(branches)]
 
         def choose(leaves):
             acc = leaves[-1]

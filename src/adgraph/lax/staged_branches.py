@@ -103,8 +103,11 @@ def _switch_batch(vals, batched, size, *, branches):
         vb = tuple(vmap(b, in_axes=axes) for b in branches)
         return switch_p.bind(index, *ops, branches=vb)
     # a batched index: every branch runs, each example takes its own
-    outs = [vmap(b, in_axes=axes)(*ops) for b in branches]
     idx = anp.clip(index, 0, len(branches) - 1)
+    outs = []
+    for b, fn in enumerate(branches):
+        gops, gaxes = _guard_batched(ops, axes, idx == b, size)
+        outs.append(vmap(fn, in_axes=gaxes)(*gops))
     res = []
     for k in range(len(outs[0])):
         acc = outs[-1][k]
@@ -113,6 +116,24 @@ def _switch_batch(vals, batched, size, *, branches):
             acc = anp.where(sel, outs[b][k], acc)
         res.append(acc)
     return tuple(res)
+
+
+def _guard_batched(ops, axes, taken, size):
+    """The operands a branch runs on for every example of a batch (each with its batch
+    axis in front, or None): an example that does not take the branch must get no
+    derivative from it (its rule may be nan there, and zero times nan is nan), so each
+    inexact traced operand becomes ``where(taken, x, stop_gradient(x))`` -- the same values,
+    a derivative only where the branch is taken; an unbatched one is broadcast over the
+    batch for it."""
+    gops, gaxes = list(ops), list(axes)
+    for k, (x, ax) in enumerate(zip(ops, axes)):
+        if not (isinstance(x, Tracer) and _inexact(x)):
+            continue
+        nd = anp.ndim(x) - (0 if ax is None else 1)
+        sel = anp.reshape(taken, (size,) + (1,) * nd)
+        gops[k] = anp.where(sel, x, anp.stop_gradient(x))
+        gaxes[k] = 0
+    return gops, tuple(gaxes)
 
 
 switch_p = Primitive(
