@@ -446,8 +446,8 @@ class Lowering:
                 env[node] = res if res is not None else revolve_rule(self, node, *args, **prm)
                 continue
             if node.op in ("while_stack", "while_back"):  # while_loop's reverse mode
-                rule = while_stack_rule if node.op == "while_stack" else while_back_rule
-                env[node] = rule(self, node, *args, **node.params)
+                loop_rule = while_stack_rule if node.op == "while_stack" else while_back_rule
+                env[node] = loop_rule(self, node, *args, **node.params)
                 continue
             if node.op == "getitem" and args and isinstance(args[0], Stack):
                 env[node] = stack_getitem(self, node, *args, **node.params)
