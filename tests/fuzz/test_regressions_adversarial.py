@@ -8,6 +8,8 @@ unmarked) the day the fix lands.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -59,18 +61,75 @@ def test_grad_of_vmap_of_switch_ignores_the_branches_not_taken():
     np.testing.assert_allclose(got, want, rtol=1e-15)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=BATCHED_BRANCH + "; the values a branch closes over need the same guard (JAX's "
-    "cond makes them operands), or a guard on the operands alone still leaks nan through them",
-)
-def test_vmap_of_grad_of_cond_whose_branches_close_over_the_input():
-    def f(x):
-        return lax.cond(x > 0, lambda: anp.sqrt(x), lambda: 3.0 * x)
+def _sqrt_or_triple_closed(x):
+    # the branches close over x: sqrt(x) for x > 0, 3x otherwise
+    return lax.cond(x > 0, lambda: anp.sqrt(x), lambda: 3.0 * x)
 
+
+def test_vmap_of_grad_of_cond_whose_branches_close_over_the_input():
+    f = _sqrt_or_triple_closed
     x = np.array([4.0, -1.0])
     with np.errstate(invalid="ignore", divide="ignore"):
         np.testing.assert_allclose(ad.vmap(ad.grad(f))(x), [0.25, 3.0], rtol=1e-15)
+
+
+def test_closed_over_values_are_guarded_under_every_order_of_transformations():
+    f = _sqrt_or_triple_closed
+    x = np.array([4.0, -1.0, 9.0, -2.0])
+    want = np.array([0.25, 3.0, 1 / 6, 3.0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for g in (
+            ad.grad(lambda z: anp.sum(ad.vmap(f)(z))),
+            ad.jit(ad.vmap(ad.grad(f))),
+            ad.vmap(ad.jit(ad.grad(f))),
+            ad.vmap(ad.grad(ad.jit(f))),
+            ad.grad(lambda z: anp.sum(ad.vmap(ad.jit(f))(z))),
+        ):
+            np.testing.assert_allclose(g(x), want, rtol=1e-15)
+        # second order: sqrt'' = -x^(-3/2) / 4, (3x)'' = 0
+        for h in (ad.vmap(ad.hessian(f)), ad.vmap(ad.hessian(ad.jit(f)))):
+            np.testing.assert_allclose(h(x), [-1 / 32, 0.0, -1 / 108, 0.0], rtol=1e-14)
+        # values are unchanged
+        np.testing.assert_allclose(ad.vmap(f)(x), [2.0, -3.0, 3.0, -6.0], rtol=1e-15)
+
+
+def test_switch_whose_branches_close_over_several_values_and_nested_functions():
+    def f(x, y):
+        def log_y():  # a nested function the branch reaches through its closure
+            return anp.log(y)
+
+        k = (x < 0).astype(np.int32) + (x < -2).astype(np.int32)
+        return lax.switch(
+            k,
+            [lambda: anp.sqrt(x) * log_y(), lambda: x**2 + y, lambda: anp.log(-x) * y],
+        )
+
+    x = np.array([4.0, -1.0, -3.0])
+    y = np.array([2.0, -5.0, 0.0])  # log(y) is nan or -inf where branch 0 is not taken
+    # d/dx, d/dy in closed form
+    gx = [np.log(2.0) / 4, -2.0, 0.0 / -3.0]
+    gy = [2.0 / 2.0, 1.0, np.log(3.0)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for g in (ad.vmap(ad.grad(f, argnums=(0, 1))), ad.vmap(ad.jit(ad.grad(f, argnums=(0, 1))))):
+            got = g(x, y)
+            np.testing.assert_allclose(got[0], gx, rtol=1e-15, atol=1e-300)
+            np.testing.assert_allclose(got[1], gy, rtol=1e-15)
+
+
+def test_closure_over_a_container_and_a_branch_inside_a_branch():
+    def f(x):
+        pair = (x, 2.0 * x)
+
+        def inner():  # a batched cond inside a branch, closing over the outer input
+            return lax.cond(x > 1, lambda: anp.sqrt(x - 1), lambda: pair[1])
+
+        return lax.cond(x > 0, inner, lambda: anp.log(-pair[0]))
+
+    # x > 1: 1 / (2 sqrt(x - 1)); 0 < x <= 1: 2; x <= 0: 1 / x
+    x = np.array([5.0, 0.5, -2.0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for g in (ad.vmap(ad.grad(f)), ad.grad(lambda z: anp.sum(ad.vmap(f)(z)))):
+            np.testing.assert_allclose(g(x), [0.25, 2.0, -0.5], rtol=1e-15)
 
 
 def test_forward_mode_of_a_batched_cond_is_already_right():
@@ -267,3 +326,31 @@ def test_float_power_computes_in_float64_whichever_argument_is_float32():
     g = ad.grad(lambda y: anp.float_power(2.5, y))(np.float32(2.5))  # d/dy = 2.5^y log 2.5
     assert g.dtype == np.float32
     np.testing.assert_allclose(g, 2.5**2.5 * np.log(2.5), rtol=1e-6)
+
+
+def _root_times(a, s):
+    return anp.sqrt(a) * s
+
+
+def _triple_times(a, s):
+    return 3.0 * a * s
+
+
+def test_branches_given_as_partials_or_with_defaults_closing_over_the_input():
+    def by_partial(x):
+        return lax.cond(
+            x > 0, functools.partial(_root_times, x), functools.partial(_triple_times, x), 1.0
+        )
+
+    def by_default(x):
+        def root(s, a=x):
+            return anp.sqrt(a) * s
+
+        return lax.cond(x > 0, root, lambda s: 3.0 * x * s, 1.0)
+
+    x = np.array([4.0, -1.0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for f in (by_partial, by_default):
+            for g in (ad.vmap(ad.grad(f)), ad.vmap(ad.grad(ad.jit(f)))):
+                np.testing.assert_allclose(g(x), [0.25, 3.0], rtol=1e-15)
+            np.testing.assert_allclose(ad.vmap(f)(x), [2.0, -3.0], rtol=1e-15)

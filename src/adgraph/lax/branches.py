@@ -4,7 +4,9 @@ A concrete predicate (or one traced by ``grad``/``jvp``, whose value is known) r
 branch, so its derivative is that branch's; under ``jit`` the call is one ``switch`` node
 whose branches are all compiled (:mod:`adgraph.lax.staged_branches`). A predicate batched by ``vmap`` differs between
 examples: both branches run and each example takes its own branch's result
-(``anp.where``), so the branches must then agree in structure, shapes and dtypes.
+(``anp.where``), so the branches must then agree in structure, shapes and dtypes; each
+branch gets its operands and the traced values it closes over guarded, so no derivative
+comes back from a branch an example does not take.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
 from .loops import check_fn, is_batched, shape_dtype
 from .staged import is_staged
-from .staged_branches import staged_switch
+from .staged_branches import cells_holding, closed_over, staged_switch
 
 __all__ = ["cond", "switch"]
 
@@ -68,10 +70,8 @@ def cond(
             "(x > 0, n != 0)"
         )
     if is_batched(pred):
-        outs = [
-            true_fun(*_guarded(operands, pred)),
-            false_fun(*_guarded(operands, anp.logical_not(pred))),
-        ]
+        taken = [pred, anp.logical_not(pred)]
+        outs = _run_guarded((true_fun, false_fun), operands, taken)
         return _select("cond", outs, lambda leaves: anp.where(pred, leaves[0], leaves[1]))
     if is_staged([pred]) or varies(pred):  # jit: one switch node, both branches compiled
         return staged_switch("cond", pred, (false_fun, true_fun), operands)
@@ -79,6 +79,22 @@ def cond(
     out = taken(*operands)
     _check_other_branch(out, other, operands, bool(pred))
     return out
+
+
+def _run_guarded(branches: Sequence[Callable[..., Any]], operands: tuple, taken: list) -> list:
+    """Every branch's output under ``vmap`` with a batched predicate, each branch run on
+    its operands guarded by its ``taken`` mask (:func:`_guarded`) -- and with the traced
+    values it closes over guarded the same way: a closed-over traced value
+    (``lambda: sqrt(x)`` with ``x`` traced by ``grad``) would otherwise carry the
+    derivative of a branch an example does not take back to it (0 * nan), as an operand
+    would. The branch runs with its closure cells (and those of the functions it closes
+    over) holding the guarded values (:func:`closed_over`, :func:`cells_holding`)."""
+    outs = []
+    for b, t in zip(branches, taken):
+        cells, extra = closed_over([b])
+        with cells_holding(cells, _guarded(tuple(extra), t)):
+            outs.append(b(*_guarded(operands, t)))
+    return outs
 
 
 def _guarded(operands: tuple, taken: Any) -> tuple:
@@ -159,7 +175,7 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
     n = len(branches)
     if is_batched(index):
         idx = anp.clip(index, 0, n - 1)
-        outs = [b(*_guarded(operands, idx == k)) for k, b in enumerate(branches)]
+        outs = _run_guarded(branches, operands, [idx == k for k in range(n)])
 
         def choose(leaves):
             acc = leaves[-1]

@@ -16,7 +16,10 @@ into operands (closure conversion, as for ``scan``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import functools
+import types
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as _np
@@ -31,7 +34,110 @@ from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer
 
-__all__ = ["switch_p", "staged_switch"]
+__all__ = ["switch_p", "staged_switch", "closed_over", "cells_holding"]
+
+_CELL_DEPTH = 4  # how deep functions closed over by the branches are searched
+
+
+def closed_over(funs: Sequence[Callable[..., Any]]) -> tuple[list, list]:
+    """The values of live traces the functions ``funs`` close over: in their closure cells,
+    defaults and ``functools.partial`` arguments, and in those of the functions reachable
+    through them (``_CELL_DEPTH`` deep). Returns ``(slots, leaves)``: ``slots`` holds
+    ``(set, contents, positions)`` for each place with a traced value (itself, or leaves
+    of a list, tuple or dict there), ``set`` putting new contents in that place, and
+    ``leaves`` those traced values in order (``positions`` index the place's flattened
+    contents). :func:`cells_holding` runs the functions with other values there.
+
+    This is how a branch's closure becomes operands, as in ``jax.lax.cond``: operations
+    on a closed-over tracer go straight to its own transformation, so a conversion that
+    sees only the branch's operations would lift ``sqrt(x)``, computed outside the
+    branch, instead of ``x`` -- and each example's derivative would then flow back
+    through the branch it does not take as well (0 * nan). Values reached otherwise
+    (attributes of objects, globals) are not found; the closure conversion of
+    :mod:`adgraph.api.closure` still lifts what they feed into the branch."""
+    slots: list = []
+    leaves: list = []
+    seen: set = set()
+    stack = [(f, 0) for f in funs]
+
+    def place(setter, v):
+        if isinstance(v, Tracer):
+            flat = [v]
+        elif type(v) in (list, tuple, dict):
+            flat = tree_flatten(v)[0]
+        else:
+            return
+        pos = [k for k, x in enumerate(flat) if isinstance(x, Tracer) and x._trace.alive]
+        if pos:
+            slots.append((setter, v, pos))
+            leaves.extend(flat[k] for k in pos)
+
+    def visit(v, depth):
+        for x in v if type(v) in (list, tuple) else v.values() if type(v) is dict else (v,):
+            if callable(x) and not isinstance(x, (Tracer, type)):
+                stack.append((x, depth + 1))
+
+    while stack:
+        f, depth = stack.pop()
+        if id(f) in seen or depth > _CELL_DEPTH:
+            continue
+        seen.add(id(f))
+        if isinstance(f, functools.partial):
+            p = f
+            place(lambda v, p=p: _set_partial(p, v), (p.args, p.keywords))
+            visit(p.func, depth - 1)
+            visit(p.args, depth)
+            visit(p.keywords, depth)
+            continue
+        f = getattr(f, "__func__", f)  # a bound method: its function
+        for cell in getattr(f, "__closure__", None) or ():
+            if id(cell) in seen:
+                continue
+            seen.add(id(cell))
+            try:
+                v = cell.cell_contents
+            except ValueError:  # an empty cell (a name not yet assigned)
+                continue
+            place(lambda v, c=cell: setattr(c, "cell_contents", v), v)
+            visit(v, depth)
+        if isinstance(f, types.FunctionType):
+            if f.__defaults__:
+                place(lambda v, g=f: setattr(g, "__defaults__", v), f.__defaults__)
+                visit(f.__defaults__, depth)
+            if f.__kwdefaults__:
+                place(lambda v, g=f: setattr(g, "__kwdefaults__", v), f.__kwdefaults__)
+                visit(f.__kwdefaults__, depth)
+    return slots, leaves
+
+
+def _set_partial(p: functools.partial, v: tuple) -> None:
+    """Give the partial ``p`` the arguments ``v = (args, keywords)`` in place."""
+    p.__setstate__((p.func, tuple(v[0]), dict(v[1]), p.__dict__ or None))
+
+
+@contextlib.contextmanager
+def cells_holding(slots: list, values: Sequence[Any]) -> Iterator[None]:
+    """While the block runs, the places :func:`closed_over` found hold ``values`` in place
+    of their traced leaves (a container is replaced by a new one); restored after, in
+    reverse order (so nested uses of the same places unwind correctly). Not thread-safe:
+    another thread calling the same functions meanwhile sees the values too."""
+    it = iter(values)
+    swapped = []
+    try:
+        for setter, old, pos in slots:
+            if isinstance(old, Tracer):
+                new = next(it)
+            else:
+                flat, tree = tree_flatten(old)
+                for k in pos:
+                    flat[k] = next(it)
+                new = tree_unflatten(tree, flat)
+            setter(new)
+            swapped.append((setter, old))
+        yield
+    finally:
+        for setter, old in reversed(swapped):
+            setter(old)
 
 
 def _inexact(x) -> bool:
@@ -177,6 +283,10 @@ def staged_switch(
     """``branches[index](*operands)`` as one ``switch`` node (``index`` staged, not batched)."""
     leaves, in_tree = tree_flatten(operands)
     leaves = [_np.asarray(x)[()] if type(x) in (bool, int, float) else x for x in leaves]
+    nops = len(leaves)
+    # the traced values the branches close over become operands (see closed_over)
+    cells, extra = closed_over(branches)
+    leaves = leaves + extra
     box = closure.Box()
     watch = closure.Watch()
     what = f"{loop}(...)"
@@ -185,7 +295,8 @@ def staged_switch(
 
     def flat(b):
         def f(*ls):
-            out = b(*tree_unflatten(in_tree, list(ls)))
+            with cells_holding(cells, ls[nops:]):
+                out = b(*tree_unflatten(in_tree, list(ls[:nops])))
             out_leaves, out_tree = tree_flatten(out)
             out_leaves = [
                 _np.asarray(o)[()] if type(o) in (bool, int, float) else o for o in out_leaves
