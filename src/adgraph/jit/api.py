@@ -58,7 +58,13 @@ def _example(x):
             batch += 1
         v = v._inner()
     if batch:
-        v = v[(0,) * batch]
+        v = np.asarray(v)
+        if 0 in v.shape[:batch]:
+            # An empty batch has no example to take: any value of the example's shape and
+            # dtype serves, since the program is then run on no examples at all.
+            v = np.zeros(v.shape[batch:], v.dtype)
+        else:
+            v = v[(0,) * batch]
     return v, batch > 0
 
 
