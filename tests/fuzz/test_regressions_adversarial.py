@@ -299,19 +299,23 @@ def test_fabs_of_booleans_and_integers_is_floating():
         anp.fabs(np.array([1j]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ops/reductions.py std: sqrt(var) with the zero-variance convention; below "
-    "~1e-154 (above ~1e154) the variance underflows to 0 (overflows to inf) and the "
-    "derivative is 0 instead of (x - m) / (n s). Scaling the deviations by their largest "
-    "fixes it but made every traced std 2-2.5x slower (grad of std of 1e6 values); a std "
-    "primitive with a fast path on plain values, as linalg_norm2 has, is the way",
-)
 @pytest.mark.parametrize("scale", [1e-200, 1e200])
 def test_gradient_of_std_where_the_variance_underflows_or_overflows(scale):
+    # d std / dx_i = (x_i - m) / (n std): the variance's squares underflow to 0 (overflow
+    # to inf) below ~1e-154 (above ~1e154), and sqrt(var) gave the derivative 0
     x = np.array([1.0, -1.0]) * scale
     with np.errstate(over="ignore", under="ignore"):
         np.testing.assert_allclose(ad.grad(anp.std)(x), [0.5, -0.5], rtol=1e-14)
+        np.testing.assert_allclose(ad.jit(ad.grad(anp.std))(x), [0.5, -0.5], rtol=1e-14)
+        np.testing.assert_allclose(anp.std(x), scale, rtol=1e-14)
+        g = ad.grad(lambda x: anp.std(x, ddof=1))(x)
+        np.testing.assert_allclose(g, [0.5**0.5, -(0.5**0.5)], rtol=1e-14)
+        y = np.array([[1.0, -1.0, 3.0], [2.0, 2.0, 2.0]]) * scale
+        # per row: (y - m) / (n s); the constant row has zero variance and gradient 0
+        d = y[0] - y[0].mean()
+        want = np.stack([d / (3 * np.sqrt(np.mean((d / scale) ** 2)) * scale), np.zeros(3)])
+        got = ad.grad(lambda y: anp.sum(anp.std(y, axis=1)))(y)
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
 
 
 def test_float_power_computes_in_float64_whichever_argument_is_float32():

@@ -43,8 +43,9 @@ def closed_over(funs: Sequence[Callable[..., Any]]) -> tuple[list, list]:
     """The values of live traces the functions ``funs`` close over: in their closure cells,
     defaults and ``functools.partial`` arguments, and in those of the functions reachable
     through them (``_CELL_DEPTH`` deep). Returns ``(slots, leaves)``: ``slots`` holds
-    ``(set, contents, positions)`` for each place with a traced value (itself, or leaves
-    of a list, tuple or dict there), ``set`` putting new contents in that place, and
+    ``(set, contents, positions, get)`` for each place with a traced value (itself, or
+    leaves of a list, tuple or dict there), ``set`` putting new contents in that place
+    (``get``, for a closure cell, reading them; None for the others), and
     ``leaves`` those traced values in order (``positions`` index the place's flattened
     contents). :func:`cells_holding` runs the functions with other values there.
 
@@ -60,7 +61,7 @@ def closed_over(funs: Sequence[Callable[..., Any]]) -> tuple[list, list]:
     seen: set = set()
     stack = [(f, 0) for f in funs]
 
-    def place(setter, v):
+    def place(setter, v, getter=None):
         if isinstance(v, Tracer):
             flat = [v]
         elif type(v) in (list, tuple, dict):
@@ -69,7 +70,7 @@ def closed_over(funs: Sequence[Callable[..., Any]]) -> tuple[list, list]:
             return
         pos = [k for k, x in enumerate(flat) if isinstance(x, Tracer) and x._trace.alive]
         if pos:
-            slots.append((setter, v, pos))
+            slots.append((setter, v, pos, getter))
             leaves.extend(flat[k] for k in pos)
 
     def visit(v, depth):
@@ -98,7 +99,11 @@ def closed_over(funs: Sequence[Callable[..., Any]]) -> tuple[list, list]:
                 v = cell.cell_contents
             except ValueError:  # an empty cell (a name not yet assigned)
                 continue
-            place(lambda v, c=cell: setattr(c, "cell_contents", v), v)
+            place(
+                lambda v, c=cell: setattr(c, "cell_contents", v),
+                v,
+                lambda c=cell: c.cell_contents,
+            )
             visit(v, depth)
         if isinstance(f, types.FunctionType):
             if f.__defaults__:
@@ -119,12 +124,13 @@ def _set_partial(p: functools.partial, v: tuple) -> None:
 def cells_holding(slots: list, values: Sequence[Any]) -> Iterator[None]:
     """While the block runs, the places :func:`closed_over` found hold ``values`` in place
     of their traced leaves (a container is replaced by a new one); restored after, in
-    reverse order (so nested uses of the same places unwind correctly). Not thread-safe:
+    reverse order (so nested uses of the same places unwind correctly), except a cell the
+    block assigned itself (``nonlocal``), which keeps what it was given. Not thread-safe:
     another thread calling the same functions meanwhile sees the values too."""
     it = iter(values)
     swapped = []
     try:
-        for setter, old, pos in slots:
+        for setter, old, pos, getter in slots:
             if isinstance(old, Tracer):
                 new = next(it)
             else:
@@ -133,11 +139,12 @@ def cells_holding(slots: list, values: Sequence[Any]) -> Iterator[None]:
                     flat[k] = next(it)
                 new = tree_unflatten(tree, flat)
             setter(new)
-            swapped.append((setter, old))
+            swapped.append((setter, old, new, getter))
         yield
     finally:
-        for setter, old in reversed(swapped):
-            setter(old)
+        for setter, old, new, getter in reversed(swapped):
+            if getter is None or getter() is new:  # a branch's nonlocal write is kept
+                setter(old)
 
 
 def _inexact(x) -> bool:
