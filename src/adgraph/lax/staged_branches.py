@@ -10,8 +10,10 @@ operands; the compilers emit an ``if``/``else`` over the branches' code.
 Its rules are branches of the same kind: forward mode is a ``switch`` over the branches'
 forward modes, reverse mode a ``switch`` over their pullbacks (each branch run again from
 its operands), ``vmap`` with a batched index runs every branch and selects each example's
-result. Values the branches close over that an enclosing transformation traces are lifted
-into operands (closure conversion, as for ``scan``).
+result. Traced values the branches close over (closure cells, defaults, ``partial``
+arguments: :func:`closed_over`) become operands, as in ``jax.lax.cond``, so each rule
+treats them as it treats the operands; what the branches reach otherwise is lifted by
+closure conversion (:mod:`adgraph.api.closure`, as for ``scan``).
 """
 
 from __future__ import annotations
