@@ -477,10 +477,11 @@ def _r_logsumexp(L, node, a, *, axis, keepdims):
     return _reduce(L, node, L.sym(a), axis, keepdims, combine)
 
 
-@_rule("reduce_var")
+@_rule("reduce_var", "reduce_std")
 def _r_var(L, node, x, *, axis, keepdims, ddof):
     dt = np.dtype(node.dtype)
     f = (dt, dt)
+    root = node.op == "reduce_std"  # the square root of the variance
 
     def combine(elems):
         elems = [_conv(L, e, dt) for e in elems]
@@ -488,7 +489,8 @@ def _r_var(L, node, x, *, axis, keepdims, ddof):
         mean = L.scalar("divide", [L.fold("add", elems, dt), lit(n, dt)], f, dt)
         dev = [L.scalar("subtract", [e, mean], f, dt) for e in elems]
         sq = [L.scalar("multiply", [d, d], f, dt) for d in dev]
-        return L.scalar("divide", [L.fold("add", sq, dt), lit(max(n - ddof, 0), dt)], f, dt)
+        v = L.scalar("divide", [L.fold("add", sq, dt), lit(max(n - ddof, 0), dt)], f, dt)
+        return L.scalar("sqrt", [v], (dt,), dt) if root else v
 
     return _reduce(L, node, L.sym(x), axis, keepdims, combine)
 
