@@ -445,6 +445,80 @@ var_p.batch = _reduce_batch(var_p)
 var_p.needs = (frozenset([0]),)
 
 
+def _std_impl(xp, x, *, axis, keepdims, ddof):
+    s = xp.std(x, axis=axis, ddof=ddof, keepdims=keepdims)
+    if not isinstance(s, (_np.ndarray, _np.generic)) or s.dtype.kind != "f":
+        return s
+    fi = _np.finfo(s.dtype)
+    # Below sqrt(tiny / eps) the sum of squares has lost digits (or underflowed to 0, so a
+    # nonzero std read 0); inf may be an overflow of squares of finite deviations. Decided
+    # on the output, so full-precision values cost one comparison per result.
+    bad = (s <= _np.sqrt(fi.tiny / fi.eps)) | (s == _np.inf)
+    if not bad.any():
+        return s
+    with _np.errstate(all="ignore"):
+        xa = _np.asarray(x)
+        m = _np.max(_np.abs(xa), axis=axis, keepdims=True)
+        m = _np.where(_np.isfinite(m) & (m > 0), m, 1.0).astype(s.dtype)
+        r = m * _np.std(xa / m, axis=axis, ddof=ddof, keepdims=True)
+        if not keepdims:
+            r = r.reshape(_np.shape(s))
+    return _np.where(bad, r, s).astype(s.dtype, copy=False)[()]
+
+
+def _std_factor(ans, x, axis, ddof):
+    """``1 / ((n - ddof) s)``, 0 where s is 0 (the zero-variance convention)."""
+    zero = equal(ans, 0)
+    k = _count(x, axis) - ddof
+    return _select(zero, 0.0, divide(1.0 / k if k > 0 else math.inf, _select(zero, 1.0, ans)))
+
+
+def _std_tangent(t, ans, x, *, axis, keepdims, ddof):
+    w = real(multiply(_centered_conj(x, axis), t))
+    return multiply(
+        reduce_sum_p.bind(w, axis=axis, keepdims=keepdims), _std_factor(ans, x, axis, ddof)
+    )
+
+
+def _std_vjp(ct, ans, x, *, axis, keepdims, ddof):
+    g = _expand_back(multiply(ct, _std_factor(ans, x, axis, ddof)), shape(x), axis, keepdims)
+    return multiply(g, _centered_conj(x, axis))
+
+
+def _std_taylor(primals, series, params):
+    r"""From the variance's series :math:`v_k`: :math:`s^2 = v` gives
+    :math:`s_k = (v_k - \sum_{0<j<k} s_j s_{k-j}) / (2 s_0)`, all 0 where :math:`s_0 = 0`."""
+    ans = std_p.bind(*primals, **params)
+    _, vs = _TAYLOR["reduce_var"](primals, series, params)
+    if vs is None:
+        return ans, None
+    zero = equal(ans, 0)
+    inv = _select(zero, 0.0, divide(0.5, _select(zero, 1.0, ans)))
+    out = []
+    for k in range(1, len(vs) + 1):
+        c = vs[k - 1]
+        for j in range(1, k):
+            c = subtract(c, multiply(out[j - 1], out[k - j - 1]))
+        out.append(multiply(c, inv))
+    return ans, out
+
+
+std_p = Primitive(
+    "reduce_std",
+    _std_impl,
+    tangent=(_std_tangent,),
+    vjp=(_std_vjp,),
+    sparsity=reduction_rule,
+    taylor=_std_taylor,
+    doc=r"""s = standard deviation of x over axes, :math:`\sqrt{\sum_i |x_i - \bar x|^2/(n -
+    \text{ddof})}`, computed from x scaled by its largest entry where the squares underflow
+    or overflow; :math:`\bar x_i = \bar s\,\overline{(x_i - \bar x)}/((n - \text{ddof})\,s)`,
+    0 where s = 0.""",
+)
+std_p.batch = _reduce_batch(std_p)
+std_p.needs = (frozenset([0, "ans"]),)
+
+
 def var(
     a,
     axis=None,
@@ -506,9 +580,23 @@ def std(
     but no gradient, and the formula above is 0/0. adgraph returns the gradient **0**
     there (the minimum-norm subgradient, the same choice as for ``abs`` at 0 and
     ``linalg.norm`` at the origin), and 0 for all higher derivatives, instead of nan.
+
+    Where the squared deviations underflow (below ~1e-154) or overflow (above ~1e154) the
+    value is computed from :math:`x` scaled by its largest entry, so :math:`s` and its
+    derivative stay right (NumPy's ``std`` reads 0 or inf there); full-precision results
+    take NumPy's path unchanged. With ``where`` or ``mean`` it is ``sqrt(var(...))``.
     """
     _no_out(out, "std")
-    v = var(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean, correction=correction)
+    if correction is not None:
+        ddof = correction
+    if where is None and mean is None:
+        axes = _axes(a, axis, "std")
+        if dtype is not None:
+            from .misc import astype
+
+            a = astype(a, dtype)
+        return std_p.bind(a, axis=axes, keepdims=bool(keepdims), ddof=ddof)
+    v = var(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean)
     if not isinstance(v, Tracer):
         return sqrt(v)
     zero = equal(v, 0)
