@@ -310,6 +310,15 @@ def test_gradient_of_std_where_the_variance_underflows_or_overflows(scale):
         want = np.stack([d / (3 * np.sqrt(np.mean((d / scale) ** 2)) * scale), np.zeros(3)])
         got = ad.grad(lambda y: anp.sum(anp.std(y, axis=1)))(y)
         np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+        # nanstd: the same, nan entries not counted and given derivative 0
+        z = np.array([1.0, np.nan, -1.0]) * scale
+        np.testing.assert_allclose(anp.nanstd(z), scale, rtol=1e-14)
+        np.testing.assert_allclose(ad.grad(anp.nanstd)(z), [0.5, 0.0, -0.5], rtol=1e-14)
+        np.testing.assert_allclose(ad.jit(ad.grad(anp.nanstd))(z), [0.5, 0.0, -0.5], rtol=1e-14)
+        g = ad.grad(lambda z: anp.nanstd(z, ddof=1))(z)
+        np.testing.assert_allclose(g, [0.5**0.5, 0.0, -(0.5**0.5)], rtol=1e-14)
+        # var's derivative 2 (x - m) / n never divides by the variance: exact at any scale
+        np.testing.assert_allclose(ad.grad(anp.var)(x), [scale, -scale], rtol=1e-14)
 
 
 def test_float_power_computes_in_float64_whichever_argument_is_float32():

@@ -405,10 +405,38 @@ def nanstd(
     keepdims: bool = False, *, where: Any = None, mean: Any = None, correction: Any = None,
 ) -> Any:  # fmt: skip
     r"""The square root of :func:`nanvar`: :math:`\partial y/\partial x_i =
-    \frac{x_i - \bar x}{(k - \text{ddof})\, y}` for the counted elements, 0 for nan."""
+    \frac{x_i - \bar x}{(k - \text{ddof})\, y}` for the counted elements, 0 for nan, and
+    0 for all where the counted elements are equal (as for :func:`std`).
+
+    Computed as :func:`std` of ``x`` with its nan entries replaced by the mean of the others
+    (they add nothing to the squares), times :math:`\sqrt{n / (k - \text{ddof})}`: ``std``
+    keeps the value and derivative right where the squared deviations underflow or
+    overflow, where ``sqrt(nanvar)`` read 0 or inf and gave nan or 0 derivatives."""
     _no_out(out, "nanstd")
-    v = nanvar(a, axis, dtype, None, ddof, keepdims, where=where, mean=mean, correction=correction)
-    return _ew.sqrt(v)
+    if where is not None or mean is not None:
+        raise OpError("nanstd: where= and mean= are not supported")
+    if correction is not None:
+        if ddof != 0:
+            raise OpError("nanstd: give ddof or correction, not both")
+        ddof = correction
+    a = _arr(a, "nanstd")
+    if not _is_float(a):
+        a = astype(a, _np.float64)
+    if dtype is not None:
+        a = astype(a, dtype)
+    nan_in = _ew.isnan(a)
+    # one count and one sum serve the mean (keepdims) and the divisor
+    k = astype(_red.sum(_ew.logical_not(nan_in), axis=axis, keepdims=True), _dtype(a).char.lower())
+    m = _ew.divide(_red.sum(_ew.where(nan_in, 0.0, a), axis=axis, keepdims=True), k)
+    s = _red.std(_ew.where(nan_in, m, a), axis=axis, keepdims=keepdims)
+    axes = norm_axes(axis, len(_shape(a)), "nanstd")
+    n = 1
+    for ax in axes:
+        n *= _shape(a)[ax]
+    den = _ew.subtract(k if keepdims else _sh.reshape(k, _shape(s)), ddof)
+    ok = _ew.greater(den, 0)
+    scale = _ew.sqrt(_ew.divide(float(n), _ew.where(ok, den, 1.0)))
+    return _ew.where(ok, _ew.multiply(s, scale), _np.nan)
 
 
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
