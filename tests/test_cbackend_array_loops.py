@@ -180,3 +180,25 @@ def test_checkpointed_array_scan_gradients_wrt_carry_xs_and_closure(reverse, che
     for a, b, e in zip(got, ad.jit(g)(x, xs, A), g(x, xs, A), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
         np.testing.assert_allclose(a, e, rtol=1e-13, atol=1e-13)
+
+
+@needs_cc
+def test_a_carry_that_takes_a_value_from_outside_the_loop():
+    # carry 1 takes w[0], defined before the loop, at every step, beside array carries:
+    # the loop must keep that value's definition (it was dropped as dead code once)
+    def f(x, w):
+        def body(c, _):
+            a, s, b = c
+            a2 = b * 0.3 + anp.sin(a) * s
+            return (a2, w[0], anp.cos(b) * 0.9 + s), None
+
+        (a, s, b), _ = lax.scan(body, (x, w[1], anp.cos(x)), None, length=7)
+        return anp.sum(a * b) + s
+
+    x = np.linspace(0.1, 0.9, LOOP_ARRAY_MIN + 4)
+    w = np.array([0.7, -0.2, 0.4])
+    want = f(x, w)
+    np.testing.assert_allclose(ad.jit(f, compiler="c")(x, w), want, rtol=1e-13)
+    np.testing.assert_allclose(ad.jit(f)(x, w), want, rtol=1e-13)
+    g = ad.jit(ad.grad(f), compiler="c")(x, w)
+    np.testing.assert_allclose(g, ad.grad(f)(x, w), rtol=1e-12, atol=1e-14)

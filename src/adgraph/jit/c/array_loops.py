@@ -29,7 +29,7 @@ import numpy as np
 from ..loops import arange_start, body_graph
 from .arrays import _Nest, copy_out, force, from_sym
 from .loops import Buf, LoopStmt
-from .scalars import Sym, ctype
+from .scalars import Sym, Var, ctype
 
 __all__ = ["LOOP_ARRAY_MIN", "array_scan_rule", "wants_arrays"]
 
@@ -173,6 +173,9 @@ def array_scan_rule(L, node, *args, nc, nx, length, reverse, **params):
     defined = {v.name for st in kept for v in st.outs} | inner
     for st in kept:
         deps.update(d for d in st.deps if d not in defined)
+    # what the stores read directly: a step output that is a value from outside the loop
+    # (a closed-over value passed on as a carry) is defined by a statement before it
+    deps.update(e.name for e in elems if isinstance(e, Var) and e.name not in defined)
     deps -= set(carry_cur) | set(carry_nxt)
     code = before + [head] + body + ["}"]
     outs_vars = [c.var() for c in carry_in] + [b.var() for b in bufs]
