@@ -88,3 +88,15 @@ def test_nonempty_batch_after_an_empty_one_is_right():
     ad.vmap(jt)(np.zeros((0, 3)))
     np.testing.assert_allclose(ad.vmap(jt)(x), (x * x).sum(axis=1))
     np.testing.assert_allclose(ad.jacrev(jt)(x[0]), 2 * x[0])
+
+
+def test_jacfwd_of_jit_on_an_empty_input_is_refused_by_name():
+    # no direction to push and the primal under jit comes from the empty tangent batch:
+    # a clear refusal, never a bare IndexError; eager jacfwd gives the empty Jacobian
+    f = lambda x: anp.sin(x) * 2.0  # noqa: E731
+    assert ad.jacfwd(f)(np.zeros((0, 3))).shape == (0, 3, 0, 3)
+    with pytest.raises(ValueError, match="no entries"):
+        ad.jacfwd(ad.jit(f))(np.zeros((0, 3)))
+    np.testing.assert_allclose(
+        ad.jacfwd(ad.jit(f))(np.ones(2)), np.diag(2.0 * np.cos(np.ones(2))), rtol=1e-15
+    )

@@ -192,6 +192,13 @@ class BatchedJVPTrace(Trace):
     def _primal(self, a):
         # A primal computed from unbatched primals is the same in every row of the batch.
         if type(a) is BatchTracer and a._trace is self.batch_trace:
+            if self.size == 0:
+                raise ValueError(
+                    "jacfwd/hessian: the input has no entries, so there is no direction to "
+                    "push, and a primitive under jit computed its value from the empty batch "
+                    "of tangents; differentiate outside jit (jacfwd(f), not jacfwd(jit(f))) "
+                    "or give an input with at least one entry"
+                )
             return basic.getitem(a.val, 0)
         return a
 
