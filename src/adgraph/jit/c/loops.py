@@ -286,52 +286,18 @@ def while_rule(L, node, *args, cond, body, nc, **params):
     pre = L.new_scope()
     before: list[str] = []
     deps: set[str] = set()
-    carry_syms, carry_vars = [], []
-    for j, a in enumerate(args[:nc]):
-        dt = np.dtype(node.inputs[j].dtype)
-        if isinstance(a, Buf):  # an array-mode value: the carry is scalars
-            a = L.materialize(a)
-        s = L.cast(L.sym(a, dt), dt)
-        e = np.empty(s.shape, dtype=object)
-        for i, (idx, el) in enumerate(zip(np.ndindex(s.shape), s.e.flat)):
-            v = Var(f"{pre}c{j}_{i}", dt)
-            before.append(f"{ctype(dt)} {v.name} = {L.c(el, dt)};")
-            if isinstance(el, Var):
-                deps.add(el.name)
-            e[idx] = v
-            carry_vars.append(v)
-        carry_syms.append(Sym(e, dt))
-    consts = [L.materialize(a) if isinstance(a, Buf) else a for a in args[nc:]]
-    consts = [a if isinstance(a, Sym) else L.sym(a) for a in consts]
-    for a in consts:
-        deps.update(el.name for el in a.e.flat if isinstance(el, Var))
+    carry_syms, carry_vars = _carry_vars(L, node, args[:nc], pre, before, deps)
+    consts = _const_syms(L, args[nc:], deps)
     code = before + ["for (;;) {"]
     defined = {v.name for v in carry_vars}
     # the predicate
     sp = L.child(f"{pre}p_")
-    (p,) = sp.lower(gcond, carry_syms + consts)
-    pe = sp.cast(p, np.bool_).e[()]
-    kept = sp.live_statements([pe])
-    code += sp.write(kept, "    ")
-    code += [f"    free({nm});" for st in kept if isinstance(st, LoopStmt) for nm in st.frees]
+    ((pe, _),) = _step_code(sp, gcond, carry_syms + consts, [np.bool_], code, deps, defined)
     code.append(f"    if (!({sp.c(pe, np.bool_)})) break;")
-    defined |= {v.name for st in kept for v in st.outs}
-    for st in kept:
-        deps.update(st.deps)
     # the step
     sb = L.child(f"{pre}b_")
-    outs = sb.lower(gbody, carry_syms + consts)
-    outs = [sb.materialize(o) if isinstance(o, Buf) else o for o in outs]
-    elems = []
-    for o, a in zip(outs, node.inputs[:nc]):
-        dt = np.dtype(a.dtype)
-        elems += [(el, dt) for el in sb.cast(o, dt).e.flat]
-    kept = sb.live_statements([el for el, _ in elems])
-    code += sb.write(kept, "    ")
-    code += [f"    free({nm});" for st in kept if isinstance(st, LoopStmt) for nm in st.frees]
-    defined |= {v.name for st in kept for v in st.outs}
-    for st in kept:
-        deps.update(st.deps)
+    dts = [np.dtype(a.dtype) for a in node.inputs[:nc]]
+    elems = _step_code(sb, gbody, carry_syms + consts, dts, code, deps, defined)
     news = []
     for k, (el, dt) in enumerate(elems):
         news.append(f"{pre}n{k}")
