@@ -529,7 +529,7 @@ class _Emitter:
         """The lines of the ``scan`` node's loop on Python floats (see
         :mod:`adgraph.jit.floatloops`), leaving the names that :meth:`numpy_loop_lines`
         leaves (the carries as float64 scalars, the ys as float64 arrays)."""
-        from .floatloops import const_expr, float_expr
+        from .floatloops import float_lines
         from .loops import loop_inputs
 
         p = node.params
@@ -564,15 +564,7 @@ class _Emitter:
         lines.append(f"{ind}for {t} in {rng}:")
         inner = ind + "    "
         lines += [f"{inner}{r}" for r in reads]
-        for k, m in enumerate(x for x in g.toposort() if not x.is_input):
-            args = []
-            for i in m.inputs:
-                if isinstance(i, Node):
-                    args.append(names[i])
-                else:
-                    args.append(const_expr(i.value) or self.const(float(i.value)))
-            names[m] = f"{pre}f{k}"
-            lines.append(f"{inner}{names[m]} = {float_expr(m, args, funcs)}")
+        lines += float_lines(g, names, f"{pre}f", inner, funcs, lambda v: self.const(float(v)))
         outs = [names[o] for o in g.outputs]
         for y, o in zip(fy, outs[nc:]):
             lines.append(f"{inner}{y}[{t}] = {o}")

@@ -190,3 +190,27 @@ def const_expr(v) -> str | None:
     if math.isfinite(f):
         return repr(f)
     return None
+
+
+def float_lines(graph, names: dict, prefix: str, ind: str, funcs: dict, const=None):
+    """The lines computing ``graph`` on Python floats, one assignment per node, indented
+    by ``ind``: its inputs named by ``names``, which gets each node's name
+    (``prefix`` and its position) too. A constant without a float source goes through
+    ``const(value)`` (a name the generated code holds it by); without ``const`` the
+    result is then None."""
+    lines = []
+    for k, m in enumerate(x for x in graph.toposort() if not x.is_input):
+        args = []
+        for i in m.inputs:
+            if isinstance(i, Node):
+                args.append(names[i])
+                continue
+            e = const_expr(i.value)
+            if e is None:
+                if const is None:
+                    return None
+                e = const(i.value)
+            args.append(e)
+        names[m] = f"{prefix}{k}"
+        lines.append(f"{ind}{prefix}{k} = {float_expr(m, args, funcs)}")
+    return lines

@@ -31,10 +31,9 @@ import numpy as np
 
 from .. import debug
 from ..graph.bodies import CALL_OPS
-from ..graph.ir import Node
 from ..lax import revolve
 from .codegen import generate
-from .floatloops import const_expr, float_expr, float_step
+from .floatloops import float_lines, float_step
 from .loops import _example, _trace_fn
 
 __all__ = ["compile_step", "step_graphs", "float_sweep", "floats_version"]
@@ -73,20 +72,7 @@ def compile_step(fn: Callable[..., Any], leaves: list, xp: Any) -> Callable[...,
 def _float_lines(graph, names: dict, prefix: str, ind: str, funcs: dict):
     """The lines computing ``graph`` on Python floats (its inputs named by ``names``,
     which gets its nodes' names too), or None when a constant has no float source."""
-    lines = []
-    for k, m in enumerate(x for x in graph.toposort() if not x.is_input):
-        args = []
-        for i in m.inputs:
-            if isinstance(i, Node):
-                args.append(names[i])
-            else:
-                e = const_expr(i.value)
-                if e is None:
-                    return None
-                args.append(e)
-        names[m] = f"{prefix}{k}"
-        lines.append(f"{ind}{prefix}{k} = {float_expr(m, args, funcs)}")
-    return lines
+    return float_lines(graph, names, prefix, ind, funcs)
 
 
 def float_sweep(fwd, back, p: dict) -> Callable[..., tuple] | None:
@@ -183,19 +169,11 @@ def floats_version(graph) -> Callable[..., tuple] | None:
     if funcs is None:
         return None
     names = {inp: f"a{k}" for k, inp in enumerate(graph.inputs)}
-    lines = [f"def step({', '.join(names.values())}):"]
-    for k, m in enumerate(x for x in graph.toposort() if not x.is_input):
-        args = []
-        for i in m.inputs:
-            if isinstance(i, Node):
-                args.append(names[i])
-            else:
-                e = const_expr(i.value)
-                if e is None:
-                    return None
-                args.append(e)
-        names[m] = f"v{k}"
-        lines.append(f"    v{k} = {float_expr(m, args, funcs)}")
+    params = ", ".join(names.values())
+    body = float_lines(graph, names, "v", "    ", funcs)
+    if body is None:
+        return None
+    lines = [f"def step({params}):", *body]
     lines.append(f"    return ({''.join(names[o] + ', ' for o in graph.outputs)})")
     code = compile("\n".join(lines) + "\n", "<adgraph.jit float step>", "exec")
     exec(code, ns)  # noqa: S102 -- our own generated source, never user text

@@ -358,7 +358,7 @@ def _back_lines(gen, node, arg, pre, ind):
 def _back_float_lines(gen, node, g, funcs, arg, pre, ind):
     """The ``while_back`` loop on Python floats (:mod:`adgraph.jit.floatloops`: a step of
     float64 scalars), leaving the names :func:`_back_numpy_lines` leaves."""
-    from .floatloops import const_expr, float_expr
+    from .floatloops import float_lines
 
     p = node.params
     ns, nc = p["ns"], p["nc"]
@@ -387,15 +387,7 @@ def _back_float_lines(gen, node, g, funcs, arg, pre, ind):
     lines.append(f"{ind}for {t} in range(int({arg(ins[ns])}) - 1, -1, -1):")
     inner = ind + "    "
     lines += [f"{inner}{r}" for r in reads]
-    for k, m in enumerate(x for x in g.toposort() if not x.is_input):
-        args = []
-        for i in m.inputs:
-            if isinstance(i, Node):
-                args.append(names[i])
-            else:
-                args.append(const_expr(i.value) or gen.const(float(i.value)))
-        names[m] = f"{pre}f{k}"
-        lines.append(f"{inner}{names[m]} = {float_expr(m, args, funcs)}")
+    lines += float_lines(g, names, f"{pre}f", inner, funcs, lambda v: gen.const(float(v)))
     if ns:
         outs = [names[o] for o in g.outputs]
         lines.append(f"{inner}{', '.join(fs)}, = {', '.join(outs)},")
