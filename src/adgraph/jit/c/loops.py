@@ -295,15 +295,7 @@ def while_rule(L, node, *args, cond, body, nc, **params):
     ((pe, _),) = _step_code(sp, gcond, carry_syms + consts, [np.bool_], code, deps, defined)
     code.append(f"    if (!({sp.c(pe, np.bool_)})) break;")
     # the step
-    sb = L.child(f"{pre}b_")
-    dts = [np.dtype(a.dtype) for a in node.inputs[:nc]]
-    elems = _step_code(sb, gbody, carry_syms + consts, dts, code, deps, defined)
-    news = []
-    for k, (el, dt) in enumerate(elems):
-        news.append(f"{pre}n{k}")
-        code.append(f"    const {ctype(dt)} {pre}n{k} = {sb.c(el, dt)};")
-    code += [f"    {v.name} = {nv};" for v, nv in zip(carry_vars, news)]
-    code.append("}")
+    _step_and_assign(L, node, gbody, carry_syms, carry_vars, consts, pre, code, deps, defined)
     L.add_loop(LoopStmt(carry_vars, code, tuple(d for d in deps if d not in defined), []))
     return tuple(carry_syms)
 
@@ -505,8 +497,21 @@ def while_stack_rule(L, node, *args, cond, body, nc, **params):
         code.append("        }")
         code.append("    }")
     code.append(f"    ++{count.name};")
+    _step_and_assign(L, node, gbody, carry_syms, carry_vars, consts, pre, code, deps, defined)
+    outs = carry_vars + [count] + [st.var() for st in stacks]
+    frees = [st.name for st in stacks]
+    L.add_loop(LoopStmt(outs, code, tuple(d for d in deps if d not in defined), frees))
+    ce = np.empty((), dtype=object)
+    ce[()] = count
+    return (*carry_syms, Sym(ce, i64), *stacks)
+
+
+def _step_and_assign(L, node, gbody, carry_syms, carry_vars, consts, pre, code, deps, defined):
+    """Append a while_loop step's statements, then the new carry assigned to the carry
+    variables (through constants, so no assignment reads a variable already updated), and
+    close the loop's brace."""
     sb = L.child(f"{pre}b_")
-    dts = [np.dtype(a.dtype) for a in node.inputs[:nc]]
+    dts = [np.dtype(a.dtype) for a in node.inputs[: len(carry_syms)]]
     elems = _step_code(sb, gbody, carry_syms + consts, dts, code, deps, defined)
     news = []
     for k, (el, dt) in enumerate(elems):
@@ -514,12 +519,6 @@ def while_stack_rule(L, node, *args, cond, body, nc, **params):
         code.append(f"    const {ctype(dt)} {pre}n{k} = {sb.c(el, dt)};")
     code += [f"    {v.name} = {nv};" for v, nv in zip(carry_vars, news)]
     code.append("}")
-    outs = carry_vars + [count] + [st.var() for st in stacks]
-    frees = [st.name for st in stacks]
-    L.add_loop(LoopStmt(outs, code, tuple(d for d in deps if d not in defined), frees))
-    ce = np.empty((), dtype=object)
-    ce[()] = count
-    return (*carry_syms, Sym(ce, i64), *stacks)
 
 
 def _store_row(stacks, carry_syms, row, ind):
