@@ -366,6 +366,24 @@ def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> 
     return _red.cumprod(_nan_fill(a, 1.0, "nancumprod"), axis=axis, dtype=dtype)
 
 
+def _nan_moment_args(name, a, dtype, out, ddof, where, mean, correction):
+    """``nanvar``/``nanstd``'s checks of their NumPy keywords, and ``a`` as a floating
+    array of ``dtype``; returns ``(a, ddof)`` (``correction`` is ``ddof``'s other name)."""
+    _no_out(out, name)
+    if where is not None or mean is not None:
+        raise OpError(f"{name}: where= and mean= are not supported")
+    if correction is not None:
+        if ddof != 0:
+            raise OpError(f"{name}: give ddof or correction, not both")
+        ddof = correction
+    a = _arr(a, name)
+    if not _is_float(a):
+        a = astype(a, _np.float64)
+    if dtype is not None:
+        a = astype(a, dtype)
+    return a, ddof
+
+
 def nanvar(
     a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
     keepdims: bool = False, *, where: Any = None, mean: Any = None, correction: Any = None,
@@ -374,18 +392,7 @@ def nanvar(
     :math:`\frac{1}{k - \text{ddof}} \sum (x_i - \bar x)^2` (``|.|^2`` for complex), with
     :math:`k` each slice's count. :math:`\partial y/\partial x_i =
     \frac{2 (x_i - \bar x)}{k - \text{ddof}}` for the counted elements, 0 for nan."""
-    _no_out(out, "nanvar")
-    if where is not None or mean is not None:
-        raise OpError("nanvar: where= and mean= are not supported")
-    if correction is not None:
-        if ddof != 0:
-            raise OpError("nanvar: give ddof or correction, not both")
-        ddof = correction
-    a = _arr(a, "nanvar")
-    if not _is_float(a):
-        a = astype(a, _np.float64)
-    if dtype is not None:
-        a = astype(a, dtype)
+    a, ddof = _nan_moment_args("nanvar", a, dtype, out, ddof, where, mean, correction)
     nan_in = _ew.isnan(a)
     m = _red.nanmean(a, axis=axis, keepdims=True)
     d = _ew.where(nan_in, 0.0, _ew.subtract(a, m))
@@ -412,18 +419,7 @@ def nanstd(
     (they add nothing to the squares), times :math:`\sqrt{n / (k - \text{ddof})}`: ``std``
     keeps the value and derivative right where the squared deviations underflow or
     overflow, where ``sqrt(nanvar)`` read 0 or inf and gave nan or 0 derivatives."""
-    _no_out(out, "nanstd")
-    if where is not None or mean is not None:
-        raise OpError("nanstd: where= and mean= are not supported")
-    if correction is not None:
-        if ddof != 0:
-            raise OpError("nanstd: give ddof or correction, not both")
-        ddof = correction
-    a = _arr(a, "nanstd")
-    if not _is_float(a):
-        a = astype(a, _np.float64)
-    if dtype is not None:
-        a = astype(a, dtype)
+    a, ddof = _nan_moment_args("nanstd", a, dtype, out, ddof, where, mean, correction)
     nan_in = _ew.isnan(a)
     # one count and one sum serve the mean (keepdims) and the divisor
     k = astype(_red.sum(_ew.logical_not(nan_in), axis=axis, keepdims=True), _dtype(a).char.lower())
