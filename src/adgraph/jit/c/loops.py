@@ -131,31 +131,9 @@ def scan_rule(L, node, *args, nc, nx, length, reverse, **params):
         bufs.append(b)
     # ---- the step, lowered by a child
     sub = L.child(pre)
-    x_syms = []
-    for j, a in enumerate(args[nc : nc + nx]):
-        inp = node.inputs[nc + j]
-        dt = np.dtype(inp.dtype)
-        shape = tuple(inp.shape or ())[1:]
-        size = _size(shape)
-        e = np.empty(shape, dtype=object)
-        lo = arange_start(inp)
-        if lo is not None and size == 1:
-            e[()] = sub.emit(dt, f"(({ctype(dt)})({lo}L + {t}))", [])
-        else:
-            if isinstance(a, Buf):
-                a = L.contiguous(a)
-                src = a.name
-                deps.add(a.name)
-            else:
-                src = f"{pre}k{j}"
-                vals = _table(L, a, dt, deps)
-                before.append(
-                    f"{'static ' if isinstance(a, Const) else ''}const {ctype(dt)} "
-                    f"{src}[{max(len(vals), 1)}] = {{{', '.join(vals) or '0'}}};"
-                )
-            for i, idx in enumerate(np.ndindex(shape)):
-                e[idx] = sub.emit(dt, f"{src}[{t} * {size} + {i}]", [])
-        x_syms.append(Sym(e, dt))
+    x_syms = _slices(
+        L, sub, pre, "k", args[nc : nc + nx], node.inputs[nc : nc + nx], t, before, deps, {}
+    )
     const_syms = [L.materialize(a) if isinstance(a, Buf) else a for a in args[nc + nx :]]
     for a in const_syms:
         if isinstance(a, Sym):
@@ -204,6 +182,41 @@ def _table(L, a, dt, deps):
         if isinstance(el, Var):
             deps.add(el.name)
         out.append(L.c(el, dt) if isinstance(el, (Var, Lit)) else fmt_lit(cast_value(el, dt)))
+    return out
+
+
+def _slices(L, sub, pre, tag, args, inputs, index, before, deps, tables):
+    """The elements of step ``index`` (a C expression) of the stacked values ``args``
+    (their nodes ``inputs``), read by the child lowering ``sub``; a value that is not
+    already in C memory becomes one local table (``tables``: those made, by value, so
+    the advance and the pullback read the same one)."""
+    out = []
+    for j, (a, inp) in enumerate(zip(args, inputs)):
+        dt = np.dtype(inp.dtype)
+        shape = tuple(inp.shape or ())[1:]
+        size = _size(shape)
+        e = np.empty(shape, dtype=object)
+        lo = arange_start(inp) if isinstance(inp, Const) else None
+        if lo is not None and size == 1:
+            e[()] = sub.emit(dt, f"(({ctype(dt)})({lo}L + {index}))", [])
+        else:
+            if isinstance(a, Buf):
+                a = L.contiguous(a)
+                src = a.name
+                deps.add(a.name)
+            elif id(a) in tables:
+                src = tables[id(a)][0]
+            else:
+                src = f"{pre}{tag}{j}"
+                tables[id(a)] = (src, a)  # (a kept: its id stays its own)
+                vals = _table(L, a, dt, deps)
+                before.append(
+                    f"{'static ' if isinstance(a, Const) else ''}const {ctype(dt)} "
+                    f"{src}[{max(len(vals), 1)}] = {{{', '.join(vals) or '0'}}};"
+                )
+            for i, idx in enumerate(np.ndindex(shape)):
+                e[idx] = sub.emit(dt, f"{src}[{index} * {size} + {i}]", [])
+        out.append(Sym(e, dt))
     return out
 
 

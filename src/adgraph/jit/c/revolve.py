@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...graph.nodes import Const
-from ..loops import arange_start
 from ..revolve_loops import step_graphs
 from .errors import CBackendError
-from .loops import Buf, LoopStmt, _table
+from .loops import Buf, LoopStmt, _slices
 from .scalars import Sym, Var, ctype
 
 __all__ = ["revolve_rule"]
@@ -53,41 +51,6 @@ def _mutable(L, pre, name, a, dt, before, deps):
         e[idx] = v
         vs.append(v)
     return Sym(e, dt), vs
-
-
-def _slices(L, sub, pre, tag, args, inputs, index, before, deps, tables):
-    """The elements of step ``index`` (a C expression) of the stacked values ``args``
-    (their nodes ``inputs``), read by the child lowering ``sub``; a value that is not
-    already in C memory becomes one local table (``tables``: those made, by value, so
-    the advance and the pullback read the same one)."""
-    out = []
-    for j, (a, inp) in enumerate(zip(args, inputs)):
-        dt = np.dtype(inp.dtype)
-        shape = tuple(inp.shape or ())[1:]
-        size = _size(shape)
-        e = np.empty(shape, dtype=object)
-        lo = arange_start(inp) if isinstance(inp, Const) else None
-        if lo is not None and size == 1:
-            e[()] = sub.emit(dt, f"(({ctype(dt)})({lo}L + {index}))", [])
-        else:
-            if isinstance(a, Buf):
-                a = L.contiguous(a)
-                src = a.name
-                deps.add(a.name)
-            elif id(a) in tables:
-                src = tables[id(a)][0]
-            else:
-                src = f"{pre}{tag}{j}"
-                tables[id(a)] = (src, a)  # (a kept: its id stays its own)
-                vals = _table(L, a, dt, deps)
-                before.append(
-                    f"{'static ' if isinstance(a, Const) else ''}const {ctype(dt)} "
-                    f"{src}[{max(len(vals), 1)}] = {{{', '.join(vals) or '0'}}};"
-                )
-            for i, idx in enumerate(np.ndindex(shape)):
-                e[idx] = sub.emit(dt, f"{src}[{index} * {size} + {i}]", [])
-        out.append(Sym(e, dt))
-    return out
 
 
 def _consts(L, args, deps):
