@@ -271,6 +271,10 @@ def _pow_dx(ans, x, y):
     # neither it nor its own derivative (the next order) is inf or nan. Only that point is
     # replaced: at y == 0 with x != 0 the product y x**(y-1) itself is 0, and its
     # derivative in y, x**(y-1) = 1/x, is the mixed second derivative of x**y.
+    if not isinstance(y, _Tracer) and not _np.any(_np.equal(y, 0)):
+        # a constant exponent without zeros (x**2): nothing to replace, and no comparison
+        # of x is recorded for the next order
+        return multiply(y, power(x, subtract(y, 1)))
     at0 = logical_and(equal(y, 0), equal(x, 0))
     safe_x = where(at0, 1.0, x)
     return where(at0, 0.0, multiply(y, power(safe_x, subtract(y, 1))))

@@ -298,7 +298,7 @@ def _zeros_like(x):
         alt = extend.lookup(ZEROS_LIKE, xp)
         if alt is not None:
             return alt(v, x.dtype)
-    return _scatter_zeros(shape(x), x.dtype, x)
+    return _scatter_zeros(shape(x), x.dtype, x, xp)
 
 
 #: Below this many entries a scatter starts from a plain zero array and copies it: the
@@ -306,7 +306,7 @@ def _zeros_like(x):
 _FRESH_MIN = 1 << 14
 
 
-def _scatter_zeros(shape_, dtype, like):
+def _scatter_zeros(shape_, dtype, like, xp=None):
     """Zeros of ``shape_`` for a scatter to start from. NumPy: one zero broadcast to the
     shape (read-only, no memory), which the scatter turns into fresh zeros instead of
     copying (:func:`_fresh_copy`): the reverse rule of every gather and the tangents of
@@ -314,7 +314,8 @@ def _scatter_zeros(shape_, dtype, like):
     of their time."""
     from ..creation import zeros_raw
 
-    xp = module_of(_primal(like))
+    if xp is None:
+        xp = module_of(_primal(like))
     if xp is not _np or math.prod(shape_) < _FRESH_MIN:
         return zeros_raw(shape_, dtype, like)
     return xp.broadcast_to(zeros_raw((), dtype, like), shape_)
@@ -387,7 +388,9 @@ def _scatter_add_batched_tangent(n, ans, primals, tangents, params):
     x = primals[0]
     xs = tuple(x.shape)
     if tx is None:
-        tx = _scatter_zeros((n,) + xs, x.dtype, x)
+        full = (n,) + xs
+        small = math.prod(full) < _FRESH_MIN
+        tx = basic.zeros(full, x.dtype, x) if small else _scatter_zeros(full, x.dtype, x)
     # The values fill ``x[skel]``, of rank ``res`` (integers remove an axis, None adds
     # one): give them the unit axes broadcasting would add.
     res = len(xs)
