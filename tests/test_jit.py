@@ -237,6 +237,39 @@ def test_simplifier_folds_constants_and_identities():
     assert [n.op for n in s2.toposort()].count("sin") == 1
 
 
+
+def _ops(f, *args):
+    return [n.op for n in simplify(ad.trace(f, *args))[0].toposort() if not n.is_input]
+
+
+def test_simplifier_sees_through_arrays_of_one_value():
+    # The cotangent of sum(real(v * conj(v))) reaches the product as an array of complex
+    # ones; multiplying by it is dropped, and the two conjugates of v become one.
+    def f(u):
+        v = anp.fft.ifft2(anp.fft.fft2(u) * 2.0)
+        return anp.sum(anp.real(v * anp.conj(v)))
+
+    u = RNG.standard_normal((8, 8))
+    g = ad.trace(ad.grad(f), u)
+    ops = [n.op for n in simplify(g)[0].toposort() if not n.is_input]
+    assert "conj" in ops and ops.count("conj") == 1
+    assert ops.count("multiply") == 2  # the two products by 2.0; none by ones
+    np.testing.assert_allclose(ad.jit(ad.grad(f))(u), 8.0 * u, rtol=1e-12, atol=1e-12)
+    x = np.ones((3, 4))
+    ones = np.ones((3, 4))
+    assert _ops(lambda x: x * ones, x) == []
+    assert _ops(lambda x: x * np.broadcast_to(1.0, (3, 4)) + np.zeros((3, 4)), x) == []
+    # Not folded: an entry that differs, nan, a product that broadcasts x up or changes
+    # its dtype.
+    almost = ones.copy()
+    almost[2, 3] = 1.0 + 2**-52
+    assert _ops(lambda x: x * almost, x) == ["multiply"]
+    assert _ops(lambda x: x * np.full((3, 4), np.nan), x) == ["multiply"]
+    assert _ops(lambda x: x[0] * ones, x) != []
+    assert _ops(lambda x: x * np.ones((3, 4), complex), x) == ["multiply"]
+    y = ad.jit(lambda x: x * almost)(x)
+    assert y[2, 3] == 1.0 + 2**-52 and y[0, 0] == 1.0
+
 def test_lower_shows_ir_and_source():
     low = ad.jit(ad.grad(article, argnums=(0, 1))).lower(2.0, 4.0)
     text = low.as_text()

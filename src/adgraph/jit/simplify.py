@@ -4,7 +4,8 @@ One pass in topological order rebuilds the graph with:
 
 * **constant folding** -- a node whose arguments are all constants becomes the constant it
   computed when it was traced;
-* **algebraic identities** -- ``x + 0``, ``x - 0``, ``x * 1``, ``x / 1``, ``-(-x)``,
+* **algebraic identities** -- ``x + 0``, ``x - 0``, ``x * 1``, ``x / 1`` (0 and 1 also
+  arrays of that one value, as a cotangent of ones is), ``-(-x)``,
   ``x ** 1``, a reshape/broadcast/transpose/cast that changes nothing, a transpose of a
   transpose, a reshape of a reshape (only where shape and dtype are unchanged, so the
   result is the same array value);
@@ -56,12 +57,26 @@ def _params_key(params):
 
 
 def _is_scalar_const(x, value) -> bool:
-    if not isinstance(x, Const) or x.shape != ():
+    """``x`` is a constant whose every entry equals ``value``: a scalar, or an array of one
+    value (the broadcast cotangent of a sum, cast to another dtype, is such an array)."""
+    if not isinstance(x, Const):
         return False
+    v = x.value
     try:
-        return bool(x.value == value)
+        if x.shape == ():
+            return bool(v == value)
+        if not isinstance(v, np.ndarray) or v.size == 0:
+            return False
+        if not any(v.strides):  # one value, broadcast
+            return bool(v.flat[0] == value)
+        return bool(v.size <= _UNIFORM_MAX and (v == value).all())
     except Exception:
         return False
+
+
+#: Largest array constant the identities look through entry by entry (a broadcast one,
+#: of any size, is checked by its one value).
+_UNIFORM_MAX = 1 << 22
 
 
 def _same_meta(a, node) -> bool:
