@@ -237,7 +237,6 @@ def test_simplifier_folds_constants_and_identities():
     assert [n.op for n in s2.toposort()].count("sin") == 1
 
 
-
 def _ops(f, *args):
     return [n.op for n in simplify(ad.trace(f, *args))[0].toposort() if not n.is_input]
 
@@ -269,6 +268,7 @@ def test_simplifier_sees_through_arrays_of_one_value():
     assert _ops(lambda x: x * np.ones((3, 4), complex), x) == ["multiply"]
     y = ad.jit(lambda x: x * almost)(x)
     assert y[2, 3] == 1.0 + 2**-52 and y[0, 0] == 1.0
+
 
 def test_lower_shows_ir_and_source():
     low = ad.jit(ad.grad(article, argnums=(0, 1))).lower(2.0, 4.0)
