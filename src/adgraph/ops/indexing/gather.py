@@ -312,13 +312,15 @@ def _scatter_zeros(shape_, dtype, like, xp=None):
     copying (:func:`_fresh_copy`): the reverse rule of every gather and the tangents of
     its transposes write into such zeros, and copying a materialised zero array was most
     of their time."""
-    from ..creation import zeros_raw
-
     if xp is None:
         xp = module_of(_primal(like))
-    if xp is not _np or math.prod(shape_) < _FRESH_MIN:
-        return zeros_raw(shape_, dtype, like)
-    return xp.broadcast_to(zeros_raw((), dtype, like), shape_)
+    if xp is _np:
+        if math.prod(shape_) < _FRESH_MIN:
+            return xp.zeros(shape_, dtype=dtype)
+        return xp.broadcast_to(xp.zeros((), dtype=dtype), shape_)
+    from ..creation import zeros_raw
+
+    return zeros_raw(shape_, dtype, like)
 
 
 def _primal(v):
