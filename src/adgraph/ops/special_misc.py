@@ -31,6 +31,7 @@ from .elementwise import (
     log,
     log1p,
     logical_and,
+    logical_or,
     multiply,
     negative,
     reciprocal,
@@ -84,27 +85,82 @@ ndtri_p, ndtri = _unary(
     .. math:: \frac{dx}{dp} = \sqrt{2\pi}\,e^{x^2/2}.
     """,
 )
+
+
+def _log_ndtr_dx(ans, x):
+    # The ratio r = phi(x)/Phi(x) in three forms, each evaluated only where it is used:
+    # x >= 0: exp(-x^2/2 - log Phi(x) - log sqrt(2 pi)) (Phi(x) >= 1/2, no cancellation);
+    # -40 <= x < 0: sqrt(2/pi)/erfcx(-x/sqrt 2), the Gaussians cancelled by hand (the
+    # exponential form adds x^2/2 to log Phi(x) ~ -x^2/2, so it loses digits as x^2
+    # grows: all of them past x = -1e8), whose derivative is the accurate erfcx';
+    # x < -40: -x / (1 - 1/x^2 + 3/x^4 - ...), the asymptotic Mills ratio (terms past
+    # the last kept are below 1e-19 there), finite down to x = -1e308.
+    pos = greater_equal(x, 0.0)
+    far = less(x, -_LOG_NDTR_FAR)
+    xp_ = where(pos, x, 0.0)
+    upper = exp(subtract(subtract(multiply(-0.5, square(xp_)), where(pos, ans, 0.0)), _LOG_SQRT2PI))
+    xm = where(logical_or(pos, far), -1.0, x)
+    middle = divide(_SQRT_2_PI, erfcx(multiply(xm, -_SQRT1_2)))
+    xf = where(far, x, -2.0 * _LOG_NDTR_FAR)
+    r = square(reciprocal(xf))  # (not 1/x^2: x^2 overflows past 1e154)
+    series = 0.0
+    for c in (-135135.0, 10395.0, -945.0, 105.0, -15.0, 3.0, -1.0):  # (-1)^k (2k-1)!!
+        series = multiply(r, add(c, series))
+    lower = negative(divide(xf, add(1.0, series)))
+    return where(pos, upper, where(far, lower, middle))
+
+
+_LOG_NDTR_FAR = 40.0
+_SQRT_2_PI = math.sqrt(2.0 / math.pi)
+_SQRT1_2 = math.sqrt(0.5)
+
 log_ndtr_p, log_ndtr = _unary(
     "log_ndtr",
-    lambda ans, x: exp(subtract(subtract(multiply(-0.5, square(x)), ans), _LOG_SQRT2PI)),
+    _log_ndtr_dx,
     r""":math:`\log\Phi(x)`, accurate far into both tails.
 
     .. math:: \frac{d}{dx}\log\Phi(x) = \frac{e^{-x^2/2}}{\sqrt{2\pi}\,\Phi(x)}
-       = \exp\bigl(-x^2/2 - \log\Phi(x) - \log\sqrt{2\pi}\bigr),
+       = \frac{\sqrt{2/\pi}}{\operatorname{erfcx}(-x/\sqrt2)},
 
-    evaluated in the last form, finite where :math:`\Phi(x)` underflows.
+    evaluated in the first form for :math:`x \ge 0`, the second down to -40 and below
+    that as :math:`-x/(1 - x^{-2} + 3x^{-4} - \dots)` (the asymptotic series): finite and
+    accurate to the last digits down to :math:`x = -10^{308}`, at every order.
     """,
 )
 
 
 # ------------------------------------------------------------------ error-function family
+def _erfcx_dx(ans, x):
+    # 2x erfcx(x) - 2/sqrt(pi) cancels as x grows (erfcx(x) ~ 1/(sqrt(pi) x)): past
+    # x = 12 it is the asymptotic series (2/sqrt pi) sum_{k>=1} (-1)^k (2k-1)!!/(2x^2)^k,
+    # whose 16th term is below 1e-18 of the first there; below, the difference loses at
+    # most a factor 2x^2 < 300 of rounding.
+    big = greater(x, _ERFCX_BIG)
+    xs = where(big, x, 2.0 * _ERFCX_BIG)
+    r = multiply(0.5, square(reciprocal(xs)))
+    series = 0.0
+    for k in range(_ERFCX_TERMS, 0, -1):
+        c = (-1.0) ** k * float(math.prod(range(1, 2 * k, 2)))
+        series = multiply(r, add(c, series))
+    direct = subtract(multiply(multiply(2.0, where(big, 0.0, x)), where(big, 1.0, ans)), _2_SQRTPI)
+    return where(big, multiply(_2_SQRTPI, series), direct)
+
+
+_ERFCX_BIG = 12.0
+_ERFCX_TERMS = 16
+
 erfcx_p, erfcx = _unary(
     "erfcx",
-    lambda ans, x: subtract(multiply(multiply(2.0, x), ans), _2_SQRTPI),
+    _erfcx_dx,
     r"""Scaled complementary error function :math:`e^{x^2}\operatorname{erfc}(x)`.
 
     .. math:: \frac{d}{dx}\operatorname{erfcx}(x) = 2x\,\operatorname{erfcx}(x)
-       - \frac{2}{\sqrt\pi}.
+       - \frac{2}{\sqrt\pi},
+
+    evaluated past :math:`x = 12`, where the two terms cancel, by its asymptotic series
+    :math:`\frac{2}{\sqrt\pi}\sum_{k\ge1}(-1)^k(2k-1)!!/(2x^2)^k` (accurate at every
+    order, and finite where :math:`2x\operatorname{erfcx}(x)` would round to
+    :math:`2/\sqrt\pi`).
     """,
 )
 erfcinv_p, erfcinv = _unary(
@@ -260,14 +316,19 @@ expn = public(
 def _spence_dz(ans, z):
     # log(z)/(1 - z) = -log1p(w)/w with w = z - 1; near w = 0 its series
     # -(1 - w/2 + w^2/3 - w^3/4) (error below w^4/5), so every order is right at z = 1.
+    # Below z = 1/2 the quotient is log(z)/(1 - z) itself: there w = z - 1 rounds (to -1
+    # for z < 1e-16, where log1p(w) = -inf), while log z keeps every digit.
     w = subtract(z, 1.0)
     near = less(square(w), 1e-8)
-    ws = where(near, 1.0, w)
+    low = less(z, 0.5)
+    ws = where(near | low, 2.0, w)
     far = negative(divide(log1p(ws), ws))
+    zl = where(low, z, 0.25)
+    small = divide(log(zl), subtract(1.0, zl))
     ser = negative(
         add(1.0, multiply(w, add(-0.5, multiply(w, add(1.0 / 3.0, multiply(w, -0.25))))))
     )
-    return where(near, ser, far)
+    return where(near, ser, where(low, small, far))
 
 
 spence_p, spence = _unary(

@@ -1,0 +1,111 @@
+"""Values and derivatives of special functions and distributions at the edges of their
+domains: far tails, tiny and huge arguments, where a naive formula cancels or overflows.
+References are closed forms, SciPy's values, or mpmath-computed constants."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.special as ss
+
+import adgraph as ad
+import adgraph.scipy.special as s
+
+
+def _rel(a, b):
+    return abs(float(a) - b) / abs(b)
+
+
+# ---------------------------------------------------------------- spence near 0
+@pytest.mark.parametrize("z", [1e-20, 1e-17, 1e-300, 1e-8, 0.3])
+def test_spence_derivative_near_zero(z):
+    # d/dz spence(z) = log(z)/(1 - z); z - 1 rounds to -1 below 1e-16 (log1p(-1) = -inf)
+    want = math.log(z) / (1.0 - z)
+    assert _rel(ad.grad(s.spence)(z), want) < 1e-14
+    want2 = 1.0 / (z * (1.0 - z)) + math.log(z) / (1.0 - z) ** 2
+    assert _rel(ad.grad(ad.grad(s.spence))(z), want2) < 1e-12
+
+
+def test_spence_derivative_across_the_switch():
+    z = np.array([0.4999, 0.5, 0.5001, 0.99999, 1.0, 2.0])
+    got = ad.vmap(ad.grad(s.spence))(z)
+    w = z - 1.0
+    want = np.where(w == 0, -1.0, np.log(z) / np.where(w == 0, 1.0, -w))
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- erfcx for large x
+# erfcx'(x) = 2x erfcx(x) - 2/sqrt(pi) ~ -1/(sqrt(pi) x^2) (1 - 3/(2x^2) + ...): the
+# difference of two terms of size 1/x cancelled to nothing (0.0 at x = 1e10).
+@pytest.mark.parametrize("x", [30.0, 172.0, 1e4, 1e10, 1e200])
+def test_erfcx_derivatives_large_x(x):
+    r = 1.0 / (2.0 * x * x)
+    c = 2.0 / math.sqrt(math.pi)
+    d1 = c * sum((-1) ** k * math.prod(range(1, 2 * k, 2)) * r**k for k in range(1, 12))
+    g = float(ad.grad(s.erfcx)(x))
+    assert (g == 0.0) if d1 == 0.0 else _rel(g, d1) < 1e-14
+    # second derivative: d/dx of the series, 2/sqrt(pi) sum (-1)^(k+1) 2k (2k-1)!! r^k / x
+    d2 = c * sum(
+        (-1) ** (k + 1) * 2 * k * math.prod(range(1, 2 * k, 2)) * r**k / x for k in range(1, 12)
+    )
+    if d2 != 0.0:
+        assert _rel(ad.grad(ad.grad(s.erfcx))(x), d2) < 1e-13
+
+
+def test_erfcx_derivative_continuous_at_switch():
+    x = np.array([11.999, 12.0, 12.0001, 5.0, -3.0])
+    got = ad.vmap(ad.grad(s.erfcx))(x)
+    want = 2 * x * ss.erfcx(x) - 2 / math.sqrt(math.pi)
+    np.testing.assert_allclose(got, want, rtol=5e-13)
+
+
+# ---------------------------------------------------------------- log_ndtr far tail
+# d/dx log Phi(x) = r = phi/Phi, d2 = -r (x + r). The exponential form lost digits as x^2
+# grew: inf at x = -1e10, 0.399 (not 1e20) at x = -1e20, nan at -1e200; its second
+# derivative was 2e-10 off at x = -40.
+def _mills(x):
+    # r(x) for x <= -40 from the asymptotic series of Phi(x)/phi(x) (terms < 1e-19)
+    s_ = 1.0 + sum(
+        (-1) ** k * math.prod(range(1, 2 * k, 2)) * (1.0 / x) ** (2 * k) for k in range(1, 9)
+    )
+    return -x / s_
+
+
+@pytest.mark.parametrize("x", [-40.0, -100.0, -1e4, -1e10, -1e20, -1e200])
+def test_log_ndtr_derivatives_far_lower_tail(x):
+    r = _mills(x)
+    assert _rel(ad.grad(s.log_ndtr)(x), r) < 1e-14
+    d2 = ad.grad(ad.grad(s.log_ndtr))(x)
+    # -r (x + r) with x + r = -x (1/s - 1) ... from the series: -r (x + r) = 1 - ... ; for
+    # |x| >= 1e10 it is -1 to rounding
+    h = 1e-6 * abs(x)
+    if abs(x) < 1e5:
+        fd = (ss.log_ndtr(x + h) - 2 * ss.log_ndtr(x) + ss.log_ndtr(x - h)) / h**2
+        assert abs(float(d2) - fd) < 1e-4
+    else:
+        assert abs(float(d2) + 1.0) < 1e-9
+
+
+@pytest.mark.parametrize(
+    "x, d2",
+    [
+        # -r (x + r) from mpmath at 60 digits
+        (-30.0, -0.9988962284881099),
+        (-38.5, -0.9993280656436341),
+        (-40.0, -0.9993773316214086),
+        (-5.0, -0.9673035653828878),
+    ],
+)
+def test_log_ndtr_second_derivative_tail(x, d2):
+    assert _rel(ad.grad(ad.grad(s.log_ndtr))(x), d2) < 1e-14
+
+
+def test_log_ndtr_derivative_matches_ratio_moderate():
+    x = np.array([-37.0, -20.0, -5.0, -1.0, 0.0, 1.0, 5.0, 30.0])
+    got = ad.vmap(ad.grad(s.log_ndtr))(x)
+    # phi/Phi: sqrt(2/pi)/erfcx(-x/sqrt 2) below 0, with Phi from erfc above
+    with np.errstate(over="ignore"):
+        low = math.sqrt(2 / math.pi) / ss.erfcx(-x / math.sqrt(2))
+    high = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi) / (0.5 * ss.erfc(-x / math.sqrt(2)))
+    want = np.where(x < 0, low, high)
+    np.testing.assert_allclose(got, want, rtol=1e-13)
