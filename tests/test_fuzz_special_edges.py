@@ -7,9 +7,11 @@ import math
 import numpy as np
 import pytest
 import scipy.special as ss
+import scipy.stats as sst
 
 import adgraph as ad
 import adgraph.scipy.special as s
+import adgraph.scipy.stats as st
 
 
 def _rel(a, b):
@@ -109,3 +111,72 @@ def test_log_ndtr_derivative_matches_ratio_moderate():
     high = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi) / (0.5 * ss.erfc(-x / math.sqrt(2)))
     want = np.where(x < 0, low, high)
     np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+# ---------------------------------------------------------------- distributions
+@pytest.mark.parametrize(
+    "x, df, want",
+    # mpmath (40 digits) of the closed form; the difference gammaln((d+1)/2) - gammaln(d/2)
+    # lost 4e-10 at d = 1e6
+    [
+        (0.5, 1e4, -1.043974470574425),
+        (0.5, 1e6, -1.0439388925796598),
+        (3.0, 1e8, -5.4189383782046825),
+        (-5.0, 100.5, -12.195438631290676),
+    ],
+)
+def test_t_logpdf_large_df(x, df, want):
+    assert abs(float(st.t.logpdf(x, df)) - want) < 5e-16 * abs(want) + 1e-15
+
+
+def test_t_logpdf_df_derivative_large_df():
+    # d/d(df) at x = 0.5; mpmath (40 digits) of the closed form
+    cases = {100.5: 3.555398454361876e-05, 1e4: 3.5937239464680834e-09, 1e6: 3.593749739582147e-13}
+    for df, want in cases.items():
+        assert _rel(ad.grad(st.t.logpdf, argnums=1)(0.5, df), want) < 1e-10
+
+
+def test_expon_quantiles_outside_unit_interval_are_nan():
+    for q in (-0.1, 1.1):
+        assert np.isnan(float(st.expon.ppf(q))) and np.isnan(float(st.expon.isf(q)))
+    assert float(st.expon.ppf(0.3)) == pytest.approx(sst.expon.ppf(0.3), rel=1e-15)
+
+
+def test_cauchy_far_tails():
+    assert _rel(st.cauchy.logpdf(1e300), sst.cauchy.logpdf(1e300)) < 1e-15
+    assert _rel(st.cauchy.logpdf(-1e200, 1.0, 2.0), sst.cauchy.logpdf(-1e200, 1.0, 2.0)) < 1e-15
+    # d/dx of -log(1 + x^2) = -2x/(1 + x^2) = -2/x to rounding
+    assert _rel(ad.grad(st.cauchy.logpdf)(1e300), -2e-300) < 1e-14
+    # cdf = arctan(-1/x)/pi in the lower tail: 1/(pi |x|) (1 - 1/(3x^2))
+    assert _rel(st.cauchy.cdf(-1e10), 1 / (math.pi * 1e10)) < 1e-14
+    assert _rel(ad.grad(st.cauchy.cdf)(-1e10), 1 / (math.pi * (1 + 1e20))) < 1e-14
+
+
+@pytest.mark.parametrize(
+    "q, a, b", [(0.999999999999, 0.5, 0.5), (0.99, 0.1, 50.0), (0.999, 0.1, 50.0)]
+)
+def test_beta_isf_small_quantiles(q, a, b):
+    want = sst.beta.isf(q, a, b)
+    assert 0 < want < 1e-20
+    assert _rel(st.beta.isf(q, a, b), want) < 1e-12
+    # d/dq isf = -1/pdf(isf): finite (it was -inf, and nan in a, b)
+    g = ad.grad(st.beta.isf, argnums=(0, 1, 2))(q, a, b)
+    assert _rel(g[0], -1.0 / sst.beta.pdf(want, a, b)) < 1e-10
+    assert np.all(np.isfinite(np.array(g, dtype=float)))
+
+
+def test_beta_sf_near_zero():
+    # 1 - y rounds at y = 1e-10; SciPy's sf is betaincc(a, b, y)
+    for y, a, b in [(1e-10, 0.1, 50.0), (1e-5, 2.0, 3.0), (0.3, 1.0, 100.0), (0.7, 3.0, 2.0)]:
+        assert _rel(st.beta.sf(y, a, b), sst.beta.sf(y, a, b)) < 1e-13
+    # d/dy sf = -pdf
+    assert _rel(ad.grad(st.beta.sf)(1e-5, 2.0, 3.0), -sst.beta.pdf(1e-5, 2.0, 3.0)) < 1e-13
+
+
+def test_discrete_logcdf_keeps_the_upper_tail():
+    # log(cdf) rounds a cdf of 1 - 8e-53 to 0; log1p(-sf) keeps it
+    assert _rel(st.nbinom.logcdf(50, 0.5, 0.9), sst.nbinom.logcdf(50, 0.5, 0.9)) < 1e-12
+    assert _rel(st.nbinom.logcdf(5, 0.5, 0.9), sst.nbinom.logcdf(5, 0.5, 0.9)) < 1e-13
+    # poisson: log P(K <= 50) = log1p(-P(K > 50)) = -P(K > 50) to rounding
+    assert _rel(st.poisson.logcdf(50, 3.0), -sst.poisson.sf(50, 3.0)) < 1e-13
+    assert _rel(st.poisson.logsf(3, 100.0), -sst.poisson.cdf(3, 100.0)) < 1e-13

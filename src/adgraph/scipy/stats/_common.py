@@ -225,9 +225,10 @@ def discrete(
     if cdf is not None:
         sf_ = sf or (lambda k, *sh: 1.0 - cdf(k, *sh))
         add("cdf", cdf)
-        add("logcdf", logcdf or (lambda k, *sh: anp.log(cdf(k, *sh))))
+        # log1p(-sf) where cdf > 1/2: log(cdf) rounds a cdf of 1 - 1e-53 to 0
+        add("logcdf", logcdf or (lambda k, *sh: log_prob(cdf(k, *sh), sf_(k, *sh))))
         add("sf", sf_)
-        add("logsf", logsf or (lambda k, *sh: anp.log(sf_(k, *sh))))
+        add("logsf", logsf or (lambda k, *sh: log_prob(sf_(k, *sh), cdf(k, *sh))))
     if quantiles:
         for m in ("ppf", "isf"):
             add(m, lambda q, *vals, m=m: stats_call(dist, m, q, *vals), floats_=False)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as _np
+
 from ... import numpy as anp
 from ._common import floats, log1mexp, masked, outside, scale_checked
 
@@ -54,15 +56,17 @@ def logsf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
 
 
 def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
-    """The quantile ``loc - scale log(1 - q)``."""
+    """The quantile ``loc - scale log(1 - q)``; nan outside ``0 <= q <= 1``."""
     q, loc, scale = floats(q, loc, scale, what="expon.ppf", names=("q", "loc", "scale"))
-    return loc - scale * anp.log1p(-q)
+    ok = (q >= 0) & (q <= 1)
+    return outside(ok, loc - scale * anp.log1p(-masked(ok, q, 0.5)), _np.nan)
 
 
 def isf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
-    """The inverse survival function ``loc - scale log(q)``."""
+    """The inverse survival function ``loc - scale log(q)``; nan outside ``0 <= q <= 1``."""
     q, loc, scale = floats(q, loc, scale, what="expon.isf", names=("q", "loc", "scale"))
-    return loc - scale * anp.log(q)
+    ok = (q >= 0) & (q <= 1)
+    return outside(ok, loc - scale * anp.log(masked(ok, q, 0.5)), _np.nan)
 
 
 # a scale <= 0 gives nan, as in SciPy
