@@ -180,3 +180,27 @@ def test_discrete_logcdf_keeps_the_upper_tail():
     # poisson: log P(K <= 50) = log1p(-P(K > 50)) = -P(K > 50) to rounding
     assert _rel(st.poisson.logcdf(50, 3.0), -sst.poisson.sf(50, 3.0)) < 1e-13
     assert _rel(st.poisson.logsf(3, 100.0), -sst.poisson.cdf(3, 100.0)) < 1e-13
+
+
+# ---------------------------------------------------------------- logsumexp with b
+@pytest.mark.parametrize("rs", [False, True])
+@pytest.mark.parametrize("a, b", [([-np.inf, -np.inf], [1.0, 1.0]), ([1.0, 2.0], [0.0, 0.0])])
+def test_logsumexp_with_b_all_terms_zero_gradient(a, b, rs):
+    # every term is 0: the value is -inf (a constant), the gradient 0 as without b
+    a, b = np.array(a), np.array(b)
+
+    def f(x):
+        out = s.logsumexp(x, b=b, return_sign=rs)
+        return out[0] if rs else out
+
+    assert float(f(a)) == -np.inf == ss.logsumexp(a, b=b)
+    np.testing.assert_array_equal(ad.grad(f)(a), [0.0, 0.0])
+
+
+def test_logsumexp_with_b_gradient_unchanged_elsewhere():
+    a, b = np.array([1.0, 2.0]), np.array([-1.0, 0.5])
+    y = ss.logsumexp(a, b=b)
+    assert _rel(s.logsumexp(a, b=b), y) < 1e-14
+    np.testing.assert_allclose(
+        ad.grad(lambda x: s.logsumexp(x, b=b))(a), b * np.exp(a - y), rtol=1e-14
+    )

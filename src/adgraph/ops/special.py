@@ -251,11 +251,15 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         a = where(b0, minimum(a, add(m, _B0_MARGIN)), a)
         e = multiply(b, exp(subtract(a, m)))
     s = reduce_sum_p.bind(e, axis=axes, keepdims=True)
+    # where every term is 0 the result is -inf, a constant: log sees 1 there, so its
+    # derivative (1/0 times the terms' zero derivatives) adds no nan
+    empty = equal(s, 0)
+    s1 = where(empty, 1.0, s)
     if return_sign:
         sgn = sign(s)
-        out = add(log(abs(s)), m)
+        out = where(empty, -math.inf, add(log(abs(s1)), m))
     else:
-        out = add(log(s), m)
+        out = where(empty, -math.inf, add(log(s1), m))
     if not keepdims:
         kept = tuple(d for i, d in enumerate(shape(out)) if i not in axes)
         out = reshape(out, kept)
