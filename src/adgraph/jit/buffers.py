@@ -113,6 +113,8 @@ def slot_kind(node, ufuncs) -> str | None:
         return None
     if op == "diag_matmul":  # a scaling of rows or columns (adgraph.jit.diagonal)
         return "op"
+    if op == "fused_elementwise":  # a chain in one loop (adgraph.jit.fusion)
+        return "op"
     if op == "fft" and len(ins) == 1 and _fft_fits(node):
         return "op"
     return None

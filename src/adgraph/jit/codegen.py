@@ -27,6 +27,7 @@ import numpy as np
 from ..graph.ir import Node
 from . import buffers as _buffers
 from .diagonal import diagonal_products
+from .fusion import fuse_elementwise
 
 __all__ = ["generate", "GUARD_FAILED", "UFUNCS", "identifier", "display_name", "function_name"]
 
@@ -160,6 +161,7 @@ _CAST_OPS = frozenset({"add", "subtract", "multiply", "divide"})
 _FRESH = set(UFUNCS) | {
     "matmul",
     "diag_matmul",
+    "fused_elementwise",
     "integer_pow",
     "where",
     "reduce_sum",
@@ -191,6 +193,7 @@ def generate(
     can_out = reuse_buffers and hasattr(xp, "add") and xp.__name__ in ("numpy", "cupy")
     if xp is np:
         graph, guards = diagonal_products(graph, list(guards))
+        graph, guards = fuse_elementwise(graph, guards)
     in_names = [f"a{k}" for k in range(len(graph.inputs))]
     em = _Emitter({"xp": xp, "GUARD_FAILED": GUARD_FAILED}, can_out)
     source, fn = _assemble(graph, guards, em, in_names, fn_name)
@@ -497,6 +500,9 @@ class _Emitter:
         if op == "diag_matmul":
             self.ns[fname] = functools.partial(node.prim.impl, self.ns["xp"], **node.params)
             return f"{fname}({args[0]}, {args[1]}, out={buf})"
+        if op == "fused_elementwise":
+            self.ns[fname] = functools.partial(node.prim.impl, self.ns["xp"])
+            return f"{fname}({', '.join(args)}, out={buf})"
         if op == "fft":
             self.ns[fname] = functools.partial(_buffers.fft_into, **node.params)
             return f"{fname}({args[0]}, {buf})"
