@@ -1,7 +1,18 @@
 """Compilation: ``jit`` (trace, simplify, generate code), readable derivative source
 (``make_source``) and a C backend for scalar graphs."""
 
-from . import api, c, cbackend, codegen, program, revolve_loops, simplify, source, tracing
+from . import (
+    api,
+    c,
+    cbackend,
+    codegen,
+    fusion,
+    program,
+    revolve_loops,
+    simplify,
+    source,
+    tracing,
+)
 from .api import JitFunction, Lowered, jit
 from .c import (
     CBackendError,
@@ -30,6 +41,17 @@ __all__ = [
 # attributes, ``import adgraph.jit.cbackend as cb`` and ``adgraph.jit.cbackend`` (or
 # ``adgraph.jit.c``) -- the module paths the documentation names -- would look the module up
 # on the function and fail. The submodules stay reachable through the function.
-for _module in (api, c, cbackend, codegen, program, revolve_loops, simplify, source, tracing):
+for _module in (
+    api,
+    c,
+    cbackend,
+    codegen,
+    fusion,
+    program,
+    revolve_loops,
+    simplify,
+    source,
+    tracing,
+):
     setattr(jit, _module.__name__.rpartition(".")[2], _module)
 del _module
