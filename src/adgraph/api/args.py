@@ -42,6 +42,26 @@ def float0_zeros(x: Any) -> np.ndarray:
     return np.zeros(np.shape(x), dtype=FLOAT0)
 
 
+def float0_tangent(p: Any, t: Any, fn_name: str) -> Any:
+    """``t`` unchanged, or, where it is a float0 array (JAX's tangent of an integer or
+    boolean primal), zeros of the integer primal ``p``'s shape and dtype; a float0 tangent
+    of a float or complex primal is refused (it would hold no direction)."""
+    if getattr(t, "dtype", None) != FLOAT0:
+        return t
+    pd = getattr(p, "dtype", None)
+    if pd is not None and pd.kind in "fc":
+        raise TypeError(
+            f"{fn_name}: a float0 tangent was given for a primal of dtype {pd}; float0 is the "
+            f"tangent of integer and boolean primals only -- pass an array of {pd}"
+        )
+    if tuple(np.shape(t)) != tuple(np.shape(p)):
+        raise ValueError(
+            f"{fn_name}: tangent of shape {tuple(np.shape(t))} given for a primal of shape "
+            f"{tuple(np.shape(p))}"
+        )
+    return np.zeros(np.shape(p), dtype=pd if pd is not None else np.int64)
+
+
 def check_float(x: Any, what: str, fn_name: str) -> None:
     dt = getattr(x, "dtype", None)
     if dt is None or not is_float_dtype(dt):

@@ -34,6 +34,7 @@ from .args import (
     check_holomorphic_input,
     check_tangent,
     flatten_alike,
+    float0_tangent,
     fn_name,
     require_leaves,
     size_of,
@@ -69,7 +70,7 @@ def _jvp_core(fun, primals, tangents, has_aux=False, name="jvp"):
     )
     p_leaves = [as_array(x, name) for x in p_leaves]
     t_leaves = [
-        check_tangent(p, as_array(t, name), name, weak=type(t) in WEAK)
+        check_tangent(p, as_array(float0_tangent(p, t, name), name), name, weak=type(t) in WEAK)
         for p, t in zip(p_leaves, t_leaves)
     ]
     trace = JVPTrace()
@@ -172,6 +173,7 @@ def linearize(fun: Fun, *primals: PyTree, has_aux: bool = False) -> tuple[Any, .
             )
         seeds = {}
         for x, t, p in zip(ins, t_leaves, leaves):
+            t = float0_tangent(p, t, "linearize")
             t = check_tangent(p, as_array(t, "linearize"), "linearize", weak=type(t) in WEAK)
             if type(x) is ReverseTracer:
                 seeds[x.node] = t

@@ -9,6 +9,7 @@ that keeps ``k`` carries chosen while it runs (:mod:`adgraph.lax.online`). ``cus
 solver's result implicitly, without recording its iterations. See ``docs/loops.md``.
 """
 
+from ..ops.misc import stop_gradient
 from .branches import cond, switch
 from .implicit import custom_linear_solve, custom_root
 from .loops import fori_loop, map, scan
@@ -23,4 +24,5 @@ __all__ = [
     "map",
     "custom_root",
     "custom_linear_solve",
+    "stop_gradient",
 ]

