@@ -148,8 +148,20 @@ def _safe_reciprocal_offdiag(d, scale=None, rtol=0.0):
 
 
 def _gap_scale(w):
-    """max |w| along the last axis (the scale of eigenvalue gaps), one per matrix."""
-    return _max(_abs(w), axis=-1)
+    """max |w| along the last axis (the scale of eigenvalue gaps), one per matrix; 0 for
+    a 0x0 matrix, which has no eigenvalues (a maximum of nothing has no identity)."""
+    return _max_or_0(_abs(w), -1)
+
+
+def _max_or_0(x, axis, keepdims=False):
+    """max over ``axis`` (an int or a tuple) of ``x >= 0``, 0 where the axes are empty
+    (the size of empty matrices and vectors, as NumPy's norms give it: there the sum,
+    of nothing, is that 0 in the right shape)."""
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    s = shape(x)
+    if any(s[a] == 0 for a in axes):
+        return _sum(x, axis=axis, keepdims=keepdims)
+    return _max(x, axis=axis, keepdims=keepdims)
 
 
 def _as_float(a, op):

@@ -63,8 +63,8 @@ def _check_basis(v, op):
     if isinstance(v, Tracer):
         v = v.primal_value()
     xp = module_of(v)
-    if xp is not _np:  # CuPy/Dask: the check would synchronise; inv's own check applies
-        return
+    if xp is not _np or v.size == 0:  # CuPy/Dask: the check would synchronise; inv's
+        return  # own check applies. 0x0: nothing to check (NumPy's cond refuses it)
     with _np.errstate(all="ignore"):
         c = _np.linalg.cond(v)
     eps = _np.finfo(v.dtype).eps

@@ -329,6 +329,8 @@ def _cofactor(a):
     with adgraph's operations (polynomials: every derivative exact everywhere, and
     compiled by adgraph.jit's C backend); larger matrices from the SVD (cofactor_p)."""
     n = shape(a)[-1]
+    if n == 0:  # det of a 0x0 matrix is the constant 1: an empty gradient
+        return a
     if n == 1:
         from ..creation import ones_like
 

@@ -41,6 +41,7 @@ from ..indexing import getitem
 from ..joining import concatenate
 from ..products import matmul
 from ._common import (
+    LinAlgError,
     _dtype,
     _is_complex,
     _lower,
@@ -63,11 +64,17 @@ def scipy_linalg(op):
     return sla
 
 
+def _stack_size(a):
+    """The number of matrices in the stack ``a`` (..., m, n); -1 in a reshape is
+    ambiguous when the matrices are empty."""
+    return int(_np.prod(a.shape[:-2], dtype=_np.int64))
+
+
 def _per_matrix(xp, f, a):
     """``f`` applied to each matrix of the stack ``a`` (..., n, n), results stacked."""
     if a.ndim == 2:
         return f(a)
-    flat = a.reshape((-1,) + a.shape[-2:])
+    flat = a.reshape((_stack_size(a),) + a.shape[-2:])
     outs = [f(m) for m in flat]
     out = _np.stack(outs) if xp is _np else xp.stack(outs)
     return out.reshape(a.shape[:-2] + out.shape[-2:])
@@ -268,7 +275,7 @@ def _sqrtm_guard_impl(xp, t, a, *, real):
     """``t`` unchanged, once ``a`` passed the checks of sqrtm's derivative: no complex
     matrix on the branch cut, no repeated negative eigenvalue of a real one, and no
     (numerically) zero eigenvalue, where S dS + dS S = dA is singular."""
-    for m in _np.asarray(a).reshape((-1,) + a.shape[-2:]):
+    for m in _np.asarray(a).reshape((_stack_size(a),) + a.shape[-2:]):
         w, _ = _check_branch("sqrtm", m, real)
         norm = float(_np.abs(m).max(initial=0.0))
         if w.size and not _np.abs(w).min() > 64 * _np.finfo(float).eps * norm:
@@ -313,17 +320,44 @@ def frechet(prim, a, e, **params):
 
 
 # ------------------------------------------------------------------ solve_sylvester
-def _sylvester_impl(xp, a, b, q):
+def _sylvester_one(a, b, q):
+    """X with AX + XB = Q by Bartels--Stewart (SciPy's Schur forms and LAPACK's trsyl, as
+    scipy.linalg.solve_sylvester computes it), refusing a singular equation: where A and
+    -B share an eigenvalue (to working precision) trsyl perturbs it and returns
+    numbers of size 1/eps that solve no equation (SciPy passes them on)."""
     sla = scipy_linalg("solve_sylvester")
-    if a.ndim == 2 and b.ndim == 2 and q.ndim == 2:
+    if a.size == 0 or b.size == 0:
         return sla.solve_sylvester(a, b, q)
+    from scipy.linalg.lapack import get_lapack_funcs
+
+    r, u = sla.schur(a, output="real")
+    t, v = sla.schur(b.conj().T, output="real")
+    f = u.conj().T @ q @ v
+    (trsyl,) = get_lapack_funcs(("trsyl",), (r, t, f))
+    y, scale, info = trsyl(r, t, f, tranb="C")
+    if info < 0:
+        raise LinAlgError(
+            f"adgraph.scipy.linalg.solve_sylvester: illegal value in argument {-info} of trsyl"
+        )
+    if info == 1:
+        raise LinAlgError(
+            "adgraph.scipy.linalg.solve_sylvester: AX + XB = Q has no unique solution: A and -B have a common "
+            "eigenvalue (to working precision), so the equation is singular. Shift A or B "
+            "so that no eigenvalue of A is the negative of one of B"
+        )
+    return u @ (scale * y) @ v.conj().T
+
+
+def _sylvester_impl(xp, a, b, q):
+    if a.ndim == 2 and b.ndim == 2 and q.ndim == 2:
+        return _sylvester_one(a, b, q)
     lead = _np.broadcast_shapes(a.shape[:-2], b.shape[:-2], q.shape[:-2])
     a = _np.broadcast_to(a, lead + a.shape[-2:])
     b = _np.broadcast_to(b, lead + b.shape[-2:])
     q = _np.broadcast_to(q, lead + q.shape[-2:])
     out = [
-        sla.solve_sylvester(x, y, z)
-        for x, y, z in zip(*(m.reshape((-1,) + m.shape[-2:]) for m in (a, b, q)))
+        _sylvester_one(x, y, z)
+        for x, y, z in zip(*(m.reshape((_stack_size(m),) + m.shape[-2:]) for m in (a, b, q)))
     ]
     return _np.stack(out).reshape(lead + q.shape[-2:])
 
@@ -370,7 +404,7 @@ def _lu_impl(xp, a):
     sla = scipy_linalg("lu")
     if a.ndim == 2:
         return tuple(sla.lu(a))
-    flat = a.reshape((-1,) + a.shape[-2:])
+    flat = a.reshape((_stack_size(a),) + a.shape[-2:])
     parts = [sla.lu(m) for m in flat]
     return tuple(
         _np.stack([p[i] for p in parts]).reshape(a.shape[:-2] + parts[0][i].shape[-2:])
@@ -449,7 +483,7 @@ def _per_vector(xp, f, a):
     """``f`` of each matrix of the stack ``a`` (..., n, n), 1-D results stacked."""
     if a.ndim == 2:
         return f(a)
-    flat = a.reshape((-1,) + a.shape[-2:])
+    flat = a.reshape((_stack_size(a),) + a.shape[-2:])
     out = _np.stack([f(m) for m in flat])
     return out.reshape(a.shape[:-2] + out.shape[-1:])
 

@@ -17,7 +17,7 @@ from ..reductions import max as _max
 from ..reductions import min as _min
 from ..reductions import sum as _sum
 from ..shapes import moveaxis, reshape
-from ._common import _as_float, _conj, _dtype, _explained, _matrix, _square
+from ._common import LinAlgError, _as_float, _conj, _dtype, _explained, _matrix, _max_or_0, _square
 from .decompositions import svdvals_p
 from .lu import inv
 
@@ -50,7 +50,7 @@ def _scaled(x, axis):
     from ..elementwise import isfinite, logical_and
     from ..misc import stop_gradient
 
-    m = stop_gradient(_max(_abs(x), axis=axis, keepdims=True))
+    m = stop_gradient(_max_or_0(_abs(x), axis, keepdims=True))
     ok = logical_and(isfinite(m), not_equal(m, 0))
     u = divide(x, where(ok, m, 1.0))
     return u, norm2_p.bind(u, axis=axis, keepdims=True)
@@ -117,7 +117,7 @@ def _vector_norm(x, ord, axes, keepdims):
         raise OpError(f"linalg.norm: invalid norm order {ord!r} for vectors")
     ax = axes if len(axes) != 1 else axes[0]
     if ord == _np.inf:
-        return _max(_abs(x), axis=ax, keepdims=keepdims)
+        return _max_or_0(_abs(x), ax, keepdims=keepdims)
     if ord == -_np.inf:
         return _min(_abs(x), axis=ax, keepdims=keepdims)
     if ord == 0:
@@ -139,14 +139,15 @@ def _matrix_norm(x, ord, r, c, keepdims):
         if ord == "nuc":
             y = _sum(s, axis=-1)
         elif ord == 2:
-            y = _max(s, axis=-1)
+            y = _max_or_0(s, -1)  # 0 for an empty matrix, as NumPy
         else:
             y = _min(s, axis=-1)
     elif ord in (1, -1, _np.inf, -_np.inf):
         red = _max if ord in (1, _np.inf) else _min
         inner, outer = (r, c) if ord in (1, -1) else (c, r)
         col_sums = _sum(_abs(x), axis=inner)
-        y = red(col_sums, axis=outer - 1 if outer > inner else outer)
+        outer = outer - 1 if outer > inner else outer
+        y = _max_or_0(col_sums, outer) if red is _max else red(col_sums, axis=outer)
     else:
         raise OpError(f"linalg.norm: invalid norm order {ord!r} for matrices")
     if keepdims:
@@ -241,6 +242,8 @@ def cond(x, p=None):
     :math:`\|A\|_p \|A^{-1}\|_p`. A composition of :func:`svdvals`, :func:`norm` and
     :func:`inv`, differentiated through them."""
     x = _matrix(x, "cond")
+    if 0 in shape(x)[-2:]:
+        raise LinAlgError("linalg.cond: cond is not defined on empty arrays")
     if p is None or p == 2 or p == -2:
         s = svdvals_p.bind(x)
         first = getitem(s, (Ellipsis, 0))

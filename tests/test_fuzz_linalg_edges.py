@@ -1,0 +1,109 @@
+"""Edge cases of the linear algebra: empty (0x0) matrices, singular equations that must
+be refused rather than answered with rounding, checked against closed forms, NumPy's and
+SciPy's own values and central differences."""
+
+import numpy as np
+import pytest
+
+import adgraph as ad
+import adgraph.numpy as anp
+
+L = anp.linalg
+E0 = np.zeros((0, 0))
+E2 = np.zeros((2, 0, 0))
+
+
+def _sum_grad(f, x):
+    return np.asarray(ad.grad(lambda a: anp.sum(anp.real(f(a))))(x))
+
+
+# ------------------------------------------------------------------ empty matrices
+@pytest.mark.parametrize("x", [E0, E2], ids=["0x0", "2x0x0"])
+def test_det_of_empty_matrix_is_one_with_an_empty_gradient(x):
+    np.testing.assert_array_equal(L.det(x), np.linalg.det(x))
+    g = _sum_grad(L.det, x)
+    assert g.shape == x.shape
+
+
+@pytest.mark.parametrize("x", [E0, E2], ids=["0x0", "2x0x0"])
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda a: L.eigh(a)[1],
+        lambda a: L.svd(a)[0],
+        lambda a: L.eig(a)[1],
+        lambda a: L.eigvals(a),
+        lambda a: L.norm(a, axis=(-2, -1)),
+    ],
+    ids=["eigh", "svd", "eig", "eigvals", "norm"],
+)
+def test_derivatives_of_empty_matrices_are_empty(f, x):
+    g = _sum_grad(f, x)
+    assert g.shape == x.shape
+
+
+@pytest.mark.parametrize("ord", [None, "fro", "nuc", 2, 1, np.inf])
+@pytest.mark.parametrize("shp", [(0, 0), (3, 0), (0, 3), (2, 0, 0)])
+def test_norm_of_empty_matrix_is_zero_as_numpy(ord, shp):
+    x = np.zeros(shp)
+    want = np.linalg.norm(x, ord, axis=(-2, -1))
+    np.testing.assert_array_equal(L.norm(x, ord, axis=(-2, -1)), want)
+    assert _sum_grad(lambda a: L.norm(a, ord, axis=(-2, -1)), x).shape == shp
+
+
+def test_vector_inf_norm_of_empty_vector_is_zero():
+    assert float(L.norm(np.zeros(0), np.inf)) == np.linalg.norm(np.zeros(0), np.inf) == 0.0
+
+
+def test_cond_of_empty_matrix_refused_as_numpy():
+    with pytest.raises(np.linalg.LinAlgError, match="empty"):
+        L.cond(E0)
+
+
+def test_scipy_matrix_functions_of_empty_matrix():
+    asl = pytest.importorskip("adgraph.scipy.linalg")
+    for f in (asl.sqrtm, lambda a: asl.polar(a)[0], asl.expm):
+        assert f(E0).shape == (0, 0)
+        assert _sum_grad(f, E0).shape == (0, 0)
+
+
+# ------------------------------------------------------------------ singular Sylvester
+def test_solve_sylvester_refuses_a_singular_equation():
+    pytest.importorskip("scipy")
+    import adgraph.scipy.linalg as asl
+
+    # eigenvalue 1 of A and -1 of B: AX + XB = Q has no (unique) solution; LAPACK's
+    # perturbed answer was ~1.5e15 in X[0, 0]
+    a, b, q = np.diag([1.0, 2.0]), np.diag([-1.0, 3.0]), np.ones((2, 2))
+    with pytest.raises(np.linalg.LinAlgError, match="no unique solution"):
+        asl.solve_sylvester(a, b, q)
+    with pytest.raises(np.linalg.LinAlgError, match="no unique solution"):
+        asl.solve_continuous_lyapunov(np.array([[0.0, 1.0], [-1.0, 0.0]]), np.eye(2))
+
+
+def test_solve_sylvester_near_singular_keeps_the_exact_value_and_derivative():
+    pytest.importorskip("scipy")
+    import adgraph.scipy.linalg as asl
+
+    d = 1e-6
+    a, b, q = np.diag([1.0, 2.0]), np.diag([-1.0 + d, 3.0]), np.ones((2, 2))
+    # diagonal A, B: X_ij = Q_ij / (a_i + b_j)
+    want = 1.0 / (np.diag(a)[:, None] + np.diag(b)[None, :])
+    np.testing.assert_allclose(asl.solve_sylvester(a, b, q), want, rtol=1e-9)
+    # d X_00 / d b_00 = -1 / (a_0 + b_0)^2
+    g = ad.grad(lambda b_: asl.solve_sylvester(a, b_, q)[0, 0])(b)
+    np.testing.assert_allclose(g[0, 0], -1.0 / d**2, rtol=1e-6)
+
+
+def test_solve_sylvester_matches_scipy_on_stacks_and_complex():
+    sl = pytest.importorskip("scipy.linalg")
+    import adgraph.scipy.linalg as asl
+
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    b = rng.standard_normal((2, 2))
+    q = rng.standard_normal((3, 2))
+    np.testing.assert_allclose(asl.solve_sylvester(a, b, q), sl.solve_sylvester(a, b, q))
+    a32 = a.real.astype(np.float32)
+    out = asl.solve_sylvester(a32, b.astype(np.float32), q.astype(np.float32))
+    assert out.dtype == np.float32
