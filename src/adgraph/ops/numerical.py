@@ -251,7 +251,9 @@ def interp(
     Inside segment :math:`[x_k, x_{k+1}]`, :math:`y = f_k + (f_{k+1} - f_k)
     \frac{x - x_k}{x_{k+1} - x_k}`: the derivative in ``x`` is the segment's slope, and
     ``xp`` and ``fp`` get the derivatives of that expression (the segment is chosen by
-    comparisons, which carry none)."""
+    comparisons, which carry none). At a sample point the segment to its right counts,
+    except at ``xp[-1]``, where the last segment does (as from the left); repeated sample
+    points (a segment of zero width) give finite derivatives."""
     x, xp, fp = _arr(x, "interp", "x"), _arr(xp, "interp", "xp"), _arr(fp, "interp", "fp")
     if len(_shape(xp)) != 1 or len(_shape(fp)) != 1:
         raise OpError("interp: xp and fp must be 1-d sequences")
@@ -285,10 +287,19 @@ def interp(
         k = _ew.clip(k, 1, n - 1)
         x0, x1 = take(xp, _ew.subtract(k, 1)), take(xp, k)
         f0, f1 = take(fp, _ew.subtract(k, 1)), take(fp, k)
-        t = _ew.divide(_ew.subtract(x, x0), _ew.subtract(x1, x0))
-        y = _ew.add(f0, _ew.multiply(_ew.subtract(f1, f0), t))
-        # at the last point exactly, fp[-1] (the formula could round)
-        y = _ew.where(_ew.equal(x, getitem(xp, -1)), getitem(fp, -1), y)
+        # a segment of zero width (repeated sample points) divides by 1 instead: its
+        # value is never used, and a 0/0 there would make every derivative nan
+        width = _ew.subtract(x1, x0)
+        flat = _ew.equal(width, 0)
+        width = _ew.where(flat, 1.0, width)
+        df = _ew.subtract(f1, f0)
+        y = _ew.add(f0, _ew.multiply(df, _ew.divide(_ew.subtract(x, x0), width)))
+        # at the last point exactly, the same segment written from its right end: exactly
+        # fp[-1] (the formula above could round), with the segment's derivatives (its
+        # slope in x, as one-sided from the left, where the points end)
+        y_end = _ew.subtract(f1, _ew.multiply(df, _ew.divide(_ew.subtract(x1, x), width)))
+        y_end = _ew.where(flat, f1, y_end)
+        y = _ew.where(_ew.equal(x, getitem(xp, -1)), y_end, y)
         lo_val, hi_val = getitem(fp, 0), getitem(fp, -1)
     if period is None:
         lo_val = lo_val if left is None else left
