@@ -73,3 +73,42 @@ def test_jvp_and_linearize_take_float0_tangents_for_integer_primals():
         ad.jvp(lambda x: x, (x3,), (np.zeros(3, dtype=FLOAT0),))
     with pytest.raises(ValueError, match="shape"):
         ad.jvp(f, (x3, 3), (x3, np.zeros(2, dtype=FLOAT0)))
+
+
+def _softplus_with_scaled_rule():
+    """softplus whose rule gives 1.5 times its true derivative: every order of
+    differentiation must follow the rule, never the function's own operations."""
+
+    @ad.custom_jvp
+    def f(x):
+        return anp.log1p(anp.exp(x))
+
+    @f.defjvp
+    def f_jvp(p, t):
+        (x,), (tx,) = p, t
+        return f(x), 1.5 * tx / (1 + anp.exp(-x))
+
+    return f
+
+
+def test_custom_jvp_second_derivative_through_reverse_mode_follows_the_rule():
+    # d2/dx2 f(x)^2 = 2 f'(x)^2 + 2 f(x) f''(x) with f' = 1.5 s and f'' = 1.5 s (1 - s):
+    # grad of grad (and jvp of grad) took the primal f(x) through log1p(exp(x)), giving
+    # 2 * 1.5 s * s + ... instead (0.7618 rather than 0.9756 at x = -0.5)
+    f = _softplus_with_scaled_rule()
+    x = -0.5
+    s = 1 / (1 + np.exp(-x))
+    fx = np.log1p(np.exp(x))
+    want = 2 * (1.5 * s) ** 2 + 2 * fx * 1.5 * s * (1 - s)
+    g = lambda x: f(x) ** 2  # noqa: E731
+    assert np.isclose(ad.grad(ad.grad(g))(x), want, rtol=1e-13)
+    assert np.isclose(ad.jvp(ad.grad(g), (x,), (1.0,))[1], want, rtol=1e-13)
+    assert np.isclose(ad.grad(lambda x: ad.jvp(g, (x,), (1.0,))[1])(x), want, rtol=1e-13)
+    assert np.isclose(ad.jit(ad.grad(ad.grad(g)))(x), want, rtol=1e-13)
+    xs = X[0]
+    s, fx = 1 / (1 + np.exp(-xs)), np.log1p(np.exp(xs))
+    H = np.diag(2 * (1.5 * s) ** 2 + 2 * fx * 1.5 * s * (1 - s))
+    h = ad.hessian(lambda x: anp.sum(f(x) ** 2))
+    np.testing.assert_allclose(h(xs), H, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(ad.jit(ad.vmap(h))(X[:2])[0], H, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(ad.jacrev(ad.grad(lambda x: anp.sum(f(x) ** 2)))(xs), H, rtol=1e-13)

@@ -27,7 +27,7 @@ import inspect
 import threading
 from typing import Any
 
-from ..ad.reverse import in_recorded_primal, user_rule_scope
+from ..ad.reverse import in_recorded_primal, recorded_primal_scope, user_rule_scope
 from ..ad.sparsity import JVP_RULE, VJP_RULE
 from ..core.primitive import MissingRuleError, Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
@@ -536,7 +536,20 @@ def _cjvp_jvp(primals, tangents, params):
 
 
 def _cjvp_reverse(trace, vals, parents, params, pidx):
-    ans = run_at_binding(trace, params["fun"], vals)
+    fun = params["fun"]
+    if any_tracer(vals):
+        # Lower levels trace the arguments: the call is bound there again, so that their
+        # derivatives of its primal output follow the rule too (as the rule's own primal,
+        # f(x), does in forward mode). Running fun itself would hand them fun's operations,
+        # and grad of grad (or jvp of grad) would mix the rule with fun's true derivative.
+        def call(*v):
+            with recorded_primal_scope():
+                return custom_jvp_p.bind(*v, **params)
+
+        call._watch = getattr(fun, "_watch", None)
+        ans = run_at_binding(trace, call, vals)
+    else:
+        ans = run_at_binding(trace, fun, vals)
     return trace.record(custom_jvp_p, params, vals, tuple(ans), parents, pidx)
 
 
