@@ -99,7 +99,7 @@ def _scalar_operand(c: Const):
         return float(v), None
     if isinstance(v, np.generic) or (type(v) is np.ndarray and v.ndim == 0):
         ch = _char(v.dtype)
-        return (v[()] if ch else None, ch) if ch else None
+        return (np.asarray(v)[()], ch) if ch else None
     return None
 
 
@@ -411,7 +411,7 @@ class _FusedImpl:
 def _reported(flags) -> bool:
     """Whether NumPy would warn, raise or call back for the floating-point exceptions
     ``flags`` (the kernel's bits) under the current ``np.seterr``."""
-    err = np.geterr()
+    err: dict = dict(np.geterr())
     return any(flags & bit and err[name] != "ignore" for bit, name in _FLAG_NAMES)
 
 
