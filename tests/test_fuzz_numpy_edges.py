@@ -53,3 +53,52 @@ def test_interp_repeated_sample_points_give_finite_derivatives():
     gxp = ad.grad(lambda p: anp.sum(anp.interp(xs, p, fp2)))(xp2)
     assert np.all(np.isfinite(gxp))
     np.testing.assert_allclose(gxp[:2], [-3.0 - 1.5, -1.5])
+
+
+# --------------------------------------------------------------- reductions: dtype=
+XI = np.array([[1, 0, 3, 2], [2, 0, 0, -1], [5, 4, -1, -2]]) * 40
+
+
+@pytest.mark.parametrize("name", ["sum", "prod", "cumsum", "cumprod", "nansum", "nanprod"])
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "bool"])
+@pytest.mark.parametrize("axis", [0, None])
+def test_small_integer_dtype_accumulates_in_that_dtype(name, dtype, axis):
+    # NumPy accumulates in the dtype asked for (wrapping; or/and for bool), where a wider
+    # accumulator gave e.g. sum(..., dtype=uint8) = 336 in uint64 instead of 80
+    want = getattr(np, name)(XI, axis=axis, dtype=dtype)
+    got = getattr(anp, name)(XI, axis=axis, dtype=dtype)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", ["sum", "prod"])
+def test_initial_keeps_the_dtype_asked_for(name):
+    want = getattr(np, name)(XI > 0, dtype=bool, initial=3)
+    got = getattr(anp, name)(XI > 0, dtype=bool, initial=3)
+    assert got.dtype == want.dtype and got == want
+
+
+@pytest.mark.parametrize("name", ["mean", "nanmean"])
+@pytest.mark.parametrize("dtype", ["int32", "int64", "bool"])
+def test_mean_with_an_integer_dtype_is_truncated(name, dtype):
+    # np.mean(..., dtype=int32) divides in floating point and casts: [2, 1, 0, 0]
+    x = XI // 40
+    want = getattr(np, name)(x, axis=0, dtype=dtype)
+    got = getattr(anp, name)(x, axis=0, dtype=dtype)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    w = x != 0
+    np.testing.assert_array_equal(
+        anp.mean(x, axis=0, dtype=dtype, where=w), np.mean(x, axis=0, dtype=dtype, where=w)
+    )
+
+
+def test_float_dtype_keeps_derivatives():
+    x = np.arange(1.0, 5.0)
+    np.testing.assert_allclose(ad.grad(lambda x: anp.sum(x, dtype="float64"))(x), np.ones(4))
+    np.testing.assert_allclose(
+        ad.grad(lambda x: anp.prod(x, dtype="float64", initial=2.0))(x), 2 * 24 / x
+    )
+    np.testing.assert_allclose(
+        ad.grad(lambda x: anp.sum(anp.cumsum(x, dtype="float64")))(x), [4, 3, 2, 1]
+    )

@@ -89,15 +89,28 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
     if initial is not None:
         from .elementwise import add
 
-        return add(sum(a, axis, dtype, None, keepdims), initial)
+        return _as_requested(add(sum(a, axis, dtype, None, keepdims), initial), dtype)
     axes = _axes(a, axis, "sum")
     if dtype is not None:
         from .misc import astype
 
         a = astype(a, dtype)
     if not axes and not keepdims:
-        return _accumulator(a)
-    return reduce_sum_p.bind(a, axis=axes, keepdims=bool(keepdims))
+        return _as_requested(_accumulator(a), dtype)
+    return _as_requested(reduce_sum_p.bind(a, axis=axes, keepdims=bool(keepdims)), dtype)
+
+
+def _as_requested(y, dtype):
+    """A sum or product with an explicit small integer or bool ``dtype`` in that dtype, as
+    NumPy accumulates it (wrapping modulo its range; ``or`` / ``and`` for bool): the
+    reduction itself runs in the wider accumulator, and integer arithmetic modulo
+    :math:`2^{64}` narrows to the same values."""
+    if dtype is None:
+        return y
+    from .misc import astype
+
+    dt = _np.dtype(dtype)
+    return y if _dtype(y) == dt else astype(y, dt)
 
 
 def _accumulator(a):
@@ -130,7 +143,17 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
         from .misc import astype
 
         total = astype(total, "float64")
-    return divide(total, float(n)) if n else divide(total, 0.0)
+    return _mean_as(divide(total, float(n)) if n else divide(total, 0.0), dtype)
+
+
+def _mean_as(y, dtype):
+    """An integer ``dtype=`` asks for the mean truncated to that type (NumPy divides in
+    floating point and casts); the sum alone in that type is not the mean."""
+    if dtype is None or _np.dtype(dtype).kind not in "biu":
+        return y
+    from .misc import astype
+
+    return astype(y, dtype)
 
 
 def _masked_mean(a, axis, dtype, keepdims, mask, op):
@@ -142,7 +165,7 @@ def _masked_mean(a, axis, dtype, keepdims, mask, op):
     if not _is_inexact(total):
         total = astype(total, "float64")
     count = sum(broadcast_to(mask, shape(a)), axis, keepdims=keepdims)
-    return divide(total, astype(count, _dtype(total)))
+    return _mean_as(divide(total, astype(count, _dtype(total))), dtype)
 
 
 def _is_inexact(x):
@@ -293,15 +316,15 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     if where is not None:
         a = _select(where, a, 1)
     if initial is not None:
-        return multiply(prod(a, axis, dtype, None, keepdims), initial)
+        return _as_requested(multiply(prod(a, axis, dtype, None, keepdims), initial), dtype)
     axes = _axes(a, axis, "prod")
     if dtype is not None:
         from .misc import astype
 
         a = astype(a, dtype)
     if not axes and not keepdims:
-        return _accumulator(a)
-    return prod_p.bind(a, axis=axes, keepdims=bool(keepdims))
+        return _as_requested(_accumulator(a), dtype)
+    return _as_requested(prod_p.bind(a, axis=axes, keepdims=bool(keepdims)), dtype)
 
 
 # ------------------------------------------------------------------ cumsum / cumprod
@@ -381,7 +404,7 @@ def _cum(prim, a, axis, dtype, out, op):
         axis = 0
     else:
         axis = norm_axis(axis, len(shape(a)), op)
-    return prim.bind(a, axis=axis)
+    return _as_requested(prim.bind(a, axis=axis), dtype)
 
 
 def cumsum(a, axis=None, dtype=None, out=None):
@@ -724,7 +747,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     if not _is_inexact(total):
         total = astype(total, "float64")
     count = sum(logical_not(isnan(a)), axis, keepdims=keepdims, where=where)
-    return divide(total, astype(count, _dtype(total)))
+    return _mean_as(divide(total, astype(count, _dtype(total))), dtype)
 
 
 # ------------------------------------------------------------------ max / min
