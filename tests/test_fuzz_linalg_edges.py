@@ -107,3 +107,68 @@ def test_solve_sylvester_matches_scipy_on_stacks_and_complex():
     a32 = a.real.astype(np.float32)
     out = asl.solve_sylvester(a32, b.astype(np.float32), q.astype(np.float32))
     assert out.dtype == np.float32
+
+
+# ------------------------------------------------------------------ jit: values that decide
+A_REAL_EIG = np.array([[2.0, 1.0], [0.0, 3.0]])
+A_COMPLEX_EIG = np.array([[0.5, 1.0], [-1.0, 0.0]])
+A_NEG_EIG = np.array([[-4.0, 1.0], [0.0, 9.0]])
+
+
+def test_jit_grad_eigvals_when_eigenvalues_turn_complex():
+    # sum(Re w^3) = tr(A^3): its gradient is 3 (A^2)^T, real for a real A
+    f = ad.jit(ad.grad(lambda a: anp.real(anp.sum(L.eigvals(a) ** 3))))
+    for a in (A_REAL_EIG, A_COMPLEX_EIG, A_REAL_EIG):
+        g = np.asarray(f(a))
+        assert g.dtype == np.float64
+        np.testing.assert_allclose(g, 3 * (a @ a).T, atol=1e-12)
+
+
+def test_jit_funm_keeps_the_imaginary_part_of_a_later_complex_result():
+    sl = pytest.importorskip("scipy.linalg")
+    import adgraph.scipy.linalg as asl
+
+    f = ad.jit(lambda a: asl.funm(a, anp.sqrt))
+    np.testing.assert_allclose(f(A_REAL_EIG), sl.funm(A_REAL_EIG, np.sqrt))
+    got = f(A_NEG_EIG)
+    assert np.iscomplexobj(got)
+    np.testing.assert_allclose(got, sl.funm(A_NEG_EIG, np.sqrt), atol=1e-12)
+    np.testing.assert_allclose(got @ got, A_NEG_EIG, atol=1e-12)
+
+
+def test_jit_grad_logm_real_part_when_the_log_turns_complex():
+    sl = pytest.importorskip("scipy.linalg")
+    import adgraph.scipy.linalg as asl
+
+    f = ad.jit(ad.grad(lambda a: anp.sum(anp.real(asl.logm(a)))))
+    f(A_REAL_EIG)
+    g = np.asarray(f(A_NEG_EIG))
+    assert g.dtype == np.float64
+    h = 1e-6
+    fd = np.zeros((2, 2))
+    for i in range(2):
+        for j in range(2):
+            e = np.zeros((2, 2))
+            e[i, j] = h
+            fp = np.sum(sl.logm(A_NEG_EIG + e).real)
+            fm = np.sum(sl.logm(A_NEG_EIG - e).real)
+            fd[i, j] = (fp - fm) / (2 * h)
+    np.testing.assert_allclose(g, fd, atol=1e-6)
+
+
+def test_jit_eig_derivative_refuses_a_defective_matrix_given_after_tracing():
+    f = ad.jit(ad.grad(lambda a: anp.real(anp.sum(L.eigvals(a) ** 2))))
+    np.testing.assert_allclose(f(A_REAL_EIG), 2 * A_REAL_EIG.T)
+    with pytest.raises(np.linalg.LinAlgError, match="defective"):
+        f(np.array([[1.0, 1.0], [0.0, 1.0]]))
+
+
+def test_jit_lstsq_residuals_follow_the_rank():
+    f = ad.jit(lambda a: L.lstsq(a, np.array([1.0, 2.0, 4.0]))[1])
+    full = np.ones((3, 2)) + np.eye(3, 2)
+    low = np.ones((3, 2))
+    for a in (full, low, full):
+        want = np.linalg.lstsq(a, np.array([1.0, 2.0, 4.0]))[1]
+        got = np.asarray(f(a))
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want)

@@ -207,3 +207,52 @@ def _same_batch(prim):
         return prim.bind(vals[0], **params)
 
     return rule
+
+
+# ------------------------------------------------------------------ value-dependent dtypes
+def _dtype_is_impl(xp, x, *, dtype):
+    return _np.bool_(x.dtype == _np.dtype(dtype))
+
+
+_dtype_is_p = None
+
+
+def _dtype_is():
+    global _dtype_is_p
+    if _dtype_is_p is None:
+        from ...core.primitive import Primitive
+
+        _dtype_is_p = Primitive(
+            "linalg_dtype_is",
+            _dtype_is_impl,
+            nondiff=True,
+            doc="Whether x has the given dtype (a compiled program's guard on a result "
+            "that is real or complex depending on the values).",
+        )
+    return _dtype_is_p
+
+
+def _guard_dtype(out):
+    """``out`` (an array or a tuple of them) unchanged; under ``adgraph.jit`` its dtype is
+    made a guard of the compiled program. eig's, eigvals', logm's, sqrtm's and
+    fractional_matrix_power's results are real or complex depending on the values of a
+    real input: a program traced with one kind reused the other's rules (a real part
+    taken, or one left out, decided while tracing) and gave a complex gradient of a
+    real input, or dropped an imaginary part. The guard makes it trace again instead."""
+    for t in out if isinstance(out, tuple) else (out,):
+        v = _jit_tracer(t)
+        if v is not None:
+            bool(_dtype_is().bind(v, dtype=_dtype(v).str))  # the truth value: a guard
+    return out
+
+
+def _jit_tracer(t):
+    """The value adgraph.jit traces under the other transformations of ``t`` (vmap's
+    whole batch, a derivative's primal), or None outside jit: a decision on the values
+    made with operations on it is a guard of the compiled program."""
+    v = t
+    while isinstance(v, Tracer):
+        if type(v).__name__ == "JitTracer":
+            return v
+        v = v._inner()
+    return None

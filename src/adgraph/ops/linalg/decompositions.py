@@ -18,6 +18,7 @@ from ..elementwise import abs as _abs
 from ..elementwise import (
     add,
     divide,
+    equal,
     greater,
     imag,
     multiply,
@@ -30,6 +31,7 @@ from ..elementwise import (
 from ..indexing import getitem
 from ..joining import concatenate
 from ..products import matmul
+from ..reductions import all as _all
 from ..reductions import max as _max
 from ..reductions import sum as _sum
 from ..shapes import expand_dims, reshape
@@ -44,6 +46,7 @@ from ._common import (
     _eye,
     _gap_scale,
     _is_complex,
+    _jit_tracer,
     _lower,
     _matrix,
     _mT,
@@ -669,8 +672,17 @@ def lstsq(a, b, rcond=None):
         rank = _sum(greater(s, multiply(_max(s), rcond)))
         if not isinstance(rank, Tracer):
             rank = int(rank)
-    rank_val = rank.primal_value() if isinstance(rank, Tracer) else rank
-    if m > n and bool(module_of(rank_val).all(module_of(rank_val).asarray(rank_val) == n)):
+    # residuals exist at full column rank only (their shape depends on it): under
+    # adgraph.jit the rank is compared with its operations, so that the compiled program
+    # checks it each run (a comparison made while tracing gave residuals of a rank-
+    # deficient matrix given later, which has none)
+    jt = _jit_tracer(rank)
+    if jt is not None:
+        full = bool(_all(equal(jt, n)))
+    else:
+        rank_val = rank.primal_value() if isinstance(rank, Tracer) else rank
+        full = bool(module_of(rank_val).all(module_of(rank_val).asarray(rank_val) == n))
+    if m > n and full:
         r = subtract(b, matmul(a, x))
         res = _sum(power(_abs(r), 2), axis=0)
         if len(sb) == 1:

@@ -25,8 +25,6 @@ import numpy as _np  # the conditioning check of a concrete eigenvector matrix; 
 from ...ad.common import takes_symbolic_zeros
 from ...ad.sparsity import stack_rule
 from ...core.primitive import Primitive
-from ...core.trace import Tracer
-from ...core.xp import module_of
 from .._util import shape
 from ..elementwise import add, multiply, real, subtract
 from ..products import matmul
@@ -40,6 +38,7 @@ from ._common import (
     _diag_embed,
     _explained,
     _gap_scale,
+    _guard_dtype,
     _is_complex,
     _mT,
     _safe_reciprocal_offdiag,
@@ -56,20 +55,35 @@ _WHY = (
 )
 
 
-def _check_basis(v, op):
-    """Refuse a (numerically) defective matrix: its eigenvector matrix is singular to
-    working precision, and the rules' :math:`V^{-1}` would give wrong numbers, not large
-    ones (the eigenvalues are not differentiable there)."""
-    if isinstance(v, Tracer):
-        v = v.primal_value()
-    xp = module_of(v)
+def _basis_check_impl(xp, v, *, op):
+    """``v`` unchanged, once it passed the check: a (numerically) defective matrix is
+    refused, its eigenvector matrix being singular to working precision, where the rules'
+    :math:`V^{-1}` would give wrong numbers, not large ones (the eigenvalues are not
+    differentiable there). A primitive, so that a compiled program checks each matrix it
+    runs on (a check made while tracing passed a defective matrix given later)."""
     if xp is not _np or v.size == 0:  # CuPy/Dask: the check would synchronise; inv's
-        return  # own check applies. 0x0: nothing to check (NumPy's cond refuses it)
+        return v  # own check applies. 0x0: nothing to check (NumPy's cond refuses it)
     with _np.errstate(all="ignore"):
         c = _np.linalg.cond(v)
     eps = _np.finfo(v.dtype).eps
     if not _np.all(c * eps < 1e-6):
         raise LinAlgError(f"linalg.{op}: {_WHY} (condition number of V: {_np.max(c):.3g})")
+    return v
+
+
+# V itself, after the check; identity derivatives
+_basis_check_p = Primitive(
+    "linalg_eig_basis_check",
+    _basis_check_impl,
+    tangent=(lambda t, ans, v, **params: t,),
+    vjp=(lambda ct, ans, v, **params: ct,),
+    doc="V, after checking that the eigenvector matrix is not singular to working precision.",
+)
+_basis_check_p.batch = _same_batch(_basis_check_p)
+
+
+def _checked_basis(v, op):
+    return _basis_check_p.bind(v, op=op)
 
 
 def _eig_impl(xp, a):
@@ -98,7 +112,7 @@ def _as_dtype_of(x, like):
 def _eig_tangent(ans, primals, tangents, params):
     w, v = ans
     (da,) = tangents
-    _check_basis(v, "eig")
+    v = _checked_basis(v, "eig")
     m = solve_p.bind(v, matmul(da, v))  # V^{-1} dA V
     dw = _diag(m)
     g = multiply(_gaps(w), m)
@@ -112,7 +126,7 @@ def _eig_tangent(ans, primals, tangents, params):
 def _eig_vjp(ct, ans, args, params, wanted):
     (a,) = args
     w, v = ans
-    _check_basis(v, "eig")
+    v = _checked_basis(v, "eig")
     ct_w, ct_v = ct  # None: that output unused (a symbolic zero: its term is skipped)
     k = None if ct_w is None else _diag_embed(ct_w)
     if ct_v is not None:  # the gaps are infinite at repeated eigenvalues
@@ -160,19 +174,19 @@ def eig(a):
     derivative: the rules raise ``LinAlgError`` saying so.
     """
     a = _square(a, "eig")
-    w, v = eig_p.bind(a)
+    w, v = _guard_dtype(eig_p.bind(a))
     return EigResult(w, v)
 
 
 def _eigvals_tangent(t, ans, a):
-    _, v = eig_p.bind(a)
-    _check_basis(v, "eigvals")
+    _, v = _guard_dtype(eig_p.bind(a))
+    v = _checked_basis(v, "eigvals")
     return _as_dtype_of(_diag(solve_p.bind(v, matmul(t, v))), ans)
 
 
 def _eigvals_vjp(ct, ans, a):
-    _, v = eig_p.bind(a)
-    _check_basis(v, "eigvals")
+    _, v = _guard_dtype(eig_p.bind(a))
+    v = _checked_basis(v, "eigvals")
     abar = matmul(_mT(inv_p.bind(v)), matmul(_diag_embed(ct), _mT(v)))
     return abar if _is_complex(a) else real(abar)
 
@@ -196,4 +210,4 @@ def eigvals(a):
     :math:`\bar A = V^{-T}\operatorname{diag}(\bar w)V^T` (real part for a real input).
     Finite at repeated eigenvalues while the matrix is diagonalisable.
     """
-    return eigvals_p.bind(_square(a, "eigvals"))
+    return _guard_dtype(eigvals_p.bind(_square(a, "eigvals")))

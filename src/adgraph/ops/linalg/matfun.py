@@ -43,6 +43,7 @@ from ..products import matmul
 from ._common import (
     LinAlgError,
     _dtype,
+    _guard_dtype,
     _is_complex,
     _lower,
     _mT,
@@ -103,7 +104,7 @@ def _frechet(prim, a, e, **params):
     if "n0" not in params:
         params["n0"] = n
         params["real"] = not _is_complex(a)
-    big = prim.bind(_block(a, e), **params)
+    big = _guard_dtype(prim.bind(_block(a, e), **params))
     return getitem(big, (Ellipsis, slice(0, n), slice(n, None)))
 
 

@@ -16,6 +16,7 @@ import numpy as _np  # dtypes and funm's real-result check
 
 from ... import numpy as anp
 from ...core.trace import Tracer
+from ...ops.linalg._common import _guard_dtype, _jit_tracer
 from ...ops.linalg.matfun import (
     expm_p,
     fractional_matrix_power_p,
@@ -98,7 +99,7 @@ def logm(A: Any, disp: bool = True) -> Any:
     repeated negative eigenvalue, and where an eigenvalue is too close to the cut for the
     block matrix's rounding."""
     a = _square2(_arr(A, "logm"), "logm")
-    out = logm_p.bind(a)
+    out = _guard_dtype(logm_p.bind(a))
     if disp:
         return out
     # SciPy's error estimate ||expm(logm A) - A||_1 / ||A||_1, computed in the graph
@@ -113,7 +114,7 @@ def sqrtm(A: Any, disp: bool = True, blocksize: int = 64) -> Any:
     negative real axis and a real one with a repeated negative eigenvalue, where the
     principal root is not differentiable."""
     a = _square2(_arr(A, "sqrtm"), "sqrtm")
-    out = sqrtm_p.bind(a)
+    out = _guard_dtype(sqrtm_p.bind(a))
     if disp:
         return out
     # SciPy's error estimate ||S S - A||_F^2 / ||A||_F, computed in the graph
@@ -133,7 +134,7 @@ def fractional_matrix_power(A: Any, t: float) -> Any:
             "derivative in the power use expm(t * logm(A))"
         )
     a = _square2(_arr(A, "fractional_matrix_power"), "fractional_matrix_power")
-    return fractional_matrix_power_p.bind(a, power=float(t))
+    return _guard_dtype(fractional_matrix_power_p.bind(a, power=float(t)))
 
 
 def _real_if_real(x, a):
@@ -206,10 +207,16 @@ def funm(A: Any, func: Any, disp: bool = True) -> Any:
         )
     f = v @ (fw[:, None] * anp.linalg.inv(v))
     if a.dtype.kind != "c" and f.dtype.kind == "c":
-        fv = f.primal_value() if isinstance(f, Tracer) else f
-        fv = _np.asarray(fv)
-        tol = 1000 * _np.finfo(fv.real.dtype).eps * max(1.0, float(_np.abs(fv).max(initial=0.0)))
-        if _np.all(_np.abs(fv.imag) <= tol):
+        # decided on the values (of every example under vmap); under adgraph.jit with
+        # its operations, so that the truth value is a guard of the compiled program
+        # (deciding on the values met while tracing dropped the imaginary part of a
+        # complex result computed later)
+        eps = _np.finfo(f.dtype).eps
+        jt = _jit_tracer(f)
+        fv = jt if jt is not None else _np.asarray(f.primal_value() if isinstance(f, Tracer) else f)
+        m = anp if jt is not None else _np
+        size = m.maximum(m.max(m.abs(fv)), 1.0) if fv.size else 1.0
+        if bool(m.all(m.abs(m.imag(fv)) <= 1000 * eps * size)):
             f = anp.real(f)
     return f
 
