@@ -148,6 +148,12 @@ def diagonal_products(graph: Graph, guards=()):
             sub[n] = n
     if not changed:
         return graph, guards
+    return rebuilt(graph, sub, guards)
+
+
+def rebuilt(graph: Graph, sub: dict, guards=()):
+    """``(graph, guards)`` with every node replaced by ``sub[node]``: the new graph's
+    outputs and guards, and the nodes the guards need kept through dead-code removal."""
     outs = [sub[o] if isinstance(o, Node) else o for o in graph.outputs]
     new_guards = [(sub[g] if isinstance(g, Node) else g, t) for g, t in guards]
     roots = outs + [g for g, _ in new_guards if isinstance(g, Node)]

@@ -42,6 +42,7 @@ import os
 import numpy as np
 
 from ..graph.ir import Const, Graph, Node
+from .diagonal import rebuilt
 
 __all__ = ["fuse_elementwise", "set_fusion", "fusion_enabled", "FUSE_MIN"]
 
@@ -275,17 +276,11 @@ class _Kernel:
     def source(self) -> str:
         vals: dict = {}
         params = ["long n"]
-        loads = []
+        loads: list[str] = []
         for k, x in enumerate(self.inputs):
             ch = _char(x.dtype)
-            ct, cplx = _CTYPES[ch]
-            params.append(f"const {ct} *in{k}")
-            if cplx:
-                loads.append(f"{ct} x{k}r = in{k}[2 * i], x{k}i = in{k}[2 * i + 1];")
-                vals[x] = _Value(ch, f"x{k}r", f"x{k}i")
-            else:
-                loads.append(f"{ct} x{k} = in{k}[i];")
-                vals[x] = _Value(ch, f"x{k}")
+            params.append(f"const {_CTYPES[ch][0]} *in{k}")
+            vals[x] = _declare(loads, f"x{k}", _element(f"in{k}", ch))
         for k, c in enumerate(self.const_arrays):
             params.append(f"const {_CTYPES[_char(c.dtype)][0]} *c{k}")
         for k, o in enumerate(self.outputs):
@@ -300,14 +295,7 @@ class _Kernel:
                 else _const_value(i, ch, const_index, self.const_arrays)
                 for i in n.inputs
             ]
-            re, im = _apply(n.op, ch, args)
-            ct, cplx = _CTYPES[ch]
-            if cplx:
-                body.append(f"{ct} t{m}r = {re}, t{m}i = {im};")
-                vals[n] = _Value(ch, f"t{m}r", f"t{m}i")
-            else:
-                body.append(f"{ct} t{m} = {re};")
-                vals[n] = _Value(ch, f"t{m}")
+            vals[n] = _declare(body, f"t{m}", _Value(ch, *_apply(n.op, ch, args)))
         # Every read of element i comes before any write of it, so an output may share its
         # memory with an input.
         for k, o in enumerate(self.outputs):
@@ -357,10 +345,24 @@ def _const_value(c: Const, ch, const_index, arrays) -> _Value:
             return _Value(vch, _lit(v.real, ct), _lit(v.imag, ct))
         return _Value(vch, _lit(float(v), ct))
     k = const_index[id(c.value)]
-    cch = _char(arrays[k].dtype)
-    if _CTYPES[cch][1]:
-        return _Value(cch, f"c{k}[2 * i]", f"c{k}[2 * i + 1]")
-    return _Value(cch, f"c{k}[i]")
+    return _element(f"c{k}", _char(arrays[k].dtype))
+
+
+def _element(pointer, ch) -> _Value:
+    """Element ``i`` of the array at ``pointer`` (its real and imaginary parts adjacent)."""
+    if _CTYPES[ch][1]:
+        return _Value(ch, f"{pointer}[2 * i]", f"{pointer}[2 * i + 1]")
+    return _Value(ch, f"{pointer}[i]")
+
+
+def _declare(lines, name, v: _Value) -> _Value:
+    """Append the declaration of a local ``name`` holding ``v``; the local as a value."""
+    ct = _CTYPES[v.ch][0]
+    if v.im is not None:
+        lines.append(f"{ct} {name}r = {v.re}, {name}i = {v.im};")
+        return _Value(v.ch, f"{name}r", f"{name}i")
+    lines.append(f"{ct} {name} = {v.re};")
+    return _Value(v.ch, name)
 
 
 class _FusedImpl:
@@ -527,14 +529,7 @@ def _rewrite(graph, guards, order, kernels):
             sub[n] = Node(
                 n.op, ins, n.params, prim=n.prim, value=n.value, shape=n.shape, dtype=n.dtype
             )
-    outs = [sub[o] if isinstance(o, Node) else o for o in graph.outputs]
-    new_guards = [(sub[g] if isinstance(g, Node) else g, t) for g, t in guards]
-    roots = outs + [g for g, _ in new_guards if isinstance(g, Node)]
-    full = Graph(graph.inputs, roots, name=graph.name)
-    out = Graph(graph.inputs, outs, in_tree=graph.in_tree, out_tree=graph.out_tree, name=graph.name)
-    out.nodes = full.nodes
-    out._order = None
-    return out, new_guards
+    return rebuilt(graph, sub, guards)
 
 
 def fuse_elementwise(graph: Graph, guards=()):
