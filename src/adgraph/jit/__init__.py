@@ -41,7 +41,7 @@ __all__ = [
 # attributes, ``import adgraph.jit.cbackend as cb`` and ``adgraph.jit.cbackend`` (or
 # ``adgraph.jit.c``) -- the module paths the documentation names -- would look the module up
 # on the function and fail. The submodules stay reachable through the function.
-_SUBMODULES = (api, c, cbackend, codegen, fusion, program, revolve_loops, simplify, source)
-for _module in (*_SUBMODULES, tracing):
+_MODS = (api, c, cbackend, codegen, fusion, program, revolve_loops, simplify, source, tracing)
+for _module in _MODS:
     setattr(jit, _module.__name__.rpartition(".")[2], _module)
 del _module
