@@ -121,9 +121,10 @@ def test_mixed_precisions_and_scalars_follow_numpys_promotion():
     z64 = _specials("complex128")
     x64 = _specials("float64")
     k = RNG.standard_normal(N)  # a constant array read by the loop
+    ones = np.broadcast_to(np.float32(1.25), (N,))  # one value broadcast: a scalar there
 
     def prog(x32, z64, x64):
-        a = x32 * 0.1 + np.float32(3.3)  # float32 throughout (0.1 rounded to float32)
+        a = x32 * 0.1 + np.float32(3.3) - ones  # float32 throughout (0.1 rounded)
         b = a * np.float64(0.1)  # float64 (a strong NumPy scalar)
         c = z64 + b - x64 * k + (2 - 1j)
         return c, a

@@ -98,9 +98,12 @@ def _scalar_operand(c: Const):
         return v, None
     if type(v) is int and abs(v) <= 2**53:  # (exactly a double, so one rounding to float)
         return float(v), None
-    if isinstance(v, np.generic) or (type(v) is np.ndarray and v.ndim == 0):
+    if isinstance(v, np.generic) or (
+        type(v) is np.ndarray and (v.ndim == 0 or (v.size and not any(v.strides)))
+    ):
+        # (a 0-d array, or one value broadcast: the cotangent of a sum, say)
         ch = _char(v.dtype)
-        return (np.asarray(v)[()], ch) if ch else None
+        return (np.asarray(v).reshape(-1)[0], ch) if ch else None
     return None
 
 
