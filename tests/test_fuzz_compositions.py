@@ -112,3 +112,62 @@ def test_custom_jvp_second_derivative_through_reverse_mode_follows_the_rule():
     np.testing.assert_allclose(h(xs), H, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(ad.jit(ad.vmap(h))(X[:2])[0], H, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(ad.jacrev(ad.grad(lambda x: anp.sum(f(x) ** 2)))(xs), H, rtol=1e-13)
+
+
+def _sqrt_loop_reference(x, w):
+    """(d/dx, d/dw) of c -> sqrt(c - w) while c > 2, starting from x."""
+    gx, gw = 1.0, 0.0
+    while x > 2.0:
+        d = 0.5 / np.sqrt(x - w)
+        gx, gw, x = gx * d, gw * d - d, np.sqrt(x - w)
+    return gx, gw
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+@pytest.mark.parametrize("checkpoints", [None, 2])
+def test_while_loop_batched_predicate_reverse_mode_has_no_nan(checkpoints):
+    # Under vmap with a batched predicate the body also runs for the examples already done,
+    # where sqrt(c - w) is nan (c < w): their zero cotangent times that derivative came
+    # back as nan (vmap of grad, grad of vmap, jit of it) although each example's loop
+    # stopped before any invalid value
+    xs = np.array([0.5, 5.0, 30.0, 1.5])
+    want = np.array([_sqrt_loop_reference(x, 1.0) for x in xs])
+
+    def f(x, w):
+        return lax.while_loop(
+            lambda c: c > 2.0, lambda c: anp.sqrt(c - w), x, checkpoints=checkpoints
+        )
+
+    got = ad.vmap(ad.grad(f, (0, 1)), (0, None))(xs, 1.0)
+    np.testing.assert_allclose(np.stack(got, 1), want, rtol=1e-13)
+    batched = lambda x, w: anp.sum(ad.vmap(f, (0, None))(x, w))  # noqa: E731
+    gx, gw = ad.grad(batched, (0, 1))(xs, 1.0)
+    np.testing.assert_allclose(gx, want[:, 0], rtol=1e-13)
+    np.testing.assert_allclose(gw, want[:, 1].sum(), rtol=1e-13)
+    gx, gw = ad.jit(ad.grad(batched, (0, 1)))(xs, 1.0)
+    np.testing.assert_allclose(gx, want[:, 0], rtol=1e-13)
+    np.testing.assert_allclose(gw, want[:, 1].sum(), rtol=1e-13)
+    H = ad.jacrev(ad.grad(lambda x: batched(x, 1.0)))(xs)
+    assert np.all(np.isfinite(H))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+def test_fori_loop_batched_bounds_reverse_mode_has_no_nan():
+    n = np.array([0, 1, 2, 1])
+    x = np.array([0.5, 5.0, 17.0, 1.5])
+
+    def f(w):
+        body = lambda i, c: anp.sqrt(c - w)  # noqa: E731
+        return anp.sum(ad.vmap(lambda n, x: lax.fori_loop(0, n, body, x))(n, x))
+
+    # d/dw of sqrt(x - w) once, or of sqrt(sqrt(x - w) - w) twice (x = 17: sqrt(16) = 4)
+    want = -0.5 / 2 + (0.5 / np.sqrt(3) * -0.5 / 4 - 0.5 / np.sqrt(3)) - 0.5 / np.sqrt(0.5)
+    assert np.isclose(ad.grad(f)(1.0), want, rtol=1e-13)
+    gx = ad.grad(
+        lambda x: anp.sum(
+            ad.vmap(lambda n, x: lax.fori_loop(0, n, lambda i, c: anp.sqrt(c - 1.0), x))(n, x)
+        )
+    )(x)
+    np.testing.assert_allclose(
+        gx, [1.0, 0.25, 0.5 / 4 * 0.5 / np.sqrt(3), 0.5 / np.sqrt(0.5)], rtol=1e-13
+    )

@@ -18,7 +18,7 @@ forward mode, which the compilers emit as loops (one program for every trip coun
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import numpy as anp
@@ -32,6 +32,7 @@ from ..api.vectorize import vmap
 from ..core.primitive import Primitive
 from ..core.pytree import tree_flatten, tree_unflatten
 from ..core.trace import Tracer, current_traces
+from .branches import _guarded
 from .loops import (
     _flat_tree,
     _inexact,
@@ -48,26 +49,46 @@ from .loops import (
 )
 from .online import Thinning, reverse_segments
 from .staged import STAGED_WHILE_CHECKPOINTS, is_staged, staged_only
+from .staged_branches import cells_holding, closed_over
 from .while_staged import staged_while_jvp, staged_while_reverse, staged_while_vjp
 
 __all__ = ["while_loop"]
 
 
-def _python_loop(pred: Callable, step: Callable, carry: list) -> list:
-    """The loop in Python on any values (lists of leaves): under ``vmap`` with a batched
-    predicate, the body runs until every example is done and each example's carry is
-    frozen once its predicate is false."""
+def _python_loop(
+    pred: Callable, step: Callable, carry: list, consts: tuple = (), closes: tuple = ()
+) -> list:
+    """The loop in Python on any values (lists of leaves), ``step(carry, consts)`` its
+    iteration: under ``vmap`` with a batched predicate, the body runs until every example
+    is done and each example's carry is frozen once its predicate is false. The body then
+    runs on its carry, ``consts`` and the traced values the functions ``closes`` close
+    over guarded by the predicate (:func:`_frozen_step`)."""
     p = pred(carry)
     while not is_batched(p):
         if not p:
             return carry
-        carry = step(carry)
+        carry = step(carry, consts)
         p = pred(carry)
+    cells, extra = closed_over(list(closes))
     while any_example(p):  # a batched predicate: freeze each example once it is done
-        new = step(carry)
+        # the carry guarded before the closures: the cotangents then reach a value used as
+        # both in the order of the unguarded loop's tape (and of the checkpointed sweep)
+        held = _guarded(tuple(carry), p)
+        with cells_holding(cells, _guarded(tuple(extra), p)):
+            new = step(list(held), _guarded(tuple(consts), p))
         carry = [anp.where(p, a, b) for a, b in zip(new, carry)]
         p = pred(carry)
     return carry
+
+
+def _frozen_step(step: Callable, p: Any, carry: Sequence, consts: Sequence = ()) -> list:
+    """One iteration under a batched predicate ``p``: ``where(p, step(carry), carry)``, the
+    step run on its carry and ``consts`` guarded as a batched ``cond``'s branch is
+    (``where(p, x, stop_gradient(x))``): an example that is done runs the body on values it
+    may not be defined at (``sqrt(c - 1)`` once ``c < 1``), and its zero cotangent times
+    that derivative (nan) must not come back to it."""
+    new = step(list(_guarded(tuple(carry), p)), _guarded(tuple(consts), p))
+    return [anp.where(p, a, b) for a, b in zip(new, carry)]
 
 
 def while_loop(
@@ -118,7 +139,10 @@ def while_loop(
     through_jit = ckpt is None and not staged and _staging()
     if (ckpt is None and not staged and not through_jit) or not current_traces():
         out = _python_loop(
-            lambda c: pred(tree_unflatten(tree, c)), lambda c: step(tree_unflatten(tree, c)), leaves
+            lambda c: pred(tree_unflatten(tree, c)),
+            lambda c, _: step(tree_unflatten(tree, c)),
+            leaves,
+            closes=(body_fun,),
         )
         return tree_unflatten(tree, out)
     what = f"while_loop({_name(body_fun)})"
@@ -146,7 +170,10 @@ def while_loop(
         # under jit, a body that branches in Python on what it closes over cannot be one
         # node: the Python loop runs on the tracers (each predicate a guard of the program)
         out = _python_loop(
-            lambda c: pred(tree_unflatten(tree, c)), lambda c: step(tree_unflatten(tree, c)), leaves
+            lambda c: pred(tree_unflatten(tree, c)),
+            lambda c, _: step(tree_unflatten(tree, c)),
+            leaves,
+            closes=(body_fun,),
         )
     return tree_unflatten(tree, list(out))
 
@@ -163,10 +190,13 @@ def _while_fun(params):
     cond, body, nc = params["cond"], params["body"], params["nc"]
 
     def f(*vals):
-        consts = vals[nc:]
+        consts = tuple(vals[nc:])
         return tuple(
             _python_loop(
-                lambda c: cond(*c, *consts)[0], lambda c: list(body(*c, *consts)), list(vals[:nc])
+                lambda c: cond(*c, *consts)[0],
+                lambda c, k: list(body(*c, *k)),
+                list(vals[:nc]),
+                consts,
             )
         )
 
@@ -202,17 +232,19 @@ def _while_batch(vals, batched, size, **params):
     ]
     axes = (0,) * nc + closure.batch_axes(batched[nc:])
     conds = vmap(lambda *a: cond(*a)[0], in_axes=axes)
-    steps = vmap(lambda *a: tuple(body(*a)), in_axes=axes)
 
     def cond_b(*a):
         return (anp.any(conds(*a)),)
 
-    def body_b(*a):
-        p = conds(*a)
+    def one(*a):  # one example's iteration, its carry frozen once its predicate is false
         return tuple(
-            anp.where(anp.reshape(p, (size,) + (1,) * (len(shape_dtype(c)[0]) - 1)), n, c)
-            for n, c in zip(steps(*a), a[:nc])
+            _frozen_step(lambda c, k: tuple(body(*c, *k)), cond(*a)[0], list(a[:nc]), tuple(a[nc:]))
         )
+
+    steps = vmap(one, in_axes=axes)
+
+    def body_b(*a):
+        return tuple(steps(*a))
 
     return while_p.bind(*carry, *vals[nc:], **dict(params, cond=cond_b, body=body_b))
 
@@ -227,7 +259,7 @@ def _frozen_body(params):
     def step(*vals):
         c, consts = vals[:nc], vals[nc:]
         p = cond(*c, *consts)[0]
-        return tuple(anp.where(p, a, b) for a, b in zip(body(*c, *consts), c))
+        return tuple(_frozen_step(lambda c, k: body(*c, *k), p, c, consts))
 
     return step
 
@@ -256,8 +288,10 @@ def _while_reverse(trace, vals, parents, params, pidx):
             if not (any_example(p) if frozen else p):
                 return carry, t, frozen
             thin.offer(t, carry)
-            new = body(*carry, *consts)
-            carry = [anp.where(p, a, b) for a, b in zip(new, carry)] if frozen else list(new)
+            if frozen:
+                carry = _frozen_step(lambda c, k: body(*c, *k), p, carry, consts)
+            else:
+                carry = list(body(*carry, *consts))
             t += 1
             p = cond(*carry, *consts)[0]
 
