@@ -171,3 +171,26 @@ def test_fori_loop_batched_bounds_reverse_mode_has_no_nan():
     np.testing.assert_allclose(
         gx, [1.0, 0.25, 0.5 / 4 * 0.5 / np.sqrt(3), 0.5 / np.sqrt(0.5)], rtol=1e-13
     )
+
+
+def test_custom_jvp_primal_output_under_nested_derivatives_is_the_rules():
+    # A rule whose primal output is computed by other operations than the function's own
+    # (here sin(x) * 1, not a call of f): an outer derivative of that output
+    # differentiates what the rule computes, as forward mode does.
+    @ad.custom_jvp
+    def f(x):
+        return anp.sin(x)
+
+    @f.defjvp
+    def f_jvp(p, t):
+        (x,), (tx,) = p, t
+        return anp.sin(x) * 1.0, 3.0 * anp.cos(x) * tx
+
+    # d/dx [f(x) * f'(x)] = cos(x) * 3 cos(x) + sin(x) * (-3 sin(x))
+    x = 0.4
+    want = 3 * np.cos(x) ** 2 - 3 * np.sin(x) ** 2
+    g = lambda x: 0.5 * f(x) ** 2  # noqa: E731
+    assert np.isclose(ad.jvp(lambda x: ad.jvp(g, (x,), (1.0,))[1], (x,), (1.0,))[1], want)
+    assert np.isclose(ad.grad(ad.grad(g))(x), want, rtol=1e-13)
+    assert np.isclose(ad.jvp(ad.grad(g), (x,), (1.0,))[1], want, rtol=1e-13)
+    assert np.isclose(ad.jit(ad.hessian(g))(x), want, rtol=1e-13)

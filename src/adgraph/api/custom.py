@@ -538,19 +538,32 @@ def _cjvp_jvp(primals, tangents, params):
 def _cjvp_reverse(trace, vals, parents, params, pidx):
     fun = params["fun"]
     if any_tracer(vals):
-        # Lower levels trace the arguments: the call is bound there again, so that their
-        # derivatives of its primal output follow the rule too (as the rule's own primal,
-        # f(x), does in forward mode). Running fun itself would hand them fun's operations,
-        # and grad of grad (or jvp of grad) would mix the rule with fun's true derivative.
+        # Lower levels trace the arguments: the primal output is the rule's, computed on
+        # them (at zero tangents), so that their derivatives of it follow what the rule
+        # computes -- f(x) again for a rule that returns f(x), whose own rule then applies
+        # -- as in forward mode and in JAX. Running fun itself would hand them fun's
+        # operations, and grad of grad (or jvp of grad) would mix the rule with fun's true
+        # derivative.
         def call(*v):
             with recorded_primal_scope():
-                return custom_jvp_p.bind(*v, **params)
+                return _rule_primal(params["jvp"], v)
 
         call._watch = getattr(fun, "_watch", None)
         ans = run_at_binding(trace, call, vals)
     else:
         ans = run_at_binding(trace, fun, vals)
     return trace.record(custom_jvp_p, params, vals, tuple(ans), parents, pidx)
+
+
+def _rule_primal(rule, primals):
+    """The primal output of a custom_jvp rule at ``primals``, its tangents zero."""
+    if getattr(rule, "_zeros_ok", False):
+        tangents = [None] * len(primals)
+    else:
+        tangents = [zeros_like(p) for p in primals]
+    with user_rule_scope():
+        out, _ = rule(tuple(primals), tuple(tangents))
+    return tuple(out)
 
 
 def _cjvp_vjp(ct, ans, args, params, wanted):
