@@ -172,3 +172,55 @@ def test_jit_lstsq_residuals_follow_the_rank():
         got = np.asarray(f(a))
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want)
+
+
+# ------------------------------------------------------------------ polar, ill-conditioned
+def _q(seed, n=3):
+    return np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))[0]
+
+
+@pytest.mark.parametrize("smin", [1e-5, 1e-8, 1e-11, 0.0])
+def test_polar_of_ill_conditioned_square_matrix_is_exact(smin):
+    pytest.importorskip("scipy")
+    import adgraph.scipy.linalg as asl
+
+    q1, q2 = _q(0), _q(1)
+    s = np.array([1.0, 0.5, smin])
+    a = q1 @ np.diag(s) @ q2.T
+    # A = Q1 S Q2^T: U = Q1 Q2^T, P = Q2 S Q2^T (right), Q1 S Q1^T (left). U through
+    # (A^T A)^{1/2} was 0.15 off at smin = 1e-8 and 2e5 off at 1e-11
+    right = lambda x: asl.polar(x)  # noqa: E731
+    left = lambda x: asl.polar(x, "left")  # noqa: E731
+    for f, g in ((right, left), (ad.jit(right), ad.jit(left))):
+        u, p = f(a)
+        np.testing.assert_allclose(p, q2 @ np.diag(s) @ q2.T, atol=1e-12)
+        np.testing.assert_allclose(u @ p, a, atol=1e-12)
+        np.testing.assert_allclose(u.T @ u, np.eye(3), atol=1e-12)
+        if smin:  # unique; at smin = 0 the last singular pair's sign is free
+            np.testing.assert_allclose(u, q1 @ q2.T, atol=1e-12)
+        u, p = g(a)
+        np.testing.assert_allclose(p, q1 @ np.diag(s) @ q1.T, atol=1e-12)
+        np.testing.assert_allclose(p @ u, a, atol=1e-12)
+        np.testing.assert_allclose(u.T @ u, np.eye(3), atol=1e-12)
+        if smin:
+            np.testing.assert_allclose(u, q1 @ q2.T, atol=1e-12)
+
+
+def test_polar_derivative_at_repeated_singular_values_and_refused_at_singular():
+    sl = pytest.importorskip("scipy.linalg")
+    import adgraph.scipy.linalg as asl
+    from adgraph.ops.linalg.matfun import NoDerivativeError
+
+    w = np.arange(9.0).reshape(3, 3)
+    a = _q(2)  # orthogonal: every singular value 1
+    g = np.asarray(ad.grad(lambda x: anp.sum(asl.polar(x)[0] * w))(a))
+    h = 1e-6
+    fd = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            e = np.zeros((3, 3))
+            e[i, j] = h
+            fd[i, j] = (np.sum(sl.polar(a + e)[0] * w) - np.sum(sl.polar(a - e)[0] * w)) / (2 * h)
+    np.testing.assert_allclose(g, fd, atol=1e-7)
+    with pytest.raises(NoDerivativeError, match="singular"):
+        ad.grad(lambda x: anp.sum(asl.polar(x)[0]))(np.diag([3.0, 1.0, 0.0]))

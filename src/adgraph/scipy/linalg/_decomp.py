@@ -15,9 +15,12 @@ from typing import Any
 import numpy as _np  # dtypes and funm's real-result check
 
 from ... import numpy as anp
+from ...core.primitive import Primitive
 from ...core.trace import Tracer
+from ...ops.linalg import LinAlgError
 from ...ops.linalg._common import _guard_dtype, _jit_tracer
 from ...ops.linalg.matfun import (
+    _refuse,
     expm_p,
     fractional_matrix_power_p,
     frechet,
@@ -226,25 +229,57 @@ def polar(a: Any, side: str = "right"):
     (``'left'``), ``u`` with orthonormal columns (rows), ``p`` Hermitian positive
     semidefinite.
 
-    A square matrix is computed as :math:`P = (A^H A)^{1/2}` (``sqrtm``),
-    :math:`U = A P^{-1}`: differentiable wherever ``A`` is invertible, repeated singular
-    values included. A rectangular one goes through the SVD (:math:`U = WV^H`,
-    :math:`P = V\Sigma V^H`), whose derivative is nan at repeated singular values."""
+    The values come from the SVD (:math:`U = WV^H`, :math:`P = V\Sigma V^H`), accurate
+    at every condition number. The derivatives of a square matrix are those of
+    :math:`P = (A^H A)^{1/2}` (``sqrtm``), :math:`U = A P^{-1}`: they exist wherever ``A``
+    is invertible, repeated singular values included (a singular one gets the SVD's
+    rules). A rectangular one is differentiated through the SVD, whose derivative is nan
+    at repeated singular values."""
     if side not in ("right", "left"):
         raise ValueError(f"scipy.linalg.polar: side must be 'right' or 'left', got {side!r}")
     a = _arr(a, "polar")
     if len(a.shape) != 2:
         raise ValueError(f"scipy.linalg.polar: a must be 2-D, got shape {a.shape}")
     m, n = a.shape
-    if m == n:
-        if side == "right":
-            p = sqrtm(_H(a) @ a)
-            p = _real_if_real(p, a)
-            u = _H(anp.linalg.solve(p, _H(a)))  # p is Hermitian: A P^{-1} = (P^{-1} A^H)^H
-        else:
-            p = _real_if_real(sqrtm(a @ _H(a)), a)
-            u = anp.linalg.solve(p, a)
-        return u, p
+    if m == n and isinstance(a, Tracer):
+        # The values from the SVD below (A P^{-1} with P = (A^H A)^{1/2} loses
+        # eps cond(A)^2: U was 0.15 off, and far from unitary, at cond(A) = 1e8); the
+        # derivatives from that formula, which exist at repeated singular values too
+        # (the SVD's do not): the value of x - stop_gradient(x) is exactly 0.
+        try:
+            du, dp = _polar_square(a, side)
+        except LinAlgError:  # singular: the values, whose derivatives are refused
+            u0, p0 = _polar_svd(anp.stop_gradient(a), side)
+            return _polar_singular_p.bind(u0, a), _polar_singular_p.bind(p0, a)
+        if du is not None:
+            u0, p0 = _polar_svd(anp.stop_gradient(a), side)
+            return u0 + (du - anp.stop_gradient(du)), p0 + (dp - anp.stop_gradient(dp))
+    return _polar_svd(a, side)
+
+
+def _polar_singular_impl(xp, x, a):
+    return x
+
+
+_POLAR_SINGULAR = (
+    "at a singular square matrix the unitary factor is not unique (it jumps as the "
+    "zero singular value changes sign) and P = (A^H A)^{1/2} is not differentiable"
+)
+
+# x itself (a polar factor of the singular matrix a), whose derivative in a is refused
+_polar_singular_p = Primitive(
+    "linalg_polar_singular",
+    _polar_singular_impl,
+    tangent=(None, _refuse("polar", _POLAR_SINGULAR)),
+    vjp=(None, _refuse("polar", _POLAR_SINGULAR)),
+    # x comes from a: batched with it
+    batch=lambda vals, batched, size: _polar_singular_p.bind(vals[0], vals[1]),
+    doc="A polar factor of a singular matrix: its value, and a refusal of its derivative.",
+)
+
+
+def _polar_svd(a, side):
+    """(U, P) from the SVD A = W S V^H: U = W V^H, P = V S V^H (or W S W^H)."""
     w, s, vh = anp.linalg.svd(a, full_matrices=False)
     u = w @ vh
     if side == "right":
@@ -252,6 +287,16 @@ def polar(a: Any, side: str = "right"):
     else:
         p = (w * s) @ _H(w)
     return u, p
+
+
+def _polar_square(a, side):
+    """(U, P) of a square matrix as U = A P^{-1}, P = (A^H A)^{1/2} (or the left
+    form): differentiable wherever A is invertible, repeated singular values included."""
+    if side == "right":
+        p = _real_if_real(sqrtm(_H(a) @ a), a)
+        return _H(anp.linalg.solve(p, _H(a))), p  # p is Hermitian: A P^{-1} = (P^{-1} A^H)^H
+    p = _real_if_real(sqrtm(a @ _H(a)), a)
+    return anp.linalg.solve(p, a), p
 
 
 _QR_MODES = {"full": "complete", "economic": "reduced", "r": "r"}
