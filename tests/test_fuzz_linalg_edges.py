@@ -224,3 +224,19 @@ def test_polar_derivative_at_repeated_singular_values_and_refused_at_singular():
     np.testing.assert_allclose(g, fd, atol=1e-7)
     with pytest.raises(NoDerivativeError, match="singular"):
         ad.grad(lambda x: anp.sum(asl.polar(x)[0]))(np.diag([3.0, 1.0, 0.0]))
+
+
+# ------------------------------------------------------------------ discrete Lyapunov
+@pytest.mark.parametrize("lam", [-0.9, -1 + 1e-7, -1 + 1e-10])
+def test_solve_discrete_lyapunov_near_eigenvalue_minus_one(lam):
+    pytest.importorskip("scipy")
+    import adgraph.scipy.linalg as asl
+
+    # diagonal A: X_ij = Q_ij / (1 - a_i a_j); the bilinear transform lost eps / |1 + lam|
+    a = np.diag([lam, 0.5])
+    q = np.array([[1.0, 0.3], [0.3, 1.0]])
+    want = q / (1 - np.outer(np.diag(a), np.diag(a)))
+    np.testing.assert_allclose(asl.solve_discrete_lyapunov(a, q), want, rtol=1e-13)
+    # d X_11 / d a_11 = 2 a_11 Q_11 / (1 - a_11^2)^2 at a diagonal A
+    g = ad.grad(lambda x: asl.solve_discrete_lyapunov(x, q)[1, 1])(a)
+    np.testing.assert_allclose(g[1, 1], 2 * 0.5 / (1 - 0.25) ** 2, rtol=1e-12)

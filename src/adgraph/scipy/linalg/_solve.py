@@ -359,9 +359,10 @@ def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
 
 
 def solve_discrete_lyapunov(a: Any, q: Any, method: str | None = None) -> Any:
-    r"""``X`` with :math:`A X A^H - X + Q = 0`, by SciPy's bilinear transformation to the
-    continuous equation (``method`` is accepted for compatibility; the answer is the same
-    one): a composition of solves and :func:`solve_sylvester`, differentiable in both."""
+    r"""``X`` with :math:`A X A^H - X + Q = 0`, by SciPy's methods: ``'direct'`` (the
+    Kronecker form, default below 10x10) or ``'bilinear'`` (a transformation to the
+    continuous equation): compositions of solves (and :func:`solve_sylvester`),
+    differentiable in both."""
     if method not in (None, "direct", "bilinear"):
         raise ValueError(
             f"scipy.linalg.solve_discrete_lyapunov: method must be 'direct' or 'bilinear', got {method!r}"
@@ -373,7 +374,14 @@ def solve_discrete_lyapunov(a: Any, q: Any, method: str | None = None) -> Any:
             f"scipy.linalg.solve_discrete_lyapunov: a and q must be square matrices of one "
             f"shape, got {a.shape} and {q.shape}"
         )
-    eye = _np.eye(a.shape[0])
+    n = a.shape[0]
+    if method == "direct" or (method is None and n < 10):
+        # SciPy's choice: the Kronecker form (I - A (x) conj(A)) vec X = vec Q for small
+        # matrices, accurate where the bilinear transform loses eps / |1 + lambda| near an
+        # eigenvalue -1 of A (4e-10 relative at lambda = -1 + 1e-7)
+        lhs = _np.eye(n * n) - anp.kron(a, anp.conj(a) if a.dtype.kind == "c" else a)
+        return anp.reshape(anp.linalg.solve(lhs, anp.reshape(q, (n * n,))), (n, n))
+    eye = _np.eye(n)
     ah = _H(a)
     ahi_inv = anp.linalg.inv(ah + eye)
     b = (ah - eye) @ ahi_inv
