@@ -102,3 +102,54 @@ def test_float_dtype_keeps_derivatives():
     np.testing.assert_allclose(
         ad.grad(lambda x: anp.sum(anp.cumsum(x, dtype="float64")))(x), [4, 3, 2, 1]
     )
+
+
+# --------------------------------------------------------------------------- pad modes
+X2 = np.array([[1.0, 0.0, 3.0, 2.0], [2.0, 0.0, 0.0, -1.0], [0.5, 4.0, -1.0, 2.5]])
+PAD_CASES = [
+    ("linear_ramp", {}),
+    ("linear_ramp", dict(end_values=((1.5, 2.0), (3.0, 4.0)))),
+    ("maximum", {}),
+    ("minimum", dict(stat_length=2)),
+    ("mean", dict(stat_length=(1, 3))),
+    ("median", dict(stat_length=((2, 1), (3, 9)))),
+    ("reflect", dict(reflect_type="odd")),
+    ("symmetric", dict(reflect_type="odd")),
+]
+
+
+@pytest.mark.parametrize("mode,kw", PAD_CASES)
+@pytest.mark.parametrize("widths", [((1, 0), (3, 2)), ((0, 0), (6, 7)), ((5, 2), (0, 9))])
+def test_pad_modes_match_numpy(mode, kw, widths):
+    for x in (X2, (X2 * 3).astype(int)):
+        want = np.pad(x, widths, mode=mode, **kw)
+        got = anp.pad(x, widths, mode=mode, **kw)
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-14)
+    # derivatives where no statistic has a tie (finite differences are valid there)
+    xr = np.random.default_rng(3).standard_normal((3, 4))
+    f = lambda x: anp.sum(anp.sin(anp.pad(x, widths, mode=mode, **kw)))  # noqa: E731
+    g = ad.grad(f)(xr)
+    np.testing.assert_allclose(g, central_diff(lambda x: float(f(x)), xr), atol=1e-6)
+    np.testing.assert_allclose(ad.jacfwd(f)(xr), g, atol=1e-12)
+
+
+def test_pad_ramp_in_traced_end_values():
+    x = np.array([3.0, 1.0, 3.5, 2.0])
+
+    def f(x):
+        return anp.sum(anp.pad(x[:3], (2, 3), mode="linear_ramp", end_values=(x[3], 2 * x[3])) ** 2)
+
+    np.testing.assert_allclose(ad.grad(f)(x), central_diff(lambda x: float(f(x)), x), rtol=1e-7)
+
+
+def test_pad_mean_of_ties_and_empty_mode():
+    # the mean's derivative is 1/length for each element of the stat region
+    g = ad.grad(lambda x: anp.sum(anp.pad(x, (2, 0), mode="mean", stat_length=3)))(np.ones(5))
+    np.testing.assert_allclose(g, [1 + 2 / 3, 1 + 2 / 3, 1 + 2 / 3, 1, 1])
+    # maximum with a tie shares the border's derivative between the tied elements
+    g = ad.grad(lambda x: anp.sum(anp.pad(x, (0, 2), mode="maximum")))(np.array([3.0, 1.0, 3.0]))
+    np.testing.assert_allclose(g, [2.0, 1.0, 2.0])
+    assert anp.pad(X2, 2, mode="empty").shape == (7, 8)
+    with pytest.raises(Exception, match="stat_length"):
+        anp.pad(X2, 1, mode="mean", stat_length=0)

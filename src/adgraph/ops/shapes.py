@@ -717,12 +717,17 @@ def _pad_widths(pad_width, nd):
     return tuple((int(a), int(b)) for a, b in w)
 
 
-_PAD_MODES = ("constant", "edge", "wrap", "reflect", "symmetric")
+_PAD_MODES = (
+    "constant", "edge", "wrap", "reflect", "symmetric", "linear_ramp", "maximum", "minimum",
+    "mean", "median", "empty",
+)  # fmt: skip
+_PAD_STATS = ("maximum", "minimum", "mean", "median")
 
 
 def pad(array, pad_width, mode="constant", **kwargs):
-    r"""Pad an array (NumPy's ``pad``) in mode ``constant``, ``edge``, ``wrap``, ``reflect``
-    or ``symmetric``.
+    r"""Pad an array (NumPy's ``pad``) in any of NumPy's named modes: ``constant``,
+    ``edge``, ``wrap``, ``reflect``, ``symmetric`` (``reflect_type`` even or odd),
+    ``linear_ramp``, ``maximum``, ``minimum``, ``mean``, ``median`` and ``empty`` (zeros).
 
     ``constant`` (with ``constant_values``, a scalar or per-axis (before, after) pairs) is
     zero padding plus the constant: :math:`\bar x` is the middle of :math:`\bar y`, and a
@@ -730,7 +735,11 @@ def pad(array, pad_width, mode="constant", **kwargs):
     The other modes copy elements of ``x`` into the border: along each axis
     :math:`y = x[\pi]` for a static index map :math:`\pi`, so the cotangent of each element
     accumulates the cotangents of all its copies, :math:`\bar x_j = \sum_{k: \pi(k)=j}
-    \bar y_k`.
+    \bar y_k`. ``reflect_type='odd'`` borders are static linear combinations
+    (:math:`2 x_{edge} - x_{mirror}`); ``linear_ramp`` is linear in ``x`` and in
+    ``end_values`` (which may be traced); the statistics modes differentiate as the
+    reductions do (:func:`max`'s ties share the derivative, :func:`median`). A callable
+    ``mode`` is not supported.
     """
     if callable(mode) or mode not in _PAD_MODES:
         raise OpError(f"pad: mode {mode!r} is not supported; use one of {_PAD_MODES}")
@@ -740,8 +749,13 @@ def pad(array, pad_width, mode="constant", **kwargs):
 
         array = asarray(array)
     widths = _pad_widths(pad_width, len(s))
-    allowed = {"constant": {"constant_values"}}.get(
-        mode, {"reflect_type"} if mode in ("reflect", "symmetric") else set()
+    allowed = {"constant": {"constant_values"}, "linear_ramp": {"end_values"}}.get(
+        mode,
+        {"reflect_type"}
+        if mode in ("reflect", "symmetric")
+        else {"stat_length"}
+        if mode in _PAD_STATS
+        else set(),
     )
     extra = set(kwargs) - allowed
     if extra:
@@ -750,8 +764,21 @@ def pad(array, pad_width, mode="constant", **kwargs):
         return array
     if mode == "constant":
         return _pad_constant(array, widths, kwargs.get("constant_values", 0))
-    if kwargs.get("reflect_type", "even") != "even":
-        raise OpError("pad: only reflect_type='even' is supported")
+    if mode == "empty":  # NumPy leaves the border undefined; zeros are one such choice
+        return _pad_constant(array, widths, 0)
+    for ax, (lo, hi) in enumerate(widths):
+        if (lo or hi) and s[ax] == 0:
+            raise OpError(
+                f"pad: cannot extend empty axis {ax} of shape {s} with mode {mode!r}; only "
+                "modes 'constant' and 'empty' pad empty axes"
+            )
+    if mode in _PAD_STATS or mode == "linear_ramp":
+        return _pad_by_axis(array, widths, mode, kwargs)
+    reflect_type = kwargs.get("reflect_type", "even")
+    if reflect_type not in ("even", "odd"):
+        raise OpError(f"pad: reflect_type must be 'even' or 'odd', not {reflect_type!r}")
+    if reflect_type == "odd":
+        return _pad_odd(array, widths, mode)
     out = array
     for ax, (lo, hi) in enumerate(widths):
         if not (lo or hi):
@@ -764,6 +791,121 @@ def pad(array, pad_width, mode="constant", **kwargs):
         index = _np.pad(_np.arange(s[ax]), (lo, hi), mode=mode)
         out = gather_axis_p.bind(out, index=StaticIndex(index), axis=ax)
     return out
+
+
+def _pad_pairs(values, nd, name):
+    """NumPy's (before, after) per-axis pairs from a scalar, ``(v,)``, ``(b, a)``,
+    ``((b, a),)`` or ``((b1, a1), ..., (bN, aN))``; the entries may be traced."""
+    if isinstance(values, (list, tuple)):
+        if values and all(isinstance(v, (list, tuple)) for v in values):
+            pairs = [tuple(v) if len(v) == 2 else (v[0], v[0]) for v in values]
+            if any(len(v) not in (1, 2) for v in values) or len(pairs) not in (1, nd):
+                raise OpError(f"pad: {name} must be one (before, after) pair or one per axis")
+            return pairs * nd if len(pairs) == 1 else pairs
+        if len(values) == 1:
+            return [(values[0], values[0])] * nd
+        if len(values) == 2:
+            return [(values[0], values[1])] * nd
+        raise OpError(f"pad: {name} must be one (before, after) pair or one per axis")
+    if _contains_tracer(values):
+        if _shape(values) != ():
+            raise OpError(f"pad: a traced {name} must be a scalar or nested (before, after) pairs")
+        return [(values, values)] * nd
+    b = _np.broadcast_to(_np.asarray(values), (nd, 2))
+    return [(b[i, 0], b[i, 1]) for i in range(nd)]
+
+
+def _pad_by_axis(x, widths, mode, kwargs):
+    """``linear_ramp`` and the statistics modes, one axis after another as NumPy pads (the
+    border of an axis sees the borders already added along the axes before it). The
+    statistics are adgraph's reductions (ties in ``maximum``/``minimum`` share the
+    derivative, as in :func:`max`); the ramps are :func:`linspace` from the end value to
+    the edge, linear in both."""
+    from . import reductions as _red
+    from .creation import linspace
+    from .elementwise import floor, rint
+    from .joining import concatenate
+    from .misc import astype
+
+    nd = len(widths)
+    integer = _dtype_of(x).kind in "biu"
+    if mode == "linear_ramp":
+        params = _pad_pairs(kwargs.get("end_values", 0), nd, "end_values")
+    else:
+        params = _pad_pairs(kwargs.get("stat_length", None), nd, "stat_length")
+    out = x
+    for ax, ((lo, hi), (p_lo, p_hi)) in enumerate(zip(widths, params)):
+        if not (lo or hi):
+            continue
+        s = _shape(out)
+        n = s[ax]
+        parts = []
+        for side, width, p in (("lo", lo, p_lo), ("hi", hi, p_hi)):
+            if not width:
+                parts.append(None)
+                continue
+            if mode == "linear_ramp":
+                edge = _take_static(out, [0] if side == "lo" else [n - 1], ax)
+                edge = squeeze(edge, axis=ax)
+                r = linspace(p, edge, width, endpoint=False, axis=ax)
+                if side == "hi":
+                    r = flip(r, ax)
+                if integer:  # NumPy's linspace floors for an integer dtype
+                    r = astype(floor(r), _dtype_of(x))
+            else:
+                length = n if p is None else as_int(p, "pad", "stat_length")
+                if length < 0:
+                    raise OpError("pad: stat_length cannot be negative")
+                if length == 0:
+                    raise OpError("pad: stat_length of 0 yields no value for padding")
+                length = min(length, n)
+                rng = range(length) if side == "lo" else range(n - length, n)
+                region = _take_static(out, list(rng), ax)
+                fn = {"maximum": _red.max, "minimum": _red.min, "mean": _red.mean}.get(mode)
+                if fn is None:
+                    from .statistics import median
+
+                    fn = median
+                r = fn(region, axis=ax, keepdims=True)
+                if integer and mode in ("mean", "median"):  # NumPy rounds, then casts
+                    r = astype(rint(r), _dtype_of(x))
+                r = broadcast_to(r, s[:ax] + (width,) + s[ax + 1 :])
+            parts.append(r)
+        pieces = [q for q in (parts[0], out, parts[1]) if q is not None]
+        out = concatenate(pieces, axis=ax)
+    return out
+
+
+def _pad_odd(x, widths, mode):
+    """``reflect``/``symmetric`` with ``reflect_type='odd'``: along each axis the border is
+    a static linear combination of the axis's elements (``2 * edge - mirrored``, repeated
+    for wide borders), found by padding the identity matrix with NumPy itself, so the
+    derivative is exact and NumPy's rule for wide borders is kept."""
+    from .misc import astype
+    from .products import tensordot
+
+    out = x
+    dt = _dtype_of(x)
+    for ax, (lo, hi) in enumerate(widths):
+        if not (lo or hi):
+            continue
+        n = _shape(out)[ax]
+        m = _np.pad(_np.eye(n), ((lo, hi), (0, 0)), mode=mode, reflect_type="odd")
+        if dt.kind in "fc":
+            m = m.astype(dt)
+        y = tensordot(m, out, axes=([1], [ax]))
+        out = moveaxis(y, 0, ax)
+        if dt.kind in "biu":
+            out = astype(out, dt)
+    return out
+
+
+def _dtype_of(x):
+    return _np.dtype(x.dtype)
+
+
+def _take_static(x, index, ax):
+    return gather_axis_p.bind(x, index=StaticIndex(_np.asarray(index, dtype=_np.intp)), axis=ax)
 
 
 def _pad_constant(x, widths, values):
