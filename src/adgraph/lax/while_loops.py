@@ -3,7 +3,9 @@
 Outside ``jit`` and without ``checkpoints`` it runs in Python on whatever it is given:
 under reverse mode each iteration is recorded (the trip count is what the forward pass
 ran); under ``vmap`` a batched predicate runs the body until every example is done, each
-example's carry frozen once its predicate is false.
+example's carry frozen once its predicate is false (the body then runs on its carry and
+what it closes over guarded by the predicate, as a batched ``cond``'s branches, so a
+finished example gets no derivative from iterations it did not run).
 
 With ``checkpoints=k`` (and a transformation in flight), or under ``jit``, it is one call
 primitive, ``while_loop``. Its reverse handler runs the loop and records the trip count:
