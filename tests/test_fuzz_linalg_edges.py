@@ -240,3 +240,35 @@ def test_solve_discrete_lyapunov_near_eigenvalue_minus_one(lam):
     # d X_11 / d a_11 = 2 a_11 Q_11 / (1 - a_11^2)^2 at a diagonal A
     g = ad.grad(lambda x: asl.solve_discrete_lyapunov(x, q)[1, 1])(a)
     np.testing.assert_allclose(g[1, 1], 2 * 0.5 / (1 - 0.25) ** 2, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ LU at rank n-1
+def test_lu_derivative_at_a_singular_matrix_with_a_zero_last_pivot():
+    sl = pytest.importorskip("scipy.linalg")
+    import adgraph.scipy.linalg as asl
+
+    # rank 2, no pivoting, U[2, 2] exactly 0: L and U are smooth functions of A there
+    a = np.array([[4.0, 1.0, 2.0], [2.0, 3.0, 1.0], [0.0, 0.0, 0.0]])
+    a[2] = 0.25 * a[0] + 0.5 * a[1]
+    assert sl.lu(a)[2][2, 2] == 0.0
+    w = np.arange(1.0, 10.0).reshape(3, 3)
+
+    def f_np(x):
+        _, l_, u = sl.lu(x)
+        return np.sum(l_ * w) + np.sum(u * w.T)
+
+    g = np.asarray(
+        ad.grad(lambda x: (lambda p, l_, u: anp.sum(l_ * w) + anp.sum(u * w.T))(*asl.lu(x)))(a)
+    )
+    h = 1e-6
+    fd = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            e = np.zeros((3, 3))
+            e[i, j] = h
+            fd[i, j] = (f_np(a + e) - f_np(a - e)) / (2 * h)
+    np.testing.assert_allclose(g, fd, atol=1e-7)
+    # forward mode agrees
+    jf = np.asarray(ad.jacfwd(lambda x: asl.lu(x)[2])(a))
+    jr = np.asarray(ad.jacrev(lambda x: asl.lu(x)[2])(a))
+    np.testing.assert_allclose(jf, jr, atol=1e-12)

@@ -42,6 +42,7 @@ from ..joining import concatenate
 from ..products import matmul
 from ._common import (
     LinAlgError,
+    _derivative_at_singular,
     _dtype,
     _guard_dtype,
     _is_complex,
@@ -435,29 +436,52 @@ def _lu_check(a):
         )
 
 
+_LU_SINGULAR = (
+    "the derivative of an LU factorisation needs the first n-1 pivots (diagonal entries "
+    "of U) nonzero, and one of them is zero here"
+)
+
+
+def _u_tilde(u):
+    """U with its last diagonal entry set to 1: columns j of X U^{-1} depend on U's
+    leading j x j block only, so the strictly lower part of X U^{-1} is the same, and it
+    exists where the last pivot is 0 (a matrix of rank n-1, whose LU factors are still
+    smooth functions of it)."""
+    n = shape(u)[-1]
+    last = _xp_of(u).zeros((n, n), dtype=bool)
+    last[n - 1, n - 1] = True
+    return where(last, 1.0, u)
+
+
+@_derivative_at_singular("lu", _LU_SINGULAR)
 def _lu_tangent(ans, primals, tangents, params):
+    # A = P L U: X = L^{-1} P^T dA = Phi U + dU with Phi = L^{-1} dL strictly lower and dU
+    # upper; Phi = tril_{-1}(X U~^{-1}), dU = triu(X - Phi U), never dividing by U_nn
     (a,), (da,) = primals, tangents
     _lu_check(a)
     p, l, u = ans
-    x = _right_solve(solve_p.bind(l, matmul(_mT(p), da)), u)
-    return (None, matmul(l, _tril_strict(x)), matmul(_triu(x), u))
+    x = solve_p.bind(l, matmul(_mT(p), da))
+    phi = _tril_strict(_right_solve(x, _u_tilde(u)))
+    return (None, matmul(l, phi), _triu(subtract(x, matmul(phi, u))))
 
 
+@_derivative_at_singular("lu", _LU_SINGULAR)
 def _lu_vjp(ct, ans, args, params, wanted):
     (a,) = args
     _lu_check(a)
     p, l, u = ans
     _, ct_l, ct_u = ct
-    xbar = None
-    if ct_l is not None:
-        xbar = _tril_strict(matmul(_mT(l), ct_l))
-    if ct_u is not None:
-        t = _triu(matmul(ct_u, _mT(u)))
-        xbar = t if xbar is None else add(xbar, t)
-    if xbar is None:
+    if ct_l is None and ct_u is None:
         return [None]
-    abar = matmul(p, solve_p.bind(_mT(l), _right_solve(xbar, _mT(u))))
-    return [abar]
+    phibar = None if ct_l is None else matmul(_mT(l), ct_l)
+    xbar = None
+    if ct_u is not None:
+        xbar = _triu(ct_u)
+        t = negative(matmul(xbar, _mT(u)))
+        phibar = t if phibar is None else add(phibar, t)
+    ybar = _right_solve(_tril_strict(phibar), _mT(_u_tilde(u)))
+    xbar = ybar if xbar is None else add(xbar, ybar)
+    return [matmul(p, solve_p.bind(_mT(l), xbar))]
 
 
 lu_p = Primitive(
