@@ -261,3 +261,48 @@ def test_a_failed_build_leaves_the_program_as_it_was(monkeypatch):
     prog = lambda x: (x * 3.0 - 1.0) * x  # noqa: E731
     assert "fused_elementwise" not in _fused_ops(prog, x)
     np.testing.assert_array_equal(ad.jit(prog)(x), prog(x))
+
+
+def _random_program(rng):
+    """A random chain of the fused operations (and some that are not) on inputs of random
+    dtypes, with constants of each kind: its last two values are returned."""
+    steps = [(rng.integers(0, 10), rng.integers(0, 100, 2), rng.integers(0, 5)) for _ in range(8)]
+    consts = [RNG.standard_normal(N), np.float32(1.7), np.float64(-0.3), 2.5, 3]
+
+    def prog(*xs):
+        vals = list(xs)
+        for code, (i, j), kk in steps:
+            a, b, k = vals[i % len(vals)], vals[j % len(vals)], consts[kk]
+            cplx = np.iscomplexobj(a) or np.iscomplexobj(b)
+            r = [
+                lambda: a + b,
+                lambda: a - b,
+                lambda: -a,
+                lambda: anp.conj(a),
+                lambda: anp.real(a) if np.iscomplexobj(a) else a * k,
+                lambda: anp.imag(a) if np.iscomplexobj(a) else a / k,
+                lambda: a + k if cplx else a * b,
+                lambda: a - k,
+                lambda: a + a if np.iscomplexobj(a) else anp.abs(a),
+                lambda: k - a if np.iscomplexobj(a) else anp.square(a),
+            ][code]()
+            vals.append(r)
+        return vals[-1], vals[-2]
+
+    return prog
+
+
+def test_random_programs_give_numpys_bits():
+    rng = np.random.default_rng(2024)
+    fused = 0
+    for _ in range(16):
+        xs = []
+        for _ in range(rng.integers(1, 4)):
+            dt = ["float32", "float64", "complex64", "complex128"][rng.integers(0, 4)]
+            xs.append(_specials(dt)[rng.permutation(N)])
+        prog = _random_program(rng)
+        fused += "fused_elementwise" in _fused_ops(prog, *xs)
+        with np.errstate(all="ignore"):
+            for got, want in zip(ad.jit(prog)(*xs), prog(*xs)):
+                _same_bits(got, want)
+    assert fused >= 10  # (most draws have a chain to fuse)
