@@ -314,6 +314,10 @@ FALLBACK = {
     "linalg_eig", "linalg_eigvals", "linalg_lu", "linalg_schur", "linalg_hessenberg",
     "linalg_expm", "linalg_logm", "linalg_sqrtm", "linalg_solve_sylvester",
     "linalg_fractional_matrix_power",
+    # eig's check of its eigenvector matrix (the identity on V, checked on every call) and
+    # polar's factors at a singular matrix (their derivatives refused): the forward rule is
+    # the identity, or refuses
+    "linalg_eig_basis_check", "linalg_polar_singular",
     # call primitives and loops (declared in api, jit and lax): the fallback pushes the
     # series through their forward rules (a custom_jvp's own rule, the loop body's tangent)
     "custom_jvp_call", "custom_vjp_call", "custom_root",
