@@ -153,3 +153,36 @@ def test_pad_mean_of_ties_and_empty_mode():
     assert anp.pad(X2, 2, mode="empty").shape == (7, 8)
     with pytest.raises(Exception, match="stat_length"):
         anp.pad(X2, 1, mode="mean", stat_length=0)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@pytest.mark.parametrize(
+    "a, kw",
+    [
+        (np.array([1, 2]), {"initial": 5.5}),  # initial cast to the array's dtype: 5
+        (np.zeros((0, 3)), {"axis": 0, "initial": -1.0}),  # over no elements: initial
+        (np.zeros((2, 0)), {"axis": 1, "initial": 2, "keepdims": True}),
+        (np.zeros(0), {"initial": 0.0}),
+        (np.array([1.0, 2.0], np.float32), {"initial": 5.5}),
+        (np.array([3, 1, 2]), {"initial": 0, "where": np.array([False, True, True])}),
+    ],
+)
+def test_max_min_initial_as_numpy(op, a, kw):
+    want = getattr(np, op)(a, **kw)
+    got = getattr(anp, op)(a, **kw)
+    assert type(got) is type(want) and np.asarray(got).dtype == np.asarray(want).dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def test_max_initial_derivatives():
+    # over no elements the result is initial, which does not depend on x
+    assert ad.grad(lambda x: anp.max(x, initial=0.0))(np.zeros(0)).shape == (0,)
+    np.testing.assert_array_equal(
+        ad.grad(lambda x: anp.max(x, initial=0.5))(np.array([0.1, 0.7, 0.2])), [0.0, 1.0, 0.0]
+    )
+    np.testing.assert_array_equal(
+        ad.grad(lambda x: anp.max(x, initial=0.5))(np.array([0.1, 0.3, 0.2])), [0.0, 0.0, 0.0]
+    )
+    np.testing.assert_array_equal(
+        ad.vmap(lambda x: anp.max(x, initial=0.5))(np.zeros((3, 0))), [0.5, 0.5, 0.5]
+    )

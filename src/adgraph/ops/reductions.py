@@ -23,6 +23,7 @@ from ..ad.sparsity import cumulative_rule, reduction_rule
 from ..ad.taylor import RULES as _TAYLOR
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
+from ..core.xp import module_of
 from ._util import OpError, is_inexact, norm_axes, norm_axis, shape
 from ._util import dtype as _dtype
 from .elementwise import (
@@ -831,13 +832,36 @@ def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):
 def _bounded(prim, a, axis, keepdims, initial, where, op):
     from .elementwise import maximum, minimum
     from .elementwise import where as _where
+    from .misc import astype
 
+    if where is not None and initial is None:
+        raise OpError(f"{op}: where= needs initial= (the value of a reduction over no elements)")
+    if initial is not None:
+        # NumPy casts initial to the array's dtype: max of integers with initial=5.5 is 5
+        dt = _dtype(a)
+        if isinstance(initial, Tracer):
+            initial = astype(initial, dt) if _dtype(initial) != dt else initial
+        else:
+            try:
+                init = _np.asarray(initial)
+                if init.ndim:
+                    raise OpError(f"{op}: initial= must be a scalar, got shape {init.shape}")
+                initial = init.astype(dt)[()]
+            except (TypeError, ValueError) as e:
+                raise OpError(f"{op}: initial= must be a number, got {initial!r}") from e
     if where is not None:
-        if initial is None:
-            raise OpError(
-                f"{op}: where= needs initial= (the value of a reduction over no elements)"
-            )
         a = _where(where, a, initial)
+    axes = _axes(a, axis, op)
+    s = shape(a)
+    if initial is not None and 0 in [s[ax] for ax in axes]:  # (any is this module's)
+        # a reduction over no elements is initial (NumPy); nothing to differentiate in a
+        out_shape = tuple(
+            1 if k in axes else n for k, n in enumerate(s) if keepdims or k not in axes
+        )
+        if isinstance(initial, Tracer):
+            return broadcast_to(initial, out_shape)
+        v = a.primal_value() if isinstance(a, Tracer) else a
+        return module_of(v).full(out_shape, initial, dtype=initial.dtype)[()]
     out = _extremum(prim, a, axis, keepdims, op)
     if initial is not None:
         out = (maximum if op == "max" else minimum)(out, initial)
