@@ -272,3 +272,24 @@ def test_lu_derivative_at_a_singular_matrix_with_a_zero_last_pivot():
     jf = np.asarray(ad.jacfwd(lambda x: asl.lu(x)[2])(a))
     jr = np.asarray(ad.jacrev(lambda x: asl.lu(x)[2])(a))
     np.testing.assert_allclose(jf, jr, atol=1e-12)
+
+
+def test_qr_derivative_at_a_rank_deficient_matrix_is_refused():
+    # Q's columns past the rank are not determined by A: the rules' R^{-1} gave numbers of
+    # order 1e15 (grad of sum(Q) at a 4x3 matrix of rank 2); now refused, also when a
+    # compiled gradient meets such a matrix after tracing a full-rank one.
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4, 2)) @ rng.standard_normal((2, 3))
+    f = lambda m: anp.sum(anp.linalg.qr(m)[0])  # noqa: E731
+    for t in (ad.grad, ad.jacfwd):
+        with pytest.raises(np.linalg.LinAlgError, match="rank-deficient"):
+            t(f)(a)
+    full = rng.standard_normal((4, 3))
+    g = ad.jit(ad.grad(f))
+    h = 1e-6
+    e = np.zeros_like(full)
+    e[1, 2] = h
+    fd = (np.sum(np.linalg.qr(full + e)[0]) - np.sum(np.linalg.qr(full - e)[0])) / (2 * h)
+    assert abs(g(full)[1, 2] - fd) < 1e-7
+    with pytest.raises(np.linalg.LinAlgError, match="rank-deficient"):
+        g(a)

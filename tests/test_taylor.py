@@ -317,7 +317,7 @@ FALLBACK = {
     # eig's check of its eigenvector matrix (the identity on V, checked on every call) and
     # polar's factors at a singular matrix (their derivatives refused): the forward rule is
     # the identity, or refuses
-    "linalg_eig_basis_check", "linalg_polar_singular",
+    "linalg_eig_basis_check", "linalg_polar_singular", "linalg_qr_full_rank",
     # call primitives and loops (declared in api, jit and lax): the fallback pushes the
     # series through their forward rules (a custom_jvp's own rule, the loop body's tangent)
     "custom_jvp_call", "custom_vjp_call", "custom_root",

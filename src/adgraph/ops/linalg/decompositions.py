@@ -37,6 +37,7 @@ from ..reductions import sum as _sum
 from ..shapes import expand_dims, reshape
 from ._common import (
     _H,
+    LinAlgError,
     _as_float,
     _conj,
     _diag,
@@ -454,6 +455,39 @@ def _qr_check(a, mode):
         )
 
 
+def _full_rank_impl(xp, r):
+    """``r`` unchanged, once it passed the check: a triangular factor with a diagonal
+    entry below ``n eps`` times its largest (the matrix is rank-deficient to working
+    precision) is refused, where the rules' :math:`R^{-1}` would give numbers of order
+    :math:`1/\varepsilon` instead of a derivative (Q is not unique there). A primitive, so
+    that a compiled program checks each matrix it runs on."""
+    if xp is not _np or r.size == 0:  # CuPy/Dask: the check would synchronise
+        return r
+    d = _np.abs(_np.diagonal(r, axis1=-2, axis2=-1))
+    n = d.shape[-1]
+    top = d.max(axis=-1)
+    eps = _np.finfo(r.dtype).eps
+    if _np.any(d.min(axis=-1) <= n * eps * top):
+        raise LinAlgError(
+            "linalg.qr: the matrix is rank-deficient to working precision (a diagonal entry "
+            "of R is below n eps times the largest), where Q and R are not differentiable "
+            "(Q's columns past the rank are not determined by A); the derivative exists for "
+            "matrices of full column rank"
+        )
+    return r
+
+
+# R itself, after the check; identity derivatives
+_full_rank_p = Primitive(
+    "linalg_qr_full_rank",
+    _full_rank_impl,
+    tangent=(lambda t, ans, r: t,),
+    vjp=(lambda ct, ans, r: ct,),
+    doc="R, after checking that the matrix has full column rank to working precision.",
+)
+_full_rank_p.batch = _same_batch(_full_rank_p)
+
+
 def _qr_omega(c):
     """The skew-Hermitian part of C = Q^H dA R^{-1} that belongs to Q^H dQ."""
     n = shape(c)[-1]
@@ -477,6 +511,7 @@ def _qr_tangent(ans, primals, tangents, params):
     (a,), (da,) = primals, tangents
     _qr_check(a, params["mode"])
     q, r = ans
+    r = _full_rank_p.bind(r)
     g = _right_solve(da, r)
     c = matmul(_H(q), g)
     om = _qr_omega(c)
@@ -489,6 +524,7 @@ def _qr_vjp(ct, ans, args, params, wanted):
     (a,) = args
     _qr_check(a, params["mode"])
     q, r = ans
+    r = _full_rank_p.bind(r)
     ct_q, ct_r = ct  # None: that output unused
     d = None  # R-bar R^T - Q^T Q-bar
     if ct_r is not None:
@@ -526,7 +562,9 @@ def qr(a, mode="reduced"):
     :math:`dQ = Q(\Omega - C) + dA\, R^{-1}`, :math:`dR = (C - \Omega) R`. Reverse mode is
     the exact transpose. A wide matrix (:math:`M < N`) is split as :math:`[X \mid Y]`:
     :math:`Q, R_X = \operatorname{qr}(X)`, :math:`R = [R_X \mid Q^H Y]`. The derivative
-    needs a full-rank leading block (:math:`R` invertible). ``mode='complete'`` of a
+    needs a full-rank leading block (:math:`R` invertible): at a matrix that is
+    rank-deficient to working precision it is refused with ``LinAlgError`` (also each call
+    of a compiled derivative), as :math:`Q` is not determined there. ``mode='complete'`` of a
     non-square matrix cannot be differentiated (its extra columns are arbitrary).
     """
     a = _matrix(a, "qr")
