@@ -330,7 +330,7 @@ FALLBACK = {
     "ldexp", "bincount", "signal_lfilter",
     # scipy.special's further functions (Bessel, incomplete gamma and beta, zeta, ...):
     # their forward rules are written with other special functions
-    "jv", "yv", "jn", "yn", "j0", "j1", "y0", "y1", "iv", "ive", "i0", "i1", "i0e", "i1e",
+    "polygamma_diff", "jv", "yv", "jn", "yn", "j0", "j1", "y0", "y1", "iv", "ive", "i0", "i1", "i0e", "i1e",
     "kv", "kve", "k0", "k1", "k0e", "k1e", "gamma", "gammasgn", "loggamma", "rgamma",
     "betaln", "beta", "poch", "gammainc", "gammaincc", "gammaincinv", "gammainccinv",
     "betainc", "betaincinv", "zeta", "riemann_zeta", "ndtr", "ndtri", "log_ndtr", "erfcx",

@@ -386,6 +386,57 @@ polygamma_p = elementwise(
     taylor=_TAYLOR["polygamma"],
 )
 
+#: Below this ratio of |h| to the distance from x to the nearest pole of psi, a polygamma
+#: difference is summed as its Taylor series (:data:`_DIFF_TERMS` terms: the first left
+#: out is below 1e-14 of the sum for n <= 3); above it the subtraction loses at most two
+#: digits.
+_DIFF_SERIES = 0.02
+_DIFF_TERMS = 10
+
+
+def _polygamma_diff_impl(xp, x, h, *, n):
+    out = _polygamma_impl(xp, x + h, n=n) - _polygamma_impl(xp, x, n=n)
+    if xp is not _np:  # (the masked series below is NumPy's)
+        return out
+    xb, hb = _np.broadcast_arrays(_np.asarray(x), _np.asarray(h))
+    with _np.errstate(invalid="ignore"):
+        reach = _np.where(xb > 0, xb, _np.abs(xb - _np.rint(xb)))
+        near = (reach > 0) & (_np.abs(hb) < _DIFF_SERIES * reach)
+    if not near.any():
+        return out
+    xs, hs = xb[near], hb[near]
+    series = _np.zeros_like(xs, dtype=_np.result_type(xs, hs, 1.0))
+    term = _np.ones_like(series)
+    for k in range(1, _DIFF_TERMS + 1):
+        term = term * hs / k
+        series += _polygamma_impl(xp, xs, n=n + k) * term
+    res = _np.array(out, dtype=_np.result_type(out), copy=True)
+    res[near] = series
+    return res[()] if res.ndim == 0 else res
+
+
+polygamma_diff_p = elementwise(
+    "polygamma_diff",
+    _polygamma_diff_impl,
+    lambda ans, x, h, *, n: polygamma_diff_p.bind(x, h, n=n + 1),
+    lambda ans, x, h, *, n: polygamma_p.bind(x + h, n=n + 1),
+    doc=r""":math:`\psi^{(n)}(x + h) - \psi^{(n)}(x)`, with its digits where :math:`|h|` is
+    small beside the distance from :math:`x` to the nearest pole (there the two values
+    agree in most of their digits, and the Taylor series
+    :math:`\sum_k \psi^{(n+k)}(x) h^k / k!` is summed instead, for those entries only);
+    partials :math:`\psi^{(n+1)}(x+h) - \psi^{(n+1)}(x)` (the same difference one order
+    up) and :math:`\psi^{(n+1)}(x+h)`.""",
+    needs=(_X | _Y,),
+)
+
+
+def polygamma_diff(n, x, h):
+    r""":math:`\psi^{(n)}(x + h) - \psi^{(n)}(x)` without the cancellation of the
+    subtraction where :math:`|h|` is small (``polygamma_diff(0, 1e5, 1e-10)`` is
+    :math:`10^{-15}`, which ``digamma(1e5 + 1e-10) - digamma(1e5)`` gives as 0)."""
+    return polygamma_diff_p.bind(x, h, n=int(n))
+
+
 gammaln_p, gammaln = _sp_unary(
     "gammaln",
     "gammaln",

@@ -42,7 +42,7 @@ from .elementwise import (
     where,
 )
 from .special import _special as _sp_module
-from .special import digamma, gammaln
+from .special import digamma, gammaln, polygamma_diff
 from .special_util import keep_dtype, public, refuse, sp_elementwise
 
 # fmt: off
@@ -122,9 +122,14 @@ rgamma = public(
 
 
 # ------------------------------------------------------------------ beta
+def psi_diff(x, h):
+    r""":math:`\psi(x + h) - \psi(x)`, with its digits where :math:`|h| \ll x`
+    (:func:`adgraph.ops.special.polygamma_diff`)."""
+    return polygamma_diff(0, x, h)
+
+
 def _dpsi_ab(a, b):
-    s = _psi(add(a, b))
-    return subtract(_psi(a), s), subtract(_psi(b), s)
+    return negative(psi_diff(a, b)), negative(psi_diff(b, a))
 
 
 betaln_p = sp_elementwise(
@@ -200,7 +205,7 @@ def _poch_partials(ans, z, m):
     # away from such zeros: the closed forms
     zs, ms, a = where(at, 0.5, z), where(at, 1.0, m), where(at, 0.0, ans)
     psi_zm = _psi(add(zs, ms))
-    dz = multiply(a, subtract(psi_zm, _psi(zs)))
+    dz = multiply(a, psi_diff(zs, ms))
     dm = multiply(a, psi_zm)
     # at them: Gamma(z + m) (r0 psi(z + m) + r1) and Gamma(z + m) r0 psi(z + m)
     zp, mp = where(at, z, -1.0), where(at, m, 3.0)
