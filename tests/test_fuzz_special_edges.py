@@ -235,3 +235,16 @@ def test_poch_partial_in_z_keeps_its_digits():
     g = ad.grad(lambda z: sps.poch(z, m))(z)
     ref = sps.poch(z, m) * m * (1 / z + 1 / (2 * z**2))  # psi'(z) ~ 1/z + 1/(2z^2)
     assert abs(g - ref) <= 1e-12 * abs(ref)
+
+
+@pytest.mark.parametrize("name", ["rel_entr", "kl_div"])
+def test_divergences_at_x_zero_have_the_one_sided_derivative(name):
+    # x log(x / y) at x = 0 < y: (h log(h / y)) / h -> -inf; it gave 1.0 (rel_entr) and 0.0
+    # (kl_div), neither a derivative nor a subgradient there
+    f = getattr(s, name)
+    assert ad.grad(lambda x: f(x, 2.0))(0.0) == -np.inf
+    assert ad.grad(lambda x: f(x, 2.0))(1e-300) < -600  # the limit, approached
+    h = 1e-7
+    for x in (0.5, 3.0):
+        fd = (f(x + h, 2.0) - f(x - h, 2.0)) / (2 * h)
+        assert abs(ad.grad(lambda x: f(x, 2.0))(x) - fd) < 1e-7

@@ -488,6 +488,14 @@ def _log_ratio(x, y):
     return ok, subtract(log(where(ok, x, 1.0)), log(where(ok, y, 1.0)))
 
 
+def _dx_log_ratio(x, y):
+    """``log(x / y)``, and its one-sided limit -inf at ``x = 0 < y`` (where the divergences
+    have the derivative -inf in x: ``h log(h / y) / h``), 0 elsewhere off the domain."""
+    ok, lr = _log_ratio(x, y)
+    edge = logical_and(equal(x, 0.0), greater(y, 0.0))
+    return where(edge, -math.inf, lr)
+
+
 def _x_over_y(x, y):
     ok = greater(y, 0.0)
     return divide(x, where(ok, y, 1.0))
@@ -495,7 +503,7 @@ def _x_over_y(x, y):
 
 kl_div_p = sp_elementwise(
     "kl_div",
-    lambda ans, x, y: _log_ratio(x, y)[1],
+    lambda ans, x, y: _dx_log_ratio(x, y),
     lambda ans, x, y: subtract(1.0, _x_over_y(x, y)),
     doc=r""":math:`x\log(x/y) - x + y`; partials :math:`\log(x/y)` and :math:`1 - x/y`.""",
 )
@@ -509,12 +517,13 @@ kl_div = public(
 
     .. math:: \partial_x = \log(x/y), \qquad \partial_y = 1 - x/y
 
-    (inside the domain; 0 where the value is a constant).
+    (inside the domain; at :math:`x = 0 < y`, :math:`\partial_x = -\infty`, the one-sided
+    derivative; 0 where the value is a constant).
     """,
 )
 rel_entr_p = sp_elementwise(
     "rel_entr",
-    lambda ans, x, y: add(_log_ratio(x, y)[1], 1.0),
+    lambda ans, x, y: add(_dx_log_ratio(x, y), 1.0),
     lambda ans, x, y: negative(_x_over_y(x, y)),
     doc=r""":math:`x\log(x/y)`; partials :math:`\log(x/y) + 1` and :math:`-x/y`.""",
 )
@@ -525,7 +534,9 @@ rel_entr = public(
     r"""Elementwise relative entropy :math:`x\log(x/y)` for :math:`x, y > 0`; 0 at
     :math:`x = 0, y \ge 0`; :math:`\infty` otherwise (SciPy's definition).
 
-    .. math:: \partial_x = \log(x/y) + 1, \qquad \partial_y = -x/y.
+    .. math:: \partial_x = \log(x/y) + 1, \qquad \partial_y = -x/y
+
+    (at :math:`x = 0 < y`, :math:`\partial_x = -\infty`, the one-sided derivative).
     """,
 )
 
