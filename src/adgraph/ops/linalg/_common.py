@@ -8,6 +8,7 @@ import functools
 
 import numpy as _np  # dtypes, finfo and shape arithmetic only; never computes on arrays
 
+from ...core.primitive import Primitive
 from ...core.trace import Tracer
 from ...core.xp import module_of
 from .._util import OpError, shape
@@ -207,6 +208,22 @@ def _same_batch(prim):
         return prim.bind(vals[0], **params)
 
     return rule
+
+
+def value_check(name: str, impl, doc: str) -> Primitive:
+    """A primitive that returns its (stacked) matrix argument unchanged once ``impl`` has
+    checked its values, raising where a derivative formula fails; identity derivatives.
+    A primitive, so that a compiled program checks every matrix it runs on (a check made
+    while tracing would pass a later one)."""
+    prim = Primitive(
+        name,
+        impl,
+        tangent=(lambda t, ans, x, **params: t,),
+        vjp=(lambda ct, ans, x, **params: ct,),
+        doc=doc,
+    )
+    prim.batch = _same_batch(prim)
+    return prim
 
 
 # ------------------------------------------------------------------ value-dependent dtypes

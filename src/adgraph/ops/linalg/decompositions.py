@@ -55,6 +55,7 @@ from ._common import (
     _same_batch,
     _square,
     _xp_of,
+    value_check,
 )
 from .lu import solve_p
 
@@ -477,15 +478,12 @@ def _full_rank_impl(xp, r):
     return r
 
 
-# R itself, after the check; identity derivatives
-_full_rank_p = Primitive(
+# R itself, after the check
+_full_rank_p = value_check(
     "linalg_qr_full_rank",
     _full_rank_impl,
-    tangent=(lambda t, ans, r: t,),
-    vjp=(lambda ct, ans, r: ct,),
-    doc="R, after checking that the matrix has full column rank to working precision.",
+    "R, after checking that the matrix has full column rank to working precision.",
 )
-_full_rank_p.batch = _same_batch(_full_rank_p)
 
 
 def _qr_omega(c):

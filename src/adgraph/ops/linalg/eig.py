@@ -44,6 +44,7 @@ from ._common import (
     _safe_reciprocal_offdiag,
     _same_batch,
     _square,
+    value_check,
 )
 from .lu import inv_p, solve_p
 
@@ -71,15 +72,12 @@ def _basis_check_impl(xp, v, *, op):
     return v
 
 
-# V itself, after the check; identity derivatives
-_basis_check_p = Primitive(
+# V itself, after the check
+_basis_check_p = value_check(
     "linalg_eig_basis_check",
     _basis_check_impl,
-    tangent=(lambda t, ans, v, **params: t,),
-    vjp=(lambda ct, ans, v, **params: ct,),
-    doc="V, after checking that the eigenvector matrix is not singular to working precision.",
+    "V, after checking that the eigenvector matrix is not singular to working precision.",
 )
-_basis_check_p.batch = _same_batch(_basis_check_p)
 
 
 def _checked_basis(v, op):

@@ -29,6 +29,7 @@ from ._common import (
     _same_batch,
     _square,
     _trace,
+    value_check,
 )
 
 LinAlgError = _np.linalg.LinAlgError
@@ -252,13 +253,11 @@ def _det_third_check_impl(xp, a):
     return a
 
 
-# A itself, once det's third-derivative formula is accurate at it; identity derivatives
-_det_third_check_p = Primitive(
+# A itself, once det's third-derivative formula is accurate at it
+_det_third_check_p = value_check(
     "linalg_det_third_derivative_check",
     _det_third_check_impl,
-    tangent=(lambda t, ans, a: t,),
-    vjp=(lambda ct, ans, a: ct,),
-    doc="A, after checking that it is far enough from singular for det's third derivative.",
+    "A, after checking that it is far enough from singular for det's third derivative.",
 )
 
 
