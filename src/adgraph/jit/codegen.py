@@ -446,6 +446,18 @@ class _Emitter:
                 lines.append(f"{ind}del {', '.join(dead)}")
         return lines, arg
 
+    def while_head(self, cond, names, pre, ind):
+        """The lines opening a ``while_loop``'s Python loop at indent ``ind``: ``while
+        True:``, the predicate graph ``cond`` on the variables ``names``, and the exit."""
+        inner = ind + "    "
+        clines, carg = self.graph_lines(cond, names, f"{pre}p_", inner)
+        return [
+            f"{ind}while True:",
+            *clines,
+            f"{inner}if not {carg(cond.outputs[0])}:",
+            f"{inner}    break",
+        ]
+
     def operands(self, node, arg):
         """The sources of ``node``'s arguments. For an arithmetic ufunc (NumPy, kept
         buffers) a constant array of another dtype is cast once, here, to the dtype NumPy
@@ -630,12 +642,8 @@ class _Emitter:
         carry = [f"{pre}c{k}" for k in range(nc)]
         consts = [arg(a) for a in node.inputs[nc:]]
         lines = [f"{ind}{c} = {arg(a)}" for c, a in zip(carry, node.inputs[:nc])]
-        lines.append(f"{ind}while True:")
         inner = ind + "    "
-        clines, carg = self.graph_lines(cond, carry + consts, f"{pre}p_", inner)
-        lines += clines
-        lines.append(f"{inner}if not {carg(cond.outputs[0])}:")
-        lines.append(f"{inner}    break")
+        lines += self.while_head(cond, carry + consts, pre, ind)
         blines, barg = self.graph_lines(body, carry + consts, f"{pre}b_", inner)
         lines += blines
         if nc:

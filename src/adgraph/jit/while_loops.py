@@ -271,12 +271,8 @@ def _stack_numpy_lines(gen, node, got, arg, pre, ind):
     limit = node.params.get("limit")
     t, stride = f"{pre}t", f"{pre}st"
     lines += [f"{ind}{t} = 0", f"{ind}{stride} = 1"]
-    lines.append(f"{ind}while True:")
     inner = ind + "    "
-    clines, carg = gen.graph_lines(cond, carry + consts, f"{pre}p_", inner)
-    lines += clines
-    lines.append(f"{inner}if not {carg(cond.outputs[0])}:")
-    lines.append(f"{inner}    break")
+    lines += gen.while_head(cond, carry + consts, pre, ind)
     # (a carry is never written in place: the step's inputs and outputs are not donors)
     if limit is None:
         lines += [f"{inner}{r}.append({c})" for r, c in zip(rows, carry)]

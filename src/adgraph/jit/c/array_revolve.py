@@ -22,7 +22,7 @@ from ..revolve_loops import step_graphs
 from .array_loops import LOOP_ARRAY_MIN, _closed, _fill, _store
 from .arrays import force
 from .loops import Buf, LoopStmt
-from .revolve import schedule
+from .revolve import operands, schedule
 from .scalars import Sym, ctype
 
 __all__ = ["array_revolve_rule", "revolve_wants_arrays"]
@@ -107,12 +107,9 @@ def array_revolve_rule(
     gF, gB = graphs
     n, k = int(length), int(checkpoints)
     nci, nxi, nki = len(ci), len(xi), len(ki)
-    o = nc + nx + nk
-    ins = list(node.inputs)
-    carry_in, xs_in = ins[:nc], ins[nc : nc + nx]
-    gc_in, gy_in = ins[o : o + nci], ins[o + nci :]
-    a_carry, a_xs, a_k = args[:nc], args[nc : nc + nx], args[nc + nx : o]
-    a_gc, a_gy = args[o : o + nci], args[o + nci :]
+    (carry_in, xs_in, gc_in, gy_in), (a_carry, a_xs, a_k, a_gc, a_gy) = operands(
+        node, args, nc, nx, nk, nci
+    )
     out_dt = [np.dtype(d) for d in node.dtype]
     out_shape = [tuple(s) for s in node.shape]
     if len(out_dt) != nci + nxi + nki:

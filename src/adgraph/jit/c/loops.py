@@ -593,6 +593,17 @@ def while_back_rule(L, node, *args, back, ns, nc, **params):
     return tuple(state_syms)
 
 
+def _run_step(step_code, elems, sub, targets, tmp, ind):
+    """A step's C lines at indent ``ind``, then its results ``elems`` assigned to the
+    variables ``targets`` through temporaries named ``tmp0, tmp1, ...`` (every result is
+    read before any target is written)."""
+    out = [ind + ln[4:] if ln.startswith("    ") else ind + ln for ln in step_code]
+    for q, (el, dt) in enumerate(elems):
+        out.append(f"{ind}const {ctype(dt)} {tmp}{q} = {sub.c(el, dt)};")
+    out += [f"{ind}{v.name} = {tmp}{q};" for v, q in zip(targets, range(len(elems)))]
+    return out
+
+
 def _back_checkpointed(L, node, g, args, ns, nc, k):
     """The ``while_back`` node with ``checkpoints=k``: the segments between the carries
     thinning kept, last first, each reversed by the binomial schedule with the ``k - j``
@@ -693,20 +704,10 @@ def _back_checkpointed(L, node, g, args, ns, nc, k):
     code.append(f"{i8}    {m} = {ts} + ({pre}l > 1 ? {pre}l : 1);")
     code.append(f"{i8}}}")
     code.append(f"{i8}for (long {pre}u = {ts}; {pre}u < {m}; ++{pre}u) {{")
-    code += [ind + ln_[4:] if ln_.startswith("    ") else ind + ln_ for ln_ in f_code]
-    news = []
-    for q, (el, dt) in enumerate(f_el):
-        news.append(f"{pre}nf{q}")
-        code.append(f"{ind}const {ctype(dt)} {pre}nf{q} = {sub_f.c(el, dt)};")
-    code += [f"{ind}{v.name} = {nv};" for v, nv in zip(cur_vars, news)]
+    code += _run_step(f_code, f_el, sub_f, cur_vars, f"{pre}nf", ind)
     code.append(f"{i8}}}")
     code.append(f"{i8}if ({bt} >= 0) {{")
-    code += [ind + ln_[4:] if ln_.startswith("    ") else ind + ln_ for ln_ in b_code]
-    gnew = []
-    for q, (el, dt) in enumerate(b_el):
-        gnew.append(f"{pre}ng{q}")
-        code.append(f"{ind}const {ctype(dt)} {pre}ng{q} = {sub_b.c(el, dt)};")
-    code += [f"{ind}{v.name} = {g_};" for v, g_ in zip(state_vars, gnew)]
+    code += _run_step(b_code, b_el, sub_b, state_vars, f"{pre}ng", ind)
     code.append(f"{i8}}} else {{")
     for (name, _, size), vs in zip(snaps, _split(cur_vars, [sz for _, _, sz in snaps])):
         for i, v in enumerate(vs):

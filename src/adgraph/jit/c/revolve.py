@@ -80,6 +80,18 @@ def _lowered(sub, graph, inputs, want, ind):
     return lines, elems, needs
 
 
+def operands(node, args, nc, nx, nk, nci):
+    """A ``scan_revolve`` node's inputs and their C arguments by role:
+    ``(carry, xs, carry cotangents, ys cotangents)`` of the node's inputs, and
+    ``(carry, xs, consts, carry cotangents, ys cotangents)`` of ``args``."""
+    o = nc + nx + nk
+    ins = list(node.inputs)
+    return (
+        (ins[:nc], ins[nc : nc + nx], ins[o : o + nci], ins[o + nci :]),
+        (args[:nc], args[nc : nc + nx], args[nc + nx : o], args[o : o + nci], args[o + nci :]),
+    )
+
+
 def revolve_rule(L, node, *args, fwd, back, nc, nx, nk, ci, xi, ki, length, reverse, checkpoints):
     """The ``scan_revolve`` node as one C loop (see the module documentation)."""
     graphs = step_graphs(node)
@@ -93,12 +105,9 @@ def revolve_rule(L, node, *args, fwd, back, nc, nx, nk, ci, xi, ki, length, reve
     gF, gB = graphs
     n, k = int(length), int(checkpoints)
     nci, nxi, nki = len(ci), len(xi), len(ki)
-    o = nc + nx + nk
-    ins = list(node.inputs)
-    carry_in, xs_in = ins[:nc], ins[nc : nc + nx]
-    gc_in, gy_in = ins[o : o + nci], ins[o + nci :]
-    a_carry, a_xs, a_k = args[:nc], args[nc : nc + nx], args[nc + nx : o]
-    a_gc, a_gy = args[o : o + nci], args[o + nci :]
+    (carry_in, xs_in, gc_in, gy_in), (a_carry, a_xs, a_k, a_gc, a_gy) = operands(
+        node, args, nc, nx, nk, nci
+    )
     pre = L.new_scope()
     before: list[str] = []
     deps: set[str] = set()
