@@ -851,9 +851,9 @@ def _bounded(prim, a, axis, keepdims, initial, where, op):
                 raise OpError(f"{op}: initial= must be a number, got {initial!r}") from e
     if where is not None:
         a = _where(where, a, initial)
-    axes = _axes(a, axis, op)
     s = shape(a)
-    if initial is not None and 0 in [s[ax] for ax in axes]:  # (any is this module's)
+    axes = _axes(a, axis, op) if initial is not None and 0 in s else ()
+    if 0 in [s[ax] for ax in axes]:  # (only with initial; any is this module's)
         # a reduction over no elements is initial (NumPy); nothing to differentiate in a
         out_shape = tuple(
             1 if k in axes else n for k, n in enumerate(s) if keepdims or k not in axes
